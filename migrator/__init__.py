@@ -1,0 +1,49 @@
+"""migrator: take a Python web monolith apart into microservices.
+
+The Python API mirrors the command line, one function per stage, each in its own subpackage:
+
+* ``analyze(path) -> DependencyGraph``         (migrator.analysis)
+* ``propose(graph) -> Plan``                   (migrator.proposal)
+* ``scaffold(plan, graph, out)``               (migrator.generation)
+* ``report(graph, plan)``                      (migrator.reporting)
+
+Stages are imported on first call so that importing ``migrator`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from migrator.graph import DependencyGraph
+from migrator.plan import Plan, load_plan
+
+__version__ = "0.1.0"
+__all__ = ["DependencyGraph", "Plan", "analyze", "load_plan", "propose", "report", "scaffold"]
+
+
+def analyze(path: Any, **options: Any) -> DependencyGraph:
+    """Parse the code under ``path`` (never importing it) into a dependency graph."""
+    from migrator.analysis import analyze as _analyze
+
+    return _analyze(path, **options)
+
+
+def propose(graph: DependencyGraph, **options: Any) -> Plan:
+    """Partition the graph into services, a shared kernel and table owners."""
+    from migrator.proposal import propose as _propose
+
+    return _propose(graph, **options)
+
+
+def scaffold(plan: Plan, graph: DependencyGraph, out: Any, **options: Any) -> Any:
+    """Write service skeletons, Dockerfiles and Kubernetes manifests for a plan."""
+    from migrator.generation import scaffold as _scaffold
+
+    return _scaffold(plan, graph, out, **options)
+
+
+def report(graph: DependencyGraph, plan: Plan | None = None, **options: Any) -> Any:
+    """Coupling metrics and violations between components (services or packages)."""
+    from migrator.reporting import report as _report
+
+    return _report(graph, plan, **options)

@@ -1,0 +1,78 @@
+"""Per-file facts: what one worker learns from one file, as small picklable data.
+
+Workers parse a file with libcst, walk it once, and return a ``ModuleFacts``; trees never leave
+the worker. The resolver (``resolve.py``) then joins the facts of all files into the graph. The
+cache stores ``ModuleFacts`` keyed by the file's content hash, so these classes are the cache
+format too: change them and bump ``FACTS_VERSION``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from migrator.graph import Diagnostic
+
+FACTS_VERSION = 1
+
+
+@dataclass
+class ImportFact:
+    """One imported name. ``import a.b as c`` and ``from .x import y, z`` give one fact per name."""
+
+    line: int
+    module: str  # absolute module as written after resolving relative dots ("pkg.sub")
+    name: str | None = None  # the imported name for ``from module import name``; None for ``import``
+    alias: str | None = None  # the local name bound, when it differs from the default
+    star: bool = False  # ``from module import *``
+    lazy: bool = False  # inside a function or method body
+    type_only: bool = False  # under ``if TYPE_CHECKING:``
+    guarded: bool = False  # inside ``try:``/``except ImportError`` (a fallback import)
+    relative_level: int = 0  # dots as written, for diagnostics when they climb out of the root
+
+
+@dataclass
+class NameUse:
+    """A use of a (possibly dotted) name, e.g. ``models.Product.query`` at line 12."""
+
+    name: str
+    line: int
+    context: str = "body"  # "body" | "decorator" | "annotation" | "base"
+
+
+@dataclass
+class SymbolFact:
+    """A top-level class, function or module-level assignment."""
+
+    name: str
+    kind: str  # "class" | "function" | "variable"
+    line: int
+    end_line: int
+    bases: list[str] = field(default_factory=list)  # dotted names as written
+    decorators: list[str] = field(default_factory=list)  # dotted names (call targets) as written
+    uses: list[NameUse] = field(default_factory=list)
+
+
+@dataclass
+class DynamicRef:
+    """A string that names code: ``import_module("x")``, ``__import__("x")``, ``"app.Model"``."""
+
+    value: str
+    line: int
+    kind: str  # "import_module" | "__import__" | "string_ref"
+    owner: str | None = None  # the top-level symbol it occurs in, None for module level
+
+
+@dataclass
+class ModuleFacts:
+    module: str  # dotted module name ("pkg.sub.mod"; a package's __init__ is "pkg.sub")
+    file: str  # path relative to the analysed root, POSIX separators
+    is_package: bool
+    lines: int
+    sha: str  # content hash (the cache key)
+    imports: list[ImportFact] = field(default_factory=list)
+    symbols: list[SymbolFact] = field(default_factory=list)
+    module_uses: list[NameUse] = field(default_factory=list)  # module-level code outside symbols
+    dynamic: list[DynamicRef] = field(default_factory=list)
+    framework: dict[str, Any] = field(default_factory=dict)  # plug-in name -> its plain facts
+    diagnostics: list[Diagnostic] = field(default_factory=list)

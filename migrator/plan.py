@@ -1,0 +1,220 @@
+"""The plan: which code goes into which service. Written by `propose`, edited by people,
+read by `scaffold`, `report`, `check` and `explain`.
+
+The plan is plain data (dataclasses) with a versioned YAML/JSON form. ``load_plan`` checks
+every key and value and raises ``PlanError`` with all problems at once, each naming the file
+and the key, so that a hand-edited plan fails early and clearly instead of deep in a later stage.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PLAN_VERSION = 1
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class PlanError(ValueError):
+    """A plan file that cannot be used; ``problems`` lists every one found."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+
+
+@dataclass
+class Service:
+    name: str
+    modules: list[str] = field(default_factory=list)
+    symbols: list[str] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
+    routes: list[str] = field(default_factory=list)  # "METHOD /path"
+    depends_on: list[str] = field(default_factory=list)
+    interface: list[str] = field(default_factory=list)
+    why: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SharedKernel:
+    modules: list[str] = field(default_factory=list)
+    symbols: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    services: dict[str, Service] = field(default_factory=dict)
+    shared_kernel: SharedKernel = field(default_factory=SharedKernel)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    #: free-form facts for later stages (framework, source root, data coupling, explanations)
+    meta: dict[str, Any] = field(default_factory=dict)
+    version: int = PLAN_VERSION
+
+    def assignment(self) -> dict[str, str]:
+        """Node id -> service name, with the kernel as ``"shared_kernel"``."""
+        out: dict[str, str] = {}
+        for name, svc in self.services.items():
+            for node in [*svc.modules, *svc.symbols]:
+                out[node] = name
+        for node in [*self.shared_kernel.modules, *self.shared_kernel.symbols]:
+            out[node] = SHARED
+        return out
+
+    def service_of(self, node: str) -> str | None:
+        """The service (or ``"shared_kernel"``) that owns a node, looking at its module too."""
+        assignment = self.assignment()
+        if node in assignment:
+            return assignment[node]
+        return assignment.get(node.split(":", 1)[0])
+
+    def to_dict(self) -> dict[str, Any]:
+        services = {}
+        for name in sorted(self.services):
+            s = self.services[name]
+            services[name] = {
+                "modules": sorted(s.modules),
+                "symbols": sorted(s.symbols),
+                "tables": sorted(s.tables),
+                "routes": sorted(s.routes),
+                "depends_on": sorted(s.depends_on),
+                "interface": sorted(s.interface),
+                "why": list(s.why),
+            }
+        out: dict[str, Any] = {
+            "version": self.version,
+            "services": services,
+            "shared_kernel": {"modules": sorted(self.shared_kernel.modules),
+                              "symbols": sorted(self.shared_kernel.symbols)},
+            "metrics": self.metrics,
+        }
+        if self.meta:
+            out["meta"] = self.meta
+        return out
+
+
+SHARED = "shared_kernel"
+
+
+def dump_plan(plan: Plan, fmt: str = "yaml") -> str:
+    """Serialise deterministically (sorted lists, fixed key order)."""
+    data = plan.to_dict()
+    if fmt == "json":
+        return json.dumps(data, indent=2, sort_keys=False) + "\n"
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read and validate a plan file (YAML or JSON)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PlanError(str(path), [f"cannot read: {exc.strerror or exc}"]) from None
+    try:
+        data = yaml.safe_load(text)  # JSON is YAML
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise PlanError(str(path), [f"{where}not valid YAML/JSON: "
+                                    f"{getattr(exc, 'problem', exc)}"]) from None
+    return plan_from_dict(data, source=str(path))
+
+
+_SERVICE_KEYS = {"modules", "symbols", "tables", "routes", "depends_on", "interface", "why"}
+
+
+def plan_from_dict(data: Any, source: str = "<plan>") -> Plan:
+    problems: list[str] = []
+    if not isinstance(data, dict):
+        raise PlanError(source, ["top level must be a mapping with 'version' and 'services'"])
+    if data.get("version") != PLAN_VERSION:
+        problems.append(f"version: expected {PLAN_VERSION}, got {data.get('version')!r}")
+    unknown = set(data) - {"version", "services", "shared_kernel", "metrics", "meta"}
+    for key in sorted(unknown):
+        problems.append(f"{key}: unknown top-level key")
+    services_raw = data.get("services")
+    if not isinstance(services_raw, dict) or not services_raw:
+        problems.append("services: must be a non-empty mapping of service name to service")
+        services_raw = {}
+
+    def str_list(value: Any, where: str, pattern: re.Pattern[str] | None = None) -> list[str]:
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            problems.append(f"{where}: must be a list of strings")
+            return []
+        if pattern is not None:
+            for v in value:
+                if not pattern.match(v):
+                    problems.append(f"{where}: {v!r} is not a valid name")
+        return list(value)
+
+    services: dict[str, Service] = {}
+    for name, body in services_raw.items():
+        where = f"services.{name}"
+        if not isinstance(name, str) or not DNS1123_LABEL.match(name):
+            problems.append(f"{where}: service name must be a DNS-1123 label "
+                            "(lowercase letters, digits and '-', at most 63 characters)")
+            continue
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            problems.append(f"{where}: must be a mapping")
+            continue
+        for key in sorted(set(body) - _SERVICE_KEYS):
+            problems.append(f"{where}.{key}: unknown key")
+        services[name] = Service(
+            name=name,
+            modules=str_list(body.get("modules"), f"{where}.modules", _MODULE),
+            symbols=str_list(body.get("symbols"), f"{where}.symbols", _SYMBOL),
+            tables=str_list(body.get("tables"), f"{where}.tables"),
+            routes=str_list(body.get("routes"), f"{where}.routes"),
+            depends_on=str_list(body.get("depends_on"), f"{where}.depends_on"),
+            interface=str_list(body.get("interface"), f"{where}.interface"),
+            why=str_list(body.get("why"), f"{where}.why"),
+        )
+    kernel_raw = data.get("shared_kernel") or {}
+    if not isinstance(kernel_raw, dict):
+        problems.append("shared_kernel: must be a mapping with 'modules' and 'symbols'")
+        kernel_raw = {}
+    kernel = SharedKernel(
+        modules=str_list(kernel_raw.get("modules"), "shared_kernel.modules", _MODULE),
+        symbols=str_list(kernel_raw.get("symbols"), "shared_kernel.symbols", _SYMBOL),
+    )
+    for name, svc in services.items():
+        for dep in svc.depends_on:
+            if dep not in services:
+                problems.append(f"services.{name}.depends_on: unknown service {dep!r}")
+    seen: dict[str, str] = {}
+    owners = [(n, s.modules + s.symbols) for n, s in services.items()]
+    owners.append((SHARED, kernel.modules + kernel.symbols))
+    for owner, nodes in owners:
+        for node in nodes:
+            if node in seen and seen[node] != owner:
+                problems.append(f"{node}: assigned to both {seen[node]!r} and {owner!r}")
+            seen[node] = owner
+    table_owner: dict[str, str] = {}
+    for name, svc in services.items():
+        for t in svc.tables:
+            if t in table_owner:
+                problems.append(f"table {t!r}: owned by both {table_owner[t]!r} and {name!r}")
+            table_owner[t] = name
+    metrics = data.get("metrics") or {}
+    meta = data.get("meta") or {}
+    if not isinstance(metrics, dict):
+        problems.append("metrics: must be a mapping")
+        metrics = {}
+    if not isinstance(meta, dict):
+        problems.append("meta: must be a mapping")
+        meta = {}
+    if problems:
+        raise PlanError(source, problems)
+    return Plan(services=services, shared_kernel=kernel, metrics=metrics, meta=meta)
