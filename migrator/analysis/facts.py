@@ -13,7 +13,7 @@ from typing import Any
 
 from migrator.graph import Diagnostic
 
-FACTS_VERSION = 1
+FACTS_VERSION = 2
 
 
 @dataclass
@@ -29,6 +29,7 @@ class ImportFact:
     type_only: bool = False  # under ``if TYPE_CHECKING:``
     guarded: bool = False  # inside ``try:``/``except ImportError`` (a fallback import)
     relative_level: int = 0  # dots as written, for diagnostics when they climb out of the root
+    owner: str | None = None  # the top-level symbol a lazy import sits in, None at module level
 
 
 @dataclass
@@ -76,3 +77,4 @@ class ModuleFacts:
     dynamic: list[DynamicRef] = field(default_factory=list)
     framework: dict[str, Any] = field(default_factory=dict)  # plug-in name -> its plain facts
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    exports: list[str] | None = None  # ``__all__`` when it is a literal list of strings

@@ -1,0 +1,175 @@
+"""Stage 1: parse a Python codebase (never importing it) into a ``DependencyGraph``.
+
+Pipeline: ``discover`` finds files and module names; the parent reads and hashes each file and
+takes what it can from the facts cache; the rest is parsed in worker processes, each returning
+small ``ModuleFacts`` (never trees); ``resolve.build_graph`` joins all facts into the graph and
+runs the framework plug-ins; ``finalize`` sorts everything so output is deterministic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from migrator.analysis.discover import DEFAULT_MAX_FILE_SIZE, PathError, SourceFile, discover
+from migrator.analysis.facts import ModuleFacts
+from migrator.graph import DependencyGraph, Diagnostic
+
+__all__ = ["AnalysisError", "PathError", "Stats", "analyze", "DEFAULT_CACHE_DIR"]
+
+DEFAULT_CACHE_DIR = ".migrator-cache"
+_INLINE_BYTES = 400_000  # below this much source to parse, a process pool costs more than it saves
+
+# progress callback: (files done, files to parse)
+Progress = Callable[[int, int], None]
+
+
+class AnalysisError(Exception):
+    """``strict`` analysis found problems (the graph is attached)."""
+
+    def __init__(self, message: str, graph: DependencyGraph) -> None:
+        super().__init__(message)
+        self.graph = graph
+
+
+@dataclass
+class Stats:
+    """What one run did; kept on the graph as ``graph.stats`` (not serialised)."""
+
+    files: int = 0
+    parsed: int = 0
+    cached: int = 0
+    jobs: int = 1
+    cache_dir: str | None = None
+    cache_notes: list[str] = field(default_factory=list)
+
+
+def _read(files: list[SourceFile], root: Path) -> tuple[list[tuple[SourceFile, bytes]],
+                                                        list[Diagnostic]]:
+    out, diags = [], []
+    for f in files:
+        try:
+            data = f.path.read_bytes()
+        except OSError as exc:
+            diags.append(Diagnostic(f.rel, 1, "unreadable", exc.strerror or str(exc), "error"))
+            continue
+        out.append((f, data))
+    return out, diags
+
+
+def _chunks(items: list[Any], jobs: int) -> list[list[Any]]:
+    """Split work into about 4 chunks per worker, biggest files first, balanced by size."""
+    items = sorted(items, key=lambda it: -len(it[4]))
+    n = max(1, min(len(items), jobs * 4))
+    bins: list[list[Any]] = [[] for _ in range(n)]
+    sizes = [0] * n
+    for item in items:
+        i = sizes.index(min(sizes))
+        bins[i].append(item)
+        sizes[i] += len(item[4]) + 2000
+    return [b for b in bins if b]
+
+
+def _parse_all(items: list[Any], jobs: int, progress: Progress | None) -> list[ModuleFacts]:
+    from migrator.analysis import parse
+
+    total = len(items)
+    if jobs <= 1 or sum(len(it[4]) for it in items) < _INLINE_BYTES or total < 4:
+        out = []
+        for i, item in enumerate(items, 1):
+            out.append(parse.analyse_source(item))
+            if progress:
+                progress(i, total)
+        return out
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    parse.warm_up()
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    results: list[ModuleFacts] = []
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        futures = [pool.submit(parse.analyse_many, chunk) for chunk in _chunks(items, jobs)]
+        for fut in cf.as_completed(futures):
+            results.extend(fut.result())
+            if progress:
+                progress(len(results), total)
+    return results
+
+
+def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
+            exclude: list[str] | None = None, jobs: int | None = None,
+            cache_dir: str | os.PathLike[str] | None = None, use_cache: bool = True,
+            progress: Progress | None = None, strict: bool = False,
+            default_excludes: bool = True, gitignore: bool = True,
+            max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+            plugins: bool = True) -> DependencyGraph:
+    """The dependency graph of the Python code under ``path``.
+
+    ``include``/``exclude`` are globs relative to ``path`` (``exclude`` adds to the defaults:
+    tests, migrations, build output, docs; ``default_excludes=False`` drops those). ``jobs`` is
+    the number of parser processes (default: all cores). The facts cache lives in ``cache_dir``
+    (default ``.migrator-cache`` in the project root). Files that cannot be analysed become
+    ``graph.diagnostics``; with ``strict`` any warning or error raises ``AnalysisError``.
+    Raises ``PathError`` when ``path`` is missing or holds no Python.
+    """
+    from migrator.analysis.cache import FactsCache, code_signature, entry_key
+    from migrator.analysis.resolve import build_graph
+
+    disc = discover(path, include=include, exclude=exclude, default_excludes=default_excludes,
+                    gitignore=gitignore, max_file_size=max_file_size)
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    stats = Stats(files=len(disc.files), jobs=jobs)
+    read, read_diags = _read(disc.files, disc.root)
+
+    cache = None
+    if use_cache:
+        directory = Path(cache_dir) if cache_dir is not None else disc.root / DEFAULT_CACHE_DIR
+        stats.cache_dir = str(directory)
+        cache = FactsCache(directory)
+        cache.load()
+        if cache.corrupt:
+            stats.cache_notes.append(
+                f"{len(cache.corrupt)} corrupted cache pack(s) discarded and rebuilt")
+    signature = code_signature() if cache is not None else ""
+
+    facts: dict[str, ModuleFacts] = {}
+    todo, keys, used = [], {}, set()
+    for f, data in read:
+        sha = hashlib.sha256(data).hexdigest()
+        if cache is not None:
+            key = entry_key(signature, f.module, f.rel, f.is_package, sha)
+            hit = cache.entries.get(key)
+            if hit is not None:
+                facts[f.module] = hit
+                used.add(key)
+                continue
+            keys[f.module] = key
+        todo.append((f.rel, f.module, f.is_package, sha, data))
+    stats.cached = len(facts)
+    stats.parsed = len(todo)
+
+    parsed = _parse_all(todo, jobs, progress) if todo else []
+    new = {}
+    for mf in parsed:
+        facts[mf.module] = mf
+        if cache is not None:
+            new[keys[mf.module]] = mf
+    if cache is not None:
+        cache.save(new, used | set(new))
+        if cache.error:
+            stats.cache_notes.append(cache.error)
+
+    graph, _ = build_graph(facts, root=str(disc.root), run_plugins=plugins)
+    graph.diagnostics.extend(disc.diagnostics)
+    graph.diagnostics.extend(read_diags)
+    graph.finalize()
+    graph.stats = stats  # type: ignore[attr-defined]
+    if strict:
+        bad = [d for d in graph.diagnostics if d.severity != "info"]
+        if bad:
+            raise AnalysisError(f"{len(bad)} problem(s) found; first: {bad[0]}", graph)
+    return graph

@@ -1,0 +1,132 @@
+"""Content-hash cache of per-file facts.
+
+Keys hash the file's bytes together with its module name, its path and a signature of the
+analyser's own code (so editing the analyser or a plug-in invalidates everything). Entries live
+in *packs*: one file per run holding the facts that run had to parse, written with
+``atomic_write``. A run reads every pack, so a second run with nothing changed parses nothing,
+and a run after one edit parses one file and writes a pack of one entry.
+
+Each pack starts with a magic line and the SHA-256 of its payload: a truncated or corrupted pack
+is detected, deleted and its files parsed again. Concurrent runs are safe because packs are
+never modified in place: a run only adds packs, and compaction (merging the packs into one
+with only the entries the run used) deletes only packs that this run read itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from pathlib import Path
+
+from migrator.analysis.facts import FACTS_VERSION, ModuleFacts
+from migrator.util.fs import atomic_write
+
+MAGIC = b"MIGRATOR-FACTS-PACK 1\n"
+_COMPACT_AT = 8  # packs before merging them into one
+
+
+def code_signature() -> str:
+    """A hash of the code that produces facts: facts, collector, parser, walker and plug-ins."""
+    from migrator.analysis import frameworks
+
+    h = hashlib.sha256(f"{FACTS_VERSION}".encode())
+    here = Path(__file__).parent
+    for name in ("facts.py", "collect.py", "parse.py", "walk.py"):
+        h.update((here / name).read_bytes())
+    h.update(frameworks.signature().encode())
+    try:
+        from importlib.metadata import version
+
+        h.update(version("libcst").encode())
+    except Exception:
+        pass
+    return h.hexdigest()[:20]
+
+
+def entry_key(signature: str, module: str, rel: str, is_package: bool, content_sha: str) -> str:
+    return hashlib.sha256(
+        f"{signature}\0{module}\0{rel}\0{int(is_package)}\0{content_sha}".encode()).hexdigest()
+
+
+class FactsCache:
+    """Packs of ``key -> ModuleFacts`` under ``directory``."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.dir = Path(directory) / f"facts-v{FACTS_VERSION}"
+        self.entries: dict[str, ModuleFacts] = {}
+        self.packs: list[Path] = []
+        self.corrupt: list[str] = []
+        self.error: str | None = None
+
+    def load(self) -> dict[str, ModuleFacts]:
+        try:
+            names = sorted(p for p in os.listdir(self.dir) if p.endswith(".pack"))
+        except FileNotFoundError:
+            return self.entries
+        except OSError as exc:
+            self.error = f"cannot read cache {self.dir}: {exc.strerror}"
+            return self.entries
+        for name in names:
+            path = self.dir / name
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue  # removed by a concurrent compaction
+            entries = self._decode(data)
+            if entries is None:
+                self.corrupt.append(name)
+                try:
+                    path.unlink()
+                except OSError:
+                    pass
+                continue
+            self.packs.append(path)
+            self.entries.update(entries)
+        return self.entries
+
+    @staticmethod
+    def _decode(data: bytes) -> dict[str, ModuleFacts] | None:
+        if not data.startswith(MAGIC):
+            return None
+        head_end = data.find(b"\n", len(MAGIC))
+        if head_end < 0:
+            return None
+        digest = data[len(MAGIC):head_end].decode("ascii", "replace")
+        payload = data[head_end + 1:]
+        if hashlib.sha256(payload).hexdigest() != digest:
+            return None
+        try:
+            entries = pickle.loads(payload)
+        except Exception:
+            return None
+        if not isinstance(entries, dict) or not all(
+                isinstance(v, ModuleFacts) for v in entries.values()):
+            return None
+        return entries
+
+    def _write(self, entries: dict[str, ModuleFacts]) -> Path:
+        payload = pickle.dumps(dict(sorted(entries.items())), protocol=pickle.HIGHEST_PROTOCOL)
+        digest = hashlib.sha256(payload).hexdigest()
+        path = self.dir / f"{digest[:24]}.pack"
+        atomic_write(path, MAGIC + digest.encode() + b"\n" + payload)
+        return path
+
+    def save(self, new: dict[str, ModuleFacts], used: set[str]) -> None:
+        """Store ``new`` entries; merge all packs into one when they pile up or go stale."""
+        try:
+            stale = len(set(self.entries) - used)
+            if self.packs and (len(self.packs) + 1 >= _COMPACT_AT or stale > len(used)):
+                merged = {k: v for k, v in self.entries.items() if k in used}
+                merged.update(new)
+                kept = self._write(merged)
+                for pack in self.packs:
+                    if pack != kept:
+                        try:
+                            pack.unlink()
+                        except OSError:
+                            pass
+            elif new:
+                self._write(new)
+        except OSError as exc:
+            self.error = f"cannot write cache {self.dir}: {exc.strerror or exc}"

@@ -1,0 +1,91 @@
+"""``migrator analyze PATH``: print or write the dependency graph (a thin layer over
+``migrator.analysis.analyze``)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from migrator.analysis.discover import DEFAULT_MAX_FILE_SIZE
+from migrator.analysis.formats import FORMATS
+
+
+class _Bar:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\rparsing [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=str))
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="summary",
+              show_default=True, help="Output format (json is the documented schema).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str),
+              help="Write to FILE (atomically) instead of standard output.")
+@click.option("--include", multiple=True, metavar="GLOB",
+              help="Only analyse files matching GLOB (relative to PATH; repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Also skip files matching GLOB (repeatable).")
+@click.option("--no-default-excludes", is_flag=True,
+              help="Analyse tests, migrations, build output and docs too.")
+@click.option("--no-gitignore", is_flag=True, help="Do not honour .gitignore files.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Parser processes [default: all cores].")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str),
+              help="Facts cache directory [default: .migrator-cache in the project].")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option("--max-file-size", type=click.IntRange(min=0), default=DEFAULT_MAX_FILE_SIZE,
+              show_default=True, help="Skip (and report) files bigger than this many bytes; "
+              "0 means no limit.")
+@click.option("--strict", is_flag=True, help="Exit 1 when any file could not be analysed.")
+def analyze(path: str, fmt: str, output: str | None, include: tuple[str, ...],
+            exclude: tuple[str, ...], no_default_excludes: bool, no_gitignore: bool,
+            jobs: int | None, cache_dir: str | None, no_cache: bool, max_file_size: int,
+            strict: bool) -> None:
+    """Parse the Python code under PATH (never importing it) into a dependency graph."""
+    from migrator.analysis import AnalysisError, PathError
+    from migrator.analysis import analyze as run
+    from migrator.analysis.formats import render
+    from migrator.util.fs import atomic_write
+
+    bar = _Bar() if sys.stderr.isatty() else None
+    try:
+        graph = run(path, include=list(include) or None, exclude=list(exclude) or None,
+                    jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache, progress=bar,
+                    default_excludes=not no_default_excludes, gitignore=not no_gitignore,
+                    max_file_size=max_file_size)
+    except PathError as exc:
+        if bar:
+            bar.close()
+        click.echo(f"migrator analyze: error: {exc}", err=True)
+        sys.exit(2)
+    if bar:
+        bar.close()
+    for note in getattr(graph, "stats", None).cache_notes if hasattr(graph, "stats") else []:
+        click.echo(f"migrator analyze: cache: {note}", err=True)
+    for diag in graph.diagnostics:
+        click.echo(str(diag), err=True)
+    text = render(graph, fmt)
+    if output:
+        atomic_write(output, text)
+    else:
+        click.echo(text, nl=False)
+    bad = [d for d in graph.diagnostics if d.severity != "info"]
+    if strict and bad:
+        click.echo(f"migrator analyze: {len(bad)} file problem(s) (--strict)", err=True)
+        sys.exit(1)
+    _ = AnalysisError

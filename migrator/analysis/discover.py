@@ -1,0 +1,324 @@
+"""Find the Python files of a project and the dotted module name of each.
+
+PATH can be a project directory (flat or ``src/`` layout, one or several top-level packages,
+namespace packages), a package directory (module names then start with the package's own name,
+climbing to the top-level package if PATH is a subpackage) or a single ``.py`` file. Nothing is
+imported: module names come from the file system alone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migrator.analysis.gitignore import GitIgnore
+from migrator.graph import Diagnostic
+
+#: excluded unless an --include pattern names them (matched against any path component)
+DEFAULT_EXCLUDES = (
+    "tests", "test", "testing", "conftest.py", "test_*.py", "*_test.py", "migrations",
+    "build", "dist", "docs", "*.egg-info", "site-packages",
+)
+#: never entered: tool and VCS state, dependencies, caches
+HARD_EXCLUDES = (
+    ".git", ".hg", ".svn", "node_modules", "__pycache__", ".tox", ".nox", ".venv", "venv",
+    "virtualenv", ".eggs", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".migrator-cache",
+)
+DEFAULT_MAX_FILE_SIZE = 2_000_000  # bytes; bigger files are reported and skipped
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+
+
+class PathError(Exception):
+    """PATH cannot be analysed at all (missing, not Python): a one-line error, exit 2."""
+
+
+@dataclass(frozen=True, order=True)
+class SourceFile:
+    module: str
+    rel: str  # POSIX path relative to the project root
+    path: Path
+    is_package: bool
+    size: int
+
+
+@dataclass
+class Discovery:
+    root: Path  # the project root: file paths are relative to it, the cache lives in it
+    files: list[SourceFile] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def _piece(piece: str) -> str:
+    out = []
+    i = 0
+    while i < len(piece):
+        c = piece[i]
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[" and "]" in piece[i + 2:]:
+            j = piece.index("]", i + 2)
+            body = piece[i + 1:j]
+            out.append("[" + ("^" + body[1:] if body[:1] == "!" else body) + "]")
+            i = j
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """Glob with ``**`` -> regex over a relative POSIX path. A pattern without a slash matches
+    any path component (``tests`` excludes every ``tests`` directory); a match on a directory
+    covers everything under it."""
+    pattern = pattern.strip().strip("/")
+    if "/" not in pattern:
+        return re.compile(r"(?:.*/)?" + _piece(pattern) + r"(?:/.*)?")
+    pieces = pattern.split("/")
+    out = []
+    for i, piece in enumerate(pieces):
+        last = i == len(pieces) - 1
+        if piece == "**":
+            out.append(".*" if last else "(?:.*/)?")
+        else:
+            out.append(_piece(piece) + ("" if last else "/"))
+    return re.compile("".join(out) + r"(?:/.*)?")
+
+
+class Matcher:
+    """Include/exclude globs, matched against paths relative to PATH."""
+
+    def __init__(self, include: list[str] | None, exclude: list[str] | None,
+                 default_excludes: bool = True) -> None:
+        self.include = [_glob_regex(p) for p in include or []]
+        self.exclude = [_glob_regex(p) for p in exclude or []]
+        self.defaults = [_glob_regex(p) for p in DEFAULT_EXCLUDES] if default_excludes else []
+        self.hard = set(HARD_EXCLUDES)
+
+    def _included(self, rel: str) -> bool:
+        return any(r.fullmatch(rel) for r in self.include)
+
+    def prune_dir(self, rel: str, name: str) -> bool:
+        if name in self.hard or any(r.fullmatch(rel) for r in self.exclude):
+            return True
+        if any(r.fullmatch(rel) for r in self.defaults):
+            # an --include may still reach inside a default-excluded directory
+            return not self.include or not self._could_include_under(rel)
+        return False
+
+    def _could_include_under(self, rel: str) -> bool:
+        probe = rel + "/x.py"
+        return any(r.fullmatch(probe) or r.pattern.startswith("(?:.*/)?") for r in self.include)
+
+    def skip_file(self, rel: str) -> bool:
+        if any(r.fullmatch(rel) for r in self.exclude):
+            return True
+        if self.include:
+            if not self._included(rel):
+                return True
+            return False
+        return any(r.fullmatch(rel) for r in self.defaults)
+
+
+def _git_root(start: Path) -> Path | None:
+    for candidate in (start, *start.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def _top_package(directory: Path) -> Path:
+    """The outermost package directory containing ``directory`` (itself when it has no parent
+    package)."""
+    top = directory
+    while (top.parent / "__init__.py").is_file() and top.parent != top:
+        if not _IDENT.fullmatch(top.parent.name):
+            break
+        top = top.parent
+    return top
+
+
+def discover(path: str | os.PathLike[str], include: list[str] | None = None,
+             exclude: list[str] | None = None, default_excludes: bool = True,
+             gitignore: bool = True,
+             max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Discovery:
+    """All analysable files under ``path`` with their module names, plus diagnostics."""
+    target = Path(path)
+    if not target.exists() and not target.is_symlink():
+        raise PathError(f"{path}: no such file or directory")
+    target = target.resolve() if target.exists() else target
+    if not target.exists():
+        raise PathError(f"{path}: broken symbolic link")
+    if target.is_file():
+        if target.suffix not in (".py", ".pyi"):
+            raise PathError(f"{path}: not a Python file or directory")
+        parent = target.parent
+        if (parent / "__init__.py").is_file() and _IDENT.fullmatch(parent.name):
+            import_root = _top_package(parent).parent
+        else:
+            import_root = parent
+        disc = Discovery(root=import_root)
+        walker = _Walker(disc, import_root, target.parent, Matcher(None, None, False),
+                         gitignore=False, max_file_size=max_file_size)
+        walker.add_file(target)
+        return _finish(disc, path)
+    if not target.is_dir():
+        raise PathError(f"{path}: not a regular file or directory")
+
+    matcher = Matcher(include, exclude, default_excludes)
+    if (target / "__init__.py").is_file() and _IDENT.fullmatch(target.name):
+        import_root = _top_package(target).parent
+        disc = Discovery(root=import_root)
+        walker = _Walker(disc, import_root, target, matcher, gitignore, max_file_size)
+        walker.walk(target)
+        return _finish(disc, path)
+
+    disc = Discovery(root=target)
+    src = target / "src"
+    roots = [target]
+    if src.is_dir() and not (src / "__init__.py").exists():
+        roots = [src, target]
+    for root in roots:
+        walker = _Walker(disc, root, target, matcher, gitignore, max_file_size,
+                         skip={src} if root == target and len(roots) == 2 else set())
+        walker.walk(root)
+    return _finish(disc, path)
+
+
+def _finish(disc: Discovery, path: object) -> Discovery:
+    seen: dict[str, SourceFile] = {}
+    for f in sorted(disc.files, key=lambda f: (f.module, f.path.suffix != ".py", f.rel)):
+        if f.module in seen:
+            other = seen[f.module]
+            if f.path.suffix == ".pyi" and other.path.suffix == ".py":
+                continue  # a stub beside its module: the module wins
+            disc.diagnostics.append(Diagnostic(
+                f.rel, 1, "duplicate-module",
+                f"module {f.module} is also defined by {other.rel}; this file is ignored"))
+            continue
+        seen[f.module] = f
+    disc.files = sorted(seen.values())
+    disc.diagnostics.sort()
+    if not disc.files and not disc.diagnostics:
+        raise PathError(f"{path}: no Python files found")
+    return disc
+
+
+class _Walker:
+    def __init__(self, disc: Discovery, import_root: Path, match_root: Path, matcher: Matcher,
+                 gitignore: bool, max_file_size: int, skip: set[Path] | None = None) -> None:
+        self.disc = disc
+        self.import_root = import_root
+        self.match_root = match_root
+        self.matcher = matcher
+        self.max_file_size = max_file_size
+        self.skip = skip or set()
+        self.ignore: GitIgnore | None = None
+        self.ignore_root = match_root
+        if gitignore:
+            self.ignore = GitIgnore()
+            git_root = _git_root(match_root)
+            self.ignore_root = git_root or match_root
+            chain = [match_root]
+            if git_root is not None:
+                chain = [git_root, *[p for p in reversed(match_root.parents)
+                                     if git_root in p.parents], match_root]
+                chain = list(dict.fromkeys(chain))
+            for directory in chain[:-1]:
+                self._load_ignore(directory)
+
+    def _rel(self, path: Path, base: Path) -> str:
+        try:
+            return path.relative_to(base).as_posix()
+        except ValueError:
+            return path.name
+
+    def _load_ignore(self, directory: Path) -> None:
+        if self.ignore is not None and (directory / ".gitignore").is_file():
+            base = self._rel(directory, self.ignore_root)
+            self.ignore.add_file(directory / ".gitignore", "" if base == "." else base)
+
+    def _diag(self, path: Path, line: int, code: str, message: str) -> None:
+        self.disc.diagnostics.append(Diagnostic(self._rel(path, self.disc.root), line, code,
+                                                message))
+
+    def walk(self, directory: Path, ancestors: frozenset[str] = frozenset()) -> None:
+        try:
+            real = os.path.realpath(directory)
+        except OSError:
+            real = str(directory)
+        if real in ancestors:
+            self._diag(directory, 0, "symlink-loop",
+                       "symbolic link points back to a directory being walked; not followed")
+            return
+        ancestors = ancestors | {real}
+        self._load_ignore(directory)
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            self._diag(directory, 0, "unreadable", f"cannot list directory: {exc.strerror}")
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            if path in self.skip:
+                continue
+            rel = self._rel(path, self.match_root)
+            try:
+                is_dir = entry.is_dir()
+                is_file = entry.is_file()
+            except OSError:
+                is_dir = is_file = False
+            if self.ignore is not None and self.ignore.ignored(
+                    self._rel(path, self.ignore_root), is_dir):
+                continue
+            if is_dir:
+                if self.matcher.prune_dir(rel, entry.name):
+                    continue
+                if not _IDENT.fullmatch(entry.name) or (path / "pyvenv.cfg").exists():
+                    continue
+                self.walk(path, ancestors)
+            elif entry.name.endswith((".py", ".pyi")):
+                if self.matcher.skip_file(rel):
+                    continue
+                if not is_file:
+                    if entry.is_symlink() and not path.exists():
+                        self._diag(path, 1, "unreadable", "broken symbolic link")
+                    elif path.exists():
+                        self._diag(path, 1, "unreadable", "not a regular file")
+                    else:
+                        self._diag(path, 1, "unreadable", "cannot stat file")
+                    continue
+                self.add_file(path)
+
+    def add_file(self, path: Path) -> None:
+        stem = path.name.rsplit(".", 1)[0]
+        if not _IDENT.fullmatch(stem):
+            return
+        try:
+            st = path.stat()
+        except OSError as exc:
+            self._diag(path, 1, "unreadable", exc.strerror or str(exc))
+            return
+        if not stat.S_ISREG(st.st_mode):
+            self._diag(path, 1, "unreadable", "not a regular file")
+            return
+        rel_dir = path.parent.relative_to(self.import_root).parts if path.parent != \
+            self.import_root else ()
+        if any(not _IDENT.fullmatch(p) for p in rel_dir):
+            return
+        is_package = stem == "__init__"
+        parts = list(rel_dir) + ([] if is_package else [stem])
+        if not parts:
+            return  # an __init__.py directly in the import root is not a module
+        rel = self._rel(path, self.disc.root)
+        if self.max_file_size and st.st_size > self.max_file_size:
+            self.disc.diagnostics.append(Diagnostic(
+                rel, 1, "too-large",
+                f"{st.st_size} bytes is over the size limit of {self.max_file_size} "
+                f"(--max-file-size); file skipped"))
+            return
+        self.disc.files.append(SourceFile(".".join(parts), rel, path, is_package, st.st_size))

@@ -1,0 +1,294 @@
+"""Small helpers shared by the framework plug-ins.
+
+Why not libcst's visitors and metadata: a ``CSTVisitor`` pass costs about as much as parsing and
+``PositionProvider`` about 2.5 times as much (measured on networkx's sources), which would blow
+the analyser's time budget. So plug-ins walk the dataclass fields of the tree directly
+(``walk``, about 8 times faster than a visitor) and ask for line numbers of the few nodes they
+keep (``Lines``: the line table of the core collector's pass, ``walk.line_of``, while the
+analyser runs plug-ins; otherwise, as in unit tests on bare trees, one code-generation pass that
+counts newlines and stops at the last wanted node).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import libcst as cst
+from libcst._nodes.internal import CodegenState
+
+from migrator.analysis.facts import ModuleFacts
+from migrator.analysis.walk import line_of as core_line_of
+from migrator.graph import DependencyGraph
+
+# Fields that only hold whitespace and punctuation: never worth descending into.
+_SKIP_PREFIX = (
+    "whitespace", "lpar", "rpar", "comma", "leading_lines", "lines_after", "semicolon", "colon",
+    "equal", "dot", "header", "footer", "trailing", "operator", "newline", "indent",
+    "asynchronous", "lbracket", "rbracket", "lbrace", "rbrace",
+)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
+
+FUNC_TYPES = (cst.FunctionDef, cst.Lambda)
+
+
+def _fields(tp: type) -> tuple[str, ...]:
+    names = _FIELDS.get(tp)
+    if names is None:
+        names = tuple(n for n in tp.__dataclass_fields__ if not n.startswith(_SKIP_PREFIX))
+        _FIELDS[tp] = names
+    return names
+
+
+def walk(root: cst.CSTNode, scope: Any = None) -> Iterator[tuple[cst.CSTNode, Any]]:
+    """Every node under ``root`` (itself included) with its innermost enclosing function.
+
+    The scope is the ``FunctionDef`` (or ``Lambda``) node that contains the node, ``scope`` for
+    nodes outside any function below ``root``. Order is not source order; callers sort by line.
+    """
+    stack: list[tuple[cst.CSTNode, Any]] = [(root, scope)]
+    pop, push = stack.pop, stack.append
+    node_type = cst.CSTNode
+    while stack:
+        node, sc = pop()
+        yield node, sc
+        inner = node if isinstance(node, FUNC_TYPES) else sc
+        for name in _fields(type(node)):
+            value = getattr(node, name)
+            if isinstance(value, node_type):
+                push((value, inner))
+            elif type(value) in (tuple, list):
+                for item in value:
+                    if isinstance(item, node_type):
+                        push((item, inner))
+
+
+class _Done(Exception):
+    pass
+
+
+class _LineState(CodegenState):
+    """A code generator that keeps no text: it counts newlines and notes wanted nodes' lines."""
+
+    def __init__(self, module: cst.Module, wanted: dict[int, cst.CSTNode]) -> None:
+        super().__init__(default_indent=module.default_indent,
+                         default_newline=module.default_newline)
+        self.line = 1
+        self.wanted = wanted
+        self.found: dict[int, int] = {}
+
+    def add_indent_tokens(self) -> None:
+        pass
+
+    def add_token(self, value: str) -> None:
+        self.line += value.count("\n")
+
+    def pop_trailing_newline(self) -> None:
+        pass
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        key = id(node)
+        if key in self.wanted and key not in self.found:
+            self.found[key] = self.line
+            if len(self.found) == len(self.wanted):
+                raise _Done
+
+
+class Lines:
+    """Line numbers of chosen nodes of one module, computed lazily in a single pass.
+
+    ``want(node)`` registers a node; ``of(node)`` returns its first line (computing all
+    registered nodes on first use). Register the node whose first token is the one you mean:
+    a decorator's expression rather than the decorator (whose leading comments come first).
+    """
+
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self.wanted: dict[int, cst.CSTNode] = {}
+        self.found: dict[int, int] | None = None
+
+    def want(self, node: cst.CSTNode) -> cst.CSTNode:
+        self.wanted[id(node)] = node  # keeping the node alive keeps its id unique
+        self.found = None
+        return node
+
+    def of(self, node: cst.CSTNode) -> int:
+        line = core_line_of(node)  # the core analyser's own pass already counted lines
+        if line:
+            return line
+        if self.found is None or id(node) not in self.found:
+            if id(node) not in self.wanted:
+                self.want(node)
+            state = _LineState(self.module, self.wanted)
+            try:
+                self.module._codegen(state)
+            except _Done:
+                pass
+            self.found = state.found
+        return self.found.get(id(node), 0)
+
+
+# -- reading expressions -------------------------------------------------------------------------
+
+def dotted(node: cst.CSTNode | None) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, None for anything else."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def string(node: cst.CSTNode | None) -> str | None:
+    """The value of a plain or concatenated string literal (no f-strings, no bytes)."""
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        try:
+            value = node.evaluated_value
+        except Exception:  # noqa: BLE001 - odd literals are simply not strings we know
+            return None
+        return value if isinstance(value, str) else None
+    return None
+
+
+def strings(node: cst.CSTNode | None) -> list[str] | None:
+    """The strings of a list/tuple/set literal of string literals (None if it is not one)."""
+    if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+        out = []
+        for el in node.elements:
+            value = string(el.value)
+            if value is None:
+                return None
+            out.append(value)
+        return out
+    value = string(node)
+    return [value] if value is not None else None
+
+
+def call_args(call: cst.Call) -> tuple[list[cst.CSTNode], dict[str, cst.CSTNode]]:
+    """Positional argument values and keyword argument values of a call (``*a``/``**k`` dropped)."""
+    pos: list[cst.CSTNode] = []
+    kw: dict[str, cst.CSTNode] = {}
+    for arg in call.args:
+        if arg.star:
+            continue
+        if arg.keyword is not None:
+            kw[arg.keyword.value] = arg.value
+        else:
+            pos.append(arg.value)
+    return pos, kw
+
+
+def arg(call: cst.Call, index: int, keyword: str | None = None) -> cst.CSTNode | None:
+    """The argument at position ``index`` or named ``keyword``."""
+    pos, kw = call_args(call)
+    if keyword is not None and keyword in kw:
+        return kw[keyword]
+    return pos[index] if 0 <= index < len(pos) else None
+
+
+def callee(node: cst.CSTNode) -> str | None:
+    """The dotted name called by a Call node, None otherwise."""
+    return dotted(node.func) if isinstance(node, cst.Call) else None
+
+
+def last(name: str | None) -> str | None:
+    return name.rsplit(".", 1)[-1] if name else None
+
+
+def decorator_call(dec: cst.Decorator) -> tuple[str | None, cst.Call | None]:
+    """(dotted name, Call or None) for ``@name`` and ``@name(...)``."""
+    expr = dec.decorator
+    if isinstance(expr, cst.Call):
+        return dotted(expr.func), expr
+    return dotted(expr), None
+
+
+def assign_targets(stmt: cst.CSTNode) -> tuple[list[str], cst.CSTNode | None]:
+    """Simple name targets and the value of an ``x = ...`` / ``x: T = ...`` statement."""
+    if isinstance(stmt, cst.Assign):
+        names = [t.target.value for t in stmt.targets if isinstance(t.target, cst.Name)]
+        return names, stmt.value
+    if isinstance(stmt, cst.AnnAssign) and isinstance(stmt.target, cst.Name):
+        return [stmt.target.value], stmt.value
+    return [], None
+
+
+def small_statements(body: Any) -> Iterator[cst.BaseSmallStatement]:
+    """The small statements of a block's direct statements (``a = 1; b = 2`` gives two)."""
+    for stmt in getattr(body, "body", body):
+        if isinstance(stmt, cst.SimpleStatementLine):
+            yield from stmt.body
+
+
+def snake_case(name: str) -> str:
+    """Flask-SQLAlchemy's default table name for a class name (``OrderItem`` -> ``order_item``)."""
+    s = re.sub(r"((?<=[a-z0-9])[A-Z]|(?!^)[A-Z](?=[a-z]))", r"_\1", name)
+    return s.lower().lstrip("_")
+
+
+# -- resolving -----------------------------------------------------------------------------------
+
+def resolve_name(resolver: Any, facts: dict[str, ModuleFacts], module: str,
+                 name: str | None) -> str | None:
+    """The graph node ``name`` (as used in ``module``) refers to.
+
+    Asks the core resolver first; falls back to a top-level symbol of ``module`` itself, then
+    to shorter prefixes of a dotted name (``models.Product.query`` -> ``pkg.models:Product``).
+    """
+    if not name:
+        return None
+    parts = name.split(".")
+    for n in range(len(parts), 0, -1):
+        candidate = ".".join(parts[:n])
+        node = resolver.resolve(module, candidate)
+        if node:
+            return node
+        if n == 1 and module in facts:
+            if any(s.name == candidate for s in facts[module].symbols):
+                return f"{module}:{candidate}"
+    return None
+
+
+def evidence(file: str, line: int) -> str:
+    return f"{file}:{line}"
+
+
+def add_edge(graph: DependencyGraph, source: str | None, target: str | None, kind: str,
+             where: str) -> bool:
+    """Add a ``kind`` edge between two existing nodes, once per evidence location.
+
+    The core may already have recorded the same occurrence (a ``reference`` edge for a name it
+    saw); counting it twice would inflate the weight, so an edge that already lists ``where``
+    is left alone. Edges to nodes the core did not create are dropped (they would be nodes
+    without a kind).
+    """
+    if not source or not target or source == target:
+        return False
+    if source not in graph.g or target not in graph.g:
+        return False
+    if graph.g.has_edge(source, target, key=kind):
+        if where in graph.g.edges[source, target, kind]["evidence"]:
+            return False
+    graph.add_edge(source, target, kind, evidence=[where])
+    return True
+
+
+def join_path(prefix: str | None, rule: str) -> str:
+    """Join a URL prefix and rule the way Flask does (one slash between them)."""
+    if not prefix:
+        return rule
+    if not rule:
+        return prefix
+    return prefix.rstrip("/") + "/" + rule.lstrip("/")
+
+
+def sorted_items(facts: dict[str, ModuleFacts], plugin: str) -> list[tuple[str, ModuleFacts, Any]]:
+    """(module, facts, plug-in data) for modules that have data from ``plugin``, sorted by name."""
+    return [(m, facts[m], facts[m].framework[plugin]) for m in sorted(facts)
+            if facts[m].framework.get(plugin)]

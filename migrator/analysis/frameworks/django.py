@@ -1,0 +1,641 @@
+"""Django: apps, URL confs, views, models, relations, ``get_model``, signals, ORM access.
+
+* Apps: ``INSTALLED_APPS`` (module-level list/tuple, ``+=`` too) in any settings module, entries
+  as packages or ``AppConfig`` paths; an ``AppConfig``'s ``name``/``label`` give the app label
+  (default: last component of the package). Models outside any listed app take the package that
+  holds their ``models`` module as app.
+* URLs: ``urlpatterns`` (and any other module-level list of ``path``/``re_path``/``url`` calls)
+  with ``include("app.urls")``, ``include(module)``, ``include((patterns, "ns"))``,
+  ``include(local_list)`` and inline ``include([...])``; prefixes are concatenated from the root
+  URL conf (``ROOT_URLCONF`` when a settings module names it, otherwise every URL conf that no
+  other includes). ``re_path`` regexes keep their text without ``^``/``$`` anchors. Views are
+  functions (``views.index``), ``View.as_view()`` classes, dotted strings, or one wrapping call
+  (``csrf_exempt(view)``). Methods come from ``require_GET``/``require_POST``/``require_safe``/
+  ``require_http_methods([...])`` or the verbs a class-based view defines (generic display views
+  GET, edit views GET and POST); otherwise the route accepts ``ANY`` method.
+* Models: subclasses of ``models.Model`` (through other models too); table = ``Meta.db_table`` or
+  ``<app_label>_<classname lower>``; abstract models have none, proxy models share their
+  parent's. ``ForeignKey``/``OneToOneField``/``ManyToManyField`` to a class, ``"app.Model"``,
+  ``"Model"`` (same app), ``"self"`` or ``settings.AUTH_USER_MODEL`` -> ``orm`` edge model ->
+  model and ``Table.foreign_keys`` (a many-to-many also lists the target's table: the implicit
+  join table is not modelled as a table of its own).
+* ``apps.get_model("app", "Model")`` / ``get_model("app.Model")`` -> ``dynamic`` edge from the
+  calling top-level symbol to the model.
+* Signals: ``@receiver(signal, sender=Model)`` and ``signal.connect(handler, sender=Model)`` ->
+  ``EntryPoint(kind="signal", name="signal:Sender")`` and a ``dynamic`` edge **from the sender
+  model to the handler** (saving the model runs the handler); ``custom_signal.send(...)`` gives a
+  ``dynamic`` edge from the sending symbol to every handler connected to that signal.
+* Access: ``Model.objects.<...>`` chains are reads, writes when a method of the chain is
+  ``create``/``update``/``delete``/``get_or_create``/``update_or_create``/``bulk_create``/
+  ``bulk_update``; ``x = Model(...)`` or ``x = Model.objects.get(...)`` then ``x.save()`` /
+  ``x.delete()`` in the same function are writes -> ``table`` edge **accessor -> model** and
+  ``Table.readers``/``writers``.
+
+Routes give ``Route`` + ``EntryPoint(kind="route")`` and a ``route`` edge **from the URL conf
+variable (``app.urls:urlpatterns``) that lists the rule to the view**.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import libcst as cst
+
+from migrator.analysis.facts import ModuleFacts
+from migrator.analysis.frameworks import _util as u
+from migrator.graph import DependencyGraph, EntryPoint, Route, Table
+
+_PATH_FUNCS = ("path", "re_path", "url")
+_RELATIONS = ("ForeignKey", "OneToOneField", "ManyToManyField", "ParentalKey",
+              "ParentalManyToManyField")
+_WRITES = ("create", "update", "delete", "get_or_create", "update_or_create", "bulk_create",
+           "bulk_update")
+_INSTANCE_WRITES = ("save", "delete")
+_REQUIRE = {"require_GET": ["GET"], "require_POST": ["POST"], "require_safe": ["GET", "HEAD"]}
+_GENERIC_VIEWS = {
+    "TemplateView": ["GET"], "ListView": ["GET"], "DetailView": ["GET"],
+    "RedirectView": ["GET"], "ArchiveIndexView": ["GET"],
+    "FormView": ["GET", "POST"], "CreateView": ["GET", "POST"], "UpdateView": ["GET", "POST"],
+    "DeleteView": ["GET", "POST"], "LoginView": ["GET", "POST"], "LogoutView": ["POST"],
+}
+_MODEL_BASES = {"django.db.models.Model", "django.db.models.base.Model",
+                "django.contrib.auth.models.AbstractUser",
+                "django.contrib.auth.models.AbstractBaseUser",
+                "django.contrib.auth.base_user.AbstractBaseUser",
+                "django.contrib.auth.models.User"}
+
+
+class DjangoPlugin:
+    """See the module docstring."""
+
+    name = "django"
+    markers = ("django", "INSTALLED_APPS", "urlpatterns", "objects", "get_model", "receiver",
+               ".connect(", "AppConfig")
+
+    # -- worker half ---------------------------------------------------------------------------
+    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
+        lines = u.Lines(tree)
+        data: dict[str, Any] = {"installed_apps": None, "settings": {}, "app_configs": [],
+                                "urls": {}, "models": [], "views": {}, "get_model": [],
+                                "signals": [], "sends": [], "access": []}
+        pending: list[tuple[dict[str, Any], cst.CSTNode]] = []  # dicts that need a "line"
+
+        def later(node: cst.CSTNode, item: dict[str, Any]) -> dict[str, Any]:
+            pending.append((item, lines.want(node)))
+            return item
+
+        # module level: settings, URL lists, classes
+        for stmt in tree.body:
+            self._top_level(stmt, data, later)
+        # everywhere: get_model, signals, ORM access
+        self._calls(tree, data, later)
+        for item, node in pending:
+            item["line"] = lines.of(node)
+        if not any(data[k] for k in data):
+            return None
+        for key in ("get_model", "signals", "sends", "access", "app_configs", "models"):
+            data[key].sort(key=lambda d: (d["line"], repr(sorted(d.items()))))
+        return data
+
+    def _top_level(self, stmt: cst.CSTNode, data: dict[str, Any], later: Any) -> None:
+        if isinstance(stmt, cst.ClassDef):
+            self._class(stmt, data, later)
+            return
+        if isinstance(stmt, cst.FunctionDef):
+            methods = self._func_methods(stmt)
+            if methods:
+                data["views"][stmt.name.value] = methods
+            return
+        for small in u.small_statements([stmt]):
+            if isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name) and \
+                    isinstance(small.operator, cst.AddAssign):
+                names, value, extend = [small.target.value], small.value, True
+            else:
+                (names, value), extend = u.assign_targets(small), False
+            if not names or value is None:
+                continue
+            for name in names:
+                if name == "INSTALLED_APPS":
+                    apps = self._strings_of(value)
+                    if apps is not None:
+                        old = data["installed_apps"] if extend and data["installed_apps"] else []
+                        data["installed_apps"] = old + apps
+                elif name in ("AUTH_USER_MODEL", "ROOT_URLCONF"):
+                    text = u.string(value)
+                    if text:
+                        data["settings"][name] = text
+                else:
+                    entries = self._url_list(value, later)
+                    if entries:
+                        old = data["urls"].get(name, []) if extend else []
+                        data["urls"][name] = old + entries
+
+    @staticmethod
+    def _strings_of(value: cst.CSTNode) -> list[str] | None:
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
+            left = DjangoPlugin._strings_of(value.left) or []
+            right = DjangoPlugin._strings_of(value.right) or []
+            return left + right
+        if isinstance(value, (cst.List, cst.Tuple)):
+            return [s for s in (u.string(el.value) for el in value.elements) if s is not None]
+        return None
+
+    def _url_list(self, value: cst.CSTNode, later: Any) -> list[dict[str, Any]]:
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
+            return self._url_list(value.left, later) + self._url_list(value.right, later)
+        if not isinstance(value, (cst.List, cst.Tuple)):
+            return []
+        out = []
+        for el in value.elements:
+            entry = self._url_entry(el.value, later)
+            if entry:
+                out.append(entry)
+        return out
+
+    def _url_entry(self, call: cst.CSTNode, later: Any) -> dict[str, Any] | None:
+        kind = u.last(u.callee(call))
+        if kind not in _PATH_FUNCS:
+            return None
+        assert isinstance(call, cst.Call)
+        route = u.string(u.arg(call, 0, "route" if kind == "path" else "regex"))
+        view = u.arg(call, 1, "view")
+        if route is None or view is None:
+            return None
+        entry: dict[str, Any] = {"kind": "path" if kind == "path" else "re_path", "route": route}
+        if isinstance(view, cst.Call) and u.last(u.callee(view)) == "include":
+            target = u.arg(view, 0, "arg")
+            if isinstance(target, cst.Tuple) and target.elements:
+                target = target.elements[0].value
+            text = u.string(target)
+            if text is not None:
+                entry["include"] = {"module": text}
+            elif isinstance(target, (cst.List, cst.Tuple)):
+                entry["include"] = {"inline": self._url_list(target, later)}
+            elif u.dotted(target):
+                entry["include"] = {"name": u.dotted(target)}
+            else:
+                return None
+            return later(call, entry)
+        if isinstance(view, cst.Call):
+            name = u.callee(view)
+            if name and name.endswith(".as_view"):
+                entry.update(view=name[: -len(".as_view")], as_view=True)
+            elif view.args:  # a wrapper: csrf_exempt(views.hook), login_required(...)
+                inner = view.args[0].value
+                inner_name = u.callee(inner)
+                if inner_name and inner_name.endswith(".as_view"):
+                    entry.update(view=inner_name[: -len(".as_view")], as_view=True)
+                elif u.dotted(inner):
+                    entry.update(view=u.dotted(inner), as_view=False)
+        elif u.string(view):
+            entry.update(view=u.string(view), as_view=False, string=True)
+        elif u.dotted(view):
+            entry.update(view=u.dotted(view), as_view=False)
+        if "view" not in entry:
+            return None
+        return later(call, entry)
+
+    @staticmethod
+    def _func_methods(node: cst.FunctionDef) -> list[str] | None:
+        for dec in node.decorators:
+            name, call = u.decorator_call(dec)
+            last = u.last(name)
+            if last in _REQUIRE:
+                return _REQUIRE[last]
+            if last == "require_http_methods" and call is not None:
+                values = u.strings(u.arg(call, 0, "request_method_list"))
+                if values:
+                    return sorted({v.upper() for v in values})
+        return None
+
+    def _class(self, node: cst.ClassDef, data: dict[str, Any], later: Any) -> None:
+        bases = [d for d in (u.dotted(b.value) for b in node.bases) if d]
+        if not bases:
+            return
+        name = node.name.value
+        lasts = [u.last(b) for b in bases]
+        verbs = sorted({s.name.value.upper() for s in node.body.body
+                        if isinstance(s, cst.FunctionDef) and s.name.value in u.HTTP_METHODS})
+        if any(b and b.endswith(("View", "ViewSet")) for b in lasts):
+            generic = sorted({m for b in lasts for m in _GENERIC_VIEWS.get(b or "", [])})
+            data["views"][name] = sorted(set(verbs) | set(generic)) or None
+            return
+        if "AppConfig" in lasts:
+            config: dict[str, Any] = {"cls": name, "name": None, "label": None}
+            for small in u.small_statements(node.body):
+                names, value = u.assign_targets(small)
+                for key in ("name", "label"):
+                    if key in names:
+                        config[key] = u.string(value)
+            data["app_configs"].append(later(node.name, config))
+            return
+        # every other class with a base may be a model (through a base defined elsewhere):
+        # the parent half decides, from what the bases resolve to
+        meta: dict[str, Any] = {}
+        fields: list[dict[str, Any]] = []
+        for stmt in node.body.body:
+            if isinstance(stmt, cst.ClassDef) and stmt.name.value == "Meta":
+                for small in u.small_statements(stmt.body):
+                    names, value = u.assign_targets(small)
+                    for key in ("db_table", "app_label"):
+                        if key in names:
+                            meta[key] = u.string(value)
+                    for key in ("abstract", "proxy"):
+                        if key in names:
+                            meta[key] = u.dotted(value) == "True"
+            for small in u.small_statements([stmt]):
+                names, value = u.assign_targets(small)
+                kind = u.last(u.callee(value)) if value is not None else None
+                if not names or not kind:
+                    continue
+                if kind in _RELATIONS:
+                    assert isinstance(value, cst.Call)
+                    target = u.arg(value, 0, "to")
+                    field = {"field": names[0], "kind": kind, "target": u.string(target),
+                             "string": True, "through": u.string(u.arg(value, -1, "through"))
+                             or u.dotted(u.arg(value, -1, "through"))}
+                    if field["target"] is None:
+                        field.update(target=u.dotted(target), string=False)
+                    if field["target"]:
+                        fields.append(later(value, field))
+        data["models"].append(later(node.name, {"name": name, "bases": bases, "meta": meta,
+                                                "fields": fields}))
+
+    def _calls(self, tree: cst.Module, data: dict[str, Any], later: Any) -> None:
+        var_models: dict[tuple[int, str], str] = {}
+        instance_calls: list[tuple[cst.CSTNode, Any, str]] = []
+        objects_nodes: dict[int, tuple[cst.CSTNode, str]] = {}
+        written: set[int] = set()
+        for node, scope in u.walk(tree):
+            if isinstance(node, cst.Attribute):
+                if node.attr.value == "objects":
+                    base = u.dotted(node.value)
+                    if base:
+                        objects_nodes[id(node)] = (node, base)
+            elif isinstance(node, (cst.Assign, cst.AnnAssign)) and scope is not None:
+                names, value = u.assign_targets(node)
+                model = self._model_of(value)
+                for var in names if model else ():
+                    var_models[(id(scope), var)] = model
+            elif isinstance(node, cst.FunctionDef) and node.decorators:
+                for dec in node.decorators:
+                    name, call = u.decorator_call(dec)
+                    if u.last(name) == "receiver" and call is not None and call.args:
+                        sigs = call.args[0].value
+                        sig_names = ([u.dotted(el.value) for el in sigs.elements]
+                                     if isinstance(sigs, (cst.List, cst.Tuple))
+                                     else [u.dotted(sigs)])
+                        sender = self._sender(call)
+                        for sig in filter(None, sig_names):
+                            data["signals"].append(later(dec.decorator, {
+                                "signal": sig, "handler": node.name.value, "decorated": True,
+                                **sender}))
+            if not isinstance(node, cst.Call):
+                continue
+            func = node.func
+            if not isinstance(func, cst.Attribute):
+                if isinstance(func, cst.Name) and func.value == "get_model":
+                    self._get_model(node, data, later)
+                continue
+            attr = func.attr.value
+            if attr == "get_model":
+                self._get_model(node, data, later)
+            elif attr == "connect":
+                sig = u.dotted(func.value)
+                handler = u.dotted(u.arg(node, 0, "receiver"))
+                if sig and handler:
+                    data["signals"].append(later(node, {
+                        "signal": sig, "handler": handler, "decorated": False,
+                        **self._sender(node)}))
+            elif attr in ("send", "send_robust"):
+                sig = u.dotted(func.value)
+                if sig:
+                    data["sends"].append(later(node, {"signal": sig}))
+            if attr in _WRITES:
+                root = self._objects_root(func.value)
+                if root is not None:
+                    written.add(id(root))
+                    data["access"].append(later(node, {"target": u.dotted(root.value),
+                                                       "op": "write"}))
+            if attr in _INSTANCE_WRITES:
+                recv = func.value
+                model = self._model_of(recv)
+                if model and not isinstance(recv, cst.Attribute):
+                    data["access"].append(later(node, {"target": model, "op": "write"}))
+                elif isinstance(recv, cst.Name):
+                    instance_calls.append((node, scope, recv.value))
+        for key, (node, base) in objects_nodes.items():
+            if key not in written:
+                data["access"].append(later(node, {"target": base, "op": "read"}))
+        for node, scope, var in instance_calls:
+            model = var_models.get((id(scope), var))
+            if model:
+                data["access"].append(later(node, {"target": model, "op": "write"}))
+
+    @staticmethod
+    def _objects_root(expr: cst.CSTNode) -> cst.Attribute | None:
+        """The ``Model.objects`` attribute a manager/queryset chain starts from."""
+        node = expr
+        while True:
+            if isinstance(node, cst.Call):
+                node = node.func
+            elif isinstance(node, cst.Attribute):
+                if node.attr.value == "objects" and u.dotted(node.value):
+                    return node
+                node = node.value
+            else:
+                return None
+
+    def _model_of(self, value: cst.CSTNode | None) -> str | None:
+        """``M`` for ``M(...)`` (capitalised callee) or a ``M.objects...`` chain."""
+        if value is None:
+            return None
+        name = u.callee(value)
+        if name and u.last(name)[:1].isupper():
+            return name
+        root = self._objects_root(value)
+        return u.dotted(root.value) if root is not None else None
+
+    @staticmethod
+    def _sender(call: cst.Call) -> dict[str, Any]:
+        sender = u.arg(call, -1, "sender")
+        return {"sender": u.dotted(sender), "sender_str": u.string(sender)}
+
+    @staticmethod
+    def _get_model(call: cst.Call, data: dict[str, Any], later: Any) -> None:
+        pos, kw = u.call_args(call)
+        app = u.string(kw.get("app_label", pos[0] if pos else None))
+        model = u.string(kw.get("model_name", pos[1] if len(pos) > 1 else None))
+        if app and model is None and "." in app:
+            app, _, model = app.partition(".")
+        if app and model:
+            data["get_model"].append(later(call, {"app": app, "model": model}))
+
+    # -- parent half ---------------------------------------------------------------------------
+    def resolve(self, facts: dict[str, ModuleFacts], resolver: Any,
+                graph: DependencyGraph) -> None:
+        items = u.sorted_items(facts, self.name)
+        if not items:
+            return
+        apps = self._apps(items, facts)  # package -> label
+        settings: dict[str, str] = {}
+        for _, _, data in items:
+            for key, value in sorted(data["settings"].items()):
+                settings.setdefault(key, value)
+        models = self._models(items, facts, resolver, apps)
+        by_label = {(info["label"], node.split(":", 1)[1]): node
+                    for node, info in sorted(models.items())}
+        by_name: dict[str, list[str]] = {}
+        for node in sorted(models):
+            by_name.setdefault(node.split(":", 1)[1], []).append(node)
+
+        def model_ref(m: str, owner: str | None, target: str, is_string: bool) -> str | None:
+            if not is_string:
+                if target.endswith("AUTH_USER_MODEL") and "AUTH_USER_MODEL" in settings:
+                    return model_ref(m, owner, settings["AUTH_USER_MODEL"], True)
+                node = u.resolve_name(resolver, facts, m, target)
+                return node if node in models else None
+            if target == "self":
+                return owner
+            if "." in target:
+                label, _, cls = target.rpartition(".")
+                return by_label.get((label, cls))
+            if owner is not None and (models[owner]["label"], target) in by_label:
+                return by_label[(models[owner]["label"], target)]
+            found = by_name.get(target, [])
+            return found[0] if len(found) == 1 else None
+
+        # tables
+        for node in sorted(models):
+            info = models[node]
+            table = self._table_of(node, models)
+            info["table"] = table
+        for node in sorted(models):
+            info = models[node]
+            if info["table"] and not info["meta"].get("proxy") and info["table"] not in \
+                    graph.tables:
+                graph.tables[info["table"]] = Table(info["table"], node, info["file"],
+                                                    info["line"])
+        # relations
+        for m, mf, data in items:
+            for mdl in data["models"]:
+                node = f"{m}:{mdl['name']}"
+                if node not in models:
+                    continue
+                for f in mdl["fields"]:
+                    target = model_ref(m, node, f["target"], f["string"])
+                    if target is None:
+                        continue
+                    u.add_edge(graph, node, target, "orm", u.evidence(mf.file, f["line"]))
+                    own, ref = models[node]["table"], models[target]["table"]
+                    if f["kind"].endswith("ManyToManyField") and f["through"]:
+                        continue  # the through model holds the foreign keys
+                    if own in graph.tables and ref:
+                        graph.tables[own].foreign_keys.append(ref)
+            for g in data["get_model"]:
+                target = by_label.get((g["app"], g["model"]))
+                source = resolver.owner_of_line(m, g["line"])
+                u.add_edge(graph, source, target, "dynamic", u.evidence(mf.file, g["line"]))
+            for a in data["access"]:
+                target = u.resolve_name(resolver, facts, m, a["target"])
+                if target not in models or not models[target]["table"]:
+                    continue
+                table = graph.tables.get(models[target]["table"])
+                if table is None:
+                    continue
+                accessor = resolver.owner_of_line(m, a["line"])
+                (table.writers if a["op"] == "write" else table.readers).append(accessor)
+                u.add_edge(graph, accessor, target, "table", u.evidence(mf.file, a["line"]))
+        self._signals(items, facts, resolver, graph, models, model_ref)
+        self._routes(items, facts, resolver, graph, settings)
+
+    @staticmethod
+    def _apps(items: list, facts: dict[str, ModuleFacts]) -> dict[str, str]:
+        configs: dict[str, dict[str, Any]] = {}
+        for m, _, data in items:
+            for c in data["app_configs"]:
+                configs[f"{m}.{c['cls']}"] = c
+        apps: dict[str, str] = {}
+        for _, _, data in items:
+            for entry in data["installed_apps"] or []:
+                config = configs.get(entry)
+                if config is None:  # a package: its apps.py may hold the one AppConfig
+                    found = [c for key, c in sorted(configs.items())
+                             if key.startswith(f"{entry}.apps.") and c["name"] == entry]
+                    config = found[0] if len(found) == 1 else None
+                package = (config or {}).get("name") or entry
+                label = (config or {}).get("label") or package.rsplit(".", 1)[-1]
+                apps.setdefault(package, label)
+        return apps
+
+    @staticmethod
+    def _label_of(module: str, apps: dict[str, str]) -> str:
+        best = max((p for p in apps if module == p or module.startswith(p + ".")),
+                   key=len, default=None)
+        if best is not None:
+            return apps[best]
+        parts = module.split(".")
+        if "models" in parts[1:]:
+            return parts[parts.index("models", 1) - 1]
+        return parts[-2] if len(parts) > 1 else parts[0]
+
+    def _models(self, items: list, facts: dict[str, ModuleFacts], resolver: Any,
+                apps: dict[str, str]) -> dict[str, dict[str, Any]]:
+        classes = {f"{m}:{c['name']}": (m, mf, c) for m, mf, data in items
+                   for c in data["models"]}
+        models: dict[str, dict[str, Any]] = {}
+        changed = True
+        while changed:
+            changed = False
+            for node in sorted(classes):
+                if node in models:
+                    continue
+                m, mf, c = classes[node]
+                parent = None
+                is_model = False
+                for base in c["bases"]:
+                    target = u.resolve_name(resolver, facts, m, base)
+                    if target in models:
+                        is_model, parent = True, target
+                        break
+                    external = resolver.external(m, base)
+                    if external in _MODEL_BASES or (target is None and external is None
+                                                    and base == "models.Model"):
+                        is_model = True
+                        break
+                if is_model:
+                    label = c["meta"].get("app_label") or self._label_of(m, apps)
+                    models[node] = {"label": label, "parent": parent, "meta": c["meta"],
+                                    "file": mf.file, "line": c["line"], "name": c["name"]}
+                    changed = True
+        return models
+
+    @staticmethod
+    def _table_of(node: str, models: dict[str, dict[str, Any]]) -> str | None:
+        seen = set()
+        while node not in seen:
+            seen.add(node)
+            info = models[node]
+            meta = info["meta"]
+            if meta.get("abstract"):
+                return None
+            if meta.get("proxy") and info["parent"]:
+                node = info["parent"]
+                continue
+            return meta.get("db_table") or f"{info['label']}_{info['name'].lower()}"
+        return None
+
+    def _signals(self, items: list, facts: dict[str, ModuleFacts], resolver: Any,
+                 graph: DependencyGraph, models: dict[str, Any], model_ref: Any) -> None:
+        connected: dict[str, list[str]] = {}  # internal signal node -> handlers
+        for m, mf, data in items:
+            for s in data["signals"]:
+                handler = (f"{m}:{s['handler']}" if s["decorated"] else
+                           u.resolve_name(resolver, facts, m, s["handler"]))
+                if s["decorated"] and handler not in graph.g:
+                    handler = resolver.owner_of_line(m, s["line"])
+                if handler not in graph.g or graph.g.nodes[handler].get("kind") not in \
+                        ("function", "class"):
+                    continue
+                sender = None
+                if s["sender"]:
+                    sender = model_ref(m, None, s["sender"], False)
+                elif s["sender_str"]:
+                    sender = model_ref(m, None, s["sender_str"], True)
+                sender_name = (sender.split(":", 1)[1] if sender else
+                               u.last(s["sender"] or s["sender_str"]) or "*")
+                signal = u.last(s["signal"])
+                where = u.evidence(mf.file, s["line"])
+                graph.entry_points.append(EntryPoint("signal", f"{signal}:{sender_name}",
+                                                     handler, mf.file, s["line"]))
+                u.add_edge(graph, sender, handler, "dynamic", where)
+                node = u.resolve_name(resolver, facts, m, s["signal"])
+                if node is not None and ":" in node:
+                    connected.setdefault(node, []).append(handler)
+        for m, mf, data in items:
+            for s in data["sends"]:
+                node = u.resolve_name(resolver, facts, m, s["signal"])
+                source = resolver.owner_of_line(m, s["line"])
+                for handler in sorted(set(connected.get(node or "", []))):
+                    u.add_edge(graph, source, handler, "dynamic", u.evidence(mf.file, s["line"]))
+
+    def _routes(self, items: list, facts: dict[str, ModuleFacts], resolver: Any,
+                graph: DependencyGraph, settings: dict[str, str]) -> None:
+        confs = {m: data["urls"] for m, _, data in items if data["urls"]}
+        views: dict[str, dict[str, Any]] = {m: data["views"] for m, _, data in items}
+
+        def target_of(m: str, include: dict[str, Any]) -> tuple[str, str] | None:
+            if "module" in include:
+                mod = include["module"]
+                return (mod, "urlpatterns") if mod in confs else None
+            node = u.resolve_name(resolver, facts, m, include["name"])
+            if node is None:
+                return None
+            mod, _, var = node.partition(":")
+            if not var and mod in confs:
+                return mod, "urlpatterns"
+            return (mod, var) if var and var in confs.get(mod, {}) else None
+
+        included = set()
+        for m, lists in confs.items():
+            for entries in lists.values():
+                stack = list(entries)
+                while stack:
+                    e = stack.pop()
+                    inc = e.get("include")
+                    if inc and "inline" in inc:
+                        stack.extend(inc["inline"])
+                    elif inc:
+                        found = target_of(m, inc)
+                        if found and found[0] != m:
+                            included.add(found[0])
+        root = settings.get("ROOT_URLCONF")
+        roots = [root] if root in confs else sorted(
+            m for m in confs if m not in included and "urlpatterns" in confs[m])
+
+        def visit(m: str, entries: list[dict[str, Any]], prefix: str,
+                  seen: frozenset[tuple[str, str]]) -> None:
+            for e in entries:
+                route = prefix + _clean(e["route"], e["kind"])
+                inc = e.get("include")
+                if inc and "inline" in inc:
+                    visit(m, inc["inline"], route, seen)
+                    continue
+                if inc:
+                    found = target_of(m, inc)
+                    if found and found not in seen:
+                        visit(found[0], confs[found[0]][found[1]], route, seen | {found})
+                    continue
+                self._route(m, e, route, facts, resolver, graph, views)
+
+        for m in roots:
+            visit(m, confs[m]["urlpatterns"], "", frozenset({(m, "urlpatterns")}))
+
+    def _route(self, m: str, e: dict[str, Any], route: str, facts: dict[str, ModuleFacts],
+               resolver: Any, graph: DependencyGraph, views: dict[str, dict[str, Any]]) -> None:
+        if e.get("string"):
+            mod, _, name = e["view"].rpartition(".")
+            handler = f"{mod}:{name}" if f"{mod}:{name}" in graph.g else None
+        else:
+            handler = u.resolve_name(resolver, facts, m, e["view"])
+        if handler is None or ":" not in handler:
+            return
+        mod, _, name = handler.partition(":")
+        methods = views.get(mod, {}).get(name) or ["ANY"]
+        path = "/" + route.lstrip("/")
+        file = facts[m].file
+        u.add_edge(graph, resolver.owner_of_line(m, e["line"]), handler, "route",
+                   u.evidence(file, e["line"]))
+        for method in methods:
+            graph.routes.append(Route(method, path, handler, self.name, file, e["line"]))
+            graph.entry_points.append(EntryPoint("route", f"{method} {path}", handler, file,
+                                                 e["line"]))
+
+
+def _clean(route: str, kind: str) -> str:
+    """A ``re_path`` regex without its anchors, so that included patterns concatenate."""
+    if kind == "re_path":
+        route = re.sub(r"^\^", "", route)
+        route = re.sub(r"\$$", "", route)
+    return route

@@ -1,0 +1,189 @@
+"""FastAPI: apps, routers, path operations, router inclusion with prefixes, dependencies.
+
+Detected: ``FastAPI(...)`` and ``APIRouter(prefix=..., dependencies=[Depends(x)])`` objects;
+``@r.get/post/put/patch/delete/head/options/trace(path)``, ``@r.api_route(path, methods=[...])``,
+``@r.websocket(path)`` (method ``WEBSOCKET``) and ``r.add_api_route(path, endpoint,
+methods=...)``; ``x.include_router(r, prefix=...)`` on the app or on another router. FastAPI
+copies routes at inclusion time, so the full path is the concatenation of every inclusion
+prefix and router prefix on the way down, then the operation's path (``"/api" + "/items" +
+"/{id}"``), exactly as FastAPI builds it. A router that is never included keeps its own prefix.
+
+Every ``Depends(f)`` / ``Security(f)`` (in parameters, ``Annotated[...]``, decorator or router
+``dependencies=[...]``) gives a ``reference`` edge from the enclosing top-level symbol (the
+handler, the dependency function or the router variable) to ``f``.
+
+Graph: ``Route`` + ``EntryPoint(kind="route")`` per method and a ``route`` edge **from the router
+(or app) variable to the handler**, so handlers cluster with their router.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import libcst as cst
+
+from migrator.analysis.facts import ModuleFacts
+from migrator.analysis.frameworks import _util as u
+from migrator.graph import DependencyGraph, EntryPoint, Route
+
+_OBJECT_KINDS = {"FastAPI": "app", "APIRouter": "router"}
+_DEPENDS = ("Depends", "Security")
+
+
+class FastAPIPlugin:
+    """See the module docstring."""
+
+    name = "fastapi"
+    markers = ("fastapi", "FastAPI", "APIRouter", "include_router", "Depends", "api_route")
+
+    # -- worker half ---------------------------------------------------------------------------
+    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
+        lines = u.Lines(tree)
+        objects, routes, includes, depends = [], [], [], []
+        local: dict[tuple[int, str], str] = {}  # (function, variable) -> prefix of local objects
+        scoped: list[tuple[dict[str, Any], Any]] = []
+        for node, scope in u.walk(tree):
+            if isinstance(node, (cst.Assign, cst.AnnAssign)):
+                names, value = u.assign_targets(node)
+                kind = _OBJECT_KINDS.get(u.last(u.callee(value)) or "")
+                if names and kind:
+                    _, kw = u.call_args(value)
+                    for var in names:
+                        objects.append((lines.want(node), {
+                            "var": var, "kind": kind, "prefix": u.string(kw.get("prefix")) or "",
+                            "scope": "module" if scope is None else "local"}))
+                        if scope is not None:
+                            local[(id(scope), var)] = u.string(kw.get("prefix")) or ""
+            elif isinstance(node, cst.FunctionDef) and node.decorators:
+                for dec in node.decorators:
+                    name, call = u.decorator_call(dec)
+                    route = self._operation(name, call)
+                    if route:
+                        route.update(func=node.name.value)
+                        routes.append((lines.want(call), route))
+                        scoped.append((route, scope))
+            elif isinstance(node, cst.Call):
+                name = u.callee(node)
+                if not name:
+                    continue
+                if u.last(name) in _DEPENDS:
+                    target = u.dotted(u.arg(node, 0, "dependency"))
+                    if target:
+                        depends.append((lines.want(node), {"target": target}))
+                elif name.endswith(".include_router"):
+                    router = u.dotted(u.arg(node, 0, "router"))
+                    if router:
+                        includes.append((lines.want(node), {
+                            "obj": name.rsplit(".", 1)[0], "router": router,
+                            "prefix": u.string(u.arg(node, -1, "prefix")) or ""}))
+                elif name.endswith(".add_api_route"):
+                    path = u.string(u.arg(node, 0, "path"))
+                    endpoint = u.dotted(u.arg(node, 1, "endpoint"))
+                    if path is not None and endpoint:
+                        methods = u.strings(u.arg(node, -1, "methods")) or ["GET"]
+                        routes.append((lines.want(node), {
+                            "obj": name.rsplit(".", 1)[0], "path": path,
+                            "methods": sorted({m.upper() for m in methods}), "func": None,
+                            "endpoint": endpoint}))
+        if not (objects or routes or includes or depends):
+            return None
+        for route, scope in scoped:
+            route["local"] = local.get((id(scope), route["obj"])) if scope is not None else None
+        data = {key: sorted((dict(d, line=lines.of(n)) for n, d in group),
+                            key=lambda d: (d["line"], repr(sorted(d.items()))))
+                for key, group in (("objects", objects), ("routes", routes),
+                                   ("includes", includes), ("depends", depends))}
+        return data
+
+    @staticmethod
+    def _operation(name: str | None, call: cst.Call | None) -> dict[str, Any] | None:
+        if call is None or not name or "." not in name:
+            return None
+        obj, attr = name.rsplit(".", 1)
+        if attr in u.HTTP_METHODS:
+            methods = [attr.upper()]
+        elif attr == "api_route":
+            methods = sorted({m.upper() for m in u.strings(u.arg(call, -1, "methods")) or
+                              ["GET"]})
+        elif attr == "websocket":
+            methods = ["WEBSOCKET"]
+        else:
+            return None
+        path = u.string(u.arg(call, 0, "path"))
+        if path is None:
+            return None
+        return {"obj": obj, "path": path, "methods": methods}
+
+    # -- parent half ---------------------------------------------------------------------------
+    def resolve(self, facts: dict[str, ModuleFacts], resolver: Any,
+                graph: DependencyGraph) -> None:
+        items = u.sorted_items(facts, self.name)
+        objs: dict[str, dict[str, Any]] = {}
+        for m, _, data in items:
+            for o in data["objects"]:
+                if o["scope"] == "module":
+                    objs.setdefault(f"{m}:{o['var']}", o)
+        incs: dict[str, list[tuple[str | None, str]]] = defaultdict(list)
+        for m, _, data in items:
+            for i in data["includes"]:
+                child = u.resolve_name(resolver, facts, m, i["router"])
+                if child not in objs or objs[child]["kind"] != "router":
+                    continue
+                parent = u.resolve_name(resolver, facts, m, i["obj"])
+                if parent not in objs or objs[parent]["kind"] != "router":
+                    parent = None
+                incs[child].append((parent, i["prefix"]))
+
+        memo: dict[str, list[str]] = {}
+
+        def prefixes(router: str, seen: frozenset[str] = frozenset()) -> list[str]:
+            if router in memo:
+                return memo[router]
+            own = objs[router]["prefix"]
+            if not incs.get(router) or router in seen:
+                return [own]
+            out = set()
+            for parent, inc in incs[router]:
+                outers = [""] if parent is None else prefixes(parent, seen | {router})
+                out.update(outer + inc + own for outer in outers)
+            memo[router] = sorted(out)
+            return memo[router]
+
+        for m, mf, data in items:
+            for r in data["routes"]:
+                owner = u.resolve_name(resolver, facts, m, r["obj"])
+                if owner in objs:
+                    paths = prefixes(owner) if objs[owner]["kind"] == "router" else [""]
+                elif r.get("local") is not None:  # an app or router made inside a function
+                    owner, paths = resolver.owner_of_line(m, r["line"]), [r["local"]]
+                else:
+                    continue  # ``x.get("/p")`` on something that is not a FastAPI object
+                if r["func"] is not None:
+                    handler = f"{m}:{r['func']}"
+                    if handler not in graph.g:
+                        handler = resolver.owner_of_line(m, r["line"])
+                else:
+                    handler = u.resolve_name(resolver, facts, m, r["endpoint"])
+                    if handler is None:
+                        continue
+                where = u.evidence(mf.file, r["line"])
+                u.add_edge(graph, owner, handler, "route", where)
+                for prefix in paths:
+                    path = _concat(prefix, r["path"])
+                    for method in r["methods"]:
+                        graph.routes.append(Route(method, path, handler, self.name, mf.file,
+                                                  r["line"]))
+                        graph.entry_points.append(EntryPoint(
+                            "route", f"{method} {path}", handler, mf.file, r["line"]))
+            for d in data["depends"]:
+                target = u.resolve_name(resolver, facts, m, d["target"])
+                source = resolver.owner_of_line(m, d["line"])
+                u.add_edge(graph, source, target, "reference", u.evidence(mf.file, d["line"]))
+
+
+def _concat(prefix: str, path: str) -> str:
+    """FastAPI joins by plain concatenation; avoid only the ``//`` a trailing slash would make."""
+    if prefix.endswith("/") and path.startswith("/"):
+        return prefix + path[1:]
+    return prefix + path

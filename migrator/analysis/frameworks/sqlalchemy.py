@@ -1,0 +1,585 @@
+"""SQLAlchemy (and Flask-SQLAlchemy, SQLModel): models, tables, relations, reads and writes.
+
+Models: classes deriving (directly or through other models) from a declarative base:
+``Base = declarative_base()`` / ``registry().generate_base()``, a ``DeclarativeBase`` subclass,
+an ``@as_declarative()`` class, ``db.Model`` where ``db = SQLAlchemy()``, or
+``SQLModel, table=True``. The table is ``__tablename__``, a ``__table__ = Table(...)``, the
+Flask-SQLAlchemy default (class name in snake_case), SQLModel's (class name lower-cased), or the
+parent's table for single-table inheritance; ``__abstract__`` classes have none. Core tables are
+``Table("name", metadata, ...)`` / ``db.Table(...)`` assigned to a module-level variable.
+
+Relations: ``relationship("X")`` (looked up by class name like SQLAlchemy's registry, nearest
+module first), ``relationship(X)``, ``relationship(lambda: X)`` -> ``orm`` edge model -> model;
+``ForeignKey("table.col")`` / ``ForeignKey(Model.col)`` -> ``Table.foreign_keys`` and an ``orm``
+edge to the model (or Core table variable) that maps the referenced table.
+
+Access, each recorded as a ``table`` edge **from the accessing top-level symbol to the model
+node** (or the Core table's variable node) plus ``Table.readers`` / ``Table.writers``:
+reads: ``session.query(M, N.col)``, ``select(M)``, ``.select_from(M)``, ``.join(M)``,
+``M.query...``, ``session.get(M, id)``, ``db.get_or_404(M, id)``, ``table.select()``;
+writes: ``session.add(M(...))``, ``session.add_all([...])``, ``session.merge``,
+``session.delete(x)``, ``insert/update/delete(M)``, ``M.query....delete()/.update()``,
+``table.insert()``, ``parent.children.append(M(...))`` (saved by cascade), and ``x.attr = v``
+(or ``+=``) on an instance. Instances are tracked per function, by name: ``x = M(...)``,
+``x = session.get(M, id)``, ``x = session.execute(select(M)...).scalar_one()``, ``x = M.query...``,
+``for x in session.execute(select(M)).scalars()``, comprehensions of ``M(...)``, and parameters
+annotated ``x: M``; the parent half keeps only names that resolve to models.
+Raw SQL is read cheaply and only inside ``text("...")``, ``.execute("...")`` and
+``.exec_driver_sql("...")``: table names after ``FROM``/``JOIN`` are reads, after
+``INSERT INTO``/``UPDATE``/``DELETE FROM`` writes, and only names of known tables count.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import libcst as cst
+
+from migrator.analysis.facts import ModuleFacts
+from migrator.analysis.frameworks import _util as u
+from migrator.graph import DependencyGraph, Table
+
+_BASE_FACTORIES = ("declarative_base", "generate_base")
+_ROOT_BASES = {"sqlalchemy.orm.DeclarativeBase", "sqlalchemy.orm.DeclarativeBaseNoMeta",
+               "sqlalchemy.orm.decl_api.DeclarativeBase",
+               "sqlalchemy.orm.decl_api.DeclarativeBaseNoMeta"}
+_WRITE_FUNCS = ("insert", "update", "delete")
+_SESSION_WRITES = ("add", "add_all", "merge", "delete")
+_READ_CHAIN = ("select_from", "join", "outerjoin")
+_COLLECTION_WRITES = ("append", "extend", "add", "insert")
+_SQL_WRITE = re.compile(r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+[\"`\[]?"
+                        r"([A-Za-z_][\w.]*)", re.I)
+_SQL_READ = re.compile(r"\b(?:FROM|JOIN)\s+[\"`\[]?([A-Za-z_][\w.]*)", re.I)
+_SQL_START = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b", re.I)
+
+
+def sql_tables(sql: str) -> list[tuple[str, str]]:
+    """(table, "read"|"write") named by a SQL statement; empty for text that is not SQL."""
+    if not _SQL_START.match(sql):
+        return []
+    writes = [(m.group(1), m.start()) for m in _SQL_WRITE.finditer(sql)]
+    write_spans = {start for _, start in writes}
+    out = [(name, "write") for name, _ in writes]
+    for m in _SQL_READ.finditer(sql):
+        # "DELETE FROM t" is a write, not a read: skip the FROM that belongs to it
+        if any(sql[s:m.start() + 1].upper().startswith("DELETE") for s in write_spans
+               if s <= m.start() < s + 12):
+            continue
+        out.append((m.group(1), "read"))
+    return out
+
+
+def _chain_models(expr: cst.CSTNode) -> list[str]:
+    """The model(s) a query chain starts from: ``M.query...`` or ``session.query(M)...``."""
+    node = expr
+    while True:
+        if isinstance(node, cst.Call):
+            name = u.callee(node)
+            if name and (name == "query" or name.endswith(".query")) and "." in name:
+                return [d for d in (u.dotted(a.value) for a in node.args) if d]
+            if name and u.last(name) == "get" and (name.rsplit(".", 1)[0].endswith("session")):
+                first = u.dotted(u.arg(node, 0))
+                return [first] if first else []
+            node = node.func
+        elif isinstance(node, cst.Attribute):
+            name = u.dotted(node)
+            if name is not None:
+                parts = name.split(".")
+                if "query" in parts[1:]:  # M.query / M.query.filter_by
+                    return [".".join(parts[: parts.index("query", 1)])]
+                return []
+            node = node.value
+        else:
+            return []
+
+
+def _select_model(expr: cst.CSTNode, lookup: Any) -> str | None:
+    """``M`` for ``session.execute(select(M).where(...)).scalar_one()`` and the like
+    (``lookup`` maps a variable holding a statement to its model)."""
+    node = expr
+    while True:
+        if isinstance(node, cst.Call):
+            name = u.callee(node)
+            last = u.last(name)
+            if last == "select" and node.args:
+                return u.dotted(node.args[0].value)
+            if last in ("execute", "scalars", "scalar") and node.args:
+                first = node.args[0].value
+                if isinstance(first, cst.Name):
+                    return lookup(first.value)
+                return _select_model(first, lookup)
+            node = node.func
+        elif isinstance(node, cst.Attribute):
+            node = node.value
+        else:
+            return None
+
+
+def _collection_model(expr: cst.CSTNode) -> str | None:
+    """``M`` for ``[M(...) for ...]``, ``{k: M(...) ...}`` or a literal list of ``M(...)``."""
+    if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+        return _constructed(expr.elt)
+    if isinstance(expr, cst.DictComp):
+        return _constructed(expr.value)
+    if isinstance(expr, (cst.List, cst.Set, cst.Tuple)) and expr.elements:
+        return _constructed(expr.elements[0].value)
+    return None
+
+
+def _model_of(value: cst.CSTNode | None, lookup: Any) -> str | None:
+    """The model an expression's value is an instance (or collection) of, when it shows."""
+    if value is None:
+        return None
+    return (_constructed(value) or next(iter(_chain_models(value)), None)
+            or _select_model(value, lookup) or _collection_model(value))
+
+
+def _constructed(expr: cst.CSTNode | None) -> str | None:
+    """``M`` for ``M(...)`` where the callee's last part is capitalised (a class)."""
+    name = u.callee(expr) if expr is not None else None
+    if name and u.last(name)[:1].isupper():
+        return name
+    return None
+
+
+class SQLAlchemyPlugin:
+    """See the module docstring."""
+
+    name = "sqlalchemy"
+    markers = ("sqlalchemy", "sqlmodel", "SQLModel", "Model", ".query", "session", "select(",
+               "insert(", "update(", "delete(", "Table(", "text(", "execute(")
+
+    # -- worker half ---------------------------------------------------------------------------
+    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
+        lines = u.Lines(tree)
+        classes: list[dict[str, Any]] = []
+        bases: list[tuple[cst.CSTNode, dict[str, Any]]] = []
+        tables: list[dict[str, Any]] = []
+        access: list[tuple[cst.CSTNode, dict[str, Any]]] = []
+        var_models: dict[tuple[int, str], str] = {}
+        pending: list[tuple[cst.CSTNode, Any, cst.CSTNode, str]] = []  # (node, scope, arg, op)
+        sql: list[tuple[cst.CSTNode, str]] = []
+
+        def note(node: cst.CSTNode, target: str | None, op: str) -> None:
+            if target:
+                access.append((lines.want(node), {"target": target, "op": op}))
+
+        for node, scope in u.walk(tree):
+            if isinstance(node, cst.ClassDef):
+                if scope is None:
+                    classes.append(self._class(node, lines))
+            elif isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+                # ``obj.attr = value`` on an instance of a model: an UPDATE at flush
+                targets = ([t.target for t in node.targets] if isinstance(node, cst.Assign)
+                           else [node.target])
+                for t in targets:
+                    if isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name):
+                        pending.append((node, scope, t.value, "write"))
+                if isinstance(node, cst.AugAssign):
+                    continue
+                names, value = u.assign_targets(node)
+                if not names or value is None:
+                    continue
+                factory = u.last(u.callee(value))
+                if factory in _BASE_FACTORIES or factory == "SQLAlchemy":
+                    kind = "flask" if factory == "SQLAlchemy" else "declarative"
+                    for var in names:
+                        bases.append((lines.want(node), {"var": var, "kind": kind}))
+                elif factory == "Table" and scope is None:
+                    table = self._core_table(value, lines)
+                    if table:
+                        tables.extend(dict(table, var=var) for var in names)
+                model = _model_of(value, lambda v, sc=scope: var_models.get((id(sc), v)))
+                if model:
+                    for var in names:
+                        var_models[(id(scope), var)] = model
+            elif isinstance(node, cst.Attribute) and node.attr.value == "query":
+                base = u.dotted(node.value)
+                if base and not base.lower().endswith("session"):  # session.query(...) is a call
+                    note(node, base, "read")
+            elif isinstance(node, cst.For) and isinstance(node.target, cst.Name):
+                model = _model_of(node.iter, lambda v, sc=scope: var_models.get((id(sc), v)))
+                if model:
+                    var_models[(id(scope), node.target.value)] = model
+            elif isinstance(node, cst.FunctionDef):
+                for param in (*node.params.params, *node.params.kwonly_params):
+                    hint = u.dotted(param.annotation.annotation) if param.annotation else None
+                    if hint and u.last(hint)[:1].isupper():
+                        var_models[(id(node), param.name.value)] = hint
+            elif isinstance(node, cst.Call):
+                self._call(node, scope, note, pending)
+                self._raw_sql(node, lines, sql)
+        for node, scope, value, op in pending:
+            if isinstance(value, cst.Name):
+                note(node, var_models.get((id(scope), value.value)), op)
+        if not (classes or bases or tables or access or sql):
+            return None
+        out_access = [dict(a, line=lines.of(n)) for n, a in access]
+        out_access += [{"table": table, "op": op, "line": lines.of(n)}
+                       for n, text in sql for table, op in sql_tables(text)]
+        out_access.sort(key=lambda a: (a["line"], a["op"], a.get("target", ""),
+                                       a.get("table", "")))
+        for c in classes:
+            c["line"] = lines.of(c.pop("_node"))
+            for rel in c["relations"] + c["fks"]:
+                rel["line"] = lines.of(rel.pop("_node"))
+            c["relations"].sort(key=lambda r: (r["line"], r["target"]))
+            c["fks"].sort(key=lambda r: (r["line"], r["target"]))
+        for t in tables:
+            t["line"] = lines.of(t["_node"])
+            for fk in t["fks"]:
+                fk["line"] = lines.of(fk.pop("_node"))
+            t["fks"].sort(key=lambda r: (r["line"], r["target"]))
+        for t in tables:
+            t.pop("_node")
+        return {
+            "classes": sorted(classes, key=lambda c: c["line"]),
+            "bases": sorted((dict(b, line=lines.of(n)) for n, b in bases),
+                            key=lambda b: (b["line"], b["var"])),
+            "tables": sorted(tables, key=lambda t: (t["line"], t["var"])),
+            "access": out_access,
+        }
+
+    @staticmethod
+    def _call(node: cst.Call, scope: Any, note: Any, pending: list) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            last = func.attr.value
+        elif isinstance(func, cst.Name):
+            last = func.value
+        else:
+            return
+        name = u.dotted(func)  # None when the receiver is itself a call chain
+        recv = name.rsplit(".", 1)[0] if name and "." in name else ""
+        args = [a.value for a in node.args if not a.star and a.keyword is None]
+        if last == "query" and recv:
+            for a in args:
+                note(node, u.dotted(a), "read")
+        elif last == "select" and name is not None:
+            for a in args:  # select(M), sa.select(M.id)
+                note(node, u.dotted(a), "read")
+            if not args and recv:  # core: users.select()
+                note(node, recv, "read")
+        elif last in _READ_CHAIN and args:
+            target = u.dotted(args[0])
+            if target and u.last(target)[:1].isupper():
+                note(node, target, "read")
+        elif args and ((last == "get" and recv.endswith("session")) or last == "get_or_404"):
+            note(node, u.dotted(args[0]), "read")
+        if last in _SESSION_WRITES and recv.lower().endswith("session"):
+            values = []
+            for a in args:
+                if isinstance(a, (cst.List, cst.Tuple)):
+                    values.extend(el.value for el in a.elements)
+                else:
+                    values.append(a)
+            for value in values:
+                model = _constructed(value)
+                if model:
+                    note(node, model, "write")
+                elif isinstance(value, cst.Name):
+                    pending.append((node, scope, value, "write"))
+                elif isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) \
+                        and isinstance(value.func.value, cst.Name):  # add_all(rows.values())
+                    pending.append((node, scope, value.func.value, "write"))
+                else:
+                    for m in _chain_models(value):
+                        note(node, m, "write")
+        elif last in _COLLECTION_WRITES and isinstance(func, cst.Attribute) and \
+                isinstance(func.value, cst.Attribute):
+            # order.lines.append(OrderLine(...)): saved with its parent (cascade)
+            for a in args:
+                values = ([el.value for el in a.elements]
+                          if isinstance(a, (cst.List, cst.Tuple)) else [a])
+                for value in values:
+                    model = _constructed(value)
+                    if model:
+                        note(node, model, "write")
+                    elif isinstance(value, cst.Name):
+                        pending.append((node, scope, value, "write"))
+        elif last in _WRITE_FUNCS:
+            if name is None and isinstance(func, cst.Attribute):
+                # M.query.filter(...).delete() / session.query(M).filter(...).update({...})
+                for m in _chain_models(func.value):
+                    note(node, m, "write")
+            elif args:  # insert(M), sa.delete(M)
+                note(node, u.dotted(args[0]), "write")
+            elif recv:  # core: users.insert()
+                note(node, recv, "write")
+
+    @staticmethod
+    def _raw_sql(node: cst.Call, lines: u.Lines, found: list) -> None:
+        func = node.func
+        last = (func.attr.value if isinstance(func, cst.Attribute) else
+                func.value if isinstance(func, cst.Name) else None)
+        if last in ("text", "execute", "exec_driver_sql") and node.args:
+            text = u.string(node.args[0].value)
+            if text and sql_tables(text):
+                found.append((lines.want(node), text))
+
+    @staticmethod
+    def _fk(call: cst.Call) -> dict[str, Any] | None:
+        target = u.arg(call, 0, "column")
+        text = u.string(target)
+        if text is not None:
+            return {"target": text, "string": True, "_node": call}
+        name = u.dotted(target)
+        return {"target": name, "string": False, "_node": call} if name else None
+
+    def _core_table(self, call: cst.Call, lines: u.Lines) -> dict[str, Any] | None:
+        name = u.string(u.arg(call, 0, "name"))
+        if not name:
+            return None
+        fks = []
+        for node, _ in u.walk(call):
+            if isinstance(node, cst.Call) and u.last(u.callee(node)) == "ForeignKey":
+                fk = self._fk(node)
+                if fk:
+                    lines.want(node)
+                    fks.append(fk)
+        return {"name": name, "fks": fks, "_node": lines.want(call)}
+
+    def _class(self, node: cst.ClassDef, lines: u.Lines) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "name": node.name.value, "_node": lines.want(node.name),
+            "bases": [d for d in (u.dotted(b.value) for b in node.bases) if d],
+            "keywords": sorted(k.keyword.value for k in node.keywords
+                               if k.keyword and u.dotted(k.value) == "True"),
+            "decorators": [d for d in (u.decorator_call(dec)[0] for dec in node.decorators)
+                           if d],
+            "tablename": None, "abstract": False, "table_var": None, "table_name": None,
+            "has_pk": False, "relations": [], "fks": [],
+        }
+        for small in u.small_statements(node.body):
+            names, value = u.assign_targets(small)
+            if "__tablename__" in names:
+                info["tablename"] = u.string(value)
+            elif "__abstract__" in names:
+                info["abstract"] = u.dotted(value) == "True"
+            elif "__table__" in names:
+                if u.last(u.callee(value)) == "Table":
+                    info["table_name"] = u.string(u.arg(value, 0, "name"))
+                else:
+                    info["table_var"] = u.dotted(value)
+        for sub, _ in u.walk(node.body):
+            if not isinstance(sub, cst.Call):
+                continue
+            last = u.last(u.callee(sub))
+            if last in ("relationship", "relation"):
+                rel = self._relation(sub)
+                if rel:
+                    lines.want(sub)
+                    info["relations"].append(rel)
+            elif last == "ForeignKey":
+                fk = self._fk(sub)
+                if fk:
+                    lines.want(sub)
+                    info["fks"].append(fk)
+            elif last in ("Column", "mapped_column", "Field"):
+                pk = u.arg(sub, -1, "primary_key")
+                if pk is not None and u.dotted(pk) == "True":
+                    info["has_pk"] = True
+        return info
+
+    @staticmethod
+    def _relation(call: cst.Call) -> dict[str, Any] | None:
+        target = u.arg(call, 0, "argument")
+        if isinstance(target, cst.Lambda):
+            target = target.body
+        text = u.string(target)
+        if text is not None:
+            return {"target": text, "string": True, "_node": call}
+        name = u.dotted(target)
+        return {"target": name, "string": False, "_node": call} if name else None
+
+    # -- parent half ---------------------------------------------------------------------------
+    def resolve(self, facts: dict[str, ModuleFacts], resolver: Any,
+                graph: DependencyGraph) -> None:
+        items = u.sorted_items(facts, self.name)
+        roots: dict[str, str] = {}  # base variable/class node -> "declarative" | "flask"
+        core: dict[str, dict[str, Any]] = {}  # Core table variable node -> table facts
+        classes: dict[str, tuple[str, dict[str, Any]]] = {}
+        for m, _, data in items:
+            for b in data["bases"]:
+                roots.setdefault(f"{m}:{b['var']}", b["kind"])
+            for t in data["tables"]:
+                core.setdefault(f"{m}:{t['var']}", dict(t, module=m))
+            for c in data["classes"]:
+                classes.setdefault(f"{m}:{c['name']}", (m, c))
+
+        models: dict[str, dict[str, Any]] = {}  # node -> {"flavour", "parent"}
+
+        def classify(node: str, m: str, c: dict[str, Any]) -> dict[str, Any] | None:
+            if any(u.last(d) == "mapped" for d in c["decorators"]):
+                return {"flavour": "declarative", "parent": None}
+            if any(u.last(d) == "as_declarative" for d in c["decorators"]):
+                roots[node] = "declarative"
+                return None
+            for base in c["bases"]:
+                if base.endswith(".Model"):
+                    db = u.resolve_name(resolver, facts, m, base[: -len(".Model")])
+                    if roots.get(db) == "flask" or (db is None and base == "db.Model"):
+                        return {"flavour": "flask", "parent": None}
+                if u.last(base) == "SQLModel" and "table" in c["keywords"]:
+                    return {"flavour": "sqlmodel", "parent": None}
+                target = u.resolve_name(resolver, facts, m, base)
+                if target in models:
+                    return {"flavour": models[target]["flavour"], "parent": target}
+                if target in roots:
+                    return {"flavour": roots[target], "parent": None}
+                external = resolver.external(m, base)
+                if external in _ROOT_BASES or (target is None and external is None and
+                                               u.last(base) in ("DeclarativeBase",
+                                                                "DeclarativeBaseNoMeta")):
+                    roots[node] = "declarative"
+                    return None
+            return None
+
+        changed = True
+        while changed:
+            changed = False
+            for node in sorted(classes):
+                if node in models or node in roots:
+                    continue
+                m, c = classes[node]
+                found = classify(node, m, c)
+                if found is not None or node in roots:
+                    if found is not None:
+                        models[node] = found
+                    changed = True
+
+        # -- tables ---------------------------------------------------------------------------
+        model_table: dict[str, str] = {}
+        by_var = {node: t["name"] for node, t in core.items()}
+
+        def table_of(node: str, seen: frozenset[str] = frozenset()) -> str | None:
+            if node in model_table or node in seen:
+                return model_table.get(node)
+            m, c = classes[node]
+            info = models[node]
+            name = None
+            if c["abstract"]:
+                return None
+            if c["tablename"]:
+                name = c["tablename"]
+            elif c["table_name"]:
+                name = c["table_name"]
+            elif c["table_var"]:
+                name = by_var.get(u.resolve_name(resolver, facts, m, c["table_var"]) or "")
+            elif info["parent"] is not None and not (info["flavour"] == "flask" and c["has_pk"]):
+                name = table_of(info["parent"], seen | {node})
+            elif info["flavour"] == "flask":
+                name = u.snake_case(c["name"])
+            elif info["flavour"] == "sqlmodel":
+                name = c["name"].lower()
+            if name:
+                model_table[node] = name
+            return name
+
+        for node in sorted(models):
+            table_of(node)
+        table_node: dict[str, str] = {}  # table name -> node that stands for it
+        for node in sorted(core):
+            t = core[node]
+            table_node.setdefault(t["name"], node)
+            if t["name"] not in graph.tables:
+                graph.tables[t["name"]] = Table(t["name"], None, facts[t["module"]].file,
+                                                t["line"])
+        by_table: dict[str, list[str]] = {}
+        for node in sorted(model_table):
+            by_table.setdefault(model_table[node], []).append(node)
+        for name, owners in sorted(by_table.items()):
+            # single-table inheritance: the root of the hierarchy owns the shared table
+            owner = ([n for n in owners if models[n]["parent"] not in owners] or owners)[0]
+            m, c = classes[owner]
+            table = graph.tables.get(name)
+            if table is None:
+                graph.tables[name] = Table(name, owner, facts[m].file, c["line"])
+            elif table.model is None:
+                table.model, table.file, table.line = owner, facts[m].file, c["line"]
+            table_node[name] = owner
+
+        # -- relations and foreign keys -------------------------------------------------------
+        names: dict[str, list[str]] = {}
+        for node in sorted(models):
+            names.setdefault(node.split(":", 1)[1], []).append(node)
+
+        def model_by_string(m: str, text: str) -> str | None:
+            if "." in text:  # a fully qualified "pkg.models.Address"
+                mod, _, text = text.rpartition(".")
+                if f"{mod}:{text}" in models:
+                    return f"{mod}:{text}"
+            candidates = names.get(text, [])
+            if not candidates:
+                return None
+            return sorted(candidates, key=lambda n: (-_common(n.split(":")[0], m), n))[0]
+
+        for m, mf, data in items:
+            for c in data["classes"]:
+                node = f"{m}:{c['name']}"
+                if node not in models:
+                    continue
+                for rel in c["relations"]:
+                    target = (model_by_string(m, rel["target"]) if rel["string"] else
+                              u.resolve_name(resolver, facts, m, rel["target"]))
+                    if target in models:
+                        u.add_edge(graph, node, target, "orm", u.evidence(mf.file, rel["line"]))
+                own = model_table.get(node)
+                for fk in c["fks"]:
+                    self._foreign_key(graph, resolver, facts, m, mf.file, node, own, fk,
+                                      table_node, model_table, by_var)
+            for t in data["tables"]:
+                node = f"{m}:{t['var']}"
+                for fk in t["fks"]:
+                    self._foreign_key(graph, resolver, facts, m, mf.file, node, t["name"], fk,
+                                      table_node, model_table, by_var)
+
+        # -- reads and writes -----------------------------------------------------------------
+        for m, mf, data in items:
+            for a in data["access"]:
+                if "table" in a:
+                    name = a["table"]
+                    if name not in table_node:
+                        name = name.rsplit(".", 1)[-1]  # schema-qualified
+                    if name not in table_node:
+                        continue
+                    target = table_node[name]
+                else:
+                    target = u.resolve_name(resolver, facts, m, a["target"])
+                    name = model_table.get(target or "") or by_var.get(target or "")
+                    if not name:
+                        continue
+                    target = target if target in models or target in core else None
+                accessor = resolver.owner_of_line(m, a["line"])
+                table = graph.tables[name]
+                (table.writers if a["op"] == "write" else table.readers).append(accessor)
+                u.add_edge(graph, accessor, target, "table", u.evidence(mf.file, a["line"]))
+
+    @staticmethod
+    def _foreign_key(graph: DependencyGraph, resolver: Any, facts: dict[str, ModuleFacts],
+                     m: str, file: str, source: str, own: str | None, fk: dict[str, Any],
+                     table_node: dict[str, str], model_table: dict[str, str],
+                     by_var: dict[str, str]) -> None:
+        if fk["string"]:
+            ref = fk["target"].rsplit(".", 1)[0] if "." in fk["target"] else None
+            if ref is not None and ref not in table_node and "." in ref:
+                ref = ref.rsplit(".", 1)[-1]  # schema-qualified "schema.table.col"
+        else:
+            target = u.resolve_name(resolver, facts, m, fk["target"])
+            ref = model_table.get(target or "") or by_var.get(target or "")
+        if not ref:
+            return
+        if own and own in graph.tables:
+            graph.tables[own].foreign_keys.append(ref)
+        u.add_edge(graph, source, table_node.get(ref), "orm", u.evidence(file, fk["line"]))
+
+
+def _common(a: str, b: str) -> int:
+    """Number of leading dotted components two module names share."""
+    n = 0
+    for x, y in zip(a.split("."), b.split("."), strict=False):
+        if x != y:
+            break
+        n += 1
+    return n

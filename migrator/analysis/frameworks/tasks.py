@@ -1,0 +1,188 @@
+"""Background tasks and command-line entry points (Celery, RQ, Huey, Dramatiq, click, typer).
+
+Tasks (``EntryPoint(kind="task")``): ``@shared_task``, ``@app.task`` / ``@celery.task(...)``
+where the receiver is a ``Celery(...)`` object of the project (or, when it cannot be resolved,
+is named ``celery``/``celery_app``/``huey``), ``@huey.task()``/``periodic_task``,
+``@dramatiq.actor``/``@actor``, RQ's ``@job(queue)``, and functions handed to
+``queue.enqueue(func)`` / ``enqueue_call(func=...)`` / ``enqueue_in(delay, func)`` /
+``enqueue_at(when, func)`` by reference or as a dotted string (the string also gives a
+``dynamic`` edge from the enqueuing symbol to the function). Task names are Celery's default
+``module.function`` unless ``name=`` says otherwise.
+
+Command line (``EntryPoint(kind="cli")``): ``@click.command``/``@click.group``, ``@x.command()``
+/``@x.group()`` on a click group function, a ``typer.Typer()``/``AppGroup()``/``click.Group()``
+object or Flask's ``app.cli``, and Django management commands (``class Command(BaseCommand)`` in
+``<app>.management.commands.<name>``). Names follow click: the given name, else the function
+name in lower case with ``_`` as ``-``.
+
+No edges are added for decorated entry points: the core already links the decorator's names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import libcst as cst
+
+from migrator.analysis.facts import ModuleFacts
+from migrator.analysis.frameworks import _util as u
+from migrator.graph import DependencyGraph, EntryPoint
+
+_ENQUEUE = {"enqueue": (0, "f"), "enqueue_call": (0, "func"), "enqueue_in": (1, "func"),
+            "enqueue_at": (1, "func")}
+_TASK_LIBS = ("celery", "huey", "dramatiq", "rq")
+_CLI_LIBS = ("click", "typer", "flask.cli")
+_CLI_OBJECTS = ("Typer", "AppGroup", "Group", "FlaskGroup")
+
+
+class TasksPlugin:
+    """See the module docstring."""
+
+    name = "tasks"
+    markers = ("celery", "Celery", "shared_task", ".task", "enqueue", "rq", "job", "huey",
+               "dramatiq", "actor", "click", "typer", ".command", "BaseCommand")
+
+    # -- worker half ---------------------------------------------------------------------------
+    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
+        lines = u.Lines(tree)
+        found: list[tuple[cst.CSTNode, dict[str, Any]]] = []
+        objects: list[dict[str, Any]] = []
+        for stmt in tree.body:
+            for small in u.small_statements([stmt]):
+                names, value = u.assign_targets(small)
+                kind = u.last(u.callee(value)) if value is not None else None
+                if kind == "Celery" or kind in _CLI_OBJECTS:
+                    objects.extend({"var": n, "kind": "celery" if kind == "Celery" else "cli"}
+                                   for n in names)
+            if isinstance(stmt, cst.ClassDef) and stmt.name.value == "Command" and any(
+                    u.last(u.dotted(b.value)) == "BaseCommand" for b in stmt.bases) and \
+                    ".management.commands." in f".{module}":
+                found.append((lines.want(stmt.name), {
+                    "what": "command", "func": "Command", "name": module.rsplit(".", 1)[-1]}))
+        for node, scope in u.walk(tree):
+            if isinstance(node, cst.FunctionDef) and node.decorators:
+                for dec in node.decorators:
+                    item = self._decorator(dec, node)
+                    if item:
+                        item["top"] = scope is None
+                        found.append((lines.want(dec.decorator), item))
+            elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+                spec = _ENQUEUE.get(node.func.attr.value)
+                if spec is None:
+                    continue
+                target = u.arg(node, *spec)
+                text = u.string(target)
+                if text is not None or u.dotted(target):
+                    found.append((lines.want(node), {
+                        "what": "enqueue", "target": text if text is not None else
+                        u.dotted(target), "string": text is not None}))
+        if not (found or objects):
+            return None
+        items = [dict(d, line=lines.of(n)) for n, d in found]
+        items.sort(key=lambda d: (d["line"], repr(sorted(d.items()))))
+        return {"objects": sorted(objects, key=lambda o: o["var"]), "items": items}
+
+    @staticmethod
+    def _decorator(dec: cst.Decorator, func: cst.FunctionDef) -> dict[str, Any] | None:
+        name, call = u.decorator_call(dec)
+        if not name:
+            return None
+        last = u.last(name)
+        given = None
+        if call is not None:
+            given = u.string(u.arg(call, -1, "name"))
+        if last in ("shared_task", "task", "periodic_task", "actor", "job"):
+            what = "task"
+        elif last in ("command", "group"):
+            what = "cli"
+            if call is not None and given is None:
+                given = u.string(u.arg(call, 0))
+        else:
+            return None
+        return {"what": what, "decorator": name, "func": func.name.value, "name": given,
+                "group": last == "group"}
+
+    # -- parent half ---------------------------------------------------------------------------
+    def resolve(self, facts: dict[str, ModuleFacts], resolver: Any,
+                graph: DependencyGraph) -> None:
+        items = u.sorted_items(facts, self.name)
+        celery, cli = set(), set()
+        for m, _, data in items:
+            for o in data["objects"]:
+                (celery if o["kind"] == "celery" else cli).add(f"{m}:{o['var']}")
+        for m, _, data in items:  # click group functions accept sub-commands
+            for it in data["items"]:
+                if it["what"] == "cli" and it["group"] and self._is_cli(m, it, facts, resolver,
+                                                                          cli):
+                    cli.add(f"{m}:{it['func']}")
+        for m, mf, data in items:
+            for it in data["items"]:
+                if it["what"] == "enqueue":
+                    self._enqueue(m, mf, it, facts, resolver, graph)
+                    continue
+                handler = f"{m}:{it['func']}"
+                if handler not in graph.g:
+                    handler = resolver.owner_of_line(m, it["line"])
+                if it["what"] == "command":
+                    graph.entry_points.append(EntryPoint("cli", it["name"], handler, mf.file,
+                                                         it["line"]))
+                elif it["what"] == "task" and self._is_task(m, it, facts, resolver, celery):
+                    name = it["name"] or f"{m}.{it['func']}"
+                    graph.entry_points.append(EntryPoint("task", name, handler, mf.file,
+                                                         it["line"]))
+                elif it["what"] == "cli" and self._is_cli(m, it, facts, resolver, cli):
+                    name = it["name"] or it["func"].lower().replace("_", "-")
+                    graph.entry_points.append(EntryPoint("cli", name, handler, mf.file,
+                                                         it["line"]))
+
+    @staticmethod
+    def _is_task(m: str, it: dict[str, Any], facts: dict[str, ModuleFacts], resolver: Any,
+                 celery: set[str]) -> bool:
+        name = it["decorator"]
+        recv, _, last = name.rpartition(".")
+        external = resolver.external(m, name) or ""
+        if external.split(".")[0] in _TASK_LIBS:
+            return True
+        if not recv:  # a bare name that is not from a task library: only shared_task
+            return last == "shared_task" and u.resolve_name(resolver, facts, m, name) is None
+        if u.resolve_name(resolver, facts, m, recv) in celery:
+            return True
+        if (resolver.external(m, recv) or "").split(".")[0] in _TASK_LIBS:
+            return True
+        unresolved = u.resolve_name(resolver, facts, m, recv) is None
+        return unresolved and last in ("task", "periodic_task") and \
+            u.last(recv) in ("celery", "celery_app", "huey")
+
+    @staticmethod
+    def _is_cli(m: str, it: dict[str, Any], facts: dict[str, ModuleFacts], resolver: Any,
+                cli: set[str]) -> bool:
+        name = it["decorator"]
+        recv = name.rpartition(".")[0]
+        if not recv:
+            return (resolver.external(m, name) or "").startswith(_CLI_LIBS)
+        if recv.endswith(".cli") or (
+                recv == "cli" and u.resolve_name(resolver, facts, m, recv) is None):
+            return True
+        if (resolver.external(m, recv) or "").startswith(_CLI_LIBS) or recv == "click":
+            return True
+        return u.resolve_name(resolver, facts, m, recv) in cli
+
+    @staticmethod
+    def _enqueue(m: str, mf: ModuleFacts, it: dict[str, Any], facts: dict[str, ModuleFacts],
+                 resolver: Any, graph: DependencyGraph) -> None:
+        if it["string"]:
+            mod, _, func = it["target"].rpartition(".")
+            target = f"{mod}:{func}" if f"{mod}:{func}" in graph.g else None
+        else:
+            target = u.resolve_name(resolver, facts, m, it["target"])
+        if target is None or ":" not in target or target not in graph.g:
+            return
+        if graph.g.nodes[target].get("kind") != "function":
+            return
+        if it["string"]:
+            u.add_edge(graph, resolver.owner_of_line(m, it["line"]), target, "dynamic",
+                       u.evidence(mf.file, it["line"]))
+        data = graph.g.nodes[target]
+        graph.entry_points.append(EntryPoint("task", target.replace(":", "."), target,
+                                             data.get("file", mf.file),
+                                             data.get("line", it["line"])))

@@ -1,0 +1,334 @@
+"""Join the facts of all files into the dependency graph.
+
+``ProjectResolver`` answers "what does this name, used in that module, refer to?" by following
+imports, aliases, ``from pkg import x`` (submodule or symbol), star imports and re-exports
+through ``__init__`` to the module that defines the symbol. ``build_graph`` uses it to turn
+imports, name uses, base classes and dynamic imports into counted, evidenced edges; framework
+plug-ins get the same resolver.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from typing import Any
+
+from migrator.analysis import externals, frameworks
+from migrator.analysis.facts import ImportFact, ModuleFacts, SymbolFact
+from migrator.graph import DependencyGraph, ExternalImport
+
+# a resolved value: ("mod", "pkg.sub") | ("sym", "pkg.mod:Name") | ("ext", "flask.Blueprint")
+Value = tuple[str, str]
+
+
+class ProjectResolver:
+    """Name resolution over all modules (implements ``frameworks.base.Resolver``)."""
+
+    def __init__(self, facts: dict[str, ModuleFacts]) -> None:
+        self.facts = facts
+        self.modules = set(facts)
+        self.prefixes: set[str] = set()  # packages, including namespace packages without a file
+        for name in facts:
+            parts = name.split(".")
+            for i in range(1, len(parts)):
+                self.prefixes.add(".".join(parts[:i]))
+        self.tops = {name.split(".", 1)[0] for name in facts}
+        self.symbols: dict[str, dict[str, SymbolFact]] = {}
+        self.bindings: dict[str, dict[str, ImportFact]] = {}
+        self.lazy: dict[tuple[str, str], dict[str, ImportFact]] = defaultdict(dict)
+        self.stars: dict[str, list[str]] = {}
+        self.spans: dict[str, tuple[list[int], list[tuple[int, int, str]]]] = {}
+        for name, mf in facts.items():
+            self.symbols[name] = {s.name: s for s in mf.symbols}
+            binds: dict[str, ImportFact] = {}
+            stars: list[str] = []
+            for imp in mf.imports:
+                if imp.star:
+                    if not imp.lazy and imp.module not in stars:
+                        stars.append(imp.module)
+                    continue
+                local = bound_name(imp)
+                if imp.lazy and imp.owner is not None:
+                    self.lazy[(name, imp.owner)].setdefault(local, imp)
+                elif not imp.lazy:
+                    binds.setdefault(local, imp)  # the first binding is the normal path
+            self.bindings[name] = binds
+            self.stars[name] = stars
+            spans = sorted((s.line, s.end_line, s.name) for s in mf.symbols)
+            self.spans[name] = ([s[0] for s in spans], spans)
+        self._export_memo: dict[tuple[str, str], Value | None] = {}
+
+    # -- modules --------------------------------------------------------------------------------
+    def is_internal(self, module: str) -> bool:
+        return module.split(".", 1)[0] in self.tops
+
+    def is_module(self, module: str) -> bool:
+        return module in self.modules or module in self.prefixes
+
+    def existing_module(self, module: str) -> str | None:
+        """``module`` itself if it has a file, else its nearest ancestor that has one."""
+        while module:
+            if module in self.modules:
+                return module
+            module = module.rpartition(".")[0]
+        return None
+
+    def _module_value(self, module: str) -> Value | None:
+        if not self.is_internal(module):
+            return ("ext", module)
+        if self.is_module(module):
+            return ("mod", module)
+        found = self.existing_module(module)
+        return ("mod", found) if found else None
+
+    # -- names ----------------------------------------------------------------------------------
+    def _from_import(self, imp: ImportFact, seen: frozenset[tuple[str, str]]) -> Value | None:
+        if imp.name is None:
+            if imp.alias:
+                return self._module_value(imp.module)
+            return self._module_value(imp.module.split(".", 1)[0])
+        return self.export(imp.module, imp.name, seen)
+
+    def export(self, module: str, name: str,
+               seen: frozenset[tuple[str, str]] = frozenset()) -> Value | None:
+        """What ``module.name`` is: a symbol defined there, a re-export, a submodule, an
+        external name, or None."""
+        key = (module, name)
+        if key in self._export_memo:
+            return self._export_memo[key]
+        if key in seen:
+            return None
+        value = self._export(module, name, seen | {key})
+        if not seen:
+            self._export_memo[key] = value
+        return value
+
+    def _export(self, module: str, name: str, seen: frozenset[tuple[str, str]]) -> Value | None:
+        if not self.is_internal(module):
+            return ("ext", f"{module}.{name}")
+        if name in self.symbols.get(module, {}):
+            return ("sym", f"{module}:{name}")
+        imp = self.bindings.get(module, {}).get(name)
+        if imp is not None:
+            value = self._from_import(imp, seen)
+            if value is not None:
+                return value
+        sub = f"{module}.{name}"
+        if self.is_module(sub):
+            return ("mod", sub)
+        for star in self.stars.get(module, ()):
+            exported = self.facts.get(star).exports if star in self.facts else None
+            if exported is not None and name not in exported:
+                continue
+            if name.startswith("_") and exported is None:
+                continue
+            value = self.export(star, name, seen)
+            if value is not None and value != ("mod", f"{star}.{name}"):
+                return value
+        return None
+
+    def lookup(self, module: str, name: str, owner: str | None = None) -> Value | None:
+        """What the bare ``name`` means in ``module`` (inside top-level symbol ``owner``)."""
+        if owner is not None:
+            imp = self.lazy.get((module, owner), {}).get(name)
+            if imp is not None:
+                return self._from_import(imp, frozenset())
+        if module not in self.facts:
+            return None
+        if name in self.symbols[module]:
+            return ("sym", f"{module}:{name}")
+        imp = self.bindings[module].get(name)
+        if imp is not None:
+            return self._from_import(imp, frozenset())
+        for star in self.stars[module]:
+            exported = self.facts[star].exports if star in self.facts else None
+            if exported is not None and name not in exported:
+                continue
+            if name.startswith("_") and exported is None:
+                continue
+            value = self.export(star, name)
+            if value is not None:
+                return value
+        return None
+
+    def binding(self, module: str, name: str, owner: str | None = None) -> ImportFact | None:
+        """The import that binds ``name`` in ``module`` (for the edge flags), if any."""
+        if owner is not None:
+            imp = self.lazy.get((module, owner), {}).get(name)
+            if imp is not None:
+                return imp
+        if name in self.symbols.get(module, {}):
+            return None
+        return self.bindings.get(module, {}).get(name)
+
+    def value(self, module: str, dotted: str, owner: str | None = None) -> Value | None:
+        parts = dotted.split(".")
+        value = self.lookup(module, parts[0], owner)
+        for part in parts[1:]:
+            if value is None:
+                return None
+            kind, target = value
+            if kind == "mod":
+                nxt = self.export(target, part)
+                if nxt is None:
+                    return value  # an attribute we cannot see (set at run time): the module
+                value = nxt
+            elif kind == "sym":
+                return value  # an attribute of a class or object: the symbol itself
+            else:
+                value = ("ext", f"{target}.{part}")
+        return value
+
+    # -- the plug-in protocol -------------------------------------------------------------------
+    def resolve(self, module: str, dotted: str, owner: str | None = None) -> str | None:
+        value = self.value(module, dotted, owner)
+        if value is None or value[0] == "ext":
+            return None
+        if value[0] == "mod" and value[1] not in self.modules:
+            return self.existing_module(value[1])
+        return value[1]
+
+    def external(self, module: str, dotted: str, owner: str | None = None) -> str | None:
+        value = self.value(module, dotted, owner)
+        return value[1] if value is not None and value[0] == "ext" else None
+
+    def owner_of_line(self, module: str, line: int) -> str:
+        starts, spans = self.spans.get(module, ([], []))
+        i = bisect.bisect_right(starts, line) - 1
+        for j in range(i, max(i - 8, -1), -1):  # spans rarely nest; a few steps back suffice
+            start, end, name = spans[j]
+            if start <= line <= end:
+                return f"{module}:{name}"
+        return module
+
+    def import_target(self, imp: ImportFact) -> str | None:
+        """The internal module node an import statement depends on, None when external."""
+        if not imp.module or not self.is_internal(imp.module):
+            return None
+        if imp.name is not None and not imp.star:
+            sub = f"{imp.module}.{imp.name}"
+            if sub in self.modules:
+                return sub
+        return self.existing_module(imp.module)
+
+    def string_target(self, value: str) -> str | None:
+        """The node a dotted string names exactly (``pkg.mod``, ``pkg.mod.Name``,
+        ``pkg.mod:Name``), None when it names nothing internal."""
+        if ":" in value:
+            module, _, name = value.partition(":")
+            return f"{module}:{name}" if name in self.symbols.get(module, {}) else None
+        if value in self.modules:
+            return value
+        module, _, name = value.rpartition(".")
+        if name in self.symbols.get(module, {}):
+            return f"{module}:{name}"
+        return None
+
+
+def bound_name(imp: ImportFact) -> str:
+    if imp.alias:
+        return imp.alias
+    if imp.name is not None:
+        return imp.name
+    return imp.module.split(".", 1)[0]
+
+
+class _Edges:
+    """Edges aggregated in plain dicts, inserted into the graph once, in sorted order."""
+
+    def __init__(self) -> None:
+        self.data: dict[tuple[str, str, str], list[Any]] = {}
+
+    def add(self, source: str, target: str, kind: str, evidence: str, **flags: bool) -> None:
+        if source == target:
+            return
+        key = (source, target, kind)
+        entry = self.data.get(key)
+        if entry is None:
+            self.data[key] = [1, {evidence}, dict(flags)]
+        else:
+            entry[0] += 1
+            entry[1].add(evidence)
+            for flag, value in flags.items():
+                entry[2][flag] = entry[2].get(flag, False) and value
+
+    def into(self, graph: DependencyGraph) -> None:
+        for (source, target, kind), (count, evidence, flags) in sorted(self.data.items()):
+            graph.add_edge(source, target, kind, evidence=sorted(evidence, key=_evidence_key),
+                           count=count, **flags)
+
+
+def _evidence_key(item: str) -> tuple[str, int]:
+    file, _, line = item.rpartition(":")
+    return (file, int(line) if line.isdigit() else 0)
+
+
+def build_graph(facts: dict[str, ModuleFacts], root: str = ".",
+                run_plugins: bool = True) -> tuple[DependencyGraph, ProjectResolver]:
+    """The dependency graph of all modules' facts (see the module docstring)."""
+    graph = DependencyGraph(root=root)
+    resolver = ProjectResolver(facts)
+    edges = _Edges()
+    for name in sorted(facts):
+        mf = facts[name]
+        graph.add_node(name, "module", file=mf.file, line=1, end_line=max(mf.lines, 1),
+                       size=mf.lines, package=mf.is_package)
+        for sym in sorted(mf.symbols, key=lambda s: s.name):
+            graph.add_node(f"{name}:{sym.name}", sym.kind, file=mf.file, line=sym.line,
+                           end_line=sym.end_line)
+        graph.diagnostics.extend(mf.diagnostics)
+
+    for name in sorted(facts):
+        mf = facts[name]
+        ext: set[ExternalImport] = set()
+        for imp in mf.imports:
+            evidence = f"{mf.file}:{imp.line}"
+            if not imp.module:
+                continue
+            if not resolver.is_internal(imp.module):
+                ext.add(externals.classify(imp.module.split(".", 1)[0]))
+                continue
+            target = resolver.import_target(imp)
+            if target is not None:
+                edges.add(name, target, "import", evidence, lazy=imp.lazy,
+                          type_only=imp.type_only, guarded=imp.guarded)
+        if ext:
+            graph.externals[name] = sorted(ext)
+        _references(name, mf, resolver, edges)
+        for ref in mf.dynamic:
+            source = f"{name}:{ref.owner}" if ref.owner else name
+            if ref.kind == "string_ref":
+                target = resolver.string_target(ref.value)
+            elif resolver.is_internal(ref.value):
+                target = resolver.existing_module(ref.value)
+            else:
+                ext = set(graph.externals.get(name, []))
+                ext.add(externals.classify(ref.value.split(".", 1)[0]))
+                graph.externals[name] = sorted(ext)
+                target = None
+            if target is not None and target.split(":", 1)[0] != name:
+                edges.add(source, target, "dynamic", f"{mf.file}:{ref.line}")
+    edges.into(graph)
+    if run_plugins:
+        frameworks.resolve_all(facts, resolver, graph)
+    return graph, resolver
+
+
+def _references(name: str, mf: ModuleFacts, resolver: ProjectResolver, edges: _Edges) -> None:
+    groups = [(None, mf.module_uses)] + [(s, s.uses) for s in mf.symbols]
+    for sym, uses in groups:
+        owner = sym.name if sym is not None else None
+        source = f"{name}:{owner}" if owner else name
+        for use in uses:
+            target = resolver.resolve(name, use.name, owner)
+            if target is None or target == name:
+                continue
+            head = use.name.split(".", 1)[0]
+            imp = resolver.binding(name, head, owner)
+            edges.add(source, target, "reference", f"{mf.file}:{use.line}",
+                      lazy=bool(imp and imp.lazy), type_only=bool(imp and imp.type_only))
+        if sym is not None and sym.kind == "class":
+            for base in sym.bases:
+                target = resolver.resolve(name, base, owner)
+                if target is not None and target != name:
+                    edges.add(source, target, "inherit", f"{mf.file}:{sym.line}")

@@ -1,0 +1,350 @@
+"""Can this call cross a network? Decided statically, from annotations, ORM model names and the
+expressions at the call site, never by running anything.
+
+A value can cross when it is JSON data (str, int, float, bool, None, lists, tuples, dicts), a
+``Decimal``/``datetime``/``date``/``UUID`` (sent as strings), or a dataclass/TypedDict made of
+those. ORM model instances, sessions, engines, requests, files and unknown classes cannot: the
+call stays as it is and a data-transfer shape is suggested instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import libcst as cst
+
+from migrator.extraction.mover import _dotted
+from migrator.extraction.source import FunctionInfo, SourceTree
+
+JSON_NAMES = {"int", "float", "str", "bool", "None", "NoneType", "Any", "object", "bytes"}
+CODEC_NAMES = {"Decimal", "datetime", "date", "time", "UUID", "timedelta"}
+CONTAINERS = {"list", "List", "Sequence", "Iterable", "Collection", "tuple", "Tuple", "set",
+              "Set", "frozenset", "FrozenSet", "dict", "Dict", "Mapping", "MutableMapping",
+              "Optional", "Union", "Annotated", "Final", "Literal"}
+UNSERIALISABLE = {"Session", "scoped_session", "sessionmaker", "Engine", "Connection", "Request",
+                  "Response", "Query", "Select", "Flask", "Blueprint", "IO", "TextIO", "BinaryIO",
+                  "Callable", "Iterator", "Generator", "Awaitable", "Coroutine", "Thread"}
+SESSION_NAMES = {"session", "db_session", "db", "sess", "conn", "connection", "engine",
+                 "request", "app", "Session"}
+WRITE_CALLS = {"add", "add_all", "delete", "commit", "flush", "merge", "execute", "bulk_save_objects",
+               "insert", "update", "send", "enqueue", "delay", "apply_async", "write", "post", "put"}
+READ_VERBS = ("get", "list", "find", "search", "count", "is", "has", "quote", "calculate",
+              "compute", "describe", "lookup", "available", "check", "price", "render", "format",
+              "validate", "estimate", "fetch", "load", "read", "show", "summar", "total")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    reason: str = ""  # why not, for MIGRATION.md
+    model: str | None = None  # the ORM model ("module:Class") involved, for a suggested DTO
+
+
+OK = Verdict(True)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class Classifier:
+    """Classifies annotations and expressions of one service boundary."""
+
+    def __init__(self, tree: SourceTree) -> None:
+        self.tree = tree
+        self.models = tree.models  # module:Class -> info
+        self.model_names = {k.split(":")[1]: k for k in self.models}
+        self.model_vars = {_snake(n): k for n, k in self.model_names.items()}
+        self.model_vars.update({n.lower(): k for n, k in self.model_names.items()})
+
+    # -- annotations --------------------------------------------------------------------------
+    def annotation(self, text: str | None, module: str, seen: frozenset[str] = frozenset()) -> Verdict:
+        if text is None:
+            return Verdict(False, "not annotated")
+        try:
+            expr = cst.parse_expression(text.strip("\"'") if text[:1] in "\"'" else text)
+        except cst.ParserSyntaxError:
+            return Verdict(False, f"cannot read annotation {text!r}")
+        return self._expr(expr, module, seen)
+
+    def _expr(self, expr: cst.BaseExpression, module: str, seen: frozenset[str]) -> Verdict:
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
+            return self._all([expr.left, expr.right], module, seen)
+        if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString)):
+            value = expr.evaluated_value if isinstance(expr, cst.SimpleString) else None
+            if isinstance(value, str):
+                return self.annotation(value, module, seen)
+            return OK  # Literal["a", "b"] members
+        if isinstance(expr, (cst.Integer, cst.Float)):
+            return OK
+        if isinstance(expr, cst.Subscript):
+            head = _dotted(expr.value).split(".")[-1]
+            if head in ("Literal",):
+                return OK
+            if head == "Mapped":
+                return Verdict(False, "an ORM mapped attribute")
+            if head not in CONTAINERS:
+                return self._name(head, _dotted(expr.value), module, seen)
+            parts = [el.slice.value for el in expr.slice if isinstance(el.slice, cst.Index)]
+            return self._all(parts, module, seen)
+        if isinstance(expr, (cst.Name, cst.Attribute)):
+            dotted = _dotted(expr)
+            return self._name(dotted.split(".")[-1], dotted, module, seen)
+        if isinstance(expr, (cst.List, cst.Tuple)):
+            return self._all([e.value for e in expr.elements], module, seen)
+        if isinstance(expr, cst.Ellipsis):
+            return OK
+        return Verdict(False, f"cannot read annotation {cst.Module([]).code_for_node(expr)!r}")
+
+    def _all(self, parts: list[cst.BaseExpression], module: str, seen: frozenset[str]) -> Verdict:
+        for p in parts:
+            v = self._expr(p, module, seen)
+            if not v.ok:
+                return v
+        return OK
+
+    def _name(self, last: str, dotted: str, module: str, seen: frozenset[str]) -> Verdict:
+        if last in JSON_NAMES or last in CODEC_NAMES or last in CONTAINERS:
+            return OK
+        if last in UNSERIALISABLE:
+            return Verdict(False, f"a {last} cannot cross a network")
+        target = self.class_of(dotted, module)
+        if target is None:
+            if last in self.model_names:
+                return Verdict(False, f"{last} is an ORM model", self.model_names[last])
+            return Verdict(False, f"{dotted} is not known to be serialisable")
+        if target in self.models:
+            return Verdict(False, f"{last} is an ORM model", target)
+        if target in seen:
+            return OK
+        cls = self.tree.info(target.split(":")[0]).classes[target.split(":")[1]]
+        if any(d.split(".")[-1] == "dataclass" for d in cls.decorators) \
+                or any(b.split(".")[-1] in ("TypedDict", "NamedTuple") for b in cls.bases):
+            for field_ann in _field_annotations(cls.node):
+                v = self.annotation(field_ann, target.split(":")[0], seen | {target})
+                if not v.ok:
+                    return Verdict(False, f"field of {last}: {v.reason}", v.model)
+            return OK
+        if any(b.split(".")[-1] in ("Enum", "IntEnum", "StrEnum") for b in cls.bases):
+            return OK
+        return Verdict(False, f"{last} is a class that is not a dataclass")
+
+    def class_of(self, dotted: str, module: str) -> str | None:
+        """``module:Class`` that a (dotted) name in ``module`` refers to, if it is in the tree."""
+        if module not in self.tree.files:
+            return None
+        head, _, rest = dotted.partition(".")
+        info = self.tree.info(module)
+        if not rest:
+            if head in info.classes:
+                return f"{module}:{head}"
+            for imp in info.imports:
+                if imp.binding == head and imp.name is not None:
+                    m, n = self.tree.resolve(imp.module, imp.name)
+                    if n and m in self.tree.files and n in self.tree.info(m).classes:
+                        return f"{m}:{n}"
+            return None
+        for imp in info.imports:
+            if imp.binding == head:
+                mod = imp.module if imp.name is None else self.tree.resolve(imp.module, imp.name)[0]
+                if imp.name is not None and self.tree.resolve(imp.module, imp.name)[1] is not None:
+                    return None
+                m, n = self.tree.resolve(mod, rest) if "." not in rest else (None, None)
+                if m and n and m in self.tree.files and n in self.tree.info(m).classes:
+                    return f"{m}:{n}"
+        return None
+
+    # -- functions and call sites ------------------------------------------------------------
+    def signature(self, func: FunctionInfo, module: str) -> dict[str, Verdict]:
+        """Verdict per parameter name and for ``return``; unannotated ones are judged later."""
+        out: dict[str, Verdict] = {}
+        if func.is_async:
+            return {"return": Verdict(False, "async function")}
+        for p in func.params:
+            if p.annotation is not None:
+                out[p.name] = self.annotation(p.annotation, module)
+            elif p.name in self.model_vars or _snake(p.name) in self.model_vars:
+                key = self.model_vars.get(p.name) or self.model_vars[_snake(p.name)]
+                out[p.name] = Verdict(False, f"parameter {p.name!r} looks like a "
+                                      f"{key.split(':')[1]} (ORM model)", key)
+            elif p.name in SESSION_NAMES:
+                out[p.name] = Verdict(False, f"parameter {p.name!r} is a session or connection")
+            else:
+                out[p.name] = Verdict(True, "unannotated")
+        if func.returns is not None:
+            out["return"] = self.annotation(func.returns, module)
+        else:
+            out["return"] = self.returns(func, module)
+        return out
+
+    def returns(self, func: FunctionInfo, module: str) -> Verdict:
+        """Judge an unannotated return value from the function's return statements."""
+        collector = _Returns()
+        func.node.body.visit(collector)
+        if not collector.values:
+            return OK  # returns None
+        assigned = _assignments(func.node)
+        for value in collector.values:
+            v = self.expression(value, module, assigned)
+            if not v.ok:
+                return Verdict(False, f"return value: {v.reason}", v.model)
+        return OK
+
+    def expression(self, expr: cst.BaseExpression, module: str,
+                   assigned: dict[str, cst.BaseExpression] | None = None,
+                   strict: bool = True) -> Verdict:
+        """Is a value expression plain data? ``strict``: unknown calls count as not plain."""
+        assigned = assigned or {}
+        if isinstance(expr, (cst.Integer, cst.Float, cst.SimpleString, cst.FormattedString,
+                             cst.ConcatenatedString, cst.Imaginary)):
+            return OK
+        if isinstance(expr, cst.Name):
+            if expr.value in ("None", "True", "False"):
+                return OK
+            if expr.value in self.model_names:
+                return Verdict(False, f"passes the class {expr.value}", self.model_names[expr.value])
+            if expr.value in self.model_vars or _snake(expr.value) in self.model_vars:
+                key = self.model_vars.get(expr.value) or self.model_vars[_snake(expr.value)]
+                return Verdict(False, f"{expr.value!r} looks like a {key.split(':')[1]} "
+                               "(ORM model instance)", key)
+            if expr.value in SESSION_NAMES:
+                return Verdict(False, f"{expr.value!r} is a session or connection")
+            if expr.value in assigned and assigned[expr.value] is not expr:
+                return self.expression(assigned.pop(expr.value), module, assigned, strict)
+            return OK if not strict else Verdict(False, f"cannot tell what {expr.value!r} holds")
+        if isinstance(expr, cst.Attribute):
+            attr = expr.attr.value
+            if attr in self.model_vars:
+                key = self.model_vars[attr]
+                return Verdict(False, f"'.{attr}' looks like a {key.split(':')[1]} "
+                               "(ORM relationship)", key)
+            return OK if not strict else Verdict(False, "cannot tell what an attribute holds")
+        if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
+            for el in expr.elements:
+                v = self.expression(el.value, module, assigned, strict)
+                if not v.ok:
+                    return v
+            return OK
+        if isinstance(expr, cst.Dict):
+            for el in expr.elements:
+                if isinstance(el, cst.DictElement):
+                    v = self.expression(el.value, module, assigned, strict)
+                    if not v.ok:
+                        return v
+            return OK
+        if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+            return self.expression(expr.elt, module, {}, strict=False)
+        if isinstance(expr, cst.DictComp):
+            return self.expression(expr.value, module, {}, strict=False)
+        if isinstance(expr, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison,
+                             cst.BooleanOperation)):
+            return OK
+        if isinstance(expr, cst.IfExp):
+            v = self.expression(expr.body, module, assigned, strict)
+            return v if not v.ok else self.expression(expr.orelse, module, assigned, strict)
+        if isinstance(expr, cst.Call):
+            name = _dotted(expr.func)
+            last = name.split(".")[-1]
+            if last in self.model_names:
+                return Verdict(False, f"builds a {last} (ORM model)", self.model_names[last])
+            if last in ("get", "first", "one", "one_or_none", "scalar", "scalars", "all",
+                        "get_or_404", "first_or_404", "scalar_one", "scalar_one_or_none") and \
+                    any(m in name for m in ("session", "query", "Session", "db")):
+                return Verdict(False, "an ORM query result")
+            if last in ("int", "float", "str", "bool", "round", "len", "sum", "dict", "list",
+                        "sorted", "min", "max", "any", "all", "asdict", "to_dict", "as_dict",
+                        "isoformat", "format", "join", "lower", "upper", "strip", "Decimal",
+                        "jsonify", "tuple", "set", "abs", "quantize"):
+                return OK
+            return OK if not strict else Verdict(False, f"cannot tell what {name}() returns")
+        if isinstance(expr, cst.Subscript):
+            return OK if not strict else Verdict(False, "cannot tell what an item holds")
+        return OK if not strict else Verdict(False, "cannot tell what the value is")
+
+    def idempotent(self, func: FunctionInfo, graph_writers: set[str], node_id: str) -> bool:
+        """Safe to retry: reads nothing but never writes (by name and by body)."""
+        if node_id in graph_writers:
+            return False
+        finder = _Calls()
+        func.node.body.visit(finder)
+        if finder.names & WRITE_CALLS or finder.assigns_attribute:
+            return False
+        return func.name.lstrip("_").lower().startswith(READ_VERBS)
+
+
+def _field_annotations(node: cst.ClassDef) -> list[str]:
+    out = []
+    for stmt in node.body.body if isinstance(node.body, cst.IndentedBlock) else []:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.AnnAssign):
+                    out.append(cst.Module([]).code_for_node(small.annotation.annotation))
+    return out
+
+
+class _Returns(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.values: list[cst.BaseExpression] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False  # nested functions return for themselves
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if node.value is not None and not (isinstance(node.value, cst.Name)
+                                           and node.value.value == "None"):
+            self.values.append(node.value)
+
+
+class _Calls(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        self.assigns_attribute = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute):
+            self.names.add(node.func.attr.value)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        if isinstance(node.target, cst.Attribute):
+            self.assigns_attribute = True
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if isinstance(node.target, cst.Attribute):
+            self.assigns_attribute = True
+
+
+def _assignments(func: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
+    """Last simple assignment ``name = expr`` per name in a function body (for return values)."""
+    out: dict[str, cst.BaseExpression] = {}
+
+    class V(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for t in node.targets:
+                if isinstance(t.target, cst.Name):
+                    out[t.target.value] = node.value
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            if isinstance(node.target, cst.Name) and node.value is not None:
+                out[node.target.value] = node.value
+
+    func.body.visit(V())
+    return out
+
+
+def suggest_dto(tree: SourceTree, model: str) -> str:
+    """A dataclass with the model's columns, to send instead of the ORM object."""
+    info = tree.models.get(model)
+    name = model.split(":")[1]
+    lines = ["@dataclass(frozen=True)", f"class {name}Data:"]
+    for col, typ in (info.columns.items() if info else []):
+        if typ.startswith(("list[", "List[", "Optional[\"", "set[")) or typ[:1].isupper() \
+                and typ not in CODEC_NAMES:
+            continue  # relationships are not columns
+        lines.append(f"    {col}: {typ}")
+    if len(lines) == 2:
+        lines.append("    id: int")
+    return "\n".join(lines)

@@ -1,0 +1,125 @@
+"""Database per service: cut the ORM links that would cross into another service's database.
+
+In a service, a model keeps its columns, but a ``ForeignKey`` to a table that another service
+owns becomes a plain column (that database has no such table) and a ``relationship`` to another
+service's model is removed. Each cut is recorded as data coupling with file:line, so a person
+replaces it with a call or a copy of the data; nothing silently queries across databases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from migrator.extraction.mover import _dotted
+
+
+@dataclass(frozen=True, order=True)
+class Cut:
+    file: str
+    line: int
+    model: str
+    attribute: str
+    kind: str  # "foreign-key" | "relationship"
+    target: str  # table or model name
+    owner: str  # service that owns the target
+
+
+class _ModelCutter(cst.CSTTransformer):
+    def __init__(self, foreign_tables: dict[str, str], foreign_models: dict[str, str]) -> None:
+        self.foreign_tables = foreign_tables  # table -> owner
+        self.foreign_models = foreign_models  # class name -> owner
+        self.cuts: list[tuple[str, str, str, str, str]] = []  # model, attr, kind, target, owner
+        self._class: list[str] = []
+        self._attr: str | None = None
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._class.append(node.name.value)
+
+    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
+        self._class.pop()
+        return updated
+
+    def _fk_target(self, node: cst.BaseExpression) -> str | None:
+        if isinstance(node, cst.Call) and _dotted(node.func).split(".")[-1] == "ForeignKey" \
+                and node.args and isinstance(node.args[0].value, cst.SimpleString):
+            value = node.args[0].value.evaluated_value
+            table = str(value).split(".")[0]
+            return table if table in self.foreign_tables else None
+        return None
+
+    def _rel_target(self, node: cst.BaseExpression) -> str | None:
+        if isinstance(node, cst.Call) and _dotted(node.func).split(".")[-1] in (
+                "relationship", "relation", "backref"):
+            for arg in node.args[:1]:
+                if arg.keyword is not None:
+                    continue
+                value = arg.value
+                name = (str(value.evaluated_value) if isinstance(value, cst.SimpleString)
+                        else _dotted(value))
+                name = name.split(".")[-1]
+                if name in self.foreign_models:
+                    return name
+        return None
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
+                                  updated: cst.SimpleStatementLine
+                                  ) -> cst.SimpleStatementLine | cst.RemovalSentinel:
+        if not self._class or len(updated.body) != 1:
+            return updated
+        small = updated.body[0]
+        if not isinstance(small, (cst.Assign, cst.AnnAssign)) or small.value is None:
+            return updated
+        target = small.targets[0].target if isinstance(small, cst.Assign) else small.target
+        attr = _dotted(target)
+        model = self._class[-1]
+        rel = self._rel_target(small.value)
+        if rel is not None:
+            self.cuts.append((model, attr, "relationship", rel, self.foreign_models[rel]))
+            return cst.RemovalSentinel.REMOVE
+        if isinstance(small.value, cst.Call):
+            args = list(small.value.args)
+            kept = []
+            for arg in args:
+                table = self._fk_target(arg.value)
+                if table is not None:
+                    self.cuts.append((model, attr, "foreign-key", table, self.foreign_tables[table]))
+                    continue
+                kept.append(arg)
+            if len(kept) != len(args):
+                func = _dotted(small.value.func).split(".")[-1]
+                if func == "Column" and not any(a.keyword is None for a in kept):
+                    kept.insert(0, cst.Arg(cst.parse_expression("__import__('sqlalchemy').Integer")))
+                if kept:
+                    kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                comment = cst.TrailingWhitespace(
+                    whitespace=cst.SimpleWhitespace("  "),
+                    comment=cst.Comment(f"# migrator: foreign key to "
+                                        f"{self.cuts[-1][3]} ({self.cuts[-1][4]}) removed"))
+                new_value = small.value.with_changes(args=kept)
+                return updated.with_changes(body=[small.with_changes(value=new_value)],
+                                            trailing_whitespace=comment)
+        return updated
+
+
+def cut_foreign_links(code: str, foreign_tables: dict[str, str], foreign_models: dict[str, str]
+                      ) -> tuple[str, list[tuple[str, str, str, str, str]]]:
+    """Remove FKs to and relationships with other services' tables/models from model classes."""
+    if not foreign_tables and not foreign_models:
+        return code, []
+    module = cst.parse_module(code)
+    cutter = _ModelCutter(foreign_tables, foreign_models)
+    new = module.visit(cutter)
+    return new.code, cutter.cuts
+
+
+def database_env_names(sources: list[str]) -> list[str]:
+    """Environment variables the monolith reads its database URL from (found in its config)."""
+    import re
+
+    names: set[str] = set()
+    for text in sources:
+        for match in re.finditer(r"[\"']([A-Z][A-Z0-9_]*(?:DATABASE|DB)[A-Z0-9_]*)[\"']", text):
+            names.add(match.group(1))
+    return sorted(names)

@@ -1,0 +1,561 @@
+"""Orchestration of ``scaffold --extract``: plan -> files (in memory) -> report.
+
+``build_extraction`` computes every file (relative to OUT) without touching the disk, so the
+generator can merge them into its own output and write everything through one manifest;
+``extract`` does the same and writes the files itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from migrator.extraction import codegen
+from migrator.extraction.data import cut_foreign_links, database_env_names
+from migrator.extraction.layout import KERNEL, Layout, build_layout
+from migrator.extraction.mover import (
+    import_bindings,
+    is_docstring,
+    prune_imports,
+    prune_unavailable,
+    split_module,
+)
+from migrator.extraction.rewrite import Analyzer, CallSite, ImportRewriter, KernelGuard
+from migrator.extraction.source import SourceTree
+from migrator.graph import DependencyGraph
+from migrator.plan import Plan
+from migrator.util.fs import atomic_write
+from migrator.util.names import dns_label, python_identifier
+
+RUNTIME = Path(__file__).with_name("runtime.py")
+
+
+class ExtractionError(ValueError):
+    """Input that cannot be extracted; the message names the file and line."""
+
+
+@dataclass
+class Coupling:
+    service: str
+    file: str
+    line: int
+    uses: str  # module:Name of the other service (or table name)
+    owner: str
+    kind: str  # "model" | "table" | "foreign-key" | "relationship" | "import"
+
+
+@dataclass
+class Extraction:
+    files: dict[str, bytes] = field(default_factory=dict)
+    calls: list[CallSite] = field(default_factory=list)
+    couplings: list[Coupling] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    services: dict[str, dict] = field(default_factory=dict)  # per service: modules, app, clients
+
+    @property
+    def converted(self) -> int:
+        return sum(1 for c in self.calls if c.converted)
+
+    @property
+    def fraction(self) -> float:
+        return self.converted / len(self.calls) if self.calls else 1.0
+
+    def summary(self) -> dict:
+        return {"calls": len(self.calls), "converted": self.converted,
+                "fraction": round(self.fraction, 4),
+                "couplings": len(self.couplings), "services": sorted(self.services)}
+
+    def markdown(self) -> str:
+        from migrator.extraction.report import markdown
+
+        return markdown(self)
+
+
+def _packages(plan: Plan) -> list[str]:
+    nodes = [n for s in plan.services.values() for n in [*s.modules, *s.symbols]]
+    nodes += [*plan.shared_kernel.modules, *plan.shared_kernel.symbols]
+    return sorted({n.split(":")[0].split(".")[0] for n in nodes})
+
+
+def build_extraction(plan: Plan, graph: DependencyGraph | None, source_root: str | Path,
+                     *, project: str | None = None) -> Extraction:
+    """Compute every extracted file (paths relative to OUT) and the report."""
+    root = Path(source_root)
+    if not root.is_dir():
+        raise ExtractionError(f"{root}:0: source root is not a directory")
+    tree = SourceTree(root, _packages(plan))
+    if not tree.files:
+        raise ExtractionError(f"{root}:0: none of the plan's packages "
+                              f"({', '.join(_packages(plan))}) is under the source root")
+    for module in tree.modules():
+        try:
+            tree.info(module)
+        except cst.ParserSyntaxError as exc:
+            raise ExtractionError(f"{tree.files[module]}:{exc.raw_line}: cannot parse: "
+                                  f"{exc.message}") from None
+        except UnicodeDecodeError as exc:
+            raise ExtractionError(f"{tree.files[module]}:1: not UTF-8 ({exc.reason})") from None
+    layout = build_layout(plan, tree)
+    writers = {w for t in (graph.tables.values() if graph else []) for w in t.writers}
+    analyzer = Analyzer(plan, tree, layout, writers)
+    ex = Extraction()
+    ex.notes.extend(layout.notes)
+    for m in layout.unassigned:
+        ex.notes.append(f"{tree.rel(m)}: not assigned by the plan; not carried into any service")
+    for m in layout.roots:
+        ex.notes.append(f"{tree.rel(m)}: composition root (app factory); every service gets a "
+                        "copy pruned to what it owns")
+
+    table_owner, model_owner = _owners(plan, tree, layout)
+    env_names = database_env_names([tree.info(m).source for m in layout.modules_of(KERNEL)]
+                                   + [tree.info(m).source for m in layout.roots])
+    unit_of_work = _scoped_session(tree, layout)
+    endpoint_names = _endpoint_names(plan, tree, analyzer)
+    name = dns_label(project or plan.meta.get("project") or tree.modules()[0].split(".")[0])
+
+    for svc in sorted(plan.services):
+        _service(ex, svc, plan, tree, layout, analyzer, table_owner, model_owner,
+                 endpoint_names, env_names, unit_of_work)
+    _kernel(ex, name, tree, layout, graph)
+    _data_coupling(ex, plan, graph, tree, layout, table_owner)
+    ex.calls.sort(key=lambda c: (c.caller, c.file, c.line, c.callee))
+    ex.couplings = sorted({(c.service, c.file, c.line, c.uses, c.owner, c.kind): c
+                           for c in ex.couplings}.values(),
+                          key=lambda c: (c.service, c.file, c.line, c.uses, c.kind))
+    ex.files["EXTRACTION.md"] = ex.markdown().encode("utf-8")
+    ex.files["extraction.json"] = (json.dumps(_json(ex), indent=2, sort_keys=True) + "\n"
+                                   ).encode("utf-8")
+    return ex
+
+
+def _owners(plan: Plan, tree: SourceTree, layout: Layout) -> tuple[dict[str, str], dict[str, str]]:
+    table_owner = {t: s for s, svc in sorted(plan.services.items()) for t in svc.tables}
+    model_owner: dict[str, str] = {}
+    for key, cls in sorted(tree.models.items()):
+        mod, name = key.split(":")
+        owner = layout.owner(mod, name)
+        if owner is None and mod in layout.whole:
+            owner = layout.whole[mod]
+        if owner is not None:
+            model_owner[key] = owner
+            if cls.table and cls.table not in table_owner and owner != KERNEL:
+                table_owner[cls.table] = owner
+    return table_owner, model_owner
+
+
+def _scoped_session(tree: SourceTree, layout: Layout) -> str | None:
+    """``module:name`` of a kernel ``scoped_session``: the unit of work of internal calls."""
+    for m in layout.modules_of(KERNEL):
+        for stmt in tree.info(m).module.body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call) and \
+                            cst.Module([]).code_for_node(small.value.func).endswith("scoped_session") \
+                            and isinstance(small.targets[0].target, cst.Name):
+                        return f"{m}:{small.targets[0].target.value}"
+    return None
+
+
+def _endpoint_names(plan: Plan, tree: SourceTree, analyzer: Analyzer) -> dict[str, str]:
+    """module:function -> endpoint name, unique per owning service."""
+    out: dict[str, str] = {}
+    for svc_name, svc in sorted(plan.services.items()):
+        keys = sorted(k for k in svc.interface if ":" in k)
+        counts: dict[str, int] = {}
+        for k in keys:
+            counts[k.split(":")[1]] = counts.get(k.split(":")[1], 0) + 1
+        for k in keys:
+            mod, fn = k.split(":")
+            out[k] = fn if counts[fn] == 1 else f"{mod.split('.')[-1]}.{fn}"
+    return out
+
+
+def _client_name(target: str, module: str, taken: set[str]) -> str:
+    parts = module.split(".")[1:] or module.split(".")
+    base = python_identifier("_".join(parts))
+    if not base.startswith(python_identifier(target)):
+        base = f"{python_identifier(target)}_{base}"
+    name = base
+    i = 2
+    while name in taken or name in ("runtime", "endpoints", "app", "wsgi"):
+        name = f"{base}_{i}"
+        i += 1
+    taken.add(name)
+    return name
+
+
+def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Layout,
+             analyzer: Analyzer, table_owner: dict[str, str], model_owner: dict[str, str],
+             endpoint_names: dict[str, str], env_names: list[str], unit_of_work: str | None
+             ) -> None:
+    label = dns_label(svc)
+    base = f"services/{label}/src"
+    codes: dict[str, str] = {}
+    kept: dict[str, set[str] | None] = {}
+    for m in layout.modules_of(svc):
+        if m in layout.roots:
+            continue
+        info = tree.info(m)
+        if m in layout.split:
+            symbols = layout.split[m]
+            keep = {s for s, o in symbols.items() if o in (svc, KERNEL)}
+            drop = {s for s, o in symbols.items() if o not in (svc, KERNEL)}
+            result = split_module(info.source, keep, drop)
+            codes[m] = result.code
+            kept[m] = set(result.kept) | set(result.pulled_in)
+            for missing, users in result.missing.items():
+                owner = symbols.get(missing, "?")
+                ex.couplings.append(Coupling(svc, tree.rel(m), _line_of(info, users[0]),
+                                             f"{m}:{missing}", owner, "import"))
+        else:
+            codes[m] = info.source
+            kept[m] = None
+    def has(module: str, name: str | None) -> bool:
+        if name is not None and kept.get(module) is not None:
+            return name in kept[module]  # type: ignore[operator]
+        return layout.has(svc, module, name)
+
+    refs = analyzer.service_refs(svc, kept, has)
+    taken: set[str] = set()
+    redirects: dict[str, str] = {}
+    for tm, client in sorted(refs.clients.items()):
+        client.module_name = _client_name(client.target, tm, taken)
+        redirects[tm] = f"interservice.{client.module_name}"
+    ex.calls.extend(refs.calls)
+    for file, line, node, owner in refs.uses:
+        mod, _, name = node.partition(":")
+        if f"{mod}:{name}" in model_owner:
+            ex.couplings.append(Coupling(svc, file, line, node, owner, "model"))
+    foreign_tables = {t: o for t, o in table_owner.items() if o != svc}
+    local_models = {k.split(":")[1] for k, o in model_owner.items() if o in (svc, KERNEL)}
+    foreign_models = {k.split(":")[1]: o for k, o in model_owner.items()
+                      if o not in (svc, KERNEL) and k.split(":")[1] not in local_models}
+    files: dict[str, str] = {}
+    for m, code in sorted(codes.items()):
+        module = cst.parse_module(code)
+        rewriter = ImportRewriter(m, tree, redirects, has)
+        module = module.visit(rewriter)
+        code = module.code
+        if any(c.table for c in tree.info(m).classes.values()):
+            code, cuts = cut_foreign_links(code, foreign_tables, foreign_models)
+            for model, attr, kind, target, owner in cuts:
+                cls = tree.info(m).classes.get(model)
+                ex.couplings.append(Coupling(svc, tree.rel(m), cls.line if cls else 0,
+                                             f"{model}.{attr} -> {target}", owner, kind))
+        files[m] = code
+    for m in layout.roots:
+        files[m] = _prune_root(tree, layout, svc, m, ex)
+    out_files: dict[str, str] = {}
+    for m, code in files.items():
+        rel = tree.rel(m)
+        if tree.is_package(m) and m in layout.namespace.get(svc, set()):
+            code = _extend_path(code)
+        out_files[f"{base}/{rel}"] = code
+    # packages that exist only as folders of this service's modules need no __init__ (PEP 420)
+    for pkg, paths in sorted(tree.data_files.items()):
+        for path in paths:
+            rel = path.relative_to(tree.root).as_posix()
+            ex.files[f"{base}/{rel}"] = path.read_bytes()
+    # generated package
+    gen: dict[str, str] = {
+        "interservice/__init__.py": codegen.HEADER + '"""Calls between the extracted services '
+        '(generated by migrator)."""\n',
+        "interservice/runtime.py": codegen.HEADER + RUNTIME.read_text(encoding="utf-8"),
+    }
+    available = {m for m in tree.modules() if layout.has(svc, m)}
+    for tm, client in sorted(refs.clients.items()):
+        gen[f"interservice/{client.module_name}.py"] = codegen.client_module(
+            client, tree, endpoint_names, available)
+    served = _served(plan.services[svc].interface, tree, analyzer, endpoint_names)
+    if served:
+        gen["interservice/endpoints.py"] = codegen.endpoints_module(label, served, unit_of_work)
+    root_factory = _factory(tree, layout)
+    blueprints = [] if root_factory else _blueprints(tree, layout, svc)
+    gen["interservice/app.py"] = codegen.app_module(label, root_factory, blueprints, env_names,
+                                                    bool(served),
+                                                    f"{python_identifier(label)}_service")
+    gen["interservice/wsgi.py"] = (codegen.HEADER + '"""WSGI entry point: gunicorn '
+                                   'interservice.wsgi:app (from src/)."""\n\n'
+                                   "from interservice.app import create_app\n\n"
+                                   "app = create_app()\n")
+    for rel, code in gen.items():
+        out_files[f"{base}/{rel}"] = code
+    for rel, code in out_files.items():
+        ex.files[rel] = code.encode("utf-8")
+    ex.services[svc] = {
+        "modules": sorted(m for m in files if m not in layout.roots),
+        "roots": list(layout.roots),
+        "clients": {c.module_name: c.target for c in refs.clients.values()},
+        "endpoints": sorted(served),
+        "app": "interservice.app:create_app",
+        "database_env": env_names,
+    }
+
+
+def _line_of(info, name: str) -> int:  # noqa: ANN001
+    node = info.functions.get(name) or info.classes.get(name)
+    return node.line if node else info.variables.get(name, 0)
+
+
+def _served(interface: list[str], tree: SourceTree, analyzer: Analyzer,
+            endpoint_names: dict[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key in sorted(interface):
+        mod, _, fn = key.partition(":")
+        if mod not in tree.files or fn not in tree.info(mod).functions:
+            continue
+        entry = analyzer._classify(mod, fn, "self")
+        if entry.kind == "function":
+            out[endpoint_names[key]] = key
+    return out
+
+
+def _factory(tree: SourceTree, layout: Layout) -> str | None:
+    for m in layout.roots:
+        info = tree.info(m)
+        for name, f in sorted(info.functions.items()):
+            if re.search(r"\bFlask\(", f.body_code):
+                return f"{m}:{name}"
+        if "app" in info.variables:
+            return f"{m}:app"
+    return None
+
+
+def _blueprints(tree: SourceTree, layout: Layout, svc: str) -> list[str]:
+    out = []
+    for m in layout.modules_of(svc):
+        for stmt in tree.info(m).module.body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call) and \
+                            cst.Module([]).code_for_node(small.value.func).endswith("Blueprint") \
+                            and isinstance(small.targets[0].target, cst.Name):
+                        out.append(f"{m}:{small.targets[0].target.value}")
+    return sorted(out)
+
+
+def _extend_path(code: str) -> str:
+    """Let a package ``__init__`` that the kernel library also contributes to find its modules."""
+    module = cst.parse_module(code)
+    body = list(module.body)
+    i = 0
+    while i < len(body) and (is_docstring(body[i]) or (
+            isinstance(body[i], cst.SimpleStatementLine) and "__future__" in
+            cst.Module([]).code_for_node(body[i]))):
+        i += 1
+    line = cst.parse_statement("__path__ = __import__(\"pkgutil\").extend_path(__path__, "
+                               "__name__)  # migrator: the shared kernel adds modules here\n")
+    body.insert(i, line)
+    return module.with_changes(body=body).code
+
+
+class _DropBindings(cst.CSTTransformer):
+    """Remove imported names (at any depth) that a service does not have."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
+                                  updated: cst.SimpleStatementLine
+                                  ) -> cst.SimpleStatementLine | cst.RemovalSentinel:
+        smalls = []
+        for small in updated.body:
+            if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
+                    getattr(small, "names", None), cst.ImportStar):
+                aliases = [a for a in small.names  # type: ignore[union-attr]
+                           if not (import_bindings(small.with_changes(names=[a])) & self.names)]
+                if not aliases:
+                    continue
+                if len(aliases) != len(small.names):  # type: ignore[arg-type]
+                    aliases[-1] = aliases[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                    small = small.with_changes(names=aliases)
+                    if isinstance(small, cst.ImportFrom) and len(aliases) == 1:
+                        small = small.with_changes(lpar=None, rpar=None)
+            smalls.append(small)
+        if not smalls:
+            return cst.RemovalSentinel.REMOVE
+        smalls[-1] = smalls[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(body=smalls)
+
+
+class _DropModuleStrings(cst.CSTTransformer):
+    """Drop entries of literal lists/tuples that name a module the service lacks by string
+    (``("pkg.orders.routes", "bp", "/api/orders")`` tables fed to ``import_module``)."""
+
+    def __init__(self, absent: set[str]) -> None:
+        self.absent = absent
+
+    def _names_absent(self, node: cst.BaseExpression) -> bool:
+        if isinstance(node, cst.SimpleString):
+            value = node.evaluated_value
+            return isinstance(value, str) and value in self.absent
+        if isinstance(node, (cst.Tuple, cst.List)):
+            return any(self._names_absent(el.value) for el in node.elements)
+        return False
+
+    def _filter(self, updated: cst.Tuple | cst.List) -> cst.Tuple | cst.List:
+        strings = [el.value.evaluated_value for el in updated.elements
+                   if isinstance(el.value, cst.SimpleString)]
+        modules_only = len(strings) == len(updated.elements) and all(
+            isinstance(v, str) and re.fullmatch(r"\w+(\.\w+)+", v) for v in strings)
+        elements = [el for el in updated.elements
+                    if not ((isinstance(el.value, (cst.Tuple, cst.List)) or modules_only)
+                            and self._names_absent(el.value))]
+        if len(elements) == len(updated.elements):
+            return updated
+        return updated.with_changes(elements=elements)
+
+    def leave_Tuple(self, original: cst.Tuple, updated: cst.Tuple) -> cst.BaseExpression:
+        if len(updated.elements) > 1 and all(isinstance(el.value, (cst.Tuple, cst.List,
+                                                                   cst.SimpleString))
+                                             for el in updated.elements):
+            filtered = self._filter(updated)
+            if not filtered.elements:
+                return cst.Tuple([], lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+            return filtered
+        return updated
+
+    def leave_List(self, original: cst.List, updated: cst.List) -> cst.BaseExpression:
+        return self._filter(updated)
+
+
+def _prune_root(tree: SourceTree, layout: Layout, svc: str, module: str, ex: Extraction) -> str:
+    """The app factory, keeping only the registrations and set-up this service can satisfy."""
+    info = tree.info(module)
+    unavailable: set[str] = set()
+    for imp in info.imports:
+        if imp.module.split(".")[0] not in {m.split(".")[0] for m in tree.files}:
+            continue
+        if imp.name is None:
+            if not layout.has(svc, imp.module) and imp.module in tree.files:
+                unavailable.add(imp.binding)
+            continue
+        tm, tn = tree.resolve(imp.module, imp.name)
+        if tm in tree.files and not layout.has(svc, tm, tn):
+            unavailable.add(imp.binding)
+    absent = {m for m in tree.files if not layout.has(svc, m)}
+    new = info.module.visit(_DropBindings(unavailable)).visit(_DropModuleStrings(absent))
+    new, removed = prune_unavailable(new, unavailable)
+    new = prune_imports(new)
+    if removed:
+        ex.notes.append(f"{svc}: {tree.rel(module)}: {removed} statement(s) that need other "
+                        f"services' code removed ({', '.join(sorted(unavailable))})")
+    return new.code
+
+
+def _kernel(ex: Extraction, name: str, tree: SourceTree, layout: Layout,
+            graph: DependencyGraph | None) -> None:
+    base = "shared_kernel"
+    modules = layout.modules_of(KERNEL)
+    for m in modules:
+        info = tree.info(m)
+        if tree.is_package(m) and m in layout.namespace.get(KERNEL, set()):
+            continue  # a namespace package: services contribute to it too
+        code = info.source
+        if m in layout.split:
+            symbols = layout.split[m]
+            code = split_module(code, {s for s, o in symbols.items() if o == KERNEL}).code
+        guard = KernelGuard(m, tree, layout)
+        code = cst.parse_module(code).visit(guard).code
+        for g in guard.guarded:
+            ex.notes.append(f"{tree.rel(m)}: kernel imports service code ({g}); guarded with "
+                            "try/except ImportError")
+        ex.files[f"{base}/src/{tree.rel(m)}"] = code.encode("utf-8")
+    dists: set[str] = set()
+    for m in modules:
+        for ext in (graph.externals.get(m, []) if graph else []):
+            if not ext.stdlib and ext.distribution:
+                dists.add(ext.distribution)
+    packages = sorted({m.split(".")[0] for m in modules})
+    ex.files[f"{base}/pyproject.toml"] = codegen.kernel_pyproject(
+        f"{name}-shared-kernel", sorted(dists, key=str.lower), packages).encode("utf-8")
+    ex.files[f"{base}/README.md"] = (
+        f"# {name}-shared-kernel\n\nGenerated by `migrator scaffold --extract`: the shared "
+        "kernel of the plan\n(" + ", ".join(f"`{m}`" for m in modules) + ") as one library "
+        "that every service installs\n(`pip install ./shared_kernel`). Change it with care: "
+        "every service depends on it.\n").encode("utf-8")
+
+
+def _data_coupling(ex: Extraction, plan: Plan, graph: DependencyGraph | None, tree: SourceTree,
+                   layout: Layout, table_owner: dict[str, str]) -> None:
+    """Reads and writes of another service's tables, as the analyser saw them."""
+    if graph is None:
+        return
+    for table in graph.tables.values():
+        owner = table_owner.get(table.name)
+        if owner is None:
+            continue
+        for node in sorted(set(table.readers) | set(table.writers)):
+            who = plan.service_of(node)
+            if who in (None, owner, KERNEL):
+                continue
+            data = graph.g.nodes.get(node, {})
+            ex.couplings.append(Coupling(who, str(data.get("file", "")), int(data.get("line", 0)),
+                                         f"table {table.name} ({node})", owner, "table"))
+
+
+def _json(ex: Extraction) -> dict:
+    return {
+        "schema": "migrator.extraction", "version": 1,
+        "summary": ex.summary(),
+        "services": ex.services,
+        "calls": [c.__dict__ for c in ex.calls],
+        "couplings": [c.__dict__ for c in ex.couplings],
+        "notes": ex.notes,
+    }
+
+
+# -- writing ----------------------------------------------------------------------------------
+MANIFEST = ".migrator-extract.json"
+
+
+def extract(plan: Plan, graph: DependencyGraph | None, source_root: str | Path,
+            out: str | Path, *, force: bool = False, project: str | None = None) -> Extraction:
+    """Extract the code of every service of ``plan`` into ``out`` (see module docstring).
+
+    Files edited by hand since migrator wrote them (or never written by migrator) are only
+    overwritten with ``force``; every conflict is found before the first write.
+    """
+    ex = build_extraction(plan, graph, source_root, project=project)
+    write_files(Path(out), ex.files, force=force)
+    return ex
+
+
+def write_files(out: Path, files: dict[str, bytes], *, force: bool = False) -> list[str]:
+    manifest_path = out / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8")).get("files", {})
+    except FileNotFoundError:
+        manifest = {}
+    except (OSError, ValueError) as exc:
+        raise ExtractionError(f"{manifest_path}:1: unreadable ({exc})") from None
+    conflicts = []
+    for rel, data in sorted(files.items()):
+        if ".." in Path(rel).parts or Path(rel).is_absolute():
+            raise ExtractionError(f"{rel}:0: would be written outside {out}")
+        path = out / rel
+        try:
+            current = path.read_bytes()
+        except FileNotFoundError:
+            continue
+        if current != data and hashlib.sha256(current).hexdigest() != manifest.get(rel) \
+                and not force:
+            conflicts.append(f"{path}:1: edited since migrator wrote it (or not written by "
+                             "migrator); use --force to overwrite")
+    if conflicts:
+        raise ExtractionError("\n".join(conflicts))
+    written = []
+    for rel, data in sorted(files.items()):
+        if atomic_write(out / rel, data):
+            written.append(rel)
+    new = dict(manifest)
+    new.update({rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()})
+    atomic_write(manifest_path, json.dumps({"generator": "migrator scaffold --extract",
+                                            "files": dict(sorted(new.items()))},
+                                           indent=1, sort_keys=True) + "\n")
+    return written

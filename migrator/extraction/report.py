@@ -1,0 +1,53 @@
+"""The extraction report (EXTRACTION.md, also a section of MIGRATION.md): what was converted,
+what was left for people and with which suggested data-transfer shape, and the data coupling
+that the per-service databases expose.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from migrator.extraction.extract import Extraction
+
+
+def markdown(ex: Extraction) -> str:
+    total = len(ex.calls)
+    lines = ["## Code extraction", ""]
+    lines.append(f"Cross-service calls converted to HTTP automatically: **{ex.converted} of "
+                 f"{total}** ({ex.fraction:.0%}).")
+    lines += ["", "Each service's code is in `services/<name>/src/` (run it with "
+              "`gunicorn --chdir src interservice.wsgi:app`), the shared kernel library in "
+              "`shared_kernel/`. Each service reads its own database from `DATABASE_URL`.", ""]
+    done = [c for c in ex.calls if c.converted]
+    left = [c for c in ex.calls if not c.converted]
+    if done:
+        lines += ["### Converted calls", "", "| caller | where | calls | owner |", "|---|---|---|---|"]
+        for c in done:
+            lines.append(f"| {c.caller} | `{c.file}:{c.line}` | `{c.callee}` | {c.target} |")
+        lines.append("")
+    if left:
+        lines += ["### Calls left for a person", "",
+                  "These still call the other service's code directly; in the extracted service "
+                  "the name is a stand-in that raises `NotExtractedError`. Send plain data "
+                  "instead (suggested shapes below), add the function to the owner's interface, "
+                  "and re-run.", ""]
+        for c in left:
+            lines.append(f"- `{c.file}:{c.line}` ({c.caller} -> {c.target}): `{c.callee}`: "
+                         f"{c.reason}")
+            if c.suggestion:
+                lines += ["", "  ```python", *("  " + s for s in c.suggestion.splitlines()),
+                          "  ```", ""]
+        lines.append("")
+    if ex.couplings:
+        lines += ["### Data coupling to resolve", "",
+                  "Each service has its own database, so these uses of another service's "
+                  "tables or models no longer work and must become calls or copies of the data:",
+                  "", "| service | where | uses | owner | kind |", "|---|---|---|---|---|"]
+        for d in ex.couplings:
+            lines.append(f"| {d.service} | `{d.file}:{d.line}` | `{d.uses}` | {d.owner} | "
+                         f"{d.kind} |")
+        lines.append("")
+    if ex.notes:
+        lines += ["### Notes", ""] + [f"- {n}" for n in ex.notes] + [""]
+    return "\n".join(lines)

@@ -1,0 +1,473 @@
+"""Find what a service's code takes from other services, decide per call whether it can become
+an HTTP call, and rewrite the imports accordingly (libcst codemods that keep formatting).
+
+Every name that a module of service S imports from code S does not have is one of:
+
+* an interface function of service T whose arguments and result can cross a network: the
+  import now comes from a generated client module with the same names and signatures;
+* an exception class, dataclass or enum of T: copied into the client module;
+* anything else (an ORM model, a function outside T's interface, one whose arguments are ORM
+  objects or sessions): it also comes from the client module, as an ``Unavailable`` stand-in that
+  lets the service boot and fails loudly when used; each use is listed in MIGRATION.md.
+
+Kernel modules cannot be rewritten per service (one library serves all), so their imports of
+service code are guarded with ``try/except ImportError`` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+
+from migrator.extraction.convert import Classifier, Verdict, suggest_dto
+from migrator.extraction.layout import KERNEL, Layout
+from migrator.extraction.mover import _dotted
+from migrator.extraction.source import SourceTree
+from migrator.plan import Plan
+
+
+@dataclass
+class Ref:
+    """One name that service ``service``'s module ``module`` takes from another service."""
+
+    service: str
+    module: str
+    binding: str  # local name (or module alias)
+    target_module: str
+    target_name: str | None  # None: a whole module imported under ``binding``
+    owner: str | None
+    line: int
+
+
+@dataclass
+class CallSite:
+    caller: str  # service
+    file: str  # path relative to the source root
+    line: int
+    callee: str  # module:function
+    target: str  # service
+    converted: bool
+    reason: str = ""
+    suggestion: str = ""
+
+
+@dataclass
+class Entry:
+    """What a client module provides under one name."""
+
+    name: str
+    kind: str  # "function" | "class" | "value" | "unavailable"
+    reason: str = ""
+    model: str | None = None
+    idempotent: bool = False
+
+
+@dataclass
+class Client:
+    service: str  # the caller
+    target: str  # the owning service
+    target_module: str
+    module_name: str  # python module under interservice/
+    entries: dict[str, Entry] = field(default_factory=dict)
+
+
+@dataclass
+class ServiceRefs:
+    refs: list[Ref] = field(default_factory=list)
+    calls: list[CallSite] = field(default_factory=list)
+    clients: dict[str, Client] = field(default_factory=dict)  # target_module -> client
+    uses: list[tuple[str, int, str, str]] = field(default_factory=list)  # (file, line, node, owner)
+
+
+class _Uses(cst.CSTVisitor):
+    """Calls and attribute uses of given bindings, with positions."""
+
+    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+        self.calls: list[tuple[str, str | None, int, cst.Call]] = []  # binding, attr, line, node
+        self.attrs: dict[str, set[str]] = {}
+        self.lines: dict[str, list[int]] = {}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        f = node.func
+        line = self.get_metadata(PositionProvider, node).start.line
+        if isinstance(f, cst.Name) and f.value in self.names:
+            self.calls.append((f.value, None, line, node))
+        elif isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name) \
+                and f.value.value in self.names:
+            self.calls.append((f.value.value, f.attr.value, line, node))
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if isinstance(node.value, cst.Name) and node.value.value in self.names:
+            self.attrs.setdefault(node.value.value, set()).add(node.attr.value)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.names:
+            parent = self.get_metadata(ParentNodeProvider, node)
+            if isinstance(parent, (cst.ImportAlias, cst.AsName)):
+                return
+            self.lines.setdefault(node.value, []).append(
+                self.get_metadata(PositionProvider, node).start.line)
+
+
+class Analyzer:
+    """Cross-service references of every service, and the decisions made about them."""
+
+    def __init__(self, plan: Plan, tree: SourceTree, layout: Layout, writers: set[str]) -> None:
+        self.plan = plan
+        self.tree = tree
+        self.layout = layout
+        self.classifier = Classifier(tree)
+        self.writers = writers
+        self.exceptions = tree.exception_classes()
+        self.interface = {f for s in plan.services.values() for f in s.interface}
+        self._sig: dict[str, dict[str, Verdict]] = {}
+
+    def owner_of(self, module: str, name: str | None) -> str | None:
+        if module in self.layout.split and name is not None:
+            return self.layout.split[module].get(name)
+        return self.layout.whole.get(module)
+
+    def signature(self, key: str) -> dict[str, Verdict]:
+        if key not in self._sig:
+            mod, name = key.split(":")
+            self._sig[key] = self.classifier.signature(self.tree.info(mod).functions[name], mod)
+        return self._sig[key]
+
+    def service_refs(self, service: str, modules: dict[str, set[str] | None],
+                     has: Callable[[str, str | None], bool]) -> ServiceRefs:
+        """``modules``: module -> the top-level names kept in it (None: the whole module);
+        ``has(module, name)``: is that importable in the service?"""
+        out = ServiceRefs()
+        for module in sorted(modules):
+            self._module_refs(service, module, modules[module], out, has)
+        return out
+
+    def _module_refs(self, service: str, module: str, kept: set[str] | None,
+                     out: ServiceRefs, has: Callable[[str, str | None], bool]) -> None:
+        info = self.tree.info(module)
+        refs: dict[str, Ref] = {}
+        for imp in info.imports:
+            if imp.module.split(".")[0] not in {m.split(".")[0] for m in self.tree.files}:
+                continue  # third party or standard library
+            if imp.name is None:
+                if "." in imp.module and imp.binding == imp.module.split(".")[0]:
+                    continue  # ``import a.b.c`` without alias: left as is (README, limits)
+                tm, tn = imp.module, None
+            else:
+                tm, tn = self.tree.resolve(imp.module, imp.name)
+            if tm not in self.tree.files:
+                continue
+            if has(tm, tn):
+                continue
+            owner = self.owner_of(tm, tn)
+            refs[imp.binding] = Ref(service, module, imp.binding, tm, tn, owner, imp.line)
+        if not refs:
+            return
+        wrapper = MetadataWrapper(info.module, unsafe_skip_copy=True)
+        uses = _Uses(set(refs))
+        wrapper.visit(uses)
+        rel = self.tree.rel(module)
+        in_scope = self._line_filter(info, kept)
+        for binding, ref in sorted(refs.items()):
+            out.refs.append(ref)
+            if ref.target_name is None:
+                for attr in sorted(uses.attrs.get(binding, ())):
+                    tm, tn = self.tree.resolve(ref.target_module, attr)
+                    self._entry(out, service, ref.target_module, attr, (tm, tn))
+            else:
+                self._entry(out, service, ref.target_module, ref.target_name,
+                            (ref.target_module, ref.target_name))
+            for line in uses.lines.get(binding, []):
+                if in_scope(line):
+                    out.uses.append((rel, line, f"{ref.target_module}:{ref.target_name or '*'}",
+                                     ref.owner or "?"))
+        for binding, attr, line, call in uses.calls:
+            if not in_scope(line):
+                continue
+            ref = refs[binding]
+            if ref.target_name is None:
+                if attr is None:
+                    continue
+                tm, tn = self.tree.resolve(ref.target_module, attr)
+                client_mod = ref.target_module
+            else:
+                if attr is not None:
+                    continue  # a method of an imported class or object
+                tm, tn, client_mod = ref.target_module, ref.target_name, ref.target_module
+            if tn is None or tm not in self.tree.files or tn not in self.tree.info(tm).functions:
+                continue
+            entry = out.clients[client_mod].entries[attr or ref.binding
+                                                     if ref.target_name is None else tn]
+            owner = self.owner_of(tm, tn) or "?"
+            verdict = self._call_verdict(f"{tm}:{tn}", call, module)
+            if entry.kind == "function" and not verdict.ok:
+                entry.kind, entry.reason, entry.model = "unavailable", verdict.reason, verdict.model
+            converted = entry.kind == "function"
+            reason = "" if converted else (entry.reason or verdict.reason)
+            model = entry.model or verdict.model
+            out.calls.append(CallSite(service, rel, line, f"{tm}:{tn}", owner, converted,
+                                      reason, suggest_dto(self.tree, model) if model and not
+                                      converted else ""))
+        # a call whose entry was downgraded after an earlier call site was judged: re-judge
+        for c in out.calls:
+            if c.converted and c.caller == service:
+                for client in out.clients.values():
+                    e = client.entries.get(c.callee.split(":")[1])
+                    if client.target_module == c.callee.split(":")[0] and e and e.kind != "function":
+                        c.converted, c.reason = False, e.reason
+
+    def _line_filter(self, info, kept: set[str] | None):  # noqa: ANN001, ANN202
+        if kept is None:
+            return lambda line: True
+        spans = []
+        for name in kept:
+            node = info.functions.get(name) or info.classes.get(name)
+            if node is not None:
+                end = node.line + len(cst.Module([]).code_for_node(node.node).splitlines())
+                spans.append((node.line - len(node.node.decorators), end))
+        return lambda line: any(a <= line <= b for a, b in spans)
+
+    def _entry(self, out: ServiceRefs, service: str, client_mod: str, name: str,
+               target: tuple[str, str | None]) -> None:
+        tm, tn = target
+        owner = self.owner_of(tm, tn) or self.owner_of(client_mod, name) or "?"
+        client = out.clients.get(client_mod)
+        if client is None:
+            client = out.clients[client_mod] = Client(service, owner, client_mod, "")
+        if name in client.entries:
+            return
+        client.entries[name] = self._classify(tm, tn, owner)
+
+    def _classify(self, tm: str, tn: str | None, owner: str) -> Entry:
+        if tn is None:
+            return Entry("", "unavailable", f"module {tm} belongs to {owner}")
+        info = self.tree.info(tm) if tm in self.tree.files else None
+        key = f"{tm}:{tn}"
+        if info is None:
+            return Entry(tn, "unavailable", f"{key} not found")
+        if tn in info.functions:
+            if key not in self.interface:
+                return Entry(tn, "unavailable", f"{key} is not in the interface of {owner} "
+                             "(add it to the plan to generate a client)")
+            sig = self.signature(key)
+            for pname, v in sig.items():
+                if not v.ok:
+                    what = "result" if pname == "return" else f"argument {pname!r}"
+                    return Entry(tn, "unavailable", f"{what}: {v.reason}", model=v.model)
+            if any(p.kind in ("varargs", "varkw") for p in info.functions[tn].params):
+                return Entry(tn, "unavailable", "*args/**kwargs cannot be checked")
+            return Entry(tn, "function", idempotent=self.classifier.idempotent(
+                info.functions[tn], self.writers, key))
+        if tn in info.classes:
+            cls = info.classes[tn]
+            if key in self.classifier.models:
+                return Entry(tn, "unavailable", f"ORM model {tn} (table {cls.table}) is owned "
+                             f"by {owner}: data coupling", model=key)
+            if key in self.exceptions:
+                return Entry(tn, "class")
+            verdict = self.classifier.annotation(tn, tm)
+            if verdict.ok:
+                return Entry(tn, "class")
+            return Entry(tn, "unavailable", f"class {tn} of {owner}: {verdict.reason}")
+        if tn in info.variables:
+            return Entry(tn, "value")
+        return Entry(tn, "unavailable", f"{key} not found")
+
+    def _call_verdict(self, key: str, call: cst.Call, module: str) -> Verdict:
+        if key not in self.interface:
+            return Verdict(False, f"{key} is not in the plan's interface")
+        mod, name = key.split(":")
+        func = self.tree.info(mod).functions[name]
+        sig = self.signature(key)
+        positional = [p for p in func.params if p.kind in ("posonly", "pos")]
+        for i, arg in enumerate(call.args):
+            if arg.star:
+                return Verdict(False, "called with *args/**kwargs")
+            if arg.keyword is not None:
+                param = next((p for p in func.params if p.name == arg.keyword.value), None)
+            else:
+                param = positional[i] if i < len(positional) else None
+            if param is None:
+                continue
+            v = sig.get(param.name)
+            if v is not None and not v.ok:
+                return Verdict(False, f"argument {param.name!r}: {v.reason}", v.model)
+            v = self.classifier.expression(arg.value, module, strict=False)
+            if not v.ok:
+                return Verdict(False, f"argument {param.name!r}: {v.reason}", v.model)
+        return Verdict(True)
+
+
+# -- the codemod ------------------------------------------------------------------------------
+class ImportRewriter(cst.CSTTransformer):
+    """Point imports of other services' code at the generated client modules."""
+
+    def __init__(self, module: str, tree: SourceTree, redirects: dict[str, str],
+                 has: Callable[[str, str | None], bool]) -> None:
+        # redirects: target module -> "interservice.<client>"; has(module, name): importable here
+        self.module = module
+        self.tree = tree
+        self.redirects = redirects
+        self.has = has
+        self.changed = 0
+
+    def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom
+                         ) -> cst.ImportFrom | cst.FlattenSentinel | cst.RemovalSentinel:
+        if isinstance(updated.names, cst.ImportStar):
+            return updated
+        from migrator.extraction.source import resolve_relative
+
+        base = resolve_relative(self.module, self.tree.is_package(self.module),
+                                len(updated.relative),
+                                _dotted(updated.module) if updated.module else "")
+        if base is None:
+            return updated
+        groups: dict[str, list[cst.ImportAlias]] = {}
+        order: list[str] = []
+        for alias in updated.names:
+            name = _dotted(alias.name)
+            tm, tn = self.tree.resolve(base, name)
+            here = self.has(tm, tn)
+            if tn is None and not here and tm in self.redirects:  # ``from pkg import module``
+                target = self.redirects[tm]
+                pkg, _, leaf = target.rpartition(".")
+                new_alias = alias.with_changes(
+                    name=cst.Name(leaf),
+                    asname=alias.asname or cst.AsName(name=cst.Name(name)))
+                if leaf == name:
+                    new_alias = new_alias.with_changes(asname=alias.asname)
+                key = f"pkg:{pkg}"
+                alias = new_alias
+            elif tn is not None and not here and tm in self.redirects:
+                key = self.redirects[tm]
+                if name != tn:
+                    alias = alias.with_changes(name=cst.Name(tn), asname=alias.asname or
+                                               cst.AsName(name=cst.Name(name)))
+            elif tn is not None and here and tm != base and not self.has(base, name):
+                key = tm  # a re-export through a module this service does not have
+                if name != tn:
+                    alias = alias.with_changes(name=cst.Name(tn), asname=alias.asname or
+                                               cst.AsName(name=cst.Name(name)))
+            else:
+                key = ""
+            if key not in groups:
+                groups[key] = []
+                order.append(key)
+            groups[key].append(alias.with_changes(comma=cst.MaybeSentinel.DEFAULT))
+        if order == [""]:
+            return updated
+        self.changed += 1
+        statements = []
+        for key in order:
+            aliases = _commas(groups[key])
+            if key == "":
+                statements.append(updated.with_changes(names=aliases))
+                continue
+            module = key[4:] if key.startswith("pkg:") else key
+            statements.append(cst.ImportFrom(module=cst.parse_expression(module),  # type: ignore[arg-type]
+                                             names=aliases, relative=[],
+                                             lpar=updated.lpar if len(aliases) > 1 else None,
+                                             rpar=updated.rpar if len(aliases) > 1 else None))
+        if len(statements) == 1:
+            return statements[0]
+        return cst.FlattenSentinel(statements)
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
+                                  updated: cst.SimpleStatementLine
+                                  ) -> cst.BaseStatement | cst.FlattenSentinel:
+        """One import per line when a rewrite split a ``from`` import in two."""
+        if len(updated.body) <= len(original.body):
+            return updated
+        lines = [cst.SimpleStatementLine([small.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])
+                 for small in updated.body]
+        lines[0] = lines[0].with_changes(leading_lines=updated.leading_lines)
+        return cst.FlattenSentinel(lines)
+
+    def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.BaseSmallStatement:
+        out = []
+        changed = False
+        for alias in updated.names:
+            full = _dotted(alias.name)
+            if alias.asname is not None and full in self.redirects and not self.has(full, None):
+                out.append(alias.with_changes(name=cst.parse_expression(self.redirects[full])))
+                changed = True
+            else:
+                out.append(alias)
+        if not changed:
+            return updated
+        self.changed += 1
+        return updated.with_changes(names=_commas(out))
+
+
+def _commas(aliases: list[cst.ImportAlias]) -> list[cst.ImportAlias]:
+    out = [a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+           for a in aliases]
+    out[-1] = out[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return out
+
+
+class KernelGuard(cst.CSTTransformer):
+    """Wrap a kernel module's imports of service code in ``try/except ImportError``."""
+
+    def __init__(self, module: str, tree: SourceTree, layout: Layout) -> None:
+        self.module = module
+        self.tree = tree
+        self.layout = layout
+        self.guarded: list[str] = []
+
+    def _foreign(self, stmt: cst.SimpleStatementLine) -> list[str] | None:
+        from migrator.extraction.source import resolve_relative
+
+        if len(stmt.body) != 1:
+            return None
+        small = stmt.body[0]
+        bindings: list[str] = []
+        if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+            base = resolve_relative(self.module, self.tree.is_package(self.module),
+                                    len(small.relative),
+                                    _dotted(small.module) if small.module else "")
+            if base is None:
+                return None
+            foreign = False
+            for alias in small.names:
+                name = _dotted(alias.name)
+                tm, tn = self.tree.resolve(base, name)
+                if tm in self.tree.files and not self.layout.has(KERNEL, tm, tn):
+                    foreign = True
+                bindings.append(cst.ensure_type(alias.asname.name, cst.Name).value
+                                if alias.asname else name)
+            return bindings if foreign else None
+        if isinstance(small, cst.Import):
+            foreign = False
+            for alias in small.names:
+                full = _dotted(alias.name)
+                if full in self.tree.files and not self.layout.has(KERNEL, full):
+                    foreign = True
+                bindings.append(cst.ensure_type(alias.asname.name, cst.Name).value
+                                if alias.asname else full.split(".")[0])
+            return bindings if foreign else None
+        return None
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
+                                  updated: cst.SimpleStatementLine) -> cst.BaseStatement:
+        bindings = self._foreign(updated)
+        if not bindings:
+            return updated
+        self.guarded.append(cst.Module([]).code_for_node(updated.with_changes(
+            leading_lines=[])).strip())
+        fallback = cst.parse_statement(" = ".join([*bindings, "None"]) + "\n")
+        handler = cst.ExceptHandler(
+            body=cst.IndentedBlock([fallback]), type=cst.Name("ImportError"),
+            whitespace_after_except=cst.SimpleWhitespace(" "))
+        return cst.Try(
+            body=cst.IndentedBlock([updated.with_changes(leading_lines=[])],
+                                   header=cst.TrailingWhitespace(
+                                       comment=cst.Comment("# migrator: service code, absent "
+                                                           "from some services"))),
+            handlers=[handler], leading_lines=updated.leading_lines)

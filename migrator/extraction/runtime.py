@@ -1,0 +1,261 @@
+"""HTTP+JSON calls between extracted services (copied by migrator into each service as
+``interservice/runtime.py``; standard library only, so a service needs no new dependency).
+
+Client side: ``call()`` posts ``{"args": [...], "kwargs": {...}}`` to
+``<SERVICE>_URL/internal/<function>`` with a timeout, retries only calls marked idempotent (on
+connection errors and 502/503/504), and turns the answer back into Python values using the
+function's type hints. Errors raised by the remote function come back as the same exception class
+when the caller knows it (copied classes and builtins), else as ``RemoteError``.
+Server side: ``dispatch()`` decodes the arguments with the real function's hints, calls it and
+encodes the result or the exception.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import datetime as _dt
+import decimal
+import enum
+import json
+import os
+import time
+import typing
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+TIMEOUT_SECONDS = float(os.environ.get("INTERSERVICE_TIMEOUT", "5"))
+RETRIES = int(os.environ.get("INTERSERVICE_RETRIES", "3"))
+RETRY_STATUS = {502, 503, 504}
+ERROR_STATUS = 422  # the remote function raised: a business error, not a transport error
+
+
+class RemoteError(Exception):
+    """The other service failed in a way that has no local exception class."""
+
+    def __init__(self, message: str, status: int = 0, remote_type: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.remote_type = remote_type
+
+
+class ServiceUnavailable(RemoteError, ConnectionError):
+    """The other service could not be reached (after the retries allowed)."""
+
+
+class NotExtractedError(RuntimeError):
+    """Code that still needs a person: listed in MIGRATION.md with a suggested shape."""
+
+
+class Unavailable:
+    """Stands in for a name that belongs to another service and could not be converted.
+
+    Importing it works, so the service boots; using it raises ``NotExtractedError``. Used as a
+    decorator it wraps the function, so the failure happens when the route runs, not at import.
+    """
+
+    def __init__(self, name: str, reason: str) -> None:
+        self._name = name
+        self._reason = reason
+
+    def _fail(self) -> NotExtractedError:
+        return NotExtractedError(f"{self._name} is not available in this service: "
+                                 f"{self._reason} (see MIGRATION.md)")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if len(args) == 1 and not kwargs and callable(args[0]):
+            wrapped = args[0]
+            unavailable = self
+
+            def blocked(*a: Any, **k: Any) -> Any:
+                raise unavailable._fail()
+
+            blocked.__name__ = getattr(wrapped, "__name__", "blocked")
+            blocked.__doc__ = getattr(wrapped, "__doc__", None)
+            return blocked
+        raise self._fail()
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        raise self._fail()
+
+    def __repr__(self) -> str:
+        return f"<unavailable {self._name}>"
+
+
+# -- values -------------------------------------------------------------------------------------
+def encode(value: Any) -> Any:
+    """Python value -> JSON value (dataclasses, Decimal, dates, UUID and enums included)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return encode(value.value)
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, _dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [encode(v) for v in value]
+    raise TypeError(f"cannot send a {type(value).__name__} to another service")
+
+
+def decode(value: Any, hint: Any) -> Any:
+    """JSON value -> Python value of type ``hint`` (best effort; unknown hints pass through)."""
+    if value is None or hint is Any or hint is None:
+        return value
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is typing.Union or (origin is not None and str(origin) == "<class 'types.UnionType'>"):
+        for option in args:
+            if option is type(None):
+                continue
+            try:
+                return decode(value, option)
+            except (TypeError, ValueError, KeyError, decimal.InvalidOperation):
+                continue
+        return value
+    if origin is typing.Annotated:
+        return decode(value, args[0])
+    if origin in (list, typing.List, set, frozenset) or (origin is not None and getattr(
+            origin, "__name__", "") in ("Sequence", "Iterable", "Collection")):
+        inner = args[0] if args else Any
+        items = [decode(v, inner) for v in value]
+        return set(items) if origin is set else frozenset(items) if origin is frozenset else items
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(decode(v, args[0]) for v in value)
+        return tuple(decode(v, a) for v, a in zip(value, args or [Any] * len(value)))
+    if origin in (dict, typing.Dict) or (origin is not None and getattr(origin, "__name__", "")
+                                         in ("Mapping", "MutableMapping")):
+        inner = args[1] if len(args) == 2 else Any
+        return {k: decode(v, inner) for k, v in value.items()}
+    if isinstance(hint, type):
+        if dataclasses.is_dataclass(hint):
+            hints = _hints(hint)
+            return hint(**{f.name: decode(value[f.name], hints.get(f.name, Any))
+                           for f in dataclasses.fields(hint) if f.name in value and f.init})
+        if issubclass(hint, enum.Enum):
+            return hint(value)
+        if hint is decimal.Decimal:
+            return decimal.Decimal(str(value))
+        if hint is _dt.datetime:
+            return _dt.datetime.fromisoformat(value)
+        if hint is _dt.date:
+            return _dt.date.fromisoformat(value)
+        if hint is uuid.UUID:
+            return uuid.UUID(value)
+        if hint is float and isinstance(value, (int, str)):
+            return float(value)
+    return value
+
+
+def _hints(obj: Any) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(obj)
+    except Exception:  # an annotation that does not resolve here: pass values through
+        return {}
+
+
+# -- client -------------------------------------------------------------------------------------
+def base_url(service: str) -> str:
+    """``<SERVICE>_URL`` from the environment, else the Kubernetes service name."""
+    env = service.upper().replace("-", "_") + "_URL"
+    return os.environ.get(env, f"http://{service}:8000").rstrip("/")
+
+
+def call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any],
+         kwargs: dict[str, Any], *, idempotent: bool, errors: dict[str, type] | None = None) -> Any:
+    """Call ``endpoint`` of ``service`` and return its result decoded with ``func``'s hints."""
+    url = f"{base_url(service)}/internal/{endpoint}"
+    body = json.dumps({"args": encode(list(args)), "kwargs": encode(kwargs)}).encode("utf-8")
+    attempts = max(1, RETRIES) if idempotent else 1
+    last: Exception | None = None
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(min(2.0, 0.1 * 2 ** attempt))
+        request = urllib.request.Request(url, data=body, method="POST", headers={
+            "Content-Type": "application/json", "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+                payload = json.loads(response.read().decode("utf-8") or "null")
+            return decode(payload.get("result") if isinstance(payload, dict) else None,
+                          _hints(func).get("return", Any))
+        except urllib.error.HTTPError as exc:
+            if exc.code in RETRY_STATUS and attempt + 1 < attempts:
+                last = exc
+                continue
+            raise _error_from(exc, service, endpoint, errors or {}) from None
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            last = exc
+            continue
+    raise ServiceUnavailable(f"{service} did not answer {endpoint} after {attempts} attempt(s): "
+                             f"{last}", 0) from None
+
+
+def _error_from(exc: urllib.error.HTTPError, service: str, endpoint: str,
+                errors: dict[str, type]) -> Exception:
+    try:
+        payload = json.loads(exc.read().decode("utf-8"))
+        info = payload.get("error", {}) if isinstance(payload, dict) else {}
+    except (ValueError, OSError):
+        info = {}
+    if not isinstance(info, dict):  # another shape of error body, e.g. {"error": "internal"}
+        info = {"message": str(info)}
+    kind = str(info.get("type", ""))
+    message = str(info.get("message", exc.reason))
+    if exc.code == ERROR_STATUS and kind:
+        cls = errors.get(kind) or getattr(builtins, kind, None)
+        if isinstance(cls, type) and issubclass(cls, Exception):
+            try:
+                return cls(*info.get("args", [message]))
+            except Exception:
+                return cls(message)
+    if exc.code in RETRY_STATUS:
+        return ServiceUnavailable(f"{service}/{endpoint}: HTTP {exc.code}", exc.code, kind)
+    return RemoteError(f"{service}/{endpoint}: HTTP {exc.code}: {message}", exc.code, kind)
+
+
+# -- server -------------------------------------------------------------------------------------
+def dispatch(func: Callable[..., Any], payload: Any) -> tuple[dict[str, Any], int]:
+    """Run ``func`` with the JSON payload's arguments; return (JSON body, HTTP status)."""
+    if not isinstance(payload, dict):
+        return {"error": {"type": "BadRequest", "message": "expected a JSON object"}}, 400
+    import inspect
+
+    hints = _hints(func)
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    star = next((p for p in params if p.kind == p.VAR_POSITIONAL), None)
+    args = []
+    for i, value in enumerate(payload.get("args") or []):
+        p = positional[i] if i < len(positional) else star
+        args.append(decode(value, hints.get(p.name, Any) if p else Any))
+    kwargs = {k: decode(v, hints.get(k, Any)) for k, v in (payload.get("kwargs") or {}).items()}
+    try:
+        result = func(*args, **kwargs)
+    except Exception as exc:  # the function's own error: sent back for the caller to re-raise
+        return {"error": {"type": type(exc).__name__, "message": str(exc),
+                          "args": _plain_args(exc)}}, ERROR_STATUS
+    return {"result": encode(result)}, 200
+
+
+def _plain_args(exc: Exception) -> list[Any]:
+    try:
+        return [encode(a) for a in exc.args]
+    except TypeError:
+        return [str(exc)]

@@ -1,0 +1,323 @@
+"""What extraction needs to know about the monolith's source, read with libcst (never imported).
+
+``SourceTree`` maps module names to files under the source root and parses each file once into
+``ModuleInfo``: top-level definitions, imports resolved to absolute modules, and per class whether
+it is an ORM model (and its table and columns), a dataclass or an exception; per function its
+signature as source text.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from migrator.extraction.mover import _dotted
+
+SKIP_DIRS = {"__pycache__", ".git", ".venv", "venv", "node_modules", "build", "dist", "tests",
+             "test", "migrations", ".migrator-cache", "instance"}
+BUILTIN_EXCEPTIONS = {n for n, v in vars(builtins).items()
+                      if isinstance(v, type) and issubclass(v, BaseException)}
+
+
+@dataclass
+class Param:
+    name: str
+    annotation: str | None
+    default: str | None
+    kind: str  # "pos" | "kw" | "varargs" | "varkw" | "posonly"
+
+
+@dataclass
+class FunctionInfo:
+    name: str
+    line: int
+    params: list[Param]
+    returns: str | None
+    is_async: bool
+    node: cst.FunctionDef
+    body_code: str
+
+
+@dataclass
+class ClassInfo:
+    name: str
+    line: int
+    bases: list[str]
+    decorators: list[str]
+    table: str | None  # ``__tablename__`` when it is an ORM model
+    columns: dict[str, str]  # attribute -> python type text (for suggested data-transfer shapes)
+    node: cst.ClassDef
+
+
+@dataclass
+class ImportInfo:
+    binding: str  # local name bound
+    module: str  # absolute module imported from (or the module imported)
+    name: str | None  # the imported name for ``from m import name``; None for ``import m``
+    line: int
+    lazy: bool
+
+
+@dataclass
+class ModuleInfo:
+    name: str
+    path: Path
+    is_package: bool
+    source: str
+    module: cst.Module
+    functions: dict[str, FunctionInfo] = field(default_factory=dict)
+    classes: dict[str, ClassInfo] = field(default_factory=dict)
+    variables: dict[str, int] = field(default_factory=dict)
+    imports: list[ImportInfo] = field(default_factory=list)
+
+    def defines(self, name: str) -> bool:
+        return name in self.functions or name in self.classes or name in self.variables
+
+
+def _code(node: cst.CSTNode | None) -> str | None:
+    return None if node is None else cst.Module([]).code_for_node(node)
+
+
+_SQL_TYPES = {"Integer": "int", "BigInteger": "int", "SmallInteger": "int", "String": "str",
+              "Text": "str", "Unicode": "str", "Boolean": "bool", "Float": "float",
+              "Numeric": "Decimal", "DateTime": "datetime", "Date": "date", "JSON": "dict",
+              "Enum": "str"}
+
+
+class _Facts(cst.CSTVisitor):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, info: ModuleInfo) -> None:
+        self.info = info
+        self.depth = 0
+
+    def _line(self, node: cst.CSTNode) -> int:
+        return self.get_metadata(PositionProvider, node).start.line
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        if self.depth == 0:
+            params: list[Param] = []
+            p = node.params
+            for kind, group in (("posonly", p.posonly_params), ("pos", p.params),
+                                ("kw", p.kwonly_params)):
+                for prm in group:
+                    params.append(Param(prm.name.value,
+                                        _code(prm.annotation.annotation) if prm.annotation else None,
+                                        _code(prm.default), kind))
+            if isinstance(p.star_arg, cst.Param):
+                params.append(Param(p.star_arg.name.value, None, None, "varargs"))
+            if p.star_kwarg is not None:
+                params.append(Param(p.star_kwarg.name.value, None, None, "varkw"))
+            self.info.functions[node.name.value] = FunctionInfo(
+                node.name.value, self._line(node), params,
+                _code(node.returns.annotation) if node.returns else None,
+                node.asynchronous is not None, node, _code(node.body) or "")
+        self.depth += 1
+        return True
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.depth -= 1
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        if self.depth == 0:
+            table = None
+            columns: dict[str, str] = {}
+            for stmt in node.body.body if isinstance(node.body, cst.IndentedBlock) else []:
+                if not isinstance(stmt, cst.SimpleStatementLine):
+                    continue
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                        target = small.targets[0].target
+                        if isinstance(target, cst.Name) and target.value == "__tablename__" \
+                                and isinstance(small.value, cst.SimpleString):
+                            table = str(small.value.evaluated_value)
+                        elif isinstance(target, cst.Name) and isinstance(small.value, cst.Call) \
+                                and _dotted(small.value.func).split(".")[-1] == "Column":
+                            columns[target.value] = _column_type(small.value)
+                    elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                        ann = _code(small.annotation.annotation) or ""
+                        if ann.startswith("Mapped["):
+                            columns[small.target.value] = ann[len("Mapped["):-1].strip("\"'")
+            self.info.classes[node.name.value] = ClassInfo(
+                node.name.value, self._line(node), [_dotted(a.value) for a in node.bases],
+                [_dotted(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
+                 for d in node.decorators], table, columns, node)
+        self.depth += 1
+        return True
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self.depth -= 1
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if self.depth == 0:
+            for t in node.targets:
+                if isinstance(t.target, cst.Name):
+                    self.info.variables.setdefault(t.target.value, self._line(node))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if self.depth == 0 and isinstance(node.target, cst.Name):
+            self.info.variables.setdefault(node.target.value, self._line(node))
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            full = _dotted(alias.name)
+            binding = (cst.ensure_type(alias.asname.name, cst.Name).value if alias.asname
+                       else full.split(".")[0])
+            self.info.imports.append(ImportInfo(binding, full, None, self._line(node),
+                                                self.depth > 0))
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        base = resolve_relative(self.info.name, self.info.is_package, len(node.relative),
+                                _dotted(node.module) if node.module else "")
+        if base is None or isinstance(node.names, cst.ImportStar):
+            return
+        for alias in node.names:
+            name = _dotted(alias.name)
+            binding = cst.ensure_type(alias.asname.name, cst.Name).value if alias.asname else name
+            self.info.imports.append(ImportInfo(binding, base, name, self._line(node),
+                                                self.depth > 0))
+
+
+def _column_type(call: cst.Call) -> str:
+    for arg in call.args:
+        name = _dotted(arg.value.func if isinstance(arg.value, cst.Call) else arg.value)
+        if name.split(".")[-1] in _SQL_TYPES:
+            return _SQL_TYPES[name.split(".")[-1]]
+    return "int" if any(_dotted(a.value.func) .endswith("ForeignKey") for a in call.args
+                        if isinstance(a.value, cst.Call)) else "str"
+
+
+def resolve_relative(module: str, is_package: bool, level: int, target: str) -> str | None:
+    """Absolute module for ``from <dots><target> import ...`` written in ``module``."""
+    if level == 0:
+        return target
+    parts = module.split(".")
+    if not is_package:
+        parts = parts[:-1]
+    if level - 1 > len(parts):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    return ".".join([*base, target] if target else base) or None
+
+
+class SourceTree:
+    """The monolith's modules under ``root`` (files of the named top-level packages)."""
+
+    def __init__(self, root: str | Path, packages: list[str]) -> None:
+        self.root = Path(root).resolve()
+        self.files: dict[str, Path] = {}
+        self.data_files: dict[str, list[Path]] = {}  # top package -> non-Python files
+        self._cache: dict[str, ModuleInfo] = {}
+        for pkg in sorted(set(packages)):
+            self._discover(pkg)
+
+    def _discover(self, pkg: str) -> None:
+        base = self.root / pkg
+        if (self.root / f"{pkg}.py").is_file():
+            self.files[pkg] = self.root / f"{pkg}.py"
+            return
+        if not base.is_dir():
+            return
+        data: list[Path] = []
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+            here = Path(dirpath)
+            for fn in sorted(filenames):
+                path = here / fn
+                rel = path.relative_to(self.root)
+                if fn.endswith(".py"):
+                    parts = list(rel.with_suffix("").parts)
+                    if parts[-1] == "__init__":
+                        parts = parts[:-1]
+                    if all(p.isidentifier() for p in parts):
+                        self.files[".".join(parts)] = path
+                elif not fn.endswith((".pyc", ".pyo", ".db", ".sqlite", ".sqlite3", ".pyi")) \
+                        and not fn.startswith("."):
+                    data.append(path)
+        self.data_files[pkg] = data
+
+    def modules(self) -> list[str]:
+        return sorted(self.files)
+
+    def is_package(self, module: str) -> bool:
+        return self.files[module].name == "__init__.py"
+
+    def rel(self, module: str) -> str:
+        return self.files[module].relative_to(self.root).as_posix()
+
+    def info(self, module: str) -> ModuleInfo:
+        if module not in self._cache:
+            path = self.files[module]
+            source = path.read_text(encoding="utf-8")
+            tree = cst.parse_module(source)
+            info = ModuleInfo(module, path, path.name == "__init__.py", source, tree)
+            MetadataWrapper(tree, unsafe_skip_copy=True).visit(_Facts(info))
+            self._cache[module] = info
+        return self._cache[module]
+
+    def resolve(self, module: str, name: str, _depth: int = 0) -> tuple[str, str | None]:
+        """Where ``from module import name`` really points: (module, symbol) or (submodule, None).
+
+        Re-exports through ``__init__`` (and other modules) are followed to the definition.
+        """
+        sub = f"{module}.{name}"
+        if module not in self.files:
+            return (sub, None) if sub in self.files else (module, name)
+        info = self.info(module)
+        if info.defines(name):
+            return module, name
+        if _depth < 10:
+            for imp in info.imports:
+                if imp.binding == name and not imp.lazy:
+                    if imp.name is None:
+                        return imp.module, None
+                    return self.resolve(imp.module, imp.name, _depth + 1)
+        if sub in self.files:
+            return sub, None
+        return module, name
+
+    @cached_property
+    def models(self) -> dict[str, ClassInfo]:
+        """``module:Class`` -> class info for every class with a ``__tablename__``."""
+        out = {}
+        for m in self.modules():
+            try:
+                info = self.info(m)
+            except (cst.ParserSyntaxError, UnicodeDecodeError, OSError):
+                continue
+            for c in info.classes.values():
+                if c.table:
+                    out[f"{m}:{c.name}"] = c
+        return out
+
+    def exception_classes(self) -> set[str]:
+        """``module:Class`` of every class that derives (statically) from an exception."""
+        known: set[str] = set()
+        changed = True
+        while changed:
+            changed = False
+            for m in self.modules():
+                try:
+                    info = self.info(m)
+                except (cst.ParserSyntaxError, UnicodeDecodeError, OSError):
+                    continue
+                for c in info.classes.values():
+                    key = f"{m}:{c.name}"
+                    if key in known:
+                        continue
+                    for base in c.bases:
+                        last = base.split(".")[-1]
+                        target = self.resolve(m, base) if "." not in base and not info.defines(base) \
+                            else (m, base)
+                        if last in BUILTIN_EXCEPTIONS or f"{target[0]}:{target[1]}" in known \
+                                or f"{m}:{last}" in known:
+                            known.add(key)
+                            changed = True
+                            break
+        return known

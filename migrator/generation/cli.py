@@ -1,0 +1,67 @@
+"""``migrator scaffold``: a thin command over ``migrator.generation.scaffold``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from migrator.graph import DependencyGraph
+from migrator.plan import PlanError, load_plan
+
+from . import EXTRAS, ScaffoldError
+from . import scaffold as scaffold_api
+
+
+def _load_graph(path: Path, graph_file: Path | None) -> DependencyGraph:
+    source = graph_file or (path if path.is_file() else None)
+    if source is not None:
+        try:
+            graph = DependencyGraph.from_dict(json.loads(source.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise click.ClickException(f"{source}:1: not a migrator graph JSON file ({exc})"
+                                       ) from None
+        if path.is_dir():
+            graph.root = str(path)
+        return graph
+    from migrator.analysis import analyze
+
+    return analyze(path)
+
+
+@click.command("scaffold")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--plan", "plan_file", required=True, type=click.Path(path_type=Path),
+              help="Plan file (YAML or JSON) from `migrator propose` or written by hand.")
+@click.option("-o", "--out", required=True, type=click.Path(path_type=Path),
+              help="Output folder (created if missing).")
+@click.option("--graph", "graph_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Use this `migrator analyze --format json` output instead of analysing PATH.")
+@click.option("--templates", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder whose templates override the shipped ones, file by file.")
+@click.option("--with", "with_", multiple=True, type=click.Choice(EXTRAS),
+              help="Extra manifests: prometheus-operator (ServiceMonitor), cloudnative-pg "
+                   "(a PostgreSQL Cluster per service that owns tables). Repeatable.")
+@click.option("--project", help="Project name for namespace and images (default: PATH's name).")
+@click.option("--force", is_flag=True, help="Overwrite files edited since they were generated.")
+def scaffold(path: Path, plan_file: Path, out: Path, graph_file: Path | None,
+             templates: Path | None, with_: tuple[str, ...], project: str | None,
+             force: bool) -> None:
+    """Generate services, Dockerfiles, Kubernetes manifests, compose and gateway for a plan.
+
+    PATH is the monolith's source folder (analysed now) or a graph JSON file.
+    """
+    try:
+        plan = load_plan(plan_file)
+    except PlanError as exc:
+        raise click.ClickException(str(exc)) from None
+    graph = _load_graph(path, graph_file)
+    try:
+        result = scaffold_api(plan, graph, out, templates=templates, force=force, with_=with_,
+                              project=project)
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{out}: {len(result.files)} files, {len(result.written)} written, "
+               f"{len(result.unchanged)} unchanged, {len(result.removed)} removed"
+               + (f", {len(result.kept)} stale but edited (kept)" if result.kept else ""))

@@ -1,0 +1,222 @@
+"""Plain data describing what to generate, derived once from the plan and the graph.
+
+Everything that later reaches a file (names, paths, routes, requirements) is sanitised here,
+so the renderers below only format values that are already safe.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migrator.graph import DependencyGraph, module_of
+from migrator.plan import Plan
+from migrator.util.names import dns_label, python_identifier
+
+from .requirements import monolith_pins, service_requirements
+from .routing import METHODS, ParsedPath, RouteRule, UnroutableError, parse_path, routing_table
+
+FRAMEWORKS = ("flask", "fastapi", "django")
+EXTRAS = ("prometheus-operator", "cloudnative-pg")
+HTTP_PORT = 8000
+UID = 10001
+PYTHON_IMAGE = "python:3.12-slim-bookworm"
+LOCAL_GATEWAY_PORT = 8080
+LOCAL_MONOLITH_PORT = 8000
+LOCAL_FIRST_SERVICE_PORT = 8101
+
+
+class ScaffoldError(ValueError):
+    """Input that cannot be scaffolded (bad name, conflicting files ...); one line per problem."""
+
+
+@dataclass(frozen=True)
+class Stub:
+    """One generated route stub: a path in the framework's syntax and its original route."""
+
+    index: int
+    path: str  # in the service framework's syntax
+    methods: tuple[str, ...]
+    original: tuple[str, ...]  # "METHOD /original/path" as found in the monolith
+    handlers: tuple[str, ...]
+    example: str  # a concrete URL the stub answers
+
+
+RESERVED_PATHS = {"/healthz", "/readyz", "/metrics"}
+
+
+@dataclass
+class ServiceSpec:
+    name: str  # DNS-1123 label
+    package: str  # python package of the generated service, e.g. catalog_service
+    framework: str
+    stubs: list[Stub] = field(default_factory=list)
+    parsed: list[ParsedPath] = field(default_factory=list)
+    unroutable: list[str] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
+    depends_on: list[str] = field(default_factory=list)
+    dependents: list[str] = field(default_factory=list)
+    interface: list[str] = field(default_factory=list)
+    modules: list[str] = field(default_factory=list)
+    requirements: list[str] = field(default_factory=list)
+    rejected_requirements: list[str] = field(default_factory=list)
+    local_port: int = 0
+
+    @property
+    def owns_tables(self) -> bool:
+        return bool(self.tables)
+
+    @property
+    def public(self) -> bool:
+        return bool(self.parsed)
+
+    @property
+    def env_prefix(self) -> str:
+        return python_identifier(self.name).upper()
+
+
+@dataclass
+class Project:
+    name: str
+    namespace: str
+    framework: str
+    services: list[ServiceSpec]
+    rules: list[RouteRule]
+    routing_notes: list[tuple[tuple[str, ...], str]]
+    extras: tuple[str, ...]
+    static_path: str
+    monolith_service: str
+    graph: DependencyGraph
+    plan: Plan
+
+    def service(self, name: str) -> ServiceSpec:
+        return next(s for s in self.services if s.name == name)
+
+
+def detect_framework(graph: DependencyGraph, plan: Plan) -> str:
+    """The monolith's web framework: plan meta first, then routes, then external imports."""
+    meta = str(plan.meta.get("framework", "")).lower()
+    if meta in FRAMEWORKS:
+        return meta
+    counts = Counter(r.framework.lower() for r in graph.routes if r.framework.lower() in FRAMEWORKS)
+    if counts:
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    imported = {e.module.lower() for ext in graph.externals.values() for e in ext}
+    for fw in ("django", "fastapi", "flask"):
+        if fw in imported:
+            return fw
+    return "flask"
+
+
+def _check_name(raw: str) -> str:
+    if "/" in raw or "\\" in raw or raw in (".", "..") or "\x00" in raw:
+        raise ScaffoldError(f"service name {raw!r} would escape the output folder")
+    return dns_label(raw)
+
+
+def build_project(plan: Plan, graph: DependencyGraph, *, extras: tuple[str, ...] = (),
+                  project: str | None = None) -> Project:
+    """Derive everything to generate from the plan and graph (no file is touched)."""
+    unknown = sorted(set(extras) - set(EXTRAS))
+    if unknown:
+        raise ScaffoldError(f"--with: unknown option(s) {', '.join(unknown)} "
+                            f"(choose from {', '.join(EXTRAS)})")
+    framework = detect_framework(graph, plan)
+    names: dict[str, str] = {}
+    for raw in sorted(plan.services):
+        label = _check_name(raw)
+        if label in names.values():
+            other = next(k for k, v in names.items() if v == label)
+            raise ScaffoldError(f"services {other!r} and {raw!r} both become {label!r}")
+        names[raw] = label
+    tops = Counter(m.split(".", 1)[0] for m in graph.modules())
+    top = sorted(tops.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if tops else ""
+    proj_name = dns_label(project or str(plan.meta.get("project") or "") or top
+                          or Path(graph.root).resolve().name, "app")
+    pins = monolith_pins(graph.root)
+    by_route: dict[tuple[str, str], list[str]] = {}
+    for r in graph.routes:
+        by_route.setdefault((r.method.upper(), r.path), []).append(r.handler)
+    assignment = plan.assignment()
+
+    def owner(node: str) -> str | None:
+        return assignment.get(node) or assignment.get(module_of(node))
+
+    # routes: the plan's own list, plus graph routes whose handler the plan assigns
+    route_sets: dict[str, set[tuple[str, str]]] = {raw: set() for raw in plan.services}
+    for raw, svc in plan.services.items():
+        for text in svc.routes:
+            method, _, path = text.strip().partition(" ")
+            if not path:
+                method, path = "GET", method
+            route_sets[raw].add((method.upper(), path.strip()))
+    for r in graph.routes:
+        who = owner(r.handler)
+        if who in route_sets:
+            route_sets[who].add((r.method.upper(), r.path))
+    claimed: dict[tuple[str, str], str] = {}
+    for raw in sorted(route_sets):
+        for key in sorted(route_sets[raw]):
+            claimed.setdefault(key, raw)
+
+    specs: list[ServiceSpec] = []
+    for raw in sorted(plan.services):
+        svc = plan.services[raw]
+        label = names[raw]
+        spec = ServiceSpec(name=label, package=f"{python_identifier(label)}_service",
+                           framework=framework)
+        grouped: dict[ParsedPath, dict[str, list[str]]] = {}
+        for method, path in sorted(route_sets[raw]):
+            if claimed[(method, path)] != raw:
+                continue
+            try:
+                parsed = parse_path(path)
+            except UnroutableError as exc:
+                spec.unroutable.append(str(exc))
+                continue
+            if parsed.render("plain") in RESERVED_PATHS:
+                spec.unroutable.append(f"{path!r}: reserved for the service's own probes")
+                continue
+            methods = [m for m in method.split("|") if m in METHODS] or ["GET"]
+            for m in methods:
+                grouped.setdefault(parsed, {}).setdefault(
+                    f"{m} {path}", sorted(set(by_route.get((m, path), []))))
+        for i, parsed in enumerate(sorted(grouped)):
+            entries = grouped[parsed]
+            methods = tuple(sorted({o.split(" ", 1)[0] for o in entries}))
+            handlers = tuple(sorted({h for hs in entries.values() for h in hs})) or ("unknown",)
+            spec.stubs.append(Stub(index=i, path=parsed.render(framework), methods=methods,
+                                   original=tuple(sorted(entries)), handlers=handlers,
+                                   example=parsed.example()))
+            spec.parsed.append(parsed)
+        spec.tables = sorted(svc.tables)
+        spec.depends_on = sorted({names[d] for d in svc.depends_on if d in names} - {label})
+        spec.interface = sorted(svc.interface)
+        modules = set(svc.modules) | {module_of(s) for s in svc.symbols}
+        spec.modules = sorted(modules)
+        dists: set[str] = set()
+        for mod in sorted(modules):
+            for ext in graph.externals.get(mod, []):
+                if not ext.stdlib and ext.distribution:
+                    dists.add(ext.distribution)
+        spec.requirements, spec.rejected_requirements = service_requirements(dists, framework,
+                                                                            pins)
+        specs.append(spec)
+    for i, spec in enumerate(specs):
+        spec.local_port = LOCAL_FIRST_SERVICE_PORT + i
+        spec.dependents = sorted(s.name for s in specs if spec.name in s.depends_on)
+    static = str(plan.meta.get("static_path") or "/static")
+    try:
+        static_parsed = parse_path(static)
+        static = static_parsed.render("plain").rstrip("/") or "/static"
+        if static_parsed.has_params:
+            static = "/static"
+    except UnroutableError:
+        static = "/static"
+    rules, notes = routing_table({s.name: s.parsed for s in specs}, static)
+    return Project(name=proj_name, namespace=proj_name, framework=framework, services=specs,
+                   rules=rules, routing_notes=notes, extras=tuple(sorted(set(extras))),
+                   static_path=static,
+                   monolith_service=dns_label(str(plan.meta.get("monolith_service") or "monolith")),
+                   graph=graph, plan=plan)

@@ -1,0 +1,218 @@
+"""Render every output file in memory: text files from jinja2 templates, YAML from data.
+
+Templates render in a ``SandboxedEnvironment`` with ``StrictUndefined``: a user's
+``--templates`` override cannot reach Python internals, and a typo in a variable name fails
+loudly instead of writing an empty string.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+from jinja2.sandbox import SandboxedEnvironment
+
+import migrator
+from migrator.util.names import python_identifier
+
+from . import k8s
+from .migration import KNOWN_CHECKOV_FINDINGS, coupling
+from .model import (
+    HTTP_PORT,
+    LOCAL_GATEWAY_PORT,
+    LOCAL_MONOLITH_PORT,
+    PYTHON_IMAGE,
+    UID,
+    Project,
+    ScaffoldError,
+    ServiceSpec,
+)
+
+SERVICE_FILES = {
+    # template (relative to templates/service/<framework or common>) -> output path
+    "common": {
+        "Dockerfile.j2": "Dockerfile",
+        "dockerignore.j2": ".dockerignore",
+        "requirements.txt.j2": "requirements.txt",
+        "README.md.j2": "README.md",
+        "pkg/__init__.py.j2": "{pkg}/__init__.py",
+        "pkg/config.py.j2": "{pkg}/config.py",
+        "pkg/health.py.j2": "{pkg}/health.py",
+        "pkg/observability.py.j2": "{pkg}/observability.py",
+        "pkg/stubs.py.j2": "{pkg}/stubs.py",
+        "pkg/gunicorn_conf.py.j2": "{pkg}/gunicorn_conf.py",
+        "tests/__init__.py.j2": "tests/__init__.py",
+        "tests/test_service.py.j2": "tests/test_service.py",
+    },
+    "flask": {"pkg/app.py.j2": "{pkg}/app.py", "pkg/wsgi.py.j2": "{pkg}/wsgi.py",
+              "tests/_client.py.j2": "tests/_client.py"},
+    "fastapi": {"pkg/app.py.j2": "{pkg}/app.py", "pkg/asgi.py.j2": "{pkg}/asgi.py",
+                "tests/_client.py.j2": "tests/_client.py"},
+    "django": {"pkg/app.py.j2": "{pkg}/app.py", "pkg/settings.py.j2": "{pkg}/settings.py",
+               "pkg/middleware.py.j2": "{pkg}/middleware.py", "pkg/views.py.j2": "{pkg}/views.py",
+               "pkg/urls.py.j2": "{pkg}/urls.py", "pkg/wsgi.py.j2": "{pkg}/wsgi.py",
+               "tests/_client.py.j2": "tests/_client.py"},
+}
+WSGI_TARGET = {"flask": "{pkg}.wsgi:app", "fastapi": "{pkg}.asgi:app",
+               "django": "{pkg}.wsgi:application"}
+
+
+def default_templates() -> Path:
+    """Templates shipped in the wheel (migrator/templates) or the repository's templates/."""
+    shipped = Path(migrator.__file__).parent / "templates"
+    if shipped.is_dir():
+        return shipped
+    return Path(migrator.__file__).parent.parent / "templates"
+
+
+def environment(overrides: Path | None = None) -> SandboxedEnvironment:
+    loaders: list[jinja2.BaseLoader] = []
+    if overrides is not None:
+        if not overrides.is_dir():
+            raise ScaffoldError(f"--templates {overrides}: not a directory")
+        loaders.append(jinja2.FileSystemLoader(str(overrides)))
+    loaders.append(jinja2.FileSystemLoader(str(default_templates())))
+    env = SandboxedEnvironment(loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
+                               keep_trailing_newline=True, autoescape=False)
+    env.filters["py"] = _py_literal
+    env.filters["ident"] = python_identifier
+    return env
+
+
+def _py_literal(value: Any) -> str:
+    """A Python literal for plain data (str, int, bool, None, tuples/lists of them)."""
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(_py_literal(v) for v in value)
+        if isinstance(value, tuple):
+            return f"({inner},)" if len(value) == 1 else f"({inner})"
+        return f"[{inner}]"
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return repr(value)
+    raise TypeError(f"cannot write {type(value).__name__} as a Python literal")
+
+
+def render(env: SandboxedEnvironment, name: str, **context: Any) -> str:
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateError as exc:
+        where = getattr(exc, "filename", None) or name
+        line = getattr(exc, "lineno", None)
+        raise ScaffoldError(f"{where}:{line or 0}: template error: {exc}") from None
+
+
+def dump_yaml(obj: Any) -> str:
+    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, width=4096,
+                          allow_unicode=False)
+
+
+def service_files(env: SandboxedEnvironment, project: Project, svc: ServiceSpec) -> dict[str, str]:
+    context = {"project": project, "service": svc, "package": svc.package,
+               "framework": project.framework, "port": HTTP_PORT, "uid": UID,
+               "python_image": PYTHON_IMAGE, "image": k8s.image(project, svc),
+               "wsgi_target": WSGI_TARGET[project.framework].format(pkg=svc.package)}
+    out: dict[str, str] = {}
+    for group in ("common", project.framework):
+        for template, target in SERVICE_FILES[group].items():
+            name = f"service/{group}/{template}"
+            out[f"services/{svc.name}/{target.format(pkg=svc.package)}"] = render(env, name,
+                                                                                  **context)
+    return out
+
+
+def gateway_files(env: SandboxedEnvironment, project: Project) -> dict[str, str]:
+    upstream = {s.name: f"svc_{python_identifier(s.name)}" for s in project.services}
+    # Ingress "Prefix /a" matches /a and /a/...; nginx needs "= /a" and "/a/" for the same.
+    exact = {r.path for r in project.rules if r.path_type == "Exact"}
+    locations = []
+    for rule in project.rules:
+        up = upstream[rule.service]
+        if rule.path_type == "Exact" or rule.path not in exact:
+            locations.append({"modifier": "= ", "path": rule.path, "upstream": up})
+        if rule.path_type == "Prefix":
+            locations.append({"modifier": "", "path": rule.path.rstrip("/") + "/", "upstream": up})
+    common = {"project": project, "locations": locations, "cache_control": k8s.STATIC_CACHE_CONTROL}
+    compose = render(env, "gateway/nginx.conf.j2", variant="compose", listen="8080",
+                     monolith=f"{project.monolith_service}:8000",
+                     upstreams=[{"name": upstream[s.name], "server": f"{s.name}:{HTTP_PORT}"}
+                                for s in project.services],
+                     paths={"pid": "/tmp/nginx.pid", "error_log": "/dev/stderr",
+                            "access_log": "/dev/stdout", "temp": "/tmp"}, **common)
+    local = render(env, "gateway/nginx.conf.j2", variant="local",
+                   listen=f"127.0.0.1:{LOCAL_GATEWAY_PORT}",
+                   monolith=f"127.0.0.1:{LOCAL_MONOLITH_PORT}",
+                   upstreams=[{"name": upstream[s.name], "server": f"127.0.0.1:{s.local_port}"}
+                              for s in project.services],
+                   paths={"pid": "nginx.pid", "error_log": "error.log",
+                          "access_log": "access.log", "temp": "tmp"}, **common)
+    ports = {"gateway": LOCAL_GATEWAY_PORT, "monolith": LOCAL_MONOLITH_PORT,
+             "services": {s.name: s.local_port for s in project.services}}
+    return {"gateway/nginx.conf": compose, "gateway/nginx.local.conf": local,
+            "gateway/local.json": json.dumps(ports, indent=2, sort_keys=True) + "\n"}
+
+
+def compose_files(project: Project) -> dict[str, str]:
+    services: dict[str, Any] = {}
+    owners = [s for s in project.services if s.owns_tables]
+    for svc in project.services:
+        env = {"SERVICE_NAME": svc.name, "PORT": str(HTTP_PORT), "LOG_LEVEL": "INFO",
+               "DATABASE_REQUIRED": "true" if svc.owns_tables else "false"}
+        if svc.owns_tables:
+            url = f"postgresql://postgres:${{POSTGRES_PASSWORD:-postgres}}@postgres:5432/{_db(svc)}"
+            env["DATABASE_URL"] = url
+            env["DATABASE_READ_URL"] = url
+        for dep in svc.depends_on:
+            env[f"{python_identifier(dep).upper()}_URL"] = f"http://{dep}:{HTTP_PORT}"
+        entry: dict[str, Any] = {"build": {"context": f"./services/{svc.name}"},
+                                 "image": f"{k8s.image(project, svc)}:dev",
+                                 "environment": env, "read_only": True, "tmpfs": ["/tmp"],
+                                 "restart": "unless-stopped"}
+        if svc.owns_tables:
+            entry["depends_on"] = {"postgres": {"condition": "service_healthy"}}
+        services[svc.name] = entry
+    services["postgres"] = {
+        "image": "postgres:16.4-bookworm",
+        "environment": {"POSTGRES_PASSWORD": "${POSTGRES_PASSWORD:-postgres}"},
+        "volumes": ["./deploy/compose/initdb:/docker-entrypoint-initdb.d:ro",
+                    "pgdata:/var/lib/postgresql/data"],
+        "healthcheck": {"test": ["CMD", "pg_isready", "-U", "postgres"], "interval": "5s",
+                        "timeout": "3s", "retries": 10},
+    }
+    services[project.monolith_service] = {
+        "image": f"${{MONOLITH_IMAGE:-{project.name}-monolith:latest}}",
+        "environment": {"PORT": "8000"},
+    }
+    services["gateway"] = {
+        "image": "nginx:1.27.3-bookworm",
+        "ports": ["8080:8080"],
+        "volumes": ["./gateway/nginx.conf:/etc/nginx/nginx.conf:ro"],
+        "depends_on": sorted([s.name for s in project.services] + [project.monolith_service]),
+    }
+    compose = {"name": project.name, "services": services, "volumes": {"pgdata": {}}}
+    sql = "".join(f'CREATE DATABASE "{_db(s)}";\n' for s in owners)
+    return {"compose.yaml": dump_yaml(compose),
+            "deploy/compose/initdb/01-databases.sql":
+                "-- one database per service that owns tables (generated by migrator)\n" + sql}
+
+
+def _db(svc: ServiceSpec) -> str:
+    return python_identifier(svc.name)
+
+
+def render_all(project: Project, templates: Path | None = None) -> dict[str, bytes]:
+    """Every output file, keyed by path relative to OUT (nothing is written here)."""
+    env = environment(templates)
+    files: dict[str, str] = {}
+    for svc in project.services:
+        files.update(service_files(env, project, svc))
+    for rel, obj in k8s.manifests(project).items():
+        files[f"deploy/k8s/{rel}"] = dump_yaml(obj)
+    files.update(gateway_files(env, project))
+    files.update(compose_files(project))
+    local = {"gateway": LOCAL_GATEWAY_PORT, "monolith": LOCAL_MONOLITH_PORT}
+    files["MIGRATION.md"] = render(env, "MIGRATION.md.j2", project=project, order=coupling(project),
+                                   checkov=KNOWN_CHECKOV_FINDINGS, local=local,
+                                   cache_control=k8s.STATIC_CACHE_CONTROL)
+    return {path: text.encode("utf-8") for path, text in sorted(files.items())}

@@ -1,0 +1,73 @@
+"""Business names for services, taken from the code's own vocabulary.
+
+Candidates, each with a score: the domain packages of the service's units (the strongest
+signal: the authors named them), the first segment of the routes it serves, the tables it owns,
+and the classes it carries. Layer words (views, models, utils ...) never name a service. Names
+are DNS-1123 labels and unique: the biggest service chooses first; a clash falls back to the
+next candidate, then to a numbered name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+from migrator.util.names import dns_label
+
+GENERIC = {
+    "", "api", "app", "apps", "application", "base", "common", "core", "db", "database",
+    "default", "helpers", "init", "lib", "main", "misc", "model", "models", "module", "modules",
+    "routes", "schemas", "serializers", "service", "services", "shared", "site", "src", "static",
+    "templates", "tests", "urls", "util", "utils", "v1", "v2", "view", "views", "web", "www",
+    "forms", "tasks", "signals", "admin_site", "manage", "settings", "wsgi", "asgi", "config",
+}
+
+
+def _camel_words(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def candidates(domains: Iterable[tuple[str, int]], routes: Iterable[str],
+               tables: Iterable[str], classes: Iterable[str], roots: set[str]) -> Counter[str]:
+    """Scored name candidates for one service (see module docstring)."""
+    score: Counter[str] = Counter()
+    for domain, weight in domains:
+        last = domain.rsplit(".", 1)[-1]
+        if domain not in roots and last.lower() not in GENERIC:
+            score[last.lower()] += 3 * weight
+    for seg in routes:
+        if seg and seg not in GENERIC:
+            score[seg] += 2
+    for t in tables:
+        if t.lower() not in GENERIC:
+            score[t.lower()] += 1.5
+    for cls in classes:
+        word = _camel_words(cls)
+        if word not in GENERIC:
+            score[word] += 1
+    return score
+
+
+def assign_names(scores: dict[str, Counter[str]], sizes: dict[str, int],
+                 taken: Iterable[str] = ()) -> dict[str, str]:
+    """Cluster id -> unique DNS label; the larger cluster picks first."""
+    used = set(taken)
+    out: dict[str, str] = {}
+    for cid in sorted(scores, key=lambda c: (-sizes.get(c, 0), c)):
+        ranked = sorted(scores[cid].items(), key=lambda kv: (-kv[1], kv[0]))
+        name = None
+        for word, _ in ranked:
+            label = dns_label(word, fallback="")
+            if label and label not in used and label != "shared-kernel":
+                name = label
+                break
+        if name is None:
+            base = dns_label(ranked[0][0], fallback="service") if ranked else "service"
+            i = 2
+            while f"{base}-{i}"[:63] in used:
+                i += 1
+            name = f"{base}-{i}"[:63]
+        used.add(name)
+        out[cid] = name
+    return out

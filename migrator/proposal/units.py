@@ -1,0 +1,267 @@
+"""From the dependency graph to the weighted graph that is clustered.
+
+The units of a proposal are modules, except where a module mixes domains (a shared
+``models.py`` whose classes belong to several domains, a big ``views.py``): such a module is
+split and each of its top-level symbols becomes a unit. Domains are read from the package layout
+(the authors' own grouping): below the common root, each package is a domain.
+
+Weights: ``c_ab`` sums each edge kind's count times its weight; the clustering weight of {a, b}
+is (1 + ln c_ab) + (1 + ln c_ba), the same damping as the metrics, so that a hub referenced a
+hundred times does not swallow everything. Two kinds of virtual node add what the code's layout
+and data say: ``@pkg:<domain>`` (each module of a domain package is tied to it) and
+``@table:<name>`` (the code that writes a table, its model, and more weakly its readers). Virtual
+nodes never reach the plan.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from migrator.graph import DependencyGraph, module_of
+from migrator.proposal.config import ProposalOptions, glob_match
+
+PKG = "@pkg:"
+TABLE = "@table:"
+#: share of a module's voting symbols above which it is domain-cohesive (kept whole)
+COHESIVE_SHARE = 0.8
+
+
+def is_virtual(node: str) -> bool:
+    return node.startswith("@")
+
+
+def domain_keys(modules: list[str]) -> tuple[dict[str, str], set[str]]:
+    """Module -> its domain (a package below the common root); also the set of root keys.
+
+    Start with top-level names; while one key holds more than 60% of the modules (a single
+    project package, a ``src/app/apps`` layer), descend one level below it.
+    """
+    depth = {m: 1 for m in modules}
+    roots: set[str] = set()
+    total = max(1, len(modules))
+    for _ in range(8):
+        keys = {m: ".".join(m.split(".")[:depth[m]]) for m in modules}
+        counts = Counter(keys.values())
+        changed = False
+        for key, n in sorted(counts.items()):
+            deeper = [m for m in modules if keys[m] == key and m != key]
+            if n / total > 0.6 and len(deeper) >= 2:
+                roots.add(key)
+                for m in deeper:
+                    depth[m] += 1
+                changed = True
+        if not changed:
+            break
+    keys = {m: ".".join(m.split(".")[:depth[m]]) for m in modules}
+    return keys, roots
+
+
+@dataclass
+class UnitGraph:
+    """Everything the clustering and the explanations need, as plain dicts."""
+
+    units: list[str]
+    unit_of: dict[str, str]
+    module_units: dict[str, list[str]]  # module -> its units (itself, or its symbols + itself)
+    split: list[str]
+    domain: dict[str, str]  # unit -> domain key
+    package_domains: set[str]
+    size: dict[str, int]
+    #: directed weighted counts c_ab between units (kinds weighted), a != b
+    counts: dict[tuple[str, str], float]
+    #: undirected clustering weights between real units (a < b)
+    weights: dict[tuple[str, str], float]
+    #: undirected weights between real units and virtual nodes
+    virtual: dict[tuple[str, str], float]
+    #: directed raw counts per kind, for explanations
+    kinds: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
+    tables_of: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # unit -> r/w
+    #: pairs joined by at least one edge that is neither lazy nor under TYPE_CHECKING
+    hard: set[tuple[str, str]] = field(default_factory=set)
+    bulk: set[str] = field(default_factory=set)  # see bulk_writers
+
+    def neighbours(self) -> dict[str, dict[str, float]]:
+        adj: dict[str, dict[str, float]] = defaultdict(dict)
+        for (a, b), w in self.weights.items():
+            adj[a][b] = adj[a].get(b, 0.0) + w
+            adj[b][a] = adj[b].get(a, 0.0) + w
+        return adj
+
+
+def damp(c: float) -> float:
+    return 1.0 + math.log(c) if c >= 1 else c
+
+
+def _symbols_by_module(graph: DependencyGraph) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for node, data in graph.g.nodes(data=True):
+        if data.get("kind", "module") != "module":
+            out[module_of(node)].append(node)
+    return {m: sorted(v) for m, v in sorted(out.items())}
+
+
+def choose_splits(graph: DependencyGraph, modules: list[str], keys: dict[str, str],
+                  package_domains: set[str], opts: ProposalOptions
+                  ) -> tuple[list[str], dict[str, str]]:
+    """Modules whose symbols lean to different domains (by their edges and route prefixes),
+    and each voting symbol's leading domain."""
+    symbols = _symbols_by_module(graph)
+    kind_w = opts.weights
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for s, t, data in graph.edges():
+        w = kind_w.get(data["kind"], 0.0) * data.get("count", 1)
+        if w <= 0:
+            continue
+        ms, mt = module_of(s), module_of(t)
+        if ms == mt:
+            continue
+        if s != ms and keys.get(mt) in package_domains:
+            votes[s][keys[mt]] += w
+        if t != mt and keys.get(ms) in package_domains:
+            votes[t][keys[ms]] += w
+    last = {d.rsplit(".", 1)[-1]: d for d in sorted(package_domains)}
+    for r in graph.routes:
+        seg = first_segment(r.path)
+        for name in (seg, seg.rstrip("s"), seg + "s"):
+            if name and name in last:
+                votes[r.handler][last[name]] += 3.0
+                break
+    lean = {s: max(sorted(v), key=lambda d: v[d]) for s, v in sorted(votes.items()) if v}
+    out = []
+    for m in modules:
+        if any(glob_match(p, m) for p in opts.keep_whole):
+            continue
+        syms = [s for s in symbols.get(m, []) if graph.g.nodes[s].get("kind") != "variable"]
+        if any(glob_match(p, m) for p in opts.split) and len(symbols.get(m, [])) >= 2:
+            out.append(m)
+            continue
+        if len(syms) < 2 or keys[m] in package_domains:
+            continue  # a module inside a domain package is its authors' grouping: kept whole
+        tops = Counter(lean[s] for s in syms if s in lean)
+        voters = sum(tops.values())
+        if len(tops) >= 2 and voters >= 2 and max(tops.values()) / voters < COHESIVE_SHARE:
+            out.append(m)
+    return out, lean
+
+
+def first_segment(path: str) -> str:
+    for part in path.strip("/").split("/"):
+        if part and not part.startswith(("<", "{", ":")) and part not in ("api", "v1", "v2"):
+            return part.lower().replace("-", "_")
+    return ""
+
+
+def build_units(graph: DependencyGraph, opts: ProposalOptions) -> UnitGraph:
+    """Units, their domains, and the weighted graph to cluster (see module docstring)."""
+    modules = sorted(graph.modules())
+    keys, roots = domain_keys(modules)
+    parents = {m.rsplit(".", i)[0] for m in modules for i in range(1, m.count(".") + 1)}
+    package_domains = {k for k in set(keys.values()) if k not in roots and k in parents}
+    split, lean = choose_splits(graph, modules, keys, package_domains, opts)
+    split_set = set(split)
+    symbols = _symbols_by_module(graph)
+    unit_of: dict[str, str] = {}
+    module_units: dict[str, list[str]] = {}
+    size: dict[str, int] = {}
+    domain: dict[str, str] = {}
+    for m in modules:
+        data = graph.g.nodes[m]
+        if m in split_set:
+            module_units[m] = [m, *symbols.get(m, [])]
+            unit_of[m] = m
+            sym_total = 0
+            for s in symbols.get(m, []):
+                unit_of[s] = s
+                size[s] = max(1, int(graph.g.nodes[s].get("size", 1) or 1))
+                sym_total += size[s]
+                domain[s] = lean.get(s, keys[m])
+            size[m] = max(1, int(data.get("size", 1) or 1) - sym_total)
+        else:
+            module_units[m] = [m]
+            unit_of[m] = m
+            for s in symbols.get(m, []):
+                unit_of[s] = m
+            size[m] = max(1, int(data.get("size", 1) or 1))
+        domain[m] = keys[m]
+    counts: dict[tuple[str, str], float] = defaultdict(float)
+    kinds: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    hard: set[tuple[str, str]] = set()
+    for s, t, data in graph.edges():
+        a, b = unit_of.get(s), unit_of.get(t)
+        if a is None or b is None or a == b:
+            continue
+        kind = data["kind"]
+        if kind == "import" and (a in split_set or b in split_set):
+            continue  # a split module's imports are carried by its symbols' references
+        kinds[(a, b)][kind] += data.get("count", 1)
+        if not (data.get("lazy") or data.get("type_only")):
+            hard.add((a, b))
+        w = opts.weights.get(kind, 0.0) * data.get("count", 1)
+        if module_of(a) == module_of(b):  # two symbols carved out of one module
+            w *= opts.weights.get("sibling", 1.0)
+        if w > 0:
+            counts[(a, b)] += w
+    weights: dict[tuple[str, str], float] = defaultdict(float)
+    for (a, b), c in sorted(counts.items()):
+        weights[(min(a, b), max(a, b))] += damp(c)
+    virtual: dict[tuple[str, str], float] = defaultdict(float)
+    if opts.weights.get("package", 0) > 0:
+        for m in modules:
+            if keys[m] in package_domains and m not in split_set:
+                virtual[(m, PKG + keys[m])] += opts.weights["package"]
+            if m in split_set:
+                for s in module_units[m][1:]:
+                    if domain[s] in package_domains:
+                        virtual[(s, PKG + domain[s])] += opts.weights["package"]
+    tables_of: dict[str, dict[str, list[str]]] = defaultdict(lambda: {"reads": [], "writes": []})
+    bulk = bulk_writers(graph, unit_of)
+    for name in sorted(graph.tables):
+        t = graph.tables[name]
+        ends: dict[str, float] = defaultdict(float)
+        for node in t.writers:
+            u = unit_of.get(node) or unit_of.get(module_of(node))
+            if u:
+                kind = "table_read" if u in bulk else "table_write"
+                ends[u] += opts.weights.get(kind, 0.0)
+                tables_of[u]["writes"].append(name)
+        for node in t.readers:
+            u = unit_of.get(node) or unit_of.get(module_of(node))
+            if u:
+                ends[u] += opts.weights.get("table_read", 0.0)
+                tables_of[u]["reads"].append(name)
+        if t.model:
+            u = unit_of.get(t.model) or unit_of.get(module_of(t.model))
+            if u:
+                ends[u] += opts.weights.get("table_write", 0.0)
+        for u, w in sorted(ends.items()):
+            if w > 0:
+                virtual[(u, TABLE + name)] += damp(w) if w >= 1 else w
+    units = sorted(size)
+    return UnitGraph(
+        units=units, unit_of=unit_of, module_units=module_units, split=split, domain=domain,
+        package_domains=package_domains, size=size,
+        counts={k: counts[k] for k in sorted(counts)},
+        weights={k: weights[k] for k in sorted(weights)},
+        virtual={k: virtual[k] for k in sorted(virtual)},
+        kinds={k: kinds[k] for k in sorted(kinds)},
+        tables_of={u: {"reads": sorted(set(v["reads"])), "writes": sorted(set(v["writes"]))}
+                   for u, v in sorted(tables_of.items())},
+        hard=hard,
+        bulk=bulk,
+    )
+
+
+def bulk_writers(graph: DependencyGraph, unit_of: dict[str, str]) -> set[str]:
+    """Units that write at least 4 tables and at least 20% of all tables: seeders, fixture
+    loaders, importers. Their writes say nothing about who owns a table, so they count like
+    reads in the clustering and are ignored by the ownership rule."""
+    written: dict[str, set[str]] = defaultdict(set)
+    for name, t in graph.tables.items():
+        for node in t.writers:
+            u = unit_of.get(node) or unit_of.get(module_of(node))
+            if u:
+                written[u].add(name)
+    limit = max(4, 0.2 * len(graph.tables))
+    return {u for u, names in written.items() if len(names) >= limit}

@@ -1,0 +1,1 @@
+"""Accounts: registration, password hashing, sign-in sessions and address books."""

@@ -1,0 +1,1 @@
+"""Back office: staff pages and reports that read across every domain."""

@@ -1,0 +1,1 @@
+"""Cart: guest carts (by token) and customer carts, merged when a guest signs in."""

@@ -1,0 +1,1 @@
+"""Catalog: categories, products, prices and search."""

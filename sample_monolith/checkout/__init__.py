@@ -1,0 +1,1 @@
+"""Checkout: the orchestration from a cart to a paid order."""

@@ -1,0 +1,1 @@
+"""Inventory: stock per warehouse and reservations that hold stock during checkout."""

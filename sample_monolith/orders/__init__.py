@@ -1,0 +1,1 @@
+"""Orders: order records, history, status changes, cancellation with refund."""

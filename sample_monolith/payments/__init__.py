@@ -1,0 +1,1 @@
+"""Payments: card charges through a provider interface, idempotency keys, refunds."""

@@ -1,0 +1,1 @@
+"""Promotions: coupon codes with percentage, fixed and free-shipping discounts."""

@@ -1,0 +1,1 @@
+"""Shipping: zones, rates by weight, shipments and tracking numbers."""

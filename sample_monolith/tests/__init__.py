@@ -1,0 +1,1 @@
+"""Tests of Peach State Provisions: HTTP journeys plus checks of the decomposition files."""

@@ -1,0 +1,16 @@
+from django.db.models.signals import post_delete
+from django.dispatch import Signal
+
+order_placed = Signal()
+
+
+def on_order(sender, **kwargs):
+    return None
+
+
+def cleanup(sender, **kwargs):
+    return None
+
+
+order_placed.connect(on_order)
+post_delete.connect(cleanup, sender="store.Product")

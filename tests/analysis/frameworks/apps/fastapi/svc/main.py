@@ -1,0 +1,14 @@
+from fastapi import Depends, FastAPI
+
+from .deps import verify_key
+from .routers import items
+from .routers.users import users_router
+
+app = FastAPI(dependencies=[Depends(verify_key)])
+app.include_router(items.router, prefix="/api")
+app.include_router(users_router)
+
+
+@app.get("/health")
+def health():
+    return {"ok": True}

@@ -1,0 +1,7 @@
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+class AuditEntry(db.Model):
+    id = db.Column(db.Integer, primary_key=True)

@@ -1,0 +1,10 @@
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class CatalogBase(DeclarativeBase):
+    pass
+
+
+class Product(CatalogBase):
+    __tablename__ = "products"
+    id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,93 @@
+"""FastAPI plug-in: routers, inclusion prefixes (concatenated like FastAPI), dependencies."""
+
+from __future__ import annotations
+
+import pytest
+from fwhelp import app_graph, edges, parse, routes
+
+from migrator.analysis.frameworks.fastapi import FastAPIPlugin, _concat
+
+PLUGIN = FastAPIPlugin()
+
+EXPECTED_ROUTES = {
+    # app include prefix "/api" + router prefix "/items" + path
+    ("GET", "/api/items/", "svc.routers.items:list_items"),
+    ("GET", "/api/items/{item_id}", "svc.routers.items:item"),
+    ("PUT", "/api/items/{item_id}", "svc.routers.items:item"),
+    # nested: "/api" + "/items" + include "/{item_id}/reviews" + "" + "/"
+    ("POST", "/api/items/{item_id}/reviews/", "svc.routers.reviews:add_review"),
+    ("DELETE", "/users/{uid}", "svc.routers.users:delete_user"),
+    ("GET", "/users/me", "svc.routers.users:me"),  # add_api_route
+    ("GET", "/health", "svc.main:health"),
+}
+
+DEPENDS_EDGES = {
+    ("svc.routers.items:list_items", "svc.deps:get_db"),  # parameter default
+    ("svc.routers.items:item", "svc.deps:current_user"),  # Annotated[..., Depends(...)]
+    ("svc.deps:current_user", "svc.deps:get_db"),  # sub-dependency
+    ("svc.routers.items:router", "svc.deps:verify_key"),  # APIRouter(dependencies=[...])
+    ("svc.main:app", "svc.deps:verify_key"),  # FastAPI(dependencies=[...])
+}
+
+
+def test_collect_router_operations_includes_and_depends() -> None:
+    data = PLUGIN.collect(parse('''
+        from fastapi import APIRouter, Depends
+
+        router = APIRouter(prefix="/orders", dependencies=[Depends(auth.check)])
+
+        @router.api_route("/{oid}", methods=["get", "patch"])
+        async def order(oid: int, db=Depends(get_db)):
+            ...
+
+        @router.websocket("/ws")
+        async def ws(socket):
+            ...
+
+        app.include_router(router, prefix="/v1")
+    '''), "m", "m.py")
+    assert data["objects"] == [{"var": "router", "kind": "router", "prefix": "/orders",
+                                "scope": "module", "line": 3}]
+    assert [(r["path"], r["methods"], r["func"], r["line"]) for r in data["routes"]] == [
+        ("/{oid}", ["GET", "PATCH"], "order", 5), ("/ws", ["WEBSOCKET"], "ws", 9)]
+    assert data["includes"] == [{"obj": "app", "router": "router", "prefix": "/v1",
+                                 "line": 13}]
+    assert [(d["target"], d["line"]) for d in data["depends"]] == [("auth.check", 3),
+                                                                  ("get_db", 6)]
+
+
+def test_concat_matches_fastapi() -> None:
+    assert _concat("/api", "/items") == "/api/items"
+    assert _concat("", "/") == "/"
+    assert _concat("/api/", "/x") == "/api/x"
+
+
+@pytest.fixture(params=["fake-resolver", "analyze"])
+def graph(request):
+    return app_graph(request, "fastapi")
+
+
+def test_routes_with_nested_prefixes(graph) -> None:
+    assert routes(graph) == EXPECTED_ROUTES
+
+
+def test_get_on_a_non_fastapi_object_is_not_a_route(graph) -> None:
+    assert not [r for r in graph.routes if "not-a-route" in r.path]
+
+
+def test_route_edges_from_router_to_handler(graph) -> None:
+    assert edges(graph, "route") == {
+        ("svc.routers.items:router", "svc.routers.items:list_items"),
+        ("svc.routers.items:router", "svc.routers.items:item"),
+        ("svc.routers.reviews:router", "svc.routers.reviews:add_review"),
+        ("svc.routers.users:users_router", "svc.routers.users:delete_user"),
+        ("svc.routers.users:users_router", "svc.routers.users:me"),
+        ("svc.main:app", "svc.main:health"),
+    }
+
+
+def test_depends_gives_reference_edges_once(graph) -> None:
+    assert DEPENDS_EDGES <= edges(graph, "reference")
+    data = graph.g.edges["svc.routers.items:list_items", "svc.deps:get_db", "reference"]
+    assert data["evidence"] == ["svc/routers/items.py:12"]
+    assert data["count"] == 1  # not counted again when the core saw the same use

@@ -1,0 +1,162 @@
+"""Flask plug-in: collect on bare trees, resolve on the fixture app (fake resolver and real
+analyser), prefixes combined the way Flask combines them."""
+
+from __future__ import annotations
+
+import pytest
+from fwhelp import app_graph, edges, parse, routes
+
+from migrator.analysis.frameworks.flask import FlaskPlugin
+
+PLUGIN = FlaskPlugin()
+
+EXPECTED_ROUTES = {
+    # registration prefix "/catalog" replaces the blueprint's own "/products"
+    ("GET", "/catalog/", "shop.catalog.views:index"),
+    ("POST", "/catalog/", "shop.catalog.views:index"),
+    ("GET", "/catalog/<int:pid>", "shop.catalog.views:show"),
+    # add_url_rule with MethodView.as_view: the verbs the class defines
+    ("GET", "/catalog/export", "shop.catalog.views:ExportView"),
+    ("POST", "/catalog/export", "shop.catalog.views:ExportView"),
+    # nested blueprint: api's own "/api" + registration "/v1" of v1_bp
+    ("GET", "/api/v1/ping", "shop.api.v1:ping"),
+    ("DELETE", "/api/v1/items/<int:item_id>", "shop.api.v1:remove"),
+    # app created inside the factory: the nested view is owned by the factory
+    ("GET", "/health", "shop:create_app"),
+    ("GET", "/about", "shop.views:about"),
+    # a module-level Flask app with a shortcut decorator
+    ("POST", "/legacy/submit", "shop.legacy:submit"),
+}
+
+EXPECTED_ROUTE_EDGES = {
+    ("shop.catalog:bp", "shop.catalog.views:index"),
+    ("shop.catalog:bp", "shop.catalog.views:show"),
+    ("shop.catalog:bp", "shop.catalog.views:ExportView"),
+    ("shop.api.v1:v1_bp", "shop.api.v1:ping"),
+    ("shop.api.v1:v1_bp", "shop.api.v1:remove"),
+    ("shop:create_app", "shop.views:about"),
+    ("shop.legacy:legacy", "shop.legacy:submit"),
+}
+
+
+def test_collect_blueprint_routes_and_registration() -> None:
+    tree = parse('''
+        from flask import Blueprint
+
+        bp = Blueprint("orders", __name__, url_prefix="/orders")
+
+
+        @bp.route("/<int:oid>", methods=["put", "GET"])
+        def update(oid):
+            pass
+
+
+        @bp.post("/")
+        def create():
+            pass
+
+        bp.add_url_rule("/x", "x", view_func=create, methods=["PATCH"])
+        app.register_blueprint(bp, url_prefix="/v2/orders")
+    ''')
+    data = PLUGIN.collect(tree, "m", "m.py")
+    assert data["objects"] == [{"var": "bp", "kind": "blueprint", "name": "orders",
+                                "prefix": "/orders", "scope": "module", "line": 3}]
+    assert [(r["rule"], r["methods"], r["func"], r["line"]) for r in data["routes"]] == [
+        ("/<int:oid>", ["GET", "PUT"], "update", 6), ("/", ["POST"], "create", 11)]
+    assert [(r["rule"], r["view"], r["methods"], r["line"]) for r in data["rules"]] == [
+        ("/x", "create", ["PATCH"], 15)]
+    assert data["registrations"] == [{"obj": "app", "bp": "bp", "prefix": "/v2/orders",
+                                      "has_prefix": True, "line": 16}]
+
+
+def test_collect_method_view_verbs_and_declared_methods() -> None:
+    tree = parse('''
+        class A(MethodView):
+            def get(self): ...
+            def delete(self): ...
+            def helper(self): ...
+
+        class B(View):
+            methods = ["POST"]
+
+        class C(Other):
+            def get(self): ...
+    ''')
+    assert PLUGIN.collect(tree, "m", "m.py")["views"] == {"A": ["DELETE", "GET"], "B": ["POST"]}
+
+
+def test_collect_ignores_files_without_flask_constructs() -> None:
+    assert PLUGIN.collect(parse("x = {}.get('/a')\n"), "m", "m.py") is None
+
+
+def test_collect_skips_non_literal_rules() -> None:
+    data = PLUGIN.collect(parse('''
+        @bp.route(RULE)
+        def f(): ...
+        @bp.route("/ok")
+        def g(): ...
+    '''), "m", "m.py")
+    assert [r["func"] for r in data["routes"]] == ["g"]
+
+
+@pytest.fixture(params=["fake-resolver", "analyze"])
+def graph(request):
+    return app_graph(request, "flask")
+
+
+def test_routes_with_combined_prefixes(graph) -> None:
+    assert routes(graph) == EXPECTED_ROUTES
+    assert {r.framework for r in graph.routes} == {"flask"}
+
+
+def test_non_flask_get_decorator_is_not_a_route(graph) -> None:
+    assert not [r for r in graph.routes if "not-a-route" in r.path]
+
+
+def test_route_edges_from_blueprint_to_handler(graph) -> None:
+    assert edges(graph, "route") == EXPECTED_ROUTE_EDGES
+    data = graph.g.edges["shop.catalog:bp", "shop.catalog.views:index", "route"]
+    assert data["evidence"] == ["shop/catalog/views.py:6"] and data["count"] == 1
+
+
+def test_route_entry_points(graph) -> None:
+    eps = {(e.name, e.handler) for e in graph.entry_points if e.kind == "route"}
+    assert eps == {(f"{m} {p}", h) for m, p, h in EXPECTED_ROUTES}
+    ping = [r for r in graph.routes if r.path == "/api/v1/ping"][0]
+    assert (ping.file, ping.line) == ("shop/api/v1.py", 6)
+
+
+def test_blueprint_registered_twice_gets_both_prefixes() -> None:
+    from fwhelp import FakeResolver
+
+    from migrator.analysis.facts import ModuleFacts
+    from migrator.graph import DependencyGraph
+
+    src = parse('''
+        from flask import Blueprint, Flask
+
+        bp = Blueprint("b", __name__, url_prefix="/own")
+        outer = Blueprint("o", __name__, url_prefix="/outer")
+        app = Flask(__name__)
+
+        @bp.route("/r")
+        def r(): ...
+
+        app.register_blueprint(bp)
+        app.register_blueprint(bp, url_prefix="/second")
+        outer.register_blueprint(bp)
+        app.register_blueprint(outer, url_prefix="/o2")
+    ''')
+    from migrator.analysis.facts import SymbolFact
+    mf = ModuleFacts("m", "m.py", False, 14, "x", symbols=[
+        SymbolFact(n, k, a, b) for n, k, a, b in
+        [("bp", "variable", 3, 3), ("outer", "variable", 4, 4), ("app", "variable", 5, 5),
+         ("r", "function", 7, 8)]])
+    mf.framework["flask"] = PLUGIN.collect(src, "m", "m.py")
+    g = DependencyGraph()
+    g.add_node("m", "module")
+    for s in mf.symbols:
+        g.add_node(f"m:{s.name}", s.kind)
+    PLUGIN.resolve({"m": mf}, FakeResolver({"m": mf}), g)
+    # own prefix, registration prefix, and nested under outer (outer registered at /o2)
+    assert sorted({r.path for r in g.routes}) == ["/o2/own/r", "/own/r", "/second/r"]

@@ -1,0 +1,131 @@
+"""SQLAlchemy plug-in: declarative models (classic, 2.0, Flask-SQLAlchemy), Core tables,
+relationships and foreign keys, reads and writes through the session and the query API."""
+
+from __future__ import annotations
+
+import pytest
+from fwhelp import app_graph, edges, parse
+
+from migrator.analysis.frameworks._util import snake_case
+from migrator.analysis.frameworks.sqlalchemy import SQLAlchemyPlugin, sql_tables
+
+PLUGIN = SQLAlchemyPlugin()
+
+
+def test_collect_models_relations_and_foreign_keys() -> None:
+    data = PLUGIN.collect(parse('''
+        Base = declarative_base()
+
+        class Item(Base):
+            __tablename__ = "items"
+            id = Column(Integer, primary_key=True)
+            box_id = Column(ForeignKey("boxes.id"))
+            box = relationship("Box")
+            owner = relationship(lambda: Owner, secondary=links)
+
+        links = Table("links", Base.metadata, Column("item_id", ForeignKey("items.id")))
+    '''), "m", "m.py")
+    assert data["bases"] == [{"var": "Base", "kind": "declarative", "line": 1}]
+    [item] = data["classes"]
+    assert (item["name"], item["line"], item["tablename"], item["has_pk"]) == (
+        "Item", 3, "items", True)
+    assert [(r["target"], r["string"], r["line"]) for r in item["relations"]] == [
+        ("Box", True, 7), ("Owner", False, 8)]
+    assert [(f["target"], f["line"]) for f in item["fks"]] == [("boxes.id", 6)]
+    assert [(t["var"], t["name"], [f["target"] for f in t["fks"]], t["line"])
+            for t in data["tables"]] == [("links", "links", ["items.id"], 10)]
+
+
+def test_collect_reads_and_writes() -> None:
+    data = PLUGIN.collect(parse('''
+        def f(session):
+            session.query(A, B.name).all()
+            session.scalars(select(C)).all()
+            D.query.filter_by(x=1).first()
+            e = E(name="x")
+            session.add(e)
+            session.add_all([F(), G()])
+            session.execute(update(H).values(x=1))
+            I.query.filter(I.x == 1).delete()
+            session.execute(text("INSERT INTO logs (m) VALUES ('x')"))
+            users.insert()
+    '''), "m", "m.py")
+    got = [(a.get("target") or a.get("table"), a["op"], a["line"]) for a in data["access"]]
+    assert got == [
+        ("A", "read", 2), ("B.name", "read", 2), ("C", "read", 3), ("D", "read", 4),
+        ("E", "write", 6), ("F", "write", 7), ("G", "write", 7),
+        ("H", "write", 8), ("I", "read", 9), ("I", "write", 9), ("logs", "write", 10),
+        ("users", "write", 11)]
+
+
+def test_sql_tables() -> None:
+    assert sql_tables("SELECT * FROM a JOIN b ON a.id = b.a_id") == [("a", "read"),
+                                                                     ("b", "read")]
+    assert sql_tables("DELETE FROM a WHERE id IN (SELECT id FROM b)") == [("a", "write"),
+                                                                         ("b", "read")]
+    assert sql_tables("update stock set n = 1") == [("stock", "write")]
+    assert sql_tables("not sql from here") == []
+
+
+def test_flask_sqlalchemy_default_table_name() -> None:
+    assert snake_case("OrderItem") == "order_item"
+    assert snake_case("HTTPLog") == "http_log"
+    assert snake_case("User") == "user"
+
+
+@pytest.fixture(params=["fake-resolver", "analyze"])
+def graph(request):
+    return app_graph(request, "sqlalchemy")
+
+
+def test_tables_models_and_foreign_keys(graph) -> None:
+    tables = {t.name: (t.model, t.foreign_keys, t.file, t.line) for t in graph.tables.values()}
+    assert tables == {
+        "customers": ("store.models:Customer", [], "store/models.py", 7),
+        "orders": ("store.models:Order", ["customers"], "store/models.py", 12),
+        "order_lines": ("store.models:OrderLine", ["orders", "products"], "store/models.py", 20),
+        "order_tags": (None, ["orders"], "store/models.py", 27),  # Core Table
+        # single-table inheritance: Manager shares its parent's table, the parent owns it
+        "employees": ("store.models:Employee", [], "store/models.py", 35),
+        "products": ("store.catalog:Product", [], "store/catalog.py", 8),  # DeclarativeBase
+        "audit_entry": ("store.audit:AuditEntry", [], "store/audit.py", 6),  # db.Model default
+    }  # __abstract__ AbstractThing has none
+
+
+def test_orm_edges(graph) -> None:
+    assert edges(graph, "orm") == {
+        ("store.models:Order", "store.models:Customer"),  # relationship("Customer") + FK
+        ("store.models:Order", "store.models:OrderLine"),  # relationship(lambda: OrderLine)
+        ("store.models:OrderLine", "store.models:Order"),  # ForeignKey(Order.id)
+        ("store.models:OrderLine", "store.catalog:Product"),  # ForeignKey("products.id")
+        ("store.models:order_tags", "store.models:Order"),  # Core table's ForeignKey
+    }
+    data = graph.g.edges["store.models:Order", "store.models:Customer", "orm"]
+    assert data["evidence"] == ["store/models.py:15", "store/models.py:16"]
+    assert data["count"] == 2
+
+
+def test_readers_and_writers(graph) -> None:
+    rw = {t.name: (t.readers, t.writers) for t in graph.tables.values()}
+    s = "store.services:"
+    assert rw["orders"] == ([s + "cancel", s + "list_orders", s + "report"],
+                            [s + "cancel", s + "place_order"])
+    assert rw["order_lines"] == ([], [s + "place_order", s + "purge"])
+    assert rw["customers"] == ([s + "find_customer", s + "report"], [])
+    assert rw["products"] == ([s + "product_ids"], [s + "report"])  # text("UPDATE ...")
+    assert rw["audit_entry"] == ([s + "audit", s + "audit_list"], [s + "audit"])
+    assert rw["order_tags"] == ([], [s + "tag"])
+    assert rw["employees"] == ([], [])
+
+
+def test_table_edges_from_accessor_to_model(graph) -> None:
+    s = "store.services:"
+    assert edges(graph, "table") == {
+        (s + "list_orders", "store.models:Order"), (s + "cancel", "store.models:Order"),
+        (s + "place_order", "store.models:Order"), (s + "place_order", "store.models:OrderLine"),
+        (s + "purge", "store.models:OrderLine"), (s + "find_customer", "store.models:Customer"),
+        (s + "report", "store.models:Customer"), (s + "report", "store.models:Order"),
+        (s + "report", "store.catalog:Product"), (s + "product_ids", "store.catalog:Product"),
+        (s + "audit", "store.audit:AuditEntry"), (s + "audit_list", "store.audit:AuditEntry"),
+        (s + "tag", "store.models:order_tags"),
+    }

@@ -1,0 +1,73 @@
+"""Tasks plug-in: Celery/RQ tasks and click/typer/Flask/Django commands as entry points."""
+
+from __future__ import annotations
+
+import pytest
+from fwhelp import app_graph, edges, parse
+
+from migrator.analysis.frameworks.tasks import TasksPlugin
+
+PLUGIN = TasksPlugin()
+
+EXPECTED = {
+    ("task", "jobs.tasks.send_email", "jobs.tasks:send_email"),  # @shared_task
+    ("task", "jobs.cleanup", "jobs.tasks:cleanup"),  # @app.task(name=...) on a Celery app
+    ("task", "jobs.tasks.retry_me", "jobs.tasks:retry_me"),  # @app.task(bind=True)
+    ("task", "jobs.rq_jobs.resize", "jobs.rq_jobs:resize"),  # rq @job("default")
+    ("task", "jobs.rq_jobs.crunch", "jobs.rq_jobs:crunch"),  # queue.enqueue(crunch)
+    ("task", "jobs.rq_jobs.report", "jobs.rq_jobs:report"),  # queue.enqueue("dotted.path")
+    ("cli", "cli", "jobs.cli:cli"),  # @click.group()
+    ("cli", "sync-all", "jobs.cli:sync_all"),  # @cli.command() on that group
+    ("cli", "export-data", "jobs.cli:export"),  # @click.command("export-data")
+    ("cli", "hello", "jobs.cli:hello"),  # typer app
+    ("cli", "seed", "jobs.web:seed"),  # @app.cli.command("seed")
+    ("cli", "rebuild", "jobs.management.commands.rebuild:Command"),  # Django command
+}
+
+
+def test_collect_decorators_and_enqueue() -> None:
+    data = PLUGIN.collect(parse('''
+        @shared_task(name="x.y")
+        def a(): ...
+
+        @huey.periodic_task(crontab())
+        def b(): ...
+
+        @click.command()
+        def do_it(): ...
+
+        def c(q):
+            q.enqueue_in(timedelta(1), a)
+            q.enqueue_call(func="pkg.mod.f")
+    '''), "m", "m.py")
+    got = [(i["what"], i.get("func") or i.get("target"), i.get("name"), i["line"])
+           for i in data["items"]]
+    assert got == [("task", "a", "x.y", 1), ("task", "b", None, 4), ("cli", "do_it", None, 7),
+                   ("enqueue", "a", None, 11), ("enqueue", "pkg.mod.f", None, 12)]
+
+
+def test_collect_management_command_only_in_commands_package() -> None:
+    src = "class Command(BaseCommand):\n    pass\n"
+    assert PLUGIN.collect(parse(src), "app.management.commands.sync", "f.py")["items"][0][
+        "name"] == "sync"
+    assert PLUGIN.collect(parse(src), "app.views", "f.py") is None
+
+
+@pytest.fixture(params=["fake-resolver", "analyze"])
+def graph(request):
+    return app_graph(request, "tasks")
+
+
+def test_task_and_cli_entry_points(graph) -> None:
+    got = {(e.kind, e.name, e.handler) for e in graph.entry_points}
+    assert got == EXPECTED  # @cache.task on a non-Celery object is not a task
+
+
+def test_enqueue_by_string_is_a_dynamic_edge(graph) -> None:
+    assert ("jobs.rq_jobs:schedule", "jobs.rq_jobs:report") in edges(graph, "dynamic")
+
+
+def test_entry_points_point_at_definitions(graph) -> None:
+    by_handler = {e.handler: (e.file, e.line) for e in graph.entry_points}
+    assert by_handler["jobs.rq_jobs:crunch"] == ("jobs/rq_jobs.py", 9)
+    assert by_handler["jobs.tasks:cleanup"] == ("jobs/tasks.py", 19)

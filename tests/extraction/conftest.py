@@ -1,0 +1,42 @@
+"""Shared fixtures: the small shop under fixtures/ and its extraction (built once per session)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from migrator.extraction import Extraction, build_extraction
+from migrator.plan import Plan, load_plan
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHOP_ROOT = FIXTURES / "shopfix_app"
+
+
+@pytest.fixture(scope="session")
+def shop_plan() -> Plan:
+    return load_plan(FIXTURES / "shopfix_plan.yaml")
+
+
+@pytest.fixture(scope="session")
+def shop_graph():  # noqa: ANN201 - DependencyGraph
+    from migrator.analysis import analyze
+
+    return analyze(SHOP_ROOT, cache_dir=None) if _takes_cache_dir() else analyze(SHOP_ROOT)
+
+
+def _takes_cache_dir() -> bool:
+    import inspect
+
+    from migrator.analysis import analyze
+
+    return "cache_dir" in inspect.signature(analyze).parameters
+
+
+@pytest.fixture(scope="session")
+def shop_extraction(shop_plan: Plan, shop_graph) -> Extraction:  # noqa: ANN001
+    return build_extraction(shop_plan, shop_graph, SHOP_ROOT)
+
+
+def text(ex: Extraction, rel: str) -> str:
+    return ex.files[rel].decode("utf-8")

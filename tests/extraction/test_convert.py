@@ -1,0 +1,81 @@
+"""Static decisions: which values can cross a network, and which calls may be retried."""
+
+from __future__ import annotations
+
+import libcst as cst
+import pytest
+
+from migrator.extraction.convert import Classifier, suggest_dto
+from migrator.extraction.source import SourceTree
+
+from .conftest import SHOP_ROOT
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier(SourceTree(SHOP_ROOT, ["shopfix"]))
+
+
+@pytest.mark.parametrize("annotation, ok", [
+    ("int", True), ("list[dict[str, Any]]", True), ("Optional[float]", True),
+    ("str | None", True), ("tuple[int, ...]", True), ("Decimal", True), ("PriceQuote", True),
+    ("list[PriceQuote]", True), ("Product", False), ("list[Product]", False),
+    ("Session", False), ("Callable[[int], int]", False), ("'Product'", False),
+    ("UnknownThing", False),
+])
+def test_annotations(classifier: Classifier, annotation: str, ok: bool) -> None:
+    verdict = classifier.annotation(annotation, "shopfix.catalog.services")
+    assert verdict.ok is ok, verdict.reason
+    if "Product" in annotation:
+        assert verdict.model == "shopfix.models:Product"
+
+
+def test_signatures_of_the_catalog_interface(classifier: Classifier) -> None:
+    info = classifier.tree.info("shopfix.catalog.services")
+    sig = classifier.signature(info.functions["describe"], "shopfix.catalog.services")
+    assert not sig["product"].ok and sig["return"].ok
+    sig = classifier.signature(info.functions["list_products"], "shopfix.catalog.services")
+    assert all(v.ok for v in sig.values())
+
+
+def test_unannotated_results_are_judged_from_return_statements(classifier: Classifier) -> None:
+    tree = SourceTree(SHOP_ROOT, ["shopfix"])
+    module = cst.parse_module(
+        "def plain(x):\n    total = {'x': x}\n    return total\n\n"
+        "def orm(i):\n    return Session.get(Product, i)\n\n"
+        "def unknown(i):\n    return make(i)\n")
+    from migrator.extraction.source import FunctionInfo
+
+    def info(node: cst.FunctionDef) -> FunctionInfo:
+        return FunctionInfo(node.name.value, 1, [], None, False, node, "")
+
+    funcs = {n.name.value: info(n) for n in module.body if isinstance(n, cst.FunctionDef)}
+    c = Classifier(tree)
+    assert c.returns(funcs["plain"], "shopfix.orders.services").ok
+    assert "ORM query result" in c.returns(funcs["orm"], "shopfix.orders.services").reason
+    assert not c.returns(funcs["unknown"], "shopfix.orders.services").ok
+
+
+@pytest.mark.parametrize("expr, ok", [
+    ("line.product_id", True), ("42", True), ("[a, b]", True), ("product", False),
+    ("order_line", False), ("line.product", False), ("Session", False),
+    ("Product(sku='x')", False), ("session.get(Product, 1)", False), ("len(items)", True),
+])
+def test_call_site_arguments(classifier: Classifier, expr: str, ok: bool) -> None:
+    verdict = classifier.expression(cst.parse_expression(expr), "shopfix.orders.services",
+                                    strict=False)
+    assert verdict.ok is ok, verdict.reason
+
+
+def test_idempotency_from_body_and_name(classifier: Classifier) -> None:
+    info = classifier.tree.info("shopfix.inventory.services")
+    assert classifier.idempotent(info.functions["available"], set(), "x:available")
+    assert not classifier.idempotent(info.functions["reserve"], set(), "x:reserve")
+    assert not classifier.idempotent(info.functions["available"], {"x:available"}, "x:available")
+
+
+def test_suggested_shape_lists_the_model_columns(classifier: Classifier) -> None:
+    dto = suggest_dto(classifier.tree, "shopfix.models:OrderLine")
+    assert dto.splitlines() == ["@dataclass(frozen=True)", "class OrderLineData:", "    id: int",
+                                "    order_id: int", "    product_id: int", "    quantity: int",
+                                "    unit_price: Decimal"]

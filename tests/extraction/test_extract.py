@@ -1,0 +1,195 @@
+"""scaffold --extract on the small shop: what each service receives and how calls are rewired."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from migrator.extraction import ExtractionError, build_extraction, extract
+
+from .conftest import SHOP_ROOT, text
+
+ORDERS = "services/orders/src"
+
+
+def test_each_service_gets_its_modules_and_only_its_part_of_models(shop_extraction) -> None:
+    files = set(shop_extraction.files)
+    assert f"{ORDERS}/shopfix/orders/services.py" in files
+    assert f"{ORDERS}/shopfix/catalog/services.py" not in files
+    assert "services/catalog/src/shopfix/catalog/views.py" in files
+    catalog_models = text(shop_extraction, "services/catalog/src/shopfix/models.py")
+    assert "class Product(Base):" in catalog_models and "class Order(" not in catalog_models
+    orders_models = text(shop_extraction, f"{ORDERS}/shopfix/models.py")
+    assert "class Order(Base):" in orders_models and "class OrderLine(Base):" in orders_models
+    assert "class Product(" not in orders_models
+    # a whole module is copied byte for byte
+    original = (SHOP_ROOT / "shopfix/catalog/services.py").read_text()
+    assert text(shop_extraction, "services/catalog/src/shopfix/catalog/services.py") == original
+
+
+def test_shared_kernel_is_one_installable_library(shop_extraction) -> None:
+    files = shop_extraction.files
+    assert set(f for f in files if f.startswith("shared_kernel/src/")) == {
+        "shared_kernel/src/shopfix/config.py", "shared_kernel/src/shopfix/db.py"}
+    pyproject = text(shop_extraction, "shared_kernel/pyproject.toml")
+    assert 'name = "shopfix-shared-kernel"' in pyproject
+    assert '"SQLAlchemy"' in pyproject  # the kernel's own third-party import
+    assert "namespaces = true" in pyproject
+    # shopfix/ is shared by the kernel and the services: a namespace package in both
+    assert not any(f.endswith("src/shopfix/__init__.py") for f in files)
+    assert not any(f.startswith("services/") and f.endswith(("/config.py", "/db.py")) for f in files)
+
+
+def test_cross_service_imports_point_at_generated_clients(shop_extraction) -> None:
+    code = text(shop_extraction, f"{ORDERS}/shopfix/orders/services.py")
+    assert ("from interservice.catalog_services import UnknownProduct, describe, get_price, "
+            "get_product, quote\n") in code
+    assert "from interservice import inventory_services as inventory\n" in code
+    assert "from shopfix.models import Order, OrderLine\nfrom interservice.catalog_models import Product\n" in code
+    # the rest of the module is untouched, comments included
+    assert "    # price first: an unknown product must not reserve stock\n" in code
+    views = text(shop_extraction, f"{ORDERS}/shopfix/orders/views.py")
+    assert "from interservice.inventory_services import OutOfStock\n" in views
+
+
+def test_client_keeps_names_and_signatures_and_maps_errors(shop_extraction) -> None:
+    client = text(shop_extraction, f"{ORDERS}/interservice/catalog_services.py")
+    assert "def get_price(product_id: int) -> float:" in client
+    assert "def quote(sku: str, quantity: int = 1) -> PriceQuote:" in client
+    assert "@dataclass\nclass PriceQuote:" in client  # result type copied
+    assert "class UnknownProduct(LookupError):" in client  # exception copied
+    assert "_ERRORS: dict[str, type] = {'UnknownProduct': UnknownProduct}" in client
+    assert "idempotent=True" in client
+    assert "describe = runtime.Unavailable(" in client and "get_product = runtime.Unavailable(" in client
+    inventory = text(shop_extraction, f"{ORDERS}/interservice/inventory_services.py")
+    assert "def reserve(product_id: int, quantity: int) -> bool:" in inventory
+    assert "idempotent=False" in inventory  # a write is never retried
+
+
+def test_owner_gets_internal_endpoints_for_convertible_interface(shop_extraction) -> None:
+    catalog = text(shop_extraction, "services/catalog/src/interservice/endpoints.py")
+    assert '@bp.post("/internal/<name>")' in catalog
+    assert "'get_price': _get_price," in catalog and "'quote': _quote," in catalog
+    assert "describe" not in catalog and "get_product" not in catalog  # ORM in the signature
+    assert "from shopfix.db import Session as _session" in catalog  # unit of work per call
+    inventory = text(shop_extraction, "services/inventory/src/interservice/endpoints.py")
+    assert "'available': _available," in inventory and "'reserve': _reserve," in inventory
+    assert "services/orders/src/interservice/endpoints.py" not in shop_extraction.files
+
+
+def test_orm_calls_stay_unconverted_with_location_and_suggested_shape(shop_extraction) -> None:
+    calls = {(c.callee.split(":")[1], c.line): c for c in shop_extraction.calls}
+    assert {k for k, c in calls.items() if c.converted} == {
+        ("get_price", 11), ("reserve", 12), ("quote", 22)}
+    left = calls[("get_product", 31)]
+    assert not left.converted and left.file == "shopfix/orders/services.py"
+    assert "Product is an ORM model" in left.reason
+    assert "class ProductData:" in left.suggestion and "    price: Decimal" in left.suggestion
+    assert "argument 'product'" in calls[("describe", 32)].reason
+    assert shop_extraction.converted == 3 and shop_extraction.fraction == pytest.approx(0.6)
+    report = text(shop_extraction, "EXTRACTION.md")
+    assert "**3 of 5** (60%)" in report
+    assert "`shopfix/orders/services.py:31` (orders -> catalog)" in report
+
+
+def test_each_service_has_its_own_tables_and_cross_links_become_coupling(shop_extraction) -> None:
+    orders_models = text(shop_extraction, f"{ORDERS}/shopfix/models.py")
+    assert ('product_id: Mapped[int] = mapped_column(Integer)  # migrator: foreign key to '
+            'products (catalog) removed') in orders_models
+    assert 'ForeignKey("orders.id")' in orders_models  # own table: kept
+    assert 'relationship("Product")' not in orders_models
+    inventory_models = text(shop_extraction, "services/inventory/src/shopfix/models.py")
+    assert "product_id: Mapped[int] = mapped_column(unique=True)" in inventory_models
+    kinds = {(c.service, c.kind, c.uses.split(" ")[0]) for c in shop_extraction.couplings}
+    assert ("orders", "relationship", "OrderLine.product") in kinds
+    assert ("inventory", "foreign-key", "StockLevel.product_id") in kinds
+    assert ("orders", "model", "shopfix.models:Product") in kinds  # Session.query(Product)
+    assert ("orders", "table", "table") in kinds  # the analyser's reader of products
+    app = text(shop_extraction, "services/orders/src/interservice/app.py")
+    assert "DATABASE_ENV = ('SHOPFIX_DATABASE_URL',)" in app
+
+
+def test_composition_root_is_pruned_per_service(shop_extraction) -> None:
+    orders_app = text(shop_extraction, f"{ORDERS}/shopfix/app.py")
+    assert "app.register_blueprint(orders_bp)" in orders_app
+    assert "catalog_bp" not in orders_app and "Product(" not in orders_app
+    catalog_app = text(shop_extraction, "services/catalog/src/shopfix/app.py")
+    assert 'app.register_blueprint(catalog_bp, url_prefix="/catalog")' in catalog_app
+    assert "StockLevel" not in catalog_app and 'Product(id=1, sku="PEACH"' in catalog_app
+
+
+def test_every_generated_python_file_compiles(shop_extraction) -> None:
+    for rel, data in shop_extraction.files.items():
+        if rel.endswith(".py"):
+            compile(data.decode("utf-8"), rel, "exec")
+
+
+def test_generated_services_import_without_their_neighbours(shop_extraction, tmp_path: Path) -> None:
+    for rel, data in shop_extraction.files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(data)
+    for svc in ("catalog", "inventory", "orders"):
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(tmp_path / "services" / svc / "src"), str(tmp_path / "shared_kernel" / "src")]),
+            "DATABASE_URL": f"sqlite:///{tmp_path / svc}.db"}
+        probe = ("from interservice.app import create_app\napp = create_app()\n"
+                 "c = app.test_client()\nprint(c.get('/healthz').status_code, "
+                 "sorted(r.rule for r in app.url_map.iter_rules() if not r.rule.startswith('/static')))")
+        result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("200 "), result.stdout
+        assert "/internal/<name>" in result.stdout or svc == "orders"
+        assert ("/orders" in result.stdout) == (svc == "orders")
+
+
+def test_output_is_deterministic_across_hash_seeds(shop_plan, tmp_path: Path) -> None:
+    script = ("import hashlib, sys\nfrom migrator.plan import load_plan\n"
+              "from migrator.extraction import build_extraction\n"
+              f"ex = build_extraction(load_plan({str(SHOP_ROOT.parent / 'shopfix_plan.yaml')!r}), "
+              f"None, {str(SHOP_ROOT)!r})\n"
+              "h = hashlib.sha256()\n"
+              "for k in sorted(ex.files): h.update(k.encode()); h.update(ex.files[k])\n"
+              "print(h.hexdigest())\n")
+    digests = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                             text=True, timeout=120, cwd=Path(__file__).parents[2])
+        assert out.returncode == 0, out.stderr
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
+
+
+def test_extract_writes_atomically_and_never_overwrites_edits(shop_plan, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    ex = extract(shop_plan, None, SHOP_ROOT, out)
+    target = out / "services/orders/src/shopfix/orders/services.py"
+    assert target.read_bytes() == ex.files["services/orders/src/shopfix/orders/services.py"]
+    summary = json.loads((out / "extraction.json").read_text())["summary"]
+    assert summary == {"calls": 5, "converted": 3, "fraction": 0.6, "couplings": 5,
+                       "services": ["catalog", "inventory", "orders"]}
+    mtime = target.stat().st_mtime_ns
+    extract(shop_plan, None, SHOP_ROOT, out)  # unchanged: nothing rewritten
+    assert target.stat().st_mtime_ns == mtime
+    target.write_text("# my fix\n")
+    with pytest.raises(ExtractionError, match="services.py:1: edited since migrator wrote it"):
+        extract(shop_plan, None, SHOP_ROOT, out)
+    assert target.read_text() == "# my fix\n"
+    extract(shop_plan, None, SHOP_ROOT, out, force=True)
+    assert target.read_text() != "# my fix\n"
+
+
+def test_bad_input_is_one_line_error_naming_the_file(shop_plan, tmp_path: Path) -> None:
+    with pytest.raises(ExtractionError, match=r"nowhere:0: source root is not a directory"):
+        build_extraction(shop_plan, None, tmp_path / "nowhere")
+    broken = tmp_path / "src" / "shopfix"
+    broken.mkdir(parents=True)
+    (broken / "models.py").write_text("class Product(:\n")
+    with pytest.raises(ExtractionError, match=r"models.py:1: cannot parse"):
+        build_extraction(shop_plan, None, tmp_path / "src")
