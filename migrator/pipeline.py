@@ -5,6 +5,7 @@ and decides where their results go:
 
     OUT/graph.json        the dependency graph (``migrator analyze --format json``)
     OUT/plan.yaml         the proposal; edit it and run again: your decisions are kept
+    OUT/.migrator-run.json  the hash of the plan this job wrote, to recognise your edits
     OUT/services/ ...     what ``migrator scaffold`` writes (services, deploy/, compose.yaml,
                           gateway/, MIGRATION.md)
     OUT/report/           coupling report as report.md, report.html, report.sarif, report.json
@@ -12,6 +13,7 @@ and decides where their results go:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -24,6 +26,7 @@ from migrator.graph import DependencyGraph
 from migrator.plan import Plan, PlanError, dump_plan, load_plan
 from migrator.util.fs import atomic_write
 
+RUN_STATE = ".migrator-run.json"  # what this job last wrote, to tell a user's edit from ours
 REPORT_FORMATS = {"md": "markdown", "html": "html", "sarif": "sarif", "json": "json"}
 
 
@@ -65,12 +68,14 @@ def run(path: str | Path, out: str | Path, *, jobs: int | None = None, use_cache
                    f"{len(graph.tables)} tables, {len(graph.diagnostics)} diagnostics")
 
     plan_file = out / "plan.yaml"
-    base = load_plan(plan_file) if plan_file.exists() else None
+    base = load_plan(plan_file) if _edited_by_user(plan_file) else None
     found = find_config(path)
     settings = found[0] if found else {}
     source = os.path.relpath(path.resolve(), out.resolve())
     plan = propose(graph, config=settings, base_plan=base, source=source)
-    write("plan.yaml", dump_plan(plan))
+    plan_text = dump_plan(plan)
+    write("plan.yaml", plan_text)
+    write(RUN_STATE, json.dumps({"plan_sha256": _sha256(plan_text.encode())}, indent=2) + "\n")
     kept = " (decisions of the existing plan kept)" if base is not None else ""
     summary.append(f"propose   {len(plan.services)} services: {', '.join(sorted(plan.services))}; "
                    f"shared kernel {len(plan.shared_kernel.modules)} modules, "
@@ -94,6 +99,21 @@ def _report_line(plan: Plan) -> str:
     figures = ", ".join(f"{k} {m[k]:.2f}" for k in ("modularity", "icp", "ifn", "ned")
                         if isinstance(m.get(k), (int, float)))
     return f"report    {figures}; report/report.{{md,html,sarif,json}}"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _edited_by_user(plan_file: Path) -> bool:
+    """True when plan.yaml exists and is not byte for byte the plan this job last wrote."""
+    if not plan_file.exists():
+        return False
+    try:
+        state = json.loads((plan_file.parent / RUN_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    return state.get("plan_sha256") != _sha256(plan_file.read_bytes())
 
 
 @click.command("run")

@@ -59,6 +59,11 @@ def decode(data: bytes, file: str) -> tuple[str | None, Diagnostic | None]:
 
 def _syntax_message(text: str, message: str) -> str:
     first = message.strip().splitlines()[0] if message.strip() else "invalid syntax"
+    first = re.sub(r"^parser error: error at \d+:\d+: ", "", first)
+    head, sep, options = first.partition("expected one of ")
+    if sep and options.count(",") > 5:
+        items = options.split(", ")
+        first = f"{head}expected one of {', '.join(items[:5])}, ... ({len(items) - 5} more)"
     for pattern, what in _PY2_HINTS:
         if pattern.search(text):
             return f"{first} (looks like Python 2: {what})"

@@ -221,15 +221,15 @@ class Classifier:
                                "(ORM relationship)", key)
             return OK if not strict else Verdict(False, "cannot tell what an attribute holds")
         if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
-            for el in expr.elements:
-                v = self.expression(el.value, module, assigned, strict)
+            for el in expr.elements:  # inside a literal, names are judged by their names only
+                v = self.expression(el.value, module, assigned, strict=False)
                 if not v.ok:
                     return v
             return OK
         if isinstance(expr, cst.Dict):
             for el in expr.elements:
                 if isinstance(el, cst.DictElement):
-                    v = self.expression(el.value, module, assigned, strict)
+                    v = self.expression(el.value, module, assigned, strict=False)
                     if not v.ok:
                         return v
             return OK

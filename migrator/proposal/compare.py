@@ -1,9 +1,11 @@
 """Compare two decompositions: MoJoFM (Wen and Tzerpos) and the adjusted Rand index.
 
 A decomposition here is a plain ``node -> group`` dict. Both measures are computed over the
-nodes present in both decompositions; the shared kernel is one more group. Nodes are matched by
-the longest assigned prefix (a decomposition may name a package, ``pkg.catalog``, where a plan
-lists its modules, or a module where a plan lists its symbols).
+nodes present in both decompositions; the shared kernel is one more group. A node is matched by
+its own entry, else its module's entry (a plan keeps ``models.py`` whole where the other lists
+``models:Product``), else the nearest package entry that stands for its subtree: a package none
+of whose submodules the decomposition lists (``pkg.catalog`` for ``pkg.catalog.views``). A
+decomposition that lists submodules means its package entries as their ``__init__`` only.
 
 mno(A, B), the minimum number of Move and Join operations turning A into B, uses Wen and
 Tzerpos's exact algorithm ("An optimal algorithm for MoJo distance", IWPC 2003): tag every object
@@ -92,24 +94,39 @@ def load_partition(path: str | Path) -> Partition:
     return partition_from_data(data, source=str(path))
 
 
-def _resolve(node: str, part: Mapping[str, str]) -> str | None:
+def _covering(part: Mapping[str, str]) -> set[str]:
+    """Entries that stand for their whole subtree: packages none of whose submodules is listed
+    (a decomposition that lists ``pkg.sub`` means ``pkg`` as its ``__init__`` only)."""
+    listed = {n.split(":", 1)[0] for n in part}
+    parents = {m.rsplit(".", i)[0] for m in listed for i in range(1, m.count(".") + 1)}
+    return {n for n in part if ":" not in n and n not in parents}
+
+
+def _resolve(node: str, part: Mapping[str, str], covering: set[str] | None = None
+             ) -> str | None:
+    """The group of ``node``: itself, else its module, else the nearest covering package."""
     if node in part:
         return part[node]
     module = node.split(":", 1)[0]
+    if module in part:
+        return part[module]
+    if covering is None:
+        covering = _covering(part)
     parts = module.split(".")
-    for i in range(len(parts), 0, -1):
-        group = part.get(".".join(parts[:i]))
-        if group is not None:
-            return group
+    for i in range(len(parts) - 1, 0, -1):
+        prefix = ".".join(parts[:i])
+        if prefix in covering:
+            return part[prefix]
     return None
 
 
 def common_nodes(a: Mapping[str, str], b: Mapping[str, str]) -> tuple[Partition, Partition]:
-    """Restrict both decompositions to the nodes that both place (prefix-aware)."""
+    """Restrict both decompositions to the nodes that both place (see ``_resolve``)."""
     ra: Partition = {}
     rb: Partition = {}
+    ca, cb = _covering(a), _covering(b)
     for node in sorted(set(a) | set(b)):
-        ga, gb = _resolve(node, a), _resolve(node, b)
+        ga, gb = _resolve(node, a, ca), _resolve(node, b, cb)
         if ga is not None and gb is not None:
             ra[node], rb[node] = ga, gb
     return ra, rb

@@ -32,9 +32,10 @@ from migrator.proposal.units import UnitGraph, build_units, first_segment, is_vi
 
 SWEEP = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 BIG = 4000  # above this many active nodes, one resolution only (speed)
-TABLE_RULE = ("owner = the service with the most nodes writing the table; ties: the service "
-              "holding its model, then alphabetical; no writer: the model's service, else the "
-              "service reading it most")
+TABLE_RULE = ("owner = the service with the most nodes writing the table (bulk loaders such as "
+              "seed scripts do not count); ties: the service holding its model, then "
+              "alphabetical; no writer: the owner of most tables with a foreign key to it, else "
+              "the model's service, else the service reading it most")
 
 
 def propose(graph: DependencyGraph, *, options: ProposalOptions | None = None,

@@ -19,6 +19,7 @@ Conventions (the parts metrics.md leaves open, fixed here and documented in READ
   not business use). |BC_i| = 0 contributes ln 1 = 0.
 * Table owner: the service with the most writer nodes; ties go to the service holding the
   table's model class, then to the alphabetically first. No writer in any service: the service
+  owning most of the tables whose foreign keys point to it (reference data), else the service
   holding the model, else the one with most readers, else none.
 """
 
@@ -271,16 +272,32 @@ def table_owners(graph: DependencyGraph, resolver: UnitResolver,
         writers = Counter(s for s in map(svc, (w for w in t.writers
                                                if resolver.unit(w) not in ignored))
                           if s is not None)
-        readers = Counter(s for s in map(svc, t.readers) if s is not None)
         if writers:
             owners[name] = min(writers, key=lambda s: (-writers[s], s != model_svc, s))
+    # no writer: reference data goes with the tables that point to it (foreign keys)
+    referrers: dict[str, Counter[str]] = defaultdict(Counter)
+    for name in sorted(graph.tables):
+        for target in graph.tables[name].foreign_keys:
+            if name in owners and target != name:
+                referrers[target][owners[name]] += 1
+    for name in sorted(graph.tables):
+        if name in owners:
+            continue
+        t = graph.tables[name]
+        model_svc = resolver.group(t.model) if t.model else None
+        if model_svc == SHARED:
+            model_svc = None
+        readers = Counter(s for s in map(resolver.group, t.readers) if s not in (None, SHARED))
+        refs = referrers.get(name)
+        if refs:
+            owners[name] = min(refs, key=lambda s: (-refs[s], s != model_svc, s))
         elif model_svc is not None:
             owners[name] = model_svc
         elif readers:
             owners[name] = min(readers, key=lambda s: (-readers[s], s))
         else:
             owners[name] = None
-    return owners
+    return dict(sorted(owners.items()))
 
 
 def data_coupling(graph: DependencyGraph, resolver: UnitResolver,

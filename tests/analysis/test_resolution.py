@@ -146,7 +146,7 @@ def test_from_package_import_submodule_versus_symbol(graph):
 
 def test_reexport_through_init_followed_to_defining_module(graph):
     data = edge(graph, "shop.views:view", "shop.models:Product", "reference")
-    assert data is not None and data["evidence"] == ["shop/views.py:16"]
+    assert data is not None and data["evidence"] == ["shop/views.py:17"]
 
 
 def test_attribute_chain_of_import_a_b_c(graph):

@@ -235,7 +235,7 @@ def snake_case(name: str) -> str:
 # -- resolving -----------------------------------------------------------------------------------
 
 def resolve_name(resolver: Any, facts: dict[str, ModuleFacts], module: str,
-                 name: str | None) -> str | None:
+                 name: str | None, depth: int = 0) -> str | None:
     """The graph node ``name`` (as used in ``module``) refers to.
 
     Asks the core resolver first; falls back to a top-level symbol of ``module`` itself, then
@@ -252,7 +252,44 @@ def resolve_name(resolver: Any, facts: dict[str, ModuleFacts], module: str,
         if n == 1 and module in facts:
             if any(s.name == candidate for s in facts[module].symbols):
                 return f"{module}:{candidate}"
+    return _via_import(resolver, facts, module, parts, depth) if depth < 8 else None
+
+
+def _via_import(resolver: Any, facts: dict[str, ModuleFacts], module: str,
+                parts: list[str], depth: int) -> str | None:
+    """Resolve through an import the module-level resolver may not bind: one inside a function
+    (``def register(app): from .admin import bp as admin_bp; app.register_blueprint(admin_bp)``).
+    """
+    mf = facts.get(module)
+    if mf is None:
+        return None
+    for imp in mf.imports:
+        if imp.star:
+            continue
+        if imp.name is not None and (imp.alias or imp.name) == parts[0]:
+            sub = f"{imp.module}.{imp.name}"
+            if sub in facts:
+                return resolve_module_path(resolver, facts, sub, parts[1:], depth + 1)
+            if imp.module in facts and imp.module != module:
+                return resolve_name(resolver, facts, imp.module,
+                                    ".".join([imp.name, *parts[1:]]), depth + 1)
+        elif imp.name is None and (imp.alias or imp.module.split(".")[0]) == parts[0]:
+            base = imp.module if imp.alias else parts[0]
+            return resolve_module_path(resolver, facts, base, parts[1:], depth + 1)
     return None
+
+
+def resolve_module_path(resolver: Any, facts: dict[str, ModuleFacts], base: str,
+                        rest: list[str], depth: int = 0) -> str | None:
+    """``base`` (a module) followed by attribute ``rest``: a submodule or a symbol in it."""
+    current = base
+    for i, part in enumerate(rest):
+        if f"{current}.{part}" in facts:
+            current = f"{current}.{part}"
+            continue
+        return resolve_name(resolver, facts, current, ".".join(rest[i:]), depth + 1) \
+            if current in facts else None
+    return current if current in facts else None
 
 
 def evidence(file: str, line: int) -> str:

@@ -7,7 +7,9 @@ Detected: ``Flask(...)`` and ``Blueprint("name", __name__, url_prefix=...)`` obj
 url_prefix=...)`` on the app or on another blueprint (nested blueprints), with Flask's rules:
 a registration prefix replaces the blueprint's own one, a parent's prefix is prepended, and a
 blueprint registered twice yields its routes under both prefixes. A blueprint never registered
-keeps its own prefix.
+keeps its own prefix. Registration tables are read too: ``for bp, prefix in [(a, "/a"), ...]``
+and ``for module, attr, prefix in TABLE: bp = getattr(importlib.import_module(module), attr)``
+(which also gives a ``dynamic`` edge from the registering function to the blueprint).
 
 Graph: one ``Route`` and one ``EntryPoint(kind="route")`` per HTTP method, and a ``route`` edge
 **from the object that owns the rule to the handler**: the blueprint variable (``pkg.views:bp``)
@@ -52,6 +54,12 @@ class FlaskPlugin:
         rules: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         regs: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         views: dict[str, list[str] | None] = {}
+        consts = {}  # module-level names bound to list/tuple literals (registration tables)
+        for small in u.small_statements(tree):
+            names, value = u.assign_targets(small)
+            if isinstance(value, (cst.List, cst.Tuple)):
+                consts.update((n, value) for n in names)
+        handled: set[int] = set()  # register_blueprint calls read with their loop
         for node, scope in u.walk(tree):
             if isinstance(node, (cst.Assign, cst.AnnAssign)):
                 names, value = u.assign_targets(node)
@@ -67,6 +75,8 @@ class FlaskPlugin:
             elif isinstance(node, cst.FunctionDef) and node.decorators:
                 for dec in node.decorators:
                     self._route(dec, node, scope, lines, routes)
+            elif isinstance(node, cst.For):
+                self._loop_registrations(node, consts, lines, regs, handled)
             elif isinstance(node, cst.ClassDef) and scope is None:
                 methods = self._view_methods(node)
                 if methods is not False:
@@ -78,7 +88,7 @@ class FlaskPlugin:
                 obj, attr = name.rsplit(".", 1)
                 if attr == "add_url_rule":
                     self._rule(node, obj, lines, rules)
-                elif attr == "register_blueprint":
+                elif attr == "register_blueprint" and id(node) not in handled:
                     bp = u.dotted(u.arg(node, 0, "blueprint"))
                     if bp:
                         _, kw = u.call_args(node)
@@ -130,6 +140,73 @@ class FlaskPlugin:
             "func": func.name.value, "top": scope is None}, scope))
 
     @staticmethod
+    def _loop_registrations(loop: cst.For, consts: dict[str, cst.CSTNode], lines: u.Lines,
+                            regs: list, handled: set[int]) -> None:
+        """Blueprints registered from a table, one registration per row::
+
+            for module, attr, prefix in BLUEPRINTS:     # or: for bp, prefix in [(a, "/a")]
+                bp = getattr(importlib.import_module(module), attr)
+                app.register_blueprint(bp, url_prefix=prefix)
+        """
+        target = loop.target
+        if isinstance(target, cst.Name):
+            names = [target.value]
+        elif isinstance(target, (cst.Tuple, cst.List)) and all(
+                isinstance(e.value, cst.Name) for e in target.elements):
+            names = [e.value.value for e in target.elements]
+        else:
+            return
+        table = consts.get(loop.iter.value) if isinstance(loop.iter, cst.Name) else loop.iter
+        if not isinstance(table, (cst.List, cst.Tuple)):
+            return
+        rows = []
+        for el in table.elements:
+            row = ([e.value for e in el.value.elements]
+                   if len(names) > 1 and isinstance(el.value, (cst.Tuple, cst.List))
+                   else [el.value])
+            if len(row) != len(names):
+                return
+            rows.append(dict(zip(names, row, strict=True)))
+        fetched: dict[str, tuple[cst.CSTNode, cst.CSTNode]] = {}  # getattr(import_module(m), a)
+        calls = []
+        for small in u.small_statements(loop.body):
+            assigned, value = u.assign_targets(small)
+            if assigned and u.callee(value) == "getattr":
+                pos, _ = u.call_args(value)
+                if len(pos) >= 2 and u.last(u.callee(pos[0])) == "import_module":
+                    for var in assigned:
+                        fetched[var] = (u.arg(pos[0], 0, "name"), pos[1])
+            if isinstance(small, cst.Expr) and \
+                    (u.callee(small.value) or "").endswith(".register_blueprint"):
+                calls.append(small.value)
+
+        def value(expr: cst.CSTNode | None, env: dict[str, cst.CSTNode]) -> cst.CSTNode | None:
+            return env.get(expr.value, expr) if isinstance(expr, cst.Name) else expr
+
+        for call in calls:
+            handled.add(id(call))
+            obj = u.callee(call).rsplit(".", 1)[0]
+            bp_expr = u.arg(call, 0, "blueprint")
+            _, kw = u.call_args(call)
+            for env in rows:
+                reg: dict[str, Any] = {"obj": obj, "bp": None, "prefix": None,
+                                       "has_prefix": False}
+                if isinstance(bp_expr, cst.Name) and bp_expr.value in fetched:
+                    mod_expr, attr_expr = fetched[bp_expr.value]
+                    mod, attr = u.string(value(mod_expr, env)), u.string(value(attr_expr, env))
+                    if not (mod and attr):
+                        continue
+                    reg["bp_node"] = f"{mod}:{attr}"
+                else:
+                    reg["bp"] = u.dotted(value(bp_expr, env))
+                    if not reg["bp"]:
+                        continue
+                if "url_prefix" in kw:
+                    reg["prefix"] = u.string(value(kw["url_prefix"], env))
+                    reg["has_prefix"] = reg["prefix"] is not None
+                regs.append((lines.want(call), reg))
+
+    @staticmethod
     def _rule(call: cst.Call, obj: str, lines: u.Lines, rules: list) -> None:
         rule = u.string(u.arg(call, 0, "rule"))
         view = u.arg(call, 2, "view_func")
@@ -177,9 +254,12 @@ class FlaskPlugin:
         regs: dict[str, list[tuple[str | None, str | None, bool]]] = defaultdict(list)
         for m, _, data in items:
             for r in data["registrations"]:
-                child = u.resolve_name(resolver, facts, m, r["bp"])
+                child = r.get("bp_node") or u.resolve_name(resolver, facts, m, r["bp"])
                 if child not in objs or objs[child]["kind"] != "blueprint":
                     continue
+                if r.get("bp_node"):  # fetched by name at run time: a string reference
+                    u.add_edge(graph, resolver.owner_of_line(m, r["line"]), child, "dynamic",
+                               u.evidence(facts[m].file, r["line"]))
                 parent = u.resolve_name(resolver, facts, m, r["obj"])
                 if parent not in objs or objs[parent]["kind"] != "blueprint":
                     parent = None
@@ -254,7 +334,7 @@ class FlaskPlugin:
         source = owner or resolver.owner_of_line(module, line)
         u.add_edge(graph, source, handler, "route", u.evidence(file, line))
         for prefix in prefixes:
-            path = u.join_path(prefix, rule)
+            path = u.join_path(prefix, rule) or "/"
             for method in methods:
                 graph.routes.append(Route(method, path, handler, self.name, file, line))
                 graph.entry_points.append(

@@ -157,3 +157,25 @@ def app_graph(request: Any, name: str) -> DependencyGraph:
     if name not in _FAKE:
         _FAKE[name] = fake_graph(name)
     return _FAKE[name]
+
+
+def mini_graph(sources: dict[str, str]) -> DependencyGraph:
+    """Graph of an in-memory project (``{"pkg/mod.py": source}``) through ``FakeResolver``."""
+    from migrator.analysis import frameworks
+    from migrator.analysis.parse import analyse_source
+
+    facts = {}
+    for rel, src in sorted(sources.items()):
+        module, is_package = module_name(Path(rel))
+        data = textwrap.dedent(src).lstrip("\n").encode()
+        facts[module] = analyse_source((rel, module, is_package, "sha", data))
+    graph = DependencyGraph(".")
+    for module, mf in sorted(facts.items()):
+        graph.add_node(module, "module", file=mf.file, line=1, end_line=mf.lines)
+        for s in mf.symbols:
+            graph.add_node(f"{module}:{s.name}", s.kind, file=mf.file, line=s.line,
+                           end_line=s.end_line)
+    resolver = FakeResolver(facts)
+    for plugin in frameworks.plugins():
+        plugin.resolve(facts, resolver, graph)
+    return graph.finalize()

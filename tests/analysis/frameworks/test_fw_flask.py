@@ -4,7 +4,7 @@ analyser), prefixes combined the way Flask combines them."""
 from __future__ import annotations
 
 import pytest
-from fwhelp import app_graph, edges, parse, routes
+from fwhelp import app_graph, edges, mini_graph, parse, routes
 
 from migrator.analysis.frameworks.flask import FlaskPlugin
 
@@ -26,6 +26,8 @@ EXPECTED_ROUTES = {
     ("GET", "/about", "shop.views:about"),
     # a module-level Flask app with a shortcut decorator
     ("POST", "/legacy/submit", "shop.legacy:submit"),
+    # registered through an import inside the factory: "/admin" replaces "/adm"
+    ("GET", "/admin/users", "shop.admin:users"),
 }
 
 EXPECTED_ROUTE_EDGES = {
@@ -36,6 +38,7 @@ EXPECTED_ROUTE_EDGES = {
     ("shop.api.v1:v1_bp", "shop.api.v1:remove"),
     ("shop:create_app", "shop.views:about"),
     ("shop.legacy:legacy", "shop.legacy:submit"),
+    ("shop.admin:admin_bp", "shop.admin:users"),
 }
 
 
@@ -127,12 +130,7 @@ def test_route_entry_points(graph) -> None:
 
 
 def test_blueprint_registered_twice_gets_both_prefixes() -> None:
-    from fwhelp import FakeResolver
-
-    from migrator.analysis.facts import ModuleFacts
-    from migrator.graph import DependencyGraph
-
-    src = parse('''
+    g = mini_graph({"m.py": '''
         from flask import Blueprint, Flask
 
         bp = Blueprint("b", __name__, url_prefix="/own")
@@ -146,17 +144,70 @@ def test_blueprint_registered_twice_gets_both_prefixes() -> None:
         app.register_blueprint(bp, url_prefix="/second")
         outer.register_blueprint(bp)
         app.register_blueprint(outer, url_prefix="/o2")
-    ''')
-    from migrator.analysis.facts import SymbolFact
-    mf = ModuleFacts("m", "m.py", False, 14, "x", symbols=[
-        SymbolFact(n, k, a, b) for n, k, a, b in
-        [("bp", "variable", 3, 3), ("outer", "variable", 4, 4), ("app", "variable", 5, 5),
-         ("r", "function", 7, 8)]])
-    mf.framework["flask"] = PLUGIN.collect(src, "m", "m.py")
-    g = DependencyGraph()
-    g.add_node("m", "module")
-    for s in mf.symbols:
-        g.add_node(f"m:{s.name}", s.kind)
-    PLUGIN.resolve({"m": mf}, FakeResolver({"m": mf}), g)
+    '''})
     # own prefix, registration prefix, and nested under outer (outer registered at /o2)
     assert sorted({r.path for r in g.routes}) == ["/o2/own/r", "/own/r", "/second/r"]
+
+
+def test_registration_tables_and_lazy_imports() -> None:
+    g = mini_graph({
+        "app/__init__.py": "",
+        "app/a.py": '''
+            from flask import Blueprint
+            bp = Blueprint("a", __name__)
+
+            @bp.get("")
+            def index(): ...
+        ''',
+        "app/b.py": '''
+            from flask import Blueprint
+            bp = Blueprint("b", __name__, url_prefix="/own-b")
+
+            @bp.get("/x")
+            def x(): ...
+        ''',
+        "app/c.py": '''
+            from flask import Blueprint
+            admin = Blueprint("c", __name__)
+
+            @admin.post("/y")
+            def y(): ...
+        ''',
+        "app/factory.py": '''
+            import importlib
+
+            from flask import Flask
+
+            TABLE = (
+                ("app.a", "bp", "/api/a"),
+                ("app.b", "bp", None),
+            )
+
+
+            def create_app():
+                app = Flask(__name__)
+                for module_name, attribute, prefix in TABLE:
+                    blueprint = getattr(importlib.import_module(module_name), attribute)
+                    app.register_blueprint(blueprint, url_prefix=prefix)
+                from app.c import admin as admin_bp  # a lazy import
+                for bp, where in [(admin_bp, "/admin")]:
+                    app.register_blueprint(bp, url_prefix=where)
+                return app
+        ''',
+    })
+    assert routes(g) == {("GET", "/api/a", "app.a:index"), ("GET", "/own-b/x", "app.b:x"),
+                         ("POST", "/admin/y", "app.c:y")}
+    # fetching a blueprint by module name and attribute is a string reference
+    assert {("app.factory:create_app", "app.a:bp"),
+            ("app.factory:create_app", "app.b:bp")} <= edges(g, "dynamic")
+
+
+def test_empty_rule_without_prefix_is_root() -> None:
+    g = mini_graph({"m.py": '''
+        from flask import Flask
+        app = Flask(__name__)
+
+        @app.route("")
+        def home(): ...
+    '''})
+    assert routes(g) == {("GET", "/", "m:home")}

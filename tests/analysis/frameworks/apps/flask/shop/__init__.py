@@ -11,6 +11,9 @@ def create_app():
     app.register_blueprint(catalog_bp, url_prefix="/catalog")
     app.register_blueprint(api_bp)
     app.add_url_rule("/about", "about", views.about)
+    from .admin import admin_bp  # a lazy import, as factories often do
+
+    app.register_blueprint(admin_bp, url_prefix="/admin")
 
     @app.route("/health")
     def health():

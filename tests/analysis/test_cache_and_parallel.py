@@ -1,0 +1,120 @@
+"""The facts cache (warm, incremental, corrupted, concurrent) and parallel parsing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import migrator.analysis as analysis
+from migrator.analysis import analyze
+from migrator.analysis.cache import MAGIC
+from migrator.analysis.formats import render
+
+FILES = {f"proj/pkg/m{i}.py": f"from pkg import m{(i + 1) % 12}\n\n\ndef f{i}():\n"
+         f"    return m{(i + 1) % 12}.f{(i + 1) % 12}\n" for i in range(12)}
+FILES["proj/pkg/__init__.py"] = ""
+
+
+@pytest.fixture
+def project(tmp_path):
+    from .helpers import write_tree
+
+    write_tree(tmp_path, FILES)
+    return tmp_path / "proj"
+
+
+def as_json(graph) -> str:
+    return render(graph, "json")
+
+
+def test_warm_run_parses_nothing_and_one_change_parses_one(project, tmp_path):
+    cache = tmp_path / "cache"
+    cold = analyze(project, cache_dir=cache, jobs=1)
+    assert (cold.stats.parsed, cold.stats.cached) == (13, 0)
+    warm = analyze(project, cache_dir=cache, jobs=1)
+    assert (warm.stats.parsed, warm.stats.cached) == (0, 13)
+    assert as_json(warm) == as_json(cold)
+    (project / "pkg" / "m3.py").write_text("import pkg.m5\n")
+    incr = analyze(project, cache_dir=cache, jobs=1)
+    assert (incr.stats.parsed, incr.stats.cached) == (1, 12)
+    assert incr.g.has_edge("pkg.m3", "pkg.m5", key="import")
+    assert not incr.g.has_edge("pkg.m3", "pkg.m4", key="import")
+    assert analyze(project, cache_dir=cache, jobs=1).stats.parsed == 0
+
+
+def test_default_cache_lives_in_the_project_and_no_cache_writes_nothing(project):
+    analyze(project, use_cache=False, jobs=1)
+    assert not (project / ".migrator-cache").exists()
+    analyze(project, jobs=1)
+    packs = list((project / ".migrator-cache").rglob("*.pack"))
+    assert packs and all(p.read_bytes().startswith(MAGIC) for p in packs)
+    assert not [p for p in (project / ".migrator-cache").rglob("*") if p.name.endswith(".tmp")]
+    # the cache directory itself is never analysed
+    assert analyze(project, jobs=1).stats.files == 13
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage"])
+def test_corrupted_pack_is_detected_and_rebuilt(project, tmp_path, damage):
+    cache = tmp_path / "cache"
+    expected = as_json(analyze(project, cache_dir=cache, jobs=1))
+    (pack,) = list(cache.rglob("*.pack"))
+    data = pack.read_bytes()
+    if damage == "truncate":
+        pack.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":
+        pack.write_bytes(data[:-10] + bytes([data[-10] ^ 0xFF]) + data[-9:])
+    else:
+        pack.write_bytes(b"not a pack at all")
+    again = analyze(project, cache_dir=cache, jobs=1)
+    assert again.stats.parsed == 13
+    assert any("corrupt" in n for n in again.stats.cache_notes)
+    assert as_json(again) == expected
+    assert analyze(project, cache_dir=cache, jobs=1).stats.parsed == 0
+
+
+def test_packs_are_compacted(project, tmp_path):
+    cache = tmp_path / "cache"
+    analyze(project, cache_dir=cache, jobs=1)
+    for i in range(10):
+        (project / "pkg" / "m0.py").write_text(f"X = {i}\n")
+        analyze(project, cache_dir=cache, jobs=1)
+    assert len(list(cache.rglob("*.pack"))) < 8
+    assert analyze(project, cache_dir=cache, jobs=1).stats.parsed == 0
+
+
+def test_concurrent_runs_share_a_cache_safely(project, tmp_path):
+    cache = tmp_path / "cache"
+    cmd = [sys.executable, "-m", "migrator", "analyze", str(project), "--cache-dir", str(cache),
+           "-f", "json", "-j", "1"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(4)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], [o[1] for o in outs]
+    assert len({o[0] for o in outs}) == 1
+    graph = analyze(project, cache_dir=cache, jobs=1)
+    assert graph.stats.parsed == 0
+    assert json.loads(outs[0][0])["nodes"]
+
+
+def test_process_pool_gives_the_same_graph(project, monkeypatch):
+    monkeypatch.setattr(analysis, "_INLINE_BYTES", 0)
+    serial = analyze(project, use_cache=False, jobs=1)
+    parallel = analyze(project, use_cache=False, jobs=2)
+    assert parallel.stats.jobs == 2
+    assert as_json(parallel) == as_json(serial)
+
+
+def test_output_is_identical_across_hash_seeds(project, tmp_path):
+    outs = set()
+    for seed in ("0", "1", "12345"):
+        env = {"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"}
+        proc = subprocess.run([sys.executable, "-m", "migrator", "analyze", str(project),
+                               "--no-cache", "-f", "json"], capture_output=True, env=env,
+                              timeout=120, cwd=Path(__file__).parent)
+        assert proc.returncode == 0, proc.stderr
+        outs.add(proc.stdout)
+    assert len(outs) == 1
