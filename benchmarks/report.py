@@ -58,8 +58,11 @@ def wall(cmd: list[str], runs: int) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(cmd, check=False, env=env, stdout=subprocess.DEVNULL)
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True)
         times.append(time.perf_counter() - start)
+        if proc.returncode not in (0, 1):  # 1: report found something to fail on
+            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
     return min(times)
 
 

@@ -18,8 +18,9 @@ import yaml
 
 PLAN_VERSION = 1
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
+# Python identifiers may be non-ASCII (PEP 3131): ``[^\W\d]\w*`` is "a letter or _, then word chars"
+_MODULE = re.compile(r"^[^\W\d]\w*(\.[^\W\d]\w*)*\Z")
+_SYMBOL = re.compile(r"^[^\W\d]\w*(\.[^\W\d]\w*)*:[^\W\d]\w*\Z")
 
 
 class PlanError(ValueError):

@@ -9,6 +9,7 @@ from typing import Any
 import click
 from flask import Flask, g, jsonify, render_template, request
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from sample_monolith import db
@@ -59,7 +60,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         from sample_monolith.seed import seed_if_empty
 
         with app.app_context():
-            seed_if_empty()
+            try:
+                seed_if_empty()
+            except IntegrityError:
+                # Another gunicorn worker seeded the same empty database at the same moment.
+                db.db_session.rollback()
+                log.info("demo data already loaded by another worker")
+            finally:
+                db.db_session.remove()
     return app
 
 

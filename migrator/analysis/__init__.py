@@ -114,6 +114,7 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
     the number of parser processes (default: all cores). The facts cache lives in ``cache_dir``
     (default ``.migrator-cache`` in the project root). Files that cannot be analysed become
     ``graph.diagnostics``; with ``strict`` any warning or error raises ``AnalysisError``.
+    ``plugins=False`` skips the framework plug-ins (routes, models, tables, tasks).
     Raises ``PathError`` when ``path`` is missing or holds no Python.
     """
     from migrator.analysis.cache import FactsCache, code_signature, entry_key
@@ -134,7 +135,7 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
         if cache.corrupt:
             stats.cache_notes.append(
                 f"{len(cache.corrupt)} corrupted cache pack(s) discarded and rebuilt")
-    signature = code_signature() if cache is not None else ""
+    signature = (code_signature() + ("" if plugins else "-core")) if cache is not None else ""
 
     facts: dict[str, ModuleFacts] = {}
     todo, keys, used = [], {}, set()
@@ -148,7 +149,7 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
                 used.add(key)
                 continue
             keys[f.module] = key
-        todo.append((f.rel, f.module, f.is_package, sha, data))
+        todo.append((f.rel, f.module, f.is_package, sha, data, plugins))
     stats.cached = len(facts)
     stats.parsed = len(todo)
 

@@ -51,13 +51,15 @@ class _Bar:
 @click.option("--max-file-size", type=click.IntRange(min=0), default=DEFAULT_MAX_FILE_SIZE,
               show_default=True, help="Skip (and report) files bigger than this many bytes; "
               "0 means no limit.")
+@click.option("--frameworks/--no-frameworks", default=True, show_default=True,
+              help="Run the framework plug-ins (routes, models, tables, tasks).")
 @click.option("--strict", is_flag=True, help="Exit 1 when any file could not be analysed.")
 def analyze(path: str, fmt: str, output: str | None, include: tuple[str, ...],
             exclude: tuple[str, ...], no_default_excludes: bool, no_gitignore: bool,
             jobs: int | None, cache_dir: str | None, no_cache: bool, max_file_size: int,
-            strict: bool) -> None:
+            frameworks: bool, strict: bool) -> None:
     """Parse the Python code under PATH (never importing it) into a dependency graph."""
-    from migrator.analysis import AnalysisError, PathError
+    from migrator.analysis import PathError
     from migrator.analysis import analyze as run
     from migrator.analysis.formats import render
     from migrator.util.fs import atomic_write
@@ -67,7 +69,7 @@ def analyze(path: str, fmt: str, output: str | None, include: tuple[str, ...],
         graph = run(path, include=list(include) or None, exclude=list(exclude) or None,
                     jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache, progress=bar,
                     default_excludes=not no_default_excludes, gitignore=not no_gitignore,
-                    max_file_size=max_file_size)
+                    max_file_size=max_file_size, plugins=frameworks)
     except PathError as exc:
         if bar:
             bar.close()
@@ -75,7 +77,7 @@ def analyze(path: str, fmt: str, output: str | None, include: tuple[str, ...],
         sys.exit(2)
     if bar:
         bar.close()
-    for note in getattr(graph, "stats", None).cache_notes if hasattr(graph, "stats") else []:
+    for note in graph.stats.cache_notes:  # type: ignore[attr-defined]
         click.echo(f"migrator analyze: cache: {note}", err=True)
     for diag in graph.diagnostics:
         click.echo(str(diag), err=True)
@@ -88,4 +90,3 @@ def analyze(path: str, fmt: str, output: str | None, include: tuple[str, ...],
     if strict and bad:
         click.echo(f"migrator analyze: {len(bad)} file problem(s) (--strict)", err=True)
         sys.exit(1)
-    _ = AnalysisError

@@ -16,7 +16,8 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import libcst as cst
 
@@ -28,6 +29,7 @@ _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?::[A-Za-z_]\w*)?")
 _ANNOTATION = re.compile(r"[A-Za-z_][\w.]*")
 _ANNOTATION_NAMES = re.compile(r"[A-Za-z_][\w.]*")
 _ORDER: dict[type, tuple[str, ...]] = {}
+_CONSTANTS = frozenset({"None", "True", "False"})
 _LEADING: dict[type, bool] = {}
 # 1: a libcst node, 2: a sequence (of nodes), 0: anything else. ``isinstance`` against the
 # abstract ``CSTNode`` goes through ABC machinery; a dict lookup per type is much cheaper.
@@ -248,7 +250,7 @@ class Collector:
             self.scopes[-1].bound.add(name)
 
     def _name(self, node: cst.Name) -> None:
-        if not self.quiet:
+        if not self.quiet and node.value not in _CONSTANTS:
             if self.store:
                 self.bind(node.value)
             else:

@@ -15,8 +15,8 @@ from typing import Any
 from migrator.analysis.facts import ModuleFacts
 from migrator.graph import Diagnostic
 
-# (file, module, is_package, sha, data) — what the parent sends for one file
-WorkItem = tuple[str, str, bool, str, bytes]
+# (file, module, is_package, sha, data, run plug-ins) — what the parent sends for one file
+WorkItem = tuple[str, str, bool, str, bytes, bool]
 
 _PY2_HINTS = (
     (re.compile(r"^\s*print\s+[^\s(=]", re.M), "a print statement"),
@@ -77,7 +77,7 @@ def analyse_source(item: WorkItem) -> ModuleFacts:
     from migrator.analysis import frameworks, walk
     from migrator.analysis.collect import collect
 
-    file, module, is_package, sha, data = item
+    file, module, is_package, sha, data, with_plugins = item
     facts = ModuleFacts(module=module, file=file, is_package=is_package, lines=0, sha=sha)
     text, problem = decode(data, file)
     if problem is not None:
@@ -111,7 +111,8 @@ def analyse_source(item: WorkItem) -> ModuleFacts:
                                             "nesting too deep to analyse", "error"))
         return facts
     try:
-        frameworks.collect_all(tree, text, facts)
+        if with_plugins:
+            frameworks.collect_all(tree, text, facts)
     finally:
         walk.set_lines({})
     return facts

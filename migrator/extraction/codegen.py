@@ -129,7 +129,7 @@ def _unavailable_import(stmt: cst.CSTNode, tree: SourceTree, available: set[str]
 
 
 def _is_exception(tree: SourceTree, client: Client, name: str) -> bool:
-    return f"{client.target_module}:{name}" in tree.exception_classes()
+    return f"{client.target_module}:{name}" in tree.exceptions
 
 
 def _client_function(f: FunctionInfo, endpoint: str, idempotent: bool, module: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -249,13 +250,16 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
                                              f"{model}.{attr} -> {target}", owner, kind))
         files[m] = code
     for m in layout.roots:
-        files[m] = _prune_root(tree, layout, svc, m, ex)
+        files[m] = _prune_root(tree, layout, svc, m, ex, has)
     out_files: dict[str, str] = {}
     for m, code in files.items():
-        rel = tree.rel(m)
-        if tree.is_package(m) and m in layout.namespace.get(svc, set()):
-            code = _extend_path(code)
-        out_files[f"{base}/{rel}"] = code
+        out_files[f"{base}/{tree.rel(m)}"] = code
+    for pkg in sorted(layout.namespace.get(svc, set())):
+        # a package the kernel library contributes to: a regular package that also looks in
+        # the kernel's part of it (and nowhere else, so a stray copy of the monolith on
+        # sys.path can never fill in for code this service does not have)
+        original = tree.info(pkg).source if pkg in tree.files else ""
+        out_files[f"{base}/{pkg.replace('.', '/')}/__init__.py"] = _shared_init(original)
     # packages that exist only as folders of this service's modules need no __init__ (PEP 420)
     for pkg, paths in sorted(tree.data_files.items()):
         for path in paths:
@@ -339,19 +343,28 @@ def _blueprints(tree: SourceTree, layout: Layout, svc: str) -> list[str]:
     return sorted(out)
 
 
-def _extend_path(code: str) -> str:
-    """Let a package ``__init__`` that the kernel library also contributes to find its modules."""
-    module = cst.parse_module(code)
+KERNEL_MARKER = "_migrator_kernel.py"
+SHARED_PATH = (
+    "import os as _os  # noqa: E402\n"
+    "import pkgutil as _pkgutil  # noqa: E402\n\n"
+    "# migrator: the shared kernel library adds modules to this package; look there too\n"
+    "__path__ = [_p for _p in _pkgutil.extend_path(__path__, __name__)\n"
+    f"            if _p == __path__[0] or _os.path.exists(_os.path.join(_p, {KERNEL_MARKER!r}))]\n")
+
+
+def _shared_init(original: str) -> str:
+    """``__init__`` of a package shared with the kernel: its own code plus the kernel's part."""
+    module = cst.parse_module(original)
     body = list(module.body)
     i = 0
     while i < len(body) and (is_docstring(body[i]) or (
             isinstance(body[i], cst.SimpleStatementLine) and "__future__" in
             cst.Module([]).code_for_node(body[i]))):
         i += 1
-    line = cst.parse_statement("__path__ = __import__(\"pkgutil\").extend_path(__path__, "
-                               "__name__)  # migrator: the shared kernel adds modules here\n")
-    body.insert(i, line)
-    return module.with_changes(body=body).code
+    head = module.with_changes(body=body[:i]).code.rstrip("\n")
+    rest = module.with_changes(body=body[i:]).code.strip("\n")
+    parts = [p for p in (head, SHARED_PATH.rstrip("\n"), rest) if p]
+    return "\n\n".join(parts) + "\n"
 
 
 class _DropBindings(cst.CSTTransformer):
@@ -424,7 +437,8 @@ class _DropModuleStrings(cst.CSTTransformer):
         return self._filter(updated)
 
 
-def _prune_root(tree: SourceTree, layout: Layout, svc: str, module: str, ex: Extraction) -> str:
+def _prune_root(tree: SourceTree, layout: Layout, svc: str, module: str, ex: Extraction,
+                has: Callable[[str, str | None], bool]) -> str:
     """The app factory, keeping only the registrations and set-up this service can satisfy."""
     info = tree.info(module)
     unavailable: set[str] = set()
@@ -432,11 +446,11 @@ def _prune_root(tree: SourceTree, layout: Layout, svc: str, module: str, ex: Ext
         if imp.module.split(".")[0] not in {m.split(".")[0] for m in tree.files}:
             continue
         if imp.name is None:
-            if not layout.has(svc, imp.module) and imp.module in tree.files:
+            if not has(imp.module, None) and imp.module in tree.files:
                 unavailable.add(imp.binding)
             continue
         tm, tn = tree.resolve(imp.module, imp.name)
-        if tm in tree.files and not layout.has(svc, tm, tn):
+        if tm in tree.files and not has(tm, tn):
             unavailable.add(imp.binding)
     absent = {m for m in tree.files if not layout.has(svc, m)}
     new = info.module.visit(_DropBindings(unavailable)).visit(_DropModuleStrings(absent))
@@ -466,6 +480,10 @@ def _kernel(ex: Extraction, name: str, tree: SourceTree, layout: Layout,
             ex.notes.append(f"{tree.rel(m)}: kernel imports service code ({g}); guarded with "
                             "try/except ImportError")
         ex.files[f"{base}/src/{tree.rel(m)}"] = code.encode("utf-8")
+    for pkg in sorted(layout.namespace.get(KERNEL, set())):
+        ex.files[f"{base}/src/{pkg.replace('.', '/')}/{KERNEL_MARKER}"] = (
+            '"""Marks the shared kernel library\'s part of this package (generated by '
+            'migrator)."""\n').encode("utf-8")
     dists: set[str] = set()
     for m in modules:
         for ext in (graph.externals.get(m, []) if graph else []):

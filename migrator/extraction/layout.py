@@ -148,8 +148,8 @@ def _namespaces(layout: Layout, tree: SourceTree) -> None:
     for pkg in sorted(layout.namespace[KERNEL]):
         if pkg in tree.files and _has_code(tree, pkg):
             layout.notes.append(
-                f"{tree.rel(pkg)}: package shared by the kernel and services becomes a namespace "
-                "package; its code is not carried (move it into a module)")
+                f"{tree.rel(pkg)}: package shared by the kernel library and services; its code "
+                "is copied into every service's __init__ (the kernel's part has none)")
 
 
 def _has_code(tree: SourceTree, module: str) -> bool:

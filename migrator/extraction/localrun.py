@@ -219,3 +219,49 @@ def routes_from_plan(plan_routes: dict[str, list[str]]) -> list[tuple[str, str, 
             else:
                 rules.setdefault((path, "Exact"), service)
     return sorted(((p, k, s) for (p, k), s in rules.items()), key=lambda r: (-len(r[0]), r))
+
+
+# -- per-service virtual environments ------------------------------------------------------------
+def _pip(python: str, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "pip", "--python", python, "--disable-pip-version-check",
+           "--no-input", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def fill_wheelhouse(requirements: list[str], wheelhouse: Path) -> None:
+    """Download or build wheels for ``requirements`` (plus the kernel's build tools) once."""
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    wanted = sorted(set(requirements) | {"setuptools>=61", "wheel"})
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--disable-pip-version-check",
+                             "--no-input", "-q", "--find-links", str(wheelhouse), "-w",
+                             str(wheelhouse), *wanted], capture_output=True, text=True,
+                            timeout=900)
+    if result.returncode != 0:
+        raise RuntimeError(f"pip wheel failed:\n{result.stderr[-3000:]}")
+
+
+def requirement_lines(path: Path) -> list[str]:
+    lines = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            lines.append(line)
+    return lines
+
+
+def install_service(service_dir: Path, kernel_dir: Path, venv: Path, wheelhouse: Path) -> str:
+    """A fresh venv with the service's requirements and the shared kernel, offline from the
+    wheelhouse; returns its python."""
+    if not (venv / "bin" / "python").exists():
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
+                       timeout=120, capture_output=True)
+    python = str(venv / "bin" / "python")
+    offline = ["install", "-q", "--no-index", "--find-links", str(wheelhouse)]
+    for args in (["setuptools>=61", "wheel"],
+                 ["-r", str(service_dir / "requirements.txt")],
+                 ["--no-build-isolation", str(kernel_dir)]):
+        result = _pip(python, *offline, *args)
+        if result.returncode != 0:
+            raise RuntimeError(f"installing {args[-1]} into {venv} failed:\n"
+                               f"{result.stderr[-3000:]}")
+    return python

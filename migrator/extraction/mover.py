@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import libcst as cst
 
@@ -165,11 +166,9 @@ def split_module(source: str, keep: Iterable[str], drop: Iterable[str] = (),
     them. Other top-level statements (``bp.add_url_rule(...)``, ``if __name__ ...``) stay when
     they use a kept name and nothing that was dropped.
     """
-    module = cst.parse_module(source)
+    module, binds, uses = _statement_facts(source)
     keep, drop = set(keep), set(drop)
     body = list(module.body)
-    binds = [bound_names(s) if not is_import_line(s) else set() for s in body]
-    uses = [names_in(s) if not is_import_line(s) else set() for s in body]
     definer: dict[str, int] = {}
     for i, names in enumerate(binds):
         for n in names:
@@ -208,23 +207,37 @@ def split_module(source: str, keep: Iterable[str], drop: Iterable[str] = (),
                 kept_idx.add(i)
                 changed = True
     new_body = [s for i, s in enumerate(body) if i in kept_idx or is_import_line(s)]
-    new_module = prune_imports(module.with_changes(body=new_body), extra_uses)
+    used = set().union(*(uses[i] for i in kept_idx)) if kept_idx else set()
+    new_module = prune_imports(module.with_changes(body=new_body), extra_uses, used=used)
     kept_names = sorted(set().union(*(binds[i] for i in kept_idx)) & keep) if kept_idx else []
     return SplitResult(code=new_module.code, kept=kept_names,
                        pulled_in=sorted(pulled - keep), duplicated=sorted(duplicated),
                        missing={k: sorted(v) for k, v in sorted(missing.items())})
 
 
-def prune_imports(module: cst.Module, extra_uses: Iterable[str] = ()) -> cst.Module:
+@lru_cache(maxsize=512)
+def _statement_facts(source: str) -> tuple[cst.Module, list[set[str]], list[set[str]]]:
+    """Parse once per source text: each top-level statement's bound and used names."""
+    module = cst.parse_module(source)
+    binds = [bound_names(s) if not is_import_line(s) else set() for s in module.body]
+    uses = [names_in(s) if not is_import_line(s) else set() for s in module.body]
+    return module, binds, uses
+
+
+def prune_imports(module: cst.Module, extra_uses: Iterable[str] = (),
+                  used: set[str] | None = None) -> cst.Module:
     """Drop top-level imported names that the rest of the module never uses.
 
     ``from __future__`` and star imports always stay; a line whose names all go disappears
-    with its leading comments.
+    with its leading comments. ``used``: the names the non-import statements use, when the
+    caller already knows them.
     """
-    used = set(extra_uses)
-    for s in module.body:
-        if not is_import_line(s):
-            used |= names_in(s)
+    if used is None:
+        used = set()
+        for s in module.body:
+            if not is_import_line(s):
+                used |= names_in(s)
+    used = used | set(extra_uses)
     used |= _dunder_all(module)
     new_body: list[cst.BaseStatement] = []
     gap = False  # a dropped line had a blank line above it: keep the spacing

@@ -124,9 +124,10 @@ class Analyzer:
         self.layout = layout
         self.classifier = Classifier(tree)
         self.writers = writers
-        self.exceptions = tree.exception_classes()
+        self.exceptions = tree.exceptions
         self.interface = {f for s in plan.services.values() for f in s.interface}
         self._sig: dict[str, dict[str, Verdict]] = {}
+        self._uses_cache: dict[str, _Uses] = {}
 
     def owner_of(self, module: str, name: str | None) -> str | None:
         if module in self.layout.split and name is not None:
@@ -169,9 +170,7 @@ class Analyzer:
             refs[imp.binding] = Ref(service, module, imp.binding, tm, tn, owner, imp.line)
         if not refs:
             return
-        wrapper = MetadataWrapper(info.module, unsafe_skip_copy=True)
-        uses = _Uses(set(refs))
-        wrapper.visit(uses)
+        uses = self._uses(module)
         rel = self.tree.rel(module)
         in_scope = self._line_filter(info, kept)
         for binding, ref in sorted(refs.items()):
@@ -188,7 +187,7 @@ class Analyzer:
                     out.uses.append((rel, line, f"{ref.target_module}:{ref.target_name or '*'}",
                                      ref.owner or "?"))
         for binding, attr, line, call in uses.calls:
-            if not in_scope(line):
+            if binding not in refs or not in_scope(line):
                 continue
             ref = refs[binding]
             if ref.target_name is None:
@@ -221,6 +220,17 @@ class Analyzer:
                     e = client.entries.get(c.callee.split(":")[1])
                     if client.target_module == c.callee.split(":")[0] and e and e.kind != "function":
                         c.converted, c.reason = False, e.reason
+
+    def _uses(self, module: str) -> _Uses:
+        """Calls and uses of every internal import binding of a module (cached per module)."""
+        if module not in self._uses_cache:
+            info = self.tree.info(module)
+            tops = {m.split(".")[0] for m in self.tree.files}
+            names = {imp.binding for imp in info.imports if imp.module.split(".")[0] in tops}
+            uses = _Uses(names)
+            MetadataWrapper(info.module, unsafe_skip_copy=True).visit(uses)
+            self._uses_cache[module] = uses
+        return self._uses_cache[module]
 
     def _line_filter(self, info, kept: set[str] | None):  # noqa: ANN001, ANN202
         if kept is None:

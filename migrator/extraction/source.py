@@ -296,6 +296,10 @@ class SourceTree:
                     out[f"{m}:{c.name}"] = c
         return out
 
+    @cached_property
+    def exceptions(self) -> frozenset[str]:
+        return frozenset(self.exception_classes())
+
     def exception_classes(self) -> set[str]:
         """``module:Class`` of every class that derives (statically) from an exception."""
         known: set[str] = set()

@@ -45,9 +45,12 @@ def _load_graph(path: Path, graph_file: Path | None) -> DependencyGraph:
                    "(a PostgreSQL Cluster per service that owns tables). Repeatable.")
 @click.option("--project", help="Project name for namespace and images (default: PATH's name).")
 @click.option("--force", is_flag=True, help="Overwrite files edited since they were generated.")
+@click.option("--extract", is_flag=True,
+              help="Also move each service's code into it and turn cross-service calls into "
+                   "HTTP calls (see README, extract).")
 def scaffold(path: Path, plan_file: Path, out: Path, graph_file: Path | None,
              templates: Path | None, with_: tuple[str, ...], project: str | None,
-             force: bool) -> None:
+             force: bool, extract: bool) -> None:
     """Generate services, Dockerfiles, Kubernetes manifests, compose and gateway for a plan.
 
     PATH is the monolith's source folder (analysed now) or a graph JSON file.
@@ -59,7 +62,8 @@ def scaffold(path: Path, plan_file: Path, out: Path, graph_file: Path | None,
     graph = _load_graph(path, graph_file)
     try:
         result = scaffold_api(plan, graph, out, templates=templates, force=force, with_=with_,
-                              project=project)
+                              project=project, extract=extract,
+                              source_root=path if path.is_dir() else None)
     except ScaffoldError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{out}: {len(result.files)} files, {len(result.written)} written, "

@@ -42,7 +42,7 @@ def coupling(project: Project) -> list[ServiceCoupling]:
     """Per service coupling, least coupled first (the extraction order)."""
     plan, graph = project.plan, project.graph
     assignment = plan.assignment()
-    label = {raw: spec.name for raw, spec in zip(sorted(plan.services), project.services)}
+    label = {raw: spec.name for raw, spec in zip(sorted(plan.services), project.services, strict=True)}
 
     def owner(node: str) -> str | None:
         who = assignment.get(node) or assignment.get(module_of(node))

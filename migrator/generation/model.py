@@ -59,6 +59,7 @@ class ServiceSpec:
     dependents: list[str] = field(default_factory=list)
     interface: list[str] = field(default_factory=list)
     modules: list[str] = field(default_factory=list)
+    symbols: list[str] = field(default_factory=list)
     requirements: list[str] = field(default_factory=list)
     rejected_requirements: list[str] = field(default_factory=list)
     local_port: int = 0
@@ -193,8 +194,10 @@ def build_project(plan: Plan, graph: DependencyGraph, *, extras: tuple[str, ...]
         spec.tables = sorted(svc.tables)
         spec.depends_on = sorted({names[d] for d in svc.depends_on if d in names} - {label})
         spec.interface = sorted(svc.interface)
+        spec.modules = sorted(set(svc.modules))
+        spec.symbols = sorted(set(svc.symbols))
+        # a carved-out symbol needs what its module imports (a safe over-approximation)
         modules = set(svc.modules) | {module_of(s) for s in svc.symbols}
-        spec.modules = sorted(modules)
         dists: set[str] = set()
         for mod in sorted(modules):
             for ext in graph.externals.get(mod, []):

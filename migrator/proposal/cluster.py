@@ -47,11 +47,12 @@ class Contraction:
         self.rep: dict[str, str] = {}
         self.pin_of: dict[str, str] = {}  # contracted node -> its pin key
         self.conflicts: list[str] = []
+        self.members: dict[str, list[str]] = {}  # contracted node -> its units (sorted)
         for root, members in sorted(roots.items()):
             names = sorted({pins[m] for m in members if m in pins})
-            if len(names) > 1:  # a user pin wins over a package-layout group
-                user = [n for n in names if n.startswith(SVC)]
-                names = user or names
+            if len(names) > 1:  # a user pin wins over a package-layout group; a together-group
+                user = [n for n in names if n.startswith(SVC)]  # wins over the layout too
+                names = user or names[:1]
             if names:
                 node = PIN + names[0]
                 if len(names) > 1:
@@ -63,6 +64,8 @@ class Contraction:
                 node = root
             for m in members:
                 self.rep[m] = node
+            if node != members[0] or len(members) > 1:
+                self.members.setdefault(node, []).extend(members)
             if names:
                 self.pin_of[node] = names[0]
 

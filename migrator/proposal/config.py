@@ -58,7 +58,7 @@ class ProposalOptions:
     kernel: list[str] = field(default_factory=list)  # globs forced into the shared kernel
     resolution: float | None = None  # fixed Louvain/greedy resolution instead of a sweep
     min_service_size: int = 2
-    kernel_max_share: float = 0.15
+    kernel_max_share: float = 0.2
     split: list[str] = field(default_factory=list)  # globs of modules always split into symbols
     keep_whole: list[str] = field(default_factory=list)  # globs of modules never split
     #: keep each domain package's modules together (merged only when the code says so)

@@ -17,8 +17,15 @@ import networkx as nx
 from migrator.graph import DependencyGraph, module_of
 from migrator.plan import DNS1123_LABEL, SHARED, Plan, PlanError, Service, SharedKernel
 from migrator.proposal import cluster as cl
+from migrator.proposal.compare import _covering, _resolve
 from migrator.proposal.config import ProposalOptions, build_options, glob_match
-from migrator.proposal.kernel import forced_kernel, initial_kernel, settle_kernel
+from migrator.proposal.kernel import (
+    business_units,
+    composition_root,
+    forced_kernel,
+    initial_kernel,
+    settle_kernel,
+)
 from migrator.proposal.metrics import (
     UnitResolver,
     compute_metrics,
@@ -59,6 +66,7 @@ class _Proposer:
         self.base = base
         self.source = source
         self.ug: UnitGraph = build_units(graph, opts)
+        self.business = business_units(self.ug, graph)
         self.pins: dict[str, str] = {}
         self.reason: dict[str, str] = {}
 
@@ -81,10 +89,11 @@ class _Proposer:
         """Keep the edited plan: its units become pins (or kernel); return kernel, new units."""
         assert self.base is not None
         assign = self.base.assignment()
+        covering = _covering(assign)
         kernel: set[str] = set()
         new: list[str] = []
         for u in self.ug.units:
-            group = _resolve(u, assign)
+            group = _resolve(u, assign, covering)
             if group is None:
                 new.append(u)
             elif group == SHARED:
@@ -110,6 +119,9 @@ class _Proposer:
         else:
             kernel = initial_kernel(ug, self.graph, opts, exclude=set(self.pins))
         kernel -= set(self.pins)
+        for u in sorted(composition_root(ug, self.graph) & kernel):
+            self.reason.setdefault(u, "composition root: wires the services together "
+                                      "(app factory, entry script), no business logic")
         followers = self._followers(kernel)
         active = [u for u in ug.units if u not in kernel and u not in followers]
         together = [self._units_matching(group) for group in opts.together]
@@ -177,7 +189,7 @@ class _Proposer:
         opts = self.opts
         if opts.resolution is not None:
             sweep: tuple[float, ...] = (opts.resolution,)
-        elif g.number_of_nodes() > BIG:
+        elif len(active) > BIG:
             sweep = (1.0,)
         else:
             sweep = SWEEP
@@ -294,13 +306,18 @@ class _Proposer:
             if lab in pinned:
                 options = [k for k in options if k not in pinned]
             if not options:
+                # no ties at all: follow the rest of the same modules, else the biggest
                 members = self._real(labels)
-                others = sorted((k for k in members if k != lab and
-                                 (lab not in pinned or k not in pinned)),
-                                key=lambda k: (-size(members[k]), k))
+                others = [k for k in members if k != lab and (lab not in pinned
+                                                              or k not in pinned)]
                 if not others:
                     return False
-                target = others[0]
+                mine = {module_of(u) for n in members[lab] for u in self._expand(con, n)}
+                kin: Counter[int] = Counter()
+                for k in others:
+                    kin[k] = sum(1 for n in members[k] for u in self._expand(con, n)
+                                 if module_of(u) in mine)
+                target = min(others, key=lambda k: (-kin[k], -size(members[k]), k))
             else:
                 target = max(options, key=lambda k: t[k])
             for n in labels:
@@ -309,6 +326,21 @@ class _Proposer:
             return True
 
         low, high = self.opts.services or (1, None)
+        # 0. a cluster without business logic (no route, task or table of its own: helpers
+        #    and constants left over from a carved-out module) is not a service
+        changed = True
+        while changed:
+            changed = False
+            members = self._real(labels)
+            if len(members) <= low:
+                break
+            for lab in sorted(members):
+                units = [u for n in members[lab] for u in self._expand(con, n)]
+                if (lab not in pinned_labels() and not any(u in self.business for u in units)
+                        and not any(n.startswith(cl.PIN + cl.DOM) for n in members[lab])):
+                    if merge_into_best(lab, allow_pinned=True):
+                        changed = True
+                        break
         # 1. tiny clusters join their strongest neighbour (pinned ones stay)
         changed = True
         while changed:
@@ -345,6 +377,10 @@ class _Proposer:
         order = sorted(self._real(labels).items(), key=lambda kv: kv[1][0])
         renum = {old: i for i, (old, _) in enumerate(order)}
         return {n: renum.get(lab, -1) for n, lab in labels.items()}
+
+    @staticmethod
+    def _expand(con: cl.Contraction, node: str) -> list[str]:
+        return con.members.get(node, [node])
 
     def _split(self, g: nx.Graph, labels: dict[str, int], lab: int, members: list[str]) -> bool:
         nodes = sorted(n for n in labels if labels[n] == lab)
@@ -518,7 +554,7 @@ class _Proposer:
                 services[svc].routes.append(f"{r.method} {r.path}")
         deps: dict[str, Counter[str]] = defaultdict(Counter)
         interface: dict[str, set[str]] = defaultdict(set)
-        for s_node, t_node, data in graph.edges():
+        for s_node, t_node, data in graph.g.edges(data=True):
             a, b = resolver.group(s_node), resolver.group(t_node)
             if a in services and b in services and a != b:
                 deps[a][b] += data.get("count", 1)
@@ -628,17 +664,6 @@ class _Proposer:
                 entry["reason"] = self.reason[u]
             out[u] = entry
         return out
-
-
-def _resolve(node: str, assign: dict[str, str]) -> str | None:
-    if node in assign:
-        return assign[node]
-    parts = module_of(node).split(".")
-    for i in range(len(parts), 0, -1):
-        g = assign.get(".".join(parts[:i]))
-        if g is not None:
-            return g
-    return None
 
 
 def _resolve_any(node: str, units: set[str]) -> str | None:

@@ -52,7 +52,7 @@ def explain(plan: Plan, node: str, graph: DependencyGraph | None = None) -> dict
         return out
     kind_w = plan.meta.get("weights") or DEFAULT_WEIGHTS
     ties: dict[tuple[str, str], dict[str, Any]] = {}
-    for s, t, data in graph.edges():
+    for s, t, data in graph.g.edges(data=True):
         if (s in members) == (t in members):
             continue
         other, direction = (t, "uses") if s in members else (s, "used by")

@@ -1,15 +1,24 @@
 """The shared kernel: small, widely used code without business logic.
 
-A unit belongs to the kernel when (1) many groups use it (fan-in breadth: distinct domains
-before clustering, distinct services after), (2) it has no business logic of its own: it
-handles no route or entry point, reads or writes no table and maps none, and (3) it depends
-only on other kernel units (a library every service can install must not call back into a
-service). The kernel is kept small: if too many units qualify, the breadth threshold rises.
+Business logic, here: handling an HTTP route (other than infrastructure endpoints such as
+``/healthz``, ``/readyz``, ``/metrics``, ``/static``) or a background task, and reading, writing
+or mapping a table (bulk loaders such as seed scripts excepted: see ``units.bulk_writers``).
+
+A unit belongs to the kernel when it has no business logic and either
+(1) it is part of the composition root: modules outside the domain packages that nothing but
+    other composition-root modules depends on and that wire two or more domains together (the
+    app factory, ``__main__``, the project package itself); these may read tables (maintenance
+    commands), or
+(2) two or more groups use it (fan-in breadth: distinct domains before clustering, distinct
+    services after) and it depends only on other kernel units (a library every service can
+    install must not call back into a service; lazy and TYPE_CHECKING imports do not count).
+The kernel is kept small: if too many units qualify, the breadth thresholds rise.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 
 from migrator.graph import DependencyGraph, module_of
@@ -17,10 +26,17 @@ from migrator.proposal.config import ProposalOptions, glob_match
 from migrator.proposal.units import UnitGraph
 
 
-def business_units(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
-    """Units that handle a route or entry point, or read, write or map a table."""
-    out = {u for u, rw in ug.tables_of.items() if rw["reads"] or rw["writes"]}
-    handlers = [r.handler for r in graph.routes] + [e.handler for e in graph.entry_points]
+INFRA_ROUTE = re.compile(r"^/*(healthz?|readyz|livez|ready|live|ping|status|metrics|static)"
+                         r"(/|$)", re.IGNORECASE)
+
+
+def business_units(ug: UnitGraph, graph: DependencyGraph, reads: bool = True) -> set[str]:
+    """Units with business logic (see module docstring); ``reads=False`` lets table reads
+    pass (the composition root's maintenance commands may count rows)."""
+    out = {u for u, rw in ug.tables_of.items()
+           if ((reads and rw["reads"]) or rw["writes"]) and u not in ug.bulk}
+    handlers = [r.handler for r in graph.routes if not INFRA_ROUTE.match(r.path)]
+    handlers += [e.handler for e in graph.entry_points if e.kind == "task"]
     models = [t.model for t in graph.tables.values() if t.model]
     for node in handlers + models:
         u = ug.unit_of.get(node) or ug.unit_of.get(module_of(node))
@@ -58,6 +74,47 @@ def _close(candidates: set[str], deps: dict[str, set[str]], forced: set[str]) ->
     return c
 
 
+def composition_root(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
+    """Units of the modules that wire the application together (see module docstring)."""
+    business = business_units(ug, graph, reads=False)
+    modules = sorted(ug.module_units)
+    mod_deps: dict[str, set[str]] = defaultdict(set)  # hard: who may depend on the root
+    mod_uses: dict[str, set[str]] = defaultdict(set)  # any, lazy included: what it wires
+    for (a, b) in ug.counts:
+        ma, mb = module_of(a), module_of(b)
+        if ma != mb:
+            mod_uses[ma].add(mb)
+            if (a, b) in ug.hard:
+                mod_deps[ma].add(mb)
+    root = {m for m in modules
+            if not any(u in business for u in ug.module_units[m])
+            and ug.domain[m] not in ug.package_domains}
+    changed = True
+    while changed:  # nothing outside the root may depend on it
+        changed = False
+        for m in sorted(root):
+            if any(m in mod_deps.get(x, ()) for x in modules if x not in root):
+                root.discard(m)
+                changed = True
+    roots_keys = {d for d in ug.domain.values() if d not in ug.package_domains}
+
+    def wires(m: str) -> bool:
+        seen, stack, domains = {m}, [m], set()
+        while stack:
+            for d in sorted(mod_uses.get(stack.pop(), ())):
+                if ug.domain[d] in ug.package_domains:
+                    domains.add(ug.domain[d])
+                elif d in root and d not in seen:
+                    seen.add(d)
+                    stack.append(d)
+        return len(domains) >= 2
+
+    keep = {m for m in root if wires(m) or (m in roots_keys and not mod_uses.get(m)
+                                            and any(k.startswith(m + ".") for k in modules))}
+    # a loader's data named after a domain's tables goes to that domain, not the shell
+    return {u for m in sorted(keep) for u in ug.module_units[m] if u not in ug.named}
+
+
 def forced_kernel(ug: UnitGraph, opts: ProposalOptions) -> set[str]:
     return {u for u in ug.units if any(glob_match(p, u) for p in opts.kernel)}
 
@@ -70,14 +127,19 @@ def initial_kernel(ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions,
     users = _users(ug)
     deps = _deps(ug)
     domains = set(ug.domain.values())
-    breadth = {u: len({ug.domain[a] for a in users.get(u, ())} - {ug.domain[u]})
+    # a carved-out symbol's own domain is its module's (its lean comes from these very users)
+    breadth = {u: len({ug.domain[a] for a in users.get(u, ())} - {ug.domain[module_of(u)]})
                for u in ug.units}
+    shell = composition_root(ug, graph) - exclude
     cap = max(1, int(opts.kernel_max_share * len(ug.units)))
-    threshold = max(3, math.ceil(0.2 * len(domains)))
-    leaf_threshold = 2
+    threshold = 2
+    # code inside a domain package is that domain's by its authors' layout: it joins the
+    # kernel only when a quarter of all domains (at least three) use it
+    strong = max(3, math.ceil(0.25 * len(domains)))
+    in_package = {u for u in ug.units if ug.domain[module_of(u)] in ug.package_domains}
     while True:
-        seeds = {u for u in ug.units if u not in business and u not in exclude and (
-            breadth[u] >= threshold or (breadth[u] >= leaf_threshold and not deps.get(u)))}
+        seeds = {u for u in ug.units if u not in business and u not in exclude
+                 and u not in shell and u not in ug.named and breadth[u] >= (max(strong, threshold) if u in in_package else threshold)}
         # what the seeds need comes along, if it has no business logic either
         cands = set(seeds)
         stack = sorted(seeds)
@@ -86,7 +148,7 @@ def initial_kernel(ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions,
                 if d not in cands and d not in business and d not in exclude:
                     cands.add(d)
                     stack.append(d)
-        kernel = _close(cands, deps, forced)
+        kernel = _close(cands, deps, forced | shell)
         # keep only what a surviving seed (or a forced unit) actually needs
         keep = (seeds & kernel) | forced
         stack = sorted(keep)
@@ -95,10 +157,10 @@ def initial_kernel(ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions,
                 if d in kernel and d not in keep:
                     keep.add(d)
                     stack.append(d)
-        if len(keep - forced) <= cap or threshold > len(domains):
+        keep |= shell  # the composition root does not drag what it wires into the kernel
+        if len(keep - forced - shell) <= cap or threshold > len(domains):
             return keep
         threshold += 1
-        leaf_threshold += 1
 
 
 def settle_kernel(ug: UnitGraph, assignment: dict[str, str], kernel: set[str],

@@ -84,11 +84,12 @@ def unit_counts(graph: DependencyGraph, resolver: UnitResolver,
     if weights:
         kind_w.update(weights)
     counts: dict[tuple[str, str], float] = defaultdict(float)
-    for s, t, data in graph.edges():
+    unit = {n: resolver.unit(n) for n in graph.g.nodes}
+    for s, t, data in graph.g.edges(data=True):
         w = kind_w.get(data.get("kind", ""), 0.0)
         if w <= 0:
             continue
-        a, b = resolver.unit(s), resolver.unit(t)
+        a, b = unit[s], unit[t]
         if a is None or b is None or a == b:
             continue
         counts[(a, b)] += w * data.get("count", 1)
@@ -211,11 +212,14 @@ def context_reach(graph: DependencyGraph, resolver: UnitResolver,
         kind_w.update(weights)
     services = sorted({s for s in resolver.assignment.values() if s != SHARED})
     bit = {s: 1 << i for i, s in enumerate(services)}
-    g = nx.DiGraph()
-    g.add_nodes_from(graph.g.nodes)
-    for s, t, data in graph.edges():
-        if kind_w.get(data.get("kind", ""), 0.0) > 0:
-            g.add_edge(s, t)
+    if all(kind_w.get(k, 0.0) > 0 for k in EDGE_KINDS):
+        g = graph.g  # every edge counts: walk the graph itself
+    else:
+        g = nx.DiGraph()
+        g.add_nodes_from(graph.g.nodes)
+        for s, t, data in graph.g.edges(data=True):
+            if kind_w.get(data.get("kind", ""), 0.0) > 0:
+                g.add_edge(s, t)
     contexts = business_contexts(graph)
     starts = {}
     for name, handler in contexts:

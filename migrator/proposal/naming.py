@@ -24,6 +24,31 @@ GENERIC = {
 }
 
 
+STOP = {"the", "for", "from", "with", "and", "get", "set", "new", "all", "by", "to", "of", "in",
+        "on", "id", "ids", "page", "pages", "list", "item", "items", "data", "info"}
+
+
+def words(name: str) -> list[str]:
+    """Lowercase words of an identifier: ``cart_token_from_request`` and ``CartItem`` alike."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
+
+
+def singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def stems(name: str) -> set[str]:
+    """Singular content words of a name, the unit of vocabulary matching."""
+    return {singular(w) for w in words(name) if len(w) > 2 and w not in STOP}
+
+
 def _camel_words(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 

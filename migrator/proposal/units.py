@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from migrator.graph import DependencyGraph, module_of
 from migrator.proposal.config import ProposalOptions, glob_match
+from migrator.proposal.naming import stems
 
 PKG = "@pkg:"
 TABLE = "@table:"
@@ -46,8 +47,10 @@ def domain_keys(modules: list[str]) -> tuple[dict[str, str], set[str]]:
         counts = Counter(keys.values())
         changed = False
         for key, n in sorted(counts.items()):
+            if n / total <= 0.6:
+                continue
             deeper = [m for m in modules if keys[m] == key and m != key]
-            if n / total > 0.6 and len(deeper) >= 2:
+            if len(deeper) >= 2:
                 roots.add(key)
                 for m in deeper:
                     depth[m] += 1
@@ -81,6 +84,7 @@ class UnitGraph:
     #: pairs joined by at least one edge that is neither lazy nor under TYPE_CHECKING
     hard: set[tuple[str, str]] = field(default_factory=set)
     bulk: set[str] = field(default_factory=set)  # see bulk_writers
+    named: set[str] = field(default_factory=set)  # symbols leaning by vocabulary
 
     def neighbours(self) -> dict[str, dict[str, float]]:
         adj: dict[str, dict[str, float]] = defaultdict(dict)
@@ -110,7 +114,7 @@ def choose_splits(graph: DependencyGraph, modules: list[str], keys: dict[str, st
     symbols = _symbols_by_module(graph)
     kind_w = opts.weights
     votes: dict[str, Counter[str]] = defaultdict(Counter)
-    for s, t, data in graph.edges():
+    for s, t, data in graph.g.edges(data=True):
         w = kind_w.get(data["kind"], 0.0) * data.get("count", 1)
         if w <= 0:
             continue
@@ -129,6 +133,7 @@ def choose_splits(graph: DependencyGraph, modules: list[str], keys: dict[str, st
                 votes[r.handler][last[name]] += 3.0
                 break
     lean = {s: max(sorted(v), key=lambda d: v[d]) for s, v in sorted(votes.items()) if v}
+    bulk = _bulk_modules(graph, modules)
     out = []
     for m in modules:
         if any(glob_match(p, m) for p in opts.keep_whole):
@@ -137,13 +142,84 @@ def choose_splits(graph: DependencyGraph, modules: list[str], keys: dict[str, st
         if any(glob_match(p, m) for p in opts.split) and len(symbols.get(m, [])) >= 2:
             out.append(m)
             continue
-        if len(syms) < 2 or keys[m] in package_domains:
+        if keys[m] in package_domains:
             continue  # a module inside a domain package is its authors' grouping: kept whole
+        if m in bulk and len(symbols.get(m, [])) >= 2:
+            out.append(m)  # a seed/fixture loader: its data goes with the tables it fills
+            continue
+        if len(syms) < 2:
+            continue
         tops = Counter(lean[s] for s in syms if s in lean)
         voters = sum(tops.values())
         if len(tops) >= 2 and voters >= 2 and max(tops.values()) / voters < COHESIVE_SHARE:
             out.append(m)
     return out, lean
+
+
+def _bulk_modules(graph: DependencyGraph, modules: list[str]) -> set[str]:
+    """Modules whose code writes at least 4 tables and 20% of all (see bulk_writers)."""
+    return bulk_writers(graph, {m: m for m in modules} | {
+        n: module_of(n) for t in graph.tables.values() for n in t.writers})
+
+
+def table_domains(graph: DependencyGraph, keys: dict[str, str], package_domains: set[str],
+                  lean: dict[str, str], bulk: set[str]) -> dict[str, str]:
+    """Table -> the domain package that owns it, by the ownership rule applied to domains:
+    most (non-bulk) writers; else the domain of the tables whose foreign keys point to it;
+    else where its model leans."""
+    def dom(node: str) -> str | None:
+        d = keys.get(module_of(node))
+        return d if d in package_domains else None
+
+    out: dict[str, str] = {}
+    for name in sorted(graph.tables):
+        t = graph.tables[name]
+        writers = Counter(d for d in (dom(w) for w in t.writers if module_of(w) not in bulk) if d)
+        if writers:
+            out[name] = min(writers, key=lambda d: (-writers[d], d))
+    refs: dict[str, Counter[str]] = defaultdict(Counter)
+    for name in sorted(graph.tables):
+        for target in graph.tables[name].foreign_keys:
+            if name in out and target != name:
+                refs[target][out[name]] += 1
+    for name in sorted(graph.tables):
+        t = graph.tables[name]
+        if name in out:
+            continue
+        if refs.get(name):
+            out[name] = min(refs[name], key=lambda d: (-refs[name][d], d))
+        elif t.model and (lean.get(t.model) or dom(t.model)):
+            out[name] = lean.get(t.model) or dom(t.model)  # type: ignore[assignment]
+    return out
+
+
+def vocabulary_leans(graph: DependencyGraph, split: list[str], symbols: dict[str, list[str]],
+                     package_domains: set[str], tables: dict[str, str],
+                     bulk: set[str]) -> dict[str, str]:
+    """Carved-out symbols that name their domain lean to it: ``cart_token_from_request`` to
+    ``cart``; a loader's ``CATEGORIES`` to the domain owning the ``categories`` table.
+    Only an unambiguous match (exactly one domain) counts."""
+    by_stem: dict[str, set[str]] = defaultdict(set)
+    for d in package_domains:
+        for st in stems(d.rsplit(".", 1)[-1]):
+            by_stem[st].add(d)
+    table_domain: dict[str, set[str]] = defaultdict(set)
+    for name, d in tables.items():
+        t = graph.tables[name]
+        for st in stems(name) | (stems(t.model.split(":", 1)[-1]) if t.model else set()):
+            table_domain[st].add(d)
+    out: dict[str, str] = {}
+    for m in split:
+        for s in symbols.get(m, []):
+            st = stems(s.split(":", 1)[1])
+            named = set().union(*(by_stem.get(x, set()) for x in st)) if st else set()
+            if len(named) == 1:
+                out[s] = next(iter(named))
+            elif not named and m in bulk and st:
+                data = set().union(*(table_domain.get(x, set()) for x in st))
+                if len(data) == 1:
+                    out[s] = next(iter(data))
+    return out
 
 
 def first_segment(path: str) -> str:
@@ -162,6 +238,14 @@ def build_units(graph: DependencyGraph, opts: ProposalOptions) -> UnitGraph:
     split, lean = choose_splits(graph, modules, keys, package_domains, opts)
     split_set = set(split)
     symbols = _symbols_by_module(graph)
+    bulk_mods = _bulk_modules(graph, modules)
+    owned = table_domains(graph, keys, package_domains, lean, bulk_mods)
+    for name, d in owned.items():  # a model leans to the domain that owns its table
+        model = graph.tables[name].model
+        if model and module_of(model) in split_set:
+            lean[model] = d
+    named = vocabulary_leans(graph, split, symbols, package_domains, owned, bulk_mods)
+    lean = {**lean, **named}
     unit_of: dict[str, str] = {}
     module_units: dict[str, list[str]] = {}
     size: dict[str, int] = {}
@@ -188,7 +272,7 @@ def build_units(graph: DependencyGraph, opts: ProposalOptions) -> UnitGraph:
     counts: dict[tuple[str, str], float] = defaultdict(float)
     kinds: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     hard: set[tuple[str, str]] = set()
-    for s, t, data in graph.edges():
+    for s, t, data in graph.g.edges(data=True):
         a, b = unit_of.get(s), unit_of.get(t)
         if a is None or b is None or a == b:
             continue
@@ -250,6 +334,7 @@ def build_units(graph: DependencyGraph, opts: ProposalOptions) -> UnitGraph:
                    for u, v in sorted(tables_of.items())},
         hard=hard,
         bulk=bulk,
+        named=set(named),
     )
 
 

@@ -18,8 +18,8 @@ import click
 from migrator.graph import DependencyGraph
 from migrator.plan import Plan, PlanError, load_plan
 from migrator.reporting.baseline import FAIL_ON, BaselineError
-from migrator.reporting.model import DEFINITIONS, Report
 from migrator.reporting.formats import FORMATS
+from migrator.reporting.model import DEFINITIONS, Report
 from migrator.util.fs import atomic_write
 
 #: rules that `check` enforces (the plan's boundaries); report shows every rule
@@ -178,6 +178,9 @@ def report(path: str, plan_file: str | None, level: int | None, fmt: str, output
     PATH is a source tree (analysed first) or a graph JSON from `migrator analyze -f json`.
     """
     checks = _fail_on(fail_on, baseline is not None)
+    if plan_file and level is not None:
+        raise click.BadParameter("components come from the plan; drop --level or --plan",
+                                 param_hint="--level")
     rep = _build(path, plan_file, level, baseline, checks, not no_metrics,
                  _opts(jobs, cache_dir, no_cache, exclude))
     from migrator.reporting.formats import render
@@ -207,6 +210,9 @@ def baseline(path: str, plan_file: str | None, level: int | None, output: str,
     """
     from migrator.reporting.baseline import dump_baseline, make_baseline
 
+    if plan_file and level is not None:
+        raise click.BadParameter("components come from the plan; drop --level or --plan",
+                                 param_hint="--level")
     rep = _build(path, plan_file, level, None, (), False, _opts(jobs, cache_dir, no_cache, exclude))
     data = make_baseline(rep)
     _emit(dump_baseline(data), output)

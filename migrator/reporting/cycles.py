@@ -22,8 +22,8 @@ run, so they cannot form an import-time cycle. Lazy imports (inside functions) a
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from itertools import islice
-from typing import Callable
 
 import networkx as nx
 

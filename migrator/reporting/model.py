@@ -185,6 +185,6 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for cycle, raw in zip(self.cycles, data["cycles"]):
+        for cycle, raw in zip(self.cycles, data["cycles"], strict=True):
             raw["length"] = cycle.length
         return {"schema": REPORT_SCHEMA, "version": REPORT_VERSION, **data}

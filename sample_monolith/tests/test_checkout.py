@@ -25,7 +25,11 @@ def test_checkout_with_coupon_prices_taxes_and_creates_the_order(shop):
     email, token = new_customer(shop)
     add_to_cart(shop, "PSP-GRT-001", 2, token=token)
     add_to_cart(shop, "PSP-HON-001", 1, token=token)
+    quote = expect(shop.post("/api/checkout/quote", {
+        "shipping_address": ATLANTA, "shipping_method": "standard", "coupon_code": "PEACH10"},
+        token=token), 200)
     session = expect(start_checkout(shop, token, coupon="peach10"), 201)
+    assert quote["total_cents"] == session["total_cents"] and quote["zone"] == 1
     # 2 x 10.99 + 17.99; 10 % off; 2.52 kg to zone 1 = 4.99 + 5 x 0.60; Atlanta tax 8.9 %
     # on discounted goods plus shipping.
     assert session["subtotal_cents"] == 3997
@@ -121,19 +125,21 @@ def test_payment_decline_then_retry_with_idempotency_keys(shop):
     no_key = shop.post(f"/api/checkout/sessions/{session['id']}/pay", {"card": card()},
                        token=token)
     assert expect(no_key, 422)["error"] == "idempotency_key_required"
-    declined = expect(pay(shop, session["id"], token, DECLINED_CARD, key="attempt-0001"), 402)
+    first_key = unique("attempt")
+    declined = expect(pay(shop, session["id"], token, DECLINED_CARD, key=first_key), 402)
     assert declined["error"] == "payment_declined"
     assert declined["decline_code"] == "card_declined"
-    replay = expect(pay(shop, session["id"], token, DECLINED_CARD, key="attempt-0001"), 402)
+    replay = expect(pay(shop, session["id"], token, DECLINED_CARD, key=first_key), 402)
     assert replay["payment"]["id"] == declined["payment"]["id"]
     assert replay["payment"]["replayed"] is True
-    conflict = pay(shop, session["id"], token, key="attempt-0001")
+    conflict = pay(shop, session["id"], token, key=first_key)
     assert expect(conflict, 409)["error"] == "idempotency_conflict"
-    broke = expect(pay(shop, session["id"], token, "4000000000009995", key="attempt-0002"), 402)
+    broke = expect(pay(shop, session["id"], token, "4000000000009995",
+                       key=unique("attempt")), 402)
     assert broke["decline_code"] == "insufficient_funds"
     invalid = shop.post(f"/api/checkout/sessions/{session['id']}/pay",
                         {"card": card("4242424242424241")}, token=token,
-                        headers={"Idempotency-Key": "attempt-0003"})
+                        headers={"Idempotency-Key": unique("attempt")})
     assert expect(invalid, 422)["error"] == "card_invalid"
     assert available(shop, sku) == 3  # declines keep the hold
 

@@ -6,6 +6,7 @@ Read with ``ast`` and the file tree only; the shop's code is not imported here.
 from __future__ import annotations
 
 import ast
+import functools
 from collections import Counter
 from pathlib import Path
 
@@ -32,6 +33,7 @@ def _modules() -> dict[str, Path]:
     return result
 
 
+@functools.cache
 def _top_level_symbols(path: Path) -> list[str]:
     names = []
     for node in ast.parse(path.read_text(encoding="utf-8")).body:

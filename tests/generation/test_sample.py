@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, need
-from sample_plan import sample_plan
-from test_services_run import check_probes_and_metrics, free_port, start_service, stop
-from test_tools import manifests, validate
 
 from migrator.generation import scaffold
 
+from .sample_plan import sample_plan
+from .support import ROOT, WHEELS, ensure_wheels, need
+from .test_services_run import check_probes_and_metrics, free_port, start_service, stop
+from .test_tools import manifests, validate
+
 SAMPLE = ROOT / "sample_monolith"
-WHEELS = Path.home() / ".cache" / "migrator-tests" / "wheels"
 
 
 @pytest.fixture(scope="module")
@@ -75,27 +75,21 @@ def test_sample_output_passes_the_tools(sample_out, tmp_path):
     assert proc.returncode == 0, proc.stderr
 
 
-def _wheels(reqs: list[Path]) -> None:
-    """Download every service's requirements once into a cache kept between runs."""
-    WHEELS.mkdir(parents=True, exist_ok=True)
-    args = [a for r in reqs for a in ("-r", str(r))]
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-                    "--only-binary=:all:", "-d", str(WHEELS), *args], check=True, timeout=600)
-
-
 @pytest.mark.slow
 def test_every_sample_service_installs_into_a_fresh_venv_and_starts(sample_out, tmp_path):
     folders = services(sample_out)
-    _wheels([f / "requirements.txt" for f in folders])
     for folder in folders:
         env_dir = tmp_path / f"venv-{folder.name}"
         # a real, empty venv (no system site-packages); the host's pip installs into it from
         # the wheel cache, which saves bootstrapping pip into each of the eleven venvs
         venv.EnvBuilder(with_pip=False, clear=True).create(env_dir)
         python = str(env_dir / "bin" / "python")
-        subprocess.run([sys.executable, "-m", "pip", "--python", python, "install", "-q",
-                        "--disable-pip-version-check", "--no-index", "--find-links", str(WHEELS),
-                        "-r", str(folder / "requirements.txt")], check=True, timeout=300)
+        install = [sys.executable, "-m", "pip", "--python", python, "install", "-q",
+                   "--disable-pip-version-check", "--no-index", "--find-links", str(WHEELS),
+                   "-r", str(folder / "requirements.txt")]
+        if subprocess.run(install, capture_output=True, timeout=300).returncode != 0:
+            ensure_wheels([f / "requirements.txt" for f in folders])  # a new pin
+            subprocess.run(install, check=True, timeout=300)
         proc = subprocess.run([python, "-m", "unittest"], cwd=folder, capture_output=True,
                               text=True, timeout=120)
         assert proc.returncode == 0, f"{folder.name}: {proc.stderr[-2000:]}"

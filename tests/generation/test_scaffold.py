@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from fixtures import make_graph, make_plan
 
 from migrator.cli import main
 from migrator.generation import MANIFEST, ScaffoldError, build_project, render_all, scaffold
 from migrator.plan import Plan, Service, dump_plan
+
+from .fixtures import make_graph, make_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -174,11 +175,11 @@ def test_rerun_rewrites_nothing(tmp_path):
 
 
 def test_output_is_identical_across_hash_seeds(tmp_path):
-    code = ("import sys; sys.path.insert(0, %r)\n"
-            "from fixtures import make_graph, make_plan\n"
+    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+            "from .fixtures import make_graph, make_plan\n"
             "from migrator.generation import scaffold\n"
             "scaffold(make_plan('django'), make_graph('django'), sys.argv[1],"
-            " with_=('cloudnative-pg', 'prometheus-operator'))\n") % str(Path(__file__).parent)
+            " with_=('cloudnative-pg', 'prometheus-operator'))\n")
     outs = []
     for seed in ("1", "2"):
         out = tmp_path / seed

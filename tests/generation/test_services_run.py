@@ -19,8 +19,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import FRAMEWORKS, need
 from prometheus_client.parser import text_string_to_metric_families
+
+from .support import FRAMEWORKS, need
 
 TARGETS = {"flask": "{pkg}.wsgi:app", "fastapi": "{pkg}.asgi:app", "django": "{pkg}.wsgi:application"}
 
@@ -149,7 +150,7 @@ def test_local_gateway_routes_to_services_and_monolith(generated, tmp_path):
     ports = json.loads((out / "gateway/local.json").read_text())
     conf = (out / "gateway/nginx.local.conf").read_text()
     mapping = {ports["gateway"]: free_port(), ports["monolith"]: free_port()}
-    for name, port in ports["services"].items():
+    for _name, port in ports["services"].items():
         mapping[port] = free_port()
     for old, new in mapping.items():
         conf = conf.replace(f"127.0.0.1:{old};", f"127.0.0.1:{new};")

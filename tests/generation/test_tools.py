@@ -11,7 +11,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from conftest import FRAMEWORKS, SCHEMAS, need
+
+from .support import FRAMEWORKS, SCHEMAS, need
 
 K8S_VERSIONS = ("1.30.0", "1.37.0")
 CRDS = {

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import yaml
-from conftest import PLAN, SOURCES, build_graph, write_tree
-from helpers import run, save_graph, save_plan
 
 from migrator.reporting.ignores import scan
+
+from .conftest import PLAN, SOURCES, build_graph, write_tree
+from .helpers import run, save_graph, save_plan
 
 
 def _check(tmp_path, sources=SOURCES, plan=PLAN, *extra: str):

@@ -10,11 +10,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import PLAN
-from helpers import run, save_graph, save_plan
 
 from migrator.reporting import render, report
 from migrator.reporting.formats import FORMATS
+
+from .conftest import PLAN
+from .helpers import run, save_graph, save_plan
 
 SARIF_SCHEMA = Path(__file__).resolve().parents[2].parent / "shared" / "schemas" / \
     "sarif-schema-2.1.0.json"

@@ -78,9 +78,9 @@ def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
-    from conftest import PLAN, build_graph, write_tree
-
     from migrator.plan import plan_from_dict
+
+    from .conftest import PLAN, build_graph, write_tree
 
     tmp = tmp_path_factory.mktemp("html")
     root = write_tree(tmp / "src")

@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import module_graph, save_graph, save_plan
 
 from migrator.plan import plan_from_dict
 from migrator.reporting import report
 from migrator.reporting.cycles import EXACT_MAX_NODES, canonical
 
-from conftest import PLAN
+from .conftest import PLAN
+from .helpers import module_graph, save_graph, save_plan
 
 
 def test_component_coupling_with_plan(graph, plan, shop):

@@ -32,8 +32,6 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
 
-FUNC_TYPES = (cst.FunctionDef, cst.Lambda)
-
 
 def _fields(tp: type) -> tuple[str, ...]:
     names = _FIELDS.get(tp)
@@ -43,27 +41,57 @@ def _fields(tp: type) -> tuple[str, ...]:
     return names
 
 
-def walk(root: cst.CSTNode, scope: Any = None) -> Iterator[tuple[cst.CSTNode, Any]]:
+_KIND: dict[type, int] = {}  # 1: a node, 2: a sequence, 0: anything else
+_LAST: list[Any] = [None, None]  # the last module walked and its node list (shared by plug-ins)
+
+
+def _kind(tp: type) -> int:
+    kind = _KIND.get(tp)
+    if kind is None:
+        kind = _KIND[tp] = (1 if issubclass(tp, cst.CSTNode) else
+                            2 if tp in (tuple, list) else 0)
+    return kind
+
+
+def walk(root: cst.CSTNode, scope: Any = None) -> list[tuple[cst.CSTNode, Any]]:
     """Every node under ``root`` (itself included) with its innermost enclosing function.
 
     The scope is the ``FunctionDef`` (or ``Lambda``) node that contains the node, ``scope`` for
     nodes outside any function below ``root``. Order is not source order; callers sort by line.
+    The list for a whole module is kept until another module is walked, so the plug-ins that
+    run one after the other on the same tree walk it once. Checks go by exact type: libcst
+    nodes are ABCs, and ``isinstance`` against an ABC is several times slower.
     """
+    if type(root) is cst.Module and scope is None and _LAST[0] is root:
+        return _LAST[1]
+    out: list[tuple[cst.CSTNode, Any]] = []
     stack: list[tuple[cst.CSTNode, Any]] = [(root, scope)]
-    pop, push = stack.pop, stack.append
-    node_type = cst.CSTNode
+    pop, push, add = stack.pop, stack.append, out.append
+    fields, kinds = _FIELDS, _KIND
     while stack:
-        node, sc = pop()
-        yield node, sc
-        inner = node if isinstance(node, FUNC_TYPES) else sc
-        for name in _fields(type(node)):
+        item = pop()
+        add(item)
+        node, sc = item
+        tp = type(node)
+        names = fields.get(tp) or _fields(tp)
+        inner = node if tp is cst.FunctionDef or tp is cst.Lambda else sc
+        for name in names:
             value = getattr(node, name)
-            if isinstance(value, node_type):
+            kind = kinds.get(type(value))
+            if kind is None:
+                kind = _kind(type(value))
+            if kind == 1:
                 push((value, inner))
-            elif type(value) in (tuple, list):
-                for item in value:
-                    if isinstance(item, node_type):
-                        push((item, inner))
+            elif kind == 2:
+                for child in value:
+                    ck = kinds.get(type(child))
+                    if ck is None:
+                        ck = _kind(type(child))
+                    if ck == 1:
+                        push((child, inner))
+    if type(root) is cst.Module and scope is None:
+        _LAST[0], _LAST[1] = root, out
+    return out
 
 
 class _Done(Exception):

@@ -268,17 +268,17 @@ class DjangoPlugin:
         objects_nodes: dict[int, tuple[cst.CSTNode, str]] = {}
         written: set[int] = set()
         for node, scope in u.walk(tree):
-            if isinstance(node, cst.Attribute):
+            if type(node) is cst.Attribute:
                 if node.attr.value == "objects":
                     base = u.dotted(node.value)
                     if base:
                         objects_nodes[id(node)] = (node, base)
-            elif isinstance(node, (cst.Assign, cst.AnnAssign)) and scope is not None:
+            elif type(node) in (cst.Assign, cst.AnnAssign) and scope is not None:
                 names, value = u.assign_targets(node)
                 model = self._model_of(value)
                 for var in names if model else ():
                     var_models[(id(scope), var)] = model
-            elif isinstance(node, cst.FunctionDef) and node.decorators:
+            elif type(node) is cst.FunctionDef and node.decorators:
                 for dec in node.decorators:
                     name, call = u.decorator_call(dec)
                     if u.last(name) == "receiver" and call is not None and call.args:
@@ -291,7 +291,7 @@ class DjangoPlugin:
                             data["signals"].append(later(dec.decorator, {
                                 "signal": sig, "handler": node.name.value, "decorated": True,
                                 **sender}))
-            if not isinstance(node, cst.Call):
+            if type(node) is not cst.Call:
                 continue
             func = node.func
             if not isinstance(func, cst.Attribute):

@@ -44,7 +44,7 @@ class FastAPIPlugin:
         local: dict[tuple[int, str], str] = {}  # (function, variable) -> prefix of local objects
         scoped: list[tuple[dict[str, Any], Any]] = []
         for node, scope in u.walk(tree):
-            if isinstance(node, (cst.Assign, cst.AnnAssign)):
+            if type(node) in (cst.Assign, cst.AnnAssign):
                 names, value = u.assign_targets(node)
                 kind = _OBJECT_KINDS.get(u.last(u.callee(value)) or "")
                 if names and kind:
@@ -55,7 +55,7 @@ class FastAPIPlugin:
                             "scope": "module" if scope is None else "local"}))
                         if scope is not None:
                             local[(id(scope), var)] = u.string(kw.get("prefix")) or ""
-            elif isinstance(node, cst.FunctionDef) and node.decorators:
+            elif type(node) is cst.FunctionDef and node.decorators:
                 for dec in node.decorators:
                     name, call = u.decorator_call(dec)
                     route = self._operation(name, call)
@@ -63,7 +63,7 @@ class FastAPIPlugin:
                         route.update(func=node.name.value)
                         routes.append((lines.want(call), route))
                         scoped.append((route, scope))
-            elif isinstance(node, cst.Call):
+            elif type(node) is cst.Call:
                 name = u.callee(node)
                 if not name:
                     continue
@@ -81,7 +81,8 @@ class FastAPIPlugin:
                     path = u.string(u.arg(node, 0, "path"))
                     endpoint = u.dotted(u.arg(node, 1, "endpoint"))
                     if path is not None and endpoint:
-                        methods = u.strings(u.arg(node, -1, "methods")) or ["GET"]
+                        given = u.arg(node, -1, "methods")
+                        methods = (u.strings(given) if given is not None else ["GET"]) or ["ANY"]
                         routes.append((lines.want(node), {
                             "obj": name.rsplit(".", 1)[0], "path": path,
                             "methods": sorted({m.upper() for m in methods}), "func": None,
@@ -104,8 +105,9 @@ class FastAPIPlugin:
         if attr in u.HTTP_METHODS:
             methods = [attr.upper()]
         elif attr == "api_route":
-            methods = sorted({m.upper() for m in u.strings(u.arg(call, -1, "methods")) or
-                              ["GET"]})
+            given = u.arg(call, -1, "methods")
+            values = u.strings(given) if given is not None else ["GET"]
+            methods = sorted({m.upper() for m in values or ["ANY"]})
         elif attr == "websocket":
             methods = ["WEBSOCKET"]
         else:

@@ -3,7 +3,8 @@
 Detected: ``Flask(...)`` and ``Blueprint("name", __name__, url_prefix=...)`` objects;
 ``@x.route(rule, methods=[...])`` and the ``@x.get/post/put/patch/delete`` shortcuts;
 ``x.add_url_rule(rule, endpoint, view_func, methods=...)`` including ``View.as_view(...)``
-(methods of a ``MethodView`` are the HTTP verbs it defines); ``x.register_blueprint(bp,
+(methods of a ``MethodView`` are the HTTP verbs it defines); Flask-RESTful/RESTX
+``api = Api(app_or_bp, prefix=...)`` with ``api.add_resource(Resource, "/url", ...)``; ``x.register_blueprint(bp,
 url_prefix=...)`` on the app or on another blueprint (nested blueprints), with Flask's rules:
 a registration prefix replaces the blueprint's own one, a parent's prefix is prepended, and a
 blueprint registered twice yields its routes under both prefixes. A blueprint never registered
@@ -11,7 +12,8 @@ keeps its own prefix. Registration tables are read too: ``for bp, prefix in [(a,
 and ``for module, attr, prefix in TABLE: bp = getattr(importlib.import_module(module), attr)``
 (which also gives a ``dynamic`` edge from the registering function to the blueprint).
 
-Graph: one ``Route`` and one ``EntryPoint(kind="route")`` per HTTP method, and a ``route`` edge
+Graph: one ``Route`` and one ``EntryPoint(kind="route")`` per HTTP method (``ANY`` when ``methods=``
+is not a literal list), and a ``route`` edge
 **from the object that owns the rule to the handler**: the blueprint variable (``pkg.views:bp``)
 or the app variable, or the registering function (``pkg.app:create_app``) for an app created
 inside a factory. Handlers cluster with the blueprint they belong to, which is what a service
@@ -30,12 +32,16 @@ from migrator.analysis.frameworks import _util as u
 from migrator.graph import DependencyGraph, EntryPoint, Route
 
 _OBJECT_KINDS = {"Flask": "app", "Blueprint": "blueprint", "APIFlask": "app",
-                 "APIBlueprint": "blueprint"}
+                 "APIBlueprint": "blueprint", "Api": "api"}
+_RESOURCE_BASES = ("MethodView", "View", "Resource", "MethodResource")
 
 
 def _methods(node: cst.CSTNode | None) -> list[str] | None:
+    """Methods of a ``methods=[...]`` argument; ``["ANY"]`` when it is not a literal list."""
+    if node is None:
+        return None
     values = u.strings(node)
-    return sorted({m.upper() for m in values}) if values else None
+    return sorted({m.upper() for m in values}) if values else ["ANY"]
 
 
 class FlaskPlugin:
@@ -43,7 +49,7 @@ class FlaskPlugin:
 
     name = "flask"
     markers = ("flask", "Flask", "Blueprint", ".route(", "add_url_rule", "register_blueprint",
-               "MethodView") + tuple(f'.{m}({q}/' for m in ("get", "post", "put", "patch",
+               "MethodView", "add_resource") + tuple(f'.{m}({q}/' for m in ("get", "post", "put", "patch",
                                                              "delete") for q in "\"'")
 
     # -- worker half ---------------------------------------------------------------------------
@@ -61,33 +67,42 @@ class FlaskPlugin:
                 consts.update((n, value) for n in names)
         handled: set[int] = set()  # register_blueprint calls read with their loop
         for node, scope in u.walk(tree):
-            if isinstance(node, (cst.Assign, cst.AnnAssign)):
+            if type(node) in (cst.Assign, cst.AnnAssign):
                 names, value = u.assign_targets(node)
                 kind = _OBJECT_KINDS.get(u.last(u.callee(value)) or "")
                 if names and kind:
                     pos, kw = u.call_args(value)
-                    prefix = u.string(kw.get("url_prefix"))
+                    prefix = u.string(kw.get("prefix" if kind == "api" else "url_prefix"))
                     bp_name = u.string(pos[0]) if pos else u.string(kw.get("name"))
+                    extra = {"target": u.dotted(u.arg(value, 0, "app"))} if kind == "api" else {}
                     for var in names:
                         objects.append((lines.want(node), {
                             "var": var, "kind": kind, "name": bp_name, "prefix": prefix,
-                            "scope": "module" if scope is None else "local"}, scope))
-            elif isinstance(node, cst.FunctionDef) and node.decorators:
+                            "scope": "module" if scope is None else "local", **extra}, scope))
+            elif type(node) is cst.FunctionDef and node.decorators:
                 for dec in node.decorators:
                     self._route(dec, node, scope, lines, routes)
-            elif isinstance(node, cst.For):
+            elif type(node) is cst.For:
                 self._loop_registrations(node, consts, lines, regs, handled)
-            elif isinstance(node, cst.ClassDef) and scope is None:
+            elif type(node) is cst.ClassDef and scope is None:
                 methods = self._view_methods(node)
                 if methods is not False:
                     views[node.name.value] = methods
-            elif isinstance(node, cst.Call):
+            elif type(node) is cst.Call:
                 name = u.callee(node)
                 if not name or "." not in name:
                     continue
                 obj, attr = name.rsplit(".", 1)
                 if attr == "add_url_rule":
                     self._rule(node, obj, lines, rules)
+                elif attr == "add_resource":  # Flask-RESTful / Flask-RESTX
+                    pos, kw = u.call_args(node)
+                    view = u.dotted(pos[0]) if pos else None
+                    for url in (u.string(p) for p in pos[1:]):
+                        if view and url is not None:
+                            rules.append((lines.want(node), {
+                                "obj": obj, "rule": url, "view": view, "as_view": True,
+                                "methods": None}))
                 elif attr == "register_blueprint" and id(node) not in handled:
                     bp = u.dotted(u.arg(node, 0, "blueprint"))
                     if bp:
@@ -227,7 +242,7 @@ class FlaskPlugin:
     def _view_methods(node: cst.ClassDef) -> list[str] | None | bool:
         """HTTP methods of a class-based view, None if unknown, False if not a view."""
         bases = [u.last(u.dotted(b.value)) for b in node.bases]
-        if not any(b in ("MethodView", "View") for b in bases):
+        if not any(b in _RESOURCE_BASES for b in bases):
             return False
         declared: list[str] | None = None
         verbs = set()
@@ -250,7 +265,7 @@ class FlaskPlugin:
         for m, _, data in items:
             for o in data["objects"]:
                 if o["scope"] == "module":
-                    objs.setdefault(f"{m}:{o['var']}", o)
+                    objs.setdefault(f"{m}:{o['var']}", dict(o, module=m))
         regs: dict[str, list[tuple[str | None, str | None, bool]]] = defaultdict(list)
         for m, _, data in items:
             for r in data["registrations"]:
@@ -292,6 +307,12 @@ class FlaskPlugin:
             node = u.resolve_name(resolver, facts, m, obj)
             if node in objs:
                 kind = objs[node]["kind"]
+                if kind == "api":  # Api(bp, prefix=...): the blueprint's prefixes, then its own
+                    o = objs[node]
+                    target = u.resolve_name(resolver, facts, o["module"], o.get("target"))
+                    outer = (prefixes(target) if target in objs and
+                             objs[target]["kind"] == "blueprint" else [None])
+                    return node, [u.join_path(p, o["prefix"] or "") or None for p in outer]
                 return node, (prefixes(node) if kind == "blueprint" else [None])
             if local or not strict:
                 return None, [None]

@@ -166,17 +166,17 @@ class SQLAlchemyPlugin:
                 access.append((lines.want(node), {"target": target, "op": op}))
 
         for node, scope in u.walk(tree):
-            if isinstance(node, cst.ClassDef):
+            if type(node) is cst.ClassDef:
                 if scope is None:
                     classes.append(self._class(node, lines))
-            elif isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+            elif type(node) in (cst.Assign, cst.AnnAssign, cst.AugAssign):
                 # ``obj.attr = value`` on an instance of a model: an UPDATE at flush
-                targets = ([t.target for t in node.targets] if isinstance(node, cst.Assign)
+                targets = ([t.target for t in node.targets] if type(node) is cst.Assign
                            else [node.target])
                 for t in targets:
                     if isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name):
                         pending.append((node, scope, t.value, "write"))
-                if isinstance(node, cst.AugAssign):
+                if type(node) is cst.AugAssign:
                     continue
                 names, value = u.assign_targets(node)
                 if not names or value is None:
@@ -194,15 +194,15 @@ class SQLAlchemyPlugin:
                 if model:
                     for var in names:
                         var_models[(id(scope), var)] = model
-            elif isinstance(node, cst.Attribute) and node.attr.value == "query":
+            elif type(node) is cst.Attribute and node.attr.value == "query":
                 base = u.dotted(node.value)
                 if base and not base.lower().endswith("session"):  # session.query(...) is a call
                     note(node, base, "read")
-            elif isinstance(node, cst.For) and isinstance(node.target, cst.Name):
+            elif type(node) is cst.For and isinstance(node.target, cst.Name):
                 model = _model_of(node.iter, lambda v, sc=scope: var_models.get((id(sc), v)))
                 if model:
                     var_models[(id(scope), node.target.value)] = model
-            elif isinstance(node, cst.FunctionDef):
+            elif type(node) is cst.FunctionDef:
                 for param in (*node.params.params, *node.params.kwonly_params):
                     hint = u.dotted(param.annotation.annotation) if param.annotation else None
                     if hint and u.last(hint)[:1].isupper():

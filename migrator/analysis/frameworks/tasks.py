@@ -60,13 +60,13 @@ class TasksPlugin:
                 found.append((lines.want(stmt.name), {
                     "what": "command", "func": "Command", "name": module.rsplit(".", 1)[-1]}))
         for node, scope in u.walk(tree):
-            if isinstance(node, cst.FunctionDef) and node.decorators:
+            if type(node) is cst.FunctionDef and node.decorators:
                 for dec in node.decorators:
                     item = self._decorator(dec, node)
                     if item:
                         item["top"] = scope is None
                         found.append((lines.want(dec.decorator), item))
-            elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            elif type(node) is cst.Call and isinstance(node.func, cst.Attribute):
                 spec = _ENQUEUE.get(node.func.attr.value)
                 if spec is None:
                     continue

@@ -3,8 +3,8 @@ thicker by weight. Big trees (see ``layout.MAX_MODULES``) are drawn at component
 
 from __future__ import annotations
 
-from migrator.reporting.model import Report
 from migrator.reporting.formats.layout import CROSS, picture, stroke
+from migrator.reporting.model import Report
 
 
 def _q(text: str) -> str:

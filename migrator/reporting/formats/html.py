@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from html import escape
 
-from migrator.reporting.model import Report
 from migrator.reporting.formats.common import metric_rows, scope, summary
 from migrator.reporting.formats.layout import CROSS, Picture, picture, stroke
+from migrator.reporting.model import Report
 
 MAX_ROWS = 1000
 

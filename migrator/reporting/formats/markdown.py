@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from migrator.reporting.model import Report
 from migrator.reporting.formats.common import (
     COMPONENT_HEADERS,
     LIMIT,
@@ -14,6 +13,7 @@ from migrator.reporting.formats.common import (
     scope,
     summary,
 )
+from migrator.reporting.model import Report
 
 
 def _cell(text: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from migrator.reporting.model import Report
 from migrator.reporting.formats.common import (
     COMPONENT_HEADERS,
     LIMIT,
@@ -15,6 +14,7 @@ from migrator.reporting.formats.common import (
     summary,
     table,
 )
+from migrator.reporting.model import Report
 
 
 def _more(total: int, shown: int) -> list[str]:

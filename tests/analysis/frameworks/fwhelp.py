@@ -43,7 +43,7 @@ def app_facts(name: str) -> dict[str, ModuleFacts]:
         rel = path.relative_to(root)
         module, is_package = module_name(rel)
         data = path.read_bytes()
-        item = (rel.as_posix(), module, is_package, hashlib.sha256(data).hexdigest(), data)
+        item = (rel.as_posix(), module, is_package, hashlib.sha256(data).hexdigest(), data, True)
         facts[module] = analyse_source(item)
     return facts
 
@@ -168,7 +168,7 @@ def mini_graph(sources: dict[str, str]) -> DependencyGraph:
     for rel, src in sorted(sources.items()):
         module, is_package = module_name(Path(rel))
         data = textwrap.dedent(src).lstrip("\n").encode()
-        facts[module] = analyse_source((rel, module, is_package, "sha", data))
+        facts[module] = analyse_source((rel, module, is_package, "sha", data, True))
     graph = DependencyGraph(".")
     for module, mf in sorted(facts.items()):
         graph.add_node(module, "module", file=mf.file, line=1, end_line=mf.lines)
@@ -178,4 +178,6 @@ def mini_graph(sources: dict[str, str]) -> DependencyGraph:
     resolver = FakeResolver(facts)
     for plugin in frameworks.plugins():
         plugin.resolve(facts, resolver, graph)
+    for mf in facts.values():  # collect errors are caught by the registry and kept here
+        graph.diagnostics.extend(mf.diagnostics)
     return graph.finalize()

@@ -211,3 +211,24 @@ def test_empty_rule_without_prefix_is_root() -> None:
         def home(): ...
     '''})
     assert routes(g) == {("GET", "/", "m:home")}
+
+
+def test_flask_restful_resources() -> None:
+    g = mini_graph({"m.py": '''
+        from flask import Blueprint
+        from flask_restful import Api, Resource
+
+        bp = Blueprint("rest", __name__, url_prefix="/rest")
+        api = Api(bp, prefix="/v2")
+
+
+        class Users(Resource):
+            def get(self): ...
+            def post(self): ...
+
+
+        api.add_resource(Users, "/users", "/people")
+    '''})
+    assert routes(g) == {(m, p, "m:Users") for m in ("GET", "POST")
+                         for p in ("/rest/v2/users", "/rest/v2/people")}
+    assert ("m:api", "m:Users") in edges(g, "route")

@@ -1,0 +1,36 @@
+"""Helpers shared by the generation tests (paths, tool lookup, wheel cache)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FRAMEWORKS = ("flask", "fastapi", "django")
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMAS = ROOT.parent / "shared" / "schemas"
+#: wheels of the generated services' requirements, kept between runs (venv and podman tiers)
+WHEELS = Path.home() / ".cache" / "migrator-tests" / "wheels"
+
+
+def ensure_wheels(requirements: list[Path]) -> Path:
+    """Make WHEELS hold every requirement: offline when it already does, else download."""
+    WHEELS.mkdir(parents=True, exist_ok=True)
+    args = [a for r in requirements for a in ("-r", str(r))]
+    base = [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
+            "--only-binary=:all:", "-d", str(WHEELS)]
+    offline = subprocess.run([*base, "--no-index", "--find-links", str(WHEELS), *args],
+                             capture_output=True, timeout=300)
+    if offline.returncode != 0:
+        subprocess.run([*base, *args], check=True, timeout=900)
+    return WHEELS
+
+
+def need(tool: str) -> str:
+    path = shutil.which(tool) or (shutil.which(tool, path="/usr/sbin") if tool == "nginx" else None)
+    if path is None:
+        pytest.fail(f"{tool} is not installed: run scripts/bootstrap.sh --test")
+    return path

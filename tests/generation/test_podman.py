@@ -1,0 +1,132 @@
+"""Slow tier: build every generated image with podman and run one container.
+
+No image can be pulled here, so the test builds a stand-in for the Dockerfiles' base image:
+Debian bookworm (debootstrap, minbase) with Debian's python3 and venv, kept in podman storage
+between runs (``localhost/migrator-test-bookworm-python:1``), plus a thin layer, rebuilt each
+run, that holds a wheel cache and a pip.conf pointing at it. Tagged with the base image's name
+(``python:3.12-slim-bookworm``), it lets every generated Dockerfile build unchanged with
+``--network=none``. The container runs with ``--network host`` (loopback only), a read-only
+root file system and a tmpfs /tmp, as the Kubernetes manifests run it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+import urllib.error
+from pathlib import Path
+
+import pytest
+
+from .support import ensure_wheels
+from .test_services_run import free_port, get
+
+pytestmark = pytest.mark.slow
+
+BASE = "localhost/migrator-test-bookworm-python:1"
+CONTAINERS_CONF = """[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
+[engine]
+runtime = "runc"
+"""
+
+
+def debian_mirror() -> str:
+    for path in sorted(Path("/etc/apt/sources.list.d").glob("*.sources")):
+        m = re.search(r"^URIs:\s*(\S+)", path.read_text(), re.M)
+        if m and "security" not in m.group(1):
+            return m.group(1)
+    text = Path("/etc/apt/sources.list").read_text() if Path("/etc/apt/sources.list").exists() else ""
+    m = re.search(r"^deb\s+(\S+)\s+bookworm\s", text, re.M)
+    return m.group(1) if m else "http://deb.debian.org/debian"
+
+
+@pytest.fixture(scope="module")
+def podman(tmp_path_factory):
+    for tool in ("podman", "debootstrap"):
+        if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
+            pytest.fail(f"{tool} is not installed: run scripts/bootstrap.sh --test")
+    if os.geteuid() != 0:
+        pytest.skip("the podman tier runs as root (rootless podman needs subuid setup)")
+    conf = tmp_path_factory.mktemp("podman") / "containers.conf"
+    conf.write_text(CONTAINERS_CONF)
+    env = {**os.environ, "CONTAINERS_CONF": str(conf)}
+
+    def run(*args: str, check: bool = True, timeout: float = 900, **kw):
+        return subprocess.run(["podman", *args], env=env, check=check, timeout=timeout,
+                              capture_output=True, text=True, **kw)
+
+    if run("image", "exists", BASE, check=False).returncode != 0:
+        rootfs = tmp_path_factory.mktemp("rootfs") / "rootfs"
+        debootstrap = shutil.which("debootstrap") or "/usr/sbin/debootstrap"
+        subprocess.run([debootstrap, "--variant=minbase",
+                        "--include=python3,python3-venv,python-is-python3", "bookworm",
+                        str(rootfs), debian_mirror()], check=True, timeout=1200,
+                       capture_output=True)
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+        subprocess.run(["podman", "import", "--change", 'CMD ["/bin/bash"]', "-", BASE],
+                       stdin=tar.stdout, env=env, check=True, timeout=600, capture_output=True)
+        tar.wait(timeout=60)
+        shutil.rmtree(rootfs, ignore_errors=True)
+    return run
+
+
+def standin(podman, out: Path, tmp: Path) -> None:
+    dockerfiles = sorted((out / "services").glob("*/Dockerfile"))
+    bases = {re.search(r"^FROM (\S+)", d.read_text(), re.M).group(1) for d in dockerfiles}
+    assert len(bases) == 1, bases
+    wheels = ensure_wheels(sorted((out / "services").glob("*/requirements.txt")))
+    ctx = tmp / "standin"
+    shutil.copytree(wheels, ctx / "wheels")
+    (ctx / "Containerfile").write_text(
+        f"FROM {BASE}\nCOPY wheels /wheels\n"
+        "RUN printf '[global]\\nno-index = true\\nfind-links = /wheels\\n' > /etc/pip.conf\n")
+    name = bases.pop()
+    name = name if "/" in name else f"docker.io/library/{name}"
+    podman("build", "--pull=never", "--network=none", "-t", name, str(ctx))
+
+
+def test_every_image_builds_and_one_container_runs_healthy(podman, generated, tmp_path):
+    out = generated["flask"]
+    standin(podman, out, tmp_path)
+    images = []
+    try:
+        for folder in sorted((out / "services").iterdir()):
+            tag = f"localhost/migrator-test-{folder.name}:test"
+            podman("build", "--pull=never", "--network=none", "--format", "docker", "-t", tag,
+                   str(folder))
+            images.append(tag)
+            info = json.loads(podman("image", "inspect", tag).stdout)[0]
+            assert info["Config"]["User"] == "10001:10001"
+            assert "8000/tcp" in info["Config"]["ExposedPorts"]
+            assert info["Config"]["Healthcheck"]["Test"][0] == "CMD"
+        port = free_port()
+        cid = podman("run", "-d", "--init", "--network", "host", "--read-only",
+                     "--tmpfs", "/tmp", "-e", f"PORT={port}", "-e", "HOST=127.0.0.1",
+                     images[0]).stdout.strip()
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    status, _, body = get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                    break
+                except (OSError, urllib.error.URLError):
+                    if time.monotonic() > deadline:
+                        logs = podman("logs", cid, check=False).stdout
+                        raise AssertionError(f"container did not answer: {logs}") from None
+                    time.sleep(0.5)
+            assert status == 200 and json.loads(body)["status"] == "ok"
+            assert get(f"http://127.0.0.1:{port}/metrics")[0] == 200
+            assert podman("healthcheck", "run", cid, check=False).returncode == 0
+            podman("stop", "-t", "30", cid)
+            state = json.loads(podman("inspect", cid).stdout)[0]["State"]
+            assert state["ExitCode"] == 0, podman("logs", cid, check=False).stdout
+        finally:
+            podman("rm", "-f", cid, check=False)
+    finally:
+        for tag in images:
+            podman("rmi", "-f", tag, check=False)

@@ -1,0 +1,1 @@
+"""Tests of migrator.reporting (issue 6)."""
