@@ -21,8 +21,8 @@ fi
 if [ "$want_test" = 1 ]; then
     # Debian packages the tests drive for real (see README, "Tests"): nginx checks and runs the
     # gateway, chromium renders the HTML report, graphviz draws dot output, podman/buildah/runc
-    # and debootstrap build images without a Docker engine.
-    apt_pkgs=(nginx-light chromium graphviz podman buildah runc debootstrap)
+    # and debootstrap build images without a Docker engine; catatonit is podman's `--init`.
+    apt_pkgs=(nginx-light chromium graphviz podman buildah runc debootstrap catatonit)
     missing=()
     for p in "${apt_pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

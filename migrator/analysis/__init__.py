@@ -17,6 +17,7 @@ from typing import Any
 
 from migrator.analysis.discover import DEFAULT_MAX_FILE_SIZE, PathError, SourceFile, discover
 from migrator.analysis.facts import ModuleFacts
+from migrator.analysis.isolate import DEFAULT_TIME_LIMIT, TIME_LIMIT_CODE
 from migrator.graph import DependencyGraph, Diagnostic
 
 __all__ = ["AnalysisError", "PathError", "Stats", "analyze", "DEFAULT_CACHE_DIR"]
@@ -74,30 +75,14 @@ def _chunks(items: list[Any], jobs: int) -> list[list[Any]]:
     return [b for b in bins if b]
 
 
-def _parse_all(items: list[Any], jobs: int, progress: Progress | None) -> list[ModuleFacts]:
-    from migrator.analysis import parse
+def _parse_all(items: list[Any], jobs: int, progress: Progress | None,
+               time_limit: float | None = None) -> list[ModuleFacts]:
+    """Parse in worker processes, always: libcst's native parser can segfault or hang on hostile
+    input, and only a separate process can be killed or lost without losing the run
+    (``isolate`` explains)."""
+    from migrator.analysis.isolate import parse_isolated
 
-    total = len(items)
-    if jobs <= 1 or sum(len(it[4]) for it in items) < _INLINE_BYTES or total < 4:
-        out = []
-        for i, item in enumerate(items, 1):
-            out.append(parse.analyse_source(item))
-            if progress:
-                progress(i, total)
-        return out
-    import concurrent.futures as cf
-    import multiprocessing as mp
-
-    parse.warm_up()
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-    results: list[ModuleFacts] = []
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        futures = [pool.submit(parse.analyse_many, chunk) for chunk in _chunks(items, jobs)]
-        for fut in cf.as_completed(futures):
-            results.extend(fut.result())
-            if progress:
-                progress(len(results), total)
-    return results
+    return parse_isolated(items, jobs, progress, time_limit)
 
 
 def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
@@ -106,7 +91,8 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
             progress: Progress | None = None, strict: bool = False,
             default_excludes: bool = True, gitignore: bool = True,
             max_file_size: int = DEFAULT_MAX_FILE_SIZE,
-            plugins: bool = True) -> DependencyGraph:
+            plugins: bool = True, time_limit: float | None = DEFAULT_TIME_LIMIT,
+            follow_symlinks: bool = False) -> DependencyGraph:
     """The dependency graph of the Python code under ``path``.
 
     ``include``/``exclude`` are globs relative to ``path`` (``exclude`` adds to the defaults:
@@ -115,13 +101,16 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
     (default ``.migrator-cache`` in the project root). Files that cannot be analysed become
     ``graph.diagnostics``; with ``strict`` any warning or error raises ``AnalysisError``.
     ``plugins=False`` skips the framework plug-ins (routes, models, tables, tasks).
+    ``time_limit`` bounds the seconds spent parsing one file (None or 0: no bound); symbolic
+    links are followed only with ``follow_symlinks`` (and never out of a loop).
     Raises ``PathError`` when ``path`` is missing or holds no Python.
     """
     from migrator.analysis.cache import FactsCache, code_signature, entry_key
     from migrator.analysis.resolve import build_graph
 
     disc = discover(path, include=include, exclude=exclude, default_excludes=default_excludes,
-                    gitignore=gitignore, max_file_size=max_file_size)
+                    gitignore=gitignore, max_file_size=max_file_size,
+                    follow_symlinks=follow_symlinks)
     jobs = max(1, jobs or os.cpu_count() or 1)
     stats = Stats(files=len(disc.files), jobs=jobs)
     read, read_diags = _read(disc.files, disc.root)
@@ -153,21 +142,34 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
     stats.cached = len(facts)
     stats.parsed = len(todo)
 
-    parsed = _parse_all(todo, jobs, progress) if todo else []
+    parsed = _parse_all(todo, jobs, progress, time_limit) if todo else []
     new = {}
     for mf in parsed:
         facts[mf.module] = mf
-        if cache is not None:
-            new[keys[mf.module]] = mf
+        if cache is not None and not any(d.code == TIME_LIMIT_CODE for d in mf.diagnostics):
+            new[keys[mf.module]] = mf  # a timeout depends on the load: try again next run
     if cache is not None:
         cache.save(new, used | set(new))
         if cache.error:
             stats.cache_notes.append(cache.error)
 
-    graph, _ = build_graph(facts, root=str(disc.root), run_plugins=plugins)
+    graph = None
+    graph_cache = graph_key = None
+    if cache is not None and len(keys) + len(used) == len(facts):
+        from migrator.analysis.cache import GraphCache
+
+        graph_cache = GraphCache(cache.dir.parent)
+        graph_key = GraphCache.key([signature, str(disc.root), str(plugins),
+                                    *sorted(used | set(new))])
+        graph = graph_cache.load(graph_key) if not todo else None
+    if graph is None:
+        graph, _ = build_graph(facts, root=str(disc.root), run_plugins=plugins)
+        graph.finalize()
+        if graph_cache is not None and graph_key is not None and len(new) == len(parsed):
+            graph_cache.save(graph_key, graph)
     graph.diagnostics.extend(disc.diagnostics)
     graph.diagnostics.extend(read_diags)
-    graph.finalize()
+    graph.diagnostics = sorted(set(graph.diagnostics))
     graph.stats = stats  # type: ignore[attr-defined]
     if strict:
         bad = [d for d in graph.diagnostics if d.severity != "info"]

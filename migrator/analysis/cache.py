@@ -20,9 +20,38 @@ import pickle
 from pathlib import Path
 
 from migrator.analysis.facts import FACTS_VERSION, ModuleFacts
+from migrator.graph import DependencyGraph
 from migrator.util.fs import atomic_write
 
 MAGIC = b"MIGRATOR-FACTS-PACK 1\n"
+_PLAIN_TYPES = frozenset({"set", "frozenset", "dict", "list", "tuple", "str", "bytes", "int",
+                          "float", "bool", "complex", "bytearray"})
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Unpickles only migrator's own data classes, networkx graphs and plain builtins.
+
+    The cache lives in the analysed project by default, so a hostile repository can commit a
+    pack; the SHA-256 header only detects damage (an attacker can compute it). A plain
+    ``pickle.loads`` would run any callable such a pack names; this one refuses all but the
+    classes that facts and graphs are made of."""
+
+    def find_class(self, module: str, name: str) -> object:
+        if module in ("migrator.analysis.facts", "migrator.graph") or \
+                module.startswith("networkx.classes."):
+            obj = super().find_class(module, name)
+            if isinstance(obj, type):
+                return obj
+        elif module == "builtins" and name in _PLAIN_TYPES:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"cache entry refers to {module}.{name}: not allowed")
+
+
+def safe_loads(payload: bytes) -> object:
+    """``pickle.loads`` restricted to the classes of the cache formats (see ``_SafeUnpickler``)."""
+    import io
+
+    return _SafeUnpickler(io.BytesIO(payload)).load()
 _COMPACT_AT = 8  # packs before merging them into one
 
 
@@ -97,7 +126,7 @@ class FactsCache:
         if hashlib.sha256(payload).hexdigest() != digest:
             return None
         try:
-            entries = pickle.loads(payload)
+            entries = safe_loads(payload)
         except Exception:
             return None
         if not isinstance(entries, dict) or not all(
@@ -130,3 +159,48 @@ class FactsCache:
                 self._write(new)
         except OSError as exc:
             self.error = f"cannot write cache {self.dir}: {exc.strerror or exc}"
+
+
+class GraphCache:
+    """The finished graph of the last run, keyed by every file's cache key: a run in which no
+    file changed skips resolution and the plug-ins too, not only parsing."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.dir = Path(directory) / f"graph-v{FACTS_VERSION}"
+
+    @staticmethod
+    def key(parts: list[str]) -> str:
+        h = hashlib.sha256()
+        for part in parts:
+            h.update(part.encode())
+            h.update(b"\0")
+        return h.hexdigest()[:32]
+
+    def load(self, key: str) -> DependencyGraph | None:
+        try:
+            data = (self.dir / f"{key}.graph").read_bytes()
+        except OSError:
+            return None
+        if not data.startswith(MAGIC):
+            return None
+        head_end = data.find(b"\n", len(MAGIC))
+        payload = data[head_end + 1:]
+        if head_end < 0 or hashlib.sha256(payload).hexdigest() != data[
+                len(MAGIC):head_end].decode("ascii", "replace"):
+            return None
+        try:
+            graph = safe_loads(payload)
+        except Exception:
+            return None
+        return graph if isinstance(graph, DependencyGraph) else None
+
+    def save(self, key: str, graph: DependencyGraph) -> None:
+        payload = pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL)
+        digest = hashlib.sha256(payload).hexdigest()
+        try:
+            atomic_write(self.dir / f"{key}.graph", MAGIC + digest.encode() + b"\n" + payload)
+            others = sorted(self.dir.glob("*.graph"), key=lambda p: p.stat().st_mtime)
+            for old in others[:-2]:  # keep a couple: two checkouts may share one cache
+                old.unlink()
+        except OSError:
+            pass

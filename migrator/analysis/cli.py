@@ -9,6 +9,7 @@ import click
 
 from migrator.analysis.discover import DEFAULT_MAX_FILE_SIZE
 from migrator.analysis.formats import FORMATS
+from migrator.analysis.isolate import DEFAULT_TIME_LIMIT
 
 
 class _Bar:
@@ -53,11 +54,17 @@ class _Bar:
               "0 means no limit.")
 @click.option("--frameworks/--no-frameworks", default=True, show_default=True,
               help="Run the framework plug-ins (routes, models, tables, tasks).")
+@click.option("--file-time-limit", type=click.FloatRange(min=0), default=DEFAULT_TIME_LIMIT,
+              show_default=True, help="Skip (and report) a file whose parse takes longer than "
+              "this many seconds; 0 means no limit.")
+@click.option("--follow-symlinks", is_flag=True,
+              help="Follow symbolic links that lead out of PATH (default: report and skip).")
 @click.option("--strict", is_flag=True, help="Exit 1 when any file could not be analysed.")
 def analyze(path: str, fmt: str, output: str | None, include: tuple[str, ...],
             exclude: tuple[str, ...], no_default_excludes: bool, no_gitignore: bool,
             jobs: int | None, cache_dir: str | None, no_cache: bool, max_file_size: int,
-            frameworks: bool, strict: bool) -> None:
+            frameworks: bool, file_time_limit: float, follow_symlinks: bool,
+            strict: bool) -> None:
     """Parse the Python code under PATH (never importing it) into a dependency graph."""
     from migrator.analysis import PathError
     from migrator.analysis import analyze as run
@@ -69,7 +76,8 @@ def analyze(path: str, fmt: str, output: str | None, include: tuple[str, ...],
         graph = run(path, include=list(include) or None, exclude=list(exclude) or None,
                     jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache, progress=bar,
                     default_excludes=not no_default_excludes, gitignore=not no_gitignore,
-                    max_file_size=max_file_size, plugins=frameworks)
+                    max_file_size=max_file_size, plugins=frameworks,
+                    time_limit=file_time_limit, follow_symlinks=follow_symlinks)
     except PathError as exc:
         if bar:
             bar.close()

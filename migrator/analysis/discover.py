@@ -145,8 +145,13 @@ def _top_package(directory: Path) -> Path:
 def discover(path: str | os.PathLike[str], include: list[str] | None = None,
              exclude: list[str] | None = None, default_excludes: bool = True,
              gitignore: bool = True,
-             max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Discovery:
-    """All analysable files under ``path`` with their module names, plus diagnostics."""
+             max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+             follow_symlinks: bool = False) -> Discovery:
+    """All analysable files under ``path`` with their module names, plus diagnostics.
+
+    Symbolic links that lead out of ``path`` are reported and skipped unless
+    ``follow_symlinks``: a repository must not make migrator read files elsewhere on the
+    machine (``/etc``, a home directory) and copy facts about them into its output."""
     target = Path(path)
     if not target.exists() and not target.is_symlink():
         raise PathError(f"{path}: no such file or directory")
@@ -173,7 +178,8 @@ def discover(path: str | os.PathLike[str], include: list[str] | None = None,
     if (target / "__init__.py").is_file() and _IDENT.fullmatch(target.name):
         import_root = _top_package(target).parent
         disc = Discovery(root=import_root)
-        walker = _Walker(disc, import_root, target, matcher, gitignore, max_file_size)
+        walker = _Walker(disc, import_root, target, matcher, gitignore, max_file_size,
+                         follow_symlinks=follow_symlinks)
         walker.walk(target)
         return _finish(disc, path)
 
@@ -184,7 +190,8 @@ def discover(path: str | os.PathLike[str], include: list[str] | None = None,
         roots = [src, target]
     for root in roots:
         walker = _Walker(disc, root, target, matcher, gitignore, max_file_size,
-                         skip={src} if root == target and len(roots) == 2 else set())
+                         skip={src} if root == target and len(roots) == 2 else set(),
+                         follow_symlinks=follow_symlinks)
         walker.walk(root)
     return _finish(disc, path)
 
@@ -210,8 +217,11 @@ def _finish(disc: Discovery, path: object) -> Discovery:
 
 class _Walker:
     def __init__(self, disc: Discovery, import_root: Path, match_root: Path, matcher: Matcher,
-                 gitignore: bool, max_file_size: int, skip: set[Path] | None = None) -> None:
+                 gitignore: bool, max_file_size: int, skip: set[Path] | None = None,
+                 follow_symlinks: bool = False) -> None:
         self.disc = disc
+        self.follow_symlinks = follow_symlinks
+        self.tree_root = os.path.realpath(match_root)
         self.import_root = import_root
         self.match_root = match_root
         self.matcher = matcher
@@ -232,10 +242,13 @@ class _Walker:
                 self._load_ignore(directory)
 
     def _rel(self, path: Path, base: Path) -> str:
-        try:
-            return path.relative_to(base).as_posix()
-        except ValueError:
-            return path.name
+        # string prefixes instead of Path.relative_to: discovery of a big tree calls this a lot
+        p, b = str(path), str(base)
+        if p.startswith(b) and p[len(b):len(b) + 1] == os.sep:
+            return p[len(b) + 1:].replace(os.sep, "/")
+        if p == b:
+            return "."
+        return path.name
 
     def _load_ignore(self, directory: Path) -> None:
         if self.ignore is not None and (directory / ".gitignore").is_file():
@@ -246,41 +259,58 @@ class _Walker:
         self.disc.diagnostics.append(Diagnostic(self._rel(path, self.disc.root), line, code,
                                                 message))
 
-    def walk(self, directory: Path, ancestors: frozenset[str] = frozenset()) -> None:
-        try:
-            real = os.path.realpath(directory)
-        except OSError:
-            real = str(directory)
+    def walk(self, directory: Path, ancestors: frozenset[str] = frozenset(),
+             real: str | None = None) -> None:
+        if real is None:
+            try:
+                real = os.path.realpath(directory)
+            except OSError:
+                real = str(directory)
         if real in ancestors:
             self._diag(directory, 0, "symlink-loop",
                        "symbolic link points back to a directory being walked; not followed")
             return
         ancestors = ancestors | {real}
-        self._load_ignore(directory)
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
             self._diag(directory, 0, "unreadable", f"cannot list directory: {exc.strerror}")
             return
+        names = {e.name for e in entries}
+        if "pyvenv.cfg" in names and ancestors != {real}:
+            return  # a virtualenv, whatever its name
+        if ".gitignore" in names:
+            self._load_ignore(directory)
         for entry in entries:
-            path = Path(entry.path)
-            if path in self.skip:
-                continue
-            rel = self._rel(path, self.match_root)
             try:
                 is_dir = entry.is_dir()
                 is_file = entry.is_file()
             except OSError:
                 is_dir = is_file = False
+            if not is_dir and not entry.name.endswith((".py", ".pyi")):
+                continue  # data, templates, locale files: most entries of a web project
+            path = Path(entry.path)
+            if path in self.skip:
+                continue
+            rel = self._rel(path, self.match_root)
             if self.ignore is not None and self.ignore.ignored(
                     self._rel(path, self.ignore_root), is_dir):
+                continue
+            if not self.follow_symlinks and (is_dir or is_file) and entry.is_symlink() and \
+                    not self._inside(path):
+                if is_dir or entry.name.endswith((".py", ".pyi")):
+                    self.disc.diagnostics.append(Diagnostic(
+                        self._rel(path, self.disc.root), 0 if is_dir else 1, "symlink-outside",
+                        "symbolic link leads out of the analysed tree; not followed "
+                        "(--follow-symlinks follows it)", "info"))
                 continue
             if is_dir:
                 if self.matcher.prune_dir(rel, entry.name):
                     continue
-                if not _IDENT.fullmatch(entry.name) or (path / "pyvenv.cfg").exists():
+                if not _IDENT.fullmatch(entry.name):
                     continue
-                self.walk(path, ancestors)
+                self.walk(path, ancestors,
+                          None if entry.is_symlink() else real + os.sep + entry.name)
             elif entry.name.endswith((".py", ".pyi")):
                 if self.matcher.skip_file(rel):
                     continue
@@ -293,6 +323,10 @@ class _Walker:
                         self._diag(path, 1, "unreadable", "cannot stat file")
                     continue
                 self.add_file(path)
+
+    def _inside(self, path: Path) -> bool:
+        target = os.path.realpath(path)
+        return target == self.tree_root or target.startswith(self.tree_root.rstrip(os.sep) + os.sep)
 
     def add_file(self, path: Path) -> None:
         stem = path.name.rsplit(".", 1)[0]

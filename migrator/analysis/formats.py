@@ -18,7 +18,7 @@ FORMATS = ("summary", "json", "dot", "mermaid")
 def render(graph: DependencyGraph, fmt: str) -> str:
     """The graph in format ``fmt`` (one of ``FORMATS``)."""
     if fmt == "json":
-        return json.dumps(graph.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        return to_json(graph)
     if fmt == "summary":
         return summary(graph)
     if fmt == "dot":
@@ -26,6 +26,25 @@ def render(graph: DependencyGraph, fmt: str) -> str:
     if fmt == "mermaid":
         return mermaid(graph)
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def to_json(graph: DependencyGraph) -> str:
+    """The versioned JSON document, one node, edge, route... per line: readable, diffable,
+    and written by the C encoder (``indent=`` would fall back to a slow pure-Python one)."""
+    dump = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per item
+
+    parts = []
+    for key, value in graph.to_dict().items():
+        if isinstance(value, list):
+            body = ",\n".join(f"    {dump(item)}" for item in value)
+            text = f"[\n{body}\n  ]" if value else "[]"
+        elif isinstance(value, dict):
+            body = ",\n".join(f"    {dump(k)}: {dump(v)}" for k, v in value.items())
+            text = f"{{\n{body}\n  }}" if value else "{}"
+        else:
+            text = dump(value)
+        parts.append(f"  {dump(key)}: {text}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
 def _module_edges(graph: DependencyGraph) -> list[tuple[str, str, dict]]:

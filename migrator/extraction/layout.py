@@ -90,6 +90,12 @@ def build_layout(plan: Plan, tree: SourceTree) -> Layout:
                 and not _only_kernel_imports(tree, module, assignment):
             layout.roots.append(module)
             continue
+        if assignment.get(module) == KERNEL and len(_services_imported(tree, module,
+                                                                       assignment)) >= 2:
+            # kernel code that wires several services together (a seed script, a job
+            # runner): like the app factory, each service gets its own pruned copy
+            layout.roots.append(module)
+            continue
         if module in by_module:
             symbols = dict(by_module[module])
             default = assignment.get(module)
@@ -108,6 +114,22 @@ def build_layout(plan: Plan, tree: SourceTree) -> Layout:
             layout.unassigned.append(module)
     _namespaces(layout, tree)
     return layout
+
+
+def _services_imported(tree: SourceTree, module: str, assignment: dict[str, str]) -> set[str]:
+    """Services whose code ``module`` imports at its top level."""
+    out: set[str] = set()
+    for imp in tree.info(module).imports:
+        if imp.lazy:
+            continue
+        if imp.name is not None:
+            tm, tn = tree.resolve(imp.module, imp.name)
+            owner = assignment.get(f"{tm}:{tn}") or assignment.get(tm)
+        else:
+            owner = assignment.get(imp.module)
+        if owner not in (None, KERNEL):
+            out.add(owner)
+    return out
 
 
 def _only_kernel_imports(tree: SourceTree, module: str, assignment: dict[str, str]) -> bool:

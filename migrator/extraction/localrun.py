@@ -249,19 +249,42 @@ def requirement_lines(path: Path) -> list[str]:
     return lines
 
 
-def install_service(service_dir: Path, kernel_dir: Path, venv: Path, wheelhouse: Path) -> str:
-    """A fresh venv with the service's requirements and the shared kernel, offline from the
-    wheelhouse; returns its python."""
-    if not (venv / "bin" / "python").exists():
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
-                       timeout=120, capture_output=True)
+def install_services(services: dict[str, Path], kernel_dir: Path, venvs: Path,
+                     wheelhouse: Path) -> dict[str, str]:
+    """One venv per service with its requirements and the shared kernel, offline from the
+    wheelhouse; returns each service's python.
+
+    Services with the same requirements start from one template venv that is copied (an
+    install costs tens of seconds, a copy well under one), so the time stays bounded.
+    """
+    import hashlib
+
+    out: dict[str, str] = {}
+    templates: dict[str, Path] = {}
+    for name, service_dir in sorted(services.items()):
+        reqs = (service_dir / "requirements.txt").read_bytes()
+        key = hashlib.sha256(reqs).hexdigest()[:12]
+        if key not in templates:
+            templates[key] = venvs / f"_template-{key}"
+            _build_venv(templates[key], service_dir / "requirements.txt", kernel_dir, wheelhouse)
+        target = venvs / name
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(templates[key], target, symlinks=True)
+        out[name] = str(target / "bin" / "python")
+    return out
+
+
+def _build_venv(venv: Path, requirements: Path, kernel_dir: Path, wheelhouse: Path) -> None:
+    if venv.exists():
+        shutil.rmtree(venv)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
+                   timeout=120, capture_output=True)
     python = str(venv / "bin" / "python")
     offline = ["install", "-q", "--no-index", "--find-links", str(wheelhouse)]
-    for args in (["setuptools>=61", "wheel"],
-                 ["-r", str(service_dir / "requirements.txt")],
+    for args in (["setuptools>=61", "wheel"], ["-r", str(requirements)],
                  ["--no-build-isolation", str(kernel_dir)]):
         result = _pip(python, *offline, *args)
         if result.returncode != 0:
             raise RuntimeError(f"installing {args[-1]} into {venv} failed:\n"
                                f"{result.stderr[-3000:]}")
-    return python

@@ -341,12 +341,22 @@ class _Pruner(cst.CSTTransformer):
                     continue
                 if self._bad(s):
                     self.count += 1
+                    # what it would have assigned is missing too: ``p = Product(); add(p)``
+                    self.unavailable |= bound_names(s) - {"_"}
                     continue
             elif self._header_bad(s):
                 self.count += 1
+                self.unavailable |= bound_names(s) if isinstance(
+                    s, (cst.FunctionDef, cst.ClassDef)) else set()
                 continue
             out.append(s)
         return out
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        # names tainted inside a block stay tainted after it (loops assign in their bodies)
+        for s in node.body:
+            if isinstance(s, cst.SimpleStatementLine) and not is_import_line(s) and self._bad(s):
+                self.unavailable |= bound_names(s) - {"_"}
 
     def leave_IndentedBlock(self, original: cst.IndentedBlock,
                             updated: cst.IndentedBlock) -> cst.IndentedBlock:

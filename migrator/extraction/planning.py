@@ -70,6 +70,17 @@ def plan_from_decomposition(path: str | Path, graph: DependencyGraph,
                 if target not in (None, KERNEL) and user not in (None, KERNEL, target):
                     interface.setdefault(target, set()).add(f"{tm}:{tn}")
                     depends.setdefault(user, set()).add(target)
+    for source, target, data in graph.edges():  # attribute uses: ``services.get_order(...)``
+        if data["kind"] not in ("reference", "dynamic") or ":" not in target:
+            continue
+        if graph.g.nodes.get(target, {}).get("kind") != "function":
+            continue
+        who, user = owner(target), owner(source) if ":" in source else None
+        if user is None and ":" not in source:
+            user = layout.whole.get(source)
+        if who not in (None, KERNEL) and user not in (None, KERNEL, who):
+            interface.setdefault(who, set()).add(target)
+            depends.setdefault(user, set()).add(who)
     for name, body in services.items():
         body["tables"] = sorted(set(body.get("tables", [])))
         body["routes"] = sorted(set(body.get("routes", [])))

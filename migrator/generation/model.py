@@ -44,6 +44,9 @@ class Stub:
 
 
 RESERVED_PATHS = {"/healthz", "/readyz", "/metrics"}
+#: a route that accepts any method (the analyser's "ANY") is stubbed for these
+ANY_METHOD = ("ANY", "*")
+ANY_VERBS = ("DELETE", "GET", "PATCH", "POST", "PUT")
 
 
 @dataclass
@@ -167,7 +170,7 @@ def build_project(plan: Plan, graph: DependencyGraph, *, extras: tuple[str, ...]
         label = names[raw]
         spec = ServiceSpec(name=label, package=f"{python_identifier(label)}_service",
                            framework=framework)
-        grouped: dict[ParsedPath, dict[str, list[str]]] = {}
+        grouped: dict[ParsedPath, tuple[dict[str, list[str]], set[str]]] = {}
         for method, path in sorted(route_sets[raw]):
             if claimed[(method, path)] != raw:
                 continue
@@ -179,13 +182,16 @@ def build_project(plan: Plan, graph: DependencyGraph, *, extras: tuple[str, ...]
             if parsed.render("plain") in RESERVED_PATHS:
                 spec.unroutable.append(f"{path!r}: reserved for the service's own probes")
                 continue
-            methods = [m for m in method.split("|") if m in METHODS] or ["GET"]
-            for m in methods:
-                grouped.setdefault(parsed, {}).setdefault(
-                    f"{m} {path}", sorted(set(by_route.get((m, path), []))))
+            if method in ANY_METHOD:
+                verbs = set(ANY_VERBS)
+            else:
+                verbs = {m for m in method.split("|") if m in METHODS} or {"GET"}
+            entry = grouped.setdefault(parsed, ({}, set()))
+            entry[0][f"{method} {path}"] = sorted(set(by_route.get((method, path), [])))
+            entry[1].update(verbs)
         for i, parsed in enumerate(sorted(grouped)):
-            entries = grouped[parsed]
-            methods = tuple(sorted({o.split(" ", 1)[0] for o in entries}))
+            entries, verbs = grouped[parsed]
+            methods = tuple(sorted(verbs))
             handlers = tuple(sorted({h for hs in entries.values() for h in hs})) or ("unknown",)
             spec.stubs.append(Stub(index=i, path=parsed.render(framework), methods=methods,
                                    original=tuple(sorted(entries)), handlers=handlers,

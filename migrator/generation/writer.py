@@ -20,6 +20,9 @@ from migrator.util.fs import atomic_write
 from .model import ScaffoldError
 
 MANIFEST = ".migrator-manifest.json"
+#: generated files are world-readable (images copy them for a non-root user); a temporary file
+#: from atomic_write would otherwise keep mkstemp's 0600
+FILE_MODE = 0o644
 
 
 def sha256(data: bytes) -> str:
@@ -86,6 +89,8 @@ def write_tree(out: Path, files: dict[str, bytes], *, force: bool = False) -> Wr
         current = _current(path)
         if current == data:
             result.unchanged.append(rel)
+            if path.stat().st_mode & 0o777 != FILE_MODE:  # from a release that wrote 0600
+                os.chmod(path, FILE_MODE)
             continue
         if current is not None and sha256(current) not in manifest.get(rel, []) and not force:
             reason = "edited since migrator generated it" if rel in manifest else \
@@ -111,9 +116,9 @@ def write_tree(out: Path, files: dict[str, bytes], *, force: bool = False) -> Wr
     for rel, data in files.items():
         interim[rel] = sorted(set(interim.get(rel, [])) | {sha256(data)})
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / MANIFEST, _manifest_text(interim))
+    atomic_write(out / MANIFEST, _manifest_text(interim), mode=FILE_MODE)
     for rel, data in todo:
-        atomic_write(_safe_target(out, rel), data)
+        atomic_write(_safe_target(out, rel), data, mode=FILE_MODE)
         result.written.append(rel)
     for rel in stale:
         os.unlink(out / rel)
@@ -122,7 +127,7 @@ def write_tree(out: Path, files: dict[str, bytes], *, force: bool = False) -> Wr
     final = {rel: [sha256(data)] for rel, data in files.items()}
     for rel in result.kept:
         final[rel] = manifest[rel]
-    atomic_write(out / MANIFEST, _manifest_text(final))
+    atomic_write(out / MANIFEST, _manifest_text(final), mode=FILE_MODE)
     return result
 
 

@@ -31,7 +31,6 @@ from migrator.proposal.metrics import (
     compute_metrics,
     modularity,
     table_owners,
-    unit_counts,
     weighted,
 )
 from migrator.proposal.naming import assign_names, candidates
@@ -119,6 +118,9 @@ class _Proposer:
         else:
             kernel = initial_kernel(ug, self.graph, opts, exclude=set(self.pins))
         kernel -= set(self.pins)
+        for u in sorted(ug.named):
+            domain = ug.domain[u].rsplit(".", 1)[-1]
+            self.reason.setdefault(u, f"its name points to the {domain} domain")
         for u in sorted(composition_root(ug, self.graph) & kernel):
             self.reason.setdefault(u, "composition root: wires the services together "
                                       "(app factory, entry script), no business logic")
@@ -193,7 +195,10 @@ class _Proposer:
             sweep = (1.0,)
         else:
             sweep = SWEEP
-        metric_w = weighted(unit_counts(self.graph, UnitResolver({u: "x" for u in active})))
+        # Q of the metrics (every kind weighs 1) over the active units, from counts at hand
+        act = set(active)
+        metric_w = weighted({pair: float(sum(k.values())) for pair, k in self.ug.kinds.items()
+                             if pair[0] in act and pair[1] in act})
         best: tuple[tuple[float, float], dict[str, int], float] | None = None
         seen: set[tuple] = set()
         for gamma in sweep:
@@ -327,7 +332,13 @@ class _Proposer:
 
         low, high = self.opts.services or (1, None)
         # 0. a cluster without business logic (no route, task or table of its own: helpers
-        #    and constants left over from a carved-out module) is not a service
+        #    left over from a carved-out module, a settings package) is not a service
+        #    (a domain package only when the analysis sees business logic in most domains:
+        #    when it finds no routes or tables, layout is all there is to go on)
+        dom_nodes = [n for n in labels if n.startswith(cl.PIN + cl.DOM)]
+        dom_business = [n for n in dom_nodes
+                        if any(u in self.business for u in self._expand(con, n))]
+        trust = len(dom_business) * 2 >= len(dom_nodes)
         changed = True
         while changed:
             changed = False
@@ -336,8 +347,9 @@ class _Proposer:
                 break
             for lab in sorted(members):
                 units = [u for n in members[lab] for u in self._expand(con, n)]
-                if (lab not in pinned_labels() and not any(u in self.business for u in units)
-                        and not any(n.startswith(cl.PIN + cl.DOM) for n in members[lab])):
+                has_dom = any(n.startswith(cl.PIN + cl.DOM) for n in members[lab])
+                if (lab not in pinned_labels() and (trust or not has_dom)
+                        and not any(u in self.business for u in units)):
                     if merge_into_best(lab, allow_pinned=True):
                         changed = True
                         break
@@ -555,10 +567,13 @@ class _Proposer:
         deps: dict[str, Counter[str]] = defaultdict(Counter)
         interface: dict[str, set[str]] = defaultdict(set)
         for s_node, t_node, data in graph.g.edges(data=True):
+            if data.get("kind") == "route":  # URL wiring, not a call between services
+                continue
             a, b = resolver.group(s_node), resolver.group(t_node)
             if a in services and b in services and a != b:
                 deps[a][b] += data.get("count", 1)
-                interface[b].add(t_node)
+                if data.get("kind") != "import" or ":" in t_node:
+                    interface[b].add(t_node)  # the names called; module imports add nothing
         for name, svc in services.items():
             svc.depends_on = sorted(deps[name])
             svc.interface = sorted(interface[name])
@@ -617,7 +632,7 @@ class _Proposer:
                                             else "")
             why.append(f"carved out of {m} (mixes domains): {shown}")
         if svc.tables:
-            why.append("owns tables it writes: " + ", ".join(svc.tables[:10]))
+            why.append("owns tables: " + ", ".join(svc.tables[:10]))
         if svc.routes:
             prefixes = sorted({"/" + first_segment(r.split(" ", 1)[1]) for r in svc.routes})
             n = len(svc.routes)

@@ -25,7 +25,6 @@ from migrator.graph import DependencyGraph, module_of
 from migrator.proposal.config import ProposalOptions, glob_match
 from migrator.proposal.units import UnitGraph
 
-
 INFRA_ROUTE = re.compile(r"^/*(healthz?|readyz|livez|ready|live|ping|status|metrics|static)"
                          r"(/|$)", re.IGNORECASE)
 

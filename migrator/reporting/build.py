@@ -79,27 +79,31 @@ class Locator:
     terminals want), otherwise as recorded."""
 
     def __init__(self, root: str, cwd: str | None = None) -> None:
-        self.root = Path(os.path.abspath(root))
-        self.cwd = os.path.abspath(cwd or os.getcwd())
+        self.root = os.path.abspath(root)
+        self.prefix = os.path.abspath(cwd or os.getcwd()).rstrip(os.sep) + os.sep
         self._shown: dict[str, str] = {}
+        self._locations: dict[str, Location] = {}
         self.files: dict[str, Path] = {}  # display path -> absolute path
 
     def path(self, file: str) -> str:
         shown = self._shown.get(file)
         if shown is None:
-            absolute = Path(os.path.normpath(self.root / file))
-            text = str(absolute)
-            if text == self.cwd or text.startswith(self.cwd.rstrip(os.sep) + os.sep):
-                shown = Path(os.path.relpath(text, self.cwd)).as_posix()
+            absolute = os.path.normpath(os.path.join(self.root, file))
+            if absolute.startswith(self.prefix):
+                shown = absolute[len(self.prefix):]
             else:
-                shown = Path(file).as_posix()
+                shown = file
+            shown = shown.replace(os.sep, "/")
             self._shown[file] = shown
-            self.files[shown] = absolute
+            self.files[shown] = Path(absolute)
         return shown
 
     def __call__(self, evidence: str) -> Location:
-        loc = parse_evidence(evidence)
-        return Location(self.path(loc.file), loc.line)
+        loc = self._locations.get(evidence)
+        if loc is None:
+            raw = parse_evidence(evidence)
+            loc = self._locations[evidence] = Location(self.path(raw.file), raw.line)
+        return loc
 
 
 def _instability(ca: int, ce: int) -> float:
@@ -145,13 +149,17 @@ def build_report(graph: DependencyGraph, plan: Plan | None = None, *, level: int
     mod_pairs: dict[tuple[str, str], list[float]] = {}
     comp_pairs: dict[tuple[str, str], list[Any]] = {}
     cross: list[CrossEdge] = []
+    imports: dict[tuple[str, str], set[str]] = {}
+    mod = {n: module_of(n) for n in of}
     for s, t, data in graph.edges():
         cs, ct = of.get(s), of.get(t)
         if cs is None or ct is None:
             continue
         count = data.get("count", 1)
         pair_count[(s, t)] += count
-        ms, mt = module_of(s), module_of(t)
+        ms, mt = mod[s], mod[t]
+        if data["kind"] == "import" and ms != mt and not data.get("type_only"):
+            imports.setdefault((ms, mt), set()).update(data.get("evidence", ()))
         if ms != mt:
             mod_out[ms].add(mt)
             mod_in[mt].add(ms)
@@ -171,7 +179,7 @@ def build_report(graph: DependencyGraph, plan: Plan | None = None, *, level: int
             target_component=ct, evidence=[where(e) for e in data.get("evidence", [])],
             allowed=allowed and part.level == "service"))
     for (s, t), count in pair_count.items():
-        ms, mt = module_of(s), module_of(t)
+        ms, mt = mod[s], mod[t]
         if ms != mt:
             entry = mod_pairs.setdefault((ms, mt), [0, 0.0])
             entry[0] += count
@@ -185,7 +193,7 @@ def build_report(graph: DependencyGraph, plan: Plan | None = None, *, level: int
     for e in cross:
         if not e.allowed:
             comp_pairs[(e.source_component, e.target_component)][2] = False
-            blocked_modules.add((module_of(e.source), module_of(e.target)))
+            blocked_modules.add((mod[e.source], mod[e.target]))
 
     modules = graph.modules()
     comp_modules: dict[str, int] = defaultdict(int)
@@ -235,7 +243,7 @@ def build_report(graph: DependencyGraph, plan: Plan | None = None, *, level: int
     module_stats.sort(key=lambda m: (-(m.crossing_out + m.crossing_in), -(m.ca + m.ce), m.module))
     cross.sort(key=lambda e: (e.allowed, -e.count, e.source, e.target, e.kind))
 
-    cycles, breakers, cycle_stats, sccs = find_cycles(graph, where)
+    cycles, breakers, cycle_stats, sccs = find_cycles(graph, where, imports)
 
     report = Report(
         root=graph.root, level=part.level,

@@ -35,21 +35,26 @@ EXACT_MAX_CYCLES = 5000
 MAX_BREAKERS = 20
 
 
-def import_graph(graph: DependencyGraph) -> nx.DiGraph:
-    """Module -> module import edges (type-only imports left out), evidence kept, sorted."""
-    g = nx.DiGraph()
-    g.add_nodes_from(sorted(graph.modules()))
+def import_edges(graph: DependencyGraph) -> dict[tuple[str, str], set[str]]:
+    """(module, module) -> evidence of the import edges between them (type-only left out)."""
+    out: dict[tuple[str, str], set[str]] = {}
     for s, t, data in graph.edges("import"):
         if data.get("type_only"):
             continue
         a, b = module_of(s), module_of(t)
-        if a == b:
-            continue
-        if g.has_edge(a, b):
-            g.edges[a, b]["evidence"] = sorted(set(g.edges[a, b]["evidence"]) |
-                                               set(data.get("evidence", [])))
-        else:
-            g.add_edge(a, b, evidence=sorted(data.get("evidence", [])))
+        if a != b:
+            out.setdefault((a, b), set()).update(data.get("evidence", ()))
+    return out
+
+
+def import_graph(graph: DependencyGraph,
+                 edges: dict[tuple[str, str], set[str]] | None = None) -> nx.DiGraph:
+    """Module -> module import graph with evidence, nodes and edges in sorted order."""
+    if edges is None:
+        edges = import_edges(graph)
+    g = nx.DiGraph()
+    g.add_nodes_from(sorted(graph.modules()))
+    g.add_edges_from((a, b, {"evidence": sorted(ev)}) for (a, b), ev in sorted(edges.items()))
     return g
 
 
@@ -127,12 +132,14 @@ def _greedy_cover(cycles: list[tuple[str, ...]]) -> list[tuple[tuple[str, str], 
 
 
 def find_cycles(graph: DependencyGraph, where: Callable[[str], Location] | None = None,
+                edges: dict[tuple[str, str], set[str]] | None = None,
                 ) -> tuple[list[Cycle], list[CycleBreaker], CycleStats, list[list[str]]]:
     """Shortest cycles, ranked breakers, statistics and the SCCs of the module import graph.
 
-    ``where`` maps an evidence string (``file:line``) to a ``Location``.
+    ``where`` maps an evidence string (``file:line``) to a ``Location``; ``edges`` is
+    ``import_edges(graph)`` when the caller has already collected it.
     """
-    g = import_graph(graph)
+    g = import_graph(graph, edges)
     to_loc = where or _plain_location
     sccs = sorted((sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1),
                   key=lambda c: (-len(c), c[0]))
@@ -180,9 +187,10 @@ def _plain_location(evidence: str) -> Location:
 
 def parse_evidence(evidence: str) -> Location:
     """``path/to/file.py:12`` (optionally ``:col``) -> Location."""
-    parts = evidence.rsplit(":", 2)
-    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
-        return Location(parts[0], int(parts[1]))
-    if len(parts) >= 2 and parts[-1].isdigit():
-        return Location(evidence.rsplit(":", 1)[0], int(parts[-1]))
-    return Location(evidence, 0)
+    head, _, tail = evidence.rpartition(":")
+    if not tail.isdigit() or not head:
+        return Location(evidence, 0)
+    first, _, mid = head.rpartition(":")
+    if mid.isdigit() and first:
+        return Location(first, int(mid))
+    return Location(head, int(tail))

@@ -118,3 +118,17 @@ def test_output_is_identical_across_hash_seeds(project, tmp_path):
         assert proc.returncode == 0, proc.stderr
         outs.add(proc.stdout)
     assert len(outs) == 1
+
+
+def test_unchanged_tree_reuses_the_finished_graph(project, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    first = as_json(analyze(project, cache_dir=cache, jobs=1))
+    import migrator.analysis.resolve as resolve
+
+    def fail(*args, **kwargs):
+        raise AssertionError("resolution ran although nothing changed")
+    monkeypatch.setattr(resolve, "build_graph", fail)
+    assert as_json(analyze(project, cache_dir=cache, jobs=1)) == first
+    (project / "pkg" / "m1.py").write_text("X = 2\n")
+    with pytest.raises(AssertionError, match="resolution ran"):
+        analyze(project, cache_dir=cache, jobs=1)

@@ -35,13 +35,18 @@ def test_each_service_gets_its_modules_and_only_its_part_of_models(shop_extracti
 def test_shared_kernel_is_one_installable_library(shop_extraction) -> None:
     files = shop_extraction.files
     assert set(f for f in files if f.startswith("shared_kernel/src/")) == {
-        "shared_kernel/src/shopfix/config.py", "shared_kernel/src/shopfix/db.py"}
+        "shared_kernel/src/shopfix/config.py", "shared_kernel/src/shopfix/db.py",
+        "shared_kernel/src/shopfix/_migrator_kernel.py"}
     pyproject = text(shop_extraction, "shared_kernel/pyproject.toml")
     assert 'name = "shopfix-shared-kernel"' in pyproject
     assert '"SQLAlchemy"' in pyproject  # the kernel's own third-party import
     assert "namespaces = true" in pyproject
-    # shopfix/ is shared by the kernel and the services: a namespace package in both
-    assert not any(f.endswith("src/shopfix/__init__.py") for f in files)
+    # shopfix/ is shared by the kernel and the services: the kernel's part has no __init__ and
+    # a marker; each service's __init__ keeps the package's code and adds only that part
+    assert "shared_kernel/src/shopfix/__init__.py" not in files
+    init = text(shop_extraction, "services/orders/src/shopfix/__init__.py")
+    assert init.startswith('"""shopfix: a tiny Flask + SQLAlchemy shop that the extraction')
+    assert "'_migrator_kernel.py'" in init
     assert not any(f.startswith("services/") and f.endswith(("/config.py", "/db.py")) for f in files)
 
 

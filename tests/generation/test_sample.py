@@ -101,3 +101,29 @@ def test_every_sample_service_installs_into_a_fresh_venv_and_starts(sample_out, 
             check_probes_and_metrics(f"http://127.0.0.1:{port}", None)
         finally:
             assert stop(server) == 0
+
+
+def test_sample_with_the_proposers_plan(tmp_path):
+    """The proposer's own plan scaffolds too; its routing passes nginx and Kubernetes checks."""
+    try:
+        from migrator.analysis import analyze
+        from migrator.proposal import propose
+    except ImportError:
+        pytest.skip("the analyser or the proposer is not available yet")
+    graph = analyze(SAMPLE)
+    plan = propose(graph)
+    result = scaffold(plan, graph, tmp_path / "out")
+    out = tmp_path / "out"
+    assert len(list((out / "services").iterdir())) == len(plan.services)
+    assert result.files
+    for rel in ("deploy/k8s/base/ingress.yaml", "deploy/k8s/base/ingress-static.yaml"):
+        validate(yaml.safe_load((out / rel).read_text()), rel)
+    for path in sorted((out / "deploy/k8s/base").glob("*/networkpolicy.yaml")):
+        validate(yaml.safe_load(path.read_text()), str(path))
+    nginx = need("nginx")
+    (tmp_path / "gw" / "tmp").mkdir(parents=True)
+    conf = tmp_path / "gw" / "nginx.conf"
+    conf.write_text((out / "gateway/nginx.local.conf").read_text())
+    proc = subprocess.run([nginx, "-t", "-c", str(conf), "-p", str(tmp_path / "gw")],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr

@@ -166,6 +166,13 @@ def test_migration_md_orders_least_coupled_first(generated):
     assert "CKV_K8S_43" in text
 
 
+def test_generated_files_are_world_readable(generated):
+    """Images copy the package for uid 10001: a 0600 file would not import in the container."""
+    for path in (generated["flask"] / "services/cart").rglob("*"):
+        if path.is_file():
+            assert path.stat().st_mode & 0o777 == 0o644, path
+
+
 def test_rerun_rewrites_nothing(tmp_path):
     scaffold(make_plan("flask"), make_graph("flask"), tmp_path)
     before = snapshot(tmp_path)
@@ -176,7 +183,7 @@ def test_rerun_rewrites_nothing(tmp_path):
 
 def test_output_is_identical_across_hash_seeds(tmp_path):
     code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-            "from .fixtures import make_graph, make_plan\n"
+            "from fixtures import make_graph, make_plan\n"
             "from migrator.generation import scaffold\n"
             "scaffold(make_plan('django'), make_graph('django'), sys.argv[1],"
             " with_=('cloudnative-pg', 'prometheus-operator'))\n")
@@ -332,3 +339,17 @@ def test_cli_with_a_graph_file(tmp_path):
     res = runner.invoke(main, ["scaffold", str(graph), "--plan", str(tmp_path / "nope.yaml"),
                                "-o", str(tmp_path / "out")])
     assert res.exit_code == 1 and "nope.yaml: cannot read" in res.output
+
+
+def test_any_method_routes_are_stubbed_for_every_verb(tmp_path):
+    from migrator.graph import Route
+
+    graph = make_graph("django")
+    graph.routes.append(Route(method="ANY", path="/products/feed/", handler="shop.catalog.views:feed",
+                              framework="django", file="shop/urls.py", line=9))
+    graph.finalize()
+    model = build_project(make_plan("django"), graph)
+    stub = next(s for s in model.service("catalog").stubs if s.path == "products/feed/")
+    assert stub.methods == ("DELETE", "GET", "PATCH", "POST", "PUT")
+    assert stub.original == ("ANY /products/feed/",)
+    assert stub.handlers == ("shop.catalog.views:feed",)

@@ -223,3 +223,17 @@ def test_compute_metrics_puts_it_together() -> None:
 def test_all_kernel_or_empty_is_safe() -> None:
     m = compute_metrics(build(), {"p.a": "shared_kernel"})
     assert m["services"] == 0 and m["icp"] == 0.0 and m["sm"] == 0.0 and m["bcp"] == 0.0
+
+
+def test_reference_table_goes_with_the_tables_pointing_to_it() -> None:
+    g = build()
+    g.tables["units"] = Table("units", readers=["p.a", "p.b"])  # nobody writes it
+    g.tables["stock"].foreign_keys = ["units"]  # stock (owned by beta) points to it
+    g.finalize()
+    owners = table_owners(g, UnitResolver(ASSIGN))
+    assert owners["units"] == "beta"  # not alpha, although alpha reads it twice
+    # a bulk loader's writes do not decide ownership
+    owners = table_owners(g, UnitResolver(ASSIGN), ignore_writers={"p.d"})
+    assert owners["stock"] == "beta" and owners["orders"] == "alpha"
+    owners = table_owners(g, UnitResolver(ASSIGN), ignore_writers={"p.e"})
+    assert owners["stock"] == "beta"  # p.d still writes it

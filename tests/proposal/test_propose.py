@@ -253,3 +253,13 @@ def test_hostile_names_become_dns_labels() -> None:
     for name in plan.services:
         assert name.isascii() and name == name.lower() and "_" not in name
     roundtrip(plan)
+
+
+def test_without_routes_or_tables_the_layout_still_holds(planted) -> None:
+    graph, truth = planted
+    bare = DependencyGraph.from_dict(graph.to_dict())
+    bare.routes, bare.tables = [], {}
+    plan = propose(bare.finalize())
+    # the analysis saw no business logic at all: domains are not merged away for lacking it
+    assert len(plan.services) == 6
+    assert compare(plan.assignment(), truth)["mojofm"] >= 90

@@ -41,20 +41,23 @@ def _fields(tp: type) -> tuple[str, ...]:
     return names
 
 
-_KIND: dict[type, int] = {}  # 1: a node, 2: a sequence, 0: anything else
+_KIND: dict[type, int] = {}  # 1: a node, 2: a sequence, 0: anything else (leaves included)
+# leaf nodes no plug-in looks at by themselves (they read them through their parents)
+_LEAVES = (cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString)
 _LAST: list[Any] = [None, None]  # the last module walked and its node list (shared by plug-ins)
 
 
 def _kind(tp: type) -> int:
     kind = _KIND.get(tp)
     if kind is None:
-        kind = _KIND[tp] = (1 if issubclass(tp, cst.CSTNode) else
+        kind = _KIND[tp] = (0 if tp in _LEAVES else 1 if issubclass(tp, cst.CSTNode) else
                             2 if tp in (tuple, list) else 0)
     return kind
 
 
 def walk(root: cst.CSTNode, scope: Any = None) -> list[tuple[cst.CSTNode, Any]]:
-    """Every node under ``root`` (itself included) with its innermost enclosing function.
+    """Every node under ``root`` (itself included, leaf names and literals left out: plug-ins
+    read those through their parents) with its innermost enclosing function.
 
     The scope is the ``FunctionDef`` (or ``Lambda``) node that contains the node, ``scope`` for
     nodes outside any function below ``root``. Order is not source order; callers sort by line.

@@ -25,9 +25,10 @@
   ``EntryPoint(kind="signal", name="signal:Sender")`` and a ``dynamic`` edge **from the sender
   model to the handler** (saving the model runs the handler); ``custom_signal.send(...)`` gives a
   ``dynamic`` edge from the sending symbol to every handler connected to that signal.
-* Access: ``Model.objects.<...>`` chains are reads, writes when a method of the chain is
+* Access: ``Model.objects.<...>`` chains and ``get_object_or_404(Model, ...)`` are reads, writes when a method of the chain is
   ``create``/``update``/``delete``/``get_or_create``/``update_or_create``/``bulk_create``/
-  ``bulk_update``; ``x = Model(...)`` or ``x = Model.objects.get(...)`` then ``x.save()`` /
+  ``bulk_update``; ``x = Model(...)``, ``x = Model.objects.get(...)`` or
+``x = get_object_or_404(Model, ...)`` then ``x.save()`` /
   ``x.delete()`` in the same function are writes -> ``table`` edge **accessor -> model** and
   ``Table.readers``/``writers``.
 
@@ -70,8 +71,8 @@ class DjangoPlugin:
     """See the module docstring."""
 
     name = "django"
-    markers = ("django", "INSTALLED_APPS", "urlpatterns", "objects", "get_model", "receiver",
-               ".connect(", "AppConfig")
+    markers = ("django", "INSTALLED_APPS", "urlpatterns", ".objects", "get_model", "@receiver",
+               ".connect(", "AppConfig", "get_object_or_404")
 
     # -- worker half ---------------------------------------------------------------------------
     def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
@@ -155,9 +156,8 @@ class DjangoPlugin:
 
     def _url_entry(self, call: cst.CSTNode, later: Any) -> dict[str, Any] | None:
         kind = u.last(u.callee(call))
-        if kind not in _PATH_FUNCS:
+        if kind not in _PATH_FUNCS or not isinstance(call, cst.Call):
             return None
-        assert isinstance(call, cst.Call)
         route = u.string(u.arg(call, 0, "route" if kind == "path" else "regex"))
         view = u.arg(call, 1, "view")
         if route is None or view is None:
@@ -249,8 +249,7 @@ class DjangoPlugin:
                 kind = u.last(u.callee(value)) if value is not None else None
                 if not names or not kind:
                     continue
-                if kind in _RELATIONS:
-                    assert isinstance(value, cst.Call)
+                if kind in _RELATIONS and isinstance(value, cst.Call):
                     target = u.arg(value, 0, "to")
                     field = {"field": names[0], "kind": kind, "target": u.string(target),
                              "string": True, "through": u.string(u.arg(value, -1, "through"))
@@ -294,6 +293,9 @@ class DjangoPlugin:
             if type(node) is not cst.Call:
                 continue
             func = node.func
+            shortcut = self._shortcut_model(node)
+            if shortcut:
+                data["access"].append(later(node, {"target": shortcut, "op": "read"}))
             if not isinstance(func, cst.Attribute):
                 if isinstance(func, cst.Name) and func.value == "get_model":
                     self._get_model(node, data, later)
@@ -354,8 +356,19 @@ class DjangoPlugin:
         name = u.callee(value)
         if name and u.last(name)[:1].isupper():
             return name
+        shortcut = self._shortcut_model(value)
+        if shortcut:
+            return shortcut
         root = self._objects_root(value)
         return u.dotted(root.value) if root is not None else None
+
+    @staticmethod
+    def _shortcut_model(node: cst.CSTNode) -> str | None:
+        """``M`` for ``get_object_or_404(M, ...)`` / ``get_list_or_404(M, ...)``."""
+        if type(node) is cst.Call and node.args and \
+                u.last(u.callee(node)) in ("get_object_or_404", "get_list_or_404"):
+            return u.dotted(node.args[0].value)
+        return None
 
     @staticmethod
     def _sender(call: cst.Call) -> dict[str, Any]:
@@ -384,7 +397,8 @@ class DjangoPlugin:
             for key, value in sorted(data["settings"].items()):
                 settings.setdefault(key, value)
         models = self._models(items, facts, resolver, apps)
-        by_label = {(info["label"], node.split(":", 1)[1]): node
+        # Django looks model names up case-insensitively ("blog.post" works)
+        by_label = {(info["label"], node.split(":", 1)[1].lower()): node
                     for node, info in sorted(models.items())}
         by_name: dict[str, list[str]] = {}
         for node in sorted(models):
@@ -400,9 +414,9 @@ class DjangoPlugin:
                 return owner
             if "." in target:
                 label, _, cls = target.rpartition(".")
-                return by_label.get((label, cls))
-            if owner is not None and (models[owner]["label"], target) in by_label:
-                return by_label[(models[owner]["label"], target)]
+                return by_label.get((label, cls.lower()))
+            if owner is not None and (models[owner]["label"], target.lower()) in by_label:
+                return by_label[(models[owner]["label"], target.lower())]
             found = by_name.get(target, [])
             return found[0] if len(found) == 1 else None
 
@@ -434,7 +448,7 @@ class DjangoPlugin:
                     if own in graph.tables and ref:
                         graph.tables[own].foreign_keys.append(ref)
             for g in data["get_model"]:
-                target = by_label.get((g["app"], g["model"]))
+                target = by_label.get((g["app"], g["model"].lower()))
                 source = resolver.owner_of_line(m, g["line"])
                 u.add_edge(graph, source, target, "dynamic", u.evidence(mf.file, g["line"]))
             for a in data["access"]:

@@ -7,6 +7,7 @@ methods=...)``; ``x.include_router(r, prefix=...)`` on the app or on another rou
 copies routes at inclusion time, so the full path is the concatenation of every inclusion
 prefix and router prefix on the way down, then the operation's path (``"/api" + "/items" +
 "/{id}"``), exactly as FastAPI builds it. A router that is never included keeps its own prefix.
+``app.mount("/v1", sub_app)`` of another ``FastAPI()`` object prefixes all of its routes.
 
 Every ``Depends(f)`` / ``Security(f)`` (in parameters, ``Annotated[...]``, decorator or router
 ``dependencies=[...]``) gives a ``reference`` edge from the enclosing top-level symbol (the
@@ -77,6 +78,13 @@ class FastAPIPlugin:
                         includes.append((lines.want(node), {
                             "obj": name.rsplit(".", 1)[0], "router": router,
                             "prefix": u.string(u.arg(node, -1, "prefix")) or ""}))
+                elif name.endswith(".mount"):  # app.mount("/v1", sub_app)
+                    path = u.string(u.arg(node, 0, "path"))
+                    sub = u.dotted(u.arg(node, 1, "app"))
+                    if path is not None and sub:
+                        includes.append((lines.want(node), {
+                            "obj": name.rsplit(".", 1)[0], "router": sub,
+                            "prefix": path.rstrip("/"), "mount": True}))
                 elif name.endswith(".add_api_route"):
                     path = u.string(u.arg(node, 0, "path"))
                     endpoint = u.dotted(u.arg(node, 1, "endpoint"))
@@ -130,12 +138,11 @@ class FastAPIPlugin:
         for m, _, data in items:
             for i in data["includes"]:
                 child = u.resolve_name(resolver, facts, m, i["router"])
-                if child not in objs or objs[child]["kind"] != "router":
+                if child not in objs or objs[child]["kind"] != ("app" if i.get("mount")
+                                                                else "router"):
                     continue
                 parent = u.resolve_name(resolver, facts, m, i["obj"])
-                if parent not in objs or objs[parent]["kind"] != "router":
-                    parent = None
-                incs[child].append((parent, i["prefix"]))
+                incs[child].append((parent if parent in objs else None, i["prefix"]))
 
         memo: dict[str, list[str]] = {}
 
@@ -156,7 +163,7 @@ class FastAPIPlugin:
             for r in data["routes"]:
                 owner = u.resolve_name(resolver, facts, m, r["obj"])
                 if owner in objs:
-                    paths = prefixes(owner) if objs[owner]["kind"] == "router" else [""]
+                    paths = prefixes(owner)
                 elif r.get("local") is not None:  # an app or router made inside a function
                     owner, paths = resolver.owner_of_line(m, r["line"]), [r["local"]]
                 else:

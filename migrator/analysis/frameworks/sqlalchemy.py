@@ -22,8 +22,10 @@ writes: ``session.add(M(...))``, ``session.add_all([...])``, ``session.merge``,
 ``table.insert()``, ``parent.children.append(M(...))`` (saved by cascade), and ``x.attr = v``
 (or ``+=``) on an instance. Instances are tracked per function, by name: ``x = M(...)``,
 ``x = session.get(M, id)``, ``x = session.execute(select(M)...).scalar_one()``, ``x = M.query...``,
-``for x in session.execute(select(M)).scalars()``, comprehensions of ``M(...)``, and parameters
-annotated ``x: M``; the parent half keeps only names that resolve to models.
+``for x in session.execute(select(M)).scalars()``, comprehensions of ``M(...)``, parameters
+annotated ``x: M``, and ``x = get_m(...)`` where ``get_m`` is a top-level function annotated
+``-> M`` / ``-> M | None`` / ``-> Optional[M]`` (looked up across modules in the parent half);
+the parent half keeps only names that resolve to models.
 Raw SQL is read cheaply and only inside ``text("...")``, ``.execute("...")`` and
 ``.exec_driver_sql("...")``: table names after ``FROM``/``JOIN`` are reads, after
 ``INSERT INTO``/``UPDATE``/``DELETE FROM`` writes, and only names of known tables count.
@@ -127,6 +129,23 @@ def _collection_model(expr: cst.CSTNode) -> str | None:
     return None
 
 
+def _annotation_model(expr: cst.CSTNode) -> str | None:
+    """The class a return annotation names: ``M``, ``"M"``, ``M | None``, ``Optional[M]``."""
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
+        return _annotation_model(expr.left) or _annotation_model(expr.right)
+    if isinstance(expr, cst.Subscript) and u.last(u.dotted(expr.value)) == "Optional" and \
+            expr.slice and isinstance(expr.slice[0].slice, cst.Index):
+        return _annotation_model(expr.slice[0].slice.value)
+    name = u.string(expr)
+    if name is not None:  # "M", "M | None", "Optional[M]"
+        for word in re.findall(r"[A-Za-z_][\w.]*", name):
+            if u.last(word)[:1].isupper() and word not in ("None", "Optional"):
+                return word
+        return None
+    name = u.dotted(expr)
+    return name if name and u.last(name)[:1].isupper() and name != "None" else None
+
+
 def _model_of(value: cst.CSTNode | None, lookup: Any) -> str | None:
     """The model an expression's value is an instance (or collection) of, when it shows."""
     if value is None:
@@ -147,8 +166,9 @@ class SQLAlchemyPlugin:
     """See the module docstring."""
 
     name = "sqlalchemy"
-    markers = ("sqlalchemy", "sqlmodel", "SQLModel", "Model", ".query", "session", "select(",
-               "insert(", "update(", "delete(", "Table(", "text(", "execute(")
+    # markers: a cheap text filter; files that use the ORM import it or touch a session/query
+    markers = ("sqlalchemy", "sqlmodel", "SQLModel", "__tablename__", "db.Model", ".query",
+               "session", "relationship(", "Column(", "mapped_column(", "Table(")
 
     # -- worker half ---------------------------------------------------------------------------
     def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
@@ -158,6 +178,9 @@ class SQLAlchemyPlugin:
         tables: list[dict[str, Any]] = []
         access: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         var_models: dict[tuple[int, str], str] = {}
+        var_calls: dict[tuple[int, str], str] = {}  # x = some_function(...)
+        returns: dict[str, str] = {}  # top-level function -> model named by its return hint
+        top_defs = {id(s) for s in tree.body if type(s) is cst.FunctionDef}
         pending: list[tuple[cst.CSTNode, Any, cst.CSTNode, str]] = []  # (node, scope, arg, op)
         sql: list[tuple[cst.CSTNode, str]] = []
 
@@ -194,6 +217,9 @@ class SQLAlchemyPlugin:
                 if model:
                     for var in names:
                         var_models[(id(scope), var)] = model
+                elif u.callee(value):
+                    for var in names:
+                        var_calls[(id(scope), var)] = u.callee(value)
             elif type(node) is cst.Attribute and node.attr.value == "query":
                 base = u.dotted(node.value)
                 if base and not base.lower().endswith("session"):  # session.query(...) is a call
@@ -203,23 +229,33 @@ class SQLAlchemyPlugin:
                 if model:
                     var_models[(id(scope), node.target.value)] = model
             elif type(node) is cst.FunctionDef:
+                if id(node) in top_defs and node.returns is not None:
+                    hint = _annotation_model(node.returns.annotation)
+                    if hint:
+                        returns[node.name.value] = hint
                 for param in (*node.params.params, *node.params.kwonly_params):
-                    hint = u.dotted(param.annotation.annotation) if param.annotation else None
-                    if hint and u.last(hint)[:1].isupper():
+                    hint = (_annotation_model(param.annotation.annotation)
+                            if param.annotation else None)
+                    if hint:
                         var_models[(id(node), param.name.value)] = hint
             elif isinstance(node, cst.Call):
                 self._call(node, scope, note, pending)
                 self._raw_sql(node, lines, sql)
+        calls: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         for node, scope, value, op in pending:
-            if isinstance(value, cst.Name):
-                note(node, var_models.get((id(scope), value.value)), op)
-        if not (classes or bases or tables or access or sql):
+            key = (id(scope), value.value)
+            if key in var_models:
+                note(node, var_models[key], op)
+            elif key in var_calls:  # x = get_order(...); x.status = ...: the parent half
+                calls.append((lines.want(node), {"call": var_calls[key], "op": op}))
+
+        if not (classes or bases or tables or access or sql or calls or returns):
             return None
-        out_access = [dict(a, line=lines.of(n)) for n, a in access]
+        out_access = [dict(a, line=lines.of(n)) for n, a in access + calls]
         out_access += [{"table": table, "op": op, "line": lines.of(n)}
                        for n, text in sql for table, op in sql_tables(text)]
         out_access.sort(key=lambda a: (a["line"], a["op"], a.get("target", ""),
-                                       a.get("table", "")))
+                                       a.get("table", ""), a.get("call", "")))
         for c in classes:
             c["line"] = lines.of(c.pop("_node"))
             for rel in c["relations"] + c["fks"]:
@@ -239,6 +275,7 @@ class SQLAlchemyPlugin:
                             key=lambda b: (b["line"], b["var"])),
             "tables": sorted(tables, key=lambda t: (t["line"], t["var"])),
             "access": out_access,
+            "returns": dict(sorted(returns.items())),
         }
 
     @staticmethod
@@ -333,7 +370,7 @@ class SQLAlchemyPlugin:
             return None
         fks = []
         for node, _ in u.walk(call):
-            if isinstance(node, cst.Call) and u.last(u.callee(node)) == "ForeignKey":
+            if type(node) is cst.Call and u.last(u.callee(node)) == "ForeignKey":
                 fk = self._fk(node)
                 if fk:
                     lines.want(node)
@@ -363,7 +400,7 @@ class SQLAlchemyPlugin:
                 else:
                     info["table_var"] = u.dotted(value)
         for sub, _ in u.walk(node.body):
-            if not isinstance(sub, cst.Call):
+            if type(sub) is not cst.Call:
                 continue
             last = u.last(u.callee(sub))
             if last in ("relationship", "relation"):
@@ -546,7 +583,8 @@ class SQLAlchemyPlugin:
                         continue
                     target = table_node[name]
                 else:
-                    target = u.resolve_name(resolver, facts, m, a["target"])
+                    target = (self._returned(resolver, facts, m, a["call"]) if "call" in a
+                              else u.resolve_name(resolver, facts, m, a["target"]))
                     name = model_table.get(target or "") or by_var.get(target or "")
                     if not name:
                         continue
@@ -555,6 +593,18 @@ class SQLAlchemyPlugin:
                 table = graph.tables[name]
                 (table.writers if a["op"] == "write" else table.readers).append(accessor)
                 u.add_edge(graph, accessor, target, "table", u.evidence(mf.file, a["line"]))
+
+    def _returned(self, resolver: Any, facts: dict[str, ModuleFacts], m: str,
+                  call: str) -> str | None:
+        """The node of the model that function ``call`` (as named in ``m``) is annotated to
+        return (``def get_order(n) -> Order | None``)."""
+        func = u.resolve_name(resolver, facts, m, call)
+        if not func or ":" not in func:
+            return None
+        mod, _, name = func.partition(":")
+        data = facts[mod].framework.get(self.name) if mod in facts else None
+        hint = (data or {}).get("returns", {}).get(name)
+        return u.resolve_name(resolver, facts, mod, hint) if hint else None
 
     @staticmethod
     def _foreign_key(graph: DependencyGraph, resolver: Any, facts: dict[str, ModuleFacts],

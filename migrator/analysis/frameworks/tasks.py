@@ -39,8 +39,8 @@ class TasksPlugin:
     """See the module docstring."""
 
     name = "tasks"
-    markers = ("celery", "Celery", "shared_task", ".task", "enqueue", "rq", "job", "huey",
-               "dramatiq", "actor", "click", "typer", ".command", "BaseCommand")
+    markers = ("celery", "Celery", "shared_task", ".task", "enqueue", "rq.", "from rq", "@job",
+               "huey", "dramatiq", "@actor", "click", "typer", ".command", "BaseCommand")
 
     # -- worker half ---------------------------------------------------------------------------
     def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:

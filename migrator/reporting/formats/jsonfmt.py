@@ -1,4 +1,6 @@
-"""JSON: ``Report.to_dict()``, keys sorted (schema ``migrator.report``, documented in README)."""
+"""JSON: ``Report.to_dict()``, keys sorted, on one line (schema ``migrator.report``, documented
+in README). No indentation: json's C encoder only runs without it, and a Django-sized report
+is megabytes; pipe it through ``python -m json.tool`` or ``jq`` to read it."""
 
 from __future__ import annotations
 
@@ -8,4 +10,4 @@ from migrator.reporting.model import Report
 
 
 def render(report: Report) -> str:
-    return json.dumps(report.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json.dumps(report.to_dict(), sort_keys=True, ensure_ascii=False) + "\n"

@@ -127,8 +127,10 @@ def test_orm_edges_for_class_and_string_relations(graph) -> None:
 
 def test_reads_and_writes(graph) -> None:
     t = graph.tables
+    # Post(...) then .save(); get_object_or_404(Post, ...) then .save()
     assert (t["blog_posts"].readers, t["blog_posts"].writers) == (
-        ["blog.views:post_list"], ["blog.views:post_create"])  # Post(...) then .save()
+        ["blog.views:post_list", "blog.views:post_publish"],
+        ["blog.views:post_create", "blog.views:post_publish"])
     assert t["blog_tag"].writers == ["blog.views:tag_delete"]  # .filter().delete()
     assert t["store_order"].writers == ["shop.views:checkout"]  # .objects.create()
     assert {("blog.views:post_list", "blog.models:Post"),
@@ -139,7 +141,7 @@ def test_reads_and_writes(graph) -> None:
 def test_get_model_and_signal_dynamic_edges(graph) -> None:
     assert {
         ("shop.views:checkout", "blog.models:Post"),  # apps.get_model("blog", "Post")
-        ("shop.views:checkout", "accounts.models:User"),  # apps.get_model("accounts.User")
+        ("shop.views:checkout", "accounts.models:User"),  # get_model("accounts.user"): any case
         ("blog.models:Post", "blog.signals:notify"),  # @receiver(post_save, sender=Post)
         ("shop.models:Product", "shop.signals:cleanup"),  # connect(sender="store.Product")
         ("shop.views:checkout", "shop.signals:on_order"),  # custom signal .send()

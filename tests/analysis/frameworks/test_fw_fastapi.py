@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fwhelp import app_graph, edges, parse, routes
+from fwhelp import app_graph, edges, mini_graph, parse, routes
 
 from migrator.analysis.frameworks.fastapi import FastAPIPlugin, _concat
 
@@ -91,3 +91,26 @@ def test_depends_gives_reference_edges_once(graph) -> None:
     data = graph.g.edges["svc.routers.items:list_items", "svc.deps:get_db", "reference"]
     assert data["evidence"] == ["svc/routers/items.py:12"]
     assert data["count"] == 1  # not counted again when the core saw the same use
+
+
+def test_mounted_sub_application_prefixes_its_routes() -> None:
+    g = mini_graph({"m.py": '''
+        from fastapi import APIRouter, FastAPI
+
+        app = FastAPI()
+        v1 = FastAPI()
+        users = APIRouter(prefix="/users")
+
+
+        @users.get("/{uid}")
+        def user(uid: int): ...
+
+
+        @v1.get("/ping")
+        def ping(): ...
+
+
+        v1.include_router(users)
+        app.mount("/v1/", v1)
+    '''})
+    assert routes(g) == {("GET", "/v1/ping", "m:ping"), ("GET", "/v1/users/{uid}", "m:user")}

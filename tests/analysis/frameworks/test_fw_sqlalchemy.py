@@ -87,7 +87,7 @@ def test_tables_models_and_foreign_keys(graph) -> None:
         "order_tags": (None, ["orders"], "store/models.py", 27),  # Core Table
         # single-table inheritance: Manager shares its parent's table, the parent owns it
         "employees": ("store.models:Employee", [], "store/models.py", 35),
-        "products": ("store.catalog:Product", [], "store/catalog.py", 8),  # DeclarativeBase
+        "products": ("store.catalog:Product", [], "store/catalog.py", 10),  # DeclarativeBase
         "audit_entry": ("store.audit:AuditEntry", [], "store/audit.py", 6),  # db.Model default
     }  # __abstract__ AbstractThing has none
 
@@ -111,8 +111,12 @@ def test_readers_and_writers(graph) -> None:
     assert rw["orders"] == ([s + "cancel", s + "list_orders", s + "report"],
                             [s + "cancel", s + "place_order"])
     assert rw["order_lines"] == ([], [s + "place_order", s + "purge"])
-    assert rw["customers"] == ([s + "find_customer", s + "report"], [])
-    assert rw["products"] == ([s + "product_ids"], [s + "report"])  # text("UPDATE ...")
+    # rename(): customer = load_customer(...) annotated "-> Customer | None", then customer.id =
+    assert rw["customers"] == ([s + "find_customer", s + "load_customer", s + "report"],
+                               [s + "rename"])
+    # text("UPDATE ..."); touch_product(): product = lookup(...) -> Optional[Product], then +=
+    assert rw["products"] == (["store.catalog:lookup", s + "product_ids"],
+                              [s + "report", s + "touch_product"])
     assert rw["audit_entry"] == ([s + "audit", s + "audit_list"], [s + "audit"])
     assert rw["order_tags"] == ([], [s + "tag"])
     assert rw["employees"] == ([], [])
@@ -127,5 +131,27 @@ def test_table_edges_from_accessor_to_model(graph) -> None:
         (s + "report", "store.models:Customer"), (s + "report", "store.models:Order"),
         (s + "report", "store.catalog:Product"), (s + "product_ids", "store.catalog:Product"),
         (s + "audit", "store.audit:AuditEntry"), (s + "audit_list", "store.audit:AuditEntry"),
-        (s + "tag", "store.models:order_tags"),
+        (s + "tag", "store.models:order_tags"), (s + "load_customer", "store.models:Customer"),
+        (s + "rename", "store.models:Customer"), ("store.catalog:lookup", "store.catalog:Product"),
+        (s + "touch_product", "store.catalog:Product"),
     }
+
+
+def test_collect_more_access_forms() -> None:
+    data = PLUGIN.collect(parse('''
+        def g(session, order: "Order | None"):
+            session.query(A).filter(A.x == 1).update({"x": 2})
+            users.select()
+            session.execute(select(B.id).select_from(C).join(D))
+            order.status = "paid"
+            for line in session.execute(select(E)).scalars():
+                line.qty += 1
+            rows = {k: F() for k in range(3)}
+            session.add_all(rows.values())
+            db.get_or_404(G, 1)
+    '''), "m", "m.py")
+    got = [(a.get("target"), a["op"], a["line"]) for a in data["access"]]
+    assert got == [
+        ("A", "read", 2), ("A", "write", 2), ("users", "read", 3), ("B.id", "read", 4),
+        ("C", "read", 4), ("D", "read", 4), ("Order", "write", 5), ("E", "read", 6),
+        ("E", "write", 7), ("F", "write", 9), ("G", "read", 10)]

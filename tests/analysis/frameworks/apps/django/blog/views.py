@@ -1,3 +1,4 @@
+from django.shortcuts import get_object_or_404
 from django.views import View
 from django.views.decorators.http import require_GET
 from django.views.generic import DetailView
@@ -38,3 +39,8 @@ def post_list_api(request):
 
 def tag_delete(request, pk):
     Tag.objects.filter(pk=pk).delete()
+
+
+def post_publish(request, pk):
+    post = get_object_or_404(Post, pk=pk)
+    post.save()

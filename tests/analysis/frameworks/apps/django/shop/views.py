@@ -8,6 +8,6 @@ from .signals import order_placed
 def checkout(request):
     order = Order.objects.create(product_id=1, buyer_id=1)
     post_model = apps.get_model("blog", "Post")
-    user_model = apps.get_model("accounts.User")
+    user_model = apps.get_model("accounts.user")
     order_placed.send(sender=Order, order=order)
     return post_model, user_model

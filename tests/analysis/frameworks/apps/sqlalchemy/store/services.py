@@ -1,7 +1,7 @@
 from sqlalchemy import delete, select, text
 
 from .audit import AuditEntry
-from .catalog import Product
+from .catalog import Product, lookup
 from .models import Customer, Order, OrderLine, order_tags
 
 
@@ -48,3 +48,17 @@ def report(session):
 
 def product_ids(session):
     return session.query(Product.id).all()
+
+
+def load_customer(session, cid) -> "Customer | None":
+    return session.get(Customer, cid)
+
+
+def rename(session, cid):
+    customer = load_customer(session, cid)
+    customer.id = cid
+
+
+def touch_product(session, pid):
+    product = lookup(session, pid)
+    product.id += 0
