@@ -115,57 +115,66 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
     stats = Stats(files=len(disc.files), jobs=jobs)
     read, read_diags = _read(disc.files, disc.root)
 
-    cache = None
+    cache = graph_cache = None
     if use_cache:
+        from migrator.analysis.cache import GraphCache
+
         directory = Path(cache_dir) if cache_dir is not None else disc.root / DEFAULT_CACHE_DIR
         stats.cache_dir = str(directory)
         cache = FactsCache(directory)
-        cache.load()
-        if cache.corrupt:
-            stats.cache_notes.append(
-                f"{len(cache.corrupt)} corrupted cache pack(s) discarded and rebuilt")
+        graph_cache = GraphCache(directory)
     signature = (code_signature() + ("" if plugins else "-core")) if cache is not None else ""
 
-    facts: dict[str, ModuleFacts] = {}
-    todo, keys, used = [], {}, set()
+    # every file's cache key first: when the finished graph of exactly these keys is cached,
+    # neither the facts nor the resolver are needed
+    hashed = []
     for f, data in read:
         sha = hashlib.sha256(data).hexdigest()
-        if cache is not None:
-            key = entry_key(signature, f.module, f.rel, f.is_package, sha)
-            hit = cache.entries.get(key)
-            if hit is not None:
-                facts[f.module] = hit
-                used.add(key)
-                continue
-            keys[f.module] = key
-        todo.append((f.rel, f.module, f.is_package, sha, data, plugins))
-    stats.cached = len(facts)
-    stats.parsed = len(todo)
-
-    parsed = _parse_all(todo, jobs, progress, time_limit) if todo else []
-    new = {}
-    for mf in parsed:
-        facts[mf.module] = mf
-        if cache is not None and not any(d.code == TIME_LIMIT_CODE for d in mf.diagnostics):
-            new[keys[mf.module]] = mf  # a timeout depends on the load: try again next run
-    if cache is not None:
-        cache.save(new, used | set(new))
-        if cache.error:
-            stats.cache_notes.append(cache.error)
-
+        key = entry_key(signature, f.module, f.rel, f.is_package, sha) if cache else ""
+        hashed.append((f, data, sha, key))
     graph = None
-    graph_cache = graph_key = None
-    if cache is not None and len(keys) + len(used) == len(facts):
-        from migrator.analysis.cache import GraphCache
+    graph_key = ""
+    if graph_cache is not None:
+        graph_key = graph_cache.key([signature, str(disc.root), str(plugins),
+                                     *sorted(k for *_, k in hashed)])
+        graph = graph_cache.load(graph_key)
+        if graph is not None:
+            stats.cached = len(hashed)
 
-        graph_cache = GraphCache(cache.dir.parent)
-        graph_key = GraphCache.key([signature, str(disc.root), str(plugins),
-                                    *sorted(used | set(new))])
-        graph = graph_cache.load(graph_key) if not todo else None
     if graph is None:
+        if cache is not None:
+            cache.load()
+            if cache.corrupt:
+                stats.cache_notes.append(
+                    f"{len(cache.corrupt)} corrupted cache pack(s) discarded and rebuilt")
+        facts: dict[str, ModuleFacts] = {}
+        todo, keys, used = [], {}, set()
+        for f, data, sha, key in hashed:
+            if cache is not None:
+                hit = cache.entries.get(key)
+                if hit is not None:
+                    facts[f.module] = hit
+                    used.add(key)
+                    continue
+                keys[f.module] = key
+            todo.append((f.rel, f.module, f.is_package, sha, data, plugins))
+        stats.cached = len(facts)
+        stats.parsed = len(todo)
+
+        parsed = _parse_all(todo, jobs, progress, time_limit) if todo else []
+        new = {}
+        for mf in parsed:
+            facts[mf.module] = mf
+            if cache is not None and not any(d.code == TIME_LIMIT_CODE for d in mf.diagnostics):
+                new[keys[mf.module]] = mf  # a timeout depends on the load: try again next run
+        if cache is not None:
+            cache.save(new, used | set(new))
+            if cache.error:
+                stats.cache_notes.append(cache.error)
+
         graph, _ = build_graph(facts, root=str(disc.root), run_plugins=plugins)
         graph.finalize()
-        if graph_cache is not None and graph_key is not None and len(new) == len(parsed):
+        if graph_cache is not None and len(new) == len(parsed):
             graph_cache.save(graph_key, graph)
     graph.diagnostics.extend(disc.diagnostics)
     graph.diagnostics.extend(read_diags)

@@ -84,7 +84,9 @@ def analyse_source(item: WorkItem) -> ModuleFacts:
         facts.diagnostics.append(problem)
         return facts
     assert text is not None
-    facts.lines = text.count("\n") + (0 if not text or text.endswith("\n") else 1)
+    # a line ends in \n, \r\n or a lone \r (old Mac files), as for Python's tokenizer
+    facts.lines = text.count("\n") + text.count("\r") - text.count("\r\n") + (
+        0 if not text or text.endswith(("\n", "\r")) else 1)
     if not text.strip():
         if not file.endswith("__init__.py"):
             facts.diagnostics.append(Diagnostic(file, 1, "empty-file", "file is empty", "info"))

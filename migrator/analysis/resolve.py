@@ -283,7 +283,7 @@ def build_graph(facts: dict[str, ModuleFacts], root: str = ".",
         ext: set[ExternalImport] = set()
         for imp in mf.imports:
             evidence = f"{mf.file}:{imp.line}"
-            if not imp.module:
+            if not imp.module or imp.module == "__future__":  # a compiler switch, not a dependency
                 continue
             if not resolver.is_internal(imp.module):
                 ext.add(externals.classify(imp.module.split(".", 1)[0]))

@@ -90,8 +90,9 @@ def build_layout(plan: Plan, tree: SourceTree) -> Layout:
                 and not _only_kernel_imports(tree, module, assignment):
             layout.roots.append(module)
             continue
-        if assignment.get(module) == KERNEL and len(_services_imported(tree, module,
-                                                                       assignment)) >= 2:
+        kernel_part = assignment.get(module) == KERNEL or KERNEL in by_module.get(module, {}
+                                                                              ).values()
+        if kernel_part and len(_services_imported(tree, module, assignment)) >= 2:
             # kernel code that wires several services together (a seed script, a job
             # runner): like the app factory, each service gets its own pruned copy
             layout.roots.append(module)

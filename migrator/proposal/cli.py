@@ -22,9 +22,12 @@ def _fail(message: str) -> None:
 
 
 def _analyze(path: str):  # noqa: ANN202 - the graph type lives in another stage
-    from migrator.analysis import analyze
+    from migrator.analysis import PathError, analyze
 
-    return analyze(path)
+    try:
+        return analyze(path)
+    except PathError as exc:
+        _fail(str(exc))
 
 
 @click.command(epilog=METRICS_HELP)

@@ -198,19 +198,19 @@ class _Proposer:
         # Q of the metrics (every kind weighs 1) over the active units, from counts at hand
         act = set(active)
         metric_w = weighted({pair: float(sum(k.values())) for pair, k in self.ug.kinds.items()
-                             if pair[0] in act and pair[1] in act})
+                             if pair[0] in act and pair[1] in act}) if len(sweep) > 1 else {}
         best: tuple[tuple[float, float], dict[str, int], float] | None = None
         seen: set[tuple] = set()
         for gamma in sweep:
             labels = self._cluster(g, con, gamma)
             labels = self._fit(g, con, labels)
             units = {u: labels[con.node(u)] for u in active}
-            key = tuple(sorted(Counter(units.values()).items()))
             signature = tuple(sorted(units.items()))
             if signature in seen:
                 continue
             seen.add(signature)
-            del key
+            if len(sweep) == 1:
+                return units, gamma
             q = modularity(metric_w, {u: str(lab) for u, lab in units.items()})
             score = (round(q, 6), -abs(gamma - 1.0))
             if best is None or score > best[0]:
@@ -466,12 +466,17 @@ class _Proposer:
                 handler_unit.setdefault(u, []).append(first_segment(r.path))
         scores: dict[int, Counter[str]] = {}
         roots = {d for d in ug.domain.values() if d not in ug.package_domains}
+        owned: dict[str, list[str]] = defaultdict(list)  # provisional owners, by cluster
+        provisional = UnitResolver({u: str(lab) for u, lab in assignment.items()})
+        for table, owner in table_owners(graph, provisional, ignore_writers=ug.bulk).items():
+            if owner is not None:
+                owned[owner].append(table)
         for lab, units in members.items():
             if lab in fixed:
                 continue
             doms = Counter(ug.domain[u] for u in units)
             segs = [s for u in units for s in handler_unit.get(u, [])]
-            tables = [t for u in units for t in ug.tables_of.get(u, {}).get("writes", [])]
+            tables = owned.get(str(lab), [])
             classes = [u.split(":", 1)[1] for u in units
                        if ":" in u and graph.g.nodes[u].get("kind") == "class"]
             scores[lab] = candidates(sorted(doms.items()), segs, tables, classes, roots)

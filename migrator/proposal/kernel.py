@@ -75,6 +75,12 @@ def _close(candidates: set[str], deps: dict[str, set[str]], forced: set[str]) ->
 
 def composition_root(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
     """Units of the modules that wire the application together (see module docstring)."""
+    if ug.shell is None:
+        ug.shell = _composition_root(ug, graph)
+    return set(ug.shell)
+
+
+def _composition_root(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
     business = business_units(ug, graph, reads=False)
     modules = sorted(ug.module_units)
     mod_deps: dict[str, set[str]] = defaultdict(set)  # hard: who may depend on the root
@@ -88,11 +94,15 @@ def composition_root(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
     root = {m for m in modules
             if not any(u in business for u in ug.module_units[m])
             and ug.domain[m] not in ug.package_domains}
+    users: dict[str, set[str]] = defaultdict(set)
+    for a, targets in mod_deps.items():
+        for b in targets:
+            users[b].add(a)
     changed = True
     while changed:  # nothing outside the root may depend on it
         changed = False
         for m in sorted(root):
-            if any(m in mod_deps.get(x, ()) for x in modules if x not in root):
+            if users.get(m, set()) - root:
                 root.discard(m)
                 changed = True
     roots_keys = {d for d in ug.domain.values() if d not in ug.package_domains}

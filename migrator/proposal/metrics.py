@@ -228,9 +228,45 @@ def context_reach(graph: DependencyGraph, resolver: UnitResolver,
             starts[name] = node
     if not starts:
         return {name: [] for name, _ in contexts}
+    comp_masks = _reach_masks(g, resolver, bit)
+    out = {}
+    for name, _ in contexts:
+        m = comp_masks[starts[name]] if name in starts else 0
+        out[name] = [s for s in services if m & bit[s]]
+    return out
+
+
+def _reach_masks(g: nx.DiGraph, resolver: UnitResolver, bit: dict[str, int]) -> dict[str, int]:
+    """Node -> bitset of the services reachable from it (itself included).
+
+    Tarjan-style algorithms (networkx's included) emit a strongly connected component only after
+    every component reachable from it, so one pass in emission order suffices; should that order
+    ever not hold, the condensation is sorted topologically instead.
+    """
+    comp_of: dict[str, int] = {}
+    masks: list[int] = []
+    for i, members in enumerate(nx.strongly_connected_components(g)):
+        m = 0
+        for node in members:
+            comp_of[node] = i
+            svc = resolver.group(node)
+            if svc is not None and svc != SHARED:
+                m |= bit[svc]
+        for node in members:
+            for succ in g.successors(node):
+                j = comp_of.get(succ)
+                if j is None:  # order assumption broken: fall back
+                    return _reach_masks_condensed(g, resolver, bit)
+                if j != i:
+                    m |= masks[j]
+        masks.append(m)
+    return {node: masks[i] for node, i in comp_of.items()}
+
+
+def _reach_masks_condensed(g: nx.DiGraph, resolver: UnitResolver,
+                           bit: dict[str, int]) -> dict[str, int]:
     cond = nx.condensation(g)
-    mapping = cond.graph["mapping"]
-    mask = {}
+    mask: dict[int, int] = {}
     for c in reversed(list(nx.topological_sort(cond))):
         m = 0
         for node in cond.nodes[c]["members"]:
@@ -240,11 +276,7 @@ def context_reach(graph: DependencyGraph, resolver: UnitResolver,
         for succ in cond.successors(c):
             m |= mask[succ]
         mask[c] = m
-    out = {}
-    for name, _ in contexts:
-        m = mask[mapping[starts[name]]] if name in starts else 0
-        out[name] = [s for s in services if m & bit[s]]
-    return out
+    return {node: mask[c] for node, c in cond.graph["mapping"].items()}
 
 
 def business_context_purity(reach: Mapping[str, Iterable[str]], services: Iterable[str]) -> float:

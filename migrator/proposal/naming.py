@@ -90,11 +90,10 @@ def assign_names(scores: dict[str, Counter[str]], sizes: dict[str, int],
                 name = label
                 break
         if name is None:
-            base = dns_label(ranked[0][0], fallback="service") if ranked else "service"
-            i = 2
-            while f"{base}-{i}"[:63] in used:
-                i += 1
-            name = f"{base}-{i}"[:63]
+            base = (dns_label(ranked[0][0], fallback="service") if ranked else "service")[:56]
+            name, i = base, 2
+            while name in used or name == "shared-kernel":
+                name, i = f"{base}-{i}", i + 1
         used.add(name)
         out[cid] = name
     return out

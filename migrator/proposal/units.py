@@ -85,6 +85,7 @@ class UnitGraph:
     hard: set[tuple[str, str]] = field(default_factory=set)
     bulk: set[str] = field(default_factory=set)  # see bulk_writers
     named: set[str] = field(default_factory=set)  # symbols leaning by vocabulary
+    shell: set[str] | None = None  # composition root, computed once by kernel.py
 
     def neighbours(self) -> dict[str, dict[str, float]]:
         adj: dict[str, dict[str, float]] = defaultdict(dict)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import os
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 from migrator.graph import DependencyGraph, module_of
@@ -83,7 +82,7 @@ class Locator:
         self.prefix = os.path.abspath(cwd or os.getcwd()).rstrip(os.sep) + os.sep
         self._shown: dict[str, str] = {}
         self._locations: dict[str, Location] = {}
-        self.files: dict[str, Path] = {}  # display path -> absolute path
+        self.files: dict[str, str] = {}  # display path -> absolute path
 
     def path(self, file: str) -> str:
         shown = self._shown.get(file)
@@ -95,7 +94,7 @@ class Locator:
                 shown = file
             shown = shown.replace(os.sep, "/")
             self._shown[file] = shown
-            self.files[shown] = Path(absolute)
+            self.files[shown] = absolute
         return shown
 
     def __call__(self, evidence: str) -> Location:
@@ -171,8 +170,10 @@ def build_report(graph: DependencyGraph, plan: Plan | None = None, *, level: int
         comp_count_in[ct] += count
         cross_mod_out[ms] += count
         cross_mod_in[mt] += count
+        # services may use the kernel, and each other through interfaces; the kernel may use
+        # no service at all (it becomes a library that every service installs)
         allowed = ct == SHARED and cs != SHARED
-        if not allowed and part.kinds.get(ct) == "service":
+        if not allowed and cs != SHARED and part.kinds.get(ct) == "service":
             allowed = interface_allows(part.interfaces.get(ct, []), t)
         cross.append(CrossEdge(
             source=s, target=t, kind=data["kind"], count=count, source_component=cs,

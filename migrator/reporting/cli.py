@@ -183,7 +183,7 @@ def report(path: str, plan_file: str | None, level: int | None, fmt: str, output
                                  param_hint="--level")
     rep = _build(path, plan_file, level, baseline, checks, not no_metrics,
                  _opts(jobs, cache_dir, no_cache, exclude))
-    from migrator.reporting.formats import render
+    from migrator.reporting import render
 
     _emit(render(rep, fmt), output)
     failed = rep.baseline is not None and rep.baseline.failed
@@ -251,7 +251,7 @@ def check(path: str, plan_file: str, fmt: str, output: str | None, strict: bool,
                      f"{ignored} ignored, {len(rep.unused_ignores)} unused ignore(s)")
         _emit("\n".join(lines) + "\n", output)
     else:
-        from migrator.reporting.formats import render
+        from migrator.reporting import render
 
         _emit(render(rep, fmt), output)
     sys.exit(1 if errors or (strict and rep.unused_ignores) else 0)

@@ -12,7 +12,6 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass
-from pathlib import Path
 
 from migrator.reporting.model import Location, Violation
 
@@ -48,7 +47,7 @@ def scan(text: str, file: str) -> list[Ignore]:
     return out
 
 
-def apply(violations: list[Violation], files: dict[str, Path]) -> list[Location]:
+def apply(violations: list[Violation], files: dict[str, str]) -> list[Location]:
     """Mark ignored violations; return the locations of ignore comments that silenced nothing.
 
     ``files`` maps each display path (as in ``Violation.file``) to the file to read.
@@ -56,7 +55,8 @@ def apply(violations: list[Violation], files: dict[str, Path]) -> list[Location]
     ignores: dict[str, list[Ignore]] = {}
     for shown, path in sorted(files.items()):
         try:
-            raw = path.read_bytes()
+            with open(path, "rb") as fh:
+                raw = fh.read()
         except OSError:
             continue
         if b"migrator:" not in raw:

@@ -61,14 +61,27 @@ def test_default_cache_lives_in_the_project_and_no_cache_writes_nothing(project)
 def test_corrupted_pack_is_detected_and_rebuilt(project, tmp_path, damage):
     cache = tmp_path / "cache"
     expected = as_json(analyze(project, cache_dir=cache, jobs=1))
+
+    def corrupt(path):
+        data = path.read_bytes()
+        if damage == "truncate":
+            path.write_bytes(data[: len(data) // 2])
+        elif damage == "flip":
+            path.write_bytes(data[:-10] + bytes([data[-10] ^ 0xFF]) + data[-9:])
+        else:
+            path.write_bytes(b"not a pack at all")
+
+    # a damaged finished graph: rebuilt from the (intact) facts, nothing parsed
+    (graph_file,) = list(cache.rglob("*.graph"))
+    corrupt(graph_file)
+    again = analyze(project, cache_dir=cache, jobs=1)
+    assert (again.stats.parsed, again.stats.cached) == (0, 13)
+    assert as_json(again) == expected
+    # a damaged facts pack (and no finished graph): detected, files parsed again
     (pack,) = list(cache.rglob("*.pack"))
-    data = pack.read_bytes()
-    if damage == "truncate":
-        pack.write_bytes(data[: len(data) // 2])
-    elif damage == "flip":
-        pack.write_bytes(data[:-10] + bytes([data[-10] ^ 0xFF]) + data[-9:])
-    else:
-        pack.write_bytes(b"not a pack at all")
+    corrupt(pack)
+    for path in cache.rglob("*.graph"):
+        path.unlink()
     again = analyze(project, cache_dir=cache, jobs=1)
     assert again.stats.parsed == 13
     assert any("corrupt" in n for n in again.stats.cache_notes)

@@ -82,3 +82,22 @@ def test_python_api_matches_cli(project):
 def test_progress_bar_only_on_a_terminal(project):
     result = CliRunner().invoke(main, ["analyze", str(project), "--no-cache"])
     assert "parsing [" not in result.stderr
+
+
+def test_frameworks_can_be_switched_off(tree):
+    root = tree({"web/__init__.py": "",
+                 "web/app.py": "from flask import Flask\n\napp = Flask(__name__)\n\n\n"
+                               "@app.route('/hello')\ndef hello():\n    return 'hi'\n"})
+    with_plugins = analyze(root, use_cache=False, jobs=1)
+    assert [r.path for r in with_plugins.routes] == ["/hello"]
+    without = analyze(root, use_cache=False, jobs=1, plugins=False)
+    assert without.routes == [] and without.g.has_node("web.app:hello")
+    out = invoke(root, "--no-cache", "--no-frameworks")
+    assert "routes:" not in out.stdout
+
+
+def test_progress_callback_reports_every_parsed_file(project):
+    seen = []
+    analyze(project, use_cache=False, jobs=1, progress=lambda done, total: seen.append(
+        (done, total)))
+    assert seen and seen[-1] == (4, 4)

@@ -3,18 +3,25 @@ against the published CRD schemas, kubectl kustomize and nginx -t."""
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 from pathlib import Path
 
 import jsonschema
 import kubernetes_validate
+import kubernetes_validate.utils
 import pytest
 import yaml
 
 from .support import FRAMEWORKS, SCHEMAS, need
 
 K8S_VERSIONS = ("1.30.0", "1.37.0")
+# kubernetes-validate re-reads and re-parses the (large) schema files on every call; caching
+# the parsed files changes nothing in what is checked and makes the checks ~4x faster
+if not hasattr(kubernetes_validate.utils.schema_contents, "cache_info"):
+    kubernetes_validate.utils.schema_contents = functools.lru_cache(maxsize=None)(
+        kubernetes_validate.utils.schema_contents)
 CRDS = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "monitoring.coreos.com_servicemonitors.crd.yaml",
     ("postgresql.cnpg.io/v1", "Cluster"): "postgresql.cnpg.io_clusters.crd.yaml",
@@ -25,7 +32,14 @@ def crd_schema(api_version: str, kind: str) -> dict:
     path = SCHEMAS / CRDS[(api_version, kind)]
     if not path.exists():
         pytest.skip(f"CRD schema {path} is absent (shared/schemas not laid out beside the repo)")
-    crd = yaml.safe_load(path.read_text())
+    return _crd_schema(path, api_version)
+
+
+@functools.cache
+def _crd_schema(path: Path, api_version: str) -> dict:
+    """The CRD's openAPIV3Schema (parsed once: the CloudNativePG CRD is a large YAML file)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    crd = yaml.load(path.read_text(), Loader=loader)  # noqa: S506 - a safe loader
     version = api_version.split("/")[1]
     for v in crd["spec"]["versions"]:
         if v["name"] == version:
@@ -33,10 +47,22 @@ def crd_schema(api_version: str, kind: str) -> dict:
     raise AssertionError(f"{path} has no version {version}")
 
 
+_VALIDATORS: dict[int, jsonschema.protocols.Validator] = {}
+
+
+def _validator(key: int, schema: dict):
+    if key not in _VALIDATORS:
+        cls = jsonschema.validators.validator_for(schema)
+        cls.check_schema(schema)
+        _VALIDATORS[key] = cls(schema)
+    return _VALIDATORS[key]
+
+
 def validate(doc: dict, where: str) -> None:
     key = (doc["apiVersion"], doc["kind"])
     if key in CRDS:
-        jsonschema.validate(doc, crd_schema(*key))
+        schema = crd_schema(*key)
+        _validator(id(schema), schema).validate(doc)
         return
     for version in K8S_VERSIONS:
         try:

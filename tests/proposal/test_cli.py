@@ -263,3 +263,10 @@ def test_plan_is_byte_identical_under_any_hash_seed(project: Path, tmp_path: Pat
                         str(out), "-q"], check=True, env=env, cwd=tmp_path, timeout=300)
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
+
+
+def test_path_without_python_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    code, _, stderr = run("propose", str(tmp_path / "empty"))
+    assert code == 2 and stderr.strip().endswith("no Python files found")
+    assert stderr.count("\n") == 1

@@ -237,3 +237,22 @@ def test_reference_table_goes_with_the_tables_pointing_to_it() -> None:
     assert owners["stock"] == "beta" and owners["orders"] == "alpha"
     owners = table_owners(g, UnitResolver(ASSIGN), ignore_writers={"p.e"})
     assert owners["stock"] == "beta"  # p.d still writes it
+
+
+def test_reach_masks_single_pass_equals_condensation(monkeypatch) -> None:
+    import random
+
+    import networkx as nx
+
+    from migrator.proposal import metrics
+
+    rng = random.Random(1)
+    for trial in range(25):
+        g = nx.gnp_random_graph(40, 0.06, seed=trial, directed=True)
+        g = nx.relabel_nodes(g, {i: f"m{i}" for i in g})
+        assign = {f"m{i}": f"s{i % 5}" for i in range(40) if rng.random() < 0.7}
+        resolver, bit = UnitResolver(assign), {f"s{i}": 1 << i for i in range(5)}
+        expected = metrics._reach_masks_condensed(g, resolver, bit)
+        with monkeypatch.context() as m:  # the single pass must not need the fallback
+            m.setattr(metrics, "_reach_masks_condensed", None)
+            assert metrics._reach_masks(g, resolver, bit) == expected

@@ -151,3 +151,16 @@ def test_scan_finds_only_real_comments():
     found = scan(text, "f.py")
     assert [(i.location.line, sorted(i.rules), i.applies_to) for i in found] == [
         (1, ["a", "b"], 1), (3, [], 4)]
+
+
+def test_kernel_using_a_service_interface_is_still_reported(tmp_path):
+    root = write_tree(tmp_path / "proj")
+    graph = build_graph(root)
+    graph.add_edge("shop.config", "shop.catalog.api:get_product", "reference",
+                   evidence=["shop/config.py:1"])
+    graph_file = save_graph(graph.finalize(), tmp_path / "graph.json")
+    plan_file = save_plan(PLAN, tmp_path / "plan.yaml")
+    res = run("check", str(graph_file), "--plan", str(plan_file), cwd=root)
+    assert "shop/config.py:1: kernel-dependency: " in res.output
+    # a warning: it does not change the exit code on its own
+    assert res.output.splitlines()[-1].startswith("4 error(s), 2 warning(s)")

@@ -59,7 +59,6 @@ def plugins() -> tuple[Any, ...]:
     return tuple(found)
 
 
-@lru_cache(maxsize=1)
 def signature() -> str:
     """A hash of the plug-ins' source: part of the cache key, so editing a plug-in re-parses."""
     h = hashlib.sha256()

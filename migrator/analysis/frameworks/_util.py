@@ -360,3 +360,64 @@ def sorted_items(facts: dict[str, ModuleFacts], plugin: str) -> list[tuple[str, 
     """(module, facts, plug-in data) for modules that have data from ``plugin``, sorted by name."""
     return [(m, facts[m], facts[m].framework[plugin]) for m in sorted(facts)
             if facts[m].framework.get(plugin)]
+
+
+# -- constants -----------------------------------------------------------------------------------
+
+def constants(tree: cst.Module) -> dict[str, dict[str, Any]]:
+    """Module-level string constants, string attributes of module-level classes and
+    module-level instances: enough to evaluate ``url_prefix=API_PREFIX`` or
+    ``prefix=settings.API_V1_STR`` (with ``class Settings: API_V1_STR: str = "/api/v1"`` and
+    ``settings = Settings()``). Empty parts are left out."""
+    consts: dict[str, str] = {}
+    classes: dict[str, dict[str, str]] = {}
+    instances: dict[str, str] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, cst.ClassDef):
+            attrs = {}
+            for small in small_statements(stmt.body):
+                names, value = assign_targets(small)
+                text = string(value)
+                if text is not None:
+                    attrs.update((n, text) for n in names)
+            if attrs:
+                classes[stmt.name.value] = attrs
+            continue
+        for small in small_statements([stmt]):
+            names, value = assign_targets(small)
+            text = string(value)
+            cls = callee(value) if value is not None else None
+            if text is not None:
+                consts.update((n, text) for n in names)
+            elif cls and last(cls)[:1].isupper():
+                instances.update((n, cls) for n in names)
+    out = {"consts": consts, "classes": classes, "instances": instances}
+    return {k: v for k, v in out.items() if v}
+
+
+def evaluate(resolver: Any, facts: dict[str, ModuleFacts], module: str, name: str,
+             plugin: str) -> str | None:
+    """The string value of constant ``name`` as used in ``module`` (see ``constants``, whose
+    result each plug-in keeps under ``"constants"`` in its facts), None when unknown."""
+    parts = name.split(".")
+    node = resolve_name(resolver, facts, module, name)
+    if node is not None and ":" in node:
+        mod, _, sym = node.partition(":")
+        # the resolver answers with the symbol a prefix of the name stands for
+        rest = parts[len(parts) - parts[::-1].index(sym):] if sym in parts else parts[1:]
+        data = ((facts[mod].framework.get(plugin) or {}).get("constants", {})
+                if mod in facts else {})
+        if not rest:
+            return data.get("consts", {}).get(sym)
+        if len(rest) != 1:
+            return None
+        if sym in data.get("classes", {}):
+            return data["classes"][sym].get(rest[0])
+        cls = data.get("instances", {}).get(sym)
+        target = resolve_name(resolver, facts, mod, cls) if cls else None
+        if target and ":" in target:
+            cmod, _, cname = target.partition(":")
+            cdata = ((facts[cmod].framework.get(plugin) or {}).get("constants", {})
+                     if cmod in facts else {})
+            return cdata.get("classes", {}).get(cname, {}).get(rest[0])
+    return None

@@ -25,7 +25,10 @@
   ``EntryPoint(kind="signal", name="signal:Sender")`` and a ``dynamic`` edge **from the sender
   model to the handler** (saving the model runs the handler); ``custom_signal.send(...)`` gives a
   ``dynamic`` edge from the sending symbol to every handler connected to that signal.
-* Access: ``Model.objects.<...>`` chains and ``get_object_or_404(Model, ...)`` are reads, writes when a method of the chain is
+* Access: ``Model.objects.<...>`` chains, ``get_object_or_404(Model, ...)`` and the
+  ``model = M`` / ``queryset = M.objects...`` of class-based views and DRF views are reads (also
+  writes for create/update/delete views and ``ModelViewSet``; a ``ModelForm`` writes its
+  ``Meta.model``), writes when a method of the chain is
   ``create``/``update``/``delete``/``get_or_create``/``update_or_create``/``bulk_create``/
   ``bulk_update``; ``x = Model(...)``, ``x = Model.objects.get(...)`` or
 ``x = get_object_or_404(Model, ...)`` then ``x.save()`` /
@@ -60,6 +63,10 @@ _GENERIC_VIEWS = {
     "FormView": ["GET", "POST"], "CreateView": ["GET", "POST"], "UpdateView": ["GET", "POST"],
     "DeleteView": ["GET", "POST"], "LoginView": ["GET", "POST"], "LogoutView": ["POST"],
 }
+# generic views and DRF classes that create, change or delete the objects of their model
+_EDIT_BASES = {"CreateView", "UpdateView", "DeleteView", "ModelViewSet", "CreateAPIView",
+               "UpdateAPIView", "DestroyAPIView", "ListCreateAPIView", "RetrieveUpdateAPIView",
+               "RetrieveDestroyAPIView", "RetrieveUpdateDestroyAPIView"}
 _MODEL_BASES = {"django.db.models.Model", "django.db.models.base.Model",
                 "django.contrib.auth.models.AbstractUser",
                 "django.contrib.auth.models.AbstractBaseUser",
@@ -196,6 +203,23 @@ class DjangoPlugin:
             return None
         return later(call, entry)
 
+    def _bound_model(self, node: cst.ClassDef, body: Any, writes: bool,
+                     data: dict[str, Any], later: Any) -> None:
+        """``model = M`` / ``queryset = M.objects...`` of a generic view, viewset or form's
+        Meta: a read of M, and a write when the class creates, edits or deletes."""
+        for small in u.small_statements(body):
+            names, value = u.assign_targets(small)
+            model = None
+            if "model" in names:
+                model = u.dotted(value)
+            elif "queryset" in names and value is not None:
+                root = self._objects_root(value)
+                model = u.dotted(root.value) if root is not None else None
+            if model:
+                data["access"].append(later(node.name, {"target": model, "op": "read"}))
+                if writes:
+                    data["access"].append(later(node.name, {"target": model, "op": "write"}))
+
     @staticmethod
     def _func_methods(node: cst.FunctionDef) -> list[str] | None:
         for dec in node.decorators:
@@ -217,9 +241,16 @@ class DjangoPlugin:
         lasts = [u.last(b) for b in bases]
         verbs = sorted({s.name.value.upper() for s in node.body.body
                         if isinstance(s, cst.FunctionDef) and s.name.value in u.HTTP_METHODS})
-        if any(b and b.endswith(("View", "ViewSet")) for b in lasts):
+        if any(b and b.endswith(("View", "ViewSet", "APIView")) for b in lasts):
             generic = sorted({m for b in lasts for m in _GENERIC_VIEWS.get(b or "", [])})
             data["views"][name] = sorted(set(verbs) | set(generic)) or None
+            self._bound_model(node, node.body, any(b in _EDIT_BASES for b in lasts), data,
+                              later)
+            return
+        if "ModelForm" in lasts:  # saving the form writes its Meta.model
+            for stmt in node.body.body:
+                if isinstance(stmt, cst.ClassDef) and stmt.name.value == "Meta":
+                    self._bound_model(node, stmt.body, True, data, later)
             return
         if "AppConfig" in lasts:
             config: dict[str, Any] = {"cls": name, "name": None, "label": None}

@@ -7,6 +7,8 @@ methods=...)``; ``x.include_router(r, prefix=...)`` on the app or on another rou
 copies routes at inclusion time, so the full path is the concatenation of every inclusion
 prefix and router prefix on the way down, then the operation's path (``"/api" + "/items" +
 "/{id}"``), exactly as FastAPI builds it. A router that is never included keeps its own prefix.
+A prefix may name a constant: a module-level string, or a string attribute of a settings class
+through its module-level instance (``prefix=settings.API_V1_STR``); unknown ones count as "".
 ``app.mount("/v1", sub_app)`` of another ``FastAPI()`` object prefixes all of its routes.
 
 Every ``Depends(f)`` / ``Security(f)`` (in parameters, ``Annotated[...]``, decorator or router
@@ -36,7 +38,8 @@ class FastAPIPlugin:
     """See the module docstring."""
 
     name = "fastapi"
-    markers = ("fastapi", "FastAPI", "APIRouter", "include_router", "Depends", "api_route")
+    markers = ("fastapi", "FastAPI", "APIRouter", "include_router", "Depends", "api_route",
+               "BaseSettings")
 
     # -- worker half ---------------------------------------------------------------------------
     def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
@@ -53,6 +56,7 @@ class FastAPIPlugin:
                     for var in names:
                         objects.append((lines.want(node), {
                             "var": var, "kind": kind, "prefix": u.string(kw.get("prefix")) or "",
+                            "prefix_ref": u.dotted(kw.get("prefix")),
                             "scope": "module" if scope is None else "local"}))
                         if scope is not None:
                             local[(id(scope), var)] = u.string(kw.get("prefix")) or ""
@@ -77,7 +81,8 @@ class FastAPIPlugin:
                     if router:
                         includes.append((lines.want(node), {
                             "obj": name.rsplit(".", 1)[0], "router": router,
-                            "prefix": u.string(u.arg(node, -1, "prefix")) or ""}))
+                            "prefix": u.string(u.arg(node, -1, "prefix")) or "",
+                            "prefix_ref": u.dotted(u.arg(node, -1, "prefix"))}))
                 elif name.endswith(".mount"):  # app.mount("/v1", sub_app)
                     path = u.string(u.arg(node, 0, "path"))
                     sub = u.dotted(u.arg(node, 1, "app"))
@@ -95,7 +100,8 @@ class FastAPIPlugin:
                             "obj": name.rsplit(".", 1)[0], "path": path,
                             "methods": sorted({m.upper() for m in methods}), "func": None,
                             "endpoint": endpoint}))
-        if not (objects or routes or includes or depends):
+        consts = u.constants(tree)
+        if not (objects or routes or includes or depends or consts):
             return None
         for route, scope in scoped:
             route["local"] = local.get((id(scope), route["obj"])) if scope is not None else None
@@ -103,6 +109,8 @@ class FastAPIPlugin:
                             key=lambda d: (d["line"], repr(sorted(d.items()))))
                 for key, group in (("objects", objects), ("routes", routes),
                                    ("includes", includes), ("depends", depends))}
+        if consts:
+            data["constants"] = consts
         return data
 
     @staticmethod
@@ -133,7 +141,8 @@ class FastAPIPlugin:
         for m, _, data in items:
             for o in data["objects"]:
                 if o["scope"] == "module":
-                    objs.setdefault(f"{m}:{o['var']}", o)
+                    objs.setdefault(f"{m}:{o['var']}", dict(o, prefix=self._prefix(
+                        resolver, facts, m, o)))
         incs: dict[str, list[tuple[str | None, str]]] = defaultdict(list)
         for m, _, data in items:
             for i in data["includes"]:
@@ -142,7 +151,8 @@ class FastAPIPlugin:
                                                                 else "router"):
                     continue
                 parent = u.resolve_name(resolver, facts, m, i["obj"])
-                incs[child].append((parent if parent in objs else None, i["prefix"]))
+                incs[child].append((parent if parent in objs else None,
+                                    self._prefix(resolver, facts, m, i)))
 
         memo: dict[str, list[str]] = {}
 
@@ -189,6 +199,16 @@ class FastAPIPlugin:
                 target = u.resolve_name(resolver, facts, m, d["target"])
                 source = resolver.owner_of_line(m, d["line"])
                 u.add_edge(graph, source, target, "reference", u.evidence(mf.file, d["line"]))
+
+
+    def _prefix(self, resolver: Any, facts: dict[str, ModuleFacts], m: str,
+                item: dict[str, Any]) -> str:
+        """A literal prefix, or the value of the constant it names (``settings.API_V1_STR``)."""
+        if item.get("prefix_ref"):
+            value = u.evaluate(resolver, facts, m, item["prefix_ref"], self.name)
+            if value is not None:
+                return value
+        return item["prefix"]
 
 
 def _concat(prefix: str, path: str) -> str:

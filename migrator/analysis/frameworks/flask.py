@@ -10,7 +10,9 @@ a registration prefix replaces the blueprint's own one, a parent's prefix is pre
 blueprint registered twice yields its routes under both prefixes. A blueprint never registered
 keeps its own prefix. Registration tables are read too: ``for bp, prefix in [(a, "/a"), ...]``
 and ``for module, attr, prefix in TABLE: bp = getattr(importlib.import_module(module), attr)``
-(which also gives a ``dynamic`` edge from the registering function to the blueprint).
+(which also gives a ``dynamic`` edge from the registering function to the blueprint). A prefix
+may name a string constant of a module the plug-in read (``url_prefix=API_PREFIX``, or a class
+attribute through a module-level instance); an unknown one is treated as absent.
 
 Graph: one ``Route`` and one ``EntryPoint(kind="route")`` per HTTP method (``ANY`` when ``methods=``
 is not a literal list), and a ``route`` edge
@@ -72,12 +74,14 @@ class FlaskPlugin:
                 kind = _OBJECT_KINDS.get(u.last(u.callee(value)) or "")
                 if names and kind:
                     pos, kw = u.call_args(value)
-                    prefix = u.string(kw.get("prefix" if kind == "api" else "url_prefix"))
+                    prefix_arg = kw.get("prefix" if kind == "api" else "url_prefix")
+                    prefix = u.string(prefix_arg)
                     bp_name = u.string(pos[0]) if pos else u.string(kw.get("name"))
                     extra = {"target": u.dotted(u.arg(value, 0, "app"))} if kind == "api" else {}
                     for var in names:
                         objects.append((lines.want(node), {
                             "var": var, "kind": kind, "name": bp_name, "prefix": prefix,
+                            "prefix_ref": u.dotted(prefix_arg),
                             "scope": "module" if scope is None else "local", **extra}, scope))
             elif type(node) is cst.FunctionDef and node.decorators:
                 for dec in node.decorators:
@@ -111,7 +115,8 @@ class FlaskPlugin:
                         value = u.string(prefix)
                         regs.append((lines.want(node), {
                             "obj": obj, "bp": bp, "prefix": value,
-                            "has_prefix": value is not None}))
+                            "has_prefix": value is not None, "prefix_ref": u.dotted(prefix)}))
+        consts = u.constants(tree)
         if not (objects or routes or rules or regs or views):
             return None
         local: dict[tuple[int, str], str] = {}
@@ -130,6 +135,8 @@ class FlaskPlugin:
             "registrations": [dict(r, line=lines.of(n)) for n, r in regs],
             "views": dict(sorted(views.items())),
         }
+        if consts:
+            data["constants"] = consts
         for key in ("objects", "routes", "rules", "registrations"):
             data[key].sort(key=lambda d: d["line"])
         return data
@@ -265,7 +272,10 @@ class FlaskPlugin:
         for m, _, data in items:
             for o in data["objects"]:
                 if o["scope"] == "module":
-                    objs.setdefault(f"{m}:{o['var']}", dict(o, module=m))
+                    prefix = o["prefix"]
+                    if o.get("prefix_ref"):
+                        prefix = u.evaluate(resolver, facts, m, o["prefix_ref"], self.name)
+                    objs.setdefault(f"{m}:{o['var']}", dict(o, module=m, prefix=prefix))
         regs: dict[str, list[tuple[str | None, str | None, bool]]] = defaultdict(list)
         for m, _, data in items:
             for r in data["registrations"]:
@@ -278,7 +288,11 @@ class FlaskPlugin:
                 parent = u.resolve_name(resolver, facts, m, r["obj"])
                 if parent not in objs or objs[parent]["kind"] != "blueprint":
                     parent = None
-                regs[child].append((parent, r["prefix"], r["has_prefix"]))
+                prefix, has = r["prefix"], r["has_prefix"]
+                if r.get("prefix_ref"):
+                    prefix = u.evaluate(resolver, facts, m, r["prefix_ref"], self.name)
+                    has = prefix is not None
+                regs[child].append((parent, prefix, has))
 
         memo: dict[str, list[str | None]] = {}
 

@@ -2,14 +2,15 @@
 
 Models: classes deriving (directly or through other models) from a declarative base:
 ``Base = declarative_base()`` / ``registry().generate_base()``, a ``DeclarativeBase`` subclass,
-an ``@as_declarative()`` class, ``db.Model`` where ``db = SQLAlchemy()``, or
-``SQLModel, table=True``. The table is ``__tablename__``, a ``__table__ = Table(...)``, the
+an ``@as_declarative()`` class, ``db.Model`` where ``db = SQLAlchemy()``, or a SQLModel class
+declared with ``table=True`` (``Relationship()`` and ``Field(foreign_key="t.c")`` included). The table is ``__tablename__``, a ``__table__ = Table(...)``, the
 Flask-SQLAlchemy default (class name in snake_case), SQLModel's (class name lower-cased), or the
 parent's table for single-table inheritance; ``__abstract__`` classes have none. Core tables are
 ``Table("name", metadata, ...)`` / ``db.Table(...)`` assigned to a module-level variable.
 
 Relations: ``relationship("X")`` (looked up by class name like SQLAlchemy's registry, nearest
-module first), ``relationship(X)``, ``relationship(lambda: X)`` -> ``orm`` edge model -> model;
+module first), ``relationship(X)``, ``relationship(lambda: X)``, and typed mappings
+``x: Mapped[list["X"]] = relationship(...)`` -> ``orm`` edge model -> model;
 ``ForeignKey("table.col")`` / ``ForeignKey(Model.col)`` -> ``Table.foreign_keys`` and an ``orm``
 edge to the model (or Core table variable) that maps the referenced table.
 
@@ -49,6 +50,7 @@ _ROOT_BASES = {"sqlalchemy.orm.DeclarativeBase", "sqlalchemy.orm.DeclarativeBase
 _WRITE_FUNCS = ("insert", "update", "delete")
 _SESSION_WRITES = ("add", "add_all", "merge", "delete")
 _READ_CHAIN = ("select_from", "join", "outerjoin")
+_RELATION_FUNCS = ("relationship", "relation", "Relationship")
 _COLLECTION_WRITES = ("append", "extend", "add", "insert")
 _SQL_WRITE = re.compile(r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+[\"`\[]?"
                         r"([A-Za-z_][\w.]*)", re.I)
@@ -144,6 +146,33 @@ def _annotation_model(expr: cst.CSTNode) -> str | None:
         return None
     name = u.dotted(expr)
     return name if name and u.last(name)[:1].isupper() and name != "None" else None
+
+
+_CONTAINERS = {"Mapped", "WriteOnlyMapped", "DynamicMapped", "List", "list", "Set", "set",
+               "Optional", "Union", "Dict", "dict", "Sequence", "Collection", "Tuple", "tuple",
+               "None", "Any"}
+
+
+def _annotation_target(expr: cst.CSTNode) -> dict[str, Any] | None:
+    """The related class named by a typed mapping's annotation (``Mapped[List["Post"]]``)."""
+    if isinstance(expr, cst.Subscript):
+        for element in reversed(expr.slice):
+            if isinstance(element.slice, cst.Index):
+                found = _annotation_target(element.slice.value)
+                if found:
+                    return found
+        return None
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
+        return _annotation_target(expr.left) or _annotation_target(expr.right)
+    text = u.string(expr)
+    if text is not None:
+        words = [w for w in re.findall(r"[A-Za-z_][\w.]*", text)
+                 if u.last(w) not in _CONTAINERS and u.last(w)[:1].isupper()]
+        return {"target": words[-1], "string": True} if words else None
+    name = u.dotted(expr)
+    if name and u.last(name) not in _CONTAINERS and u.last(name)[:1].isupper():
+        return {"target": name, "string": False}
+    return None
 
 
 def _model_of(value: cst.CSTNode | None, lookup: Any) -> str | None:
@@ -399,11 +428,21 @@ class SQLAlchemyPlugin:
                     info["table_name"] = u.string(u.arg(value, 0, "name"))
                 else:
                     info["table_var"] = u.dotted(value)
+        for small in u.small_statements(node.body):
+            # ``posts: Mapped[list["Post"]] = relationship(back_populates=...)``: the target
+            # is in the annotation (SQLAlchemy 2.0 typed mappings)
+            if isinstance(small, cst.AnnAssign) and isinstance(small.value, cst.Call) and \
+                    u.last(u.callee(small.value)) in _RELATION_FUNCS and \
+                    u.arg(small.value, 0, "argument") is None:
+                target = _annotation_target(small.annotation.annotation)
+                if target:
+                    lines.want(small.value)
+                    info["relations"].append(dict(target, _node=small.value))
         for sub, _ in u.walk(node.body):
             if type(sub) is not cst.Call:
                 continue
             last = u.last(u.callee(sub))
-            if last in ("relationship", "relation"):
+            if last in _RELATION_FUNCS:
                 rel = self._relation(sub)
                 if rel:
                     lines.want(sub)
@@ -417,6 +456,10 @@ class SQLAlchemyPlugin:
                 pk = u.arg(sub, -1, "primary_key")
                 if pk is not None and u.dotted(pk) == "True":
                     info["has_pk"] = True
+                foreign = u.string(u.arg(sub, -1, "foreign_key")) if last == "Field" else None
+                if foreign:  # SQLModel: Field(foreign_key="user.id")
+                    lines.want(sub)
+                    info["fks"].append({"target": foreign, "string": True, "_node": sub})
         return info
 
     @staticmethod
@@ -458,7 +501,7 @@ class SQLAlchemyPlugin:
                     db = u.resolve_name(resolver, facts, m, base[: -len(".Model")])
                     if roots.get(db) == "flask" or (db is None and base == "db.Model"):
                         return {"flavour": "flask", "parent": None}
-                if u.last(base) == "SQLModel" and "table" in c["keywords"]:
+                if "table" in c["keywords"]:  # SQLModel: class X(SomeSQLModel, table=True)
                     return {"flavour": "sqlmodel", "parent": None}
                 target = u.resolve_name(resolver, facts, m, base)
                 if target in models:

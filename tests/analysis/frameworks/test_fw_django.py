@@ -127,9 +127,9 @@ def test_orm_edges_for_class_and_string_relations(graph) -> None:
 
 def test_reads_and_writes(graph) -> None:
     t = graph.tables
-    # Post(...) then .save(); get_object_or_404(Post, ...) then .save()
+    # Post(...) then .save(); get_object_or_404(Post, ...) then .save(); DetailView model=Post
     assert (t["blog_posts"].readers, t["blog_posts"].writers) == (
-        ["blog.views:post_list", "blog.views:post_publish"],
+        ["blog.views:PostDetail", "blog.views:post_list", "blog.views:post_publish"],
         ["blog.views:post_create", "blog.views:post_publish"])
     assert t["blog_tag"].writers == ["blog.views:tag_delete"]  # .filter().delete()
     assert t["store_order"].writers == ["shop.views:checkout"]  # .objects.create()
@@ -154,3 +154,26 @@ def test_signal_entry_points(graph) -> None:
         ("order_placed:*", "shop.signals:on_order"),
         ("post_delete:Product", "shop.signals:cleanup"),
     }
+
+
+def test_collect_generic_views_viewsets_and_model_forms() -> None:
+    data = PLUGIN.collect(parse('''
+        class Make(CreateView):
+            model = Lead
+
+        class Show(generic.DetailView):
+            model = Lead
+
+        class Api(viewsets.ModelViewSet):
+            queryset = Agent.objects.filter(active=True)
+
+        class LeadForm(forms.ModelForm):
+            class Meta:
+                model = Lead
+                fields = "__all__"
+    '''), "m", "m.py")
+    assert [(a["target"], a["op"], a["line"]) for a in data["access"]] == [
+        ("Lead", "read", 1), ("Lead", "write", 1), ("Lead", "read", 4), ("Agent", "read", 7),
+        ("Agent", "write", 7), ("Agent", "read", 8),  # the class, then its .objects chain
+        ("Lead", "read", 10), ("Lead", "write", 10)]
+    assert data["views"] == {"Make": ["GET", "POST"], "Show": ["GET"], "Api": None}

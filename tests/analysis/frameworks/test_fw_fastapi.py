@@ -47,11 +47,11 @@ def test_collect_router_operations_includes_and_depends() -> None:
         app.include_router(router, prefix="/v1")
     '''), "m", "m.py")
     assert data["objects"] == [{"var": "router", "kind": "router", "prefix": "/orders",
-                                "scope": "module", "line": 3}]
+                                "prefix_ref": None, "scope": "module", "line": 3}]
     assert [(r["path"], r["methods"], r["func"], r["line"]) for r in data["routes"]] == [
         ("/{oid}", ["GET", "PATCH"], "order", 5), ("/ws", ["WEBSOCKET"], "ws", 9)]
     assert data["includes"] == [{"obj": "app", "router": "router", "prefix": "/v1",
-                                 "line": 13}]
+                                 "prefix_ref": None, "line": 13}]
     assert [(d["target"], d["line"]) for d in data["depends"]] == [("auth.check", 3),
                                                                   ("get_db", 6)]
 

@@ -63,13 +63,14 @@ def test_collect_blueprint_routes_and_registration() -> None:
     ''')
     data = PLUGIN.collect(tree, "m", "m.py")
     assert data["objects"] == [{"var": "bp", "kind": "blueprint", "name": "orders",
-                                "prefix": "/orders", "scope": "module", "line": 3}]
+                                "prefix": "/orders", "prefix_ref": None, "scope": "module",
+                                "line": 3}]
     assert [(r["rule"], r["methods"], r["func"], r["line"]) for r in data["routes"]] == [
         ("/<int:oid>", ["GET", "PUT"], "update", 6), ("/", ["POST"], "create", 11)]
     assert [(r["rule"], r["view"], r["methods"], r["line"]) for r in data["rules"]] == [
         ("/x", "create", ["PATCH"], 15)]
     assert data["registrations"] == [{"obj": "app", "bp": "bp", "prefix": "/v2/orders",
-                                      "has_prefix": True, "line": 16}]
+                                      "has_prefix": True, "prefix_ref": None, "line": 16}]
 
 
 def test_collect_method_view_verbs_and_declared_methods() -> None:
@@ -232,3 +233,24 @@ def test_flask_restful_resources() -> None:
     assert routes(g) == {(m, p, "m:Users") for m in ("GET", "POST")
                          for p in ("/rest/v2/users", "/rest/v2/people")}
     assert ("m:api", "m:Users") in edges(g, "route")
+
+
+def test_prefix_from_a_constant() -> None:
+    g = mini_graph({
+        "web/__init__.py": "",
+        "web/urls.py": '''
+            from flask import Blueprint
+            API = "/api"
+            bp = Blueprint("b", __name__, url_prefix=API)
+
+            @bp.get("/a")
+            def a(): ...
+        ''',
+        "web/app.py": '''
+            from flask import Flask
+            from web import urls
+            app = Flask(__name__)
+            app.register_blueprint(urls.bp, url_prefix=urls.API + "/v2")  # not a constant
+        ''',
+    })
+    assert routes(g) == {("GET", "/api/a", "web.urls:a")}

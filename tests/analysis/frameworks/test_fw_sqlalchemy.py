@@ -155,3 +155,16 @@ def test_collect_more_access_forms() -> None:
         ("A", "read", 2), ("A", "write", 2), ("users", "read", 3), ("B.id", "read", 4),
         ("C", "read", 4), ("D", "read", 4), ("Order", "write", 5), ("E", "read", 6),
         ("E", "write", 7), ("F", "write", 9), ("G", "read", 10)]
+
+
+def test_collect_typed_relationship_targets() -> None:
+    data = PLUGIN.collect(parse('''
+        class User(Base):
+            __tablename__ = "users"
+            posts: Mapped[List["Post"]] = relationship(back_populates="author")
+            tasks: so.WriteOnlyMapped["Task"] = so.relationship()
+            boss: Mapped[Optional[User]] = relationship(remote_side="User.id")
+            plain: Mapped[int] = mapped_column()
+    '''), "m", "m.py")
+    assert [(r["target"], r["string"], r["line"]) for r in data["classes"][0]["relations"]] == [
+        ("Post", True, 3), ("Task", True, 4), ("User", False, 5)]

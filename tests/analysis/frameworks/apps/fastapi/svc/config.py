@@ -1,0 +1,9 @@
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    API_PREFIX: str = "/api"
+    TITLE: str = "svc"
+
+
+settings = Settings()
