@@ -43,3 +43,13 @@ def main() -> None:
 
     analyze -> propose -> scaffold, with report/check for CI. `migrator run` does all of it.
     """
+    import signal
+
+    # SIGTERM (a CI job cancelled) unwinds like Ctrl-C, so temporary files are removed and
+    # parser processes stopped instead of left behind
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminated)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 PLAN_VERSION = 1
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")  # \Z: "$" allows "x\n"
 # Python identifiers may be non-ASCII (PEP 3131): ``[^\W\d]\w*`` is "a letter or _, then word chars"
 _MODULE = re.compile(r"^[^\W\d]\w*(\.[^\W\d]\w*)*\Z")
 _SYMBOL = re.compile(r"^[^\W\d]\w*(\.[^\W\d]\w*)*:[^\W\d]\w*\Z")

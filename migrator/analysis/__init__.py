@@ -172,6 +172,10 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
             if cache.error:
                 stats.cache_notes.append(cache.error)
 
+        if cache is not None:
+            from migrator.analysis import externals
+
+            externals.use_cache(stats.cache_dir)
         graph, _ = build_graph(facts, root=str(disc.root), run_plugins=plugins)
         graph.finalize()
         if graph_cache is not None and len(new) == len(parsed):

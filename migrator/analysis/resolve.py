@@ -15,7 +15,7 @@ from typing import Any
 
 from migrator.analysis import externals, frameworks
 from migrator.analysis.facts import ImportFact, ModuleFacts, SymbolFact
-from migrator.graph import DependencyGraph, ExternalImport
+from migrator.graph import MAX_EVIDENCE, DependencyGraph, ExternalImport
 
 # a resolved value: ("mod", "pkg.sub") | ("sym", "pkg.mod:Name") | ("ext", "flask.Blueprint")
 Value = tuple[str, str]
@@ -253,9 +253,13 @@ class _Edges:
                 entry[2][flag] = entry[2].get(flag, False) and value
 
     def into(self, graph: DependencyGraph) -> None:
+        """Insert straight into networkx, with the attributes ``DependencyGraph.add_edge``
+        would give (it re-checks and re-sorts per call, which costs on big projects);
+        evidence in file and line order."""
+        add = graph.g.add_edge
         for (source, target, kind), (count, evidence, flags) in sorted(self.data.items()):
-            graph.add_edge(source, target, kind, evidence=sorted(evidence, key=_evidence_key),
-                           count=count, **flags)
+            add(source, target, key=kind, kind=kind, count=count,
+                evidence=sorted(evidence, key=_evidence_key)[:MAX_EVIDENCE], **flags)
 
 
 def _evidence_key(item: str) -> tuple[str, int]:

@@ -258,17 +258,24 @@ PROBES = '''def _probes(app: Flask) -> None:
         observability = __import__(f"{SKELETON}.observability", fromlist=["Metrics"])
     except ImportError:
         config = health = observability = None
+    def readiness() -> tuple[bool, dict]:
+        if health is None:
+            return True, {"status": "ok", "checks": {}}
+        return health.readiness(config.Settings.from_env())
+
     if "/healthz" not in rules:
         app.add_url_rule("/healthz", "healthz",
                          lambda: jsonify({"status": "ok", "service": SERVICE}))
     if "/readyz" not in rules:
         def readyz():  # noqa: ANN202
-            if health is None:
-                return jsonify({"status": "ok", "checks": {}})
-            ok, body = health.readiness(config.Settings.from_env())
+            ok, body = readiness()
             return jsonify(body), 200 if ok else 503
 
         app.add_url_rule("/readyz", "readyz", readyz)
+    # the probes answer before the app's own hooks (a login check in before_request must not
+    # make a live service look dead)
+    app.wsgi_app = _ProbeMiddleware(app.wsgi_app, readiness, "/healthz" not in rules,
+                                    "/readyz" not in rules)
     if "/metrics" in rules or observability is None:
         return
     metrics = observability.Metrics(SERVICE)
@@ -286,6 +293,31 @@ PROBES = '''def _probes(app: Flask) -> None:
 
     app.add_url_rule("/metrics", "metrics", lambda: Response(
         metrics.render(), content_type=observability.CONTENT_TYPE))
+
+
+class _ProbeMiddleware:
+    """Answer /healthz and /readyz at the WSGI level, outside the app's request hooks."""
+
+    def __init__(self, wsgi_app, readiness, healthz: bool, readyz: bool) -> None:  # noqa: ANN001
+        self.wsgi_app = wsgi_app
+        self.readiness = readiness
+        self.paths = {p for p, on in (("/healthz", healthz), ("/readyz", readyz)) if on}
+
+    def __call__(self, environ, start_response):  # noqa: ANN001, ANN204
+        path = environ.get("PATH_INFO", "")
+        if path not in self.paths or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return self.wsgi_app(environ, start_response)
+        import json
+
+        if path == "/healthz":
+            ok, body = True, {"status": "ok", "service": SERVICE}
+        else:
+            ok, body = self.readiness()
+        data = json.dumps(body).encode("utf-8")
+        start_response("200 OK" if ok else "503 Service Unavailable",
+                       [("Content-Type", "application/json"),
+                        ("Content-Length", str(len(data)))])
+        return [data]
 '''
 
 

@@ -42,12 +42,18 @@ class _ModelCutter(cst.CSTTransformer):
         return updated
 
     def _fk_target(self, node: cst.BaseExpression) -> str | None:
-        if isinstance(node, cst.Call) and _dotted(node.func).split(".")[-1] == "ForeignKey" \
-                and node.args and isinstance(node.args[0].value, cst.SimpleString):
-            value = node.args[0].value.evaluated_value
-            table = str(value).split(".")[0]
+        if not (isinstance(node, cst.Call) and node.args
+                and _dotted(node.func).split(".")[-1] == "ForeignKey"):
+            return None
+        first = node.args[0].value
+        if isinstance(first, cst.SimpleString):
+            table = str(first.evaluated_value).split(".")[0]
             return table if table in self.foreign_tables else None
-        return None
+        model = _dotted(first).split(".")[0]  # ``ForeignKey(User.id)``
+        return model if model in self.foreign_models else None
+
+    def _owner_of(self, target: str) -> str:
+        return self.foreign_tables.get(target) or self.foreign_models.get(target, "?")
 
     def _rel_target(self, node: cst.BaseExpression) -> str | None:
         if isinstance(node, cst.Call) and _dotted(node.func).split(".")[-1] in (
@@ -75,6 +81,13 @@ class _ModelCutter(cst.CSTTransformer):
         attr = _dotted(target)
         model = self._class[-1]
         rel = self._rel_target(small.value)
+        if rel is None and isinstance(small, cst.AnnAssign) and isinstance(small.value, cst.Call) \
+                and _dotted(small.value.func).split(".")[-1] in ("relationship", "relation"):
+            from migrator.extraction.mover import names_in
+
+            # ``author: Mapped[User] = relationship(...)``: the target is in the annotation
+            rel = next((n for n in sorted(names_in(small.annotation)) if n in self.foreign_models),
+                       None)
         if rel is not None:
             self.cuts.append((model, attr, "relationship", rel, self.foreign_models[rel]))
             return cst.RemovalSentinel.REMOVE
@@ -84,7 +97,7 @@ class _ModelCutter(cst.CSTTransformer):
             for arg in args:
                 table = self._fk_target(arg.value)
                 if table is not None:
-                    self.cuts.append((model, attr, "foreign-key", table, self.foreign_tables[table]))
+                    self.cuts.append((model, attr, "foreign-key", table, self._owner_of(table)))
                     continue
                 kept.append(arg)
             if len(kept) != len(args):
@@ -120,6 +133,6 @@ def database_env_names(sources: list[str]) -> list[str]:
 
     names: set[str] = set()
     for text in sources:
-        for match in re.finditer(r"[\"']([A-Z][A-Z0-9_]*(?:DATABASE|DB)[A-Z0-9_]*)[\"']", text):
+        for match in re.finditer(r"[\"']((?:[A-Z][A-Z0-9_]*)?(?:DATABASE|DB)[A-Z0-9_]*)[\"']", text):
             names.add(match.group(1))
     return sorted(names)

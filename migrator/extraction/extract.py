@@ -101,6 +101,12 @@ def build_extraction(plan: Plan, graph: DependencyGraph | None, source_root: str
                                   f"{exc.message}") from None
         except UnicodeDecodeError as exc:
             raise ExtractionError(f"{tree.files[module]}:1: not UTF-8 ({exc.reason})") from None
+    if graph is not None:  # models the analyser knows (Flask-SQLAlchemy names tables itself)
+        for table in graph.tables.values():
+            mod, _, cls = (table.model or "").partition(":")
+            if mod in tree.files and cls in tree.info(mod).classes:
+                info = tree.info(mod).classes[cls]
+                info.table = info.table or table.name
     layout = build_layout(plan, tree)
     writers = {w for t in (graph.tables.values() if graph else []) for w in t.writers}
     analyzer = Analyzer(plan, tree, layout, writers)

@@ -142,8 +142,11 @@ class _Facts(cst.CSTVisitor):
                             columns[target.value] = _column_type(small.value)
                     elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
                         ann = _code(small.annotation.annotation) or ""
-                        if ann.startswith("Mapped["):
-                            columns[small.target.value] = ann[len("Mapped["):-1].strip("\"'")
+                        head, _, inner = ann.partition("[")
+                        if head.split(".")[-1] == "Mapped" and inner.endswith("]"):
+                            inner = inner[:-1].strip("\"'")
+                            columns[small.target.value] = inner.split(".")[-1] \
+                                if inner.count(".") == 1 and "[" not in inner else inner
             self.info.classes[node.name.value] = ClassInfo(
                 node.name.value, self._line(node), [_dotted(a.value) for a in node.bases],
                 [_dotted(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)

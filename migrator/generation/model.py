@@ -113,10 +113,14 @@ def detect_framework(graph: DependencyGraph, plan: Plan) -> str:
     return "flask"
 
 
+#: longest service label: "<name>-db-app" (CloudNativePG) and similar must stay valid names
+MAX_NAME = 40
+
+
 def _check_name(raw: str) -> str:
     if "/" in raw or "\\" in raw or raw in (".", "..") or "\x00" in raw:
         raise ScaffoldError(f"service name {raw!r} would escape the output folder")
-    return dns_label(raw)
+    return dns_label(raw)[:MAX_NAME].strip("-") or "svc"
 
 
 def build_project(plan: Plan, graph: DependencyGraph, *, extras: tuple[str, ...] = (),
@@ -134,6 +138,11 @@ def build_project(plan: Plan, graph: DependencyGraph, *, extras: tuple[str, ...]
             other = next(k for k, v in names.items() if v == label)
             raise ScaffoldError(f"services {other!r} and {raw!r} both become {label!r}")
         names[raw] = label
+    monolith = dns_label(str(plan.meta.get("monolith_service") or "monolith"))
+    for raw, label in names.items():
+        if label in ("postgres", "gateway", monolith):
+            raise ScaffoldError(f"service name {raw!r} is reserved for the {label} that "
+                                "compose and the gateway run beside the services; rename it")
     tops = Counter(m.split(".", 1)[0] for m in graph.modules())
     top = sorted(tops.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if tops else ""
     proj_name = dns_label(project or str(plan.meta.get("project") or "") or top
@@ -227,5 +236,5 @@ def build_project(plan: Plan, graph: DependencyGraph, *, extras: tuple[str, ...]
     return Project(name=proj_name, namespace=proj_name, framework=framework, services=specs,
                    rules=rules, routing_notes=notes, extras=tuple(sorted(set(extras))),
                    static_path=static,
-                   monolith_service=dns_label(str(plan.meta.get("monolith_service") or "monolith")),
+                   monolith_service=monolith,
                    graph=graph, plan=plan)

@@ -103,9 +103,16 @@ def render(env: SandboxedEnvironment, name: str, **context: Any) -> str:
         raise ScaffoldError(f"{where}:{line or 0}: template error: {exc}") from None
 
 
+class _Dumper(yaml.SafeDumper):
+    """Safe dumper without anchors/aliases (``&id001``): manifests are read by people."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def dump_yaml(obj: Any) -> str:
-    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, width=4096,
-                          allow_unicode=False)
+    return yaml.dump(obj, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=4096,
+                     allow_unicode=False)
 
 
 def service_files(env: SandboxedEnvironment, project: Project, svc: ServiceSpec) -> dict[str, str]:

@@ -21,8 +21,9 @@ from migrator.reporting.baseline import (
     load_baseline,
     make_baseline,
 )
-from migrator.reporting.build import RULES, build_report
+from migrator.reporting.build import build_report
 from migrator.reporting.model import DEFINITIONS, REPORT_VERSION, Report, Violation
+from migrator.reporting.rules import RULES
 
 __all__ = ["DEFINITIONS", "FAIL_ON", "REPORT_VERSION", "RULES", "BaselineError", "Report",
            "Violation", "dump_baseline", "load_baseline", "make_baseline", "render", "report"]

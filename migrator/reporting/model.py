@@ -15,9 +15,10 @@ REPORT_VERSION = 1
 #: stated in --help and at the top of every report
 DEFINITIONS = (
     "Metric definitions follow ../shared/docs/metrics.md (Q, ICP, SM, IFN, NED, BCP, data "
-    "coupling; the shared kernel is left out). Ca = distinct modules outside a component with "
-    "an edge into it, Ce = distinct modules outside it that it has an edge to, "
-    "I = Ce / (Ca + Ce) (0 when both are 0)."
+    "coupling; the shared kernel is left out). Ca = distinct units (modules, or symbols split "
+    "from their module) outside a component with an edge into it, Ce = distinct units outside "
+    "it that it has an edge to, I = Ce / (Ca + Ce) (0 when both are 0); per module the same "
+    "with modules."
 )
 
 

@@ -9,7 +9,10 @@ import pytest
 from migrator.generation import scaffold
 
 from .fixtures import make_graph, make_plan
-from .support import FRAMEWORKS
+from .sample_plan import sample_plan
+from .support import FRAMEWORKS, ROOT
+
+SAMPLE = ROOT / "sample_monolith"
 
 
 @pytest.fixture(scope="session")
@@ -21,4 +24,19 @@ def generated(tmp_path_factory) -> dict[str, Path]:
         scaffold(make_plan(fw), make_graph(fw), target,
                  with_=("prometheus-operator", "cloudnative-pg"))
         out[fw] = target
+    return out
+
+
+@pytest.fixture(scope="session")
+def sample_out(tmp_path_factory) -> Path:
+    """sample_monolith analysed for real and scaffolded with the hand-written plan."""
+    if not (SAMPLE / "__init__.py").exists():
+        pytest.skip("sample_monolith is not in this checkout yet")
+    try:
+        from migrator.analysis import analyze
+    except ImportError:
+        pytest.skip("the analyser (migrator.analysis.analyze) is not available yet")
+    graph = analyze(SAMPLE)
+    out = tmp_path_factory.mktemp("sample-out")
+    scaffold(sample_plan(graph), graph, out, with_=("prometheus-operator", "cloudnative-pg"))
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import shutil
 import subprocess
 import sys
@@ -16,17 +17,25 @@ SCHEMAS = ROOT.parent / "shared" / "schemas"
 WHEELS = Path.home() / ".cache" / "migrator-tests" / "wheels"
 
 
-def ensure_wheels(requirements: list[Path]) -> Path:
-    """Make WHEELS hold every requirement: offline when it already does, else download."""
-    WHEELS.mkdir(parents=True, exist_ok=True)
+def ensure_wheels(requirements: list[Path], python: str | None = None) -> Path:
+    """A folder holding wheels for every requirement: offline when it already does, else
+    downloaded. ``python`` ("3.11") targets another interpreter than this one (a container's)."""
+    folder = WHEELS / (f"cp{python.replace('.', '')}" if python else "host")
+    folder.mkdir(parents=True, exist_ok=True)
     args = [a for r in requirements for a in ("-r", str(r))]
     base = [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-            "--only-binary=:all:", "-d", str(WHEELS)]
-    offline = subprocess.run([*base, "--no-index", "--find-links", str(WHEELS), *args],
+            "--only-binary=:all:", "-d", str(folder)]
+    if python:
+        machine = platform.machine()
+        tag = python.replace(".", "")
+        base += ["--python-version", python, "--implementation", "cp", "--abi", f"cp{tag}",
+                 "--abi", "abi3", "--abi", "none", "--platform", f"manylinux2014_{machine}",
+                 "--platform", f"manylinux_2_28_{machine}", "--platform", f"linux_{machine}"]
+    offline = subprocess.run([*base, "--no-index", "--find-links", str(folder), *args],
                              capture_output=True, timeout=300)
     if offline.returncode != 0:
         subprocess.run([*base, *args], check=True, timeout=900)
-    return WHEELS
+    return folder
 
 
 def need(tool: str) -> str:

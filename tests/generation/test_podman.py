@@ -79,7 +79,8 @@ def standin(podman, out: Path, tmp: Path) -> None:
     dockerfiles = sorted((out / "services").glob("*/Dockerfile"))
     bases = {re.search(r"^FROM (\S+)", d.read_text(), re.M).group(1) for d in dockerfiles}
     assert len(bases) == 1, bases
-    wheels = ensure_wheels(sorted((out / "services").glob("*/requirements.txt")))
+    # Debian bookworm's python3 is 3.11: fetch wheels for it, whatever runs the tests
+    wheels = ensure_wheels(sorted((out / "services").glob("*/requirements.txt")), python="3.11")
     ctx = tmp / "standin"
     shutil.copytree(wheels, ctx / "wheels")
     (ctx / "Containerfile").write_text(
@@ -90,8 +91,17 @@ def standin(podman, out: Path, tmp: Path) -> None:
     podman("build", "--pull=never", "--network=none", "-t", name, str(ctx))
 
 
-def test_every_image_builds_and_one_container_runs_healthy(podman, generated, tmp_path):
-    out = generated["flask"]
+@pytest.fixture
+def podman_out(request, generated) -> Path:
+    """sample_monolith's scaffold, or the Flask fixture's while the sample cannot be analysed."""
+    try:
+        return request.getfixturevalue("sample_out")
+    except pytest.skip.Exception:
+        return generated["flask"]
+
+
+def test_every_image_builds_and_one_container_runs_healthy(podman, podman_out, tmp_path):
+    out = podman_out
     standin(podman, out, tmp_path)
     images = []
     try:

@@ -15,26 +15,11 @@ import yaml
 
 from migrator.generation import scaffold
 
-from .sample_plan import sample_plan
 from .support import ROOT, WHEELS, ensure_wheels, need
 from .test_services_run import check_probes_and_metrics, free_port, start_service, stop
 from .test_tools import manifests, validate
 
 SAMPLE = ROOT / "sample_monolith"
-
-
-@pytest.fixture(scope="module")
-def sample_out(tmp_path_factory):
-    if not (SAMPLE / "__init__.py").exists():
-        pytest.skip("sample_monolith is not in this checkout yet")
-    try:
-        from migrator.analysis import analyze
-    except ImportError:
-        pytest.skip("the analyser (migrator.analysis.analyze) is not available yet")
-    graph = analyze(SAMPLE)
-    out = tmp_path_factory.mktemp("sample-out")
-    scaffold(sample_plan(graph), graph, out, with_=("prometheus-operator", "cloudnative-pg"))
-    return out
 
 
 def services(out: Path) -> list[Path]:

@@ -353,3 +353,24 @@ def test_any_method_routes_are_stubbed_for_every_verb(tmp_path):
     assert stub.methods == ("DELETE", "GET", "PATCH", "POST", "PUT")
     assert stub.original == ("ANY /products/feed/",)
     assert stub.handlers == ("shop.catalog.views:feed",)
+
+
+@pytest.mark.parametrize("name", ["postgres", "gateway", "monolith"])
+def test_reserved_service_names_are_refused(tmp_path, name):
+    plan = make_plan("flask")
+    plan.services[name] = Service(name=name)
+    with pytest.raises(ScaffoldError, match="reserved"):
+        scaffold(plan, make_graph("flask"), tmp_path / "out")
+
+
+def test_long_names_are_shortened_to_fit_kubernetes(tmp_path):
+    plan = make_plan("flask")
+    plan.services["x" * 63] = Service(name="x" * 63, tables=["t"])
+    model = build_project(plan, make_graph("flask"), extras=("cloudnative-pg",))
+    assert max(len(s.name) for s in model.services) == 40
+
+
+def test_yaml_has_no_anchors(generated):
+    for path in (generated["django"] / "deploy").rglob("*.yaml"):
+        text = path.read_text()
+        assert "&id0" not in text and "*id0" not in text, path

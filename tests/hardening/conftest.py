@@ -68,3 +68,30 @@ def tree(tmp_path: Path):
     def make(files: dict[str, str | bytes], name: str = "proj") -> Path:
         return write_tree(tmp_path / name, files)
     return make
+
+
+def generated_tree(root: Path, files: int, packages: int = 20, body: int = 40) -> Path:
+    """A synthetic project of ``files`` modules in ``packages`` packages, each importing two
+    neighbours and defining a few classes and functions (deterministic: no randomness)."""
+    for p in range(packages):
+        pkg = root / "gen" / f"p{p}"
+        pkg.mkdir(parents=True, exist_ok=True)
+        (pkg / "__init__.py").write_text(f"from gen.p{p}.m0 import C0 as Public\n")
+    (root / "gen" / "__init__.py").write_text("")
+    for i in range(files):
+        p, m = i % packages, i // packages
+        a, b = (i + 1) % files, (i * 7 + 3) % files
+        lines = [f"import gen.p{a % packages}.m{a // packages}",
+                 f"from gen.p{b % packages} import m{b // packages} as other",
+                 "import os", ""]
+        for k in range(3):
+            lines += [f"class C{k}(object):", f"    '''class {k} of module {i}'''",
+                      "    def method(self, x):",
+                      f"        return other.F0(x) + gen.p{a % packages}.m{a // packages}.F1(x)",
+                      ""]
+        for k in range(2):
+            lines += [f"def F{k}(x):", "    total = 0"]
+            lines += [f"    total += x * {j}  # padding line" for j in range(body // 4)]
+            lines += ["    return total + len(os.sep)", ""]
+        (root / "gen" / f"p{p}" / f"m{m}.py").write_text("\n".join(lines) + "\n")
+    return root

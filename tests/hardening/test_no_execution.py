@@ -91,8 +91,7 @@ def test_nothing_runs_in_process(trapped, tmp_path) -> None:
     graph = migrator.analyze(root, cache_dir=tmp_path / "cache", jobs=2)
     assert f"{PKG}.views:orders" in graph.g  # the traps were analysed, not skipped
     assert any(r.path == "/orders" for r in graph.routes)
-    assert any(d.value == f"{PKG}.payload" for d in [])  or graph.g.has_edge(
-        f"{PKG}.dynamic", f"{PKG}.payload", key="dynamic")
+    assert graph.g.has_edge(f"{PKG}.dynamic", f"{PKG}.payload", key="dynamic")
     graph = migrator.analyze(root, cache_dir=tmp_path / "cache", jobs=1)  # from the cache
     plan = migrator.propose(graph)
     migrator.scaffold(plan, graph, tmp_path / "out")
@@ -175,7 +174,7 @@ def test_a_committed_cache_pack_cannot_run_code(tmp_path) -> None:
         pack = _forged_pack(cache, payload)
         loaded = FactsCache(cache)
         loaded.load()
-        assert loaded.corrupt == [pack.name] and not pack.exists()
+        assert pack.name in loaded.corrupt and not pack.exists()
         assert not marker.exists()
         _forged_pack(cache, payload)
         graph = migrator.analyze(root, jobs=1)  # the default cache dir: inside the project

@@ -152,21 +152,38 @@ def test_canonical_rotation():
     assert canonical(["b", "c", "a"]) == ("a", "b", "c")
 
 
-def test_json_output_is_byte_identical_across_hash_seeds(tmp_path, graph, shop):
+RENDER_ALL = """
+import hashlib, json, sys
+from migrator.graph import DependencyGraph
+from migrator.plan import load_plan
+from migrator.reporting import render, report
+from migrator.reporting.formats import FORMATS
+graph = DependencyGraph.from_dict(json.load(open(sys.argv[1])))
+rep = report(graph, load_plan(sys.argv[2]))
+for fmt in FORMATS:
+    print(fmt, hashlib.sha256(render(rep, fmt).encode()).hexdigest())
+"""
+
+
+def test_every_format_is_byte_identical_across_hash_seeds(tmp_path, graph, shop):
     graph_file = save_graph(graph, tmp_path / "graph.json")
     plan_file = save_plan(PLAN, tmp_path / "plan.yaml")
     outs = []
     for seed in ("0", "1", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": seed,
                "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-        proc = subprocess.run(
-            [sys.executable, "-m", "migrator", "report", str(graph_file), "--plan",
-             str(plan_file), "-f", "json"], capture_output=True, text=True, env=env,
-            cwd=tmp_path, timeout=120)
+        proc = subprocess.run([sys.executable, "-c", RENDER_ALL, str(graph_file),
+                               str(plan_file)], capture_output=True, text=True, env=env,
+                              cwd=tmp_path, timeout=120)
         assert proc.returncode == 0, proc.stderr
         outs.append(proc.stdout)
     assert outs[0] == outs[1] == outs[2]
-    data = json.loads(outs[0])
+    assert len(outs[0].splitlines()) == 8
+    res = subprocess.run([sys.executable, "-m", "migrator", "report", str(graph_file), "-f",
+                          "json"], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                         env={**os.environ,
+                              "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    data = json.loads(res.stdout)
     assert data["schema"] == "migrator.report" and data["version"] == 1
 
 
@@ -181,3 +198,42 @@ def test_nodes_outside_the_plan_are_unassigned(graph):
 def test_unknown_fail_on_is_rejected(graph, bad):
     with pytest.raises(ValueError, match="unknown --fail-on"):
         report(graph, metrics=False, baseline={}, fail_on=bad)
+
+
+def test_symbols_split_from_their_module_count_as_their_own_units(graph):
+    data = json.loads(json.dumps(PLAN))
+    data["services"]["inventory"]["symbols"] = ["shop.catalog.models:Product"]
+    rep = report(graph, plan_from_dict(data), metrics=False)
+    comps = {c.name: c for c in rep.components}
+    # catalog uses Product (now inventory's) and the kernel: Ce = {models:Product, config}
+    assert comps["catalog"].ce == 2
+    # inventory is used by checkout.service and by catalog.api (through Product)
+    assert comps["inventory"].ca == 2
+    # Product itself uses the kernel from inside inventory
+    assert ("shop.catalog.models:Product", "shop.config:DEBUG") in {
+        (e.source, e.target) for e in rep.cross_edges if e.source_component == "inventory"}
+
+
+def test_interface_entries_symbols_modules_and_globs():
+    from migrator.reporting.components import interface_allows
+
+    entries = ["pkg.api:get_product", "pkg.public", "pkg.admin:list_*"]
+    assert interface_allows(entries, "pkg.api:get_product")
+    assert not interface_allows(entries, "pkg.api:_private")
+    # importing a module that holds an interface symbol is fine; using its other symbols not
+    assert interface_allows(entries, "pkg.api")
+    assert interface_allows(entries, "pkg.public:anything")
+    assert interface_allows(entries, "pkg.public")
+    assert interface_allows(entries, "pkg.admin:list_orders")
+    assert not interface_allows(entries, "pkg.admin:delete_order")
+    assert not interface_allows(entries, "pkg.models:Product")
+    assert not interface_allows([], "pkg.api")
+
+
+def test_parse_evidence():
+    from migrator.reporting.cycles import parse_evidence
+
+    assert str(parse_evidence("a/b.py:12")) == "a/b.py:12"
+    assert str(parse_evidence("a/b.py:12:4")) == "a/b.py:12"
+    assert str(parse_evidence("C:/x/b.py:7")) == "C:/x/b.py:7"
+    assert parse_evidence("weird").line == 0

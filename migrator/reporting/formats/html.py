@@ -67,8 +67,8 @@ def _svg(pic: Picture) -> str:
     out = [f'<svg id="service-graph" xmlns="http://www.w3.org/2000/svg" '
            f'width="{pic.width}" height="{pic.height}" viewBox="0 0 {pic.width} {pic.height}" '
            f'role="img" aria-label="component graph" data-detail="{pic.detail}">',
-           '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="5" '
-           'markerHeight="5" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" '
+           '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="9" '
+           'markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" '
            'fill="#666"/></marker></defs>']
     for g in pic.groups:
         out.append(f'<g class="group" data-name="{e(g.name)}" data-kind="{e(g.kind)}">'

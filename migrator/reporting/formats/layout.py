@@ -76,7 +76,11 @@ def picture(report: Report, max_modules: int = MAX_MODULES) -> Picture:
     radius = {n: 28 + (14 * math.sqrt(len(members[n])) if detail == "module"
                        else 6 * math.sqrt(len(members[n]))) for n in names}
     biggest = max(radius.values(), default=30)
-    ring = max(120.0, sum(2 * r + 50 for r in radius.values()) / (2 * math.pi))
+    # each group gets an arc of the ring proportional to its diameter plus a gap, so that big
+    # neighbours do not overlap
+    span = {n: 2 * radius[n] + 40 for n in names}
+    circumference = sum(span.values())
+    ring = max(120.0, circumference / (2 * math.pi))
     if len(names) == 1:
         ring = 0.0
     margin = biggest + 40
@@ -84,8 +88,11 @@ def picture(report: Report, max_modules: int = MAX_MODULES) -> Picture:
     cx = cy = size / 2
     groups: list[Group] = []
     nodes: list[Node] = []
-    for i, name in enumerate(names):
-        angle = -math.pi / 2 + 2 * math.pi * i / max(1, len(names))
+    travelled = 0.0
+    for name in names:
+        centre = travelled + span[name] / 2
+        travelled += span[name]
+        angle = -math.pi / 2 + 2 * math.pi * centre / circumference if circumference else 0.0
         gx, gy = cx + ring * math.cos(angle), cy + ring * math.sin(angle)
         group = Group(name, kinds.get(name, "package"), color.get(name, "#7f7f7f"),
                       round(gx, 1), round(gy, 1), round(radius[name], 1), members[name])
