@@ -11,7 +11,9 @@ incremental (one file changed) wall time and peak memory of
 Peak memory is the largest resident set of any process of the run (``resource.getrusage`` of
 the children, workers included) and, sampled every 20 ms from /proc, the largest total of the
 whole process tree at one moment. Every measurement runs in a fresh child so that one run's
-figures never leak into the next. Usage: ``python3 benchmarks/analyze.py [--jobs N]``.
+figures never leak into the next. Times are the fastest of several runs (``--repeat`` for cold
+runs, 3 for warm and incremental ones): load from other processes only ever adds time.
+Usage: ``python3 benchmarks/analyze.py [--jobs N] [--repeat N] [--target NAME]``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import tarfile
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -107,11 +110,19 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def measure(cmd: list[str]) -> dict[str, float]:
-    """Run ``cmd`` in a fresh wrapper process; wall time and peak memory of its tree."""
-    out = subprocess.run([sys.executable, __file__, "--wrap", json.dumps(cmd)],
-                         capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def measure(cmd: list[str], repeat: int = 1,
+            before: Callable[[], None] | None = None) -> dict[str, float]:
+    """Run ``cmd`` ``repeat`` times, each in a fresh wrapper process (after ``before()``);
+    the fastest wall time (the least disturbed by other load) and the largest memory."""
+    runs = []
+    for _ in range(repeat):
+        if before is not None:
+            before()
+        out = subprocess.run([sys.executable, __file__, "--wrap", json.dumps(cmd)],
+                             capture_output=True, text=True, check=True)
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return {"wall": min(r["wall"] for r in runs), "rss": max(r["rss"] for r in runs),
+            "total": max(r["total"] for r in runs)}
 
 
 def _wrap(cmd: list[str]) -> None:
@@ -149,7 +160,7 @@ def parse_time(path: Path) -> float:
     return best
 
 
-def bench(name: str, jobs: int) -> tuple[list[tuple], dict[str, float]]:
+def bench(name: str, jobs: int, repeat: int) -> tuple[list[tuple], dict[str, float]]:
     requirement, prefix, inner, touch = TARGETS[name]
     root = fetch(requirement, prefix)
     package = root / inner
@@ -159,24 +170,36 @@ def bench(name: str, jobs: int) -> tuple[list[tuple], dict[str, float]]:
     work = Path(tempfile.mkdtemp(prefix="migrator-bench-"))
     rows = []
     try:
-        mig = [sys.executable, "-m", "migrator", "analyze", str(package), "--no-default-excludes",
-               "--no-gitignore", "-j", str(jobs), "--cache-dir", str(work / "mig"), "-f", "json"]
-        cold = measure(mig)
-        warm = measure(mig)
-        touched.write_bytes(original + b"\n# touched by benchmarks/analyze.py\n")
-        incr = measure(mig)
-        touched.write_bytes(original)
-        core = mig + ["--no-frameworks", "--cache-dir", str(work / "core")]
-        core_cold = measure(core)
-        core_warm = measure(core)
-        touched.write_bytes(original + b"\n# touched by benchmarks/analyze.py\n")
-        core_incr = measure(core)
-        touched.write_bytes(original)
-        bare = measure([sys.executable, "-c", BARE_LOOP, str(package), str(jobs)])
+        flip = [0]
+
+        def touch() -> None:  # a different change each time, so every run re-parses one file
+            flip[0] += 1
+            touched.write_bytes(original + f"\n# touched by benchmarks/analyze.py {flip[0]}\n"
+                                .encode())
+
+        def wipe(directory: Path) -> Callable[[], None]:
+            return lambda: shutil.rmtree(directory, ignore_errors=True)
+
+        def runs(cache: Path, *extra: str) -> tuple[dict, dict, dict]:
+            cmd = [sys.executable, "-m", "migrator", "analyze", str(package),
+                   "--no-default-excludes", "--no-gitignore", "-j", str(jobs), "--cache-dir",
+                   str(cache), "-f", "json", *extra]
+            cold = measure(cmd, repeat, wipe(cache))
+            touched.write_bytes(original)
+            measure(cmd)  # fill the cache for the unmodified tree
+            warm = measure(cmd, 3)
+            incr = measure(cmd, 3, touch)
+            touched.write_bytes(original)
+            return cold, warm, incr
+
+        cold, warm, incr = runs(work / "mig")
+        core_cold, core_warm, core_incr = runs(work / "core", "--no-frameworks")
+        bare = measure([sys.executable, "-c", BARE_LOOP, str(package), str(jobs)], repeat)
         grimp_cmd = [sys.executable, "-c", GRIMP, str(package.parent), pkg_name,
                      str(work / "grimp")]
-        g_cold = measure(grimp_cmd)
-        g_warm = measure(grimp_cmd)
+        g_cold = measure(grimp_cmd, repeat, wipe(work / "grimp"))
+        measure(grimp_cmd)
+        g_warm = measure(grimp_cmd, 3)
         rows = [
             (name, "migrator analyze", cold, warm, incr),
             (name, "  core only (--no-frameworks)", core_cold, core_warm, core_incr),
@@ -198,6 +221,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--wrap", help=argparse.SUPPRESS)
     parser.add_argument("--target", choices=sorted(TARGETS), action="append")
+    parser.add_argument("--repeat", type=int, default=2,
+                        help="runs per cold figure (the fastest counts); warm and incremental "
+                             "take the fastest of 3")
     args = parser.parse_args()
     if args.wrap:
         _wrap(json.loads(args.wrap))
@@ -208,7 +234,7 @@ def main() -> None:
     lines = [header, "-" * len(header)]
     checks = []
     for name in targets:
-        rows, f = bench(name, args.jobs)
+        rows, f = bench(name, args.jobs, args.repeat)
         for codebase, what, cold, warm, incr in rows:
             runs = [r for r in (cold, warm, incr) if r]
             peak = f"{max(r['rss'] for r in runs):.0f} / {max(r['total'] for r in runs):.0f}"

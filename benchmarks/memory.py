@@ -2,9 +2,9 @@
 
 Generates a synthetic project (10,000 modules in 50 packages, about 90 lines each, every
 module importing two others) in a temporary folder and runs ``migrator analyze -f json`` on it
-as a child process, cold (empty cache) and warm (nothing changed). Prints wall time, the peak
-resident set of the whole process tree at one moment (parent plus parser workers, sampled from
-/proc every 20 ms) and the largest single process (``getrusage`` of the children).
+as a child process: without cache, cold (filling the cache) and warm (nothing changed). Prints
+wall time, the peak resident set of the whole process tree at one moment (parent plus parser
+workers) and of the largest single process, both sampled from /proc every 20 ms.
 Usage: ``python3 benchmarks/memory.py [--files N] [--jobs N]``. Prints figures; asserts nothing.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -51,8 +50,8 @@ def generate(root: Path, files: int, packages: int = 50) -> int:
     return total
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and all its descendants right now."""
+def _tree_rss(pid: int) -> tuple[int, int]:
+    """Resident bytes of ``pid`` and all its descendants right now, and of the largest one."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -64,26 +63,27 @@ def _tree_rss(pid: int) -> int:
             continue
         children.setdefault(int(stat[1]), []).append(int(entry))
         rss[int(entry)] = int(stat[21]) * PAGE
-    total, todo = 0, [pid]
+    total, largest, todo = 0, 0, [pid]
     while todo:
         current = todo.pop()
         total += rss.get(current, 0)
+        largest = max(largest, rss.get(current, 0))
         todo.extend(children.get(current, []))
-    return total
+    return total, largest
 
 
 def measure(cmd: list[str]) -> tuple[float, int, int, int]:
     """(seconds, peak tree RSS, largest single RSS, exit code) of one child run."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
+    peak = single = 0
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, single
         while not done.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
+            total, largest = _tree_rss(proc.pid)
+            peak, single = max(peak, total), max(single, largest)
             time.sleep(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -92,11 +92,9 @@ def measure(cmd: list[str]) -> tuple[float, int, int, int]:
     done.set()
     sampler.join()
     seconds = time.perf_counter() - start
-    single = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     if proc.returncode:
         print(err.decode(errors="replace")[-2000:], file=sys.stderr)
-    return seconds, peak, max(single, 0) if single > before * 1024 else before * 1024, \
-        proc.returncode
+    return seconds, peak, single, proc.returncode
 
 
 def main() -> None:
@@ -112,7 +110,8 @@ def main() -> None:
                 "import sys; sys.path.insert(0, sys.argv.pop(1)); from migrator.cli import main; "
                 "sys.argv[0] = 'migrator'; main()", str(REPO), "analyze", str(root), "-f", "json",
                 "-j", str(args.jobs)]
-        print(f"tree: {args.files} files, {size / 1e6:.1f} MB of source; jobs: {args.jobs}")
+        print(f"tree: {args.files} files, {size / 1e6:.1f} MB of source; jobs: {args.jobs}; "
+              f"load average before: {os.getloadavg()[0]:.1f}")
         print(f"{'run':<22}{'wall s':>8}{'peak tree RSS MB':>18}{'largest process MB':>20}")
         for label, extra in [("cold, no cache", ["--no-cache"]),
                              ("cold, writing cache", ["--cache-dir", str(cache)]),

@@ -133,12 +133,13 @@ class DependencyGraph:
 
     def finalize(self) -> "DependencyGraph":
         """Rebuild the graph with nodes and edges in sorted order (see module docstring)."""
-        g = nx.MultiDiGraph()
-        for node in sorted(self.g.nodes):
-            g.add_node(node, **self.g.nodes[node])
-        for s, t, k in sorted(self.g.edges(keys=True)):
-            g.add_edge(s, t, key=k, **self.g.edges[s, t, k])
-        self.g = g
+        if not self._in_sorted_order():
+            g = nx.MultiDiGraph()
+            for node in sorted(self.g.nodes):
+                g.add_node(node, **self.g.nodes[node])
+            for s, t, k in sorted(self.g.edges(keys=True)):
+                g.add_edge(s, t, key=k, **self.g.edges[s, t, k])
+            self.g = g
         self.routes = sorted(set(self.routes))
         self.entry_points = sorted(set(self.entry_points))
         for table in self.tables.values():
@@ -149,6 +150,17 @@ class DependencyGraph:
         self.externals = {m: sorted(set(v)) for m, v in sorted(self.externals.items())}
         self.diagnostics = sorted(set(self.diagnostics))
         return self
+
+    def _in_sorted_order(self) -> bool:
+        """Whether a rebuild would change nothing (nodes, out- and in-adjacency all sorted):
+        checking is much cheaper than rebuilding a big graph."""
+        nodes = list(self.g.nodes)
+        if nodes != sorted(nodes):
+            return False
+        edges = list(self.g.edges(keys=True))
+        if edges != sorted(edges):
+            return False
+        return all(list(p) == sorted(p) for p in self.g.pred.values())
 
     # -- reading ----------------------------------------------------------------------------
     def modules(self) -> list[str]:

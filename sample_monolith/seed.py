@@ -166,7 +166,9 @@ def seed_if_empty() -> bool:
     db_session.add_all(warehouses.values())
     for index, row in enumerate(PRODUCTS):
         sku, name, category, price, weight, perishable, origin, tags, featured, image = row
-        product = Product(sku=sku, slug=slugify(name), name=name,
+        # Fixed ids: inventory (and any service with its own database) refers to products by
+        # id, so the seed gives every product the same id everywhere.
+        product = Product(id=index + 1, sku=sku, slug=slugify(name), name=name,
                           description=f"{name} from {origin}. {DESCRIPTIONS[category]}",
                           price_cents=price, weight_grams=weight, is_perishable=perishable,
                           origin=origin, tags=tags, featured=featured, image=image,
@@ -176,7 +178,7 @@ def seed_if_empty() -> bool:
             product.sale_ends_at = datetime(2099, 1, 1)
         db_session.add(product)
         for code, quantity in _stock_for(index, sku).items():
-            db_session.add(StockLevel(product=product, warehouse=warehouses[code],
+            db_session.add(StockLevel(product_id=index + 1, warehouse=warehouses[code],
                                       on_hand=quantity))
     for code, kind, value, minimum, starts, expires, limit, per_customer, text in COUPONS:
         db_session.add(Coupon(code=code, kind=kind, value=value, min_subtotal_cents=minimum,

@@ -76,13 +76,10 @@ def inject_globals() -> dict[str, Any]:
         identity = None
     count = 0
     if request.endpoint and not request.path.startswith(("/api/", "/static/")):
-        cart = None
-        try:
-            cart = _page_cart()
-        except ApiError:
-            cart = None
-        if cart is not None:
-            count = sum(item.quantity for item in cart.items)
+        # a plain count from the cart domain, not its Cart rows (the storefront pages and the
+        # cart live in different services once the shop is split)
+        count = cart_services.item_count(session.get("cart_token"),
+                                         identity.customer_id if identity else None)
     return {"identity": identity, "cart_count": count, "categories": catalog.category_tree(),
             "money": format_cents}
 

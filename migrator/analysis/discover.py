@@ -289,6 +289,8 @@ class _Walker:
                 is_dir = is_file = False
             if not is_dir and not entry.name.endswith((".py", ".pyi")):
                 continue  # data, templates, locale files: most entries of a web project
+            if is_dir and not _IDENT.fullmatch(entry.name) and not entry.is_symlink():
+                continue  # cannot be a package (``zh-hans``, ``static``'s subfolders)
             path = Path(entry.path)
             if path in self.skip:
                 continue

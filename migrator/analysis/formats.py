@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 
 from migrator.graph import EDGE_KINDS, DependencyGraph, module_of
 
@@ -28,10 +29,26 @@ def render(graph: DependencyGraph, fmt: str) -> str:
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
+def _item_encoder() -> Callable[[object], str]:
+    """``json.dumps(x, ensure_ascii=False)`` for many small items: ``JSONEncoder.encode``
+    builds a new C encoder on every call, which dominates when there are 20,000 items."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return json.JSONEncoder(ensure_ascii=False).encode
+    c_encode = make(None, None, json.encoder.encode_basestring, None, ": ", ", ", False,
+                    False, True)
+
+    def encode(value: object) -> str:
+        if isinstance(value, str):
+            return json.encoder.encode_basestring(value)
+        return "".join(c_encode(value, 0))
+    return encode
+
+
 def to_json(graph: DependencyGraph) -> str:
     """The versioned JSON document, one node, edge, route... per line: readable, diffable,
     and written by the C encoder (``indent=`` would fall back to a slow pure-Python one)."""
-    dump = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per item
+    dump = _item_encoder()
 
     parts = []
     for key, value in graph.to_dict().items():

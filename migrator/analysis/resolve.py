@@ -253,9 +253,9 @@ class _Edges:
                 entry[2][flag] = entry[2].get(flag, False) and value
 
     def into(self, graph: DependencyGraph) -> None:
-        """Insert straight into networkx, with the attributes ``DependencyGraph.add_edge``
-        would give (it re-checks and re-sorts per call, which costs on big projects);
-        evidence in file and line order."""
+        """Insert straight into networkx, in sorted order, with the attributes
+        ``DependencyGraph.add_edge`` would give (it re-checks and re-sorts per call, which
+        costs on big projects); evidence in file and line order."""
         add = graph.g.add_edge
         for (source, target, kind), (count, evidence, flags) in sorted(self.data.items()):
             add(source, target, key=kind, kind=kind, count=count,
@@ -312,7 +312,7 @@ def build_graph(facts: dict[str, ModuleFacts], root: str = ".",
                 target = None
             if target is not None and target.split(":", 1)[0] != name:
                 edges.add(source, target, "dynamic", f"{mf.file}:{ref.line}")
-    edges.into(graph)
+    edges.into(graph)  # before the plug-ins: they merge into (and must not recount) these
     if run_plugins:
         frameworks.resolve_all(facts, resolver, graph)
     return graph, resolver

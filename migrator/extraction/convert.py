@@ -248,8 +248,12 @@ class Classifier:
             last = name.split(".")[-1]
             if last in self.model_names:
                 return Verdict(False, f"builds a {last} (ORM model)", self.model_names[last])
-            if last in ("get", "first", "one", "one_or_none", "scalar", "scalars", "all",
-                        "get_or_404", "first_or_404", "scalar_one", "scalar_one_or_none") and \
+            first = expr.args[0].value if expr.args else None
+            model_arg = isinstance(first, cst.Name) and first.value in self.model_names
+            if last in ("get", "get_or_404") and not model_arg:
+                pass  # ``session.get("key")`` on a dict-like (Flask's cookie session)
+            elif last in ("get", "first", "one", "one_or_none", "scalar", "scalars", "all",
+                          "get_or_404", "first_or_404", "scalar_one", "scalar_one_or_none") and \
                     any(m in name for m in ("session", "query", "Session", "db")):
                 return Verdict(False, "an ORM query result")
             if last in ("int", "float", "str", "bool", "round", "len", "sum", "dict", "list",

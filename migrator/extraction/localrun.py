@@ -157,7 +157,7 @@ def nginx_conf(rules: list[tuple[str, str, str]], upstreams: dict[str, int], def
              "  uwsgi_temp_path tmp/uwsgi;", "  scgi_temp_path tmp/scgi;"]
     for name, p in sorted(upstreams.items()):
         lines.append(f"  upstream up_{name.replace('-', '_')} {{ server 127.0.0.1:{p}; }}")
-    lines += [f"  server {{", f"    listen 127.0.0.1:{port};",
+    lines += ["  server {", f"    listen 127.0.0.1:{port};",
               "    proxy_set_header Host $http_host;",
               "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
               "    proxy_http_version 1.1;"]

@@ -399,6 +399,21 @@ class ImportRewriter(cst.CSTTransformer):
         lines[0] = lines[0].with_changes(leading_lines=updated.leading_lines)
         return cst.FlattenSentinel(lines)
 
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        """``import_module("pkg.other_service.mod")`` loads the client module instead."""
+        if _dotted(updated.func).split(".")[-1] != "import_module" or not updated.args:
+            return updated
+        first = updated.args[0].value
+        if not isinstance(first, cst.SimpleString):
+            return updated
+        target = first.evaluated_value
+        if not isinstance(target, str) or target not in self.redirects or self.has(target, None):
+            return updated
+        self.changed += 1
+        new = cst.SimpleString(repr(self.redirects[target]).replace("'", '"'))
+        return updated.with_changes(args=[updated.args[0].with_changes(value=new),
+                                          *updated.args[1:]])
+
     def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.BaseSmallStatement:
         out = []
         changed = False

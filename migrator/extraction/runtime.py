@@ -19,6 +19,7 @@ import decimal
 import enum
 import json
 import os
+import sys
 import time
 import typing
 import urllib.error
@@ -128,7 +129,7 @@ def decode(value: Any, hint: Any) -> Any:
         return value
     if origin is typing.Annotated:
         return decode(value, args[0])
-    if origin in (list, typing.List, set, frozenset) or (origin is not None and getattr(
+    if origin in (list, set, frozenset) or (origin is not None and getattr(
             origin, "__name__", "") in ("Sequence", "Iterable", "Collection")):
         inner = args[0] if args else Any
         items = [decode(v, inner) for v in value]
@@ -136,11 +137,11 @@ def decode(value: Any, hint: Any) -> Any:
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(decode(v, args[0]) for v in value)
-        return tuple(decode(v, a) for v, a in zip(value, args or [Any] * len(value)))
-    if origin in (dict, typing.Dict) or (origin is not None and getattr(origin, "__name__", "")
+        return tuple(decode(v, a) for v, a in zip(value, args or [Any] * len(value), strict=False))
+    if origin is dict or (origin is not None and getattr(origin, "__name__", "")
                                          in ("Mapping", "MutableMapping")):
-        inner = args[1] if len(args) == 2 else Any
-        return {k: decode(v, inner) for k, v in value.items()}
+        key, inner = (args[0], args[1]) if len(args) == 2 else (Any, Any)
+        return {decode(k, key): decode(v, inner) for k, v in value.items()}  # JSON keys are str
     if isinstance(hint, type):
         if dataclasses.is_dataclass(hint):
             hints = _hints(hint)
@@ -158,6 +159,8 @@ def decode(value: Any, hint: Any) -> Any:
             return uuid.UUID(value)
         if hint is float and isinstance(value, (int, str)):
             return float(value)
+        if hint is int and isinstance(value, str):
+            return int(value)
     return value
 
 
@@ -216,12 +219,22 @@ def _error_from(exc: urllib.error.HTTPError, service: str, endpoint: str,
     kind = str(info.get("type", ""))
     message = str(info.get("message", exc.reason))
     if exc.code == ERROR_STATUS and kind:
-        cls = errors.get(kind) or getattr(builtins, kind, None)
+        # the caller's copy of the class, a builtin, or a class of a module this process has
+        # already imported (the shared kernel's errors); never imports anything new
+        module = sys.modules.get(str(info.get("module", "")))
+        cls = errors.get(kind) or getattr(builtins, kind, None) or getattr(module, kind, None)
         if isinstance(cls, type) and issubclass(cls, Exception):
             try:
-                return cls(*info.get("args", [message]))
+                error = cls(*info.get("args", [message]))
             except Exception:
-                return cls(message)
+                error = cls.__new__(cls)
+                Exception.__init__(error, message)
+            for key, value in (info.get("attrs") or {}).items():
+                try:
+                    setattr(error, key, value)
+                except (AttributeError, TypeError):
+                    pass
+            return error
     if exc.code in RETRY_STATUS:
         return ServiceUnavailable(f"{service}/{endpoint}: HTTP {exc.code}", exc.code, kind)
     return RemoteError(f"{service}/{endpoint}: HTTP {exc.code}: {message}", exc.code, kind)
@@ -249,9 +262,23 @@ def dispatch(func: Callable[..., Any], payload: Any) -> tuple[dict[str, Any], in
     try:
         result = func(*args, **kwargs)
     except Exception as exc:  # the function's own error: sent back for the caller to re-raise
-        return {"error": {"type": type(exc).__name__, "message": str(exc),
-                          "args": _plain_args(exc)}}, ERROR_STATUS
+        return {"error": {"type": type(exc).__name__, "module": type(exc).__module__,
+                          "message": str(exc), "args": _plain_args(exc),
+                          "attrs": _plain_attrs(exc)}}, ERROR_STATUS
     return {"result": encode(result)}, 200
+
+
+def _plain_attrs(exc: Exception) -> dict[str, Any]:
+    """The exception's own attributes that are plain data (kept when it is re-raised)."""
+    out = {}
+    for key, value in vars(exc).items():
+        if key.startswith("_"):
+            continue
+        try:
+            out[key] = encode(value)
+        except TypeError:
+            continue
+    return out
 
 
 def _plain_args(exc: Exception) -> list[Any]:

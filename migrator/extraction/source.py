@@ -162,6 +162,15 @@ class _Facts(cst.CSTVisitor):
             for t in node.targets:
                 if isinstance(t.target, cst.Name):
                     self.info.variables.setdefault(t.target.value, self._line(node))
+        # ``x = importlib.import_module("pkg.mod")``: an import under another name
+        value = node.value
+        if isinstance(value, cst.Call) and _dotted(value.func).split(".")[-1] == "import_module" \
+                and value.args and isinstance(value.args[0].value, cst.SimpleString) \
+                and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            target = value.args[0].value.evaluated_value
+            if isinstance(target, str) and not target.startswith("."):
+                self.info.imports.append(ImportInfo(node.targets[0].target.value, target, None,
+                                                    self._line(node), self.depth > 0))
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if self.depth == 0 and isinstance(node.target, cst.Name):

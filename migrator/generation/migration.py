@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from migrator.graph import module_of
 from migrator.plan import SHARED
 
-from .model import Project, ServiceSpec
+from .model import Project
 
 #: checkov findings that the generated artefacts keep on purpose, with the reason (checkov 3.3
 #: reports exactly these on the manifests and nothing on the Dockerfiles:
@@ -66,10 +66,10 @@ def coupling(project: Project) -> list[ServiceCoupling]:
                 if svc == t_owner:
                     continue
                 whose = f"owned by {t_owner}" if t_owner else "owned by no service"
-                out[svc].data.append(f"{verb} table `{table.name}` ({whose})")
+                out[svc].data.append(f"{verb} table {_code(table.name)} ({whose})")
                 if t_owner and verb == "writes":
                     out[t_owner].risks.append(
-                        f"`{svc}` writes its table `{table.name}`: route those writes through "
+                        f"`{svc}` writes its table {_code(table.name)}: route those writes through "
                         f"this service's API before splitting the database")
     for spec in project.services:
         c = out[spec.name]
@@ -95,5 +95,7 @@ def coupling(project: Project) -> list[ServiceCoupling]:
     return sorted(out.values(), key=lambda c: (c.score, c.name))
 
 
-def interface_of(spec: ServiceSpec) -> list[str]:
-    return spec.interface or []
+def _code(name: str) -> str:
+    """Inline Markdown code for a name from user code."""
+    text = " ".join(name.split()).replace("`", "'").replace("|", "\\|")
+    return f"`{text}`"

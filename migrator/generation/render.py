@@ -79,7 +79,14 @@ def environment(overrides: Path | None = None) -> SandboxedEnvironment:
                                keep_trailing_newline=True, autoescape=False)
     env.filters["py"] = _py_literal
     env.filters["ident"] = python_identifier
+    env.filters["code"] = _md_code
     return env
+
+
+def _md_code(value: Any) -> str:
+    """Inline Markdown code for a name from user code (no backtick, newline or table pipe)."""
+    text = " ".join(str(value).split()).replace("`", "'").replace("|", "\\|")
+    return f"`{text}`"
 
 
 def _py_literal(value: Any) -> str:

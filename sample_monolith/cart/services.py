@@ -66,13 +66,32 @@ def resolve_cart(token: str | None, customer_id: int | None, create: bool = Fals
     raise ApiError(404, "unknown_cart", "no cart: create one with POST /api/cart")
 
 
+def resolve_cart_id(token: str | None, customer_id: int | None) -> int:
+    """The id of the cart a request talks about (see ``resolve_cart``), for other domains."""
+    return resolve_cart(token, customer_id).id
+
+
+def cart_id_for_token(token: str | None) -> int | None:
+    cart = get_by_token(token)
+    return cart.id if cart is not None else None
+
+
+def item_count(token: str | None, customer_id: int | None) -> int:
+    """How many items the page header shows; 0 when there is no usable cart."""
+    try:
+        cart = resolve_cart(token, customer_id)
+    except ApiError:
+        return 0
+    return sum(item.quantity for item in cart.items)
+
+
 def cart_view(cart: Cart) -> dict[str, Any]:
     items = []
     subtotal = 0
     weight = 0
-    snapshots = catalog_services.product_snapshots([item.product.sku for item in cart.items])
+    snapshots = catalog_services.product_snapshots_by_id([item.product_id for item in cart.items])
     for item in cart.items:
-        snap = snapshots[item.product.sku]
+        snap = snapshots[item.product_id]
         price = snap["unit_price_cents"]
         line_total = price * item.quantity
         subtotal += line_total
@@ -82,7 +101,7 @@ def cart_view(cart: Cart) -> dict[str, Any]:
             "unit_price_cents": price, "line_total_cents": line_total,
             "line_total": format_cents(line_total),
             "price_changed": price != item.unit_price_cents, "perishable": snap["perishable"],
-            "image": item.product.image, "slug": item.product.slug,
+            "image": snap["image"], "slug": snap["slug"],
         })
     return {"token": cart.token, "status": cart.status, "customer_id": cart.customer_id,
             "items": items, "item_count": sum(i["quantity"] for i in items),
@@ -101,8 +120,8 @@ def set_quantity(cart: Cart, sku: str, quantity: int, add: bool = False) -> dict
     """Set (or with ``add`` increase) a line's quantity; 0 removes the line."""
     if cart.status != "active":
         raise ApiError(409, "cart_closed", f"this cart is {cart.status}")
-    product = catalog_services.require_product(sku)
-    line = _line(cart, product.id)
+    product = catalog_services.require_snapshot(sku)
+    line = _line(cart, product["product_id"])
     current = line.quantity if line is not None else 0
     new_quantity = current + quantity if add else quantity
     if new_quantity < 0:
@@ -116,14 +135,15 @@ def set_quantity(cart: Cart, sku: str, quantity: int, add: bool = False) -> dict
     if new_quantity > _max_line():
         raise ApiError(422, "line_limit",
                        f"at most {_max_line()} of one product per order", limit=_max_line())
-    available = inventory_services.available_for_products([product.id]).get(product.id, 0)
+    available = inventory_services.available_for_products(
+        [product["product_id"]]).get(product["product_id"], 0)
     if new_quantity > available:
         raise ApiError(409, "insufficient_stock",
-                       f"only {available} of {product.sku} available", available=available,
-                       sku=product.sku, requested=new_quantity)
-    price = product.current_price_cents()
+                       f"only {available} of {product['sku']} available", available=available,
+                       sku=product["sku"], requested=new_quantity)
+    price = product["unit_price_cents"]
     if line is None:
-        cart.items.append(CartItem(product_id=product.id, quantity=new_quantity,
+        cart.items.append(CartItem(product_id=product["product_id"], quantity=new_quantity,
                                    unit_price_cents=price))
     else:
         line.quantity = new_quantity
@@ -154,13 +174,15 @@ def merge_guest_cart(guest_token: str | None, customer_id: int) -> dict[str, Any
         summary.update(merged=True, moved_lines=len(guest.items), cart=cart_view(guest))
         return summary
     available = inventory_services.available_for_products([i.product_id for i in guest.items])
+    skus = {pid: snap["sku"] for pid, snap in catalog_services.product_snapshots_by_id(
+        [i.product_id for i in guest.items]).items()}
     for item in list(guest.items):
         line = _line(target, item.product_id)
         current = line.quantity if line else 0
         cap = min(_max_line(), available.get(item.product_id, 0))
         quantity = min(current + item.quantity, max(cap, current))
         if quantity < current + item.quantity:
-            summary["capped"].append(item.product.sku)
+            summary["capped"].append(skus[item.product_id])
         if line is None:
             target.items.append(CartItem(product_id=item.product_id, quantity=quantity,
                                          unit_price_cents=item.unit_price_cents))
@@ -180,8 +202,9 @@ def lines_for_checkout(cart_id: int) -> list[dict[str, Any]]:
     cart = db_session.get(Cart, cart_id)
     if cart is None:
         raise ApiError(404, "unknown_cart", "cart not found")
-    return [{"sku": item.product.sku, "product_id": item.product_id, "quantity": item.quantity}
-            for item in cart.items]
+    skus = catalog_services.product_snapshots_by_id([item.product_id for item in cart.items])
+    return [{"sku": skus[item.product_id]["sku"], "product_id": item.product_id,
+             "quantity": item.quantity} for item in cart.items]
 
 
 def mark_converted(cart_id: int) -> None:

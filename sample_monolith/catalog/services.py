@@ -110,10 +110,31 @@ def product_snapshots(skus: list[str]) -> dict[str, dict[str, Any]]:
     now = utcnow()
     rows = db_session.execute(
         select(Product).where(Product.sku.in_(sorted({s.upper() for s in skus})))).scalars()
-    return {p.sku: {"product_id": p.id, "sku": p.sku, "name": p.name,
-                    "unit_price_cents": p.current_price_cents(now),
-                    "weight_grams": p.weight_grams, "perishable": p.is_perishable,
-                    "active": p.is_active} for p in rows}
+    return {p.sku: _snapshot(p, now) for p in rows}
+
+
+def _snapshot(p: Product, now: Any) -> dict[str, Any]:
+    return {"product_id": p.id, "sku": p.sku, "name": p.name,
+            "unit_price_cents": p.current_price_cents(now),
+            "weight_grams": p.weight_grams, "perishable": p.is_perishable,
+            "active": p.is_active, "image": p.image, "slug": p.slug}
+
+
+def product_snapshots_by_id(product_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The same plain facts keyed by product id (for domains that store only the id)."""
+    if not product_ids:
+        return {}
+    now = utcnow()
+    rows = db_session.execute(select(Product).where(Product.id.in_(sorted(set(product_ids)))))
+    return {p.id: _snapshot(p, now) for p in rows.scalars()}
+
+
+def require_snapshot(sku: str, include_inactive: bool = False) -> dict[str, Any]:
+    """Plain facts about one product by SKU, or a 404 ``unknown_product`` error."""
+    product = get_product_by_sku(sku, include_inactive=include_inactive)
+    if product is None:
+        raise ApiError(404, "unknown_product", f"no product with SKU {sku!r}")
+    return _snapshot(product, utcnow())
 
 
 def list_products(category_slug: str | None = None, page: int = 1, per_page: int = 12,

@@ -92,8 +92,9 @@ def _order_number(session: CheckoutSession) -> str | None:
 def quote(cart_token: str | None, identity: Identity | None, data: dict[str, Any]
           ) -> dict[str, Any]:
     """Price the cart without reserving anything (the checkout page calls this as you type)."""
-    cart = cart_services.resolve_cart(cart_token, identity.customer_id if identity else None)
-    lines = cart_services.lines_for_checkout(cart.id)
+    cart_id = cart_services.resolve_cart_id(cart_token,
+                                            identity.customer_id if identity else None)
+    lines = cart_services.lines_for_checkout(cart_id)
     if not lines:
         raise ApiError(422, "empty_cart", "the cart is empty")
     priced = pricing.price_lines(lines, catalog.product_snapshots([x["sku"] for x in lines]))
@@ -109,8 +110,8 @@ def quote(cart_token: str | None, identity: Identity | None, data: dict[str, Any
 def start(cart_token: str | None, identity: Identity | None, data: dict[str, Any]
           ) -> dict[str, Any]:
     customer_id = identity.customer_id if identity else None
-    cart = cart_services.resolve_cart(cart_token, customer_id)
-    lines = cart_services.lines_for_checkout(cart.id)
+    cart_id = cart_services.resolve_cart_id(cart_token, customer_id)
+    lines = cart_services.lines_for_checkout(cart_id)
     if not lines:
         raise ApiError(422, "empty_cart", "the cart is empty")
     email = identity.email if identity else str(data.get("email") or "").strip().lower()
@@ -127,7 +128,7 @@ def start(cart_token: str | None, identity: Identity | None, data: dict[str, Any
 
     # One open checkout per cart: a new attempt replaces the previous one and its holds.
     for previous in db_session.execute(
-            select(CheckoutSession).where(CheckoutSession.cart_id == cart.id,
+            select(CheckoutSession).where(CheckoutSession.cart_id == cart_id,
                                           CheckoutSession.status == "open")).scalars():
         previous.status = "abandoned"
         inventory.release(previous.id, commit=False)
@@ -136,7 +137,7 @@ def start(cart_token: str | None, identity: Identity | None, data: dict[str, Any
     ttl = int(current_app.config["RESERVATION_TTL_MINUTES"])
     inventory.reserve(session_id, priced, ttl)
     session = CheckoutSession(
-        id=session_id, cart_id=cart.id, customer_id=customer_id, email=email, status="open",
+        id=session_id, cart_id=cart_id, customer_id=customer_id, email=email, status="open",
         shipping_address_json=json.dumps(address, sort_keys=True), shipping_method=method,
         coupon_code=coupon_code, lines_json=json.dumps(priced, sort_keys=True),
         subtotal_cents=totals["subtotal_cents"], discount_cents=totals["discount_cents"],
@@ -160,8 +161,7 @@ def get_session(session_id: str, identity: Identity | None, cart_token: str | No
     if identity is not None and (identity.is_staff or session.customer_id == identity.customer_id):
         return session
     if session.customer_id is None and cart_token:
-        cart = cart_services.get_by_token(cart_token)
-        if cart is not None and cart.id == session.cart_id:
+        if cart_services.cart_id_for_token(cart_token) == session.cart_id:
             return session
     raise ApiError(404, "unknown_checkout", f"no checkout {session_id}")
 
@@ -176,8 +176,8 @@ def pay(session_id: str, identity: Identity | None, cart_token: str | None,
     if session.status == "completed":
         replay = payments.lookup(idempotency_key)
         if replay and replay["reference"] == session.id and replay["status"] == "succeeded":
-            order = orders.get_order(orders.order_number_for_id(session.order_id))
-            return 200, {"order": orders.order_dict(order), "payment": replay, "replayed": True}
+            order = orders.order_detail(orders.order_number_for_id(session.order_id))
+            return 200, {"order": order, "payment": replay, "replayed": True}
         raise ApiError(409, "already_paid", "this checkout has already been paid")
     if session.status != "open":
         raise ApiError(409, "checkout_closed", f"this checkout is {session.status}")
@@ -243,7 +243,7 @@ def _complete(session: CheckoutSession, payment: dict[str, Any]) -> dict[str, An
         inventory.release(session.id, commit=False)
         db_session.commit()
         raise
-    full = orders.order_dict(orders.get_order(order["number"]))
+    full = orders.order_detail(order["number"])
     return {"order": full, "payment": payment, "replayed": False}
 
 

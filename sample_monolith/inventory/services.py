@@ -73,9 +73,9 @@ def available_for_products(product_ids: list[int]) -> dict[int, int]:
 
 
 def stock_for_sku(sku: str) -> dict[str, Any]:
-    product = catalog_services.require_product(sku)
-    rows = available_by_warehouse([product.id]).get(product.id, [])
-    return {"sku": product.sku, "warehouses": rows,
+    product = catalog_services.require_snapshot(sku)
+    rows = available_by_warehouse([product["product_id"]]).get(product["product_id"], [])
+    return {"sku": product["sku"], "warehouses": rows,
             "on_hand": sum(r["on_hand"] for r in rows),
             "reserved": sum(r["reserved"] for r in rows),
             "available": sum(r["available"] for r in rows)}
@@ -89,26 +89,25 @@ def availability(skus: list[str]) -> dict[str, int]:
 
 def adjust_stock(sku: str, warehouse_code: str, delta: int, reason: str = "") -> dict[str, Any]:
     """Staff: receive goods (positive delta) or write off damaged stock (negative delta)."""
-    product = catalog_services.get_product_by_sku(sku, include_inactive=True)
-    if product is None:
-        raise ApiError(404, "unknown_product", f"no product with SKU {sku!r}")
+    product = catalog_services.require_snapshot(sku, include_inactive=True)
     warehouse = db_session.execute(
         select(Warehouse).where(Warehouse.code == warehouse_code.upper())).scalar_one_or_none()
     if warehouse is None:
         raise ApiError(404, "unknown_warehouse", f"no warehouse {warehouse_code!r}")
     level = db_session.execute(
-        select(StockLevel).where(StockLevel.product_id == product.id,
+        select(StockLevel).where(StockLevel.product_id == product["product_id"],
                                  StockLevel.warehouse_id == warehouse.id)).scalar_one_or_none()
     if level is None:
-        level = StockLevel(product_id=product.id, warehouse_id=warehouse.id, on_hand=0)
+        level = StockLevel(product_id=product["product_id"], warehouse_id=warehouse.id,
+                           on_hand=0)
         db_session.add(level)
     if level.on_hand + delta < 0:
         raise ApiError(422, "negative_stock",
-                       f"{warehouse.code} has {level.on_hand} of {product.sku}; cannot remove "
-                       f"{-delta}")
+                       f"{warehouse.code} has {level.on_hand} of {product['sku']}; cannot "
+                       f"remove {-delta}")
     level.on_hand += delta
     db_session.commit()
-    return stock_for_sku(product.sku)
+    return stock_for_sku(product["sku"])
 
 
 def reserve(reference: str, lines: list[dict[str, Any]], ttl_minutes: int) -> list[dict[str, Any]]:

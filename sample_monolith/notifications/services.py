@@ -26,8 +26,8 @@ TEMPLATES = ("welcome", "order_confirmation", "order_shipped", "order_cancelled"
 
 
 def enqueue_email(to: str, template: str, context: dict[str, Any],
-                  dedupe_key: str | None = None) -> OutboxMessage | None:
-    """Add a message to the outbox (flushed, committed by the caller's transaction)."""
+                  dedupe_key: str | None = None) -> int:
+    """Add a message to the outbox (flushed, committed by the caller's transaction); its id."""
     if template not in TEMPLATES:
         raise ValueError(f"unknown e-mail template {template!r}")
     if dedupe_key is not None:
@@ -35,12 +35,12 @@ def enqueue_email(to: str, template: str, context: dict[str, Any],
             select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
         ).scalar_one_or_none()
         if existing is not None:
-            return existing
+            return existing.id
     message = OutboxMessage(to_address=to, template=template, dedupe_key=dedupe_key,
                             context_json=json.dumps(context, sort_keys=True, default=str))
     db_session.add(message)
     db_session.flush()
-    return message
+    return message.id
 
 
 def enqueue_for_customer(customer_id: int, template: str, context: dict[str, Any]) -> None:
@@ -49,18 +49,20 @@ def enqueue_for_customer(customer_id: int, template: str, context: dict[str, Any
         enqueue_email(customer["email"], template, {"name": customer["name"], **context})
 
 
-def queue_order_email(order: Any, template: str, extra: dict[str, Any] | None = None) -> None:
-    """Snapshot an order into an e-mail's context. Takes the Order row itself (old habit)."""
+def queue_order_email(order: dict[str, Any], template: str,
+                      extra: dict[str, Any] | None = None) -> None:
+    """Turn an order snapshot (plain data from the orders domain) into an e-mail."""
     context = {
-        "number": order.number, "name": order.ship_name, "status": order.status,
-        "total": format_cents(order.total_cents), "discount": format_cents(order.discount_cents),
-        "shipping": format_cents(order.shipping_cents), "tax": format_cents(order.tax_cents),
-        "lines": [{"name": line.name, "quantity": line.quantity,
-                   "total": format_cents(line.line_total_cents)} for line in order.lines],
-        "ship_to": f"{order.ship_line1}, {order.ship_city}, {order.ship_state} {order.ship_zip}",
+        "number": order["number"], "name": order["ship_name"], "status": order["status"],
+        "total": format_cents(order["total_cents"]),
+        "discount": format_cents(order["discount_cents"]),
+        "shipping": format_cents(order["shipping_cents"]), "tax": format_cents(order["tax_cents"]),
+        "lines": [{"name": line["name"], "quantity": line["quantity"],
+                   "total": format_cents(line["line_total_cents"])} for line in order["lines"]],
+        "ship_to": order["ship_to"],
     }
     context.update(extra or {})
-    enqueue_email(order.email, template, context, dedupe_key=f"{template}:{order.number}")
+    enqueue_email(order["email"], template, context, dedupe_key=f"{template}:{order['number']}")
 
 
 def render(template: str, context: dict[str, Any]) -> tuple[str, str]:

@@ -96,6 +96,23 @@ def get_order(number: str) -> Order:
     return order
 
 
+def order_detail(number: str) -> dict[str, Any]:
+    """The order as plain data, for other domains (checkout, back office)."""
+    return order_dict(get_order(number))
+
+
+def _email_snapshot(order: Order) -> dict[str, Any]:
+    """What an order e-mail needs, as plain data (notifications never sees the Order row)."""
+    return {"number": order.number, "email": order.email, "ship_name": order.ship_name,
+            "status": order.status, "total_cents": order.total_cents,
+            "discount_cents": order.discount_cents, "shipping_cents": order.shipping_cents,
+            "tax_cents": order.tax_cents,
+            "lines": [{"name": line.name, "quantity": line.quantity,
+                       "line_total_cents": line.line_total_cents} for line in order.lines],
+            "ship_to": f"{order.ship_line1}, {order.ship_city}, {order.ship_state} "
+                       f"{order.ship_zip}"}
+
+
 def order_number_for_id(order_id: int | None) -> str | None:
     if order_id is None:
         return None
@@ -166,7 +183,7 @@ def cancel_order(number: str, identity: Identity, reason: str = "") -> dict[str,
         from sample_monolith.promotions import services as promotions
 
         promotions.void_redemption(order.id)
-    notifications.queue_order_email(order, "order_cancelled",
+    notifications.queue_order_email(_email_snapshot(order), "order_cancelled",
                                     {"refunded": format_cents(refunded)})
     db_session.commit()
     result = order_dict(order)
@@ -202,7 +219,7 @@ def mark_shipped(order_id: int, tracking_number: str, carrier: str, actor: str =
     if order is None:
         raise ApiError(404, "unknown_order", f"no order id {order_id}")
     transition(order, "shipped", f"{carrier} {tracking_number}", actor)
-    notifications.queue_order_email(order, "order_shipped",
+    notifications.queue_order_email(_email_snapshot(order), "order_shipped",
                                     {"tracking_number": tracking_number, "carrier": carrier})
 
 

@@ -69,7 +69,8 @@ def get_shipment(tracking_number: str) -> Shipment:
 
 def track(tracking_number: str) -> dict[str, Any]:
     shipment = get_shipment(tracking_number)
-    return shipment.to_dict() | {"order_number": shipment.order.number}
+    return shipment.to_dict() | {
+        "order_number": order_services.order_number_for_id(shipment.order_id)}
 
 
 def advance(tracking_number: str, status: str, location: str | None = None,
@@ -91,7 +92,8 @@ def advance(tracking_number: str, status: str, location: str | None = None,
         shipment.delivered_at = utcnow()
         order_services.mark_delivered(shipment.order_id, actor=actor)
     db_session.commit()
-    return shipment.to_dict() | {"order_number": shipment.order.number}
+    return shipment.to_dict() | {
+        "order_number": order_services.order_number_for_id(shipment.order_id)}
 
 
 def shipments_for_order(order_id: int) -> list[dict[str, Any]]:

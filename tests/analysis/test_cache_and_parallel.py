@@ -145,3 +145,19 @@ def test_unchanged_tree_reuses_the_finished_graph(project, tmp_path, monkeypatch
     (project / "pkg" / "m1.py").write_text("X = 2\n")
     with pytest.raises(AssertionError, match="resolution ran"):
         analyze(project, cache_dir=cache, jobs=1)
+
+
+def test_sample_monolith_json_is_identical_across_hash_seeds():
+    sample = Path(__file__).resolve().parents[2] / "sample_monolith"
+    if not sample.is_dir():
+        pytest.skip("sample_monolith is not in this checkout")
+    outs = set()
+    for seed in ("1", "2"):
+        env = {"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"}
+        proc = subprocess.run([sys.executable, "-m", "migrator", "analyze", str(sample),
+                               "--no-cache", "-f", "json"], capture_output=True, env=env,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        outs.add(proc.stdout)
+    assert len(outs) == 1
+    assert b'"kind": "route"' in outs.pop()

@@ -223,3 +223,31 @@ def test_counts_and_evidence_accumulate(tree):
     data = edge(graph, "app.b:g", "app.a:f", "reference")
     assert data["count"] == 3
     assert data["evidence"] == ["app/b.py:5", "app/b.py:6", "app/b.py:7"]
+
+
+def test_resolver_protocol_for_plugins(tmp_path_factory):
+    from migrator.analysis.discover import discover
+    from migrator.analysis.parse import analyse_source
+    from migrator.analysis.resolve import build_graph
+
+    from .helpers import write_tree
+
+    root = write_tree(tmp_path_factory.mktemp("proto"), SHOP)
+    facts = {}
+    for f in discover(root).files:
+        mf = analyse_source((f.rel, f.module, f.is_package, "", f.path.read_bytes(), False))
+        facts[mf.module] = mf
+    _, resolver = build_graph(facts, run_plugins=False)
+    assert resolver.resolve("shop.views", "Product") == "shop.models:Product"
+    assert resolver.resolve("shop.views", "Product.name") == "shop.models:Product"
+    assert resolver.resolve("shop.views", "utils.fmt") == "shop.utils:fmt"
+    assert resolver.resolve("shop.sub.other", "shop.models") == "shop.models"
+    assert resolver.resolve("shop.views", "json.dumps") is None
+    assert resolver.external("shop.views", "json.dumps") == "simplejson.dumps"
+    assert resolver.external("shop.views", "TYPE_CHECKING") == "typing.TYPE_CHECKING"
+    assert resolver.external("shop.views", "Product") is None
+    assert resolver.resolve("shop.views", "thing", owner="view") == "shop.lazy:thing"
+    assert resolver.resolve("shop.views", "thing") is None  # lazy: only inside view()
+    assert resolver.owner_of_line("shop.models", 8) == "shop.models:Product"
+    assert resolver.owner_of_line("shop.models", 2) == "shop.models:Base"
+    assert resolver.owner_of_line("shop.models", 4) == "shop.models"

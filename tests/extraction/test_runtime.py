@@ -25,7 +25,7 @@ class Line:
 @dataclasses.dataclass
 class Basket:
     lines: list[Line]
-    note: Optional[str] = None
+    note: Optional[str] = None  # noqa: UP045 - the typing spelling must decode too
 
 
 def basket(b: Basket, factor: int) -> Basket:
@@ -39,6 +39,9 @@ def test_values_round_trip_through_json_with_type_hints() -> None:
                     "note": None}
     assert runtime.decode(wire, Basket) == value
     assert runtime.decode(["1.5"], list[decimal.Decimal]) == [decimal.Decimal("1.5")]
+    # JSON object keys are strings: an int-keyed dict gets its keys back
+    wire = json.loads(json.dumps(runtime.encode({7: 3, 9: 0})))
+    assert runtime.decode(wire, dict[int, int]) == {7: 3, 9: 0}
     with pytest.raises(TypeError, match="cannot send a object"):
         runtime.encode(object())
 
@@ -54,7 +57,8 @@ def test_dispatch_calls_the_real_function_and_reports_its_errors() -> None:
 
     body, status = runtime.dispatch(boom, {"args": [7]})
     assert status == runtime.ERROR_STATUS
-    assert body["error"] == {"type": "LookupError", "message": "no 7", "args": ["no 7"]}
+    assert body["error"] == {"type": "LookupError", "module": "builtins", "message": "no 7",
+                             "args": ["no 7"], "attrs": {}}
     assert runtime.dispatch(boom, ["not", "an", "object"])[1] == 400
 
 
@@ -193,3 +197,25 @@ def test_unavailable_stand_in_boots_and_fails_loudly_when_used() -> None:
         stand_in(1, 2)
     with pytest.raises(runtime.NotExtractedError):
         stand_in.query  # noqa: B018
+
+
+class ShopError(Exception):
+    """Like a kernel error class: several constructor arguments, state in attributes."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def test_kernel_errors_keep_their_class_and_attributes_across_the_call(owner) -> None:  # noqa: ANN001
+    def refuse() -> None:
+        raise ShopError(409, "cart_closed", "this cart is converted")
+
+    body, status = runtime.dispatch(refuse, {})
+    assert status == runtime.ERROR_STATUS and body["error"]["attrs"] == {
+        "status": 409, "code": "cart_closed"}
+    owner([(status, body)])
+    with pytest.raises(ShopError, match="this cart is converted") as info:
+        runtime.call("catalog", "refuse", refuse, [], {}, idempotent=False)
+    assert (info.value.status, info.value.code) == (409, "cart_closed")

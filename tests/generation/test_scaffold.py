@@ -374,3 +374,13 @@ def test_yaml_has_no_anchors(generated):
     for path in (generated["django"] / "deploy").rglob("*.yaml"):
         text = path.read_text()
         assert "&id0" not in text and "*id0" not in text, path
+
+
+def test_names_in_markdown_cannot_break_out_of_code_spans(tmp_path):
+    plan = make_plan("flask")
+    plan.services["catalog"].tables.append("evil`\n| x")
+    graph = make_graph("flask")
+    scaffold(plan, graph, tmp_path)
+    text = (tmp_path / "MIGRATION.md").read_text()
+    assert "`evil' \\| x`" in text
+    assert "evil`" not in text

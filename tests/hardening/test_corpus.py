@@ -172,6 +172,10 @@ def test_per_file_time_limit(tree) -> None:
     graph = run(root, time_limit=1.5)
     assert diags(graph, "pkg/sum.py") == [("pkg/sum.py", 1, "time-limit")]
     _baseline_ok(graph)
+    done = run_cli("analyze", str(root), "--file-time-limit", "1", "-f", "json",
+                   "--cache-dir", str(root.parent / "cache"))
+    assert done.returncode == 0 and "pkg/sum.py:1: time-limit: " in done.stderr
+    assert not list((root.parent / "cache").rglob("*.pack"))[0].read_bytes().count(b"time-limit")
 
 
 def test_a_parser_crash_costs_one_file(tree, monkeypatch) -> None:

@@ -192,3 +192,33 @@ def test_a_committed_cache_pack_cannot_run_code(tmp_path) -> None:
                           capture_output=True, text=True, timeout=300, env=cli_env())
     assert done.returncode == 0, done.stderr
     assert not marker.exists()
+
+
+def test_no_network(trapped, tmp_path, monkeypatch) -> None:
+    """analyze, propose, scaffold and report open no connection and resolve no name (the
+    parser workers are forked from this process, so the guard covers them too)."""
+    import socket
+
+    attempts: list[str] = []
+
+    def refuse(what):
+        def guard(*args, **kwargs):
+            attempts.append(f"{what}{args[1:2]}")
+            raise OSError("network use in a test of an offline stage")
+        return guard
+
+    monkeypatch.setattr(socket.socket, "connect", refuse("connect"))
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse("connect_ex"))
+    monkeypatch.setattr(socket.socket, "sendto", refuse("sendto"))
+    monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
+    monkeypatch.setattr(socket, "create_connection", refuse("create_connection"))
+    root, _ = trapped
+    graph = migrator.analyze(root, cache_dir=tmp_path / "cache", jobs=2)
+    plan = migrator.propose(graph)
+    migrator.scaffold(plan, graph, tmp_path / "out")
+    from migrator.reporting import render
+
+    rep = migrator.report(graph, plan, cwd=str(root))
+    for fmt in ("text", "markdown", "json", "sarif", "junit", "html"):
+        render(rep, fmt)
+    assert attempts == []
