@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
-from flask import current_app, g, jsonify, redirect, request, session, url_for
+from flask import current_app, g, jsonify, redirect, request, session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -245,13 +246,18 @@ def current_customer() -> Any:
     return accounts_services.get_customer(identity.customer_id)
 
 
+# A path, not url_for("storefront.login"): the sign-in page may be served by another process
+# (the accounts service) than the page that asks for it.
+LOGIN_PATH = "/account/login"
+
+
 def login_required(view: F) -> F:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if current_identity() is None:
             if wants_json():
                 raise ApiError(401, "auth_required", "sign in first")
-            return redirect(url_for("storefront.login", next=request.path))
+            return redirect(LOGIN_PATH + "?" + urlencode({"next": request.path}))
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -264,7 +270,7 @@ def staff_required(view: F) -> F:
         if identity is None:
             if wants_json():
                 raise ApiError(401, "auth_required", "sign in first")
-            return redirect(url_for("storefront.login", next=request.path))
+            return redirect(LOGIN_PATH + "?" + urlencode({"next": request.path}))
         if not identity.is_staff:
             raise ApiError(403, "staff_only", "this area is for Peach State staff")
         return view(*args, **kwargs)

@@ -21,14 +21,12 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy import func, select
 
 from sample_monolith.accounts import services as accounts
 from sample_monolith.cart import services as cart_services
 from sample_monolith.catalog import services as catalog
 from sample_monolith.checkout import services as checkout
-from sample_monolith.db import db_session
-from sample_monolith.models import StockLevel, Warehouse
+from sample_monolith.inventory import services as inventory
 from sample_monolith.orders import services as orders
 from sample_monolith.shipping import services as shipping
 from sample_monolith.utils import (
@@ -108,12 +106,9 @@ def product(slug: str) -> str:
     item = catalog.get_product_by_slug(slug)
     if item is None:
         abort(404)
-    # Pickers asked to see which warehouse has it; this page reads the stock table directly.
-    stock = db_session.execute(
-        select(Warehouse.name, func.sum(StockLevel.on_hand))
-        .join(Warehouse, StockLevel.warehouse_id == Warehouse.id)
-        .where(StockLevel.product_id == item.id)
-        .group_by(Warehouse.name).order_by(Warehouse.name)).all()
+    # Pickers asked to see which warehouse has it (inventory's answer; this page used to read
+    # the stock table directly, which cannot work once inventory has its own database).
+    stock = inventory.stock_by_warehouse_name(item.id)
     data = catalog.product_dicts([item])[0]
     return render_template("product.html", product=data, category_name=item.category.name,
                            category_slug=item.category.slug, stock=stock)

@@ -273,14 +273,19 @@ def build_graph(facts: dict[str, ModuleFacts], root: str = ".",
     graph = DependencyGraph(root=root)
     resolver = ProjectResolver(facts)
     edges = _Edges()
+    nodes: list[tuple[str, str, dict[str, Any]]] = []
     for name in sorted(facts):
         mf = facts[name]
-        graph.add_node(name, "module", file=mf.file, line=1, end_line=max(mf.lines, 1),
-                       size=mf.lines, package=mf.is_package)
-        for sym in sorted(mf.symbols, key=lambda s: s.name):
-            graph.add_node(f"{name}:{sym.name}", sym.kind, file=mf.file, line=sym.line,
-                           end_line=sym.end_line)
+        nodes.append((name, "module", {"file": mf.file, "line": 1,
+                                       "end_line": max(mf.lines, 1), "size": mf.lines,
+                                       "package": mf.is_package}))
+        for sym in mf.symbols:
+            nodes.append((f"{name}:{sym.name}", sym.kind, {"file": mf.file, "line": sym.line,
+                                                           "end_line": sym.end_line}))
         graph.diagnostics.extend(mf.diagnostics)
+    # globally sorted ("a.b.c" sorts before "a.b:X"), so that ``finalize`` has nothing to redo
+    for node_id, kind, attrs in sorted(nodes, key=lambda n: n[0]):
+        graph.add_node(node_id, kind, **attrs)
 
     for name in sorted(facts):
         mf = facts[name]

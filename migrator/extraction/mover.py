@@ -316,7 +316,7 @@ class _Pruner(cst.CSTTransformer):
         self.count = 0
 
     def _bad(self, node: cst.CSTNode) -> bool:
-        return bool(names_in(node, strings=False) & self.unavailable)
+        return bool(_reads(node) & self.unavailable)
 
     def _header_bad(self, node: cst.CSTNode) -> bool:
         parts: list[cst.CSTNode] = []
@@ -367,6 +367,43 @@ class _Pruner(cst.CSTTransformer):
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
         return updated.with_changes(body=self._filter(updated.body))
+
+
+class _CompTargets(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self.names |= _target_names(node.target)
+
+
+def _expr_reads(node: cst.CSTNode) -> set[str]:
+    """Names an expression reads, without the loop variables of its own comprehensions."""
+    comps = _CompTargets()
+    node.visit(comps)
+    return names_in(node, strings=False) - comps.names
+
+
+def _reads(node: cst.CSTNode) -> set[str]:
+    """Names a statement reads: assignment targets that are plain names are written, not read."""
+    if not isinstance(node, cst.SimpleStatementLine):
+        return _expr_reads(node)
+    out: set[str] = set()
+    for small in node.body:
+        if isinstance(small, cst.Assign):
+            out |= _expr_reads(small.value)
+            for t in small.targets:
+                if not isinstance(t.target, (cst.Name, cst.Tuple, cst.List)):
+                    out |= _expr_reads(t.target)
+        elif isinstance(small, cst.AnnAssign):
+            out |= _expr_reads(small.annotation)
+            if small.value is not None:
+                out |= _expr_reads(small.value)
+            if not isinstance(small.target, cst.Name):
+                out |= _expr_reads(small.target)
+        else:
+            out |= _expr_reads(small)
+    return out
 
 
 def prune_unavailable(module: cst.Module, unavailable: Iterable[str]) -> tuple[cst.Module, int]:

@@ -265,6 +265,10 @@ class Analyzer:
             if key not in self.interface:
                 return Entry(tn, "unavailable", f"{key} is not in the interface of {owner} "
                              "(add it to the plan to generate a client)")
+            context = self._request_context(tm, tn)
+            if context:
+                return Entry(tn, "unavailable", f"reads the caller's request context ({context}): "
+                             "it must run where the request is; pass the value in instead")
             sig = self.signature(key)
             for pname, v in sig.items():
                 if not v.ok:
@@ -288,6 +292,17 @@ class Analyzer:
         if tn in info.variables:
             return Entry(tn, "value")
         return Entry(tn, "unavailable", f"{key} not found")
+
+    def _request_context(self, module: str, name: str) -> str:
+        """Flask/Django request-bound globals a function reads (``request``, ``session`` ...)."""
+        info = self.tree.info(module)
+        bound = {imp.binding for imp in info.imports
+                 if imp.module.split(".")[0] in ("flask", "flask_login", "werkzeug")
+                 and imp.name in ("request", "session", "g", "current_user")}
+        from migrator.extraction.mover import names_in
+
+        used = names_in(info.functions[name].node.body, strings=False) & bound
+        return ", ".join(sorted(used))
 
     def _call_verdict(self, key: str, call: cst.Call, module: str) -> Verdict:
         if key not in self.interface:

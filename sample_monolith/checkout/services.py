@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from sample_monolith.accounts import services as accounts
 from sample_monolith.cart import services as cart_services
@@ -25,7 +25,7 @@ from sample_monolith.catalog import services as catalog
 from sample_monolith.checkout import pricing
 from sample_monolith.db import db_session
 from sample_monolith.inventory import services as inventory
-from sample_monolith.models import CheckoutSession, Reservation, StockLevel
+from sample_monolith.models import CheckoutSession
 from sample_monolith.orders import services as orders
 from sample_monolith.payments import services as payments
 from sample_monolith.utils import ApiError, Identity, format_cents, isoformat, utcnow
@@ -34,24 +34,18 @@ from sample_monolith.utils import ApiError, Identity, format_cents, isoformat, u
 def _precheck_stock(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every short line at once, so the customer fixes the cart in one go.
 
-    Reads the inventory tables directly (written for the 2022 holiday rush, when going through
-    inventory's per-product calls was too slow); inventory.reserve re-checks anyway.
+    Asks inventory for availability in one call (it used to read the inventory tables directly,
+    a 2022 holiday-rush shortcut that could not survive the split into services);
+    inventory.reserve re-checks anyway.
     """
-    now = utcnow()
     product_ids = sorted({line["product_id"] for line in lines})
-    on_hand = dict(db_session.execute(
-        select(StockLevel.product_id, func.sum(StockLevel.on_hand))
-        .where(StockLevel.product_id.in_(product_ids)).group_by(StockLevel.product_id)).all())
-    held = dict(db_session.execute(
-        select(Reservation.product_id, func.sum(Reservation.quantity))
-        .where(Reservation.product_id.in_(product_ids), Reservation.status == "active",
-               Reservation.expires_at > now).group_by(Reservation.product_id)).all())
+    available_by_id = inventory.available_for_products(product_ids)
     wanted: dict[int, int] = defaultdict(int)
     for line in lines:
         wanted[line["product_id"]] += line["quantity"]
     short = []
     for line in lines:
-        available = int(on_hand.get(line["product_id"], 0)) - int(held.get(line["product_id"], 0))
+        available = int(available_by_id.get(line["product_id"], 0))
         if wanted[line["product_id"]] > available:
             short.append({"sku": line["sku"], "requested": line["quantity"],
                           "available": max(0, available)})

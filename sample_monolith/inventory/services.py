@@ -72,6 +72,16 @@ def available_for_products(product_ids: list[int]) -> dict[int, int]:
     return {pid: sum(w["available"] for w in rows) for pid, rows in by_wh.items()}
 
 
+def stock_by_warehouse_name(product_id: int) -> list[tuple[str, int]]:
+    """On-hand stock of one product per warehouse name, for the product page's pickers."""
+    rows = db_session.execute(
+        select(Warehouse.name, func.sum(StockLevel.on_hand))
+        .join(Warehouse, StockLevel.warehouse_id == Warehouse.id)
+        .where(StockLevel.product_id == product_id)
+        .group_by(Warehouse.name).order_by(Warehouse.name)).all()
+    return [(name, int(total)) for name, total in rows]
+
+
 def stock_for_sku(sku: str) -> dict[str, Any]:
     product = catalog_services.require_snapshot(sku)
     rows = available_by_warehouse([product["product_id"]]).get(product["product_id"], [])

@@ -81,11 +81,16 @@ def order_dict(order: Order, detail: bool = True) -> dict[str, Any]:
         data["events"] = [{"from": e.from_status, "to": e.to_status, "note": e.note,
                            "actor": e.actor, "at": isoformat(e.created_at)}
                           for e in order.events]
-        data["shipments"] = [{"tracking_number": s.tracking_number, "carrier": s.carrier,
-                              "status": s.status} for s in order.shipments]
-        data["payments"] = [{"id": p.id, "status": p.status, "amount_cents": p.amount_cents,
-                             "refunded_cents": p.refunded_cents, "card_last4": p.card_last4}
-                            for p in order.payments]
+        # Shipments and payments come from their own domains as plain data (not through the
+        # Order's relationships, which cannot reach another service's database).
+        from sample_monolith.shipping import services as shipping_services
+
+        data["shipments"] = [{"tracking_number": s["tracking_number"], "carrier": s["carrier"],
+                              "status": s["status"]}
+                             for s in shipping_services.shipments_for_order(order.id)]
+        data["payments"] = [{key: p[key] for key in ("id", "status", "amount_cents",
+                                                     "refunded_cents", "card_last4")}
+                            for p in payment_services.payments_for_order(order.id)]
     return data
 
 

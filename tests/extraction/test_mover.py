@@ -70,3 +70,23 @@ def test_prune_unavailable_removes_statements_at_any_depth_and_keeps_suites_vali
     assert "orders_bp" not in module.code and "seed_orders" not in module.code
     assert "    if flag:\n        pass\n" in module.code
     compile(module.code, "app.py", "exec")
+
+
+def test_prune_unavailable_follows_values_not_names_that_are_only_written() -> None:
+    source = ("def seed():\n"
+              "    for row in ROWS:\n"
+              "        sku, name, category = row\n"
+              "        product = Product(sku=sku, category=categories[category])\n"
+              "        db.add(product)\n"
+              "        db.add(Stock(product_id=row[0]))\n"
+              "    categories = {c: Category(c) for c in CATS}\n"
+              "    warehouses = {code: Warehouse(code, name=name) for code, name in WH}\n"
+              "    db.add_all(warehouses.values())\n")
+    module, removed = prune_unavailable(cst.parse_module(source), {"Product", "Category"})
+    code = module.code
+    assert "sku, name, category = row" in code  # writes a name, reads only row
+    assert "Product(" not in code and "db.add(product)" not in code  # tainted by product
+    assert "db.add(Stock(product_id=row[0]))" in code
+    assert "Category(" not in code
+    assert "warehouses = {code: Warehouse(code, name=name)" in code  # its own loop variables
+    assert removed == 3

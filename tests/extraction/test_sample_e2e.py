@@ -2,10 +2,9 @@
 behind the generated nginx gateway (or the Python fallback), driven by the monolith's own,
 unchanged HTTP journey tests.
 
-Slow (a few minutes: venvs from a cached wheelhouse, eleven gunicorn processes). The journeys
-listed in SURVIVING pass today; the others need the sample refactors that EXTRACTION.md lists
-(ORM objects crossing services, cross-service relationships in views and seed data), see the
-README section "extract" for the current state.
+Slow (a few minutes: venvs from a cached wheelhouse, eleven gunicorn processes). Every journey
+passes except the back-office reports, which join the tables of every domain in SQL: that needs
+a reporting read model (listed in EXTRACTION.md and DECOMPOSITION.md), not a code move.
 """
 
 from __future__ import annotations
@@ -25,14 +24,8 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "sample_monolith"
 WHEELHOUSE = REPO / ".migrator-cache" / "e2e-wheels"
-SURVIVING = {
-    "test_browse.py::test_categories_are_a_tree_with_counts",
-    "test_browse.py::test_category_listing_includes_subcategories_and_sorts",
-    "test_browse.py::test_search_ranks_name_hits_first_and_filters",
-    "test_browse.py::test_legacy_mobile_search_keeps_its_shape",
-    "test_orders.py::test_shipping_rates_by_zone_weight_and_perishability",
-    "test_staff_tools.py::test_deactivated_coupon_stops_working",
-}
+#: journeys that cannot pass after a pure code move (see the module docstring)
+LEFT_FOR_PEOPLE = {"test_orders.py::test_back_office_reports_join_everything_for_staff_only"}
 
 
 def choose_plan(graph):  # noqa: ANN001, ANN201
@@ -130,5 +123,5 @@ def test_journeys_run_unchanged_against_the_gateway(split_shop: dict) -> None:
     failed = {m.group(1) for m in re.finditer(
         r"^(?:FAILED|ERROR) sample_monolith/tests/(\S+)\[external\]", result.stdout, re.MULTILINE)}
     print(f"journeys through the gateway: {len(passed)} passed, {len(failed)} failed")
-    assert passed, result.stdout[-3000:]
-    assert SURVIVING <= passed, sorted(SURVIVING - passed)
+    assert len(passed) >= 20, result.stdout[-3000:]  # the journeys ran (and most of them)
+    assert failed <= LEFT_FOR_PEOPLE, sorted(failed - LEFT_FOR_PEOPLE)

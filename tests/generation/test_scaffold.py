@@ -384,3 +384,24 @@ def test_names_in_markdown_cannot_break_out_of_code_spans(tmp_path):
     text = (tmp_path / "MIGRATION.md").read_text()
     assert "`evil' \\| x`" in text
     assert "evil`" not in text
+
+
+def test_objects_refer_to_each_other_consistently(generated):
+    base = generated["fastapi"] / "deploy/k8s/base"
+    for name in ("cart", "catalog", "orders"):
+        dep = load(base, f"{name}/deployment.yaml")
+        pod_labels = dep["spec"]["template"]["metadata"]["labels"]
+        for kind in ("service", "pdb", "networkpolicy"):
+            obj = load(base, f"{name}/{kind}.yaml")
+            selector = obj["spec"].get("selector") or obj["spec"]["podSelector"]
+            labels = selector.get("matchLabels", selector)
+            assert labels.items() <= pod_labels.items(), (name, kind)
+        assert dep["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+        assert load(base, f"{name}/hpa.yaml")["spec"]["scaleTargetRef"]["name"] == name
+        spec = dep["spec"]["template"]["spec"]
+        assert spec["serviceAccountName"] == load(base, f"{name}/serviceaccount.yaml")[
+            "metadata"]["name"]
+        assert spec["containers"][0]["envFrom"][0]["configMapRef"]["name"] == \
+            load(base, f"{name}/configmap.yaml")["metadata"]["name"]
+        files = set(load(base, f"{name}/kustomization.yaml")["resources"])
+        assert files == {p.name for p in (base / name).iterdir()} - {"kustomization.yaml"}

@@ -24,7 +24,7 @@ def _together(*commands: list[str]) -> list[subprocess.CompletedProcess]:
 
 @pytest.mark.parametrize("warm", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_two_runs_share_one_cache(tmp_path, warm) -> None:
-    root = generated_tree(tmp_path / "proj", 250)
+    root = generated_tree(tmp_path / "proj", 150)
     cache = tmp_path / "cache"
     clean = run_cli("analyze", str(root), "--no-cache", "-f", "json")
     assert clean.returncode == 0

@@ -110,6 +110,7 @@ def test_nothing_runs_in_process(trapped, tmp_path) -> None:
         assert not file.startswith(str(root)), name
 
 
+@pytest.mark.slow
 def test_nothing_runs_from_the_command_line(trapped, tmp_path) -> None:
     """All commands, run with the hostile tree as working directory."""
     root, marker = trapped

@@ -374,3 +374,37 @@ def test_atomic_write_on_a_full_disk(tmp_path, monkeypatch, stage) -> None:
     monkeypatch.undo()
     assert target.read_text() == "previous\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.txt"]
+
+
+# -- reports carry names from the analysed code too ---------------------------------------------
+
+XSS = "</script><script>alert('xss')</script><img src=x onerror=alert(1)>"
+
+
+def test_reports_escape_hostile_names() -> None:
+    import json
+    import xml.etree.ElementTree as ET
+
+    import migrator
+    from migrator.reporting import render
+
+    g = hostile_graph()
+    g.routes.append(Route(method="GET", path="/" + XSS, handler="shop.catalog:view",
+                          framework="flask", file="shop/catalog.py", line=3))
+    g.tables[XSS] = Table(name=XSS, readers=["shop.catalog", "shop.orders"],
+                          writers=["shop.orders"])
+    g.add_node("shop.catalog:x", "function", file="shop/catalog.py", line=1, end_line=2)
+    g.add_edge("shop.orders", "shop.catalog:x", "reference", [f"shop/orders.py\n{XSS}:5"])
+    g.finalize()
+    plan = Plan(services={"catalog": Service(name="catalog", modules=["shop.catalog"]),
+                          "orders": Service(name="orders", modules=["shop.orders"],
+                                            tables=[XSS])})
+    rep = migrator.report(g, plan, cwd="/nonexistent/shop")
+    out = {fmt: render(rep, fmt) for fmt in ("markdown", "json", "sarif", "junit", "html")}
+    assert "<script>alert" not in out["html"] and "<img src=x" not in out["html"]
+    ET.fromstring(out["junit"])  # well-formed XML whatever the names
+    assert XSS in json.dumps(json.loads(out["sarif"])) or "alert" in out["sarif"]
+    json.loads(out["json"])
+    for line in out["markdown"].splitlines():  # outside code spans, no live HTML from names
+        outside = "".join(line.split("`")[0::2])
+        assert "<script>" not in outside and "<img" not in outside, line

@@ -40,7 +40,15 @@ def _worker_facts(data: bytes):
     return isolate.too_deep(item) or parse.analyse_source(item)
 
 
-@SETTINGS
+def _check_module_graph(graph) -> None:
+    assert "pkg.mod" in graph.g
+    assert graph.g.nodes["pkg.mod"]["kind"] == "module"
+    for d in graph.diagnostics:  # libcst may lag CPython's grammar: then a diagnostic, no crash
+        assert d.file == "pkg/mod.py" and d.line >= 1 and d.message
+
+
+@settings(SETTINGS, max_examples=30)  # generating from the grammar is the slow part
+@pytest.mark.filterwarnings("ignore::SyntaxWarning")
 @given(hypothesmith.from_grammar())
 @example("x = 1\n")
 @example("import pkg\n")
@@ -48,11 +56,22 @@ def _worker_facts(data: bytes):
 @example("class A(A): pass\n")
 @example("\\\n")
 def test_any_valid_module_becomes_a_node(source: str) -> None:
-    graph = _analyse_text(source.encode("utf-8"))
-    assert "pkg.mod" in graph.g
-    assert graph.g.nodes["pkg.mod"]["kind"] == "module"
-    for d in graph.diagnostics:  # libcst may lag CPython's grammar: then a diagnostic, no crash
-        assert d.file == "pkg/mod.py" and d.line >= 1 and d.message
+    """Worker facts joined by the resolver, in-process (many examples, fast)."""
+    from migrator.analysis.resolve import build_graph
+
+    package = _worker_facts(b"")
+    package.module, package.file, package.is_package = "pkg", "pkg/__init__.py", True
+    facts = {"pkg": package, "pkg.mod": _worker_facts(source.encode("utf-8"))}
+    graph, _ = build_graph(facts, root="/nonexistent")
+    _check_module_graph(graph.finalize())
+
+
+@settings(max_examples=12, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@pytest.mark.filterwarnings("ignore::SyntaxWarning")
+@given(hypothesmith.from_grammar())
+def test_any_valid_module_through_the_whole_analyser(source: str) -> None:
+    _check_module_graph(_analyse_text(source.encode("utf-8")))
 
 
 @SETTINGS

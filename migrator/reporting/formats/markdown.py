@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from migrator.reporting.formats.common import (
     COMPONENT_HEADERS,
     LIMIT,
@@ -17,7 +19,13 @@ from migrator.reporting.model import Report
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """One table cell. Names, routes and table names come from the analysed code: pipes and
+    newlines would break the table, and HTML outside code spans would render in the comment
+    (an ``<img>`` from a pull request, say), so it is escaped there."""
+    parts = text.replace("|", "\\|").replace("\n", " ").split("`")
+    for i in range(0, len(parts), 2):
+        parts[i] = html.escape(parts[i], quote=False)
+    return "`".join(parts)
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
