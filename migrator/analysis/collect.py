@@ -356,9 +356,8 @@ class Collector:
 
     def _relative_dynamic(self, value: str, package: Any) -> str | None:
         if isinstance(package, cst.Name) and package.value in ("__name__", "__package__"):
-            base = self._package()
-            if package.value == "__name__" and self.facts.is_package:
-                base = self.facts.module
+            # import_module(".x", package=P) anchors at P itself, so __name__ means the module
+            base = self.facts.module if package.value == "__name__" else self._package()
         elif isinstance(package, cst.SimpleString):
             base = _string_body(package) or ""
         else:

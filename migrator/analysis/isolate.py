@@ -148,6 +148,60 @@ def _batches(items: list[WorkItem]) -> deque[list[int]]:
     return out
 
 
+_WARM_SOURCE = b'''"""Every common node type, so that per-type caches are filled before workers fork."""
+from __future__ import annotations
+import os.path as osp
+from package import sibling
+from typing import TYPE_CHECKING
+if TYPE_CHECKING:
+    import typing
+try:
+    import json
+except ImportError:
+    json = None
+X: int = 1
+Y = [i for i in range(3) if i] + list({k: v for k, v in {}.items()}) + [*(j for j in ())]
+@decorator(arg=1)
+class Model(Base, metaclass=Meta):
+    __tablename__ = "models"
+    name: str = field(default="")
+    async def method(self, *args, key=None, **kwargs) -> dict[str, int]:
+        async with lock as held:
+            async for item in stream():
+                await item
+        with open(osp.join("a", f"{X!r:>{Y}}")) as fh:
+            del fh
+        while X > 1 or not Y and X is not None:
+            X += -1 if X else ~X
+            break
+        return {"a": lambda q: q[1:2, ::3], **kwargs}
+def function(a, /, b=2, *, c) -> None:
+    global X
+    assert a, "message"
+    raise ValueError("x") from None
+match X:
+    case [1, *rest] | {"k": _} if rest:
+        pass
+'''
+_warmed = False
+
+
+def _warm_caches() -> None:
+    """Parse and collect one varied module in this process (once), so that the collector's
+    per-node-type caches (built with ``inspect``) are inherited by every forked worker instead
+    of rebuilt in each."""
+    global _warmed
+    if _warmed:
+        return
+    _warmed = True
+    from migrator.analysis.parse import analyse_source
+
+    try:
+        analyse_source(("warm.py", "warm", False, "0" * 64, _WARM_SOURCE, True))
+    except Exception:
+        pass
+
+
 def _signal_name(code: int | None) -> str:
     if code is None:
         return "unknown status"
@@ -168,6 +222,7 @@ def parse_isolated(items: list[WorkItem], jobs: int,
     from migrator.analysis import parse
 
     parse.warm_up()  # import libcst and the plug-ins once, before forking
+    _warm_caches()
     methods = mp.get_all_start_methods()
     ctx = mp.get_context("fork" if "fork" in methods else None)
     queue = _batches(items)

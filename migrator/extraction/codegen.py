@@ -35,7 +35,7 @@ def client_module(client: Client, tree: SourceTree, endpoints: dict[str, str],
     extra: set[str] = set()
     for name in funcs:
         extra |= _sig_names(info.functions[name])
-    copy = sorted({n for n, e in client.entries.items() if e.kind in ("class", "value")}
+    copy = sorted({n for n, e in client.entries.items() if e.kind in ("class", "value", "copy")}
                   | {n for n in extra if n in info.classes
                      and f"{client.target_module}:{n}" not in tree.models})
     drop = set(info.functions) | {c for c in info.classes if c not in copy and

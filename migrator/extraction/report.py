@@ -24,7 +24,8 @@ def markdown(ex: Extraction) -> str:
     if done:
         lines += ["### Converted calls", "", "| caller | where | calls | owner |", "|---|---|---|---|"]
         for c in done:
-            lines.append(f"| {c.caller} | `{c.file}:{c.line}` | `{c.callee}` | {c.target} |")
+            how = f" ({c.reason})" if c.reason else ""
+            lines.append(f"| {c.caller} | `{c.file}:{c.line}` | `{c.callee}`{how} | {c.target} |")
         lines.append("")
     if left:
         lines += ["### Calls left for a person", "",

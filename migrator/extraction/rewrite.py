@@ -207,8 +207,9 @@ class Analyzer:
             verdict = self._call_verdict(f"{tm}:{tn}", call, module)
             if entry.kind == "function" and not verdict.ok:
                 entry.kind, entry.reason, entry.model = "unavailable", verdict.reason, verdict.model
-            converted = entry.kind == "function"
-            reason = "" if converted else (entry.reason or verdict.reason)
+            converted = entry.kind in ("function", "copy")
+            reason = entry.reason if entry.kind == "copy" else "" if converted else (
+                entry.reason or verdict.reason)
             model = entry.model or verdict.model
             out.calls.append(CallSite(service, rel, line, f"{tm}:{tn}", owner, converted,
                                       reason, suggest_dto(self.tree, model) if model and not
@@ -218,7 +219,8 @@ class Analyzer:
             if c.converted and c.caller == service:
                 for client in out.clients.values():
                     e = client.entries.get(c.callee.split(":")[1])
-                    if client.target_module == c.callee.split(":")[0] and e and e.kind != "function":
+                    if client.target_module == c.callee.split(":")[0] and e and \
+                            e.kind not in ("function", "copy"):
                         c.converted, c.reason = False, e.reason
 
     def _uses(self, module: str) -> _Uses:
@@ -267,6 +269,10 @@ class Analyzer:
                              "(add it to the plan to generate a client)")
             context = self._request_context(tm, tn)
             if context:
+                # it must run where the request is: a self-contained helper is copied into the
+                # caller (like an exception class); anything bigger is left for a person
+                if self._copyable(tm, tn):
+                    return Entry(tn, "copy", f"copied: reads the caller's request ({context})")
                 return Entry(tn, "unavailable", f"reads the caller's request context ({context}): "
                              "it must run where the request is; pass the value in instead")
             sig = self.signature(key)
@@ -292,6 +298,25 @@ class Analyzer:
         if tn in info.variables:
             return Entry(tn, "value")
         return Entry(tn, "unavailable", f"{key} not found")
+
+    def _copyable(self, module: str, name: str) -> bool:
+        """A function that needs only constants of its module and third-party imports."""
+        from migrator.extraction.mover import split_module
+
+        info = self.tree.info(module)
+        others = (set(info.functions) | set(info.classes)) - {name}
+        result = split_module(info.source, {name}, others)
+        if result.missing:
+            return False
+        tops = {m.split(".")[0] for m in self.tree.files}
+        for stmt in cst.parse_module(result.code).body:
+            if isinstance(stmt, cst.SimpleStatementLine) and any(
+                    isinstance(small, (cst.Import, cst.ImportFrom)) for small in stmt.body):
+                text = cst.Module([]).code_for_node(stmt)
+                words = set(text.replace(".", " ").replace(",", " ").split())
+                if words & tops:
+                    return False  # it needs the monolith's own code
+        return True
 
     def _request_context(self, module: str, name: str) -> str:
         """Flask/Django request-bound globals a function reads (``request``, ``session`` ...)."""

@@ -152,3 +152,16 @@ def test_worker_returns_facts_never_trees():
     data = pickle.dumps(facts)
     assert b"libcst" not in data
     assert facts.imports[0].module == "os"
+
+
+def test_relative_dynamic_imports_anchor_like_importlib():
+    facts = facts_of('''
+        import importlib
+        a = importlib.import_module(".x", package=__package__)
+        b = importlib.import_module(".y", __name__)
+        c = importlib.import_module("..z", "pkg.sub")
+        d = importlib.import_module(name)
+    ''', module="pkg.sub.mod")
+    assert [(r.value, r.kind) for r in facts.dynamic if r.kind != "string_ref"] == [
+        ("pkg.sub.x", "import_module"), ("pkg.sub.mod.y", "import_module"),
+        ("pkg.z", "import_module")]

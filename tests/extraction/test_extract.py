@@ -198,3 +198,43 @@ def test_bad_input_is_one_line_error_naming_the_file(shop_plan, tmp_path: Path) 
     (broken / "models.py").write_text("class Product(:\n")
     with pytest.raises(ExtractionError, match=r"models.py:1: cannot parse"):
         build_extraction(shop_plan, None, tmp_path / "src")
+
+
+def test_import_module_by_name_and_request_bound_helpers(tmp_path: Path) -> None:
+    from migrator.plan import plan_from_dict
+
+    pkg = tmp_path / "mini"
+    for sub in ("a", "b"):
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "b" / "api.py").write_text(
+        "from flask import request\n\n\ndef price(sku: str) -> int:\n    return len(sku)\n\n\n"
+        "def cart_token() -> str:\n    return request.headers.get(HEADER, '')\n\n\n"
+        "HEADER = 'X-Cart'\n\n\n"
+        "def _lookup(key: str) -> str:\n    return key.upper()\n\n\n"
+        "def who() -> str:\n    return _lookup(request.args['id'])\n")
+    (pkg / "a" / "use.py").write_text(
+        "import importlib\n\nfrom mini.b.api import cart_token\n\n\n"
+        "def total(sku: str) -> int:\n"
+        "    api = importlib.import_module(\"mini.b.api\")\n"
+        "    return api.price(sku) + len(cart_token()) + len(api.who())\n")
+    plan = plan_from_dict({"version": 1, "services": {
+        "a": {"modules": ["mini.a", "mini.a.use"]},
+        "b": {"modules": ["mini.b", "mini.b.api"],
+              "interface": ["mini.b.api:cart_token", "mini.b.api:price",
+                            "mini.b.api:who"]}},
+        "shared_kernel": {"modules": ["mini"]}})
+    ex = build_extraction(plan, None, tmp_path)
+    use = text(ex, "services/a/src/mini/a/use.py")
+    assert 'importlib.import_module("interservice.b_api")' in use
+    assert "from interservice.b_api import cart_token" in use
+    calls = {c.callee.split(":")[1]: c for c in ex.calls}
+    assert calls["price"].converted
+    # request-bound: a self-contained helper is copied to run where the request is ...
+    assert calls["cart_token"].converted and "copied" in calls["cart_token"].reason
+    client = text(ex, "services/a/src/interservice/b_api.py")
+    assert "def cart_token() -> str:\n    return request.headers.get(HEADER, '')" in client
+    assert "HEADER = 'X-Cart'" in client and "from flask import request" in client
+    # ... one that needs more of its module's code is left for a person
+    assert not calls["who"].converted and "request context (request)" in calls["who"].reason
