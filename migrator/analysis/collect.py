@@ -22,11 +22,11 @@ from typing import Any
 import libcst as cst
 
 from migrator.analysis.facts import DynamicRef, ImportFact, ModuleFacts, NameUse, SymbolFact
+from migrator.graph import Diagnostic
 
 _NODE = cst.CSTNode
 _VISIT_FIELD = re.compile(r'visit_\w+\(\s*self,\s*"(\w+)"')
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?::[A-Za-z_]\w*)?")
-_ANNOTATION = re.compile(r"[A-Za-z_][\w.]*")
 _ANNOTATION_NAMES = re.compile(r"[A-Za-z_][\w.]*")
 _ORDER: dict[type, tuple[str, ...]] = {}
 _CONSTANTS = frozenset({"None", "True", "False"})
@@ -617,9 +617,7 @@ class Collector:
                 self._field(value)
 
 
-def _diag(file: str, line: int, code: str, message: str, severity: str = "warning") -> Any:
-    from migrator.graph import Diagnostic
-
+def _diag(file: str, line: int, code: str, message: str, severity: str = "warning") -> Diagnostic:
     return Diagnostic(file, line, code, message, severity)
 
 
