@@ -12,13 +12,28 @@ Stages are imported on first call so that importing ``migrator`` stays cheap.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from migrator.graph import DependencyGraph
-from migrator.plan import Plan, load_plan
+if TYPE_CHECKING:
+    from migrator.graph import DependencyGraph
+    from migrator.plan import Plan
 
 __version__ = "0.1.0"
 __all__ = ["DependencyGraph", "Plan", "analyze", "load_plan", "propose", "report", "scaffold"]
+
+
+def __getattr__(name: str) -> Any:
+    # The data classes load networkx and yaml: imported on first use so that every command,
+    # ``migrator --help`` included, starts without paying for what it does not need.
+    if name == "DependencyGraph":
+        from migrator.graph import DependencyGraph
+
+        return DependencyGraph
+    if name in ("Plan", "load_plan"):
+        import migrator.plan
+
+        return getattr(migrator.plan, name)
+    raise AttributeError(f"module 'migrator' has no attribute {name!r}")
 
 
 def analyze(path: Any, **options: Any) -> DependencyGraph:

@@ -13,8 +13,9 @@ and documented in README.md; ``from_dict`` reads it back for the stages that run
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import networkx as nx
 
@@ -131,7 +132,7 @@ class DependencyGraph:
             self.g.add_edge(source, target, key=kind, kind=kind, count=n,
                             evidence=sorted(set(evidence))[:MAX_EVIDENCE], **flags)
 
-    def finalize(self) -> "DependencyGraph":
+    def finalize(self) -> DependencyGraph:
         """Rebuild the graph with nodes and edges in sorted order (see module docstring)."""
         if not self._in_sorted_order():
             g = nx.MultiDiGraph()
@@ -210,7 +211,7 @@ class DependencyGraph:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "DependencyGraph":
+    def from_dict(cls, data: dict[str, Any]) -> DependencyGraph:
         if data.get("schema") != GRAPH_SCHEMA or data.get("version") != GRAPH_VERSION:
             raise ValueError(
                 f"not a {GRAPH_SCHEMA} version {GRAPH_VERSION} document "

@@ -86,7 +86,7 @@ def run(path: str | Path, out: str | Path, *, jobs: int | None = None, use_cache
     summary.append(f"scaffold  {len(plan.services)} services, deploy/, compose.yaml, gateway "
                    "and MIGRATION.md")
 
-    rep = report(graph, plan, cwd=str(path))
+    rep = report(graph, plan)
     for ext, fmt in REPORT_FORMATS.items():
         write(f"report/report.{ext}", render(rep, fmt))
     summary.append(_report_line(plan))

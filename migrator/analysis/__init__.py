@@ -49,6 +49,16 @@ class Stats:
     cache_notes: list[str] = field(default_factory=list)
 
 
+def portable_root(root: Path) -> str:
+    """The root as written into the graph: relative to the working directory when below it, so
+    that the same checkout analysed from its top gives the same bytes wherever it lives."""
+    try:
+        rel = root.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return str(root)
+    return rel.as_posix() or "."
+
+
 def _read(files: list[SourceFile], root: Path) -> tuple[list[tuple[SourceFile, bytes]],
                                                         list[Diagnostic]]:
     out, diags = [], []
@@ -180,6 +190,7 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
         graph.finalize()
         if graph_cache is not None and len(new) == len(parsed):
             graph_cache.save(graph_key, graph)
+    graph.root = portable_root(disc.root)
     graph.diagnostics.extend(disc.diagnostics)
     graph.diagnostics.extend(read_diags)
     graph.diagnostics = sorted(set(graph.diagnostics))

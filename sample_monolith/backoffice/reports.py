@@ -1,29 +1,24 @@
-"""Reports for the Monday meeting. These join straight across the tables of every domain:
-written against the shared database long before anyone talked about services."""
+"""Reports for the Monday meeting, built as a read model from the other domains' service layers.
+
+They used to join straight across the tables of every domain (written against the shared
+database long before anyone talked about services). Now each domain hands over plain figures
+(``orders.sales_summary``, ``inventory.stock_summary``, ``catalog.product_facts`` ...) and this
+module puts them side by side, so the back office needs no table of anyone else's and the
+calls work the same in one process or across services.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
-
-from sample_monolith.db import db_session
-from sample_monolith.models import (
-    Category,
-    Customer,
-    Order,
-    OrderLine,
-    Payment,
-    Product,
-    Refund,
-    Reservation,
-    Shipment,
-    StockLevel,
-    Warehouse,
-)
-from sample_monolith.notifications.models import OutboxMessage
-from sample_monolith.promotions.models import Coupon, CouponRedemption
+from sample_monolith.accounts import services as account_services
+from sample_monolith.catalog import services as catalog_services
+from sample_monolith.inventory import services as inventory_services
+from sample_monolith.notifications import services as notification_services
+from sample_monolith.orders import services as order_services
+from sample_monolith.payments import services as payment_services
+from sample_monolith.promotions import services as promotion_services
 from sample_monolith.utils import format_cents, isoformat, utcnow
 
 
@@ -34,152 +29,96 @@ def _window(days: int) -> tuple[datetime, datetime]:
 
 def sales_report(days: int = 30) -> dict[str, Any]:
     start, end = _window(days)
-    live = and_(Order.created_at >= start, Order.created_at < end)
-    totals = db_session.execute(
-        select(func.count(Order.id), func.coalesce(func.sum(Order.total_cents), 0),
-               func.coalesce(func.sum(Order.discount_cents), 0),
-               func.coalesce(func.sum(Order.refunded_cents), 0),
-               func.coalesce(func.sum(case((Order.status == "cancelled", 1), else_=0)), 0))
-        .where(live)).one()
-    by_category = db_session.execute(
-        select(Category.slug, Category.name, func.sum(OrderLine.quantity),
-               func.sum(OrderLine.line_total_cents))
-        .join(Product, OrderLine.product_id == Product.id)
-        .join(Category, Product.category_id == Category.id)
-        .join(Order, OrderLine.order_id == Order.id)
-        .where(live, Order.status != "cancelled")
-        .group_by(Category.slug, Category.name)
-        .order_by(func.sum(OrderLine.line_total_cents).desc(), Category.slug)).all()
-    top_products = db_session.execute(
-        select(Product.sku, Product.name, func.sum(OrderLine.quantity),
-               func.sum(OrderLine.line_total_cents))
-        .join(OrderLine, OrderLine.product_id == Product.id)
-        .join(Order, OrderLine.order_id == Order.id)
-        .where(live, Order.status != "cancelled")
-        .group_by(Product.sku, Product.name)
-        .order_by(func.sum(OrderLine.quantity).desc(), Product.sku).limit(10)).all()
-    orders, gross, discounts, refunds, cancelled = (int(v) for v in totals)
+    sales = order_services.sales_summary(start, end)
+    sold = {row["product_id"]: row for row in sales["products"]}
+    facts = catalog_services.product_facts(sorted(sold))
+    categories: dict[str, dict[str, Any]] = {}
+    products: dict[str, dict[str, Any]] = {}
+    for fact in facts:
+        row = sold[fact["product_id"]]
+        cat = categories.setdefault(fact["category"], {
+            "category": fact["category"], "name": fact["category_name"], "units": 0,
+            "revenue_cents": 0})
+        item = products.setdefault(fact["sku"], {"sku": fact["sku"], "name": fact["name"],
+                                                 "units": 0, "revenue_cents": 0})
+        for entry in (cat, item):
+            entry["units"] += row["units"]
+            entry["revenue_cents"] += row["revenue_cents"]
+    gross, refunds, orders = sales["gross_cents"], sales["refunded_cents"], sales["orders"]
     return {
         "from": isoformat(start), "to": isoformat(end), "orders": orders,
-        "gross_cents": gross, "gross": format_cents(gross), "discount_cents": discounts,
-        "refunded_cents": refunds, "net_cents": gross - refunds, "cancelled_orders": cancelled,
+        "gross_cents": gross, "gross": format_cents(gross),
+        "discount_cents": sales["discount_cents"], "refunded_cents": refunds,
+        "net_cents": gross - refunds, "cancelled_orders": sales["cancelled_orders"],
         "average_order_cents": gross // orders if orders else 0,
-        "by_category": [{"category": slug, "name": name, "units": int(units),
-                         "revenue_cents": int(revenue)}
-                        for slug, name, units, revenue in by_category],
-        "top_products": [{"sku": sku, "name": name, "units": int(units),
-                          "revenue_cents": int(revenue)}
-                         for sku, name, units, revenue in top_products],
+        "by_category": sorted(categories.values(),
+                              key=lambda c: (-c["revenue_cents"], c["category"])),
+        "top_products": sorted(products.values(), key=lambda p: (-p["units"], p["sku"]))[:10],
     }
 
 
 def inventory_report(low_threshold: int = 10) -> dict[str, Any]:
-    now = utcnow()
-    held = (select(Reservation.product_id.label("pid"), Reservation.warehouse_id.label("wid"),
-                   func.sum(Reservation.quantity).label("qty"))
-            .where(Reservation.status == "active", Reservation.expires_at > now)
-            .group_by(Reservation.product_id, Reservation.warehouse_id).subquery())
-    rows = db_session.execute(
-        select(Product.sku, Product.name, Category.slug, Warehouse.code, StockLevel.on_hand,
-               func.coalesce(held.c.qty, 0))
-        .join(StockLevel, StockLevel.product_id == Product.id)
-        .join(Warehouse, StockLevel.warehouse_id == Warehouse.id)
-        .join(Category, Product.category_id == Category.id)
-        .outerjoin(held, and_(held.c.pid == Product.id, held.c.wid == Warehouse.id))
-        .where(Product.is_active.is_(True))
-        .order_by(Product.sku, Warehouse.priority)).all()
+    stock = inventory_services.stock_summary()
+    facts = {f["product_id"]: f for f in catalog_services.product_facts()}
+    listed = sorted((row for row in stock if row["product_id"] in facts),
+                    key=lambda row: facts[row["product_id"]]["sku"])  # stable: pick order kept
     products: dict[str, dict[str, Any]] = {}
-    for sku, name, category, warehouse, on_hand, reserved in rows:
-        entry = products.setdefault(sku, {"sku": sku, "name": name, "category": category,
-                                          "on_hand": 0, "reserved": 0, "warehouses": {}})
-        entry["on_hand"] += on_hand
-        entry["reserved"] += int(reserved)
-        entry["warehouses"][warehouse] = on_hand
+    for row in listed:
+        fact = facts[row["product_id"]]
+        if not fact["active"]:
+            continue
+        entry = products.setdefault(fact["sku"], {
+            "sku": fact["sku"], "name": fact["name"], "category": fact["category"],
+            "on_hand": 0, "reserved": 0, "warehouses": {}})
+        entry["on_hand"] += row["on_hand"]
+        entry["reserved"] += row["reserved"]
+        entry["warehouses"][row["warehouse"]] = row["on_hand"]
     items = []
     for entry in products.values():
         entry["available"] = entry["on_hand"] - entry["reserved"]
         entry["low"] = entry["available"] <= low_threshold
         items.append(entry)
-    stock_value = db_session.execute(
-        select(func.coalesce(func.sum(StockLevel.on_hand * Product.price_cents), 0))
-        .join(Product, StockLevel.product_id == Product.id)).scalar_one()
+    stock_value = sum(row["on_hand"] * facts[row["product_id"]]["list_price_cents"]
+                      for row in listed)
     return {"products": items, "low_stock": [i["sku"] for i in items if i["low"]],
-            "stock_value_cents": int(stock_value), "threshold": low_threshold}
+            "stock_value_cents": stock_value, "threshold": low_threshold}
 
 
 def customer_report(limit: int = 20) -> dict[str, Any]:
-    rows = db_session.execute(
-        select(Customer.email, Customer.name, func.count(Order.id),
-               func.coalesce(func.sum(Order.total_cents - Order.refunded_cents), 0),
-               func.max(Order.created_at))
-        .join(Order, Order.customer_id == Customer.id)
-        .where(Order.status != "cancelled")
-        .group_by(Customer.id, Customer.email, Customer.name)
-        .order_by(func.sum(Order.total_cents - Order.refunded_cents).desc(), Customer.email)
-        .limit(limit)).all()
-    total_customers = db_session.execute(
-        select(func.count(Customer.id)).where(Customer.is_staff.is_(False))).scalar_one()
-    return {"customers": int(total_customers),
-            "top": [{"email": email, "name": name, "orders": int(n), "spent_cents": int(spent),
-                     "last_order_at": isoformat(last)} for email, name, n, spent, last in rows]}
+    spend = order_services.spend_by_customer()
+    directory = {c["customer_id"]: c for c in account_services.customer_directory(
+        [row["customer_id"] for row in spend])}
+    top = [{"email": directory[row["customer_id"]]["email"],
+            "name": directory[row["customer_id"]]["name"], "orders": row["orders"],
+            "spent_cents": row["spent_cents"], "last_order_at": row["last_order_at"]}
+           for row in spend if row["customer_id"] in directory]
+    top.sort(key=lambda c: (-c["spent_cents"], c["email"]))
+    return {"customers": account_services.count_customers(), "top": top[:limit]}
 
 
 def promotions_report() -> dict[str, Any]:
-    rows = db_session.execute(
-        select(Coupon.code, Coupon.kind, Coupon.times_used, Coupon.usage_limit,
-               func.count(CouponRedemption.id),
-               func.coalesce(func.sum(CouponRedemption.discount_cents), 0),
-               func.coalesce(func.sum(Order.total_cents), 0))
-        .outerjoin(CouponRedemption, and_(CouponRedemption.coupon_id == Coupon.id,
-                                          CouponRedemption.voided.is_(False)))
-        .outerjoin(Order, CouponRedemption.order_id == Order.id)
-        .group_by(Coupon.id, Coupon.code, Coupon.kind, Coupon.times_used, Coupon.usage_limit)
-        .order_by(Coupon.code)).all()
-    return {"coupons": [{"code": code, "kind": kind, "times_used": used, "usage_limit": limit,
-                         "redemptions": int(n), "discount_cents": int(discount),
-                         "order_revenue_cents": int(revenue)}
-                        for code, kind, used, limit, n, discount, revenue in rows]}
+    coupons = promotion_services.coupon_usage()
+    totals = {row["order_id"]: row["total_cents"] for row in order_services.order_totals(
+        sorted({oid for c in coupons for oid in c["order_ids"]}))}
+    return {"coupons": [{"code": c["code"], "kind": c["kind"], "times_used": c["times_used"],
+                         "usage_limit": c["usage_limit"], "redemptions": c["redemptions"],
+                         "discount_cents": c["discount_cents"],
+                         "order_revenue_cents": sum(totals.get(oid, 0)
+                                                    for oid in c["order_ids"])}
+                        for c in coupons]}
 
 
 def payments_report(days: int = 30) -> dict[str, Any]:
     start, end = _window(days)
-    rows = db_session.execute(
-        select(Payment.status, Payment.decline_code, func.count(Payment.id),
-               func.coalesce(func.sum(Payment.amount_cents), 0))
-        .where(Payment.created_at >= start, Payment.created_at < end)
-        .group_by(Payment.status, Payment.decline_code)
-        .order_by(Payment.status, Payment.decline_code)).all()
-    refunds = db_session.execute(
-        select(func.count(Refund.id), func.coalesce(func.sum(Refund.amount_cents), 0))
-        .where(Refund.created_at >= start)).one()
-    attempts = sum(int(n) for _s, _c, n, _a in rows)
-    declines = sum(int(n) for s, _c, n, _a in rows if s == "declined")
-    return {"attempts": attempts, "declines": declines,
-            "decline_rate": round(declines / attempts, 4) if attempts else 0.0,
-            "by_status": [{"status": s, "decline_code": c, "count": int(n), "amount_cents": int(a)}
-                          for s, c, n, a in rows],
-            "refunds": int(refunds[0]), "refunded_cents": int(refunds[1])}
+    return payment_services.payment_summary(start, end)
 
 
 def fulfilment_queue() -> list[dict[str, Any]]:
     """Paid orders not yet shipped, oldest first, with what they weigh and where they go."""
-    rows = db_session.execute(
-        select(Order.number, Order.status, Order.created_at, Order.ship_city, Order.ship_state,
-               Order.shipping_method, func.sum(OrderLine.quantity * OrderLine.weight_grams),
-               func.count(Shipment.id))
-        .join(OrderLine, OrderLine.order_id == Order.id)
-        .outerjoin(Shipment, Shipment.order_id == Order.id)
-        .where(Order.status.in_(("placed", "packed")))
-        .group_by(Order.id).order_by(Order.created_at, Order.id)).all()
-    return [{"number": n, "status": s, "placed_at": isoformat(at), "city": city,
-             "state": state, "method": method, "weight_grams": int(weight)}
-            for n, s, at, city, state, method, weight, _shipments in rows]
+    return order_services.fulfilment_queue()
 
 
 def dashboard(low_threshold: int = 10) -> dict[str, Any]:
-    outbox = dict(db_session.execute(
-        select(OutboxMessage.status, func.count(OutboxMessage.id))
-        .group_by(OutboxMessage.status)).all())
     sales = sales_report(7)
     inventory = inventory_report(low_threshold)
     return {
@@ -187,6 +126,6 @@ def dashboard(low_threshold: int = 10) -> dict[str, Any]:
                                            "cancelled_orders")},
         "to_ship": len(fulfilment_queue()),
         "low_stock": inventory["low_stock"],
-        "outbox": {k: int(v) for k, v in sorted(outbox.items())},
+        "outbox": notification_services.outbox_counts(),
         "payments_7d": payments_report(7)["decline_rate"],
     }

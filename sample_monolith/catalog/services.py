@@ -129,6 +129,20 @@ def product_snapshots_by_id(product_ids: list[int]) -> dict[int, dict[str, Any]]
     return {p.id: _snapshot(p, now) for p in rows.scalars()}
 
 
+def product_facts(product_ids: list[int] | None = None) -> list[dict[str, Any]]:
+    """Id, SKU, name, category and list price of products (all of them without ids), by SKU:
+    what the back office's reports put next to other domains' figures."""
+    stmt = (select(Product.id, Product.sku, Product.name, Product.price_cents, Product.is_active,
+                   Category.slug, Category.name)
+            .join(Category, Product.category_id == Category.id).order_by(Product.sku))
+    if product_ids is not None:
+        if not product_ids:
+            return []
+        stmt = stmt.where(Product.id.in_(sorted(set(product_ids))))
+    return [{"product_id": pid, "sku": sku, "name": name, "list_price_cents": price,
+             "active": bool(active), "category": slug, "category_name": category}
+            for pid, sku, name, price, active, slug, category in db_session.execute(stmt)]
+
 def require_snapshot(sku: str, include_inactive: bool = False) -> dict[str, Any]:
     """Plain facts about one product by SKU, or a 404 ``unknown_product`` error."""
     product = get_product_by_sku(sku, include_inactive=include_inactive)

@@ -246,3 +246,23 @@ def low_stock(threshold: int) -> list[dict[str, Any]]:
     low_ids = sorted(pid for pid, on_hand in totals if int(on_hand) <= threshold)
     available = available_for_products(low_ids)
     return [{"product_id": pid, "available": available.get(pid, 0)} for pid in low_ids]
+
+
+def stock_summary() -> list[dict[str, Any]]:
+    """Every stock row: product id, warehouse (in pick order), on hand and held by live
+    reservations; the back office's inventory report joins it with the catalog."""
+    held = _held_by_product_all(utcnow())
+    rows = db_session.execute(
+        select(StockLevel.product_id, Warehouse.id, Warehouse.code, StockLevel.on_hand)
+        .join(Warehouse, StockLevel.warehouse_id == Warehouse.id)
+        .order_by(StockLevel.product_id, Warehouse.priority, Warehouse.code)).all()
+    return [{"product_id": pid, "warehouse": code, "on_hand": int(on_hand),
+             "reserved": held.get((pid, wid), 0)} for pid, wid, code, on_hand in rows]
+
+
+def _held_by_product_all(now: datetime) -> dict[tuple[int, int], int]:
+    rows = db_session.execute(
+        select(Reservation.product_id, Reservation.warehouse_id, func.sum(Reservation.quantity))
+        .where(Reservation.status == "active", Reservation.expires_at > now)
+        .group_by(Reservation.product_id, Reservation.warehouse_id))
+    return {(pid, wid): int(qty) for pid, wid, qty in rows}

@@ -6,9 +6,10 @@ a paid order refunds the payment, returns the units to stock and gives back a co
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from sample_monolith.db import db_session
 from sample_monolith.inventory import services as inventory_services
@@ -232,3 +233,62 @@ def mark_delivered(order_id: int, actor: str = "carrier") -> None:
     order = db_session.get(Order, order_id)
     if order is not None and order.status == "shipped":
         transition(order, "delivered", "delivered", actor)
+
+
+# --- figures for the back office (plain data; the reports combine them with other domains') --
+
+
+def sales_summary(start: datetime, end: datetime) -> dict[str, Any]:
+    """Order totals in [start, end) and units and revenue per product of the orders that stand."""
+    live = (Order.created_at >= start, Order.created_at < end)
+    totals = db_session.execute(
+        select(func.count(Order.id), func.coalesce(func.sum(Order.total_cents), 0),
+               func.coalesce(func.sum(Order.discount_cents), 0),
+               func.coalesce(func.sum(Order.refunded_cents), 0),
+               func.coalesce(func.sum(case((Order.status == "cancelled", 1), else_=0)), 0))
+        .where(*live)).one()
+    by_product = db_session.execute(
+        select(OrderLine.product_id, func.sum(OrderLine.quantity),
+               func.sum(OrderLine.line_total_cents))
+        .join(Order, OrderLine.order_id == Order.id)
+        .where(*live, Order.status != "cancelled")
+        .group_by(OrderLine.product_id).order_by(OrderLine.product_id)).all()
+    orders, gross, discounts, refunds, cancelled = (int(v) for v in totals)
+    return {"orders": orders, "gross_cents": gross, "discount_cents": discounts,
+            "refunded_cents": refunds, "cancelled_orders": cancelled,
+            "products": [{"product_id": pid, "units": int(units), "revenue_cents": int(revenue)}
+                         for pid, units, revenue in by_product]}
+
+
+def spend_by_customer() -> list[dict[str, Any]]:
+    """Per customer with orders that stand: how many, net spend, and the latest one."""
+    net = func.sum(Order.total_cents - Order.refunded_cents)
+    rows = db_session.execute(
+        select(Order.customer_id, func.count(Order.id), func.coalesce(net, 0),
+               func.max(Order.created_at))
+        .where(Order.customer_id.is_not(None), Order.status != "cancelled")
+        .group_by(Order.customer_id).order_by(Order.customer_id)).all()
+    return [{"customer_id": cid, "orders": int(n), "spent_cents": int(spent),
+             "last_order_at": isoformat(last)} for cid, n, spent, last in rows]
+
+
+def order_totals(order_ids: list[int]) -> list[dict[str, Any]]:
+    """The total of each of these orders (unknown ids are left out)."""
+    if not order_ids:
+        return []
+    rows = db_session.execute(select(Order.id, Order.total_cents)
+                              .where(Order.id.in_(sorted(set(order_ids)))).order_by(Order.id))
+    return [{"order_id": oid, "total_cents": int(total)} for oid, total in rows]
+
+
+def fulfilment_queue() -> list[dict[str, Any]]:
+    """Paid orders not yet shipped, oldest first, with what they weigh and where they go."""
+    rows = db_session.execute(
+        select(Order.number, Order.status, Order.created_at, Order.ship_city, Order.ship_state,
+               Order.shipping_method, func.sum(OrderLine.quantity * OrderLine.weight_grams))
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(Order.status.in_(("placed", "packed")))
+        .group_by(Order.id).order_by(Order.created_at, Order.id)).all()
+    return [{"number": n, "status": s, "placed_at": isoformat(at), "city": city,
+             "state": state, "method": method, "weight_grams": int(weight)}
+            for n, s, at, city, state, method, weight in rows]

@@ -8,10 +8,11 @@ refused, so a client retrying after a timeout can never pay twice.
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sample_monolith.db import db_session
 from sample_monolith.models import Payment, Refund
@@ -150,3 +151,23 @@ def refund_order(order_id: int, reason: str) -> int:
             refund(payment.id, remaining, reason, notify_order=False)
             total += remaining
     return total
+
+
+def payment_summary(start: datetime, end: datetime) -> dict[str, Any]:
+    """Charge attempts in [start, end) by status and decline code, and refunds since start."""
+    rows = db_session.execute(
+        select(Payment.status, Payment.decline_code, func.count(Payment.id),
+               func.coalesce(func.sum(Payment.amount_cents), 0))
+        .where(Payment.created_at >= start, Payment.created_at < end)
+        .group_by(Payment.status, Payment.decline_code)
+        .order_by(Payment.status, Payment.decline_code)).all()
+    refunds = db_session.execute(
+        select(func.count(Refund.id), func.coalesce(func.sum(Refund.amount_cents), 0))
+        .where(Refund.created_at >= start)).one()
+    attempts = sum(int(n) for _s, _c, n, _a in rows)
+    declines = sum(int(n) for s, _c, n, _a in rows if s == "declined")
+    return {"attempts": attempts, "declines": declines,
+            "decline_rate": round(declines / attempts, 4) if attempts else 0.0,
+            "by_status": [{"status": s, "decline_code": c, "count": int(n), "amount_cents": int(a)}
+                          for s, c, n, a in rows],
+            "refunds": int(refunds[0]), "refunded_cents": int(refunds[1])}

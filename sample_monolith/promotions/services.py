@@ -148,3 +148,19 @@ def deactivate(code: str) -> dict[str, Any]:
     coupon.is_active = False
     db_session.commit()
     return coupon.to_dict()
+
+
+def coupon_usage() -> list[dict[str, Any]]:
+    """Every coupon with its standing (not voided) redemptions: how many, the discount given
+    and the orders they were on (the back office asks orders for those orders' totals)."""
+    coupons = db_session.execute(select(Coupon).order_by(Coupon.code)).scalars().all()
+    used: dict[int, list[tuple[int, int]]] = {}
+    for coupon_id, order_id, discount in db_session.execute(
+            select(CouponRedemption.coupon_id, CouponRedemption.order_id,
+                   CouponRedemption.discount_cents)
+            .where(CouponRedemption.voided.is_(False)).order_by(CouponRedemption.id)):
+        used.setdefault(coupon_id, []).append((order_id, int(discount)))
+    return [{"code": c.code, "kind": c.kind, "times_used": c.times_used,
+             "usage_limit": c.usage_limit, "redemptions": len(used.get(c.id, [])),
+             "discount_cents": sum(d for _o, d in used.get(c.id, [])),
+             "order_ids": [o for o, _d in used.get(c.id, [])]} for c in coupons]
