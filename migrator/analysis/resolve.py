@@ -13,6 +13,8 @@ import bisect
 from collections import defaultdict
 from typing import Any
 
+import networkx as nx
+
 from migrator.analysis import externals, frameworks
 from migrator.analysis.facts import ImportFact, ModuleFacts, SymbolFact
 from migrator.graph import MAX_EVIDENCE, DependencyGraph, ExternalImport
@@ -256,10 +258,63 @@ class _Edges:
         """Insert straight into networkx, in sorted order, with the attributes
         ``DependencyGraph.add_edge`` would give (it re-checks and re-sorts per call, which
         costs on big projects); evidence in file and line order."""
-        add = graph.g.add_edge
+        g = graph.g
+        add = g.add_edge
+        plain = _plain_dicts(g)
+        succ, pred = g._adj, g._pred
         for (source, target, kind), (count, evidence, flags) in sorted(self.data.items()):
-            add(source, target, key=kind, kind=kind, count=count,
-                evidence=sorted(evidence, key=_evidence_key)[:MAX_EVIDENCE], **flags)
+            ev = (list(evidence) if len(evidence) == 1
+                  else sorted(evidence, key=_evidence_key)[:MAX_EVIDENCE])
+            if not plain or source not in succ or target not in succ:
+                add(source, target, key=kind, kind=kind, count=count, evidence=ev, **flags)
+                continue
+            # what ``MultiDiGraph.add_edge`` does, without its per-call checks and cache clearing
+            keydict = succ[source].get(target)
+            if keydict is None:
+                keydict = succ[source][target] = {}
+                pred[target][source] = keydict
+            keydict[kind] = {"kind": kind, "count": count, "evidence": ev, **flags}
+        _clear_nx_cache(g)
+
+
+def _plain_dicts(g: nx.MultiDiGraph) -> bool:
+    """Whether ``g`` stores nodes and edges in plain dicts (networkx's default), so that the
+    adjacency can be filled directly; otherwise the public, slower methods are used."""
+    return all(f is dict for f in (g.node_dict_factory, g.node_attr_dict_factory,
+                                   g.adjlist_outer_dict_factory, g.adjlist_inner_dict_factory,
+                                   g.edge_key_dict_factory, g.edge_attr_dict_factory))
+
+
+def _clear_nx_cache(g: nx.MultiDiGraph) -> None:
+    cache = getattr(g, "__networkx_cache__", None)
+    if cache:
+        cache.clear()
+
+
+def sort_graph(graph: DependencyGraph) -> None:
+    """Put nodes, successors, predecessors and edge keys of ``graph.g`` in sorted order: the
+    graph ``DependencyGraph.finalize`` would rebuild edge by edge after the plug-ins appended
+    their edges, built here from the adjacency dicts (several times faster), so that
+    ``finalize`` finds it sorted and keeps it."""
+    g = graph.g
+    if not _plain_dicts(g) or type(g) is not nx.MultiDiGraph:
+        return
+    new = nx.MultiDiGraph()
+    nodes, succ, pred = new._node, new._adj, new._pred
+    for node in sorted(g._node):
+        nodes[node] = dict(g._node[node])
+        succ[node] = {}
+        pred[node] = {}
+    old_succ = g._adj
+    for source in nodes:
+        out = old_succ[source]
+        mine = succ[source]
+        for target in sorted(out):
+            keys = out[target]
+            keydict = {k: dict(keys[k]) for k in sorted(keys)}
+            mine[target] = keydict
+            pred[target][source] = keydict
+    graph.g = new
 
 
 def _evidence_key(item: str) -> tuple[str, int]:
@@ -320,6 +375,7 @@ def build_graph(facts: dict[str, ModuleFacts], root: str = ".",
     edges.into(graph)  # before the plug-ins: they merge into (and must not recount) these
     if run_plugins:
         frameworks.resolve_all(facts, resolver, graph)
+        sort_graph(graph)  # the plug-ins appended edges out of order
     return graph, resolver
 
 

@@ -33,9 +33,23 @@ def scaffold(plan: Plan, graph: DependencyGraph, out: str | Path, *,
     ``extract`` also moves each service's code from ``source_root`` (default: the graph's root).
     """
     model = build_project(plan, graph, extras=tuple(with_), project=project)
-    files = render_all(model, Path(templates) if templates is not None else None)
+    files = render_all(model, Path(templates) if templates is not None else None,
+                       extract=extract)
     if extract:  # move each service's code in too (migrator.extraction, README "extract")
         from migrator.extraction.hook import add_to_scaffold
 
         files = add_to_scaffold(files, plan, graph, source_root or graph.root, model)
+        _check_image_sources(model, files)
     return write_tree(Path(out), files, force=force)
+
+
+def _check_image_sources(model: Project, files: dict[str, bytes]) -> None:
+    """An extract-mode Dockerfile copies ``src/`` and ``shared_kernel/``: both must be there,
+    or the image would build without the code it exists to run."""
+    missing = [] if "shared_kernel/pyproject.toml" in files else ["shared_kernel/pyproject.toml"]
+    for svc in model.services:
+        if not any(rel.startswith(f"services/{svc.name}/src/") for rel in files):
+            missing.append(f"services/{svc.name}/src/")
+    if missing:
+        raise ScaffoldError(f"scaffold --extract: extraction produced no {', '.join(missing)}; "
+                            "the Dockerfiles copy them")

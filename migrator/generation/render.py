@@ -122,7 +122,14 @@ def dump_yaml(obj: Any) -> str:
                      allow_unicode=False)
 
 
-def service_files(env: SandboxedEnvironment, project: Project, svc: ServiceSpec) -> dict[str, str]:
+#: ``scaffold --extract``: the image also holds the service's extracted code (``src/``) and the
+#: shared kernel library, so its build context is OUT (``-f services/<name>/Dockerfile``) and one
+#: ``OUT/.dockerignore`` replaces the per-service one, which no build would read
+EXTRACT_SERVICE_FILES = {"Dockerfile.j2": "Dockerfile.extract.j2", "dockerignore.j2": None}
+
+
+def service_files(env: SandboxedEnvironment, project: Project, svc: ServiceSpec,
+                  extract: bool = False) -> dict[str, str]:
     context = {"project": project, "service": svc, "package": svc.package,
                "framework": project.framework, "port": HTTP_PORT, "uid": UID,
                "python_image": PYTHON_IMAGE, "image": k8s.image(project, svc),
@@ -130,6 +137,10 @@ def service_files(env: SandboxedEnvironment, project: Project, svc: ServiceSpec)
     out: dict[str, str] = {}
     for group in ("common", project.framework):
         for template, target in SERVICE_FILES[group].items():
+            if extract and group == "common" and template in EXTRACT_SERVICE_FILES:
+                template = EXTRACT_SERVICE_FILES[template]
+                if template is None:
+                    continue
             name = f"service/{group}/{template}"
             out[f"services/{svc.name}/{target.format(pkg=svc.package)}"] = render(env, name,
                                                                                   **context)
@@ -167,7 +178,7 @@ def gateway_files(env: SandboxedEnvironment, project: Project) -> dict[str, str]
             "gateway/local.json": json.dumps(ports, indent=2, sort_keys=True) + "\n"}
 
 
-def compose_files(project: Project) -> dict[str, str]:
+def compose_files(project: Project, extract: bool = False) -> dict[str, str]:
     services: dict[str, Any] = {}
     owners = [s for s in project.services if s.owns_tables]
     for svc in project.services:
@@ -179,7 +190,10 @@ def compose_files(project: Project) -> dict[str, str]:
             env["DATABASE_READ_URL"] = url
         for dep in svc.depends_on:
             env[f"{python_identifier(dep).upper()}_URL"] = f"http://{dep}:{HTTP_PORT}"
-        entry: dict[str, Any] = {"build": {"context": f"./services/{svc.name}"},
+        # extract mode: the image installs ./shared_kernel too, so it builds from OUT
+        build = ({"context": ".", "dockerfile": f"services/{svc.name}/Dockerfile"} if extract
+                 else {"context": f"./services/{svc.name}"})
+        entry: dict[str, Any] = {"build": build,
                                  "image": f"{k8s.image(project, svc)}:dev",
                                  "environment": env, "read_only": True, "tmpfs": ["/tmp"],
                                  "restart": "unless-stopped"}
@@ -215,18 +229,25 @@ def _db(svc: ServiceSpec) -> str:
     return python_identifier(svc.name)
 
 
-def render_all(project: Project, templates: Path | None = None) -> dict[str, bytes]:
-    """Every output file, keyed by path relative to OUT (nothing is written here)."""
+def render_all(project: Project, templates: Path | None = None, *,
+               extract: bool = False) -> dict[str, bytes]:
+    """Every output file, keyed by path relative to OUT (nothing is written here).
+
+    ``extract``: images and compose for ``scaffold --extract`` (build context OUT, so that each
+    image can install ``shared_kernel/`` beside the service's ``src/``).
+    """
     env = environment(templates)
     files: dict[str, str] = {}
     for svc in project.services:
-        files.update(service_files(env, project, svc))
+        files.update(service_files(env, project, svc, extract=extract))
+    if extract:
+        files[".dockerignore"] = render(env, "extract/dockerignore.j2", project=project)
     for rel, obj in k8s.manifests(project).items():
         files[f"deploy/k8s/{rel}"] = dump_yaml(obj)
     files.update(gateway_files(env, project))
-    files.update(compose_files(project))
+    files.update(compose_files(project, extract=extract))
     local = {"gateway": LOCAL_GATEWAY_PORT, "monolith": LOCAL_MONOLITH_PORT}
     files["MIGRATION.md"] = render(env, "MIGRATION.md.j2", project=project, order=coupling(project),
-                                   checkov=KNOWN_CHECKOV_FINDINGS, local=local,
+                                   checkov=KNOWN_CHECKOV_FINDINGS, local=local, extract=extract,
                                    cache_control=k8s.STATIC_CACHE_CONTROL)
     return {path: text.encode("utf-8") for path, text in sorted(files.items())}

@@ -73,7 +73,7 @@ def orders() -> Any:
 @pages.route("/orders/<number>", methods=["GET", "POST"])
 @staff_required
 def order_detail(number: str) -> Any:
-    order = order_services.get_order(number)
+    order = order_services.order_detail(number)  # plain data; a 404 for an unknown number
     if request.method == "POST":
         action = request.form.get("action")
         identity = current_identity()
@@ -90,7 +90,7 @@ def order_detail(number: str) -> Any:
         except ApiError as exc:
             flash(exc.message, "error")
         return redirect(url_for("backoffice.order_detail", number=number))
-    return render_template("backoffice/order.html", order=order_services.order_dict(order))
+    return render_template("backoffice/order.html", order=order)
 
 
 @pages.route("/inventory")

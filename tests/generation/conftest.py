@@ -13,6 +13,7 @@ from .sample_plan import sample_plan
 from .support import FRAMEWORKS, ROOT
 
 SAMPLE = ROOT / "sample_monolith"
+SHOPFIX = ROOT / "tests" / "extraction" / "fixtures"
 
 
 @pytest.fixture(scope="session")
@@ -39,4 +40,33 @@ def sample_out(tmp_path_factory) -> Path:
     graph = analyze(SAMPLE)
     out = tmp_path_factory.mktemp("sample-out")
     scaffold(sample_plan(graph), graph, out, with_=("prometheus-operator", "cloudnative-pg"))
+    return out
+
+
+@pytest.fixture(scope="session")
+def shopfix_extract_out(tmp_path_factory) -> Path:
+    """The extraction tests' small Flask shop, scaffolded with ``extract=True`` (a few seconds)."""
+    from migrator.analysis import analyze
+    from migrator.plan import load_plan
+
+    out = tmp_path_factory.mktemp("shopfix-extract")
+    scaffold(load_plan(SHOPFIX / "shopfix_plan.yaml"),
+             analyze(SHOPFIX / "shopfix_app", use_cache=False), out,
+             extract=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def sample_extract_out(tmp_path_factory) -> Path:
+    """sample_monolith scaffolded with ``extract=True`` and the plan the extraction tests use
+    (the authors' decomposition.yaml completed from the graph); ~40 s, slow tests only."""
+    if not (SAMPLE / "decomposition.yaml").exists():
+        pytest.skip("sample_monolith/decomposition.yaml is not in this checkout yet")
+    from migrator.analysis import analyze
+    from migrator.extraction.planning import plan_from_decomposition
+
+    graph = analyze(SAMPLE)
+    plan = plan_from_decomposition(SAMPLE / "decomposition.yaml", graph, ROOT)
+    out = tmp_path_factory.mktemp("sample-extract")
+    scaffold(plan, graph, out, extract=True, source_root=ROOT)
     return out

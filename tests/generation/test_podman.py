@@ -79,8 +79,17 @@ def standin(podman, out: Path, tmp: Path) -> None:
     dockerfiles = sorted((out / "services").glob("*/Dockerfile"))
     bases = {re.search(r"^FROM (\S+)", d.read_text(), re.M).group(1) for d in dockerfiles}
     assert len(bases) == 1, bases
+    requirements = sorted((out / "services").glob("*/requirements.txt"))
+    kernel = out / "shared_kernel" / "pyproject.toml"
+    if kernel.is_file():  # extract mode: the images also build and install the kernel library
+        lists = re.findall(r"^(?:requires|dependencies) = \[(.*?)\]", kernel.read_text(),
+                           re.M | re.S)  # build-system requires and the project's dependencies
+        names = [n for text in lists for n in re.findall(r'"([^"]+)"', text)]
+        assert any(n.startswith("setuptools") for n in names), names
+        (tmp / "kernel-requirements.txt").write_text("\n".join([*names, "wheel"]) + "\n")
+        requirements.append(tmp / "kernel-requirements.txt")
     # Debian bookworm's python3 is 3.11: fetch wheels for it, whatever runs the tests
-    wheels = ensure_wheels(sorted((out / "services").glob("*/requirements.txt")), python="3.11")
+    wheels = ensure_wheels(requirements, python="3.11")
     ctx = tmp / "standin"
     shutil.copytree(wheels, ctx / "wheels")
     (ctx / "Containerfile").write_text(
@@ -98,6 +107,18 @@ def podman_out(request, generated) -> Path:
         return request.getfixturevalue("sample_out")
     except pytest.skip.Exception:
         return generated["flask"]
+
+
+def wait_healthy(podman, cid: str, url: str) -> tuple[int, dict, bytes]:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return get(url, timeout=2)
+        except (OSError, urllib.error.URLError):
+            if time.monotonic() > deadline:
+                logs = podman("logs", cid, check=False).stdout
+                raise AssertionError(f"container did not answer: {logs}") from None
+            time.sleep(0.5)
 
 
 def test_every_image_builds_and_one_container_runs_healthy(podman, podman_out, tmp_path):
@@ -119,16 +140,7 @@ def test_every_image_builds_and_one_container_runs_healthy(podman, podman_out, t
                      "--tmpfs", "/tmp", "-e", f"PORT={port}", "-e", "HOST=127.0.0.1",
                      images[0]).stdout.strip()
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    status, _, body = get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                    break
-                except (OSError, urllib.error.URLError):
-                    if time.monotonic() > deadline:
-                        logs = podman("logs", cid, check=False).stdout
-                        raise AssertionError(f"container did not answer: {logs}") from None
-                    time.sleep(0.5)
+            status, _, body = wait_healthy(podman, cid, f"http://127.0.0.1:{port}/healthz")
             assert status == 200 and json.loads(body)["status"] == "ok"
             assert get(f"http://127.0.0.1:{port}/metrics")[0] == 200
             assert podman("healthcheck", "run", cid, check=False).returncode == 0
@@ -141,3 +153,46 @@ def test_every_image_builds_and_one_container_runs_healthy(podman, podman_out, t
         for tag in images:
             podman("rmi", "-f", tag, check=False)
         podman("image", "prune", "-f", check=False)  # the build stages left untagged
+
+
+def test_an_extracted_service_image_serves_its_moved_code(podman, sample_extract_out, tmp_path):
+    """scaffold --extract: the catalog image, built from OUT with -f, runs the catalog's own
+    code (its category list from its seeded SQLite database in /tmp, not the skeleton's 501)
+    on top of the installed shared kernel library."""
+    out = sample_extract_out
+    standin(podman, out, tmp_path)
+    tag = "localhost/migrator-test-extract-catalog:test"
+    try:
+        podman("build", "--pull=never", "--network=none", "--format", "docker", "-t", tag,
+               "-f", str(out / "services/catalog/Dockerfile"), str(out))
+        port = free_port()
+        env = {"PORT": str(port), "HOST": "127.0.0.1",
+               "DATABASE_URL": "sqlite:////tmp/catalog.sqlite3",
+               # the shop's own settings: instance folder (mail spool) on the writable /tmp
+               "SHOP_INSTANCE_DIR": "/tmp/instance", "SHOP_PASSWORD_ITERATIONS": "1000"}
+        flags = [a for k, v in sorted(env.items()) for a in ("-e", f"{k}={v}")]
+        cid = podman("run", "-d", "--init", "--network", "host", "--read-only", "--tmpfs",
+                     "/tmp", *flags, tag).stdout.strip()
+        try:
+            base = f"http://127.0.0.1:{port}"
+            assert wait_healthy(podman, cid, base + "/healthz")[0] == 200
+            assert get(base + "/readyz")[0] == 200  # its database exists: created and seeded
+            # the service's modules come from /app/src, the kernel from the installed library
+            listing = podman("exec", "-e", "PYTHONPATH=/app/src", cid, "python", "-c",
+                             "import sample_monolith.catalog.routes as r, sample_monolith.db as d;"
+                             "print(r.__file__); print(d.__file__)").stdout.split()
+            assert listing[0] == "/app/src/sample_monolith/catalog/routes.py"
+            assert listing[1].startswith("/opt/venv/lib/") and "site-packages" in listing[1]
+            status, _, body = get(base + "/api/catalog/categories")
+            assert status == 200, body[:500]
+            categories = json.loads(body)["categories"]
+            assert categories and all(c["slug"] and c["name"] for c in categories)
+            assert podman("healthcheck", "run", cid, check=False).returncode == 0
+            podman("stop", "-t", "30", cid)
+            state = json.loads(podman("inspect", cid).stdout)[0]["State"]
+            assert state["ExitCode"] == 0, podman("logs", cid, check=False).stdout
+        finally:
+            podman("rm", "-f", cid, check=False)
+    finally:
+        podman("rmi", "-f", tag, check=False)
+        podman("image", "prune", "-f", check=False)
