@@ -43,3 +43,8 @@ def test_checkov_findings_are_all_explained(generated):
     migration = (out / "MIGRATION.md").read_text()
     unexplained = sorted(c for c in failed if f"| {c} |" not in migration)
     assert unexplained == [], f"checkov failures not listed in MIGRATION.md: {unexplained}"
+
+
+def test_checkov_finds_nothing_in_extract_mode_dockerfiles(shopfix_extract_out):
+    failed = failed_checks(checkov(), shopfix_extract_out / "services")
+    assert failed == set(), sorted(failed)
