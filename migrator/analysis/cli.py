@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import click
@@ -89,7 +90,13 @@ def analyze(path: str, fmt: str, output: str | None, include: tuple[str, ...],
         click.echo(f"migrator analyze: cache: {note}", err=True)
     for diag in graph.diagnostics:
         click.echo(str(diag), err=True)
-    text = render(graph, fmt)
+    collecting = gc.isenabled()
+    gc.disable()  # rendering builds a dict per node and edge: no use scanning them for cycles
+    try:
+        text = render(graph, fmt)
+    finally:
+        if collecting:
+            gc.enable()
     if output:
         atomic_write(output, text)
     else:

@@ -1,0 +1,81 @@
+"""The shortcuts taken for speed must build exactly what the plain networkx calls build."""
+
+from __future__ import annotations
+
+import gc
+import pickle
+from pathlib import Path
+
+from migrator.analysis.resolve import _Edges, sort_graph
+from migrator.graph import DependencyGraph
+
+from .helpers import run, write_tree
+
+
+def _adjacency(graph: DependencyGraph) -> tuple:
+    """Every ordering networkx exposes: nodes, successors, predecessors, keys, attributes."""
+    g = graph.g
+    return (list(g.nodes(data=True)),
+            [(n, list(g.succ[n]), list(g.pred[n])) for n in g.nodes],
+            list(g.edges(keys=True, data=True)))
+
+
+def _scrambled() -> DependencyGraph:
+    graph = DependencyGraph(root=".")
+    for node in ("b.mod", "a.mod", "a.mod:Z", "a.mod:A", "c"):
+        graph.add_node(node, "module" if ":" not in node else "class", file="x.py", line=1,
+                       end_line=3)
+    graph.add_edge("c", "a.mod", "import", ["c.py:3"], lazy=True)
+    graph.add_edge("a.mod:Z", "b.mod", "reference", ["a.py:9", "a.py:2"])
+    graph.add_edge("a.mod", "b.mod", "route", ["a.py:1"])
+    graph.add_edge("a.mod", "b.mod", "import", ["a.py:1"])
+    graph.add_edge("b.mod", "a.mod:A", "orm", ["b.py:4"])
+    graph.add_edge("a.mod:A", "a.mod", "inherit", ["a.py:5"])
+    return graph
+
+
+def test_sort_graph_builds_what_finalize_rebuilds() -> None:
+    slow, fast = _scrambled(), _scrambled()
+    slow.finalize()
+    sort_graph(fast)
+    assert fast._in_sorted_order()
+    assert _adjacency(fast) == _adjacency(slow)
+    fast.finalize()  # finds nothing to redo and keeps the same graph
+    assert _adjacency(fast) == _adjacency(slow)
+    assert pickle.dumps(fast.to_dict()) == pickle.dumps(slow.to_dict())
+
+
+def test_edges_into_matches_add_edge() -> None:
+    nodes = ["a", "a:X", "b", "c"]
+    direct, slow = DependencyGraph(root="."), DependencyGraph(root=".")
+    for graph in (direct, slow):
+        for node in nodes:
+            graph.add_node(node, "module" if ":" not in node else "function")
+    edges = _Edges()
+    edges.add("a:X", "b", "reference", "a.py:10", lazy=True)
+    edges.add("a:X", "b", "reference", "a.py:2", lazy=False)
+    edges.add("a", "c", "import", "a.py:1", lazy=False, type_only=True, guarded=False)
+    edges.add("c", "missing", "dynamic", "c.py:4")  # unknown node: networkx adds it
+    edges.into(direct)
+    for (s, t, k), (count, evidence, flags) in sorted(edges.data.items()):
+        slow.g.add_edge(s, t, key=k, kind=k, count=count,
+                        evidence=sorted(evidence, key=lambda e: int(e.rsplit(":", 1)[1])),
+                        **flags)
+    assert _adjacency(direct) == _adjacency(slow)
+    assert direct.g.edges["a:X", "b", "reference"]["evidence"] == ["a.py:2", "a.py:10"]
+    assert direct.g.edges["a:X", "b", "reference"]["lazy"] is False
+
+
+def test_analyze_restores_the_garbage_collector(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"pkg/__init__.py": "", "pkg/a.py": "from pkg import b\n",
+                          "pkg/b.py": "X = 1\n"})
+    assert gc.isenabled()
+    graph = run(tmp_path)
+    assert gc.isenabled()
+    assert graph.g.has_edge("pkg.a", "pkg.b")
+    gc.disable()
+    try:
+        run(tmp_path)
+        assert not gc.isenabled()  # a caller that paused it keeps it paused
+    finally:
+        gc.enable()
