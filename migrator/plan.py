@@ -121,19 +121,23 @@ class _PlanDumper(yaml.SafeDumper):
 
 def load_plan(path: str | Path) -> Plan:
     """Read and validate a plan file (YAML or JSON)."""
+    return plan_from_dict(read_document(path), source=str(path))
+
+
+def read_document(path: str | Path) -> Any:
+    """The data of a YAML or JSON file; a ``PlanError`` naming the file (and line) otherwise."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PlanError(str(path), [f"cannot read: {exc.strerror or exc}"]) from None
     try:
-        data = yaml.safe_load(text)  # JSON is YAML
+        return yaml.safe_load(text)  # JSON is YAML
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
         raise PlanError(str(path), [f"{where}not valid YAML/JSON: "
                                     f"{getattr(exc, 'problem', exc)}"]) from None
-    return plan_from_dict(data, source=str(path))
 
 
 _SERVICE_KEYS = {"modules", "symbols", "tables", "routes", "depends_on", "interface", "why"}

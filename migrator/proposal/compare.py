@@ -25,9 +25,7 @@ from math import comb
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from migrator.plan import SHARED, PlanError, plan_from_dict
+from migrator.plan import SHARED, PlanError, plan_from_dict, read_document
 
 Partition = dict[str, str]
 
@@ -80,18 +78,7 @@ def _decomposition(data: dict[str, Any], source: str) -> Partition:
 
 def load_partition(path: str | Path) -> Partition:
     """Read a plan or decomposition file (YAML or JSON)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PlanError(str(path), [f"cannot read: {exc.strerror or exc}"]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
-        raise PlanError(str(path), [f"{where}not valid YAML/JSON"]) from None
-    return partition_from_data(data, source=str(path))
+    return partition_from_data(read_document(path), source=str(path))
 
 
 def _covering(part: Mapping[str, str]) -> set[str]:
