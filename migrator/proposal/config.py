@@ -13,9 +13,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from migrator.plan import PlanError
+from migrator.plan import PlanError, read_document
 
 try:  # Python 3.11+
     import tomllib
@@ -89,7 +87,7 @@ def find_config(root: str | Path) -> tuple[dict[str, Any], str] | None:
         root = root.parent
     yaml_file = root / "migrator.yaml"
     if yaml_file.is_file():
-        data = _read_yaml(yaml_file)
+        data = read_document(yaml_file)
         section = data.get("propose", {}) if isinstance(data, dict) else None
         if section is not None:
             return _section(section, str(yaml_file)), str(yaml_file)
@@ -117,21 +115,10 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise PlanError(str(path), [f"cannot read: {exc}"]) from None
         return _section(data.get("tool", {}).get("migrator", {}).get("propose", {}), str(path))
-    data = _read_yaml(path)
+    data = read_document(path)
     if isinstance(data, dict) and "propose" in data:
         data = data["propose"]
     return _section(data or {}, str(path))
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PlanError(str(path), [f"cannot read: {exc.strerror or exc}"]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
-        raise PlanError(str(path), [f"{where}not valid YAML"]) from None
 
 
 def _section(data: Any, source: str) -> dict[str, Any]:
