@@ -44,7 +44,8 @@ def _db_env(project: Project, svc: ServiceSpec) -> list[Obj]:
         secret = f"{cluster}-app"
 
         def url(kind: str) -> str:
-            return f"postgresql://$(DB_USERNAME):$(DB_PASSWORD)@{cluster}-{kind}:5432/app"
+            return (f"{svc.database_scheme}://$(DB_USERNAME):$(DB_PASSWORD)"
+                    f"@{cluster}-{kind}:5432/app")
 
         return [
             {"name": "DB_USERNAME", "valueFrom": {"secretKeyRef": {"name": secret, "key": "username"}}},

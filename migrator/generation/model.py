@@ -14,7 +14,7 @@ from migrator.graph import DependencyGraph, module_of
 from migrator.plan import Plan
 from migrator.util.names import dns_label, python_identifier
 
-from .requirements import monolith_pins, service_requirements
+from .requirements import monolith_pins, postgres_driver, service_requirements, uses_orm
 from .routing import METHODS, ParsedPath, RouteRule, UnroutableError, parse_path, routing_table
 
 FRAMEWORKS = ("flask", "fastapi", "django")
@@ -66,6 +66,10 @@ class ServiceSpec:
     requirements: list[str] = field(default_factory=list)
     rejected_requirements: list[str] = field(default_factory=list)
     local_port: int = 0
+    #: requirement lines of its PostgreSQL driver (table-owning SQLAlchemy/Django services only)
+    database_driver: list[str] = field(default_factory=list)
+    #: scheme of the PostgreSQL URLs handed to it: names the driver when it has one
+    database_scheme: str = "postgresql"
 
     @property
     def owns_tables(self) -> bool:
@@ -218,8 +222,10 @@ def build_project(plan: Plan, graph: DependencyGraph, *, extras: tuple[str, ...]
             for ext in graph.externals.get(mod, []):
                 if not ext.stdlib and ext.distribution:
                     dists.add(ext.distribution)
-        spec.requirements, spec.rejected_requirements = service_requirements(dists, framework,
-                                                                            pins)
+        if spec.tables and uses_orm(dists, framework):
+            spec.database_driver, spec.database_scheme = postgres_driver(dists, framework, pins)
+        spec.requirements, spec.rejected_requirements = service_requirements(
+            dists, framework, pins, spec.database_driver)
         specs.append(spec)
     for i, spec in enumerate(specs):
         spec.local_port = LOCAL_FIRST_SERVICE_PORT + i

@@ -185,7 +185,8 @@ def compose_files(project: Project, extract: bool = False) -> dict[str, str]:
         env = {"SERVICE_NAME": svc.name, "PORT": str(HTTP_PORT), "LOG_LEVEL": "INFO",
                "DATABASE_REQUIRED": "true" if svc.owns_tables else "false"}
         if svc.owns_tables:
-            url = f"postgresql://postgres:${{POSTGRES_PASSWORD:-postgres}}@postgres:5432/{_db(svc)}"
+            url = (f"{svc.database_scheme}://postgres:${{POSTGRES_PASSWORD:-postgres}}"
+                   f"@postgres:5432/{_db(svc)}")
             env["DATABASE_URL"] = url
             env["DATABASE_READ_URL"] = url
         for dep in svc.depends_on:

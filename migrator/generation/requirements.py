@@ -29,6 +29,21 @@ FRAMEWORK_DISTS = {"flask": ["flask"], "fastapi": ["fastapi", "uvicorn", "uvicor
                    "django": ["django"]}
 SERVER_DISTS = ["gunicorn"]
 
+#: PostgreSQL drivers, in order of preference, with the SQLAlchemy URL scheme that selects each.
+#: A service keeps the driver its code imports or the monolith pins; otherwise it gets psycopg 3
+#: (the driver SQLAlchemy 2 and Django 4.2+ both support, wheels for every CPython we target).
+PG_DRIVERS = {"psycopg": "postgresql+psycopg", "psycopg2-binary": "postgresql+psycopg2",
+              "psycopg2": "postgresql+psycopg2", "asyncpg": "postgresql+asyncpg",
+              "pg8000": "postgresql+pg8000"}
+#: drivers Django's ``django.db.backends.postgresql`` can use
+DJANGO_PG_DRIVERS = ("psycopg", "psycopg2-binary", "psycopg2")
+#: psycopg 3's compiled implementations, kept beside ``psycopg`` when the monolith pins them
+PSYCOPG_ACCELERATORS = ("psycopg-binary", "psycopg-c")
+DEFAULT_PG_DRIVER = "psycopg[binary]==3.3.9"
+#: distributions whose presence means the service talks to its tables through an ORM that
+#: needs a DB-API driver (Django services always do)
+ORM_DISTS = ("sqlalchemy", "flask-sqlalchemy", "sqlmodel")
+
 _DIST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _REQ = re.compile(
     r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?P<extras>\[[A-Za-z0-9_,.\s-]*\])?\s*"
@@ -96,9 +111,42 @@ def monolith_pins(root: str | Path) -> dict[str, str]:
     return pins
 
 
+def uses_orm(distributions: set[str], framework: str) -> bool:
+    """Whether a service's code reaches its tables through SQLAlchemy or Django's ORM."""
+    return framework == "django" or bool({canonical(d) for d in distributions} & set(ORM_DISTS))
+
+
+def postgres_driver(distributions: set[str], framework: str,
+                    pins: dict[str, str]) -> tuple[list[str], str]:
+    """``(requirement lines, URL scheme)`` of the PostgreSQL driver for a table-owning ORM service.
+
+    The driver the service's code imports wins, then one the monolith pins (in
+    ``PG_DRIVERS`` order), then ``DEFAULT_PG_DRIVER``; the scheme names it explicitly
+    (``postgresql+psycopg://``) so that SQLAlchemy never falls back to a driver that is absent.
+    """
+    allowed = DJANGO_PG_DRIVERS if framework == "django" else tuple(PG_DRIVERS)
+    imported = {canonical(d) for d in distributions}
+    chosen = next((d for d in allowed if d in imported), None)
+    chosen = chosen or next((d for d in allowed if d in pins), None)
+    if chosen is None:
+        return [DEFAULT_PG_DRIVER], PG_DRIVERS["psycopg"]
+    line = pins.get(chosen)
+    if line is None:
+        line = DEFAULT_PG_DRIVER if chosen == "psycopg" else chosen
+    lines = [line]
+    if chosen == "psycopg":
+        lines += [pins[a] for a in PSYCOPG_ACCELERATORS if a in pins]
+    return lines, PG_DRIVERS[chosen]
+
+
 def service_requirements(distributions: set[str], framework: str,
-                         pins: dict[str, str]) -> tuple[list[str], list[str]]:
-    """Sorted requirement lines for a service, and names rejected as unsafe."""
+                         pins: dict[str, str],
+                         extra: list[str] | tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
+    """Sorted requirement lines for a service, and names rejected as unsafe.
+
+    ``extra``: complete requirement lines added on top (the PostgreSQL driver); each replaces
+    an unpinned import of the same distribution.
+    """
     wanted: dict[str, str] = {}
     rejected: list[str] = []
     for dist in sorted(distributions):
@@ -110,4 +158,8 @@ def service_requirements(distributions: set[str], framework: str,
     for key in [*FRAMEWORK_DISTS.get(framework, []), *SERVER_DISTS]:
         if key not in wanted or wanted[key] == key or canonical(wanted[key]) == key:
             wanted[key] = pins.get(key, DEFAULT_PINS[key])
+    for line in extra:
+        parsed = parse_requirement(line)
+        if parsed and (parsed[0] not in wanted or canonical(wanted[parsed[0]]) == parsed[0]):
+            wanted[parsed[0]] = parsed[1]
     return [wanted[k] for k in sorted(wanted)], rejected
