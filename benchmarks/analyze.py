@@ -122,7 +122,7 @@ def measure(cmd: list[str], repeat: int = 1,
                              capture_output=True, text=True, check=True)
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return {"wall": min(r["wall"] for r in runs), "rss": max(r["rss"] for r in runs),
-            "total": max(r["total"] for r in runs)}
+            "total": max(r["total"] for r in runs), "cpu": min(r["cpu"] for r in runs)}
 
 
 def _wrap(cmd: list[str]) -> None:
@@ -144,8 +144,9 @@ def _wrap(cmd: list[str]) -> None:
     if proc.returncode != 0:
         sys.stderr.write(err.decode(errors="replace"))
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}")
-    maxrss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(json.dumps({"wall": wall, "rss": maxrss, "total": peak[0] / 1024}))
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command and its reaped workers
+    print(json.dumps({"wall": wall, "rss": usage.ru_maxrss / 1024, "total": peak[0] / 1024,
+                      "cpu": usage.ru_utime + usage.ru_stime}))
 
 
 def parse_time(path: Path) -> float:
@@ -209,6 +210,7 @@ def bench(name: str, jobs: int, repeat: int) -> tuple[list[tuple], dict[str, flo
         figures = {"parse_touched": parse_time(touched), "cold": cold["wall"],
                    "warm": warm["wall"], "incr": incr["wall"], "bare": bare["wall"],
                    "grimp_warm": g_warm["wall"], "core_cold": core_cold["wall"],
+                   "cold_cpu": cold["cpu"], "core_cpu": core_cold["cpu"], "bare_cpu": bare["cpu"],
                    "peak": max(cold["total"], warm["total"], incr["total"])}
         return rows, figures
     finally:
@@ -245,7 +247,9 @@ def main() -> None:
             f" target <= 1.5), warm/grimp warm = {f['warm'] / f['grimp_warm']:.1f} (target <= 4),"
             f" incr = {f['incr']:.2f} s vs warm + 1.2 x parse of touched file = "
             f"{f['warm'] + 1.2 * f['parse_touched']:.2f} s, peak tree RSS {f['peak']:.0f} MB "
-            f"(target < 500)")
+            f"(target < 500); CPU seconds of the process tree, less disturbed by other load:"
+            f" cold {f['cold_cpu']:.1f}, core {f['core_cpu']:.1f}, bare {f['bare_cpu']:.1f}"
+            f" (cold/bare {f['cold_cpu'] / f['bare_cpu']:.2f})")
     print("\n".join(lines))
     print()
     print("\n".join(checks))
