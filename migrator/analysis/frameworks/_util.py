@@ -18,6 +18,7 @@ from typing import Any
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 
+from migrator.analysis.collect import dotted_name as dotted  # noqa: F401 - re-exported for the plug-ins
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.walk import line_of as core_line_of
 from migrator.graph import DependencyGraph
@@ -163,18 +164,6 @@ class Lines:
 
 
 # -- reading expressions -------------------------------------------------------------------------
-
-def dotted(node: cst.CSTNode | None) -> str | None:
-    """``a.b.c`` for a Name/Attribute chain, None for anything else."""
-    parts: list[str] = []
-    while isinstance(node, cst.Attribute):
-        parts.append(node.attr.value)
-        node = node.value
-    if isinstance(node, cst.Name):
-        parts.append(node.value)
-        return ".".join(reversed(parts))
-    return None
-
 
 def string(node: cst.CSTNode | None) -> str | None:
     """The value of a plain or concatenated string literal (no f-strings, no bytes)."""
