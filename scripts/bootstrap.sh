@@ -18,6 +18,14 @@ else
     "$PY" -m pip install "${quiet[@]}" -e '.[sample]'
 fi
 
+if [ "$want_test" = 1 ] && [ ! -x .venv-security/bin/checkov ]; then
+    # checkov (the `security` extra) pins many libraries of its own, so it gets a venv of its
+    # own where it cannot change ours; tests/generation/test_checkov.py finds it there.
+    rm -rf .venv-security
+    "$PY" -m venv .venv-security
+    .venv-security/bin/pip install "${quiet[@]}" 'checkov>=3.2'
+fi
+
 if [ "$want_test" = 1 ]; then
     # Debian packages the tests drive for real (see README, "Tests"): nginx checks and runs the
     # gateway, chromium renders the HTML report, graphviz draws dot output, podman/buildah/runc

@@ -8,16 +8,24 @@ import json
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.slow
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 def checkov() -> str:
-    path = os.environ.get("CHECKOV_BIN") or shutil.which("checkov")
+    """CHECKOV_BIN, else the venv that `scripts/bootstrap.sh --test` makes, else PATH."""
+    own_venv = ROOT / ".venv-security" / "bin" / "checkov"
+    path = (os.environ.get("CHECKOV_BIN") or (str(own_venv) if own_venv.exists() else None)
+            or shutil.which("checkov"))
     if not path:
-        pytest.skip("checkov is not installed (pip install -e '.[security]', or set CHECKOV_BIN)")
+        pytest.skip("checkov is not installed (scripts/bootstrap.sh --test puts it in "
+                    ".venv-security; or pip install -e '.[security]', or set CHECKOV_BIN)")
     return path
 
 
