@@ -21,6 +21,7 @@ import urllib.error
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .support import ensure_wheels
 from .test_services_run import free_port, get
@@ -183,6 +184,19 @@ def test_an_extracted_service_image_serves_its_moved_code(podman, sample_extract
                              "print(r.__file__); print(d.__file__)").stdout.split()
             assert listing[0] == "/app/src/sample_monolith/catalog/routes.py"
             assert listing[1].startswith("/opt/venv/lib/") and "site-packages" in listing[1]
+            # the PostgreSQL driver that compose and Kubernetes name in the URL loads in the
+            # image: SQLAlchemy resolves the scheme to it and /readyz connects through it (to a
+            # closed port here: the driver's OperationalError, not the TCP fallback's refusal)
+            compose = yaml.safe_load((out / "compose.yaml").read_text())
+            url = compose["services"]["catalog"]["environment"]["DATABASE_URL"]
+            assert url.startswith("postgresql+psycopg://")
+            closed = url.split("://")[0] + "://u:p@127.0.0.1:9/db"
+            driver = podman("exec", cid, "python", "-c",
+                            "import sqlalchemy, catalog_service.health as h;"
+                            f"print(sqlalchemy.create_engine({closed!r}).dialect.dbapi.__name__);"
+                            f"print(h.check_database({closed!r}, 1))").stdout.splitlines()
+            assert driver[0] == "psycopg", driver
+            assert "(False, 'OperationalError" in driver[1], driver
             status, _, body = get(base + "/api/catalog/categories")
             assert status == 200, body[:500]
             categories = json.loads(body)["categories"]
