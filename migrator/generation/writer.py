@@ -84,9 +84,11 @@ def write_tree(out: Path, files: dict[str, bytes], *, force: bool = False) -> Wr
     result = WriteResult(out=out, files=sorted(files))
     conflicts: list[str] = []
     todo: list[tuple[str, bytes]] = []
+    previous: dict[str, bytes | None] = {}  # what a failed run puts back
     for rel, data in sorted(files.items()):
         path = _safe_target(out, rel)
         current = _current(path)
+        previous[rel] = current
         if current == data:
             result.unchanged.append(rel)
             if path.stat().st_mode & 0o777 != FILE_MODE:  # from a release that wrote 0600
@@ -106,6 +108,7 @@ def write_tree(out: Path, files: dict[str, bytes], *, force: bool = False) -> Wr
             continue
         if sha256(current) in manifest[rel] or force:
             stale.append(rel)
+            previous[rel] = current
         else:
             result.kept.append(rel)
     if conflicts:
@@ -116,19 +119,45 @@ def write_tree(out: Path, files: dict[str, bytes], *, force: bool = False) -> Wr
     for rel, data in files.items():
         interim[rel] = sorted(set(interim.get(rel, [])) | {sha256(data)})
     out.mkdir(parents=True, exist_ok=True)
+    old_manifest = _current(out / MANIFEST)
     atomic_write(out / MANIFEST, _manifest_text(interim), mode=FILE_MODE)
-    for rel, data in todo:
-        atomic_write(_safe_target(out, rel), data, mode=FILE_MODE)
-        result.written.append(rel)
-    for rel in stale:
-        os.unlink(out / rel)
-        result.removed.append(rel)
-        _prune_empty_dirs(out, (out / rel).parent)
+    try:
+        for rel, data in todo:
+            atomic_write(_safe_target(out, rel), data, mode=FILE_MODE)
+            result.written.append(rel)
+        for rel in stale:
+            os.unlink(out / rel)
+            result.removed.append(rel)
+            _prune_empty_dirs(out, (out / rel).parent)
+    except BaseException:  # a full disk, Ctrl-C, SIGTERM: put the previous output back
+        _roll_back(out, [*result.written, *result.removed], previous, old_manifest)
+        raise
     final = {rel: [sha256(data)] for rel, data in files.items()}
     for rel in result.kept:
         final[rel] = manifest[rel]
     atomic_write(out / MANIFEST, _manifest_text(final), mode=FILE_MODE)
     return result
+
+
+def _roll_back(out: Path, changed: list[str], previous: dict[str, bytes | None],
+               old_manifest: bytes | None) -> None:
+    """Best effort: every file this run changed gets its previous bytes (or goes away), then the
+    previous manifest. What cannot be restored stays whole, and the interim manifest, which
+    accepts old and new content, keeps a re-run from mistaking it for a user's edit."""
+    try:
+        for rel in reversed(changed):
+            before = previous.get(rel)
+            if before is None:
+                (out / rel).unlink(missing_ok=True)
+                _prune_empty_dirs(out, (out / rel).parent)
+            else:
+                atomic_write(out / rel, before, mode=FILE_MODE)
+        if old_manifest is None:
+            (out / MANIFEST).unlink(missing_ok=True)
+        else:
+            atomic_write(out / MANIFEST, old_manifest, mode=FILE_MODE)
+    except OSError:
+        pass
 
 
 def _prune_empty_dirs(out: Path, folder: Path) -> None:
