@@ -407,3 +407,42 @@ def test_reports_escape_hostile_names() -> None:
     for line in out["markdown"].splitlines():  # outside code spans, no live HTML from names
         outside = "".join(line.split("`")[0::2])
         assert "<script>" not in outside and "<img" not in outside, line
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 1 MiB tmpfs, so that ENOSPC comes from the kernel rather than from a patch."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root")
+    where = tmp_path / "disk"
+    where.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)],
+                      capture_output=True, timeout=30).returncode != 0:
+        pytest.skip("this sandbox does not allow mounting a tmpfs")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], capture_output=True, timeout=30)
+
+
+def test_a_really_full_disk_leaves_the_previous_output(tiny_disk) -> None:
+    g = hostile_graph()
+    small = Plan(services={"catalog": Service(name="catalog", modules=["shop.catalog"])})
+    names = ["orders", "cart", "users", "search", "ship", "stock"]
+    big = Plan(services={"catalog": Service(name="catalog", modules=["shop.catalog"]),
+                         **{n: Service(name=n, depends_on=["catalog"]) for n in names}})
+    target = tiny_disk / "out"
+    scaffold(small, g, target)
+    old = _files(target)
+    free = shutil.disk_usage(tiny_disk).free
+    # room for the interim manifest and a few files, not for six more services
+    (tiny_disk / "filler").write_bytes(b"\0" * max(0, free - 64 * 1024))
+    with pytest.raises(OSError) as info:
+        scaffold(big, g, target)
+    assert info.value.errno == errno.ENOSPC
+    assert _files(target) == old  # the previous output, intact
+    assert not [p for p in target.rglob("*.tmp")]
+    (tiny_disk / "filler").unlink()
+    result = scaffold(big, g, target)  # with room again, the run completes without --force
+    assert all((target / "services" / n / "Dockerfile").is_file() for n in names)
+    assert result.written
