@@ -25,7 +25,6 @@ from migrator.graph import DependencyGraph, Diagnostic
 __all__ = ["AnalysisError", "PathError", "Stats", "analyze", "DEFAULT_CACHE_DIR"]
 
 DEFAULT_CACHE_DIR = ".migrator-cache"
-_INLINE_BYTES = 400_000  # below this much source to parse, a process pool costs more than it saves
 
 # progress callback: (files done, files to parse)
 Progress = Callable[[int, int], None]
@@ -72,19 +71,6 @@ def _read(files: list[SourceFile], root: Path) -> tuple[list[tuple[SourceFile, b
             continue
         out.append((f, data))
     return out, diags
-
-
-def _chunks(items: list[Any], jobs: int) -> list[list[Any]]:
-    """Split work into about 4 chunks per worker, biggest files first, balanced by size."""
-    items = sorted(items, key=lambda it: -len(it[4]))
-    n = max(1, min(len(items), jobs * 4))
-    bins: list[list[Any]] = [[] for _ in range(n)]
-    sizes = [0] * n
-    for item in items:
-        i = sizes.index(min(sizes))
-        bins[i].append(item)
-        sizes[i] += len(item[4]) + 2000
-    return [b for b in bins if b]
 
 
 def _parse_all(items: list[Any], jobs: int, progress: Progress | None,

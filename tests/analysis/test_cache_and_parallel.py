@@ -113,8 +113,7 @@ def test_concurrent_runs_share_a_cache_safely(project, tmp_path):
     assert json.loads(outs[0][0])["nodes"]
 
 
-def test_process_pool_gives_the_same_graph(project, monkeypatch):
-    monkeypatch.setattr(analysis, "_INLINE_BYTES", 0)
+def test_process_pool_gives_the_same_graph(project):
     serial = analyze(project, use_cache=False, jobs=1)
     parallel = analyze(project, use_cache=False, jobs=2)
     assert parallel.stats.jobs == 2
