@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-import migrator.analysis as analysis
 from migrator.analysis import analyze
 from migrator.analysis.cache import MAGIC
 from migrator.analysis.formats import render
