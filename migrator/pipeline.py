@@ -43,9 +43,9 @@ def run(path: str | Path, out: str | Path, *, jobs: int | None = None, use_cache
         force: bool = False, with_: tuple[str, ...] = ()) -> RunResult:
     """Run every stage on the code at ``path`` and write the results under ``out``.
 
-    An existing ``OUT/plan.yaml`` is treated as the user's edited plan: its decisions are kept
-    and only code it does not cover is placed. Generated files edited by hand are never
-    overwritten unless ``force``.
+    An ``OUT/plan.yaml`` that differs from the plan this job last wrote is the user's edited
+    plan: its decisions are kept and only code it does not cover is placed. Generated files
+    edited by hand are never overwritten unless ``force``.
     """
     from migrator.analysis import analyze
     from migrator.generation import scaffold
