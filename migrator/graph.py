@@ -103,11 +103,7 @@ class DependencyGraph:
     # -- building ---------------------------------------------------------------------------
     def add_node(self, node_id: str, kind: str, file: str = "", line: int = 0,
                  end_line: int = 0, **attrs: Any) -> None:
-        if kind not in NODE_KINDS:
-            raise ValueError(f"unknown node kind {kind!r}")
-        size = max(0, end_line - line + 1) if end_line else 0
-        self.g.add_node(node_id, kind=kind, file=file, line=line, end_line=end_line,
-                        size=attrs.pop("size", size), **attrs)
+        self.g.add_node(node_id, **node_attrs(kind, file, line, end_line, **attrs))
 
     def add_edge(self, source: str, target: str, kind: str, evidence: Iterable[str] = (),
                  count: int | None = None, **flags: bool) -> None:
@@ -141,6 +137,11 @@ class DependencyGraph:
             for s, t, k in sorted(self.g.edges(keys=True)):
                 g.add_edge(s, t, key=k, **self.g.edges[s, t, k])
             self.g = g
+        return self.sort_records()
+
+    def sort_records(self) -> DependencyGraph:
+        """Sort and deduplicate routes, entry points, tables, externals and diagnostics (the
+        part of ``finalize`` for a graph whose nodes and edges are known to be in order)."""
         self.routes = sorted(set(self.routes))
         self.entry_points = sorted(set(self.entry_points))
         for table in self.tables.values():
@@ -231,6 +232,17 @@ class DependencyGraph:
                         for m, v in data.get("externals", {}).items()}
         dg.diagnostics = [Diagnostic(**d) for d in data.get("diagnostics", [])]
         return dg.finalize()
+
+
+def node_attrs(kind: str, file: str = "", line: int = 0, end_line: int = 0,
+               **attrs: Any) -> dict[str, Any]:
+    """A node's attributes, in the order the JSON form lists them (``size`` defaults to the
+    line span)."""
+    if kind not in NODE_KINDS:
+        raise ValueError(f"unknown node kind {kind!r}")
+    size = max(0, end_line - line + 1) if end_line else 0
+    return {"kind": kind, "file": file, "line": line, "end_line": end_line,
+            "size": attrs.pop("size", size), **attrs}
 
 
 def module_of(node_id: str) -> str:

@@ -46,6 +46,8 @@ class Stats:
     parsed: int = 0
     cached: int = 0
     jobs: int = 1
+    resolution: str = "full"  # "cached" (the finished graph), "incremental" (patched), "full"
+    resolved: int = 0  # modules whose names were resolved this run
     cache_dir: str | None = None
     cache_notes: list[str] = field(default_factory=list)
 
@@ -71,16 +73,6 @@ def _read(files: list[SourceFile], root: Path) -> tuple[list[tuple[SourceFile, b
             continue
         out.append((f, data))
     return out, diags
-
-
-def _parse_all(items: list[Any], jobs: int, progress: Progress | None,
-               time_limit: float | None = None) -> list[ModuleFacts]:
-    """Parse in worker processes, always: libcst's native parser can segfault or hang on hostile
-    input, and only a separate process can be killed or lost without losing the run
-    (``isolate`` explains)."""
-    from migrator.analysis.isolate import parse_isolated
-
-    return parse_isolated(items, jobs, progress, time_limit)
 
 
 def _without_gc(func: Callable[..., DependencyGraph]) -> Callable[..., DependencyGraph]:
@@ -123,24 +115,46 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
     links are followed only with ``follow_symlinks`` (and never out of a loop).
     Raises ``PathError`` when ``path`` is missing or holds no Python.
     """
-    from migrator.analysis.cache import FactsCache, code_signature, entry_key
-    from migrator.analysis.resolve import build_graph
+    from migrator.analysis.isolate import Parser
 
-    disc = discover(path, include=include, exclude=exclude, default_excludes=default_excludes,
-                    gitignore=gitignore, max_file_size=max_file_size,
-                    follow_symlinks=follow_symlinks)
     jobs = max(1, jobs or os.cpu_count() or 1)
-    stats = Stats(files=len(disc.files), jobs=jobs)
+    # with a second core, the first parser process starts now and loads libcst while this one
+    # finds and hashes the files: a run that has one changed file to parse need not wait
+    with Parser(jobs, progress, time_limit, early=(os.cpu_count() or 1) > 1) as parser:
+        disc = discover(path, include=include, exclude=exclude,
+                        default_excludes=default_excludes, gitignore=gitignore,
+                        max_file_size=max_file_size, follow_symlinks=follow_symlinks)
+        stats = Stats(files=len(disc.files), jobs=jobs)
+        directory = None
+        if use_cache:
+            directory = Path(cache_dir) if cache_dir is not None else disc.root / DEFAULT_CACHE_DIR
+        graph = _build(disc, parser, stats, directory, plugins)
+    graph.root = portable_root(disc.root)
+    graph.diagnostics.extend(disc.diagnostics)
+    graph.diagnostics = sorted(set(graph.diagnostics))
+    graph.stats = stats  # type: ignore[attr-defined]
+    if strict:
+        bad = [d for d in graph.diagnostics if d.severity != "info"]
+        if bad:
+            raise AnalysisError(f"{len(bad)} problem(s) found; first: {bad[0]}", graph)
+    return graph
+
+
+def _build(disc: Any, parser: Any, stats: Stats, cache_dir: Path | None,
+           plugins: bool) -> DependencyGraph:
+    """The graph of the discovered files, from the cheapest source that is exact: the cached
+    graph of exactly these files, the previous graph patched where files changed
+    (``incremental``), or a full build from every file's facts."""
+    from migrator.analysis import incremental
+    from migrator.analysis.cache import FactsCache, GraphCache, code_signature, entry_key
+    from migrator.analysis.resolve import build_graph_for_patching
+
     read, read_diags = _read(disc.files, disc.root)
-
     cache = graph_cache = None
-    if use_cache:
-        from migrator.analysis.cache import GraphCache
-
-        directory = Path(cache_dir) if cache_dir is not None else disc.root / DEFAULT_CACHE_DIR
-        stats.cache_dir = str(directory)
-        cache = FactsCache(directory)
-        graph_cache = GraphCache(directory)
+    if cache_dir is not None:
+        stats.cache_dir = str(cache_dir)
+        cache = FactsCache(cache_dir)
+        graph_cache = GraphCache(cache_dir)
     signature = (code_signature() + ("" if plugins else "-core")) if cache is not None else ""
 
     # every file's cache key first: when the finished graph of exactly these keys is cached,
@@ -150,61 +164,71 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
         sha = hashlib.sha256(data).hexdigest()
         key = entry_key(signature, f.module, f.rel, f.is_package, sha) if cache else ""
         hashed.append((f, data, sha, key))
-    graph = None
-    graph_key = ""
+    scope = graph_key = ""
     if graph_cache is not None:
-        graph_key = graph_cache.key([signature, str(disc.root), str(plugins),
-                                     *sorted(k for *_, k in hashed)])
+        scope = graph_cache.key([signature, str(disc.root), str(plugins)])
+        graph_key = graph_cache.key([scope, *sorted(k for *_, k in hashed)])
         graph = graph_cache.load(graph_key)
         if graph is not None:
             stats.cached = len(hashed)
+            stats.resolution = "cached"
+            graph.diagnostics.extend(read_diags)
+            return graph
 
-    if graph is None:
-        if cache is not None:
-            cache.load()
-            if cache.corrupt:
-                stats.cache_notes.append(
-                    f"{len(cache.corrupt)} corrupted cache pack(s) discarded and rebuilt")
-        facts: dict[str, ModuleFacts] = {}
-        todo, keys, used = [], {}, set()
-        for f, data, sha, key in hashed:
-            if cache is not None:
-                hit = cache.entries.get(key)
-                if hit is not None:
-                    facts[f.module] = hit
-                    used.add(key)
-                    continue
-                keys[f.module] = key
-            todo.append((f.rel, f.module, f.is_package, sha, data, plugins))
-        stats.cached = len(facts)
-        stats.parsed = len(todo)
+    if cache is not None:
+        cache.load()
+        if cache.corrupt:
+            stats.cache_notes.append(
+                f"{len(cache.corrupt)} corrupted cache pack(s) discarded and rebuilt")
+    facts: dict[str, ModuleFacts] = {}
+    todo, keys, used = [], {}, set()
+    for f, data, sha, key in hashed:
+        keys[f.module] = key
+        hit = cache.entries.get(key) if cache is not None else None
+        if hit is not None:
+            facts[f.module] = hit
+            used.add(key)
+            continue
+        todo.append((f.rel, f.module, f.is_package, sha, data, plugins))
+    stats.cached = len(facts)
+    stats.parsed = len(todo)
+    parser.submit(todo)
+    # while the workers parse: the previous graph, to patch
+    previous = graph_cache.latest(scope) if graph_cache is not None else None
+    parsed = parser.results()
+    new = {}
+    for mf in parsed:
+        facts[mf.module] = mf
+        if cache is not None and not any(d.code == TIME_LIMIT_CODE for d in mf.diagnostics):
+            new[keys[mf.module]] = mf  # a timeout depends on the load: try again next run
+    if cache is not None:
+        cache.save(new, used | set(new))
+        if cache.error:
+            stats.cache_notes.append(cache.error)
+        from migrator.analysis import externals
 
-        parsed = _parse_all(todo, jobs, progress, time_limit) if todo else []
-        new = {}
-        for mf in parsed:
-            facts[mf.module] = mf
-            if cache is not None and not any(d.code == TIME_LIMIT_CODE for d in mf.diagnostics):
-                new[keys[mf.module]] = mf  # a timeout depends on the load: try again next run
-        if cache is not None:
-            cache.save(new, used | set(new))
-            if cache.error:
-                stats.cache_notes.append(cache.error)
+        externals.use_cache(stats.cache_dir)
 
-        if cache is not None:
-            from migrator.analysis import externals
-
-            externals.use_cache(stats.cache_dir)
-        graph, _ = build_graph(facts, root=str(disc.root), run_plugins=plugins)
+    patched = None
+    if previous is not None and incremental.valid_ledger(previous[1]):
+        graph, ledger = previous
+        try:
+            patched = incremental.patch(graph, ledger, facts, keys,  # type: ignore[arg-type]
+                                        plugins)
+        except Exception as exc:  # a damaged ledger must cost a rebuild, never the run
+            stats.cache_notes.append(f"could not update the previous graph ({type(exc).__name__}:"
+                                     f" {exc}); rebuilt it from scratch")
+    if patched is not None:
+        ledger, stats.resolved = patched
+        stats.resolution = "incremental"
+        graph.sort_records()
+    else:
+        graph, _, info = build_graph_for_patching(facts, root=str(disc.root),
+                                                  run_plugins=plugins)
         graph.finalize()
-        if graph_cache is not None and len(new) == len(parsed):
-            graph_cache.save(graph_key, graph)
-    graph.root = portable_root(disc.root)
-    graph.diagnostics.extend(disc.diagnostics)
+        ledger = incremental.make_ledger(keys, facts, info)
+        stats.resolution, stats.resolved = "full", len(facts)
+    if graph_cache is not None and len(new) == len(parsed):
+        graph_cache.save(graph_key, graph, ledger, scope)
     graph.diagnostics.extend(read_diags)
-    graph.diagnostics = sorted(set(graph.diagnostics))
-    graph.stats = stats  # type: ignore[attr-defined]
-    if strict:
-        bad = [d for d in graph.diagnostics if d.severity != "info"]
-        if bad:
-            raise AnalysisError(f"{len(bad)} problem(s) found; first: {bad[0]}", graph)
     return graph

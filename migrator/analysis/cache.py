@@ -116,19 +116,7 @@ class FactsCache:
 
     @staticmethod
     def _decode(data: bytes) -> dict[str, ModuleFacts] | None:
-        if not data.startswith(MAGIC):
-            return None
-        head_end = data.find(b"\n", len(MAGIC))
-        if head_end < 0:
-            return None
-        digest = data[len(MAGIC):head_end].decode("ascii", "replace")
-        payload = data[head_end + 1:]
-        if hashlib.sha256(payload).hexdigest() != digest:
-            return None
-        try:
-            entries = safe_loads(payload)
-        except Exception:
-            return None
+        entries = _unframe(data)
         if not isinstance(entries, dict) or not all(
                 isinstance(v, ModuleFacts) for v in entries.values()):
             return None
@@ -136,9 +124,8 @@ class FactsCache:
 
     def _write(self, entries: dict[str, ModuleFacts]) -> Path:
         payload = pickle.dumps(dict(sorted(entries.items())), protocol=pickle.HIGHEST_PROTOCOL)
-        digest = hashlib.sha256(payload).hexdigest()
-        path = self.dir / f"{digest[:24]}.pack"
-        atomic_write(path, MAGIC + digest.encode() + b"\n" + payload)
+        path = self.dir / f"{hashlib.sha256(payload).hexdigest()[:24]}.pack"
+        atomic_write(path, _frame(payload))
         return path
 
     def save(self, new: dict[str, ModuleFacts], used: set[str]) -> None:
@@ -161,9 +148,32 @@ class FactsCache:
             self.error = f"cannot write cache {self.dir}: {exc.strerror or exc}"
 
 
+def _frame(payload: bytes) -> bytes:
+    return MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+
+
+def _unframe(data: bytes) -> object | None:
+    """The object in a framed file, or None when it is damaged or not ours."""
+    if not data.startswith(MAGIC):
+        return None
+    head_end = data.find(b"\n", len(MAGIC))
+    if head_end < 0:
+        return None
+    payload = data[head_end + 1:]
+    if hashlib.sha256(payload).hexdigest() != data[len(MAGIC):head_end].decode("ascii",
+                                                                               "replace"):
+        return None
+    try:
+        return safe_loads(payload)
+    except Exception:
+        return None
+
+
 class GraphCache:
-    """The finished graph of the last run, keyed by every file's cache key: a run in which no
-    file changed skips resolution and the plug-ins too, not only parsing."""
+    """Finished graphs keyed by every file's cache key: a run in which no file changed skips
+    resolution and the plug-ins too, not only parsing. Beside each graph lies its *ledger*
+    (``incremental``), and ``latest-<scope>`` names the newest graph of one root, analyser
+    version and set of options: the one a run with a few changed files patches."""
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.dir = Path(directory) / f"graph-v{FACTS_VERSION}"
@@ -176,31 +186,42 @@ class GraphCache:
             h.update(b"\0")
         return h.hexdigest()[:32]
 
-    def load(self, key: str) -> DependencyGraph | None:
+    def _read(self, name: str) -> object | None:
         try:
-            data = (self.dir / f"{key}.graph").read_bytes()
+            return _unframe((self.dir / name).read_bytes())
         except OSError:
             return None
-        if not data.startswith(MAGIC):
-            return None
-        head_end = data.find(b"\n", len(MAGIC))
-        payload = data[head_end + 1:]
-        if head_end < 0 or hashlib.sha256(payload).hexdigest() != data[
-                len(MAGIC):head_end].decode("ascii", "replace"):
-            return None
-        try:
-            graph = safe_loads(payload)
-        except Exception:
-            return None
+
+    def load(self, key: str) -> DependencyGraph | None:
+        graph = self._read(f"{key}.graph")
         return graph if isinstance(graph, DependencyGraph) else None
 
-    def save(self, key: str, graph: DependencyGraph) -> None:
-        payload = pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL)
-        digest = hashlib.sha256(payload).hexdigest()
+    def latest(self, scope: str) -> tuple[DependencyGraph, object] | None:
+        """The newest graph of ``scope`` with its ledger (not validated here), if any."""
         try:
-            atomic_write(self.dir / f"{key}.graph", MAGIC + digest.encode() + b"\n" + payload)
-            others = sorted(self.dir.glob("*.graph"), key=lambda p: p.stat().st_mtime)
-            for old in others[:-2]:  # keep a couple: two checkouts may share one cache
-                old.unlink()
+            key = (self.dir / f"latest-{scope}").read_text("ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        if not key.isalnum():
+            return None
+        ledger = self._read(f"{key}.ledger")
+        graph = self.load(key) if ledger is not None else None
+        return (graph, ledger) if graph is not None else None
+
+    def save(self, key: str, graph: DependencyGraph, ledger: object = None,
+             scope: str | None = None) -> None:
+        try:
+            if ledger is not None:
+                atomic_write(self.dir / f"{key}.ledger",
+                             _frame(pickle.dumps(ledger, protocol=pickle.HIGHEST_PROTOCOL)))
+            atomic_write(self.dir / f"{key}.graph",
+                         _frame(pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL)))
+            if scope is not None and ledger is not None:
+                atomic_write(self.dir / f"latest-{scope}", key + "\n")
+            graphs = sorted(self.dir.glob("*.graph"), key=lambda p: p.stat().st_mtime)
+            keep = {p.stem for p in graphs[-2:]}  # a couple: two checkouts may share one cache
+            for old in self.dir.iterdir():
+                if old.suffix in (".graph", ".ledger") and old.stem not in keep:
+                    old.unlink()
         except OSError:
             pass

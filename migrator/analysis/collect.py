@@ -19,12 +19,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import libcst as cst
-
 from migrator.analysis.facts import DynamicRef, ImportFact, ModuleFacts, NameUse, SymbolFact
+from migrator.analysis.lazy import cst
 from migrator.graph import Diagnostic
 
-_NODE = cst.CSTNode
 _VISIT_FIELD = re.compile(r'visit_\w+\(\s*self,\s*"(\w+)"')
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?::[A-Za-z_]\w*)?")
 _ANNOTATION_NAMES = re.compile(r"[A-Za-z_][\w.]*")
@@ -39,7 +37,7 @@ _KIND: dict[type, int] = {tuple: 2, list: 2, str: 0, type(None): 0, bool: 0, int
 def _kind(tp: type) -> int:
     kind = _KIND.get(tp)
     if kind is None:
-        kind = 1 if issubclass(tp, _NODE) else 0
+        kind = 1 if issubclass(tp, cst.CSTNode) else 0
         _KIND[tp] = kind
     return kind
 

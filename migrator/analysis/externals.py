@@ -28,10 +28,16 @@ def use_cache(directory: str | os.PathLike[str] | None) -> None:
 
 
 def _environment_key() -> str:
-    """Changes whenever a distribution is installed or removed anywhere on ``sys.path``."""
+    """Changes whenever a distribution is installed or removed anywhere on ``sys.path``: the
+    modification times of the entries that hold distribution metadata (installing or removing
+    one adds or deletes a ``*.dist-info`` folder there). Other entries, such as the script's own
+    folder, change all the time and say nothing about what is installed."""
     parts = []
     for entry in sys.path:
         try:
+            with os.scandir(entry or ".") as it:
+                if not any(e.name.endswith((".dist-info", ".egg-info")) for e in it):
+                    continue
             parts.append(f"{entry}\0{os.stat(entry or '.').st_mtime_ns}")
         except OSError:
             parts.append(entry)

@@ -120,10 +120,15 @@ def _serve(conn: Connection) -> None:
                 return
 
 
-def _worker_main(conn: Connection) -> None:
+def _worker_main(conn: Connection, warm: bool = False) -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides what to do about it
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if warm:  # started before the parent loaded the parser: load it here, while waiting
+        from migrator.analysis import parse
+
+        parse.warm_up()
+        _warm_caches()  # worth it: without, the first parse fills the caches more slowly
     threading.stack_size(_STACK_SIZE)
     thread = threading.Thread(target=_serve, args=(conn,), name="migrator-parse")
     thread.start()
@@ -220,76 +225,102 @@ def _signal_name(code: int | None) -> str:
     return f"exit status {code}"
 
 
-def parse_isolated(items: list[WorkItem], jobs: int,
-                   progress: Callable[[int, int], None] | None = None,
-                   time_limit: float | None = DEFAULT_TIME_LIMIT) -> list[ModuleFacts]:
-    """Facts for every item (in input order), parsed by up to ``jobs`` worker processes."""
-    if not items:
-        return []
-    from migrator.analysis import parse
+class Parser:
+    """Up to ``jobs`` worker processes that turn work items into facts.
 
-    parse.warm_up()  # import libcst and the plug-ins once, before forking
-    _warm_caches()
-    methods = mp.get_all_start_methods()
-    ctx = mp.get_context("fork" if "fork" in methods else None)
-    queue = _batches(items)
-    results: dict[int, ModuleFacts] = {}
-    workers: list[_Worker] = []
-    total = len(items)
-    limit = time_limit if time_limit and time_limit > 0 else None
+    ``Parser(jobs, early=True)`` forks its first worker at once, before the parent has even
+    imported libcst: the worker loads the parser (a quarter of a second) while the parent
+    discovers and hashes files, so that an incremental run can start parsing the one changed
+    file without waiting. ``submit`` hands out work and returns; ``results`` waits for it."""
 
-    def start() -> _Worker:
-        parent, child = ctx.Pipe(duplex=True)
-        process = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+    def __init__(self, jobs: int, progress: Callable[[int, int], None] | None = None,
+                 time_limit: float | None = DEFAULT_TIME_LIMIT, early: bool = False) -> None:
+        methods = mp.get_all_start_methods()
+        self._ctx = mp.get_context("fork" if "fork" in methods else None)
+        self.jobs = max(1, jobs)
+        self.progress = progress
+        self.limit = time_limit if time_limit and time_limit > 0 else None
+        self.items: list[WorkItem] = []
+        self.queue: deque[list[int]] = deque()
+        self.done: dict[int, ModuleFacts] = {}
+        self.workers: list[_Worker] = []
+        if early:
+            self.workers.append(self._start(warm=True))
+
+    def __enter__(self) -> Parser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start(self, warm: bool = False) -> _Worker:
+        if not warm:
+            from migrator.analysis import parse
+
+            parse.warm_up()  # import libcst and the plug-ins once, before forking
+            _warm_caches()
+        parent, child = self._ctx.Pipe(duplex=True)
+        process = self._ctx.Process(target=_worker_main, args=(child, warm), daemon=True)
         process.start()
         child.close()
         return _Worker(process, parent)
 
-    def done(index: int, facts: ModuleFacts) -> None:
-        results[index] = facts
-        if progress:
-            progress(len(results), total)
+    def _give(self, w: _Worker) -> None:
+        batch = self.queue.popleft()
+        w.pending.extend(batch)
+        w.conn.send([(i, self.items[i]) for i in batch])
+        w.since = time.monotonic()
 
-    def drain(w: _Worker) -> None:
+    def _hand_out(self) -> None:
+        """Idle workers first, then new workers up to ``jobs``."""
+        for w in self.workers:
+            if not w.pending and self.queue:
+                self._give(w)
+        while self.queue and len(self.workers) < self.jobs:
+            w = self._start()
+            self.workers.append(w)
+            self._give(w)
+
+    def submit(self, items: list[WorkItem]) -> None:
+        """Start parsing ``items`` (one ``submit`` per parser)."""
+        self.items = list(items)
+        self.queue = _batches(self.items)
+        self._hand_out()
+
+    def _record(self, index: int, facts: ModuleFacts) -> None:
+        self.done[index] = facts
+        if self.progress:
+            self.progress(len(self.done), len(self.items))
+
+    def _drain(self, w: _Worker) -> None:
         """Collect what a worker sent before it stopped."""
         try:
             while w.pending and w.conn.poll():
                 index, facts = w.conn.recv()
                 w.pending.remove(index)
-                done(index, facts)
+                self._record(index, facts)
         except (EOFError, OSError):
             pass
 
-    def retire(w: _Worker, code: str, message: str) -> None:
+    def _retire(self, w: _Worker, code: str, message: str) -> None:
         """Stop ``w``; its current file gets a diagnostic, the rest of its batch is requeued."""
         if w.process.is_alive():
             w.process.kill()
         w.process.join()
         w.conn.close()
-        workers.remove(w)
+        self.workers.remove(w)
         if w.pending:
             culprit = w.pending.popleft()
-            done(culprit, failed_facts(items[culprit], code, message))
+            self._record(culprit, failed_facts(self.items[culprit], code, message))
             if w.pending:
-                queue.appendleft(list(w.pending))
+                self.queue.appendleft(list(w.pending))
 
-    try:
-        while queue or any(w.pending for w in workers):
-            # hand out work: idle workers first, then new workers up to ``jobs``
-            for w in workers:
-                if not w.pending and queue:
-                    batch = queue.popleft()
-                    w.pending.extend(batch)
-                    w.conn.send([(i, items[i]) for i in batch])
-                    w.since = time.monotonic()
-            while queue and len(workers) < max(1, jobs):
-                w = start()
-                workers.append(w)
-                batch = queue.popleft()
-                w.pending.extend(batch)
-                w.conn.send([(i, items[i]) for i in batch])
-                w.since = time.monotonic()
-            busy = [w for w in workers if w.pending]
+    def results(self) -> list[ModuleFacts]:
+        """Facts for every submitted item, in input order."""
+        limit = self.limit
+        while self.queue or any(w.pending for w in self.workers):
+            self._hand_out()
+            busy = [w for w in self.workers if w.pending]
             timeout = None
             if limit is not None and busy:
                 now = time.monotonic()
@@ -305,34 +336,42 @@ def parse_isolated(items: list[WorkItem], jobs: int,
                         ready.add(w.process.sentinel)
                     else:
                         w.pending.remove(index)
-                        done(index, facts)
+                        self._record(index, facts)
                         w.since = now
                         continue
                 if w.process.sentinel in ready:
-                    drain(w)
+                    self._drain(w)
                     w.process.join()
-                    retire(w, CRASH_CODE, "the parser process died on this file "
-                           f"({_signal_name(w.process.exitcode)}); file skipped")
+                    self._retire(w, CRASH_CODE, "the parser process died on this file "
+                                 f"({_signal_name(w.process.exitcode)}); file skipped")
                 elif limit is not None and w.pending and now - w.since >= limit:
-                    drain(w)
+                    self._drain(w)
                     if w.pending and time.monotonic() - w.since >= limit:
-                        retire(w, TIME_LIMIT_CODE, f"parsing took longer than the time limit "
-                               f"of {limit:g} s (--file-time-limit); file skipped")
-    finally:
-        for w in workers:
-            try:
-                w.conn.send(None)
-            except (OSError, ValueError):
-                pass
-        deadline = time.monotonic() + 2.0
-        for w in workers:
-            w.process.join(max(0.0, deadline - time.monotonic()))
+                        self._retire(w, TIME_LIMIT_CODE, "parsing took longer than the time "
+                                     f"limit of {limit:g} s (--file-time-limit); file skipped")
+        return [self.done[i] for i in range(len(self.items))]
+
+    def close(self) -> None:
+        """Stop every worker at once: they hold nothing worth a polite goodbye, and a worker
+        started early may still be loading the parser, which nobody should wait for."""
+        for w in self.workers:
             if w.process.is_alive():
                 w.process.kill()
-                w.process.join()
+            w.process.join()
             w.conn.close()
-    return [results[i] for i in range(total)]
+        self.workers = []
 
 
-__all__ = ["CRASH_CODE", "DEFAULT_TIME_LIMIT", "TIME_LIMIT_CODE", "failed_facts",
+def parse_isolated(items: list[WorkItem], jobs: int,
+                   progress: Callable[[int, int], None] | None = None,
+                   time_limit: float | None = DEFAULT_TIME_LIMIT) -> list[ModuleFacts]:
+    """Facts for every item (in input order), parsed by up to ``jobs`` worker processes."""
+    if not items:
+        return []
+    with Parser(jobs, progress, time_limit) as parser:
+        parser.submit(items)
+        return parser.results()
+
+
+__all__ = ["CRASH_CODE", "DEFAULT_TIME_LIMIT", "TIME_LIMIT_CODE", "Parser", "failed_facts",
            "parse_isolated"]

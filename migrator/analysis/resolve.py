@@ -10,6 +10,7 @@ plug-ins get the same resolver.
 from __future__ import annotations
 
 import bisect
+import hashlib
 from collections import defaultdict
 from typing import Any
 
@@ -17,7 +18,7 @@ import networkx as nx
 
 from migrator.analysis import externals, frameworks
 from migrator.analysis.facts import ImportFact, ModuleFacts, SymbolFact
-from migrator.graph import MAX_EVIDENCE, DependencyGraph, ExternalImport
+from migrator.graph import MAX_EVIDENCE, DependencyGraph, ExternalImport, node_attrs
 
 # a resolved value: ("mod", "pkg.sub") | ("sym", "pkg.mod:Name") | ("ext", "flask.Blueprint")
 Value = tuple[str, str]
@@ -58,7 +59,9 @@ class ProjectResolver:
             self.stars[name] = stars
             spans = sorted((s.line, s.end_line, s.name) for s in mf.symbols)
             self.spans[name] = ([s[0] for s in spans], spans)
-        self._export_memo: dict[tuple[str, str], Value | None] = {}
+        self._export_memo: dict[tuple[str, str], tuple[Value | None, frozenset[str]]] = {}
+        #: while set, every module whose facts a lookup reads is added (``consulted``)
+        self.trace: set[str] | None = None
 
     # -- modules --------------------------------------------------------------------------------
     def is_internal(self, module: str) -> bool:
@@ -94,20 +97,34 @@ class ProjectResolver:
     def export(self, module: str, name: str,
                seen: frozenset[tuple[str, str]] = frozenset()) -> Value | None:
         """What ``module.name`` is: a symbol defined there, a re-export, a submodule, an
-        external name, or None."""
+        external name, or None.
+
+        Only top-level answers are memoised, and a chain being followed never reads the memo:
+        an answer inside a chain can depend on the chain (cycles are cut), so reading the memo
+        there would make answers depend on which names were asked first, and an incremental
+        run, which asks fewer, could then differ from a full one."""
         key = (module, name)
-        if key in self._export_memo:
-            return self._export_memo[key]
-        if key in seen:
-            return None
-        value = self._export(module, name, seen | {key})
-        if not seen:
-            self._export_memo[key] = value
-        return value
+        if seen:
+            if key in seen:
+                return None
+            return self._export(module, name, seen | {key})
+        hit = self._export_memo.get(key)
+        if hit is None:
+            outer, self.trace = self.trace, set()
+            try:
+                value = self._export(module, name, frozenset((key,)))
+                hit = self._export_memo[key] = (value, frozenset(self.trace))
+            finally:
+                self.trace = outer
+        if self.trace is not None:
+            self.trace |= hit[1]
+        return hit[0]
 
     def _export(self, module: str, name: str, seen: frozenset[tuple[str, str]]) -> Value | None:
         if not self.is_internal(module):
             return ("ext", f"{module}.{name}")
+        if self.trace is not None:
+            self.trace.add(module)
         if name in self.symbols.get(module, {}):
             return ("sym", f"{module}:{name}")
         imp = self.bindings.get(module, {}).get(name)
@@ -119,7 +136,9 @@ class ProjectResolver:
         if self.is_module(sub):
             return ("mod", sub)
         for star in self.stars.get(module, ()):
-            exported = self.facts.get(star).exports if star in self.facts else None
+            if self.trace is not None:
+                self.trace.add(star)
+            exported = self.facts[star].exports if star in self.facts else None
             if exported is not None and name not in exported:
                 continue
             if name.startswith("_") and exported is None:
@@ -143,6 +162,8 @@ class ProjectResolver:
         if imp is not None:
             return self._from_import(imp, frozenset())
         for star in self.stars[module]:
+            if self.trace is not None:
+                self.trace.add(star)
             exported = self.facts[star].exports if star in self.facts else None
             if exported is not None and name not in exported:
                 continue
@@ -218,13 +239,35 @@ class ProjectResolver:
         ``pkg.mod:Name``), None when it names nothing internal."""
         if ":" in value:
             module, _, name = value.partition(":")
+            if self.trace is not None:
+                self.trace.add(module)
             return f"{module}:{name}" if name in self.symbols.get(module, {}) else None
         if value in self.modules:
             return value
         module, _, name = value.rpartition(".")
+        if self.trace is not None:
+            self.trace.add(module)
         if name in self.symbols.get(module, {}):
             return f"{module}:{name}"
         return None
+
+
+def interface(mf: ModuleFacts) -> str:
+    """A hash of what other modules' name resolution can read of ``mf``: its top-level names,
+    module-level import bindings, star imports and ``__all__``. Edits that keep it (a function
+    body, a comment, lines moving) change no other module's edges."""
+    binds: dict[str, tuple[str, str | None, str | None]] = {}
+    stars: list[str] = []
+    for imp in mf.imports:
+        if imp.lazy:
+            continue
+        if imp.star:
+            if imp.module not in stars:
+                stars.append(imp.module)
+            continue
+        binds.setdefault(bound_name(imp), (imp.module, imp.name, imp.alias))
+    data = (sorted({s.name for s in mf.symbols}), sorted(binds.items()), stars, mf.exports)
+    return hashlib.sha256(repr(data).encode()).hexdigest()[:16]
 
 
 def bound_name(imp: ImportFact) -> str:
@@ -322,61 +365,132 @@ def _evidence_key(item: str) -> tuple[str, int]:
     return (file, int(line) if line.isdigit() else 0)
 
 
-def build_graph(facts: dict[str, ModuleFacts], root: str = ".",
-                run_plugins: bool = True) -> tuple[DependencyGraph, ProjectResolver]:
-    """The dependency graph of all modules' facts (see the module docstring)."""
+def module_nodes(name: str, mf: ModuleFacts) -> list[tuple[str, dict[str, Any]]]:
+    """The graph nodes of one module: the module itself, then its top-level symbols."""
+    nodes = [(name, node_attrs("module", mf.file, 1, max(mf.lines, 1), size=mf.lines,
+                               package=mf.is_package))]
+    for sym in mf.symbols:
+        nodes.append((f"{name}:{sym.name}", node_attrs(sym.kind, mf.file, sym.line,
+                                                        sym.end_line)))
+    return nodes
+
+
+def resolve_modules(names: list[str], facts: dict[str, ModuleFacts],
+                    resolver: ProjectResolver, edges: _Edges,
+                    ext_out: dict[str, list[ExternalImport]]) -> dict[str, tuple[str, ...]]:
+    """Add the edges that ``names`` draw (import, reference, inherit, dynamic) to ``edges``
+    and their third-party imports to ``ext_out``. Returns, per module, the other modules whose
+    facts its resolution read: only an interface change in one of those can change its edges."""
+    consulted: dict[str, tuple[str, ...]] = {}
+    for name in names:
+        resolver.trace = set()
+        try:
+            _resolve_module(name, facts[name], resolver, edges, ext_out)
+        finally:
+            trace, resolver.trace = resolver.trace, None
+        trace.discard(name)
+        consulted[name] = tuple(sorted(trace))
+    return consulted
+
+
+def _resolve_module(name: str, mf: ModuleFacts, resolver: ProjectResolver, edges: _Edges,
+                    ext_out: dict[str, list[ExternalImport]]) -> None:
+    ext: set[ExternalImport] = set()
+    for imp in mf.imports:
+        evidence = f"{mf.file}:{imp.line}"
+        if not imp.module or imp.module == "__future__":  # a compiler switch, not a dependency
+            continue
+        if not resolver.is_internal(imp.module):
+            ext.add(externals.classify(imp.module.split(".", 1)[0]))
+            continue
+        target = resolver.import_target(imp)
+        if target is not None:
+            edges.add(name, target, "import", evidence, lazy=imp.lazy,
+                      type_only=imp.type_only, guarded=imp.guarded)
+    _references(name, mf, resolver, edges)
+    for ref in mf.dynamic:
+        source = f"{name}:{ref.owner}" if ref.owner else name
+        if ref.kind == "string_ref":
+            target = resolver.string_target(ref.value)
+        elif resolver.is_internal(ref.value):
+            target = resolver.existing_module(ref.value)
+        else:
+            ext.add(externals.classify(ref.value.split(".", 1)[0]))
+            target = None
+        if target is not None and target.split(":", 1)[0] != name:
+            edges.add(source, target, "dynamic", f"{mf.file}:{ref.line}")
+    if ext:
+        ext_out[name] = sorted(ext)
+
+
+#: an edge of the graph: (source, target, kind)
+EdgeKey = tuple[str, str, str]
+
+
+def apply_plugins(facts: dict[str, ModuleFacts], resolver: ProjectResolver,
+                graph: DependencyGraph) -> dict[EdgeKey, dict[str, Any] | None]:
+    """Run the framework plug-ins over ``graph``, which holds the resolver's edges only.
+
+    Returns what every edge the plug-ins added to or created held before (None: it did not
+    exist): with it an incremental run peels the plug-ins' layer off the previous graph, which
+    gives back the resolver's edges exactly (``incremental``)."""
+    before: dict[EdgeKey, dict[str, Any] | None] = {}
+    adjacency = graph.g._adj
+    add_edge = graph.add_edge
+
+    def recording_add_edge(source: str, target: str, kind: str, evidence: Any = (),
+                           count: int | None = None, **flags: bool) -> None:
+        key = (source, target, kind)
+        if key not in before:
+            data = adjacency.get(source, {}).get(target, {}).get(kind)
+            before[key] = None if data is None else copy_edge(data)
+        add_edge(source, target, kind, evidence, count, **flags)
+
+    graph.add_edge = recording_add_edge  # type: ignore[method-assign]
+    try:
+        frameworks.resolve_all(facts, resolver, graph)
+    finally:
+        del graph.add_edge
+    return before
+
+
+def copy_edge(data: dict[str, Any]) -> dict[str, Any]:
+    """An edge's attributes, with its own evidence list."""
+    out = dict(data)
+    out["evidence"] = list(data["evidence"])
+    return out
+
+
+def build_graph(facts: dict[str, ModuleFacts], root: str = ".", run_plugins: bool = True,
+                ) -> tuple[DependencyGraph, ProjectResolver]:
+    """The dependency graph of all modules' facts (see the module docstring) and the resolver
+    that built it."""
+    graph, resolver, _ = build_graph_for_patching(facts, root, run_plugins)
+    return graph, resolver
+
+
+def build_graph_for_patching(facts: dict[str, ModuleFacts], root: str = ".",
+                             run_plugins: bool = True,
+                             ) -> tuple[DependencyGraph, ProjectResolver, dict[str, Any]]:
+    """``build_graph``, plus what an incremental run needs to patch the graph later: the
+    modules each module's resolution ``consulted`` and the ``plugin_base`` (``apply_plugins``)."""
     graph = DependencyGraph(root=root)
     resolver = ProjectResolver(facts)
     edges = _Edges()
-    nodes: list[tuple[str, str, dict[str, Any]]] = []
-    for name in sorted(facts):
-        mf = facts[name]
-        nodes.append((name, "module", {"file": mf.file, "line": 1,
-                                       "end_line": max(mf.lines, 1), "size": mf.lines,
-                                       "package": mf.is_package}))
-        for sym in mf.symbols:
-            nodes.append((f"{name}:{sym.name}", sym.kind, {"file": mf.file, "line": sym.line,
-                                                           "end_line": sym.end_line}))
-        graph.diagnostics.extend(mf.diagnostics)
+    nodes: list[tuple[str, dict[str, Any]]] = []
+    names = sorted(facts)
+    for name in names:
+        nodes.extend(module_nodes(name, facts[name]))
+        graph.diagnostics.extend(facts[name].diagnostics)
     # globally sorted ("a.b.c" sorts before "a.b:X"), so that ``finalize`` has nothing to redo
-    for node_id, kind, attrs in sorted(nodes, key=lambda n: n[0]):
-        graph.add_node(node_id, kind, **attrs)
-
-    for name in sorted(facts):
-        mf = facts[name]
-        ext: set[ExternalImport] = set()
-        for imp in mf.imports:
-            evidence = f"{mf.file}:{imp.line}"
-            if not imp.module or imp.module == "__future__":  # a compiler switch, not a dependency
-                continue
-            if not resolver.is_internal(imp.module):
-                ext.add(externals.classify(imp.module.split(".", 1)[0]))
-                continue
-            target = resolver.import_target(imp)
-            if target is not None:
-                edges.add(name, target, "import", evidence, lazy=imp.lazy,
-                          type_only=imp.type_only, guarded=imp.guarded)
-        if ext:
-            graph.externals[name] = sorted(ext)
-        _references(name, mf, resolver, edges)
-        for ref in mf.dynamic:
-            source = f"{name}:{ref.owner}" if ref.owner else name
-            if ref.kind == "string_ref":
-                target = resolver.string_target(ref.value)
-            elif resolver.is_internal(ref.value):
-                target = resolver.existing_module(ref.value)
-            else:
-                ext = set(graph.externals.get(name, []))
-                ext.add(externals.classify(ref.value.split(".", 1)[0]))
-                graph.externals[name] = sorted(ext)
-                target = None
-            if target is not None and target.split(":", 1)[0] != name:
-                edges.add(source, target, "dynamic", f"{mf.file}:{ref.line}")
+    graph.g.add_nodes_from(sorted(nodes, key=lambda n: n[0]))
+    consulted = resolve_modules(names, facts, resolver, edges, graph.externals)
     edges.into(graph)  # before the plug-ins: they merge into (and must not recount) these
+    plugin_base: dict[EdgeKey, dict[str, Any] | None] = {}
     if run_plugins:
-        frameworks.resolve_all(facts, resolver, graph)
+        plugin_base = apply_plugins(facts, resolver, graph)
         sort_graph(graph)  # the plug-ins appended edges out of order
-    return graph, resolver
+    return graph, resolver, {"consulted": consulted, "plugin_base": plugin_base}
 
 
 def _references(name: str, mf: ModuleFacts, resolver: ProjectResolver, edges: _Edges) -> None:

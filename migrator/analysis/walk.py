@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
-import libcst as cst
+from migrator.analysis.lazy import cst
 
 # fields that only ever hold whitespace, comments or punctuation
 _SKIP = frozenset({

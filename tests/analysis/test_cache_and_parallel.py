@@ -131,17 +131,28 @@ def test_output_is_identical_across_hash_seeds(project, tmp_path):
     assert len(outs) == 1
 
 
-def test_unchanged_tree_reuses_the_finished_graph(project, tmp_path, monkeypatch):
+def test_unchanged_tree_reuses_the_finished_graph_and_an_edit_patches_it(project, tmp_path,
+                                                                          monkeypatch):
     cache = tmp_path / "cache"
     first = as_json(analyze(project, cache_dir=cache, jobs=1))
     import migrator.analysis.resolve as resolve
 
     def fail(*args, **kwargs):
-        raise AssertionError("resolution ran although nothing changed")
-    monkeypatch.setattr(resolve, "build_graph", fail)
-    assert as_json(analyze(project, cache_dir=cache, jobs=1)) == first
+        raise AssertionError("a full build ran")
+    monkeypatch.setattr(resolve, "build_graph_for_patching", fail)
+    again = analyze(project, cache_dir=cache, jobs=1)
+    assert as_json(again) == first
+    assert (again.stats.resolution, again.stats.resolved) == ("cached", 0)
+    (project / "pkg" / "m1.py").write_text("from pkg import m2\n\n\ndef f1():\n    return 1\n")
+    body = analyze(project, cache_dir=cache, jobs=1)  # same names: only m1 is resolved again
+    assert (body.stats.resolution, body.stats.resolved) == ("incremental", 1)
+    assert not body.g.has_edge("pkg.m1:f1", "pkg.m2:f2")
     (project / "pkg" / "m1.py").write_text("X = 2\n")
-    with pytest.raises(AssertionError, match="resolution ran"):
+    shape = analyze(project, cache_dir=cache, jobs=1)  # f1 is gone: m0, which uses it, too
+    assert (shape.stats.resolution, shape.stats.resolved) == ("incremental", 2)
+    assert "pkg.m1:f1" not in shape.g and "pkg.m1:X" in shape.g
+    (project / "pkg" / "new.py").write_text("Y = 1\n")  # a new module: nothing to patch
+    with pytest.raises(AssertionError, match="a full build ran"):
         analyze(project, cache_dir=cache, jobs=1)
 
 

@@ -35,7 +35,7 @@ def _plugin_from_module(mod: Any) -> Any | None:
         if obj is not None:
             return obj() if isinstance(obj, type) else obj
     classes = [v for k, v in sorted(vars(mod).items())
-               if isinstance(v, type) and k.endswith("Plugin") and k != "FrameworkPlugin"
+               if k.endswith("Plugin") and k != "FrameworkPlugin" and isinstance(v, type)
                and getattr(v, "__module__", None) == mod.__name__]
     if len(classes) == 1:
         return classes[0]()

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
-
-import libcst as cst
-from libcst._nodes.internal import CodegenState
 
 from migrator.analysis.collect import dotted_name as dotted  # noqa: F401 - re-exported for the plug-ins
 from migrator.analysis.facts import ModuleFacts
+from migrator.analysis.lazy import cst
 from migrator.analysis.walk import line_of as core_line_of
 from migrator.graph import DependencyGraph
 
@@ -43,15 +42,17 @@ def _fields(tp: type) -> tuple[str, ...]:
 
 
 _KIND: dict[type, int] = {}  # 1: a node, 2: a sequence, 0: anything else (leaves included)
-# leaf nodes no plug-in looks at by themselves (they read them through their parents)
-_LEAVES = (cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString)
+# leaf nodes no plug-in looks at by themselves (they read them through their parents): names,
+# filled on first use so that importing this module does not load libcst
+_LEAVES = ("Name", "Integer", "Float", "Imaginary", "SimpleString")
 _LAST: list[Any] = [None, None]  # the last module walked and its node list (shared by plug-ins)
 
 
 def _kind(tp: type) -> int:
     kind = _KIND.get(tp)
     if kind is None:
-        kind = _KIND[tp] = (0 if tp in _LEAVES else 1 if issubclass(tp, cst.CSTNode) else
+        leaf = tp.__module__.startswith("libcst.") and tp.__name__ in _LEAVES
+        kind = _KIND[tp] = (0 if leaf else 1 if issubclass(tp, cst.CSTNode) else
                             2 if tp in (tuple, list) else 0)
     return kind
 
@@ -102,31 +103,38 @@ class _Done(Exception):
     pass
 
 
-class _LineState(CodegenState):
-    """A code generator that keeps no text: it counts newlines and notes wanted nodes' lines."""
+@lru_cache(maxsize=1)
+def _line_state_class() -> type:
+    """``_LineState``, defined on first use: its base class is libcst's (see ``lazy``)."""
+    from libcst._nodes.internal import CodegenState
 
-    def __init__(self, module: cst.Module, wanted: dict[int, cst.CSTNode]) -> None:
-        super().__init__(default_indent=module.default_indent,
-                         default_newline=module.default_newline)
-        self.line = 1
-        self.wanted = wanted
-        self.found: dict[int, int] = {}
+    class _LineState(CodegenState):
+        """A code generator that keeps no text: it counts newlines and notes wanted nodes' lines."""
 
-    def add_indent_tokens(self) -> None:
-        pass
+        def __init__(self, module: cst.Module, wanted: dict[int, cst.CSTNode]) -> None:
+            super().__init__(default_indent=module.default_indent,
+                             default_newline=module.default_newline)
+            self.line = 1
+            self.wanted = wanted
+            self.found: dict[int, int] = {}
 
-    def add_token(self, value: str) -> None:
-        self.line += value.count("\n")
+        def add_indent_tokens(self) -> None:
+            pass
 
-    def pop_trailing_newline(self) -> None:
-        pass
+        def add_token(self, value: str) -> None:
+            self.line += value.count("\n")
 
-    def before_codegen(self, node: cst.CSTNode) -> None:
-        key = id(node)
-        if key in self.wanted and key not in self.found:
-            self.found[key] = self.line
-            if len(self.found) == len(self.wanted):
-                raise _Done
+        def pop_trailing_newline(self) -> None:
+            pass
+
+        def before_codegen(self, node: cst.CSTNode) -> None:
+            key = id(node)
+            if key in self.wanted and key not in self.found:
+                self.found[key] = self.line
+                if len(self.found) == len(self.wanted):
+                    raise _Done
+
+    return _LineState
 
 
 class Lines:
@@ -154,7 +162,7 @@ class Lines:
         if self.found is None or id(node) not in self.found:
             if id(node) not in self.wanted:
                 self.want(node)
-            state = _LineState(self.module, self.wanted)
+            state = _line_state_class()(self.module, self.wanted)
             try:
                 self.module._codegen(state)
             except _Done:

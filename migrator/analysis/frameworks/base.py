@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-import libcst as cst
-
 from migrator.analysis.facts import ModuleFacts
+from migrator.analysis.lazy import cst
 from migrator.graph import DependencyGraph
 
 

@@ -44,10 +44,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import libcst as cst
-
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _util as u
+from migrator.analysis.lazy import cst
 from migrator.graph import DependencyGraph, EntryPoint, Route, Table
 
 _PATH_FUNCS = ("path", "re_path", "url")

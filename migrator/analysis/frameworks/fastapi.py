@@ -24,10 +24,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-import libcst as cst
-
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _util as u
+from migrator.analysis.lazy import cst
 from migrator.graph import DependencyGraph, EntryPoint, Route
 
 _OBJECT_KINDS = {"FastAPI": "app", "APIRouter": "router"}

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import libcst as cst
-
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _util as u
+from migrator.analysis.lazy import cst
 from migrator.graph import DependencyGraph, EntryPoint
 
 _ENQUEUE = {"enqueue": (0, "f"), "enqueue_call": (0, "func"), "enqueue_in": (1, "func"),

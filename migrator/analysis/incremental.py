@@ -1,0 +1,184 @@
+"""Patch the previous run's graph after some files changed, instead of building it again.
+
+Building the graph of a big project from its facts costs more than parsing the one file a
+developer touched, so a run with a few changed files loads the previous graph and its *ledger*
+and redoes only what the change can reach:
+
+* ``keys``: each module's facts-cache key, to tell which modules changed;
+* ``interfaces``: each module's ``resolve.interface`` hash (its top-level names, module-level
+  imports, star imports, ``__all__``): the only part of a module another module's name
+  resolution reads;
+* ``consulted``: for each module, the modules whose facts its resolution read, recorded by the
+  resolver while it ran;
+* ``plugin_base``: for every edge the framework plug-ins added to or created, what the edge held
+  before them (None: nothing).
+
+The modules to resolve again are the changed ones plus every module that consulted a changed
+module whose interface changed. The patch peels the plug-ins' layer off (``plugin_base``
+restores the resolver's edges exactly), drops the edges the affected modules drew, updates
+their nodes, resolves them again, runs the plug-ins over the whole graph as a full build does,
+and puts every touched adjacency back in sorted order. The result is the graph a full build
+gives, byte for byte (tests/analysis/test_incremental.py checks it against full builds over
+many edits). When files were added or removed, or the previous run used other options, there is
+nothing to patch and the caller builds from scratch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from migrator.analysis.facts import ModuleFacts
+from migrator.analysis.resolve import (
+    ProjectResolver,
+    _clear_nx_cache,
+    _Edges,
+    apply_plugins,
+    interface,
+    module_nodes,
+    resolve_modules,
+)
+from migrator.graph import DependencyGraph
+
+LEDGER_VERSION = 1
+
+
+def make_ledger(keys: dict[str, str], facts: dict[str, ModuleFacts],
+                patch_info: dict[str, Any]) -> dict[str, Any]:
+    """The ledger of a graph just built from ``facts`` (``build_graph_for_patching``)."""
+    return {"version": LEDGER_VERSION, "keys": dict(keys),
+            "interfaces": {m: interface(mf) for m, mf in facts.items()},
+            "consulted": patch_info["consulted"], "plugin_base": patch_info["plugin_base"]}
+
+
+def valid_ledger(ledger: object) -> bool:
+    return isinstance(ledger, dict) and ledger.get("version") == LEDGER_VERSION and all(
+        isinstance(ledger.get(k), dict)
+        for k in ("keys", "interfaces", "consulted", "plugin_base"))
+
+
+def patch(graph: DependencyGraph, ledger: dict[str, Any], facts: dict[str, ModuleFacts],
+          keys: dict[str, str], run_plugins: bool) -> tuple[dict[str, Any], int] | None:
+    """Turn ``graph`` (the previous run's, described by ``ledger``) into the graph of
+    ``facts`` in place. Returns the new ledger and the number of modules resolved again, or
+    None when the change cannot be patched (``graph`` is then unusable: build from scratch)."""
+    old_keys = ledger["keys"]
+    if old_keys.keys() != keys.keys():
+        return None  # files were added, removed or renamed: the module set itself changed
+    changed = sorted(m for m, key in keys.items() if old_keys[m] != key)
+    interfaces = dict(ledger["interfaces"])
+    new_interfaces = {m: interface(facts[m]) for m in changed}
+    reshaped = {m for m in changed if new_interfaces[m] != interfaces.get(m)}
+    interfaces.update(new_interfaces)
+    affected = set(changed)
+    if reshaped:
+        affected.update(m for m, seen in ledger["consulted"].items()
+                        if not reshaped.isdisjoint(seen))
+
+    g = graph.g
+    succ, pred, nodes = g._adj, g._pred, g._node
+    sources: set[str] = set()  # adjacency to sort again afterwards
+    targets: set[str] = set()
+
+    def set_edge(s: str, t: str, kind: str, data: dict[str, Any] | None) -> None:
+        keydict = succ[s].get(t)
+        if data is None:
+            if keydict is not None and kind in keydict:
+                del keydict[kind]
+                if not keydict:
+                    del succ[s][t]
+                    del pred[t][s]
+            return
+        if keydict is None:
+            keydict = succ[s][t] = {}
+            pred[t][s] = keydict
+            sources.add(s)
+            targets.add(t)
+        elif kind not in keydict:
+            sources.add(s)  # the edge keys of this pair need sorting again
+        keydict[kind] = data
+
+    # 1. peel off the plug-ins' layer: back to the resolver's edges of the previous run
+    for (s, t, kind), before in ledger["plugin_base"].items():
+        if s not in succ or t not in succ:
+            return None
+        set_edge(s, t, kind, before)
+
+    # 2. drop the edges the affected modules drew, and bring their nodes up to date
+    by_module: dict[str, list[str]] = {}
+    for node in nodes:
+        by_module.setdefault(node.partition(":")[0], []).append(node)
+    for module in affected:
+        for node in by_module.get(module, ()):
+            for t in succ[node]:
+                del pred[t][node]
+                targets.add(t)
+            succ[node].clear()
+    reordered = False
+    for module in affected:
+        new = module_nodes(module, facts[module])
+        ids = {n for n, _ in new}
+        for node in by_module.get(module, ()):
+            if node not in ids:
+                if pred[node]:
+                    return None  # an unaffected module still points at it: rebuild
+                g.remove_node(node)
+                reordered = True
+        for node, attrs in new:
+            if node in nodes:
+                nodes[node].clear()
+                nodes[node].update(attrs)
+            else:
+                g.add_node(node, **attrs)
+                reordered = True
+
+    # 3. resolve the affected modules again, with everything else as it was
+    resolver = ProjectResolver(facts)
+    edges = _Edges()
+    externals: dict[str, Any] = {}
+    consulted = dict(ledger["consulted"])
+    consulted.update(resolve_modules(sorted(affected), facts, resolver, edges, externals))
+    for module in affected:
+        graph.externals.pop(module, None)
+    graph.externals.update(externals)
+    for (s, t, _kind) in edges.data:
+        sources.add(s)
+        targets.add(t)
+    edges.into(graph)
+
+    # 4. the plug-ins, over the whole graph, as in a full build
+    graph.routes, graph.entry_points, graph.tables = [], [], {}
+    graph.diagnostics = [d for m in sorted(facts) for d in facts[m].diagnostics]
+    plugin_base = {}
+    if run_plugins:
+        plugin_base = apply_plugins(facts, resolver, graph)
+        for (s, t, _kind) in plugin_base:
+            sources.add(s)
+            targets.add(t)
+
+    # 5. sorted order again, where anything moved
+    if reordered:
+        for table in (nodes, succ, pred):
+            _sort_in_place(table)
+    for s in sources:
+        if s in succ:
+            inner = succ[s]
+            _sort_in_place(inner)
+            for keydict in inner.values():
+                _sort_in_place(keydict)
+    for t in targets:
+        if t in pred:
+            _sort_in_place(pred[t])
+    _clear_nx_cache(g)
+    graph.externals = dict(sorted(graph.externals.items()))
+    new_ledger = {"version": LEDGER_VERSION, "keys": dict(keys), "interfaces": interfaces,
+                  "consulted": consulted, "plugin_base": plugin_base}
+    return new_ledger, len(affected)
+
+
+def _sort_in_place(table: dict[Any, Any]) -> None:
+    """Sort a dict by key without replacing it (networkx's views hold on to the objects)."""
+    keys = list(table)
+    if keys != sorted(keys):
+        items = sorted(table.items())
+        table.clear()
+        table.update(items)
