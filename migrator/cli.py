@@ -53,3 +53,30 @@ def main() -> None:
 
 def _terminated(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
+
+
+def entry() -> None:
+    """The console script: run ``main``, flush the output, and end the process at once.
+
+    Tearing down the interpreter frees every object one by one, which after analysing a big
+    project (a graph and the facts of every file: millions of objects) takes a fifth of a second
+    of nothing useful; mypy skips it the same way. Every command has finished its work, closed
+    its files and stopped its worker processes by the time ``main`` returns."""
+    import os
+    import sys
+
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    else:  # pragma: no cover - click's standalone mode always ends in SystemExit
+        code = 0
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):  # a closed pipe (``| head``) has nothing to say
+        code = code or 1
+    os._exit(code or 0)

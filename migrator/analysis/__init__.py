@@ -17,9 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migrator.analysis.discover import DEFAULT_MAX_FILE_SIZE, PathError, SourceFile, discover
+from migrator.analysis.discover import (
+    DEFAULT_MAX_FILE_SIZE,
+    Discovery,
+    PathError,
+    SourceFile,
+    discover,
+)
 from migrator.analysis.facts import ModuleFacts
-from migrator.analysis.isolate import DEFAULT_TIME_LIMIT, TIME_LIMIT_CODE
+from migrator.analysis.isolate import DEFAULT_TIME_LIMIT, TIME_LIMIT_CODE, Parser
 from migrator.graph import DependencyGraph, Diagnostic
 
 __all__ = ["AnalysisError", "PathError", "Stats", "analyze", "DEFAULT_CACHE_DIR"]
@@ -115,8 +121,6 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
     links are followed only with ``follow_symlinks`` (and never out of a loop).
     Raises ``PathError`` when ``path`` is missing or holds no Python.
     """
-    from migrator.analysis.isolate import Parser
-
     jobs = max(1, jobs or os.cpu_count() or 1)
     # with a second core, the first parser process starts now and loads libcst while this one
     # finds and hashes the files: a run that has one changed file to parse need not wait
@@ -140,7 +144,7 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
     return graph
 
 
-def _build(disc: Any, parser: Any, stats: Stats, cache_dir: Path | None,
+def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None,
            plugins: bool) -> DependencyGraph:
     """The graph of the discovered files, from the cheapest source that is exact: the cached
     graph of exactly these files, the previous graph patched where files changed
@@ -226,8 +230,9 @@ def _build(disc: Any, parser: Any, stats: Stats, cache_dir: Path | None,
         graph, _, info = build_graph_for_patching(facts, root=str(disc.root),
                                                   run_plugins=plugins)
         graph.finalize()
-        ledger = incremental.make_ledger(keys, facts, info)
         stats.resolution, stats.resolved = "full", len(facts)
+        if graph_cache is not None:
+            ledger = incremental.make_ledger(keys, facts, info)
     if graph_cache is not None and len(new) == len(parsed):
         graph_cache.save(graph_key, graph, ledger, scope)
     graph.diagnostics.extend(read_diags)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
 
 from migrator.analysis import analyze
+from migrator.analysis.formats import render
 from migrator.cli import main
 from migrator.graph import GRAPH_SCHEMA, GRAPH_VERSION, DependencyGraph
 
@@ -101,3 +104,28 @@ def test_progress_callback_reports_every_parsed_file(project):
     analyze(project, use_cache=False, jobs=1, progress=lambda done, total: seen.append(
         (done, total)))
     assert seen and seen[-1] == (4, 4)
+
+
+def _console(*args: object) -> subprocess.CompletedProcess:
+    """The real console entry point (``migrator.cli:entry``) in a fresh process."""
+    return subprocess.run([sys.executable, "-m", "migrator", *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_console_entry_flushes_everything_and_keeps_exit_codes(project, tmp_path):
+    """``entry`` ends the process with ``os._exit`` (no interpreter teardown): all output must
+    still arrive, and the exit codes must be the commands' own."""
+    out = _console("analyze", project, "--no-cache", "-f", "json")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == render(analyze(project, use_cache=False), "json")  # complete
+    missing = _console("analyze", tmp_path / "nowhere")
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines() == [
+        f"migrator analyze: error: {tmp_path / 'nowhere'}: no such file or directory"]
+    (project / "shop" / "broken.py").write_text("def (:\n")
+    strict = _console("analyze", project, "--no-cache", "--strict", "-f", "json", "-o",
+                      tmp_path / "g.json")
+    assert strict.returncode == 1
+    assert "broken.py:1: syntax-error" in strict.stderr
+    assert json.loads((tmp_path / "g.json").read_text())["diagnostics"]
+    assert _console("no-such-command").returncode == 2  # click's usage error

@@ -739,3 +739,37 @@ def test_random_edit_sequence_matches_from_scratch(sample: tuple[Path, Path]) ->
         if i % 8 == 7:
             check_unchanged(root, cache, want)
     assert "incremental" in kinds and "full" in kinds
+
+
+def test_a_patch_that_fails_costs_a_rebuild_not_the_run(sample: tuple[Path, Path],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    root, cache = sample
+    check_step(root, cache)
+    from migrator.analysis import incremental
+
+    def broken(*args, **kwargs):
+        raise KeyError("sample_monolith.nowhere")
+    monkeypatch.setattr(incremental, "patch", broken)
+    e_append_comment(root)
+    got = check_step(root, cache)
+    assert_resolution(got, "full")
+    assert any("could not update the previous graph (KeyError" in note
+               for note in got.stats.cache_notes), got.stats.cache_notes
+
+
+def test_an_incremental_run_leaves_libcst_unloaded_in_the_main_process(
+        sample: tuple[Path, Path]) -> None:
+    """The plug-ins' resolve step reads facts, not trees: loading libcst (a fifth of a second)
+    in the main process is left to the parser process (``migrator.analysis.lazy``)."""
+    import subprocess
+    import sys
+
+    root, cache = sample
+    check_step(root, cache)
+    e_add_route(root)
+    code = ("import sys\nfrom migrator.analysis import analyze\n"
+            f"g = analyze({str(root)!r}, cache_dir={str(cache)!r}, jobs=1)\n"
+            "print(g.stats.resolution, type(sys.modules['libcst']).__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True).stdout.split()
+    assert out == ["incremental", "_LazyModule"]
