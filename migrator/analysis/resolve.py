@@ -428,7 +428,7 @@ EdgeKey = tuple[str, str, str]
 
 
 def apply_plugins(facts: dict[str, ModuleFacts], resolver: ProjectResolver,
-                graph: DependencyGraph) -> dict[EdgeKey, dict[str, Any] | None]:
+                  graph: DependencyGraph) -> dict[EdgeKey, dict[str, Any] | None]:
     """Run the framework plug-ins over ``graph``, which holds the resolver's edges only.
 
     Returns what every edge the plug-ins added to or created held before (None: it did not
