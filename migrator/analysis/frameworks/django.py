@@ -13,12 +13,30 @@
   (``csrf_exempt(view)``). Methods come from ``require_GET``/``require_POST``/``require_safe``/
   ``require_http_methods([...])`` or the verbs a class-based view defines (generic display views
   GET, edit views GET and POST); otherwise the route accepts ``ANY`` method.
+* DRF routers: ``router = DefaultRouter()`` / ``routers.SimpleRouter(trailing_slash=False)`` /
+  ``NestedSimpleRouter(parent, "users", lookup="user")`` at module level,
+  ``router.register("users", UserViewSet)``, reached through ``include(router.urls)`` or
+  ``urlpatterns += router.urls`` / ``urlpatterns = router.urls``. Each registered viewset
+  (handler ``module:Class``) gets the routes DRF's ``SimpleRouter`` builds: list ``users/``
+  (list GET, create POST), detail ``users/<pk>/`` (retrieve GET, update PUT, partial_update
+  PATCH, destroy DELETE; ``<lookup_url_kwarg or lookup_field>``, written like a Django path
+  converter), ``@action(detail=..., methods=[...], url_path=...)`` extras. Actions come from
+  ``ModelViewSet``/``ReadOnlyModelViewSet``, the ``mixins.*ModelMixin`` bases and the methods
+  the class (or a project base class) defines. The route file/line is the ``register`` call;
+  the ``route`` edge starts at the URL list that includes the router. DefaultRouter's API root
+  view and format-suffix patterns are left out (no project handler).
 * Models: subclasses of ``models.Model`` (through other models too); table = ``Meta.db_table`` or
   ``<app_label>_<classname lower>``; abstract models have none, proxy models share their
   parent's. ``ForeignKey``/``OneToOneField``/``ManyToManyField`` to a class, ``"app.Model"``,
   ``"Model"`` (same app), ``"self"`` or ``settings.AUTH_USER_MODEL`` -> ``orm`` edge model ->
-  model and ``Table.foreign_keys`` (a many-to-many also lists the target's table: the implicit
-  join table is not modelled as a table of its own).
+  model and ``Table.foreign_keys`` of every concrete model's table (relations declared on
+  abstract ancestors included: Django copies them into the subclass). A ``ManyToManyField``
+  without ``through=`` has an implicit join table, registered as ``Table(model=None)`` (like an
+  SQLAlchemy association ``Table``: no class maps it, and ``model`` is what extraction uses to
+  name a class's table) named ``db_table=`` or ``<owner's table>_<field>`` (Django's rule; not
+  truncated to the backend's name limit), with foreign keys to both sides; with ``through=``
+  the through model's own table holds them. Model classes inside module-level ``if`` blocks
+  (django-oscar's ``if not is_model_registered(...)``) count too.
 * ``apps.get_model("app", "Model")`` / ``get_model("app.Model")`` -> ``dynamic`` edge from the
   calling top-level symbol to the model.
 * Signals: ``@receiver(signal, sender=Model)`` and ``signal.connect(handler, sender=Model)`` ->
@@ -33,7 +51,11 @@
   ``bulk_update``; ``x = Model(...)``, ``x = Model.objects.get(...)`` or
 ``x = get_object_or_404(Model, ...)`` then ``x.save()`` /
   ``x.delete()`` in the same function are writes -> ``table`` edge **accessor -> model** and
-  ``Table.readers``/``writers``.
+  ``Table.readers``/``writers``. Related-manager calls ``x.<name>.add/set/remove/clear/create``
+  (writes) and ``.all/filter/exclude/count/...`` (reads), where ``<name>`` is a many-to-many
+  field, its ``related_name`` or ``<model>_set``, are accesses of that join table (``table``
+  edge accessor -> owning model) when exactly one join table has that manager name (the
+  receiver's type is unknown, so this is a name match).
 
 Routes give ``Route`` + ``EntryPoint(kind="route")`` and a ``route`` edge **from the URL conf
 variable (``app.urls:urlpatterns``) that lists the rule to the view**.
@@ -66,6 +88,22 @@ _GENERIC_VIEWS = {
 _EDIT_BASES = {"CreateView", "UpdateView", "DeleteView", "ModelViewSet", "CreateAPIView",
                "UpdateAPIView", "DestroyAPIView", "ListCreateAPIView", "RetrieveUpdateAPIView",
                "RetrieveDestroyAPIView", "RetrieveUpdateDestroyAPIView"}
+# DRF: the standard viewset actions, the route (list or detail) and method each one serves
+_ACTION_ROUTES = {"list": ("list", "GET"), "create": ("list", "POST"),
+                  "retrieve": ("detail", "GET"), "update": ("detail", "PUT"),
+                  "partial_update": ("detail", "PATCH"), "destroy": ("detail", "DELETE")}
+# DRF classes (last name) and the actions they bring
+_DRF_ACTIONS = {
+    "ModelViewSet": ("list", "create", "retrieve", "update", "partial_update", "destroy"),
+    "ReadOnlyModelViewSet": ("list", "retrieve"),
+    "ListModelMixin": ("list",), "CreateModelMixin": ("create",),
+    "RetrieveModelMixin": ("retrieve",), "UpdateModelMixin": ("update", "partial_update"),
+    "DestroyModelMixin": ("destroy",),
+}
+# calls on a related manager (``post.tags.add(t)``): writes and reads of a many-to-many table
+_M2M_WRITES = ("add", "set", "remove", "clear", "create")
+_M2M_READS = ("all", "filter", "exclude", "count", "exists", "values", "values_list",
+              "order_by", "first", "last")
 _MODEL_BASES = {"django.db.models.Model", "django.db.models.base.Model",
                 "django.contrib.auth.models.AbstractUser",
                 "django.contrib.auth.models.AbstractBaseUser",
@@ -78,14 +116,16 @@ class DjangoPlugin:
 
     name = "django"
     markers = ("django", "INSTALLED_APPS", "urlpatterns", ".objects", "get_model", "@receiver",
-               ".connect(", "AppConfig", "get_object_or_404")
+               ".connect(", "AppConfig", "get_object_or_404", "rest_framework", "ViewSet",
+               "Router(", "is_model_registered")
 
     # -- worker half ---------------------------------------------------------------------------
     def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
         lines = u.Lines(tree)
         data: dict[str, Any] = {"installed_apps": None, "settings": {}, "app_configs": [],
                                 "urls": {}, "models": [], "views": {}, "get_model": [],
-                                "signals": [], "sends": [], "access": []}
+                                "signals": [], "sends": [], "access": [], "routers": {},
+                                "registers": [], "viewsets": {}, "m2m_ops": []}
         pending: list[tuple[dict[str, Any], cst.CSTNode]] = []  # dicts that need a "line"
 
         def later(node: cst.CSTNode, item: dict[str, Any]) -> dict[str, Any]:
@@ -101,11 +141,19 @@ class DjangoPlugin:
             item["line"] = lines.of(node)
         if not any(data[k] for k in data):
             return None
-        for key in ("get_model", "signals", "sends", "access", "app_configs", "models"):
+        for key in ("get_model", "signals", "sends", "access", "app_configs", "models",
+                    "registers", "m2m_ops"):
             data[key].sort(key=lambda d: (d["line"], repr(sorted(d.items()))))
         return data
 
     def _top_level(self, stmt: cst.CSTNode, data: dict[str, Any], later: Any) -> None:
+        if isinstance(stmt, cst.If):  # ``if not is_model_registered(...): class M(...)``
+            branch: Any = stmt
+            while isinstance(branch, (cst.If, cst.Else)):
+                for inner in branch.body.body:
+                    self._top_level(inner, data, later)
+                branch = branch.orelse if isinstance(branch, cst.If) else None
+            return
         if isinstance(stmt, cst.ClassDef):
             self._class(stmt, data, later)
             return
@@ -115,12 +163,19 @@ class DjangoPlugin:
                 data["views"][stmt.name.value] = methods
             return
         for small in u.small_statements([stmt]):
+            if isinstance(small, cst.Expr):
+                self._register(small.value, data, later)
+                continue
             if isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name) and \
                     isinstance(small.operator, cst.AddAssign):
                 names, value, extend = [small.target.value], small.value, True
             else:
                 (names, value), extend = u.assign_targets(small), False
             if not names or value is None:
+                continue
+            router = _router_call(value)
+            if router is not None:
+                data["routers"].update((n, router) for n in names)
                 continue
             for name in names:
                 if name == "INSTALLED_APPS":
@@ -139,6 +194,19 @@ class DjangoPlugin:
                         data["urls"][name] = old + entries
 
     @staticmethod
+    def _register(call: cst.CSTNode, data: dict[str, Any], later: Any) -> None:
+        """``router.register("users", UserViewSet, basename=...)`` at module level."""
+        if type(call) is not cst.Call or type(call.func) is not cst.Attribute or \
+                call.func.attr.value != "register":
+            return
+        router = u.dotted(call.func.value)
+        prefix = u.string(u.arg(call, 0, "prefix"))
+        viewset = u.dotted(u.arg(call, 1, "viewset"))
+        if router and prefix is not None and viewset:
+            data["registers"].append(later(call, {"router": router, "prefix": prefix,
+                                                  "viewset": viewset}))
+
+    @staticmethod
     def _strings_of(value: cst.CSTNode) -> list[str] | None:
         if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
             left = DjangoPlugin._strings_of(value.left) or []
@@ -151,6 +219,10 @@ class DjangoPlugin:
     def _url_list(self, value: cst.CSTNode, later: Any) -> list[dict[str, Any]]:
         if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
             return self._url_list(value.left, later) + self._url_list(value.right, later)
+        name = u.dotted(value) if isinstance(value, cst.Attribute) else None
+        if name and name.endswith(".urls"):  # ``urlpatterns += router.urls``: the parent
+            # half includes it when the name resolves to a DRF router
+            return [later(value, {"kind": "path", "route": "", "include": {"name": name}})]
         if not isinstance(value, (cst.List, cst.Tuple)):
             return []
         out = []
@@ -238,6 +310,9 @@ class DjangoPlugin:
             return
         name = node.name.value
         lasts = [u.last(b) for b in bases]
+        viewset = _viewset_info(node, bases)
+        if viewset is not None:
+            data["viewsets"][name] = viewset
         verbs = sorted({s.name.value.upper() for s in node.body.body
                         if isinstance(s, cst.FunctionDef) and s.name.value in u.HTTP_METHODS})
         if any(b and b.endswith(("View", "ViewSet", "APIView")) for b in lasts):
@@ -286,6 +361,9 @@ class DjangoPlugin:
                              or u.dotted(u.arg(value, -1, "through"))}
                     if field["target"] is None:
                         field.update(target=u.dotted(target), string=False)
+                    if kind.endswith("ManyToManyField"):
+                        field.update(db_table=u.string(u.arg(value, -1, "db_table")),
+                                     related_name=u.string(u.arg(value, -1, "related_name")))
                     if field["target"]:
                         fields.append(later(value, field))
         data["models"].append(later(node.name, {"name": name, "bases": bases, "meta": meta,
@@ -331,6 +409,11 @@ class DjangoPlugin:
                     self._get_model(node, data, later)
                 continue
             attr = func.attr.value
+            if (attr in _M2M_WRITES or attr in _M2M_READS) and \
+                    type(func.value) is cst.Attribute and func.value.attr.value != "objects":
+                data["m2m_ops"].append(later(node, {
+                    "attr": func.value.attr.value,
+                    "op": "write" if attr in _M2M_WRITES else "read"}))
             if attr == "get_model":
                 self._get_model(node, data, later)
             elif attr == "connect":
@@ -472,11 +555,8 @@ class DjangoPlugin:
                     if target is None:
                         continue
                     u.add_edge(graph, node, target, "orm", u.evidence(mf.file, f["line"]))
-                    own, ref = models[node]["table"], models[target]["table"]
-                    if f["kind"].endswith("ManyToManyField") and f["through"]:
-                        continue  # the through model holds the foreign keys
-                    if own in graph.tables and ref:
-                        graph.tables[own].foreign_keys.append(ref)
+        join_tables = self._table_relations(items, graph, models, model_ref)
+        for m, mf, data in items:
             for g in data["get_model"]:
                 target = by_label.get((g["app"], g["model"].lower()))
                 source = resolver.owner_of_line(m, g["line"])
@@ -491,8 +571,62 @@ class DjangoPlugin:
                 accessor = resolver.owner_of_line(m, a["line"])
                 (table.writers if a["op"] == "write" else table.readers).append(accessor)
                 u.add_edge(graph, accessor, target, "table", u.evidence(mf.file, a["line"]))
+            for op in data["m2m_ops"]:
+                found = join_tables.get(op["attr"], [])
+                if len(found) != 1:  # unknown or ambiguous related-manager name
+                    continue
+                name, owner = found[0]
+                accessor = resolver.owner_of_line(m, op["line"])
+                table = graph.tables[name]
+                (table.writers if op["op"] == "write" else table.readers).append(accessor)
+                u.add_edge(graph, accessor, owner, "table", u.evidence(mf.file, op["line"]))
         self._signals(items, facts, resolver, graph, models, model_ref)
         self._routes(items, facts, resolver, graph, settings)
+
+    @staticmethod
+    def _table_relations(items: list, graph: DependencyGraph, models: dict[str, dict[str, Any]],
+                         model_ref: Any) -> dict[str, list[tuple[str, str]]]:
+        """Foreign keys of every concrete model's table, its own relation fields and those of
+        its abstract ancestors (Django copies them into the subclass), and the implicit join
+        table of each many-to-many field without ``through``. Returns the related-manager names
+        (field name, ``related_name`` or ``<model>_set``) -> [(join table, owning model)]."""
+        declared = {f"{m}:{mdl['name']}": (m, mf.file, mdl["fields"])
+                    for m, mf, data in items for mdl in data["models"]}
+        managers: dict[str, list[tuple[str, str]]] = {}
+        for node in sorted(models):
+            own = models[node]["table"]
+            if own not in graph.tables or models[node]["meta"].get("abstract") or \
+                    graph.tables[own].model != node:
+                continue
+            chain, current, seen = [node], models[node]["parent"], {node}
+            while current in models and models[current]["meta"].get("abstract") and \
+                    current not in seen:
+                seen.add(current)
+                chain.append(current)
+                current = models[current]["parent"]
+            for holder in chain:
+                m, file, fields = declared[holder]
+                for f in fields:
+                    target = model_ref(m, node, f["target"], f["string"])
+                    ref = models[target]["table"] if target is not None else None
+                    if not ref:
+                        continue
+                    if not f["kind"].endswith("ManyToManyField"):
+                        graph.tables[own].foreign_keys.append(ref)
+                        continue
+                    if f["through"]:
+                        continue  # the through model's own table holds the foreign keys
+                    name = f.get("db_table") or f"{own}_{f['field']}"
+                    if name not in graph.tables:
+                        graph.tables[name] = Table(name, None, file, f["line"])
+                    graph.tables[name].foreign_keys.extend([own, ref])
+                    related = (f.get("related_name") or "").replace(
+                        "%(class)s", models[node]["name"].lower()).replace(
+                        "%(app_label)s", models[node]["label"])
+                    for attr in {f["field"], related or f"{models[node]['name'].lower()}_set"}:
+                        if not attr.endswith("+"):
+                            managers.setdefault(attr, []).append((name, node))
+        return {k: sorted(set(v)) for k, v in managers.items()}
 
     @staticmethod
     def _apps(items: list, facts: dict[str, ModuleFacts]) -> dict[str, str]:
@@ -621,6 +755,7 @@ class DjangoPlugin:
                 return mod, "urlpatterns"
             return (mod, var) if var and var in confs.get(mod, {}) else None
 
+        drf = _Routers(self, items, facts, resolver, graph)
         included = set()
         for m, lists in confs.items():
             for entries in lists.values():
@@ -645,6 +780,10 @@ class DjangoPlugin:
                 inc = e.get("include")
                 if inc and "inline" in inc:
                     visit(m, inc["inline"], route, seen)
+                    continue
+                router = drf.router_of(m, inc) if inc else None
+                if router is not None:
+                    drf.routes(m, e, route, router)
                     continue
                 if inc:
                     found = target_of(m, inc)
@@ -683,3 +822,146 @@ def _clean(route: str, kind: str) -> str:
         route = re.sub(r"^\^", "", route)
         route = re.sub(r"\$$", "", route)
     return route
+
+
+def _router_call(value: cst.CSTNode | None) -> dict[str, Any] | None:
+    """``{"trailing_slash": bool}`` for ``DefaultRouter(...)`` / ``routers.SimpleRouter(...)``
+    (any capitalised class whose name ends in ``Router``), None for anything else."""
+    name = u.last(u.callee(value)) if value is not None else None
+    if not name or not name.endswith("Router") or not name[:1].isupper():
+        return None
+    slash = u.arg(value, -1, "trailing_slash")
+    info: dict[str, Any] = {
+        "trailing_slash": not (u.dotted(slash) == "False" or u.string(slash) == "")}
+    if name.startswith("Nested"):  # drf-nested-routers: NestedSimpleRouter(parent, "users",
+        # lookup="user") serves ``users/<user_pk>/<prefix>/...``
+        parent_prefix = u.string(u.arg(value, 1, "parent_prefix"))
+        lookup = u.string(u.arg(value, -1, "lookup"))
+        if parent_prefix is None or not lookup:
+            return None
+        info["nest"] = f"{parent_prefix.strip('^$').strip('/')}/<{lookup}_pk>"
+    return info
+
+
+def _viewset_info(node: cst.ClassDef, bases: list[str]) -> dict[str, Any] | None:
+    """What a DRF viewset class (or a class that may be one: standard action or ``@action``
+    methods, a base named ``*ViewSet`` or ``*Mixin``) defines: standard actions, extra actions,
+    lookup field."""
+    actions, extra, lookup = [], [], {}
+    for stmt in node.body.body:
+        if isinstance(stmt, cst.FunctionDef):
+            if stmt.name.value in _ACTION_ROUTES:
+                actions.append(stmt.name.value)
+            for dec in stmt.decorators:
+                name, call = u.decorator_call(dec)
+                if u.last(name) != "action" or call is None:
+                    continue
+                detail = u.dotted(u.arg(call, -1, "detail"))
+                if detail not in ("True", "False"):
+                    continue  # DRF requires ``detail``; a computed one is unknown
+                methods = u.strings(u.arg(call, 0, "methods")) or ["get"]
+                extra.append({"name": stmt.name.value, "detail": detail == "True",
+                              "methods": sorted({m.upper() for m in methods}),
+                              "url_path": u.string(u.arg(call, -1, "url_path"))
+                              or stmt.name.value})
+        for small in u.small_statements([stmt]):
+            names, value = u.assign_targets(small)
+            for key in ("lookup_field", "lookup_url_kwarg"):
+                if key in names and u.string(value):
+                    lookup[key] = u.string(value)
+    lasts = [u.last(b) or "" for b in bases]
+    if not extra and not actions and not any(b.endswith(("ViewSet", "Mixin")) for b in lasts):
+        return None
+    return {"bases": bases, "actions": sorted(actions), "extra": extra,
+            "lookup": lookup.get("lookup_url_kwarg") or lookup.get("lookup_field")}
+
+
+class _Routers:
+    """DRF routers of the project (parent half): which router a ``router.urls`` include names,
+    and the routes its registered viewsets serve (as DRF's ``SimpleRouter`` builds them)."""
+
+    def __init__(self, plugin: DjangoPlugin, items: list, facts: dict[str, ModuleFacts],
+                 resolver: Any, graph: DependencyGraph) -> None:
+        self.plugin, self.facts, self.resolver, self.graph = plugin, facts, resolver, graph
+        self.routers = {f"{m}:{name}": info for m, _, data in items
+                        for name, info in sorted(data.get("routers", {}).items())}
+        self.viewsets = {f"{m}:{name}": (m, info) for m, _, data in items
+                         for name, info in sorted(data.get("viewsets", {}).items())}
+        # classes that are not viewsets themselves may still be one through a project base
+        self.bases = {f"{m}:{mdl['name']}": (m, mdl["bases"]) for m, _, data in items
+                      for mdl in data["models"]}
+        self.registered: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for m, _, data in items:
+            for reg in data.get("registers", []):
+                node = u.resolve_name(resolver, facts, m, reg["router"])
+                if node in self.routers:
+                    self.registered.setdefault(node, []).append((m, reg))
+
+    def router_of(self, m: str, include: dict[str, Any]) -> str | None:
+        name = include.get("name") or ""
+        if not name.endswith(".urls"):
+            return None
+        node = u.resolve_name(self.resolver, self.facts, m, name[: -len(".urls")])
+        return node if node in self.routers else None
+
+    def actions(self, node: str, seen: frozenset[str] = frozenset()) -> tuple[
+            set[str], dict[str, dict[str, Any]], str | None]:
+        """Standard actions, extra actions by name and lookup field of a viewset class,
+        inherited ones included (a subclass's own definitions win, as in Python's MRO)."""
+        if node in self.viewsets:
+            m, info = self.viewsets[node]
+        elif node in self.bases:
+            m, info = self.bases[node][0], {"bases": self.bases[node][1], "actions": [],
+                                            "extra": [], "lookup": None}
+        else:
+            return set(), {}, None
+        actions = set(info["actions"])
+        extra = {e["name"]: e for e in info["extra"]}
+        lookup = info["lookup"]
+        for base in info["bases"]:
+            target = u.resolve_name(self.resolver, self.facts, m, base)
+            if target is not None and target not in seen and \
+                    (target in self.viewsets or target in self.bases):
+                sub_actions, sub_extra, sub_lookup = self.actions(target, seen | {node})
+                actions |= sub_actions
+                for key, value in sub_extra.items():
+                    extra.setdefault(key, value)
+                lookup = lookup or sub_lookup
+            else:
+                actions.update(_DRF_ACTIONS.get(u.last(base) or "", ()))
+        return actions, extra, lookup
+
+    def routes(self, m: str, e: dict[str, Any], prefix: str, router: str) -> None:
+        """Routes of every viewset registered on ``router``, included at ``prefix`` by entry
+        ``e`` of URL conf module ``m``; the route edge starts at the including URL list."""
+        slash = "/" if self.routers[router]["trailing_slash"] else ""
+        source = self.resolver.owner_of_line(m, e["line"])
+        where = u.evidence(self.facts[m].file, e["line"])
+        for rm, reg in self.registered.get(router, []):
+            handler = u.resolve_name(self.resolver, self.facts, rm, reg["viewset"])
+            if handler is None or ":" not in handler or handler not in self.graph.g:
+                continue
+            actions, extra, lookup = self.actions(handler)
+            base = "/".join(p for p in (self.routers[router].get("nest"),
+                                        reg["prefix"].strip("^$").strip("/")) if p)
+            kwarg = f"<{lookup or 'pk'}>"
+            found: dict[str, set[str]] = {}
+            for action in actions:
+                kind, method = _ACTION_ROUTES[action]
+                sub = [base] if kind == "list" else [base, kwarg]
+                found.setdefault("/".join(p for p in sub if p) + slash, set()).add(method)
+            for x in extra.values():
+                sub = [base, kwarg, x["url_path"]] if x["detail"] else [base, x["url_path"]]
+                found.setdefault("/".join(p for p in sub if p) + slash, set()).update(
+                    x["methods"])
+            if not found:
+                continue
+            u.add_edge(self.graph, source, handler, "route", where)
+            file = self.facts[rm].file
+            for sub_path, methods in sorted(found.items()):
+                path = "/" + (prefix + ("" if sub_path == slash else sub_path)).lstrip("/")
+                for method in sorted(methods):
+                    self.graph.routes.append(Route(method, path, handler, self.plugin.name,
+                                                   file, reg["line"]))
+                    self.graph.entry_points.append(EntryPoint(
+                        "route", f"{method} {path}", handler, file, reg["line"]))

@@ -12,7 +12,18 @@ keeps its own prefix. Registration tables are read too: ``for bp, prefix in [(a,
 and ``for module, attr, prefix in TABLE: bp = getattr(importlib.import_module(module), attr)``
 (which also gives a ``dynamic`` edge from the registering function to the blueprint). A prefix
 may name a string constant of a module the plug-in read (``url_prefix=API_PREFIX``, or a class
-attribute through a module-level instance); an unknown one is treated as absent.
+attribute through a module-level instance); an unknown one is treated as absent. A prefix read
+from configuration (``app.config["USER_URL_PREFIX"]``, ``config.get("KEY")``) is kept as the
+placeholder ``{USER_URL_PREFIX}``; any other non-literal registration prefix inside a function
+becomes ``{url_prefix}`` (so routes of different blueprints do not collapse onto one path).
+
+Registration helpers (FlaskBB's ``register_view(bp, routes=[...], view_func=V.as_view("v"))``):
+a module-level function calling ``<param>.add_url_rule(...)`` or ``<param>.route(...)(view)``
+whose rule and/or view come from its parameters (directly or through ``for r in <param>``).
+Calls of it (found through imports) that pass a literal rule (list) or a ``View.as_view(...)``
+give routes on the object passed; ``methods=`` passed on through ``**kwargs`` counts. Blueprints
+and apps created inside a function are matched by name within that function; their routes'
+edges start at that function.
 
 Graph: one ``Route`` and one ``EntryPoint(kind="route")`` per HTTP method (``ANY`` when ``methods=``
 is not a literal list), and a ``route`` edge
@@ -37,6 +48,121 @@ _OBJECT_KINDS = {"Flask": "app", "Blueprint": "blueprint", "APIFlask": "app",
 _RESOURCE_BASES = ("MethodView", "View", "Resource", "MethodResource")
 
 
+#: attributes whose calls the plug-in reads directly (never helper call sites)
+_REGISTRATION_ATTRS = frozenset({"add_url_rule", "register_blueprint", "add_resource", "route",
+                                 *u.HTTP_METHODS})
+
+
+def _value(node: cst.CSTNode | None) -> dict[str, Any] | None:
+    """Plain description of an argument at a possible helper call site: strings (``str``, with
+    ``seq`` for a list/tuple), ``X.as_view(...)`` (``as_view``) or a dotted name (``name``)."""
+    if node is None:
+        return None
+    if isinstance(node, (cst.List, cst.Tuple)):
+        values = u.strings(node)
+        return {"str": values, "seq": True} if values is not None else None
+    text = u.string(node)
+    if text is not None:
+        return {"str": [text], "seq": False}
+    if isinstance(node, cst.Call) and (u.callee(node) or "").endswith(".as_view"):
+        return {"as_view": u.callee(node)[: -len(".as_view")]}
+    name = u.dotted(node)
+    return {"name": name} if name else None
+
+
+def _call_site(call: cst.Call) -> dict[str, Any] | None:
+    """A call that may register routes through a helper: one of its arguments is a URL rule
+    (a string, or list of strings, starting with ``/``) or a ``View.as_view(...)``."""
+    pos, kw = u.call_args(call)
+    values = [_value(v) for v in pos]
+    kws = {k: _value(v) for k, v in sorted(kw.items())}
+    if not any(v and ("as_view" in v or (v.get("str") and all(x.startswith("/") for x in v["str"])))
+               for v in (*values, *kws.values())):
+        return None
+    return {"func": u.callee(call), "pos": values, "kw": kws,
+            "star": any(a.star == "*" for a in call.args)}
+
+
+def _placeholder(expr: cst.CSTNode, in_function: bool) -> str | None:
+    """``{KEY}`` for a prefix read from configuration (``app.config["KEY"]``,
+    ``config.get("KEY")``); ``{url_prefix}`` for any other expression inside a function."""
+    key = None
+    if isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and \
+            isinstance(expr.slice[0].slice, cst.Index):
+        key = u.string(expr.slice[0].slice.value)
+    elif isinstance(expr, cst.Call) and (u.callee(expr) or "").endswith(".get"):
+        key = u.string(u.arg(expr, 0))
+    if key:
+        return "{" + key + "}"
+    return "{url_prefix}" if in_function else None
+
+
+def _helpers(func: cst.FunctionDef) -> list[dict[str, Any]]:
+    """Route registrations of a module-level function whose rule or view comes from its
+    parameters (``for r in rules: bp.add_url_rule(r, view_func=view)``), one dict each:
+    which parameter gives the app/blueprint (``obj``), the rule (``rule``: a literal, or a
+    parameter, ``iter`` when the call is in a ``for`` loop over it), the view (``view``) and
+    the methods (a literal list, a parameter, or None; ``kwargs`` when ``**kwargs`` of the
+    function is passed on, so a ``methods=`` at the call site counts)."""
+    params = func.params
+    positional = [p.name.value for p in (*params.posonly_params, *params.params)]
+    kwonly = [p.name.value for p in params.kwonly_params]
+    names = set(positional) | set(kwonly)
+    star_kw = params.star_kwarg.name.value if isinstance(params.star_kwarg, cst.Param) else None
+    loops: dict[str, str] = {}
+    calls = []
+    for node, _ in u.walk(func.body, func):
+        if type(node) is cst.For and isinstance(node.target, cst.Name) and \
+                isinstance(node.iter, cst.Name) and node.iter.value in names:
+            loops[node.target.value] = node.iter.value
+        elif type(node) is cst.Call:
+            calls.append(node)
+
+    def source(expr: cst.CSTNode | None, view: bool) -> dict[str, Any] | None:
+        if isinstance(expr, cst.Name) and expr.value in names:
+            return {"param": expr.value}
+        if isinstance(expr, cst.Name) and expr.value in loops:
+            return {"param": loops[expr.value], "iter": True}
+        if view:
+            value = _value(expr)
+            return value if value and "str" not in value else None
+        text = u.string(expr)
+        return {"literal": text} if text is not None else None
+
+    out = []
+    for call in calls:
+        name = u.callee(call)
+        inner = u.callee(call.func) if isinstance(call.func, cst.Call) else None
+        if name and name.endswith(".add_url_rule"):
+            obj, reg = name[: -len(".add_url_rule")], call
+            rule, view = u.arg(call, 0, "rule"), u.arg(call, 2, "view_func")
+            methods_expr = u.arg(call, -1, "methods")
+            methods: Any = None
+        elif inner and "." in inner and u.last(inner) in ("route", *u.HTTP_METHODS[:5]):
+            obj, attr = inner.rsplit(".", 1)
+            reg = call.func
+            rule, view = u.arg(reg, 0, "rule"), u.arg(call, 0)
+            methods_expr = u.arg(reg, -1, "methods") if attr == "route" else None
+            methods = None if attr == "route" else [attr.upper()]
+        else:
+            continue
+        if obj not in names:
+            continue
+        rule_src, view_src = source(rule, False), source(view, True)
+        if rule_src is None or view_src is None or not ("param" in rule_src or "param" in view_src):
+            continue
+        if methods_expr is not None:
+            methods = ({"param": methods_expr.value} if isinstance(methods_expr, cst.Name)
+                       and methods_expr.value in names else _methods(methods_expr))
+        kwargs = star_kw is not None and any(
+            a.star == "**" and isinstance(a.value, cst.Name) and a.value.value == star_kw
+            for a in reg.args)
+        out.append({"func": func.name.value, "params": positional, "kwonly": kwonly,
+                    "obj": obj, "rule": rule_src, "view": view_src, "methods": methods,
+                    "kwargs": kwargs, "_node": reg})
+    return out
+
+
 def _methods(node: cst.CSTNode | None) -> list[str] | None:
     """Methods of a ``methods=[...]`` argument; ``["ANY"]`` when it is not a literal list."""
     if node is None:
@@ -50,7 +176,7 @@ class FlaskPlugin:
 
     name = "flask"
     markers = ("flask", "Flask", "Blueprint", ".route(", "add_url_rule", "register_blueprint",
-               "MethodView", "add_resource") + tuple(f'.{m}({q}/' for m in ("get", "post", "put", "patch",
+               "MethodView", "add_resource", "as_view", "view_func") + tuple(f'.{m}({q}/' for m in ("get", "post", "put", "patch",
                                                              "delete") for q in "\"'")
 
     # -- worker half ---------------------------------------------------------------------------
@@ -67,7 +193,16 @@ class FlaskPlugin:
             if isinstance(value, (cst.List, cst.Tuple)):
                 consts.update((n, value) for n in names)
         handled: set[int] = set()  # register_blueprint calls read with their loop
+        sites: list[tuple[cst.CSTNode, dict[str, Any], Any]] = []  # calls of possible helpers
+        rule_scopes: dict[int, cst.CSTNode] = {}  # functions holding a registration call
+        top_functions = {id(s) for s in tree.body if type(s) is cst.FunctionDef}
+        fn_keys: dict[int, str] = {}
+        fn_count: dict[str, int] = defaultdict(int)
         for node, scope in u.walk(tree):
+            if type(node) is cst.FunctionDef or type(node) is cst.Lambda:
+                name = node.name.value if type(node) is cst.FunctionDef else "<lambda>"
+                fn_count[name] += 1
+                fn_keys[id(node)] = name if fn_count[name] == 1 else f"{name}#{fn_count[name]}"
             if type(node) in (cst.Assign, cst.AnnAssign):
                 names, value = u.assign_targets(node)
                 kind = _OBJECT_KINDS.get(u.last(u.callee(value)) or "")
@@ -82,6 +217,8 @@ class FlaskPlugin:
                             "var": var, "kind": kind, "name": bp_name, "prefix": prefix,
                             "prefix_ref": u.dotted(prefix_arg),
                             "scope": "module" if scope is None else "local", **extra}, scope))
+            elif type(node) is cst.Call and type(node.func) is cst.Call and scope is not None:
+                rule_scopes[id(scope)] = scope  # maybe ``bp.route(rule)(view)`` in a helper
             elif type(node) is cst.FunctionDef and node.decorators:
                 for dec in node.decorators:
                     self._route(dec, node, scope, lines, routes)
@@ -93,11 +230,17 @@ class FlaskPlugin:
                     views[node.name.value] = methods
             elif type(node) is cst.Call:
                 name = u.callee(node)
+                if name and len(node.args) >= 2 and u.last(name) not in _REGISTRATION_ATTRS:
+                    site = _call_site(node)
+                    if site is not None:
+                        sites.append((lines.want(node), site, scope))
                 if not name or "." not in name:
                     continue
                 obj, attr = name.rsplit(".", 1)
                 if attr == "add_url_rule":
-                    self._rule(node, obj, lines, rules)
+                    if scope is not None:
+                        rule_scopes[id(scope)] = scope
+                    self._rule(node, obj, lines, rules, scope)
                 elif attr == "add_resource":  # Flask-RESTful / Flask-RESTX
                     pos, kw = u.call_args(node)
                     view = u.dotted(pos[0]) if pos else None
@@ -112,12 +255,27 @@ class FlaskPlugin:
                         _, kw = u.call_args(node)
                         prefix = kw.get("url_prefix")
                         value = u.string(prefix)
+                        ref = u.dotted(prefix)
+                        if value is None and prefix is not None and ref is None:
+                            value = _placeholder(prefix, scope is not None)
                         regs.append((lines.want(node), {
                             "obj": obj, "bp": bp, "prefix": value,
-                            "has_prefix": value is not None, "prefix_ref": u.dotted(prefix)}))
+                            "has_prefix": value is not None, "prefix_ref": ref,
+                            **({"fn": scope} if scope is not None else {})}))
         consts = u.constants(tree)
-        if not (objects or routes or rules or regs or views):
+        helpers = [h for sc in rule_scopes.values() if id(sc) in top_functions
+                   for h in _helpers(sc)]
+        if not (objects or routes or rules or regs or views or helpers or sites):
             return None
+
+        for h in helpers:
+            lines.want(h["_node"])
+
+        def fn(scope: Any) -> str | None:
+            """A key for the function a local object lives in, unique in the module: its name,
+            with ``#n`` for the n-th function of that name (line numbers are not a stable
+            key: they differ between the analyser's line table and a bare tree's)."""
+            return None if scope is None else fn_keys[id(scope)]
         local: dict[tuple[int, str], str] = {}
         for _, o, scope in objects:
             if o["scope"] == "local":
@@ -126,14 +284,26 @@ class FlaskPlugin:
         for n, r, scope in routes:
             r["local"] = local.get((id(scope), r["obj"])) if scope is not None else None
             r["line"] = lines.of(n)
+            if scope is not None:
+                r["fn"] = fn(scope)
             out_routes.append(r)
         data = {
-            "objects": [dict(o, line=lines.of(n)) for n, o, _ in objects],
+            "objects": [dict(o, line=lines.of(n), **({"fn": fn(sc)} if sc is not None else {}))
+                        for n, o, sc in objects],
             "routes": out_routes,
-            "rules": [dict(r, line=lines.of(n)) for n, r in rules],
-            "registrations": [dict(r, line=lines.of(n)) for n, r in regs],
+            "rules": [dict(r, line=lines.of(n), fn=fn(r["fn"])) if "fn" in r
+                      else dict(r, line=lines.of(n)) for n, r in rules],
+            "registrations": [dict(r, line=lines.of(n), fn=fn(r["fn"])) if "fn" in r
+                              else dict(r, line=lines.of(n)) for n, r in regs],
             "views": dict(sorted(views.items())),
         }
+        if helpers:
+            data["helpers"] = sorted(
+                (dict({k: v for k, v in h.items() if k != "_node"}, line=lines.of(h["_node"]))
+                 for h in helpers), key=lambda h: (h["line"], h["func"]))
+        if sites:
+            data["calls"] = sorted((dict(c, line=lines.of(n), fn=fn(sc)) for n, c, sc in sites),
+                                   key=lambda c: (c["line"], c["func"]))
         if consts:
             data["constants"] = consts
         for key in ("objects", "routes", "rules", "registrations"):
@@ -228,7 +398,7 @@ class FlaskPlugin:
                 regs.append((lines.want(call), reg))
 
     @staticmethod
-    def _rule(call: cst.Call, obj: str, lines: u.Lines, rules: list) -> None:
+    def _rule(call: cst.Call, obj: str, lines: u.Lines, rules: list, scope: Any = None) -> None:
         rule = u.string(u.arg(call, 0, "rule"))
         view = u.arg(call, 2, "view_func")
         if rule is None or view is None:
@@ -242,7 +412,8 @@ class FlaskPlugin:
             return
         rules.append((lines.want(call), {
             "obj": obj, "rule": rule, "view": view_name, "as_view": as_view,
-            "methods": _methods(u.arg(call, -1, "methods"))}))
+            "methods": _methods(u.arg(call, -1, "methods")),
+            **({"fn": scope} if scope is not None else {})}))
 
     @staticmethod
     def _view_methods(node: cst.ClassDef) -> list[str] | None | bool:
@@ -268,23 +439,38 @@ class FlaskPlugin:
                 graph: DependencyGraph) -> None:
         items = u.sorted_items(facts, self.name)
         objs: dict[str, dict[str, Any]] = {}
+        local: dict[tuple[str, str, str], str] = {}  # (module, function key, var) -> objs key
         for m, _, data in items:
             for o in data["objects"]:
+                prefix = o["prefix"]
+                if o.get("prefix_ref"):
+                    prefix = u.evaluate(resolver, facts, m, o["prefix_ref"], self.name)
                 if o["scope"] == "module":
-                    prefix = o["prefix"]
-                    if o.get("prefix_ref"):
-                        prefix = u.evaluate(resolver, facts, m, o["prefix_ref"], self.name)
-                    objs.setdefault(f"{m}:{o['var']}", dict(o, module=m, prefix=prefix))
+                    objs.setdefault(f"{m}:{o['var']}", dict(o, module=m, prefix=prefix,
+                                                            edge=f"{m}:{o['var']}"))
+                elif o.get("fn"):  # keyed apart from graph nodes; its edges start at the function
+                    key = f"{m}:{o['fn']}/{o['var']}"
+                    if key not in objs:
+                        local[(m, o["fn"], o["var"])] = key
+                        objs[key] = dict(o, module=m, prefix=prefix,
+                                         edge=resolver.owner_of_line(m, o["line"]))
+
+        def lookup(m: str, fn: str | None, name: str | None) -> str | None:
+            """A local object of function ``fn`` first (Python's scoping), then a global name."""
+            if fn and name and (m, fn, name) in local:
+                return local[(m, fn, name)]
+            return u.resolve_name(resolver, facts, m, name)
+
         regs: dict[str, list[tuple[str | None, str | None, bool]]] = defaultdict(list)
         for m, _, data in items:
             for r in data["registrations"]:
-                child = r.get("bp_node") or u.resolve_name(resolver, facts, m, r["bp"])
+                child = r.get("bp_node") or lookup(m, r.get("fn"), r["bp"])
                 if child not in objs or objs[child]["kind"] != "blueprint":
                     continue
                 if r.get("bp_node"):  # fetched by name at run time: a string reference
                     u.add_edge(graph, resolver.owner_of_line(m, r["line"]), child, "dynamic",
                                u.evidence(facts[m].file, r["line"]))
-                parent = u.resolve_name(resolver, facts, m, r["obj"])
+                parent = lookup(m, r.get("fn"), r["obj"])
                 if parent not in objs or objs[parent]["kind"] != "blueprint":
                     parent = None
                 prefix, has = r["prefix"], r["has_prefix"]
@@ -315,32 +501,32 @@ class FlaskPlugin:
             memo[bp] = sorted(out, key=lambda p: (p is not None, p or ""))
             return memo[bp]
 
-        def owner_prefixes(m: str, obj: str, local: str | None,
-                           strict: bool) -> tuple[str | None, list[str | None]] | None:
-            node = u.resolve_name(resolver, facts, m, obj)
+        def owner_prefixes(m: str, obj: str, local_kind: str | None, strict: bool,
+                           fn: str | None = None) -> tuple[str | None, list[str | None]] | None:
+            node = lookup(m, fn, obj)
             if node in objs:
-                kind = objs[node]["kind"]
+                kind, edge = objs[node]["kind"], objs[node]["edge"]
                 if kind == "api":  # Api(bp, prefix=...): the blueprint's prefixes, then its own
                     o = objs[node]
-                    target = u.resolve_name(resolver, facts, o["module"], o.get("target"))
+                    target = lookup(o["module"], o.get("fn"), o.get("target"))
                     outer = (prefixes(target) if target in objs and
                              objs[target]["kind"] == "blueprint" else [None])
-                    return node, [u.join_path(p, o["prefix"] or "") or None for p in outer]
-                return node, (prefixes(node) if kind == "blueprint" else [None])
-            if local or not strict:
+                    return edge, [u.join_path(p, o["prefix"] or "") or None for p in outer]
+                return edge, (prefixes(node) if kind == "blueprint" else [None])
+            if local_kind or not strict:
                 return None, [None]
             return None
 
         for m, mf, data in items:
             for r in data["routes"]:
-                found = owner_prefixes(m, r["obj"], r["local"], r["shortcut"])
+                found = owner_prefixes(m, r["obj"], r["local"], r["shortcut"], r.get("fn"))
                 if found is None:
                     continue
                 handler = self._handler(m, r["func"], r["line"], resolver, graph)
                 self._add(graph, resolver, m, mf.file, r["line"], found, r["rule"],
                           r["methods"] or ["GET"], handler)
             for r in data["rules"]:
-                found = owner_prefixes(m, r["obj"], None, False)
+                found = owner_prefixes(m, r["obj"], None, False, r.get("fn"))
                 handler = u.resolve_name(resolver, facts, m, r["view"])
                 if found is None or handler is None:
                     continue
@@ -349,6 +535,66 @@ class FlaskPlugin:
                     methods = self._class_methods(handler, facts)
                 self._add(graph, resolver, m, mf.file, r["line"], found, r["rule"],
                           methods or ["GET"], handler)
+
+        helpers: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for m, _, data in items:
+            for h in data.get("helpers", ()):
+                helpers.setdefault(f"{m}:{h['func']}", []).append((m, h))
+        if not helpers:
+            return
+        for m, mf, data in items:
+            for c in data.get("calls", ()):
+                target = u.resolve_name(resolver, facts, m, c["func"])
+                for hm, h in helpers.get(target or "", ()):
+                    for rule, view, hmod, methods, obj in self._bind(h, c, hm, m):
+                        found = owner_prefixes(m, obj, None, False, c["fn"])
+                        handler = u.resolve_name(resolver, facts, hmod, view[0])
+                        if found is None or handler is None:
+                            continue
+                        if methods is None and view[1]:
+                            methods = self._class_methods(handler, facts)
+                        self._add(graph, resolver, m, mf.file, c["line"], found, rule,
+                                  methods or ["GET"], handler)
+
+    @staticmethod
+    def _bind(helper: dict[str, Any], call: dict[str, Any], helper_module: str,
+              call_module: str) -> list[tuple]:
+        """The registrations one call of a helper makes: (rule, (view name, as_view), module
+        the view name is read in, methods or None, name of the app/blueprint object)."""
+        params, kwonly = helper["params"], helper["kwonly"]
+        bound: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        if not call["star"]:  # ``f(*args)`` hides which parameter gets what
+            bound.update(zip(params, call["pos"], strict=False))
+        for key, value in call["kw"].items():
+            (bound if key in params or key in kwonly else extra)[key] = value
+        obj = bound.get(helper["obj"])
+        if not obj or "name" not in obj:
+            return []
+        spec = helper["rule"]
+        if "literal" in spec:
+            rules = [spec["literal"]]
+        else:
+            value = bound.get(spec["param"])
+            if not value or "str" not in value or value["seq"] != bool(spec.get("iter")):
+                return []
+            rules = value["str"]
+        spec = helper["view"]
+        if "param" in spec:
+            value, module = bound.get(spec["param"]), call_module
+        else:
+            value, module = spec, helper_module
+        if not value or not ("name" in value or "as_view" in value):
+            return []
+        view = (value["as_view"], True) if "as_view" in value else (value["name"], False)
+        methods = helper["methods"]
+        if isinstance(methods, dict):
+            value = bound.get(methods["param"])
+            methods = sorted({x.upper() for x in value["str"]}) if value and "str" in value \
+                else None
+        elif methods is None and helper["kwargs"] and extra.get("methods"):
+            methods = sorted({x.upper() for x in extra["methods"].get("str") or []}) or None
+        return [(rule, view, module, methods, obj["name"]) for rule in rules]
 
     @staticmethod
     def _handler(module: str, func: str, line: int, resolver: Any,

@@ -20,7 +20,27 @@ EXPECTED_ROUTES = {
     ("ANY", "/shop/checkout/", "shop.views:checkout"),  # include(module object)
     ("ANY", r"/legacy/(?P<slug>[-\w]+)/", "blog.views:legacy"),  # re_path, anchors dropped
     ("ANY", "/api/posts/", "blog.views:post_list_api"),  # inline include([...])
-}
+} | {(method, f"/v2/{path}", f"api.views:{view}") for method, path, view in (
+    # DRF DefaultRouter included under v2/: ModelViewSet, list and detail routes
+    ("GET", "posts/", "PostViewSet"), ("POST", "posts/", "PostViewSet"),
+    ("GET", "posts/<pk>/", "PostViewSet"), ("PUT", "posts/<pk>/", "PostViewSet"),
+    ("PATCH", "posts/<pk>/", "PostViewSet"), ("DELETE", "posts/<pk>/", "PostViewSet"),
+    ("POST", "posts/<pk>/publish/", "PostViewSet"),  # @action(detail=True, methods=["post"])
+    ("GET", "posts/recent-posts/", "PostViewSet"),  # @action(detail=False, url_path=...)
+    # ReadOnlyModelViewSet with lookup_field = "name"
+    ("GET", "tags/", "TagViewSet"), ("GET", "tags/<name>/", "TagViewSet"),
+    # GenericViewSet + List/Retrieve mixins + own destroy + a two-method @action
+    ("GET", "orders/", "OrderViewSet"), ("GET", "orders/<pk>/", "OrderViewSet"),
+    ("DELETE", "orders/<pk>/", "OrderViewSet"),
+    ("GET", "orders/<pk>/items/", "OrderViewSet"), ("PUT", "orders/<pk>/items/", "OrderViewSet"),
+    # SimpleRouter(trailing_slash=False) added with ``urlpatterns += router.urls``; the viewset
+    # inherits lookup_url_kwarg and an @action from a project base class
+    ("POST", "admin/tags", "TagAdmin"), ("PATCH", "admin/tags/<tag_id>", "TagAdmin"),
+    ("GET", "admin/tags/<tag_id>/history", "TagAdmin"),
+    # drf-nested-routers: NestedSimpleRouter(router, r"posts", lookup="post")
+    ("GET", "posts/<post_pk>/tags/", "TagViewSet"),
+    ("GET", "posts/<post_pk>/tags/<name>/", "TagViewSet"),
+)}
 
 
 def test_collect_settings_urls_and_models() -> None:
@@ -100,20 +120,50 @@ def test_route_edges_from_urlconf_to_view(graph) -> None:
         for v in ("post_list", "post_create", "PostDetail", "PostEdit", "tag_delete")
     } | {("shop.urls:urlpatterns", "shop.views:checkout"),
          ("mysite.urls:urlpatterns", "blog.views:legacy"),
-         ("mysite.urls:urlpatterns", "blog.views:post_list_api")}
+         ("mysite.urls:urlpatterns", "blog.views:post_list_api")} | {
+        ("api.urls:urlpatterns", f"api.views:{v}")
+        for v in ("PostViewSet", "TagViewSet", "OrderViewSet", "TagAdmin")}
+
+
+def test_drf_route_records_point_at_the_register_call(graph) -> None:
+    lines = {(r.handler, r.file, r.line) for r in graph.routes if r.handler.startswith("api.")}
+    assert lines == {("api.views:PostViewSet", "api/urls.py", 9),
+                     ("api.views:TagViewSet", "api/urls.py", 10),
+                     ("api.views:OrderViewSet", "api/urls.py", 11),
+                     ("api.views:TagAdmin", "api/urls.py", 14),
+                     ("api.views:TagViewSet", "api/urls.py", 22)}
 
 
 def test_tables_names_labels_and_foreign_keys(graph) -> None:
     tables = {t.name: (t.model, t.foreign_keys) for t in graph.tables.values()}
     assert tables == {
-        # Meta.db_table; AUTH_USER_MODEL and a same-app "Tag" string (many-to-many)
-        "blog_posts": ("blog.models:Post", ["accounts_user", "blog_tag"]),
+        # Meta.db_table; AUTH_USER_MODEL (the many-to-many "Tag" has a join table instead)
+        "blog_posts": ("blog.models:Post", ["accounts_user"]),
+        # implicit join tables: <owner's table>_<field>, foreign keys to both sides, no model
+        "blog_posts_tags": (None, ["blog_posts", "blog_tag"]),
+        "blog_posts_watchers": (None, ["accounts_user", "blog_posts"]),  # from abstract parent
         "blog_tag": ("blog.models:Tag", ["blog_tag"]),  # "self"
+        "blog_tag_links": (None, ["blog_tag"]),  # db_table= on a "self" many-to-many
         # AppConfig label "store" names the tables of app "shop"
         "store_product": ("shop.models:Product", []),
+        # items = ManyToManyField(Product, through="OrderItem"): no implicit table
         "store_order": ("shop.models:Order", ["accounts_user", "store_product"]),
+        "store_orderitem": ("shop.models:OrderItem", ["store_order", "store_product"]),
         "accounts_user": ("accounts.models:User", []),  # AbstractUser subclass
     }  # abstract Timestamped and proxy FeaturedPost have no table of their own
+    assert (graph.tables["blog_posts_tags"].file, graph.tables["blog_posts_tags"].line) == (
+        "blog/models.py", 16)
+
+
+def test_many_to_many_manager_calls_read_and_write_the_join_table(graph) -> None:
+    t = graph.tables["blog_posts_tags"]
+    # post.tags.add(...) in a viewset action; tag.post_set.all() (default reverse accessor)
+    assert (t.readers, t.writers) == (["blog.views:tag_posts"], ["api.views:PostViewSet"])
+    assert {("api.views:PostViewSet", "blog.models:Post"),
+            ("blog.views:tag_posts", "blog.models:Post")} <= edges(graph, "table")
+    # no call names "watchers", "watched_post" or "related": no access recorded
+    for name in ("blog_posts_watchers", "blog_tag_links"):
+        assert (graph.tables[name].readers, graph.tables[name].writers) == ([], [])
 
 
 def test_orm_edges_for_class_and_string_relations(graph) -> None:
@@ -122,15 +172,20 @@ def test_orm_edges_for_class_and_string_relations(graph) -> None:
         ("blog.models:Post", "blog.models:Tag"),
         ("shop.models:Order", "shop.models:Product"),
         ("shop.models:Order", "accounts.models:User"),
+        ("blog.models:Timestamped", "accounts.models:User"),  # the abstract class declares it
+        ("shop.models:OrderItem", "shop.models:Order"),
+        ("shop.models:OrderItem", "shop.models:Product"),
     }
 
 
 def test_reads_and_writes(graph) -> None:
     t = graph.tables
-    # Post(...) then .save(); get_object_or_404(Post, ...) then .save(); DetailView model=Post
+    # Post(...) then .save(); get_object_or_404(Post, ...) then .save(); DetailView model=Post;
+    # a ModelViewSet's queryset reads and writes
     assert (t["blog_posts"].readers, t["blog_posts"].writers) == (
-        ["blog.views:PostDetail", "blog.views:post_list", "blog.views:post_publish"],
-        ["blog.views:post_create", "blog.views:post_publish"])
+        ["api.views:PostViewSet", "blog.views:PostDetail", "blog.views:post_list",
+         "blog.views:post_publish"],
+        ["api.views:PostViewSet", "blog.views:post_create", "blog.views:post_publish"])
     assert t["blog_tag"].writers == ["blog.views:tag_delete"]  # .filter().delete()
     assert t["store_order"].writers == ["shop.views:checkout"]  # .objects.create()
     assert {("blog.views:post_list", "blog.models:Post"),
@@ -177,3 +232,72 @@ def test_collect_generic_views_viewsets_and_model_forms() -> None:
         ("Agent", "write", 7), ("Agent", "read", 8),  # the class, then its .objects chain
         ("Lead", "read", 10), ("Lead", "write", 10)]
     assert data["views"] == {"Make": ["GET", "POST"], "Show": ["GET"], "Api": None}
+
+
+def test_collect_drf_routers_registrations_viewsets_and_m2m_calls() -> None:
+    data = PLUGIN.collect(parse('''
+        from rest_framework.routers import DefaultRouter
+        router = DefaultRouter()
+        flat = routers.SimpleRouter(trailing_slash=False)
+        router.register(r"users", views.UserViewSet, basename="user")
+        admin.site.register(User, UserAdmin)
+        urlpatterns = router.urls
+
+        class UserViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+            lookup_field = "username"
+
+            def destroy(self, request, pk=None): ...
+
+            @action(detail=True, methods=["post", "delete"], url_path="set-password")
+            def set_password(self, request, pk=None): ...
+
+            @action(detail=flag)
+            def unknown(self, request): ...
+
+        class Article(models.Model):
+            tags = models.ManyToManyField("Tag", db_table="art_tags", related_name="articles")
+
+        def f(article, seen):
+            article.tags.add(1)
+            seen.add(2)
+            list(article.tags.all())
+            Article.objects.filter(x=1)
+    '''), "m", "m.py")
+    assert data["routers"] == {"router": {"trailing_slash": True},
+                               "flat": {"trailing_slash": False}}
+    assert data["registers"] == [
+        {"router": "router", "prefix": "users", "viewset": "views.UserViewSet", "line": 4}]
+    assert data["urls"]["urlpatterns"] == [
+        {"kind": "path", "route": "", "include": {"name": "router.urls"}, "line": 6}]
+    assert data["viewsets"]["UserViewSet"] == {
+        "bases": ["mixins.ListModelMixin", "viewsets.GenericViewSet"], "actions": ["destroy"],
+        "extra": [{"name": "set_password", "detail": True, "methods": ["DELETE", "POST"],
+                   "url_path": "set-password"}],
+        "lookup": "username"}
+    assert "Article" not in data["viewsets"]
+    [field] = data["models"][-1]["fields"]
+    assert (field["db_table"], field["related_name"]) == ("art_tags", "articles")
+    assert [(o["attr"], o["op"], o["line"]) for o in data["m2m_ops"]] == [
+        ("tags", "write", 23), ("tags", "read", 25)]
+
+
+def test_collect_models_defined_inside_if_blocks() -> None:
+    """django-oscar style: ``if not is_model_registered(...): class Product(AbstractProduct)``
+    (the file mentions no ``django`` at all)."""
+    source = '''
+        from shop.abstract_models import *
+        from shop.loading import is_model_registered
+
+        if not is_model_registered("catalogue", "Product"):
+            class Product(AbstractProduct):
+                pass
+        elif OTHER:
+            pass
+        else:
+            class Other(AbstractOther):
+                pass
+    '''
+    assert any(marker in source for marker in PLUGIN.markers)
+    data = PLUGIN.collect(parse(source), "m", "m.py")
+    assert [(c["name"], c["bases"], c["line"]) for c in data["models"]] == [
+        ("Product", ["AbstractProduct"], 5), ("Other", ["AbstractOther"], 10)]

@@ -3,6 +3,8 @@ analyser), prefixes combined the way Flask combines them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fwhelp import app_graph, edges, mini_graph, parse, routes
 
@@ -254,3 +256,94 @@ def test_prefix_from_a_constant() -> None:
         ''',
     })
     assert routes(g) == {("GET", "/api/a", "web.urls:a")}
+
+
+# -- registration helpers (the FlaskBB pattern) ---------------------------------------------------
+
+HELPER_ROUTES = {
+    # local blueprint registered with a config prefix: a placeholder named after the key
+    *{(m, f"{{USER_URL_PREFIX}}{p}", "board.user.views:Settings")
+      for m in ("GET", "POST") for p in ("/settings", "/settings/general")},
+    ("GET", "{USER_URL_PREFIX}/<username>", "board.user.views:Profile"),
+    # methods= passed on through the helper's **kwargs
+    ("POST", "{USER_URL_PREFIX}/delete", "board.user.views:delete_account"),
+    # ``target.route(rule, methods=methods)(view)`` helper; literal registration prefix
+    ("GET", "/pages/about", "board.pages:about"),
+    ("HEAD", "/pages/about", "board.pages:about"),
+}
+
+
+@pytest.fixture(params=["fake-resolver", "analyze"])
+def helper_graph(request):
+    return app_graph(request, "flask_helpers")
+
+
+def test_collect_registration_helper_and_call_site() -> None:
+    data = PLUGIN.collect(parse('''
+        def register_view(bp_or_app, routes, view_func, *args, **kwargs):
+            for route in routes:
+                bp_or_app.add_url_rule(route, view_func=view_func, *args, **kwargs)
+
+        def load(app):
+            user = Blueprint("user", __name__)
+            register_view(user, routes=["/a", "/b"], view_func=V.as_view("v"))
+            app.register_blueprint(user, url_prefix=app.config["USER_URL_PREFIX"])
+    '''), "m", "m.py")
+    (helper,) = data["helpers"]
+    assert (helper["obj"], helper["rule"], helper["view"], helper["kwargs"]) == (
+        "bp_or_app", {"param": "routes", "iter": True}, {"param": "view_func"}, True)
+    (call,) = data["calls"]
+    assert call["pos"] == [{"name": "user"}] and call["fn"] == "load"
+    assert call["kw"]["routes"] == {"str": ["/a", "/b"], "seq": True}
+    assert data["objects"][0]["fn"] == call["fn"]  # the same function: the same key
+    assert data["registrations"][0]["prefix"] == "{USER_URL_PREFIX}"
+
+
+def test_helper_routes_with_local_blueprints(helper_graph) -> None:
+    assert routes(helper_graph) == HELPER_ROUTES
+
+
+def test_helper_route_edges(helper_graph) -> None:
+    # a blueprint local to a function: its routes are owned by that function
+    assert edges(helper_graph, "route") == {
+        ("board.user.views:load_blueprints", "board.user.views:Settings"),
+        ("board.user.views:load_blueprints", "board.user.views:Profile"),
+        ("board.user.views:load_blueprints", "board.user.views:delete_account"),
+        ("board.pages:pages", "board.pages:about"),
+    }
+
+
+def test_non_literal_prefix_inside_a_function_is_a_placeholder() -> None:
+    g = mini_graph({"m.py": '''
+        from flask import Blueprint
+
+        def setup(app, prefix):
+            bp = Blueprint("b", __name__, url_prefix="/own")
+
+            @bp.get("/x")
+            def x(): ...
+
+            app.register_blueprint(bp, url_prefix=prefix + "/v1")
+    '''})
+    assert routes(g) == {("GET", "{url_prefix}/x", "m:setup")}
+
+
+FLASKBB = Path(__file__).resolve().parents[3] / "benchmarks/.cache/flaskbb-2.2.0/flaskbb"
+
+
+@pytest.mark.skipif(not FLASKBB.is_dir(), reason=f"FlaskBB 2.2.0 is not unpacked at {FLASKBB}")
+def test_flaskbb_routes_through_register_view() -> None:
+    from migrator.analysis import analyze
+
+    g = analyze(FLASKBB, jobs=1, use_cache=False)
+    found = routes(g)
+    assert len(found) >= 140  # 147 measured: 105 rules, most MethodViews with GET and POST
+    assert {
+        ("GET", "{USER_URL_PREFIX}/settings/email", "flaskbb.user.views:ChangeEmail"),
+        ("POST", "{USER_URL_PREFIX}/settings/email", "flaskbb.user.views:ChangeEmail"),
+        ("GET", "{USER_URL_PREFIX}/<username>", "flaskbb.user.views:UserProfile"),
+        ("GET", "{AUTH_URL_PREFIX}/login", "flaskbb.auth.views:Login"),
+        ("GET", "{FORUM_URL_PREFIX}/topic/<int:topic_id>-<slug>", "flaskbb.forum.views:ViewTopic"),
+    } <= found
+    assert ("flaskbb.user.views:flaskbb_load_blueprints",
+            "flaskbb.user.views:ChangeEmail") in edges(g, "route")

@@ -4,6 +4,7 @@ from django.db import models
 
 class Timestamped(models.Model):
     created = models.DateTimeField(auto_now_add=True)
+    watchers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="watched_%(class)s")
 
     class Meta:
         abstract = True
@@ -21,6 +22,7 @@ class Post(Timestamped):
 class Tag(models.Model):
     name = models.CharField(max_length=50)
     parent = models.ForeignKey("self", null=True, on_delete=models.SET_NULL)
+    related = models.ManyToManyField("self", db_table="blog_tag_links")
 
 
 class FeaturedPost(Post):

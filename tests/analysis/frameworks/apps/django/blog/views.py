@@ -44,3 +44,7 @@ def tag_delete(request, pk):
 def post_publish(request, pk):
     post = get_object_or_404(Post, pk=pk)
     post.save()
+
+
+def tag_posts(request, pk):
+    return list(Tag.objects.get(pk=pk).post_set.all())
