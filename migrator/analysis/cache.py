@@ -223,5 +223,8 @@ class GraphCache:
             for old in self.dir.iterdir():
                 if old.suffix in (".graph", ".ledger") and old.stem not in keep:
                     old.unlink()
+                elif old.name.startswith("latest-") and \
+                        old.read_text("ascii", "replace").strip() not in keep:
+                    old.unlink()  # names a graph that is gone (another version or options)
         except OSError:
             pass

@@ -156,6 +156,32 @@ def test_unchanged_tree_reuses_the_finished_graph_and_an_edit_patches_it(project
         analyze(project, cache_dir=cache, jobs=1)
 
 
+def test_graph_cache_stays_small_across_edits_and_options(project, tmp_path):
+    """Two graphs (and their ledgers) at most, and no pointer to a graph that is gone, however
+    many edits and option sets (each its own scope) a cache has seen."""
+    import shutil
+
+    from migrator.analysis.facts import FACTS_VERSION
+
+    cache = tmp_path / "cache"
+    other = tmp_path / "other"
+    shutil.copytree(project, other)  # a second checkout sharing the cache: a third scope
+    for i in range(4):
+        (project / "pkg" / "m3.py").write_text(f"X = {i}\n")
+        analyze(other, cache_dir=cache, jobs=1)
+        analyze(project, cache_dir=cache, jobs=1)
+        analyze(project, cache_dir=cache, jobs=1, plugins=False)
+    graphs = cache / f"graph-v{FACTS_VERSION}"
+    names = sorted(p.name for p in graphs.iterdir())
+    kept = {n.rsplit(".", 1)[0] for n in names if n.endswith(".graph")}
+    assert len(kept) == 2 and {n for n in names if n.endswith(".ledger")} == {
+        f"{k}.ledger" for k in kept}
+    pointers = [p for p in graphs.iterdir() if p.name.startswith("latest-")]
+    assert pointers and all(p.read_text().strip() in kept for p in pointers)
+    again = analyze(project, cache_dir=cache, jobs=1, plugins=False)
+    assert again.stats.resolution == "cached"
+
+
 def test_sample_monolith_json_is_identical_across_hash_seeds():
     sample = Path(__file__).resolve().parents[2] / "sample_monolith"
     if not sample.is_dir():
