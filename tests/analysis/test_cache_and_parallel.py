@@ -56,19 +56,23 @@ def test_default_cache_lives_in_the_project_and_no_cache_writes_nothing(project)
     assert analyze(project, jobs=1).stats.files == 13
 
 
+def _damage(path: Path, how: str) -> None:
+    data = path.read_bytes()
+    if how == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "flip":
+        path.write_bytes(data[:-10] + bytes([data[-10] ^ 0xFF]) + data[-9:])
+    else:
+        path.write_bytes(b"not a pack at all")
+
+
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage"])
 def test_corrupted_pack_is_detected_and_rebuilt(project, tmp_path, damage):
     cache = tmp_path / "cache"
     expected = as_json(analyze(project, cache_dir=cache, jobs=1))
 
     def corrupt(path):
-        data = path.read_bytes()
-        if damage == "truncate":
-            path.write_bytes(data[: len(data) // 2])
-        elif damage == "flip":
-            path.write_bytes(data[:-10] + bytes([data[-10] ^ 0xFF]) + data[-9:])
-        else:
-            path.write_bytes(b"not a pack at all")
+        _damage(path, damage)
 
     # a damaged finished graph: rebuilt from the (intact) facts, nothing parsed
     (graph_file,) = list(cache.rglob("*.graph"))
@@ -86,6 +90,27 @@ def test_corrupted_pack_is_detected_and_rebuilt(project, tmp_path, damage):
     assert any("corrupt" in n for n in again.stats.cache_notes)
     assert as_json(again) == expected
     assert analyze(project, cache_dir=cache, jobs=1).stats.parsed == 0
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "other version"])
+def test_a_damaged_ledger_costs_a_full_resolution_not_a_wrong_graph(project, tmp_path, damage):
+    import pickle
+
+    from migrator.analysis.cache import _frame
+
+    cache = tmp_path / "cache"
+    analyze(project, cache_dir=cache, jobs=1)
+    (ledger,) = list(cache.rglob("*.ledger"))
+    if damage == "other version":  # intact, but not a ledger this code can read
+        ledger.write_bytes(_frame(pickle.dumps({"version": 999, "keys": {}})))
+    else:
+        _damage(ledger, damage)
+    (project / "pkg" / "m5.py").write_text("from pkg import m6\n\n\ndef f5():\n    return 5\n")
+    got = analyze(project, cache_dir=cache, jobs=1)
+    assert (got.stats.resolution, got.stats.parsed) == ("full", 1)
+    assert as_json(got) == as_json(analyze(project, use_cache=False, jobs=1))
+    (project / "pkg" / "m5.py").write_text("from pkg import m6\n\n\ndef f5():\n    return 6\n")
+    assert analyze(project, cache_dir=cache, jobs=1).stats.resolution == "incremental"
 
 
 def test_packs_are_compacted(project, tmp_path):
