@@ -8,19 +8,22 @@ and redoes only what the change can reach:
 * ``interfaces``: each module's ``resolve.interface`` hash (its top-level names, module-level
   imports, star imports, ``__all__``): the only part of a module another module's name
   resolution reads;
-* ``consulted``: for each module, the modules whose facts its resolution read, recorded by the
-  resolver while it ran;
+* ``consulted``: for each module, the modules whose facts its resolution read and the module
+  names whose existence it asked about, recorded by the resolver while it ran;
 * ``plugin_base``: for every edge the framework plug-ins added to or created, what the edge held
   before them (None: nothing).
 
-The modules to resolve again are the changed ones plus every module that consulted a changed
-module whose interface changed. The patch peels the plug-ins' layer off (``plugin_base``
-restores the resolver's edges exactly), drops the edges the affected modules drew, updates
-their nodes, resolves them again, runs the plug-ins over the whole graph as a full build does,
-and puts every touched adjacency back in sorted order. The result is the graph a full build
-gives, byte for byte (tests/analysis/test_incremental.py checks it against full builds over
-many edits). When files were added or removed, or the previous run used other options, there is
-nothing to patch and the caller builds from scratch.
+The resolver records as "consulted" both the modules whose facts it read and every module name
+whose existence it asked about. The modules to resolve again are the changed and added ones plus
+every module that consulted a changed module whose interface changed, or a name that a file
+added or removed makes appear or vanish (the module, or a package holding it). The patch peels
+the plug-ins' layer off (``plugin_base`` restores the resolver's edges exactly), drops the
+edges the affected (and removed) modules drew, updates their nodes, resolves them again, runs
+the plug-ins over the whole graph as a full build does, and puts every touched adjacency back in
+sorted order. The result is the graph a full build gives, byte for byte
+(tests/analysis/test_incremental.py checks it against full builds over many edits). A previous
+run with other options or another analyser version has no ledger for this run: the caller then
+builds from scratch.
 """
 
 from __future__ import annotations
@@ -62,17 +65,20 @@ def patch(graph: DependencyGraph, ledger: dict[str, Any], facts: dict[str, Modul
     ``facts`` in place. Returns the new ledger and the number of modules resolved again, or
     None when the change cannot be patched (``graph`` is then unusable: build from scratch)."""
     old_keys = ledger["keys"]
-    if old_keys.keys() != keys.keys():
-        return None  # files were added, removed or renamed: the module set itself changed
-    changed = sorted(m for m, key in keys.items() if old_keys[m] != key)
-    interfaces = dict(ledger["interfaces"])
+    removed = set(old_keys) - set(keys)
+    changed = sorted(m for m, key in keys.items() if old_keys.get(m) != key)  # added too
+    interfaces = {m: h for m, h in ledger["interfaces"].items() if m not in removed}
     new_interfaces = {m: interface(facts[m]) for m in changed}
-    reshaped = {m for m in changed if new_interfaces[m] != interfaces.get(m)}
+    # what other modules' resolution may have read differently: the interfaces that changed,
+    # and the names whose existence changed (files and the packages that hold them)
+    moved = {m for m in changed if new_interfaces[m] != interfaces.get(m)} | removed
+    if removed or any(m not in old_keys for m in changed):
+        moved |= _packages(keys) ^ _packages(old_keys)
     interfaces.update(new_interfaces)
     affected = set(changed)
-    if reshaped:
+    if moved:
         affected.update(m for m, seen in ledger["consulted"].items()
-                        if not reshaped.isdisjoint(seen))
+                        if m not in removed and not moved.isdisjoint(seen))
 
     g = graph.g
     succ, pred, nodes = g._adj, g._pred, g._node
@@ -107,13 +113,20 @@ def patch(graph: DependencyGraph, ledger: dict[str, Any], facts: dict[str, Modul
     by_module: dict[str, list[str]] = {}
     for node in nodes:
         by_module.setdefault(node.partition(":")[0], []).append(node)
-    for module in affected:
+    for module in affected | removed:
         for node in by_module.get(module, ()):
             for t in succ[node]:
                 del pred[t][node]
                 targets.add(t)
             succ[node].clear()
     reordered = False
+    for module in removed:
+        for node in by_module.get(module, ()):
+            if pred[node]:
+                return None  # an unaffected module still points at it: rebuild
+            g.remove_node(node)
+            reordered = True
+        graph.externals.pop(module, None)
     for module in affected:
         new = module_nodes(module, facts[module])
         ids = {n for n, _ in new}
@@ -135,7 +148,7 @@ def patch(graph: DependencyGraph, ledger: dict[str, Any], facts: dict[str, Modul
     resolver = ProjectResolver(facts)
     edges = _Edges()
     externals: dict[str, Any] = {}
-    consulted = dict(ledger["consulted"])
+    consulted = {m: seen for m, seen in ledger["consulted"].items() if m not in removed}
     consulted.update(resolve_modules(sorted(affected), facts, resolver, edges, externals))
     for module in affected:
         graph.externals.pop(module, None)
@@ -173,6 +186,16 @@ def patch(graph: DependencyGraph, ledger: dict[str, Any], facts: dict[str, Modul
     new_ledger = {"version": LEDGER_VERSION, "keys": dict(keys), "interfaces": interfaces,
                   "consulted": consulted, "plugin_base": plugin_base}
     return new_ledger, len(affected)
+
+
+def _packages(modules: dict[str, str]) -> set[str]:
+    """Every package prefix of the module names (``a`` and ``a.b`` for ``a.b.c``)."""
+    out: set[str] = set()
+    for name in modules:
+        parts = name.split(".")
+        for i in range(1, len(parts)):
+            out.add(".".join(parts[:i]))
+    return out
 
 
 def _sort_in_place(table: dict[Any, Any]) -> None:

@@ -64,16 +64,29 @@ class ProjectResolver:
         self.trace: set[str] | None = None
 
     # -- modules --------------------------------------------------------------------------------
+    # Every question about which modules exist is traced too (the name asked), so that a file
+    # added or removed re-resolves exactly the modules whose answers it can change.
     def is_internal(self, module: str) -> bool:
-        return module.split(".", 1)[0] in self.tops
+        top = module.split(".", 1)[0]
+        if self.trace is not None:
+            self.trace.add(top)
+        return top in self.tops
 
     def is_module(self, module: str) -> bool:
+        if self.trace is not None:
+            self.trace.add(module)
         return module in self.modules or module in self.prefixes
+
+    def has_file(self, module: str) -> bool:
+        """Whether ``module`` is one of the analysed files (not only a package prefix)."""
+        if self.trace is not None:
+            self.trace.add(module)
+        return module in self.modules
 
     def existing_module(self, module: str) -> str | None:
         """``module`` itself if it has a file, else its nearest ancestor that has one."""
         while module:
-            if module in self.modules:
+            if self.has_file(module):
                 return module
             module = module.rpartition(".")[0]
         return None
@@ -207,7 +220,7 @@ class ProjectResolver:
         value = self.value(module, dotted, owner)
         if value is None or value[0] == "ext":
             return None
-        if value[0] == "mod" and value[1] not in self.modules:
+        if value[0] == "mod" and not self.has_file(value[1]):
             return self.existing_module(value[1])
         return value[1]
 
@@ -230,7 +243,7 @@ class ProjectResolver:
             return None
         if imp.name is not None and not imp.star:
             sub = f"{imp.module}.{imp.name}"
-            if sub in self.modules:
+            if self.has_file(sub):
                 return sub
         return self.existing_module(imp.module)
 
@@ -242,7 +255,7 @@ class ProjectResolver:
             if self.trace is not None:
                 self.trace.add(module)
             return f"{module}:{name}" if name in self.symbols.get(module, {}) else None
-        if value in self.modules:
+        if self.has_file(value):
             return value
         module, _, name = value.rpartition(".")
         if self.trace is not None:

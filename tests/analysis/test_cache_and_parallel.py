@@ -176,9 +176,15 @@ def test_unchanged_tree_reuses_the_finished_graph_and_an_edit_patches_it(project
     shape = analyze(project, cache_dir=cache, jobs=1)  # f1 is gone: m0, which uses it, too
     assert (shape.stats.resolution, shape.stats.resolved) == ("incremental", 2)
     assert "pkg.m1:f1" not in shape.g and "pkg.m1:X" in shape.g
-    (project / "pkg" / "new.py").write_text("Y = 1\n")  # a new module: nothing to patch
-    with pytest.raises(AssertionError, match="a full build ran"):
-        analyze(project, cache_dir=cache, jobs=1)
+    (project / "pkg" / "new.py").write_text("Y = 1\n")  # a new module nobody imports yet
+    added = analyze(project, cache_dir=cache, jobs=1)
+    assert (added.stats.resolution, added.stats.resolved) == ("incremental", 1)
+    (project / "pkg" / "m1.py").unlink()  # m0 imports it: m0 is resolved again
+    gone = analyze(project, cache_dir=cache, jobs=1)
+    assert (gone.stats.resolution, gone.stats.resolved) == ("incremental", 1)
+    assert "pkg.m1" not in gone.g and not gone.g.has_edge("pkg.m0", "pkg.m1")
+    with pytest.raises(AssertionError, match="a full build ran"):  # other options: no ledger
+        analyze(project, cache_dir=cache, jobs=1, plugins=False)
 
 
 def test_graph_cache_stays_small_across_edits_and_options(project, tmp_path):
