@@ -43,20 +43,10 @@ class ProjectResolver:
         self.spans: dict[str, tuple[list[int], list[tuple[int, int, str]]]] = {}
         for name, mf in facts.items():
             self.symbols[name] = {s.name: s for s in mf.symbols}
-            binds: dict[str, ImportFact] = {}
-            stars: list[str] = []
+            self.bindings[name], self.stars[name] = module_bindings(mf)
             for imp in mf.imports:
-                if imp.star:
-                    if not imp.lazy and imp.module not in stars:
-                        stars.append(imp.module)
-                    continue
-                local = bound_name(imp)
-                if imp.lazy and imp.owner is not None:
-                    self.lazy[(name, imp.owner)].setdefault(local, imp)
-                elif not imp.lazy:
-                    binds.setdefault(local, imp)  # the first binding is the normal path
-            self.bindings[name] = binds
-            self.stars[name] = stars
+                if imp.lazy and not imp.star and imp.owner is not None:
+                    self.lazy[(name, imp.owner)].setdefault(bound_name(imp), imp)
             spans = sorted((s.line, s.end_line, s.name) for s in mf.symbols)
             self.spans[name] = ([s[0] for s in spans], spans)
         self._export_memo: dict[tuple[str, str], tuple[Value | None, frozenset[str]]] = {}
@@ -269,7 +259,16 @@ def interface(mf: ModuleFacts) -> str:
     """A hash of what other modules' name resolution can read of ``mf``: its top-level names,
     module-level import bindings, star imports and ``__all__``. Edits that keep it (a function
     body, a comment, lines moving) change no other module's edges."""
-    binds: dict[str, tuple[str, str | None, str | None]] = {}
+    binds, stars = module_bindings(mf)
+    bound = sorted((local, (imp.module, imp.name, imp.alias)) for local, imp in binds.items())
+    data = (sorted({s.name for s in mf.symbols}), bound, stars, mf.exports)
+    return hashlib.sha256(repr(data).encode()).hexdigest()[:16]
+
+
+def module_bindings(mf: ModuleFacts) -> tuple[dict[str, ImportFact], list[str]]:
+    """The names the module-level imports of ``mf`` bind (the first binding is the normal
+    path) and the modules it star-imports, in order: what other modules' lookups read."""
+    binds: dict[str, ImportFact] = {}
     stars: list[str] = []
     for imp in mf.imports:
         if imp.lazy:
@@ -278,9 +277,8 @@ def interface(mf: ModuleFacts) -> str:
             if imp.module not in stars:
                 stars.append(imp.module)
             continue
-        binds.setdefault(bound_name(imp), (imp.module, imp.name, imp.alias))
-    data = (sorted({s.name for s in mf.symbols}), sorted(binds.items()), stars, mf.exports)
-    return hashlib.sha256(repr(data).encode()).hexdigest()[:16]
+        binds.setdefault(bound_name(imp), imp)
+    return binds, stars
 
 
 def bound_name(imp: ImportFact) -> str:
