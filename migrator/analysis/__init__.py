@@ -150,7 +150,13 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
     graph of exactly these files, the previous graph patched where files changed
     (``incremental``), or a full build from every file's facts."""
     from migrator.analysis import incremental
-    from migrator.analysis.cache import FactsCache, GraphCache, code_signature, entry_key
+    from migrator.analysis.cache import (
+        FactsCache,
+        GraphCache,
+        code_signature,
+        entry_key,
+        graph_signature,
+    )
     from migrator.analysis.resolve import build_graph_for_patching
 
     read, read_diags = _read(disc.files, disc.root)
@@ -170,7 +176,7 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
         hashed.append((f, data, sha, key))
     scope = graph_key = ""
     if graph_cache is not None:
-        scope = graph_cache.key([signature, str(disc.root), str(plugins)])
+        scope = graph_cache.key([graph_signature(signature), str(disc.root)])
         graph_key = graph_cache.key([scope, *sorted(k for *_, k in hashed)])
         graph = graph_cache.load(graph_key)
         if graph is not None:

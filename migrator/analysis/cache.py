@@ -73,6 +73,22 @@ def code_signature() -> str:
     return h.hexdigest()[:20]
 
 
+#: beside the facts code, the code that turns facts into the finished graph (package-relative)
+GRAPH_CODE = ("analysis/resolve.py", "analysis/incremental.py", "analysis/externals.py",
+              "graph.py")
+
+
+def graph_signature(facts_signature: str) -> str:
+    """``facts_signature`` (``code_signature``) extended with the resolver's own code: a
+    finished graph or ledger made by another resolver must not be reused, while its facts
+    still can."""
+    h = hashlib.sha256(facts_signature.encode())
+    package = Path(__file__).parent.parent
+    for name in GRAPH_CODE:
+        h.update((package / name).read_bytes())
+    return h.hexdigest()[:20]
+
+
 def entry_key(signature: str, module: str, rel: str, is_package: bool, content_sha: str) -> str:
     return hashlib.sha256(
         f"{signature}\0{module}\0{rel}\0{int(is_package)}\0{content_sha}".encode()).hexdigest()

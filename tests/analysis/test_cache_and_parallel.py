@@ -113,6 +113,24 @@ def test_a_damaged_ledger_costs_a_full_resolution_not_a_wrong_graph(project, tmp
     assert analyze(project, cache_dir=cache, jobs=1).stats.resolution == "incremental"
 
 
+def test_a_finished_graph_is_reused_only_by_the_resolver_that_made_it(project, tmp_path,
+                                                                      monkeypatch):
+    """Editing the resolver (a new migrator) must not serve a graph or ledger the old one made;
+    the facts, which the resolver does not shape, are still reused."""
+    import migrator
+    from migrator.analysis import cache as cache_module
+
+    package = Path(migrator.__file__).parent
+    assert all((package / name).is_file() for name in cache_module.GRAPH_CODE)
+    cache = tmp_path / "cache"
+    expected = as_json(analyze(project, cache_dir=cache, jobs=1))
+    real = cache_module.graph_signature
+    monkeypatch.setattr(cache_module, "graph_signature", lambda sig: real(sig) + "-edited")
+    again = analyze(project, cache_dir=cache, jobs=1)
+    assert (again.stats.resolution, again.stats.parsed) == ("full", 0)
+    assert as_json(again) == expected
+
+
 def test_packs_are_compacted(project, tmp_path):
     cache = tmp_path / "cache"
     analyze(project, cache_dir=cache, jobs=1)
