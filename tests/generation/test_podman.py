@@ -122,6 +122,14 @@ def wait_healthy(podman, cid: str, url: str) -> tuple[int, dict, bytes]:
             time.sleep(0.5)
 
 
+def stops_cleanly(podman, cid: str) -> None:
+    """The image's HEALTHCHECK passes, and SIGTERM ends the service with exit code 0."""
+    assert podman("healthcheck", "run", cid, check=False).returncode == 0
+    podman("stop", "-t", "30", cid)
+    state = json.loads(podman("inspect", cid).stdout)[0]["State"]
+    assert state["ExitCode"] == 0, podman("logs", cid, check=False).stdout
+
+
 def test_every_image_builds_and_one_container_runs_healthy(podman, podman_out, tmp_path):
     out = podman_out
     standin(podman, out, tmp_path)
@@ -144,10 +152,7 @@ def test_every_image_builds_and_one_container_runs_healthy(podman, podman_out, t
             status, _, body = wait_healthy(podman, cid, f"http://127.0.0.1:{port}/healthz")
             assert status == 200 and json.loads(body)["status"] == "ok"
             assert get(f"http://127.0.0.1:{port}/metrics")[0] == 200
-            assert podman("healthcheck", "run", cid, check=False).returncode == 0
-            podman("stop", "-t", "30", cid)
-            state = json.loads(podman("inspect", cid).stdout)[0]["State"]
-            assert state["ExitCode"] == 0, podman("logs", cid, check=False).stdout
+            stops_cleanly(podman, cid)
         finally:
             podman("rm", "-f", cid, check=False)
     finally:
@@ -201,10 +206,7 @@ def test_an_extracted_service_image_serves_its_moved_code(podman, sample_extract
             assert status == 200, body[:500]
             categories = json.loads(body)["categories"]
             assert categories and all(c["slug"] and c["name"] for c in categories)
-            assert podman("healthcheck", "run", cid, check=False).returncode == 0
-            podman("stop", "-t", "30", cid)
-            state = json.loads(podman("inspect", cid).stdout)[0]["State"]
-            assert state["ExitCode"] == 0, podman("logs", cid, check=False).stdout
+            stops_cleanly(podman, cid)
         finally:
             podman("rm", "-f", cid, check=False)
     finally:
