@@ -38,6 +38,7 @@ from migrator.analysis.resolve import (
     apply_plugins,
     interface,
     module_nodes,
+    package_prefixes,
     resolve_modules,
 )
 from migrator.graph import DependencyGraph
@@ -73,7 +74,7 @@ def patch(graph: DependencyGraph, ledger: dict[str, Any], facts: dict[str, Modul
     # and the names whose existence changed (files and the packages that hold them)
     moved = {m for m in changed if new_interfaces[m] != interfaces.get(m)} | removed
     if removed or any(m not in old_keys for m in changed):
-        moved |= _packages(keys) ^ _packages(old_keys)
+        moved |= package_prefixes(keys) ^ package_prefixes(old_keys)
     interfaces.update(new_interfaces)
     affected = set(changed)
     if moved:
@@ -186,16 +187,6 @@ def patch(graph: DependencyGraph, ledger: dict[str, Any], facts: dict[str, Modul
     new_ledger = {"version": LEDGER_VERSION, "keys": dict(keys), "interfaces": interfaces,
                   "consulted": consulted, "plugin_base": plugin_base}
     return new_ledger, len(affected)
-
-
-def _packages(modules: dict[str, str]) -> set[str]:
-    """Every package prefix of the module names (``a`` and ``a.b`` for ``a.b.c``)."""
-    out: set[str] = set()
-    for name in modules:
-        parts = name.split(".")
-        for i in range(1, len(parts)):
-            out.add(".".join(parts[:i]))
-    return out
 
 
 def _sort_in_place(table: dict[Any, Any]) -> None:

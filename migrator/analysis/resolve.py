@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 import networkx as nx
@@ -30,11 +31,8 @@ class ProjectResolver:
     def __init__(self, facts: dict[str, ModuleFacts]) -> None:
         self.facts = facts
         self.modules = set(facts)
-        self.prefixes: set[str] = set()  # packages, including namespace packages without a file
-        for name in facts:
-            parts = name.split(".")
-            for i in range(1, len(parts)):
-                self.prefixes.add(".".join(parts[:i]))
+        # packages, including namespace packages without a file
+        self.prefixes = package_prefixes(facts)
         self.tops = {name.split(".", 1)[0] for name in facts}
         self.symbols: dict[str, dict[str, SymbolFact]] = {}
         self.bindings: dict[str, dict[str, ImportFact]] = {}
@@ -253,6 +251,16 @@ class ProjectResolver:
         if name in self.symbols.get(module, {}):
             return f"{module}:{name}"
         return None
+
+
+def package_prefixes(modules: Iterable[str]) -> set[str]:
+    """Every package prefix of the module names (``a`` and ``a.b`` for ``a.b.c``)."""
+    out: set[str] = set()
+    for name in modules:
+        parts = name.split(".")
+        for i in range(1, len(parts)):
+            out.add(".".join(parts[:i]))
+    return out
 
 
 def interface(mf: ModuleFacts) -> str:
