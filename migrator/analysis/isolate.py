@@ -125,10 +125,7 @@ def _worker_main(conn: Connection, warm: bool = False) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if warm:  # started before the parent loaded the parser: load it here, while waiting
-        from migrator.analysis import parse
-
-        parse.warm_up()
-        _warm_caches()  # worth it: without, the first parse fills the caches more slowly
+        _load_parser()  # the caches too: without, the first parse fills them more slowly
     threading.stack_size(_STACK_SIZE)
     thread = threading.Thread(target=_serve, args=(conn,), name="migrator-parse")
     thread.start()
@@ -198,18 +195,20 @@ match X:
 _warmed = False
 
 
-def _warm_caches() -> None:
-    """Parse and collect one varied module in this process (once), so that the collector's
-    per-node-type caches (built with ``inspect``) are inherited by every forked worker instead
-    of rebuilt in each."""
+def _load_parser() -> None:
+    """Import libcst and the plug-ins, then parse and collect one varied module in this process
+    (once), so that the collector's per-node-type caches (built with ``inspect``) are filled
+    before the first real file, and inherited by every worker forked afterwards instead of
+    rebuilt in each."""
     global _warmed
     if _warmed:
         return
     _warmed = True
-    from migrator.analysis.parse import analyse_source
+    from migrator.analysis import parse
 
+    parse.warm_up()
     try:
-        analyse_source(("warm.py", "warm", False, "0" * 64, _WARM_SOURCE, True))
+        parse.analyse_source(("warm.py", "warm", False, "0" * 64, _WARM_SOURCE, True))
     except Exception:
         pass
 
@@ -255,10 +254,7 @@ class Parser:
 
     def _start(self, warm: bool = False) -> _Worker:
         if not warm:
-            from migrator.analysis import parse
-
-            parse.warm_up()  # import libcst and the plug-ins once, before forking
-            _warm_caches()
+            _load_parser()  # once, before forking: every worker inherits it
         parent, child = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(target=_worker_main, args=(child, warm), daemon=True)
         process.start()
