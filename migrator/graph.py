@@ -15,9 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
+from migrator.util.lazy import lazy_import
+
+if TYPE_CHECKING:
+    import networkx as nx
+else:  # loaded on first use: parser processes, forked early, never need it
+    nx = lazy_import("networkx")
 
 GRAPH_SCHEMA = "migrator.graph"
 GRAPH_VERSION = 1

@@ -23,6 +23,7 @@ from migrator.analysis.discover import (
     PathError,
     SourceFile,
     discover,
+    project_root,
 )
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.isolate import DEFAULT_TIME_LIMIT, TIME_LIMIT_CODE, Parser
@@ -50,6 +51,7 @@ class Stats:
 
     files: int = 0
     parsed: int = 0
+    guessed: int = 0  # of those parsed, how many the first parser process had guessed
     cached: int = 0
     jobs: int = 1
     resolution: str = "full"  # "cached" (the finished graph), "incremental" (patched), "full"
@@ -122,9 +124,19 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
     Raises ``PathError`` when ``path`` is missing or holds no Python.
     """
     jobs = max(1, jobs or os.cpu_count() or 1)
-    # with a second core, the first parser process starts now and loads libcst while this one
-    # finds and hashes the files: a run that has one changed file to parse need not wait
-    with Parser(jobs, progress, time_limit, early=(os.cpu_count() or 1) > 1) as parser:
+    early = (os.cpu_count() or 1) > 1
+    root = project_root(path)
+    hints = None
+    if use_cache and root is not None:
+        from migrator.analysis.cache import Hints
+
+        hints = Hints(Path(cache_dir) if cache_dir is not None else root / DEFAULT_CACHE_DIR,
+                      root, plugins)
+    # with a second core, the first parser process starts now and loads libcst (and parses
+    # the files the hints say changed) while this one finds and hashes the files: a run that
+    # has one changed file to parse need not wait for it
+    with Parser(jobs, progress, time_limit, early=early,
+                guess=hints.guess if hints is not None and early else None) as parser:
         disc = discover(path, include=include, exclude=exclude,
                         default_excludes=default_excludes, gitignore=gitignore,
                         max_file_size=max_file_size, follow_symlinks=follow_symlinks)
@@ -132,7 +144,8 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
         directory = None
         if use_cache:
             directory = Path(cache_dir) if cache_dir is not None else disc.root / DEFAULT_CACHE_DIR
-        graph = _build(disc, parser, stats, directory, plugins)
+        graph = _build(disc, parser, stats, directory, plugins,
+                       hints if hints is not None and hints.root == disc.root else None)
     graph.root = portable_root(disc.root)
     graph.diagnostics.extend(disc.diagnostics)
     graph.diagnostics = sorted(set(graph.diagnostics))
@@ -145,7 +158,7 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
 
 
 def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None,
-           plugins: bool) -> DependencyGraph:
+           plugins: bool, hints: Any = None) -> DependencyGraph:
     """The graph of the discovered files, from the cheapest source that is exact: the cached
     graph of exactly these files, the previous graph patched where files changed
     (``incremental``), or a full build from every file's facts."""
@@ -184,6 +197,8 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
             stats.resolution = "cached"
             graph.diagnostics.extend(read_diags)
             return graph
+    if hints is not None:  # for the next run's parser process (``cache.Hints``)
+        hints.save([(f, sha) for f, _, sha, _ in hashed])
 
     if cache is not None:
         cache.load()
@@ -203,9 +218,14 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
     stats.cached = len(facts)
     stats.parsed = len(todo)
     parser.submit(todo)
-    # while the workers parse: the previous graph, to patch
+    # while the workers parse: the previous graph to patch, and the plug-ins' code
     previous = graph_cache.latest(scope) if graph_cache is not None else None
+    if plugins:
+        from migrator.analysis import frameworks
+
+        frameworks.plugins()
     parsed = parser.results()
+    stats.guessed = parser.guessed
     new = {}
     for mf in parsed:
         facts[mf.module] = mf

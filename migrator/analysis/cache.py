@@ -15,9 +15,11 @@ with only the entries the run used) deletes only packs that this run read itself
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 from migrator.analysis.facts import FACTS_VERSION, ModuleFacts
 from migrator.graph import DependencyGraph
@@ -244,3 +246,66 @@ class GraphCache:
                     old.unlink()  # names a graph that is gone (another version or options)
         except OSError:
             pass
+
+
+class Hints:
+    """What the last run saw of each file: size, modification time and content hash.
+
+    A run that follows an edit has one or two files to parse, and the parse is most of its
+    time. The first parser process reads these hints as soon as it starts, compares them with
+    the files' current size and mtime (a ``stat`` each, no reading) and begins parsing the
+    files that changed before the main process has even found them. It is only a guess: the
+    main process uses a guessed file's facts only for the exact work item it would have
+    submitted itself (same path, module and content hash), so stale or hostile hints can cost
+    time, never a wrong graph."""
+
+    VERSION = 1
+    MOST = 8  # more changed files than this is a checkout or a rebase: parse them as usual
+
+    def __init__(self, directory: str | os.PathLike[str], root: Path, plugins: bool) -> None:
+        self.root = root
+        self.plugins = plugins
+        name = hashlib.sha256(f"{root}\0{int(plugins)}".encode()).hexdigest()[:24]
+        self.path = Path(directory) / "hints" / f"{name}.json"
+
+    def save(self, files: list[tuple[Any, str]]) -> None:
+        """Record ``(SourceFile, content sha)`` for every file of this run."""
+        rows = sorted([f.rel, f.module, f.is_package, f.size, f.mtime_ns, sha] for f, sha in files)
+        text = json.dumps({"version": self.VERSION, "root": str(self.root),
+                           "plugins": self.plugins, "files": rows}, separators=(",", ":"))
+        try:
+            atomic_write(self.path, text)
+        except OSError:
+            pass  # hints only save time
+
+    def guess(self) -> list[tuple[Any, ...]]:
+        """Work items (as ``parse.WorkItem``) for the files that changed since the hints were
+        saved; empty when there are none, too many, or no usable hints."""
+        try:
+            data = json.loads(self.path.read_bytes())
+            if data.get("version") != self.VERSION or data.get("root") != str(self.root) or \
+                    data.get("plugins") is not self.plugins:
+                return []
+            changed = []
+            for rel, module, is_package, size, mtime_ns, sha in data["files"]:
+                parts = PurePosixPath(rel).parts
+                if not parts or rel.startswith("/") or ".." in parts:
+                    continue
+                try:
+                    st = os.stat(self.root / rel)
+                except OSError:
+                    continue  # removed: nothing to parse
+                if st.st_size != size or st.st_mtime_ns != mtime_ns:
+                    changed.append((rel, module, is_package, sha))
+                    if len(changed) > self.MOST:
+                        return []
+            items = []
+            for rel, module, is_package, sha in changed:
+                content = (self.root / rel).read_bytes()
+                new_sha = hashlib.sha256(content).hexdigest()
+                if new_sha != sha:  # touched but unchanged files need no parse
+                    items.append((rel, str(module), bool(is_package), new_sha, content,
+                                  self.plugins))
+            return items
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return []

@@ -42,6 +42,7 @@ class SourceFile:
     path: Path
     is_package: bool
     size: int
+    mtime_ns: int = 0  # when the file was last written, as discovered (a hint, never a key)
 
 
 @dataclass
@@ -142,6 +143,27 @@ def _top_package(directory: Path) -> Path:
     return top
 
 
+def _import_root(directory: Path) -> Path:
+    """Where module names start for the files of ``directory``: above its outermost package,
+    or the directory itself when it is no package."""
+    if (directory / "__init__.py").is_file() and _IDENT.fullmatch(directory.name):
+        return _top_package(directory).parent
+    return directory
+
+
+def project_root(path: str | os.PathLike[str]) -> Path | None:
+    """The ``Discovery.root`` that ``discover(path)`` would give, without walking the tree
+    (None when ``path`` is not a Python file or directory)."""
+    target = Path(path)
+    try:
+        target = target.resolve()
+        if target.is_file():
+            return _import_root(target.parent) if target.suffix in (".py", ".pyi") else None
+        return _import_root(target) if target.is_dir() else None
+    except OSError:
+        return None
+
+
 def discover(path: str | os.PathLike[str], include: list[str] | None = None,
              exclude: list[str] | None = None, default_excludes: bool = True,
              gitignore: bool = True,
@@ -161,11 +183,7 @@ def discover(path: str | os.PathLike[str], include: list[str] | None = None,
     if target.is_file():
         if target.suffix not in (".py", ".pyi"):
             raise PathError(f"{path}: not a Python file or directory")
-        parent = target.parent
-        if (parent / "__init__.py").is_file() and _IDENT.fullmatch(parent.name):
-            import_root = _top_package(parent).parent
-        else:
-            import_root = parent
+        import_root = _import_root(target.parent)
         disc = Discovery(root=import_root)
         walker = _Walker(disc, import_root, target.parent, Matcher(None, None, False),
                          gitignore=False, max_file_size=max_file_size)
@@ -175,8 +193,8 @@ def discover(path: str | os.PathLike[str], include: list[str] | None = None,
         raise PathError(f"{path}: not a regular file or directory")
 
     matcher = Matcher(include, exclude, default_excludes)
-    if (target / "__init__.py").is_file() and _IDENT.fullmatch(target.name):
-        import_root = _top_package(target).parent
+    import_root = _import_root(target)
+    if import_root != target:
         disc = Discovery(root=import_root)
         walker = _Walker(disc, import_root, target, matcher, gitignore, max_file_size,
                          follow_symlinks=follow_symlinks)
@@ -357,4 +375,5 @@ class _Walker:
                 f"{st.st_size} bytes is over the size limit of {self.max_file_size} "
                 f"(--max-file-size); file skipped"))
             return
-        self.disc.files.append(SourceFile(".".join(parts), rel, path, is_package, st.st_size))
+        self.disc.files.append(SourceFile(".".join(parts), rel, path, is_package, st.st_size,
+                                         st.st_mtime_ns))

@@ -8,7 +8,9 @@ format too: change them and bump ``FACTS_VERSION``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import Any
 
 from migrator.graph import Diagnostic
@@ -16,8 +18,19 @@ from migrator.graph import Diagnostic
 FACTS_VERSION = 2
 
 
+class _Compact:
+    """Pickled as a call with the field values in order, not as an attribute dict: half the
+    bytes, and about twice as fast to load (the facts of a big project are some 50,000
+    objects, loaded by every run that has a file to parse)."""
+
+    _values: Callable[[Any], tuple[Any, ...]]  # the fields in order; set below
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self._values(self))
+
+
 @dataclass
-class ImportFact:
+class ImportFact(_Compact):
     """One imported name. ``import a.b as c`` and ``from .x import y, z`` give one fact per name."""
 
     line: int
@@ -33,7 +46,7 @@ class ImportFact:
 
 
 @dataclass
-class NameUse:
+class NameUse(_Compact):
     """A use of a (possibly dotted) name, e.g. ``models.Product.query`` at line 12."""
 
     name: str
@@ -42,7 +55,7 @@ class NameUse:
 
 
 @dataclass
-class SymbolFact:
+class SymbolFact(_Compact):
     """A top-level class, function or module-level assignment."""
 
     name: str
@@ -55,7 +68,7 @@ class SymbolFact:
 
 
 @dataclass
-class DynamicRef:
+class DynamicRef(_Compact):
     """A string that names code: ``import_module("x")``, ``__import__("x")``, ``"app.Model"``."""
 
     value: str
@@ -65,7 +78,7 @@ class DynamicRef:
 
 
 @dataclass
-class ModuleFacts:
+class ModuleFacts(_Compact):
     module: str  # dotted module name ("pkg.sub.mod"; a package's __init__ is "pkg.sub")
     file: str  # path relative to the analysed root, POSIX separators
     is_package: bool
@@ -78,3 +91,7 @@ class ModuleFacts:
     framework: dict[str, Any] = field(default_factory=dict)  # plug-in name -> its plain facts
     diagnostics: list[Diagnostic] = field(default_factory=list)
     exports: list[str] | None = None  # ``__all__`` when it is a literal list of strings
+
+
+for _cls in (ImportFact, NameUse, SymbolFact, DynamicRef, ModuleFacts):
+    _cls._values = attrgetter(*(f.name for f in fields(_cls)))  # every one has several fields

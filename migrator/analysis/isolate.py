@@ -36,6 +36,7 @@ CRASH_CODE = "parser-crash"
 _STACK_SIZE = 512 * 1024 * 1024  # virtual; only the pages a deep parse touches are used
 _BATCH_BYTES = 200_000
 _BATCH_FILES = 32
+_GUESS_WAIT = 30.0  # seconds for the early worker to say which files it guessed
 
 # (file, module, is_package, sha, data, ...), as in parse.WorkItem
 WorkItem = tuple[Any, ...]
@@ -91,15 +92,30 @@ def too_deep(item: WorkItem) -> ModuleFacts | None:
     return None
 
 
-def _serve(conn: Connection) -> None:
-    """Worker: receive batches of ``(index, item)``, send back ``(index, facts)`` per file."""
+def _analyse(item: WorkItem) -> ModuleFacts:
     from migrator.analysis.parse import analyse_source
 
+    try:
+        return too_deep(item) or analyse_source(item)
+    except Exception as exc:  # a collector or plug-in bug: this file only
+        return failed_facts(item, "internal-error",
+                            f"analyser failed: {type(exc).__name__}: {exc}")
+
+
+def identity(item: WorkItem) -> tuple[Any, ...]:
+    """Everything a file's facts depend on, its bytes stood in for by their hash."""
+    return item[:4] + item[5:]
+
+
+def _serve(conn: Connection, guessed: list[WorkItem]) -> None:
+    """Worker: parse the ``guessed`` items, then receive batches of ``(index, item)`` and send
+    back ``(index, facts)`` per file (a guessed item's facts at once)."""
     # the cyclic garbage collector scans every live object each time allocations pile up, and
     # a parse allocates hundreds of thousands (a fifth of the worker's time on Django); trees
     # are freed by reference counting, so one collection per batch keeps memory flat
     gc.freeze()
     gc.disable()
+    ready = {identity(item): _analyse(item) for item in guessed}
     while True:
         gc.collect()
         try:
@@ -109,25 +125,37 @@ def _serve(conn: Connection) -> None:
         if batch is None:
             return
         for index, item in batch:
-            try:
-                facts = too_deep(item) or analyse_source(item)
-            except Exception as exc:  # a collector or plug-in bug: this file only
-                facts = failed_facts(item, "internal-error",
-                                     f"analyser failed: {type(exc).__name__}: {exc}")
+            facts = ready.pop(identity(item), None) or _analyse(item)
             try:
                 conn.send((index, facts))
             except (OSError, ValueError):
                 return
 
 
-def _worker_main(conn: Connection, warm: bool = False) -> None:
+def _worker_main(conn: Connection, warm: bool = False,
+                 guess: Callable[[], list[WorkItem]] | None = None) -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides what to do about it
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    guessed: list[WorkItem] = []
+    if guess is not None:  # first message: what this worker will parse before being asked
+        try:
+            guessed = guess()
+        except Exception:
+            guessed = []
+        try:
+            conn.send([identity(item) for item in guessed])
+        except (OSError, ValueError):
+            return
     if warm:  # started before the parent loaded the parser: load it here, while waiting
-        _load_parser()  # the caches too: without, the first parse fills them more slowly
+        if guessed:  # the guessed files fill the caches; no time for a practice parse
+            from migrator.analysis.parse import warm_up
+
+            warm_up()
+        else:
+            _load_parser()  # the caches too: without, the first parse fills them more slowly
     threading.stack_size(_STACK_SIZE)
-    thread = threading.Thread(target=_serve, args=(conn,), name="migrator-parse")
+    thread = threading.Thread(target=_serve, args=(conn, guessed), name="migrator-parse")
     thread.start()
     thread.join()
 
@@ -138,11 +166,14 @@ class _Worker:
     conn: Connection
     pending: deque[int] = field(default_factory=deque)
     since: float = 0.0  # when the worker started on pending[0]
+    guessing: bool = False  # parsed files it guessed before being asked: order unknown
 
 
-def _batches(items: list[WorkItem]) -> deque[list[int]]:
-    """Indices grouped into batches, biggest files first (so no straggler finishes last)."""
-    order = sorted(range(len(items)), key=lambda i: (-len(items[i][4]), items[i][0]))
+def _batches(items: list[WorkItem], skip: frozenset[int] = frozenset()) -> deque[list[int]]:
+    """Indices (but ``skip``) grouped into batches, biggest files first (so no straggler
+    finishes last)."""
+    order = sorted((i for i in range(len(items)) if i not in skip),
+                   key=lambda i: (-len(items[i][4]), items[i][0]))
     out: deque[list[int]] = deque()
     batch: list[int] = []
     size = 0
@@ -228,12 +259,15 @@ class Parser:
     """Up to ``jobs`` worker processes that turn work items into facts.
 
     ``Parser(jobs, early=True)`` forks its first worker at once, before the parent has even
-    imported libcst: the worker loads the parser (a quarter of a second) while the parent
-    discovers and hashes files, so that an incremental run can start parsing the one changed
-    file without waiting. ``submit`` hands out work and returns; ``results`` waits for it."""
+    imported libcst: the worker loads the parser (a fifth of a second) while the parent
+    discovers and hashes files. With ``guess`` (``cache.Hints.guess``) that worker also starts
+    parsing the files that probably changed, before the parent knows which ones did: a run
+    after an edit then finds the edited file's facts ready or nearly so. ``submit`` hands out
+    work and returns; ``results`` waits for it."""
 
     def __init__(self, jobs: int, progress: Callable[[int, int], None] | None = None,
-                 time_limit: float | None = DEFAULT_TIME_LIMIT, early: bool = False) -> None:
+                 time_limit: float | None = DEFAULT_TIME_LIMIT, early: bool = False,
+                 guess: Callable[[], list[WorkItem]] | None = None) -> None:
         methods = mp.get_all_start_methods()
         self._ctx = mp.get_context("fork" if "fork" in methods else None)
         self.jobs = max(1, jobs)
@@ -243,8 +277,10 @@ class Parser:
         self.queue: deque[list[int]] = deque()
         self.done: dict[int, ModuleFacts] = {}
         self.workers: list[_Worker] = []
+        self.guessed = 0  # submitted items the early worker had guessed (and started on)
         if early:
-            self.workers.append(self._start(warm=True))
+            self.workers.append(self._start(warm=True, guess=guess))
+            self.workers[0].guessing = guess is not None
 
     def __enter__(self) -> Parser:
         return self
@@ -252,20 +288,24 @@ class Parser:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _start(self, warm: bool = False) -> _Worker:
+    def _start(self, warm: bool = False,
+               guess: Callable[[], list[WorkItem]] | None = None) -> _Worker:
         if not warm:
             _load_parser()  # once, before forking: every worker inherits it
         parent, child = self._ctx.Pipe(duplex=True)
-        process = self._ctx.Process(target=_worker_main, args=(child, warm), daemon=True)
+        process = self._ctx.Process(target=_worker_main, args=(child, warm, guess), daemon=True)
         process.start()
         child.close()
         return _Worker(process, parent)
 
-    def _give(self, w: _Worker) -> None:
-        batch = self.queue.popleft()
+    def _give(self, w: _Worker, batch: list[int] | None = None) -> None:
+        batch = self.queue.popleft() if batch is None else batch
         w.pending.extend(batch)
-        w.conn.send([(i, self.items[i]) for i in batch])
         w.since = time.monotonic()
+        try:
+            w.conn.send([(i, self.items[i]) for i in batch])
+        except (OSError, ValueError):
+            pass  # it died: ``results`` sees its sentinel and hands the batch on
 
     def _hand_out(self) -> None:
         """Idle workers first, then new workers up to ``jobs``."""
@@ -280,8 +320,33 @@ class Parser:
     def submit(self, items: list[WorkItem]) -> None:
         """Start parsing ``items`` (one ``submit`` per parser)."""
         self.items = list(items)
-        self.queue = _batches(self.items)
+        guessed = self._guessed()
+        self.queue = _batches(self.items, skip=frozenset(guessed))
+        if guessed:
+            self.guessed = len(guessed)
+            self._give(self.workers[0], guessed)
         self._hand_out()
+
+    def _guessed(self) -> list[int]:
+        """The indices of the items the early worker guessed (it has them, or will soon);
+        when it guessed anything that was not submitted, it is stopped instead: its time is
+        better spent on the files that are needed."""
+        if not self.workers or not self.workers[0].guessing:
+            return []
+        w = self.workers[0]
+        try:
+            # sent before the worker does anything slow; a worker that cannot even say is
+            # stuck or dead, and the items go to the others
+            guessed = w.conn.recv() if w.conn.poll(_GUESS_WAIT) else None
+        except (EOFError, OSError):
+            guessed = None
+        index = {identity(item): i for i, item in enumerate(self.items)}
+        if not isinstance(guessed, list) or any(g not in index for g in guessed):
+            self._retire(w, "", "")
+            return []
+        if not guessed:
+            w.guessing = False  # an ordinary worker from now on
+        return [index[g] for g in guessed]
 
     def _record(self, index: int, facts: ModuleFacts) -> None:
         self.done[index] = facts
@@ -305,6 +370,9 @@ class Parser:
         w.process.join()
         w.conn.close()
         self.workers.remove(w)
+        if w.guessing and w.pending:  # which file it was on is unknown: all go to a new worker
+            self.queue.appendleft(list(w.pending))
+            w.pending.clear()
         if w.pending:
             culprit = w.pending.popleft()
             self._record(culprit, failed_facts(self.items[culprit], code, message))

@@ -127,3 +127,30 @@ def test_missing_and_non_python_paths(tree, tmp_path):
         discover(root)
     with pytest.raises(PathError, match="not a Python file"):
         discover(root / "README.txt")
+
+
+def test_project_root_is_the_root_discover_gives_without_walking(tree, tmp_path):
+    """The parser process started before discovery finds its hints (``cache.Hints``) by the
+    root alone, so ``project_root`` must agree with ``discover`` on every layout."""
+    from migrator.analysis.discover import project_root
+
+    root = tree({"src/pkg/__init__.py": "", "src/pkg/mod.py": "", "flat/a/__init__.py": "",
+                 "flat/a/sub/__init__.py": "", "flat/a/sub/b.py": "", "script.py": "",
+                 "not-an-identifier/__init__.py": "", "not-an-identifier/c.py": ""})
+    for path in (root, root / "src", root / "src/pkg", root / "src/pkg/mod.py",
+                 root / "flat", root / "flat/a/sub", root / "flat/a/sub/b.py", root / "script.py",
+                 root / "not-an-identifier"):
+        assert project_root(path) == discover(path).root, path
+    assert project_root(root / "flat/a/sub") == (root / "flat").resolve()
+    assert project_root(tmp_path / "missing") is None
+    (root / "notes.txt").write_text("")
+    assert project_root(root / "notes.txt") is None
+
+
+def test_files_carry_the_mtime_they_were_discovered_with(tree):
+    import os
+
+    root = tree({"pkg/__init__.py": "", "pkg/a.py": "X = 1\n"})
+    os.utime(root / "pkg/a.py", ns=(1_000_000_000, 1_234_567_890_123))
+    found = {f.rel: f.mtime_ns for f in discover(root).files}
+    assert found["pkg/a.py"] == 1_234_567_890_123

@@ -79,3 +79,33 @@ def test_analyze_restores_the_garbage_collector(tmp_path: Path) -> None:
         assert not gc.isenabled()  # a caller that paused it keeps it paused
     finally:
         gc.enable()
+
+
+def test_field_order_is_the_order_libcst_visits_children_in() -> None:
+    """``field_order`` reads the order from the visitor's bytecode constants; the source of
+    ``_visit_and_replace_children`` says the same order in plain text. A libcst release that
+    compiled its visitors differently would make lines and uses come out in another order."""
+    import dataclasses
+    import inspect
+    import re
+
+    import libcst
+
+    from migrator.analysis.collect import field_order
+
+    visit = re.compile(r'visit_\w+\(\s*self,\s*"(\w+)"')
+    checked = 0
+    for name in dir(libcst):
+        tp = getattr(libcst, name)
+        if not (isinstance(tp, type) and issubclass(tp, libcst.CSTNode)
+                and dataclasses.is_dataclass(tp) and "_visit_and_replace_children" in vars(tp)):
+            continue
+        fields = [f.name for f in dataclasses.fields(tp)]
+        in_source = list(dict.fromkeys(
+            n for n in visit.findall(inspect.getsource(tp._visit_and_replace_children))
+            if n in fields))
+        assert field_order(tp) == tuple(in_source + [f for f in fields if f not in in_source]), \
+            name
+        checked += 1
+    assert checked > 100
+    assert field_order(libcst.BinaryOperation)[:4] == ("lpar", "left", "operator", "right")

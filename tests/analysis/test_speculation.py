@@ -1,0 +1,195 @@
+"""The first parser process guesses the changed files from the last run's hints
+(``cache.Hints``) and parses them before the main process has found them (``isolate.Parser``).
+A guess may only ever save time: wrong, stale, hostile or crashing guesses must still give
+exactly the facts an ordinary parse gives."""
+
+from __future__ import annotations
+
+import ctypes
+import faulthandler
+import hashlib
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from migrator.analysis import analyze
+from migrator.analysis.cache import Hints
+from migrator.analysis.formats import render
+from migrator.analysis.isolate import CRASH_CODE, Parser
+
+from .helpers import write_tree
+
+FILES = {f"proj/pkg/m{i}.py": f"from pkg import m{(i + 1) % 10}\n\n\ndef f{i}():\n"
+         f"    return m{(i + 1) % 10}.f{(i + 1) % 10}\n" for i in range(10)}
+FILES["proj/pkg/__init__.py"] = ""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    write_tree(tmp_path, FILES)
+    return tmp_path / "proj"
+
+
+def hints_of(project: Path, cache: Path, plugins: bool = True) -> Hints:
+    return Hints(cache, project.resolve(), plugins)
+
+
+def item(project: Path, rel: str, module: str, plugins: bool = True) -> tuple:
+    data = (project / rel).read_bytes()
+    return (rel, module, False, hashlib.sha256(data).hexdigest(), data, plugins)
+
+
+def edit(path: Path, text: str) -> None:
+    path.write_text(text)
+    st = path.stat()  # a new mtime even on file systems with coarse timestamps
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000))
+
+
+# -- hints ------------------------------------------------------------------------------------
+
+def test_hints_guess_exactly_the_files_whose_content_changed(project: Path,
+                                                             tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    analyze(project, cache_dir=cache, jobs=1)
+    hints = hints_of(project, cache)
+    assert hints.path.is_file() and hints.guess() == []
+
+    edit(project / "pkg/m3.py", "X = 3\n")
+    (project / "pkg/m4.py").touch()  # a new mtime, the same bytes: nothing to parse
+    os.utime(project / "pkg/m4.py", ns=(1, 1))
+    (project / "pkg/m5.py").unlink()  # gone: nothing to parse either
+    assert hints.guess() == [item(project, "pkg/m3.py", "pkg.m3")]
+    # the hints of a run without plug-ins are another file, and the items say so
+    assert hints_of(project, cache, plugins=False).guess() == []
+
+
+def test_hints_give_up_when_too_many_files_changed(project: Path, tmp_path: Path) -> None:
+    """A checkout or a rebase changes many files: the ordinary parallel parse is better."""
+    cache = tmp_path / "cache"
+    analyze(project, cache_dir=cache, jobs=1)
+    for i in range(Hints.MOST):
+        edit(project / f"pkg/m{i}.py", f"X = {i}\n")
+    assert len(hints_of(project, cache).guess()) == Hints.MOST
+    edit(project / "pkg/m9.py", "X = 9\n")
+    assert hints_of(project, cache).guess() == []
+
+
+@pytest.mark.parametrize("content", [
+    "not json", "[]", '{"version": 99}', '{"version": 1, "root": "/elsewhere", "files": []}',
+])
+def test_unusable_hints_guess_nothing(project: Path, tmp_path: Path, content: str) -> None:
+    hints = hints_of(project, tmp_path / "cache")
+    hints.path.parent.mkdir(parents=True)
+    hints.path.write_text(content)
+    assert hints.guess() == []
+
+
+def test_hints_never_reach_outside_the_project(project: Path, tmp_path: Path) -> None:
+    """A repository may commit its own cache directory: hints naming files outside the
+    project are skipped, not read."""
+    outside = tmp_path / "secret.py"
+    outside.write_text("TOKEN = 1\n")
+    hints = hints_of(project, tmp_path / "cache")
+    hints.path.parent.mkdir(parents=True)
+    rows = [[rel, "x", False, 0, 0, "0" * 64]
+            for rel in ("../secret.py", str(outside), "pkg/../../secret.py")]
+    rows.append(["pkg/m1.py", "pkg.m1", False, 0, 0, "0" * 64])
+    hints.path.write_text(json.dumps({"version": Hints.VERSION, "root": str(project.resolve()),
+                                      "plugins": True, "files": rows}))
+    assert [i[0] for i in hints.guess()] == ["pkg/m1.py"]
+
+
+# -- the parser ---------------------------------------------------------------------------------
+
+def parse_plainly(items: list[tuple]) -> list:
+    with Parser(1) as parser:
+        parser.submit(items)
+        return parser.results()
+
+
+def test_guessed_facts_are_the_facts_of_an_ordinary_parse(project: Path) -> None:
+    items = [item(project, f"pkg/m{i}.py", f"pkg.m{i}") for i in range(4)]
+    with Parser(2, early=True, guess=lambda: [items[2], items[0]]) as parser:
+        parser.submit(items)
+        got = parser.results()
+        assert parser.guessed == 2
+    assert got == parse_plainly(items)
+
+
+def test_a_guess_that_was_not_needed_costs_nothing_but_time(project: Path) -> None:
+    """The early worker guessed a file whose facts the cache already has: it is stopped, and
+    the items submitted are parsed by others."""
+    wanted = [item(project, "pkg/m1.py", "pkg.m1")]
+    unwanted = item(project, "pkg/m2.py", "pkg.m2")
+    with Parser(2, early=True, guess=lambda: [unwanted]) as parser:
+        parser.submit(wanted)
+        assert parser.guessed == 0
+        assert parser.results() == parse_plainly(wanted)
+
+
+def test_a_guess_that_raises_leaves_an_ordinary_worker(project: Path) -> None:
+    def broken() -> list:
+        raise RuntimeError("no hints")
+
+    items = [item(project, "pkg/m1.py", "pkg.m1")]
+    with Parser(2, early=True, guess=broken) as parser:
+        parser.submit(items)
+        assert parser.guessed == 0
+        assert parser.results() == parse_plainly(items)
+
+
+def test_a_crash_while_guessing_is_blamed_on_the_file_that_crashes(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The early worker parses its guesses before it is asked, so when it dies nobody knows
+    which of them it was on: all go to a fresh worker, which finds the culprit."""
+    module = importlib.import_module("migrator.analysis.parse")  # what the worker imports
+    real = module.analyse_source
+
+    def crashing(work: tuple) -> object:
+        if b"BOOM" in work[4]:
+            faulthandler.disable()  # the crash is expected: no traceback dump
+            ctypes.string_at(0)  # a real, synchronous SIGSEGV in the parsing thread
+        return real(work)
+
+    monkeypatch.setattr(module, "analyse_source", crashing)
+    (project / "pkg/m5.py").write_text("BOOM = 1\n")
+    items = [item(project, f"pkg/m{i}.py", f"pkg.m{i}") for i in (1, 5, 6)]
+    with Parser(2, early=True, guess=lambda: items[:2]) as parser:
+        parser.submit(items)
+        got = parser.results()
+    assert [d.code for d in got[1].diagnostics] == [CRASH_CODE]
+    assert not got[0].diagnostics and not got[2].diagnostics
+    assert [f.symbols[0].name for f in (got[0], got[2])] == ["f1", "f6"]
+
+
+# -- the whole run -------------------------------------------------------------------------------
+
+def test_an_edit_is_parsed_by_the_early_worker_and_the_graph_is_exact(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # the early worker needs a second core
+    cache = tmp_path / "cache"
+    analyze(project, cache_dir=cache)
+    edit(project / "pkg/m3.py", "from pkg import m7\n\n\ndef g():\n    return m7.f7()\n")
+    graph = analyze(project, cache_dir=cache)
+    assert (graph.stats.parsed, graph.stats.guessed, graph.stats.resolution) == \
+        (1, 1, "incremental")
+    assert graph.g.has_edge("pkg.m3:g", "pkg.m7:f7", key="reference")
+    assert render(graph, "json") == render(analyze(project, use_cache=False), "json")
+
+
+def test_parser_processes_never_load_networkx() -> None:
+    """The first parser process is forked before the main process loads networkx (a fifth
+    of a second), so that it starts on libcst that much sooner; nothing it runs may need it."""
+    code = ("import sys\nfrom migrator.analysis import isolate, parse\n"
+            "isolate._load_parser()\n"
+            "print(type(sys.modules['networkx']).__name__)\n"
+            "from migrator.graph import DependencyGraph\nDependencyGraph()\n"
+            "print(type(sys.modules['networkx']).__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True).stdout.split()
+    assert out == ["_LazyModule", "module"]
