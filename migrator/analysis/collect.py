@@ -68,12 +68,13 @@ def _constants(code: Any) -> Iterator[str]:
 
 
 def dotted_name(node: Any) -> str | None:
-    """``a.b.c`` for a pure Name/Attribute chain, None for anything else."""
+    """``a.b.c`` for a pure Name/Attribute chain, None for anything else (exact types: libcst
+    node classes are ABCs, and this runs for most names of every file)."""
     parts = []
-    while isinstance(node, cst.Attribute):
+    while type(node) is cst.Attribute:
         parts.append(node.attr.value)
         node = node.value
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         parts.append(node.value)
         return ".".join(reversed(parts))
     return None

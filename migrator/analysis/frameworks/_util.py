@@ -222,7 +222,7 @@ def arg(call: cst.Call, index: int, keyword: str | None = None) -> cst.CSTNode |
 
 def callee(node: cst.CSTNode) -> str | None:
     """The dotted name called by a Call node, None otherwise."""
-    return dotted(node.func) if isinstance(node, cst.Call) else None
+    return dotted(node.func) if type(node) is cst.Call else None
 
 
 def last(name: str | None) -> str | None:
@@ -232,17 +232,18 @@ def last(name: str | None) -> str | None:
 def decorator_call(dec: cst.Decorator) -> tuple[str | None, cst.Call | None]:
     """(dotted name, Call or None) for ``@name`` and ``@name(...)``."""
     expr = dec.decorator
-    if isinstance(expr, cst.Call):
+    if type(expr) is cst.Call:
         return dotted(expr.func), expr
     return dotted(expr), None
 
 
 def assign_targets(stmt: cst.CSTNode) -> tuple[list[str], cst.CSTNode | None]:
     """Simple name targets and the value of an ``x = ...`` / ``x: T = ...`` statement."""
-    if isinstance(stmt, cst.Assign):
-        names = [t.target.value for t in stmt.targets if isinstance(t.target, cst.Name)]
+    tp = type(stmt)
+    if tp is cst.Assign:
+        names = [t.target.value for t in stmt.targets if type(t.target) is cst.Name]
         return names, stmt.value
-    if isinstance(stmt, cst.AnnAssign) and isinstance(stmt.target, cst.Name):
+    if tp is cst.AnnAssign and type(stmt.target) is cst.Name:
         return [stmt.target.value], stmt.value
     return [], None
 
@@ -250,7 +251,7 @@ def assign_targets(stmt: cst.CSTNode) -> tuple[list[str], cst.CSTNode | None]:
 def small_statements(body: Any) -> Iterator[cst.BaseSmallStatement]:
     """The small statements of a block's direct statements (``a = 1; b = 2`` gives two)."""
     for stmt in getattr(body, "body", body):
-        if isinstance(stmt, cst.SimpleStatementLine):
+        if type(stmt) is cst.SimpleStatementLine:
             yield from stmt.body
 
 

@@ -147,17 +147,18 @@ class DjangoPlugin:
         return data
 
     def _top_level(self, stmt: cst.CSTNode, data: dict[str, Any], later: Any) -> None:
-        if isinstance(stmt, cst.If):  # ``if not is_model_registered(...): class M(...)``
+        tp = type(stmt)
+        if tp is cst.If:  # ``if not is_model_registered(...): class M(...)``
             branch: Any = stmt
-            while isinstance(branch, (cst.If, cst.Else)):
+            while type(branch) in (cst.If, cst.Else):
                 for inner in branch.body.body:
                     self._top_level(inner, data, later)
-                branch = branch.orelse if isinstance(branch, cst.If) else None
+                branch = branch.orelse if type(branch) is cst.If else None
             return
-        if isinstance(stmt, cst.ClassDef):
+        if tp is cst.ClassDef:
             self._class(stmt, data, later)
             return
-        if isinstance(stmt, cst.FunctionDef):
+        if tp is cst.FunctionDef:
             methods = self._func_methods(stmt)
             if methods:
                 data["views"][stmt.name.value] = methods
@@ -453,9 +454,9 @@ class DjangoPlugin:
         """The ``Model.objects`` attribute a manager/queryset chain starts from."""
         node = expr
         while True:
-            if isinstance(node, cst.Call):
+            if type(node) is cst.Call:
                 node = node.func
-            elif isinstance(node, cst.Attribute):
+            elif type(node) is cst.Attribute:
                 if node.attr.value == "objects" and u.dotted(node.value):
                     return node
                 node = node.value

@@ -50,6 +50,9 @@ _WRITE_FUNCS = ("insert", "update", "delete")
 _SESSION_WRITES = ("add", "add_all", "merge", "delete")
 _READ_CHAIN = ("select_from", "join", "outerjoin")
 _RELATION_FUNCS = ("relationship", "relation", "Relationship")
+_COLUMN_FUNCS = ("Column", "mapped_column", "Field")
+# calls that a class body is searched for; a module that makes none has nothing to find
+_MAPPING_CALLS = frozenset((*_RELATION_FUNCS, "ForeignKey", *_COLUMN_FUNCS))
 _COLLECTION_WRITES = ("append", "extend", "add", "insert")
 _SQL_WRITE = re.compile(r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+[\"`\[]?"
                         r"([A-Za-z_][\w.]*)", re.I)
@@ -201,7 +204,6 @@ class SQLAlchemyPlugin:
     # -- worker half ---------------------------------------------------------------------------
     def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
         lines = u.Lines(tree)
-        classes: list[dict[str, Any]] = []
         bases: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         tables: list[dict[str, Any]] = []
         access: list[tuple[cst.CSTNode, dict[str, Any]]] = []
@@ -216,10 +218,12 @@ class SQLAlchemyPlugin:
             if target:
                 access.append((lines.want(node), {"target": target, "op": op}))
 
+        class_nodes: list[cst.ClassDef] = []
+        mapping = False  # any call to relationship(), ForeignKey(), Column() etc.
         for node, scope in u.walk(tree):
             if type(node) is cst.ClassDef:
                 if scope is None:
-                    classes.append(self._class(node, lines))
+                    class_nodes.append(node)
             elif type(node) in (cst.Assign, cst.AnnAssign, cst.AugAssign):
                 # ``obj.attr = value`` on an instance of a model: an UPDATE at flush
                 targets = ([t.target for t in node.targets] if type(node) is cst.Assign
@@ -266,9 +270,13 @@ class SQLAlchemyPlugin:
                             if param.annotation else None)
                     if hint:
                         var_models[(id(node), param.name.value)] = hint
-            elif isinstance(node, cst.Call):
+            elif type(node) is cst.Call:
+                func = node.func
+                mapping = mapping or (func.attr.value if type(func) is cst.Attribute else
+                                      getattr(func, "value", None)) in _MAPPING_CALLS
                 self._call(node, scope, note, pending)
                 self._raw_sql(node, lines, sql)
+        classes = [self._class(node, lines, mapping) for node in class_nodes]
         calls: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         for node, scope, value, op in pending:
             key = (id(scope), value.value)
@@ -405,7 +413,9 @@ class SQLAlchemyPlugin:
                     fks.append(fk)
         return {"name": name, "fks": fks, "_node": lines.want(call)}
 
-    def _class(self, node: cst.ClassDef, lines: u.Lines) -> dict[str, Any]:
+    def _class(self, node: cst.ClassDef, lines: u.Lines, mapping: bool) -> dict[str, Any]:
+        """What a class says about mapping; its body is searched for relationships, foreign
+        keys and columns only when the module calls any (``mapping``)."""
         info: dict[str, Any] = {
             "name": node.name.value, "_node": lines.want(node.name),
             "bases": [d for d in (u.dotted(b.value) for b in node.bases) if d],
@@ -437,7 +447,7 @@ class SQLAlchemyPlugin:
                 if target:
                     lines.want(small.value)
                     info["relations"].append(dict(target, _node=small.value))
-        for sub, _ in u.walk(node.body):
+        for sub, _ in u.walk(node.body) if mapping else ():
             if type(sub) is not cst.Call:
                 continue
             last = u.last(u.callee(sub))
@@ -451,7 +461,7 @@ class SQLAlchemyPlugin:
                 if fk:
                     lines.want(sub)
                     info["fks"].append(fk)
-            elif last in ("Column", "mapped_column", "Field"):
+            elif last in _COLUMN_FUNCS:
                 pk = u.arg(sub, -1, "primary_key")
                 if pk is not None and u.dotted(pk) == "True":
                     info["has_pk"] = True
