@@ -8,9 +8,12 @@ incremental (one file changed) wall time and peak memory of
 * a bare ``libcst.parse_module`` loop over the same files with the same number of processes,
 * grimp's ``build_graph`` (cold and warm cache).
 
-Peak memory is the largest resident set of any process of the run (``resource.getrusage`` of
-the children, workers included) and, sampled every 20 ms from /proc, the largest total of the
-whole process tree at one moment. Every measurement runs in a fresh child so that one run's
+Cold runs start with no cache and no resident parser (``MIGRATOR_RESIDENT_PARSER=0``); warm
+and incremental runs are what a user's second and later runs are: the cache and the resident
+parser the previous run left (``migrator.analysis.resident``). Peak memory is the largest
+resident set of any process of the run (``resource.getrusage`` of the children, workers
+included) and, sampled every 20 ms from /proc, the largest total of the whole process tree at
+one moment; the resident parser is no child of the run, so its peak is printed apart. Every measurement runs in a fresh child so that one run's
 figures never leak into the next. Times are the fastest of several runs (``--repeat`` for cold
 runs, 3 for warm and incremental ones): load from other processes only ever adds time.
 Usage: ``python3 benchmarks/analyze.py [--jobs N] [--repeat N] [--target NAME]``.
@@ -149,6 +152,23 @@ def _wrap(cmd: list[str]) -> None:
                       "cpu": usage.ru_utime + usage.ru_stime}))
 
 
+def resident_rss() -> float:
+    """Peak RSS in MB of the resident parser the runs left behind (0 when there is none)."""
+    from migrator.analysis import resident
+    from migrator.analysis.cache import code_signature
+
+    path = resident.address(code_signature())
+    found = resident.connect(path) if path else None
+    if found is None:
+        return 0.0
+    found[1].close()
+    with open(f"/proc/{found[0].pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def parse_time(path: Path) -> float:
     import libcst
 
@@ -185,7 +205,7 @@ def bench(name: str, jobs: int, repeat: int) -> tuple[list[tuple], dict[str, flo
             cmd = [sys.executable, "-m", "migrator", "analyze", str(package),
                    "--no-default-excludes", "--no-gitignore", "-j", str(jobs), "--cache-dir",
                    str(cache), "-f", "json", *extra]
-            cold = measure(cmd, repeat, wipe(cache))
+            cold = measure(["env", "MIGRATOR_RESIDENT_PARSER=0", *cmd], repeat, wipe(cache))
             touched.write_bytes(original)
             measure(cmd)  # fill the cache for the unmodified tree
             warm = measure(cmd, 3)
@@ -195,6 +215,7 @@ def bench(name: str, jobs: int, repeat: int) -> tuple[list[tuple], dict[str, flo
 
         cold, warm, incr = runs(work / "mig")
         core_cold, core_warm, core_incr = runs(work / "core", "--no-frameworks")
+        resident_peak = resident_rss()
         bare = measure([sys.executable, "-c", BARE_LOOP, str(package), str(jobs)], repeat)
         grimp_cmd = [sys.executable, "-c", GRIMP, str(package.parent), pkg_name,
                      str(work / "grimp")]
@@ -211,7 +232,8 @@ def bench(name: str, jobs: int, repeat: int) -> tuple[list[tuple], dict[str, flo
                    "warm": warm["wall"], "incr": incr["wall"], "bare": bare["wall"],
                    "grimp_warm": g_warm["wall"], "core_cold": core_cold["wall"],
                    "cold_cpu": cold["cpu"], "core_cpu": core_cold["cpu"], "bare_cpu": bare["cpu"],
-                   "peak": max(cold["total"], warm["total"], incr["total"])}
+                   "peak": max(cold["total"], warm["total"], incr["total"]),
+                   "resident": resident_peak}
         return rows, figures
     finally:
         touched.write_bytes(original)
@@ -247,7 +269,7 @@ def main() -> None:
             f" target <= 1.5), warm/grimp warm = {f['warm'] / f['grimp_warm']:.1f} (target <= 4),"
             f" incr = {f['incr']:.2f} s vs warm + 1.2 x parse of touched file = "
             f"{f['warm'] + 1.2 * f['parse_touched']:.2f} s, peak tree RSS {f['peak']:.0f} MB "
-            f"(target < 500); CPU seconds of the process tree, less disturbed by other load:"
+            f"(target < 500), resident parser peak RSS {f['resident']:.0f} MB; CPU seconds of the process tree, less disturbed by other load:"
             f" cold {f['cold_cpu']:.1f}, core {f['core_cpu']:.1f}, bare {f['bare_cpu']:.1f}"
             f" (cold/bare {f['cold_cpu'] / f['bare_cpu']:.2f})")
     print("\n".join(lines))

@@ -40,12 +40,12 @@ class RunResult:
 
 
 def run(path: str | Path, out: str | Path, *, jobs: int | None = None, use_cache: bool = True,
-        force: bool = False, with_: tuple[str, ...] = ()) -> RunResult:
+        force: bool = False, with_: tuple[str, ...] = (), resident: bool = False) -> RunResult:
     """Run every stage on the code at ``path`` and write the results under ``out``.
 
     An ``OUT/plan.yaml`` that differs from the plan this job last wrote is the user's edited
     plan: its decisions are kept and only code it does not cover is placed. Generated files
-    edited by hand are never overwritten unless ``force``.
+    edited by hand are never overwritten unless ``force``. ``resident`` as for ``analyze``.
     """
     from migrator.analysis import analyze
     from migrator.generation import scaffold
@@ -61,7 +61,7 @@ def run(path: str | Path, out: str | Path, *, jobs: int | None = None, use_cache
         if atomic_write(out / rel, text):
             changed.append(rel)
 
-    graph = analyze(path, jobs=jobs, use_cache=use_cache)
+    graph = analyze(path, jobs=jobs, use_cache=use_cache, resident=resident)
     write("graph.json", json.dumps(graph.to_dict(), indent=2, sort_keys=False) + "\n")
     summary.append(f"analyze   {len(graph.modules())} modules, {len(graph.symbols())} symbols, "
                    f"{graph.g.number_of_edges()} edges, {len(graph.routes)} routes, "
@@ -133,10 +133,12 @@ def run_command(path: str, out: str, jobs: int | None, no_cache: bool, force: bo
     Run it again after editing OUT/plan.yaml: your decisions are kept.
     """
     from migrator.analysis import PathError
+    from migrator.analysis.resident import wanted
     from migrator.generation import ScaffoldError
 
     try:
-        result = run(path, out, jobs=jobs, use_cache=not no_cache, force=force, with_=with_)
+        result = run(path, out, jobs=jobs, use_cache=not no_cache, force=force, with_=with_,
+                     resident=wanted())
     except (PathError, PlanError, ScaffoldError) as exc:
         click.echo(f"migrator run: {str(exc).splitlines()[0]}", err=True)
         sys.exit(2)

@@ -52,6 +52,7 @@ class Stats:
     files: int = 0
     parsed: int = 0
     guessed: int = 0  # of those parsed, how many the first parser process had guessed
+    resident: bool = False  # the first parser process was one left by an earlier run
     cached: int = 0
     jobs: int = 1
     resolution: str = "full"  # "cached" (the finished graph), "incremental" (patched), "full"
@@ -110,7 +111,7 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
             default_excludes: bool = True, gitignore: bool = True,
             max_file_size: int = DEFAULT_MAX_FILE_SIZE,
             plugins: bool = True, time_limit: float | None = DEFAULT_TIME_LIMIT,
-            follow_symlinks: bool = False) -> DependencyGraph:
+            follow_symlinks: bool = False, resident: bool = False) -> DependencyGraph:
     """The dependency graph of the Python code under ``path``.
 
     ``include``/``exclude`` are globs relative to ``path`` (``exclude`` adds to the defaults:
@@ -120,7 +121,10 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
     ``graph.diagnostics``; with ``strict`` any warning or error raises ``AnalysisError``.
     ``plugins=False`` skips the framework plug-ins (routes, models, tables, tasks).
     ``time_limit`` bounds the seconds spent parsing one file (None or 0: no bound); symbolic
-    links are followed only with ``follow_symlinks`` (and never out of a loop).
+    links are followed only with ``follow_symlinks`` (and never out of a loop). ``resident``
+    uses a parser process left by an earlier run and leaves one for the next
+    (``migrator.analysis.resident``; the command line does, unless told not to), when
+    ``use_cache``.
     Raises ``PathError`` when ``path`` is missing or holds no Python.
     """
     jobs = max(1, jobs or os.cpu_count() or 1)
@@ -135,8 +139,15 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
     # with a second core, the first parser process starts now and loads libcst (and parses
     # the files the hints say changed) while this one finds and hashes the files: a run that
     # has one changed file to parse need not wait for it
+    resident_at = None
+    if resident and early and use_cache:  # ``--no-cache``: no state left between runs
+        from migrator.analysis.cache import code_signature
+        from migrator.analysis.resident import address
+
+        resident_at = address(code_signature())
     with Parser(jobs, progress, time_limit, early=early,
-                guess=hints.guess if hints is not None and early else None) as parser:
+                guess=hints.guess if hints is not None and early else None,
+                resident_at=resident_at) as parser:
         disc = discover(path, include=include, exclude=exclude,
                         default_excludes=default_excludes, gitignore=gitignore,
                         max_file_size=max_file_size, follow_symlinks=follow_symlinks)
@@ -225,7 +236,7 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
 
         frameworks.plugins()
     parsed = parser.results()
-    stats.guessed = parser.guessed
+    stats.guessed, stats.resident = parser.guessed, parser.resident
     new = {}
     for mf in parsed:
         facts[mf.module] = mf

@@ -70,6 +70,7 @@ def analyze(path: str, fmt: str, output: str | None, include: tuple[str, ...],
     from migrator.analysis import PathError
     from migrator.analysis import analyze as run
     from migrator.analysis.formats import render
+    from migrator.analysis.resident import wanted
     from migrator.util.fs import atomic_write
 
     bar = _Bar() if sys.stderr.isatty() else None
@@ -78,7 +79,8 @@ def analyze(path: str, fmt: str, output: str | None, include: tuple[str, ...],
                     jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache, progress=bar,
                     default_excludes=not no_default_excludes, gitignore=not no_gitignore,
                     max_file_size=max_file_size, plugins=frameworks,
-                    time_limit=file_time_limit, follow_symlinks=follow_symlinks)
+                    time_limit=file_time_limit, follow_symlinks=follow_symlinks,
+                    resident=wanted())
     except PathError as exc:
         if bar:
             bar.close()

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from migrator.analysis import resident
 from migrator.analysis.facts import ModuleFacts
 from migrator.graph import Diagnostic
 
@@ -124,12 +125,28 @@ def _serve(conn: Connection, guessed: list[WorkItem]) -> None:
             return
         if batch is None:
             return
+        if batch[0] == "linger":  # the run is over: stay for the next one (``resident``)
+            resident.linger(batch[1], _session, conn)
+            return
         for index, item in batch:
             facts = ready.pop(identity(item), None) or _analyse(item)
             try:
                 conn.send((index, facts))
             except (OSError, ValueError):
                 return
+
+
+def _session(conn: Connection) -> None:
+    """A resident parser serving one run: the run's guess first, then as ``_serve``."""
+    guess = conn.recv()
+    guessed: list[WorkItem] = []
+    if guess is not None:
+        try:
+            guessed = guess()
+        except Exception:
+            guessed = []
+    conn.send([identity(item) for item in guessed])
+    _serve(conn, guessed)
 
 
 def _worker_main(conn: Connection, warm: bool = False,
@@ -162,7 +179,7 @@ def _worker_main(conn: Connection, warm: bool = False,
 
 @dataclass
 class _Worker:
-    process: Any
+    process: Any  # a multiprocessing.Process, or a ``resident.Remote``
     conn: Connection
     pending: deque[int] = field(default_factory=deque)
     since: float = 0.0  # when the worker started on pending[0]
@@ -262,12 +279,16 @@ class Parser:
     imported libcst: the worker loads the parser (a fifth of a second) while the parent
     discovers and hashes files. With ``guess`` (``cache.Hints.guess``) that worker also starts
     parsing the files that probably changed, before the parent knows which ones did: a run
-    after an edit then finds the edited file's facts ready or nearly so. ``submit`` hands out
-    work and returns; ``results`` waits for it."""
+    after an edit then finds the edited file's facts ready or nearly so. With ``resident_at``
+    (``resident.address``) the first worker is the resident parser listening there, which
+    has libcst loaded already; when there is none, the first worker forked is asked to stay
+    there for the next run when this one closes. ``submit`` hands out work and returns;
+    ``results`` waits for it."""
 
     def __init__(self, jobs: int, progress: Callable[[int, int], None] | None = None,
                  time_limit: float | None = DEFAULT_TIME_LIMIT, early: bool = False,
-                 guess: Callable[[], list[WorkItem]] | None = None) -> None:
+                 guess: Callable[[], list[WorkItem]] | None = None,
+                 resident_at: str | None = None) -> None:
         methods = mp.get_all_start_methods()
         self._ctx = mp.get_context("fork" if "fork" in methods else None)
         self.jobs = max(1, jobs)
@@ -278,9 +299,23 @@ class Parser:
         self.done: dict[int, ModuleFacts] = {}
         self.workers: list[_Worker] = []
         self.guessed = 0  # submitted items the early worker had guessed (and started on)
+        self.resident = False  # the early worker is a resident parser (``resident``)
+        self._early: _Worker | None = None
+        self._linger: str | None = None
         if early:
-            self.workers.append(self._start(warm=True, guess=guess))
-            self.workers[0].guessing = guess is not None
+            found = resident.connect(resident_at) if resident_at else None
+            if found is not None:  # it always answers with its guess, if only []
+                self._early = _Worker(found[0], found[1], guessing=True)
+                self.resident = True
+                try:
+                    found[1].send(guess)
+                except (OSError, ValueError):
+                    pass  # gone: ``_guessed`` finds no answer and hands its items on
+            else:
+                self._early = self._start(warm=True, guess=guess)
+                self._early.guessing = guess is not None
+                self._linger = resident_at
+            self.workers.append(self._early)
 
     def __enter__(self) -> Parser:
         return self
@@ -324,16 +359,16 @@ class Parser:
         self.queue = _batches(self.items, skip=frozenset(guessed))
         if guessed:
             self.guessed = len(guessed)
-            self._give(self.workers[0], guessed)
+            self._give(self._early, guessed)  # type: ignore[arg-type]
         self._hand_out()
 
     def _guessed(self) -> list[int]:
         """The indices of the items the early worker guessed (it has them, or will soon);
         when it guessed anything that was not submitted, it is stopped instead: its time is
         better spent on the files that are needed."""
-        if not self.workers or not self.workers[0].guessing:
+        w = self._early
+        if w is None or w not in self.workers or not w.guessing:
             return []
-        w = self.workers[0]
         try:
             # sent before the worker does anything slow; a worker that cannot even say is
             # stuck or dead, and the items go to the others
@@ -342,7 +377,11 @@ class Parser:
             guessed = None
         index = {identity(item): i for i, item in enumerate(self.items)}
         if not isinstance(guessed, list) or any(g not in index for g in guessed):
-            self._retire(w, "", "")
+            if isinstance(w.process, resident.Remote) and guessed is not None:
+                w.conn.close()  # a resident is fine: it goes back to waiting for runs
+                self.workers.remove(w)
+            else:
+                self._retire(w, "", "")
             return []
         if not guessed:
             w.guessing = False  # an ordinary worker from now on
@@ -389,21 +428,23 @@ class Parser:
             if limit is not None and busy:
                 now = time.monotonic()
                 timeout = max(0.0, min(w.since + limit - now for w in busy))
-            handles: list[Any] = [w.conn for w in busy] + [w.process.sentinel for w in busy]
+            handles: list[Any] = [w.conn for w in busy] + [
+                w.process.sentinel for w in busy if w.process.sentinel is not None]
             ready = set(wait(handles, timeout))
             now = time.monotonic()
             for w in list(busy):
+                died = w.process.sentinel in ready
                 if w.conn in ready:
                     try:
                         index, facts = w.conn.recv()
                     except (EOFError, OSError):
-                        ready.add(w.process.sentinel)
+                        died = True
                     else:
                         w.pending.remove(index)
                         self._record(index, facts)
                         w.since = now
                         continue
-                if w.process.sentinel in ready:
+                if died:
                     self._drain(w)
                     w.process.join()
                     self._retire(w, CRASH_CODE, "the parser process died on this file "
@@ -417,8 +458,20 @@ class Parser:
 
     def close(self) -> None:
         """Stop every worker at once: they hold nothing worth a polite goodbye, and a worker
-        started early may still be loading the parser, which nobody should wait for."""
+        started early may still be loading the parser, which nobody should wait for. A
+        resident parser's session just ends; an idle first worker is asked to linger as the
+        next resident (see ``resident``) when ``resident`` names a socket that has none."""
         for w in self.workers:
+            if isinstance(w.process, resident.Remote):
+                w.conn.close()
+                continue
+            if w is self._early and self._linger and not w.pending and w.process.is_alive():
+                try:
+                    w.conn.send(("linger", self._linger))
+                    w.conn.close()
+                    continue
+                except (OSError, ValueError):
+                    pass
             if w.process.is_alive():
                 w.process.kill()
             w.process.join()
