@@ -84,6 +84,16 @@ def _read(files: list[SourceFile], root: Path) -> tuple[list[tuple[SourceFile, b
     return out, diags
 
 
+def _has_facts(cache_dir: Path) -> bool:
+    from migrator.analysis.facts import FACTS_VERSION
+
+    try:
+        with os.scandir(cache_dir / f"facts-v{FACTS_VERSION}") as entries:
+            return any(e.name.endswith(".pack") for e in entries)
+    except OSError:
+        return False
+
+
 def _without_gc(func: Callable[..., DependencyGraph]) -> Callable[..., DependencyGraph]:
     """Run ``func`` with the cyclic garbage collector paused. Unpickling the facts and
     building the graph allocate millions of small objects, and each of the collector's full
@@ -128,17 +138,20 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
     Raises ``PathError`` when ``path`` is missing or holds no Python.
     """
     jobs = max(1, jobs or os.cpu_count() or 1)
-    early = (os.cpu_count() or 1) > 1
+    cores = os.cpu_count() or 1
     root = project_root(path)
-    hints = None
+    cache_at = hints = None  # found before discovery, as ``_build`` will find it after
     if use_cache and root is not None:
         from migrator.analysis.cache import Hints
 
-        hints = Hints(Path(cache_dir) if cache_dir is not None else root / DEFAULT_CACHE_DIR,
-                      root, plugins)
-    # with a second core, the first parser process starts now and loads libcst (and parses
-    # the files the hints say changed) while this one finds and hashes the files: a run that
-    # has one changed file to parse need not wait for it
+        cache_at = Path(cache_dir) if cache_dir is not None else root / DEFAULT_CACHE_DIR
+        hints = Hints(cache_at, root, plugins)
+    # with a second core, parser processes start now and load libcst (and parse the files the
+    # hints say changed) while this one finds and hashes the files: one for a run that has
+    # facts to reuse (it has a file or two to parse), all of them for a run that has none
+    early = 0
+    if cores > 1:
+        early = 1 if cache_at is not None and _has_facts(cache_at) else min(jobs, cores)
     resident_at = None
     if resident and early and use_cache:  # ``--no-cache``: no state left between runs
         from migrator.analysis.cache import code_signature

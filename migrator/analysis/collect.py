@@ -26,7 +26,8 @@ _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?::[A-Za-z_]\w*)?")
 _ANNOTATION_NAMES = re.compile(r"[A-Za-z_][\w.]*")
 _ORDER: dict[type, tuple[str, ...]] = {}
 _CONSTANTS = frozenset({"None", "True", "False"})
-_LEADING: dict[type, bool] = {}
+# node type -> (whether it has ``leading_lines``, its child fields in source order)
+_INFO: dict[type, tuple[bool, tuple[str, ...]]] = {}
 # 1: a libcst node, 2: a sequence (of nodes), 0: anything else. ``isinstance`` against the
 # abstract ``CSTNode`` goes through ABC machinery; a dict lookup per type is much cheaper.
 _KIND: dict[type, int] = {tuple: 2, list: 2, str: 0, type(None): 0, bool: 0, int: 0}
@@ -65,6 +66,12 @@ def _constants(code: Any) -> Iterator[str]:
             yield const
         elif hasattr(const, "co_consts"):
             yield from _constants(const)
+
+
+def _type_info(tp: type) -> tuple[bool, tuple[str, ...]]:
+    names = field_order(tp)
+    info = _INFO[tp] = ("leading_lines" in names, names)
+    return info
 
 
 def dotted_name(node: Any) -> str | None:
@@ -175,23 +182,33 @@ class Collector:
         return facts
 
     def walk(self, node: Any) -> None:
+        """Count ``node``'s first line, then hand it to its handler or walk its children (the
+        children loop is written out here: this runs for every node of every file)."""
         tp = type(node)
-        has_leading = _LEADING.get(tp)
-        if has_leading is None:
-            has_leading = _LEADING[tp] = "leading_lines" in field_order(tp)
-        if has_leading and node.leading_lines:
+        info = _INFO.get(tp) or _type_info(tp)
+        if info[0] and node.leading_lines:
             self.lines[id(node)] = self.line + len(node.leading_lines)
         else:
             self.lines[id(node)] = self.line
         handler = self.dispatch.get(tp)
         if handler is not None:
             handler(node)
-        else:
-            self.children(node)
+            return
+        kinds = _KIND
+        for name in info[1]:
+            value = getattr(node, name)
+            kind = kinds.get(type(value))
+            if kind is None:
+                kind = _kind(type(value))
+            if kind == 1:
+                self.walk(value)
+            elif kind == 2:
+                for item in value:
+                    self.walk(item)
 
     def children(self, node: Any, skip: str | None = None) -> None:
         kinds = _KIND
-        for name in _ORDER.get(type(node)) or field_order(type(node)):
+        for name in (_INFO.get(type(node)) or _type_info(type(node)))[1]:
             value = getattr(node, name)
             kind = kinds.get(type(value))
             if kind is None:

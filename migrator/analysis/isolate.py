@@ -275,9 +275,9 @@ def _signal_name(code: int | None) -> str:
 class Parser:
     """Up to ``jobs`` worker processes that turn work items into facts.
 
-    ``Parser(jobs, early=True)`` forks its first worker at once, before the parent has even
-    imported libcst: the worker loads the parser (a fifth of a second) while the parent
-    discovers and hashes files. With ``guess`` (``cache.Hints.guess``) that worker also starts
+    ``Parser(jobs, early=N)`` forks its first N workers at once, before the parent has even
+    imported libcst: they load the parser (a fifth of a second) while the parent discovers and
+    hashes files (a run that will parse everything wants them all; a run after an edit, one). With ``guess`` (``cache.Hints.guess``) that worker also starts
     parsing the files that probably changed, before the parent knows which ones did: a run
     after an edit then finds the edited file's facts ready or nearly so. With ``resident_at``
     (``resident.address``) the first worker is the resident parser listening there, which
@@ -286,7 +286,7 @@ class Parser:
     ``results`` waits for it."""
 
     def __init__(self, jobs: int, progress: Callable[[int, int], None] | None = None,
-                 time_limit: float | None = DEFAULT_TIME_LIMIT, early: bool = False,
+                 time_limit: float | None = DEFAULT_TIME_LIMIT, early: int = 0,
                  guess: Callable[[], list[WorkItem]] | None = None,
                  resident_at: str | None = None) -> None:
         methods = mp.get_all_start_methods()
@@ -316,6 +316,7 @@ class Parser:
                 self._early.guessing = guess is not None
                 self._linger = resident_at
             self.workers.append(self._early)
+            self.workers.extend(self._start(warm=True) for _ in range(min(early, jobs) - 1))
 
     def __enter__(self) -> Parser:
         return self

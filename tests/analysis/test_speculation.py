@@ -193,3 +193,28 @@ def test_parser_processes_never_load_networkx() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True).stdout.split()
     assert out == ["_LazyModule", "module"]
+
+
+def test_a_run_with_nothing_cached_starts_all_its_parser_processes_at_once(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """They load libcst while the main process finds the files; a run that reuses facts has
+    a file or two to parse and starts one; one core starts none (it would only compete)."""
+    import migrator.analysis
+
+    started: list[int] = []
+
+    class Recording(Parser):
+        def __init__(self, *args: object, early: int = 0, **kwargs: object) -> None:
+            started.append(early)
+            super().__init__(*args, early=early, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(migrator.analysis, "Parser", Recording)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    cache = tmp_path / "cache"
+    analyze(project, cache_dir=cache, jobs=4)
+    edit(project / "pkg/m1.py", "X = 1\n")
+    analyze(project, cache_dir=cache, jobs=4)
+    analyze(project, use_cache=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    analyze(project, use_cache=False)
+    assert started == [2, 1, 2, 0]
