@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migrator.analysis.discover import (
     DEFAULT_MAX_FILE_SIZE,
@@ -28,6 +28,9 @@ from migrator.analysis.discover import (
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.isolate import DEFAULT_TIME_LIMIT, TIME_LIMIT_CODE, Parser
 from migrator.graph import DependencyGraph, Diagnostic
+
+if TYPE_CHECKING:
+    from migrator.analysis.cache import Hints
 
 __all__ = ["AnalysisError", "PathError", "Stats", "analyze", "DEFAULT_CACHE_DIR"]
 
@@ -182,7 +185,7 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
 
 
 def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None,
-           plugins: bool, hints: Any = None) -> DependencyGraph:
+           plugins: bool, hints: Hints | None = None) -> DependencyGraph:
     """The graph of the discovered files, from the cheapest source that is exact: the cached
     graph of exactly these files, the previous graph patched where files changed
     (``incremental``), or a full build from every file's facts."""

@@ -125,7 +125,7 @@ def _serve(conn: Connection, guessed: list[WorkItem]) -> None:
             return
         if batch is None:
             return
-        if batch[0] == "linger":  # the run is over: stay for the next one (``resident``)
+        if isinstance(batch, tuple):  # ("linger", socket): stay for the next run (``resident``)
             resident.linger(batch[1], _session, conn)
             return
         for index, item in batch:
@@ -146,6 +146,7 @@ def _session(conn: Connection) -> None:
         except Exception:
             guessed = []
     conn.send([identity(item) for item in guessed])
+    gc.unfreeze()  # the last run's leftovers may be collected; ``_serve`` freezes what lives
     _serve(conn, guessed)
 
 
@@ -277,9 +278,10 @@ class Parser:
 
     ``Parser(jobs, early=N)`` forks its first N workers at once, before the parent has even
     imported libcst: they load the parser (a fifth of a second) while the parent discovers and
-    hashes files (a run that will parse everything wants them all; a run after an edit, one). With ``guess`` (``cache.Hints.guess``) that worker also starts
-    parsing the files that probably changed, before the parent knows which ones did: a run
-    after an edit then finds the edited file's facts ready or nearly so. With ``resident_at``
+    hashes files (a run that will parse everything wants them all; a run after an edit, one).
+    With ``guess`` (``cache.Hints.guess``) the first of them also starts parsing the files
+    that probably changed, before the parent knows which ones did: a run after an edit then
+    finds the edited file's facts ready or nearly so. With ``resident_at``
     (``resident.address``) the first worker is the resident parser listening there, which
     has libcst loaded already; when there is none, the first worker forked is asked to stay
     there for the next run when this one closes. ``submit`` hands out work and returns;
@@ -321,7 +323,9 @@ class Parser:
     def __enter__(self) -> Parser:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, *exc: object) -> None:
+        if kind is not None:  # interrupted or failed: leave nothing running
+            self._linger = None
         self.close()
 
     def _start(self, warm: bool = False,
@@ -461,7 +465,7 @@ class Parser:
         """Stop every worker at once: they hold nothing worth a polite goodbye, and a worker
         started early may still be loading the parser, which nobody should wait for. A
         resident parser's session just ends; an idle first worker is asked to linger as the
-        next resident (see ``resident``) when ``resident`` names a socket that has none."""
+        next resident (see ``resident``) when ``resident_at`` named a socket that had none."""
         for w in self.workers:
             if isinstance(w.process, resident.Remote):
                 w.conn.close()

@@ -71,6 +71,8 @@ def address(signature: str, directory: str | os.PathLike[str] | None = None) -> 
     """The socket path of the resident parser for analyser code ``signature`` (None when no
     private directory is available, or the path would be too long for a Unix socket). A
     resident of other code, another Python or another protocol has another address."""
+    if not hasattr(os, "fork") or not hasattr(socket, "AF_UNIX"):
+        return None  # a resident is a forked copy listening on a Unix socket
     base = Path(directory) if directory is not None else _private_dir()
     if base is None:
         return None

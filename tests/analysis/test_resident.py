@@ -262,3 +262,19 @@ def test_no_cache_means_no_resident(private: Path, project: Path) -> None:
     analyze(project, use_cache=False, resident=True)
     time.sleep(0.3)
     assert not list(private.glob("*.sock"))
+
+
+def test_an_interrupted_run_leaves_no_resident(private: Path, project: Path,
+                                               tmp_path: Path) -> None:
+    """Ctrl-C means stop: the run's parser processes end with it (here it comes when every
+    file is parsed and the first parser process is idle, ready to stay)."""
+    def interrupt(done: int, total: int) -> None:
+        if done == total:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        analyze(project, cache_dir=tmp_path / "cache", resident=True, progress=interrupt)
+    time.sleep(0.5)
+    assert not list(private.glob("*.sock"))
+    analyze(project, cache_dir=tmp_path / "cache", resident=True)  # and a run that ends does
+    assert wait_for(lambda: resident_pid(the_address()) is not None)
