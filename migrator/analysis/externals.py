@@ -44,6 +44,12 @@ def _environment_key() -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+def prepare() -> None:
+    """Load (or build and store) the distribution map now rather than at the first external
+    import: a run calls this while its parser processes work."""
+    _distributions()
+
+
 @lru_cache(maxsize=1)
 def _distributions() -> dict[str, list[str]]:
     key = _environment_key() if _CACHE_FILE is not None else ""
