@@ -189,7 +189,6 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
     """The graph of the discovered files, from the cheapest source that is exact: the cached
     graph of exactly these files, the previous graph patched where files changed
     (``incremental``), or a full build from every file's facts."""
-    from migrator.analysis import incremental
     from migrator.analysis.cache import (
         FactsCache,
         GraphCache,
@@ -197,7 +196,6 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
         entry_key,
         graph_signature,
     )
-    from migrator.analysis.resolve import build_graph_for_patching
 
     read, read_diags = _read(disc.files, disc.root)
     cache = graph_cache = None
@@ -245,8 +243,11 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
     stats.cached = len(facts)
     stats.parsed = len(todo)
     parser.submit(todo)
-    # while the workers parse: the previous graph to patch, the plug-ins' code and the map of
-    # installed distributions (a tenth of a second to build, in a first run)
+    # while the workers parse: the resolver (networkx), the previous graph to patch, the
+    # plug-ins' code and the map of installed distributions (a tenth of a second to build)
+    from migrator.analysis import incremental
+    from migrator.analysis.resolve import build_graph_for_patching
+
     previous = graph_cache.latest(scope) if graph_cache is not None else None
     if plugins:
         from migrator.analysis import frameworks

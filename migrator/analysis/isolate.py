@@ -276,9 +276,10 @@ def _signal_name(code: int | None) -> str:
 class Parser:
     """Up to ``jobs`` worker processes that turn work items into facts.
 
-    ``Parser(jobs, early=N)`` forks its first N workers at once, before the parent has even
-    imported libcst: they load the parser (a fifth of a second) while the parent discovers and
-    hashes files (a run that will parse everything wants them all; a run after an edit, one).
+    ``Parser(jobs, early=1)`` forks its first worker at once, before the parent has even
+    imported libcst: it loads the parser (a fifth of a second) while the parent discovers and
+    hashes files, for a run after an edit. ``early=N`` (a run that will parse everything) loads
+    the parser here first and forks N workers that inherit it: one load instead of N.
     With ``guess`` (``cache.Hints.guess``) the first of them also starts parsing the files
     that probably changed, before the parent knows which ones did: a run after an edit then
     finds the edited file's facts ready or nearly so. With ``resident_at``
@@ -304,6 +305,8 @@ class Parser:
         self.resident = False  # the early worker is a resident parser (``resident``)
         self._early: _Worker | None = None
         self._linger: str | None = None
+        if early > 1:  # a first run: load the parser once, here, for all of them to inherit
+            _load_parser()
         if early:
             found = resident.connect(resident_at) if resident_at else None
             if found is not None:  # it always answers with its guess, if only []
@@ -314,11 +317,11 @@ class Parser:
                 except (OSError, ValueError):
                     pass  # gone: ``_guessed`` finds no answer and hands its items on
             else:
-                self._early = self._start(warm=True, guess=guess)
+                self._early = self._start(warm=early == 1, guess=guess)
                 self._early.guessing = guess is not None
                 self._linger = resident_at
             self.workers.append(self._early)
-            self.workers.extend(self._start(warm=True) for _ in range(min(early, jobs) - 1))
+            self.workers.extend(self._start() for _ in range(min(early, jobs) - 1))
 
     def __enter__(self) -> Parser:
         return self
