@@ -100,6 +100,7 @@ _DRF_ACTIONS = {
     "RetrieveModelMixin": ("retrieve",), "UpdateModelMixin": ("update", "partial_update"),
     "DestroyModelMixin": ("destroy",),
 }
+_SHORTCUTS = ("get_object_or_404", "get_list_or_404")  # shortcut(Model, ...): a read
 # calls on a related manager (``post.tags.add(t)``): writes and reads of a many-to-many table
 _M2M_WRITES = ("add", "set", "remove", "clear", "create")
 _M2M_READS = ("all", "filter", "exclude", "count", "exists", "values", "values_list",
@@ -375,18 +376,22 @@ class DjangoPlugin:
         instance_calls: list[tuple[cst.CSTNode, Any, str]] = []
         objects_nodes: dict[int, tuple[cst.CSTNode, str]] = {}
         written: set[int] = set()
+        # this loop visits every node of most files of a Django project: exact types, bound once
+        attribute_t, call_t, name_t = cst.Attribute, cst.Call, cst.Name
+        assigns = (cst.Assign, cst.AnnAssign)
         for node, scope in u.walk(tree):
-            if type(node) is cst.Attribute:
+            tp = type(node)
+            if tp is attribute_t:
                 if node.attr.value == "objects":
                     base = u.dotted(node.value)
                     if base:
                         objects_nodes[id(node)] = (node, base)
-            elif type(node) in (cst.Assign, cst.AnnAssign) and scope is not None:
+            elif tp in assigns and scope is not None:
                 names, value = u.assign_targets(node)
                 model = self._model_of(value)
                 for var in names if model else ():
                     var_models[(id(scope), var)] = model
-            elif type(node) is cst.FunctionDef and node.decorators:
+            elif tp is cst.FunctionDef and node.decorators:
                 for dec in node.decorators:
                     name, call = u.decorator_call(dec)
                     if u.last(name) == "receiver" and call is not None and call.args:
@@ -399,14 +404,18 @@ class DjangoPlugin:
                             data["signals"].append(later(dec.decorator, {
                                 "signal": sig, "handler": node.name.value, "decorated": True,
                                 **sender}))
-            if type(node) is not cst.Call:
+            if tp is not call_t:
                 continue
             func = node.func
-            shortcut = self._shortcut_model(node)
-            if shortcut:
-                data["access"].append(later(node, {"target": shortcut, "op": "read"}))
-            if not isinstance(func, cst.Attribute):
-                if isinstance(func, cst.Name) and func.value == "get_model":
+            ftype = type(func)
+            tail = (func.attr.value if ftype is attribute_t else
+                    func.value if ftype is name_t else None)
+            if tail in _SHORTCUTS:
+                shortcut = self._shortcut_model(node)
+                if shortcut:
+                    data["access"].append(later(node, {"target": shortcut, "op": "read"}))
+            if ftype is not attribute_t:
+                if tail == "get_model":
                     self._get_model(node, data, later)
                 continue
             attr = func.attr.value
@@ -479,8 +488,7 @@ class DjangoPlugin:
     @staticmethod
     def _shortcut_model(node: cst.CSTNode) -> str | None:
         """``M`` for ``get_object_or_404(M, ...)`` / ``get_list_or_404(M, ...)``."""
-        if type(node) is cst.Call and node.args and \
-                u.last(u.callee(node)) in ("get_object_or_404", "get_list_or_404"):
+        if type(node) is cst.Call and node.args and u.last(u.callee(node)) in _SHORTCUTS:
             return u.dotted(node.args[0].value)
         return None
 
