@@ -109,3 +109,16 @@ def test_field_order_is_the_order_libcst_visits_children_in() -> None:
         checked += 1
     assert checked > 100
     assert field_order(libcst.BinaryOperation)[:4] == ("lpar", "left", "operator", "right")
+
+
+def test_distribution_map_is_the_standard_librarys() -> None:
+    """``externals.packages_distributions`` reads names from the header lines only; on the
+    distributions installed here (a hundred or so, with every metadata layout pip writes) it
+    must give exactly what ``importlib.metadata`` gives."""
+    import importlib.metadata
+
+    from migrator.analysis import externals
+
+    ours = externals.packages_distributions()
+    assert len(ours) > 20
+    assert ours == importlib.metadata.packages_distributions()
