@@ -220,18 +220,23 @@ class SQLAlchemyPlugin:
 
         class_nodes: list[cst.ClassDef] = []
         mapping = False  # any call to relationship(), ForeignKey(), Column() etc.
+        # this loop visits every node of each file with a marker: exact types, bound once
+        classdef_t, attribute_t, call_t, for_t, function_t = (
+            cst.ClassDef, cst.Attribute, cst.Call, cst.For, cst.FunctionDef)
+        assigns = (cst.Assign, cst.AnnAssign, cst.AugAssign)
         for node, scope in u.walk(tree):
-            if type(node) is cst.ClassDef:
+            tp = type(node)
+            if tp is classdef_t:
                 if scope is None:
                     class_nodes.append(node)
-            elif type(node) in (cst.Assign, cst.AnnAssign, cst.AugAssign):
+            elif tp in assigns:
                 # ``obj.attr = value`` on an instance of a model: an UPDATE at flush
-                targets = ([t.target for t in node.targets] if type(node) is cst.Assign
+                targets = ([t.target for t in node.targets] if tp is cst.Assign
                            else [node.target])
                 for t in targets:
                     if isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name):
                         pending.append((node, scope, t.value, "write"))
-                if type(node) is cst.AugAssign:
+                if tp is cst.AugAssign:
                     continue
                 names, value = u.assign_targets(node)
                 if not names or value is None:
@@ -252,15 +257,15 @@ class SQLAlchemyPlugin:
                 elif u.callee(value):
                     for var in names:
                         var_calls[(id(scope), var)] = u.callee(value)
-            elif type(node) is cst.Attribute and node.attr.value == "query":
+            elif tp is attribute_t and node.attr.value == "query":
                 base = u.dotted(node.value)
                 if base and not base.lower().endswith("session"):  # session.query(...) is a call
                     note(node, base, "read")
-            elif type(node) is cst.For and isinstance(node.target, cst.Name):
+            elif tp is for_t and type(node.target) is cst.Name:
                 model = _model_of(node.iter, lambda v, sc=scope: var_models.get((id(sc), v)))
                 if model:
                     var_models[(id(scope), node.target.value)] = model
-            elif type(node) is cst.FunctionDef:
+            elif tp is function_t:
                 if id(node) in top_defs and node.returns is not None:
                     hint = _annotation_model(node.returns.annotation)
                     if hint:
@@ -270,12 +275,16 @@ class SQLAlchemyPlugin:
                             if param.annotation else None)
                     if hint:
                         var_models[(id(node), param.name.value)] = hint
-            elif type(node) is cst.Call:
+            elif tp is call_t:
                 func = node.func
-                mapping = mapping or (func.attr.value if type(func) is cst.Attribute else
-                                      getattr(func, "value", None)) in _MAPPING_CALLS
-                self._call(node, scope, note, pending)
-                self._raw_sql(node, lines, sql)
+                last = (func.attr.value if type(func) is attribute_t else
+                        func.value if type(func) is cst.Name else None)
+                if last is None:
+                    continue
+                mapping = mapping or last in _MAPPING_CALLS
+                self._call(node, last, scope, note, pending)
+                if last in ("text", "execute", "exec_driver_sql"):
+                    self._raw_sql(node, lines, sql)
         classes = [self._class(node, lines, mapping) for node in class_nodes]
         calls: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         for node, scope, value, op in pending:
@@ -315,14 +324,9 @@ class SQLAlchemyPlugin:
         }
 
     @staticmethod
-    def _call(node: cst.Call, scope: Any, note: Any, pending: list) -> None:
+    def _call(node: cst.Call, last: str, scope: Any, note: Any, pending: list) -> None:
+        """A call to ``last`` (the name after the last dot of what is called)."""
         func = node.func
-        if isinstance(func, cst.Attribute):
-            last = func.attr.value
-        elif isinstance(func, cst.Name):
-            last = func.value
-        else:
-            return
         name = u.dotted(func)  # None when the receiver is itself a call chain
         recv = name.rsplit(".", 1)[0] if name and "." in name else ""
         args = [a.value for a in node.args if not a.star and a.keyword is None]
@@ -383,10 +387,8 @@ class SQLAlchemyPlugin:
 
     @staticmethod
     def _raw_sql(node: cst.Call, lines: u.Lines, found: list) -> None:
-        func = node.func
-        last = (func.attr.value if isinstance(func, cst.Attribute) else
-                func.value if isinstance(func, cst.Name) else None)
-        if last in ("text", "execute", "exec_driver_sql") and node.args:
+        """``text("...")``, ``execute("...")``: the tables its SQL names."""
+        if node.args:
             text = u.string(node.args[0].value)
             if text and sql_tables(text):
                 found.append((lines.want(node), text))
