@@ -182,29 +182,17 @@ class Collector:
         return facts
 
     def walk(self, node: Any) -> None:
-        """Count ``node``'s first line, then hand it to its handler or walk its children (the
-        children loop is written out here: this runs for every node of every file)."""
+        """Count ``node``'s first line, then hand it to its handler or walk its children."""
         tp = type(node)
-        info = _INFO.get(tp) or _type_info(tp)
-        if info[0] and node.leading_lines:
+        if (_INFO.get(tp) or _type_info(tp))[0] and node.leading_lines:
             self.lines[id(node)] = self.line + len(node.leading_lines)
         else:
             self.lines[id(node)] = self.line
         handler = self.dispatch.get(tp)
         if handler is not None:
             handler(node)
-            return
-        kinds = _KIND
-        for name in info[1]:
-            value = getattr(node, name)
-            kind = kinds.get(type(value))
-            if kind is None:
-                kind = _kind(type(value))
-            if kind == 1:
-                self.walk(value)
-            elif kind == 2:
-                for item in value:
-                    self.walk(item)
+        else:
+            self.children(node)
 
     def children(self, node: Any, skip: str | None = None) -> None:
         kinds = _KIND
