@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import socket
 import stat
 import sys
@@ -141,6 +142,7 @@ def linger(path: str, session: Callable[[Connection], Any], run: Connection) -> 
     if pid != 0:
         return pid
     try:
+        signal.signal(signal.SIGTERM, _stop)  # ``kill`` removes the socket on the way out
         os.setsid()
         os.chdir("/")
         devnull = os.open(os.devnull, os.O_RDWR)
@@ -151,6 +153,10 @@ def linger(path: str, session: Callable[[Connection], Any], run: Connection) -> 
         _serve_sessions(path, session)
     finally:
         os._exit(0)
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _serve_sessions(path: str, session: Callable[[Connection], Any]) -> None:

@@ -278,3 +278,11 @@ def test_an_interrupted_run_leaves_no_resident(private: Path, project: Path,
     assert not list(private.glob("*.sock"))
     analyze(project, cache_dir=tmp_path / "cache", resident=True)  # and a run that ends does
     assert wait_for(lambda: resident_pid(the_address()) is not None)
+
+
+def test_a_terminated_resident_removes_its_socket(private: Path, project: Path,
+                                                  tmp_path: Path) -> None:
+    analyze(project, cache_dir=tmp_path / "cache", resident=True)
+    assert wait_for(lambda: resident_pid(the_address()) is not None)
+    os.kill(resident_pid(the_address()), signal.SIGTERM)  # type: ignore[arg-type]
+    assert wait_for(lambda: not Path(the_address()).exists())
