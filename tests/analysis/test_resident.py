@@ -59,11 +59,13 @@ def stop(path: str) -> None:
 @pytest.fixture
 def private(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A socket directory for this test only (short: Unix socket paths are limited), residents
-    that give up after 20 s even if a test fails to stop them, and two cores."""
+    that give up after 20 s even if a test fails to stop them, a patient wait for a resident's
+    answer (a loaded test machine may take longer than a user's 0.1 s), and two cores."""
     base = Path(tempfile.mkdtemp(prefix="mr-"))
     base.chmod(0o700)
     monkeypatch.setattr(resident, "_private_dir", lambda: base)
     monkeypatch.setattr(resident, "IDLE_SECONDS", 20.0)
+    monkeypatch.setattr(resident, "CONNECT_SECONDS", 3.0)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)  # residents go with the early worker
     yield base
     for sock in base.glob("*.sock"):
@@ -123,13 +125,14 @@ def test_a_resident_gives_up_when_idle(private: Path, project: Path, tmp_path: P
     assert resident_pid(the_address()) is None
 
 
-def test_a_busy_resident_is_not_waited_for(private: Path, project: Path,
-                                           tmp_path: Path) -> None:
+def test_a_busy_resident_is_not_waited_for(private: Path, project: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     cache = tmp_path / "cache"
     analyze(project, cache_dir=cache, resident=True)
     assert wait_for(lambda: resident_pid(the_address()) is not None)
     held = resident.connect(the_address())  # another run's session, still open
     assert held is not None
+    monkeypatch.setattr(resident, "CONNECT_SECONDS", 0.2)
     try:
         edit(project / "pkg/m1.py", "X = 1\n")
         started = time.monotonic()
