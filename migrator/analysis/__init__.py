@@ -87,16 +87,6 @@ def _read(files: list[SourceFile], root: Path) -> tuple[list[tuple[SourceFile, b
     return out, diags
 
 
-def _has_facts(cache_dir: Path) -> bool:
-    from migrator.analysis.facts import FACTS_VERSION
-
-    try:
-        with os.scandir(cache_dir / f"facts-v{FACTS_VERSION}") as entries:
-            return any(e.name.endswith(".pack") for e in entries)
-    except OSError:
-        return False
-
-
 def _without_gc(func: Callable[..., DependencyGraph]) -> Callable[..., DependencyGraph]:
     """Run ``func`` with the cyclic garbage collector paused. Unpickling the facts and
     building the graph allocate millions of small objects, and each of the collector's full
@@ -143,18 +133,19 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
     jobs = max(1, jobs or os.cpu_count() or 1)
     cores = os.cpu_count() or 1
     root = project_root(path)
-    cache_at = hints = None  # found before discovery, as ``_build`` will find it after
+    has_facts, hints = False, None  # found before discovery, as ``_build`` will find them
     if use_cache and root is not None:
-        from migrator.analysis.cache import Hints
+        from migrator.analysis.cache import FactsCache, Hints
 
         cache_at = Path(cache_dir) if cache_dir is not None else root / DEFAULT_CACHE_DIR
         hints = Hints(cache_at, root, plugins)
+        has_facts = FactsCache(cache_at).has_packs()
     # with a second core, parser processes start now and load libcst (and parse the files the
     # hints say changed) while this one finds and hashes the files: one for a run that has
     # facts to reuse (it has a file or two to parse), all of them for a run that has none
     early = 0
     if cores > 1:
-        early = 1 if cache_at is not None and _has_facts(cache_at) else min(jobs, cores)
+        early = 1 if has_facts else min(jobs, cores)
     resident_at = None
     if resident and early and use_cache:  # ``--no-cache``: no state left between runs
         from migrator.analysis.cache import code_signature

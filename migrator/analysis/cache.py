@@ -116,6 +116,14 @@ class FactsCache:
         self.corrupt: list[str] = []
         self.error: str | None = None
 
+    def has_packs(self) -> bool:
+        """Whether any facts are stored (without reading them)."""
+        try:
+            with os.scandir(self.dir) as entries:
+                return any(e.name.endswith(".pack") for e in entries)
+        except OSError:
+            return False
+
     def load(self) -> dict[str, ModuleFacts]:
         try:
             names = sorted(p for p in os.listdir(self.dir) if p.endswith(".pack"))

@@ -136,15 +136,20 @@ def _serve(conn: Connection, guessed: list[WorkItem]) -> None:
                 return
 
 
+def _guess(guess: Callable[[], list[WorkItem]] | None) -> list[WorkItem]:
+    """The items ``guess`` names; none when there is no guess or it fails (a guess only ever
+    saves time)."""
+    if guess is None:
+        return []
+    try:
+        return guess()
+    except Exception:
+        return []
+
+
 def _session(conn: Connection) -> None:
     """A resident parser serving one run: the run's guess first, then as ``_serve``."""
-    guess = conn.recv()
-    guessed: list[WorkItem] = []
-    if guess is not None:
-        try:
-            guessed = guess()
-        except Exception:
-            guessed = []
+    guessed = _guess(conn.recv())
     conn.send([identity(item) for item in guessed])
     gc.unfreeze()  # the last run's leftovers may be collected; ``_serve`` freezes what lives
     _serve(conn, guessed)
@@ -155,12 +160,8 @@ def _worker_main(conn: Connection, warm: bool = False,
     # Ctrl-C reaches the whole process group: the parent alone decides what to do about it
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    guessed: list[WorkItem] = []
+    guessed = _guess(guess)
     if guess is not None:  # first message: what this worker will parse before being asked
-        try:
-            guessed = guess()
-        except Exception:
-            guessed = []
         try:
             conn.send([identity(item) for item in guessed])
         except (OSError, ValueError):
