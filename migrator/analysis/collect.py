@@ -26,17 +26,20 @@ _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?::[A-Za-z_]\w*)?")
 _ANNOTATION_NAMES = re.compile(r"[A-Za-z_][\w.]*")
 _ORDER: dict[type, tuple[str, ...]] = {}
 _CONSTANTS = frozenset({"None", "True", "False"})
-# node type -> (whether it has ``leading_lines``, its child fields in source order)
-_INFO: dict[type, tuple[bool, tuple[str, ...]]] = {}
+# node type -> (whether it has ``leading_lines``, its child fields in source order, whether
+# plug-ins see it: ``walk.kept``)
+_INFO: dict[type, tuple[bool, tuple[str, ...], bool]] = {}
 # 1: a libcst node, 2: a sequence (of nodes), 0: anything else. ``isinstance`` against the
 # abstract ``CSTNode`` goes through ABC machinery; a dict lookup per type is much cheaper.
+# 3: ``SimpleWhitespace``, two nodes in five, which only matters when it holds a backslash
+# continuation: handled where it is met, without a ``walk`` (and no line kept: no plug-in asks)
 _KIND: dict[type, int] = {tuple: 2, list: 2, str: 0, type(None): 0, bool: 0, int: 0}
 
 
 def _kind(tp: type) -> int:
     kind = _KIND.get(tp)
     if kind is None:
-        kind = 1 if issubclass(tp, cst.CSTNode) else 0
+        kind = 3 if tp is cst.SimpleWhitespace else 1 if issubclass(tp, cst.CSTNode) else 0
         _KIND[tp] = kind
     return kind
 
@@ -68,9 +71,11 @@ def _constants(code: Any) -> Iterator[str]:
             yield from _constants(const)
 
 
-def _type_info(tp: type) -> tuple[bool, tuple[str, ...]]:
+def _type_info(tp: type) -> tuple[bool, tuple[str, ...], bool]:
+    from migrator.analysis.walk import kept
+
     names = field_order(tp)
-    info = _INFO[tp] = ("leading_lines" in names, names)
+    info = _INFO[tp] = ("leading_lines" in names, names, kept(tp))
     return info
 
 
@@ -134,6 +139,8 @@ class Collector:
         self.symbols: dict[str, SymbolFact] = {}
         self.import_bound: set[str] = set()  # names bound by module-level imports
         self.lines: dict[int, int] = {}  # id(node) -> first line, for plug-ins (walk.line_of)
+        self.nodes: list[tuple[Any, Any]] = []  # for plug-ins too (walk.nodes)
+        self.function: Any = None  # the innermost FunctionDef or Lambda node being walked
         self.dispatch: dict[type, Callable[[Any], None]] = {
             cst.Newline: self._newline,
             cst.EmptyLine: self._empty_line,
@@ -182,12 +189,16 @@ class Collector:
         return facts
 
     def walk(self, node: Any) -> None:
-        """Count ``node``'s first line, then hand it to its handler or walk its children."""
+        """Count ``node``'s first line, note it for the plug-ins, then hand it to its handler
+        or walk its children."""
         tp = type(node)
-        if (_INFO.get(tp) or _type_info(tp))[0] and node.leading_lines:
+        info = _INFO.get(tp) or _type_info(tp)
+        if info[0] and node.leading_lines:
             self.lines[id(node)] = self.line + len(node.leading_lines)
         else:
             self.lines[id(node)] = self.line
+        if info[2]:
+            self.nodes.append((node, self.function))
         handler = self.dispatch.get(tp)
         if handler is not None:
             handler(node)
@@ -209,6 +220,8 @@ class Collector:
             elif kind == 2:
                 for item in value:
                     self.walk(item)
+            elif kind == 3 and "\\" in value.value:
+                self._whitespace(value)
 
     def _field(self, value: Any) -> None:
         kind = _KIND.get(type(value))
@@ -219,6 +232,8 @@ class Collector:
         elif kind == 2:
             for item in value:
                 self.walk(item)
+        elif kind == 3 and "\\" in value.value:
+            self._whitespace(value)
 
     def count_only(self, node: Any) -> None:
         self.quiet += 1
@@ -277,7 +292,7 @@ class Collector:
         store, self.store = self.store, False
         if dotted is not None:
             self.use(dotted)
-            self.count_only(node)
+            self.count_only_children(node)
         else:
             self.children(node, skip="attr")
         self.store = store
@@ -457,6 +472,9 @@ class Collector:
         if top:
             sym = self._symbol(node.name.value, "class" if is_class else "function", self.line)
         outer_owner, outer_ctx, outer_pending = self.owner, self.ctx, self.pending
+        outer_function = self.function
+        if not is_class:
+            self.function = node
         if sym is not None:
             self.owner = sym
         scope = _Scope("class" if is_class else "function")
@@ -507,7 +525,7 @@ class Collector:
             if start is not None:
                 sym.line = min(sym.line, start) if existed else start
             sym.end_line = max(sym.end_line, self.last_code_line)
-        self.owner, self.pending = outer_owner, outer_pending
+        self.owner, self.pending, self.function = outer_owner, outer_pending, outer_function
 
     _decorator_line = 0
 
@@ -538,6 +556,7 @@ class Collector:
     def _lambda(self, node: cst.Lambda) -> None:
         scope = _Scope("function")
         outer_pending, self.pending = self.pending, scope
+        outer_function, self.function = self.function, node
         for name in field_order(type(node)):
             value = getattr(node, name)
             if name == "body":
@@ -547,7 +566,7 @@ class Collector:
                 self._close_scope(scope)
             else:
                 self._field(value)
-        self.pending = outer_pending
+        self.pending, self.function = outer_pending, outer_function
 
     def _param(self, node: cst.Param) -> None:
         for name in field_order(type(node)):
@@ -633,9 +652,11 @@ def _diag(file: str, line: int, code: str, message: str, severity: str = "warnin
 
 
 def collect(tree: cst.Module, facts: ModuleFacts) -> ModuleFacts:
-    """Fill ``facts`` from ``tree`` in one pass and return it; node lines go to ``walk``."""
+    """Fill ``facts`` from ``tree`` in one pass and return it; node lines and the nodes that
+    plug-ins look at go to ``walk`` (``walk.forget`` drops them)."""
     from migrator.analysis import walk
 
     collector = Collector(facts)
-    walk.set_lines(collector.lines)
-    return collector.run(tree)
+    collector.run(tree)
+    walk.remember(tree, collector.lines, collector.nodes)
+    return facts

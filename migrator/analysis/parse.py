@@ -116,7 +116,7 @@ def analyse_source(item: WorkItem) -> ModuleFacts:
         if with_plugins:
             frameworks.collect_all(tree, text, facts)
     finally:
-        walk.set_lines({})
+        walk.forget()
     return facts
 
 

@@ -2,32 +2,60 @@
 
 ``tree.visit(visitor)`` rebuilds every node it passes (it is written for transformers), which
 costs about as much as parsing itself. The analyser only reads trees, so it walks the dataclass
-fields of each node directly, skipping whitespace and punctuation: about 15 times faster.
+fields of each node directly: about 15 times faster.
+
+Inside the analyser the core collector (``collect``) walks each module once and leaves two
+things here for the framework plug-ins that run next on the same tree: the first line of every
+node (``line_of``) and the list of the nodes plug-ins look at, with their enclosing function
+(``nodes``). So a plug-in neither counts lines nor walks the module again.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
+from typing import Any
 
 from migrator.analysis.lazy import cst
 
-# fields that only ever hold whitespace, comments or punctuation
-_SKIP = frozenset({
-    "lpar", "rpar", "comma", "semicolon", "colon", "equal", "dot", "lbracket", "rbracket",
-    "lbrace", "rbrace", "header", "footer", "leading_lines", "trailing_whitespace", "newline",
-    "operator", "star", "arrow", "asynchronous", "lines_after_decorators", "star_tok",
-    "whitespace_before_colon", "whitespace_after_star", "whitespace_after_param",
-})
-
-_FIELDS: dict[type, tuple[str, ...]] = {}
+# names and literals: plug-ins read them through their parents (a call's func, an argument)
+_LEAVES = frozenset({"Name", "Integer", "Float", "Imaginary", "SimpleString"})
+_KEPT: dict[type, bool] = {}
+_NODE_KIND: dict[type, int] = {tuple: 2, list: 2}  # 1: a node, 2: a sequence, 0: other
 _LINES: dict[int, int] = {}
+_TREE: list[Any] = [None, None]  # the module the collector walked last, and its ``nodes``
 
 
-def set_lines(lines: dict[int, int]) -> None:
-    """Called by the collector: the first line of every node of the tree being analysed."""
+def kept(tp: type) -> bool:
+    """Whether ``nodes`` lists nodes of type ``tp``: not whitespace or comments, not
+    punctuation (a node whose every field is whitespace: commas, brackets, operators) and not
+    a leaf name or literal. Nothing below a node that is not kept is kept either."""
+    keep = _KEPT.get(tp)
+    if keep is None:
+        from migrator.analysis.collect import field_order
+
+        keep = _KEPT[tp] = (
+            tp.__module__ != "libcst._nodes.whitespace" and tp.__name__ not in _LEAVES
+            and any("whitespace" not in name for name in field_order(tp)))
+    return keep
+
+
+def _node_kind(tp: type) -> int:
+    kind = _NODE_KIND.get(tp)
+    if kind is None:
+        kind = _NODE_KIND[tp] = 1 if issubclass(tp, cst.CSTNode) else 0
+    return kind
+
+
+def remember(tree: Any, lines: dict[int, int], nodes: list[tuple[Any, Any]]) -> None:
+    """Called by the collector after its pass over ``tree``: see the module docstring."""
     global _LINES
     _LINES = lines
+    _TREE[0], _TREE[1] = tree, nodes
+
+
+def forget() -> None:
+    """Drop what ``remember`` kept (the tree and everything it holds alive)."""
+    remember(None, {}, [])
+    _TREE[1] = None
 
 
 def line_of(node: cst.CSTNode) -> int:
@@ -37,40 +65,34 @@ def line_of(node: cst.CSTNode) -> int:
     return _LINES.get(id(node), 0)
 
 
-def child_fields(tp: type) -> tuple[str, ...]:
-    """The names of the fields of node type ``tp`` that can hold meaningful child nodes."""
-    names = _FIELDS.get(tp)
-    if names is None:
-        names = tuple(f.name for f in dataclasses.fields(tp)
-                      if f.name not in _SKIP and "whitespace" not in f.name)
-        _FIELDS[tp] = names
-    return names
+def nodes(root: cst.CSTNode, scope: Any = None) -> list[tuple[cst.CSTNode, Any]]:
+    """``root`` and every node under it that is ``kept``, in source order (depth first), each
+    with its innermost enclosing function: the ``FunctionDef`` (or ``Lambda``) node that
+    contains it, ``scope`` for nodes outside any function below ``root``.
 
+    For the module the collector has just walked this is the collector's own list; for
+    anything else (a subtree, a tree parsed in a test) the same list, walked here."""
+    if root is _TREE[0] and scope is None:
+        return _TREE[1]  # type: ignore[return-value]
+    from migrator.analysis.collect import field_order
 
-def children(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """The meaningful direct children of ``node`` in source order."""
-    out: list[cst.CSTNode] = []
-    for name in child_fields(type(node)):
-        value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            out.append(value)
-        elif type(value) in (tuple, list):
-            out.extend(v for v in value if isinstance(v, cst.CSTNode))
-    return out
-
-
-def iter_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Every meaningful node under ``node`` (itself included), depth first, in source order."""
-    stack = [node]
-    node_type = cst.CSTNode
+    out: list[tuple[cst.CSTNode, Any]] = []
+    stack: list[tuple[cst.CSTNode, Any]] = [(root, scope)]
     while stack:
-        current = stack.pop()
-        yield current
-        kids: list[cst.CSTNode] = []
-        for name in child_fields(type(current)):
-            value = getattr(current, name)
-            if isinstance(value, node_type):
-                kids.append(value)
-            elif type(value) in (tuple, list):
-                kids.extend(v for v in value if isinstance(v, node_type))
-        stack.extend(reversed(kids))
+        item = stack.pop()
+        out.append(item)
+        node, sc = item
+        tp = type(node)
+        inner = node if tp is cst.FunctionDef or tp is cst.Lambda else sc
+        below: list[tuple[cst.CSTNode, Any]] = []
+        for name in field_order(tp):
+            value = getattr(node, name)
+            kind = _NODE_KIND.get(type(value)) or _node_kind(type(value))
+            if kind == 1:
+                if kept(type(value)):
+                    below.append((value, inner))
+            elif kind == 2:
+                below.extend((child, inner) for child in value
+                             if _node_kind(type(child)) == 1 and kept(type(child)))
+        stack.extend(reversed(below))
+    return out

@@ -10,7 +10,7 @@ import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from migrator.analysis import walk
-from migrator.analysis.collect import Collector
+from migrator.analysis.collect import Collector, collect
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.parse import analyse_source
 
@@ -41,23 +41,45 @@ def test_lines_match_libcst_positions(path):
                 positions[stmt].start.line
             assert spans[stmt.name.value][0] <= start
             assert spans[stmt.name.value][1] == positions[stmt].end.line
-    for node in walk.iter_nodes(tree):
+    for node, _ in walk.nodes(tree):
         if isinstance(node, (cst.Import, cst.ImportFrom)):
             expected_imports.add(positions[node].start.line)
     assert {i.line for i in facts.imports} <= expected_imports
 
 
 def test_line_of_is_available_to_plugins():
-    source = "import os\n\n\n@decorator\ndef f(\n    a,\n):\n    return '''\n\n'''\nx = 1\n"
+    source = "import os\n\n\n@decorator\ndef f(\n    a,\n):\n    return \'\'\'\n\n\'\'\'\nx = \\\n  1\n"
     tree = cst.parse_module(source)
-    collector = Collector(ModuleFacts("m", "m.py", False, 0, ""))
-    walk.set_lines(collector.lines)
-    collector.run(tree)
+    collect(tree, ModuleFacts("m", "m.py", False, 0, ""))
     positions = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(PositionProvider)
-    for node in walk.iter_nodes(tree):
-        if isinstance(node, (cst.Name, cst.SimpleString, cst.SimpleStatementLine)):
-            assert walk.line_of(node) == positions[node].start.line, node
-    walk.set_lines({})
+    checked = [node for node in positions
+               if isinstance(node, (cst.Name, cst.SimpleString, cst.SimpleStatementLine,
+                                    cst.Integer))]
+    assert len(checked) == 10  # os, decorator, f, a, the string, x, 1, three statement lines
+    for node in checked:
+        assert walk.line_of(node) == positions[node].start.line, node
+    walk.forget()
+    assert walk.line_of(checked[0]) == 0
+
+
+@pytest.mark.parametrize("path", _corpus()[:4], ids=lambda p: p.name)
+def test_plugins_get_the_collectors_node_list_as_walk_would_make_it(path):
+    """The plug-ins' ``walk.nodes`` of the analysed module is the list the collector made in
+    its own pass; on any other tree it is walked. Both must be the same list."""
+    tree = cst.parse_module(path.read_text())
+    walked = [(id(n), id(s)) for n, s in walk.nodes(tree)]
+    collect(tree, ModuleFacts("m", "m.py", False, 0, ""))
+    try:
+        from_collector = walk.nodes(tree)
+        assert from_collector is not None and len(walked) > 1000
+        assert [(id(n), id(s)) for n, s in from_collector] == walked
+        functions = {id(n) for n, _ in from_collector if isinstance(n, cst.FunctionDef)}
+        assert {s for _, s in walked} - {id(None)} <= functions | {
+            id(n) for n, _ in from_collector if isinstance(n, cst.Lambda)}
+        assert not any(isinstance(n, (cst.Comma, cst.Name, cst.SimpleWhitespace))
+                       for n, _ in from_collector)
+    finally:
+        walk.forget()
 
 
 def test_symbol_spans_include_decorators_and_variables():

@@ -5,11 +5,12 @@ exposes its instance as ``PLUGIN`` (``plugin`` or a single class named ``*Plugin
 The registry runs ``collect`` in the worker, on the tree of every file whose source contains one
 of the plug-in's ``markers``, and ``resolve`` once in the parent after all files are parsed.
 
-Plug-ins should walk the tree with ``migrator.analysis.walk.iter_nodes`` (a plain traversal,
-about 15 times faster than ``tree.visit`` because it rebuilds nothing), take line numbers from
-``migrator.analysis.walk.line_of(node)`` (the core pass has already counted the line of every
-node of the tree, so no code generation or ``PositionProvider`` is needed) and keep their facts
-small and picklable: they are cached with the rest of the file's facts.
+Plug-ins should walk the tree with ``_util.walk`` (``migrator.analysis.walk.nodes``: for the
+module being analysed, the list of nodes the core pass has already walked, so no plug-in walks
+it again), take line numbers from ``migrator.analysis.walk.line_of(node)`` (the core pass has
+already counted the line of every node of the tree, so no code generation or
+``PositionProvider`` is needed) and keep their facts small and picklable: they are cached with
+the rest of the file's facts.
 
 A plug-in that raises never stops the analysis: the error becomes a diagnostic of that file.
 """

@@ -20,83 +20,10 @@ from migrator.analysis.collect import dotted_name as dotted  # noqa: F401 - re-e
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.lazy import cst
 from migrator.analysis.walk import line_of as core_line_of
+from migrator.analysis.walk import nodes as walk  # noqa: F401 - for the plug-ins
 from migrator.graph import DependencyGraph
 
-# Fields that only hold whitespace and punctuation: never worth descending into.
-_SKIP_PREFIX = (
-    "whitespace", "lpar", "rpar", "comma", "leading_lines", "lines_after", "semicolon", "colon",
-    "equal", "dot", "header", "footer", "trailing", "operator", "newline", "indent",
-    "asynchronous", "lbracket", "rbracket", "lbrace", "rbrace",
-)
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
-
-
-def _fields(tp: type) -> tuple[str, ...]:
-    names = _FIELDS.get(tp)
-    if names is None:
-        names = tuple(n for n in tp.__dataclass_fields__ if not n.startswith(_SKIP_PREFIX))
-        _FIELDS[tp] = names
-    return names
-
-
-_KIND: dict[type, int] = {}  # 1: a node, 2: a sequence, 0: anything else (leaves included)
-# leaf nodes no plug-in looks at by themselves (they read them through their parents): names,
-# filled on first use so that importing this module does not load libcst
-_LEAVES = ("Name", "Integer", "Float", "Imaginary", "SimpleString")
-_LAST: list[Any] = [None, None]  # the last module walked and its node list (shared by plug-ins)
-
-
-def _kind(tp: type) -> int:
-    kind = _KIND.get(tp)
-    if kind is None:
-        leaf = tp.__module__.startswith("libcst.") and tp.__name__ in _LEAVES
-        kind = _KIND[tp] = (0 if leaf else 1 if issubclass(tp, cst.CSTNode) else
-                            2 if tp in (tuple, list) else 0)
-    return kind
-
-
-def walk(root: cst.CSTNode, scope: Any = None) -> list[tuple[cst.CSTNode, Any]]:
-    """Every node under ``root`` (itself included, leaf names and literals left out: plug-ins
-    read those through their parents) with its innermost enclosing function.
-
-    The scope is the ``FunctionDef`` (or ``Lambda``) node that contains the node, ``scope`` for
-    nodes outside any function below ``root``. Order is not source order; callers sort by line.
-    The list for a whole module is kept until another module is walked, so the plug-ins that
-    run one after the other on the same tree walk it once. Checks go by exact type: libcst
-    nodes are ABCs, and ``isinstance`` against an ABC is several times slower.
-    """
-    if type(root) is cst.Module and scope is None and _LAST[0] is root:
-        return _LAST[1]
-    out: list[tuple[cst.CSTNode, Any]] = []
-    stack: list[tuple[cst.CSTNode, Any]] = [(root, scope)]
-    pop, push, add = stack.pop, stack.append, out.append
-    fields, kinds = _FIELDS, _KIND
-    while stack:
-        item = pop()
-        add(item)
-        node, sc = item
-        tp = type(node)
-        names = fields.get(tp) or _fields(tp)
-        inner = node if tp is cst.FunctionDef or tp is cst.Lambda else sc
-        for name in names:
-            value = getattr(node, name)
-            kind = kinds.get(type(value))
-            if kind is None:
-                kind = _kind(type(value))
-            if kind == 1:
-                push((value, inner))
-            elif kind == 2:
-                for child in value:
-                    ck = kinds.get(type(child))
-                    if ck is None:
-                        ck = _kind(type(child))
-                    if ck == 1:
-                        push((child, inner))
-    if type(root) is cst.Module and scope is None:
-        _LAST[0], _LAST[1] = root, out
-    return out
 
 
 class _Done(Exception):
