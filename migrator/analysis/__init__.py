@@ -133,7 +133,7 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
     jobs = max(1, jobs or os.cpu_count() or 1)
     cores = os.cpu_count() or 1
     root = project_root(path)
-    has_facts, hints = False, None  # found before discovery, as ``_build`` will find them
+    has_facts, hints, cache_at = False, None, None  # before discovery, as ``_build`` finds them
     if use_cache and root is not None:
         from migrator.analysis.cache import FactsCache, Hints
 
@@ -155,6 +155,8 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
     with Parser(jobs, progress, time_limit, early=early,
                 guess=hints.guess if hints is not None and early else None,
                 resident_at=resident_at) as parser:
+        if early > 1:  # a zygote is loading the parser for the workers: prepare beside it
+            _prepare(plugins, cache_at)
         disc = discover(path, include=include, exclude=exclude,
                         default_excludes=default_excludes, gitignore=gitignore,
                         max_file_size=max_file_size, follow_symlinks=follow_symlinks)
@@ -173,6 +175,21 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
         if bad:
             raise AnalysisError(f"{len(bad)} problem(s) found; first: {bad[0]}", graph)
     return graph
+
+
+def _prepare(plugins: bool, cache_dir: Path | None) -> None:
+    """Load what the parent needs to build the graph: the resolver (networkx), the plug-ins'
+    code and the map of installed distributions, a third of a second in all. A run calls this
+    while parser processes work, or load the parser, on the other cores; a second call costs
+    nothing."""
+    from migrator.analysis import externals, incremental, resolve  # noqa: F401
+
+    if plugins:
+        from migrator.analysis import frameworks
+
+        frameworks.plugins()
+    externals.use_cache(cache_dir)
+    externals.prepare()
 
 
 def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None,
@@ -234,20 +251,12 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
     stats.cached = len(facts)
     stats.parsed = len(todo)
     parser.submit(todo)
-    # while the workers parse: the resolver (networkx), the previous graph to patch, the
-    # plug-ins' code and the map of installed distributions (a tenth of a second to build)
+    # while the workers parse
+    _prepare(plugins, cache_dir)
     from migrator.analysis import incremental
     from migrator.analysis.resolve import build_graph_for_patching
 
     previous = graph_cache.latest(scope) if graph_cache is not None else None
-    if plugins:
-        from migrator.analysis import frameworks
-
-        frameworks.plugins()
-    from migrator.analysis import externals
-
-    externals.use_cache(stats.cache_dir)
-    externals.prepare()
     parsed = parser.results()
     stats.guessed, stats.resident = parser.guessed, parser.resident
     new = {}

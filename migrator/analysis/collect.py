@@ -27,8 +27,8 @@ _ANNOTATION_NAMES = re.compile(r"[A-Za-z_][\w.]*")
 _ORDER: dict[type, tuple[str, ...]] = {}
 _CONSTANTS = frozenset({"None", "True", "False"})
 # node type -> (whether it has ``leading_lines``, its child fields in source order, whether
-# plug-ins see it: ``walk.kept``)
-_INFO: dict[type, tuple[bool, tuple[str, ...], bool]] = {}
+# its line is noted: ``walk.has_line``, whether plug-ins see it in ``walk.nodes``: ``walk.kept``)
+_INFO: dict[type, tuple[bool, tuple[str, ...], bool, bool]] = {}
 # 1: a libcst node, 2: a sequence (of nodes), 0: anything else. ``isinstance`` against the
 # abstract ``CSTNode`` goes through ABC machinery; a dict lookup per type is much cheaper.
 # 3: ``SimpleWhitespace``, two nodes in five, which only matters when it holds a backslash
@@ -71,11 +71,11 @@ def _constants(code: Any) -> Iterator[str]:
             yield from _constants(const)
 
 
-def _type_info(tp: type) -> tuple[bool, tuple[str, ...], bool]:
-    from migrator.analysis.walk import kept
+def _type_info(tp: type) -> tuple[bool, tuple[str, ...], bool, bool]:
+    from migrator.analysis.walk import has_line, kept
 
     names = field_order(tp)
-    info = _INFO[tp] = ("leading_lines" in names, names, kept(tp))
+    info = _INFO[tp] = ("leading_lines" in names, names, has_line(tp), kept(tp))
     return info
 
 
@@ -193,12 +193,13 @@ class Collector:
         or walk its children."""
         tp = type(node)
         info = _INFO.get(tp) or _type_info(tp)
-        if info[0] and node.leading_lines:
-            self.lines[id(node)] = self.line + len(node.leading_lines)
-        else:
-            self.lines[id(node)] = self.line
         if info[2]:
-            self.nodes.append((node, self.function))
+            if info[0] and node.leading_lines:
+                self.lines[id(node)] = self.line + len(node.leading_lines)
+            else:
+                self.lines[id(node)] = self.line
+            if info[3]:
+                self.nodes.append((node, self.function))
         handler = self.dispatch.get(tp)
         if handler is not None:
             handler(node)

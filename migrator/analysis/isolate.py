@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing as mp
+import os
 import signal
 import threading
 import time
@@ -38,6 +39,7 @@ _STACK_SIZE = 512 * 1024 * 1024  # virtual; only the pages a deep parse touches 
 _BATCH_BYTES = 200_000
 _BATCH_FILES = 32
 _GUESS_WAIT = 30.0  # seconds for the early worker to say which files it guessed
+_REPORT_WAIT = 5.0  # seconds for the zygote to report a worker's pid or how it ended
 
 # (file, module, is_package, sha, data, ...), as in parse.WorkItem
 WorkItem = tuple[Any, ...]
@@ -179,6 +181,119 @@ def _worker_main(conn: Connection, warm: bool = False,
     thread.join()
 
 
+def _zygote_main(control: Connection, conns: list[Connection],
+                 guess: Callable[[], list[WorkItem]] | None) -> None:
+    """The zygote (see ``Parser``): load the parser, fork one worker per connection in
+    ``conns`` (the first one with ``guess``), send their pids, then report how each one ends:
+    ``(pid, exit code)``, the code as ``multiprocessing.Process.exitcode`` gives it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _load_parser()
+    pids = []
+    for i, conn in enumerate(conns):
+        pid = os.fork()
+        if pid == 0:  # a worker: it keeps its own connection only, so its death is seen
+            code = 1
+            try:
+                control.close()
+                for other in conns:
+                    if other is not conn:
+                        other.close()
+                _worker_main(conn, guess=guess if i == 0 else None)
+                code = 0
+            finally:
+                os._exit(code)
+        pids.append(pid)
+    for conn in conns:
+        conn.close()
+    control.send(pids)
+    for _ in pids:
+        pid, status = os.wait()
+        control.send((pid, os.waitstatus_to_exitcode(status)))
+
+
+class _Zygote:
+    """Parent side of ``_zygote_main``: the process, the workers' connections and what it
+    reported so far."""
+
+    def __init__(self, ctx: Any, workers: int,
+                 guess: Callable[[], list[WorkItem]] | None) -> None:
+        pairs = [ctx.Pipe(duplex=True) for _ in range(workers)]
+        self.control, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=_zygote_main, daemon=True,
+                                   args=(child, [c for _, c in pairs], guess))
+        self.process.start()
+        child.close()
+        for _, c in pairs:
+            c.close()
+        self.conns = [p for p, _ in pairs]
+        self.pids: list[int] | None = None
+        self.codes: dict[int, int] = {}
+        self.gone = False  # it stopped reporting (all its workers ended, or it died)
+
+    def report(self, timeout: float) -> bool:
+        """Take one report, waiting at most ``timeout`` seconds; False when none came."""
+        if self.gone:
+            return False
+        try:
+            if not self.control.poll(timeout):
+                return False
+            message = self.control.recv()
+        except (EOFError, OSError):
+            self.gone = True
+            return False
+        if isinstance(message, list):
+            self.pids = message
+        else:
+            self.codes[message[0]] = message[1]
+        return True
+
+    def close(self) -> None:
+        """Stop it (its workers stop on their own: their connections close)."""
+        self.control.close()
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+
+
+class _Forked:
+    """The ``multiprocessing.Process`` face of a worker the zygote forked (not our child)."""
+
+    sentinel = None  # its connection closing is how we learn that it died
+
+    def __init__(self, zygote: _Zygote, index: int) -> None:
+        self.zygote = zygote
+        self.index = index
+
+    @property
+    def pid(self) -> int | None:
+        z = self.zygote
+        while z.pids is None and z.report(_REPORT_WAIT):
+            pass
+        return z.pids[self.index] if z.pids is not None else None
+
+    @property
+    def exitcode(self) -> int | None:
+        while self.zygote.report(0):
+            pass
+        return self.zygote.codes.get(self.pid)  # type: ignore[arg-type]
+
+    def is_alive(self) -> bool:
+        return self.pid is not None and not self.zygote.gone and self.exitcode is None
+
+    def kill(self) -> None:
+        if self.is_alive():
+            try:
+                os.kill(self.pid, signal.SIGKILL)  # type: ignore[arg-type]
+            except OSError:
+                pass
+
+    def join(self) -> None:
+        """Wait (a bounded time) for the zygote to report how it ended."""
+        deadline = time.monotonic() + _REPORT_WAIT
+        while self.is_alive() and self.zygote.report(max(0.0, deadline - time.monotonic())):
+            pass
+
+
 @dataclass
 class _Worker:
     process: Any  # a multiprocessing.Process, or a ``resident.Remote``
@@ -279,8 +394,9 @@ class Parser:
 
     ``Parser(jobs, early=1)`` forks its first worker at once, before the parent has even
     imported libcst: it loads the parser (a fifth of a second) while the parent discovers and
-    hashes files, for a run after an edit. ``early=N`` (a run that will parse everything) loads
-    the parser here first and forks N workers that inherit it: one load instead of N.
+    hashes files, for a run after an edit. ``early=N`` (a run that will parse everything) forks
+    a zygote process that loads the parser and forks the N workers, which inherit it: one load
+    instead of N, made while this process prepares for their results on another core.
     With ``guess`` (``cache.Hints.guess``) the first of them also starts parsing the files
     that probably changed, before the parent knows which ones did: a run after an edit then
     finds the edited file's facts ready or nearly so. With ``resident_at``
@@ -306,23 +422,36 @@ class Parser:
         self.resident = False  # the early worker is a resident parser (``resident``)
         self._early: _Worker | None = None
         self._linger: str | None = None
-        if early > 1:  # a first run: load the parser once, here, for all of them to inherit
-            _load_parser()
-        if early:
-            found = resident.connect(resident_at) if resident_at else None
-            if found is not None:  # it always answers with its guess, if only []
-                self._early = _Worker(found[0], found[1], guessing=True)
-                self.resident = True
-                try:
-                    found[1].send(guess)
-                except (OSError, ValueError):
-                    pass  # gone: ``_guessed`` finds no answer and hands its items on
-            else:
-                self._early = self._start(warm=early == 1, guess=guess)
-                self._early.guessing = guess is not None
-                self._linger = resident_at
+        self._zygote: _Zygote | None = None
+        if not early:
+            return
+        found = resident.connect(resident_at) if resident_at else None
+        if found is not None:  # it always answers with its guess, if only []
+            self._early = _Worker(found[0], found[1], guessing=True)
+            self.resident = True
             self.workers.append(self._early)
-            self.workers.extend(self._start() for _ in range(min(early, jobs) - 1))
+            try:
+                found[1].send(guess)
+            except (OSError, ValueError):
+                pass  # gone: ``_guessed`` finds no answer and hands its items on
+        count = min(early, self.jobs) - len(self.workers)
+        if count <= 0:
+            return
+        if self.resident:
+            guess = None  # the resident guesses
+        if early == 1:
+            forked = [self._start(warm=True, guess=guess)]
+        elif hasattr(os, "fork"):  # a first run: the zygote loads the parser once, forks all
+            self._zygote = _Zygote(self._ctx, count, guess)
+            forked = [_Worker(_Forked(self._zygote, i), conn)
+                      for i, conn in enumerate(self._zygote.conns)]
+        else:
+            forked = [self._start(guess=guess)] + [self._start() for _ in range(count - 1)]
+        if not self.resident:
+            self._early = forked[0]
+            self._early.guessing = guess is not None
+            self._linger = resident_at
+        self.workers.extend(forked)
 
     def __enter__(self) -> Parser:
         return self
@@ -486,6 +615,9 @@ class Parser:
             w.process.join()
             w.conn.close()
         self.workers = []
+        if self._zygote is not None:
+            self._zygote.close()
+            self._zygote = None
 
 
 def parse_isolated(items: list[WorkItem], jobs: int,

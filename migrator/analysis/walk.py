@@ -38,6 +38,12 @@ def kept(tp: type) -> bool:
     return keep
 
 
+def has_line(tp: type) -> bool:
+    """Whether ``line_of`` knows nodes of type ``tp``: the ``kept`` ones and the leaves (the
+    collector does not note the lines of whitespace and punctuation)."""
+    return kept(tp) or tp.__name__ in _LEAVES
+
+
 def _node_kind(tp: type) -> int:
     kind = _NODE_KIND.get(tp)
     if kind is None:
@@ -60,7 +66,7 @@ def forget() -> None:
 
 def line_of(node: cst.CSTNode) -> int:
     """First line of ``node`` (after its leading blank and comment lines) in the tree that the
-    collector just walked, 0 when unknown. Valid while plug-ins' ``collect`` runs: the
+    collector just walked, 0 when unknown (or not ``has_line``). Valid while plug-ins' ``collect`` runs: the
     collector counts newlines in its one pass, so no ``PositionProvider`` is needed."""
     return _LINES.get(id(node), 0)
 

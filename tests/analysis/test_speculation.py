@@ -13,6 +13,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -106,6 +108,25 @@ def test_hints_never_reach_outside_the_project(project: Path, tmp_path: Path) ->
 
 # -- the parser ---------------------------------------------------------------------------------
 
+def segfault() -> None:
+    faulthandler.disable()  # the crash is expected: no traceback dump
+    ctypes.string_at(0)  # a real, synchronous SIGSEGV in the parsing thread
+
+
+def misbehave_on(marker: bytes, action: Callable[[], object],
+                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the parser processes (forked later) run ``action`` on files containing ``marker``."""
+    module = importlib.import_module("migrator.analysis.parse")  # what the worker imports
+    real = module.analyse_source
+
+    def analyse(work: tuple) -> object:
+        if marker in work[4]:
+            action()
+        return real(work)
+
+    monkeypatch.setattr(module, "analyse_source", analyse)
+
+
 def parse_plainly(items: list[tuple]) -> list:
     with Parser(1) as parser:
         parser.submit(items)
@@ -147,16 +168,7 @@ def test_a_crash_while_guessing_is_blamed_on_the_file_that_crashes(
         project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The early worker parses its guesses before it is asked, so when it dies nobody knows
     which of them it was on: all go to a fresh worker, which finds the culprit."""
-    module = importlib.import_module("migrator.analysis.parse")  # what the worker imports
-    real = module.analyse_source
-
-    def crashing(work: tuple) -> object:
-        if b"BOOM" in work[4]:
-            faulthandler.disable()  # the crash is expected: no traceback dump
-            ctypes.string_at(0)  # a real, synchronous SIGSEGV in the parsing thread
-        return real(work)
-
-    monkeypatch.setattr(module, "analyse_source", crashing)
+    misbehave_on(b"BOOM", segfault, monkeypatch)
     (project / "pkg/m5.py").write_text("BOOM = 1\n")
     items = [item(project, f"pkg/m{i}.py", f"pkg.m{i}") for i in (1, 5, 6)]
     with Parser(2, early=True, guess=lambda: items[:2]) as parser:
@@ -218,3 +230,80 @@ def test_a_run_with_nothing_cached_starts_all_its_parser_processes_at_once(
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     analyze(project, use_cache=False)
     assert started == [2, 1, 2, 0]
+
+
+# -- a first run: the zygote ---------------------------------------------------------------------
+
+def _parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def _exists(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_first_runs_workers_come_from_one_zygote_and_leave_nothing_behind(
+        project: Path) -> None:
+    items = [item(project, f"pkg/m{i}.py", f"pkg.m{i}") for i in range(10)]
+    with Parser(2, early=2) as parser:
+        zygote = parser._zygote.process.pid  # type: ignore[union-attr]
+        assert _parent_of(zygote) == os.getpid()
+        parser.submit(items)
+        assert parser.results() == parse_plainly(items)
+        workers = [w.process.pid for w in parser.workers]
+        assert len(set(workers)) == 2 and all(_parent_of(p) == zygote for p in workers)
+    assert not any(_exists(p) for p in [zygote, *workers])
+
+
+def test_a_crash_in_a_worker_of_the_zygote_names_the_signal(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The zygote, not this process, is the workers' parent: it reports how each one ended."""
+    misbehave_on(b"BOOM", segfault, monkeypatch)
+    (project / "pkg/m5.py").write_text("BOOM = 1\n")
+    items = [item(project, f"pkg/m{i}.py", f"pkg.m{i}") for i in range(10)]
+    with Parser(2, early=2) as parser:
+        parser.submit(items)
+        got = parser.results()
+    assert [(d.code, "SIGSEGV" in d.message) for d in got[5].diagnostics] == [(CRASH_CODE, True)]
+    assert [f.symbols[0].name for i, f in enumerate(got) if i != 5] == \
+        [f"f{i}" for i in range(10) if i != 5]
+
+
+def test_a_worker_of_the_zygote_over_the_time_limit_is_killed(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    misbehave_on(b"SLOW", lambda: time.sleep(60), monkeypatch)
+    (project / "pkg/m2.py").write_text("SLOW = 1\n")
+    items = [item(project, f"pkg/m{i}.py", f"pkg.m{i}") for i in range(10)]
+    started = time.monotonic()
+    with Parser(2, time_limit=1.0, early=2) as parser:
+        parser.submit(items)
+        got = parser.results()
+    assert time.monotonic() - started < 30
+    assert [d.code for d in got[2].diagnostics] == ["time-limit"]
+    assert sum(1 for f in got if f.symbols) == 9
+
+
+def test_a_parser_closed_before_any_work_stops_its_zygote_at_once() -> None:
+    started = time.monotonic()
+    parser = Parser(2, early=2)
+    zygote = parser._zygote.process  # type: ignore[union-attr]
+    parser.close()
+    assert not zygote.is_alive() and time.monotonic() - started < 10
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core starts no zygote")
+def test_a_first_run_never_loads_libcst_in_the_main_process(project: Path) -> None:
+    """The zygote loads it while the main process prepares: loading it here as well would
+    cost the fifth of a second the zygote exists to save."""
+    code = ("import sys\nfrom migrator.analysis import analyze\n"
+            f"g = analyze({str(project)!r}, use_cache=False)\n"
+            "print(len(g.modules()), *(type(sys.modules[m]).__name__\n"
+            "                          for m in ('libcst', 'networkx')))\n")
+    env = dict(os.environ, MIGRATOR_RESIDENT_PARSER="0")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True, env=env).stdout.split()
+    assert out == ["11", "_LazyModule", "module"]
