@@ -230,9 +230,6 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
             stats.resolution = "cached"
             graph.diagnostics.extend(read_diags)
             return graph
-    if hints is not None:  # for the next run's parser process (``cache.Hints``)
-        hints.save([(f, sha) for f, _, sha, _ in hashed])
-
     if cache is not None:
         cache.load()
         if cache.corrupt:
@@ -251,6 +248,8 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
     stats.cached = len(facts)
     stats.parsed = len(todo)
     parser.submit(todo)
+    if hints is not None:  # for the next run's parser process: this one's has read them now
+        hints.save([(f, sha) for f, _, sha, _ in hashed])
     # while the workers parse
     _prepare(plugins, cache_dir)
     from migrator.analysis import incremental

@@ -491,7 +491,8 @@ class Parser:
             self._give(w)
 
     def submit(self, items: list[WorkItem]) -> None:
-        """Start parsing ``items`` (one ``submit`` per parser)."""
+        """Start parsing ``items`` (one ``submit`` per parser). Returns once a guessing first
+        worker has said what it guessed (so it has read the hints: they may be replaced)."""
         self.items = list(items)
         guessed = self._guessed()
         self.queue = _batches(self.items, skip=frozenset(guessed))

@@ -194,6 +194,26 @@ def test_an_edit_is_parsed_by_the_early_worker_and_the_graph_is_exact(
     assert render(graph, "json") == render(analyze(project, use_cache=False), "json")
 
 
+def test_a_run_saves_its_hints_only_after_its_first_parser_process_read_the_last_ones(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Saved earlier, they would tell a parser process that is slow to start (a loaded
+    machine, a tiny project that the main process hashes in a few milliseconds) that nothing
+    changed: it would guess nothing, and the edit would wait for an ordinary parse."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    cache = tmp_path / "cache"
+    analyze(project, cache_dir=cache)
+    real = Hints.guess
+
+    def slow(self: Hints) -> list:
+        time.sleep(0.5)
+        return real(self)
+
+    monkeypatch.setattr(Hints, "guess", slow)  # the forked parser process inherits it
+    edit(project / "pkg/m3.py", "X = 3\n")
+    assert analyze(project, cache_dir=cache).stats.guessed == 1
+    assert hints_of(project, cache).guess() == []  # and this run's hints were saved
+
+
 def test_parser_processes_never_load_networkx() -> None:
     """The first parser process is forked before the main process loads networkx (a fifth
     of a second), so that it starts on libcst that much sooner; nothing it runs may need it."""
