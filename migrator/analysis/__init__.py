@@ -142,7 +142,8 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
         has_facts = FactsCache(cache_at).has_packs()
     # with a second core, parser processes start now and load libcst (and parse the files the
     # hints say changed) while this one finds and hashes the files: one for a run that has
-    # facts to reuse (it has a file or two to parse), all of them for a run that has none
+    # facts to reuse (it has a file or two to parse), all of them for a run that has none (a
+    # zygote loads libcst once for them while this process loads what it needs itself)
     early = 0
     if cores > 1:
         early = 1 if has_facts else min(jobs, cores)

@@ -205,10 +205,13 @@ def _zygote_main(control: Connection, conns: list[Connection],
         pids.append(pid)
     for conn in conns:
         conn.close()
-    control.send(pids)
-    for _ in pids:
-        pid, status = os.wait()
-        control.send((pid, os.waitstatus_to_exitcode(status)))
+    try:
+        control.send(pids)
+        for _ in pids:
+            pid, status = os.wait()
+            control.send((pid, os.waitstatus_to_exitcode(status)))
+    except OSError:
+        pass  # the run is over: nobody listens any more
 
 
 class _Zygote:
@@ -249,10 +252,10 @@ class _Zygote:
 
     def close(self) -> None:
         """Stop it (its workers stop on their own: their connections close)."""
-        self.control.close()
         if self.process.is_alive():
             self.process.kill()
         self.process.join()
+        self.control.close()
 
 
 class _Forked:
