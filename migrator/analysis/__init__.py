@@ -180,9 +180,9 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
 
 def _prepare(plugins: bool, cache_dir: Path | None) -> None:
     """Load what the parent needs to build the graph: the resolver (networkx), the plug-ins'
-    code and the map of installed distributions, a third of a second in all. A run calls this
-    while parser processes work, or load the parser, on the other cores; a second call costs
-    nothing."""
+    code and the map of installed distributions: 0.15 s or more, most of it networkx. A run
+    calls this while parser processes work, or load the parser, on the other cores; a second
+    call costs nothing."""
     from migrator.analysis import externals, incremental, resolve  # noqa: F401
 
     if plugins:

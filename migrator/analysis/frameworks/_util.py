@@ -2,11 +2,12 @@
 
 Why not libcst's visitors and metadata: a ``CSTVisitor`` pass costs about as much as parsing and
 ``PositionProvider`` about 2.5 times as much (measured on networkx's sources), which would blow
-the analyser's time budget. So plug-ins walk the dataclass fields of the tree directly
-(``walk``, about 8 times faster than a visitor) and ask for line numbers of the few nodes they
-keep (``Lines``: the line table of the core collector's pass, ``walk.line_of``, while the
-analyser runs plug-ins; otherwise, as in unit tests on bare trees, one code-generation pass that
-counts newlines and stops at the last wanted node).
+the analyser's time budget. So plug-ins go through the list of nodes that the core collector
+made in its own pass (``walk``; a tree it did not see is walked the same way, directly over its
+dataclass fields) and ask for line numbers of the few nodes they keep (``Lines``: the line
+table of the core collector's pass, ``walk.line_of``, while the analyser runs plug-ins;
+otherwise, as in unit tests on bare trees, one code-generation pass that counts newlines and
+stops at the last wanted node).
 """
 
 from __future__ import annotations
