@@ -672,8 +672,9 @@ class DjangoPlugin:
         classes = {f"{m}:{c['name']}": (m, mf, c) for m, mf, data in items
                    for c in data["models"]}
         models: dict[str, dict[str, Any]] = {}
+        bases: dict[tuple[str, str], tuple[str | None, str | None]] = {}  # resolved once
         changed = True
-        while changed:
+        while changed:  # until a pass finds no model: one sorted before its base waits a pass
             changed = False
             for node in sorted(classes):
                 if node in models:
@@ -682,11 +683,13 @@ class DjangoPlugin:
                 parent = None
                 is_model = False
                 for base in c["bases"]:
-                    target = u.resolve_name(resolver, facts, m, base)
+                    if (m, base) not in bases:
+                        bases[(m, base)] = (u.resolve_name(resolver, facts, m, base),
+                                            resolver.external(m, base))
+                    target, external = bases[(m, base)]
                     if target in models:
                         is_model, parent = True, target
                         break
-                    external = resolver.external(m, base)
                     if external in _MODEL_BASES or (target is None and external is None
                                                     and base == "models.Model"):
                         is_model = True
