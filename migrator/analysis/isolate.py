@@ -158,10 +158,13 @@ def _session(conn: Connection) -> None:
 
 
 def _worker_main(conn: Connection, warm: bool = False,
-                 guess: Callable[[], list[WorkItem]] | None = None) -> None:
+                 guess: Callable[[], list[WorkItem]] | None = None,
+                 foreign: list[Connection] | tuple[()] = ()) -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides what to do about it
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for other in foreign:  # the run's ends of the pipes, copied by the fork: see ``_foreign``
+        other.close()
     guessed = _guess(guess)
     if guess is not None:  # first message: what this worker will parse before being asked
         try:
@@ -182,11 +185,13 @@ def _worker_main(conn: Connection, warm: bool = False,
 
 
 def _zygote_main(control: Connection, conns: list[Connection],
-                 guess: Callable[[], list[WorkItem]] | None) -> None:
+                 guess: Callable[[], list[WorkItem]] | None, foreign: list[Connection]) -> None:
     """The zygote (see ``Parser``): load the parser, fork one worker per connection in
     ``conns`` (the first one with ``guess``), send their pids, then report how each one ends:
     ``(pid, exit code)``, the code as ``multiprocessing.Process.exitcode`` gives it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for other in foreign:
+        other.close()
     _load_parser()
     pids = []
     for i, conn in enumerate(conns):
@@ -218,12 +223,13 @@ class _Zygote:
     """Parent side of ``_zygote_main``: the process, the workers' connections and what it
     reported so far."""
 
-    def __init__(self, ctx: Any, workers: int,
-                 guess: Callable[[], list[WorkItem]] | None) -> None:
+    def __init__(self, ctx: Any, workers: int, guess: Callable[[], list[WorkItem]] | None,
+                 foreign: list[Connection]) -> None:
         pairs = [ctx.Pipe(duplex=True) for _ in range(workers)]
         self.control, child = ctx.Pipe(duplex=True)
+        foreign = [*foreign, self.control, *(p for p, _ in pairs)]
         self.process = ctx.Process(target=_zygote_main, daemon=True,
-                                   args=(child, [c for _, c in pairs], guess))
+                                   args=(child, [c for _, c in pairs], guess, foreign))
         self.process.start()
         child.close()
         for _, c in pairs:
@@ -281,7 +287,16 @@ class _Forked:
         return self.zygote.codes.get(self.pid)  # type: ignore[arg-type]
 
     def is_alive(self) -> bool:
-        return self.pid is not None and not self.zygote.gone and self.exitcode is None
+        pid = self.pid
+        if pid is None or self.exitcode is not None:
+            return False
+        if not self.zygote.gone:
+            return True
+        try:  # the zygote died before it: its workers went to init, ask the system
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True
 
     def kill(self) -> None:
         if self.is_alive():
@@ -445,7 +460,7 @@ class Parser:
         if early == 1:
             forked = [self._start(warm=True, guess=guess)]
         elif hasattr(os, "fork"):  # a first run: the zygote loads the parser once, forks all
-            self._zygote = _Zygote(self._ctx, count, guess)
+            self._zygote = _Zygote(self._ctx, count, guess, self._foreign())
             forked = [_Worker(_Forked(self._zygote, i), conn)
                       for i, conn in enumerate(self._zygote.conns)]
         else:
@@ -469,10 +484,20 @@ class Parser:
         if not warm:
             _load_parser()  # once, before forking: every worker inherits it
         parent, child = self._ctx.Pipe(duplex=True)
-        process = self._ctx.Process(target=_worker_main, args=(child, warm, guess), daemon=True)
+        process = self._ctx.Process(target=_worker_main, daemon=True,
+                                    args=(child, warm, guess, [parent, *self._foreign()]))
         process.start()
         child.close()
         return _Worker(process, parent)
+
+    def _foreign(self) -> list[Connection]:
+        """This process's ends of its pipes and sockets to its parser processes. A process
+        forked from here gets copies of them and must close them at once: while any process
+        but this one holds them, a worker waiting for work never sees them close, so a run
+        killed outright (no handler runs on SIGKILL) would leave its workers waiting forever,
+        and holding the run's output pipe open."""
+        return [w.conn for w in self.workers] + (
+            [self._zygote.control] if self._zygote is not None else [])
 
     def _give(self, w: _Worker, batch: list[int] | None = None) -> None:
         batch = self.queue.popleft() if batch is None else batch

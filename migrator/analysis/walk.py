@@ -5,9 +5,9 @@ costs about as much as parsing itself. The analyser only reads trees, so it walk
 fields of each node directly: about 15 times faster.
 
 Inside the analyser the core collector (``collect``) walks each module once and leaves two
-things here for the framework plug-ins that run next on the same tree: the first line of every
-node (``line_of``) and the list of the nodes plug-ins look at, with their enclosing function
-(``nodes``). So a plug-in neither counts lines nor walks the module again.
+things here for the framework plug-ins that run next on the same tree: the first line of the
+nodes they may ask about (``line_of``) and the list of the nodes they look at, with their
+enclosing function (``nodes``). So a plug-in neither counts lines nor walks the module again.
 """
 
 from __future__ import annotations
@@ -60,14 +60,16 @@ def remember(tree: Any, lines: dict[int, int], nodes: list[tuple[Any, Any]]) -> 
 
 def forget() -> None:
     """Drop what ``remember`` kept (the tree and everything it holds alive)."""
-    remember(None, {}, [])
-    _TREE[1] = None
+    global _LINES
+    _LINES = {}
+    _TREE[0] = _TREE[1] = None
 
 
 def line_of(node: cst.CSTNode) -> int:
     """First line of ``node`` (after its leading blank and comment lines) in the tree that the
-    collector just walked, 0 when unknown (or not ``has_line``). Valid while plug-ins' ``collect`` runs: the
-    collector counts newlines in its one pass, so no ``PositionProvider`` is needed."""
+    collector just walked, 0 when unknown (or not ``has_line``). Valid while plug-ins'
+    ``collect`` runs: the collector counts newlines in its one pass, so no
+    ``PositionProvider`` is needed."""
     return _LINES.get(id(node), 0)
 
 
@@ -93,7 +95,7 @@ def nodes(root: cst.CSTNode, scope: Any = None) -> list[tuple[cst.CSTNode, Any]]
         below: list[tuple[cst.CSTNode, Any]] = []
         for name in field_order(tp):
             value = getattr(node, name)
-            kind = _NODE_KIND.get(type(value)) or _node_kind(type(value))
+            kind = _node_kind(type(value))
             if kind == 1:
                 if kept(type(value)):
                     below.append((value, inner))

@@ -265,6 +265,17 @@ def _exists(pid: int) -> bool:
         return False
 
 
+def _all_gone(pids: list[int], within: float = 5.0) -> bool:
+    """Whether every process in ``pids`` has ended (or does within ``within`` seconds: a
+    SIGKILL is delivered, not awaited, when nobody is left to report the death)."""
+    deadline = time.monotonic() + within
+    while any(_exists(p) for p in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_a_first_runs_workers_come_from_one_zygote_and_leave_nothing_behind(
         project: Path) -> None:
@@ -305,6 +316,61 @@ def test_a_worker_of_the_zygote_over_the_time_limit_is_killed(
     assert time.monotonic() - started < 30
     assert [d.code for d in got[2].diagnostics] == ["time-limit"]
     assert sum(1 for f in got if f.symbols) == 9
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_workers_whose_zygote_died_are_still_stopped(project: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nobody reports on them any more: the time limit and ``close`` must still reach them."""
+    misbehave_on(b"SLOW", lambda: time.sleep(60), monkeypatch)
+    (project / "pkg/m2.py").write_text("SLOW = 1\n")
+    items = [item(project, f"pkg/m{i}.py", f"pkg.m{i}") for i in range(10)]
+    with Parser(2, time_limit=5.0, early=2) as parser:
+        workers = [w.process.pid for w in parser.workers]
+        parser._zygote.process.kill()  # type: ignore[union-attr]
+        parser.submit(items)
+        got = parser.results()
+    assert [d.code for d in got[2].diagnostics] == ["time-limit"]
+    assert sum(1 for f in got if f.symbols) == 9
+    assert _all_gone(workers)
+
+
+_KILLED_RUN = """
+import os, signal, sys
+from migrator.analysis.isolate import Parser
+items = [(f"m{i}.py", f"m{i}", False, "0" * 64, b"X = 1\\n" * 400, True) for i in range(80)]
+parser = Parser(2, early=int(sys.argv[1]))
+parser.submit(items)
+parser.results()
+pids = [w.process.pid for w in parser.workers]
+if parser._zygote is not None:
+    pids.append(parser._zygote.process.pid)
+print(*pids, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # no handler, no close: the workers must notice alone
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("early", [0, 2], ids=["forked-here", "zygote"])
+def test_a_run_killed_outright_leaves_no_parser_process_behind(early: int) -> None:
+    """A worker waiting for work learns that the run is gone when its pipe closes, which it
+    does only if no other process (a sibling, the zygote, the worker itself) holds the run's
+    end of it."""
+    env = dict(os.environ, MIGRATOR_RESIDENT_PARSER="0")
+    run = subprocess.Popen([sys.executable, "-c", _KILLED_RUN, str(early)], env=env,
+                           stdout=subprocess.PIPE, text=True)  # leftovers would hold it open:
+    pids = [int(p) for p in run.stdout.readline().split()]  # type: ignore[union-attr]
+    run.wait(timeout=120)  # so read one line, never to the end
+    run.stdout.close()  # type: ignore[union-attr]
+    try:
+        assert len(pids) == (3 if early else 2)
+        assert _all_gone(pids, within=10.0)
+    finally:
+        for pid in pids:  # whatever the outcome, leave nothing running
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
 
 
 def test_a_parser_closed_before_any_work_stops_its_zygote_at_once() -> None:
