@@ -19,7 +19,6 @@ from migrator.analysis.lazy import cst
 # names and literals: plug-ins read them through their parents (a call's func, an argument)
 _LEAVES = frozenset({"Name", "Integer", "Float", "Imaginary", "SimpleString"})
 _KEPT: dict[type, bool] = {}
-_NODE_KIND: dict[type, int] = {tuple: 2, list: 2}  # 1: a node, 2: a sequence, 0: other
 _LINES: dict[int, int] = {}
 _TREE: list[Any] = [None, None]  # the module the collector walked last, and its ``nodes``
 
@@ -42,13 +41,6 @@ def has_line(tp: type) -> bool:
     """Whether ``line_of`` knows nodes of type ``tp``: the ``kept`` ones and the leaves (the
     collector does not note the lines of whitespace and punctuation)."""
     return kept(tp) or tp.__name__ in _LEAVES
-
-
-def _node_kind(tp: type) -> int:
-    kind = _NODE_KIND.get(tp)
-    if kind is None:
-        kind = _NODE_KIND[tp] = 1 if issubclass(tp, cst.CSTNode) else 0
-    return kind
 
 
 def remember(tree: Any, lines: dict[int, int], nodes: list[tuple[Any, Any]]) -> None:
@@ -82,7 +74,7 @@ def nodes(root: cst.CSTNode, scope: Any = None) -> list[tuple[cst.CSTNode, Any]]
     anything else (a subtree, a tree parsed in a test) the same list, walked here."""
     if root is _TREE[0] and scope is None:
         return _TREE[1]  # type: ignore[return-value]
-    from migrator.analysis.collect import field_order
+    from migrator.analysis.collect import _kind, field_order  # 1: a node, 2: a sequence
 
     out: list[tuple[cst.CSTNode, Any]] = []
     stack: list[tuple[cst.CSTNode, Any]] = [(root, scope)]
@@ -95,12 +87,12 @@ def nodes(root: cst.CSTNode, scope: Any = None) -> list[tuple[cst.CSTNode, Any]]
         below: list[tuple[cst.CSTNode, Any]] = []
         for name in field_order(tp):
             value = getattr(node, name)
-            kind = _node_kind(type(value))
+            kind = _kind(type(value))
             if kind == 1:
                 if kept(type(value)):
                     below.append((value, inner))
             elif kind == 2:
                 below.extend((child, inner) for child in value
-                             if _node_kind(type(child)) == 1 and kept(type(child)))
+                             if _kind(type(child)) == 1 and kept(type(child)))
         stack.extend(reversed(below))
     return out
