@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,15 +21,11 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from migrator.extraction.localrun import free_port
+
 from .support import FRAMEWORKS, need
 
 TARGETS = {"flask": "{pkg}.wsgi:app", "fastapi": "{pkg}.asgi:app", "django": "{pkg}.wsgi:application"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(url: str, timeout: float = 5) -> tuple[int, dict[str, str], bytes]:
