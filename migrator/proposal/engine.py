@@ -9,6 +9,7 @@ one owner, name the services, and write down why each service and each unit is w
 from __future__ import annotations
 
 import copy
+import math
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -37,7 +38,8 @@ from migrator.proposal.naming import assign_names, candidates
 from migrator.proposal.units import UnitGraph, build_units, first_segment, is_virtual
 
 SWEEP = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
-BIG = 4000  # above this many active nodes, one resolution only (speed)
+BIG = 4000
+TEAM_SHARE = 0.03  # a service holds at least this share of the clustered code  # above this many active nodes, one resolution only (speed)
 TABLE_RULE = ("owner = the service with the most nodes writing the table (bulk loaders such as "
               "seed scripts do not count); ties: the service holding its model, then "
               "alphabetical; no writer: the owner of most tables with a foreign key to it, else "
@@ -324,7 +326,12 @@ class _Proposer:
                                  if module_of(u) in mine)
                 target = min(others, key=lambda k: (-kin[k], -size(members[k]), k))
             else:
-                target = max(options, key=lambda k: t[k])
+                # affinity, not raw weight: a hub that everything calls is no one's home
+                vol: dict[int, float] = defaultdict(float)
+                for n, lb in labels.items():
+                    if lb in t and n in g:
+                        vol[lb] += g.degree(n, weight="weight")
+                target = max(options, key=lambda k: t[k] / math.sqrt(max(vol[k], 1.0)))
             for n in labels:
                 if labels[n] == lab:
                     labels[n] = target
@@ -353,15 +360,23 @@ class _Proposer:
                     if merge_into_best(lab, allow_pinned=True):
                         changed = True
                         break
-        # 1. tiny clusters join their strongest neighbour (pinned ones stay)
+        # 1. tiny clusters join their strongest neighbour (pinned ones stay): fewer units
+        #    than min_service_size, or less code than a team would own (TEAM_SHARE of all)
+        loc = self.ug.size
+
+        def code(nodes: list[str]) -> int:
+            return sum(loc.get(u, 1) for n in nodes for u in self._expand(con, n))
+
+        floor = TEAM_SHARE * code([n for ns in self._real(labels).values() for n in ns])
         changed = True
         while changed:
             changed = False
             members = self._real(labels)
             if high is None and len(members) <= low:
                 break
-            for lab in sorted(members, key=lambda k: (size(members[k]), k)):
-                if (size(members[lab]) < self.opts.min_service_size
+            for lab in sorted(members, key=lambda k: (code(members[k]), k)):
+                if ((size(members[lab]) < self.opts.min_service_size
+                     or (high is None and code(members[lab]) < floor))
                         and lab not in pinned_labels() and len(members) > low):
                     if merge_into_best(lab, allow_pinned=True):
                         changed = True

@@ -20,6 +20,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from migrator.graph import DependencyGraph, module_of
+from migrator.proposal.concepts import concept_domains
 from migrator.proposal.config import ProposalOptions, glob_match
 from migrator.proposal.naming import stems
 
@@ -233,9 +234,7 @@ def first_segment(path: str) -> str:
 def build_units(graph: DependencyGraph, opts: ProposalOptions) -> UnitGraph:
     """Units, their domains, and the weighted graph to cluster (see module docstring)."""
     modules = sorted(graph.modules())
-    keys, roots = domain_keys(modules)
-    parents = {m.rsplit(".", i)[0] for m in modules for i in range(1, m.count(".") + 1)}
-    package_domains = {k for k in set(keys.values()) if k not in roots and k in parents}
+    keys, package_domains = concept_domains(graph, modules)
     split, lean = choose_splits(graph, modules, keys, package_domains, opts)
     split_set = set(split)
     symbols = _symbols_by_module(graph)
