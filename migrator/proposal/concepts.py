@@ -78,6 +78,12 @@ class Concepts:
             parts = m.split(".")
             for i in range(1, len(parts)):
                 children[".".join(parts[:i])].add(parts[i])
+        tops = {m.split(".")[0] for m in self.modules}
+        #: several top packages side by side (Django apps ``blog/``, ``polls/``): they are the
+        #: features, below a virtual root ""
+        self.root_depth = 0 if len(tops & set(children)) >= 2 else 1
+        if self.root_depth == 0:
+            children[""] = tops
         self.children = {p: sorted(c) for p, c in children.items()}
         self.affixes = {p: self._affixes(c) for p, c in self.children.items()}
         self.templated = Counter((p.rsplit(".", 1)[-1], c) for p, cs in self.children.items()
@@ -154,7 +160,7 @@ class Concepts:
                     if not (b.startswith(a + ".") or a.startswith(b + ".")):
                         shared[(a, b)] += 1
                         data[(a, b)] += c in self.protected
-        layers = {m.split(".")[0] for m in self.modules}
+        layers = {""} if self.root_depth == 0 else {m.split(".")[0] for m in self.modules}
         for (a, b), n in shared.items():
             # the same names in two places are layers only if some of them are data
             if n >= 3 and n >= 0.25 * min(len(concepts[a]), len(concepts[b])) \
@@ -165,10 +171,10 @@ class Concepts:
     # -- concepts -------------------------------------------------------------------------
     def _concept(self, module: str) -> str:
         parts = module.split(".")
-        start = max(i for i in range(1, len(parts) + 1) if ".".join(parts[:i]) in self.layers)
+        start = max(i for i in range(len(parts) + 1) if ".".join(parts[:i]) in self.layers)
         for j in range(start, len(parts)):
             ws = self.words_of(".".join(parts[:j]), parts[j])
-            if j == 1 and len(parts) == 2 and module not in self.children \
+            if j == self.root_depth == len(parts) - 1 and module not in self.children \
                     and "_".join(ws) not in self.protected:
                 return ""  # a file at the top (``seed.py``, ``factory.py``) is no feature
             if ws:
@@ -189,10 +195,11 @@ class Concepts:
         return module.rsplit(".", 1)[0] if "." in module else module
 
 
-def concept_domains(graph: DependencyGraph, modules: list[str]) -> tuple[dict[str, str],
-                                                                          set[str]]:
-    """Module -> its domain key (``<top>.<concept>``, or its package where it has none), and
-    the keys that are business concepts. Tables and models name the business words."""
+def concept_domains(graph: DependencyGraph, modules: list[str]
+                    ) -> tuple[dict[str, str], set[str], set[str]]:
+    """Module -> its domain key (``<top>.<concept>``, or its package where it has none), the
+    keys that are business concepts, and the layer packages. Tables and models name the
+    business words."""
     business: set[str] = set()
     for name, table in graph.tables.items():
         business.add("_".join(seg_words(name)))
@@ -200,4 +207,4 @@ def concept_domains(graph: DependencyGraph, modules: list[str]) -> tuple[dict[st
             business.add("_".join(seg_words(table.model.split(":", 1)[-1])))
     concepts = Concepts(modules, business)
     keys = {m: concepts.key(m) for m in modules}
-    return keys, {keys[m] for m in modules if concepts.of[m]}
+    return keys, {keys[m] for m in modules if concepts.of[m]}, set(concepts.layers)

@@ -39,7 +39,7 @@ from migrator.proposal.units import UnitGraph, build_units, first_segment, is_vi
 
 SWEEP = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 BIG = 4000
-TEAM_SHARE = 0.03  # a service holds at least this share of the clustered code  # above this many active nodes, one resolution only (speed)
+TEAM_SHARE = 0.025  # a service holds at least this share of the clustered code
 TABLE_RULE = ("owner = the service with the most nodes writing the table (bulk loaders such as "
               "seed scripts do not count); ties: the service holding its model, then "
               "alphabetical; no writer: the owner of most tables with a foreign key to it, else "

@@ -167,6 +167,7 @@ def initial_kernel(ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions,
                     keep.add(d)
                     stack.append(d)
         keep |= shell  # the composition root does not drag what it wires into the kernel
+        keep |= {u for u in ug.layers if u not in business and u not in exclude}
         if len(keep - forced - shell) <= cap or threshold > len(domains):
             return keep
         threshold += 1

@@ -34,34 +34,6 @@ def is_virtual(node: str) -> bool:
     return node.startswith("@")
 
 
-def domain_keys(modules: list[str]) -> tuple[dict[str, str], set[str]]:
-    """Module -> its domain (a package below the common root); also the set of root keys.
-
-    Start with top-level names; while one key holds more than 60% of the modules (a single
-    project package, a ``src/app/apps`` layer), descend one level below it.
-    """
-    depth = {m: 1 for m in modules}
-    roots: set[str] = set()
-    total = max(1, len(modules))
-    for _ in range(8):
-        keys = {m: ".".join(m.split(".")[:depth[m]]) for m in modules}
-        counts = Counter(keys.values())
-        changed = False
-        for key, n in sorted(counts.items()):
-            if n / total <= 0.6:
-                continue
-            deeper = [m for m in modules if keys[m] == key and m != key]
-            if len(deeper) >= 2:
-                roots.add(key)
-                for m in deeper:
-                    depth[m] += 1
-                changed = True
-        if not changed:
-            break
-    keys = {m: ".".join(m.split(".")[:depth[m]]) for m in modules}
-    return keys, roots
-
-
 @dataclass
 class UnitGraph:
     """Everything the clustering and the explanations need, as plain dicts."""
@@ -87,6 +59,8 @@ class UnitGraph:
     bulk: set[str] = field(default_factory=set)  # see bulk_writers
     named: set[str] = field(default_factory=set)  # symbols leaning by vocabulary
     shell: set[str] | None = None  # composition root, computed once by kernel.py
+    #: layer packages' own modules (``app/models/__init__.py``): they span every concept
+    layers: set[str] = field(default_factory=set)
 
     def neighbours(self) -> dict[str, dict[str, float]]:
         adj: dict[str, dict[str, float]] = defaultdict(dict)
@@ -234,7 +208,7 @@ def first_segment(path: str) -> str:
 def build_units(graph: DependencyGraph, opts: ProposalOptions) -> UnitGraph:
     """Units, their domains, and the weighted graph to cluster (see module docstring)."""
     modules = sorted(graph.modules())
-    keys, package_domains = concept_domains(graph, modules)
+    keys, package_domains, layers = concept_domains(graph, modules)
     split, lean = choose_splits(graph, modules, keys, package_domains, opts)
     split_set = set(split)
     symbols = _symbols_by_module(graph)
@@ -335,6 +309,7 @@ def build_units(graph: DependencyGraph, opts: ProposalOptions) -> UnitGraph:
         hard=hard,
         bulk=bulk,
         named=set(named),
+        layers={m for m in layers if m in size},
     )
 
 
