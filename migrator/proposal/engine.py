@@ -643,7 +643,8 @@ class _Proposer:
                                                                                          kv[0]))
                 if d in ug.package_domains]
         if pkgs:
-            why.append("package layout: " + ", ".join(pkgs[:5]))
+            why.append("business concepts (the name across packages and layers): "
+                       + ", ".join(pkgs[:5]))
         carved: dict[str, list[str]] = defaultdict(list)
         for s in svc.symbols:
             carved[module_of(s)].append(s.split(":", 1)[1])

@@ -130,7 +130,7 @@ def forced_kernel(ug: UnitGraph, opts: ProposalOptions) -> set[str]:
 
 def initial_kernel(ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions,
                    exclude: set[str] = frozenset()) -> set[str]:
-    """Kernel before clustering, with domains (package layout) standing in for services."""
+    """Kernel before clustering, with domains (business concepts) standing in for services."""
     forced = forced_kernel(ug, opts)
     business = business_units(ug, graph)
     users = _users(ug)

@@ -2,8 +2,9 @@
 
 The units of a proposal are modules, except where a module mixes domains (a shared
 ``models.py`` whose classes belong to several domains, a big ``views.py``): such a module is
-split and each of its top-level symbols becomes a unit. Domains are read from the package layout
-(the authors' own grouping): below the common root, each package is a domain.
+split and each of its top-level symbols becomes a unit. Domains are business concepts
+(``concepts.py``): the feature package in a package-per-feature app, the entity name repeated
+across ``models/``, ``services/`` and ``routes/`` in a layered one.
 
 Weights: ``c_ab`` sums each edge kind's count times its weight; the clustering weight of {a, b}
 is (1 + ln c_ab) + (1 + ln c_ba), the same damping as the metrics, so that a hub referenced a
