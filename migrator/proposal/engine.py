@@ -24,6 +24,7 @@ from migrator.proposal.kernel import (
     business_units,
     composition_root,
     forced_kernel,
+    infrastructure,
     initial_kernel,
     settle_kernel,
 )
@@ -142,7 +143,8 @@ class _Proposer:
         names = self._names(assignment)
         service = {u: names[lab] for u, lab in assignment.items()}
         kernel = settle_kernel(ug, service, kernel, forced | {u for u in kernel
-                                                              if u in self.reason})
+                                                              if u in self.reason},
+                               infra=infrastructure(ug, self.graph))
         for u in kernel:
             self.reason.setdefault(u, "shared kernel: used by many services, no business logic")
         self._place_followers(followers, service, kernel)

@@ -104,12 +104,11 @@ def choose_splits(graph: DependencyGraph, modules: list[str], keys: dict[str, st
             votes[t][keys[ms]] += w
     last = {d.rsplit(".", 1)[-1]: d for d in sorted(package_domains)}
     for r in graph.routes:
-        seg = first_segment(r.path)
-        for name in (seg, seg.rstrip("s"), seg + "s"):
-            if name and name in last:
-                votes[r.handler][last[name]] += 3.0
-                break
+        d = route_domain(r.path, last)
+        if d:
+            votes[r.handler][d] += 3.0
     lean = {s: max(sorted(v), key=lambda d: v[d]) for s, v in sorted(votes.items()) if v}
+    handlers = {r.handler for r in graph.routes}
     bulk = _bulk_modules(graph, modules)
     out = []
     for m in modules:
@@ -119,8 +118,16 @@ def choose_splits(graph: DependencyGraph, modules: list[str], keys: dict[str, st
         if any(glob_match(p, m) for p in opts.split) and len(symbols.get(m, [])) >= 2:
             out.append(m)
             continue
+        if keys[m] in package_domains and len(syms) >= 2:
+            # a module of a concept is its authors' grouping, unless most of the routes it
+            # serves belong to other concepts (a ``projects/resources.py`` of schedules)
+            tops = Counter(lean[s] for s in syms if s in lean and s in handlers)
+            voters = sum(tops.values())
+            if voters >= 2 and tops[keys[m]] < 0.5 * voters and len(tops) >= 2:
+                out.append(m)
+            continue
         if keys[m] in package_domains:
-            continue  # a module inside a domain package is its authors' grouping: kept whole
+            continue
         if m in bulk and len(symbols.get(m, [])) >= 2:
             out.append(m)  # a seed/fixture loader: its data goes with the tables it fills
             continue
@@ -199,9 +206,26 @@ def vocabulary_leans(graph: DependencyGraph, split: list[str], symbols: dict[str
     return out
 
 
-def first_segment(path: str) -> str:
+def route_domain(path: str, domains: dict[str, str]) -> str | None:
+    """The domain named by the most specific literal segment of a route path
+    (``/data/projects/<id>/schedule-items`` -> the ``schedule_items`` domain), if any."""
+    found = None
     for part in path.strip("/").split("/"):
-        if part and not part.startswith(("<", "{", ":")) and part not in ("api", "v1", "v2"):
+        seg = part.lower().replace("-", "_")
+        if not seg or seg.startswith(("<", "{", ":")):
+            continue
+        for name in (seg, seg.rstrip("s"), seg + "s"):
+            if name in domains:
+                found = domains[name]
+                break
+    return found
+
+
+def first_segment(path: str) -> str:
+    """The first literal segment of a route that can name something: not a parameter, a
+    version (``v1``, ``1``) or ``api``."""
+    for part in path.strip("/").split("/"):
+        if part and part[0].isalpha() and part.lower() not in ("api", "v1", "v2", "v3"):
             return part.lower().replace("-", "_")
     return ""
 
