@@ -132,8 +132,8 @@ def infrastructure(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
     capability of its own."""
     business = business_units(ug, graph)
     return {u for u in ug.units
-            if ug.domain[module_of(u)] not in ug.package_domains and u not in business
-            and u not in ug.named and module_of(u) not in ug.split}
+            if (ug.domain[module_of(u)] not in ug.package_domains or u in ug.layers)
+            and u not in business and u not in ug.named and module_of(u) not in ug.split}
 
 
 def forced_kernel(ug: UnitGraph, opts: ProposalOptions) -> set[str]:
