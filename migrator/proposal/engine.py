@@ -19,6 +19,7 @@ from migrator.graph import DependencyGraph, module_of
 from migrator.plan import DNS1123_LABEL, SHARED, Plan, PlanError, Service, SharedKernel
 from migrator.proposal import cluster as cl
 from migrator.proposal.compare import _covering, _resolve
+from migrator.proposal.concepts import seg_words
 from migrator.proposal.config import ProposalOptions, build_options, glob_match
 from migrator.proposal.kernel import (
     business_units,
@@ -308,13 +309,31 @@ class _Proposer:
                         out[labels[nb]] += data.get("weight", 1.0)
             return out
 
+        def named(lab: int) -> frozenset[str]:
+            """The words of the cluster's main concept (the one with most units)."""
+            keys = Counter({n[len(cl.PIN + cl.DOM):]: weight_of.get(n, 1)
+                            for n, lb in labels.items()
+                            if lb == lab and n.startswith(cl.PIN + cl.DOM)})
+            if not keys:
+                return frozenset()
+            key = min(keys, key=lambda k: (-keys[k], k))
+            return frozenset(seg_words(key.rsplit(".", 1)[-1]))
+
         def merge_into_best(lab: int, allow_pinned: bool) -> bool:
             t = ties(lab)
             pinned = pinned_labels()
             options = sorted(k for k in t if allow_pinned or k not in pinned or lab not in pinned)
             if lab in pinned:
                 options = [k for k in options if k not in pinned]
-            if not options:
+            mine = named(lab)
+            wider = [k for k in sorted({labels[n] for n in labels}) if k != lab
+                     and k in (options if options else labels.values()) and named(k)
+                     and named(k) < mine and (lab not in pinned or k not in pinned)]
+            if mine and wider:
+                # a compound concept joins the concept it extends (``task_type`` -> ``task``):
+                # the surest merge there is, names agreeing across layers
+                target = max(wider, key=lambda k: (len(named(k)), t.get(k, 0.0), -k))
+            elif not options:
                 # no ties at all: follow the rest of the same modules, else the biggest
                 members = self._real(labels)
                 others = [k for k in members if k != lab and (lab not in pinned
