@@ -57,6 +57,11 @@ ROLE_WORDS = frozenset({
     "edit", "list", "delete", "detail", "create", "update", "toolbar", "section", "action",
     "mass", "object", "selector", "part", "parts", "dashboard", "menu", "ext", "other",
 })
+#: packages of generic plumbing: nothing below them is a business capability
+UTILITY_WORDS = frozenset({
+    "util", "utils", "utility", "utilities", "helper", "helpers", "common", "lib", "libs", "misc",
+    "support", "pkg", "pkgs", "shared", "compat", "store", "stores", "infra", "infrastructure",
+})
 #: a word in at least this share of a package's children is an affix of that package
 AFFIX_SHARE = 0.5
 
@@ -173,6 +178,8 @@ class Concepts:
         parts = module.split(".")
         start = max(i for i in range(len(parts) + 1) if ".".join(parts[:i]) in self.layers)
         for j in range(start, len(parts)):
+            if set(seg_words(parts[j])) <= UTILITY_WORDS:
+                return ""  # below ``utils/`` or ``common/``: plumbing, whatever its name
             ws = self.words_of(".".join(parts[:j]), parts[j])
             if j == self.root_depth == len(parts) - 1 and module not in self.children \
                     and "_".join(ws) not in self.protected:

@@ -61,7 +61,7 @@ def candidates(domains: Iterable[tuple[str, int]], routes: Iterable[str],
     score: Counter[str] = Counter()
     for domain, weight in domains:
         last = domain.rsplit(".", 1)[-1]
-        if domain not in roots and last.lower() not in GENERIC:
+        if domain not in roots:  # a business concept: its word was vetted as one
             score[last.lower()] += 3 * weight
     for seg in routes:
         if seg and seg not in GENERIC:

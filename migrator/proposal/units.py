@@ -123,7 +123,7 @@ def choose_splits(graph: DependencyGraph, modules: list[str], keys: dict[str, st
             # serves belong to other concepts (a ``projects/resources.py`` of schedules)
             tops = Counter(lean[s] for s in syms if s in lean and s in handlers)
             voters = sum(tops.values())
-            if voters >= 2 and tops[keys[m]] < 0.5 * voters and len(tops) >= 2:
+            if voters >= 2 and tops[keys[m]] < 0.5 * voters:
                 out.append(m)
             continue
         if keys[m] in package_domains:

@@ -101,3 +101,60 @@ def test_top_level_apps_side_by_side_are_the_features() -> None:
     assert c.of["polls.views"] == "poll"
     assert c.key("polls.views") == "polls.polls"
     assert c.of["manage"] == c.of["site"] == ""
+
+
+def _layered_with_extras() -> tuple[DependencyGraph, dict[str, str]]:
+    """The layered app plus: a query helper in ``utils`` that imports two models, a
+    ``task_type`` model that extends ``task`` and a ``projects`` resource module whose routes
+    are mostly about invoices."""
+    from migrator.graph import Route
+
+    graph, truth = layered_monolith(entities=("orders", "products", "customers", "invoices",
+                                              "shipments", "tasks"))
+    g = graph
+    g.add_node("app.utils", "module", line=1, end_line=5)
+    g.add_node("app.utils.query", "module", line=1, end_line=40)
+    g.add_node("app.utils.query:paginate", "function", line=1, end_line=30)
+    for m in ("app.models.order:Order", "app.models.product:Product"):
+        g.add_edge("app.utils.query:paginate", m, "reference")
+        g.add_edge("app.utils.query", m.split(":")[0], "import")
+    for e in ("orders", "products", "customers"):
+        g.add_edge(f"app.services.{e}_service:handle", "app.utils.query:paginate", "reference")
+        g.add_edge(f"app.services.{e}_service", "app.utils.query", "import")
+    g.add_node("app.models.task_type", "module", line=1, end_line=20)
+    g.add_node("app.models.task_type:TaskType", "class", line=1, end_line=10)
+    g.add_edge("app.models.task_type:TaskType", "app.db:Base", "inherit")
+    g.tables["task_type"] = Table("task_type", model="app.models.task_type:TaskType",
+                                  readers=["app.services.tasks_service:handle"])
+    g.add_edge("app.services.tasks_service:handle", "app.models.task_type:TaskType", "reference")
+    g.add_node("app.api.customers.reports", "module", line=1, end_line=60)
+    for i in range(3):
+        h = f"app.api.customers.reports:Invoice{i}Resource"
+        g.add_node(h, "class", line=1 + 10 * i, end_line=9 + 10 * i)
+        g.add_edge(h, "app.services.invoices_service:handle", "reference")
+        g.routes.append(Route("GET", f"/api/v1/customers/<id>/invoices/{i}", h, "flask",
+                              "app/api/customers/reports.py", 1))
+    return g.finalize(), truth
+
+
+def test_plumbing_that_imports_models_is_still_kernel() -> None:
+    graph, _ = _layered_with_extras()
+    plan = propose(graph)
+    assert plan.service_of("app.utils.query") == "shared_kernel"
+
+
+def test_a_compound_concept_joins_the_concept_it_extends() -> None:
+    graph, _ = _layered_with_extras()
+    plan = propose(graph)
+    assert plan.service_of("app.models.task_type") == plan.service_of("app.models.task") \
+        == "tasks"
+
+
+def test_a_module_whose_routes_serve_another_concept_is_split_by_route() -> None:
+    graph, _ = _layered_with_extras()
+    plan = propose(graph)
+    assert "app.api.customers.reports" in plan.meta["split_modules"]
+    for i in range(3):
+        assert plan.service_of(f"app.api.customers.reports:Invoice{i}Resource") == "invoices"
+    # the version segment ("v1") never names anything
+    assert all(not name[0].isdigit() and name != "v1" for name in plan.services)
