@@ -22,6 +22,7 @@ import re
 from collections import defaultdict
 
 from migrator.graph import DependencyGraph, module_of
+from migrator.proposal.concepts import UTILITY_WORDS, seg_words
 from migrator.proposal.config import ProposalOptions, glob_match
 from migrator.proposal.units import UnitGraph
 
@@ -187,19 +188,22 @@ def initial_kernel(ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions,
 
 def settle_kernel(ug: UnitGraph, assignment: dict[str, str], kernel: set[str],
                   forced: set[str], infra: set[str] = frozenset()) -> set[str]:
-    """After clustering: a kernel unit that only one service uses moves into that service;
-    one that depends on a service moves there too, unless it is ``infra`` (plumbing that
-    imports a model stays plumbing).
+    """After clustering: a kernel unit that only one service uses moves into that service,
+    unless its authors put it in a toolbox package (``utils/``, ``common/``); one that depends
+    on a service moves there too, unless it is ``infra`` (plumbing that imports a model stays
+    plumbing).
 
     ``assignment`` (unit -> service) is updated in place for the units that leave the kernel.
     """
     users = _users(ug)
     deps = _deps(ug)
     kernel = set(kernel)
+    toolbox = {u for u in infra if any(set(seg_words(part)) <= UTILITY_WORDS
+                                       for part in module_of(u).split(".")[:-1])}
     changed = True
     while changed:
         changed = False
-        for u in sorted(kernel - forced):
+        for u in sorted(kernel - forced - (infra & toolbox)):
             svc_users = sorted({assignment[a] for a in users.get(u, ()) if a in assignment})
             kernel_users = [a for a in users.get(u, ()) if a in kernel]
             if len(svc_users) == 1 and not kernel_users:
