@@ -114,14 +114,14 @@ class Concepts:
         list (``task`` where tasks are data); against the words that recur everywhere only
         when it is a package of its own (an on-call ``service/`` package beside the
         ``service.py`` of every feature)."""
-        ws = seg_words(child)
-        whole = "_".join(ws)
         if self.templated[(package.rsplit(".", 1)[-1], child)] >= 3:
             return []  # ``views/edit.py`` in every feature: a template, not a concept
+        ws = seg_words(child)
+        stripped = [w for w in ws if w not in self.affixes.get(package, ())] or ws
+        whole = "_".join(stripped)
         if whole in self.protected and (roles is not None or whole not in self.recurring
                                         or f"{package}.{child}" in self.children):
-            return ws
-        stripped = [w for w in ws if w not in self.affixes.get(package, ())] or ws
+            return stripped
         drop = self.roles if roles is None else roles
         return [w for w in stripped if w not in drop]
 
@@ -143,9 +143,9 @@ class Concepts:
             ws = self.words_of(package, c)
             if ws:
                 out.add("_".join(ws))
-            elif not c.startswith("__"):
+            elif not c.startswith("_"):  # private helpers say nothing about the shape
                 roles += 1
-        return out if roles <= max(1, 0.2 * len(self.children[package])) else set()
+        return out
 
     def _layers(self) -> set[str]:
         """Packages whose children's concepts recur in an unrelated package, and the tops."""

@@ -158,3 +158,19 @@ def test_a_module_whose_routes_serve_another_concept_is_split_by_route() -> None
         assert plan.service_of(f"app.api.customers.reports:Invoice{i}Resource") == "invoices"
     # the version segment ("v1") never names anything
     assert all(not name[0].isdigit() and name != "v1" for name in plan.services)
+
+
+def test_a_package_prefix_is_stripped_even_from_table_names() -> None:
+    """``schema/recipe/recipe_ingredient.py`` is about ingredients, also when a table is
+    called ``recipe_ingredient``; private helpers (``_model_base``) do not hide a layer."""
+    modules = ["app", "app.schema", "app.schema.recipe", "app.models", "app.models.recipe",
+               "app.models._model_base"]
+    for w in ("recipe", "ingredient", "category", "tag", "tool"):
+        modules += [f"app.schema.recipe.recipe_{w}" if w != "recipe" else "app.schema.recipe.recipe",
+                    f"app.models.recipe.{w}"]
+    c = Concepts(modules, {"recipe", "recipe_ingredient", "ingredient", "category", "tag",
+                           "tool"})
+    assert c.of["app.schema.recipe.recipe_ingredient"] == "ingredient"
+    assert c.of["app.models.recipe.ingredient"] == "ingredient"
+    assert c.of["app.schema.recipe.recipe"] == "recipe"
+    assert {"app.schema.recipe", "app.models.recipe"} <= c.layers
