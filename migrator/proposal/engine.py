@@ -41,7 +41,9 @@ from migrator.proposal.units import UnitGraph, build_units, first_segment, is_vi
 
 SWEEP = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 BIG = 4000
-TEAM_SHARE = 0.025  # a service holds at least this share of the clustered code
+TEAM_SHARE = 0.01  # a service holds at least this share of the clustered code
+TEAM_FACTOR = 1.8  # services, at most: this times the square root of the business concepts
+TEAM_BIG = 0.05  # ... or as many as there are clusters holding this share of the code
 TABLE_RULE = ("owner = the service with the most nodes writing the table (bulk loaders such as "
               "seed scripts do not count); ties: the service holding its model, then "
               "alphabetical; no writer: the owner of most tables with a foreign key to it, else "
@@ -402,12 +404,20 @@ class _Proposer:
                     if merge_into_best(lab, allow_pinned=True):
                         changed = True
                         break
-        # 2. too many: merge the smallest into its strongest neighbour
+        # 2. too many: merge the smallest into its strongest neighbour. Without a count from
+        #    the user, a team owns a handful of related concepts: at most TEAM_FACTOR * sqrt
+        #    (business concepts) services
+        if self.opts.services is None:
+            concepts = len({n for n in labels if n.startswith(cl.PIN + cl.DOM)})
+            members = self._real(labels)
+            big = sum(1 for k in members if code(members[k]) >= TEAM_BIG * floor / TEAM_SHARE)
+            high = max(low, big, math.ceil(TEAM_FACTOR * math.sqrt(concepts))) \
+                if concepts else None
         guard = 0
         while high is not None and len(self._real(labels)) > high and guard < 10000:
             guard += 1
             members = self._real(labels)
-            order = sorted(members, key=lambda k: (k in pinned_labels(), size(members[k]), k))
+            order = sorted(members, key=lambda k: (k in pinned_labels(), code(members[k]), k))
             if not any(merge_into_best(lab, allow_pinned=False) for lab in order[:1]) and \
                     not any(merge_into_best(lab, allow_pinned=True) for lab in order[1:2]):
                 break
