@@ -44,11 +44,11 @@ DEFAULT_PG_DRIVER = "psycopg[binary]==3.3.9"
 #: needs a DB-API driver (Django services always do)
 ORM_DISTS = ("sqlalchemy", "flask-sqlalchemy", "sqlmodel")
 
-_DIST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
+_DIST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")  # fullmatch, never "$"
 _REQ = re.compile(
-    r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?P<extras>\[[A-Za-z0-9_,.\s-]*\])?\s*"
+    r"\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?P<extras>\[[A-Za-z0-9_,.\s-]*\])?\s*"
     r"(?P<spec>(?:[<>=!~]=?|===)\s*[A-Za-z0-9.*+!_-]+(?:\s*,\s*(?:[<>=!~]=?|===)\s*"
-    r"[A-Za-z0-9.*+!_-]+)*)?\s*(?P<marker>;[A-Za-z0-9_.'\"<>=!~(), \t-]*)?(?:#.*)?$"
+    r"[A-Za-z0-9.*+!_-]+)*)?\s*(?P<marker>;[A-Za-z0-9_.'\"<>=!~(), \t-]*)?(?:#.*)?"
 )
 
 
@@ -58,7 +58,7 @@ def canonical(name: str) -> str:
 
 
 def valid_dist(name: str) -> bool:
-    return bool(_DIST.match(name))
+    return bool(_DIST.fullmatch(name))
 
 
 def parse_requirement(line: str) -> tuple[str, str] | None:
@@ -66,7 +66,7 @@ def parse_requirement(line: str) -> tuple[str, str] | None:
     line = line.strip()
     if not line or line.startswith(("#", "-")) or "://" in line or "@" in line:
         return None
-    m = _REQ.match(line)
+    m = _REQ.fullmatch(line)
     if not m:
         return None
     spec = re.sub(r"\s+", "", m.group("spec") or "")
