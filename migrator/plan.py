@@ -157,11 +157,13 @@ def read_document(path: str | Path, *, root: str | Path | None = None) -> Any:
         raise PlanError(str(path), [exc.why]) from None
     try:
         return yaml.load(text, Loader=UniqueKeyLoader)  # JSON is YAML
+    except RecursionError:
+        raise PlanError(str(path), ["nested too deeply"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
         raise PlanError(str(path), [f"{where}not valid YAML/JSON: "
-                                    f"{getattr(exc, 'problem', exc)}"]) from None
+                                    f"{str(getattr(exc, 'problem', exc)).splitlines()[0]}"]) from None
 
 
 _SERVICE_KEYS = {"modules", "symbols", "tables", "routes", "depends_on", "interface", "why"}

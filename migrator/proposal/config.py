@@ -7,6 +7,7 @@ team's decisions (pin these modules to that service, keep those apart) live with
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -87,13 +88,13 @@ def find_config(root: str | Path) -> tuple[dict[str, Any], str] | None:
     if root.is_file():
         root = root.parent
     yaml_file = root / "migrator.yaml"
-    if yaml_file.is_file():
+    if os.path.lexists(yaml_file):  # a FIFO, device or link out is an error, not skipped
         data = read_document(yaml_file, root=root)
         section = data.get("propose", {}) if isinstance(data, dict) else None
         if section is not None:
             return _section(section, str(yaml_file)), str(yaml_file)
     pyproject = root / "pyproject.toml"
-    if pyproject.is_file() and tomllib is not None:
+    if os.path.lexists(pyproject) and tomllib is not None:
         try:
             data = tomllib.loads(read_text(pyproject, root=root))
         except FileError as exc:

@@ -146,7 +146,7 @@ def _line_of_duplicate(text: str) -> int:
     except yaml.MarkedYAMLError as exc:
         if exc.problem_mark is not None:
             return exc.problem_mark.line + 1
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         pass
     return 1
 
