@@ -20,7 +20,7 @@ from migrator.plan import Plan, PlanError, plan_from_dict, read_document
 from migrator.reporting.baseline import FAIL_ON, BaselineError
 from migrator.reporting.formats import FORMATS
 from migrator.reporting.model import DEFINITIONS, Report
-from migrator.util.fs import FileError, atomic_write, read_text
+from migrator.util.fs import FileError, read_text, write_output
 
 #: rules that `check` enforces (the plan's boundaries); report shows every rule
 CHECK_RULES = ("interface-violation", "kernel-dependency", "undeclared-dependency")
@@ -97,7 +97,7 @@ def _build(path: str, plan_file: str | None, level: int | None, baseline: str | 
 
 def _emit(text: str, output: str | None) -> None:
     if output and output != "-":
-        atomic_write(output, text)
+        write_output(output, text)
     else:
         click.echo(text, nl=False)
 

@@ -157,12 +157,10 @@ def read_existing(path: str | Path, *, root: str | Path | None = None) -> bytes 
 
 
 def check_target(path: Path, root: Path | None) -> None:
-    """No symbolic link on the way from ``root`` to ``path`` (folders below ``root`` are created);
-    without ``root``, the folder of ``path`` is created only if its own parent exists (the rule
-    of an output folder: ``-o a/b/c/report.md`` never creates ``a/b``)."""
+    """No symbolic link on the way from ``root`` to ``path`` (folders below ``root`` are
+    created); without ``root``, the folders of ``path`` are created as needed."""
     if root is None:
-        if not path.parent.is_dir():
-            _prepare(path.parent)
+        path.parent.mkdir(parents=True, exist_ok=True)
     else:
         rel = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
         parts = Path(rel).parts
@@ -199,8 +197,8 @@ def atomic_write(path: str | Path, content: str | bytes, mode: int | None = None
                  root: str | Path | None = None) -> bool:
     """Write ``content`` to ``path`` atomically; return False when the file already had it.
 
-    Refuses (``FileError``) a target that is a link, FIFO or device, a link on the way below
-    ``root``, and without ``root`` a missing folder."""
+    Refuses (``FileError``) a target that is a link, FIFO or device, and a link on the way
+    below ``root``."""
     path = Path(path)
     data = content.encode("utf-8") if isinstance(content, str) else content
     check_target(path, Path(root) if root is not None else None)
@@ -230,6 +228,15 @@ def atomic_write(path: str | Path, content: str | bytes, mode: int | None = None
             raise FileError.of(path, "write", exc) from None
         raise
     return True
+
+
+def write_output(path: str | Path, content: str | bytes) -> bool:
+    """``-o FILE``: ``atomic_write``, creating FILE's folder only if that folder's parent exists
+    (the rule of an output folder: ``-o a/b/c/report.md`` never creates ``a/b``)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        _prepare(path.parent)
+    return atomic_write(path, content)
 
 
 def _prepare(out: Path) -> bool:

@@ -263,7 +263,9 @@ def report_inputs(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("content", [json.dumps({**BASELINE, **bad}).encode() for bad in
-                                     BAD_BASELINES] + BAD_TEXT)
+                                     BAD_BASELINES] + BAD_TEXT,
+                         ids=[f"fields{i}" for i in range(len(BAD_BASELINES))]
+                         + [f"text{i}" for i in range(len(BAD_TEXT))])
 def test_malformed_baselines(report_inputs: Path, content: bytes) -> None:
     bad = report_inputs / "base.json"
     bad.write_bytes(content)
@@ -284,7 +286,7 @@ BAD_PLANS = [
 ]
 
 
-@pytest.mark.parametrize("content", BAD_PLANS)
+@pytest.mark.parametrize("content", BAD_PLANS, ids=[f"plan{i}" for i in range(len(BAD_PLANS))])
 @pytest.mark.parametrize("command", ["scaffold", "report", "check"])
 def test_malformed_plans(report_inputs: Path, content: bytes, command: str) -> None:
     bad = report_inputs / "bad-plan.yaml"
