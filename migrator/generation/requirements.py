@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from migrator.util.fs import read_regular, read_text
+
 try:  # Python 3.11+
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
@@ -87,14 +89,14 @@ def monolith_pins(root: str | Path) -> dict[str, str]:
         files = sorted(folder.glob("requirements*.txt")) + sorted(folder.glob("requirements/*.txt"))
         lines: list[str] = []
         for f in files:
-            try:
-                lines += f.read_text(encoding="utf-8", errors="replace").splitlines()
+            try:  # regular files of the folder only: a FIFO or a link out is skipped
+                lines += read_regular(f, root=folder).decode("utf-8", "replace").splitlines()
             except OSError:
                 continue
         pyproject = folder / "pyproject.toml"
         if tomllib is not None and pyproject.is_file():
             try:
-                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+                data = tomllib.loads(read_text(pyproject, root=folder))
             except (OSError, ValueError):
                 data = {}
             project = data.get("project", {}) if isinstance(data, dict) else {}

@@ -154,6 +154,25 @@ def test_input_files_must_be_regular(inputs: Path, role: str, kind: str) -> None
     assert SECRET.decode() not in done.stdout + done.stderr, line
 
 
+def test_fifos_in_the_tree_behind_a_graph_file_are_not_read(tmp_path: Path) -> None:
+    """report reads sources for ignore comments, scaffold reads requirements*.txt: a FIFO in
+    their place is skipped, not waited on."""
+    tree = tmp_path / "tree"
+    (tree / "shop").mkdir(parents=True)
+    os.mkfifo(tree / "shop" / "orders.py")
+    os.mkfifo(tree / "requirements.txt")
+    (tree / "requirements-dev.txt").symlink_to("/dev/zero")
+    graph = small_graph()
+    graph.root = str(tree)
+    (tmp_path / "graph.json").write_text(json.dumps(graph.to_dict()))
+    (tmp_path / "plan.yaml").write_text(dump_plan(small_plan()))
+    graph_file, plan = str(tmp_path / "graph.json"), str(tmp_path / "plan.yaml")
+    done = cli("report", graph_file, "--plan", plan, "-f", "json", timeout=60)
+    assert done.returncode == 0 and "shop/orders.py" in done.stdout, done.stderr
+    done = cli("scaffold", graph_file, "--plan", plan, "-o", str(tmp_path / "out"), timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
 def test_read_regular_bounds_size_and_refuses_links(tmp_path: Path) -> None:
     big = tmp_path / "big"
     big.write_bytes(b"x" * 1001)
