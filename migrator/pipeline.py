@@ -131,7 +131,8 @@ def _edited_by_user(plan_file: Path) -> bool:
 @click.command("run")
 @click.argument("path", type=click.Path(exists=False))
 @click.option("-o", "--out", "out", type=click.Path(file_okay=False), required=True,
-              help="Folder for graph.json, plan.yaml, the generated services and the report.")
+              help="Folder for graph.json, plan.yaml, the generated services and the report "
+                   "(created if missing; its parent must exist).")
 @click.option("--jobs", type=int, default=None, help="Parser processes (default: all cores).")
 @click.option("--no-cache", is_flag=True, help="Parse every file again.")
 @click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand.")

@@ -105,7 +105,7 @@ class _ConfinedLoader(jinja2.BaseLoader):
             text = read_text(path, root=self.root)
         except FileError as exc:
             raise ScaffoldError(f"--templates {exc}") from None
-        return text, str(path), lambda: False
+        return text, str(path), lambda: True  # one run: read each template once
 
 
 def _md_code(value: Any) -> str:

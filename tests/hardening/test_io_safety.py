@@ -336,6 +336,9 @@ def test_output_errors(report_inputs: Path, tmp_path: Path) -> None:
     (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     res = runner.invoke(main, ["scaffold", graph, "--plan", plan, "-o", str(tmp_path / "dangling")])
     one_line_error(res, "dangling")
+    res = runner.invoke(main, ["report", graph, "-o", str(tmp_path / "dangling")])
+    assert "symbolic link" in one_line_error(res, "dangling")
+    assert not (tmp_path / "nowhere").exists()
     res = runner.invoke(main, ["scaffold", graph, "--plan", plan, "-o",
                                str(tmp_path / "no" / "such" / "out")])
     assert "does not exist" in one_line_error(res, "out")
@@ -381,12 +384,13 @@ def test_scaffold_on_a_folder_without_python(report_inputs: Path, tmp_path: Path
 
 # -- reproduction 9: one run at a time per OUT -------------------------------------------------
 
-def test_a_second_run_into_a_held_out_fails_at_once(inputs: Path) -> None:
+@pytest.mark.parametrize("command", ["scaffold", "run"])
+def test_a_second_run_into_a_held_out_fails_at_once(inputs: Path, command: str) -> None:
     out = inputs / "out"
     out.mkdir()
     fd = os.open(out / LOCK_FILE, os.O_CREAT | os.O_RDWR, 0o644)
     args = ("scaffold", str(inputs / "graph.json"), "--plan", str(inputs / "plan.yaml"),
-            "-o", str(out))
+            "-o", str(out)) if command == "scaffold" else ("run", str(SHOP), "-o", str(out))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running scaffold holds it
         held = cli(*args, timeout=60)
@@ -394,7 +398,7 @@ def test_a_second_run_into_a_held_out_fails_at_once(inputs: Path) -> None:
         assert sorted(p.name for p in out.iterdir()) == [LOCK_FILE]  # nothing written
     finally:
         os.close(fd)
-    free = cli(*args, timeout=60)
+    free = cli(*args, timeout=300)
     assert free.returncode == 0, free.stderr
     assert (out / "compose.yaml").is_file()
 
