@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import shutil
 import subprocess
@@ -43,3 +44,15 @@ def need(tool: str) -> str:
     if path is None:
         pytest.fail(f"{tool} is not installed: run scripts/bootstrap.sh --test")
     return path
+
+
+def hadolint_findings(dockerfile: Path) -> list[dict]:
+    """hadolint's findings on ``dockerfile``, its exit code checked against them: hadolint
+    exits 1 with empty output on a file it cannot read, which must never read as "clean"."""
+    assert dockerfile.is_file(), f"{dockerfile} does not exist"
+    proc = subprocess.run([need("hadolint"), "--no-color", "-f", "json", str(dockerfile)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip(), f"{dockerfile}: hadolint printed nothing: {proc.stderr}"
+    findings = json.loads(proc.stdout)
+    assert proc.returncode == (1 if findings else 0), (dockerfile, proc.returncode, proc.stderr)
+    return findings

@@ -4,9 +4,7 @@ OUT/.dockerignore sends exactly what the images copy. (The podman tier builds an
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ import yaml
 from migrator.generation import ScaffoldError, build_project, render_all, scaffold
 
 from .fixtures import make_graph, make_plan
-from .support import need
+from .support import hadolint_findings
 
 
 def ignore_patterns(out: Path) -> list[tuple[bool, re.Pattern[str]]]:
@@ -126,11 +124,9 @@ def test_compose_builds_each_service_from_out(shopfix_extract_out):
 
 
 def test_hadolint_finds_nothing_in_extract_mode(shopfix_extract_out):
-    hadolint = need("hadolint")
-    for dockerfile in sorted((shopfix_extract_out / "services").glob("*/Dockerfile")):
-        proc = subprocess.run([hadolint, "--no-color", "-f", "json", str(dockerfile)],
-                              capture_output=True, text=True, timeout=60)
-        assert json.loads(proc.stdout or "[]") == [], f"{dockerfile}: {proc.stdout}"
+    for name in ("catalog", "inventory", "orders"):
+        dockerfile = shopfix_extract_out / "services" / name / "Dockerfile"
+        assert hadolint_findings(dockerfile) == [], dockerfile
 
 
 def test_extract_mode_changes_only_the_image_files():
@@ -168,14 +164,11 @@ def test_extract_without_extracted_code_is_refused(monkeypatch, tmp_path):
 
 @pytest.mark.slow
 def test_hadolint_finds_nothing_on_the_sample_in_extract_mode(sample_extract_out):
-    hadolint = need("hadolint")
     dockerfiles = sorted((sample_extract_out / "services").glob("*/Dockerfile"))
     assert len(dockerfiles) >= 10
     for dockerfile in dockerfiles:
         assert "COPY shared_kernel shared_kernel" in dockerfile.read_text()
-        proc = subprocess.run([hadolint, "--no-color", "-f", "json", str(dockerfile)],
-                              capture_output=True, text=True, timeout=60)
-        assert json.loads(proc.stdout or "[]") == [], f"{dockerfile}: {proc.stdout}"
+        assert hadolint_findings(dockerfile) == [], dockerfile
     files = context_files(sample_extract_out)
     for dockerfile in dockerfiles:
         for source in copied_sources(dockerfile.read_text()):
