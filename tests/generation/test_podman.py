@@ -23,17 +23,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .support import ensure_wheels
+from .support import CONTAINERS_CONF, ensure_wheels
 from .test_services_run import free_port, get
 
 pytestmark = pytest.mark.slow
 
 BASE = "localhost/migrator-test-bookworm-python:1"
-CONTAINERS_CONF = """[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
-[engine]
-runtime = "runc"
-"""
 
 
 def debian_mirror() -> str:
