@@ -118,12 +118,12 @@ def test_without_resident_a_run_leaves_nothing(private: Path, project: Path,
 
 def test_the_watch_on_forked_processes_sees_a_resident(private: Path, project: Path,
                                                       tmp_path: Path) -> None:
-    """What makes the absence checks above mean something: a resident forked in the block
+    """What makes this module's absence checks mean something: a resident forked in the block
     keeps it from ending."""
     with pytest.raises(AssertionError, match="still runs"):
         with forked_processes_end(seconds=3.0):
             analyze(project, cache_dir=tmp_path / "cache", resident=True)
-    assert resident_pid(the_address()) is not None  # alive: it idles for 20 s
+    assert wait_for(lambda: resident_pid(the_address()) is not None)  # it idles for 20 s
 
 
 def test_a_resident_gives_up_when_idle(private: Path, project: Path, tmp_path: Path,
