@@ -670,12 +670,13 @@ class _Proposer:
             ("pinned", "kept from"))})
         why += pinned
         doms = Counter(ug.domain[u] for u in svc.modules if u not in split)
-        pkgs = [f"{d} ({n} modules)" for d, n in sorted(doms.items(), key=lambda kv: (-kv[1],
-                                                                                         kv[0]))
+        pkgs = [f"{d.rsplit('.', 1)[-1]} ({n} modules)"
+                for d, n in sorted(doms.items(), key=lambda kv: (-kv[1], kv[0]))
                 if d in ug.package_domains]
         if pkgs:
-            why.append("business concepts (the name across packages and layers): "
-                       + ", ".join(pkgs[:5]))
+            why.append("business concepts, each named alike across its packages and layers: "
+                       + ", ".join(pkgs[:5]) + (f" and {len(pkgs) - 5} more" if len(pkgs) > 5
+                                                else ""))
         carved: dict[str, list[str]] = defaultdict(list)
         for s in svc.symbols:
             carved[module_of(s)].append(s.split(":", 1)[1])
