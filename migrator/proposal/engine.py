@@ -20,6 +20,7 @@ from migrator.plan import DNS1123_LABEL, SHARED, Plan, PlanError, Service, Share
 from migrator.proposal import cluster as cl
 from migrator.proposal.compare import _covering, _resolve
 from migrator.proposal.concepts import seg_words
+from migrator.proposal.history import History, add_history
 from migrator.proposal.config import ProposalOptions, build_options, glob_match
 from migrator.proposal.kernel import (
     business_units,
@@ -52,25 +53,30 @@ TABLE_RULE = ("owner = the service with the most nodes writing the table (bulk l
 
 def propose(graph: DependencyGraph, *, options: ProposalOptions | None = None,
             config: dict[str, Any] | None = None, base_plan: Plan | None = None,
-            source: str | None = None, **overrides: Any) -> Plan:
+            source: str | None = None, history: History | None = None,
+            **overrides: Any) -> Plan:
     """Partition ``graph`` into services, a shared kernel and table owners.
 
     ``config`` is the project's ``propose`` settings; ``overrides`` (algorithm, services, seed,
     weights, pin, together, apart, kernel, resolution ...) win over it. With ``base_plan`` every
     decision of that (edited) plan is kept and only nodes it does not cover are placed.
+    ``history`` (``proposal.history.read_history``) adds what changes together and who
+    changes it to the structural ties.
     """
     opts = options or build_options(config, **overrides)
-    return _Proposer(graph, opts, base_plan, source).run()
+    return _Proposer(graph, opts, base_plan, source, history).run()
 
 
 class _Proposer:
     def __init__(self, graph: DependencyGraph, opts: ProposalOptions, base: Plan | None,
-                 source: str | None) -> None:
+                 source: str | None, history: History | None = None) -> None:
         self.graph = graph
         self.opts = opts
         self.base = base
         self.source = source
         self.ug: UnitGraph = build_units(graph, opts)
+        if history is not None:
+            add_history(self.ug, history, opts.weights)
         self.business = business_units(self.ug, graph)
         self.pins: dict[str, str] = {}
         self.reason: dict[str, str] = {}
