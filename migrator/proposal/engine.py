@@ -20,8 +20,8 @@ from migrator.plan import DNS1123_LABEL, SHARED, Plan, PlanError, Service, Share
 from migrator.proposal import cluster as cl
 from migrator.proposal.compare import _covering, _resolve
 from migrator.proposal.concepts import seg_words
-from migrator.proposal.history import History, add_history
 from migrator.proposal.config import ProposalOptions, build_options, glob_match
+from migrator.proposal.history import History, add_history
 from migrator.proposal.kernel import (
     business_units,
     composition_root,
