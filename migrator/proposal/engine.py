@@ -42,6 +42,7 @@ from migrator.proposal.units import UnitGraph, build_units, first_segment, is_vi
 
 SWEEP = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 BIG = 4000
+NAME_LINES = 25  # lines of a concept's code that weigh like one module in naming
 TEAM_SHARE = 0.01  # a service holds at least this share of the clustered code
 TEAM_FACTOR = 1.8  # services, at most: this times the square root of the business concepts
 TEAM_BIG = 0.05  # ... or as many as there are clusters holding this share of the code
@@ -526,7 +527,9 @@ class _Proposer:
         for lab, units in members.items():
             if lab in fixed:
                 continue
-            doms = Counter(ug.domain[u] for u in units)
+            doms: Counter[str] = Counter()  # a concept's say grows with its code
+            for u in units:
+                doms[ug.domain[u]] += max(1, round(ug.size[u] / NAME_LINES))
             segs = [s for u in units for s in handler_unit.get(u, [])]
             tables = owned.get(str(lab), [])
             classes = [u.split(":", 1)[1] for u in units
