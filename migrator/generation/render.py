@@ -148,17 +148,35 @@ def service_files(env: SandboxedEnvironment, project: Project, svc: ServiceSpec,
 
 
 def gateway_files(env: SandboxedEnvironment, project: Project) -> dict[str, str]:
+    """nginx configs routing each service's paths by its cutover state: ``off`` has no location
+    (the monolith's ``location /`` answers), ``live`` goes to the service, ``canary`` through a
+    ``split_clients`` on ``$request_id`` (per request, as ingress-nginx's canary-weight), and
+    ``shadow`` to the monolith with a ``mirror`` copy to the service whose answer is dropped."""
     upstream = {s.name: f"svc_{python_identifier(s.name)}" for s in project.services}
+    state = {s.name: s for s in project.services}
     # Ingress "Prefix /a" matches /a and /a/...; nginx needs "= /a" and "/a/" for the same.
     exact = {r.path for r in project.rules if r.path_type == "Exact"}
     locations = []
     for rule in project.rules:
+        svc = state[rule.service]
+        if svc.cutover == "off":
+            continue
         up = upstream[rule.service]
+        target = {"live": up, "canary": f"$canary_{python_identifier(svc.name)}",
+                  "shadow": "monolith"}[svc.cutover]
+        mirror = f"/_migrator_shadow/{svc.name}" if svc.cutover == "shadow" else ""
+        entry = {"upstream": target, "mirror": mirror}
         if rule.path_type == "Exact" or rule.path not in exact:
-            locations.append({"modifier": "= ", "path": rule.path, "upstream": up})
+            locations.append({"modifier": "= ", "path": rule.path, **entry})
         if rule.path_type == "Prefix":
-            locations.append({"modifier": "", "path": rule.path.rstrip("/") + "/", "upstream": up})
-    common = {"project": project, "locations": locations, "cache_control": k8s.STATIC_CACHE_CONTROL}
+            locations.append({"modifier": "", "path": rule.path.rstrip("/") + "/", **entry})
+    canaries = [{"var": f"canary_{python_identifier(s.name)}", "percent": s.cutover_percent,
+                 "upstream": upstream[s.name], "service": s.name}
+                for s in project.services if s.cutover == "canary"]
+    shadows = [{"path": f"/_migrator_shadow/{s.name}", "upstream": upstream[s.name],
+                "service": s.name} for s in project.services if s.cutover == "shadow"]
+    common = {"project": project, "locations": locations, "canaries": canaries,
+              "shadows": shadows, "cache_control": k8s.STATIC_CACHE_CONTROL}
     compose = render(env, "gateway/nginx.conf.j2", variant="compose", listen="8080",
                      monolith=f"{project.monolith_service}:8000",
                      upstreams=[{"name": upstream[s.name], "server": f"{s.name}:{HTTP_PORT}"}
@@ -209,10 +227,25 @@ def compose_files(project: Project, extract: bool = False) -> dict[str, str]:
         "healthcheck": {"test": ["CMD", "pg_isready", "-U", "postgres"], "interval": "5s",
                         "timeout": "3s", "retries": 10},
     }
-    services[project.monolith_service] = {
-        "image": f"${{MONOLITH_IMAGE:-{project.name}-monolith:latest}}",
-        "environment": {"PORT": "8000"},
-    }
+    mono = project.monolith
+    if mono is not None:
+        url = (f"{mono.database_scheme}://postgres:${{POSTGRES_PASSWORD:-postgres}}"
+               f"@postgres:5432/{MONOLITH_DB}")
+        menv = {"SERVICE_NAME": mono.name, "PORT": str(HTTP_PORT), "DATABASE_READ_URL": url}
+        menv.update({name: url for name in mono.database_envs})
+        # the session key comes from the environment or compose stops: never a built-in value
+        menv.update({name: "${SECRET_KEY:?set SECRET_KEY, the monolith's session key}"
+                     for name in mono.secret_envs})
+        services[mono.name] = {
+            "build": {"context": "./monolith", "additional_contexts": {"source": mono.context}},
+            "image": f"{k8s.image(project, mono)}:dev", "environment": menv,
+            "read_only": True, "tmpfs": ["/tmp"], "restart": "unless-stopped",
+            "depends_on": {"postgres": {"condition": "service_healthy"}}}
+    else:
+        services[project.monolith_service] = {
+            "image": f"${{MONOLITH_IMAGE:-{project.name}-monolith:latest}}",
+            "environment": {"PORT": "8000"},
+        }
     services["gateway"] = {
         "image": "nginx:1.27.3-bookworm",
         "ports": ["8080:8080"],
@@ -220,10 +253,27 @@ def compose_files(project: Project, extract: bool = False) -> dict[str, str]:
         "depends_on": sorted([s.name for s in project.services] + [project.monolith_service]),
     }
     compose = {"name": project.name, "services": services, "volumes": {"pgdata": {}}}
-    sql = "".join(f'CREATE DATABASE "{_db(s)}";\n' for s in owners)
+    names = [_db(s) for s in owners] + ([MONOLITH_DB] if mono is not None else [])
+    sql = "".join(f'CREATE DATABASE "{name}";\n' for name in names)
     return {"compose.yaml": dump_yaml(compose),
             "deploy/compose/initdb/01-databases.sql":
                 "-- one database per service that owns tables (generated by migrator)\n" + sql}
+
+
+MONOLITH_DB = "monolith"
+
+
+def monolith_files(env: SandboxedEnvironment, project: Project) -> dict[str, str]:
+    """``monolith/``: the image of the monolith itself (its own requirements, gunicorn)."""
+    mono = project.monolith
+    if mono is None:
+        return {}
+    context = {"project": project, "monolith": mono, "port": HTTP_PORT, "uid": UID,
+               "python_image": PYTHON_IMAGE, "image": k8s.image(project, mono)}
+    reqs = ("# the monolith's own requirements (pinned as it pins them), generated by migrator\n"
+            + "".join(f"{line}\n" for line in mono.requirements))
+    return {"monolith/Dockerfile": render(env, "monolith/Dockerfile.j2", **context),
+            "monolith/requirements.txt": reqs}
 
 
 def _db(svc: ServiceSpec) -> str:
@@ -246,6 +296,7 @@ def render_all(project: Project, templates: Path | None = None, *,
     for rel, obj in k8s.manifests(project).items():
         files[f"deploy/k8s/{rel}"] = dump_yaml(obj)
     files.update(gateway_files(env, project))
+    files.update(monolith_files(env, project))
     files.update(compose_files(project, extract=extract))
     local = {"gateway": LOCAL_GATEWAY_PORT, "monolith": LOCAL_MONOLITH_PORT}
     files["MIGRATION.md"] = render(env, "MIGRATION.md.j2", project=project, order=coupling(project),

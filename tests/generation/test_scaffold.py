@@ -77,7 +77,9 @@ def test_deployment_hardening(generated):
     dep = load(generated["flask"], "deploy/k8s/base/cart/deployment.yaml")
     spec = dep["spec"]["template"]["spec"]
     c = spec["containers"][0]
-    assert dep["spec"]["replicas"] >= 2
+    assert "replicas" not in dep["spec"]  # the HPA owns the count
+    hpa = load(generated["flask"], "deploy/k8s/base/cart/hpa.yaml")
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "cart" and hpa["spec"]["minReplicas"] >= 2
     assert dep["spec"]["strategy"]["type"] == "RollingUpdate"
     assert {c["startupProbe"]["httpGet"]["path"], c["livenessProbe"]["httpGet"]["path"],
             c["readinessProbe"]["httpGet"]["path"]} == {"/healthz", "/readyz"}

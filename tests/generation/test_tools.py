@@ -135,10 +135,21 @@ def test_kustomize_renders_base_and_overlays(generated, fw):
     def deployments(docs):
         return {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
 
-    assert sorted(deployments(base)) == ["cart", "catalog", "orders"]
-    assert all(d["spec"]["replicas"] == 2 for d in deployments(base).values())
-    assert all(d["spec"]["replicas"] == 1 for d in deployments(dev).values())
-    assert all(d["spec"]["replicas"] == 3 for d in deployments(prod).values())
+    def hpas(docs):
+        return {d["spec"]["scaleTargetRef"]["name"]: d for d in docs
+                if d["kind"] == "HorizontalPodAutoscaler"}
+
+    assert sorted(deployments(base)) == ["cart", "catalog", "monolith", "orders"]
+    # the HPAs own the replica counts: no Deployment sets one, the overlays set HPA bounds
+    for docs, low, high in ((base, 2, 10), (dev, 1, 3), (prod, 3, 20)):
+        assert all("replicas" not in d["spec"] for d in deployments(docs).values())
+        assert sorted(hpas(docs)) == sorted(deployments(docs))
+        assert {(h["spec"]["minReplicas"], h["spec"]["maxReplicas"])
+                for h in hpas(docs).values()} == {(low, high)}
+    # one namespace per overlay, every namespaced object in it
+    for docs, ns in ((dev, "shop-dev"), (prod, "shop-prod")):
+        assert {d["metadata"]["name"] for d in docs if d["kind"] == "Namespace"} == {ns}
+        assert {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"} == {ns}
     prod_image = deployments(prod)["cart"]["spec"]["template"]["spec"]["containers"][0]["image"]
     dev_image = deployments(dev)["cart"]["spec"]["template"]["spec"]["containers"][0]["image"]
     assert (dev_image, prod_image) == ("shop/cart:dev", "shop/cart:0.1.0")
