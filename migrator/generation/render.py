@@ -31,6 +31,8 @@ from .model import (
     ServiceSpec,
 )
 
+#: the cookie that sends a client's reads to the primary for a few seconds after it wrote
+PIN_COOKIE = "db_primary_until"
 SERVICE_FILES = {
     # template (relative to templates/service/<framework or common>) -> output path
     "common": {
@@ -40,6 +42,7 @@ SERVICE_FILES = {
         "README.md.j2": "README.md",
         "pkg/__init__.py.j2": "{pkg}/__init__.py",
         "pkg/config.py.j2": "{pkg}/config.py",
+        "pkg/db.py.j2": "{pkg}/db.py",
         "pkg/health.py.j2": "{pkg}/health.py",
         "pkg/observability.py.j2": "{pkg}/observability.py",
         "pkg/stubs.py.j2": "{pkg}/stubs.py",
@@ -133,6 +136,7 @@ def service_files(env: SandboxedEnvironment, project: Project, svc: ServiceSpec,
     context = {"project": project, "service": svc, "package": svc.package,
                "framework": project.framework, "port": HTTP_PORT, "uid": UID,
                "python_image": PYTHON_IMAGE, "image": k8s.image(project, svc),
+               "pin_cookie": PIN_COOKIE,
                "wsgi_target": WSGI_TARGET[project.framework].format(pkg=svc.package)}
     out: dict[str, str] = {}
     for group in ("common", project.framework):
