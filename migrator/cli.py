@@ -22,6 +22,7 @@ COMMANDS = {
     "check": "migrator.reporting.cli:check",
     "run": "migrator.pipeline:run_command",
     "cutover": "migrator.generation.cutover:cutover",
+    "data": "migrator.data:data",
 }
 
 

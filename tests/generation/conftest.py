@@ -32,6 +32,14 @@ def generated(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def sample_graph():
+    """sample_monolith analysed (the graph only; each test scaffolds what it needs)."""
+    from migrator.analysis import analyze
+
+    return analyze(SAMPLE)
+
+
+@pytest.fixture(scope="session")
 def sample_out(tmp_path_factory) -> Path:
     """sample_monolith analysed for real and scaffolded with the hand-written plan."""
     if not (SAMPLE / "__init__.py").exists():

@@ -57,13 +57,6 @@ def test_bad_cutover_names_the_key(value, message):
 
 
 # -- a scaffold of the sample, and `migrator cutover` on it ------------------------------------
-@pytest.fixture(scope="module")
-def sample_graph():
-    from migrator.analysis import analyze
-
-    return analyze(Path(__file__).resolve().parents[2] / "sample_monolith")
-
-
 def _scaffolded(graph, work: Path) -> Path:
     out = work / "out"
     plan = sample_plan(graph)
