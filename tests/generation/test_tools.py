@@ -155,10 +155,9 @@ def test_kustomize_renders_base_and_overlays(generated, fw):
     assert (dev_image, prod_image) == ("shop/cart:dev", "shop/cart:0.1.0")
     prod_res = deployments(prod)["cart"]["spec"]["template"]["spec"]["containers"][0]["resources"]
     assert prod_res["limits"]["memory"] == "512Mi"
-    for docs in (dev, prod):  # the patched objects are still valid
+    for docs in (dev, prod):  # the patched objects are still valid, every one of them
         for doc in docs:
-            if doc["kind"] in ("Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget"):
-                validate(doc, f"overlay {doc['kind']}/{doc['metadata']['name']}")
+            validate(doc, f"overlay {doc['kind']}/{doc['metadata']['name']}")
 
 
 @pytest.mark.parametrize("fw", FRAMEWORKS)
@@ -184,3 +183,39 @@ def test_nginx_accepts_both_gateway_configs(generated, fw, tmp_path):
     proc = subprocess.run([nginx, "-t", "-c", str(prefix2 / "nginx.conf"), "-p", str(prefix2)],
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
+
+
+def _strict(schema: dict) -> dict:
+    """The CRD schema refusing unknown fields (a misspelt key), as the API server prunes them."""
+    if isinstance(schema, dict):
+        out = {k: _strict(v) for k, v in schema.items() if not k.startswith("x-kubernetes-")}
+        if "properties" in schema and "additionalProperties" not in schema and \
+                not schema.get("x-kubernetes-preserve-unknown-fields"):
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [_strict(v) for v in schema]
+    return schema
+
+
+def test_postgres_clusters_per_overlay(generated):
+    """One PostgreSQL instance in dev; three with WAL archiving and base backups in prod."""
+    k8s = generated["flask"] / "deploy/k8s"
+    schema = _strict(crd_schema("postgresql.cnpg.io/v1", "Cluster"))
+    checker = jsonschema.validators.validator_for(schema)(schema)
+    seen = {}
+    for overlay in ("dev", "prod"):
+        clusters = [d for d in kustomize(k8s / "overlays" / overlay) if d["kind"] == "Cluster"]
+        assert sorted(c["metadata"]["name"] for c in clusters) == ["cart-db", "catalog-db",
+                                                                   "orders-db"]
+        for cluster in clusters:
+            checker.validate(cluster)
+        seen[overlay] = clusters[0]["spec"]
+    assert seen["dev"]["instances"] == 1 and "backup" not in seen["dev"]
+    assert seen["prod"]["instances"] == 3
+    store = seen["prod"]["backup"]["barmanObjectStore"]
+    assert store["destinationPath"].startswith("s3://")
+    assert store["s3Credentials"]["accessKeyId"]["name"] == "cart-db-backup"
+    bad = {**clusters[0], "spec": {**clusters[0]["spec"], "bakup": {}}}
+    with pytest.raises(jsonschema.ValidationError):  # the strict schema does catch a typo
+        checker.validate(bad)
