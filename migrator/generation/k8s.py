@@ -16,7 +16,14 @@ from .model import HTTP_PORT, UID, MonolithSpec, Project, ServiceSpec
 Obj = dict[str, Any]
 INGRESS_NAMESPACE = "ingress-nginx"
 MONITORING_NAMESPACE = "monitoring"
-STATIC_CACHE_CONTROL = "public, max-age=86400, immutable"
+#: static files under their own names may change with any deploy: cached briefly
+STATIC_CACHE_CONTROL = "public, max-age=300"
+#: content-hashed names (``name.<12 hex>.ext``, made when the monolith's image is built) never
+#: change content: cached for a year
+STATIC_IMMUTABLE = "public, max-age=31536000, immutable"
+#: what a hashed static name looks like (nginx location and Ingress path regex)
+HASHED_STATIC = r"\.[0-9a-f]{12}(\.[A-Za-z0-9]+)?$"
+TLS_ISSUER = "letsencrypt"
 
 
 def labels(project: Project, name: str, component: str = "service") -> dict[str, str]:
@@ -237,11 +244,14 @@ def _paths(project: Project, rules: list, backend: str | None = None) -> list[Ob
 
 def _ingress(project: Project, name: str, paths: list[Obj], annotations: dict[str, str],
              default: bool = False) -> Obj:
-    spec: Obj = {"ingressClassName": "nginx"}
+    """One Ingress on the project's host, with TLS from the ``<project>-tls`` Secret."""
+    spec: Obj = {"ingressClassName": "nginx",
+                 "tls": [{"hosts": [project.host], "secretName": f"{project.name}-tls"}]}
     if default:
         spec["defaultBackend"] = ingress_backend(project, project.monolith_service)
-    if paths:
-        spec["rules"] = [{"http": {"paths": paths}}]
+        paths = [*paths, {"path": "/", "pathType": "Prefix",
+                          "backend": ingress_backend(project, project.monolith_service)}]
+    spec["rules"] = [{"host": project.host, "http": {"paths": paths}}]
     metadata = meta(project, name, component="gateway")
     if annotations:
         metadata["annotations"] = annotations
@@ -265,8 +275,9 @@ def ingresses(project: Project) -> dict[str, Obj]:
     live_paths = _paths(project, [r for r in main if state[r.service].cutover == "live"])
     monolith_paths = _paths(project, [r for r in main if state[r.service].cutover == "canary"],
                             project.monolith_service)
-    out["ingress.yaml"] = _ingress(project, project.name, live_paths + monolith_paths, {},
-                                   default=True)
+    # cert-manager issues the certificate into the Secret every Ingress of the host names
+    out["ingress.yaml"] = _ingress(project, project.name, live_paths + monolith_paths,
+                                   {"cert-manager.io/cluster-issuer": TLS_ISSUER}, default=True)
     for svc in project.services:
         rules = [r for r in project.rules if r.service == svc.name]
         if not rules or svc.cutover in ("off", "live"):
@@ -281,17 +292,25 @@ def ingresses(project: Project) -> dict[str, Obj]:
                 _paths(project, rules, project.monolith_service),
                 {"nginx.ingress.kubernetes.io/mirror-target":
                     f"http://{svc.name}.{project.namespace}.svc.cluster.local$request_uri"})
-    headers = f"{project.name}-static-headers"
-    out["ingress-static.yaml"] = _ingress(
-        project, f"{project.name}-static",
-        [{"path": project.static_path, "pathType": "Prefix",
-          "backend": ingress_backend(project, project.monolith_service)}],
-        {"migrator.dev/cache-control": STATIC_CACHE_CONTROL,
-         "nginx.ingress.kubernetes.io/custom-headers": f"{project.namespace}/{headers}"})
-    out["static-headers-configmap.yaml"] = {
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": meta(project, headers, component="gateway"),
-        "data": {"Cache-Control": STATIC_CACHE_CONTROL}}
+    static = project.static_path
+    for suffix, path, path_type, cache, extra in (
+            ("static", static, "Prefix", STATIC_CACHE_CONTROL, {}),
+            # a regex path: ingress-nginx then treats every path of the host as a regex
+            # (prefixes stay prefixes); see docs/deploy.md
+            ("static-hashed", f"{static}/.+{HASHED_STATIC}", "ImplementationSpecific",
+             STATIC_IMMUTABLE, {"nginx.ingress.kubernetes.io/use-regex": "true"})):
+        headers = f"{project.name}-{suffix}-headers"
+        out[f"ingress-{suffix}.yaml"] = _ingress(
+            project, f"{project.name}-{suffix}",
+            [{"path": path, "pathType": path_type,
+              "backend": ingress_backend(project, project.monolith_service)}],
+            {"migrator.dev/cache-control": cache,
+             "nginx.ingress.kubernetes.io/custom-headers": f"{project.namespace}/{headers}",
+             **extra})
+        out[f"{suffix}-headers-configmap.yaml"] = {
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": meta(project, headers, component="gateway"),
+            "data": {"Cache-Control": cache}}
     return out
 
 
@@ -299,7 +318,9 @@ def monolith_objects(project: Project, mono: MonolithSpec) -> dict[str, Obj]:
     """The monolith as a deployable: the default backend of every Ingress and the gateway."""
     port = [{"protocol": "TCP", "port": HTTP_PORT}]
     config = {"SERVICE_NAME": mono.name, "LOG_LEVEL": "INFO", "PORT": str(HTTP_PORT),
-              "WEB_CONCURRENCY": "2", "THREADS": "4"}
+              "WEB_CONCURRENCY": "2", "THREADS": "4",
+              # origin of static links when a CDN fronts /static (empty: this site)
+              "CDN_URL": ""}
     policy = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
               "metadata": meta(project, mono.name, component="monolith"),
               "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": mono.name}},
@@ -390,15 +411,21 @@ def manifests(project: Project) -> dict[str, Obj]:
                 patches.append({"target": {"kind": "Cluster", "name": f"{svc.name}-db"},
                                 "patch": _json(_cluster_ops(project, svc, overlay, instances,
                                                             storage))})
+        host = project.host if overlay == "prod" else f"{overlay}.{project.host}"
         for name in [n for n in out if n.startswith("base/ingress")]:
             ing = out[name]
+            patches.append({"target": {"kind": "Ingress", "name": ing["metadata"]["name"]},
+                            "patch": _json([
+                                {"op": "replace", "path": "/spec/rules/0/host", "value": host},
+                                {"op": "replace", "path": "/spec/tls/0/hosts/0", "value": host}])})
             if "nginx.ingress.kubernetes.io/custom-headers" in ing["metadata"].get(
                     "annotations", {}):
+                value = ing["metadata"]["annotations"]["nginx.ingress.kubernetes.io/custom-headers"]
                 patches.append({"target": {"kind": "Ingress", "name": ing["metadata"]["name"]},
                                 "patch": _json([{
                                     "op": "replace", "path": "/metadata/annotations/"
                                     "nginx.ingress.kubernetes.io~1custom-headers",
-                                    "value": f"{namespace}/{project.name}-static-headers"}])})
+                                    "value": f"{namespace}/{value.split('/', 1)[1]}"}])})
             if "nginx.ingress.kubernetes.io/mirror-target" in ing["metadata"].get(
                     "annotations", {}):
                 target = ing["metadata"]["annotations"][

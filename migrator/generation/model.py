@@ -101,6 +101,8 @@ class MonolithSpec:
     database_envs: list[str] = field(default_factory=list)
     secret_envs: list[str] = field(default_factory=list)
     health_path: str = ""  # a route answering probes, "" = TCP probes
+    #: its static folders (relative to the import root): hashed copies made at image build
+    static_dirs: list[str] = field(default_factory=list)
     context: str = ".."  # image build context (its import root), relative to OUT
 
 
@@ -118,6 +120,8 @@ class Project:
     graph: DependencyGraph
     plan: Plan
     monolith: MonolithSpec | None = None
+    #: the public host name of the Ingresses (TLS certificate); ``meta.host`` in the plan
+    host: str = ""
 
     def service(self, name: str) -> ServiceSpec:
         return next(s for s in self.services if s.name == name)
@@ -266,7 +270,19 @@ def build_project(plan: Plan, graph: DependencyGraph, *, extras: tuple[str, ...]
                    static_path=static,
                    monolith_service=monolith,
                    graph=graph, plan=plan,
-                   monolith=monolith_spec(plan, graph, monolith, framework, pins))
+                   monolith=monolith_spec(plan, graph, monolith, framework, pins),
+                   host=_host(plan, proj_name))
+
+
+_HOST = re.compile(r"^(?=.{1,253}\Z)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
+
+
+def _host(plan: Plan, project: str) -> str:
+    """``meta.host`` (a DNS name), else ``<project>.example.com`` to be replaced."""
+    host = str(plan.meta.get("host") or f"{project}.example.com").lower()
+    if not _HOST.match(host):
+        raise ScaffoldError(f"meta.host: {host!r} is not a DNS host name")
+    return host
 
 
 _ENV_NAME = re.compile(r"""["']([A-Z][A-Z0-9_]*(?:DATABASE_URL|SECRET_KEY))["']""")
@@ -310,8 +326,11 @@ def monolith_spec(plan: Plan, graph: DependencyGraph, name: str, framework: str,
         except OSError:
             continue
     health = next((r.path for r in graph.routes if r.path in ("/healthz", "/health")), "")
+    static = sorted(p.relative_to(root).as_posix() for t in tops if (root / t).is_dir()
+                    for p in (root / t).rglob("static")
+                    if p.is_dir() and "tests" not in p.relative_to(root).parts)
     return MonolithSpec(
         name=name, packages=tops, wsgi=wsgi, requirements=requirements,
-        database_scheme=scheme, health_path=health,
+        database_scheme=scheme, health_path=health, static_dirs=static,
         database_envs=sorted({"DATABASE_URL"} | {f for f in found if f.endswith("DATABASE_URL")}),
         secret_envs=sorted({"SECRET_KEY"} | {f for f in found if f.endswith("SECRET_KEY")}))

@@ -111,8 +111,9 @@ def test_default_output_sends_every_route_to_the_monolith(sample_graph, tmp_path
     out = tmp_path / "out"
     scaffold(sample_plan(sample_graph), sample_graph, out)
     ing = yaml.safe_load((out / "deploy/k8s/base/ingress.yaml").read_text())
-    assert "rules" not in ing["spec"] and ing["spec"]["defaultBackend"]["service"]["name"] == \
-        "monolith"
+    assert ing["spec"]["defaultBackend"]["service"]["name"] == "monolith"
+    assert [(p["path"], p["backend"]["service"]["name"])
+            for p in ing["spec"]["rules"][0]["http"]["paths"]] == [("/", "monolith")]
     assert not list((out / "deploy/k8s/base").glob("ingress-canary-*"))
     docs = {(d["kind"], d["metadata"]["name"]) for p in (out / "deploy/k8s/base/monolith").glob(
         "*.yaml") for d in [yaml.safe_load(p.read_text())] if "kind" in d and

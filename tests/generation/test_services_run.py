@@ -161,7 +161,12 @@ def test_local_gateway_routes_to_services_and_monolith(generated, tmp_path):
             assert (status, body) == (200, b"monolith:/about-us")
             status, headers, body = get(f"{gw}/static/app.css")
             assert (status, body) == (200, b"monolith:/static/app.css")
-            assert headers["cache-control"] == "public, max-age=86400, immutable"
+            assert headers["cache-control"] == "public, max-age=300"  # may change any deploy
+            status, headers, body = get(f"{gw}/static/app.0123456789ab.css")
+            assert (status, body) == (200, b"monolith:/static/app.0123456789ab.css")
+            assert headers["cache-control"] == "public, max-age=31536000, immutable"
+            status, headers, _ = get(f"{gw}/static/app.0123456789abc.css")  # 13 hex: not hashed
+            assert headers["cache-control"] == "public, max-age=300"
     finally:
         for proc in services.values():
             stop(proc)
