@@ -81,6 +81,8 @@ def standin(podman, out: Path, tmp: Path) -> None:
     bases = {re.search(r"^FROM (\S+)", d.read_text(), re.M).group(1) for d in dockerfiles}
     assert len(bases) == 1, bases
     requirements = sorted((out / "services").glob("*/requirements.txt"))
+    if (out / "monolith/requirements.txt").is_file():
+        requirements.append(out / "monolith/requirements.txt")
     kernel = out / "shared_kernel" / "pyproject.toml"
     if kernel.is_file():  # extract mode: the images also build and install the kernel library
         lists = re.findall(r"^(?:requires|dependencies) = \[(.*?)\]", kernel.read_text(),
@@ -206,6 +208,47 @@ def test_an_extracted_service_image_serves_its_moved_code(podman, sample_extract
             assert status == 200, body[:500]
             categories = json.loads(body)["categories"]
             assert categories and all(c["slug"] and c["name"] for c in categories)
+            stops_cleanly(podman, cid)
+        finally:
+            podman("rm", "-f", cid, check=False)
+    finally:
+        podman("rmi", "-f", tag, check=False)
+        podman("image", "prune", "-f", check=False)
+
+
+def test_compose_builds_the_monolith_which_serves_hashed_static_files(podman, sample_out,
+                                                                       tmp_path):
+    """compose's monolith entry (context, additional_contexts) builds with podman; the
+    container serves the shop and its content-hashed static files, read-only, as in k8s."""
+    out = sample_out
+    compose = yaml.safe_load((out / "compose.yaml").read_text())["services"]
+    external = {name for name, svc in compose.items() if "build" not in svc}
+    assert external == {"postgres", "gateway"}  # every other image is built from this output
+    build = compose["monolith"]["build"]
+    standin(podman, out, tmp_path)
+    tag = "localhost/migrator-test-monolith:test"
+    contexts = [f"--build-context={k}={(out / v).resolve()}"
+                for k, v in build["additional_contexts"].items()]
+    try:
+        podman("build", "--pull=never", "--network=none", "--format", "docker", *contexts,
+               "-t", tag, str(out / build["context"]))
+        port = free_port()
+        cid = podman("run", "-d", "--init", "--network", "host", "--read-only", "--tmpfs",
+                     "/tmp", "-e", f"PORT={port}", "-e", "SHOP_INSTANCE_DIR=/tmp/shop",
+                     "-e", "SHOP_DATABASE_URL=sqlite:////tmp/shop/shop.sqlite3",
+                     "-e", "SHOP_SECRET_KEY=podman-test", "-e", "SHOP_PASSWORD_ITERATIONS=1000",
+                     tag).stdout.strip()
+        try:
+            status, _, _ = wait_healthy(podman, cid, f"http://127.0.0.1:{port}/healthz")
+            assert status == 200
+            status, _, page = get(f"http://127.0.0.1:{port}/")
+            assert status == 200 and b"<html" in page.lower()
+            manifest = json.loads(podman("exec", cid, "cat",
+                                         "/app/sample_monolith/static/manifest.json").stdout)
+            status, _, css = get(f"http://127.0.0.1:{port}/static/{manifest['css/shop.css']}")
+            assert status == 200
+            assert css == (Path(__file__).resolve().parents[2] /
+                           "sample_monolith/static/css/shop.css").read_bytes()
             stops_cleanly(podman, cid)
         finally:
             podman("rm", "-f", cid, check=False)
