@@ -227,3 +227,32 @@ def test_shadow_copies_reads_to_the_service_and_the_client_never_sees_them(
     # and the mirror location cannot be called from outside
     with local_gateway(tmp_path / "out", tmp_path / "gw2", ports) as (gw, _):
         assert _fetch(f"{gw}/_migrator_shadow/{SERVICE}") == "HTTP 404"
+
+
+def test_canary_and_shadow_ingresses_pass_the_tools_in_every_overlay(sample_graph, tmp_path):
+    from .test_tools import kustomize, validate
+
+    plan = sample_plan(sample_graph)
+    plan.services[SERVICE].cutover, plan.services[SERVICE].cutover_percent = "canary", 25
+    plan.services["cart"].cutover = "shadow"
+    plan.services["orders"].cutover = "live"
+    out = tmp_path / "out"
+    scaffold(plan, sample_graph, out)
+    for overlay in ("dev", "prod"):
+        docs = kustomize(out / "deploy/k8s/overlays" / overlay)
+        ingresses = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Ingress"}
+        for doc in ingresses.values():
+            validate(doc, f"{overlay} Ingress/{doc['metadata']['name']}")
+        host = {"dev": "dev.sample-monolith.example.com",
+                "prod": "sample-monolith.example.com"}[overlay]
+        assert {d["spec"]["rules"][0]["host"] for d in ingresses.values()} == {host}
+        canary = ingresses[f"sample-monolith-canary-{SERVICE}"]["metadata"]["annotations"]
+        assert canary["nginx.ingress.kubernetes.io/canary-weight"] == "25"
+        mirror = ingresses["sample-monolith-shadow-cart"]["metadata"]["annotations"][
+            "nginx.ingress.kubernetes.io/mirror-target"]
+        assert mirror == (f"http://cart.sample-monolith-{overlay}.svc.cluster.local"
+                          "$request_uri")
+        main_paths = {p["path"]: p["backend"]["service"]["name"] for p in
+                      ingresses["sample-monolith"]["spec"]["rules"][0]["http"]["paths"]}
+        assert main_paths["/api/catalog/products"] == "monolith"  # canary: primary stays
+        assert "orders" in main_paths.values() and "cart" not in main_paths.values()
