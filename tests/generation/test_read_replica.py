@@ -1,5 +1,6 @@
 """Generated services on a real PostgreSQL primary and streaming replica (127.0.0.1): writes land
-on the primary, reads are answered by the replica, and a client reads its own writes."""
+on the primary, reads are answered by the replica, and a client reads its own writes (Flask and
+FastAPI through ``db.connect``, Django through its database router)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,45 @@ HOOKS = {
     "fastapi": "app.add_api_route('/t/read', read, methods=['GET'])\n"
                "app.add_api_route('/t/write', write, methods=['POST'])\n",
 }
-WORKER = {"flask": [], "fastapi": ["--worker-class", "uvicorn_worker.UvicornWorker"]}
+WORKER = {"flask": [], "fastapi": ["--worker-class", "uvicorn_worker.UvicornWorker"],
+          "django": []}
+#: Django: the generated settings' "replica" database and ReplicaRouter pick the connection
+DJANGO_PROBE = '''
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "{pkg}.settings")
+import django  # noqa: E402
+
+django.setup()
+from django.db import connections, router  # noqa: E402
+from django.http import JsonResponse  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from {pkg} import urls  # noqa: E402
+
+
+def _where(alias):
+    with connections[alias].cursor() as cur:
+        cur.execute("SELECT inet_server_port(), pg_is_in_recovery()")
+        port, recovery = cur.fetchone()
+        cur.execute("SELECT count(*) FROM notes")
+        return {{"port": port, "replica": recovery, "rows": cur.fetchone()[0]}}
+
+
+def read(request):
+    return JsonResponse(_where(router.db_for_read(None)))
+
+
+def write(request):
+    alias = router.db_for_write(None)
+    with connections[alias].cursor() as cur:
+        cur.execute("INSERT INTO notes (body) VALUES ('hello')")
+    return JsonResponse({{"wrote": _where(alias), "then_read": _where(router.db_for_read(None))}})
+
+
+urls.urlpatterns += [path("t/read", read), path("t/write", write)]
+from {pkg}.wsgi import application as app  # noqa: E402
+'''
 
 
 @pytest.fixture(scope="module")
@@ -80,11 +119,13 @@ def _call(opener, url: str, data: bytes | None = None) -> dict:
         return json.loads(response.read())
 
 
-@pytest.mark.parametrize("fw", ["flask", "fastapi"])
+@pytest.mark.parametrize("fw", ["flask", "fastapi", "django"])
 def test_service_reads_on_the_replica_writes_on_the_primary_and_reads_its_writes(
         generated, pg, fw, tmp_path):
     folder = generated[fw] / "services" / "catalog"
-    (tmp_path / "probe_app.py").write_text(PROBE.format(pkg="catalog_service", hook=HOOKS[fw]))
+    probe = DJANGO_PROBE.format(pkg="catalog_service") if fw == "django" else \
+        PROBE.format(pkg="catalog_service", hook=HOOKS[fw])
+    (tmp_path / "probe_app.py").write_text(probe)
     port = free_port()
     env = {**os.environ, "PYTHONPATH": f"{folder}{os.pathsep}{tmp_path}",
            "DATABASE_URL": pg.primary(scheme="postgresql+psycopg"),
