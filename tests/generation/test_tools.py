@@ -219,3 +219,18 @@ def test_postgres_clusters_per_overlay(generated):
     bad = {**clusters[0], "spec": {**clusters[0]["spec"], "bakup": {}}}
     with pytest.raises(jsonschema.ValidationError):  # the strict schema does catch a typo
         checker.validate(bad)
+
+
+def test_compose_files_follow_the_compose_specification(generated, sample_out):
+    path = SCHEMAS / "compose-spec.json"
+    if not path.exists():
+        pytest.skip(f"{path} is absent (shared/schemas not laid out beside the repo)")
+    schema = json.loads(path.read_text())
+    checker = jsonschema.Draft7Validator(schema)  # the specification's own draft
+    for out in [*generated.values(), sample_out]:
+        compose = yaml.safe_load((out / "compose.yaml").read_text())
+        checker.validate(compose)
+        assert compose["services"]["monolith"]["build"]["context"] == "./monolith"
+    compose["services"]["monolith"]["biuld"] = compose["services"]["monolith"].pop("build")
+    with pytest.raises(jsonschema.ValidationError):  # the schema does refuse a misspelt key
+        checker.validate(compose)
