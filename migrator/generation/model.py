@@ -286,6 +286,8 @@ def _host(plan: Plan, project: str) -> str:
 
 
 _ENV_NAME = re.compile(r"""["']([A-Z][A-Z0-9_]*(?:DATABASE_URL|SECRET_KEY))["']""")
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+_PLAIN_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*\Z")
 _WSGI = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*(\(\))?\Z")
 WSGI_GUESSES = {"flask": ("{top}.app:create_app()", "{top}.wsgi:app", "{top}.app:app", "{top}:app"),
                 "fastapi": ("{top}.main:app", "{top}.app:app", "{top}.asgi:app", "{top}:app"),
@@ -298,9 +300,10 @@ def monolith_spec(plan: Plan, graph: DependencyGraph, name: str, framework: str,
     object gunicorn serves and the settings it reads (``meta.monolith_wsgi`` overrides)."""
     root = Path(graph.root)  # the import root: the monolith's top-level packages live in it
     modules = graph.modules()
-    tops = sorted({m.split(".", 1)[0] for m in modules}) or ["app"]
-    top = sorted(Counter(m.split(".", 1)[0] for m in modules).items(),
-                 key=lambda kv: (-kv[1], kv[0]))[0][0] if modules else "app"
+    # only plain names reach the Dockerfile's COPY lines (a module name is user data)
+    tops = sorted({t for t in (m.split(".", 1)[0] for m in modules) if _PLAIN.match(t)}) or ["app"]
+    counts = Counter(t for t in (m.split(".", 1)[0] for m in modules) if t in tops)
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if counts else tops[0]
     wsgi = str(plan.meta.get("monolith_wsgi") or "")
     if not wsgi:
         for guess in WSGI_GUESSES[framework]:
@@ -328,7 +331,8 @@ def monolith_spec(plan: Plan, graph: DependencyGraph, name: str, framework: str,
     health = next((r.path for r in graph.routes if r.path in ("/healthz", "/health")), "")
     static = sorted(p.relative_to(root).as_posix() for t in tops if (root / t).is_dir()
                     for p in (root / t).rglob("static")
-                    if p.is_dir() and "tests" not in p.relative_to(root).parts)
+                    if p.is_dir() and "tests" not in p.relative_to(root).parts
+                    and _PLAIN_PATH.match(p.relative_to(root).as_posix()))
     return MonolithSpec(
         name=name, packages=tops, wsgi=wsgi, requirements=requirements,
         database_scheme=scheme, health_path=health, static_dirs=static,
