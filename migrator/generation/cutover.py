@@ -68,20 +68,21 @@ def edit_cutover(plan_file: Path, service: str, state: str,
     return plan, text
 
 
-def extras_in(out: Path) -> tuple[str, ...]:
-    """The ``--with`` options an earlier scaffold into ``out`` used, read from its manifest, so
-    regenerating keeps (instead of deleting) the ServiceMonitors and database clusters."""
+def earlier_options(out: Path) -> tuple[tuple[str, ...], bool]:
+    """The ``--with`` options and ``--extract`` of the earlier scaffold into ``out``, read from
+    its manifest, so regenerating keeps (instead of deleting) the ServiceMonitors, database
+    clusters and extracted code."""
     try:
         files = json.loads((out / MANIFEST).read_text(encoding="utf-8")).get("files", {})
     except (OSError, ValueError, AttributeError):
-        return ()
+        return (), False
     found = set()
     for rel in files:
         if rel.startswith("deploy/k8s/base/") and rel.endswith("/servicemonitor.yaml"):
             found.add("prometheus-operator")
         if rel.startswith("deploy/k8s/base/") and rel.endswith("/database.yaml"):
             found.add("cloudnative-pg")
-    return tuple(sorted(found))
+    return tuple(sorted(found)), "shared_kernel/pyproject.toml" in files
 
 
 @click.command("cutover")
@@ -120,7 +121,8 @@ def cutover(service: str, state: str, percent: int | None, out: Path, plan_file:
             source = out / meta_source
         graph = analyze(source)
         plan, text = edit_cutover(plan_file, service, state, percent)
-        result = scaffold(plan, graph, out, with_=extras_in(out))
+        extras, extract = earlier_options(out)
+        result = scaffold(plan, graph, out, with_=extras, extract=extract)
         atomic_write(plan_file, text)
     except (PlanError, ScaffoldError, PathError) as exc:
         click.echo(f"migrator cutover: {str(exc).splitlines()[0]}", err=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import shutil
 import threading
 import time
 import urllib.error
@@ -256,3 +257,25 @@ def test_canary_and_shadow_ingresses_pass_the_tools_in_every_overlay(sample_grap
                       ingresses["sample-monolith"]["spec"]["rules"][0]["http"]["paths"]}
         assert main_paths["/api/catalog/products"] == "monolith"  # canary: primary stays
         assert "orders" in main_paths.values() and "cart" not in main_paths.values()
+
+
+def test_cutover_keeps_an_extract_mode_output_whole(tmp_path):
+    """Regenerating after `scaffold --extract` keeps the moved code and the kernel."""
+    from migrator.analysis import analyze
+    from migrator.plan import load_plan
+
+    from .conftest import SHOPFIX
+
+    out = tmp_path / "out"
+    plan_file = tmp_path / "plan.yaml"
+    shutil.copy(SHOPFIX / "shopfix_plan.yaml", plan_file)
+    scaffold(load_plan(plan_file), analyze(SHOPFIX / "shopfix_app", use_cache=False), out,
+             extract=True)
+    before = {p for p in _tree(out) if p.startswith(("services/catalog/src/", "shared_kernel/"))}
+    assert before
+    result = CliRunner().invoke(main, ["cutover", "catalog", "live", "-o", str(out), "--plan",
+                                       str(plan_file), "--source",
+                                       str(SHOPFIX / "shopfix_app")])
+    assert result.exit_code == 0, result.output
+    assert before <= set(_tree(out))
+    assert "proxy_pass http://svc_catalog;" in (out / "gateway/nginx.local.conf").read_text()
