@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from migrator.util.fs import FileError, read_text
+
 PLAN_VERSION = 1
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")  # \Z: "$" allows "x\n"
 # Python identifiers may be non-ASCII (PEP 3131): ``[^\W\d]\w*`` is "a letter or _, then word chars"
@@ -168,25 +170,49 @@ class _PlanDumper(yaml.SafeDumper):
         return True
 
 
-def load_plan(path: str | Path) -> Plan:
-    """Read and validate a plan file (YAML or JSON)."""
-    return plan_from_dict(read_document(path), source=str(path))
+def load_plan(path: str | Path, *, root: str | Path | None = None) -> Plan:
+    """Read and validate a plan file (YAML or JSON); ``root`` as for ``read_document``."""
+    return plan_from_dict(read_document(path, root=root), source=str(path))
 
 
-def read_document(path: str | Path) -> Any:
-    """The data of a YAML or JSON file; a ``PlanError`` naming the file (and line) otherwise."""
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping: plain YAML keeps the
+    last one, so a second ``cart:`` would silently drop the first service."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: SafeLoader's own error says so
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_document(path: str | Path, *, root: str | Path | None = None) -> Any:
+    """The data of a YAML or JSON file; a ``PlanError`` naming the file (and line) otherwise.
+
+    The file must be a regular file (``read_regular``: no FIFO, device or link out of ``root``)
+    and no mapping in it may give a key twice."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PlanError(str(path), [f"cannot read: {exc.strerror or exc}"]) from None
+        text = read_text(path, root=root)
+    except FileError as exc:
+        raise PlanError(str(path), [exc.why]) from None
     try:
-        return yaml.safe_load(text)  # JSON is YAML
+        return yaml.load(text, Loader=UniqueKeyLoader)  # JSON is YAML
+    except RecursionError:
+        raise PlanError(str(path), ["nested too deeply"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
         raise PlanError(str(path), [f"{where}not valid YAML/JSON: "
-                                    f"{getattr(exc, 'problem', exc)}"]) from None
+                                    f"{str(getattr(exc, 'problem', exc)).splitlines()[0]}"]) from None
 
 
 _SERVICE_KEYS = {"modules", "symbols", "tables", "routes", "depends_on", "interface", "why",

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 
+from skipcheck import pytest_configure  # noqa: F401 - the skip check (see there)
+
 # A run from the command line leaves a resident parser process behind for the next run
 # (migrator.analysis.resident). Forked from a test, it would keep a copy of the test process
 # alive for minutes, and one test's resident would serve another test's runs: tests run
 # without one, except tests/analysis/test_resident.py, which starts and stops its own.
 os.environ["MIGRATOR_RESIDENT_PARSER"] = "0"
+

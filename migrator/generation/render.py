@@ -8,6 +8,8 @@ loudly instead of writing an empty string.
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
 import migrator
+from migrator.util.fs import FileError, read_text
 from migrator.util.names import python_identifier
 
 from . import k8s
@@ -76,7 +79,7 @@ def environment(overrides: Path | None = None) -> SandboxedEnvironment:
     if overrides is not None:
         if not overrides.is_dir():
             raise ScaffoldError(f"--templates {overrides}: not a directory")
-        loaders.append(jinja2.FileSystemLoader(str(overrides)))
+        loaders.append(_ConfinedLoader(overrides))
     loaders.append(jinja2.FileSystemLoader(str(default_templates())))
     env = SandboxedEnvironment(loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
                                keep_trailing_newline=True, autoescape=False)
@@ -84,6 +87,28 @@ def environment(overrides: Path | None = None) -> SandboxedEnvironment:
     env.filters["ident"] = python_identifier
     env.filters["code"] = _md_code
     return env
+
+
+class _ConfinedLoader(jinja2.BaseLoader):
+    """``--templates`` files, read with ``read_regular``: regular files under the folder only
+    (a link out of it, a FIFO or a device is an error naming the file, not a hang or a leak)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def get_source(self, environment: jinja2.Environment, template: str,
+                   ) -> tuple[str, str, Callable[[], bool]]:
+        parts = template.split("/")
+        if any(p in ("", ".", "..") for p in parts):
+            raise jinja2.TemplateNotFound(template)
+        path = self.root.joinpath(*parts)
+        if not os.path.lexists(path):
+            raise jinja2.TemplateNotFound(template)
+        try:
+            text = read_text(path, root=self.root)
+        except FileError as exc:
+            raise ScaffoldError(f"--templates {exc}") from None
+        return text, str(path), lambda: True  # one run: read each template once
 
 
 def _md_code(value: Any) -> str:

@@ -79,9 +79,9 @@ def propose(path: str, output: str | None, fmt: str | None, algorithm: str | Non
         return
     text = dump_plan(plan, fmt)
     if output:
-        from migrator.util.fs import atomic_write
+        from migrator.util.fs import write_output
 
-        atomic_write(output, text)
+        write_output(output, text)
         if not quiet:
             click.echo(summarize(plan), nl=False)
             click.echo(f"plan written to {output}")

@@ -18,6 +18,12 @@ import pytest
 FRAMEWORKS = ("flask", "fastapi", "django")
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT.parent / "shared" / "schemas"
+#: podman settings that work in this sandbox (see ../shared/docs/tooling.md)
+CONTAINERS_CONF = """[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
+[engine]
+runtime = "runc"
+"""
 #: wheels of the generated services' requirements, kept between runs (venv and podman tiers)
 WHEELS = Path.home() / ".cache" / "migrator-tests" / "wheels"
 
@@ -48,6 +54,43 @@ def need(tool: str) -> str:
     if path is None:
         pytest.fail(f"{tool} is not installed: run scripts/bootstrap.sh --test")
     return path
+
+
+def hadolint_findings(dockerfile: Path) -> list[dict]:
+    """hadolint's findings on ``dockerfile``, its exit code checked against them: hadolint
+    exits 1 with empty output on a file it cannot read, which must never read as "clean"."""
+    assert dockerfile.is_file(), f"{dockerfile} does not exist"
+    proc = subprocess.run([need("hadolint"), "--no-color", "-f", "json", str(dockerfile)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip(), f"{dockerfile}: hadolint printed nothing: {proc.stderr}"
+    findings = json.loads(proc.stdout)
+    assert proc.returncode == (1 if findings else 0), (dockerfile, proc.returncode, proc.stderr)
+    return findings
+
+
+def build_context(context: Path, tmp: Path) -> set[str]:
+    """The files (relative paths) that an image build with ``context`` sends to the builder,
+    as podman sends them: it reads ``.dockerignore`` with Docker's rules. A ``FROM scratch``
+    build copies the whole context and exports it to a folder: no base image, no network."""
+    podman = need("podman")
+    if os.geteuid() != 0:
+        pytest.skip("podman runs as root here (rootless podman needs subuid setup)")
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "containers.conf").write_text(CONTAINERS_CONF)
+    (tmp / "Containerfile").write_text("FROM scratch\nCOPY . /context/\n")
+    dest, iid = tmp / "exported", tmp / "image-id"
+    env = {**os.environ, "CONTAINERS_CONF": str(tmp / "containers.conf")}
+    proc = subprocess.run([podman, "build", "--pull=never", "--network=none", "-f",
+                           str(tmp / "Containerfile"), "--iidfile", str(iid), "-o",
+                           f"type=local,dest={dest}", str(context)],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    if iid.is_file():
+        subprocess.run([podman, "rmi", "-f", iid.read_text().strip()], capture_output=True,
+                       timeout=120, env=env)
+    root = dest / "context"
+    assert root.is_dir(), f"podman exported nothing from {context}"
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
 
 
 @contextlib.contextmanager

@@ -179,6 +179,7 @@ def _with_state(graph, out: Path, state: str, percent: int = 0) -> list[str]:
     """Scaffold the sample with SERVICE in ``state``; URLs (paths) of SERVICE's routes."""
     plan = sample_plan(graph)
     plan.services[SERVICE].cutover, plan.services[SERVICE].cutover_percent = state, percent
+    out.parent.mkdir(parents=True, exist_ok=True)
     scaffold(plan, graph, out)
     project = build_project(plan, graph)
     return [r.path + ("/x" if r.path_type == "Prefix" else "")

@@ -349,7 +349,7 @@ def test_cli_with_a_graph_file(tmp_path):
     assert (tmp_path / "out/deploy/k8s/base/cart/servicemonitor.yaml").is_file()
     res = runner.invoke(main, ["scaffold", str(graph), "--plan", str(tmp_path / "nope.yaml"),
                                "-o", str(tmp_path / "out")])
-    assert res.exit_code == 1 and "nope.yaml: cannot read" in res.output
+    assert res.exit_code == 2 and "nope.yaml: cannot read" in res.output
 
 
 def test_any_method_routes_are_stubbed_for_every_verb(tmp_path):

@@ -422,7 +422,8 @@ def tiny_disk(tmp_path):
     try:
         yield where
     finally:
-        subprocess.run(["umount", str(where)], capture_output=True, timeout=30)
+        done = subprocess.run(["umount", str(where)], capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, f"the test's tmpfs stays mounted: {done.stderr}"
 
 
 def test_a_really_full_disk_leaves_the_previous_output(tiny_disk) -> None:
