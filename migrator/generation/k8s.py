@@ -247,11 +247,9 @@ def _ingress(project: Project, name: str, paths: list[Obj], annotations: dict[st
     """One Ingress on the project's host, with TLS from the ``<project>-tls`` Secret."""
     spec: Obj = {"ingressClassName": "nginx",
                  "tls": [{"hosts": [project.host], "secretName": f"{project.name}-tls"}]}
-    if default:
+    if default:  # what no path of the host matches: the monolith
         spec["defaultBackend"] = ingress_backend(project, project.monolith_service)
-        paths = [*paths, {"path": "/", "pathType": "Prefix",
-                          "backend": ingress_backend(project, project.monolith_service)}]
-    spec["rules"] = [{"host": project.host, "http": {"paths": paths}}]
+    spec["rules"] = [{"host": project.host, **({"http": {"paths": paths}} if paths else {})}]
     metadata = meta(project, name, component="gateway")
     if annotations:
         metadata["annotations"] = annotations

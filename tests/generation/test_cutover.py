@@ -113,8 +113,11 @@ def test_default_output_sends_every_route_to_the_monolith(sample_graph, tmp_path
     scaffold(sample_plan(sample_graph), sample_graph, out)
     ing = yaml.safe_load((out / "deploy/k8s/base/ingress.yaml").read_text())
     assert ing["spec"]["defaultBackend"]["service"]["name"] == "monolith"
-    assert [(p["path"], p["backend"]["service"]["name"])
-            for p in ing["spec"]["rules"][0]["http"]["paths"]] == [("/", "monolith")]
+    assert ing["spec"]["rules"] == [{"host": "sample-monolith.example.com"}]  # no path
+    from .test_tools import validate
+
+    for path in sorted((out / "deploy/k8s/base").glob("ingress*.yaml")):
+        validate(yaml.safe_load(path.read_text()), path.name)  # strict, as every manifest
     assert not list((out / "deploy/k8s/base").glob("ingress-canary-*"))
     docs = {(d["kind"], d["metadata"]["name"]) for p in (out / "deploy/k8s/base/monolith").glob(
         "*.yaml") for d in [yaml.safe_load(p.read_text())] if "kind" in d and

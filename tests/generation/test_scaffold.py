@@ -136,9 +136,7 @@ def test_ingress_and_gateway_route_the_same(generated):
     rules = {(p["path"], p["pathType"], p["backend"]["service"]["name"])
              for p in ing["spec"]["rules"][0]["http"]["paths"]}
     assert rules == {("/cart", "Exact", "cart"), ("/cart/items", "Prefix", "cart"),
-                     ("/orders", "Prefix", "orders"), ("/products", "Prefix", "catalog"),
-                     ("/", "Prefix", "monolith")}
-    rules.discard(("/", "Prefix", "monolith"))
+                     ("/orders", "Prefix", "orders"), ("/products", "Prefix", "catalog")}
     # TLS on the host, the certificate from cert-manager
     assert ing["spec"]["tls"] == [{"hosts": ["shop.example.com"], "secretName": "shop-tls"}]
     assert ing["spec"]["rules"][0]["host"] == "shop.example.com"
