@@ -643,6 +643,9 @@ class _Proposer:
                 if name in services:
                     services[name].interface = sorted(set(services[name].interface)
                                                       | set(old.interface))
+                    # the traffic switch is an operator's decision: a re-run keeps it
+                    services[name].cutover = old.cutover
+                    services[name].cutover_percent = old.cutover_percent
         metrics = compute_metrics(graph, full, owners=owners)
         for name, svc in services.items():
             svc.why = self._why(name, svc, full, split)
