@@ -41,7 +41,7 @@ def scaffold(plan: Plan, graph: DependencyGraph, out: str | Path, *,
                                                      Path(out).resolve())
         files = render_all(model, Path(templates) if templates is not None else None,
                            extract=extract)
-        if extract:  # move each service's code in too (migrator.extraction, README "extract")
+        if extract:  # move each service's code in too (migrator.extraction, docs/extract.md)
             from migrator.extraction.hook import add_to_scaffold
 
             files = add_to_scaffold(files, plan, graph, source_root or graph.root, model)

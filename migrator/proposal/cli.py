@@ -13,7 +13,7 @@ from migrator.plan import PlanError, dump_plan, load_plan
 from migrator.proposal.config import ALGORITHMS
 
 METRICS_HELP = ("Metrics (Q, ICP, SM, IFN, NED, BCP, data coupling) follow the definitions in "
-                "README, section Metrics (docs/metrics.md).")
+                "docs/metrics.md in the migrator repository.")
 
 
 def _fail(message: str) -> None:

@@ -772,7 +772,7 @@ def summarize(plan: Plan) -> str:
         lines.append(f"metrics: Q {m.get('modularity')}  ICP {m.get('icp')}  SM {m.get('sm')}  "
                      f"IFN {m.get('ifn')}  NED {m.get('ned')}  BCP {m.get('bcp')}  "
                      f"shared writes {dc.get('shared_writes', 0)}  "
-                     f"cross reads {dc.get('cross_reads', 0)}  (definitions: README, Metrics)")
+                     f"cross reads {dc.get('cross_reads', 0)}  (definitions: docs/metrics.md)")
     split = plan.meta.get("split_modules") or []
     if split:
         lines.append("split into symbols: " + ", ".join(split))
