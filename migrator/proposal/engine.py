@@ -81,6 +81,7 @@ class _Proposer:
         self.business = business_units(self.ug, graph)
         self.pins: dict[str, str] = {}
         self.reason: dict[str, str] = {}
+        self.concepts = 0  # business concepts the service count was sized from
 
     # -- constraints ----------------------------------------------------------------------
     def _pins(self) -> None:
@@ -416,6 +417,7 @@ class _Proposer:
         #    (business concepts) services
         if self.opts.services is None:
             concepts = len({n for n in labels if n.startswith(cl.PIN + cl.DOM)})
+            self.concepts = concepts
             members = self._real(labels)
             big = sum(1 for k in members if code(members[k]) >= TEAM_BIG * floor / TEAM_SHARE)
             high = max(low, big, math.ceil(TEAM_FACTOR * math.sqrt(concepts))) \
@@ -659,6 +661,7 @@ class _Proposer:
             "services_range": list(self.opts.services) if self.opts.services else None,
             "weights": dict(sorted(self.opts.weights.items())),
             "split_modules": sorted(split),
+            "service_count": self._count_reason(len(services)),
             "table_owner_rule": TABLE_RULE,
             "data_coupling": copy.deepcopy({
                 "shared_writes": metrics["data_coupling"]["shared_write_tables"],
@@ -673,6 +676,20 @@ class _Proposer:
                                            if _resolve_any(n, set(ug.units)) is None)
         meta = {k: v for k, v in meta.items() if v is not None}
         return Plan(services=services, shared_kernel=kernel, metrics=metrics, meta=meta)
+
+    def _count_reason(self, n: int) -> str:
+        """Why the plan has ``n`` services, for the plan's readers."""
+        if self.opts.services:
+            low, high = self.opts.services
+            return f"{n} services: asked for {low}-{high}"
+        c = getattr(self, "concepts", 0)
+        if not c:
+            return f"{n} services: the clusters of the code (no business concepts found)"
+        return (f"{n} services from {c} business concepts: a team owns a handful of related "
+                f"concepts, so at most ceil({TEAM_FACTOR} x sqrt({c})) = "
+                f"{math.ceil(TEAM_FACTOR * math.sqrt(c))} (more only where more clusters each "
+                f"hold {TEAM_BIG:.0%} of the code); fragments under {TEAM_SHARE:.0%} of the code "
+                f"joined their closest concept")
 
     def _why(self, name: str, svc: Service, full: dict[str, str], split: set[str]) -> list[str]:
         ug = self.ug
@@ -773,6 +790,8 @@ def summarize(plan: Plan) -> str:
                      f"IFN {m.get('ifn')}  NED {m.get('ned')}  BCP {m.get('bcp')}  "
                      f"shared writes {dc.get('shared_writes', 0)}  "
                      f"cross reads {dc.get('cross_reads', 0)}  (definitions: docs/metrics.md)")
+    if plan.meta.get("service_count"):
+        lines.append(str(plan.meta["service_count"]))
     split = plan.meta.get("split_modules") or []
     if split:
         lines.append("split into symbols: " + ", ".join(split))
