@@ -53,14 +53,23 @@ _REGISTRATION_ATTRS = frozenset({"add_url_rule", "register_blueprint", "add_reso
                                  *u.HTTP_METHODS})
 
 
-def _value(node: cst.CSTNode | None) -> dict[str, Any] | None:
+def _value(node: cst.CSTNode | None,
+           tables: dict[str, cst.CSTNode] | None = None) -> dict[str, Any] | None:
     """Plain description of an argument at a possible helper call site: strings (``str``, with
-    ``seq`` for a list/tuple), ``X.as_view(...)`` (``as_view``) or a dotted name (``name``)."""
+    ``seq`` for a list/tuple), ``X.as_view(...)`` (``as_view``), a dotted name (``name``) or a
+    table of rows (``rows``: a list of tuples such as ``[("/a", ViewA), ...]``, inline or a
+    module-level name in ``tables``)."""
     if node is None:
         return None
+    if isinstance(node, cst.Name) and tables and node.value in tables:
+        node = tables[node.value]
     if isinstance(node, (cst.List, cst.Tuple)):
         values = u.strings(node)
-        return {"str": values, "seq": True} if values is not None else None
+        if values is not None:
+            return {"str": values, "seq": True}
+        rows = [[_value(e.value) for e in el.value.elements] for el in node.elements
+                if isinstance(el.value, (cst.Tuple, cst.List))]
+        return {"rows": rows} if rows and len(rows) == len(node.elements) else None
     text = u.string(node)
     if text is not None:
         return {"str": [text], "seq": False}
@@ -70,13 +79,20 @@ def _value(node: cst.CSTNode | None) -> dict[str, Any] | None:
     return {"name": name} if name else None
 
 
-def _call_site(call: cst.Call) -> dict[str, Any] | None:
+def _is_rule(value: dict[str, Any] | None) -> bool:
+    """A URL rule (or list of them): strings that all start with ``/``."""
+    return bool(value and value.get("str") and all(x.startswith("/") for x in value["str"]))
+
+
+def _call_site(call: cst.Call, tables: dict[str, cst.CSTNode]) -> dict[str, Any] | None:
     """A call that may register routes through a helper: one of its arguments is a URL rule
-    (a string, or list of strings, starting with ``/``) or a ``View.as_view(...)``."""
+    (a string, or list of strings, starting with ``/``), a ``View.as_view(...)`` or a table
+    of rows holding rules (``[("/a", ViewA), ...]``)."""
     pos, kw = u.call_args(call)
-    values = [_value(v) for v in pos]
-    kws = {k: _value(v) for k, v in sorted(kw.items())}
-    if not any(v and ("as_view" in v or (v.get("str") and all(x.startswith("/") for x in v["str"])))
+    values = [_value(v, tables) for v in pos]
+    kws = {k: _value(v, tables) for k, v in sorted(kw.items())}
+    if not any(v and ("as_view" in v or _is_rule(v) or
+                      any(_is_rule(c) for row in v.get("rows", ()) for c in row))
                for v in (*values, *kws.values())):
         return None
     return {"func": u.callee(call), "pos": values, "kw": kws,
@@ -109,20 +125,34 @@ def _helpers(func: cst.FunctionDef) -> list[dict[str, Any]]:
     kwonly = [p.name.value for p in params.kwonly_params]
     names = set(positional) | set(kwonly)
     star_kw = params.star_kwarg.name.value if isinstance(params.star_kwarg, cst.Param) else None
-    loops: dict[str, str] = {}
+    loops: dict[str, dict[str, Any]] = {}  # loop variable -> where its values come from
+    views: dict[str, str] = {}  # ``v = <loop variable or parameter>.as_view(...)``
     calls = []
     for node, _ in u.walk(func.body, func):
-        if type(node) is cst.For and isinstance(node.target, cst.Name) and \
-                isinstance(node.iter, cst.Name) and node.iter.value in names:
-            loops[node.target.value] = node.iter.value
+        if type(node) is cst.For and isinstance(node.iter, cst.Name) and \
+                node.iter.value in names:
+            if isinstance(node.target, cst.Name):
+                loops[node.target.value] = {"param": node.iter.value, "iter": True}
+            elif isinstance(node.target, (cst.Tuple, cst.List)):  # for rule, view in table
+                for i, el in enumerate(node.target.elements):
+                    if isinstance(el.value, cst.Name):
+                        loops[el.value.value] = {"param": node.iter.value, "iter": True,
+                                                 "index": i}
         elif type(node) is cst.Call:
             calls.append(node)
+        elif type(node) is cst.Assign and isinstance(node.value, cst.Call):
+            cls = (u.callee(node.value) or "").removesuffix(".as_view")
+            if cls != u.callee(node.value) and "." not in cls:
+                views.update((n, cls) for n in u.assign_targets(node)[0])
 
     def source(expr: cst.CSTNode | None, view: bool) -> dict[str, Any] | None:
         if isinstance(expr, cst.Name) and expr.value in names:
             return {"param": expr.value}
         if isinstance(expr, cst.Name) and expr.value in loops:
-            return {"param": loops[expr.value], "iter": True}
+            return dict(loops[expr.value])
+        if view and isinstance(expr, cst.Name) and expr.value in views:
+            found = source(cst.Name(views[expr.value]), True)
+            return dict(found, as_view=True) if found and "param" in found else None
         if view:
             value = _value(expr)
             return value if value and "str" not in value else None
@@ -187,6 +217,7 @@ class FlaskPlugin:
         rules: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         regs: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         views: dict[str, list[str] | None] = {}
+        classes: dict[str, dict[str, Any]] = {}
         consts = {}  # module-level names bound to list/tuple literals (registration tables)
         for small in u.small_statements(tree):
             names, value = u.assign_targets(small)
@@ -228,10 +259,15 @@ class FlaskPlugin:
                 methods = self._view_methods(node)
                 if methods is not False:
                     views[node.name.value] = methods
+                bases = [b for b in (u.dotted(a.value) for a in node.bases if not a.keyword)
+                         if b and b != "object"]
+                if bases:  # a view may get its verbs and its view base through other classes
+                    classes[node.name.value] = {"bases": bases,
+                                                "verbs": self._verbs(node)}
             elif type(node) is cst.Call:
                 name = u.callee(node)
                 if name and len(node.args) >= 2 and u.last(name) not in _REGISTRATION_ATTRS:
-                    site = _call_site(node)
+                    site = _call_site(node, consts)
                     if site is not None:
                         sites.append((lines.want(node), site, scope))
                 if not name or "." not in name:
@@ -265,7 +301,7 @@ class FlaskPlugin:
         consts = u.constants(tree)
         helpers = [h for sc in rule_scopes.values() if id(sc) in top_functions
                    for h in _helpers(sc)]
-        if not (objects or routes or rules or regs or views or helpers or sites):
+        if not (objects or routes or rules or regs or views or helpers or sites or classes):
             return None
 
         for h in helpers:
@@ -297,6 +333,8 @@ class FlaskPlugin:
                               else dict(r, line=lines.of(n)) for n, r in regs],
             "views": dict(sorted(views.items())),
         }
+        if classes:
+            data["classes"] = dict(sorted(classes.items()))
         if helpers:
             data["helpers"] = sorted(
                 (dict({k: v for k, v in h.items() if k != "_node"}, line=lines.of(h["_node"]))
@@ -421,6 +459,12 @@ class FlaskPlugin:
         bases = [u.last(u.dotted(b.value)) for b in node.bases]
         if not any(b in _RESOURCE_BASES for b in bases):
             return False
+        return FlaskPlugin._verbs(node) or None
+
+    @staticmethod
+    def _verbs(node: cst.ClassDef) -> list[str]:
+        """The HTTP verbs a class defines (a ``methods = [...]`` attribute, else its ``get``,
+        ``post``... methods)."""
         declared: list[str] | None = None
         verbs = set()
         for stmt in node.body.body:
@@ -430,9 +474,7 @@ class FlaskPlugin:
                 names, value = u.assign_targets(small)
                 if "methods" in names:
                     declared = _methods(value)
-        if declared:
-            return declared
-        return sorted(verbs) or None
+        return declared or sorted(verbs)
 
     # -- parent half ---------------------------------------------------------------------------
     def resolve(self, facts: dict[str, ModuleFacts], resolver: Any,
@@ -532,7 +574,7 @@ class FlaskPlugin:
                     continue
                 methods = r["methods"]
                 if methods is None and r["as_view"]:
-                    methods = self._class_methods(handler, facts)
+                    methods = self._class_methods(handler, facts, resolver)
                 self._add(graph, resolver, m, mf.file, r["line"], found, r["rule"],
                           methods or ["GET"], handler)
 
@@ -552,7 +594,7 @@ class FlaskPlugin:
                         if found is None or handler is None:
                             continue
                         if methods is None and view[1]:
-                            methods = self._class_methods(handler, facts)
+                            methods = self._class_methods(handler, facts, resolver)
                         self._add(graph, resolver, m, mf.file, c["line"], found, rule,
                                   methods or ["GET"], handler)
 
@@ -572,6 +614,8 @@ class FlaskPlugin:
         if not obj or "name" not in obj:
             return []
         spec = helper["rule"]
+        if "index" in spec or "index" in helper["view"]:
+            return FlaskPlugin._bind_rows(helper, bound, call_module, obj["name"])
         if "literal" in spec:
             rules = [spec["literal"]]
         else:
@@ -597,15 +641,64 @@ class FlaskPlugin:
         return [(rule, view, module, methods, obj["name"]) for rule in rules]
 
     @staticmethod
+    def _bind_rows(helper: dict[str, Any], bound: dict[str, Any], call_module: str,
+                   obj: str) -> list[tuple]:
+        """Registrations of a helper that loops over a table of rows
+        (``for rule, view in table: bp.add_url_rule(rule, view_func=view.as_view(...))``)
+        for a call that passes the table: one per row."""
+        rule_spec, view_spec = helper["rule"], helper["view"]
+        if rule_spec.get("param") != view_spec.get("param") or \
+                not ("index" in rule_spec and "index" in view_spec):
+            return []
+        table = bound.get(rule_spec["param"])
+        if not table or "rows" not in table:
+            return []
+        methods = helper["methods"] if isinstance(helper["methods"], list) else None
+        out = []
+        for row in table["rows"]:
+            if max(rule_spec["index"], view_spec["index"]) >= len(row):
+                continue
+            rule, view = row[rule_spec["index"]], row[view_spec["index"]]
+            if not _is_rule(rule) or not view or not ("name" in view or "as_view" in view):
+                continue
+            name = view.get("as_view") or view["name"]
+            as_view = "as_view" in view or bool(view_spec.get("as_view"))
+            out.extend((r, (name, as_view), call_module, methods, obj) for r in rule["str"])
+        return out
+
+    @staticmethod
     def _handler(module: str, func: str, line: int, resolver: Any,
                  graph: DependencyGraph) -> str:
         node = f"{module}:{func}"
         return node if node in graph.g else resolver.owner_of_line(module, line)
 
-    def _class_methods(self, handler: str, facts: dict[str, ModuleFacts]) -> list[str] | None:
+    def _class_methods(self, handler: str, facts: dict[str, ModuleFacts],
+                       resolver: Any = None) -> list[str] | None:
+        """HTTP verbs of a class-based view: its own, else those of its bases (a
+        ``MethodView`` gets every verb method along its bases)."""
         module, _, cls = handler.partition(":")
         data = facts[module].framework.get(self.name) if module in facts else None
-        return (data or {}).get("views", {}).get(cls)
+        own = (data or {}).get("views", {}).get(cls)
+        if resolver is None:
+            return own
+        verbs: set[str] = set()
+        seen = set()
+        todo = [handler]
+        while todo:
+            node = todo.pop()
+            if node in seen or ":" not in node:
+                continue
+            seen.add(node)
+            module, _, cls = node.partition(":")
+            data = (facts[module].framework.get(self.name) or {}) if module in facts else {}
+            info = data.get("classes", {}).get(cls)
+            if info is None:
+                verbs.update(data.get("views", {}).get(cls) or ())
+                continue
+            verbs.update(info["verbs"])
+            todo.extend(filter(None, (u.resolve_name(resolver, facts, module, b)
+                                      for b in info["bases"])))
+        return sorted(verbs) or None
 
     def _add(self, graph: DependencyGraph, resolver: Any, module: str, file: str, line: int,
              found: tuple[str | None, list[str | None]], rule: str, methods: list[str],

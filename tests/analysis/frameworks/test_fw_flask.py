@@ -347,3 +347,56 @@ def test_flaskbb_routes_through_register_view() -> None:
     } <= found
     assert ("flaskbb.user.views:flaskbb_load_blueprints",
             "flaskbb.user.views:ChangeEmail") in edges(g, "route")
+
+
+def test_routes_listed_in_a_table_registered_by_a_helper() -> None:
+    """(path, Resource) rows handed with a blueprint to a helper that loops over them; the
+    resources get their verbs through a base class in another module."""
+    g = mini_graph({
+        "pkg/__init__.py": "",
+        "pkg/api.py": '''
+            def register(blueprint, route_tuples, decorators=None):
+                views = {}
+                for path, resource in route_tuples:
+                    view_func = views.get(resource)
+                    if view_func is None:
+                        view_func = resource.as_view(resource.__name__)
+                    blueprint.add_url_rule(path, view_func=view_func)
+                return blueprint
+        ''',
+        "pkg/base.py": '''
+            from flask.views import MethodView
+
+            class BaseResource(MethodView):
+                def get(self): ...
+                def delete(self): ...
+        ''',
+        "pkg/items.py": '''
+            from flask import Blueprint
+            from pkg.api import register
+            from pkg.base import BaseResource
+
+            class ItemResource(BaseResource):
+                def put(self): ...
+
+            class NewItemResource(MethodView):
+                def post(self): ...
+
+            routes = [
+                ("/items/<item_id>", ItemResource),
+                ("/items/new", NewItemResource),
+            ]
+            not_routes = [("items", ItemResource)]
+
+            blueprint = Blueprint("items", "items")
+            api = register(blueprint, routes)
+            register(blueprint, not_routes)
+        ''',
+    })
+    assert routes(g) == {
+        ("GET", "/items/<item_id>", "pkg.items:ItemResource"),
+        ("PUT", "/items/<item_id>", "pkg.items:ItemResource"),
+        ("DELETE", "/items/<item_id>", "pkg.items:ItemResource"),
+        ("POST", "/items/new", "pkg.items:NewItemResource"),
+    }
+    assert ("pkg.items:blueprint", "pkg.items:ItemResource") in edges(g, "route")
