@@ -242,7 +242,12 @@ class SQLAlchemyPlugin:
                 if not names or value is None:
                     continue
                 factory = u.last(u.callee(value))
-                if factory in _BASE_FACTORIES or factory == "SQLAlchemy":
+                alias = u.dotted(value) if scope is None else None
+                if alias and alias.endswith(".Model"):  # ``BaseModel = db.Model``
+                    for var in names:
+                        bases.append((lines.want(node), {"var": var, "kind": "alias",
+                                                         "of": alias}))
+                elif factory in _BASE_FACTORIES or factory == "SQLAlchemy":
                     kind = "flask" if factory == "SQLAlchemy" else "declarative"
                     for var in names:
                         bases.append((lines.want(node), {"var": var, "kind": kind}))
@@ -493,11 +498,19 @@ class SQLAlchemyPlugin:
         classes: dict[str, tuple[str, dict[str, Any]]] = {}
         for m, _, data in items:
             for b in data["bases"]:
-                roots.setdefault(f"{m}:{b['var']}", b["kind"])
+                if b["kind"] != "alias":
+                    roots.setdefault(f"{m}:{b['var']}", b["kind"])
             for t in data["tables"]:
                 core.setdefault(f"{m}:{t['var']}", dict(t, module=m))
             for c in data["classes"]:
                 classes.setdefault(f"{m}:{c['name']}", (m, c))
+
+        for m, _, data in items:  # ``BaseModel = db.Model``: another name for a root
+            for b in data["bases"]:
+                if b["kind"] == "alias":
+                    db = u.resolve_name(resolver, facts, m, b["of"][: -len(".Model")])
+                    if roots.get(db) == "flask":
+                        roots.setdefault(f"{m}:{b['var']}", "flask")
 
         models: dict[str, dict[str, Any]] = {}  # node -> {"flavour", "parent"}
 

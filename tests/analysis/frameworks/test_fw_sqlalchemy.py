@@ -4,7 +4,7 @@ relationships and foreign keys, reads and writes through the session and the que
 from __future__ import annotations
 
 import pytest
-from fwhelp import app_graph, edges, parse
+from fwhelp import app_graph, edges, mini_graph, parse
 
 from migrator.analysis.frameworks._util import snake_case
 from migrator.analysis.frameworks.sqlalchemy import SQLAlchemyPlugin, sql_tables
@@ -168,3 +168,41 @@ def test_collect_typed_relationship_targets() -> None:
     '''), "m", "m.py")
     assert [(r["target"], r["string"], r["line"]) for r in data["classes"][0]["relations"]] == [
         ("Post", True, 3), ("Task", True, 4), ("User", False, 5)]
+
+
+def test_models_through_an_alias_of_db_model() -> None:
+    """``BaseModel = db.Model`` in one module (``db`` an instance of a subclass of
+    Flask-SQLAlchemy's class), models deriving from the alias in another."""
+    g = mini_graph({
+        "pkg/__init__.py": "",
+        "pkg/ext.py": '''
+            from flask_sqlalchemy import SQLAlchemy as _Base
+
+            class SQLAlchemy(_Base):
+                pass
+
+            db = SQLAlchemy()
+        ''',
+        "pkg/database.py": '''
+            from pkg.ext import db
+            BaseModel = db.Model
+            NotAModel = db.Session
+        ''',
+        "pkg/models.py": '''
+            from sqlalchemy import Column, Integer
+            from pkg.database import BaseModel, NotAModel
+
+            class Certificate(BaseModel):
+                __tablename__ = "certificates"
+                id = Column(Integer, primary_key=True)
+
+            class Policy(BaseModel):
+                id = Column(Integer, primary_key=True)
+
+            class Other(NotAModel):
+                __tablename__ = "other"
+                id = Column(Integer, primary_key=True)
+        ''',
+    })
+    assert {(t.name, t.model) for t in g.tables.values()} == {
+        ("certificates", "pkg.models:Certificate"), ("policy", "pkg.models:Policy")}
