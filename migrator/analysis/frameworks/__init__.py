@@ -27,7 +27,7 @@ from migrator.analysis.facts import ModuleFacts
 from migrator.graph import DependencyGraph, Diagnostic
 
 #: plug-in modules in the order they run (``resolve`` of a later one sees what earlier ones added)
-PLUGIN_MODULES = ("flask", "fastapi", "django", "sqlalchemy", "tasks")
+PLUGIN_MODULES = ("classviews", "flask", "fastapi", "django", "sqlalchemy", "tasks")
 
 
 def _plugin_from_module(mod: Any) -> Any | None:

@@ -40,6 +40,7 @@ from typing import Any
 
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _util as u
+from migrator.analysis.frameworks.classviews import class_verbs, verbs
 from migrator.analysis.lazy import cst
 from migrator.graph import DependencyGraph, EntryPoint, Route
 
@@ -217,7 +218,6 @@ class FlaskPlugin:
         rules: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         regs: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         views: dict[str, list[str] | None] = {}
-        classes: dict[str, dict[str, Any]] = {}
         consts = {}  # module-level names bound to list/tuple literals (registration tables)
         for small in u.small_statements(tree):
             names, value = u.assign_targets(small)
@@ -259,11 +259,6 @@ class FlaskPlugin:
                 methods = self._view_methods(node)
                 if methods is not False:
                     views[node.name.value] = methods
-                bases = [b for b in (u.dotted(a.value) for a in node.bases if not a.keyword)
-                         if b and b != "object"]
-                if bases:  # a view may get its verbs and its view base through other classes
-                    classes[node.name.value] = {"bases": bases,
-                                                "verbs": self._verbs(node)}
             elif type(node) is cst.Call:
                 name = u.callee(node)
                 if name and len(node.args) >= 2 and u.last(name) not in _REGISTRATION_ATTRS:
@@ -301,7 +296,7 @@ class FlaskPlugin:
         consts = u.constants(tree)
         helpers = [h for sc in rule_scopes.values() if id(sc) in top_functions
                    for h in _helpers(sc)]
-        if not (objects or routes or rules or regs or views or helpers or sites or classes):
+        if not (objects or routes or rules or regs or views or helpers or sites):
             return None
 
         for h in helpers:
@@ -333,8 +328,6 @@ class FlaskPlugin:
                               else dict(r, line=lines.of(n)) for n, r in regs],
             "views": dict(sorted(views.items())),
         }
-        if classes:
-            data["classes"] = dict(sorted(classes.items()))
         if helpers:
             data["helpers"] = sorted(
                 (dict({k: v for k, v in h.items() if k != "_node"}, line=lines.of(h["_node"]))
@@ -459,22 +452,7 @@ class FlaskPlugin:
         bases = [u.last(u.dotted(b.value)) for b in node.bases]
         if not any(b in _RESOURCE_BASES for b in bases):
             return False
-        return FlaskPlugin._verbs(node) or None
-
-    @staticmethod
-    def _verbs(node: cst.ClassDef) -> list[str]:
-        """The HTTP verbs a class defines (a ``methods = [...]`` attribute, else its ``get``,
-        ``post``... methods)."""
-        declared: list[str] | None = None
-        verbs = set()
-        for stmt in node.body.body:
-            if isinstance(stmt, cst.FunctionDef) and stmt.name.value in u.HTTP_METHODS:
-                verbs.add(stmt.name.value.upper())
-            for small in u.small_statements([stmt]):
-                names, value = u.assign_targets(small)
-                if "methods" in names:
-                    declared = _methods(value)
-        return declared or sorted(verbs)
+        return verbs(node) or None
 
     # -- parent half ---------------------------------------------------------------------------
     def resolve(self, facts: dict[str, ModuleFacts], resolver: Any,
@@ -674,31 +652,13 @@ class FlaskPlugin:
 
     def _class_methods(self, handler: str, facts: dict[str, ModuleFacts],
                        resolver: Any = None) -> list[str] | None:
-        """HTTP verbs of a class-based view: its own, else those of its bases (a
-        ``MethodView`` gets every verb method along its bases)."""
+        """HTTP verbs of a class-based view: every verb method along its bases (as a
+        ``MethodView`` has them), else what the view class itself declares."""
         module, _, cls = handler.partition(":")
         data = facts[module].framework.get(self.name) if module in facts else None
         own = (data or {}).get("views", {}).get(cls)
-        if resolver is None:
-            return own
-        verbs: set[str] = set()
-        seen = set()
-        todo = [handler]
-        while todo:
-            node = todo.pop()
-            if node in seen or ":" not in node:
-                continue
-            seen.add(node)
-            module, _, cls = node.partition(":")
-            data = (facts[module].framework.get(self.name) or {}) if module in facts else {}
-            info = data.get("classes", {}).get(cls)
-            if info is None:
-                verbs.update(data.get("views", {}).get(cls) or ())
-                continue
-            verbs.update(info["verbs"])
-            todo.extend(filter(None, (u.resolve_name(resolver, facts, module, b)
-                                      for b in info["bases"])))
-        return sorted(verbs) or None
+        inherited = class_verbs(handler, facts, resolver) if resolver is not None else None
+        return inherited or own
 
     def _add(self, graph: DependencyGraph, resolver: Any, module: str, file: str, line: int,
              found: tuple[str | None, list[str | None]], rule: str, methods: list[str],

@@ -351,7 +351,8 @@ def test_flaskbb_routes_through_register_view() -> None:
 
 def test_routes_listed_in_a_table_registered_by_a_helper() -> None:
     """(path, Resource) rows handed with a blueprint to a helper that loops over them; the
-    resources get their verbs through a base class in another module."""
+    resources get their verbs through base classes in other modules, one of which imports no
+    web framework."""
     g = mini_graph({
         "pkg/__init__.py": "",
         "pkg/api.py": '''
@@ -371,10 +372,17 @@ def test_routes_listed_in_a_table_registered_by_a_helper() -> None:
                 def get(self): ...
                 def delete(self): ...
         ''',
+        "pkg/csv.py": '''
+            from pkg.base import BaseResource
+
+            class CsvImportResource(BaseResource):
+                def post(self): ...
+        ''',
         "pkg/items.py": '''
             from flask import Blueprint
             from pkg.api import register
             from pkg.base import BaseResource
+            from pkg.csv import CsvImportResource
 
             class ItemResource(BaseResource):
                 def put(self): ...
@@ -385,6 +393,7 @@ def test_routes_listed_in_a_table_registered_by_a_helper() -> None:
             routes = [
                 ("/items/<item_id>", ItemResource),
                 ("/items/new", NewItemResource),
+                ("/import/items", CsvImportResource),
             ]
             not_routes = [("items", ItemResource)]
 
@@ -398,5 +407,6 @@ def test_routes_listed_in_a_table_registered_by_a_helper() -> None:
         ("PUT", "/items/<item_id>", "pkg.items:ItemResource"),
         ("DELETE", "/items/<item_id>", "pkg.items:ItemResource"),
         ("POST", "/items/new", "pkg.items:NewItemResource"),
+        *((m, "/import/items", "pkg.csv:CsvImportResource") for m in ("GET", "POST", "DELETE")),
     }
     assert ("pkg.items:blueprint", "pkg.items:ItemResource") in edges(g, "route")
