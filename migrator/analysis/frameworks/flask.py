@@ -194,6 +194,35 @@ def _helpers(func: cst.FunctionDef) -> list[dict[str, Any]]:
     return out
 
 
+def _loop_over_param(scope: Any, name: str | None) -> str | None:
+    """The parameter of function ``scope`` that ``name`` iterates over (``for name in
+    param``), None if it does not."""
+    if not name or type(scope) is not cst.FunctionDef:
+        return None
+    params = {p.name.value for p in (*scope.params.params, *scope.params.kwonly_params)}
+    for node, _ in u.walk(scope.body, scope):
+        if type(node) is cst.For and isinstance(node.target, cst.Name) and \
+                node.target.value == name and isinstance(node.iter, cst.Name) and \
+                node.iter.value in params:
+            return node.iter.value
+    return None
+
+
+def _format(node: cst.FormattedString, literals: dict[str, str]) -> str | None:
+    """The value of an f-string whose fields are module-level constants
+    (``f"/api/{API_VERSION}"``), None when a field is anything else."""
+    out = []
+    for part in node.parts:
+        if isinstance(part, cst.FormattedStringText):
+            out.append(part.value)
+        elif isinstance(part.expression, cst.Name) and part.expression.value in literals \
+                and part.format_spec is None and part.conversion is None:
+            out.append(literals[part.expression.value])
+        else:
+            return None
+    return "".join(out)
+
+
 def _methods(node: cst.CSTNode | None) -> list[str] | None:
     """Methods of a ``methods=[...]`` argument; ``["ANY"]`` when it is not a literal list."""
     if node is None:
@@ -218,11 +247,17 @@ class FlaskPlugin:
         rules: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         regs: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         views: dict[str, list[str] | None] = {}
-        consts = {}  # module-level names bound to list/tuple literals (registration tables)
+        tables = {}  # module-level names bound to list/tuple literals (registration tables)
+        literals: dict[str, str] = {}  # module-level names bound to a string or an integer
         for small in u.small_statements(tree):
             names, value = u.assign_targets(small)
             if isinstance(value, (cst.List, cst.Tuple)):
-                consts.update((n, value) for n in names)
+                tables.update((n, value) for n in names)
+            elif isinstance(value, cst.Integer) or u.string(value) is not None:
+                text = u.string(value)
+                literals.update((n, value.value if text is None else text) for n in names)
+        fanouts: list[tuple[cst.CSTNode, dict[str, Any]]] = []
+        passed: set[str] = set()  # names handed to a call or used in a function's assignment
         handled: set[int] = set()  # register_blueprint calls read with their loop
         sites: list[tuple[cst.CSTNode, dict[str, Any], Any]] = []  # calls of possible helpers
         rule_scopes: dict[int, cst.CSTNode] = {}  # functions holding a registration call
@@ -236,6 +271,10 @@ class FlaskPlugin:
                 fn_keys[id(node)] = name if fn_count[name] == 1 else f"{name}#{fn_count[name]}"
             if type(node) in (cst.Assign, cst.AnnAssign):
                 names, value = u.assign_targets(node)
+                if scope is not None:  # ``blueprints = blueprints + DEFAULT_BLUEPRINTS``
+                    operands = ([value.left, value.right] if type(value) is cst.BinaryOperation
+                                else [value])
+                    passed.update(o.value for o in operands if type(o) is cst.Name)
                 kind = _OBJECT_KINDS.get(u.last(u.callee(value)) or "")
                 if names and kind:
                     pos, kw = u.call_args(value)
@@ -254,15 +293,16 @@ class FlaskPlugin:
                 for dec in node.decorators:
                     self._route(dec, node, scope, lines, routes)
             elif type(node) is cst.For:
-                self._loop_registrations(node, consts, lines, regs, handled)
+                self._loop_registrations(node, tables, lines, regs, handled)
             elif type(node) is cst.ClassDef and scope is None:
                 methods = self._view_methods(node)
                 if methods is not False:
                     views[node.name.value] = methods
             elif type(node) is cst.Call:
+                passed.update(a.value.value for a in node.args if type(a.value) is cst.Name)
                 name = u.callee(node)
                 if name and len(node.args) >= 2 and u.last(name) not in _REGISTRATION_ATTRS:
-                    site = _call_site(node, consts)
+                    site = _call_site(node, tables)
                     if site is not None:
                         sites.append((lines.want(node), site, scope))
                 if not name or "." not in name:
@@ -282,7 +322,16 @@ class FlaskPlugin:
                                 "methods": None}))
                 elif attr == "register_blueprint" and id(node) not in handled:
                     bp = u.dotted(u.arg(node, 0, "blueprint"))
-                    if bp:
+                    each = _loop_over_param(scope, bp) if id(scope) in top_functions else None
+                    if each:  # for bp in blueprints: app.register_blueprint(bp, url_prefix=..)
+                        prefix = u.arg(node, -1, "url_prefix")
+                        value = u.string(prefix) if prefix is not None else None
+                        if isinstance(prefix, cst.FormattedString):
+                            value = _format(prefix, literals)
+                        fanouts.append((lines.want(node), {
+                            "func": scope.name.value, "param": each, "prefix": value,
+                            "has_prefix": prefix is None or value is not None}))
+                    elif bp:
                         _, kw = u.call_args(node)
                         prefix = kw.get("url_prefix")
                         value = u.string(prefix)
@@ -296,9 +345,15 @@ class FlaskPlugin:
         consts = u.constants(tree)
         helpers = [h for sc in rule_scopes.values() if id(sc) in top_functions
                    for h in _helpers(sc)]
-        if not (objects or routes or rules or regs or views or helpers or sites):
-            return None
 
+        collections = {}  # module-level tuples/lists of names that a function passes on
+        for name in sorted(passed & tables.keys()):
+            items = [u.dotted(e.value) for e in tables[name].elements]
+            if items and all(items):
+                collections[name] = items
+        if not (objects or routes or rules or regs or views or helpers or sites or fanouts
+                or collections):
+            return None
         for h in helpers:
             lines.want(h["_node"])
 
@@ -337,6 +392,11 @@ class FlaskPlugin:
                                    key=lambda c: (c["line"], c["func"]))
         if consts:
             data["constants"] = consts
+        if fanouts:
+            data["fanouts"] = sorted((dict(f, line=lines.of(n)) for n, f in fanouts),
+                                     key=lambda f: f["line"])
+        if collections:
+            data["collections"] = collections
         for key in ("objects", "routes", "rules", "registrations"):
             data[key].sort(key=lambda d: d["line"])
         return data
@@ -498,6 +558,18 @@ class FlaskPlugin:
                     prefix = u.evaluate(resolver, facts, m, r["prefix_ref"], self.name)
                     has = prefix is not None
                 regs[child].append((parent, prefix, has))
+
+        fanout = {(f["prefix"], f["has_prefix"]) for _, _, data in items
+                   for f in data.get("fanouts", ())}
+        if len(fanout) == 1:  # the one function that registers every blueprint it is given
+            prefix, has = fanout.pop()
+            for m, _, data in items:
+                for names in data.get("collections", {}).values():
+                    for name in names:
+                        child = lookup(m, None, name)
+                        if child in objs and objs[child]["kind"] == "blueprint" and \
+                                child not in regs:
+                            regs[child].append((None, prefix, has))
 
         memo: dict[str, list[str | None]] = {}
 

@@ -410,3 +410,71 @@ def test_routes_listed_in_a_table_registered_by_a_helper() -> None:
         *((m, "/import/items", "pkg.csv:CsvImportResource") for m in ("GET", "POST", "DELETE")),
     }
     assert ("pkg.items:blueprint", "pkg.items:ItemResource") in edges(g, "route")
+
+
+def test_blueprints_in_a_tuple_registered_by_a_factory_loop() -> None:
+    """A tuple of blueprints handed to an app factory, which adds its own default ones and
+    registers each with an f-string prefix built from a module-level constant."""
+    g = mini_graph({
+        "pkg/__init__.py": '''
+            from pkg import factory
+            from pkg.users import mod as users_bp
+            from pkg.roles import mod as roles_bp
+
+            BLUEPRINTS = (users_bp, roles_bp)
+
+            def create_app(config=None):
+                return factory.create_app(blueprints=BLUEPRINTS, config=config)
+        ''',
+        "pkg/factory.py": '''
+            from flask import Flask
+            from pkg.health import mod as health
+
+            DEFAULT_BLUEPRINTS = (health,)
+            API_VERSION = 1
+
+            def create_app(blueprints=None, config=None):
+                blueprints = blueprints + DEFAULT_BLUEPRINTS
+                app = Flask(__name__)
+                configure_blueprints(app, blueprints)
+                return app
+
+            def configure_blueprints(app, blueprints):
+                for blueprint in blueprints:
+                    app.register_blueprint(blueprint, url_prefix=f"/api/{API_VERSION}")
+        ''',
+        "pkg/users.py": '''
+            from flask import Blueprint
+            mod = Blueprint("users", __name__)
+
+            @mod.route("/users")
+            def users(): ...
+        ''',
+        "pkg/roles.py": '''
+            from flask import Blueprint
+            mod = Blueprint("roles", __name__)
+
+            @mod.route("/roles", methods=["POST"])
+            def roles(): ...
+        ''',
+        "pkg/health.py": '''
+            from flask import Blueprint
+            mod = Blueprint("health", __name__)
+
+            @mod.route("/healthcheck")
+            def health(): ...
+        ''',
+        "pkg/lonely.py": '''
+            from flask import Blueprint
+            mod = Blueprint("lonely", __name__, url_prefix="/own")
+
+            @mod.route("/x")
+            def x(): ...
+        ''',
+    })
+    assert routes(g) == {
+        ("GET", "/api/1/users", "pkg.users:users"),
+        ("POST", "/api/1/roles", "pkg.roles:roles"),
+        ("GET", "/api/1/healthcheck", "pkg.health:health"),
+        ("GET", "/own/x", "pkg.lonely:x"),
+    }
