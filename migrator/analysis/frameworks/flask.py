@@ -236,7 +236,8 @@ class FlaskPlugin:
 
     name = "flask"
     markers = ("flask", "Flask", "Blueprint", ".route(", "add_url_rule", "register_blueprint",
-               "MethodView", "add_resource", "as_view", "view_func") + tuple(f'.{m}({q}/' for m in ("get", "post", "put", "patch",
+               "MethodView", "add_resource", "as_view", "view_func", "blueprints", "BLUEPRINTS",
+               ) + tuple(f'.{m}({q}/' for m in ("get", "post", "put", "patch",
                                                              "delete") for q in "\"'")
 
     # -- worker half ---------------------------------------------------------------------------
