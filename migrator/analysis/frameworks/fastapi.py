@@ -47,6 +47,7 @@ class FastAPIPlugin:
         local: dict[tuple[int, str], str] = {}  # (function, variable) -> prefix of local objects
         scoped: list[tuple[dict[str, Any], Any]] = []
         classes: dict[str, list[str]] = {}  # classes deriving from a router or app class
+        literals: dict[str, str] | None = None  # module constants, read on first f-string
         for node, scope in u.walk(tree):
             if type(node) in (cst.Assign, cst.AnnAssign):
                 names, value = u.assign_targets(node)
@@ -56,14 +57,19 @@ class FastAPIPlugin:
                     kind = "router?"  # maybe a subclass of APIRouter: checked when resolving
                 if names and kind:
                     _, kw = u.call_args(value)
+                    prefix = u.string(kw.get("prefix"))
+                    if prefix is None and isinstance(kw.get("prefix"), cst.FormattedString):
+                        if literals is None:
+                            literals = u.literals(tree)
+                        prefix = u.fstring(kw["prefix"], literals)
                     for var in names:
                         objects.append((lines.want(node), {
-                            "var": var, "kind": kind, "prefix": u.string(kw.get("prefix")) or "",
+                            "var": var, "kind": kind, "prefix": prefix or "",
                             "prefix_ref": u.dotted(kw.get("prefix")),
                             "scope": "module" if scope is None else "local",
                             **({"cls": u.callee(value)} if kind == "router?" else {})}))
                         if scope is not None:
-                            local[(id(scope), var)] = u.string(kw.get("prefix")) or ""
+                            local[(id(scope), var)] = prefix or ""
             elif type(node) is cst.ClassDef and scope is None and any(
                     (u.last(u.dotted(b.value)) or "").endswith(("Router", "FastAPI"))
                     for b in node.bases):

@@ -208,21 +208,6 @@ def _loop_over_param(scope: Any, name: str | None) -> str | None:
     return None
 
 
-def _format(node: cst.FormattedString, literals: dict[str, str]) -> str | None:
-    """The value of an f-string whose fields are module-level constants
-    (``f"/api/{API_VERSION}"``), None when a field is anything else."""
-    out = []
-    for part in node.parts:
-        if isinstance(part, cst.FormattedStringText):
-            out.append(part.value)
-        elif isinstance(part.expression, cst.Name) and part.expression.value in literals \
-                and part.format_spec is None and part.conversion is None:
-            out.append(literals[part.expression.value])
-        else:
-            return None
-    return "".join(out)
-
-
 def _methods(node: cst.CSTNode | None) -> list[str] | None:
     """Methods of a ``methods=[...]`` argument; ``["ANY"]`` when it is not a literal list."""
     if node is None:
@@ -249,14 +234,11 @@ class FlaskPlugin:
         regs: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         views: dict[str, list[str] | None] = {}
         tables = {}  # module-level names bound to list/tuple literals (registration tables)
-        literals: dict[str, str] = {}  # module-level names bound to a string or an integer
         for small in u.small_statements(tree):
             names, value = u.assign_targets(small)
             if isinstance(value, (cst.List, cst.Tuple)):
                 tables.update((n, value) for n in names)
-            elif isinstance(value, cst.Integer) or u.string(value) is not None:
-                text = u.string(value)
-                literals.update((n, value.value if text is None else text) for n in names)
+        literals = u.literals(tree)
         fanouts: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         passed: set[str] = set()  # names handed to a call or used in a function's assignment
         handled: set[int] = set()  # register_blueprint calls read with their loop
@@ -328,7 +310,7 @@ class FlaskPlugin:
                         prefix = u.arg(node, -1, "url_prefix")
                         value = u.string(prefix) if prefix is not None else None
                         if isinstance(prefix, cst.FormattedString):
-                            value = _format(prefix, literals)
+                            value = u.fstring(prefix, literals)
                         fanouts.append((lines.want(node), {
                             "func": scope.name.value, "param": each, "prefix": value,
                             "has_prefix": prefix is None or value is not None}))

@@ -118,7 +118,8 @@ def test_mounted_sub_application_prefixes_its_routes() -> None:
 
 def test_router_subclasses_controllers_and_nested_prefixes() -> None:
     """Routers made from the project's APIRouter subclasses, path operations on methods of a
-    controller class, prefixes of routers included in routers included in the app."""
+    controller class, prefixes of routers included in routers included in the app, a prefix
+    written as an f-string of a module constant."""
     g = mini_graph({
         "pkg/__init__.py": "",
         "pkg/routers.py": '''
@@ -140,7 +141,8 @@ def test_router_subclasses_controllers_and_nested_prefixes() -> None:
         "pkg/tags.py": '''
             from pkg.routers import AdminAPIRouter, FakeRouter, UserAPIRouter
 
-            router = UserAPIRouter(prefix="/tags")
+            base = "/tags"
+            router = UserAPIRouter(prefix=f"{base}")
             admin = AdminAPIRouter(prefix="/admin")
             fake = FakeRouter(prefix="/fake")
 
