@@ -76,6 +76,16 @@ def sql_tables(sql: str) -> list[tuple[str, str]]:
     return out
 
 
+def _tablename_rule(func: cst.FunctionDef) -> str:
+    """How a ``__tablename__`` function names a class's table: ``"lower"`` for
+    ``cls.__name__.lower()``, else ``"snake"`` (``OrderItem`` -> ``order_item``, what the
+    helpers such functions call usually do)."""
+    for node, _ in u.walk(func.body, func):
+        if type(node) is cst.Return and node.value is not None:
+            return "lower" if u.callee(node.value) == "cls.__name__.lower" else "snake"
+    return "snake"
+
+
 def _chain_models(expr: cst.CSTNode) -> list[str]:
     """The model(s) a query chain starts from: ``M.query...`` or ``session.query(M)...``."""
     node = expr
@@ -433,6 +443,9 @@ class SQLAlchemyPlugin:
             "tablename": None, "abstract": False, "table_var": None, "table_name": None,
             "has_pk": False, "relations": [], "fks": [],
         }
+        for stmt in node.body.body:  # ``@declared_attr def __tablename__(cls): ...``
+            if type(stmt) is cst.FunctionDef and stmt.name.value == "__tablename__":
+                info["tablename_rule"] = _tablename_rule(stmt)
         for small in u.small_statements(node.body):
             names, value = u.assign_targets(small)
             if "__tablename__" in names:
@@ -557,6 +570,21 @@ class SQLAlchemyPlugin:
         model_table: dict[str, str] = {}
         by_var = {node: t["name"] for node, t in core.items()}
 
+        def inherited_rule(node: str) -> str | None:
+            """How a ``__tablename__`` function on the class or a base names its table."""
+            todo, seen = [node], set()
+            while todo:
+                current = todo.pop(0)
+                if current in seen or current not in classes:
+                    continue
+                seen.add(current)
+                m, c = classes[current]
+                if c.get("tablename_rule"):
+                    return c["tablename_rule"]
+                todo.extend(filter(None, (u.resolve_name(resolver, facts, m, b)
+                                          for b in c["bases"])))
+            return None
+
         def table_of(node: str, seen: frozenset[str] = frozenset()) -> str | None:
             if node in model_table or node in seen:
                 return model_table.get(node)
@@ -571,6 +599,8 @@ class SQLAlchemyPlugin:
                 name = c["table_name"]
             elif c["table_var"]:
                 name = by_var.get(u.resolve_name(resolver, facts, m, c["table_var"]) or "")
+            elif (rule := inherited_rule(node)) and (info["parent"] is None or c["has_pk"]):
+                name = c["name"].lower() if rule == "lower" else u.snake_case(c["name"])
             elif info["parent"] is not None and not (info["flavour"] == "flask" and c["has_pk"]):
                 name = table_of(info["parent"], seen | {node})
             elif info["flavour"] == "flask":

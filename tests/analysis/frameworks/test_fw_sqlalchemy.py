@@ -206,3 +206,45 @@ def test_models_through_an_alias_of_db_model() -> None:
     })
     assert {(t.name, t.model) for t in g.tables.values()} == {
         ("certificates", "pkg.models:Certificate"), ("policy", "pkg.models:Policy")}
+
+
+def test_table_names_from_a_declared_attr_on_the_base() -> None:
+    """A ``DeclarativeBase`` subclass (or a mixin) naming tables with a ``__tablename__``
+    function: snake case through a helper, lower case for ``cls.__name__.lower()``."""
+    g = mini_graph({
+        "db/__init__.py": "",
+        "db/core.py": '''
+            import re
+            from sqlalchemy.orm import DeclarativeBase, declared_attr
+
+            def resolve_table_name(name):
+                return "_".join(x.lower() for x in re.split("(?=[A-Z])", name) if x)
+
+            class Base(DeclarativeBase):
+                @declared_attr.directive
+                def __tablename__(cls):
+                    return resolve_table_name(cls.__name__)
+
+            class LowerMixin:
+                @declared_attr
+                def __tablename__(cls):
+                    return cls.__name__.lower()
+        ''',
+        "db/models.py": '''
+            from sqlalchemy import Column, Integer
+            from db.core import Base, LowerMixin
+
+            class CaseNotes(Base):
+                id = Column(Integer, primary_key=True)
+
+            class Named(Base):
+                __tablename__ = "named"
+                id = Column(Integer, primary_key=True)
+
+            class TagType(LowerMixin, Base):
+                id = Column(Integer, primary_key=True)
+        ''',
+    })
+    assert {(t.name, t.model) for t in g.tables.values()} == {
+        ("case_notes", "db.models:CaseNotes"), ("named", "db.models:Named"),
+        ("tagtype", "db.models:TagType")}
