@@ -105,6 +105,8 @@ _SHORTCUTS = ("get_object_or_404", "get_list_or_404")  # shortcut(Model, ...): a
 _M2M_WRITES = ("add", "set", "remove", "clear", "create")
 _M2M_READS = ("all", "filter", "exclude", "count", "exists", "values", "values_list",
               "order_by", "first", "last")
+_ADDON_MODEL_BASES = {"treebeard.mp_tree.MP_Node", "treebeard.ns_tree.NS_Node",
+                      "treebeard.al_tree.AL_Node"}
 _MODEL_BASES = {"django.db.models.Model", "django.db.models.base.Model",
                 "django.contrib.auth.models.AbstractUser",
                 "django.contrib.auth.models.AbstractBaseUser",
@@ -163,6 +165,9 @@ class DjangoPlugin:
             methods = self._func_methods(stmt)
             if methods:
                 data["views"][stmt.name.value] = methods
+            bases = _factory_bases(stmt)
+            if bases:
+                data.setdefault("factories", {})[stmt.name.value] = bases
             return
         for small in u.small_statements([stmt]):
             if isinstance(small, cst.Expr):
@@ -179,6 +184,9 @@ class DjangoPlugin:
             if router is not None:
                 data["routers"].update((n, router) for n in names)
                 continue
+            made = _factory_call(value)  # ``AttributeLogEntry = define_log_model(Attribute)``
+            if made is not None and names[0][:1].isupper():
+                data.setdefault("made", []).append(later(small, dict(made, var=names[0])))
             for name in names:
                 if name == "INSTALLED_APPS":
                     apps = self._strings_of(value)
@@ -307,7 +315,13 @@ class DjangoPlugin:
         return None
 
     def _class(self, node: cst.ClassDef, data: dict[str, Any], later: Any) -> None:
-        bases = [d for d in (u.dotted(b.value) for b in node.bases) if d]
+        bases = []
+        for b in node.bases:
+            if isinstance(b.value, cst.Call) and u.last(u.callee(b.value)) == "with_metaclass":
+                # ``six.with_metaclass(Meta, Base1, Base2)``: the bases after the metaclass
+                bases.extend(d for d in (u.dotted(a.value) for a in b.value.args[1:]) if d)
+            elif u.dotted(b.value):
+                bases.append(u.dotted(b.value))
         if not bases:
             return
         name = node.name.value
@@ -335,6 +349,8 @@ class DjangoPlugin:
                 for key in ("name", "label"):
                     if key in names:
                         config[key] = u.string(value)
+                if "name" in names and u.dotted(value) == "__name__":
+                    config["name_is_module"] = True  # ``name = __name__`` in the package
             data["app_configs"].append(later(node.name, config))
             return
         # every other class with a base may be a model (through a base defined elsewhere):
@@ -351,11 +367,15 @@ class DjangoPlugin:
                     for key in ("abstract", "proxy"):
                         if key in names:
                             meta[key] = u.dotted(value) == "True"
+                    if "managed" in names and u.dotted(value) == "False":
+                        meta["unmanaged"] = True  # no table of its own
             for small in u.small_statements([stmt]):
                 names, value = u.assign_targets(small)
                 kind = u.last(u.callee(value)) if value is not None else None
                 if not names or not kind:
                     continue
+                if kind == "TranslatedFields":  # django-parler: a <table>_translation table
+                    meta["translated"] = True
                 if kind in _RELATIONS and isinstance(value, cst.Call):
                     target = u.arg(value, 0, "to")
                     field = {"field": names[0], "kind": kind, "target": u.string(target),
@@ -550,9 +570,16 @@ class DjangoPlugin:
         for node in sorted(models):
             info = models[node]
             if info["table"] and not info["meta"].get("proxy") and info["table"] not in \
-                    graph.tables:
+                    graph.tables and not info["meta"].get("unmanaged"):
                 graph.tables[info["table"]] = Table(info["table"], node, info["file"],
                                                     info["line"])
+            if info["table"] and info["meta"].get("translated"):
+                # django-parler's translations model: ``<table>_translation``, no class of
+                # the project maps it (like a join table)
+                name = f"{info['table']}_translation"
+                graph.tables.setdefault(name, Table(name, None, info["file"], info["line"],
+                                                    foreign_keys=[info["table"]]))
+        self._made_models(items, facts, resolver, graph, models, apps)
         # relations
         for m, mf, data in items:
             for mdl in data["models"]:
@@ -592,6 +619,28 @@ class DjangoPlugin:
         self._signals(items, facts, resolver, graph, models, model_ref)
         self._routes(items, facts, resolver, graph, settings)
 
+    def _made_models(self, items: list, facts: dict[str, ModuleFacts], resolver: Any,
+                     graph: DependencyGraph, models: dict[str, dict[str, Any]],
+                     apps: dict[str, str]) -> None:
+        """Models a project function builds with ``type(name, (ModelBase,), attrs)``, bound at
+        module level (``XLogEntry = define_log_model(X)``): a table named after the variable
+        (taken as the class name) in the app of the model passed, else of the module."""
+        factories = {f"{m}:{name}": (m, bases) for m, _, data in items
+                     for name, bases in data.get("factories", {}).items()}
+        for m, mf, data in items:
+            for made in data.get("made", ()):
+                func = u.resolve_name(resolver, facts, m, made["func"])
+                if func not in factories:
+                    continue
+                fm, bases = factories[func]
+                if not any(u.resolve_name(resolver, facts, fm, b) in models for b in bases):
+                    continue
+                arg = u.resolve_name(resolver, facts, m, made["arg"])
+                label = models[arg]["label"] if arg in models else self._label_of(m, apps)
+                name = f"{label}_{made['var'].lower()}"
+                graph.tables.setdefault(name, Table(name, f"{m}:{made['var']}", mf.file,
+                                                    made["line"]))
+
     @staticmethod
     def _table_relations(items: list, graph: DependencyGraph, models: dict[str, dict[str, Any]],
                          model_ref: Any) -> dict[str, list[tuple[str, str]]]:
@@ -618,9 +667,10 @@ class DjangoPlugin:
                 for f in fields:
                     target = model_ref(m, node, f["target"], f["string"])
                     ref = models[target]["table"] if target is not None else None
-                    if not ref:
+                    many = f["kind"].endswith("ManyToManyField")
+                    if not ref and not many:
                         continue
-                    if not f["kind"].endswith("ManyToManyField"):
+                    if not many:
                         graph.tables[own].foreign_keys.append(ref)
                         continue
                     if f["through"]:
@@ -628,7 +678,9 @@ class DjangoPlugin:
                     name = f.get("db_table") or f"{own}_{f['field']}"
                     if name not in graph.tables:
                         graph.tables[name] = Table(name, None, file, f["line"])
-                    graph.tables[name].foreign_keys.extend([own, ref])
+                    # a target outside the project (``settings.AUTH_USER_MODEL``) still
+                    # gets its join table
+                    graph.tables[name].foreign_keys.extend([own, ref] if ref else [own])
                     related = (f.get("related_name") or "").replace(
                         "%(class)s", models[node]["name"].lower()).replace(
                         "%(app_label)s", models[node]["label"])
@@ -642,7 +694,7 @@ class DjangoPlugin:
         configs: dict[str, dict[str, Any]] = {}
         for m, _, data in items:
             for c in data["app_configs"]:
-                configs[f"{m}.{c['cls']}"] = c
+                configs[f"{m}.{c['cls']}"] = dict(c, name=m) if c.get("name_is_module") else c
         apps: dict[str, str] = {}
         for _, _, data in items:
             for entry in data["installed_apps"] or []:
@@ -654,6 +706,11 @@ class DjangoPlugin:
                 package = (config or {}).get("name") or entry
                 label = (config or {}).get("label") or package.rsplit(".", 1)[-1]
                 apps.setdefault(package, label)
+        # an AppConfig that no settings module lists (the project's own settings are often
+        # outside the analysed tree) still says which label its package's models take
+        for _, c in sorted(configs.items()):
+            if c["name"] and c["label"]:
+                apps.setdefault(c["name"], c["label"])
         return apps
 
     @staticmethod
@@ -690,8 +747,8 @@ class DjangoPlugin:
                     if target in models:
                         is_model, parent = True, target
                         break
-                    if external in _MODEL_BASES or (target is None and external is None
-                                                    and base == "models.Model"):
+                    if external in _MODEL_BASES or _third_party_model(external) or (
+                            target is None and external is None and base == "models.Model"):
                         is_model = True
                         break
                 if is_model:
@@ -826,6 +883,36 @@ class DjangoPlugin:
             graph.routes.append(Route(method, path, handler, self.name, file, e["line"]))
             graph.entry_points.append(EntryPoint("route", f"{method} {path}", handler, file,
                                                  e["line"]))
+
+
+def _factory_bases(func: cst.FunctionDef) -> list[str]:
+    """The bases of a class a function builds with ``type(name, (Base, ...), attrs)``."""
+    for node, _ in u.walk(func.body, func):
+        if type(node) is cst.Call and u.callee(node) == "type" and len(node.args) == 3 and \
+                isinstance(node.args[1].value, cst.Tuple):
+            return [d for d in (u.dotted(e.value) for e in node.args[1].value.elements) if d]
+    return []
+
+
+def _factory_call(value: cst.CSTNode | None) -> dict[str, Any] | None:
+    """``f(Name, ...)``: a call of a possible model factory with a class as first argument."""
+    if not isinstance(value, cst.Call) or not value.args or value.args[0].keyword:
+        return None
+    func, first = u.callee(value), value.args[0].value
+    if func and isinstance(first, cst.Name) and first.value[:1].isupper():
+        return {"func": func, "arg": first.value}
+    return None
+
+
+def _third_party_model(external: str | None) -> bool:
+    """A model base class of a Django add-on: ``<pkg>.models.<Name>Model``
+    (``parler.models.TranslatableModel``, ``polymorphic.models.PolymorphicModel``,
+    ``mptt.models.MPTTModel``) or a django-treebeard node."""
+    if not external or "." not in external:
+        return False
+    module, _, name = external.rpartition(".")
+    return (module.endswith(".models") and name.endswith("Model")) or \
+        external in _ADDON_MODEL_BASES
 
 
 def _clean(route: str, kind: str) -> str:
