@@ -67,6 +67,7 @@ import re
 from typing import Any
 
 from migrator.analysis.facts import ModuleFacts
+from migrator.analysis.frameworks import _urlfuncs
 from migrator.analysis.frameworks import _util as u
 from migrator.analysis.lazy import cst
 from migrator.graph import DependencyGraph, EntryPoint, Route, Table
@@ -120,7 +121,7 @@ class DjangoPlugin:
     name = "django"
     markers = ("django", "INSTALLED_APPS", "urlpatterns", ".objects", "get_model", "@receiver",
                ".connect(", "AppConfig", "get_object_or_404", "rest_framework", "ViewSet",
-               "Router(", "is_model_registered")
+               "Router(", "is_model_registered", "def get_urls", "def get_url_patterns")
 
     # -- worker half ---------------------------------------------------------------------------
     def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
@@ -165,6 +166,7 @@ class DjangoPlugin:
             methods = self._func_methods(stmt)
             if methods:
                 data["views"][stmt.name.value] = methods
+            self._url_func(stmt, stmt.name.value, data, later)
             bases = _factory_bases(stmt)
             if bases:
                 data.setdefault("factories", {})[stmt.name.value] = bases
@@ -314,7 +316,26 @@ class DjangoPlugin:
                     return sorted({v.upper() for v in values})
         return None
 
+    @staticmethod
+    def _url_func(func: cst.FunctionDef, key: str, data: dict[str, Any], later: Any) -> None:
+        """A function (or ``Class.get_urls`` method) that makes URL patterns: a registry
+        (named like ``get_urls``) or a factory whose patterns come from its parameters."""
+        registry = func.name.value in _urlfuncs.REGISTRY_METHODS
+        if not registry and not func.params.params:
+            return
+        desc = _urlfuncs.describe(func)
+        if desc is None:
+            return
+        if not registry and not any(
+                "p" in t and t["p"] in desc["params"] or "fmt" in t or "cat" in t
+                for c in desc["calls"] for t in (*c["pos"], *c["kw"].values()) if t):
+            return
+        data.setdefault("url_funcs", {})[key] = later(func.name, dict(desc, registry=registry))
+
     def _class(self, node: cst.ClassDef, data: dict[str, Any], later: Any) -> None:
+        for stmt in node.body.body:
+            if type(stmt) is cst.FunctionDef and stmt.name.value in _urlfuncs.REGISTRY_METHODS:
+                self._url_func(stmt, f"{node.name.value}.{stmt.name.value}", data, later)
         bases = []
         for b in node.bases:
             if isinstance(b.value, cst.Call) and u.last(u.callee(b.value)) == "with_metaclass":
@@ -863,6 +884,44 @@ class DjangoPlugin:
 
         for m in roots:
             visit(m, confs[m]["urlpatterns"], "", frozenset({(m, "urlpatterns")}))
+        self._registry_routes(items, facts, resolver, graph, views)
+
+    def _registry_routes(self, items: list, facts: dict[str, ModuleFacts], resolver: Any,
+                         graph: DependencyGraph, views: dict[str, dict[str, Any]]) -> None:
+        """Routes of ``get_urls()`` registries (see ``_urlfuncs``), rooted at ``/``: the
+        registry's patterns are mounted where the project mounts its registry, which only the
+        project's settings say."""
+        funcs = {(m, key): desc for m, _, data in items
+                 for key, desc in data.get("url_funcs", {}).items()}
+
+        def lookup(m: str, name: str) -> tuple[str, dict[str, Any]] | None:
+            node = u.resolve_name(resolver, facts, m, name)
+            if node is None or ":" not in node:
+                return None
+            mod, _, func = node.partition(":")
+            desc = funcs.get((mod, func))
+            return (mod, desc) if desc is not None else None
+
+        for (m, key), desc in sorted(funcs.items()):
+            if not desc["registry"]:
+                continue
+            owner = f"{m}:{key.split('.')[0]}"
+            if owner not in graph.g:
+                owner = resolver.owner_of_line(m, desc["line"])
+            for call in desc["calls"]:
+                for kind, regex, view, _ in _urlfuncs.expand(call, m, desc["locals"],
+                                                             lookup):
+                    if isinstance(view, str):  # a dotted path, maybe through a re-export
+                        mod, _, name = view.replace(":", ".").rpartition(".")
+                        handler = (u.resolve_name(resolver, facts, mod, name) if mod in facts
+                                   else None)
+                    else:
+                        handler = u.resolve_name(resolver, facts, view["m"],
+                                                 view.get("d") or view.get("as_view"))
+                    if handler is None or ":" not in handler:
+                        continue
+                    self._add_route(m, desc["line"], owner, handler,
+                                    "/" + _clean(regex, kind).lstrip("/"), facts, graph, views)
 
     def _route(self, m: str, e: dict[str, Any], route: str, facts: dict[str, ModuleFacts],
                resolver: Any, graph: DependencyGraph, views: dict[str, dict[str, Any]]) -> None:
@@ -873,16 +932,20 @@ class DjangoPlugin:
             handler = u.resolve_name(resolver, facts, m, e["view"])
         if handler is None or ":" not in handler:
             return
+        self._add_route(m, e["line"], resolver.owner_of_line(m, e["line"]), handler,
+                        "/" + route.lstrip("/"), facts, graph, views)
+
+    def _add_route(self, m: str, line: int, owner: str, handler: str, path: str,
+                   facts: dict[str, ModuleFacts], graph: DependencyGraph,
+                   views: dict[str, dict[str, Any]]) -> None:
         mod, _, name = handler.partition(":")
         methods = views.get(mod, {}).get(name) or ["ANY"]
-        path = "/" + route.lstrip("/")
         file = facts[m].file
-        u.add_edge(graph, resolver.owner_of_line(m, e["line"]), handler, "route",
-                   u.evidence(file, e["line"]))
+        u.add_edge(graph, owner, handler, "route", u.evidence(file, line))
         for method in methods:
-            graph.routes.append(Route(method, path, handler, self.name, file, e["line"]))
+            graph.routes.append(Route(method, path, handler, self.name, file, line))
             graph.entry_points.append(EntryPoint("route", f"{method} {path}", handler, file,
-                                                 e["line"]))
+                                                 line))
 
 
 def _factory_bases(func: cst.FunctionDef) -> list[str]:
