@@ -45,7 +45,8 @@ from migrator.analysis.lazy import cst
 from migrator.graph import DependencyGraph, EntryPoint, Route
 
 _OBJECT_KINDS = {"Flask": "app", "Blueprint": "blueprint", "APIFlask": "app",
-                 "APIBlueprint": "blueprint", "Api": "api"}
+                 "APIBlueprint": "blueprint", "Api": "api", "Namespace": "api",
+                 "namespace": "api"}
 _RESOURCE_BASES = ("MethodView", "View", "Resource", "MethodResource")
 
 
@@ -194,6 +195,35 @@ def _helpers(func: cst.FunctionDef) -> list[dict[str, Any]]:
     return out
 
 
+def _resource_wrapper(node: cst.ClassDef) -> dict[str, Any] | None:
+    """Methods of a class that call ``self.add_resource(<param>, <param or *param>)``:
+    {method: {"view": index of the resource parameter, "urls": index of the first URL
+    parameter, "star": whether the URLs are ``*urls``}} (indexes after ``self``)."""
+    out = {}
+    for stmt in node.body.body:
+        if type(stmt) is not cst.FunctionDef or stmt.name.value == "add_resource":
+            continue
+        params = [p.name.value for p in stmt.params.params][1:]
+        star = stmt.params.star_arg.name.value if isinstance(stmt.params.star_arg,
+                                                             cst.Param) else None
+        for sub, _ in u.walk(stmt.body, stmt):
+            if type(sub) is not cst.Call or u.callee(sub) not in ("self.add_resource",
+                                                               "super.add_resource"):
+                continue
+            args = [a for a in sub.args if not a.keyword]
+            if len(args) < 2 or not isinstance(args[0].value, cst.Name) or \
+                    args[0].value.value not in params or not isinstance(args[1].value, cst.Name):
+                continue
+            urls = args[1].value.value
+            if args[1].star == "*" and urls == star:
+                out[stmt.name.value] = {"view": params.index(args[0].value.value),
+                                        "urls": len(params), "star": True}
+            elif urls in params:
+                out[stmt.name.value] = {"view": params.index(args[0].value.value),
+                                        "urls": params.index(urls), "star": False}
+    return out or None
+
+
 def _loop_over_param(scope: Any, name: str | None) -> str | None:
     """The parameter of function ``scope`` that ``name`` iterates over (``for name in
     param``), None if it does not."""
@@ -240,6 +270,7 @@ class FlaskPlugin:
                 tables.update((n, value) for n in names)
         literals = u.literals(tree)
         fanouts: list[tuple[cst.CSTNode, dict[str, Any]]] = []
+        api_classes: dict[str, dict[str, Any]] = {}  # Api subclasses wrapping add_resource
         passed: set[str] = set()  # names handed to a call or used in a function's assignment
         handled: set[int] = set()  # register_blueprint calls read with their loop
         sites: list[tuple[cst.CSTNode, dict[str, Any], Any]] = []  # calls of possible helpers
@@ -258,13 +289,21 @@ class FlaskPlugin:
                     operands = ([value.left, value.right] if type(value) is cst.BinaryOperation
                                 else [value])
                     passed.update(o.value for o in operands if type(o) is cst.Name)
-                kind = _OBJECT_KINDS.get(u.last(u.callee(value)) or "")
+                cls = u.last(u.callee(value)) or ""
+                kind = _OBJECT_KINDS.get(cls) or ("api" if cls.endswith("Api") and
+                                                  cls[:1].isupper() else None)
                 if names and kind:
                     pos, kw = u.call_args(value)
                     prefix_arg = kw.get("prefix" if kind == "api" else "url_prefix")
-                    prefix = u.string(prefix_arg)
                     bp_name = u.string(pos[0]) if pos else u.string(kw.get("name"))
-                    extra = {"target": u.dotted(u.arg(value, 0, "app"))} if kind == "api" else {}
+                    extra = {"target": u.dotted(u.arg(value, 0, "app")),
+                             "cls": u.callee(value)} if kind == "api" else {}
+                    if cls in ("Namespace", "namespace"):  # Flask-RESTX: path or "/<name>"
+                        prefix_arg = kw.get("path")
+                        extra["target"] = u.callee(value).rpartition(".")[0] or None
+                        if prefix_arg is None and bp_name:
+                            prefix_arg = cst.SimpleString(repr("/" + bp_name))
+                    prefix = u.string(prefix_arg)
                     for var in names:
                         objects.append((lines.want(node), {
                             "var": var, "kind": kind, "name": bp_name, "prefix": prefix,
@@ -281,6 +320,17 @@ class FlaskPlugin:
                 methods = self._view_methods(node)
                 if methods is not False:
                     views[node.name.value] = methods
+                for dec in node.decorators:  # ``@api.resource("/a")``, ``@ns.route("/a")``
+                    name, call = u.decorator_call(dec)
+                    if call is not None and name and name.endswith((".route", ".resource")):
+                        pos, _ = u.call_args(call)
+                        for url in filter(None, (u.string(p) for p in pos)):
+                            rules.append((lines.want(call), {
+                                "obj": name.rsplit(".", 1)[0], "rule": url,
+                                "view": node.name.value, "as_view": True, "methods": None}))
+                wrapper = _resource_wrapper(node)
+                if wrapper:
+                    api_classes[node.name.value] = wrapper
             elif type(node) is cst.Call:
                 passed.update(a.value.value for a in node.args if type(a.value) is cst.Name)
                 name = u.callee(node)
@@ -303,6 +353,13 @@ class FlaskPlugin:
                             rules.append((lines.want(node), {
                                 "obj": obj, "rule": url, "view": view, "as_view": True,
                                 "methods": None}))
+                elif attr == "add_namespace":  # Flask-RESTX: api.add_namespace(ns, path=)
+                    ns = u.dotted(u.arg(node, 0, "ns"))
+                    if ns:
+                        path = u.arg(node, 1, "path")
+                        regs.append((lines.want(node), {
+                            "obj": obj, "bp": ns, "prefix": u.string(path),
+                            "has_prefix": u.string(path) is not None, "namespace": True}))
                 elif attr == "register_blueprint" and id(node) not in handled:
                     bp = u.dotted(u.arg(node, 0, "blueprint"))
                     each = _loop_over_param(scope, bp) if id(scope) in top_functions else None
@@ -335,7 +392,7 @@ class FlaskPlugin:
             if items and all(items):
                 collections[name] = items
         if not (objects or routes or rules or regs or views or helpers or sites or fanouts
-                or collections):
+                or collections or api_classes):
             return None
         for h in helpers:
             lines.want(h["_node"])
@@ -380,6 +437,8 @@ class FlaskPlugin:
                                      key=lambda f: f["line"])
         if collections:
             data["collections"] = collections
+        if api_classes:
+            data["api_classes"] = api_classes
         for key in ("objects", "routes", "rules", "registrations"):
             data[key].sort(key=lambda d: d["line"])
         return data
@@ -528,6 +587,11 @@ class FlaskPlugin:
         for m, _, data in items:
             for r in data["registrations"]:
                 child = r.get("bp_node") or lookup(m, r.get("fn"), r["bp"])
+                if r.get("namespace") and child in objs and objs[child]["kind"] == "api":
+                    parent = lookup(m, r.get("fn"), r["obj"])
+                    objs[child] = dict(objs[child], target_node=parent, prefix=(
+                        r["prefix"] if r["has_prefix"] else objs[child]["prefix"]))
+                    continue
                 if child not in objs or objs[child]["kind"] != "blueprint":
                     continue
                 if r.get("bp_node"):  # fetched by name at run time: a string reference
@@ -576,17 +640,26 @@ class FlaskPlugin:
             memo[bp] = sorted(out, key=lambda p: (p is not None, p or ""))
             return memo[bp]
 
+        def api_prefixes(node: str, seen: frozenset[str] = frozenset()) -> list[str | None]:
+            """``Api(bp, prefix=...)``: the blueprint's prefixes, then its own; a RESTX
+            namespace: its API's prefixes, then its path."""
+            o = objs[node]
+            target = o.get("target_node") or lookup(o["module"], o.get("fn"), o.get("target"))
+            if target in objs and objs[target]["kind"] == "blueprint":
+                outer = prefixes(target)
+            elif target in objs and objs[target]["kind"] == "api" and target not in seen:
+                outer = api_prefixes(target, seen | {node})
+            else:
+                outer = [None]
+            return [u.join_path(p, o["prefix"] or "") or None for p in outer]
+
         def owner_prefixes(m: str, obj: str, local_kind: str | None, strict: bool,
                            fn: str | None = None) -> tuple[str | None, list[str | None]] | None:
             node = lookup(m, fn, obj)
             if node in objs:
                 kind, edge = objs[node]["kind"], objs[node]["edge"]
-                if kind == "api":  # Api(bp, prefix=...): the blueprint's prefixes, then its own
-                    o = objs[node]
-                    target = lookup(o["module"], o.get("fn"), o.get("target"))
-                    outer = (prefixes(target) if target in objs and
-                             objs[target]["kind"] == "blueprint" else [None])
-                    return edge, [u.join_path(p, o["prefix"] or "") or None for p in outer]
+                if kind == "api":
+                    return edge, api_prefixes(node)
                 return edge, (prefixes(node) if kind == "blueprint" else [None])
             if local_kind or not strict:
                 return None, [None]
@@ -610,6 +683,30 @@ class FlaskPlugin:
                     methods = self._class_methods(handler, facts, resolver)
                 self._add(graph, resolver, m, mf.file, r["line"], found, r["rule"],
                           methods or ["GET"], handler)
+
+        for m, mf, data in items:  # ``api.add(Resource, "/a")``: an Api subclass's wrapper
+            for c in data.get("calls", ()):
+                obj, _, meth = (c["func"] or "").rpartition(".")
+                node = lookup(m, c["fn"], obj) if obj else None
+                if node not in objs or not objs[node].get("cls"):
+                    continue
+                cls = u.resolve_name(resolver, facts, objs[node]["module"], objs[node]["cls"])
+                cmod, _, cname = (cls or "").partition(":")
+                wrapper = ((facts[cmod].framework.get(self.name) or {}).get("api_classes", {})
+                           .get(cname, {}).get(meth) if cmod in facts else None)
+                if not wrapper or len(c["pos"]) <= wrapper["view"]:
+                    continue
+                view = c["pos"][wrapper["view"]] or {}
+                urls = (c["pos"][wrapper["urls"]:] if wrapper["star"] else
+                        c["pos"][wrapper["urls"]:wrapper["urls"] + 1])
+                handler = u.resolve_name(resolver, facts, m, view.get("name"))
+                if handler is None:
+                    continue
+                found = owner_prefixes(m, obj, None, False, c["fn"])
+                methods = self._class_methods(handler, facts, resolver)
+                for rule in (x for v in urls if v and _is_rule(v) for x in v["str"]):
+                    self._add(graph, resolver, m, mf.file, c["line"], found, rule,
+                              methods or ["GET"], handler)
 
         helpers: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         for m, _, data in items:

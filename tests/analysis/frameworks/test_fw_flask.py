@@ -478,3 +478,57 @@ def test_blueprints_in_a_tuple_registered_by_a_factory_loop() -> None:
         ("GET", "/api/1/healthcheck", "pkg.health:health"),
         ("GET", "/own/x", "pkg.lonely:x"),
     }
+
+
+def test_api_subclass_wrappers_resource_decorators_and_restx_namespaces() -> None:
+    """An ``Api`` subclass whose own method wraps ``add_resource``; ``@api.resource(url)``
+    on a Resource class; Flask-RESTX namespaces added with a path, ``@ns.route(url)``."""
+    g = mini_graph({
+        "pkg/__init__.py": "",
+        "pkg/api.py": '''
+            from flask import Blueprint
+            from flask_restful import Api, Resource
+            from flask_restx import Api as XApi, Namespace
+
+            class ExternalApi(Api):
+                def add(self, resource, *urls, **kw):
+                    self.add_resource(resource, *urls, **kw)
+
+            bp = Blueprint("api", __name__, url_prefix="/api")
+            api = ExternalApi(bp, prefix="/v1")
+            xapi = XApi(bp, prefix="/x")
+            cats = Namespace("cats")
+            dogs = xapi.namespace("dogs", path="/hounds")
+            xapi.add_namespace(cats, path="/felines")
+
+
+            class Users(Resource):
+                def get(self): ...
+                def post(self): ...
+
+
+            api.add(Users, "/users", "/people")
+
+
+            @api.resource("/ping")
+            class Ping(Resource):
+                def get(self): ...
+
+
+            @cats.route("/<int:id>")
+            class Cat(Resource):
+                def delete(self, id): ...
+
+
+            @dogs.route("/")
+            class Dogs(Resource):
+                def get(self): ...
+        ''',
+    })
+    assert routes(g) == {
+        *((m, p, "pkg.api:Users") for m in ("GET", "POST")
+          for p in ("/api/v1/users", "/api/v1/people")),
+        ("GET", "/api/v1/ping", "pkg.api:Ping"),
+        ("DELETE", "/api/x/felines/<int:id>", "pkg.api:Cat"),
+        ("GET", "/api/x/hounds/", "pkg.api:Dogs"),
+    }
