@@ -76,6 +76,14 @@ def _calls(expr: cst.CSTNode | None, out: list[cst.Call]) -> None:
             out.append(expr)
 
 
+def returns_built(func: cst.FunctionDef) -> bool:
+    """Whether a top-level statement of ``func`` returns a call, a list/tuple or a sum (what
+    a URL factory returns): a cheap test before reading the body."""
+    return any(type(small) is cst.Return and type(small.value) in (
+        cst.Call, cst.List, cst.Tuple, cst.BinaryOperation)
+        for small in u.small_statements(func.body))
+
+
 def describe(func: cst.FunctionDef) -> dict[str, Any] | None:
     """Parameters of ``func`` and the calls its body makes URL patterns with, each as
     ``{"func": callee, "pos": [templates], "kw": {name: template}}``; None if it makes none."""

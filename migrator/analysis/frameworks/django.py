@@ -321,7 +321,7 @@ class DjangoPlugin:
         """A function (or ``Class.get_urls`` method) that makes URL patterns: a registry
         (named like ``get_urls``) or a factory whose patterns come from its parameters."""
         registry = func.name.value in _urlfuncs.REGISTRY_METHODS
-        if not registry and not func.params.params:
+        if not registry and not (func.params.params and _urlfuncs.returns_built(func)):
             return
         desc = _urlfuncs.describe(func)
         if desc is None:
