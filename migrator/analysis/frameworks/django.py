@@ -25,7 +25,14 @@
   the class (or a project base class) defines. The route file/line is the ``register`` call;
   the ``route`` edge starts at the URL list that includes the router. DefaultRouter's API root
   view and format-suffix patterns are left out (no project handler).
-* Models: subclasses of ``models.Model`` (through other models too); table = ``Meta.db_table`` or
+* URL registries: ``get_urls()`` methods and functions, expanded through ``url()`` wrappers
+  and helpers that build patterns with ``%`` formatting (see ``_urlfuncs``), rooted at ``/``.
+* Models: subclasses of ``models.Model`` (through other models, add-on bases such as
+  ``parler``/``polymorphic``/``mptt`` ``*Model`` classes, treebeard nodes and
+  ``six.with_metaclass(...)`` too); models a project function builds with ``type(name,
+  (ModelBase,), ...)`` bound to a module-level name (table from that name); django-parler's
+  ``<table>_translation`` for ``TranslatedFields``; ``managed = False`` models have no table;
+  an AppConfig's ``label`` counts even when no settings module lists it. Table = ``Meta.db_table`` or
   ``<app_label>_<classname lower>``; abstract models have none, proxy models share their
   parent's. ``ForeignKey``/``OneToOneField``/``ManyToManyField`` to a class, ``"app.Model"``,
   ``"Model"`` (same app), ``"self"`` or ``settings.AUTH_USER_MODEL`` -> ``orm`` edge model ->

@@ -10,6 +10,9 @@ prefix and router prefix on the way down, then the operation's path (``"/api" + 
 A prefix may name a constant: a module-level string, or a string attribute of a settings class
 through its module-level instance (``prefix=settings.API_V1_STR``); unknown ones count as "".
 ``app.mount("/v1", sub_app)`` of another ``FastAPI()`` object prefixes all of its routes.
+Routers made from the project's subclasses of ``APIRouter`` (``UserAPIRouter(prefix=...)``,
+checked through the class chain) are routers; prefixes may be f-strings of module constants;
+path operations on methods of a controller class have that class as handler.
 
 Every ``Depends(f)`` / ``Security(f)`` (in parameters, ``Annotated[...]``, decorator or router
 ``dependencies=[...]``) gives a ``reference`` edge from the enclosing top-level symbol (the

@@ -25,6 +25,18 @@ give routes on the object passed; ``methods=`` passed on through ``**kwargs`` co
 and apps created inside a function are matched by name within that function; their routes'
 edges start at that function.
 
+Registration data and wrappers: a helper looping over a ``(path, Resource)`` table parameter
+(``for path, resource in routes: bp.add_url_rule(path, view_func=resource.as_view(...))``)
+gives one route per row of each table passed to it (a module-level list or inline); blueprints
+listed in a module-level tuple that a function passes on get the prefix of the project's one
+function registering every blueprint of a parameter (``for bp in blueprints:
+app.register_blueprint(bp, url_prefix=f"/api/{API_VERSION}")``, f-strings of module constants
+evaluated); an ``XxxApi(...)`` object whose class has a method calling
+``self.add_resource(resource, *urls)`` gives routes at each ``api.method(Resource, "/url")``;
+``@api.resource("/url")`` / ``@ns.route("/url")`` on a Resource class; Flask-RESTX namespaces
+(``Namespace("cats", path=...)``, ``api.namespace(...)``, ``api.add_namespace(ns, path=...)``).
+A class-based view answers every verb method along its bases (``classviews`` plug-in).
+
 Graph: one ``Route`` and one ``EntryPoint(kind="route")`` per HTTP method (``ANY`` when ``methods=``
 is not a literal list), and a ``route`` edge
 **from the object that owns the rule to the handler**: the blueprint variable (``pkg.views:bp``)

@@ -2,10 +2,12 @@
 
 Models: classes deriving (directly or through other models) from a declarative base:
 ``Base = declarative_base()`` / ``registry().generate_base()``, a ``DeclarativeBase`` subclass,
-an ``@as_declarative()`` class, ``db.Model`` where ``db = SQLAlchemy()``, or a SQLModel class
+an ``@as_declarative()`` class, ``db.Model`` where ``db = SQLAlchemy()`` (or a module-level
+alias of it, ``BaseModel = db.Model``), or a SQLModel class
 declared with ``table=True`` (``Relationship()`` and ``Field(foreign_key="t.c")`` included). The table is ``__tablename__``, a ``__table__ = Table(...)``, the
 Flask-SQLAlchemy default (class name in snake_case), SQLModel's (class name lower-cased), or the
-parent's table for single-table inheritance; ``__abstract__`` classes have none. Core tables are
+parent's table for single-table inheritance, or what a ``__tablename__`` function on a base
+or mixin makes (``cls.__name__.lower()``, else snake case); ``__abstract__`` classes have none. Core tables are
 ``Table("name", metadata, ...)`` / ``db.Table(...)`` assigned to a module-level variable.
 
 Relations: ``relationship("X")`` (looked up by class name like SQLAlchemy's registry, nearest
