@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from migrator.analysis import analyze
-from migrator.analysis.cache import MAGIC
+from migrator.analysis.cache import MAGIC, default_cache_dir
 from migrator.analysis.formats import render
 
 FILES = {f"proj/pkg/m{i}.py": f"from pkg import m{(i + 1) % 12}\n\n\ndef f{i}():\n"
@@ -45,15 +45,22 @@ def test_warm_run_parses_nothing_and_one_change_parses_one(project, tmp_path):
     assert analyze(project, cache_dir=cache, jobs=1).stats.parsed == 0
 
 
-def test_default_cache_lives_in_the_project_and_no_cache_writes_nothing(project):
+def test_default_cache_lives_outside_the_project_and_no_cache_writes_nothing(project):
+    """A repository cannot plant the default cache: it is in the user's cache directory,
+    one folder per tree, and the analysed tree is left exactly as it was."""
+    before = sorted(p.relative_to(project) for p in project.rglob("*"))
+    where = default_cache_dir(project)
+    assert where is not None and project.resolve() not in where.resolve().parents
     analyze(project, use_cache=False, jobs=1)
-    assert not (project / ".migrator-cache").exists()
+    assert not where.exists()
     analyze(project, jobs=1)
-    packs = list((project / ".migrator-cache").rglob("*.pack"))
+    packs = list(where.rglob("*.pack"))
     assert packs and all(p.read_bytes().startswith(MAGIC) for p in packs)
-    assert not [p for p in (project / ".migrator-cache").rglob("*") if p.name.endswith(".tmp")]
-    # the cache directory itself is never analysed
-    assert analyze(project, jobs=1).stats.files == 13
+    assert not [p for p in where.rglob("*") if p.name.endswith(".tmp")]
+    assert sorted(p.relative_to(project) for p in project.rglob("*")) == before
+    assert analyze(project, jobs=1).stats.parsed == 0  # the default cache is used
+    # another tree has another folder
+    assert default_cache_dir(project / "pkg") != where
 
 
 def _damage(path: Path, how: str) -> None:
@@ -94,15 +101,14 @@ def test_corrupted_pack_is_detected_and_rebuilt(project, tmp_path, damage):
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "other version"])
 def test_a_damaged_ledger_costs_a_full_resolution_not_a_wrong_graph(project, tmp_path, damage):
-    import pickle
-
-    from migrator.analysis.cache import _frame
+    from migrator.analysis.cache import _frame, cache_key
+    from migrator.analysis.cacheformat import dumps
 
     cache = tmp_path / "cache"
     analyze(project, cache_dir=cache, jobs=1)
     (ledger,) = list(cache.rglob("*.ledger"))
     if damage == "other version":  # intact, but not a ledger this code can read
-        ledger.write_bytes(_frame(pickle.dumps({"version": 999, "keys": {}})))
+        ledger.write_bytes(_frame(b"ledger", dumps({"version": 999, "keys": {}}), cache_key()))
     else:
         _damage(ledger, damage)
     (project / "pkg" / "m5.py").write_text("from pkg import m6\n\n\ndef f5():\n    return 5\n")
@@ -210,6 +216,7 @@ def test_graph_cache_stays_small_across_edits_and_options(project, tmp_path):
     many edits and option sets (each its own scope) a cache has seen."""
     import shutil
 
+    from migrator.analysis.cache import GraphCache, cache_key
     from migrator.analysis.facts import FACTS_VERSION
 
     cache = tmp_path / "cache"
@@ -226,7 +233,8 @@ def test_graph_cache_stays_small_across_edits_and_options(project, tmp_path):
     assert len(kept) == 2 and {n for n in names if n.endswith(".ledger")} == {
         f"{k}.ledger" for k in kept}
     pointers = [p for p in graphs.iterdir() if p.name.startswith("latest-")]
-    assert pointers and all(p.read_text().strip() in kept for p in pointers)
+    store = GraphCache(cache, cache_key()).store  # pointers are signed JSON like the rest
+    assert pointers and all(store.read(p.name, b"latest")["key"] in kept for p in pointers)
     again = analyze(project, cache_dir=cache, jobs=1, plugins=False)
     assert again.stats.resolution == "cached"
 
