@@ -253,3 +253,58 @@ def test_sample_monolith_json_is_identical_across_hash_seeds():
         outs.add(proc.stdout)
     assert len(outs) == 1
     assert b'"kind": "route"' in outs.pop()
+
+
+@pytest.mark.parametrize("app", ["django", "flask", "fastapi", "sqlalchemy", "tasks"])
+def test_the_plain_cache_format_gives_back_exactly_what_was_stored(app):
+    """Facts (plug-in facts with tuples and sets included), finished graphs (down to
+    networkx's insertion order and the key dicts shared by both directions) and ledgers come
+    back from their JSON form equal, of the same types: a warm run must see what a cold
+    one built."""
+    import hashlib
+
+    from migrator.analysis import cacheformat as cf
+    from migrator.analysis.discover import discover
+    from migrator.analysis.incremental import make_ledger
+    from migrator.analysis.isolate import parse_isolated
+    from migrator.analysis.resolve import build_graph_for_patching
+
+    root = Path(__file__).parent / "frameworks" / "apps" / app
+    disc = discover(root)
+    items = []
+    for f in disc.files:
+        data = f.path.read_bytes()
+        items.append((f.rel, f.module, f.is_package, hashlib.sha256(data).hexdigest(), data, True))
+    facts = {mf.module: mf for mf in parse_isolated(items, jobs=1)}
+    assert any(mf.framework for mf in facts.values())
+    for mf in facts.values():
+        back = cf.decode_facts(cf.loads(cf.dumps(cf.encode_facts(mf))))
+        assert back == mf and repr(back) == repr(mf)
+    graph, _, info = build_graph_for_patching(facts, root=str(root))
+    graph.finalize()
+    back = cf.decode_graph(cf.loads(cf.dumps(cf.encode_graph(graph))))
+    g, h = graph.g, back.g
+    assert repr(list(h._node.items())) == repr(list(g._node.items()))
+    for n in g._node:
+        assert repr(list(h._adj[n].items())) == repr(list(g._adj[n].items()))
+        assert repr(list(h._pred[n].items())) == repr(list(g._pred[n].items()))
+        for t, keydict in h._adj[n].items():
+            assert h._pred[t][n] is keydict
+    assert render(back, "json") == render(graph, "json")
+    assert (back.routes, back.entry_points, back.tables, back.externals, back.diagnostics) == (
+        graph.routes, graph.entry_points, graph.tables, graph.externals, graph.diagnostics)
+    ledger = make_ledger({m: "k" for m in facts}, facts, info)
+    again = cf.decode_ledger(cf.loads(cf.dumps(cf.encode_ledger(ledger))))
+    assert repr(again) == repr(ledger)
+
+
+def test_plug_in_facts_keep_their_types_through_the_cache():
+    from migrator.analysis import cacheformat as cf
+
+    value = {"pairs": [("a", "b"), ("c", None)], "set": {1, 2}, "frozen": frozenset({"x"}),
+             "keys": {1: "one", ("t", 2): [True, 1.5]}, "\0t": "a key like a tag",
+             "nested": [{"\0s": [1]}, ()]}
+    back = cf.decode_plain(cf.loads(cf.dumps(cf.encode_plain(value))))
+    assert back == value and repr(back) == repr(value)
+    with pytest.raises(TypeError):
+        cf.encode_plain({"node": object()})
