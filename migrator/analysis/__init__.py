@@ -192,10 +192,27 @@ def _cache_place(cache_dir: str | os.PathLike[str] | None,
     at = Path(cache_dir) if cache_dir is not None else default_cache_dir(root)
     if at is None:
         return None, b"", "not used: no home directory for it (give --cache-dir)"
+    if _linked_inside(Path(os.path.abspath(at)), root):
+        return None, b"", f"not used: {at} is a symbolic link inside the analysed tree"
     try:
         return at, cache_key(), None
     except OSError as exc:
         return None, b"", f"not used: {exc}"
+
+
+def _linked_inside(path: Path, root: Path) -> bool:
+    """Whether ``path`` lies in ``root`` with a symbolic link on the way: a cache folder the
+    tree itself could point anywhere (``.migrator-cache -> ~/.ssh``)."""
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return False
+    current = root
+    for part in rel.parts:
+        current = current / part
+        if current.is_symlink():
+            return True
+    return False
 
 
 def _prepare(plugins: bool, cache_dir: Path | None, key: bytes = b"") -> None:

@@ -438,3 +438,18 @@ def test_any_bytes_in_any_cache_file_give_a_graph_not_an_error(hostile_tree, tmp
     forbidden = os.path.realpath(outside)
     assert not [p for p in opened if os.path.realpath(p).startswith(forbidden)
                 or os.path.realpath(p) == "/dev/zero"]
+
+
+def test_a_cache_folder_the_tree_links_elsewhere_is_not_used(tmp_path: Path) -> None:
+    """``--cache-dir .migrator-cache`` where the tree made ``.migrator-cache`` a link to a
+    folder of the user's: nothing is written there."""
+    from migrator.analysis import analyze
+
+    root = project(tmp_path)
+    elsewhere = tmp_path / "users-folder"
+    elsewhere.mkdir()
+    (root / ".migrator-cache").symlink_to(elsewhere, target_is_directory=True)
+    graph = analyze(root, cache_dir=root / ".migrator-cache", jobs=1)
+    assert graph.g.has_edge("app.a", "app.b", key="import")
+    assert any("symbolic link" in n for n in graph.stats.cache_notes)
+    assert list(elsewhere.iterdir()) == []
