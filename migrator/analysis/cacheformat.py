@@ -15,6 +15,7 @@ non-string keys must come back as it was: they carry a small tag (``{"\\u0000t":
 from __future__ import annotations
 
 import json
+from itertools import starmap
 from typing import Any
 
 from migrator.analysis.facts import DynamicRef, ImportFact, ModuleFacts, NameUse, SymbolFact
@@ -108,11 +109,11 @@ def decode_facts(row: list[Any]) -> ModuleFacts:
         raise TypeError("malformed facts")
     return ModuleFacts(
         module, file, bool(is_package), int(lines), sha,
-        [ImportFact(*i) for i in imports],
-        [SymbolFact(n, k, a, b, list(bases), list(decs), [NameUse(*u) for u in uses])
+        list(starmap(ImportFact, imports)),
+        [SymbolFact(n, k, a, b, list(bases), list(decs), list(starmap(NameUse, uses)))
          for n, k, a, b, bases, decs, uses in symbols],
-        [NameUse(*u) for u in module_uses],
-        [DynamicRef(*d) for d in dynamic],
+        list(starmap(NameUse, module_uses)),
+        list(starmap(DynamicRef, dynamic)),
         decode_plain(framework) if framework else {},
         [Diagnostic(*d) for d in diagnostics],
         None if exports is None else [str(e) for e in exports],
