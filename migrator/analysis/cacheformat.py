@@ -95,10 +95,26 @@ def encode_facts(mf: ModuleFacts) -> list[Any]:
          for s in mf.symbols],
         _uses_rows(mf.module_uses),
         [[d.value, d.line, d.kind, d.owner] for d in mf.dynamic],
-        encode_plain(mf.framework) if mf.framework else {},
+        _encode_framework(mf.framework),
         [_diag_row(d) for d in mf.diagnostics],
         mf.exports,
     ]
+
+
+def _encode_framework(facts: dict[str, Any]) -> list[Any]:
+    """Plug-in facts as ``[0, facts]`` when JSON gives them back as they are (no tuple, set
+    or non-string key anywhere: the encoded form is then equal to them, as a list never equals
+    a tuple), else ``[1, tagged]``: most need no walk when read back."""
+    tagged = encode_plain(facts)
+    return [0, facts] if tagged == facts else [1, tagged]
+
+
+def _decode_framework(row: list[Any]) -> dict[str, Any]:
+    exact, value = row
+    facts = value if exact == 0 else decode_plain(value)
+    if type(facts) is not dict:
+        raise TypeError("malformed plug-in facts")
+    return facts
 
 
 def decode_facts(row: list[Any]) -> ModuleFacts:
@@ -114,7 +130,7 @@ def decode_facts(row: list[Any]) -> ModuleFacts:
          for n, k, a, b, bases, decs, uses in symbols],
         list(starmap(NameUse, module_uses)),
         list(starmap(DynamicRef, dynamic)),
-        decode_plain(framework) if framework else {},
+        _decode_framework(framework),
         [Diagnostic(*d) for d in diagnostics],
         None if exports is None else [str(e) for e in exports],
     )

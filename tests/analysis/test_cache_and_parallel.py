@@ -308,3 +308,9 @@ def test_plug_in_facts_keep_their_types_through_the_cache():
     assert back == value and repr(back) == repr(value)
     with pytest.raises(TypeError):
         cf.encode_plain({"node": object()})
+    from migrator.analysis.facts import ModuleFacts
+
+    for framework in (value, {"flask": {"routes": [["GET", "/x"]], "n": 1}}, {}):
+        mf = ModuleFacts("m", "m.py", False, 1, "0" * 64, framework=framework)
+        back = cf.decode_facts(cf.loads(cf.dumps(cf.encode_facts(mf))))
+        assert back == mf and repr(back) == repr(mf)
