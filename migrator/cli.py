@@ -21,10 +21,46 @@ COMMANDS = {
     "baseline": "migrator.reporting.cli:baseline",
     "check": "migrator.reporting.cli:check",
     "run": "migrator.pipeline:run_command",
+    "cutover": "migrator.generation.cutover:cutover",
+    "data": "migrator.data:data",
 }
 
 
+#: exceptions that mean "bad input": a one-line ``Error: FILE: why`` and exit 2, never a
+#: traceback (looked up only among modules already imported, so none is imported for this)
+INPUT_ERRORS = ("migrator.util.fs:FileError", "migrator.plan:PlanError",
+                "migrator.reporting.baseline:BaselineError",
+                "migrator.generation.model:ScaffoldError",
+                "migrator.extraction.extract:ExtractionError",
+                "migrator.analysis.discover:PathError")
+
+
+class InputError(click.ClickException):
+    """Bad input from the user (a file, a folder, an option): exit 2, never 1 ("violations")."""
+
+    exit_code = 2
+
+
+def _input_error(exc: BaseException) -> bool:
+    import sys
+
+    for target in INPUT_ERRORS:
+        module, name = target.split(":")
+        cls = getattr(sys.modules.get(module), name, None)
+        if isinstance(cls, type) and isinstance(exc, cls):
+            return True
+    return False
+
+
 class LazyGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if not _input_error(exc):
+                raise
+            raise InputError(str(exc)) from None
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 

@@ -24,7 +24,7 @@ import click
 
 from migrator.graph import DependencyGraph
 from migrator.plan import Plan, PlanError, dump_plan, load_plan
-from migrator.util.fs import atomic_write
+from migrator.util.fs import FileError, atomic_write, out_folder, read_regular
 
 RUN_STATE = ".migrator-run.json"  # what this job last wrote, to tell a user's edit from ours
 REPORT_FORMATS = {"md": "markdown", "html": "html", "sarif": "sarif", "json": "json"}
@@ -46,19 +46,26 @@ def run(path: str | Path, out: str | Path, *, jobs: int | None = None, use_cache
     An ``OUT/plan.yaml`` that differs from the plan this job last wrote is the user's edited
     plan: its decisions are kept and only code it does not cover is placed. Generated files
     edited by hand are never overwritten unless ``force``. ``resident`` as for ``analyze``.
+    OUT's parent must exist; a second run into the same OUT fails at once (``FileError``).
     """
+    with out_folder(out):  # one run at a time writes into OUT
+        return _run(Path(path), Path(out), jobs=jobs, use_cache=use_cache, force=force,
+                    with_=with_, resident=resident)
+
+
+def _run(path: Path, out: Path, *, jobs: int | None, use_cache: bool, force: bool,
+         with_: tuple[str, ...], resident: bool) -> RunResult:
     from migrator.analysis import analyze
     from migrator.generation import scaffold
     from migrator.proposal.config import find_config
     from migrator.proposal.engine import propose
     from migrator.reporting import render, report
 
-    path, out = Path(path), Path(out)
     changed: list[str] = []
     summary: list[str] = []
 
     def write(rel: str, text: str) -> None:
-        if atomic_write(out / rel, text):
+        if atomic_write(out / rel, text, root=out):  # never through a link in OUT
             changed.append(rel)
 
     graph = analyze(path, jobs=jobs, use_cache=use_cache, resident=resident)
@@ -68,7 +75,7 @@ def run(path: str | Path, out: str | Path, *, jobs: int | None = None, use_cache
                    f"{len(graph.tables)} tables, {len(graph.diagnostics)} diagnostics")
 
     plan_file = out / "plan.yaml"
-    base = load_plan(plan_file) if _edited_by_user(plan_file) else None
+    base = load_plan(plan_file, root=out) if _edited_by_user(plan_file) else None
     found = find_config(path)
     settings = found[0] if found else {}
     source = os.path.relpath(path.resolve(), out.resolve())
@@ -107,19 +114,25 @@ def _sha256(data: bytes) -> str:
 
 def _edited_by_user(plan_file: Path) -> bool:
     """True when plan.yaml exists and is not byte for byte the plan this job last wrote."""
-    if not plan_file.exists():
+    out = plan_file.parent
+    if not os.path.lexists(plan_file):
         return False
     try:
-        state = json.loads((plan_file.parent / RUN_STATE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        state = json.loads(read_regular(out / RUN_STATE, root=out))
+        recorded = state.get("plan_sha256")
+    except (OSError, ValueError, AttributeError):
         return True
-    return state.get("plan_sha256") != _sha256(plan_file.read_bytes())
+    try:
+        return recorded != _sha256(read_regular(plan_file, root=out))
+    except FileError as exc:
+        raise PlanError(str(plan_file), [exc.why]) from None
 
 
 @click.command("run")
 @click.argument("path", type=click.Path(exists=False))
 @click.option("-o", "--out", "out", type=click.Path(file_okay=False), required=True,
-              help="Folder for graph.json, plan.yaml, the generated services and the report.")
+              help="Folder for graph.json, plan.yaml, the generated services and the report "
+                   "(created if missing; its parent must exist).")
 @click.option("--jobs", type=int, default=None, help="Parser processes (default: all cores).")
 @click.option("--no-cache", is_flag=True, help="Parse every file again.")
 @click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand.")
@@ -139,7 +152,7 @@ def run_command(path: str, out: str, jobs: int | None, no_cache: bool, force: bo
     try:
         result = run(path, out, jobs=jobs, use_cache=not no_cache, force=force, with_=with_,
                      resident=wanted())
-    except (PathError, PlanError, ScaffoldError) as exc:
+    except (PathError, PlanError, ScaffoldError, FileError) as exc:
         click.echo(f"migrator run: {str(exc).splitlines()[0]}", err=True)
         sys.exit(2)
     for line in result.summary:

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from migrator.util.fs import FileError, read_text
+
 PLAN_VERSION = 1
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")  # \Z: "$" allows "x\n"
 # Python identifiers may be non-ASCII (PEP 3131): ``[^\W\d]\w*`` is "a letter or _, then word chars"
@@ -42,6 +44,14 @@ class Service:
     depends_on: list[str] = field(default_factory=list)
     interface: list[str] = field(default_factory=list)
     why: list[str] = field(default_factory=list)
+    #: where its traffic goes: ``off`` (the monolith), ``shadow``, ``canary`` or ``live``
+    cutover: str = "off"
+    #: share of its requests sent to it in ``canary`` (1..99), else 0
+    cutover_percent: int = 0
+
+
+#: cutover states, in the order a service goes through them (``off`` again = rollback)
+CUTOVER_STATES = ("off", "shadow", "canary", "live")
 
 
 @dataclass
@@ -89,6 +99,8 @@ class Plan:
                 "interface": sorted(s.interface),
                 "why": list(s.why),
             }
+            if s.cutover != "off":  # plans without cutover read and write as before
+                services[name]["cutover"] = cutover_dict(s)
         out: dict[str, Any] = {
             "version": self.version,
             "services": services,
@@ -102,6 +114,45 @@ class Plan:
 
 
 SHARED = "shared_kernel"
+
+
+def cutover_dict(svc: Service) -> dict[str, Any]:
+    """The plan's form of a service's cutover state (``percent`` only for a canary)."""
+    out: dict[str, Any] = {"state": svc.cutover}
+    if svc.cutover == "canary":
+        out["percent"] = svc.cutover_percent
+    return out
+
+
+def cutover_problems(state: Any, percent: Any) -> list[str]:
+    """What is wrong with a cutover state and percentage (empty when they are usable)."""
+    if state not in CUTOVER_STATES:
+        return [f"state must be one of {', '.join(CUTOVER_STATES)}, got {state!r}"]
+    if state == "canary":
+        if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 99:
+            return [f"canary needs a whole percent from 1 to 99, got {percent!r}"]
+    elif percent not in (None, 0):
+        return [f"percent applies to canary only, not {state!r}"]
+    return []
+
+
+def _cutover(value: Any, where: str, problems: list[str]) -> tuple[str, int]:
+    """``cutover: live`` or ``cutover: {state: canary, percent: 10}``; missing means off."""
+    if value is None:
+        return "off", 0
+    if isinstance(value, str):
+        value = {"state": value}
+    if not isinstance(value, dict):
+        problems.append(f"{where}: must be a state or a mapping with 'state' and 'percent'")
+        return "off", 0
+    for key in sorted(set(value) - {"state", "percent"}, key=str):
+        problems.append(f"{where}.{key}: unknown key")
+    state, percent = value.get("state", "off"), value.get("percent")
+    found = cutover_problems(state, percent)
+    problems.extend(f"{where}: {p}" for p in found)
+    if found:
+        return "off", 0
+    return state, (percent if state == "canary" else 0)
 
 
 def dump_plan(plan: Plan, fmt: str = "yaml") -> str:
@@ -119,28 +170,53 @@ class _PlanDumper(yaml.SafeDumper):
         return True
 
 
-def load_plan(path: str | Path) -> Plan:
-    """Read and validate a plan file (YAML or JSON)."""
-    return plan_from_dict(read_document(path), source=str(path))
+def load_plan(path: str | Path, *, root: str | Path | None = None) -> Plan:
+    """Read and validate a plan file (YAML or JSON); ``root`` as for ``read_document``."""
+    return plan_from_dict(read_document(path, root=root), source=str(path))
 
 
-def read_document(path: str | Path) -> Any:
-    """The data of a YAML or JSON file; a ``PlanError`` naming the file (and line) otherwise."""
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping: plain YAML keeps the
+    last one, so a second ``cart:`` would silently drop the first service."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: SafeLoader's own error says so
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_document(path: str | Path, *, root: str | Path | None = None) -> Any:
+    """The data of a YAML or JSON file; a ``PlanError`` naming the file (and line) otherwise.
+
+    The file must be a regular file (``read_regular``: no FIFO, device or link out of ``root``)
+    and no mapping in it may give a key twice."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PlanError(str(path), [f"cannot read: {exc.strerror or exc}"]) from None
+        text = read_text(path, root=root)
+    except FileError as exc:
+        raise PlanError(str(path), [exc.why]) from None
     try:
-        return yaml.safe_load(text)  # JSON is YAML
+        return yaml.load(text, Loader=UniqueKeyLoader)  # JSON is YAML
+    except RecursionError:
+        raise PlanError(str(path), ["nested too deeply"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
         raise PlanError(str(path), [f"{where}not valid YAML/JSON: "
-                                    f"{getattr(exc, 'problem', exc)}"]) from None
+                                    f"{str(getattr(exc, 'problem', exc)).splitlines()[0]}"]) from None
 
 
-_SERVICE_KEYS = {"modules", "symbols", "tables", "routes", "depends_on", "interface", "why"}
+_SERVICE_KEYS = {"modules", "symbols", "tables", "routes", "depends_on", "interface", "why",
+                 "cutover"}
 
 
 def plan_from_dict(data: Any, source: str = "<plan>") -> Plan:
@@ -193,6 +269,8 @@ def plan_from_dict(data: Any, source: str = "<plan>") -> Plan:
             interface=str_list(body.get("interface"), f"{where}.interface"),
             why=str_list(body.get("why"), f"{where}.why"),
         )
+        services[name].cutover, services[name].cutover_percent = _cutover(
+            body.get("cutover"), f"{where}.cutover", problems)
     kernel_raw = data.get("shared_kernel") or {}
     if not isinstance(kernel_raw, dict):
         problems.append("shared_kernel: must be a mapping with 'modules' and 'symbols'")

@@ -7,6 +7,8 @@ import os
 import shutil
 import tempfile
 
+from skipcheck import pytest_configure  # noqa: F401 - the skip check (see there)
+
 # A run from the command line leaves a resident parser process behind for the next run
 # (migrator.analysis.resident). Forked from a test, it would keep a copy of the test process
 # alive for minutes, and one test's resident would serve another test's runs: tests run

@@ -72,7 +72,7 @@ def analyze(path: str, fmt: str, output: str | None, include: tuple[str, ...],
     from migrator.analysis import analyze as run
     from migrator.analysis.formats import render
     from migrator.analysis.resident import wanted
-    from migrator.util.fs import atomic_write
+    from migrator.util.fs import write_output
 
     bar = _Bar() if sys.stderr.isatty() else None
     try:
@@ -101,7 +101,7 @@ def analyze(path: str, fmt: str, output: str | None, include: tuple[str, ...],
         if collecting:
             gc.enable()
     if output:
-        atomic_write(output, text)
+        write_output(output, text)
     else:
         click.echo(text, nl=False)
     bad = [d for d in graph.diagnostics if d.severity != "info"]

@@ -27,10 +27,10 @@ from migrator.extraction.mover import (
     split_module,
 )
 from migrator.extraction.rewrite import Analyzer, CallSite, ImportRewriter, KernelGuard
-from migrator.extraction.source import SourceTree
+from migrator.extraction.source import MAX_COPY_BYTES, SourceTree
 from migrator.graph import DependencyGraph
 from migrator.plan import Plan
-from migrator.util.fs import atomic_write
+from migrator.util.fs import FileError, atomic_write, out_folder, read_existing, read_regular
 from migrator.util.names import dns_label, python_identifier
 
 RUNTIME = Path(__file__).with_name("runtime.py")
@@ -101,6 +101,8 @@ def build_extraction(plan: Plan, graph: DependencyGraph | None, source_root: str
                                   f"{exc.message}") from None
         except UnicodeDecodeError as exc:
             raise ExtractionError(f"{tree.files[module]}:1: not UTF-8 ({exc.reason})") from None
+        except FileError as exc:
+            raise ExtractionError(str(exc)) from None
     if graph is not None:  # models the analyser knows (Flask-SQLAlchemy names tables itself)
         for table in graph.tables.values():
             mod, _, cls = (table.model or "").partition(":")
@@ -112,6 +114,7 @@ def build_extraction(plan: Plan, graph: DependencyGraph | None, source_root: str
     analyzer = Analyzer(plan, tree, layout, writers)
     ex = Extraction()
     ex.notes.extend(layout.notes)
+    ex.notes.extend(f"{why}; not copied into any service" for why in tree.refused)
     for m in layout.unassigned:
         ex.notes.append(f"{tree.rel(m)}: not assigned by the plan; not carried into any service")
     for m in layout.roots:
@@ -270,7 +273,11 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
     for _pkg, paths in sorted(tree.data_files.items()):
         for path in paths:
             rel = path.relative_to(tree.root).as_posix()
-            ex.files[f"{base}/{rel}"] = path.read_bytes()
+            try:  # never through a link out of the tree, never a FIFO or device, bounded
+                ex.files[f"{base}/{rel}"] = read_regular(path, root=tree.root,
+                                                         max_bytes=MAX_COPY_BYTES)
+            except FileError as exc:
+                ex.notes.append(f"{rel}: {exc.why}; not copied")
     # generated package
     gen: dict[str, str] = {
         "interservice/__init__.py": codegen.HEADER + '"""Calls between the extracted services '
@@ -546,26 +553,24 @@ def extract(plan: Plan, graph: DependencyGraph | None, source_root: str | Path,
     overwritten with ``force``; every conflict is found before the first write.
     """
     ex = build_extraction(plan, graph, source_root, project=project)
-    write_files(Path(out), ex.files, force=force)
+    with out_folder(out) as folder:
+        write_files(folder, ex.files, force=force)
     return ex
 
 
 def write_files(out: Path, files: dict[str, bytes], *, force: bool = False) -> list[str]:
     manifest_path = out / MANIFEST
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8")).get("files", {})
-    except FileNotFoundError:
-        manifest = {}
-    except (OSError, ValueError) as exc:
+        manifest = json.loads(read_existing(manifest_path, root=out) or b"{}").get("files", {})
+    except (OSError, ValueError, AttributeError) as exc:
         raise ExtractionError(f"{manifest_path}:1: unreadable ({exc})") from None
     conflicts = []
     for rel, data in sorted(files.items()):
         if ".." in Path(rel).parts or Path(rel).is_absolute():
             raise ExtractionError(f"{rel}:0: would be written outside {out}")
         path = out / rel
-        try:
-            current = path.read_bytes()
-        except FileNotFoundError:
+        current = read_existing(path, root=out)
+        if current is None:
             continue
         if current != data and hashlib.sha256(current).hexdigest() != manifest.get(rel) \
                 and not force:
@@ -575,11 +580,11 @@ def write_files(out: Path, files: dict[str, bytes], *, force: bool = False) -> l
         raise ExtractionError("\n".join(conflicts))
     written = []
     for rel, data in sorted(files.items()):
-        if atomic_write(out / rel, data):
+        if atomic_write(out / rel, data, root=out):
             written.append(rel)
     new = dict(manifest)
     new.update({rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()})
     atomic_write(manifest_path, json.dumps({"generator": "migrator scaffold --extract",
                                             "files": dict(sorted(new.items()))},
-                                           indent=1, sort_keys=True) + "\n")
+                                           indent=1, sort_keys=True) + "\n", root=out)
     return written

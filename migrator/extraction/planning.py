@@ -10,19 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from migrator.extraction.layout import KERNEL, build_layout
 from migrator.extraction.source import SourceTree
 from migrator.graph import DependencyGraph
-from migrator.plan import Plan, PlanError, SharedKernel, plan_from_dict
+from migrator.plan import Plan, PlanError, SharedKernel, plan_from_dict, read_document
 
 
 def plan_from_decomposition(path: str | Path, graph: DependencyGraph,
                             source_root: str | Path) -> Plan:
     """Read ``path`` (``kind: decomposition``) and complete it into a validated plan."""
     path = Path(path)
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = read_document(path)
     if not isinstance(data, dict) or not isinstance(data.get("services"), dict):
         raise PlanError(str(path), ["services: expected a mapping of service -> nodes"])
     services: dict[str, dict] = {}

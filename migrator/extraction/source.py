@@ -18,9 +18,12 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from migrator.extraction.mover import _dotted
+from migrator.util.fs import read_text, refusal
 
 SKIP_DIRS = {"__pycache__", ".git", ".venv", "venv", "node_modules", "build", "dist", "tests",
              "test", "migrations", ".migrator-cache", "instance"}
+#: the largest source or data file extraction reads or copies into a service
+MAX_COPY_BYTES = 64 * 1024 * 1024
 BUILTIN_EXCEPTIONS = {n for n, v in vars(builtins).items()
                       if isinstance(v, type) and issubclass(v, BaseException)}
 
@@ -225,6 +228,8 @@ class SourceTree:
         self.root = Path(root).resolve()
         self.files: dict[str, Path] = {}
         self.data_files: dict[str, list[Path]] = {}  # top package -> non-Python files
+        #: files left out because they are links out of the root, FIFOs or devices ("rel: why")
+        self.refused: list[str] = []
         self._cache: dict[str, ModuleInfo] = {}
         for pkg in sorted(set(packages)):
             self._discover(pkg)
@@ -243,6 +248,10 @@ class SourceTree:
             for fn in sorted(filenames):
                 path = here / fn
                 rel = path.relative_to(self.root)
+                why = refusal(path, self.root)
+                if why is not None:
+                    self.refused.append(f"{rel.as_posix()}: {why}")
+                    continue
                 if fn.endswith(".py"):
                     parts = list(rel.with_suffix("").parts)
                     if parts[-1] == "__init__":
@@ -266,7 +275,7 @@ class SourceTree:
     def info(self, module: str) -> ModuleInfo:
         if module not in self._cache:
             path = self.files[module]
-            source = path.read_text(encoding="utf-8")
+            source = read_text(path, root=self.root, max_bytes=MAX_COPY_BYTES)
             tree = cst.parse_module(source)
             info = ModuleInfo(module, path, path.name == "__init__.py", source, tree)
             MetadataWrapper(tree, unsafe_skip_copy=True).visit(_Facts(info))

@@ -8,11 +8,13 @@ changes.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from migrator.graph import DependencyGraph
 from migrator.plan import Plan
+from migrator.util.fs import out_folder
 
 from .model import EXTRAS, FRAMEWORKS, Project, ScaffoldError, build_project
 from .render import render_all
@@ -32,15 +34,19 @@ def scaffold(plan: Plan, graph: DependencyGraph, out: str | Path, *,
     (``prometheus-operator``, ``cloudnative-pg``); ``force`` overwrites files edited by hand;
     ``extract`` also moves each service's code from ``source_root`` (default: the graph's root).
     """
-    model = build_project(plan, graph, extras=tuple(with_), project=project)
-    files = render_all(model, Path(templates) if templates is not None else None,
-                       extract=extract)
-    if extract:  # move each service's code in too (migrator.extraction, README "extract")
-        from migrator.extraction.hook import add_to_scaffold
+    with out_folder(out):  # one run at a time writes into OUT; taken first, so a second fails now
+        model = build_project(plan, graph, extras=tuple(with_), project=project)
+        if model.monolith is not None:  # its image builds from its own code, wherever OUT is
+            model.monolith.context = os.path.relpath(Path(graph.root).resolve(),
+                                                     Path(out).resolve())
+        files = render_all(model, Path(templates) if templates is not None else None,
+                           extract=extract)
+        if extract:  # move each service's code in too (migrator.extraction, docs/extract.md)
+            from migrator.extraction.hook import add_to_scaffold
 
-        files = add_to_scaffold(files, plan, graph, source_root or graph.root, model)
-        _check_image_sources(model, files)
-    return write_tree(Path(out), files, force=force)
+            files = add_to_scaffold(files, plan, graph, source_root or graph.root, model)
+            _check_image_sources(model, files)
+        return write_tree(Path(out), files, force=force)
 
 
 def _check_image_sources(model: Project, files: dict[str, bytes]) -> None:

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import click
 
+from migrator.cli import InputError
 from migrator.graph import DependencyGraph
 from migrator.plan import PlanError, load_plan
+from migrator.util.fs import read_text
 
 from . import EXTRAS, ScaffoldError
 from . import scaffold as scaffold_api
@@ -18,10 +20,11 @@ def _load_graph(path: Path, graph_file: Path | None) -> DependencyGraph:
     source = graph_file or (path if path.is_file() else None)
     if source is not None:
         try:
-            graph = DependencyGraph.from_dict(json.loads(source.read_text(encoding="utf-8")))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise click.ClickException(f"{source}:1: not a migrator graph JSON file ({exc})"
-                                       ) from None
+            graph = DependencyGraph.from_dict(json.loads(read_text(source)))
+        except OSError as exc:
+            raise InputError(str(exc)) from None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise InputError(f"{source}:1: not a migrator graph JSON file ({exc})") from None
         if path.is_dir():
             graph.root = str(path)
         return graph
@@ -35,7 +38,7 @@ def _load_graph(path: Path, graph_file: Path | None) -> DependencyGraph:
 @click.option("--plan", "plan_file", required=True, type=click.Path(path_type=Path),
               help="Plan file (YAML or JSON) from `migrator propose` or written by hand.")
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path),
-              help="Output folder (created if missing).")
+              help="Output folder (created if missing; its parent must exist).")
 @click.option("--graph", "graph_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Use this `migrator analyze --format json` output instead of analysing PATH.")
 @click.option("--templates", type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -47,7 +50,7 @@ def _load_graph(path: Path, graph_file: Path | None) -> DependencyGraph:
 @click.option("--force", is_flag=True, help="Overwrite files edited since they were generated.")
 @click.option("--extract", is_flag=True,
               help="Also move each service's code into it and turn cross-service calls into "
-                   "HTTP calls (see README, extract).")
+                   "HTTP calls (see docs/extract.md).")
 def scaffold(path: Path, plan_file: Path, out: Path, graph_file: Path | None,
              templates: Path | None, with_: tuple[str, ...], project: str | None,
              force: bool, extract: bool) -> None:
@@ -58,14 +61,14 @@ def scaffold(path: Path, plan_file: Path, out: Path, graph_file: Path | None,
     try:
         plan = load_plan(plan_file)
     except PlanError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise InputError(str(exc)) from None
     graph = _load_graph(path, graph_file)
     try:
         result = scaffold_api(plan, graph, out, templates=templates, force=force, with_=with_,
                               project=project, extract=extract,
                               source_root=path if path.is_dir() else None)
     except ScaffoldError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise InputError(str(exc)) from None
     click.echo(f"{out}: {len(result.files)} files, {len(result.written)} written, "
                f"{len(result.unchanged)} unchanged, {len(result.removed)} removed"
                + (f", {len(result.kept)} stale but edited (kept)" if result.kept else ""))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from migrator.util.fs import read_regular, read_text
+
 try:  # Python 3.11+
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
@@ -44,11 +46,11 @@ DEFAULT_PG_DRIVER = "psycopg[binary]==3.3.9"
 #: needs a DB-API driver (Django services always do)
 ORM_DISTS = ("sqlalchemy", "flask-sqlalchemy", "sqlmodel")
 
-_DIST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
+_DIST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")  # fullmatch, never "$"
 _REQ = re.compile(
-    r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?P<extras>\[[A-Za-z0-9_,.\s-]*\])?\s*"
+    r"\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?P<extras>\[[A-Za-z0-9_,.\s-]*\])?\s*"
     r"(?P<spec>(?:[<>=!~]=?|===)\s*[A-Za-z0-9.*+!_-]+(?:\s*,\s*(?:[<>=!~]=?|===)\s*"
-    r"[A-Za-z0-9.*+!_-]+)*)?\s*(?P<marker>;[A-Za-z0-9_.'\"<>=!~(), \t-]*)?(?:#.*)?$"
+    r"[A-Za-z0-9.*+!_-]+)*)?\s*(?P<marker>;[A-Za-z0-9_.'\"<>=!~(), \t-]*)?(?:#.*)?"
 )
 
 
@@ -58,7 +60,7 @@ def canonical(name: str) -> str:
 
 
 def valid_dist(name: str) -> bool:
-    return bool(_DIST.match(name))
+    return bool(_DIST.fullmatch(name))
 
 
 def parse_requirement(line: str) -> tuple[str, str] | None:
@@ -66,7 +68,7 @@ def parse_requirement(line: str) -> tuple[str, str] | None:
     line = line.strip()
     if not line or line.startswith(("#", "-")) or "://" in line or "@" in line:
         return None
-    m = _REQ.match(line)
+    m = _REQ.fullmatch(line)
     if not m:
         return None
     spec = re.sub(r"\s+", "", m.group("spec") or "")
@@ -87,14 +89,14 @@ def monolith_pins(root: str | Path) -> dict[str, str]:
         files = sorted(folder.glob("requirements*.txt")) + sorted(folder.glob("requirements/*.txt"))
         lines: list[str] = []
         for f in files:
-            try:
-                lines += f.read_text(encoding="utf-8", errors="replace").splitlines()
+            try:  # regular files of the folder only: a FIFO or a link out is skipped
+                lines += read_regular(f, root=folder).decode("utf-8", "replace").splitlines()
             except OSError:
                 continue
         pyproject = folder / "pyproject.toml"
         if tomllib is not None and pyproject.is_file():
             try:
-                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+                data = tomllib.loads(read_text(pyproject, root=folder))
             except (OSError, ValueError):
                 data = {}
             project = data.get("project", {}) if isinstance(data, dict) else {}

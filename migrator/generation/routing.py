@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from migrator.util.names import python_identifier
 
 #: characters allowed in the literal parts of a path (no quoting needed anywhere we write them)
-_LITERAL = re.compile(r"^[A-Za-z0-9._~/@:+,-]*$")
+#: (always ``fullmatch``: ``$`` would let a trailing newline through into nginx.conf)
+_LITERAL = re.compile(r"[A-Za-z0-9._~/@:+,-]*")
 _PARAM = re.compile(
     r"<(?:(?P<conv>[A-Za-z_][A-Za-z0-9_]*):)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)>"
     r"|\{(?P<bname>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<bconv>[A-Za-z_][A-Za-z0-9_]*))?\}"
@@ -96,6 +97,8 @@ def parse_path(raw: str) -> ParsedPath:
         text = text[1:]
     if text.endswith("$"):
         text = text[:-1]
+    if not text:  # "" would route the site root ("/") away from the monolith
+        raise UnroutableError(f"{raw!r}: empty path")
     if not text.startswith("/"):
         text = "/" + text
     segments: list[Segment] = []
@@ -121,7 +124,7 @@ def parse_path(raw: str) -> ParsedPath:
 
 
 def _literal(text: str, raw: str) -> Segment:
-    if not _LITERAL.match(text) or "//" in text or "/../" in f"{text}/" or "/./" in f"{text}/":
+    if not _LITERAL.fullmatch(text) or "//" in text or "/../" in f"{text}/" or "/./" in f"{text}/":
         raise UnroutableError(f"{raw!r}: unsupported characters or pattern in the path")
     return Segment(literal=text)
 

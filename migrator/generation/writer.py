@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrator.util.fs import atomic_write
+from migrator.util.fs import FileError, atomic_write, check_target, out_folder, read_existing
 
 from .model import ScaffoldError
 
@@ -42,15 +42,18 @@ class WriteResult:
 def _load_manifest(out: Path) -> dict[str, list[str]]:
     path = out / MANIFEST
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
+        text = read_existing(path, root=out)
+        if text is None:
+            return {}
+        data = json.loads(text)
     except (OSError, ValueError) as exc:
         raise ScaffoldError(f"{path}:1: unreadable manifest ({exc}); move it away to regenerate"
                             ) from None
     files = data.get("files", {}) if isinstance(data, dict) else {}
-    return {k: ([v] if isinstance(v, str) else list(v)) for k, v in files.items()
-            if isinstance(k, str)}
+    if not isinstance(files, dict):
+        files = {}
+    return {k: ([v] if isinstance(v, str) else [h for h in v if isinstance(h, str)])
+            for k, v in files.items() if isinstance(k, str) and isinstance(v, (str, list))}
 
 
 def _manifest_text(files: dict[str, list[str]]) -> str:
@@ -66,13 +69,18 @@ def _safe_target(out: Path, rel: str) -> Path:
     return out / rel
 
 
-def _current(path: Path) -> bytes | None:
+def _put(out: Path, path: Path, data: str | bytes) -> None:
+    """``atomic_write`` under OUT: never through a link in OUT, folders created below it only."""
+    check_target(path, out)
+    atomic_write(path, data, mode=FILE_MODE)
+
+
+def _current(path: Path, out: Path) -> bytes | None:
+    """What ``path`` holds now; a ``ScaffoldError`` for a folder, link, FIFO or device there."""
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except IsADirectoryError:
-        raise ScaffoldError(f"{path}: is a directory where a file is generated") from None
+        return read_existing(path, root=out)
+    except FileError as exc:
+        raise ScaffoldError(f"{path}: {exc.why}; migrator writes only regular files") from None
 
 
 def write_tree(out: Path, files: dict[str, bytes], *, force: bool = False) -> WriteResult:
@@ -80,6 +88,11 @@ def write_tree(out: Path, files: dict[str, bytes], *, force: bool = False) -> Wr
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ScaffoldError(f"{out}: exists and is not a directory")
+    with out_folder(out):
+        return _write_tree(out, files, force)
+
+
+def _write_tree(out: Path, files: dict[str, bytes], force: bool) -> WriteResult:
     manifest = _load_manifest(out)
     result = WriteResult(out=out, files=sorted(files))
     conflicts: list[str] = []
@@ -87,7 +100,7 @@ def write_tree(out: Path, files: dict[str, bytes], *, force: bool = False) -> Wr
     previous: dict[str, bytes | None] = {}  # what a failed run puts back
     for rel, data in sorted(files.items()):
         path = _safe_target(out, rel)
-        current = _current(path)
+        current = _current(path, out)
         previous[rel] = current
         if current == data:
             result.unchanged.append(rel)
@@ -103,7 +116,7 @@ def write_tree(out: Path, files: dict[str, bytes], *, force: bool = False) -> Wr
     stale: list[str] = []
     for rel in sorted(set(manifest) - set(files)):
         path = _safe_target(out, rel)
-        current = _current(path)
+        current = _current(path, out)
         if current is None:
             continue
         if sha256(current) in manifest[rel] or force:
@@ -118,12 +131,11 @@ def write_tree(out: Path, files: dict[str, bytes], *, force: bool = False) -> Wr
     interim = {rel: list(hashes) for rel, hashes in manifest.items()}
     for rel, data in files.items():
         interim[rel] = sorted(set(interim.get(rel, [])) | {sha256(data)})
-    out.mkdir(parents=True, exist_ok=True)
-    old_manifest = _current(out / MANIFEST)
-    atomic_write(out / MANIFEST, _manifest_text(interim), mode=FILE_MODE)
+    old_manifest = _current(out / MANIFEST, out)
+    _put(out, out / MANIFEST, _manifest_text(interim))
     try:
         for rel, data in todo:
-            atomic_write(_safe_target(out, rel), data, mode=FILE_MODE)
+            _put(out, _safe_target(out, rel), data)
             result.written.append(rel)
         for rel in stale:
             os.unlink(out / rel)
@@ -135,7 +147,7 @@ def write_tree(out: Path, files: dict[str, bytes], *, force: bool = False) -> Wr
     final = {rel: [sha256(data)] for rel, data in files.items()}
     for rel in result.kept:
         final[rel] = manifest[rel]
-    atomic_write(out / MANIFEST, _manifest_text(final), mode=FILE_MODE)
+    _put(out, out / MANIFEST, _manifest_text(final))
     return result
 
 
@@ -151,11 +163,11 @@ def _roll_back(out: Path, changed: list[str], previous: dict[str, bytes | None],
                 (out / rel).unlink(missing_ok=True)
                 _prune_empty_dirs(out, (out / rel).parent)
             else:
-                atomic_write(out / rel, before, mode=FILE_MODE)
+                _put(out, out / rel, before)
         if old_manifest is None:
             (out / MANIFEST).unlink(missing_ok=True)
         else:
-            atomic_write(out / MANIFEST, old_manifest, mode=FILE_MODE)
+            _put(out, out / MANIFEST, old_manifest)
     except OSError:
         pass
 

@@ -7,6 +7,7 @@ team's decisions (pin these modules to that service, keep those apart) live with
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator.plan import PlanError, read_document
+from migrator.util.fs import FileError, read_text
 
 try:  # Python 3.11+
     import tomllib
@@ -24,7 +26,9 @@ ALGORITHMS = ("louvain", "greedy", "label-propagation")
 
 #: clustering weights per edge kind (multipliers of counts), plus the priors migrator adds:
 #: ``package`` ties a module to its domain package (and a carved-out symbol to the domain it
-#: uses most), ``sibling`` multiplies edges between symbols carved out of one module, ``table_write`` / ``table_read`` tie code to the tables it writes / reads (data gravity).
+#: uses most), ``sibling`` multiplies edges between symbols carved out of one module, ``table_write`` / ``table_read`` tie code to the tables it writes / reads (data gravity),
+#: ``cochange`` / ``authors`` (with ``--history``) tie modules changed in the same commits /
+#: by the same people.
 DEFAULT_WEIGHTS: dict[str, float] = {
     "import": 1.0,
     "reference": 1.0,
@@ -37,6 +41,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "sibling": 0.25,
     "table_write": 3.0,
     "table_read": 1.0,
+    "cochange": 1.0,
+    "authors": 1.0,
 }
 
 _KEYS = {"algorithm", "services", "seed", "weights", "pin", "together", "apart", "kernel",
@@ -86,16 +92,18 @@ def find_config(root: str | Path) -> tuple[dict[str, Any], str] | None:
     if root.is_file():
         root = root.parent
     yaml_file = root / "migrator.yaml"
-    if yaml_file.is_file():
-        data = read_document(yaml_file)
+    if os.path.lexists(yaml_file):  # a FIFO, device or link out is an error, not skipped
+        data = read_document(yaml_file, root=root)
         section = data.get("propose", {}) if isinstance(data, dict) else None
         if section is not None:
             return _section(section, str(yaml_file)), str(yaml_file)
     pyproject = root / "pyproject.toml"
-    if pyproject.is_file() and tomllib is not None:
+    if os.path.lexists(pyproject) and tomllib is not None:
         try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            data = tomllib.loads(read_text(pyproject, root=root))
+        except FileError as exc:
+            raise PlanError(str(pyproject), [exc.why]) from None
+        except tomllib.TOMLDecodeError as exc:
             raise PlanError(str(pyproject), [f"cannot read: {exc}"]) from None
         section = data.get("tool", {}).get("migrator", {}).get("propose")
         if section is not None:
@@ -111,8 +119,10 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         if tomllib is None:  # pragma: no cover
             raise PlanError(str(path), ["reading TOML needs Python 3.11+"])
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            data = tomllib.loads(read_text(path))
+        except FileError as exc:
+            raise PlanError(str(path), [exc.why]) from None
+        except tomllib.TOMLDecodeError as exc:
             raise PlanError(str(path), [f"cannot read: {exc}"]) from None
         return _section(data.get("tool", {}).get("migrator", {}).get("propose", {}), str(path))
     data = read_document(path)

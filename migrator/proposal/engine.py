@@ -9,6 +9,7 @@ one owner, name the services, and write down why each service and each unit is w
 from __future__ import annotations
 
 import copy
+import math
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -18,11 +19,14 @@ from migrator.graph import DependencyGraph, module_of
 from migrator.plan import DNS1123_LABEL, SHARED, Plan, PlanError, Service, SharedKernel
 from migrator.proposal import cluster as cl
 from migrator.proposal.compare import _covering, _resolve
+from migrator.proposal.concepts import seg_words
 from migrator.proposal.config import ProposalOptions, build_options, glob_match
+from migrator.proposal.history import History, add_history
 from migrator.proposal.kernel import (
     business_units,
     composition_root,
     forced_kernel,
+    infrastructure,
     initial_kernel,
     settle_kernel,
 )
@@ -37,7 +41,11 @@ from migrator.proposal.naming import assign_names, candidates
 from migrator.proposal.units import UnitGraph, build_units, first_segment, is_virtual
 
 SWEEP = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
-BIG = 4000  # above this many active nodes, one resolution only (speed)
+BIG = 4000
+NAME_LINES = 25  # lines of a concept's code that weigh like one module in naming
+TEAM_SHARE = 0.01  # a service holds at least this share of the clustered code
+TEAM_FACTOR = 1.8  # services, at most: this times the square root of the business concepts
+TEAM_BIG = 0.05  # ... or as many as there are clusters holding this share of the code
 TABLE_RULE = ("owner = the service with the most nodes writing the table (bulk loaders such as "
               "seed scripts do not count); ties: the service holding its model, then "
               "alphabetical; no writer: the owner of most tables with a foreign key to it, else "
@@ -46,25 +54,30 @@ TABLE_RULE = ("owner = the service with the most nodes writing the table (bulk l
 
 def propose(graph: DependencyGraph, *, options: ProposalOptions | None = None,
             config: dict[str, Any] | None = None, base_plan: Plan | None = None,
-            source: str | None = None, **overrides: Any) -> Plan:
+            source: str | None = None, history: History | None = None,
+            **overrides: Any) -> Plan:
     """Partition ``graph`` into services, a shared kernel and table owners.
 
     ``config`` is the project's ``propose`` settings; ``overrides`` (algorithm, services, seed,
     weights, pin, together, apart, kernel, resolution ...) win over it. With ``base_plan`` every
     decision of that (edited) plan is kept and only nodes it does not cover are placed.
+    ``history`` (``proposal.history.read_history``) adds what changes together and who
+    changes it to the structural ties.
     """
     opts = options or build_options(config, **overrides)
-    return _Proposer(graph, opts, base_plan, source).run()
+    return _Proposer(graph, opts, base_plan, source, history).run()
 
 
 class _Proposer:
     def __init__(self, graph: DependencyGraph, opts: ProposalOptions, base: Plan | None,
-                 source: str | None) -> None:
+                 source: str | None, history: History | None = None) -> None:
         self.graph = graph
         self.opts = opts
         self.base = base
         self.source = source
         self.ug: UnitGraph = build_units(graph, opts)
+        if history is not None:
+            add_history(self.ug, history, opts.weights)
         self.business = business_units(self.ug, graph)
         self.pins: dict[str, str] = {}
         self.reason: dict[str, str] = {}
@@ -140,7 +153,8 @@ class _Proposer:
         names = self._names(assignment)
         service = {u: names[lab] for u, lab in assignment.items()}
         kernel = settle_kernel(ug, service, kernel, forced | {u for u in kernel
-                                                              if u in self.reason})
+                                                              if u in self.reason},
+                               infra=infrastructure(ug, self.graph))
         for u in kernel:
             self.reason.setdefault(u, "shared kernel: used by many services, no business logic")
         self._place_followers(followers, service, kernel)
@@ -304,13 +318,31 @@ class _Proposer:
                         out[labels[nb]] += data.get("weight", 1.0)
             return out
 
+        def named(lab: int) -> frozenset[str]:
+            """The words of the cluster's main concept (the one with most units)."""
+            keys = Counter({n[len(cl.PIN + cl.DOM):]: weight_of.get(n, 1)
+                            for n, lb in labels.items()
+                            if lb == lab and n.startswith(cl.PIN + cl.DOM)})
+            if not keys:
+                return frozenset()
+            key = min(keys, key=lambda k: (-keys[k], k))
+            return frozenset(seg_words(key.rsplit(".", 1)[-1]))
+
         def merge_into_best(lab: int, allow_pinned: bool) -> bool:
             t = ties(lab)
             pinned = pinned_labels()
             options = sorted(k for k in t if allow_pinned or k not in pinned or lab not in pinned)
             if lab in pinned:
                 options = [k for k in options if k not in pinned]
-            if not options:
+            mine = named(lab)
+            wider = [k for k in sorted({labels[n] for n in labels}) if k != lab
+                     and k in (options if options else labels.values()) and named(k)
+                     and named(k) < mine and (lab not in pinned or k not in pinned)]
+            if mine and wider:
+                # a compound concept joins the concept it extends (``task_type`` -> ``task``):
+                # the surest merge there is, names agreeing across layers
+                target = max(wider, key=lambda k: (len(named(k)), t.get(k, 0.0), -k))
+            elif not options:
                 # no ties at all: follow the rest of the same modules, else the biggest
                 members = self._real(labels)
                 others = [k for k in members if k != lab and (lab not in pinned
@@ -324,7 +356,12 @@ class _Proposer:
                                  if module_of(u) in mine)
                 target = min(others, key=lambda k: (-kin[k], -size(members[k]), k))
             else:
-                target = max(options, key=lambda k: t[k])
+                # affinity, not raw weight: a hub that everything calls is no one's home
+                vol: dict[int, float] = defaultdict(float)
+                for n, lb in labels.items():
+                    if lb in t and n in g:
+                        vol[lb] += g.degree(n, weight="weight")
+                target = max(options, key=lambda k: t[k] / math.sqrt(max(vol[k], 1.0)))
             for n in labels:
                 if labels[n] == lab:
                     labels[n] = target
@@ -353,25 +390,41 @@ class _Proposer:
                     if merge_into_best(lab, allow_pinned=True):
                         changed = True
                         break
-        # 1. tiny clusters join their strongest neighbour (pinned ones stay)
+        # 1. tiny clusters join their strongest neighbour (pinned ones stay): fewer units
+        #    than min_service_size, or less code than a team would own (TEAM_SHARE of all)
+        loc = self.ug.size
+
+        def code(nodes: list[str]) -> int:
+            return sum(loc.get(u, 1) for n in nodes for u in self._expand(con, n))
+
+        floor = TEAM_SHARE * code([n for ns in self._real(labels).values() for n in ns])
         changed = True
         while changed:
             changed = False
             members = self._real(labels)
             if high is None and len(members) <= low:
                 break
-            for lab in sorted(members, key=lambda k: (size(members[k]), k)):
-                if (size(members[lab]) < self.opts.min_service_size
+            for lab in sorted(members, key=lambda k: (code(members[k]), k)):
+                if ((size(members[lab]) < self.opts.min_service_size
+                     or (high is None and code(members[lab]) < floor))
                         and lab not in pinned_labels() and len(members) > low):
                     if merge_into_best(lab, allow_pinned=True):
                         changed = True
                         break
-        # 2. too many: merge the smallest into its strongest neighbour
+        # 2. too many: merge the smallest into its strongest neighbour. Without a count from
+        #    the user, a team owns a handful of related concepts: at most TEAM_FACTOR * sqrt
+        #    (business concepts) services
+        if self.opts.services is None:
+            concepts = len({n for n in labels if n.startswith(cl.PIN + cl.DOM)})
+            members = self._real(labels)
+            big = sum(1 for k in members if code(members[k]) >= TEAM_BIG * floor / TEAM_SHARE)
+            high = max(low, big, math.ceil(TEAM_FACTOR * math.sqrt(concepts))) \
+                if concepts else None
         guard = 0
         while high is not None and len(self._real(labels)) > high and guard < 10000:
             guard += 1
             members = self._real(labels)
-            order = sorted(members, key=lambda k: (k in pinned_labels(), size(members[k]), k))
+            order = sorted(members, key=lambda k: (k in pinned_labels(), code(members[k]), k))
             if not any(merge_into_best(lab, allow_pinned=False) for lab in order[:1]) and \
                     not any(merge_into_best(lab, allow_pinned=True) for lab in order[1:2]):
                 break
@@ -474,7 +527,9 @@ class _Proposer:
         for lab, units in members.items():
             if lab in fixed:
                 continue
-            doms = Counter(ug.domain[u] for u in units)
+            doms: Counter[str] = Counter()  # a concept's say grows with its code
+            for u in units:
+                doms[ug.domain[u]] += max(1, round(ug.size[u] / NAME_LINES))
             segs = [s for u in units for s in handler_unit.get(u, [])]
             tables = owned.get(str(lab), [])
             classes = [u.split(":", 1)[1] for u in units
@@ -588,6 +643,9 @@ class _Proposer:
                 if name in services:
                     services[name].interface = sorted(set(services[name].interface)
                                                       | set(old.interface))
+                    # the traffic switch is an operator's decision: a re-run keeps it
+                    services[name].cutover = old.cutover
+                    services[name].cutover_percent = old.cutover_percent
         metrics = compute_metrics(graph, full, owners=owners)
         for name, svc in services.items():
             svc.why = self._why(name, svc, full, split)
@@ -624,11 +682,13 @@ class _Proposer:
             ("pinned", "kept from"))})
         why += pinned
         doms = Counter(ug.domain[u] for u in svc.modules if u not in split)
-        pkgs = [f"{d} ({n} modules)" for d, n in sorted(doms.items(), key=lambda kv: (-kv[1],
-                                                                                         kv[0]))
+        pkgs = [f"{d.rsplit('.', 1)[-1]} ({n} modules)"
+                for d, n in sorted(doms.items(), key=lambda kv: (-kv[1], kv[0]))
                 if d in ug.package_domains]
         if pkgs:
-            why.append("package layout: " + ", ".join(pkgs[:5]))
+            why.append("business concepts, each named alike across its packages and layers: "
+                       + ", ".join(pkgs[:5]) + (f" and {len(pkgs) - 5} more" if len(pkgs) > 5
+                                                else ""))
         carved: dict[str, list[str]] = defaultdict(list)
         for s in svc.symbols:
             carved[module_of(s)].append(s.split(":", 1)[1])
@@ -712,7 +772,7 @@ def summarize(plan: Plan) -> str:
         lines.append(f"metrics: Q {m.get('modularity')}  ICP {m.get('icp')}  SM {m.get('sm')}  "
                      f"IFN {m.get('ifn')}  NED {m.get('ned')}  BCP {m.get('bcp')}  "
                      f"shared writes {dc.get('shared_writes', 0)}  "
-                     f"cross reads {dc.get('cross_reads', 0)}  (definitions: README, Metrics)")
+                     f"cross reads {dc.get('cross_reads', 0)}  (definitions: docs/metrics.md)")
     split = plan.meta.get("split_modules") or []
     if split:
         lines.append("split into symbols: " + ", ".join(split))

@@ -22,6 +22,7 @@ import re
 from collections import defaultdict
 
 from migrator.graph import DependencyGraph, module_of
+from migrator.proposal.concepts import UTILITY_WORDS, seg_words
 from migrator.proposal.config import ProposalOptions, glob_match
 from migrator.proposal.units import UnitGraph
 
@@ -124,13 +125,25 @@ def _composition_root(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
     return {u for m in sorted(keep) for u in ug.module_units[m] if u not in ug.named}
 
 
+def infrastructure(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
+    """Units that name no business concept and have no business logic: configuration,
+    database plumbing, stores, generic utilities, base classes, the layer packages' own
+    modules. They are kernel even when they import a model (a query helper, a cascade
+    delete): the kernel is where a team looks for shared plumbing, and nothing here is a
+    capability of its own."""
+    business = business_units(ug, graph)
+    return {u for u in ug.units
+            if (ug.domain[module_of(u)] not in ug.package_domains or u in ug.layers)
+            and u not in business and u not in ug.named and module_of(u) not in ug.split}
+
+
 def forced_kernel(ug: UnitGraph, opts: ProposalOptions) -> set[str]:
     return {u for u in ug.units if any(glob_match(p, u) for p in opts.kernel)}
 
 
 def initial_kernel(ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions,
                    exclude: set[str] = frozenset()) -> set[str]:
-    """Kernel before clustering, with domains (package layout) standing in for services."""
+    """Kernel before clustering, with domains (business concepts) standing in for services."""
     forced = forced_kernel(ug, opts)
     business = business_units(ug, graph)
     users = _users(ug)
@@ -167,31 +180,37 @@ def initial_kernel(ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions,
                     keep.add(d)
                     stack.append(d)
         keep |= shell  # the composition root does not drag what it wires into the kernel
+        keep |= infrastructure(ug, graph) - exclude
         if len(keep - forced - shell) <= cap or threshold > len(domains):
             return keep
         threshold += 1
 
 
 def settle_kernel(ug: UnitGraph, assignment: dict[str, str], kernel: set[str],
-                  forced: set[str]) -> set[str]:
-    """After clustering: a kernel unit that only one service uses moves into that service.
+                  forced: set[str], infra: set[str] = frozenset()) -> set[str]:
+    """After clustering: a kernel unit that only one service uses moves into that service,
+    unless its authors put it in a toolbox package (``utils/``, ``common/``); one that depends
+    on a service moves there too, unless it is ``infra`` (plumbing that imports a model stays
+    plumbing).
 
     ``assignment`` (unit -> service) is updated in place for the units that leave the kernel.
     """
     users = _users(ug)
     deps = _deps(ug)
     kernel = set(kernel)
+    toolbox = {u for u in infra if any(set(seg_words(part)) <= UTILITY_WORDS
+                                       for part in module_of(u).split(".")[:-1])}
     changed = True
     while changed:
         changed = False
-        for u in sorted(kernel - forced):
+        for u in sorted(kernel - forced - (infra & toolbox)):
             svc_users = sorted({assignment[a] for a in users.get(u, ()) if a in assignment})
             kernel_users = [a for a in users.get(u, ()) if a in kernel]
             if len(svc_users) == 1 and not kernel_users:
                 assignment[u] = svc_users[0]
                 kernel.discard(u)
                 changed = True
-        for u in sorted(kernel - forced):
+        for u in sorted(kernel - forced - infra):
             outside = sorted(d for d in deps.get(u, ()) if d not in kernel and d in assignment)
             if outside:
                 weight: dict[str, float] = defaultdict(float)

@@ -41,7 +41,7 @@ def singular(word: str) -> str:
         return word[:-3] + "y"
     if word.endswith(("sses", "xes", "ches", "shes")):
         return word[:-2]
-    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
         return word[:-1]
     return word
 
@@ -61,10 +61,10 @@ def candidates(domains: Iterable[tuple[str, int]], routes: Iterable[str],
     score: Counter[str] = Counter()
     for domain, weight in domains:
         last = domain.rsplit(".", 1)[-1]
-        if domain not in roots and last.lower() not in GENERIC:
+        if domain not in roots:  # a business concept: its word was vetted as one
             score[last.lower()] += 3 * weight
     for seg in routes:
-        if seg and seg not in GENERIC:
+        if seg and seg not in GENERIC and seg not in STOP:
             score[seg] += 2
     for t in tables:
         if t.lower() not in GENERIC:

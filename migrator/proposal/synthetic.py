@@ -61,3 +61,58 @@ def synthetic_monolith(domains: int = 6, modules_per_domain: int = 5, functions:
                 other = rng.choice(funcs[rng.choice(names)])
                 g.add_edge(f, other, "reference")
     return g.finalize(), truth
+
+
+def layered_monolith(entities: tuple[str, ...] = ("orders", "products", "customers",
+                                                  "invoices", "shipments"),
+                     root: str = "app") -> tuple[DependencyGraph, dict[str, str]]:
+    """A layered app: ``models/<e>.py``, ``services/<e>_service.py``, ``repos/repository_<e>.py``
+    and ``api/<e>/routes.py`` per entity, over a ``db``/``config`` kernel. The planted split is
+    vertical: each entity's model, repository, service and routes form one service."""
+    g = DependencyGraph(root=root)
+    truth: dict[str, str] = {}
+
+    def module(name: str, kernel: bool = False, owner: str = "") -> str:
+        g.add_node(name, "module", file=name.replace(".", "/") + ".py", line=1, end_line=80)
+        truth[name] = "shared_kernel" if kernel else owner
+        return name
+
+    for pkg in ("", ".models", ".services", ".repos", ".api"):
+        module(root + pkg, kernel=True)
+    db = module(f"{root}.db", kernel=True)
+    g.add_node(f"{db}:Base", "class", file=f"{root}/db.py", line=1, end_line=9)
+    g.add_node(f"{db}:session", "function", file=f"{root}/db.py", line=10, end_line=19)
+    module(f"{root}.config", kernel=True)
+    g.add_edge(db, f"{root}.config", "import")
+    for e in entities:
+        word = e[:-1] if e.endswith("s") else e
+        cls = word.capitalize()
+        model = module(f"{root}.models.{word}", owner=e)
+        g.add_node(f"{model}:{cls}", "class", file=f"{root}/models/{word}.py", line=1, end_line=30)
+        g.add_edge(f"{model}:{cls}", f"{db}:Base", "inherit")
+        repo = module(f"{root}.repos.repository_{e}", owner=e)
+        g.add_node(f"{repo}:save", "function", file=f"{root}/repos/repository_{e}.py", line=1,
+                   end_line=20)
+        service = module(f"{root}.services.{e}_service", owner=e)
+        g.add_node(f"{service}:handle", "function", file=f"{root}/services/{e}_service.py",
+                   line=1, end_line=20)
+        api = module(f"{root}.api.{e}", owner=e)
+        routes = module(f"{root}.api.{e}.routes", owner=e)
+        g.add_node(f"{routes}:index", "function", file=f"{root}/api/{e}/routes.py", line=1,
+                   end_line=20)
+        g.add_edge(f"{repo}:save", f"{model}:{cls}", "reference", count=3)
+        g.add_edge(f"{repo}:save", f"{db}:session", "reference")
+        g.add_edge(f"{service}:handle", f"{repo}:save", "reference", count=2)
+        g.add_edge(f"{routes}:index", f"{service}:handle", "reference", count=2)
+        for a, b in ((repo, model), (repo, db), (service, repo), (routes, service), (api, routes)):
+            g.add_edge(a, b, "import")
+        g.tables[e] = Table(e, model=f"{model}:{cls}", writers=[f"{repo}:save"],
+                            readers=[f"{service}:handle"])
+        g.routes.append(Route("GET", f"/{e}/", f"{routes}:index", "flask",
+                              f"{root}/api/{e}/routes.py", 1))
+    # a little cross-entity coupling, as real code has: orders read products and customers
+    first, *rest = entities
+    for other in rest[:2]:
+        g.add_edge(f"{root}.services.{first}_service:handle", f"{root}.repos.repository_{other}:save",
+                   "reference")
+    return g.finalize(), truth

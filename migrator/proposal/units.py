@@ -2,8 +2,9 @@
 
 The units of a proposal are modules, except where a module mixes domains (a shared
 ``models.py`` whose classes belong to several domains, a big ``views.py``): such a module is
-split and each of its top-level symbols becomes a unit. Domains are read from the package layout
-(the authors' own grouping): below the common root, each package is a domain.
+split and each of its top-level symbols becomes a unit. Domains are business concepts
+(``concepts.py``): the feature package in a package-per-feature app, the entity name repeated
+across ``models/``, ``services/`` and ``routes/`` in a layered one.
 
 Weights: ``c_ab`` sums each edge kind's count times its weight; the clustering weight of {a, b}
 is (1 + ln c_ab) + (1 + ln c_ba), the same damping as the metrics, so that a hub referenced a
@@ -20,6 +21,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from migrator.graph import DependencyGraph, module_of
+from migrator.proposal.concepts import concept_domains
 from migrator.proposal.config import ProposalOptions, glob_match
 from migrator.proposal.naming import stems
 
@@ -31,34 +33,6 @@ COHESIVE_SHARE = 0.8
 
 def is_virtual(node: str) -> bool:
     return node.startswith("@")
-
-
-def domain_keys(modules: list[str]) -> tuple[dict[str, str], set[str]]:
-    """Module -> its domain (a package below the common root); also the set of root keys.
-
-    Start with top-level names; while one key holds more than 60% of the modules (a single
-    project package, a ``src/app/apps`` layer), descend one level below it.
-    """
-    depth = {m: 1 for m in modules}
-    roots: set[str] = set()
-    total = max(1, len(modules))
-    for _ in range(8):
-        keys = {m: ".".join(m.split(".")[:depth[m]]) for m in modules}
-        counts = Counter(keys.values())
-        changed = False
-        for key, n in sorted(counts.items()):
-            if n / total <= 0.6:
-                continue
-            deeper = [m for m in modules if keys[m] == key and m != key]
-            if len(deeper) >= 2:
-                roots.add(key)
-                for m in deeper:
-                    depth[m] += 1
-                changed = True
-        if not changed:
-            break
-    keys = {m: ".".join(m.split(".")[:depth[m]]) for m in modules}
-    return keys, roots
 
 
 @dataclass
@@ -86,6 +60,8 @@ class UnitGraph:
     bulk: set[str] = field(default_factory=set)  # see bulk_writers
     named: set[str] = field(default_factory=set)  # symbols leaning by vocabulary
     shell: set[str] | None = None  # composition root, computed once by kernel.py
+    #: layer packages' own modules (``app/models/__init__.py``): they span every concept
+    layers: set[str] = field(default_factory=set)
 
     def neighbours(self) -> dict[str, dict[str, float]]:
         adj: dict[str, dict[str, float]] = defaultdict(dict)
@@ -128,12 +104,11 @@ def choose_splits(graph: DependencyGraph, modules: list[str], keys: dict[str, st
             votes[t][keys[ms]] += w
     last = {d.rsplit(".", 1)[-1]: d for d in sorted(package_domains)}
     for r in graph.routes:
-        seg = first_segment(r.path)
-        for name in (seg, seg.rstrip("s"), seg + "s"):
-            if name and name in last:
-                votes[r.handler][last[name]] += 3.0
-                break
+        d = route_domain(r.path, last)
+        if d:
+            votes[r.handler][d] += 3.0
     lean = {s: max(sorted(v), key=lambda d: v[d]) for s, v in sorted(votes.items()) if v}
+    handlers = {r.handler for r in graph.routes}
     bulk = _bulk_modules(graph, modules)
     out = []
     for m in modules:
@@ -143,8 +118,16 @@ def choose_splits(graph: DependencyGraph, modules: list[str], keys: dict[str, st
         if any(glob_match(p, m) for p in opts.split) and len(symbols.get(m, [])) >= 2:
             out.append(m)
             continue
+        if keys[m] in package_domains and len(syms) >= 2:
+            # a module of a concept is its authors' grouping, unless most of the routes it
+            # serves belong to other concepts (a ``projects/resources.py`` of schedules)
+            tops = Counter(lean[s] for s in syms if s in lean and s in handlers)
+            voters = sum(tops.values())
+            if voters >= 2 and tops[keys[m]] < 0.5 * voters:
+                out.append(m)
+            continue
         if keys[m] in package_domains:
-            continue  # a module inside a domain package is its authors' grouping: kept whole
+            continue
         if m in bulk and len(symbols.get(m, [])) >= 2:
             out.append(m)  # a seed/fixture loader: its data goes with the tables it fills
             continue
@@ -223,9 +206,26 @@ def vocabulary_leans(graph: DependencyGraph, split: list[str], symbols: dict[str
     return out
 
 
-def first_segment(path: str) -> str:
+def route_domain(path: str, domains: dict[str, str]) -> str | None:
+    """The domain named by the most specific literal segment of a route path
+    (``/data/projects/<id>/schedule-items`` -> the ``schedule_items`` domain), if any."""
+    found = None
     for part in path.strip("/").split("/"):
-        if part and not part.startswith(("<", "{", ":")) and part not in ("api", "v1", "v2"):
+        seg = part.lower().replace("-", "_")
+        if not seg or seg.startswith(("<", "{", ":")):
+            continue
+        for name in (seg, seg.rstrip("s"), seg + "s"):
+            if name in domains:
+                found = domains[name]
+                break
+    return found
+
+
+def first_segment(path: str) -> str:
+    """The first literal segment of a route that can name something: not a parameter, a
+    version (``v1``, ``1``) or ``api``."""
+    for part in path.strip("/").split("/"):
+        if part and part[0].isalpha() and part.lower() not in ("api", "v1", "v2", "v3"):
             return part.lower().replace("-", "_")
     return ""
 
@@ -233,9 +233,7 @@ def first_segment(path: str) -> str:
 def build_units(graph: DependencyGraph, opts: ProposalOptions) -> UnitGraph:
     """Units, their domains, and the weighted graph to cluster (see module docstring)."""
     modules = sorted(graph.modules())
-    keys, roots = domain_keys(modules)
-    parents = {m.rsplit(".", i)[0] for m in modules for i in range(1, m.count(".") + 1)}
-    package_domains = {k for k in set(keys.values()) if k not in roots and k in parents}
+    keys, package_domains, layers = concept_domains(graph, modules)
     split, lean = choose_splits(graph, modules, keys, package_domains, opts)
     split_set = set(split)
     symbols = _symbols_by_module(graph)
@@ -336,6 +334,7 @@ def build_units(graph: DependencyGraph, opts: ProposalOptions) -> UnitGraph:
         hard=hard,
         bulk=bulk,
         named=set(named),
+        layers={m for m in layers if m in size},
     )
 
 

@@ -14,8 +14,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from migrator.plan import SHARED
+import yaml
+
+from migrator.plan import SHARED, UniqueKeyLoader
 from migrator.reporting.model import BaselineDiff, Report
+from migrator.util.fs import FileError, read_text
 
 BASELINE_SCHEMA = "migrator.baseline"
 BASELINE_VERSION = 1
@@ -67,23 +70,85 @@ def dump_baseline(data: dict[str, Any]) -> str:
 
 
 def load_baseline(path: str | Path) -> dict[str, Any]:
+    """Read and fully validate a baseline file: every value ``compare`` uses has its type, so a
+    malformed or hostile file is a ``BaselineError`` naming the file, never a crash later."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BaselineError(f"{path}: cannot read baseline: {exc.strerror or exc}") from None
+        text = read_text(path)
+    except FileError as exc:
+        raise BaselineError(f"{path}: cannot read baseline: {exc.why}") from None
+    try:
+        data = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise BaselineError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except _DuplicateKey as exc:
+        raise BaselineError(f"{path}:{_line_of_duplicate(text)}: duplicate key {exc.key!r}"
+                            ) from None
+    except RecursionError:
+        raise BaselineError(f"{path}: nested too deeply") from None
     if not isinstance(data, dict) or data.get("schema") != BASELINE_SCHEMA:
         raise BaselineError(f"{path}: not a migrator baseline (expected schema "
                             f"{BASELINE_SCHEMA!r}; write one with `migrator baseline`)")
     if data.get("version") != BASELINE_VERSION:
         raise BaselineError(f"{path}: baseline version {data.get('version')!r} is not "
                             f"supported (expected {BASELINE_VERSION})")
-    for key, kind in (("edges", list), ("cycles", list), ("components", dict)):
-        if not isinstance(data.get(key), kind):
-            raise BaselineError(f"{path}: '{key}' must be a {kind.__name__}")
+    problem = _shape_problem(data)
+    if problem:
+        raise BaselineError(f"{path}: {problem}")
     return data
+
+
+def _shape_problem(data: dict[str, Any]) -> str | None:
+    """What is wrong with the structure of a baseline document, or None."""
+    def strings(value: Any, size: int | None = None) -> bool:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value) and \
+            (size is None or len(value) == size)
+
+    if not isinstance(data.get("level"), str):
+        return "'level' must be a string"
+    components = data.get("components")
+    if not isinstance(components, dict):
+        return "'components' must be a dict"
+    for name, stats in components.items():
+        value = stats.get("instability") if isinstance(stats, dict) else None
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return f"components.{name}: must be {{\"instability\": number}}"
+    for key, size in (("edges", 3), ("cycles", None), ("cycle_groups", None)):
+        value = data.get(key, [] if key == "cycle_groups" else None)
+        if not isinstance(value, list):
+            return f"'{key}' must be a list"
+        for i, item in enumerate(value):
+            if not strings(item, size):
+                return f"{key}[{i}]: must be a list of {size or 'some'} strings"
+    return None
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads`` keeps the last of two equal keys; a baseline must not say two things."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _line_of_duplicate(text: str) -> int:
+    """The line of the first repeated key (JSON is YAML: the strict loader has the mark)."""
+    try:
+        yaml.load(text, Loader=UniqueKeyLoader)
+    except yaml.MarkedYAMLError as exc:
+        if exc.problem_mark is not None:
+            return exc.problem_mark.line + 1
+    except (yaml.YAMLError, RecursionError):
+        pass
+    return 1
 
 
 def compare(report: Report, baseline: dict[str, Any], fail_on: tuple[str, ...] = FAIL_ON,

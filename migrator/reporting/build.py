@@ -240,5 +240,5 @@ def build_report(graph: DependencyGraph, plan: Plan | None = None, *, level: int
         file = graph.g.nodes[m].get("file")
         if file:
             where.path(file)
-    report.unused_ignores = ignores.apply(report.violations, where.files)
+    report.unused_ignores = ignores.apply(report.violations, where.files, root=where.root)
     return report

@@ -16,11 +16,11 @@ from typing import Any
 import click
 
 from migrator.graph import DependencyGraph
-from migrator.plan import Plan, PlanError, load_plan
+from migrator.plan import Plan, PlanError, plan_from_dict, read_document
 from migrator.reporting.baseline import FAIL_ON, BaselineError
 from migrator.reporting.formats import FORMATS
 from migrator.reporting.model import DEFINITIONS, Report
-from migrator.util.fs import atomic_write
+from migrator.util.fs import FileError, read_text, write_output
 
 #: rules that `check` enforces (the plan's boundaries); report shows every rule
 CHECK_RULES = ("interface-violation", "kernel-dependency", "undeclared-dependency")
@@ -40,10 +40,12 @@ def _load_graph(path: str, analyze_options: dict[str, Any]) -> DependencyGraph:
     p = Path(path)
     if p.is_file() and p.suffix == ".json":
         try:
-            return DependencyGraph.from_dict(json.loads(p.read_text(encoding="utf-8")))
+            return DependencyGraph.from_dict(json.loads(read_text(p)))
+        except FileError as exc:
+            _input_error(str(exc))
         except json.JSONDecodeError as exc:
             _input_error(f"{p}:{exc.lineno}: not valid JSON: {exc.msg}")
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             _input_error(f"{p}: not a migrator graph: {exc}")
     from migrator.analysis import analyze
     from migrator.analysis.discover import PathError
@@ -57,12 +59,7 @@ def _load_graph(path: str, analyze_options: dict[str, Any]) -> DependencyGraph:
 
 def load_any_plan(path: str) -> Plan:
     """A plan file, or a decomposition file (``kind: decomposition``) read as a plan."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        data = None
+    data = read_document(path)  # a PlanError (unreadable, not YAML, duplicate key) as for a plan
     if isinstance(data, dict) and data.get("kind") == "decomposition":
         from migrator.plan import SHARED, Service
         from migrator.proposal.compare import partition_from_data
@@ -76,7 +73,7 @@ def load_any_plan(path: str) -> Plan:
                 bucket = plan.services.setdefault(group, Service(name=group))
             (bucket.symbols if ":" in node else bucket.modules).append(node)
         return plan
-    return load_plan(path)
+    return plan_from_dict(data, source=str(path))
 
 
 def _build(path: str, plan_file: str | None, level: int | None, baseline: str | None,
@@ -100,7 +97,7 @@ def _build(path: str, plan_file: str | None, level: int | None, baseline: str | 
 
 def _emit(text: str, output: str | None) -> None:
     if output and output != "-":
-        atomic_write(output, text)
+        write_output(output, text)
     else:
         click.echo(text, nl=False)
 

@@ -14,6 +14,7 @@ import tokenize
 from dataclasses import dataclass
 
 from migrator.reporting.model import Location, Violation
+from migrator.util.fs import read_regular
 
 MARKER = re.compile(r"#\s*migrator:\s*ignore(?:\[([A-Za-z0-9_,\s-]*)\])?")
 
@@ -47,16 +48,17 @@ def scan(text: str, file: str) -> list[Ignore]:
     return out
 
 
-def apply(violations: list[Violation], files: dict[str, str]) -> list[Location]:
+def apply(violations: list[Violation], files: dict[str, str],
+          root: str | None = None) -> list[Location]:
     """Mark ignored violations; return the locations of ignore comments that silenced nothing.
 
-    ``files`` maps each display path (as in ``Violation.file``) to the file to read.
+    ``files`` maps each display path (as in ``Violation.file``) to the file to read: a regular
+    file under ``root`` (a graph file can name any path; a FIFO must not hang the report).
     """
     ignores: dict[str, list[Ignore]] = {}
     for shown, path in sorted(files.items()):
         try:
-            with open(path, "rb") as fh:
-                raw = fh.read()
+            raw = read_regular(path, root=root)
         except OSError:
             continue
         if b"migrator:" not in raw:

@@ -24,7 +24,7 @@ from migrator.analysis import analyze, resident
 from migrator.analysis.cache import code_signature
 from migrator.analysis.formats import render
 
-from .helpers import write_tree
+from .helpers import finishes, forked_processes_end, write_tree
 
 FILES = {f"proj/pkg/m{i}.py": f"from pkg import m{(i + 1) % 6}\n\n\ndef f{i}():\n"
          f"    return m{(i + 1) % 6}.f{(i + 1) % 6}\n" for i in range(6)}
@@ -111,9 +111,19 @@ def test_a_run_leaves_a_resident_that_parses_the_next_runs_edit(private: Path, p
 
 def test_without_resident_a_run_leaves_nothing(private: Path, project: Path,
                                                tmp_path: Path) -> None:
-    analyze(project, cache_dir=tmp_path / "cache")
-    time.sleep(0.3)
+    with forked_processes_end():  # every parser process is gone: none can bind one later
+        analyze(project, cache_dir=tmp_path / "cache")
     assert not list(private.glob("*.sock"))
+
+
+def test_the_watch_on_forked_processes_sees_a_resident(private: Path, project: Path,
+                                                      tmp_path: Path) -> None:
+    """What makes this module's absence checks mean something: a resident forked in the block
+    keeps it from ending."""
+    with pytest.raises(AssertionError, match="still runs"):
+        with forked_processes_end(seconds=3.0):
+            analyze(project, cache_dir=tmp_path / "cache", resident=True)
+    assert wait_for(lambda: resident_pid(the_address()) is not None)  # it idles for 20 s
 
 
 def test_a_resident_gives_up_when_idle(private: Path, project: Path, tmp_path: Path,
@@ -135,10 +145,9 @@ def test_a_busy_resident_is_not_waited_for(private: Path, project: Path, tmp_pat
     monkeypatch.setattr(resident, "CONNECT_SECONDS", 0.2)
     try:
         edit(project / "pkg/m1.py", "X = 1\n")
-        started = time.monotonic()
-        graph = analyze(project, cache_dir=cache, resident=True)
+        # waiting for the resident would wait for ``held``, closed only after this returns
+        graph = finishes(lambda: analyze(project, cache_dir=cache, resident=True))
         assert not graph.stats.resident and graph.stats.parsed == 1
-        assert time.monotonic() - started < 30
         assert graph.g.has_node("pkg.m1:X")
     finally:
         held[1].close()
@@ -241,10 +250,10 @@ def test_the_command_line_leaves_a_detached_resident_unless_told_not_to(
     env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
     cmd = [sys.executable, "-m", "migrator", "analyze", str(project), "--cache-dir",
            str(tmp_path / "cache"), "-f", "json"]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
-                          env={**env, "MIGRATOR_RESIDENT_PARSER": "0"})
+    with forked_processes_end() as watched:  # the run and every process it forked are gone
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, pass_fds=[watched],
+                              env={**env, "MIGRATOR_RESIDENT_PARSER": "0"})
     assert done.returncode == 0, done.stderr
-    time.sleep(0.3)
     assert not list(runtime.glob("migrator/*.sock"))
     if (os.cpu_count() or 1) < 2:
         pytest.skip("the first parser process (and so a resident) needs a second core")
@@ -262,8 +271,8 @@ def test_the_command_line_leaves_a_detached_resident_unless_told_not_to(
 
 def test_no_cache_means_no_resident(private: Path, project: Path) -> None:
     """``--no-cache`` promises no state left between runs: no resident either."""
-    analyze(project, use_cache=False, resident=True)
-    time.sleep(0.3)
+    with forked_processes_end():
+        analyze(project, use_cache=False, resident=True)
     assert not list(private.glob("*.sock"))
 
 
@@ -275,9 +284,8 @@ def test_an_interrupted_run_leaves_no_resident(private: Path, project: Path,
         if done == total:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
+    with forked_processes_end(), pytest.raises(KeyboardInterrupt):
         analyze(project, cache_dir=tmp_path / "cache", resident=True, progress=interrupt)
-    time.sleep(0.5)
     assert not list(private.glob("*.sock"))
     analyze(project, cache_dir=tmp_path / "cache", resident=True)  # and a run that ends does
     assert wait_for(lambda: resident_pid(the_address()) is not None)

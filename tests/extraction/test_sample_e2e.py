@@ -42,8 +42,6 @@ def choose_plan(graph):  # noqa: ANN001, ANN201
 
 @pytest.fixture(scope="module")
 def split_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    if not (SAMPLE / "decomposition.yaml").exists():
-        pytest.skip("sample_monolith/decomposition.yaml is missing")
     from migrator.analysis import analyze
     from migrator.extraction.localrun import (
         fill_wheelhouse,

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +18,12 @@ import pytest
 FRAMEWORKS = ("flask", "fastapi", "django")
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT.parent / "shared" / "schemas"
+#: podman settings that work in this sandbox (see ../shared/docs/tooling.md)
+CONTAINERS_CONF = """[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
+[engine]
+runtime = "runc"
+"""
 #: wheels of the generated services' requirements, kept between runs (venv and podman tiers)
 WHEELS = Path.home() / ".cache" / "migrator-tests" / "wheels"
 
@@ -43,3 +54,74 @@ def need(tool: str) -> str:
     if path is None:
         pytest.fail(f"{tool} is not installed: run scripts/bootstrap.sh --test")
     return path
+
+
+def hadolint_findings(dockerfile: Path) -> list[dict]:
+    """hadolint's findings on ``dockerfile``, its exit code checked against them: hadolint
+    exits 1 with empty output on a file it cannot read, which must never read as "clean"."""
+    assert dockerfile.is_file(), f"{dockerfile} does not exist"
+    proc = subprocess.run([need("hadolint"), "--no-color", "-f", "json", str(dockerfile)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip(), f"{dockerfile}: hadolint printed nothing: {proc.stderr}"
+    findings = json.loads(proc.stdout)
+    assert proc.returncode == (1 if findings else 0), (dockerfile, proc.returncode, proc.stderr)
+    return findings
+
+
+def build_context(context: Path, tmp: Path) -> set[str]:
+    """The files (relative paths) that an image build with ``context`` sends to the builder,
+    as podman sends them: it reads ``.dockerignore`` with Docker's rules. A ``FROM scratch``
+    build copies the whole context and exports it to a folder: no base image, no network."""
+    podman = need("podman")
+    if os.geteuid() != 0:
+        pytest.skip("podman runs as root here (rootless podman needs subuid setup)")
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "containers.conf").write_text(CONTAINERS_CONF)
+    (tmp / "Containerfile").write_text("FROM scratch\nCOPY . /context/\n")
+    dest, iid = tmp / "exported", tmp / "image-id"
+    env = {**os.environ, "CONTAINERS_CONF": str(tmp / "containers.conf")}
+    proc = subprocess.run([podman, "build", "--pull=never", "--network=none", "-f",
+                           str(tmp / "Containerfile"), "--iidfile", str(iid), "-o",
+                           f"type=local,dest={dest}", str(context)],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    if iid.is_file():
+        subprocess.run([podman, "rmi", "-f", iid.read_text().strip()], capture_output=True,
+                       timeout=120, env=env)
+    root = dest / "context"
+    assert root.is_dir(), f"podman exported nothing from {context}"
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+@contextlib.contextmanager
+def local_gateway(out: Path, prefix: Path, ports: dict[str, int] | None = None):
+    """Run OUT's ``gateway/nginx.local.conf`` with real nginx on free loopback ports.
+
+    ``ports`` maps "gateway", "monolith" and service names to the ports to use (free ones are
+    picked for any left out); yields ``(gateway URL, ports)`` and stops nginx by its pid."""
+    from migrator.extraction.localrun import free_port
+
+    nginx = need("nginx")
+    planned = json.loads((out / "gateway/local.json").read_text())
+    chosen = dict(ports or {})
+    old = {"gateway": planned["gateway"], "monolith": planned["monolith"],
+           **planned["services"]}
+    conf = (out / "gateway/nginx.local.conf").read_text()
+    for name, port in old.items():
+        chosen.setdefault(name, free_port())
+        conf = conf.replace(f"127.0.0.1:{port};", f"127.0.0.1:{chosen[name]};")
+    (prefix / "tmp").mkdir(parents=True, exist_ok=True)
+    (prefix / "nginx.conf").write_text(conf)
+    subprocess.run([nginx, "-c", str(prefix / "nginx.conf"), "-p", str(prefix)], check=True,
+                   timeout=30)
+    try:
+        yield f"http://127.0.0.1:{chosen['gateway']}", chosen
+    finally:
+        pid = int((prefix / "nginx.pid").read_text())
+        os.kill(pid, signal.SIGQUIT)
+        for _ in range(100):  # bounded: nginx drains and exits within a second
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)

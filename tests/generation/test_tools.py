@@ -14,7 +14,7 @@ import kubernetes_validate.utils
 import pytest
 import yaml
 
-from .support import FRAMEWORKS, SCHEMAS, need
+from .support import FRAMEWORKS, SCHEMAS, hadolint_findings, need
 
 K8S_VERSIONS = ("1.30.0", "1.37.0")
 # kubernetes-validate re-reads and re-parses the (large) schema files on every call; caching
@@ -29,6 +29,8 @@ CRDS = {
 
 
 def crd_schema(api_version: str, kind: str) -> dict:
+    """The CRD's schema; skips the calling test when it is absent, so only tests of CRD
+    documents call it (see ``is_crd``), never a test that also checks ordinary kinds."""
     path = SCHEMAS / CRDS[(api_version, kind)]
     if not path.exists():
         pytest.skip(f"CRD schema {path} is absent (shared/schemas not laid out beside the repo)")
@@ -58,6 +60,11 @@ def _validator(key: int, schema: dict):
     return _VALIDATORS[key]
 
 
+def is_crd(doc: dict) -> bool:
+    """A custom resource: checked against its CRD schema in a test of its own."""
+    return (doc["apiVersion"], doc["kind"]) in CRDS
+
+
 def validate(doc: dict, where: str) -> None:
     key = (doc["apiVersion"], doc["kind"])
     if key in CRDS:
@@ -79,27 +86,35 @@ def manifests(out: Path) -> list[Path]:
 
 @pytest.mark.parametrize("fw", FRAMEWORKS)
 def test_hadolint_finds_nothing(generated, fw):
-    hadolint = need("hadolint")
     dockerfiles = sorted((generated[fw] / "services").glob("*/Dockerfile"))
     assert len(dockerfiles) == 3
     for dockerfile in dockerfiles:
-        proc = subprocess.run([hadolint, "--no-color", "-f", "json", str(dockerfile)],
-                              capture_output=True, text=True, timeout=60)
-        assert json.loads(proc.stdout or "[]") == [], f"{dockerfile}: {proc.stdout}"
-        assert proc.returncode == 0
+        assert hadolint_findings(dockerfile) == [], dockerfile
+
+
+def documents(out: Path, crds: bool) -> list[tuple[dict, str]]:
+    """(document, file) of every manifest under OUT: the custom resources or the rest."""
+    docs = [(yaml.safe_load(path.read_text()), str(path)) for path in manifests(out)]
+    return [(doc, where) for doc, where in docs if is_crd(doc) == crds]
 
 
 @pytest.mark.parametrize("fw", FRAMEWORKS)
 def test_every_manifest_validates_strictly(generated, fw):
-    files = manifests(generated[fw])
-    kinds = set()
-    for path in files:
-        doc = yaml.safe_load(path.read_text())
-        kinds.add(doc["kind"])
-        validate(doc, str(path))
+    docs = documents(generated[fw], crds=False)
+    for doc, where in docs:
+        validate(doc, where)
     assert {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget",
-            "ServiceAccount", "ConfigMap", "NetworkPolicy", "Ingress", "Namespace",
-            "ServiceMonitor", "Cluster"} <= kinds
+            "ServiceAccount", "ConfigMap", "NetworkPolicy", "Ingress",
+            "Namespace"} <= {doc["kind"] for doc, _ in docs}
+
+
+@pytest.mark.parametrize("fw", FRAMEWORKS)
+def test_every_custom_resource_matches_its_crd(generated, fw):
+    """The only check that needs ../shared/schemas: it alone skips when they are absent."""
+    docs = documents(generated[fw], crds=True)
+    assert {doc["kind"] for doc, _ in docs} == {"ServiceMonitor", "Cluster"}
+    for doc, where in docs:
+        validate(doc, where)
 
 
 def test_strict_validation_catches_a_typo():
@@ -135,19 +150,29 @@ def test_kustomize_renders_base_and_overlays(generated, fw):
     def deployments(docs):
         return {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
 
-    assert sorted(deployments(base)) == ["cart", "catalog", "orders"]
-    assert all(d["spec"]["replicas"] == 2 for d in deployments(base).values())
-    assert all(d["spec"]["replicas"] == 1 for d in deployments(dev).values())
-    assert all(d["spec"]["replicas"] == 3 for d in deployments(prod).values())
+    def hpas(docs):
+        return {d["spec"]["scaleTargetRef"]["name"]: d for d in docs
+                if d["kind"] == "HorizontalPodAutoscaler"}
+
+    assert sorted(deployments(base)) == ["cart", "catalog", "monolith", "orders"]
+    # the HPAs own the replica counts: no Deployment sets one, the overlays set HPA bounds
+    for docs, low, high in ((base, 2, 10), (dev, 1, 3), (prod, 3, 20)):
+        assert all("replicas" not in d["spec"] for d in deployments(docs).values())
+        assert sorted(hpas(docs)) == sorted(deployments(docs))
+        assert {(h["spec"]["minReplicas"], h["spec"]["maxReplicas"])
+                for h in hpas(docs).values()} == {(low, high)}
+    # one namespace per overlay, every namespaced object in it
+    for docs, ns in ((dev, "shop-dev"), (prod, "shop-prod")):
+        assert {d["metadata"]["name"] for d in docs if d["kind"] == "Namespace"} == {ns}
+        assert {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"} == {ns}
     prod_image = deployments(prod)["cart"]["spec"]["template"]["spec"]["containers"][0]["image"]
     dev_image = deployments(dev)["cart"]["spec"]["template"]["spec"]["containers"][0]["image"]
     assert (dev_image, prod_image) == ("shop/cart:dev", "shop/cart:0.1.0")
     prod_res = deployments(prod)["cart"]["spec"]["template"]["spec"]["containers"][0]["resources"]
     assert prod_res["limits"]["memory"] == "512Mi"
-    for docs in (dev, prod):  # the patched objects are still valid
+    for docs in (dev, prod):  # the patched objects are still valid, every one of them
         for doc in docs:
-            if doc["kind"] in ("Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget"):
-                validate(doc, f"overlay {doc['kind']}/{doc['metadata']['name']}")
+            validate(doc, f"overlay {doc['kind']}/{doc['metadata']['name']}")
 
 
 @pytest.mark.parametrize("fw", FRAMEWORKS)
@@ -173,3 +198,59 @@ def test_nginx_accepts_both_gateway_configs(generated, fw, tmp_path):
     proc = subprocess.run([nginx, "-t", "-c", str(prefix2 / "nginx.conf"), "-p", str(prefix2)],
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
+
+
+def _strict(schema: dict) -> dict:
+    """The CRD schema refusing unknown fields (a misspelt key), as the API server prunes them."""
+    if isinstance(schema, dict):
+        out = {k: _strict(v) for k, v in schema.items() if not k.startswith("x-kubernetes-")}
+        if "properties" in schema and "additionalProperties" not in schema and \
+                not schema.get("x-kubernetes-preserve-unknown-fields"):
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [_strict(v) for v in schema]
+    return schema
+
+
+def test_postgres_clusters_per_overlay(generated):
+    """One PostgreSQL instance in dev; three with WAL archiving and base backups in prod."""
+    k8s = generated["flask"] / "deploy/k8s"
+    schema = _strict(crd_schema("postgresql.cnpg.io/v1", "Cluster"))
+    checker = jsonschema.validators.validator_for(schema)(schema)
+    seen = {}
+    for overlay in ("dev", "prod"):
+        clusters = [d for d in kustomize(k8s / "overlays" / overlay) if d["kind"] == "Cluster"]
+        assert sorted(c["metadata"]["name"] for c in clusters) == ["cart-db", "catalog-db",
+                                                                   "orders-db"]
+        for cluster in clusters:
+            checker.validate(cluster)
+        seen[overlay] = clusters[0]["spec"]
+    assert seen["dev"]["instances"] == 1 and "backup" not in seen["dev"]
+    assert seen["prod"]["instances"] == 3
+    store = seen["prod"]["backup"]["barmanObjectStore"]
+    assert store["destinationPath"].startswith("s3://")
+    assert store["s3Credentials"]["accessKeyId"]["name"] == "cart-db-backup"
+    bad = {**clusters[0], "spec": {**clusters[0]["spec"], "bakup": {}}}
+    with pytest.raises(jsonschema.ValidationError):  # the strict schema does catch a typo
+        checker.validate(bad)
+
+
+def test_compose_files_follow_the_compose_specification(generated, sample_out):
+    path = SCHEMAS / "compose-spec.json"
+    if not path.exists():
+        pytest.skip(f"{path} is absent (shared/schemas not laid out beside the repo)")
+    schema = json.loads(path.read_text())
+    checker = jsonschema.Draft7Validator(schema)  # the specification's own draft
+    for out in [*generated.values(), sample_out]:
+        compose = yaml.safe_load((out / "compose.yaml").read_text())
+        checker.validate(compose)
+        assert compose["services"]["monolith"]["build"]["context"] == "./monolith"
+    compose["services"]["monolith"]["biuld"] = compose["services"]["monolith"].pop("build")
+    with pytest.raises(jsonschema.ValidationError):  # the schema does refuse a misspelt key
+        checker.validate(compose)
+
+
+def test_hadolint_finds_nothing_in_the_monolith_image(generated, sample_out):
+    for out in [*generated.values(), sample_out]:
+        assert hadolint_findings(out / "monolith/Dockerfile") == [], out

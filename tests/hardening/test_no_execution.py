@@ -205,31 +205,72 @@ def test_a_committed_cache_pack_cannot_run_code(tmp_path) -> None:
         assert not marker.exists()
 
 
-def test_no_network(trapped, tmp_path, monkeypatch) -> None:
-    """analyze, propose, scaffold and report open no connection and resolve no name (the
-    parser workers are forked from this process, so the guard covers them too)."""
+NETGUARD = Path(__file__).resolve().parent / "netguard"
+
+#: analyze (two forked parser workers), propose, scaffold and report, in a process of its own
+#: that has the network guard; argv: analysed tree, output folder, and "phone-home" to make
+#: the parser workers try a connection (the negative control)
+_OFFLINE_STAGES = """
+import os, sys
+assert sys.modules["sitecustomize"].__file__.startswith(sys.argv[4]), "the guard is not loaded"
+print(os.getpid(), flush=True)
+root, out = sys.argv[1], sys.argv[2]
+if sys.argv[3] == "phone-home":
     import socket
+    from migrator.analysis import parse
+    real = parse.analyse_source
+    def analyse(work):
+        if b"flask" in work[4]:
+            try:
+                socket.create_connection(("127.0.0.1", 9), timeout=1).close()
+            except OSError:
+                pass  # a worker that hides the refusal: the record still shows it
+        return real(work)
+    parse.analyse_source = analyse
+import migrator
+from migrator.reporting import render
+graph = migrator.analyze(root, cache_dir=os.path.join(out, "cache"), jobs=2)
+assert graph.stats.parsed, "nothing was parsed by the workers"
+plan = migrator.propose(graph)
+migrator.scaffold(plan, graph, os.path.join(out, "scaffold"))
+rep = migrator.report(graph, plan, cwd=root)
+for fmt in ("text", "markdown", "json", "sarif", "junit", "html"):
+    render(rep, fmt)
+"""
 
-    attempts: list[str] = []
 
-    def refuse(what):
-        def guard(*args, **kwargs):
-            attempts.append(f"{what}{args[1:2]}")
-            raise OSError("network use in a test of an offline stage")
-        return guard
+def offline_stages(root: Path, out: Path, mode: str = "") -> tuple[int, list[str]]:
+    """Run the offline stages with the network guard in every process: the pid of the process
+    that ran them and the attempts recorded (``PID WHAT DETAIL``) by it or any process it
+    started or forked."""
+    log = out / "network-attempts.log"
+    env = cli_env(MIGRATOR_TEST_NETLOG=str(log), MIGRATOR_RESIDENT_PARSER="0")
+    env["PYTHONPATH"] = os.pathsep.join([str(NETGUARD), env["PYTHONPATH"]])
+    done = subprocess.run([sys.executable, "-c", _OFFLINE_STAGES, str(root), str(out),
+                           mode or "-", str(NETGUARD)], cwd=out, capture_output=True,
+                          text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    attempts = log.read_text().splitlines() if log.exists() else []
+    return int(done.stdout.split()[0]), attempts
 
-    monkeypatch.setattr(socket.socket, "connect", refuse("connect"))
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse("connect_ex"))
-    monkeypatch.setattr(socket.socket, "sendto", refuse("sendto"))
-    monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
-    monkeypatch.setattr(socket, "create_connection", refuse("create_connection"))
+
+def test_no_network(trapped, tmp_path) -> None:
+    """analyze, propose, scaffold and report open no connection and resolve no name, in the
+    process that runs them or in any parser process it forks (the guard is in each)."""
     root, _ = trapped
-    graph = migrator.analyze(root, cache_dir=tmp_path / "cache", jobs=2)
-    plan = migrator.propose(graph)
-    migrator.scaffold(plan, graph, tmp_path / "out")
-    from migrator.reporting import render
-
-    rep = migrator.report(graph, plan, cwd=str(root))
-    for fmt in ("text", "markdown", "json", "sarif", "junit", "html"):
-        render(rep, fmt)
+    (tmp_path / "run").mkdir()
+    _, attempts = offline_stages(root, tmp_path / "run")
     assert attempts == []
+
+
+def test_the_network_guard_sees_a_parser_worker_connect(trapped, tmp_path) -> None:
+    """The negative control: parser workers that try a connection (and swallow the refusal)
+    are on record, by their own pids, not the pid of the process that started them."""
+    root, _ = trapped
+    (tmp_path / "run").mkdir()
+    parent, attempts = offline_stages(root, tmp_path / "run", "phone-home")
+    assert attempts, "a worker's connection attempt went unseen"
+    pids = {int(line.split()[0]) for line in attempts}
+    assert parent not in pids
+    assert all(" create_connection " in line or " getaddrinfo " in line or " connect " in line
+               for line in attempts), attempts

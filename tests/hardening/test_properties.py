@@ -7,6 +7,7 @@ so the suite stays fast and CI reproducible; shrunk failures are kept below as e
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
 
@@ -119,3 +120,82 @@ def test_any_bytes_through_the_whole_analyser(blobs: list[bytes]) -> None:
 def test_shrunk_regressions(data: bytes) -> None:
     facts = _worker_facts(data)
     assert facts.module == "pkg.mod"
+
+
+# -- plan and baseline files: any bytes, any shape, any kind of file --------------------------
+
+SECRET = "NOT-FOR-THE-LOG-93ab"
+_KEYS = st.sampled_from(["schema", "version", "level", "components", "edges", "cycles",
+                         "cycle_groups", "instability", "services", "shared_kernel", "modules",
+                         "symbols", "routes", "tables", "depends_on", "meta", "metrics", "cart"])
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS | st.text(max_size=4),
+                                                                inner, max_size=5),
+    max_leaves=20)
+_BASE = {"schema": "migrator.baseline", "version": 1, "services": {"cart": {}}}
+
+
+def _document(draw_kind: str, blob: bytes, shape: object) -> bytes:
+    if draw_kind == "bytes":
+        return blob
+    if isinstance(shape, dict):  # past the first checks, into the structure validation
+        shape = {**_BASE, "level": "service", **shape}
+    import json
+
+    return json.dumps(shape).encode()
+
+
+@SETTINGS
+@given(st.sampled_from(["bytes", "json", "fifo", "dev-zero", "link-out", "directory"]),
+       st.binary(max_size=2000), _JSON)
+@example("json", b"", {"components": {"cart": 5}})
+@example("json", b"", {"edges": [["a", "b"]], "components": {}, "cycles": []})
+@example("bytes", b"[" * 5000, None)
+@example("bytes", b"a: &x [*x, *x]\nb: &y [*x, *x]\n", None)
+def test_any_plan_or_baseline_file_is_an_error_naming_it(kind: str, blob: bytes,
+                                                         shape: object) -> None:
+    """Whatever the file holds or is, loading it returns data or raises the one error that
+    names it; a FIFO, /dev/zero or a link out of the folder is never read."""
+    import os
+
+    from migrator.plan import PlanError, load_plan
+    from migrator.reporting.baseline import BaselineError, compare, load_baseline
+
+    with tempfile.TemporaryDirectory() as tmp:
+        secret = Path(tmp) / "secret"
+        secret.write_text(f"version: 1\nservices: {{{SECRET}: {{}}}}\n")
+        path = Path(tmp) / "input"
+        if kind == "fifo":
+            os.mkfifo(path)
+        elif kind == "dev-zero":
+            path.symlink_to("/dev/zero")
+        elif kind == "link-out":
+            path.symlink_to(secret)
+        elif kind == "directory":
+            path.mkdir()
+        else:
+            path.write_bytes(_document(kind, blob, shape))
+        for load, error in ((load_plan, PlanError), (load_baseline, BaselineError)):
+            try:
+                data = load(path)
+            except error as exc:
+                text = str(exc)
+                assert SECRET not in text
+                assert all(line.startswith(str(path)) for line in text.splitlines()), text
+                continue
+            assert kind in ("bytes", "json")
+            if load is load_baseline:  # a baseline that loads can be compared with
+                try:
+                    compare(_report(), data)
+                except BaselineError as exc:
+                    assert "level" in str(exc)
+
+
+@functools.cache
+def _report():  # noqa: ANN202 - a real report of a small plan, at level "service"
+    from migrator.reporting import report
+
+    from .test_io_safety import small_graph, small_plan
+
+    return report(small_graph(), small_plan(), metrics=False)

@@ -14,7 +14,7 @@ from migrator.proposal.config import build_options
 from migrator.proposal.kernel import business_units
 from migrator.proposal.naming import assign_names, candidates, stems
 from migrator.proposal.synthetic import synthetic_monolith
-from migrator.proposal.units import build_units, domain_keys
+from migrator.proposal.units import build_units
 
 
 @pytest.fixture(scope="module")
@@ -134,15 +134,6 @@ def test_split_mixed_modules_keep_cohesive_ones_whole() -> None:
     assert build_units(g, build_options({"keep_whole": ["app.models"]})).split == []
     assert build_units(g, build_options({"split": ["app.helpers"]})).split == [
         "app.helpers", "app.models"]
-
-
-def test_domain_keys_descend_below_a_single_root() -> None:
-    keys, roots = domain_keys(["shop", "shop.cart", "shop.cart.views", "shop.orders",
-                               "shop.orders.api", "shop.utils"])
-    assert keys["shop.cart.views"] == "shop.cart" and keys["shop.utils"] == "shop.utils"
-    assert roots == {"shop"}
-    keys, roots = domain_keys(["blog", "blog.models", "polls", "polls.views", "site"])
-    assert keys["polls.views"] == "polls" and roots == set()
 
 
 def test_kernel_has_no_business_logic(planted) -> None:

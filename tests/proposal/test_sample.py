@@ -22,10 +22,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_monolith"
 INTENDED = SAMPLE / "decomposition.yaml"
 
-pytestmark = pytest.mark.skipif(not INTENDED.is_file(),
-                                reason="sample_monolith/decomposition.yaml not present")
-
-
 @pytest.fixture(scope="module")
 def graph():
     from migrator.analysis import analyze

@@ -31,8 +31,10 @@ def _chromium() -> str:
 def _browser(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     profile = tmp_path / "profile"
     profile.mkdir(exist_ok=True)
-    return subprocess.run([_chromium(), *FLAGS, f"--user-data-dir={profile}", *args],
+    done = subprocess.run([_chromium(), *FLAGS, f"--user-data-dir={profile}", *args],
                           capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done
 
 
 def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:

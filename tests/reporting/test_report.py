@@ -183,6 +183,7 @@ def test_every_format_is_byte_identical_across_hash_seeds(tmp_path, graph, shop)
                           "json"], capture_output=True, text=True, cwd=tmp_path, timeout=120,
                          env={**os.environ,
                               "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
     assert data["schema"] == "migrator.report" and data["version"] == 1
 

@@ -7,19 +7,17 @@ from typing import Any
 import pytest
 from fwhelp import APPS
 
+from migrator.analysis import analyze
 from migrator.graph import DependencyGraph
 
 
 @pytest.fixture(scope="session")
 def analyzed() -> Any:
     """``analyzed(app)``: the real analyser's graph of fixture app ``app`` (cached per app)."""
-    analysis = pytest.importorskip("migrator.analysis")
-    if not hasattr(analysis, "analyze"):
-        pytest.skip("migrator.analysis.analyze is not available yet")
     cache: dict[str, DependencyGraph] = {}
 
     def run(name: str) -> DependencyGraph:
         if name not in cache:
-            cache[name] = analysis.analyze(APPS / name, jobs=1, use_cache=False)
+            cache[name] = analyze(APPS / name, jobs=1, use_cache=False)
         return cache[name]
     return run

@@ -1,0 +1,217 @@
+"""Business concepts from module paths: the vertical slice a module belongs to.
+
+Real monoliths come in three shapes. *Package per feature* (``shop/cart/views.py``,
+``shop/cart/models.py``): the feature is the package. *Layered* (``app/models/cart.py``,
+``app/services/cart_service.py``, ``app/routes/cart.py``): the feature is the name repeated
+across the layer packages. *Mixed*: both, plus central ``models`` packages and admin or front
+layers that span every feature. Cutting by package is right for the first shape and the one
+split every architecture book warns against for the second.
+
+This module finds the concept of each module without knowing the app:
+
+- *affixes*: a word in most children of one package (``*_service``, ``repository_*``,
+  ``controller_*``, an app-wide ``myapp_`` prefix) says nothing about the child; it is stripped.
+- *role words*: technical words (``models``, ``views``, ``schemas`` ...) and words that recur as
+  children of many packages (``flows.py`` in every feature package); never a concept, unless a
+  table is named after them (an on-call ``service`` table makes ``service`` a business word).
+- *layers*: packages whose children's concepts recur in another package (``models/`` and
+  ``services/`` both have ``task``, ``comment``, ``person``). The top package is one.
+- the *concept* of a module is the first segment below its deepest layer that names one, so
+  ``app.models.task``, ``app.services.tasks_service`` and ``app.blueprints.tasks.resources`` all
+  share ``task``, and ``shop.cart.views`` keeps ``cart``.
+
+A module without a concept (``app.utils``, ``app.config``) has none: it is kernel material or
+placed by its edges alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+from migrator.graph import DependencyGraph
+from migrator.proposal.naming import singular, words
+
+#: words that name a technical role, never a business capability
+ROLE_WORDS = frozenset({
+    "admin", "api", "apis", "app", "apps", "application", "asgi", "async", "base", "bases",
+    "blueprint", "blueprints", "cli", "client", "clients", "command", "commands", "common",
+    "compat", "conf", "config", "configs", "configuration", "constant", "constants", "contrib",
+    "controller", "controllers", "core", "crud", "dao", "db", "database", "decorator",
+    "decorators", "default", "defaults", "dependency", "dependencies", "deps", "dto", "endpoint",
+    "endpoints", "enum", "enums", "error", "errors", "exception", "exceptions", "extension",
+    "extensions", "factory", "factories", "field", "fields", "filter", "filters", "fixture",
+    "fixtures", "flow", "flows", "form", "forms", "handler", "handlers", "helper", "helpers",
+    "hook", "hooks", "init", "interface", "interfaces", "internal", "lib", "libs", "main",
+    "manage", "management", "manager", "managers", "message", "messages", "middleware",
+    "middlewares", "migration", "migrations", "misc", "mixin", "mixins", "model", "models",
+    "module", "modules", "plugin", "plugins", "provider", "providers", "repo", "repos",
+    "repositories", "repository", "resource", "resources", "route", "router", "routers",
+    "routes", "schema", "schemas", "serializer", "serializers", "service", "services", "setting",
+    "settings", "shared", "signal", "signals", "site", "src", "static", "store", "stores",
+    "task", "tasks", "template", "templates", "templatetags", "test", "tests", "type", "types",
+    "url", "urls", "util", "utils", "utility", "utilities", "v1", "v2", "v3", "validator",
+    "validators", "view", "views", "viewsets", "web", "widget", "widgets", "worker", "workers",
+    "wsgi", "www", "py", "pkg", "pkgs", "tool", "tools", "support", "front", "frontend", "ui",
+    "edit", "list", "delete", "detail", "create", "update", "toolbar", "section", "action",
+    "mass", "object", "selector", "part", "parts", "dashboard", "menu", "ext", "other",
+})
+#: packages of generic plumbing: nothing below them is a business capability
+UTILITY_WORDS = frozenset({
+    "util", "utils", "utility", "utilities", "helper", "helpers", "common", "lib", "libs", "misc",
+    "support", "pkg", "pkgs", "shared", "compat", "store", "stores", "infra", "infrastructure",
+})
+#: a word in at least this share of a package's children is an affix of that package
+AFFIX_SHARE = 0.5
+
+
+def seg_words(segment: str) -> list[str]:
+    """Singular words of one path segment: ``tasks_service`` -> ``task``, ``service``."""
+    ws = [w for w in words(segment) if not w.isdigit()]
+    return [singular(w) for w in ([w for w in ws if len(w) > 1] or ws)]
+
+
+class Concepts:
+    """Concept of every module (see module docstring); plain dicts, computed once."""
+
+    def __init__(self, modules: Iterable[str], business_words: Iterable[str] = ()) -> None:
+        self.modules = sorted(set(modules))
+        self.protected = set(business_words) - {"", "id"}
+        children: dict[str, set[str]] = defaultdict(set)
+        for m in self.modules:
+            parts = m.split(".")
+            for i in range(1, len(parts)):
+                children[".".join(parts[:i])].add(parts[i])
+        tops = {m.split(".")[0] for m in self.modules}
+        #: several top packages side by side (Django apps ``blog/``, ``polls/``): they are the
+        #: features, below a virtual root ""
+        self.root_depth = 0 if len(tops & set(children)) >= 2 else 1
+        if self.root_depth == 0:
+            children[""] = tops
+        self.children = {p: sorted(c) for p, c in children.items()}
+        self.affixes = {p: self._affixes(c) for p, c in self.children.items()}
+        self.templated = Counter((p.rsplit(".", 1)[-1], c) for p, cs in self.children.items()
+                                 for c in cs)
+        self.recurring: set[str] = set()
+        self.roles = self._roles()
+        self.layers = self._layers()
+        self.spellings: dict[str, Counter[str]] = defaultdict(Counter)
+        self.of: dict[str, str] = {m: self._concept(m) for m in self.modules}
+
+    # -- words ----------------------------------------------------------------------------
+    @staticmethod
+    def _affixes(children: list[str]) -> set[str]:
+        if len(children) < 3:
+            return set()
+        count = Counter(w for c in children for w in set(seg_words(c)))
+        return {w for w, n in count.items() if n >= AFFIX_SHARE * len(children) and n >= 3}
+
+    def words_of(self, package: str, child: str, roles: set[str] | None = None) -> list[str]:
+        """The concept words of ``child`` inside ``package``: affixes and role words dropped.
+
+        A child named exactly like a table or model keeps its name against the technical
+        list (``task`` where tasks are data); against the words that recur everywhere only
+        when it is a package of its own (an on-call ``service/`` package beside the
+        ``service.py`` of every feature)."""
+        if self.templated[(package.rsplit(".", 1)[-1], child)] >= 3:
+            return []  # ``views/edit.py`` in every feature: a template, not a concept
+        ws = seg_words(child)
+        stripped = [w for w in ws if w not in self.affixes.get(package, ())] or ws
+        whole = "_".join(stripped)
+        if whole in self.protected and (roles is not None or whole not in self.recurring
+                                        or f"{package}.{child}" in self.children):
+            return stripped
+        drop = self.roles if roles is None else roles
+        return [w for w in stripped if w not in drop]
+
+    def _roles(self) -> set[str]:
+        """Technical words, and words that recur as children of many packages."""
+        packages = [p for p, c in self.children.items() if len(c) >= 2]
+        df: Counter[str] = Counter()
+        for p in packages:
+            df.update({w for c in self.children[p] for w in self.words_of(p, c, set())})
+        limit = max(6, math.ceil(0.2 * len(packages)))
+        self.recurring = {w for w, n in df.items() if n >= limit}
+        return set(ROLE_WORDS) | self.recurring
+
+    def _child_concepts(self, package: str) -> set[str]:
+        """Concepts among the children of ``package``; none for a feature package (one with
+        role children of its own, ``models.py`` and ``views.py`` beside its sub-features)."""
+        out, roles = set(), 0
+        for c in self.children.get(package, ()):
+            ws = self.words_of(package, c)
+            if ws:
+                out.add("_".join(ws))
+            elif not c.startswith("_"):  # private helpers say nothing about the shape
+                roles += 1
+        return out
+
+    def _layers(self) -> set[str]:
+        """Packages whose children's concepts recur in an unrelated package, and the tops."""
+        concepts = {p: self._child_concepts(p) for p in self.children}
+        concepts = {p: c for p, c in concepts.items() if len(c) >= 3}
+        by_concept: dict[str, list[str]] = defaultdict(list)
+        for p, cs in sorted(concepts.items()):
+            for c in cs:
+                by_concept[c].append(p)
+        shared: dict[tuple[str, str], int] = Counter()
+        data: dict[tuple[str, str], int] = Counter()
+        for c, ps in by_concept.items():
+            if len(ps) > 12:  # a word everywhere is no evidence of two layers
+                continue
+            for i, a in enumerate(ps):
+                for b in ps[i + 1:]:
+                    if not (b.startswith(a + ".") or a.startswith(b + ".")):
+                        shared[(a, b)] += 1
+                        data[(a, b)] += c in self.protected
+        layers = {""} if self.root_depth == 0 else {m.split(".")[0] for m in self.modules}
+        for (a, b), n in shared.items():
+            # the same names in two places are layers only if some of them are data
+            if n >= 3 and n >= 0.25 * min(len(concepts[a]), len(concepts[b])) \
+                    and data[(a, b)] >= 2:
+                layers.update((a, b))
+        return layers
+
+    # -- concepts -------------------------------------------------------------------------
+    def _concept(self, module: str) -> str:
+        parts = module.split(".")
+        start = max(i for i in range(len(parts) + 1) if ".".join(parts[:i]) in self.layers)
+        for j in range(start, len(parts)):
+            if set(seg_words(parts[j])) <= UTILITY_WORDS:
+                return ""  # below ``utils/`` or ``common/``: plumbing, whatever its name
+            ws = self.words_of(".".join(parts[:j]), parts[j])
+            if j == self.root_depth == len(parts) - 1 and module not in self.children \
+                    and "_".join(ws) not in self.protected:
+                return ""  # a file at the top (``seed.py``, ``factory.py``) is no feature
+            if ws:
+                concept = "_".join(ws)
+                raw = [w for w in words(parts[j]) if singular(w) in ws]
+                self.spellings[concept]["_".join(raw) or concept] += 1
+                return concept
+        return ""
+
+    def key(self, module: str) -> str:
+        """The domain key of ``module``: ``<top>.<concept>`` in the code's most frequent
+        spelling (``orders``, not ``order``), or its package where it has none."""
+        c = self.of.get(module, "")
+        top = module.split(".")[0]
+        if c:
+            spelled = self.spellings[c]
+            return f"{top}.{min(spelled, key=lambda w: (-spelled[w], w))}"
+        return module.rsplit(".", 1)[0] if "." in module else module
+
+
+def concept_domains(graph: DependencyGraph, modules: list[str]
+                    ) -> tuple[dict[str, str], set[str], set[str]]:
+    """Module -> its domain key (``<top>.<concept>``, or its package where it has none), the
+    keys that are business concepts, and the layer packages. Tables and models name the
+    business words."""
+    business: set[str] = set()
+    for name, table in graph.tables.items():
+        business.add("_".join(seg_words(name)))
+        if table.model:
+            business.add("_".join(seg_words(table.model.split(":", 1)[-1])))
+    concepts = Concepts(modules, business)
+    keys = {m: concepts.key(m) for m in modules}
+    return keys, {keys[m] for m in modules if concepts.of[m]}, set(concepts.layers)

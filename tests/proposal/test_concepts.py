@@ -1,0 +1,176 @@
+"""Business concepts across layers: the three shapes of real monoliths, generated here.
+
+Layered (``models/``, ``services/``, ``repos/``, ``api/``), package per feature
+(``shop/cart/views.py``) and mixed (central ``core/models`` plus admin and front layers whose
+``views/edit.py`` repeats in every feature).
+"""
+
+from __future__ import annotations
+
+from migrator.graph import DependencyGraph, Table
+from migrator.proposal import propose
+from migrator.proposal.compare import compare
+from migrator.proposal.concepts import Concepts, concept_domains
+from migrator.proposal.synthetic import layered_monolith, synthetic_monolith
+
+
+def test_a_layered_app_is_cut_vertically_by_entity_not_by_layer() -> None:
+    graph, truth = layered_monolith()
+    plan = propose(graph)
+    assert sorted(plan.services) == ["customers", "invoices", "orders", "products", "shipments"]
+    assert compare(plan.assignment(), truth)["mojofm"] == 100.0
+    orders = plan.services["orders"].modules
+    for m in ("app.models.order", "app.services.orders_service",
+              "app.repos.repository_orders", "app.api.orders.routes"):
+        assert m in orders
+    # the layer packages' own modules and the db/config plumbing are the shared kernel
+    assert {"app.models", "app.services", "app.repos", "app.db", "app.config"} <= set(
+        plan.shared_kernel.modules)
+    assert not set(plan.services) & {"models", "services", "repos", "api"}
+
+
+def test_layers_affixes_and_roles_are_found_from_the_layout() -> None:
+    graph, _ = layered_monolith()
+    keys, business, layers = concept_domains(graph, graph.modules())
+    assert {"app.models", "app.services", "app.repos", "app.api"} <= layers
+    # "<e>_service" and "repository_<e>" lose their affixes; the spelling of the code is kept
+    assert keys["app.services.orders_service"] == keys["app.repos.repository_orders"] \
+        == keys["app.models.order"] == keys["app.api.orders.routes"] == "app.orders"
+    assert "app.orders" in business
+    assert keys["app.db"] not in business and keys["app.config"] not in business
+
+
+def test_a_package_per_feature_app_keeps_its_packages() -> None:
+    modules = ["shop"] + [f"shop.{f}.{r}" for f in ("cart", "orders", "payments", "catalog",
+                                                    "accounts", "shipping", "reviews")
+                          for r in ("models", "views", "service", "flows")] + ["shop.seed"]
+    c = Concepts(modules, {"cart", "order", "payment"})
+    assert c.of["shop.cart.views"] == c.of["shop.cart.models"] == "cart"
+    assert c.of["shop.orders.flows"] == "order"  # "flows" in every feature: a role
+    assert c.layers == {"shop"}  # the features share role words only: no layer among them
+    assert c.of["shop.seed"] == ""  # a file at the top is no feature
+
+
+def test_templated_files_and_technical_words_are_no_concepts() -> None:
+    """Mixed layout: ``admin/modules/<f>/views/edit.py`` in every feature names the feature,
+    not ``edit``; ``front`` is a layer word; a table named like a role word stays data."""
+    features = ("products", "orders", "customers", "suppliers")
+    modules = ["shop", "shop.core", "shop.core.models", "shop.admin", "shop.admin.modules",
+               "shop.front", "shop.front.views", "shop.core.models.task"]
+    for f in features:
+        modules += [f"shop.core.models._{f}", f"shop.admin.modules.{f}",
+                    f"shop.admin.modules.{f}.views", f"shop.admin.modules.{f}.views.edit",
+                    f"shop.admin.modules.{f}.views.list", f"shop.admin.modules.{f}.views.delete",
+                    f"shop.front.views.{f}"]
+    c = Concepts(modules, {"product", "order", "customer", "supplier", "task"})
+    for f in features:
+        concept = f[:-1]
+        assert c.of[f"shop.core.models._{f}"] == concept
+        assert c.of[f"shop.admin.modules.{f}.views.edit"] == concept
+        assert c.of[f"shop.front.views.{f}"] == concept
+    assert {"shop.core.models", "shop.admin.modules", "shop.front.views"} <= c.layers
+    assert c.of["shop.core.models.task"] == "task"  # a table, though "task" is technical
+
+
+def test_same_names_without_data_are_not_layers() -> None:
+    """Three packages with the same module names but no table named like them are features
+    (dom0/m0, dom1/m0): nothing says the names are business words."""
+    graph, truth = synthetic_monolith(domains=3, modules_per_domain=3)
+    _, _, layers = concept_domains(graph, graph.modules())
+    assert layers == {"shop"}
+    assert sorted(propose(graph).services) == ["dom0", "dom1", "dom2"]
+
+
+def test_a_layered_app_without_tables_falls_back_to_packages() -> None:
+    g = DependencyGraph(root="app")
+    for m in ["app", "app.models", "app.models.order", "app.models.item", "app.models.user",
+              "app.views", "app.views.order", "app.views.item", "app.views.user"]:
+        g.add_node(m, "module", line=1, end_line=10)
+    _, _, layers = concept_domains(g.finalize(), sorted(g.modules()))
+    assert layers == {"app"}
+    g.tables["order"] = Table("order", model="app.models.order:Order")
+    g.tables["item"] = Table("item", model="app.models.item:Item")
+    _, _, layers = concept_domains(g, sorted(g.modules()))
+    assert {"app.models", "app.views"} <= layers
+
+
+def test_top_level_apps_side_by_side_are_the_features() -> None:
+    c = Concepts(["blog", "blog.models", "blog.views", "polls", "polls.models", "polls.views",
+                  "site", "manage"], set())
+    assert c.of["blog.views"] == c.of["blog.models"] == "blog"
+    assert c.of["polls.views"] == "poll"
+    assert c.key("polls.views") == "polls.polls"
+    assert c.of["manage"] == c.of["site"] == ""
+
+
+def _layered_with_extras() -> tuple[DependencyGraph, dict[str, str]]:
+    """The layered app plus: a query helper in ``utils`` that imports two models, a
+    ``task_type`` model that extends ``task`` and a ``projects`` resource module whose routes
+    are mostly about invoices."""
+    from migrator.graph import Route
+
+    graph, truth = layered_monolith(entities=("orders", "products", "customers", "invoices",
+                                              "shipments", "tasks"))
+    g = graph
+    g.add_node("app.utils", "module", line=1, end_line=5)
+    g.add_node("app.utils.query", "module", line=1, end_line=40)
+    g.add_node("app.utils.query:paginate", "function", line=1, end_line=30)
+    for m in ("app.models.order:Order", "app.models.product:Product"):
+        g.add_edge("app.utils.query:paginate", m, "reference")
+        g.add_edge("app.utils.query", m.split(":")[0], "import")
+    for e in ("orders", "products", "customers"):
+        g.add_edge(f"app.services.{e}_service:handle", "app.utils.query:paginate", "reference")
+        g.add_edge(f"app.services.{e}_service", "app.utils.query", "import")
+    g.add_node("app.models.task_type", "module", line=1, end_line=20)
+    g.add_node("app.models.task_type:TaskType", "class", line=1, end_line=10)
+    g.add_edge("app.models.task_type:TaskType", "app.db:Base", "inherit")
+    g.tables["task_type"] = Table("task_type", model="app.models.task_type:TaskType",
+                                  readers=["app.services.tasks_service:handle"])
+    g.add_edge("app.services.tasks_service:handle", "app.models.task_type:TaskType", "reference")
+    g.add_node("app.api.customers.reports", "module", line=1, end_line=60)
+    for i in range(3):
+        h = f"app.api.customers.reports:Invoice{i}Resource"
+        g.add_node(h, "class", line=1 + 10 * i, end_line=9 + 10 * i)
+        g.add_edge(h, "app.services.invoices_service:handle", "reference")
+        g.routes.append(Route("GET", f"/api/v1/customers/<id>/invoices/{i}", h, "flask",
+                              "app/api/customers/reports.py", 1))
+    return g.finalize(), truth
+
+
+def test_plumbing_that_imports_models_is_still_kernel() -> None:
+    graph, _ = _layered_with_extras()
+    plan = propose(graph)
+    assert plan.service_of("app.utils.query") == "shared_kernel"
+
+
+def test_a_compound_concept_joins_the_concept_it_extends() -> None:
+    graph, _ = _layered_with_extras()
+    plan = propose(graph)
+    assert plan.service_of("app.models.task_type") == plan.service_of("app.models.task") \
+        == "tasks"
+
+
+def test_a_module_whose_routes_serve_another_concept_is_split_by_route() -> None:
+    graph, _ = _layered_with_extras()
+    plan = propose(graph)
+    assert "app.api.customers.reports" in plan.meta["split_modules"]
+    for i in range(3):
+        assert plan.service_of(f"app.api.customers.reports:Invoice{i}Resource") == "invoices"
+    # the version segment ("v1") never names anything
+    assert all(not name[0].isdigit() and name != "v1" for name in plan.services)
+
+
+def test_a_package_prefix_is_stripped_even_from_table_names() -> None:
+    """``schema/recipe/recipe_ingredient.py`` is about ingredients, also when a table is
+    called ``recipe_ingredient``; private helpers (``_model_base``) do not hide a layer."""
+    modules = ["app", "app.schema", "app.schema.recipe", "app.models", "app.models.recipe",
+               "app.models._model_base"]
+    for w in ("recipe", "ingredient", "category", "tag", "tool"):
+        modules += [f"app.schema.recipe.recipe_{w}" if w != "recipe" else "app.schema.recipe.recipe",
+                    f"app.models.recipe.{w}"]
+    c = Concepts(modules, {"recipe", "recipe_ingredient", "ingredient", "category", "tag",
+                           "tool"})
+    assert c.of["app.schema.recipe.recipe_ingredient"] == "ingredient"
+    assert c.of["app.models.recipe.ingredient"] == "ingredient"
+    assert c.of["app.schema.recipe.recipe"] == "recipe"
+    assert {"app.schema.recipe", "app.models.recipe"} <= c.layers
