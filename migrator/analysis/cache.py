@@ -43,6 +43,7 @@ from typing import Any
 from migrator.analysis import cacheformat
 from migrator.analysis.facts import FACTS_VERSION, ModuleFacts
 from migrator.graph import DependencyGraph
+from migrator.util import fs
 
 MAGIC = b"MIGRATOR-CACHE 3\n"
 MAX_CACHE_FILE = 512 * 1024 * 1024  # bytes: more than any real project's facts or graph
@@ -57,47 +58,18 @@ class CacheFileError(Exception):
     what it is instead)."""
 
 
-def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
-    """The bytes of ``path``, opened without following a final symbolic link and without
-    blocking (a FIFO would wait for a writer forever), when it is a regular file of at most
-    ``limit`` bytes; ``CacheFileError`` naming what it is otherwise, ``OSError`` when it cannot
-    be opened (missing, no permission).
-
-    The same check as ``sources`` needs for files read from the analysed tree; it stays here,
-    tailored to the cache, until a shared helper covers both."""
+def read_regular(path: str | os.PathLike[str], limit: int,
+                 root: str | os.PathLike[str] | None = None) -> bytes:
+    """The bytes of ``path`` when it is a regular file of at most ``limit`` bytes, opened
+    without following a link (or, with ``root``, only links that stay under ``root``) and
+    without blocking (``util.fs.read_regular``); ``CacheFileError`` saying what it is
+    otherwise (a link, a FIFO, a device, too large), ``FileNotFoundError`` when it is missing."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise CacheFileError("a symbolic link") from None
-        raise
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise CacheFileError(_kind(st.st_mode))
-        if st.st_size > limit:
-            raise CacheFileError(f"{st.st_size} bytes, over the limit of {limit}")
-        chunks, size = [], 0
-        while True:
-            chunk = os.read(fd, min(1 << 24, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                raise CacheFileError(f"over the limit of {limit} bytes")
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
-def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
-                       (stat.S_ISDIR, "a directory")):
-        if test(mode):
-            return name
-    return "not a regular file"
+        return fs.read_regular(os.fspath(path), root=root, max_bytes=limit)
+    except fs.FileError as exc:
+        if exc.missing:
+            raise FileNotFoundError(errno.ENOENT, exc.why, os.fspath(path)) from None
+        raise CacheFileError(exc.why) from None
 
 
 # -- where the cache lives, and its key -------------------------------------------------------
@@ -604,9 +576,10 @@ class Hints:
                         return []
             items = []
             for path, rel, module, is_package, sha in changed:
-                if not self._confined(path):
+                try:  # only inside PATH, every link on the way resolved
+                    content = read_regular(path, self.max_size, root=self.target)
+                except (OSError, CacheFileError):
                     continue
-                content = read_regular(path, self.max_size)
                 new_sha = hashlib.sha256(content).hexdigest()
                 if new_sha != sha:  # touched but unchanged files need no parse
                     items.append((rel, str(module), bool(is_package), new_sha, content,
@@ -623,9 +596,3 @@ class Hints:
         if rel.startswith("/") or ".." in parts:
             return None
         return self.root / rel
-
-    def _confined(self, path: Path) -> bool:
-        """Whether ``path``, every link on the way resolved, lies inside ``target``."""
-        real = os.path.realpath(path)
-        target = os.path.realpath(self.target)
-        return real == target or real.startswith(target.rstrip(os.sep) + os.sep)
