@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 from skipcheck import pytest_configure  # noqa: F401 - the skip check (see there)
 
@@ -12,3 +15,8 @@ from skipcheck import pytest_configure  # noqa: F401 - the skip check (see there
 # without one, except tests/analysis/test_resident.py, which starts and stops its own.
 os.environ["MIGRATOR_RESIDENT_PARSER"] = "0"
 
+# The analysis cache lives in the user's cache directory by default (migrator.analysis.cache):
+# tests get one of their own, so that they neither read nor fill the developer's.
+_CACHE_HOME = tempfile.mkdtemp(prefix="migrator-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
+atexit.register(shutil.rmtree, _CACHE_HOME, True)

@@ -119,8 +119,9 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
 
     ``include``/``exclude`` are globs relative to ``path`` (``exclude`` adds to the defaults:
     tests, migrations, build output, docs; ``default_excludes=False`` drops those). ``jobs`` is
-    the number of parser processes (default: all cores). The facts cache lives in ``cache_dir``
-    (default ``.migrator-cache`` in the project root). Files that cannot be analysed become
+    the number of parser processes (default: all cores). The cache lives in ``cache_dir``
+    (default: the user's cache directory, ``cache.default_cache_dir``; never the analysed
+    tree unless ``cache_dir`` says so, and signed with a key kept outside it). Files that cannot be analysed become
     ``graph.diagnostics``; with ``strict`` any warning or error raises ``AnalysisError``.
     ``plugins=False`` skips the framework plug-ins (routes, models, tables, tasks).
     ``time_limit`` bounds the seconds spent parsing one file (None or 0: no bound); symbolic
@@ -133,13 +134,15 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
     jobs = max(1, jobs or os.cpu_count() or 1)
     cores = os.cpu_count() or 1
     root = project_root(path)
-    has_facts, hints, cache_at = False, None, None  # before discovery, as ``_build`` finds them
+    has_facts, hints, cache_at, key, unused = False, None, None, b"", None
     if use_cache and root is not None:
         from migrator.analysis.cache import FactsCache, Hints
 
-        cache_at = Path(cache_dir) if cache_dir is not None else root / DEFAULT_CACHE_DIR
-        hints = Hints(cache_at, root, plugins)
-        has_facts = FactsCache(cache_at).has_packs()
+        cache_at, key, unused = _cache_place(cache_dir, root)
+        if cache_at is not None:
+            hints = Hints(cache_at, key, root, plugins, target=Path(path).resolve(),
+                          max_size=max_file_size)
+            has_facts = FactsCache(cache_at, key).has_packs()
     # with a second core, parser processes start now and load libcst (and parse the files the
     # hints say changed) while this one finds and hashes the files: one for a run that has
     # facts to reuse (it has a file or two to parse), all of them for a run that has none (a
@@ -157,15 +160,16 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
                 guess=hints.guess if hints is not None and early else None,
                 resident_at=resident_at) as parser:
         if early > 1:  # a zygote is loading the parser for the workers: prepare beside it
-            _prepare(plugins, cache_at)
+            _prepare(plugins, cache_at, key)
         disc = discover(path, include=include, exclude=exclude,
                         default_excludes=default_excludes, gitignore=gitignore,
                         max_file_size=max_file_size, follow_symlinks=follow_symlinks)
         stats = Stats(files=len(disc.files), jobs=jobs)
-        directory = None
-        if use_cache:
-            directory = Path(cache_dir) if cache_dir is not None else disc.root / DEFAULT_CACHE_DIR
-        graph = _build(disc, parser, stats, directory, plugins,
+        if unused:
+            stats.cache_notes.append(unused)
+        if cache_at is not None and disc.root != root:
+            cache_at, key, _ = _cache_place(cache_dir, disc.root)
+        graph = _build(disc, parser, stats, cache_at, key, plugins,
                        hints if hints is not None and hints.root == disc.root else None)
     graph.root = portable_root(disc.root)
     graph.diagnostics.extend(disc.diagnostics)
@@ -178,7 +182,40 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
     return graph
 
 
-def _prepare(plugins: bool, cache_dir: Path | None) -> None:
+def _cache_place(cache_dir: str | os.PathLike[str] | None,
+                 root: Path) -> tuple[Path | None, bytes, str | None]:
+    """Where the cache of the tree at ``root`` lives (``cache_dir``, else the user's cache
+    directory: never the tree itself, which may come from a stranger) and the key that signs
+    it; (None, b"", why) when there is no usable cache."""
+    from migrator.analysis.cache import cache_key, default_cache_dir
+
+    at = Path(cache_dir) if cache_dir is not None else default_cache_dir(root)
+    if at is None:
+        return None, b"", "not used: no home directory for it (give --cache-dir)"
+    if _linked_inside(Path(os.path.abspath(at)), root):
+        return None, b"", f"not used: {at} is a symbolic link inside the analysed tree"
+    try:
+        return at, cache_key(), None
+    except OSError as exc:
+        return None, b"", f"not used: {exc}"
+
+
+def _linked_inside(path: Path, root: Path) -> bool:
+    """Whether ``path`` lies in ``root`` with a symbolic link on the way: a cache folder the
+    tree itself could point anywhere (``.migrator-cache -> ~/.ssh``)."""
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return False
+    current = root
+    for part in rel.parts:
+        current = current / part
+        if current.is_symlink():
+            return True
+    return False
+
+
+def _prepare(plugins: bool, cache_dir: Path | None, key: bytes = b"") -> None:
     """Load what the parent needs to build the graph: the resolver (networkx), the plug-ins'
     code and the map of installed distributions: 0.15 s or more, most of it networkx. A run
     calls this while parser processes work, or load the parser, on the other cores; a second
@@ -189,11 +226,11 @@ def _prepare(plugins: bool, cache_dir: Path | None) -> None:
         from migrator.analysis import frameworks
 
         frameworks.plugins()
-    externals.use_cache(cache_dir)
+    externals.use_cache(cache_dir, key)
     externals.prepare()
 
 
-def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None,
+def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None, secret: bytes,
            plugins: bool, hints: Hints | None = None) -> DependencyGraph:
     """The graph of the discovered files, from the cheapest source that is exact: the cached
     graph of exactly these files, the previous graph patched where files changed
@@ -210,8 +247,8 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
     cache = graph_cache = None
     if cache_dir is not None:
         stats.cache_dir = str(cache_dir)
-        cache = FactsCache(cache_dir)
-        graph_cache = GraphCache(cache_dir)
+        cache = FactsCache(cache_dir, secret)
+        graph_cache = GraphCache(cache_dir, secret)
     signature = (code_signature() + ("" if plugins else "-core")) if cache is not None else ""
 
     # every file's cache key first: when the finished graph of exactly these keys is cached,
@@ -226,6 +263,8 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
         scope = graph_cache.key([graph_signature(signature), str(disc.root)])
         graph_key = graph_cache.key([scope, *sorted(k for *_, k in hashed)])
         graph = graph_cache.load(graph_key)
+        stats.cache_notes.extend(graph_cache.notes)
+        graph_cache.notes.clear()
         if graph is not None:
             stats.cached = len(hashed)
             stats.resolution = "cached"
@@ -233,9 +272,10 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
             return graph
     if cache is not None:
         cache.load()
-        if cache.corrupt:
-            stats.cache_notes.append(
-                f"{len(cache.corrupt)} corrupted cache pack(s) discarded and rebuilt")
+        for note in (cache.note(), cache.error):
+            if note:
+                stats.cache_notes.append(note)
+        cache.error = None
     facts: dict[str, ModuleFacts] = {}
     todo, keys, used = [], {}, set()
     for f, data, sha, key in hashed:
@@ -252,11 +292,13 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
     if hints is not None:  # for the next run's parser process: this one's has read them now
         hints.save([(f, sha) for f, _, sha, _ in hashed])
     # while the workers parse
-    _prepare(plugins, cache_dir)
+    _prepare(plugins, cache_dir, secret)
     from migrator.analysis import incremental
     from migrator.analysis.resolve import build_graph_for_patching
 
     previous = graph_cache.latest(scope) if graph_cache is not None else None
+    if graph_cache is not None:
+        stats.cache_notes.extend(graph_cache.notes)
     parsed = parser.results()
     stats.guessed, stats.resident = parser.guessed, parser.resident
     new = {}

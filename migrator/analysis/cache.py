@@ -1,59 +1,273 @@
-"""Content-hash cache of per-file facts.
+"""Content-hash cache of per-file facts, finished graphs, their ledgers and hints.
 
 Keys hash the file's bytes together with its module name, its path and a signature of the
 analyser's own code (so editing the analyser or a plug-in invalidates everything). Entries live
-in *packs*: one file per run holding the facts that run had to parse, written with
-``atomic_write``. A run reads every pack, so a second run with nothing changed parses nothing,
-and a run after one edit parses one file and writes a pack of one entry.
+in *packs*: one file per run holding the facts that run had to parse. A run reads every pack,
+so a second run with nothing changed parses nothing, and a run after one edit parses one file
+and writes a pack of one entry.
 
-Each pack starts with a magic line and the SHA-256 of its payload: a truncated or corrupted pack
-is detected, deleted and its files parsed again. Concurrent runs are safe because packs are
-never modified in place: a run only adds packs, and compaction (merging the packs into one
-with only the entries the run used) deletes only packs that this run read itself.
+The analysed tree is untrusted (a pull request from a stranger), so the cache is built so that
+no bytes in it can do harm (SECURITY.md, promise 3):
+
+* it lives outside the tree by default, in the user's cache directory
+  (``$XDG_CACHE_HOME/migrator`` or ``~/.cache/migrator``), one folder per tree keyed by the
+  hash of the tree's resolved path, so a repository cannot plant one;
+* its files are plain data (``cacheformat``: JSON rebuilt into migrator's own data classes),
+  never pickles, so even a forged file cannot run code;
+* every file carries an HMAC-SHA256 of its kind and payload under a key kept in the user's
+  cache directory (``key``, mode 0600), so a file migrator did not write itself, in a cache
+  folder inside the tree (``--cache-dir``) or anywhere else, is refused;
+* every file is opened without following links and without blocking, checked to be a regular
+  file of bounded size (``read_regular``): a link, FIFO, device or huge file is discarded as
+  corrupt with a note, never read;
+* writes go to a temporary file named after the writing process and are renamed into place;
+  temporaries left by a killed run are removed by the next one (``clean_leftovers``).
+
+Concurrent runs are safe because packs are never modified in place: a run only adds packs, and
+compaction (merging the packs into one with only the entries the run used) deletes only packs
+that this run read itself.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
-import json
+import hmac
 import os
-import pickle
+import stat
+import time
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from migrator.analysis import cacheformat
 from migrator.analysis.facts import FACTS_VERSION, ModuleFacts
 from migrator.graph import DependencyGraph
-from migrator.util.fs import atomic_write
+from migrator.util import fs
 
-MAGIC = b"MIGRATOR-FACTS-PACK 1\n"
-_PLAIN_TYPES = frozenset({"set", "frozenset", "dict", "list", "tuple", "str", "bytes", "int",
-                          "float", "bool", "complex", "bytearray"})
-
-
-class _SafeUnpickler(pickle.Unpickler):
-    """Unpickles only migrator's own data classes, networkx graphs and plain builtins.
-
-    The cache lives in the analysed project by default, so a hostile repository can commit a
-    pack; the SHA-256 header only detects damage (an attacker can compute it). A plain
-    ``pickle.loads`` would run any callable such a pack names; this one refuses all but the
-    classes that facts and graphs are made of."""
-
-    def find_class(self, module: str, name: str) -> object:
-        if module in ("migrator.analysis.facts", "migrator.graph") or \
-                module.startswith("networkx.classes."):
-            obj = super().find_class(module, name)
-            if isinstance(obj, type):
-                return obj
-        elif module == "builtins" and name in _PLAIN_TYPES:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"cache entry refers to {module}.{name}: not allowed")
+MAGIC = b"MIGRATOR-CACHE 3\n"
+MAX_CACHE_FILE = 512 * 1024 * 1024  # bytes: more than any real project's facts or graph
+MAX_SMALL_FILE = 16 * 1024 * 1024  # hints, ``latest-*`` pointers, the distribution map
+KEY_NAME = "key"
+_KEY_BYTES = 32
+_LEFTOVER_AGE = 3600.0  # seconds after which a temporary file is removed whoever wrote it
 
 
-def safe_loads(payload: bytes) -> object:
-    """``pickle.loads`` restricted to the classes of the cache formats (see ``_SafeUnpickler``)."""
-    import io
+class CacheFileError(Exception):
+    """A cache file that is not a readable regular file of bounded size (the message says
+    what it is instead)."""
 
-    return _SafeUnpickler(io.BytesIO(payload)).load()
+
+def read_regular(path: str | os.PathLike[str], limit: int,
+                 root: str | os.PathLike[str] | None = None) -> bytes:
+    """The bytes of ``path`` when it is a regular file of at most ``limit`` bytes, opened
+    without following a link (or, with ``root``, only links that stay under ``root``) and
+    without blocking (``util.fs.read_regular``); ``CacheFileError`` saying what it is
+    otherwise (a link, a FIFO, a device, too large), ``FileNotFoundError`` when it is missing."""
+    try:
+        return fs.read_regular(os.fspath(path), root=root, max_bytes=limit)
+    except fs.FileError as exc:
+        if exc.missing:
+            raise FileNotFoundError(errno.ENOENT, exc.why, os.fspath(path)) from None
+        raise CacheFileError(exc.why) from None
+
+
+# -- where the cache lives, and its key -------------------------------------------------------
+def user_cache_home() -> Path | None:
+    """``$XDG_CACHE_HOME/migrator``, else ``~/.cache/migrator`` (None without a home)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        home = os.path.expanduser("~")
+        if not os.path.isabs(home):
+            return None
+        base = os.path.join(home, ".cache")
+    return Path(base) / "migrator"
+
+
+def default_cache_dir(root: str | os.PathLike[str]) -> Path | None:
+    """The cache folder of the tree at ``root`` in the user's cache directory: one per tree
+    (the hash of its resolved path), none inside it."""
+    home = user_cache_home()
+    if home is None:
+        return None
+    name = hashlib.sha256(os.path.realpath(root).encode("utf-8", "surrogateescape"))
+    return home / "trees" / name.hexdigest()[:24]
+
+
+def cache_key() -> bytes:
+    """The secret that signs every cache file, from ``<user cache home>/key`` (created with
+    32 random bytes, mode 0600, when missing). ``OSError`` when it cannot be had or the file
+    is not a private regular file of this user."""
+    home = user_cache_home()
+    if home is None:
+        raise OSError("no home directory for the cache key")
+    return _load_key(str(home / KEY_NAME))
+
+
+@lru_cache(maxsize=4)
+def _load_key(path: str) -> bytes:
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except FileNotFoundError:
+            _create_key(path)
+            continue
+        except OSError as exc:
+            raise OSError(f"cannot open the cache key {path}: "
+                          f"{'a symbolic link' if exc.errno == errno.ELOOP else exc.strerror}"
+                          ) from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or \
+                    st.st_mode & 0o077 or st.st_size != _KEY_BYTES:
+                raise OSError(f"the cache key {path} is not a private {_KEY_BYTES}-byte file of "
+                              "this user: remove it to make a new one")
+            return os.read(fd, _KEY_BYTES)
+        finally:
+            os.close(fd)
+    raise OSError(f"cannot create the cache key {path}")
+
+
+def _create_key(path: str) -> None:
+    """Write a new key beside ``path`` and link it into place: a concurrent run that made one
+    first wins, and nobody ever reads a half-written key."""
+    folder = os.path.dirname(path)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, os.urandom(_KEY_BYTES))
+        os.fsync(fd)
+        os.close(fd)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(tmp)
+
+
+# -- files ------------------------------------------------------------------------------------
+def _frame(kind: bytes, payload: bytes, key: bytes) -> bytes:
+    mac = hmac.new(key, kind + b"\0" + payload, hashlib.sha256).hexdigest().encode()
+    return MAGIC + mac + b"\n" + payload
+
+
+def _unframe(kind: bytes, data: bytes, key: bytes) -> bytes | None:
+    """The payload of a file migrator wrote with ``key`` for ``kind``, or None (damaged,
+    forged, another kind or another format)."""
+    if not data.startswith(MAGIC):
+        return None
+    head_end = len(MAGIC) + 64
+    if data[head_end:head_end + 1] != b"\n":
+        return None
+    payload = data[head_end + 1:]
+    mac = hmac.new(key, kind + b"\0" + payload, hashlib.sha256).hexdigest().encode()
+    return payload if hmac.compare_digest(mac, data[len(MAGIC):head_end]) else None
+
+
+def _private_dir(path: Path, create: bool) -> bool:
+    """Whether ``path`` is a real directory (no symbolic link) migrator may use, made when
+    ``create``."""
+    if create:
+        try:
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError:
+            return False
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file named after this process, renamed
+    into place (the target is never read, so a FIFO planted there cannot block the run)."""
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def clean_leftovers(folder: Path) -> int:
+    """Remove temporary files that runs killed outright (SIGKILL, power loss) left in
+    ``folder``: those of processes that are gone, and any older than an hour. Returns how
+    many."""
+    removed = 0
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not (entry.name.startswith(".") and entry.name.endswith(".tmp")):
+            continue
+        try:
+            parts = entry.name.rsplit(".", 3)  # .<name>.<pid>.<random>.tmp
+            pid = int(parts[1]) if len(parts) == 4 and parts[1].isdigit() else 0
+            old = now - entry.stat(follow_symlinks=False).st_mtime > _LEFTOVER_AGE
+            if old or not pid or not _alive(pid):
+                os.unlink(entry.path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+class Store:
+    """One folder of signed cache files of one kind."""
+
+    def __init__(self, directory: Path, key: bytes) -> None:
+        self.dir = directory
+        self.key = key
+
+    def read(self, name: str, kind: bytes, limit: int = MAX_CACHE_FILE) -> Any:
+        """The decoded JSON of file ``name``; None when missing; ``CacheFileError`` when it is
+        not a regular file, not signed with our key, or not JSON."""
+        try:
+            data = read_regular(self.dir / name, limit)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise CacheFileError(exc.strerror or str(exc)) from None
+        payload = _unframe(kind, data, self.key)
+        if payload is None:
+            raise CacheFileError("not written by migrator for this user (bad signature)")
+        try:
+            return cacheformat.loads(payload)
+        except (ValueError, RecursionError):
+            raise CacheFileError("not valid data") from None
+
+    def write(self, name: str, kind: bytes, value: Any) -> Path:
+        if not _private_dir(self.dir, create=True):
+            raise OSError(f"{self.dir} is not a directory")
+        path = self.dir / name
+        write_file(path, _frame(kind, cacheformat.dumps(value), self.key))
+        return path
+
+
 _COMPACT_AT = 8  # packs before merging them into one
 
 
@@ -63,7 +277,7 @@ def code_signature() -> str:
 
     h = hashlib.sha256(f"{FACTS_VERSION}".encode())
     here = Path(__file__).parent
-    for name in ("facts.py", "collect.py", "parse.py", "walk.py"):
+    for name in ("facts.py", "collect.py", "parse.py", "walk.py", "cacheformat.py"):
         h.update((here / name).read_bytes())
     h.update(frameworks.signature().encode())
     h.update(_libcst_version())
@@ -107,17 +321,21 @@ def entry_key(signature: str, module: str, rel: str, is_package: bool, content_s
 
 
 class FactsCache:
-    """Packs of ``key -> ModuleFacts`` under ``directory``."""
+    """Packs of ``key -> ModuleFacts`` under ``directory``, signed with ``key``."""
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(self, directory: str | os.PathLike[str], key: bytes) -> None:
         self.dir = Path(directory) / f"facts-v{FACTS_VERSION}"
+        self.store = Store(self.dir, key)
         self.entries: dict[str, ModuleFacts] = {}
         self.packs: list[Path] = []
-        self.corrupt: list[str] = []
+        self.corrupt: list[str] = []  # names of the packs discarded
+        self.reasons: dict[str, str] = {}  # why each was
         self.error: str | None = None
 
     def has_packs(self) -> bool:
         """Whether any facts are stored (without reading them)."""
+        if not _private_dir(self.dir, create=False):
+            return False
         try:
             with os.scandir(self.dir) as entries:
                 return any(e.name.endswith(".pack") for e in entries)
@@ -125,24 +343,29 @@ class FactsCache:
             return False
 
     def load(self) -> dict[str, ModuleFacts]:
+        if not os.path.lexists(self.dir):
+            return self.entries
+        if not _private_dir(self.dir, create=False):
+            self.error = f"cache {self.dir} is not a directory (a link?): not used"
+            return self.entries
+        clean_leftovers(self.dir)
         try:
             names = sorted(p for p in os.listdir(self.dir) if p.endswith(".pack"))
-        except FileNotFoundError:
-            return self.entries
         except OSError as exc:
             self.error = f"cannot read cache {self.dir}: {exc.strerror}"
             return self.entries
         for name in names:
             path = self.dir / name
             try:
-                data = path.read_bytes()
-            except OSError:
-                continue  # removed by a concurrent compaction
-            entries = self._decode(data)
-            if entries is None:
+                rows = self.store.read(name, b"facts")
+                if rows is None:
+                    continue  # removed by a concurrent compaction
+                entries = self._decode(rows)
+            except CacheFileError as exc:
                 self.corrupt.append(name)
+                self.reasons[name] = str(exc)
                 try:
-                    path.unlink()
+                    path.unlink()  # a link or FIFO itself, never what it points to
                 except OSError:
                     pass
                 continue
@@ -150,19 +373,33 @@ class FactsCache:
             self.entries.update(entries)
         return self.entries
 
-    @staticmethod
-    def _decode(data: bytes) -> dict[str, ModuleFacts] | None:
-        entries = _unframe(data)
-        if not isinstance(entries, dict) or not all(
-                isinstance(v, ModuleFacts) for v in entries.values()):
+    def note(self) -> str | None:
+        """What a run says about the packs it discarded (None: none)."""
+        if not self.corrupt:
             return None
-        return entries
+        first = self.corrupt[0]
+        return (f"{len(self.corrupt)} corrupted cache pack(s) discarded and rebuilt "
+                f"({first}: {self.reasons[first]})")
+
+    @staticmethod
+    def _decode(rows: object) -> dict[str, ModuleFacts]:
+        if type(rows) is not dict:
+            raise CacheFileError("not a facts pack")
+        try:
+            return {str(k): cacheformat.decode_facts(row) for k, row in rows.items()}
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError):
+            raise CacheFileError("malformed facts") from None
 
     def _write(self, entries: dict[str, ModuleFacts]) -> Path:
-        payload = pickle.dumps(dict(sorted(entries.items())), protocol=pickle.HIGHEST_PROTOCOL)
-        path = self.dir / f"{hashlib.sha256(payload).hexdigest()[:24]}.pack"
-        atomic_write(path, _frame(payload))
-        return path
+        rows = {}
+        for k, mf in sorted(entries.items()):
+            try:
+                rows[k] = cacheformat.encode_facts(mf)
+            except TypeError:
+                continue  # plug-in facts that are not plain data: parsed again next time
+        payload = cacheformat.dumps(rows)
+        return self.store.write(f"{hashlib.sha256(payload).hexdigest()[:24]}.pack", b"facts",
+                                rows)
 
     def save(self, new: dict[str, ModuleFacts], used: set[str]) -> None:
         """Store ``new`` entries; merge all packs into one when they pile up or go stale."""
@@ -184,35 +421,16 @@ class FactsCache:
             self.error = f"cannot write cache {self.dir}: {exc.strerror or exc}"
 
 
-def _frame(payload: bytes) -> bytes:
-    return MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
-
-
-def _unframe(data: bytes) -> object | None:
-    """The object in a framed file, or None when it is damaged or not ours."""
-    if not data.startswith(MAGIC):
-        return None
-    head_end = data.find(b"\n", len(MAGIC))
-    if head_end < 0:
-        return None
-    payload = data[head_end + 1:]
-    if hashlib.sha256(payload).hexdigest() != data[len(MAGIC):head_end].decode("ascii",
-                                                                               "replace"):
-        return None
-    try:
-        return safe_loads(payload)
-    except Exception:
-        return None
-
-
 class GraphCache:
     """Finished graphs keyed by every file's cache key: a run in which no file changed skips
     resolution and the plug-ins too, not only parsing. Beside each graph lies its *ledger*
     (``incremental``), and ``latest-<scope>`` names the newest graph of one root, analyser
     version and set of options: the one a run with a few changed files patches."""
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(self, directory: str | os.PathLike[str], key: bytes) -> None:
         self.dir = Path(directory) / f"graph-v{FACTS_VERSION}"
+        self.store = Store(self.dir, key)
+        self.notes: list[str] = []  # files discarded, and why
 
     @staticmethod
     def key(parts: list[str]) -> str:
@@ -222,48 +440,76 @@ class GraphCache:
             h.update(b"\0")
         return h.hexdigest()[:32]
 
-    def _read(self, name: str) -> object | None:
+    def _read(self, name: str, kind: bytes, limit: int = MAX_CACHE_FILE) -> Any:
         try:
-            return _unframe((self.dir / name).read_bytes())
-        except OSError:
+            return self.store.read(name, kind, limit)
+        except CacheFileError as exc:
+            self.notes.append(f"{self.dir.name}/{name} discarded: {exc}")
             return None
 
     def load(self, key: str) -> DependencyGraph | None:
-        graph = self._read(f"{key}.graph")
-        return graph if isinstance(graph, DependencyGraph) else None
+        data = self._read(f"{key}.graph", b"graph")
+        if data is None:
+            return None
+        try:
+            return cacheformat.decode_graph(data)
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError):
+            self.notes.append(f"{self.dir.name}/{key}.graph discarded: malformed graph")
+            return None
 
     def latest(self, scope: str) -> tuple[DependencyGraph, object] | None:
-        """The newest graph of ``scope`` with its ledger (not validated here), if any."""
+        """The newest graph of ``scope`` with its ledger (checked for its types, not for
+        what it says), if any."""
+        pointer = self._read(f"latest-{scope}", b"latest", MAX_SMALL_FILE)
+        if not isinstance(pointer, dict) or pointer.get("scope") != scope:
+            return None
+        key = pointer.get("key")
+        if not isinstance(key, str) or not key.isalnum():
+            return None
+        data = self._read(f"{key}.ledger", b"ledger")
+        if not isinstance(data, dict):
+            return None
         try:
-            key = (self.dir / f"latest-{scope}").read_text("ascii").strip()
-        except (OSError, UnicodeDecodeError):
+            ledger = cacheformat.decode_ledger(data)
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError):
+            self.notes.append(f"{self.dir.name}/{key}.ledger discarded: malformed ledger")
             return None
-        if not key.isalnum():
-            return None
-        ledger = self._read(f"{key}.ledger")
-        graph = self.load(key) if ledger is not None else None
+        graph = self.load(key)
         return (graph, ledger) if graph is not None else None
 
-    def save(self, key: str, graph: DependencyGraph, ledger: object = None,
+    def save(self, key: str, graph: DependencyGraph, ledger: dict[str, Any] | None = None,
              scope: str | None = None) -> None:
         try:
+            encoded = cacheformat.encode_graph(graph)
             if ledger is not None:
-                atomic_write(self.dir / f"{key}.ledger",
-                             _frame(pickle.dumps(ledger, protocol=pickle.HIGHEST_PROTOCOL)))
-            atomic_write(self.dir / f"{key}.graph",
-                         _frame(pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL)))
+                self.store.write(f"{key}.ledger", b"ledger", cacheformat.encode_ledger(ledger))
+            self.store.write(f"{key}.graph", b"graph", encoded)
             if scope is not None and ledger is not None:
-                atomic_write(self.dir / f"latest-{scope}", key + "\n")
-            graphs = sorted(self.dir.glob("*.graph"), key=lambda p: p.stat().st_mtime)
-            keep = {p.stem for p in graphs[-2:]}  # a couple: two checkouts may share one cache
-            for old in self.dir.iterdir():
-                if old.suffix in (".graph", ".ledger") and old.stem not in keep:
-                    old.unlink()
-                elif old.name.startswith("latest-") and \
-                        old.read_text("ascii", "replace").strip() not in keep:
-                    old.unlink()  # names a graph that is gone (another version or options)
-        except OSError:
-            pass
+                self.store.write(f"latest-{scope}", b"latest", {"scope": scope, "key": key})
+            self._prune()
+        except (OSError, TypeError, ValueError):
+            pass  # a graph that is not plain data, or a full disk: built again next time
+
+    def _prune(self) -> None:
+        """Keep the two newest graphs (two checkouts may share one cache) and the pointers to
+        them; remove the rest and the leftovers of killed runs."""
+        clean_leftovers(self.dir)
+        graphs = []
+        for entry in os.scandir(self.dir):
+            if entry.name.endswith(".graph"):
+                graphs.append((entry.stat(follow_symlinks=False).st_mtime, entry.name[:-6]))
+        keep = {name for _, name in sorted(graphs)[-2:]}
+        for entry in os.scandir(self.dir):
+            stem, dot, suffix = entry.name.rpartition(".")
+            if dot and suffix in ("graph", "ledger") and stem not in keep:
+                os.unlink(entry.path)
+            elif entry.name.startswith("latest-"):
+                try:
+                    pointer = self.store.read(entry.name, b"latest", MAX_SMALL_FILE)
+                except CacheFileError:
+                    pointer = None
+                if not isinstance(pointer, dict) or pointer.get("key") not in keep:
+                    os.unlink(entry.path)  # names a graph that is gone (another version ...)
 
 
 class Hints:
@@ -271,28 +517,37 @@ class Hints:
 
     A run that follows an edit has one or two files to parse, and the parse is most of its
     time. The first parser process reads these hints as soon as it starts, compares them with
-    the files' current size and mtime (a ``stat`` each, no reading) and begins parsing the
+    the files' current size and mtime (an ``lstat`` each, no reading) and begins parsing the
     files that changed before the main process has even found them. It is only a guess: the
     main process uses a guessed file's facts only for the exact work item it would have
     submitted itself (same path, module and content hash), so stale or hostile hints can cost
-    time, never a wrong graph."""
+    time, never a wrong graph. Hints are signed like every cache file, and the files they name
+    are read only when they are regular files inside ``target`` (the analysed PATH, resolved)
+    of at most ``max_size`` bytes, opened without following links and without blocking."""
 
-    VERSION = 1
+    VERSION = 2
     MOST = 8  # more changed files than this is a checkout or a rebase: parse them as usual
 
-    def __init__(self, directory: str | os.PathLike[str], root: Path, plugins: bool) -> None:
+    def __init__(self, directory: str | os.PathLike[str], key: bytes, root: Path,
+                 plugins: bool, target: Path | None = None, max_size: int = 0) -> None:
         self.root = root
+        self.target = target if target is not None else root
         self.plugins = plugins
+        self.max_size = max_size if max_size > 0 else MAX_SMALL_FILE
         name = hashlib.sha256(f"{root}\0{int(plugins)}".encode()).hexdigest()[:24]
-        self.path = Path(directory) / "hints" / f"{name}.json"
+        self.store = Store(Path(directory) / "hints", key)
+        self.name = f"{name}.json"
+        self.path = self.store.dir / self.name
 
     def save(self, files: list[tuple[Any, str]]) -> None:
         """Record ``(SourceFile, content sha)`` for every file of this run."""
         rows = sorted([f.rel, f.module, f.is_package, f.size, f.mtime_ns, sha] for f, sha in files)
-        text = json.dumps({"version": self.VERSION, "root": str(self.root),
-                           "plugins": self.plugins, "files": rows}, separators=(",", ":"))
         try:
-            atomic_write(self.path, text)
+            clean_leftovers(self.store.dir)
+            clean_leftovers(self.store.dir.parent)  # the distribution map's
+            self.store.write(self.name, b"hints", {"version": self.VERSION,
+                                                   "root": str(self.root),
+                                                   "plugins": self.plugins, "files": rows})
         except OSError:
             pass  # hints only save time
 
@@ -300,30 +555,44 @@ class Hints:
         """Work items (as ``parse.WorkItem``) for the files that changed since the hints were
         saved; empty when there are none, too many, or no usable hints."""
         try:
-            data = json.loads(self.path.read_bytes())
-            if data.get("version") != self.VERSION or data.get("root") != str(self.root) or \
-                    data.get("plugins") is not self.plugins:
+            data = self.store.read(self.name, b"hints", MAX_CACHE_FILE)
+            if not isinstance(data, dict) or data.get("version") != self.VERSION or \
+                    data.get("root") != str(self.root) or data.get("plugins") is not self.plugins:
                 return []
             changed = []
             for rel, module, is_package, size, mtime_ns, sha in data["files"]:
-                parts = PurePosixPath(rel).parts
-                if not parts or rel.startswith("/") or ".." in parts:
+                path = self._inside(rel)
+                if path is None:
                     continue
                 try:
-                    st = os.stat(self.root / rel)
+                    st = os.lstat(path)
                 except OSError:
                     continue  # removed: nothing to parse
+                if not stat.S_ISREG(st.st_mode):
+                    continue
                 if st.st_size != size or st.st_mtime_ns != mtime_ns:
-                    changed.append((rel, module, is_package, sha))
+                    changed.append((path, rel, module, is_package, sha))
                     if len(changed) > self.MOST:
                         return []
             items = []
-            for rel, module, is_package, sha in changed:
-                content = (self.root / rel).read_bytes()
+            for path, rel, module, is_package, sha in changed:
+                try:  # only inside PATH, every link on the way resolved
+                    content = read_regular(path, self.max_size, root=self.target)
+                except (OSError, CacheFileError):
+                    continue
                 new_sha = hashlib.sha256(content).hexdigest()
                 if new_sha != sha:  # touched but unchanged files need no parse
                     items.append((rel, str(module), bool(is_package), new_sha, content,
                                   self.plugins))
             return items
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        except (OSError, CacheFileError, ValueError, TypeError, KeyError, AttributeError):
             return []
+
+    def _inside(self, rel: object) -> Path | None:
+        """``root / rel`` for a relative path without ``..`` (None otherwise)."""
+        if not isinstance(rel, str) or not rel or "\0" in rel:
+            return None
+        parts = PurePosixPath(rel).parts
+        if rel.startswith("/") or ".." in parts:
+            return None
+        return self.root / rel

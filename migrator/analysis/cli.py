@@ -48,7 +48,8 @@ class _Bar:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Parser processes [default: all cores].")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str),
-              help="Facts cache directory [default: .migrator-cache in the project].")
+              help="Cache directory [default: one per tree in $XDG_CACHE_HOME/migrator or "
+                   "~/.cache/migrator, never in the project].")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
 @click.option("--max-file-size", type=click.IntRange(min=0), default=DEFAULT_MAX_FILE_SIZE,
               show_default=True, help="Skip (and report) files bigger than this many bytes; "

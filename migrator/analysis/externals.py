@@ -8,24 +8,25 @@ provides is reported under its own name, the best guess for a requirement.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from migrator.analysis.cache import CacheFileError, Store
 from migrator.graph import ExternalImport
-from migrator.util.fs import atomic_write
 
-_CACHE_FILE: Path | None = None
+_CACHE: Store | None = None
+_CACHE_NAME = "distributions.json"
 
 
-def use_cache(directory: str | os.PathLike[str] | None) -> None:
-    """Keep the import-name -> distribution map in ``directory`` between runs: building it
-    reads the metadata of every installed distribution (a fifth of a second or more)."""
-    global _CACHE_FILE
-    _CACHE_FILE = Path(directory) / "distributions.json" if directory is not None else None
+def use_cache(directory: str | os.PathLike[str] | None, key: bytes = b"") -> None:
+    """Keep the import-name -> distribution map in ``directory`` between runs (signed with
+    ``key``, as every cache file): building it reads the metadata of every installed
+    distribution (a fifth of a second or more)."""
+    global _CACHE
+    _CACHE = Store(Path(directory), key) if directory is not None and key else None
 
 
 def _environment_key() -> str:
@@ -53,21 +54,22 @@ def prepare() -> None:
 
 @lru_cache(maxsize=1)
 def _distributions() -> dict[str, list[str]]:
-    key = _environment_key() if _CACHE_FILE is not None else ""
-    if _CACHE_FILE is not None:
+    key = _environment_key() if _CACHE is not None else ""
+    if _CACHE is not None:
         try:
-            data = json.loads(_CACHE_FILE.read_text())
-            if data.get("key") == key and isinstance(data.get("map"), dict):
+            data = _CACHE.read(_CACHE_NAME, b"distributions")
+            if isinstance(data, dict) and data.get("key") == key and \
+                    isinstance(data.get("map"), dict):
                 return data["map"]
-        except (OSError, ValueError):
-            pass
+        except CacheFileError:
+            pass  # built again, and written over
     try:
         found = {k: sorted(set(v)) for k, v in sorted(packages_distributions().items())}
     except Exception:  # broken metadata of one installed package must not stop the analysis
         return {}
-    if _CACHE_FILE is not None:
+    if _CACHE is not None:
         try:
-            atomic_write(_CACHE_FILE, json.dumps({"key": key, "map": found}))
+            _CACHE.write(_CACHE_NAME, b"distributions", {"key": key, "map": found})
         except OSError:
             pass
     return found

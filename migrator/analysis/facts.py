@@ -15,13 +15,13 @@ from typing import Any
 
 from migrator.graph import Diagnostic
 
-FACTS_VERSION = 2
+FACTS_VERSION = 3  # 3: plain-data rows (cacheformat) instead of pickles
 
 
 class _Compact:
-    """Pickled as a call with the field values in order, not as an attribute dict: half the
-    bytes, and about twice as fast to load (the facts of a big project are some 50,000
-    objects, loaded by every run that has a file to parse)."""
+    """Pickled (from parser processes to the run, never into the cache: see ``cacheformat``)
+    as a call with the field values in order, not as an attribute dict: half the bytes, and
+    about twice as fast to load."""
 
     _values: Callable[[Any], tuple[Any, ...]]  # the fields in order; set below
 

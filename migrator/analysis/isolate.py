@@ -159,12 +159,14 @@ def _session(conn: Connection) -> None:
 
 def _worker_main(conn: Connection, warm: bool = False,
                  guess: Callable[[], list[WorkItem]] | None = None,
-                 foreign: list[Connection] | tuple[()] = ()) -> None:
+                 foreign: list[Connection] | tuple[()] = (),
+                 inherited: list[int] | tuple[()] = ()) -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides what to do about it
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for other in foreign:  # the run's ends of the pipes, copied by the fork: see ``_foreign``
         other.close()
+    resident.close_fds(f for f in inherited if f != conn.fileno())  # and all the run held
     guessed = _guess(guess)
     if guess is not None:  # first message: what this worker will parse before being asked
         try:
@@ -185,13 +187,16 @@ def _worker_main(conn: Connection, warm: bool = False,
 
 
 def _zygote_main(control: Connection, conns: list[Connection],
-                 guess: Callable[[], list[WorkItem]] | None, foreign: list[Connection]) -> None:
+                 guess: Callable[[], list[WorkItem]] | None, foreign: list[Connection],
+                 inherited: list[int]) -> None:
     """The zygote (see ``Parser``): load the parser, fork one worker per connection in
     ``conns`` (the first one with ``guess``), send their pids, then report how each one ends:
     ``(pid, exit code)``, the code as ``multiprocessing.Process.exitcode`` gives it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for other in foreign:
         other.close()
+    resident.close_fds(f for f in inherited
+                       if f != control.fileno() and f not in {c.fileno() for c in conns})
     _load_parser()
     pids = []
     for i, conn in enumerate(conns):
@@ -229,7 +234,8 @@ class _Zygote:
         self.control, child = ctx.Pipe(duplex=True)
         foreign = [*foreign, self.control, *(p for p, _ in pairs)]
         self.process = ctx.Process(target=_zygote_main, daemon=True,
-                                   args=(child, [c for _, c in pairs], guess, foreign))
+                                   args=(child, [c for _, c in pairs], guess, foreign,
+                                         resident.open_fds()))
         self.process.start()
         child.close()
         for _, c in pairs:
@@ -485,7 +491,8 @@ class Parser:
             _load_parser()  # once, before forking: every worker inherits it
         parent, child = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(target=_worker_main, daemon=True,
-                                    args=(child, warm, guess, [parent, *self._foreign()]))
+                                    args=(child, warm, guess, [parent, *self._foreign()],
+                                          resident.open_fds()))
         process.start()
         child.close()
         return _Worker(process, parent)

@@ -18,8 +18,9 @@ Safe by construction:
   ``CONNECT_SECONDS`` forks its own worker, as it would without a resident;
 * the run keeps its limits: a resident that crashes or passes the time limit on a file is
   treated like any worker (the file goes to a fresh worker, which finds the culprit);
-* its standard streams are /dev/null and it runs in a session of its own, so it holds no
-  pipe of the run that started it and no Ctrl-C of that terminal reaches it.
+* its standard streams are /dev/null, every other descriptor it inherited is closed
+  (``close_inherited``) and it runs in a session of its own, so it holds no pipe of the run
+  that started it or of that run's caller, and no Ctrl-C of that terminal reaches it.
 
 ``MIGRATOR_RESIDENT_PARSER=0`` turns it off for the command line, and so does ``--no-cache``
 (the Python API uses it only when asked: ``analyze(..., resident=True)``).
@@ -34,7 +35,7 @@ import socket
 import stat
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -150,9 +151,37 @@ def linger(path: str, session: Callable[[Connection], Any], run: Connection) -> 
             os.dup2(devnull, fd)
         os.close(devnull)
         run.close()
+        close_inherited()  # and so may any descriptor the run's caller passed down
         _serve_sessions(path, session)
     finally:
         os._exit(0)
+
+
+def open_fds() -> list[int]:
+    """This process's descriptors above the standard streams (empty where it cannot tell)."""
+    try:
+        return sorted(int(name) for name in os.listdir("/proc/self/fd") if int(name) > 2)
+    except (OSError, ValueError):
+        return []
+
+
+def close_fds(fds: Iterable[int]) -> None:
+    """Close ``fds`` in a process just forked, those that the process that forked it held
+    (``open_fds`` there): whatever the run inherited from its caller (``3>&1 | cat``: the
+    reader waits for the last writer to close) or opened for itself must not be held by a
+    parser process, which may be stuck or outlive the run. The descriptors a fork creates
+    for the child itself (``multiprocessing``'s sentinel) are newer, and stay."""
+    for fd in fds:
+        if fd > 2:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def close_inherited() -> None:
+    """Close every descriptor above the standard streams (a resident, once detached)."""
+    os.closerange(3, max(open_fds(), default=2) + 1)
 
 
 def _stop(signum: int, frame: object) -> None:

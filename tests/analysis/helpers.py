@@ -68,11 +68,17 @@ def finishes(call: Callable[[], Any], seconds: float = 120.0) -> Any:
 
 @contextmanager
 def forked_processes_end(seconds: float = 60.0) -> Iterator[int]:
-    """Every process forked in the ``with`` block (workers, the zygote, a resident and their
-    children) inherits the write end of a pipe that none of them knows about, so the read end
-    sees end-of-file only once all of them have exited: on leaving the block, wait for that,
-    at most ``seconds`` (then fail). Yields the write end, for a command run with
-    ``pass_fds`` so that its processes are covered too."""
+    """On leaving the ``with`` block, wait (at most ``seconds``, then fail) until every
+    process forked in it has exited: workers, the zygote, a resident and their children.
+
+    Parser processes close every descriptor they inherit (SECURITY.md, promise 7), so they
+    cannot be watched through an inherited pipe: this process becomes a *child subreaper*
+    (Linux ``prctl``), so that a process whose parent exits (a resident, detached) is
+    reparented to it instead of to init, and the block's processes are the live descendants
+    that were not there when it began. Yields the write end of a pipe, for a command run with
+    ``pass_fds``: the command's own process is watched through it too."""
+    _subreaper()
+    before = _descendants()
     read, write = os.pipe()
     try:
         yield write
@@ -81,11 +87,50 @@ def forked_processes_end(seconds: float = 60.0) -> Iterator[int]:
         deadline = time.monotonic() + seconds
         while True:
             left = deadline - time.monotonic()
-            ready, _, _ = select.select([read], [], [], max(left, 0))
-            assert ready, f"a process forked in the block still runs after {seconds:g} s"
-            if os.read(read, 4096) == b"":
+            ready, _, _ = select.select([read], [], [], max(min(left, 0.05), 0))
+            if ready and os.read(read, 4096) != b"":
+                continue
+            if ready and not (_descendants() - before):
                 return
+            assert left > 0, f"a process forked in the block still runs after {seconds:g} s"
+            if ready:
+                time.sleep(0.02)  # the pipe stays readable (at its end): poll /proc gently
     finally:
         os.close(read)
         if write != -1:
             os.close(write)
+
+
+def _subreaper() -> None:
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def _descendants() -> set[int]:
+    """The live (not zombie) processes below this one, from /proc."""
+    found: set[int] = set()
+    stack = [os.getpid()]
+    while stack:
+        pid = stack.pop()
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as fh:
+                    children = [int(c) for c in fh.read().split()]
+                stack.extend(children)
+                found.update(children)
+        except OSError:
+            continue
+    live = set()
+    for pid in found:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                state = fh.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in ("Z", "X"):
+            live.add(pid)
+    return live

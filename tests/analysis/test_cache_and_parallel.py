@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from migrator.analysis import analyze
-from migrator.analysis.cache import MAGIC
+from migrator.analysis.cache import MAGIC, default_cache_dir
 from migrator.analysis.formats import render
 
 FILES = {f"proj/pkg/m{i}.py": f"from pkg import m{(i + 1) % 12}\n\n\ndef f{i}():\n"
@@ -45,15 +45,22 @@ def test_warm_run_parses_nothing_and_one_change_parses_one(project, tmp_path):
     assert analyze(project, cache_dir=cache, jobs=1).stats.parsed == 0
 
 
-def test_default_cache_lives_in_the_project_and_no_cache_writes_nothing(project):
+def test_default_cache_lives_outside_the_project_and_no_cache_writes_nothing(project):
+    """A repository cannot plant the default cache: it is in the user's cache directory,
+    one folder per tree, and the analysed tree is left exactly as it was."""
+    before = sorted(p.relative_to(project) for p in project.rglob("*"))
+    where = default_cache_dir(project)
+    assert where is not None and project.resolve() not in where.resolve().parents
     analyze(project, use_cache=False, jobs=1)
-    assert not (project / ".migrator-cache").exists()
+    assert not where.exists()
     analyze(project, jobs=1)
-    packs = list((project / ".migrator-cache").rglob("*.pack"))
+    packs = list(where.rglob("*.pack"))
     assert packs and all(p.read_bytes().startswith(MAGIC) for p in packs)
-    assert not [p for p in (project / ".migrator-cache").rglob("*") if p.name.endswith(".tmp")]
-    # the cache directory itself is never analysed
-    assert analyze(project, jobs=1).stats.files == 13
+    assert not [p for p in where.rglob("*") if p.name.endswith(".tmp")]
+    assert sorted(p.relative_to(project) for p in project.rglob("*")) == before
+    assert analyze(project, jobs=1).stats.parsed == 0  # the default cache is used
+    # another tree has another folder
+    assert default_cache_dir(project / "pkg") != where
 
 
 def _damage(path: Path, how: str) -> None:
@@ -94,15 +101,14 @@ def test_corrupted_pack_is_detected_and_rebuilt(project, tmp_path, damage):
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "other version"])
 def test_a_damaged_ledger_costs_a_full_resolution_not_a_wrong_graph(project, tmp_path, damage):
-    import pickle
-
-    from migrator.analysis.cache import _frame
+    from migrator.analysis.cache import _frame, cache_key
+    from migrator.analysis.cacheformat import dumps
 
     cache = tmp_path / "cache"
     analyze(project, cache_dir=cache, jobs=1)
     (ledger,) = list(cache.rglob("*.ledger"))
     if damage == "other version":  # intact, but not a ledger this code can read
-        ledger.write_bytes(_frame(pickle.dumps({"version": 999, "keys": {}})))
+        ledger.write_bytes(_frame(b"ledger", dumps({"version": 999, "keys": {}}), cache_key()))
     else:
         _damage(ledger, damage)
     (project / "pkg" / "m5.py").write_text("from pkg import m6\n\n\ndef f5():\n    return 5\n")
@@ -210,6 +216,7 @@ def test_graph_cache_stays_small_across_edits_and_options(project, tmp_path):
     many edits and option sets (each its own scope) a cache has seen."""
     import shutil
 
+    from migrator.analysis.cache import GraphCache, cache_key
     from migrator.analysis.facts import FACTS_VERSION
 
     cache = tmp_path / "cache"
@@ -226,7 +233,8 @@ def test_graph_cache_stays_small_across_edits_and_options(project, tmp_path):
     assert len(kept) == 2 and {n for n in names if n.endswith(".ledger")} == {
         f"{k}.ledger" for k in kept}
     pointers = [p for p in graphs.iterdir() if p.name.startswith("latest-")]
-    assert pointers and all(p.read_text().strip() in kept for p in pointers)
+    store = GraphCache(cache, cache_key()).store  # pointers are signed JSON like the rest
+    assert pointers and all(store.read(p.name, b"latest")["key"] in kept for p in pointers)
     again = analyze(project, cache_dir=cache, jobs=1, plugins=False)
     assert again.stats.resolution == "cached"
 
@@ -243,3 +251,64 @@ def test_sample_monolith_json_is_identical_across_hash_seeds():
         outs.add(proc.stdout)
     assert len(outs) == 1
     assert b'"kind": "route"' in outs.pop()
+
+
+@pytest.mark.parametrize("app", ["django", "flask", "fastapi", "sqlalchemy", "tasks"])
+def test_the_plain_cache_format_gives_back_exactly_what_was_stored(app):
+    """Facts (plug-in facts with tuples and sets included), finished graphs (down to
+    networkx's insertion order and the key dicts shared by both directions) and ledgers come
+    back from their JSON form equal, of the same types: a warm run must see what a cold
+    one built."""
+    import hashlib
+
+    from migrator.analysis import cacheformat as cf
+    from migrator.analysis.discover import discover
+    from migrator.analysis.incremental import make_ledger
+    from migrator.analysis.isolate import parse_isolated
+    from migrator.analysis.resolve import build_graph_for_patching
+
+    root = Path(__file__).parent / "frameworks" / "apps" / app
+    disc = discover(root)
+    items = []
+    for f in disc.files:
+        data = f.path.read_bytes()
+        items.append((f.rel, f.module, f.is_package, hashlib.sha256(data).hexdigest(), data, True))
+    facts = {mf.module: mf for mf in parse_isolated(items, jobs=1)}
+    assert any(mf.framework for mf in facts.values())
+    for mf in facts.values():
+        back = cf.decode_facts(cf.loads(cf.dumps(cf.encode_facts(mf))))
+        assert back == mf and repr(back) == repr(mf)
+    graph, _, info = build_graph_for_patching(facts, root=str(root))
+    graph.finalize()
+    back = cf.decode_graph(cf.loads(cf.dumps(cf.encode_graph(graph))))
+    g, h = graph.g, back.g
+    assert repr(list(h._node.items())) == repr(list(g._node.items()))
+    for n in g._node:
+        assert repr(list(h._adj[n].items())) == repr(list(g._adj[n].items()))
+        assert repr(list(h._pred[n].items())) == repr(list(g._pred[n].items()))
+        for t, keydict in h._adj[n].items():
+            assert h._pred[t][n] is keydict
+    assert render(back, "json") == render(graph, "json")
+    assert (back.routes, back.entry_points, back.tables, back.externals, back.diagnostics) == (
+        graph.routes, graph.entry_points, graph.tables, graph.externals, graph.diagnostics)
+    ledger = make_ledger({m: "k" for m in facts}, facts, info)
+    again = cf.decode_ledger(cf.loads(cf.dumps(cf.encode_ledger(ledger))))
+    assert repr(again) == repr(ledger)
+
+
+def test_plug_in_facts_keep_their_types_through_the_cache():
+    from migrator.analysis import cacheformat as cf
+
+    value = {"pairs": [("a", "b"), ("c", None)], "set": {1, 2}, "frozen": frozenset({"x"}),
+             "keys": {1: "one", ("t", 2): [True, 1.5]}, "\0t": "a key like a tag",
+             "nested": [{"\0s": [1]}, ()]}
+    back = cf.decode_plain(cf.loads(cf.dumps(cf.encode_plain(value))))
+    assert back == value and repr(back) == repr(value)
+    with pytest.raises(TypeError):
+        cf.encode_plain({"node": object()})
+    from migrator.analysis.facts import ModuleFacts
+
+    for framework in (value, {"flask": {"routes": [["GET", "/x"]], "n": 1}}, {}):
+        mf = ModuleFacts("m", "m.py", False, 1, "0" * 64, framework=framework)
+        back = cf.decode_facts(cf.loads(cf.dumps(cf.encode_facts(mf))))
+        assert back == mf and repr(back) == repr(mf)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from migrator.analysis import analyze
-from migrator.analysis.cache import Hints
+from migrator.analysis.cache import Hints, _frame, cache_key
 from migrator.analysis.formats import render
 from migrator.analysis.isolate import CRASH_CODE, Parser
 
@@ -39,7 +39,17 @@ def project(tmp_path: Path) -> Path:
 
 
 def hints_of(project: Path, cache: Path, plugins: bool = True) -> Hints:
-    return Hints(cache, project.resolve(), plugins)
+    return Hints(cache, cache_key(), project.resolve(), plugins)
+
+
+def plant(hints: Hints, content: str, signed: bool) -> None:
+    """Hints with ``content``: as a forger without the key writes them, or signed (as a run
+    of another version, or someone holding the key, could)."""
+    hints.path.parent.mkdir(parents=True, exist_ok=True)
+    if signed:
+        hints.path.write_bytes(_frame(b"hints", content.encode(), cache_key()))
+    else:
+        hints.path.write_text(content)
 
 
 def item(project: Path, rel: str, module: str, plugins: bool = True) -> tuple:
@@ -82,14 +92,27 @@ def test_hints_give_up_when_too_many_files_changed(project: Path, tmp_path: Path
     assert hints_of(project, cache).guess() == []
 
 
+@pytest.mark.parametrize("signed", [False, True])
 @pytest.mark.parametrize("content", [
-    "not json", "[]", '{"version": 99}', '{"version": 1, "root": "/elsewhere", "files": []}',
+    "not json", "[]", '{"version": 99}', '{"version": 2, "root": "/elsewhere", "files": []}',
 ])
-def test_unusable_hints_guess_nothing(project: Path, tmp_path: Path, content: str) -> None:
+def test_unusable_hints_guess_nothing(project: Path, tmp_path: Path, content: str,
+                                      signed: bool) -> None:
     hints = hints_of(project, tmp_path / "cache")
-    hints.path.parent.mkdir(parents=True)
-    hints.path.write_text(content)
+    plant(hints, content, signed)
     assert hints.guess() == []
+
+
+def test_unsigned_hints_are_refused(project: Path, tmp_path: Path) -> None:
+    """Hints that would be used if signed are ignored when they are not."""
+    hints = hints_of(project, tmp_path / "cache")
+    edit(project / "pkg/m1.py", "X = 1\n")
+    text = json.dumps({"version": Hints.VERSION, "root": str(project.resolve()),
+                       "plugins": True, "files": [["pkg/m1.py", "pkg.m1", False, 0, 0, "0" * 64]]})
+    plant(hints, text, signed=False)
+    assert hints.guess() == []
+    plant(hints, text, signed=True)
+    assert [i[0] for i in hints.guess()] == ["pkg/m1.py"]
 
 
 def test_hints_never_reach_outside_the_project(project: Path, tmp_path: Path) -> None:
@@ -98,12 +121,11 @@ def test_hints_never_reach_outside_the_project(project: Path, tmp_path: Path) ->
     outside = tmp_path / "secret.py"
     outside.write_text("TOKEN = 1\n")
     hints = hints_of(project, tmp_path / "cache")
-    hints.path.parent.mkdir(parents=True)
     rows = [[rel, "x", False, 0, 0, "0" * 64]
             for rel in ("../secret.py", str(outside), "pkg/../../secret.py")]
     rows.append(["pkg/m1.py", "pkg.m1", False, 0, 0, "0" * 64])
-    hints.path.write_text(json.dumps({"version": Hints.VERSION, "root": str(project.resolve()),
-                                      "plugins": True, "files": rows}))
+    plant(hints, json.dumps({"version": Hints.VERSION, "root": str(project.resolve()),
+                             "plugins": True, "files": rows}), signed=True)
     assert [i[0] for i in hints.guess()] == ["pkg/m1.py"]
 
 

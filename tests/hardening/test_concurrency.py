@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from migrator.analysis import analyze
-from migrator.analysis.cache import FactsCache
+from migrator.analysis.cache import FactsCache, cache_key
 
 from .conftest import cli_env, generated_tree, migrator_cmd, run_cli
 
@@ -39,7 +39,7 @@ def test_two_runs_share_one_cache(tmp_path, warm) -> None:
         assert done.returncode == 0, done.stderr
         assert done.stdout == clean.stdout
         assert "corrupted" not in done.stderr
-    loaded = FactsCache(cache)
+    loaded = FactsCache(cache, cache_key())
     loaded.load()
     assert loaded.corrupt == []
     third = analyze(root, cache_dir=cache, jobs=1)

@@ -16,7 +16,7 @@ import pytest
 
 import migrator.analysis.cache as cache_mod
 from migrator.analysis import analyze
-from migrator.analysis.cache import FactsCache
+from migrator.analysis.cache import FactsCache, cache_key
 from migrator.util import fs
 
 from .conftest import cli_env, generated_tree, migrator_cmd, run_cli
@@ -73,7 +73,7 @@ def test_signal_mid_run_leaves_nothing_broken(big, tmp_path, sig, delay) -> None
     while _our_processes(str(cache)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _our_processes(str(cache)) == [], "parser processes outlived the run"
-    loaded = FactsCache(cache)
+    loaded = FactsCache(cache, cache_key())
     loaded.load()
     assert loaded.corrupt == []
     again = run_cli("analyze", str(root), "--cache-dir", str(cache), "-f", "json")
@@ -94,7 +94,7 @@ def test_full_disk_while_saving_the_cache(tmp_path, monkeypatch) -> None:
     assert any("No space left" in n for n in graph.stats.cache_notes)
     monkeypatch.undo()
     assert _temp_files(cache) == []
-    loaded = FactsCache(cache)
+    loaded = FactsCache(cache, cache_key())
     loaded.load()
     assert loaded.corrupt == [] and loaded.entries == {}
     assert analyze(root, cache_dir=cache, jobs=1).to_dict() == expected

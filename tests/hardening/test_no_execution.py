@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import migrator
-from migrator.analysis.cache import MAGIC, FactsCache
+from migrator.analysis.cache import MAGIC, FactsCache, _frame, cache_key
 from migrator.analysis.facts import FACTS_VERSION
 
 from .conftest import cli_env, migrator_cmd, run_cli, write_tree
@@ -146,13 +146,15 @@ def test_console_script_in_a_hostile_working_directory(trapped, tmp_path) -> Non
     assert sorted(os.listdir(marker)) == []
 
 
-def _forged_pack(cache_dir: Path, payload: bytes) -> Path:
-    """A pack with a valid header: the SHA-256 only detects damage, anyone can compute it."""
+def _forged_pack(cache_dir: Path, payload: bytes, sign: bool = False) -> Path:
+    """A pack with a valid header: a checksum anyone can compute, or (``sign``) even the
+    user's own signature, as if the key had leaked: the payload is still never unpickled."""
     folder = cache_dir / f"facts-v{FACTS_VERSION}"
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(payload).hexdigest()
     path = folder / f"{digest[:24]}.pack"
-    path.write_bytes(MAGIC + digest.encode() + b"\n" + payload)
+    path.write_bytes(_frame(b"facts", payload, cache_key()) if sign else
+                     MAGIC + digest.encode() + b"\n" + payload)
     return path
 
 
@@ -165,34 +167,42 @@ class _Exploit:
 
 
 def test_a_committed_cache_pack_cannot_run_code(tmp_path) -> None:
-    """The default cache lives in the analysed project, so a pull request can add a pack."""
+    """A pull request can commit ``.migrator-cache/``: the default cache is elsewhere, and
+    one named inside the tree is plain data, every file signed with a key outside it."""
     root = write_tree(tmp_path / "repo", {"app/__init__.py": "", "app/a.py": "import app\n"})
     marker = tmp_path / "pwned"
     cache = root / ".migrator-cache"
-    for payload in (pickle.dumps({"k": _Exploit(marker)}),
-                    pickle.dumps(_Exploit(marker)),
-                    b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR."):
-        pack = _forged_pack(cache, payload)
-        loaded = FactsCache(cache)
-        loaded.load()
-        assert pack.name in loaded.corrupt and not pack.exists()
-        assert not marker.exists()
-        _forged_pack(cache, payload)
-        graph = migrator.analyze(root, jobs=1)  # the default cache dir: inside the project
-        assert graph.g.has_edge("app.a", "app", key="import")
-        assert not marker.exists()
+    for sign in (False, True):
+        for payload in (pickle.dumps({"k": _Exploit(marker)}),
+                        pickle.dumps(_Exploit(marker)),
+                        b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR."):
+            pack = _forged_pack(cache, payload, sign)
+            loaded = FactsCache(cache, cache_key())
+            loaded.load()
+            assert pack.name in loaded.corrupt and not pack.exists()
+            assert not marker.exists()
+            _forged_pack(cache, payload, sign)
+            graph = migrator.analyze(root, jobs=1)  # the default cache: not in the project
+            assert graph.g.has_edge("app.a", "app", key="import")
+            assert not graph.stats.cache_notes and not marker.exists()
+            shutil.rmtree(cache / f"graph-v{FACTS_VERSION}", ignore_errors=True)  # packs read
+            graph = migrator.analyze(root, jobs=1, cache_dir=cache)  # asked for: verified
+            assert graph.g.has_edge("app.a", "app", key="import")
+            assert any("discarded" in n for n in graph.stats.cache_notes)
+            assert not marker.exists()
     # and through the command line, with the graph cache poisoned as well
     _forged_pack(cache, pickle.dumps({"k": _Exploit(marker)}))
     graphs = cache / f"graph-v{FACTS_VERSION}"
     graphs.mkdir(parents=True, exist_ok=True)
     payload = pickle.dumps(_Exploit(marker))
     for key in ("0" * 32, "f" * 32):
-        (graphs / f"{key}.graph").write_bytes(
-            MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
-    done = subprocess.run(migrator_cmd("analyze", str(root), "-f", "json"), cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300, env=cli_env())
-    assert done.returncode == 0, done.stderr
-    assert not marker.exists()
+        (graphs / f"{key}.graph").write_bytes(_frame(b"graph", payload, cache_key()))
+    for extra in ((), ("--cache-dir", str(cache))):
+        done = subprocess.run(migrator_cmd("analyze", str(root), "-f", "json", *extra),
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                              env=cli_env())
+        assert done.returncode == 0, done.stderr
+        assert not marker.exists()
 
 
 NETGUARD = Path(__file__).resolve().parent / "netguard"

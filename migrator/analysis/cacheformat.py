@@ -1,0 +1,253 @@
+"""Plain-data forms of what the analysis cache stores: facts, finished graphs and ledgers.
+
+The cache used to be pickles behind an allow-list, and an allow-list of classes is still a way
+to call them (``operator.attrgetter`` is a class). These forms are JSON, read back with the
+C-accelerated ``json`` module into lists, dicts, strings, numbers, booleans and None, and then
+*rebuilt* by code that only calls migrator's own data classes with those values: whatever the
+bytes, decoding can raise an error (the file counts as corrupt) but never run anything.
+
+Facts are rows (lists of field values in declaration order), not objects with field names: a
+third of the bytes and about as fast to load as the pickles were. Plug-in facts
+(``ModuleFacts.framework``) are free-form plain data, where a tuple, a set or a dict with
+non-string keys must come back as it was: they carry a small tag (``{"\\u0000t": [...]}``).
+"""
+
+from __future__ import annotations
+
+import json
+from itertools import starmap
+from typing import Any
+
+from migrator.analysis.facts import DynamicRef, ImportFact, ModuleFacts, NameUse, SymbolFact
+from migrator.graph import DependencyGraph, Diagnostic, EntryPoint, ExternalImport, Route, Table
+
+_TUPLE, _SET, _FROZENSET, _DICT = "\0t", "\0s", "\0f", "\0d"
+_TAGS = frozenset({_TUPLE, _SET, _FROZENSET, _DICT})
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON; NaN and infinities refused (no plain-data reader would accept them)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode()
+
+
+def loads(data: bytes) -> Any:
+    return json.loads(data)
+
+
+# -- free-form plain data (plug-in facts) ---------------------------------------------------
+def encode_plain(value: Any) -> Any:
+    """``value`` as JSON data that ``decode_plain`` turns back into an equal value of the
+    same types. TypeError for anything but plain builtins."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is list:
+        return [encode_plain(v) for v in value]
+    if kind is dict:
+        if all(type(k) is str and not k.startswith("\0") for k in value):
+            return {k: encode_plain(v) for k, v in value.items()}
+        return {_DICT: [[encode_plain(k), encode_plain(v)] for k, v in value.items()]}
+    if kind is tuple:
+        return {_TUPLE: [encode_plain(v) for v in value]}
+    if kind is set or kind is frozenset:
+        return {_SET if kind is set else _FROZENSET: [encode_plain(v) for v in value]}
+    raise TypeError(f"not plain data: {kind.__name__}")
+
+
+def decode_plain(value: Any) -> Any:
+    kind = type(value)
+    if kind is list:
+        return [decode_plain(v) for v in value]
+    if kind is dict:
+        if len(value) == 1:
+            (tag, inner), = value.items()
+            if tag in _TAGS:
+                items = [decode_plain(v) for v in inner]
+                if tag == _TUPLE:
+                    return tuple(items)
+                if tag == _SET:
+                    return set(items)
+                if tag == _FROZENSET:
+                    return frozenset(items)
+                return dict(items)
+        return {k: decode_plain(v) for k, v in value.items()}
+    return value
+
+
+# -- facts ----------------------------------------------------------------------------------
+def _diag_row(d: Diagnostic) -> list[Any]:
+    return [d.file, d.line, d.code, d.message, d.severity]
+
+
+def _uses_rows(uses: list[NameUse]) -> list[Any]:
+    return [[u.name, u.line, u.context] for u in uses]
+
+
+def encode_facts(mf: ModuleFacts) -> list[Any]:
+    """One module's facts as a row (TypeError when its plug-in facts are not plain data)."""
+    return [
+        mf.module, mf.file, mf.is_package, mf.lines, mf.sha,
+        [[i.line, i.module, i.name, i.alias, i.star, i.lazy, i.type_only, i.guarded,
+          i.relative_level, i.owner] for i in mf.imports],
+        [[s.name, s.kind, s.line, s.end_line, s.bases, s.decorators, _uses_rows(s.uses)]
+         for s in mf.symbols],
+        _uses_rows(mf.module_uses),
+        [[d.value, d.line, d.kind, d.owner] for d in mf.dynamic],
+        _encode_framework(mf.framework),
+        [_diag_row(d) for d in mf.diagnostics],
+        mf.exports,
+    ]
+
+
+def _encode_framework(facts: dict[str, Any]) -> list[Any]:
+    """Plug-in facts as ``[0, facts]`` when JSON gives them back as they are (no tuple, set
+    or non-string key anywhere: the encoded form is then equal to them, as a list never equals
+    a tuple), else ``[1, tagged]``: most need no walk when read back."""
+    tagged = encode_plain(facts)
+    return [0, facts] if tagged == facts else [1, tagged]
+
+
+def _decode_framework(row: list[Any]) -> dict[str, Any]:
+    exact, value = row
+    facts = value if exact == 0 else decode_plain(value)
+    if type(facts) is not dict:
+        raise TypeError("malformed plug-in facts")
+    return facts
+
+
+def decode_facts(row: list[Any]) -> ModuleFacts:
+    """The inverse of ``encode_facts`` (TypeError, ValueError ... on a malformed row)."""
+    (module, file, is_package, lines, sha, imports, symbols, module_uses, dynamic, framework,
+     diagnostics, exports) = row
+    if type(module) is not str or type(file) is not str or type(sha) is not str:
+        raise TypeError("malformed facts")
+    return ModuleFacts(
+        module, file, bool(is_package), int(lines), sha,
+        list(starmap(ImportFact, imports)),
+        [SymbolFact(n, k, a, b, list(bases), list(decs), list(starmap(NameUse, uses)))
+         for n, k, a, b, bases, decs, uses in symbols],
+        list(starmap(NameUse, module_uses)),
+        list(starmap(DynamicRef, dynamic)),
+        _decode_framework(framework),
+        [Diagnostic(*d) for d in diagnostics],
+        None if exports is None else [str(e) for e in exports],
+    )
+
+
+# -- graphs ---------------------------------------------------------------------------------
+_GRAPH_FIELDS = frozenset({"root", "g", "routes", "entry_points", "tables", "externals",
+                           "diagnostics", "stats"})  # ``stats`` describe one run: not stored
+
+
+def encode_graph(graph: DependencyGraph) -> dict[str, Any]:
+    """A finished graph, with every adjacency in its exact order (incremental patching and the
+    byte-identical output depend on it). Node and edge attributes are rows of values after the
+    index of their *shape* (their keys, listed once): JSON objects cost the decoder three
+    times what arrays do. TypeError for anything the form does not hold."""
+    if set(vars(graph)) - _GRAPH_FIELDS:
+        raise TypeError(f"graph has attributes {sorted(set(vars(graph)) - _GRAPH_FIELDS)}")
+    g = graph.g
+    shapes: dict[tuple[str, ...], int] = {}
+
+    def row(attrs: dict[str, Any]) -> list[Any]:
+        return [shapes.setdefault(tuple(attrs), len(shapes)), *attrs.values()]
+
+    index = {n: i for i, n in enumerate(g._node)}
+    nodes = [[n, *row(attrs)] for n, attrs in g._node.items()]
+    succ = [[[index[t], [[k, *row(edge)] for k, edge in keydict.items()]]
+             for t, keydict in g._adj[n].items()] for n in g._node]
+    pred = [[index[s] for s in g._pred[n]] for n in g._node]
+    return {
+        "root": graph.root, "attrs": g.graph, "shapes": [list(s) for s in shapes],
+        "nodes": nodes, "succ": succ, "pred": pred,
+        "routes": [[r.method, r.path, r.handler, r.framework, r.file, r.line]
+                   for r in graph.routes],
+        "entry_points": [[e.kind, e.name, e.handler, e.file, e.line]
+                         for e in graph.entry_points],
+        "tables": [[t.name, t.model, t.file, t.line, t.readers, t.writers, t.foreign_keys]
+                   for t in graph.tables.values()],
+        "externals": [[m, [[e.module, e.distribution, e.stdlib] for e in v]]
+                      for m, v in graph.externals.items()],
+        "diagnostics": [_diag_row(d) for d in graph.diagnostics],
+    }
+
+
+def decode_graph(data: dict[str, Any]) -> DependencyGraph:
+    """The inverse of ``encode_graph``: networkx's adjacency dicts filled directly, an edge's
+    key dict shared by both directions as networkx keeps it."""
+    graph = DependencyGraph(root=str(data["root"]))
+    g = graph.g
+    attrs = data["attrs"]
+    if type(attrs) is not dict:
+        raise TypeError("malformed graph")
+    g.graph.update(attrs)
+    shapes = [tuple(str(k) for k in shape) for shape in data["shapes"]]
+    node, adj, pred = g._node, g._adj, g._pred
+    names = []
+    for name, shape, *values in data["nodes"]:
+        if type(name) is not str:
+            raise TypeError("malformed node")
+        names.append(name)
+        node[name] = dict(zip(shapes[shape], values, strict=True))
+        adj[name] = {}
+        pred[name] = {}
+    if len(node) != len(names):
+        raise ValueError("duplicate node")
+    edges = 0
+    for s, row in zip(names, data["succ"], strict=True):
+        out = adj[s]
+        for t, items in row:
+            keydict = out[names[t]] = {}
+            for key, shape, *values in items:
+                if type(key) is not str:
+                    raise TypeError("malformed edge")
+                keydict[key] = dict(zip(shapes[shape], values, strict=True))
+            edges += 1
+    for t, row in zip(names, data["pred"], strict=True):
+        into = pred[t]
+        for s in row:
+            source = names[s]
+            into[source] = adj[source][t]
+            edges -= 1
+    if edges or any(len(pred[t]) != len(row) for t, row in zip(names, data["pred"], strict=True)):
+        raise ValueError("the in-adjacency does not match the out-adjacency")
+    graph.routes = [Route(*r) for r in data["routes"]]
+    graph.entry_points = [EntryPoint(*e) for e in data["entry_points"]]
+    graph.tables = {}
+    for name, model, file, line, readers, writers, fks in data["tables"]:
+        graph.tables[name] = Table(name, model, file, line, list(readers), list(writers),
+                                   list(fks))
+    graph.externals = {str(m): [ExternalImport(*e) for e in v] for m, v in data["externals"]}
+    graph.diagnostics = [Diagnostic(*d) for d in data["diagnostics"]]
+    return graph
+
+
+# -- ledgers (``incremental``) --------------------------------------------------------------
+def encode_ledger(ledger: dict[str, Any]) -> dict[str, Any]:
+    return {"version": ledger["version"], "keys": ledger["keys"],
+            "interfaces": ledger["interfaces"],
+            "consulted": {m: list(seen) for m, seen in ledger["consulted"].items()},
+            "plugin_base": [[s, t, k, data] for (s, t, k), data in
+                            ledger["plugin_base"].items()]}
+
+
+def decode_ledger(data: dict[str, Any]) -> dict[str, Any]:
+    """The ledger, its tables rebuilt and its values checked to be of the types that
+    ``incremental.patch`` reads (anything else: TypeError)."""
+    keys, interfaces, consulted = data["keys"], data["interfaces"], data["consulted"]
+    for table in (keys, interfaces):
+        if type(table) is not dict or not all(type(v) is str for v in table.values()):
+            raise TypeError("malformed ledger")
+    if type(consulted) is not dict:
+        raise TypeError("malformed ledger")
+    base: dict[tuple[str, str, str], dict[str, Any] | None] = {}
+    for s, t, k, edge in data["plugin_base"]:
+        if not (type(s) is str and type(t) is str and type(k) is str) or \
+                not (edge is None or type(edge) is dict):
+            raise TypeError("malformed ledger")
+        base[s, t, k] = edge
+    return {"version": data["version"], "keys": keys, "interfaces": interfaces,
+            "consulted": {m: tuple(str(x) for x in seen) for m, seen in consulted.items()},
+            "plugin_base": base}
