@@ -130,7 +130,9 @@ def _analysis_options(func: Any) -> Any:
                         help="Also exclude files matching GLOB (relative to PATH).")(func)
     func = click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")(func)
     func = click.option("--cache-dir", type=click.Path(file_okay=False),
-                        help="Analysis cache folder (default: .migrator-cache in PATH).")(func)
+                        help="Analysis cache folder (default: one per tree in "
+                             "$XDG_CACHE_HOME/migrator or ~/.cache/migrator, never in the "
+                             "project).")(func)
     func = click.option("--jobs", "-j", type=click.IntRange(min=1),
                         help="Parser processes (default: all cores).")(func)
     return func
