@@ -31,10 +31,19 @@ def client_module(client: Client, tree: SourceTree, endpoints: dict[str, str],
     modules importable in the caller (imports of anything else become stand-ins).
     """
     info = tree.info(client.target_module)
-    funcs = sorted(n for n, e in client.entries.items() if e.kind == "function")
+    funcs: dict[str, FunctionInfo] = {}  # name in the client -> the function it stands for
+    for name, entry in sorted(client.entries.items()):
+        if entry.kind != "function":
+            continue
+        func = _function(tree, entry.target or f"{client.target_module}:{name}")
+        if func is None or (entry.target or f"{client.target_module}:{name}") not in endpoints:
+            entry.kind, entry.reason = "unavailable", (
+                f"{entry.target or name} is not a function the owner serves")
+            continue
+        funcs[name] = func
     extra: set[str] = set()
-    for name in funcs:
-        extra |= _sig_names(info.functions[name])
+    for func in funcs.values():
+        extra |= _sig_names(func)
     copy = sorted({n for n, e in client.entries.items() if e.kind in ("class", "value", "copy")}
                   | {n for n in extra if n in info.classes
                      and f"{client.target_module}:{n}" not in tree.models})
@@ -70,11 +79,11 @@ def client_module(client: Client, tree: SourceTree, endpoints: dict[str, str],
     errors = sorted(n for n in copy if n in info.classes and _is_exception(tree, client, n))
     blocks.append(f"SERVICE = {client.target!r}\n"
                   "_ERRORS: dict[str, type] = {" + ", ".join(f"{n!r}: {n}" for n in errors) + "}")
-    for name in funcs:
-        f = info.functions[name]
-        key = f"{client.target_module}:{name}"
-        blocks.append(_client_function(f, endpoints[key], client.entries[name].idempotent,
-                                       client.target_module))
+    for name, f in funcs.items():
+        entry = client.entries[name]
+        key = entry.target or f"{client.target_module}:{name}"
+        blocks.append(_client_function(f, endpoints[key], entry.idempotent,
+                                       key.split(":")[0], name))
     for name, entry in sorted(client.entries.items()):
         if entry.kind == "unavailable" and name:
             blocks.append(f"{name} = runtime.Unavailable(\n"
@@ -84,6 +93,14 @@ def client_module(client: Client, tree: SourceTree, endpoints: dict[str, str],
     text = "\n".join(lines)
     text = prune_imports(cst.parse_module(text)).code
     return HEADER + text
+
+
+def _function(tree: SourceTree, key: str) -> FunctionInfo | None:
+    """The top-level function ``module:name`` of the monolith, or None."""
+    module, _, name = key.partition(":")
+    if module not in tree.files:
+        return None
+    return tree.info(module).functions.get(name)
 
 
 def _env(service: str) -> str:
@@ -132,8 +149,10 @@ def _is_exception(tree: SourceTree, client: Client, name: str) -> bool:
     return f"{client.target_module}:{name}" in tree.exceptions
 
 
-def _client_function(f: FunctionInfo, endpoint: str, idempotent: bool, module: str) -> str:
-    """The original signature (formatting kept) with a body that calls the owner."""
+def _client_function(f: FunctionInfo, endpoint: str, idempotent: bool, module: str,
+                     name: str) -> str:
+    """The original signature (formatting kept) under ``name`` (the name callers import,
+    which a re-export may change) with a body that calls the owner."""
     positional = [p.name for p in f.params if p.kind == "posonly"]
     named = [p.name for p in f.params if p.kind in ("pos", "kw")]
     args = "[" + ", ".join(positional) + "]"
@@ -141,10 +160,10 @@ def _client_function(f: FunctionInfo, endpoint: str, idempotent: bool, module: s
     retry = "idempotent: retried on connection errors" if idempotent else \
         "not idempotent: never retried"
     body = (f'"""{module}.{f.name} over HTTP ({retry})."""\n'
-            f"return runtime.call(\n    SERVICE, {endpoint!r}, {f.name}, {args}, {kwargs},\n"
+            f"return runtime.call(\n    SERVICE, {endpoint!r}, {name}, {args}, {kwargs},\n"
             f"    idempotent={idempotent}, errors=_ERRORS,\n)\n")
     node = f.node.with_changes(body=cst.IndentedBlock(list(cst.parse_module(body).body)),
-                               decorators=[], leading_lines=[])
+                               decorators=[], leading_lines=[], name=cst.Name(name))
     return cst.Module([]).code_for_node(node).rstrip("\n")
 
 

@@ -83,13 +83,28 @@ def _packages(plan: Plan) -> list[str]:
     return sorted({n.split(":")[0].split(".")[0] for n in nodes})
 
 
+def _source_tree(root: Path, packages: list[str]) -> SourceTree:
+    """The plan's packages under ``root`` the way ``analyze`` names modules: PATH may be the
+    import root, a package itself (module names start above its outermost package) or a
+    project with a ``src/`` layout."""
+    from migrator.analysis.discover import project_root
+
+    tree = SourceTree(root, packages)
+    candidates = [project_root(root), root / "src"]
+    for candidate in candidates:
+        if tree.files or candidate is None or not candidate.is_dir():
+            continue
+        tree = SourceTree(candidate, packages)
+    return tree
+
+
 def build_extraction(plan: Plan, graph: DependencyGraph | None, source_root: str | Path,
                      *, project: str | None = None) -> Extraction:
     """Compute every extracted file (paths relative to OUT) and the report."""
     root = Path(source_root)
     if not root.is_dir():
         raise ExtractionError(f"{root}:0: source root is not a directory")
-    tree = SourceTree(root, _packages(plan))
+    tree = _source_tree(root, _packages(plan))
     if not tree.files:
         raise ExtractionError(f"{root}:0: none of the plan's packages "
                               f"({', '.join(_packages(plan))}) is under the source root")

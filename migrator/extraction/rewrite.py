@@ -63,6 +63,7 @@ class Entry:
     reason: str = ""
     model: str | None = None
     idempotent: bool = False
+    target: str = ""  # module:name it stands for (a re-export resolves to another module)
 
 
 @dataclass
@@ -254,7 +255,9 @@ class Analyzer:
             client = out.clients[client_mod] = Client(service, owner, client_mod, "")
         if name in client.entries:
             return
-        client.entries[name] = self._classify(tm, tn, owner)
+        entry = self._classify(tm, tn, owner)
+        entry.target = f"{tm}:{tn}" if tn is not None else tm
+        client.entries[name] = entry
 
     def _classify(self, tm: str, tn: str | None, owner: str) -> Entry:
         if tn is None:
