@@ -159,8 +159,6 @@ class Classifier:
     def signature(self, func: FunctionInfo, module: str) -> dict[str, Verdict]:
         """Verdict per parameter name and for ``return``; unannotated ones are judged later."""
         out: dict[str, Verdict] = {}
-        if func.is_async:
-            return {"return": Verdict(False, "async function")}
         for p in func.params:
             if p.annotation is not None:
                 out[p.name] = self.annotation(p.annotation, module)

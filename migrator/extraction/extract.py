@@ -16,7 +16,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from migrator.extraction import codegen
+from migrator.extraction import codegen, frameworks
 from migrator.extraction.data import cut_foreign_links, database_env_names
 from migrator.extraction.layout import KERNEL, Layout, build_layout
 from migrator.extraction.mover import (
@@ -124,7 +124,10 @@ def build_extraction(plan: Plan, graph: DependencyGraph | None, source_root: str
             if mod in tree.files and cls in tree.info(mod).classes:
                 info = tree.info(mod).classes[cls]
                 info.table = info.table or table.name
-    layout = build_layout(plan, tree)
+    framework = _framework(plan, graph, tree)
+    django = frameworks.django_settings_module(
+        {m: tree.info(m).source for m in tree.modules()}) if framework == "django" else None
+    layout = build_layout(plan, tree, roots=[django[1]] if django else [])
     writers = {w for t in (graph.tables.values() if graph else []) for w in t.writers}
     analyzer = Analyzer(plan, tree, layout, writers)
     ex = Extraction()
@@ -145,7 +148,7 @@ def build_extraction(plan: Plan, graph: DependencyGraph | None, source_root: str
 
     for svc in sorted(plan.services):
         _service(ex, svc, plan, tree, layout, analyzer, table_owner, model_owner,
-                 endpoint_names, env_names, unit_of_work)
+                 endpoint_names, env_names, unit_of_work, (framework, django))
     _kernel(ex, name, tree, layout, graph)
     _data_coupling(ex, plan, graph, tree, layout, table_owner)
     ex.calls.sort(key=lambda c: (c.caller, c.file, c.line, c.callee))
@@ -216,8 +219,8 @@ def _client_name(target: str, module: str, taken: set[str]) -> str:
 
 def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Layout,
              analyzer: Analyzer, table_owner: dict[str, str], model_owner: dict[str, str],
-             endpoint_names: dict[str, str], env_names: list[str], unit_of_work: str | None
-             ) -> None:
+             endpoint_names: dict[str, str], env_names: list[str], unit_of_work: str | None,
+             web: tuple[str, tuple[str, str] | None]) -> None:
     label = dns_label(svc)
     base = f"services/{label}/src"
     codes: dict[str, str] = {}
@@ -304,17 +307,7 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
         gen[f"interservice/{client.module_name}.py"] = codegen.client_module(
             client, tree, endpoint_names, available)
     served = _served(plan.services[svc].interface, tree, analyzer, endpoint_names)
-    if served:
-        gen["interservice/endpoints.py"] = codegen.endpoints_module(label, served, unit_of_work)
-    root_factory = _factory(tree, layout)
-    blueprints = [] if root_factory else _blueprints(tree, layout, svc)
-    gen["interservice/app.py"] = codegen.app_module(label, root_factory, blueprints, env_names,
-                                                    bool(served),
-                                                    f"{python_identifier(label)}_service")
-    gen["interservice/wsgi.py"] = (codegen.HEADER + '"""WSGI entry point: gunicorn '
-                                   'interservice.wsgi:app (from src/)."""\n\n'
-                                   "from interservice.app import create_app\n\n"
-                                   "app = create_app()\n")
+    entry = _wiring(gen, label, svc, tree, layout, served, env_names, unit_of_work, web)
     for rel, code in gen.items():
         out_files[f"{base}/{rel}"] = code
     for rel, code in out_files.items():
@@ -324,7 +317,8 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
         "roots": list(layout.roots),
         "clients": {c.module_name: c.target for c in refs.clients.values()},
         "endpoints": sorted(served),
-        "app": "interservice.app:create_app",
+        "framework": web[0],
+        "app": entry,
         "database_env": env_names,
     }
 
@@ -347,28 +341,100 @@ def _served(interface: list[str], tree: SourceTree, analyzer: Analyzer,
     return out
 
 
-def _factory(tree: SourceTree, layout: Layout) -> str | None:
+def _framework(plan: Plan, graph: DependencyGraph | None, tree: SourceTree) -> str:
+    """The monolith's web framework, as the scaffold decides it (imports when no graph)."""
+    if graph is not None:
+        from migrator.generation.model import detect_framework
+
+        return detect_framework(graph, plan)
+    tops = {imp.module.split(".")[0] for m in tree.modules() for imp in tree.info(m).imports}
+    return next((fw for fw in ("django", "fastapi", "flask") if fw in tops), "flask")
+
+
+def _wiring(gen: dict[str, str], label: str, svc: str, tree: SourceTree, layout: Layout,
+            served: dict[str, str], env_names: list[str], unit_of_work: str | None,
+            web: tuple[str, tuple[str, str] | None]) -> str:
+    """The service's app in the monolith's own framework; returns its entry point."""
+    framework, django = web
+    skeleton = f"{python_identifier(label)}_service"
+    if framework == "django":
+        if django is None:
+            raise ExtractionError(f"{tree.root}:0: a Django project without a settings module "
+                                  "(INSTALLED_APPS and ROOT_URLCONF) cannot be extracted")
+        settings, urlconf = django
+        gen["interservice/settings.py"] = frameworks.django_settings(
+            label, settings, _absent_apps(tree, layout, svc, settings))
+        gen["interservice/urls.py"] = frameworks.django_urls(
+            label, urlconf if urlconf in tree.files else None)
+        gen["interservice/endpoints.py"] = frameworks.django_endpoints(label, served)
+        gen["interservice/wsgi.py"] = frameworks.django_wsgi()
+        return "interservice.wsgi:application"
+    root, factory = _factory(tree, layout, framework)
+    containers = [] if root else _route_containers(tree, layout, svc, framework)
+    if framework == "fastapi":
+        if served:
+            gen["interservice/endpoints.py"] = frameworks.fastapi_endpoints(label, served,
+                                                                            unit_of_work)
+        gen["interservice/app.py"] = frameworks.fastapi_app(label, root, factory, containers,
+                                                            env_names, bool(served), skeleton)
+        gen["interservice/asgi.py"] = frameworks.asgi_module()
+        return "interservice.asgi:app"
+    if served:
+        gen["interservice/endpoints.py"] = codegen.endpoints_module(label, served, unit_of_work)
+    gen["interservice/app.py"] = codegen.app_module(label, root, containers, env_names,
+                                                    bool(served), skeleton, factory)
+    gen["interservice/wsgi.py"] = (codegen.HEADER + '"""WSGI entry point: gunicorn '
+                                   'interservice.wsgi:app (from src/)."""\n\n'
+                                   "from interservice.app import create_app\n\n"
+                                   "app = create_app()\n")
+    return "interservice.app:create_app"
+
+
+def _absent_apps(tree: SourceTree, layout: Layout, svc: str, settings: str) -> list[str]:
+    """``INSTALLED_APPS`` entries whose package this service does not have."""
+    out = []
+    for app in frameworks.installed_apps(tree.info(settings).source):
+        parts = app.split(".")
+        module = next((".".join(parts[:i]) for i in range(len(parts), 0, -1)
+                       if ".".join(parts[:i]) in tree.files), None)
+        if module is not None and not layout.has(svc, module):
+            out.append(app)
+    return out
+
+
+def _factory(tree: SourceTree, layout: Layout, framework: str) -> tuple[str | None, bool]:
+    """(``module:name`` of the app object or factory in a composition root, is a factory)."""
+    cls = frameworks.APP_CLASS.get(framework, "Flask")
     for m in layout.roots:
         info = tree.info(m)
         for name, f in sorted(info.functions.items()):
-            if re.search(r"\bFlask\(", f.body_code):
-                return f"{m}:{name}"
-        if "app" in info.variables:
-            return f"{m}:app"
-    return None
+            if re.search(rf"\b{cls}\(", f.body_code):
+                return f"{m}:{name}", True
+        for name in _assigned_calls(tree, m, cls):
+            return f"{m}:{name}", False
+        if framework == "flask" and "app" in info.variables:
+            return f"{m}:app", False
+    return None, False
 
 
-def _blueprints(tree: SourceTree, layout: Layout, svc: str) -> list[str]:
+def _assigned_calls(tree: SourceTree, module: str, func: str) -> list[str]:
+    """Names bound at module level to a call of something named ``func`` (``bp = Blueprint()``)."""
     out = []
-    for m in layout.modules_of(svc):
-        for stmt in tree.info(m).module.body:
-            if isinstance(stmt, cst.SimpleStatementLine):
-                for small in stmt.body:
-                    if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call) and \
-                            cst.Module([]).code_for_node(small.value.func).endswith("Blueprint") \
-                            and isinstance(small.targets[0].target, cst.Name):
-                        out.append(f"{m}:{small.targets[0].target.value}")
-    return sorted(out)
+    for stmt in tree.info(module).module.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call) and \
+                        cst.Module([]).code_for_node(small.value.func).endswith(func) \
+                        and isinstance(small.targets[0].target, cst.Name):
+                    out.append(small.targets[0].target.value)
+    return out
+
+
+def _route_containers(tree: SourceTree, layout: Layout, svc: str, framework: str) -> list[str]:
+    """Blueprints (Flask) or routers (FastAPI) defined in the service's modules."""
+    func = frameworks.ROUTE_CONTAINER.get(framework, "Blueprint")
+    return sorted(f"{m}:{name}" for m in layout.modules_of(svc)
+                  for name in _assigned_calls(tree, m, func))
 
 
 KERNEL_MARKER = "_migrator_kernel.py"
@@ -439,6 +505,11 @@ class _DropModuleStrings(cst.CSTTransformer):
             return any(self._names_absent(el.value) for el in node.elements)
         return False
 
+    def _includes_absent(self, call: cst.Call) -> bool:
+        """``path("orders/", include("shop.orders.urls"))``: a route into an absent module."""
+        return any(isinstance(n, cst.SimpleString) and n.evaluated_value in self.absent
+                   for n in _descendants(call))
+
     def _filter(self, updated: cst.Tuple | cst.List) -> cst.Tuple | cst.List:
         strings = [el.value.evaluated_value for el in updated.elements
                    if isinstance(el.value, cst.SimpleString)]
@@ -446,7 +517,8 @@ class _DropModuleStrings(cst.CSTTransformer):
             isinstance(v, str) and re.fullmatch(r"\w+(\.\w+)+", v) for v in strings)
         elements = [el for el in updated.elements
                     if not ((isinstance(el.value, (cst.Tuple, cst.List)) or modules_only)
-                            and self._names_absent(el.value))]
+                            and self._names_absent(el.value))
+                    and not (isinstance(el.value, cst.Call) and self._includes_absent(el.value))]
         if len(elements) == len(updated.elements):
             return updated
         return updated.with_changes(elements=elements)
@@ -463,6 +535,13 @@ class _DropModuleStrings(cst.CSTTransformer):
 
     def leave_List(self, original: cst.List, updated: cst.List) -> cst.BaseExpression:
         return self._filter(updated)
+
+
+def _descendants(node: cst.CSTNode) -> list[cst.CSTNode]:
+    out = [node]
+    for child in node.children:
+        out.extend(_descendants(child))
+    return out
 
 
 def _prune_root(tree: SourceTree, layout: Layout, svc: str, module: str, ex: Extraction,

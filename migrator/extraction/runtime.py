@@ -178,6 +178,13 @@ def base_url(service: str) -> str:
     return os.environ.get(env, f"http://{service}:8000").rstrip("/")
 
 
+async def acall(*args: Any, **kwargs: Any) -> Any:
+    """``call`` for a coroutine function's client: the blocking request runs in a thread."""
+    import asyncio
+
+    return await asyncio.to_thread(call, *args, **kwargs)
+
+
 def call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any],
          kwargs: dict[str, Any], *, idempotent: bool, errors: dict[str, type] | None = None) -> Any:
     """Call ``endpoint`` of ``service`` and return its result decoded with ``func``'s hints."""
@@ -261,6 +268,10 @@ def dispatch(func: Callable[..., Any], payload: Any) -> tuple[dict[str, Any], in
     kwargs = {k: decode(v, hints.get(k, Any)) for k, v in (payload.get("kwargs") or {}).items()}
     try:
         result = func(*args, **kwargs)
+        if inspect.iscoroutine(result):  # a coroutine function: run to its end here
+            import asyncio
+
+            result = asyncio.run(result)
     except Exception as exc:  # the function's own error: sent back for the caller to re-raise
         return {"error": {"type": type(exc).__name__, "module": type(exc).__module__,
                           "message": str(exc), "args": _plain_args(exc),
