@@ -358,14 +358,17 @@ def _wiring(gen: dict[str, str], label: str, svc: str, tree: SourceTree, layout:
     framework, django = web
     skeleton = f"{python_identifier(label)}_service"
     if framework == "django":
-        if django is None:
-            raise ExtractionError(f"{tree.root}:0: a Django project without a settings module "
-                                  "(INSTALLED_APPS and ROOT_URLCONF) cannot be extracted")
-        settings, urlconf = django
+        settings, urlconf = django or (None, None)
+        mine = [m for m in layout.modules_of(svc) if m not in layout.roots]
+        own_apps = sorted({m.rpartition(".")[0] for m in [*mine, *layout.modules_of(KERNEL)]
+                           if m.rpartition(".")[2] in ("models", "apps") and "." in m})
+        own_urls = sorted(m for m in mine if m.rpartition(".")[2] == "urls"
+                          and "urlpatterns" in tree.info(m).variables)
         gen["interservice/settings.py"] = frameworks.django_settings(
-            label, settings, _absent_apps(tree, layout, svc, settings))
+            label, settings, _absent_apps(tree, layout, svc, settings) if settings else [],
+            own_apps)
         gen["interservice/urls.py"] = frameworks.django_urls(
-            label, urlconf if urlconf in tree.files else None)
+            label, urlconf if urlconf in tree.files else None, own_urls)
         gen["interservice/endpoints.py"] = frameworks.django_endpoints(label, served)
         gen["interservice/wsgi.py"] = frameworks.django_wsgi()
         return "interservice.wsgi:application"

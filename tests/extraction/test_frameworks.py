@@ -125,3 +125,24 @@ def test_django_services_get_settings_urlconf_and_serve(tmp_path: Path) -> None:
     finally:
         for proc in procs:
             proc.stop()
+
+
+def test_django_apps_without_a_project_get_settings_of_their_own(tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "app"
+    shutil.copytree(FIXTURES / "tinydj_app", root)
+    (root / "tinydj" / "settings.py").unlink()
+    (root / "tinydj" / "urls.py").unlink()
+    plan = plan_from_dict({**DJANGO_PLAN.to_dict(), "shared_kernel": {"modules": ["tinydj"]}})
+    out = tmp_path / "out"
+    extract(plan, None, root, out)
+    src = out / "services" / "catalog" / "src"
+    settings = (src / "interservice" / "settings.py").read_text()
+    assert "'tinydj.catalog'," in settings and "tinydj.orders" not in settings
+    assert "include('tinydj.catalog.urls')" in (src / "interservice" / "urls.py").read_text()
+    done = subprocess.run([sys.executable, "-m", "django", "check"], cwd=src, env={
+        **os.environ, "PYTHONPATH": os.pathsep.join([str(src), str(out / "shared_kernel/src")]),
+        "DJANGO_SETTINGS_MODULE": "interservice.settings", "DJANGO_SECRET_KEY": "test"},
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
