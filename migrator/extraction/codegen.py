@@ -83,7 +83,7 @@ def client_module(client: Client, tree: SourceTree, endpoints: dict[str, str],
         entry = client.entries[name]
         key = entry.target or f"{client.target_module}:{name}"
         blocks.append(_client_function(f, endpoints[key], entry.idempotent,
-                                       key.split(":")[0], name))
+                                       key.split(":")[0], name, entry.injected))
     for name, entry in sorted(client.entries.items()):
         if entry.kind == "unavailable" and name:
             blocks.append(f"{name} = runtime.Unavailable(\n"
@@ -150,16 +150,19 @@ def _is_exception(tree: SourceTree, client: Client, name: str) -> bool:
 
 
 def _client_function(f: FunctionInfo, endpoint: str, idempotent: bool, module: str,
-                     name: str) -> str:
+                     name: str, injected: tuple[str, ...] = ()) -> str:
     """The original signature (formatting kept) under ``name`` (the name callers import,
-    which a re-export may change) with a body that calls the owner."""
+    which a re-export may change) with a body that calls the owner. ``injected``: session
+    parameters the caller still passes but the owner supplies (never sent)."""
     positional = [p.name for p in f.params if p.kind == "posonly"]
-    named = [p.name for p in f.params if p.kind in ("pos", "kw")]
+    named = [p.name for p in f.params if p.kind in ("pos", "kw") and p.name not in injected]
     args = "[" + ", ".join(positional) + "]"
     kwargs = "{" + ", ".join(f"{n!r}: {n}" for n in named) + "}"
     retry = "idempotent: retried on connection errors" if idempotent else \
         "not idempotent: never retried"
-    body = (f'"""{module}.{f.name} over HTTP ({retry})."""\n'
+    own = (f" {', '.join(injected)}: the owner uses a session of its own, so this call "
+           "is its own transaction." if injected else "")
+    body = (f'"""{module}.{f.name} over HTTP ({retry}).{own}"""\n'
             f"return {'await runtime.acall' if f.is_async else 'runtime.call'}(\n"
             f"    SERVICE, {endpoint!r}, {name}, {args}, {kwargs},\n"
             f"    idempotent={idempotent}, errors=_ERRORS,\n)\n")
@@ -168,11 +171,14 @@ def _client_function(f: FunctionInfo, endpoint: str, idempotent: bool, module: s
     return cst.Module([]).code_for_node(node).rstrip("\n")
 
 
-def endpoints_module(service: str, functions: dict[str, str], unit_of_work: str | None) -> str:
+def endpoints_module(service: str, functions: dict[str, str], unit_of_work: str | None,
+                     inject: dict[str, tuple[str, ...]] | None = None,
+                     session_factory: str | None = None) -> str:
     """``interservice/endpoints.py`` of the owning service: ``POST /internal/<name>``.
 
     ``functions``: endpoint name -> module:function. ``unit_of_work``: ``module:session`` of a
     scoped session to commit after a successful call and roll back after a failed one.
+    ``inject``: endpoint -> session parameters filled from ``session_factory``.
     """
     imports: dict[str, list[tuple[str, str]]] = {}
     table = []
@@ -196,6 +202,7 @@ def endpoints_module(service: str, functions: dict[str, str], unit_of_work: str 
     if unit_of_work:
         module, name = unit_of_work.split(":")
         lines.append(f"from {module} import {name} as _session")
+    lines += injection_lines(inject, session_factory)
     lines += ["", 'bp = Blueprint("interservice", __name__)', "",
               "FUNCTIONS = {", *table, "}", "", "",
               '@bp.post("/internal/<name>")',
@@ -204,7 +211,7 @@ def endpoints_module(service: str, functions: dict[str, str], unit_of_work: str 
               "    if func is None:",
               '        return jsonify({"error": {"type": "NotFound",',
               '                                  "message": f"no internal function {name}"}}), 404',
-              "    body, status = runtime.dispatch(func, request.get_json(silent=True))"]
+              "    body, status = runtime.dispatch(func, request.get_json(silent=True), _inject(name))"]
     if unit_of_work:
         lines += ["    # one unit of work per remote call: what the function wrote is committed",
                   "    if status == 200:",
@@ -218,6 +225,23 @@ def endpoints_module(service: str, functions: dict[str, str], unit_of_work: str 
     text = "\n".join(lines)
     cst.parse_module(text)
     return text
+
+
+def injection_lines(inject: dict[str, tuple[str, ...]] | None, factory: str | None
+                    ) -> list[str]:
+    """``INJECT`` (endpoint -> session parameters) and ``_inject(name)`` for ``dispatch``."""
+    table = {k: v for k, v in sorted((inject or {}).items()) if v}
+    lines = []
+    if table and factory:
+        module, name = factory.split(":")
+        lines.append(f"from {module} import {name} as _session_factory")
+    lines += ["", "#: session parameters this service fills with a session of its own",
+              "INJECT = {" + ", ".join(f"{k!r}: {v!r}" for k, v in table.items()) + "}"
+              if table and factory else "INJECT: dict[str, tuple[str, ...]] = {}", "", "",
+              "def _inject(name: str) -> dict:",
+              "    return {p: _session_factory for p in INJECT.get(name, ())}"
+              if table and factory else "    return {}"]
+    return lines
 
 
 def app_module(service: str, root_factory: str | None, blueprints: list[str],

@@ -34,11 +34,17 @@ READ_VERBS = ("get", "list", "find", "search", "count", "is", "has", "quote", "c
               "validate", "estimate", "fetch", "load", "read", "show", "summar", "total")
 
 
+#: a parameter that is the caller's database session: the owner opens its own instead
+INJECTED_NAMES = {"session", "db_session", "dbsession"}
+INJECTED_TYPES = {"Session", "orm.Session", "sqlalchemy.orm.Session"}
+
+
 @dataclass(frozen=True)
 class Verdict:
     ok: bool
     reason: str = ""  # why not, for MIGRATION.md
     model: str | None = None  # the ORM model ("module:Class") involved, for a suggested DTO
+    injected: bool = False  # a database session the owner supplies (never sent)
 
 
 OK = Verdict(True)
@@ -51,8 +57,11 @@ def _snake(name: str) -> str:
 class Classifier:
     """Classifies annotations and expressions of one service boundary."""
 
-    def __init__(self, tree: SourceTree) -> None:
+    def __init__(self, tree: SourceTree, session_factory: str | None = None) -> None:
         self.tree = tree
+        #: ``module:name`` of a session factory every service can import: with one, a session
+        #: parameter is supplied by the owner (its own unit of work) instead of sent
+        self.session_factory = session_factory
         self.models = tree.models  # module:Class -> info
         self.model_names = {k.split(":")[1]: k for k in self.models}
         self.model_vars = {_snake(n): k for n, k in self.model_names.items()}
@@ -160,7 +169,12 @@ class Classifier:
         """Verdict per parameter name and for ``return``; unannotated ones are judged later."""
         out: dict[str, Verdict] = {}
         for p in func.params:
-            if p.annotation is not None:
+            if self.session_factory and p.kind in ("pos", "kw") and (
+                    p.annotation in INJECTED_TYPES if p.annotation is not None
+                    else p.name in INJECTED_NAMES):
+                out[p.name] = Verdict(True, "database session: the owner opens its own",
+                                      injected=True)
+            elif p.annotation is not None:
                 out[p.name] = self.annotation(p.annotation, module)
             elif p.name in self.model_vars or _snake(p.name) in self.model_vars:
                 key = self.model_vars.get(p.name) or self.model_vars[_snake(p.name)]

@@ -129,7 +129,7 @@ def build_extraction(plan: Plan, graph: DependencyGraph | None, source_root: str
         {m: tree.info(m).source for m in tree.modules()}) if framework == "django" else None
     layout = build_layout(plan, tree, roots=[django[1]] if django else [])
     writers = {w for t in (graph.tables.values() if graph else []) for w in t.writers}
-    analyzer = Analyzer(plan, tree, layout, writers)
+    analyzer = Analyzer(plan, tree, layout, writers, _session_factory(tree, layout))
     ex = Extraction()
     ex.notes.extend(layout.notes)
     ex.notes.extend(f"{why}; not copied into any service" for why in tree.refused)
@@ -178,15 +178,16 @@ def _owners(plan: Plan, tree: SourceTree, layout: Layout) -> tuple[dict[str, str
 
 def _scoped_session(tree: SourceTree, layout: Layout) -> str | None:
     """``module:name`` of a kernel ``scoped_session``: the unit of work of internal calls."""
-    for m in layout.modules_of(KERNEL):
-        for stmt in tree.info(m).module.body:
-            if isinstance(stmt, cst.SimpleStatementLine):
-                for small in stmt.body:
-                    if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call) and \
-                            cst.Module([]).code_for_node(small.value.func).endswith("scoped_session") \
-                            and isinstance(small.targets[0].target, cst.Name):
-                        return f"{m}:{small.targets[0].target.value}"
-    return None
+    return next((f"{m}:{n}" for m in layout.modules_of(KERNEL)
+                 for n in _assigned_calls(tree, m, "scoped_session")), None)
+
+
+def _session_factory(tree: SourceTree, layout: Layout) -> str | None:
+    """``module:name`` of a kernel session factory (``scoped_session``, else ``sessionmaker``):
+    an internal call opens its own session with it where the caller passed its own."""
+    return _scoped_session(tree, layout) or next(
+        (f"{m}:{n}" for m in layout.modules_of(KERNEL)
+         for n in _assigned_calls(tree, m, "sessionmaker")), None)
 
 
 def _endpoint_names(plan: Plan, tree: SourceTree, analyzer: Analyzer) -> dict[str, str]:
@@ -307,7 +308,8 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
         gen[f"interservice/{client.module_name}.py"] = codegen.client_module(
             client, tree, endpoint_names, available)
     served = _served(plan.services[svc].interface, tree, analyzer, endpoint_names)
-    entry = _wiring(gen, label, svc, tree, layout, served, env_names, unit_of_work, web)
+    entry = _wiring(gen, label, svc, tree, layout, analyzer, served, env_names, unit_of_work,
+                    web)
     for rel, code in gen.items():
         out_files[f"{base}/{rel}"] = code
     for rel, code in out_files.items():
@@ -352,8 +354,8 @@ def _framework(plan: Plan, graph: DependencyGraph | None, tree: SourceTree) -> s
 
 
 def _wiring(gen: dict[str, str], label: str, svc: str, tree: SourceTree, layout: Layout,
-            served: dict[str, str], env_names: list[str], unit_of_work: str | None,
-            web: tuple[str, tuple[str, str] | None]) -> str:
+            analyzer: Analyzer, served: dict[str, str], env_names: list[str],
+            unit_of_work: str | None, web: tuple[str, tuple[str, str] | None]) -> str:
     """The service's app in the monolith's own framework; returns its entry point."""
     framework, django = web
     skeleton = f"{python_identifier(label)}_service"
@@ -374,16 +376,19 @@ def _wiring(gen: dict[str, str], label: str, svc: str, tree: SourceTree, layout:
         return "interservice.wsgi:application"
     root, factory = _factory(tree, layout, framework)
     containers = [] if root else _route_containers(tree, layout, svc, framework)
+    inject = {e: analyzer.injected(key) for e, key in served.items()}
+    factory = analyzer.classifier.session_factory
     if framework == "fastapi":
         if served:
-            gen["interservice/endpoints.py"] = frameworks.fastapi_endpoints(label, served,
-                                                                            unit_of_work)
+            gen["interservice/endpoints.py"] = frameworks.fastapi_endpoints(
+                label, served, unit_of_work, inject, factory)
         gen["interservice/app.py"] = frameworks.fastapi_app(label, root, factory, containers,
                                                             env_names, bool(served), skeleton)
         gen["interservice/asgi.py"] = frameworks.asgi_module()
         return "interservice.asgi:app"
     if served:
-        gen["interservice/endpoints.py"] = codegen.endpoints_module(label, served, unit_of_work)
+        gen["interservice/endpoints.py"] = codegen.endpoints_module(label, served, unit_of_work,
+                                                                    inject, factory)
     gen["interservice/app.py"] = codegen.app_module(label, root, containers, env_names,
                                                     bool(served), skeleton, factory)
     gen["interservice/wsgi.py"] = (codegen.HEADER + '"""WSGI entry point: gunicorn '
@@ -427,7 +432,7 @@ def _assigned_calls(tree: SourceTree, module: str, func: str) -> list[str]:
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call) and \
-                        cst.Module([]).code_for_node(small.value.func).endswith(func) \
+                        cst.Module([]).code_for_node(small.value.func).split(".")[-1] == func \
                         and isinstance(small.targets[0].target, cst.Name):
                     out.append(small.targets[0].target.value)
     return out

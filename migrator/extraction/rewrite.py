@@ -64,6 +64,7 @@ class Entry:
     model: str | None = None
     idempotent: bool = False
     target: str = ""  # module:name it stands for (a re-export resolves to another module)
+    injected: tuple[str, ...] = ()  # session parameters the owner supplies (never sent)
 
 
 @dataclass
@@ -119,11 +120,12 @@ class _Uses(cst.CSTVisitor):
 class Analyzer:
     """Cross-service references of every service, and the decisions made about them."""
 
-    def __init__(self, plan: Plan, tree: SourceTree, layout: Layout, writers: set[str]) -> None:
+    def __init__(self, plan: Plan, tree: SourceTree, layout: Layout, writers: set[str],
+                 session_factory: str | None = None) -> None:
         self.plan = plan
         self.tree = tree
         self.layout = layout
-        self.classifier = Classifier(tree)
+        self.classifier = Classifier(tree, session_factory)
         self.writers = writers
         self.exceptions = tree.exceptions
         self.interface = {f for s in plan.services.values() for f in s.interface}
@@ -286,7 +288,7 @@ class Analyzer:
             if any(p.kind in ("varargs", "varkw") for p in info.functions[tn].params):
                 return Entry(tn, "unavailable", "*args/**kwargs cannot be checked")
             return Entry(tn, "function", idempotent=self.classifier.idempotent(
-                info.functions[tn], self.writers, key))
+                info.functions[tn], self.writers, key), injected=self.injected(key))
         if tn in info.classes:
             cls = info.classes[tn]
             if key in self.classifier.models:
@@ -301,6 +303,10 @@ class Analyzer:
         if tn in info.variables:
             return Entry(tn, "value")
         return Entry(tn, "unavailable", f"{key} not found")
+
+    def injected(self, key: str) -> tuple[str, ...]:
+        """Session parameters of interface function ``key`` that its owner supplies."""
+        return tuple(n for n, v in self.signature(key).items() if v.injected)
 
     def _copyable(self, module: str, name: str) -> bool:
         """A function that needs only constants of its module and third-party imports."""
@@ -349,6 +355,8 @@ class Analyzer:
             if param is None:
                 continue
             v = sig.get(param.name)
+            if v is not None and v.injected:
+                continue  # the caller's session stays with the caller
             if v is not None and not v.ok:
                 return Verdict(False, f"argument {param.name!r}: {v.reason}", v.model)
             v = self.classifier.expression(arg.value, module, strict=False)

@@ -248,8 +248,13 @@ def _error_from(exc: urllib.error.HTTPError, service: str, endpoint: str,
 
 
 # -- server -------------------------------------------------------------------------------------
-def dispatch(func: Callable[..., Any], payload: Any) -> tuple[dict[str, Any], int]:
-    """Run ``func`` with the JSON payload's arguments; return (JSON body, HTTP status)."""
+def dispatch(func: Callable[..., Any], payload: Any,
+             inject: dict[str, Callable[[], Any]] | None = None) -> tuple[dict[str, Any], int]:
+    """Run ``func`` with the JSON payload's arguments; return (JSON body, HTTP status).
+
+    ``inject``: parameter -> session factory; each such parameter gets a session of this
+    service's own, committed when ``func`` returns, rolled back when it raises, then closed.
+    """
     if not isinstance(payload, dict):
         return {"error": {"type": "BadRequest", "message": "expected a JSON object"}}, 400
     import inspect
@@ -266,17 +271,29 @@ def dispatch(func: Callable[..., Any], payload: Any) -> tuple[dict[str, Any], in
         p = positional[i] if i < len(positional) else star
         args.append(decode(value, hints.get(p.name, Any) if p else Any))
     kwargs = {k: decode(v, hints.get(k, Any)) for k, v in (payload.get("kwargs") or {}).items()}
+    opened = []
+    for name, factory in (inject or {}).items():
+        kwargs[name] = factory()
+        opened.append(kwargs[name])
     try:
         result = func(*args, **kwargs)
         if inspect.iscoroutine(result):  # a coroutine function: run to its end here
             import asyncio
 
             result = asyncio.run(result)
+        body = {"result": encode(result)}
+        for session in opened:
+            session.commit()
+        return body, 200
     except Exception as exc:  # the function's own error: sent back for the caller to re-raise
+        for session in opened:
+            session.rollback()
         return {"error": {"type": type(exc).__name__, "module": type(exc).__module__,
                           "message": str(exc), "args": _plain_args(exc),
                           "attrs": _plain_attrs(exc)}}, ERROR_STATUS
-    return {"result": encode(result)}, 200
+    finally:
+        for session in opened:
+            session.close()
 
 
 def _plain_attrs(exc: Exception) -> dict[str, Any]:

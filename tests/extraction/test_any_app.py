@@ -60,3 +60,69 @@ def test_scaffold_and_run_accept_the_package_folder_itself(tmp_path: Path) -> No
     assert "extracted" in done.output
     assert (tmp_path / "run" / "EXTRACTION.md").is_file()
     assert list((tmp_path / "run" / "services").glob("*/src/interservice/app.py"))
+
+
+def _session_app(root: Path) -> None:
+    pkg = root / "mini"
+    for sub in ("a", "b"):
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "db.py").write_text("from sqlalchemy.orm import sessionmaker\n\n"
+                               "SessionLocal = sessionmaker()\n")
+    (pkg / "b" / "api.py").write_text(
+        "from sqlalchemy.orm import Session\n\n\n"
+        "def price(db_session: Session, sku: str) -> int:\n"
+        "    return db_session.execute(sku).scalar()\n")
+    (pkg / "a" / "use.py").write_text(
+        "from mini.b.api import price\n\n\ndef total(db_session, sku: str) -> int:\n"
+        "    return price(db_session, sku) * 2\n")
+
+
+def test_a_session_argument_is_supplied_by_the_owner(tmp_path: Path) -> None:
+    _session_app(tmp_path)
+    plan = plan_from_dict({"version": 1, "services": {
+        "a": {"modules": ["mini.a", "mini.a.use"]},
+        "b": {"modules": ["mini.b", "mini.b.api"], "interface": ["mini.b.api:price"]}},
+        "shared_kernel": {"modules": ["mini", "mini.db"]}})
+    ex = build_extraction(plan, None, tmp_path)
+    (call,) = ex.calls
+    assert call.converted, call.reason
+    client = text(ex, "services/a/src/interservice/b_api.py")
+    assert "def price(db_session: Session, sku: str) -> int:" in client
+    assert "{'sku': sku}" in client and "'db_session':" not in client
+    endpoints = text(ex, "services/b/src/interservice/endpoints.py")
+    assert "from mini.db import SessionLocal as _session_factory" in endpoints
+    assert "INJECT = {'price': ('db_session',)}" in endpoints
+    # without a session factory in the kernel the session cannot be supplied: not converted
+    (tmp_path / "mini" / "db.py").write_text("")
+    assert not build_extraction(plan, None, tmp_path).calls[0].converted
+
+
+def test_dispatch_gives_each_injected_parameter_its_own_unit_of_work() -> None:
+    from migrator.extraction import runtime
+
+    log: list[str] = []
+
+    class Session:
+        def commit(self) -> None:
+            log.append("commit")
+
+        def rollback(self) -> None:
+            log.append("rollback")
+
+        def close(self) -> None:
+            log.append("close")
+
+    def price(db_session: Session, sku: str) -> int:
+        if sku == "bad":
+            raise ValueError(sku)
+        return len(sku)
+
+    assert runtime.dispatch(price, {"kwargs": {"sku": "tea"}}, {"db_session": Session}) == (
+        {"result": 3}, 200)
+    assert log == ["commit", "close"]
+    log.clear()
+    body, status = runtime.dispatch(price, {"kwargs": {"sku": "bad"}}, {"db_session": Session})
+    assert status == runtime.ERROR_STATUS and body["error"]["type"] == "ValueError"
+    assert log == ["rollback", "close"]
