@@ -66,9 +66,19 @@ class Extraction:
     def fraction(self) -> float:
         return self.converted / len(self.calls) if self.calls else 1.0
 
+    @property
+    def uses(self) -> int:
+        """Every reference from one service's code to another service's symbol or table."""
+        return len(self.calls) + len(self.couplings)
+
+    @property
+    def uses_fraction(self) -> float:
+        return self.converted / self.uses if self.uses else 1.0
+
     def summary(self) -> dict:
         return {"calls": len(self.calls), "converted": self.converted,
-                "fraction": round(self.fraction, 4),
+                "fraction": round(self.fraction, 4), "uses": self.uses,
+                "uses_fraction": round(self.uses_fraction, 4),
                 "couplings": len(self.couplings), "services": sorted(self.services)}
 
     def markdown(self) -> str:
