@@ -85,6 +85,9 @@ def client_module(client: Client, tree: SourceTree, endpoints: dict[str, str],
         blocks.append(_client_function(f, endpoints[key], entry.idempotent,
                                        key.split(":")[0], name, entry.injected))
     for name, entry in sorted(client.entries.items()):
+        if entry.kind == "read-model" and name:
+            model = (entry.target or name).rpartition(":")[2]
+            blocks.append(f"{name} = runtime.ReadModel(SERVICE, {model!r})")
         if entry.kind == "unavailable" and name:
             blocks.append(f"{name} = runtime.Unavailable(\n"
                           f"    {client.target_module + '.' + name!r},\n"
@@ -173,7 +176,8 @@ def _client_function(f: FunctionInfo, endpoint: str, idempotent: bool, module: s
 
 def endpoints_module(service: str, functions: dict[str, str], unit_of_work: str | None,
                      inject: dict[str, tuple[str, ...]] | None = None,
-                     session_factory: str | None = None) -> str:
+                     session_factory: str | None = None,
+                     reads: dict[str, str] | None = None) -> str:
     """``interservice/endpoints.py`` of the owning service: ``POST /internal/<name>``.
 
     ``functions``: endpoint name -> module:function. ``unit_of_work``: ``module:session`` of a
@@ -202,12 +206,12 @@ def endpoints_module(service: str, functions: dict[str, str], unit_of_work: str 
     if unit_of_work:
         module, name = unit_of_work.split(":")
         lines.append(f"from {module} import {name} as _session")
-    lines += injection_lines(inject, session_factory)
+    lines += injection_lines(inject, session_factory, reads)
     lines += ["", 'bp = Blueprint("interservice", __name__)', "",
               "FUNCTIONS = {", *table, "}", "", "",
               '@bp.post("/internal/<name>")',
               "def internal(name: str):  # noqa: ANN201",
-              "    func = FUNCTIONS.get(name)",
+              "    func = FUNCTIONS.get(name) or READERS.get(name)",
               "    if func is None:",
               '        return jsonify({"error": {"type": "NotFound",',
               '                                  "message": f"no internal function {name}"}}), 404',
@@ -227,14 +231,24 @@ def endpoints_module(service: str, functions: dict[str, str], unit_of_work: str 
     return text
 
 
-def injection_lines(inject: dict[str, tuple[str, ...]] | None, factory: str | None
-                    ) -> list[str]:
-    """``INJECT`` (endpoint -> session parameters) and ``_inject(name)`` for ``dispatch``."""
+def injection_lines(inject: dict[str, tuple[str, ...]] | None, factory: str | None,
+                    reads: dict[str, str] | None = None) -> list[str]:
+    """``INJECT`` (endpoint -> session parameters) and ``_inject(name)`` for ``dispatch``, and
+    ``READERS``: ``_read.<Model>`` -> the read that answers other services' read models
+    (``reads``: model name -> module:Class)."""
     table = {k: v for k, v in sorted((inject or {}).items()) if v}
     lines = []
-    if table and factory:
+    if factory and (table or reads):
         module, name = factory.split(":")
         lines.append(f"from {module} import {name} as _session_factory")
+    readers = []
+    for model, key in sorted((reads or {}).items()):
+        module, cls = key.split(":")
+        lines.append(f"from {module} import {cls} as _model_{model}")
+        readers.append(f"    {'_read.' + model!r}: runtime.reader(_model_{model}"
+                       + (", _session_factory)," if factory else "),"))
+    lines += ["", "#: reads of this service's models by other services' read models",
+              "READERS = {", *readers, "}"]
     lines += ["", "#: session parameters this service fills with a session of its own",
               "INJECT = {" + ", ".join(f"{k!r}: {v!r}" for k, v in table.items()) + "}"
               if table and factory else "INJECT: dict[str, tuple[str, ...]] = {}", "", "",

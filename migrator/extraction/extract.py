@@ -48,6 +48,7 @@ class Coupling:
     uses: str  # module:Name of the other service (or table name)
     owner: str
     kind: str  # "model" | "table" | "foreign-key" | "relationship" | "import"
+    converted: bool = False  # a read answered by the owner through a generated read model
 
 
 @dataclass
@@ -72,12 +73,18 @@ class Extraction:
         return len(self.calls) + len(self.couplings)
 
     @property
+    def converted_uses(self) -> int:
+        """Uses the moved code reaches only through a generated client or read model."""
+        return self.converted + sum(1 for c in self.couplings if c.converted)
+
+    @property
     def uses_fraction(self) -> float:
-        return self.converted / self.uses if self.uses else 1.0
+        return self.converted_uses / self.uses if self.uses else 1.0
 
     def summary(self) -> dict:
         return {"calls": len(self.calls), "converted": self.converted,
                 "fraction": round(self.fraction, 4), "uses": self.uses,
+                "converted_uses": self.converted_uses,
                 "uses_fraction": round(self.uses_fraction, 4),
                 "couplings": len(self.couplings), "services": sorted(self.services)}
 
@@ -154,15 +161,16 @@ def build_extraction(plan: Plan, graph: DependencyGraph | None, source_root: str
                                    + [tree.info(m).source for m in layout.roots])
     unit_of_work = _scoped_session(tree, layout)
     endpoint_names = _endpoint_names(plan, tree, analyzer)
+    read_models = _read_models(tree, layout, model_owner)
     name = dns_label(project or plan.meta.get("project") or tree.modules()[0].split(".")[0])
 
     for svc in sorted(plan.services):
         _service(ex, svc, plan, tree, layout, analyzer, table_owner, model_owner,
-                 endpoint_names, env_names, unit_of_work, (framework, django))
+                 endpoint_names, env_names, unit_of_work, (framework, django), read_models)
     _kernel(ex, name, tree, layout, graph)
     _data_coupling(ex, plan, graph, tree, layout, table_owner)
     ex.calls.sort(key=lambda c: (c.caller, c.file, c.line, c.callee))
-    ex.couplings = sorted({(c.service, c.file, c.line, c.uses, c.owner, c.kind): c
+    ex.couplings = sorted({(c.service, c.file, c.line, c.uses, c.owner, c.kind, c.converted): c
                            for c in ex.couplings}.values(),
                           key=lambda c: (c.service, c.file, c.line, c.uses, c.kind))
     ex.files["EXTRACTION.md"] = ex.markdown().encode("utf-8")
@@ -200,6 +208,24 @@ def _session_factory(tree: SourceTree, layout: Layout) -> str | None:
          for n in _assigned_calls(tree, m, "sessionmaker")), None)
 
 
+def _read_models(tree: SourceTree, layout: Layout, model_owner: dict[str, str]
+                 ) -> dict[str, dict[str, str]]:
+    """Per owning service, its models that code placed elsewhere imports (model name ->
+    module:Class): each gets a ``_read.<Model>`` endpoint for the callers' read models."""
+    out: dict[str, dict[str, str]] = {}
+    for module in tree.modules():
+        here = layout.whole.get(module)
+        for imp in tree.info(module).imports:
+            if imp.name is None:
+                continue
+            key = ":".join(str(p) for p in tree.resolve(imp.module, imp.name))
+            owner = model_owner.get(key)
+            if owner in (None, KERNEL, here):
+                continue
+            out.setdefault(owner, {}).setdefault(key.split(":")[1], key)
+    return out
+
+
 def _endpoint_names(plan: Plan, tree: SourceTree, analyzer: Analyzer) -> dict[str, str]:
     """module:function -> endpoint name, unique per owning service."""
     out: dict[str, str] = {}
@@ -231,7 +257,8 @@ def _client_name(target: str, module: str, taken: set[str]) -> str:
 def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Layout,
              analyzer: Analyzer, table_owner: dict[str, str], model_owner: dict[str, str],
              endpoint_names: dict[str, str], env_names: list[str], unit_of_work: str | None,
-             web: tuple[str, tuple[str, str] | None]) -> None:
+             web: tuple[str, tuple[str, str] | None],
+             read_models: dict[str, dict[str, str]]) -> None:
     label = dns_label(svc)
     base = f"services/{label}/src"
     codes: dict[str, str] = {}
@@ -269,7 +296,9 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
     for file, line, node, owner in refs.uses:
         mod, _, name = node.partition(":")
         if f"{mod}:{name}" in model_owner:
-            ex.couplings.append(Coupling(svc, file, line, node, owner, "model"))
+            # a read a generated read model answers reaches the owner only through it
+            ex.couplings.append(Coupling(svc, file, line, node, owner, "model",
+                                         (file, line, node) in refs.reads))
     foreign_tables = {t: o for t, o in table_owner.items() if o != svc}
     local_models = {k.split(":")[1] for k, o in model_owner.items() if o in (svc, KERNEL)}
     foreign_models = {k.split(":")[1]: o for k, o in model_owner.items()
@@ -319,7 +348,7 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
             client, tree, endpoint_names, available)
     served = _served(plan.services[svc].interface, tree, analyzer, endpoint_names)
     entry = _wiring(gen, label, svc, tree, layout, analyzer, served, env_names, unit_of_work,
-                    web)
+                    web, read_models.get(svc, {}))
     for rel, code in gen.items():
         out_files[f"{base}/{rel}"] = code
     for rel, code in out_files.items():
@@ -329,6 +358,7 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
         "roots": list(layout.roots),
         "clients": {c.module_name: c.target for c in refs.clients.values()},
         "endpoints": sorted(served),
+        "read_models": sorted(read_models.get(svc, {})),
         "framework": web[0],
         "app": entry,
         "database_env": env_names,
@@ -365,7 +395,8 @@ def _framework(plan: Plan, graph: DependencyGraph | None, tree: SourceTree) -> s
 
 def _wiring(gen: dict[str, str], label: str, svc: str, tree: SourceTree, layout: Layout,
             analyzer: Analyzer, served: dict[str, str], env_names: list[str],
-            unit_of_work: str | None, web: tuple[str, tuple[str, str] | None]) -> str:
+            unit_of_work: str | None, web: tuple[str, tuple[str, str] | None],
+            reads: dict[str, str]) -> str:
     """The service's app in the monolith's own framework; returns its entry point."""
     framework, django = web
     skeleton = f"{python_identifier(label)}_service"
@@ -381,7 +412,7 @@ def _wiring(gen: dict[str, str], label: str, svc: str, tree: SourceTree, layout:
             own_apps)
         gen["interservice/urls.py"] = frameworks.django_urls(
             label, urlconf if urlconf in tree.files else None, own_urls)
-        gen["interservice/endpoints.py"] = frameworks.django_endpoints(label, served)
+        gen["interservice/endpoints.py"] = frameworks.django_endpoints(label, served, reads)
         gen["interservice/wsgi.py"] = frameworks.django_wsgi()
         return "interservice.wsgi:application"
     root, factory = _factory(tree, layout, framework)
@@ -389,18 +420,19 @@ def _wiring(gen: dict[str, str], label: str, svc: str, tree: SourceTree, layout:
     inject = {e: analyzer.injected(key) for e, key in served.items()}
     factory = analyzer.classifier.session_factory
     if framework == "fastapi":
-        if served:
+        if served or reads:
             gen["interservice/endpoints.py"] = frameworks.fastapi_endpoints(
-                label, served, unit_of_work, inject, factory)
+                label, served, unit_of_work, inject, factory, reads)
         gen["interservice/app.py"] = frameworks.fastapi_app(label, root, factory, containers,
-                                                            env_names, bool(served), skeleton)
+                                                            env_names, bool(served or reads),
+                                                            skeleton)
         gen["interservice/asgi.py"] = frameworks.asgi_module()
         return "interservice.asgi:app"
-    if served:
+    if served or reads:
         gen["interservice/endpoints.py"] = codegen.endpoints_module(label, served, unit_of_work,
-                                                                    inject, factory)
+                                                                    inject, factory, reads)
     gen["interservice/app.py"] = codegen.app_module(label, root, containers, env_names,
-                                                    bool(served), skeleton, factory)
+                                                    bool(served or reads), skeleton, factory)
     gen["interservice/wsgi.py"] = (codegen.HEADER + '"""WSGI entry point: gunicorn '
                                    'interservice.wsgi:app (from src/)."""\n\n'
                                    "from interservice.app import create_app\n\n"

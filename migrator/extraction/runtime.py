@@ -178,6 +178,201 @@ def base_url(service: str) -> str:
     return os.environ.get(env, f"http://{service}:8000").rstrip("/")
 
 
+# -- read models: another service's ORM model, read over HTTP -------------------------------
+READ_OPS = ("get", "get_or_404", "first", "first_or_404", "one", "one_or_none", "all", "count",
+            "exists")
+
+
+class ReadRow:
+    """A read-only copy of one row of another service's table (its columns only)."""
+
+    def __init__(self, model: str, data: dict[str, Any]) -> None:
+        object.__setattr__(self, "_model", model)
+        object.__setattr__(self, "_data", dict(data))
+
+    def __getattr__(self, name: str) -> Any:
+        data = object.__getattribute__(self, "_data")
+        if name in data:
+            return data[name]
+        raise NotExtractedError(f"{self._model}.{name} is not a column the owner sends: read "
+                                "it through the owner's interface (see MIGRATION.md)")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise NotExtractedError(f"{self._model} is read-only here: change it through the "
+                                "owner's interface (see MIGRATION.md)")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ReadRow) and (self._model, self._data) == (other._model,
+                                                                             other._data)
+
+    def __hash__(self) -> int:
+        return hash((self._model, tuple(sorted(map(str, self._data.items())))))
+
+    def __repr__(self) -> str:
+        return f"<{self._model} (read model) {self._data!r}>"
+
+
+class ReadQuery:
+    """``Model.query`` / ``Model.objects`` of a read model: keyword filters, then one of
+    ``READ_OPS`` (or iteration), answered by the owner's ``_read.<Model>`` endpoint."""
+
+    def __init__(self, model: ReadModel, filters: dict[str, Any]) -> None:
+        self.model = model
+        self.filters = filters
+
+    def filter_by(self, **filters: Any) -> ReadQuery:
+        return ReadQuery(self.model, {**self.filters, **filters})
+
+    def filter(self, *conditions: Any, **filters: Any) -> ReadQuery:
+        if conditions:
+            raise NotExtractedError(f"{self.model.name}: only keyword filters can be sent to "
+                                    f"{self.model.service} (see MIGRATION.md)")
+        return self.filter_by(**filters)
+
+    def _ask(self, op: str, key: Any = None) -> Any:
+        return self.model.fetch(self.filters, op, key)
+
+    def get(self, key: Any = None, **filters: Any) -> Any:
+        if filters:  # Django: objects.get(field=value)
+            return self.filter_by(**filters)._ask("one")
+        return self._ask("get", key)
+
+    def get_or_404(self, key: Any) -> Any:
+        return self._found(self._ask("get", key))
+
+    def first(self) -> Any:
+        return self._ask("first")
+
+    def first_or_404(self) -> Any:
+        return self._found(self._ask("first"))
+
+    def one(self) -> Any:
+        return self._ask("one")
+
+    def one_or_none(self) -> Any:
+        return self._ask("one_or_none")
+
+    def all(self) -> list[Any]:
+        return self._ask("all")
+
+    def count(self) -> int:
+        return self._ask("count")
+
+    def exists(self) -> bool:
+        return self._ask("exists")
+
+    def __iter__(self):  # noqa: ANN204
+        return iter(self.all())
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def _found(self, row: Any) -> Any:
+        if row is None:
+            try:
+                from werkzeug.exceptions import NotFound
+            except ImportError:
+                raise self.model.DoesNotExist(self.model.name) from None
+            raise NotFound()
+        return row
+
+
+class ReadModel:
+    """Stands in for another service's ORM model in a caller that only reads it: the owner
+    answers ``Model.query...`` / ``Model.objects...`` reads with the columns; anything else
+    fails like ``Unavailable``."""
+
+    def __init__(self, service: str, name: str) -> None:
+        self.service = service
+        self.name = name
+        self.DoesNotExist = type("DoesNotExist", (LookupError,), {})
+        self.MultipleObjectsReturned = type("MultipleObjectsReturned", (LookupError,), {})
+
+    @property
+    def query(self) -> ReadQuery:
+        return ReadQuery(self, {})
+
+    objects = query
+
+    def fetch(self, filters: dict[str, Any], op: str, key: Any = None) -> Any:
+        result = call(self.service, f"_read.{self.name}", _no_hints, [],
+                      {"filters": filters, "op": op, "key": key}, idempotent=True)
+        if op in ("count", "exists"):
+            return result
+        rows = [ReadRow(self.name, r) for r in result or []]
+        if op == "all":
+            return rows
+        if op == "one" and not rows:
+            raise self.DoesNotExist(f"{self.name} matching {filters}")
+        if op in ("one", "one_or_none") and len(rows) > 1:
+            raise self.MultipleObjectsReturned(f"{self.name} matching {filters}")
+        return rows[0] if rows else None
+
+    def __getattr__(self, name: str) -> Any:
+        raise NotExtractedError(f"{self.name}.{name}: only reads of {self.name} go to "
+                                f"{self.service} (see MIGRATION.md)")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotExtractedError(f"{self.name} belongs to {self.service}: create it through "
+                                f"{self.service}'s interface (see MIGRATION.md)")
+
+
+def _no_hints() -> Any:  # the answer of a read is plain JSON
+    return None
+
+
+def reader(model: Any, session_factory: Callable[[], Any] | None = None
+           ) -> Callable[..., Any]:
+    """The owner's side of a read model: ``read(filters, op, key)`` with its own ORM."""
+
+    def read(filters: dict, op: str, key: Any = None) -> Any:
+        if op not in READ_OPS:
+            raise ValueError(f"unknown read {op!r}")
+        if hasattr(model, "objects"):  # Django
+            rows = model.objects.filter(**({"pk": key} if op in ("get", "get_or_404")
+                                            else filters))
+            if op in ("count", "exists"):
+                return getattr(rows, op)()
+            return [_columns(r) for r in rows[:_limit(op)]]
+        session = None
+        query = getattr(model, "query", None)
+        if query is None:
+            session = session_factory() if session_factory else None
+            if session is None:
+                raise NotExtractedError(f"{model.__name__}: no session to read it with")
+            query = session.query(model)
+        try:
+            if op in ("get", "get_or_404"):
+                found = query.get(key)
+                return [] if found is None else [_columns(found)]
+            query = query.filter_by(**filters)
+            if op == "count":
+                return query.count()
+            if op == "exists":
+                return query.first() is not None
+            limit = _limit(op)
+            return [_columns(r) for r in (query.limit(limit) if limit else query).all()]
+        finally:
+            if session is not None:
+                session.close()
+
+    return read
+
+
+def _limit(op: str) -> int | None:
+    return 1 if op == "first" else 2 if op in ("one", "one_or_none") else None
+
+
+def _columns(row: Any) -> dict[str, Any]:
+    """The column values of one ORM row (Django or SQLAlchemy), as JSON data."""
+    meta = getattr(row, "_meta", None)
+    if meta is not None:
+        return {f.attname: encode(getattr(row, f.attname)) for f in meta.concrete_fields}
+    from sqlalchemy import inspect as sa_inspect
+
+    return {a.key: encode(getattr(row, a.key)) for a in sa_inspect(row).mapper.column_attrs}
+
+
 async def acall(*args: Any, **kwargs: Any) -> Any:
     """``call`` for a coroutine function's client: the blocking request runs in a thread."""
     import asyncio

@@ -105,6 +105,12 @@ def test_django_services_get_settings_urlconf_and_serve(tmp_path: Path) -> None:
     out = tmp_path / "out"
     ex = extract(DJANGO_PLAN, None, FIXTURES / "tinydj_app", out)
     assert [c.converted for c in ex.calls] == [True]
+    # orders reads catalog's Product: through a generated read model, no coupling left
+    reads = [(c.file, c.line, c.converted) for c in ex.couplings if c.kind == "model"]
+    assert reads == [("tinydj/orders/views.py", 13, True), ("tinydj/orders/views.py", 16, True)]
+    assert ex.uses_fraction == 1.0
+    client = (out / "services/orders/src/interservice/catalog_models.py").read_text()
+    assert "Product = runtime.ReadModel(SERVICE, 'Product')" in client
     src = out / "services" / "orders" / "src"
     settings = (src / "interservice" / "settings.py").read_text()
     assert "from tinydj.settings import *" in settings
@@ -122,6 +128,16 @@ def test_django_services_get_settings_urlconf_and_serve(tmp_path: Path) -> None:
         assert _get(base["catalog"] + "/api/catalog/tea") == {"sku": "tea", "price": 300}
         assert _get(base["orders"] + "/api/orders/quote/tea?qty=3") == {"sku": "tea",
                                                                          "total": 900}
+        import sqlite3
+
+        with sqlite3.connect(tmp_path / "catalog.sqlite3") as db:  # catalog's own database
+            db.execute("INSERT INTO catalog_product (sku, price) VALUES ('tea', 250)")
+        assert _get(base["orders"] + "/api/orders/listed/tea") == {
+            "sku": "tea", "listed": True, "price": 250, "count": 1}
+        assert _get(base["orders"] + "/api/orders/listed/cake")["listed"] is False
+        assert not (tmp_path / "orders.sqlite3").exists() or "catalog_product" not in str(
+            sqlite3.connect(tmp_path / "orders.sqlite3").execute(
+                "SELECT name FROM sqlite_master").fetchall())
     finally:
         for proc in procs:
             proc.stop()
