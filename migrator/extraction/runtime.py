@@ -343,7 +343,7 @@ def reader(model: Any, session_factory: Callable[[], Any] | None = None
             query = session.query(model)
         try:
             if op in ("get", "get_or_404"):
-                found = query.get(key)
+                found = query.session.get(model, key)
                 return [] if found is None else [_columns(found)]
             query = query.filter_by(**filters)
             if op == "count":

@@ -126,3 +126,50 @@ def test_dispatch_gives_each_injected_parameter_its_own_unit_of_work() -> None:
     body, status = runtime.dispatch(price, {"kwargs": {"sku": "bad"}}, {"db_session": Session})
     assert status == runtime.ERROR_STATUS and body["error"]["type"] == "ValueError"
     assert log == ["rollback", "close"]
+
+
+def test_read_model_rows_come_from_the_owners_orm(monkeypatch) -> None:  # noqa: ANN001
+    """Caller's read model -> JSON -> owner's reader on a real SQLAlchemy session."""
+    import pytest
+    from sqlalchemy import Column, Integer, String, create_engine
+    from sqlalchemy.orm import DeclarativeBase, sessionmaker
+
+    from migrator.extraction import runtime
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Product(Base):
+        __tablename__ = "products"
+        id = Column(Integer, primary_key=True)
+        sku = Column(String(20))
+        price = Column(Integer)
+
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    factory = sessionmaker(engine)
+    with factory() as s:
+        s.add_all([Product(id=1, sku="tea", price=3), Product(id=2, sku="cake", price=5)])
+        s.commit()
+    readers = {"_read.Product": runtime.reader(Product, factory)}
+
+    def call(service, endpoint, func, args, kwargs, **_):  # noqa: ANN001, ANN003, ANN202
+        body, status = runtime.dispatch(readers[endpoint], {"args": args, "kwargs": kwargs})
+        assert status == 200, body
+        return body["result"]
+
+    monkeypatch.setattr(runtime, "call", call)
+    model = runtime.ReadModel("catalog", "Product")
+    assert model.query.get(2).sku == "cake"
+    assert model.query.get(9) is None
+    assert model.query.filter_by(sku="tea").first().price == 3
+    assert [p.sku for p in model.objects.all()] == ["tea", "cake"]
+    assert model.query.count() == 2 and model.query.filter_by(sku="x").exists() is False
+    with pytest.raises(model.DoesNotExist):
+        model.objects.get(sku="nothing")
+    with pytest.raises(runtime.NotExtractedError, match="read-only"):
+        model.query.first().price = 9
+    with pytest.raises(runtime.NotExtractedError, match="only keyword filters"):
+        model.query.filter(Product.sku == "tea")
+    with pytest.raises(runtime.NotExtractedError, match="create it through"):
+        model(sku="new")
