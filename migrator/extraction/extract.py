@@ -22,6 +22,7 @@ from migrator.extraction.layout import KERNEL, Layout, build_layout
 from migrator.extraction.mover import (
     import_bindings,
     is_docstring,
+    names_in,
     prune_imports,
     prune_unavailable,
     split_module,
@@ -210,19 +211,28 @@ def _session_factory(tree: SourceTree, layout: Layout) -> str | None:
 
 def _read_models(tree: SourceTree, layout: Layout, model_owner: dict[str, str]
                  ) -> dict[str, dict[str, str]]:
-    """Per owning service, its models that code placed elsewhere imports (model name ->
-    module:Class): each gets a ``_read.<Model>`` endpoint for the callers' read models."""
-    out: dict[str, dict[str, str]] = {}
+    """Per owning service, its models that other services' code imports or relates to (model
+    name -> module:Class): each gets a ``_read.<Model>`` endpoint for their read models."""
+    by_name = {k.split(":")[1]: k for k in sorted(model_owner, reverse=True)}
+    wanted: set[str] = set()
     for module in tree.modules():
         here = layout.whole.get(module)
-        for imp in tree.info(module).imports:
-            if imp.name is None:
-                continue
-            key = ":".join(str(p) for p in tree.resolve(imp.module, imp.name))
-            owner = model_owner.get(key)
-            if owner in (None, KERNEL, here):
-                continue
-            out.setdefault(owner, {}).setdefault(key.split(":")[1], key)
+        info = tree.info(module)
+        for imp in info.imports:
+            if imp.name is not None:
+                key = ":".join(str(p) for p in tree.resolve(imp.module, imp.name))
+                if model_owner.get(key) not in (None, KERNEL, here):
+                    wanted.add(key)
+        for cls in info.classes.values():  # relationship("Model") between models
+            mine = model_owner.get(f"{module}:{cls.name}")
+            for name in re.findall(r"relationship\(\s*[\"']?(\w+)",
+                                   cst.Module([]).code_for_node(cls.node)):
+                key = by_name.get(name, "")
+                if mine is not None and model_owner.get(key) not in (None, KERNEL, mine):
+                    wanted.add(key)
+    out: dict[str, dict[str, str]] = {}
+    for key in sorted(wanted):
+        out.setdefault(model_owner[key], {}).setdefault(key.split(":")[1], key)
     return out
 
 
@@ -311,10 +321,16 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
         code = module.code
         if any(c.table for c in tree.info(m).classes.values()):
             code, cuts = cut_foreign_links(code, foreign_tables, foreign_models)
-            for model, attr, kind, target, owner in cuts:
+            for model, attr, kind, target, owner, read in cuts:
                 cls = tree.info(m).classes.get(model)
                 ex.couplings.append(Coupling(svc, tree.rel(m), cls.line if cls else 0,
-                                             f"{model}.{attr} -> {target}", owner, kind))
+                                             f"{model}.{attr} -> {target}", owner, kind, read))
+            if cuts:  # a name the split left missing only for a link that is now a read
+                left = names_in(cst.parse_module(code), strings=False)
+                for c in ex.couplings:
+                    if c.service == svc and c.kind == "import" and c.file == tree.rel(m) \
+                            and c.uses.split(":")[1] not in left:
+                        c.converted = True
         files[m] = code
     for m in layout.roots:
         files[m] = _prune_root(tree, layout, svc, m, ex, has)
