@@ -107,6 +107,13 @@ class _ModelCutter(cst.CSTTransformer):
                 self.cuts.append((model, attr, "relationship", rel, owner))
                 self.read.add((model, attr))
                 return _read_property(attr, owner, rel)
+            back = _back_reference(small.value)
+            if back is not None and "id" in self._fields:
+                # one-to-many: the owner's rows whose key (named after the back reference)
+                # is this row's id
+                self.cuts.append((model, attr, "relationship", rel, owner))
+                self.read.add((model, attr))
+                return _read_property(attr, owner, rel, many=f"{back}_id")
             self.cuts.append((model, attr, "relationship", rel, owner))
             return cst.RemovalSentinel.REMOVE
         if isinstance(small.value, cst.Call):
@@ -140,14 +147,30 @@ def _many(value: cst.BaseExpression) -> bool:
     return "uselist=True" in text or "dynamic" in text
 
 
-def _read_property(attr: str, owner: str, model: str) -> cst.FunctionDef:
+def _back_reference(value: cst.BaseExpression) -> str | None:
+    """``back_populates="x"`` / ``backref="x"`` of a relationship call."""
+    if isinstance(value, cst.Call):
+        for arg in value.args:
+            if arg.keyword is not None and arg.keyword.value in ("back_populates", "backref") \
+                    and isinstance(arg.value, cst.SimpleString):
+                return str(arg.value.evaluated_value)
+    return None
+
+
+def _read_property(attr: str, owner: str, model: str, many: str | None = None
+                   ) -> cst.FunctionDef:
+    """The relationship as a read: by this row's key (many-to-one) or, ``many`` naming the
+    owner's key column, the owner's rows that point at this one (one-to-many)."""
+    read = ([f"    return ReadModel({owner!r}, {model!r}).query.filter_by({many}=self.id).all()"]
+            if many else
+            [f"    key = self.{attr}_id",
+             f"    return None if key is None else ReadModel({owner!r}, {model!r}).query.get(key)"])
     code = "\n".join([
         "@property",
         f"def {attr}(self):  # noqa: ANN201 - migrator: {model} is {owner}'s, read it there",
         "    from interservice.runtime import ReadModel",
         "",
-        f"    key = self.{attr}_id",
-        f"    return None if key is None else ReadModel({owner!r}, {model!r}).query.get(key)",
+        *read,
         ""])
     return cst.ensure_type(cst.parse_statement(code), cst.FunctionDef)
 

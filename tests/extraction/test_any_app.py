@@ -173,3 +173,25 @@ def test_read_model_rows_come_from_the_owners_orm(monkeypatch) -> None:  # noqa:
         model.query.filter(Product.sku == "tea")
     with pytest.raises(runtime.NotExtractedError, match="create it through"):
         model(sku="new")
+
+
+def test_relationships_to_another_services_model_become_reads() -> None:
+    from migrator.extraction.data import cut_foreign_links
+
+    code = (
+        "class Customer(Base):\n"
+        "    __tablename__ = 'customers'\n"
+        "    id = Column(Integer, primary_key=True)\n"
+        "    orders = relationship('Order', back_populates='customer')\n"
+        "    tags = relationship('Tag')\n"
+        "    region_id = Column(Integer, ForeignKey('regions.id'))\n"
+        "    region = relationship('Region')\n")
+    new, cuts = cut_foreign_links(code, {"regions": "geo"},
+                                  {"Order": "orders", "Tag": "tags", "Region": "geo"})
+    assert "return ReadModel('orders', 'Order').query.filter_by(customer_id=self.id).all()" in new
+    assert "return None if key is None else ReadModel('geo', 'Region').query.get(key)" in new
+    assert "tags" not in new and "ForeignKey" not in new
+    compile(new, "models.py", "exec")
+    assert sorted((c[1], c[2], c[5]) for c in cuts) == [
+        ("orders", "relationship", True), ("region", "relationship", True),
+        ("region_id", "foreign-key", True), ("tags", "relationship", False)]
