@@ -62,6 +62,7 @@ class Classifier:
         #: ``module:name`` of a session factory every service can import: with one, a session
         #: parameter is supplied by the owner (its own unit of work) instead of sent
         self.session_factory = session_factory
+        self._returns: dict[str, Verdict] = {}  # module:function -> what a call returns
         self.models = tree.models  # module:Class -> info
         self.model_names = {k.split(":")[1]: k for k in self.models}
         self.model_vars = {_snake(n): k for n, k in self.model_names.items()}
@@ -203,6 +204,44 @@ class Classifier:
                 return Verdict(False, f"return value: {v.reason}", v.model)
         return OK
 
+    def _callee(self, name: str, module: str) -> tuple[str, str] | None:
+        """The monolith's top-level function that ``name(...)`` calls in ``module`` (a local
+        function, an imported one, or ``module_alias.function``), if it is one."""
+        if module not in self.tree.files:
+            return None
+        info = self.tree.info(module)
+        head, _, rest = name.partition(".")
+        if not rest and head in info.functions:
+            return module, head
+        for imp in info.imports:
+            if imp.binding != head or "." in rest:
+                continue
+            if imp.name is None:
+                mod, fn = imp.module, rest
+            else:
+                mod, sym = self.tree.resolve(imp.module, imp.name)
+                mod, fn = (mod, rest) if sym is None else (mod, sym if not rest else "")
+            if mod in self.tree.files and fn in self.tree.info(mod).functions:
+                return mod, fn
+        return None
+
+    def _returns_of(self, module: str, name: str) -> Verdict:
+        """What a call of the monolith's function returns: its annotation, else its return
+        statements (a function that reaches itself again is not judged twice)."""
+        key = f"{module}:{name}"
+        if key not in self._returns:
+            self._returns[key] = Verdict(False, f"cannot tell what {name}() returns")
+            func = self.tree.info(module).functions[name]
+            if func.is_async:
+                verdict = Verdict(False, f"{name}() is a coroutine function")
+            elif func.returns is not None:
+                verdict = self.annotation(func.returns, module)
+            else:
+                verdict = self.returns(func, module)
+            self._returns[key] = verdict if verdict.ok else Verdict(
+                False, f"{name}() returns {verdict.reason}", verdict.model)
+        return self._returns[key]
+
     def expression(self, expr: cst.BaseExpression, module: str,
                    assigned: dict[str, cst.BaseExpression] | None = None,
                    strict: bool = True) -> Verdict:
@@ -273,6 +312,9 @@ class Classifier:
                         "isoformat", "format", "join", "lower", "upper", "strip", "Decimal",
                         "jsonify", "tuple", "set", "abs", "quantize"):
                 return OK
+            callee = self._callee(name, module)
+            if callee is not None:
+                return self._returns_of(*callee)
             return OK if not strict else Verdict(False, f"cannot tell what {name}() returns")
         if isinstance(expr, cst.Subscript):
             return OK if not strict else Verdict(False, "cannot tell what an item holds")

@@ -195,3 +195,31 @@ def test_relationships_to_another_services_model_become_reads() -> None:
     assert sorted((c[1], c[2], c[5]) for c in cuts) == [
         ("orders", "relationship", True), ("region", "relationship", True),
         ("region_id", "foreign-key", True), ("tags", "relationship", False)]
+
+
+def test_an_unannotated_result_is_judged_from_the_function_it_calls(tmp_path: Path) -> None:
+    pkg = tmp_path / "mini"
+    for sub in ("a", "b"):
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "models.py").write_text("class Item(Base):\n    __tablename__ = 'items'\n")
+    (pkg / "b" / "rules.py").write_text(
+        "from mini.models import Item\n\n\ndef allowed(user_id: int) -> bool:\n    return True\n\n\n"
+        "def item(key):\n    return Item(key=key)\n")
+    (pkg / "b" / "api.py").write_text(
+        "from mini.b import rules\nfrom mini.b.rules import allowed\n\n\n"
+        "def can_edit(user_id: int):\n    return allowed(user_id)\n\n\n"
+        "def can_view(user_id: int):\n    return rules.allowed(user_id)\n\n\n"
+        "def fetch(key: str):\n    return rules.item(key)\n")
+    (pkg / "a" / "use.py").write_text(
+        "from mini.b.api import can_edit, can_view, fetch\n\n\n"
+        "def go(u: int) -> bool:\n    return can_edit(u) and can_view(u) and bool(fetch('k'))\n")
+    plan = plan_from_dict({"version": 1, "services": {
+        "a": {"modules": ["mini.a", "mini.a.use"]},
+        "b": {"modules": ["mini.b", "mini.b.api", "mini.b.rules"],
+              "interface": ["mini.b.api:can_edit", "mini.b.api:can_view", "mini.b.api:fetch"]}},
+        "shared_kernel": {"modules": ["mini", "mini.models"]}})
+    calls = {c.callee.split(":")[1]: c for c in build_extraction(plan, None, tmp_path).calls}
+    assert calls["can_edit"].converted and calls["can_view"].converted
+    assert not calls["fetch"].converted and "item() returns" in calls["fetch"].reason
