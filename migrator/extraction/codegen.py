@@ -222,7 +222,8 @@ def endpoints_module(service: str, functions: dict[str, str], unit_of_work: str 
               "    if func is None:",
               '        return jsonify({"error": {"type": "NotFound",',
               '                                  "message": f"no internal function {name}"}}), 404',
-              "    body, status = runtime.dispatch(func, request.get_json(silent=True), _inject(name))"]
+              "    body, status = runtime.dispatch(func, request.get_json(silent=True), _inject(name),",
+    '                                     request.headers.get("Idempotency-Key"))']
     if unit_of_work:
         lines += ["    # one unit of work per remote call: what the function wrote is committed",
                   "    if status == 200:",

@@ -62,7 +62,9 @@ def fastapi_endpoints(service: str, functions: dict[str, str], unit_of_work: str
               "        payload = await request.json()",
               "    except ValueError:",
               "        payload = None",
-              "    body, status = await run_in_threadpool(runtime.dispatch, func, payload, _inject(name))"]
+              "    body, status = await run_in_threadpool(",
+              "        runtime.dispatch, func, payload, _inject(name),",
+              '        request.headers.get("Idempotency-Key"))']
     if unit_of_work:
         lines += ["    # one unit of work per remote call: what the function wrote is committed",
                   "    if status == 200:",
@@ -225,7 +227,8 @@ def django_endpoints(service: str, functions: dict[str, str],
              "        payload = None",
              "    # one unit of work per remote call: what a failed call wrote is rolled back",
              "    with transaction.atomic():",
-             "        body, status = runtime.dispatch(func, payload)",
+             '        body, status = runtime.dispatch(func, payload, None,',
+             '                                        request.headers.get("Idempotency-Key"))',
              "        if status != 200:",
              "            transaction.set_rollback(True)",
              "    return JsonResponse(body, status=status)", "", "",

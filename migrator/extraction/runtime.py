@@ -20,6 +20,7 @@ import enum
 import json
 import os
 import sys
+import threading
 import time
 import typing
 import urllib.error
@@ -381,8 +382,13 @@ async def acall(*args: Any, **kwargs: Any) -> Any:
 
 
 def call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any],
-         kwargs: dict[str, Any], *, idempotent: bool, errors: dict[str, type] | None = None) -> Any:
-    """Call ``endpoint`` of ``service`` and return its result decoded with ``func``'s hints."""
+         kwargs: dict[str, Any], *, idempotent: bool, errors: dict[str, type] | None = None,
+         key: str | None = None) -> Any:
+    """Call ``endpoint`` of ``service`` and return its result decoded with ``func``'s hints.
+
+    Every call carries an ``Idempotency-Key`` (``key``, else a new one), the same on each
+    retry, so the owner never applies one call twice."""
+    key = key or uuid.uuid4().hex
     url = f"{base_url(service)}/internal/{endpoint}"
     body = json.dumps({"args": encode(list(args)), "kwargs": encode(kwargs)}).encode("utf-8")
     attempts = max(1, RETRIES) if idempotent else 1
@@ -391,7 +397,8 @@ def call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any],
         if attempt:
             time.sleep(min(2.0, 0.1 * 2 ** attempt))
         request = urllib.request.Request(url, data=body, method="POST", headers={
-            "Content-Type": "application/json", "Accept": "application/json"})
+            "Content-Type": "application/json", "Accept": "application/json",
+            "Idempotency-Key": key})
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
                 payload = json.loads(response.read().decode("utf-8") or "null")
@@ -443,13 +450,39 @@ def _error_from(exc: urllib.error.HTTPError, service: str, endpoint: str,
 
 
 # -- server -------------------------------------------------------------------------------------
+#: answers already given, by idempotency key (bounded; the oldest are forgotten first)
+_REPLAYS: dict[str, tuple[dict[str, Any], int]] = {}
+_REPLAY_LOCK = threading.Lock()
+REPLAY_LIMIT = 10_000
+
+
 def dispatch(func: Callable[..., Any], payload: Any,
-             inject: dict[str, Callable[[], Any]] | None = None) -> tuple[dict[str, Any], int]:
+             inject: dict[str, Callable[[], Any]] | None = None,
+             key: str | None = None) -> tuple[dict[str, Any], int]:
     """Run ``func`` with the JSON payload's arguments; return (JSON body, HTTP status).
 
     ``inject``: parameter -> session factory; each such parameter gets a session of this
     service's own, committed when ``func`` returns, rolled back when it raises, then closed.
+    ``key``: the caller's idempotency key: a call already answered under it (a retry after a
+    lost answer) gets the same answer again without running ``func`` a second time.
     """
+    if key:
+        with _REPLAY_LOCK:
+            if key in _REPLAYS:
+                return _REPLAYS[key]
+        answer = _dispatch(func, payload, inject)
+        if answer[1] in (200, ERROR_STATUS):
+            with _REPLAY_LOCK:
+                _REPLAYS.setdefault(key, answer)
+                while len(_REPLAYS) > REPLAY_LIMIT:
+                    _REPLAYS.pop(next(iter(_REPLAYS)))
+                return _REPLAYS[key]
+        return answer
+    return _dispatch(func, payload, inject)
+
+
+def _dispatch(func: Callable[..., Any], payload: Any,
+              inject: dict[str, Callable[[], Any]] | None) -> tuple[dict[str, Any], int]:
     if not isinstance(payload, dict):
         return {"error": {"type": "BadRequest", "message": "expected a JSON object"}}, 400
     import inspect

@@ -223,3 +223,39 @@ def test_an_unannotated_result_is_judged_from_the_function_it_calls(tmp_path: Pa
     calls = {c.callee.split(":")[1]: c for c in build_extraction(plan, None, tmp_path).calls}
     assert calls["can_edit"].converted and calls["can_view"].converted
     assert not calls["fetch"].converted and "item() returns" in calls["fetch"].reason
+
+
+def test_internal_calls_carry_an_idempotency_key_and_are_applied_once(monkeypatch) -> None:  # noqa: ANN001
+    import io
+    import json
+    import urllib.request
+
+    from migrator.extraction import runtime
+
+    sent = []
+
+    def urlopen(request, timeout):  # noqa: ANN001, ANN202
+        sent.append(request.get_header("Idempotency-key"))
+        if len(sent) == 1:
+            raise ConnectionError("answer lost")
+        return io.BytesIO(json.dumps({"result": 1}).encode())
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(runtime.time, "sleep", lambda s: None)
+    assert runtime.call("catalog", "reserve", lambda: None, [], {}, idempotent=True) == 1
+    assert len(sent) == 2 and sent[0] == sent[1] and len(sent[0]) == 32  # same key on retry
+    runtime.call("catalog", "reserve", lambda: None, [], {}, idempotent=True, key="order-7")
+    assert sent[-1] == "order-7"
+
+    applied = []
+
+    def reserve(sku: str) -> int:
+        applied.append(sku)
+        return len(applied)
+
+    first = runtime.dispatch(reserve, {"kwargs": {"sku": "tea"}}, key="k-1")
+    assert runtime.dispatch(reserve, {"kwargs": {"sku": "tea"}}, key="k-1") == first
+    assert applied == ["tea"]
+    runtime.dispatch(reserve, {"kwargs": {"sku": "tea"}}, key="k-2")
+    runtime.dispatch(reserve, {"kwargs": {"sku": "tea"}})
+    assert applied == ["tea", "tea", "tea"]
