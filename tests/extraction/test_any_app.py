@@ -94,7 +94,17 @@ def test_a_session_argument_is_supplied_by_the_owner(tmp_path: Path) -> None:
     endpoints = text(ex, "services/b/src/interservice/endpoints.py")
     assert "from mini.db import SessionLocal as _session_factory" in endpoints
     assert "INJECT = {'price': ('db_session',)}" in endpoints
-    # without a session factory in the kernel the session cannot be supplied: not converted
+    # with only the kernel's engine, each service binds a session factory of its own to it
+    (tmp_path / "mini" / "db.py").write_text("from sqlalchemy import create_engine\n\n"
+                                             "engine = create_engine('sqlite://')\n")
+    ex = build_extraction(plan, None, tmp_path)
+    assert ex.calls[0].converted
+    assert "from interservice.sessions import factory as _session_factory" in text(
+        ex, "services/b/src/interservice/endpoints.py")
+    sessions = text(ex, "services/b/src/interservice/sessions.py")
+    assert "from mini.db import engine as _engine" in sessions
+    assert "factory = sessionmaker(bind=_engine)" in sessions
+    # without a session factory or engine in the kernel it cannot be supplied: not converted
     (tmp_path / "mini" / "db.py").write_text("")
     assert not build_extraction(plan, None, tmp_path).calls[0].converted
 
