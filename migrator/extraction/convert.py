@@ -130,7 +130,8 @@ class Classifier:
             return OK
         cls = self.tree.info(target.split(":")[0]).classes[target.split(":")[1]]
         if any(d.split(".")[-1] == "dataclass" for d in cls.decorators) \
-                or any(b.split(".")[-1] in ("TypedDict", "NamedTuple") for b in cls.bases):
+                or any(b.split(".")[-1] in ("TypedDict", "NamedTuple") for b in cls.bases) \
+                or self._pydantic(target, frozenset()):
             for field_ann in _field_annotations(cls.node):
                 v = self.annotation(field_ann, target.split(":")[0], seen | {target})
                 if not v.ok:
@@ -139,6 +140,19 @@ class Classifier:
         if any(b.split(".")[-1] in ("Enum", "IntEnum", "StrEnum") for b in cls.bases):
             return OK
         return Verdict(False, f"{last} is a class that is not a dataclass")
+
+    def _pydantic(self, target: str, seen: frozenset[str]) -> bool:
+        """A pydantic model: a class of the tree whose bases lead to ``BaseModel``."""
+        module, name = target.split(":")
+        cls = self.tree.info(module).classes[name]
+        for base in cls.bases:
+            if base.split(".")[-1] == "BaseModel":
+                return True
+            parent = self.class_of(base, module)
+            if parent is not None and parent not in seen and parent not in self.models and \
+                    self._pydantic(parent, seen | {target}):
+                return True
+        return False
 
     def class_of(self, dotted: str, module: str) -> str | None:
         """``module:Class`` that a (dotted) name in ``module`` refers to, if it is in the tree."""

@@ -96,6 +96,8 @@ def encode(value: Any) -> Any:
         return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if callable(getattr(value, "model_dump", None)):  # pydantic
+        return encode(value.model_dump(mode="json"))
     if isinstance(value, enum.Enum):
         return encode(value.value)
     if isinstance(value, decimal.Decimal):
@@ -144,6 +146,8 @@ def decode(value: Any, hint: Any) -> Any:
         key, inner = (args[0], args[1]) if len(args) == 2 else (Any, Any)
         return {decode(k, key): decode(v, inner) for k, v in value.items()}  # JSON keys are str
     if isinstance(hint, type):
+        if callable(getattr(hint, "model_validate", None)):  # pydantic
+            return hint.model_validate(value)
         if dataclasses.is_dataclass(hint):
             hints = _hints(hint)
             return hint(**{f.name: decode(value[f.name], hints.get(f.name, Any))

@@ -269,3 +269,38 @@ def test_internal_calls_carry_an_idempotency_key_and_are_applied_once(monkeypatc
     runtime.dispatch(reserve, {"kwargs": {"sku": "tea"}}, key="k-2")
     runtime.dispatch(reserve, {"kwargs": {"sku": "tea"}})
     assert applied == ["tea", "tea", "tea"]
+
+
+def test_pydantic_models_cross_the_network(tmp_path: Path) -> None:
+    from pydantic import BaseModel
+
+    from migrator.extraction import runtime
+
+    pkg = tmp_path / "mini"
+    for sub in ("a", "b"):
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "schemas.py").write_text(
+        "from pydantic import BaseModel\n\n\nclass Base(BaseModel):\n    pass\n\n\n"
+        "class Quote(Base):\n    sku: str\n    cents: int\n")
+    (pkg / "b" / "api.py").write_text(
+        "from mini.schemas import Quote\n\n\n"
+        "def quote(q: Quote) -> Quote:\n    return q\n")
+    (pkg / "a" / "use.py").write_text(
+        "from mini.b.api import quote\nfrom mini.schemas import Quote\n\n\n"
+        "def go() -> int:\n    return quote(Quote(sku='tea', cents=3)).cents\n")
+    plan = plan_from_dict({"version": 1, "services": {
+        "a": {"modules": ["mini.a", "mini.a.use"]},
+        "b": {"modules": ["mini.b", "mini.b.api"], "interface": ["mini.b.api:quote"]}},
+        "shared_kernel": {"modules": ["mini", "mini.schemas"]}})
+    (call,) = build_extraction(plan, None, tmp_path).calls
+    assert call.converted, call.reason
+
+    class Quote(BaseModel):
+        sku: str
+        cents: int
+
+    wire = runtime.encode(Quote(sku="tea", cents=3))
+    assert wire == {"sku": "tea", "cents": 3}
+    assert runtime.decode(wire, Quote) == Quote(sku="tea", cents=3)
