@@ -708,6 +708,7 @@ def _data_coupling(ex: Extraction, plan: Plan, graph: DependencyGraph | None, tr
     """Reads and writes of another service's tables, as the analyser saw them."""
     if graph is None:
         return
+    models = [c for c in ex.couplings if c.kind == "model"]
     for table in graph.tables.values():
         owner = table_owner.get(table.name)
         if owner is None:
@@ -717,8 +718,26 @@ def _data_coupling(ex: Extraction, plan: Plan, graph: DependencyGraph | None, tr
             if who in (None, owner, KERNEL):
                 continue
             data = graph.g.nodes.get(node, {})
-            ex.couplings.append(Coupling(who, str(data.get("file", "")), int(data.get("line", 0)),
-                                         f"table {table.name} ({node})", owner, "table"))
+            file = str(data.get("file", ""))
+            # a function that reaches the table only through read models (every use of the
+            # owner's models in it is a converted read) is converted too
+            span = _span(tree, node)
+            inside = [c for c in models if c.service == who and c.owner == owner
+                      and c.file == file and span[0] <= c.line <= span[1]]
+            ex.couplings.append(Coupling(who, file, int(data.get("line", 0)),
+                                         f"table {table.name} ({node})", owner, "table",
+                                         bool(inside) and all(c.converted for c in inside)
+                                         and node not in table.writers))
+
+
+def _span(tree: SourceTree, node: str) -> tuple[int, int]:
+    """First and last line of a top-level function ``module:name`` (0, -1 when unknown)."""
+    module, _, name = node.partition(":")
+    func = tree.info(module).functions.get(name) if module in tree.files else None
+    if func is None:
+        return 0, -1
+    lines = cst.Module([]).code_for_node(func.node).count("\n")
+    return func.line - len(func.node.decorators), func.line + lines
 
 
 def _json(ex: Extraction) -> dict:

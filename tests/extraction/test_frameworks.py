@@ -162,3 +162,18 @@ def test_django_apps_without_a_project_get_settings_of_their_own(tmp_path: Path)
         "DJANGO_SETTINGS_MODULE": "interservice.settings", "DJANGO_SECRET_KEY": "test"},
         capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_table_read_only_through_read_models_counts_as_converted() -> None:
+    from migrator.analysis import analyze
+    from migrator.extraction import build_extraction
+
+    graph = analyze(FIXTURES / "tinydj_app")
+    ex = build_extraction(DJANGO_PLAN, graph, FIXTURES / "tinydj_app")
+    (table,) = [c for c in ex.couplings if c.kind == "table"]
+    assert table.uses == "table catalog_product (tinydj.orders.views:listed)" and table.converted
+    assert ex.uses_fraction == 1.0 and framework_of(ex) == "django"
+
+
+def framework_of(ex) -> str:  # noqa: ANN001
+    return {s["framework"] for s in ex.services.values()}.pop()
