@@ -3,7 +3,7 @@
     python3 benchmarks/partition.py [--skip-real] [--nodes 20000]
 
 Prints, per codebase: analysis and proposal wall time (and the proposal's CPU time, which a
-busy machine distorts less), the services, the metrics of README "Metrics", and MoJoFM/ARI where
+busy machine distorts less), the services, the metrics of docs/metrics.md, and MoJoFM/ARI where
 an intended decomposition exists. Real apps are fetched once with pip into benchmarks/.cache
 (never committed): FlaskBB 2.2.0 (Flask, wheel) and django-oscar 4.2.1 (Django, sdist). The
 synthetic graph must be proposed in under 10 s.

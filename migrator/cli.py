@@ -21,6 +21,8 @@ COMMANDS = {
     "baseline": "migrator.reporting.cli:baseline",
     "check": "migrator.reporting.cli:check",
     "run": "migrator.pipeline:run_command",
+    "cutover": "migrator.generation.cutover:cutover",
+    "data": "migrator.data:data",
 }
 
 

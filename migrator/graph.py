@@ -8,7 +8,7 @@ the diagnostics of files that could not be analysed.
 
 Everything is inserted in sorted order so that networkx algorithms, which iterate in insertion
 order, give the same answer under any PYTHONHASHSEED. The JSON form (``to_dict``) is versioned
-and documented in README.md; ``from_dict`` reads it back for the stages that run from a file.
+and documented in docs/graph.md; ``from_dict`` reads it back for the stages that run from a file.
 """
 
 from __future__ import annotations

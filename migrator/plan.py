@@ -44,6 +44,14 @@ class Service:
     depends_on: list[str] = field(default_factory=list)
     interface: list[str] = field(default_factory=list)
     why: list[str] = field(default_factory=list)
+    #: where its traffic goes: ``off`` (the monolith), ``shadow``, ``canary`` or ``live``
+    cutover: str = "off"
+    #: share of its requests sent to it in ``canary`` (1..99), else 0
+    cutover_percent: int = 0
+
+
+#: cutover states, in the order a service goes through them (``off`` again = rollback)
+CUTOVER_STATES = ("off", "shadow", "canary", "live")
 
 
 @dataclass
@@ -91,6 +99,8 @@ class Plan:
                 "interface": sorted(s.interface),
                 "why": list(s.why),
             }
+            if s.cutover != "off":  # plans without cutover read and write as before
+                services[name]["cutover"] = cutover_dict(s)
         out: dict[str, Any] = {
             "version": self.version,
             "services": services,
@@ -104,6 +114,45 @@ class Plan:
 
 
 SHARED = "shared_kernel"
+
+
+def cutover_dict(svc: Service) -> dict[str, Any]:
+    """The plan's form of a service's cutover state (``percent`` only for a canary)."""
+    out: dict[str, Any] = {"state": svc.cutover}
+    if svc.cutover == "canary":
+        out["percent"] = svc.cutover_percent
+    return out
+
+
+def cutover_problems(state: Any, percent: Any) -> list[str]:
+    """What is wrong with a cutover state and percentage (empty when they are usable)."""
+    if state not in CUTOVER_STATES:
+        return [f"state must be one of {', '.join(CUTOVER_STATES)}, got {state!r}"]
+    if state == "canary":
+        if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 99:
+            return [f"canary needs a whole percent from 1 to 99, got {percent!r}"]
+    elif percent not in (None, 0):
+        return [f"percent applies to canary only, not {state!r}"]
+    return []
+
+
+def _cutover(value: Any, where: str, problems: list[str]) -> tuple[str, int]:
+    """``cutover: live`` or ``cutover: {state: canary, percent: 10}``; missing means off."""
+    if value is None:
+        return "off", 0
+    if isinstance(value, str):
+        value = {"state": value}
+    if not isinstance(value, dict):
+        problems.append(f"{where}: must be a state or a mapping with 'state' and 'percent'")
+        return "off", 0
+    for key in sorted(set(value) - {"state", "percent"}, key=str):
+        problems.append(f"{where}.{key}: unknown key")
+    state, percent = value.get("state", "off"), value.get("percent")
+    found = cutover_problems(state, percent)
+    problems.extend(f"{where}: {p}" for p in found)
+    if found:
+        return "off", 0
+    return state, (percent if state == "canary" else 0)
 
 
 def dump_plan(plan: Plan, fmt: str = "yaml") -> str:
@@ -166,7 +215,8 @@ def read_document(path: str | Path, *, root: str | Path | None = None) -> Any:
                                     f"{str(getattr(exc, 'problem', exc)).splitlines()[0]}"]) from None
 
 
-_SERVICE_KEYS = {"modules", "symbols", "tables", "routes", "depends_on", "interface", "why"}
+_SERVICE_KEYS = {"modules", "symbols", "tables", "routes", "depends_on", "interface", "why",
+                 "cutover"}
 
 
 def plan_from_dict(data: Any, source: str = "<plan>") -> Plan:
@@ -219,6 +269,8 @@ def plan_from_dict(data: Any, source: str = "<plan>") -> Plan:
             interface=str_list(body.get("interface"), f"{where}.interface"),
             why=str_list(body.get("why"), f"{where}.why"),
         )
+        services[name].cutover, services[name].cutover_percent = _cutover(
+            body.get("cutover"), f"{where}.cutover", problems)
     kernel_raw = data.get("shared_kernel") or {}
     if not isinstance(kernel_raw, dict):
         problems.append("shared_kernel: must be a mapping with 'modules' and 'symbols'")

@@ -193,7 +193,7 @@ class Analyzer:
                 continue  # third party or standard library
             if imp.name is None:
                 if "." in imp.module and imp.binding == imp.module.split(".")[0]:
-                    continue  # ``import a.b.c`` without alias: left as is (README, limits)
+                    continue  # ``import a.b.c`` without alias: left as is (docs/extract.md, limits)
                 tm, tn = imp.module, None
             else:
                 tm, tn = self.tree.resolve(imp.module, imp.name)

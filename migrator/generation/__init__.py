@@ -8,6 +8,7 @@ changes.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -35,9 +36,12 @@ def scaffold(plan: Plan, graph: DependencyGraph, out: str | Path, *,
     """
     with out_folder(out):  # one run at a time writes into OUT; taken first, so a second fails now
         model = build_project(plan, graph, extras=tuple(with_), project=project)
+        if model.monolith is not None:  # its image builds from its own code, wherever OUT is
+            model.monolith.context = os.path.relpath(Path(graph.root).resolve(),
+                                                     Path(out).resolve())
         files = render_all(model, Path(templates) if templates is not None else None,
                            extract=extract)
-        if extract:  # move each service's code in too (migrator.extraction, README "extract")
+        if extract:  # move each service's code in too (migrator.extraction, docs/extract.md)
             from migrator.extraction.hook import add_to_scaffold
 
             files = add_to_scaffold(files, plan, graph, source_root or graph.root, model)

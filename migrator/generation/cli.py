@@ -50,7 +50,7 @@ def _load_graph(path: Path, graph_file: Path | None) -> DependencyGraph:
 @click.option("--force", is_flag=True, help="Overwrite files edited since they were generated.")
 @click.option("--extract", is_flag=True,
               help="Also move each service's code into it and turn cross-service calls into "
-                   "HTTP calls (see README, extract).")
+                   "HTTP calls (see docs/extract.md).")
 def scaffold(path: Path, plan_file: Path, out: Path, graph_file: Path | None,
              templates: Path | None, with_: tuple[str, ...], project: str | None,
              force: bool, extract: bool) -> None:

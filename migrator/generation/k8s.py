@@ -11,12 +11,19 @@ from typing import Any
 
 from migrator.util.names import python_identifier
 
-from .model import HTTP_PORT, UID, Project, ServiceSpec
+from .model import HTTP_PORT, UID, MonolithSpec, Project, ServiceSpec
 
 Obj = dict[str, Any]
 INGRESS_NAMESPACE = "ingress-nginx"
 MONITORING_NAMESPACE = "monitoring"
-STATIC_CACHE_CONTROL = "public, max-age=86400, immutable"
+#: static files under their own names may change with any deploy: cached briefly
+STATIC_CACHE_CONTROL = "public, max-age=300"
+#: content-hashed names (``name.<12 hex>.ext``, made when the monolith's image is built) never
+#: change content: cached for a year
+STATIC_IMMUTABLE = "public, max-age=31536000, immutable"
+#: what a hashed static name looks like (nginx location and Ingress path regex)
+HASHED_STATIC = r"\.[0-9a-f]{12}(\.[A-Za-z0-9]+)?$"
+TLS_ISSUER = "letsencrypt"
 
 
 def labels(project: Project, name: str, component: str = "service") -> dict[str, str]:
@@ -32,7 +39,7 @@ def meta(project: Project, name: str, app: str | None = None, component: str = "
     return m
 
 
-def image(project: Project, svc: ServiceSpec) -> str:
+def image(project: Project, svc: ServiceSpec | MonolithSpec) -> str:
     return f"{project.name}/{svc.name}"
 
 
@@ -58,9 +65,31 @@ def _db_env(project: Project, svc: ServiceSpec) -> list[Obj]:
             for key in ("DATABASE_URL", "DATABASE_READ_URL")]
 
 
-def deployment(project: Project, svc: ServiceSpec) -> Obj:
+MONOLITH_DATABASE_SECRET = "monolith-database"
+MONOLITH_SECRETS = "monolith-secrets"
+
+
+def monolith_env(mono: MonolithSpec) -> list[Obj]:
+    """The monolith's settings under the names its own code reads, from Secrets only: the
+    primary's URL under every database setting it reads, the replica's as DATABASE_READ_URL,
+    and its secret key (no built-in value: a missing Secret stops the pod from starting)."""
+    def ref(name: str, secret: str, key: str) -> Obj:
+        return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+    return ([ref(n, MONOLITH_DATABASE_SECRET, "DATABASE_URL") for n in mono.database_envs]
+            + [ref("DATABASE_READ_URL", MONOLITH_DATABASE_SECRET, "DATABASE_READ_URL")]
+            + [ref(n, MONOLITH_SECRETS, "SECRET_KEY") for n in mono.secret_envs])
+
+
+def deployment(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
+    """No ``replicas``: the HPA owns the count, so an apply never resets its choice."""
     sel = {"app.kubernetes.io/name": svc.name}
-    probe = {"httpGet": {"path": "/healthz", "port": "http"}, "timeoutSeconds": 2}
+    monolith = isinstance(svc, MonolithSpec)
+    health = svc.health_path if monolith else "/healthz"
+    probe: Obj = ({"httpGet": {"path": health, "port": "http"}, "timeoutSeconds": 2} if health
+                  else {"tcpSocket": {"port": "http"}, "timeoutSeconds": 2})
+    ready: Obj = ({"httpGet": {"path": "/readyz", "port": "http"}} if not monolith
+                  else {k: v for k, v in probe.items() if k != "timeoutSeconds"})
     container = {
         "name": svc.name,
         "image": f"{image(project, svc)}:0.1.0",
@@ -71,22 +100,21 @@ def deployment(project: Project, svc: ServiceSpec) -> Obj:
                       "limits": {"cpu": "500m", "memory": "256Mi"}},
         "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 30},
         "livenessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 3},
-        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "timeoutSeconds": 3,
-                           "periodSeconds": 5, "failureThreshold": 3},
+        "readinessProbe": {**ready, "timeoutSeconds": 3, "periodSeconds": 5,
+                           "failureThreshold": 3},
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                             "runAsNonRoot": True, "runAsUser": UID, "runAsGroup": UID,
                             "capabilities": {"drop": ["ALL"]},
                             "seccompProfile": {"type": "RuntimeDefault"}},
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
-    env = _db_env(project, svc)
+    env = monolith_env(svc) if monolith else _db_env(project, svc)
     if env:
         container["env"] = env
     return {
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": meta(project, svc.name),
         "spec": {
-            "replicas": 2,
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": sel},
             "strategy": {"type": "RollingUpdate",
@@ -117,14 +145,14 @@ def deployment(project: Project, svc: ServiceSpec) -> Obj:
     }
 
 
-def service(project: Project, svc: ServiceSpec) -> Obj:
+def service(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
     return {"apiVersion": "v1", "kind": "Service", "metadata": meta(project, svc.name),
             "spec": {"type": "ClusterIP", "selector": {"app.kubernetes.io/name": svc.name},
                      "ports": [{"name": "http", "port": 80, "targetPort": "http",
                                 "protocol": "TCP"}]}}
 
 
-def hpa(project: Project, svc: ServiceSpec) -> Obj:
+def hpa(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
     return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
             "metadata": meta(project, svc.name),
             "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
@@ -135,14 +163,14 @@ def hpa(project: Project, svc: ServiceSpec) -> Obj:
                                                    "averageUtilization": 70}}}]}}
 
 
-def pdb(project: Project, svc: ServiceSpec) -> Obj:
+def pdb(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
     return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
             "metadata": meta(project, svc.name),
             "spec": {"minAvailable": 1,
                      "selector": {"matchLabels": {"app.kubernetes.io/name": svc.name}}}}
 
 
-def service_account(project: Project, svc: ServiceSpec) -> Obj:
+def service_account(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
     return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(project, svc.name),
             "automountServiceAccountToken": False}
 
@@ -152,7 +180,8 @@ def config_map(project: Project, svc: ServiceSpec) -> Obj:
             "WEB_CONCURRENCY": "1", "THREADS": "4", "GRACEFUL_TIMEOUT": "20",
             "DATABASE_REQUIRED": "true" if svc.owns_tables else "false"}
     for dep in svc.depends_on:
-        data[f"{python_identifier(dep).upper()}_URL"] = f"http://{dep}.{project.namespace}.svc"
+        # the short name resolves in the pod's own namespace, whichever overlay set it
+        data[f"{python_identifier(dep).upper()}_URL"] = f"http://{dep}"
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(project, f"{svc.name}-config",
                                                                      app=svc.name),
             "data": data}
@@ -205,32 +234,123 @@ def ingress_backend(project: Project, name: str) -> Obj:
     return {"service": {"name": name, "port": {"number": 80}}}
 
 
+CANARY = "nginx.ingress.kubernetes.io/canary"
+
+
+def _paths(project: Project, rules: list, backend: str | None = None) -> list[Obj]:
+    return [{"path": r.path, "pathType": r.path_type,
+             "backend": ingress_backend(project, backend or r.service)} for r in rules]
+
+
+def _ingress(project: Project, name: str, paths: list[Obj], annotations: dict[str, str],
+             default: bool = False) -> Obj:
+    """One Ingress on the project's host, with TLS from the ``<project>-tls`` Secret."""
+    spec: Obj = {"ingressClassName": "nginx",
+                 "tls": [{"hosts": [project.host], "secretName": f"{project.name}-tls"}]}
+    if default:  # what no path of the host matches: the monolith
+        spec["defaultBackend"] = ingress_backend(project, project.monolith_service)
+    spec["rules"] = [{"host": project.host, **({"http": {"paths": paths}} if paths else {})}]
+    metadata = meta(project, name, component="gateway")
+    if annotations:
+        metadata["annotations"] = annotations
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": metadata,
+            "spec": spec}
+
+
 def ingresses(project: Project) -> dict[str, Obj]:
-    """The strangler-fig Ingress (routes to services, rest to the monolith) and static assets."""
-    paths = [{"path": r.path, "pathType": r.path_type, "backend": ingress_backend(project, r.service)}
-             for r in project.rules]
-    main: Obj = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-                 "metadata": meta(project, project.name, component="gateway"),
-                 "spec": {"ingressClassName": "nginx",
-                          "defaultBackend": ingress_backend(project, project.monolith_service)}}
-    if paths:
-        main["spec"]["rules"] = [{"http": {"paths": paths}}]
-    headers = f"{project.name}-static-headers"
-    static: Obj = {
-        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-        "metadata": meta(project, f"{project.name}-static", component="gateway", annotations={
-            "migrator.dev/cache-control": STATIC_CACHE_CONTROL,
-            "nginx.ingress.kubernetes.io/custom-headers": f"{project.namespace}/{headers}",
-        }),
-        "spec": {"ingressClassName": "nginx", "rules": [{"http": {"paths": [{
-            "path": project.static_path, "pathType": "Prefix",
-            "backend": ingress_backend(project, project.monolith_service)}]}}]},
-    }
-    headers_cm: Obj = {"apiVersion": "v1", "kind": "ConfigMap",
-                       "metadata": meta(project, headers, component="gateway"),
-                       "data": {"Cache-Control": STATIC_CACHE_CONTROL}}
-    return {"ingress.yaml": main, "ingress-static.yaml": static,
-            "static-headers-configmap.yaml": headers_cm}
+    """The strangler-fig Ingresses, by each service's cutover state (ingress-nginx):
+
+    * ``off``: no path (the default backend, the monolith, answers);
+    * ``live``: its paths on the main Ingress, to the service;
+    * ``canary``: its paths on the main Ingress to the monolith, plus a canary Ingress with the
+      same paths to the service and ``canary-weight`` = the plan's percent;
+    * ``shadow``: its paths to the monolith on an Ingress whose ``mirror-target`` copies each
+      request to the service (ingress-nginx discards the mirror's response).
+    """
+    state = {s.name: s for s in project.services}
+    main = [r for r in project.rules if state[r.service].cutover != "off"]
+    out: dict[str, Obj] = {}
+    live_paths = _paths(project, [r for r in main if state[r.service].cutover == "live"])
+    monolith_paths = _paths(project, [r for r in main if state[r.service].cutover == "canary"],
+                            project.monolith_service)
+    # cert-manager issues the certificate into the Secret every Ingress of the host names
+    out["ingress.yaml"] = _ingress(project, project.name, live_paths + monolith_paths,
+                                   {"cert-manager.io/cluster-issuer": TLS_ISSUER}, default=True)
+    for svc in project.services:
+        rules = [r for r in project.rules if r.service == svc.name]
+        if not rules or svc.cutover in ("off", "live"):
+            continue
+        if svc.cutover == "canary":
+            out[f"ingress-canary-{svc.name}.yaml"] = _ingress(
+                project, f"{project.name}-canary-{svc.name}", _paths(project, rules),
+                {CANARY: "true", f"{CANARY}-weight": str(svc.cutover_percent)})
+        else:
+            out[f"ingress-shadow-{svc.name}.yaml"] = _ingress(
+                project, f"{project.name}-shadow-{svc.name}",
+                _paths(project, rules, project.monolith_service),
+                {"nginx.ingress.kubernetes.io/mirror-target":
+                    f"http://{svc.name}.{project.namespace}.svc.cluster.local$request_uri"})
+    static = project.static_path
+    for suffix, path, path_type, cache, extra in (
+            ("static", static, "Prefix", STATIC_CACHE_CONTROL, {}),
+            # a regex path: ingress-nginx then treats every path of the host as a regex
+            # (prefixes stay prefixes); see docs/deploy.md
+            ("static-hashed", f"{static}/.+{HASHED_STATIC}", "ImplementationSpecific",
+             STATIC_IMMUTABLE, {"nginx.ingress.kubernetes.io/use-regex": "true"})):
+        headers = f"{project.name}-{suffix}-headers"
+        out[f"ingress-{suffix}.yaml"] = _ingress(
+            project, f"{project.name}-{suffix}",
+            [{"path": path, "pathType": path_type,
+              "backend": ingress_backend(project, project.monolith_service)}],
+            {"migrator.dev/cache-control": cache,
+             "nginx.ingress.kubernetes.io/custom-headers": f"{project.namespace}/{headers}",
+             **extra})
+        out[f"{suffix}-headers-configmap.yaml"] = {
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": meta(project, headers, component="gateway"),
+            "data": {"Cache-Control": cache}}
+    return out
+
+
+def monolith_objects(project: Project, mono: MonolithSpec) -> dict[str, Obj]:
+    """The monolith as a deployable: the default backend of every Ingress and the gateway."""
+    port = [{"protocol": "TCP", "port": HTTP_PORT}]
+    config = {"SERVICE_NAME": mono.name, "LOG_LEVEL": "INFO", "PORT": str(HTTP_PORT),
+              "WEB_CONCURRENCY": "2", "THREADS": "4",
+              # origin of static links when a CDN fronts /static (empty: this site)
+              "CDN_URL": ""}
+    policy = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+              "metadata": meta(project, mono.name, component="monolith"),
+              "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": mono.name}},
+                       "policyTypes": ["Ingress"], "ingress": [
+                           {"from": [{"namespaceSelector": {"matchLabels": {
+                               "kubernetes.io/metadata.name": ns}}}], "ports": port}
+                           for ns in (INGRESS_NAMESPACE, MONITORING_NAMESPACE)]
+                       + [{"from": [{"podSelector": {"matchLabels": {
+                           "app.kubernetes.io/part-of": project.name}}}], "ports": port}]}}
+    dep = deployment(project, mono)
+    dep["spec"]["template"]["spec"]["containers"][0]["envFrom"] = [
+        {"configMapRef": {"name": f"{mono.name}-config"}}]
+    objs = {"serviceaccount.yaml": service_account(project, mono),
+            "configmap.yaml": {"apiVersion": "v1", "kind": "ConfigMap",
+                               "metadata": meta(project, f"{mono.name}-config", app=mono.name),
+                               "data": config},
+            "deployment.yaml": dep, "service.yaml": service(project, mono),
+            "hpa.yaml": hpa(project, mono), "pdb.yaml": pdb(project, mono),
+            "networkpolicy.yaml": policy}
+    for obj in objs.values():
+        obj["metadata"]["labels"]["app.kubernetes.io/component"] = "monolith"
+    dep["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] = "monolith"
+    return objs
+
+
+#: per overlay: namespace suffix, HPA bounds, image tag, resources, PostgreSQL instances, storage
+OVERLAYS = (
+    ("dev", 1, 3, "dev", {"requests": {"cpu": "50m", "memory": "96Mi"},
+                          "limits": {"cpu": "250m", "memory": "192Mi"}}, 1, "1Gi"),
+    ("prod", 3, 20, "0.1.0", {"requests": {"cpu": "250m", "memory": "256Mi"},
+                              "limits": {"cpu": "1", "memory": "512Mi"}}, 3, "20Gi"),
+)
 
 
 def manifests(project: Project) -> dict[str, Obj]:
@@ -241,6 +361,14 @@ def manifests(project: Project) -> dict[str, Obj]:
                                   "metadata": {"name": project.namespace,
                                                "labels": labels(project, project.name,
                                                                 "namespace")}}
+    workloads: list[ServiceSpec | MonolithSpec] = list(project.services)
+    if project.monolith is not None:
+        workloads.append(project.monolith)
+        for fname, obj in monolith_objects(project, project.monolith).items():
+            out[f"base/{project.monolith.name}/{fname}"] = obj
+        out[f"base/{project.monolith.name}/kustomization.yaml"] = kustomization(
+            sorted(monolith_objects(project, project.monolith)))
+        base_resources.append(project.monolith.name)
     for svc in project.services:
         files = {"serviceaccount.yaml": service_account(project, svc),
                  "configmap.yaml": config_map(project, svc),
@@ -261,32 +389,76 @@ def manifests(project: Project) -> dict[str, Obj]:
         out[f"base/{fname}"] = obj
         base_resources.append(fname)
     out["base/kustomization.yaml"] = kustomization(sorted(base_resources))
-    for overlay, replicas, hpa_min, hpa_max, tag, res in (
-        ("dev", 1, 1, 3, "dev",
-         {"requests": {"cpu": "50m", "memory": "96Mi"}, "limits": {"cpu": "250m", "memory": "192Mi"}}),
-        ("prod", 3, 3, 20, "0.1.0",
-         {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}),
-    ):
+    for overlay, hpa_min, hpa_max, tag, res, instances, storage in OVERLAYS:
+        namespace = f"{project.namespace}-{overlay}"
         patches = []
-        for svc in project.services:
-            patches.append({"target": {"kind": "Deployment", "name": svc.name}, "patch": _json(
-                [{"op": "replace", "path": "/spec/replicas", "value": replicas},
-                 {"op": "replace", "path": "/spec/template/spec/containers/0/resources",
+        for w in workloads:
+            patches.append({"target": {"kind": "Deployment", "name": w.name}, "patch": _json(
+                [{"op": "replace", "path": "/spec/template/spec/containers/0/resources",
                   "value": res}])})
-            patches.append({"target": {"kind": "HorizontalPodAutoscaler", "name": svc.name},
+            patches.append({"target": {"kind": "HorizontalPodAutoscaler", "name": w.name},
                             "patch": _json([
                                 {"op": "replace", "path": "/spec/minReplicas", "value": hpa_min},
                                 {"op": "replace", "path": "/spec/maxReplicas", "value": hpa_max}])})
             if overlay == "dev":
-                patches.append({"target": {"kind": "PodDisruptionBudget", "name": svc.name},
+                patches.append({"target": {"kind": "PodDisruptionBudget", "name": w.name},
                                 "patch": _json([{"op": "replace", "path": "/spec/minAvailable",
                                                  "value": 0}])})
-        images = [{"name": f"{image(project, s)}", "newTag": tag} for s in project.services]
+        for svc in project.services:
+            if "cloudnative-pg" in project.extras and svc.owns_tables:
+                patches.append({"target": {"kind": "Cluster", "name": f"{svc.name}-db"},
+                                "patch": _json(_cluster_ops(project, svc, overlay, instances,
+                                                            storage))})
+        host = project.host if overlay == "prod" else f"{overlay}.{project.host}"
+        for name in [n for n in out if n.startswith("base/ingress")]:
+            ing = out[name]
+            patches.append({"target": {"kind": "Ingress", "name": ing["metadata"]["name"]},
+                            "patch": _json([
+                                {"op": "replace", "path": "/spec/rules/0/host", "value": host},
+                                {"op": "replace", "path": "/spec/tls/0/hosts/0", "value": host}])})
+            if "nginx.ingress.kubernetes.io/custom-headers" in ing["metadata"].get(
+                    "annotations", {}):
+                value = ing["metadata"]["annotations"]["nginx.ingress.kubernetes.io/custom-headers"]
+                patches.append({"target": {"kind": "Ingress", "name": ing["metadata"]["name"]},
+                                "patch": _json([{
+                                    "op": "replace", "path": "/metadata/annotations/"
+                                    "nginx.ingress.kubernetes.io~1custom-headers",
+                                    "value": f"{namespace}/{value.split('/', 1)[1]}"}])})
+            if "nginx.ingress.kubernetes.io/mirror-target" in ing["metadata"].get(
+                    "annotations", {}):
+                target = ing["metadata"]["annotations"][
+                    "nginx.ingress.kubernetes.io/mirror-target"]
+                patches.append({"target": {"kind": "Ingress", "name": ing["metadata"]["name"]},
+                                "patch": _json([{
+                                    "op": "replace", "path": "/metadata/annotations/"
+                                    "nginx.ingress.kubernetes.io~1mirror-target",
+                                    "value": target.replace(f".{project.namespace}.svc.",
+                                                            f".{namespace}.svc.")}])})
+        images = [{"name": f"{image(project, w)}", "newTag": tag} for w in workloads]
         out[f"overlays/{overlay}/kustomization.yaml"] = kustomization(
-            ["../../base"], patches=patches, images=images,
+            ["../../base"], namespace=namespace, patches=patches, images=images,
             labels=[{"pairs": {"app.kubernetes.io/instance": f"{project.name}-{overlay}"},
                      "includeSelectors": False}])
     return out
+
+
+def _cluster_ops(project: Project, svc: ServiceSpec, overlay: str, instances: int,
+                 storage: str) -> list[Obj]:
+    """One PostgreSQL instance in dev; in prod three, with WAL archiving and base backups to an
+    object store (credentials from the ``<service>-db-backup`` Secret you create)."""
+    ops: list[Obj] = [{"op": "replace", "path": "/spec/instances", "value": instances},
+                      {"op": "replace", "path": "/spec/storage/size", "value": storage}]
+    if overlay == "prod":
+        secret = f"{svc.name}-db-backup"
+        ops.append({"op": "add", "path": "/spec/backup", "value": {
+            "retentionPolicy": "30d",
+            "barmanObjectStore": {
+                "destinationPath": f"s3://{project.name}-backups/{svc.name}",
+                "s3Credentials": {
+                    "accessKeyId": {"name": secret, "key": "ACCESS_KEY_ID"},
+                    "secretAccessKey": {"name": secret, "key": "ACCESS_SECRET_KEY"}},
+                "wal": {"compression": "gzip"}}}})
+    return ops
 
 
 def _json(ops: list[Obj]) -> str:

@@ -71,6 +71,12 @@ def coupling(project: Project) -> list[ServiceCoupling]:
                     out[t_owner].risks.append(
                         f"`{svc}` writes its table {_code(table.name)}: route those writes through "
                         f"this service's API before splitting the database")
+        for ref in table.foreign_keys:  # a foreign key into another service's database
+            r_owner = table_owner.get(ref)
+            if t_owner and r_owner != t_owner:
+                whose = f"owned by {r_owner}" if r_owner else "owned by no service"
+                out[t_owner].data.append(f"foreign key from {_code(table.name)} to "
+                                         f"{_code(ref)} ({whose}): cut when the databases split")
     for spec in project.services:
         c = out[spec.name]
         c.data = sorted(set(c.data))

@@ -6,6 +6,7 @@ so the renderers below only format values that are already safe.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,9 @@ class ServiceSpec:
     database_driver: list[str] = field(default_factory=list)
     #: scheme of the PostgreSQL URLs handed to it: names the driver when it has one
     database_scheme: str = "postgresql"
+    #: traffic switch from the plan: off | shadow | canary | live, and the canary's percent
+    cutover: str = "off"
+    cutover_percent: int = 0
 
     @property
     def owns_tables(self) -> bool:
@@ -85,6 +89,24 @@ class ServiceSpec:
 
 
 @dataclass
+class MonolithSpec:
+    """The monolith as a deployable of its own: what its image installs, copies and runs."""
+
+    name: str  # Service/Deployment name, the default backend everywhere
+    packages: list[str]  # top-level packages or modules its image copies
+    wsgi: str  # gunicorn target
+    requirements: list[str]
+    database_scheme: str
+    #: environment variables its own code reads (found in its source): database URL, secret
+    database_envs: list[str] = field(default_factory=list)
+    secret_envs: list[str] = field(default_factory=list)
+    health_path: str = ""  # a route answering probes, "" = TCP probes
+    #: its static folders (relative to the import root): hashed copies made at image build
+    static_dirs: list[str] = field(default_factory=list)
+    context: str = ".."  # image build context (its import root), relative to OUT
+
+
+@dataclass
 class Project:
     name: str
     namespace: str
@@ -97,6 +119,9 @@ class Project:
     monolith_service: str
     graph: DependencyGraph
     plan: Plan
+    monolith: MonolithSpec | None = None
+    #: the public host name of the Ingresses (TLS certificate); ``meta.host`` in the plan
+    host: str = ""
 
     def service(self, name: str) -> ServiceSpec:
         return next(s for s in self.services if s.name == name)
@@ -211,6 +236,7 @@ def build_project(plan: Plan, graph: DependencyGraph, *, extras: tuple[str, ...]
                                    example=parsed.example()))
             spec.parsed.append(parsed)
         spec.tables = sorted(svc.tables)
+        spec.cutover, spec.cutover_percent = svc.cutover, svc.cutover_percent
         spec.depends_on = sorted({names[d] for d in svc.depends_on if d in names} - {label})
         spec.interface = sorted(svc.interface)
         spec.modules = sorted(set(svc.modules))
@@ -243,4 +269,72 @@ def build_project(plan: Plan, graph: DependencyGraph, *, extras: tuple[str, ...]
                    rules=rules, routing_notes=notes, extras=tuple(sorted(set(extras))),
                    static_path=static,
                    monolith_service=monolith,
-                   graph=graph, plan=plan)
+                   graph=graph, plan=plan,
+                   monolith=monolith_spec(plan, graph, monolith, framework, pins),
+                   host=_host(plan, proj_name))
+
+
+_HOST = re.compile(r"^(?=.{1,253}\Z)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
+
+
+def _host(plan: Plan, project: str) -> str:
+    """``meta.host`` (a DNS name), else ``<project>.example.com`` to be replaced."""
+    host = str(plan.meta.get("host") or f"{project}.example.com").lower()
+    if not _HOST.match(host):
+        raise ScaffoldError(f"meta.host: {host!r} is not a DNS host name")
+    return host
+
+
+_ENV_NAME = re.compile(r"""["']([A-Z][A-Z0-9_]*(?:DATABASE_URL|SECRET_KEY))["']""")
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+_PLAIN_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*\Z")
+_WSGI = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*(\(\))?\Z")
+WSGI_GUESSES = {"flask": ("{top}.app:create_app()", "{top}.wsgi:app", "{top}.app:app", "{top}:app"),
+                "fastapi": ("{top}.main:app", "{top}.app:app", "{top}.asgi:app", "{top}:app"),
+                "django": ("{top}.wsgi:application",)}
+
+
+def monolith_spec(plan: Plan, graph: DependencyGraph, name: str, framework: str,
+                  pins: dict[str, str]) -> MonolithSpec:
+    """The monolith's image and runtime, read from its code: packages, requirements, the app
+    object gunicorn serves and the settings it reads (``meta.monolith_wsgi`` overrides)."""
+    root = Path(graph.root)  # the import root: the monolith's top-level packages live in it
+    modules = graph.modules()
+    # only plain names reach the Dockerfile's COPY lines (a module name is user data)
+    tops = sorted({t for t in (m.split(".", 1)[0] for m in modules) if _PLAIN.match(t)}) or ["app"]
+    counts = Counter(t for t in (m.split(".", 1)[0] for m in modules) if t in tops)
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if counts else tops[0]
+    wsgi = str(plan.meta.get("monolith_wsgi") or "")
+    if not wsgi:
+        for guess in WSGI_GUESSES[framework]:
+            module, _, attr = guess.format(top=top).partition(":")
+            if module in modules and f"{module}:{attr.removesuffix('()')}" in graph.symbols(module):
+                wsgi = f"{module}:{attr}"
+                break
+        wsgi = wsgi or f"{top}:app"
+    if not _WSGI.match(wsgi):
+        raise ScaffoldError(f"meta.monolith_wsgi: {wsgi!r} is not 'module:app' or "
+                            "'module:factory()'")
+    dists = {e.distribution for ext in graph.externals.values() for e in ext
+             if not e.stdlib and e.distribution}
+    driver, scheme = ((postgres_driver(dists, framework, pins)) if graph.tables and
+                      uses_orm(dists, framework) else ([], "postgresql"))
+    requirements, _ = service_requirements(dists, framework, pins, driver)
+    found: set[str] = set()
+    files = [f for t in tops for f in ([root / f"{t}.py"] + sorted((root / t).rglob("*.py")))
+             if f.is_file() and "tests" not in f.relative_to(root).parts]
+    for path in files:
+        try:
+            found.update(_ENV_NAME.findall(path.read_text(encoding="utf-8", errors="replace")))
+        except OSError:
+            continue
+    health = next((r.path for r in graph.routes if r.path in ("/healthz", "/health")), "")
+    static = sorted(p.relative_to(root).as_posix() for t in tops if (root / t).is_dir()
+                    for p in (root / t).rglob("static")
+                    if p.is_dir() and "tests" not in p.relative_to(root).parts
+                    and _PLAIN_PATH.match(p.relative_to(root).as_posix()))
+    return MonolithSpec(
+        name=name, packages=tops, wsgi=wsgi, requirements=requirements,
+        database_scheme=scheme, health_path=health, static_dirs=static,
+        database_envs=sorted({"DATABASE_URL"} | {f for f in found if f.endswith("DATABASE_URL")}),
+        secret_envs=sorted({"SECRET_KEY"} | {f for f in found if f.endswith("SECRET_KEY")}))

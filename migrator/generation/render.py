@@ -34,6 +34,8 @@ from .model import (
     ServiceSpec,
 )
 
+#: the cookie that sends a client's reads to the primary for a few seconds after it wrote
+PIN_COOKIE = "db_primary_until"
 SERVICE_FILES = {
     # template (relative to templates/service/<framework or common>) -> output path
     "common": {
@@ -43,6 +45,7 @@ SERVICE_FILES = {
         "README.md.j2": "README.md",
         "pkg/__init__.py.j2": "{pkg}/__init__.py",
         "pkg/config.py.j2": "{pkg}/config.py",
+        "pkg/db.py.j2": "{pkg}/db.py",
         "pkg/health.py.j2": "{pkg}/health.py",
         "pkg/observability.py.j2": "{pkg}/observability.py",
         "pkg/stubs.py.j2": "{pkg}/stubs.py",
@@ -158,6 +161,7 @@ def service_files(env: SandboxedEnvironment, project: Project, svc: ServiceSpec,
     context = {"project": project, "service": svc, "package": svc.package,
                "framework": project.framework, "port": HTTP_PORT, "uid": UID,
                "python_image": PYTHON_IMAGE, "image": k8s.image(project, svc),
+               "pin_cookie": PIN_COOKIE,
                "wsgi_target": WSGI_TARGET[project.framework].format(pkg=svc.package)}
     out: dict[str, str] = {}
     for group in ("common", project.framework):
@@ -173,17 +177,36 @@ def service_files(env: SandboxedEnvironment, project: Project, svc: ServiceSpec,
 
 
 def gateway_files(env: SandboxedEnvironment, project: Project) -> dict[str, str]:
+    """nginx configs routing each service's paths by its cutover state: ``off`` has no location
+    (the monolith's ``location /`` answers), ``live`` goes to the service, ``canary`` through a
+    ``split_clients`` on ``$request_id`` (per request, as ingress-nginx's canary-weight), and
+    ``shadow`` to the monolith with a ``mirror`` copy to the service whose answer is dropped."""
     upstream = {s.name: f"svc_{python_identifier(s.name)}" for s in project.services}
+    state = {s.name: s for s in project.services}
     # Ingress "Prefix /a" matches /a and /a/...; nginx needs "= /a" and "/a/" for the same.
     exact = {r.path for r in project.rules if r.path_type == "Exact"}
     locations = []
     for rule in project.rules:
+        svc = state[rule.service]
+        if svc.cutover == "off":
+            continue
         up = upstream[rule.service]
+        target = {"live": up, "canary": f"$canary_{python_identifier(svc.name)}",
+                  "shadow": "monolith"}[svc.cutover]
+        mirror = f"/_migrator_shadow/{svc.name}" if svc.cutover == "shadow" else ""
+        entry = {"upstream": target, "mirror": mirror}
         if rule.path_type == "Exact" or rule.path not in exact:
-            locations.append({"modifier": "= ", "path": rule.path, "upstream": up})
+            locations.append({"modifier": "= ", "path": rule.path, **entry})
         if rule.path_type == "Prefix":
-            locations.append({"modifier": "", "path": rule.path.rstrip("/") + "/", "upstream": up})
-    common = {"project": project, "locations": locations, "cache_control": k8s.STATIC_CACHE_CONTROL}
+            locations.append({"modifier": "", "path": rule.path.rstrip("/") + "/", **entry})
+    canaries = [{"var": f"canary_{python_identifier(s.name)}", "percent": s.cutover_percent,
+                 "upstream": upstream[s.name], "service": s.name}
+                for s in project.services if s.cutover == "canary"]
+    shadows = [{"path": f"/_migrator_shadow/{s.name}", "upstream": upstream[s.name],
+                "service": s.name} for s in project.services if s.cutover == "shadow"]
+    common = {"project": project, "locations": locations, "canaries": canaries,
+              "shadows": shadows, "cache_control": k8s.STATIC_CACHE_CONTROL,
+              "cache_immutable": k8s.STATIC_IMMUTABLE, "hashed": k8s.HASHED_STATIC}
     compose = render(env, "gateway/nginx.conf.j2", variant="compose", listen="8080",
                      monolith=f"{project.monolith_service}:8000",
                      upstreams=[{"name": upstream[s.name], "server": f"{s.name}:{HTTP_PORT}"}
@@ -234,10 +257,26 @@ def compose_files(project: Project, extract: bool = False) -> dict[str, str]:
         "healthcheck": {"test": ["CMD", "pg_isready", "-U", "postgres"], "interval": "5s",
                         "timeout": "3s", "retries": 10},
     }
-    services[project.monolith_service] = {
-        "image": f"${{MONOLITH_IMAGE:-{project.name}-monolith:latest}}",
-        "environment": {"PORT": "8000"},
-    }
+    mono = project.monolith
+    if mono is not None:
+        url = (f"{mono.database_scheme}://postgres:${{POSTGRES_PASSWORD:-postgres}}"
+               f"@postgres:5432/{MONOLITH_DB}")
+        menv = {"SERVICE_NAME": mono.name, "PORT": str(HTTP_PORT), "DATABASE_READ_URL": url,
+                "CDN_URL": "${CDN_URL:-}"}
+        menv.update({name: url for name in mono.database_envs})
+        # the session key comes from the environment or compose stops: never a built-in value
+        menv.update({name: "${SECRET_KEY:?set SECRET_KEY, the monolith's session key}"
+                     for name in mono.secret_envs})
+        services[mono.name] = {
+            "build": {"context": "./monolith", "additional_contexts": {"source": mono.context}},
+            "image": f"{k8s.image(project, mono)}:dev", "environment": menv,
+            "read_only": True, "tmpfs": ["/tmp"], "restart": "unless-stopped",
+            "depends_on": {"postgres": {"condition": "service_healthy"}}}
+    else:
+        services[project.monolith_service] = {
+            "image": f"${{MONOLITH_IMAGE:-{project.name}-monolith:latest}}",
+            "environment": {"PORT": "8000"},
+        }
     services["gateway"] = {
         "image": "nginx:1.27.3-bookworm",
         "ports": ["8080:8080"],
@@ -245,10 +284,31 @@ def compose_files(project: Project, extract: bool = False) -> dict[str, str]:
         "depends_on": sorted([s.name for s in project.services] + [project.monolith_service]),
     }
     compose = {"name": project.name, "services": services, "volumes": {"pgdata": {}}}
-    sql = "".join(f'CREATE DATABASE "{_db(s)}";\n' for s in owners)
+    names = [_db(s) for s in owners] + ([MONOLITH_DB] if mono is not None else [])
+    sql = "".join(f'CREATE DATABASE "{name}";\n' for name in names)
     return {"compose.yaml": dump_yaml(compose),
             "deploy/compose/initdb/01-databases.sql":
                 "-- one database per service that owns tables (generated by migrator)\n" + sql}
+
+
+MONOLITH_DB = "monolith"
+
+
+def monolith_files(env: SandboxedEnvironment, project: Project) -> dict[str, str]:
+    """``monolith/``: the image of the monolith itself (its own requirements, gunicorn)."""
+    mono = project.monolith
+    if mono is None:
+        return {}
+    context = {"project": project, "monolith": mono, "port": HTTP_PORT, "uid": UID,
+               "python_image": PYTHON_IMAGE, "image": k8s.image(project, mono)}
+    reqs = ("# the monolith's own requirements (pinned as it pins them), generated by migrator\n"
+            + "".join(f"{line}\n" for line in mono.requirements))
+    files = {"monolith/Dockerfile": render(env, "monolith/Dockerfile.j2", **context),
+             "monolith/requirements.txt": reqs}
+    if mono.static_dirs:
+        files["monolith/hash_static.py"] = render(env, "monolith/hash_static.py.j2",
+                                                  static_path=project.static_path)
+    return files
 
 
 def _db(svc: ServiceSpec) -> str:
@@ -271,6 +331,7 @@ def render_all(project: Project, templates: Path | None = None, *,
     for rel, obj in k8s.manifests(project).items():
         files[f"deploy/k8s/{rel}"] = dump_yaml(obj)
     files.update(gateway_files(env, project))
+    files.update(monolith_files(env, project))
     files.update(compose_files(project, extract=extract))
     local = {"gateway": LOCAL_GATEWAY_PORT, "monolith": LOCAL_MONOLITH_PORT}
     files["MIGRATION.md"] = render(env, "MIGRATION.md.j2", project=project, order=coupling(project),

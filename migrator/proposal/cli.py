@@ -13,7 +13,7 @@ from migrator.plan import PlanError, dump_plan, load_plan
 from migrator.proposal.config import ALGORITHMS
 
 METRICS_HELP = ("Metrics (Q, ICP, SM, IFN, NED, BCP, data coupling) follow the definitions in "
-                "README, section Metrics (docs/metrics.md).")
+                "docs/metrics.md in the migrator repository.")
 
 
 def _fail(message: str) -> None:
@@ -28,6 +28,17 @@ def _analyze(path: str):  # noqa: ANN202 - the graph type lives in another stage
         return analyze(path)
     except PathError as exc:
         _fail(str(exc))
+
+
+def _history(path: str, graph):  # noqa: ANN001, ANN202 - the graph type lives in another stage
+    from migrator.proposal.history import HistoryError, read_history
+
+    files = {n: d["file"] for n, d in graph.g.nodes(data=True)
+             if d.get("kind") == "module" and d.get("file")}
+    try:
+        return read_history(graph.root or path, files)
+    except HistoryError as exc:
+        _fail(f"--history: {exc}")
 
 
 @click.command(epilog=METRICS_HELP)
@@ -45,11 +56,14 @@ def _analyze(path: str):  # noqa: ANN202 - the graph type lives in another stage
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
               help="migrator.yaml or pyproject.toml with propose settings (default: the "
                    "project's own).")
+@click.option("--history", is_flag=True,
+              help="Also weigh what changes together and who changes it, from the last "
+                   "2,000 commits of PATH's git checkout (logical and contributor coupling).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print the summary.")
 def propose(path: str, output: str | None, fmt: str | None, algorithm: str | None,
             services: str | None, seed: int | None, base_plan: str | None,
-            config_file: str | None, force: bool, quiet: bool) -> None:
+            config_file: str | None, history: bool, force: bool, quiet: bool) -> None:
     """Propose services for the Python code at PATH: a plan file with services, a shared
     kernel, table owners and the reasons for each placement."""
     from migrator.proposal.config import find_config, read_config_file
@@ -72,8 +86,9 @@ def propose(path: str, output: str | None, fmt: str | None, algorithm: str | Non
         graph = _analyze(path)
         source = os.path.relpath(Path(path).resolve(), Path(output).resolve().parent) \
             if output else str(path)
+        past = _history(path, graph) if history else None
         plan = run_propose(graph, config=settings, base_plan=base, source=source,
-                           algorithm=algorithm, services=services, seed=seed)
+                           algorithm=algorithm, services=services, seed=seed, history=past)
     except PlanError as exc:
         _fail(str(exc).replace("\n", "; "))
         return

@@ -26,7 +26,9 @@ ALGORITHMS = ("louvain", "greedy", "label-propagation")
 
 #: clustering weights per edge kind (multipliers of counts), plus the priors migrator adds:
 #: ``package`` ties a module to its domain package (and a carved-out symbol to the domain it
-#: uses most), ``sibling`` multiplies edges between symbols carved out of one module, ``table_write`` / ``table_read`` tie code to the tables it writes / reads (data gravity).
+#: uses most), ``sibling`` multiplies edges between symbols carved out of one module, ``table_write`` / ``table_read`` tie code to the tables it writes / reads (data gravity),
+#: ``cochange`` / ``authors`` (with ``--history``) tie modules changed in the same commits /
+#: by the same people.
 DEFAULT_WEIGHTS: dict[str, float] = {
     "import": 1.0,
     "reference": 1.0,
@@ -39,6 +41,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "sibling": 0.25,
     "table_write": 3.0,
     "table_read": 1.0,
+    "cochange": 1.0,
+    "authors": 1.0,
 }
 
 _KEYS = {"algorithm", "services", "seed", "weights", "pin", "together", "apart", "kernel",

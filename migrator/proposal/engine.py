@@ -21,6 +21,7 @@ from migrator.proposal import cluster as cl
 from migrator.proposal.compare import _covering, _resolve
 from migrator.proposal.concepts import seg_words
 from migrator.proposal.config import ProposalOptions, build_options, glob_match
+from migrator.proposal.history import History, add_history
 from migrator.proposal.kernel import (
     business_units,
     composition_root,
@@ -41,6 +42,7 @@ from migrator.proposal.units import UnitGraph, build_units, first_segment, is_vi
 
 SWEEP = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 BIG = 4000
+NAME_LINES = 25  # lines of a concept's code that weigh like one module in naming
 TEAM_SHARE = 0.01  # a service holds at least this share of the clustered code
 TEAM_FACTOR = 1.8  # services, at most: this times the square root of the business concepts
 TEAM_BIG = 0.05  # ... or as many as there are clusters holding this share of the code
@@ -52,28 +54,34 @@ TABLE_RULE = ("owner = the service with the most nodes writing the table (bulk l
 
 def propose(graph: DependencyGraph, *, options: ProposalOptions | None = None,
             config: dict[str, Any] | None = None, base_plan: Plan | None = None,
-            source: str | None = None, **overrides: Any) -> Plan:
+            source: str | None = None, history: History | None = None,
+            **overrides: Any) -> Plan:
     """Partition ``graph`` into services, a shared kernel and table owners.
 
     ``config`` is the project's ``propose`` settings; ``overrides`` (algorithm, services, seed,
     weights, pin, together, apart, kernel, resolution ...) win over it. With ``base_plan`` every
     decision of that (edited) plan is kept and only nodes it does not cover are placed.
+    ``history`` (``proposal.history.read_history``) adds what changes together and who
+    changes it to the structural ties.
     """
     opts = options or build_options(config, **overrides)
-    return _Proposer(graph, opts, base_plan, source).run()
+    return _Proposer(graph, opts, base_plan, source, history).run()
 
 
 class _Proposer:
     def __init__(self, graph: DependencyGraph, opts: ProposalOptions, base: Plan | None,
-                 source: str | None) -> None:
+                 source: str | None, history: History | None = None) -> None:
         self.graph = graph
         self.opts = opts
         self.base = base
         self.source = source
         self.ug: UnitGraph = build_units(graph, opts)
+        if history is not None:
+            add_history(self.ug, history, opts.weights)
         self.business = business_units(self.ug, graph)
         self.pins: dict[str, str] = {}
         self.reason: dict[str, str] = {}
+        self.concepts = 0  # business concepts the service count was sized from
 
     # -- constraints ----------------------------------------------------------------------
     def _pins(self) -> None:
@@ -409,6 +417,7 @@ class _Proposer:
         #    (business concepts) services
         if self.opts.services is None:
             concepts = len({n for n in labels if n.startswith(cl.PIN + cl.DOM)})
+            self.concepts = concepts
             members = self._real(labels)
             big = sum(1 for k in members if code(members[k]) >= TEAM_BIG * floor / TEAM_SHARE)
             high = max(low, big, math.ceil(TEAM_FACTOR * math.sqrt(concepts))) \
@@ -520,7 +529,9 @@ class _Proposer:
         for lab, units in members.items():
             if lab in fixed:
                 continue
-            doms = Counter(ug.domain[u] for u in units)
+            doms: Counter[str] = Counter()  # a concept's say grows with its code
+            for u in units:
+                doms[ug.domain[u]] += max(1, round(ug.size[u] / NAME_LINES))
             segs = [s for u in units for s in handler_unit.get(u, [])]
             tables = owned.get(str(lab), [])
             classes = [u.split(":", 1)[1] for u in units
@@ -634,6 +645,9 @@ class _Proposer:
                 if name in services:
                     services[name].interface = sorted(set(services[name].interface)
                                                       | set(old.interface))
+                    # the traffic switch is an operator's decision: a re-run keeps it
+                    services[name].cutover = old.cutover
+                    services[name].cutover_percent = old.cutover_percent
         metrics = compute_metrics(graph, full, owners=owners)
         for name, svc in services.items():
             svc.why = self._why(name, svc, full, split)
@@ -647,6 +661,7 @@ class _Proposer:
             "services_range": list(self.opts.services) if self.opts.services else None,
             "weights": dict(sorted(self.opts.weights.items())),
             "split_modules": sorted(split),
+            "service_count": self._count_reason(len(services)),
             "table_owner_rule": TABLE_RULE,
             "data_coupling": copy.deepcopy({
                 "shared_writes": metrics["data_coupling"]["shared_write_tables"],
@@ -661,6 +676,20 @@ class _Proposer:
                                            if _resolve_any(n, set(ug.units)) is None)
         meta = {k: v for k, v in meta.items() if v is not None}
         return Plan(services=services, shared_kernel=kernel, metrics=metrics, meta=meta)
+
+    def _count_reason(self, n: int) -> str:
+        """Why the plan has ``n`` services, for the plan's readers."""
+        if self.opts.services:
+            low, high = self.opts.services
+            return f"{n} services: asked for {low}-{high}"
+        c = getattr(self, "concepts", 0)
+        if not c:
+            return f"{n} services: the clusters of the code (no business concepts found)"
+        return (f"{n} services from {c} business concepts: a team owns a handful of related "
+                f"concepts, so at most ceil({TEAM_FACTOR} x sqrt({c})) = "
+                f"{math.ceil(TEAM_FACTOR * math.sqrt(c))} (more only where more clusters each "
+                f"hold {TEAM_BIG:.0%} of the code); fragments under {TEAM_SHARE:.0%} of the code "
+                f"joined their closest concept")
 
     def _why(self, name: str, svc: Service, full: dict[str, str], split: set[str]) -> list[str]:
         ug = self.ug
@@ -760,7 +789,9 @@ def summarize(plan: Plan) -> str:
         lines.append(f"metrics: Q {m.get('modularity')}  ICP {m.get('icp')}  SM {m.get('sm')}  "
                      f"IFN {m.get('ifn')}  NED {m.get('ned')}  BCP {m.get('bcp')}  "
                      f"shared writes {dc.get('shared_writes', 0)}  "
-                     f"cross reads {dc.get('cross_reads', 0)}  (definitions: README, Metrics)")
+                     f"cross reads {dc.get('cross_reads', 0)}  (definitions: docs/metrics.md)")
+    if plan.meta.get("service_count"):
+        lines.append(str(plan.meta["service_count"]))
     split = plan.meta.get("split_modules") or []
     if split:
         lines.append("split into symbols: " + ", ".join(split))

@@ -1,11 +1,11 @@
-"""Decomposition metrics, exactly as defined in README "Metrics" (docs/metrics.md).
+"""Decomposition metrics, exactly as defined in docs/metrics.md.
 
 Published tools disagree on the formulas behind the same metric names, so every number migrator
 prints comes from here. Each metric is a small pure function over plain data (a weighted edge
 dict and a node -> service dict) so that it can be checked by hand on a five-node graph;
 ``compute_metrics`` lifts a ``DependencyGraph`` and an assignment onto those plain inputs.
 
-Conventions (the parts metrics.md leaves open, fixed here and documented in README):
+Conventions (fixed here and stated in docs/metrics.md):
 
 * Units are the assignment's keys. A graph node counts as the unit of the longest assigned prefix
   among: itself, its module, the module's parent packages. Nodes matching nothing are left out.
@@ -357,7 +357,7 @@ def data_coupling(graph: DependencyGraph, resolver: UnitResolver,
 def compute_metrics(graph: DependencyGraph, assignment: dict[str, str],
                     weights: dict[str, float] | None = None, *,
                     owners: Mapping[str, str | None] | None = None) -> dict[str, Any]:
-    """All metrics of README "Metrics" for ``assignment`` (node id -> service or shared_kernel).
+    """All metrics of docs/metrics.md for ``assignment`` (node id -> service or shared_kernel).
 
     ``weights`` maps edge kind -> multiplier of its count (default 1 for every kind).
     ``owners`` overrides the table-ownership rule (a plan's ``tables`` lists).
@@ -371,7 +371,7 @@ def compute_metrics(graph: DependencyGraph, assignment: dict[str, str],
         owners = table_owners(graph, resolver)
     sizes = Counter(groups.values())
     return {
-        "definitions": "migrator metrics v1 (README: Metrics)",
+        "definitions": "migrator metrics v1 (docs/metrics.md)",
         "services": len(services),
         "nodes": len(groups),
         "kernel_nodes": sum(1 for s in assignment.values() if s == SHARED),

@@ -64,7 +64,7 @@ def candidates(domains: Iterable[tuple[str, int]], routes: Iterable[str],
         if domain not in roots:  # a business concept: its word was vetted as one
             score[last.lower()] += 3 * weight
     for seg in routes:
-        if seg and seg not in GENERIC:
+        if seg and seg not in GENERIC and seg not in STOP:
             score[seg] += 2
     for t in tables:
         if t.lower() not in GENERIC:

@@ -1,7 +1,7 @@
 """The report as plain data: what `report` computes and every formatter renders.
 
 Nothing here knows about output formats; ``Report.to_dict()`` is the documented JSON form
-(schema ``migrator.report``, version ``REPORT_VERSION``, see README "## report").
+(schema ``migrator.report``, version ``REPORT_VERSION``, see docs/report.md).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ REPORT_VERSION = 1
 
 #: stated in --help and at the top of every report
 DEFINITIONS = (
-    "Metric definitions follow ../shared/docs/metrics.md (Q, ICP, SM, IFN, NED, BCP, data "
-    "coupling; the shared kernel is left out). Ca = distinct units (modules, or symbols split "
-    "from their module) outside a component with an edge into it, Ce = distinct units outside "
-    "it that it has an edge to, I = Ce / (Ca + Ce) (0 when both are 0); per module the same "
-    "with modules."
+    "Metric definitions follow docs/metrics.md in the migrator repository (Q, ICP, SM, IFN, "
+    "NED, BCP, data coupling; the shared kernel is left out). Ca = distinct units (modules, or "
+    "symbols split from their module) outside a component with an edge into it, Ce = distinct "
+    "units outside it that it has an edge to, I = Ce / (Ca + Ce) (0 when both are 0); per "
+    "module the same with modules."
 )
 
 

@@ -18,14 +18,25 @@ SHOPFIX = ROOT / "tests" / "extraction" / "fixtures"
 
 @pytest.fixture(scope="session")
 def generated(tmp_path_factory) -> dict[str, Path]:
-    """framework -> OUT of a scaffold with both extras enabled."""
+    """framework -> OUT of a scaffold with both extras enabled and every service ``live``."""
     out = {}
     for fw in FRAMEWORKS:
         target = tmp_path_factory.mktemp(f"gen-{fw}")
-        scaffold(make_plan(fw), make_graph(fw), target,
+        plan = make_plan(fw)
+        for svc in plan.services.values():  # every service cut over: routes reach them
+            svc.cutover = "live"
+        scaffold(plan, make_graph(fw), target,
                  with_=("prometheus-operator", "cloudnative-pg"))
         out[fw] = target
     return out
+
+
+@pytest.fixture(scope="session")
+def sample_graph():
+    """sample_monolith analysed (the graph only; each test scaffolds what it needs)."""
+    from migrator.analysis import analyze
+
+    return analyze(SAMPLE)
 
 
 @pytest.fixture(scope="session")

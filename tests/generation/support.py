@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -88,3 +91,37 @@ def build_context(context: Path, tmp: Path) -> set[str]:
     root = dest / "context"
     assert root.is_dir(), f"podman exported nothing from {context}"
     return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+@contextlib.contextmanager
+def local_gateway(out: Path, prefix: Path, ports: dict[str, int] | None = None):
+    """Run OUT's ``gateway/nginx.local.conf`` with real nginx on free loopback ports.
+
+    ``ports`` maps "gateway", "monolith" and service names to the ports to use (free ones are
+    picked for any left out); yields ``(gateway URL, ports)`` and stops nginx by its pid."""
+    from migrator.extraction.localrun import free_port
+
+    nginx = need("nginx")
+    planned = json.loads((out / "gateway/local.json").read_text())
+    chosen = dict(ports or {})
+    old = {"gateway": planned["gateway"], "monolith": planned["monolith"],
+           **planned["services"]}
+    conf = (out / "gateway/nginx.local.conf").read_text()
+    for name, port in old.items():
+        chosen.setdefault(name, free_port())
+        conf = conf.replace(f"127.0.0.1:{port};", f"127.0.0.1:{chosen[name]};")
+    (prefix / "tmp").mkdir(parents=True, exist_ok=True)
+    (prefix / "nginx.conf").write_text(conf)
+    subprocess.run([nginx, "-c", str(prefix / "nginx.conf"), "-p", str(prefix)], check=True,
+                   timeout=30)
+    try:
+        yield f"http://127.0.0.1:{chosen['gateway']}", chosen
+    finally:
+        pid = int((prefix / "nginx.pid").read_text())
+        os.kill(pid, signal.SIGQUIT)
+        for _ in range(100):  # bounded: nginx drains and exits within a second
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)

@@ -116,8 +116,15 @@ def test_every_emitted_database_url_names_the_services_driver(framework, generat
     for doc in documents:
         for svc, urls in _urls_by_service(doc).items():
             seen.setdefault(svc, set()).update(urls)
-    # compose (2 URLs) and the CloudNativePG deployment (2 URLs) for each of the three services
-    assert sorted(seen) == ["cart", "catalog", "orders"]
+    # compose (2 URLs) and the CloudNativePG deployment (2 URLs) for each of the three services,
+    # and compose's URLs for the monolith, whose image installs the driver its scheme names
+    assert sorted(seen) == ["cart", "catalog", "monolith", "orders"]
+    mono_schemes = {urlsplit(u).scheme for u in seen.pop("monolith")}
+    mono_reqs = {parse_requirement(line)[0] for line in
+                 (out / "monolith/requirements.txt").read_text().splitlines()
+                 if parse_requirement(line)}
+    assert len(mono_schemes) == 1
+    assert (mono_schemes == {"postgresql"}) == (not mono_reqs & DRIVER_NAMES), mono_schemes
     for svc, urls in seen.items():
         schemes = {urlsplit(u).scheme for u in urls}
         reqs = _requirements(out, svc)

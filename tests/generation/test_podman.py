@@ -11,6 +11,7 @@ root file system and a tmpfs /tmp, as the Kubernetes manifests run it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -76,6 +77,8 @@ def standin(podman, out: Path, tmp: Path) -> None:
     bases = {re.search(r"^FROM (\S+)", d.read_text(), re.M).group(1) for d in dockerfiles}
     assert len(bases) == 1, bases
     requirements = sorted((out / "services").glob("*/requirements.txt"))
+    if (out / "monolith/requirements.txt").is_file():
+        requirements.append(out / "monolith/requirements.txt")
     kernel = out / "shared_kernel" / "pyproject.toml"
     if kernel.is_file():  # extract mode: the images also build and install the kernel library
         lists = re.findall(r"^(?:requires|dependencies) = \[(.*?)\]", kernel.read_text(),
@@ -112,6 +115,25 @@ def wait_healthy(podman, cid: str, url: str) -> tuple[int, dict, bytes]:
                 logs = podman("logs", cid, check=False).stdout
                 raise AssertionError(f"container did not answer: {logs}") from None
             time.sleep(0.5)
+
+
+@contextlib.contextmanager
+def running_image(podman, tag: str, build: list[str], env: dict[str, str]):
+    """Build ``tag`` (``build``: the context and flags), run it read-only on the host's
+    loopback with ``env``; yield the container id; remove container, image and build stages."""
+    try:
+        podman("build", "--pull=never", "--network=none", "--format", "docker", "-t", tag,
+               *build)
+        flags = [a for k, v in sorted(env.items()) for a in ("-e", f"{k}={v}")]
+        cid = podman("run", "-d", "--init", "--network", "host", "--read-only", "--tmpfs",
+                     "/tmp", *flags, tag).stdout.strip()
+        try:
+            yield cid
+        finally:
+            podman("rm", "-f", cid, check=False)
+    finally:
+        podman("rmi", "-f", tag, check=False)
+        podman("image", "prune", "-f", check=False)
 
 
 def stops_cleanly(podman, cid: str) -> None:
@@ -159,48 +181,69 @@ def test_an_extracted_service_image_serves_its_moved_code(podman, sample_extract
     on top of the installed shared kernel library."""
     out = sample_extract_out
     standin(podman, out, tmp_path)
-    tag = "localhost/migrator-test-extract-catalog:test"
-    try:
-        podman("build", "--pull=never", "--network=none", "--format", "docker", "-t", tag,
-               "-f", str(out / "services/catalog/Dockerfile"), str(out))
-        port = free_port()
-        env = {"PORT": str(port), "HOST": "127.0.0.1",
-               "DATABASE_URL": "sqlite:////tmp/catalog.sqlite3",
-               # the shop's own settings: instance folder (mail spool) on the writable /tmp
-               "SHOP_INSTANCE_DIR": "/tmp/instance", "SHOP_PASSWORD_ITERATIONS": "1000"}
-        flags = [a for k, v in sorted(env.items()) for a in ("-e", f"{k}={v}")]
-        cid = podman("run", "-d", "--init", "--network", "host", "--read-only", "--tmpfs",
-                     "/tmp", *flags, tag).stdout.strip()
-        try:
-            base = f"http://127.0.0.1:{port}"
-            assert wait_healthy(podman, cid, base + "/healthz")[0] == 200
-            assert get(base + "/readyz")[0] == 200  # its database exists: created and seeded
-            # the service's modules come from /app/src, the kernel from the installed library
-            listing = podman("exec", "-e", "PYTHONPATH=/app/src", cid, "python", "-c",
-                             "import sample_monolith.catalog.routes as r, sample_monolith.db as d;"
-                             "print(r.__file__); print(d.__file__)").stdout.split()
-            assert listing[0] == "/app/src/sample_monolith/catalog/routes.py"
-            assert listing[1].startswith("/opt/venv/lib/") and "site-packages" in listing[1]
-            # the PostgreSQL driver that compose and Kubernetes name in the URL loads in the
-            # image: SQLAlchemy resolves the scheme to it and /readyz connects through it (to a
-            # closed port here: the driver's OperationalError, not the TCP fallback's refusal)
-            compose = yaml.safe_load((out / "compose.yaml").read_text())
-            url = compose["services"]["catalog"]["environment"]["DATABASE_URL"]
-            assert url.startswith("postgresql+psycopg://")
-            closed = url.split("://")[0] + "://u:p@127.0.0.1:9/db"
-            driver = podman("exec", cid, "python", "-c",
-                            "import sqlalchemy, catalog_service.health as h;"
-                            f"print(sqlalchemy.create_engine({closed!r}).dialect.dbapi.__name__);"
-                            f"print(h.check_database({closed!r}, 1))").stdout.splitlines()
-            assert driver[0] == "psycopg", driver
-            assert "(False, 'OperationalError" in driver[1], driver
-            status, _, body = get(base + "/api/catalog/categories")
-            assert status == 200, body[:500]
-            categories = json.loads(body)["categories"]
-            assert categories and all(c["slug"] and c["name"] for c in categories)
-            stops_cleanly(podman, cid)
-        finally:
-            podman("rm", "-f", cid, check=False)
-    finally:
-        podman("rmi", "-f", tag, check=False)
-        podman("image", "prune", "-f", check=False)
+    port = free_port()
+    env = {"PORT": str(port), "HOST": "127.0.0.1",
+           "DATABASE_URL": "sqlite:////tmp/catalog.sqlite3",
+           # the shop's own settings: instance folder (mail spool) on the writable /tmp
+           "SHOP_INSTANCE_DIR": "/tmp/instance", "SHOP_PASSWORD_ITERATIONS": "1000"}
+    build = ["-f", str(out / "services/catalog/Dockerfile"), str(out)]
+    with running_image(podman, "localhost/migrator-test-extract-catalog:test", build,
+                       env) as cid:
+        base = f"http://127.0.0.1:{port}"
+        assert wait_healthy(podman, cid, base + "/healthz")[0] == 200
+        assert get(base + "/readyz")[0] == 200  # its database exists: created and seeded
+        # the service's modules come from /app/src, the kernel from the installed library
+        listing = podman("exec", "-e", "PYTHONPATH=/app/src", cid, "python", "-c",
+                         "import sample_monolith.catalog.routes as r, sample_monolith.db as d;"
+                         "print(r.__file__); print(d.__file__)").stdout.split()
+        assert listing[0] == "/app/src/sample_monolith/catalog/routes.py"
+        assert listing[1].startswith("/opt/venv/lib/") and "site-packages" in listing[1]
+        # the PostgreSQL driver that compose and Kubernetes name in the URL loads in the
+        # image: SQLAlchemy resolves the scheme to it and /readyz connects through it (to a
+        # closed port here: the driver's OperationalError, not the TCP fallback's refusal)
+        compose = yaml.safe_load((out / "compose.yaml").read_text())
+        url = compose["services"]["catalog"]["environment"]["DATABASE_URL"]
+        assert url.startswith("postgresql+psycopg://")
+        closed = url.split("://")[0] + "://u:p@127.0.0.1:9/db"
+        driver = podman("exec", cid, "python", "-c",
+                        "import sqlalchemy, catalog_service.health as h;"
+                        f"print(sqlalchemy.create_engine({closed!r}).dialect.dbapi.__name__);"
+                        f"print(h.check_database({closed!r}, 1))").stdout.splitlines()
+        assert driver[0] == "psycopg", driver
+        assert "(False, 'OperationalError" in driver[1], driver
+        status, _, body = get(base + "/api/catalog/categories")
+        assert status == 200, body[:500]
+        categories = json.loads(body)["categories"]
+        assert categories and all(c["slug"] and c["name"] for c in categories)
+        stops_cleanly(podman, cid)
+
+
+def test_compose_builds_the_monolith_which_serves_hashed_static_files(podman, sample_out,
+                                                                       tmp_path):
+    """compose's monolith entry (context, additional_contexts) builds with podman; the
+    container serves the shop and its content-hashed static files, read-only, as in k8s."""
+    out = sample_out
+    compose = yaml.safe_load((out / "compose.yaml").read_text())["services"]
+    external = {name for name, svc in compose.items() if "build" not in svc}
+    assert external == {"postgres", "gateway"}  # every other image is built from this output
+    build = compose["monolith"]["build"]
+    standin(podman, out, tmp_path)
+    contexts = [f"--build-context={k}={(out / v).resolve()}"
+                for k, v in build["additional_contexts"].items()]
+    port = free_port()
+    env = {"PORT": str(port), "SHOP_INSTANCE_DIR": "/tmp/shop",
+           "SHOP_DATABASE_URL": "sqlite:////tmp/shop/shop.sqlite3",
+           "SHOP_SECRET_KEY": "podman-test", "SHOP_PASSWORD_ITERATIONS": "1000"}
+    with running_image(podman, "localhost/migrator-test-monolith:test",
+                       [*contexts, str(out / build["context"])], env) as cid:
+        status, _, _ = wait_healthy(podman, cid, f"http://127.0.0.1:{port}/healthz")
+        assert status == 200
+        status, _, page = get(f"http://127.0.0.1:{port}/")
+        assert status == 200 and b"<html" in page.lower()
+        manifest = json.loads(podman("exec", cid, "cat",
+                                     "/app/sample_monolith/static/manifest.json").stdout)
+        status, _, css = get(f"http://127.0.0.1:{port}/static/{manifest['css/shop.css']}")
+        assert status == 200
+        assert css == (Path(__file__).resolve().parents[2] /
+                       "sample_monolith/static/css/shop.css").read_bytes()
+        stops_cleanly(podman, cid)

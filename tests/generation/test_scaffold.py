@@ -77,7 +77,9 @@ def test_deployment_hardening(generated):
     dep = load(generated["flask"], "deploy/k8s/base/cart/deployment.yaml")
     spec = dep["spec"]["template"]["spec"]
     c = spec["containers"][0]
-    assert dep["spec"]["replicas"] >= 2
+    assert "replicas" not in dep["spec"]  # the HPA owns the count
+    hpa = load(generated["flask"], "deploy/k8s/base/cart/hpa.yaml")
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "cart" and hpa["spec"]["minReplicas"] >= 2
     assert dep["spec"]["strategy"]["type"] == "RollingUpdate"
     assert {c["startupProbe"]["httpGet"]["path"], c["livenessProbe"]["httpGet"]["path"],
             c["readinessProbe"]["httpGet"]["path"]} == {"/healthz", "/readyz"}
@@ -135,6 +137,10 @@ def test_ingress_and_gateway_route_the_same(generated):
              for p in ing["spec"]["rules"][0]["http"]["paths"]}
     assert rules == {("/cart", "Exact", "cart"), ("/cart/items", "Prefix", "cart"),
                      ("/orders", "Prefix", "orders"), ("/products", "Prefix", "catalog")}
+    # TLS on the host, the certificate from cert-manager
+    assert ing["spec"]["tls"] == [{"hosts": ["shop.example.com"], "secretName": "shop-tls"}]
+    assert ing["spec"]["rules"][0]["host"] == "shop.example.com"
+    assert ing["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
     conf = (out / "gateway/nginx.local.conf").read_text()
     for path, kind, svc in rules:
         assert f"location = {path} {{\n            proxy_pass http://svc_{svc};" in conf
@@ -143,7 +149,10 @@ def test_ingress_and_gateway_route_the_same(generated):
     static = load(out, "deploy/k8s/base/ingress-static.yaml")
     assert static["spec"]["rules"][0]["http"]["paths"][0]["path"] == "/static"
     assert "cache-control" in json.dumps(static["metadata"]["annotations"]).lower()
-    assert 'add_header Cache-Control "public, max-age=86400, immutable"' in conf
+    assert 'add_header Cache-Control "public, max-age=300" always' in conf
+    hashed = load(out, "deploy/k8s/base/ingress-static-hashed.yaml")
+    assert "immutable" in hashed["metadata"]["annotations"]["migrator.dev/cache-control"]
+    assert hashed["spec"]["rules"][0]["http"]["paths"][0]["path"].startswith("/static/.+")
 
 
 def test_compose_runs_services_postgres_and_gateway(generated):

@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from migrator.extraction.localrun import free_port
 
-from .support import FRAMEWORKS, need
+from .support import FRAMEWORKS, local_gateway
 
 TARGETS = {"flask": "{pkg}.wsgi:app", "fastapi": "{pkg}.asgi:app", "django": "{pkg}.wsgi:application"}
 
@@ -141,39 +141,33 @@ class _Monolith(http.server.BaseHTTPRequestHandler):
 
 
 def test_local_gateway_routes_to_services_and_monolith(generated, tmp_path):
-    nginx = need("nginx")
     out = generated["flask"]
-    ports = json.loads((out / "gateway/local.json").read_text())
-    conf = (out / "gateway/nginx.local.conf").read_text()
-    mapping = {ports["gateway"]: free_port(), ports["monolith"]: free_port()}
-    for _name, port in ports["services"].items():
-        mapping[port] = free_port()
-    for old, new in mapping.items():
-        conf = conf.replace(f"127.0.0.1:{old};", f"127.0.0.1:{new};")
-    prefix = tmp_path / "gw"
-    (prefix / "tmp").mkdir(parents=True)
-    (prefix / "nginx.conf").write_text(conf)
-    monolith = http.server.ThreadingHTTPServer(("127.0.0.1", mapping[ports["monolith"]]), _Monolith)
+    ports = {"monolith": free_port(), **{name: free_port() for name in json.loads(
+        (out / "gateway/local.json").read_text())["services"]}}
+    monolith = http.server.ThreadingHTTPServer(("127.0.0.1", ports["monolith"]), _Monolith)
     threading.Thread(target=monolith.serve_forever, daemon=True).start()
-    services = {name: start_service(out / "services" / name, mapping[port])
-                for name, port in sorted(ports["services"].items())}
-    subprocess.run([nginx, "-c", str(prefix / "nginx.conf"), "-p", str(prefix)], check=True,
-                   timeout=30)
-    gw = f"http://127.0.0.1:{mapping[ports['gateway']]}"
+    services = {}
     try:
-        wait_up(f"{gw}/", None)
-        status, _, body = get(f"{gw}/products/7")
-        assert status == 501 and json.loads(body)["service"] == "catalog"
-        status, _, body = get(f"{gw}/cart")
-        assert status == 501 and json.loads(body)["service"] == "cart"
-        status, _, body = get(f"{gw}/about-us")
-        assert (status, body) == (200, b"monolith:/about-us")
-        status, headers, body = get(f"{gw}/static/app.css")
-        assert (status, body) == (200, b"monolith:/static/app.css")
-        assert headers["cache-control"] == "public, max-age=86400, immutable"
+        for name, port in sorted(ports.items()):
+            if name != "monolith":
+                services[name] = start_service(out / "services" / name, port)
+        with local_gateway(out, tmp_path / "gw", ports) as (gw, _):
+            wait_up(f"{gw}/", None)
+            status, _, body = get(f"{gw}/products/7")
+            assert status == 501 and json.loads(body)["service"] == "catalog"
+            status, _, body = get(f"{gw}/cart")
+            assert status == 501 and json.loads(body)["service"] == "cart"
+            status, _, body = get(f"{gw}/about-us")
+            assert (status, body) == (200, b"monolith:/about-us")
+            status, headers, body = get(f"{gw}/static/app.css")
+            assert (status, body) == (200, b"monolith:/static/app.css")
+            assert headers["cache-control"] == "public, max-age=300"  # may change any deploy
+            status, headers, body = get(f"{gw}/static/app.0123456789ab.css")
+            assert (status, body) == (200, b"monolith:/static/app.0123456789ab.css")
+            assert headers["cache-control"] == "public, max-age=31536000, immutable"
+            status, headers, _ = get(f"{gw}/static/app.0123456789abc.css")  # 13 hex: not hashed
+            assert headers["cache-control"] == "public, max-age=300"
     finally:
-        pid = int((prefix / "nginx.pid").read_text())
-        os.kill(pid, signal.SIGQUIT)
         for proc in services.values():
             stop(proc)
         monolith.shutdown()

@@ -4,6 +4,7 @@ against the published CRD schemas, kubectl kustomize and nginx -t."""
 from __future__ import annotations
 
 import functools
+import json
 import subprocess
 from pathlib import Path
 
@@ -149,19 +150,29 @@ def test_kustomize_renders_base_and_overlays(generated, fw):
     def deployments(docs):
         return {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
 
-    assert sorted(deployments(base)) == ["cart", "catalog", "orders"]
-    assert all(d["spec"]["replicas"] == 2 for d in deployments(base).values())
-    assert all(d["spec"]["replicas"] == 1 for d in deployments(dev).values())
-    assert all(d["spec"]["replicas"] == 3 for d in deployments(prod).values())
+    def hpas(docs):
+        return {d["spec"]["scaleTargetRef"]["name"]: d for d in docs
+                if d["kind"] == "HorizontalPodAutoscaler"}
+
+    assert sorted(deployments(base)) == ["cart", "catalog", "monolith", "orders"]
+    # the HPAs own the replica counts: no Deployment sets one, the overlays set HPA bounds
+    for docs, low, high in ((base, 2, 10), (dev, 1, 3), (prod, 3, 20)):
+        assert all("replicas" not in d["spec"] for d in deployments(docs).values())
+        assert sorted(hpas(docs)) == sorted(deployments(docs))
+        assert {(h["spec"]["minReplicas"], h["spec"]["maxReplicas"])
+                for h in hpas(docs).values()} == {(low, high)}
+    # one namespace per overlay, every namespaced object in it
+    for docs, ns in ((dev, "shop-dev"), (prod, "shop-prod")):
+        assert {d["metadata"]["name"] for d in docs if d["kind"] == "Namespace"} == {ns}
+        assert {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"} == {ns}
     prod_image = deployments(prod)["cart"]["spec"]["template"]["spec"]["containers"][0]["image"]
     dev_image = deployments(dev)["cart"]["spec"]["template"]["spec"]["containers"][0]["image"]
     assert (dev_image, prod_image) == ("shop/cart:dev", "shop/cart:0.1.0")
     prod_res = deployments(prod)["cart"]["spec"]["template"]["spec"]["containers"][0]["resources"]
     assert prod_res["limits"]["memory"] == "512Mi"
-    for docs in (dev, prod):  # the patched objects are still valid
+    for docs in (dev, prod):  # the patched objects are still valid, every one of them
         for doc in docs:
-            if doc["kind"] in ("Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget"):
-                validate(doc, f"overlay {doc['kind']}/{doc['metadata']['name']}")
+            validate(doc, f"overlay {doc['kind']}/{doc['metadata']['name']}")
 
 
 @pytest.mark.parametrize("fw", FRAMEWORKS)
@@ -187,3 +198,59 @@ def test_nginx_accepts_both_gateway_configs(generated, fw, tmp_path):
     proc = subprocess.run([nginx, "-t", "-c", str(prefix2 / "nginx.conf"), "-p", str(prefix2)],
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
+
+
+def _strict(schema: dict) -> dict:
+    """The CRD schema refusing unknown fields (a misspelt key), as the API server prunes them."""
+    if isinstance(schema, dict):
+        out = {k: _strict(v) for k, v in schema.items() if not k.startswith("x-kubernetes-")}
+        if "properties" in schema and "additionalProperties" not in schema and \
+                not schema.get("x-kubernetes-preserve-unknown-fields"):
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [_strict(v) for v in schema]
+    return schema
+
+
+def test_postgres_clusters_per_overlay(generated):
+    """One PostgreSQL instance in dev; three with WAL archiving and base backups in prod."""
+    k8s = generated["flask"] / "deploy/k8s"
+    schema = _strict(crd_schema("postgresql.cnpg.io/v1", "Cluster"))
+    checker = jsonschema.validators.validator_for(schema)(schema)
+    seen = {}
+    for overlay in ("dev", "prod"):
+        clusters = [d for d in kustomize(k8s / "overlays" / overlay) if d["kind"] == "Cluster"]
+        assert sorted(c["metadata"]["name"] for c in clusters) == ["cart-db", "catalog-db",
+                                                                   "orders-db"]
+        for cluster in clusters:
+            checker.validate(cluster)
+        seen[overlay] = clusters[0]["spec"]
+    assert seen["dev"]["instances"] == 1 and "backup" not in seen["dev"]
+    assert seen["prod"]["instances"] == 3
+    store = seen["prod"]["backup"]["barmanObjectStore"]
+    assert store["destinationPath"].startswith("s3://")
+    assert store["s3Credentials"]["accessKeyId"]["name"] == "cart-db-backup"
+    bad = {**clusters[0], "spec": {**clusters[0]["spec"], "bakup": {}}}
+    with pytest.raises(jsonschema.ValidationError):  # the strict schema does catch a typo
+        checker.validate(bad)
+
+
+def test_compose_files_follow_the_compose_specification(generated, sample_out):
+    path = SCHEMAS / "compose-spec.json"
+    if not path.exists():
+        pytest.skip(f"{path} is absent (shared/schemas not laid out beside the repo)")
+    schema = json.loads(path.read_text())
+    checker = jsonschema.Draft7Validator(schema)  # the specification's own draft
+    for out in [*generated.values(), sample_out]:
+        compose = yaml.safe_load((out / "compose.yaml").read_text())
+        checker.validate(compose)
+        assert compose["services"]["monolith"]["build"]["context"] == "./monolith"
+    compose["services"]["monolith"]["biuld"] = compose["services"]["monolith"].pop("build")
+    with pytest.raises(jsonschema.ValidationError):  # the schema does refuse a misspelt key
+        checker.validate(compose)
+
+
+def test_hadolint_finds_nothing_in_the_monolith_image(generated, sample_out):
+    for out in [*generated.values(), sample_out]:
+        assert hadolint_findings(out / "monolith/Dockerfile") == [], out

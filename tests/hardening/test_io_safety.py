@@ -198,6 +198,8 @@ def test_newlines_and_empty_routes_are_unroutable(raw: str) -> None:
 def test_no_newline_reaches_nginx_or_the_ingress(tmp_path: Path) -> None:
     plan = small_plan(static_path="/s\n$")
     plan.services["orders"].routes = ["GET /z\n$", "GET /y/\n<int:id>"]
+    for svc in plan.services.values():  # cut over: their routes reach nginx and the Ingress
+        svc.cutover = "live"
     out = tmp_path / "out"
     scaffold(plan, small_graph("", "/x\n$"), out)
     ingress_paths = []

@@ -171,7 +171,7 @@ def test_yaml_stays_structured(hostile_out) -> None:
 def test_dockerfiles_and_requirements_have_no_injected_lines(hostile_out) -> None:
     files = _files(hostile_out)
     dockerfiles = {k: v for k, v in files.items() if k.endswith("Dockerfile")}
-    assert len(dockerfiles) == 2
+    assert len(dockerfiles) == 3  # two services and the monolith
     instructions = {"FROM", "RUN", "COPY", "ENV", "WORKDIR", "USER", "EXPOSE", "HEALTHCHECK",
                     "CMD", "ARG", "LABEL", "ENTRYPOINT", "STOPSIGNAL"}
     for rel, text in dockerfiles.items():

@@ -27,6 +27,25 @@ def test_a_layered_app_is_cut_vertically_by_entity_not_by_layer() -> None:
     assert {"app.models", "app.services", "app.repos", "app.db", "app.config"} <= set(
         plan.shared_kernel.modules)
     assert not set(plan.services) & {"models", "services", "repos", "api"}
+    # the plan says why it has that many services
+    assert plan.meta["service_count"].startswith("5 services from 5 business concepts")
+
+
+def test_many_small_concepts_make_team_sized_services() -> None:
+    """Forty small entities: not forty services, but at most 1.8 x sqrt(concepts), and the
+    plan says so."""
+    entities = tuple(f"thing{chr(97 + i // 26)}{chr(97 + i % 26)}s" for i in range(40))
+    graph, _ = layered_monolith(entities=entities)
+    plan = propose(graph)
+    import math
+    import re
+
+    found = re.match(r"(\d+) services from (\d+) business concepts: .* = (\d+) ",
+                     plan.meta["service_count"])
+    assert found, plan.meta["service_count"]
+    n, concepts, cap = map(int, found.groups())
+    assert n == len(plan.services) and concepts >= 40
+    assert cap == math.ceil(1.8 * math.sqrt(concepts)) and 2 <= n <= cap < 20
 
 
 def test_layers_affixes_and_roles_are_found_from_the_layout() -> None:

@@ -321,6 +321,37 @@ def constants(tree: cst.Module) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in out.items() if v}
 
 
+def literals(tree: cst.Module) -> dict[str, str]:
+    """Module-level names bound to a string or integer literal, as text (the values an
+    f-string of constants can use)."""
+    out: dict[str, str] = {}
+    for small in small_statements(tree):
+        names, value = assign_targets(small)
+        text = string(value)
+        if text is None and isinstance(value, cst.Integer):
+            text = value.value
+        if text is not None:
+            out.update((n, text) for n in names)
+    return out
+
+
+def fstring(node: cst.CSTNode | None, values: dict[str, str]) -> str | None:
+    """The value of an f-string whose fields are names in ``values`` (``f"/api/{VERSION}"``),
+    None when it is not one or a field is anything else."""
+    if not isinstance(node, cst.FormattedString):
+        return None
+    out = []
+    for part in node.parts:
+        if isinstance(part, cst.FormattedStringText):
+            out.append(part.value)
+        elif isinstance(part.expression, cst.Name) and part.expression.value in values \
+                and part.format_spec is None and part.conversion is None:
+            out.append(values[part.expression.value])
+        else:
+            return None
+    return "".join(out)
+
+
 def evaluate(resolver: Any, facts: dict[str, ModuleFacts], module: str, name: str,
              plugin: str) -> str | None:
     """The string value of constant ``name`` as used in ``module`` (see ``constants``, whose

@@ -25,7 +25,14 @@
   the class (or a project base class) defines. The route file/line is the ``register`` call;
   the ``route`` edge starts at the URL list that includes the router. DefaultRouter's API root
   view and format-suffix patterns are left out (no project handler).
-* Models: subclasses of ``models.Model`` (through other models too); table = ``Meta.db_table`` or
+* URL registries: ``get_urls()`` methods and functions, expanded through ``url()`` wrappers
+  and helpers that build patterns with ``%`` formatting (see ``_urlfuncs``), rooted at ``/``.
+* Models: subclasses of ``models.Model`` (through other models, add-on bases such as
+  ``parler``/``polymorphic``/``mptt`` ``*Model`` classes, treebeard nodes and
+  ``six.with_metaclass(...)`` too); models a project function builds with ``type(name,
+  (ModelBase,), ...)`` bound to a module-level name (table from that name); django-parler's
+  ``<table>_translation`` for ``TranslatedFields``; ``managed = False`` models have no table;
+  an AppConfig's ``label`` counts even when no settings module lists it. Table = ``Meta.db_table`` or
   ``<app_label>_<classname lower>``; abstract models have none, proxy models share their
   parent's. ``ForeignKey``/``OneToOneField``/``ManyToManyField`` to a class, ``"app.Model"``,
   ``"Model"`` (same app), ``"self"`` or ``settings.AUTH_USER_MODEL`` -> ``orm`` edge model ->
@@ -67,6 +74,7 @@ import re
 from typing import Any
 
 from migrator.analysis.facts import ModuleFacts
+from migrator.analysis.frameworks import _urlfuncs
 from migrator.analysis.frameworks import _util as u
 from migrator.analysis.lazy import cst
 from migrator.graph import DependencyGraph, EntryPoint, Route, Table
@@ -105,6 +113,8 @@ _SHORTCUTS = ("get_object_or_404", "get_list_or_404")  # shortcut(Model, ...): a
 _M2M_WRITES = ("add", "set", "remove", "clear", "create")
 _M2M_READS = ("all", "filter", "exclude", "count", "exists", "values", "values_list",
               "order_by", "first", "last")
+_ADDON_MODEL_BASES = {"treebeard.mp_tree.MP_Node", "treebeard.ns_tree.NS_Node",
+                      "treebeard.al_tree.AL_Node"}
 _MODEL_BASES = {"django.db.models.Model", "django.db.models.base.Model",
                 "django.contrib.auth.models.AbstractUser",
                 "django.contrib.auth.models.AbstractBaseUser",
@@ -118,7 +128,7 @@ class DjangoPlugin:
     name = "django"
     markers = ("django", "INSTALLED_APPS", "urlpatterns", ".objects", "get_model", "@receiver",
                ".connect(", "AppConfig", "get_object_or_404", "rest_framework", "ViewSet",
-               "Router(", "is_model_registered")
+               "Router(", "is_model_registered", "def get_urls", "def get_url_patterns")
 
     # -- worker half ---------------------------------------------------------------------------
     def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
@@ -163,6 +173,10 @@ class DjangoPlugin:
             methods = self._func_methods(stmt)
             if methods:
                 data["views"][stmt.name.value] = methods
+            self._url_func(stmt, stmt.name.value, data, later)
+            bases = _factory_bases(stmt)
+            if bases:
+                data.setdefault("factories", {})[stmt.name.value] = bases
             return
         for small in u.small_statements([stmt]):
             if isinstance(small, cst.Expr):
@@ -179,6 +193,9 @@ class DjangoPlugin:
             if router is not None:
                 data["routers"].update((n, router) for n in names)
                 continue
+            made = _factory_call(value)  # ``AttributeLogEntry = define_log_model(Attribute)``
+            if made is not None and names[0][:1].isupper():
+                data.setdefault("made", []).append(later(small, dict(made, var=names[0])))
             for name in names:
                 if name == "INSTALLED_APPS":
                     apps = self._strings_of(value)
@@ -306,8 +323,33 @@ class DjangoPlugin:
                     return sorted({v.upper() for v in values})
         return None
 
+    @staticmethod
+    def _url_func(func: cst.FunctionDef, key: str, data: dict[str, Any], later: Any) -> None:
+        """A function (or ``Class.get_urls`` method) that makes URL patterns: a registry
+        (named like ``get_urls``) or a factory whose patterns come from its parameters."""
+        registry = func.name.value in _urlfuncs.REGISTRY_METHODS
+        if not registry and not (func.params.params and _urlfuncs.returns_built(func)):
+            return
+        desc = _urlfuncs.describe(func)
+        if desc is None:
+            return
+        if not registry and not any(
+                "p" in t and t["p"] in desc["params"] or "fmt" in t or "cat" in t
+                for c in desc["calls"] for t in (*c["pos"], *c["kw"].values()) if t):
+            return
+        data.setdefault("url_funcs", {})[key] = later(func.name, dict(desc, registry=registry))
+
     def _class(self, node: cst.ClassDef, data: dict[str, Any], later: Any) -> None:
-        bases = [d for d in (u.dotted(b.value) for b in node.bases) if d]
+        for stmt in node.body.body:
+            if type(stmt) is cst.FunctionDef and stmt.name.value in _urlfuncs.REGISTRY_METHODS:
+                self._url_func(stmt, f"{node.name.value}.{stmt.name.value}", data, later)
+        bases = []
+        for b in node.bases:
+            if isinstance(b.value, cst.Call) and u.last(u.callee(b.value)) == "with_metaclass":
+                # ``six.with_metaclass(Meta, Base1, Base2)``: the bases after the metaclass
+                bases.extend(d for d in (u.dotted(a.value) for a in b.value.args[1:]) if d)
+            elif u.dotted(b.value):
+                bases.append(u.dotted(b.value))
         if not bases:
             return
         name = node.name.value
@@ -335,6 +377,8 @@ class DjangoPlugin:
                 for key in ("name", "label"):
                     if key in names:
                         config[key] = u.string(value)
+                if "name" in names and u.dotted(value) == "__name__":
+                    config["name_is_module"] = True  # ``name = __name__`` in the package
             data["app_configs"].append(later(node.name, config))
             return
         # every other class with a base may be a model (through a base defined elsewhere):
@@ -351,11 +395,15 @@ class DjangoPlugin:
                     for key in ("abstract", "proxy"):
                         if key in names:
                             meta[key] = u.dotted(value) == "True"
+                    if "managed" in names and u.dotted(value) == "False":
+                        meta["unmanaged"] = True  # no table of its own
             for small in u.small_statements([stmt]):
                 names, value = u.assign_targets(small)
                 kind = u.last(u.callee(value)) if value is not None else None
                 if not names or not kind:
                     continue
+                if kind == "TranslatedFields":  # django-parler: a <table>_translation table
+                    meta["translated"] = True
                 if kind in _RELATIONS and isinstance(value, cst.Call):
                     target = u.arg(value, 0, "to")
                     field = {"field": names[0], "kind": kind, "target": u.string(target),
@@ -550,9 +598,16 @@ class DjangoPlugin:
         for node in sorted(models):
             info = models[node]
             if info["table"] and not info["meta"].get("proxy") and info["table"] not in \
-                    graph.tables:
+                    graph.tables and not info["meta"].get("unmanaged"):
                 graph.tables[info["table"]] = Table(info["table"], node, info["file"],
                                                     info["line"])
+            if info["table"] and info["meta"].get("translated"):
+                # django-parler's translations model: ``<table>_translation``, no class of
+                # the project maps it (like a join table)
+                name = f"{info['table']}_translation"
+                graph.tables.setdefault(name, Table(name, None, info["file"], info["line"],
+                                                    foreign_keys=[info["table"]]))
+        self._made_models(items, facts, resolver, graph, models, apps)
         # relations
         for m, mf, data in items:
             for mdl in data["models"]:
@@ -592,6 +647,28 @@ class DjangoPlugin:
         self._signals(items, facts, resolver, graph, models, model_ref)
         self._routes(items, facts, resolver, graph, settings)
 
+    def _made_models(self, items: list, facts: dict[str, ModuleFacts], resolver: Any,
+                     graph: DependencyGraph, models: dict[str, dict[str, Any]],
+                     apps: dict[str, str]) -> None:
+        """Models a project function builds with ``type(name, (ModelBase,), attrs)``, bound at
+        module level (``XLogEntry = define_log_model(X)``): a table named after the variable
+        (taken as the class name) in the app of the model passed, else of the module."""
+        factories = {f"{m}:{name}": (m, bases) for m, _, data in items
+                     for name, bases in data.get("factories", {}).items()}
+        for m, mf, data in items:
+            for made in data.get("made", ()):
+                func = u.resolve_name(resolver, facts, m, made["func"])
+                if func not in factories:
+                    continue
+                fm, bases = factories[func]
+                if not any(u.resolve_name(resolver, facts, fm, b) in models for b in bases):
+                    continue
+                arg = u.resolve_name(resolver, facts, m, made["arg"])
+                label = models[arg]["label"] if arg in models else self._label_of(m, apps)
+                name = f"{label}_{made['var'].lower()}"
+                graph.tables.setdefault(name, Table(name, f"{m}:{made['var']}", mf.file,
+                                                    made["line"]))
+
     @staticmethod
     def _table_relations(items: list, graph: DependencyGraph, models: dict[str, dict[str, Any]],
                          model_ref: Any) -> dict[str, list[tuple[str, str]]]:
@@ -618,9 +695,10 @@ class DjangoPlugin:
                 for f in fields:
                     target = model_ref(m, node, f["target"], f["string"])
                     ref = models[target]["table"] if target is not None else None
-                    if not ref:
+                    many = f["kind"].endswith("ManyToManyField")
+                    if not ref and not many:
                         continue
-                    if not f["kind"].endswith("ManyToManyField"):
+                    if not many:
                         graph.tables[own].foreign_keys.append(ref)
                         continue
                     if f["through"]:
@@ -628,7 +706,9 @@ class DjangoPlugin:
                     name = f.get("db_table") or f"{own}_{f['field']}"
                     if name not in graph.tables:
                         graph.tables[name] = Table(name, None, file, f["line"])
-                    graph.tables[name].foreign_keys.extend([own, ref])
+                    # a target outside the project (``settings.AUTH_USER_MODEL``) still
+                    # gets its join table
+                    graph.tables[name].foreign_keys.extend([own, ref] if ref else [own])
                     related = (f.get("related_name") or "").replace(
                         "%(class)s", models[node]["name"].lower()).replace(
                         "%(app_label)s", models[node]["label"])
@@ -642,7 +722,7 @@ class DjangoPlugin:
         configs: dict[str, dict[str, Any]] = {}
         for m, _, data in items:
             for c in data["app_configs"]:
-                configs[f"{m}.{c['cls']}"] = c
+                configs[f"{m}.{c['cls']}"] = dict(c, name=m) if c.get("name_is_module") else c
         apps: dict[str, str] = {}
         for _, _, data in items:
             for entry in data["installed_apps"] or []:
@@ -654,6 +734,11 @@ class DjangoPlugin:
                 package = (config or {}).get("name") or entry
                 label = (config or {}).get("label") or package.rsplit(".", 1)[-1]
                 apps.setdefault(package, label)
+        # an AppConfig that no settings module lists (the project's own settings are often
+        # outside the analysed tree) still says which label its package's models take
+        for _, c in sorted(configs.items()):
+            if c["name"] and c["label"]:
+                apps.setdefault(c["name"], c["label"])
         return apps
 
     @staticmethod
@@ -690,8 +775,8 @@ class DjangoPlugin:
                     if target in models:
                         is_model, parent = True, target
                         break
-                    if external in _MODEL_BASES or (target is None and external is None
-                                                    and base == "models.Model"):
+                    if external in _MODEL_BASES or _third_party_model(external) or (
+                            target is None and external is None and base == "models.Model"):
                         is_model = True
                         break
                 if is_model:
@@ -806,6 +891,44 @@ class DjangoPlugin:
 
         for m in roots:
             visit(m, confs[m]["urlpatterns"], "", frozenset({(m, "urlpatterns")}))
+        self._registry_routes(items, facts, resolver, graph, views)
+
+    def _registry_routes(self, items: list, facts: dict[str, ModuleFacts], resolver: Any,
+                         graph: DependencyGraph, views: dict[str, dict[str, Any]]) -> None:
+        """Routes of ``get_urls()`` registries (see ``_urlfuncs``), rooted at ``/``: the
+        registry's patterns are mounted where the project mounts its registry, which only the
+        project's settings say."""
+        funcs = {(m, key): desc for m, _, data in items
+                 for key, desc in data.get("url_funcs", {}).items()}
+
+        def lookup(m: str, name: str) -> tuple[str, dict[str, Any]] | None:
+            node = u.resolve_name(resolver, facts, m, name)
+            if node is None or ":" not in node:
+                return None
+            mod, _, func = node.partition(":")
+            desc = funcs.get((mod, func))
+            return (mod, desc) if desc is not None else None
+
+        for (m, key), desc in sorted(funcs.items()):
+            if not desc["registry"]:
+                continue
+            owner = f"{m}:{key.split('.')[0]}"
+            if owner not in graph.g:
+                owner = resolver.owner_of_line(m, desc["line"])
+            for call in desc["calls"]:
+                for kind, regex, view, _ in _urlfuncs.expand(call, m, desc["locals"],
+                                                             lookup):
+                    if isinstance(view, str):  # a dotted path, maybe through a re-export
+                        mod, _, name = view.replace(":", ".").rpartition(".")
+                        handler = (u.resolve_name(resolver, facts, mod, name) if mod in facts
+                                   else None)
+                    else:
+                        handler = u.resolve_name(resolver, facts, view["m"],
+                                                 view.get("d") or view.get("as_view"))
+                    if handler is None or ":" not in handler:
+                        continue
+                    self._add_route(m, desc["line"], owner, handler,
+                                    "/" + _clean(regex, kind).lstrip("/"), facts, graph, views)
 
     def _route(self, m: str, e: dict[str, Any], route: str, facts: dict[str, ModuleFacts],
                resolver: Any, graph: DependencyGraph, views: dict[str, dict[str, Any]]) -> None:
@@ -816,16 +939,50 @@ class DjangoPlugin:
             handler = u.resolve_name(resolver, facts, m, e["view"])
         if handler is None or ":" not in handler:
             return
+        self._add_route(m, e["line"], resolver.owner_of_line(m, e["line"]), handler,
+                        "/" + route.lstrip("/"), facts, graph, views)
+
+    def _add_route(self, m: str, line: int, owner: str, handler: str, path: str,
+                   facts: dict[str, ModuleFacts], graph: DependencyGraph,
+                   views: dict[str, dict[str, Any]]) -> None:
         mod, _, name = handler.partition(":")
         methods = views.get(mod, {}).get(name) or ["ANY"]
-        path = "/" + route.lstrip("/")
         file = facts[m].file
-        u.add_edge(graph, resolver.owner_of_line(m, e["line"]), handler, "route",
-                   u.evidence(file, e["line"]))
+        u.add_edge(graph, owner, handler, "route", u.evidence(file, line))
         for method in methods:
-            graph.routes.append(Route(method, path, handler, self.name, file, e["line"]))
+            graph.routes.append(Route(method, path, handler, self.name, file, line))
             graph.entry_points.append(EntryPoint("route", f"{method} {path}", handler, file,
-                                                 e["line"]))
+                                                 line))
+
+
+def _factory_bases(func: cst.FunctionDef) -> list[str]:
+    """The bases of a class a function builds with ``type(name, (Base, ...), attrs)``."""
+    for node, _ in u.walk(func.body, func):
+        if type(node) is cst.Call and u.callee(node) == "type" and len(node.args) == 3 and \
+                isinstance(node.args[1].value, cst.Tuple):
+            return [d for d in (u.dotted(e.value) for e in node.args[1].value.elements) if d]
+    return []
+
+
+def _factory_call(value: cst.CSTNode | None) -> dict[str, Any] | None:
+    """``f(Name, ...)``: a call of a possible model factory with a class as first argument."""
+    if not isinstance(value, cst.Call) or not value.args or value.args[0].keyword:
+        return None
+    func, first = u.callee(value), value.args[0].value
+    if func and isinstance(first, cst.Name) and first.value[:1].isupper():
+        return {"func": func, "arg": first.value}
+    return None
+
+
+def _third_party_model(external: str | None) -> bool:
+    """A model base class of a Django add-on: ``<pkg>.models.<Name>Model``
+    (``parler.models.TranslatableModel``, ``polymorphic.models.PolymorphicModel``,
+    ``mptt.models.MPTTModel``) or a django-treebeard node."""
+    if not external or "." not in external:
+        return False
+    module, _, name = external.rpartition(".")
+    return (module.endswith(".models") and name.endswith("Model")) or \
+        external in _ADDON_MODEL_BASES
 
 
 def _clean(route: str, kind: str) -> str:

@@ -10,6 +10,9 @@ prefix and router prefix on the way down, then the operation's path (``"/api" + 
 A prefix may name a constant: a module-level string, or a string attribute of a settings class
 through its module-level instance (``prefix=settings.API_V1_STR``); unknown ones count as "".
 ``app.mount("/v1", sub_app)`` of another ``FastAPI()`` object prefixes all of its routes.
+Routers made from the project's subclasses of ``APIRouter`` (``UserAPIRouter(prefix=...)``,
+checked through the class chain) are routers; prefixes may be f-strings of module constants;
+path operations on methods of a controller class have that class as handler.
 
 Every ``Depends(f)`` / ``Security(f)`` (in parameters, ``Annotated[...]``, decorator or router
 ``dependencies=[...]``) gives a ``reference`` edge from the enclosing top-level symbol (the
@@ -46,19 +49,35 @@ class FastAPIPlugin:
         objects, routes, includes, depends = [], [], [], []
         local: dict[tuple[int, str], str] = {}  # (function, variable) -> prefix of local objects
         scoped: list[tuple[dict[str, Any], Any]] = []
+        classes: dict[str, list[str]] = {}  # classes deriving from a router or app class
+        literals: dict[str, str] | None = None  # module constants, read on first f-string
         for node, scope in u.walk(tree):
             if type(node) in (cst.Assign, cst.AnnAssign):
                 names, value = u.assign_targets(node)
-                kind = _OBJECT_KINDS.get(u.last(u.callee(value)) or "")
+                cls = u.last(u.callee(value)) or ""
+                kind = _OBJECT_KINDS.get(cls)
+                if not kind and cls.endswith("Router") and cls[:1].isupper():
+                    kind = "router?"  # maybe a subclass of APIRouter: checked when resolving
                 if names and kind:
                     _, kw = u.call_args(value)
+                    prefix = u.string(kw.get("prefix"))
+                    if prefix is None and isinstance(kw.get("prefix"), cst.FormattedString):
+                        if literals is None:
+                            literals = u.literals(tree)
+                        prefix = u.fstring(kw["prefix"], literals)
                     for var in names:
                         objects.append((lines.want(node), {
-                            "var": var, "kind": kind, "prefix": u.string(kw.get("prefix")) or "",
+                            "var": var, "kind": kind, "prefix": prefix or "",
                             "prefix_ref": u.dotted(kw.get("prefix")),
-                            "scope": "module" if scope is None else "local"}))
+                            "scope": "module" if scope is None else "local",
+                            **({"cls": u.callee(value)} if kind == "router?" else {})}))
                         if scope is not None:
-                            local[(id(scope), var)] = u.string(kw.get("prefix")) or ""
+                            local[(id(scope), var)] = prefix or ""
+            elif type(node) is cst.ClassDef and scope is None and any(
+                    (u.last(u.dotted(b.value)) or "").endswith(("Router", "FastAPI"))
+                    for b in node.bases):
+                classes[node.name.value] = [u.dotted(b.value) for b in node.bases
+                                            if u.dotted(b.value)]
             elif type(node) is cst.FunctionDef and node.decorators:
                 for dec in node.decorators:
                     name, call = u.decorator_call(dec)
@@ -100,7 +119,7 @@ class FastAPIPlugin:
                             "methods": sorted({m.upper() for m in methods}), "func": None,
                             "endpoint": endpoint}))
         consts = u.constants(tree)
-        if not (objects or routes or includes or depends or consts):
+        if not (objects or routes or includes or depends or consts or classes):
             return None
         for route, scope in scoped:
             route["local"] = local.get((id(scope), route["obj"])) if scope is not None else None
@@ -110,6 +129,8 @@ class FastAPIPlugin:
                                    ("includes", includes), ("depends", depends))}
         if consts:
             data["constants"] = consts
+        if classes:
+            data["classes"] = dict(sorted(classes.items()))
         return data
 
     @staticmethod
@@ -139,6 +160,10 @@ class FastAPIPlugin:
         objs: dict[str, dict[str, Any]] = {}
         for m, _, data in items:
             for o in data["objects"]:
+                if o["kind"] == "router?":
+                    if not self._is_router(resolver, facts, m, o["cls"]):
+                        continue
+                    o = dict(o, kind="router")
                 if o["scope"] == "module":
                     objs.setdefault(f"{m}:{o['var']}", dict(o, prefix=self._prefix(
                         resolver, facts, m, o)))
@@ -199,6 +224,30 @@ class FastAPIPlugin:
                 source = resolver.owner_of_line(m, d["line"])
                 u.add_edge(graph, source, target, "reference", u.evidence(mf.file, d["line"]))
 
+
+    def _is_router(self, resolver: Any, facts: dict[str, ModuleFacts], module: str,
+                   cls: str) -> bool:
+        """Whether class ``cls`` (as named in ``module``) is ``APIRouter`` or derives from it
+        through classes of the project (``class UserAPIRouter(APIRouter)``)."""
+        seen = set()
+        todo = [(module, cls)]
+        while todo:
+            m, name = todo.pop()
+            external = resolver.external(m, name)
+            if external is not None:
+                if external.startswith("fastapi.") and external.endswith("APIRouter"):
+                    return True
+                continue
+            node = u.resolve_name(resolver, facts, m, name)
+            if node is None or ":" not in node or node in seen:
+                if node is None and u.last(name) == "APIRouter":
+                    return True
+                continue
+            seen.add(node)
+            mod, _, sym = node.partition(":")
+            data = facts[mod].framework.get(self.name) if mod in facts else None
+            todo.extend((mod, b) for b in (data or {}).get("classes", {}).get(sym, ()))
+        return False
 
     def _prefix(self, resolver: Any, facts: dict[str, ModuleFacts], m: str,
                 item: dict[str, Any]) -> str:

@@ -25,6 +25,18 @@ give routes on the object passed; ``methods=`` passed on through ``**kwargs`` co
 and apps created inside a function are matched by name within that function; their routes'
 edges start at that function.
 
+Registration data and wrappers: a helper looping over a ``(path, Resource)`` table parameter
+(``for path, resource in routes: bp.add_url_rule(path, view_func=resource.as_view(...))``)
+gives one route per row of each table passed to it (a module-level list or inline); blueprints
+listed in a module-level tuple that a function passes on get the prefix of the project's one
+function registering every blueprint of a parameter (``for bp in blueprints:
+app.register_blueprint(bp, url_prefix=f"/api/{API_VERSION}")``, f-strings of module constants
+evaluated); an ``XxxApi(...)`` object whose class has a method calling
+``self.add_resource(resource, *urls)`` gives routes at each ``api.method(Resource, "/url")``;
+``@api.resource("/url")`` / ``@ns.route("/url")`` on a Resource class; Flask-RESTX namespaces
+(``Namespace("cats", path=...)``, ``api.namespace(...)``, ``api.add_namespace(ns, path=...)``).
+A class-based view answers every verb method along its bases (``classviews`` plug-in).
+
 Graph: one ``Route`` and one ``EntryPoint(kind="route")`` per HTTP method (``ANY`` when ``methods=``
 is not a literal list), and a ``route`` edge
 **from the object that owns the rule to the handler**: the blueprint variable (``pkg.views:bp``)
@@ -40,11 +52,13 @@ from typing import Any
 
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _util as u
+from migrator.analysis.frameworks.classviews import class_verbs, verbs
 from migrator.analysis.lazy import cst
 from migrator.graph import DependencyGraph, EntryPoint, Route
 
 _OBJECT_KINDS = {"Flask": "app", "Blueprint": "blueprint", "APIFlask": "app",
-                 "APIBlueprint": "blueprint", "Api": "api"}
+                 "APIBlueprint": "blueprint", "Api": "api", "Namespace": "api",
+                 "namespace": "api"}
 _RESOURCE_BASES = ("MethodView", "View", "Resource", "MethodResource")
 
 
@@ -53,14 +67,23 @@ _REGISTRATION_ATTRS = frozenset({"add_url_rule", "register_blueprint", "add_reso
                                  *u.HTTP_METHODS})
 
 
-def _value(node: cst.CSTNode | None) -> dict[str, Any] | None:
+def _value(node: cst.CSTNode | None,
+           tables: dict[str, cst.CSTNode] | None = None) -> dict[str, Any] | None:
     """Plain description of an argument at a possible helper call site: strings (``str``, with
-    ``seq`` for a list/tuple), ``X.as_view(...)`` (``as_view``) or a dotted name (``name``)."""
+    ``seq`` for a list/tuple), ``X.as_view(...)`` (``as_view``), a dotted name (``name``) or a
+    table of rows (``rows``: a list of tuples such as ``[("/a", ViewA), ...]``, inline or a
+    module-level name in ``tables``)."""
     if node is None:
         return None
+    if isinstance(node, cst.Name) and tables and node.value in tables:
+        node = tables[node.value]
     if isinstance(node, (cst.List, cst.Tuple)):
         values = u.strings(node)
-        return {"str": values, "seq": True} if values is not None else None
+        if values is not None:
+            return {"str": values, "seq": True}
+        rows = [[_value(e.value) for e in el.value.elements] for el in node.elements
+                if isinstance(el.value, (cst.Tuple, cst.List))]
+        return {"rows": rows} if rows and len(rows) == len(node.elements) else None
     text = u.string(node)
     if text is not None:
         return {"str": [text], "seq": False}
@@ -70,13 +93,20 @@ def _value(node: cst.CSTNode | None) -> dict[str, Any] | None:
     return {"name": name} if name else None
 
 
-def _call_site(call: cst.Call) -> dict[str, Any] | None:
+def _is_rule(value: dict[str, Any] | None) -> bool:
+    """A URL rule (or list of them): strings that all start with ``/``."""
+    return bool(value and value.get("str") and all(x.startswith("/") for x in value["str"]))
+
+
+def _call_site(call: cst.Call, tables: dict[str, cst.CSTNode]) -> dict[str, Any] | None:
     """A call that may register routes through a helper: one of its arguments is a URL rule
-    (a string, or list of strings, starting with ``/``) or a ``View.as_view(...)``."""
+    (a string, or list of strings, starting with ``/``), a ``View.as_view(...)`` or a table
+    of rows holding rules (``[("/a", ViewA), ...]``)."""
     pos, kw = u.call_args(call)
-    values = [_value(v) for v in pos]
-    kws = {k: _value(v) for k, v in sorted(kw.items())}
-    if not any(v and ("as_view" in v or (v.get("str") and all(x.startswith("/") for x in v["str"])))
+    values = [_value(v, tables) for v in pos]
+    kws = {k: _value(v, tables) for k, v in sorted(kw.items())}
+    if not any(v and ("as_view" in v or _is_rule(v) or
+                      any(_is_rule(c) for row in v.get("rows", ()) for c in row))
                for v in (*values, *kws.values())):
         return None
     return {"func": u.callee(call), "pos": values, "kw": kws,
@@ -109,20 +139,34 @@ def _helpers(func: cst.FunctionDef) -> list[dict[str, Any]]:
     kwonly = [p.name.value for p in params.kwonly_params]
     names = set(positional) | set(kwonly)
     star_kw = params.star_kwarg.name.value if isinstance(params.star_kwarg, cst.Param) else None
-    loops: dict[str, str] = {}
+    loops: dict[str, dict[str, Any]] = {}  # loop variable -> where its values come from
+    views: dict[str, str] = {}  # ``v = <loop variable or parameter>.as_view(...)``
     calls = []
     for node, _ in u.walk(func.body, func):
-        if type(node) is cst.For and isinstance(node.target, cst.Name) and \
-                isinstance(node.iter, cst.Name) and node.iter.value in names:
-            loops[node.target.value] = node.iter.value
+        if type(node) is cst.For and isinstance(node.iter, cst.Name) and \
+                node.iter.value in names:
+            if isinstance(node.target, cst.Name):
+                loops[node.target.value] = {"param": node.iter.value, "iter": True}
+            elif isinstance(node.target, (cst.Tuple, cst.List)):  # for rule, view in table
+                for i, el in enumerate(node.target.elements):
+                    if isinstance(el.value, cst.Name):
+                        loops[el.value.value] = {"param": node.iter.value, "iter": True,
+                                                 "index": i}
         elif type(node) is cst.Call:
             calls.append(node)
+        elif type(node) is cst.Assign and isinstance(node.value, cst.Call):
+            cls = (u.callee(node.value) or "").removesuffix(".as_view")
+            if cls != u.callee(node.value) and "." not in cls:
+                views.update((n, cls) for n in u.assign_targets(node)[0])
 
     def source(expr: cst.CSTNode | None, view: bool) -> dict[str, Any] | None:
         if isinstance(expr, cst.Name) and expr.value in names:
             return {"param": expr.value}
         if isinstance(expr, cst.Name) and expr.value in loops:
-            return {"param": loops[expr.value], "iter": True}
+            return dict(loops[expr.value])
+        if view and isinstance(expr, cst.Name) and expr.value in views:
+            found = source(cst.Name(views[expr.value]), True)
+            return dict(found, as_view=True) if found and "param" in found else None
         if view:
             value = _value(expr)
             return value if value and "str" not in value else None
@@ -163,6 +207,49 @@ def _helpers(func: cst.FunctionDef) -> list[dict[str, Any]]:
     return out
 
 
+def _resource_wrapper(node: cst.ClassDef) -> dict[str, Any] | None:
+    """Methods of a class that call ``self.add_resource(<param>, <param or *param>)``:
+    {method: {"view": index of the resource parameter, "urls": index of the first URL
+    parameter, "star": whether the URLs are ``*urls``}} (indexes after ``self``)."""
+    out = {}
+    for stmt in node.body.body:
+        if type(stmt) is not cst.FunctionDef or stmt.name.value == "add_resource":
+            continue
+        params = [p.name.value for p in stmt.params.params][1:]
+        star = stmt.params.star_arg.name.value if isinstance(stmt.params.star_arg,
+                                                             cst.Param) else None
+        for sub, _ in u.walk(stmt.body, stmt):
+            if type(sub) is not cst.Call or u.callee(sub) not in ("self.add_resource",
+                                                               "super.add_resource"):
+                continue
+            args = [a for a in sub.args if not a.keyword]
+            if len(args) < 2 or not isinstance(args[0].value, cst.Name) or \
+                    args[0].value.value not in params or not isinstance(args[1].value, cst.Name):
+                continue
+            urls = args[1].value.value
+            if args[1].star == "*" and urls == star:
+                out[stmt.name.value] = {"view": params.index(args[0].value.value),
+                                        "urls": len(params), "star": True}
+            elif urls in params:
+                out[stmt.name.value] = {"view": params.index(args[0].value.value),
+                                        "urls": params.index(urls), "star": False}
+    return out or None
+
+
+def _loop_over_param(scope: Any, name: str | None) -> str | None:
+    """The parameter of function ``scope`` that ``name`` iterates over (``for name in
+    param``), None if it does not."""
+    if not name or type(scope) is not cst.FunctionDef:
+        return None
+    params = {p.name.value for p in (*scope.params.params, *scope.params.kwonly_params)}
+    for node, _ in u.walk(scope.body, scope):
+        if type(node) is cst.For and isinstance(node.target, cst.Name) and \
+                node.target.value == name and isinstance(node.iter, cst.Name) and \
+                node.iter.value in params:
+            return node.iter.value
+    return None
+
+
 def _methods(node: cst.CSTNode | None) -> list[str] | None:
     """Methods of a ``methods=[...]`` argument; ``["ANY"]`` when it is not a literal list."""
     if node is None:
@@ -176,7 +263,8 @@ class FlaskPlugin:
 
     name = "flask"
     markers = ("flask", "Flask", "Blueprint", ".route(", "add_url_rule", "register_blueprint",
-               "MethodView", "add_resource", "as_view", "view_func") + tuple(f'.{m}({q}/' for m in ("get", "post", "put", "patch",
+               "MethodView", "add_resource", "as_view", "view_func", "blueprints", "BLUEPRINTS",
+               ) + tuple(f'.{m}({q}/' for m in ("get", "post", "put", "patch",
                                                              "delete") for q in "\"'")
 
     # -- worker half ---------------------------------------------------------------------------
@@ -187,11 +275,15 @@ class FlaskPlugin:
         rules: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         regs: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         views: dict[str, list[str] | None] = {}
-        consts = {}  # module-level names bound to list/tuple literals (registration tables)
+        tables = {}  # module-level names bound to list/tuple literals (registration tables)
         for small in u.small_statements(tree):
             names, value = u.assign_targets(small)
             if isinstance(value, (cst.List, cst.Tuple)):
-                consts.update((n, value) for n in names)
+                tables.update((n, value) for n in names)
+        literals = u.literals(tree)
+        fanouts: list[tuple[cst.CSTNode, dict[str, Any]]] = []
+        api_classes: dict[str, dict[str, Any]] = {}  # Api subclasses wrapping add_resource
+        passed: set[str] = set()  # names handed to a call or used in a function's assignment
         handled: set[int] = set()  # register_blueprint calls read with their loop
         sites: list[tuple[cst.CSTNode, dict[str, Any], Any]] = []  # calls of possible helpers
         rule_scopes: dict[int, cst.CSTNode] = {}  # functions holding a registration call
@@ -205,13 +297,25 @@ class FlaskPlugin:
                 fn_keys[id(node)] = name if fn_count[name] == 1 else f"{name}#{fn_count[name]}"
             if type(node) in (cst.Assign, cst.AnnAssign):
                 names, value = u.assign_targets(node)
-                kind = _OBJECT_KINDS.get(u.last(u.callee(value)) or "")
+                if scope is not None:  # ``blueprints = blueprints + DEFAULT_BLUEPRINTS``
+                    operands = ([value.left, value.right] if type(value) is cst.BinaryOperation
+                                else [value])
+                    passed.update(o.value for o in operands if type(o) is cst.Name)
+                cls = u.last(u.callee(value)) or ""
+                kind = _OBJECT_KINDS.get(cls) or ("api" if cls.endswith("Api") and
+                                                  cls[:1].isupper() else None)
                 if names and kind:
                     pos, kw = u.call_args(value)
                     prefix_arg = kw.get("prefix" if kind == "api" else "url_prefix")
-                    prefix = u.string(prefix_arg)
                     bp_name = u.string(pos[0]) if pos else u.string(kw.get("name"))
-                    extra = {"target": u.dotted(u.arg(value, 0, "app"))} if kind == "api" else {}
+                    extra = {"target": u.dotted(u.arg(value, 0, "app")),
+                             "cls": u.callee(value)} if kind == "api" else {}
+                    if cls in ("Namespace", "namespace"):  # Flask-RESTX: path or "/<name>"
+                        prefix_arg = kw.get("path")
+                        extra["target"] = u.callee(value).rpartition(".")[0] or None
+                        if prefix_arg is None and bp_name:
+                            prefix_arg = cst.SimpleString(repr("/" + bp_name))
+                    prefix = u.string(prefix_arg)
                     for var in names:
                         objects.append((lines.want(node), {
                             "var": var, "kind": kind, "name": bp_name, "prefix": prefix,
@@ -223,15 +327,27 @@ class FlaskPlugin:
                 for dec in node.decorators:
                     self._route(dec, node, scope, lines, routes)
             elif type(node) is cst.For:
-                self._loop_registrations(node, consts, lines, regs, handled)
+                self._loop_registrations(node, tables, lines, regs, handled)
             elif type(node) is cst.ClassDef and scope is None:
                 methods = self._view_methods(node)
                 if methods is not False:
                     views[node.name.value] = methods
+                for dec in node.decorators:  # ``@api.resource("/a")``, ``@ns.route("/a")``
+                    name, call = u.decorator_call(dec)
+                    if call is not None and name and name.endswith((".route", ".resource")):
+                        pos, _ = u.call_args(call)
+                        for url in filter(None, (u.string(p) for p in pos)):
+                            rules.append((lines.want(call), {
+                                "obj": name.rsplit(".", 1)[0], "rule": url,
+                                "view": node.name.value, "as_view": True, "methods": None}))
+                wrapper = _resource_wrapper(node)
+                if wrapper:
+                    api_classes[node.name.value] = wrapper
             elif type(node) is cst.Call:
+                passed.update(a.value.value for a in node.args if type(a.value) is cst.Name)
                 name = u.callee(node)
                 if name and len(node.args) >= 2 and u.last(name) not in _REGISTRATION_ATTRS:
-                    site = _call_site(node)
+                    site = _call_site(node, tables)
                     if site is not None:
                         sites.append((lines.want(node), site, scope))
                 if not name or "." not in name:
@@ -249,9 +365,25 @@ class FlaskPlugin:
                             rules.append((lines.want(node), {
                                 "obj": obj, "rule": url, "view": view, "as_view": True,
                                 "methods": None}))
+                elif attr == "add_namespace":  # Flask-RESTX: api.add_namespace(ns, path=)
+                    ns = u.dotted(u.arg(node, 0, "ns"))
+                    if ns:
+                        path = u.arg(node, 1, "path")
+                        regs.append((lines.want(node), {
+                            "obj": obj, "bp": ns, "prefix": u.string(path),
+                            "has_prefix": u.string(path) is not None, "namespace": True}))
                 elif attr == "register_blueprint" and id(node) not in handled:
                     bp = u.dotted(u.arg(node, 0, "blueprint"))
-                    if bp:
+                    each = _loop_over_param(scope, bp) if id(scope) in top_functions else None
+                    if each:  # for bp in blueprints: app.register_blueprint(bp, url_prefix=..)
+                        prefix = u.arg(node, -1, "url_prefix")
+                        value = u.string(prefix) if prefix is not None else None
+                        if isinstance(prefix, cst.FormattedString):
+                            value = u.fstring(prefix, literals)
+                        fanouts.append((lines.want(node), {
+                            "func": scope.name.value, "param": each, "prefix": value,
+                            "has_prefix": prefix is None or value is not None}))
+                    elif bp:
                         _, kw = u.call_args(node)
                         prefix = kw.get("url_prefix")
                         value = u.string(prefix)
@@ -265,9 +397,15 @@ class FlaskPlugin:
         consts = u.constants(tree)
         helpers = [h for sc in rule_scopes.values() if id(sc) in top_functions
                    for h in _helpers(sc)]
-        if not (objects or routes or rules or regs or views or helpers or sites):
-            return None
 
+        collections = {}  # module-level tuples/lists of names that a function passes on
+        for name in sorted(passed & tables.keys()):
+            items = [u.dotted(e.value) for e in tables[name].elements]
+            if items and all(items):
+                collections[name] = items
+        if not (objects or routes or rules or regs or views or helpers or sites or fanouts
+                or collections or api_classes):
+            return None
         for h in helpers:
             lines.want(h["_node"])
 
@@ -306,6 +444,13 @@ class FlaskPlugin:
                                    key=lambda c: (c["line"], c["func"]))
         if consts:
             data["constants"] = consts
+        if fanouts:
+            data["fanouts"] = sorted((dict(f, line=lines.of(n)) for n, f in fanouts),
+                                     key=lambda f: f["line"])
+        if collections:
+            data["collections"] = collections
+        if api_classes:
+            data["api_classes"] = api_classes
         for key in ("objects", "routes", "rules", "registrations"):
             data[key].sort(key=lambda d: d["line"])
         return data
@@ -421,18 +566,7 @@ class FlaskPlugin:
         bases = [u.last(u.dotted(b.value)) for b in node.bases]
         if not any(b in _RESOURCE_BASES for b in bases):
             return False
-        declared: list[str] | None = None
-        verbs = set()
-        for stmt in node.body.body:
-            if isinstance(stmt, cst.FunctionDef) and stmt.name.value in u.HTTP_METHODS:
-                verbs.add(stmt.name.value.upper())
-            for small in u.small_statements([stmt]):
-                names, value = u.assign_targets(small)
-                if "methods" in names:
-                    declared = _methods(value)
-        if declared:
-            return declared
-        return sorted(verbs) or None
+        return verbs(node) or None
 
     # -- parent half ---------------------------------------------------------------------------
     def resolve(self, facts: dict[str, ModuleFacts], resolver: Any,
@@ -465,6 +599,11 @@ class FlaskPlugin:
         for m, _, data in items:
             for r in data["registrations"]:
                 child = r.get("bp_node") or lookup(m, r.get("fn"), r["bp"])
+                if r.get("namespace") and child in objs and objs[child]["kind"] == "api":
+                    parent = lookup(m, r.get("fn"), r["obj"])
+                    objs[child] = dict(objs[child], target_node=parent, prefix=(
+                        r["prefix"] if r["has_prefix"] else objs[child]["prefix"]))
+                    continue
                 if child not in objs or objs[child]["kind"] != "blueprint":
                     continue
                 if r.get("bp_node"):  # fetched by name at run time: a string reference
@@ -478,6 +617,18 @@ class FlaskPlugin:
                     prefix = u.evaluate(resolver, facts, m, r["prefix_ref"], self.name)
                     has = prefix is not None
                 regs[child].append((parent, prefix, has))
+
+        fanout = {(f["prefix"], f["has_prefix"]) for _, _, data in items
+                   for f in data.get("fanouts", ())}
+        if len(fanout) == 1:  # the one function that registers every blueprint it is given
+            prefix, has = fanout.pop()
+            for m, _, data in items:
+                for names in data.get("collections", {}).values():
+                    for name in names:
+                        child = lookup(m, None, name)
+                        if child in objs and objs[child]["kind"] == "blueprint" and \
+                                child not in regs:
+                            regs[child].append((None, prefix, has))
 
         memo: dict[str, list[str | None]] = {}
 
@@ -501,17 +652,26 @@ class FlaskPlugin:
             memo[bp] = sorted(out, key=lambda p: (p is not None, p or ""))
             return memo[bp]
 
+        def api_prefixes(node: str, seen: frozenset[str] = frozenset()) -> list[str | None]:
+            """``Api(bp, prefix=...)``: the blueprint's prefixes, then its own; a RESTX
+            namespace: its API's prefixes, then its path."""
+            o = objs[node]
+            target = o.get("target_node") or lookup(o["module"], o.get("fn"), o.get("target"))
+            if target in objs and objs[target]["kind"] == "blueprint":
+                outer = prefixes(target)
+            elif target in objs and objs[target]["kind"] == "api" and target not in seen:
+                outer = api_prefixes(target, seen | {node})
+            else:
+                outer = [None]
+            return [u.join_path(p, o["prefix"] or "") or None for p in outer]
+
         def owner_prefixes(m: str, obj: str, local_kind: str | None, strict: bool,
                            fn: str | None = None) -> tuple[str | None, list[str | None]] | None:
             node = lookup(m, fn, obj)
             if node in objs:
                 kind, edge = objs[node]["kind"], objs[node]["edge"]
-                if kind == "api":  # Api(bp, prefix=...): the blueprint's prefixes, then its own
-                    o = objs[node]
-                    target = lookup(o["module"], o.get("fn"), o.get("target"))
-                    outer = (prefixes(target) if target in objs and
-                             objs[target]["kind"] == "blueprint" else [None])
-                    return edge, [u.join_path(p, o["prefix"] or "") or None for p in outer]
+                if kind == "api":
+                    return edge, api_prefixes(node)
                 return edge, (prefixes(node) if kind == "blueprint" else [None])
             if local_kind or not strict:
                 return None, [None]
@@ -532,9 +692,33 @@ class FlaskPlugin:
                     continue
                 methods = r["methods"]
                 if methods is None and r["as_view"]:
-                    methods = self._class_methods(handler, facts)
+                    methods = self._class_methods(handler, facts, resolver)
                 self._add(graph, resolver, m, mf.file, r["line"], found, r["rule"],
                           methods or ["GET"], handler)
+
+        for m, mf, data in items:  # ``api.add(Resource, "/a")``: an Api subclass's wrapper
+            for c in data.get("calls", ()):
+                obj, _, meth = (c["func"] or "").rpartition(".")
+                node = lookup(m, c["fn"], obj) if obj else None
+                if node not in objs or not objs[node].get("cls"):
+                    continue
+                cls = u.resolve_name(resolver, facts, objs[node]["module"], objs[node]["cls"])
+                cmod, _, cname = (cls or "").partition(":")
+                wrapper = ((facts[cmod].framework.get(self.name) or {}).get("api_classes", {})
+                           .get(cname, {}).get(meth) if cmod in facts else None)
+                if not wrapper or len(c["pos"]) <= wrapper["view"]:
+                    continue
+                view = c["pos"][wrapper["view"]] or {}
+                urls = (c["pos"][wrapper["urls"]:] if wrapper["star"] else
+                        c["pos"][wrapper["urls"]:wrapper["urls"] + 1])
+                handler = u.resolve_name(resolver, facts, m, view.get("name"))
+                if handler is None:
+                    continue
+                found = owner_prefixes(m, obj, None, False, c["fn"])
+                methods = self._class_methods(handler, facts, resolver)
+                for rule in (x for v in urls if v and _is_rule(v) for x in v["str"]):
+                    self._add(graph, resolver, m, mf.file, c["line"], found, rule,
+                              methods or ["GET"], handler)
 
         helpers: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         for m, _, data in items:
@@ -552,7 +736,7 @@ class FlaskPlugin:
                         if found is None or handler is None:
                             continue
                         if methods is None and view[1]:
-                            methods = self._class_methods(handler, facts)
+                            methods = self._class_methods(handler, facts, resolver)
                         self._add(graph, resolver, m, mf.file, c["line"], found, rule,
                                   methods or ["GET"], handler)
 
@@ -572,6 +756,8 @@ class FlaskPlugin:
         if not obj or "name" not in obj:
             return []
         spec = helper["rule"]
+        if "index" in spec or "index" in helper["view"]:
+            return FlaskPlugin._bind_rows(helper, bound, call_module, obj["name"])
         if "literal" in spec:
             rules = [spec["literal"]]
         else:
@@ -597,15 +783,46 @@ class FlaskPlugin:
         return [(rule, view, module, methods, obj["name"]) for rule in rules]
 
     @staticmethod
+    def _bind_rows(helper: dict[str, Any], bound: dict[str, Any], call_module: str,
+                   obj: str) -> list[tuple]:
+        """Registrations of a helper that loops over a table of rows
+        (``for rule, view in table: bp.add_url_rule(rule, view_func=view.as_view(...))``)
+        for a call that passes the table: one per row."""
+        rule_spec, view_spec = helper["rule"], helper["view"]
+        if rule_spec.get("param") != view_spec.get("param") or \
+                not ("index" in rule_spec and "index" in view_spec):
+            return []
+        table = bound.get(rule_spec["param"])
+        if not table or "rows" not in table:
+            return []
+        methods = helper["methods"] if isinstance(helper["methods"], list) else None
+        out = []
+        for row in table["rows"]:
+            if max(rule_spec["index"], view_spec["index"]) >= len(row):
+                continue
+            rule, view = row[rule_spec["index"]], row[view_spec["index"]]
+            if not _is_rule(rule) or not view or not ("name" in view or "as_view" in view):
+                continue
+            name = view.get("as_view") or view["name"]
+            as_view = "as_view" in view or bool(view_spec.get("as_view"))
+            out.extend((r, (name, as_view), call_module, methods, obj) for r in rule["str"])
+        return out
+
+    @staticmethod
     def _handler(module: str, func: str, line: int, resolver: Any,
                  graph: DependencyGraph) -> str:
         node = f"{module}:{func}"
         return node if node in graph.g else resolver.owner_of_line(module, line)
 
-    def _class_methods(self, handler: str, facts: dict[str, ModuleFacts]) -> list[str] | None:
+    def _class_methods(self, handler: str, facts: dict[str, ModuleFacts],
+                       resolver: Any = None) -> list[str] | None:
+        """HTTP verbs of a class-based view: every verb method along its bases (as a
+        ``MethodView`` has them), else what the view class itself declares."""
         module, _, cls = handler.partition(":")
         data = facts[module].framework.get(self.name) if module in facts else None
-        return (data or {}).get("views", {}).get(cls)
+        own = (data or {}).get("views", {}).get(cls)
+        inherited = class_verbs(handler, facts, resolver) if resolver is not None else None
+        return inherited or own
 
     def _add(self, graph: DependencyGraph, resolver: Any, module: str, file: str, line: int,
              found: tuple[str | None, list[str | None]], rule: str, methods: list[str],

@@ -2,10 +2,12 @@
 
 Models: classes deriving (directly or through other models) from a declarative base:
 ``Base = declarative_base()`` / ``registry().generate_base()``, a ``DeclarativeBase`` subclass,
-an ``@as_declarative()`` class, ``db.Model`` where ``db = SQLAlchemy()``, or a SQLModel class
+an ``@as_declarative()`` class, ``db.Model`` where ``db = SQLAlchemy()`` (or a module-level
+alias of it, ``BaseModel = db.Model``), or a SQLModel class
 declared with ``table=True`` (``Relationship()`` and ``Field(foreign_key="t.c")`` included). The table is ``__tablename__``, a ``__table__ = Table(...)``, the
 Flask-SQLAlchemy default (class name in snake_case), SQLModel's (class name lower-cased), or the
-parent's table for single-table inheritance; ``__abstract__`` classes have none. Core tables are
+parent's table for single-table inheritance, or what a ``__tablename__`` function on a base
+or mixin makes (``cls.__name__.lower()``, else snake case); ``__abstract__`` classes have none. Core tables are
 ``Table("name", metadata, ...)`` / ``db.Table(...)`` assigned to a module-level variable.
 
 Relations: ``relationship("X")`` (looked up by class name like SQLAlchemy's registry, nearest
@@ -74,6 +76,16 @@ def sql_tables(sql: str) -> list[tuple[str, str]]:
             continue
         out.append((m.group(1), "read"))
     return out
+
+
+def _tablename_rule(func: cst.FunctionDef) -> str:
+    """How a ``__tablename__`` function names a class's table: ``"lower"`` for
+    ``cls.__name__.lower()``, else ``"snake"`` (``OrderItem`` -> ``order_item``, what the
+    helpers such functions call usually do)."""
+    for node, _ in u.walk(func.body, func):
+        if type(node) is cst.Return and node.value is not None:
+            return "lower" if u.callee(node.value) == "cls.__name__.lower" else "snake"
+    return "snake"
 
 
 def _chain_models(expr: cst.CSTNode) -> list[str]:
@@ -242,7 +254,12 @@ class SQLAlchemyPlugin:
                 if not names or value is None:
                     continue
                 factory = u.last(u.callee(value))
-                if factory in _BASE_FACTORIES or factory == "SQLAlchemy":
+                alias = u.dotted(value) if scope is None else None
+                if alias and alias.endswith(".Model"):  # ``BaseModel = db.Model``
+                    for var in names:
+                        bases.append((lines.want(node), {"var": var, "kind": "alias",
+                                                         "of": alias}))
+                elif factory in _BASE_FACTORIES or factory == "SQLAlchemy":
                     kind = "flask" if factory == "SQLAlchemy" else "declarative"
                     for var in names:
                         bases.append((lines.want(node), {"var": var, "kind": kind}))
@@ -428,6 +445,9 @@ class SQLAlchemyPlugin:
             "tablename": None, "abstract": False, "table_var": None, "table_name": None,
             "has_pk": False, "relations": [], "fks": [],
         }
+        for stmt in node.body.body:  # ``@declared_attr def __tablename__(cls): ...``
+            if type(stmt) is cst.FunctionDef and stmt.name.value == "__tablename__":
+                info["tablename_rule"] = _tablename_rule(stmt)
         for small in u.small_statements(node.body):
             names, value = u.assign_targets(small)
             if "__tablename__" in names:
@@ -493,11 +513,19 @@ class SQLAlchemyPlugin:
         classes: dict[str, tuple[str, dict[str, Any]]] = {}
         for m, _, data in items:
             for b in data["bases"]:
-                roots.setdefault(f"{m}:{b['var']}", b["kind"])
+                if b["kind"] != "alias":
+                    roots.setdefault(f"{m}:{b['var']}", b["kind"])
             for t in data["tables"]:
                 core.setdefault(f"{m}:{t['var']}", dict(t, module=m))
             for c in data["classes"]:
                 classes.setdefault(f"{m}:{c['name']}", (m, c))
+
+        for m, _, data in items:  # ``BaseModel = db.Model``: another name for a root
+            for b in data["bases"]:
+                if b["kind"] == "alias":
+                    db = u.resolve_name(resolver, facts, m, b["of"][: -len(".Model")])
+                    if roots.get(db) == "flask":
+                        roots.setdefault(f"{m}:{b['var']}", "flask")
 
         models: dict[str, dict[str, Any]] = {}  # node -> {"flavour", "parent"}
 
@@ -544,6 +572,21 @@ class SQLAlchemyPlugin:
         model_table: dict[str, str] = {}
         by_var = {node: t["name"] for node, t in core.items()}
 
+        def inherited_rule(node: str) -> str | None:
+            """How a ``__tablename__`` function on the class or a base names its table."""
+            todo, seen = [node], set()
+            while todo:
+                current = todo.pop(0)
+                if current in seen or current not in classes:
+                    continue
+                seen.add(current)
+                m, c = classes[current]
+                if c.get("tablename_rule"):
+                    return c["tablename_rule"]
+                todo.extend(filter(None, (u.resolve_name(resolver, facts, m, b)
+                                          for b in c["bases"])))
+            return None
+
         def table_of(node: str, seen: frozenset[str] = frozenset()) -> str | None:
             if node in model_table or node in seen:
                 return model_table.get(node)
@@ -558,6 +601,8 @@ class SQLAlchemyPlugin:
                 name = c["table_name"]
             elif c["table_var"]:
                 name = by_var.get(u.resolve_name(resolver, facts, m, c["table_var"]) or "")
+            elif (rule := inherited_rule(node)) and (info["parent"] is None or c["has_pk"]):
+                name = c["name"].lower() if rule == "lower" else u.snake_case(c["name"])
             elif info["parent"] is not None and not (info["flavour"] == "flask" and c["has_pk"]):
                 name = table_of(info["parent"], seen | {node})
             elif info["flavour"] == "flask":

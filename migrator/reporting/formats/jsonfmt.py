@@ -1,5 +1,5 @@
 """JSON: ``Report.to_dict()``, keys sorted, on one line (schema ``migrator.report``, documented
-in README). No indentation: json's C encoder only runs without it, and a Django-sized report
+in docs/report.md). No indentation: json's C encoder only runs without it, and a Django-sized report
 is megabytes; pipe it through ``python -m json.tool`` or ``jq`` to read it."""
 
 from __future__ import annotations

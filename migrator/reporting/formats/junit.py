@@ -1,6 +1,6 @@
 """JUnit XML: one test case per rule that ran; a rule with violations has one failure listing
 them (each line ``file:line: rule: message (level)``). Ignored violations are not counted.
-The exit code, not this file, decides whether CI fails (see README "Exit codes").
+The exit code, not this file, decides whether CI fails (see docs/check.md, "Exit codes").
 """
 
 from __future__ import annotations

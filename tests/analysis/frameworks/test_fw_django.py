@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from fwhelp import app_graph, edges, parse, routes
+from fwhelp import app_graph, edges, mini_graph, parse, routes
 
 from migrator.analysis.frameworks.django import DjangoPlugin
 
@@ -301,3 +301,146 @@ def test_collect_models_defined_inside_if_blocks() -> None:
     data = PLUGIN.collect(parse(source), "m", "m.py")
     assert [(c["name"], c["bases"], c["line"]) for c in data["models"]] == [
         ("Product", ["AbstractProduct"], 5), ("Other", ["AbstractOther"], 10)]
+
+
+def test_tables_of_addon_bases_translations_factories_and_unlisted_app_configs() -> None:
+    """Models through add-on bases (parler, polymorphic, ``six.with_metaclass``), parler's
+    ``<table>_translation``, unmanaged models, join tables to the user model, models built
+    by a ``type(...)`` factory, and app labels from AppConfigs no settings module lists."""
+    g = mini_graph({
+        "shop/__init__.py": '''
+            from django.apps import AppConfig
+
+            class ShopConfig(AppConfig):
+                name = "shop.core"
+                label = "shop"
+        ''',
+        "shop/core/__init__.py": "",
+        "shop/pricing/__init__.py": '''
+            from django.apps import AppConfig
+
+            class PricingConfig(AppConfig):
+                name = __name__
+                label = "shop_pricing"
+        ''',
+        "shop/utils.py": '''
+            from django.db import models
+
+            class BaseLogEntry(models.Model):
+                class Meta:
+                    abstract = True
+
+            def define_log_model(model_class):
+                name = "%sLogEntry" % model_class.__name__
+                return type(str(name), (BaseLogEntry,), {"__module__": model_class.__module__})
+
+            def not_a_factory(x):
+                return x
+        ''',
+        "shop/core/models.py": '''
+            import six
+            from django.conf import settings
+            from django.db import models
+            from parler.models import TranslatableModel, TranslatedFields
+            from polymorphic.models import PolymorphicModel
+            from shop.utils import define_log_model, not_a_factory
+
+            class Product(TranslatableModel):
+                translations = TranslatedFields(name=models.CharField(max_length=10))
+                staff = models.ManyToManyField(settings.AUTH_USER_MODEL)
+
+            class Provider(six.with_metaclass(models.base.ModelBase, PolymorphicModel)):
+                pass
+
+            class Anonymous(models.Model):
+                class Meta:
+                    managed = False
+
+            class NotAModel(object):
+                pass
+
+            ProductLogEntry = define_log_model(Product)
+            Other = not_a_factory(Product)
+        ''',
+        "shop/pricing/models.py": '''
+            from django.db import models
+
+            class Price(models.Model):
+                pass
+        ''',
+    })
+    assert set(g.tables) == {
+        "shop_product", "shop_product_translation", "shop_product_staff", "shop_provider",
+        "shop_productlogentry", "shop_pricing_price"}
+    assert g.tables["shop_productlogentry"].model == "shop.core.models:ProductLogEntry"
+
+
+def test_urls_from_get_urls_registries_and_url_factories() -> None:
+    """``get_urls()`` methods of registered modules and a module-level ``get_urls()``, built
+    with a ``url()`` wrapper and a helper formatting regexes and dotted view paths."""
+    g = mini_graph({
+        "adm/__init__.py": "",
+        "adm/utils.py": '''
+            from django.conf.urls import url
+            from django.urls import URLPattern
+
+            class AdminURLPattern(URLPattern):
+                pass
+
+            def admin_url(regex, view, name=None, prefix=""):
+                if prefix:
+                    view = prefix + "." + view
+                return AdminURLPattern(regex, view, name=name)
+
+            def edit_and_list_urls(url_prefix, view_template, name_template):
+                return [
+                    admin_url(r"%s/(?P<pk>\\d+)/$" % url_prefix, view_template % "Edit",
+                              name=name_template % "edit"),
+                    admin_url("%s/$" % url_prefix, view_template % "List",
+                              name=name_template % "list"),
+                ]
+        ''',
+        "adm/views/__init__.py": "from adm.views.tax import TaxEditView, TaxListView\n",
+        "adm/views/tax.py": '''
+            from django.views.generic import View
+
+            class TaxEditView(View):
+                def get(self, request, pk): ...
+                def post(self, request, pk): ...
+
+            class TaxListView(View):
+                def get(self, request): ...
+
+            class DashboardView(View):
+                def get(self, request): ...
+        ''',
+        "adm/modules.py": '''
+            from adm.utils import admin_url, edit_and_list_urls
+            from adm.views.tax import DashboardView
+
+            class TaxModule:
+                def get_urls(self):
+                    prefix = "^taxes"
+                    return [
+                        admin_url(r"^taxes/(?P<pk>\\d+)/delete/$", "adm.views.tax.TaxEditView"),
+                    ] + edit_and_list_urls(url_prefix=prefix,
+                                           view_template="adm.views.Tax%sView",
+                                           name_template="tax.%s")
+
+            class NotAModule:
+                def urls(self):
+                    return [admin_url(r"^nothing/$", DashboardView.as_view())]
+
+            def get_urls():
+                urls = []
+                urls.extend([admin_url(r"^$", DashboardView.as_view(), name="dashboard")])
+                return tuple(urls)
+        ''',
+    })
+    assert routes(g) == {
+        ("GET", "/", "adm.views.tax:DashboardView"),
+        *((m, r"/taxes/(?P<pk>\d+)/delete/", "adm.views.tax:TaxEditView") for m in ("GET", "POST")),
+        *((m, r"/taxes/(?P<pk>\d+)/", "adm.views.tax:TaxEditView") for m in ("GET", "POST")),
+        ("GET", "/taxes/", "adm.views.tax:TaxListView"),
+    }
+    assert ("adm.modules:TaxModule", "adm.views.tax:TaxListView") in edges(g, "route")

@@ -114,3 +114,68 @@ def test_mounted_sub_application_prefixes_its_routes() -> None:
         app.mount("/v1/", v1)
     '''})
     assert routes(g) == {("GET", "/v1/ping", "m:ping"), ("GET", "/v1/users/{uid}", "m:user")}
+
+
+def test_router_subclasses_controllers_and_nested_prefixes() -> None:
+    """Routers made from the project's APIRouter subclasses, path operations on methods of a
+    controller class, prefixes of routers included in routers included in the app, a prefix
+    written as an f-string of a module constant."""
+    g = mini_graph({
+        "pkg/__init__.py": "",
+        "pkg/routers.py": '''
+            from fastapi import APIRouter
+
+            class UserAPIRouter(APIRouter):
+                def __init__(self, prefix: str = "", **kw):
+                    super().__init__(prefix=prefix, **kw)
+
+            class AdminAPIRouter(UserAPIRouter):
+                pass
+
+            class NotARouter:
+                pass
+
+            class FakeRouter(NotARouter):
+                pass
+        ''',
+        "pkg/tags.py": '''
+            from pkg.routers import AdminAPIRouter, FakeRouter, UserAPIRouter
+
+            base = "/tags"
+            router = UserAPIRouter(prefix=f"{base}")
+            admin = AdminAPIRouter(prefix="/admin")
+            fake = FakeRouter(prefix="/fake")
+
+            def controller(router):
+                return lambda cls: cls
+
+            @controller(router)
+            class TagController:
+                @router.get("")
+                def get_all(self): ...
+
+                @router.delete("/{item_id}")
+                def delete_one(self, item_id: int): ...
+
+            @admin.post("/tags")
+            def purge(): ...
+
+            @fake.get("/x")
+            def nothing(): ...
+        ''',
+        "pkg/api.py": '''
+            from fastapi import APIRouter, FastAPI
+            from pkg import tags
+
+            router = APIRouter(prefix="/api")
+            router.include_router(tags.router, prefix="/organizers")
+            router.include_router(tags.admin)
+            app = FastAPI()
+            app.include_router(router)
+        ''',
+    })
+    assert routes(g) == {
+        ("GET", "/api/organizers/tags", "pkg.tags:TagController"),
+        ("DELETE", "/api/organizers/tags/{item_id}", "pkg.tags:TagController"),
+        ("POST", "/api/admin/tags", "pkg.tags:purge"),
+    }

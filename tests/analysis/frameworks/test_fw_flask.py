@@ -348,3 +348,188 @@ def test_flaskbb_routes_through_register_view() -> None:
     } <= found
     assert ("flaskbb.user.views:flaskbb_load_blueprints",
             "flaskbb.user.views:ChangeEmail") in edges(g, "route")
+
+
+def test_routes_listed_in_a_table_registered_by_a_helper() -> None:
+    """(path, Resource) rows handed with a blueprint to a helper that loops over them; the
+    resources get their verbs through base classes in other modules, one of which imports no
+    web framework."""
+    g = mini_graph({
+        "pkg/__init__.py": "",
+        "pkg/api.py": '''
+            def register(blueprint, route_tuples, decorators=None):
+                views = {}
+                for path, resource in route_tuples:
+                    view_func = views.get(resource)
+                    if view_func is None:
+                        view_func = resource.as_view(resource.__name__)
+                    blueprint.add_url_rule(path, view_func=view_func)
+                return blueprint
+        ''',
+        "pkg/base.py": '''
+            from flask.views import MethodView
+
+            class BaseResource(MethodView):
+                def get(self): ...
+                def delete(self): ...
+        ''',
+        "pkg/csv.py": '''
+            from pkg.base import BaseResource
+
+            class CsvImportResource(BaseResource):
+                def post(self): ...
+        ''',
+        "pkg/items.py": '''
+            from flask import Blueprint
+            from pkg.api import register
+            from pkg.base import BaseResource
+            from pkg.csv import CsvImportResource
+
+            class ItemResource(BaseResource):
+                def put(self): ...
+
+            class NewItemResource(MethodView):
+                def post(self): ...
+
+            routes = [
+                ("/items/<item_id>", ItemResource),
+                ("/items/new", NewItemResource),
+                ("/import/items", CsvImportResource),
+            ]
+            not_routes = [("items", ItemResource)]
+
+            blueprint = Blueprint("items", "items")
+            api = register(blueprint, routes)
+            register(blueprint, not_routes)
+        ''',
+    })
+    assert routes(g) == {
+        ("GET", "/items/<item_id>", "pkg.items:ItemResource"),
+        ("PUT", "/items/<item_id>", "pkg.items:ItemResource"),
+        ("DELETE", "/items/<item_id>", "pkg.items:ItemResource"),
+        ("POST", "/items/new", "pkg.items:NewItemResource"),
+        *((m, "/import/items", "pkg.csv:CsvImportResource") for m in ("GET", "POST", "DELETE")),
+    }
+    assert ("pkg.items:blueprint", "pkg.items:ItemResource") in edges(g, "route")
+
+
+def test_blueprints_in_a_tuple_registered_by_a_factory_loop() -> None:
+    """A tuple of blueprints handed to an app factory, which adds its own default ones and
+    registers each with an f-string prefix built from a module-level constant."""
+    g = mini_graph({
+        "pkg/__init__.py": '''
+            from pkg import factory
+            from pkg.users import mod as users_bp
+            from pkg.roles import mod as roles_bp
+
+            BLUEPRINTS = (users_bp, roles_bp)
+
+            def create_app(config=None):
+                return factory.create_app(blueprints=BLUEPRINTS, config=config)
+        ''',
+        "pkg/factory.py": '''
+            from flask import Flask
+            from pkg.health import mod as health
+
+            DEFAULT_BLUEPRINTS = (health,)
+            API_VERSION = 1
+
+            def create_app(blueprints=None, config=None):
+                blueprints = blueprints + DEFAULT_BLUEPRINTS
+                app = Flask(__name__)
+                configure_blueprints(app, blueprints)
+                return app
+
+            def configure_blueprints(app, blueprints):
+                for blueprint in blueprints:
+                    app.register_blueprint(blueprint, url_prefix=f"/api/{API_VERSION}")
+        ''',
+        "pkg/users.py": '''
+            from flask import Blueprint
+            mod = Blueprint("users", __name__)
+
+            @mod.route("/users")
+            def users(): ...
+        ''',
+        "pkg/roles.py": '''
+            from flask import Blueprint
+            mod = Blueprint("roles", __name__)
+
+            @mod.route("/roles", methods=["POST"])
+            def roles(): ...
+        ''',
+        "pkg/health.py": '''
+            from flask import Blueprint
+            mod = Blueprint("health", __name__)
+
+            @mod.route("/healthcheck")
+            def health(): ...
+        ''',
+        "pkg/lonely.py": '''
+            from flask import Blueprint
+            mod = Blueprint("lonely", __name__, url_prefix="/own")
+
+            @mod.route("/x")
+            def x(): ...
+        ''',
+    })
+    assert routes(g) == {
+        ("GET", "/api/1/users", "pkg.users:users"),
+        ("POST", "/api/1/roles", "pkg.roles:roles"),
+        ("GET", "/api/1/healthcheck", "pkg.health:health"),
+        ("GET", "/own/x", "pkg.lonely:x"),
+    }
+
+
+def test_api_subclass_wrappers_resource_decorators_and_restx_namespaces() -> None:
+    """An ``Api`` subclass whose own method wraps ``add_resource``; ``@api.resource(url)``
+    on a Resource class; Flask-RESTX namespaces added with a path, ``@ns.route(url)``."""
+    g = mini_graph({
+        "pkg/__init__.py": "",
+        "pkg/api.py": '''
+            from flask import Blueprint
+            from flask_restful import Api, Resource
+            from flask_restx import Api as XApi, Namespace
+
+            class ExternalApi(Api):
+                def add(self, resource, *urls, **kw):
+                    self.add_resource(resource, *urls, **kw)
+
+            bp = Blueprint("api", __name__, url_prefix="/api")
+            api = ExternalApi(bp, prefix="/v1")
+            xapi = XApi(bp, prefix="/x")
+            cats = Namespace("cats")
+            dogs = xapi.namespace("dogs", path="/hounds")
+            xapi.add_namespace(cats, path="/felines")
+
+
+            class Users(Resource):
+                def get(self): ...
+                def post(self): ...
+
+
+            api.add(Users, "/users", "/people")
+
+
+            @api.resource("/ping")
+            class Ping(Resource):
+                def get(self): ...
+
+
+            @cats.route("/<int:id>")
+            class Cat(Resource):
+                def delete(self, id): ...
+
+
+            @dogs.route("/")
+            class Dogs(Resource):
+                def get(self): ...
+        ''',
+    })
+    assert routes(g) == {
+        *((m, p, "pkg.api:Users") for m in ("GET", "POST")
+          for p in ("/api/v1/users", "/api/v1/people")),
+        ("GET", "/api/v1/ping", "pkg.api:Ping"),
+        ("DELETE", "/api/x/felines/<int:id>", "pkg.api:Cat"),
+        ("GET", "/api/x/hounds/", "pkg.api:Dogs"),
+    }

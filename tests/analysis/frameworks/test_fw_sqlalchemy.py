@@ -4,7 +4,7 @@ relationships and foreign keys, reads and writes through the session and the que
 from __future__ import annotations
 
 import pytest
-from fwhelp import app_graph, edges, parse
+from fwhelp import app_graph, edges, mini_graph, parse
 
 from migrator.analysis.frameworks._util import snake_case
 from migrator.analysis.frameworks.sqlalchemy import SQLAlchemyPlugin, sql_tables
@@ -168,3 +168,83 @@ def test_collect_typed_relationship_targets() -> None:
     '''), "m", "m.py")
     assert [(r["target"], r["string"], r["line"]) for r in data["classes"][0]["relations"]] == [
         ("Post", True, 3), ("Task", True, 4), ("User", False, 5)]
+
+
+def test_models_through_an_alias_of_db_model() -> None:
+    """``BaseModel = db.Model`` in one module (``db`` an instance of a subclass of
+    Flask-SQLAlchemy's class), models deriving from the alias in another."""
+    g = mini_graph({
+        "pkg/__init__.py": "",
+        "pkg/ext.py": '''
+            from flask_sqlalchemy import SQLAlchemy as _Base
+
+            class SQLAlchemy(_Base):
+                pass
+
+            db = SQLAlchemy()
+        ''',
+        "pkg/database.py": '''
+            from pkg.ext import db
+            BaseModel = db.Model
+            NotAModel = db.Session
+        ''',
+        "pkg/models.py": '''
+            from sqlalchemy import Column, Integer
+            from pkg.database import BaseModel, NotAModel
+
+            class Certificate(BaseModel):
+                __tablename__ = "certificates"
+                id = Column(Integer, primary_key=True)
+
+            class Policy(BaseModel):
+                id = Column(Integer, primary_key=True)
+
+            class Other(NotAModel):
+                __tablename__ = "other"
+                id = Column(Integer, primary_key=True)
+        ''',
+    })
+    assert {(t.name, t.model) for t in g.tables.values()} == {
+        ("certificates", "pkg.models:Certificate"), ("policy", "pkg.models:Policy")}
+
+
+def test_table_names_from_a_declared_attr_on_the_base() -> None:
+    """A ``DeclarativeBase`` subclass (or a mixin) naming tables with a ``__tablename__``
+    function: snake case through a helper, lower case for ``cls.__name__.lower()``."""
+    g = mini_graph({
+        "db/__init__.py": "",
+        "db/core.py": '''
+            import re
+            from sqlalchemy.orm import DeclarativeBase, declared_attr
+
+            def resolve_table_name(name):
+                return "_".join(x.lower() for x in re.split("(?=[A-Z])", name) if x)
+
+            class Base(DeclarativeBase):
+                @declared_attr.directive
+                def __tablename__(cls):
+                    return resolve_table_name(cls.__name__)
+
+            class LowerMixin:
+                @declared_attr
+                def __tablename__(cls):
+                    return cls.__name__.lower()
+        ''',
+        "db/models.py": '''
+            from sqlalchemy import Column, Integer
+            from db.core import Base, LowerMixin
+
+            class CaseNotes(Base):
+                id = Column(Integer, primary_key=True)
+
+            class Named(Base):
+                __tablename__ = "named"
+                id = Column(Integer, primary_key=True)
+
+            class TagType(LowerMixin, Base):
+                id = Column(Integer, primary_key=True)
+        ''',
+    })
+    assert {(t.name, t.model) for t in g.tables.values()} == {
+        ("case_notes", "db.models:CaseNotes"), ("named", "db.models:Named"),
+        ("tagtype", "db.models:TagType")}
