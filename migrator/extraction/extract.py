@@ -199,11 +199,17 @@ def _owners(plan: Plan, tree: SourceTree, layout: Layout) -> tuple[dict[str, str
     return table_owner, model_owner
 
 
+def _everywhere(layout: Layout, module: str, name: str) -> bool:
+    """Importable in every service (kernel code, or the kernel's part of a split module, which
+    each service's copy of that module keeps)."""
+    return all(layout.has(svc, module, name) for svc in layout.services)
+
+
 def _kernel_assigned(tree: SourceTree, layout: Layout, func: str) -> str | None:
-    """``module:name`` of the first kernel name bound to a call of ``func`` (whole kernel
-    modules and the kernel's part of split ones)."""
+    """``module:name`` of the first name every service has that is bound to a call of
+    ``func``."""
     return next((f"{m}:{n}" for m in tree.modules() for n in _assigned_calls(tree, m, func)
-                 if layout.has(KERNEL, m, n)), None)
+                 if _everywhere(layout, m, n)), None)
 
 
 def _scoped_session(tree: SourceTree, layout: Layout) -> str | None:
@@ -228,7 +234,7 @@ def _session_factory(tree: SourceTree, layout: Layout) -> tuple[str | None, str 
                 if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call) and \
                         isinstance(small.targets[0].target, cst.Name) and "engine" in \
                         cst.Module([]).code_for_node(small.value.func).split(".")[-1] and \
-                        layout.has(KERNEL, m, small.targets[0].target.value):
+                        _everywhere(layout, m, small.targets[0].target.value):
                     return SESSIONS, f"{m}:{small.targets[0].target.value}"
     return None, None
 

@@ -104,6 +104,19 @@ def test_a_session_argument_is_supplied_by_the_owner(tmp_path: Path) -> None:
     sessions = text(ex, "services/b/src/interservice/sessions.py")
     assert "from mini.db import engine as _engine" in sessions
     assert "factory = sessionmaker(bind=_engine)" in sessions
+    # also when the engine is the kernel's part of a module split between services
+    (tmp_path / "mini" / "db.py").write_text("from sqlalchemy import create_engine\n\n"
+                                             "engine = create_engine('sqlite://')\n\n\n"
+                                             "def tidy() -> None:\n    pass\n")
+    split = plan_from_dict({"version": 1, "services": {
+        "a": {"modules": ["mini.a", "mini.a.use"]},
+        "b": {"modules": ["mini.b", "mini.b.api"], "symbols": ["mini.db:tidy"],
+              "interface": ["mini.b.api:price"]}},
+        "shared_kernel": {"modules": ["mini"], "symbols": ["mini.db:engine"]}})
+    ex = build_extraction(split, None, tmp_path)
+    assert ex.calls[0].converted, ex.calls[0].reason
+    assert "from mini.db import engine as _engine" in text(
+        ex, "services/a/src/interservice/sessions.py")
     # without a session factory or engine in the kernel it cannot be supplied: not converted
     (tmp_path / "mini" / "db.py").write_text("")
     assert not build_extraction(plan, None, tmp_path).calls[0].converted
