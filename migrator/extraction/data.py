@@ -198,5 +198,8 @@ def database_env_names(sources: list[str]) -> list[str]:
     names: set[str] = set()
     for text in sources:
         for match in re.finditer(r"[\"']((?:[A-Z][A-Z0-9_]*)?(?:DATABASE|DB)[A-Z0-9_]*)[\"']", text):
-            names.add(match.group(1))
+            # a URL setting (``DB_URL``, ``SQLALCHEMY_DATABASE_URI``), never ``DB_PROVIDER``,
+            # ``DB_PORT`` and the like, which a URL would break
+            if re.search(r"(URL|URI|DSN)$", match.group(1)) or match.group(1) == "DATABASE":
+                names.add(match.group(1))
     return sorted(names)

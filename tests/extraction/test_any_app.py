@@ -317,3 +317,11 @@ def test_pydantic_models_cross_the_network(tmp_path: Path) -> None:
     wire = runtime.encode(Quote(sku="tea", cents=3))
     assert wire == {"sku": "tea", "cents": 3}
     assert runtime.decode(wire, Quote) == Quote(sku="tea", cents=3)
+
+
+def test_only_url_settings_receive_the_services_database_url() -> None:
+    from migrator.extraction.data import database_env_names
+
+    config = ('DB_PROVIDER = os.getenv("DB_PROVIDER")\nDB_URL = os.getenv("DB_URL")\n'
+              'PORT = os.getenv("POSTGRES_DB_PORT")\nURI = os.environ["SQLALCHEMY_DATABASE_URI"]\n')
+    assert database_env_names([config]) == ["DB_URL", "SQLALCHEMY_DATABASE_URI"]
