@@ -40,21 +40,23 @@ class RunResult:
 
 
 def run(path: str | Path, out: str | Path, *, jobs: int | None = None, use_cache: bool = True,
-        force: bool = False, with_: tuple[str, ...] = (), resident: bool = False) -> RunResult:
+        force: bool = False, with_: tuple[str, ...] = (), resident: bool = False,
+        extract: bool = False) -> RunResult:
     """Run every stage on the code at ``path`` and write the results under ``out``.
 
     An ``OUT/plan.yaml`` that differs from the plan this job last wrote is the user's edited
     plan: its decisions are kept and only code it does not cover is placed. Generated files
-    edited by hand are never overwritten unless ``force``. ``resident`` as for ``analyze``.
+    edited by hand are never overwritten unless ``force``. ``resident`` as for ``analyze``;
+    ``extract`` as for ``scaffold --extract`` (each service gets its code).
     OUT's parent must exist; a second run into the same OUT fails at once (``FileError``).
     """
     with out_folder(out):  # one run at a time writes into OUT
         return _run(Path(path), Path(out), jobs=jobs, use_cache=use_cache, force=force,
-                    with_=with_, resident=resident)
+                    with_=with_, resident=resident, extract=extract)
 
 
 def _run(path: Path, out: Path, *, jobs: int | None, use_cache: bool, force: bool,
-         with_: tuple[str, ...], resident: bool) -> RunResult:
+         with_: tuple[str, ...], resident: bool, extract: bool = False) -> RunResult:
     from migrator.analysis import analyze
     from migrator.generation import scaffold
     from migrator.proposal.config import find_config
@@ -88,10 +90,12 @@ def _run(path: Path, out: Path, *, jobs: int | None, use_cache: bool, force: boo
                    f"shared kernel {len(plan.shared_kernel.modules)} modules, "
                    f"{len(plan.shared_kernel.symbols)} symbols{kept}")
 
-    result = scaffold(plan, graph, out, force=force, with_=with_)
+    result = scaffold(plan, graph, out, force=force, with_=with_, extract=extract,
+                      source_root=path if path.is_dir() else None)
     changed.extend(result.written)
     summary.append(f"scaffold  {len(plan.services)} services, deploy/, compose.yaml, gateway "
-                   "and MIGRATION.md")
+                   "and MIGRATION.md" + (", each service's code extracted (EXTRACTION.md)"
+                                         if extract else ""))
 
     rep = report(graph, plan)
     for ext, fmt in REPORT_FORMATS.items():
@@ -139,8 +143,10 @@ def _edited_by_user(plan_file: Path) -> bool:
 @click.option("--with", "with_", multiple=True,
               type=click.Choice(["prometheus-operator", "cloudnative-pg"]),
               help="Also generate ServiceMonitors / CloudNativePG clusters.")
+@click.option("--extract", is_flag=True,
+              help="Also move each service's code into it, as `scaffold --extract` does.")
 def run_command(path: str, out: str, jobs: int | None, no_cache: bool, force: bool,
-                with_: tuple[str, ...]) -> None:
+                with_: tuple[str, ...], extract: bool) -> None:
     """Analyse PATH, propose services, generate them and report coupling, all into OUT.
 
     Run it again after editing OUT/plan.yaml: your decisions are kept.
@@ -151,7 +157,7 @@ def run_command(path: str, out: str, jobs: int | None, no_cache: bool, force: bo
 
     try:
         result = run(path, out, jobs=jobs, use_cache=not no_cache, force=force, with_=with_,
-                     resident=wanted())
+                     resident=wanted(), extract=extract)
     except (PathError, PlanError, ScaffoldError, FileError) as exc:
         click.echo(f"migrator run: {str(exc).splitlines()[0]}", err=True)
         sys.exit(2)

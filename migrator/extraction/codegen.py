@@ -31,10 +31,19 @@ def client_module(client: Client, tree: SourceTree, endpoints: dict[str, str],
     modules importable in the caller (imports of anything else become stand-ins).
     """
     info = tree.info(client.target_module)
-    funcs = sorted(n for n, e in client.entries.items() if e.kind == "function")
+    funcs: dict[str, FunctionInfo] = {}  # name in the client -> the function it stands for
+    for name, entry in sorted(client.entries.items()):
+        if entry.kind != "function":
+            continue
+        func = _function(tree, entry.target or f"{client.target_module}:{name}")
+        if func is None or (entry.target or f"{client.target_module}:{name}") not in endpoints:
+            entry.kind, entry.reason = "unavailable", (
+                f"{entry.target or name} is not a function the owner serves")
+            continue
+        funcs[name] = func
     extra: set[str] = set()
-    for name in funcs:
-        extra |= _sig_names(info.functions[name])
+    for func in funcs.values():
+        extra |= _sig_names(func)
     copy = sorted({n for n, e in client.entries.items() if e.kind in ("class", "value", "copy")}
                   | {n for n in extra if n in info.classes
                      and f"{client.target_module}:{n}" not in tree.models})
@@ -70,12 +79,15 @@ def client_module(client: Client, tree: SourceTree, endpoints: dict[str, str],
     errors = sorted(n for n in copy if n in info.classes and _is_exception(tree, client, n))
     blocks.append(f"SERVICE = {client.target!r}\n"
                   "_ERRORS: dict[str, type] = {" + ", ".join(f"{n!r}: {n}" for n in errors) + "}")
-    for name in funcs:
-        f = info.functions[name]
-        key = f"{client.target_module}:{name}"
-        blocks.append(_client_function(f, endpoints[key], client.entries[name].idempotent,
-                                       client.target_module))
+    for name, f in funcs.items():
+        entry = client.entries[name]
+        key = entry.target or f"{client.target_module}:{name}"
+        blocks.append(_client_function(f, endpoints[key], entry.idempotent,
+                                       key.split(":")[0], name, entry.injected))
     for name, entry in sorted(client.entries.items()):
+        if entry.kind == "read-model" and name:
+            model = (entry.target or name).rpartition(":")[2]
+            blocks.append(f"{name} = runtime.ReadModel(SERVICE, {model!r})")
         if entry.kind == "unavailable" and name:
             blocks.append(f"{name} = runtime.Unavailable(\n"
                           f"    {client.target_module + '.' + name!r},\n"
@@ -84,6 +96,14 @@ def client_module(client: Client, tree: SourceTree, endpoints: dict[str, str],
     text = "\n".join(lines)
     text = prune_imports(cst.parse_module(text)).code
     return HEADER + text
+
+
+def _function(tree: SourceTree, key: str) -> FunctionInfo | None:
+    """The top-level function ``module:name`` of the monolith, or None."""
+    module, _, name = key.partition(":")
+    if module not in tree.files:
+        return None
+    return tree.info(module).functions.get(name)
 
 
 def _env(service: str) -> str:
@@ -132,35 +152,54 @@ def _is_exception(tree: SourceTree, client: Client, name: str) -> bool:
     return f"{client.target_module}:{name}" in tree.exceptions
 
 
-def _client_function(f: FunctionInfo, endpoint: str, idempotent: bool, module: str) -> str:
-    """The original signature (formatting kept) with a body that calls the owner."""
+def _client_function(f: FunctionInfo, endpoint: str, idempotent: bool, module: str,
+                     name: str, injected: tuple[str, ...] = ()) -> str:
+    """The original signature (formatting kept) under ``name`` (the name callers import,
+    which a re-export may change) with a body that calls the owner. ``injected``: session
+    parameters the caller still passes but the owner supplies (never sent)."""
     positional = [p.name for p in f.params if p.kind == "posonly"]
-    named = [p.name for p in f.params if p.kind in ("pos", "kw")]
+    named = [p.name for p in f.params if p.kind in ("pos", "kw") and p.name not in injected]
     args = "[" + ", ".join(positional) + "]"
     kwargs = "{" + ", ".join(f"{n!r}: {n}" for n in named) + "}"
     retry = "idempotent: retried on connection errors" if idempotent else \
         "not idempotent: never retried"
-    body = (f'"""{module}.{f.name} over HTTP ({retry})."""\n'
-            f"return runtime.call(\n    SERVICE, {endpoint!r}, {f.name}, {args}, {kwargs},\n"
+    own = (f" {', '.join(injected)}: the owner uses a session of its own, so this call "
+           "is its own transaction." if injected else "")
+    body = (f'"""{module}.{f.name} over HTTP ({retry}).{own}"""\n'
+            f"return {'await runtime.acall' if f.is_async else 'runtime.call'}(\n"
+            f"    SERVICE, {endpoint!r}, {name}, {args}, {kwargs},\n"
             f"    idempotent={idempotent}, errors=_ERRORS,\n)\n")
     node = f.node.with_changes(body=cst.IndentedBlock(list(cst.parse_module(body).body)),
-                               decorators=[], leading_lines=[])
+                               decorators=[], leading_lines=[], name=cst.Name(name))
     return cst.Module([]).code_for_node(node).rstrip("\n")
 
 
-def endpoints_module(service: str, functions: dict[str, str], unit_of_work: str | None) -> str:
-    """``interservice/endpoints.py`` of the owning service: ``POST /internal/<name>``.
-
-    ``functions``: endpoint name -> module:function. ``unit_of_work``: ``module:session`` of a
-    scoped session to commit after a successful call and roll back after a failed one.
-    """
-    imports: dict[str, list[tuple[str, str]]] = {}
+def function_imports(functions: dict[str, str]) -> tuple[list[str], list[str]]:
+    """``from m import f as _alias`` lines and the ``FUNCTIONS`` table entries of endpoints
+    (endpoint name -> module:function)."""
+    by_module: dict[str, list[tuple[str, str]]] = {}
     table = []
     for endpoint, key in sorted(functions.items()):
         module, name = key.split(":")
         alias = f"_{endpoint.replace('.', '_')}"
-        imports.setdefault(module, []).append((name, alias))
+        by_module.setdefault(module, []).append((name, alias))
         table.append(f"    {endpoint!r}: {alias},")
+    lines = [f"from {m} import " + ", ".join(f"{n} as {a}" for n, a in sorted(by_module[m]))
+             for m in sorted(by_module)]
+    return lines, table
+
+
+def endpoints_module(service: str, functions: dict[str, str], unit_of_work: str | None,
+                     inject: dict[str, tuple[str, ...]] | None = None,
+                     session_factory: str | None = None,
+                     reads: dict[str, str] | None = None) -> str:
+    """``interservice/endpoints.py`` of the owning service: ``POST /internal/<name>``.
+
+    ``functions``: endpoint name -> module:function. ``unit_of_work``: ``module:session`` of a
+    scoped session to commit after a successful call and roll back after a failed one.
+    ``inject``: endpoint -> session parameters filled from ``session_factory``.
+    """
+    imports, table = function_imports(functions)
     lines = [HEADER.rstrip(),
              f'"""Internal API of the {service} service (generated by migrator).',
              "",
@@ -169,22 +208,22 @@ def endpoints_module(service: str, functions: dict[str, str], unit_of_work: str 
              'function raised, HTTP 422 with ``{"error": {"type", "message", "args"}}``.',
              '"""', "", "from __future__ import annotations", "",
              "from flask import Blueprint, Flask, jsonify, request", ""]
-    for module in sorted(imports):
-        names = ", ".join(f"{n} as {a}" for n, a in sorted(imports[module]))
-        lines.append(f"from {module} import {names}")
+    lines += imports
     lines.append("from interservice import runtime")
     if unit_of_work:
         module, name = unit_of_work.split(":")
         lines.append(f"from {module} import {name} as _session")
+    lines += injection_lines(inject, session_factory, reads)
     lines += ["", 'bp = Blueprint("interservice", __name__)', "",
               "FUNCTIONS = {", *table, "}", "", "",
               '@bp.post("/internal/<name>")',
               "def internal(name: str):  # noqa: ANN201",
-              "    func = FUNCTIONS.get(name)",
+              "    func = FUNCTIONS.get(name) or READERS.get(name)",
               "    if func is None:",
               '        return jsonify({"error": {"type": "NotFound",',
               '                                  "message": f"no internal function {name}"}}), 404',
-              "    body, status = runtime.dispatch(func, request.get_json(silent=True))"]
+              "    body, status = runtime.dispatch(func, request.get_json(silent=True), _inject(name),",
+    '                                     request.headers.get("Idempotency-Key"))']
     if unit_of_work:
         lines += ["    # one unit of work per remote call: what the function wrote is committed",
                   "    if status == 200:",
@@ -200,18 +239,42 @@ def endpoints_module(service: str, functions: dict[str, str], unit_of_work: str 
     return text
 
 
-def app_module(service: str, root_factory: str | None, blueprints: list[str],
-               env_names: list[str], has_endpoints: bool, skeleton: str) -> str:
-    """``interservice/app.py``: the service's WSGI application.
+def injection_lines(inject: dict[str, tuple[str, ...]] | None, factory: str | None,
+                    reads: dict[str, str] | None = None) -> list[str]:
+    """``INJECT`` (endpoint -> session parameters) and ``_inject(name)`` for ``dispatch``, and
+    ``READERS``: ``_read.<Model>`` -> the read that answers other services' read models
+    (``reads``: model name -> module:Class)."""
+    table = {k: v for k, v in sorted((inject or {}).items()) if v}
+    lines = []
+    if factory and (table or reads):
+        module, name = factory.split(":")
+        lines.append(f"from {module} import {name} as _session_factory")
+    readers = []
+    for model, key in sorted((reads or {}).items()):
+        module, cls = key.split(":")
+        lines.append(f"from {module} import {cls} as _model_{model}")
+        readers.append(f"    {'_read.' + model!r}: runtime.reader(_model_{model}"
+                       + (", _session_factory)," if factory else "),"))
+    lines += ["", "#: reads of this service's models by other services' read models",
+              "READERS = {", *readers, "}"]
+    lines += ["", "#: session parameters this service fills with a session of its own",
+              "INJECT = {" + ", ".join(f"{k!r}: {v!r}" for k, v in table.items()) + "}"
+              if table and factory else "INJECT: dict[str, tuple[str, ...]] = {}", "", "",
+              "def _inject(name: str) -> dict:",
+              "    return {p: _session_factory for p in INJECT.get(name, ())}"
+              if table and factory else "    return {}"]
+    return lines
 
-    ``skeleton``: the generated service package whose health, readiness and metrics code is
-    reused when present (``scaffold`` writes it beside ``src/``).
-    """
+
+def app_lines(service: str, summary: list[str], env_names: list[str], imports: list[str],
+              has_endpoints: bool, root: str | None, factory: bool, containers: list[str],
+              app_class: str, register: str, skeleton: str) -> list[str]:
+    """The part of ``interservice/app.py`` every framework shares: the database URL handed to
+    the monolith's settings, the imports and ``create_app`` (the monolith's app or factory, else
+    a new app with the service's ``containers`` registered by ``register``)."""
     lines = [HEADER.rstrip(),
              f'"""Entry point of the extracted {service} service (generated by migrator).',
-             "",
-             "The monolith's own app factory, pruned to what this service owns, plus the internal",
-             "API that other services call and the probes /healthz, /readyz and /metrics.",
+             "", *summary,
              "``DATABASE_URL`` (this service's own database) is handed to the monolith's",
              "configuration under the names it reads.",
              '"""', "", "from __future__ import annotations", "", "import os",
@@ -220,29 +283,46 @@ def app_module(service: str, root_factory: str | None, blueprints: list[str],
              'if os.environ.get("DATABASE_URL"):',
              "    for _name in DATABASE_ENV:",
              '        os.environ[_name] = os.environ["DATABASE_URL"]', "",
-             "from flask import Flask, Response, g, jsonify, request  # noqa: E402", ""]
+             *(f"{line}  # noqa: E402" for line in imports), ""]
     if has_endpoints:
         lines.append("from interservice import endpoints  # noqa: E402")
-    if root_factory:
-        module, name = root_factory.split(":")
+    if root:
+        module, name = root.split(":")
         lines.append(f"from {module} import {name} as _monolith_app  # noqa: E402")
-    for i, bp in enumerate(blueprints):
-        module, name = bp.split(":")
-        lines.append(f"from {module} import {name} as _bp{i}  # noqa: E402")
+    for i, container in enumerate(containers):
+        module, name = container.split(":")
+        lines.append(f"from {module} import {name} as _part{i}  # noqa: E402")
     lines += ["", f"SERVICE = {service!r}", f"SKELETON = {skeleton!r}", "", "",
-              "def create_app(*args, **kwargs) -> Flask:  # noqa: ANN002, ANN003",
+              f"def create_app(*args, **kwargs) -> {app_class}:  # noqa: ANN002, ANN003",
               '    """Build the service\'s app (arguments go to the monolith\'s factory)."""']
-    if root_factory and root_factory.endswith(":app"):
+    if root and not factory:
         lines.append("    app = _monolith_app")
-    elif root_factory:
+    elif root:
         lines.append("    app = _monolith_app(*args, **kwargs)")
     else:
-        lines.append("    app = Flask(__name__)")
-        for i in range(len(blueprints)):
-            lines.append(f"    app.register_blueprint(_bp{i})")
+        lines.append(f"    app = {app_class}(__name__)" if app_class == "Flask"
+                     else f"    app = {app_class}(title=SERVICE)")
+        lines += [f"    app.{register}(_part{i})" for i in range(len(containers))]
     if has_endpoints:
         lines.append("    endpoints.init_app(app)")
     lines += ["    _probes(app)", "    return app", "", ""]
+    return lines
+
+
+def app_module(service: str, root_factory: str | None, blueprints: list[str],
+               env_names: list[str], has_endpoints: bool, skeleton: str,
+               factory: bool = True) -> str:
+    """``interservice/app.py``: the service's WSGI application.
+
+    ``skeleton``: the generated service package whose health, readiness and metrics code is
+    reused when present (``scaffold`` writes it beside ``src/``); ``factory``: ``root_factory``
+    is a function that builds the app (else the app object itself).
+    """
+    lines = app_lines(service, [
+        "The monolith's own app factory, pruned to what this service owns, plus the internal",
+        "API that other services call and the probes /healthz, /readyz and /metrics."],
+        env_names, ["from flask import Flask, Response, g, jsonify, request"], has_endpoints,
+        root_factory, factory, blueprints, "Flask", "register_blueprint", skeleton)
     lines += PROBES.splitlines()
     text = "\n".join(lines) + "\n"
     cst.parse_module(text)

@@ -34,11 +34,17 @@ READ_VERBS = ("get", "list", "find", "search", "count", "is", "has", "quote", "c
               "validate", "estimate", "fetch", "load", "read", "show", "summar", "total")
 
 
+#: a parameter that is the caller's database session: the owner opens its own instead
+INJECTED_NAMES = {"session", "db_session", "dbsession"}
+INJECTED_TYPES = {"Session", "orm.Session", "sqlalchemy.orm.Session"}
+
+
 @dataclass(frozen=True)
 class Verdict:
     ok: bool
     reason: str = ""  # why not, for MIGRATION.md
     model: str | None = None  # the ORM model ("module:Class") involved, for a suggested DTO
+    injected: bool = False  # a database session the owner supplies (never sent)
 
 
 OK = Verdict(True)
@@ -51,8 +57,12 @@ def _snake(name: str) -> str:
 class Classifier:
     """Classifies annotations and expressions of one service boundary."""
 
-    def __init__(self, tree: SourceTree) -> None:
+    def __init__(self, tree: SourceTree, session_factory: str | None = None) -> None:
         self.tree = tree
+        #: ``module:name`` of a session factory every service can import: with one, a session
+        #: parameter is supplied by the owner (its own unit of work) instead of sent
+        self.session_factory = session_factory
+        self._returns: dict[str, Verdict] = {}  # module:function -> what a call returns
         self.models = tree.models  # module:Class -> info
         self.model_names = {k.split(":")[1]: k for k in self.models}
         self.model_vars = {_snake(n): k for n, k in self.model_names.items()}
@@ -120,7 +130,8 @@ class Classifier:
             return OK
         cls = self.tree.info(target.split(":")[0]).classes[target.split(":")[1]]
         if any(d.split(".")[-1] == "dataclass" for d in cls.decorators) \
-                or any(b.split(".")[-1] in ("TypedDict", "NamedTuple") for b in cls.bases):
+                or any(b.split(".")[-1] in ("TypedDict", "NamedTuple") for b in cls.bases) \
+                or self._pydantic(target, frozenset()):
             for field_ann in _field_annotations(cls.node):
                 v = self.annotation(field_ann, target.split(":")[0], seen | {target})
                 if not v.ok:
@@ -129,6 +140,19 @@ class Classifier:
         if any(b.split(".")[-1] in ("Enum", "IntEnum", "StrEnum") for b in cls.bases):
             return OK
         return Verdict(False, f"{last} is a class that is not a dataclass")
+
+    def _pydantic(self, target: str, seen: frozenset[str]) -> bool:
+        """A pydantic model: a class of the tree whose bases lead to ``BaseModel``."""
+        module, name = target.split(":")
+        cls = self.tree.info(module).classes[name]
+        for base in cls.bases:
+            if base.split(".")[-1] == "BaseModel":
+                return True
+            parent = self.class_of(base, module)
+            if parent is not None and parent not in seen and parent not in self.models and \
+                    self._pydantic(parent, seen | {target}):
+                return True
+        return False
 
     def class_of(self, dotted: str, module: str) -> str | None:
         """``module:Class`` that a (dotted) name in ``module`` refers to, if it is in the tree."""
@@ -159,10 +183,13 @@ class Classifier:
     def signature(self, func: FunctionInfo, module: str) -> dict[str, Verdict]:
         """Verdict per parameter name and for ``return``; unannotated ones are judged later."""
         out: dict[str, Verdict] = {}
-        if func.is_async:
-            return {"return": Verdict(False, "async function")}
         for p in func.params:
-            if p.annotation is not None:
+            if self.session_factory and p.kind in ("pos", "kw") and (
+                    p.annotation in INJECTED_TYPES if p.annotation is not None
+                    else p.name in INJECTED_NAMES):
+                out[p.name] = Verdict(True, "database session: the owner opens its own",
+                                      injected=True)
+            elif p.annotation is not None:
                 out[p.name] = self.annotation(p.annotation, module)
             elif p.name in self.model_vars or _snake(p.name) in self.model_vars:
                 key = self.model_vars.get(p.name) or self.model_vars[_snake(p.name)]
@@ -190,6 +217,44 @@ class Classifier:
             if not v.ok:
                 return Verdict(False, f"return value: {v.reason}", v.model)
         return OK
+
+    def _callee(self, name: str, module: str) -> tuple[str, str] | None:
+        """The monolith's top-level function that ``name(...)`` calls in ``module`` (a local
+        function, an imported one, or ``module_alias.function``), if it is one."""
+        if module not in self.tree.files:
+            return None
+        info = self.tree.info(module)
+        head, _, rest = name.partition(".")
+        if not rest and head in info.functions:
+            return module, head
+        for imp in info.imports:
+            if imp.binding != head or "." in rest:
+                continue
+            if imp.name is None:
+                mod, fn = imp.module, rest
+            else:
+                mod, sym = self.tree.resolve(imp.module, imp.name)
+                mod, fn = (mod, rest) if sym is None else (mod, sym if not rest else "")
+            if mod in self.tree.files and fn in self.tree.info(mod).functions:
+                return mod, fn
+        return None
+
+    def _returns_of(self, module: str, name: str) -> Verdict:
+        """What a call of the monolith's function returns: its annotation, else its return
+        statements (a function that reaches itself again is not judged twice)."""
+        key = f"{module}:{name}"
+        if key not in self._returns:
+            self._returns[key] = Verdict(False, f"cannot tell what {name}() returns")
+            func = self.tree.info(module).functions[name]
+            if func.is_async:
+                verdict = Verdict(False, f"{name}() is a coroutine function")
+            elif func.returns is not None:
+                verdict = self.annotation(func.returns, module)
+            else:
+                verdict = self.returns(func, module)
+            self._returns[key] = verdict if verdict.ok else Verdict(
+                False, f"{name}() returns {verdict.reason}", verdict.model)
+        return self._returns[key]
 
     def expression(self, expr: cst.BaseExpression, module: str,
                    assigned: dict[str, cst.BaseExpression] | None = None,
@@ -261,6 +326,9 @@ class Classifier:
                         "isoformat", "format", "join", "lower", "upper", "strip", "Decimal",
                         "jsonify", "tuple", "set", "abs", "quantize"):
                 return OK
+            callee = self._callee(name, module)
+            if callee is not None:
+                return self._returns_of(*callee)
             return OK if not strict else Verdict(False, f"cannot tell what {name}() returns")
         if isinstance(expr, cst.Subscript):
             return OK if not strict else Verdict(False, "cannot tell what an item holds")

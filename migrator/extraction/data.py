@@ -2,8 +2,9 @@
 
 In a service, a model keeps its columns, but a ``ForeignKey`` to a table that another service
 owns becomes a plain column (that database has no such table) and a ``relationship`` to another
-service's model is removed. Each cut is recorded as data coupling with file:line, so a person
-replaces it with a call or a copy of the data; nothing silently queries across databases.
+service's model becomes a property that reads the row from the owner (many-to-one, key in the
+class) or is removed. Each cut is recorded with file:line; the removed ones are data coupling a
+person replaces with a call or a copy of the data; nothing silently queries across databases.
 """
 
 from __future__ import annotations
@@ -33,9 +34,20 @@ class _ModelCutter(cst.CSTTransformer):
         self.cuts: list[tuple[str, str, str, str, str]] = []  # model, attr, kind, target, owner
         self._class: list[str] = []
         self._attr: str | None = None
+        self._fields: set[str] = set()
+        #: (model, attribute) reached through a read model: relationships now properties, and
+        #: the keys they read by
+        self.read: set[tuple[str, str]] = set()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._class.append(node.name.value)
+        self._fields = {_dotted(t.target) for stmt in getattr(node.body, "body", [])
+                        if isinstance(stmt, cst.SimpleStatementLine)
+                        for small in stmt.body if isinstance(small, cst.Assign)
+                        for t in small.targets} | {
+            _dotted(small.target) for stmt in getattr(node.body, "body", [])
+            if isinstance(stmt, cst.SimpleStatementLine)
+            for small in stmt.body if isinstance(small, cst.AnnAssign)}
 
     def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
         self._class.pop()
@@ -89,7 +101,20 @@ class _ModelCutter(cst.CSTTransformer):
             rel = next((n for n in sorted(names_in(small.annotation)) if n in self.foreign_models),
                        None)
         if rel is not None:
-            self.cuts.append((model, attr, "relationship", rel, self.foreign_models[rel]))
+            owner = self.foreign_models[rel]
+            if f"{attr}_id" in self._fields and not _many(small.value):
+                # many-to-one with its key here: the row comes from the owner's read model
+                self.cuts.append((model, attr, "relationship", rel, owner))
+                self.read.add((model, attr))
+                return _read_property(attr, owner, rel)
+            back = _back_reference(small.value)
+            if back is not None and "id" in self._fields:
+                # one-to-many: the owner's rows whose key (named after the back reference)
+                # is this row's id
+                self.cuts.append((model, attr, "relationship", rel, owner))
+                self.read.add((model, attr))
+                return _read_property(attr, owner, rel, many=f"{back}_id")
+            self.cuts.append((model, attr, "relationship", rel, owner))
             return cst.RemovalSentinel.REMOVE
         if isinstance(small.value, cst.Call):
             args = list(small.value.args)
@@ -116,15 +141,54 @@ class _ModelCutter(cst.CSTTransformer):
         return updated
 
 
+def _many(value: cst.BaseExpression) -> bool:
+    """A relationship that holds a collection (``uselist=True`` or a ``lazy="dynamic"``)."""
+    text = cst.Module([]).code_for_node(value).replace(" ", "")
+    return "uselist=True" in text or "dynamic" in text
+
+
+def _back_reference(value: cst.BaseExpression) -> str | None:
+    """``back_populates="x"`` / ``backref="x"`` of a relationship call."""
+    if isinstance(value, cst.Call):
+        for arg in value.args:
+            if arg.keyword is not None and arg.keyword.value in ("back_populates", "backref") \
+                    and isinstance(arg.value, cst.SimpleString):
+                return str(arg.value.evaluated_value)
+    return None
+
+
+def _read_property(attr: str, owner: str, model: str, many: str | None = None
+                   ) -> cst.FunctionDef:
+    """The relationship as a read: by this row's key (many-to-one) or, ``many`` naming the
+    owner's key column, the owner's rows that point at this one (one-to-many)."""
+    read = ([f"    return ReadModel({owner!r}, {model!r}).query.filter_by({many}=self.id).all()"]
+            if many else
+            [f"    key = self.{attr}_id",
+             f"    return None if key is None else ReadModel({owner!r}, {model!r}).query.get(key)"])
+    code = "\n".join([
+        "@property",
+        f"def {attr}(self):  # noqa: ANN201 - migrator: {model} is {owner}'s, read it there",
+        "    from interservice.runtime import ReadModel",
+        "",
+        *read,
+        ""])
+    return cst.ensure_type(cst.parse_statement(code), cst.FunctionDef)
+
+
 def cut_foreign_links(code: str, foreign_tables: dict[str, str], foreign_models: dict[str, str]
-                      ) -> tuple[str, list[tuple[str, str, str, str, str]]]:
-    """Remove FKs to and relationships with other services' tables/models from model classes."""
+                      ) -> tuple[str, list[tuple[str, str, str, str, str, bool]]]:
+    """Remove FKs to and relationships with other services' tables/models from model classes.
+
+    A many-to-one relationship whose key column is in the class becomes a property that reads
+    the row from the owner's read model; each cut says whether it was converted so."""
     if not foreign_tables and not foreign_models:
         return code, []
     module = cst.parse_module(code)
     cutter = _ModelCutter(foreign_tables, foreign_models)
     new = module.visit(cutter)
-    return new.code, cutter.cuts
+    keys = {(m, f"{a}_id") for m, a in cutter.read}
+    return new.code, [(*c, (c[0], c[1]) in cutter.read or (c[0], c[1]) in keys)
+                      for c in cutter.cuts]
 
 
 def database_env_names(sources: list[str]) -> list[str]:
@@ -134,5 +198,8 @@ def database_env_names(sources: list[str]) -> list[str]:
     names: set[str] = set()
     for text in sources:
         for match in re.finditer(r"[\"']((?:[A-Z][A-Z0-9_]*)?(?:DATABASE|DB)[A-Z0-9_]*)[\"']", text):
-            names.add(match.group(1))
+            # a URL setting (``DB_URL``, ``SQLALCHEMY_DATABASE_URI``), never ``DB_PROVIDER``,
+            # ``DB_PORT`` and the like, which a URL would break
+            if re.search(r"(URL|URI|DSN)$", match.group(1)) or match.group(1) == "DATABASE":
+                names.add(match.group(1))
     return sorted(names)

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import libcst as cst
 
-from migrator.extraction import codegen
+from migrator.extraction import codegen, frameworks
 from migrator.extraction.data import cut_foreign_links, database_env_names
 from migrator.extraction.layout import KERNEL, Layout, build_layout
 from migrator.extraction.mover import (
     import_bindings,
     is_docstring,
+    names_in,
     prune_imports,
     prune_unavailable,
     split_module,
@@ -48,6 +49,7 @@ class Coupling:
     uses: str  # module:Name of the other service (or table name)
     owner: str
     kind: str  # "model" | "table" | "foreign-key" | "relationship" | "import"
+    converted: bool = False  # a read answered by the owner through a generated read model
 
 
 @dataclass
@@ -66,9 +68,25 @@ class Extraction:
     def fraction(self) -> float:
         return self.converted / len(self.calls) if self.calls else 1.0
 
+    @property
+    def uses(self) -> int:
+        """Every reference from one service's code to another service's symbol or table."""
+        return len(self.calls) + len(self.couplings)
+
+    @property
+    def converted_uses(self) -> int:
+        """Uses the moved code reaches only through a generated client or read model."""
+        return self.converted + sum(1 for c in self.couplings if c.converted)
+
+    @property
+    def uses_fraction(self) -> float:
+        return self.converted_uses / self.uses if self.uses else 1.0
+
     def summary(self) -> dict:
         return {"calls": len(self.calls), "converted": self.converted,
-                "fraction": round(self.fraction, 4),
+                "fraction": round(self.fraction, 4), "uses": self.uses,
+                "converted_uses": self.converted_uses,
+                "uses_fraction": round(self.uses_fraction, 4),
                 "couplings": len(self.couplings), "services": sorted(self.services)}
 
     def markdown(self) -> str:
@@ -83,13 +101,28 @@ def _packages(plan: Plan) -> list[str]:
     return sorted({n.split(":")[0].split(".")[0] for n in nodes})
 
 
+def _source_tree(root: Path, packages: list[str]) -> SourceTree:
+    """The plan's packages under ``root`` the way ``analyze`` names modules: PATH may be the
+    import root, a package itself (module names start above its outermost package) or a
+    project with a ``src/`` layout."""
+    from migrator.analysis.discover import project_root
+
+    tree = SourceTree(root, packages)
+    candidates = [project_root(root), root / "src"]
+    for candidate in candidates:
+        if tree.files or candidate is None or not candidate.is_dir():
+            continue
+        tree = SourceTree(candidate, packages)
+    return tree
+
+
 def build_extraction(plan: Plan, graph: DependencyGraph | None, source_root: str | Path,
                      *, project: str | None = None) -> Extraction:
     """Compute every extracted file (paths relative to OUT) and the report."""
     root = Path(source_root)
     if not root.is_dir():
         raise ExtractionError(f"{root}:0: source root is not a directory")
-    tree = SourceTree(root, _packages(plan))
+    tree = _source_tree(root, _packages(plan))
     if not tree.files:
         raise ExtractionError(f"{root}:0: none of the plan's packages "
                               f"({', '.join(_packages(plan))}) is under the source root")
@@ -109,9 +142,13 @@ def build_extraction(plan: Plan, graph: DependencyGraph | None, source_root: str
             if mod in tree.files and cls in tree.info(mod).classes:
                 info = tree.info(mod).classes[cls]
                 info.table = info.table or table.name
-    layout = build_layout(plan, tree)
+    framework = _framework(plan, graph, tree)
+    django = frameworks.django_settings_module(
+        {m: tree.info(m).source for m in tree.modules()}) if framework == "django" else None
+    layout = build_layout(plan, tree, roots=[django[1]] if django else [])
     writers = {w for t in (graph.tables.values() if graph else []) for w in t.writers}
-    analyzer = Analyzer(plan, tree, layout, writers)
+    factory, engine = _session_factory(tree, layout)
+    analyzer = Analyzer(plan, tree, layout, writers, factory)
     ex = Extraction()
     ex.notes.extend(layout.notes)
     ex.notes.extend(f"{why}; not copied into any service" for why in tree.refused)
@@ -126,15 +163,19 @@ def build_extraction(plan: Plan, graph: DependencyGraph | None, source_root: str
                                    + [tree.info(m).source for m in layout.roots])
     unit_of_work = _scoped_session(tree, layout)
     endpoint_names = _endpoint_names(plan, tree, analyzer)
+    read_models = _read_models(tree, layout, model_owner)
     name = dns_label(project or plan.meta.get("project") or tree.modules()[0].split(".")[0])
 
     for svc in sorted(plan.services):
         _service(ex, svc, plan, tree, layout, analyzer, table_owner, model_owner,
-                 endpoint_names, env_names, unit_of_work)
+                 endpoint_names, env_names, unit_of_work, (framework, django), read_models)
+        if engine is not None:
+            ex.files[f"services/{dns_label(svc)}/src/interservice/sessions.py"] = \
+                sessions_module(engine).encode("utf-8")
     _kernel(ex, name, tree, layout, graph)
     _data_coupling(ex, plan, graph, tree, layout, table_owner)
     ex.calls.sort(key=lambda c: (c.caller, c.file, c.line, c.callee))
-    ex.couplings = sorted({(c.service, c.file, c.line, c.uses, c.owner, c.kind): c
+    ex.couplings = sorted({(c.service, c.file, c.line, c.uses, c.owner, c.kind, c.converted): c
                            for c in ex.couplings}.values(),
                           key=lambda c: (c.service, c.file, c.line, c.uses, c.kind))
     ex.files["EXTRACTION.md"] = ex.markdown().encode("utf-8")
@@ -158,17 +199,78 @@ def _owners(plan: Plan, tree: SourceTree, layout: Layout) -> tuple[dict[str, str
     return table_owner, model_owner
 
 
+def _everywhere(layout: Layout, module: str, name: str) -> bool:
+    """Importable in every service (kernel code, or the kernel's part of a split module, which
+    each service's copy of that module keeps)."""
+    return all(layout.has(svc, module, name) for svc in layout.services)
+
+
+def _kernel_assigned(tree: SourceTree, layout: Layout, func: str) -> str | None:
+    """``module:name`` of the first name every service has that is bound to a call of
+    ``func``."""
+    return next((f"{m}:{n}" for m in tree.modules() for n in _assigned_calls(tree, m, func)
+                 if _everywhere(layout, m, n)), None)
+
+
 def _scoped_session(tree: SourceTree, layout: Layout) -> str | None:
     """``module:name`` of a kernel ``scoped_session``: the unit of work of internal calls."""
-    for m in layout.modules_of(KERNEL):
+    return _kernel_assigned(tree, layout, "scoped_session")
+
+
+SESSIONS = "interservice.sessions:factory"
+
+
+def _session_factory(tree: SourceTree, layout: Layout) -> tuple[str | None, str | None]:
+    """(``module:name`` of a session factory every service can import, the kernel engine a
+    generated ``interservice/sessions.py`` binds one to): an internal call opens its own
+    session with it where the caller passed its own."""
+    found = _scoped_session(tree, layout) or _kernel_assigned(tree, layout, "sessionmaker")
+    if found:
+        return found, None
+    for m in tree.modules():  # else a sessionmaker bound to the kernel's engine
         for stmt in tree.info(m).module.body:
-            if isinstance(stmt, cst.SimpleStatementLine):
-                for small in stmt.body:
-                    if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call) and \
-                            cst.Module([]).code_for_node(small.value.func).endswith("scoped_session") \
-                            and isinstance(small.targets[0].target, cst.Name):
-                        return f"{m}:{small.targets[0].target.value}"
-    return None
+            for small in getattr(stmt, "body", []) if isinstance(
+                    stmt, cst.SimpleStatementLine) else []:
+                if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call) and \
+                        isinstance(small.targets[0].target, cst.Name) and "engine" in \
+                        cst.Module([]).code_for_node(small.value.func).split(".")[-1] and \
+                        _everywhere(layout, m, small.targets[0].target.value):
+                    return SESSIONS, f"{m}:{small.targets[0].target.value}"
+    return None, None
+
+
+def sessions_module(engine: str) -> str:
+    module, name = engine.split(":")
+    return (codegen.HEADER + '"""Sessions of this service\'s own database for internal calls '
+            '(generated by migrator)."""\n\nfrom sqlalchemy.orm import sessionmaker\n\n'
+            f"from {module} import {name} as _engine\n\nfactory = sessionmaker(bind=_engine)\n")
+
+
+def _read_models(tree: SourceTree, layout: Layout, model_owner: dict[str, str]
+                 ) -> dict[str, dict[str, str]]:
+    """Per owning service, its models that other services' code imports or relates to (model
+    name -> module:Class): each gets a ``_read.<Model>`` endpoint for their read models."""
+    by_name = {k.split(":")[1]: k for k in sorted(model_owner, reverse=True)}
+    wanted: set[str] = set()
+    for module in tree.modules():
+        here = layout.whole.get(module)
+        info = tree.info(module)
+        for imp in info.imports:
+            if imp.name is not None:
+                key = ":".join(str(p) for p in tree.resolve(imp.module, imp.name))
+                if model_owner.get(key) not in (None, KERNEL, here):
+                    wanted.add(key)
+        for cls in info.classes.values():  # relationship("Model") between models
+            mine = model_owner.get(f"{module}:{cls.name}")
+            for name in re.findall(r"relationship\(\s*[\"']?(\w+)",
+                                   cst.Module([]).code_for_node(cls.node)):
+                key = by_name.get(name, "")
+                if mine is not None and model_owner.get(key) not in (None, KERNEL, mine):
+                    wanted.add(key)
+    out: dict[str, dict[str, str]] = {}
+    for key in sorted(wanted):
+        out.setdefault(model_owner[key], {}).setdefault(key.split(":")[1], key)
+    return out
 
 
 def _endpoint_names(plan: Plan, tree: SourceTree, analyzer: Analyzer) -> dict[str, str]:
@@ -201,8 +303,9 @@ def _client_name(target: str, module: str, taken: set[str]) -> str:
 
 def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Layout,
              analyzer: Analyzer, table_owner: dict[str, str], model_owner: dict[str, str],
-             endpoint_names: dict[str, str], env_names: list[str], unit_of_work: str | None
-             ) -> None:
+             endpoint_names: dict[str, str], env_names: list[str], unit_of_work: str | None,
+             web: tuple[str, tuple[str, str] | None],
+             read_models: dict[str, dict[str, str]]) -> None:
     label = dns_label(svc)
     base = f"services/{label}/src"
     codes: dict[str, str] = {}
@@ -240,7 +343,9 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
     for file, line, node, owner in refs.uses:
         mod, _, name = node.partition(":")
         if f"{mod}:{name}" in model_owner:
-            ex.couplings.append(Coupling(svc, file, line, node, owner, "model"))
+            # a read a generated read model answers reaches the owner only through it
+            ex.couplings.append(Coupling(svc, file, line, node, owner, "model",
+                                         (file, line, node) in refs.reads))
     foreign_tables = {t: o for t, o in table_owner.items() if o != svc}
     local_models = {k.split(":")[1] for k, o in model_owner.items() if o in (svc, KERNEL)}
     foreign_models = {k.split(":")[1]: o for k, o in model_owner.items()
@@ -253,10 +358,16 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
         code = module.code
         if any(c.table for c in tree.info(m).classes.values()):
             code, cuts = cut_foreign_links(code, foreign_tables, foreign_models)
-            for model, attr, kind, target, owner in cuts:
+            for model, attr, kind, target, owner, read in cuts:
                 cls = tree.info(m).classes.get(model)
                 ex.couplings.append(Coupling(svc, tree.rel(m), cls.line if cls else 0,
-                                             f"{model}.{attr} -> {target}", owner, kind))
+                                             f"{model}.{attr} -> {target}", owner, kind, read))
+            if cuts:  # a name the split left missing only for a link that is now a read
+                left = names_in(cst.parse_module(code), strings=False)
+                for c in ex.couplings:
+                    if c.service == svc and c.kind == "import" and c.file == tree.rel(m) \
+                            and c.uses.split(":")[1] not in left:
+                        c.converted = True
         files[m] = code
     for m in layout.roots:
         files[m] = _prune_root(tree, layout, svc, m, ex, has)
@@ -289,17 +400,8 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
         gen[f"interservice/{client.module_name}.py"] = codegen.client_module(
             client, tree, endpoint_names, available)
     served = _served(plan.services[svc].interface, tree, analyzer, endpoint_names)
-    if served:
-        gen["interservice/endpoints.py"] = codegen.endpoints_module(label, served, unit_of_work)
-    root_factory = _factory(tree, layout)
-    blueprints = [] if root_factory else _blueprints(tree, layout, svc)
-    gen["interservice/app.py"] = codegen.app_module(label, root_factory, blueprints, env_names,
-                                                    bool(served),
-                                                    f"{python_identifier(label)}_service")
-    gen["interservice/wsgi.py"] = (codegen.HEADER + '"""WSGI entry point: gunicorn '
-                                   'interservice.wsgi:app (from src/)."""\n\n'
-                                   "from interservice.app import create_app\n\n"
-                                   "app = create_app()\n")
+    entry = _wiring(gen, label, svc, tree, layout, analyzer, served, env_names, unit_of_work,
+                    web, read_models.get(svc, {}))
     for rel, code in gen.items():
         out_files[f"{base}/{rel}"] = code
     for rel, code in out_files.items():
@@ -309,7 +411,9 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
         "roots": list(layout.roots),
         "clients": {c.module_name: c.target for c in refs.clients.values()},
         "endpoints": sorted(served),
-        "app": "interservice.app:create_app",
+        "read_models": sorted(read_models.get(svc, {})),
+        "framework": web[0],
+        "app": entry,
         "database_env": env_names,
     }
 
@@ -332,28 +436,108 @@ def _served(interface: list[str], tree: SourceTree, analyzer: Analyzer,
     return out
 
 
-def _factory(tree: SourceTree, layout: Layout) -> str | None:
+def _framework(plan: Plan, graph: DependencyGraph | None, tree: SourceTree) -> str:
+    """The monolith's web framework, as the scaffold decides it (imports when no graph)."""
+    if graph is not None:
+        from migrator.generation.model import detect_framework
+
+        return detect_framework(graph, plan)
+    tops = {imp.module.split(".")[0] for m in tree.modules() for imp in tree.info(m).imports}
+    return next((fw for fw in ("django", "fastapi", "flask") if fw in tops), "flask")
+
+
+def _wiring(gen: dict[str, str], label: str, svc: str, tree: SourceTree, layout: Layout,
+            analyzer: Analyzer, served: dict[str, str], env_names: list[str],
+            unit_of_work: str | None, web: tuple[str, tuple[str, str] | None],
+            reads: dict[str, str]) -> str:
+    """The service's app in the monolith's own framework; returns its entry point."""
+    framework, django = web
+    skeleton = f"{python_identifier(label)}_service"
+    if framework == "django":
+        settings, urlconf = django or (None, None)
+        mine = [m for m in layout.modules_of(svc) if m not in layout.roots]
+        own_apps = sorted({m.rpartition(".")[0] for m in [*mine, *layout.modules_of(KERNEL)]
+                           if m.rpartition(".")[2] in ("models", "apps") and "." in m})
+        own_urls = sorted(m for m in mine if m.rpartition(".")[2] == "urls"
+                          and "urlpatterns" in tree.info(m).variables)
+        gen["interservice/settings.py"] = frameworks.django_settings(
+            label, settings, _absent_apps(tree, layout, svc, settings) if settings else [],
+            own_apps)
+        gen["interservice/urls.py"] = frameworks.django_urls(
+            label, urlconf if urlconf in tree.files else None, own_urls)
+        gen["interservice/endpoints.py"] = frameworks.django_endpoints(label, served, reads)
+        gen["interservice/wsgi.py"] = frameworks.django_wsgi()
+        return "interservice.wsgi:application"
+    root, factory = _factory(tree, layout, framework)
+    containers = [] if root else _route_containers(tree, layout, svc, framework)
+    inject = {e: analyzer.injected(key) for e, key in served.items()}
+    factory = analyzer.classifier.session_factory
+    if framework == "fastapi":
+        if served or reads:
+            gen["interservice/endpoints.py"] = frameworks.fastapi_endpoints(
+                label, served, unit_of_work, inject, factory, reads)
+        gen["interservice/app.py"] = frameworks.fastapi_app(label, root, factory, containers,
+                                                            env_names, bool(served or reads),
+                                                            skeleton)
+        gen["interservice/asgi.py"] = frameworks.asgi_module()
+        return "interservice.asgi:app"
+    if served or reads:
+        gen["interservice/endpoints.py"] = codegen.endpoints_module(label, served, unit_of_work,
+                                                                    inject, factory, reads)
+    gen["interservice/app.py"] = codegen.app_module(label, root, containers, env_names,
+                                                    bool(served or reads), skeleton, factory)
+    gen["interservice/wsgi.py"] = (codegen.HEADER + '"""WSGI entry point: gunicorn '
+                                   'interservice.wsgi:app (from src/)."""\n\n'
+                                   "from interservice.app import create_app\n\n"
+                                   "app = create_app()\n")
+    return "interservice.app:create_app"
+
+
+def _absent_apps(tree: SourceTree, layout: Layout, svc: str, settings: str) -> list[str]:
+    """``INSTALLED_APPS`` entries whose package this service does not have."""
+    out = []
+    for app in frameworks.installed_apps(tree.info(settings).source):
+        parts = app.split(".")
+        module = next((".".join(parts[:i]) for i in range(len(parts), 0, -1)
+                       if ".".join(parts[:i]) in tree.files), None)
+        if module is not None and not layout.has(svc, module):
+            out.append(app)
+    return out
+
+
+def _factory(tree: SourceTree, layout: Layout, framework: str) -> tuple[str | None, bool]:
+    """(``module:name`` of the app object or factory in a composition root, is a factory)."""
+    cls = frameworks.APP_CLASS.get(framework, "Flask")
     for m in layout.roots:
         info = tree.info(m)
         for name, f in sorted(info.functions.items()):
-            if re.search(r"\bFlask\(", f.body_code):
-                return f"{m}:{name}"
-        if "app" in info.variables:
-            return f"{m}:app"
-    return None
+            if re.search(rf"\b{cls}\(", f.body_code):
+                return f"{m}:{name}", True
+        for name in _assigned_calls(tree, m, cls):
+            return f"{m}:{name}", False
+        if framework == "flask" and "app" in info.variables:
+            return f"{m}:app", False
+    return None, False
 
 
-def _blueprints(tree: SourceTree, layout: Layout, svc: str) -> list[str]:
+def _assigned_calls(tree: SourceTree, module: str, func: str) -> list[str]:
+    """Names bound at module level to a call of something named ``func`` (``bp = Blueprint()``)."""
     out = []
-    for m in layout.modules_of(svc):
-        for stmt in tree.info(m).module.body:
-            if isinstance(stmt, cst.SimpleStatementLine):
-                for small in stmt.body:
-                    if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call) and \
-                            cst.Module([]).code_for_node(small.value.func).endswith("Blueprint") \
-                            and isinstance(small.targets[0].target, cst.Name):
-                        out.append(f"{m}:{small.targets[0].target.value}")
-    return sorted(out)
+    for stmt in tree.info(module).module.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call) and \
+                        cst.Module([]).code_for_node(small.value.func).split(".")[-1] == func \
+                        and isinstance(small.targets[0].target, cst.Name):
+                    out.append(small.targets[0].target.value)
+    return out
+
+
+def _route_containers(tree: SourceTree, layout: Layout, svc: str, framework: str) -> list[str]:
+    """Blueprints (Flask) or routers (FastAPI) defined in the service's modules."""
+    func = frameworks.ROUTE_CONTAINER.get(framework, "Blueprint")
+    return sorted(f"{m}:{name}" for m in layout.modules_of(svc)
+                  for name in _assigned_calls(tree, m, func))
 
 
 KERNEL_MARKER = "_migrator_kernel.py"
@@ -424,6 +608,11 @@ class _DropModuleStrings(cst.CSTTransformer):
             return any(self._names_absent(el.value) for el in node.elements)
         return False
 
+    def _includes_absent(self, call: cst.Call) -> bool:
+        """``path("orders/", include("shop.orders.urls"))``: a route into an absent module."""
+        return any(isinstance(n, cst.SimpleString) and n.evaluated_value in self.absent
+                   for n in _descendants(call))
+
     def _filter(self, updated: cst.Tuple | cst.List) -> cst.Tuple | cst.List:
         strings = [el.value.evaluated_value for el in updated.elements
                    if isinstance(el.value, cst.SimpleString)]
@@ -431,7 +620,8 @@ class _DropModuleStrings(cst.CSTTransformer):
             isinstance(v, str) and re.fullmatch(r"\w+(\.\w+)+", v) for v in strings)
         elements = [el for el in updated.elements
                     if not ((isinstance(el.value, (cst.Tuple, cst.List)) or modules_only)
-                            and self._names_absent(el.value))]
+                            and self._names_absent(el.value))
+                    and not (isinstance(el.value, cst.Call) and self._includes_absent(el.value))]
         if len(elements) == len(updated.elements):
             return updated
         return updated.with_changes(elements=elements)
@@ -448,6 +638,13 @@ class _DropModuleStrings(cst.CSTTransformer):
 
     def leave_List(self, original: cst.List, updated: cst.List) -> cst.BaseExpression:
         return self._filter(updated)
+
+
+def _descendants(node: cst.CSTNode) -> list[cst.CSTNode]:
+    out = [node]
+    for child in node.children:
+        out.extend(_descendants(child))
+    return out
 
 
 def _prune_root(tree: SourceTree, layout: Layout, svc: str, module: str, ex: Extraction,
@@ -517,6 +714,7 @@ def _data_coupling(ex: Extraction, plan: Plan, graph: DependencyGraph | None, tr
     """Reads and writes of another service's tables, as the analyser saw them."""
     if graph is None:
         return
+    models = [c for c in ex.couplings if c.kind == "model"]
     for table in graph.tables.values():
         owner = table_owner.get(table.name)
         if owner is None:
@@ -526,8 +724,26 @@ def _data_coupling(ex: Extraction, plan: Plan, graph: DependencyGraph | None, tr
             if who in (None, owner, KERNEL):
                 continue
             data = graph.g.nodes.get(node, {})
-            ex.couplings.append(Coupling(who, str(data.get("file", "")), int(data.get("line", 0)),
-                                         f"table {table.name} ({node})", owner, "table"))
+            file = str(data.get("file", ""))
+            # a function that reaches the table only through read models (every use of the
+            # owner's models in it is a converted read) is converted too
+            span = _span(tree, node)
+            inside = [c for c in models if c.service == who and c.owner == owner
+                      and c.file == file and span[0] <= c.line <= span[1]]
+            ex.couplings.append(Coupling(who, file, int(data.get("line", 0)),
+                                         f"table {table.name} ({node})", owner, "table",
+                                         bool(inside) and all(c.converted for c in inside)
+                                         and node not in table.writers))
+
+
+def _span(tree: SourceTree, node: str) -> tuple[int, int]:
+    """First and last line of a top-level function ``module:name`` (0, -1 when unknown)."""
+    module, _, name = node.partition(":")
+    func = tree.info(module).functions.get(name) if module in tree.files else None
+    if func is None:
+        return 0, -1
+    lines = cst.Module([]).code_for_node(func.node).count("\n")
+    return func.line - len(func.node.decorators), func.line + lines
 
 
 def _json(ex: Extraction) -> dict:

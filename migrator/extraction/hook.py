@@ -49,6 +49,14 @@ def add_to_scaffold(files: dict[str, bytes], plan: Plan, graph: DependencyGraph,
         merged["MIGRATION.md"] = (merged["MIGRATION.md"].rstrip(b"\n") + b"\n\n"
                                   + ex.markdown().encode("utf-8"))
     for spec in project.services:
-        if f"services/{spec.name}/src/interservice/wsgi.py" in merged:
-            merged[f"services/{spec.name}/{spec.package}/wsgi.py"] = WSGI.encode("utf-8")
+        src = f"services/{spec.name}/src/interservice"
+        if f"{src}/asgi.py" in merged:  # FastAPI: the skeleton's asgi module serves it
+            merged[f"services/{spec.name}/{spec.package}/asgi.py"] = WSGI.replace(
+                "WSGI", "ASGI").replace("interservice.wsgi", "interservice.asgi").encode("utf-8")
+        elif f"{src}/wsgi.py" in merged:
+            text = WSGI
+            if f"{src}/settings.py" in merged:  # Django: gunicorn serves ``application``
+                text = text.replace("import app  #", "import app, application  #").replace(
+                    '__all__ = ["app"]', '__all__ = ["app", "application"]')
+            merged[f"services/{spec.name}/{spec.package}/wsgi.py"] = text.encode("utf-8")
     return merged

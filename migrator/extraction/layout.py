@@ -15,7 +15,8 @@ from migrator.extraction.source import SourceTree
 from migrator.plan import SHARED, Plan
 
 KERNEL = SHARED
-_ROOT_MARKERS = re.compile(r"\.register_blueprint\(|\bFlask\(\s*__name__")
+_ROOT_MARKERS = re.compile(r"\.register_blueprint\(|\bFlask\(\s*__name__|\bFastAPI\(|"
+                           r"\.include_router\(")
 
 
 @dataclass
@@ -75,8 +76,10 @@ class Layout:
         return self.whole.get(module) == placement
 
 
-def build_layout(plan: Plan, tree: SourceTree) -> Layout:
-    """Decide the placement of every module of the tree from the plan."""
+def build_layout(plan: Plan, tree: SourceTree, roots: list[str] | tuple[str, ...] = ()
+                 ) -> Layout:
+    """Decide the placement of every module of the tree from the plan; ``roots``: modules
+    known to be composition roots (a Django project's root URLconf)."""
     layout = Layout(services=sorted(plan.services))
     assignment = plan.assignment()
     by_module: dict[str, dict[str, str]] = {}
@@ -86,8 +89,9 @@ def build_layout(plan: Plan, tree: SourceTree) -> Layout:
             by_module.setdefault(mod, {})[sym] = owner
     for module in tree.modules():
         text = tree.info(module).source if module in tree.files else ""
-        if _ROOT_MARKERS.search(text) and assignment.get(module) is not None \
-                and not _only_kernel_imports(tree, module, assignment):
+        if module in roots and assignment.get(module) is not None or (
+                _ROOT_MARKERS.search(text) and assignment.get(module) is not None
+                and not _only_kernel_imports(tree, module, assignment)):
             layout.roots.append(module)
             continue
         kernel_part = assignment.get(module) == KERNEL or KERNEL in by_module.get(module, {}

@@ -88,16 +88,21 @@ def wait_http(url: str, timeout: float = 30.0, proc: Process | None = None) -> N
 def start_service(name: str, service_dir: Path, port: int, env: dict[str, str], logs: Path,
                   python: str = sys.executable, extra_path: list[Path] | None = None) -> Process:
     """Start ``interservice.wsgi:app`` of one extracted service with gunicorn (threads, so a
-    service can serve a call while it waits on another service)."""
+    service can serve a call while it waits on another service), or a FastAPI service's
+    ``interservice.asgi:app`` with uvicorn."""
     src = service_dir / "src"
     paths = [str(src), str(service_dir), *(str(p) for p in extra_path or [])]
     full_env = {**os.environ, **env,
                 "PYTHONPATH": os.pathsep.join(paths), "PYTHONDONTWRITEBYTECODE": "1"}
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{name}.log"
-    cmd = [python, "-m", "gunicorn", "--chdir", str(src), "--bind", f"127.0.0.1:{port}",
-           "--workers", "1", "--threads", "8", "--timeout", "60", "--graceful-timeout", "5",
-           *_gunicorn_flags(python), "interservice.wsgi:app"]
+    if (src / "interservice" / "asgi.py").is_file():
+        cmd = [python, "-m", "uvicorn", "--app-dir", str(src), "--host", "127.0.0.1",
+               "--port", str(port), "--workers", "1", "interservice.asgi:app"]
+    else:
+        cmd = [python, "-m", "gunicorn", "--chdir", str(src), "--bind", f"127.0.0.1:{port}",
+               "--workers", "1", "--threads", "8", "--timeout", "60", "--graceful-timeout", "5",
+               *_gunicorn_flags(python), "interservice.wsgi:app"]
     with open(log, "wb") as fh:
         popen = subprocess.Popen(cmd, cwd=src, env=full_env, stdout=fh, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL, start_new_session=True)

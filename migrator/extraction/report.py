@@ -11,11 +11,28 @@ if TYPE_CHECKING:
     from migrator.extraction.extract import Extraction
 
 
+#: per kind of data coupling, the change a person should make
+FIXES = {
+    "model": "read it from {owner}: add a function returning the columns used here (plain "
+             "data) to {owner}'s interface and call it",
+    "table": "the table is in {owner}'s database now: replace the query by a call to a "
+             "function of {owner}'s interface",
+    "foreign-key": "keep the key as a plain column (no database constraint across services); "
+                   "fetch the row from {owner} by that key when needed",
+    "relationship": "replace the relationship by a call to {owner} with the key",
+    "import": "move the symbol to the shared kernel, or reach it through {owner}'s interface",
+}
+
+
 def markdown(ex: Extraction) -> str:
     total = len(ex.calls)
     lines = ["## Code extraction", ""]
     lines.append(f"Cross-service calls converted to HTTP automatically: **{ex.converted} of "
                  f"{total}** ({ex.fraction:.0%}).")
+    lines.append(f"Cross-service uses (calls plus references to another service's models, "
+                 f"tables and symbols) that the moved code reaches only through a generated "
+                 f"client or read model: **{ex.converted_uses} of {ex.uses}** "
+                 f"({ex.uses_fraction:.0%}).")
     lines += ["", "Each service's code is in `services/<name>/src/` (run it with "
               "`gunicorn --chdir src interservice.wsgi:app`), the shared kernel library in "
               "`shared_kernel/`. Each service reads its own database from `DATABASE_URL`.", ""]
@@ -40,14 +57,27 @@ def markdown(ex: Extraction) -> str:
                 lines += ["", "  ```python", *("  " + s for s in c.suggestion.splitlines()),
                           "  ```", ""]
         lines.append("")
-    if ex.couplings:
+    reads = [d for d in ex.couplings if d.converted]
+    if reads:
+        lines += ["### Reads through generated read models", "",
+                  "These read another service's model with keyword filters; the caller's "
+                  "`interservice` client has a read model of the same name that asks the owner "
+                  "(`POST /internal/_read.<Model>`) and gets read-only rows of its columns.", "",
+                  "| service | where | reads | owner |", "|---|---|---|---|"]
+        lines += [f"| {d.service} | `{d.file}:{d.line}` | `{d.uses}` | {d.owner} |"
+                  for d in reads]
+        lines.append("")
+    couplings = [d for d in ex.couplings if not d.converted]
+    if couplings:
         lines += ["### Data coupling to resolve", "",
                   "Each service has its own database, so these uses of another service's "
                   "tables or models no longer work and must become calls or copies of the data:",
-                  "", "| service | where | uses | owner | kind |", "|---|---|---|---|---|"]
-        for d in ex.couplings:
+                  "", "| service | where | uses | owner | kind | change to make |",
+                  "|---|---|---|---|---|---|"]
+        for d in couplings:
+            fix = FIXES.get(d.kind, "").format(owner=d.owner)
             lines.append(f"| {d.service} | `{d.file}:{d.line}` | `{d.uses}` | {d.owner} | "
-                         f"{d.kind} |")
+                         f"{d.kind} | {fix} |")
         lines.append("")
     if ex.notes:
         lines += ["### Notes", ""] + [f"- {n}" for n in ex.notes] + [""]

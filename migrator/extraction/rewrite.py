@@ -59,10 +59,12 @@ class Entry:
     """What a client module provides under one name."""
 
     name: str
-    kind: str  # "function" | "class" | "value" | "unavailable"
+    kind: str  # "function" | "class" | "value" | "copy" | "read-model" | "unavailable"
     reason: str = ""
     model: str | None = None
     idempotent: bool = False
+    target: str = ""  # module:name it stands for (a re-export resolves to another module)
+    injected: tuple[str, ...] = ()  # session parameters the owner supplies (never sent)
 
 
 @dataclass
@@ -80,6 +82,13 @@ class ServiceRefs:
     calls: list[CallSite] = field(default_factory=list)
     clients: dict[str, Client] = field(default_factory=dict)  # target_module -> client
     uses: list[tuple[str, int, str, str]] = field(default_factory=list)  # (file, line, node, owner)
+    #: uses that are only reads a generated read model answers: (file, line, node)
+    reads: set[tuple[str, int, str]] = field(default_factory=set)
+
+
+#: ``Model.query`` / ``Model.objects`` methods a generated read model answers
+READ_CHAIN = {"filter_by", "filter", "get", "get_or_404", "first", "first_or_404", "one",
+              "one_or_none", "all", "count", "exists"}
 
 
 class _Uses(cst.CSTVisitor):
@@ -92,6 +101,8 @@ class _Uses(cst.CSTVisitor):
         self.calls: list[tuple[str, str | None, int, cst.Call]] = []  # binding, attr, line, node
         self.attrs: dict[str, set[str]] = {}
         self.lines: dict[str, list[int]] = {}
+        self.reads: dict[str, set[int]] = {}  # lines where the name heads a read-model query
+        self.others: dict[str, set[int]] = {}  # lines where it is used any other way
 
     def visit_Call(self, node: cst.Call) -> None:
         f = node.func
@@ -111,18 +122,42 @@ class _Uses(cst.CSTVisitor):
             parent = self.get_metadata(ParentNodeProvider, node)
             if isinstance(parent, (cst.ImportAlias, cst.AsName)):
                 return
-            self.lines.setdefault(node.value, []).append(
-                self.get_metadata(PositionProvider, node).start.line)
+            line = self.get_metadata(PositionProvider, node).start.line
+            self.lines.setdefault(node.value, []).append(line)
+            kind = self.reads if self._read_chain(node) else self.others
+            kind.setdefault(node.value, set()).add(line)
+
+    def _read_chain(self, node: cst.Name) -> bool:
+        """``Model.query.filter_by(k=v).first()``, ``Model.objects.get(pk=1)`` and the like:
+        keyword filters and a read a read model answers, nothing else."""
+        parent = self.get_metadata(ParentNodeProvider, node)
+        if not (isinstance(parent, cst.Attribute) and parent.value is node
+                and parent.attr.value in ("query", "objects")):
+            return False
+        current: cst.CSTNode = parent
+        read = False
+        while True:
+            attr = self.get_metadata(ParentNodeProvider, current)
+            if not (isinstance(attr, cst.Attribute) and attr.value is current
+                    and attr.attr.value in READ_CHAIN):
+                return read
+            call = self.get_metadata(ParentNodeProvider, attr)
+            if not isinstance(call, cst.Call) or call.func is not attr or any(
+                    a.star or (a.keyword is None and attr.attr.value in ("filter", "filter_by"))
+                    for a in call.args):
+                return False
+            read, current = True, call
 
 
 class Analyzer:
     """Cross-service references of every service, and the decisions made about them."""
 
-    def __init__(self, plan: Plan, tree: SourceTree, layout: Layout, writers: set[str]) -> None:
+    def __init__(self, plan: Plan, tree: SourceTree, layout: Layout, writers: set[str],
+                 session_factory: str | None = None) -> None:
         self.plan = plan
         self.tree = tree
         self.layout = layout
-        self.classifier = Classifier(tree)
+        self.classifier = Classifier(tree, session_factory)
         self.writers = writers
         self.exceptions = tree.exceptions
         self.interface = {f for s in plan.services.values() for f in s.interface}
@@ -184,8 +219,11 @@ class Analyzer:
                             (ref.target_module, ref.target_name))
             for line in uses.lines.get(binding, []):
                 if in_scope(line):
-                    out.uses.append((rel, line, f"{ref.target_module}:{ref.target_name or '*'}",
-                                     ref.owner or "?"))
+                    node = f"{ref.target_module}:{ref.target_name or '*'}"
+                    out.uses.append((rel, line, node, ref.owner or "?"))
+                    if line in uses.reads.get(binding, ()) and \
+                            line not in uses.others.get(binding, ()):
+                        out.reads.add((rel, line, node))
         for binding, attr, line, call in uses.calls:
             if binding not in refs or not in_scope(line):
                 continue
@@ -254,7 +292,9 @@ class Analyzer:
             client = out.clients[client_mod] = Client(service, owner, client_mod, "")
         if name in client.entries:
             return
-        client.entries[name] = self._classify(tm, tn, owner)
+        entry = self._classify(tm, tn, owner)
+        entry.target = f"{tm}:{tn}" if tn is not None else tm
+        client.entries[name] = entry
 
     def _classify(self, tm: str, tn: str | None, owner: str) -> Entry:
         if tn is None:
@@ -283,12 +323,13 @@ class Analyzer:
             if any(p.kind in ("varargs", "varkw") for p in info.functions[tn].params):
                 return Entry(tn, "unavailable", "*args/**kwargs cannot be checked")
             return Entry(tn, "function", idempotent=self.classifier.idempotent(
-                info.functions[tn], self.writers, key))
+                info.functions[tn], self.writers, key), injected=self.injected(key))
         if tn in info.classes:
             cls = info.classes[tn]
             if key in self.classifier.models:
-                return Entry(tn, "unavailable", f"ORM model {tn} (table {cls.table}) is owned "
-                             f"by {owner}: data coupling", model=key)
+                return Entry(tn, "read-model", f"ORM model {tn} (table {cls.table}) is owned "
+                             f"by {owner}: reads go to {owner}, anything else is data coupling",
+                             model=key)
             if key in self.exceptions:
                 return Entry(tn, "class")
             verdict = self.classifier.annotation(tn, tm)
@@ -298,6 +339,10 @@ class Analyzer:
         if tn in info.variables:
             return Entry(tn, "value")
         return Entry(tn, "unavailable", f"{key} not found")
+
+    def injected(self, key: str) -> tuple[str, ...]:
+        """Session parameters of interface function ``key`` that its owner supplies."""
+        return tuple(n for n, v in self.signature(key).items() if v.injected)
 
     def _copyable(self, module: str, name: str) -> bool:
         """A function that needs only constants of its module and third-party imports."""
@@ -346,6 +391,8 @@ class Analyzer:
             if param is None:
                 continue
             v = sig.get(param.name)
+            if v is not None and v.injected:
+                continue  # the caller's session stays with the caller
             if v is not None and not v.ok:
                 return Verdict(False, f"argument {param.name!r}: {v.reason}", v.model)
             v = self.classifier.expression(arg.value, module, strict=False)

@@ -20,6 +20,7 @@ import enum
 import json
 import os
 import sys
+import threading
 import time
 import typing
 import urllib.error
@@ -95,6 +96,8 @@ def encode(value: Any) -> Any:
         return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if callable(getattr(value, "model_dump", None)):  # pydantic
+        return encode(value.model_dump(mode="json"))
     if isinstance(value, enum.Enum):
         return encode(value.value)
     if isinstance(value, decimal.Decimal):
@@ -143,6 +146,8 @@ def decode(value: Any, hint: Any) -> Any:
         key, inner = (args[0], args[1]) if len(args) == 2 else (Any, Any)
         return {decode(k, key): decode(v, inner) for k, v in value.items()}  # JSON keys are str
     if isinstance(hint, type):
+        if callable(getattr(hint, "model_validate", None)):  # pydantic
+            return hint.model_validate(value)
         if dataclasses.is_dataclass(hint):
             hints = _hints(hint)
             return hint(**{f.name: decode(value[f.name], hints.get(f.name, Any))
@@ -178,9 +183,216 @@ def base_url(service: str) -> str:
     return os.environ.get(env, f"http://{service}:8000").rstrip("/")
 
 
+# -- read models: another service's ORM model, read over HTTP -------------------------------
+READ_OPS = ("get", "get_or_404", "first", "first_or_404", "one", "one_or_none", "all", "count",
+            "exists")
+
+
+class ReadRow:
+    """A read-only copy of one row of another service's table (its columns only)."""
+
+    def __init__(self, model: str, data: dict[str, Any]) -> None:
+        object.__setattr__(self, "_model", model)
+        object.__setattr__(self, "_data", dict(data))
+
+    def __getattr__(self, name: str) -> Any:
+        data = object.__getattribute__(self, "_data")
+        if name in data:
+            return data[name]
+        raise NotExtractedError(f"{self._model}.{name} is not a column the owner sends: read "
+                                "it through the owner's interface (see MIGRATION.md)")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise NotExtractedError(f"{self._model} is read-only here: change it through the "
+                                "owner's interface (see MIGRATION.md)")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ReadRow) and (self._model, self._data) == (other._model,
+                                                                             other._data)
+
+    def __hash__(self) -> int:
+        return hash((self._model, tuple(sorted(map(str, self._data.items())))))
+
+    def __repr__(self) -> str:
+        return f"<{self._model} (read model) {self._data!r}>"
+
+
+class ReadQuery:
+    """``Model.query`` / ``Model.objects`` of a read model: keyword filters, then one of
+    ``READ_OPS`` (or iteration), answered by the owner's ``_read.<Model>`` endpoint."""
+
+    def __init__(self, model: ReadModel, filters: dict[str, Any]) -> None:
+        self.model = model
+        self.filters = filters
+
+    def filter_by(self, **filters: Any) -> ReadQuery:
+        return ReadQuery(self.model, {**self.filters, **filters})
+
+    def filter(self, *conditions: Any, **filters: Any) -> ReadQuery:
+        if conditions:
+            raise NotExtractedError(f"{self.model.name}: only keyword filters can be sent to "
+                                    f"{self.model.service} (see MIGRATION.md)")
+        return self.filter_by(**filters)
+
+    def _ask(self, op: str, key: Any = None) -> Any:
+        return self.model.fetch(self.filters, op, key)
+
+    def get(self, key: Any = None, **filters: Any) -> Any:
+        if filters:  # Django: objects.get(field=value)
+            return self.filter_by(**filters)._ask("one")
+        return self._ask("get", key)
+
+    def get_or_404(self, key: Any) -> Any:
+        return self._found(self._ask("get", key))
+
+    def first(self) -> Any:
+        return self._ask("first")
+
+    def first_or_404(self) -> Any:
+        return self._found(self._ask("first"))
+
+    def one(self) -> Any:
+        return self._ask("one")
+
+    def one_or_none(self) -> Any:
+        return self._ask("one_or_none")
+
+    def all(self) -> list[Any]:
+        return self._ask("all")
+
+    def count(self) -> int:
+        return self._ask("count")
+
+    def exists(self) -> bool:
+        return self._ask("exists")
+
+    def __iter__(self):  # noqa: ANN204
+        return iter(self.all())
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def _found(self, row: Any) -> Any:
+        if row is None:
+            try:
+                from werkzeug.exceptions import NotFound
+            except ImportError:
+                raise self.model.DoesNotExist(self.model.name) from None
+            raise NotFound()
+        return row
+
+
+class ReadModel:
+    """Stands in for another service's ORM model in a caller that only reads it: the owner
+    answers ``Model.query...`` / ``Model.objects...`` reads with the columns; anything else
+    fails like ``Unavailable``."""
+
+    def __init__(self, service: str, name: str) -> None:
+        self.service = service
+        self.name = name
+        self.DoesNotExist = type("DoesNotExist", (LookupError,), {})
+        self.MultipleObjectsReturned = type("MultipleObjectsReturned", (LookupError,), {})
+
+    @property
+    def query(self) -> ReadQuery:
+        return ReadQuery(self, {})
+
+    objects = query
+
+    def fetch(self, filters: dict[str, Any], op: str, key: Any = None) -> Any:
+        result = call(self.service, f"_read.{self.name}", _no_hints, [],
+                      {"filters": filters, "op": op, "key": key}, idempotent=True)
+        if op in ("count", "exists"):
+            return result
+        rows = [ReadRow(self.name, r) for r in result or []]
+        if op == "all":
+            return rows
+        if op == "one" and not rows:
+            raise self.DoesNotExist(f"{self.name} matching {filters}")
+        if op in ("one", "one_or_none") and len(rows) > 1:
+            raise self.MultipleObjectsReturned(f"{self.name} matching {filters}")
+        return rows[0] if rows else None
+
+    def __getattr__(self, name: str) -> Any:
+        raise NotExtractedError(f"{self.name}.{name}: only reads of {self.name} go to "
+                                f"{self.service} (see MIGRATION.md)")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotExtractedError(f"{self.name} belongs to {self.service}: create it through "
+                                f"{self.service}'s interface (see MIGRATION.md)")
+
+
+def _no_hints() -> Any:  # the answer of a read is plain JSON
+    return None
+
+
+def reader(model: Any, session_factory: Callable[[], Any] | None = None
+           ) -> Callable[..., Any]:
+    """The owner's side of a read model: ``read(filters, op, key)`` with its own ORM."""
+
+    def read(filters: dict, op: str, key: Any = None) -> Any:
+        if op not in READ_OPS:
+            raise ValueError(f"unknown read {op!r}")
+        if hasattr(model, "objects"):  # Django
+            rows = model.objects.filter(**({"pk": key} if op in ("get", "get_or_404")
+                                            else filters))
+            if op in ("count", "exists"):
+                return getattr(rows, op)()
+            return [_columns(r) for r in rows[:_limit(op)]]
+        session = None
+        query = getattr(model, "query", None)
+        if query is None:
+            session = session_factory() if session_factory else None
+            if session is None:
+                raise NotExtractedError(f"{model.__name__}: no session to read it with")
+            query = session.query(model)
+        try:
+            if op in ("get", "get_or_404"):
+                found = query.session.get(model, key)
+                return [] if found is None else [_columns(found)]
+            query = query.filter_by(**filters)
+            if op == "count":
+                return query.count()
+            if op == "exists":
+                return query.first() is not None
+            limit = _limit(op)
+            return [_columns(r) for r in (query.limit(limit) if limit else query).all()]
+        finally:
+            if session is not None:
+                session.close()
+
+    return read
+
+
+def _limit(op: str) -> int | None:
+    return 1 if op == "first" else 2 if op in ("one", "one_or_none") else None
+
+
+def _columns(row: Any) -> dict[str, Any]:
+    """The column values of one ORM row (Django or SQLAlchemy), as JSON data."""
+    meta = getattr(row, "_meta", None)
+    if meta is not None:
+        return {f.attname: encode(getattr(row, f.attname)) for f in meta.concrete_fields}
+    from sqlalchemy import inspect as sa_inspect
+
+    return {a.key: encode(getattr(row, a.key)) for a in sa_inspect(row).mapper.column_attrs}
+
+
+async def acall(*args: Any, **kwargs: Any) -> Any:
+    """``call`` for a coroutine function's client: the blocking request runs in a thread."""
+    import asyncio
+
+    return await asyncio.to_thread(call, *args, **kwargs)
+
+
 def call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any],
-         kwargs: dict[str, Any], *, idempotent: bool, errors: dict[str, type] | None = None) -> Any:
-    """Call ``endpoint`` of ``service`` and return its result decoded with ``func``'s hints."""
+         kwargs: dict[str, Any], *, idempotent: bool, errors: dict[str, type] | None = None,
+         key: str | None = None) -> Any:
+    """Call ``endpoint`` of ``service`` and return its result decoded with ``func``'s hints.
+
+    Every call carries an ``Idempotency-Key`` (``key``, else a new one), the same on each
+    retry, so the owner never applies one call twice."""
+    key = key or uuid.uuid4().hex
     url = f"{base_url(service)}/internal/{endpoint}"
     body = json.dumps({"args": encode(list(args)), "kwargs": encode(kwargs)}).encode("utf-8")
     attempts = max(1, RETRIES) if idempotent else 1
@@ -189,7 +401,8 @@ def call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any],
         if attempt:
             time.sleep(min(2.0, 0.1 * 2 ** attempt))
         request = urllib.request.Request(url, data=body, method="POST", headers={
-            "Content-Type": "application/json", "Accept": "application/json"})
+            "Content-Type": "application/json", "Accept": "application/json",
+            "Idempotency-Key": key})
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
                 payload = json.loads(response.read().decode("utf-8") or "null")
@@ -241,8 +454,39 @@ def _error_from(exc: urllib.error.HTTPError, service: str, endpoint: str,
 
 
 # -- server -------------------------------------------------------------------------------------
-def dispatch(func: Callable[..., Any], payload: Any) -> tuple[dict[str, Any], int]:
-    """Run ``func`` with the JSON payload's arguments; return (JSON body, HTTP status)."""
+#: answers already given, by idempotency key (bounded; the oldest are forgotten first)
+_REPLAYS: dict[str, tuple[dict[str, Any], int]] = {}
+_REPLAY_LOCK = threading.Lock()
+REPLAY_LIMIT = 10_000
+
+
+def dispatch(func: Callable[..., Any], payload: Any,
+             inject: dict[str, Callable[[], Any]] | None = None,
+             key: str | None = None) -> tuple[dict[str, Any], int]:
+    """Run ``func`` with the JSON payload's arguments; return (JSON body, HTTP status).
+
+    ``inject``: parameter -> session factory; each such parameter gets a session of this
+    service's own, committed when ``func`` returns, rolled back when it raises, then closed.
+    ``key``: the caller's idempotency key: a call already answered under it (a retry after a
+    lost answer) gets the same answer again without running ``func`` a second time.
+    """
+    if key:
+        with _REPLAY_LOCK:
+            if key in _REPLAYS:
+                return _REPLAYS[key]
+        answer = _dispatch(func, payload, inject)
+        if answer[1] in (200, ERROR_STATUS):
+            with _REPLAY_LOCK:
+                _REPLAYS.setdefault(key, answer)
+                while len(_REPLAYS) > REPLAY_LIMIT:
+                    _REPLAYS.pop(next(iter(_REPLAYS)))
+                return _REPLAYS[key]
+        return answer
+    return _dispatch(func, payload, inject)
+
+
+def _dispatch(func: Callable[..., Any], payload: Any,
+              inject: dict[str, Callable[[], Any]] | None) -> tuple[dict[str, Any], int]:
     if not isinstance(payload, dict):
         return {"error": {"type": "BadRequest", "message": "expected a JSON object"}}, 400
     import inspect
@@ -259,13 +503,29 @@ def dispatch(func: Callable[..., Any], payload: Any) -> tuple[dict[str, Any], in
         p = positional[i] if i < len(positional) else star
         args.append(decode(value, hints.get(p.name, Any) if p else Any))
     kwargs = {k: decode(v, hints.get(k, Any)) for k, v in (payload.get("kwargs") or {}).items()}
+    opened = []
+    for name, factory in (inject or {}).items():
+        kwargs[name] = factory()
+        opened.append(kwargs[name])
     try:
         result = func(*args, **kwargs)
+        if inspect.iscoroutine(result):  # a coroutine function: run to its end here
+            import asyncio
+
+            result = asyncio.run(result)
+        body = {"result": encode(result)}
+        for session in opened:
+            session.commit()
+        return body, 200
     except Exception as exc:  # the function's own error: sent back for the caller to re-raise
+        for session in opened:
+            session.rollback()
         return {"error": {"type": type(exc).__name__, "module": type(exc).__module__,
                           "message": str(exc), "args": _plain_args(exc),
                           "attrs": _plain_attrs(exc)}}, ERROR_STATUS
-    return {"result": encode(result)}, 200
+    finally:
+        for session in opened:
+            session.close()
 
 
 def _plain_attrs(exc: Exception) -> dict[str, Any]:

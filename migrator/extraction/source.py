@@ -83,6 +83,21 @@ class ModuleInfo:
         return name in self.functions or name in self.classes or name in self.variables
 
 
+def _django_table(module: str, node: cst.ClassDef) -> str:
+    """A Django model's table: ``Meta.db_table``, else ``<app label>_<model name>`` (the app
+    being the package that holds its ``models`` module or package)."""
+    for stmt in node.body.body if isinstance(node.body, cst.IndentedBlock) else []:
+        if isinstance(stmt, cst.ClassDef) and stmt.name.value == "Meta":
+            for line in stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else []:
+                for small in getattr(line, "body", []):
+                    if isinstance(small, cst.Assign) and isinstance(small.value, cst.SimpleString) \
+                            and _dotted(small.targets[0].target) == "db_table":
+                        return str(small.value.evaluated_value)
+    parts = module.split(".")
+    app = parts[parts.index("models") - 1] if "models" in parts[1:] else parts[-1]
+    return f"{app}_{node.name.value.lower()}"
+
+
 def _code(node: cst.CSTNode | None) -> str | None:
     return None if node is None else cst.Module([]).code_for_node(node)
 
@@ -150,6 +165,10 @@ class _Facts(cst.CSTVisitor):
                             inner = inner[:-1].strip("\"'")
                             columns[small.target.value] = inner.split(".")[-1] \
                                 if inner.count(".") == 1 and "[" not in inner else inner
+            bases = [_dotted(a.value) for a in node.bases]
+            if table is None and any(b in ("models.Model", "django.db.models.Model")
+                                     for b in bases):
+                table = _django_table(self.info.name, node)
             self.info.classes[node.name.value] = ClassInfo(
                 node.name.value, self._line(node), [_dotted(a.value) for a in node.bases],
                 [_dotted(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)

@@ -178,7 +178,17 @@ def test_extract_writes_atomically_and_never_overwrites_edits(shop_plan, tmp_pat
     assert target.read_bytes() == ex.files["services/orders/src/shopfix/orders/services.py"]
     summary = json.loads((out / "extraction.json").read_text())["summary"]
     assert summary == {"calls": 5, "converted": 3, "fraction": 0.6, "couplings": 5,
+                       "uses": 10, "converted_uses": 6, "uses_fraction": 0.6,
                        "services": ["catalog", "inventory", "orders"]}
+    report = (out / "EXTRACTION.md").read_text()
+    assert "only through a generated client or read model: **6 of 10** (60%)" in report
+    # OrderLine.product (catalog's Product) is a property reading catalog's read model
+    models = (out / "services/orders/src/shopfix/models.py").read_text()
+    assert "    def product(self):" in models
+    assert "ReadModel('catalog', 'Product').query.get(key)" in models
+    assert "'_read.Product': runtime.reader(_model_Product" in (
+        out / "services/catalog/src/interservice/endpoints.py").read_text()
+    assert "| foreign-key | keep the key as a plain column" in report
     mtime = target.stat().st_mtime_ns
     extract(shop_plan, None, SHOP_ROOT, out)  # unchanged: nothing rewritten
     assert target.stat().st_mtime_ns == mtime

@@ -1,0 +1,321 @@
+"""Extraction never crashes on code it was not written for: re-exports through a module alias,
+a PATH that is the package itself, and ``run --extract``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from migrator.cli import main
+from migrator.extraction import build_extraction
+from migrator.plan import plan_from_dict
+
+from .conftest import text
+
+
+def _packages(root: Path) -> Path:
+    """``root/mini`` with the empty packages ``mini``, ``mini.a`` and ``mini.b``."""
+    pkg = root / "mini"
+    for sub in ("a", "b"):
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    return pkg
+
+
+def _reexporting_app(root: Path) -> None:
+    pkg = _packages(root)
+    (pkg / "b" / "impl.py").write_text("def price(sku: str) -> int:\n    return len(sku)\n")
+    (pkg / "b" / "api.py").write_text("from mini.b.impl import price\n\n__all__ = ['price']\n")
+    (pkg / "a" / "use.py").write_text(
+        "from mini.b import api\n\n\ndef total(sku: str) -> int:\n    return api.price(sku)\n")
+
+
+def test_function_reached_through_a_reexporting_module_gets_a_client(tmp_path: Path) -> None:
+    _reexporting_app(tmp_path)
+    plan = plan_from_dict({"version": 1, "services": {
+        "a": {"modules": ["mini.a", "mini.a.use"]},
+        "b": {"modules": ["mini.b", "mini.b.api", "mini.b.impl"],
+              "interface": ["mini.b.impl:price"]}},
+        "shared_kernel": {"modules": ["mini"]}})
+    ex = build_extraction(plan, None, tmp_path)
+    (call,) = ex.calls
+    assert call.callee == "mini.b.impl:price" and call.converted
+    client = text(ex, "services/a/src/interservice/b_api.py")
+    assert "def price(sku: str) -> int:" in client
+    assert "runtime.call(\n        SERVICE, 'price', price," in client
+    compile(client, "b_api.py", "exec")
+    assert "'price': _price" in text(ex, "services/b/src/interservice/endpoints.py")
+
+
+def test_scaffold_and_run_accept_the_package_folder_itself(tmp_path: Path) -> None:
+    _reexporting_app(tmp_path / "app")
+    package = tmp_path / "app" / "mini"
+    runner = CliRunner()
+    done = runner.invoke(main, ["propose", str(package), "-o", str(tmp_path / "plan.yaml")])
+    assert done.exit_code == 0, done.output
+    done = runner.invoke(main, ["scaffold", str(package), "--plan", str(tmp_path / "plan.yaml"),
+                                "--extract", "-o", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    assert list((tmp_path / "out" / "services").glob("*/src/mini/__init__.py")) or \
+        (tmp_path / "out" / "shared_kernel" / "src" / "mini" / "__init__.py").is_file()
+    assert (tmp_path / "out" / "EXTRACTION.md").is_file()
+    done = runner.invoke(main, ["run", str(package), "--extract", "-o", str(tmp_path / "run")])
+    assert done.exit_code == 0, done.output
+    assert "extracted" in done.output
+    assert (tmp_path / "run" / "EXTRACTION.md").is_file()
+    assert list((tmp_path / "run" / "services").glob("*/src/interservice/app.py"))
+
+
+def _session_app(root: Path) -> None:
+    pkg = _packages(root)
+    (pkg / "db.py").write_text("from sqlalchemy.orm import sessionmaker\n\n"
+                               "SessionLocal = sessionmaker()\n")
+    (pkg / "b" / "api.py").write_text(
+        "from sqlalchemy.orm import Session\n\n\n"
+        "def price(db_session: Session, sku: str) -> int:\n"
+        "    return db_session.execute(sku).scalar()\n")
+    (pkg / "a" / "use.py").write_text(
+        "from mini.b.api import price\n\n\ndef total(db_session, sku: str) -> int:\n"
+        "    return price(db_session, sku) * 2\n")
+
+
+def test_a_session_argument_is_supplied_by_the_owner(tmp_path: Path) -> None:
+    _session_app(tmp_path)
+    plan = plan_from_dict({"version": 1, "services": {
+        "a": {"modules": ["mini.a", "mini.a.use"]},
+        "b": {"modules": ["mini.b", "mini.b.api"], "interface": ["mini.b.api:price"]}},
+        "shared_kernel": {"modules": ["mini", "mini.db"]}})
+    ex = build_extraction(plan, None, tmp_path)
+    (call,) = ex.calls
+    assert call.converted, call.reason
+    client = text(ex, "services/a/src/interservice/b_api.py")
+    assert "def price(db_session: Session, sku: str) -> int:" in client
+    assert "{'sku': sku}" in client and "'db_session':" not in client
+    endpoints = text(ex, "services/b/src/interservice/endpoints.py")
+    assert "from mini.db import SessionLocal as _session_factory" in endpoints
+    assert "INJECT = {'price': ('db_session',)}" in endpoints
+    # with only the kernel's engine, each service binds a session factory of its own to it
+    (tmp_path / "mini" / "db.py").write_text("from sqlalchemy import create_engine\n\n"
+                                             "engine = create_engine('sqlite://')\n")
+    ex = build_extraction(plan, None, tmp_path)
+    assert ex.calls[0].converted
+    assert "from interservice.sessions import factory as _session_factory" in text(
+        ex, "services/b/src/interservice/endpoints.py")
+    sessions = text(ex, "services/b/src/interservice/sessions.py")
+    assert "from mini.db import engine as _engine" in sessions
+    assert "factory = sessionmaker(bind=_engine)" in sessions
+    # also when the engine is the kernel's part of a module split between services
+    (tmp_path / "mini" / "db.py").write_text("from sqlalchemy import create_engine\n\n"
+                                             "engine = create_engine('sqlite://')\n\n\n"
+                                             "def tidy() -> None:\n    pass\n")
+    split = plan_from_dict({"version": 1, "services": {
+        "a": {"modules": ["mini.a", "mini.a.use"]},
+        "b": {"modules": ["mini.b", "mini.b.api"], "symbols": ["mini.db:tidy"],
+              "interface": ["mini.b.api:price"]}},
+        "shared_kernel": {"modules": ["mini"], "symbols": ["mini.db:engine"]}})
+    ex = build_extraction(split, None, tmp_path)
+    assert ex.calls[0].converted, ex.calls[0].reason
+    assert "from mini.db import engine as _engine" in text(
+        ex, "services/a/src/interservice/sessions.py")
+    # without a session factory or engine in the kernel it cannot be supplied: not converted
+    (tmp_path / "mini" / "db.py").write_text("")
+    assert not build_extraction(plan, None, tmp_path).calls[0].converted
+
+
+def test_dispatch_gives_each_injected_parameter_its_own_unit_of_work() -> None:
+    from migrator.extraction import runtime
+
+    log: list[str] = []
+
+    class Session:
+        def commit(self) -> None:
+            log.append("commit")
+
+        def rollback(self) -> None:
+            log.append("rollback")
+
+        def close(self) -> None:
+            log.append("close")
+
+    def price(db_session: Session, sku: str) -> int:
+        if sku == "bad":
+            raise ValueError(sku)
+        return len(sku)
+
+    assert runtime.dispatch(price, {"kwargs": {"sku": "tea"}}, {"db_session": Session}) == (
+        {"result": 3}, 200)
+    assert log == ["commit", "close"]
+    log.clear()
+    body, status = runtime.dispatch(price, {"kwargs": {"sku": "bad"}}, {"db_session": Session})
+    assert status == runtime.ERROR_STATUS and body["error"]["type"] == "ValueError"
+    assert log == ["rollback", "close"]
+
+
+def test_read_model_rows_come_from_the_owners_orm(monkeypatch) -> None:  # noqa: ANN001
+    """Caller's read model -> JSON -> owner's reader on a real SQLAlchemy session."""
+    import pytest
+    from sqlalchemy import Column, Integer, String, create_engine
+    from sqlalchemy.orm import DeclarativeBase, sessionmaker
+
+    from migrator.extraction import runtime
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Product(Base):
+        __tablename__ = "products"
+        id = Column(Integer, primary_key=True)
+        sku = Column(String(20))
+        price = Column(Integer)
+
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    factory = sessionmaker(engine)
+    with factory() as s:
+        s.add_all([Product(id=1, sku="tea", price=3), Product(id=2, sku="cake", price=5)])
+        s.commit()
+    readers = {"_read.Product": runtime.reader(Product, factory)}
+
+    def call(service, endpoint, func, args, kwargs, **_):  # noqa: ANN001, ANN003, ANN202
+        body, status = runtime.dispatch(readers[endpoint], {"args": args, "kwargs": kwargs})
+        assert status == 200, body
+        return body["result"]
+
+    monkeypatch.setattr(runtime, "call", call)
+    model = runtime.ReadModel("catalog", "Product")
+    assert model.query.get(2).sku == "cake"
+    assert model.query.get(9) is None
+    assert model.query.filter_by(sku="tea").first().price == 3
+    assert [p.sku for p in model.objects.all()] == ["tea", "cake"]
+    assert model.query.count() == 2 and model.query.filter_by(sku="x").exists() is False
+    with pytest.raises(model.DoesNotExist):
+        model.objects.get(sku="nothing")
+    with pytest.raises(runtime.NotExtractedError, match="read-only"):
+        model.query.first().price = 9
+    with pytest.raises(runtime.NotExtractedError, match="only keyword filters"):
+        model.query.filter(Product.sku == "tea")
+    with pytest.raises(runtime.NotExtractedError, match="create it through"):
+        model(sku="new")
+
+
+def test_relationships_to_another_services_model_become_reads() -> None:
+    from migrator.extraction.data import cut_foreign_links
+
+    code = (
+        "class Customer(Base):\n"
+        "    __tablename__ = 'customers'\n"
+        "    id = Column(Integer, primary_key=True)\n"
+        "    orders = relationship('Order', back_populates='customer')\n"
+        "    tags = relationship('Tag')\n"
+        "    region_id = Column(Integer, ForeignKey('regions.id'))\n"
+        "    region = relationship('Region')\n")
+    new, cuts = cut_foreign_links(code, {"regions": "geo"},
+                                  {"Order": "orders", "Tag": "tags", "Region": "geo"})
+    assert "return ReadModel('orders', 'Order').query.filter_by(customer_id=self.id).all()" in new
+    assert "return None if key is None else ReadModel('geo', 'Region').query.get(key)" in new
+    assert "tags" not in new and "ForeignKey" not in new
+    compile(new, "models.py", "exec")
+    assert sorted((c[1], c[2], c[5]) for c in cuts) == [
+        ("orders", "relationship", True), ("region", "relationship", True),
+        ("region_id", "foreign-key", True), ("tags", "relationship", False)]
+
+
+def test_an_unannotated_result_is_judged_from_the_function_it_calls(tmp_path: Path) -> None:
+    pkg = _packages(tmp_path)
+    (pkg / "models.py").write_text("class Item(Base):\n    __tablename__ = 'items'\n")
+    (pkg / "b" / "rules.py").write_text(
+        "from mini.models import Item\n\n\ndef allowed(user_id: int) -> bool:\n    return True\n\n\n"
+        "def item(key):\n    return Item(key=key)\n")
+    (pkg / "b" / "api.py").write_text(
+        "from mini.b import rules\nfrom mini.b.rules import allowed\n\n\n"
+        "def can_edit(user_id: int):\n    return allowed(user_id)\n\n\n"
+        "def can_view(user_id: int):\n    return rules.allowed(user_id)\n\n\n"
+        "def fetch(key: str):\n    return rules.item(key)\n")
+    (pkg / "a" / "use.py").write_text(
+        "from mini.b.api import can_edit, can_view, fetch\n\n\n"
+        "def go(u: int) -> bool:\n    return can_edit(u) and can_view(u) and bool(fetch('k'))\n")
+    plan = plan_from_dict({"version": 1, "services": {
+        "a": {"modules": ["mini.a", "mini.a.use"]},
+        "b": {"modules": ["mini.b", "mini.b.api", "mini.b.rules"],
+              "interface": ["mini.b.api:can_edit", "mini.b.api:can_view", "mini.b.api:fetch"]}},
+        "shared_kernel": {"modules": ["mini", "mini.models"]}})
+    calls = {c.callee.split(":")[1]: c for c in build_extraction(plan, None, tmp_path).calls}
+    assert calls["can_edit"].converted and calls["can_view"].converted
+    assert not calls["fetch"].converted and "item() returns" in calls["fetch"].reason
+
+
+def test_internal_calls_carry_an_idempotency_key_and_are_applied_once(monkeypatch) -> None:  # noqa: ANN001
+    import io
+    import json
+    import urllib.request
+
+    from migrator.extraction import runtime
+
+    sent = []
+
+    def urlopen(request, timeout):  # noqa: ANN001, ANN202
+        sent.append(request.get_header("Idempotency-key"))
+        if len(sent) == 1:
+            raise ConnectionError("answer lost")
+        return io.BytesIO(json.dumps({"result": 1}).encode())
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(runtime.time, "sleep", lambda s: None)
+    assert runtime.call("catalog", "reserve", lambda: None, [], {}, idempotent=True) == 1
+    assert len(sent) == 2 and sent[0] == sent[1] and len(sent[0]) == 32  # same key on retry
+    runtime.call("catalog", "reserve", lambda: None, [], {}, idempotent=True, key="order-7")
+    assert sent[-1] == "order-7"
+
+    applied = []
+
+    def reserve(sku: str) -> int:
+        applied.append(sku)
+        return len(applied)
+
+    first = runtime.dispatch(reserve, {"kwargs": {"sku": "tea"}}, key="k-1")
+    assert runtime.dispatch(reserve, {"kwargs": {"sku": "tea"}}, key="k-1") == first
+    assert applied == ["tea"]
+    runtime.dispatch(reserve, {"kwargs": {"sku": "tea"}}, key="k-2")
+    runtime.dispatch(reserve, {"kwargs": {"sku": "tea"}})
+    assert applied == ["tea", "tea", "tea"]
+
+
+def test_pydantic_models_cross_the_network(tmp_path: Path) -> None:
+    from pydantic import BaseModel
+
+    from migrator.extraction import runtime
+
+    pkg = _packages(tmp_path)
+    (pkg / "schemas.py").write_text(
+        "from pydantic import BaseModel\n\n\nclass Base(BaseModel):\n    pass\n\n\n"
+        "class Quote(Base):\n    sku: str\n    cents: int\n")
+    (pkg / "b" / "api.py").write_text(
+        "from mini.schemas import Quote\n\n\n"
+        "def quote(q: Quote) -> Quote:\n    return q\n")
+    (pkg / "a" / "use.py").write_text(
+        "from mini.b.api import quote\nfrom mini.schemas import Quote\n\n\n"
+        "def go() -> int:\n    return quote(Quote(sku='tea', cents=3)).cents\n")
+    plan = plan_from_dict({"version": 1, "services": {
+        "a": {"modules": ["mini.a", "mini.a.use"]},
+        "b": {"modules": ["mini.b", "mini.b.api"], "interface": ["mini.b.api:quote"]}},
+        "shared_kernel": {"modules": ["mini", "mini.schemas"]}})
+    (call,) = build_extraction(plan, None, tmp_path).calls
+    assert call.converted, call.reason
+
+    class Quote(BaseModel):
+        sku: str
+        cents: int
+
+    wire = runtime.encode(Quote(sku="tea", cents=3))
+    assert wire == {"sku": "tea", "cents": 3}
+    assert runtime.decode(wire, Quote) == Quote(sku="tea", cents=3)
+
+
+def test_only_url_settings_receive_the_services_database_url() -> None:
+    from migrator.extraction.data import database_env_names
+
+    config = ('DB_PROVIDER = os.getenv("DB_PROVIDER")\nDB_URL = os.getenv("DB_URL")\n'
+              'PORT = os.getenv("POSTGRES_DB_PORT")\nURI = os.environ["SQLALCHEMY_DATABASE_URI"]\n')
+    assert database_env_names([config]) == ["DB_URL", "SQLALCHEMY_DATABASE_URI"]
