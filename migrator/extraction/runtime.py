@@ -30,6 +30,9 @@ from typing import Any
 
 TIMEOUT_SECONDS = float(os.environ.get("INTERSERVICE_TIMEOUT", "5"))
 RETRIES = int(os.environ.get("INTERSERVICE_RETRIES", "3"))
+#: called as ``(service, endpoint, status, seconds)`` after every call (status 0: no answer);
+#: the generated service's metrics register here
+CALL_OBSERVERS: list[Callable[[str, str, int, float], None]] = []
 RETRY_STATUS = {502, 503, 504}
 ERROR_STATUS = 422  # the remote function raised: a business error, not a transport error
 
@@ -180,7 +183,19 @@ def base_url(service: str) -> str:
 
 def call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any],
          kwargs: dict[str, Any], *, idempotent: bool, errors: dict[str, type] | None = None) -> Any:
-    """Call ``endpoint`` of ``service`` and return its result decoded with ``func``'s hints."""
+    """Call ``endpoint`` of ``service`` and return its result decoded with ``func``'s hints;
+    each observer in ``CALL_OBSERVERS`` hears of it (the service's RED metrics)."""
+    started, status = time.perf_counter(), [0]
+    try:
+        return _call(service, endpoint, func, args, kwargs, idempotent, errors, status)
+    finally:
+        for observer in CALL_OBSERVERS:
+            observer(service, endpoint, status[0], time.perf_counter() - started)
+
+
+def _call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any],
+          kwargs: dict[str, Any], idempotent: bool, errors: dict[str, type] | None,
+          status: list[int]) -> Any:
     url = f"{base_url(service)}/internal/{endpoint}"
     body = json.dumps({"args": encode(list(args)), "kwargs": encode(kwargs)}).encode("utf-8")
     attempts = max(1, RETRIES) if idempotent else 1
@@ -192,16 +207,18 @@ def call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any],
             "Content-Type": "application/json", "Accept": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+                status[0] = response.status
                 payload = json.loads(response.read().decode("utf-8") or "null")
             return decode(payload.get("result") if isinstance(payload, dict) else None,
                           _hints(func).get("return", Any))
         except urllib.error.HTTPError as exc:
+            status[0] = exc.code
             if exc.code in RETRY_STATUS and attempt + 1 < attempts:
                 last = exc
                 continue
             raise _error_from(exc, service, endpoint, errors or {}) from None
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
-            last = exc
+            last, status[0] = exc, 0
             continue
     raise ServiceUnavailable(f"{service} did not answer {endpoint} after {attempts} attempt(s): "
                              f"{last}", 0) from None

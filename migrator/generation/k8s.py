@@ -178,7 +178,9 @@ def service_account(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
 def config_map(project: Project, svc: ServiceSpec) -> Obj:
     data = {"SERVICE_NAME": svc.name, "LOG_LEVEL": "INFO", "PORT": str(HTTP_PORT),
             "WEB_CONCURRENCY": "1", "THREADS": "4", "GRACEFUL_TIMEOUT": "20",
-            "DATABASE_REQUIRED": "true" if svc.owns_tables else "false"}
+            "DATABASE_REQUIRED": "true" if svc.owns_tables else "false",
+            # labels every metric: a canary's series apart from the same service's earlier ones
+            "CUTOVER_STATE": svc.cutover}
     for dep in svc.depends_on:
         # the short name resolves in the pod's own namespace, whichever overlay set it
         data[f"{python_identifier(dep).upper()}_URL"] = f"http://{dep}"
@@ -355,6 +357,9 @@ OVERLAYS = (
 
 def manifests(project: Project) -> dict[str, Obj]:
     """Relative path under deploy/k8s -> object (kustomization files included)."""
+    from . import observe  # it builds on this module's helpers
+
+    boards = observe.dashboards(project)
     out: dict[str, Obj] = {}
     base_resources = ["namespace.yaml"]
     out["base/namespace.yaml"] = {"apiVersion": "v1", "kind": "Namespace",
@@ -379,6 +384,8 @@ def manifests(project: Project) -> dict[str, Obj]:
                  "networkpolicy.yaml": network_policy(project, svc)}
         if "prometheus-operator" in project.extras:
             files["servicemonitor.yaml"] = service_monitor(project, svc)
+            files["prometheusrule.yaml"] = observe.prometheus_rule(project, svc)
+            files["dashboard.yaml"] = boards[f"{svc.name}/dashboard.yaml"]
         if "cloudnative-pg" in project.extras and svc.owns_tables:
             files["database.yaml"] = cnpg_cluster(project, svc)
         for fname, obj in files.items():
@@ -388,6 +395,9 @@ def manifests(project: Project) -> dict[str, Obj]:
     for fname, obj in ingresses(project).items():
         out[f"base/{fname}"] = obj
         base_resources.append(fname)
+    if "prometheus-operator" in project.extras:
+        out["base/dashboard-overview.yaml"] = boards["dashboard-overview.yaml"]
+        base_resources.append("dashboard-overview.yaml")
     out["base/kustomization.yaml"] = kustomization(sorted(base_resources))
     for overlay, hpa_min, hpa_max, tag, res, instances, storage in OVERLAYS:
         namespace = f"{project.namespace}-{overlay}"

@@ -231,7 +231,8 @@ def compose_files(project: Project, extract: bool = False) -> dict[str, str]:
     owners = [s for s in project.services if s.owns_tables]
     for svc in project.services:
         env = {"SERVICE_NAME": svc.name, "PORT": str(HTTP_PORT), "LOG_LEVEL": "INFO",
-               "DATABASE_REQUIRED": "true" if svc.owns_tables else "false"}
+               "DATABASE_REQUIRED": "true" if svc.owns_tables else "false",
+               "CUTOVER_STATE": svc.cutover}
         if svc.owns_tables:
             url = (f"{svc.database_scheme}://postgres:${{POSTGRES_PASSWORD:-postgres}}"
                    f"@postgres:5432/{_db(svc)}")

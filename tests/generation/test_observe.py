@@ -1,0 +1,196 @@
+"""What watches a cutover: the PrometheusRules and Grafana dashboards of ``--with
+prometheus-operator`` only query metrics and labels that a running generated service exports,
+and every series carries the service and the cutover state the manifests hand it."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import sqlite3
+
+import pytest
+import yaml
+
+from migrator.extraction.localrun import free_port
+
+from .test_services_run import get, start_service, stop
+
+METRIC = re.compile(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*)\{")
+BY = re.compile(r"\bby \(([^)]*)\)")
+MATCHER = re.compile(r"[{,]\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)")
+
+
+def exported(text: str) -> tuple[set[str], set[str], set[str]]:
+    """Series names (from the ``# TYPE`` lines), label names and ``service`` values of a
+    /metrics answer."""
+    names: set[str] = set()
+    for name, kind in re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M):
+        names |= {f"{name}_bucket", f"{name}_count", f"{name}_sum"} if kind == "histogram" \
+            else {name}
+    labels = set(re.findall(r"[{,]([a-zA-Z_][a-zA-Z0-9_]*)=\"", text))
+    services = set(re.findall(r'service="([^"]*)"', text))
+    return names, labels, services
+
+
+def queries(out) -> list[tuple[str, str]]:
+    """(where, PromQL) of every alert expression and dashboard panel query under OUT."""
+    found = []
+    for path in sorted((out / "deploy/k8s/base").rglob("*.yaml")):
+        doc = yaml.safe_load(path.read_text())
+        if doc.get("kind") == "PrometheusRule":
+            found += [(f"{path.name}: {r['alert']}", r["expr"])
+                      for g in doc["spec"]["groups"] for r in g["rules"]]
+        elif doc.get("kind") == "ConfigMap" and doc["metadata"]["labels"].get("grafana_dashboard"):
+            for board in map(json.loads, doc["data"].values()):
+                found += [(f"{path.name}: {p['title']}", t["expr"])
+                          for p in board["panels"] for t in p["targets"]]
+    return found
+
+
+@pytest.fixture(scope="module")
+def catalog_metrics(generated, tmp_path_factory) -> str:
+    """/metrics of the Flask catalog service run under gunicorn with CUTOVER_STATE=canary,
+    after a probe, a stub (501) and a missing route."""
+    folder = generated["flask"] / "services/catalog"
+    db = tmp_path_factory.mktemp("observe") / "catalog.sqlite3"
+    sqlite3.connect(db).close()
+    port = free_port()
+    proc = start_service(folder, port, DATABASE_URL=f"sqlite:///{db}",
+                         DATABASE_READ_URL=f"sqlite:///{db}", CUTOVER_STATE="canary")
+    try:
+        base = f"http://127.0.0.1:{port}"
+        stubs = (folder / "tests/test_service.py").read_text()
+        example = stubs.split("STUBS = [\n    ('", 1)[1].split("'", 1)[0]
+        assert get(f"{base}{example}")[0] == 501
+        get(f"{base}/healthz")
+        return get(f"{base}/metrics")[2].decode()
+    finally:
+        assert stop(proc) == 0
+
+
+def test_series_carry_service_and_cutover_state(catalog_metrics):
+    assert re.search(r'^http_requests_total\{cutover="canary",method="GET",route="/healthz",'
+                     r'service="catalog",status="200"\} [1-9]\d*\.0$', catalog_metrics, re.M)
+    # the stub's 501 counts as an error; the probe's error series exists at 0
+    errors = dict(re.findall(r'^http_request_errors_total\{[^}]*route="([^"]+)"[^}]*\} (\S+)$',
+                             catalog_metrics, re.M))
+    assert errors.pop("/healthz") == "0.0" and set(errors.values()) == {"1.0"}, errors
+
+
+def test_manifests_hand_the_plan_cutover_to_each_service(generated):
+    config = yaml.safe_load((generated["flask"] / "deploy/k8s/base/catalog/configmap.yaml")
+                            .read_text())
+    assert config["data"]["CUTOVER_STATE"] == "live"  # the fixture cuts every service over
+    compose = yaml.safe_load((generated["flask"] / "compose.yaml").read_text())
+    assert compose["services"]["catalog"]["environment"]["CUTOVER_STATE"] == "live"
+
+
+def internal_call_metrics(folder) -> str:
+    """The generated observability module's exposition after one internal call (a stub
+    service makes none: its call series have no samples, hence no labels, when served)."""
+    module = folder / next(p.name for p in folder.iterdir() if p.name.endswith("_service")) \
+        / "observability.py"
+    spec = importlib.util.spec_from_file_location("generated_observability", module)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    metrics = mod.Metrics("catalog", "canary")
+    metrics.observe_call("cart", "cart_total", 0, 0.2)
+    return metrics.render()
+
+
+def test_every_query_names_exported_metrics_and_labels(generated, catalog_metrics):
+    calls = internal_call_metrics(generated["flask"] / "services/catalog")
+    assert re.search(r'^internal_call_errors_total\{cutover="canary",endpoint="cart_total",'
+                     r'service="catalog",target="cart"\} 1\.0$', calls, re.M)
+    names, labels, services = exported(catalog_metrics)
+    labels |= exported(calls)[1]
+    assert {"http_requests_total", "internal_calls_total",
+            "internal_call_duration_seconds_bucket"} <= names
+    found = queries(generated["flask"])
+    kinds = {where.split(":")[0] for where, _ in found}
+    assert {"prometheusrule.yaml", "dashboard.yaml", "dashboard-overview.yaml"} <= kinds
+    for where, expr in found:
+        used = set(METRIC.findall(expr))
+        assert used and used <= names, (where, used - names)
+        for group in BY.findall(expr):
+            assert {g.strip() for g in group.split(",")} <= labels, (where, group)
+        assert set(MATCHER.findall(expr)) <= labels, (where, expr)
+        for svc in re.findall(r'service="([^"]*)"', expr):
+            assert svc in {p.name for p in (generated["flask"] / "services").iterdir()}
+    catalog = [e for w, e in found if w.startswith("prometheusrule") and 'service="catalog"' in e]
+    assert catalog and services == {"catalog"}
+
+
+def test_rules_burn_two_windows_on_both_objectives(generated):
+    doc = yaml.safe_load((generated["flask"] / "deploy/k8s/base/catalog/prometheusrule.yaml")
+                         .read_text())
+    rules = [r for g in doc["spec"]["groups"] for r in g["rules"]]
+    for kind, metric in (("Errors", "http_request_errors_total"),
+                         ("Latency", "http_request_duration_seconds_bucket")):
+        mine = [r for r in rules if r["alert"] == f"Catalog{kind}BudgetBurn"]
+        assert {r["labels"]["long_window"] for r in mine} == {"1h", "6h", "3d"}
+        for rule in mine:
+            long_part, short_part = rule["expr"].split("\nand\n")
+            windows = [re.findall(r"\[(\w+)\]", part) for part in (long_part, short_part)]
+            assert metric in long_part and len(set(windows[0])) == 1 \
+                and len(set(windows[1])) == 1 and windows[0][0] != windows[1][0], rule["expr"]
+            assert "`migrator cutover catalog off`" in rule["annotations"]["description"]
+
+
+def test_dashboards_are_grafana_json(generated):
+    base = generated["flask"] / "deploy/k8s/base"
+    paths = sorted(base.glob("*/dashboard.yaml")) + [base / "dashboard-overview.yaml"]
+    assert len(paths) == 4
+    uids = set()
+    for path in paths:
+        doc = yaml.safe_load(path.read_text())
+        assert doc["metadata"]["labels"]["grafana_dashboard"] == "1"
+        (name, text), = doc["data"].items()
+        board = json.loads(text)
+        assert name.endswith(".json") and isinstance(board["schemaVersion"], int)
+        assert board["uid"] not in uids and len(board["uid"]) <= 40
+        uids.add(board["uid"])
+        ids = [p["id"] for p in board["panels"]]
+        assert len(ids) == len(set(ids)) >= 4
+        for panel in board["panels"]:
+            assert panel["type"] == "timeseries" and panel["targets"], panel
+            assert {"h", "w", "x", "y"} <= set(panel["gridPos"])
+    overview = json.loads(next(iter(yaml.safe_load(paths[-1].read_text())["data"].values())))
+    assert any("by (service, cutover)" in t["expr"]
+               for p in overview["panels"] for t in p["targets"])
+    kustomization = yaml.safe_load((base / "kustomization.yaml").read_text())
+    assert "dashboard-overview.yaml" in kustomization["resources"]
+
+
+def test_rule_schema_catches_a_bad_duration(generated):
+    """The CRD check is real: a rule whose ``for`` is not a Prometheus duration fails it."""
+    import jsonschema
+
+    from .test_tools import validate
+
+    path = generated["flask"] / "deploy/k8s/base/catalog/prometheusrule.yaml"
+    doc = yaml.safe_load(path.read_text())
+    validate(doc, str(path))
+    doc["spec"]["groups"][0]["rules"][0]["for"] = "two minutes"
+    with pytest.raises(jsonschema.ValidationError):
+        validate(doc, str(path))
+
+
+def test_internal_calls_reach_the_observers():
+    """What ``Metrics.watch_internal_calls`` hooks into: every call, answered or not, is
+    reported with its target, endpoint and status (0: nobody answered)."""
+    from migrator.extraction import runtime
+
+    heard: list[tuple] = []
+    runtime.CALL_OBSERVERS.append(lambda *a: heard.append(a))
+    port = free_port()  # nothing listens there
+    try:
+        with pytest.raises(runtime.ServiceUnavailable):
+            os.environ["CART_URL"] = f"http://127.0.0.1:{port}"
+            runtime.call("cart", "cart_total", len, [], {}, idempotent=False)
+    finally:
+        runtime.CALL_OBSERVERS.clear()
+        os.environ.pop("CART_URL", None)
+    assert [(t, e, s) for t, e, s, _ in heard] == [("cart", "cart_total", 0)]
