@@ -194,3 +194,18 @@ def test_internal_calls_reach_the_observers():
         runtime.CALL_OBSERVERS.clear()
         os.environ.pop("CART_URL", None)
     assert [(t, e, s) for t, e, s, _ in heard] == [("cart", "cart_total", 0)]
+
+
+def test_migration_guide_names_the_real_dashboard_alerts_and_rollback(generated):
+    out = generated["flask"]
+    guide = (out / "MIGRATION.md").read_text()
+    section = guide.split("## Watching a cutover", 1)[1].split("\n## ", 1)[0]
+    board = json.loads(next(iter(yaml.safe_load(
+        (out / "deploy/k8s/base/dashboard-overview.yaml").read_text())["data"].values())))
+    assert f"`{board['title']}`" in section
+    alerts = {r["alert"].replace("Catalog", "<Service>") for g in yaml.safe_load(
+        (out / "deploy/k8s/base/catalog/prometheusrule.yaml").read_text())["spec"]["groups"]
+        for r in g["rules"]}
+    assert alerts == {"<Service>ErrorsBudgetBurn", "<Service>LatencyBudgetBurn"}
+    assert all(f"`{a}`" in section for a in alerts)
+    assert "`migrator cutover <service> off -o OUT`" in section
