@@ -279,6 +279,8 @@ PROBES = '''def _probes(app: Flask) -> None:
     if "/metrics" in rules or observability is None:
         return
     metrics = observability.Metrics(SERVICE)
+    if hasattr(metrics, "watch_internal_calls"):  # calls to other services, by target
+        metrics.watch_internal_calls()
 
     @app.before_request
     def _start_timer() -> None:

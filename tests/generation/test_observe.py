@@ -9,6 +9,8 @@ import json
 import os
 import re
 import sqlite3
+import urllib.error
+import urllib.request
 
 import pytest
 import yaml
@@ -209,3 +211,40 @@ def test_migration_guide_names_the_real_dashboard_alerts_and_rollback(generated)
     assert alerts == {"<Service>ErrorsBudgetBurn", "<Service>LatencyBudgetBurn"}
     assert all(f"`{a}`" in section for a in alerts)
     assert "`migrator cutover <service> off -o OUT`" in section
+
+
+def test_extracted_service_counts_its_internal_calls(shopfix_extract_out, tmp_path):
+    """``scaffold --extract``: orders serves its extracted code behind the generated package;
+    a request that makes it call catalog over HTTP shows in its internal-call series, and a
+    call to a service that is down counts as an error with status 0."""
+    out = shopfix_extract_out
+    kernel = str(out / "shared_kernel" / "src")
+    env_path = os.pathsep.join([kernel, os.environ.get("PYTHONPATH", "")])
+    ports = {"catalog": free_port(), "orders": free_port(), "inventory": free_port()}
+    urls = {f"{n.upper()}_URL": f"http://127.0.0.1:{p}" for n, p in ports.items()}
+    procs = {}
+    try:
+        for name in ("catalog", "orders"):  # inventory stays down
+            db = f"sqlite:///{tmp_path / name}.sqlite3"
+            procs[name] = start_service(out / "services" / name, ports[name], PYTHONPATH=env_path,
+                                        DATABASE_URL=db, DATABASE_READ_URL=db,
+                                        INTERSERVICE_RETRIES="1", CUTOVER_STATE="canary", **urls)
+        base = f"http://127.0.0.1:{ports['orders']}"
+        assert get(f"{base}/quote/PECAN/3")[0] == 200  # orders -> catalog
+        status = get(f"{base}/quote/PECAN/3")[0]
+        order = urllib.request.Request(f"{base}/orders", method="POST",
+                                       data=b'{"product_id": 1, "quantity": 1}',
+                                       headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError):  # inventory is down: reserving fails
+            urllib.request.urlopen(order, timeout=30)
+        metrics = get(f"{base}/metrics")[2].decode()
+    finally:
+        for proc in procs.values():
+            stop(proc)
+    assert status == 200
+    calls = re.findall(r'^internal_calls_total\{cutover="canary",endpoint="([^"]+)",'
+                       r'service="orders",status="(\d+)",target="(\w+)"\} (\S+)$', metrics, re.M)
+    assert {(t, s) for _, s, t, _ in calls} == {("catalog", "200"), ("inventory", "0")}, metrics
+    assert sum(float(n) for _, s, t, n in calls if t == "catalog") >= 3
+    assert re.search(r'^internal_call_errors_total\{cutover="canary",endpoint="[^"]+",'
+                     r'service="orders",target="inventory"\} 1\.0$', metrics, re.M), metrics
