@@ -33,6 +33,9 @@ RETRIES = int(os.environ.get("INTERSERVICE_RETRIES", "3"))
 #: called as ``(service, endpoint, status, seconds)`` after every call (status 0: no answer);
 #: the generated service's metrics register here
 CALL_OBSERVERS: list[Callable[[str, str, int, float], None]] = []
+#: each returns headers for the next call (trace context, request id): the service's
+#: observability registers here
+HEADER_PROVIDERS: list[Callable[[], dict[str, str]]] = []
 RETRY_STATUS = {502, 503, 504}
 ERROR_STATUS = 422  # the remote function raised: a business error, not a transport error
 
@@ -203,8 +206,10 @@ def _call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any]
     for attempt in range(attempts):
         if attempt:
             time.sleep(min(2.0, 0.1 * 2 ** attempt))
-        request = urllib.request.Request(url, data=body, method="POST", headers={
-            "Content-Type": "application/json", "Accept": "application/json"})
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        for provider in HEADER_PROVIDERS:
+            headers.update(provider())
+        request = urllib.request.Request(url, data=body, method="POST", headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
                 status[0] = response.status

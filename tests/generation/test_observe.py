@@ -4,11 +4,14 @@ and every series carries the service and the cutover state the manifests hand it
 
 from __future__ import annotations
 
+import http.server
 import importlib.util
 import json
 import os
 import re
 import sqlite3
+import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -248,3 +251,99 @@ def test_extracted_service_counts_its_internal_calls(shopfix_extract_out, tmp_pa
     assert sum(float(n) for _, s, t, n in calls if t == "catalog") >= 3
     assert re.search(r'^internal_call_errors_total\{cutover="canary",endpoint="[^"]+",'
                      r'service="orders",target="inventory"\} 1\.0$', metrics, re.M), metrics
+
+
+class _OtlpReceiver(http.server.BaseHTTPRequestHandler):
+    """OTLP/HTTP (protobuf) on loopback: keeps (service, span) of every exported span."""
+
+    spans: list = []
+
+    def do_POST(self):  # noqa: N802
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+        request = trace_service_pb2.ExportTraceServiceRequest()
+        request.ParseFromString(self.rfile.read(int(self.headers["Content-Length"])))
+        for resource_spans in request.resource_spans:
+            service = next(a.value.string_value for a in resource_spans.resource.attributes
+                           if a.key == "service.name")
+            for scope in resource_spans.scope_spans:
+                type(self).spans.extend((service, s) for s in scope.spans)
+        body = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_one_trace_and_one_request_id_across_extracted_services(shopfix_extract_out, tmp_path):
+    """orders -> catalog over HTTP: one trace with a SERVER span in each service and a CLIENT
+    span for each call (the failed call to a down inventory too, marked as an error), and the
+    caller's X-Request-ID in both services' JSON logs."""
+    from opentelemetry.proto.trace.v1 import trace_pb2  # the test extra installs it
+
+    out = shopfix_extract_out
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OtlpReceiver)
+    _OtlpReceiver.spans = []
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    kernel = str(out / "shared_kernel" / "src")
+    ports = {"catalog": free_port(), "orders": free_port(), "inventory": free_port()}
+    env = {f"{n.upper()}_URL": f"http://127.0.0.1:{p}" for n, p in ports.items()}
+    env.update(PYTHONPATH=os.pathsep.join([kernel, os.environ.get("PYTHONPATH", "")]),
+               OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{receiver.server_address[1]}",
+               OTEL_BSP_SCHEDULE_DELAY="100", INTERSERVICE_RETRIES="1")
+    procs = {}
+    try:
+        for name in ("catalog", "orders"):  # inventory stays down
+            db = f"sqlite:///{tmp_path / name}.sqlite3"
+            procs[name] = start_service(out / "services" / name, ports[name], DATABASE_URL=db,
+                                        DATABASE_READ_URL=db, **env)
+        base = f"http://127.0.0.1:{ports['orders']}"
+        quote = urllib.request.Request(f"{base}/quote/PECAN/3", headers={"X-Request-ID": "rq-1"})
+        with urllib.request.urlopen(quote, timeout=30) as answer:
+            assert answer.headers["X-Request-ID"] == "rq-1"
+        order = urllib.request.Request(f"{base}/orders", method="POST",
+                                       data=b'{"product_id": 1, "quantity": 1}',
+                                       headers={"Content-Type": "application/json",
+                                                "X-Request-ID": "rq-2"})
+        with pytest.raises(urllib.error.HTTPError):  # inventory is down
+            urllib.request.urlopen(order, timeout=30)
+
+        def server_span(request_id: str):
+            return next((s for svc, s in list(_OtlpReceiver.spans) if svc == "orders" and any(
+                a.key == "request.id" and a.value.string_value == request_id
+                for a in s.attributes)), None)
+
+        end = time.monotonic() + 30
+        while time.monotonic() < end and not (server_span("rq-1") and server_span("rq-2")):
+            time.sleep(0.2)
+    finally:
+        logs = {name: stop_and_read(proc) for name, proc in procs.items()}
+        receiver.shutdown()
+        receiver.server_close()
+    for request_id, callees in (("rq-1", {"catalog"}), ("rq-2", {"catalog", "inventory"})):
+        root = server_span(request_id)
+        assert root is not None, f"no span of orders for {request_id}"
+        trace = [(svc, s) for svc, s in _OtlpReceiver.spans if s.trace_id == root.trace_id]
+        kinds = {(svc, s.kind) for svc, s in trace}
+        assert ("catalog", trace_pb2.Span.SPAN_KIND_SERVER) in kinds, kinds
+        calls = {s.name.split(" ", 1)[1].split(".")[0]: s for svc, s in trace
+                 if s.kind == trace_pb2.Span.SPAN_KIND_CLIENT}
+        assert set(calls) == callees, calls.keys()
+        if "inventory" in calls:
+            assert calls["inventory"].status.code == trace_pb2.Status.STATUS_CODE_ERROR
+            assert calls["catalog"].status.code != trace_pb2.Status.STATUS_CODE_ERROR
+        trace_hex = root.trace_id.hex()
+        for name in ("orders", "catalog"):
+            mine = [e for e in logs[name] if e.get("request_id") == request_id]
+            assert mine and {e.get("trace_id") for e in mine} == {trace_hex}, (name, logs[name])
+
+
+def stop_and_read(proc) -> list[dict]:
+    """Stop a service started by ``start_service`` and parse its JSON log lines."""
+    stop(proc)
+    lines = proc.stdout.read().decode().splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{")]
