@@ -45,7 +45,8 @@ def _load_graph(path: Path, graph_file: Path | None) -> DependencyGraph:
               help="Folder whose templates override the shipped ones, file by file.")
 @click.option("--with", "with_", multiple=True, type=click.Choice(EXTRAS),
               help="Extra manifests: prometheus-operator (ServiceMonitor, PrometheusRule, "
-                   "Grafana dashboards), cloudnative-pg (a PostgreSQL Cluster per service that owns tables). Repeatable.")
+                   "Grafana dashboards), cloudnative-pg (a PostgreSQL Cluster per service that "
+                   "owns tables), datadog (unified service tagging, Agent settings). Repeatable.")
 @click.option("--project", help="Project name for namespace and images (default: PATH's name).")
 @click.option("--force", is_flag=True, help="Overwrite files edited since they were generated.")
 @click.option("--extract", is_flag=True,

@@ -25,7 +25,7 @@ from .requirements import (
 from .routing import METHODS, ParsedPath, RouteRule, UnroutableError, parse_path, routing_table
 
 FRAMEWORKS = ("flask", "fastapi", "django")
-EXTRAS = ("prometheus-operator", "cloudnative-pg")
+EXTRAS = ("prometheus-operator", "cloudnative-pg", "datadog")
 HTTP_PORT = 8000
 UID = 10001
 PYTHON_IMAGE = "python:3.12-slim-bookworm"
