@@ -110,13 +110,10 @@ def prometheus(tmp: Path, targets: dict[str, list[int]], rule_files: list[Path])
         wait_for(ready, "ready Prometheus")
         yield base
     finally:
-        proc.terminate()
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
+            assert stop(proc) == 0, (tmp / "prometheus.log").read_text()[-2000:]
+        finally:
+            log.close()
 
 
 def test_prometheus_scrapes_services_and_evaluates_rules_and_dashboards(generated, tmp_path):
