@@ -141,8 +141,9 @@ def _edited_by_user(plan_file: Path) -> bool:
 @click.option("--no-cache", is_flag=True, help="Parse every file again.")
 @click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand.")
 @click.option("--with", "with_", multiple=True,
-              type=click.Choice(["prometheus-operator", "cloudnative-pg"]),
-              help="Also generate ServiceMonitors / CloudNativePG clusters.")
+              type=click.Choice(["prometheus-operator", "cloudnative-pg", "datadog"]),
+              help="Also generate ServiceMonitors, alert rules and dashboards / CloudNativePG "
+                   "clusters / Datadog tagging and Agent settings.")
 @click.option("--extract", is_flag=True,
               help="Also move each service's code into it, as `scaffold --extract` does.")
 def run_command(path: str, out: str, jobs: int | None, no_cache: bool, force: bool,

@@ -30,8 +30,10 @@ if [ "$want_test" = 1 ]; then
     # Debian packages the tests drive for real (see README, "Tests"): nginx checks and runs the
     # gateway, chromium renders the HTML report, graphviz draws dot output, podman/buildah/runc
     # and debootstrap build images without a Docker engine; catatonit is podman's `--init`;
-    # postgresql runs a primary and a streaming replica on loopback (tests start and stop them).
-    apt_pkgs=(nginx-light chromium graphviz podman buildah runc debootstrap catatonit postgresql)
+    # postgresql runs a primary and a streaming replica on loopback (tests start and stop them);
+    # prometheus gives promtool and a server that scrapes generated services on loopback.
+    apt_pkgs=(nginx-light chromium graphviz podman buildah runc debootstrap catatonit postgresql
+              prometheus)
     missing=()
     for p in "${apt_pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -359,6 +359,10 @@ PROBES = '''def _probes(app: Flask) -> None:
     if "/metrics" in rules or observability is None:
         return
     metrics = observability.Metrics(SERVICE)
+    if hasattr(metrics, "watch_internal_calls"):  # calls to other services, by target
+        metrics.watch_internal_calls()
+    if hasattr(observability, "TracingWSGI"):  # a span and a request id per request
+        app.wsgi_app = observability.TracingWSGI(app.wsgi_app, SERVICE)
 
     @app.before_request
     def _start_timer() -> None:

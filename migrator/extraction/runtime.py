@@ -31,6 +31,12 @@ from typing import Any
 
 TIMEOUT_SECONDS = float(os.environ.get("INTERSERVICE_TIMEOUT", "5"))
 RETRIES = int(os.environ.get("INTERSERVICE_RETRIES", "3"))
+#: called as ``(service, endpoint, status, seconds)`` after every call (status 0: no answer);
+#: the generated service's metrics register here
+CALL_OBSERVERS: list[Callable[[str, str, int, float], None]] = []
+#: each returns headers for the next call (trace context, request id): the service's
+#: observability registers here
+HEADER_PROVIDERS: list[Callable[[], dict[str, str]]] = []
 RETRY_STATUS = {502, 503, 504}
 ERROR_STATUS = 422  # the remote function raised: a business error, not a transport error
 
@@ -391,8 +397,20 @@ def call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any],
     """Call ``endpoint`` of ``service`` and return its result decoded with ``func``'s hints.
 
     Every call carries an ``Idempotency-Key`` (``key``, else a new one), the same on each
-    retry, so the owner never applies one call twice."""
-    key = key or uuid.uuid4().hex
+    retry, so the owner never applies one call twice; each observer in ``CALL_OBSERVERS``
+    hears of it (the service's RED metrics)."""
+    started, status = time.perf_counter(), [0]
+    try:
+        return _call(service, endpoint, func, args, kwargs, idempotent, errors, status,
+                     key or uuid.uuid4().hex)
+    finally:
+        for observer in CALL_OBSERVERS:
+            observer(service, endpoint, status[0], time.perf_counter() - started)
+
+
+def _call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any],
+          kwargs: dict[str, Any], idempotent: bool, errors: dict[str, type] | None,
+          status: list[int], key: str) -> Any:
     url = f"{base_url(service)}/internal/{endpoint}"
     body = json.dumps({"args": encode(list(args)), "kwargs": encode(kwargs)}).encode("utf-8")
     attempts = max(1, RETRIES) if idempotent else 1
@@ -400,21 +418,25 @@ def call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any],
     for attempt in range(attempts):
         if attempt:
             time.sleep(min(2.0, 0.1 * 2 ** attempt))
-        request = urllib.request.Request(url, data=body, method="POST", headers={
-            "Content-Type": "application/json", "Accept": "application/json",
-            "Idempotency-Key": key})
+        headers = {"Content-Type": "application/json", "Accept": "application/json",
+                   "Idempotency-Key": key}
+        for provider in HEADER_PROVIDERS:
+            headers.update(provider())
+        request = urllib.request.Request(url, data=body, method="POST", headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+                status[0] = response.status
                 payload = json.loads(response.read().decode("utf-8") or "null")
             return decode(payload.get("result") if isinstance(payload, dict) else None,
                           _hints(func).get("return", Any))
         except urllib.error.HTTPError as exc:
+            status[0] = exc.code
             if exc.code in RETRY_STATUS and attempt + 1 < attempts:
                 last = exc
                 continue
             raise _error_from(exc, service, endpoint, errors or {}) from None
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
-            last = exc
+            last, status[0] = exc, 0
             continue
     raise ServiceUnavailable(f"{service} did not answer {endpoint} after {attempts} attempt(s): "
                              f"{last}", 0) from None

@@ -44,8 +44,9 @@ def _load_graph(path: Path, graph_file: Path | None) -> DependencyGraph:
 @click.option("--templates", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder whose templates override the shipped ones, file by file.")
 @click.option("--with", "with_", multiple=True, type=click.Choice(EXTRAS),
-              help="Extra manifests: prometheus-operator (ServiceMonitor), cloudnative-pg "
-                   "(a PostgreSQL Cluster per service that owns tables). Repeatable.")
+              help="Extra manifests: prometheus-operator (ServiceMonitor, PrometheusRule, "
+                   "Grafana dashboards), cloudnative-pg (a PostgreSQL Cluster per service that "
+                   "owns tables), datadog (unified service tagging, Agent settings). Repeatable.")
 @click.option("--project", help="Project name for namespace and images (default: PATH's name).")
 @click.option("--force", is_flag=True, help="Overwrite files edited since they were generated.")
 @click.option("--extract", is_flag=True,

@@ -28,6 +28,7 @@ from migrator.plan import (
 )
 from migrator.util.fs import atomic_write
 
+from .render import DATADOG_VALUES
 from .writer import MANIFEST
 
 
@@ -82,6 +83,8 @@ def earlier_options(out: Path) -> tuple[tuple[str, ...], bool]:
             found.add("prometheus-operator")
         if rel.startswith("deploy/k8s/base/") and rel.endswith("/database.yaml"):
             found.add("cloudnative-pg")
+        if rel == DATADOG_VALUES:
+            found.add("datadog")
     return tuple(sorted(found)), "shared_kernel/pyproject.toml" in files
 
 

@@ -7,6 +7,7 @@ kustomization; ``base/`` adds the namespace and the Ingresses; ``overlays/dev`` 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from migrator.util.names import python_identifier
@@ -109,9 +110,11 @@ def deployment(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
     env = monolith_env(svc) if monolith else _db_env(project, svc)
+    if "datadog" in project.extras:
+        env = env + datadog_env()
     if env:
         container["env"] = env
-    return {
+    obj = {
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": meta(project, svc.name),
         "spec": {
@@ -143,6 +146,65 @@ def deployment(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
             },
         },
     }
+    if "datadog" in project.extras:
+        _datadog_tags(project, obj, svc.name)
+    return obj
+
+
+#: unified service tagging: the Agent reads these labels and the pod's DD_* variables
+DD_TAG = "tags.datadoghq.com/"
+DD_BASE_ENV = "base"
+DD_VERSION = "0.1.0"
+
+
+def datadog_env() -> list[Obj]:
+    """``DD_ENV``/``DD_SERVICE``/``DD_VERSION`` from the pod's unified-tagging labels, the node's
+    Agent for traces (OTLP, port 4318, and the Datadog trace port) and DogStatsD, and log
+    correlation."""
+    def label(name: str) -> Obj:
+        return {"fieldRef": {"fieldPath": f"metadata.labels['{DD_TAG}{name}']"}}
+
+    agent = "$(DD_AGENT_HOST)"
+    return [{"name": "DD_ENV", "valueFrom": label("env")},
+            {"name": "DD_SERVICE", "valueFrom": label("service")},
+            {"name": "DD_VERSION", "valueFrom": label("version")},
+            {"name": "DD_AGENT_HOST", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
+            {"name": "DD_TRACE_AGENT_URL", "value": f"http://{agent}:8126"},
+            {"name": "DD_DOGSTATSD_URL", "value": f"udp://{agent}:8125"},
+            {"name": "DD_LOGS_INJECTION", "value": "true"},
+            {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": f"http://{agent}:4318"},
+            {"name": "OTEL_RESOURCE_ATTRIBUTES",
+             "value": "deployment.environment=$(DD_ENV),service.version=$(DD_VERSION)"}]
+
+
+def _datadog_tags(project: Project, dep: Obj, name: str) -> None:
+    """Labels on the Deployment and its pods, and the Agent's autodiscovery annotations: logs
+    as Python JSON, and the pod's /metrics through the OpenMetrics check."""
+    tags = {f"{DD_TAG}env": DD_BASE_ENV, f"{DD_TAG}service": name, f"{DD_TAG}version": DD_VERSION}
+    dep["metadata"]["labels"].update(tags)
+    template = dep["spec"]["template"]["metadata"]
+    template["labels"] = {**template["labels"], **tags}
+    prefix = f"ad.datadoghq.com/{name}"
+    template["annotations"] = {
+        **template["annotations"],
+        f"{prefix}.logs": json.dumps([{"source": "python", "service": name}]),
+        f"{prefix}.checks": json.dumps({"openmetrics": {"init_config": {}, "instances": [{
+            "openmetrics_endpoint": f"http://%%host%%:{HTTP_PORT}/metrics",
+            "namespace": project.name.replace("-", "_"), "metrics": [".*"]}]}}, sort_keys=True),
+    }
+
+
+def datadog_agent_values(project: Project) -> Obj:
+    """Helm values for the Datadog Agent (datadog/datadog chart) that the pods' settings
+    expect: APM on the host port, DogStatsD from other pods, the OTLP/HTTP receiver, logs."""
+    return {"datadog": {
+        "apm": {"portEnabled": True},
+        "dogstatsd": {"useHostPort": True, "nonLocalTraffic": True},
+        "logs": {"enabled": True, "containerCollectAll": False},
+        "otlp": {"receiver": {"protocols": {"http": {"enabled": True,
+                                                     "endpoint": "0.0.0.0:4318"}}}},
+        "tags": [f"project:{project.name}"],
+    }}
 
 
 def service(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
@@ -178,7 +240,9 @@ def service_account(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
 def config_map(project: Project, svc: ServiceSpec) -> Obj:
     data = {"SERVICE_NAME": svc.name, "LOG_LEVEL": "INFO", "PORT": str(HTTP_PORT),
             "WEB_CONCURRENCY": "1", "THREADS": "4", "GRACEFUL_TIMEOUT": "20",
-            "DATABASE_REQUIRED": "true" if svc.owns_tables else "false"}
+            "DATABASE_REQUIRED": "true" if svc.owns_tables else "false",
+            # labels every metric: a canary's series apart from the same service's earlier ones
+            "CUTOVER_STATE": svc.cutover}
     for dep in svc.depends_on:
         # the short name resolves in the pod's own namespace, whichever overlay set it
         data[f"{python_identifier(dep).upper()}_URL"] = f"http://{dep}"
@@ -355,6 +419,9 @@ OVERLAYS = (
 
 def manifests(project: Project) -> dict[str, Obj]:
     """Relative path under deploy/k8s -> object (kustomization files included)."""
+    from . import observe  # it builds on this module's helpers
+
+    boards = observe.dashboards(project)
     out: dict[str, Obj] = {}
     base_resources = ["namespace.yaml"]
     out["base/namespace.yaml"] = {"apiVersion": "v1", "kind": "Namespace",
@@ -379,6 +446,8 @@ def manifests(project: Project) -> dict[str, Obj]:
                  "networkpolicy.yaml": network_policy(project, svc)}
         if "prometheus-operator" in project.extras:
             files["servicemonitor.yaml"] = service_monitor(project, svc)
+            files["prometheusrule.yaml"] = observe.prometheus_rule(project, svc)
+            files["dashboard.yaml"] = boards[f"{svc.name}/dashboard.yaml"]
         if "cloudnative-pg" in project.extras and svc.owns_tables:
             files["database.yaml"] = cnpg_cluster(project, svc)
         for fname, obj in files.items():
@@ -388,14 +457,23 @@ def manifests(project: Project) -> dict[str, Obj]:
     for fname, obj in ingresses(project).items():
         out[f"base/{fname}"] = obj
         base_resources.append(fname)
+    if "prometheus-operator" in project.extras:
+        out["base/dashboard-overview.yaml"] = boards["dashboard-overview.yaml"]
+        base_resources.append("dashboard-overview.yaml")
     out["base/kustomization.yaml"] = kustomization(sorted(base_resources))
     for overlay, hpa_min, hpa_max, tag, res, instances, storage in OVERLAYS:
         namespace = f"{project.namespace}-{overlay}"
         patches = []
         for w in workloads:
-            patches.append({"target": {"kind": "Deployment", "name": w.name}, "patch": _json(
-                [{"op": "replace", "path": "/spec/template/spec/containers/0/resources",
-                  "value": res}])})
+            ops = [{"op": "replace", "path": "/spec/template/spec/containers/0/resources",
+                    "value": res}]
+            if "datadog" in project.extras:
+                ops += [{"op": "replace", "path": f"{where}/labels/{DD_TAG.replace('/', '~1')}{k}",
+                         "value": v}
+                        for where in ("/metadata", "/spec/template/metadata")
+                        for k, v in (("env", overlay), ("version", tag))]
+            patches.append({"target": {"kind": "Deployment", "name": w.name},
+                            "patch": _json(ops)})
             patches.append({"target": {"kind": "HorizontalPodAutoscaler", "name": w.name},
                             "patch": _json([
                                 {"op": "replace", "path": "/spec/minReplicas", "value": hpa_min},

@@ -15,11 +15,17 @@ from migrator.graph import DependencyGraph, module_of
 from migrator.plan import Plan
 from migrator.util.names import dns_label, python_identifier
 
-from .requirements import monolith_pins, postgres_driver, service_requirements, uses_orm
+from .requirements import (
+    OBSERVABILITY_REQUIREMENTS,
+    monolith_pins,
+    postgres_driver,
+    service_requirements,
+    uses_orm,
+)
 from .routing import METHODS, ParsedPath, RouteRule, UnroutableError, parse_path, routing_table
 
 FRAMEWORKS = ("flask", "fastapi", "django")
-EXTRAS = ("prometheus-operator", "cloudnative-pg")
+EXTRAS = ("prometheus-operator", "cloudnative-pg", "datadog")
 HTTP_PORT = 8000
 UID = 10001
 PYTHON_IMAGE = "python:3.12-slim-bookworm"
@@ -251,7 +257,7 @@ def build_project(plan: Plan, graph: DependencyGraph, *, extras: tuple[str, ...]
         if spec.tables and uses_orm(dists, framework):
             spec.database_driver, spec.database_scheme = postgres_driver(dists, framework, pins)
         spec.requirements, spec.rejected_requirements = service_requirements(
-            dists, framework, pins, spec.database_driver)
+            dists, framework, pins, [*spec.database_driver, *OBSERVABILITY_REQUIREMENTS])
         specs.append(spec)
     for i, spec in enumerate(specs):
         spec.local_port = LOCAL_FIRST_SERVICE_PORT + i

@@ -231,7 +231,8 @@ def compose_files(project: Project, extract: bool = False) -> dict[str, str]:
     owners = [s for s in project.services if s.owns_tables]
     for svc in project.services:
         env = {"SERVICE_NAME": svc.name, "PORT": str(HTTP_PORT), "LOG_LEVEL": "INFO",
-               "DATABASE_REQUIRED": "true" if svc.owns_tables else "false"}
+               "DATABASE_REQUIRED": "true" if svc.owns_tables else "false",
+               "CUTOVER_STATE": svc.cutover}
         if svc.owns_tables:
             url = (f"{svc.database_scheme}://postgres:${{POSTGRES_PASSWORD:-postgres}}"
                    f"@postgres:5432/{_db(svc)}")
@@ -292,6 +293,8 @@ def compose_files(project: Project, extract: bool = False) -> dict[str, str]:
 
 
 MONOLITH_DB = "monolith"
+#: ``--with datadog``: the Agent's Helm values (also how ``migrator cutover`` recognises it)
+DATADOG_VALUES = "deploy/datadog/agent-values.yaml"
 
 
 def monolith_files(env: SandboxedEnvironment, project: Project) -> dict[str, str]:
@@ -330,6 +333,8 @@ def render_all(project: Project, templates: Path | None = None, *,
         files[".dockerignore"] = render(env, "extract/dockerignore.j2", project=project)
     for rel, obj in k8s.manifests(project).items():
         files[f"deploy/k8s/{rel}"] = dump_yaml(obj)
+    if "datadog" in project.extras:
+        files[DATADOG_VALUES] = dump_yaml(k8s.datadog_agent_values(project))
     files.update(gateway_files(env, project))
     files.update(monolith_files(env, project))
     files.update(compose_files(project, extract=extract))

@@ -30,6 +30,10 @@ DEFAULT_PINS = {
 FRAMEWORK_DISTS = {"flask": ["flask"], "fastapi": ["fastapi", "uvicorn", "uvicorn-worker"],
                    "django": ["django"]}
 SERVER_DISTS = ["gunicorn"]
+#: what every generated service's observability.py imports (a pin of the monolith's wins)
+OBSERVABILITY_REQUIREMENTS = ("prometheus-client==0.26.0", "opentelemetry-api==1.45.2",
+                              "opentelemetry-sdk==1.45.2",
+                              "opentelemetry-exporter-otlp-proto-http==1.45.2")
 
 #: PostgreSQL drivers, in order of preference, with the SQLAlchemy URL scheme that selects each.
 #: A service keeps the driver its code imports or the monolith pins; otherwise it gets psycopg 3

@@ -28,9 +28,11 @@ from .support import FRAMEWORKS, local_gateway
 TARGETS = {"flask": "{pkg}.wsgi:app", "fastapi": "{pkg}.asgi:app", "django": "{pkg}.wsgi:application"}
 
 
-def get(url: str, timeout: float = 5) -> tuple[int, dict[str, str], bytes]:
+def get(url: str, timeout: float = 5, headers: dict[str, str] | None = None,
+        ) -> tuple[int, dict[str, str], bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}),
+                                    timeout=timeout) as r:
             return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
     except urllib.error.HTTPError as e:
         return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
@@ -80,8 +82,9 @@ def stop(proc: subprocess.Popen, timeout: float = 30) -> int:
 def check_probes_and_metrics(base: str, route_example: str | None) -> None:
     status, _, body = get(f"{base}/healthz")
     assert status == 200 and json.loads(body)["status"] == "ok"
-    status, _, body = get(f"{base}/readyz")
+    status, headers, body = get(f"{base}/readyz", headers={"X-Request-ID": "probe-42"})
     assert status == 200, body
+    assert headers["x-request-id"] == "probe-42"  # the caller's id, answered back
     if route_example:
         status, _, body = get(f"{base}{route_example}")
         assert status == 501 and json.loads(body)["error"] == "not implemented"
@@ -124,6 +127,10 @@ def test_service_serves_probes_metrics_and_stops_on_sigterm(generated, fw, tmp_p
     assert code == 0, output[-2000:]
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     assert any(e.get("route") == "/healthz" and e.get("status") == 200 for e in lines)
+    # every request line carries its request id (X-Request-ID, or one made for it)
+    requests = [e for e in lines if e.get("route")]
+    assert requests and all(len(e.get("request_id", "")) >= 8 for e in requests), requests
+    assert any(e["route"] == "/readyz" and e["request_id"] == "probe-42" for e in requests)
     assert all(not line.strip() or line.startswith("{") for line in output.splitlines()), output
 
 
