@@ -259,7 +259,9 @@ def test_internal_calls_carry_an_idempotency_key_and_are_applied_once(monkeypatc
         sent.append(request.get_header("Idempotency-key"))
         if len(sent) == 1:
             raise ConnectionError("answer lost")
-        return io.BytesIO(json.dumps({"result": 1}).encode())
+        answer = io.BytesIO(json.dumps({"result": 1}).encode())
+        answer.status = 200  # as http.client.HTTPResponse has
+        return answer
 
     monkeypatch.setattr(urllib.request, "urlopen", urlopen)
     monkeypatch.setattr(runtime.time, "sleep", lambda s: None)
