@@ -153,12 +153,13 @@ def encode_graph(graph: DependencyGraph) -> dict[str, Any]:
     g = graph.g
     node, adj = g._node, g._adj
     keydicts = list(chain.from_iterable(map(dict.values, adj.values())))
-    # (key type, attribute dict type, attribute names) of every node and edge: a few shapes
-    shapes = {(type(k), type(a), *a) for keydict in keydicts for k, a in keydict.items()}
-    shapes.update((type(n), type(a), *a) for n, a in node.items())
-    if {type(node), type(adj), *map(type, keydicts)} - {dict} or not all(
-            k is str and a is dict and all(type(name) is str for name in names)
-            for k, a, *names in shapes):
+    edges = list(chain.from_iterable(map(dict.values, keydicts)))
+    # JSON would turn a key of another type into a string: the distinct names and the types of
+    # every container, gathered by C loops, are a few
+    names = {*node, *chain.from_iterable(keydicts), *chain.from_iterable(node.values()),
+             *chain.from_iterable(edges)}
+    if {type(node), type(adj), *map(type, keydicts), *map(type, edges),
+            *map(type, node.values())} != {dict} or {*map(type, names)} - {str}:
         raise TypeError("graph holds other than plain dicts keyed by strings")
     index = {n: i for i, n in enumerate(node)}
     return {
