@@ -161,9 +161,9 @@ def encode_graph(graph: DependencyGraph) -> dict[str, Any]:
     edges = list(chain.from_iterable(map(dict.values, keydicts)))
     # JSON would turn a key of another type into a string: the distinct names and the types of
     # every container, gathered by C loops, are a few
-    names = {*node, *chain.from_iterable(keydicts), *chain.from_iterable(node.values()),
-             *chain.from_iterable(edges)}
-    if {type(node), type(adj), *map(type, keydicts), *map(type, edges),
+    names = {*g.graph, *node, *chain.from_iterable(keydicts),
+             *chain.from_iterable(node.values()), *chain.from_iterable(edges)}
+    if {type(g.graph), type(node), type(adj), *map(type, keydicts), *map(type, edges),
             *map(type, node.values())} != {dict} or {*map(type, names)} - {str}:
         raise TypeError("graph holds other than plain dicts keyed by strings")
     index = {n: i for i, n in enumerate(node)}

@@ -326,7 +326,8 @@ def _small_graph():
     return graph
 
 
-@pytest.mark.parametrize("where", ["node name", "edge key", "edge attribute", "node attribute"])
+@pytest.mark.parametrize("where", ["node name", "edge key", "edge attribute", "node attribute",
+                                   "graph attribute"])
 def test_a_graph_json_cannot_hold_is_refused_not_stored_changed(where):
     """JSON objects turn a key of another type into a string: a graph whose node names, edge
     keys or attribute names are not all strings is refused (and not cached), never written
@@ -341,6 +342,8 @@ def test_a_graph_json_cannot_hold_is_refused_not_stored_changed(where):
         g.add_edge("b", "c", key=2, kind="import")
     elif where == "edge attribute":
         g.edges["a", "b", "import"][3] = True
+    elif where == "graph attribute":
+        g.graph[1.5] = "x"
     else:
         g.nodes["a"][None] = 1
     with pytest.raises(TypeError):
