@@ -148,21 +148,26 @@ def _create_key(path: str) -> None:
 
 
 # -- files ------------------------------------------------------------------------------------
+def _mac(kind: bytes, payload: bytes | memoryview, key: bytes) -> bytes:
+    mac = hmac.new(key, kind + b"\0", hashlib.sha256)
+    mac.update(payload)  # not ``kind + payload``: a copy of a graph's megabytes
+    return mac.hexdigest().encode()
+
+
 def _frame(kind: bytes, payload: bytes, key: bytes) -> bytes:
-    mac = hmac.new(key, kind + b"\0" + payload, hashlib.sha256).hexdigest().encode()
-    return MAGIC + mac + b"\n" + payload
+    return b"".join((MAGIC, _mac(kind, payload, key), b"\n", payload))
 
 
-def _unframe(kind: bytes, data: bytes, key: bytes) -> bytes | None:
-    """The payload of a file migrator wrote with ``key`` for ``kind``, or None (damaged,
-    forged, another kind or another format)."""
+def _unframe(kind: bytes, data: bytes, key: bytes) -> memoryview | None:
+    """The payload of a file migrator wrote with ``key`` for ``kind`` (a view into ``data``,
+    not a copy), or None (damaged, forged, another kind or another format)."""
     if not data.startswith(MAGIC):
         return None
     head_end = len(MAGIC) + 64
     if data[head_end:head_end + 1] != b"\n":
         return None
-    payload = data[head_end + 1:]
-    mac = hmac.new(key, kind + b"\0" + payload, hashlib.sha256).hexdigest().encode()
+    payload = memoryview(data)[head_end + 1:]
+    mac = _mac(kind, payload, key)
     return payload if hmac.compare_digest(mac, data[len(MAGIC):head_end]) else None
 
 
@@ -255,8 +260,8 @@ class Store:
         payload = _unframe(kind, data, self.key)
         if payload is None:
             raise CacheFileError("not written by migrator for this user (bad signature)")
-        try:
-            return cacheformat.loads(payload)
+        try:  # decoded from the view: no copy of the payload as bytes first
+            return cacheformat.loads(str(payload, "utf-8"))
         except (ValueError, RecursionError):
             raise CacheFileError("not valid data") from None
 

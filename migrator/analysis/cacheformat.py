@@ -15,7 +15,7 @@ non-string keys must come back as it was: they carry a small tag (``{"\\u0000t":
 from __future__ import annotations
 
 import json
-from itertools import starmap
+from itertools import chain, starmap
 from typing import Any
 
 from migrator.analysis.facts import DynamicRef, ImportFact, ModuleFacts, NameUse, SymbolFact
@@ -27,12 +27,17 @@ _SCALARS = (str, int, float, bool, type(None))
 
 
 def dumps(value: Any) -> bytes:
-    """Compact JSON; NaN and infinities refused (no plain-data reader would accept them)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode()
+    """Compact JSON; NaN and infinities refused (no plain-data reader would accept them).
+    Cycles are found by the recursion limit, not by the encoder's table of every container
+    it entered (a sixth of its time): ValueError either way."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                          check_circular=False).encode()
+    except RecursionError:
+        raise ValueError("circular or too deeply nested data") from None
 
 
-def loads(data: bytes) -> Any:
+def loads(data: bytes | str) -> Any:
     return json.loads(data)
 
 
@@ -143,25 +148,28 @@ _GRAPH_FIELDS = frozenset({"root", "g", "routes", "entry_points", "tables", "ext
 
 def encode_graph(graph: DependencyGraph) -> dict[str, Any]:
     """A finished graph, with every adjacency in its exact order (incremental patching and the
-    byte-identical output depend on it). Node and edge attributes are rows of values after the
-    index of their *shape* (their keys, listed once): JSON objects cost the decoder three
-    times what arrays do. TypeError for anything the form does not hold."""
+    byte-identical output depend on it). The node and out-adjacency dicts are written as they
+    are, JSON objects that the C decoder rebuilds (key strings shared, as a pickle shares
+    them) faster than any Python loop could; the in-adjacency, whose key dicts are those of
+    the out-adjacency, is each node's predecessors as indices. TypeError for anything the
+    form does not hold (a name or key that is not a string, a dict that is not a plain one)."""
     if set(vars(graph)) - _GRAPH_FIELDS:
         raise TypeError(f"graph has attributes {sorted(set(vars(graph)) - _GRAPH_FIELDS)}")
     g = graph.g
-    shapes: dict[tuple[str, ...], int] = {}
-
-    def row(attrs: dict[str, Any]) -> list[Any]:
-        return [shapes.setdefault(tuple(attrs), len(shapes)), *attrs.values()]
-
-    index = {n: i for i, n in enumerate(g._node)}
-    nodes = [[n, *row(attrs)] for n, attrs in g._node.items()]
-    succ = [[[index[t], [[k, *row(edge)] for k, edge in keydict.items()]]
-             for t, keydict in g._adj[n].items()] for n in g._node]
-    pred = [[index[s] for s in g._pred[n]] for n in g._node]
+    node, adj = g._node, g._adj
+    keydicts = list(chain.from_iterable(map(dict.values, adj.values())))
+    edges = list(chain.from_iterable(map(dict.values, keydicts)))
+    # JSON would turn a key of another type into a string: the distinct names and the types of
+    # every container, gathered by C loops, are a few
+    names = {*g.graph, *node, *chain.from_iterable(keydicts),
+             *chain.from_iterable(node.values()), *chain.from_iterable(edges)}
+    if {type(g.graph), type(node), type(adj), *map(type, keydicts), *map(type, edges),
+            *map(type, node.values())} != {dict} or {*map(type, names)} - {str}:
+        raise TypeError("graph holds other than plain dicts keyed by strings")
+    index = {n: i for i, n in enumerate(node)}
     return {
-        "root": graph.root, "attrs": g.graph, "shapes": [list(s) for s in shapes],
-        "nodes": nodes, "succ": succ, "pred": pred,
+        "root": graph.root, "attrs": g.graph, "nodes": node, "succ": adj,
+        "pred": [[index[s] for s in g._pred[n]] for n in node],
         "routes": [[r.method, r.path, r.handler, r.framework, r.file, r.line]
                    for r in graph.routes],
         "entry_points": [[e.kind, e.name, e.handler, e.file, e.line]
@@ -175,44 +183,31 @@ def encode_graph(graph: DependencyGraph) -> dict[str, Any]:
 
 
 def decode_graph(data: dict[str, Any]) -> DependencyGraph:
-    """The inverse of ``encode_graph``: networkx's adjacency dicts filled directly, an edge's
-    key dict shared by both directions as networkx keeps it."""
+    """The inverse of ``encode_graph``: networkx's adjacency dicts are the decoded objects,
+    checked to be dicts of the right depth, the in-adjacency built over the same key dicts (as
+    networkx keeps them) and checked to hold exactly the out-adjacency's pairs."""
     graph = DependencyGraph(root=str(data["root"]))
     g = graph.g
-    attrs = data["attrs"]
-    if type(attrs) is not dict:
+    attrs, nodes, succ, rows = data["attrs"], data["nodes"], data["succ"], data["pred"]
+    if not (type(attrs) is dict and type(nodes) is dict and type(succ) is dict
+            and type(rows) is list and len(rows) == len(nodes) == len(succ)):
         raise TypeError("malformed graph")
-    g.graph.update(attrs)
-    shapes = [tuple(str(k) for k in shape) for shape in data["shapes"]]
-    node, adj, pred = g._node, g._adj, g._pred
-    names = []
-    for name, shape, *values in data["nodes"]:
-        if type(name) is not str:
-            raise TypeError("malformed node")
-        names.append(name)
-        node[name] = dict(zip(shapes[shape], values, strict=True))
-        adj[name] = {}
-        pred[name] = {}
-    if len(node) != len(names):
-        raise ValueError("duplicate node")
-    edges = 0
-    for s, row in zip(names, data["succ"], strict=True):
-        out = adj[s]
-        for t, items in row:
-            keydict = out[names[t]] = {}
-            for key, shape, *values in items:
-                if type(key) is not str:
-                    raise TypeError("malformed edge")
-                keydict[key] = dict(zip(shapes[shape], values, strict=True))
-            edges += 1
-    for t, row in zip(names, data["pred"], strict=True):
-        into = pred[t]
-        for s in row:
-            source = names[s]
-            into[source] = adj[source][t]
-            edges -= 1
-    if edges or any(len(pred[t]) != len(row) for t, row in zip(names, data["pred"], strict=True)):
+    names = list(nodes)
+    keydicts = list(chain.from_iterable(map(dict.values, succ.values())))
+    if list(succ) != names or {*map(type, nodes.values()), *map(type, keydicts),
+                               *map(type, chain.from_iterable(map(dict.values, keydicts)))
+                               } - {dict} or not all(keydicts):
+        raise TypeError("malformed graph")
+    # a pair listed twice collapses in its dict, a pair missing from ``succ`` is a KeyError:
+    # equal totals then mean equal sets of pairs
+    out = [succ[n] for n in names]
+    pred = {t: {names[s]: out[s][t] for s in row} for t, row in zip(names, rows, strict=True)}
+    if sum(map(len, pred.values())) != len(keydicts) or sum(map(len, rows)) != len(keydicts):
         raise ValueError("the in-adjacency does not match the out-adjacency")
+    g.graph.update(attrs)
+    g._node.update(nodes)
+    g._adj.update(succ)
+    g._pred.update(pred)
     graph.routes = [Route(*r) for r in data["routes"]]
     graph.entry_points = [EntryPoint(*e) for e in data["entry_points"]]
     graph.tables = {}

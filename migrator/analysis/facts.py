@@ -15,7 +15,7 @@ from typing import Any
 
 from migrator.graph import Diagnostic
 
-FACTS_VERSION = 3  # 3: plain-data rows (cacheformat) instead of pickles
+FACTS_VERSION = 4  # 3: plain-data rows (cacheformat) instead of pickles; 4: graphs as JSON objects
 
 
 class _Compact:

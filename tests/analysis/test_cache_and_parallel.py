@@ -312,3 +312,69 @@ def test_plug_in_facts_keep_their_types_through_the_cache():
         mf = ModuleFacts("m", "m.py", False, 1, "0" * 64, framework=framework)
         back = cf.decode_facts(cf.loads(cf.dumps(cf.encode_facts(mf))))
         assert back == mf and repr(back) == repr(mf)
+
+
+def _small_graph():
+    from migrator.graph import DependencyGraph
+
+    graph = DependencyGraph("r")
+    for name in ("a", "b", "c"):
+        graph.add_node(name, "module", f"{name}.py", 1, 1)
+    graph.add_edge("a", "b", "import", ["a.py:1"])
+    graph.add_edge("a", "c", "import", ["a.py:2"])
+    graph.add_edge("c", "b", "reference", ["c.py:3"])
+    return graph
+
+
+@pytest.mark.parametrize("where", ["node name", "edge key", "edge attribute", "node attribute",
+                                   "graph attribute"])
+def test_a_graph_json_cannot_hold_is_refused_not_stored_changed(where):
+    """JSON objects turn a key of another type into a string: a graph whose node names, edge
+    keys or attribute names are not all strings is refused (and not cached), never written
+    so that a warm run would see ``"1"`` for ``1``."""
+    from migrator.analysis import cacheformat as cf
+
+    graph = _small_graph()
+    g = graph.g
+    if where == "node name":
+        g.add_node(1, kind="module")
+    elif where == "edge key":
+        g.add_edge("b", "c", key=2, kind="import")
+    elif where == "edge attribute":
+        g.edges["a", "b", "import"][3] = True
+    elif where == "graph attribute":
+        g.graph[1.5] = "x"
+    else:
+        g.nodes["a"][None] = 1
+    with pytest.raises(TypeError):
+        cf.encode_graph(graph)
+
+
+@pytest.mark.parametrize("damage", ["pred missing", "pred twice", "pred elsewhere",
+                                    "succ order", "edge not a dict", "empty key dict",
+                                    "node not a dict"])
+def test_a_graph_whose_parts_disagree_is_refused(damage):
+    """A graph file holds each adjacency once and the in-adjacency as indices: one that
+    does not match its out-adjacency, or has containers of the wrong kind, is an error (the
+    file is discarded), never a graph whose two directions disagree."""
+    from migrator.analysis import cacheformat as cf
+
+    data = cf.loads(cf.dumps(cf.encode_graph(_small_graph())))
+    assert cf.decode_graph(data).g.has_edge("c", "b", key="reference")
+    if damage == "pred missing":
+        data["pred"][1] = [0]  # b: from a only, not from c
+    elif damage == "pred twice":
+        data["pred"][1] = [0, 2, 2]
+    elif damage == "pred elsewhere":
+        data["pred"][1], data["pred"][2] = [0], [0, 2]
+    elif damage == "succ order":
+        data["succ"] = dict(reversed(data["succ"].items()))
+    elif damage == "edge not a dict":
+        data["succ"]["a"]["b"]["import"] = ["import", 1]
+    elif damage == "empty key dict":
+        data["succ"]["b"]["a"] = {}
+        data["pred"][0] = [1]
+    else:
+        data["nodes"]["c"] = ["module"]
+    with pytest.raises((TypeError, ValueError, KeyError)):
+        cf.decode_graph(data)
