@@ -468,24 +468,24 @@ def _wiring(gen: dict[str, str], label: str, svc: str, tree: SourceTree, layout:
         gen["interservice/endpoints.py"] = frameworks.django_endpoints(label, served, reads)
         gen["interservice/wsgi.py"] = frameworks.django_wsgi()
         return "interservice.wsgi:application"
-    root, factory = _factory(tree, layout, framework)
+    root, is_factory = _factory(tree, layout, framework)
     containers = [] if root else _route_containers(tree, layout, svc, framework)
     inject = {e: analyzer.injected(key) for e, key in served.items()}
-    factory = analyzer.classifier.session_factory
+    sessions = analyzer.classifier.session_factory
     if framework == "fastapi":
         if served or reads:
             gen["interservice/endpoints.py"] = frameworks.fastapi_endpoints(
-                label, served, unit_of_work, inject, factory, reads)
-        gen["interservice/app.py"] = frameworks.fastapi_app(label, root, factory, containers,
-                                                            env_names, bool(served or reads),
-                                                            skeleton)
+                label, served, unit_of_work, inject, sessions, reads)
+        gen["interservice/app.py"] = frameworks.fastapi_app(label, root, is_factory,
+                                                            containers, env_names,
+                                                            bool(served or reads), skeleton)
         gen["interservice/asgi.py"] = frameworks.asgi_module()
         return "interservice.asgi:app"
     if served or reads:
         gen["interservice/endpoints.py"] = codegen.endpoints_module(label, served, unit_of_work,
-                                                                    inject, factory, reads)
+                                                                    inject, sessions, reads)
     gen["interservice/app.py"] = codegen.app_module(label, root, containers, env_names,
-                                                    bool(served or reads), skeleton, factory)
+                                                    bool(served or reads), skeleton, is_factory)
     gen["interservice/wsgi.py"] = (codegen.HEADER + '"""WSGI entry point: gunicorn '
                                    'interservice.wsgi:app (from src/)."""\n\n'
                                    "from interservice.app import create_app\n\n"
