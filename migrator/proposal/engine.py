@@ -41,7 +41,7 @@ from migrator.proposal.naming import assign_names, candidates
 from migrator.proposal.units import UnitGraph, build_units, first_segment, is_virtual
 
 SWEEP = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
-BIG = 4000
+BIG = 4000  # above this many active nodes, one resolution only (speed)
 NAME_LINES = 25  # lines of a concept's code that weigh like one module in naming
 TEAM_SHARE = 0.01  # a service holds at least this share of the clustered code
 TEAM_FACTOR = 1.8  # services, at most: this times the square root of the business concepts
@@ -336,13 +336,13 @@ class _Proposer:
             if lab in pinned:
                 options = [k for k in options if k not in pinned]
             mine = named(lab)
-            wider = [k for k in sorted({labels[n] for n in labels}) if k != lab
-                     and k in (options if options else labels.values()) and named(k)
-                     and named(k) < mine and (lab not in pinned or k not in pinned)]
-            if mine and wider:
+            words = {k: named(k) for k in sorted(set(options or labels.values()))
+                     if k != lab and (lab not in pinned or k not in pinned)} if mine else {}
+            wider = [k for k, w in words.items() if w and w < mine]
+            if wider:
                 # a compound concept joins the concept it extends (``task_type`` -> ``task``):
                 # the surest merge there is, names agreeing across layers
-                target = max(wider, key=lambda k: (len(named(k)), t.get(k, 0.0), -k))
+                target = max(wider, key=lambda k: (len(words[k]), t.get(k, 0.0), -k))
             elif not options:
                 # no ties at all: follow the rest of the same modules, else the biggest
                 members = self._real(labels)
@@ -682,7 +682,7 @@ class _Proposer:
         if self.opts.services:
             low, high = self.opts.services
             return f"{n} services: asked for {low}-{high}"
-        c = getattr(self, "concepts", 0)
+        c = self.concepts
         if not c:
             return f"{n} services: the clusters of the code (no business concepts found)"
         return (f"{n} services from {c} business concepts: a team owns a handful of related "
