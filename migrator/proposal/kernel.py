@@ -203,7 +203,7 @@ def settle_kernel(ug: UnitGraph, assignment: dict[str, str], kernel: set[str],
     changed = True
     while changed:
         changed = False
-        for u in sorted(kernel - forced - (infra & toolbox)):
+        for u in sorted(kernel - forced - toolbox):
             svc_users = sorted({assignment[a] for a in users.get(u, ()) if a in assignment})
             kernel_users = [a for a in users.get(u, ()) if a in kernel]
             if len(svc_users) == 1 and not kernel_users:
