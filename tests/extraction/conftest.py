@@ -38,5 +38,15 @@ def shop_extraction(shop_plan: Plan, shop_graph) -> Extraction:  # noqa: ANN001
     return build_extraction(shop_plan, shop_graph, SHOP_ROOT)
 
 
+def mini_packages(root: Path) -> Path:
+    """``root/mini`` with the empty packages ``mini``, ``mini.a`` and ``mini.b``."""
+    pkg = root / "mini"
+    for sub in ("a", "b"):
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    return pkg
+
+
 def text(ex: Extraction, rel: str) -> str:
     return ex.files[rel].decode("utf-8")

@@ -11,21 +11,11 @@ from migrator.cli import main
 from migrator.extraction import build_extraction
 from migrator.plan import plan_from_dict
 
-from .conftest import text
-
-
-def _packages(root: Path) -> Path:
-    """``root/mini`` with the empty packages ``mini``, ``mini.a`` and ``mini.b``."""
-    pkg = root / "mini"
-    for sub in ("a", "b"):
-        (pkg / sub).mkdir(parents=True)
-        (pkg / sub / "__init__.py").write_text("")
-    (pkg / "__init__.py").write_text("")
-    return pkg
+from .conftest import mini_packages, text
 
 
 def _reexporting_app(root: Path) -> None:
-    pkg = _packages(root)
+    pkg = mini_packages(root)
     (pkg / "b" / "impl.py").write_text("def price(sku: str) -> int:\n    return len(sku)\n")
     (pkg / "b" / "api.py").write_text("from mini.b.impl import price\n\n__all__ = ['price']\n")
     (pkg / "a" / "use.py").write_text(
@@ -69,7 +59,7 @@ def test_scaffold_and_run_accept_the_package_folder_itself(tmp_path: Path) -> No
 
 
 def _session_app(root: Path) -> None:
-    pkg = _packages(root)
+    pkg = mini_packages(root)
     (pkg / "db.py").write_text("from sqlalchemy.orm import sessionmaker\n\n"
                                "SessionLocal = sessionmaker()\n")
     (pkg / "b" / "api.py").write_text(
@@ -223,7 +213,7 @@ def test_relationships_to_another_services_model_become_reads() -> None:
 
 
 def test_an_unannotated_result_is_judged_from_the_function_it_calls(tmp_path: Path) -> None:
-    pkg = _packages(tmp_path)
+    pkg = mini_packages(tmp_path)
     (pkg / "models.py").write_text("class Item(Base):\n    __tablename__ = 'items'\n")
     (pkg / "b" / "rules.py").write_text(
         "from mini.models import Item\n\n\ndef allowed(user_id: int) -> bool:\n    return True\n\n\n"
@@ -289,7 +279,7 @@ def test_pydantic_models_cross_the_network(tmp_path: Path) -> None:
 
     from migrator.extraction import runtime
 
-    pkg = _packages(tmp_path)
+    pkg = mini_packages(tmp_path)
     (pkg / "schemas.py").write_text(
         "from pydantic import BaseModel\n\n\nclass Base(BaseModel):\n    pass\n\n\n"
         "class Quote(Base):\n    sku: str\n    cents: int\n")

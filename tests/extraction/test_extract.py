@@ -12,7 +12,7 @@ import pytest
 
 from migrator.extraction import ExtractionError, build_extraction, extract
 
-from .conftest import SHOP_ROOT, text
+from .conftest import SHOP_ROOT, mini_packages, text
 
 ORDERS = "services/orders/src"
 
@@ -213,11 +213,7 @@ def test_bad_input_is_one_line_error_naming_the_file(shop_plan, tmp_path: Path) 
 def test_import_module_by_name_and_request_bound_helpers(tmp_path: Path) -> None:
     from migrator.plan import plan_from_dict
 
-    pkg = tmp_path / "mini"
-    for sub in ("a", "b"):
-        (pkg / sub).mkdir(parents=True)
-        (pkg / sub / "__init__.py").write_text("")
-    (pkg / "__init__.py").write_text("")
+    pkg = mini_packages(tmp_path)
     (pkg / "b" / "api.py").write_text(
         "from flask import request\n\n\ndef price(sku: str) -> int:\n    return len(sku)\n\n\n"
         "def cart_token() -> str:\n    return request.headers.get(HEADER, '')\n\n\n"
