@@ -155,7 +155,7 @@ class _Proposer:
         service = {u: names[lab] for u, lab in assignment.items()}
         kernel = settle_kernel(ug, service, kernel, forced | {u for u in kernel
                                                               if u in self.reason},
-                               infra=infrastructure(ug, self.graph))
+                               infra=infrastructure(ug, self.business))
         for u in kernel:
             self.reason.setdefault(u, "shared kernel: used by many services, no business logic")
         self._place_followers(followers, service, kernel)

@@ -125,13 +125,12 @@ def _composition_root(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
     return {u for m in sorted(keep) for u in ug.module_units[m] if u not in ug.named}
 
 
-def infrastructure(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
+def infrastructure(ug: UnitGraph, business: set[str]) -> set[str]:
     """Units that name no business concept and have no business logic: configuration,
     database plumbing, stores, generic utilities, base classes, the layer packages' own
     modules. They are kernel even when they import a model (a query helper, a cascade
     delete): the kernel is where a team looks for shared plumbing, and nothing here is a
-    capability of its own."""
-    business = business_units(ug, graph)
+    capability of its own. ``business``: ``business_units`` of ``ug``."""
     return {u for u in ug.units
             if (ug.domain[module_of(u)] not in ug.package_domains or u in ug.layers)
             and u not in business and u not in ug.named and module_of(u) not in ug.split}
@@ -180,7 +179,7 @@ def initial_kernel(ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions,
                     keep.add(d)
                     stack.append(d)
         keep |= shell  # the composition root does not drag what it wires into the kernel
-        keep |= infrastructure(ug, graph) - exclude
+        keep |= infrastructure(ug, business) - exclude
         if len(keep - forced - shell) <= cap or threshold > len(domains):
             return keep
         threshold += 1
