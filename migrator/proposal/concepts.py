@@ -136,15 +136,13 @@ class Concepts:
         return set(ROLE_WORDS) | self.recurring
 
     def _child_concepts(self, package: str) -> set[str]:
-        """Concepts among the children of ``package``; none for a feature package (one with
-        role children of its own, ``models.py`` and ``views.py`` beside its sub-features)."""
-        out, roles = set(), 0
+        """Concepts among the children of ``package`` (role and template children drop out;
+        ``_layers`` tells layers from feature packages by whether the shared names are data)."""
+        out = set()
         for c in self.children.get(package, ()):
             ws = self.words_of(package, c)
             if ws:
                 out.add("_".join(ws))
-            elif not c.startswith("_"):  # private helpers say nothing about the shape
-                roles += 1
         return out
 
     def _layers(self) -> set[str]:
