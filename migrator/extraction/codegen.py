@@ -189,6 +189,17 @@ def function_imports(functions: dict[str, str]) -> tuple[list[str], list[str]]:
     return lines, table
 
 
+def unit_of_work_lines(call: str) -> list[str]:
+    """Commit what an internal call wrote when it answered 200, else roll back; ``call``
+    formats the statement for a session method (``"{}()"``, or
+    ``"await run_in_threadpool({})"`` in an async endpoint)."""
+    return ["    # one unit of work per remote call: what the function wrote is committed",
+            "    if status == 200:",
+            "        " + call.format("_session.commit"),
+            "    else:",
+            "        " + call.format("_session.rollback")]
+
+
 def endpoints_module(service: str, functions: dict[str, str], unit_of_work: str | None,
                      inject: dict[str, tuple[str, ...]] | None = None,
                      session_factory: str | None = None,
@@ -225,11 +236,7 @@ def endpoints_module(service: str, functions: dict[str, str], unit_of_work: str 
               "    body, status = runtime.dispatch(func, request.get_json(silent=True), _inject(name),",
     '                                     request.headers.get("Idempotency-Key"))']
     if unit_of_work:
-        lines += ["    # one unit of work per remote call: what the function wrote is committed",
-                  "    if status == 200:",
-                  "        _session.commit()",
-                  "    else:",
-                  "        _session.rollback()"]
+        lines += unit_of_work_lines("{}()")
     lines += ["    return jsonify(body), status", "", "",
               "def init_app(app: Flask) -> None:",
               '    """Mount the internal API on the service\'s app."""',

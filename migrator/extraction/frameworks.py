@@ -13,7 +13,13 @@ import re
 
 import libcst as cst
 
-from migrator.extraction.codegen import HEADER, app_lines, function_imports, injection_lines
+from migrator.extraction.codegen import (
+    HEADER,
+    app_lines,
+    function_imports,
+    injection_lines,
+    unit_of_work_lines,
+)
 
 #: the class of each framework's app object, built in a composition root
 APP_CLASS = {"flask": "Flask", "fastapi": "FastAPI"}
@@ -66,11 +72,7 @@ def fastapi_endpoints(service: str, functions: dict[str, str], unit_of_work: str
               "        runtime.dispatch, func, payload, _inject(name),",
               '        request.headers.get("Idempotency-Key"))']
     if unit_of_work:
-        lines += ["    # one unit of work per remote call: what the function wrote is committed",
-                  "    if status == 200:",
-                  "        await run_in_threadpool(_session.commit)",
-                  "    else:",
-                  "        await run_in_threadpool(_session.rollback)"]
+        lines += unit_of_work_lines("await run_in_threadpool({})")
     lines += ["    return JSONResponse(body, status_code=status)", "", "",
               "def init_app(app: FastAPI) -> None:",
               '    """Mount the internal API ahead of the app\'s own routes (a catch-all such as a',
