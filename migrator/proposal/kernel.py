@@ -165,8 +165,11 @@ def initial_kernel(ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions,
         cands = set(seeds)
         stack = sorted(seeds)
         while stack:
-            for d in sorted(deps.get(stack.pop(), ())):
-                if d not in cands and d not in business and d not in exclude:
+            u = stack.pop()
+            for d in sorted(deps.get(u, ())):
+                # a layer's ``__init__`` re-exporting its children does not drag them along
+                if d not in cands and d not in business and d not in exclude \
+                        and not (u in ug.layers and d in in_package):
                     cands.add(d)
                     stack.append(d)
         kernel = _close(cands, deps, forced | shell)

@@ -193,3 +193,62 @@ def test_a_package_prefix_is_stripped_even_from_table_names() -> None:
     assert c.of["app.models.recipe.ingredient"] == "ingredient"
     assert c.of["app.schema.recipe.recipe"] == "recipe"
     assert {"app.schema.recipe", "app.models.recipe"} <= c.layers
+
+
+def _with_plugins() -> DependencyGraph:
+    """The layered app plus a ``plugins`` package: ``plugins/bases/`` holds one interface per
+    concept (re-exported by ``bases/__init__``), vendor packages implement them, and a
+    ``plugin`` table (the installed-plugins registry) makes "plugin" a data word."""
+    graph, _ = layered_monolith(entities=("orders", "products", "customers", "invoices",
+                                          "shipments", "payments", "reviews", "returns"))
+    g = graph
+
+    def mod(name: str, size: int = 40) -> str:
+        g.add_node(name, "module", file=name.replace(".", "/") + ".py", line=1, end_line=size)
+        return name
+
+    for m in ("app.plugins", "app.plugins.bases", "app.plugins.acme_fedex",
+              "app.plugins.acme_mailer", "app.plugins.acme_stats", "app.plugins.acme_stats.plugin"):
+        mod(m)
+    for concept, cls in (("shipment", "Carrier"), ("invoice", "Sender"), ("order", "Hook")):
+        base = mod(f"app.plugins.bases.{concept}")
+        g.add_node(f"{base}:{cls}", "class", line=1, end_line=20)
+        g.add_edge("app.plugins.bases", base, "import")
+    # vendors: fedex carries shipments (big) and posts an order hook (small); the mailer
+    # sends invoices; its client module implements nothing and follows its package
+    for vendor, impls in (("fedex", (("shipment", "Carrier", 200), ("order", "Hook", 10))),
+                          ("mailer", (("invoice", "Sender", 50),))):
+        plugin = mod(f"app.plugins.acme_{vendor}.plugin", 300)
+        client = mod(f"app.plugins.acme_{vendor}.client")
+        g.add_edge(plugin, client, "import")
+        for concept, cls, size in impls:
+            sub = f"{plugin}:{vendor.capitalize()}{cls}"
+            g.add_node(sub, "class", line=1, end_line=size)
+            g.add_edge(sub, f"app.plugins.bases.{concept}:{cls}", "inherit")
+            g.add_edge(plugin, "app.plugins.bases", "import")
+    for e in ("orders", "products", "customers", "invoices"):  # the bases are used everywhere
+        g.add_edge(f"app.services.{e}_service", "app.plugins.bases", "import")
+    g.add_node("app.models.plugin", "module", line=1, end_line=20)
+    g.add_node("app.models.plugin:Plugin", "class", line=1, end_line=10)
+    g.tables["plugin"] = Table("plugin", model="app.models.plugin:Plugin")
+    return g.finalize()
+
+
+def test_a_vendor_adapter_goes_with_the_concept_it_implements() -> None:
+    """``plugins/acme_fedex`` is not a "fedex" capability: it serves shipments, whose interface
+    its biggest class implements; its helper modules follow it; an adapter that implements
+    nothing stays where its path puts it; and a ``bases/__init__`` re-exporting every interface does not
+    drag the interfaces into the shared kernel."""
+    graph = _with_plugins()
+    keys, business, _ = concept_domains(graph, graph.modules())
+    assert keys["app.plugins.acme_fedex.plugin"] == keys["app.plugins.acme_fedex.client"] \
+        == keys["app.models.shipment"]
+    assert keys["app.plugins.acme_mailer.client"] == keys["app.models.invoice"]
+    # implementing nothing, it stays where its own path puts it: the plugin registry's concept
+    assert keys["app.plugins.acme_stats.plugin"] == keys["app.plugins"] \
+        == keys["app.models.plugin"]
+    plan = propose(graph)
+    assert plan.service_of("app.plugins.acme_fedex.plugin") == "shipments"
+    assert plan.service_of("app.plugins.acme_mailer.plugin") == "invoices"
+    for concept, svc in (("shipment", "shipments"), ("invoice", "invoices"), ("order", "orders")):
+        assert plan.service_of(f"app.plugins.bases.{concept}") == svc
