@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from migrator.graph import DependencyGraph, module_of
 from migrator.proposal.concepts import UTILITY_WORDS, seg_words
@@ -28,6 +28,10 @@ from migrator.proposal.units import UnitGraph
 
 INFRA_ROUTE = re.compile(r"^/*(healthz?|readyz|livez|ready|live|ping|status|metrics|static)"
                          r"(/|$)", re.IGNORECASE)
+
+#: a carved-out symbol of the composition root that puts this share of its uses into one
+#: domain is that domain's command, not wiring
+COMMAND_SHARE = 2 / 3
 
 
 def business_units(ug: UnitGraph, graph: DependencyGraph, reads: bool = True) -> set[str]:
@@ -121,8 +125,16 @@ def _composition_root(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
 
     keep = {m for m in root if wires(m) or (m in roots_keys and not mod_uses.get(m)
                                             and any(k.startswith(m + ".") for k in modules))}
-    # a loader's data named after a domain's tables goes to that domain, not the shell
-    return {u for m in sorted(keep) for u in ug.module_units[m] if u not in ug.named}
+    # a loader's data named after a domain's tables goes to that domain, not the shell, and
+    # so does a carved-out command that mostly uses one domain (``sync_users`` of a
+    # ``manage.py``; ``create_app`` uses many, or none directly)
+    uses: dict[str, Counter[str]] = defaultdict(Counter)
+    for (a, b), c in ug.counts.items():
+        if ug.domain[b] in ug.package_domains:
+            uses[a][ug.domain[b]] += c
+    return {u for m in sorted(keep) for u in ug.module_units[m] if u not in ug.named
+            and not (u != m and uses.get(u) and max(uses[u].values())
+                     >= COMMAND_SHARE * sum(uses[u].values()))}
 
 
 def infrastructure(ug: UnitGraph, business: set[str]) -> set[str]:
