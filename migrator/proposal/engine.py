@@ -319,15 +319,15 @@ class _Proposer:
                         out[labels[nb]] += data.get("weight", 1.0)
             return out
 
-        def named(lab: int) -> list[str]:
+        def named(lab: int) -> frozenset[str]:
             """The words of the cluster's main concept (the one with most units)."""
             keys = Counter({n[len(cl.PIN + cl.DOM):]: weight_of.get(n, 1)
                             for n, lb in labels.items()
                             if lb == lab and n.startswith(cl.PIN + cl.DOM)})
             if not keys:
-                return []
+                return frozenset()
             key = min(keys, key=lambda k: (-keys[k], k))
-            return seg_words(key.rsplit(".", 1)[-1])
+            return frozenset(seg_words(key.rsplit(".", 1)[-1]))
 
         def merge_into_best(lab: int, allow_pinned: bool) -> bool:
             t = ties(lab)
@@ -338,13 +338,11 @@ class _Proposer:
             mine = named(lab)
             words = {k: named(k) for k in sorted(set(options or labels.values()))
                      if k != lab and (lab not in pinned or k not in pinned)} if mine else {}
-            wider = [k for k, w in words.items() if w and set(w) < set(mine)]
+            wider = [k for k, w in words.items() if w and w < mine]
             if wider:
                 # a compound concept joins the concept it extends (``task_type`` -> ``task``):
-                # the surest merge there is, names agreeing across layers; an English compound
-                # is a kind of its last word (``incident_cost`` is a cost), so that one first
-                target = max(wider, key=lambda k: (mine[-1] in words[k], len(words[k]),
-                                                   t.get(k, 0.0), -k))
+                # the surest merge there is, names agreeing across layers
+                target = max(wider, key=lambda k: (len(words[k]), t.get(k, 0.0), -k))
             elif not options:
                 # no ties at all: follow the rest of the same modules, else the biggest
                 members = self._real(labels)
