@@ -126,15 +126,27 @@ def _composition_root(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
     keep = {m for m in root if wires(m) or (m in roots_keys and not mod_uses.get(m)
                                             and any(k.startswith(m + ".") for k in modules))}
     # a loader's data named after a domain's tables goes to that domain, not the shell, and
-    # so does a carved-out command that mostly uses one domain (``sync_users`` of a
-    # ``manage.py``; ``create_app`` uses many, or none directly)
+    # so does a carved-out command that mostly uses one domain and no wiring of its module
+    # (``sync_users`` of a ``manage.py``, not ``create_app`` calling ``_register_routes``)
     uses: dict[str, Counter[str]] = defaultdict(Counter)
+    siblings: dict[str, set[str]] = defaultdict(set)
     for (a, b), c in ug.counts.items():
-        if ug.domain[b] in ug.package_domains:
+        if module_of(a) == module_of(b):
+            siblings[a].add(b)
+        elif ug.domain[module_of(b)] in ug.package_domains:  # concept code, not plumbing
             uses[a][ug.domain[b]] += c
+
+    def one_domain(u: str) -> bool:
+        return max(uses[u].values()) >= COMMAND_SHARE * sum(uses[u].values())
+
+    wiring = {u for u in uses if not one_domain(u)}
+    grown = True
+    while grown:
+        more = {u for u, sib in siblings.items() if sib & wiring} - wiring
+        wiring |= more
+        grown = bool(more)
     return {u for m in sorted(keep) for u in ug.module_units[m] if u not in ug.named
-            and not (u != m and uses.get(u) and max(uses[u].values())
-                     >= COMMAND_SHARE * sum(uses[u].values()))}
+            and not (u != m and u in uses and u not in wiring and one_domain(u))}
 
 
 def infrastructure(ug: UnitGraph, business: set[str]) -> set[str]:
