@@ -154,13 +154,24 @@ class Concepts:
         return [w for w in stripped if w not in drop]
 
     def _roles(self) -> set[str]:
-        """Technical words, and words that recur as children of many packages."""
+        """Technical words, and words that recur as children of many packages that are
+        themselves made of such words (``flows.py`` beside ``models.py`` and ``views.py`` in
+        every feature package); a word that recurs across packages of many distinct children
+        is a concept across layers (``models/asset.py``, ``services/assets_service.py``,
+        ``blueprints/assets/``), table or not."""
         packages = [p for p, c in self.children.items() if len(c) >= 2]
         df: Counter[str] = Counter()
+        has: dict[str, list[set[str]]] = {}
         for p in packages:
-            df.update({w for c in self.children[p] for w in self.words_of(p, c, set())})
+            has[p] = [set(self.words_of(p, c, set())) for c in self.children[p]]
+            df.update(set().union(*has[p]))
         limit = max(6, math.ceil(0.2 * len(packages)))
-        self.recurring = {w for w, n in df.items() if n >= limit}
+        frequent = {w for w, n in df.items() if n >= limit}
+        templated = [p for p, ws in has.items()
+                     if sum(1 for w in ws if w & frequent) >= 0.5 * len(ws)]
+        self.recurring = {w for w in frequent
+                          if sum(1 for p in templated if any(w in x for x in has[p]))
+                          >= 0.5 * df[w]}
         return set(ROLE_WORDS) | self.recurring
 
     def _child_concepts(self, package: str) -> set[str]:

@@ -286,3 +286,26 @@ def test_a_maintenance_command_goes_to_the_domain_it_works_on() -> None:
     for wiring in ("app.manage", "app.manage:main", "app.manage:create_app",
                    "app.manage:_register_routes"):
         assert plan.service_of(wiring) == "shared_kernel", wiring
+
+
+def test_a_concept_across_many_layers_is_no_role_word_but_a_file_in_every_feature_is() -> None:
+    """``asset`` has no table of its own (assets are rows of ``entity``) and appears under
+    seven layer packages, each with many children of its own: a concept across layers.
+    ``flows`` appears under seven feature packages made of the same few files: a role word."""
+    layers = ("models", "services", "routes", "schemas", "importers", "exporters", "crud")
+    modules = ["app", *(f"app.{layer}" for layer in layers)]
+    entities = [f"thing{chr(97 + i)}" for i in range(28)]
+    for i, layer in enumerate(layers):  # shots, tasks and assets, and entities of its own
+        modules += [f"app.{layer}.{e}" for e in ("asset", "shot", "task", *entities[4 * i:4 * i + 4])]
+    c = Concepts(modules, {"shot", "task", *entities})
+    assert "asset" not in c.recurring
+    for layer in layers:
+        assert c.of[f"app.{layer}.asset"] == "asset"
+
+    features = ("cart", "order", "invoice", "refund", "coupon", "review", "wishlist")
+    modules = ["shop", *(f"shop.{f}" for f in features)]
+    for f in features:
+        modules += [f"shop.{f}.{x}" for x in ("models", "views", "flows", "service")]
+    c = Concepts(modules, set(features))
+    assert "flow" in c.recurring
+    assert c.of["shop.cart.flows"] == "cart"
