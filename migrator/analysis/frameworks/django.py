@@ -47,9 +47,9 @@
 * ``apps.get_model("app", "Model")`` / ``get_model("app.Model")`` -> ``dynamic`` edge from the
   calling top-level symbol to the model.
 * Signals: ``@receiver(signal, sender=Model)`` and ``signal.connect(handler, sender=Model)`` ->
-  ``EntryPoint(kind="signal", name="signal:Sender")`` and a ``dynamic`` edge **from the sender
+  ``EntryPoint(kind="signal", name="signal:Sender")`` and a ``signal`` edge **from the sender
   model to the handler** (saving the model runs the handler); ``custom_signal.send(...)`` gives a
-  ``dynamic`` edge from the sending symbol to every handler connected to that signal.
+  ``signal`` edge from the sending symbol to every handler connected to that signal.
 * Access: ``Model.objects.<...>`` chains, ``get_object_or_404(Model, ...)`` and the
   ``model = M`` / ``queryset = M.objects...`` of class-based views and DRF views are reads (also
   writes for create/update/delete views and ``ModelViewSet``; a ``ModelForm`` writes its
@@ -868,7 +868,7 @@ class DjangoPlugin:
                 where = u.evidence(mf.file, s["line"])
                 graph.entry_points.append(EntryPoint("signal", f"{signal}:{sender_name}",
                                                      handler, mf.file, s["line"]))
-                u.add_edge(graph, sender, handler, "dynamic", where)
+                u.add_edge(graph, sender, handler, "signal", where)
                 node = u.resolve_name(resolver, facts, m, s["signal"])
                 if node is not None and ":" in node:
                     connected.setdefault(node, []).append(handler)
@@ -877,7 +877,7 @@ class DjangoPlugin:
                 node = u.resolve_name(resolver, facts, m, s["signal"])
                 source = resolver.owner_of_line(m, s["line"])
                 for handler in sorted(set(connected.get(node or "", []))):
-                    u.add_edge(graph, source, handler, "dynamic", u.evidence(mf.file, s["line"]))
+                    u.add_edge(graph, source, handler, "signal", u.evidence(mf.file, s["line"]))
 
     def _routes(self, items: list, facts: dict[str, ModuleFacts], resolver: Any,
                 graph: DependencyGraph, settings: dict[str, str]) -> None:
