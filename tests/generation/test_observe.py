@@ -317,3 +317,30 @@ def stop_and_read(proc) -> list[dict]:
     stop(proc)
     lines = proc.stdout.read().decode().splitlines()
     return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+def test_each_database_has_a_pod_monitor_on_its_exporter(generated):
+    """CloudNativePG's Services carry only PostgreSQL: each service's cluster is scraped on its
+    pods' ``metrics`` port, by a PodMonitor the CRD accepts (and that a bad interval fails)."""
+    import jsonschema
+
+    from .test_tools import validate
+
+    base = generated["flask"] / "deploy/k8s/base"
+    clusters = sorted(base.glob("*/database.yaml"))
+    assert clusters
+    for path in clusters:
+        cluster = yaml.safe_load(path.read_text())
+        monitor_path = path.with_name("database-podmonitor.yaml")
+        monitor = yaml.safe_load(monitor_path.read_text())
+        assert monitor["kind"] == "PodMonitor"
+        assert monitor["metadata"]["namespace"] == cluster["metadata"]["namespace"]
+        assert monitor["spec"]["selector"]["matchLabels"] == {
+            "cnpg.io/cluster": cluster["metadata"]["name"]}
+        assert [e["port"] for e in monitor["spec"]["podMetricsEndpoints"]] == ["metrics"]
+        assert monitor_path.name in yaml.safe_load(
+            path.with_name("kustomization.yaml").read_text())["resources"]
+        validate(monitor, str(monitor_path))
+    monitor["spec"]["podMetricsEndpoints"][0]["interval"] = "thirty seconds"
+    with pytest.raises(jsonschema.ValidationError):
+        validate(monitor, str(monitor_path))
