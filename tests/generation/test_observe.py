@@ -306,6 +306,9 @@ def test_one_trace_and_one_request_id_across_extracted_services(shopfix_extract_
         if "inventory" in calls:
             assert calls["inventory"].status.code == trace_pb2.Status.STATUS_CODE_ERROR
             assert calls["catalog"].status.code != trace_pb2.Status.STATUS_CODE_ERROR
+        # the hop: catalog's SERVER span is the child of orders' CLIENT span for the call
+        (served,) = [s for svc, s in trace if svc == "catalog"]
+        assert served.parent_span_id == calls["catalog"].span_id
         trace_hex = root.trace_id.hex()
         for name in ("orders", "catalog"):
             mine = [e for e in logs[name] if e.get("request_id") == request_id]
