@@ -269,12 +269,24 @@ def network_policy(project: Project, svc: ServiceSpec) -> Obj:
                      "policyTypes": ["Ingress"], "ingress": rules}}
 
 
+#: how often and how long Prometheus scrapes a ``/metrics`` (ServiceMonitor and PodMonitor)
+SCRAPE = {"path": "/metrics", "interval": "30s", "scrapeTimeout": "10s"}
+
+
 def service_monitor(project: Project, svc: ServiceSpec) -> Obj:
     return {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
             "metadata": meta(project, svc.name),
             "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": svc.name}},
-                     "endpoints": [{"port": "http", "path": "/metrics", "interval": "30s",
-                                    "scrapeTimeout": "10s"}]}}
+                     "endpoints": [{"port": "http", **SCRAPE}]}}
+
+
+def database_pod_monitor(project: Project, svc: ServiceSpec) -> Obj:
+    """A PodMonitor for the service's CloudNativePG cluster: the operator's Services carry only
+    PostgreSQL, so its exporter (container port ``metrics``, 9187) is scraped on the pods."""
+    return {"apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor",
+            "metadata": meta(project, f"{svc.name}-db", app=svc.name, component="database"),
+            "spec": {"selector": {"matchLabels": {"cnpg.io/cluster": f"{svc.name}-db"}},
+                     "podMetricsEndpoints": [{"port": "metrics", **SCRAPE}]}}
 
 
 def cnpg_cluster(project: Project, svc: ServiceSpec) -> Obj:
@@ -450,6 +462,8 @@ def manifests(project: Project) -> dict[str, Obj]:
             files["dashboard.yaml"] = boards[f"{svc.name}/dashboard.yaml"]
         if "cloudnative-pg" in project.extras and svc.owns_tables:
             files["database.yaml"] = cnpg_cluster(project, svc)
+            if "prometheus-operator" in project.extras:
+                files["database-podmonitor.yaml"] = database_pod_monitor(project, svc)
         for fname, obj in files.items():
             out[f"base/{svc.name}/{fname}"] = obj
         out[f"base/{svc.name}/kustomization.yaml"] = kustomization(sorted(files))

@@ -42,6 +42,8 @@ def choose_plan(graph):  # noqa: ANN001, ANN201
 
 @pytest.fixture(scope="module")
 def split_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    from generation.support import OtlpReceiver
+
     from migrator.analysis import analyze
     from migrator.extraction.localrun import (
         fill_wheelhouse,
@@ -57,6 +59,8 @@ def split_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     work = tmp_path_factory.mktemp("split-shop")
     graph = analyze(SAMPLE)
     plan = choose_plan(graph)
+    for spec in plan.services.values():  # the generated gateway sends every route to its service
+        spec.cutover = "live"
     out = work / "out"
     scaffold(plan, graph, out, extract=True, source_root=REPO)
     services = {name: out / "services" / name for name in sorted(plan.services)}
@@ -66,16 +70,21 @@ def split_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     pythons = install_services(services, out / "shared_kernel", work / "venvs", WHEELHOUSE)
     ports = {name: free_port() for name in services}
     urls = {f"{n.upper().replace('-', '_')}_URL": f"http://127.0.0.1:{p}" for n, p in ports.items()}
+    receiver = OtlpReceiver()  # every service sends its spans here (OTEL_* variables)
+
+    def start(name: str, logs: Path):  # noqa: ANN202 - a localrun.Process
+        (work / "instance" / name).mkdir(parents=True, exist_ok=True)
+        env = {**urls, "DATABASE_URL": f"sqlite:///{work / name}.sqlite3",
+               "SHOP_SECRET_KEY": "split-shop-secret", "SHOP_PASSWORD_ITERATIONS": "1000",
+               "SHOP_INSTANCE_DIR": str(work / "instance" / name),
+               "SHOP_MAIL_DIR": str(work / "mail"), "INTERSERVICE_TIMEOUT": "20",
+               "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+               "OTEL_BSP_SCHEDULE_DELAY": "200"}
+        return start_service(name, services[name], ports[name], env, logs, python=pythons[name])
+
     procs, gateway = [], None
     try:
-        for name, port in sorted(ports.items()):
-            (work / "instance" / name).mkdir(parents=True)
-            env = {**urls, "DATABASE_URL": f"sqlite:///{work / name}.sqlite3",
-                   "SHOP_SECRET_KEY": "split-shop-secret", "SHOP_PASSWORD_ITERATIONS": "1000",
-                   "SHOP_INSTANCE_DIR": str(work / "instance" / name),
-                   "SHOP_MAIL_DIR": str(work / "mail"), "INTERSERVICE_TIMEOUT": "20"}
-            procs.append(start_service(name, services[name], port, env, work / "logs",
-                                       python=pythons[name]))
+        procs.extend(start(name, work / "logs") for name in sorted(ports))
         for proc in procs:
             wait_http(proc.url + "/healthz", 120, proc)
         project = build_project(plan, graph)
@@ -85,12 +94,13 @@ def split_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         gateway = start_gateway(rules, ports, front, work)
         wait_http(gateway.url + "/healthz", 30)
         yield {"url": gateway.url, "plan": plan, "work": work, "procs": procs, "out": out,
-               "gateway": gateway}
+               "gateway": gateway, "front": front, "receiver": receiver, "start": start}
     finally:
         if gateway is not None:
             gateway.stop()
         for proc in procs:
             proc.stop()
+        receiver.close()
 
 
 def test_every_service_runs_from_its_own_venv_with_its_own_database(split_shop: dict) -> None:
@@ -132,3 +142,121 @@ def test_journeys_run_unchanged_against_the_gateway(split_shop: dict) -> None:
     not_passed = {name: outcomes.get(name, "not run") for name in sorted(collected - passed)}
     assert not not_passed, (not_passed, result.stdout[-4000:])
     assert passed == collected
+
+
+def _hop_problems(spans: list, root) -> list[str]:  # noqa: ANN001 - (service, protobuf Span)
+    """What is missing from ROOT's trace: every other SERVER span must be the child of a
+    CLIENT span in another service calling it, and every call that was answered must have a
+    SERVER span under it. Empty when each hop is in the trace."""
+    from opentelemetry.proto.trace.v1 import trace_pb2
+
+    server, client = trace_pb2.Span.SPAN_KIND_SERVER, trace_pb2.Span.SPAN_KIND_CLIENT
+    trace = [(svc, s) for svc, s in spans if s.trace_id == root.trace_id]
+    by_id = {s.span_id: (svc, s) for svc, s in trace}
+
+    def attribute(span, key: str):  # noqa: ANN001, ANN202
+        value = next((a.value for a in span.attributes if a.key == key), None)
+        return value and (value.string_value or value.int_value)
+
+    problems = []
+    for svc, s in trace:
+        if s.kind == server and s is not root:
+            caller, call = by_id.get(s.parent_span_id, (None, None))
+            if call is None or call.kind != client or attribute(call, "peer.service") != svc \
+                    or caller == svc:
+                problems.append(f"{svc} {s.name} {s.span_id.hex()}: not under a call to {svc}")
+        elif s.kind == client and attribute(s, "http.response.status_code") and not any(
+                c.kind == server and c.parent_span_id == s.span_id for _, c in trace):
+            problems.append(f"{svc} {s.name}: answered, but no SERVER span under it")
+    return problems
+
+
+def test_checkout_through_the_generated_gateway_is_one_trace_with_one_request_id(
+        split_shop: dict) -> None:
+    """The sample's checkout journey through the GENERATED nginx gateway (every service live):
+    nginx gives the payment request its X-Request-ID; checkout's SERVER span starts one trace
+    holding a CLIENT span per internal call and the callee's SERVER span for each answered
+    one; every service in it logs that request id with that trace id. With notifications
+    stopped, the payment fails and checkout's call to notifications is still in the trace,
+    marked as an error."""
+    import json
+    import time
+
+    from generation.support import local_gateway
+    from opentelemetry.proto.trace.v1 import trace_pb2
+
+    from sample_monolith.tests.journey import (
+        add_to_cart,
+        expect,
+        new_customer,
+        pay,
+        staff_token,
+        start_checkout,
+        stocked_product,
+    )
+    from sample_monolith.tests.shop_client import ShopClient, UrllibTransport
+
+    work, receiver, procs = split_shop["work"], split_shop["receiver"], split_shop["procs"]
+    ports = {proc.name: proc.port for proc in procs}
+    with local_gateway(split_shop["out"], work / "generated-gateway",
+                       {**ports, "monolith": ports[split_shop["front"]]}) as (url, _):
+        shop = ShopClient(UrllibTransport(url, timeout=60), "external")
+        sku = stocked_product(shop, staff_token(shop), 5)
+        _, token = new_customer(shop)
+        sessions = []
+        for _ in range(2):
+            add_to_cart(shop, sku, 1, token=token)
+            sessions.append(expect(start_checkout(shop, token), 201)["id"])
+            if len(sessions) == 1:
+                assert pay(shop, sessions[0], token).status == 201
+        down = next(proc for proc in procs if proc.name == "notifications")
+        down.stop()
+        try:
+            failed = pay(shop, sessions[1], token)
+        finally:
+            procs[procs.index(down)] = split_shop["start"]("notifications", work / "logs-again")
+    assert failed.status >= 500, failed
+    access = [json.loads(line) for line in
+              (work / "generated-gateway/access.log").read_text().splitlines()]
+    ids = [next(e["request_id"] for e in access if e["path"] == f"/api/checkout/sessions/{s}/pay")
+           for s in sessions]
+    assert all(len(i) == 32 for i in ids) and ids[0] != ids[1], ids  # made by nginx
+
+    def roots(request_id: str) -> list:
+        """(service, span) of the SERVER spans with that request id and no parent: one only,
+        checkout's, when every hop passes the trace on."""
+        return [(svc, s) for svc, s in receiver.received()
+                if s.kind == trace_pb2.Span.SPAN_KIND_SERVER and not s.parent_span_id
+                and any(a.key == "request.id" and a.value.string_value == request_id
+                        for a in s.attributes)]
+
+    def root(request_id: str):  # noqa: ANN202 - checkout's SERVER span
+        return next((s for svc, s in roots(request_id) if svc == "checkout"), None)
+
+    def failed_call(span) -> list:  # noqa: ANN001
+        return [s for svc, s in receiver.received() if s.trace_id == span.trace_id
+                and svc == "checkout" and s.name.startswith("call notifications.")]
+
+    end = time.monotonic() + 60
+    while time.monotonic() < end and not (
+            all(root(i) for i in ids) and not _hop_problems(receiver.received(), root(ids[0]))
+            and failed_call(root(ids[1]))):
+        time.sleep(0.25)
+    spans = receiver.received()
+    paid, broken = root(ids[0]), root(ids[1])
+    assert paid is not None and broken is not None, "no SERVER span for a payment request"
+    assert [[svc for svc, _ in roots(i)] for i in ids] == [["checkout"], ["checkout"]]
+    assert _hop_problems(spans, paid) == []
+    traced = {svc for svc, s in spans if s.trace_id == paid.trace_id}
+    print(f"payment trace: {sum(s.trace_id == paid.trace_id for _, s in spans)} spans in "
+          f"{sorted(traced)}")
+    assert {"checkout", "inventory", "payments", "orders", "notifications"} <= traced, traced
+    for svc in sorted(traced):
+        lines = [json.loads(line) for line in (work / "logs" / f"{svc}.log").read_text()
+                 .splitlines() if line.startswith("{")]
+        mine = [e for e in lines if e.get("request_id") == ids[0]]
+        assert mine and {e.get("trace_id") for e in mine} == {paid.trace_id.hex()}, (svc, mine)
+    (call,) = failed_call(broken)
+    assert call.status.code == trace_pb2.Status.STATUS_CODE_ERROR, call
+    assert not [s for svc, s in spans if svc == "notifications" and s.trace_id == broken.trace_id]
+    assert broken.status.code == trace_pb2.Status.STATUS_CODE_ERROR

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.server
 import json
 import os
 import platform
@@ -10,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -125,3 +127,54 @@ def local_gateway(out: Path, prefix: Path, ports: dict[str, int] | None = None):
             except ProcessLookupError:
                 break
             time.sleep(0.05)
+
+
+class OtlpReceiver(http.server.ThreadingHTTPServer):
+    """OTLP/HTTP (protobuf) on a free loopback port, started by a test: keeps (service name,
+    span) of every span the services export, so a test can put a trace together."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        self.spans: list = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+                request = trace_service_pb2.ExportTraceServiceRequest()
+                request.ParseFromString(self.rfile.read(int(self.headers["Content-Length"])))
+                for resource_spans in request.resource_spans:
+                    service = next(a.value.string_value
+                                   for a in resource_spans.resource.attributes
+                                   if a.key == "service.name")
+                    with outer.lock:
+                        outer.spans.extend((service, s) for scope in resource_spans.scope_spans
+                                           for s in scope.spans)
+                body = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def endpoint(self) -> str:
+        """The value of ``OTEL_EXPORTER_OTLP_ENDPOINT`` that sends spans here."""
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def received(self) -> list:
+        with self.lock:
+            return list(self.spans)
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()

@@ -5,7 +5,9 @@ edits it and regenerates, and the gateway (real nginx on 127.0.0.1) and Ingresse
 from __future__ import annotations
 
 import http.server
+import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -283,3 +285,24 @@ def test_cutover_keeps_an_extract_mode_output_whole(tmp_path):
     assert result.exit_code == 0, result.output
     assert before <= set(_tree(out))
     assert "proxy_pass http://svc_catalog;" in (out / "gateway/nginx.local.conf").read_text()
+
+
+def test_gateway_gives_every_request_one_id_passed_on_and_logged(sample_graph, recorders,
+                                                                  tmp_path):
+    """No X-Request-ID from the client: nginx makes one per request; a sane one is kept, an
+    unsafe one replaced; the upstream gets it and the access log line carries it."""
+    ports = {name: r.server_address[1] for name, r in recorders.items()}
+    path = _with_state(sample_graph, tmp_path / "out", "live")[0]
+    sent = [None, None, "rq-from-client.1", "bad id with spaces", "x" * 129]
+    with local_gateway(tmp_path / "out", tmp_path / "gw", ports) as (gw, _):
+        for request_id in sent:
+            headers = {"X-Request-ID": request_id} if request_id else {}
+            with urllib.request.urlopen(urllib.request.Request(gw + path, headers=headers),
+                                        timeout=10) as answer:
+                assert answer.read().decode().startswith(f"{SERVICE}:")
+    got = [h.get("X-Request-ID") for _, _, h in recorders[SERVICE].seen]
+    assert len(got) == len(sent) and got[2] == "rq-from-client.1", got
+    made = got[:2] + got[3:]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", g) for g in made) and len(set(made)) == 4, got
+    logged = [json.loads(line) for line in (tmp_path / "gw/access.log").read_text().splitlines()]
+    assert [entry["request_id"] for entry in logged] == got

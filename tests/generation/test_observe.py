@@ -4,13 +4,11 @@ and every series carries the service and the cutover state the manifests hand it
 
 from __future__ import annotations
 
-import http.server
 import importlib.util
 import json
 import os
 import re
 import sqlite3
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -20,6 +18,7 @@ import yaml
 
 from migrator.extraction.localrun import free_port
 
+from .support import OtlpReceiver
 from .test_services_run import get, start_service, stop
 
 METRIC = re.compile(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*)\{")
@@ -253,32 +252,6 @@ def test_extracted_service_counts_its_internal_calls(shopfix_extract_out, tmp_pa
                      r'service="orders",target="inventory"\} 1\.0$', metrics, re.M), metrics
 
 
-class _OtlpReceiver(http.server.BaseHTTPRequestHandler):
-    """OTLP/HTTP (protobuf) on loopback: keeps (service, span) of every exported span."""
-
-    spans: list = []
-
-    def do_POST(self):  # noqa: N802
-        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-
-        request = trace_service_pb2.ExportTraceServiceRequest()
-        request.ParseFromString(self.rfile.read(int(self.headers["Content-Length"])))
-        for resource_spans in request.resource_spans:
-            service = next(a.value.string_value for a in resource_spans.resource.attributes
-                           if a.key == "service.name")
-            for scope in resource_spans.scope_spans:
-                type(self).spans.extend((service, s) for s in scope.spans)
-        body = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 def test_one_trace_and_one_request_id_across_extracted_services(shopfix_extract_out, tmp_path):
     """orders -> catalog over HTTP: one trace with a SERVER span in each service and a CLIENT
     span for each call (the failed call to a down inventory too, marked as an error), and the
@@ -286,14 +259,12 @@ def test_one_trace_and_one_request_id_across_extracted_services(shopfix_extract_
     from opentelemetry.proto.trace.v1 import trace_pb2  # the test extra installs it
 
     out = shopfix_extract_out
-    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OtlpReceiver)
-    _OtlpReceiver.spans = []
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    receiver = OtlpReceiver()
     kernel = str(out / "shared_kernel" / "src")
     ports = {"catalog": free_port(), "orders": free_port(), "inventory": free_port()}
     env = {f"{n.upper()}_URL": f"http://127.0.0.1:{p}" for n, p in ports.items()}
     env.update(PYTHONPATH=os.pathsep.join([kernel, os.environ.get("PYTHONPATH", "")]),
-               OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{receiver.server_address[1]}",
+               OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
                OTEL_BSP_SCHEDULE_DELAY="100", INTERSERVICE_RETRIES="1")
     procs = {}
     try:
@@ -313,7 +284,7 @@ def test_one_trace_and_one_request_id_across_extracted_services(shopfix_extract_
             urllib.request.urlopen(order, timeout=30)
 
         def server_span(request_id: str):
-            return next((s for svc, s in list(_OtlpReceiver.spans) if svc == "orders" and any(
+            return next((s for svc, s in receiver.received() if svc == "orders" and any(
                 a.key == "request.id" and a.value.string_value == request_id
                 for a in s.attributes)), None)
 
@@ -322,12 +293,11 @@ def test_one_trace_and_one_request_id_across_extracted_services(shopfix_extract_
             time.sleep(0.2)
     finally:
         logs = {name: stop_and_read(proc) for name, proc in procs.items()}
-        receiver.shutdown()
-        receiver.server_close()
+        receiver.close()
     for request_id, callees in (("rq-1", {"catalog"}), ("rq-2", {"catalog", "inventory"})):
         root = server_span(request_id)
         assert root is not None, f"no span of orders for {request_id}"
-        trace = [(svc, s) for svc, s in _OtlpReceiver.spans if s.trace_id == root.trace_id]
+        trace = [(svc, s) for svc, s in receiver.received() if s.trace_id == root.trace_id]
         kinds = {(svc, s.kind) for svc, s in trace}
         assert ("catalog", trace_pb2.Span.SPAN_KIND_SERVER) in kinds, kinds
         calls = {s.name.split(" ", 1)[1].split(".")[0]: s for svc, s in trace
@@ -336,6 +306,9 @@ def test_one_trace_and_one_request_id_across_extracted_services(shopfix_extract_
         if "inventory" in calls:
             assert calls["inventory"].status.code == trace_pb2.Status.STATUS_CODE_ERROR
             assert calls["catalog"].status.code != trace_pb2.Status.STATUS_CODE_ERROR
+        # the hop: catalog's SERVER span is the child of orders' CLIENT span for the call
+        (served,) = [s for svc, s in trace if svc == "catalog"]
+        assert served.parent_span_id == calls["catalog"].span_id
         trace_hex = root.trace_id.hex()
         for name in ("orders", "catalog"):
             mine = [e for e in logs[name] if e.get("request_id") == request_id]
@@ -347,3 +320,30 @@ def stop_and_read(proc) -> list[dict]:
     stop(proc)
     lines = proc.stdout.read().decode().splitlines()
     return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+def test_each_database_has_a_pod_monitor_on_its_exporter(generated):
+    """CloudNativePG's Services carry only PostgreSQL: each service's cluster is scraped on its
+    pods' ``metrics`` port, by a PodMonitor the CRD accepts (and that a bad interval fails)."""
+    import jsonschema
+
+    from .test_tools import validate
+
+    base = generated["flask"] / "deploy/k8s/base"
+    clusters = sorted(base.glob("*/database.yaml"))
+    assert clusters
+    for path in clusters:
+        cluster = yaml.safe_load(path.read_text())
+        monitor_path = path.with_name("database-podmonitor.yaml")
+        monitor = yaml.safe_load(monitor_path.read_text())
+        assert monitor["kind"] == "PodMonitor"
+        assert monitor["metadata"]["namespace"] == cluster["metadata"]["namespace"]
+        assert monitor["spec"]["selector"]["matchLabels"] == {
+            "cnpg.io/cluster": cluster["metadata"]["name"]}
+        assert [e["port"] for e in monitor["spec"]["podMetricsEndpoints"]] == ["metrics"]
+        assert monitor_path.name in yaml.safe_load(
+            path.with_name("kustomization.yaml").read_text())["resources"]
+        validate(monitor, str(monitor_path))
+    monitor["spec"]["podMetricsEndpoints"][0]["interval"] = "thirty seconds"
+    with pytest.raises(jsonschema.ValidationError):
+        validate(monitor, str(monitor_path))

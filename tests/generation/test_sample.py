@@ -58,7 +58,8 @@ def test_sample_output_passes_the_tools(sample_out, tmp_path):
 
 def test_sample_custom_resources_match_their_crds(sample_out):
     docs = documents(sample_out, crds=True)
-    assert {"ServiceMonitor", "Cluster"} <= {doc["kind"] for doc, _ in docs}
+    assert {"ServiceMonitor", "Cluster", "PodMonitor", "PrometheusRule"} <= \
+        {doc["kind"] for doc, _ in docs}
     for doc, where in docs:
         validate(doc, where)
 

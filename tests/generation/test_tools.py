@@ -26,6 +26,7 @@ if not hasattr(kubernetes_validate.utils.schema_contents, "cache_info"):
 CRDS = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "monitoring.coreos.com_servicemonitors.crd.yaml",
     ("monitoring.coreos.com/v1", "PrometheusRule"): "monitoring.coreos.com_prometheusrules.crd.yaml",
+    ("monitoring.coreos.com/v1", "PodMonitor"): "monitoring.coreos.com_podmonitors.crd.yaml",
     ("postgresql.cnpg.io/v1", "Cluster"): "postgresql.cnpg.io_clusters.crd.yaml",
 }
 
@@ -125,7 +126,8 @@ def test_every_manifest_validates_strictly(generated, fw):
 def test_every_custom_resource_matches_its_crd(generated, fw):
     """The only check that needs ../shared/schemas: it alone skips when they are absent."""
     docs = documents(generated[fw], crds=True)
-    assert {doc["kind"] for doc, _ in docs} == {"ServiceMonitor", "PrometheusRule", "Cluster"}
+    assert {doc["kind"] for doc, _ in docs} == {"ServiceMonitor", "PrometheusRule", "Cluster",
+                                                "PodMonitor"}
     for doc, where in docs:
         validate(doc, where)
 
