@@ -9,9 +9,8 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import ModuleType
 
@@ -20,6 +19,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from migrator.extraction import runtime as runtime_source
+
+from .conftest import send_json, serve
 
 
 def _runtime_copy(name: str) -> ModuleType:
@@ -55,25 +56,17 @@ class Owner:
                 payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fault = outer.faults.get(name)
                 if fault == "down":
-                    return self._send(503, {})
+                    return send_json(self, 503, b"{}")
                 body, status = outer.rt.dispatch(functions[name], payload, None,
                                                  self.headers.get("Idempotency-Key"),
                                                  self.headers.get(outer.rt.SAGA_HEADER),
                                                  outer.session)
                 (outer.session.commit if status == 200 else outer.session.rollback)()
                 outer.session.remove()
-                self._send(503, {}) if fault == "lost" else self._send(status, body)
+                send_json(self, 503, b"{}") if fault == "lost" else \
+                    send_json(self, status, json.dumps(body).encode())
 
-            def _send(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self.httpd, self.url = serve(Handler)
 
     def charge(self, ref: str) -> int:
         return self._move("charge", ref)

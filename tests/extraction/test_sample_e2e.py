@@ -16,16 +16,17 @@ import re
 import sqlite3
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+
+from .conftest import send_json, serve
 
 pytestmark = pytest.mark.slow
 
@@ -73,16 +74,9 @@ class FaultProxy:
                         status, body = 503, b"{}"  # the service itself is stopped
                     if fault == "lost":
                         status, body = 503, b"{}"
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send_json(self, status, body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self.httpd, self.url = serve(Handler)
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -343,7 +337,7 @@ def test_cancellation_with_a_service_down_ends_refunded_and_restocked(
     assert _relay(_proc(split_shop, "orders").url) == {"ran": 1, "pending": 0}
     assert broken_invariants(work) == []
     assert _rows(work, "orders", "SELECT status, payment_status FROM orders WHERE "
-                 f"id = {order['id']}") == [("cancelled", "refunded")]
+                 f"number = '{order['number']}'") == [("cancelled", "refunded")]
     assert _rows(work, "payments", "SELECT status, refunded_cents = amount_cents FROM payments "
                  f"WHERE reference = '{checkout}'") == [("refunded", 1)]
     assert _rows(work, "payments", "SELECT COUNT(*) FROM refunds JOIN payments ON payments.id "
