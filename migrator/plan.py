@@ -50,6 +50,16 @@ class Service:
     cutover_percent: int = 0
 
 
+#: names compose and the gateway give their own containers beside the services (the monolith's
+#: own container is named by ``meta.monolith_service``, ``monolith`` by default)
+RESERVED_SERVICE_NAMES = ("postgres", "gateway")
+
+
+def reserved_names(meta: dict[str, Any]) -> set[str]:
+    """Service names a plan may not use: the containers that run beside its services."""
+    return {*RESERVED_SERVICE_NAMES, str(meta.get("monolith_service") or "monolith")}
+
+
 #: cutover states, in the order a service goes through them (``off`` again = rollback)
 CUTOVER_STATES = ("off", "shadow", "canary", "live")
 
@@ -171,8 +181,35 @@ class _PlanDumper(yaml.SafeDumper):
 
 
 def load_plan(path: str | Path, *, root: str | Path | None = None) -> Plan:
-    """Read and validate a plan file (YAML or JSON); ``root`` as for ``read_document``."""
-    return plan_from_dict(read_document(path, root=root), source=str(path))
+    """Read and validate a plan file (YAML or JSON); ``root`` as for ``read_document``.
+    A problem with one service names the line where that service starts."""
+    data = read_document(path, root=root)
+    try:
+        return plan_from_dict(data, source=str(path))
+    except PlanError as exc:
+        lines = _service_lines(read_text(Path(path), root=root))
+        raise PlanError(exc.source, [_with_line(p, lines) for p in exc.problems]) from None
+
+
+def _service_lines(text: str) -> dict[str, int]:
+    """Service name -> line (1-based) of its key under ``services:`` (empty if none)."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    for key, value in node.value:
+        if key.value == "services" and isinstance(value, yaml.MappingNode):
+            return {str(k.value): k.start_mark.line + 1 for k, _ in value.value}
+    return {}
+
+
+def _with_line(problem: str, lines: dict[str, int]) -> str:
+    found = re.match(r"services\.([^.:]+)[.:]", problem)
+    if found and found.group(1) in lines and not problem.startswith("line "):
+        return f"line {lines[found.group(1)]}: {problem}"
+    return problem
 
 
 class UniqueKeyLoader(yaml.SafeLoader):
@@ -246,12 +283,16 @@ def plan_from_dict(data: Any, source: str = "<plan>") -> Plan:
         return list(value)
 
     services: dict[str, Service] = {}
+    reserved = reserved_names(data.get("meta") if isinstance(data.get("meta"), dict) else {})
     for name, body in services_raw.items():
         where = f"services.{name}"
         if not isinstance(name, str) or not DNS1123_LABEL.match(name):
             problems.append(f"{where}: service name must be a DNS-1123 label "
                             "(lowercase letters, digits and '-', at most 63 characters)")
             continue
+        if name in reserved:
+            problems.append(f"{where}: the name {name!r} is reserved for a container that "
+                            "compose and the gateway run beside the services; rename it")
         if body is None:
             body = {}
         if not isinstance(body, dict):

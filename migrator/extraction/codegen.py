@@ -234,7 +234,9 @@ def endpoints_module(service: str, functions: dict[str, str], unit_of_work: str 
               '        return jsonify({"error": {"type": "NotFound",',
               '                                  "message": f"no internal function {name}"}}), 404',
               "    body, status = runtime.dispatch(func, request.get_json(silent=True), _inject(name),",
-    '                                     request.headers.get("Idempotency-Key"))']
+    '                                     request.headers.get("Idempotency-Key"),',
+    f'                                     request.headers.get(runtime.SAGA_HEADER), '
+    f'{"_session" if unit_of_work else "None"})']
     if unit_of_work:
         lines += unit_of_work_lines("{}()")
     lines += ["    return jsonify(body), status", "", "",
@@ -318,18 +320,27 @@ def app_lines(service: str, summary: list[str], env_names: list[str], imports: l
 
 def app_module(service: str, root_factory: str | None, blueprints: list[str],
                env_names: list[str], has_endpoints: bool, skeleton: str,
-               factory: bool = True) -> str:
+               factory: bool = True, unit_of_work: str | None = None) -> str:
     """``interservice/app.py``: the service's WSGI application.
 
     ``skeleton``: the generated service package whose health, readiness and metrics code is
     reused when present (``scaffold`` writes it beside ``src/``); ``factory``: ``root_factory``
-    is a function that builds the app (else the app object itself).
+    is a function that builds the app (else the app object itself); ``unit_of_work``: the
+    scoped session whose database keeps the service's sagas (``runtime.install_sagas``).
     """
+    imports = ["from flask import Flask, Response, g, jsonify, request"]
+    if unit_of_work:
+        module, name = unit_of_work.split(":")
+        imports += ["from interservice import runtime", f"from {module} import {name} as _session"]
     lines = app_lines(service, [
         "The monolith's own app factory, pruned to what this service owns, plus the internal",
-        "API that other services call and the probes /healthz, /readyz and /metrics."],
-        env_names, ["from flask import Flask, Response, g, jsonify, request"], has_endpoints,
+        "API that other services call and the probes /healthz, /readyz and /metrics."]
+        + (["Its state-changing requests are sagas kept in its own database (see",
+            "``runtime.SagaMiddleware``)."] if unit_of_work else []),
+        env_names, imports, has_endpoints,
         root_factory, factory, blueprints, "Flask", "register_blueprint", skeleton)
+    if unit_of_work:
+        lines.insert(lines.index("    _probes(app)"), "    runtime.install_sagas(app, _session)")
     lines += PROBES.splitlines()
     text = "\n".join(lines) + "\n"
     cst.parse_module(text)

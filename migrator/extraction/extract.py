@@ -485,7 +485,8 @@ def _wiring(gen: dict[str, str], label: str, svc: str, tree: SourceTree, layout:
         gen["interservice/endpoints.py"] = codegen.endpoints_module(label, served, unit_of_work,
                                                                     inject, sessions, reads)
     gen["interservice/app.py"] = codegen.app_module(label, root, containers, env_names,
-                                                    bool(served or reads), skeleton, is_factory)
+                                                    bool(served or reads), skeleton, is_factory,
+                                                    unit_of_work)
     gen["interservice/wsgi.py"] = (codegen.HEADER + '"""WSGI entry point: gunicorn '
                                    'interservice.wsgi:app (from src/)."""\n\n'
                                    "from interservice.app import create_app\n\n"

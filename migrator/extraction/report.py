@@ -35,7 +35,14 @@ def markdown(ex: Extraction) -> str:
                  f"({ex.uses_fraction:.0%}).")
     lines += ["", "Each service's code is in `services/<name>/src/` (run it with "
               "`gunicorn --chdir src interservice.wsgi:app`), the shared kernel library in "
-              "`shared_kernel/`. Each service reads its own database from `DATABASE_URL`.", ""]
+              "`shared_kernel/`. Each service reads its own database from `DATABASE_URL`.", "",
+              "Transactions that now span services are sagas completed forward: a Flask "
+              "service keeps each state-changing request in `interservice_outbox` (its own "
+              "database) until it answers below 500, and its relay runs a failed one again; "
+              "its calls carry idempotency keys derived from the saga, and the owner answers a "
+              "repeated key from `interservice_answers`, written with what the call changed, so "
+              "nothing is applied twice. Compensations the monolith left to a rollback are not "
+              "generated (see the extraction docs).", ""]
     done = [c for c in ex.calls if c.converted]
     left = [c for c in ex.calls if not c.converted]
     if done:

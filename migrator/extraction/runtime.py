@@ -12,12 +12,18 @@ encodes the result or the exception.
 
 from __future__ import annotations
 
+import base64
 import builtins
+import contextlib
+import contextvars
 import dataclasses
 import datetime as _dt
 import decimal
 import enum
+import hashlib
+import io
 import json
+import logging
 import os
 import sys
 import threading
@@ -400,9 +406,10 @@ def call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any],
     retry, so the owner never applies one call twice; each observer in ``CALL_OBSERVERS``
     hears of it (the service's RED metrics)."""
     started, status = time.perf_counter(), [0]
+    saga_id, derived = _saga_step(endpoint)
     try:
         return _call(service, endpoint, func, args, kwargs, idempotent, errors, status,
-                     key or uuid.uuid4().hex)
+                     key or derived or uuid.uuid4().hex, saga_id)
     finally:
         for observer in CALL_OBSERVERS:
             observer(service, endpoint, status[0], time.perf_counter() - started)
@@ -410,7 +417,7 @@ def call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any],
 
 def _call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any],
           kwargs: dict[str, Any], idempotent: bool, errors: dict[str, type] | None,
-          status: list[int], key: str) -> Any:
+          status: list[int], key: str, saga_id: str | None = None) -> Any:
     url = f"{base_url(service)}/internal/{endpoint}"
     body = json.dumps({"args": encode(list(args)), "kwargs": encode(kwargs)}).encode("utf-8")
     attempts = max(1, RETRIES) if idempotent else 1
@@ -420,6 +427,8 @@ def _call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any]
             time.sleep(min(2.0, 0.1 * 2 ** attempt))
         headers = {"Content-Type": "application/json", "Accept": "application/json",
                    "Idempotency-Key": key}
+        if saga_id:
+            headers[SAGA_HEADER] = saga_id
         for provider in HEADER_PROVIDERS:
             headers.update(provider())
         request = urllib.request.Request(url, data=body, method="POST", headers=headers)
@@ -484,14 +493,33 @@ REPLAY_LIMIT = 10_000
 
 def dispatch(func: Callable[..., Any], payload: Any,
              inject: dict[str, Callable[[], Any]] | None = None,
-             key: str | None = None) -> tuple[dict[str, Any], int]:
+             key: str | None = None, saga: str | None = None,
+             session: Any = None) -> tuple[dict[str, Any], int]:
     """Run ``func`` with the JSON payload's arguments; return (JSON body, HTTP status).
 
     ``inject``: parameter -> session factory; each such parameter gets a session of this
     service's own, committed when ``func`` returns, rolled back when it raises, then closed.
     ``key``: the caller's idempotency key: a call already answered under it (a retry after a
     lost answer) gets the same answer again without running ``func`` a second time.
+    ``saga``: the caller's saga (``Saga-Id`` header): the answer is kept in this service's
+    database (``STORE``), written in the same transaction as what ``func`` wrote (an injected
+    session, else ``session``, the unit of work the endpoint commits), so it survives a restart;
+    calls ``func`` makes in turn get keys derived from ``key``.
     """
+    durable = STORE if STORE is not None and key and saga else None
+    if durable is not None:
+        stored = durable.answer(key)
+        if stored is not None:
+            return stored
+        with _scope(key):
+            answer = _dispatch(func, payload, inject, key)
+        if answer[1] == 200 and not inject:  # (an injected session already holds it)
+            durable.remember(key, answer, session)  # the endpoint's commit keeps both
+        elif answer[1] == ERROR_STATUS:
+            if session is not None:
+                session.rollback()  # what failed is undone first; then the answer is kept
+            durable.remember(key, answer)
+        return answer
     if key:
         with _REPLAY_LOCK:
             if key in _REPLAYS:
@@ -508,7 +536,8 @@ def dispatch(func: Callable[..., Any], payload: Any,
 
 
 def _dispatch(func: Callable[..., Any], payload: Any,
-              inject: dict[str, Callable[[], Any]] | None) -> tuple[dict[str, Any], int]:
+              inject: dict[str, Callable[[], Any]] | None,
+              key: str | None = None) -> tuple[dict[str, Any], int]:
     if not isinstance(payload, dict):
         return {"error": {"type": "BadRequest", "message": "expected a JSON object"}}, 400
     import inspect
@@ -536,18 +565,20 @@ def _dispatch(func: Callable[..., Any], payload: Any,
 
             result = asyncio.run(result)
         body = {"result": encode(result)}
-        for session in opened:
-            session.commit()
+        if key and opened:  # a saga's answer commits with what the function wrote
+            STORE.remember(key, (body, 200), opened[0])
+        for opened_session in opened:
+            opened_session.commit()
         return body, 200
     except Exception as exc:  # the function's own error: sent back for the caller to re-raise
-        for session in opened:
-            session.rollback()
+        for opened_session in opened:
+            opened_session.rollback()
         return {"error": {"type": type(exc).__name__, "module": type(exc).__module__,
                           "message": str(exc), "args": _plain_args(exc),
                           "attrs": _plain_attrs(exc)}}, ERROR_STATUS
     finally:
-        for session in opened:
-            session.close()
+        for opened_session in opened:
+            opened_session.close()
 
 
 def _plain_attrs(exc: Exception) -> dict[str, Any]:
@@ -568,3 +599,244 @@ def _plain_args(exc: Exception) -> list[Any]:
         return [encode(a) for a in exc.args]
     except TypeError:
         return [str(exc)]
+
+
+# -- sagas: a state-changing request that calls other services ends, even after a failure ----
+#: header naming the caller's saga on an internal call (the owner then keeps its answer)
+SAGA_HEADER = "Saga-Id"
+#: this service's durable saga state, in its own database (``install_sagas``); None: the
+#: replay cache stays in memory and no request is run again
+STORE: SagaStore | None = None
+#: seconds between two runs of the relay in each process (0: only ``POST RELAY_PATH``)
+RELAY_SECONDS = float(os.environ.get("SAGA_RELAY_SECONDS", "30"))
+#: a saga still failing after this many runs is left for a person (``last_error`` says why)
+RELAY_ATTEMPTS = int(os.environ.get("SAGA_RELAY_ATTEMPTS", "20"))
+RELAY_PATH = "/internal/_saga/relay"
+#: a run holds its saga this long before another process may run it again
+LEASE_SECONDS = 120.0
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_SAGA: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar("interservice_saga",
+                                                                        default=None)
+_log = logging.getLogger("interservice.saga")
+
+
+def _saga_step(endpoint: str) -> tuple[str | None, str | None]:
+    """(saga id, key of this call) inside a saga, else (None, None). The n-th call of a run
+    gets the same key in every run, so a run after a failure is answered what the owners
+    already did and only does what is left."""
+    state = _SAGA.get()
+    if state is None:
+        return None, None
+    state[1] += 1
+    key = f"{state[0]}:{state[1]}:{endpoint}"
+    if len(key) > 200:  # nested sagas: keep keys short enough for the owner's table
+        key = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return state[0], key
+
+
+@contextlib.contextmanager
+def _scope(saga_id: str | None):  # noqa: ANN202
+    token = _SAGA.set([saga_id, 0] if saga_id else None)
+    try:
+        yield
+    finally:
+        _SAGA.reset(token)
+
+
+_DDL = (
+    "CREATE TABLE IF NOT EXISTS interservice_answers (answer_key VARCHAR(200) PRIMARY KEY, "
+    "status INTEGER NOT NULL, body TEXT NOT NULL, created FLOAT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS interservice_outbox (saga_id VARCHAR(64) PRIMARY KEY, "
+    "request TEXT NOT NULL, attempts INTEGER NOT NULL, lease FLOAT NOT NULL, "
+    "last_error TEXT NOT NULL, created FLOAT NOT NULL)",
+)
+
+
+class SagaStore:
+    """Two tables in the service's own database (SQLAlchemy): ``interservice_outbox``, the
+    requests of sagas that have not ended (what the relay runs again), and
+    ``interservice_answers``, the answers given to other services' saga calls (so a retried
+    call is answered again, never applied twice)."""
+
+    def __init__(self, bind: Callable[[], Any]) -> None:
+        self._bind = bind
+        self._ready: Any = None
+        self._lock = threading.Lock()
+
+    def engine(self) -> Any:
+        engine = self._bind()
+        if self._ready is not engine:
+            from sqlalchemy import text
+
+            with self._lock, engine.begin() as conn:
+                for ddl in _DDL:
+                    conn.execute(text(ddl))
+            self._ready = engine
+        return engine
+
+    def _run(self, sql: str, session: Any = None, **params: Any) -> Any:
+        from sqlalchemy import text
+
+        if session is not None:
+            self.engine()
+            return session.execute(text(sql), params)
+        with self.engine().begin() as conn:
+            result = conn.execute(text(sql), params)
+            return result.fetchall() if result.returns_rows else result.rowcount
+
+    def answer(self, key: str) -> tuple[dict[str, Any], int] | None:
+        rows = self._run("SELECT status, body FROM interservice_answers WHERE answer_key = :k",
+                         k=key)
+        return (json.loads(rows[0][1]), int(rows[0][0])) if rows else None
+
+    def remember(self, key: str, answer: tuple[dict[str, Any], int], session: Any = None
+                 ) -> None:
+        """Keep ``answer``; in ``session``'s transaction when given (committed by its owner)."""
+        try:
+            self._run("INSERT INTO interservice_answers (answer_key, status, body, created) "
+                      "VALUES (:k, :s, :b, :t)", session, k=key, s=answer[1],
+                      b=json.dumps(answer[0]), t=time.time())
+        except Exception as exc:  # the same key answered by a concurrent run: keep that one
+            if "unique" not in str(exc).lower() and "duplicate" not in str(exc).lower():
+                raise
+
+    def open(self, saga_id: str, request: dict[str, Any]) -> None:
+        self._run("INSERT INTO interservice_outbox (saga_id, request, attempts, lease, "
+                  "last_error, created) VALUES (:i, :r, 1, :l, '', :t)", i=saga_id,
+                  r=json.dumps(request), l=time.time() + LEASE_SECONDS, t=time.time())
+
+    def close(self, saga_id: str) -> None:
+        self._run("DELETE FROM interservice_outbox WHERE saga_id = :i", i=saga_id)
+
+    def failed(self, saga_id: str, why: str) -> None:
+        self._run("UPDATE interservice_outbox SET last_error = :e, lease = 0 "
+                  "WHERE saga_id = :i", e=why[:500], i=saga_id)
+
+    def pending(self, limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
+        rows = self._run("SELECT saga_id, request FROM interservice_outbox WHERE attempts < :a "
+                         "AND lease < :n ORDER BY created, saga_id LIMIT :m",
+                         a=RELAY_ATTEMPTS, n=time.time(), m=limit)
+        return [(r[0], json.loads(r[1])) for r in rows]
+
+    def claim(self, saga_id: str) -> bool:
+        """Take the saga for one run (False: another process has it)."""
+        now = time.time()
+        return self._run("UPDATE interservice_outbox SET lease = :l, attempts = attempts + 1 "
+                         "WHERE saga_id = :i AND lease < :n", l=now + LEASE_SECONDS,
+                         i=saga_id, n=now) == 1
+
+
+#: the parts of a WSGI environ a saga's request is run again with
+_ENVIRON_KEYS = ("REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE",
+                 "CONTENT_LENGTH", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL",
+                 "REMOTE_ADDR", "wsgi.url_scheme")
+
+
+class SagaMiddleware:
+    """WSGI: every state-changing request to the service's own routes is a saga. Its request
+    goes into the outbox before it runs; its calls to other services carry keys derived from
+    the saga; it leaves the outbox when it ends with an answer below 500. A request that
+    failed (a service down, a crash) stays there and the relay runs it again, in this process,
+    until it ends: the owners answer the calls already made from their stores, so only what is
+    left is done. ``POST /internal/_saga/relay`` runs the relay now."""
+
+    def __init__(self, app: Callable[..., Any],
+                 skip: tuple[str, ...] = ("/internal/", "/healthz", "/readyz", "/metrics")
+                 ) -> None:
+        self.app = app
+        self.skip = skip
+        self._relaying = threading.Lock()
+        self._timer: threading.Thread | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == RELAY_PATH and method == "POST" and STORE is not None:
+            body = json.dumps(self.relay()).encode("utf-8")
+            start_response("200 OK", [("Content-Type", "application/json"),
+                                      ("Content-Length", str(len(body)))])
+            return [body]
+        if STORE is None or method in SAFE_METHODS or path.startswith(self.skip):
+            return self.app(environ, start_response)
+        self._start_timer()
+        saga_id = environ.get("interservice.saga")  # set by the relay only, never by a header
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        if saga_id is None:
+            saga_id = uuid.uuid4().hex
+            request = {k: environ[k] for k in _ENVIRON_KEYS if isinstance(environ.get(k), str)}
+            request.update({k: v for k, v in environ.items()
+                            if k.startswith("HTTP_") and isinstance(v, str)})
+            request["body"] = base64.b64encode(body).decode("ascii")
+            STORE.open(saga_id, request)
+        statuses: list[int] = []
+
+        def capture(status: str, headers: list[Any], exc_info: Any = None) -> Any:
+            statuses.append(int(status.split(" ", 1)[0]))
+            return start_response(status, headers, exc_info)
+
+        with _scope(saga_id):
+            try:
+                result = self.app(environ, capture)
+                try:
+                    chunks = list(result)
+                finally:
+                    getattr(result, "close", lambda: None)()
+            except BaseException as exc:
+                STORE.failed(saga_id, f"{type(exc).__name__}: {exc}")
+                raise
+        if statuses and statuses[-1] < 500:
+            STORE.close(saga_id)
+        else:
+            STORE.failed(saga_id, f"HTTP {statuses[-1] if statuses else 0}")
+        return chunks
+
+    def relay(self, limit: int = 100) -> dict[str, int]:
+        """Run each pending saga's request again; how many ran and how many are left."""
+        ran = 0
+        with self._relaying:
+            for saga_id, request in STORE.pending(limit) if STORE is not None else []:
+                if not STORE.claim(saga_id):
+                    continue
+                ran += 1
+                environ = {k: v for k, v in request.items() if k != "body"}
+                environ.update({"wsgi.input": io.BytesIO(base64.b64decode(request["body"])),
+                                "wsgi.errors": sys.stderr, "wsgi.version": (1, 0),
+                                "wsgi.multithread": True, "wsgi.multiprocess": False,
+                                "wsgi.run_once": False, "interservice.saga": saga_id})
+                environ.setdefault("wsgi.url_scheme", "http")
+                try:
+                    self(environ, _no_response)
+                except Exception as exc:  # noqa: BLE001 - kept in the outbox with its error
+                    _log.warning("saga %s failed again: %s", saga_id, exc)
+        return {"ran": ran, "pending": len(STORE.pending(limit)) if STORE is not None else 0}
+
+    def _start_timer(self) -> None:
+        """The relay in the background of this process, every ``RELAY_SECONDS``."""
+        if self._timer is not None or RELAY_SECONDS <= 0:
+            return
+
+        def loop() -> None:
+            while True:
+                time.sleep(RELAY_SECONDS)
+                try:
+                    self.relay()
+                except Exception as exc:  # noqa: BLE001 - the database may be down: next time
+                    _log.warning("saga relay: %s", exc)
+
+        self._timer = threading.Thread(target=loop, name="saga-relay", daemon=True)
+        self._timer.start()
+
+
+def _no_response(status: str, headers: list[Any], exc_info: Any = None) -> Callable[..., None]:
+    """``start_response`` of a relayed run: nobody waits for its answer."""
+    return lambda data: None
+
+
+def install_sagas(app: Any, session: Any) -> None:
+    """Sagas for a Flask service: its store in the database of ``session`` (the scoped
+    session internal calls commit) and the middleware around its WSGI app."""
+    global STORE
+    STORE = SagaStore(session.get_bind)
+    app.wsgi_app = SagaMiddleware(app.wsgi_app)

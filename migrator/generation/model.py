@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from migrator.graph import DependencyGraph, module_of
-from migrator.plan import Plan
+from migrator.plan import Plan, reserved_names
 from migrator.util.names import dns_label, python_identifier
 
 from .requirements import (
@@ -175,7 +175,7 @@ def build_project(plan: Plan, graph: DependencyGraph, *, extras: tuple[str, ...]
         names[raw] = label
     monolith = dns_label(str(plan.meta.get("monolith_service") or "monolith"))
     for raw, label in names.items():
-        if label in ("postgres", "gateway", monolith):
+        if label in reserved_names(plan.meta) | {monolith}:
             raise ScaffoldError(f"service name {raw!r} is reserved for the {label} that "
                                 "compose and the gateway run beside the services; rename it")
     tops = Counter(m.split(".", 1)[0] for m in graph.modules())

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+from migrator.plan import reserved_names
 from migrator.util.names import dns_label
 
 GENERIC = {
@@ -79,7 +80,7 @@ def candidates(domains: Iterable[tuple[str, int]], routes: Iterable[str],
 def assign_names(scores: dict[str, Counter[str]], sizes: dict[str, int],
                  taken: Iterable[str] = ()) -> dict[str, str]:
     """Cluster id -> unique DNS label; the larger cluster picks first."""
-    used = set(taken)
+    used = set(taken) | reserved_names({})  # never a name compose gives another container
     out: dict[str, str] = {}
     for cid in sorted(scores, key=lambda c: (-sizes.get(c, 0), c)):
         ranked = sorted(scores[cid].items(), key=lambda kv: (-kv[1], kv[0]))

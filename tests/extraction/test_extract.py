@@ -87,6 +87,16 @@ def test_owner_gets_internal_endpoints_for_convertible_interface(shop_extraction
     assert "services/orders/src/interservice/endpoints.py" not in shop_extraction.files
 
 
+def test_flask_services_keep_sagas_in_their_own_database(shop_extraction) -> None:
+    for svc in ("catalog", "inventory", "orders"):  # orders serves nothing, but calls others
+        app = text(shop_extraction, f"services/{svc}/src/interservice/app.py")
+        assert "from shopfix.db import Session as _session" in app
+        assert "    runtime.install_sagas(app, _session)\n    _probes(app)" in app
+    # the owner keeps a saga call's answer in the unit of work the endpoint commits
+    catalog = text(shop_extraction, "services/catalog/src/interservice/endpoints.py")
+    assert "request.headers.get(runtime.SAGA_HEADER), _session)" in catalog
+
+
 def test_orm_calls_stay_unconverted_with_location_and_suggested_shape(shop_extraction) -> None:
     calls = {(c.callee.split(":")[1], c.line): c for c in shop_extraction.calls}
     assert {k for k, c in calls.items() if c.converted} == {

@@ -10,21 +10,77 @@ turns into HTTP calls.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
 import subprocess
 import sys
+import urllib.error
+import urllib.request
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import closing
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+
+from .conftest import send_json, serve
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "sample_monolith"
 WHEELHOUSE = REPO / ".migrator-cache" / "e2e-wheels"
+
+
+#: services whose checkout (checkout) and cancellation (orders) span other services: their
+#: calls go through the fault proxy
+SAGA_CALLERS = ("checkout", "orders")
+
+
+class FaultProxy:
+    """``/<service>/internal/<endpoint>`` on 127.0.0.1 goes to that service, unless a fault is
+    set for ``(service, endpoint)``: ``down`` answers 503 without passing the call on (the
+    service is unreachable at that step); ``lost`` passes it on, then answers 503 (the
+    service did it, the caller never heard)."""
+
+    def __init__(self, ports: dict[str, int]) -> None:
+        self.faults: dict[tuple[str, str], str] = {}
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                _, service, rest = self.path.split("/", 2)
+                fault = outer.faults.get((service, rest.rsplit("/", 1)[-1]))
+                status, body = 503, b"{}"
+                if fault != "down":
+                    data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                    headers = {k: v for k, v in self.headers.items()
+                               if k.lower() not in ("host", "content-length", "connection")}
+                    request = urllib.request.Request(
+                        f"http://127.0.0.1:{ports[service]}/{rest}", data=data, method="POST",
+                        headers=headers)
+                    try:
+                        with urllib.request.urlopen(request, timeout=30) as reply:
+                            status, body = reply.status, reply.read()
+                    except urllib.error.HTTPError as exc:
+                        status, body = exc.code, exc.read()
+                    except (urllib.error.URLError, OSError):
+                        status, body = 503, b"{}"  # the service itself is stopped
+                    if fault == "lost":
+                        status, body = 503, b"{}"
+                send_json(self, status, body)
+
+        self.httpd, self.url = serve(Handler)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 def choose_plan(graph):  # noqa: ANN001, ANN201
@@ -71,16 +127,22 @@ def split_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     ports = {name: free_port() for name in services}
     urls = {f"{n.upper().replace('-', '_')}_URL": f"http://127.0.0.1:{p}" for n, p in ports.items()}
     receiver = OtlpReceiver()  # every service sends its spans here (OTEL_* variables)
+    faults = FaultProxy(ports)  # between the sagas' callers and the services they call
+    proxied = {f"{n.upper().replace('-', '_')}_URL": f"{faults.url}/{n}" for n in ports}
+    envs = {name: {**(proxied if name in SAGA_CALLERS else urls),
+                   "DATABASE_URL": f"sqlite:///{work / name}.sqlite3",
+                   "SHOP_SECRET_KEY": "split-shop-secret", "SHOP_PASSWORD_ITERATIONS": "1000",
+                   "SHOP_INSTANCE_DIR": str(work / "instance" / name),
+                   "SHOP_MAIL_DIR": str(work / "mail"), "INTERSERVICE_TIMEOUT": "20",
+                   "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+                   "OTEL_BSP_SCHEDULE_DELAY": "200",
+                   "SAGA_RELAY_SECONDS": "0"}  # the tests run the relay themselves
+            for name in ports}
 
     def start(name: str, logs: Path):  # noqa: ANN202 - a localrun.Process
         (work / "instance" / name).mkdir(parents=True, exist_ok=True)
-        env = {**urls, "DATABASE_URL": f"sqlite:///{work / name}.sqlite3",
-               "SHOP_SECRET_KEY": "split-shop-secret", "SHOP_PASSWORD_ITERATIONS": "1000",
-               "SHOP_INSTANCE_DIR": str(work / "instance" / name),
-               "SHOP_MAIL_DIR": str(work / "mail"), "INTERSERVICE_TIMEOUT": "20",
-               "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
-               "OTEL_BSP_SCHEDULE_DELAY": "200"}
-        return start_service(name, services[name], ports[name], env, logs, python=pythons[name])
+        return start_service(name, services[name], ports[name], envs[name], logs,
+                             python=pythons[name])
 
     procs, gateway = [], None
     try:
@@ -94,13 +156,15 @@ def split_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         gateway = start_gateway(rules, ports, front, work)
         wait_http(gateway.url + "/healthz", 30)
         yield {"url": gateway.url, "plan": plan, "work": work, "procs": procs, "out": out,
-               "gateway": gateway, "front": front, "receiver": receiver, "start": start}
+               "gateway": gateway, "front": front, "receiver": receiver, "start": start,
+               "faults": faults, "envs": envs, "pythons": pythons, "services": services}
     finally:
         if gateway is not None:
             gateway.stop()
         for proc in procs:
             proc.stop()
         receiver.close()
+        faults.close()
 
 
 def test_every_service_runs_from_its_own_venv_with_its_own_database(split_shop: dict) -> None:
@@ -260,3 +324,151 @@ def test_checkout_through_the_generated_gateway_is_one_trace_with_one_request_id
     assert call.status.code == trace_pb2.Status.STATUS_CODE_ERROR, call
     assert not [s for svc, s in spans if svc == "notifications" and s.trace_id == broken.trace_id]
     assert broken.status.code == trace_pb2.Status.STATUS_CODE_ERROR
+
+
+# -- sagas: checkout and cancellation with a service down at each step -------------------------
+def _rows(work: Path, service: str, sql: str) -> list[tuple]:
+    with closing(sqlite3.connect(work / f"{service}.sqlite3")) as db:
+        return db.execute(sql).fetchall()
+
+
+def broken_invariants(work: Path) -> list[str]:
+    """What the four services' own databases say is wrong once every saga has ended."""
+    charges = _rows(work, "payments", "SELECT reference, status, amount_cents, refunded_cents "
+                    "FROM payments WHERE status != 'declined'")
+    orders = _rows(work, "orders", "SELECT id, checkout_session_id, status, payment_status "
+                   "FROM orders")
+    held = _rows(work, "inventory", "SELECT reference, status, order_id FROM reservations "
+                 "WHERE status IN ('active', 'committed')")
+    open_checkouts = {r[0] for r in _rows(work, "checkout", "SELECT id FROM checkout_sessions "
+                                          "WHERE status = 'open'")}
+    per_checkout = Counter(o[1] for o in orders)
+    live_orders = {o[0] for o in orders if o[2] != "cancelled"}
+    charged = {c[0]: c for c in charges}
+    problems = [f"charge without an order or a refund: {ref}"
+                for ref, _status, amount, refunded in charges
+                if not per_checkout[ref] and refunded < amount]
+    problems += [f"{n} orders for one checkout: {ref}" for ref, n in per_checkout.items() if n > 1]
+    problems += [f"order {oid} marked paid without a charge"
+                 for oid, ref, _status, paid in orders if paid == "paid" and (
+                     ref not in charged or charged[ref][1] != "succeeded" or charged[ref][3])]
+    problems += [f"stock reserved without an order: {ref} ({status})"
+                 for ref, status, order_id in held
+                 if (status == "active" and ref not in open_checkouts)
+                 or (status == "committed" and order_id not in live_orders)]
+    return problems
+
+
+def _relay(proc_url: str) -> dict:
+    request = urllib.request.Request(proc_url + "/internal/_saga/relay", data=b"", method="POST")
+    with urllib.request.urlopen(request, timeout=120) as reply:
+        return json.loads(reply.read())
+
+
+def _shop(url: str):  # noqa: ANN202 - the sample's own client
+    from sample_monolith.tests.shop_client import ShopClient, UrllibTransport
+
+    return ShopClient(UrllibTransport(url, timeout=60.0), "external")
+
+
+def _ready_checkout(shop, quantity: int = 2) -> tuple[str, str, str]:  # noqa: ANN001
+    """(sku, customer token, open checkout id) with ``quantity`` of 5 units reserved."""
+    from sample_monolith.tests import journey
+
+    sku = journey.stocked_product(shop, journey.staff_token(shop), 5)
+    _email, token = journey.new_customer(shop)
+    journey.add_to_cart(shop, sku, quantity, token=token)
+    session = journey.expect(journey.start_checkout(shop, token), 201)
+    return sku, token, session["id"]
+
+
+def _proc(split_shop: dict, name: str):  # noqa: ANN202
+    return next(p for p in split_shop["procs"] if p.name == name)
+
+
+#: each step of the checkout's payment after which a service can be unreachable: before the
+#: charge, after the charge (each call that completes the order), and answers lost after the
+#: owner applied the call
+CHECKOUT_FAULTS = [("inventory", "holds_are_live", "down"), ("payments", "charge", "down"),
+                   ("payments", "charge", "lost"), ("orders", "create_order", "down"),
+                   ("orders", "create_order", "lost"), ("payments", "attach_order", "down"),
+                   ("inventory", "commit_reservations", "down"),
+                   ("inventory", "commit_reservations", "lost"),
+                   ("notifications", "enqueue_email", "down")]
+
+
+@pytest.mark.parametrize("fault", CHECKOUT_FAULTS, ids=lambda f: ":".join(f))
+def test_checkout_with_a_service_down_at_a_step_ends_as_one_paid_order(
+        split_shop: dict, fault: tuple[str, str, str]) -> None:
+    from sample_monolith.tests import journey
+
+    shop, work = _shop(split_shop["url"]), split_shop["work"]
+    sku, token, checkout = _ready_checkout(shop)
+    split_shop["faults"].faults[fault[:2]] = fault[2]
+    try:
+        assert journey.pay(shop, checkout, token).status >= 500
+    finally:
+        split_shop["faults"].faults.clear()
+    assert _rows(work, "checkout", "SELECT COUNT(*) FROM interservice_outbox") == [(1,)]
+    assert _relay(_proc(split_shop, "checkout").url) == {"ran": 1, "pending": 0}
+    assert broken_invariants(work) == []
+    [(status, order_id)] = _rows(work, "checkout", "SELECT status, order_id FROM "
+                                 f"checkout_sessions WHERE id = '{checkout}'")
+    assert status == "completed"
+    assert _rows(work, "orders", "SELECT id, payment_status FROM orders WHERE "
+                 f"checkout_session_id = '{checkout}'") == [(order_id, "paid")]
+    assert _rows(work, "payments", "SELECT status, order_id FROM payments WHERE "
+                 f"reference = '{checkout}'") == [("succeeded", order_id)]
+    assert journey.available(shop, sku) == 3
+
+
+def test_checkout_with_the_orders_process_stopped_ends_after_it_restarts(split_shop: dict
+                                                                          ) -> None:
+    from migrator.extraction.localrun import start_service, wait_http
+    from sample_monolith.tests import journey
+
+    shop, work = _shop(split_shop["url"]), split_shop["work"]
+    _sku, token, checkout = _ready_checkout(shop)
+    orders = _proc(split_shop, "orders")
+    orders.stop()
+    try:
+        assert journey.pay(shop, checkout, token).status >= 500
+    finally:
+        restarted = start_service("orders", split_shop["services"]["orders"], orders.port,
+                                  split_shop["envs"]["orders"], work / "logs",
+                                  python=split_shop["pythons"]["orders"])
+        split_shop["procs"][split_shop["procs"].index(orders)] = restarted
+        wait_http(restarted.url + "/healthz", 120, restarted)
+    assert _rows(work, "payments", "SELECT status FROM payments WHERE "
+                 f"reference = '{checkout}'") == [("succeeded",)]  # charged, no order yet
+    assert _relay(_proc(split_shop, "checkout").url) == {"ran": 1, "pending": 0}
+    assert broken_invariants(work) == []
+    assert len(_rows(work, "orders", "SELECT id FROM orders WHERE "
+                     f"checkout_session_id = '{checkout}'")) == 1
+
+
+@pytest.mark.parametrize("fault", [("payments", "refund_order", "down"),
+                                   ("payments", "refund_order", "lost"),
+                                   ("inventory", "restock_order", "down")],
+                         ids=lambda f: ":".join(f))
+def test_cancellation_with_a_service_down_ends_refunded_and_restocked(
+        split_shop: dict, fault: tuple[str, str, str]) -> None:
+    from sample_monolith.tests import journey
+
+    shop, work = _shop(split_shop["url"]), split_shop["work"]
+    sku, token, checkout = _ready_checkout(shop)
+    order = journey.expect(journey.pay(shop, checkout, token), 201)["order"]
+    split_shop["faults"].faults[fault[:2]] = fault[2]
+    try:
+        assert shop.post(f"/api/orders/{order['number']}/cancel", {}, token=token).status >= 500
+    finally:
+        split_shop["faults"].faults.clear()
+    assert _relay(_proc(split_shop, "orders").url) == {"ran": 1, "pending": 0}
+    assert broken_invariants(work) == []
+    assert _rows(work, "orders", "SELECT status, payment_status FROM orders WHERE "
+                 f"number = '{order['number']}'") == [("cancelled", "refunded")]
+    assert _rows(work, "payments", "SELECT status, refunded_cents = amount_cents FROM payments "
+                 f"WHERE reference = '{checkout}'") == [("refunded", 1)]
+    assert _rows(work, "payments", "SELECT COUNT(*) FROM refunds JOIN payments ON payments.id "
+                 f"= refunds.payment_id WHERE reference = '{checkout}'") == [(1,)]  # once
+    assert journey.available(shop, sku) == 5

@@ -217,6 +217,25 @@ def test_edited_plan_round_trip(project: Path, tmp_path: Path) -> None:
     assert plan.meta["new_nodes"] == ["shopx.catalog.search"]
 
 
+@pytest.mark.parametrize("name", ["postgres", "gateway", "legacy"])
+def test_a_reserved_service_name_is_refused_at_its_line_of_the_plan(
+        project: Path, tmp_path: Path, name: str) -> None:
+    out = tmp_path / "plan.yaml"
+    assert run("propose", str(project), "-o", str(out))[0] == 0
+    data = yaml.safe_load(out.read_text())
+    data["services"][name] = data["services"].pop("catalog")
+    data["meta"]["monolith_service"] = "legacy"
+    for svc in data["services"].values():
+        svc["depends_on"] = []
+    out.write_text(yaml.safe_dump(data))
+    line = out.read_text().splitlines().index(f"  {name}:") + 1
+    code, _, stderr = run("scaffold", str(project), "--plan", str(out), "-o",
+                          str(tmp_path / "gen"))
+    assert code == 2 and stderr.count("\n") == 1, stderr
+    assert f"{out}: line {line}: services.{name}: the name {name!r} is reserved" in stderr
+    assert not (tmp_path / "gen").exists()
+
+
 def test_compare_prints_mojofm_ari_and_moves(project: Path, tmp_path: Path) -> None:
     out = tmp_path / "plan.yaml"
     assert run("propose", str(project), "-o", str(out))[0] == 0

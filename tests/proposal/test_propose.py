@@ -233,6 +233,14 @@ def test_names_come_from_vocabulary_and_are_unique() -> None:
     assert stems("CATEGORIES") == {"category"} and stems("OrderLines") == {"order", "line"}
 
 
+def test_names_never_take_a_container_name_compose_reserves() -> None:
+    # Django's own code has a django.contrib.postgres package: its service was named postgres
+    names = assign_names({1: candidates([("django.contrib.postgres", 5)], [], [], [], set()),
+                          2: candidates([("app.gateway", 2)], [], [], [], set())}, {1: 5, 2: 2})
+    assert names[1] not in ("postgres", "gateway", "monolith") and names[1].startswith("postgres")
+    assert names[2] not in ("postgres", "gateway", "monolith")
+
+
 def test_hostile_names_become_dns_labels() -> None:
     g = DependencyGraph()
     for m in ["Über_App", "Über_App.Café_Ops", "Über_App.Café_Ops.x", "Über_App.Z__",
