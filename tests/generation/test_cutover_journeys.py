@@ -175,6 +175,8 @@ def test_extracted_service_keeps_the_journeys_passing_through_every_cutover_stat
     plan = load_plan(out / "plan.yaml")
     assert {s.cutover for s in plan.services.values()} == {"off"}
     tables = sorted(plan.services[SERVICE].tables)
+    graph = json.loads((out / "graph.json").read_text())
+    routes = sorted({(r["method"], r["path"]) for r in graph["routes"]})
     from migrator.analysis import analyze
 
     rules = [r for r in build_project(plan, analyze(ROOT / "sample_monolith")).rules
@@ -228,21 +230,46 @@ def test_extracted_service_keeps_the_journeys_passing_through_every_cutover_stat
                         continue
                     code, passed, tail = _journeys(gw)
                     assert code == 0 and passed >= 20, (state, passed, tail)
+                    if step in (0, 3):  # the default output's `off`, and `live`
+                        owner = ports[SERVICE if state == "live" else "monolith"]
+                        _every_route_answered(gw, prefix, routes, lambda path, owner=owner: (
+                            owner if catalog_route(path) else ports["monolith"]))
                     mine = [h for h in _access_log(prefix) if catalog_route(h["path"])]
                     to_service = sum(h["upstream"].endswith(f":{ports[SERVICE]}") for h in mine)
                     journeys[f"{step}:{state}"] = (passed, to_service, len(mine))
                     if state == "canary":
                         canary = _canary_share(gw, prefix, ports[SERVICE])
+                        assert abs(canary - 10) <= 4, canary
                 if state == "off":
                     assert to_service == 0, journeys
                 if state == "live":
                     assert mine and to_service == len(mine), journeys
             print(f"(journeys passed, requests to {SERVICE}, requests on its routes) per state: "
                   f"{journeys}; canary 10%: {canary}% of 1,000 reads went to {SERVICE}")
-            assert abs(canary - 10) <= 4, canary
         finally:
             for proc in procs:
                 proc.stop()
+
+
+def _every_route_answered(gw: str, prefix: Path, routes: list[tuple[str, str]],
+                          served_by) -> None:
+    """Every route the analysis found, its parameters filled in, reaches the process that
+    ``served_by`` (path -> port) names, and is answered without a server error: no route is
+    left without a live backend at this state."""
+    from sample_monolith.tests.shop_client import ShopClient, UrllibTransport
+
+    shop = ShopClient(UrllibTransport(gw), "routes")
+    before = len(_access_log(prefix))
+    asked = []
+    for method, path in routes:
+        concrete = re.sub(r"<[^>]+>", "x", re.sub(r"<int:[^>]+>", "1", path))
+        body = None if method in ("GET", "DELETE") else {}
+        asked.append((method, concrete, shop.request(method, concrete, body).status))
+    hits = _access_log(prefix)[before:]
+    assert [(h["method"], h["path"]) for h in hits] == [a[:2] for a in asked]
+    wrong = [(*a, h["upstream"]) for a, h in zip(asked, hits, strict=True)
+             if a[2] >= 500 or a[2] == 405 or not h["upstream"].endswith(f":{served_by(a[1])}")]
+    assert len(asked) >= 80 and not wrong, wrong
 
 
 def _canary_share(gw: str, prefix: Path, port: int) -> float:
