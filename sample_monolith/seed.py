@@ -192,5 +192,10 @@ def seed_if_empty() -> bool:
                                   zip_code="30308", is_default=True))
     db_session.add(demo)
     db_session.commit()
+    if db_session.get_bind().dialect.name == "postgresql":
+        # the fixed ids above leave PostgreSQL's sequence at 1: the next product would clash
+        db_session.execute(select(func.setval(func.pg_get_serial_sequence("products", "id"),
+                                              select(func.max(Product.id)).scalar_subquery())))
+        db_session.commit()
     ensure_staff_account(current_app.config["STAFF_EMAIL"], current_app.config["STAFF_PASSWORD"])
     return True

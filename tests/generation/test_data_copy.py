@@ -39,6 +39,17 @@ def shop_db(tmp_path_factory):
         yield pg, work
 
 
+def test_the_seeded_monolith_can_add_products_on_postgresql(shop_db) -> None:
+    """The seed gives products fixed ids; on PostgreSQL the id sequence must move past them,
+    or the first product a staff user adds fails with a duplicate key."""
+    pg, _ = shop_db
+    with psycopg.connect(pg.primary("monolith")) as conn:
+        top = conn.execute("SELECT max(id) FROM products").fetchone()[0]
+        following = conn.execute(
+            "SELECT nextval(pg_get_serial_sequence('products', 'id'))").fetchone()[0]
+    assert top >= 10 and following == top + 1
+
+
 def _rows(url: str, table: str) -> list[tuple]:
     with psycopg.connect(url) as conn:
         return sorted(conn.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr)
