@@ -57,8 +57,8 @@ def run(path: str | Path, out: str | Path, *, jobs: int | None = None, use_cache
 
 def _run(path: Path, out: Path, *, jobs: int | None, use_cache: bool, force: bool,
          with_: tuple[str, ...], resident: bool, extract: bool = False) -> RunResult:
+    from migrator import scaffold  # with extract, extraction's too
     from migrator.analysis import analyze
-    from migrator.generation import scaffold
     from migrator.proposal.config import find_config
     from migrator.proposal.engine import propose
     from migrator.reporting import render, report

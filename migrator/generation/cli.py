@@ -13,7 +13,6 @@ from migrator.plan import PlanError, load_plan
 from migrator.util.fs import read_text
 
 from . import EXTRAS, ScaffoldError
-from . import scaffold as scaffold_api
 
 
 def _load_graph(path: Path, graph_file: Path | None) -> DependencyGraph:
@@ -64,6 +63,8 @@ def scaffold(path: Path, plan_file: Path, out: Path, graph_file: Path | None,
     except PlanError as exc:
         raise InputError(str(exc)) from None
     graph = _load_graph(path, graph_file)
+    from migrator import scaffold as scaffold_api  # with --extract, extraction's too
+
     try:
         result = scaffold_api(plan, graph, out, templates=templates, force=force, with_=with_,
                               project=project, extract=extract,

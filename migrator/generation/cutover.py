@@ -106,9 +106,10 @@ def cutover(service: str, state: str, percent: int | None, out: Path, plan_file:
     `migrator cutover catalog canary --percent 10 -o out` sends a tenth of catalog's requests to
     it; `migrator cutover catalog off -o out` rolls back to the monolith.
     """
+    from migrator import scaffold  # with --extract, extraction's too
     from migrator.analysis import PathError, analyze
 
-    from . import ScaffoldError, scaffold
+    from . import ScaffoldError
 
     plan_file = plan_file or out / "plan.yaml"
     try:

@@ -17,7 +17,6 @@ import jinja2
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
-import migrator
 from migrator.util.fs import FileError, read_text
 from migrator.util.names import python_identifier
 
@@ -68,10 +67,11 @@ WSGI_TARGET = {"flask": "{pkg}.wsgi:app", "fastapi": "{pkg}.asgi:app",
 
 def default_templates() -> Path:
     """Templates shipped in the wheel (migrator/templates) or the repository's templates/."""
-    shipped = Path(migrator.__file__).parent / "templates"
+    package = Path(__file__).parent.parent  # migrator/
+    shipped = package / "templates"
     if shipped.is_dir():
         return shipped
-    return Path(migrator.__file__).parent.parent / "templates"
+    return package.parent / "templates"
 
 
 def environment(overrides: Path | None = None) -> SandboxedEnvironment:
