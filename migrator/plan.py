@@ -87,7 +87,7 @@ class Plan:
         return assignment.get(node.split(":", 1)[0])
 
     def to_dict(self) -> dict[str, Any]:
-        services = {}
+        services: dict[str, dict[str, Any]] = {}
         for name in sorted(self.services):
             s = self.services[name]
             services[name] = {
@@ -152,7 +152,7 @@ def _cutover(value: Any, where: str, problems: list[str]) -> tuple[str, int]:
     problems.extend(f"{where}: {p}" for p in found)
     if found:
         return "off", 0
-    return state, (percent if state == "canary" else 0)
+    return str(state), (percent if state == "canary" and isinstance(percent, int) else 0)
 
 
 def dump_plan(plan: Plan, fmt: str = "yaml") -> str:

@@ -65,7 +65,8 @@ def read_regular(path: str | os.PathLike[str], limit: int,
     without blocking (``util.fs.read_regular``); ``CacheFileError`` saying what it is
     otherwise (a link, a FIFO, a device, too large), ``FileNotFoundError`` when it is missing."""
     try:
-        return fs.read_regular(os.fspath(path), root=root, max_bytes=limit)
+        return fs.read_regular(os.fspath(path), root=None if root is None else os.fspath(root),
+                               max_bytes=limit)
     except fs.FileError as exc:
         if exc.missing:
             raise FileNotFoundError(errno.ENOENT, exc.why, os.fspath(path)) from None

@@ -167,9 +167,10 @@ def service_files(env: SandboxedEnvironment, project: Project, svc: ServiceSpec,
     for group in ("common", project.framework):
         for template, target in SERVICE_FILES[group].items():
             if extract and group == "common" and template in EXTRACT_SERVICE_FILES:
-                template = EXTRACT_SERVICE_FILES[template]
-                if template is None:
+                replacement = EXTRACT_SERVICE_FILES[template]
+                if replacement is None:
                     continue
+                template = replacement
             name = f"service/{group}/{template}"
             out[f"services/{svc.name}/{target.format(pkg=svc.package)}"] = render(env, name,
                                                                                   **context)

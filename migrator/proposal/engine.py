@@ -350,7 +350,7 @@ class _Proposer:
                                                               or k not in pinned)]
                 if not others:
                     return False
-                mine = {module_of(u) for n in members[lab] for u in self._expand(con, n)}
+                mine = frozenset(module_of(u) for n in members[lab] for u in self._expand(con, n))
                 kin: Counter[int] = Counter()
                 for k in others:
                     kin[k] = sum(1 for n in members[k] for u in self._expand(con, n)
@@ -441,8 +441,8 @@ class _Proposer:
             else:
                 break
         # renumber densely in order of first member
-        order = sorted(self._real(labels).items(), key=lambda kv: kv[1][0])
-        renum = {old: i for i, (old, _) in enumerate(order)}
+        by_first = sorted(self._real(labels).items(), key=lambda kv: kv[1][0])
+        renum = {old: i for i, (old, _) in enumerate(by_first)}
         return {n: renum.get(lab, -1) for n, lab in labels.items()}
 
     @staticmethod
@@ -514,12 +514,12 @@ class _Proposer:
         for u, svc in sorted(self.pins.items()):
             if u in assignment:
                 fixed.setdefault(assignment[u], svc)
-        handler_unit = {}
+        handler_unit: dict[str, list[str]] = {}
         for r in graph.routes:
-            u = ug.unit_of.get(r.handler) or ug.unit_of.get(module_of(r.handler))
-            if u:
-                handler_unit.setdefault(u, []).append(first_segment(r.path))
-        scores: dict[int, Counter[str]] = {}
+            unit = ug.unit_of.get(r.handler) or ug.unit_of.get(module_of(r.handler))
+            if unit:
+                handler_unit.setdefault(unit, []).append(first_segment(r.path))
+        scores: dict[int, dict[str, float]] = {}
         roots = {d for d in ug.domain.values() if d not in ug.package_domains}
         owned: dict[str, list[str]] = defaultdict(list)  # provisional owners, by cluster
         provisional = UnitResolver({u: str(lab) for u, lab in assignment.items()})
@@ -623,9 +623,9 @@ class _Proposer:
                 services[owner].tables.append(table)
         resolver = UnitResolver(full)
         for r in graph.routes:
-            svc = resolver.group(r.handler)
-            if svc in services:
-                services[svc].routes.append(f"{r.method} {r.path}")
+            home = resolver.group(r.handler)
+            if home is not None and home in services:
+                services[home].routes.append(f"{r.method} {r.path}")
         deps: dict[str, Counter[str]] = defaultdict(Counter)
         interface: dict[str, set[str]] = defaultdict(set)
         for s_node, t_node, data in graph.g.edges(data=True):
@@ -636,10 +636,10 @@ class _Proposer:
                 deps[a][b] += data.get("count", 1)
                 if data.get("kind") != "import" or ":" in t_node:
                     interface[b].add(t_node)  # the names called; module imports add nothing
-        for name, svc in services.items():
-            svc.depends_on = sorted(deps[name])
-            svc.interface = sorted(interface[name])
-            svc.routes = sorted(set(svc.routes))
+        for name, service in services.items():
+            service.depends_on = sorted(deps[name])
+            service.interface = sorted(interface[name])
+            service.routes = sorted(set(service.routes))
         if self.base is not None:
             for name, old in self.base.services.items():
                 if name in services:
@@ -649,8 +649,8 @@ class _Proposer:
                     services[name].cutover = old.cutover
                     services[name].cutover_percent = old.cutover_percent
         metrics = compute_metrics(graph, full, owners=owners)
-        for name, svc in services.items():
-            svc.why = self._why(name, svc, full, split)
+        for name, service in services.items():
+            service.why = self._why(name, service, full, split)
         placements = self._placements(full)
         meta: dict[str, Any] = {
             "generator": "migrator propose",

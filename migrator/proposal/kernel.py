@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
+from collections.abc import Set
 
 from migrator.graph import DependencyGraph, module_of
 from migrator.proposal.concepts import UTILITY_WORDS, seg_words
@@ -141,7 +142,7 @@ def forced_kernel(ug: UnitGraph, opts: ProposalOptions) -> set[str]:
 
 
 def initial_kernel(ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions,
-                   exclude: set[str] = frozenset()) -> set[str]:
+                   exclude: Set[str] = frozenset()) -> set[str]:
     """Kernel before clustering, with domains (business concepts) standing in for services."""
     forced = forced_kernel(ug, opts)
     business = business_units(ug, graph)
@@ -186,7 +187,7 @@ def initial_kernel(ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions,
 
 
 def settle_kernel(ug: UnitGraph, assignment: dict[str, str], kernel: set[str],
-                  forced: set[str], infra: set[str] = frozenset()) -> set[str]:
+                  forced: set[str], infra: Set[str] = frozenset()) -> set[str]:
     """After clustering: a kernel unit that only one service uses moves into that service,
     unless its authors put it in a toolbox package (``utils/``, ``common/``); one that depends
     on a service moves there too, unless it is ``infra`` (plumbing that imports a model stays

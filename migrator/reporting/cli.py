@@ -61,15 +61,14 @@ def load_any_plan(path: str) -> Plan:
     """A plan file, or a decomposition file (``kind: decomposition``) read as a plan."""
     data = read_document(path)  # a PlanError (unreadable, not YAML, duplicate key) as for a plan
     if isinstance(data, dict) and data.get("kind") == "decomposition":
-        from migrator.plan import SHARED, Service
+        from migrator.plan import SHARED, Service, SharedKernel
         from migrator.proposal.compare import partition_from_data
 
         part = partition_from_data(data, source=path)
         plan = Plan()
         for node, group in sorted(part.items()):
-            if group == SHARED:
-                bucket = plan.shared_kernel
-            else:
+            bucket: SharedKernel | Service = plan.shared_kernel
+            if group != SHARED:
                 bucket = plan.services.setdefault(group, Service(name=group))
             (bucket.symbols if ":" in node else bucket.modules).append(node)
         return plan
