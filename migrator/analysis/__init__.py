@@ -25,7 +25,7 @@ from migrator.analysis.discover import (
     discover,
     project_root,
 )
-from migrator.analysis.facts import ModuleFacts
+from migrator.analysis.facts import ModuleFacts, WorkItem
 from migrator.analysis.isolate import DEFAULT_TIME_LIMIT, TIME_LIMIT_CODE, Parser
 from migrator.graph import DependencyGraph, Diagnostic
 
@@ -285,7 +285,7 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
             facts[f.module] = hit
             used.add(key)
             continue
-        todo.append((f.rel, f.module, f.is_package, sha, data, plugins))
+        todo.append(WorkItem(f.rel, f.module, f.is_package, sha, data, plugins))
     stats.cached = len(facts)
     stats.parsed = len(todo)
     parser.submit(todo)

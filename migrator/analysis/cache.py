@@ -41,7 +41,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from migrator.analysis import cacheformat
-from migrator.analysis.facts import FACTS_VERSION, ModuleFacts
+from migrator.analysis.facts import FACTS_VERSION, ModuleFacts, WorkItem
 from migrator.graph import DependencyGraph
 from migrator.util import fs
 
@@ -557,7 +557,7 @@ class Hints:
         except OSError:
             pass  # hints only save time
 
-    def guess(self) -> list[tuple[Any, ...]]:
+    def guess(self) -> list[WorkItem]:
         """Work items (as ``parse.WorkItem``) for the files that changed since the hints were
         saved; empty when there are none, too many, or no usable hints."""
         try:
@@ -588,8 +588,8 @@ class Hints:
                     continue
                 new_sha = hashlib.sha256(content).hexdigest()
                 if new_sha != sha:  # touched but unchanged files need no parse
-                    items.append((rel, str(module), bool(is_package), new_sha, content,
-                                  self.plugins))
+                    items.append(WorkItem(rel, str(module), bool(is_package), new_sha, content,
+                                          self.plugins))
             return items
         except (OSError, CacheFileError, ValueError, TypeError, KeyError, AttributeError):
             return []

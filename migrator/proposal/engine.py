@@ -16,7 +16,16 @@ from typing import Any
 import networkx as nx
 
 from migrator.graph import DependencyGraph, module_of
-from migrator.plan import DNS1123_LABEL, SHARED, Plan, PlanError, Service, SharedKernel
+from migrator.plan import (
+    DNS1123_LABEL,
+    META_VERSION,
+    SHARED,
+    Plan,
+    PlanError,
+    PlanMeta,
+    Service,
+    SharedKernel,
+)
 from migrator.proposal import cluster as cl
 from migrator.proposal.compare import _covering, _resolve
 from migrator.proposal.concepts import seg_words
@@ -652,29 +661,29 @@ class _Proposer:
         for name, service in services.items():
             service.why = self._why(name, service, full, split)
         placements = self._placements(full)
-        meta: dict[str, Any] = {
-            "generator": "migrator propose",
-            "source": self.source,
-            "algorithm": self.opts.algorithm,
-            "seed": self.opts.seed,
-            "resolution": resolution,
-            "services_range": list(self.opts.services) if self.opts.services else None,
-            "weights": dict(sorted(self.opts.weights.items())),
-            "split_modules": sorted(split),
-            "service_count": self._count_reason(len(services)),
-            "table_owner_rule": TABLE_RULE,
-            "data_coupling": copy.deepcopy({
+        meta = PlanMeta(version=META_VERSION, generator="migrator propose")
+        if self.source is not None:
+            meta["source"] = self.source
+        meta.update(PlanMeta(algorithm=self.opts.algorithm, seed=self.opts.seed,
+                             resolution=resolution))
+        if self.opts.services:
+            meta["services_range"] = list(self.opts.services)
+        meta.update(PlanMeta(
+            weights=dict(sorted(self.opts.weights.items())),
+            split_modules=sorted(split),
+            service_count=self._count_reason(len(services)),
+            table_owner_rule=TABLE_RULE,
+            data_coupling=copy.deepcopy({
                 "shared_writes": metrics["data_coupling"]["shared_write_tables"],
                 "cross_reads": metrics["data_coupling"]["cross_read_tables"],
             }),
-            "placements": placements,
-        }
+            placements=placements,
+        ))
         if self.base is not None:
             covered = set(self.base.assignment())
             meta["new_nodes"] = sorted(new_units)
             meta["removed_nodes"] = sorted(n for n in covered
                                            if _resolve_any(n, set(ug.units)) is None)
-        meta = {k: v for k, v in meta.items() if v is not None}
         return Plan(services=services, shared_kernel=kernel, metrics=metrics, meta=meta)
 
     def _count_reason(self, n: int) -> str:
