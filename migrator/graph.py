@@ -28,7 +28,8 @@ GRAPH_SCHEMA = "migrator.graph"
 GRAPH_VERSION = 1
 
 NODE_KINDS = ("module", "class", "function", "variable")
-EDGE_KINDS = ("import", "reference", "inherit", "orm", "table", "route", "dynamic")
+EDGE_KINDS = ("import", "reference", "inherit", "orm", "table", "route", "dynamic", "async",
+              "signal")
 
 #: at most this many file:line evidence entries are kept per edge (the count stays exact)
 MAX_EVIDENCE = 20

@@ -19,9 +19,13 @@ from migrator.graph import Diagnostic
 
 #: excluded unless an --include pattern names them (matched against any path component)
 DEFAULT_EXCLUDES = (
-    "tests", "test", "testing", "conftest.py", "test_*.py", "*_test.py", "migrations",
+    "tests", "test", "testing", "conftest.py", "test_*.py", "*_test.py",
     "build", "dist", "docs", "*.egg-info", "site-packages",
 )
+#: a ``migrations`` folder holding these is a schema history (Django's numbered files,
+#: Alembic's environment), excluded by default; one that does not is code (an importer of
+#: recipes from other apps called ``services/migrations/``)
+_SCHEMA_MIGRATION = re.compile(r"\d{4}_\w*\.py|env\.py|script\.py\.mako|versions")
 #: never entered: tool and VCS state, dependencies, caches
 HARD_EXCLUDES = (
     ".git", ".hg", ".svn", "node_modules", "__pycache__", ".tox", ".nox", ".venv", "venv",
@@ -103,10 +107,12 @@ class Matcher:
     def _included(self, rel: str) -> bool:
         return any(r.fullmatch(rel) for r in self.include)
 
-    def prune_dir(self, rel: str, name: str) -> bool:
+    def prune_dir(self, rel: str, name: str, path: Path | None = None) -> bool:
         if name in self.hard or any(r.fullmatch(rel) for r in self.exclude):
             return True
-        if any(r.fullmatch(rel) for r in self.defaults):
+        if any(r.fullmatch(rel) for r in self.defaults) or (
+                self.defaults and name == "migrations" and path is not None
+                and _schema_migrations(path)):
             # an --include may still reach inside a default-excluded directory
             return not self.include or not self._could_include_under(rel)
         return False
@@ -123,6 +129,14 @@ class Matcher:
                 return True
             return False
         return any(r.fullmatch(rel) for r in self.defaults)
+
+
+def _schema_migrations(directory: Path) -> bool:
+    try:
+        with os.scandir(directory) as entries:
+            return any(_SCHEMA_MIGRATION.fullmatch(e.name) for e in entries)
+    except OSError:
+        return True  # unreadable: as before, excluded
 
 
 def _git_root(start: Path) -> Path | None:
@@ -325,7 +339,7 @@ class _Walker:
                         "(--follow-symlinks follows it)", "info"))
                 continue
             if is_dir:
-                if self.matcher.prune_dir(rel, entry.name):
+                if self.matcher.prune_dir(rel, entry.name, path):
                     continue
                 if not _IDENT.fullmatch(entry.name):
                     continue

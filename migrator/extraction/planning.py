@@ -70,7 +70,7 @@ def plan_from_decomposition(path: str | Path, graph: DependencyGraph,
                     interface.setdefault(target, set()).add(f"{tm}:{tn}")
                     depends.setdefault(user, set()).add(target)
     for source, target, data in graph.edges():  # attribute uses: ``services.get_order(...)``
-        if data["kind"] not in ("reference", "dynamic") or ":" not in target:
+        if data["kind"] not in ("reference", "dynamic", "signal") or ":" not in target:
             continue
         if graph.g.nodes.get(target, {}).get("kind") != "function":
             continue

@@ -30,7 +30,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from migrator.graph import DependencyGraph
+from migrator.graph import DependencyGraph, module_of
 from migrator.proposal.naming import singular, words
 
 #: words that name a technical role, never a business capability
@@ -61,6 +61,12 @@ ROLE_WORDS = frozenset({
 UTILITY_WORDS = frozenset({
     "util", "utils", "utility", "utilities", "helper", "helpers", "common", "lib", "libs", "misc",
     "support", "pkg", "pkgs", "shared", "compat", "store", "stores", "infra", "infrastructure",
+})
+#: packages of adapters to other systems (``plugins/slack``, ``providers/ldap``): an adapter
+#: serves the capability whose interface it implements, not one named after the vendor
+ADAPTER_WORDS = frozenset({
+    "plugin", "plugins", "provider", "providers", "integration", "integrations", "backend",
+    "backends", "adapter", "adapters", "connector", "connectors", "contrib", "addon", "addons",
 })
 #: a word in at least this share of a package's children is an affix of that package
 AFFIX_SHARE = 0.5
@@ -97,7 +103,29 @@ class Concepts:
         self.roles = self._roles()
         self.layers = self._layers()
         self.spellings: dict[str, Counter[str]] = defaultdict(Counter)
+        #: module below an adapter container -> its adapter package (``app.plugins.slack``)
+        self.adapter_of: dict[str, str] = {}
         self.of: dict[str, str] = {m: self._concept(m) for m in self.modules}
+
+    def place_adapters(self, implements: Iterable[tuple[str, str, float]]) -> None:
+        """Give each adapter module the concept its classes implement (``(module, base module,
+        class size)`` triples from inheritance), weighted by the size of the implementing
+        classes; a module that implements none takes the votes of its nearest package that
+        does, and a package that implements no concept keeps its own name, as any would."""
+        votes: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        for module, base, size in implements:
+            package, concept = self.adapter_of.get(module), self.of.get(base, "")
+            container = package.rsplit(".", 1)[0] if package else ""
+            if package and concept and not base.startswith(package + ".") \
+                    and concept not in seg_words(container.rsplit(".", 1)[-1]):
+                parts = module.split(".")
+                for i in range(package.count(".") + 1, len(parts) + 1):
+                    votes[".".join(parts[:i])][concept] += size
+        for m in sorted(self.adapter_of):
+            parts = m.split(".")
+            v = next((votes[p] for p in (".".join(parts[:i]) for i in range(len(parts), 0, -1))
+                      if p in votes), None)
+            self.of[m] = min(v, key=lambda c: (-v[c], c)) if v else self._concept(m, False)
 
     # -- words ----------------------------------------------------------------------------
     @staticmethod
@@ -126,13 +154,24 @@ class Concepts:
         return [w for w in stripped if w not in drop]
 
     def _roles(self) -> set[str]:
-        """Technical words, and words that recur as children of many packages."""
+        """Technical words, and words that recur as children of many packages that are
+        themselves made of such words (``flows.py`` beside ``models.py`` and ``views.py`` in
+        every feature package); a word that recurs across packages of many distinct children
+        is a concept across layers (``models/asset.py``, ``services/assets_service.py``,
+        ``blueprints/assets/``), table or not."""
         packages = [p for p, c in self.children.items() if len(c) >= 2]
         df: Counter[str] = Counter()
+        has: dict[str, list[set[str]]] = {}
         for p in packages:
-            df.update({w for c in self.children[p] for w in self.words_of(p, c, set())})
+            has[p] = [set(self.words_of(p, c, set())) for c in self.children[p]]
+            df.update(set().union(*has[p]))
         limit = max(6, math.ceil(0.2 * len(packages)))
-        self.recurring = {w for w, n in df.items() if n >= limit}
+        frequent = {w for w, n in df.items() if n >= limit}
+        templated = [p for p, ws in has.items()
+                     if sum(1 for w in ws if w & frequent) >= 0.5 * len(ws)]
+        self.recurring = {w for w in frequent
+                          if sum(1 for p in templated if any(w in x for x in has[p]))
+                          >= 0.5 * df[w]}
         return set(ROLE_WORDS) | self.recurring
 
     def _child_concepts(self, package: str) -> set[str]:
@@ -172,12 +211,17 @@ class Concepts:
         return layers
 
     # -- concepts -------------------------------------------------------------------------
-    def _concept(self, module: str) -> str:
+    def _concept(self, module: str, adapters: bool = True) -> str:
         parts = module.split(".")
         start = max(i for i in range(len(parts) + 1) if ".".join(parts[:i]) in self.layers)
         for j in range(start, len(parts)):
             if set(seg_words(parts[j])) <= UTILITY_WORDS:
                 return ""  # below ``utils/`` or ``common/``: plumbing, whatever its name
+            if j + 1 < len(parts) and set(seg_words(parts[j])) <= ADAPTER_WORDS \
+                    and self.words_of(".".join(parts[:j + 1]), parts[j + 1]):
+                if adapters:  # ``plugins/slack/...``: the concept of what it implements
+                    self.adapter_of[module] = ".".join(parts[:j + 2])
+                    return ""
             ws = self.words_of(".".join(parts[:j]), parts[j])
             if j == self.root_depth == len(parts) - 1 and module not in self.children \
                     and "_".join(ws) not in self.protected:
@@ -211,5 +255,8 @@ def concept_domains(graph: DependencyGraph, modules: list[str]
         if table.model:
             business.add("_".join(seg_words(table.model.split(":", 1)[-1])))
     concepts = Concepts(modules, business)
+    nodes = graph.g.nodes
+    concepts.place_adapters((module_of(s), module_of(t), float(nodes[s].get("size") or 1))
+                            for s, t, kind in graph.g.edges(data="kind") if kind == "inherit")
     keys = {m: concepts.key(m) for m in modules}
     return keys, {keys[m] for m in modules if concepts.of[m]}, set(concepts.layers)

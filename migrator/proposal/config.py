@@ -37,6 +37,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "table": 1.0,
     "route": 1.0,
     "dynamic": 0.5,
+    "async": 0.5,  # a queued task or background job: the caller does not wait for it
+    "signal": 0.5,  # a signal handler: runs on the sender's event, found by name like ``dynamic``
     "package": 2.0,
     "sibling": 0.25,
     "table_write": 3.0,

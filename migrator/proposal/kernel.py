@@ -30,6 +30,10 @@ from migrator.proposal.units import UnitGraph
 INFRA_ROUTE = re.compile(r"^/*(healthz?|readyz|livez|ready|live|ping|status|metrics|static)"
                          r"(/|$)", re.IGNORECASE)
 
+#: a carved-out symbol of the composition root that puts this share of its uses into one
+#: domain is that domain's command, not wiring
+COMMAND_SHARE = 2 / 3
+
 
 def business_units(ug: UnitGraph, graph: DependencyGraph, reads: bool = True) -> set[str]:
     """Units with business logic (see module docstring); ``reads=False`` lets table reads
@@ -122,8 +126,28 @@ def _composition_root(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
 
     keep = {m for m in root if wires(m) or (m in roots_keys and not mod_uses.get(m)
                                             and any(k.startswith(m + ".") for k in modules))}
-    # a loader's data named after a domain's tables goes to that domain, not the shell
-    return {u for m in sorted(keep) for u in ug.module_units[m] if u not in ug.named}
+    # a loader's data named after a domain's tables goes to that domain, not the shell, and
+    # so does a carved-out command that mostly uses one domain and no wiring of its module
+    # (``sync_users`` of a ``manage.py``, not ``create_app`` calling ``_register_routes``)
+    uses: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    siblings: dict[str, set[str]] = defaultdict(set)
+    for (a, b), c in ug.counts.items():
+        if module_of(a) == module_of(b):
+            siblings[a].add(b)
+        elif ug.domain[module_of(b)] in ug.package_domains:  # concept code, not plumbing
+            uses[a][ug.domain[b]] += c
+
+    def one_domain(u: str) -> bool:
+        return max(uses[u].values()) >= COMMAND_SHARE * sum(uses[u].values())
+
+    wiring = {u for u in uses if not one_domain(u)}
+    grown = True
+    while grown:
+        more = {u for u, sib in siblings.items() if sib & wiring} - wiring
+        wiring |= more
+        grown = bool(more)
+    return {u for m in sorted(keep) for u in ug.module_units[m] if u not in ug.named
+            and not (u != m and u in uses and u not in wiring and one_domain(u))}
 
 
 def infrastructure(ug: UnitGraph, business: set[str]) -> set[str]:
@@ -166,8 +190,11 @@ def initial_kernel(ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions,
         cands = set(seeds)
         stack = sorted(seeds)
         while stack:
-            for d in sorted(deps.get(stack.pop(), ())):
-                if d not in cands and d not in business and d not in exclude:
+            u = stack.pop()
+            for d in sorted(deps.get(u, ())):
+                # a layer's ``__init__`` re-exporting its children does not drag them along
+                if d not in cands and d not in business and d not in exclude \
+                        and not (u in ug.layers and d in in_package):
                     cands.add(d)
                     stack.append(d)
         kernel = _close(cands, deps, forced | shell)

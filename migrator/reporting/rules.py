@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from migrator.reporting.build import Locator
 
 #: edge kinds that are code using code (the ones an interface governs)
-CODE_KINDS = ("import", "reference", "inherit", "orm", "dynamic")
+CODE_KINDS = ("import", "reference", "inherit", "orm", "dynamic", "signal")
 
 RULES = {
     "interface-violation": Rule(

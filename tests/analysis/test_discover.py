@@ -68,6 +68,24 @@ def test_default_excludes(tree):
     assert not any(m.startswith(("node_modules", "venv2")) for m in everything)
 
 
+def test_only_schema_migrations_are_excluded_by_default(tree):
+    """Django's numbered migrations and Alembic's environment are schema history; a feature
+    package that happens to be called ``migrations`` (importers from other apps) is code."""
+    root = tree({
+        "app/__init__.py": "",
+        "app/migrations/__init__.py": "", "app/migrations/0002_more.py": "",
+        "app/db/__init__.py": "", "app/db/migrations/env.py": "",
+        "app/db/migrations/versions/abc_add.py": "",
+        "app/services/__init__.py": "", "app/services/migrations/__init__.py": "",
+        "app/services/migrations/chowdown.py": "", "app/services/migrations/utils/__init__.py": "",
+    })
+    assert modules(root) == ["app", "app.db", "app.services", "app.services.migrations",
+                             "app.services.migrations.chowdown",
+                             "app.services.migrations.utils"]
+    assert modules(root, exclude=["app/services/migrations"]) == [
+        "app", "app.db", "app.services"]
+
+
 def test_include_and_exclude_globs(tree):
     root = tree({"app/__init__.py": "", "app/a.py": "", "app/b.py": "",
                  "app/legacy/__init__.py": "", "app/legacy/old.py": "",

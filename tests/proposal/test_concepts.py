@@ -193,3 +193,119 @@ def test_a_package_prefix_is_stripped_even_from_table_names() -> None:
     assert c.of["app.models.recipe.ingredient"] == "ingredient"
     assert c.of["app.schema.recipe.recipe"] == "recipe"
     assert {"app.schema.recipe", "app.models.recipe"} <= c.layers
+
+
+def _with_plugins() -> DependencyGraph:
+    """The layered app plus a ``plugins`` package: ``plugins/bases/`` holds one interface per
+    concept (re-exported by ``bases/__init__``), vendor packages implement them, and a
+    ``plugin`` table (the installed-plugins registry) makes "plugin" a data word."""
+    graph, _ = layered_monolith(entities=("orders", "products", "customers", "invoices",
+                                          "shipments", "payments", "reviews", "returns"))
+    g = graph
+
+    def mod(name: str, size: int = 40) -> str:
+        g.add_node(name, "module", file=name.replace(".", "/") + ".py", line=1, end_line=size)
+        return name
+
+    for m in ("app.plugins", "app.plugins.bases", "app.plugins.acme_fedex",
+              "app.plugins.acme_mailer", "app.plugins.acme_stats", "app.plugins.acme_stats.plugin"):
+        mod(m)
+    for concept, cls in (("shipment", "Carrier"), ("invoice", "Sender"), ("order", "Hook")):
+        base = mod(f"app.plugins.bases.{concept}")
+        g.add_node(f"{base}:{cls}", "class", line=1, end_line=20)
+        g.add_edge("app.plugins.bases", base, "import")
+    # vendors: fedex carries shipments (big) and posts an order hook (small); the mailer
+    # sends invoices; its client module implements nothing and follows its package
+    for vendor, impls in (("fedex", (("shipment", "Carrier", 200), ("order", "Hook", 10))),
+                          ("mailer", (("invoice", "Sender", 50),))):
+        plugin = mod(f"app.plugins.acme_{vendor}.plugin", 300)
+        client = mod(f"app.plugins.acme_{vendor}.client")
+        g.add_edge(plugin, client, "import")
+        for concept, cls, size in impls:
+            sub = f"{plugin}:{vendor.capitalize()}{cls}"
+            g.add_node(sub, "class", line=1, end_line=size)
+            g.add_edge(sub, f"app.plugins.bases.{concept}:{cls}", "inherit")
+            g.add_edge(plugin, "app.plugins.bases", "import")
+    for e in ("orders", "products", "customers", "invoices"):  # the bases are used everywhere
+        g.add_edge(f"app.services.{e}_service", "app.plugins.bases", "import")
+    g.add_node("app.models.plugin", "module", line=1, end_line=20)
+    g.add_node("app.models.plugin:Plugin", "class", line=1, end_line=10)
+    g.tables["plugin"] = Table("plugin", model="app.models.plugin:Plugin")
+    return g.finalize()
+
+
+def test_a_vendor_adapter_goes_with_the_concept_it_implements() -> None:
+    """``plugins/acme_fedex`` is not a "fedex" capability: it serves shipments, whose interface
+    its biggest class implements; its helper modules follow it; an adapter that implements
+    nothing stays where its path puts it; and a ``bases/__init__`` re-exporting every interface does not
+    drag the interfaces into the shared kernel."""
+    graph = _with_plugins()
+    keys, business, _ = concept_domains(graph, graph.modules())
+    assert keys["app.plugins.acme_fedex.plugin"] == keys["app.plugins.acme_fedex.client"] \
+        == keys["app.models.shipment"]
+    assert keys["app.plugins.acme_mailer.client"] == keys["app.models.invoice"]
+    # implementing nothing, it stays where its own path puts it: the plugin registry's concept
+    assert keys["app.plugins.acme_stats.plugin"] == keys["app.plugins"] \
+        == keys["app.models.plugin"]
+    plan = propose(graph)
+    assert plan.service_of("app.plugins.acme_fedex.plugin") == "shipments"
+    assert plan.service_of("app.plugins.acme_mailer.plugin") == "invoices"
+    for concept, svc in (("shipment", "shipments"), ("invoice", "invoices"), ("order", "orders")):
+        assert plan.service_of(f"app.plugins.bases.{concept}") == svc
+
+
+def test_a_maintenance_command_goes_to_the_domain_it_works_on() -> None:
+    """``app/manage.py`` wires the app (``main`` registers the commands, ``create_app`` mounts
+    every API through ``_register_routes``) and so is the composition root; but its ``nightly_sync`` command works on
+    orders only and ``rebuild_index`` mostly on products (names that do not say so): each
+    goes with its domain, while the wiring stays in the shared kernel."""
+    graph, _ = layered_monolith()
+    g = graph
+    g.add_node("app.manage", "module", line=1, end_line=120)
+    for name, size in (("main", 10), ("create_app", 20), ("_register_routes", 20),
+                       ("nightly_sync", 40), ("rebuild_index", 40)):
+        g.add_node(f"app.manage:{name}", "function", line=1, end_line=size)
+    g.add_edge("app.manage:nightly_sync", "app.services.orders_service:handle", "reference",
+               count=4)
+    g.add_edge("app.manage:rebuild_index", "app.services.products_service:handle",
+               "reference", count=4)
+    g.add_edge("app.manage:rebuild_index", "app.services.customers_service:handle",
+               "reference")
+    for e in ("orders", "products", "customers", "invoices", "shipments"):
+        g.add_edge("app.manage:_register_routes", f"app.api.{e}.routes:index", "reference")
+        g.add_edge("app.manage", f"app.api.{e}.routes", "import")
+    # the factory itself touches one domain, but it calls the module's wiring
+    g.add_edge("app.manage:create_app", "app.services.orders_service:handle", "reference")
+    g.add_edge("app.manage:create_app", "app.manage:_register_routes", "reference")
+    g.add_edge("app.manage:main", "app.manage:nightly_sync", "reference")
+    g.add_edge("app.manage:main", "app.manage:rebuild_index", "reference")
+    plan = propose(g.finalize())
+    assert "app.manage" in plan.meta["split_modules"]
+    assert plan.service_of("app.manage:nightly_sync") == "orders"
+    assert plan.service_of("app.manage:rebuild_index") == "products"
+    for wiring in ("app.manage", "app.manage:main", "app.manage:create_app",
+                   "app.manage:_register_routes"):
+        assert plan.service_of(wiring) == "shared_kernel", wiring
+
+
+def test_a_concept_across_many_layers_is_no_role_word_but_a_file_in_every_feature_is() -> None:
+    """``asset`` has no table of its own (assets are rows of ``entity``) and appears under
+    seven layer packages, each with many children of its own: a concept across layers.
+    ``flows`` appears under seven feature packages made of the same few files: a role word."""
+    layers = ("models", "services", "routes", "schemas", "importers", "exporters", "crud")
+    modules = ["app", *(f"app.{layer}" for layer in layers)]
+    entities = [f"thing{chr(97 + i)}" for i in range(28)]
+    for i, layer in enumerate(layers):  # shots, tasks and assets, and entities of its own
+        modules += [f"app.{layer}.{e}" for e in ("asset", "shot", "task", *entities[4 * i:4 * i + 4])]
+    c = Concepts(modules, {"shot", "task", *entities})
+    assert "asset" not in c.recurring
+    for layer in layers:
+        assert c.of[f"app.{layer}.asset"] == "asset"
+
+    features = ("cart", "order", "invoice", "refund", "coupon", "review", "wishlist")
+    modules = ["shop", *(f"shop.{f}" for f in features)]
+    for f in features:
+        modules += [f"shop.{f}.{x}" for x in ("models", "views", "flows", "service")]
+    c = Concepts(modules, set(features))
+    assert "flow" in c.recurring
+    assert c.of["shop.cart.flows"] == "cart"

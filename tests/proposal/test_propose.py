@@ -254,3 +254,18 @@ def test_without_routes_or_tables_the_layout_still_holds(planted) -> None:
     # the analysis saw no business logic at all: domains are not merged away for lacking it
     assert len(plan.services) == 6
     assert compare(plan.assignment(), truth)["mojofm"] >= 90
+
+
+def test_async_and_signal_edges_weigh_less_than_calls_and_can_be_turned_off() -> None:
+    g = DependencyGraph()
+    for m in ("p.a", "p.b", "p.c"):
+        g.add_node(m, "module", line=1, end_line=10)
+    g.add_edge("p.a", "p.b", "reference", count=2)
+    g.add_edge("p.a", "p.c", "async", count=2)  # p.a queues a task of p.c
+    g.add_edge("p.b", "p.c", "signal", count=2)  # a handler in p.c runs on p.b's signal
+    g.finalize()
+    w = build_units(g, build_options()).weights
+    assert 0 < w[("p.a", "p.c")] < w[("p.a", "p.b")]
+    assert 0 < w[("p.b", "p.c")] < w[("p.a", "p.b")]
+    off = build_units(g, build_options({"weights": {"async": 0, "signal": 0}})).weights
+    assert ("p.a", "p.c") not in off and ("p.b", "p.c") not in off

@@ -1,4 +1,5 @@
-"""Registry of framework plug-ins (Flask, FastAPI, Django, SQLAlchemy, task queues, GraphQL).
+"""Registry of framework plug-ins (Flask, FastAPI, Django, SQLAlchemy, task queues, blinker
+signals, GraphQL).
 
 Each plug-in lives in its own module here and follows ``base.FrameworkPlugin``. The module
 exposes its instance as ``PLUGIN`` (``plugin`` or a single class named ``*Plugin`` also work).
@@ -27,7 +28,8 @@ from migrator.analysis.facts import ModuleFacts
 from migrator.graph import DependencyGraph, Diagnostic
 
 #: plug-in modules in the order they run (``resolve`` of a later one sees what earlier ones added)
-PLUGIN_MODULES = ("classviews", "flask", "fastapi", "django", "sqlalchemy", "tasks", "graphql")
+PLUGIN_MODULES = ("classviews", "flask", "fastapi", "django", "sqlalchemy", "tasks", "signals",
+                  "graphql")
 
 
 def _plugin_from_module(mod: Any) -> Any | None:

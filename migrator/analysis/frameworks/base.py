@@ -7,7 +7,7 @@ A plug-in works in two halves, like the analyser itself:
   ``ModuleFacts.framework[plugin.name]`` and cached with the rest of the facts.
 * ``resolve`` runs once in the parent after all files are parsed, with every module's facts and
   a ``Resolver`` that maps a name used in a module to a graph node. It adds routes, entry points,
-  tables and ``route``/``orm``/``table``/``dynamic`` edges to the graph.
+  tables and ``route``/``orm``/``table``/``dynamic``/``async``/``signal`` edges to the graph.
 
 A plug-in never imports the analysed code: everything it knows comes from the tree.
 """

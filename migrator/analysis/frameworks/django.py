@@ -47,9 +47,9 @@
 * ``apps.get_model("app", "Model")`` / ``get_model("app.Model")`` -> ``dynamic`` edge from the
   calling top-level symbol to the model.
 * Signals: ``@receiver(signal, sender=Model)`` and ``signal.connect(handler, sender=Model)`` ->
-  ``EntryPoint(kind="signal", name="signal:Sender")`` and a ``dynamic`` edge **from the sender
+  ``EntryPoint(kind="signal", name="signal:Sender")`` and a ``signal`` edge **from the sender
   model to the handler** (saving the model runs the handler); ``custom_signal.send(...)`` gives a
-  ``dynamic`` edge from the sending symbol to every handler connected to that signal.
+  ``signal`` edge from the sending symbol to every handler connected to that signal.
 * Access: ``Model.objects.<...>`` chains, ``get_object_or_404(Model, ...)`` and the
   ``model = M`` / ``queryset = M.objects...`` of class-based views and DRF views are reads (also
   writes for create/update/delete views and ``ModelViewSet``; a ``ModelForm`` writes its
@@ -63,6 +63,14 @@
   field, its ``related_name`` or ``<model>_set``, are accesses of that join table (``table``
   edge accessor -> owning model) when exactly one join table has that manager name (the
   receiver's type is unknown, so this is a name match).
+  Managers other than ``objects`` count when the model (or a model it derives from) declares
+  them: ``published = PublishedManager()``, ``Manager.from_queryset(QS)()``,
+  ``QS.as_manager()``; ``Model.published.filter(...)`` reads, ``.create(...)`` writes, and
+  ``_default_manager``/``_base_manager`` are managers of every model. Instances are also known
+  from a parameter annotated with a model (``def f(post: Post): post.save()``) and from
+  ``for x in Model.objects...``. The user model: ``get_user_model()`` (called in place, or bound
+  to a name, in the module or imported from another) and ``settings.AUTH_USER_MODEL`` stand
+  for the model ``AUTH_USER_MODEL`` names in the settings.
 
 Routes give ``Route`` + ``EntryPoint(kind="route")`` and a ``route`` edge **from the URL conf
 variable (``app.urls:urlpatterns``) that lists the rule to the view**.
@@ -85,6 +93,8 @@ _RELATIONS = ("ForeignKey", "OneToOneField", "ManyToManyField", "ParentalKey",
 _WRITES = ("create", "update", "delete", "get_or_create", "update_or_create", "bulk_create",
            "bulk_update")
 _INSTANCE_WRITES = ("save", "delete")
+_BUILTIN_MANAGERS = frozenset({"_default_manager", "_base_manager"})
+_USER_MODEL = "settings.AUTH_USER_MODEL"  # what ``get_user_model()`` stands for
 _REQUIRE = {"require_GET": ["GET"], "require_POST": ["POST"], "require_safe": ["GET", "HEAD"]}
 _GENERIC_VIEWS = {
     "TemplateView": ["GET"], "ListView": ["GET"], "DetailView": ["GET"],
@@ -304,7 +314,7 @@ class DjangoPlugin:
                 model = u.dotted(value)
             elif "queryset" in names and value is not None:
                 root = self._objects_root(value)
-                model = u.dotted(root.value) if root is not None else None
+                model = _receiver(root.value) if root is not None else None
             if model:
                 data["access"].append(later(node.name, {"target": model, "op": "read"}))
                 if writes:
@@ -385,6 +395,7 @@ class DjangoPlugin:
         # the parent half decides, from what the bases resolve to
         meta: dict[str, Any] = {}
         fields: list[dict[str, Any]] = []
+        managers: list[str] = []
         for stmt in node.body.body:
             if isinstance(stmt, cst.ClassDef) and stmt.name.value == "Meta":
                 for small in u.small_statements(stmt.body):
@@ -399,6 +410,8 @@ class DjangoPlugin:
                         meta["unmanaged"] = True  # no table of its own
             for small in u.small_statements([stmt]):
                 names, value = u.assign_targets(small)
+                if names and _is_manager(value):
+                    managers.extend(names)
                 kind = u.last(u.callee(value)) if value is not None else None
                 if not names or not kind:
                     continue
@@ -416,29 +429,43 @@ class DjangoPlugin:
                                      related_name=u.string(u.arg(value, -1, "related_name")))
                     if field["target"]:
                         fields.append(later(value, field))
-        data["models"].append(later(node.name, {"name": name, "bases": bases, "meta": meta,
-                                                "fields": fields}))
+        model = {"name": name, "bases": bases, "meta": meta, "fields": fields}
+        if managers:
+            model["managers"] = sorted(set(managers) - {"objects"})
+        data["models"].append(later(node.name, model))
 
     def _calls(self, tree: cst.Module, data: dict[str, Any], later: Any) -> None:
         var_models: dict[tuple[int, str], str] = {}
         instance_calls: list[tuple[cst.CSTNode, Any, str]] = []
         objects_nodes: dict[int, tuple[cst.CSTNode, str]] = {}
         written: set[int] = set()
+        managed: dict[int, tuple[cst.CSTNode, str]] = {}  # ``Model.<name>`` call receivers
         # this loop visits every node of most files of a Django project: exact types, bound once
         attribute_t, call_t, name_t = cst.Attribute, cst.Call, cst.Name
         assigns = (cst.Assign, cst.AnnAssign)
+        param_t, for_t = cst.Param, cst.For
         for node, scope in u.walk(tree):
             tp = type(node)
             if tp is attribute_t:
                 if node.attr.value == "objects":
-                    base = u.dotted(node.value)
+                    base = _receiver(node.value)
                     if base:
                         objects_nodes[id(node)] = (node, base)
-            elif tp in assigns and scope is not None:
+            elif tp in assigns:
                 names, value = u.assign_targets(node)
-                model = self._model_of(value)
+                if _is_user_model_call(value):  # ``User = get_user_model()``
+                    data.setdefault("user_names", []).extend(names)
+                model = self._model_of(value) if scope is not None else None
                 for var in names if model else ():
                     var_models[(id(scope), var)] = model
+            elif tp is param_t and scope is not None and node.annotation is not None:
+                model = _annotated_model(node.annotation.annotation)
+                if model:  # ``def f(post: Post)``
+                    var_models[(id(scope), node.name.value)] = model
+            elif tp is for_t and scope is not None and type(node.target) is name_t:
+                model = self._model_of(node.iter)
+                if model:  # ``for post in Post.objects.filter(...)``
+                    var_models[(id(scope), node.target.value)] = model
             elif tp is cst.FunctionDef and node.decorators:
                 for dec in node.decorators:
                     name, call = u.decorator_call(dec)
@@ -467,6 +494,11 @@ class DjangoPlugin:
                     self._get_model(node, data, later)
                 continue
             attr = func.attr.value
+            recv = func.value
+            if type(recv) is attribute_t and recv.attr.value != "objects":
+                base = u.dotted(recv.value)  # ``Post.published.filter(...)``: maybe a manager
+                if base and u.last(base)[:1].isupper():
+                    managed[id(recv)] = (recv, base)
             if (attr in _M2M_WRITES or attr in _M2M_READS) and \
                     type(func.value) is cst.Attribute and func.value.attr.value != "objects":
                 data["m2m_ops"].append(later(node, {
@@ -486,11 +518,10 @@ class DjangoPlugin:
                 if sig:
                     data["sends"].append(later(node, {"signal": sig}))
             if attr in _WRITES:
-                root = self._objects_root(func.value)
+                root = self._objects_root(func.value) or _manager_root(func.value)
                 if root is not None:
                     written.add(id(root))
-                    data["access"].append(later(node, {"target": u.dotted(root.value),
-                                                       "op": "write"}))
+                    data["access"].append(later(node, _access(root, "write")))
             if attr in _INSTANCE_WRITES:
                 recv = func.value
                 model = self._model_of(recv)
@@ -501,6 +532,9 @@ class DjangoPlugin:
         for key, (node, base) in objects_nodes.items():
             if key not in written:
                 data["access"].append(later(node, {"target": base, "op": "read"}))
+        for key, (node, _) in managed.items():
+            if key not in written:
+                data["access"].append(later(node, _access(node, "read")))
         for node, scope, var in instance_calls:
             model = var_models.get((id(scope), var))
             if model:
@@ -514,7 +548,7 @@ class DjangoPlugin:
             if type(node) is cst.Call:
                 node = node.func
             elif type(node) is cst.Attribute:
-                if node.attr.value == "objects" and u.dotted(node.value):
+                if node.attr.value == "objects" and _receiver(node.value):
                     return node
                 node = node.value
             else:
@@ -531,7 +565,7 @@ class DjangoPlugin:
         if shortcut:
             return shortcut
         root = self._objects_root(value)
-        return u.dotted(root.value) if root is not None else None
+        return _receiver(root.value) if root is not None else None
 
     @staticmethod
     def _shortcut_model(node: cst.CSTNode) -> str | None:
@@ -620,14 +654,23 @@ class DjangoPlugin:
                         continue
                     u.add_edge(graph, node, target, "orm", u.evidence(mf.file, f["line"]))
         join_tables = self._table_relations(items, graph, models, model_ref)
+        user_vars = {f"{m}:{n}" for m, _, data in items for n in data.get("user_names", ())}
         for m, mf, data in items:
             for g in data["get_model"]:
                 target = by_label.get((g["app"], g["model"].lower()))
                 source = resolver.owner_of_line(m, g["line"])
                 u.add_edge(graph, source, target, "dynamic", u.evidence(mf.file, g["line"]))
+            user_names = set(data.get("user_names", ()))
             for a in data["access"]:
-                target = u.resolve_name(resolver, facts, m, a["target"])
+                name = a["target"]
+                if name.split(".", 1)[0] in user_names:
+                    name = _USER_MODEL
+                target = model_ref(m, None, name, False)
+                if target is None and u.resolve_name(resolver, facts, m, name) in user_vars:
+                    target = model_ref(m, None, _USER_MODEL, False)
                 if target not in models or not models[target]["table"]:
+                    continue
+                if "manager" in a and not _declares(models, target, a["manager"]):
                     continue
                 table = graph.tables.get(models[target]["table"])
                 if table is None:
@@ -782,7 +825,8 @@ class DjangoPlugin:
                 if is_model:
                     label = c["meta"].get("app_label") or self._label_of(m, apps)
                     models[node] = {"label": label, "parent": parent, "meta": c["meta"],
-                                    "file": mf.file, "line": c["line"], "name": c["name"]}
+                                    "file": mf.file, "line": c["line"], "name": c["name"],
+                                    "managers": c.get("managers", [])}
                     changed = True
         return models
 
@@ -824,7 +868,7 @@ class DjangoPlugin:
                 where = u.evidence(mf.file, s["line"])
                 graph.entry_points.append(EntryPoint("signal", f"{signal}:{sender_name}",
                                                      handler, mf.file, s["line"]))
-                u.add_edge(graph, sender, handler, "dynamic", where)
+                u.add_edge(graph, sender, handler, "signal", where)
                 node = u.resolve_name(resolver, facts, m, s["signal"])
                 if node is not None and ":" in node:
                     connected.setdefault(node, []).append(handler)
@@ -833,7 +877,7 @@ class DjangoPlugin:
                 node = u.resolve_name(resolver, facts, m, s["signal"])
                 source = resolver.owner_of_line(m, s["line"])
                 for handler in sorted(set(connected.get(node or "", []))):
-                    u.add_edge(graph, source, handler, "dynamic", u.evidence(mf.file, s["line"]))
+                    u.add_edge(graph, source, handler, "signal", u.evidence(mf.file, s["line"]))
 
     def _routes(self, items: list, facts: dict[str, ModuleFacts], resolver: Any,
                 graph: DependencyGraph, settings: dict[str, str]) -> None:
@@ -1134,3 +1178,68 @@ class _Routers:
                                                    file, reg["line"]))
                     self.graph.entry_points.append(EntryPoint(
                         "route", f"{method} {path}", handler, file, reg["line"]))
+
+
+def _receiver(node: cst.CSTNode) -> str | None:
+    """The model a manager is read from: ``Post`` / ``models.Post`` (dotted), or the user
+    model for ``get_user_model().objects``."""
+    return u.dotted(node) or (_USER_MODEL if _is_user_model_call(node) else None)
+
+
+def _is_user_model_call(node: cst.CSTNode | None) -> bool:
+    return type(node) is cst.Call and u.last(u.callee(node)) == "get_user_model"
+
+
+def _is_manager(value: cst.CSTNode | None) -> bool:
+    """A model attribute that is a manager: ``FooManager()``, ``models.Manager()``,
+    ``Manager.from_queryset(QS)()``, ``QS.as_manager()``."""
+    if type(value) is not cst.Call:
+        return False
+    if type(value.func) is cst.Call:  # ``Manager.from_queryset(QS)()``
+        return u.last(u.callee(value.func)) == "from_queryset"
+    name = u.last(u.callee(value)) or ""
+    return name.endswith("Manager") or name == "as_manager"
+
+
+def _manager_root(expr: cst.CSTNode) -> cst.Attribute | None:
+    """``Post.published`` in a chain ``Post.published.filter(...).update(...)`` (a capitalised
+    name, then one attribute); the parent half keeps it when the model has that manager."""
+    node = expr
+    while True:
+        if type(node) is cst.Call:
+            node = node.func
+        elif type(node) is cst.Attribute:
+            base = u.dotted(node.value)
+            if base and u.last(base)[:1].isupper():
+                return node
+            node = node.value
+        else:
+            return None
+
+
+def _access(root: cst.Attribute, op: str) -> dict[str, Any]:
+    """The access record of a chain rooted at ``Model.<manager>``."""
+    manager = root.attr.value
+    item = {"target": _receiver(root.value), "op": op}
+    if manager != "objects":
+        item["manager"] = manager
+    return item
+
+
+def _annotated_model(node: cst.CSTNode) -> str | None:
+    """``Post`` for a parameter annotated ``Post``, ``models.Post`` or ``"Post"``."""
+    name = u.dotted(node) or u.string(node)
+    return name if name and u.last(name)[:1].isupper() else None
+
+
+def _declares(models: dict[str, dict[str, Any]], node: str, manager: str) -> bool:
+    """Whether model ``node`` (or a model it derives from) has the manager ``manager``."""
+    if manager in _BUILTIN_MANAGERS:
+        return True
+    seen = set()
+    while node and node not in seen:
+        seen.add(node)
+        if manager in models[node]["managers"]:
+            return True
+        node = models[node]["parent"]
+    return False

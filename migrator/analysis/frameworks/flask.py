@@ -36,6 +36,10 @@ evaluated); an ``XxxApi(...)`` object whose class has a method calling
 ``@api.resource("/url")`` / ``@ns.route("/url")`` on a Resource class; Flask-RESTX namespaces
 (``Namespace("cats", path=...)``, ``api.namespace(...)``, ``api.add_namespace(ns, path=...)``).
 A class-based view answers every verb method along its bases (``classviews`` plug-in).
+Blueprint factories: a module-level function that creates a blueprint with ``url_prefix`` taken
+from one of its parameters (``def make_bp(prefix): bp = Blueprint(..., url_prefix=prefix)``)
+gives its routes under each literal prefix a call passes (``make_bp("/users")``, positional or
+by keyword; found through imports).
 
 Graph: one ``Route`` and one ``EntryPoint(kind="route")`` per HTTP method (``ANY`` when ``methods=``
 is not a literal list), and a ``route`` edge
@@ -48,6 +52,7 @@ partition wants. Rules and prefixes that are not string literals are left out (n
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import product
 from typing import Any
 
 from migrator.analysis.facts import ModuleFacts
@@ -111,6 +116,19 @@ def _call_site(call: cst.Call, tables: dict[str, cst.CSTNode]) -> dict[str, Any]
         return None
     return {"func": u.callee(call), "pos": values, "kw": kws,
             "star": any(a.star == "*" for a in call.args)}
+
+
+def _param_prefix(func: cst.FunctionDef, prefix: cst.CSTNode | None) -> dict[str, Any]:
+    """``{"prefix_param": [index, name]}`` when a blueprint's ``url_prefix`` is the parameter
+    ``name`` (at position ``index``) of the factory ``func``, else nothing."""
+    if type(prefix) is not cst.Name:
+        return {}
+    for i, param in enumerate(func.params.params):
+        if param.name.value == prefix.value:
+            return {"prefix_param": [i, prefix.value]}
+    if any(p.name.value == prefix.value for p in func.params.kwonly_params):
+        return {"prefix_param": [-1, prefix.value]}
+    return {}
 
 
 def _placeholder(expr: cst.CSTNode, in_function: bool) -> str | None:
@@ -316,6 +334,8 @@ class FlaskPlugin:
                         if prefix_arg is None and bp_name:
                             prefix_arg = cst.SimpleString(repr("/" + bp_name))
                     prefix = u.string(prefix_arg)
+                    if kind == "blueprint" and id(scope) in top_functions:
+                        extra.update(_param_prefix(scope, prefix_arg))
                     for var in names:
                         objects.append((lines.want(node), {
                             "var": var, "kind": kind, "name": bp_name, "prefix": prefix,
@@ -346,7 +366,7 @@ class FlaskPlugin:
             elif type(node) is cst.Call:
                 passed.update(a.value.value for a in node.args if type(a.value) is cst.Name)
                 name = u.callee(node)
-                if name and len(node.args) >= 2 and u.last(name) not in _REGISTRATION_ATTRS:
+                if name and node.args and u.last(name) not in _REGISTRATION_ATTRS:
                     site = _call_site(node, tables)
                     if site is not None:
                         sites.append((lines.want(node), site, scope))
@@ -595,6 +615,8 @@ class FlaskPlugin:
                 return local[(m, fn, name)]
             return u.resolve_name(resolver, facts, m, name)
 
+        self._factory_prefixes(items, facts, resolver, objs)
+
         regs: dict[str, list[tuple[str | None, str | None, bool]]] = defaultdict(list)
         for m, _, data in items:
             for r in data["registrations"]:
@@ -635,11 +657,11 @@ class FlaskPlugin:
         def prefixes(bp: str, seen: frozenset[str] = frozenset()) -> list[str | None]:
             if bp in memo:
                 return memo[bp]
-            own = objs[bp]["prefix"]
+            owns = objs[bp].get("prefixes") or [objs[bp]["prefix"]]
             if not regs.get(bp) or bp in seen:
-                return [own]
+                return owns
             out: set[str | None] = set()
-            for parent, opt, has in regs[bp]:
+            for (parent, opt, has), own in product(regs[bp], owns):
                 mine = opt if has else own
                 if parent is None:
                     out.add(mine)
@@ -739,6 +761,30 @@ class FlaskPlugin:
                             methods = self._class_methods(handler, facts, resolver)
                         self._add(graph, resolver, m, mf.file, c["line"], found, rule,
                                   methods or ["GET"], handler)
+
+    @staticmethod
+    def _factory_prefixes(items: list[tuple[str, ModuleFacts, Any]],
+                          facts: dict[str, ModuleFacts], resolver: Any,
+                          objs: dict[str, dict[str, Any]]) -> None:
+        """Blueprints a factory makes with ``url_prefix`` from a parameter: the literal
+        prefixes its calls pass become the blueprint's own (``objs[key]["prefixes"]``)."""
+        factories = {f"{m}:{o['fn']}": (f"{m}:{o['fn']}/{o['var']}", *o["prefix_param"])
+                     for m, _, data in items for o in data["objects"] if "prefix_param" in o}
+        if not factories:
+            return
+        found: dict[str, set[str]] = defaultdict(set)
+        for m, _, data in items:
+            for c in data.get("calls", ()):
+                target = factories.get(u.resolve_name(resolver, facts, m, c["func"]) or "")
+                if target is None or target[0] not in objs:
+                    continue
+                key, index, name = target
+                value = c["kw"].get(name) or (c["pos"][index] if 0 <= index < len(c["pos"])
+                                              else None)
+                if value and value.get("str") and not value["seq"]:
+                    found[key].add(value["str"][0])
+        for key, values in found.items():
+            objs[key]["prefixes"] = sorted(values)
 
     @staticmethod
     def _bind(helper: dict[str, Any], call: dict[str, Any], helper_module: str,

@@ -9,6 +9,15 @@ is named ``celery``/``celery_app``/``huey``), ``@huey.task()``/``periodic_task``
 ``dynamic`` edge from the enqueuing symbol to the function). Task names are Celery's default
 ``module.function`` unless ``name=`` says otherwise.
 
+Asynchronous coupling (``async`` edges, **from the symbol that hands work over to the task**):
+``task.delay(...)``, ``task.apply_async(...)``, the signatures ``task.s(...)``/``.si(...)``/
+``.signature(...)`` (Celery), ``actor.send(...)``/``.send_with_options(...)`` (Dramatiq) when
+the receiver resolves to a task found above; ``app.send_task("name")`` by the task's name;
+functions handed to RQ's ``enqueue*`` (above); FastAPI/Starlette
+``background_tasks.add_task(func, ...)`` for any project function. The core's ``reference``
+edge for the same name stays: the ``async`` edge says the call does not wait, so the proposal
+can weigh it on its own (``weights.async``).
+
 Command line (``EntryPoint(kind="cli")``): ``@click.command``/``@click.group``, ``@x.command()``
 /``@x.group()`` on a click group function, a ``typer.Typer()``/``AppGroup()``/``click.Group()``
 object or Flask's ``app.cli``, and Django management commands (``class Command(BaseCommand)`` in
@@ -29,6 +38,8 @@ from migrator.graph import DependencyGraph, EntryPoint
 
 _ENQUEUE = {"enqueue": (0, "f"), "enqueue_call": (0, "func"), "enqueue_in": (1, "func"),
             "enqueue_at": (1, "func")}
+#: methods of a task object that queue it (the receiver is the task)
+_ON_TASK = frozenset({"delay", "apply_async", "s", "si", "signature", "send", "send_with_options"})
 _TASK_LIBS = ("celery", "huey", "dramatiq", "rq")
 _CLI_LIBS = ("click", "typer", "flask.cli")
 _CLI_OBJECTS = ("Typer", "AppGroup", "Group", "FlaskGroup")
@@ -39,7 +50,9 @@ class TasksPlugin:
 
     name = "tasks"
     markers = ("celery", "Celery", "shared_task", ".task", "enqueue", "rq.", "from rq", "@job",
-               "huey", "dramatiq", "@actor", "click", "typer", ".command", "BaseCommand")
+               "huey", "dramatiq", "@actor", "click", "typer", ".command", "BaseCommand",
+               ".delay(", ".apply_async(", ".s(", ".si(", ".signature(", ".send(",
+               ".send_with_options(", "send_task(", "add_task(")
 
     # -- worker half ---------------------------------------------------------------------------
     def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
@@ -66,20 +79,38 @@ class TasksPlugin:
                         item["top"] = scope is None
                         found.append((lines.want(dec.decorator), item))
             elif type(node) is cst.Call and isinstance(node.func, cst.Attribute):
-                spec = _ENQUEUE.get(node.func.attr.value)
-                if spec is None:
-                    continue
-                target = u.arg(node, *spec)
-                text = u.string(target)
-                if text is not None or u.dotted(target):
-                    found.append((lines.want(node), {
-                        "what": "enqueue", "target": text if text is not None else
-                        u.dotted(target), "string": text is not None}))
+                item = self._handover(node)
+                if item is not None:
+                    found.append((lines.want(node), item))
         if not (found or objects):
             return None
         items = [dict(d, line=lines.of(n)) for n, d in found]
         items.sort(key=lambda d: (d["line"], repr(sorted(d.items()))))
         return {"objects": sorted(objects, key=lambda o: o["var"]), "items": items}
+
+    @staticmethod
+    def _handover(node: cst.Call) -> dict[str, Any] | None:
+        """What a ``x.attr(...)`` call hands to a queue: an RQ enqueue, a task's own
+        ``delay``/``send``..., ``send_task("name")`` or ``add_task(func)``; None otherwise."""
+        attr = node.func.attr.value  # type: ignore[attr-defined]
+        spec = _ENQUEUE.get(attr)
+        if spec is not None:
+            target = u.arg(node, *spec)
+            text = u.string(target)
+            if text is not None or u.dotted(target):
+                return {"what": "enqueue", "target": text if text is not None else
+                        u.dotted(target), "string": text is not None}
+            return None
+        if attr in _ON_TASK:
+            target = u.dotted(node.func.value)  # type: ignore[attr-defined]
+        elif attr == "add_task":
+            target = u.dotted(u.arg(node, 0, "func"))
+        elif attr == "send_task":
+            name = u.string(u.arg(node, 0, "name"))
+            return {"what": "async", "name": name, "via": attr} if name else None
+        else:
+            return None
+        return {"what": "async", "target": target, "via": attr} if target else None
 
     @staticmethod
     def _decorator(dec: cst.Decorator, func: cst.FunctionDef) -> dict[str, Any] | None:
@@ -116,6 +147,8 @@ class TasksPlugin:
                     cli.add(f"{m}:{it['func']}")
         for m, mf, data in items:
             for it in data["items"]:
+                if it["what"] == "async":
+                    continue
                 if it["what"] == "enqueue":
                     self._enqueue(m, mf, it, facts, resolver, graph)
                     continue
@@ -133,6 +166,32 @@ class TasksPlugin:
                     name = it["name"] or it["func"].lower().replace("_", "-")
                     graph.entry_points.append(EntryPoint("cli", name, handler, mf.file,
                                                          it["line"]))
+
+        self._async(items, facts, resolver, graph)
+
+    @staticmethod
+    def _async(items: list[tuple[str, ModuleFacts, Any]], facts: dict[str, ModuleFacts],
+               resolver: Any, graph: DependencyGraph) -> None:
+        """``async`` edges from the code that queues a task to the task (after every task is
+        known: a ``delay`` may sit in a module sorted before the task's)."""
+        tasks = {e.name: e.handler for e in graph.entry_points if e.kind == "task"}
+        handlers = set(tasks.values())
+        for m, mf, data in items:
+            for it in data["items"]:
+                if it["what"] != "async":
+                    continue
+                if "name" in it:
+                    target = tasks.get(it["name"])
+                else:
+                    target = u.resolve_name(resolver, facts, m, it["target"])
+                    if it["via"] == "add_task":  # any function of the project runs in background
+                        if target is None or graph.g.nodes.get(target, {}).get("kind") != \
+                                "function":
+                            continue
+                    elif target not in handlers:
+                        continue
+                u.add_edge(graph, resolver.owner_of_line(m, it["line"]), target, "async",
+                           u.evidence(mf.file, it["line"]))
 
     @staticmethod
     def _is_task(m: str, it: dict[str, Any], facts: dict[str, ModuleFacts], resolver: Any,
@@ -178,9 +237,10 @@ class TasksPlugin:
             return
         if graph.g.nodes[target].get("kind") != "function":
             return
+        owner, where = resolver.owner_of_line(m, it["line"]), u.evidence(mf.file, it["line"])
         if it["string"]:
-            u.add_edge(graph, resolver.owner_of_line(m, it["line"]), target, "dynamic",
-                       u.evidence(mf.file, it["line"]))
+            u.add_edge(graph, owner, target, "dynamic", where)
+        u.add_edge(graph, owner, target, "async", where)
         data = graph.g.nodes[target]
         graph.entry_points.append(EntryPoint("task", target.replace(":", "."), target,
                                              data.get("file", mf.file),

@@ -193,14 +193,16 @@ def test_reads_and_writes(graph) -> None:
             ("shop.views:checkout", "shop.models:Order")} <= edges(graph, "table")
 
 
-def test_get_model_and_signal_dynamic_edges(graph) -> None:
+def test_get_model_dynamic_and_signal_edges(graph) -> None:
     assert {
         ("shop.views:checkout", "blog.models:Post"),  # apps.get_model("blog", "Post")
         ("shop.views:checkout", "accounts.models:User"),  # get_model("accounts.user"): any case
+    } <= edges(graph, "dynamic")
+    assert edges(graph, "signal") == {
         ("blog.models:Post", "blog.signals:notify"),  # @receiver(post_save, sender=Post)
         ("shop.models:Product", "shop.signals:cleanup"),  # connect(sender="store.Product")
         ("shop.views:checkout", "shop.signals:on_order"),  # custom signal .send()
-    } <= edges(graph, "dynamic")
+    }
 
 
 def test_signal_entry_points(graph) -> None:
@@ -444,3 +446,87 @@ def test_urls_from_get_urls_registries_and_url_factories() -> None:
         ("GET", "/taxes/", "adm.views.tax:TaxListView"),
     }
     assert ("adm.modules:TaxModule", "adm.views.tax:TaxListView") in edges(g, "route")
+
+
+def test_reads_and_writes_through_custom_managers_typed_instances_and_the_user_model() -> None:
+    """Managers other than ``objects`` (declared on the model or an abstract base), instances
+    typed by a parameter annotation or a ``for`` over a queryset, and ``get_user_model()``."""
+    g = mini_graph({
+        "site/settings.py": '''
+            INSTALLED_APPS = ["blog", "people"]
+            AUTH_USER_MODEL = "people.Person"
+        ''',
+        "people/__init__.py": "",
+        "people/models.py": '''
+            from django.contrib.auth import get_user_model
+            from django.db import models
+
+            class Person(models.Model):
+                pass
+
+            User = get_user_model()
+        ''',
+        "blog/__init__.py": "",
+        "blog/models.py": '''
+            from django.db import models
+
+            class PublishedManager(models.Manager):
+                pass
+
+            class Stamped(models.Model):
+                recent = models.Manager.from_queryset(models.QuerySet)()
+
+                class Meta:
+                    abstract = True
+
+            class Post(Stamped):
+                objects = models.Manager()
+                published = PublishedManager()
+                drafts = models.QuerySet.as_manager()
+                title = models.CharField(max_length=10)
+        ''',
+        "blog/views.py": '''
+            from django.contrib.auth import get_user_model
+            from people.models import User as Imported
+            from blog.models import Post
+
+            def front():
+                return Post.published.filter(x=1).order_by("-id")
+
+            def recent():
+                return list(Post.recent.all())
+
+            def archive(post: Post):
+                post.save()
+
+            def purge():
+                Post.drafts.filter(old=True).delete()
+                for post in Post.objects.all():
+                    post.delete()
+
+            def internals():
+                return Post._default_manager.count()
+
+            def not_a_manager():
+                return Post.title.upper()
+
+            def signup():
+                get_user_model().objects.create(name="x")
+
+            def members():
+                User = get_user_model()
+                return User.objects.all()
+
+            def staff():
+                return Imported.objects.filter(is_staff=True)
+        ''',
+    })
+    post, person = g.tables["blog_post"], g.tables["people_person"]
+    assert (post.readers, post.writers) == (
+        ["blog.views:front", "blog.views:internals", "blog.views:purge", "blog.views:recent"],
+        ["blog.views:archive", "blog.views:purge"])
+    assert (person.readers, person.writers) == (
+        ["blog.views:members", "blog.views:staff"], ["blog.views:signup"])
+    assert ("blog.views:not_a_manager", "blog.models:Post") not in edges(g, "table")
+    assert {("blog.views:front", "blog.models:Post"),
+            ("blog.views:signup", "people.models:Person")} <= edges(g, "table")

@@ -533,3 +533,34 @@ def test_api_subclass_wrappers_resource_decorators_and_restx_namespaces() -> Non
         ("DELETE", "/api/x/felines/<int:id>", "pkg.api:Cat"),
         ("GET", "/api/x/hounds/", "pkg.api:Dogs"),
     }
+
+
+def test_blueprint_factory_takes_its_prefix_from_each_call() -> None:
+    g = mini_graph({
+        "shop/__init__.py": "",
+        "shop/factory.py": '''
+            from flask import Blueprint
+
+            def make_crud(name, prefix, *, admin=False):
+                bp = Blueprint(name, __name__, url_prefix=prefix)
+
+                @bp.get("/list")
+                def index(): ...
+
+                return bp
+        ''',
+        "shop/app.py": '''
+            from flask import Flask
+            from shop.factory import make_crud
+            from shop.settings import PREFIX
+
+            app = Flask(__name__)
+            users = make_crud("users", "/users")
+            app.register_blueprint(users)
+            app.register_blueprint(make_crud("items", prefix="/items", admin=True))
+            other = make_crud("other", PREFIX)
+        ''',
+        "shop/settings.py": "PREFIX = object()\n",
+    })
+    assert routes(g) == {("GET", "/users/list", "shop.factory:make_crud"),
+                         ("GET", "/items/list", "shop.factory:make_crud")}

@@ -16,6 +16,7 @@ EXPECTED = {
     ("task", "jobs.rq_jobs.resize", "jobs.rq_jobs:resize"),  # rq @job("default")
     ("task", "jobs.rq_jobs.crunch", "jobs.rq_jobs:crunch"),  # queue.enqueue(crunch)
     ("task", "jobs.rq_jobs.report", "jobs.rq_jobs:report"),  # queue.enqueue("dotted.path")
+    ("task", "jobs.dramatiq_jobs.notify", "jobs.dramatiq_jobs:notify"),  # @dramatiq.actor
     ("cli", "cli", "jobs.cli:cli"),  # @click.group()
     ("cli", "sync-all", "jobs.cli:sync_all"),  # @cli.command() on that group
     ("cli", "export-data", "jobs.cli:export"),  # @click.command("export-data")
@@ -65,6 +66,34 @@ def test_task_and_cli_entry_points(graph) -> None:
 
 def test_enqueue_by_string_is_a_dynamic_edge(graph) -> None:
     assert ("jobs.rq_jobs:schedule", "jobs.rq_jobs:report") in edges(graph, "dynamic")
+
+
+def test_handing_work_to_a_queue_is_an_async_edge(graph) -> None:
+    assert edges(graph, "async") == {
+        ("jobs.callers:signup", "jobs.tasks:send_email"),  # .delay()
+        ("jobs.callers:nightly", "jobs.tasks:cleanup"),  # .apply_async()
+        ("jobs.callers:fan_out", "jobs.tasks:retry_me"),  # tasks.retry_me.s() in a group
+        ("jobs.callers:fan_out", "jobs.tasks:send_email"),  # .si()
+        ("jobs.callers:by_name", "jobs.tasks:cleanup"),  # send_task by the task's name=
+        ("jobs.callers:ping", "jobs.dramatiq_jobs:notify"),  # dramatiq actor.send()
+        ("jobs.callers:endpoint", "jobs.callers:write_log"),  # BackgroundTasks.add_task
+        ("jobs.rq_jobs:schedule", "jobs.rq_jobs:crunch"),  # enqueue(func)
+        ("jobs.rq_jobs:schedule", "jobs.rq_jobs:report"),  # enqueue("dotted.path")
+    }  # not: a plain call, .delay() on a non-task, send_task of an unknown name
+
+
+def test_collect_handover_calls() -> None:
+    data = PLUGIN.collect(parse('''
+        def f(bg):
+            mail.send(msg)
+            celery.send_task("a.b", args=[1])
+            bg.add_task(func=g)
+            x.delay
+    '''), "m", "m.py")
+    assert [(i["what"], i.get("target") or i.get("name"), i["via"], i["line"])
+            for i in data["items"]] == [("async", "mail", "send", 2),
+                                        ("async", "a.b", "send_task", 3),
+                                        ("async", "g", "add_task", 4)]
 
 
 def test_entry_points_point_at_definitions(graph) -> None:

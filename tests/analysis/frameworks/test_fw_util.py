@@ -16,7 +16,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from migrator.analysis import frameworks
 from migrator.analysis.frameworks import _util as u
 
-APP_NAMES = ("flask", "fastapi", "django", "sqlalchemy", "tasks")
+APP_NAMES = ("flask", "fastapi", "django", "sqlalchemy", "tasks", "signals")
 #: plug-ins with no fixture app of their own (tested on in-memory projects), first and last
 HELPER_PLUGINS = ("classviews",)
 LATER_PLUGINS = ("graphql",)
