@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from migrator.util import __version__ as __version__
+
 if TYPE_CHECKING:
     from migrator.graph import DependencyGraph
     from migrator.plan import Plan
 
-__version__ = "0.1.0"
 __all__ = ["DependencyGraph", "Plan", "analyze", "load_plan", "propose", "report", "scaffold"]
 
 
@@ -50,8 +51,14 @@ def propose(graph: DependencyGraph, **options: Any) -> Plan:
     return _propose(graph, **options)
 
 
-def scaffold(plan: Plan, graph: DependencyGraph, out: Any, **options: Any) -> Any:
-    """Write service skeletons, Dockerfiles and Kubernetes manifests for a plan."""
+def scaffold(plan: Plan, graph: DependencyGraph, out: Any, *, extract: bool = False,
+             source_root: Any = None, **options: Any) -> Any:
+    """Write service skeletons, Dockerfiles and Kubernetes manifests for a plan; ``extract``
+    also moves each service's code in from ``source_root`` (default: the graph's root)."""
+    if extract:
+        from migrator.extraction.hook import scaffold as _extracting
+
+        return _extracting(plan, graph, out, source_root=source_root, **options)
     from migrator.generation import scaffold as _scaffold
 
     return _scaffold(plan, graph, out, **options)

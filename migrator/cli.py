@@ -10,6 +10,8 @@ import importlib
 
 import click
 
+from migrator.inputs import InputError, one_line
+
 # command name -> "module:attribute" of its click command
 COMMANDS = {
     "analyze": "migrator.analysis.cli:analyze",
@@ -27,18 +29,14 @@ COMMANDS = {
 
 
 #: exceptions that mean "bad input": a one-line ``Error: FILE: why`` and exit 2, never a
-#: traceback (looked up only among modules already imported, so none is imported for this)
+#: traceback (looked up only among modules already imported, so none is imported for this).
+#: The commands read their PATH, --graph and --plan arguments through ``migrator.inputs``,
+#: which raises the same error at once; this catches what a stage raises later.
 INPUT_ERRORS = ("migrator.util.fs:FileError", "migrator.plan:PlanError",
                 "migrator.reporting.baseline:BaselineError",
                 "migrator.generation.model:ScaffoldError",
                 "migrator.extraction.extract:ExtractionError",
                 "migrator.analysis.discover:PathError")
-
-
-class InputError(click.ClickException):
-    """Bad input from the user (a file, a folder, an option): exit 2, never 1 ("violations")."""
-
-    exit_code = 2
 
 
 def _input_error(exc: BaseException) -> bool:
@@ -59,7 +57,7 @@ class LazyGroup(click.Group):
         except Exception as exc:
             if not _input_error(exc):
                 raise
-            raise InputError(str(exc)) from None
+            raise InputError(one_line(exc)) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)

@@ -23,8 +23,6 @@ from urllib.parse import urlsplit
 
 import click
 
-from migrator.plan import PlanError, load_plan
-
 
 class DataError(RuntimeError):
     """A copy or check that cannot go on; one line saying which table and why."""
@@ -177,12 +175,14 @@ def copy_tables(source: str, target: str, tables: list[str],
 
 
 def _tables(plan_file: Path, service: str) -> list[str]:
+    from migrator.inputs import fail, load_plan
+
     plan = load_plan(plan_file)
     if service not in plan.services:
-        raise PlanError(str(plan_file), [f"services.{service}: no such service"])
+        fail(f"{plan_file}: services.{service}: no such service")
     tables = sorted(plan.services[service].tables)
     if not tables:
-        raise PlanError(str(plan_file), [f"services.{service}.tables: the service owns none"])
+        fail(f"{plan_file}: services.{service}.tables: the service owns none")
     return tables
 
 
@@ -228,7 +228,7 @@ def copy_command(service: str, source: str, target: str, plan_file: Path,
     A difference rolls the copy back and exits 2, as does any other failure."""
     try:
         results = copy_tables(source, target, _tables(plan_file, service), replace=replace)
-    except (PlanError, DataError) as exc:
+    except DataError as exc:  # the databases': bad plan input stops in _tables
         click.echo(f"migrator data copy: {str(exc).splitlines()[0]}", err=True)
         sys.exit(2)
     _report(results)
@@ -240,7 +240,7 @@ def verify_command(service: str, source: str, target: str, plan_file: Path) -> N
     """Compare SERVICE's tables on both sides (exit 1 when any count or checksum differs)."""
     try:
         results = compare(source, target, _tables(plan_file, service))
-    except (PlanError, DataError) as exc:
+    except DataError as exc:
         click.echo(f"migrator data verify: {str(exc).splitlines()[0]}", err=True)
         sys.exit(2)
     if not _report(results):

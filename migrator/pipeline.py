@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,8 +56,8 @@ def run(path: str | Path, out: str | Path, *, jobs: int | None = None, use_cache
 
 def _run(path: Path, out: Path, *, jobs: int | None, use_cache: bool, force: bool,
          with_: tuple[str, ...], resident: bool, extract: bool = False) -> RunResult:
+    from migrator import scaffold  # with extract, extraction's too
     from migrator.analysis import analyze
-    from migrator.generation import scaffold
     from migrator.proposal.config import find_config
     from migrator.proposal.engine import propose
     from migrator.reporting import render, report
@@ -155,13 +154,13 @@ def run_command(path: str, out: str, jobs: int | None, no_cache: bool, force: bo
     from migrator.analysis import PathError
     from migrator.analysis.resident import wanted
     from migrator.generation import ScaffoldError
+    from migrator.inputs import fail
 
     try:
         result = run(path, out, jobs=jobs, use_cache=not no_cache, force=force, with_=with_,
                      resident=wanted(), extract=extract)
     except (PathError, PlanError, ScaffoldError, FileError) as exc:
-        click.echo(f"migrator run: {str(exc).splitlines()[0]}", err=True)
-        sys.exit(2)
+        fail(exc)
     for line in result.summary:
         click.echo(line)
     click.echo(f"{len(result.changed)} files written under {out}")

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import yaml
 
@@ -70,13 +71,88 @@ class SharedKernel:
     symbols: list[str] = field(default_factory=list)
 
 
+#: version of the ``meta`` block; a plan whose meta has no ``version`` is read as this one
+META_VERSION = 1
+
+
+class PlanMeta(TypedDict, total=False):
+    """``Plan.meta``: what ``propose`` records and later stages read (docs/plan.md). Every key
+    is optional; ``load_plan`` checks each one's type and rejects unknown keys, so a typo in a
+    hand-edited plan fails on load instead of being ignored by ``scaffold``."""
+
+    version: int
+    generator: str
+    source: str  # the analysed code, relative to the plan file (explain, cutover)
+    framework: str  # flask | fastapi | django; scaffold detects it when missing
+    project: str  # namespace and image prefix
+    monolith_service: str
+    monolith_wsgi: str  # "pkg.module:app"
+    static_path: str
+    host: str
+    algorithm: str
+    seed: int
+    resolution: float
+    services_range: list[int]
+    weights: dict[str, float]
+    split_modules: list[str]
+    service_count: str
+    table_owner_rule: str
+    data_coupling: dict[str, Any]
+    placements: dict[str, dict[str, Any]]
+    new_nodes: list[str]
+    removed_nodes: list[str]
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """``value`` (read from YAML/JSON) has the type ``hint`` of a PlanMeta key."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if origin is list:
+        return isinstance(value, list) and all(_fits(v, args[0]) for v in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(
+            _fits(k, args[0]) and _fits(v, args[1]) for k, v in value.items())
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, hint) and not (hint is int and isinstance(value, bool))
+
+
+_NAMES = {str: ("a string", "strings"), int: ("an integer", "integers"),
+          float: ("a number", "numbers")}
+
+
+def _type_name(hint: Any) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is list:
+        return f"a list of {_NAMES[args[0]][1]}"
+    if origin is dict:
+        return "a mapping"
+    return _NAMES[hint][0]
+
+
+def meta_problems(meta: Any) -> list[str]:
+    """What is wrong with a plan's ``meta`` block (empty when it is a usable ``PlanMeta``)."""
+    if not isinstance(meta, dict):
+        return ["meta: must be a mapping"]
+    hints = typing.get_type_hints(PlanMeta)
+    problems = [f"meta.{key}: unknown key" for key in sorted(set(meta) - set(hints), key=str)]
+    for key, hint in hints.items():
+        if key in meta and not _fits(meta[key], hint):
+            problems.append(f"meta.{key}: must be {_type_name(hint)}, got {meta[key]!r}"[:200])
+    if not problems and meta.get("version", META_VERSION) != META_VERSION:
+        problems.append(f"meta.version: expected {META_VERSION}, got {meta['version']!r} "
+                        "(a plan from another migrator version)")
+    return problems
+
+
 @dataclass
 class Plan:
     services: dict[str, Service] = field(default_factory=dict)
     shared_kernel: SharedKernel = field(default_factory=SharedKernel)
     metrics: dict[str, Any] = field(default_factory=dict)
-    #: free-form facts for later stages (framework, source root, data coupling, explanations)
-    meta: dict[str, Any] = field(default_factory=dict)
+    #: facts for later stages (framework, source root, data coupling, explanations)
+    meta: PlanMeta = field(default_factory=lambda: PlanMeta())
     version: int = PLAN_VERSION
 
     def assignment(self) -> dict[str, str]:
@@ -97,7 +173,7 @@ class Plan:
         return assignment.get(node.split(":", 1)[0])
 
     def to_dict(self) -> dict[str, Any]:
-        services = {}
+        services: dict[str, dict[str, Any]] = {}
         for name in sorted(self.services):
             s = self.services[name]
             services[name] = {
@@ -162,7 +238,7 @@ def _cutover(value: Any, where: str, problems: list[str]) -> tuple[str, int]:
     problems.extend(f"{where}: {p}" for p in found)
     if found:
         return "off", 0
-    return state, (percent if state == "canary" else 0)
+    return str(state), (percent if state == "canary" and isinstance(percent, int) else 0)
 
 
 def dump_plan(plan: Plan, fmt: str = "yaml") -> str:
@@ -343,9 +419,8 @@ def plan_from_dict(data: Any, source: str = "<plan>") -> Plan:
     if not isinstance(metrics, dict):
         problems.append("metrics: must be a mapping")
         metrics = {}
-    if not isinstance(meta, dict):
-        problems.append("meta: must be a mapping")
-        meta = {}
+    problems.extend(meta_problems(meta))
     if problems:
         raise PlanError(source, problems)
-    return Plan(services=services, shared_kernel=kernel, metrics=metrics, meta=meta)
+    return Plan(services=services, shared_kernel=kernel, metrics=metrics,
+                meta=typing.cast(PlanMeta, meta))  # checked by meta_problems

@@ -23,6 +23,7 @@ def test_wheel_ships_templates_and_scaffolds(tmp_path):
     in_repo = sorted("migrator/templates/" + p.relative_to(ROOT / "templates").as_posix()
                      for p in (ROOT / "templates").rglob("*") if p.is_file())
     assert shipped == in_repo
+    assert "migrator/py.typed" in names  # type checkers read the annotations of an install
 
     # A venv that sees the runtime dependencies already installed, but takes migrator itself
     # from the wheel (the venv's site-packages comes before the editable install's path).

@@ -25,7 +25,7 @@ from migrator.analysis.discover import (
     discover,
     project_root,
 )
-from migrator.analysis.facts import ModuleFacts
+from migrator.analysis.facts import ModuleFacts, WorkItem
 from migrator.analysis.isolate import DEFAULT_TIME_LIMIT, TIME_LIMIT_CODE, Parser
 from migrator.graph import DependencyGraph, Diagnostic
 
@@ -262,14 +262,14 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
     if graph_cache is not None:
         scope = graph_cache.key([graph_signature(signature), str(disc.root)])
         graph_key = graph_cache.key([scope, *sorted(k for *_, k in hashed)])
-        graph = graph_cache.load(graph_key)
+        cached = graph_cache.load(graph_key)
         stats.cache_notes.extend(graph_cache.notes)
         graph_cache.notes.clear()
-        if graph is not None:
+        if cached is not None:
             stats.cached = len(hashed)
             stats.resolution = "cached"
-            graph.diagnostics.extend(read_diags)
-            return graph
+            cached.diagnostics.extend(read_diags)
+            return cached
     if cache is not None:
         cache.load()
         for note in (cache.note(), cache.error):
@@ -285,7 +285,7 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
             facts[f.module] = hit
             used.add(key)
             continue
-        todo.append((f.rel, f.module, f.is_package, sha, data, plugins))
+        todo.append(WorkItem(f.rel, f.module, f.is_package, sha, data, plugins))
     stats.cached = len(facts)
     stats.parsed = len(todo)
     parser.submit(todo)
@@ -312,16 +312,16 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
             stats.cache_notes.append(cache.error)
 
     patched = None
-    if previous is not None and incremental.valid_ledger(previous[1]):
-        graph, ledger = previous
+    ledger: dict[str, Any] | None = None
+    old_graph, old_ledger = previous or (None, None)
+    if old_graph is not None and incremental.valid_ledger(old_ledger):
         try:
-            patched = incremental.patch(graph, ledger, facts, keys,  # type: ignore[arg-type]
-                                        plugins)
+            patched = incremental.patch(old_graph, old_ledger, facts, keys, plugins)
         except Exception as exc:  # a damaged ledger must cost a rebuild, never the run
             stats.cache_notes.append(f"could not update the previous graph ({type(exc).__name__}:"
                                      f" {exc}); rebuilt it from scratch")
-    if patched is not None:
-        ledger, stats.resolved = patched
+    if patched is not None and old_graph is not None:
+        graph, (ledger, stats.resolved) = old_graph, patched
         stats.resolution = "incremental"
         graph.sort_records()
     else:

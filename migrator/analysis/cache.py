@@ -41,7 +41,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from migrator.analysis import cacheformat
-from migrator.analysis.facts import FACTS_VERSION, ModuleFacts
+from migrator.analysis.facts import FACTS_VERSION, ModuleFacts, WorkItem
 from migrator.graph import DependencyGraph
 from migrator.util import fs
 
@@ -65,7 +65,8 @@ def read_regular(path: str | os.PathLike[str], limit: int,
     without blocking (``util.fs.read_regular``); ``CacheFileError`` saying what it is
     otherwise (a link, a FIFO, a device, too large), ``FileNotFoundError`` when it is missing."""
     try:
-        return fs.read_regular(os.fspath(path), root=root, max_bytes=limit)
+        return fs.read_regular(os.fspath(path), root=None if root is None else os.fspath(root),
+                               max_bytes=limit)
     except fs.FileError as exc:
         if exc.missing:
             raise FileNotFoundError(errno.ENOENT, exc.why, os.fspath(path)) from None
@@ -556,7 +557,7 @@ class Hints:
         except OSError:
             pass  # hints only save time
 
-    def guess(self) -> list[tuple[Any, ...]]:
+    def guess(self) -> list[WorkItem]:
         """Work items (as ``parse.WorkItem``) for the files that changed since the hints were
         saved; empty when there are none, too many, or no usable hints."""
         try:
@@ -587,8 +588,8 @@ class Hints:
                     continue
                 new_sha = hashlib.sha256(content).hexdigest()
                 if new_sha != sha:  # touched but unchanged files need no parse
-                    items.append((rel, str(module), bool(is_package), new_sha, content,
-                                  self.plugins))
+                    items.append(WorkItem(rel, str(module), bool(is_package), new_sha, content,
+                                          self.plugins))
             return items
         except (OSError, CacheFileError, ValueError, TypeError, KeyError, AttributeError):
             return []

@@ -72,6 +72,7 @@ def analyze(path: str, fmt: str, output: str | None, include: tuple[str, ...],
     from migrator.analysis import analyze as run
     from migrator.analysis.formats import render
     from migrator.analysis.resident import wanted
+    from migrator.inputs import fail
     from migrator.util.fs import write_output
 
     bar = _Bar() if sys.stderr.isatty() else None
@@ -85,8 +86,7 @@ def analyze(path: str, fmt: str, output: str | None, include: tuple[str, ...],
     except PathError as exc:
         if bar:
             bar.close()
-        click.echo(f"migrator analyze: error: {exc}", err=True)
-        sys.exit(2)
+        fail(exc)
     if bar:
         bar.close()
     for note in graph.stats.cache_notes:  # type: ignore[attr-defined]

@@ -432,7 +432,7 @@ class Collector:
     def _import_from(self, node: cst.ImportFrom) -> None:
         line = self.line
         level = len(node.relative)
-        module = dotted_name(node.module) if node.module is not None else ""
+        module = (dotted_name(node.module) if node.module is not None else "") or ""
         if level:
             parts = self._package().split(".") if self._package() else []
             if level - 1 > len(parts) or (level - 1 == len(parts) and not module):
@@ -616,9 +616,9 @@ class Collector:
     def _exports(self, node: Any) -> None:
         value = node.value
         if isinstance(value, (cst.List, cst.Tuple)):
-            names = [_string_body(e.value) for e in value.elements
-                     if isinstance(e.value, cst.SimpleString)]
-            names = [n for n in names if n]
+            bodies = [_string_body(e.value) for e in value.elements
+                      if isinstance(e.value, cst.SimpleString)]
+            names = [n for n in bodies if n]
             if isinstance(node, cst.AugAssign) and self.facts.exports is not None:
                 self.facts.exports.extend(names)
             else:

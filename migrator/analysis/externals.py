@@ -85,7 +85,7 @@ def packages_distributions() -> dict[str, list[str]]:
     declared = getattr(metadata, "_top_level_declared", None)
     inferred = getattr(metadata, "_top_level_inferred", None)
     if declared is None or inferred is None:  # another Python: its own, whole
-        return metadata.packages_distributions()
+        return dict(metadata.packages_distributions())
     out: dict[str, list[str]] = {}
     for dist in metadata.distributions():
         name = _name(dist)

@@ -11,11 +11,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from migrator.graph import Diagnostic
 
 FACTS_VERSION = 4  # 3: plain-data rows (cacheformat) instead of pickles; 4: graphs as JSON objects
+
+
+class WorkItem(NamedTuple):
+    """One file for a parser process: what the run (or the hints' guess) sends, and everything
+    that file's facts depend on."""
+
+    file: str  # relative to the analysed root
+    module: str
+    is_package: bool
+    sha: str  # sha256 of ``data``
+    data: bytes
+    plugins: bool  # run the framework plug-ins too
+
+    def identity(self) -> tuple[str, str, bool, str, bool]:
+        """Everything but the bytes, which ``sha`` stands in for: how a worker's guessed file
+        is matched with the one the run then asks for."""
+        return self.file, self.module, self.is_package, self.sha, self.plugins
 
 
 class _Compact:

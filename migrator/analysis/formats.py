@@ -99,7 +99,7 @@ def summary(graph: DependencyGraph) -> str:
         lines.append("most imported: " + ", ".join(f"{m} ({n})" for n, m in fan_in if n))
     if any(n for n, _ in fan_out):
         lines.append("most importing: " + ", ".join(f"{m} ({n})" for n, m in fan_out if n))
-    dists = Counter()
+    dists: Counter[str] = Counter()
     for imports in graph.externals.values():
         for e in imports:
             if not e.stdlib:

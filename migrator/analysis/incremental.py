@@ -28,7 +28,7 @@ builds from scratch.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.resolve import (
@@ -54,7 +54,7 @@ def make_ledger(keys: dict[str, str], facts: dict[str, ModuleFacts],
             "consulted": patch_info["consulted"], "plugin_base": patch_info["plugin_base"]}
 
 
-def valid_ledger(ledger: object) -> bool:
+def valid_ledger(ledger: object) -> TypeGuard[dict[str, Any]]:
     return isinstance(ledger, dict) and ledger.get("version") == LEDGER_VERSION and all(
         isinstance(ledger.get(k), dict)
         for k in ("keys", "interfaces", "consulted", "plugin_base"))

@@ -29,7 +29,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from migrator.analysis import resident
-from migrator.analysis.facts import ModuleFacts
+from migrator.analysis.facts import ModuleFacts, WorkItem
 from migrator.graph import Diagnostic
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds per file; a 2 MB file parses in about 3 s on one core
@@ -41,16 +41,13 @@ _BATCH_FILES = 32
 _GUESS_WAIT = 30.0  # seconds for the early worker to say which files it guessed
 _REPORT_WAIT = 5.0  # seconds for the zygote to report a worker's pid or how it ended
 
-# (file, module, is_package, sha, data, ...), as in parse.WorkItem
-WorkItem = tuple[Any, ...]
 
 
 def failed_facts(item: WorkItem, code: str, message: str) -> ModuleFacts:
     """Facts for a file that could not be analysed: just the diagnostic."""
-    file, module, is_package, sha, data = item[:5]
-    facts = ModuleFacts(module=module, file=file, is_package=is_package,
-                        lines=data.count(b"\n"), sha=sha)
-    facts.diagnostics.append(Diagnostic(file, 1, code, message, "error"))
+    facts = ModuleFacts(module=item.module, file=item.file, is_package=item.is_package,
+                        lines=item.data.count(b"\n"), sha=item.sha)
+    facts.diagnostics.append(Diagnostic(item.file, 1, code, message, "error"))
     return facts
 
 
@@ -65,7 +62,7 @@ def too_deep(item: WorkItem) -> ModuleFacts | None:
     libcst has no such limit and needs minutes (or crashes) on such files; CPython's own parser
     rejects them at once. The byte scan over-counts brackets in strings and comments, so a
     file over the limit is confirmed with ``compile`` before it is refused."""
-    data = item[4]
+    data = item.data
     depth = deepest = 0
     for b in data.translate(None, _NOT_BRACKETS):
         depth += _STEP[b]
@@ -81,13 +78,13 @@ def too_deep(item: WorkItem) -> ModuleFacts | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            compile(data, item[0], "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+            compile(data, item.file, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as exc:
         if "nested" not in str(exc.msg):
             return None  # some other error: libcst reports it with its own message
         facts = failed_facts(item, "syntax-error", f"{exc.msg} (Python allows at most "
                              f"{MAX_NESTING - 1} nested brackets)")
-        facts.diagnostics[0] = Diagnostic(item[0], exc.lineno or 1, "syntax-error",
+        facts.diagnostics[0] = Diagnostic(item.file, exc.lineno or 1, "syntax-error",
                                           facts.diagnostics[0].message, "error")
         return facts
     except (RecursionError, MemoryError, ValueError):
@@ -107,7 +104,7 @@ def _analyse(item: WorkItem) -> ModuleFacts:
 
 def identity(item: WorkItem) -> tuple[Any, ...]:
     """Everything a file's facts depend on, its bytes stood in for by their hash."""
-    return item[:4] + item[5:]
+    return item.identity()
 
 
 def _serve(conn: Connection, guessed: list[WorkItem]) -> None:
@@ -397,7 +394,7 @@ def _load_parser() -> None:
 
     parse.warm_up()
     try:
-        parse.analyse_source(("warm.py", "warm", False, "0" * 64, _WARM_SOURCE, True))
+        parse.analyse_source(WorkItem("warm.py", "warm", False, "0" * 64, _WARM_SOURCE, True))
     except Exception:
         pass
 

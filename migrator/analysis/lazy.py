@@ -6,11 +6,16 @@ costs a fifth of a second, and a run that parses nothing (or lets an early-start
 parsing) must not pay it just to run ``resolve``. So the collector and the plug-ins take ``cst``
 from here: a module registered in ``sys.modules`` that becomes the real libcst the first time one
 of its attributes is read. (They must not write ``import libcst``: the import statement itself
-reads the module's ``__spec__``, which loads it.)
+reads the module's ``__spec__``, which loads it; only the type checker sees a real import.)
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from migrator.util.lazy import lazy_import
 
-cst = lazy_import("libcst")
+if TYPE_CHECKING:  # the type checker reads libcst's own annotations
+    import libcst as cst
+else:
+    cst = lazy_import("libcst")

@@ -12,11 +12,10 @@ import re
 import tokenize
 from typing import Any
 
-from migrator.analysis.facts import ModuleFacts
+from migrator.analysis.facts import ModuleFacts, WorkItem
 from migrator.graph import Diagnostic
 
-# (file, module, is_package, sha, data, run plug-ins) — what the parent sends for one file
-WorkItem = tuple[str, str, bool, str, bytes, bool]
+__all__ = ["WorkItem", "analyse_many", "analyse_source", "decode", "warm_up"]
 
 _PY2_HINTS = (
     (re.compile(r"^\s*print\s+[^\s(=]", re.M), "a print statement"),
@@ -77,8 +76,9 @@ def analyse_source(item: WorkItem) -> ModuleFacts:
     from migrator.analysis import frameworks, walk
     from migrator.analysis.collect import collect
 
-    file, module, is_package, sha, data, with_plugins = item
-    facts = ModuleFacts(module=module, file=file, is_package=is_package, lines=0, sha=sha)
+    file, data = item.file, item.data
+    facts = ModuleFacts(module=item.module, file=file, is_package=item.is_package, lines=0,
+                        sha=item.sha)
     text, problem = decode(data, file)
     if problem is not None:
         facts.diagnostics.append(problem)
@@ -113,7 +113,7 @@ def analyse_source(item: WorkItem) -> ModuleFacts:
                                             "nesting too deep to analyse", "error"))
         return facts
     try:
-        if with_plugins:
+        if item.plugins:
             frameworks.collect_all(tree, text, facts)
     finally:
         walk.forget()

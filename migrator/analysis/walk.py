@@ -73,7 +73,7 @@ def nodes(root: cst.CSTNode, scope: Any = None) -> list[tuple[cst.CSTNode, Any]]
     For the module the collector has just walked this is the collector's own list; for
     anything else (a subtree, a tree parsed in a test) the same list, walked here."""
     if root is _TREE[0] and scope is None:
-        return _TREE[1]  # type: ignore[return-value]
+        return _TREE[1]
     from migrator.analysis.collect import _kind, field_order  # 1: a node, 2: a sequence
 
     out: list[tuple[cst.CSTNode, Any]] = []

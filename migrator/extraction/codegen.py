@@ -5,6 +5,8 @@ generated module is parsed by libcst before it is written, so a bug here fails l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import libcst as cst
 
 from migrator.extraction.mover import names_in, prune_imports, split_module
@@ -116,7 +118,7 @@ def _is_doc(stmt: cst.CSTNode) -> bool:
     return is_docstring(stmt)
 
 
-def _without_future(statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+def _without_future(statements: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
     out = []
     for s in statements:
         if isinstance(s, cst.SimpleStatementLine) and len(s.body) == 1 and isinstance(

@@ -160,6 +160,8 @@ class Classifier:
             return None
         head, _, rest = dotted.partition(".")
         info = self.tree.info(module)
+        m: str | None
+        n: str | None
         if not rest:
             if head in info.classes:
                 return f"{module}:{head}"
@@ -292,9 +294,9 @@ class Classifier:
                     return v
             return OK
         if isinstance(expr, cst.Dict):
-            for el in expr.elements:
-                if isinstance(el, cst.DictElement):
-                    v = self.expression(el.value, module, assigned, strict=False)
+            for item in expr.elements:
+                if isinstance(item, cst.DictElement):
+                    v = self.expression(item.value, module, assigned, strict=False)
                     if not v.ok:
                         return v
             return OK

@@ -83,7 +83,7 @@ class _ModelCutter(cst.CSTTransformer):
 
     def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
                                   updated: cst.SimpleStatementLine
-                                  ) -> cst.SimpleStatementLine | cst.RemovalSentinel:
+                                  ) -> cst.BaseStatement | cst.RemovalSentinel:
         if not self._class or len(updated.body) != 1:
             return updated
         small = updated.body[0]

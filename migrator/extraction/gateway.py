@@ -46,7 +46,7 @@ def serve(rules: list[tuple[str, str, str]], upstreams: dict[str, str], default:
             body = self.rfile.read(length) if length else None
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             headers["X-Forwarded-For"] = self.client_address[0]
-            conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+            conn = http.client.HTTPConnection(target.hostname or "", target.port, timeout=60)
             try:
                 conn.request(self.command, self.path, body=body, headers=headers)
                 response = conn.getresponse()

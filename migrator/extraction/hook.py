@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from migrator.extraction.extract import ExtractionError, build_extraction
+from migrator.generation import WriteResult
+from migrator.generation import scaffold as generate
+from migrator.generation.model import ScaffoldError
 from migrator.graph import DependencyGraph
 from migrator.plan import Plan
 
@@ -37,8 +40,6 @@ __all__ = ["app"]
 def add_to_scaffold(files: dict[str, bytes], plan: Plan, graph: DependencyGraph,
                     source_root: str | Path, project: Any) -> dict[str, bytes]:
     """Return ``files`` plus everything extraction writes (``project``: the generator's model)."""
-    from migrator.generation.model import ScaffoldError
-
     try:
         ex = build_extraction(plan, graph, source_root, project=project.name)
     except ExtractionError as exc:
@@ -60,3 +61,16 @@ def add_to_scaffold(files: dict[str, bytes], plan: Plan, graph: DependencyGraph,
                     '__all__ = ["app"]', '__all__ = ["app", "application"]')
             merged[f"services/{spec.name}/{spec.package}/wsgi.py"] = text.encode("utf-8")
     return merged
+
+
+def scaffold(plan: Plan, graph: DependencyGraph, out: str | Path, *,
+             source_root: str | Path | None = None, **options: Any) -> WriteResult:
+    """``scaffold --extract``: ``migrator.generation.scaffold`` plus each service's code, moved
+    from ``source_root`` (default: the graph's root). Lives here because extraction comes after
+    generation: generation only renders, this stage adds the code."""
+    root = source_root or graph.root
+
+    def add_code(files: dict[str, bytes], model: Any) -> dict[str, bytes]:
+        return add_to_scaffold(files, plan, graph, root, model)
+
+    return generate(plan, graph, out, add_code=add_code, **options)

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TypeGuard
 
 import libcst as cst
 
@@ -142,7 +143,7 @@ def is_docstring(stmt: cst.CSTNode) -> bool:
             and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
 
 
-def is_import_line(stmt: cst.CSTNode) -> bool:
+def is_import_line(stmt: cst.CSTNode) -> TypeGuard[cst.SimpleStatementLine]:
     return (isinstance(stmt, cst.SimpleStatementLine)
             and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body))
 
@@ -333,7 +334,7 @@ class _Pruner(cst.CSTTransformer):
         return any(self._bad(p) for p in parts)
 
     def _filter(self, stmts: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
-        out = []
+        out: list[cst.BaseStatement] = []
         for s in stmts:
             if isinstance(s, cst.SimpleStatementLine):
                 if is_import_line(s):

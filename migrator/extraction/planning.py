@@ -54,6 +54,7 @@ def plan_from_decomposition(path: str | Path, graph: DependencyGraph,
             services[who].setdefault("routes", []).append(f"{route.method} {route.path}")
     interface: dict[str, set[str]] = {}
     depends: dict[str, set[str]] = {}
+    user: str | None  # a service, or None for code no service holds
     for module in tree.modules():
         for imp in tree.info(module).imports:
             if imp.name is None or imp.module.split(".")[0] not in packages:

@@ -211,9 +211,9 @@ class Analyzer:
         for binding, ref in sorted(refs.items()):
             out.refs.append(ref)
             if ref.target_name is None:
-                for attr in sorted(uses.attrs.get(binding, ())):
-                    tm, tn = self.tree.resolve(ref.target_module, attr)
-                    self._entry(out, service, ref.target_module, attr, (tm, tn))
+                for used in sorted(uses.attrs.get(binding, ())):
+                    tm, tn = self.tree.resolve(ref.target_module, used)
+                    self._entry(out, service, ref.target_module, used, (tm, tn))
             else:
                 self._entry(out, service, ref.target_module, ref.target_name,
                             (ref.target_module, ref.target_name))

@@ -158,8 +158,9 @@ def decode(value: Any, hint: Any) -> Any:
         key, inner = (args[0], args[1]) if len(args) == 2 else (Any, Any)
         return {decode(k, key): decode(v, inner) for k, v in value.items()}  # JSON keys are str
     if isinstance(hint, type):
-        if callable(getattr(hint, "model_validate", None)):  # pydantic
-            return hint.model_validate(value)
+        validate = getattr(hint, "model_validate", None)
+        if callable(validate):  # pydantic
+            return validate(value)
         if dataclasses.is_dataclass(hint):
             hints = _hints(hint)
             return hint(**{f.name: decode(value[f.name], hints.get(f.name, Any))

@@ -9,7 +9,7 @@ changes.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from migrator.graph import DependencyGraph
@@ -20,19 +20,24 @@ from .model import EXTRAS, FRAMEWORKS, Project, ScaffoldError, build_project
 from .render import render_all
 from .writer import MANIFEST, WriteResult, write_tree
 
-__all__ = ["EXTRAS", "FRAMEWORKS", "MANIFEST", "Project", "ScaffoldError", "WriteResult",
-           "build_project", "render_all", "scaffold"]
+__all__ = ["EXTRAS", "FRAMEWORKS", "MANIFEST", "AddCode", "Project", "ScaffoldError",
+           "WriteResult", "build_project", "render_all", "scaffold"]
+
+#: what ``scaffold --extract`` adds to the rendered files, ``(files, model) -> files``. It is
+#: passed in by ``migrator.extraction`` (a later stage), so that generation never imports it.
+AddCode = Callable[[dict[str, bytes], Project], dict[str, bytes]]
 
 
 def scaffold(plan: Plan, graph: DependencyGraph, out: str | Path, *,
              templates: str | Path | None = None, force: bool = False,
              with_: Iterable[str] = (), project: str | None = None,
-             extract: bool = False, source_root: str | Path | None = None) -> WriteResult:
+             add_code: AddCode | None = None) -> WriteResult:
     """Write everything the plan's services need into ``out``; return what changed.
 
     ``templates`` overrides the shipped templates file by file; ``with_`` enables extras
     (``prometheus-operator``, ``cloudnative-pg``); ``force`` overwrites files edited by hand;
-    ``extract`` also moves each service's code from ``source_root`` (default: the graph's root).
+    ``add_code`` (``migrator.extraction.hook.scaffold`` passes it) adds each service's code and
+    switches the images to extract mode.
     """
     with out_folder(out):  # one run at a time writes into OUT; taken first, so a second fails now
         model = build_project(plan, graph, extras=tuple(with_), project=project)
@@ -40,11 +45,9 @@ def scaffold(plan: Plan, graph: DependencyGraph, out: str | Path, *,
             model.monolith.context = os.path.relpath(Path(graph.root).resolve(),
                                                      Path(out).resolve())
         files = render_all(model, Path(templates) if templates is not None else None,
-                           extract=extract)
-        if extract:  # move each service's code in too (migrator.extraction, docs/extract.md)
-            from migrator.extraction.hook import add_to_scaffold
-
-            files = add_to_scaffold(files, plan, graph, source_root or graph.root, model)
+                           extract=add_code is not None)
+        if add_code is not None:  # each service's code moved in too (docs/extract.md)
+            files = add_code(files, model)
             _check_image_sources(model, files)
         return write_tree(Path(out), files, force=force)
 

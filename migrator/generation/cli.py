@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from migrator.cli import InputError
-from migrator.graph import DependencyGraph
-from migrator.plan import PlanError, load_plan
-from migrator.util.fs import read_text
+from migrator.inputs import fail, load_graph, load_plan
 
 from . import EXTRAS, ScaffoldError
-from . import scaffold as scaffold_api
-
-
-def _load_graph(path: Path, graph_file: Path | None) -> DependencyGraph:
-    source = graph_file or (path if path.is_file() else None)
-    if source is not None:
-        try:
-            graph = DependencyGraph.from_dict(json.loads(read_text(source)))
-        except OSError as exc:
-            raise InputError(str(exc)) from None
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InputError(f"{source}:1: not a migrator graph JSON file ({exc})") from None
-        if path.is_dir():
-            graph.root = str(path)
-        return graph
-    from migrator.analysis import analyze
-
-    return analyze(path)
 
 
 @click.command("scaffold")
@@ -59,17 +37,16 @@ def scaffold(path: Path, plan_file: Path, out: Path, graph_file: Path | None,
 
     PATH is the monolith's source folder (analysed now) or a graph JSON file.
     """
-    try:
-        plan = load_plan(plan_file)
-    except PlanError as exc:
-        raise InputError(str(exc)) from None
-    graph = _load_graph(path, graph_file)
+    plan = load_plan(plan_file)
+    graph = load_graph(path, graph_file)
+    from migrator import scaffold as scaffold_api  # with --extract, extraction's too
+
     try:
         result = scaffold_api(plan, graph, out, templates=templates, force=force, with_=with_,
                               project=project, extract=extract,
                               source_root=path if path.is_dir() else None)
     except ScaffoldError as exc:
-        raise InputError(str(exc)) from None
+        fail(exc)
     click.echo(f"{out}: {len(result.files)} files, {len(result.written)} written, "
                f"{len(result.unchanged)} unchanged, {len(result.removed)} removed"
                + (f", {len(result.kept)} stale but edited (kept)" if result.kept else ""))

@@ -10,7 +10,6 @@ sends it a share of its requests and ``live`` all of them. Rolling back is
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -106,29 +105,28 @@ def cutover(service: str, state: str, percent: int | None, out: Path, plan_file:
     `migrator cutover catalog canary --percent 10 -o out` sends a tenth of catalog's requests to
     it; `migrator cutover catalog off -o out` rolls back to the monolith.
     """
-    from migrator.analysis import PathError, analyze
+    from migrator import scaffold  # with --extract, extraction's too
+    from migrator.inputs import analyze_source, fail, load_plan
 
-    from . import ScaffoldError, scaffold
+    from . import ScaffoldError
 
     plan_file = plan_file or out / "plan.yaml"
+    if not plan_file.is_file():
+        fail(f"{plan_file}: no plan here: run `migrator run` first or pass --plan")
+    before = load_plan(plan_file)
+    if source is None:
+        meta_source = before.meta.get("source")
+        if not isinstance(meta_source, str) or not (out / meta_source).exists():
+            fail(f"{plan_file}: meta.source: the monolith's source is not recorded; "
+                 "pass --source")
+        source = out / meta_source
+    graph = analyze_source(source)
     try:
-        if not plan_file.is_file():
-            raise PlanError(str(plan_file), ["no plan here: run `migrator run` first or pass "
-                                             "--plan"])
-        before = plan_from_dict(read_document(plan_file), source=str(plan_file))
-        if source is None:
-            meta_source = before.meta.get("source")
-            if not isinstance(meta_source, str) or not (out / meta_source).exists():
-                raise PlanError(str(plan_file), ["meta.source: the monolith's source is not "
-                                                 "recorded; pass --source"])
-            source = out / meta_source
-        graph = analyze(source)
         plan, text = edit_cutover(plan_file, service, state, percent)
         extras, extract = earlier_options(out)
         result = scaffold(plan, graph, out, with_=extras, extract=extract)
         atomic_write(plan_file, text)
-    except (PlanError, ScaffoldError, PathError) as exc:
-        click.echo(f"migrator cutover: {str(exc).splitlines()[0]}", err=True)
-        sys.exit(2)
+    except (PlanError, ScaffoldError) as exc:
+        fail(exc)
     shown = f"canary {percent}%" if state == "canary" else state
     click.echo(f"{service}: {shown}; {len(result.written)} files regenerated under {out}")

@@ -86,7 +86,7 @@ def deployment(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
     """No ``replicas``: the HPA owns the count, so an apply never resets its choice."""
     sel = {"app.kubernetes.io/name": svc.name}
     monolith = isinstance(svc, MonolithSpec)
-    health = svc.health_path if monolith else "/healthz"
+    health = svc.health_path if isinstance(svc, MonolithSpec) else "/healthz"
     probe: Obj = ({"httpGet": {"path": health, "port": "http"}, "timeoutSeconds": 2} if health
                   else {"tcpSocket": {"port": "http"}, "timeoutSeconds": 2})
     ready: Obj = ({"httpGet": {"path": "/readyz", "port": "http"}} if not monolith
@@ -109,7 +109,7 @@ def deployment(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
                             "seccompProfile": {"type": "RuntimeDefault"}},
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
-    env = monolith_env(svc) if monolith else _db_env(project, svc)
+    env = monolith_env(svc) if isinstance(svc, MonolithSpec) else _db_env(project, svc)
     if "datadog" in project.extras:
         env = env + datadog_env()
     if env:

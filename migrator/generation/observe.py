@@ -159,9 +159,9 @@ def overview_dashboard(project: Project) -> Obj:
 
 def dashboard_config_map(project: Project, name: str, app: str, dashboard: Obj) -> Obj:
     """A dashboard as Grafana's sidecar provisions it (a ConfigMap labelled grafana_dashboard)."""
-    obj = {"apiVersion": "v1", "kind": "ConfigMap",
-           "metadata": meta(project, name, app=app, component="monitoring"),
-           "data": {f"{name}.json": json.dumps(dashboard, indent=2, sort_keys=True) + "\n"}}
+    obj: Obj = {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": meta(project, name, app=app, component="monitoring"),
+                "data": {f"{name}.json": json.dumps(dashboard, indent=2, sort_keys=True) + "\n"}}
     obj["metadata"]["labels"][DASHBOARD_LABEL] = "1"
     return obj
 

@@ -17,7 +17,6 @@ import jinja2
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
-import migrator
 from migrator.util.fs import FileError, read_text
 from migrator.util.names import python_identifier
 
@@ -68,10 +67,11 @@ WSGI_TARGET = {"flask": "{pkg}.wsgi:app", "fastapi": "{pkg}.asgi:app",
 
 def default_templates() -> Path:
     """Templates shipped in the wheel (migrator/templates) or the repository's templates/."""
-    shipped = Path(migrator.__file__).parent / "templates"
+    package = Path(__file__).parent.parent  # migrator/
+    shipped = package / "templates"
     if shipped.is_dir():
         return shipped
-    return Path(migrator.__file__).parent.parent / "templates"
+    return package.parent / "templates"
 
 
 def environment(overrides: Path | None = None) -> SandboxedEnvironment:
@@ -167,9 +167,10 @@ def service_files(env: SandboxedEnvironment, project: Project, svc: ServiceSpec,
     for group in ("common", project.framework):
         for template, target in SERVICE_FILES[group].items():
             if extract and group == "common" and template in EXTRACT_SERVICE_FILES:
-                template = EXTRACT_SERVICE_FILES[template]
-                if template is None:
+                replacement = EXTRACT_SERVICE_FILES[template]
+                if replacement is None:
                     continue
+                template = replacement
             name = f"service/{group}/{template}"
             out[f"services/{svc.name}/{target.format(pkg=svc.package)}"] = render(env, name,
                                                                                   **context)

@@ -4,30 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import click
 
-from migrator.plan import PlanError, dump_plan, load_plan
+from migrator.inputs import analyze_source, fail, load_plan
+from migrator.plan import PlanError, dump_plan
 from migrator.proposal.config import ALGORITHMS
 
 METRICS_HELP = ("Metrics (Q, ICP, SM, IFN, NED, BCP, data coupling) follow the definitions in "
                 "docs/metrics.md in the migrator repository.")
-
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
-
-
-def _analyze(path: str):  # noqa: ANN202 - the graph type lives in another stage
-    from migrator.analysis import PathError, analyze
-
-    try:
-        return analyze(path)
-    except PathError as exc:
-        _fail(str(exc))
 
 
 def _history(path: str, graph):  # noqa: ANN001, ANN202 - the graph type lives in another stage
@@ -38,7 +24,7 @@ def _history(path: str, graph):  # noqa: ANN001, ANN202 - the graph type lives i
     try:
         return read_history(graph.root or path, files)
     except HistoryError as exc:
-        _fail(f"--history: {exc}")
+        fail(f"--history: {exc}")
 
 
 @click.command(epilog=METRICS_HELP)
@@ -82,16 +68,15 @@ def propose(path: str, output: str | None, fmt: str | None, algorithm: str | Non
         if output and Path(output).exists() and not force:
             same_as_base = base_plan and Path(output).resolve() == Path(base_plan).resolve()
             if not same_as_base:
-                _fail(f"{output}: exists; use --force to overwrite it")
-        graph = _analyze(path)
+                fail(f"{output}: exists; use --force to overwrite it")
+        graph = analyze_source(path)
         source = os.path.relpath(Path(path).resolve(), Path(output).resolve().parent) \
             if output else str(path)
         past = _history(path, graph) if history else None
         plan = run_propose(graph, config=settings, base_plan=base, source=source,
                            algorithm=algorithm, services=services, seed=seed, history=past)
-    except PlanError as exc:
-        _fail(str(exc).replace("\n", "; "))
-        return
+    except PlanError as exc:  # from the --config settings
+        fail(exc)
     text = dump_plan(plan, fmt)
     if output:
         from migrator.util.fs import write_output
@@ -122,8 +107,7 @@ def compare(a: str, b: str, fmt: str, max_moves: int) -> None:
     try:
         result = run_compare(load_partition(a), load_partition(b))
     except PlanError as exc:
-        _fail(str(exc).replace("\n", "; "))
-        return
+        fail(exc)
     if fmt == "json":
         click.echo(json.dumps(result, indent=2))
     else:
@@ -142,11 +126,7 @@ def explain(plan_file: str, node: str, source: str | None, fmt: str) -> None:
     from migrator.proposal.explain import explain as run_explain
     from migrator.proposal.explain import format_explanation
 
-    try:
-        plan = load_plan(plan_file)
-    except PlanError as exc:
-        _fail(str(exc).replace("\n", "; "))
-        return
+    plan = load_plan(plan_file)
     if source is None:
         recorded = plan.meta.get("source")
         if isinstance(recorded, str):
@@ -154,10 +134,10 @@ def explain(plan_file: str, node: str, source: str | None, fmt: str) -> None:
                 if (base / recorded).exists():
                     source = str(base / recorded)
                     break
-    graph = _analyze(source) if source else None
+    graph = analyze_source(source) if source else None
     data = run_explain(plan, node, graph)
     if data["service"] is None and "placement" in data and data["placement"] is None:
-        _fail(f"{plan_file}: {node} is not placed by this plan")
+        fail(f"{plan_file}: {node} is not placed by this plan")
     if fmt == "json":
         click.echo(json.dumps(data, indent=2, default=str))
     else:

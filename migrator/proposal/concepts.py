@@ -112,7 +112,7 @@ class Concepts:
         class size)`` triples from inheritance), weighted by the size of the implementing
         classes; a module that implements none takes the votes of its nearest package that
         does, and a package that implements no concept keeps its own name, as any would."""
-        votes: dict[str, Counter[str]] = defaultdict(Counter)
+        votes: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         for module, base, size in implements:
             package, concept = self.adapter_of.get(module), self.of.get(base, "")
             container = package.rsplit(".", 1)[0] if package else ""

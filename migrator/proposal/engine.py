@@ -16,7 +16,16 @@ from typing import Any
 import networkx as nx
 
 from migrator.graph import DependencyGraph, module_of
-from migrator.plan import DNS1123_LABEL, SHARED, Plan, PlanError, Service, SharedKernel
+from migrator.plan import (
+    DNS1123_LABEL,
+    META_VERSION,
+    SHARED,
+    Plan,
+    PlanError,
+    PlanMeta,
+    Service,
+    SharedKernel,
+)
 from migrator.proposal import cluster as cl
 from migrator.proposal.compare import _covering, _resolve
 from migrator.proposal.concepts import seg_words
@@ -350,7 +359,7 @@ class _Proposer:
                                                               or k not in pinned)]
                 if not others:
                     return False
-                mine = {module_of(u) for n in members[lab] for u in self._expand(con, n)}
+                mine = frozenset(module_of(u) for n in members[lab] for u in self._expand(con, n))
                 kin: Counter[int] = Counter()
                 for k in others:
                     kin[k] = sum(1 for n in members[k] for u in self._expand(con, n)
@@ -441,8 +450,8 @@ class _Proposer:
             else:
                 break
         # renumber densely in order of first member
-        order = sorted(self._real(labels).items(), key=lambda kv: kv[1][0])
-        renum = {old: i for i, (old, _) in enumerate(order)}
+        by_first = sorted(self._real(labels).items(), key=lambda kv: kv[1][0])
+        renum = {old: i for i, (old, _) in enumerate(by_first)}
         return {n: renum.get(lab, -1) for n, lab in labels.items()}
 
     @staticmethod
@@ -514,12 +523,12 @@ class _Proposer:
         for u, svc in sorted(self.pins.items()):
             if u in assignment:
                 fixed.setdefault(assignment[u], svc)
-        handler_unit = {}
+        handler_unit: dict[str, list[str]] = {}
         for r in graph.routes:
-            u = ug.unit_of.get(r.handler) or ug.unit_of.get(module_of(r.handler))
-            if u:
-                handler_unit.setdefault(u, []).append(first_segment(r.path))
-        scores: dict[int, Counter[str]] = {}
+            unit = ug.unit_of.get(r.handler) or ug.unit_of.get(module_of(r.handler))
+            if unit:
+                handler_unit.setdefault(unit, []).append(first_segment(r.path))
+        scores: dict[int, dict[str, float]] = {}
         roots = {d for d in ug.domain.values() if d not in ug.package_domains}
         owned: dict[str, list[str]] = defaultdict(list)  # provisional owners, by cluster
         provisional = UnitResolver({u: str(lab) for u, lab in assignment.items()})
@@ -623,9 +632,9 @@ class _Proposer:
                 services[owner].tables.append(table)
         resolver = UnitResolver(full)
         for r in graph.routes:
-            svc = resolver.group(r.handler)
-            if svc in services:
-                services[svc].routes.append(f"{r.method} {r.path}")
+            home = resolver.group(r.handler)
+            if home is not None and home in services:
+                services[home].routes.append(f"{r.method} {r.path}")
         deps: dict[str, Counter[str]] = defaultdict(Counter)
         interface: dict[str, set[str]] = defaultdict(set)
         for s_node, t_node, data in graph.g.edges(data=True):
@@ -636,10 +645,10 @@ class _Proposer:
                 deps[a][b] += data.get("count", 1)
                 if data.get("kind") != "import" or ":" in t_node:
                     interface[b].add(t_node)  # the names called; module imports add nothing
-        for name, svc in services.items():
-            svc.depends_on = sorted(deps[name])
-            svc.interface = sorted(interface[name])
-            svc.routes = sorted(set(svc.routes))
+        for name, service in services.items():
+            service.depends_on = sorted(deps[name])
+            service.interface = sorted(interface[name])
+            service.routes = sorted(set(service.routes))
         if self.base is not None:
             for name, old in self.base.services.items():
                 if name in services:
@@ -649,32 +658,32 @@ class _Proposer:
                     services[name].cutover = old.cutover
                     services[name].cutover_percent = old.cutover_percent
         metrics = compute_metrics(graph, full, owners=owners)
-        for name, svc in services.items():
-            svc.why = self._why(name, svc, full, split)
+        for name, service in services.items():
+            service.why = self._why(name, service, full, split)
         placements = self._placements(full)
-        meta: dict[str, Any] = {
-            "generator": "migrator propose",
-            "source": self.source,
-            "algorithm": self.opts.algorithm,
-            "seed": self.opts.seed,
-            "resolution": resolution,
-            "services_range": list(self.opts.services) if self.opts.services else None,
-            "weights": dict(sorted(self.opts.weights.items())),
-            "split_modules": sorted(split),
-            "service_count": self._count_reason(len(services)),
-            "table_owner_rule": TABLE_RULE,
-            "data_coupling": copy.deepcopy({
+        meta = PlanMeta(version=META_VERSION, generator="migrator propose")
+        if self.source is not None:
+            meta["source"] = self.source
+        meta.update(PlanMeta(algorithm=self.opts.algorithm, seed=self.opts.seed,
+                             resolution=resolution))
+        if self.opts.services:
+            meta["services_range"] = list(self.opts.services)
+        meta.update(PlanMeta(
+            weights=dict(sorted(self.opts.weights.items())),
+            split_modules=sorted(split),
+            service_count=self._count_reason(len(services)),
+            table_owner_rule=TABLE_RULE,
+            data_coupling=copy.deepcopy({
                 "shared_writes": metrics["data_coupling"]["shared_write_tables"],
                 "cross_reads": metrics["data_coupling"]["cross_read_tables"],
             }),
-            "placements": placements,
-        }
+            placements=placements,
+        ))
         if self.base is not None:
             covered = set(self.base.assignment())
             meta["new_nodes"] = sorted(new_units)
             meta["removed_nodes"] = sorted(n for n in covered
                                            if _resolve_any(n, set(ug.units)) is None)
-        meta = {k: v for k, v in meta.items() if v is not None}
         return Plan(services=services, shared_kernel=kernel, metrics=metrics, meta=meta)
 
     def _count_reason(self, n: int) -> str:

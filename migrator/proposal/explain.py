@@ -103,7 +103,8 @@ def explain(plan: Plan, node: str, graph: DependencyGraph | None = None) -> dict
             mode.append("maps")
         if not mode:
             continue
-        others = sorted({resolver.group(n) for n in [*t.writers, *t.readers]} - {service, None})
+        others = sorted({g for n in [*t.writers, *t.readers] if (g := resolver.group(n))}
+                        - {service})
         tables.append({"table": name, "access": mode, "owner": owner.get(name),
                        "also_used_by": others})
     out["tables"] = tables

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
+from collections.abc import Set
 
 from migrator.graph import DependencyGraph, module_of
 from migrator.proposal.concepts import UTILITY_WORDS, seg_words
@@ -128,7 +129,7 @@ def _composition_root(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
     # a loader's data named after a domain's tables goes to that domain, not the shell, and
     # so does a carved-out command that mostly uses one domain and no wiring of its module
     # (``sync_users`` of a ``manage.py``, not ``create_app`` calling ``_register_routes``)
-    uses: dict[str, Counter[str]] = defaultdict(Counter)
+    uses: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     siblings: dict[str, set[str]] = defaultdict(set)
     for (a, b), c in ug.counts.items():
         if module_of(a) == module_of(b):
@@ -165,7 +166,7 @@ def forced_kernel(ug: UnitGraph, opts: ProposalOptions) -> set[str]:
 
 
 def initial_kernel(ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions,
-                   exclude: set[str] = frozenset()) -> set[str]:
+                   exclude: Set[str] = frozenset()) -> set[str]:
     """Kernel before clustering, with domains (business concepts) standing in for services."""
     forced = forced_kernel(ug, opts)
     business = business_units(ug, graph)
@@ -213,7 +214,7 @@ def initial_kernel(ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions,
 
 
 def settle_kernel(ug: UnitGraph, assignment: dict[str, str], kernel: set[str],
-                  forced: set[str], infra: set[str] = frozenset()) -> set[str]:
+                  forced: set[str], infra: Set[str] = frozenset()) -> set[str]:
     """After clustering: a kernel unit that only one service uses moves into that service,
     unless its authors put it in a toolbox package (``utils/``, ``common/``); one that depends
     on a service moves there too, unless it is ``infra`` (plumbing that imports a model stays

@@ -314,8 +314,9 @@ def table_owners(graph: DependencyGraph, resolver: UnitResolver,
     referrers: dict[str, Counter[str]] = defaultdict(Counter)
     for name in sorted(graph.tables):
         for target in graph.tables[name].foreign_keys:
-            if name in owners and target != name:
-                referrers[target][owners[name]] += 1
+            owner = owners.get(name)
+            if owner is not None and target != name:
+                referrers[target][owner] += 1
     for name in sorted(graph.tables):
         if name in owners:
             continue

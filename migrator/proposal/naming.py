@@ -10,11 +10,15 @@ next candidate, then to a numbered name.
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable
+from typing import TypeVar
 
 from migrator.plan import reserved_names
 from migrator.util.names import dns_label
+
+#: a cluster id: the engine numbers clusters, callers may name them
+K = TypeVar("K", int, str)
 
 GENERIC = {
     "", "api", "app", "apps", "application", "base", "common", "core", "db", "database",
@@ -57,9 +61,9 @@ def _camel_words(name: str) -> str:
 
 
 def candidates(domains: Iterable[tuple[str, int]], routes: Iterable[str],
-               tables: Iterable[str], classes: Iterable[str], roots: set[str]) -> Counter[str]:
+               tables: Iterable[str], classes: Iterable[str], roots: set[str]) -> dict[str, float]:
     """Scored name candidates for one service (see module docstring)."""
-    score: Counter[str] = Counter()
+    score: dict[str, float] = defaultdict(float)
     for domain, weight in domains:
         last = domain.rsplit(".", 1)[-1]
         if domain not in roots:  # a business concept: its word was vetted as one
@@ -77,11 +81,11 @@ def candidates(domains: Iterable[tuple[str, int]], routes: Iterable[str],
     return score
 
 
-def assign_names(scores: dict[str, Counter[str]], sizes: dict[str, int],
-                 taken: Iterable[str] = ()) -> dict[str, str]:
+def assign_names(scores: dict[K, dict[str, float]], sizes: dict[K, int],
+                 taken: Iterable[str] = ()) -> dict[K, str]:
     """Cluster id -> unique DNS label; the larger cluster picks first."""
     used = set(taken) | reserved_names({})  # never a name compose gives another container
-    out: dict[str, str] = {}
+    out: dict[K, str] = {}
     for cid in sorted(scores, key=lambda c: (-sizes.get(c, 0), c)):
         ranked = sorted(scores[cid].items(), key=lambda kv: (-kv[1], kv[0]))
         name = None

@@ -90,7 +90,7 @@ def choose_splits(graph: DependencyGraph, modules: list[str], keys: dict[str, st
     and each voting symbol's leading domain."""
     symbols = _symbols_by_module(graph)
     kind_w = opts.weights
-    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    votes: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for s, t, data in graph.g.edges(data=True):
         w = kind_w.get(data["kind"], 0.0) * data.get("count", 1)
         if w <= 0:
@@ -195,12 +195,12 @@ def vocabulary_leans(graph: DependencyGraph, split: list[str], symbols: dict[str
     out: dict[str, str] = {}
     for m in split:
         for s in symbols.get(m, []):
-            st = stems(s.split(":", 1)[1])
-            named = set().union(*(by_stem.get(x, set()) for x in st)) if st else set()
+            words = stems(s.split(":", 1)[1])
+            named = set().union(*(by_stem.get(x, set()) for x in words)) if words else set()
             if len(named) == 1:
                 out[s] = next(iter(named))
-            elif not named and m in bulk and st:
-                data = set().union(*(table_domain.get(x, set()) for x in st))
+            elif not named and m in bulk and words:
+                data = set().union(*(table_domain.get(x, set()) for x in words))
                 if len(data) == 1:
                     out[s] = next(iter(data))
     return out

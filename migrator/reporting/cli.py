@@ -8,19 +8,16 @@ invalid plan/baseline/graph file, missing path).
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
-from migrator.graph import DependencyGraph
-from migrator.plan import Plan, PlanError, plan_from_dict, read_document
+from migrator.inputs import fail, load_graph, load_plan
 from migrator.reporting.baseline import FAIL_ON, BaselineError
 from migrator.reporting.formats import FORMATS
 from migrator.reporting.model import DEFINITIONS, Report
-from migrator.util.fs import FileError, read_text, write_output
+from migrator.util.fs import write_output
 
 #: rules that `check` enforces (the plan's boundaries); report shows every rule
 CHECK_RULES = ("interface-violation", "kernel-dependency", "undeclared-dependency")
@@ -30,69 +27,17 @@ EXIT_HELP = ("Exit codes: 0 ok; 1 violations or new coupling; 2 usage or input e
              + DEFINITIONS)
 
 
-def _input_error(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(2)
-
-
-def _load_graph(path: str, analyze_options: dict[str, Any]) -> DependencyGraph:
-    """Analyse PATH, or read it when it is a graph file from `migrator analyze --format json`."""
-    p = Path(path)
-    if p.is_file() and p.suffix == ".json":
-        try:
-            return DependencyGraph.from_dict(json.loads(read_text(p)))
-        except FileError as exc:
-            _input_error(str(exc))
-        except json.JSONDecodeError as exc:
-            _input_error(f"{p}:{exc.lineno}: not valid JSON: {exc.msg}")
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            _input_error(f"{p}: not a migrator graph: {exc}")
-    from migrator.analysis import analyze
-    from migrator.analysis.discover import PathError
-
-    try:
-        return analyze(path, **analyze_options)
-    except PathError as exc:
-        _input_error(str(exc))
-    raise AssertionError("unreachable")
-
-
-def load_any_plan(path: str) -> Plan:
-    """A plan file, or a decomposition file (``kind: decomposition``) read as a plan."""
-    data = read_document(path)  # a PlanError (unreadable, not YAML, duplicate key) as for a plan
-    if isinstance(data, dict) and data.get("kind") == "decomposition":
-        from migrator.plan import SHARED, Service
-        from migrator.proposal.compare import partition_from_data
-
-        part = partition_from_data(data, source=path)
-        plan = Plan()
-        for node, group in sorted(part.items()):
-            if group == SHARED:
-                bucket = plan.shared_kernel
-            else:
-                bucket = plan.services.setdefault(group, Service(name=group))
-            (bucket.symbols if ":" in node else bucket.modules).append(node)
-        return plan
-    return plan_from_dict(data, source=str(path))
-
-
 def _build(path: str, plan_file: str | None, level: int | None, baseline: str | None,
            fail_on: tuple[str, ...], metrics: bool, analyze_options: dict[str, Any]) -> Report:
     from migrator.reporting import report
 
-    plan = None
-    if plan_file:
-        try:
-            plan = load_any_plan(plan_file)
-        except PlanError as exc:
-            _input_error(str(exc))
-    graph = _load_graph(path, analyze_options)
+    plan = load_plan(plan_file, decomposition=True) if plan_file else None
+    graph = load_graph(path, **analyze_options)
     try:
         return report(graph, plan, level=level, baseline=baseline,
                       fail_on=[f for f in fail_on if f in FAIL_ON], metrics=metrics)
     except BaselineError as exc:
-        _input_error(str(exc))
-    raise AssertionError("unreachable")
+        fail(exc)
 
 
 def _emit(text: str, output: str | None) -> None:

@@ -167,12 +167,12 @@ def find_cycles(graph: DependencyGraph, where: Callable[[str], Location] | None 
         stats.feedback_arc_set += _eades_fas_size(g, members)
         picks.extend(_greedy_cover(counted))
     cycles = []
-    for cyc in sorted(found, key=lambda c: (len(c), c)):
+    for ring in sorted(found, key=lambda c: (len(c), c)):
         evidence = []
-        for j, a in enumerate(cyc):
-            ev = g.edges[a, cyc[(j + 1) % len(cyc)]]["evidence"]
+        for j, a in enumerate(ring):
+            ev = g.edges[a, ring[(j + 1) % len(ring)]]["evidence"]
             evidence.append(to_loc(ev[0]) if ev else Location(a, 0))
-        cycles.append(Cycle(modules=list(cyc), evidence=evidence))
+        cycles.append(Cycle(modules=list(ring), evidence=evidence))
     picks.sort(key=lambda p: (-p[1], p[0]))
     breakers = []
     for (a, b), n in picks[:MAX_BREAKERS]:

@@ -112,13 +112,13 @@ def add_violations(report: Report, part: Partition, graph: DependencyGraph, wher
         level = {name: ("error" if name in fail_on else "warning")
                  for name in baseline_mod.FAIL_ON}
         edges = {(e.source, e.target, e.kind): e for e in report.cross_edges}
-        for s, t, k in diff.new_edges:
-            e = edges[(s, t, k)]
+        for s, target, k in diff.new_edges:
+            e = edges[(s, target, k)]
             loc = _first(e.evidence, node_loc(s))
             out.append(Violation(loc.file, loc.line, "new-edge",
-                                 f"new dependency {s} -> {t} [{k}] "
+                                 f"new dependency {s} -> {target} [{k}] "
                                  f"({e.source_component} -> {e.target_component})",
-                                 level["new-edges"], identity=f"new-edge:{s}->{t}:{k}"))
+                                 level["new-edges"], identity=f"new-edge:{s}->{target}:{k}"))
         by_modules = {tuple(c.modules): c for c in report.cycles}
         for mods in diff.new_cycles:
             cyc = by_modules[tuple(mods)]
@@ -126,7 +126,7 @@ def add_violations(report: Report, part: Partition, graph: DependencyGraph, wher
             out.append(Violation(loc.file, loc.line, "new-cycle",
                                  "new import cycle: " + " -> ".join([*mods, mods[0]]),
                                  level["new-cycles"], identity="new-cycle:" + "->".join(mods)))
-        first_module = {}
+        first_module: dict[str, str] = {}
         for m in report.module_component:
             first_module.setdefault(report.module_component[m], m)
         for entry in diff.instability_increase:

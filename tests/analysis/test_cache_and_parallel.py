@@ -263,6 +263,7 @@ def test_the_plain_cache_format_gives_back_exactly_what_was_stored(app):
 
     from migrator.analysis import cacheformat as cf
     from migrator.analysis.discover import discover
+    from migrator.analysis.facts import WorkItem
     from migrator.analysis.incremental import make_ledger
     from migrator.analysis.isolate import parse_isolated
     from migrator.analysis.resolve import build_graph_for_patching
@@ -272,7 +273,8 @@ def test_the_plain_cache_format_gives_back_exactly_what_was_stored(app):
     items = []
     for f in disc.files:
         data = f.path.read_bytes()
-        items.append((f.rel, f.module, f.is_package, hashlib.sha256(data).hexdigest(), data, True))
+        items.append(WorkItem(f.rel, f.module, f.is_package, hashlib.sha256(data).hexdigest(),
+                              data, True))
     facts = {mf.module: mf for mf in parse_isolated(items, jobs=1)}
     assert any(mf.framework for mf in facts.values())
     for mf in facts.values():

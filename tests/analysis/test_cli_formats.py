@@ -121,7 +121,7 @@ def test_console_entry_flushes_everything_and_keeps_exit_codes(project, tmp_path
     missing = _console("analyze", tmp_path / "nowhere")
     assert missing.returncode == 2
     assert missing.stderr.strip().splitlines() == [
-        f"migrator analyze: error: {tmp_path / 'nowhere'}: no such file or directory"]
+        f"Error: {tmp_path / 'nowhere'}: no such file or directory"]
     (project / "shop" / "broken.py").write_text("def (:\n")
     strict = _console("analyze", project, "--no-cache", "--strict", "-f", "json", "-o",
                       tmp_path / "g.json")

@@ -12,7 +12,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from migrator.analysis import walk
 from migrator.analysis.collect import Collector, collect
 from migrator.analysis.facts import ModuleFacts
-from migrator.analysis.parse import analyse_source
+from migrator.analysis.parse import WorkItem, analyse_source
 
 
 def facts_of(source: str, module: str = "pkg.mod", is_package: bool = False) -> ModuleFacts:
@@ -168,7 +168,7 @@ def test_relative_imports_in_a_package_init():
 
 
 def test_worker_returns_facts_never_trees():
-    facts = analyse_source(("m.py", "m", False, "sha", b"import os\n", True))
+    facts = analyse_source(WorkItem("m.py", "m", False, "sha", b"import os\n", True))
     import pickle
 
     data = pickle.dumps(facts)

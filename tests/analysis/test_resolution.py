@@ -227,7 +227,7 @@ def test_counts_and_evidence_accumulate(tree):
 
 def test_resolver_protocol_for_plugins(tmp_path_factory):
     from migrator.analysis.discover import discover
-    from migrator.analysis.parse import analyse_source
+    from migrator.analysis.parse import WorkItem, analyse_source
     from migrator.analysis.resolve import build_graph
 
     from .helpers import write_tree
@@ -235,7 +235,8 @@ def test_resolver_protocol_for_plugins(tmp_path_factory):
     root = write_tree(tmp_path_factory.mktemp("proto"), SHOP)
     facts = {}
     for f in discover(root).files:
-        mf = analyse_source((f.rel, f.module, f.is_package, "", f.path.read_bytes(), False))
+        mf = analyse_source(WorkItem(f.rel, f.module, f.is_package, "", f.path.read_bytes(),
+                                     False))
         facts[mf.module] = mf
     _, resolver = build_graph(facts, run_plugins=False)
     assert resolver.resolve("shop.views", "Product") == "shop.models:Product"

@@ -22,6 +22,7 @@ import pytest
 
 from migrator.analysis import analyze
 from migrator.analysis.cache import Hints, _frame, cache_key
+from migrator.analysis.facts import WorkItem
 from migrator.analysis.formats import render
 from migrator.analysis.isolate import CRASH_CODE, Parser
 
@@ -52,9 +53,9 @@ def plant(hints: Hints, content: str, signed: bool) -> None:
         hints.path.write_text(content)
 
 
-def item(project: Path, rel: str, module: str, plugins: bool = True) -> tuple:
+def item(project: Path, rel: str, module: str, plugins: bool = True) -> WorkItem:
     data = (project / rel).read_bytes()
-    return (rel, module, False, hashlib.sha256(data).hexdigest(), data, plugins)
+    return WorkItem(rel, module, False, hashlib.sha256(data).hexdigest(), data, plugins)
 
 
 def edit(path: Path, text: str) -> None:
@@ -361,8 +362,10 @@ def test_workers_whose_zygote_died_are_still_stopped(project: Path,
 
 _KILLED_RUN = """
 import os, signal, sys
+from migrator.analysis.facts import WorkItem
 from migrator.analysis.isolate import Parser
-items = [(f"m{i}.py", f"m{i}", False, "0" * 64, b"X = 1\\n" * 400, True) for i in range(80)]
+items = [WorkItem(f"m{i}.py", f"m{i}", False, "0" * 64, b"X = 1\\n" * 400, True)
+         for i in range(80)]
 parser = Parser(2, early=int(sys.argv[1]))
 parser.submit(items)
 parser.results()

@@ -99,7 +99,7 @@ def choose_plan(graph):  # noqa: ANN001, ANN201
 @pytest.fixture(scope="module")
 def split_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     from generation.support import OtlpReceiver
-
+    from migrator import scaffold
     from migrator.analysis import analyze
     from migrator.extraction.localrun import (
         fill_wheelhouse,
@@ -110,7 +110,7 @@ def split_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         start_service,
         wait_http,
     )
-    from migrator.generation import build_project, scaffold
+    from migrator.generation import build_project
 
     work = tmp_path_factory.mktemp("split-shop")
     graph = analyze(SAMPLE)

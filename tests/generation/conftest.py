@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import migrator
 from migrator.generation import scaffold
 
 from .fixtures import make_graph, make_plan
@@ -57,7 +58,7 @@ def shopfix_extract_out(tmp_path_factory) -> Path:
     from migrator.plan import load_plan
 
     out = tmp_path_factory.mktemp("shopfix-extract")
-    scaffold(load_plan(SHOPFIX / "shopfix_plan.yaml"),
+    migrator.scaffold(load_plan(SHOPFIX / "shopfix_plan.yaml"),
              analyze(SHOPFIX / "shopfix_app", use_cache=False), out,
              extract=True)
     return out
@@ -73,5 +74,5 @@ def sample_extract_out(tmp_path_factory) -> Path:
     graph = analyze(SAMPLE)
     plan = plan_from_decomposition(SAMPLE / "decomposition.yaml", graph, ROOT)
     out = tmp_path_factory.mktemp("sample-extract")
-    scaffold(plan, graph, out, extract=True, source_root=ROOT)
+    migrator.scaffold(plan, graph, out, extract=True, source_root=ROOT)
     return out

@@ -19,6 +19,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+import migrator
 from migrator.cli import main
 from migrator.extraction.localrun import free_port
 from migrator.generation import build_project, scaffold
@@ -275,8 +276,8 @@ def test_cutover_keeps_an_extract_mode_output_whole(tmp_path):
     out = tmp_path / "out"
     plan_file = tmp_path / "plan.yaml"
     shutil.copy(SHOPFIX / "shopfix_plan.yaml", plan_file)
-    scaffold(load_plan(plan_file), analyze(SHOPFIX / "shopfix_app", use_cache=False), out,
-             extract=True)
+    migrator.scaffold(load_plan(plan_file), analyze(SHOPFIX / "shopfix_app", use_cache=False),
+                      out, extract=True)
     before = {p for p in _tree(out) if p.startswith(("services/catalog/src/", "shared_kernel/"))}
     assert before
     result = CliRunner().invoke(main, ["cutover", "catalog", "live", "-o", str(out), "--plan",

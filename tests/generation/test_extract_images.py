@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from migrator.generation import ScaffoldError, build_project, render_all, scaffold
+import migrator
+from migrator.generation import ScaffoldError, build_project, render_all
 
 from .fixtures import make_graph, make_plan
 from .support import build_context, hadolint_findings
@@ -122,7 +123,8 @@ def test_extract_without_extracted_code_is_refused(monkeypatch, tmp_path):
 
     monkeypatch.setattr(hook, "add_to_scaffold", no_src)
     with pytest.raises(ScaffoldError, match=r"services/catalog/src/.*the Dockerfiles copy them"):
-        scaffold(make_plan("flask"), make_graph("flask"), tmp_path / "out", extract=True)
+        migrator.scaffold(make_plan("flask"), make_graph("flask"), tmp_path / "out",
+                          extract=True)
     assert not (tmp_path / "out").exists()
 
 

@@ -37,7 +37,7 @@ def _analyse_text(source: bytes):
 
 def _worker_facts(data: bytes):
     """What one worker computes for one file, in-process (the worker loop's own steps)."""
-    item = (*ITEM, data, True)
+    item = parse.WorkItem(*ITEM, data, True)
     return isolate.too_deep(item) or parse.analyse_source(item)
 
 

@@ -46,7 +46,8 @@ class FastAPIPlugin:
     # -- worker half ---------------------------------------------------------------------------
     def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
         lines = u.Lines(tree)
-        objects, routes, includes, depends = [], [], [], []
+        objects, routes, depends = [], [], []
+        includes: list[tuple[Any, dict[str, Any]]] = []
         local: dict[tuple[int, str], str] = {}  # (function, variable) -> prefix of local objects
         scoped: list[tuple[dict[str, Any], Any]] = []
         classes: dict[str, list[str]] = {}  # classes deriving from a router or app class

@@ -536,7 +536,7 @@ class FlaskPlugin:
                     (u.callee(small.value) or "").endswith(".register_blueprint"):
                 calls.append(small.value)
 
-        def value(expr: cst.CSTNode | None, env: dict[str, cst.CSTNode]) -> cst.CSTNode | None:
+        def bound(expr: cst.CSTNode | None, env: dict[str, cst.CSTNode]) -> cst.CSTNode | None:
             return env.get(expr.value, expr) if isinstance(expr, cst.Name) else expr
 
         for call in calls:
@@ -549,16 +549,16 @@ class FlaskPlugin:
                                        "has_prefix": False}
                 if isinstance(bp_expr, cst.Name) and bp_expr.value in fetched:
                     mod_expr, attr_expr = fetched[bp_expr.value]
-                    mod, attr = u.string(value(mod_expr, env)), u.string(value(attr_expr, env))
+                    mod, attr = u.string(bound(mod_expr, env)), u.string(bound(attr_expr, env))
                     if not (mod and attr):
                         continue
                     reg["bp_node"] = f"{mod}:{attr}"
                 else:
-                    reg["bp"] = u.dotted(value(bp_expr, env))
+                    reg["bp"] = u.dotted(bound(bp_expr, env))
                     if not reg["bp"]:
                         continue
                 if "url_prefix" in kw:
-                    reg["prefix"] = u.string(value(kw["url_prefix"], env))
+                    reg["prefix"] = u.string(bound(kw["url_prefix"], env))
                     reg["has_prefix"] = reg["prefix"] is not None
                 regs.append((lines.want(call), reg))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 from migrator.reporting.formats.common import (
     COMPONENT_HEADERS,
@@ -28,7 +29,7 @@ def _cell(text: str) -> str:
     return "`".join(parts)
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+def _table(headers: list[str], rows: Sequence[Sequence[str]]) -> list[str]:
     out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     out += ["| " + " | ".join(_cell(c) for c in r) + " |" for r in rows]
     return out
@@ -45,9 +46,9 @@ def render(report: Report) -> str:
     icon = "❌" if errors or failed else "✅"
     out = [f"## {icon} migrator coupling report", "",
            f"**{summary(report)}** ({scope(report)})", ""]
-    rows = metric_rows(report.metrics)
-    if rows:
-        out += _table([r[0] for r in rows], [[r[1] for r in rows]]) + [""]
+    metrics = metric_rows(report.metrics)
+    if metrics:
+        out += _table([r[0] for r in metrics], [[r[1] for r in metrics]]) + [""]
     out += [f"<sub>{report.definitions}</sub>", ""]
     if report.baseline is not None:
         out += ["**Baseline:** " + baseline_lines(report)[0], "",

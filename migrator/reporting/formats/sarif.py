@@ -11,8 +11,8 @@ import hashlib
 import json
 from typing import Any
 
-from migrator import __version__
 from migrator.reporting.model import Report
+from migrator.util import __version__
 
 SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
                 "sarif-schema-2.1.0.json")

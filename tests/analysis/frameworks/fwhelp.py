@@ -35,7 +35,7 @@ def module_name(rel: Path) -> tuple[str, bool]:
 
 def app_facts(name: str) -> dict[str, ModuleFacts]:
     """Facts of every file of fixture app ``name``, through the core's per-file pass."""
-    from migrator.analysis.parse import analyse_source
+    from migrator.analysis.parse import WorkItem, analyse_source
 
     root = APPS / name
     facts = {}
@@ -43,7 +43,8 @@ def app_facts(name: str) -> dict[str, ModuleFacts]:
         rel = path.relative_to(root)
         module, is_package = module_name(rel)
         data = path.read_bytes()
-        item = (rel.as_posix(), module, is_package, hashlib.sha256(data).hexdigest(), data, True)
+        item = WorkItem(rel.as_posix(), module, is_package, hashlib.sha256(data).hexdigest(),
+                        data, True)
         facts[module] = analyse_source(item)
     return facts
 
@@ -162,13 +163,13 @@ def app_graph(request: Any, name: str) -> DependencyGraph:
 def mini_graph(sources: dict[str, str]) -> DependencyGraph:
     """Graph of an in-memory project (``{"pkg/mod.py": source}``) through ``FakeResolver``."""
     from migrator.analysis import frameworks
-    from migrator.analysis.parse import analyse_source
+    from migrator.analysis.parse import WorkItem, analyse_source
 
     facts = {}
     for rel, src in sorted(sources.items()):
         module, is_package = module_name(Path(rel))
         data = textwrap.dedent(src).lstrip("\n").encode()
-        facts[module] = analyse_source((rel, module, is_package, "sha", data, True))
+        facts[module] = analyse_source(WorkItem(rel, module, is_package, "sha", data, True))
     graph = DependencyGraph(".")
     for module, mf in sorted(facts.items()):
         graph.add_node(module, "module", file=mf.file, line=1, end_line=mf.lines)

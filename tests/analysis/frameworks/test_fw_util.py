@@ -54,13 +54,13 @@ def test_walk_reaches_every_call_and_lines_match_position_provider(path: Path) -
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(APPS)))
 def test_collect_on_bare_tree_equals_collect_inside_the_analyser(path: Path) -> None:
     """Inside the analyser, lines come from the core's pass; on a bare tree from ``Lines``."""
-    from migrator.analysis.parse import analyse_source
+    from migrator.analysis.parse import WorkItem, analyse_source
 
     app = path.relative_to(APPS).parts[0]
     rel = path.relative_to(APPS / app)
     module, is_package = module_name(rel)
     data = path.read_bytes()
-    facts = analyse_source((rel.as_posix(), module, is_package, "sha", data, True))
+    facts = analyse_source(WorkItem(rel.as_posix(), module, is_package, "sha", data, True))
     source = data.decode()
     for plugin in frameworks.plugins():
         if any(marker in source for marker in plugin.markers):
