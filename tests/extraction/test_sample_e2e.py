@@ -99,6 +99,7 @@ def choose_plan(graph):  # noqa: ANN001, ANN201
 @pytest.fixture(scope="module")
 def split_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     from generation.support import OtlpReceiver
+
     from migrator import scaffold
     from migrator.analysis import analyze
     from migrator.extraction.localrun import (
