@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
@@ -56,9 +57,9 @@ class Service:
 RESERVED_SERVICE_NAMES = ("postgres", "gateway")
 
 
-def reserved_names(meta: dict[str, Any]) -> set[str]:
+def reserved_names(meta: Mapping[str, Any] | None) -> set[str]:
     """Service names a plan may not use: the containers that run beside its services."""
-    return {*RESERVED_SERVICE_NAMES, str(meta.get("monolith_service") or "monolith")}
+    return {*RESERVED_SERVICE_NAMES, str((meta or {}).get("monolith_service") or "monolith")}
 
 
 #: cutover states, in the order a service goes through them (``off`` again = rollback)
@@ -359,7 +360,8 @@ def plan_from_dict(data: Any, source: str = "<plan>") -> Plan:
         return list(value)
 
     services: dict[str, Service] = {}
-    reserved = reserved_names(data.get("meta") if isinstance(data.get("meta"), dict) else {})
+    meta_raw = data.get("meta")
+    reserved = reserved_names(meta_raw if isinstance(meta_raw, dict) else None)
     for name, body in services_raw.items():
         where = f"services.{name}"
         if not isinstance(name, str) or not DNS1123_LABEL.match(name):

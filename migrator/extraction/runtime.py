@@ -507,8 +507,8 @@ def dispatch(func: Callable[..., Any], payload: Any,
     session, else ``session``, the unit of work the endpoint commits), so it survives a restart;
     calls ``func`` makes in turn get keys derived from ``key``.
     """
-    durable = STORE if STORE is not None and key and saga else None
-    if durable is not None:
+    durable = STORE
+    if durable is not None and key and saga:
         stored = durable.answer(key)
         if stored is not None:
             return stored
@@ -566,7 +566,7 @@ def _dispatch(func: Callable[..., Any], payload: Any,
 
             result = asyncio.run(result)
         body = {"result": encode(result)}
-        if key and opened:  # a saga's answer commits with what the function wrote
+        if key and opened and STORE is not None:  # a saga's answer commits with its writes
             STORE.remember(key, (body, 200), opened[0])
         for opened_session in opened:
             opened_session.commit()
@@ -796,9 +796,12 @@ class SagaMiddleware:
     def relay(self, limit: int = 100) -> dict[str, int]:
         """Run each pending saga's request again; how many ran and how many are left."""
         ran = 0
+        store = STORE
+        if store is None:
+            return {"ran": 0, "pending": 0}
         with self._relaying:
-            for saga_id, request in STORE.pending(limit) if STORE is not None else []:
-                if not STORE.claim(saga_id):
+            for saga_id, request in store.pending(limit):
+                if not store.claim(saga_id):
                     continue
                 ran += 1
                 environ = {k: v for k, v in request.items() if k != "body"}
@@ -811,7 +814,7 @@ class SagaMiddleware:
                     self(environ, _no_response)
                 except Exception as exc:  # noqa: BLE001 - kept in the outbox with its error
                     _log.warning("saga %s failed again: %s", saga_id, exc)
-        return {"ran": ran, "pending": len(STORE.pending(limit)) if STORE is not None else 0}
+        return {"ran": ran, "pending": len(store.pending(limit))}
 
     def _start_timer(self) -> None:
         """The relay in the background of this process, every ``RELAY_SECONDS``."""
