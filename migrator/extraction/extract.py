@@ -398,7 +398,7 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
     available = {m for m in tree.modules() if layout.has(svc, m)}
     for _tm, client in sorted(refs.clients.items()):
         gen[f"interservice/{client.module_name}.py"] = codegen.client_module(
-            client, tree, endpoint_names, available)
+            client, tree, endpoint_names, available, has)
     served = _served(plan.services[svc].interface, tree, analyzer, endpoint_names)
     entry = _wiring(gen, label, svc, tree, layout, analyzer, served, env_names, unit_of_work,
                     web, read_models.get(svc, {}))

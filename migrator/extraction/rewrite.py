@@ -172,8 +172,23 @@ class Analyzer:
     def signature(self, key: str) -> dict[str, Verdict]:
         if key not in self._sig:
             mod, name = key.split(":")
-            self._sig[key] = self.classifier.signature(self.tree.info(mod).functions[name], mod)
+            sig = self.classifier.signature(self.tree.info(mod).functions[name], mod)
+            owner = self.owner_of(mod, name)
+            self._sig[key] = {p: self.row_verdict(v, owner) for p, v in sig.items()}
         return self._sig[key]
+
+    def row_verdict(self, verdict: Verdict, owner: str | None) -> Verdict:
+        """A row of one of ``owner``'s own models crosses as its columns: the owner loads an
+        argument again by its key from its own database, the caller gets a result as a
+        read-only ``ReadRow`` (the class itself, or anything else, still does not cross)."""
+        if verdict.ok or verdict.model is None or owner is None or "passes the class" in \
+                verdict.reason:
+            return verdict
+        mod, _, cls = verdict.model.partition(":")
+        if self.owner_of(mod, cls) != owner:
+            return verdict
+        return Verdict(True, f"a {cls} row: sent as its columns, loaded by key by {owner}",
+                       verdict.model)
 
     def service_refs(self, service: str, modules: dict[str, set[str] | None],
                      has: Callable[[str, str | None], bool]) -> ServiceRefs:
@@ -395,7 +410,8 @@ class Analyzer:
                 continue  # the caller's session stays with the caller
             if v is not None and not v.ok:
                 return Verdict(False, f"argument {param.name!r}: {v.reason}", v.model)
-            v = self.classifier.expression(arg.value, module, strict=False)
+            v = self.row_verdict(self.classifier.expression(arg.value, module, strict=False),
+                                 self.owner_of(mod, name))
             if not v.ok:
                 return Verdict(False, f"argument {param.name!r}: {v.reason}", v.model)
         return Verdict(True)

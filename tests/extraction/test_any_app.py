@@ -190,6 +190,65 @@ def test_read_model_rows_come_from_the_owners_orm(monkeypatch) -> None:  # noqa:
         model(sku="new")
 
 
+def test_owner_rows_cross_as_columns_and_load_again_by_key(monkeypatch) -> None:  # noqa: ANN001
+    """A function returning its own ORM row sends the columns (the caller gets a read-only
+    row); a row sent back to it is loaded by key from its own session, so what the function
+    changes on it is saved."""
+    import json
+    from typing import Any, Optional
+
+    import pytest
+    from sqlalchemy import Column, Integer, String, create_engine
+    from sqlalchemy.orm import DeclarativeBase, object_session, sessionmaker
+
+    from migrator.extraction import runtime
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Product(Base):
+        __tablename__ = "products"
+        id = Column(Integer, primary_key=True)
+        sku = Column(String(20))
+        stock = Column(Integer)
+
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    factory = sessionmaker(engine)
+    with factory() as s:
+        s.add(Product(id=7, sku="tea", stock=3))
+        s.commit()
+    monkeypatch.setattr(runtime, "ROW_SESSION", factory)
+
+    def get_product(product_id: int) -> Product:
+        return factory().get(Product, product_id)
+
+    def take_one(product: Product, note: Optional[str] = None) -> int:  # noqa: UP045
+        assert isinstance(product, Product)  # the owner's own ORM object, not a copy
+        product.stock -= 1
+        object_session(product).commit()
+        return product.stock
+
+    # the hints the owner's module would resolve (this test module's are strings)
+    take_one.__annotations__ = {"product": Product, "note": Optional[str], "return": int}  # noqa: UP045
+
+    body, status = runtime.dispatch(get_product, {"args": [7]})
+    assert status == 200 and body["result"] == {runtime.ROW: "Product",
+                                                "columns": {"id": 7, "sku": "tea", "stock": 3}}
+    row = runtime.decode(json.loads(json.dumps(body["result"])), Any)
+    assert isinstance(row, runtime.ReadRow) and row.sku == "tea"  # the caller has no Product
+    with pytest.raises(runtime.NotExtractedError, match="read-only"):
+        row.stock = 0
+    body, status = runtime.dispatch(take_one, {"args": [runtime.encode(row)]})
+    assert (status, body) == (200, {"result": 2}), body
+    with factory() as s:
+        assert s.get(Product, 7).stock == 2
+    body, status = runtime.dispatch(take_one, {"args": [
+        {runtime.ROW: "Product", "columns": {"id": 99, "sku": "x", "stock": 1}}]})
+    assert status == runtime.ERROR_STATUS and "Product (99,) does not exist" in \
+        body["error"]["message"]
+
+
 def test_relationships_to_another_services_model_become_reads() -> None:
     from migrator.extraction.data import cut_foreign_links
 
