@@ -370,3 +370,39 @@ def test_only_url_settings_receive_the_services_database_url() -> None:
     config = ('DB_PROVIDER = os.getenv("DB_PROVIDER")\nDB_URL = os.getenv("DB_URL")\n'
               'PORT = os.getenv("POSTGRES_DB_PORT")\nURI = os.environ["SQLALCHEMY_DATABASE_URI"]\n')
     assert database_env_names([config]) == ["DB_URL", "SQLALCHEMY_DATABASE_URI"]
+
+
+def test_a_returned_row_is_converted_only_where_the_caller_just_reads_its_columns(
+        tmp_path: Path) -> None:
+    pkg = mini_packages(tmp_path)
+    (pkg / "b" / "models.py").write_text(
+        "from sqlalchemy import Column, Integer, String\n"
+        "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n\n\n"
+        "class Stamp:\n    created = Column(Integer)\n\n\n"
+        "class Item(Stamp, Base):\n    __tablename__ = 'items'\n"
+        "    id = Column(Integer, primary_key=True)\n    name = Column(String(20))\n\n"
+        "    def label(self):\n        return self.name\n")
+    (pkg / "b" / "api.py").write_text(
+        "from mini.b.models import Item\n\n\n"
+        "def get_item(item_id: int):\n    return Item.query.get(item_id)\n")
+    (pkg / "a" / "use.py").write_text(
+        "from mini.b.api import get_item\n\n\n"
+        "def shown(s, i: int) -> str:\n    item = get_item(i)\n"
+        "    return f'{item.name} {item.created}'\n\n\n"
+        "def renamed(s, i: int) -> None:\n    item = get_item(i)\n    item.name = 'x'\n\n\n"
+        "def labelled(s, i: int) -> str:\n    item = get_item(i)\n    return item.label()\n\n\n"
+        "def kept(s, i: int) -> None:\n    item = get_item(i)\n    s.add(item)\n")
+    plan = plan_from_dict({"version": 1, "services": {
+        "a": {"modules": ["mini.a", "mini.a.use"]},
+        "b": {"modules": ["mini.b", "mini.b.api", "mini.b.models"], "tables": ["items"],
+              "interface": ["mini.b.api:get_item"]}},
+        "shared_kernel": {"modules": ["mini"]}})
+    ex = build_extraction(plan, None, tmp_path)
+    calls = {c.line: c for c in ex.calls}
+    assert calls[5].converted  # columns only, one of them from a base class
+    assert not calls[10].converted and "changes the Item row it gets (item.name = ...)" in \
+        calls[10].reason
+    assert not calls[15].converted and "reads .label of the Item row" in calls[15].reason
+    assert not calls[20].converted and "hands the Item row to its own session (s.add(...))" in \
+        calls[20].reason
+    assert "'get_item': _get_item" in text(ex, "services/b/src/interservice/endpoints.py")
