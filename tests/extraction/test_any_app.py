@@ -406,3 +406,27 @@ def test_a_returned_row_is_converted_only_where_the_caller_just_reads_its_column
     assert not calls[20].converted and "hands the Item row to its own session (s.add(...))" in \
         calls[20].reason
     assert "'get_item': _get_item" in text(ex, "services/b/src/interservice/endpoints.py")
+
+
+def test_a_cut_key_reads_the_row_by_that_key_unless_the_name_is_taken() -> None:
+    from migrator.extraction.data import cut_foreign_links
+
+    code = (
+        "class Visit(Base):\n"
+        "    __tablename__ = 'visits'\n"
+        "    id = Column(Integer, primary_key=True)\n"
+        "    region_id = Column(ForeignKey('regions.id'))\n"
+        "    shop_id = Column(Integer, ForeignKey('shops.id'))\n"
+        "    owner = Column(ForeignKey('users.id'))\n"
+        "\n\nclass Shop(Base):\n"
+        "    __tablename__ = 'local'\n"
+        "    id = Column(Integer, primary_key=True)\n"
+        "    visits = relationship('Visit', backref='shop')\n")
+    new, cuts = cut_foreign_links(code, {"regions": "geo", "shops": "geo", "users": "auth"}, {},
+                                  {"regions": "Region", "shops": "Store", "users": "User"})
+    assert {c[1]: c[5] for c in cuts} == {"region_id": True, "shop_id": False, "owner": False}
+    assert "    def region(self):" in new
+    assert "return None if key is None else ReadModel('geo', 'Region').query.get(key)" in new
+    assert "def shop(self)" not in new  # Shop's backref gives Visit a ``shop`` already
+    assert "region_id = Column(__import__('sqlalchemy').Integer)  # migrator: foreign key" in new
+    compile(new, "models.py", "exec")
