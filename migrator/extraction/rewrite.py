@@ -174,21 +174,34 @@ class Analyzer:
             mod, name = key.split(":")
             sig = self.classifier.signature(self.tree.info(mod).functions[name], mod)
             owner = self.owner_of(mod, name)
-            self._sig[key] = {p: self.row_verdict(v, owner) for p, v in sig.items()}
+            self._sig[key] = {p: self.row_verdict(v, owner, key, None if p == "return" else p)
+                              for p, v in sig.items()}
         return self._sig[key]
 
-    def row_verdict(self, verdict: Verdict, owner: str | None) -> Verdict:
+    def row_verdict(self, verdict: Verdict, owner: str | None, key: str | None = None,
+                    param: str | None = None) -> Verdict:
         """A row of one of ``owner``'s own models crosses as its columns: the owner loads an
         argument again by its key from its own database, the caller gets a result as a
-        read-only ``ReadRow`` (the class itself, or anything else, still does not cross)."""
+        read-only ``ReadRow``. A row of the caller's model crosses as a read-only copy where
+        the function ``key`` only reads columns of its parameter ``param``. The class itself,
+        or anything else, still does not cross."""
         if verdict.ok or verdict.model is None or owner is None or "passes the class" in \
                 verdict.reason:
             return verdict
         mod, _, cls = verdict.model.partition(":")
-        if self.owner_of(mod, cls) != owner:
+        if self.owner_of(mod, cls) == owner:
+            return Verdict(True, f"{ROW_REASON} {cls}: sent as its columns, loaded by key by "
+                           f"{owner}", verdict.model)
+        if key is None or param is None or self.owner_of(mod, cls) in (None, KERNEL):
             return verdict
-        return Verdict(True, f"{ROW_REASON} {cls}: sent as its columns, loaded by key by "
-                       f"{owner}", verdict.model)
+        fmod, _, fname = key.partition(":")
+        why = self._misuse(self.tree.info(fmod).functions[fname].node, {param}, verdict.model,
+                           passed_on=True)
+        if why:
+            return Verdict(False, f"{verdict.reason}; {why.replace('caller', 'callee')}",
+                           verdict.model)
+        return Verdict(True, f"a read-only copy of the {cls} row: {fname} reads its columns "
+                       "only", verdict.model)
 
     def _row_misuse(self, module: str, call: cst.Call, model: str) -> str:
         """Why the caller cannot have a read-only copy of the row ``call`` returns ('' when
@@ -198,12 +211,19 @@ class Analyzer:
         if func is None:
             return ""
         names = _bound_to(func, call)
-        if not names:
-            return ""
+        return self._misuse(func, names, model) if names else ""
+
+    def _misuse(self, func: cst.FunctionDef, names: set[str], model: str,
+                passed_on: bool = False) -> str:
+        """Why ``func`` needs more than a read-only copy of the row its ``names`` hold ('' when
+        it only reads columns; ``passed_on``: handing the row on to anything counts too)."""
         columns = self._columns(model)
         cls = model.rpartition(":")[2]
         finder = _RowUses(names)
-        func.visit(finder)
+        func.body.visit(finder)
+        if passed_on and finder.bare:
+            return f"the caller hands the {cls} row on ({finder.bare} use(s) other than " \
+                   "reading an attribute)"
         if finder.changed:
             return f"the caller changes the {cls} row it gets ({finder.changed}); a copy is " \
                    "read-only: change it through the owner's interface"
@@ -212,7 +232,7 @@ class Analyzer:
         other = sorted(a for a in finder.read if a not in columns)
         if other:
             return f"the caller reads {', '.join('.' + a for a in other[:3])} of the {cls} " \
-                   "row, not a column the owner sends"
+                   "row, which is not one of its columns"
         return ""
 
     def _columns(self, model: str, seen: frozenset[str] = frozenset()) -> set[str]:
@@ -459,7 +479,7 @@ class Analyzer:
             if v is not None and not v.ok:
                 return Verdict(False, f"argument {param.name!r}: {v.reason}", v.model)
             v = self.row_verdict(self.classifier.expression(arg.value, module, strict=False),
-                                 self.owner_of(mod, name))
+                                 self.owner_of(mod, name), key, param.name)
             if not v.ok:
                 return Verdict(False, f"argument {param.name!r}: {v.reason}", v.model)
         return Verdict(True)
@@ -531,6 +551,7 @@ class _RowUses(cst.CSTVisitor):
         self.read: set[str] = set()
         self.changed = ""
         self.written = ""
+        self.bare = 0  # uses of a name other than ``name.attribute``
         self._targets: set[int] = set()
 
     def _mark(self, target: cst.BaseExpression) -> None:
@@ -552,9 +573,14 @@ class _RowUses(cst.CSTVisitor):
             self.written = self.written or f"{_dotted(node.func)}(...)"
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        if isinstance(node.value, cst.Name) and node.value.value in self.names and \
-                id(node) not in self._targets:
-            self.read.add(node.attr.value)
+        if isinstance(node.value, cst.Name) and node.value.value in self.names:
+            self.bare -= 1  # counted again by visit_Name
+            if id(node) not in self._targets:
+                self.read.add(node.attr.value)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.names:
+            self.bare += 1
 
 
 # -- the codemod ------------------------------------------------------------------------------
