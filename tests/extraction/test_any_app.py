@@ -143,13 +143,11 @@ def test_dispatch_gives_each_injected_parameter_its_own_unit_of_work() -> None:
     assert log == ["rollback", "close"]
 
 
-def test_read_model_rows_come_from_the_owners_orm(monkeypatch) -> None:  # noqa: ANN001
-    """Caller's read model -> JSON -> owner's reader on a real SQLAlchemy session."""
-    import pytest
+def _products(*rows: tuple[int, str, int]):  # noqa: ANN202
+    """A real SQLAlchemy ``Product`` (id, sku, price) in SQLite holding ``rows``, and a
+    session factory bound to it."""
     from sqlalchemy import Column, Integer, String, create_engine
     from sqlalchemy.orm import DeclarativeBase, sessionmaker
-
-    from migrator.extraction import runtime
 
     class Base(DeclarativeBase):
         pass
@@ -164,8 +162,18 @@ def test_read_model_rows_come_from_the_owners_orm(monkeypatch) -> None:  # noqa:
     Base.metadata.create_all(engine)
     factory = sessionmaker(engine)
     with factory() as s:
-        s.add_all([Product(id=1, sku="tea", price=3), Product(id=2, sku="cake", price=5)])
+        s.add_all([Product(id=i, sku=sku, price=price) for i, sku, price in rows])
         s.commit()
+    return Product, factory
+
+
+def test_read_model_rows_come_from_the_owners_orm(monkeypatch) -> None:  # noqa: ANN001
+    """Caller's read model -> JSON -> owner's reader on a real SQLAlchemy session."""
+    import pytest
+
+    from migrator.extraction import runtime
+
+    Product, factory = _products((1, "tea", 3), (2, "cake", 5))
     readers = {"_read.Product": runtime.reader(Product, factory)}
 
     def call(service, endpoint, func, args, kwargs, **_):  # noqa: ANN001, ANN003, ANN202
@@ -198,26 +206,11 @@ def test_owner_rows_cross_as_columns_and_load_again_by_key(monkeypatch) -> None:
     from typing import Any, Optional
 
     import pytest
-    from sqlalchemy import Column, Integer, String, create_engine
-    from sqlalchemy.orm import DeclarativeBase, object_session, sessionmaker
+    from sqlalchemy.orm import object_session
 
     from migrator.extraction import runtime
 
-    class Base(DeclarativeBase):
-        pass
-
-    class Product(Base):
-        __tablename__ = "products"
-        id = Column(Integer, primary_key=True)
-        sku = Column(String(20))
-        stock = Column(Integer)
-
-    engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    factory = sessionmaker(engine)
-    with factory() as s:
-        s.add(Product(id=7, sku="tea", stock=3))
-        s.commit()
+    Product, factory = _products((7, "tea", 3))
     monkeypatch.setattr(runtime, "ROW_SESSION", factory)
 
     def get_product(product_id: int) -> Product:
@@ -225,26 +218,26 @@ def test_owner_rows_cross_as_columns_and_load_again_by_key(monkeypatch) -> None:
 
     def take_one(product: Product, note: Optional[str] = None) -> int:  # noqa: UP045
         assert isinstance(product, Product)  # the owner's own ORM object, not a copy
-        product.stock -= 1
+        product.price -= 1
         object_session(product).commit()
-        return product.stock
+        return product.price
 
     # the hints the owner's module would resolve (this test module's are strings)
     take_one.__annotations__ = {"product": Product, "note": Optional[str], "return": int}  # noqa: UP045
 
     body, status = runtime.dispatch(get_product, {"args": [7]})
     assert status == 200 and body["result"] == {runtime.ROW: "Product",
-                                                "columns": {"id": 7, "sku": "tea", "stock": 3}}
+                                                "columns": {"id": 7, "sku": "tea", "price": 3}}
     row = runtime.decode(json.loads(json.dumps(body["result"])), Any)
     assert isinstance(row, runtime.ReadRow) and row.sku == "tea"  # the caller has no Product
     with pytest.raises(runtime.NotExtractedError, match="read-only"):
-        row.stock = 0
+        row.price = 0
     body, status = runtime.dispatch(take_one, {"args": [runtime.encode(row)]})
     assert (status, body) == (200, {"result": 2}), body
     with factory() as s:
-        assert s.get(Product, 7).stock == 2
+        assert s.get(Product, 7).price == 2
     body, status = runtime.dispatch(take_one, {"args": [
-        {runtime.ROW: "Product", "columns": {"id": 99, "sku": "x", "stock": 1}}]})
+        {runtime.ROW: "Product", "columns": {"id": 99, "sku": "x", "price": 1}}]})
     assert status == runtime.ERROR_STATUS and "Product (99,) does not exist" in \
         body["error"]["message"]
 
