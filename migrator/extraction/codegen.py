@@ -5,11 +5,12 @@ generated module is parsed by libcst before it is written, so a bug here fails l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import libcst as cst
 
-from migrator.extraction.mover import names_in, prune_imports, split_module
+from migrator.extraction.mover import _dotted, names_in, prune_imports, split_module
 from migrator.extraction.rewrite import Client
 from migrator.extraction.source import FunctionInfo, SourceTree
 
@@ -26,11 +27,13 @@ def _sig_names(func: FunctionInfo) -> set[str]:
 
 
 def client_module(client: Client, tree: SourceTree, endpoints: dict[str, str],
-                  available: set[str]) -> str:
+                  available: set[str], has: Callable[[str, str], bool] | None = None) -> str:
     """Source of ``interservice/<client>.py``: same names as ``client.target_module``.
 
     ``endpoints``: module:function -> endpoint name on the owner; ``available``: internal
-    modules importable in the caller (imports of anything else become stand-ins).
+    modules importable in the caller (imports of anything else become stand-ins); ``has``:
+    is that name of an available module in the caller's copy of it (an owner's model named
+    in a signature is not)?
     """
     info = tree.info(client.target_module)
     funcs: dict[str, FunctionInfo] = {}  # name in the client -> the function it stands for
@@ -67,13 +70,15 @@ def client_module(client: Client, tree: SourceTree, endpoints: dict[str, str],
     module = body.with_changes(body=[*head.body, *_without_future(statements)],
                                header=[])
     stand_ins: list[str] = []
-    kept_body = []
+    kept_body: list[Any] = []
     for stmt in module.body:
         bad = _unavailable_import(stmt, tree, available)
+        kept: cst.CSTNode | None = stmt
         if bad is None:
-            kept_body.append(stmt)
-        else:
-            stand_ins.extend(bad)
+            kept, bad = _without_absent_models(stmt, tree, has)
+        if kept is not None:
+            kept_body.append(kept)
+        stand_ins.extend(bad or [])
     module = module.with_changes(body=kept_body)
     blocks = [module.code.strip("\n")]
     for name in stand_ins:
@@ -148,6 +153,32 @@ def _unavailable_import(stmt: cst.CSTNode, tree: SourceTree, available: set[str]
                for m in mods):
             return sorted(import_bindings(small))
     return None
+
+
+def _without_absent_models(stmt: cst.CSTNode, tree: SourceTree,
+                           has: Callable[[str, str], bool] | None
+                           ) -> tuple[cst.CSTNode | None, list[str]]:
+    """``from m import A, Model``: the ORM models the caller's copy of ``m`` lacks become
+    stand-ins (they only annotate the client's signatures), the rest stays imported."""
+    if has is None or not (isinstance(stmt, cst.SimpleStatementLine)
+                           and isinstance(stmt.body[0], cst.ImportFrom)):
+        return stmt, []
+    small = stmt.body[0]
+    if small.relative or isinstance(small.names, cst.ImportStar) or small.module is None:
+        return stmt, []
+    mod = cst.Module([]).code_for_node(small.module)
+    keep, absent = [], []
+    for alias in small.names:
+        target = ":".join(str(p) for p in tree.resolve(mod, _dotted(alias.name)))
+        if target in tree.models and not has(*target.split(":")):
+            absent.append(_dotted(alias.asname.name) if alias.asname else _dotted(alias.name))
+        else:
+            keep.append(alias.with_changes(comma=cst.MaybeSentinel.DEFAULT))
+    if not absent:
+        return stmt, []
+    if not keep:
+        return None, absent
+    return stmt.with_changes(body=[small.with_changes(names=keep)]), absent
 
 
 def _is_exception(tree: SourceTree, client: Client, name: str) -> bool:
@@ -226,7 +257,7 @@ def endpoints_module(service: str, functions: dict[str, str], unit_of_work: str 
     if unit_of_work:
         module, name = unit_of_work.split(":")
         lines.append(f"from {module} import {name} as _session")
-    lines += injection_lines(inject, session_factory, reads)
+    lines += injection_lines(inject, session_factory, reads, unit_of_work is not None)
     lines += ["", 'bp = Blueprint("interservice", __name__)', "",
               "FUNCTIONS = {", *table, "}", "", "",
               '@bp.post("/internal/<name>")',
@@ -251,13 +282,15 @@ def endpoints_module(service: str, functions: dict[str, str], unit_of_work: str 
 
 
 def injection_lines(inject: dict[str, tuple[str, ...]] | None, factory: str | None,
-                    reads: dict[str, str] | None = None) -> list[str]:
-    """``INJECT`` (endpoint -> session parameters) and ``_inject(name)`` for ``dispatch``, and
+                    reads: dict[str, str] | None = None, unit_of_work: bool = False
+                    ) -> list[str]:
+    """``INJECT`` (endpoint -> session parameters) and ``_inject(name)`` for ``dispatch``,
     ``READERS``: ``_read.<Model>`` -> the read that answers other services' read models
-    (``reads``: model name -> module:Class)."""
+    (``reads``: model name -> module:Class), and the session rows sent back are loaded with
+    (the unit of work ``_session`` imported before these lines, else a new one)."""
     table = {k: v for k, v in sorted((inject or {}).items()) if v}
     lines = []
-    if factory and (table or reads):
+    if factory:
         module, name = factory.split(":")
         lines.append(f"from {module} import {name} as _session_factory")
     readers = []
@@ -268,6 +301,10 @@ def injection_lines(inject: dict[str, tuple[str, ...]] | None, factory: str | No
                        + (", _session_factory)," if factory else "),"))
     lines += ["", "#: reads of this service's models by other services' read models",
               "READERS = {", *readers, "}"]
+    if unit_of_work or factory:
+        lines += ["", "#: rows of this service's models that callers send back are loaded "
+                  "with this session", "runtime.ROW_SESSION = "
+                  + ("_session" if unit_of_work else "_session_factory")]
     lines += ["", "#: session parameters this service fills with a session of its own",
               "INJECT = {" + ", ".join(f"{k!r}: {v!r}" for k, v in table.items()) + "}"
               if table and factory else "INJECT: dict[str, tuple[str, ...]] = {}", "", "",

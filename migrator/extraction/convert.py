@@ -50,6 +50,11 @@ class Verdict:
 OK = Verdict(True)
 
 
+#: calls that give the rows of a query (one, or a list)
+ROW_RESULTS = {"get", "get_or_404", "first", "first_or_404", "one", "one_or_none", "scalar",
+               "scalar_one", "scalar_one_or_none", "all"}
+
+
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
@@ -315,6 +320,10 @@ class Classifier:
             last = name.split(".")[-1]
             if last in self.model_names:
                 return Verdict(False, f"builds a {last} (ORM model)", self.model_names[last])
+            queried = self._queried_model(expr) if last in ROW_RESULTS else None
+            if queried is not None:
+                return Verdict(False, f"{last}() gives {queried.split(':')[1]} rows (ORM query)",
+                               queried)
             first = expr.args[0].value if expr.args else None
             model_arg = isinstance(first, cst.Name) and first.value in self.model_names
             if last in ("get", "get_or_404") and not model_arg:
@@ -335,6 +344,24 @@ class Classifier:
         if isinstance(expr, cst.Subscript):
             return OK if not strict else Verdict(False, "cannot tell what an item holds")
         return OK if not strict else Verdict(False, "cannot tell what the value is")
+
+    def _queried_model(self, call: cst.Call) -> str | None:
+        """The model a query call reads (``session.get(M, k)``, ``M.query.filter_by(..).first()``,
+        ``session.query(M)...all()``, a helper called as ``get(M, k)``): the first model
+        class named along the call chain."""
+        node: cst.BaseExpression = call
+        while True:
+            if isinstance(node, cst.Call):
+                first = node.args[0].value if node.args else None
+                if isinstance(first, cst.Name) and first.value in self.model_names:
+                    return self.model_names[first.value]
+                node = node.func
+            elif isinstance(node, cst.Attribute):
+                node = node.value
+            elif isinstance(node, cst.Name):
+                return self.model_names.get(node.value)
+            else:
+                return None
 
     def idempotent(self, func: FunctionInfo, graph_writers: set[str], node_id: str) -> bool:
         """Safe to retry: reads nothing but never writes (by name and by body)."""

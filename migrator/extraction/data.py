@@ -9,6 +9,7 @@ person replaces with a call or a copy of the data; nothing silently queries acro
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import libcst as cst
@@ -28,9 +29,15 @@ class Cut:
 
 
 class _ModelCutter(cst.CSTTransformer):
-    def __init__(self, foreign_tables: dict[str, str], foreign_models: dict[str, str]) -> None:
+    def __init__(self, foreign_tables: dict[str, str], foreign_models: dict[str, str],
+                 table_models: dict[str, str] | None = None,
+                 taken: set[tuple[str, str]] | None = None
+                 ) -> None:
         self.foreign_tables = foreign_tables  # table -> owner
         self.foreign_models = foreign_models  # class name -> owner
+        self.table_models = table_models or {}  # table -> class name of its model
+        self.taken = taken or set()  # (model, name) a back reference already gives
+        self._added: list[cst.FunctionDef] = []  # read properties for the class being left
         self.cuts: list[tuple[str, str, str, str, str]] = []  # model, attr, kind, target, owner
         self._class: list[str] = []
         self._attr: str | None = None
@@ -38,6 +45,7 @@ class _ModelCutter(cst.CSTTransformer):
         #: (model, attribute) reached through a read model: relationships now properties, and
         #: the keys they read by
         self.read: set[tuple[str, str]] = set()
+        self.keys: set[tuple[str, str]] = set()  # cut keys a generated property reads by
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._class.append(node.name.value)
@@ -51,7 +59,25 @@ class _ModelCutter(cst.CSTTransformer):
 
     def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
         self._class.pop()
+        added, self._added = self._added, []
+        if added and isinstance(updated.body, cst.IndentedBlock):
+            blank = [cst.EmptyLine(indent=False)]
+            body = [*updated.body.body, *(f.with_changes(leading_lines=blank) for f in added)]
+            return updated.with_changes(body=updated.body.with_changes(body=body))
         return updated
+
+    def _key_read(self, model: str, attr: str, target: str, owner: str) -> None:
+        """``<name>_id`` whose foreign key was cut: a ``<name>`` property reads the row from
+        the owner by that key (unless the class, or a back reference, has that name)."""
+        name = attr[:-3] if attr.endswith("_id") else ""
+        cls = target if target in self.foreign_models else self.table_models.get(target)
+        if not name.isidentifier() or cls is None or name in self._fields or \
+                (model, name) in self.taken:
+            return
+        self._fields.add(name)
+        self.read.add((model, name))
+        self.keys.add((model, attr))
+        self._added.append(_read_property(name, owner, cls))
 
     def _fk_target(self, node: cst.BaseExpression) -> str | None:
         if not (isinstance(node, cst.Call) and node.args
@@ -66,6 +92,17 @@ class _ModelCutter(cst.CSTTransformer):
 
     def _owner_of(self, target: str) -> str:
         return self.foreign_tables.get(target) or self.foreign_models.get(target, "?")
+
+    def _django_key(self, node: cst.BaseExpression) -> str | None:
+        """``models.ForeignKey(Model, ...)`` / ``OneToOneField("app.Model", ...)`` (or a
+        subclass named so) to another service's model: that model's class name."""
+        if not (isinstance(node, cst.Call) and node.args and node.args[0].keyword is None
+                and _dotted(node.func).split(".")[-1].endswith(("ForeignKey", "OneToOneField"))):
+            return None
+        first = node.args[0].value
+        name = (str(first.evaluated_value) if isinstance(first, cst.SimpleString)
+                else _dotted(first)).split(".")[-1]
+        return name if name in self.foreign_models else None
 
     def _rel_target(self, node: cst.BaseExpression) -> str | None:
         if isinstance(node, cst.Call) and _dotted(node.func).split(".")[-1] in (
@@ -92,6 +129,13 @@ class _ModelCutter(cst.CSTTransformer):
         target = small.targets[0].target if isinstance(small, cst.Assign) else small.target
         attr = _dotted(target)
         model = self._class[-1]
+        django = self._django_key(small.value)
+        if django is not None and isinstance(target, cst.Name):
+            owner = self.foreign_models[django]
+            self.cuts.append((model, attr, "foreign-key", django, owner))
+            self._fields.discard(attr)  # the field is now ``<attr>_id``; ``attr`` reads the row
+            self._key_read(model, f"{attr}_id", django, owner)
+            return _django_key_field(updated, small, f"{attr}_id", django, owner)
         rel = self._rel_target(small.value)
         if rel is None and isinstance(small, cst.AnnAssign) and isinstance(small.value, cst.Call) \
                 and _dotted(small.value.func).split(".")[-1] in ("relationship", "relation"):
@@ -123,6 +167,7 @@ class _ModelCutter(cst.CSTTransformer):
                 table = self._fk_target(arg.value)
                 if table is not None:
                     self.cuts.append((model, attr, "foreign-key", table, self._owner_of(table)))
+                    self._key_read(model, attr, table, self._owner_of(table))
                     continue
                 kept.append(arg)
             if len(kept) != len(args):
@@ -139,6 +184,33 @@ class _ModelCutter(cst.CSTTransformer):
                 return updated.with_changes(body=[small.with_changes(value=new_value)],
                                             trailing_whitespace=comment)
         return updated
+
+
+#: keywords of a Django foreign key that an integer column keeps
+DJANGO_KEPT = {"null", "blank", "db_index", "db_column", "editable", "default", "verbose_name",
+               "help_text", "unique", "primary_key"}
+
+
+def _django_key_field(line: cst.SimpleStatementLine, small: cst.Assign | cst.AnnAssign,
+                      column: str, target: str, owner: str) -> cst.SimpleStatementLine:
+    """``x = models.ForeignKey(Other, ...)`` -> ``x_id = models.BigIntegerField(...)``: the
+    same database column, no constraint into a database this service does not have."""
+    call = cst.ensure_type(small.value, cst.Call)
+    func = _dotted(call.func)
+    prefix = func.rpartition(".")[0] if "." in func else "__import__('django.db.models')" \
+        ".db.models"
+    args = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in call.args
+            if a.keyword is not None and a.keyword.value in DJANGO_KEPT]
+    if "db_index" not in {a.keyword.value for a in args if a.keyword}:
+        args.append(cst.ensure_type(cst.parse_expression("f(db_index=True)"), cst.Call).args[0])
+    value = cst.Call(cst.parse_expression(f"{prefix}.BigIntegerField"), args=args)
+    target_node = cst.Name(column)
+    new = (small.with_changes(targets=[cst.AssignTarget(target_node)], value=value)
+           if isinstance(small, cst.Assign) else
+           small.with_changes(target=target_node, value=value))
+    comment = cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "), comment=cst.Comment(
+        f"# migrator: foreign key to {target} ({owner}) cut to its key"))
+    return line.with_changes(body=[new], trailing_whitespace=comment)
 
 
 def _many(value: cst.BaseExpression) -> bool:
@@ -175,26 +247,30 @@ def _read_property(attr: str, owner: str, model: str, many: str | None = None
     return cst.ensure_type(cst.parse_statement(code), cst.FunctionDef)
 
 
-def cut_foreign_links(code: str, foreign_tables: dict[str, str], foreign_models: dict[str, str]
+def cut_foreign_links(code: str, foreign_tables: dict[str, str], foreign_models: dict[str, str],
+                      table_models: dict[str, str] | None = None
                       ) -> tuple[str, list[tuple[str, str, str, str, str, bool]]]:
     """Remove FKs to and relationships with other services' tables/models from model classes.
 
     A many-to-one relationship whose key column is in the class becomes a property that reads
-    the row from the owner's read model; each cut says whether it was converted so."""
+    the row from the owner's read model, and so does a ``<name>_id`` key without one
+    (``table_models``: table -> model class, to know what to read); each cut says whether it
+    was converted so."""
     if not foreign_tables and not foreign_models:
         return code, []
     module = cst.parse_module(code)
-    cutter = _ModelCutter(foreign_tables, foreign_models)
+    # ``relationship("Target", backref="name")`` gives Target a ``name`` attribute
+    taken = set(re.findall(r"relationship\(\s*[\"']?(\w+)[^()]*(?:\([^()]*\)[^()]*)*?"
+                           r"backref\s*=\s*(?:\w*\.?backref\(\s*)?[\"'](\w+)", code))
+    cutter = _ModelCutter(foreign_tables, foreign_models, table_models, taken)
     new = module.visit(cutter)
-    keys = {(m, f"{a}_id") for m, a in cutter.read}
+    keys = {(m, f"{a}_id") for m, a in cutter.read} | cutter.keys
     return new.code, [(*c, (c[0], c[1]) in cutter.read or (c[0], c[1]) in keys)
                       for c in cutter.cuts]
 
 
 def database_env_names(sources: list[str]) -> list[str]:
     """Environment variables the monolith reads its database URL from (found in its config)."""
-    import re
-
     names: set[str] = set()
     for text in sources:
         for match in re.finditer(r"[\"']((?:[A-Z][A-Z0-9_]*)?(?:DATABASE|DB)[A-Z0-9_]*)[\"']", text):

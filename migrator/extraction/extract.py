@@ -251,6 +251,7 @@ def _read_models(tree: SourceTree, layout: Layout, model_owner: dict[str, str]
     """Per owning service, its models that other services' code imports or relates to (model
     name -> module:Class): each gets a ``_read.<Model>`` endpoint for their read models."""
     by_name = {k.split(":")[1]: k for k in sorted(model_owner, reverse=True)}
+    tables = _table_models(tree, model_owner)
     wanted: set[str] = set()
     for module in tree.modules():
         here = layout.whole.get(module)
@@ -260,16 +261,28 @@ def _read_models(tree: SourceTree, layout: Layout, model_owner: dict[str, str]
                 key = ":".join(str(p) for p in tree.resolve(imp.module, imp.name))
                 if model_owner.get(key) not in (None, KERNEL, here):
                     wanted.add(key)
-        for cls in info.classes.values():  # relationship("Model") between models
+        for cls in info.classes.values():  # relationship("Model") and keys between models
             mine = model_owner.get(f"{module}:{cls.name}")
-            for name in re.findall(r"relationship\(\s*[\"']?(\w+)",
-                                   cst.Module([]).code_for_node(cls.node)):
+            code = cst.Module([]).code_for_node(cls.node)
+            names = re.findall(r"relationship\(\s*[\"']?(\w+)", code) + [
+                tables.get(t, t) for t in re.findall(r"ForeignKey\(\s*[\"']?(\w+)", code)]
+            for name in names:
                 key = by_name.get(name, "")
                 if mine is not None and model_owner.get(key) not in (None, KERNEL, mine):
                     wanted.add(key)
     out: dict[str, dict[str, str]] = {}
     for key in sorted(wanted):
         out.setdefault(model_owner[key], {}).setdefault(key.split(":")[1], key)
+    return out
+
+
+def _table_models(tree: SourceTree, model_owner: dict[str, str]) -> dict[str, str]:
+    """Table -> class name of the model that maps it (the first one, by module order)."""
+    out: dict[str, str] = {}
+    for key in sorted(model_owner):
+        table = tree.models[key].table
+        if table:
+            out.setdefault(table, key.split(":")[1])
     return out
 
 
@@ -357,7 +370,8 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
         module = module.visit(rewriter)
         code = module.code
         if any(c.table for c in tree.info(m).classes.values()):
-            code, cuts = cut_foreign_links(code, foreign_tables, foreign_models)
+            code, cuts = cut_foreign_links(code, foreign_tables, foreign_models,
+                                           _table_models(tree, model_owner))
             for model, attr, kind, target, owner, read in cuts:
                 cls = tree.info(m).classes.get(model)
                 ex.couplings.append(Coupling(svc, tree.rel(m), cls.line if cls else 0,
@@ -398,7 +412,7 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
     available = {m for m in tree.modules() if layout.has(svc, m)}
     for _tm, client in sorted(refs.clients.items()):
         gen[f"interservice/{client.module_name}.py"] = codegen.client_module(
-            client, tree, endpoint_names, available)
+            client, tree, endpoint_names, available, has)
     served = _served(plan.services[svc].interface, tree, analyzer, endpoint_names)
     entry = _wiring(gen, label, svc, tree, layout, analyzer, served, env_names, unit_of_work,
                     web, read_models.get(svc, {}))

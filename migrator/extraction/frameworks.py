@@ -55,7 +55,7 @@ def fastapi_endpoints(service: str, functions: dict[str, str], unit_of_work: str
     if unit_of_work:
         module, name = unit_of_work.split(":")
         lines.append(f"from {module} import {name} as _session")
-    lines += injection_lines(inject, session_factory, reads)
+    lines += injection_lines(inject, session_factory, reads, unit_of_work is not None)
     lines += ["", "router = APIRouter()", "", "FUNCTIONS = {", *table, "}", "", "",
               '@router.post("/internal/{name}", include_in_schema=False)',
               "async def internal(name: str, request: Request) -> JSONResponse:",

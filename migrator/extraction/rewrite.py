@@ -172,8 +172,85 @@ class Analyzer:
     def signature(self, key: str) -> dict[str, Verdict]:
         if key not in self._sig:
             mod, name = key.split(":")
-            self._sig[key] = self.classifier.signature(self.tree.info(mod).functions[name], mod)
+            sig = self.classifier.signature(self.tree.info(mod).functions[name], mod)
+            owner = self.owner_of(mod, name)
+            self._sig[key] = {p: self.row_verdict(v, owner, key, None if p == "return" else p)
+                              for p, v in sig.items()}
         return self._sig[key]
+
+    def row_verdict(self, verdict: Verdict, owner: str | None, key: str | None = None,
+                    param: str | None = None) -> Verdict:
+        """A row of one of ``owner``'s own models crosses as its columns: the owner loads an
+        argument again by its key from its own database, the caller gets a result as a
+        read-only ``ReadRow``. A row of the caller's model crosses as a read-only copy where
+        the function ``key`` only reads columns of its parameter ``param``. The class itself,
+        or anything else, still does not cross."""
+        if verdict.ok or verdict.model is None or owner is None or "passes the class" in \
+                verdict.reason:
+            return verdict
+        mod, _, cls = verdict.model.partition(":")
+        if self.owner_of(mod, cls) == owner:
+            return Verdict(True, f"{ROW_REASON} {cls}: sent as its columns, loaded by key by "
+                           f"{owner}", verdict.model)
+        if key is None or param is None or self.owner_of(mod, cls) in (None, KERNEL):
+            return verdict
+        fmod, _, fname = key.partition(":")
+        why = self._misuse(self.tree.info(fmod).functions[fname].node, {param}, verdict.model,
+                           passed_on=True)
+        if why:
+            return Verdict(False, f"{verdict.reason}; {why.replace('caller', 'callee')}",
+                           verdict.model)
+        return Verdict(True, f"a read-only copy of the {cls} row: {fname} reads its columns "
+                       "only", verdict.model)
+
+    def _row_misuse(self, module: str, call: cst.Call, model: str) -> str:
+        """Why the caller cannot have a read-only copy of the row ``call`` returns ('' when
+        it only reads columns of it): the name it is bound to in the calling function is
+        changed, written or asked for more than the columns the owner sends."""
+        func = _enclosing(self.tree.info(module).module, call)
+        if func is None:
+            return ""
+        names = _bound_to(func, call)
+        return self._misuse(func, names, model) if names else ""
+
+    def _misuse(self, func: cst.FunctionDef, names: set[str], model: str,
+                passed_on: bool = False) -> str:
+        """Why ``func`` needs more than a read-only copy of the row its ``names`` hold ('' when
+        it only reads columns; ``passed_on``: handing the row on to anything counts too)."""
+        columns = self._columns(model)
+        cls = model.rpartition(":")[2]
+        finder = _RowUses(names)
+        func.body.visit(finder)
+        if passed_on and finder.bare:
+            return f"the caller hands the {cls} row on ({finder.bare} use(s) other than " \
+                   "reading an attribute)"
+        if finder.changed:
+            return f"the caller changes the {cls} row it gets ({finder.changed}); a copy is " \
+                   "read-only: change it through the owner's interface"
+        if finder.written:
+            return f"the caller hands the {cls} row to its own session ({finder.written})"
+        other = sorted(a for a in finder.read if a not in columns)
+        if other:
+            return f"the caller reads {', '.join('.' + a for a in other[:3])} of the {cls} " \
+                   "row, which is not one of its columns"
+        return ""
+
+    def _columns(self, model: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        """Column attributes of ``model`` and of the classes of the tree it derives from."""
+        info = self.tree.models.get(model) or self._class(model)
+        if info is None or model in seen:
+            return set()
+        out = {c for c, typ in info.columns.items() if not _relationship_type(typ)}
+        module = model.partition(":")[0]
+        for base in info.bases:
+            parent = self.classifier.class_of(base, module)
+            if parent is not None:
+                out |= self._columns(parent, seen | {model})
+        return out
+
+    def _class(self, key: str):  # noqa: ANN202
+        module, _, name = key.partition(":")
+        return self.tree.info(module).classes.get(name) if module in self.tree.files else None
 
     def service_refs(self, service: str, modules: dict[str, set[str] | None],
                      has: Callable[[str, str | None], bool]) -> ServiceRefs:
@@ -249,6 +326,12 @@ class Analyzer:
             reason = entry.reason if entry.kind == "copy" else "" if converted else (
                 entry.reason or verdict.reason)
             model = entry.model or verdict.model
+            result = self.signature(f"{tm}:{tn}").get("return")
+            if converted and entry.kind == "function" and result is not None and \
+                    result.reason.startswith(ROW_REASON):
+                why = self._row_misuse(module, call, result.model or "")
+                if why:
+                    converted, reason, model = False, f"result: {why}", result.model
             out.calls.append(CallSite(service, rel, line, f"{tm}:{tn}", owner, converted,
                                       reason, suggest_dto(self.tree, model) if model and not
                                       converted else ""))
@@ -395,10 +478,109 @@ class Analyzer:
                 continue  # the caller's session stays with the caller
             if v is not None and not v.ok:
                 return Verdict(False, f"argument {param.name!r}: {v.reason}", v.model)
-            v = self.classifier.expression(arg.value, module, strict=False)
+            v = self.row_verdict(self.classifier.expression(arg.value, module, strict=False),
+                                 self.owner_of(mod, name), key, param.name)
             if not v.ok:
                 return Verdict(False, f"argument {param.name!r}: {v.reason}", v.model)
         return Verdict(True)
+
+
+#: how ``Analyzer.row_verdict`` says that a value is a row of the callee's own model
+ROW_REASON = "a row of"
+
+
+def _relationship_type(typ: str) -> bool:
+    """A mapped attribute typed as another model or a collection (the same test as
+    ``suggest_dto``): not a column."""
+    from migrator.extraction.convert import CODEC_NAMES
+
+    return typ.startswith(("list[", "List[", "Optional[\"", "set[")) or (
+        typ[:1].isupper() and typ not in CODEC_NAMES)
+
+
+def _enclosing(module: cst.Module, call: cst.Call) -> cst.FunctionDef | None:
+    """The innermost function of ``module`` whose body holds ``call`` (the same node)."""
+    found: list[cst.FunctionDef] = []
+
+    class _Find(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.stack: list[cst.FunctionDef] = []
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            self.stack.append(node)
+
+        def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+            self.stack.pop()
+
+        def visit_Call(self, node: cst.Call) -> None:
+            if node is call and self.stack:
+                found.append(self.stack[-1])
+
+    module.visit(_Find())
+    return found[0] if found else None
+
+
+def _bound_to(func: cst.FunctionDef, call: cst.Call) -> set[str]:
+    """Names ``call``'s result is bound to in ``func``: ``x = call(...)``, ``for x in call(...)``."""
+    names: set[str] = set()
+
+    class _Bind(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            if node.value is call:
+                names.update(t.target.value for t in node.targets
+                             if isinstance(t.target, cst.Name))
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            if node.value is call and isinstance(node.target, cst.Name):
+                names.add(node.target.value)
+
+        def visit_For(self, node: cst.For) -> None:
+            if node.iter is call and isinstance(node.target, cst.Name):
+                names.add(node.target.value)
+
+    func.visit(_Bind())
+    return names
+
+
+class _RowUses(cst.CSTVisitor):
+    """What a function does with names bound to a row: attributes read, attributes changed,
+    the row handed to a session (``add``/``delete``/``merge``)."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+        self.read: set[str] = set()
+        self.changed = ""
+        self.written = ""
+        self.bare = 0  # uses of a name other than ``name.attribute``
+        self._targets: set[int] = set()
+
+    def _mark(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and \
+                target.value.value in self.names:
+            self._targets.add(id(target))
+            self.changed = self.changed or f"{target.value.value}.{target.attr.value} = ..."
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._mark(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._mark(node.target)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in (
+                "add", "delete", "merge", "refresh", "expunge") and any(
+                isinstance(a.value, cst.Name) and a.value.value in self.names for a in node.args):
+            self.written = self.written or f"{_dotted(node.func)}(...)"
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if isinstance(node.value, cst.Name) and node.value.value in self.names:
+            self.bare -= 1  # counted again by visit_Name
+            if id(node) not in self._targets:
+                self.read.add(node.attr.value)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.names:
+            self.bare += 1
 
 
 # -- the codemod ------------------------------------------------------------------------------

@@ -45,6 +45,11 @@ CALL_OBSERVERS: list[Callable[[str, str, int, float], None]] = []
 HEADER_PROVIDERS: list[Callable[[], dict[str, str]]] = []
 RETRY_STATUS = {502, 503, 504}
 ERROR_STATUS = 422  # the remote function raised: a business error, not a transport error
+#: marks a row of an ORM model on the wire: ``{ROW: model name, "columns": {...}}``
+ROW = "__row__"
+#: the owner's session (a callable returning one) that a row sent back to it is loaded with,
+#: set by the generated endpoints; models with a ``query`` or ``objects`` need none
+ROW_SESSION: Callable[[], Any] | None = None
 
 
 class RemoteError(Exception):
@@ -106,6 +111,10 @@ def encode(value: Any) -> Any:
     """Python value -> JSON value (dataclasses, Decimal, dates, UUID and enums included)."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, ReadRow):  # a copy of the owner's row goes back as its columns
+        return {ROW: value._model, "columns": value._data}
+    if _is_row(value):
+        return {ROW: type(value).__name__, "columns": _columns(value)}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if callable(getattr(value, "model_dump", None)):  # pydantic
@@ -128,7 +137,12 @@ def encode(value: Any) -> Any:
 
 
 def decode(value: Any, hint: Any) -> Any:
-    """JSON value -> Python value of type ``hint`` (best effort; unknown hints pass through)."""
+    """JSON value -> Python value of type ``hint`` (best effort; unknown hints pass through).
+
+    A row is the hint's ORM model loaded by its key where that model is here (the owner),
+    else a read-only ``ReadRow`` of its columns."""
+    if isinstance(value, dict) and ROW in value:
+        return _row(value, hint)
     if value is None or hint is Any or hint is None:
         return value
     origin = typing.get_origin(hint)
@@ -180,6 +194,49 @@ def decode(value: Any, hint: Any) -> Any:
         if hint is int and isinstance(value, str):
             return int(value)
     return value
+
+
+_ROW_SESSIONS = threading.local()  # sessions ``_load`` opened for the current call
+
+
+def _is_row(value: Any) -> bool:
+    """An instance of a SQLAlchemy or Django model (without importing either)."""
+    return not isinstance(value, type) and (hasattr(value, "_sa_instance_state") or hasattr(
+        getattr(value, "_meta", None), "concrete_fields"))
+
+
+def _row(value: dict[str, Any], hint: Any) -> Any:
+    """A row sent over the wire: loaded by key when ``hint`` (or a member of an optional
+    ``hint``) is an ORM model of this service, else a ``ReadRow``."""
+    options = typing.get_args(hint) if typing.get_origin(hint) is not None else (hint,)
+    for model in options:
+        if isinstance(model, type) and model.__name__ == value[ROW] and (
+                hasattr(model, "__mapper__") or hasattr(model, "_meta")):
+            return _load(model, value["columns"])
+    return ReadRow(value[ROW], value["columns"])
+
+
+def _load(model: Any, columns: dict[str, Any]) -> Any:
+    """The owner's own row of ``model`` with the key in ``columns`` (its session, its
+    database), so that what the function changes on it is saved by its unit of work."""
+    meta = getattr(model, "_meta", None)
+    if meta is not None and hasattr(meta, "pk"):  # Django
+        return model.objects.get(pk=columns[meta.pk.attname])
+    from sqlalchemy import inspect as sa_inspect
+
+    mapper: Any = sa_inspect(model)
+    key = tuple(columns[mapper.get_property_by_column(c).key] for c in mapper.primary_key)
+    session = getattr(getattr(model, "query", None), "session", None)
+    if session is None and ROW_SESSION is not None:
+        session = ROW_SESSION()
+        # kept (and committed or rolled back, then closed) until the call ends
+        _ROW_SESSIONS.__dict__.setdefault("opened", []).append(session)
+    if session is None:
+        raise NotExtractedError(f"{model.__name__}: no session to load the row sent with")
+    row = session.get(model, key[0] if len(key) == 1 else key)
+    if row is None:
+        raise LookupError(f"{model.__name__} {key!r} does not exist")
+    return row
 
 
 def _hints(obj: Any) -> dict[str, Any]:
@@ -543,30 +600,22 @@ def _dispatch(func: Callable[..., Any], payload: Any,
         return {"error": {"type": "BadRequest", "message": "expected a JSON object"}}, 400
     import inspect
 
-    hints = _hints(func)
+    # sessions of the call (rows sent back, injected parameters): one unit of work
+    opened: list[Any] = []
+    _ROW_SESSIONS.opened = opened
     try:
-        params = list(inspect.signature(func).parameters.values())
-    except (TypeError, ValueError):
-        params = []
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    star = next((p for p in params if p.kind == p.VAR_POSITIONAL), None)
-    args = []
-    for i, value in enumerate(payload.get("args") or []):
-        p = positional[i] if i < len(positional) else star
-        args.append(decode(value, hints.get(p.name, Any) if p else Any))
-    kwargs = {k: decode(v, hints.get(k, Any)) for k, v in (payload.get("kwargs") or {}).items()}
-    opened = []
-    for name, factory in (inject or {}).items():
-        kwargs[name] = factory()
-        opened.append(kwargs[name])
-    try:
+        args, kwargs = _arguments(func, payload)
+        for name, factory in (inject or {}).items():
+            kwargs[name] = factory()
+            opened.append(kwargs[name])
         result = func(*args, **kwargs)
         if inspect.iscoroutine(result):  # a coroutine function: run to its end here
             import asyncio
 
             result = asyncio.run(result)
         body = {"result": encode(result)}
-        if key and opened and STORE is not None:  # a saga's answer commits with its writes
+        opened[:] = dict.fromkeys(opened)  # a scoped session may have been handed out twice
+        if key and inject and opened and STORE is not None:  # with what the function wrote
             STORE.remember(key, (body, 200), opened[0])
         for opened_session in opened:
             opened_session.commit()
@@ -580,6 +629,27 @@ def _dispatch(func: Callable[..., Any], payload: Any,
     finally:
         for opened_session in opened:
             opened_session.close()
+
+
+def _arguments(func: Callable[..., Any], payload: dict[str, Any]
+               ) -> tuple[list[Any], dict[str, Any]]:
+    """The payload's arguments decoded with ``func``'s hints (a row it sends back is loaded
+    here, so a row that no longer exists is an error of the call)."""
+    import inspect
+
+    hints = _hints(func)
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    star = next((p for p in params if p.kind == p.VAR_POSITIONAL), None)
+    args = []
+    for i, value in enumerate(payload.get("args") or []):
+        p = positional[i] if i < len(positional) else star
+        args.append(decode(value, hints.get(p.name, Any) if p else Any))
+    kwargs = {k: decode(v, hints.get(k, Any)) for k, v in (payload.get("kwargs") or {}).items()}
+    return args, kwargs
 
 
 def _plain_attrs(exc: Exception) -> dict[str, Any]:

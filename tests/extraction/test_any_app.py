@@ -143,13 +143,11 @@ def test_dispatch_gives_each_injected_parameter_its_own_unit_of_work() -> None:
     assert log == ["rollback", "close"]
 
 
-def test_read_model_rows_come_from_the_owners_orm(monkeypatch) -> None:  # noqa: ANN001
-    """Caller's read model -> JSON -> owner's reader on a real SQLAlchemy session."""
-    import pytest
+def _products(*rows: tuple[int, str, int]):  # noqa: ANN202
+    """A real SQLAlchemy ``Product`` (id, sku, price) in SQLite holding ``rows``, and a
+    session factory bound to it."""
     from sqlalchemy import Column, Integer, String, create_engine
     from sqlalchemy.orm import DeclarativeBase, sessionmaker
-
-    from migrator.extraction import runtime
 
     class Base(DeclarativeBase):
         pass
@@ -164,8 +162,18 @@ def test_read_model_rows_come_from_the_owners_orm(monkeypatch) -> None:  # noqa:
     Base.metadata.create_all(engine)
     factory = sessionmaker(engine)
     with factory() as s:
-        s.add_all([Product(id=1, sku="tea", price=3), Product(id=2, sku="cake", price=5)])
+        s.add_all([Product(id=i, sku=sku, price=price) for i, sku, price in rows])
         s.commit()
+    return Product, factory
+
+
+def test_read_model_rows_come_from_the_owners_orm(monkeypatch) -> None:  # noqa: ANN001
+    """Caller's read model -> JSON -> owner's reader on a real SQLAlchemy session."""
+    import pytest
+
+    from migrator.extraction import runtime
+
+    Product, factory = _products((1, "tea", 3), (2, "cake", 5))
     readers = {"_read.Product": runtime.reader(Product, factory)}
 
     def call(service, endpoint, func, args, kwargs, **_):  # noqa: ANN001, ANN003, ANN202
@@ -188,6 +196,50 @@ def test_read_model_rows_come_from_the_owners_orm(monkeypatch) -> None:  # noqa:
         model.query.filter(Product.sku == "tea")
     with pytest.raises(runtime.NotExtractedError, match="create it through"):
         model(sku="new")
+
+
+def test_owner_rows_cross_as_columns_and_load_again_by_key(monkeypatch) -> None:  # noqa: ANN001
+    """A function returning its own ORM row sends the columns (the caller gets a read-only
+    row); a row sent back to it is loaded by key from its own session, so what the function
+    changes on it is saved."""
+    import json
+    from typing import Any, Optional
+
+    import pytest
+    from sqlalchemy.orm import object_session
+
+    from migrator.extraction import runtime
+
+    Product, factory = _products((7, "tea", 3))
+    monkeypatch.setattr(runtime, "ROW_SESSION", factory)
+
+    def get_product(product_id: int) -> Product:
+        return factory().get(Product, product_id)
+
+    def take_one(product: Product, note: Optional[str] = None) -> int:  # noqa: UP045
+        assert isinstance(product, Product)  # the owner's own ORM object, not a copy
+        product.price -= 1
+        object_session(product).commit()
+        return product.price
+
+    # the hints the owner's module would resolve (this test module's are strings)
+    take_one.__annotations__ = {"product": Product, "note": Optional[str], "return": int}  # noqa: UP045
+
+    body, status = runtime.dispatch(get_product, {"args": [7]})
+    assert status == 200 and body["result"] == {runtime.ROW: "Product",
+                                                "columns": {"id": 7, "sku": "tea", "price": 3}}
+    row = runtime.decode(json.loads(json.dumps(body["result"])), Any)
+    assert isinstance(row, runtime.ReadRow) and row.sku == "tea"  # the caller has no Product
+    with pytest.raises(runtime.NotExtractedError, match="read-only"):
+        row.price = 0
+    body, status = runtime.dispatch(take_one, {"args": [runtime.encode(row)]})
+    assert (status, body) == (200, {"result": 2}), body
+    with factory() as s:
+        assert s.get(Product, 7).price == 2
+    body, status = runtime.dispatch(take_one, {"args": [
+        {runtime.ROW: "Product", "columns": {"id": 99, "sku": "x", "price": 1}}]})
+    assert status == runtime.ERROR_STATUS and "Product (99,) does not exist" in \
+        body["error"]["message"]
 
 
 def test_relationships_to_another_services_model_become_reads() -> None:
@@ -311,3 +363,63 @@ def test_only_url_settings_receive_the_services_database_url() -> None:
     config = ('DB_PROVIDER = os.getenv("DB_PROVIDER")\nDB_URL = os.getenv("DB_URL")\n'
               'PORT = os.getenv("POSTGRES_DB_PORT")\nURI = os.environ["SQLALCHEMY_DATABASE_URI"]\n')
     assert database_env_names([config]) == ["DB_URL", "SQLALCHEMY_DATABASE_URI"]
+
+
+def test_a_returned_row_is_converted_only_where_the_caller_just_reads_its_columns(
+        tmp_path: Path) -> None:
+    pkg = mini_packages(tmp_path)
+    (pkg / "b" / "models.py").write_text(
+        "from sqlalchemy import Column, Integer, String\n"
+        "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n\n\n"
+        "class Stamp:\n    created = Column(Integer)\n\n\n"
+        "class Item(Stamp, Base):\n    __tablename__ = 'items'\n"
+        "    id = Column(Integer, primary_key=True)\n    name = Column(String(20))\n\n"
+        "    def label(self):\n        return self.name\n")
+    (pkg / "b" / "api.py").write_text(
+        "from mini.b.models import Item\n\n\n"
+        "def get_item(item_id: int):\n    return Item.query.get(item_id)\n")
+    (pkg / "a" / "use.py").write_text(
+        "from mini.b.api import get_item\n\n\n"
+        "def shown(s, i: int) -> str:\n    item = get_item(i)\n"
+        "    return f'{item.name} {item.created}'\n\n\n"
+        "def renamed(s, i: int) -> None:\n    item = get_item(i)\n    item.name = 'x'\n\n\n"
+        "def labelled(s, i: int) -> str:\n    item = get_item(i)\n    return item.label()\n\n\n"
+        "def kept(s, i: int) -> None:\n    item = get_item(i)\n    s.add(item)\n")
+    plan = plan_from_dict({"version": 1, "services": {
+        "a": {"modules": ["mini.a", "mini.a.use"]},
+        "b": {"modules": ["mini.b", "mini.b.api", "mini.b.models"], "tables": ["items"],
+              "interface": ["mini.b.api:get_item"]}},
+        "shared_kernel": {"modules": ["mini"]}})
+    ex = build_extraction(plan, None, tmp_path)
+    calls = {c.line: c for c in ex.calls}
+    assert calls[5].converted  # columns only, one of them from a base class
+    assert not calls[10].converted and "changes the Item row it gets (item.name = ...)" in \
+        calls[10].reason
+    assert not calls[15].converted and "reads .label of the Item row" in calls[15].reason
+    assert not calls[20].converted and "hands the Item row to its own session (s.add(...))" in \
+        calls[20].reason
+    assert "'get_item': _get_item" in text(ex, "services/b/src/interservice/endpoints.py")
+
+
+def test_a_cut_key_reads_the_row_by_that_key_unless_the_name_is_taken() -> None:
+    from migrator.extraction.data import cut_foreign_links
+
+    code = (
+        "class Visit(Base):\n"
+        "    __tablename__ = 'visits'\n"
+        "    id = Column(Integer, primary_key=True)\n"
+        "    region_id = Column(ForeignKey('regions.id'))\n"
+        "    shop_id = Column(Integer, ForeignKey('shops.id'))\n"
+        "    owner = Column(ForeignKey('users.id'))\n"
+        "\n\nclass Shop(Base):\n"
+        "    __tablename__ = 'local'\n"
+        "    id = Column(Integer, primary_key=True)\n"
+        "    visits = relationship('Visit', backref='shop')\n")
+    new, cuts = cut_foreign_links(code, {"regions": "geo", "shops": "geo", "users": "auth"}, {},
+                                  {"regions": "Region", "shops": "Store", "users": "User"})
+    assert {c[1]: c[5] for c in cuts} == {"region_id": True, "shop_id": False, "owner": False}
+    assert "    def region(self):" in new
+    assert "return None if key is None else ReadModel('geo', 'Region').query.get(key)" in new
+    assert "def shop(self)" not in new  # Shop's backref gives Visit a ``shop`` already
+    assert "region_id = Column(__import__('sqlalchemy').Integer)  # migrator: foreign key" in new
+    compile(new, "models.py", "exec")

@@ -52,8 +52,22 @@ def test_unannotated_results_are_judged_from_return_statements(classifier: Class
     funcs = {n.name.value: info(n) for n in module.body if isinstance(n, cst.FunctionDef)}
     c = Classifier(tree)
     assert c.returns(funcs["plain"], "shopfix.orders.services").ok
-    assert "ORM query result" in c.returns(funcs["orm"], "shopfix.orders.services").reason
+    orm = c.returns(funcs["orm"], "shopfix.orders.services")
+    assert "get() gives Product rows (ORM query)" in orm.reason  # the model the query reads
+    assert orm.model == "shopfix.models:Product" and not orm.ok
     assert not c.returns(funcs["unknown"], "shopfix.orders.services").ok
+
+
+@pytest.mark.parametrize("expr, model", [
+    ("Product.query.filter_by(sku=s).first()", "shopfix.models:Product"),
+    ("db.session.query(Product).filter(x).all()", "shopfix.models:Product"),
+    ("database.get(OrderLine, 3)", "shopfix.models:OrderLine"),
+    ("cache.get('Product')", None), ("rows.first()", None),
+])
+def test_query_results_name_the_model_they_read(classifier: Classifier, expr: str,
+                                                model: str | None) -> None:
+    verdict = classifier.expression(cst.parse_expression(expr), "shopfix.orders.services")
+    assert verdict.model == model and not verdict.ok
 
 
 @pytest.mark.parametrize("expr, ok", [

@@ -53,7 +53,7 @@ def test_shared_kernel_is_one_installable_library(shop_extraction) -> None:
 def test_cross_service_imports_point_at_generated_clients(shop_extraction) -> None:
     code = text(shop_extraction, f"{ORDERS}/shopfix/orders/services.py")
     assert ("from interservice.catalog_services import UnknownProduct, describe, get_price, "
-            "get_product, quote\n") in code
+            "get_product, line_label, line_total, quote  # noqa: I001, E501\n") in code
     assert "from interservice import inventory_services as inventory\n" in code
     assert "from shopfix.models import Order, OrderLine\nfrom interservice.catalog_models import Product\n" in code
     # the rest of the module is untouched, comments included
@@ -70,7 +70,13 @@ def test_client_keeps_names_and_signatures_and_maps_errors(shop_extraction) -> N
     assert "class UnknownProduct(LookupError):" in client  # exception copied
     assert "_ERRORS: dict[str, type] = {'UnknownProduct': UnknownProduct}" in client
     assert "idempotent=True" in client
-    assert "describe = runtime.Unavailable(" in client and "get_product = runtime.Unavailable(" in client
+    # catalog's own Product rows cross as their columns: both functions are real clients, and
+    # the Product of their signatures (absent in orders' copy of models.py) is a stand-in
+    assert "def get_product(product_id: int) -> Product:" in client
+    assert "def describe(product: Product) -> str:" in client
+    assert "Product = runtime.Unavailable('Product'" in client
+    assert "from shopfix.models import" not in client
+    assert "line_label = runtime.Unavailable(" in client  # orders' row: catalog cannot load it
     inventory = text(shop_extraction, f"{ORDERS}/interservice/inventory_services.py")
     assert "def reserve(product_id: int, quantity: int) -> bool:" in inventory
     assert "idempotent=False" in inventory  # a write is never retried
@@ -80,7 +86,9 @@ def test_owner_gets_internal_endpoints_for_convertible_interface(shop_extraction
     catalog = text(shop_extraction, "services/catalog/src/interservice/endpoints.py")
     assert '@bp.post("/internal/<name>")' in catalog
     assert "'get_price': _get_price," in catalog and "'quote': _quote," in catalog
-    assert "describe" not in catalog and "get_product" not in catalog  # ORM in the signature
+    assert "'describe': _describe," in catalog and "'get_product': _get_product," in catalog
+    assert "line_label" not in catalog  # another service's ORM model in the signature
+    assert "runtime.ROW_SESSION = _session\n" in catalog  # rows sent back load in the unit of work
     assert "from shopfix.db import Session as _session" in catalog  # unit of work per call
     inventory = text(shop_extraction, "services/inventory/src/interservice/endpoints.py")
     assert "'available': _available," in inventory and "'reserve': _reserve," in inventory
@@ -99,17 +107,19 @@ def test_flask_services_keep_sagas_in_their_own_database(shop_extraction) -> Non
 
 def test_orm_calls_stay_unconverted_with_location_and_suggested_shape(shop_extraction) -> None:
     calls = {(c.callee.split(":")[1], c.line): c for c in shop_extraction.calls}
+    # get_product returns and describe takes catalog's own Product: rows cross as columns
     assert {k for k, c in calls.items() if c.converted} == {
-        ("get_price", 11), ("reserve", 12), ("quote", 22)}
-    left = calls[("get_product", 31)]
+        ("get_price", 11), ("reserve", 12), ("quote", 22), ("get_product", 31),
+        ("describe", 32), ("line_total", 43)}  # line_total reads columns of orders' row only
+    left = calls[("line_label", 43)]  # follows a relationship of orders' OrderLine row
     assert not left.converted and left.file == "shopfix/orders/services.py"
-    assert "Product is an ORM model" in left.reason
-    assert "class ProductData:" in left.suggestion and "    price: Decimal" in left.suggestion
-    assert "argument 'product'" in calls[("describe", 32)].reason
-    assert shop_extraction.converted == 3 and shop_extraction.fraction == pytest.approx(0.6)
+    assert "parameter 'order_line' looks like a OrderLine (ORM model); the callee reads " \
+        ".order of the OrderLine row, which is not one of its columns" in left.reason
+    assert "class OrderLineData:" in left.suggestion and "    quantity: int" in left.suggestion
+    assert shop_extraction.converted == 6 and shop_extraction.fraction == pytest.approx(6 / 7)
     report = text(shop_extraction, "EXTRACTION.md")
-    assert "**3 of 5** (60%)" in report
-    assert "`shopfix/orders/services.py:31` (orders -> catalog)" in report
+    assert "**6 of 7** (86%)" in report
+    assert "`shopfix/orders/services.py:43` (orders -> catalog)" in report
 
 
 def test_each_service_has_its_own_tables_and_cross_links_become_coupling(shop_extraction) -> None:
@@ -187,18 +197,24 @@ def test_extract_writes_atomically_and_never_overwrites_edits(shop_plan, tmp_pat
     target = out / "services/orders/src/shopfix/orders/services.py"
     assert target.read_bytes() == ex.files["services/orders/src/shopfix/orders/services.py"]
     summary = json.loads((out / "extraction.json").read_text())["summary"]
-    assert summary == {"calls": 5, "converted": 3, "fraction": 0.6, "couplings": 5,
-                       "uses": 10, "converted_uses": 6, "uses_fraction": 0.6,
+    assert summary == {"calls": 7, "converted": 6, "fraction": 0.8571, "couplings": 5,
+                       "uses": 12, "converted_uses": 10, "uses_fraction": 0.8333,
                        "services": ["catalog", "inventory", "orders"]}
     report = (out / "EXTRACTION.md").read_text()
-    assert "only through a generated client or read model: **6 of 10** (60%)" in report
+    assert "only through a generated client or read model: **10 of 12** (83%)" in report
+    # StockLevel.product_id, its foreign key cut, reads catalog's Product by that key
+    stock = (out / "services/inventory/src/shopfix/models.py").read_text()
+    assert "    def product(self):" in stock and "key = self.product_id" in stock
     # OrderLine.product (catalog's Product) is a property reading catalog's read model
     models = (out / "services/orders/src/shopfix/models.py").read_text()
     assert "    def product(self):" in models
     assert "ReadModel('catalog', 'Product').query.get(key)" in models
     assert "'_read.Product': runtime.reader(_model_Product" in (
         out / "services/catalog/src/interservice/endpoints.py").read_text()
-    assert "| foreign-key | keep the key as a plain column" in report
+    # the cut key is listed with the reads, not as coupling left for a person
+    assert "| inventory | `shopfix/models.py:30` | `StockLevel.product_id -> products` | " \
+        "catalog |" in report
+    assert "| foreign-key |" not in report
     mtime = target.stat().st_mtime_ns
     extract(shop_plan, None, SHOP_ROOT, out)  # unchanged: nothing rewritten
     assert target.stat().st_mtime_ns == mtime

@@ -80,6 +80,10 @@ def test_journey_across_services_through_the_gateway(shop_url: str) -> None:
     # orders -> catalog (price) and orders -> inventory (reserve), both over HTTP
     status, order = _call(shop_url, "POST", "/orders", {"product_id": 1, "quantity": 2})
     assert status == 201 and order["total"] == 13.0
+    # catalog's get_product answers orders with a row of Product's columns, and describe
+    # takes that row back (catalog loads its own Product by the key)
+    assert _call(shop_url, "GET", f"/orders/{order['order_id']}") == (
+        200, {"lines": ["2 x Peach jam (PEACH)"]})
     assert _call(shop_url, "GET", "/inventory/stock/1")[1]["available"] == before - 2
     # inventory's OutOfStock crosses the network and is caught by orders' own except clause
     status, body = _call(shop_url, "POST", "/orders", {"product_id": 2, "quantity": 50})

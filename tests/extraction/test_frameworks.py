@@ -40,7 +40,8 @@ FASTAPI_PLAN = _plan("tinyapi", ["", "catalog.services", "catalog.routes"],
                      ["tinyapi.catalog.services:price_of", "tinyapi.catalog.services:stock_of"])
 DJANGO_PLAN = _plan("tinydj", ["", "catalog.models", "catalog.services", "catalog.views",
                                "catalog.urls"],
-                    ["orders", "orders.views", "orders.urls"], ["", "settings", "urls"],
+                    ["orders", "orders.models", "orders.views", "orders.urls"],
+                    ["", "settings", "urls"],
                     ["tinydj.catalog.services:price_of"])
 
 
@@ -107,7 +108,14 @@ def test_django_services_get_settings_urlconf_and_serve(tmp_path: Path) -> None:
     assert [c.converted for c in ex.calls] == [True]
     # orders reads catalog's Product: through a generated read model, no coupling left
     reads = [(c.file, c.line, c.converted) for c in ex.couplings if c.kind == "model"]
-    assert reads == [("tinydj/orders/views.py", 13, True), ("tinydj/orders/views.py", 16, True)]
+    assert reads == [("tinydj/orders/views.py", 14, True), ("tinydj/orders/views.py", 17, True),
+                     ("tinydj/orders/views.py", 21, True)]
+    # Wish.product, a foreign key into catalog's table, is cut to the key and read by it
+    (cut,) = [c for c in ex.couplings if c.kind == "foreign-key"]
+    assert (cut.uses, cut.owner, cut.converted) == ("Wish.product -> Product", "catalog", True)
+    models = (out / "services/orders/src/tinydj/orders/models.py").read_text()
+    assert "    product_id = models.BigIntegerField(db_index=True)  # migrator: foreign key" in models
+    assert "ReadModel('catalog', 'Product').query.get(key)" in models
     assert ex.uses_fraction == 1.0
     client = (out / "services/orders/src/interservice/catalog_models.py").read_text()
     assert "Product = runtime.ReadModel(SERVICE, 'Product')" in client
@@ -135,6 +143,8 @@ def test_django_services_get_settings_urlconf_and_serve(tmp_path: Path) -> None:
         assert _get(base["orders"] + "/api/orders/listed/tea") == {
             "sku": "tea", "listed": True, "price": 250, "count": 1}
         assert _get(base["orders"] + "/api/orders/listed/cake")["listed"] is False
+        # orders keeps its own Wish rows with catalog's key; the row comes from catalog
+        assert _get(base["orders"] + "/api/orders/wish/tea") == {"wish": 1, "sku": "tea"}
         assert not (tmp_path / "orders.sqlite3").exists() or "catalog_product" not in str(
             sqlite3.connect(tmp_path / "orders.sqlite3").execute(
                 "SELECT name FROM sqlite_master").fetchall())
@@ -170,8 +180,9 @@ def test_a_table_read_only_through_read_models_counts_as_converted() -> None:
 
     graph = analyze(FIXTURES / "tinydj_app")
     ex = build_extraction(DJANGO_PLAN, graph, FIXTURES / "tinydj_app")
-    (table,) = [c for c in ex.couplings if c.kind == "table"]
-    assert table.uses == "table catalog_product (tinydj.orders.views:listed)" and table.converted
+    tables = [(c.uses, c.converted) for c in ex.couplings if c.kind == "table"]
+    assert tables == [("table catalog_product (tinydj.orders.views:listed)", True),
+                      ("table catalog_product (tinydj.orders.views:wish)", True)]
     assert ex.uses_fraction == 1.0 and framework_of(ex) == "django"
 
 

@@ -250,6 +250,7 @@ def test_checkout_through_the_generated_gateway_is_one_trace_with_one_request_id
     from generation.support import local_gateway
     from opentelemetry.proto.trace.v1 import trace_pb2
 
+    from migrator.extraction.localrun import wait_http
     from sample_monolith.tests.journey import (
         add_to_cart,
         expect,
@@ -325,6 +326,11 @@ def test_checkout_through_the_generated_gateway_is_one_trace_with_one_request_id
     assert call.status.code == trace_pb2.Status.STATUS_CODE_ERROR, call
     assert not [s for svc, s in spans if svc == "notifications" and s.trace_id == broken.trace_id]
     assert broken.status.code == trace_pb2.Status.STATUS_CODE_ERROR
+    # the failed payment's saga waits in checkout's outbox: once notifications is back, the
+    # relay ends it (and the fault tests below start from an empty outbox)
+    back = _proc(split_shop, "notifications")
+    wait_http(back.url + "/healthz", 120, back)
+    assert _relay(_proc(split_shop, "checkout").url) == {"ran": 1, "pending": 0}
 
 
 # -- sagas: checkout and cancellation with a service down at each step -------------------------
