@@ -311,20 +311,22 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
         if cache.error:
             stats.cache_notes.append(cache.error)
 
-    patched = None
+    patched = origin = None
     if previous is not None and incremental.valid_ledger(previous[1]):
-        graph, ledger = previous
+        graph, ledger, origin = previous
         try:
             patched = incremental.patch(graph, ledger, facts, keys,  # type: ignore[arg-type]
                                         plugins)
         except Exception as exc:  # a damaged ledger must cost a rebuild, never the run
             stats.cache_notes.append(f"could not update the previous graph ({type(exc).__name__}:"
                                      f" {exc}); rebuilt it from scratch")
-    if patched is not None:
-        ledger, stats.resolved = patched
+    if patched is not None and origin is not None:
+        ledger, stats.resolved, dirty = patched
+        origin = (origin[0], origin[1] | dirty)  # stored as its changes from that graph
         stats.resolution = "incremental"
         graph.sort_records()
     else:
+        origin = None
         graph, _, info = build_graph_for_patching(facts, root=str(disc.root),
                                                   run_plugins=plugins)
         graph.finalize()
@@ -332,6 +334,6 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
         if graph_cache is not None:
             ledger = incremental.make_ledger(keys, facts, info)
     if graph_cache is not None and len(new) == len(parsed):
-        graph_cache.save(graph_key, graph, ledger, scope)
+        graph_cache.save(graph_key, graph, ledger, scope, origin)
     graph.diagnostics.extend(read_diags)
     return graph

@@ -426,11 +426,24 @@ class FactsCache:
             self.error = f"cannot write cache {self.dir}: {exc.strerror or exc}"
 
 
+#: a graph patched from a full one is stored as its changes from it while they touch at most
+#: one node in this many (loading it reads the full graph too); beyond, the whole graph
+MAX_DELTA_SHARE = 8
+
+#: where a graph came from: the full graph it was loaded from, and the nodes changed since
+Origin = tuple[str, set[str]]
+
+
 class GraphCache:
     """Finished graphs keyed by every file's cache key: a run in which no file changed skips
     resolution and the plug-ins too, not only parsing. Beside each graph lies its *ledger*
     (``incremental``), and ``latest-<scope>`` names the newest graph of one root, analyser
-    version and set of options: the one a run with a few changed files patches."""
+    version and set of options: the one a run with a few changed files patches.
+
+    A graph is ``<key>.graph`` (whole) or, when a run patched it from a whole one,
+    ``<key>+<base>.delta``: the nodes that changed since graph ``<base>``
+    (``cacheformat.encode_delta``), a hundredth of the bytes after an edit. A delta names its
+    base inside its signed payload too, and is always relative to a whole graph (no chains)."""
 
     def __init__(self, directory: str | os.PathLike[str], key: bytes) -> None:
         self.dir = Path(directory) / f"graph-v{FACTS_VERSION}"
@@ -453,18 +466,50 @@ class GraphCache:
             return None
 
     def load(self, key: str) -> DependencyGraph | None:
-        data = self._read(f"{key}.graph", b"graph")
+        found = self.load_with_origin(key)
+        return found[0] if found is not None else None
+
+    def load_with_origin(self, key: str) -> tuple[DependencyGraph, Origin] | None:
+        """Graph ``key`` and where it came from (``Origin``), or None."""
+        name = f"{key}.graph"
+        try:
+            with os.scandir(self.dir) as entries:
+                deltas = sorted(e.name for e in entries if e.name.startswith(f"{key}+")
+                                and e.name.endswith(".delta"))
+        except OSError:
+            deltas = []
+        if not deltas or os.path.lexists(self.dir / name):
+            data = self._decoded(name, self._read(name, b"graph"))
+            return (data, (key, set())) if data is not None else None
+        name = deltas[0]
+        delta = self._read(name, b"delta")
+        base = name[len(key) + 1:-len(".delta")]
+        if delta is None:
+            return None
+        if type(delta) is not dict or delta.get("base") != base or not base.isalnum():
+            self.notes.append(f"{self.dir.name}/{name} discarded: not a delta of graph {base}")
+            return None
+        graph = self._decoded(f"{base}.graph", self._read(f"{base}.graph", b"graph"))
+        if graph is None:
+            return None
+        try:
+            return graph, (base, cacheformat.apply_delta(graph, delta))
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError):
+            self.notes.append(f"{self.dir.name}/{name} discarded: malformed graph delta")
+            return None
+
+    def _decoded(self, name: str, data: Any) -> DependencyGraph | None:
         if data is None:
             return None
         try:
             return cacheformat.decode_graph(data)
         except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError):
-            self.notes.append(f"{self.dir.name}/{key}.graph discarded: malformed graph")
+            self.notes.append(f"{self.dir.name}/{name} discarded: malformed graph")
             return None
 
-    def latest(self, scope: str) -> tuple[DependencyGraph, object] | None:
+    def latest(self, scope: str) -> tuple[DependencyGraph, object, Origin] | None:
         """The newest graph of ``scope`` with its ledger (checked for its types, not for
-        what it says), if any."""
+        what it says) and its origin, if any."""
         pointer = self._read(f"latest-{scope}", b"latest", MAX_SMALL_FILE)
         if not isinstance(pointer, dict) or pointer.get("scope") != scope:
             return None
@@ -479,16 +524,25 @@ class GraphCache:
         except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError):
             self.notes.append(f"{self.dir.name}/{key}.ledger discarded: malformed ledger")
             return None
-        graph = self.load(key)
-        return (graph, ledger) if graph is not None else None
+        found = self.load_with_origin(key)
+        return (found[0], ledger, found[1]) if found is not None else None
 
     def save(self, key: str, graph: DependencyGraph, ledger: dict[str, Any] | None = None,
-             scope: str | None = None) -> None:
+             scope: str | None = None, origin: Origin | None = None) -> None:
+        """Store graph ``key``: as its changes from the whole graph of ``origin`` (a patched
+        graph: the base and every node changed since) when they are few and the base is
+        still there, else whole."""
         try:
-            encoded = cacheformat.encode_graph(graph)
+            if origin is not None and origin[0] != key and \
+                    len(origin[1]) * MAX_DELTA_SHARE <= len(graph.g) and \
+                    os.path.isfile(self.dir / f"{origin[0]}.graph"):
+                name, kind = f"{key}+{origin[0]}.delta", b"delta"
+                encoded = cacheformat.encode_delta(graph, *origin)
+            else:
+                name, kind, encoded = f"{key}.graph", b"graph", cacheformat.encode_graph(graph)
             if ledger is not None:
                 self.store.write(f"{key}.ledger", b"ledger", cacheformat.encode_ledger(ledger))
-            self.store.write(f"{key}.graph", b"graph", encoded)
+            self.store.write(name, kind, encoded)
             if scope is not None and ledger is not None:
                 self.store.write(f"latest-{scope}", b"latest", {"scope": scope, "key": key})
             self._prune()
@@ -496,17 +550,24 @@ class GraphCache:
             pass  # a graph that is not plain data, or a full disk: built again next time
 
     def _prune(self) -> None:
-        """Keep the two newest graphs (two checkouts may share one cache) and the pointers to
-        them; remove the rest and the leftovers of killed runs."""
+        """Keep the two newest graphs (two checkouts may share one cache), the whole graphs
+        their deltas need, their ledgers and the pointers to them; remove the rest and the
+        leftovers of killed runs."""
         clean_leftovers(self.dir)
-        graphs = []
+        graphs = []  # (mtime, key, file, base)
         for entry in os.scandir(self.dir):
-            if entry.name.endswith(".graph"):
-                graphs.append((entry.stat(follow_symlinks=False).st_mtime, entry.name[:-6]))
-        keep = {name for _, name in sorted(graphs)[-2:]}
+            stem, _, suffix = entry.name.rpartition(".")
+            if suffix in ("graph", "delta"):
+                key, _, base = stem.partition("+") if suffix == "delta" else (stem, "", "")
+                graphs.append((entry.stat(follow_symlinks=False).st_mtime, key, entry.name,
+                               base))
+        newest = sorted(graphs)[-2:]
+        keep = {key for _, key, _, _ in newest}
+        files = {name for _, _, name, _ in newest} | {f"{key}.ledger" for key in keep} | \
+            {f"{base}.graph" for *_, base in newest if base}
         for entry in os.scandir(self.dir):
-            stem, dot, suffix = entry.name.rpartition(".")
-            if dot and suffix in ("graph", "ledger") and stem not in keep:
+            suffix = entry.name.rpartition(".")[2]
+            if suffix in ("graph", "delta", "ledger") and entry.name not in files:
                 os.unlink(entry.path)
             elif entry.name.startswith("latest-"):
                 try:
