@@ -251,6 +251,13 @@ class Store:
     def read(self, name: str, kind: bytes, limit: int = MAX_CACHE_FILE) -> Any:
         """The decoded JSON of file ``name``; None when missing; ``CacheFileError`` when it is
         not a regular file, not signed with our key, or not JSON."""
+        payload = self.read_payload(name, kind, limit)
+        return None if payload is None else _json(payload)
+
+    def read_payload(self, name: str, kind: bytes,
+                     limit: int = MAX_CACHE_FILE) -> memoryview | None:
+        """The verified payload of file ``name`` (a view, not a copy); None when missing;
+        ``CacheFileError`` when it is not a regular file or not signed with our key."""
         try:
             data = read_regular(self.dir / name, limit)
         except FileNotFoundError:
@@ -260,17 +267,24 @@ class Store:
         payload = _unframe(kind, data, self.key)
         if payload is None:
             raise CacheFileError("not written by migrator for this user (bad signature)")
-        try:  # decoded from the view: no copy of the payload as bytes first
-            return cacheformat.loads(str(payload, "utf-8"))
-        except (ValueError, RecursionError):
-            raise CacheFileError("not valid data") from None
+        return payload
 
     def write(self, name: str, kind: bytes, value: Any) -> Path:
+        return self.write_payload(name, kind, cacheformat.dumps(value))
+
+    def write_payload(self, name: str, kind: bytes, payload: bytes) -> Path:
         if not _private_dir(self.dir, create=True):
             raise OSError(f"{self.dir} is not a directory")
         path = self.dir / name
-        write_file(path, _frame(kind, cacheformat.dumps(value), self.key))
+        write_file(path, _frame(kind, payload, self.key))
         return path
+
+
+def _json(payload: memoryview) -> Any:
+    try:  # decoded from the view: no copy of the payload as bytes first
+        return cacheformat.loads(str(payload, "utf-8"))
+    except (ValueError, RecursionError):
+        raise CacheFileError("not valid data") from None
 
 
 _COMPACT_AT = 8  # packs before merging them into one
@@ -362,10 +376,10 @@ class FactsCache:
         for name in names:
             path = self.dir / name
             try:
-                rows = self.store.read(name, b"facts")
-                if rows is None:
+                payload = self.store.read_payload(name, b"facts")
+                if payload is None:
                     continue  # removed by a concurrent compaction
-                entries = self._decode(rows)
+                entries = self._decode(payload, name)
             except CacheFileError as exc:
                 self.corrupt.append(name)
                 self.reasons[name] = str(exc)
@@ -387,24 +401,52 @@ class FactsCache:
                 f"({first}: {self.reasons[first]})")
 
     @staticmethod
-    def _decode(rows: object) -> dict[str, ModuleFacts]:
+    def _decode(payload: memoryview, name: str) -> dict[str, ModuleFacts]:
+        """A pack: one JSON object of facts rows, a newline, then the name uses of every
+        entry, the span of each at the end of its row (``cacheformat.name_uses``)."""
+        data = payload.obj
+        start = len(data) - len(payload)  # type: ignore[arg-type]
+        cut = data.find(b"\n", start)  # type: ignore[union-attr]
+        if cut < 0:
+            raise CacheFileError("not a facts pack")
+        rows = _json(payload[:cut - start])
+        uses = payload[cut - start + 1:]
         if type(rows) is not dict:
             raise CacheFileError("not a facts pack")
+        out = {}
         try:
-            return {str(k): cacheformat.decode_facts(row) for k, row in rows.items()}
+            for k, (*row, (at, size)) in rows.items():
+                if not (type(at) is int and type(size) is int and 0 <= at <= at + size
+                        <= len(uses)):
+                    raise ValueError("name uses out of the pack")
+                out[str(k)] = mf = cacheformat.decode_facts(row)
+                cacheformat.defer_uses(mf, uses[at:at + size], name)
         except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError):
             raise CacheFileError("malformed facts") from None
+        return out
 
     def _write(self, entries: dict[str, ModuleFacts]) -> Path:
-        rows = {}
+        rows, uses, at = {}, [], 0
         for k, mf in sorted(entries.items()):
             try:
-                rows[k] = cacheformat.encode_facts(mf)
+                row = cacheformat.encode_facts(mf, uses=False)
             except TypeError:
                 continue  # plug-in facts that are not plain data: parsed again next time
-        payload = cacheformat.dumps(rows)
-        return self.store.write(f"{hashlib.sha256(payload).hexdigest()[:24]}.pack", b"facts",
-                                rows)
+            text = cacheformat.encode_uses(mf)  # as read, for facts from a pack
+            rows[k] = [*row, [at, len(text)]]
+            uses.append(text)
+            at += len(text)
+        payload = b"\n".join((cacheformat.dumps(rows), b"".join(uses)))
+        return self.store.write_payload(
+            f"{hashlib.sha256(payload).hexdigest()[:24]}.pack", b"facts", payload)
+
+    def clear(self) -> None:
+        """Remove every pack (a pack whose name uses turned out damaged)."""
+        for pack in self.dir.glob("*.pack"):
+            try:
+                pack.unlink()
+            except OSError:
+                pass
 
     def save(self, new: dict[str, ModuleFacts], used: set[str]) -> None:
         """Store ``new`` entries; merge all packs into one when they pile up or go stale."""

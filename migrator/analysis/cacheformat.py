@@ -90,15 +90,16 @@ def _uses_rows(uses: list[NameUse]) -> list[Any]:
     return [[u.name, u.line, u.context] for u in uses]
 
 
-def encode_facts(mf: ModuleFacts) -> list[Any]:
-    """One module's facts as a row (TypeError when its plug-in facts are not plain data)."""
+def encode_facts(mf: ModuleFacts, uses: bool = True) -> list[Any]:
+    """One module's facts as a row (TypeError when its plug-in facts are not plain data);
+    with ``uses=False`` its name uses are left out (``encode_uses`` holds them)."""
     return [
         mf.module, mf.file, mf.is_package, mf.lines, mf.sha,
         [[i.line, i.module, i.name, i.alias, i.star, i.lazy, i.type_only, i.guarded,
           i.relative_level, i.owner] for i in mf.imports],
-        [[s.name, s.kind, s.line, s.end_line, s.bases, s.decorators, _uses_rows(s.uses)]
-         for s in mf.symbols],
-        _uses_rows(mf.module_uses),
+        [[s.name, s.kind, s.line, s.end_line, s.bases, s.decorators,
+          _uses_rows(s.uses) if uses else []] for s in mf.symbols],
+        _uses_rows(mf.module_uses) if uses else [],
         [[d.value, d.line, d.kind, d.owner] for d in mf.dynamic],
         _encode_framework(mf.framework),
         [_diag_row(d) for d in mf.diagnostics],
@@ -139,6 +140,52 @@ def decode_facts(row: list[Any]) -> ModuleFacts:
         [Diagnostic(*d) for d in diagnostics],
         None if exports is None else [str(e) for e in exports],
     )
+
+
+# -- name uses, decoded on first use ---------------------------------------------------------
+# A facts pack keeps every module's name uses (a third of its bytes, and of the time to decode
+# it) apart, as one JSON text per module: only the resolution of a module reads them, and an
+# incremental run resolves the few modules a change reaches. Facts read from a pack carry
+# their module's text undecoded until ``name_uses`` is called.
+_PENDING = "_pending_uses"  # in a ModuleFacts' __dict__: (JSON text as a memoryview, pack)
+
+
+class DamagedUses(Exception):
+    """The name uses of cached facts do not decode (a pack forged with the user's key, or a
+    bug); ``pack`` is the file they came from."""
+
+    def __init__(self, pack: str) -> None:
+        super().__init__(f"{pack}: malformed name uses")
+        self.pack = pack
+
+
+def encode_uses(mf: ModuleFacts) -> bytes:
+    """The name uses of ``mf`` as a JSON text: its own (pending ones as they were read)."""
+    pending = mf.__dict__.get(_PENDING)
+    if pending is not None:
+        return bytes(pending[0])
+    return dumps([_uses_rows(mf.module_uses), [_uses_rows(s.uses) for s in mf.symbols]])
+
+
+def defer_uses(mf: ModuleFacts, text: memoryview, pack: str) -> None:
+    """Attach the undecoded name uses ``text`` (from ``pack``) to ``mf``."""
+    mf.__dict__[_PENDING] = (text, pack)
+
+
+def name_uses(mf: ModuleFacts) -> ModuleFacts:
+    """``mf`` with its name uses decoded (``DamagedUses`` when they cannot be)."""
+    pending = mf.__dict__.pop(_PENDING, None)
+    if pending is not None:
+        try:
+            module_uses, symbol_uses = loads(str(pending[0], "utf-8"))
+            if type(symbol_uses) is not list:
+                raise TypeError("malformed name uses")
+            mf.module_uses = list(starmap(NameUse, module_uses))
+            for sym, uses in zip(mf.symbols, symbol_uses, strict=True):  # one list per symbol
+                sym.uses = list(starmap(NameUse, uses))
+        except (TypeError, ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+            raise DamagedUses(pending[1]) from None
+    return mf
 
 
 # -- graphs ---------------------------------------------------------------------------------
