@@ -346,6 +346,9 @@ class FactsCache:
         self.dir = Path(directory) / f"facts-v{FACTS_VERSION}"
         self.store = Store(self.dir, key)
         self.entries: dict[str, ModuleFacts] = {}
+        #: the rows as read, kept when this run will merge the packs: written again as they
+        #: are, not encoded again from the facts (a tenth of the time)
+        self.rows: dict[str, list[Any]] = {}
         self.packs: list[Path] = []
         self.corrupt: list[str] = []  # names of the packs discarded
         self.reasons: dict[str, str] = {}  # why each was
@@ -379,7 +382,8 @@ class FactsCache:
                 payload = self.store.read_payload(name, b"facts")
                 if payload is None:
                     continue  # removed by a concurrent compaction
-                entries = self._decode(payload, name)
+                entries = self._decode(payload, name,
+                                       self.rows if len(names) + 1 >= _COMPACT_AT else None)
             except CacheFileError as exc:
                 self.corrupt.append(name)
                 self.reasons[name] = str(exc)
@@ -401,7 +405,8 @@ class FactsCache:
                 f"({first}: {self.reasons[first]})")
 
     @staticmethod
-    def _decode(payload: memoryview, name: str) -> dict[str, ModuleFacts]:
+    def _decode(payload: memoryview, name: str,
+                keep: dict[str, list[Any]] | None = None) -> dict[str, ModuleFacts]:
         """A pack: one JSON object of facts rows, a newline, then the name uses of every
         entry, the span of each at the end of its row (``cacheformat.name_uses``)."""
         data = payload.obj
@@ -421,6 +426,8 @@ class FactsCache:
                     raise ValueError("name uses out of the pack")
                 out[str(k)] = mf = cacheformat.decode_facts(row)
                 cacheformat.defer_uses(mf, uses[at:at + size], name)
+                if keep is not None:
+                    keep[str(k)] = row
         except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError):
             raise CacheFileError("malformed facts") from None
         return out
@@ -429,7 +436,7 @@ class FactsCache:
         rows, uses, at = {}, [], 0
         for k, mf in sorted(entries.items()):
             try:
-                row = cacheformat.encode_facts(mf, uses=False)
+                row = self.rows.get(k) or cacheformat.encode_facts(mf, uses=False)
             except TypeError:
                 continue  # plug-in facts that are not plain data: parsed again next time
             text = cacheformat.encode_uses(mf)  # as read, for facts from a pack

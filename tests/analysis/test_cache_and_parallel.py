@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -471,3 +472,32 @@ def test_a_pack_whose_name_uses_lie_outside_it_is_discarded(project, tmp_path):
     assert as_json(got) == expected and got.stats.parsed == 13
     assert any("corrupted cache pack" in n and "malformed facts" in n
                for n in got.stats.cache_notes), got.stats.cache_notes
+
+
+def test_merged_packs_hold_the_facts_as_parsed(project, tmp_path):
+    """Compaction writes the rows and name uses it read back as they were: the merged pack
+    alone gives every module's parsed facts, and the graph from scratch."""
+    from migrator.analysis.cache import FactsCache, cache_key
+    from migrator.analysis.cacheformat import name_uses
+    from migrator.analysis.facts import FACTS_VERSION
+
+    cache = tmp_path / "cache"
+    analyze(project, cache_dir=cache, jobs=1)
+    for i in range(10):  # until the packs are merged into one
+        (project / "pkg" / "m0.py").write_text(f"from pkg import m1\n\nX = m1.f1({i})\n")
+        analyze(project, cache_dir=cache, jobs=1)
+        if i and len(list(cache.rglob("*.pack"))) == 1:
+            break
+    assert len(list(cache.rglob("*.pack"))) == 1
+    shutil.rmtree(cache / f"graph-v{FACTS_VERSION}")
+    got = analyze(project, cache_dir=cache, jobs=1)
+    assert got.stats.parsed == 0
+    assert as_json(got) == as_json(analyze(project, use_cache=False, jobs=1))
+    merged = FactsCache(cache, cache_key())
+    merged.load()
+    fresh = FactsCache(tmp_path / "fresh", cache_key())
+    analyze(project, cache_dir=tmp_path / "fresh", jobs=1)
+    fresh.load()
+    assert set(merged.entries) == set(fresh.entries)
+    for key, mf in merged.entries.items():
+        assert name_uses(mf) == name_uses(fresh.entries[key])
