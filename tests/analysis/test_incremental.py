@@ -864,3 +864,24 @@ def test_a_delta_whose_whole_graph_is_gone_costs_a_rebuild(sample: tuple[Path, P
     got = check_step(root, cache)
     assert_resolution(got, "full")
     check_unchanged(root, cache, got)
+
+
+def test_a_delta_holds_what_the_plug_ins_changed_in_untouched_modules(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Renaming a model changes the edges the Django plug-in draws from another module's
+    model that names it in a string: that module is not resolved again, yet its node is
+    among the changes stored, so the graph as stored is the graph the run gave."""
+    from migrator.analysis import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "MAX_DELTA_SHARE", 1)  # a small app: a delta anyway
+    root = copy_app("django", tmp_path)
+    cache = tmp_path / "cache"
+    replace(root, "shop/models.py", '"accounts.User"', '"blog.Tag"')
+    first = cached(root, cache)
+    assert "blog.models:Tag" in _orm_targets(first, "shop.models:Order")
+    replace(root, "blog/models.py", "class Tag(models.Model):", "class Label(models.Model):")
+    step = check_step(root, cache)
+    assert_resolution(step, "incremental")
+    assert "blog.models:Tag" not in _orm_targets(step, "shop.models:Order")
+    assert _deltas(cache)
+    check_unchanged(root, cache, step)
