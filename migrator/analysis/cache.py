@@ -2,7 +2,8 @@
 
 Keys hash the file's bytes together with its module name, its path and a signature of the
 analyser's own code (so editing the analyser or a plug-in invalidates everything). Entries live
-in *packs*: one file per run holding the facts that run had to parse. A run reads every pack,
+in *packs*: one file per run holding the facts that run had to parse (their rows, then each
+module's name uses apart, decoded only when the module is resolved). A run reads every pack,
 so a second run with nothing changed parses nothing, and a run after one edit parses one file
 and writes a pack of one entry.
 
