@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from migrator.analysis.cacheformat import DamagedUses
 from migrator.analysis.discover import (
     DEFAULT_MAX_FILE_SIZE,
     Discovery,
@@ -156,21 +157,36 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
         from migrator.analysis.resident import address
 
         resident_at = address(code_signature())
-    with Parser(jobs, progress, time_limit, early=early,
-                guess=hints.guess if hints is not None and early else None,
-                resident_at=resident_at) as parser:
-        if early > 1:  # a zygote is loading the parser for the workers: prepare beside it
-            _prepare(plugins, cache_at, key)
-        disc = discover(path, include=include, exclude=exclude,
-                        default_excludes=default_excludes, gitignore=gitignore,
-                        max_file_size=max_file_size, follow_symlinks=follow_symlinks)
-        stats = Stats(files=len(disc.files), jobs=jobs)
-        if unused:
-            stats.cache_notes.append(unused)
-        if cache_at is not None and disc.root != root:
-            cache_at, key, _ = _cache_place(cache_dir, disc.root)
-        graph = _build(disc, parser, stats, cache_at, key, plugins,
-                       hints if hints is not None and hints.root == disc.root else None)
+    damaged = None
+    while True:
+        try:
+            with Parser(jobs, progress, time_limit, early=early,
+                        guess=hints.guess if hints is not None and early else None,
+                        resident_at=resident_at) as parser:
+                if early > 1:  # a zygote is loading the parser for the workers: prepare beside it
+                    _prepare(plugins, cache_at, key)
+                disc = discover(path, include=include, exclude=exclude,
+                                default_excludes=default_excludes, gitignore=gitignore,
+                                max_file_size=max_file_size, follow_symlinks=follow_symlinks)
+                stats = Stats(files=len(disc.files), jobs=jobs)
+                if unused:
+                    stats.cache_notes.append(unused)
+                if cache_at is not None and disc.root != root:
+                    cache_at, key, _ = _cache_place(cache_dir, disc.root)
+                graph = _build(disc, parser, stats, cache_at, key, plugins,
+                               hints if hints is not None and hints.root == disc.root else None)
+            break
+        except DamagedUses as exc:
+            # name uses of cached facts that do not decode (a pack forged with the user's key,
+            # or a bug): the run starts again without the facts cache, which it rebuilds
+            if damaged is not None or cache_at is None:
+                raise
+            from migrator.analysis.cache import FactsCache
+
+            FactsCache(cache_at, key).clear()
+            damaged = f"damaged facts cache discarded and rebuilt ({exc})"
+    if damaged is not None:
+        stats.cache_notes.append(damaged)
     graph.root = portable_root(disc.root)
     graph.diagnostics.extend(disc.diagnostics)
     graph.diagnostics = sorted(set(graph.diagnostics))
@@ -311,20 +327,23 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
         if cache.error:
             stats.cache_notes.append(cache.error)
 
-    patched = None
+    patched = origin = None
     ledger: dict[str, Any] | None = None
-    old_graph, old_ledger = previous or (None, None)
+    old_graph, old_ledger, old_origin = previous or (None, None, None)
     if old_graph is not None and incremental.valid_ledger(old_ledger):
         try:
             patched = incremental.patch(old_graph, old_ledger, facts, keys, plugins)
         except Exception as exc:  # a damaged ledger must cost a rebuild, never the run
             stats.cache_notes.append(f"could not update the previous graph ({type(exc).__name__}:"
                                      f" {exc}); rebuilt it from scratch")
-    if patched is not None and old_graph is not None:
-        graph, (ledger, stats.resolved) = old_graph, patched
+    if patched is not None and old_graph is not None and old_origin is not None:
+        graph = old_graph
+        ledger, stats.resolved, dirty = patched
+        origin = (old_origin[0], old_origin[1] | dirty)  # stored as its changes from that graph
         stats.resolution = "incremental"
         graph.sort_records()
     else:
+        origin = None
         graph, _, info = build_graph_for_patching(facts, root=str(disc.root),
                                                   run_plugins=plugins)
         graph.finalize()
@@ -332,6 +351,6 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
         if graph_cache is not None:
             ledger = incremental.make_ledger(keys, facts, info)
     if graph_cache is not None and len(new) == len(parsed):
-        graph_cache.save(graph_key, graph, ledger, scope)
+        graph_cache.save(graph_key, graph, ledger, scope, origin)
     graph.diagnostics.extend(read_diags)
     return graph

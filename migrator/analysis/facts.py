@@ -15,7 +15,8 @@ from typing import Any, NamedTuple
 
 from migrator.graph import Diagnostic
 
-FACTS_VERSION = 4  # 3: plain-data rows (cacheformat) instead of pickles; 4: graphs as JSON objects
+FACTS_VERSION = 5  # 3: plain-data rows (cacheformat) instead of pickles; 4: graphs as JSON
+# objects; 5: name uses apart in packs, decoded on first use; graphs as deltas
 
 
 class WorkItem(NamedTuple):
@@ -108,6 +109,13 @@ class ModuleFacts(_Compact):
     framework: dict[str, Any] = field(default_factory=dict)  # plug-in name -> its plain facts
     diagnostics: list[Diagnostic] = field(default_factory=list)
     exports: list[str] | None = None  # ``__all__`` when it is a literal list of strings
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if "_pending_uses" in self.__dict__:  # read from the cache: decode them to send them
+            from migrator.analysis.cacheformat import name_uses
+
+            name_uses(self)
+        return super().__reduce__()
 
 
 for _cls in (ImportFact, NameUse, SymbolFact, DynamicRef, ModuleFacts):

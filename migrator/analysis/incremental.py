@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from typing import Any, TypeGuard
 
+from migrator.analysis.cacheformat import sort_in_place
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.resolve import (
     ProjectResolver,
@@ -61,10 +62,13 @@ def valid_ledger(ledger: object) -> TypeGuard[dict[str, Any]]:
 
 
 def patch(graph: DependencyGraph, ledger: dict[str, Any], facts: dict[str, ModuleFacts],
-          keys: dict[str, str], run_plugins: bool) -> tuple[dict[str, Any], int] | None:
+          keys: dict[str, str], run_plugins: bool
+          ) -> tuple[dict[str, Any], int, set[str]] | None:
     """Turn ``graph`` (the previous run's, described by ``ledger``) into the graph of
-    ``facts`` in place. Returns the new ledger and the number of modules resolved again, or
-    None when the change cannot be patched (``graph`` is then unusable: build from scratch)."""
+    ``facts`` in place. Returns the new ledger, the number of modules resolved again and the
+    nodes whose attributes or out-edges it may have changed (``cacheformat.encode_delta``),
+    or None when the change cannot be patched (``graph`` is then unusable: build from
+    scratch)."""
     old_keys = ledger["keys"]
     removed = set(old_keys) - set(keys)
     changed = sorted(m for m, key in keys.items() if old_keys.get(m) != key)  # added too
@@ -85,6 +89,7 @@ def patch(graph: DependencyGraph, ledger: dict[str, Any], facts: dict[str, Modul
     succ, pred, nodes = g._adj, g._pred, g._node
     sources: set[str] = set()  # adjacency to sort again afterwards
     targets: set[str] = set()
+    dirty: set[str] = set()  # nodes whose attributes or out-edges may differ afterwards
 
     def set_edge(s: str, t: str, kind: str, data: dict[str, Any] | None) -> None:
         keydict = succ[s].get(t)
@@ -105,6 +110,9 @@ def patch(graph: DependencyGraph, ledger: dict[str, Any], facts: dict[str, Modul
         keydict[kind] = data
 
     # 1. peel off the plug-ins' layer: back to the resolver's edges of the previous run
+    # (what the layer's edges held is kept, to tell afterwards which of them changed)
+    layer = {(s, t, kind): succ.get(s, {}).get(t, {}).get(kind)
+             for s, t, kind in ledger["plugin_base"]}
     for (s, t, kind), before in ledger["plugin_base"].items():
         if s not in succ or t not in succ:
             return None
@@ -115,6 +123,7 @@ def patch(graph: DependencyGraph, ledger: dict[str, Any], facts: dict[str, Modul
     for node in nodes:
         by_module.setdefault(node.partition(":")[0], []).append(node)
     for module in affected | removed:
+        dirty.update(by_module.get(module, ()))
         for node in by_module.get(module, ()):
             for t in succ[node]:
                 del pred[t][node]
@@ -138,6 +147,7 @@ def patch(graph: DependencyGraph, ledger: dict[str, Any], facts: dict[str, Modul
                 g.remove_node(node)
                 reordered = True
         for node, attrs in new:
+            dirty.add(node)
             if node in nodes:
                 nodes[node].clear()
                 nodes[node].update(attrs)
@@ -157,6 +167,7 @@ def patch(graph: DependencyGraph, ledger: dict[str, Any], facts: dict[str, Modul
     for (s, t, _kind) in edges.data:
         sources.add(s)
         targets.add(t)
+        dirty.add(s)
     edges.into(graph)
 
     # 4. the plug-ins, over the whole graph, as in a full build
@@ -168,31 +179,27 @@ def patch(graph: DependencyGraph, ledger: dict[str, Any], facts: dict[str, Modul
         for (s, t, _kind) in plugin_base:
             sources.add(s)
             targets.add(t)
+    for key in layer.keys() | plugin_base.keys():  # the layer's edges that differ now
+        was = layer[key] if key in layer else plugin_base[key]
+        now = succ.get(key[0], {}).get(key[1], {}).get(key[2])
+        if was != now or (was is not None and now is not None and list(was) != list(now)):
+            dirty.add(key[0])
 
     # 5. sorted order again, where anything moved
     if reordered:
         for table in (nodes, succ, pred):
-            _sort_in_place(table)
+            sort_in_place(table)
     for s in sources:
         if s in succ:
             inner = succ[s]
-            _sort_in_place(inner)
+            sort_in_place(inner)
             for keydict in inner.values():
-                _sort_in_place(keydict)
+                sort_in_place(keydict)
     for t in targets:
         if t in pred:
-            _sort_in_place(pred[t])
+            sort_in_place(pred[t])
     _clear_nx_cache(g)
     graph.externals = dict(sorted(graph.externals.items()))
     new_ledger = {"version": LEDGER_VERSION, "keys": dict(keys), "interfaces": interfaces,
                   "consulted": consulted, "plugin_base": plugin_base}
-    return new_ledger, len(affected)
-
-
-def _sort_in_place(table: dict[Any, Any]) -> None:
-    """Sort a dict by key without replacing it (networkx's views hold on to the objects)."""
-    keys = list(table)
-    if keys != sorted(keys):
-        items = sorted(table.items())
-        table.clear()
-        table.update(items)
+    return new_ledger, len(affected), dirty

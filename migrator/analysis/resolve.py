@@ -18,6 +18,7 @@ from typing import Any
 import networkx as nx
 
 from migrator.analysis import externals, frameworks
+from migrator.analysis.cacheformat import name_uses
 from migrator.analysis.facts import ImportFact, ModuleFacts, SymbolFact
 from migrator.graph import MAX_EVIDENCE, DependencyGraph, ExternalImport, node_attrs
 
@@ -513,6 +514,7 @@ def build_graph_for_patching(facts: dict[str, ModuleFacts], root: str = ".",
 
 
 def _references(name: str, mf: ModuleFacts, resolver: ProjectResolver, edges: _Edges) -> None:
+    name_uses(mf)  # facts from the cache decode their name uses now
     groups = [(None, mf.module_uses)] + [(s, s.uses) for s in mf.symbols]
     for sym, uses in groups:
         owner = sym.name if sym is not None else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -212,8 +213,9 @@ def test_unchanged_tree_reuses_the_finished_graph_and_an_edit_patches_it(project
 
 
 def test_graph_cache_stays_small_across_edits_and_options(project, tmp_path):
-    """Two graphs (and their ledgers) at most, and no pointer to a graph that is gone, however
-    many edits and option sets (each its own scope) a cache has seen."""
+    """Two graphs (and their ledgers) at most, plus the whole graphs their deltas are the
+    changes from, and no pointer to a graph that is gone, however many edits and option sets
+    (each its own scope) a cache has seen."""
     import shutil
 
     from migrator.analysis.cache import GraphCache, cache_key
@@ -229,9 +231,12 @@ def test_graph_cache_stays_small_across_edits_and_options(project, tmp_path):
         analyze(project, cache_dir=cache, jobs=1, plugins=False)
     graphs = cache / f"graph-v{FACTS_VERSION}"
     names = sorted(p.name for p in graphs.iterdir())
-    kept = {n.rsplit(".", 1)[0] for n in names if n.endswith(".graph")}
-    assert len(kept) == 2 and {n for n in names if n.endswith(".ledger")} == {
-        f"{k}.ledger" for k in kept}
+    kept = {n[:-len(".ledger")] for n in names if n.endswith(".ledger")}
+    deltas = [n[:-len(".delta")].partition("+") for n in names if n.endswith(".delta")]
+    patched, bases = {k for k, *_ in deltas}, {b for *_, b in deltas}
+    whole = {n[:-len(".graph")] for n in names if n.endswith(".graph")}
+    assert len(kept) == 2 and kept <= whole | patched and len(deltas) == len(patched)
+    assert patched <= kept and bases <= whole <= kept | bases
     pointers = [p for p in graphs.iterdir() if p.name.startswith("latest-")]
     store = GraphCache(cache, cache_key()).store  # pointers are signed JSON like the rest
     assert pointers and all(store.read(p.name, b"latest")["key"] in kept for p in pointers)
@@ -380,3 +385,121 @@ def test_a_graph_whose_parts_disagree_is_refused(damage):
         data["nodes"]["c"] = ["module"]
     with pytest.raises((TypeError, ValueError, KeyError)):
         cf.decode_graph(data)
+
+
+# -- facts packs keep name uses apart, decoded on first use -------------------------------
+
+def _pack_parts(pack: Path) -> tuple[dict, bytes]:
+    from migrator.analysis.cache import _unframe, cache_key
+    from migrator.analysis.cacheformat import loads
+
+    payload = bytes(_unframe(b"facts", pack.read_bytes(), cache_key()))
+    core, _, uses = payload.partition(b"\n")
+    return loads(core), uses
+
+
+def _write_pack(pack: Path, rows: dict, uses: bytes) -> None:
+    from migrator.analysis.cache import _frame, cache_key
+    from migrator.analysis.cacheformat import dumps
+
+    pack.write_bytes(_frame(b"facts", dumps(rows) + b"\n" + uses, cache_key()))
+
+
+def test_cached_facts_decode_their_name_uses_only_when_resolved(project, tmp_path):
+    """Facts read from a pack leave their name uses undecoded until the resolver reads them;
+    decoded, or written into a new pack as they were read, they equal the parsed facts."""
+    from migrator.analysis.cache import FactsCache, cache_key
+    from migrator.analysis.cacheformat import name_uses
+
+    cache = tmp_path / "cache"
+    analyze(project, cache_dir=cache, jobs=1)
+    (project / "pkg" / "m3.py").write_text("from pkg import m4\n\n\ndef f3():\n    return m4.f4  # x\n")
+    incr = analyze(project, cache_dir=cache, jobs=1)
+    assert (incr.stats.resolution, incr.stats.resolved) == ("incremental", 1)
+    parsed = FactsCache(cache, cache_key())
+    parsed.load()
+    assert all("_pending_uses" in vars(mf) for mf in parsed.entries.values())
+    assert all(not mf.module_uses and not any(s.uses for s in mf.symbols)
+               for mf in parsed.entries.values())
+    copy = FactsCache(tmp_path / "copy", cache_key())
+    copy._write(parsed.entries)  # the pending uses, copied as they were read
+    again = FactsCache(tmp_path / "copy", cache_key())
+    again.load()
+    assert again.corrupt == [] and set(again.entries) == set(parsed.entries)
+    for key, mf in parsed.entries.items():
+        name_uses(mf)
+        assert "_pending_uses" not in vars(mf)
+        assert name_uses(again.entries[key]) == mf
+    f3 = next(mf for mf in parsed.entries.values() if mf.module == "pkg.m3")
+    assert [u.name for s in f3.symbols for u in s.uses] == ["m4.f4"]
+
+
+@pytest.mark.parametrize("damage", ["not JSON", "one list too few", "a use of 4 fields"])
+def test_a_pack_with_damaged_name_uses_is_discarded_and_rebuilt(project, tmp_path, damage):
+    """Signed with the user's key (nothing else passes), but its name uses do not decode:
+    the run starts again without the facts cache and gives the right graph, with a note."""
+    cache = tmp_path / "cache"
+    expected = as_json(analyze(project, use_cache=False, jobs=1))
+    analyze(project, cache_dir=cache, jobs=1)
+    (pack,) = list(cache.rglob("*.pack"))
+    rows, uses = _pack_parts(pack)
+    key, row = next((k, r) for k, r in rows.items() if r[0] == "pkg.m5")
+    at, size = row[-1]
+    text = {"not JSON": b"[" * size,
+            "one list too few": json.dumps([[], []]).encode(),
+            "a use of 4 fields": json.dumps([[], [[["m6.f6", 5, "body", 1]]]]).encode()}[damage]
+    row[-1] = [len(uses), len(text)]
+    _write_pack(pack, rows, uses + text)
+    for path in cache.rglob("*.graph"):
+        path.unlink()  # so that the facts are resolved
+    got = analyze(project, cache_dir=cache, jobs=1)
+    assert as_json(got) == expected
+    assert got.stats.parsed == 13
+    assert any("damaged facts cache discarded and rebuilt" in n and pack.name in n
+               for n in got.stats.cache_notes), got.stats.cache_notes
+    again = analyze(project, cache_dir=cache, jobs=1)
+    assert again.stats.parsed == 0 and as_json(again) == expected
+
+
+def test_a_pack_whose_name_uses_lie_outside_it_is_discarded(project, tmp_path):
+    cache = tmp_path / "cache"
+    expected = as_json(analyze(project, cache_dir=cache, jobs=1))
+    (pack,) = list(cache.rglob("*.pack"))
+    rows, uses = _pack_parts(pack)
+    next(iter(rows.values()))[-1] = [len(uses) - 2, 3]
+    _write_pack(pack, rows, uses)
+    for path in cache.rglob("*.graph"):
+        path.unlink()
+    got = analyze(project, cache_dir=cache, jobs=1)
+    assert as_json(got) == expected and got.stats.parsed == 13
+    assert any("corrupted cache pack" in n and "malformed facts" in n
+               for n in got.stats.cache_notes), got.stats.cache_notes
+
+
+def test_merged_packs_hold_the_facts_as_parsed(project, tmp_path):
+    """Compaction writes the rows and name uses it read back as they were: the merged pack
+    alone gives every module's parsed facts, and the graph from scratch."""
+    from migrator.analysis.cache import FactsCache, cache_key
+    from migrator.analysis.cacheformat import name_uses
+    from migrator.analysis.facts import FACTS_VERSION
+
+    cache = tmp_path / "cache"
+    analyze(project, cache_dir=cache, jobs=1)
+    for i in range(10):  # until the packs are merged into one
+        (project / "pkg" / "m0.py").write_text(f"from pkg import m1\n\nX = m1.f1({i})\n")
+        analyze(project, cache_dir=cache, jobs=1)
+        if i and len(list(cache.rglob("*.pack"))) == 1:
+            break
+    assert len(list(cache.rglob("*.pack"))) == 1
+    shutil.rmtree(cache / f"graph-v{FACTS_VERSION}")
+    got = analyze(project, cache_dir=cache, jobs=1)
+    assert got.stats.parsed == 0
+    assert as_json(got) == as_json(analyze(project, use_cache=False, jobs=1))
+    merged = FactsCache(cache, cache_key())
+    merged.load()
+    fresh = FactsCache(tmp_path / "fresh", cache_key())
+    analyze(project, cache_dir=tmp_path / "fresh", jobs=1)
+    fresh.load()
+    assert set(merged.entries) == set(fresh.entries)
+    for key, mf in merged.entries.items():
+        assert name_uses(mf) == name_uses(fresh.entries[key])

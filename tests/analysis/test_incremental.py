@@ -768,3 +768,120 @@ def test_an_incremental_run_leaves_libcst_unloaded_in_the_main_process(
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True).stdout.split()
     assert out == ["incremental", "_LazyModule"]
+
+
+# -- a patched graph is stored as its changes from a whole one (``.delta``) -----------------
+
+def _deltas(cache: Path) -> list[Path]:
+    return sorted(cache.rglob("*.delta"))
+
+
+def _delta_base(delta: Path) -> Path:
+    return delta.with_name(delta.name.partition("+")[2].replace(".delta", ".graph"))
+
+
+def test_a_patched_graph_is_stored_as_its_changes_and_loads_whole(sample: tuple[Path, Path]
+                                                                  ) -> None:
+    root, cache = sample
+    check_step(root, cache)
+    assert not _deltas(cache)
+    e_append_comment(root)
+    first = check_step(root, cache)
+    assert_resolution(first, "incremental")
+    (delta,) = _deltas(cache)
+    base = _delta_base(delta)
+    assert base.is_file() and delta.stat().st_size * 4 < base.stat().st_size
+    check_unchanged(root, cache, first)  # whole again: the base with the changes applied
+    # a second edit is patched into the graph loaded from base and delta, and stored as its
+    # changes from that same whole graph (never a delta of a delta)
+    replace(root, CR, "def ", "def _helper():\n    return 1\n\n\ndef ")
+    second = check_step(root, cache)
+    assert_resolution(second, "incremental")
+    assert [_delta_base(d) for d in _deltas(cache)] == [base, base]
+    check_unchanged(root, cache, second)
+
+
+def _forge(delta: Path, change: Callable[[dict], None]) -> None:
+    """Rewrite ``delta`` signed with the user's key, its payload changed by ``change``."""
+    from migrator.analysis.cache import _frame, _unframe, cache_key
+    from migrator.analysis.cacheformat import dumps, loads
+
+    data = loads(bytes(_unframe(b"delta", delta.read_bytes(), cache_key())))
+    change(data)
+    delta.write_bytes(_frame(b"delta", dumps(data), cache_key()))
+
+
+def _edge_to_nowhere(data: dict) -> None:
+    source = next(iter(data["succ"]))
+    data["succ"][source]["sample_monolith.nowhere"] = {"import": {"kind": "import"}}
+
+
+def _remove_a_target(data: dict) -> None:
+    """Remove a node that a node outside the delta points at."""
+    inside = set(data["nodes"])
+    data["removed"].append(P + "models")  # imported by most modules
+    for name in list(inside):
+        if name.startswith(P + "models"):
+            del data["nodes"][name], data["succ"][name]
+
+
+DAMAGES: dict[str, Callable[[Path], None]] = {
+    "truncated": lambda p: p.write_bytes(p.read_bytes()[:-40]),
+    "bit flipped": lambda p: p.write_bytes(p.read_bytes()[:-10] + b"\x00" + p.read_bytes()[-9:]),
+    "another base": lambda p: _forge(p, lambda d: d.update(base="0" * 32)),
+    "not an object": lambda p: _forge(p, lambda d: (d.clear(), d.update(base=None))),
+    "edge to a missing node": lambda p: _forge(p, _edge_to_nowhere),
+    "removes a node still pointed at": lambda p: _forge(p, _remove_a_target),
+    "nodes as a list": lambda p: _forge(p, lambda d: d.update(nodes=list(d["nodes"]))),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGES))
+def test_a_damaged_or_forged_delta_is_discarded_with_a_note(sample: tuple[Path, Path],
+                                                            damage: str) -> None:
+    """Whatever a delta holds, a run gives the right graph, no exception, and says which
+    file it discarded; the next run has a whole graph again."""
+    root, cache = sample
+    check_step(root, cache)
+    e_append_comment(root)
+    check_step(root, cache)
+    (delta,) = _deltas(cache)
+    DAMAGES[damage](delta)
+    got = check_step(root, cache)
+    assert_resolution(got, "full")
+    assert any(delta.name in note and "discarded" in note for note in got.stats.cache_notes), \
+        got.stats.cache_notes
+    check_unchanged(root, cache, got)
+
+
+def test_a_delta_whose_whole_graph_is_gone_costs_a_rebuild(sample: tuple[Path, Path]) -> None:
+    root, cache = sample
+    check_step(root, cache)
+    e_append_comment(root)
+    check_step(root, cache)
+    (delta,) = _deltas(cache)
+    _delta_base(delta).unlink()
+    got = check_step(root, cache)
+    assert_resolution(got, "full")
+    check_unchanged(root, cache, got)
+
+
+def test_a_delta_holds_what_the_plug_ins_changed_in_untouched_modules(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Renaming a model changes the edges the Django plug-in draws from another module's
+    model that names it in a string: that module is not resolved again, yet its node is
+    among the changes stored, so the graph as stored is the graph the run gave."""
+    from migrator.analysis import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "MAX_DELTA_SHARE", 1)  # a small app: a delta anyway
+    root = copy_app("django", tmp_path)
+    cache = tmp_path / "cache"
+    replace(root, "shop/models.py", '"accounts.User"', '"blog.Tag"')
+    first = cached(root, cache)
+    assert "blog.models:Tag" in _orm_targets(first, "shop.models:Order")
+    replace(root, "blog/models.py", "class Tag(models.Model):", "class Label(models.Model):")
+    step = check_step(root, cache)
+    assert_resolution(step, "incremental")
+    assert "blog.models:Tag" not in _orm_targets(step, "shop.models:Order")
+    assert _deltas(cache)
+    check_unchanged(root, cache, step)

@@ -414,7 +414,7 @@ def test_any_bytes_in_any_cache_file_give_a_graph_not_an_error(hostile_tree, tmp
     from migrator.analysis.cacheformat import dumps
 
     root, outside, cache = hostile_tree
-    kinds = {".pack": b"facts", ".graph": b"graph", ".ledger": b"ledger",
+    kinds = {".pack": b"facts", ".graph": b"graph", ".delta": b"delta", ".ledger": b"ledger",
              "distributions.json": b"distributions"}
     for path in sorted(p for p in cache.rglob("*") if p.is_file() and p.name != "key"):
         kind = next((k for s, k in kinds.items() if path.name.endswith(s)),
