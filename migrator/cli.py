@@ -32,11 +32,14 @@ COMMANDS = {
 #: traceback (looked up only among modules already imported, so none is imported for this).
 #: The commands read their PATH, --graph and --plan arguments through ``migrator.inputs``,
 #: which raises the same error at once; this catches what a stage raises later.
-INPUT_ERRORS = ("migrator.util.fs:FileError", "migrator.plan:PlanError",
-                "migrator.reporting.baseline:BaselineError",
-                "migrator.generation.model:ScaffoldError",
-                "migrator.extraction.extract:ExtractionError",
-                "migrator.analysis.discover:PathError")
+INPUT_ERRORS = (
+    "migrator.util.fs:FileError",
+    "migrator.plan:PlanError",
+    "migrator.reporting.baseline:BaselineError",
+    "migrator.generation.model:ScaffoldError",
+    "migrator.extraction.extract:ExtractionError",
+    "migrator.analysis.discover:PathError",
+)
 
 
 def _input_error(exc: BaseException) -> bool:
@@ -97,14 +100,18 @@ def entry() -> None:
     of nothing useful; mypy skips it the same way. Every command has finished its work, closed
     its files and stopped its worker processes by the time ``main`` returns."""
     import os
+    import signal
     import sys
 
     try:
         main()
     except SystemExit as exc:
         code = exc.code
+    except KeyboardInterrupt:  # Ctrl-C as click let go of the run: what click's Abort gives
+        code = 1
     else:  # pragma: no cover - click's standalone mode always ends in SystemExit
         code = 0
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the work is done; only the exit is left
     if code is not None and not isinstance(code, int):
         print(code, file=sys.stderr)
         code = 1

@@ -42,11 +42,15 @@ _GUESS_WAIT = 30.0  # seconds for the early worker to say which files it guessed
 _REPORT_WAIT = 5.0  # seconds for the zygote to report a worker's pid or how it ended
 
 
-
 def failed_facts(item: WorkItem, code: str, message: str) -> ModuleFacts:
     """Facts for a file that could not be analysed: just the diagnostic."""
-    facts = ModuleFacts(module=item.module, file=item.file, is_package=item.is_package,
-                        lines=item.data.count(b"\n"), sha=item.sha)
+    facts = ModuleFacts(
+        module=item.module,
+        file=item.file,
+        is_package=item.is_package,
+        lines=item.data.count(b"\n"),
+        sha=item.sha,
+    )
     facts.diagnostics.append(Diagnostic(item.file, 1, code, message, "error"))
     return facts
 
@@ -82,10 +86,14 @@ def too_deep(item: WorkItem) -> ModuleFacts | None:
     except SyntaxError as exc:
         if "nested" not in str(exc.msg):
             return None  # some other error: libcst reports it with its own message
-        facts = failed_facts(item, "syntax-error", f"{exc.msg} (Python allows at most "
-                             f"{MAX_NESTING - 1} nested brackets)")
-        facts.diagnostics[0] = Diagnostic(item.file, exc.lineno or 1, "syntax-error",
-                                          facts.diagnostics[0].message, "error")
+        facts = failed_facts(
+            item,
+            "syntax-error",
+            f"{exc.msg} (Python allows at most {MAX_NESTING - 1} nested brackets)",
+        )
+        facts.diagnostics[0] = Diagnostic(
+            item.file, exc.lineno or 1, "syntax-error", facts.diagnostics[0].message, "error"
+        )
         return facts
     except (RecursionError, MemoryError, ValueError):
         return None
@@ -98,8 +106,7 @@ def _analyse(item: WorkItem) -> ModuleFacts:
     try:
         return too_deep(item) or analyse_source(item)
     except Exception as exc:  # a collector or plug-in bug: this file only
-        return failed_facts(item, "internal-error",
-                            f"analyser failed: {type(exc).__name__}: {exc}")
+        return failed_facts(item, "internal-error", f"analyser failed: {type(exc).__name__}: {exc}")
 
 
 def identity(item: WorkItem) -> tuple[Any, ...]:
@@ -154,10 +161,13 @@ def _session(conn: Connection) -> None:
     _serve(conn, guessed)
 
 
-def _worker_main(conn: Connection, warm: bool = False,
-                 guess: Callable[[], list[WorkItem]] | None = None,
-                 foreign: list[Connection] | tuple[()] = (),
-                 inherited: list[int] | tuple[()] = ()) -> None:
+def _worker_main(
+    conn: Connection,
+    warm: bool = False,
+    guess: Callable[[], list[WorkItem]] | None = None,
+    foreign: list[Connection] | tuple[()] = (),
+    inherited: list[int] | tuple[()] = (),
+) -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides what to do about it
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -183,17 +193,22 @@ def _worker_main(conn: Connection, warm: bool = False,
     thread.join()
 
 
-def _zygote_main(control: Connection, conns: list[Connection],
-                 guess: Callable[[], list[WorkItem]] | None, foreign: list[Connection],
-                 inherited: list[int]) -> None:
+def _zygote_main(
+    control: Connection,
+    conns: list[Connection],
+    guess: Callable[[], list[WorkItem]] | None,
+    foreign: list[Connection],
+    inherited: list[int],
+) -> None:
     """The zygote (see ``Parser``): load the parser, fork one worker per connection in
     ``conns`` (the first one with ``guess``), send their pids, then report how each one ends:
     ``(pid, exit code)``, the code as ``multiprocessing.Process.exitcode`` gives it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for other in foreign:
         other.close()
-    resident.close_fds(f for f in inherited
-                       if f != control.fileno() and f not in {c.fileno() for c in conns})
+    resident.close_fds(
+        f for f in inherited if f != control.fileno() and f not in {c.fileno() for c in conns}
+    )
     _load_parser()
     pids = []
     for i, conn in enumerate(conns):
@@ -225,14 +240,21 @@ class _Zygote:
     """Parent side of ``_zygote_main``: the process, the workers' connections and what it
     reported so far."""
 
-    def __init__(self, ctx: Any, workers: int, guess: Callable[[], list[WorkItem]] | None,
-                 foreign: list[Connection]) -> None:
+    def __init__(
+        self,
+        ctx: Any,
+        workers: int,
+        guess: Callable[[], list[WorkItem]] | None,
+        foreign: list[Connection],
+    ) -> None:
         pairs = [ctx.Pipe(duplex=True) for _ in range(workers)]
         self.control, child = ctx.Pipe(duplex=True)
         foreign = [*foreign, self.control, *(p for p, _ in pairs)]
-        self.process = ctx.Process(target=_zygote_main, daemon=True,
-                                   args=(child, [c for _, c in pairs], guess, foreign,
-                                         resident.open_fds()))
+        self.process = ctx.Process(
+            target=_zygote_main,
+            daemon=True,
+            args=(child, [c for _, c in pairs], guess, foreign, resident.open_fds()),
+        )
         self.process.start()
         child.close()
         for _, c in pairs:
@@ -308,6 +330,14 @@ class _Forked:
             except OSError:
                 pass
 
+    def stop(self) -> None:
+        """Kill it if the zygote has said it exists, without waiting for the zygote to say
+        so: a zygote still loading the parser has forked nothing, and is killed next."""
+        while self.zygote.report(0):
+            pass
+        if self.zygote.pids is not None:
+            self.kill()
+
     def join(self) -> None:
         """Wait (a bounded time) for the zygote to report how it ended."""
         deadline = time.monotonic() + _REPORT_WAIT
@@ -327,8 +357,10 @@ class _Worker:
 def _batches(items: list[WorkItem], skip: frozenset[int] = frozenset()) -> deque[list[int]]:
     """Indices (but ``skip``) grouped into batches, biggest files first (so no straggler
     finishes last)."""
-    order = sorted((i for i in range(len(items)) if i not in skip),
-                   key=lambda i: (-len(items[i][4]), items[i][0]))
+    order = sorted(
+        (i for i in range(len(items)) if i not in skip),
+        key=lambda i: (-len(items[i][4]), items[i][0]),
+    )
     out: deque[list[int]] = deque()
     batch: list[int] = []
     size = 0
@@ -426,10 +458,15 @@ class Parser:
     there for the next run when this one closes. ``submit`` hands out work and returns;
     ``results`` waits for it."""
 
-    def __init__(self, jobs: int, progress: Callable[[int, int], None] | None = None,
-                 time_limit: float | None = DEFAULT_TIME_LIMIT, early: int = 0,
-                 guess: Callable[[], list[WorkItem]] | None = None,
-                 resident_at: str | None = None) -> None:
+    def __init__(
+        self,
+        jobs: int,
+        progress: Callable[[int, int], None] | None = None,
+        time_limit: float | None = DEFAULT_TIME_LIMIT,
+        early: int = 0,
+        guess: Callable[[], list[WorkItem]] | None = None,
+        resident_at: str | None = None,
+    ) -> None:
         methods = mp.get_all_start_methods()
         self._ctx = mp.get_context("fork" if "fork" in methods else None)
         self.jobs = max(1, jobs)
@@ -464,8 +501,9 @@ class Parser:
             forked = [self._start(warm=True, guess=guess)]
         elif hasattr(os, "fork"):  # a first run: the zygote loads the parser once, forks all
             self._zygote = _Zygote(self._ctx, count, guess, self._foreign())
-            forked = [_Worker(_Forked(self._zygote, i), conn)
-                      for i, conn in enumerate(self._zygote.conns)]
+            forked = [
+                _Worker(_Forked(self._zygote, i), conn) for i, conn in enumerate(self._zygote.conns)
+            ]
         else:
             forked = [self._start(guess=guess)] + [self._start() for _ in range(count - 1)]
         if not self.resident:
@@ -482,14 +520,17 @@ class Parser:
             self._linger = None
         self.close()
 
-    def _start(self, warm: bool = False,
-               guess: Callable[[], list[WorkItem]] | None = None) -> _Worker:
+    def _start(
+        self, warm: bool = False, guess: Callable[[], list[WorkItem]] | None = None
+    ) -> _Worker:
         if not warm:
             _load_parser()  # once, before forking: every worker inherits it
         parent, child = self._ctx.Pipe(duplex=True)
-        process = self._ctx.Process(target=_worker_main, daemon=True,
-                                    args=(child, warm, guess, [parent, *self._foreign()],
-                                          resident.open_fds()))
+        process = self._ctx.Process(
+            target=_worker_main,
+            daemon=True,
+            args=(child, warm, guess, [parent, *self._foreign()], resident.open_fds()),
+        )
         process.start()
         child.close()
         return _Worker(process, parent)
@@ -501,7 +542,8 @@ class Parser:
         killed outright (no handler runs on SIGKILL) would leave its workers waiting forever,
         and holding the run's output pipe open."""
         return [w.conn for w in self.workers] + (
-            [self._zygote.control] if self._zygote is not None else [])
+            [self._zygote.control] if self._zygote is not None else []
+        )
 
     def _give(self, w: _Worker, batch: list[int] | None = None) -> None:
         batch = self.queue.popleft() if batch is None else batch
@@ -600,7 +642,8 @@ class Parser:
                 now = time.monotonic()
                 timeout = max(0.0, min(w.since + limit - now for w in busy))
             handles: list[Any] = [w.conn for w in busy] + [
-                w.process.sentinel for w in busy if w.process.sentinel is not None]
+                w.process.sentinel for w in busy if w.process.sentinel is not None
+            ]
             ready = set(wait(handles, timeout))
             now = time.monotonic()
             for w in list(busy):
@@ -618,13 +661,21 @@ class Parser:
                 if died:
                     self._drain(w)
                     w.process.join()
-                    self._retire(w, CRASH_CODE, "the parser process died on this file "
-                                 f"({_signal_name(w.process.exitcode)}); file skipped")
+                    self._retire(
+                        w,
+                        CRASH_CODE,
+                        "the parser process died on this file "
+                        f"({_signal_name(w.process.exitcode)}); file skipped",
+                    )
                 elif limit is not None and w.pending and now - w.since >= limit:
                     self._drain(w)
                     if w.pending and time.monotonic() - w.since >= limit:
-                        self._retire(w, TIME_LIMIT_CODE, "parsing took longer than the time "
-                                     f"limit of {limit:g} s (--file-time-limit); file skipped")
+                        self._retire(
+                            w,
+                            TIME_LIMIT_CODE,
+                            "parsing took longer than the time "
+                            f"limit of {limit:g} s (--file-time-limit); file skipped",
+                        )
         return [self.done[i] for i in range(len(self.items))]
 
     def close(self) -> None:
@@ -643,9 +694,12 @@ class Parser:
                     continue
                 except (OSError, ValueError):
                     pass
-            if w.process.is_alive():
-                w.process.kill()
-            w.process.join()
+            if isinstance(w.process, _Forked):
+                w.process.stop()  # the zygote reaps it
+            else:
+                if w.process.is_alive():
+                    w.process.kill()
+                w.process.join()
             w.conn.close()
         self.workers = []
         if self._zygote is not None:
@@ -653,9 +707,12 @@ class Parser:
             self._zygote = None
 
 
-def parse_isolated(items: list[WorkItem], jobs: int,
-                   progress: Callable[[int, int], None] | None = None,
-                   time_limit: float | None = DEFAULT_TIME_LIMIT) -> list[ModuleFacts]:
+def parse_isolated(
+    items: list[WorkItem],
+    jobs: int,
+    progress: Callable[[int, int], None] | None = None,
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
+) -> list[ModuleFacts]:
     """Facts for every item (in input order), parsed by up to ``jobs`` worker processes."""
     if not items:
         return []
@@ -664,5 +721,11 @@ def parse_isolated(items: list[WorkItem], jobs: int,
         return parser.results()
 
 
-__all__ = ["CRASH_CODE", "DEFAULT_TIME_LIMIT", "TIME_LIMIT_CODE", "Parser", "failed_facts",
-           "parse_isolated"]
+__all__ = [
+    "CRASH_CODE",
+    "DEFAULT_TIME_LIMIT",
+    "TIME_LIMIT_CODE",
+    "Parser",
+    "failed_facts",
+    "parse_isolated",
+]

@@ -28,8 +28,11 @@ from migrator.analysis.isolate import CRASH_CODE, Parser
 
 from .helpers import finishes, write_tree
 
-FILES = {f"proj/pkg/m{i}.py": f"from pkg import m{(i + 1) % 10}\n\n\ndef f{i}():\n"
-         f"    return m{(i + 1) % 10}.f{(i + 1) % 10}\n" for i in range(10)}
+FILES = {
+    f"proj/pkg/m{i}.py": f"from pkg import m{(i + 1) % 10}\n\n\ndef f{i}():\n"
+    f"    return m{(i + 1) % 10}.f{(i + 1) % 10}\n"
+    for i in range(10)
+}
 FILES["proj/pkg/__init__.py"] = ""
 
 
@@ -66,8 +69,8 @@ def edit(path: Path, text: str) -> None:
 
 # -- hints ------------------------------------------------------------------------------------
 
-def test_hints_guess_exactly_the_files_whose_content_changed(project: Path,
-                                                             tmp_path: Path) -> None:
+
+def test_hints_guess_exactly_the_files_whose_content_changed(project: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     analyze(project, cache_dir=cache, jobs=1)
     hints = hints_of(project, cache)
@@ -94,11 +97,18 @@ def test_hints_give_up_when_too_many_files_changed(project: Path, tmp_path: Path
 
 
 @pytest.mark.parametrize("signed", [False, True])
-@pytest.mark.parametrize("content", [
-    "not json", "[]", '{"version": 99}', '{"version": 2, "root": "/elsewhere", "files": []}',
-])
-def test_unusable_hints_guess_nothing(project: Path, tmp_path: Path, content: str,
-                                      signed: bool) -> None:
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json",
+        "[]",
+        '{"version": 99}',
+        '{"version": 2, "root": "/elsewhere", "files": []}',
+    ],
+)
+def test_unusable_hints_guess_nothing(
+    project: Path, tmp_path: Path, content: str, signed: bool
+) -> None:
     hints = hints_of(project, tmp_path / "cache")
     plant(hints, content, signed)
     assert hints.guess() == []
@@ -108,8 +118,14 @@ def test_unsigned_hints_are_refused(project: Path, tmp_path: Path) -> None:
     """Hints that would be used if signed are ignored when they are not."""
     hints = hints_of(project, tmp_path / "cache")
     edit(project / "pkg/m1.py", "X = 1\n")
-    text = json.dumps({"version": Hints.VERSION, "root": str(project.resolve()),
-                       "plugins": True, "files": [["pkg/m1.py", "pkg.m1", False, 0, 0, "0" * 64]]})
+    text = json.dumps(
+        {
+            "version": Hints.VERSION,
+            "root": str(project.resolve()),
+            "plugins": True,
+            "files": [["pkg/m1.py", "pkg.m1", False, 0, 0, "0" * 64]],
+        }
+    )
     plant(hints, text, signed=False)
     assert hints.guess() == []
     plant(hints, text, signed=True)
@@ -122,23 +138,37 @@ def test_hints_never_reach_outside_the_project(project: Path, tmp_path: Path) ->
     outside = tmp_path / "secret.py"
     outside.write_text("TOKEN = 1\n")
     hints = hints_of(project, tmp_path / "cache")
-    rows = [[rel, "x", False, 0, 0, "0" * 64]
-            for rel in ("../secret.py", str(outside), "pkg/../../secret.py")]
+    rows = [
+        [rel, "x", False, 0, 0, "0" * 64]
+        for rel in ("../secret.py", str(outside), "pkg/../../secret.py")
+    ]
     rows.append(["pkg/m1.py", "pkg.m1", False, 0, 0, "0" * 64])
-    plant(hints, json.dumps({"version": Hints.VERSION, "root": str(project.resolve()),
-                             "plugins": True, "files": rows}), signed=True)
+    plant(
+        hints,
+        json.dumps(
+            {
+                "version": Hints.VERSION,
+                "root": str(project.resolve()),
+                "plugins": True,
+                "files": rows,
+            }
+        ),
+        signed=True,
+    )
     assert [i[0] for i in hints.guess()] == ["pkg/m1.py"]
 
 
 # -- the parser ---------------------------------------------------------------------------------
+
 
 def segfault() -> None:
     faulthandler.disable()  # the crash is expected: no traceback dump
     ctypes.string_at(0)  # a real, synchronous SIGSEGV in the parsing thread
 
 
-def misbehave_on(marker: bytes, action: Callable[[], object],
-                 monkeypatch: pytest.MonkeyPatch) -> None:
+def misbehave_on(
+    marker: bytes, action: Callable[[], object], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Make the parser processes (forked later) run ``action`` on files containing ``marker``."""
     module = importlib.import_module("migrator.analysis.parse")  # what the worker imports
     real = module.analyse_source
@@ -189,7 +219,8 @@ def test_a_guess_that_raises_leaves_an_ordinary_worker(project: Path) -> None:
 
 
 def test_a_crash_while_guessing_is_blamed_on_the_file_that_crashes(
-        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The early worker parses its guesses before it is asked, so when it dies nobody knows
     which of them it was on: all go to a fresh worker, which finds the culprit."""
     misbehave_on(b"BOOM", segfault, monkeypatch)
@@ -205,21 +236,27 @@ def test_a_crash_while_guessing_is_blamed_on_the_file_that_crashes(
 
 # -- the whole run -------------------------------------------------------------------------------
 
+
 def test_an_edit_is_parsed_by_the_early_worker_and_the_graph_is_exact(
-        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(os, "cpu_count", lambda: 2)  # the early worker needs a second core
     cache = tmp_path / "cache"
     analyze(project, cache_dir=cache)
     edit(project / "pkg/m3.py", "from pkg import m7\n\n\ndef g():\n    return m7.f7()\n")
     graph = analyze(project, cache_dir=cache)
-    assert (graph.stats.parsed, graph.stats.guessed, graph.stats.resolution) == \
-        (1, 1, "incremental")
+    assert (graph.stats.parsed, graph.stats.guessed, graph.stats.resolution) == (
+        1,
+        1,
+        "incremental",
+    )
     assert graph.g.has_edge("pkg.m3:g", "pkg.m7:f7", key="reference")
     assert render(graph, "json") == render(analyze(project, use_cache=False), "json")
 
 
 def test_a_run_saves_its_hints_only_after_its_first_parser_process_read_the_last_ones(
-        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Saved earlier, they would tell a parser process that is slow to start (a loaded
     machine, a tiny project that the main process hashes in a few milliseconds) that nothing
     changed: it would guess nothing, and the edit would wait for an ordinary parse."""
@@ -241,18 +278,22 @@ def test_a_run_saves_its_hints_only_after_its_first_parser_process_read_the_last
 def test_parser_processes_never_load_networkx() -> None:
     """The first parser process is forked before the main process loads networkx (a fifth
     of a second), so that it starts on libcst that much sooner; nothing it runs may need it."""
-    code = ("import sys\nfrom migrator.analysis import isolate, parse\n"
-            "isolate._load_parser()\n"
-            "print(type(sys.modules['networkx']).__name__)\n"
-            "from migrator.graph import DependencyGraph\nDependencyGraph()\n"
-            "print(type(sys.modules['networkx']).__name__)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, check=True).stdout.split()
+    code = (
+        "import sys\nfrom migrator.analysis import isolate, parse\n"
+        "isolate._load_parser()\n"
+        "print(type(sys.modules['networkx']).__name__)\n"
+        "from migrator.graph import DependencyGraph\nDependencyGraph()\n"
+        "print(type(sys.modules['networkx']).__name__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    ).stdout.split()
     assert out == ["_LazyModule", "module"]
 
 
 def test_a_run_with_nothing_cached_starts_all_its_parser_processes_at_once(
-        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """They load libcst while the main process finds the files; a run that reuses facts has
     a file or two to parse and starts one; one core starts none (it would only compete)."""
     import migrator.analysis
@@ -278,6 +319,7 @@ def test_a_run_with_nothing_cached_starts_all_its_parser_processes_at_once(
 
 # -- a first run: the zygote ---------------------------------------------------------------------
 
+
 def _parent_of(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
@@ -301,8 +343,7 @@ def _all_gone(pids: list[int], within: float = 5.0) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-def test_a_first_runs_workers_come_from_one_zygote_and_leave_nothing_behind(
-        project: Path) -> None:
+def test_a_first_runs_workers_come_from_one_zygote_and_leave_nothing_behind(project: Path) -> None:
     items = [item(project, f"pkg/m{i}.py", f"pkg.m{i}") for i in range(10)]
     with Parser(2, early=2) as parser:
         zygote = parser._zygote.process.pid  # type: ignore[union-attr]
@@ -315,7 +356,8 @@ def test_a_first_runs_workers_come_from_one_zygote_and_leave_nothing_behind(
 
 
 def test_a_crash_in_a_worker_of_the_zygote_names_the_signal(
-        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The zygote, not this process, is the workers' parent: it reports how each one ended."""
     misbehave_on(b"BOOM", segfault, monkeypatch)
     (project / "pkg/m5.py").write_text("BOOM = 1\n")
@@ -324,12 +366,14 @@ def test_a_crash_in_a_worker_of_the_zygote_names_the_signal(
         parser.submit(items)
         got = parser.results()
     assert [(d.code, "SIGSEGV" in d.message) for d in got[5].diagnostics] == [(CRASH_CODE, True)]
-    assert [f.symbols[0].name for i, f in enumerate(got) if i != 5] == \
-        [f"f{i}" for i in range(10) if i != 5]
+    assert [f.symbols[0].name for i, f in enumerate(got) if i != 5] == [
+        f"f{i}" for i in range(10) if i != 5
+    ]
 
 
 def test_a_worker_of_the_zygote_over_the_time_limit_is_killed(
-        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     misbehave_on(b"SLOW", lambda: time.sleep(60), monkeypatch)
     (project / "pkg/m2.py").write_text("SLOW = 1\n")
     items = [item(project, f"pkg/m{i}.py", f"pkg.m{i}") for i in range(10)]
@@ -338,14 +382,16 @@ def test_a_worker_of_the_zygote_over_the_time_limit_is_killed(
         with Parser(2, time_limit=5.0, early=2) as parser:  # its clock starts as libcst loads
             parser.submit(items)
             return parser.results()
+
     got = finishes(run, seconds=50)  # the stuck worker would sleep for 60
     assert [d.code for d in got[2].diagnostics] == ["time-limit"]
     assert sum(1 for f in got if f.symbols) == 9
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-def test_workers_whose_zygote_died_are_still_stopped(project: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_workers_whose_zygote_died_are_still_stopped(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Nobody reports on them any more: the time limit and ``close`` must still reach them."""
     misbehave_on(b"SLOW", lambda: time.sleep(60), monkeypatch)
     (project / "pkg/m2.py").write_text("SLOW = 1\n")
@@ -384,8 +430,9 @@ def test_a_run_killed_outright_leaves_no_parser_process_behind(early: int) -> No
     does only if no other process (a sibling, the zygote, the worker itself) holds the run's
     end of it."""
     env = dict(os.environ, MIGRATOR_RESIDENT_PARSER="0")
-    run = subprocess.Popen([sys.executable, "-c", _KILLED_RUN, str(early)], env=env,
-                           stdout=subprocess.PIPE, text=True)  # leftovers would hold it open:
+    run = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_RUN, str(early)], env=env, stdout=subprocess.PIPE, text=True
+    )  # leftovers would hold it open:
     pids = [int(p) for p in run.stdout.readline().split()]  # type: ignore[union-attr]
     run.wait(timeout=120)  # so read one line, never to the end
     run.stdout.close()  # type: ignore[union-attr]
@@ -400,11 +447,18 @@ def test_a_run_killed_outright_leaves_no_parser_process_behind(early: int) -> No
                 pass
 
 
-def test_a_parser_closed_before_any_work_stops_its_zygote_at_once() -> None:
-    """Killed while it may still load the parser, not waited for."""
+def test_a_parser_closed_before_any_work_stops_its_zygote_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Killed while it still loads the parser, not waited for. (Loading is made to take a
+    minute: on a quick machine the zygote could otherwise be done loading, fork its workers
+    and leave on its own once they are stopped, and there would be nothing to wait for.)"""
+    from migrator.analysis import isolate
+
+    monkeypatch.setattr(isolate, "_load_parser", lambda: time.sleep(60))
     parser = Parser(2, early=2)
     zygote = parser._zygote.process  # type: ignore[union-attr]
-    finishes(parser.close)
+    finishes(parser.close, 30)
     assert not zygote.is_alive() and zygote.exitcode == -signal.SIGKILL
 
 
@@ -412,11 +466,19 @@ def test_a_parser_closed_before_any_work_stops_its_zygote_at_once() -> None:
 def test_a_first_run_never_loads_libcst_in_the_main_process(project: Path) -> None:
     """The zygote loads it while the main process prepares: loading it here as well would
     cost the fifth of a second the zygote exists to save."""
-    code = ("import sys\nfrom migrator.analysis import analyze\n"
-            f"g = analyze({str(project)!r}, use_cache=False)\n"
-            "print(len(g.modules()), *(type(sys.modules[m]).__name__\n"
-            "                          for m in ('libcst', 'networkx')))\n")
+    code = (
+        "import sys\nfrom migrator.analysis import analyze\n"
+        f"g = analyze({str(project)!r}, use_cache=False)\n"
+        "print(len(g.modules()), *(type(sys.modules[m]).__name__\n"
+        "                          for m in ('libcst', 'networkx')))\n"
+    )
     env = dict(os.environ, MIGRATOR_RESIDENT_PARSER="0")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, check=True, env=env).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env=env,
+    ).stdout.split()
     assert out == ["11", "_LazyModule", "module"]
