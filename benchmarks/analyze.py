@@ -40,8 +40,12 @@ CACHE = HERE / ".cache"
 TARGETS = {
     # name: (requirement, sdist prefix, package path inside the sdist, file to touch)
     "django-5.2": ("django>=5.2,<5.3", "django-5.2", "django", "db/models/query.py"),
-    "django-oscar-4.2.1": ("django-oscar==4.2.1", "django_oscar-4.2.1", "src/oscar",
-                           "apps/catalogue/abstract_models.py"),
+    "django-oscar-4.2.1": (
+        "django-oscar==4.2.1",
+        "django_oscar-4.2.1",
+        "src/oscar",
+        "apps/catalogue/abstract_models.py",
+    ),
 }
 
 BARE_LOOP = r"""
@@ -82,9 +86,23 @@ def fetch(requirement: str, prefix: str) -> Path:
     CACHE.mkdir(parents=True, exist_ok=True)
     found = sorted(p for p in CACHE.glob(f"{prefix}*.tar.gz"))
     if not found:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary",
-                        ":all:", "--disable-pip-version-check", "-q", "-d", str(CACHE),
-                        requirement], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "--disable-pip-version-check",
+                "-q",
+                "-d",
+                str(CACHE),
+                requirement,
+            ],
+            check=True,
+        )
         found = sorted(p for p in CACHE.glob(f"{prefix}*.tar.gz"))
     archive = found[-1]
     root = CACHE / archive.name[: -len(".tar.gz")]
@@ -113,19 +131,28 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def measure(cmd: list[str], repeat: int = 1,
-            before: Callable[[], None] | None = None) -> dict[str, float]:
+def measure(
+    cmd: list[str], repeat: int = 1, before: Callable[[], None] | None = None
+) -> dict[str, float]:
     """Run ``cmd`` ``repeat`` times, each in a fresh wrapper process (after ``before()``);
     the fastest wall time (the least disturbed by other load) and the largest memory."""
     runs = []
     for _ in range(repeat):
         if before is not None:
             before()
-        out = subprocess.run([sys.executable, __file__, "--wrap", json.dumps(cmd)],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--wrap", json.dumps(cmd)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    return {"wall": min(r["wall"] for r in runs), "rss": max(r["rss"] for r in runs),
-            "total": max(r["total"] for r in runs), "cpu": min(r["cpu"] for r in runs)}
+    return {
+        "wall": min(r["wall"] for r in runs),
+        "rss": max(r["rss"] for r in runs),
+        "total": max(r["total"] for r in runs),
+        "cpu": min(r["cpu"] for r in runs),
+    }
 
 
 def _wrap(cmd: list[str]) -> None:
@@ -138,6 +165,7 @@ def _wrap(cmd: list[str]) -> None:
         while not done.is_set():
             peak[0] = max(peak[0], _tree_rss(proc.pid))
             done.wait(0.02)
+
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
     _, err = proc.communicate()
@@ -148,8 +176,16 @@ def _wrap(cmd: list[str]) -> None:
         sys.stderr.write(err.decode(errors="replace"))
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}")
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command and its reaped workers
-    print(json.dumps({"wall": wall, "rss": usage.ru_maxrss / 1024, "total": peak[0] / 1024,
-                      "cpu": usage.ru_utime + usage.ru_stime}))
+    print(
+        json.dumps(
+            {
+                "wall": wall,
+                "rss": usage.ru_maxrss / 1024,
+                "total": peak[0] / 1024,
+                "cpu": usage.ru_utime + usage.ru_stime,
+            }
+        )
+    )
 
 
 def resident_rss() -> float:
@@ -195,16 +231,30 @@ def bench(name: str, jobs: int, repeat: int) -> tuple[list[tuple], dict[str, flo
 
         def touch() -> None:  # a different change each time, so every run re-parses one file
             flip[0] += 1
-            touched.write_bytes(original + f"\n# touched by benchmarks/analyze.py {flip[0]}\n"
-                                .encode())
+            touched.write_bytes(
+                original + f"\n# touched by benchmarks/analyze.py {flip[0]}\n".encode()
+            )
 
         def wipe(directory: Path) -> Callable[[], None]:
             return lambda: shutil.rmtree(directory, ignore_errors=True)
 
         def runs(cache: Path, *extra: str) -> tuple[dict, dict, dict]:
-            cmd = [sys.executable, "-m", "migrator", "analyze", str(package),
-                   "--no-default-excludes", "--no-gitignore", "-j", str(jobs), "--cache-dir",
-                   str(cache), "-f", "json", *extra]
+            cmd = [
+                sys.executable,
+                "-m",
+                "migrator",
+                "analyze",
+                str(package),
+                "--no-default-excludes",
+                "--no-gitignore",
+                "-j",
+                str(jobs),
+                "--cache-dir",
+                str(cache),
+                "-f",
+                "json",
+                *extra,
+            ]
             cold = measure(["env", "MIGRATOR_RESIDENT_PARSER=0", *cmd], repeat, wipe(cache))
             touched.write_bytes(original)
             measure(cmd)  # fill the cache for the unmodified tree
@@ -217,8 +267,14 @@ def bench(name: str, jobs: int, repeat: int) -> tuple[list[tuple], dict[str, flo
         core_cold, core_warm, core_incr = runs(work / "core", "--no-frameworks")
         resident_peak = resident_rss()
         bare = measure([sys.executable, "-c", BARE_LOOP, str(package), str(jobs)], repeat)
-        grimp_cmd = [sys.executable, "-c", GRIMP, str(package.parent), pkg_name,
-                     str(work / "grimp")]
+        grimp_cmd = [
+            sys.executable,
+            "-c",
+            GRIMP,
+            str(package.parent),
+            pkg_name,
+            str(work / "grimp"),
+        ]
         g_cold = measure(grimp_cmd, repeat, wipe(work / "grimp"))
         measure(grimp_cmd)
         g_warm = measure(grimp_cmd, 3)
@@ -228,12 +284,20 @@ def bench(name: str, jobs: int, repeat: int) -> tuple[list[tuple], dict[str, flo
             (name, f"bare libcst parse, {jobs} proc", bare, None, None),
             (name, "grimp build_graph", g_cold, g_warm, None),
         ]
-        figures = {"parse_touched": parse_time(touched), "cold": cold["wall"],
-                   "warm": warm["wall"], "incr": incr["wall"], "bare": bare["wall"],
-                   "grimp_warm": g_warm["wall"], "core_cold": core_cold["wall"],
-                   "cold_cpu": cold["cpu"], "core_cpu": core_cold["cpu"], "bare_cpu": bare["cpu"],
-                   "peak": max(cold["total"], warm["total"], incr["total"]),
-                   "resident": resident_peak}
+        figures = {
+            "parse_touched": parse_time(touched),
+            "cold": cold["wall"],
+            "warm": warm["wall"],
+            "incr": incr["wall"],
+            "bare": bare["wall"],
+            "grimp_warm": g_warm["wall"],
+            "core_cold": core_cold["wall"],
+            "cold_cpu": cold["cpu"],
+            "core_cpu": core_cold["cpu"],
+            "bare_cpu": bare["cpu"],
+            "peak": max(cold["total"], warm["total"], incr["total"]),
+            "resident": resident_peak,
+        }
         return rows, figures
     finally:
         touched.write_bytes(original)
@@ -245,16 +309,22 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--wrap", help=argparse.SUPPRESS)
     parser.add_argument("--target", choices=sorted(TARGETS), action="append")
-    parser.add_argument("--repeat", type=int, default=2,
-                        help="runs per cold figure (the fastest counts); warm and incremental "
-                             "take the fastest of 3")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=2,
+        help="runs per cold figure (the fastest counts); warm and incremental "
+        "take the fastest of 3",
+    )
     args = parser.parse_args()
     if args.wrap:
         _wrap(json.loads(args.wrap))
         return
     targets = args.target or list(TARGETS)
-    header = (f"{'codebase':<20} {'run':<31} {'cold s':>7} {'warm s':>7} {'incr s':>7} "
-              f"{'peak MB (1 proc / tree)':>24}")
+    header = (
+        f"{'codebase':<20} {'run':<31} {'cold s':>7} {'warm s':>7} {'incr s':>7} "
+        f"{'peak MB (1 proc / tree)':>24}"
+    )
     lines = [header, "-" * len(header)]
     checks = []
     for name in targets:
@@ -271,7 +341,8 @@ def main() -> None:
             f"{f['warm'] + 1.2 * f['parse_touched']:.2f} s, peak tree RSS {f['peak']:.0f} MB "
             f"(target < 500), resident parser peak RSS {f['resident']:.0f} MB; CPU seconds of the process tree, less disturbed by other load:"
             f" cold {f['cold_cpu']:.1f}, core {f['core_cpu']:.1f}, bare {f['bare_cpu']:.1f}"
-            f" (cold/bare {f['cold_cpu'] / f['bare_cpu']:.2f})")
+            f" (cold/bare {f['cold_cpu'] / f['bare_cpu']:.2f})"
+        )
     print("\n".join(lines))
     print()
     print("\n".join(checks))

@@ -34,12 +34,19 @@ def generate(root: Path, files: int, packages: int = 50) -> int:
     for i in range(files):
         p, m = i % packages, i // packages
         a, b = (i + 1) % files, (i * 7 + 3) % files
-        lines = [f"import gen.p{a % packages}.m{a // packages}",
-                 f"from gen.p{b % packages} import m{b // packages} as other", "import os", ""]
+        lines = [
+            f"import gen.p{a % packages}.m{a // packages}",
+            f"from gen.p{b % packages} import m{b // packages} as other",
+            "import os",
+            "",
+        ]
         for k in range(4):
-            lines += [f"class C{k}(object):", "    def method(self, x):",
-                      f"        return other.F0(x) + gen.p{a % packages}.m{a // packages}.F1(x)",
-                      ""]
+            lines += [
+                f"class C{k}(object):",
+                "    def method(self, x):",
+                f"        return other.F0(x) + gen.p{a % packages}.m{a // packages}.F1(x)",
+                "",
+            ]
         for k in range(2):
             lines += [f"def F{k}(x):", "    total = 0"]
             lines += [f"    total += x * {j}  # padding" for j in range(25)]
@@ -106,16 +113,30 @@ def main() -> None:
         root = Path(tmp) / "proj"
         size = generate(root, args.files)
         cache = Path(tmp) / "cache"
-        base = [sys.executable, "-I", "-c",
-                "import sys; sys.path.insert(0, sys.argv.pop(1)); from migrator.cli import main; "
-                "sys.argv[0] = 'migrator'; main()", str(REPO), "analyze", str(root), "-f", "json",
-                "-j", str(args.jobs)]
-        print(f"tree: {args.files} files, {size / 1e6:.1f} MB of source; jobs: {args.jobs}; "
-              f"load average before: {os.getloadavg()[0]:.1f}")
+        base = [
+            sys.executable,
+            "-I",
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv.pop(1)); from migrator.cli import main; "
+            "sys.argv[0] = 'migrator'; main()",
+            str(REPO),
+            "analyze",
+            str(root),
+            "-f",
+            "json",
+            "-j",
+            str(args.jobs),
+        ]
+        print(
+            f"tree: {args.files} files, {size / 1e6:.1f} MB of source; jobs: {args.jobs}; "
+            f"load average before: {os.getloadavg()[0]:.1f}"
+        )
         print(f"{'run':<22}{'wall s':>8}{'peak tree RSS MB':>18}{'largest process MB':>20}")
-        for label, extra in [("cold, no cache", ["--no-cache"]),
-                             ("cold, writing cache", ["--cache-dir", str(cache)]),
-                             ("warm (no change)", ["--cache-dir", str(cache)])]:
+        for label, extra in [
+            ("cold, no cache", ["--no-cache"]),
+            ("cold, writing cache", ["--cache-dir", str(cache)]),
+            ("warm (no change)", ["--cache-dir", str(cache)]),
+        ]:
             seconds, peak, single, code = measure(base + extra)
             status = "" if code == 0 else f"  (exit {code})"
             print(f"{label:<22}{seconds:>8.1f}{peak / 1e6:>18.0f}{single / 1e6:>20.0f}{status}")

@@ -32,10 +32,20 @@ from migrator.proposal.synthetic import synthetic_monolith  # noqa: E402
 
 REAL = [
     # (label, pip requirement, pip options, unpacked dir, package path inside it)
-    ("FlaskBB 2.2.0 (Flask)", "flaskbb==2.2.0",
-     ["--only-binary", ":all:", "--python-version", "3.12"], "flaskbb-2.2.0", "flaskbb"),
-    ("django-oscar 4.2.1 (Django)", "django-oscar==4.2.1", ["--no-binary", ":all:"],
-     "django_oscar-4.2.1", "src/oscar"),
+    (
+        "FlaskBB 2.2.0 (Flask)",
+        "flaskbb==2.2.0",
+        ["--only-binary", ":all:", "--python-version", "3.12"],
+        "flaskbb-2.2.0",
+        "flaskbb",
+    ),
+    (
+        "django-oscar 4.2.1 (Django)",
+        "django-oscar==4.2.1",
+        ["--no-binary", ":all:"],
+        "django_oscar-4.2.1",
+        "src/oscar",
+    ),
 ]
 
 
@@ -46,8 +56,18 @@ def fetch(requirement: str, options: list[str], folder: str) -> Path | None:
         return target
     CACHE.mkdir(parents=True, exist_ok=True)
     name = requirement.split("==")[0]
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(CACHE),
-           *options, requirement]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "-q",
+        "-d",
+        str(CACHE),
+        *options,
+        requirement,
+    ]
     if subprocess.run(cmd, timeout=600).returncode != 0:
         print(f"  (could not download {requirement})")
         return None
@@ -67,8 +87,9 @@ def fetch(requirement: str, options: list[str], folder: str) -> Path | None:
     return None
 
 
-def measure(label: str, path: Path, intended: Path | None = None,
-            budget: float | None = None) -> None:
+def measure(
+    label: str, path: Path, intended: Path | None = None, budget: float | None = None
+) -> None:
     from migrator.analysis import analyze
 
     print(f"\n== {label}: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
@@ -78,48 +99,63 @@ def measure(label: str, path: Path, intended: Path | None = None,
     c0 = time.process_time()
     plan = propose(graph)
     c1, t2 = time.process_time(), time.perf_counter()
-    print(f"  graph: {graph.g.number_of_nodes()} nodes, {graph.g.number_of_edges()} edges, "
-          f"{len(graph.routes)} routes, {len(graph.tables)} tables")
-    verdict = "" if budget is None else (" OK" if t2 - t1 < budget else
-                                         f" OVER the {budget:g} s target")
+    print(
+        f"  graph: {graph.g.number_of_nodes()} nodes, {graph.g.number_of_edges()} edges, "
+        f"{len(graph.routes)} routes, {len(graph.tables)} tables"
+    )
+    verdict = (
+        "" if budget is None else (" OK" if t2 - t1 < budget else f" OVER the {budget:g} s target")
+    )
     print(f"  analyze {t1 - t0:.2f} s, propose {t2 - t1:.2f} s (CPU {c1 - c0:.2f} s){verdict}")
     report(plan)
     if intended is not None and intended.is_file():
         r = compare(plan.assignment(), load_partition(intended))
-        print(f"  vs {intended.name}: MoJoFM {r['mojofm']:.2f}, ARI {r['ari']:.4f}, "
-              f"{r['mno']} moves/joins over {r['nodes']} nodes")
+        print(
+            f"  vs {intended.name}: MoJoFM {r['mojofm']:.2f}, ARI {r['ari']:.4f}, "
+            f"{r['mno']} moves/joins over {r['nodes']} nodes"
+        )
 
 
 def report(plan) -> None:  # noqa: ANN001
     m = plan.metrics
     dc = m["data_coupling"]
-    print(f"  metrics: Q {m['modularity']}  ICP {m['icp']}  SM {m['sm']}  IFN {m['ifn']}  "
-          f"NED {m['ned']}  BCP {m['bcp']}  shared writes {dc['shared_writes']}  "
-          f"cross reads {dc['cross_reads']}")
+    print(
+        f"  metrics: Q {m['modularity']}  ICP {m['icp']}  SM {m['sm']}  IFN {m['ifn']}  "
+        f"NED {m['ned']}  BCP {m['bcp']}  shared writes {dc['shared_writes']}  "
+        f"cross reads {dc['cross_reads']}"
+    )
     kernel = len(plan.shared_kernel.modules) + len(plan.shared_kernel.symbols)
-    print(f"  {len(plan.services)} services, kernel {kernel} nodes, split: "
-          f"{', '.join(plan.meta.get('split_modules', [])) or '-'}")
+    print(
+        f"  {len(plan.services)} services, kernel {kernel} nodes, split: "
+        f"{', '.join(plan.meta.get('split_modules', [])) or '-'}"
+    )
     for name, svc in sorted(plan.services.items()):
-        print(f"    {name:<16} {len(svc.modules):>4} modules {len(svc.symbols):>4} symbols "
-              f"{len(svc.tables):>3} tables {len(svc.routes):>3} routes")
+        print(
+            f"    {name:<16} {len(svc.modules):>4} modules {len(svc.symbols):>4} symbols "
+            f"{len(svc.tables):>3} tables {len(svc.routes):>3} routes"
+        )
 
 
 def synthetic(nodes: int) -> None:
     modules_per_domain, functions = 25, 3
     domains = max(2, nodes // (1 + modules_per_domain * (1 + functions) + 1))
-    graph, truth = synthetic_monolith(domains=domains, modules_per_domain=modules_per_domain,
-                                      functions=functions, seed=3)
+    graph, truth = synthetic_monolith(
+        domains=domains, modules_per_domain=modules_per_domain, functions=functions, seed=3
+    )
     n = graph.g.number_of_nodes()
-    print(f"\n== synthetic: {n} nodes, {graph.g.number_of_edges()} edges, {domains} planted "
-          "domains")
+    print(
+        f"\n== synthetic: {n} nodes, {graph.g.number_of_edges()} edges, {domains} planted domains"
+    )
     for label, opts in (("default", {}), ("respect_packages=false", {"respect_packages": False})):
         t0, c0 = time.perf_counter(), time.process_time()
         plan = propose(graph, **opts)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         r = compare(plan.assignment(), truth)
         verdict = "OK" if wall < 10 else "OVER the 10 s target"
-        print(f"  {label}: propose {wall:.2f} s (CPU {cpu:.2f} s) {verdict}; "
-              f"{len(plan.services)} services, MoJoFM {r['mojofm']:.2f} vs planted")
+        print(
+            f"  {label}: propose {wall:.2f} s (CPU {cpu:.2f} s) {verdict}; "
+            f"{len(plan.services)} services, MoJoFM {r['mojofm']:.2f} vs planted"
+        )
 
 
 def main() -> None:
@@ -128,10 +164,13 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=20000)
     parser.add_argument("--corpus", type=Path, help="a corpus of real apps laid out by get.sh")
     args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} cores, load average "
-          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    measure("sample_monolith", ROOT / "sample_monolith",
-            ROOT / "sample_monolith" / "decomposition.yaml")
+    print(
+        f"machine: {os.cpu_count()} cores, load average "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
+    measure(
+        "sample_monolith", ROOT / "sample_monolith", ROOT / "sample_monolith" / "decomposition.yaml"
+    )
     if not args.skip_real:
         for label, req, opts, folder, inner in REAL:
             where = fetch(req, opts, folder)

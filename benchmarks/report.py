@@ -36,9 +36,22 @@ def django_tree() -> Path:
     if found:
         return Path(found[-1])
     CACHE.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-                    "--disable-pip-version-check", "-d", str(CACHE), "django>=5.2,<5.3"],
-                   check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "--disable-pip-version-check",
+            "-d",
+            str(CACHE),
+            "django>=5.2,<5.3",
+        ],
+        check=True,
+    )
     archive = sorted(glob.glob(str(CACHE / "[Dd]jango-5.2*.tar.gz")))[-1]
     with tarfile.open(archive) as tar:
         tar.extractall(CACHE, filter="data")
@@ -61,8 +74,9 @@ def wall(cmds: dict[str, list[str]], runs: int) -> dict[str, float]:
     for _ in range(runs):
         for name, cmd in cmds.items():
             start = time.perf_counter()
-            proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, text=True)
+            proc = subprocess.run(
+                cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            )
             times[name].append(time.perf_counter() - start)
             if proc.returncode not in (0, 1):  # 1: report found something to fail on
                 raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
@@ -86,10 +100,12 @@ def main() -> None:
     t_report, rep = best(lambda: report(graph), args.runs)
     t_nometrics, _ = best(lambda: report(graph, metrics=False), args.runs)
     print(f"tree: {tree}")
-    print(f"graph: {len(graph.modules())} modules, {graph.g.number_of_nodes()} nodes, "
-          f"{graph.g.number_of_edges()} edges; report: {rep.level}, {len(rep.components)} "
-          f"components, {len(rep.cross_edges)} crossing edges, {len(rep.cycles)} cycles "
-          f"({rep.cycle_stats.method})")
+    print(
+        f"graph: {len(graph.modules())} modules, {graph.g.number_of_nodes()} nodes, "
+        f"{graph.g.number_of_edges()} edges; report: {rep.level}, {len(rep.components)} "
+        f"components, {len(rep.cross_edges)} crossing edges, {len(rep.cycles)} cycles "
+        f"({rep.cycle_stats.method})"
+    )
     print()
     print(f"{'in-process (best of ' + str(args.runs) + ')':34s} seconds")
     print(f"{'analyze, warm cache':34s} {t_analyze:7.3f}")
@@ -101,22 +117,46 @@ def main() -> None:
     t_text, _ = best(lambda: render(report(graph), "text"), args.runs)
     print(f"{'report + render text':34s} {t_text:7.3f}   <- what report adds to analyze")
     py = sys.executable
-    cli = wall({
-        "analyze": [py, "-c", "import sys; from migrator.analysis import analyze; "
-                    "analyze(sys.argv[1], cache_dir=sys.argv[2])", str(tree), str(cache_dir)],
-        "report": [py, "-m", "migrator", "report", str(tree), "--cache-dir", str(cache_dir)],
-        "json": [py, "-m", "migrator", "report", str(tree), "--cache-dir", str(cache_dir),
-                 "-f", "json"],
-    }, args.runs)
+    cli = wall(
+        {
+            "analyze": [
+                py,
+                "-c",
+                "import sys; from migrator.analysis import analyze; "
+                "analyze(sys.argv[1], cache_dir=sys.argv[2])",
+                str(tree),
+                str(cache_dir),
+            ],
+            "report": [py, "-m", "migrator", "report", str(tree), "--cache-dir", str(cache_dir)],
+            "json": [
+                py,
+                "-m",
+                "migrator",
+                "report",
+                str(tree),
+                "--cache-dir",
+                str(cache_dir),
+                "-f",
+                "json",
+            ],
+        },
+        args.runs,
+    )
     print()
     print(f"{'command line (best of ' + str(args.runs) + ', interleaved)':34s} seconds")
     print(f"{'bare warm analysis, fresh python':34s} {cli['analyze']:7.3f}")
-    print(f"{'migrator report (text)':34s} {cli['report']:7.3f}   adds "
-          f"{cli['report'] - cli['analyze']:+.3f}")
-    print(f"{'migrator report -f json':34s} {cli['json']:7.3f}   adds "
-          f"{cli['json'] - cli['analyze']:+.3f}")
-    print(f"\nload average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (all figures "
-          "scale with it; compare rows of one run)")
+    print(
+        f"{'migrator report (text)':34s} {cli['report']:7.3f}   adds "
+        f"{cli['report'] - cli['analyze']:+.3f}"
+    )
+    print(
+        f"{'migrator report -f json':34s} {cli['json']:7.3f}   adds "
+        f"{cli['json'] - cli['analyze']:+.3f}"
+    )
+    print(
+        f"\nload average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (all figures "
+        "scale with it; compare rows of one run)"
+    )
     verdict = "met" if t_text < 1.0 else "MISSED"
     print(f"target: report adds < 1 s to a warm analyze (in-process report + text): {verdict}")
 

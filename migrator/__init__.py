@@ -51,8 +51,15 @@ def propose(graph: DependencyGraph, **options: Any) -> Plan:
     return _propose(graph, **options)
 
 
-def scaffold(plan: Plan, graph: DependencyGraph, out: Any, *, extract: bool = False,
-             source_root: Any = None, **options: Any) -> Any:
+def scaffold(
+    plan: Plan,
+    graph: DependencyGraph,
+    out: Any,
+    *,
+    extract: bool = False,
+    source_root: Any = None,
+    **options: Any,
+) -> Any:
     """Write service skeletons, Dockerfiles and Kubernetes manifests for a plan; ``extract``
     also moves each service's code in from ``source_root`` (default: the graph's root)."""
     if extract:

@@ -28,8 +28,17 @@ GRAPH_SCHEMA = "migrator.graph"
 GRAPH_VERSION = 1
 
 NODE_KINDS = ("module", "class", "function", "variable")
-EDGE_KINDS = ("import", "reference", "inherit", "orm", "table", "route", "dynamic", "async",
-              "signal")
+EDGE_KINDS = (
+    "import",
+    "reference",
+    "inherit",
+    "orm",
+    "table",
+    "route",
+    "dynamic",
+    "async",
+    "signal",
+)
 
 #: at most this many file:line evidence entries are kept per edge (the count stays exact)
 MAX_EVIDENCE = 20
@@ -107,12 +116,26 @@ class DependencyGraph:
         self.diagnostics: list[Diagnostic] = []
 
     # -- building ---------------------------------------------------------------------------
-    def add_node(self, node_id: str, kind: str, file: str = "", line: int = 0,
-                 end_line: int = 0, **attrs: Any) -> None:
+    def add_node(
+        self,
+        node_id: str,
+        kind: str,
+        file: str = "",
+        line: int = 0,
+        end_line: int = 0,
+        **attrs: Any,
+    ) -> None:
         self.g.add_node(node_id, **node_attrs(kind, file, line, end_line, **attrs))
 
-    def add_edge(self, source: str, target: str, kind: str, evidence: Iterable[str] = (),
-                 count: int | None = None, **flags: bool) -> None:
+    def add_edge(
+        self,
+        source: str,
+        target: str,
+        kind: str,
+        evidence: Iterable[str] = (),
+        count: int | None = None,
+        **flags: bool,
+    ) -> None:
         """Add (or merge into) the ``kind`` edge source -> target.
 
         ``count`` defaults to the number of evidence entries (at least 1). Boolean ``flags`` such
@@ -131,8 +154,15 @@ class DependencyGraph:
             for flag, value in flags.items():
                 data[flag] = data.get(flag, False) and value
         else:
-            self.g.add_edge(source, target, key=kind, kind=kind, count=n,
-                            evidence=sorted(set(evidence))[:MAX_EVIDENCE], **flags)
+            self.g.add_edge(
+                source,
+                target,
+                key=kind,
+                kind=kind,
+                count=n,
+                evidence=sorted(set(evidence))[:MAX_EVIDENCE],
+                **flags,
+            )
 
     def finalize(self) -> DependencyGraph:
         """Rebuild the graph with nodes and edges in sorted order (see module docstring)."""
@@ -175,8 +205,11 @@ class DependencyGraph:
         return [n for n, d in self.g.nodes(data=True) if d["kind"] == "module"]
 
     def symbols(self, module: str | None = None) -> list[str]:
-        return [n for n, d in self.g.nodes(data=True)
-                if d["kind"] != "module" and (module is None or module_of(n) == module)]
+        return [
+            n
+            for n, d in self.g.nodes(data=True)
+            if d["kind"] != "module" and (module is None or module_of(n) == module)
+        ]
 
     def edges(self, kind: str | None = None) -> Iterator[tuple[str, str, dict[str, Any]]]:
         for s, t, data in self.g.edges(data=True):
@@ -222,7 +255,8 @@ class DependencyGraph:
         if data.get("schema") != GRAPH_SCHEMA or data.get("version") != GRAPH_VERSION:
             raise ValueError(
                 f"not a {GRAPH_SCHEMA} version {GRAPH_VERSION} document "
-                f"(schema={data.get('schema')!r}, version={data.get('version')!r})")
+                f"(schema={data.get('schema')!r}, version={data.get('version')!r})"
+            )
         dg = cls(root=data.get("root", "."))
         for node in data["nodes"]:
             attrs = dict(node)
@@ -234,21 +268,29 @@ class DependencyGraph:
         dg.routes = [Route(**r) for r in data.get("routes", [])]
         dg.entry_points = [EntryPoint(**e) for e in data.get("entry_points", [])]
         dg.tables = {t["name"]: Table(**t) for t in data.get("tables", [])}
-        dg.externals = {m: [ExternalImport(**e) for e in v]
-                        for m, v in data.get("externals", {}).items()}
+        dg.externals = {
+            m: [ExternalImport(**e) for e in v] for m, v in data.get("externals", {}).items()
+        }
         dg.diagnostics = [Diagnostic(**d) for d in data.get("diagnostics", [])]
         return dg.finalize()
 
 
-def node_attrs(kind: str, file: str = "", line: int = 0, end_line: int = 0,
-               **attrs: Any) -> dict[str, Any]:
+def node_attrs(
+    kind: str, file: str = "", line: int = 0, end_line: int = 0, **attrs: Any
+) -> dict[str, Any]:
     """A node's attributes, in the order the JSON form lists them (``size`` defaults to the
     line span)."""
     if kind not in NODE_KINDS:
         raise ValueError(f"unknown node kind {kind!r}")
     size = max(0, end_line - line + 1) if end_line else 0
-    return {"kind": kind, "file": file, "line": line, "end_line": end_line,
-            "size": attrs.pop("size", size), **attrs}
+    return {
+        "kind": kind,
+        "file": file,
+        "line": line,
+        "end_line": end_line,
+        "size": attrs.pop("size", size),
+        **attrs,
+    }
 
 
 def module_of(node_id: str) -> str:

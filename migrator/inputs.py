@@ -62,8 +62,9 @@ def read_graph(path: str | Path) -> DependencyGraph:
         fail(f"{path}: not a migrator graph file from `migrator analyze -f json` ({exc})")
 
 
-def load_graph(path: str | Path, graph_file: str | Path | None = None,
-               **analyze_options: Any) -> DependencyGraph:
+def load_graph(
+    path: str | Path, graph_file: str | Path | None = None, **analyze_options: Any
+) -> DependencyGraph:
     """The graph a command works on: ``graph_file`` (``--graph``) when given, else PATH read as
     a graph file when it is a ``.json`` file, else PATH analysed. A graph read for a source
     folder takes that folder as its root (scaffold copies code from there)."""
@@ -78,8 +79,9 @@ def load_graph(path: str | Path, graph_file: str | Path | None = None,
     return graph
 
 
-def load_plan(path: str | Path, *, decomposition: bool = False,
-              root: str | Path | None = None) -> Plan:
+def load_plan(
+    path: str | Path, *, decomposition: bool = False, root: str | Path | None = None
+) -> Plan:
     """A plan file (``decomposition``: or a decomposition file, ``kind: decomposition``, read as
     a plan without interfaces)."""
     from migrator.plan import PlanError, load_plan, plan_from_dict, read_document

@@ -38,9 +38,17 @@ class RunResult:
     summary: list[str] = field(default_factory=list)  # one line per step, for people
 
 
-def run(path: str | Path, out: str | Path, *, jobs: int | None = None, use_cache: bool = True,
-        force: bool = False, with_: tuple[str, ...] = (), resident: bool = False,
-        extract: bool = False) -> RunResult:
+def run(
+    path: str | Path,
+    out: str | Path,
+    *,
+    jobs: int | None = None,
+    use_cache: bool = True,
+    force: bool = False,
+    with_: tuple[str, ...] = (),
+    resident: bool = False,
+    extract: bool = False,
+) -> RunResult:
     """Run every stage on the code at ``path`` and write the results under ``out``.
 
     An ``OUT/plan.yaml`` that differs from the plan this job last wrote is the user's edited
@@ -50,12 +58,29 @@ def run(path: str | Path, out: str | Path, *, jobs: int | None = None, use_cache
     OUT's parent must exist; a second run into the same OUT fails at once (``FileError``).
     """
     with out_folder(out):  # one run at a time writes into OUT
-        return _run(Path(path), Path(out), jobs=jobs, use_cache=use_cache, force=force,
-                    with_=with_, resident=resident, extract=extract)
+        return _run(
+            Path(path),
+            Path(out),
+            jobs=jobs,
+            use_cache=use_cache,
+            force=force,
+            with_=with_,
+            resident=resident,
+            extract=extract,
+        )
 
 
-def _run(path: Path, out: Path, *, jobs: int | None, use_cache: bool, force: bool,
-         with_: tuple[str, ...], resident: bool, extract: bool = False) -> RunResult:
+def _run(
+    path: Path,
+    out: Path,
+    *,
+    jobs: int | None,
+    use_cache: bool,
+    force: bool,
+    with_: tuple[str, ...],
+    resident: bool,
+    extract: bool = False,
+) -> RunResult:
     from migrator import scaffold  # with extract, extraction's too
     from migrator.analysis import analyze
     from migrator.proposal.config import find_config
@@ -71,9 +96,11 @@ def _run(path: Path, out: Path, *, jobs: int | None, use_cache: bool, force: boo
 
     graph = analyze(path, jobs=jobs, use_cache=use_cache, resident=resident)
     write("graph.json", json.dumps(graph.to_dict(), indent=2, sort_keys=False) + "\n")
-    summary.append(f"analyze   {len(graph.modules())} modules, {len(graph.symbols())} symbols, "
-                   f"{graph.g.number_of_edges()} edges, {len(graph.routes)} routes, "
-                   f"{len(graph.tables)} tables, {len(graph.diagnostics)} diagnostics")
+    summary.append(
+        f"analyze   {len(graph.modules())} modules, {len(graph.symbols())} symbols, "
+        f"{graph.g.number_of_edges()} edges, {len(graph.routes)} routes, "
+        f"{len(graph.tables)} tables, {len(graph.diagnostics)} diagnostics"
+    )
 
     plan_file = out / "plan.yaml"
     base = load_plan(plan_file, root=out) if _edited_by_user(plan_file) else None
@@ -85,29 +112,41 @@ def _run(path: Path, out: Path, *, jobs: int | None, use_cache: bool, force: boo
     write("plan.yaml", plan_text)
     write(RUN_STATE, json.dumps({"plan_sha256": _sha256(plan_text.encode())}, indent=2) + "\n")
     kept = " (decisions of the existing plan kept)" if base is not None else ""
-    summary.append(f"propose   {len(plan.services)} services: {', '.join(sorted(plan.services))}; "
-                   f"shared kernel {len(plan.shared_kernel.modules)} modules, "
-                   f"{len(plan.shared_kernel.symbols)} symbols{kept}")
+    summary.append(
+        f"propose   {len(plan.services)} services: {', '.join(sorted(plan.services))}; "
+        f"shared kernel {len(plan.shared_kernel.modules)} modules, "
+        f"{len(plan.shared_kernel.symbols)} symbols{kept}"
+    )
 
-    result = scaffold(plan, graph, out, force=force, with_=with_, extract=extract,
-                      source_root=path if path.is_dir() else None)
+    result = scaffold(
+        plan,
+        graph,
+        out,
+        force=force,
+        with_=with_,
+        extract=extract,
+        source_root=path if path.is_dir() else None,
+    )
     changed.extend(result.written)
-    summary.append(f"scaffold  {len(plan.services)} services, deploy/, compose.yaml, gateway "
-                   "and MIGRATION.md" + (", each service's code extracted (EXTRACTION.md)"
-                                         if extract else ""))
+    summary.append(
+        f"scaffold  {len(plan.services)} services, deploy/, compose.yaml, gateway "
+        "and MIGRATION.md" + (", each service's code extracted (EXTRACTION.md)" if extract else "")
+    )
 
     rep = report(graph, plan)
     for ext, fmt in REPORT_FORMATS.items():
         write(f"report/report.{ext}", render(rep, fmt))
     summary.append(_report_line(plan))
-    return RunResult(graph=graph, plan=plan, out=out, changed=sorted(set(changed)),
-                     summary=summary)
+    return RunResult(graph=graph, plan=plan, out=out, changed=sorted(set(changed)), summary=summary)
 
 
 def _report_line(plan: Plan) -> str:
     m = plan.metrics
-    figures = ", ".join(f"{k} {m[k]:.2f}" for k in ("modularity", "icp", "ifn", "ned")
-                        if isinstance(m.get(k), (int, float)))
+    figures = ", ".join(
+        f"{k} {m[k]:.2f}"
+        for k in ("modularity", "icp", "ifn", "ned")
+        if isinstance(m.get(k), (int, float))
+    )
     return f"report    {figures}; report/report.{{md,html,sarif,json}}"
 
 
@@ -133,20 +172,40 @@ def _edited_by_user(plan_file: Path) -> bool:
 
 @click.command("run")
 @click.argument("path", type=click.Path(exists=False))
-@click.option("-o", "--out", "out", type=click.Path(file_okay=False), required=True,
-              help="Folder for graph.json, plan.yaml, the generated services and the report "
-                   "(created if missing; its parent must exist).")
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Folder for graph.json, plan.yaml, the generated services and the report "
+    "(created if missing; its parent must exist).",
+)
 @click.option("--jobs", type=int, default=None, help="Parser processes (default: all cores).")
 @click.option("--no-cache", is_flag=True, help="Parse every file again.")
 @click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand.")
-@click.option("--with", "with_", multiple=True,
-              type=click.Choice(["prometheus-operator", "cloudnative-pg", "datadog"]),
-              help="Also generate ServiceMonitors, alert rules and dashboards / CloudNativePG "
-                   "clusters / Datadog tagging and Agent settings.")
-@click.option("--extract", is_flag=True,
-              help="Also move each service's code into it, as `scaffold --extract` does.")
-def run_command(path: str, out: str, jobs: int | None, no_cache: bool, force: bool,
-                with_: tuple[str, ...], extract: bool) -> None:
+@click.option(
+    "--with",
+    "with_",
+    multiple=True,
+    type=click.Choice(["prometheus-operator", "cloudnative-pg", "datadog"]),
+    help="Also generate ServiceMonitors, alert rules and dashboards / CloudNativePG "
+    "clusters / Datadog tagging and Agent settings.",
+)
+@click.option(
+    "--extract",
+    is_flag=True,
+    help="Also move each service's code into it, as `scaffold --extract` does.",
+)
+def run_command(
+    path: str,
+    out: str,
+    jobs: int | None,
+    no_cache: bool,
+    force: bool,
+    with_: tuple[str, ...],
+    extract: bool,
+) -> None:
     """Analyse PATH, propose services, generate them and report coupling, all into OUT.
 
     Run it again after editing OUT/plan.yaml: your decisions are kept.
@@ -157,8 +216,16 @@ def run_command(path: str, out: str, jobs: int | None, no_cache: bool, force: bo
     from migrator.inputs import fail
 
     try:
-        result = run(path, out, jobs=jobs, use_cache=not no_cache, force=force, with_=with_,
-                     resident=wanted(), extract=extract)
+        result = run(
+            path,
+            out,
+            jobs=jobs,
+            use_cache=not no_cache,
+            force=force,
+            with_=with_,
+            resident=wanted(),
+            extract=extract,
+        )
     except (PathError, PlanError, ScaffoldError, FileError) as exc:
         fail(exc)
     for line in result.summary:

@@ -113,14 +113,18 @@ def _fits(value: Any, hint: Any) -> bool:
         return isinstance(value, list) and all(_fits(v, args[0]) for v in value)
     if origin is dict:
         return isinstance(value, dict) and all(
-            _fits(k, args[0]) and _fits(v, args[1]) for k, v in value.items())
+            _fits(k, args[0]) and _fits(v, args[1]) for k, v in value.items()
+        )
     if hint is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     return isinstance(value, hint) and not (hint is int and isinstance(value, bool))
 
 
-_NAMES = {str: ("a string", "strings"), int: ("an integer", "integers"),
-          float: ("a number", "numbers")}
+_NAMES = {
+    str: ("a string", "strings"),
+    int: ("an integer", "integers"),
+    float: ("a number", "numbers"),
+}
 
 
 def _type_name(hint: Any) -> str:
@@ -142,8 +146,10 @@ def meta_problems(meta: Any) -> list[str]:
         if key in meta and not _fits(meta[key], hint):
             problems.append(f"meta.{key}: must be {_type_name(hint)}, got {meta[key]!r}"[:200])
     if not problems and meta.get("version", META_VERSION) != META_VERSION:
-        problems.append(f"meta.version: expected {META_VERSION}, got {meta['version']!r} "
-                        "(a plan from another migrator version)")
+        problems.append(
+            f"meta.version: expected {META_VERSION}, got {meta['version']!r} "
+            "(a plan from another migrator version)"
+        )
     return problems
 
 
@@ -191,8 +197,10 @@ class Plan:
         out: dict[str, Any] = {
             "version": self.version,
             "services": services,
-            "shared_kernel": {"modules": sorted(self.shared_kernel.modules),
-                              "symbols": sorted(self.shared_kernel.symbols)},
+            "shared_kernel": {
+                "modules": sorted(self.shared_kernel.modules),
+                "symbols": sorted(self.shared_kernel.symbols),
+            },
             "metrics": self.metrics,
         }
         if self.meta:
@@ -304,7 +312,8 @@ class UniqueKeyLoader(yaml.SafeLoader):
                 continue
             if duplicate:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
         return super().construct_mapping(node, deep=deep)
 
 
@@ -325,12 +334,22 @@ def read_document(path: str | Path, *, root: str | Path | None = None) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
-        raise PlanError(str(path), [f"{where}not valid YAML/JSON: "
-                                    f"{str(getattr(exc, 'problem', exc)).splitlines()[0]}"]) from None
+        raise PlanError(
+            str(path),
+            [f"{where}not valid YAML/JSON: {str(getattr(exc, 'problem', exc)).splitlines()[0]}"],
+        ) from None
 
 
-_SERVICE_KEYS = {"modules", "symbols", "tables", "routes", "depends_on", "interface", "why",
-                 "cutover"}
+_SERVICE_KEYS = {
+    "modules",
+    "symbols",
+    "tables",
+    "routes",
+    "depends_on",
+    "interface",
+    "why",
+    "cutover",
+}
 
 
 def plan_from_dict(data: Any, source: str = "<plan>") -> Plan:
@@ -365,12 +384,16 @@ def plan_from_dict(data: Any, source: str = "<plan>") -> Plan:
     for name, body in services_raw.items():
         where = f"services.{name}"
         if not isinstance(name, str) or not DNS1123_LABEL.match(name):
-            problems.append(f"{where}: service name must be a DNS-1123 label "
-                            "(lowercase letters, digits and '-', at most 63 characters)")
+            problems.append(
+                f"{where}: service name must be a DNS-1123 label "
+                "(lowercase letters, digits and '-', at most 63 characters)"
+            )
             continue
         if name in reserved:
-            problems.append(f"{where}: the name {name!r} is reserved for a container that "
-                            "compose and the gateway run beside the services; rename it")
+            problems.append(
+                f"{where}: the name {name!r} is reserved for a container that "
+                "compose and the gateway run beside the services; rename it"
+            )
         if body is None:
             body = {}
         if not isinstance(body, dict):
@@ -389,7 +412,8 @@ def plan_from_dict(data: Any, source: str = "<plan>") -> Plan:
             why=str_list(body.get("why"), f"{where}.why"),
         )
         services[name].cutover, services[name].cutover_percent = _cutover(
-            body.get("cutover"), f"{where}.cutover", problems)
+            body.get("cutover"), f"{where}.cutover", problems
+        )
     kernel_raw = data.get("shared_kernel") or {}
     if not isinstance(kernel_raw, dict):
         problems.append("shared_kernel: must be a mapping with 'modules' and 'symbols'")
@@ -424,5 +448,6 @@ def plan_from_dict(data: Any, source: str = "<plan>") -> Plan:
     problems.extend(meta_problems(meta))
     if problems:
         raise PlanError(source, problems)
-    return Plan(services=services, shared_kernel=kernel, metrics=metrics,
-                meta=typing.cast(PlanMeta, meta))  # checked by meta_problems
+    return Plan(
+        services=services, shared_kernel=kernel, metrics=metrics, meta=typing.cast(PlanMeta, meta)
+    )  # checked by meta_problems

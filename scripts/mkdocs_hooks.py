@@ -22,10 +22,17 @@ def on_files(files: Files, config: Any) -> Files:
     prefix = docs.relative_to(root).as_posix()
 
     def repository_file(rel: str) -> File:  # listed on purpose: dot files too
-        return File(rel, str(root), config.site_dir, config.use_directory_urls,
-                    inclusion=InclusionLevel.INCLUDED)
+        return File(
+            rel,
+            str(root),
+            config.site_dir,
+            config.use_directory_urls,
+            inclusion=InclusionLevel.INCLUDED,
+        )
 
-    out = [repository_file(f"{prefix}/{f.src_uri}") if Path(f.src_dir or "") == docs else f
-           for f in files]
+    out = [
+        repository_file(f"{prefix}/{f.src_uri}") if Path(f.src_dir or "") == docs else f
+        for f in files
+    ]
     out += [repository_file(rel) for rel in config.extra.get("repository_files", [])]
     return Files(out)

@@ -18,9 +18,11 @@ import pytest
 
 CACHE = Path(__file__).resolve().parents[1] / "benchmarks" / ".cache"
 #: what pip prints when it cannot reach the registry at all (DNS, refused, timed out)
-_UNREACHABLE = re.compile(r"NewConnectionError|Failed to establish a new connection|"
-                          r"Temporary failure in name resolution|Name or service not known|"
-                          r"ConnectTimeoutError|Max retries exceeded|Network is unreachable")
+_UNREACHABLE = re.compile(
+    r"NewConnectionError|Failed to establish a new connection|"
+    r"Temporary failure in name resolution|Name or service not known|"
+    r"ConnectTimeoutError|Max retries exceeded|Network is unreachable"
+)
 
 
 def fetch(requirement: str, folder: str, *pip_options: str) -> Path:
@@ -32,14 +34,33 @@ def fetch(requirement: str, folder: str, *pip_options: str) -> Path:
         return target
     CACHE.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
-        done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q",
-                               "--disable-pip-version-check", "--timeout", "30", "--retries", "2",
-                               "-d", tmp, *pip_options, requirement],
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "-q",
+                "--disable-pip-version-check",
+                "--timeout",
+                "30",
+                "--retries",
+                "2",
+                "-d",
+                tmp,
+                *pip_options,
+                requirement,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if done.returncode != 0:
             if _UNREACHABLE.search(done.stdout + done.stderr):
-                pytest.skip(f"the package registry is unreachable, so {requirement} cannot be "
-                            "fetched")
+                pytest.skip(
+                    f"the package registry is unreachable, so {requirement} cannot be fetched"
+                )
             pytest.fail(f"pip download {requirement} failed: {done.stderr[-2000:]}")
         (archive,) = [p for p in Path(tmp).iterdir() if p.is_file()]
         unpacked = Path(tmp) / "unpacked"

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-ALLOWED_SKIPS = Path(os.environ.get("MIGRATOR_ALLOWED_SKIPS") or
-                     Path(__file__).with_name("allowed_skips.txt"))
+ALLOWED_SKIPS = Path(
+    os.environ.get("MIGRATOR_ALLOWED_SKIPS") or Path(__file__).with_name("allowed_skips.txt")
+)
 
 
 def allowed_skips(path: Path = ALLOWED_SKIPS) -> dict[str, str]:
@@ -37,10 +38,10 @@ class SkipCheck:
         self.unexpected: dict[str, str] = {}
 
     def _note(self, report: pytest.CollectReport | pytest.TestReport) -> None:
-        if report.skipped and not hasattr(report, "wasxfail") and \
-                report.nodeid not in self.allowed:
-            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else \
-                str(report.longrepr)
+        if report.skipped and not hasattr(report, "wasxfail") and report.nodeid not in self.allowed:
+            reason = (
+                report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            )
             self.unexpected[report.nodeid] = reason.removeprefix("Skipped: ")
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

@@ -25,15 +25,21 @@ def _plan_file(tmp_path: Path, meta: object) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("meta", "problem"), [
-    ({"framework": 3}, "meta.framework: must be a string, got 3"),
-    ({"framwork": "flask"}, "meta.framwork: unknown key"),
-    ({"seed": True}, "meta.seed: must be an integer, got True"),
-    ({"split_modules": ["a", 1]}, "meta.split_modules: must be a list of strings, got ['a', 1]"),
-    ({"weights": {"import": "x"}}, "meta.weights: must be a mapping, got {'import': 'x'}"),
-    ({"version": 2}, "meta.version: expected 1, got 2 (a plan from another migrator version)"),
-    (["framework"], "meta: must be a mapping"),
-])
+@pytest.mark.parametrize(
+    ("meta", "problem"),
+    [
+        ({"framework": 3}, "meta.framework: must be a string, got 3"),
+        ({"framwork": "flask"}, "meta.framwork: unknown key"),
+        ({"seed": True}, "meta.seed: must be an integer, got True"),
+        (
+            {"split_modules": ["a", 1]},
+            "meta.split_modules: must be a list of strings, got ['a', 1]",
+        ),
+        ({"weights": {"import": "x"}}, "meta.weights: must be a mapping, got {'import': 'x'}"),
+        ({"version": 2}, "meta.version: expected 1, got 2 (a plan from another migrator version)"),
+        (["framework"], "meta: must be a mapping"),
+    ],
+)
 def test_a_malformed_meta_is_refused_on_load_naming_the_file(tmp_path, meta, problem):
     path = _plan_file(tmp_path, meta)
     with pytest.raises(PlanError) as err:
@@ -44,11 +50,11 @@ def test_a_malformed_meta_is_refused_on_load_naming_the_file(tmp_path, meta, pro
 def test_a_malformed_meta_stops_scaffold_with_one_line(tmp_path):
     (tmp_path / "shop.py").write_text("X = 1\n")
     path = _plan_file(tmp_path, {"framework": ["flask"]})
-    result = CliRunner().invoke(main, ["scaffold", str(tmp_path), "--plan", str(path),
-                                       "-o", str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        main, ["scaffold", str(tmp_path), "--plan", str(path), "-o", str(tmp_path / "out")]
+    )
     assert result.exit_code == 2
-    assert result.output == (f"Error: {path}: meta.framework: must be a string, "
-                             "got ['flask']\n")
+    assert result.output == (f"Error: {path}: meta.framework: must be a string, got ['flask']\n")
     assert not (tmp_path / "out").exists()
 
 
@@ -76,8 +82,7 @@ def test_a_work_item_is_read_by_name_and_matched_without_its_bytes():
     assert identity(item) == ("pkg/m.py", "pkg.m", False, "ab" * 32, True)
     assert identity(item._replace(data=b"other")) == identity(item)
     facts = failed_facts(item, "internal-error", "boom")
-    assert (facts.file, facts.module, facts.sha, facts.lines) == ("pkg/m.py", "pkg.m",
-                                                                  "ab" * 32, 2)
+    assert (facts.file, facts.module, facts.sha, facts.lines) == ("pkg/m.py", "pkg.m", "ab" * 32, 2)
     parsed = analyse_source(item)
     assert [d.code for d in parsed.diagnostics] == ["syntax-error"]
     assert parsed.diagnostics[0].file == "pkg/m.py"

@@ -23,9 +23,23 @@ def _config() -> dict:
 
 
 def _mkdocs_build(project: Path, site: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict",
-                           "-f", str(project / "mkdocs.yml"), "-d", str(site)],
-                          cwd=project, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "-f",
+            str(project / "mkdocs.yml"),
+            "-d",
+            str(site),
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _nav_pages(nav: list) -> list[str]:
@@ -38,13 +52,18 @@ def _nav_pages(nav: list) -> list[str]:
 
 def test_readme_is_short_and_opens_with_the_two_commands():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert len(text) < README_LIMIT, f"README.md has {len(text)} characters; move reference to docs/"
+    assert len(text) < README_LIMIT, (
+        f"README.md has {len(text)} characters; move reference to docs/"
+    )
     first = re.search(r"^```[^\n]*\n(.*?)^```", text, re.M | re.S)
     assert first and text.index("```") < text.index("\n## "), "the commands come first"
     lines = first.group(1).splitlines()
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    test_command = next(line.strip() for line in ci.splitlines()
-                        if "pytest" in line and not line.lstrip().startswith("#"))
+    test_command = next(
+        line.strip()
+        for line in ci.splitlines()
+        if "pytest" in line and not line.lstrip().startswith("#")
+    )
     assert lines == [RUN_COMMAND, test_command]
 
 
@@ -60,7 +79,12 @@ def test_a_broken_link_fails_the_docs_build(tmp_path, link):
     """The same build on a copy whose README gains one broken link must fail and name it."""
     config = _config()
     project = tmp_path / "project"
-    keep = ["mkdocs.yml", config["docs_dir"], *config["hooks"], *config["extra"]["repository_files"]]
+    keep = [
+        "mkdocs.yml",
+        config["docs_dir"],
+        *config["hooks"],
+        *config["extra"]["repository_files"],
+    ]
     for rel in keep:
         src, dst = ROOT / rel, project / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -101,14 +125,30 @@ def test_metric_definitions_point_at_the_shipped_page():
     for text in (DEFINITIONS, METRICS_HELP, plan_definitions):
         assert _named_docs(text) == ["docs/metrics.md"], text
     page = (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8")
-    for name in ("Q", "ICP", "SM", "IFN", "NED", "BCP", "data coupling", "Ca", "Ce", "I",
-                 "MoJoFM", "ARI"):
+    for name in (
+        "Q",
+        "ICP",
+        "SM",
+        "IFN",
+        "NED",
+        "BCP",
+        "data coupling",
+        "Ca",
+        "Ce",
+        "I",
+        "MoJoFM",
+        "ARI",
+    ):
         assert re.search(rf"\*\*{re.escape(name)}\b|\| {re.escape(name)}[ ,]", page), name
 
 
 def test_shipped_code_names_no_path_outside_the_repository():
-    offenders = [str(path.relative_to(ROOT))
-                 for folder in ("migrator", "templates") for path in (ROOT / folder).rglob("*")
-                 if path.is_file() and path.suffix in {".py", ".j2", ".md", ".html", ".yaml"}
-                 and "../shared/" in path.read_text(encoding="utf-8", errors="replace")]
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("migrator", "templates")
+        for path in (ROOT / folder).rglob("*")
+        if path.is_file()
+        and path.suffix in {".py", ".j2", ".md", ".html", ".yaml"}
+        and "../shared/" in path.read_text(encoding="utf-8", errors="replace")
+    ]
     assert offenders == []

@@ -28,8 +28,14 @@ def files(tmp_path: Path) -> dict[str, Path]:
     code = tmp_path / "code"
     (code / "shop").mkdir(parents=True)
     (code / "shop" / "__init__.py").write_text("X = 1\n")
-    return {"empty": empty, "graph": graph, "plan": plan, "good": good, "code": code,
-            "out": tmp_path / "out"}
+    return {
+        "empty": empty,
+        "graph": graph,
+        "plan": plan,
+        "good": good,
+        "code": code,
+        "out": tmp_path / "out",
+    }
 
 
 # command line -> the file its error must name ({key} of ``files``)
@@ -41,8 +47,10 @@ CASES = {
     "explain/plan": (["explain", "{plan}", "shop"], "plan"),
     "explain/path": (["explain", "{good}", "shop", "--path", "{empty}"], "empty"),
     "scaffold/path": (["scaffold", "{empty}", "--plan", "{good}", "-o", "{out}"], "empty"),
-    "scaffold/graph": (["scaffold", "{code}", "--graph", "{graph}", "--plan", "{good}",
-                        "-o", "{out}"], "graph"),
+    "scaffold/graph": (
+        ["scaffold", "{code}", "--graph", "{graph}", "--plan", "{good}", "-o", "{out}"],
+        "graph",
+    ),
     "scaffold/plan": (["scaffold", "{code}", "--plan", "{plan}", "-o", "{out}"], "plan"),
     "report/path": (["report", "{empty}"], "empty"),
     "report/graph": (["report", "{graph}"], "graph"),
@@ -55,10 +63,24 @@ CASES = {
     "check/plan": (["check", "{code}", "--plan", "{plan}"], "plan"),
     "run/path": (["run", "{empty}", "-o", "{out}"], "empty"),
     "cutover/plan": (["cutover", "shop", "live", "-o", "{out}", "--plan", "{plan}"], "plan"),
-    "cutover/path": (["cutover", "shop", "live", "-o", "{out}", "--plan", "{good}",
-                      "--source", "{empty}"], "empty"),
-    "data/plan": (["data", "copy", "shop", "--plan", "{plan}", "--from",
-                   "postgresql://127.0.0.1:9/a", "--to", "postgresql://127.0.0.1:9/b"], "plan"),
+    "cutover/path": (
+        ["cutover", "shop", "live", "-o", "{out}", "--plan", "{good}", "--source", "{empty}"],
+        "empty",
+    ),
+    "data/plan": (
+        [
+            "data",
+            "copy",
+            "shop",
+            "--plan",
+            "{plan}",
+            "--from",
+            "postgresql://127.0.0.1:9/a",
+            "--to",
+            "postgresql://127.0.0.1:9/b",
+        ],
+        "plan",
+    ),
 }
 
 

@@ -22,8 +22,9 @@ LAYERS = REPO / ".ci" / "layers.yaml"
 
 
 def _check(package: Path) -> tuple[int, dict]:
-    result = CliRunner().invoke(main, ["check", str(package), "--plan", str(LAYERS),
-                                       "--no-cache", "--strict", "-f", "json"])
+    result = CliRunner().invoke(
+        main, ["check", str(package), "--plan", str(LAYERS), "--no-cache", "--strict", "-f", "json"]
+    )
     return result.exit_code, json.loads(result.output)
 
 
@@ -33,8 +34,10 @@ def test_migrator_keeps_its_own_layers():
     assert found == [] and data["unused_ignores"] == []
     assert code == 0
     # every module of the package is in a declared layer: a new one cannot slip past
-    modules = {".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
-               for p in (REPO / "migrator").rglob("*.py")}
+    modules = {
+        ".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        for p in (REPO / "migrator").rglob("*.py")
+    }
     assert set(data["module_component"]) == modules
     assert set(data["module_component"].values()) == set(load_plan(LAYERS).services)
 
@@ -53,16 +56,27 @@ def test_the_layers_are_ordered():
 
 def test_a_stage_using_a_later_one_fails_the_check(tmp_path):
     package = tmp_path / "migrator"
-    shutil.copytree(REPO / "migrator", package,
-                    ignore=shutil.ignore_patterns("__pycache__", "templates"))
+    shutil.copytree(
+        REPO / "migrator", package, ignore=shutil.ignore_patterns("__pycache__", "templates")
+    )
     render = package / "generation" / "render.py"
-    render.write_text(render.read_text() + "\n\ndef _late():\n"
-                      "    from migrator.extraction.hook import add_to_scaffold\n\n"
-                      "    return add_to_scaffold\n")
+    render.write_text(
+        render.read_text() + "\n\ndef _late():\n"
+        "    from migrator.extraction.hook import add_to_scaffold\n\n"
+        "    return add_to_scaffold\n"
+    )
     _, data = _check(package)
-    found = [(v["rule"], v["file"].rpartition("migrator/")[2], v["message"])
-             for v in data["violations"] if not v["ignored"]]
-    assert found == [("undeclared-dependency", "generation/render.py",
-                      "service 'generation' uses service 'extraction' (migrator.generation.render "
-                      "-> migrator.extraction.hook) but 'extraction' is "
-                      "not in its depends_on")]
+    found = [
+        (v["rule"], v["file"].rpartition("migrator/")[2], v["message"])
+        for v in data["violations"]
+        if not v["ignored"]
+    ]
+    assert found == [
+        (
+            "undeclared-dependency",
+            "generation/render.py",
+            "service 'generation' uses service 'extraction' (migrator.generation.render "
+            "-> migrator.extraction.hook) but 'extraction' is "
+            "not in its depends_on",
+        )
+    ]

@@ -17,8 +17,9 @@ SAMPLE = ROOT / "sample_monolith"
 
 
 def _run(out: Path, *extra: str):
-    return CliRunner().invoke(main, ["run", str(SAMPLE), "-o", str(out), "--no-cache", *extra],
-                              catch_exceptions=False)
+    return CliRunner().invoke(
+        main, ["run", str(SAMPLE), "-o", str(out), "--no-cache", *extra], catch_exceptions=False
+    )
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,27 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_ruff_is_clean():
     ruff = shutil.which("ruff")
     cmd = [ruff] if ruff else [sys.executable, "-m", "ruff"]
-    result = subprocess.run([*cmd, "check", "--no-cache", str(ROOT)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [*cmd, "check", "--no-cache", str(ROOT)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_ruff_format_is_kept():
+    """The code is formatted by ``ruff format`` (config in pyproject.toml)."""
+    ruff = shutil.which("ruff")
+    cmd = [ruff] if ruff else [sys.executable, "-m", "ruff"]
+    result = subprocess.run(
+        [*cmd, "format", "--check", "--no-cache", str(ROOT)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-3000:]
 
 
@@ -43,8 +62,10 @@ def test_ci_runs_the_readme_test_command():
     assert tests in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("command", ["analyze", "propose", "compare", "explain", "scaffold",
-                                     "report", "baseline", "check", "run"])
+@pytest.mark.parametrize(
+    "command",
+    ["analyze", "propose", "compare", "explain", "scaffold", "report", "baseline", "check", "run"],
+)
 def test_every_command_has_help(command):
     from click.testing import CliRunner
 

@@ -29,12 +29,33 @@ def test_known_failure():
 def run_suite(tmp_path: Path, allowed: str, check: str = "1") -> subprocess.CompletedProcess:
     (tmp_path / "test_suite.py").write_text(SUITE)
     (tmp_path / "allowed.txt").write_text(allowed)
-    env = {**os.environ, "MIGRATOR_CHECK_SKIPS": check, "CI": "",
-           "MIGRATOR_ALLOWED_SKIPS": str(tmp_path / "allowed.txt"),
-           "PYTHONPATH": str(Path(__file__).parent)}
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "skipcheck", "-q",
-                           "-p", "no:cacheprovider", "--rootdir", str(tmp_path), str(tmp_path)],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "MIGRATOR_CHECK_SKIPS": check,
+        "CI": "",
+        "MIGRATOR_ALLOWED_SKIPS": str(tmp_path / "allowed.txt"),
+        "PYTHONPATH": str(Path(__file__).parent),
+    }
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "skipcheck",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(tmp_path),
+            str(tmp_path),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_an_unlisted_skip_fails_the_run(tmp_path: Path) -> None:
@@ -57,8 +78,10 @@ def test_a_listed_skip_passes_and_the_check_is_off_outside_ci(tmp_path: Path) ->
 def test_the_allowed_list_names_collected_tests_with_reasons() -> None:
     allowed = allowed_skips(ALLOWED_SKIPS)
     for node, reason in allowed.items():
-        assert Path(node.split("::")[0]).is_file() or \
-            (Path(__file__).parents[1] / node.split("::")[0]).is_file(), node
+        assert (
+            Path(node.split("::")[0]).is_file()
+            or (Path(__file__).parents[1] / node.split("::")[0]).is_file()
+        ), node
         assert len(reason) > 10, node
 
 

@@ -75,8 +75,9 @@ def portable_root(root: Path) -> str:
     return rel.as_posix() or "."
 
 
-def _read(files: list[SourceFile], root: Path) -> tuple[list[tuple[SourceFile, bytes]],
-                                                        list[Diagnostic]]:
+def _read(
+    files: list[SourceFile], root: Path
+) -> tuple[list[tuple[SourceFile, bytes]], list[Diagnostic]]:
     out, diags = [], []
     for f in files:
         try:
@@ -108,14 +109,24 @@ def _without_gc(func: Callable[..., DependencyGraph]) -> Callable[..., Dependenc
 
 
 @_without_gc
-def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
-            exclude: list[str] | None = None, jobs: int | None = None,
-            cache_dir: str | os.PathLike[str] | None = None, use_cache: bool = True,
-            progress: Progress | None = None, strict: bool = False,
-            default_excludes: bool = True, gitignore: bool = True,
-            max_file_size: int = DEFAULT_MAX_FILE_SIZE,
-            plugins: bool = True, time_limit: float | None = DEFAULT_TIME_LIMIT,
-            follow_symlinks: bool = False, resident: bool = False) -> DependencyGraph:
+def analyze(
+    path: str | os.PathLike[str],
+    *,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    jobs: int | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+    strict: bool = False,
+    default_excludes: bool = True,
+    gitignore: bool = True,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    plugins: bool = True,
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
+    follow_symlinks: bool = False,
+    resident: bool = False,
+) -> DependencyGraph:
     """The dependency graph of the Python code under ``path``.
 
     ``include``/``exclude`` are globs relative to ``path`` (``exclude`` adds to the defaults:
@@ -141,8 +152,9 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
 
         cache_at, key, unused = _cache_place(cache_dir, root)
         if cache_at is not None:
-            hints = Hints(cache_at, key, root, plugins, target=Path(path).resolve(),
-                          max_size=max_file_size)
+            hints = Hints(
+                cache_at, key, root, plugins, target=Path(path).resolve(), max_size=max_file_size
+            )
             has_facts = FactsCache(cache_at, key).has_packs()
     # with a second core, parser processes start now and load libcst (and parse the files the
     # hints say changed) while this one finds and hashes the files: one for a run that has
@@ -160,21 +172,39 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
     damaged = None
     while True:
         try:
-            with Parser(jobs, progress, time_limit, early=early,
-                        guess=hints.guess if hints is not None and early else None,
-                        resident_at=resident_at) as parser:
+            with Parser(
+                jobs,
+                progress,
+                time_limit,
+                early=early,
+                guess=hints.guess if hints is not None and early else None,
+                resident_at=resident_at,
+            ) as parser:
                 if early > 1:  # a zygote is loading the parser for the workers: prepare beside it
                     _prepare(plugins, cache_at, key)
-                disc = discover(path, include=include, exclude=exclude,
-                                default_excludes=default_excludes, gitignore=gitignore,
-                                max_file_size=max_file_size, follow_symlinks=follow_symlinks)
+                disc = discover(
+                    path,
+                    include=include,
+                    exclude=exclude,
+                    default_excludes=default_excludes,
+                    gitignore=gitignore,
+                    max_file_size=max_file_size,
+                    follow_symlinks=follow_symlinks,
+                )
                 stats = Stats(files=len(disc.files), jobs=jobs)
                 if unused:
                     stats.cache_notes.append(unused)
                 if cache_at is not None and disc.root != root:
                     cache_at, key, _ = _cache_place(cache_dir, disc.root)
-                graph = _build(disc, parser, stats, cache_at, key, plugins,
-                               hints if hints is not None and hints.root == disc.root else None)
+                graph = _build(
+                    disc,
+                    parser,
+                    stats,
+                    cache_at,
+                    key,
+                    plugins,
+                    hints if hints is not None and hints.root == disc.root else None,
+                )
             break
         except DamagedUses as exc:
             # name uses of cached facts that do not decode (a pack forged with the user's key,
@@ -198,8 +228,9 @@ def analyze(path: str | os.PathLike[str], *, include: list[str] | None = None,
     return graph
 
 
-def _cache_place(cache_dir: str | os.PathLike[str] | None,
-                 root: Path) -> tuple[Path | None, bytes, str | None]:
+def _cache_place(
+    cache_dir: str | os.PathLike[str] | None, root: Path
+) -> tuple[Path | None, bytes, str | None]:
     """Where the cache of the tree at ``root`` lives (``cache_dir``, else the user's cache
     directory: never the tree itself, which may come from a stranger) and the key that signs
     it; (None, b"", why) when there is no usable cache."""
@@ -246,8 +277,15 @@ def _prepare(plugins: bool, cache_dir: Path | None, key: bytes = b"") -> None:
     externals.prepare()
 
 
-def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None, secret: bytes,
-           plugins: bool, hints: Hints | None = None) -> DependencyGraph:
+def _build(
+    disc: Discovery,
+    parser: Parser,
+    stats: Stats,
+    cache_dir: Path | None,
+    secret: bytes,
+    plugins: bool,
+    hints: Hints | None = None,
+) -> DependencyGraph:
     """The graph of the discovered files, from the cheapest source that is exact: the cached
     graph of exactly these files, the previous graph patched where files changed
     (``incremental``), or a full build from every file's facts."""
@@ -334,8 +372,10 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
         try:
             patched = incremental.patch(old_graph, old_ledger, facts, keys, plugins)
         except Exception as exc:  # a damaged ledger must cost a rebuild, never the run
-            stats.cache_notes.append(f"could not update the previous graph ({type(exc).__name__}:"
-                                     f" {exc}); rebuilt it from scratch")
+            stats.cache_notes.append(
+                f"could not update the previous graph ({type(exc).__name__}:"
+                f" {exc}); rebuilt it from scratch"
+            )
     if patched is not None and old_graph is not None and old_origin is not None:
         graph = old_graph
         ledger, stats.resolved, dirty = patched
@@ -344,8 +384,7 @@ def _build(disc: Discovery, parser: Parser, stats: Stats, cache_dir: Path | None
         graph.sort_records()
     else:
         origin = None
-        graph, _, info = build_graph_for_patching(facts, root=str(disc.root),
-                                                  run_plugins=plugins)
+        graph, _, info = build_graph_for_patching(facts, root=str(disc.root), run_plugins=plugins)
         graph.finalize()
         stats.resolution, stats.resolved = "full", len(facts)
         if graph_cache is not None:

@@ -59,15 +59,17 @@ class CacheFileError(Exception):
     what it is instead)."""
 
 
-def read_regular(path: str | os.PathLike[str], limit: int,
-                 root: str | os.PathLike[str] | None = None) -> bytes:
+def read_regular(
+    path: str | os.PathLike[str], limit: int, root: str | os.PathLike[str] | None = None
+) -> bytes:
     """The bytes of ``path`` when it is a regular file of at most ``limit`` bytes, opened
     without following a link (or, with ``root``, only links that stay under ``root``) and
     without blocking (``util.fs.read_regular``); ``CacheFileError`` saying what it is
     otherwise (a link, a FIFO, a device, too large), ``FileNotFoundError`` when it is missing."""
     try:
-        return fs.read_regular(os.fspath(path), root=None if root is None else os.fspath(root),
-                               max_bytes=limit)
+        return fs.read_regular(
+            os.fspath(path), root=None if root is None else os.fspath(root), max_bytes=limit
+        )
     except fs.FileError as exc:
         if exc.missing:
             raise FileNotFoundError(errno.ENOENT, exc.why, os.fspath(path)) from None
@@ -115,15 +117,22 @@ def _load_key(path: str) -> bytes:
             _create_key(path)
             continue
         except OSError as exc:
-            raise OSError(f"cannot open the cache key {path}: "
-                          f"{'a symbolic link' if exc.errno == errno.ELOOP else exc.strerror}"
-                          ) from None
+            raise OSError(
+                f"cannot open the cache key {path}: "
+                f"{'a symbolic link' if exc.errno == errno.ELOOP else exc.strerror}"
+            ) from None
         try:
             st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or \
-                    st.st_mode & 0o077 or st.st_size != _KEY_BYTES:
-                raise OSError(f"the cache key {path} is not a private {_KEY_BYTES}-byte file of "
-                              "this user: remove it to make a new one")
+            if (
+                not stat.S_ISREG(st.st_mode)
+                or st.st_uid != os.getuid()
+                or st.st_mode & 0o077
+                or st.st_size != _KEY_BYTES
+            ):
+                raise OSError(
+                    f"the cache key {path} is not a private {_KEY_BYTES}-byte file of "
+                    "this user: remove it to make a new one"
+                )
             return os.read(fd, _KEY_BYTES)
         finally:
             os.close(fd)
@@ -166,11 +175,11 @@ def _unframe(kind: bytes, data: bytes, key: bytes) -> memoryview | None:
     if not data.startswith(MAGIC):
         return None
     head_end = len(MAGIC) + 64
-    if data[head_end:head_end + 1] != b"\n":
+    if data[head_end : head_end + 1] != b"\n":
         return None
-    payload = memoryview(data)[head_end + 1:]
+    payload = memoryview(data)[head_end + 1 :]
     mac = _mac(kind, payload, key)
-    return payload if hmac.compare_digest(mac, data[len(MAGIC):head_end]) else None
+    return payload if hmac.compare_digest(mac, data[len(MAGIC) : head_end]) else None
 
 
 def _private_dir(path: Path, create: bool) -> bool:
@@ -256,8 +265,9 @@ class Store:
         payload = self.read_payload(name, kind, limit)
         return None if payload is None else _json(payload)
 
-    def read_payload(self, name: str, kind: bytes,
-                     limit: int = MAX_CACHE_FILE) -> memoryview | None:
+    def read_payload(
+        self, name: str, kind: bytes, limit: int = MAX_CACHE_FILE
+    ) -> memoryview | None:
         """The verified payload of file ``name`` (a view, not a copy); None when missing;
         ``CacheFileError`` when it is not a regular file or not signed with our key."""
         try:
@@ -321,8 +331,7 @@ def _libcst_version() -> bytes:
 
 
 #: beside the facts code, the code that turns facts into the finished graph (package-relative)
-GRAPH_CODE = ("analysis/resolve.py", "analysis/incremental.py", "analysis/externals.py",
-              "graph.py")
+GRAPH_CODE = ("analysis/resolve.py", "analysis/incremental.py", "analysis/externals.py", "graph.py")
 
 
 def graph_signature(facts_signature: str) -> str:
@@ -338,7 +347,8 @@ def graph_signature(facts_signature: str) -> str:
 
 def entry_key(signature: str, module: str, rel: str, is_package: bool, content_sha: str) -> str:
     return hashlib.sha256(
-        f"{signature}\0{module}\0{rel}\0{int(is_package)}\0{content_sha}".encode()).hexdigest()
+        f"{signature}\0{module}\0{rel}\0{int(is_package)}\0{content_sha}".encode()
+    ).hexdigest()
 
 
 class FactsCache:
@@ -384,8 +394,9 @@ class FactsCache:
                 payload = self.store.read_payload(name, b"facts")
                 if payload is None:
                     continue  # removed by a concurrent compaction
-                entries = self._decode(payload, name,
-                                       self.rows if len(names) + 1 >= _COMPACT_AT else None)
+                entries = self._decode(
+                    payload, name, self.rows if len(names) + 1 >= _COMPACT_AT else None
+                )
             except CacheFileError as exc:
                 self.corrupt.append(name)
                 self.reasons[name] = str(exc)
@@ -403,12 +414,15 @@ class FactsCache:
         if not self.corrupt:
             return None
         first = self.corrupt[0]
-        return (f"{len(self.corrupt)} corrupted cache pack(s) discarded and rebuilt "
-                f"({first}: {self.reasons[first]})")
+        return (
+            f"{len(self.corrupt)} corrupted cache pack(s) discarded and rebuilt "
+            f"({first}: {self.reasons[first]})"
+        )
 
     @staticmethod
-    def _decode(payload: memoryview, name: str,
-                keep: dict[str, list[Any]] | None = None) -> dict[str, ModuleFacts]:
+    def _decode(
+        payload: memoryview, name: str, keep: dict[str, list[Any]] | None = None
+    ) -> dict[str, ModuleFacts]:
         """A pack: one JSON object of facts rows, a newline, then the name uses of every
         entry, the span of each at the end of its row (``cacheformat.name_uses``)."""
         data: Any = payload.obj  # the bytes the view was cut from
@@ -416,18 +430,19 @@ class FactsCache:
         cut = data.find(b"\n", start)
         if cut < 0:
             raise CacheFileError("not a facts pack")
-        rows = _json(payload[:cut - start])
-        uses = payload[cut - start + 1:]
+        rows = _json(payload[: cut - start])
+        uses = payload[cut - start + 1 :]
         if type(rows) is not dict:
             raise CacheFileError("not a facts pack")
         out = {}
         try:
             for k, (*row, (at, size)) in rows.items():
-                if not (type(at) is int and type(size) is int and 0 <= at <= at + size
-                        <= len(uses)):
+                if not (
+                    type(at) is int and type(size) is int and 0 <= at <= at + size <= len(uses)
+                ):
                     raise ValueError("name uses out of the pack")
                 out[str(k)] = mf = cacheformat.decode_facts(row)
-                cacheformat.defer_uses(mf, uses[at:at + size], name)
+                cacheformat.defer_uses(mf, uses[at : at + size], name)
                 if keep is not None:
                     keep[str(k)] = row
         except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError):
@@ -447,7 +462,8 @@ class FactsCache:
             at += len(text)
         payload = b"\n".join((cacheformat.dumps(rows), b"".join(uses)))
         return self.store.write_payload(
-            f"{hashlib.sha256(payload).hexdigest()[:24]}.pack", b"facts", payload)
+            f"{hashlib.sha256(payload).hexdigest()[:24]}.pack", b"facts", payload
+        )
 
     def clear(self) -> None:
         """Remove every pack (a pack whose name uses turned out damaged)."""
@@ -525,8 +541,11 @@ class GraphCache:
         name = f"{key}.graph"
         try:
             with os.scandir(self.dir) as entries:
-                deltas = sorted(e.name for e in entries if e.name.startswith(f"{key}+")
-                                and e.name.endswith(".delta"))
+                deltas = sorted(
+                    e.name
+                    for e in entries
+                    if e.name.startswith(f"{key}+") and e.name.endswith(".delta")
+                )
         except OSError:
             deltas = []
         if not deltas or os.path.lexists(self.dir / name):
@@ -534,7 +553,7 @@ class GraphCache:
             return (data, (key, set())) if data is not None else None
         name = deltas[0]
         delta = self._read(name, b"delta")
-        base = name[len(key) + 1:-len(".delta")]
+        base = name[len(key) + 1 : -len(".delta")]
         if delta is None:
             return None
         if type(delta) is not dict or delta.get("base") != base or not base.isalnum():
@@ -578,15 +597,24 @@ class GraphCache:
         found = self.load_with_origin(key)
         return (found[0], ledger, found[1]) if found is not None else None
 
-    def save(self, key: str, graph: DependencyGraph, ledger: dict[str, Any] | None = None,
-             scope: str | None = None, origin: Origin | None = None) -> None:
+    def save(
+        self,
+        key: str,
+        graph: DependencyGraph,
+        ledger: dict[str, Any] | None = None,
+        scope: str | None = None,
+        origin: Origin | None = None,
+    ) -> None:
         """Store graph ``key``: as its changes from the whole graph of ``origin`` (a patched
         graph: the base and every node changed since) when they are few and the base is
         still there, else whole."""
         try:
-            if origin is not None and origin[0] != key and \
-                    len(origin[1]) * MAX_DELTA_SHARE <= len(graph.g) and \
-                    os.path.isfile(self.dir / f"{origin[0]}.graph"):
+            if (
+                origin is not None
+                and origin[0] != key
+                and len(origin[1]) * MAX_DELTA_SHARE <= len(graph.g)
+                and os.path.isfile(self.dir / f"{origin[0]}.graph")
+            ):
                 name, kind = f"{key}+{origin[0]}.delta", b"delta"
                 encoded = cacheformat.encode_delta(graph, *origin)
             else:
@@ -610,12 +638,14 @@ class GraphCache:
             stem, _, suffix = entry.name.rpartition(".")
             if suffix in ("graph", "delta"):
                 key, _, base = stem.partition("+") if suffix == "delta" else (stem, "", "")
-                graphs.append((entry.stat(follow_symlinks=False).st_mtime, key, entry.name,
-                               base))
+                graphs.append((entry.stat(follow_symlinks=False).st_mtime, key, entry.name, base))
         newest = sorted(graphs)[-2:]
         keep = {key for _, key, _, _ in newest}
-        files = {name for _, _, name, _ in newest} | {f"{key}.ledger" for key in keep} | \
-            {f"{base}.graph" for *_, base in newest if base}
+        files = (
+            {name for _, _, name, _ in newest}
+            | {f"{key}.ledger" for key in keep}
+            | {f"{base}.graph" for *_, base in newest if base}
+        )
         for entry in os.scandir(self.dir):
             suffix = entry.name.rpartition(".")[2]
             if suffix in ("graph", "delta", "ledger") and entry.name not in files:
@@ -645,8 +675,15 @@ class Hints:
     VERSION = 2
     MOST = 8  # more changed files than this is a checkout or a rebase: parse them as usual
 
-    def __init__(self, directory: str | os.PathLike[str], key: bytes, root: Path,
-                 plugins: bool, target: Path | None = None, max_size: int = 0) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        key: bytes,
+        root: Path,
+        plugins: bool,
+        target: Path | None = None,
+        max_size: int = 0,
+    ) -> None:
         self.root = root
         self.target = target if target is not None else root
         self.plugins = plugins
@@ -662,9 +699,16 @@ class Hints:
         try:
             clean_leftovers(self.store.dir)
             clean_leftovers(self.store.dir.parent)  # the distribution map's
-            self.store.write(self.name, b"hints", {"version": self.VERSION,
-                                                   "root": str(self.root),
-                                                   "plugins": self.plugins, "files": rows})
+            self.store.write(
+                self.name,
+                b"hints",
+                {
+                    "version": self.VERSION,
+                    "root": str(self.root),
+                    "plugins": self.plugins,
+                    "files": rows,
+                },
+            )
         except OSError:
             pass  # hints only save time
 
@@ -673,8 +717,12 @@ class Hints:
         saved; empty when there are none, too many, or no usable hints."""
         try:
             data = self.store.read(self.name, b"hints", MAX_CACHE_FILE)
-            if not isinstance(data, dict) or data.get("version") != self.VERSION or \
-                    data.get("root") != str(self.root) or data.get("plugins") is not self.plugins:
+            if (
+                not isinstance(data, dict)
+                or data.get("version") != self.VERSION
+                or data.get("root") != str(self.root)
+                or data.get("plugins") is not self.plugins
+            ):
                 return []
             changed = []
             for rel, module, is_package, size, mtime_ns, sha in data["files"]:
@@ -699,8 +747,9 @@ class Hints:
                     continue
                 new_sha = hashlib.sha256(content).hexdigest()
                 if new_sha != sha:  # touched but unchanged files need no parse
-                    items.append(WorkItem(rel, str(module), bool(is_package), new_sha, content,
-                                          self.plugins))
+                    items.append(
+                        WorkItem(rel, str(module), bool(is_package), new_sha, content, self.plugins)
+                    )
             return items
         except (OSError, CacheFileError, ValueError, TypeError, KeyError, AttributeError):
             return []

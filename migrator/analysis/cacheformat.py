@@ -31,8 +31,9 @@ def dumps(value: Any) -> bytes:
     Cycles are found by the recursion limit, not by the encoder's table of every container
     it entered (a sixth of its time): ValueError either way."""
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                          check_circular=False).encode()
+        return json.dumps(
+            value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False
+        ).encode()
     except RecursionError:
         raise ValueError("circular or too deeply nested data") from None
 
@@ -67,7 +68,7 @@ def decode_plain(value: Any) -> Any:
         return [decode_plain(v) for v in value]
     if kind is dict:
         if len(value) == 1:
-            (tag, inner), = value.items()
+            ((tag, inner),) = value.items()
             if tag in _TAGS:
                 items = [decode_plain(v) for v in inner]
                 if tag == _TUPLE:
@@ -94,11 +95,38 @@ def encode_facts(mf: ModuleFacts, uses: bool = True) -> list[Any]:
     """One module's facts as a row (TypeError when its plug-in facts are not plain data);
     with ``uses=False`` its name uses are left out (``encode_uses`` holds them)."""
     return [
-        mf.module, mf.file, mf.is_package, mf.lines, mf.sha,
-        [[i.line, i.module, i.name, i.alias, i.star, i.lazy, i.type_only, i.guarded,
-          i.relative_level, i.owner] for i in mf.imports],
-        [[s.name, s.kind, s.line, s.end_line, s.bases, s.decorators,
-          _uses_rows(s.uses) if uses else []] for s in mf.symbols],
+        mf.module,
+        mf.file,
+        mf.is_package,
+        mf.lines,
+        mf.sha,
+        [
+            [
+                i.line,
+                i.module,
+                i.name,
+                i.alias,
+                i.star,
+                i.lazy,
+                i.type_only,
+                i.guarded,
+                i.relative_level,
+                i.owner,
+            ]
+            for i in mf.imports
+        ],
+        [
+            [
+                s.name,
+                s.kind,
+                s.line,
+                s.end_line,
+                s.bases,
+                s.decorators,
+                _uses_rows(s.uses) if uses else [],
+            ]
+            for s in mf.symbols
+        ],
         _uses_rows(mf.module_uses) if uses else [],
         [[d.value, d.line, d.kind, d.owner] for d in mf.dynamic],
         _encode_framework(mf.framework),
@@ -125,15 +153,33 @@ def _decode_framework(row: list[Any]) -> dict[str, Any]:
 
 def decode_facts(row: list[Any]) -> ModuleFacts:
     """The inverse of ``encode_facts`` (TypeError, ValueError ... on a malformed row)."""
-    (module, file, is_package, lines, sha, imports, symbols, module_uses, dynamic, framework,
-     diagnostics, exports) = row
+    (
+        module,
+        file,
+        is_package,
+        lines,
+        sha,
+        imports,
+        symbols,
+        module_uses,
+        dynamic,
+        framework,
+        diagnostics,
+        exports,
+    ) = row
     if type(module) is not str or type(file) is not str or type(sha) is not str:
         raise TypeError("malformed facts")
     return ModuleFacts(
-        module, file, bool(is_package), int(lines), sha,
+        module,
+        file,
+        bool(is_package),
+        int(lines),
+        sha,
         list(starmap(ImportFact, imports)),
-        [SymbolFact(n, k, a, b, list(bases), list(decs), list(starmap(NameUse, uses)))
-         for n, k, a, b, bases, decs, uses in symbols],
+        [
+            SymbolFact(n, k, a, b, list(bases), list(decs), list(starmap(NameUse, uses)))
+            for n, k, a, b, bases, decs, uses in symbols
+        ],
         list(starmap(NameUse, module_uses)),
         list(starmap(DynamicRef, dynamic)),
         _decode_framework(framework),
@@ -189,8 +235,9 @@ def name_uses(mf: ModuleFacts) -> ModuleFacts:
 
 
 # -- graphs ---------------------------------------------------------------------------------
-_GRAPH_FIELDS = frozenset({"root", "g", "routes", "entry_points", "tables", "externals",
-                           "diagnostics", "stats"})  # ``stats`` describe one run: not stored
+_GRAPH_FIELDS = frozenset(
+    {"root", "g", "routes", "entry_points", "tables", "externals", "diagnostics", "stats"}
+)  # ``stats`` describe one run: not stored
 
 
 def encode_graph(graph: DependencyGraph) -> dict[str, Any]:
@@ -204,8 +251,14 @@ def encode_graph(graph: DependencyGraph) -> dict[str, Any]:
     node, adj = g._node, g._adj
     _check_plain(graph, node, adj)
     index = {n: i for i, n in enumerate(node)}
-    return {"root": graph.root, "attrs": g.graph, "nodes": node, "succ": adj,
-            "pred": [[index[s] for s in g._pred[n]] for n in node], **_encode_records(graph)}
+    return {
+        "root": graph.root,
+        "attrs": g.graph,
+        "nodes": node,
+        "succ": adj,
+        "pred": [[index[s] for s in g._pred[n]] for n in node],
+        **_encode_records(graph),
+    }
 
 
 def encode_delta(graph: DependencyGraph, base: str, dirty: set[str]) -> dict[str, Any]:
@@ -218,8 +271,15 @@ def encode_delta(graph: DependencyGraph, base: str, dirty: set[str]) -> dict[str
     node = {n: g._node[n] for n in present}
     adj = {n: g._adj[n] for n in present}
     _check_plain(graph, node, adj)
-    return {"base": base, "root": graph.root, "attrs": g.graph, "nodes": node, "succ": adj,
-            "removed": sorted(n for n in dirty if n not in g._node), **_encode_records(graph)}
+    return {
+        "base": base,
+        "root": graph.root,
+        "attrs": g.graph,
+        "nodes": node,
+        "succ": adj,
+        "removed": sorted(n for n in dirty if n not in g._node),
+        **_encode_records(graph),
+    }
 
 
 def _check_plain(graph: DependencyGraph, node: dict[str, Any], adj: dict[str, Any]) -> None:
@@ -231,23 +291,38 @@ def _check_plain(graph: DependencyGraph, node: dict[str, Any], adj: dict[str, An
     attrs = graph.g.graph
     keydicts = list(chain.from_iterable(map(dict.values, adj.values())))
     edges = list(chain.from_iterable(map(dict.values, keydicts)))
-    names = {*attrs, *node, *chain.from_iterable(keydicts),
-             *chain.from_iterable(node.values()), *chain.from_iterable(edges)}
-    if {type(attrs), type(node), type(adj), *map(type, keydicts), *map(type, edges),
-            *map(type, node.values())} != {dict} or {*map(type, names)} - {str}:
+    names = {
+        *attrs,
+        *node,
+        *chain.from_iterable(keydicts),
+        *chain.from_iterable(node.values()),
+        *chain.from_iterable(edges),
+    }
+    if {
+        type(attrs),
+        type(node),
+        type(adj),
+        *map(type, keydicts),
+        *map(type, edges),
+        *map(type, node.values()),
+    } != {dict} or {*map(type, names)} - {str}:
         raise TypeError("graph holds other than plain dicts keyed by strings")
 
 
 def _encode_records(graph: DependencyGraph) -> dict[str, Any]:
     return {
-        "routes": [[r.method, r.path, r.handler, r.framework, r.file, r.line]
-                   for r in graph.routes],
-        "entry_points": [[e.kind, e.name, e.handler, e.file, e.line]
-                         for e in graph.entry_points],
-        "tables": [[t.name, t.model, t.file, t.line, t.readers, t.writers, t.foreign_keys]
-                   for t in graph.tables.values()],
-        "externals": [[m, [[e.module, e.distribution, e.stdlib] for e in v]]
-                      for m, v in graph.externals.items()],
+        "routes": [
+            [r.method, r.path, r.handler, r.framework, r.file, r.line] for r in graph.routes
+        ],
+        "entry_points": [[e.kind, e.name, e.handler, e.file, e.line] for e in graph.entry_points],
+        "tables": [
+            [t.name, t.model, t.file, t.line, t.readers, t.writers, t.foreign_keys]
+            for t in graph.tables.values()
+        ],
+        "externals": [
+            [m, [[e.module, e.distribution, e.stdlib] for e in v]]
+            for m, v in graph.externals.items()
+        ],
         "diagnostics": [_diag_row(d) for d in graph.diagnostics],
     }
 
@@ -257,8 +332,7 @@ def _decode_records(graph: DependencyGraph, data: dict[str, Any]) -> None:
     graph.entry_points = [EntryPoint(*e) for e in data["entry_points"]]
     graph.tables = {}
     for name, model, file, line, readers, writers, fks in data["tables"]:
-        graph.tables[name] = Table(name, model, file, line, list(readers), list(writers),
-                                   list(fks))
+        graph.tables[name] = Table(name, model, file, line, list(readers), list(writers), list(fks))
     graph.externals = {str(m): [ExternalImport(*e) for e in v] for m, v in data["externals"]}
     graph.diagnostics = [Diagnostic(*d) for d in data["diagnostics"]]
 
@@ -269,9 +343,11 @@ def _checked_adjacency(nodes: Any, succ: Any) -> list[dict[str, Any]]:
     if not (type(nodes) is dict and type(succ) is dict and list(succ) == list(nodes)):
         raise TypeError("malformed graph")
     keydicts = list(chain.from_iterable(map(dict.values, succ.values())))
-    if {*map(type, nodes.values()), *map(type, keydicts),
-            *map(type, chain.from_iterable(map(dict.values, keydicts)))} - {dict} or \
-            not all(keydicts):
+    if {
+        *map(type, nodes.values()),
+        *map(type, keydicts),
+        *map(type, chain.from_iterable(map(dict.values, keydicts))),
+    } - {dict} or not all(keydicts):
         raise TypeError("malformed graph")
     return keydicts
 
@@ -311,8 +387,12 @@ def apply_delta(graph: DependencyGraph, data: dict[str, Any]) -> set[str]:
     node, succ, pred = g._node, g._adj, g._pred
     attrs, nodes, adj, removed = data["attrs"], data["nodes"], data["succ"], data["removed"]
     _checked_adjacency(nodes, adj)
-    if type(attrs) is not dict or type(removed) is not list or \
-            {*map(type, removed)} - {str} or not nodes.keys().isdisjoint(removed):
+    if (
+        type(attrs) is not dict
+        or type(removed) is not list
+        or {*map(type, removed)} - {str}
+        or not nodes.keys().isdisjoint(removed)
+    ):
         raise TypeError("malformed graph delta")
     touched: set[str] = set()  # whose predecessors need sorting again
     for name in chain(nodes, removed):  # drop the out-edges the delta replaces
@@ -366,11 +446,13 @@ def sort_in_place(table: dict[Any, Any]) -> None:
 
 # -- ledgers (``incremental``) --------------------------------------------------------------
 def encode_ledger(ledger: dict[str, Any]) -> dict[str, Any]:
-    return {"version": ledger["version"], "keys": ledger["keys"],
-            "interfaces": ledger["interfaces"],
-            "consulted": {m: list(seen) for m, seen in ledger["consulted"].items()},
-            "plugin_base": [[s, t, k, data] for (s, t, k), data in
-                            ledger["plugin_base"].items()]}
+    return {
+        "version": ledger["version"],
+        "keys": ledger["keys"],
+        "interfaces": ledger["interfaces"],
+        "consulted": {m: list(seen) for m, seen in ledger["consulted"].items()},
+        "plugin_base": [[s, t, k, data] for (s, t, k), data in ledger["plugin_base"].items()],
+    }
 
 
 def decode_ledger(data: dict[str, Any]) -> dict[str, Any]:
@@ -384,10 +466,15 @@ def decode_ledger(data: dict[str, Any]) -> dict[str, Any]:
         raise TypeError("malformed ledger")
     base: dict[tuple[str, str, str], dict[str, Any] | None] = {}
     for s, t, k, edge in data["plugin_base"]:
-        if not (type(s) is str and type(t) is str and type(k) is str) or \
-                not (edge is None or type(edge) is dict):
+        if not (type(s) is str and type(t) is str and type(k) is str) or not (
+            edge is None or type(edge) is dict
+        ):
             raise TypeError("malformed ledger")
         base[s, t, k] = edge
-    return {"version": data["version"], "keys": keys, "interfaces": interfaces,
-            "consulted": {m: tuple(str(x) for x in seen) for m, seen in consulted.items()},
-            "plugin_base": base}
+    return {
+        "version": data["version"],
+        "keys": keys,
+        "interfaces": interfaces,
+        "consulted": {m: tuple(str(x) for x in seen) for m, seen in consulted.items()},
+        "plugin_base": base,
+    }

@@ -34,39 +34,94 @@ class _Bar:
 
 @click.command()
 @click.argument("path", type=click.Path(path_type=str))
-@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="summary",
-              show_default=True, help="Output format (json is the documented schema).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str),
-              help="Write to FILE (atomically) instead of standard output.")
-@click.option("--include", multiple=True, metavar="GLOB",
-              help="Only analyse files matching GLOB (relative to PATH; repeatable).")
-@click.option("--exclude", multiple=True, metavar="GLOB",
-              help="Also skip files matching GLOB (repeatable).")
-@click.option("--no-default-excludes", is_flag=True,
-              help="Analyse tests, migrations, build output and docs too.")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="summary",
+    show_default=True,
+    help="Output format (json is the documented schema).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Write to FILE (atomically) instead of standard output.",
+)
+@click.option(
+    "--include",
+    multiple=True,
+    metavar="GLOB",
+    help="Only analyse files matching GLOB (relative to PATH; repeatable).",
+)
+@click.option(
+    "--exclude", multiple=True, metavar="GLOB", help="Also skip files matching GLOB (repeatable)."
+)
+@click.option(
+    "--no-default-excludes",
+    is_flag=True,
+    help="Analyse tests, migrations, build output and docs too.",
+)
 @click.option("--no-gitignore", is_flag=True, help="Do not honour .gitignore files.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Parser processes [default: all cores].")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str),
-              help="Cache directory [default: one per tree in $XDG_CACHE_HOME/migrator or "
-                   "~/.cache/migrator, never in the project].")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Parser processes [default: all cores].",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=str),
+    help="Cache directory [default: one per tree in $XDG_CACHE_HOME/migrator or "
+    "~/.cache/migrator, never in the project].",
+)
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
-@click.option("--max-file-size", type=click.IntRange(min=0), default=DEFAULT_MAX_FILE_SIZE,
-              show_default=True, help="Skip (and report) files bigger than this many bytes; "
-              "0 means no limit.")
-@click.option("--frameworks/--no-frameworks", default=True, show_default=True,
-              help="Run the framework plug-ins (routes, models, tables, tasks).")
-@click.option("--file-time-limit", type=click.FloatRange(min=0), default=DEFAULT_TIME_LIMIT,
-              show_default=True, help="Skip (and report) a file whose parse takes longer than "
-              "this many seconds; 0 means no limit.")
-@click.option("--follow-symlinks", is_flag=True,
-              help="Follow symbolic links that lead out of PATH (default: report and skip).")
+@click.option(
+    "--max-file-size",
+    type=click.IntRange(min=0),
+    default=DEFAULT_MAX_FILE_SIZE,
+    show_default=True,
+    help="Skip (and report) files bigger than this many bytes; 0 means no limit.",
+)
+@click.option(
+    "--frameworks/--no-frameworks",
+    default=True,
+    show_default=True,
+    help="Run the framework plug-ins (routes, models, tables, tasks).",
+)
+@click.option(
+    "--file-time-limit",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_TIME_LIMIT,
+    show_default=True,
+    help="Skip (and report) a file whose parse takes longer than "
+    "this many seconds; 0 means no limit.",
+)
+@click.option(
+    "--follow-symlinks",
+    is_flag=True,
+    help="Follow symbolic links that lead out of PATH (default: report and skip).",
+)
 @click.option("--strict", is_flag=True, help="Exit 1 when any file could not be analysed.")
-def analyze(path: str, fmt: str, output: str | None, include: tuple[str, ...],
-            exclude: tuple[str, ...], no_default_excludes: bool, no_gitignore: bool,
-            jobs: int | None, cache_dir: str | None, no_cache: bool, max_file_size: int,
-            frameworks: bool, file_time_limit: float, follow_symlinks: bool,
-            strict: bool) -> None:
+def analyze(
+    path: str,
+    fmt: str,
+    output: str | None,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    no_default_excludes: bool,
+    no_gitignore: bool,
+    jobs: int | None,
+    cache_dir: str | None,
+    no_cache: bool,
+    max_file_size: int,
+    frameworks: bool,
+    file_time_limit: float,
+    follow_symlinks: bool,
+    strict: bool,
+) -> None:
     """Parse the Python code under PATH (never importing it) into a dependency graph."""
     from migrator.analysis import PathError
     from migrator.analysis import analyze as run
@@ -77,12 +132,22 @@ def analyze(path: str, fmt: str, output: str | None, include: tuple[str, ...],
 
     bar = _Bar() if sys.stderr.isatty() else None
     try:
-        graph = run(path, include=list(include) or None, exclude=list(exclude) or None,
-                    jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache, progress=bar,
-                    default_excludes=not no_default_excludes, gitignore=not no_gitignore,
-                    max_file_size=max_file_size, plugins=frameworks,
-                    time_limit=file_time_limit, follow_symlinks=follow_symlinks,
-                    resident=wanted())
+        graph = run(
+            path,
+            include=list(include) or None,
+            exclude=list(exclude) or None,
+            jobs=jobs,
+            cache_dir=cache_dir,
+            use_cache=not no_cache,
+            progress=bar,
+            default_excludes=not no_default_excludes,
+            gitignore=not no_gitignore,
+            max_file_size=max_file_size,
+            plugins=frameworks,
+            time_limit=file_time_limit,
+            follow_symlinks=follow_symlinks,
+            resident=wanted(),
+        )
     except PathError as exc:
         if bar:
             bar.close()

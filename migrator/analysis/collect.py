@@ -101,8 +101,8 @@ def _string_body(node: cst.SimpleString) -> str | None:
     prefix = value[:i].lower()
     if "b" in prefix:
         return None
-    q = 3 if value[i:i + 3] in ('"""', "'''") else 1
-    return value[i + q:len(value) - q]
+    q = 3 if value[i : i + 3] in ('"""', "'''") else 1
+    return value[i + q : len(value) - q]
 
 
 class _Scope:
@@ -316,8 +316,11 @@ class Collector:
                     for name in _ANNOTATION_NAMES.findall(body):
                         self.use(name)
                 elif _DOTTED.fullmatch(body):
-                    self.facts.dynamic.append(DynamicRef(
-                        body, self.line, "string_ref", self.owner.name if self.owner else None))
+                    self.facts.dynamic.append(
+                        DynamicRef(
+                            body, self.line, "string_ref", self.owner.name if self.owner else None
+                        )
+                    )
         self.line += node.value.count("\n")
         if node.lpar:
             for name in ("lpar", "rpar"):
@@ -346,6 +349,7 @@ class Collector:
                     self.store = store
                 else:
                     self._field(value)
+
         return handler
 
     def _call(self, node: cst.Call) -> None:
@@ -378,8 +382,9 @@ class Collector:
             value = self._relative_dynamic(value, package)
             if value is None:
                 return
-        self.facts.dynamic.append(DynamicRef(value, self.line, kind,
-                                             self.owner.name if self.owner else None))
+        self.facts.dynamic.append(
+            DynamicRef(value, self.line, kind, self.owner.name if self.owner else None)
+        )
 
     def _relative_dynamic(self, value: str, package: Any) -> str | None:
         if isinstance(package, cst.Name) and package.value in ("__name__", "__package__"):
@@ -393,7 +398,7 @@ class Collector:
         parts = base.split(".") if base else []
         if level - 1 > len(parts):
             return None
-        parts = parts[:len(parts) - (level - 1)]
+        parts = parts[: len(parts) - (level - 1)]
         rest = value[level:]
         return ".".join(parts + ([rest] if rest else []))
 
@@ -403,12 +408,28 @@ class Collector:
             return self.facts.module
         return self.facts.module.rpartition(".")[0]
 
-    def _import_fact(self, line: int, module: str, name: str | None, alias: str | None,
-                     star: bool = False, level: int = 0) -> None:
+    def _import_fact(
+        self,
+        line: int,
+        module: str,
+        name: str | None,
+        alias: str | None,
+        star: bool = False,
+        level: int = 0,
+    ) -> None:
         lazy = any(s.kind == "function" for s in self.scopes)
-        fact = ImportFact(line=line, module=module, name=name, alias=alias, star=star,
-                          lazy=lazy, type_only=self.type_only, guarded=self.guarded,
-                          relative_level=level, owner=self.owner.name if self.owner else None)
+        fact = ImportFact(
+            line=line,
+            module=module,
+            name=name,
+            alias=alias,
+            star=star,
+            lazy=lazy,
+            type_only=self.type_only,
+            guarded=self.guarded,
+            relative_level=level,
+            owner=self.owner.name if self.owner else None,
+        )
         self.facts.imports.append(fact)
         if star:
             return
@@ -423,8 +444,11 @@ class Collector:
         line = self.line
         for alias in node.names:
             module = dotted_name(alias.name)
-            asname = alias.asname.name.value if alias.asname and isinstance(
-                alias.asname.name, cst.Name) else None
+            asname = (
+                alias.asname.name.value
+                if alias.asname and isinstance(alias.asname.name, cst.Name)
+                else None
+            )
             if module:
                 self._import_fact(line, module, None, asname)
         self.count_only_children(node)
@@ -436,21 +460,32 @@ class Collector:
         if level:
             parts = self._package().split(".") if self._package() else []
             if level - 1 > len(parts) or (level - 1 == len(parts) and not module):
-                self.facts.diagnostics.append(_diag(
-                    self.facts.file, line, "relative-import",
-                    f"relative import with {level} dots climbs above the top-level package"))
+                self.facts.diagnostics.append(
+                    _diag(
+                        self.facts.file,
+                        line,
+                        "relative-import",
+                        f"relative import with {level} dots climbs above the top-level package",
+                    )
+                )
                 self.count_only_children(node)
                 return
-            parts = parts[:len(parts) - (level - 1)]
+            parts = parts[: len(parts) - (level - 1)]
             module = ".".join(parts + ([module] if module else []))
         if isinstance(node.names, cst.ImportStar):
             self._import_fact(line, module, None, None, star=True, level=level)
         else:
             for alias in node.names:
-                name = alias.name.value if isinstance(alias.name, cst.Name) else dotted_name(
-                    alias.name)
-                asname = alias.asname.name.value if alias.asname and isinstance(
-                    alias.asname.name, cst.Name) else None
+                name = (
+                    alias.name.value
+                    if isinstance(alias.name, cst.Name)
+                    else dotted_name(alias.name)
+                )
+                asname = (
+                    alias.asname.name.value
+                    if alias.asname and isinstance(alias.asname.name, cst.Name)
+                    else None
+                )
                 if name:
                     self._import_fact(line, module, name, asname, level=level)
         self.count_only_children(node)
@@ -489,8 +524,11 @@ class Collector:
                     if start is None:
                         start = self._decorator_line
                     if sym is not None:
-                        target = dec.decorator.func if isinstance(dec.decorator, cst.Call) \
+                        target = (
+                            dec.decorator.func
+                            if isinstance(dec.decorator, cst.Call)
                             else dec.decorator
+                        )
                         dotted = dotted_name(target)
                         if dotted and dotted not in sym.decorators:
                             sym.decorators.append(dotted)
@@ -590,14 +628,16 @@ class Collector:
             return
         line = self.line
         names: list[str] = []
-        targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) \
-            else [node.target]
+        targets = (
+            [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+        )
         for target in targets:
             if isinstance(target, cst.Name):
                 names.append(target.value)
             elif isinstance(target, (cst.Tuple, cst.List)):
-                names.extend(e.value.value for e in target.elements
-                             if isinstance(e.value, cst.Name))
+                names.extend(
+                    e.value.value for e in target.elements if isinstance(e.value, cst.Name)
+                )
         if isinstance(node, (cst.Assign, cst.AugAssign)) and names == ["__all__"]:
             self._exports(node)
         names = [n for n in names if not (n.startswith("__") and n.endswith("__"))]
@@ -616,8 +656,11 @@ class Collector:
     def _exports(self, node: Any) -> None:
         value = node.value
         if isinstance(value, (cst.List, cst.Tuple)):
-            bodies = [_string_body(e.value) for e in value.elements
-                      if isinstance(e.value, cst.SimpleString)]
+            bodies = [
+                _string_body(e.value)
+                for e in value.elements
+                if isinstance(e.value, cst.SimpleString)
+            ]
             names = [n for n in bodies if n]
             if isinstance(node, cst.AugAssign) and self.facts.exports is not None:
                 self.facts.exports.extend(names)

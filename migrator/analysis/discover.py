@@ -19,8 +19,17 @@ from migrator.graph import Diagnostic
 
 #: excluded unless an --include pattern names them (matched against any path component)
 DEFAULT_EXCLUDES = (
-    "tests", "test", "testing", "conftest.py", "test_*.py", "*_test.py",
-    "build", "dist", "docs", "*.egg-info", "site-packages",
+    "tests",
+    "test",
+    "testing",
+    "conftest.py",
+    "test_*.py",
+    "*_test.py",
+    "build",
+    "dist",
+    "docs",
+    "*.egg-info",
+    "site-packages",
 )
 #: a ``migrations`` folder holding these is a schema history (Django's numbered files,
 #: Alembic's environment), excluded by default; one that does not is code (an importer of
@@ -28,8 +37,21 @@ DEFAULT_EXCLUDES = (
 _SCHEMA_MIGRATION = re.compile(r"\d{4}_\w*\.py|env\.py|script\.py\.mako|versions")
 #: never entered: tool and VCS state, dependencies, caches
 HARD_EXCLUDES = (
-    ".git", ".hg", ".svn", "node_modules", "__pycache__", ".tox", ".nox", ".venv", "venv",
-    "virtualenv", ".eggs", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".migrator-cache",
+    ".git",
+    ".hg",
+    ".svn",
+    "node_modules",
+    "__pycache__",
+    ".tox",
+    ".nox",
+    ".venv",
+    "venv",
+    "virtualenv",
+    ".eggs",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".migrator-cache",
 )
 DEFAULT_MAX_FILE_SIZE = 2_000_000  # bytes; bigger files are reported and skipped
 _IDENT = re.compile(r"[A-Za-z_]\w*")
@@ -65,9 +87,9 @@ def _piece(piece: str) -> str:
             out.append("[^/]*")
         elif c == "?":
             out.append("[^/]")
-        elif c == "[" and "]" in piece[i + 2:]:
+        elif c == "[" and "]" in piece[i + 2 :]:
             j = piece.index("]", i + 2)
-            body = piece[i + 1:j]
+            body = piece[i + 1 : j]
             out.append("[" + ("^" + body[1:] if body[:1] == "!" else body) + "]")
             i = j
         else:
@@ -97,8 +119,9 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
 class Matcher:
     """Include/exclude globs, matched against paths relative to PATH."""
 
-    def __init__(self, include: list[str] | None, exclude: list[str] | None,
-                 default_excludes: bool = True) -> None:
+    def __init__(
+        self, include: list[str] | None, exclude: list[str] | None, default_excludes: bool = True
+    ) -> None:
         self.include = [_glob_regex(p) for p in include or []]
         self.exclude = [_glob_regex(p) for p in exclude or []]
         self.defaults = [_glob_regex(p) for p in DEFAULT_EXCLUDES] if default_excludes else []
@@ -111,8 +134,8 @@ class Matcher:
         if name in self.hard or any(r.fullmatch(rel) for r in self.exclude):
             return True
         if any(r.fullmatch(rel) for r in self.defaults) or (
-                self.defaults and name == "migrations" and path is not None
-                and _schema_migrations(path)):
+            self.defaults and name == "migrations" and path is not None and _schema_migrations(path)
+        ):
             # an --include may still reach inside a default-excluded directory
             return not self.include or not self._could_include_under(rel)
         return False
@@ -178,11 +201,15 @@ def project_root(path: str | os.PathLike[str]) -> Path | None:
         return None
 
 
-def discover(path: str | os.PathLike[str], include: list[str] | None = None,
-             exclude: list[str] | None = None, default_excludes: bool = True,
-             gitignore: bool = True,
-             max_file_size: int = DEFAULT_MAX_FILE_SIZE,
-             follow_symlinks: bool = False) -> Discovery:
+def discover(
+    path: str | os.PathLike[str],
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    default_excludes: bool = True,
+    gitignore: bool = True,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    follow_symlinks: bool = False,
+) -> Discovery:
     """All analysable files under ``path`` with their module names, plus diagnostics.
 
     Symbolic links that lead out of ``path`` are reported and skipped unless
@@ -199,8 +226,14 @@ def discover(path: str | os.PathLike[str], include: list[str] | None = None,
             raise PathError(f"{path}: not a Python file or directory")
         import_root = _import_root(target.parent)
         disc = Discovery(root=import_root)
-        walker = _Walker(disc, import_root, target.parent, Matcher(None, None, False),
-                         gitignore=False, max_file_size=max_file_size)
+        walker = _Walker(
+            disc,
+            import_root,
+            target.parent,
+            Matcher(None, None, False),
+            gitignore=False,
+            max_file_size=max_file_size,
+        )
         walker.add_file(target)
         return _finish(disc, path)
     if not target.is_dir():
@@ -210,8 +243,15 @@ def discover(path: str | os.PathLike[str], include: list[str] | None = None,
     import_root = _import_root(target)
     if import_root != target:
         disc = Discovery(root=import_root)
-        walker = _Walker(disc, import_root, target, matcher, gitignore, max_file_size,
-                         follow_symlinks=follow_symlinks)
+        walker = _Walker(
+            disc,
+            import_root,
+            target,
+            matcher,
+            gitignore,
+            max_file_size,
+            follow_symlinks=follow_symlinks,
+        )
         walker.walk(target)
         return _finish(disc, path)
 
@@ -221,9 +261,16 @@ def discover(path: str | os.PathLike[str], include: list[str] | None = None,
     if src.is_dir() and not (src / "__init__.py").exists():
         roots = [src, target]
     for root in roots:
-        walker = _Walker(disc, root, target, matcher, gitignore, max_file_size,
-                         skip={src} if root == target and len(roots) == 2 else set(),
-                         follow_symlinks=follow_symlinks)
+        walker = _Walker(
+            disc,
+            root,
+            target,
+            matcher,
+            gitignore,
+            max_file_size,
+            skip={src} if root == target and len(roots) == 2 else set(),
+            follow_symlinks=follow_symlinks,
+        )
         walker.walk(root)
     return _finish(disc, path)
 
@@ -235,9 +282,14 @@ def _finish(disc: Discovery, path: object) -> Discovery:
             other = seen[f.module]
             if f.path.suffix == ".pyi" and other.path.suffix == ".py":
                 continue  # a stub beside its module: the module wins
-            disc.diagnostics.append(Diagnostic(
-                f.rel, 1, "duplicate-module",
-                f"module {f.module} is also defined by {other.rel}; this file is ignored"))
+            disc.diagnostics.append(
+                Diagnostic(
+                    f.rel,
+                    1,
+                    "duplicate-module",
+                    f"module {f.module} is also defined by {other.rel}; this file is ignored",
+                )
+            )
             continue
         seen[f.module] = f
     disc.files = sorted(seen.values())
@@ -248,9 +300,17 @@ def _finish(disc: Discovery, path: object) -> Discovery:
 
 
 class _Walker:
-    def __init__(self, disc: Discovery, import_root: Path, match_root: Path, matcher: Matcher,
-                 gitignore: bool, max_file_size: int, skip: set[Path] | None = None,
-                 follow_symlinks: bool = False) -> None:
+    def __init__(
+        self,
+        disc: Discovery,
+        import_root: Path,
+        match_root: Path,
+        matcher: Matcher,
+        gitignore: bool,
+        max_file_size: int,
+        skip: set[Path] | None = None,
+        follow_symlinks: bool = False,
+    ) -> None:
         self.disc = disc
         self.follow_symlinks = follow_symlinks
         self.tree_root = os.path.realpath(match_root)
@@ -267,8 +327,11 @@ class _Walker:
             self.ignore_root = git_root or match_root
             chain = [match_root]
             if git_root is not None:
-                chain = [git_root, *[p for p in reversed(match_root.parents)
-                                     if git_root in p.parents], match_root]
+                chain = [
+                    git_root,
+                    *[p for p in reversed(match_root.parents) if git_root in p.parents],
+                    match_root,
+                ]
                 chain = list(dict.fromkeys(chain))
             for directory in chain[:-1]:
                 self._load_ignore(directory)
@@ -276,8 +339,8 @@ class _Walker:
     def _rel(self, path: Path, base: Path) -> str:
         # string prefixes instead of Path.relative_to: discovery of a big tree calls this a lot
         p, b = str(path), str(base)
-        if p.startswith(b) and p[len(b):len(b) + 1] == os.sep:
-            return p[len(b) + 1:].replace(os.sep, "/")
+        if p.startswith(b) and p[len(b) : len(b) + 1] == os.sep:
+            return p[len(b) + 1 :].replace(os.sep, "/")
         if p == b:
             return "."
         return path.name
@@ -288,19 +351,25 @@ class _Walker:
             self.ignore.add_file(directory / ".gitignore", "" if base == "." else base)
 
     def _diag(self, path: Path, line: int, code: str, message: str) -> None:
-        self.disc.diagnostics.append(Diagnostic(self._rel(path, self.disc.root), line, code,
-                                                message))
+        self.disc.diagnostics.append(
+            Diagnostic(self._rel(path, self.disc.root), line, code, message)
+        )
 
-    def walk(self, directory: Path, ancestors: frozenset[str] = frozenset(),
-             real: str | None = None) -> None:
+    def walk(
+        self, directory: Path, ancestors: frozenset[str] = frozenset(), real: str | None = None
+    ) -> None:
         if real is None:
             try:
                 real = os.path.realpath(directory)
             except OSError:
                 real = str(directory)
         if real in ancestors:
-            self._diag(directory, 0, "symlink-loop",
-                       "symbolic link points back to a directory being walked; not followed")
+            self._diag(
+                directory,
+                0,
+                "symlink-loop",
+                "symbolic link points back to a directory being walked; not followed",
+            )
             return
         ancestors = ancestors | {real}
         try:
@@ -328,23 +397,35 @@ class _Walker:
                 continue
             rel = self._rel(path, self.match_root)
             if self.ignore is not None and self.ignore.ignored(
-                    self._rel(path, self.ignore_root), is_dir):
+                self._rel(path, self.ignore_root), is_dir
+            ):
                 continue
-            if not self.follow_symlinks and (is_dir or is_file) and entry.is_symlink() and \
-                    not self._inside(path):
+            if (
+                not self.follow_symlinks
+                and (is_dir or is_file)
+                and entry.is_symlink()
+                and not self._inside(path)
+            ):
                 if is_dir or entry.name.endswith((".py", ".pyi")):
-                    self.disc.diagnostics.append(Diagnostic(
-                        self._rel(path, self.disc.root), 0 if is_dir else 1, "symlink-outside",
-                        "symbolic link leads out of the analysed tree; not followed "
-                        "(--follow-symlinks follows it)", "info"))
+                    self.disc.diagnostics.append(
+                        Diagnostic(
+                            self._rel(path, self.disc.root),
+                            0 if is_dir else 1,
+                            "symlink-outside",
+                            "symbolic link leads out of the analysed tree; not followed "
+                            "(--follow-symlinks follows it)",
+                            "info",
+                        )
+                    )
                 continue
             if is_dir:
                 if self.matcher.prune_dir(rel, entry.name, path):
                     continue
                 if not _IDENT.fullmatch(entry.name):
                     continue
-                self.walk(path, ancestors,
-                          None if entry.is_symlink() else real + os.sep + entry.name)
+                self.walk(
+                    path, ancestors, None if entry.is_symlink() else real + os.sep + entry.name
+                )
             elif entry.name.endswith((".py", ".pyi")):
                 if self.matcher.skip_file(rel):
                     continue
@@ -374,8 +455,11 @@ class _Walker:
         if not stat.S_ISREG(st.st_mode):
             self._diag(path, 1, "unreadable", "not a regular file")
             return
-        rel_dir = path.parent.relative_to(self.import_root).parts if path.parent != \
-            self.import_root else ()
+        rel_dir = (
+            path.parent.relative_to(self.import_root).parts
+            if path.parent != self.import_root
+            else ()
+        )
         if any(not _IDENT.fullmatch(p) for p in rel_dir):
             return
         is_package = stem == "__init__"
@@ -384,10 +468,16 @@ class _Walker:
             return  # an __init__.py directly in the import root is not a module
         rel = self._rel(path, self.disc.root)
         if self.max_file_size and st.st_size > self.max_file_size:
-            self.disc.diagnostics.append(Diagnostic(
-                rel, 1, "too-large",
-                f"{st.st_size} bytes is over the size limit of {self.max_file_size} "
-                f"(--max-file-size); file skipped"))
+            self.disc.diagnostics.append(
+                Diagnostic(
+                    rel,
+                    1,
+                    "too-large",
+                    f"{st.st_size} bytes is over the size limit of {self.max_file_size} "
+                    f"(--max-file-size); file skipped",
+                )
+            )
             return
-        self.disc.files.append(SourceFile(".".join(parts), rel, path, is_package, st.st_size,
-                                         st.st_mtime_ns))
+        self.disc.files.append(
+            SourceFile(".".join(parts), rel, path, is_package, st.st_size, st.st_mtime_ns)
+        )

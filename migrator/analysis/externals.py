@@ -58,8 +58,11 @@ def _distributions() -> dict[str, list[str]]:
     if _CACHE is not None:
         try:
             data = _CACHE.read(_CACHE_NAME, b"distributions")
-            if isinstance(data, dict) and data.get("key") == key and \
-                    isinstance(data.get("map"), dict):
+            if (
+                isinstance(data, dict)
+                and data.get("key") == key
+                and isinstance(data.get("map"), dict)
+            ):
                 return data["map"]
         except CacheFileError:
             pass  # built again, and written over

@@ -53,7 +53,9 @@ class ImportFact(_Compact):
 
     line: int
     module: str  # absolute module as written after resolving relative dots ("pkg.sub")
-    name: str | None = None  # the imported name for ``from module import name``; None for ``import``
+    name: str | None = (
+        None  # the imported name for ``from module import name``; None for ``import``
+    )
     alias: str | None = None  # the local name bound, when it differs from the default
     star: bool = False  # ``from module import *``
     lazy: bool = False  # inside a function or method body

@@ -35,13 +35,15 @@ def _item_encoder() -> Callable[[object], str]:
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:
         return json.JSONEncoder(ensure_ascii=False).encode
-    c_encode = make(None, None, json.encoder.encode_basestring, None, ": ", ", ", False,
-                    False, True)
+    c_encode = make(
+        None, None, json.encoder.encode_basestring, None, ": ", ", ", False, False, True
+    )
 
     def encode(value: object) -> str:
         if isinstance(value, str):
             return json.encoder.encode_basestring(value)
         return "".join(c_encode(value, 0))
+
     return encode
 
 
@@ -71,8 +73,10 @@ def _module_edges(graph: DependencyGraph) -> list[tuple[str, str, dict]]:
         a, b = module_of(s), module_of(t)
         if a == b:
             continue
-        entry = merged.setdefault((a, b), {"count": 0, "kinds": Counter(), "lazy": True,
-                                           "type_only": True, "has_import": False})
+        entry = merged.setdefault(
+            (a, b),
+            {"count": 0, "kinds": Counter(), "lazy": True, "type_only": True, "has_import": False},
+        )
         entry["count"] += data["count"]
         entry["kinds"][data["kind"]] += data["count"]
         if data["kind"] == "import":
@@ -86,12 +90,18 @@ def summary(graph: DependencyGraph) -> str:
     modules = graph.modules()
     kinds = Counter(d["kind"] for _, d in graph.g.nodes(data=True))
     edge_counts = Counter(d["kind"] for _, _, d in graph.edges())
-    lines = [f"root: {graph.root}",
-             f"modules: {len(modules)}  lines: {sum(graph.g.nodes[m]['size'] for m in modules)}",
-             "symbols: " + ", ".join(f"{kinds[k]} {k}es" if k == "class" else f"{kinds[k]} {k}s"
-                                     for k in ("class", "function", "variable")),
-             "edges: " + ", ".join(f"{edge_counts[k]} {k}" for k in EDGE_KINDS
-                                   if edge_counts[k]) if edge_counts else "edges: none"]
+    lines = [
+        f"root: {graph.root}",
+        f"modules: {len(modules)}  lines: {sum(graph.g.nodes[m]['size'] for m in modules)}",
+        "symbols: "
+        + ", ".join(
+            f"{kinds[k]} {k}es" if k == "class" else f"{kinds[k]} {k}s"
+            for k in ("class", "function", "variable")
+        ),
+        "edges: " + ", ".join(f"{edge_counts[k]} {k}" for k in EDGE_KINDS if edge_counts[k])
+        if edge_counts
+        else "edges: none",
+    ]
     mg = graph.module_graph(["import"])
     fan_in = sorted(((mg.in_degree(m), m) for m in mg.nodes), key=lambda x: (-x[0], x[1]))[:5]
     fan_out = sorted(((mg.out_degree(m), m) for m in mg.nodes), key=lambda x: (-x[0], x[1]))[:5]
@@ -105,8 +115,10 @@ def summary(graph: DependencyGraph) -> str:
             if not e.stdlib:
                 dists[e.distribution or e.module] += 1
     if dists:
-        lines.append("third-party: " + ", ".join(
-            f"{d} ({n})" for d, n in sorted(dists.items(), key=lambda x: (-x[1], x[0]))))
+        lines.append(
+            "third-party: "
+            + ", ".join(f"{d} ({n})" for d, n in sorted(dists.items(), key=lambda x: (-x[1], x[0])))
+        )
     if graph.routes:
         lines.append(f"routes: {len(graph.routes)}")
         lines.extend(f"  {r.method:6} {r.path}  -> {r.handler}" for r in graph.routes)
@@ -118,8 +130,10 @@ def summary(graph: DependencyGraph) -> str:
     if graph.tables:
         lines.append(f"tables: {len(graph.tables)}")
         for t in graph.tables.values():
-            lines.append(f"  {t.name}  model={t.model or '-'}  readers={len(t.readers)} "
-                         f"writers={len(t.writers)}")
+            lines.append(
+                f"  {t.name}  model={t.model or '-'}  readers={len(t.readers)} "
+                f"writers={len(t.writers)}"
+            )
     lines.append(f"diagnostics: {len(graph.diagnostics)}")
     lines.extend(f"  {d}" for d in graph.diagnostics)
     return "\n".join(lines) + "\n"

@@ -42,12 +42,12 @@ def _translate(pattern: str) -> str:
             out.append("[^/]")
             i += 1
         elif c == "[":
-            j = pattern.find("]", i + 2 if pattern[i + 1:i + 2] in ("!", "^") else i + 1)
+            j = pattern.find("]", i + 2 if pattern[i + 1 : i + 2] in ("!", "^") else i + 1)
             if j < 0:
                 out.append(re.escape(c))
                 i += 1
             else:
-                body = pattern[i + 1:j]
+                body = pattern[i + 1 : j]
                 if body[:1] in ("!", "^"):
                     body = "^" + body[1:]
                 out.append("[" + body.replace("\\", "\\\\") + "]")
@@ -106,7 +106,7 @@ class GitIgnore:
             if rule.base:
                 if not rel.startswith(rule.base + "/"):
                     continue
-                sub = rel[len(rule.base) + 1:]
+                sub = rel[len(rule.base) + 1 :]
             else:
                 sub = rel
             if rule.regex.fullmatch(sub):

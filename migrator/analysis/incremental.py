@@ -47,23 +47,37 @@ from migrator.graph import DependencyGraph
 LEDGER_VERSION = 1
 
 
-def make_ledger(keys: dict[str, str], facts: dict[str, ModuleFacts],
-                patch_info: dict[str, Any]) -> dict[str, Any]:
+def make_ledger(
+    keys: dict[str, str], facts: dict[str, ModuleFacts], patch_info: dict[str, Any]
+) -> dict[str, Any]:
     """The ledger of a graph just built from ``facts`` (``build_graph_for_patching``)."""
-    return {"version": LEDGER_VERSION, "keys": dict(keys),
-            "interfaces": {m: interface(mf) for m, mf in facts.items()},
-            "consulted": patch_info["consulted"], "plugin_base": patch_info["plugin_base"]}
+    return {
+        "version": LEDGER_VERSION,
+        "keys": dict(keys),
+        "interfaces": {m: interface(mf) for m, mf in facts.items()},
+        "consulted": patch_info["consulted"],
+        "plugin_base": patch_info["plugin_base"],
+    }
 
 
 def valid_ledger(ledger: object) -> TypeGuard[dict[str, Any]]:
-    return isinstance(ledger, dict) and ledger.get("version") == LEDGER_VERSION and all(
-        isinstance(ledger.get(k), dict)
-        for k in ("keys", "interfaces", "consulted", "plugin_base"))
+    return (
+        isinstance(ledger, dict)
+        and ledger.get("version") == LEDGER_VERSION
+        and all(
+            isinstance(ledger.get(k), dict)
+            for k in ("keys", "interfaces", "consulted", "plugin_base")
+        )
+    )
 
 
-def patch(graph: DependencyGraph, ledger: dict[str, Any], facts: dict[str, ModuleFacts],
-          keys: dict[str, str], run_plugins: bool
-          ) -> tuple[dict[str, Any], int, set[str]] | None:
+def patch(
+    graph: DependencyGraph,
+    ledger: dict[str, Any],
+    facts: dict[str, ModuleFacts],
+    keys: dict[str, str],
+    run_plugins: bool,
+) -> tuple[dict[str, Any], int, set[str]] | None:
     """Turn ``graph`` (the previous run's, described by ``ledger``) into the graph of
     ``facts`` in place. Returns the new ledger, the number of modules resolved again and the
     nodes whose attributes or out-edges it may have changed (``cacheformat.encode_delta``),
@@ -82,8 +96,11 @@ def patch(graph: DependencyGraph, ledger: dict[str, Any], facts: dict[str, Modul
     interfaces.update(new_interfaces)
     affected = set(changed)
     if moved:
-        affected.update(m for m, seen in ledger["consulted"].items()
-                        if m not in removed and not moved.isdisjoint(seen))
+        affected.update(
+            m
+            for m, seen in ledger["consulted"].items()
+            if m not in removed and not moved.isdisjoint(seen)
+        )
 
     g = graph.g
     succ, pred, nodes = g._adj, g._pred, g._node
@@ -111,8 +128,9 @@ def patch(graph: DependencyGraph, ledger: dict[str, Any], facts: dict[str, Modul
 
     # 1. peel off the plug-ins' layer: back to the resolver's edges of the previous run
     # (what the layer's edges held is kept, to tell afterwards which of them changed)
-    layer = {(s, t, kind): succ.get(s, {}).get(t, {}).get(kind)
-             for s, t, kind in ledger["plugin_base"]}
+    layer = {
+        (s, t, kind): succ.get(s, {}).get(t, {}).get(kind) for s, t, kind in ledger["plugin_base"]
+    }
     for (s, t, kind), before in ledger["plugin_base"].items():
         if s not in succ or t not in succ:
             return None
@@ -164,7 +182,7 @@ def patch(graph: DependencyGraph, ledger: dict[str, Any], facts: dict[str, Modul
     for module in affected:
         graph.externals.pop(module, None)
     graph.externals.update(externals)
-    for (s, t, _kind) in edges.data:
+    for s, t, _kind in edges.data:
         sources.add(s)
         targets.add(t)
         dirty.add(s)
@@ -176,7 +194,7 @@ def patch(graph: DependencyGraph, ledger: dict[str, Any], facts: dict[str, Modul
     plugin_base = {}
     if run_plugins:
         plugin_base = apply_plugins(facts, resolver, graph)
-        for (s, t, _kind) in plugin_base:
+        for s, t, _kind in plugin_base:
             sources.add(s)
             targets.add(t)
     for key in layer.keys() | plugin_base.keys():  # the layer's edges that differ now
@@ -200,6 +218,11 @@ def patch(graph: DependencyGraph, ledger: dict[str, Any], facts: dict[str, Modul
             sort_in_place(pred[t])
     _clear_nx_cache(g)
     graph.externals = dict(sorted(graph.externals.items()))
-    new_ledger = {"version": LEDGER_VERSION, "keys": dict(keys), "interfaces": interfaces,
-                  "consulted": consulted, "plugin_base": plugin_base}
+    new_ledger = {
+        "version": LEDGER_VERSION,
+        "keys": dict(keys),
+        "interfaces": interfaces,
+        "consulted": consulted,
+        "plugin_base": plugin_base,
+    }
     return new_ledger, len(affected), dirty

@@ -35,22 +35,35 @@ def decode(data: bytes, file: str) -> tuple[str | None, Diagnostic | None]:
     """Source bytes -> text, honouring a BOM and a PEP 263 coding line."""
     nul = data.find(b"\x00")
     if nul >= 0:
-        return None, Diagnostic(file, _line_of(data, nul), "nul-byte",
-                                "file contains NUL bytes; not Python source", "error")
+        return None, Diagnostic(
+            file,
+            _line_of(data, nul),
+            "nul-byte",
+            "file contains NUL bytes; not Python source",
+            "error",
+        )
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        return None, Diagnostic(file, getattr(exc, "lineno", None) or 1, "decode-error",
-                                str(exc).split(" (")[0], "error")
+        return None, Diagnostic(
+            file,
+            getattr(exc, "lineno", None) or 1,
+            "decode-error",
+            str(exc).split(" (")[0],
+            "error",
+        )
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        return None, Diagnostic(file, _line_of(data, exc.start), "decode-error",
-                                f"cannot decode byte 0x{data[exc.start]:02x} as {encoding}",
-                                "error")
+        return None, Diagnostic(
+            file,
+            _line_of(data, exc.start),
+            "decode-error",
+            f"cannot decode byte 0x{data[exc.start]:02x} as {encoding}",
+            "error",
+        )
     except LookupError:
-        return None, Diagnostic(file, 1, "decode-error", f"unknown encoding {encoding!r}",
-                                "error")
+        return None, Diagnostic(file, 1, "decode-error", f"unknown encoding {encoding!r}", "error")
     if text.startswith("\ufeff"):
         text = text[1:]
     return text, None
@@ -77,16 +90,21 @@ def analyse_source(item: WorkItem) -> ModuleFacts:
     from migrator.analysis.collect import collect
 
     file, data = item.file, item.data
-    facts = ModuleFacts(module=item.module, file=file, is_package=item.is_package, lines=0,
-                        sha=item.sha)
+    facts = ModuleFacts(
+        module=item.module, file=file, is_package=item.is_package, lines=0, sha=item.sha
+    )
     text, problem = decode(data, file)
     if problem is not None:
         facts.diagnostics.append(problem)
         return facts
     assert text is not None
     # a line ends in \n, \r\n or a lone \r (old Mac files), as for Python's tokenizer
-    facts.lines = text.count("\n") + text.count("\r") - text.count("\r\n") + (
-        0 if not text or text.endswith(("\n", "\r")) else 1)
+    facts.lines = (
+        text.count("\n")
+        + text.count("\r")
+        - text.count("\r\n")
+        + (0 if not text or text.endswith(("\n", "\r")) else 1)
+    )
     if not text.strip():
         if not file.endswith("__init__.py"):
             facts.diagnostics.append(Diagnostic(file, 1, "empty-file", "file is empty", "info"))
@@ -94,23 +112,32 @@ def analyse_source(item: WorkItem) -> ModuleFacts:
     try:
         tree = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
-        facts.diagnostics.append(Diagnostic(
-            file, max(1, exc.raw_line), "syntax-error", _syntax_message(text, exc.message),
-            "error"))
+        facts.diagnostics.append(
+            Diagnostic(
+                file,
+                max(1, exc.raw_line),
+                "syntax-error",
+                _syntax_message(text, exc.message),
+                "error",
+            )
+        )
         return facts
     except RecursionError:
-        facts.diagnostics.append(Diagnostic(file, 1, "parse-error",
-                                            "nesting too deep for the parser", "error"))
+        facts.diagnostics.append(
+            Diagnostic(file, 1, "parse-error", "nesting too deep for the parser", "error")
+        )
         return facts
     except Exception as exc:  # the native parser can raise on exotic input
-        facts.diagnostics.append(Diagnostic(file, 1, "parse-error",
-                                            f"{type(exc).__name__}: {exc}", "error"))
+        facts.diagnostics.append(
+            Diagnostic(file, 1, "parse-error", f"{type(exc).__name__}: {exc}", "error")
+        )
         return facts
     try:
         collect(tree, facts)
     except RecursionError:
-        facts.diagnostics.append(Diagnostic(file, 1, "parse-error",
-                                            "nesting too deep to analyse", "error"))
+        facts.diagnostics.append(
+            Diagnostic(file, 1, "parse-error", "nesting too deep to analyse", "error")
+        )
         return facts
     try:
         if item.plugins:

@@ -53,8 +53,11 @@ def wanted() -> bool:
 def _private_dir() -> Path | None:
     """A directory that only this user can write to, or None."""
     runtime = os.environ.get("XDG_RUNTIME_DIR")
-    base = Path(runtime) / "migrator" if runtime and os.path.isabs(runtime) else \
-        Path(tempfile.gettempdir()) / f"migrator-{os.getuid()}"
+    base = (
+        Path(runtime) / "migrator"
+        if runtime and os.path.isabs(runtime)
+        else Path(tempfile.gettempdir()) / f"migrator-{os.getuid()}"
+    )
     try:
         base.mkdir(mode=0o700, exist_ok=True)
         st = os.lstat(base)

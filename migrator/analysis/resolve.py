@@ -96,8 +96,9 @@ class ProjectResolver:
             return self._module_value(imp.module.split(".", 1)[0])
         return self.export(imp.module, imp.name, seen)
 
-    def export(self, module: str, name: str,
-               seen: frozenset[tuple[str, str]] = frozenset()) -> Value | None:
+    def export(
+        self, module: str, name: str, seen: frozenset[tuple[str, str]] = frozenset()
+    ) -> Value | None:
         """What ``module.name`` is: a symbol defined there, a re-export, a submodule, an
         external name, or None.
 
@@ -326,8 +327,11 @@ class _Edges:
         plain = _plain_dicts(g)
         succ, pred = g._adj, g._pred
         for (source, target, kind), (count, evidence, flags) in sorted(self.data.items()):
-            ev = (list(evidence) if len(evidence) == 1
-                  else sorted(evidence, key=_evidence_key)[:MAX_EVIDENCE])
+            ev = (
+                list(evidence)
+                if len(evidence) == 1
+                else sorted(evidence, key=_evidence_key)[:MAX_EVIDENCE]
+            )
             if not plain or source not in succ or target not in succ:
                 add(source, target, key=kind, kind=kind, count=count, evidence=ev, **flags)
                 continue
@@ -343,9 +347,17 @@ class _Edges:
 def _plain_dicts(g: nx.MultiDiGraph) -> bool:
     """Whether ``g`` stores nodes and edges in plain dicts (networkx's default), so that the
     adjacency can be filled directly; otherwise the public, slower methods are used."""
-    return all(f is dict for f in (g.node_dict_factory, g.node_attr_dict_factory,
-                                   g.adjlist_outer_dict_factory, g.adjlist_inner_dict_factory,
-                                   g.edge_key_dict_factory, g.edge_attr_dict_factory))
+    return all(
+        f is dict
+        for f in (
+            g.node_dict_factory,
+            g.node_attr_dict_factory,
+            g.adjlist_outer_dict_factory,
+            g.adjlist_inner_dict_factory,
+            g.edge_key_dict_factory,
+            g.edge_attr_dict_factory,
+        )
+    )
 
 
 def _clear_nx_cache(g: nx.MultiDiGraph) -> None:
@@ -387,17 +399,26 @@ def _evidence_key(item: str) -> tuple[str, int]:
 
 def module_nodes(name: str, mf: ModuleFacts) -> list[tuple[str, dict[str, Any]]]:
     """The graph nodes of one module: the module itself, then its top-level symbols."""
-    nodes = [(name, node_attrs("module", mf.file, 1, max(mf.lines, 1), size=mf.lines,
-                               package=mf.is_package))]
+    nodes = [
+        (
+            name,
+            node_attrs(
+                "module", mf.file, 1, max(mf.lines, 1), size=mf.lines, package=mf.is_package
+            ),
+        )
+    ]
     for sym in mf.symbols:
-        nodes.append((f"{name}:{sym.name}", node_attrs(sym.kind, mf.file, sym.line,
-                                                        sym.end_line)))
+        nodes.append((f"{name}:{sym.name}", node_attrs(sym.kind, mf.file, sym.line, sym.end_line)))
     return nodes
 
 
-def resolve_modules(names: list[str], facts: dict[str, ModuleFacts],
-                    resolver: ProjectResolver, edges: _Edges,
-                    ext_out: dict[str, list[ExternalImport]]) -> dict[str, tuple[str, ...]]:
+def resolve_modules(
+    names: list[str],
+    facts: dict[str, ModuleFacts],
+    resolver: ProjectResolver,
+    edges: _Edges,
+    ext_out: dict[str, list[ExternalImport]],
+) -> dict[str, tuple[str, ...]]:
     """Add the edges that ``names`` draw (import, reference, inherit, dynamic) to ``edges``
     and their third-party imports to ``ext_out``. Returns, per module, the other modules whose
     facts its resolution read: only an interface change in one of those can change its edges."""
@@ -413,8 +434,13 @@ def resolve_modules(names: list[str], facts: dict[str, ModuleFacts],
     return consulted
 
 
-def _resolve_module(name: str, mf: ModuleFacts, resolver: ProjectResolver, edges: _Edges,
-                    ext_out: dict[str, list[ExternalImport]]) -> None:
+def _resolve_module(
+    name: str,
+    mf: ModuleFacts,
+    resolver: ProjectResolver,
+    edges: _Edges,
+    ext_out: dict[str, list[ExternalImport]],
+) -> None:
     ext: set[ExternalImport] = set()
     for imp in mf.imports:
         evidence = f"{mf.file}:{imp.line}"
@@ -425,8 +451,15 @@ def _resolve_module(name: str, mf: ModuleFacts, resolver: ProjectResolver, edges
             continue
         target = resolver.import_target(imp)
         if target is not None:
-            edges.add(name, target, "import", evidence, lazy=imp.lazy,
-                      type_only=imp.type_only, guarded=imp.guarded)
+            edges.add(
+                name,
+                target,
+                "import",
+                evidence,
+                lazy=imp.lazy,
+                type_only=imp.type_only,
+                guarded=imp.guarded,
+            )
     _references(name, mf, resolver, edges)
     for ref in mf.dynamic:
         source = f"{name}:{ref.owner}" if ref.owner else name
@@ -447,8 +480,9 @@ def _resolve_module(name: str, mf: ModuleFacts, resolver: ProjectResolver, edges
 EdgeKey = tuple[str, str, str]
 
 
-def apply_plugins(facts: dict[str, ModuleFacts], resolver: ProjectResolver,
-                  graph: DependencyGraph) -> dict[EdgeKey, dict[str, Any] | None]:
+def apply_plugins(
+    facts: dict[str, ModuleFacts], resolver: ProjectResolver, graph: DependencyGraph
+) -> dict[EdgeKey, dict[str, Any] | None]:
     """Run the framework plug-ins over ``graph``, which holds the resolver's edges only.
 
     Returns what every edge the plug-ins added to or created held before (None: it did not
@@ -458,8 +492,14 @@ def apply_plugins(facts: dict[str, ModuleFacts], resolver: ProjectResolver,
     adjacency = graph.g._adj
     add_edge = graph.add_edge
 
-    def recording_add_edge(source: str, target: str, kind: str, evidence: Any = (),
-                           count: int | None = None, **flags: bool) -> None:
+    def recording_add_edge(
+        source: str,
+        target: str,
+        kind: str,
+        evidence: Any = (),
+        count: int | None = None,
+        **flags: bool,
+    ) -> None:
         key = (source, target, kind)
         if key not in before:
             data = adjacency.get(source, {}).get(target, {}).get(kind)
@@ -481,17 +521,22 @@ def copy_edge(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def build_graph(facts: dict[str, ModuleFacts], root: str = ".", run_plugins: bool = True,
-                ) -> tuple[DependencyGraph, ProjectResolver]:
+def build_graph(
+    facts: dict[str, ModuleFacts],
+    root: str = ".",
+    run_plugins: bool = True,
+) -> tuple[DependencyGraph, ProjectResolver]:
     """The dependency graph of all modules' facts (see the module docstring) and the resolver
     that built it."""
     graph, resolver, _ = build_graph_for_patching(facts, root, run_plugins)
     return graph, resolver
 
 
-def build_graph_for_patching(facts: dict[str, ModuleFacts], root: str = ".",
-                             run_plugins: bool = True,
-                             ) -> tuple[DependencyGraph, ProjectResolver, dict[str, Any]]:
+def build_graph_for_patching(
+    facts: dict[str, ModuleFacts],
+    root: str = ".",
+    run_plugins: bool = True,
+) -> tuple[DependencyGraph, ProjectResolver, dict[str, Any]]:
     """``build_graph``, plus what an incremental run needs to patch the graph later: the
     modules each module's resolution ``consulted`` and the ``plugin_base`` (``apply_plugins``)."""
     graph = DependencyGraph(root=root)
@@ -525,8 +570,14 @@ def _references(name: str, mf: ModuleFacts, resolver: ProjectResolver, edges: _E
                 continue
             head = use.name.split(".", 1)[0]
             imp = resolver.binding(name, head, owner)
-            edges.add(source, target, "reference", f"{mf.file}:{use.line}",
-                      lazy=bool(imp and imp.lazy), type_only=bool(imp and imp.type_only))
+            edges.add(
+                source,
+                target,
+                "reference",
+                f"{mf.file}:{use.line}",
+                lazy=bool(imp and imp.lazy),
+                type_only=bool(imp and imp.type_only),
+            )
         if sym is not None and sym.kind == "class":
             for base in sym.bases:
                 target = resolver.resolve(name, base, owner)

@@ -32,8 +32,10 @@ def kept(tp: type) -> bool:
         from migrator.analysis.collect import field_order
 
         keep = _KEPT[tp] = (
-            tp.__module__ != "libcst._nodes.whitespace" and tp.__name__ not in _LEAVES
-            and any("whitespace" not in name for name in field_order(tp)))
+            tp.__module__ != "libcst._nodes.whitespace"
+            and tp.__name__ not in _LEAVES
+            and any("whitespace" not in name for name in field_order(tp))
+        )
     return keep
 
 
@@ -92,7 +94,10 @@ def nodes(root: cst.CSTNode, scope: Any = None) -> list[tuple[cst.CSTNode, Any]]
                 if kept(type(value)):
                     below.append((value, inner))
             elif kind == 2:
-                below.extend((child, inner) for child in value
-                             if _kind(type(child)) == 1 and kept(type(child)))
+                below.extend(
+                    (child, inner)
+                    for child in value
+                    if _kind(type(child)) == 1 and kept(type(child))
+                )
         stack.extend(reversed(below))
     return out

@@ -19,19 +19,108 @@ from migrator.extraction.source import FunctionInfo, SourceTree
 
 JSON_NAMES = {"int", "float", "str", "bool", "None", "NoneType", "Any", "object", "bytes"}
 CODEC_NAMES = {"Decimal", "datetime", "date", "time", "UUID", "timedelta"}
-CONTAINERS = {"list", "List", "Sequence", "Iterable", "Collection", "tuple", "Tuple", "set",
-              "Set", "frozenset", "FrozenSet", "dict", "Dict", "Mapping", "MutableMapping",
-              "Optional", "Union", "Annotated", "Final", "Literal"}
-UNSERIALISABLE = {"Session", "scoped_session", "sessionmaker", "Engine", "Connection", "Request",
-                  "Response", "Query", "Select", "Flask", "Blueprint", "IO", "TextIO", "BinaryIO",
-                  "Callable", "Iterator", "Generator", "Awaitable", "Coroutine", "Thread"}
-SESSION_NAMES = {"session", "db_session", "db", "sess", "conn", "connection", "engine",
-                 "request", "app", "Session"}
-WRITE_CALLS = {"add", "add_all", "delete", "commit", "flush", "merge", "execute", "bulk_save_objects",
-               "insert", "update", "send", "enqueue", "delay", "apply_async", "write", "post", "put"}
-READ_VERBS = ("get", "list", "find", "search", "count", "is", "has", "quote", "calculate",
-              "compute", "describe", "lookup", "available", "check", "price", "render", "format",
-              "validate", "estimate", "fetch", "load", "read", "show", "summar", "total")
+CONTAINERS = {
+    "list",
+    "List",
+    "Sequence",
+    "Iterable",
+    "Collection",
+    "tuple",
+    "Tuple",
+    "set",
+    "Set",
+    "frozenset",
+    "FrozenSet",
+    "dict",
+    "Dict",
+    "Mapping",
+    "MutableMapping",
+    "Optional",
+    "Union",
+    "Annotated",
+    "Final",
+    "Literal",
+}
+UNSERIALISABLE = {
+    "Session",
+    "scoped_session",
+    "sessionmaker",
+    "Engine",
+    "Connection",
+    "Request",
+    "Response",
+    "Query",
+    "Select",
+    "Flask",
+    "Blueprint",
+    "IO",
+    "TextIO",
+    "BinaryIO",
+    "Callable",
+    "Iterator",
+    "Generator",
+    "Awaitable",
+    "Coroutine",
+    "Thread",
+}
+SESSION_NAMES = {
+    "session",
+    "db_session",
+    "db",
+    "sess",
+    "conn",
+    "connection",
+    "engine",
+    "request",
+    "app",
+    "Session",
+}
+WRITE_CALLS = {
+    "add",
+    "add_all",
+    "delete",
+    "commit",
+    "flush",
+    "merge",
+    "execute",
+    "bulk_save_objects",
+    "insert",
+    "update",
+    "send",
+    "enqueue",
+    "delay",
+    "apply_async",
+    "write",
+    "post",
+    "put",
+}
+READ_VERBS = (
+    "get",
+    "list",
+    "find",
+    "search",
+    "count",
+    "is",
+    "has",
+    "quote",
+    "calculate",
+    "compute",
+    "describe",
+    "lookup",
+    "available",
+    "check",
+    "price",
+    "render",
+    "format",
+    "validate",
+    "estimate",
+    "fetch",
+    "load",
+    "read",
+    "show",
+    "summar",
+    "total",
+)
 
 
 #: a parameter that is the caller's database session: the owner opens its own instead
@@ -51,8 +140,18 @@ OK = Verdict(True)
 
 
 #: calls that give the rows of a query (one, or a list)
-ROW_RESULTS = {"get", "get_or_404", "first", "first_or_404", "one", "one_or_none", "scalar",
-               "scalar_one", "scalar_one_or_none", "all"}
+ROW_RESULTS = {
+    "get",
+    "get_or_404",
+    "first",
+    "first_or_404",
+    "one",
+    "one_or_none",
+    "scalar",
+    "scalar_one",
+    "scalar_one_or_none",
+    "all",
+}
 
 
 def _snake(name: str) -> str:
@@ -74,7 +173,9 @@ class Classifier:
         self.model_vars.update({n.lower(): k for n, k in self.model_names.items()})
 
     # -- annotations --------------------------------------------------------------------------
-    def annotation(self, text: str | None, module: str, seen: frozenset[str] = frozenset()) -> Verdict:
+    def annotation(
+        self, text: str | None, module: str, seen: frozenset[str] = frozenset()
+    ) -> Verdict:
         if text is None:
             return Verdict(False, "not annotated")
         try:
@@ -134,9 +235,11 @@ class Classifier:
         if target in seen:
             return OK
         cls = self.tree.info(target.split(":")[0]).classes[target.split(":")[1]]
-        if any(d.split(".")[-1] == "dataclass" for d in cls.decorators) \
-                or any(b.split(".")[-1] in ("TypedDict", "NamedTuple") for b in cls.bases) \
-                or self._pydantic(target, frozenset()):
+        if (
+            any(d.split(".")[-1] == "dataclass" for d in cls.decorators)
+            or any(b.split(".")[-1] in ("TypedDict", "NamedTuple") for b in cls.bases)
+            or self._pydantic(target, frozenset())
+        ):
             for field_ann in _field_annotations(cls.node):
                 v = self.annotation(field_ann, target.split(":")[0], seen | {target})
                 if not v.ok:
@@ -154,8 +257,12 @@ class Classifier:
             if base.split(".")[-1] == "BaseModel":
                 return True
             parent = self.class_of(base, module)
-            if parent is not None and parent not in seen and parent not in self.models and \
-                    self._pydantic(parent, seen | {target}):
+            if (
+                parent is not None
+                and parent not in seen
+                and parent not in self.models
+                and self._pydantic(parent, seen | {target})
+            ):
                 return True
         return False
 
@@ -191,17 +298,25 @@ class Classifier:
         """Verdict per parameter name and for ``return``; unannotated ones are judged later."""
         out: dict[str, Verdict] = {}
         for p in func.params:
-            if self.session_factory and p.kind in ("pos", "kw") and (
-                    p.annotation in INJECTED_TYPES if p.annotation is not None
-                    else p.name in INJECTED_NAMES):
-                out[p.name] = Verdict(True, "database session: the owner opens its own",
-                                      injected=True)
+            if (
+                self.session_factory
+                and p.kind in ("pos", "kw")
+                and (
+                    p.annotation in INJECTED_TYPES
+                    if p.annotation is not None
+                    else p.name in INJECTED_NAMES
+                )
+            ):
+                out[p.name] = Verdict(
+                    True, "database session: the owner opens its own", injected=True
+                )
             elif p.annotation is not None:
                 out[p.name] = self.annotation(p.annotation, module)
             elif p.name in self.model_vars or _snake(p.name) in self.model_vars:
                 key = self.model_vars.get(p.name) or self.model_vars[_snake(p.name)]
-                out[p.name] = Verdict(False, f"parameter {p.name!r} looks like a "
-                                      f"{key.split(':')[1]} (ORM model)", key)
+                out[p.name] = Verdict(
+                    False, f"parameter {p.name!r} looks like a {key.split(':')[1]} (ORM model)", key
+                )
             elif p.name in SESSION_NAMES:
                 out[p.name] = Verdict(False, f"parameter {p.name!r} is a session or connection")
             else:
@@ -259,27 +374,48 @@ class Classifier:
                 verdict = self.annotation(func.returns, module)
             else:
                 verdict = self.returns(func, module)
-            self._returns[key] = verdict if verdict.ok else Verdict(
-                False, f"{name}() returns {verdict.reason}", verdict.model)
+            self._returns[key] = (
+                verdict
+                if verdict.ok
+                else Verdict(False, f"{name}() returns {verdict.reason}", verdict.model)
+            )
         return self._returns[key]
 
-    def expression(self, expr: cst.BaseExpression, module: str,
-                   assigned: dict[str, cst.BaseExpression] | None = None,
-                   strict: bool = True) -> Verdict:
+    def expression(
+        self,
+        expr: cst.BaseExpression,
+        module: str,
+        assigned: dict[str, cst.BaseExpression] | None = None,
+        strict: bool = True,
+    ) -> Verdict:
         """Is a value expression plain data? ``strict``: unknown calls count as not plain."""
         assigned = assigned or {}
-        if isinstance(expr, (cst.Integer, cst.Float, cst.SimpleString, cst.FormattedString,
-                             cst.ConcatenatedString, cst.Imaginary)):
+        if isinstance(
+            expr,
+            (
+                cst.Integer,
+                cst.Float,
+                cst.SimpleString,
+                cst.FormattedString,
+                cst.ConcatenatedString,
+                cst.Imaginary,
+            ),
+        ):
             return OK
         if isinstance(expr, cst.Name):
             if expr.value in ("None", "True", "False"):
                 return OK
             if expr.value in self.model_names:
-                return Verdict(False, f"passes the class {expr.value}", self.model_names[expr.value])
+                return Verdict(
+                    False, f"passes the class {expr.value}", self.model_names[expr.value]
+                )
             if expr.value in self.model_vars or _snake(expr.value) in self.model_vars:
                 key = self.model_vars.get(expr.value) or self.model_vars[_snake(expr.value)]
-                return Verdict(False, f"{expr.value!r} looks like a {key.split(':')[1]} "
-                               "(ORM model instance)", key)
+                return Verdict(
+                    False,
+                    f"{expr.value!r} looks like a {key.split(':')[1]} (ORM model instance)",
+                    key,
+                )
             if expr.value in SESSION_NAMES:
                 return Verdict(False, f"{expr.value!r} is a session or connection")
             if expr.value in assigned and assigned[expr.value] is not expr:
@@ -289,8 +425,9 @@ class Classifier:
             attr = expr.attr.value
             if attr in self.model_vars:
                 key = self.model_vars[attr]
-                return Verdict(False, f"'.{attr}' looks like a {key.split(':')[1]} "
-                               "(ORM relationship)", key)
+                return Verdict(
+                    False, f"'.{attr}' looks like a {key.split(':')[1]} (ORM relationship)", key
+                )
             return OK if not strict else Verdict(False, "cannot tell what an attribute holds")
         if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
             for el in expr.elements:  # inside a literal, names are judged by their names only
@@ -309,8 +446,9 @@ class Classifier:
             return self.expression(expr.elt, module, {}, strict=False)
         if isinstance(expr, cst.DictComp):
             return self.expression(expr.value, module, {}, strict=False)
-        if isinstance(expr, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison,
-                             cst.BooleanOperation)):
+        if isinstance(
+            expr, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison, cst.BooleanOperation)
+        ):
             return OK
         if isinstance(expr, cst.IfExp):
             v = self.expression(expr.body, module, assigned, strict)
@@ -322,20 +460,58 @@ class Classifier:
                 return Verdict(False, f"builds a {last} (ORM model)", self.model_names[last])
             queried = self._queried_model(expr) if last in ROW_RESULTS else None
             if queried is not None:
-                return Verdict(False, f"{last}() gives {queried.split(':')[1]} rows (ORM query)",
-                               queried)
+                return Verdict(
+                    False, f"{last}() gives {queried.split(':')[1]} rows (ORM query)", queried
+                )
             first = expr.args[0].value if expr.args else None
             model_arg = isinstance(first, cst.Name) and first.value in self.model_names
             if last in ("get", "get_or_404") and not model_arg:
                 pass  # ``session.get("key")`` on a dict-like (Flask's cookie session)
-            elif last in ("get", "first", "one", "one_or_none", "scalar", "scalars", "all",
-                          "get_or_404", "first_or_404", "scalar_one", "scalar_one_or_none") and \
-                    any(m in name for m in ("session", "query", "Session", "db")):
+            elif last in (
+                "get",
+                "first",
+                "one",
+                "one_or_none",
+                "scalar",
+                "scalars",
+                "all",
+                "get_or_404",
+                "first_or_404",
+                "scalar_one",
+                "scalar_one_or_none",
+            ) and any(m in name for m in ("session", "query", "Session", "db")):
                 return Verdict(False, "an ORM query result")
-            if last in ("int", "float", "str", "bool", "round", "len", "sum", "dict", "list",
-                        "sorted", "min", "max", "any", "all", "asdict", "to_dict", "as_dict",
-                        "isoformat", "format", "join", "lower", "upper", "strip", "Decimal",
-                        "jsonify", "tuple", "set", "abs", "quantize"):
+            if last in (
+                "int",
+                "float",
+                "str",
+                "bool",
+                "round",
+                "len",
+                "sum",
+                "dict",
+                "list",
+                "sorted",
+                "min",
+                "max",
+                "any",
+                "all",
+                "asdict",
+                "to_dict",
+                "as_dict",
+                "isoformat",
+                "format",
+                "join",
+                "lower",
+                "upper",
+                "strip",
+                "Decimal",
+                "jsonify",
+                "tuple",
+                "set",
+                "abs",
+                "quantize",
+            ):
                 return OK
             callee = self._callee(name, module)
             if callee is not None:
@@ -395,8 +571,9 @@ class _Returns(cst.CSTVisitor):
         return False
 
     def visit_Return(self, node: cst.Return) -> None:
-        if node.value is not None and not (isinstance(node.value, cst.Name)
-                                           and node.value.value == "None"):
+        if node.value is not None and not (
+            isinstance(node.value, cst.Name) and node.value.value == "None"
+        ):
             self.values.append(node.value)
 
 
@@ -441,9 +618,12 @@ def suggest_dto(tree: SourceTree, model: str) -> str:
     info = tree.models.get(model)
     name = model.split(":")[1]
     lines = ["@dataclass(frozen=True)", f"class {name}Data:"]
-    for col, typ in (info.columns.items() if info else []):
-        if typ.startswith(("list[", "List[", "Optional[\"", "set[")) or typ[:1].isupper() \
-                and typ not in CODEC_NAMES:
+    for col, typ in info.columns.items() if info else []:
+        if (
+            typ.startswith(("list[", "List[", 'Optional["', "set["))
+            or typ[:1].isupper()
+            and typ not in CODEC_NAMES
+        ):
             continue  # relationships are not columns
         lines.append(f"    {col}: {typ}")
     if len(lines) == 2:

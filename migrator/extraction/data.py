@@ -29,10 +29,13 @@ class Cut:
 
 
 class _ModelCutter(cst.CSTTransformer):
-    def __init__(self, foreign_tables: dict[str, str], foreign_models: dict[str, str],
-                 table_models: dict[str, str] | None = None,
-                 taken: set[tuple[str, str]] | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        foreign_tables: dict[str, str],
+        foreign_models: dict[str, str],
+        table_models: dict[str, str] | None = None,
+        taken: set[tuple[str, str]] | None = None,
+    ) -> None:
         self.foreign_tables = foreign_tables  # table -> owner
         self.foreign_models = foreign_models  # class name -> owner
         self.table_models = table_models or {}  # table -> class name of its model
@@ -49,13 +52,20 @@ class _ModelCutter(cst.CSTTransformer):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._class.append(node.name.value)
-        self._fields = {_dotted(t.target) for stmt in getattr(node.body, "body", [])
-                        if isinstance(stmt, cst.SimpleStatementLine)
-                        for small in stmt.body if isinstance(small, cst.Assign)
-                        for t in small.targets} | {
-            _dotted(small.target) for stmt in getattr(node.body, "body", [])
+        self._fields = {
+            _dotted(t.target)
+            for stmt in getattr(node.body, "body", [])
             if isinstance(stmt, cst.SimpleStatementLine)
-            for small in stmt.body if isinstance(small, cst.AnnAssign)}
+            for small in stmt.body
+            if isinstance(small, cst.Assign)
+            for t in small.targets
+        } | {
+            _dotted(small.target)
+            for stmt in getattr(node.body, "body", [])
+            if isinstance(stmt, cst.SimpleStatementLine)
+            for small in stmt.body
+            if isinstance(small, cst.AnnAssign)
+        }
 
     def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
         self._class.pop()
@@ -71,8 +81,12 @@ class _ModelCutter(cst.CSTTransformer):
         the owner by that key (unless the class, or a back reference, has that name)."""
         name = attr[:-3] if attr.endswith("_id") else ""
         cls = target if target in self.foreign_models else self.table_models.get(target)
-        if not name.isidentifier() or cls is None or name in self._fields or \
-                (model, name) in self.taken:
+        if (
+            not name.isidentifier()
+            or cls is None
+            or name in self._fields
+            or (model, name) in self.taken
+        ):
             return
         self._fields.add(name)
         self.read.add((model, name))
@@ -80,8 +94,11 @@ class _ModelCutter(cst.CSTTransformer):
         self._added.append(_read_property(name, owner, cls))
 
     def _fk_target(self, node: cst.BaseExpression) -> str | None:
-        if not (isinstance(node, cst.Call) and node.args
-                and _dotted(node.func).split(".")[-1] == "ForeignKey"):
+        if not (
+            isinstance(node, cst.Call)
+            and node.args
+            and _dotted(node.func).split(".")[-1] == "ForeignKey"
+        ):
             return None
         first = node.args[0].value
         if isinstance(first, cst.SimpleString):
@@ -96,31 +113,42 @@ class _ModelCutter(cst.CSTTransformer):
     def _django_key(self, node: cst.BaseExpression) -> str | None:
         """``models.ForeignKey(Model, ...)`` / ``OneToOneField("app.Model", ...)`` (or a
         subclass named so) to another service's model: that model's class name."""
-        if not (isinstance(node, cst.Call) and node.args and node.args[0].keyword is None
-                and _dotted(node.func).split(".")[-1].endswith(("ForeignKey", "OneToOneField"))):
+        if not (
+            isinstance(node, cst.Call)
+            and node.args
+            and node.args[0].keyword is None
+            and _dotted(node.func).split(".")[-1].endswith(("ForeignKey", "OneToOneField"))
+        ):
             return None
         first = node.args[0].value
-        name = (str(first.evaluated_value) if isinstance(first, cst.SimpleString)
-                else _dotted(first)).split(".")[-1]
+        name = (
+            str(first.evaluated_value) if isinstance(first, cst.SimpleString) else _dotted(first)
+        ).split(".")[-1]
         return name if name in self.foreign_models else None
 
     def _rel_target(self, node: cst.BaseExpression) -> str | None:
         if isinstance(node, cst.Call) and _dotted(node.func).split(".")[-1] in (
-                "relationship", "relation", "backref"):
+            "relationship",
+            "relation",
+            "backref",
+        ):
             for arg in node.args[:1]:
                 if arg.keyword is not None:
                     continue
                 value = arg.value
-                name = (str(value.evaluated_value) if isinstance(value, cst.SimpleString)
-                        else _dotted(value))
+                name = (
+                    str(value.evaluated_value)
+                    if isinstance(value, cst.SimpleString)
+                    else _dotted(value)
+                )
                 name = name.split(".")[-1]
                 if name in self.foreign_models:
                     return name
         return None
 
-    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
-                                  updated: cst.SimpleStatementLine
-                                  ) -> cst.BaseStatement | cst.RemovalSentinel:
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.BaseStatement | cst.RemovalSentinel:
         if not self._class or len(updated.body) != 1:
             return updated
         small = updated.body[0]
@@ -137,13 +165,18 @@ class _ModelCutter(cst.CSTTransformer):
             self._key_read(model, f"{attr}_id", django, owner)
             return _django_key_field(updated, small, f"{attr}_id", django, owner)
         rel = self._rel_target(small.value)
-        if rel is None and isinstance(small, cst.AnnAssign) and isinstance(small.value, cst.Call) \
-                and _dotted(small.value.func).split(".")[-1] in ("relationship", "relation"):
+        if (
+            rel is None
+            and isinstance(small, cst.AnnAssign)
+            and isinstance(small.value, cst.Call)
+            and _dotted(small.value.func).split(".")[-1] in ("relationship", "relation")
+        ):
             from migrator.extraction.mover import names_in
 
             # ``author: Mapped[User] = relationship(...)``: the target is in the annotation
-            rel = next((n for n in sorted(names_in(small.annotation)) if n in self.foreign_models),
-                       None)
+            rel = next(
+                (n for n in sorted(names_in(small.annotation)) if n in self.foreign_models), None
+            )
         if rel is not None:
             owner = self.foreign_models[rel]
             if f"{attr}_id" in self._fields and not _many(small.value):
@@ -173,43 +206,70 @@ class _ModelCutter(cst.CSTTransformer):
             if len(kept) != len(args):
                 func = _dotted(small.value.func).split(".")[-1]
                 if func == "Column" and not any(a.keyword is None for a in kept):
-                    kept.insert(0, cst.Arg(cst.parse_expression("__import__('sqlalchemy').Integer")))
+                    kept.insert(
+                        0, cst.Arg(cst.parse_expression("__import__('sqlalchemy').Integer"))
+                    )
                 if kept:
                     kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
                 comment = cst.TrailingWhitespace(
                     whitespace=cst.SimpleWhitespace("  "),
-                    comment=cst.Comment(f"# migrator: foreign key to "
-                                        f"{self.cuts[-1][3]} ({self.cuts[-1][4]}) removed"))
+                    comment=cst.Comment(
+                        f"# migrator: foreign key to "
+                        f"{self.cuts[-1][3]} ({self.cuts[-1][4]}) removed"
+                    ),
+                )
                 new_value = small.value.with_changes(args=kept)
-                return updated.with_changes(body=[small.with_changes(value=new_value)],
-                                            trailing_whitespace=comment)
+                return updated.with_changes(
+                    body=[small.with_changes(value=new_value)], trailing_whitespace=comment
+                )
         return updated
 
 
 #: keywords of a Django foreign key that an integer column keeps
-DJANGO_KEPT = {"null", "blank", "db_index", "db_column", "editable", "default", "verbose_name",
-               "help_text", "unique", "primary_key"}
+DJANGO_KEPT = {
+    "null",
+    "blank",
+    "db_index",
+    "db_column",
+    "editable",
+    "default",
+    "verbose_name",
+    "help_text",
+    "unique",
+    "primary_key",
+}
 
 
-def _django_key_field(line: cst.SimpleStatementLine, small: cst.Assign | cst.AnnAssign,
-                      column: str, target: str, owner: str) -> cst.SimpleStatementLine:
+def _django_key_field(
+    line: cst.SimpleStatementLine,
+    small: cst.Assign | cst.AnnAssign,
+    column: str,
+    target: str,
+    owner: str,
+) -> cst.SimpleStatementLine:
     """``x = models.ForeignKey(Other, ...)`` -> ``x_id = models.BigIntegerField(...)``: the
     same database column, no constraint into a database this service does not have."""
     call = cst.ensure_type(small.value, cst.Call)
     func = _dotted(call.func)
-    prefix = func.rpartition(".")[0] if "." in func else "__import__('django.db.models')" \
-        ".db.models"
-    args = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in call.args
-            if a.keyword is not None and a.keyword.value in DJANGO_KEPT]
+    prefix = func.rpartition(".")[0] if "." in func else "__import__('django.db.models').db.models"
+    args = [
+        a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        for a in call.args
+        if a.keyword is not None and a.keyword.value in DJANGO_KEPT
+    ]
     if "db_index" not in {a.keyword.value for a in args if a.keyword}:
         args.append(cst.ensure_type(cst.parse_expression("f(db_index=True)"), cst.Call).args[0])
     value = cst.Call(cst.parse_expression(f"{prefix}.BigIntegerField"), args=args)
     target_node = cst.Name(column)
-    new = (small.with_changes(targets=[cst.AssignTarget(target_node)], value=value)
-           if isinstance(small, cst.Assign) else
-           small.with_changes(target=target_node, value=value))
-    comment = cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "), comment=cst.Comment(
-        f"# migrator: foreign key to {target} ({owner}) cut to its key"))
+    new = (
+        small.with_changes(targets=[cst.AssignTarget(target_node)], value=value)
+        if isinstance(small, cst.Assign)
+        else small.with_changes(target=target_node, value=value)
+    )
+    comment = cst.TrailingWhitespace(
+        whitespace=cst.SimpleWhitespace("  "),
+        comment=cst.Comment(f"# migrator: foreign key to {target} ({owner}) cut to its key"),
+    )
     return line.with_changes(body=[new], trailing_whitespace=comment)
 
 
@@ -223,33 +283,45 @@ def _back_reference(value: cst.BaseExpression) -> str | None:
     """``back_populates="x"`` / ``backref="x"`` of a relationship call."""
     if isinstance(value, cst.Call):
         for arg in value.args:
-            if arg.keyword is not None and arg.keyword.value in ("back_populates", "backref") \
-                    and isinstance(arg.value, cst.SimpleString):
+            if (
+                arg.keyword is not None
+                and arg.keyword.value in ("back_populates", "backref")
+                and isinstance(arg.value, cst.SimpleString)
+            ):
                 return str(arg.value.evaluated_value)
     return None
 
 
-def _read_property(attr: str, owner: str, model: str, many: str | None = None
-                   ) -> cst.FunctionDef:
+def _read_property(attr: str, owner: str, model: str, many: str | None = None) -> cst.FunctionDef:
     """The relationship as a read: by this row's key (many-to-one) or, ``many`` naming the
     owner's key column, the owner's rows that point at this one (one-to-many)."""
-    read = ([f"    return ReadModel({owner!r}, {model!r}).query.filter_by({many}=self.id).all()"]
-            if many else
-            [f"    key = self.{attr}_id",
-             f"    return None if key is None else ReadModel({owner!r}, {model!r}).query.get(key)"])
-    code = "\n".join([
-        "@property",
-        f"def {attr}(self):  # noqa: ANN201 - migrator: {model} is {owner}'s, read it there",
-        "    from interservice.runtime import ReadModel",
-        "",
-        *read,
-        ""])
+    read = (
+        [f"    return ReadModel({owner!r}, {model!r}).query.filter_by({many}=self.id).all()"]
+        if many
+        else [
+            f"    key = self.{attr}_id",
+            f"    return None if key is None else ReadModel({owner!r}, {model!r}).query.get(key)",
+        ]
+    )
+    code = "\n".join(
+        [
+            "@property",
+            f"def {attr}(self):  # noqa: ANN201 - migrator: {model} is {owner}'s, read it there",
+            "    from interservice.runtime import ReadModel",
+            "",
+            *read,
+            "",
+        ]
+    )
     return cst.ensure_type(cst.parse_statement(code), cst.FunctionDef)
 
 
-def cut_foreign_links(code: str, foreign_tables: dict[str, str], foreign_models: dict[str, str],
-                      table_models: dict[str, str] | None = None
-                      ) -> tuple[str, list[tuple[str, str, str, str, str, bool]]]:
+def cut_foreign_links(
+    code: str,
+    foreign_tables: dict[str, str],
+    foreign_models: dict[str, str],
+    table_models: dict[str, str] | None = None,
+) -> tuple[str, list[tuple[str, str, str, str, str, bool]]]:
     """Remove FKs to and relationships with other services' tables/models from model classes.
 
     A many-to-one relationship whose key column is in the class becomes a property that reads
@@ -260,20 +332,28 @@ def cut_foreign_links(code: str, foreign_tables: dict[str, str], foreign_models:
         return code, []
     module = cst.parse_module(code)
     # ``relationship("Target", backref="name")`` gives Target a ``name`` attribute
-    taken = set(re.findall(r"relationship\(\s*[\"']?(\w+)[^()]*(?:\([^()]*\)[^()]*)*?"
-                           r"backref\s*=\s*(?:\w*\.?backref\(\s*)?[\"'](\w+)", code))
+    taken = set(
+        re.findall(
+            r"relationship\(\s*[\"']?(\w+)[^()]*(?:\([^()]*\)[^()]*)*?"
+            r"backref\s*=\s*(?:\w*\.?backref\(\s*)?[\"'](\w+)",
+            code,
+        )
+    )
     cutter = _ModelCutter(foreign_tables, foreign_models, table_models, taken)
     new = module.visit(cutter)
     keys = {(m, f"{a}_id") for m, a in cutter.read} | cutter.keys
-    return new.code, [(*c, (c[0], c[1]) in cutter.read or (c[0], c[1]) in keys)
-                      for c in cutter.cuts]
+    return new.code, [
+        (*c, (c[0], c[1]) in cutter.read or (c[0], c[1]) in keys) for c in cutter.cuts
+    ]
 
 
 def database_env_names(sources: list[str]) -> list[str]:
     """Environment variables the monolith reads its database URL from (found in its config)."""
     names: set[str] = set()
     for text in sources:
-        for match in re.finditer(r"[\"']((?:[A-Z][A-Z0-9_]*)?(?:DATABASE|DB)[A-Z0-9_]*)[\"']", text):
+        for match in re.finditer(
+            r"[\"']((?:[A-Z][A-Z0-9_]*)?(?:DATABASE|DB)[A-Z0-9_]*)[\"']", text
+        ):
             # a URL setting (``DB_URL``, ``SQLALCHEMY_DATABASE_URI``), never ``DB_PROVIDER``,
             # ``DB_PORT`` and the like, which a URL would break
             if re.search(r"(URL|URI|DSN)$", match.group(1)) or match.group(1) == "DATABASE":

@@ -83,11 +83,16 @@ class Extraction:
         return self.converted_uses / self.uses if self.uses else 1.0
 
     def summary(self) -> dict:
-        return {"calls": len(self.calls), "converted": self.converted,
-                "fraction": round(self.fraction, 4), "uses": self.uses,
-                "converted_uses": self.converted_uses,
-                "uses_fraction": round(self.uses_fraction, 4),
-                "couplings": len(self.couplings), "services": sorted(self.services)}
+        return {
+            "calls": len(self.calls),
+            "converted": self.converted,
+            "fraction": round(self.fraction, 4),
+            "uses": self.uses,
+            "converted_uses": self.converted_uses,
+            "uses_fraction": round(self.uses_fraction, 4),
+            "couplings": len(self.couplings),
+            "services": sorted(self.services),
+        }
 
     def markdown(self) -> str:
         from migrator.extraction.report import markdown
@@ -116,22 +121,30 @@ def _source_tree(root: Path, packages: list[str]) -> SourceTree:
     return tree
 
 
-def build_extraction(plan: Plan, graph: DependencyGraph | None, source_root: str | Path,
-                     *, project: str | None = None) -> Extraction:
+def build_extraction(
+    plan: Plan,
+    graph: DependencyGraph | None,
+    source_root: str | Path,
+    *,
+    project: str | None = None,
+) -> Extraction:
     """Compute every extracted file (paths relative to OUT) and the report."""
     root = Path(source_root)
     if not root.is_dir():
         raise ExtractionError(f"{root}:0: source root is not a directory")
     tree = _source_tree(root, _packages(plan))
     if not tree.files:
-        raise ExtractionError(f"{root}:0: none of the plan's packages "
-                              f"({', '.join(_packages(plan))}) is under the source root")
+        raise ExtractionError(
+            f"{root}:0: none of the plan's packages "
+            f"({', '.join(_packages(plan))}) is under the source root"
+        )
     for module in tree.modules():
         try:
             tree.info(module)
         except cst.ParserSyntaxError as exc:
-            raise ExtractionError(f"{tree.files[module]}:{exc.raw_line}: cannot parse: "
-                                  f"{exc.message}") from None
+            raise ExtractionError(
+                f"{tree.files[module]}:{exc.raw_line}: cannot parse: {exc.message}"
+            ) from None
         except UnicodeDecodeError as exc:
             raise ExtractionError(f"{tree.files[module]}:1: not UTF-8 ({exc.reason})") from None
         except FileError as exc:
@@ -143,8 +156,11 @@ def build_extraction(plan: Plan, graph: DependencyGraph | None, source_root: str
                 info = tree.info(mod).classes[cls]
                 info.table = info.table or table.name
     framework = _framework(plan, graph, tree)
-    django = frameworks.django_settings_module(
-        {m: tree.info(m).source for m in tree.modules()}) if framework == "django" else None
+    django = (
+        frameworks.django_settings_module({m: tree.info(m).source for m in tree.modules()})
+        if framework == "django"
+        else None
+    )
     layout = build_layout(plan, tree, roots=[django[1]] if django else [])
     writers = {w for t in (graph.tables.values() if graph else []) for w in t.writers}
     factory, engine = _session_factory(tree, layout)
@@ -155,32 +171,55 @@ def build_extraction(plan: Plan, graph: DependencyGraph | None, source_root: str
     for m in layout.unassigned:
         ex.notes.append(f"{tree.rel(m)}: not assigned by the plan; not carried into any service")
     for m in layout.roots:
-        ex.notes.append(f"{tree.rel(m)}: composition root (app factory); every service gets a "
-                        "copy pruned to what it owns")
+        ex.notes.append(
+            f"{tree.rel(m)}: composition root (app factory); every service gets a "
+            "copy pruned to what it owns"
+        )
 
     table_owner, model_owner = _owners(plan, tree, layout)
-    env_names = database_env_names([tree.info(m).source for m in layout.modules_of(KERNEL)]
-                                   + [tree.info(m).source for m in layout.roots])
+    env_names = database_env_names(
+        [tree.info(m).source for m in layout.modules_of(KERNEL)]
+        + [tree.info(m).source for m in layout.roots]
+    )
     unit_of_work = _scoped_session(tree, layout)
     endpoint_names = _endpoint_names(plan, tree, analyzer)
     read_models = _read_models(tree, layout, model_owner)
     name = dns_label(project or plan.meta.get("project") or tree.modules()[0].split(".")[0])
 
     for svc in sorted(plan.services):
-        _service(ex, svc, plan, tree, layout, analyzer, table_owner, model_owner,
-                 endpoint_names, env_names, unit_of_work, (framework, django), read_models)
+        _service(
+            ex,
+            svc,
+            plan,
+            tree,
+            layout,
+            analyzer,
+            table_owner,
+            model_owner,
+            endpoint_names,
+            env_names,
+            unit_of_work,
+            (framework, django),
+            read_models,
+        )
         if engine is not None:
-            ex.files[f"services/{dns_label(svc)}/src/interservice/sessions.py"] = \
-                sessions_module(engine).encode("utf-8")
+            ex.files[f"services/{dns_label(svc)}/src/interservice/sessions.py"] = sessions_module(
+                engine
+            ).encode("utf-8")
     _kernel(ex, name, tree, layout, graph)
     _data_coupling(ex, plan, graph, tree, layout, table_owner)
     ex.calls.sort(key=lambda c: (c.caller, c.file, c.line, c.callee))
-    ex.couplings = sorted({(c.service, c.file, c.line, c.uses, c.owner, c.kind, c.converted): c
-                           for c in ex.couplings}.values(),
-                          key=lambda c: (c.service, c.file, c.line, c.uses, c.kind))
+    ex.couplings = sorted(
+        {
+            (c.service, c.file, c.line, c.uses, c.owner, c.kind, c.converted): c
+            for c in ex.couplings
+        }.values(),
+        key=lambda c: (c.service, c.file, c.line, c.uses, c.kind),
+    )
     ex.files["EXTRACTION.md"] = ex.markdown().encode("utf-8")
-    ex.files["extraction.json"] = (json.dumps(_json(ex), indent=2, sort_keys=True) + "\n"
-                                   ).encode("utf-8")
+    ex.files["extraction.json"] = (json.dumps(_json(ex), indent=2, sort_keys=True) + "\n").encode(
+        "utf-8"
+    )
     return ex
 
 
@@ -208,8 +247,15 @@ def _everywhere(layout: Layout, module: str, name: str) -> bool:
 def _kernel_assigned(tree: SourceTree, layout: Layout, func: str) -> str | None:
     """``module:name`` of the first name every service has that is bound to a call of
     ``func``."""
-    return next((f"{m}:{n}" for m in tree.modules() for n in _assigned_calls(tree, m, func)
-                 if _everywhere(layout, m, n)), None)
+    return next(
+        (
+            f"{m}:{n}"
+            for m in tree.modules()
+            for n in _assigned_calls(tree, m, func)
+            if _everywhere(layout, m, n)
+        ),
+        None,
+    )
 
 
 def _scoped_session(tree: SourceTree, layout: Layout) -> str | None:
@@ -229,25 +275,32 @@ def _session_factory(tree: SourceTree, layout: Layout) -> tuple[str | None, str 
         return found, None
     for m in tree.modules():  # else a sessionmaker bound to the kernel's engine
         for stmt in tree.info(m).module.body:
-            for small in getattr(stmt, "body", []) if isinstance(
-                    stmt, cst.SimpleStatementLine) else []:
-                if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call) and \
-                        isinstance(small.targets[0].target, cst.Name) and "engine" in \
-                        cst.Module([]).code_for_node(small.value.func).split(".")[-1] and \
-                        _everywhere(layout, m, small.targets[0].target.value):
+            for small in (
+                getattr(stmt, "body", []) if isinstance(stmt, cst.SimpleStatementLine) else []
+            ):
+                if (
+                    isinstance(small, cst.Assign)
+                    and isinstance(small.value, cst.Call)
+                    and isinstance(small.targets[0].target, cst.Name)
+                    and "engine" in cst.Module([]).code_for_node(small.value.func).split(".")[-1]
+                    and _everywhere(layout, m, small.targets[0].target.value)
+                ):
                     return SESSIONS, f"{m}:{small.targets[0].target.value}"
     return None, None
 
 
 def sessions_module(engine: str) -> str:
     module, name = engine.split(":")
-    return (codegen.HEADER + '"""Sessions of this service\'s own database for internal calls '
-            '(generated by migrator)."""\n\nfrom sqlalchemy.orm import sessionmaker\n\n'
-            f"from {module} import {name} as _engine\n\nfactory = sessionmaker(bind=_engine)\n")
+    return (
+        codegen.HEADER + '"""Sessions of this service\'s own database for internal calls '
+        '(generated by migrator)."""\n\nfrom sqlalchemy.orm import sessionmaker\n\n'
+        f"from {module} import {name} as _engine\n\nfactory = sessionmaker(bind=_engine)\n"
+    )
 
 
-def _read_models(tree: SourceTree, layout: Layout, model_owner: dict[str, str]
-                 ) -> dict[str, dict[str, str]]:
+def _read_models(
+    tree: SourceTree, layout: Layout, model_owner: dict[str, str]
+) -> dict[str, dict[str, str]]:
     """Per owning service, its models that other services' code imports or relates to (model
     name -> module:Class): each gets a ``_read.<Model>`` endpoint for their read models."""
     by_name = {k.split(":")[1]: k for k in sorted(model_owner, reverse=True)}
@@ -265,7 +318,8 @@ def _read_models(tree: SourceTree, layout: Layout, model_owner: dict[str, str]
             mine = model_owner.get(f"{module}:{cls.name}")
             code = cst.Module([]).code_for_node(cls.node)
             names = re.findall(r"relationship\(\s*[\"']?(\w+)", code) + [
-                tables.get(t, t) for t in re.findall(r"ForeignKey\(\s*[\"']?(\w+)", code)]
+                tables.get(t, t) for t in re.findall(r"ForeignKey\(\s*[\"']?(\w+)", code)
+            ]
             for name in names:
                 key = by_name.get(name, "")
                 if mine is not None and model_owner.get(key) not in (None, KERNEL, mine):
@@ -314,11 +368,21 @@ def _client_name(target: str, module: str, taken: set[str]) -> str:
     return name
 
 
-def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Layout,
-             analyzer: Analyzer, table_owner: dict[str, str], model_owner: dict[str, str],
-             endpoint_names: dict[str, str], env_names: list[str], unit_of_work: str | None,
-             web: tuple[str, tuple[str, str] | None],
-             read_models: dict[str, dict[str, str]]) -> None:
+def _service(
+    ex: Extraction,
+    svc: str,
+    plan: Plan,
+    tree: SourceTree,
+    layout: Layout,
+    analyzer: Analyzer,
+    table_owner: dict[str, str],
+    model_owner: dict[str, str],
+    endpoint_names: dict[str, str],
+    env_names: list[str],
+    unit_of_work: str | None,
+    web: tuple[str, tuple[str, str] | None],
+    read_models: dict[str, dict[str, str]],
+) -> None:
     label = dns_label(svc)
     base = f"services/{label}/src"
     codes: dict[str, str] = {}
@@ -336,11 +400,20 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
             kept[m] = set(result.kept) | set(result.pulled_in)
             for missing, users in result.missing.items():
                 owner = symbols.get(missing, "?")
-                ex.couplings.append(Coupling(svc, tree.rel(m), _line_of(info, users[0]),
-                                             f"{m}:{missing}", owner, "import"))
+                ex.couplings.append(
+                    Coupling(
+                        svc,
+                        tree.rel(m),
+                        _line_of(info, users[0]),
+                        f"{m}:{missing}",
+                        owner,
+                        "import",
+                    )
+                )
         else:
             codes[m] = info.source
             kept[m] = None
+
     def has(module: str, name: str | None) -> bool:
         if name is not None and kept.get(module) is not None:
             return name in kept[module]  # type: ignore[operator]
@@ -357,12 +430,16 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
         mod, _, name = node.partition(":")
         if f"{mod}:{name}" in model_owner:
             # a read a generated read model answers reaches the owner only through it
-            ex.couplings.append(Coupling(svc, file, line, node, owner, "model",
-                                         (file, line, node) in refs.reads))
+            ex.couplings.append(
+                Coupling(svc, file, line, node, owner, "model", (file, line, node) in refs.reads)
+            )
     foreign_tables = {t: o for t, o in table_owner.items() if o != svc}
     local_models = {k.split(":")[1] for k, o in model_owner.items() if o in (svc, KERNEL)}
-    foreign_models = {k.split(":")[1]: o for k, o in model_owner.items()
-                      if o not in (svc, KERNEL) and k.split(":")[1] not in local_models}
+    foreign_models = {
+        k.split(":")[1]: o
+        for k, o in model_owner.items()
+        if o not in (svc, KERNEL) and k.split(":")[1] not in local_models
+    }
     files: dict[str, str] = {}
     for m, code in sorted(codes.items()):
         module = cst.parse_module(code)
@@ -370,17 +447,31 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
         module = module.visit(rewriter)
         code = module.code
         if any(c.table for c in tree.info(m).classes.values()):
-            code, cuts = cut_foreign_links(code, foreign_tables, foreign_models,
-                                           _table_models(tree, model_owner))
+            code, cuts = cut_foreign_links(
+                code, foreign_tables, foreign_models, _table_models(tree, model_owner)
+            )
             for model, attr, kind, target, owner, read in cuts:
                 cls = tree.info(m).classes.get(model)
-                ex.couplings.append(Coupling(svc, tree.rel(m), cls.line if cls else 0,
-                                             f"{model}.{attr} -> {target}", owner, kind, read))
+                ex.couplings.append(
+                    Coupling(
+                        svc,
+                        tree.rel(m),
+                        cls.line if cls else 0,
+                        f"{model}.{attr} -> {target}",
+                        owner,
+                        kind,
+                        read,
+                    )
+                )
             if cuts:  # a name the split left missing only for a link that is now a read
                 left = names_in(cst.parse_module(code), strings=False)
                 for c in ex.couplings:
-                    if c.service == svc and c.kind == "import" and c.file == tree.rel(m) \
-                            and c.uses.split(":")[1] not in left:
+                    if (
+                        c.service == svc
+                        and c.kind == "import"
+                        and c.file == tree.rel(m)
+                        and c.uses.split(":")[1] not in left
+                    ):
                         c.converted = True
         files[m] = code
     for m in layout.roots:
@@ -399,8 +490,9 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
         for path in paths:
             rel = path.relative_to(tree.root).as_posix()
             try:  # never through a link out of the tree, never a FIFO or device, bounded
-                ex.files[f"{base}/{rel}"] = read_regular(path, root=tree.root,
-                                                         max_bytes=MAX_COPY_BYTES)
+                ex.files[f"{base}/{rel}"] = read_regular(
+                    path, root=tree.root, max_bytes=MAX_COPY_BYTES
+                )
             except FileError as exc:
                 ex.notes.append(f"{rel}: {exc.why}; not copied")
     # generated package
@@ -412,10 +504,22 @@ def _service(ex: Extraction, svc: str, plan: Plan, tree: SourceTree, layout: Lay
     available = {m for m in tree.modules() if layout.has(svc, m)}
     for _tm, client in sorted(refs.clients.items()):
         gen[f"interservice/{client.module_name}.py"] = codegen.client_module(
-            client, tree, endpoint_names, available, has)
+            client, tree, endpoint_names, available, has
+        )
     served = _served(plan.services[svc].interface, tree, analyzer, endpoint_names)
-    entry = _wiring(gen, label, svc, tree, layout, analyzer, served, env_names, unit_of_work,
-                    web, read_models.get(svc, {}))
+    entry = _wiring(
+        gen,
+        label,
+        svc,
+        tree,
+        layout,
+        analyzer,
+        served,
+        env_names,
+        unit_of_work,
+        web,
+        read_models.get(svc, {}),
+    )
     for rel, code in gen.items():
         out_files[f"{base}/{rel}"] = code
     for rel, code in out_files.items():
@@ -437,8 +541,9 @@ def _line_of(info, name: str) -> int:  # noqa: ANN001
     return node.line if node else info.variables.get(name, 0)
 
 
-def _served(interface: list[str], tree: SourceTree, analyzer: Analyzer,
-            endpoint_names: dict[str, str]) -> dict[str, str]:
+def _served(
+    interface: list[str], tree: SourceTree, analyzer: Analyzer, endpoint_names: dict[str, str]
+) -> dict[str, str]:
     out: dict[str, str] = {}
     for key in sorted(interface):
         mod, _, fn = key.partition(":")
@@ -460,25 +565,43 @@ def _framework(plan: Plan, graph: DependencyGraph | None, tree: SourceTree) -> s
     return next((fw for fw in ("django", "fastapi", "flask") if fw in tops), "flask")
 
 
-def _wiring(gen: dict[str, str], label: str, svc: str, tree: SourceTree, layout: Layout,
-            analyzer: Analyzer, served: dict[str, str], env_names: list[str],
-            unit_of_work: str | None, web: tuple[str, tuple[str, str] | None],
-            reads: dict[str, str]) -> str:
+def _wiring(
+    gen: dict[str, str],
+    label: str,
+    svc: str,
+    tree: SourceTree,
+    layout: Layout,
+    analyzer: Analyzer,
+    served: dict[str, str],
+    env_names: list[str],
+    unit_of_work: str | None,
+    web: tuple[str, tuple[str, str] | None],
+    reads: dict[str, str],
+) -> str:
     """The service's app in the monolith's own framework; returns its entry point."""
     framework, django = web
     skeleton = f"{python_identifier(label)}_service"
     if framework == "django":
         settings, urlconf = django or (None, None)
         mine = [m for m in layout.modules_of(svc) if m not in layout.roots]
-        own_apps = sorted({m.rpartition(".")[0] for m in [*mine, *layout.modules_of(KERNEL)]
-                           if m.rpartition(".")[2] in ("models", "apps") and "." in m})
-        own_urls = sorted(m for m in mine if m.rpartition(".")[2] == "urls"
-                          and "urlpatterns" in tree.info(m).variables)
+        own_apps = sorted(
+            {
+                m.rpartition(".")[0]
+                for m in [*mine, *layout.modules_of(KERNEL)]
+                if m.rpartition(".")[2] in ("models", "apps") and "." in m
+            }
+        )
+        own_urls = sorted(
+            m
+            for m in mine
+            if m.rpartition(".")[2] == "urls" and "urlpatterns" in tree.info(m).variables
+        )
         gen["interservice/settings.py"] = frameworks.django_settings(
-            label, settings, _absent_apps(tree, layout, svc, settings) if settings else [],
-            own_apps)
+            label, settings, _absent_apps(tree, layout, svc, settings) if settings else [], own_apps
+        )
         gen["interservice/urls.py"] = frameworks.django_urls(
-            label, urlconf if urlconf in tree.files else None, own_urls)
+            label, urlconf if urlconf in tree.files else None, own_urls
+        )
         gen["interservice/endpoints.py"] = frameworks.django_endpoints(label, served, reads)
         gen["interservice/wsgi.py"] = frameworks.django_wsgi()
         return "interservice.wsgi:application"
@@ -489,22 +612,33 @@ def _wiring(gen: dict[str, str], label: str, svc: str, tree: SourceTree, layout:
     if framework == "fastapi":
         if served or reads:
             gen["interservice/endpoints.py"] = frameworks.fastapi_endpoints(
-                label, served, unit_of_work, inject, sessions, reads)
-        gen["interservice/app.py"] = frameworks.fastapi_app(label, root, is_factory,
-                                                            containers, env_names,
-                                                            bool(served or reads), skeleton)
+                label, served, unit_of_work, inject, sessions, reads
+            )
+        gen["interservice/app.py"] = frameworks.fastapi_app(
+            label, root, is_factory, containers, env_names, bool(served or reads), skeleton
+        )
         gen["interservice/asgi.py"] = frameworks.asgi_module()
         return "interservice.asgi:app"
     if served or reads:
-        gen["interservice/endpoints.py"] = codegen.endpoints_module(label, served, unit_of_work,
-                                                                    inject, sessions, reads)
-    gen["interservice/app.py"] = codegen.app_module(label, root, containers, env_names,
-                                                    bool(served or reads), skeleton, is_factory,
-                                                    unit_of_work)
-    gen["interservice/wsgi.py"] = (codegen.HEADER + '"""WSGI entry point: gunicorn '
-                                   'interservice.wsgi:app (from src/)."""\n\n'
-                                   "from interservice.app import create_app\n\n"
-                                   "app = create_app()\n")
+        gen["interservice/endpoints.py"] = codegen.endpoints_module(
+            label, served, unit_of_work, inject, sessions, reads
+        )
+    gen["interservice/app.py"] = codegen.app_module(
+        label,
+        root,
+        containers,
+        env_names,
+        bool(served or reads),
+        skeleton,
+        is_factory,
+        unit_of_work,
+    )
+    gen["interservice/wsgi.py"] = (
+        codegen.HEADER + '"""WSGI entry point: gunicorn '
+        'interservice.wsgi:app (from src/)."""\n\n'
+        "from interservice.app import create_app\n\n"
+        "app = create_app()\n"
+    )
     return "interservice.app:create_app"
 
 
@@ -513,8 +647,14 @@ def _absent_apps(tree: SourceTree, layout: Layout, svc: str, settings: str) -> l
     out = []
     for app in frameworks.installed_apps(tree.info(settings).source):
         parts = app.split(".")
-        module = next((".".join(parts[:i]) for i in range(len(parts), 0, -1)
-                       if ".".join(parts[:i]) in tree.files), None)
+        module = next(
+            (
+                ".".join(parts[:i])
+                for i in range(len(parts), 0, -1)
+                if ".".join(parts[:i]) in tree.files
+            ),
+            None,
+        )
         if module is not None and not layout.has(svc, module):
             out.append(app)
     return out
@@ -541,9 +681,12 @@ def _assigned_calls(tree: SourceTree, module: str, func: str) -> list[str]:
     for stmt in tree.info(module).module.body:
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
-                if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call) and \
-                        cst.Module([]).code_for_node(small.value.func).split(".")[-1] == func \
-                        and isinstance(small.targets[0].target, cst.Name):
+                if (
+                    isinstance(small, cst.Assign)
+                    and isinstance(small.value, cst.Call)
+                    and cst.Module([]).code_for_node(small.value.func).split(".")[-1] == func
+                    and isinstance(small.targets[0].target, cst.Name)
+                ):
                     out.append(small.targets[0].target.value)
     return out
 
@@ -551,8 +694,9 @@ def _assigned_calls(tree: SourceTree, module: str, func: str) -> list[str]:
 def _route_containers(tree: SourceTree, layout: Layout, svc: str, framework: str) -> list[str]:
     """Blueprints (Flask) or routers (FastAPI) defined in the service's modules."""
     func = frameworks.ROUTE_CONTAINER.get(framework, "Blueprint")
-    return sorted(f"{m}:{name}" for m in layout.modules_of(svc)
-                  for name in _assigned_calls(tree, m, func))
+    return sorted(
+        f"{m}:{name}" for m in layout.modules_of(svc) for name in _assigned_calls(tree, m, func)
+    )
 
 
 KERNEL_MARKER = "_migrator_kernel.py"
@@ -561,7 +705,8 @@ SHARED_PATH = (
     "import pkgutil as _pkgutil  # noqa: E402\n\n"
     "# migrator: the shared kernel library adds modules to this package; look there too\n"
     "__path__ = [_p for _p in _pkgutil.extend_path(__path__, __name__)\n"
-    f"            if _p == __path__[0] or _os.path.exists(_os.path.join(_p, {KERNEL_MARKER!r}))]\n")
+    f"            if _p == __path__[0] or _os.path.exists(_os.path.join(_p, {KERNEL_MARKER!r}))]\n"
+)
 
 
 def _shared_init(original: str) -> str:
@@ -569,9 +714,13 @@ def _shared_init(original: str) -> str:
     module = cst.parse_module(original)
     body = list(module.body)
     i = 0
-    while i < len(body) and (is_docstring(body[i]) or (
-            isinstance(body[i], cst.SimpleStatementLine) and "__future__" in
-            cst.Module([]).code_for_node(body[i]))):
+    while i < len(body) and (
+        is_docstring(body[i])
+        or (
+            isinstance(body[i], cst.SimpleStatementLine)
+            and "__future__" in cst.Module([]).code_for_node(body[i])
+        )
+    ):
         i += 1
     head = module.with_changes(body=body[:i]).code.rstrip("\n")
     rest = module.with_changes(body=body[i:]).code.strip("\n")
@@ -585,15 +734,19 @@ class _DropBindings(cst.CSTTransformer):
     def __init__(self, names: set[str]) -> None:
         self.names = names
 
-    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
-                                  updated: cst.SimpleStatementLine
-                                  ) -> cst.SimpleStatementLine | cst.RemovalSentinel:
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine | cst.RemovalSentinel:
         smalls = []
         for small in updated.body:
             if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
-                    getattr(small, "names", None), cst.ImportStar):
-                aliases = [a for a in small.names  # type: ignore[union-attr]
-                           if not (import_bindings(small.with_changes(names=[a])) & self.names)]
+                getattr(small, "names", None), cst.ImportStar
+            ):
+                aliases = [
+                    a
+                    for a in small.names  # type: ignore[union-attr]
+                    if not (import_bindings(small.with_changes(names=[a])) & self.names)
+                ]
                 if not aliases:
                     continue
                 if len(aliases) != len(small.names):  # type: ignore[arg-type]
@@ -625,26 +778,37 @@ class _DropModuleStrings(cst.CSTTransformer):
 
     def _includes_absent(self, call: cst.Call) -> bool:
         """``path("orders/", include("shop.orders.urls"))``: a route into an absent module."""
-        return any(isinstance(n, cst.SimpleString) and n.evaluated_value in self.absent
-                   for n in _descendants(call))
+        return any(
+            isinstance(n, cst.SimpleString) and n.evaluated_value in self.absent
+            for n in _descendants(call)
+        )
 
     def _filter(self, updated: cst.Tuple | cst.List) -> cst.Tuple | cst.List:
-        strings = [el.value.evaluated_value for el in updated.elements
-                   if isinstance(el.value, cst.SimpleString)]
+        strings = [
+            el.value.evaluated_value
+            for el in updated.elements
+            if isinstance(el.value, cst.SimpleString)
+        ]
         modules_only = len(strings) == len(updated.elements) and all(
-            isinstance(v, str) and re.fullmatch(r"\w+(\.\w+)+", v) for v in strings)
-        elements = [el for el in updated.elements
-                    if not ((isinstance(el.value, (cst.Tuple, cst.List)) or modules_only)
-                            and self._names_absent(el.value))
-                    and not (isinstance(el.value, cst.Call) and self._includes_absent(el.value))]
+            isinstance(v, str) and re.fullmatch(r"\w+(\.\w+)+", v) for v in strings
+        )
+        elements = [
+            el
+            for el in updated.elements
+            if not (
+                (isinstance(el.value, (cst.Tuple, cst.List)) or modules_only)
+                and self._names_absent(el.value)
+            )
+            and not (isinstance(el.value, cst.Call) and self._includes_absent(el.value))
+        ]
         if len(elements) == len(updated.elements):
             return updated
         return updated.with_changes(elements=elements)
 
     def leave_Tuple(self, original: cst.Tuple, updated: cst.Tuple) -> cst.BaseExpression:
-        if len(updated.elements) > 1 and all(isinstance(el.value, (cst.Tuple, cst.List,
-                                                                   cst.SimpleString))
-                                             for el in updated.elements):
+        if len(updated.elements) > 1 and all(
+            isinstance(el.value, (cst.Tuple, cst.List, cst.SimpleString)) for el in updated.elements
+        ):
             filtered = self._filter(updated)
             if not filtered.elements:
                 return cst.Tuple([], lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
@@ -662,8 +826,14 @@ def _descendants(node: cst.CSTNode) -> list[cst.CSTNode]:
     return out
 
 
-def _prune_root(tree: SourceTree, layout: Layout, svc: str, module: str, ex: Extraction,
-                has: Callable[[str, str | None], bool]) -> str:
+def _prune_root(
+    tree: SourceTree,
+    layout: Layout,
+    svc: str,
+    module: str,
+    ex: Extraction,
+    has: Callable[[str, str | None], bool],
+) -> str:
     """The app factory, keeping only the registrations and set-up this service can satisfy."""
     info = tree.info(module)
     unavailable: set[str] = set()
@@ -682,13 +852,16 @@ def _prune_root(tree: SourceTree, layout: Layout, svc: str, module: str, ex: Ext
     new, removed = prune_unavailable(new, unavailable)
     new = prune_imports(new)
     if removed:
-        ex.notes.append(f"{svc}: {tree.rel(module)}: {removed} statement(s) that need other "
-                        f"services' code removed ({', '.join(sorted(unavailable))})")
+        ex.notes.append(
+            f"{svc}: {tree.rel(module)}: {removed} statement(s) that need other "
+            f"services' code removed ({', '.join(sorted(unavailable))})"
+        )
     return new.code
 
 
-def _kernel(ex: Extraction, name: str, tree: SourceTree, layout: Layout,
-            graph: DependencyGraph | None) -> None:
+def _kernel(
+    ex: Extraction, name: str, tree: SourceTree, layout: Layout, graph: DependencyGraph | None
+) -> None:
     base = "shared_kernel"
     modules = layout.modules_of(KERNEL)
     for m in modules:
@@ -702,30 +875,41 @@ def _kernel(ex: Extraction, name: str, tree: SourceTree, layout: Layout,
         guard = KernelGuard(m, tree, layout)
         code = cst.parse_module(code).visit(guard).code
         for g in guard.guarded:
-            ex.notes.append(f"{tree.rel(m)}: kernel imports service code ({g}); guarded with "
-                            "try/except ImportError")
+            ex.notes.append(
+                f"{tree.rel(m)}: kernel imports service code ({g}); guarded with "
+                "try/except ImportError"
+            )
         ex.files[f"{base}/src/{tree.rel(m)}"] = code.encode("utf-8")
     for pkg in sorted(layout.namespace.get(KERNEL, set())):
         ex.files[f"{base}/src/{pkg.replace('.', '/')}/{KERNEL_MARKER}"] = (
             b'"""Marks the shared kernel library\'s part of this package (generated by '
-            b'migrator)."""\n')
+            b'migrator)."""\n'
+        )
     dists: set[str] = set()
     for m in modules:
-        for ext in (graph.externals.get(m, []) if graph else []):
+        for ext in graph.externals.get(m, []) if graph else []:
             if not ext.stdlib and ext.distribution:
                 dists.add(ext.distribution)
     packages = sorted({m.split(".")[0] for m in modules})
     ex.files[f"{base}/pyproject.toml"] = codegen.kernel_pyproject(
-        f"{name}-shared-kernel", sorted(dists, key=str.lower), packages).encode("utf-8")
+        f"{name}-shared-kernel", sorted(dists, key=str.lower), packages
+    ).encode("utf-8")
     ex.files[f"{base}/README.md"] = (
         f"# {name}-shared-kernel\n\nGenerated by `migrator scaffold --extract`: the shared "
         "kernel of the plan\n(" + ", ".join(f"`{m}`" for m in modules) + ") as one library "
         "that every service installs\n(`pip install ./shared_kernel`). Change it with care: "
-        "every service depends on it.\n").encode("utf-8")
+        "every service depends on it.\n"
+    ).encode("utf-8")
 
 
-def _data_coupling(ex: Extraction, plan: Plan, graph: DependencyGraph | None, tree: SourceTree,
-                   layout: Layout, table_owner: dict[str, str]) -> None:
+def _data_coupling(
+    ex: Extraction,
+    plan: Plan,
+    graph: DependencyGraph | None,
+    tree: SourceTree,
+    layout: Layout,
+    table_owner: dict[str, str],
+) -> None:
     """Reads and writes of another service's tables, as the analyser saw them."""
     if graph is None:
         return
@@ -743,12 +927,25 @@ def _data_coupling(ex: Extraction, plan: Plan, graph: DependencyGraph | None, tr
             # a function that reaches the table only through read models (every use of the
             # owner's models in it is a converted read) is converted too
             span = _span(tree, node)
-            inside = [c for c in models if c.service == who and c.owner == owner
-                      and c.file == file and span[0] <= c.line <= span[1]]
-            ex.couplings.append(Coupling(who, file, int(data.get("line", 0)),
-                                         f"table {table.name} ({node})", owner, "table",
-                                         bool(inside) and all(c.converted for c in inside)
-                                         and node not in table.writers))
+            inside = [
+                c
+                for c in models
+                if c.service == who
+                and c.owner == owner
+                and c.file == file
+                and span[0] <= c.line <= span[1]
+            ]
+            ex.couplings.append(
+                Coupling(
+                    who,
+                    file,
+                    int(data.get("line", 0)),
+                    f"table {table.name} ({node})",
+                    owner,
+                    "table",
+                    bool(inside) and all(c.converted for c in inside) and node not in table.writers,
+                )
+            )
 
 
 def _span(tree: SourceTree, node: str) -> tuple[int, int]:
@@ -763,7 +960,8 @@ def _span(tree: SourceTree, node: str) -> tuple[int, int]:
 
 def _json(ex: Extraction) -> dict:
     return {
-        "schema": "migrator.extraction", "version": 1,
+        "schema": "migrator.extraction",
+        "version": 1,
         "summary": ex.summary(),
         "services": ex.services,
         "calls": [c.__dict__ for c in ex.calls],
@@ -776,8 +974,15 @@ def _json(ex: Extraction) -> dict:
 MANIFEST = ".migrator-extract.json"
 
 
-def extract(plan: Plan, graph: DependencyGraph | None, source_root: str | Path,
-            out: str | Path, *, force: bool = False, project: str | None = None) -> Extraction:
+def extract(
+    plan: Plan,
+    graph: DependencyGraph | None,
+    source_root: str | Path,
+    out: str | Path,
+    *,
+    force: bool = False,
+    project: str | None = None,
+) -> Extraction:
     """Extract the code of every service of ``plan`` into ``out`` (see module docstring).
 
     Files edited by hand since migrator wrote them (or never written by migrator) are only
@@ -803,10 +1008,15 @@ def write_files(out: Path, files: dict[str, bytes], *, force: bool = False) -> l
         current = read_existing(path, root=out)
         if current is None:
             continue
-        if current != data and hashlib.sha256(current).hexdigest() != manifest.get(rel) \
-                and not force:
-            conflicts.append(f"{path}:1: edited since migrator wrote it (or not written by "
-                             "migrator); use --force to overwrite")
+        if (
+            current != data
+            and hashlib.sha256(current).hexdigest() != manifest.get(rel)
+            and not force
+        ):
+            conflicts.append(
+                f"{path}:1: edited since migrator wrote it (or not written by "
+                "migrator); use --force to overwrite"
+            )
     if conflicts:
         raise ExtractionError("\n".join(conflicts))
     written = []
@@ -815,7 +1025,14 @@ def write_files(out: Path, files: dict[str, bytes], *, force: bool = False) -> l
             written.append(rel)
     new = dict(manifest)
     new.update({rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()})
-    atomic_write(manifest_path, json.dumps({"generator": "migrator scaffold --extract",
-                                            "files": dict(sorted(new.items()))},
-                                           indent=1, sort_keys=True) + "\n", root=out)
+    atomic_write(
+        manifest_path,
+        json.dumps(
+            {"generator": "migrator scaffold --extract", "files": dict(sorted(new.items()))},
+            indent=1,
+            sort_keys=True,
+        )
+        + "\n",
+        root=out,
+    )
     return written

@@ -12,8 +12,16 @@ import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-              "trailers", "transfer-encoding", "upgrade"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+}
 
 
 def pick(rules: list[tuple[str, str, str]], default: str, path: str) -> str:
@@ -23,14 +31,18 @@ def pick(rules: list[tuple[str, str, str]], default: str, path: str) -> str:
             return service
     best = ("", default)
     for rule_path, kind, service in rules:
-        if kind == "Prefix" and (path.startswith(rule_path) or path == rule_path.rstrip("/")) \
-                and len(rule_path) > len(best[0]):
+        if (
+            kind == "Prefix"
+            and (path.startswith(rule_path) or path == rule_path.rstrip("/"))
+            and len(rule_path) > len(best[0])
+        ):
             best = (rule_path, service)
     return best[1]
 
 
-def serve(rules: list[tuple[str, str, str]], upstreams: dict[str, str], default: str,
-          port: int) -> ThreadingHTTPServer:
+def serve(
+    rules: list[tuple[str, str, str]], upstreams: dict[str, str], default: str, port: int
+) -> ThreadingHTTPServer:
     """Start the gateway in a background thread; stop it with ``shutdown()``."""
 
     class Handler(BaseHTTPRequestHandler):

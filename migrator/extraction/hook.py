@@ -37,8 +37,13 @@ __all__ = ["app"]
 '''
 
 
-def add_to_scaffold(files: dict[str, bytes], plan: Plan, graph: DependencyGraph,
-                    source_root: str | Path, project: Any) -> dict[str, bytes]:
+def add_to_scaffold(
+    files: dict[str, bytes],
+    plan: Plan,
+    graph: DependencyGraph,
+    source_root: str | Path,
+    project: Any,
+) -> dict[str, bytes]:
     """Return ``files`` plus everything extraction writes (``project``: the generator's model)."""
     try:
         ex = build_extraction(plan, graph, source_root, project=project.name)
@@ -47,24 +52,35 @@ def add_to_scaffold(files: dict[str, bytes], plan: Plan, graph: DependencyGraph,
     merged = dict(files)
     merged.update(ex.files)
     if "MIGRATION.md" in merged:
-        merged["MIGRATION.md"] = (merged["MIGRATION.md"].rstrip(b"\n") + b"\n\n"
-                                  + ex.markdown().encode("utf-8"))
+        merged["MIGRATION.md"] = (
+            merged["MIGRATION.md"].rstrip(b"\n") + b"\n\n" + ex.markdown().encode("utf-8")
+        )
     for spec in project.services:
         src = f"services/{spec.name}/src/interservice"
         if f"{src}/asgi.py" in merged:  # FastAPI: the skeleton's asgi module serves it
-            merged[f"services/{spec.name}/{spec.package}/asgi.py"] = WSGI.replace(
-                "WSGI", "ASGI").replace("interservice.wsgi", "interservice.asgi").encode("utf-8")
+            merged[f"services/{spec.name}/{spec.package}/asgi.py"] = (
+                WSGI.replace("WSGI", "ASGI")
+                .replace("interservice.wsgi", "interservice.asgi")
+                .encode("utf-8")
+            )
         elif f"{src}/wsgi.py" in merged:
             text = WSGI
             if f"{src}/settings.py" in merged:  # Django: gunicorn serves ``application``
                 text = text.replace("import app  #", "import app, application  #").replace(
-                    '__all__ = ["app"]', '__all__ = ["app", "application"]')
+                    '__all__ = ["app"]', '__all__ = ["app", "application"]'
+                )
             merged[f"services/{spec.name}/{spec.package}/wsgi.py"] = text.encode("utf-8")
     return merged
 
 
-def scaffold(plan: Plan, graph: DependencyGraph, out: str | Path, *,
-             source_root: str | Path | None = None, **options: Any) -> WriteResult:
+def scaffold(
+    plan: Plan,
+    graph: DependencyGraph,
+    out: str | Path,
+    *,
+    source_root: str | Path | None = None,
+    **options: Any,
+) -> WriteResult:
     """``scaffold --extract``: ``migrator.generation.scaffold`` plus each service's code, moved
     from ``source_root`` (default: the graph's root). Lives here because extraction comes after
     generation: generation only renders, this stage adds the code."""

@@ -15,8 +15,10 @@ from migrator.extraction.source import SourceTree
 from migrator.plan import SHARED, Plan
 
 KERNEL = SHARED
-_ROOT_MARKERS = re.compile(r"\.register_blueprint\(|\bFlask\(\s*__name__|\bFastAPI\(|"
-                           r"\.include_router\(")
+_ROOT_MARKERS = re.compile(
+    r"\.register_blueprint\(|\bFlask\(\s*__name__|\bFastAPI\(|"
+    r"\.include_router\("
+)
 
 
 @dataclass
@@ -26,7 +28,9 @@ class Layout:
     split: dict[str, dict[str, str]] = field(default_factory=dict)  # module -> symbol -> owner
     roots: list[str] = field(default_factory=list)  # composition roots (app factories)
     unassigned: list[str] = field(default_factory=list)
-    namespace: dict[str, set[str]] = field(default_factory=dict)  # placement -> packages w/o __init__
+    namespace: dict[str, set[str]] = field(
+        default_factory=dict
+    )  # placement -> packages w/o __init__
     notes: list[str] = field(default_factory=list)
 
     def owner(self, module: str, symbol: str | None = None) -> str | None:
@@ -44,7 +48,10 @@ class Layout:
         out = {m for m, o in self.whole.items() if o == placement}
         for m, symbols in self.split.items():
             if placement == KERNEL:
-                if not any(o not in (KERNEL,) for o in symbols.values()) and KERNEL in symbols.values():
+                if (
+                    not any(o not in (KERNEL,) for o in symbols.values())
+                    and KERNEL in symbols.values()
+                ):
                     out.add(m)
             elif placement in symbols.values() or KERNEL in symbols.values():
                 out.add(m)
@@ -52,14 +59,21 @@ class Layout:
             out.update(self.roots)
         return sorted(out)
 
-    def has(self, placement: str, module: str, symbol: str | None = None,
-            defined: set[str] | None = None) -> bool:
+    def has(
+        self,
+        placement: str,
+        module: str,
+        symbol: str | None = None,
+        defined: set[str] | None = None,
+    ) -> bool:
         """Is ``module`` (and ``symbol`` in it) importable in ``placement``'s process?"""
         if placement != KERNEL and self._in(KERNEL, module, symbol, defined):
             return True
         return self._in(placement, module, symbol, defined)
 
-    def _in(self, placement: str, module: str, symbol: str | None, defined: set[str] | None) -> bool:
+    def _in(
+        self, placement: str, module: str, symbol: str | None, defined: set[str] | None
+    ) -> bool:
         if module in self.roots:
             return placement != KERNEL
         if module in self.split:
@@ -76,8 +90,7 @@ class Layout:
         return self.whole.get(module) == placement
 
 
-def build_layout(plan: Plan, tree: SourceTree, roots: list[str] | tuple[str, ...] = ()
-                 ) -> Layout:
+def build_layout(plan: Plan, tree: SourceTree, roots: list[str] | tuple[str, ...] = ()) -> Layout:
     """Decide the placement of every module of the tree from the plan; ``roots``: modules
     known to be composition roots (a Django project's root URLconf)."""
     layout = Layout(services=sorted(plan.services))
@@ -89,13 +102,20 @@ def build_layout(plan: Plan, tree: SourceTree, roots: list[str] | tuple[str, ...
             by_module.setdefault(mod, {})[sym] = owner
     for module in tree.modules():
         text = tree.info(module).source if module in tree.files else ""
-        if module in roots and assignment.get(module) is not None or (
-                _ROOT_MARKERS.search(text) and assignment.get(module) is not None
-                and not _only_kernel_imports(tree, module, assignment)):
+        if (
+            module in roots
+            and assignment.get(module) is not None
+            or (
+                _ROOT_MARKERS.search(text)
+                and assignment.get(module) is not None
+                and not _only_kernel_imports(tree, module, assignment)
+            )
+        ):
             layout.roots.append(module)
             continue
-        kernel_part = assignment.get(module) == KERNEL or KERNEL in by_module.get(module, {}
-                                                                              ).values()
+        kernel_part = (
+            assignment.get(module) == KERNEL or KERNEL in by_module.get(module, {}).values()
+        )
         if kernel_part and len(_services_imported(tree, module, assignment)) >= 2:
             # kernel code that wires several services together (a seed script, a job
             # runner): like the app factory, each service gets its own pruned copy
@@ -109,7 +129,8 @@ def build_layout(plan: Plan, tree: SourceTree, roots: list[str] | tuple[str, ...
                 if name not in symbols and default is not None:
                     symbols[name] = default
             if len(set(symbols.values())) == 1 and set(symbols) >= set(info.functions) | set(
-                    info.classes):
+                info.classes
+            ):
                 layout.whole[module] = next(iter(symbols.values()))
             else:
                 layout.split[module] = symbols
@@ -153,6 +174,7 @@ def _namespaces(layout: Layout, tree: SourceTree) -> None:
     Both are installed into one environment, so a package that both contribute to must be a
     namespace package (PEP 420) or one would hide the other.
     """
+
     def packages(placement: str) -> set[str]:
         out = set()
         for m in layout.modules_of(placement):
@@ -176,7 +198,8 @@ def _namespaces(layout: Layout, tree: SourceTree) -> None:
         if pkg in tree.files and _has_code(tree, pkg):
             layout.notes.append(
                 f"{tree.rel(pkg)}: package shared by the kernel library and services; its code "
-                "is copied into every service's __init__ (the kernel's part has none)")
+                "is copied into every service's __init__ (the kernel's part has none)"
+            )
 
 
 def _has_code(tree: SourceTree, module: str) -> bool:

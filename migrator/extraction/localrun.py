@@ -85,27 +85,73 @@ def wait_http(url: str, timeout: float = 30.0, proc: Process | None = None) -> N
     raise RuntimeError(f"{url} did not answer in {timeout:.0f}s ({last})\n{tail}")
 
 
-def start_service(name: str, service_dir: Path, port: int, env: dict[str, str], logs: Path,
-                  python: str = sys.executable, extra_path: list[Path] | None = None) -> Process:
+def start_service(
+    name: str,
+    service_dir: Path,
+    port: int,
+    env: dict[str, str],
+    logs: Path,
+    python: str = sys.executable,
+    extra_path: list[Path] | None = None,
+) -> Process:
     """Start ``interservice.wsgi:app`` of one extracted service with gunicorn (threads, so a
     service can serve a call while it waits on another service), or a FastAPI service's
     ``interservice.asgi:app`` with uvicorn."""
     src = service_dir / "src"
     paths = [str(src), str(service_dir), *(str(p) for p in extra_path or [])]
-    full_env = {**os.environ, **env,
-                "PYTHONPATH": os.pathsep.join(paths), "PYTHONDONTWRITEBYTECODE": "1"}
+    full_env = {
+        **os.environ,
+        **env,
+        "PYTHONPATH": os.pathsep.join(paths),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{name}.log"
     if (src / "interservice" / "asgi.py").is_file():
-        cmd = [python, "-m", "uvicorn", "--app-dir", str(src), "--host", "127.0.0.1",
-               "--port", str(port), "--workers", "1", "interservice.asgi:app"]
+        cmd = [
+            python,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(src),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "interservice.asgi:app",
+        ]
     else:
-        cmd = [python, "-m", "gunicorn", "--chdir", str(src), "--bind", f"127.0.0.1:{port}",
-               "--workers", "1", "--threads", "8", "--timeout", "60", "--graceful-timeout", "5",
-               *_gunicorn_flags(python), "interservice.wsgi:app"]
+        cmd = [
+            python,
+            "-m",
+            "gunicorn",
+            "--chdir",
+            str(src),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "8",
+            "--timeout",
+            "60",
+            "--graceful-timeout",
+            "5",
+            *_gunicorn_flags(python),
+            "interservice.wsgi:app",
+        ]
     with open(log, "wb") as fh:
-        popen = subprocess.Popen(cmd, cwd=src, env=full_env, stdout=fh, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, start_new_session=True)
+        popen = subprocess.Popen(
+            cmd,
+            cwd=src,
+            env=full_env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     return Process(name, port, popen, log)
 
 
@@ -116,8 +162,9 @@ def _gunicorn_flags(python: str) -> list[str]:
     """Newer gunicorn opens a control socket at one fixed path per user: not with many servers."""
     if python not in _FLAGS:
         try:
-            text = subprocess.run([python, "-m", "gunicorn", "--help"], capture_output=True,
-                                  text=True, timeout=60).stdout
+            text = subprocess.run(
+                [python, "-m", "gunicorn", "--help"], capture_output=True, text=True, timeout=60
+            ).stdout
         except (OSError, subprocess.TimeoutExpired):
             text = ""
         _FLAGS[python] = ["--no-control-socket"] if "--no-control-socket" in text else []
@@ -161,52 +208,77 @@ class Gateway:
             self.server.server_close()  # type: ignore[attr-defined]
 
 
-def nginx_conf(rules: list[tuple[str, str, str]], upstreams: dict[str, int], default: str,
-               port: int) -> str:
+def nginx_conf(
+    rules: list[tuple[str, str, str]], upstreams: dict[str, int], default: str, port: int
+) -> str:
     """A local nginx configuration: ``rules`` are (path, "Exact"|"Prefix", service)."""
-    lines = ["worker_processes 1;", "pid nginx.pid;", "error_log error.log warn;",
-             "events { worker_connections 256; }", "http {",
-             "  access_log access.log;", "  client_body_temp_path tmp/body;",
-             "  proxy_temp_path tmp/proxy;", "  fastcgi_temp_path tmp/fastcgi;",
-             "  uwsgi_temp_path tmp/uwsgi;", "  scgi_temp_path tmp/scgi;"]
+    lines = [
+        "worker_processes 1;",
+        "pid nginx.pid;",
+        "error_log error.log warn;",
+        "events { worker_connections 256; }",
+        "http {",
+        "  access_log access.log;",
+        "  client_body_temp_path tmp/body;",
+        "  proxy_temp_path tmp/proxy;",
+        "  fastcgi_temp_path tmp/fastcgi;",
+        "  uwsgi_temp_path tmp/uwsgi;",
+        "  scgi_temp_path tmp/scgi;",
+    ]
     for name, p in sorted(upstreams.items()):
         lines.append(f"  upstream up_{name.replace('-', '_')} {{ server 127.0.0.1:{p}; }}")
-    lines += ["  server {", f"    listen 127.0.0.1:{port};",
-              "    proxy_set_header Host $http_host;",
-              "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
-              "    proxy_http_version 1.1;"]
+    lines += [
+        "  server {",
+        f"    listen 127.0.0.1:{port};",
+        "    proxy_set_header Host $http_host;",
+        "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "    proxy_http_version 1.1;",
+    ]
     for path, kind, service in rules:
         modifier = "= " if kind == "Exact" else ""
-        lines.append(f"    location {modifier}{path} {{ proxy_pass http://up_"
-                     f"{service.replace('-', '_')}; }}")
+        lines.append(
+            f"    location {modifier}{path} {{ proxy_pass http://up_{service.replace('-', '_')}; }}"
+        )
     lines.append(f"    location / {{ proxy_pass http://up_{default.replace('-', '_')}; }}")
     lines += ["  }", "}", ""]
     return "\n".join(lines)
 
 
-def start_gateway(rules: list[tuple[str, str, str]], upstreams: dict[str, int], default: str,
-                  workdir: Path, prefer: str = "nginx") -> Gateway:
+def start_gateway(
+    rules: list[tuple[str, str, str]],
+    upstreams: dict[str, int],
+    default: str,
+    workdir: Path,
+    prefer: str = "nginx",
+) -> Gateway:
     """nginx when installed (and ``prefer`` says so), else the pure-Python gateway."""
     port = free_port()
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
-                                      else None)
+    nginx = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
     if prefer == "nginx" and nginx:
         prefix = workdir / "nginx"
         (prefix / "tmp").mkdir(parents=True, exist_ok=True)
         conf = prefix / "nginx.conf"
         conf.write_text(nginx_conf(rules, upstreams, default, port))
-        check = subprocess.run([nginx, "-t", "-p", str(prefix), "-c", str(conf)],
-                               capture_output=True, text=True, timeout=30)
+        check = subprocess.run(
+            [nginx, "-t", "-p", str(prefix), "-c", str(conf)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if check.returncode != 0:
             raise RuntimeError(f"nginx -t rejected the gateway config:\n{check.stderr}")
-        subprocess.run([nginx, "-p", str(prefix), "-c", str(conf)], check=True, timeout=30,
-                       capture_output=True)
+        subprocess.run(
+            [nginx, "-p", str(prefix), "-c", str(conf)], check=True, timeout=30, capture_output=True
+        )
         gw = Gateway("nginx", port, prefix=prefix)
     else:
         from migrator.extraction.gateway import serve
 
-        server = serve(rules, {k: f"http://127.0.0.1:{v}" for k, v in upstreams.items()},
-                       default, port)
+        server = serve(
+            rules, {k: f"http://127.0.0.1:{v}" for k, v in upstreams.items()}, default, port
+        )
         gw = Gateway("python", port, server=server)
     return gw
 
@@ -237,8 +309,16 @@ def routes_from_plan(plan_routes: dict[str, list[str]]) -> list[tuple[str, str, 
 
 # -- per-service virtual environments ------------------------------------------------------------
 def _pip(python: str, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "pip", "--python", python, "--disable-pip-version-check",
-           "--no-input", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        python,
+        "--disable-pip-version-check",
+        "--no-input",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
@@ -246,10 +326,25 @@ def fill_wheelhouse(requirements: list[str], wheelhouse: Path) -> None:
     """Download or build wheels for ``requirements`` (plus the kernel's build tools) once."""
     wheelhouse.mkdir(parents=True, exist_ok=True)
     wanted = sorted(set(requirements) | {"setuptools>=61", "wheel"})
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--disable-pip-version-check",
-                             "--no-input", "-q", "--find-links", str(wheelhouse), "-w",
-                             str(wheelhouse), *wanted], capture_output=True, text=True,
-                            timeout=900)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--disable-pip-version-check",
+            "--no-input",
+            "-q",
+            "--find-links",
+            str(wheelhouse),
+            "-w",
+            str(wheelhouse),
+            *wanted,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"pip wheel failed:\n{result.stderr[-3000:]}")
 
@@ -263,8 +358,9 @@ def requirement_lines(path: Path) -> list[str]:
     return lines
 
 
-def install_services(services: dict[str, Path], kernel_dir: Path, venvs: Path,
-                     wheelhouse: Path) -> dict[str, str]:
+def install_services(
+    services: dict[str, Path], kernel_dir: Path, venvs: Path, wheelhouse: Path
+) -> dict[str, str]:
     """One venv per service with its requirements and the shared kernel, offline from the
     wheelhouse; returns each service's python.
 
@@ -292,13 +388,21 @@ def install_services(services: dict[str, Path], kernel_dir: Path, venvs: Path,
 def _build_venv(venv: Path, requirements: Path, kernel_dir: Path, wheelhouse: Path) -> None:
     if venv.exists():
         shutil.rmtree(venv)
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
-                   timeout=120, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)],
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
     python = str(venv / "bin" / "python")
     offline = ["install", "-q", "--no-index", "--find-links", str(wheelhouse)]
-    for args in (["setuptools>=61", "wheel"], ["-r", str(requirements)],
-                 ["--no-build-isolation", str(kernel_dir)]):
+    for args in (
+        ["setuptools>=61", "wheel"],
+        ["-r", str(requirements)],
+        ["--no-build-isolation", str(kernel_dir)],
+    ):
         result = _pip(python, *offline, *args)
         if result.returncode != 0:
-            raise RuntimeError(f"installing {args[-1]} into {venv} failed:\n"
-                               f"{result.stderr[-3000:]}")
+            raise RuntimeError(
+                f"installing {args[-1]} into {venv} failed:\n{result.stderr[-3000:]}"
+            )

@@ -54,7 +54,11 @@ class _NameCollector(cst.CSTVisitor):
         # string annotations ("Product", "list[Order]") name things too
         if self.strings:
             value = node.evaluated_value
-            if isinstance(value, str) and len(value) < 200 and re.fullmatch(r"[\w.\[\], |]+", value):
+            if (
+                isinstance(value, str)
+                and len(value) < 200
+                and re.fullmatch(r"[\w.\[\], |]+", value)
+            ):
                 self.names.update(_IDENT.findall(value))
 
 
@@ -94,9 +98,13 @@ def _suite_statements(stmt: cst.CSTNode) -> list[cst.CSTNode]:
         if isinstance(part, cst.IndentedBlock):
             out.extend(part.body)
         elif isinstance(part, (cst.Else, cst.Finally, cst.If)):
-            out.extend(_suite_statements(part) if isinstance(part, cst.If)
-                       else list(part.body.body) if isinstance(part.body, cst.IndentedBlock)
-                       else [])
+            out.extend(
+                _suite_statements(part)
+                if isinstance(part, cst.If)
+                else list(part.body.body)
+                if isinstance(part.body, cst.IndentedBlock)
+                else []
+            )
     for handler in getattr(stmt, "handlers", ()) or ():
         if isinstance(handler.body, cst.IndentedBlock):
             out.extend(handler.body.body)
@@ -138,14 +146,18 @@ def _dotted(node: cst.BaseExpression) -> str:
 
 
 def is_docstring(stmt: cst.CSTNode) -> bool:
-    return (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
-            and isinstance(stmt.body[0], cst.Expr)
-            and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
 
 
 def is_import_line(stmt: cst.CSTNode) -> TypeGuard[cst.SimpleStatementLine]:
-    return (isinstance(stmt, cst.SimpleStatementLine)
-            and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body))
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
+    )
 
 
 @dataclass
@@ -157,8 +169,9 @@ class SplitResult:
     duplicated: list[str] = field(default_factory=list)  # values owned elsewhere, copied here
 
 
-def split_module(source: str, keep: Iterable[str], drop: Iterable[str] = (),
-                 extra_uses: Iterable[str] = ()) -> SplitResult:
+def split_module(
+    source: str, keep: Iterable[str], drop: Iterable[str] = (), extra_uses: Iterable[str] = ()
+) -> SplitResult:
     """Keep the top-level definitions named in ``keep`` (and the unowned ones they need).
 
     ``drop`` names definitions that belong elsewhere: a function or class goes even when a kept
@@ -211,9 +224,13 @@ def split_module(source: str, keep: Iterable[str], drop: Iterable[str] = (),
     used = set().union(*(uses[i] for i in kept_idx)) if kept_idx else set()
     new_module = prune_imports(module.with_changes(body=new_body), extra_uses, used=used)
     kept_names = sorted(set().union(*(binds[i] for i in kept_idx)) & keep) if kept_idx else []
-    return SplitResult(code=new_module.code, kept=kept_names,
-                       pulled_in=sorted(pulled - keep), duplicated=sorted(duplicated),
-                       missing={k: sorted(v) for k, v in sorted(missing.items())})
+    return SplitResult(
+        code=new_module.code,
+        kept=kept_names,
+        pulled_in=sorted(pulled - keep),
+        duplicated=sorted(duplicated),
+        missing={k: sorted(v) for k, v in sorted(missing.items())},
+    )
 
 
 @lru_cache(maxsize=512)
@@ -225,8 +242,9 @@ def _statement_facts(source: str) -> tuple[cst.Module, list[set[str]], list[set[
     return module, binds, uses
 
 
-def prune_imports(module: cst.Module, extra_uses: Iterable[str] = (),
-                  used: set[str] | None = None) -> cst.Module:
+def prune_imports(
+    module: cst.Module, extra_uses: Iterable[str] = (), used: set[str] | None = None
+) -> cst.Module:
     """Drop top-level imported names that the rest of the module never uses.
 
     ``from __future__`` and star imports always stay; a line whose names all go disappears
@@ -263,8 +281,9 @@ def _dunder_all(module: cst.Module) -> set[str]:
         if isinstance(s, cst.SimpleStatementLine):
             for small in s.body:
                 if isinstance(small, cst.Assign) and any(
-                        isinstance(t.target, cst.Name) and t.target.value == "__all__"
-                        for t in small.targets):
+                    isinstance(t.target, cst.Name) and t.target.value == "__all__"
+                    for t in small.targets
+                ):
                     for node in _strings(small.value):
                         out.add(node)
     return out
@@ -282,7 +301,11 @@ def _filter_import(small: cst.BaseSmallStatement, used: set[str]) -> cst.BaseSma
     if isinstance(small, cst.ImportFrom):
         if isinstance(small.names, cst.ImportStar):
             return small
-        if small.module is not None and _dotted(small.module) == "__future__" and not small.relative:
+        if (
+            small.module is not None
+            and _dotted(small.module) == "__future__"
+            and not small.relative
+        ):
             return small
         aliases = [a for a in small.names if _alias_binding(a, small) in used]
         if not aliases:
@@ -347,8 +370,9 @@ class _Pruner(cst.CSTTransformer):
                     continue
             elif self._header_bad(s):
                 self.count += 1
-                self.unavailable |= bound_names(s) if isinstance(
-                    s, (cst.FunctionDef, cst.ClassDef)) else set()
+                self.unavailable |= (
+                    bound_names(s) if isinstance(s, (cst.FunctionDef, cst.ClassDef)) else set()
+                )
                 continue
             out.append(s)
         return out
@@ -359,8 +383,9 @@ class _Pruner(cst.CSTTransformer):
             if isinstance(s, cst.SimpleStatementLine) and not is_import_line(s) and self._bad(s):
                 self.unavailable |= bound_names(s) - {"_"}
 
-    def leave_IndentedBlock(self, original: cst.IndentedBlock,
-                            updated: cst.IndentedBlock) -> cst.IndentedBlock:
+    def leave_IndentedBlock(
+        self, original: cst.IndentedBlock, updated: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
         body = self._filter(updated.body)
         if not body:
             body = [cst.SimpleStatementLine([cst.Pass()])]

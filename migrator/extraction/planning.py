@@ -16,8 +16,9 @@ from migrator.graph import DependencyGraph
 from migrator.plan import Plan, PlanError, SharedKernel, plan_from_dict, read_document
 
 
-def plan_from_decomposition(path: str | Path, graph: DependencyGraph,
-                            source_root: str | Path) -> Plan:
+def plan_from_decomposition(
+    path: str | Path, graph: DependencyGraph, source_root: str | Path
+) -> Plan:
     """Read ``path`` (``kind: decomposition``) and complete it into a validated plan."""
     path = Path(path)
     data = read_document(path)
@@ -26,16 +27,25 @@ def plan_from_decomposition(path: str | Path, graph: DependencyGraph,
     services: dict[str, dict] = {}
     for name, nodes in sorted(data["services"].items()):
         nodes = list(nodes or [])
-        services[name] = {"modules": sorted(n for n in nodes if ":" not in n),
-                          "symbols": sorted(n for n in nodes if ":" in n)}
+        services[name] = {
+            "modules": sorted(n for n in nodes if ":" not in n),
+            "symbols": sorted(n for n in nodes if ":" in n),
+        }
     kernel_nodes = data.get("shared_kernel") or []
     if isinstance(kernel_nodes, dict):
         kernel_nodes = [*kernel_nodes.get("modules", []), *kernel_nodes.get("symbols", [])]
-    kernel = SharedKernel(modules=sorted(n for n in kernel_nodes if ":" not in n),
-                          symbols=sorted(n for n in kernel_nodes if ":" in n))
-    base = plan_from_dict({"version": 1, "services": services,
-                           "shared_kernel": {"modules": kernel.modules, "symbols": kernel.symbols}},
-                          source=str(path))
+    kernel = SharedKernel(
+        modules=sorted(n for n in kernel_nodes if ":" not in n),
+        symbols=sorted(n for n in kernel_nodes if ":" in n),
+    )
+    base = plan_from_dict(
+        {
+            "version": 1,
+            "services": services,
+            "shared_kernel": {"modules": kernel.modules, "symbols": kernel.symbols},
+        },
+        source=str(path),
+    )
     packages = sorted({n.split(":")[0].split(".")[0] for n in base.assignment()})
     tree = SourceTree(source_root, packages)
     layout = build_layout(base, tree)
@@ -63,8 +73,11 @@ def plan_from_decomposition(path: str | Path, graph: DependencyGraph,
             if tn is None or tm not in tree.files or tn not in tree.info(tm).functions:
                 continue
             target = owner(f"{tm}:{tn}")
-            users = ({layout.whole[module]} if module in layout.whole
-                     else set(layout.split.get(module, {}).values()))
+            users = (
+                {layout.whole[module]}
+                if module in layout.whole
+                else set(layout.split.get(module, {}).values())
+            )
             for user in users:
                 if target not in (None, KERNEL) and user not in (None, KERNEL, target):
                     interface.setdefault(target, set()).add(f"{tm}:{tn}")
@@ -86,6 +99,12 @@ def plan_from_decomposition(path: str | Path, graph: DependencyGraph,
         body["interface"] = sorted(interface.get(name, set()))
         body["depends_on"] = sorted(depends.get(name, set()))
         body["why"] = [f"as intended by the authors in {path.name}"]
-    return plan_from_dict({"version": 1, "services": services,
-                           "shared_kernel": {"modules": kernel.modules, "symbols": kernel.symbols},
-                           "meta": {"source": path.name}}, source=str(path))
+    return plan_from_dict(
+        {
+            "version": 1,
+            "services": services,
+            "shared_kernel": {"modules": kernel.modules, "symbols": kernel.symbols},
+            "meta": {"source": path.name},
+        },
+        source=str(path),
+    )

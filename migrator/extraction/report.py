@@ -14,11 +14,11 @@ if TYPE_CHECKING:
 #: per kind of data coupling, the change a person should make
 FIXES = {
     "model": "read it from {owner}: add a function returning the columns used here (plain "
-             "data) to {owner}'s interface and call it",
+    "data) to {owner}'s interface and call it",
     "table": "the table is in {owner}'s database now: replace the query by a call to a "
-             "function of {owner}'s interface",
+    "function of {owner}'s interface",
     "foreign-key": "keep the key as a plain column (no database constraint across services); "
-                   "fetch the row from {owner} by that key when needed",
+    "fetch the row from {owner} by that key when needed",
     "relationship": "replace the relationship by a call to {owner} with the key",
     "import": "move the symbol to the shared kernel, or reach it through {owner}'s interface",
 }
@@ -27,64 +27,97 @@ FIXES = {
 def markdown(ex: Extraction) -> str:
     total = len(ex.calls)
     lines = ["## Code extraction", ""]
-    lines.append(f"Cross-service calls converted to HTTP automatically: **{ex.converted} of "
-                 f"{total}** ({ex.fraction:.0%}).")
-    lines.append(f"Cross-service uses (calls plus references to another service's models, "
-                 f"tables and symbols) that the moved code reaches only through a generated "
-                 f"client or read model: **{ex.converted_uses} of {ex.uses}** "
-                 f"({ex.uses_fraction:.0%}).")
-    lines += ["", "Each service's code is in `services/<name>/src/` (run it with "
-              "`gunicorn --chdir src interservice.wsgi:app`), the shared kernel library in "
-              "`shared_kernel/`. Each service reads its own database from `DATABASE_URL`.", "",
-              "Transactions that now span services are sagas completed forward: a Flask "
-              "service keeps each state-changing request in `interservice_outbox` (its own "
-              "database) until it answers below 500, and its relay runs a failed one again; "
-              "its calls carry idempotency keys derived from the saga, and the owner answers a "
-              "repeated key from `interservice_answers`, written with what the call changed, so "
-              "nothing is applied twice. Compensations the monolith left to a rollback are not "
-              "generated (see the extraction docs).", ""]
+    lines.append(
+        f"Cross-service calls converted to HTTP automatically: **{ex.converted} of "
+        f"{total}** ({ex.fraction:.0%})."
+    )
+    lines.append(
+        f"Cross-service uses (calls plus references to another service's models, "
+        f"tables and symbols) that the moved code reaches only through a generated "
+        f"client or read model: **{ex.converted_uses} of {ex.uses}** "
+        f"({ex.uses_fraction:.0%})."
+    )
+    lines += [
+        "",
+        "Each service's code is in `services/<name>/src/` (run it with "
+        "`gunicorn --chdir src interservice.wsgi:app`), the shared kernel library in "
+        "`shared_kernel/`. Each service reads its own database from `DATABASE_URL`.",
+        "",
+        "Transactions that now span services are sagas completed forward: a Flask "
+        "service keeps each state-changing request in `interservice_outbox` (its own "
+        "database) until it answers below 500, and its relay runs a failed one again; "
+        "its calls carry idempotency keys derived from the saga, and the owner answers a "
+        "repeated key from `interservice_answers`, written with what the call changed, so "
+        "nothing is applied twice. Compensations the monolith left to a rollback are not "
+        "generated (see the extraction docs).",
+        "",
+    ]
     done = [c for c in ex.calls if c.converted]
     left = [c for c in ex.calls if not c.converted]
     if done:
-        lines += ["### Converted calls", "", "| caller | where | calls | owner |", "|---|---|---|---|"]
+        lines += [
+            "### Converted calls",
+            "",
+            "| caller | where | calls | owner |",
+            "|---|---|---|---|",
+        ]
         for c in done:
             how = f" ({c.reason})" if c.reason else ""
             lines.append(f"| {c.caller} | `{c.file}:{c.line}` | `{c.callee}`{how} | {c.target} |")
         lines.append("")
     if left:
-        lines += ["### Calls left for a person", "",
-                  "These still call the other service's code directly; in the extracted service "
-                  "the name is a stand-in that raises `NotExtractedError`. Send plain data "
-                  "instead (suggested shapes below), add the function to the owner's interface, "
-                  "and re-run.", ""]
+        lines += [
+            "### Calls left for a person",
+            "",
+            "These still call the other service's code directly; in the extracted service "
+            "the name is a stand-in that raises `NotExtractedError`. Send plain data "
+            "instead (suggested shapes below), add the function to the owner's interface, "
+            "and re-run.",
+            "",
+        ]
         for c in left:
-            lines.append(f"- `{c.file}:{c.line}` ({c.caller} -> {c.target}): `{c.callee}`: "
-                         f"{c.reason}")
+            lines.append(
+                f"- `{c.file}:{c.line}` ({c.caller} -> {c.target}): `{c.callee}`: {c.reason}"
+            )
             if c.suggestion:
-                lines += ["", "  ```python", *("  " + s for s in c.suggestion.splitlines()),
-                          "  ```", ""]
+                lines += [
+                    "",
+                    "  ```python",
+                    *("  " + s for s in c.suggestion.splitlines()),
+                    "  ```",
+                    "",
+                ]
         lines.append("")
     reads = [d for d in ex.couplings if d.converted]
     if reads:
-        lines += ["### Reads through generated read models", "",
-                  "These read another service's model with keyword filters; the caller's "
-                  "`interservice` client has a read model of the same name that asks the owner "
-                  "(`POST /internal/_read.<Model>`) and gets read-only rows of its columns.", "",
-                  "| service | where | reads | owner |", "|---|---|---|---|"]
-        lines += [f"| {d.service} | `{d.file}:{d.line}` | `{d.uses}` | {d.owner} |"
-                  for d in reads]
+        lines += [
+            "### Reads through generated read models",
+            "",
+            "These read another service's model with keyword filters; the caller's "
+            "`interservice` client has a read model of the same name that asks the owner "
+            "(`POST /internal/_read.<Model>`) and gets read-only rows of its columns.",
+            "",
+            "| service | where | reads | owner |",
+            "|---|---|---|---|",
+        ]
+        lines += [f"| {d.service} | `{d.file}:{d.line}` | `{d.uses}` | {d.owner} |" for d in reads]
         lines.append("")
     couplings = [d for d in ex.couplings if not d.converted]
     if couplings:
-        lines += ["### Data coupling to resolve", "",
-                  "Each service has its own database, so these uses of another service's "
-                  "tables or models no longer work and must become calls or copies of the data:",
-                  "", "| service | where | uses | owner | kind | change to make |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "### Data coupling to resolve",
+            "",
+            "Each service has its own database, so these uses of another service's "
+            "tables or models no longer work and must become calls or copies of the data:",
+            "",
+            "| service | where | uses | owner | kind | change to make |",
+            "|---|---|---|---|---|---|",
+        ]
         for d in couplings:
             fix = FIXES.get(d.kind, "").format(owner=d.owner)
-            lines.append(f"| {d.service} | `{d.file}:{d.line}` | `{d.uses}` | {d.owner} | "
-                         f"{d.kind} | {fix} |")
+            lines.append(
+                f"| {d.service} | `{d.file}:{d.line}` | `{d.uses}` | {d.owner} | {d.kind} | {fix} |"
+            )
         lines.append("")
     if ex.notes:
         lines += ["### Notes", ""] + [f"- {n}" for n in ex.notes] + [""]

@@ -87,8 +87,19 @@ class ServiceRefs:
 
 
 #: ``Model.query`` / ``Model.objects`` methods a generated read model answers
-READ_CHAIN = {"filter_by", "filter", "get", "get_or_404", "first", "first_or_404", "one",
-              "one_or_none", "all", "count", "exists"}
+READ_CHAIN = {
+    "filter_by",
+    "filter",
+    "get",
+    "get_or_404",
+    "first",
+    "first_or_404",
+    "one",
+    "one_or_none",
+    "all",
+    "count",
+    "exists",
+}
 
 
 class _Uses(cst.CSTVisitor):
@@ -109,8 +120,11 @@ class _Uses(cst.CSTVisitor):
         line = self.get_metadata(PositionProvider, node).start.line
         if isinstance(f, cst.Name) and f.value in self.names:
             self.calls.append((f.value, None, line, node))
-        elif isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name) \
-                and f.value.value in self.names:
+        elif (
+            isinstance(f, cst.Attribute)
+            and isinstance(f.value, cst.Name)
+            and f.value.value in self.names
+        ):
             self.calls.append((f.value.value, f.attr.value, line, node))
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
@@ -131,20 +145,31 @@ class _Uses(cst.CSTVisitor):
         """``Model.query.filter_by(k=v).first()``, ``Model.objects.get(pk=1)`` and the like:
         keyword filters and a read a read model answers, nothing else."""
         parent = self.get_metadata(ParentNodeProvider, node)
-        if not (isinstance(parent, cst.Attribute) and parent.value is node
-                and parent.attr.value in ("query", "objects")):
+        if not (
+            isinstance(parent, cst.Attribute)
+            and parent.value is node
+            and parent.attr.value in ("query", "objects")
+        ):
             return False
         current: cst.CSTNode = parent
         read = False
         while True:
             attr = self.get_metadata(ParentNodeProvider, current)
-            if not (isinstance(attr, cst.Attribute) and attr.value is current
-                    and attr.attr.value in READ_CHAIN):
+            if not (
+                isinstance(attr, cst.Attribute)
+                and attr.value is current
+                and attr.attr.value in READ_CHAIN
+            ):
                 return read
             call = self.get_metadata(ParentNodeProvider, attr)
-            if not isinstance(call, cst.Call) or call.func is not attr or any(
+            if (
+                not isinstance(call, cst.Call)
+                or call.func is not attr
+                or any(
                     a.star or (a.keyword is None and attr.attr.value in ("filter", "filter_by"))
-                    for a in call.args):
+                    for a in call.args
+                )
+            ):
                 return False
             read, current = True, call
 
@@ -152,8 +177,14 @@ class _Uses(cst.CSTVisitor):
 class Analyzer:
     """Cross-service references of every service, and the decisions made about them."""
 
-    def __init__(self, plan: Plan, tree: SourceTree, layout: Layout, writers: set[str],
-                 session_factory: str | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        tree: SourceTree,
+        layout: Layout,
+        writers: set[str],
+        session_factory: str | None = None,
+    ) -> None:
         self.plan = plan
         self.tree = tree
         self.layout = layout
@@ -174,34 +205,49 @@ class Analyzer:
             mod, name = key.split(":")
             sig = self.classifier.signature(self.tree.info(mod).functions[name], mod)
             owner = self.owner_of(mod, name)
-            self._sig[key] = {p: self.row_verdict(v, owner, key, None if p == "return" else p)
-                              for p, v in sig.items()}
+            self._sig[key] = {
+                p: self.row_verdict(v, owner, key, None if p == "return" else p)
+                for p, v in sig.items()
+            }
         return self._sig[key]
 
-    def row_verdict(self, verdict: Verdict, owner: str | None, key: str | None = None,
-                    param: str | None = None) -> Verdict:
+    def row_verdict(
+        self, verdict: Verdict, owner: str | None, key: str | None = None, param: str | None = None
+    ) -> Verdict:
         """A row of one of ``owner``'s own models crosses as its columns: the owner loads an
         argument again by its key from its own database, the caller gets a result as a
         read-only ``ReadRow``. A row of the caller's model crosses as a read-only copy where
         the function ``key`` only reads columns of its parameter ``param``. The class itself,
         or anything else, still does not cross."""
-        if verdict.ok or verdict.model is None or owner is None or "passes the class" in \
-                verdict.reason:
+        if (
+            verdict.ok
+            or verdict.model is None
+            or owner is None
+            or "passes the class" in verdict.reason
+        ):
             return verdict
         mod, _, cls = verdict.model.partition(":")
         if self.owner_of(mod, cls) == owner:
-            return Verdict(True, f"{ROW_REASON} {cls}: sent as its columns, loaded by key by "
-                           f"{owner}", verdict.model)
+            return Verdict(
+                True,
+                f"{ROW_REASON} {cls}: sent as its columns, loaded by key by {owner}",
+                verdict.model,
+            )
         if key is None or param is None or self.owner_of(mod, cls) in (None, KERNEL):
             return verdict
         fmod, _, fname = key.partition(":")
-        why = self._misuse(self.tree.info(fmod).functions[fname].node, {param}, verdict.model,
-                           passed_on=True)
+        why = self._misuse(
+            self.tree.info(fmod).functions[fname].node, {param}, verdict.model, passed_on=True
+        )
         if why:
-            return Verdict(False, f"{verdict.reason}; {why.replace('caller', 'callee')}",
-                           verdict.model)
-        return Verdict(True, f"a read-only copy of the {cls} row: {fname} reads its columns "
-                       "only", verdict.model)
+            return Verdict(
+                False, f"{verdict.reason}; {why.replace('caller', 'callee')}", verdict.model
+            )
+        return Verdict(
+            True,
+            f"a read-only copy of the {cls} row: {fname} reads its columns only",
+            verdict.model,
+        )
 
     def _row_misuse(self, module: str, call: cst.Call, model: str) -> str:
         """Why the caller cannot have a read-only copy of the row ``call`` returns ('' when
@@ -213,8 +259,9 @@ class Analyzer:
         names = _bound_to(func, call)
         return self._misuse(func, names, model) if names else ""
 
-    def _misuse(self, func: cst.FunctionDef, names: set[str], model: str,
-                passed_on: bool = False) -> str:
+    def _misuse(
+        self, func: cst.FunctionDef, names: set[str], model: str, passed_on: bool = False
+    ) -> str:
         """Why ``func`` needs more than a read-only copy of the row its ``names`` hold ('' when
         it only reads columns; ``passed_on``: handing the row on to anything counts too)."""
         columns = self._columns(model)
@@ -222,17 +269,23 @@ class Analyzer:
         finder = _RowUses(names)
         func.body.visit(finder)
         if passed_on and finder.bare:
-            return f"the caller hands the {cls} row on ({finder.bare} use(s) other than " \
-                   "reading an attribute)"
+            return (
+                f"the caller hands the {cls} row on ({finder.bare} use(s) other than "
+                "reading an attribute)"
+            )
         if finder.changed:
-            return f"the caller changes the {cls} row it gets ({finder.changed}); a copy is " \
-                   "read-only: change it through the owner's interface"
+            return (
+                f"the caller changes the {cls} row it gets ({finder.changed}); a copy is "
+                "read-only: change it through the owner's interface"
+            )
         if finder.written:
             return f"the caller hands the {cls} row to its own session ({finder.written})"
         other = sorted(a for a in finder.read if a not in columns)
         if other:
-            return f"the caller reads {', '.join('.' + a for a in other[:3])} of the {cls} " \
-                   "row, which is not one of its columns"
+            return (
+                f"the caller reads {', '.join('.' + a for a in other[:3])} of the {cls} "
+                "row, which is not one of its columns"
+            )
         return ""
 
     def _columns(self, model: str, seen: frozenset[str] = frozenset()) -> set[str]:
@@ -252,8 +305,12 @@ class Analyzer:
         module, _, name = key.partition(":")
         return self.tree.info(module).classes.get(name) if module in self.tree.files else None
 
-    def service_refs(self, service: str, modules: dict[str, set[str] | None],
-                     has: Callable[[str, str | None], bool]) -> ServiceRefs:
+    def service_refs(
+        self,
+        service: str,
+        modules: dict[str, set[str] | None],
+        has: Callable[[str, str | None], bool],
+    ) -> ServiceRefs:
         """``modules``: module -> the top-level names kept in it (None: the whole module);
         ``has(module, name)``: is that importable in the service?"""
         out = ServiceRefs()
@@ -261,8 +318,14 @@ class Analyzer:
             self._module_refs(service, module, modules[module], out, has)
         return out
 
-    def _module_refs(self, service: str, module: str, kept: set[str] | None,
-                     out: ServiceRefs, has: Callable[[str, str | None], bool]) -> None:
+    def _module_refs(
+        self,
+        service: str,
+        module: str,
+        kept: set[str] | None,
+        out: ServiceRefs,
+        has: Callable[[str, str | None], bool],
+    ) -> None:
         info = self.tree.info(module)
         refs: dict[str, Ref] = {}
         for imp in info.imports:
@@ -292,14 +355,20 @@ class Analyzer:
                     tm, tn = self.tree.resolve(ref.target_module, used)
                     self._entry(out, service, ref.target_module, used, (tm, tn))
             else:
-                self._entry(out, service, ref.target_module, ref.target_name,
-                            (ref.target_module, ref.target_name))
+                self._entry(
+                    out,
+                    service,
+                    ref.target_module,
+                    ref.target_name,
+                    (ref.target_module, ref.target_name),
+                )
             for line in uses.lines.get(binding, []):
                 if in_scope(line):
                     node = f"{ref.target_module}:{ref.target_name or '*'}"
                     out.uses.append((rel, line, node, ref.owner or "?"))
-                    if line in uses.reads.get(binding, ()) and \
-                            line not in uses.others.get(binding, ()):
+                    if line in uses.reads.get(binding, ()) and line not in uses.others.get(
+                        binding, ()
+                    ):
                         out.reads.add((rel, line, node))
         for binding, attr, line, call in uses.calls:
             if binding not in refs or not in_scope(line):
@@ -316,32 +385,54 @@ class Analyzer:
                 tm, tn, client_mod = ref.target_module, ref.target_name, ref.target_module
             if tn is None or tm not in self.tree.files or tn not in self.tree.info(tm).functions:
                 continue
-            entry = out.clients[client_mod].entries[attr or ref.binding
-                                                     if ref.target_name is None else tn]
+            entry = out.clients[client_mod].entries[
+                attr or ref.binding if ref.target_name is None else tn
+            ]
             owner = self.owner_of(tm, tn) or "?"
             verdict = self._call_verdict(f"{tm}:{tn}", call, module)
             if entry.kind == "function" and not verdict.ok:
                 entry.kind, entry.reason, entry.model = "unavailable", verdict.reason, verdict.model
             converted = entry.kind in ("function", "copy")
-            reason = entry.reason if entry.kind == "copy" else "" if converted else (
-                entry.reason or verdict.reason)
+            reason = (
+                entry.reason
+                if entry.kind == "copy"
+                else ""
+                if converted
+                else (entry.reason or verdict.reason)
+            )
             model = entry.model or verdict.model
             result = self.signature(f"{tm}:{tn}").get("return")
-            if converted and entry.kind == "function" and result is not None and \
-                    result.reason.startswith(ROW_REASON):
+            if (
+                converted
+                and entry.kind == "function"
+                and result is not None
+                and result.reason.startswith(ROW_REASON)
+            ):
                 why = self._row_misuse(module, call, result.model or "")
                 if why:
                     converted, reason, model = False, f"result: {why}", result.model
-            out.calls.append(CallSite(service, rel, line, f"{tm}:{tn}", owner, converted,
-                                      reason, suggest_dto(self.tree, model) if model and not
-                                      converted else ""))
+            out.calls.append(
+                CallSite(
+                    service,
+                    rel,
+                    line,
+                    f"{tm}:{tn}",
+                    owner,
+                    converted,
+                    reason,
+                    suggest_dto(self.tree, model) if model and not converted else "",
+                )
+            )
         # a call whose entry was downgraded after an earlier call site was judged: re-judge
         for c in out.calls:
             if c.converted and c.caller == service:
                 for client in out.clients.values():
                     e = client.entries.get(c.callee.split(":")[1])
-                    if client.target_module == c.callee.split(":")[0] and e and \
-                            e.kind not in ("function", "copy"):
+                    if (
+                        client.target_module == c.callee.split(":")[0]
+                        and e
+                        and e.kind not in ("function", "copy")
+                    ):
                         c.converted, c.reason = False, e.reason
 
     def _uses(self, module: str) -> _Uses:
@@ -366,8 +457,14 @@ class Analyzer:
                 spans.append((node.line - len(node.node.decorators), end))
         return lambda line: any(a <= line <= b for a, b in spans)
 
-    def _entry(self, out: ServiceRefs, service: str, client_mod: str, name: str,
-               target: tuple[str, str | None]) -> None:
+    def _entry(
+        self,
+        out: ServiceRefs,
+        service: str,
+        client_mod: str,
+        name: str,
+        target: tuple[str, str | None],
+    ) -> None:
         tm, tn = target
         owner = self.owner_of(tm, tn) or self.owner_of(client_mod, name) or "?"
         client = out.clients.get(client_mod)
@@ -388,16 +485,24 @@ class Analyzer:
             return Entry(tn, "unavailable", f"{key} not found")
         if tn in info.functions:
             if key not in self.interface:
-                return Entry(tn, "unavailable", f"{key} is not in the interface of {owner} "
-                             "(add it to the plan to generate a client)")
+                return Entry(
+                    tn,
+                    "unavailable",
+                    f"{key} is not in the interface of {owner} "
+                    "(add it to the plan to generate a client)",
+                )
             context = self._request_context(tm, tn)
             if context:
                 # it must run where the request is: a self-contained helper is copied into the
                 # caller (like an exception class); anything bigger is left for a person
                 if self._copyable(tm, tn):
                     return Entry(tn, "copy", f"copied: reads the caller's request ({context})")
-                return Entry(tn, "unavailable", f"reads the caller's request context ({context}): "
-                             "it must run where the request is; pass the value in instead")
+                return Entry(
+                    tn,
+                    "unavailable",
+                    f"reads the caller's request context ({context}): "
+                    "it must run where the request is; pass the value in instead",
+                )
             sig = self.signature(key)
             for pname, v in sig.items():
                 if not v.ok:
@@ -405,14 +510,22 @@ class Analyzer:
                     return Entry(tn, "unavailable", f"{what}: {v.reason}", model=v.model)
             if any(p.kind in ("varargs", "varkw") for p in info.functions[tn].params):
                 return Entry(tn, "unavailable", "*args/**kwargs cannot be checked")
-            return Entry(tn, "function", idempotent=self.classifier.idempotent(
-                info.functions[tn], self.writers, key), injected=self.injected(key))
+            return Entry(
+                tn,
+                "function",
+                idempotent=self.classifier.idempotent(info.functions[tn], self.writers, key),
+                injected=self.injected(key),
+            )
         if tn in info.classes:
             cls = info.classes[tn]
             if key in self.classifier.models:
-                return Entry(tn, "read-model", f"ORM model {tn} (table {cls.table}) is owned "
-                             f"by {owner}: reads go to {owner}, anything else is data coupling",
-                             model=key)
+                return Entry(
+                    tn,
+                    "read-model",
+                    f"ORM model {tn} (table {cls.table}) is owned "
+                    f"by {owner}: reads go to {owner}, anything else is data coupling",
+                    model=key,
+                )
             if key in self.exceptions:
                 return Entry(tn, "class")
             verdict = self.classifier.annotation(tn, tm)
@@ -439,7 +552,8 @@ class Analyzer:
         tops = {m.split(".")[0] for m in self.tree.files}
         for stmt in cst.parse_module(result.code).body:
             if isinstance(stmt, cst.SimpleStatementLine) and any(
-                    isinstance(small, (cst.Import, cst.ImportFrom)) for small in stmt.body):
+                isinstance(small, (cst.Import, cst.ImportFrom)) for small in stmt.body
+            ):
                 text = cst.Module([]).code_for_node(stmt)
                 words = set(text.replace(".", " ").replace(",", " ").split())
                 if words & tops:
@@ -449,9 +563,12 @@ class Analyzer:
     def _request_context(self, module: str, name: str) -> str:
         """Flask/Django request-bound globals a function reads (``request``, ``session`` ...)."""
         info = self.tree.info(module)
-        bound = {imp.binding for imp in info.imports
-                 if imp.module.split(".")[0] in ("flask", "flask_login", "werkzeug")
-                 and imp.name in ("request", "session", "g", "current_user")}
+        bound = {
+            imp.binding
+            for imp in info.imports
+            if imp.module.split(".")[0] in ("flask", "flask_login", "werkzeug")
+            and imp.name in ("request", "session", "g", "current_user")
+        }
         from migrator.extraction.mover import names_in
 
         used = names_in(info.functions[name].node.body, strings=False) & bound
@@ -478,8 +595,12 @@ class Analyzer:
                 continue  # the caller's session stays with the caller
             if v is not None and not v.ok:
                 return Verdict(False, f"argument {param.name!r}: {v.reason}", v.model)
-            v = self.row_verdict(self.classifier.expression(arg.value, module, strict=False),
-                                 self.owner_of(mod, name), key, param.name)
+            v = self.row_verdict(
+                self.classifier.expression(arg.value, module, strict=False),
+                self.owner_of(mod, name),
+                key,
+                param.name,
+            )
             if not v.ok:
                 return Verdict(False, f"argument {param.name!r}: {v.reason}", v.model)
         return Verdict(True)
@@ -494,8 +615,9 @@ def _relationship_type(typ: str) -> bool:
     ``suggest_dto``): not a column."""
     from migrator.extraction.convert import CODEC_NAMES
 
-    return typ.startswith(("list[", "List[", "Optional[\"", "set[")) or (
-        typ[:1].isupper() and typ not in CODEC_NAMES)
+    return typ.startswith(("list[", "List[", 'Optional["', "set[")) or (
+        typ[:1].isupper() and typ not in CODEC_NAMES
+    )
 
 
 def _enclosing(module: cst.Module, call: cst.Call) -> cst.FunctionDef | None:
@@ -527,8 +649,7 @@ def _bound_to(func: cst.FunctionDef, call: cst.Call) -> set[str]:
     class _Bind(cst.CSTVisitor):
         def visit_Assign(self, node: cst.Assign) -> None:
             if node.value is call:
-                names.update(t.target.value for t in node.targets
-                             if isinstance(t.target, cst.Name))
+                names.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
 
         def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
             if node.value is call and isinstance(node.target, cst.Name):
@@ -555,8 +676,11 @@ class _RowUses(cst.CSTVisitor):
         self._targets: set[int] = set()
 
     def _mark(self, target: cst.BaseExpression) -> None:
-        if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and \
-                target.value.value in self.names:
+        if (
+            isinstance(target, cst.Attribute)
+            and isinstance(target.value, cst.Name)
+            and target.value.value in self.names
+        ):
             self._targets.add(id(target))
             self.changed = self.changed or f"{target.value.value}.{target.attr.value} = ..."
 
@@ -567,9 +691,13 @@ class _RowUses(cst.CSTVisitor):
         self._mark(node.target)
 
     def visit_Call(self, node: cst.Call) -> None:
-        if isinstance(node.func, cst.Attribute) and node.func.attr.value in (
-                "add", "delete", "merge", "refresh", "expunge") and any(
-                isinstance(a.value, cst.Name) and a.value.value in self.names for a in node.args):
+        if (
+            isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in ("add", "delete", "merge", "refresh", "expunge")
+            and any(
+                isinstance(a.value, cst.Name) and a.value.value in self.names for a in node.args
+            )
+        ):
             self.written = self.written or f"{_dotted(node.func)}(...)"
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
@@ -587,8 +715,13 @@ class _RowUses(cst.CSTVisitor):
 class ImportRewriter(cst.CSTTransformer):
     """Point imports of other services' code at the generated client modules."""
 
-    def __init__(self, module: str, tree: SourceTree, redirects: dict[str, str],
-                 has: Callable[[str, str | None], bool]) -> None:
+    def __init__(
+        self,
+        module: str,
+        tree: SourceTree,
+        redirects: dict[str, str],
+        has: Callable[[str, str | None], bool],
+    ) -> None:
         # redirects: target module -> "interservice.<client>"; has(module, name): importable here
         self.module = module
         self.tree = tree
@@ -596,15 +729,19 @@ class ImportRewriter(cst.CSTTransformer):
         self.has = has
         self.changed = 0
 
-    def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom
-                         ) -> cst.ImportFrom | cst.FlattenSentinel | cst.RemovalSentinel:
+    def leave_ImportFrom(
+        self, original: cst.ImportFrom, updated: cst.ImportFrom
+    ) -> cst.ImportFrom | cst.FlattenSentinel | cst.RemovalSentinel:
         if isinstance(updated.names, cst.ImportStar):
             return updated
         from migrator.extraction.source import resolve_relative
 
-        base = resolve_relative(self.module, self.tree.is_package(self.module),
-                                len(updated.relative),
-                                _dotted(updated.module) if updated.module else "")
+        base = resolve_relative(
+            self.module,
+            self.tree.is_package(self.module),
+            len(updated.relative),
+            _dotted(updated.module) if updated.module else "",
+        )
         if base is None:
             return updated
         groups: dict[str, list[cst.ImportAlias]] = {}
@@ -617,8 +754,8 @@ class ImportRewriter(cst.CSTTransformer):
                 target = self.redirects[tm]
                 pkg, _, leaf = target.rpartition(".")
                 new_alias = alias.with_changes(
-                    name=cst.Name(leaf),
-                    asname=alias.asname or cst.AsName(name=cst.Name(name)))
+                    name=cst.Name(leaf), asname=alias.asname or cst.AsName(name=cst.Name(name))
+                )
                 if leaf == name:
                     new_alias = new_alias.with_changes(asname=alias.asname)
                 key = f"pkg:{pkg}"
@@ -626,13 +763,15 @@ class ImportRewriter(cst.CSTTransformer):
             elif tn is not None and not here and tm in self.redirects:
                 key = self.redirects[tm]
                 if name != tn:
-                    alias = alias.with_changes(name=cst.Name(tn), asname=alias.asname or
-                                               cst.AsName(name=cst.Name(name)))
+                    alias = alias.with_changes(
+                        name=cst.Name(tn), asname=alias.asname or cst.AsName(name=cst.Name(name))
+                    )
             elif tn is not None and here and tm != base and not self.has(base, name):
                 key = tm  # a re-export through a module this service does not have
                 if name != tn:
-                    alias = alias.with_changes(name=cst.Name(tn), asname=alias.asname or
-                                               cst.AsName(name=cst.Name(name)))
+                    alias = alias.with_changes(
+                        name=cst.Name(tn), asname=alias.asname or cst.AsName(name=cst.Name(name))
+                    )
             else:
                 key = ""
             if key not in groups:
@@ -649,22 +788,29 @@ class ImportRewriter(cst.CSTTransformer):
                 statements.append(updated.with_changes(names=aliases))
                 continue
             module = key[4:] if key.startswith("pkg:") else key
-            statements.append(cst.ImportFrom(module=cst.parse_expression(module),  # type: ignore[arg-type]
-                                             names=aliases, relative=[],
-                                             lpar=updated.lpar if len(aliases) > 1 else None,
-                                             rpar=updated.rpar if len(aliases) > 1 else None))
+            statements.append(
+                cst.ImportFrom(
+                    module=cst.parse_expression(module),  # type: ignore[arg-type]
+                    names=aliases,
+                    relative=[],
+                    lpar=updated.lpar if len(aliases) > 1 else None,
+                    rpar=updated.rpar if len(aliases) > 1 else None,
+                )
+            )
         if len(statements) == 1:
             return statements[0]
         return cst.FlattenSentinel(statements)
 
-    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
-                                  updated: cst.SimpleStatementLine
-                                  ) -> cst.BaseStatement | cst.FlattenSentinel:
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.BaseStatement | cst.FlattenSentinel:
         """One import per line when a rewrite split a ``from`` import in two."""
         if len(updated.body) <= len(original.body):
             return updated
-        lines = [cst.SimpleStatementLine([small.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])
-                 for small in updated.body]
+        lines = [
+            cst.SimpleStatementLine([small.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])
+            for small in updated.body
+        ]
         lines[0] = lines[0].with_changes(leading_lines=updated.leading_lines)
         return cst.FlattenSentinel(lines)
 
@@ -680,8 +826,9 @@ class ImportRewriter(cst.CSTTransformer):
             return updated
         self.changed += 1
         new = cst.SimpleString(repr(self.redirects[target]).replace("'", '"'))
-        return updated.with_changes(args=[updated.args[0].with_changes(value=new),
-                                          *updated.args[1:]])
+        return updated.with_changes(
+            args=[updated.args[0].with_changes(value=new), *updated.args[1:]]
+        )
 
     def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.BaseSmallStatement:
         out = []
@@ -700,8 +847,9 @@ class ImportRewriter(cst.CSTTransformer):
 
 
 def _commas(aliases: list[cst.ImportAlias]) -> list[cst.ImportAlias]:
-    out = [a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-           for a in aliases]
+    out = [
+        a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for a in aliases
+    ]
     out[-1] = out[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
     return out
 
@@ -723,9 +871,12 @@ class KernelGuard(cst.CSTTransformer):
         small = stmt.body[0]
         bindings: list[str] = []
         if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
-            base = resolve_relative(self.module, self.tree.is_package(self.module),
-                                    len(small.relative),
-                                    _dotted(small.module) if small.module else "")
+            base = resolve_relative(
+                self.module,
+                self.tree.is_package(self.module),
+                len(small.relative),
+                _dotted(small.module) if small.module else "",
+            )
             if base is None:
                 return None
             foreign = False
@@ -734,8 +885,9 @@ class KernelGuard(cst.CSTTransformer):
                 tm, tn = self.tree.resolve(base, name)
                 if tm in self.tree.files and not self.layout.has(KERNEL, tm, tn):
                     foreign = True
-                bindings.append(cst.ensure_type(alias.asname.name, cst.Name).value
-                                if alias.asname else name)
+                bindings.append(
+                    cst.ensure_type(alias.asname.name, cst.Name).value if alias.asname else name
+                )
             return bindings if foreign else None
         if isinstance(small, cst.Import):
             foreign = False
@@ -743,25 +895,36 @@ class KernelGuard(cst.CSTTransformer):
                 full = _dotted(alias.name)
                 if full in self.tree.files and not self.layout.has(KERNEL, full):
                     foreign = True
-                bindings.append(cst.ensure_type(alias.asname.name, cst.Name).value
-                                if alias.asname else full.split(".")[0])
+                bindings.append(
+                    cst.ensure_type(alias.asname.name, cst.Name).value
+                    if alias.asname
+                    else full.split(".")[0]
+                )
             return bindings if foreign else None
         return None
 
-    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
-                                  updated: cst.SimpleStatementLine) -> cst.BaseStatement:
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.BaseStatement:
         bindings = self._foreign(updated)
         if not bindings:
             return updated
-        self.guarded.append(cst.Module([]).code_for_node(updated.with_changes(
-            leading_lines=[])).strip())
+        self.guarded.append(
+            cst.Module([]).code_for_node(updated.with_changes(leading_lines=[])).strip()
+        )
         fallback = cst.parse_statement(" = ".join([*bindings, "None"]) + "\n")
         handler = cst.ExceptHandler(
-            body=cst.IndentedBlock([fallback]), type=cst.Name("ImportError"),
-            whitespace_after_except=cst.SimpleWhitespace(" "))
+            body=cst.IndentedBlock([fallback]),
+            type=cst.Name("ImportError"),
+            whitespace_after_except=cst.SimpleWhitespace(" "),
+        )
         return cst.Try(
-            body=cst.IndentedBlock([updated.with_changes(leading_lines=[])],
-                                   header=cst.TrailingWhitespace(
-                                       comment=cst.Comment("# migrator: service code, absent "
-                                                           "from some services"))),
-            handlers=[handler], leading_lines=updated.leading_lines)
+            body=cst.IndentedBlock(
+                [updated.with_changes(leading_lines=[])],
+                header=cst.TrailingWhitespace(
+                    comment=cst.Comment("# migrator: service code, absent from some services")
+                ),
+            ),
+            handlers=[handler],
+            leading_lines=updated.leading_lines,
+        )

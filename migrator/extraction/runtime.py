@@ -81,8 +81,9 @@ class Unavailable:
         self._reason = reason
 
     def _fail(self) -> NotExtractedError:
-        return NotExtractedError(f"{self._name} is not available in this service: "
-                                 f"{self._reason} (see MIGRATION.md)")
+        return NotExtractedError(
+            f"{self._name} is not available in this service: {self._reason} (see MIGRATION.md)"
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if len(args) == 1 and not kwargs and callable(args[0]):
@@ -147,7 +148,9 @@ def decode(value: Any, hint: Any) -> Any:
         return value
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
-    if origin is typing.Union or (origin is not None and str(origin) == "<class 'types.UnionType'>"):
+    if origin is typing.Union or (
+        origin is not None and str(origin) == "<class 'types.UnionType'>"
+    ):
         for option in args:
             if option is type(None):
                 continue
@@ -158,8 +161,10 @@ def decode(value: Any, hint: Any) -> Any:
         return value
     if origin is typing.Annotated:
         return decode(value, args[0])
-    if origin in (list, set, frozenset) or (origin is not None and getattr(
-            origin, "__name__", "") in ("Sequence", "Iterable", "Collection")):
+    if origin in (list, set, frozenset) or (
+        origin is not None
+        and getattr(origin, "__name__", "") in ("Sequence", "Iterable", "Collection")
+    ):
         inner = args[0] if args else Any
         items = [decode(v, inner) for v in value]
         return set(items) if origin is set else frozenset(items) if origin is frozenset else items
@@ -167,8 +172,9 @@ def decode(value: Any, hint: Any) -> Any:
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(decode(v, args[0]) for v in value)
         return tuple(decode(v, a) for v, a in zip(value, args or [Any] * len(value), strict=False))
-    if origin is dict or (origin is not None and getattr(origin, "__name__", "")
-                                         in ("Mapping", "MutableMapping")):
+    if origin is dict or (
+        origin is not None and getattr(origin, "__name__", "") in ("Mapping", "MutableMapping")
+    ):
         key, inner = (args[0], args[1]) if len(args) == 2 else (Any, Any)
         return {decode(k, key): decode(v, inner) for k, v in value.items()}  # JSON keys are str
     if isinstance(hint, type):
@@ -177,8 +183,13 @@ def decode(value: Any, hint: Any) -> Any:
             return validate(value)
         if dataclasses.is_dataclass(hint):
             hints = _hints(hint)
-            return hint(**{f.name: decode(value[f.name], hints.get(f.name, Any))
-                           for f in dataclasses.fields(hint) if f.name in value and f.init})
+            return hint(
+                **{
+                    f.name: decode(value[f.name], hints.get(f.name, Any))
+                    for f in dataclasses.fields(hint)
+                    if f.name in value and f.init
+                }
+            )
         if issubclass(hint, enum.Enum):
             return hint(value)
         if hint is decimal.Decimal:
@@ -201,8 +212,10 @@ _ROW_SESSIONS = threading.local()  # sessions ``_load`` opened for the current c
 
 def _is_row(value: Any) -> bool:
     """An instance of a SQLAlchemy or Django model (without importing either)."""
-    return not isinstance(value, type) and (hasattr(value, "_sa_instance_state") or hasattr(
-        getattr(value, "_meta", None), "concrete_fields"))
+    return not isinstance(value, type) and (
+        hasattr(value, "_sa_instance_state")
+        or hasattr(getattr(value, "_meta", None), "concrete_fields")
+    )
 
 
 def _row(value: dict[str, Any], hint: Any) -> Any:
@@ -210,8 +223,11 @@ def _row(value: dict[str, Any], hint: Any) -> Any:
     ``hint``) is an ORM model of this service, else a ``ReadRow``."""
     options = typing.get_args(hint) if typing.get_origin(hint) is not None else (hint,)
     for model in options:
-        if isinstance(model, type) and model.__name__ == value[ROW] and (
-                hasattr(model, "__mapper__") or hasattr(model, "_meta")):
+        if (
+            isinstance(model, type)
+            and model.__name__ == value[ROW]
+            and (hasattr(model, "__mapper__") or hasattr(model, "_meta"))
+        ):
             return _load(model, value["columns"])
     return ReadRow(value[ROW], value["columns"])
 
@@ -254,8 +270,17 @@ def base_url(service: str) -> str:
 
 
 # -- read models: another service's ORM model, read over HTTP -------------------------------
-READ_OPS = ("get", "get_or_404", "first", "first_or_404", "one", "one_or_none", "all", "count",
-            "exists")
+READ_OPS = (
+    "get",
+    "get_or_404",
+    "first",
+    "first_or_404",
+    "one",
+    "one_or_none",
+    "all",
+    "count",
+    "exists",
+)
 
 
 class ReadRow:
@@ -269,16 +294,22 @@ class ReadRow:
         data = object.__getattribute__(self, "_data")
         if name in data:
             return data[name]
-        raise NotExtractedError(f"{self._model}.{name} is not a column the owner sends: read "
-                                "it through the owner's interface (see MIGRATION.md)")
+        raise NotExtractedError(
+            f"{self._model}.{name} is not a column the owner sends: read "
+            "it through the owner's interface (see MIGRATION.md)"
+        )
 
     def __setattr__(self, name: str, value: Any) -> None:
-        raise NotExtractedError(f"{self._model} is read-only here: change it through the "
-                                "owner's interface (see MIGRATION.md)")
+        raise NotExtractedError(
+            f"{self._model} is read-only here: change it through the "
+            "owner's interface (see MIGRATION.md)"
+        )
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ReadRow) and (self._model, self._data) == (other._model,
-                                                                             other._data)
+        return isinstance(other, ReadRow) and (self._model, self._data) == (
+            other._model,
+            other._data,
+        )
 
     def __hash__(self) -> int:
         return hash((self._model, tuple(sorted(map(str, self._data.items())))))
@@ -300,8 +331,10 @@ class ReadQuery:
 
     def filter(self, *conditions: Any, **filters: Any) -> ReadQuery:
         if conditions:
-            raise NotExtractedError(f"{self.model.name}: only keyword filters can be sent to "
-                                    f"{self.model.service} (see MIGRATION.md)")
+            raise NotExtractedError(
+                f"{self.model.name}: only keyword filters can be sent to "
+                f"{self.model.service} (see MIGRATION.md)"
+            )
         return self.filter_by(**filters)
 
     def _ask(self, op: str, key: Any = None) -> Any:
@@ -370,8 +403,14 @@ class ReadModel:
     objects = query
 
     def fetch(self, filters: dict[str, Any], op: str, key: Any = None) -> Any:
-        result = call(self.service, f"_read.{self.name}", _no_hints, [],
-                      {"filters": filters, "op": op, "key": key}, idempotent=True)
+        result = call(
+            self.service,
+            f"_read.{self.name}",
+            _no_hints,
+            [],
+            {"filters": filters, "op": op, "key": key},
+            idempotent=True,
+        )
         if op in ("count", "exists"):
             return result
         rows = [ReadRow(self.name, r) for r in result or []]
@@ -384,31 +423,32 @@ class ReadModel:
         return rows[0] if rows else None
 
     def __getattr__(self, name: str) -> Any:
-        raise NotExtractedError(f"{self.name}.{name}: only reads of {self.name} go to "
-                                f"{self.service} (see MIGRATION.md)")
+        raise NotExtractedError(
+            f"{self.name}.{name}: only reads of {self.name} go to {self.service} (see MIGRATION.md)"
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotExtractedError(f"{self.name} belongs to {self.service}: create it through "
-                                f"{self.service}'s interface (see MIGRATION.md)")
+        raise NotExtractedError(
+            f"{self.name} belongs to {self.service}: create it through "
+            f"{self.service}'s interface (see MIGRATION.md)"
+        )
 
 
 def _no_hints() -> Any:  # the answer of a read is plain JSON
     return None
 
 
-def reader(model: Any, session_factory: Callable[[], Any] | None = None
-           ) -> Callable[..., Any]:
+def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Callable[..., Any]:
     """The owner's side of a read model: ``read(filters, op, key)`` with its own ORM."""
 
     def read(filters: dict, op: str, key: Any = None) -> Any:
         if op not in READ_OPS:
             raise ValueError(f"unknown read {op!r}")
         if hasattr(model, "objects"):  # Django
-            rows = model.objects.filter(**({"pk": key} if op in ("get", "get_or_404")
-                                            else filters))
+            rows = model.objects.filter(**({"pk": key} if op in ("get", "get_or_404") else filters))
             if op in ("count", "exists"):
                 return getattr(rows, op)()
-            return [_columns(r) for r in rows[:_limit(op)]]
+            return [_columns(r) for r in rows[: _limit(op)]]
         session = None
         query = getattr(model, "query", None)
         if query is None:
@@ -455,9 +495,17 @@ async def acall(*args: Any, **kwargs: Any) -> Any:
     return await asyncio.to_thread(call, *args, **kwargs)
 
 
-def call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any],
-         kwargs: dict[str, Any], *, idempotent: bool, errors: dict[str, type] | None = None,
-         key: str | None = None) -> Any:
+def call(
+    service: str,
+    endpoint: str,
+    func: Callable[..., Any],
+    args: list[Any],
+    kwargs: dict[str, Any],
+    *,
+    idempotent: bool,
+    errors: dict[str, type] | None = None,
+    key: str | None = None,
+) -> Any:
     """Call ``endpoint`` of ``service`` and return its result decoded with ``func``'s hints.
 
     Every call carries an ``Idempotency-Key`` (``key``, else a new one), the same on each
@@ -466,25 +514,47 @@ def call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any],
     started, status = time.perf_counter(), [0]
     saga_id, derived = _saga_step(endpoint)
     try:
-        return _call(service, endpoint, func, args, kwargs, idempotent, errors, status,
-                     key or derived or uuid.uuid4().hex, saga_id)
+        return _call(
+            service,
+            endpoint,
+            func,
+            args,
+            kwargs,
+            idempotent,
+            errors,
+            status,
+            key or derived or uuid.uuid4().hex,
+            saga_id,
+        )
     finally:
         for observer in CALL_OBSERVERS:
             observer(service, endpoint, status[0], time.perf_counter() - started)
 
 
-def _call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any],
-          kwargs: dict[str, Any], idempotent: bool, errors: dict[str, type] | None,
-          status: list[int], key: str, saga_id: str | None = None) -> Any:
+def _call(
+    service: str,
+    endpoint: str,
+    func: Callable[..., Any],
+    args: list[Any],
+    kwargs: dict[str, Any],
+    idempotent: bool,
+    errors: dict[str, type] | None,
+    status: list[int],
+    key: str,
+    saga_id: str | None = None,
+) -> Any:
     url = f"{base_url(service)}/internal/{endpoint}"
     body = json.dumps({"args": encode(list(args)), "kwargs": encode(kwargs)}).encode("utf-8")
     attempts = max(1, RETRIES) if idempotent else 1
     last: Exception | None = None
     for attempt in range(attempts):
         if attempt:
-            time.sleep(min(2.0, 0.1 * 2 ** attempt))
-        headers = {"Content-Type": "application/json", "Accept": "application/json",
-                   "Idempotency-Key": key}
+            time.sleep(min(2.0, 0.1 * 2**attempt))
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "Idempotency-Key": key,
+        }
         if saga_id:
             headers[SAGA_HEADER] = saga_id
         for provider in HEADER_PROVIDERS:
@@ -494,8 +564,10 @@ def _call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any]
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
                 status[0] = response.status
                 payload = json.loads(response.read().decode("utf-8") or "null")
-            return decode(payload.get("result") if isinstance(payload, dict) else None,
-                          _hints(func).get("return", Any))
+            return decode(
+                payload.get("result") if isinstance(payload, dict) else None,
+                _hints(func).get("return", Any),
+            )
         except urllib.error.HTTPError as exc:
             status[0] = exc.code
             if exc.code in RETRY_STATUS and attempt + 1 < attempts:
@@ -505,12 +577,14 @@ def _call(service: str, endpoint: str, func: Callable[..., Any], args: list[Any]
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
             last, status[0] = exc, 0
             continue
-    raise ServiceUnavailable(f"{service} did not answer {endpoint} after {attempts} attempt(s): "
-                             f"{last}", 0) from None
+    raise ServiceUnavailable(
+        f"{service} did not answer {endpoint} after {attempts} attempt(s): {last}", 0
+    ) from None
 
 
-def _error_from(exc: urllib.error.HTTPError, service: str, endpoint: str,
-                errors: dict[str, type]) -> Exception:
+def _error_from(
+    exc: urllib.error.HTTPError, service: str, endpoint: str, errors: dict[str, type]
+) -> Exception:
     try:
         payload = json.loads(exc.read().decode("utf-8"))
         info = payload.get("error", {}) if isinstance(payload, dict) else {}
@@ -549,10 +623,14 @@ _REPLAY_LOCK = threading.Lock()
 REPLAY_LIMIT = 10_000
 
 
-def dispatch(func: Callable[..., Any], payload: Any,
-             inject: dict[str, Callable[[], Any]] | None = None,
-             key: str | None = None, saga: str | None = None,
-             session: Any = None) -> tuple[dict[str, Any], int]:
+def dispatch(
+    func: Callable[..., Any],
+    payload: Any,
+    inject: dict[str, Callable[[], Any]] | None = None,
+    key: str | None = None,
+    saga: str | None = None,
+    session: Any = None,
+) -> tuple[dict[str, Any], int]:
     """Run ``func`` with the JSON payload's arguments; return (JSON body, HTTP status).
 
     ``inject``: parameter -> session factory; each such parameter gets a session of this
@@ -593,9 +671,12 @@ def dispatch(func: Callable[..., Any], payload: Any,
     return _dispatch(func, payload, inject)
 
 
-def _dispatch(func: Callable[..., Any], payload: Any,
-              inject: dict[str, Callable[[], Any]] | None,
-              key: str | None = None) -> tuple[dict[str, Any], int]:
+def _dispatch(
+    func: Callable[..., Any],
+    payload: Any,
+    inject: dict[str, Callable[[], Any]] | None,
+    key: str | None = None,
+) -> tuple[dict[str, Any], int]:
     if not isinstance(payload, dict):
         return {"error": {"type": "BadRequest", "message": "expected a JSON object"}}, 400
     import inspect
@@ -623,16 +704,23 @@ def _dispatch(func: Callable[..., Any], payload: Any,
     except Exception as exc:  # the function's own error: sent back for the caller to re-raise
         for opened_session in opened:
             opened_session.rollback()
-        return {"error": {"type": type(exc).__name__, "module": type(exc).__module__,
-                          "message": str(exc), "args": _plain_args(exc),
-                          "attrs": _plain_attrs(exc)}}, ERROR_STATUS
+        return {
+            "error": {
+                "type": type(exc).__name__,
+                "module": type(exc).__module__,
+                "message": str(exc),
+                "args": _plain_args(exc),
+                "attrs": _plain_attrs(exc),
+            }
+        }, ERROR_STATUS
     finally:
         for opened_session in opened:
             opened_session.close()
 
 
-def _arguments(func: Callable[..., Any], payload: dict[str, Any]
-               ) -> tuple[list[Any], dict[str, Any]]:
+def _arguments(
+    func: Callable[..., Any], payload: dict[str, Any]
+) -> tuple[list[Any], dict[str, Any]]:
     """The payload's arguments decoded with ``func``'s hints (a row it sends back is loaded
     here, so a row that no longer exists is an error of the call)."""
     import inspect
@@ -686,8 +774,9 @@ RELAY_PATH = "/internal/_saga/relay"
 #: a run holds its saga this long before another process may run it again
 LEASE_SECONDS = 120.0
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-_SAGA: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar("interservice_saga",
-                                                                        default=None)
+_SAGA: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
+    "interservice_saga", default=None
+)
 _log = logging.getLogger("interservice.saga")
 
 
@@ -756,51 +845,86 @@ class SagaStore:
             return result.fetchall() if result.returns_rows else result.rowcount
 
     def answer(self, key: str) -> tuple[dict[str, Any], int] | None:
-        rows = self._run("SELECT status, body FROM interservice_answers WHERE answer_key = :k",
-                         k=key)
+        rows = self._run(
+            "SELECT status, body FROM interservice_answers WHERE answer_key = :k", k=key
+        )
         return (json.loads(rows[0][1]), int(rows[0][0])) if rows else None
 
-    def remember(self, key: str, answer: tuple[dict[str, Any], int], session: Any = None
-                 ) -> None:
+    def remember(self, key: str, answer: tuple[dict[str, Any], int], session: Any = None) -> None:
         """Keep ``answer``; in ``session``'s transaction when given (committed by its owner)."""
         try:
-            self._run("INSERT INTO interservice_answers (answer_key, status, body, created) "
-                      "VALUES (:k, :s, :b, :t)", session, k=key, s=answer[1],
-                      b=json.dumps(answer[0]), t=time.time())
+            self._run(
+                "INSERT INTO interservice_answers (answer_key, status, body, created) "
+                "VALUES (:k, :s, :b, :t)",
+                session,
+                k=key,
+                s=answer[1],
+                b=json.dumps(answer[0]),
+                t=time.time(),
+            )
         except Exception as exc:  # the same key answered by a concurrent run: keep that one
             if "unique" not in str(exc).lower() and "duplicate" not in str(exc).lower():
                 raise
 
     def open(self, saga_id: str, request: dict[str, Any]) -> None:
-        self._run("INSERT INTO interservice_outbox (saga_id, request, attempts, lease, "
-                  "last_error, created) VALUES (:i, :r, 1, :l, '', :t)", i=saga_id,
-                  r=json.dumps(request), l=time.time() + LEASE_SECONDS, t=time.time())
+        self._run(
+            "INSERT INTO interservice_outbox (saga_id, request, attempts, lease, "
+            "last_error, created) VALUES (:i, :r, 1, :l, '', :t)",
+            i=saga_id,
+            r=json.dumps(request),
+            l=time.time() + LEASE_SECONDS,
+            t=time.time(),
+        )
 
     def close(self, saga_id: str) -> None:
         self._run("DELETE FROM interservice_outbox WHERE saga_id = :i", i=saga_id)
 
     def failed(self, saga_id: str, why: str) -> None:
-        self._run("UPDATE interservice_outbox SET last_error = :e, lease = 0 "
-                  "WHERE saga_id = :i", e=why[:500], i=saga_id)
+        self._run(
+            "UPDATE interservice_outbox SET last_error = :e, lease = 0 WHERE saga_id = :i",
+            e=why[:500],
+            i=saga_id,
+        )
 
     def pending(self, limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
-        rows = self._run("SELECT saga_id, request FROM interservice_outbox WHERE attempts < :a "
-                         "AND lease < :n ORDER BY created, saga_id LIMIT :m",
-                         a=RELAY_ATTEMPTS, n=time.time(), m=limit)
+        rows = self._run(
+            "SELECT saga_id, request FROM interservice_outbox WHERE attempts < :a "
+            "AND lease < :n ORDER BY created, saga_id LIMIT :m",
+            a=RELAY_ATTEMPTS,
+            n=time.time(),
+            m=limit,
+        )
         return [(r[0], json.loads(r[1])) for r in rows]
 
     def claim(self, saga_id: str) -> bool:
         """Take the saga for one run (False: another process has it)."""
         now = time.time()
-        return self._run("UPDATE interservice_outbox SET lease = :l, attempts = attempts + 1 "
-                         "WHERE saga_id = :i AND lease < :n", l=now + LEASE_SECONDS,
-                         i=saga_id, n=now) == 1
+        return (
+            self._run(
+                "UPDATE interservice_outbox SET lease = :l, attempts = attempts + 1 "
+                "WHERE saga_id = :i AND lease < :n",
+                l=now + LEASE_SECONDS,
+                i=saga_id,
+                n=now,
+            )
+            == 1
+        )
 
 
 #: the parts of a WSGI environ a saga's request is run again with
-_ENVIRON_KEYS = ("REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE",
-                 "CONTENT_LENGTH", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL",
-                 "REMOTE_ADDR", "wsgi.url_scheme")
+_ENVIRON_KEYS = (
+    "REQUEST_METHOD",
+    "SCRIPT_NAME",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "CONTENT_TYPE",
+    "CONTENT_LENGTH",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "SERVER_PROTOCOL",
+    "REMOTE_ADDR",
+    "wsgi.url_scheme",
+)
 
 
 class SagaMiddleware:
@@ -811,9 +935,11 @@ class SagaMiddleware:
     until it ends: the owners answer the calls already made from their stores, so only what is
     left is done. ``POST /internal/_saga/relay`` runs the relay now."""
 
-    def __init__(self, app: Callable[..., Any],
-                 skip: tuple[str, ...] = ("/internal/", "/healthz", "/readyz", "/metrics")
-                 ) -> None:
+    def __init__(
+        self,
+        app: Callable[..., Any],
+        skip: tuple[str, ...] = ("/internal/", "/healthz", "/readyz", "/metrics"),
+    ) -> None:
         self.app = app
         self.skip = skip
         self._relaying = threading.Lock()
@@ -824,8 +950,9 @@ class SagaMiddleware:
         method = environ.get("REQUEST_METHOD", "GET")
         if path == RELAY_PATH and method == "POST" and STORE is not None:
             body = json.dumps(self.relay()).encode("utf-8")
-            start_response("200 OK", [("Content-Type", "application/json"),
-                                      ("Content-Length", str(len(body)))])
+            start_response(
+                "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            )
             return [body]
         if STORE is None or method in SAFE_METHODS or path.startswith(self.skip):
             return self.app(environ, start_response)
@@ -837,8 +964,9 @@ class SagaMiddleware:
         if saga_id is None:
             saga_id = uuid.uuid4().hex
             request = {k: environ[k] for k in _ENVIRON_KEYS if isinstance(environ.get(k), str)}
-            request.update({k: v for k, v in environ.items()
-                            if k.startswith("HTTP_") and isinstance(v, str)})
+            request.update(
+                {k: v for k, v in environ.items() if k.startswith("HTTP_") and isinstance(v, str)}
+            )
             request["body"] = base64.b64encode(body).decode("ascii")
             STORE.open(saga_id, request)
         statuses: list[int] = []
@@ -875,10 +1003,17 @@ class SagaMiddleware:
                     continue
                 ran += 1
                 environ = {k: v for k, v in request.items() if k != "body"}
-                environ.update({"wsgi.input": io.BytesIO(base64.b64decode(request["body"])),
-                                "wsgi.errors": sys.stderr, "wsgi.version": (1, 0),
-                                "wsgi.multithread": True, "wsgi.multiprocess": False,
-                                "wsgi.run_once": False, "interservice.saga": saga_id})
+                environ.update(
+                    {
+                        "wsgi.input": io.BytesIO(base64.b64decode(request["body"])),
+                        "wsgi.errors": sys.stderr,
+                        "wsgi.version": (1, 0),
+                        "wsgi.multithread": True,
+                        "wsgi.multiprocess": False,
+                        "wsgi.run_once": False,
+                        "interservice.saga": saga_id,
+                    }
+                )
                 environ.setdefault("wsgi.url_scheme", "http")
                 try:
                     self(environ, _no_response)

@@ -20,12 +20,25 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from migrator.extraction.mover import _dotted
 from migrator.util.fs import read_text, refusal
 
-SKIP_DIRS = {"__pycache__", ".git", ".venv", "venv", "node_modules", "build", "dist", "tests",
-             "test", "migrations", ".migrator-cache", "instance"}
+SKIP_DIRS = {
+    "__pycache__",
+    ".git",
+    ".venv",
+    "venv",
+    "node_modules",
+    "build",
+    "dist",
+    "tests",
+    "test",
+    "migrations",
+    ".migrator-cache",
+    "instance",
+}
 #: the largest source or data file extraction reads or copies into a service
 MAX_COPY_BYTES = 64 * 1024 * 1024
-BUILTIN_EXCEPTIONS = {n for n, v in vars(builtins).items()
-                      if isinstance(v, type) and issubclass(v, BaseException)}
+BUILTIN_EXCEPTIONS = {
+    n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)
+}
 
 
 @dataclass
@@ -90,8 +103,11 @@ def _django_table(module: str, node: cst.ClassDef) -> str:
         if isinstance(stmt, cst.ClassDef) and stmt.name.value == "Meta":
             for line in stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else []:
                 for small in getattr(line, "body", []):
-                    if isinstance(small, cst.Assign) and isinstance(small.value, cst.SimpleString) \
-                            and _dotted(small.targets[0].target) == "db_table":
+                    if (
+                        isinstance(small, cst.Assign)
+                        and isinstance(small.value, cst.SimpleString)
+                        and _dotted(small.targets[0].target) == "db_table"
+                    ):
                         return str(small.value.evaluated_value)
     parts = module.split(".")
     app = parts[parts.index("models") - 1] if "models" in parts[1:] else parts[-1]
@@ -102,10 +118,21 @@ def _code(node: cst.CSTNode | None) -> str | None:
     return None if node is None else cst.Module([]).code_for_node(node)
 
 
-_SQL_TYPES = {"Integer": "int", "BigInteger": "int", "SmallInteger": "int", "String": "str",
-              "Text": "str", "Unicode": "str", "Boolean": "bool", "Float": "float",
-              "Numeric": "Decimal", "DateTime": "datetime", "Date": "date", "JSON": "dict",
-              "Enum": "str"}
+_SQL_TYPES = {
+    "Integer": "int",
+    "BigInteger": "int",
+    "SmallInteger": "int",
+    "String": "str",
+    "Text": "str",
+    "Unicode": "str",
+    "Boolean": "bool",
+    "Float": "float",
+    "Numeric": "Decimal",
+    "DateTime": "datetime",
+    "Date": "date",
+    "JSON": "dict",
+    "Enum": "str",
+}
 
 
 class _Facts(cst.CSTVisitor):
@@ -122,20 +149,33 @@ class _Facts(cst.CSTVisitor):
         if self.depth == 0:
             params: list[Param] = []
             p = node.params
-            for kind, group in (("posonly", p.posonly_params), ("pos", p.params),
-                                ("kw", p.kwonly_params)):
+            for kind, group in (
+                ("posonly", p.posonly_params),
+                ("pos", p.params),
+                ("kw", p.kwonly_params),
+            ):
                 for prm in group:
-                    params.append(Param(prm.name.value,
-                                        _code(prm.annotation.annotation) if prm.annotation else None,
-                                        _code(prm.default), kind))
+                    params.append(
+                        Param(
+                            prm.name.value,
+                            _code(prm.annotation.annotation) if prm.annotation else None,
+                            _code(prm.default),
+                            kind,
+                        )
+                    )
             if isinstance(p.star_arg, cst.Param):
                 params.append(Param(p.star_arg.name.value, None, None, "varargs"))
             if p.star_kwarg is not None:
                 params.append(Param(p.star_kwarg.name.value, None, None, "varkw"))
             self.info.functions[node.name.value] = FunctionInfo(
-                node.name.value, self._line(node), params,
+                node.name.value,
+                self._line(node),
+                params,
                 _code(node.returns.annotation) if node.returns else None,
-                node.asynchronous is not None, node, _code(node.body) or "")
+                node.asynchronous is not None,
+                node,
+                _code(node.body) or "",
+            )
         self.depth += 1
         return True
 
@@ -152,27 +192,45 @@ class _Facts(cst.CSTVisitor):
                 for small in stmt.body:
                     if isinstance(small, cst.Assign) and len(small.targets) == 1:
                         target = small.targets[0].target
-                        if isinstance(target, cst.Name) and target.value == "__tablename__" \
-                                and isinstance(small.value, cst.SimpleString):
+                        if (
+                            isinstance(target, cst.Name)
+                            and target.value == "__tablename__"
+                            and isinstance(small.value, cst.SimpleString)
+                        ):
                             table = str(small.value.evaluated_value)
-                        elif isinstance(target, cst.Name) and isinstance(small.value, cst.Call) \
-                                and _dotted(small.value.func).split(".")[-1] == "Column":
+                        elif (
+                            isinstance(target, cst.Name)
+                            and isinstance(small.value, cst.Call)
+                            and _dotted(small.value.func).split(".")[-1] == "Column"
+                        ):
                             columns[target.value] = _column_type(small.value)
                     elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
                         ann = _code(small.annotation.annotation) or ""
                         head, _, inner = ann.partition("[")
                         if head.split(".")[-1] == "Mapped" and inner.endswith("]"):
                             inner = inner[:-1].strip("\"'")
-                            columns[small.target.value] = inner.split(".")[-1] \
-                                if inner.count(".") == 1 and "[" not in inner else inner
+                            columns[small.target.value] = (
+                                inner.split(".")[-1]
+                                if inner.count(".") == 1 and "[" not in inner
+                                else inner
+                            )
             bases = [_dotted(a.value) for a in node.bases]
-            if table is None and any(b in ("models.Model", "django.db.models.Model")
-                                     for b in bases):
+            if table is None and any(
+                b in ("models.Model", "django.db.models.Model") for b in bases
+            ):
                 table = _django_table(self.info.name, node)
             self.info.classes[node.name.value] = ClassInfo(
-                node.name.value, self._line(node), [_dotted(a.value) for a in node.bases],
-                [_dotted(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
-                 for d in node.decorators], table, columns, node)
+                node.name.value,
+                self._line(node),
+                [_dotted(a.value) for a in node.bases],
+                [
+                    _dotted(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
+                    for d in node.decorators
+                ],
+                table,
+                columns,
+                node,
+            )
         self.depth += 1
         return True
 
@@ -186,13 +244,21 @@ class _Facts(cst.CSTVisitor):
                     self.info.variables.setdefault(t.target.value, self._line(node))
         # ``x = importlib.import_module("pkg.mod")``: an import under another name
         value = node.value
-        if isinstance(value, cst.Call) and _dotted(value.func).split(".")[-1] == "import_module" \
-                and value.args and isinstance(value.args[0].value, cst.SimpleString) \
-                and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+        if (
+            isinstance(value, cst.Call)
+            and _dotted(value.func).split(".")[-1] == "import_module"
+            and value.args
+            and isinstance(value.args[0].value, cst.SimpleString)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0].target, cst.Name)
+        ):
             target = value.args[0].value.evaluated_value
             if isinstance(target, str) and not target.startswith("."):
-                self.info.imports.append(ImportInfo(node.targets[0].target.value, target, None,
-                                                    self._line(node), self.depth > 0))
+                self.info.imports.append(
+                    ImportInfo(
+                        node.targets[0].target.value, target, None, self._line(node), self.depth > 0
+                    )
+                )
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if self.depth == 0 and isinstance(node.target, cst.Name):
@@ -201,21 +267,30 @@ class _Facts(cst.CSTVisitor):
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
             full = _dotted(alias.name)
-            binding = (cst.ensure_type(alias.asname.name, cst.Name).value if alias.asname
-                       else full.split(".")[0])
-            self.info.imports.append(ImportInfo(binding, full, None, self._line(node),
-                                                self.depth > 0))
+            binding = (
+                cst.ensure_type(alias.asname.name, cst.Name).value
+                if alias.asname
+                else full.split(".")[0]
+            )
+            self.info.imports.append(
+                ImportInfo(binding, full, None, self._line(node), self.depth > 0)
+            )
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        base = resolve_relative(self.info.name, self.info.is_package, len(node.relative),
-                                _dotted(node.module) if node.module else "")
+        base = resolve_relative(
+            self.info.name,
+            self.info.is_package,
+            len(node.relative),
+            _dotted(node.module) if node.module else "",
+        )
         if base is None or isinstance(node.names, cst.ImportStar):
             return
         for alias in node.names:
             name = _dotted(alias.name)
             binding = cst.ensure_type(alias.asname.name, cst.Name).value if alias.asname else name
-            self.info.imports.append(ImportInfo(binding, base, name, self._line(node),
-                                                self.depth > 0))
+            self.info.imports.append(
+                ImportInfo(binding, base, name, self._line(node), self.depth > 0)
+            )
 
 
 def _column_type(call: cst.Call) -> str:
@@ -223,8 +298,15 @@ def _column_type(call: cst.Call) -> str:
         name = _dotted(arg.value.func if isinstance(arg.value, cst.Call) else arg.value)
         if name.split(".")[-1] in _SQL_TYPES:
             return _SQL_TYPES[name.split(".")[-1]]
-    return "int" if any(_dotted(a.value.func) .endswith("ForeignKey") for a in call.args
-                        if isinstance(a.value, cst.Call)) else "str"
+    return (
+        "int"
+        if any(
+            _dotted(a.value.func).endswith("ForeignKey")
+            for a in call.args
+            if isinstance(a.value, cst.Call)
+        )
+        else "str"
+    )
 
 
 def resolve_relative(module: str, is_package: bool, level: int, target: str) -> str | None:
@@ -262,7 +344,9 @@ class SourceTree:
             return
         data: list[Path] = []
         for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+            dirnames[:] = sorted(
+                d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")
+            )
             here = Path(dirpath)
             for fn in sorted(filenames):
                 path = here / fn
@@ -277,8 +361,9 @@ class SourceTree:
                         parts = parts[:-1]
                     if all(p.isidentifier() for p in parts):
                         self.files[".".join(parts)] = path
-                elif not fn.endswith((".pyc", ".pyo", ".db", ".sqlite", ".sqlite3", ".pyi")) \
-                        and not fn.startswith("."):
+                elif not fn.endswith(
+                    (".pyc", ".pyo", ".db", ".sqlite", ".sqlite3", ".pyi")
+                ) and not fn.startswith("."):
                     data.append(path)
         self.data_files[pkg] = data
 
@@ -357,10 +442,16 @@ class SourceTree:
                         continue
                     for base in c.bases:
                         last = base.split(".")[-1]
-                        target = self.resolve(m, base) if "." not in base and not info.defines(base) \
+                        target = (
+                            self.resolve(m, base)
+                            if "." not in base and not info.defines(base)
                             else (m, base)
-                        if last in BUILTIN_EXCEPTIONS or f"{target[0]}:{target[1]}" in known \
-                                or f"{m}:{last}" in known:
+                        )
+                        if (
+                            last in BUILTIN_EXCEPTIONS
+                            or f"{target[0]}:{target[1]}" in known
+                            or f"{m}:{last}" in known
+                        ):
                             known.add(key)
                             changed = True
                             break

@@ -20,18 +20,35 @@ from .model import EXTRAS, FRAMEWORKS, Project, ScaffoldError, build_project
 from .render import render_all
 from .writer import MANIFEST, WriteResult, write_tree
 
-__all__ = ["EXTRAS", "FRAMEWORKS", "MANIFEST", "AddCode", "Project", "ScaffoldError",
-           "WriteResult", "build_project", "render_all", "scaffold"]
+__all__ = [
+    "EXTRAS",
+    "FRAMEWORKS",
+    "MANIFEST",
+    "AddCode",
+    "Project",
+    "ScaffoldError",
+    "WriteResult",
+    "build_project",
+    "render_all",
+    "scaffold",
+]
 
 #: what ``scaffold --extract`` adds to the rendered files, ``(files, model) -> files``. It is
 #: passed in by ``migrator.extraction`` (a later stage), so that generation never imports it.
 AddCode = Callable[[dict[str, bytes], Project], dict[str, bytes]]
 
 
-def scaffold(plan: Plan, graph: DependencyGraph, out: str | Path, *,
-             templates: str | Path | None = None, force: bool = False,
-             with_: Iterable[str] = (), project: str | None = None,
-             add_code: AddCode | None = None) -> WriteResult:
+def scaffold(
+    plan: Plan,
+    graph: DependencyGraph,
+    out: str | Path,
+    *,
+    templates: str | Path | None = None,
+    force: bool = False,
+    with_: Iterable[str] = (),
+    project: str | None = None,
+    add_code: AddCode | None = None,
+) -> WriteResult:
     """Write everything the plan's services need into ``out``; return what changed.
 
     ``templates`` overrides the shipped templates file by file; ``with_`` enables extras
@@ -42,10 +59,12 @@ def scaffold(plan: Plan, graph: DependencyGraph, out: str | Path, *,
     with out_folder(out):  # one run at a time writes into OUT; taken first, so a second fails now
         model = build_project(plan, graph, extras=tuple(with_), project=project)
         if model.monolith is not None:  # its image builds from its own code, wherever OUT is
-            model.monolith.context = os.path.relpath(Path(graph.root).resolve(),
-                                                     Path(out).resolve())
-        files = render_all(model, Path(templates) if templates is not None else None,
-                           extract=add_code is not None)
+            model.monolith.context = os.path.relpath(
+                Path(graph.root).resolve(), Path(out).resolve()
+            )
+        files = render_all(
+            model, Path(templates) if templates is not None else None, extract=add_code is not None
+        )
         if add_code is not None:  # each service's code moved in too (docs/extract.md)
             files = add_code(files, model)
             _check_image_sources(model, files)
@@ -60,5 +79,7 @@ def _check_image_sources(model: Project, files: dict[str, bytes]) -> None:
         if not any(rel.startswith(f"services/{svc.name}/src/") for rel in files):
             missing.append(f"services/{svc.name}/src/")
     if missing:
-        raise ScaffoldError(f"scaffold --extract: extraction produced no {', '.join(missing)}; "
-                            "the Dockerfiles copy them")
+        raise ScaffoldError(
+            f"scaffold --extract: extraction produced no {', '.join(missing)}; "
+            "the Dockerfiles copy them"
+        )

@@ -31,8 +31,9 @@ from .render import DATADOG_VALUES
 from .writer import MANIFEST
 
 
-def edit_cutover(plan_file: Path, service: str, state: str,
-                 percent: int | None = None) -> tuple[Plan, str]:
+def edit_cutover(
+    plan_file: Path, service: str, state: str, percent: int | None = None
+) -> tuple[Plan, str]:
     """The plan with ``state`` (and ``percent``) set for ``service``, and its file text with
     every other key as it was (comments in a YAML plan are not kept: it is re-dumped).
 
@@ -45,8 +46,13 @@ def edit_cutover(plan_file: Path, service: str, state: str,
     plan_from_dict(data, source=source)  # the plan as it is must be usable
     services = data["services"]
     if service not in services:
-        raise PlanError(source, [f"services.{service}: no such service (known: "
-                                 f"{', '.join(sorted(map(str, services)))})"])
+        raise PlanError(
+            source,
+            [
+                f"services.{service}: no such service (known: "
+                f"{', '.join(sorted(map(str, services)))})"
+            ],
+        )
     problems = cutover_problems(state, percent)
     if problems:
         raise PlanError(source, [f"services.{service}.cutover: {p}" for p in problems])
@@ -54,8 +60,9 @@ def edit_cutover(plan_file: Path, service: str, state: str,
     if state == "off":
         body.pop("cutover", None)  # the default: the plan reads as before any cutover
     else:
-        body["cutover"] = cutover_dict(Service(name=service, cutover=state,
-                                               cutover_percent=percent or 0))
+        body["cutover"] = cutover_dict(
+            Service(name=service, cutover=state, cutover_percent=percent or 0)
+        )
     services[service] = body
     plan = plan_from_dict(data, source=source)
     if plan_file.suffix.lower() == ".json":
@@ -63,8 +70,7 @@ def edit_cutover(plan_file: Path, service: str, state: str,
     else:
         import yaml
 
-        text = yaml.dump(data, Dumper=_PlanDumper, sort_keys=False, allow_unicode=True,
-                         width=100)
+        text = yaml.dump(data, Dumper=_PlanDumper, sort_keys=False, allow_unicode=True, width=100)
     return plan, text
 
 
@@ -91,15 +97,34 @@ def earlier_options(out: Path) -> tuple[tuple[str, ...], bool]:
 @click.argument("service")
 @click.argument("state", type=click.Choice(CUTOVER_STATES))
 @click.option("--percent", type=int, help="Canary only: share of the service's requests (1-99).")
-@click.option("-o", "--out", "out", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("."), show_default=True,
-              help="The output folder of `migrator run` (or `scaffold`) to regenerate.")
-@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Plan file to edit (default: OUT/plan.yaml).")
-@click.option("--source", type=click.Path(exists=True, path_type=Path),
-              help="The monolith's source (default: the plan's meta.source, relative to OUT).")
-def cutover(service: str, state: str, percent: int | None, out: Path, plan_file: Path | None,
-            source: Path | None) -> None:
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The output folder of `migrator run` (or `scaffold`) to regenerate.",
+)
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Plan file to edit (default: OUT/plan.yaml).",
+)
+@click.option(
+    "--source",
+    type=click.Path(exists=True, path_type=Path),
+    help="The monolith's source (default: the plan's meta.source, relative to OUT).",
+)
+def cutover(
+    service: str,
+    state: str,
+    percent: int | None,
+    out: Path,
+    plan_file: Path | None,
+    source: Path | None,
+) -> None:
     """Set SERVICE's cutover STATE (off, shadow, canary, live) in the plan and regenerate.
 
     `migrator cutover catalog canary --percent 10 -o out` sends a tenth of catalog's requests to
@@ -117,8 +142,7 @@ def cutover(service: str, state: str, percent: int | None, out: Path, plan_file:
     if source is None:
         meta_source = before.meta.get("source")
         if not isinstance(meta_source, str) or not (out / meta_source).exists():
-            fail(f"{plan_file}: meta.source: the monolith's source is not recorded; "
-                 "pass --source")
+            fail(f"{plan_file}: meta.source: the monolith's source is not recorded; pass --source")
         source = out / meta_source
     graph = analyze_source(source)
     try:

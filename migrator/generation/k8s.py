@@ -28,14 +28,22 @@ TLS_ISSUER = "letsencrypt"
 
 
 def labels(project: Project, name: str, component: str = "service") -> dict[str, str]:
-    return {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": project.name,
-            "app.kubernetes.io/component": component, "app.kubernetes.io/managed-by": "migrator"}
+    return {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/part-of": project.name,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/managed-by": "migrator",
+    }
 
 
-def meta(project: Project, name: str, app: str | None = None, component: str = "service",
-         **extra: Any) -> Obj:
-    m: Obj = {"name": name, "namespace": project.namespace,
-              "labels": labels(project, app or name, component)}
+def meta(
+    project: Project, name: str, app: str | None = None, component: str = "service", **extra: Any
+) -> Obj:
+    m: Obj = {
+        "name": name,
+        "namespace": project.namespace,
+        "labels": labels(project, app or name, component),
+    }
     m.update(extra)
     return m
 
@@ -52,18 +60,27 @@ def _db_env(project: Project, svc: ServiceSpec) -> list[Obj]:
         secret = f"{cluster}-app"
 
         def url(kind: str) -> str:
-            return (f"{svc.database_scheme}://$(DB_USERNAME):$(DB_PASSWORD)"
-                    f"@{cluster}-{kind}:5432/app")
+            return (
+                f"{svc.database_scheme}://$(DB_USERNAME):$(DB_PASSWORD)@{cluster}-{kind}:5432/app"
+            )
 
         return [
-            {"name": "DB_USERNAME", "valueFrom": {"secretKeyRef": {"name": secret, "key": "username"}}},
-            {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": secret, "key": "password"}}},
+            {
+                "name": "DB_USERNAME",
+                "valueFrom": {"secretKeyRef": {"name": secret, "key": "username"}},
+            },
+            {
+                "name": "DB_PASSWORD",
+                "valueFrom": {"secretKeyRef": {"name": secret, "key": "password"}},
+            },
             {"name": "DATABASE_URL", "value": url("rw")},
             {"name": "DATABASE_READ_URL", "value": url("ro")},
         ]
     secret = f"{svc.name}-database"
-    return [{"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
-            for key in ("DATABASE_URL", "DATABASE_READ_URL")]
+    return [
+        {"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+        for key in ("DATABASE_URL", "DATABASE_READ_URL")
+    ]
 
 
 MONOLITH_DATABASE_SECRET = "monolith-database"
@@ -74,12 +91,15 @@ def monolith_env(mono: MonolithSpec) -> list[Obj]:
     """The monolith's settings under the names its own code reads, from Secrets only: the
     primary's URL under every database setting it reads, the replica's as DATABASE_READ_URL,
     and its secret key (no built-in value: a missing Secret stops the pod from starting)."""
+
     def ref(name: str, secret: str, key: str) -> Obj:
         return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
-    return ([ref(n, MONOLITH_DATABASE_SECRET, "DATABASE_URL") for n in mono.database_envs]
-            + [ref("DATABASE_READ_URL", MONOLITH_DATABASE_SECRET, "DATABASE_READ_URL")]
-            + [ref(n, MONOLITH_SECRETS, "SECRET_KEY") for n in mono.secret_envs])
+    return (
+        [ref(n, MONOLITH_DATABASE_SECRET, "DATABASE_URL") for n in mono.database_envs]
+        + [ref("DATABASE_READ_URL", MONOLITH_DATABASE_SECRET, "DATABASE_READ_URL")]
+        + [ref(n, MONOLITH_SECRETS, "SECRET_KEY") for n in mono.secret_envs]
+    )
 
 
 def deployment(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
@@ -87,26 +107,38 @@ def deployment(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
     sel = {"app.kubernetes.io/name": svc.name}
     monolith = isinstance(svc, MonolithSpec)
     health = svc.health_path if isinstance(svc, MonolithSpec) else "/healthz"
-    probe: Obj = ({"httpGet": {"path": health, "port": "http"}, "timeoutSeconds": 2} if health
-                  else {"tcpSocket": {"port": "http"}, "timeoutSeconds": 2})
-    ready: Obj = ({"httpGet": {"path": "/readyz", "port": "http"}} if not monolith
-                  else {k: v for k, v in probe.items() if k != "timeoutSeconds"})
+    probe: Obj = (
+        {"httpGet": {"path": health, "port": "http"}, "timeoutSeconds": 2}
+        if health
+        else {"tcpSocket": {"port": "http"}, "timeoutSeconds": 2}
+    )
+    ready: Obj = (
+        {"httpGet": {"path": "/readyz", "port": "http"}}
+        if not monolith
+        else {k: v for k, v in probe.items() if k != "timeoutSeconds"}
+    )
     container = {
         "name": svc.name,
         "image": f"{image(project, svc)}:0.1.0",
         "imagePullPolicy": "Always",
         "ports": [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}],
         "envFrom": [{"configMapRef": {"name": f"{svc.name}-config"}}],
-        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
-                      "limits": {"cpu": "500m", "memory": "256Mi"}},
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "limits": {"cpu": "500m", "memory": "256Mi"},
+        },
         "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 30},
         "livenessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 3},
-        "readinessProbe": {**ready, "timeoutSeconds": 3, "periodSeconds": 5,
-                           "failureThreshold": 3},
-        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                            "runAsNonRoot": True, "runAsUser": UID, "runAsGroup": UID,
-                            "capabilities": {"drop": ["ALL"]},
-                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "readinessProbe": {**ready, "timeoutSeconds": 3, "periodSeconds": 5, "failureThreshold": 3},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": UID,
+            "runAsGroup": UID,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
     env = monolith_env(svc) if isinstance(svc, MonolithSpec) else _db_env(project, svc)
@@ -115,31 +147,45 @@ def deployment(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
     if env:
         container["env"] = env
     obj = {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": meta(project, svc.name),
         "spec": {
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": sel},
-            "strategy": {"type": "RollingUpdate",
-                         "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+            },
             "template": {
                 "metadata": {
                     "labels": labels(project, svc.name),
-                    "annotations": {"prometheus.io/scrape": "true",
-                                    "prometheus.io/port": str(HTTP_PORT),
-                                    "prometheus.io/path": "/metrics"},
+                    "annotations": {
+                        "prometheus.io/scrape": "true",
+                        "prometheus.io/port": str(HTTP_PORT),
+                        "prometheus.io/path": "/metrics",
+                    },
                 },
                 "spec": {
                     "serviceAccountName": svc.name,
                     "automountServiceAccountToken": False,
                     "terminationGracePeriodSeconds": 30,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": UID, "runAsGroup": UID,
-                                        "fsGroup": UID,
-                                        "seccompProfile": {"type": "RuntimeDefault"}},
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": UID,
+                        "runAsGroup": UID,
+                        "fsGroup": UID,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
                     "topologySpreadConstraints": [
-                        {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway",
-                         "labelSelector": {"matchLabels": sel}}
-                        for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")],
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": key,
+                            "whenUnsatisfiable": "ScheduleAnyway",
+                            "labelSelector": {"matchLabels": sel},
+                        }
+                        for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
+                    ],
                     "containers": [container],
                     "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
                 },
@@ -161,20 +207,25 @@ def datadog_env() -> list[Obj]:
     """``DD_ENV``/``DD_SERVICE``/``DD_VERSION`` from the pod's unified-tagging labels, the node's
     Agent for traces (OTLP, port 4318, and the Datadog trace port) and DogStatsD, and log
     correlation."""
+
     def label(name: str) -> Obj:
         return {"fieldRef": {"fieldPath": f"metadata.labels['{DD_TAG}{name}']"}}
 
     agent = "$(DD_AGENT_HOST)"
-    return [{"name": "DD_ENV", "valueFrom": label("env")},
-            {"name": "DD_SERVICE", "valueFrom": label("service")},
-            {"name": "DD_VERSION", "valueFrom": label("version")},
-            {"name": "DD_AGENT_HOST", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
-            {"name": "DD_TRACE_AGENT_URL", "value": f"http://{agent}:8126"},
-            {"name": "DD_DOGSTATSD_URL", "value": f"udp://{agent}:8125"},
-            {"name": "DD_LOGS_INJECTION", "value": "true"},
-            {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": f"http://{agent}:4318"},
-            {"name": "OTEL_RESOURCE_ATTRIBUTES",
-             "value": "deployment.environment=$(DD_ENV),service.version=$(DD_VERSION)"}]
+    return [
+        {"name": "DD_ENV", "valueFrom": label("env")},
+        {"name": "DD_SERVICE", "valueFrom": label("service")},
+        {"name": "DD_VERSION", "valueFrom": label("version")},
+        {"name": "DD_AGENT_HOST", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
+        {"name": "DD_TRACE_AGENT_URL", "value": f"http://{agent}:8126"},
+        {"name": "DD_DOGSTATSD_URL", "value": f"udp://{agent}:8125"},
+        {"name": "DD_LOGS_INJECTION", "value": "true"},
+        {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": f"http://{agent}:4318"},
+        {
+            "name": "OTEL_RESOURCE_ATTRIBUTES",
+            "value": "deployment.environment=$(DD_ENV),service.version=$(DD_VERSION)",
+        },
+    ]
 
 
 def _datadog_tags(project: Project, dep: Obj, name: str) -> None:
@@ -188,85 +239,162 @@ def _datadog_tags(project: Project, dep: Obj, name: str) -> None:
     template["annotations"] = {
         **template["annotations"],
         f"{prefix}.logs": json.dumps([{"source": "python", "service": name}]),
-        f"{prefix}.checks": json.dumps({"openmetrics": {"init_config": {}, "instances": [{
-            "openmetrics_endpoint": f"http://%%host%%:{HTTP_PORT}/metrics",
-            "namespace": project.name.replace("-", "_"), "metrics": [".*"]}]}}, sort_keys=True),
+        f"{prefix}.checks": json.dumps(
+            {
+                "openmetrics": {
+                    "init_config": {},
+                    "instances": [
+                        {
+                            "openmetrics_endpoint": f"http://%%host%%:{HTTP_PORT}/metrics",
+                            "namespace": project.name.replace("-", "_"),
+                            "metrics": [".*"],
+                        }
+                    ],
+                }
+            },
+            sort_keys=True,
+        ),
     }
 
 
 def datadog_agent_values(project: Project) -> Obj:
     """Helm values for the Datadog Agent (datadog/datadog chart) that the pods' settings
     expect: APM on the host port, DogStatsD from other pods, the OTLP/HTTP receiver, logs."""
-    return {"datadog": {
-        "apm": {"portEnabled": True},
-        "dogstatsd": {"useHostPort": True, "nonLocalTraffic": True},
-        "logs": {"enabled": True, "containerCollectAll": False},
-        "otlp": {"receiver": {"protocols": {"http": {"enabled": True,
-                                                     "endpoint": "0.0.0.0:4318"}}}},
-        "tags": [f"project:{project.name}"],
-    }}
+    return {
+        "datadog": {
+            "apm": {"portEnabled": True},
+            "dogstatsd": {"useHostPort": True, "nonLocalTraffic": True},
+            "logs": {"enabled": True, "containerCollectAll": False},
+            "otlp": {
+                "receiver": {"protocols": {"http": {"enabled": True, "endpoint": "0.0.0.0:4318"}}}
+            },
+            "tags": [f"project:{project.name}"],
+        }
+    }
 
 
 def service(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
-    return {"apiVersion": "v1", "kind": "Service", "metadata": meta(project, svc.name),
-            "spec": {"type": "ClusterIP", "selector": {"app.kubernetes.io/name": svc.name},
-                     "ports": [{"name": "http", "port": 80, "targetPort": "http",
-                                "protocol": "TCP"}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta(project, svc.name),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": {"app.kubernetes.io/name": svc.name},
+            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
 
 
 def hpa(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
-    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-            "metadata": meta(project, svc.name),
-            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
-                                        "name": svc.name},
-                     "minReplicas": 2, "maxReplicas": 10,
-                     "metrics": [{"type": "Resource", "resource": {
-                         "name": "cpu", "target": {"type": "Utilization",
-                                                   "averageUtilization": 70}}}]}}
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": meta(project, svc.name),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": svc.name},
+            "minReplicas": 2,
+            "maxReplicas": 10,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 70},
+                    },
+                }
+            ],
+        },
+    }
 
 
 def pdb(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
-    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
-            "metadata": meta(project, svc.name),
-            "spec": {"minAvailable": 1,
-                     "selector": {"matchLabels": {"app.kubernetes.io/name": svc.name}}}}
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": meta(project, svc.name),
+        "spec": {
+            "minAvailable": 1,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": svc.name}},
+        },
+    }
 
 
 def service_account(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
-    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(project, svc.name),
-            "automountServiceAccountToken": False}
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": meta(project, svc.name),
+        "automountServiceAccountToken": False,
+    }
 
 
 def config_map(project: Project, svc: ServiceSpec) -> Obj:
-    data = {"SERVICE_NAME": svc.name, "LOG_LEVEL": "INFO", "PORT": str(HTTP_PORT),
-            "WEB_CONCURRENCY": "1", "THREADS": "4", "GRACEFUL_TIMEOUT": "20",
-            "DATABASE_REQUIRED": "true" if svc.owns_tables else "false",
-            # labels every metric: a canary's series apart from the same service's earlier ones
-            "CUTOVER_STATE": svc.cutover}
+    data = {
+        "SERVICE_NAME": svc.name,
+        "LOG_LEVEL": "INFO",
+        "PORT": str(HTTP_PORT),
+        "WEB_CONCURRENCY": "1",
+        "THREADS": "4",
+        "GRACEFUL_TIMEOUT": "20",
+        "DATABASE_REQUIRED": "true" if svc.owns_tables else "false",
+        # labels every metric: a canary's series apart from the same service's earlier ones
+        "CUTOVER_STATE": svc.cutover,
+    }
     for dep in svc.depends_on:
         # the short name resolves in the pod's own namespace, whichever overlay set it
         data[f"{python_identifier(dep).upper()}_URL"] = f"http://{dep}"
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(project, f"{svc.name}-config",
-                                                                     app=svc.name),
-            "data": data}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": meta(project, f"{svc.name}-config", app=svc.name),
+        "data": data,
+    }
 
 
 def network_policy(project: Project, svc: ServiceSpec) -> Obj:
     port = [{"protocol": "TCP", "port": HTTP_PORT}]
-    sources: list[Obj] = [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": dep}}}
-                          for dep in svc.dependents]
+    sources: list[Obj] = [
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": dep}}} for dep in svc.dependents
+    ]
     rules: list[Obj] = []
     if sources:
         rules.append({"from": sources, "ports": port})
     if svc.public:
-        rules.append({"from": [{"namespaceSelector": {"matchLabels": {
-            "kubernetes.io/metadata.name": INGRESS_NAMESPACE}}}], "ports": port})
-    rules.append({"from": [{"namespaceSelector": {"matchLabels": {
-        "kubernetes.io/metadata.name": MONITORING_NAMESPACE}}}], "ports": port})
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": meta(project, svc.name),
-            "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": svc.name}},
-                     "policyTypes": ["Ingress"], "ingress": rules}}
+        rules.append(
+            {
+                "from": [
+                    {
+                        "namespaceSelector": {
+                            "matchLabels": {"kubernetes.io/metadata.name": INGRESS_NAMESPACE}
+                        }
+                    }
+                ],
+                "ports": port,
+            }
+        )
+    rules.append(
+        {
+            "from": [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": MONITORING_NAMESPACE}
+                    }
+                }
+            ],
+            "ports": port,
+        }
+    )
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": meta(project, svc.name),
+        "spec": {
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": svc.name}},
+            "policyTypes": ["Ingress"],
+            "ingress": rules,
+        },
+    }
 
 
 #: how often and how long Prometheus scrapes a ``/metrics`` (ServiceMonitor and PodMonitor)
@@ -274,34 +402,55 @@ SCRAPE = {"path": "/metrics", "interval": "30s", "scrapeTimeout": "10s"}
 
 
 def service_monitor(project: Project, svc: ServiceSpec) -> Obj:
-    return {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
-            "metadata": meta(project, svc.name),
-            "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": svc.name}},
-                     "endpoints": [{"port": "http", **SCRAPE}]}}
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": meta(project, svc.name),
+        "spec": {
+            "selector": {"matchLabels": {"app.kubernetes.io/name": svc.name}},
+            "endpoints": [{"port": "http", **SCRAPE}],
+        },
+    }
 
 
 def database_pod_monitor(project: Project, svc: ServiceSpec) -> Obj:
     """A PodMonitor for the service's CloudNativePG cluster: the operator's Services carry only
     PostgreSQL, so its exporter (container port ``metrics``, 9187) is scraped on the pods."""
-    return {"apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor",
-            "metadata": meta(project, f"{svc.name}-db", app=svc.name, component="database"),
-            "spec": {"selector": {"matchLabels": {"cnpg.io/cluster": f"{svc.name}-db"}},
-                     "podMetricsEndpoints": [{"port": "metrics", **SCRAPE}]}}
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": meta(project, f"{svc.name}-db", app=svc.name, component="database"),
+        "spec": {
+            "selector": {"matchLabels": {"cnpg.io/cluster": f"{svc.name}-db"}},
+            "podMetricsEndpoints": [{"port": "metrics", **SCRAPE}],
+        },
+    }
 
 
 def cnpg_cluster(project: Project, svc: ServiceSpec) -> Obj:
-    return {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
-            "metadata": meta(project, f"{svc.name}-db", app=svc.name, component="database"),
-            "spec": {"instances": 3, "primaryUpdateStrategy": "unsupervised",
-                     "bootstrap": {"initdb": {"database": "app", "owner": "app"}},
-                     "storage": {"size": "1Gi"},
-                     "resources": {"requests": {"cpu": "100m", "memory": "256Mi"},
-                                   "limits": {"cpu": "1", "memory": "512Mi"}}}}
+    return {
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "Cluster",
+        "metadata": meta(project, f"{svc.name}-db", app=svc.name, component="database"),
+        "spec": {
+            "instances": 3,
+            "primaryUpdateStrategy": "unsupervised",
+            "bootstrap": {"initdb": {"database": "app", "owner": "app"}},
+            "storage": {"size": "1Gi"},
+            "resources": {
+                "requests": {"cpu": "100m", "memory": "256Mi"},
+                "limits": {"cpu": "1", "memory": "512Mi"},
+            },
+        },
+    }
 
 
 def kustomization(resources: list[str], **extra: Any) -> Obj:
-    out: Obj = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-                "resources": resources}
+    out: Obj = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": resources,
+    }
     out.update(extra)
     return out
 
@@ -314,23 +463,40 @@ CANARY = "nginx.ingress.kubernetes.io/canary"
 
 
 def _paths(project: Project, rules: list, backend: str | None = None) -> list[Obj]:
-    return [{"path": r.path, "pathType": r.path_type,
-             "backend": ingress_backend(project, backend or r.service)} for r in rules]
+    return [
+        {
+            "path": r.path,
+            "pathType": r.path_type,
+            "backend": ingress_backend(project, backend or r.service),
+        }
+        for r in rules
+    ]
 
 
-def _ingress(project: Project, name: str, paths: list[Obj], annotations: dict[str, str],
-             default: bool = False) -> Obj:
+def _ingress(
+    project: Project,
+    name: str,
+    paths: list[Obj],
+    annotations: dict[str, str],
+    default: bool = False,
+) -> Obj:
     """One Ingress on the project's host, with TLS from the ``<project>-tls`` Secret."""
-    spec: Obj = {"ingressClassName": "nginx",
-                 "tls": [{"hosts": [project.host], "secretName": f"{project.name}-tls"}]}
+    spec: Obj = {
+        "ingressClassName": "nginx",
+        "tls": [{"hosts": [project.host], "secretName": f"{project.name}-tls"}],
+    }
     if default:  # what no path of the host matches: the monolith
         spec["defaultBackend"] = ingress_backend(project, project.monolith_service)
     spec["rules"] = [{"host": project.host, **({"http": {"paths": paths}} if paths else {})}]
     metadata = meta(project, name, component="gateway")
     if annotations:
         metadata["annotations"] = annotations
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": metadata,
-            "spec": spec}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": metadata,
+        "spec": spec,
+    }
 
 
 def ingresses(project: Project) -> dict[str, Obj]:
@@ -347,73 +513,136 @@ def ingresses(project: Project) -> dict[str, Obj]:
     main = [r for r in project.rules if state[r.service].cutover != "off"]
     out: dict[str, Obj] = {}
     live_paths = _paths(project, [r for r in main if state[r.service].cutover == "live"])
-    monolith_paths = _paths(project, [r for r in main if state[r.service].cutover == "canary"],
-                            project.monolith_service)
+    monolith_paths = _paths(
+        project, [r for r in main if state[r.service].cutover == "canary"], project.monolith_service
+    )
     # cert-manager issues the certificate into the Secret every Ingress of the host names
-    out["ingress.yaml"] = _ingress(project, project.name, live_paths + monolith_paths,
-                                   {"cert-manager.io/cluster-issuer": TLS_ISSUER}, default=True)
+    out["ingress.yaml"] = _ingress(
+        project,
+        project.name,
+        live_paths + monolith_paths,
+        {"cert-manager.io/cluster-issuer": TLS_ISSUER},
+        default=True,
+    )
     for svc in project.services:
         rules = [r for r in project.rules if r.service == svc.name]
         if not rules or svc.cutover in ("off", "live"):
             continue
         if svc.cutover == "canary":
             out[f"ingress-canary-{svc.name}.yaml"] = _ingress(
-                project, f"{project.name}-canary-{svc.name}", _paths(project, rules),
-                {CANARY: "true", f"{CANARY}-weight": str(svc.cutover_percent)})
+                project,
+                f"{project.name}-canary-{svc.name}",
+                _paths(project, rules),
+                {CANARY: "true", f"{CANARY}-weight": str(svc.cutover_percent)},
+            )
         else:
             out[f"ingress-shadow-{svc.name}.yaml"] = _ingress(
-                project, f"{project.name}-shadow-{svc.name}",
+                project,
+                f"{project.name}-shadow-{svc.name}",
                 _paths(project, rules, project.monolith_service),
-                {"nginx.ingress.kubernetes.io/mirror-target":
-                    f"http://{svc.name}.{project.namespace}.svc.cluster.local$request_uri"})
+                {
+                    "nginx.ingress.kubernetes.io/mirror-target": f"http://{svc.name}.{project.namespace}.svc.cluster.local$request_uri"
+                },
+            )
     static = project.static_path
     for suffix, path, path_type, cache, extra in (
-            ("static", static, "Prefix", STATIC_CACHE_CONTROL, {}),
-            # a regex path: ingress-nginx then treats every path of the host as a regex
-            # (prefixes stay prefixes); see docs/deploy.md
-            ("static-hashed", f"{static}/.+{HASHED_STATIC}", "ImplementationSpecific",
-             STATIC_IMMUTABLE, {"nginx.ingress.kubernetes.io/use-regex": "true"})):
+        ("static", static, "Prefix", STATIC_CACHE_CONTROL, {}),
+        # a regex path: ingress-nginx then treats every path of the host as a regex
+        # (prefixes stay prefixes); see docs/deploy.md
+        (
+            "static-hashed",
+            f"{static}/.+{HASHED_STATIC}",
+            "ImplementationSpecific",
+            STATIC_IMMUTABLE,
+            {"nginx.ingress.kubernetes.io/use-regex": "true"},
+        ),
+    ):
         headers = f"{project.name}-{suffix}-headers"
         out[f"ingress-{suffix}.yaml"] = _ingress(
-            project, f"{project.name}-{suffix}",
-            [{"path": path, "pathType": path_type,
-              "backend": ingress_backend(project, project.monolith_service)}],
-            {"migrator.dev/cache-control": cache,
-             "nginx.ingress.kubernetes.io/custom-headers": f"{project.namespace}/{headers}",
-             **extra})
+            project,
+            f"{project.name}-{suffix}",
+            [
+                {
+                    "path": path,
+                    "pathType": path_type,
+                    "backend": ingress_backend(project, project.monolith_service),
+                }
+            ],
+            {
+                "migrator.dev/cache-control": cache,
+                "nginx.ingress.kubernetes.io/custom-headers": f"{project.namespace}/{headers}",
+                **extra,
+            },
+        )
         out[f"{suffix}-headers-configmap.yaml"] = {
-            "apiVersion": "v1", "kind": "ConfigMap",
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
             "metadata": meta(project, headers, component="gateway"),
-            "data": {"Cache-Control": cache}}
+            "data": {"Cache-Control": cache},
+        }
     return out
 
 
 def monolith_objects(project: Project, mono: MonolithSpec) -> dict[str, Obj]:
     """The monolith as a deployable: the default backend of every Ingress and the gateway."""
     port = [{"protocol": "TCP", "port": HTTP_PORT}]
-    config = {"SERVICE_NAME": mono.name, "LOG_LEVEL": "INFO", "PORT": str(HTTP_PORT),
-              "WEB_CONCURRENCY": "2", "THREADS": "4",
-              # origin of static links when a CDN fronts /static (empty: this site)
-              "CDN_URL": ""}
-    policy = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-              "metadata": meta(project, mono.name, component="monolith"),
-              "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": mono.name}},
-                       "policyTypes": ["Ingress"], "ingress": [
-                           {"from": [{"namespaceSelector": {"matchLabels": {
-                               "kubernetes.io/metadata.name": ns}}}], "ports": port}
-                           for ns in (INGRESS_NAMESPACE, MONITORING_NAMESPACE)]
-                       + [{"from": [{"podSelector": {"matchLabels": {
-                           "app.kubernetes.io/part-of": project.name}}}], "ports": port}]}}
+    config = {
+        "SERVICE_NAME": mono.name,
+        "LOG_LEVEL": "INFO",
+        "PORT": str(HTTP_PORT),
+        "WEB_CONCURRENCY": "2",
+        "THREADS": "4",
+        # origin of static links when a CDN fronts /static (empty: this site)
+        "CDN_URL": "",
+    }
+    policy = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": meta(project, mono.name, component="monolith"),
+        "spec": {
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": mono.name}},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [
+                        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
+                    ],
+                    "ports": port,
+                }
+                for ns in (INGRESS_NAMESPACE, MONITORING_NAMESPACE)
+            ]
+            + [
+                {
+                    "from": [
+                        {
+                            "podSelector": {
+                                "matchLabels": {"app.kubernetes.io/part-of": project.name}
+                            }
+                        }
+                    ],
+                    "ports": port,
+                }
+            ],
+        },
+    }
     dep = deployment(project, mono)
     dep["spec"]["template"]["spec"]["containers"][0]["envFrom"] = [
-        {"configMapRef": {"name": f"{mono.name}-config"}}]
-    objs = {"serviceaccount.yaml": service_account(project, mono),
-            "configmap.yaml": {"apiVersion": "v1", "kind": "ConfigMap",
-                               "metadata": meta(project, f"{mono.name}-config", app=mono.name),
-                               "data": config},
-            "deployment.yaml": dep, "service.yaml": service(project, mono),
-            "hpa.yaml": hpa(project, mono), "pdb.yaml": pdb(project, mono),
-            "networkpolicy.yaml": policy}
+        {"configMapRef": {"name": f"{mono.name}-config"}}
+    ]
+    objs = {
+        "serviceaccount.yaml": service_account(project, mono),
+        "configmap.yaml": {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": meta(project, f"{mono.name}-config", app=mono.name),
+            "data": config,
+        },
+        "deployment.yaml": dep,
+        "service.yaml": service(project, mono),
+        "hpa.yaml": hpa(project, mono),
+        "pdb.yaml": pdb(project, mono),
+        "networkpolicy.yaml": policy,
+    }
     for obj in objs.values():
         obj["metadata"]["labels"]["app.kubernetes.io/component"] = "monolith"
     dep["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] = "monolith"
@@ -422,10 +651,27 @@ def monolith_objects(project: Project, mono: MonolithSpec) -> dict[str, Obj]:
 
 #: per overlay: namespace suffix, HPA bounds, image tag, resources, PostgreSQL instances, storage
 OVERLAYS = (
-    ("dev", 1, 3, "dev", {"requests": {"cpu": "50m", "memory": "96Mi"},
-                          "limits": {"cpu": "250m", "memory": "192Mi"}}, 1, "1Gi"),
-    ("prod", 3, 20, "0.1.0", {"requests": {"cpu": "250m", "memory": "256Mi"},
-                              "limits": {"cpu": "1", "memory": "512Mi"}}, 3, "20Gi"),
+    (
+        "dev",
+        1,
+        3,
+        "dev",
+        {
+            "requests": {"cpu": "50m", "memory": "96Mi"},
+            "limits": {"cpu": "250m", "memory": "192Mi"},
+        },
+        1,
+        "1Gi",
+    ),
+    (
+        "prod",
+        3,
+        20,
+        "0.1.0",
+        {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
+        3,
+        "20Gi",
+    ),
 )
 
 
@@ -436,26 +682,33 @@ def manifests(project: Project) -> dict[str, Obj]:
     boards = observe.dashboards(project)
     out: dict[str, Obj] = {}
     base_resources = ["namespace.yaml"]
-    out["base/namespace.yaml"] = {"apiVersion": "v1", "kind": "Namespace",
-                                  "metadata": {"name": project.namespace,
-                                               "labels": labels(project, project.name,
-                                                                "namespace")}}
+    out["base/namespace.yaml"] = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": project.namespace,
+            "labels": labels(project, project.name, "namespace"),
+        },
+    }
     workloads: list[ServiceSpec | MonolithSpec] = list(project.services)
     if project.monolith is not None:
         workloads.append(project.monolith)
         for fname, obj in monolith_objects(project, project.monolith).items():
             out[f"base/{project.monolith.name}/{fname}"] = obj
         out[f"base/{project.monolith.name}/kustomization.yaml"] = kustomization(
-            sorted(monolith_objects(project, project.monolith)))
+            sorted(monolith_objects(project, project.monolith))
+        )
         base_resources.append(project.monolith.name)
     for svc in project.services:
-        files = {"serviceaccount.yaml": service_account(project, svc),
-                 "configmap.yaml": config_map(project, svc),
-                 "deployment.yaml": deployment(project, svc),
-                 "service.yaml": service(project, svc),
-                 "hpa.yaml": hpa(project, svc),
-                 "pdb.yaml": pdb(project, svc),
-                 "networkpolicy.yaml": network_policy(project, svc)}
+        files = {
+            "serviceaccount.yaml": service_account(project, svc),
+            "configmap.yaml": config_map(project, svc),
+            "deployment.yaml": deployment(project, svc),
+            "service.yaml": service(project, svc),
+            "hpa.yaml": hpa(project, svc),
+            "pdb.yaml": pdb(project, svc),
+            "networkpolicy.yaml": network_policy(project, svc),
+        }
         if "prometheus-operator" in project.extras:
             files["servicemonitor.yaml"] = service_monitor(project, svc)
             files["prometheusrule.yaml"] = observe.prometheus_rule(project, svc)
@@ -479,77 +732,150 @@ def manifests(project: Project) -> dict[str, Obj]:
         namespace = f"{project.namespace}-{overlay}"
         patches = []
         for w in workloads:
-            ops = [{"op": "replace", "path": "/spec/template/spec/containers/0/resources",
-                    "value": res}]
+            ops = [
+                {
+                    "op": "replace",
+                    "path": "/spec/template/spec/containers/0/resources",
+                    "value": res,
+                }
+            ]
             if "datadog" in project.extras:
-                ops += [{"op": "replace", "path": f"{where}/labels/{DD_TAG.replace('/', '~1')}{k}",
-                         "value": v}
-                        for where in ("/metadata", "/spec/template/metadata")
-                        for k, v in (("env", overlay), ("version", tag))]
-            patches.append({"target": {"kind": "Deployment", "name": w.name},
-                            "patch": _json(ops)})
-            patches.append({"target": {"kind": "HorizontalPodAutoscaler", "name": w.name},
-                            "patch": _json([
-                                {"op": "replace", "path": "/spec/minReplicas", "value": hpa_min},
-                                {"op": "replace", "path": "/spec/maxReplicas", "value": hpa_max}])})
+                ops += [
+                    {
+                        "op": "replace",
+                        "path": f"{where}/labels/{DD_TAG.replace('/', '~1')}{k}",
+                        "value": v,
+                    }
+                    for where in ("/metadata", "/spec/template/metadata")
+                    for k, v in (("env", overlay), ("version", tag))
+                ]
+            patches.append({"target": {"kind": "Deployment", "name": w.name}, "patch": _json(ops)})
+            patches.append(
+                {
+                    "target": {"kind": "HorizontalPodAutoscaler", "name": w.name},
+                    "patch": _json(
+                        [
+                            {"op": "replace", "path": "/spec/minReplicas", "value": hpa_min},
+                            {"op": "replace", "path": "/spec/maxReplicas", "value": hpa_max},
+                        ]
+                    ),
+                }
+            )
             if overlay == "dev":
-                patches.append({"target": {"kind": "PodDisruptionBudget", "name": w.name},
-                                "patch": _json([{"op": "replace", "path": "/spec/minAvailable",
-                                                 "value": 0}])})
+                patches.append(
+                    {
+                        "target": {"kind": "PodDisruptionBudget", "name": w.name},
+                        "patch": _json(
+                            [{"op": "replace", "path": "/spec/minAvailable", "value": 0}]
+                        ),
+                    }
+                )
         for svc in project.services:
             if "cloudnative-pg" in project.extras and svc.owns_tables:
-                patches.append({"target": {"kind": "Cluster", "name": f"{svc.name}-db"},
-                                "patch": _json(_cluster_ops(project, svc, overlay, instances,
-                                                            storage))})
+                patches.append(
+                    {
+                        "target": {"kind": "Cluster", "name": f"{svc.name}-db"},
+                        "patch": _json(_cluster_ops(project, svc, overlay, instances, storage)),
+                    }
+                )
         host = project.host if overlay == "prod" else f"{overlay}.{project.host}"
         for name in [n for n in out if n.startswith("base/ingress")]:
             ing = out[name]
-            patches.append({"target": {"kind": "Ingress", "name": ing["metadata"]["name"]},
-                            "patch": _json([
-                                {"op": "replace", "path": "/spec/rules/0/host", "value": host},
-                                {"op": "replace", "path": "/spec/tls/0/hosts/0", "value": host}])})
+            patches.append(
+                {
+                    "target": {"kind": "Ingress", "name": ing["metadata"]["name"]},
+                    "patch": _json(
+                        [
+                            {"op": "replace", "path": "/spec/rules/0/host", "value": host},
+                            {"op": "replace", "path": "/spec/tls/0/hosts/0", "value": host},
+                        ]
+                    ),
+                }
+            )
             if "nginx.ingress.kubernetes.io/custom-headers" in ing["metadata"].get(
-                    "annotations", {}):
+                "annotations", {}
+            ):
                 value = ing["metadata"]["annotations"]["nginx.ingress.kubernetes.io/custom-headers"]
-                patches.append({"target": {"kind": "Ingress", "name": ing["metadata"]["name"]},
-                                "patch": _json([{
-                                    "op": "replace", "path": "/metadata/annotations/"
+                patches.append(
+                    {
+                        "target": {"kind": "Ingress", "name": ing["metadata"]["name"]},
+                        "patch": _json(
+                            [
+                                {
+                                    "op": "replace",
+                                    "path": "/metadata/annotations/"
                                     "nginx.ingress.kubernetes.io~1custom-headers",
-                                    "value": f"{namespace}/{value.split('/', 1)[1]}"}])})
+                                    "value": f"{namespace}/{value.split('/', 1)[1]}",
+                                }
+                            ]
+                        ),
+                    }
+                )
             if "nginx.ingress.kubernetes.io/mirror-target" in ing["metadata"].get(
-                    "annotations", {}):
-                target = ing["metadata"]["annotations"][
-                    "nginx.ingress.kubernetes.io/mirror-target"]
-                patches.append({"target": {"kind": "Ingress", "name": ing["metadata"]["name"]},
-                                "patch": _json([{
-                                    "op": "replace", "path": "/metadata/annotations/"
+                "annotations", {}
+            ):
+                target = ing["metadata"]["annotations"]["nginx.ingress.kubernetes.io/mirror-target"]
+                patches.append(
+                    {
+                        "target": {"kind": "Ingress", "name": ing["metadata"]["name"]},
+                        "patch": _json(
+                            [
+                                {
+                                    "op": "replace",
+                                    "path": "/metadata/annotations/"
                                     "nginx.ingress.kubernetes.io~1mirror-target",
-                                    "value": target.replace(f".{project.namespace}.svc.",
-                                                            f".{namespace}.svc.")}])})
+                                    "value": target.replace(
+                                        f".{project.namespace}.svc.", f".{namespace}.svc."
+                                    ),
+                                }
+                            ]
+                        ),
+                    }
+                )
         images = [{"name": f"{image(project, w)}", "newTag": tag} for w in workloads]
         out[f"overlays/{overlay}/kustomization.yaml"] = kustomization(
-            ["../../base"], namespace=namespace, patches=patches, images=images,
-            labels=[{"pairs": {"app.kubernetes.io/instance": f"{project.name}-{overlay}"},
-                     "includeSelectors": False}])
+            ["../../base"],
+            namespace=namespace,
+            patches=patches,
+            images=images,
+            labels=[
+                {
+                    "pairs": {"app.kubernetes.io/instance": f"{project.name}-{overlay}"},
+                    "includeSelectors": False,
+                }
+            ],
+        )
     return out
 
 
-def _cluster_ops(project: Project, svc: ServiceSpec, overlay: str, instances: int,
-                 storage: str) -> list[Obj]:
+def _cluster_ops(
+    project: Project, svc: ServiceSpec, overlay: str, instances: int, storage: str
+) -> list[Obj]:
     """One PostgreSQL instance in dev; in prod three, with WAL archiving and base backups to an
     object store (credentials from the ``<service>-db-backup`` Secret you create)."""
-    ops: list[Obj] = [{"op": "replace", "path": "/spec/instances", "value": instances},
-                      {"op": "replace", "path": "/spec/storage/size", "value": storage}]
+    ops: list[Obj] = [
+        {"op": "replace", "path": "/spec/instances", "value": instances},
+        {"op": "replace", "path": "/spec/storage/size", "value": storage},
+    ]
     if overlay == "prod":
         secret = f"{svc.name}-db-backup"
-        ops.append({"op": "add", "path": "/spec/backup", "value": {
-            "retentionPolicy": "30d",
-            "barmanObjectStore": {
-                "destinationPath": f"s3://{project.name}-backups/{svc.name}",
-                "s3Credentials": {
-                    "accessKeyId": {"name": secret, "key": "ACCESS_KEY_ID"},
-                    "secretAccessKey": {"name": secret, "key": "ACCESS_SECRET_KEY"}},
-                "wal": {"compression": "gzip"}}}})
+        ops.append(
+            {
+                "op": "add",
+                "path": "/spec/backup",
+                "value": {
+                    "retentionPolicy": "30d",
+                    "barmanObjectStore": {
+                        "destinationPath": f"s3://{project.name}-backups/{svc.name}",
+                        "s3Credentials": {
+                            "accessKeyId": {"name": secret, "key": "ACCESS_KEY_ID"},
+                            "secretAccessKey": {"name": secret, "key": "ACCESS_SECRET_KEY"},
+                        },
+                        "wal": {"compression": "gzip"},
+                    },
+                },
+            }
+        )
     return ops
 
 

@@ -13,12 +13,18 @@ from .model import Project
 #: reports exactly these on the manifests and nothing on the Dockerfiles:
 #: tests/generation/test_checkov.py)
 KNOWN_CHECKOV_FINDINGS = [
-    ("CKV_K8S_43", "Image should use digest",
-     "images are built from this output, so no digest exists yet; pin digests in the prod "
-     "overlay (`images: digest:`) once your registry has them"),
-    ("CKV_K8S_35", "Prefer using secrets as files over secrets as environment variables",
-     "the services read DATABASE_URL / DATABASE_READ_URL from the environment (twelve-factor); "
-     "the values come from a Secret and never appear in a manifest"),
+    (
+        "CKV_K8S_43",
+        "Image should use digest",
+        "images are built from this output, so no digest exists yet; pin digests in the prod "
+        "overlay (`images: digest:`) once your registry has them",
+    ),
+    (
+        "CKV_K8S_35",
+        "Prefer using secrets as files over secrets as environment variables",
+        "the services read DATABASE_URL / DATABASE_READ_URL from the environment (twelve-factor); "
+        "the values come from a Secret and never appear in a manifest",
+    ),
 ]
 
 
@@ -41,7 +47,9 @@ def coupling(project: Project) -> list[ServiceCoupling]:
     """Per service coupling, least coupled first (the extraction order)."""
     plan, graph = project.plan, project.graph
     assignment = plan.assignment()
-    label = {raw: spec.name for raw, spec in zip(sorted(plan.services), project.services, strict=True)}
+    label = {
+        raw: spec.name for raw, spec in zip(sorted(plan.services), project.services, strict=True)
+    }
 
     def owner(node: str) -> str | None:
         who = assignment.get(node) or assignment.get(module_of(node))
@@ -70,20 +78,25 @@ def coupling(project: Project) -> list[ServiceCoupling]:
                 if t_owner and verb == "writes":
                     out[t_owner].risks.append(
                         f"`{svc}` writes its table {_code(table.name)}: route those writes through "
-                        f"this service's API before splitting the database")
+                        f"this service's API before splitting the database"
+                    )
         for ref in table.foreign_keys:  # a foreign key into another service's database
             r_owner = table_owner.get(ref)
             if t_owner and r_owner != t_owner:
                 whose = f"owned by {r_owner}" if r_owner else "owned by no service"
-                out[t_owner].data.append(f"foreign key from {_code(table.name)} to "
-                                         f"{_code(ref)} ({whose}): cut when the databases split")
+                out[t_owner].data.append(
+                    f"foreign key from {_code(table.name)} to "
+                    f"{_code(ref)} ({whose}): cut when the databases split"
+                )
     for spec in project.services:
         c = out[spec.name]
         c.data = sorted(set(c.data))
         for dep in spec.depends_on:
             if spec.name in project.service(dep).depends_on:
-                c.risks.append(f"mutual dependency with `{dep}`: extract them together or break "
-                               "the cycle with an event or a new interface")
+                c.risks.append(
+                    f"mutual dependency with `{dep}`: extract them together or break "
+                    "the cycle with an event or a new interface"
+                )
         if len(spec.dependents) >= 3:
             c.risks.append(f"{len(spec.dependents)} services call it: version its interface")
         for note in spec.unroutable:
@@ -92,11 +105,15 @@ def coupling(project: Project) -> list[ServiceCoupling]:
             if spec.name in services:
                 c.risks.append(f"routing: {note}")
         for dist in spec.rejected_requirements:
-            c.risks.append(f"dependency name {dist!r} is not a valid distribution name; "
-                           "add it to requirements.txt by hand")
+            c.risks.append(
+                f"dependency name {dist!r} is not a valid distribution name; "
+                "add it to requirements.txt by hand"
+            )
         if any(d.startswith("writes") for d in c.data):
-            c.risks.append("writes tables it does not own: the split needs an API or an event "
-                           "for each such write")
+            c.risks.append(
+                "writes tables it does not own: the split needs an API or an event "
+                "for each such write"
+            )
         c.risks = sorted(set(c.risks))
     return sorted(out.values(), key=lambda c: (c.score, c.name))
 

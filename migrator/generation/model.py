@@ -158,13 +158,15 @@ def _check_name(raw: str) -> str:
     return dns_label(raw)[:MAX_NAME].strip("-") or "svc"
 
 
-def build_project(plan: Plan, graph: DependencyGraph, *, extras: tuple[str, ...] = (),
-                  project: str | None = None) -> Project:
+def build_project(
+    plan: Plan, graph: DependencyGraph, *, extras: tuple[str, ...] = (), project: str | None = None
+) -> Project:
     """Derive everything to generate from the plan and graph (no file is touched)."""
     unknown = sorted(set(extras) - set(EXTRAS))
     if unknown:
-        raise ScaffoldError(f"--with: unknown option(s) {', '.join(unknown)} "
-                            f"(choose from {', '.join(EXTRAS)})")
+        raise ScaffoldError(
+            f"--with: unknown option(s) {', '.join(unknown)} (choose from {', '.join(EXTRAS)})"
+        )
     framework = detect_framework(graph, plan)
     names: dict[str, str] = {}
     for raw in sorted(plan.services):
@@ -176,12 +178,16 @@ def build_project(plan: Plan, graph: DependencyGraph, *, extras: tuple[str, ...]
     monolith = dns_label(str(plan.meta.get("monolith_service") or "monolith"))
     for raw, label in names.items():
         if label in reserved_names(plan.meta) | {monolith}:
-            raise ScaffoldError(f"service name {raw!r} is reserved for the {label} that "
-                                "compose and the gateway run beside the services; rename it")
+            raise ScaffoldError(
+                f"service name {raw!r} is reserved for the {label} that "
+                "compose and the gateway run beside the services; rename it"
+            )
     tops = Counter(m.split(".", 1)[0] for m in graph.modules())
     top = sorted(tops.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if tops else ""
-    proj_name = dns_label(project or str(plan.meta.get("project") or "") or top
-                          or Path(graph.root).resolve().name, "app")
+    proj_name = dns_label(
+        project or str(plan.meta.get("project") or "") or top or Path(graph.root).resolve().name,
+        "app",
+    )
     pins = monolith_pins(graph.root)
     by_route: dict[tuple[str, str], list[str]] = {}
     for r in graph.routes:
@@ -212,8 +218,9 @@ def build_project(plan: Plan, graph: DependencyGraph, *, extras: tuple[str, ...]
     for raw in sorted(plan.services):
         svc = plan.services[raw]
         label = names[raw]
-        spec = ServiceSpec(name=label, package=f"{python_identifier(label)}_service",
-                           framework=framework)
+        spec = ServiceSpec(
+            name=label, package=f"{python_identifier(label)}_service", framework=framework
+        )
         grouped: dict[ParsedPath, tuple[dict[str, list[str]], set[str]]] = {}
         for method, path in sorted(route_sets[raw]):
             if claimed[(method, path)] != raw:
@@ -237,9 +244,16 @@ def build_project(plan: Plan, graph: DependencyGraph, *, extras: tuple[str, ...]
             entries, verbs = grouped[parsed]
             methods = tuple(sorted(verbs))
             handlers = tuple(sorted({h for hs in entries.values() for h in hs})) or ("unknown",)
-            spec.stubs.append(Stub(index=i, path=parsed.render(framework), methods=methods,
-                                   original=tuple(sorted(entries)), handlers=handlers,
-                                   example=parsed.example()))
+            spec.stubs.append(
+                Stub(
+                    index=i,
+                    path=parsed.render(framework),
+                    methods=methods,
+                    original=tuple(sorted(entries)),
+                    handlers=handlers,
+                    example=parsed.example(),
+                )
+            )
             spec.parsed.append(parsed)
         spec.tables = sorted(svc.tables)
         spec.cutover, spec.cutover_percent = svc.cutover, svc.cutover_percent
@@ -257,7 +271,8 @@ def build_project(plan: Plan, graph: DependencyGraph, *, extras: tuple[str, ...]
         if spec.tables and uses_orm(dists, framework):
             spec.database_driver, spec.database_scheme = postgres_driver(dists, framework, pins)
         spec.requirements, spec.rejected_requirements = service_requirements(
-            dists, framework, pins, [*spec.database_driver, *OBSERVABILITY_REQUIREMENTS])
+            dists, framework, pins, [*spec.database_driver, *OBSERVABILITY_REQUIREMENTS]
+        )
         specs.append(spec)
     for i, spec in enumerate(specs):
         spec.local_port = LOCAL_FIRST_SERVICE_PORT + i
@@ -271,13 +286,21 @@ def build_project(plan: Plan, graph: DependencyGraph, *, extras: tuple[str, ...]
     except UnroutableError:
         static = "/static"
     rules, notes = routing_table({s.name: s.parsed for s in specs}, static)
-    return Project(name=proj_name, namespace=proj_name, framework=framework, services=specs,
-                   rules=rules, routing_notes=notes, extras=tuple(sorted(set(extras))),
-                   static_path=static,
-                   monolith_service=monolith,
-                   graph=graph, plan=plan,
-                   monolith=monolith_spec(plan, graph, monolith, framework, pins),
-                   host=_host(plan, proj_name))
+    return Project(
+        name=proj_name,
+        namespace=proj_name,
+        framework=framework,
+        services=specs,
+        rules=rules,
+        routing_notes=notes,
+        extras=tuple(sorted(set(extras))),
+        static_path=static,
+        monolith_service=monolith,
+        graph=graph,
+        plan=plan,
+        monolith=monolith_spec(plan, graph, monolith, framework, pins),
+        host=_host(plan, proj_name),
+    )
 
 
 _HOST = re.compile(r"^(?=.{1,253}\Z)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
@@ -295,13 +318,16 @@ _ENV_NAME = re.compile(r"""["']([A-Z][A-Z0-9_]*(?:DATABASE_URL|SECRET_KEY))["']"
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 _PLAIN_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*\Z")
 _WSGI = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*(\(\))?\Z")
-WSGI_GUESSES = {"flask": ("{top}.app:create_app()", "{top}.wsgi:app", "{top}.app:app", "{top}:app"),
-                "fastapi": ("{top}.main:app", "{top}.app:app", "{top}.asgi:app", "{top}:app"),
-                "django": ("{top}.wsgi:application",)}
+WSGI_GUESSES = {
+    "flask": ("{top}.app:create_app()", "{top}.wsgi:app", "{top}.app:app", "{top}:app"),
+    "fastapi": ("{top}.main:app", "{top}.app:app", "{top}.asgi:app", "{top}:app"),
+    "django": ("{top}.wsgi:application",),
+}
 
 
-def monolith_spec(plan: Plan, graph: DependencyGraph, name: str, framework: str,
-                  pins: dict[str, str]) -> MonolithSpec:
+def monolith_spec(
+    plan: Plan, graph: DependencyGraph, name: str, framework: str, pins: dict[str, str]
+) -> MonolithSpec:
     """The monolith's image and runtime, read from its code: packages, requirements, the app
     object gunicorn serves and the settings it reads (``meta.monolith_wsgi`` overrides)."""
     root = Path(graph.root)  # the import root: the monolith's top-level packages live in it
@@ -319,28 +345,51 @@ def monolith_spec(plan: Plan, graph: DependencyGraph, name: str, framework: str,
                 break
         wsgi = wsgi or f"{top}:app"
     if not _WSGI.match(wsgi):
-        raise ScaffoldError(f"meta.monolith_wsgi: {wsgi!r} is not 'module:app' or "
-                            "'module:factory()'")
-    dists = {e.distribution for ext in graph.externals.values() for e in ext
-             if not e.stdlib and e.distribution}
-    driver, scheme = ((postgres_driver(dists, framework, pins)) if graph.tables and
-                      uses_orm(dists, framework) else ([], "postgresql"))
+        raise ScaffoldError(
+            f"meta.monolith_wsgi: {wsgi!r} is not 'module:app' or 'module:factory()'"
+        )
+    dists = {
+        e.distribution
+        for ext in graph.externals.values()
+        for e in ext
+        if not e.stdlib and e.distribution
+    }
+    driver, scheme = (
+        (postgres_driver(dists, framework, pins))
+        if graph.tables and uses_orm(dists, framework)
+        else ([], "postgresql")
+    )
     requirements, _ = service_requirements(dists, framework, pins, driver)
     found: set[str] = set()
-    files = [f for t in tops for f in ([root / f"{t}.py"] + sorted((root / t).rglob("*.py")))
-             if f.is_file() and "tests" not in f.relative_to(root).parts]
+    files = [
+        f
+        for t in tops
+        for f in ([root / f"{t}.py"] + sorted((root / t).rglob("*.py")))
+        if f.is_file() and "tests" not in f.relative_to(root).parts
+    ]
     for path in files:
         try:
             found.update(_ENV_NAME.findall(path.read_text(encoding="utf-8", errors="replace")))
         except OSError:
             continue
     health = next((r.path for r in graph.routes if r.path in ("/healthz", "/health")), "")
-    static = sorted(p.relative_to(root).as_posix() for t in tops if (root / t).is_dir()
-                    for p in (root / t).rglob("static")
-                    if p.is_dir() and "tests" not in p.relative_to(root).parts
-                    and _PLAIN_PATH.match(p.relative_to(root).as_posix()))
+    static = sorted(
+        p.relative_to(root).as_posix()
+        for t in tops
+        if (root / t).is_dir()
+        for p in (root / t).rglob("static")
+        if p.is_dir()
+        and "tests" not in p.relative_to(root).parts
+        and _PLAIN_PATH.match(p.relative_to(root).as_posix())
+    )
     return MonolithSpec(
-        name=name, packages=tops, wsgi=wsgi, requirements=requirements,
-        database_scheme=scheme, health_path=health, static_dirs=static,
+        name=name,
+        packages=tops,
+        wsgi=wsgi,
+        requirements=requirements,
+        database_scheme=scheme,
+        health_path=health,
+        static_dirs=static,
         database_envs=sorted({"DATABASE_URL"} | {f for f in found if f.endswith("DATABASE_URL")}),
-        secret_envs=sorted({"SECRET_KEY"} | {f for f in found if f.endswith("SECRET_KEY")}))
+        secret_envs=sorted({"SECRET_KEY"} | {f for f in found if f.endswith("SECRET_KEY")}),
+    )

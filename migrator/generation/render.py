@@ -52,17 +52,31 @@ SERVICE_FILES = {
         "tests/__init__.py.j2": "tests/__init__.py",
         "tests/test_service.py.j2": "tests/test_service.py",
     },
-    "flask": {"pkg/app.py.j2": "{pkg}/app.py", "pkg/wsgi.py.j2": "{pkg}/wsgi.py",
-              "tests/_client.py.j2": "tests/_client.py"},
-    "fastapi": {"pkg/app.py.j2": "{pkg}/app.py", "pkg/asgi.py.j2": "{pkg}/asgi.py",
-                "tests/_client.py.j2": "tests/_client.py"},
-    "django": {"pkg/app.py.j2": "{pkg}/app.py", "pkg/settings.py.j2": "{pkg}/settings.py",
-               "pkg/middleware.py.j2": "{pkg}/middleware.py", "pkg/views.py.j2": "{pkg}/views.py",
-               "pkg/urls.py.j2": "{pkg}/urls.py", "pkg/wsgi.py.j2": "{pkg}/wsgi.py",
-               "tests/_client.py.j2": "tests/_client.py"},
+    "flask": {
+        "pkg/app.py.j2": "{pkg}/app.py",
+        "pkg/wsgi.py.j2": "{pkg}/wsgi.py",
+        "tests/_client.py.j2": "tests/_client.py",
+    },
+    "fastapi": {
+        "pkg/app.py.j2": "{pkg}/app.py",
+        "pkg/asgi.py.j2": "{pkg}/asgi.py",
+        "tests/_client.py.j2": "tests/_client.py",
+    },
+    "django": {
+        "pkg/app.py.j2": "{pkg}/app.py",
+        "pkg/settings.py.j2": "{pkg}/settings.py",
+        "pkg/middleware.py.j2": "{pkg}/middleware.py",
+        "pkg/views.py.j2": "{pkg}/views.py",
+        "pkg/urls.py.j2": "{pkg}/urls.py",
+        "pkg/wsgi.py.j2": "{pkg}/wsgi.py",
+        "tests/_client.py.j2": "tests/_client.py",
+    },
 }
-WSGI_TARGET = {"flask": "{pkg}.wsgi:app", "fastapi": "{pkg}.asgi:app",
-               "django": "{pkg}.wsgi:application"}
+WSGI_TARGET = {
+    "flask": "{pkg}.wsgi:app",
+    "fastapi": "{pkg}.asgi:app",
+    "django": "{pkg}.wsgi:application",
+}
 
 
 def default_templates() -> Path:
@@ -81,8 +95,12 @@ def environment(overrides: Path | None = None) -> SandboxedEnvironment:
             raise ScaffoldError(f"--templates {overrides}: not a directory")
         loaders.append(_ConfinedLoader(overrides))
     loaders.append(jinja2.FileSystemLoader(str(default_templates())))
-    env = SandboxedEnvironment(loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
-                               keep_trailing_newline=True, autoescape=False)
+    env = SandboxedEnvironment(
+        loader=jinja2.ChoiceLoader(loaders),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
     env.filters["py"] = _py_literal
     env.filters["ident"] = python_identifier
     env.filters["code"] = _md_code
@@ -96,8 +114,11 @@ class _ConfinedLoader(jinja2.BaseLoader):
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def get_source(self, environment: jinja2.Environment, template: str,
-                   ) -> tuple[str, str, Callable[[], bool]]:
+    def get_source(
+        self,
+        environment: jinja2.Environment,
+        template: str,
+    ) -> tuple[str, str, Callable[[], bool]]:
         parts = template.split("/")
         if any(p in ("", ".", "..") for p in parts):
             raise jinja2.TemplateNotFound(template)
@@ -146,8 +167,14 @@ class _Dumper(yaml.SafeDumper):
 
 
 def dump_yaml(obj: Any) -> str:
-    return yaml.dump(obj, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=4096,
-                     allow_unicode=False)
+    return yaml.dump(
+        obj,
+        Dumper=_Dumper,
+        sort_keys=True,
+        default_flow_style=False,
+        width=4096,
+        allow_unicode=False,
+    )
 
 
 #: ``scaffold --extract``: the image also holds the service's extracted code (``src/``) and the
@@ -156,13 +183,21 @@ def dump_yaml(obj: Any) -> str:
 EXTRACT_SERVICE_FILES = {"Dockerfile.j2": "Dockerfile.extract.j2", "dockerignore.j2": None}
 
 
-def service_files(env: SandboxedEnvironment, project: Project, svc: ServiceSpec,
-                  extract: bool = False) -> dict[str, str]:
-    context = {"project": project, "service": svc, "package": svc.package,
-               "framework": project.framework, "port": HTTP_PORT, "uid": UID,
-               "python_image": PYTHON_IMAGE, "image": k8s.image(project, svc),
-               "pin_cookie": PIN_COOKIE,
-               "wsgi_target": WSGI_TARGET[project.framework].format(pkg=svc.package)}
+def service_files(
+    env: SandboxedEnvironment, project: Project, svc: ServiceSpec, extract: bool = False
+) -> dict[str, str]:
+    context = {
+        "project": project,
+        "service": svc,
+        "package": svc.package,
+        "framework": project.framework,
+        "port": HTTP_PORT,
+        "uid": UID,
+        "python_image": PYTHON_IMAGE,
+        "image": k8s.image(project, svc),
+        "pin_cookie": PIN_COOKIE,
+        "wsgi_target": WSGI_TARGET[project.framework].format(pkg=svc.package),
+    }
     out: dict[str, str] = {}
     for group in ("common", project.framework):
         for template, target in SERVICE_FILES[group].items():
@@ -172,8 +207,9 @@ def service_files(env: SandboxedEnvironment, project: Project, svc: ServiceSpec,
                     continue
                 template = replacement
             name = f"service/{group}/{template}"
-            out[f"services/{svc.name}/{target.format(pkg=svc.package)}"] = render(env, name,
-                                                                                  **context)
+            out[f"services/{svc.name}/{target.format(pkg=svc.package)}"] = render(
+                env, name, **context
+            )
     return out
 
 
@@ -192,88 +228,168 @@ def gateway_files(env: SandboxedEnvironment, project: Project) -> dict[str, str]
         if svc.cutover == "off":
             continue
         up = upstream[rule.service]
-        target = {"live": up, "canary": f"$canary_{python_identifier(svc.name)}",
-                  "shadow": "monolith"}[svc.cutover]
+        target = {
+            "live": up,
+            "canary": f"$canary_{python_identifier(svc.name)}",
+            "shadow": "monolith",
+        }[svc.cutover]
         mirror = f"/_migrator_shadow/{svc.name}" if svc.cutover == "shadow" else ""
         entry = {"upstream": target, "mirror": mirror}
         if rule.path_type == "Exact" or rule.path not in exact:
             locations.append({"modifier": "= ", "path": rule.path, **entry})
         if rule.path_type == "Prefix":
             locations.append({"modifier": "", "path": rule.path.rstrip("/") + "/", **entry})
-    canaries = [{"var": f"canary_{python_identifier(s.name)}", "percent": s.cutover_percent,
-                 "upstream": upstream[s.name], "service": s.name}
-                for s in project.services if s.cutover == "canary"]
-    shadows = [{"path": f"/_migrator_shadow/{s.name}", "upstream": upstream[s.name],
-                "service": s.name} for s in project.services if s.cutover == "shadow"]
-    common = {"project": project, "locations": locations, "canaries": canaries,
-              "shadows": shadows, "cache_control": k8s.STATIC_CACHE_CONTROL,
-              "cache_immutable": k8s.STATIC_IMMUTABLE, "hashed": k8s.HASHED_STATIC}
-    compose = render(env, "gateway/nginx.conf.j2", variant="compose", listen="8080",
-                     monolith=f"{project.monolith_service}:8000",
-                     upstreams=[{"name": upstream[s.name], "server": f"{s.name}:{HTTP_PORT}"}
-                                for s in project.services],
-                     paths={"pid": "/tmp/nginx.pid", "error_log": "/dev/stderr",
-                            "access_log": "/dev/stdout", "temp": "/tmp"}, **common)
-    local = render(env, "gateway/nginx.conf.j2", variant="local",
-                   listen=f"127.0.0.1:{LOCAL_GATEWAY_PORT}",
-                   monolith=f"127.0.0.1:{LOCAL_MONOLITH_PORT}",
-                   upstreams=[{"name": upstream[s.name], "server": f"127.0.0.1:{s.local_port}"}
-                              for s in project.services],
-                   paths={"pid": "nginx.pid", "error_log": "error.log",
-                          "access_log": "access.log", "temp": "tmp"}, **common)
-    ports = {"gateway": LOCAL_GATEWAY_PORT, "monolith": LOCAL_MONOLITH_PORT,
-             "services": {s.name: s.local_port for s in project.services}}
-    return {"gateway/nginx.conf": compose, "gateway/nginx.local.conf": local,
-            "gateway/local.json": json.dumps(ports, indent=2, sort_keys=True) + "\n"}
+    canaries = [
+        {
+            "var": f"canary_{python_identifier(s.name)}",
+            "percent": s.cutover_percent,
+            "upstream": upstream[s.name],
+            "service": s.name,
+        }
+        for s in project.services
+        if s.cutover == "canary"
+    ]
+    shadows = [
+        {"path": f"/_migrator_shadow/{s.name}", "upstream": upstream[s.name], "service": s.name}
+        for s in project.services
+        if s.cutover == "shadow"
+    ]
+    common = {
+        "project": project,
+        "locations": locations,
+        "canaries": canaries,
+        "shadows": shadows,
+        "cache_control": k8s.STATIC_CACHE_CONTROL,
+        "cache_immutable": k8s.STATIC_IMMUTABLE,
+        "hashed": k8s.HASHED_STATIC,
+    }
+    compose = render(
+        env,
+        "gateway/nginx.conf.j2",
+        variant="compose",
+        listen="8080",
+        monolith=f"{project.monolith_service}:8000",
+        upstreams=[
+            {"name": upstream[s.name], "server": f"{s.name}:{HTTP_PORT}"} for s in project.services
+        ],
+        paths={
+            "pid": "/tmp/nginx.pid",
+            "error_log": "/dev/stderr",
+            "access_log": "/dev/stdout",
+            "temp": "/tmp",
+        },
+        **common,
+    )
+    local = render(
+        env,
+        "gateway/nginx.conf.j2",
+        variant="local",
+        listen=f"127.0.0.1:{LOCAL_GATEWAY_PORT}",
+        monolith=f"127.0.0.1:{LOCAL_MONOLITH_PORT}",
+        upstreams=[
+            {"name": upstream[s.name], "server": f"127.0.0.1:{s.local_port}"}
+            for s in project.services
+        ],
+        paths={
+            "pid": "nginx.pid",
+            "error_log": "error.log",
+            "access_log": "access.log",
+            "temp": "tmp",
+        },
+        **common,
+    )
+    ports = {
+        "gateway": LOCAL_GATEWAY_PORT,
+        "monolith": LOCAL_MONOLITH_PORT,
+        "services": {s.name: s.local_port for s in project.services},
+    }
+    return {
+        "gateway/nginx.conf": compose,
+        "gateway/nginx.local.conf": local,
+        "gateway/local.json": json.dumps(ports, indent=2, sort_keys=True) + "\n",
+    }
 
 
 def compose_files(project: Project, extract: bool = False) -> dict[str, str]:
     services: dict[str, Any] = {}
     owners = [s for s in project.services if s.owns_tables]
     for svc in project.services:
-        env = {"SERVICE_NAME": svc.name, "PORT": str(HTTP_PORT), "LOG_LEVEL": "INFO",
-               "DATABASE_REQUIRED": "true" if svc.owns_tables else "false",
-               "CUTOVER_STATE": svc.cutover}
+        env = {
+            "SERVICE_NAME": svc.name,
+            "PORT": str(HTTP_PORT),
+            "LOG_LEVEL": "INFO",
+            "DATABASE_REQUIRED": "true" if svc.owns_tables else "false",
+            "CUTOVER_STATE": svc.cutover,
+        }
         if svc.owns_tables:
-            url = (f"{svc.database_scheme}://postgres:${{POSTGRES_PASSWORD:-postgres}}"
-                   f"@postgres:5432/{_db(svc)}")
+            url = (
+                f"{svc.database_scheme}://postgres:${{POSTGRES_PASSWORD:-postgres}}"
+                f"@postgres:5432/{_db(svc)}"
+            )
             env["DATABASE_URL"] = url
             env["DATABASE_READ_URL"] = url
         for dep in svc.depends_on:
             env[f"{python_identifier(dep).upper()}_URL"] = f"http://{dep}:{HTTP_PORT}"
         # extract mode: the image installs ./shared_kernel too, so it builds from OUT
-        build = ({"context": ".", "dockerfile": f"services/{svc.name}/Dockerfile"} if extract
-                 else {"context": f"./services/{svc.name}"})
-        entry: dict[str, Any] = {"build": build,
-                                 "image": f"{k8s.image(project, svc)}:dev",
-                                 "environment": env, "read_only": True, "tmpfs": ["/tmp"],
-                                 "restart": "unless-stopped"}
+        build = (
+            {"context": ".", "dockerfile": f"services/{svc.name}/Dockerfile"}
+            if extract
+            else {"context": f"./services/{svc.name}"}
+        )
+        entry: dict[str, Any] = {
+            "build": build,
+            "image": f"{k8s.image(project, svc)}:dev",
+            "environment": env,
+            "read_only": True,
+            "tmpfs": ["/tmp"],
+            "restart": "unless-stopped",
+        }
         if svc.owns_tables:
             entry["depends_on"] = {"postgres": {"condition": "service_healthy"}}
         services[svc.name] = entry
     services["postgres"] = {
         "image": "postgres:16.4-bookworm",
         "environment": {"POSTGRES_PASSWORD": "${POSTGRES_PASSWORD:-postgres}"},
-        "volumes": ["./deploy/compose/initdb:/docker-entrypoint-initdb.d:ro",
-                    "pgdata:/var/lib/postgresql/data"],
-        "healthcheck": {"test": ["CMD", "pg_isready", "-U", "postgres"], "interval": "5s",
-                        "timeout": "3s", "retries": 10},
+        "volumes": [
+            "./deploy/compose/initdb:/docker-entrypoint-initdb.d:ro",
+            "pgdata:/var/lib/postgresql/data",
+        ],
+        "healthcheck": {
+            "test": ["CMD", "pg_isready", "-U", "postgres"],
+            "interval": "5s",
+            "timeout": "3s",
+            "retries": 10,
+        },
     }
     mono = project.monolith
     if mono is not None:
-        url = (f"{mono.database_scheme}://postgres:${{POSTGRES_PASSWORD:-postgres}}"
-               f"@postgres:5432/{MONOLITH_DB}")
-        menv = {"SERVICE_NAME": mono.name, "PORT": str(HTTP_PORT), "DATABASE_READ_URL": url,
-                "CDN_URL": "${CDN_URL:-}"}
+        url = (
+            f"{mono.database_scheme}://postgres:${{POSTGRES_PASSWORD:-postgres}}"
+            f"@postgres:5432/{MONOLITH_DB}"
+        )
+        menv = {
+            "SERVICE_NAME": mono.name,
+            "PORT": str(HTTP_PORT),
+            "DATABASE_READ_URL": url,
+            "CDN_URL": "${CDN_URL:-}",
+        }
         menv.update({name: url for name in mono.database_envs})
         # the session key comes from the environment or compose stops: never a built-in value
-        menv.update({name: "${SECRET_KEY:?set SECRET_KEY, the monolith's session key}"
-                     for name in mono.secret_envs})
+        menv.update(
+            {
+                name: "${SECRET_KEY:?set SECRET_KEY, the monolith's session key}"
+                for name in mono.secret_envs
+            }
+        )
         services[mono.name] = {
             "build": {"context": "./monolith", "additional_contexts": {"source": mono.context}},
-            "image": f"{k8s.image(project, mono)}:dev", "environment": menv,
-            "read_only": True, "tmpfs": ["/tmp"], "restart": "unless-stopped",
-            "depends_on": {"postgres": {"condition": "service_healthy"}}}
+            "image": f"{k8s.image(project, mono)}:dev",
+            "environment": menv,
+            "read_only": True,
+            "tmpfs": ["/tmp"],
+            "restart": "unless-stopped",
+            "depends_on": {"postgres": {"condition": "service_healthy"}},
+        }
     else:
         services[project.monolith_service] = {
             "image": f"${{MONOLITH_IMAGE:-{project.name}-monolith:latest}}",
@@ -288,9 +404,11 @@ def compose_files(project: Project, extract: bool = False) -> dict[str, str]:
     compose = {"name": project.name, "services": services, "volumes": {"pgdata": {}}}
     names = [_db(s) for s in owners] + ([MONOLITH_DB] if mono is not None else [])
     sql = "".join(f'CREATE DATABASE "{name}";\n' for name in names)
-    return {"compose.yaml": dump_yaml(compose),
-            "deploy/compose/initdb/01-databases.sql":
-                "-- one database per service that owns tables (generated by migrator)\n" + sql}
+    return {
+        "compose.yaml": dump_yaml(compose),
+        "deploy/compose/initdb/01-databases.sql": "-- one database per service that owns tables (generated by migrator)\n"
+        + sql,
+    }
 
 
 MONOLITH_DB = "monolith"
@@ -303,15 +421,26 @@ def monolith_files(env: SandboxedEnvironment, project: Project) -> dict[str, str
     mono = project.monolith
     if mono is None:
         return {}
-    context = {"project": project, "monolith": mono, "port": HTTP_PORT, "uid": UID,
-               "python_image": PYTHON_IMAGE, "image": k8s.image(project, mono)}
-    reqs = ("# the monolith's own requirements (pinned as it pins them), generated by migrator\n"
-            + "".join(f"{line}\n" for line in mono.requirements))
-    files = {"monolith/Dockerfile": render(env, "monolith/Dockerfile.j2", **context),
-             "monolith/requirements.txt": reqs}
+    context = {
+        "project": project,
+        "monolith": mono,
+        "port": HTTP_PORT,
+        "uid": UID,
+        "python_image": PYTHON_IMAGE,
+        "image": k8s.image(project, mono),
+    }
+    reqs = (
+        "# the monolith's own requirements (pinned as it pins them), generated by migrator\n"
+        + "".join(f"{line}\n" for line in mono.requirements)
+    )
+    files = {
+        "monolith/Dockerfile": render(env, "monolith/Dockerfile.j2", **context),
+        "monolith/requirements.txt": reqs,
+    }
     if mono.static_dirs:
-        files["monolith/hash_static.py"] = render(env, "monolith/hash_static.py.j2",
-                                                  static_path=project.static_path)
+        files["monolith/hash_static.py"] = render(
+            env, "monolith/hash_static.py.j2", static_path=project.static_path
+        )
     return files
 
 
@@ -319,8 +448,9 @@ def _db(svc: ServiceSpec) -> str:
     return python_identifier(svc.name)
 
 
-def render_all(project: Project, templates: Path | None = None, *,
-               extract: bool = False) -> dict[str, bytes]:
+def render_all(
+    project: Project, templates: Path | None = None, *, extract: bool = False
+) -> dict[str, bytes]:
     """Every output file, keyed by path relative to OUT (nothing is written here).
 
     ``extract``: images and compose for ``scaffold --extract`` (build context OUT, so that each
@@ -340,7 +470,14 @@ def render_all(project: Project, templates: Path | None = None, *,
     files.update(monolith_files(env, project))
     files.update(compose_files(project, extract=extract))
     local = {"gateway": LOCAL_GATEWAY_PORT, "monolith": LOCAL_MONOLITH_PORT}
-    files["MIGRATION.md"] = render(env, "MIGRATION.md.j2", project=project, order=coupling(project),
-                                   checkov=KNOWN_CHECKOV_FINDINGS, local=local, extract=extract,
-                                   cache_control=k8s.STATIC_CACHE_CONTROL)
+    files["MIGRATION.md"] = render(
+        env,
+        "MIGRATION.md.j2",
+        project=project,
+        order=coupling(project),
+        checkov=KNOWN_CHECKOV_FINDINGS,
+        local=local,
+        extract=extract,
+        cache_control=k8s.STATIC_CACHE_CONTROL,
+    )
     return {path: text.encode("utf-8") for path, text in sorted(files.items())}

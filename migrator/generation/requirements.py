@@ -27,20 +27,30 @@ DEFAULT_PINS = {
     "uvicorn": "uvicorn==0.54.0",
     "uvicorn-worker": "uvicorn-worker==0.4.0",
 }
-FRAMEWORK_DISTS = {"flask": ["flask"], "fastapi": ["fastapi", "uvicorn", "uvicorn-worker"],
-                   "django": ["django"]}
+FRAMEWORK_DISTS = {
+    "flask": ["flask"],
+    "fastapi": ["fastapi", "uvicorn", "uvicorn-worker"],
+    "django": ["django"],
+}
 SERVER_DISTS = ["gunicorn"]
 #: what every generated service's observability.py imports (a pin of the monolith's wins)
-OBSERVABILITY_REQUIREMENTS = ("prometheus-client==0.26.0", "opentelemetry-api==1.45.2",
-                              "opentelemetry-sdk==1.45.2",
-                              "opentelemetry-exporter-otlp-proto-http==1.45.2")
+OBSERVABILITY_REQUIREMENTS = (
+    "prometheus-client==0.26.0",
+    "opentelemetry-api==1.45.2",
+    "opentelemetry-sdk==1.45.2",
+    "opentelemetry-exporter-otlp-proto-http==1.45.2",
+)
 
 #: PostgreSQL drivers, in order of preference, with the SQLAlchemy URL scheme that selects each.
 #: A service keeps the driver its code imports or the monolith pins; otherwise it gets psycopg 3
 #: (the driver SQLAlchemy 2 and Django 4.2+ both support, wheels for every CPython we target).
-PG_DRIVERS = {"psycopg": "postgresql+psycopg", "psycopg2-binary": "postgresql+psycopg2",
-              "psycopg2": "postgresql+psycopg2", "asyncpg": "postgresql+asyncpg",
-              "pg8000": "postgresql+pg8000"}
+PG_DRIVERS = {
+    "psycopg": "postgresql+psycopg",
+    "psycopg2-binary": "postgresql+psycopg2",
+    "psycopg2": "postgresql+psycopg2",
+    "asyncpg": "postgresql+asyncpg",
+    "pg8000": "postgresql+pg8000",
+}
 #: drivers Django's ``django.db.backends.postgresql`` can use
 DJANGO_PG_DRIVERS = ("psycopg", "psycopg2-binary", "psycopg2")
 #: psycopg 3's compiled implementations, kept beside ``psycopg`` when the monolith pins them
@@ -122,8 +132,9 @@ def uses_orm(distributions: set[str], framework: str) -> bool:
     return framework == "django" or bool({canonical(d) for d in distributions} & set(ORM_DISTS))
 
 
-def postgres_driver(distributions: set[str], framework: str,
-                    pins: dict[str, str]) -> tuple[list[str], str]:
+def postgres_driver(
+    distributions: set[str], framework: str, pins: dict[str, str]
+) -> tuple[list[str], str]:
     """``(requirement lines, URL scheme)`` of the PostgreSQL driver for a table-owning ORM service.
 
     The driver the service's code imports wins, then one the monolith pins (in
@@ -145,9 +156,12 @@ def postgres_driver(distributions: set[str], framework: str,
     return lines, PG_DRIVERS[chosen]
 
 
-def service_requirements(distributions: set[str], framework: str,
-                         pins: dict[str, str],
-                         extra: list[str] | tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
+def service_requirements(
+    distributions: set[str],
+    framework: str,
+    pins: dict[str, str],
+    extra: list[str] | tuple[str, ...] = (),
+) -> tuple[list[str], list[str]]:
     """Sorted requirement lines for a service, and names rejected as unsafe.
 
     ``extra``: complete requirement lines added on top (the PostgreSQL driver); each replaces

@@ -53,16 +53,34 @@ class ParsedPath:
             if not s.param:
                 out.append(s.literal)
             elif style == "flask":
-                conv = {"str": "", "slug": "", "int": "int:", "float": "float:",
-                        "path": "path:", "uuid": "uuid:"}[s.conv]
+                conv = {
+                    "str": "",
+                    "slug": "",
+                    "int": "int:",
+                    "float": "float:",
+                    "path": "path:",
+                    "uuid": "uuid:",
+                }[s.conv]
                 out.append(f"<{conv}{s.param}>")
             elif style == "fastapi":
-                conv = {"str": "", "slug": "", "int": ":int", "float": ":float",
-                        "path": ":path", "uuid": ":uuid"}[s.conv]
+                conv = {
+                    "str": "",
+                    "slug": "",
+                    "int": ":int",
+                    "float": ":float",
+                    "path": ":path",
+                    "uuid": ":uuid",
+                }[s.conv]
                 out.append(f"{{{s.param}{conv}}}")
             elif style == "django":
-                conv = {"str": "str", "slug": "slug", "int": "int", "float": "str",
-                        "path": "path", "uuid": "uuid"}[s.conv]
+                conv = {
+                    "str": "str",
+                    "slug": "slug",
+                    "int": "int",
+                    "float": "str",
+                    "path": "path",
+                    "uuid": "uuid",
+                }[s.conv]
                 out.append(f"<{conv}:{s.param}>")
             else:
                 out.append(f"{{{s.param}}}")
@@ -73,8 +91,14 @@ class ParsedPath:
 
     def example(self) -> str:
         """A concrete URL that this path matches (for generated tests)."""
-        values = {"int": "1", "float": "1.5", "path": "a/b", "slug": "a-slug", "str": "x",
-                  "uuid": "12345678-1234-5678-1234-567812345678"}
+        values = {
+            "int": "1",
+            "float": "1.5",
+            "path": "a/b",
+            "slug": "a-slug",
+            "str": "x",
+            "uuid": "12345678-1234-5678-1234-567812345678",
+        }
         return "".join(s.literal if not s.param else values[s.conv] for s in self.segments)
 
     def static_prefix(self) -> str:
@@ -105,7 +129,7 @@ def parse_path(raw: str) -> ParsedPath:
     pos = 0
     seen: set[str] = set()
     for m in _PARAM.finditer(text):
-        literal = text[pos:m.start()]
+        literal = text[pos : m.start()]
         if literal:
             segments.append(_literal(literal, raw))
         name = m.group("name") or m.group("bname") or m.group("rname")
@@ -138,8 +162,10 @@ class RouteRule:
     service: str
 
 
-def routing_table(owned: dict[str, list[ParsedPath]], static_path: str = "/static",
-                  ) -> tuple[list[RouteRule], list[tuple[tuple[str, ...], str]]]:
+def routing_table(
+    owned: dict[str, list[ParsedPath]],
+    static_path: str = "/static",
+) -> tuple[list[RouteRule], list[tuple[tuple[str, ...], str]]]:
     """Rules routing each path prefix to its owning service, plus notes on conflicts.
 
     Paths without parameters route exactly; parametrised paths route by their static prefix.
@@ -153,15 +179,25 @@ def routing_table(owned: dict[str, list[ParsedPath]], static_path: str = "/stati
             if parsed.has_params:
                 prefix = parsed.static_prefix()
                 if prefix == "/":
-                    notes.append(((service,), f"{parsed.render('plain')}: no static prefix, "
-                                  "stays behind the monolith's catch-all route"))
+                    notes.append(
+                        (
+                            (service,),
+                            f"{parsed.render('plain')}: no static prefix, "
+                            "stays behind the monolith's catch-all route",
+                        )
+                    )
                     continue
                 key = (prefix, "Prefix")
             else:
                 key = (parsed.render("plain"), "Exact")
             if key[0] == static_path or key[0].startswith(static_path + "/"):
-                notes.append(((service,), f"{parsed.render('plain')}: inside the static assets "
-                                          f"path {static_path}, stays with the monolith"))
+                notes.append(
+                    (
+                        (service,),
+                        f"{parsed.render('plain')}: inside the static assets "
+                        f"path {static_path}, stays with the monolith",
+                    )
+                )
                 continue
             claims.setdefault(key, {}).setdefault(service, 0)
             claims[key][service] += 1
@@ -170,9 +206,13 @@ def routing_table(owned: dict[str, list[ParsedPath]], static_path: str = "/stati
         winner = sorted(by_service.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
         if len(by_service) > 1:
             losers = ", ".join(s for s in sorted(by_service) if s != winner)
-            notes.append((tuple(sorted(by_service)),
-                          f"{path_type} {path}: claimed by {', '.join(sorted(by_service))}; "
-                          f"routed to {winner}, {losers} must be reached by a more specific path"))
+            notes.append(
+                (
+                    tuple(sorted(by_service)),
+                    f"{path_type} {path}: claimed by {', '.join(sorted(by_service))}; "
+                    f"routed to {winner}, {losers} must be reached by a more specific path",
+                )
+            )
         rules.append(RouteRule(path=path, path_type=path_type, service=winner))
     prefixes = {(r.path, r.service) for r in rules if r.path_type == "Prefix"}
     # an exact rule that the same service's prefix rule already covers is redundant

@@ -24,8 +24,7 @@ DOM = "dom:"  # pin key of a domain package (the authors' layout)
 class Contraction:
     """Unit -> the node that stands for it in the clustered graph."""
 
-    def __init__(self, units: list[str], pins: dict[str, str],
-                 together: list[list[str]]) -> None:
+    def __init__(self, units: list[str], pins: dict[str, str], together: list[list[str]]) -> None:
         """``pins`` maps a unit to ``svc:<name>`` or ``dom:<domain>``."""
         parent = {u: u for u in units}
 
@@ -56,8 +55,10 @@ class Contraction:
             if names:
                 node = PIN + names[0]
                 if len(names) > 1:
-                    self.conflicts.append(f"{', '.join(members)} must stay together but are "
-                                          f"pinned to {', '.join(n.split(':', 1)[1] for n in names)}")
+                    self.conflicts.append(
+                        f"{', '.join(members)} must stay together but are "
+                        f"pinned to {', '.join(n.split(':', 1)[1] for n in names)}"
+                    )
             elif len(members) > 1:
                 node = GROUP + root
             else:
@@ -105,8 +106,7 @@ def _communities_to_labels(communities: list[set[str]]) -> dict[str, int]:
 def louvain(g: nx.Graph, resolution: float, seed: int) -> dict[str, int]:
     if g.number_of_edges() == 0:
         return {n: i for i, n in enumerate(sorted(g.nodes))}
-    comms = nx.community.louvain_communities(g, weight="weight", resolution=resolution,
-                                             seed=seed)
+    comms = nx.community.louvain_communities(g, weight="weight", resolution=resolution, seed=seed)
     return _communities_to_labels(comms)
 
 
@@ -119,8 +119,9 @@ def greedy(g: nx.Graph, resolution: float, low: int | None, high: int | None) ->
         kwargs["cutoff"] = max(1, min(low, n))
     if high is not None:
         kwargs["best_n"] = max(kwargs.get("cutoff", 1), min(high, n))
-    comms = nx.community.greedy_modularity_communities(g, weight="weight",
-                                                       resolution=resolution, **kwargs)
+    comms = nx.community.greedy_modularity_communities(
+        g, weight="weight", resolution=resolution, **kwargs
+    )
     return _communities_to_labels(comms)
 
 

@@ -49,8 +49,10 @@ def _decomposition(data: dict[str, Any], source: str) -> Partition:
         problems.append(f"{key}: unknown top-level key")
     services = data.get("services")
     if not isinstance(services, dict) or not services:
-        problems.append("services: must be a non-empty mapping of service name to a list of "
-                        "modules or module:Symbol")
+        problems.append(
+            "services: must be a non-empty mapping of service name to a list of "
+            "modules or module:Symbol"
+        )
         services = {}
     out: Partition = {}
 
@@ -89,8 +91,7 @@ def _covering(part: Mapping[str, str]) -> set[str]:
     return {n for n in part if ":" not in n and n not in parents}
 
 
-def _resolve(node: str, part: Mapping[str, str], covering: set[str] | None = None
-             ) -> str | None:
+def _resolve(node: str, part: Mapping[str, str], covering: set[str] | None = None) -> str | None:
     """The group of ``node``: itself, else its module, else the nearest covering package."""
     if node in part:
         return part[node]
@@ -232,8 +233,7 @@ def compare(a: Mapping[str, str], b: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def format_comparison(result: dict[str, Any], a_name: str, b_name: str,
-                      max_moves: int = 50) -> str:
+def format_comparison(result: dict[str, Any], a_name: str, b_name: str, max_moves: int = 50) -> str:
     """Human text for ``migrator compare``."""
     lines = [
         f"compared {result['nodes']} nodes placed by both {a_name} and {b_name}",

@@ -34,40 +34,235 @@ from migrator.graph import DependencyGraph, module_of
 from migrator.proposal.naming import singular, words
 
 #: words that name a technical role, never a business capability
-ROLE_WORDS = frozenset({
-    "admin", "api", "apis", "app", "apps", "application", "asgi", "async", "base", "bases",
-    "blueprint", "blueprints", "cli", "client", "clients", "command", "commands", "common",
-    "compat", "conf", "config", "configs", "configuration", "constant", "constants", "contrib",
-    "controller", "controllers", "core", "crud", "dao", "db", "database", "decorator",
-    "decorators", "default", "defaults", "dependency", "dependencies", "deps", "dto", "endpoint",
-    "endpoints", "enum", "enums", "error", "errors", "exception", "exceptions", "extension",
-    "extensions", "factory", "factories", "field", "fields", "filter", "filters", "fixture",
-    "fixtures", "flow", "flows", "form", "forms", "handler", "handlers", "helper", "helpers",
-    "hook", "hooks", "init", "interface", "interfaces", "internal", "lib", "libs", "main",
-    "manage", "management", "manager", "managers", "message", "messages", "middleware",
-    "middlewares", "migration", "migrations", "misc", "mixin", "mixins", "model", "models",
-    "module", "modules", "plugin", "plugins", "provider", "providers", "repo", "repos",
-    "repositories", "repository", "resource", "resources", "route", "router", "routers",
-    "routes", "schema", "schemas", "serializer", "serializers", "service", "services", "setting",
-    "settings", "shared", "signal", "signals", "site", "src", "static", "store", "stores",
-    "task", "tasks", "template", "templates", "templatetags", "test", "tests", "type", "types",
-    "url", "urls", "util", "utils", "utility", "utilities", "v1", "v2", "v3", "validator",
-    "validators", "view", "views", "viewsets", "web", "widget", "widgets", "worker", "workers",
-    "wsgi", "www", "py", "pkg", "pkgs", "tool", "tools", "support", "front", "frontend", "ui",
-    "edit", "list", "delete", "detail", "create", "update", "toolbar", "section", "action",
-    "mass", "object", "selector", "part", "parts", "dashboard", "menu", "ext", "other",
-})
+ROLE_WORDS = frozenset(
+    {
+        "admin",
+        "api",
+        "apis",
+        "app",
+        "apps",
+        "application",
+        "asgi",
+        "async",
+        "base",
+        "bases",
+        "blueprint",
+        "blueprints",
+        "cli",
+        "client",
+        "clients",
+        "command",
+        "commands",
+        "common",
+        "compat",
+        "conf",
+        "config",
+        "configs",
+        "configuration",
+        "constant",
+        "constants",
+        "contrib",
+        "controller",
+        "controllers",
+        "core",
+        "crud",
+        "dao",
+        "db",
+        "database",
+        "decorator",
+        "decorators",
+        "default",
+        "defaults",
+        "dependency",
+        "dependencies",
+        "deps",
+        "dto",
+        "endpoint",
+        "endpoints",
+        "enum",
+        "enums",
+        "error",
+        "errors",
+        "exception",
+        "exceptions",
+        "extension",
+        "extensions",
+        "factory",
+        "factories",
+        "field",
+        "fields",
+        "filter",
+        "filters",
+        "fixture",
+        "fixtures",
+        "flow",
+        "flows",
+        "form",
+        "forms",
+        "handler",
+        "handlers",
+        "helper",
+        "helpers",
+        "hook",
+        "hooks",
+        "init",
+        "interface",
+        "interfaces",
+        "internal",
+        "lib",
+        "libs",
+        "main",
+        "manage",
+        "management",
+        "manager",
+        "managers",
+        "message",
+        "messages",
+        "middleware",
+        "middlewares",
+        "migration",
+        "migrations",
+        "misc",
+        "mixin",
+        "mixins",
+        "model",
+        "models",
+        "module",
+        "modules",
+        "plugin",
+        "plugins",
+        "provider",
+        "providers",
+        "repo",
+        "repos",
+        "repositories",
+        "repository",
+        "resource",
+        "resources",
+        "route",
+        "router",
+        "routers",
+        "routes",
+        "schema",
+        "schemas",
+        "serializer",
+        "serializers",
+        "service",
+        "services",
+        "setting",
+        "settings",
+        "shared",
+        "signal",
+        "signals",
+        "site",
+        "src",
+        "static",
+        "store",
+        "stores",
+        "task",
+        "tasks",
+        "template",
+        "templates",
+        "templatetags",
+        "test",
+        "tests",
+        "type",
+        "types",
+        "url",
+        "urls",
+        "util",
+        "utils",
+        "utility",
+        "utilities",
+        "v1",
+        "v2",
+        "v3",
+        "validator",
+        "validators",
+        "view",
+        "views",
+        "viewsets",
+        "web",
+        "widget",
+        "widgets",
+        "worker",
+        "workers",
+        "wsgi",
+        "www",
+        "py",
+        "pkg",
+        "pkgs",
+        "tool",
+        "tools",
+        "support",
+        "front",
+        "frontend",
+        "ui",
+        "edit",
+        "list",
+        "delete",
+        "detail",
+        "create",
+        "update",
+        "toolbar",
+        "section",
+        "action",
+        "mass",
+        "object",
+        "selector",
+        "part",
+        "parts",
+        "dashboard",
+        "menu",
+        "ext",
+        "other",
+    }
+)
 #: packages of generic plumbing: nothing below them is a business capability
-UTILITY_WORDS = frozenset({
-    "util", "utils", "utility", "utilities", "helper", "helpers", "common", "lib", "libs", "misc",
-    "support", "pkg", "pkgs", "shared", "compat", "store", "stores", "infra", "infrastructure",
-})
+UTILITY_WORDS = frozenset(
+    {
+        "util",
+        "utils",
+        "utility",
+        "utilities",
+        "helper",
+        "helpers",
+        "common",
+        "lib",
+        "libs",
+        "misc",
+        "support",
+        "pkg",
+        "pkgs",
+        "shared",
+        "compat",
+        "store",
+        "stores",
+        "infra",
+        "infrastructure",
+    }
+)
 #: packages of adapters to other systems (``plugins/slack``, ``providers/ldap``): an adapter
 #: serves the capability whose interface it implements, not one named after the vendor
-ADAPTER_WORDS = frozenset({
-    "plugin", "plugins", "provider", "providers", "integration", "integrations", "backend",
-    "backends", "adapter", "adapters", "connector", "connectors", "contrib", "addon", "addons",
-})
+ADAPTER_WORDS = frozenset(
+    {
+        "plugin",
+        "plugins",
+        "provider",
+        "providers",
+        "integration",
+        "integrations",
+        "backend",
+        "backends",
+        "adapter",
+        "adapters",
+        "connector",
+        "connectors",
+        "contrib",
+        "addon",
+        "addons",
+    }
+)
 #: a word in at least this share of a package's children is an affix of that package
 AFFIX_SHARE = 0.5
 
@@ -97,8 +292,9 @@ class Concepts:
             children[""] = tops
         self.children = {p: sorted(c) for p, c in children.items()}
         self.affixes = {p: self._affixes(c) for p, c in self.children.items()}
-        self.templated = Counter((p.rsplit(".", 1)[-1], c) for p, cs in self.children.items()
-                                 for c in cs)
+        self.templated = Counter(
+            (p.rsplit(".", 1)[-1], c) for p, cs in self.children.items() for c in cs
+        )
         self.recurring: set[str] = set()
         self.roles = self._roles()
         self.layers = self._layers()
@@ -116,15 +312,25 @@ class Concepts:
         for module, base, size in implements:
             package, concept = self.adapter_of.get(module), self.of.get(base, "")
             container = package.rsplit(".", 1)[0] if package else ""
-            if package and concept and not base.startswith(package + ".") \
-                    and concept not in seg_words(container.rsplit(".", 1)[-1]):
+            if (
+                package
+                and concept
+                and not base.startswith(package + ".")
+                and concept not in seg_words(container.rsplit(".", 1)[-1])
+            ):
                 parts = module.split(".")
                 for i in range(package.count(".") + 1, len(parts) + 1):
                     votes[".".join(parts[:i])][concept] += size
         for m in sorted(self.adapter_of):
             parts = m.split(".")
-            v = next((votes[p] for p in (".".join(parts[:i]) for i in range(len(parts), 0, -1))
-                      if p in votes), None)
+            v = next(
+                (
+                    votes[p]
+                    for p in (".".join(parts[:i]) for i in range(len(parts), 0, -1))
+                    if p in votes
+                ),
+                None,
+            )
             self.of[m] = min(v, key=lambda c: (-v[c], c)) if v else self._concept(m, False)
 
     # -- words ----------------------------------------------------------------------------
@@ -147,8 +353,11 @@ class Concepts:
         ws = seg_words(child)
         stripped = [w for w in ws if w not in self.affixes.get(package, ())] or ws
         whole = "_".join(stripped)
-        if whole in self.protected and (roles is not None or whole not in self.recurring
-                                        or f"{package}.{child}" in self.children):
+        if whole in self.protected and (
+            roles is not None
+            or whole not in self.recurring
+            or f"{package}.{child}" in self.children
+        ):
             return stripped
         drop = self.roles if roles is None else roles
         return [w for w in stripped if w not in drop]
@@ -167,11 +376,14 @@ class Concepts:
             df.update(set().union(*has[p]))
         limit = max(6, math.ceil(0.2 * len(packages)))
         frequent = {w for w, n in df.items() if n >= limit}
-        templated = [p for p, ws in has.items()
-                     if sum(1 for w in ws if w & frequent) >= 0.5 * len(ws)]
-        self.recurring = {w for w in frequent
-                          if sum(1 for p in templated if any(w in x for x in has[p]))
-                          >= 0.5 * df[w]}
+        templated = [
+            p for p, ws in has.items() if sum(1 for w in ws if w & frequent) >= 0.5 * len(ws)
+        ]
+        self.recurring = {
+            w
+            for w in frequent
+            if sum(1 for p in templated if any(w in x for x in has[p])) >= 0.5 * df[w]
+        }
         return set(ROLE_WORDS) | self.recurring
 
     def _child_concepts(self, package: str) -> set[str]:
@@ -198,15 +410,14 @@ class Concepts:
             if len(ps) > 12:  # a word everywhere is no evidence of two layers
                 continue
             for i, a in enumerate(ps):
-                for b in ps[i + 1:]:
+                for b in ps[i + 1 :]:
                     if not (b.startswith(a + ".") or a.startswith(b + ".")):
                         shared[(a, b)] += 1
                         data[(a, b)] += c in self.protected
         layers = {""} if self.root_depth == 0 else {m.split(".")[0] for m in self.modules}
         for (a, b), n in shared.items():
             # the same names in two places are layers only if some of them are data
-            if n >= 3 and n >= 0.25 * min(len(concepts[a]), len(concepts[b])) \
-                    and data[(a, b)] >= 2:
+            if n >= 3 and n >= 0.25 * min(len(concepts[a]), len(concepts[b])) and data[(a, b)] >= 2:
                 layers.update((a, b))
         return layers
 
@@ -217,14 +428,20 @@ class Concepts:
         for j in range(start, len(parts)):
             if set(seg_words(parts[j])) <= UTILITY_WORDS:
                 return ""  # below ``utils/`` or ``common/``: plumbing, whatever its name
-            if j + 1 < len(parts) and set(seg_words(parts[j])) <= ADAPTER_WORDS \
-                    and self.words_of(".".join(parts[:j + 1]), parts[j + 1]):
+            if (
+                j + 1 < len(parts)
+                and set(seg_words(parts[j])) <= ADAPTER_WORDS
+                and self.words_of(".".join(parts[: j + 1]), parts[j + 1])
+            ):
                 if adapters:  # ``plugins/slack/...``: the concept of what it implements
-                    self.adapter_of[module] = ".".join(parts[:j + 2])
+                    self.adapter_of[module] = ".".join(parts[: j + 2])
                     return ""
             ws = self.words_of(".".join(parts[:j]), parts[j])
-            if j == self.root_depth == len(parts) - 1 and module not in self.children \
-                    and "_".join(ws) not in self.protected:
+            if (
+                j == self.root_depth == len(parts) - 1
+                and module not in self.children
+                and "_".join(ws) not in self.protected
+            ):
                 return ""  # a file at the top (``seed.py``, ``factory.py``) is no feature
             if ws:
                 concept = "_".join(ws)
@@ -244,8 +461,9 @@ class Concepts:
         return module.rsplit(".", 1)[0] if "." in module else module
 
 
-def concept_domains(graph: DependencyGraph, modules: list[str]
-                    ) -> tuple[dict[str, str], set[str], set[str]]:
+def concept_domains(
+    graph: DependencyGraph, modules: list[str]
+) -> tuple[dict[str, str], set[str], set[str]]:
     """Module -> its domain key (``<top>.<concept>``, or its package where it has none), the
     keys that are business concepts, and the layer packages. Tables and models name the
     business words."""
@@ -256,7 +474,10 @@ def concept_domains(graph: DependencyGraph, modules: list[str]
             business.add("_".join(seg_words(table.model.split(":", 1)[-1])))
     concepts = Concepts(modules, business)
     nodes = graph.g.nodes
-    concepts.place_adapters((module_of(s), module_of(t), float(nodes[s].get("size") or 1))
-                            for s, t, kind in graph.g.edges(data="kind") if kind == "inherit")
+    concepts.place_adapters(
+        (module_of(s), module_of(t), float(nodes[s].get("size") or 1))
+        for s, t, kind in graph.g.edges(data="kind")
+        if kind == "inherit"
+    )
     keys = {m: concepts.key(m) for m in modules}
     return keys, {keys[m] for m in modules if concepts.of[m]}, set(concepts.layers)

@@ -47,9 +47,22 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "authors": 1.0,
 }
 
-_KEYS = {"algorithm", "services", "seed", "weights", "pin", "together", "apart", "kernel",
-         "resolution", "min_service_size", "kernel_max_share", "split", "keep_whole",
-         "respect_packages"}
+_KEYS = {
+    "algorithm",
+    "services",
+    "seed",
+    "weights",
+    "pin",
+    "together",
+    "apart",
+    "kernel",
+    "resolution",
+    "min_service_size",
+    "kernel_max_share",
+    "split",
+    "keep_whole",
+    "respect_packages",
+}
 
 
 @dataclass
@@ -142,8 +155,9 @@ def _section(data: Any, source: str) -> dict[str, Any]:
     return dict(data)
 
 
-def build_options(settings: dict[str, Any] | None = None, source: str = "<options>",
-                  **overrides: Any) -> ProposalOptions:
+def build_options(
+    settings: dict[str, Any] | None = None, source: str = "<options>", **overrides: Any
+) -> ProposalOptions:
     """Defaults < ``settings`` (config file) < ``overrides`` (CLI/API; None means unset)."""
     merged: dict[str, Any] = dict(settings or {})
     merged.update({k: v for k, v in overrides.items() if v is not None})
@@ -153,13 +167,17 @@ def build_options(settings: dict[str, Any] | None = None, source: str = "<option
     problems += [f"{k}: unknown option" for k in sorted(unknown)]
     if "algorithm" in merged:
         if merged["algorithm"] not in ALGORITHMS:
-            problems.append(f"algorithm: expected one of {', '.join(ALGORITHMS)}, "
-                            f"got {merged['algorithm']!r}")
+            problems.append(
+                f"algorithm: expected one of {', '.join(ALGORITHMS)}, got {merged['algorithm']!r}"
+            )
         else:
             opts.algorithm = merged["algorithm"]
     if "services" in merged:
-        opts.services = (merged["services"] if isinstance(merged["services"], tuple)
-                         else parse_services(merged["services"], source))
+        opts.services = (
+            merged["services"]
+            if isinstance(merged["services"], tuple)
+            else parse_services(merged["services"], source)
+        )
     for key in ("seed", "min_service_size"):
         if key in merged:
             if not isinstance(merged[key], int) or isinstance(merged[key], bool):
@@ -175,8 +193,12 @@ def build_options(settings: dict[str, Any] | None = None, source: str = "<option
     if "weights" in merged:
         w = merged["weights"]
         if not isinstance(w, dict) or not all(
-                isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
-                and v >= 0 for k, v in w.items()):
+            isinstance(k, str)
+            and isinstance(v, (int, float))
+            and not isinstance(v, bool)
+            and v >= 0
+            for k, v in w.items()
+        ):
             problems.append("weights: must map edge kinds to numbers >= 0")
         else:
             for k in sorted(set(w) - set(DEFAULT_WEIGHTS)):
@@ -189,8 +211,9 @@ def build_options(settings: dict[str, Any] | None = None, source: str = "<option
             opts.respect_packages = merged["respect_packages"]
     if "pin" in merged:
         pin = merged["pin"]
-        if not isinstance(pin, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                                for k, v in pin.items()):
+        if not isinstance(pin, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in pin.items()
+        ):
             problems.append("pin: must map module globs to service names")
         else:
             opts.pin = dict(pin)
@@ -198,8 +221,9 @@ def build_options(settings: dict[str, Any] | None = None, source: str = "<option
         if key in merged:
             groups = merged[key]
             if not isinstance(groups, list) or not all(
-                    isinstance(g, list) and len(g) >= 2 and all(isinstance(x, str) for x in g)
-                    for g in groups):
+                isinstance(g, list) and len(g) >= 2 and all(isinstance(x, str) for x in g)
+                for g in groups
+            ):
                 problems.append(f"{key}: must be a list of lists of two or more module globs")
             else:
                 setattr(opts, key, [list(g) for g in groups])
@@ -219,4 +243,4 @@ def glob_match(pattern: str, node: str) -> bool:
     """A glob matches a node id, or (without wildcards) the node, its symbols and submodules."""
     if any(c in pattern for c in "*?["):
         return fnmatchcase(node, pattern) or fnmatchcase(node.split(":", 1)[0], pattern)
-    return (node == pattern or node.startswith(pattern + ":") or node.startswith(pattern + "."))
+    return node == pattern or node.startswith(pattern + ":") or node.startswith(pattern + ".")

@@ -55,16 +55,24 @@ NAME_LINES = 25  # lines of a concept's code that weigh like one module in namin
 TEAM_SHARE = 0.01  # a service holds at least this share of the clustered code
 TEAM_FACTOR = 1.8  # services, at most: this times the square root of the business concepts
 TEAM_BIG = 0.05  # ... or as many as there are clusters holding this share of the code
-TABLE_RULE = ("owner = the service with the most nodes writing the table (bulk loaders such as "
-              "seed scripts do not count); ties: the service holding its model, then "
-              "alphabetical; no writer: the owner of most tables with a foreign key to it, else "
-              "the model's service, else the service reading it most")
+TABLE_RULE = (
+    "owner = the service with the most nodes writing the table (bulk loaders such as "
+    "seed scripts do not count); ties: the service holding its model, then "
+    "alphabetical; no writer: the owner of most tables with a foreign key to it, else "
+    "the model's service, else the service reading it most"
+)
 
 
-def propose(graph: DependencyGraph, *, options: ProposalOptions | None = None,
-            config: dict[str, Any] | None = None, base_plan: Plan | None = None,
-            source: str | None = None, history: History | None = None,
-            **overrides: Any) -> Plan:
+def propose(
+    graph: DependencyGraph,
+    *,
+    options: ProposalOptions | None = None,
+    config: dict[str, Any] | None = None,
+    base_plan: Plan | None = None,
+    source: str | None = None,
+    history: History | None = None,
+    **overrides: Any,
+) -> Plan:
     """Partition ``graph`` into services, a shared kernel and table owners.
 
     ``config`` is the project's ``propose`` settings; ``overrides`` (algorithm, services, seed,
@@ -78,8 +86,14 @@ def propose(graph: DependencyGraph, *, options: ProposalOptions | None = None,
 
 
 class _Proposer:
-    def __init__(self, graph: DependencyGraph, opts: ProposalOptions, base: Plan | None,
-                 source: str | None, history: History | None = None) -> None:
+    def __init__(
+        self,
+        graph: DependencyGraph,
+        opts: ProposalOptions,
+        base: Plan | None,
+        source: str | None,
+        history: History | None = None,
+    ) -> None:
         self.graph = graph
         self.opts = opts
         self.base = base
@@ -145,8 +159,11 @@ class _Proposer:
             domain = ug.domain[u].rsplit(".", 1)[-1]
             self.reason.setdefault(u, f"its name points to the {domain} domain")
         for u in sorted(composition_root(ug, self.graph) & kernel):
-            self.reason.setdefault(u, "composition root: wires the services together "
-                                      "(app factory, entry script), no business logic")
+            self.reason.setdefault(
+                u,
+                "composition root: wires the services together "
+                "(app factory, entry script), no business logic",
+            )
         followers = self._followers(kernel)
         active = [u for u in ug.units if u not in kernel and u not in followers]
         together = [self._units_matching(group) for group in opts.together]
@@ -162,9 +179,13 @@ class _Proposer:
         self._apart(g, con, assignment)
         names = self._names(assignment)
         service = {u: names[lab] for u, lab in assignment.items()}
-        kernel = settle_kernel(ug, service, kernel, forced | {u for u in kernel
-                                                              if u in self.reason},
-                               infra=infrastructure(ug, self.business))
+        kernel = settle_kernel(
+            ug,
+            service,
+            kernel,
+            forced | {u for u in kernel if u in self.reason},
+            infra=infrastructure(ug, self.business),
+        )
         for u in kernel:
             self.reason.setdefault(u, "shared kernel: used by many services, no business logic")
         self._place_followers(followers, service, kernel)
@@ -210,8 +231,9 @@ class _Proposer:
         return out
 
     # -- clustering and the service count --------------------------------------------------
-    def _choose(self, g: nx.Graph, con: cl.Contraction,
-                active: list[str]) -> tuple[dict[str, int], float]:
+    def _choose(
+        self, g: nx.Graph, con: cl.Contraction, active: list[str]
+    ) -> tuple[dict[str, int], float]:
         opts = self.opts
         if opts.resolution is not None:
             sweep: tuple[float, ...] = (opts.resolution,)
@@ -221,8 +243,17 @@ class _Proposer:
             sweep = SWEEP
         # Q of the metrics (every kind weighs 1) over the active units, from counts at hand
         act = set(active)
-        metric_w = weighted({pair: float(sum(k.values())) for pair, k in self.ug.kinds.items()
-                             if pair[0] in act and pair[1] in act}) if len(sweep) > 1 else {}
+        metric_w = (
+            weighted(
+                {
+                    pair: float(sum(k.values()))
+                    for pair, k in self.ug.kinds.items()
+                    if pair[0] in act and pair[1] in act
+                }
+            )
+            if len(sweep) > 1
+            else {}
+        )
         best: tuple[tuple[float, float], dict[str, int], float] | None = None
         seen: set[tuple] = set()
         for gamma in sweep:
@@ -254,8 +285,9 @@ class _Proposer:
         labels = cl.separate_pins(g, labels, con)
         return self._merge_dependent_domains(g, labels, con)
 
-    def _merge_dependent_domains(self, g: nx.Graph, labels: dict[str, int],
-                                 con: cl.Contraction) -> dict[str, int]:
+    def _merge_dependent_domains(
+        self, g: nx.Graph, labels: dict[str, int], con: cl.Contraction
+    ) -> dict[str, int]:
         """A package-domain cluster that is dominated by one other cluster (its weight to it is
         more than twice its internal weight and more than half of all its weight) joins that
         cluster: the code overrules the layout. Largest excess first, until none is left."""
@@ -290,8 +322,11 @@ class _Proposer:
                 target = max(sorted(cross[lab]), key=lambda k: cross[lab][k])
                 total = inside[lab] + sum(cross[lab].values())
                 excess = cross[lab][target] - 2 * inside[lab]
-                if (excess > 0 and cross[lab][target] > 0.5 * total
-                        and (best is None or excess > best[0])):
+                if (
+                    excess > 0
+                    and cross[lab][target] > 0.5 * total
+                    and (best is None or excess > best[0])
+                ):
                     best = (excess, lab, target)
             if best is None:
                 break
@@ -314,8 +349,9 @@ class _Proposer:
         weight_of = Counter(con.rep.values())
 
         def pinned_labels() -> set[int]:  # clusters holding a user-named service
-            return {labels[n] for n, key in con.pin_of.items()
-                    if n in labels and key.startswith(cl.SVC)}
+            return {
+                labels[n] for n, key in con.pin_of.items() if n in labels and key.startswith(cl.SVC)
+            }
 
         def size(nodes: list[str]) -> int:
             return sum(weight_of.get(n, 1) for n in nodes)
@@ -330,9 +366,13 @@ class _Proposer:
 
         def named(lab: int) -> frozenset[str]:
             """The words of the cluster's main concept (the one with most units)."""
-            keys = Counter({n[len(cl.PIN + cl.DOM):]: weight_of.get(n, 1)
-                            for n, lb in labels.items()
-                            if lb == lab and n.startswith(cl.PIN + cl.DOM)})
+            keys = Counter(
+                {
+                    n[len(cl.PIN + cl.DOM) :]: weight_of.get(n, 1)
+                    for n, lb in labels.items()
+                    if lb == lab and n.startswith(cl.PIN + cl.DOM)
+                }
+            )
             if not keys:
                 return frozenset()
             key = min(keys, key=lambda k: (-keys[k], k))
@@ -345,8 +385,15 @@ class _Proposer:
             if lab in pinned:
                 options = [k for k in options if k not in pinned]
             mine = named(lab)
-            words = {k: named(k) for k in sorted(set(options or labels.values()))
-                     if k != lab and (lab not in pinned or k not in pinned)} if mine else {}
+            words = (
+                {
+                    k: named(k)
+                    for k in sorted(set(options or labels.values()))
+                    if k != lab and (lab not in pinned or k not in pinned)
+                }
+                if mine
+                else {}
+            )
             wider = [k for k, w in words.items() if w and w < mine]
             if wider:
                 # a compound concept joins the concept it extends (``task_type`` -> ``task``):
@@ -355,15 +402,15 @@ class _Proposer:
             elif not options:
                 # no ties at all: follow the rest of the same modules, else the biggest
                 members = self._real(labels)
-                others = [k for k in members if k != lab and (lab not in pinned
-                                                              or k not in pinned)]
+                others = [k for k in members if k != lab and (lab not in pinned or k not in pinned)]
                 if not others:
                     return False
                 mine = frozenset(module_of(u) for n in members[lab] for u in self._expand(con, n))
                 kin: Counter[int] = Counter()
                 for k in others:
-                    kin[k] = sum(1 for n in members[k] for u in self._expand(con, n)
-                                 if module_of(u) in mine)
+                    kin[k] = sum(
+                        1 for n in members[k] for u in self._expand(con, n) if module_of(u) in mine
+                    )
                 target = min(others, key=lambda k: (-kin[k], -size(members[k]), k))
             else:
                 # affinity, not raw weight: a hub that everything calls is no one's home
@@ -383,8 +430,9 @@ class _Proposer:
         #    (a domain package only when the analysis sees business logic in most domains:
         #    when it finds no routes or tables, layout is all there is to go on)
         dom_nodes = [n for n in labels if n.startswith(cl.PIN + cl.DOM)]
-        dom_business = [n for n in dom_nodes
-                        if any(u in self.business for u in self._expand(con, n))]
+        dom_business = [
+            n for n in dom_nodes if any(u in self.business for u in self._expand(con, n))
+        ]
         trust = len(dom_business) * 2 >= len(dom_nodes)
         changed = True
         while changed:
@@ -395,8 +443,11 @@ class _Proposer:
             for lab in sorted(members):
                 units = [u for n in members[lab] for u in self._expand(con, n)]
                 has_dom = any(n.startswith(cl.PIN + cl.DOM) for n in members[lab])
-                if (lab not in pinned_labels() and (trust or not has_dom)
-                        and not any(u in self.business for u in units)):
+                if (
+                    lab not in pinned_labels()
+                    and (trust or not has_dom)
+                    and not any(u in self.business for u in units)
+                ):
                     if merge_into_best(lab, allow_pinned=True):
                         changed = True
                         break
@@ -415,9 +466,14 @@ class _Proposer:
             if high is None and len(members) <= low:
                 break
             for lab in sorted(members, key=lambda k: (code(members[k]), k)):
-                if ((size(members[lab]) < self.opts.min_service_size
-                     or (high is None and code(members[lab]) < floor))
-                        and lab not in pinned_labels() and len(members) > low):
+                if (
+                    (
+                        size(members[lab]) < self.opts.min_service_size
+                        or (high is None and code(members[lab]) < floor)
+                    )
+                    and lab not in pinned_labels()
+                    and len(members) > low
+                ):
                     if merge_into_best(lab, allow_pinned=True):
                         changed = True
                         break
@@ -429,15 +485,15 @@ class _Proposer:
             self.concepts = concepts
             members = self._real(labels)
             big = sum(1 for k in members if code(members[k]) >= TEAM_BIG * floor / TEAM_SHARE)
-            high = max(low, big, math.ceil(TEAM_FACTOR * math.sqrt(concepts))) \
-                if concepts else None
+            high = max(low, big, math.ceil(TEAM_FACTOR * math.sqrt(concepts))) if concepts else None
         guard = 0
         while high is not None and len(self._real(labels)) > high and guard < 10000:
             guard += 1
             members = self._real(labels)
             order = sorted(members, key=lambda k: (k in pinned_labels(), code(members[k]), k))
-            if not any(merge_into_best(lab, allow_pinned=False) for lab in order[:1]) and \
-                    not any(merge_into_best(lab, allow_pinned=True) for lab in order[1:2]):
+            if not any(merge_into_best(lab, allow_pinned=False) for lab in order[:1]) and not any(
+                merge_into_best(lab, allow_pinned=True) for lab in order[1:2]
+            ):
                 break
         # 3. too few: split the biggest
         guard = 0
@@ -495,16 +551,23 @@ class _Proposer:
                     lab = assignment[u]
                     if lab in seen and seen[lab] != i:
                         if u in self.pins:
-                            raise PlanError("propose options",
-                                            [f"apart: {u} is pinned into the same service as "
-                                             f"another member of {group}"])
+                            raise PlanError(
+                                "propose options",
+                                [
+                                    f"apart: {u} is pinned into the same service as "
+                                    f"another member of {group}"
+                                ],
+                            )
                         tie: dict[int, float] = defaultdict(float)
                         for nb, data in g[con.node(u)].items():
                             nl = assignment.get(nb)
                             if nl is not None and nl not in seen:
                                 tie[nl] += data.get("weight", 1.0)
-                        target = (max(sorted(tie), key=lambda k: tie[k]) if tie
-                                  else max(assignment.values()) + 1)
+                        target = (
+                            max(sorted(tie), key=lambda k: tie[k])
+                            if tie
+                            else max(assignment.values()) + 1
+                        )
                         for v in units:
                             if assignment.get(v) == lab:
                                 assignment[v] = target
@@ -543,16 +606,20 @@ class _Proposer:
                 doms[ug.domain[u]] += max(1, round(ug.size[u] / NAME_LINES))
             segs = [s for u in units for s in handler_unit.get(u, [])]
             tables = owned.get(str(lab), [])
-            classes = [u.split(":", 1)[1] for u in units
-                       if ":" in u and graph.g.nodes[u].get("kind") == "class"]
+            classes = [
+                u.split(":", 1)[1]
+                for u in units
+                if ":" in u and graph.g.nodes[u].get("kind") == "class"
+            ]
             scores[lab] = candidates(sorted(doms.items()), segs, tables, classes, roots)
         sizes = {lab: sum(ug.size[u] for u in units) for lab, units in members.items()}
         named = assign_names(scores, sizes, taken=set(fixed.values()))
         named.update(fixed)
         return named
 
-    def _place_followers(self, followers: set[str], service: dict[str, str],
-                         kernel: set[str]) -> None:
+    def _place_followers(
+        self, followers: set[str], service: dict[str, str], kernel: set[str]
+    ) -> None:
         """A split module's own node and its unconnected symbols go where most of the
         module's (sized) symbols went; a module whose symbols are mostly kernel joins it."""
         ug = self.ug
@@ -563,8 +630,9 @@ class _Proposer:
                     placed[service[s]] += ug.size[s]
                 elif s in kernel:
                     placed[SHARED] += ug.size[s]
-            target = (max(sorted(placed), key=lambda k: placed[k]) if placed
-                      else self._largest(service))
+            target = (
+                max(sorted(placed), key=lambda k: placed[k]) if placed else self._largest(service)
+            )
             for u in ug.module_units[m]:
                 if u in followers:
                     if target == SHARED:
@@ -578,8 +646,14 @@ class _Proposer:
         counts = Counter(service.values())
         return max(sorted(counts), key=lambda k: counts[k]) if counts else "app"
 
-    def _own_tables(self, service: dict[str, str], kernel: set[str], g: nx.Graph,
-                    labels: dict[str, int], names: dict[int, str]) -> dict[str, str]:
+    def _own_tables(
+        self,
+        service: dict[str, str],
+        kernel: set[str],
+        g: nx.Graph,
+        labels: dict[str, int],
+        names: dict[int, str],
+    ) -> dict[str, str]:
         """Every table gets exactly one owner; model classes split out of a shared module move
         to the service that owns their table."""
         full = dict(service)
@@ -594,8 +668,12 @@ class _Proposer:
                 owners[name] = owner
             if t.model:
                 u = self.ug.unit_of.get(t.model)
-                if (u in split_symbols and u in service and service[u] != owner
-                        and u not in self.pins):
+                if (
+                    u in split_symbols
+                    and u in service
+                    and service[u] != owner
+                    and u not in self.pins
+                ):
                     service[u] = owner
                     self.reason[u] = f"model of table {name}, owned by {owner}"
         return {k: v for k, v in owners.items() if v is not None}
@@ -606,7 +684,7 @@ class _Proposer:
         votes: Counter[str] = Counter()
         for node in [*t.writers, *t.readers] + ([t.model] if t.model else []):
             u = self.ug.unit_of.get(node) or self.ug.unit_of.get(module_of(node))
-            for (a, b) in self.ug.counts:
+            for a, b in self.ug.counts:
                 if a == u and b in service:
                     votes[service[b]] += 1
         if votes:
@@ -614,8 +692,9 @@ class _Proposer:
         return self._largest(service)
 
     # -- the plan ---------------------------------------------------------------------------
-    def _plan(self, full: dict[str, str], owners: dict[str, str], resolution: float,
-              new_units: list[str]) -> Plan:
+    def _plan(
+        self, full: dict[str, str], owners: dict[str, str], resolution: float, new_units: list[str]
+    ) -> Plan:
         ug, graph = self.ug, self.graph
         split = set(ug.split)
         services: dict[str, Service] = {}
@@ -652,8 +731,9 @@ class _Proposer:
         if self.base is not None:
             for name, old in self.base.services.items():
                 if name in services:
-                    services[name].interface = sorted(set(services[name].interface)
-                                                      | set(old.interface))
+                    services[name].interface = sorted(
+                        set(services[name].interface) | set(old.interface)
+                    )
                     # the traffic switch is an operator's decision: a re-run keeps it
                     services[name].cutover = old.cutover
                     services[name].cutover_percent = old.cutover_percent
@@ -664,26 +744,32 @@ class _Proposer:
         meta = PlanMeta(version=META_VERSION, generator="migrator propose")
         if self.source is not None:
             meta["source"] = self.source
-        meta.update(PlanMeta(algorithm=self.opts.algorithm, seed=self.opts.seed,
-                             resolution=resolution))
+        meta.update(
+            PlanMeta(algorithm=self.opts.algorithm, seed=self.opts.seed, resolution=resolution)
+        )
         if self.opts.services:
             meta["services_range"] = list(self.opts.services)
-        meta.update(PlanMeta(
-            weights=dict(sorted(self.opts.weights.items())),
-            split_modules=sorted(split),
-            service_count=self._count_reason(len(services)),
-            table_owner_rule=TABLE_RULE,
-            data_coupling=copy.deepcopy({
-                "shared_writes": metrics["data_coupling"]["shared_write_tables"],
-                "cross_reads": metrics["data_coupling"]["cross_read_tables"],
-            }),
-            placements=placements,
-        ))
+        meta.update(
+            PlanMeta(
+                weights=dict(sorted(self.opts.weights.items())),
+                split_modules=sorted(split),
+                service_count=self._count_reason(len(services)),
+                table_owner_rule=TABLE_RULE,
+                data_coupling=copy.deepcopy(
+                    {
+                        "shared_writes": metrics["data_coupling"]["shared_write_tables"],
+                        "cross_reads": metrics["data_coupling"]["cross_read_tables"],
+                    }
+                ),
+                placements=placements,
+            )
+        )
         if self.base is not None:
             covered = set(self.base.assignment())
             meta["new_nodes"] = sorted(new_units)
-            meta["removed_nodes"] = sorted(n for n in covered
-                                           if _resolve_any(n, set(ug.units)) is None)
+            meta["removed_nodes"] = sorted(
+                n for n in covered if _resolve_any(n, set(ug.units)) is None
+            )
         return Plan(services=services, shared_kernel=kernel, metrics=metrics, meta=meta)
 
     def _count_reason(self, n: int) -> str:
@@ -694,33 +780,43 @@ class _Proposer:
         c = self.concepts
         if not c:
             return f"{n} services: the clusters of the code (no business concepts found)"
-        return (f"{n} services from {c} business concepts: a team owns a handful of related "
-                f"concepts, so at most ceil({TEAM_FACTOR} x sqrt({c})) = "
-                f"{math.ceil(TEAM_FACTOR * math.sqrt(c))} (more only where more clusters each "
-                f"hold {TEAM_BIG:.0%} of the code); fragments under {TEAM_SHARE:.0%} of the code "
-                f"joined their closest concept")
+        return (
+            f"{n} services from {c} business concepts: a team owns a handful of related "
+            f"concepts, so at most ceil({TEAM_FACTOR} x sqrt({c})) = "
+            f"{math.ceil(TEAM_FACTOR * math.sqrt(c))} (more only where more clusters each "
+            f"hold {TEAM_BIG:.0%} of the code); fragments under {TEAM_SHARE:.0%} of the code "
+            f"joined their closest concept"
+        )
 
     def _why(self, name: str, svc: Service, full: dict[str, str], split: set[str]) -> list[str]:
         ug = self.ug
         units = [*svc.modules, *svc.symbols]
         why: list[str] = []
-        pinned = sorted({self.reason[u] for u in units if self.reason.get(u, "").startswith(
-            ("pinned", "kept from"))})
+        pinned = sorted(
+            {
+                self.reason[u]
+                for u in units
+                if self.reason.get(u, "").startswith(("pinned", "kept from"))
+            }
+        )
         why += pinned
         doms = Counter(ug.domain[u] for u in svc.modules if u not in split)
-        pkgs = [f"{d.rsplit('.', 1)[-1]} ({n} modules)"
-                for d, n in sorted(doms.items(), key=lambda kv: (-kv[1], kv[0]))
-                if d in ug.package_domains]
+        pkgs = [
+            f"{d.rsplit('.', 1)[-1]} ({n} modules)"
+            for d, n in sorted(doms.items(), key=lambda kv: (-kv[1], kv[0]))
+            if d in ug.package_domains
+        ]
         if pkgs:
-            why.append("business concepts, each named alike across its packages and layers: "
-                       + ", ".join(pkgs[:5]) + (f" and {len(pkgs) - 5} more" if len(pkgs) > 5
-                                                else ""))
+            why.append(
+                "business concepts, each named alike across its packages and layers: "
+                + ", ".join(pkgs[:5])
+                + (f" and {len(pkgs) - 5} more" if len(pkgs) > 5 else "")
+            )
         carved: dict[str, list[str]] = defaultdict(list)
         for s in svc.symbols:
             carved[module_of(s)].append(s.split(":", 1)[1])
         for m, names in sorted(carved.items()):
-            shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8
-                                            else "")
+            shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
             why.append(f"carved out of {m} (mixes domains): {shown}")
         if svc.tables:
             why.append("owns tables: " + ", ".join(svc.tables[:10]))
@@ -730,8 +826,9 @@ class _Proposer:
             why.append(f"serves {n} route{'s' if n > 1 else ''} under " + ", ".join(prefixes[:6]))
         inside, cross = self._cohesion(full).get(name, (0.0, 0.0))
         if inside + cross > 0:
-            why.append(f"cohesion: {inside / (inside + cross):.0%} of its dependency weight "
-                       "stays inside")
+            why.append(
+                f"cohesion: {inside / (inside + cross):.0%} of its dependency weight stays inside"
+            )
         return why
 
     def _cohesion(self, full: dict[str, str]) -> dict[str, tuple[float, float]]:
@@ -760,8 +857,9 @@ class _Proposer:
                 if nb in full:
                     ties[full[nb]] += w
             own = full[u]
-            rivals = sorted((s for s in ties if s not in (own, SHARED)),
-                            key=lambda s: (-ties[s], s))
+            rivals = sorted(
+                (s for s in ties if s not in (own, SHARED)), key=lambda s: (-ties[s], s)
+            )
             entry: dict[str, Any] = {"service": own, "weight": round(ties.get(own, 0.0), 3)}
             if rivals:
                 entry["runner_up"] = rivals[0]
@@ -782,23 +880,28 @@ def _resolve_any(node: str, units: set[str]) -> str | None:
 def summarize(plan: Plan) -> str:
     """The few lines ``migrator propose`` prints: services, sizes, metrics, kernel."""
     m = plan.metrics
-    lines = [f"{len(plan.services)} services, shared kernel of "
-             f"{len(plan.shared_kernel.modules) + len(plan.shared_kernel.symbols)} nodes"]
+    lines = [
+        f"{len(plan.services)} services, shared kernel of "
+        f"{len(plan.shared_kernel.modules) + len(plan.shared_kernel.symbols)} nodes"
+    ]
     width = max((len(n) for n in plan.services), default=0)
     for name, svc in sorted(plan.services.items()):
-        lines.append(f"  {name:<{width}}  {len(svc.modules):>3} modules {len(svc.symbols):>3} "
-                     f"symbols {len(svc.tables):>3} tables {len(svc.routes):>3} routes")
+        lines.append(
+            f"  {name:<{width}}  {len(svc.modules):>3} modules {len(svc.symbols):>3} "
+            f"symbols {len(svc.tables):>3} tables {len(svc.routes):>3} routes"
+        )
     kernel = [*plan.shared_kernel.modules, *plan.shared_kernel.symbols]
     if kernel:
-        shown = ", ".join(kernel[:8]) + (f" and {len(kernel) - 8} more" if len(kernel) > 8
-                                         else "")
+        shown = ", ".join(kernel[:8]) + (f" and {len(kernel) - 8} more" if len(kernel) > 8 else "")
         lines.append(f"  kernel: {shown}")
     if m:
         dc = m.get("data_coupling", {})
-        lines.append(f"metrics: Q {m.get('modularity')}  ICP {m.get('icp')}  SM {m.get('sm')}  "
-                     f"IFN {m.get('ifn')}  NED {m.get('ned')}  BCP {m.get('bcp')}  "
-                     f"shared writes {dc.get('shared_writes', 0)}  "
-                     f"cross reads {dc.get('cross_reads', 0)}  (definitions: docs/metrics.md)")
+        lines.append(
+            f"metrics: Q {m.get('modularity')}  ICP {m.get('icp')}  SM {m.get('sm')}  "
+            f"IFN {m.get('ifn')}  NED {m.get('ned')}  BCP {m.get('bcp')}  "
+            f"shared writes {dc.get('shared_writes', 0)}  "
+            f"cross reads {dc.get('cross_reads', 0)}  (definitions: docs/metrics.md)"
+        )
     if plan.meta.get("service_count"):
         lines.append(str(plan.meta["service_count"]))
     split = plan.meta.get("split_modules") or []

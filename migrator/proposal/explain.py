@@ -38,8 +38,9 @@ def explain(plan: Plan, node: str, graph: DependencyGraph | None = None) -> dict
     assign = plan.assignment()
     resolver = UnitResolver(assign)
     service = resolver.group(node)
-    placement = plan.meta.get("placements", {}).get(node) or plan.meta.get(
-        "placements", {}).get(module_of(node))
+    placement = plan.meta.get("placements", {}).get(node) or plan.meta.get("placements", {}).get(
+        module_of(node)
+    )
     out: dict[str, Any] = {"node": node, "service": service, "placement": placement}
     carved = sorted(n for n in assign if n.startswith(node + ":"))
     if carved:
@@ -60,8 +61,17 @@ def explain(plan: Plan, node: str, graph: DependencyGraph | None = None) -> dict
         if svc is None:
             continue
         key = (other, direction)
-        entry = ties.setdefault(key, {"node": other, "direction": direction, "service": svc,
-                                      "count": 0.0, "kinds": defaultdict(int), "evidence": []})
+        entry = ties.setdefault(
+            key,
+            {
+                "node": other,
+                "direction": direction,
+                "service": svc,
+                "count": 0.0,
+                "kinds": defaultdict(int),
+                "evidence": [],
+            },
+        )
         entry["count"] += kind_w.get(data["kind"], 0.0) * data.get("count", 1)
         entry["kinds"][data["kind"]] += data.get("count", 1)
         entry["evidence"].extend(data.get("evidence", [])[:3])
@@ -77,11 +87,13 @@ def explain(plan: Plan, node: str, graph: DependencyGraph | None = None) -> dict
         del e["count"]
         per_service[e["service"]] += e["weight"]
         edges.append(e)
-    rivals = sorted((s for s in per_service if s not in (service, SHARED)),
-                    key=lambda s: (-per_service[s], s))
+    rivals = sorted(
+        (s for s in per_service if s not in (service, SHARED)), key=lambda s: (-per_service[s], s)
+    )
     runner_up = rivals[0] if rivals else None
-    out["weight_by_service"] = {s: round(per_service[s], 3)
-                                for s in sorted(per_service, key=lambda s: (-per_service[s], s))}
+    out["weight_by_service"] = {
+        s: round(per_service[s], 3) for s in sorted(per_service, key=lambda s: (-per_service[s], s))
+    }
     out["runner_up"] = runner_up
 
     def strongest(svc: str | None) -> list[dict[str, Any]]:
@@ -103,13 +115,18 @@ def explain(plan: Plan, node: str, graph: DependencyGraph | None = None) -> dict
             mode.append("maps")
         if not mode:
             continue
-        others = sorted({g for n in [*t.writers, *t.readers] if (g := resolver.group(n))}
-                        - {service})
-        tables.append({"table": name, "access": mode, "owner": owner.get(name),
-                       "also_used_by": others})
+        others = sorted(
+            {g for n in [*t.writers, *t.readers] if (g := resolver.group(n))} - {service}
+        )
+        tables.append(
+            {"table": name, "access": mode, "owner": owner.get(name), "also_used_by": others}
+        )
     out["tables"] = tables
-    out["routes"] = sorted(f"{r.method} {r.path}" for r in graph.routes if r.handler in members
-                           or module_of(r.handler) in members and r.handler not in assign)
+    out["routes"] = sorted(
+        f"{r.method} {r.path}"
+        for r in graph.routes
+        if r.handler in members or module_of(r.handler) in members and r.handler not in assign
+    )
     return out
 
 
@@ -119,8 +136,9 @@ def format_explanation(data: dict[str, Any]) -> str:
     p = data.get("placement")
     if p:
         extra = f", reason: {p['reason']}" if p.get("reason") else ""
-        rival = (f"; runner-up {p['runner_up']} ({p['runner_up_weight']})"
-                 if p.get("runner_up") else "")
+        rival = (
+            f"; runner-up {p['runner_up']} ({p['runner_up_weight']})" if p.get("runner_up") else ""
+        )
         lines.append(f"  placement: weight {p.get('weight')} to {p.get('service')}{rival}{extra}")
     for sym, svc in data.get("carved_symbols", {}).items():
         lines.append(f"  carved out: {sym} -> {svc}")
@@ -128,9 +146,12 @@ def format_explanation(data: dict[str, Any]) -> str:
         lines.append(f"  {data['error']}")
         return "\n".join(lines) + "\n"
     if "weight_by_service" in data:
-        lines.append("  tie weight by service: " + ", ".join(
-            f"{s} {w}" for s, w in data["weight_by_service"].items()) if data["weight_by_service"]
-            else "  no edges to other code")
+        lines.append(
+            "  tie weight by service: "
+            + ", ".join(f"{s} {w}" for s, w in data["weight_by_service"].items())
+            if data["weight_by_service"]
+            else "  no edges to other code"
+        )
 
         def show(title: str, edges: list[dict[str, Any]]) -> None:
             if not edges:
@@ -146,8 +167,7 @@ def format_explanation(data: dict[str, Any]) -> str:
             show(f"strongest edges to runner-up {data['runner_up']}", data["edges_to_runner_up"])
         for t in data.get("tables", []):
             also = f"; also used by {', '.join(t['also_used_by'])}" if t["also_used_by"] else ""
-            lines.append(f"  table {t['table']}: {'/'.join(t['access'])}, owner "
-                         f"{t['owner']}{also}")
+            lines.append(f"  table {t['table']}: {'/'.join(t['access'])}, owner {t['owner']}{also}")
         if data.get("routes"):
             lines.append("  routes: " + ", ".join(data["routes"]))
     return "\n".join(lines) + "\n"

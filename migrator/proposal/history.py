@@ -43,23 +43,43 @@ def _git(args: list[str], cwd: Path, timeout: float) -> str:
     """git with the repository's own hooks, pager and fsmonitor turned off."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0", LC_ALL="C")
-    cmd = ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
-           "-c", "core.pager=cat", "--no-pager", *args]
+    cmd = [
+        "git",
+        "-c",
+        "core.hooksPath=/dev/null",
+        "-c",
+        "core.fsmonitor=false",
+        "-c",
+        "core.pager=cat",
+        "--no-pager",
+        *args,
+    ]
     try:
-        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, close_fds=True, check=False)
+        proc = subprocess.run(
+            cmd,
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            close_fds=True,
+            check=False,
+        )
     except FileNotFoundError as exc:
         raise HistoryError("git is not installed") from exc
     except subprocess.TimeoutExpired as exc:
         raise HistoryError(f"git log took longer than {timeout:.0f} s") from exc
     if proc.returncode != 0:
         line = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise HistoryError(f"{cwd}: not a usable git checkout ({line[-1] if line else 'git failed'})")
+        raise HistoryError(
+            f"{cwd}: not a usable git checkout ({line[-1] if line else 'git failed'})"
+        )
     return proc.stdout.decode("utf-8", "replace")
 
 
-def read_history(root: str | Path, files: dict[str, str], max_commits: int = MAX_COMMITS,
-                 timeout: float = 60.0) -> History:
+def read_history(
+    root: str | Path, files: dict[str, str], max_commits: int = MAX_COMMITS, timeout: float = 60.0
+) -> History:
     """Coupling between the modules of ``files`` (module -> path relative to ``root``) from
     the last ``max_commits`` non-merge commits of the checkout holding ``root``."""
     root = Path(root).resolve()
@@ -70,8 +90,20 @@ def read_history(root: str | Path, files: dict[str, str], max_commits: int = MAX
             module_of[(root / rel).resolve().relative_to(top).as_posix()] = module
         except ValueError:
             continue
-    out = _git(["log", "--no-merges", "--no-renames", f"-n{max_commits}", "--name-only",
-                "--format=%x1e%ae", "--", str(root)], top, timeout)
+    out = _git(
+        [
+            "log",
+            "--no-merges",
+            "--no-renames",
+            f"-n{max_commits}",
+            "--name-only",
+            "--format=%x1e%ae",
+            "--",
+            str(root),
+        ],
+        top,
+        timeout,
+    )
     co: Counter[tuple[str, str]] = Counter()
     people: dict[str, set[str]] = defaultdict(set)
     commits = 0
@@ -93,9 +125,11 @@ def read_history(root: str | Path, files: dict[str, str], max_commits: int = MAX
         shared = people[a] & people[b]
         if shared:
             authors[(a, b)] = round(len(shared) / len(people[a] | people[b]), 6)
-    return History(commits=commits,
-                   cochange={p: n for p, n in sorted(co.items()) if n >= MIN_SUPPORT},
-                   authors=authors)
+    return History(
+        commits=commits,
+        cochange={p: n for p, n in sorted(co.items()) if n >= MIN_SUPPORT},
+        authors=authors,
+    )
 
 
 def add_history(ug: UnitGraph, history: History, weights: dict[str, float]) -> None:
@@ -107,8 +141,9 @@ def add_history(ug: UnitGraph, history: History, weights: dict[str, float]) -> N
         if ua is None or ub is None or ua == ub:
             continue
         pair = (min(ua, ub), max(ua, ub))
-        w = weights.get("cochange", 0.0) * damp(n) + \
-            weights.get("authors", 0.0) * history.authors.get((a, b), 0.0)
+        w = weights.get("cochange", 0.0) * damp(n) + weights.get(
+            "authors", 0.0
+        ) * history.authors.get((a, b), 0.0)
         if w > 0:
             ug.weights[pair] = ug.weights.get(pair, 0.0) + w
     ug.weights = {k: ug.weights[k] for k in sorted(ug.weights)}

@@ -27,8 +27,11 @@ from migrator.proposal.concepts import UTILITY_WORDS, seg_words
 from migrator.proposal.config import ProposalOptions, glob_match
 from migrator.proposal.units import UnitGraph
 
-INFRA_ROUTE = re.compile(r"^/*(healthz?|readyz|livez|ready|live|ping|status|metrics|static)"
-                         r"(/|$)", re.IGNORECASE)
+INFRA_ROUTE = re.compile(
+    r"^/*(healthz?|readyz|livez|ready|live|ping|status|metrics|static)"
+    r"(/|$)",
+    re.IGNORECASE,
+)
 
 #: a carved-out symbol of the composition root that puts this share of its uses into one
 #: domain is that domain's command, not wiring
@@ -38,8 +41,11 @@ COMMAND_SHARE = 2 / 3
 def business_units(ug: UnitGraph, graph: DependencyGraph, reads: bool = True) -> set[str]:
     """Units with business logic (see module docstring); ``reads=False`` lets table reads
     pass (the composition root's maintenance commands may count rows)."""
-    out = {u for u, rw in ug.tables_of.items()
-           if ((reads and rw["reads"]) or rw["writes"]) and u not in ug.bulk}
+    out = {
+        u
+        for u, rw in ug.tables_of.items()
+        if ((reads and rw["reads"]) or rw["writes"]) and u not in ug.bulk
+    }
     handlers = [r.handler for r in graph.routes if not INFRA_ROUTE.match(r.path)]
     handlers += [e.handler for e in graph.entry_points if e.kind == "task"]
     models = [t.model for t in graph.tables.values() if t.model]
@@ -52,7 +58,7 @@ def business_units(ug: UnitGraph, graph: DependencyGraph, reads: bool = True) ->
 
 def _users(ug: UnitGraph) -> dict[str, set[str]]:
     users: dict[str, set[str]] = defaultdict(set)
-    for (a, b) in ug.counts:
+    for a, b in ug.counts:
         users[b].add(a)
     return users
 
@@ -61,7 +67,7 @@ def _deps(ug: UnitGraph) -> dict[str, set[str]]:
     """Hard dependencies: lazy (in-function) and TYPE_CHECKING imports do not count, so a
     kernel ``db`` module that imports the models inside ``create_schema`` can stay a kernel."""
     deps: dict[str, set[str]] = defaultdict(set)
-    for (a, b) in ug.hard:
+    for a, b in ug.hard:
         deps[a].add(b)
     return deps
 
@@ -91,15 +97,18 @@ def _composition_root(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
     modules = sorted(ug.module_units)
     mod_deps: dict[str, set[str]] = defaultdict(set)  # hard: who may depend on the root
     mod_uses: dict[str, set[str]] = defaultdict(set)  # any, lazy included: what it wires
-    for (a, b) in ug.counts:
+    for a, b in ug.counts:
         ma, mb = module_of(a), module_of(b)
         if ma != mb:
             mod_uses[ma].add(mb)
             if (a, b) in ug.hard:
                 mod_deps[ma].add(mb)
-    root = {m for m in modules
-            if not any(u in business for u in ug.module_units[m])
-            and ug.domain[m] not in ug.package_domains}
+    root = {
+        m
+        for m in modules
+        if not any(u in business for u in ug.module_units[m])
+        and ug.domain[m] not in ug.package_domains
+    }
     users: dict[str, set[str]] = defaultdict(set)
     for a, targets in mod_deps.items():
         for b in targets:
@@ -124,8 +133,12 @@ def _composition_root(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
                     stack.append(d)
         return len(domains) >= 2
 
-    keep = {m for m in root if wires(m) or (m in roots_keys and not mod_uses.get(m)
-                                            and any(k.startswith(m + ".") for k in modules))}
+    keep = {
+        m
+        for m in root
+        if wires(m)
+        or (m in roots_keys and not mod_uses.get(m) and any(k.startswith(m + ".") for k in modules))
+    }
     # a loader's data named after a domain's tables goes to that domain, not the shell, and
     # so does a carved-out command that mostly uses one domain and no wiring of its module
     # (``sync_users`` of a ``manage.py``, not ``create_app`` calling ``_register_routes``)
@@ -146,8 +159,12 @@ def _composition_root(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
         more = {u for u, sib in siblings.items() if sib & wiring} - wiring
         wiring |= more
         grown = bool(more)
-    return {u for m in sorted(keep) for u in ug.module_units[m] if u not in ug.named
-            and not (u != m and u in uses and u not in wiring and one_domain(u))}
+    return {
+        u
+        for m in sorted(keep)
+        for u in ug.module_units[m]
+        if u not in ug.named and not (u != m and u in uses and u not in wiring and one_domain(u))
+    }
 
 
 def infrastructure(ug: UnitGraph, business: set[str]) -> set[str]:
@@ -156,17 +173,23 @@ def infrastructure(ug: UnitGraph, business: set[str]) -> set[str]:
     modules. They are kernel even when they import a model (a query helper, a cascade
     delete): the kernel is where a team looks for shared plumbing, and nothing here is a
     capability of its own. ``business``: ``business_units`` of ``ug``."""
-    return {u for u in ug.units
-            if (ug.domain[module_of(u)] not in ug.package_domains or u in ug.layers)
-            and u not in business and u not in ug.named and module_of(u) not in ug.split}
+    return {
+        u
+        for u in ug.units
+        if (ug.domain[module_of(u)] not in ug.package_domains or u in ug.layers)
+        and u not in business
+        and u not in ug.named
+        and module_of(u) not in ug.split
+    }
 
 
 def forced_kernel(ug: UnitGraph, opts: ProposalOptions) -> set[str]:
     return {u for u in ug.units if any(glob_match(p, u) for p in opts.kernel)}
 
 
-def initial_kernel(ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions,
-                   exclude: Set[str] = frozenset()) -> set[str]:
+def initial_kernel(
+    ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions, exclude: Set[str] = frozenset()
+) -> set[str]:
     """Kernel before clustering, with domains (business concepts) standing in for services."""
     forced = forced_kernel(ug, opts)
     business = business_units(ug, graph)
@@ -174,8 +197,10 @@ def initial_kernel(ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions,
     deps = _deps(ug)
     domains = set(ug.domain.values())
     # a carved-out symbol's own domain is its module's (its lean comes from these very users)
-    breadth = {u: len({ug.domain[a] for a in users.get(u, ())} - {ug.domain[module_of(u)]})
-               for u in ug.units}
+    breadth = {
+        u: len({ug.domain[a] for a in users.get(u, ())} - {ug.domain[module_of(u)]})
+        for u in ug.units
+    }
     shell = composition_root(ug, graph) - exclude
     cap = max(1, int(opts.kernel_max_share * len(ug.units)))
     threshold = 2
@@ -184,8 +209,15 @@ def initial_kernel(ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions,
     strong = max(3, math.ceil(0.25 * len(domains)))
     in_package = {u for u in ug.units if ug.domain[module_of(u)] in ug.package_domains}
     while True:
-        seeds = {u for u in ug.units if u not in business and u not in exclude
-                 and u not in shell and u not in ug.named and breadth[u] >= (max(strong, threshold) if u in in_package else threshold)}
+        seeds = {
+            u
+            for u in ug.units
+            if u not in business
+            and u not in exclude
+            and u not in shell
+            and u not in ug.named
+            and breadth[u] >= (max(strong, threshold) if u in in_package else threshold)
+        }
         # what the seeds need comes along, if it has no business logic either
         cands = set(seeds)
         stack = sorted(seeds)
@@ -193,8 +225,12 @@ def initial_kernel(ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions,
             u = stack.pop()
             for d in sorted(deps.get(u, ())):
                 # a layer's ``__init__`` re-exporting its children does not drag them along
-                if d not in cands and d not in business and d not in exclude \
-                        and not (u in ug.layers and d in in_package):
+                if (
+                    d not in cands
+                    and d not in business
+                    and d not in exclude
+                    and not (u in ug.layers and d in in_package)
+                ):
                     cands.add(d)
                     stack.append(d)
         kernel = _close(cands, deps, forced | shell)
@@ -213,8 +249,13 @@ def initial_kernel(ug: UnitGraph, graph: DependencyGraph, opts: ProposalOptions,
         threshold += 1
 
 
-def settle_kernel(ug: UnitGraph, assignment: dict[str, str], kernel: set[str],
-                  forced: set[str], infra: Set[str] = frozenset()) -> set[str]:
+def settle_kernel(
+    ug: UnitGraph,
+    assignment: dict[str, str],
+    kernel: set[str],
+    forced: set[str],
+    infra: Set[str] = frozenset(),
+) -> set[str]:
     """After clustering: a kernel unit that only one service uses moves into that service,
     unless its authors put it in a toolbox package (``utils/``, ``common/``); one that depends
     on a service moves there too, unless it is ``infra`` (plumbing that imports a model stays
@@ -225,8 +266,11 @@ def settle_kernel(ug: UnitGraph, assignment: dict[str, str], kernel: set[str],
     users = _users(ug)
     deps = _deps(ug)
     kernel = set(kernel)
-    toolbox = {u for u in infra if any(set(seg_words(part)) <= UTILITY_WORDS
-                                       for part in module_of(u).split(".")[:-1])}
+    toolbox = {
+        u
+        for u in infra
+        if any(set(seg_words(part)) <= UTILITY_WORDS for part in module_of(u).split(".")[:-1])
+    }
     changed = True
     while changed:
         changed = False

@@ -77,8 +77,9 @@ def edge_weight(count: float) -> float:
     return 1.0 + math.log(count) if count >= 1 else float(count)
 
 
-def unit_counts(graph: DependencyGraph, resolver: UnitResolver,
-                weights: Mapping[str, float] | None = None) -> Edges:
+def unit_counts(
+    graph: DependencyGraph, resolver: UnitResolver, weights: Mapping[str, float] | None = None
+) -> Edges:
     """c_ab between distinct units, summed over edge kinds with their weights."""
     kind_w = dict(METRIC_WEIGHTS)
     if weights:
@@ -200,8 +201,9 @@ def business_contexts(graph: DependencyGraph) -> list[tuple[str, str]]:
     return sorted(out)
 
 
-def context_reach(graph: DependencyGraph, resolver: UnitResolver,
-                  weights: Mapping[str, float] | None = None) -> dict[str, list[str]]:
+def context_reach(
+    graph: DependencyGraph, resolver: UnitResolver, weights: Mapping[str, float] | None = None
+) -> dict[str, list[str]]:
     """Context name -> the services its handler's forward-reachable set touches.
 
     One pass over the condensation (strongly connected components) with service bitsets, so
@@ -263,8 +265,9 @@ def _reach_masks(g: nx.DiGraph, resolver: UnitResolver, bit: dict[str, int]) -> 
     return {node: masks[i] for node, i in comp_of.items()}
 
 
-def _reach_masks_condensed(g: nx.DiGraph, resolver: UnitResolver,
-                           bit: dict[str, int]) -> dict[str, int]:
+def _reach_masks_condensed(
+    g: nx.DiGraph, resolver: UnitResolver, bit: dict[str, int]
+) -> dict[str, int]:
     cond = nx.condensation(g)
     mask: dict[int, int] = {}
     for c in reversed(list(nx.topological_sort(cond))):
@@ -291,8 +294,9 @@ def business_context_purity(reach: Mapping[str, Iterable[str]], services: Iterab
     return math.fsum(math.log(bc[s]) for s in svcs if bc[s] > 0) / len(svcs)
 
 
-def table_owners(graph: DependencyGraph, resolver: UnitResolver,
-                 ignore_writers: Iterable[str] = ()) -> dict[str, str | None]:
+def table_owners(
+    graph: DependencyGraph, resolver: UnitResolver, ignore_writers: Iterable[str] = ()
+) -> dict[str, str | None]:
     """Table -> owning service, by the rule in the module docstring. Writers whose unit is in
     ``ignore_writers`` (bulk loaders such as seed scripts) do not count."""
     ignored = set(ignore_writers)
@@ -305,9 +309,11 @@ def table_owners(graph: DependencyGraph, resolver: UnitResolver,
             return None if s is None or s == SHARED else s
 
         model_svc = svc(t.model) if t.model else None
-        writers = Counter(s for s in map(svc, (w for w in t.writers
-                                               if resolver.unit(w) not in ignored))
-                          if s is not None)
+        writers = Counter(
+            s
+            for s in map(svc, (w for w in t.writers if resolver.unit(w) not in ignored))
+            if s is not None
+        )
         if writers:
             owners[name] = min(writers, key=lambda s: (-writers[s], s != model_svc, s))
     # no writer: reference data goes with the tables that point to it (foreign keys)
@@ -337,8 +343,9 @@ def table_owners(graph: DependencyGraph, resolver: UnitResolver,
     return dict(sorted(owners.items()))
 
 
-def data_coupling(graph: DependencyGraph, resolver: UnitResolver,
-                  owners: Mapping[str, str | None]) -> dict[str, Any]:
+def data_coupling(
+    graph: DependencyGraph, resolver: UnitResolver, owners: Mapping[str, str | None]
+) -> dict[str, Any]:
     """Tables written by more than one service; tables read by a service that does not own them."""
     shared_writes, cross_reads = [], []
     for name in sorted(graph.tables):
@@ -351,13 +358,21 @@ def data_coupling(graph: DependencyGraph, resolver: UnitResolver,
         foreign = [s for s in readers if s != owner]
         if foreign:
             cross_reads.append({"table": name, "owner": owner, "readers": foreign})
-    return {"shared_writes": len(shared_writes), "cross_reads": len(cross_reads),
-            "shared_write_tables": shared_writes, "cross_read_tables": cross_reads}
+    return {
+        "shared_writes": len(shared_writes),
+        "cross_reads": len(cross_reads),
+        "shared_write_tables": shared_writes,
+        "cross_read_tables": cross_reads,
+    }
 
 
-def compute_metrics(graph: DependencyGraph, assignment: dict[str, str],
-                    weights: dict[str, float] | None = None, *,
-                    owners: Mapping[str, str | None] | None = None) -> dict[str, Any]:
+def compute_metrics(
+    graph: DependencyGraph,
+    assignment: dict[str, str],
+    weights: dict[str, float] | None = None,
+    *,
+    owners: Mapping[str, str | None] | None = None,
+) -> dict[str, Any]:
     """All metrics of docs/metrics.md for ``assignment`` (node id -> service or shared_kernel).
 
     ``weights`` maps edge kind -> multiplier of its count (default 1 for every kind).

@@ -21,18 +21,97 @@ from migrator.util.names import dns_label
 K = TypeVar("K", int, str)
 
 GENERIC = {
-    "", "api", "app", "apps", "application", "base", "common", "core", "db", "database",
-    "default", "helpers", "init", "lib", "main", "misc", "model", "models", "module", "modules",
-    "routes", "schemas", "serializers", "service", "services", "shared", "site", "src", "static",
-    "templates", "tests", "urls", "util", "utils", "v1", "v2", "view", "views", "web", "www",
-    "forms", "tasks", "signals", "admin_site", "manage", "settings", "wsgi", "asgi", "config",
-    "configs", "conf", "fixtures", "exceptions", "extensions", "constants", "mixins",
-    "decorators", "templatetags", "cli", "commands", "migrations", "deprecation", "compat",
+    "",
+    "api",
+    "app",
+    "apps",
+    "application",
+    "base",
+    "common",
+    "core",
+    "db",
+    "database",
+    "default",
+    "helpers",
+    "init",
+    "lib",
+    "main",
+    "misc",
+    "model",
+    "models",
+    "module",
+    "modules",
+    "routes",
+    "schemas",
+    "serializers",
+    "service",
+    "services",
+    "shared",
+    "site",
+    "src",
+    "static",
+    "templates",
+    "tests",
+    "urls",
+    "util",
+    "utils",
+    "v1",
+    "v2",
+    "view",
+    "views",
+    "web",
+    "www",
+    "forms",
+    "tasks",
+    "signals",
+    "admin_site",
+    "manage",
+    "settings",
+    "wsgi",
+    "asgi",
+    "config",
+    "configs",
+    "conf",
+    "fixtures",
+    "exceptions",
+    "extensions",
+    "constants",
+    "mixins",
+    "decorators",
+    "templatetags",
+    "cli",
+    "commands",
+    "migrations",
+    "deprecation",
+    "compat",
 }
 
 
-STOP = {"the", "for", "from", "with", "and", "get", "set", "new", "all", "by", "to", "of", "in",
-        "on", "id", "ids", "page", "pages", "list", "item", "items", "data", "info"}
+STOP = {
+    "the",
+    "for",
+    "from",
+    "with",
+    "and",
+    "get",
+    "set",
+    "new",
+    "all",
+    "by",
+    "to",
+    "of",
+    "in",
+    "on",
+    "id",
+    "ids",
+    "page",
+    "pages",
+    "list",
+    "item",
+    "items",
+    "data",
+    "info",
+}
 
 
 def words(name: str) -> list[str]:
@@ -60,8 +139,13 @@ def _camel_words(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def candidates(domains: Iterable[tuple[str, int]], routes: Iterable[str],
-               tables: Iterable[str], classes: Iterable[str], roots: set[str]) -> dict[str, float]:
+def candidates(
+    domains: Iterable[tuple[str, int]],
+    routes: Iterable[str],
+    tables: Iterable[str],
+    classes: Iterable[str],
+    roots: set[str],
+) -> dict[str, float]:
     """Scored name candidates for one service (see module docstring)."""
     score: dict[str, float] = defaultdict(float)
     for domain, weight in domains:
@@ -81,8 +165,9 @@ def candidates(domains: Iterable[tuple[str, int]], routes: Iterable[str],
     return score
 
 
-def assign_names(scores: dict[K, dict[str, float]], sizes: dict[K, int],
-                 taken: Iterable[str] = ()) -> dict[K, str]:
+def assign_names(
+    scores: dict[K, dict[str, float]], sizes: dict[K, int], taken: Iterable[str] = ()
+) -> dict[K, str]:
     """Cluster id -> unique DNS label; the larger cluster picks first."""
     used = set(taken) | reserved_names({})  # never a name compose gives another container
     out: dict[K, str] = {}

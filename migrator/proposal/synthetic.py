@@ -13,9 +13,14 @@ import random
 from migrator.graph import DependencyGraph, Route, Table
 
 
-def synthetic_monolith(domains: int = 6, modules_per_domain: int = 5, functions: int = 3,
-                       noise: float = 0.05, seed: int = 1, root: str = "shop"
-                       ) -> tuple[DependencyGraph, dict[str, str]]:
+def synthetic_monolith(
+    domains: int = 6,
+    modules_per_domain: int = 5,
+    functions: int = 3,
+    noise: float = 0.05,
+    seed: int = 1,
+    root: str = "shop",
+) -> tuple[DependencyGraph, dict[str, str]]:
     """A graph and its planted decomposition (node -> service, ``shared_kernel`` for utils)."""
     rng = random.Random(seed)
     g = DependencyGraph(root=root)
@@ -41,11 +46,13 @@ def synthetic_monolith(domains: int = 6, modules_per_domain: int = 5, functions:
             truth[mod] = d
             for k in range(functions):
                 f = f"{mod}:f{k}"
-                g.add_node(f, "function", file=f"{root}/{d}/m{j}.py", line=1 + 10 * k,
-                           end_line=9 + 10 * k)
+                g.add_node(
+                    f, "function", file=f"{root}/{d}/m{j}.py", line=1 + 10 * k, end_line=9 + 10 * k
+                )
                 funcs[d].append(f)
-        g.tables[f"{d}_items"] = Table(f"{d}_items", model=model, writers=[funcs[d][0]],
-                                       readers=[funcs[d][1]])
+        g.tables[f"{d}_items"] = Table(
+            f"{d}_items", model=model, writers=[funcs[d][0]], readers=[funcs[d][1]]
+        )
         g.routes.append(Route("GET", f"/{d}/", funcs[d][0], "flask", f"{root}/{d}/m0.py", 1))
     for d in names:
         fs = funcs[d]
@@ -63,9 +70,10 @@ def synthetic_monolith(domains: int = 6, modules_per_domain: int = 5, functions:
     return g.finalize(), truth
 
 
-def layered_monolith(entities: tuple[str, ...] = ("orders", "products", "customers",
-                                                  "invoices", "shipments"),
-                     root: str = "app") -> tuple[DependencyGraph, dict[str, str]]:
+def layered_monolith(
+    entities: tuple[str, ...] = ("orders", "products", "customers", "invoices", "shipments"),
+    root: str = "app",
+) -> tuple[DependencyGraph, dict[str, str]]:
     """A layered app: ``models/<e>.py``, ``services/<e>_service.py``, ``repos/repository_<e>.py``
     and ``api/<e>/routes.py`` per entity, over a ``db``/``config`` kernel. The planted split is
     vertical: each entity's model, repository, service and routes form one service."""
@@ -91,28 +99,40 @@ def layered_monolith(entities: tuple[str, ...] = ("orders", "products", "custome
         g.add_node(f"{model}:{cls}", "class", file=f"{root}/models/{word}.py", line=1, end_line=30)
         g.add_edge(f"{model}:{cls}", f"{db}:Base", "inherit")
         repo = module(f"{root}.repos.repository_{e}", owner=e)
-        g.add_node(f"{repo}:save", "function", file=f"{root}/repos/repository_{e}.py", line=1,
-                   end_line=20)
+        g.add_node(
+            f"{repo}:save", "function", file=f"{root}/repos/repository_{e}.py", line=1, end_line=20
+        )
         service = module(f"{root}.services.{e}_service", owner=e)
-        g.add_node(f"{service}:handle", "function", file=f"{root}/services/{e}_service.py",
-                   line=1, end_line=20)
+        g.add_node(
+            f"{service}:handle",
+            "function",
+            file=f"{root}/services/{e}_service.py",
+            line=1,
+            end_line=20,
+        )
         api = module(f"{root}.api.{e}", owner=e)
         routes = module(f"{root}.api.{e}.routes", owner=e)
-        g.add_node(f"{routes}:index", "function", file=f"{root}/api/{e}/routes.py", line=1,
-                   end_line=20)
+        g.add_node(
+            f"{routes}:index", "function", file=f"{root}/api/{e}/routes.py", line=1, end_line=20
+        )
         g.add_edge(f"{repo}:save", f"{model}:{cls}", "reference", count=3)
         g.add_edge(f"{repo}:save", f"{db}:session", "reference")
         g.add_edge(f"{service}:handle", f"{repo}:save", "reference", count=2)
         g.add_edge(f"{routes}:index", f"{service}:handle", "reference", count=2)
         for a, b in ((repo, model), (repo, db), (service, repo), (routes, service), (api, routes)):
             g.add_edge(a, b, "import")
-        g.tables[e] = Table(e, model=f"{model}:{cls}", writers=[f"{repo}:save"],
-                            readers=[f"{service}:handle"])
-        g.routes.append(Route("GET", f"/{e}/", f"{routes}:index", "flask",
-                              f"{root}/api/{e}/routes.py", 1))
+        g.tables[e] = Table(
+            e, model=f"{model}:{cls}", writers=[f"{repo}:save"], readers=[f"{service}:handle"]
+        )
+        g.routes.append(
+            Route("GET", f"/{e}/", f"{routes}:index", "flask", f"{root}/api/{e}/routes.py", 1)
+        )
     # a little cross-entity coupling, as real code has: orders read products and customers
     first, *rest = entities
     for other in rest[:2]:
-        g.add_edge(f"{root}.services.{first}_service:handle", f"{root}.repos.repository_{other}:save",
-                   "reference")
+        g.add_edge(
+            f"{root}.services.{first}_service:handle",
+            f"{root}.repos.repository_{other}:save",
+            "reference",
+        )
     return g.finalize(), truth

@@ -83,9 +83,13 @@ def _symbols_by_module(graph: DependencyGraph) -> dict[str, list[str]]:
     return {m: sorted(v) for m, v in sorted(out.items())}
 
 
-def choose_splits(graph: DependencyGraph, modules: list[str], keys: dict[str, str],
-                  package_domains: set[str], opts: ProposalOptions
-                  ) -> tuple[list[str], dict[str, str]]:
+def choose_splits(
+    graph: DependencyGraph,
+    modules: list[str],
+    keys: dict[str, str],
+    package_domains: set[str],
+    opts: ProposalOptions,
+) -> tuple[list[str], dict[str, str]]:
     """Modules whose symbols lean to different domains (by their edges and route prefixes),
     and each voting symbol's leading domain."""
     symbols = _symbols_by_module(graph)
@@ -142,15 +146,24 @@ def choose_splits(graph: DependencyGraph, modules: list[str], keys: dict[str, st
 
 def _bulk_modules(graph: DependencyGraph, modules: list[str]) -> set[str]:
     """Modules whose code writes at least 4 tables and 20% of all (see bulk_writers)."""
-    return bulk_writers(graph, {m: m for m in modules} | {
-        n: module_of(n) for t in graph.tables.values() for n in t.writers})
+    return bulk_writers(
+        graph,
+        {m: m for m in modules}
+        | {n: module_of(n) for t in graph.tables.values() for n in t.writers},
+    )
 
 
-def table_domains(graph: DependencyGraph, keys: dict[str, str], package_domains: set[str],
-                  lean: dict[str, str], bulk: set[str]) -> dict[str, str]:
+def table_domains(
+    graph: DependencyGraph,
+    keys: dict[str, str],
+    package_domains: set[str],
+    lean: dict[str, str],
+    bulk: set[str],
+) -> dict[str, str]:
     """Table -> the domain package that owns it, by the ownership rule applied to domains:
     most (non-bulk) writers; else the domain of the tables whose foreign keys point to it;
     else where its model leans."""
+
     def dom(node: str) -> str | None:
         d = keys.get(module_of(node))
         return d if d in package_domains else None
@@ -177,9 +190,14 @@ def table_domains(graph: DependencyGraph, keys: dict[str, str], package_domains:
     return out
 
 
-def vocabulary_leans(graph: DependencyGraph, split: list[str], symbols: dict[str, list[str]],
-                     package_domains: set[str], tables: dict[str, str],
-                     bulk: set[str]) -> dict[str, str]:
+def vocabulary_leans(
+    graph: DependencyGraph,
+    split: list[str],
+    symbols: dict[str, list[str]],
+    package_domains: set[str],
+    tables: dict[str, str],
+    bulk: set[str],
+) -> dict[str, str]:
     """Carved-out symbols that name their domain lean to it: ``cart_token_from_request`` to
     ``cart``; a loader's ``CATEGORIES`` to the domain owning the ``categories`` table.
     Only an unambiguous match (exactly one domain) counts."""
@@ -323,14 +341,21 @@ def build_units(graph: DependencyGraph, opts: ProposalOptions) -> UnitGraph:
                 virtual[(u, TABLE + name)] += damp(w) if w >= 1 else w
     units = sorted(size)
     return UnitGraph(
-        units=units, unit_of=unit_of, module_units=module_units, split=split, domain=domain,
-        package_domains=package_domains, size=size,
+        units=units,
+        unit_of=unit_of,
+        module_units=module_units,
+        split=split,
+        domain=domain,
+        package_domains=package_domains,
+        size=size,
         counts={k: counts[k] for k in sorted(counts)},
         weights={k: weights[k] for k in sorted(weights)},
         virtual={k: virtual[k] for k in sorted(virtual)},
         kinds={k: kinds[k] for k in sorted(kinds)},
-        tables_of={u: {"reads": sorted(set(v["reads"])), "writes": sorted(set(v["writes"]))}
-                   for u, v in sorted(tables_of.items())},
+        tables_of={
+            u: {"reads": sorted(set(v["reads"])), "writes": sorted(set(v["writes"]))}
+            for u, v in sorted(tables_of.items())
+        },
         hard=hard,
         bulk=bulk,
         named=set(named),

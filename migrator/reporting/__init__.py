@@ -25,8 +25,20 @@ from migrator.reporting.build import build_report
 from migrator.reporting.model import DEFINITIONS, REPORT_VERSION, Report, Violation
 from migrator.reporting.rules import RULES
 
-__all__ = ["DEFINITIONS", "FAIL_ON", "REPORT_VERSION", "RULES", "BaselineError", "Report",
-           "Violation", "dump_baseline", "load_baseline", "make_baseline", "render", "report"]
+__all__ = [
+    "DEFINITIONS",
+    "FAIL_ON",
+    "REPORT_VERSION",
+    "RULES",
+    "BaselineError",
+    "Report",
+    "Violation",
+    "dump_baseline",
+    "load_baseline",
+    "make_baseline",
+    "render",
+    "report",
+]
 
 
 def report(graph: DependencyGraph, plan: Plan | None = None, **options: Any) -> Report:
@@ -45,16 +57,18 @@ def report(graph: DependencyGraph, plan: Plan | None = None, **options: Any) -> 
     fail_on = tuple(options.pop("fail_on", FAIL_ON))
     unknown = [f for f in fail_on if f not in FAIL_ON]
     if unknown:
-        raise ValueError(f"unknown --fail-on value(s): {', '.join(unknown)} "
-                         f"(choose from {', '.join(FAIL_ON)})")
+        raise ValueError(
+            f"unknown --fail-on value(s): {', '.join(unknown)} (choose from {', '.join(FAIL_ON)})"
+        )
     # the cyclic garbage collector would walk the whole graph again and again while the report
     # allocates its many small objects (seconds on a Django-sized graph); nothing here makes
     # reference cycles, so it is paused until the report is built
     paused = gc.isenabled()
     gc.disable()
     try:
-        return build_report(graph, plan, baseline=baseline, fail_on=fail_on,
-                            baseline_source=source, **options)
+        return build_report(
+            graph, plan, baseline=baseline, fail_on=fail_on, baseline_source=source, **options
+        )
     finally:
         if paused:
             gc.enable()

@@ -32,14 +32,21 @@ class BaselineError(ValueError):
 def make_baseline(report: Report) -> dict[str, Any]:
     """The baseline document for a report (deterministic: everything sorted)."""
     # using the shared kernel is what it is for: not coupling between services
-    edges = sorted({(e.source, e.target, e.kind) for e in report.cross_edges
-                    if not (e.target_component == SHARED and e.source_component != SHARED)})
+    edges = sorted(
+        {
+            (e.source, e.target, e.kind)
+            for e in report.cross_edges
+            if not (e.target_component == SHARED and e.source_component != SHARED)
+        }
+    )
     return {
         "schema": BASELINE_SCHEMA,
         "version": BASELINE_VERSION,
         "level": report.level,
-        "components": {c.name: {"instability": round(c.instability, 4)}
-                       for c in sorted(report.components, key=lambda c: c.name)},
+        "components": {
+            c.name: {"instability": round(c.instability, 4)}
+            for c in sorted(report.components, key=lambda c: c.name)
+        },
         "edges": [list(e) for e in edges],
         "cycles": sorted(list(c.modules) for c in report.cycles),
         "cycle_groups": sorted(sorted(g) for g in report.cycle_groups),
@@ -48,6 +55,7 @@ def make_baseline(report: Report) -> dict[str, Any]:
 
 def dump_baseline(data: dict[str, Any]) -> str:
     """JSON with one edge, cycle or component per line: small, stable diffs in review."""
+
     def dumps(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
@@ -55,8 +63,7 @@ def dump_baseline(data: dict[str, Any]) -> str:
         return "[\n" + ",\n".join(f"    {i}" for i in items) + "\n  ]" if items else "[]"
 
     components = [f"{dumps(k)}: {dumps(v)}" for k, v in sorted(data["components"].items())]
-    comp_text = ("{\n" + ",\n".join(f"    {c}" for c in components) + "\n  }"
-                 if components else "{}")
+    comp_text = "{\n" + ",\n".join(f"    {c}" for c in components) + "\n  }" if components else "{}"
     parts = [
         f'  "schema": {dumps(data["schema"])}',
         f'  "version": {dumps(data["version"])}',
@@ -82,16 +89,21 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise BaselineError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     except _DuplicateKey as exc:
-        raise BaselineError(f"{path}:{_line_of_duplicate(text)}: duplicate key {exc.key!r}"
-                            ) from None
+        raise BaselineError(
+            f"{path}:{_line_of_duplicate(text)}: duplicate key {exc.key!r}"
+        ) from None
     except RecursionError:
         raise BaselineError(f"{path}: nested too deeply") from None
     if not isinstance(data, dict) or data.get("schema") != BASELINE_SCHEMA:
-        raise BaselineError(f"{path}: not a migrator baseline (expected schema "
-                            f"{BASELINE_SCHEMA!r}; write one with `migrator baseline`)")
+        raise BaselineError(
+            f"{path}: not a migrator baseline (expected schema "
+            f"{BASELINE_SCHEMA!r}; write one with `migrator baseline`)"
+        )
     if data.get("version") != BASELINE_VERSION:
-        raise BaselineError(f"{path}: baseline version {data.get('version')!r} is not "
-                            f"supported (expected {BASELINE_VERSION})")
+        raise BaselineError(
+            f"{path}: baseline version {data.get('version')!r} is not "
+            f"supported (expected {BASELINE_VERSION})"
+        )
     problem = _shape_problem(data)
     if problem:
         raise BaselineError(f"{path}: {problem}")
@@ -100,9 +112,13 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
 
 def _shape_problem(data: dict[str, Any]) -> str | None:
     """What is wrong with the structure of a baseline document, or None."""
+
     def strings(value: Any, size: int | None = None) -> bool:
-        return isinstance(value, list) and all(isinstance(v, str) for v in value) and \
-            (size is None or len(value) == size)
+        return (
+            isinstance(value, list)
+            and all(isinstance(v, str) for v in value)
+            and (size is None or len(value) == size)
+        )
 
     if not isinstance(data.get("level"), str):
         return "'level' must be a string"
@@ -112,7 +128,7 @@ def _shape_problem(data: dict[str, Any]) -> str | None:
     for name, stats in components.items():
         value = stats.get("instability") if isinstance(stats, dict) else None
         if not isinstance(value, (int, float)) or isinstance(value, bool):
-            return f"components.{name}: must be {{\"instability\": number}}"
+            return f'components.{name}: must be {{"instability": number}}'
     for key, size in (("edges", 3), ("cycles", None), ("cycle_groups", None)):
         value = data.get(key, [] if key == "cycle_groups" else None)
         if not isinstance(value, list):
@@ -151,13 +167,18 @@ def _line_of_duplicate(text: str) -> int:
     return 1
 
 
-def compare(report: Report, baseline: dict[str, Any], fail_on: tuple[str, ...] = FAIL_ON,
-            source: str = "baseline") -> BaselineDiff:
+def compare(
+    report: Report,
+    baseline: dict[str, Any],
+    fail_on: tuple[str, ...] = FAIL_ON,
+    source: str = "baseline",
+) -> BaselineDiff:
     """What the report adds to and removes from the baseline."""
     if baseline.get("level") != report.level:
         raise BaselineError(
             f"{source}: baseline was written at level {baseline.get('level')!r} but the report "
-            f"is at level {report.level!r} (pass the same --plan/--level as `migrator baseline`)")
+            f"is at level {report.level!r} (pass the same --plan/--level as `migrator baseline`)"
+        )
     now = make_baseline(report)
     old_edges = {tuple(e) for e in baseline["edges"]}
     new_edges = {tuple(e) for e in now["edges"]}
@@ -174,10 +195,10 @@ def compare(report: Report, baseline: dict[str, Any], fail_on: tuple[str, ...] =
         removed_edges=[list(e) for e in sorted(old_edges - new_edges)],
         # a listed cycle is new only if its modules were not already tangled together: a
         # different shortest path through an old tangle is not new coupling
-        new_cycles=[list(c) for c in sorted(new_cycles - old_cycles)
-                    if not within(c, old_groups)],
-        removed_cycles=[list(c) for c in sorted(old_cycles - new_cycles)
-                        if not within(c, new_groups)],
+        new_cycles=[list(c) for c in sorted(new_cycles - old_cycles) if not within(c, old_groups)],
+        removed_cycles=[
+            list(c) for c in sorted(old_cycles - new_cycles) if not within(c, new_groups)
+        ],
     )
     for name, stats in now["components"].items():
         before = baseline["components"].get(name, {}).get("instability")
@@ -189,7 +210,10 @@ def compare(report: Report, baseline: dict[str, Any], fail_on: tuple[str, ...] =
             diff.instability_increase.append(entry)
         elif after < before:
             diff.instability_decrease.append(entry)
-    checks = {"new-edges": diff.new_edges, "new-cycles": diff.new_cycles,
-              "instability-increase": diff.instability_increase}
+    checks = {
+        "new-edges": diff.new_edges,
+        "new-cycles": diff.new_cycles,
+        "instability-increase": diff.instability_increase,
+    }
     diff.failing = [name for name in fail_on if checks.get(name)]
     return diff

@@ -57,7 +57,7 @@ class Locator:
         if shown is None:
             absolute = os.path.normpath(os.path.join(self.root, file))
             if absolute.startswith(self.prefix):
-                shown = absolute[len(self.prefix):]
+                shown = absolute[len(self.prefix) :]
             else:
                 shown = file
             shown = shown.replace(os.sep, "/")
@@ -96,11 +96,17 @@ def _metrics(graph: DependencyGraph, part: Partition, plan: Plan | None) -> dict
     return compute_metrics(graph, dict(sorted(assignment.items())), owners=owners)
 
 
-def build_report(graph: DependencyGraph, plan: Plan | None = None, *, level: int | None = None,
-                 baseline: dict[str, Any] | None = None,
-                 fail_on: tuple[str, ...] = baseline_mod.FAIL_ON,
-                 baseline_source: str = "baseline", cwd: str | None = None,
-                 metrics: bool = True) -> Report:
+def build_report(
+    graph: DependencyGraph,
+    plan: Plan | None = None,
+    *,
+    level: int | None = None,
+    baseline: dict[str, Any] | None = None,
+    fail_on: tuple[str, ...] = baseline_mod.FAIL_ON,
+    baseline_source: str = "baseline",
+    cwd: str | None = None,
+    metrics: bool = True,
+) -> Report:
     part = by_plan(graph, plan) if plan is not None else by_package(graph, level)
     where = Locator(graph.root, cwd)
     of = part.of
@@ -145,10 +151,18 @@ def build_report(graph: DependencyGraph, plan: Plan | None = None, *, level: int
         allowed = ct == SHARED and cs != SHARED
         if not allowed and cs != SHARED and part.kinds.get(ct) == "service":
             allowed = interface_allows(part.interfaces.get(ct, []), t)
-        cross.append(CrossEdge(
-            source=s, target=t, kind=data["kind"], count=count, source_component=cs,
-            target_component=ct, evidence=[where(e) for e in data.get("evidence", [])],
-            allowed=allowed and part.level == "service"))
+        cross.append(
+            CrossEdge(
+                source=s,
+                target=t,
+                kind=data["kind"],
+                count=count,
+                source_component=cs,
+                target_component=ct,
+                evidence=[where(e) for e in data.get("evidence", [])],
+                allowed=allowed and part.level == "service",
+            )
+        )
     for (s, t), count in pair_count.items():
         ms, mt = mod[s], mod[t]
         if ms != mt:
@@ -189,49 +203,97 @@ def build_report(graph: DependencyGraph, plan: Plan | None = None, *, level: int
             comp_tables[c].add(name)
         if len(comps) > 1:
             loc = Location(where.path(table.file), table.line) if table.file else None
-            shared_tables.append(SharedTable(
-                name=name, components=comps, owner=part.table_owner.get(name),
-                readers={c: sorted(v) for c, v in sorted(readers.items())},
-                writers={c: sorted(v) for c, v in sorted(writers.items())}, location=loc))
+            shared_tables.append(
+                SharedTable(
+                    name=name,
+                    components=comps,
+                    owner=part.table_owner.get(name),
+                    readers={c: sorted(v) for c, v in sorted(readers.items())},
+                    writers={c: sorted(v) for c, v in sorted(writers.items())},
+                    location=loc,
+                )
+            )
     shared_tables.sort(key=lambda t: (-len(t.components), t.name))
 
     components = []
     for name in sorted(set(part.kinds) | set(of.values())):
         ca, ce = len(comp_in[name]), len(comp_out[name])
         deps = sorted({ct for (cs, ct) in comp_pairs if cs == name})
-        components.append(ComponentStats(
-            name=name, kind=part.kinds.get(name, "package"), modules=comp_modules[name],
-            nodes=comp_nodes[name], ca=ca, ce=ce, instability=_instability(ca, ce),
-            edges_out=comp_count_out[name], edges_in=comp_count_in[name], depends_on=deps,
-            tables=sorted(comp_tables[name])))
+        components.append(
+            ComponentStats(
+                name=name,
+                kind=part.kinds.get(name, "package"),
+                modules=comp_modules[name],
+                nodes=comp_nodes[name],
+                ca=ca,
+                ce=ce,
+                instability=_instability(ca, ce),
+                edges_out=comp_count_out[name],
+                edges_in=comp_count_in[name],
+                depends_on=deps,
+                tables=sorted(comp_tables[name]),
+            )
+        )
     components.sort(key=lambda c: (-(c.edges_out + c.edges_in), c.name))
     module_stats = []
     for m in modules:
         ca, ce = len(mod_in[m]), len(mod_out[m])
-        module_stats.append(ModuleStats(
-            module=m, component=of[m], ca=ca, ce=ce, instability=_instability(ca, ce),
-            crossing_out=cross_mod_out[m], crossing_in=cross_mod_in[m]))
+        module_stats.append(
+            ModuleStats(
+                module=m,
+                component=of[m],
+                ca=ca,
+                ce=ce,
+                instability=_instability(ca, ce),
+                crossing_out=cross_mod_out[m],
+                crossing_in=cross_mod_in[m],
+            )
+        )
     module_stats.sort(key=lambda m: (-(m.crossing_out + m.crossing_in), -(m.ca + m.ce), m.module))
     cross.sort(key=lambda e: (e.allowed, -e.count, e.source, e.target, e.kind))
 
     cycles, breakers, cycle_stats, sccs = find_cycles(graph, where, imports)
 
     report = Report(
-        root=graph.root, level=part.level,
+        root=graph.root,
+        level=part.level,
         metrics=_metrics(graph, part, plan) if metrics else {},
-        components=components, modules=module_stats, cross_edges=cross,
-        component_edges=[{"source": a, "target": b, "count": v[0], "weight": round(v[1], 4),
-                          "allowed": bool(v[2]) and part.level == "service"}
-                         for (a, b), v in sorted(comp_pairs.items())],
-        module_edges=[{"source": a, "target": b, "count": v[0], "weight": round(v[1], 4),
-                       "crossing": of[a] != of[b],
-                       "allowed": of[a] != of[b] and (a, b) not in blocked_modules
-                       and part.level == "service"}
-                      for (a, b), v in sorted(mod_pairs.items())],
+        components=components,
+        modules=module_stats,
+        cross_edges=cross,
+        component_edges=[
+            {
+                "source": a,
+                "target": b,
+                "count": v[0],
+                "weight": round(v[1], 4),
+                "allowed": bool(v[2]) and part.level == "service",
+            }
+            for (a, b), v in sorted(comp_pairs.items())
+        ],
+        module_edges=[
+            {
+                "source": a,
+                "target": b,
+                "count": v[0],
+                "weight": round(v[1], 4),
+                "crossing": of[a] != of[b],
+                "allowed": of[a] != of[b]
+                and (a, b) not in blocked_modules
+                and part.level == "service",
+            }
+            for (a, b), v in sorted(mod_pairs.items())
+        ],
         module_component={m: of[m] for m in modules},
-        cycles=cycles, cycle_breakers=breakers, cycle_stats=cycle_stats, cycle_groups=sccs,
-        shared_tables=shared_tables, rules=[], violations=[],
-        diagnostics=len(graph.diagnostics))
+        cycles=cycles,
+        cycle_breakers=breakers,
+        cycle_stats=cycle_stats,
+        cycle_groups=sccs,
+        shared_tables=shared_tables,
+        rules=[],
+        violations=[],
+        diagnostics=len(graph.diagnostics),
+    )
     if baseline is not None:
         report.baseline = baseline_mod.compare(report, baseline, fail_on, baseline_source)
     add_violations(report, part, graph, where, fail_on if baseline is not None else ())

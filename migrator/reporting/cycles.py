@@ -47,8 +47,9 @@ def import_edges(graph: DependencyGraph) -> dict[tuple[str, str], set[str]]:
     return out
 
 
-def import_graph(graph: DependencyGraph,
-                 edges: dict[tuple[str, str], set[str]] | None = None) -> nx.DiGraph:
+def import_graph(
+    graph: DependencyGraph, edges: dict[tuple[str, str], set[str]] | None = None
+) -> nx.DiGraph:
     """Module -> module import graph with evidence, nodes and edges in sorted order."""
     if edges is None:
         edges = import_edges(graph)
@@ -131,9 +132,11 @@ def _greedy_cover(cycles: list[tuple[str, ...]]) -> list[tuple[tuple[str, str], 
     return picks
 
 
-def find_cycles(graph: DependencyGraph, where: Callable[[str], Location] | None = None,
-                edges: dict[tuple[str, str], set[str]] | None = None,
-                ) -> tuple[list[Cycle], list[CycleBreaker], CycleStats, list[list[str]]]:
+def find_cycles(
+    graph: DependencyGraph,
+    where: Callable[[str], Location] | None = None,
+    edges: dict[tuple[str, str], set[str]] | None = None,
+) -> tuple[list[Cycle], list[CycleBreaker], CycleStats, list[list[str]]]:
     """Shortest cycles, ranked breakers, statistics and the SCCs of the module import graph.
 
     ``where`` maps an evidence string (``file:line``) to a ``Location``; ``edges`` is
@@ -141,8 +144,10 @@ def find_cycles(graph: DependencyGraph, where: Callable[[str], Location] | None 
     """
     g = import_graph(graph, edges)
     to_loc = where or _plain_location
-    sccs = sorted((sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1),
-                  key=lambda c: (-len(c), c[0]))
+    sccs = sorted(
+        (sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1),
+        key=lambda c: (-len(c), c[0]),
+    )
     stats = CycleStats(sccs=len(sccs), modules_in_cycles=sum(len(c) for c in sccs))
     found: dict[tuple[str, ...], None] = {}
     picks: list[tuple[tuple[str, str], int]] = []

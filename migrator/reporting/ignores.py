@@ -48,8 +48,9 @@ def scan(text: str, file: str) -> list[Ignore]:
     return out
 
 
-def apply(violations: list[Violation], files: dict[str, str],
-          root: str | None = None) -> list[Location]:
+def apply(
+    violations: list[Violation], files: dict[str, str], root: str | None = None
+) -> list[Location]:
     """Mark ignored violations; return the locations of ignore comments that silenced nothing.
 
     ``files`` maps each display path (as in ``Violation.file``) to the file to read: a regular

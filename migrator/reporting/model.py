@@ -183,9 +183,16 @@ class Report:
         """Violations not silenced by an ignore comment, worst first."""
         order = {"error": 0, "warning": 1, "note": 2}
         rank = {r.id: i for i, r in enumerate(self.rules)}
-        return sorted((v for v in self.violations if not v.ignored),
-                      key=lambda v: (order.get(v.level, 3), rank.get(v.rule, len(rank)),
-                                     v.file, v.line, v.message))
+        return sorted(
+            (v for v in self.violations if not v.ignored),
+            key=lambda v: (
+                order.get(v.level, 3),
+                rank.get(v.rule, len(rank)),
+                v.file,
+                v.line,
+                v.message,
+            ),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data = plain(self)

@@ -40,8 +40,9 @@ class FileError(OSError):
 
     An ``OSError``, so code that already gives up on unreadable files gives up on these too."""
 
-    def __init__(self, path: str | Path, why: str, *, missing: bool = False,
-                 code: int | None = None) -> None:
+    def __init__(
+        self, path: str | Path, why: str, *, missing: bool = False, code: int | None = None
+    ) -> None:
         super().__init__(f"{path}: {why}")
         self.path = str(path)
         self.why = why
@@ -51,14 +52,23 @@ class FileError(OSError):
     @classmethod
     def of(cls, path: str | Path, doing: str, exc: OSError) -> FileError:
         """``exc`` (an OSError while ``doing`` something to ``path``) as a FileError."""
-        return cls(path, f"cannot {doing}: {exc.strerror or exc}",
-                   missing=exc.errno == errno.ENOENT, code=exc.errno)
+        return cls(
+            path,
+            f"cannot {doing}: {exc.strerror or exc}",
+            missing=exc.errno == errno.ENOENT,
+            code=exc.errno,
+        )
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link")):
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISLNK, "a symbolic link"),
+    ):
         if test(mode):
             return name
     return "not a regular file"
@@ -98,8 +108,9 @@ def refusal(path: str | Path, root: str | Path) -> str | None:
     return None
 
 
-def read_regular(path: str | Path, *, root: str | Path | None = None,
-                 max_bytes: int = MAX_INPUT_BYTES) -> bytes:
+def read_regular(
+    path: str | Path, *, root: str | Path | None = None, max_bytes: int = MAX_INPUT_BYTES
+) -> bytes:
     """The bytes of ``path`` if it is a regular file of at most ``max_bytes``.
 
     With ``root``, links are followed as long as they stay under ``root``; without it, ``path``
@@ -111,8 +122,7 @@ def read_regular(path: str | Path, *, root: str | Path | None = None,
         raise FileError.of(path, "read", exc) from None
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != (before.st_dev,
-                                                                       before.st_ino):
+        if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != (before.st_dev, before.st_ino):
             raise FileError(path, "changed while being opened; not read")
         if st.st_size > max_bytes:
             raise FileError(path, f"is larger than {max_bytes} bytes; not read")
@@ -135,14 +145,15 @@ def read_regular(path: str | Path, *, root: str | Path | None = None,
         os.close(fd)
 
 
-def read_text(path: str | Path, *, root: str | Path | None = None,
-              max_bytes: int = MAX_INPUT_BYTES) -> str:
+def read_text(
+    path: str | Path, *, root: str | Path | None = None, max_bytes: int = MAX_INPUT_BYTES
+) -> str:
     """``read_regular`` decoded as UTF-8 (a ``FileError`` if it is not)."""
     data = read_regular(path, root=root, max_bytes=max_bytes)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
+        line = data[: exc.start].count(b"\n") + 1
         raise FileError(path, f"line {line}: not UTF-8 text") from None
 
 
@@ -178,8 +189,9 @@ def check_target(path: Path, root: Path | None) -> None:
                     raise FileError.of(folder, "create", exc) from None
                 continue
             if stat.S_ISLNK(st.st_mode):
-                raise FileError(folder, "is a symbolic link; migrator does not write through "
-                                "links (remove it)")
+                raise FileError(
+                    folder, "is a symbolic link; migrator does not write through links (remove it)"
+                )
             if not stat.S_ISDIR(st.st_mode):
                 raise FileError(folder, f"is {_kind(st.st_mode)} where a folder is needed")
     try:
@@ -189,12 +201,19 @@ def check_target(path: Path, root: Path | None) -> None:
     except OSError as exc:
         raise FileError.of(path, "write", exc) from None
     if not stat.S_ISREG(st.st_mode):
-        raise FileError(path, f"is {_kind(st.st_mode)}; migrator writes only regular files "
-                        "and never through links")
+        raise FileError(
+            path,
+            f"is {_kind(st.st_mode)}; migrator writes only regular files and never through links",
+        )
 
 
-def atomic_write(path: str | Path, content: str | bytes, mode: int | None = None, *,
-                 root: str | Path | None = None) -> bool:
+def atomic_write(
+    path: str | Path,
+    content: str | bytes,
+    mode: int | None = None,
+    *,
+    root: str | Path | None = None,
+) -> bool:
     """Write ``content`` to ``path`` atomically; return False when the file already had it.
 
     Refuses (``FileError``) a target that is a link, FIFO or device, and a link on the way
@@ -249,8 +268,11 @@ def _prepare(out: Path) -> bool:
         return False
     parent = Path(os.path.abspath(out)).parent
     if not parent.is_dir():
-        raise FileError(out, f"folder {parent} does not exist (migrator creates the output "
-                        "folder, not the folders above it)")
+        raise FileError(
+            out,
+            f"folder {parent} does not exist (migrator creates the output "
+            "folder, not the folders above it)",
+        )
     try:
         out.mkdir()
     except OSError as exc:
@@ -293,8 +315,9 @@ def out_folder(out: str | Path) -> Iterator[Path]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise FileError(out, "another migrator run is writing into this folder; wait for "
-                            "it to finish") from None
+            raise FileError(
+                out, "another migrator run is writing into this folder; wait for it to finish"
+            ) from None
         _held.add(key)
         try:
             clean_leftovers(out)

@@ -23,14 +23,16 @@ def diag_codes(graph):
 @pytest.fixture
 def bad_tree(tree):
     files = dict(GOOD)
-    files.update({
-        "app/broken.py": "x = 1\n\ny = = 2\n",
-        "app/py2.py": "import os\n\nprint 'hello'\n",
-        "app/latin.py": b"x = 1\ny = '\xff\xfe'\n",
-        "app/nul.py": b"x = 1\n\x00\n",
-        "app/empty.py": "",
-        "app/badcookie.py": b"# -*- coding: nonsense -*-\nx = 1\n",
-    })
+    files.update(
+        {
+            "app/broken.py": "x = 1\n\ny = = 2\n",
+            "app/py2.py": "import os\n\nprint 'hello'\n",
+            "app/latin.py": b"x = 1\ny = '\xff\xfe'\n",
+            "app/nul.py": b"x = 1\n\x00\n",
+            "app/empty.py": "",
+            "app/badcookie.py": b"# -*- coding: nonsense -*-\nx = 1\n",
+        }
+    )
     return tree(files)
 
 
@@ -104,6 +106,7 @@ def test_unreadable_file(tree, monkeypatch):
             if self.name == "other.py":
                 raise PermissionError(13, "Permission denied")
             return real(self)
+
         monkeypatch.setattr(Path, "read_bytes", deny)
     graph = run(root)
     assert ("app/other.py", 1, "unreadable") in diag_codes(graph)

@@ -14,8 +14,11 @@ from migrator.analysis import analyze
 from migrator.analysis.cache import MAGIC, default_cache_dir
 from migrator.analysis.formats import render
 
-FILES = {f"proj/pkg/m{i}.py": f"from pkg import m{(i + 1) % 12}\n\n\ndef f{i}():\n"
-         f"    return m{(i + 1) % 12}.f{(i + 1) % 12}\n" for i in range(12)}
+FILES = {
+    f"proj/pkg/m{i}.py": f"from pkg import m{(i + 1) % 12}\n\n\ndef f{i}():\n"
+    f"    return m{(i + 1) % 12}.f{(i + 1) % 12}\n"
+    for i in range(12)
+}
 FILES["proj/pkg/__init__.py"] = ""
 
 
@@ -120,8 +123,9 @@ def test_a_damaged_ledger_costs_a_full_resolution_not_a_wrong_graph(project, tmp
     assert analyze(project, cache_dir=cache, jobs=1).stats.resolution == "incremental"
 
 
-def test_a_finished_graph_is_reused_only_by_the_resolver_that_made_it(project, tmp_path,
-                                                                      monkeypatch):
+def test_a_finished_graph_is_reused_only_by_the_resolver_that_made_it(
+    project, tmp_path, monkeypatch
+):
     """Editing the resolver (a new migrator) must not serve a graph or ledger the old one made;
     the facts, which the resolver does not shape, are still reused."""
     import migrator
@@ -150,10 +154,22 @@ def test_packs_are_compacted(project, tmp_path):
 
 def test_concurrent_runs_share_a_cache_safely(project, tmp_path):
     cache = tmp_path / "cache"
-    cmd = [sys.executable, "-m", "migrator", "analyze", str(project), "--cache-dir", str(cache),
-           "-f", "json", "-j", "1"]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-             for _ in range(4)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "migrator",
+        "analyze",
+        str(project),
+        "--cache-dir",
+        str(cache),
+        "-f",
+        "json",
+        "-j",
+        "1",
+    ]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], [o[1] for o in outs]
     assert len({o[0] for o in outs}) == 1
@@ -173,22 +189,28 @@ def test_output_is_identical_across_hash_seeds(project, tmp_path):
     outs = set()
     for seed in ("0", "1", "12345"):
         env = {"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"}
-        proc = subprocess.run([sys.executable, "-m", "migrator", "analyze", str(project),
-                               "--no-cache", "-f", "json"], capture_output=True, env=env,
-                              timeout=120, cwd=Path(__file__).parent)
+        proc = subprocess.run(
+            [sys.executable, "-m", "migrator", "analyze", str(project), "--no-cache", "-f", "json"],
+            capture_output=True,
+            env=env,
+            timeout=120,
+            cwd=Path(__file__).parent,
+        )
         assert proc.returncode == 0, proc.stderr
         outs.add(proc.stdout)
     assert len(outs) == 1
 
 
-def test_unchanged_tree_reuses_the_finished_graph_and_an_edit_patches_it(project, tmp_path,
-                                                                          monkeypatch):
+def test_unchanged_tree_reuses_the_finished_graph_and_an_edit_patches_it(
+    project, tmp_path, monkeypatch
+):
     cache = tmp_path / "cache"
     first = as_json(analyze(project, cache_dir=cache, jobs=1))
     import migrator.analysis.resolve as resolve
 
     def fail(*args, **kwargs):
         raise AssertionError("a full build ran")
+
     monkeypatch.setattr(resolve, "build_graph_for_patching", fail)
     again = analyze(project, cache_dir=cache, jobs=1)
     assert as_json(again) == first
@@ -231,10 +253,10 @@ def test_graph_cache_stays_small_across_edits_and_options(project, tmp_path):
         analyze(project, cache_dir=cache, jobs=1, plugins=False)
     graphs = cache / f"graph-v{FACTS_VERSION}"
     names = sorted(p.name for p in graphs.iterdir())
-    kept = {n[:-len(".ledger")] for n in names if n.endswith(".ledger")}
-    deltas = [n[:-len(".delta")].partition("+") for n in names if n.endswith(".delta")]
+    kept = {n[: -len(".ledger")] for n in names if n.endswith(".ledger")}
+    deltas = [n[: -len(".delta")].partition("+") for n in names if n.endswith(".delta")]
     patched, bases = {k for k, *_ in deltas}, {b for *_, b in deltas}
-    whole = {n[:-len(".graph")] for n in names if n.endswith(".graph")}
+    whole = {n[: -len(".graph")] for n in names if n.endswith(".graph")}
     assert len(kept) == 2 and kept <= whole | patched and len(deltas) == len(patched)
     assert patched <= kept and bases <= whole <= kept | bases
     pointers = [p for p in graphs.iterdir() if p.name.startswith("latest-")]
@@ -249,9 +271,12 @@ def test_sample_monolith_json_is_identical_across_hash_seeds():
     outs = set()
     for seed in ("1", "2"):
         env = {"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"}
-        proc = subprocess.run([sys.executable, "-m", "migrator", "analyze", str(sample),
-                               "--no-cache", "-f", "json"], capture_output=True, env=env,
-                              timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-m", "migrator", "analyze", str(sample), "--no-cache", "-f", "json"],
+            capture_output=True,
+            env=env,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stderr
         outs.add(proc.stdout)
     assert len(outs) == 1
@@ -278,8 +303,9 @@ def test_the_plain_cache_format_gives_back_exactly_what_was_stored(app):
     items = []
     for f in disc.files:
         data = f.path.read_bytes()
-        items.append(WorkItem(f.rel, f.module, f.is_package, hashlib.sha256(data).hexdigest(),
-                              data, True))
+        items.append(
+            WorkItem(f.rel, f.module, f.is_package, hashlib.sha256(data).hexdigest(), data, True)
+        )
     facts = {mf.module: mf for mf in parse_isolated(items, jobs=1)}
     assert any(mf.framework for mf in facts.values())
     for mf in facts.values():
@@ -297,7 +323,12 @@ def test_the_plain_cache_format_gives_back_exactly_what_was_stored(app):
             assert h._pred[t][n] is keydict
     assert render(back, "json") == render(graph, "json")
     assert (back.routes, back.entry_points, back.tables, back.externals, back.diagnostics) == (
-        graph.routes, graph.entry_points, graph.tables, graph.externals, graph.diagnostics)
+        graph.routes,
+        graph.entry_points,
+        graph.tables,
+        graph.externals,
+        graph.diagnostics,
+    )
     ledger = make_ledger({m: "k" for m in facts}, facts, info)
     again = cf.decode_ledger(cf.loads(cf.dumps(cf.encode_ledger(ledger))))
     assert repr(again) == repr(ledger)
@@ -306,9 +337,14 @@ def test_the_plain_cache_format_gives_back_exactly_what_was_stored(app):
 def test_plug_in_facts_keep_their_types_through_the_cache():
     from migrator.analysis import cacheformat as cf
 
-    value = {"pairs": [("a", "b"), ("c", None)], "set": {1, 2}, "frozen": frozenset({"x"}),
-             "keys": {1: "one", ("t", 2): [True, 1.5]}, "\0t": "a key like a tag",
-             "nested": [{"\0s": [1]}, ()]}
+    value = {
+        "pairs": [("a", "b"), ("c", None)],
+        "set": {1, 2},
+        "frozen": frozenset({"x"}),
+        "keys": {1: "one", ("t", 2): [True, 1.5]},
+        "\0t": "a key like a tag",
+        "nested": [{"\0s": [1]}, ()],
+    }
     back = cf.decode_plain(cf.loads(cf.dumps(cf.encode_plain(value))))
     assert back == value and repr(back) == repr(value)
     with pytest.raises(TypeError):
@@ -333,8 +369,9 @@ def _small_graph():
     return graph
 
 
-@pytest.mark.parametrize("where", ["node name", "edge key", "edge attribute", "node attribute",
-                                   "graph attribute"])
+@pytest.mark.parametrize(
+    "where", ["node name", "edge key", "edge attribute", "node attribute", "graph attribute"]
+)
 def test_a_graph_json_cannot_hold_is_refused_not_stored_changed(where):
     """JSON objects turn a key of another type into a string: a graph whose node names, edge
     keys or attribute names are not all strings is refused (and not cached), never written
@@ -357,9 +394,18 @@ def test_a_graph_json_cannot_hold_is_refused_not_stored_changed(where):
         cf.encode_graph(graph)
 
 
-@pytest.mark.parametrize("damage", ["pred missing", "pred twice", "pred elsewhere",
-                                    "succ order", "edge not a dict", "empty key dict",
-                                    "node not a dict"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "pred missing",
+        "pred twice",
+        "pred elsewhere",
+        "succ order",
+        "edge not a dict",
+        "empty key dict",
+        "node not a dict",
+    ],
+)
 def test_a_graph_whose_parts_disagree_is_refused(damage):
     """A graph file holds each adjacency once and the in-adjacency as indices: one that
     does not match its out-adjacency, or has containers of the wrong kind, is an error (the
@@ -389,6 +435,7 @@ def test_a_graph_whose_parts_disagree_is_refused(damage):
 
 # -- facts packs keep name uses apart, decoded on first use -------------------------------
 
+
 def _pack_parts(pack: Path) -> tuple[dict, bytes]:
     from migrator.analysis.cache import _unframe, cache_key
     from migrator.analysis.cacheformat import loads
@@ -413,14 +460,17 @@ def test_cached_facts_decode_their_name_uses_only_when_resolved(project, tmp_pat
 
     cache = tmp_path / "cache"
     analyze(project, cache_dir=cache, jobs=1)
-    (project / "pkg" / "m3.py").write_text("from pkg import m4\n\n\ndef f3():\n    return m4.f4  # x\n")
+    (project / "pkg" / "m3.py").write_text(
+        "from pkg import m4\n\n\ndef f3():\n    return m4.f4  # x\n"
+    )
     incr = analyze(project, cache_dir=cache, jobs=1)
     assert (incr.stats.resolution, incr.stats.resolved) == ("incremental", 1)
     parsed = FactsCache(cache, cache_key())
     parsed.load()
     assert all("_pending_uses" in vars(mf) for mf in parsed.entries.values())
-    assert all(not mf.module_uses and not any(s.uses for s in mf.symbols)
-               for mf in parsed.entries.values())
+    assert all(
+        not mf.module_uses and not any(s.uses for s in mf.symbols) for mf in parsed.entries.values()
+    )
     copy = FactsCache(tmp_path / "copy", cache_key())
     copy._write(parsed.entries)  # the pending uses, copied as they were read
     again = FactsCache(tmp_path / "copy", cache_key())
@@ -445,9 +495,11 @@ def test_a_pack_with_damaged_name_uses_is_discarded_and_rebuilt(project, tmp_pat
     rows, uses = _pack_parts(pack)
     key, row = next((k, r) for k, r in rows.items() if r[0] == "pkg.m5")
     at, size = row[-1]
-    text = {"not JSON": b"[" * size,
-            "one list too few": json.dumps([[], []]).encode(),
-            "a use of 4 fields": json.dumps([[], [[["m6.f6", 5, "body", 1]]]]).encode()}[damage]
+    text = {
+        "not JSON": b"[" * size,
+        "one list too few": json.dumps([[], []]).encode(),
+        "a use of 4 fields": json.dumps([[], [[["m6.f6", 5, "body", 1]]]]).encode(),
+    }[damage]
     row[-1] = [len(uses), len(text)]
     _write_pack(pack, rows, uses + text)
     for path in cache.rglob("*.graph"):
@@ -455,8 +507,10 @@ def test_a_pack_with_damaged_name_uses_is_discarded_and_rebuilt(project, tmp_pat
     got = analyze(project, cache_dir=cache, jobs=1)
     assert as_json(got) == expected
     assert got.stats.parsed == 13
-    assert any("damaged facts cache discarded and rebuilt" in n and pack.name in n
-               for n in got.stats.cache_notes), got.stats.cache_notes
+    assert any(
+        "damaged facts cache discarded and rebuilt" in n and pack.name in n
+        for n in got.stats.cache_notes
+    ), got.stats.cache_notes
     again = analyze(project, cache_dir=cache, jobs=1)
     assert again.stats.parsed == 0 and as_json(again) == expected
 
@@ -472,8 +526,9 @@ def test_a_pack_whose_name_uses_lie_outside_it_is_discarded(project, tmp_path):
         path.unlink()
     got = analyze(project, cache_dir=cache, jobs=1)
     assert as_json(got) == expected and got.stats.parsed == 13
-    assert any("corrupted cache pack" in n and "malformed facts" in n
-               for n in got.stats.cache_notes), got.stats.cache_notes
+    assert any(
+        "corrupted cache pack" in n and "malformed facts" in n for n in got.stats.cache_notes
+    ), got.stats.cache_notes
 
 
 def test_merged_packs_hold_the_facts_as_parsed(project, tmp_path):

@@ -18,7 +18,7 @@ PROJECT = {
     "shop/__init__.py": "",
     "shop/models.py": "class Product:\n    pass\n",
     "shop/views.py": "from shop.models import Product\nimport requests\n\n\n"
-                     "def show():\n    from shop import util\n    return Product, util\n",
+    "def show():\n    from shop import util\n    return Product, util\n",
     "shop/util.py": "import os\n",
 }
 
@@ -38,14 +38,24 @@ def test_json_schema_round_trips(project):
     data = json.loads(invoke(project, "--no-cache", "-f", "json").stdout)
     assert (data["schema"], data["version"]) == (GRAPH_SCHEMA, GRAPH_VERSION)
     node = next(n for n in data["nodes"] if n["id"] == "shop.models:Product")
-    assert node == {"id": "shop.models:Product", "kind": "class", "file": "shop/models.py",
-                    "line": 1, "end_line": 2, "size": 2}
-    edge = next(e for e in data["edges"] if e["kind"] == "import"
-                and e["source"] == "shop.views" and e["target"] == "shop.models")
+    assert node == {
+        "id": "shop.models:Product",
+        "kind": "class",
+        "file": "shop/models.py",
+        "line": 1,
+        "end_line": 2,
+        "size": 2,
+    }
+    edge = next(
+        e
+        for e in data["edges"]
+        if e["kind"] == "import" and e["source"] == "shop.views" and e["target"] == "shop.models"
+    )
     assert edge["count"] == 1 and edge["evidence"] == ["shop/views.py:1"]
     assert edge["lazy"] is False and edge["type_only"] is False
     assert data["externals"]["shop.views"] == [
-        {"module": "requests", "distribution": "requests", "stdlib": False}]
+        {"module": "requests", "distribution": "requests", "stdlib": False}
+    ]
     assert DependencyGraph.from_dict(data).to_dict() == data
 
 
@@ -88,9 +98,13 @@ def test_progress_bar_only_on_a_terminal(project):
 
 
 def test_frameworks_can_be_switched_off(tree):
-    root = tree({"web/__init__.py": "",
-                 "web/app.py": "from flask import Flask\n\napp = Flask(__name__)\n\n\n"
-                               "@app.route('/hello')\ndef hello():\n    return 'hi'\n"})
+    root = tree(
+        {
+            "web/__init__.py": "",
+            "web/app.py": "from flask import Flask\n\napp = Flask(__name__)\n\n\n"
+            "@app.route('/hello')\ndef hello():\n    return 'hi'\n",
+        }
+    )
     with_plugins = analyze(root, use_cache=False, jobs=1)
     assert [r.path for r in with_plugins.routes] == ["/hello"]
     without = analyze(root, use_cache=False, jobs=1, plugins=False)
@@ -101,15 +115,20 @@ def test_frameworks_can_be_switched_off(tree):
 
 def test_progress_callback_reports_every_parsed_file(project):
     seen = []
-    analyze(project, use_cache=False, jobs=1, progress=lambda done, total: seen.append(
-        (done, total)))
+    analyze(
+        project, use_cache=False, jobs=1, progress=lambda done, total: seen.append((done, total))
+    )
     assert seen and seen[-1] == (4, 4)
 
 
 def _console(*args: object) -> subprocess.CompletedProcess:
     """The real console entry point (``migrator.cli:entry``) in a fresh process."""
-    return subprocess.run([sys.executable, "-m", "migrator", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "migrator", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_console_entry_flushes_everything_and_keeps_exit_codes(project, tmp_path):
@@ -121,10 +140,12 @@ def test_console_entry_flushes_everything_and_keeps_exit_codes(project, tmp_path
     missing = _console("analyze", tmp_path / "nowhere")
     assert missing.returncode == 2
     assert missing.stderr.strip().splitlines() == [
-        f"Error: {tmp_path / 'nowhere'}: no such file or directory"]
+        f"Error: {tmp_path / 'nowhere'}: no such file or directory"
+    ]
     (project / "shop" / "broken.py").write_text("def (:\n")
-    strict = _console("analyze", project, "--no-cache", "--strict", "-f", "json", "-o",
-                      tmp_path / "g.json")
+    strict = _console(
+        "analyze", project, "--no-cache", "--strict", "-f", "json", "-o", tmp_path / "g.json"
+    )
     assert strict.returncode == 1
     assert "broken.py:1: syntax-error" in strict.stderr
     assert json.loads((tmp_path / "g.json").read_text())["diagnostics"]

@@ -37,8 +37,11 @@ def test_lines_match_libcst_positions(path):
     expected_imports = set()
     for stmt in tree.body:
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
-            start = positions[stmt.decorators[0]].start.line if stmt.decorators else \
-                positions[stmt].start.line
+            start = (
+                positions[stmt.decorators[0]].start.line
+                if stmt.decorators
+                else positions[stmt].start.line
+            )
             assert spans[stmt.name.value][0] <= start
             assert spans[stmt.name.value][1] == positions[stmt].end.line
     for node, _ in walk.nodes(tree):
@@ -48,13 +51,15 @@ def test_lines_match_libcst_positions(path):
 
 
 def test_line_of_is_available_to_plugins():
-    source = "import os\n\n\n@decorator\ndef f(\n    a,\n):\n    return \'\'\'\n\n\'\'\'\nx = \\\n  1\n"
+    source = "import os\n\n\n@decorator\ndef f(\n    a,\n):\n    return '''\n\n'''\nx = \\\n  1\n"
     tree = cst.parse_module(source)
     collect(tree, ModuleFacts("m", "m.py", False, 0, ""))
     positions = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(PositionProvider)
-    checked = [node for node in positions
-               if isinstance(node, (cst.Name, cst.SimpleString, cst.SimpleStatementLine,
-                                    cst.Integer))]
+    checked = [
+        node
+        for node in positions
+        if isinstance(node, (cst.Name, cst.SimpleString, cst.SimpleStatementLine, cst.Integer))
+    ]
     assert len(checked) == 10  # os, decorator, f, a, the string, x, 1, three statement lines
     for node in checked:
         assert walk.line_of(node) == positions[node].start.line, node
@@ -75,15 +80,17 @@ def test_plugins_get_the_collectors_node_list_as_walk_would_make_it(path):
         assert [(id(n), id(s)) for n, s in from_collector] == walked
         functions = {id(n) for n, _ in from_collector if isinstance(n, cst.FunctionDef)}
         assert {s for _, s in walked} - {id(None)} <= functions | {
-            id(n) for n, _ in from_collector if isinstance(n, cst.Lambda)}
-        assert not any(isinstance(n, (cst.Comma, cst.Name, cst.SimpleWhitespace))
-                       for n, _ in from_collector)
+            id(n) for n, _ in from_collector if isinstance(n, cst.Lambda)
+        }
+        assert not any(
+            isinstance(n, (cst.Comma, cst.Name, cst.SimpleWhitespace)) for n, _ in from_collector
+        )
     finally:
         walk.forget()
 
 
 def test_symbol_spans_include_decorators_and_variables():
-    facts = facts_of('''
+    facts = facts_of("""
         import functools
 
 
@@ -97,7 +104,7 @@ def test_symbol_spans_include_decorators_and_variables():
         }
         a, b = 1, 2
         __all__ = ["cached", "TABLE"]
-    ''')
+    """)
     spans = {s.name: (s.kind, s.line, s.end_line) for s in facts.symbols}
     assert spans["cached"] == ("function", 5, 7)
     assert spans["TABLE"] == ("variable", 10, 12)
@@ -109,7 +116,7 @@ def test_symbol_spans_include_decorators_and_variables():
 
 
 def test_scopes_drop_locals_but_keep_globals_and_closures():
-    facts = facts_of('''
+    facts = facts_of("""
         from pkg import models, helper
 
 
@@ -133,7 +140,7 @@ def test_scopes_drop_locals_but_keep_globals_and_closures():
 
             def m(self):
                 return helper
-    ''')
+    """)
     uses = {s.name: sorted({u.name for u in s.uses}) for s in facts.symbols}
     assert uses["f"] == ["helper"]
     assert uses["g"] == ["models.Product"]
@@ -141,7 +148,8 @@ def test_scopes_drop_locals_but_keep_globals_and_closures():
 
 
 def test_import_flags():
-    facts = facts_of('''
+    facts = facts_of(
+        """
         from typing import TYPE_CHECKING
         if TYPE_CHECKING:
             from . import a
@@ -152,7 +160,9 @@ def test_import_flags():
         def f():
             import pkg.c as c
             return c
-    ''', module="pkg.mod")
+    """,
+        module="pkg.mod",
+    )
     flags = {(i.module, i.name): (i.type_only, i.guarded, i.lazy, i.owner) for i in facts.imports}
     assert flags[("pkg", "a")] == (True, False, False, None)
     assert flags[("pkg.b", "B")] == (False, True, False, None)
@@ -161,10 +171,14 @@ def test_import_flags():
 
 
 def test_relative_imports_in_a_package_init():
-    facts = facts_of("from . import x\nfrom .y import z\nfrom .. import up\n",
-                     module="pkg.sub", is_package=True)
+    facts = facts_of(
+        "from . import x\nfrom .y import z\nfrom .. import up\n", module="pkg.sub", is_package=True
+    )
     assert [(i.module, i.name) for i in facts.imports] == [
-        ("pkg.sub", "x"), ("pkg.sub.y", "z"), ("pkg", "up")]
+        ("pkg.sub", "x"),
+        ("pkg.sub.y", "z"),
+        ("pkg", "up"),
+    ]
 
 
 def test_worker_returns_facts_never_trees():
@@ -177,13 +191,18 @@ def test_worker_returns_facts_never_trees():
 
 
 def test_relative_dynamic_imports_anchor_like_importlib():
-    facts = facts_of('''
+    facts = facts_of(
+        """
         import importlib
         a = importlib.import_module(".x", package=__package__)
         b = importlib.import_module(".y", __name__)
         c = importlib.import_module("..z", "pkg.sub")
         d = importlib.import_module(name)
-    ''', module="pkg.sub.mod")
+    """,
+        module="pkg.sub.mod",
+    )
     assert [(r.value, r.kind) for r in facts.dynamic if r.kind != "string_ref"] == [
-        ("pkg.sub.x", "import_module"), ("pkg.sub.mod.y", "import_module"),
-        ("pkg.z", "import_module")]
+        ("pkg.sub.x", "import_module"),
+        ("pkg.sub.mod.y", "import_module"),
+        ("pkg.z", "import_module"),
+    ]

@@ -13,8 +13,16 @@ def modules(path, **kw):
 
 
 def test_flat_layout_with_several_top_level_packages_and_scripts(tree):
-    root = tree({"alpha/__init__.py": "", "alpha/a.py": "", "beta/__init__.py": "",
-                 "beta/sub/__init__.py": "", "beta/sub/b.py": "", "manage.py": ""})
+    root = tree(
+        {
+            "alpha/__init__.py": "",
+            "alpha/a.py": "",
+            "beta/__init__.py": "",
+            "beta/sub/__init__.py": "",
+            "beta/sub/b.py": "",
+            "manage.py": "",
+        }
+    )
     assert modules(root) == ["alpha", "alpha.a", "beta", "beta.sub", "beta.sub.b", "manage"]
 
 
@@ -22,7 +30,10 @@ def test_src_layout(tree):
     root = tree({"src/pkg/__init__.py": "", "src/pkg/mod.py": "", "setup.py": ""})
     disc = discover(root)
     assert [(f.module, f.rel) for f in disc.files] == [
-        ("pkg", "src/pkg/__init__.py"), ("pkg.mod", "src/pkg/mod.py"), ("setup", "setup.py")]
+        ("pkg", "src/pkg/__init__.py"),
+        ("pkg.mod", "src/pkg/mod.py"),
+        ("setup", "setup.py"),
+    ]
 
 
 def test_namespace_packages(tree):
@@ -49,47 +60,79 @@ def test_stub_beside_module_prefers_py_and_lone_stub_is_used(tree):
     root = tree({"pkg/__init__.py": "", "pkg/a.py": "", "pkg/a.pyi": "", "pkg/b.pyi": ""})
     files = discover(root).files
     assert [(f.module, f.rel) for f in files] == [
-        ("pkg", "pkg/__init__.py"), ("pkg.a", "pkg/a.py"), ("pkg.b", "pkg/b.pyi")]
+        ("pkg", "pkg/__init__.py"),
+        ("pkg.a", "pkg/a.py"),
+        ("pkg.b", "pkg/b.pyi"),
+    ]
 
 
 def test_default_excludes(tree):
-    root = tree({
-        "app/__init__.py": "", "app/views.py": "",
-        "app/tests/__init__.py": "", "app/tests/test_views.py": "", "app/test_x.py": "",
-        "app/migrations/__init__.py": "", "app/migrations/0001_initial.py": "",
-        "build/lib/app/__init__.py": "", ".venv/lib/x.py": "", "venv2/pyvenv.cfg": "",
-        "venv2/lib/y.py": "", ".git/hooks/z.py": "", "node_modules/n/q.py": "",
-        "conftest.py": "", "docs/conf.py": "",
-    })
+    root = tree(
+        {
+            "app/__init__.py": "",
+            "app/views.py": "",
+            "app/tests/__init__.py": "",
+            "app/tests/test_views.py": "",
+            "app/test_x.py": "",
+            "app/migrations/__init__.py": "",
+            "app/migrations/0001_initial.py": "",
+            "build/lib/app/__init__.py": "",
+            ".venv/lib/x.py": "",
+            "venv2/pyvenv.cfg": "",
+            "venv2/lib/y.py": "",
+            ".git/hooks/z.py": "",
+            "node_modules/n/q.py": "",
+            "conftest.py": "",
+            "docs/conf.py": "",
+        }
+    )
     assert modules(root) == ["app", "app.views"]
     everything = modules(root, default_excludes=False)
-    assert "app.tests.test_views" in everything and "app.migrations.0001_initial" not in \
-        everything  # not an identifier: never a module
+    assert (
+        "app.tests.test_views" in everything and "app.migrations.0001_initial" not in everything
+    )  # not an identifier: never a module
     assert not any(m.startswith(("node_modules", "venv2")) for m in everything)
 
 
 def test_only_schema_migrations_are_excluded_by_default(tree):
     """Django's numbered migrations and Alembic's environment are schema history; a feature
     package that happens to be called ``migrations`` (importers from other apps) is code."""
-    root = tree({
-        "app/__init__.py": "",
-        "app/migrations/__init__.py": "", "app/migrations/0002_more.py": "",
-        "app/db/__init__.py": "", "app/db/migrations/env.py": "",
-        "app/db/migrations/versions/abc_add.py": "",
-        "app/services/__init__.py": "", "app/services/migrations/__init__.py": "",
-        "app/services/migrations/chowdown.py": "", "app/services/migrations/utils/__init__.py": "",
-    })
-    assert modules(root) == ["app", "app.db", "app.services", "app.services.migrations",
-                             "app.services.migrations.chowdown",
-                             "app.services.migrations.utils"]
-    assert modules(root, exclude=["app/services/migrations"]) == [
-        "app", "app.db", "app.services"]
+    root = tree(
+        {
+            "app/__init__.py": "",
+            "app/migrations/__init__.py": "",
+            "app/migrations/0002_more.py": "",
+            "app/db/__init__.py": "",
+            "app/db/migrations/env.py": "",
+            "app/db/migrations/versions/abc_add.py": "",
+            "app/services/__init__.py": "",
+            "app/services/migrations/__init__.py": "",
+            "app/services/migrations/chowdown.py": "",
+            "app/services/migrations/utils/__init__.py": "",
+        }
+    )
+    assert modules(root) == [
+        "app",
+        "app.db",
+        "app.services",
+        "app.services.migrations",
+        "app.services.migrations.chowdown",
+        "app.services.migrations.utils",
+    ]
+    assert modules(root, exclude=["app/services/migrations"]) == ["app", "app.db", "app.services"]
 
 
 def test_include_and_exclude_globs(tree):
-    root = tree({"app/__init__.py": "", "app/a.py": "", "app/b.py": "",
-                 "app/legacy/__init__.py": "", "app/legacy/old.py": "",
-                 "app/tests/test_a.py": ""})
+    root = tree(
+        {
+            "app/__init__.py": "",
+            "app/a.py": "",
+            "app/b.py": "",
+            "app/legacy/__init__.py": "",
+            "app/legacy/old.py": "",
+            "app/tests/test_a.py": "",
+        }
+    )
     assert modules(root, exclude=["app/legacy"]) == ["app", "app.a", "app.b"]
     assert modules(root, exclude=["**/b.py", "legacy"]) == ["app", "app.a"]
     assert modules(root, include=["app/a.py", "app/__init__.py"]) == ["app", "app.a"]
@@ -98,36 +141,48 @@ def test_include_and_exclude_globs(tree):
 
 
 def test_gitignore_is_honoured(tree):
-    root = tree({
-        ".gitignore": "generated/\n*.gen.py\n!keep.gen.py\n/top_only.py\n",
-        "app/__init__.py": "", "app/generated/__init__.py": "", "app/x.gen.py": "",
-        "app/keep.gen.py": "", "top_only.py": "", "app/top_only.py": "",
-        "app/sub/.gitignore": "local.py\n", "app/sub/__init__.py": "", "app/sub/local.py": "",
-        "app/local.py": "",
-    })
+    root = tree(
+        {
+            ".gitignore": "generated/\n*.gen.py\n!keep.gen.py\n/top_only.py\n",
+            "app/__init__.py": "",
+            "app/generated/__init__.py": "",
+            "app/x.gen.py": "",
+            "app/keep.gen.py": "",
+            "top_only.py": "",
+            "app/top_only.py": "",
+            "app/sub/.gitignore": "local.py\n",
+            "app/sub/__init__.py": "",
+            "app/sub/local.py": "",
+            "app/local.py": "",
+        }
+    )
     # `x.gen.py` and `keep.gen.py` are not identifiers either way; check the others
     found = modules(root)
     assert "app.generated" not in found
     assert "top_only" not in found and "app.top_only" in found
     assert "app.sub.local" not in found and "app.local" in found
     assert "app.local" in modules(root, gitignore=False) and "app.generated" in modules(
-        root, gitignore=False)
+        root, gitignore=False
+    )
 
 
-@pytest.mark.parametrize("pattern,path,is_dir,expected", [
-    ("*.pyc", "a/b/c.pyc", False, True),
-    ("build/", "build", True, True),
-    ("build/", "build", False, False),
-    ("/root.py", "root.py", False, True),
-    ("/root.py", "a/root.py", False, False),
-    ("docs/*.py", "docs/x.py", False, True),
-    ("docs/*.py", "docs/a/x.py", False, False),
-    ("**/cache", "a/b/cache", True, True),
-    ("a/**/z.py", "a/z.py", False, True),
-    ("a/**/z.py", "a/b/c/z.py", False, True),
-    ("x[0-9].py", "x5.py", False, True),
-    ("x?.py", "xy.py", False, True),
-])
+@pytest.mark.parametrize(
+    "pattern,path,is_dir,expected",
+    [
+        ("*.pyc", "a/b/c.pyc", False, True),
+        ("build/", "build", True, True),
+        ("build/", "build", False, False),
+        ("/root.py", "root.py", False, True),
+        ("/root.py", "a/root.py", False, False),
+        ("docs/*.py", "docs/x.py", False, True),
+        ("docs/*.py", "docs/a/x.py", False, False),
+        ("**/cache", "a/b/cache", True, True),
+        ("a/**/z.py", "a/z.py", False, True),
+        ("a/**/z.py", "a/b/c/z.py", False, True),
+        ("x[0-9].py", "x5.py", False, True),
+        ("x?.py", "xy.py", False, True),
+    ],
+)
 def test_gitignore_patterns(pattern, path, is_dir, expected):
     assert GitIgnore(parse_rules(pattern)).ignored(path, is_dir) is expected
 
@@ -152,12 +207,29 @@ def test_project_root_is_the_root_discover_gives_without_walking(tree, tmp_path)
     root alone, so ``project_root`` must agree with ``discover`` on every layout."""
     from migrator.analysis.discover import project_root
 
-    root = tree({"src/pkg/__init__.py": "", "src/pkg/mod.py": "", "flat/a/__init__.py": "",
-                 "flat/a/sub/__init__.py": "", "flat/a/sub/b.py": "", "script.py": "",
-                 "not-an-identifier/__init__.py": "", "not-an-identifier/c.py": ""})
-    for path in (root, root / "src", root / "src/pkg", root / "src/pkg/mod.py",
-                 root / "flat", root / "flat/a/sub", root / "flat/a/sub/b.py", root / "script.py",
-                 root / "not-an-identifier"):
+    root = tree(
+        {
+            "src/pkg/__init__.py": "",
+            "src/pkg/mod.py": "",
+            "flat/a/__init__.py": "",
+            "flat/a/sub/__init__.py": "",
+            "flat/a/sub/b.py": "",
+            "script.py": "",
+            "not-an-identifier/__init__.py": "",
+            "not-an-identifier/c.py": "",
+        }
+    )
+    for path in (
+        root,
+        root / "src",
+        root / "src/pkg",
+        root / "src/pkg/mod.py",
+        root / "flat",
+        root / "flat/a/sub",
+        root / "flat/a/sub/b.py",
+        root / "script.py",
+        root / "not-an-identifier",
+    ):
         assert project_root(path) == discover(path).root, path
     assert project_root(root / "flat/a/sub") == (root / "flat").resolve()
     assert project_root(tmp_path / "missing") is None

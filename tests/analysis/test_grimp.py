@@ -31,11 +31,13 @@ def compare(package: str) -> None:
     path = Path(mod.__file__).parent
     theirs = grimp.build_graph(package, cache_dir=None)
     their_modules = set(theirs.modules)
-    their_edges = {(m, t) for m in their_modules
-                   for t in theirs.find_modules_directly_imported_by(m)}
+    their_edges = {
+        (m, t) for m in their_modules for t in theirs.find_modules_directly_imported_by(m)
+    }
 
-    graph = analyze(path, use_cache=False, default_excludes=False, gitignore=False,
-                    plugins=False, jobs=2)
+    graph = analyze(
+        path, use_cache=False, default_excludes=False, gitignore=False, plugins=False, jobs=2
+    )
     our_modules = set(graph.modules())
     assert graph.diagnostics == [] or all(d.severity == "info" for d in graph.diagnostics)
 
@@ -43,8 +45,9 @@ def compare(package: str) -> None:
     for extra in our_modules - their_modules:  # namespace directories inside the package
         rel = Path(graph.g.nodes[extra]["file"])
         assert not (graph.root and (Path(graph.root) / rel.parent / "__init__.py").exists()), extra
-    our_edges = {(s, t) for s, t, _ in graph.edges("import")
-                 if s in their_modules and t in their_modules}
+    our_edges = {
+        (s, t) for s, t, _ in graph.edges("import") if s in their_modules and t in their_modules
+    }
     assert sorted(our_edges - their_edges) == []
     assert sorted(their_edges - our_edges) == []
     assert len(our_edges) > 40

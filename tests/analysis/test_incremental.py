@@ -31,9 +31,13 @@ IGNORE = shutil.ignore_patterns("__pycache__", ".migrator-cache", "tests", "stat
 
 # -- comparing graphs -----------------------------------------------------------------------
 
+
 def _diff(a: str, b: str, limit: int = 60) -> str:
-    lines = list(difflib.unified_diff(b.splitlines(), a.splitlines(), "from-scratch",
-                                      "cached", lineterm="", n=1))
+    lines = list(
+        difflib.unified_diff(
+            b.splitlines(), a.splitlines(), "from-scratch", "cached", lineterm="", n=1
+        )
+    )
     return "\n".join(lines[:limit])
 
 
@@ -100,6 +104,7 @@ def assert_resolution(graph: DependencyGraph, expected: str) -> None:
 
 # -- editing source files -------------------------------------------------------------------
 
+
 def replace(root: Path, rel: str, old: str, new: str, count: int = 1) -> None:
     path = root / rel
     text = path.read_text()
@@ -118,9 +123,11 @@ def remove_top_level(text: str, name: str) -> str:
     pattern = re.compile(rf"^(async def|def|class) {re.escape(name)}\b")
     start = next(i for i, line in enumerate(lines) if pattern.match(line))
     end = start + 1
-    while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t"
-                                or (lines[end].startswith(")") and lines[end].rstrip()
-                                    .endswith(":"))):
+    while end < len(lines) and (
+        not lines[end].strip()
+        or lines[end][0] in " \t"
+        or (lines[end].startswith(")") and lines[end].rstrip().endswith(":"))
+    ):
         end += 1
     while start > 0 and lines[start - 1].startswith("@"):
         start -= 1
@@ -172,25 +179,38 @@ def e_models_top_comment(root: Path) -> None:
 
 def c_models_top_comment(before: DependencyGraph, after: DependencyGraph) -> None:
     assert after.tables["products"].line == before.tables["products"].line + 1
-    assert after.g.nodes[P + "models:Product"]["line"] == \
-        before.g.nodes[P + "models:Product"]["line"] + 1
+    assert (
+        after.g.nodes[P + "models:Product"]["line"]
+        == before.g.nodes[P + "models:Product"]["line"] + 1
+    )
 
 
 def e_body_cross_domain(root: Path) -> None:
-    replace(root, CS, "def featured_products(limit: int = 8) -> list[dict[str, Any]]:\n",
-            "def featured_products(limit: int = 8) -> list[dict[str, Any]]:\n"
-            "    inventory_services.low_stock(limit)\n")
+    replace(
+        root,
+        CS,
+        "def featured_products(limit: int = 8) -> list[dict[str, Any]]:\n",
+        "def featured_products(limit: int = 8) -> list[dict[str, Any]]:\n"
+        "    inventory_services.low_stock(limit)\n",
+    )
 
 
 def c_body_cross_domain(before: DependencyGraph, after: DependencyGraph) -> None:
-    edge = (P + "catalog.services:featured_products", P + "inventory.services:low_stock",
-            "reference")
+    edge = (
+        P + "catalog.services:featured_products",
+        P + "inventory.services:low_stock",
+        "reference",
+    )
     assert not has_edge(before, *edge) and has_edge(after, *edge)
 
 
 def e_add_function(root: Path) -> None:
-    append(root, CS, "\n\ndef restock_hint(limit: int) -> list:\n"
-                     "    return inventory_services.low_stock(limit)\n")
+    append(
+        root,
+        CS,
+        "\n\ndef restock_hint(limit: int) -> list:\n"
+        "    return inventory_services.low_stock(limit)\n",
+    )
 
 
 def c_add_function(before: DependencyGraph, after: DependencyGraph) -> None:
@@ -212,8 +232,12 @@ def c_remove_used_function(before: DependencyGraph, after: DependencyGraph) -> N
 
 
 def e_import_alias(root: Path) -> None:
-    replace(root, CR, "from sample_monolith.inventory import services as inventory_services\n",
-            "from sample_monolith.inventory import services as stock\n")
+    replace(
+        root,
+        CR,
+        "from sample_monolith.inventory import services as inventory_services\n",
+        "from sample_monolith.inventory import services as stock\n",
+    )
 
 
 def c_import_alias(before: DependencyGraph, after: DependencyGraph) -> None:
@@ -226,8 +250,12 @@ def _routes(graph: DependencyGraph) -> set[tuple[str, str]]:
 
 
 def e_add_route(root: Path) -> None:
-    replace(root, CR, '@bp.route("/categories")\n',
-            '@bp.route("/categories/all")\n@bp.route("/categories")\n')
+    replace(
+        root,
+        CR,
+        '@bp.route("/categories")\n',
+        '@bp.route("/categories/all")\n@bp.route("/categories")\n',
+    )
 
 
 def c_add_route(before: DependencyGraph, after: DependencyGraph) -> None:
@@ -243,8 +271,9 @@ def c_remove_route(before: DependencyGraph, after: DependencyGraph) -> None:
 
 
 def e_tablename(root: Path) -> None:
-    replace(root, "models.py", '__tablename__ = "categories"',
-            '__tablename__ = "product_categories"')
+    replace(
+        root, "models.py", '__tablename__ = "categories"', '__tablename__ = "product_categories"'
+    )
 
 
 def c_tablename(before: DependencyGraph, after: DependencyGraph) -> None:
@@ -253,34 +282,49 @@ def c_tablename(before: DependencyGraph, after: DependencyGraph) -> None:
 
 
 def p_reexport(root: Path) -> None:
-    append(root, "catalog/__init__.py",
-           "\nfrom sample_monolith.catalog.services import featured_products, search\n")
-    append(root, "views.py", "\n\nfrom sample_monolith.catalog import featured_products  # noqa\n"
-                             "\n\ndef _featured_via_package():\n"
-                             "    return featured_products()\n")
+    append(
+        root,
+        "catalog/__init__.py",
+        "\nfrom sample_monolith.catalog.services import featured_products, search\n",
+    )
+    append(
+        root,
+        "views.py",
+        "\n\nfrom sample_monolith.catalog import featured_products  # noqa\n"
+        "\n\ndef _featured_via_package():\n"
+        "    return featured_products()\n",
+    )
 
 
 def e_reexport(root: Path) -> None:
-    replace(root, "catalog/__init__.py",
-            "from sample_monolith.catalog.services import featured_products, search\n",
-            "from sample_monolith.catalog.services import search\n")
+    replace(
+        root,
+        "catalog/__init__.py",
+        "from sample_monolith.catalog.services import featured_products, search\n",
+        "from sample_monolith.catalog.services import search\n",
+    )
 
 
 def c_reexport(before: DependencyGraph, after: DependencyGraph) -> None:
-    edge = (P + "views:_featured_via_package", P + "catalog.services:featured_products",
-            "reference")
+    edge = (
+        P + "views:_featured_via_package",
+        P + "catalog.services:featured_products",
+        "reference",
+    )
     assert has_edge(before, *edge) and not has_edge(after, *edge)
 
 
 def e_new_file(root: Path) -> None:
     (root / "catalog" / "feeds.py").write_text(
         "from sample_monolith.catalog import services\n\n\n"
-        "def feed():\n    return services.featured_products(3)\n")
+        "def feed():\n    return services.featured_products(3)\n"
+    )
 
 
 def c_new_file(before: DependencyGraph, after: DependencyGraph) -> None:
-    assert has_edge(after, P + "catalog.feeds:feed", P + "catalog.services:featured_products",
-                    "reference")
+    assert has_edge(
+        after, P + "catalog.feeds:feed", P + "catalog.services:featured_products", "reference"
+    )
 
 
 def e_delete_file(root: Path) -> None:
@@ -312,14 +356,25 @@ CASES = [
     Case("models-top-comment", e_models_top_comment, "incremental", c_models_top_comment),
     Case("body-cross-domain-call", e_body_cross_domain, "incremental", c_body_cross_domain),
     Case("add-top-level-function", e_add_function, "incremental", c_add_function),
-    Case("remove-used-function", e_remove_used_function, "incremental",
-         c_remove_used_function, more_than_one=True),
+    Case(
+        "remove-used-function",
+        e_remove_used_function,
+        "incremental",
+        c_remove_used_function,
+        more_than_one=True,
+    ),
     Case("import-alias", e_import_alias, "incremental", c_import_alias),
     Case("add-route", e_add_route, "incremental", c_add_route),
     Case("remove-route", e_remove_route, "incremental", c_remove_route),
     Case("tablename", e_tablename, "incremental", c_tablename),
-    Case("package-reexport-removed", e_reexport, "incremental", c_reexport, prepare=p_reexport,
-         more_than_one=True),
+    Case(
+        "package-reexport-removed",
+        e_reexport,
+        "incremental",
+        c_reexport,
+        prepare=p_reexport,
+        more_than_one=True,
+    ),
     Case("new-file", e_new_file, "incremental", c_new_file),
     Case("delete-file", e_delete_file, "incremental", c_delete_file),
     Case("two-files", e_two_files, "incremental", c_tablename),
@@ -327,8 +382,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_sample_edit_gives_the_from_scratch_graph(case: Case,
-                                                  sample: tuple[Path, Path]) -> None:
+def test_sample_edit_gives_the_from_scratch_graph(case: Case, sample: tuple[Path, Path]) -> None:
     root, cache = sample
     if case.prepare:
         case.prepare(root)
@@ -394,6 +448,7 @@ def test_without_framework_plugins(sample: tuple[Path, Path]) -> None:
 
 # -- framework fixture apps -----------------------------------------------------------------
 
+
 def copy_app(name: str, dest: Path) -> Path:
     return Path(shutil.copytree(APPS / name, dest / name, ignore=IGNORE))
 
@@ -414,11 +469,16 @@ def test_django_app_edits(tmp_path: Path) -> None:
     assert "accounts.models:User" not in _orm_targets(step, "shop.models:Order")
     assert_resolution(step, "incremental")
     # the prefix of an include()d urls module: routes of an untouched module change
-    replace(root, "mysite/urls.py", 'path("blog/", include("blog.urls"))',
-            'path("journal/", include("blog.urls"))')
+    replace(
+        root,
+        "mysite/urls.py",
+        'path("blog/", include("blog.urls"))',
+        'path("journal/", include("blog.urls"))',
+    )
     step2 = check_step(root, cache)
-    assert any(r.path.startswith("/journal/") or r.path.startswith("journal/")
-               for r in step2.routes)
+    assert any(
+        r.path.startswith("/journal/") or r.path.startswith("journal/") for r in step2.routes
+    )
     assert {r.path for r in step2.routes} != {r.path for r in step.routes}
     assert_resolution(step2, "incremental")
     # a model class renamed (interface change): the "Tag" strings no longer resolve to it
@@ -465,6 +525,7 @@ def test_fastapi_app_edits(tmp_path: Path) -> None:
 
 # -- a seeded random sequence of cumulative edits ---------------------------------------------
 
+
 class Editor:
     """Random edits to one copy of sample_monolith; each returns what it did and whether the
     set of files changed (then a full resolution is expected), or None when it cannot apply."""
@@ -473,14 +534,16 @@ class Editor:
         self.root = root
         self.rng = rng
         self.n = 0
-        self.original = {p.relative_to(root).as_posix(): p.read_bytes()
-                         for p in root.rglob("*.py")}
+        self.original = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*.py")}
         self.broken: dict[str, str] = {}
 
     # helpers
     def files(self) -> list[str]:
-        return sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*.py")
-                      if "__pycache__" not in p.parts)
+        return sorted(
+            p.relative_to(self.root).as_posix()
+            for p in self.root.rglob("*.py")
+            if "__pycache__" not in p.parts
+        )
 
     def editable(self) -> list[str]:
         return [f for f in self.files() if f not in self.broken]
@@ -499,8 +562,9 @@ class Editor:
 
     def pick_match(self, pattern: str, flags: int = 0) -> tuple[str, re.Match, str] | None:
         """A random match of ``pattern`` in the editable files: (file, match, its text)."""
-        choices = [(f, m) for f in self.editable()
-                   for m in re.finditer(pattern, self.read(f), flags)]
+        choices = [
+            (f, m) for f in self.editable() for m in re.finditer(pattern, self.read(f), flags)
+        ]
         if not choices:
             return None
         rel, m = self.pick(choices)
@@ -520,8 +584,9 @@ class Editor:
 
     def _callable(self, exclude: str) -> tuple[str, str] | None:
         """A random (module, function) of another file."""
-        choices = [(self.module(f), d) for f in self.editable() if f != exclude
-                   for d in self.defs(f)]
+        choices = [
+            (self.module(f), d) for f in self.editable() if f != exclude for d in self.defs(f)
+        ]
         return self.pick(choices)  # type: ignore[return-value]
 
     # edits keeping every module's interface
@@ -544,9 +609,8 @@ class Editor:
             return None
         head = self.pick(heads)
         module, func = target
-        call = f"    from {module} import {func} as _lazy_{self.fresh()}\n" \
-               f"    _lazy_{self.n}\n"
-        self.write(rel, text[:head.end()] + call + text[head.end():])
+        call = f"    from {module} import {func} as _lazy_{self.fresh()}\n    _lazy_{self.n}\n"
+        self.write(rel, text[: head.end()] + call + text[head.end() :])
         return f"lazy call of {module}:{func} in a body of {rel}"
 
     def tablename(self) -> str | None:
@@ -554,7 +618,7 @@ class Editor:
         if found is None:
             return None
         rel, m, text = found
-        self.write(rel, text[:m.start(1)] + f"{m.group(1)}_{self.fresh()}" + text[m.end(1):])
+        self.write(rel, text[: m.start(1)] + f"{m.group(1)}_{self.fresh()}" + text[m.end(1) :])
         return f"__tablename__ {m.group(1)} changed in {rel}"
 
     def route_remove(self) -> str | None:
@@ -562,7 +626,7 @@ class Editor:
         if found is None:
             return None
         rel, m, text = found
-        self.write(rel, text[:m.start()] + text[m.end():])
+        self.write(rel, text[: m.start()] + text[m.end() :])
         return f"route decorator removed in {rel}"
 
     def route_add(self) -> str | None:
@@ -571,7 +635,7 @@ class Editor:
             return None
         rel, m, text = found
         extra = f'@{m.group(1)}.route("/extra-{self.fresh()}")\n'
-        self.write(rel, text[:m.start()] + extra + text[m.start():])
+        self.write(rel, text[: m.start()] + extra + text[m.start() :])
         return f"route decorator added in {rel}"
 
     # edits changing an interface
@@ -582,9 +646,12 @@ class Editor:
             return None
         module, func = target
         n = self.fresh()
-        self.write(rel, self.read(rel) + f"\n\ndef added_{n}():\n"
-                                         f"    from {module} import {func}\n"
-                                         f"    return {func}()\n")
+        self.write(
+            rel,
+            self.read(rel) + f"\n\ndef added_{n}():\n"
+            f"    from {module} import {func}\n"
+            f"    return {func}()\n",
+        )
         return f"function added_{n} in {rel} calling {module}:{func}"
 
     def remove_function(self) -> str | None:
@@ -601,8 +668,9 @@ class Editor:
         if target is None:
             return None
         module, func = target
-        self.write(rel, self.read(rel) + f"\nfrom {module} import {func} as _imp_{self.fresh()}"
-                                         f"  # noqa\n")
+        self.write(
+            rel, self.read(rel) + f"\nfrom {module} import {func} as _imp_{self.fresh()}  # noqa\n"
+        )
         return f"module-level import of {module}:{func} added to {rel}"
 
     def remove_import(self) -> str | None:
@@ -611,7 +679,7 @@ class Editor:
         if found is None:
             return None
         rel, m, text = found
-        self.write(rel, text[:m.start()] + text[m.end():])
+        self.write(rel, text[: m.start()] + text[m.end() :])
         return f"import {m.group(1)!r} removed from {rel}"
 
     def alias_change(self) -> str | None:
@@ -619,7 +687,7 @@ class Editor:
         if found is None:
             return None
         rel, m, text = found
-        self.write(rel, text[:m.end(1)] + f"_{self.fresh()}" + text[m.end(1):])
+        self.write(rel, text[: m.end(1)] + f"_{self.fresh()}" + text[m.end(1) :])
         return f"import alias {m.group(1)} renamed in {rel}"
 
     def break_file(self) -> str | None:
@@ -639,8 +707,11 @@ class Editor:
         return f"syntax error fixed in {rel}"
 
     def revert(self) -> str | None:
-        choices = [f for f in self.files() if f in self.original
-                   and (self.root / f).read_bytes() != self.original[f]]
+        choices = [
+            f
+            for f in self.files()
+            if f in self.original and (self.root / f).read_bytes() != self.original[f]
+        ]
         rel = self.pick(choices)
         if rel is None:
             return None
@@ -662,13 +733,19 @@ class Editor:
             return None
         module, func = target
         n = self.fresh()
-        self.write(f"extra_{n}.py", f"from {module} import {func}\n\n\n"
-                                    f"def use_{n}():\n    return {func}()\n")
+        self.write(
+            f"extra_{n}.py",
+            f"from {module} import {func}\n\n\ndef use_{n}():\n    return {func}()\n",
+        )
         return f"new file extra_{n}.py importing {module}:{func}"
 
     def delete_file(self) -> str | None:
-        choices = [f for f in self.files() if not f.endswith("__init__.py")
-                   and f not in ("__main__.py", "models.py", "db.py", "utils.py")]
+        choices = [
+            f
+            for f in self.files()
+            if not f.endswith("__init__.py")
+            and f not in ("__main__.py", "models.py", "db.py", "utils.py")
+        ]
         rel = self.pick(choices)
         if rel is None:
             return None
@@ -677,8 +754,9 @@ class Editor:
         return f"{rel} deleted"
 
     def rename_file(self) -> str | None:
-        choices = [f for f in self.editable() if not f.endswith("__init__.py")
-                   and f != "__main__.py"]
+        choices = [
+            f for f in self.editable() if not f.endswith("__init__.py") and f != "__main__.py"
+        ]
         rel = self.pick(choices)
         if rel is None:
             return None
@@ -687,11 +765,26 @@ class Editor:
         return f"{rel} renamed"
 
     #: edit -> weight; the last three change the set of files
-    WEIGHTS = {"comment_append": 2, "comment_top": 1, "body_call": 2, "tablename": 1,
-               "route_remove": 1, "route_add": 1, "add_function": 2, "remove_function": 2,
-               "add_import": 1, "remove_import": 1, "alias_change": 1, "break_file": 1,
-               "fix_file": 2, "revert": 2, "two_files": 1,
-               "new_file": 1, "delete_file": 1, "rename_file": 1}
+    WEIGHTS = {
+        "comment_append": 2,
+        "comment_top": 1,
+        "body_call": 2,
+        "tablename": 1,
+        "route_remove": 1,
+        "route_add": 1,
+        "add_function": 2,
+        "remove_function": 2,
+        "add_import": 1,
+        "remove_import": 1,
+        "alias_change": 1,
+        "break_file": 1,
+        "fix_file": 2,
+        "revert": 2,
+        "two_files": 1,
+        "new_file": 1,
+        "delete_file": 1,
+        "rename_file": 1,
+    }
     NEW_FILES = ("new_file", "delete_file", "rename_file")
 
     def step(self) -> tuple[str, bool]:
@@ -736,24 +829,28 @@ def test_random_edit_sequence_matches_from_scratch(sample: tuple[Path, Path]) ->
     assert any(files_changed and kind == "incremental" for files_changed, kind in kinds)
 
 
-def test_a_patch_that_fails_costs_a_rebuild_not_the_run(sample: tuple[Path, Path],
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_patch_that_fails_costs_a_rebuild_not_the_run(
+    sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     root, cache = sample
     check_step(root, cache)
     from migrator.analysis import incremental
 
     def broken(*args, **kwargs):
         raise KeyError("sample_monolith.nowhere")
+
     monkeypatch.setattr(incremental, "patch", broken)
     e_append_comment(root)
     got = check_step(root, cache)
     assert_resolution(got, "full")
-    assert any("could not update the previous graph (KeyError" in note
-               for note in got.stats.cache_notes), got.stats.cache_notes
+    assert any(
+        "could not update the previous graph (KeyError" in note for note in got.stats.cache_notes
+    ), got.stats.cache_notes
 
 
 def test_an_incremental_run_leaves_libcst_unloaded_in_the_main_process(
-        sample: tuple[Path, Path]) -> None:
+    sample: tuple[Path, Path],
+) -> None:
     """The plug-ins' resolve step reads facts, not trees: loading libcst (a fifth of a second)
     in the main process is left to the parser process (``migrator.analysis.lazy``)."""
     import subprocess
@@ -762,15 +859,19 @@ def test_an_incremental_run_leaves_libcst_unloaded_in_the_main_process(
     root, cache = sample
     check_step(root, cache)
     e_add_route(root)
-    code = ("import sys\nfrom migrator.analysis import analyze\n"
-            f"g = analyze({str(root)!r}, cache_dir={str(cache)!r}, jobs=1)\n"
-            "print(g.stats.resolution, type(sys.modules['libcst']).__name__)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, check=True).stdout.split()
+    code = (
+        "import sys\nfrom migrator.analysis import analyze\n"
+        f"g = analyze({str(root)!r}, cache_dir={str(cache)!r}, jobs=1)\n"
+        "print(g.stats.resolution, type(sys.modules['libcst']).__name__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    ).stdout.split()
     assert out == ["incremental", "_LazyModule"]
 
 
 # -- a patched graph is stored as its changes from a whole one (``.delta``) -----------------
+
 
 def _deltas(cache: Path) -> list[Path]:
     return sorted(cache.rglob("*.delta"))
@@ -780,8 +881,9 @@ def _delta_base(delta: Path) -> Path:
     return delta.with_name(delta.name.partition("+")[2].replace(".delta", ".graph"))
 
 
-def test_a_patched_graph_is_stored_as_its_changes_and_loads_whole(sample: tuple[Path, Path]
-                                                                  ) -> None:
+def test_a_patched_graph_is_stored_as_its_changes_and_loads_whole(
+    sample: tuple[Path, Path],
+) -> None:
     root, cache = sample
     check_step(root, cache)
     assert not _deltas(cache)
@@ -837,8 +939,9 @@ DAMAGES: dict[str, Callable[[Path], None]] = {
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
-def test_a_damaged_or_forged_delta_is_discarded_with_a_note(sample: tuple[Path, Path],
-                                                            damage: str) -> None:
+def test_a_damaged_or_forged_delta_is_discarded_with_a_note(
+    sample: tuple[Path, Path], damage: str
+) -> None:
     """Whatever a delta holds, a run gives the right graph, no exception, and says which
     file it discarded; the next run has a whole graph again."""
     root, cache = sample
@@ -849,8 +952,9 @@ def test_a_damaged_or_forged_delta_is_discarded_with_a_note(sample: tuple[Path, 
     DAMAGES[damage](delta)
     got = check_step(root, cache)
     assert_resolution(got, "full")
-    assert any(delta.name in note and "discarded" in note for note in got.stats.cache_notes), \
+    assert any(delta.name in note and "discarded" in note for note in got.stats.cache_notes), (
         got.stats.cache_notes
+    )
     check_unchanged(root, cache, got)
 
 
@@ -867,7 +971,8 @@ def test_a_delta_whose_whole_graph_is_gone_costs_a_rebuild(sample: tuple[Path, P
 
 
 def test_a_delta_holds_what_the_plug_ins_changed_in_untouched_modules(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Renaming a model changes the edges the Django plug-in draws from another module's
     model that names it in a string: that module is not resolved again, yet its node is
     among the changes stored, so the graph as stored is the graph the run gave."""

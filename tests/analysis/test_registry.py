@@ -39,6 +39,7 @@ def test_plugin_found_by_attribute_or_class():
 
     class OnlyPlugin(_Plugin):
         pass
+
     OnlyPlugin.__module__ = "m2"
     mod2.OnlyPlugin = OnlyPlugin
     assert isinstance(frameworks._plugin_from_module(mod2), OnlyPlugin)
@@ -67,8 +68,10 @@ def test_collect_runs_only_on_marked_files_and_errors_become_diagnostics(monkeyp
 
 def test_resolve_errors_become_diagnostics(monkeypatch):
     monkeypatch.setattr(frameworks, "plugins", lambda: (_Plugin("resolve"),))
-    facts = {"a": ModuleFacts("a", "a.py", False, 1, ""), "b": ModuleFacts("b", "b.py", False, 1,
-                                                                           "")}
+    facts = {
+        "a": ModuleFacts("a", "a.py", False, 1, ""),
+        "b": ModuleFacts("b", "b.py", False, 1, ""),
+    }
     graph, _ = build_graph(facts)
     assert [d.code for d in graph.diagnostics] == ["plugin-error"]
     monkeypatch.setattr(frameworks, "plugins", lambda: (_Plugin(),))

@@ -26,8 +26,11 @@ from migrator.analysis.formats import render
 
 from .helpers import finishes, forked_processes_end, write_tree
 
-FILES = {f"proj/pkg/m{i}.py": f"from pkg import m{(i + 1) % 6}\n\n\ndef f{i}():\n"
-         f"    return m{(i + 1) % 6}.f{(i + 1) % 6}\n" for i in range(6)}
+FILES = {
+    f"proj/pkg/m{i}.py": f"from pkg import m{(i + 1) % 6}\n\n\ndef f{i}():\n"
+    f"    return m{(i + 1) % 6}.f{(i + 1) % 6}\n"
+    for i in range(6)
+}
 FILES["proj/pkg/__init__.py"] = ""
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="resident parsers need fork")
@@ -91,8 +94,9 @@ def edit(path: Path, text: str) -> None:
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000))
 
 
-def test_a_run_leaves_a_resident_that_parses_the_next_runs_edit(private: Path, project: Path,
-                                                                 tmp_path: Path) -> None:
+def test_a_run_leaves_a_resident_that_parses_the_next_runs_edit(
+    private: Path, project: Path, tmp_path: Path
+) -> None:
     cache = tmp_path / "cache"
     first = analyze(project, cache_dir=cache, resident=True)
     assert not first.stats.resident
@@ -109,15 +113,17 @@ def test_a_run_leaves_a_resident_that_parses_the_next_runs_edit(private: Path, p
     assert len(list(private.glob("*.sock"))) == 1
 
 
-def test_without_resident_a_run_leaves_nothing(private: Path, project: Path,
-                                               tmp_path: Path) -> None:
+def test_without_resident_a_run_leaves_nothing(
+    private: Path, project: Path, tmp_path: Path
+) -> None:
     with forked_processes_end():  # every parser process is gone: none can bind one later
         analyze(project, cache_dir=tmp_path / "cache")
     assert not list(private.glob("*.sock"))
 
 
-def test_the_watch_on_forked_processes_sees_a_resident(private: Path, project: Path,
-                                                      tmp_path: Path) -> None:
+def test_the_watch_on_forked_processes_sees_a_resident(
+    private: Path, project: Path, tmp_path: Path
+) -> None:
     """What makes this module's absence checks mean something: a resident forked in the block
     keeps it from ending."""
     with pytest.raises(AssertionError, match="still runs"):
@@ -126,8 +132,9 @@ def test_the_watch_on_forked_processes_sees_a_resident(private: Path, project: P
     assert wait_for(lambda: resident_pid(the_address()) is not None)  # it idles for 20 s
 
 
-def test_a_resident_gives_up_when_idle(private: Path, project: Path, tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_resident_gives_up_when_idle(
+    private: Path, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(resident, "IDLE_SECONDS", 0.5)
     analyze(project, cache_dir=tmp_path / "cache", resident=True)
     assert wait_for(lambda: Path(the_address()).exists())
@@ -135,8 +142,9 @@ def test_a_resident_gives_up_when_idle(private: Path, project: Path, tmp_path: P
     assert resident_pid(the_address()) is None
 
 
-def test_a_busy_resident_is_not_waited_for(private: Path, project: Path, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_busy_resident_is_not_waited_for(
+    private: Path, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cache = tmp_path / "cache"
     analyze(project, cache_dir=cache, resident=True)
     assert wait_for(lambda: resident_pid(the_address()) is not None)
@@ -154,7 +162,8 @@ def test_a_busy_resident_is_not_waited_for(private: Path, project: Path, tmp_pat
 
 
 def test_a_resident_that_crashes_costs_only_the_file_it_crashed_on(
-        private: Path, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    private: Path, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     module = importlib.import_module("migrator.analysis.parse")  # what the resident runs
     real = module.analyse_source
 
@@ -182,8 +191,9 @@ def test_a_resident_that_crashes_costs_only_the_file_it_crashed_on(
     assert wait_for(lambda: resident_pid(the_address()) is not None)
 
 
-def test_a_killed_residents_socket_is_replaced(private: Path, project: Path,
-                                               tmp_path: Path) -> None:
+def test_a_killed_residents_socket_is_replaced(
+    private: Path, project: Path, tmp_path: Path
+) -> None:
     cache = tmp_path / "cache"
     analyze(project, cache_dir=cache, resident=True)
     assert wait_for(lambda: resident_pid(the_address()) is not None)
@@ -223,8 +233,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_only_a_private_directory_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                          request: pytest.FixtureRequest) -> None:
+def test_only_a_private_directory_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
     runtime = Path(tempfile.mkdtemp(prefix="mr-"))  # short: Unix socket paths are limited
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     request.addfinalizer(lambda: shutil.rmtree(runtime, ignore_errors=True))
@@ -241,28 +252,48 @@ def test_only_a_private_directory_is_used(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_the_command_line_leaves_a_detached_resident_unless_told_not_to(
-        project: Path, tmp_path: Path) -> None:
+    project: Path, tmp_path: Path
+) -> None:
     """The run returns while its resident lives on: the resident holds none of the run's
     pipes (``capture_output`` would wait for them). ``MIGRATOR_RESIDENT_PARSER=0`` leaves
     none."""
     runtime = Path(tempfile.mkdtemp(prefix="mr-"))
     runtime.chmod(0o700)
     env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
-    cmd = [sys.executable, "-m", "migrator", "analyze", str(project), "--cache-dir",
-           str(tmp_path / "cache"), "-f", "json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "migrator",
+        "analyze",
+        str(project),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "-f",
+        "json",
+    ]
     with forked_processes_end() as watched:  # the run and every process it forked are gone
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, pass_fds=[watched],
-                              env={**env, "MIGRATOR_RESIDENT_PARSER": "0"})
+        done = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            pass_fds=[watched],
+            env={**env, "MIGRATOR_RESIDENT_PARSER": "0"},
+        )
     assert done.returncode == 0, done.stderr
     assert not list(runtime.glob("migrator/*.sock"))
     if (os.cpu_count() or 1) < 2:
         pytest.skip("the first parser process (and so a resident) needs a second core")
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
-                          env={**env, "MIGRATOR_RESIDENT_PARSER": "1"})
+    done = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "MIGRATOR_RESIDENT_PARSER": "1"},
+    )
     assert done.returncode == 0, done.stderr
     try:
-        assert wait_for(lambda: any(resident_pid(str(s)) for s in
-                                    runtime.glob("migrator/*.sock")))
+        assert wait_for(lambda: any(resident_pid(str(s)) for s in runtime.glob("migrator/*.sock")))
     finally:
         for sock in runtime.glob("migrator/*.sock"):
             stop(str(sock))
@@ -276,10 +307,12 @@ def test_no_cache_means_no_resident(private: Path, project: Path) -> None:
     assert not list(private.glob("*.sock"))
 
 
-def test_an_interrupted_run_leaves_no_resident(private: Path, project: Path,
-                                               tmp_path: Path) -> None:
+def test_an_interrupted_run_leaves_no_resident(
+    private: Path, project: Path, tmp_path: Path
+) -> None:
     """Ctrl-C means stop: the run's parser processes end with it (here it comes when every
     file is parsed and the first parser process is idle, ready to stay)."""
+
     def interrupt(done: int, total: int) -> None:
         if done == total:
             raise KeyboardInterrupt
@@ -291,8 +324,9 @@ def test_an_interrupted_run_leaves_no_resident(private: Path, project: Path,
     assert wait_for(lambda: resident_pid(the_address()) is not None)
 
 
-def test_a_terminated_resident_removes_its_socket(private: Path, project: Path,
-                                                  tmp_path: Path) -> None:
+def test_a_terminated_resident_removes_its_socket(
+    private: Path, project: Path, tmp_path: Path
+) -> None:
     analyze(project, cache_dir=tmp_path / "cache", resident=True)
     assert wait_for(lambda: resident_pid(the_address()) is not None)
     os.kill(resident_pid(the_address()), signal.SIGTERM)  # type: ignore[arg-type]

@@ -214,11 +214,13 @@ def test_relative_import_above_top_level_is_a_diagnostic(graph):
 
 
 def test_counts_and_evidence_accumulate(tree):
-    root = tree({
-        "app/__init__.py": "",
-        "app/a.py": "def f():\n    pass\n",
-        "app/b.py": "from app.a import f\n\n\ndef g():\n    f()\n    f()\n    return f\n",
-    })
+    root = tree(
+        {
+            "app/__init__.py": "",
+            "app/a.py": "def f():\n    pass\n",
+            "app/b.py": "from app.a import f\n\n\ndef g():\n    f()\n    f()\n    return f\n",
+        }
+    )
     graph = run(root)
     data = edge(graph, "app.b:g", "app.a:f", "reference")
     assert data["count"] == 3
@@ -235,8 +237,7 @@ def test_resolver_protocol_for_plugins(tmp_path_factory):
     root = write_tree(tmp_path_factory.mktemp("proto"), SHOP)
     facts = {}
     for f in discover(root).files:
-        mf = analyse_source(WorkItem(f.rel, f.module, f.is_package, "", f.path.read_bytes(),
-                                     False))
+        mf = analyse_source(WorkItem(f.rel, f.module, f.is_package, "", f.path.read_bytes(), False))
         facts[mf.module] = mf
     _, resolver = build_graph(facts, run_plugins=False)
     assert resolver.resolve("shop.views", "Product") == "shop.models:Product"

@@ -15,16 +15,19 @@ from .helpers import run, write_tree
 def _adjacency(graph: DependencyGraph) -> tuple:
     """Every ordering networkx exposes: nodes, successors, predecessors, keys, attributes."""
     g = graph.g
-    return (list(g.nodes(data=True)),
-            [(n, list(g.succ[n]), list(g.pred[n])) for n in g.nodes],
-            list(g.edges(keys=True, data=True)))
+    return (
+        list(g.nodes(data=True)),
+        [(n, list(g.succ[n]), list(g.pred[n])) for n in g.nodes],
+        list(g.edges(keys=True, data=True)),
+    )
 
 
 def _scrambled() -> DependencyGraph:
     graph = DependencyGraph(root=".")
     for node in ("b.mod", "a.mod", "a.mod:Z", "a.mod:A", "c"):
-        graph.add_node(node, "module" if ":" not in node else "class", file="x.py", line=1,
-                       end_line=3)
+        graph.add_node(
+            node, "module" if ":" not in node else "class", file="x.py", line=1, end_line=3
+        )
     graph.add_edge("c", "a.mod", "import", ["c.py:3"], lazy=True)
     graph.add_edge("a.mod:Z", "b.mod", "reference", ["a.py:9", "a.py:2"])
     graph.add_edge("a.mod", "b.mod", "route", ["a.py:1"])
@@ -58,17 +61,24 @@ def test_edges_into_matches_add_edge() -> None:
     edges.add("c", "missing", "dynamic", "c.py:4")  # unknown node: networkx adds it
     edges.into(direct)
     for (s, t, k), (count, evidence, flags) in sorted(edges.data.items()):
-        slow.g.add_edge(s, t, key=k, kind=k, count=count,
-                        evidence=sorted(evidence, key=lambda e: int(e.rsplit(":", 1)[1])),
-                        **flags)
+        slow.g.add_edge(
+            s,
+            t,
+            key=k,
+            kind=k,
+            count=count,
+            evidence=sorted(evidence, key=lambda e: int(e.rsplit(":", 1)[1])),
+            **flags,
+        )
     assert _adjacency(direct) == _adjacency(slow)
     assert direct.g.edges["a:X", "b", "reference"]["evidence"] == ["a.py:2", "a.py:10"]
     assert direct.g.edges["a:X", "b", "reference"]["lazy"] is False
 
 
 def test_analyze_restores_the_garbage_collector(tmp_path: Path) -> None:
-    write_tree(tmp_path, {"pkg/__init__.py": "", "pkg/a.py": "from pkg import b\n",
-                          "pkg/b.py": "X = 1\n"})
+    write_tree(
+        tmp_path, {"pkg/__init__.py": "", "pkg/a.py": "from pkg import b\n", "pkg/b.py": "X = 1\n"}
+    )
     assert gc.isenabled()
     graph = run(tmp_path)
     assert gc.isenabled()
@@ -97,15 +107,22 @@ def test_field_order_is_the_order_libcst_visits_children_in() -> None:
     checked = 0
     for name in dir(libcst):
         tp = getattr(libcst, name)
-        if not (isinstance(tp, type) and issubclass(tp, libcst.CSTNode)
-                and dataclasses.is_dataclass(tp) and "_visit_and_replace_children" in vars(tp)):
+        if not (
+            isinstance(tp, type)
+            and issubclass(tp, libcst.CSTNode)
+            and dataclasses.is_dataclass(tp)
+            and "_visit_and_replace_children" in vars(tp)
+        ):
             continue
         fields = [f.name for f in dataclasses.fields(tp)]
-        in_source = list(dict.fromkeys(
-            n for n in visit.findall(inspect.getsource(tp._visit_and_replace_children))
-            if n in fields))
-        assert field_order(tp) == tuple(in_source + [f for f in fields if f not in in_source]), \
-            name
+        in_source = list(
+            dict.fromkeys(
+                n
+                for n in visit.findall(inspect.getsource(tp._visit_and_replace_children))
+                if n in fields
+            )
+        )
+        assert field_order(tp) == tuple(in_source + [f for f in fields if f not in in_source]), name
         checked += 1
     assert checked > 100
     assert field_order(libcst.BinaryOperation)[:4] == ("lpar", "left", "operator", "right")

@@ -19,16 +19,25 @@ def _reexporting_app(root: Path) -> None:
     (pkg / "b" / "impl.py").write_text("def price(sku: str) -> int:\n    return len(sku)\n")
     (pkg / "b" / "api.py").write_text("from mini.b.impl import price\n\n__all__ = ['price']\n")
     (pkg / "a" / "use.py").write_text(
-        "from mini.b import api\n\n\ndef total(sku: str) -> int:\n    return api.price(sku)\n")
+        "from mini.b import api\n\n\ndef total(sku: str) -> int:\n    return api.price(sku)\n"
+    )
 
 
 def test_function_reached_through_a_reexporting_module_gets_a_client(tmp_path: Path) -> None:
     _reexporting_app(tmp_path)
-    plan = plan_from_dict({"version": 1, "services": {
-        "a": {"modules": ["mini.a", "mini.a.use"]},
-        "b": {"modules": ["mini.b", "mini.b.api", "mini.b.impl"],
-              "interface": ["mini.b.impl:price"]}},
-        "shared_kernel": {"modules": ["mini"]}})
+    plan = plan_from_dict(
+        {
+            "version": 1,
+            "services": {
+                "a": {"modules": ["mini.a", "mini.a.use"]},
+                "b": {
+                    "modules": ["mini.b", "mini.b.api", "mini.b.impl"],
+                    "interface": ["mini.b.impl:price"],
+                },
+            },
+            "shared_kernel": {"modules": ["mini"]},
+        }
+    )
     ex = build_extraction(plan, None, tmp_path)
     (call,) = ex.calls
     assert call.callee == "mini.b.impl:price" and call.converted
@@ -45,11 +54,23 @@ def test_scaffold_and_run_accept_the_package_folder_itself(tmp_path: Path) -> No
     runner = CliRunner()
     done = runner.invoke(main, ["propose", str(package), "-o", str(tmp_path / "plan.yaml")])
     assert done.exit_code == 0, done.output
-    done = runner.invoke(main, ["scaffold", str(package), "--plan", str(tmp_path / "plan.yaml"),
-                                "--extract", "-o", str(tmp_path / "out")])
+    done = runner.invoke(
+        main,
+        [
+            "scaffold",
+            str(package),
+            "--plan",
+            str(tmp_path / "plan.yaml"),
+            "--extract",
+            "-o",
+            str(tmp_path / "out"),
+        ],
+    )
     assert done.exit_code == 0, done.output
-    assert list((tmp_path / "out" / "services").glob("*/src/mini/__init__.py")) or \
-        (tmp_path / "out" / "shared_kernel" / "src" / "mini" / "__init__.py").is_file()
+    assert (
+        list((tmp_path / "out" / "services").glob("*/src/mini/__init__.py"))
+        or (tmp_path / "out" / "shared_kernel" / "src" / "mini" / "__init__.py").is_file()
+    )
     assert (tmp_path / "out" / "EXTRACTION.md").is_file()
     done = runner.invoke(main, ["run", str(package), "--extract", "-o", str(tmp_path / "run")])
     assert done.exit_code == 0, done.output
@@ -60,23 +81,32 @@ def test_scaffold_and_run_accept_the_package_folder_itself(tmp_path: Path) -> No
 
 def _session_app(root: Path) -> None:
     pkg = mini_packages(root)
-    (pkg / "db.py").write_text("from sqlalchemy.orm import sessionmaker\n\n"
-                               "SessionLocal = sessionmaker()\n")
+    (pkg / "db.py").write_text(
+        "from sqlalchemy.orm import sessionmaker\n\nSessionLocal = sessionmaker()\n"
+    )
     (pkg / "b" / "api.py").write_text(
         "from sqlalchemy.orm import Session\n\n\n"
         "def price(db_session: Session, sku: str) -> int:\n"
-        "    return db_session.execute(sku).scalar()\n")
+        "    return db_session.execute(sku).scalar()\n"
+    )
     (pkg / "a" / "use.py").write_text(
         "from mini.b.api import price\n\n\ndef total(db_session, sku: str) -> int:\n"
-        "    return price(db_session, sku) * 2\n")
+        "    return price(db_session, sku) * 2\n"
+    )
 
 
 def test_a_session_argument_is_supplied_by_the_owner(tmp_path: Path) -> None:
     _session_app(tmp_path)
-    plan = plan_from_dict({"version": 1, "services": {
-        "a": {"modules": ["mini.a", "mini.a.use"]},
-        "b": {"modules": ["mini.b", "mini.b.api"], "interface": ["mini.b.api:price"]}},
-        "shared_kernel": {"modules": ["mini", "mini.db"]}})
+    plan = plan_from_dict(
+        {
+            "version": 1,
+            "services": {
+                "a": {"modules": ["mini.a", "mini.a.use"]},
+                "b": {"modules": ["mini.b", "mini.b.api"], "interface": ["mini.b.api:price"]},
+            },
+            "shared_kernel": {"modules": ["mini", "mini.db"]},
+        }
+    )
     ex = build_extraction(plan, None, tmp_path)
     (call,) = ex.calls
     assert call.converted, call.reason
@@ -87,28 +117,42 @@ def test_a_session_argument_is_supplied_by_the_owner(tmp_path: Path) -> None:
     assert "from mini.db import SessionLocal as _session_factory" in endpoints
     assert "INJECT = {'price': ('db_session',)}" in endpoints
     # with only the kernel's engine, each service binds a session factory of its own to it
-    (tmp_path / "mini" / "db.py").write_text("from sqlalchemy import create_engine\n\n"
-                                             "engine = create_engine('sqlite://')\n")
+    (tmp_path / "mini" / "db.py").write_text(
+        "from sqlalchemy import create_engine\n\nengine = create_engine('sqlite://')\n"
+    )
     ex = build_extraction(plan, None, tmp_path)
     assert ex.calls[0].converted
     assert "from interservice.sessions import factory as _session_factory" in text(
-        ex, "services/b/src/interservice/endpoints.py")
+        ex, "services/b/src/interservice/endpoints.py"
+    )
     sessions = text(ex, "services/b/src/interservice/sessions.py")
     assert "from mini.db import engine as _engine" in sessions
     assert "factory = sessionmaker(bind=_engine)" in sessions
     # also when the engine is the kernel's part of a module split between services
-    (tmp_path / "mini" / "db.py").write_text("from sqlalchemy import create_engine\n\n"
-                                             "engine = create_engine('sqlite://')\n\n\n"
-                                             "def tidy() -> None:\n    pass\n")
-    split = plan_from_dict({"version": 1, "services": {
-        "a": {"modules": ["mini.a", "mini.a.use"]},
-        "b": {"modules": ["mini.b", "mini.b.api"], "symbols": ["mini.db:tidy"],
-              "interface": ["mini.b.api:price"]}},
-        "shared_kernel": {"modules": ["mini"], "symbols": ["mini.db:engine"]}})
+    (tmp_path / "mini" / "db.py").write_text(
+        "from sqlalchemy import create_engine\n\n"
+        "engine = create_engine('sqlite://')\n\n\n"
+        "def tidy() -> None:\n    pass\n"
+    )
+    split = plan_from_dict(
+        {
+            "version": 1,
+            "services": {
+                "a": {"modules": ["mini.a", "mini.a.use"]},
+                "b": {
+                    "modules": ["mini.b", "mini.b.api"],
+                    "symbols": ["mini.db:tidy"],
+                    "interface": ["mini.b.api:price"],
+                },
+            },
+            "shared_kernel": {"modules": ["mini"], "symbols": ["mini.db:engine"]},
+        }
+    )
     ex = build_extraction(split, None, tmp_path)
     assert ex.calls[0].converted, ex.calls[0].reason
     assert "from mini.db import engine as _engine" in text(
-        ex, "services/a/src/interservice/sessions.py")
+        ex, "services/a/src/interservice/sessions.py"
+    )
     # without a session factory or engine in the kernel it cannot be supplied: not converted
     (tmp_path / "mini" / "db.py").write_text("")
     assert not build_extraction(plan, None, tmp_path).calls[0].converted
@@ -135,7 +179,9 @@ def test_dispatch_gives_each_injected_parameter_its_own_unit_of_work() -> None:
         return len(sku)
 
     assert runtime.dispatch(price, {"kwargs": {"sku": "tea"}}, {"db_session": Session}) == (
-        {"result": 3}, 200)
+        {"result": 3},
+        200,
+    )
     assert log == ["commit", "close"]
     log.clear()
     body, status = runtime.dispatch(price, {"kwargs": {"sku": "bad"}}, {"db_session": Session})
@@ -226,8 +272,10 @@ def test_owner_rows_cross_as_columns_and_load_again_by_key(monkeypatch) -> None:
     take_one.__annotations__ = {"product": Product, "note": Optional[str], "return": int}  # noqa: UP045
 
     body, status = runtime.dispatch(get_product, {"args": [7]})
-    assert status == 200 and body["result"] == {runtime.ROW: "Product",
-                                                "columns": {"id": 7, "sku": "tea", "price": 3}}
+    assert status == 200 and body["result"] == {
+        runtime.ROW: "Product",
+        "columns": {"id": 7, "sku": "tea", "price": 3},
+    }
     row = runtime.decode(json.loads(json.dumps(body["result"])), Any)
     assert isinstance(row, runtime.ReadRow) and row.sku == "tea"  # the caller has no Product
     with pytest.raises(runtime.NotExtractedError, match="read-only"):
@@ -236,10 +284,14 @@ def test_owner_rows_cross_as_columns_and_load_again_by_key(monkeypatch) -> None:
     assert (status, body) == (200, {"result": 2}), body
     with factory() as s:
         assert s.get(Product, 7).price == 2
-    body, status = runtime.dispatch(take_one, {"args": [
-        {runtime.ROW: "Product", "columns": {"id": 99, "sku": "x", "price": 1}}]})
-    assert status == runtime.ERROR_STATUS and "Product (99,) does not exist" in \
-        body["error"]["message"]
+    body, status = runtime.dispatch(
+        take_one,
+        {"args": [{runtime.ROW: "Product", "columns": {"id": 99, "sku": "x", "price": 1}}]},
+    )
+    assert (
+        status == runtime.ERROR_STATUS
+        and "Product (99,) does not exist" in body["error"]["message"]
+    )
 
 
 def test_relationships_to_another_services_model_become_reads() -> None:
@@ -252,16 +304,21 @@ def test_relationships_to_another_services_model_become_reads() -> None:
         "    orders = relationship('Order', back_populates='customer')\n"
         "    tags = relationship('Tag')\n"
         "    region_id = Column(Integer, ForeignKey('regions.id'))\n"
-        "    region = relationship('Region')\n")
-    new, cuts = cut_foreign_links(code, {"regions": "geo"},
-                                  {"Order": "orders", "Tag": "tags", "Region": "geo"})
+        "    region = relationship('Region')\n"
+    )
+    new, cuts = cut_foreign_links(
+        code, {"regions": "geo"}, {"Order": "orders", "Tag": "tags", "Region": "geo"}
+    )
     assert "return ReadModel('orders', 'Order').query.filter_by(customer_id=self.id).all()" in new
     assert "return None if key is None else ReadModel('geo', 'Region').query.get(key)" in new
     assert "tags" not in new and "ForeignKey" not in new
     compile(new, "models.py", "exec")
     assert sorted((c[1], c[2], c[5]) for c in cuts) == [
-        ("orders", "relationship", True), ("region", "relationship", True),
-        ("region_id", "foreign-key", True), ("tags", "relationship", False)]
+        ("orders", "relationship", True),
+        ("region", "relationship", True),
+        ("region_id", "foreign-key", True),
+        ("tags", "relationship", False),
+    ]
 
 
 def test_an_unannotated_result_is_judged_from_the_function_it_calls(tmp_path: Path) -> None:
@@ -269,20 +326,31 @@ def test_an_unannotated_result_is_judged_from_the_function_it_calls(tmp_path: Pa
     (pkg / "models.py").write_text("class Item(Base):\n    __tablename__ = 'items'\n")
     (pkg / "b" / "rules.py").write_text(
         "from mini.models import Item\n\n\ndef allowed(user_id: int) -> bool:\n    return True\n\n\n"
-        "def item(key):\n    return Item(key=key)\n")
+        "def item(key):\n    return Item(key=key)\n"
+    )
     (pkg / "b" / "api.py").write_text(
         "from mini.b import rules\nfrom mini.b.rules import allowed\n\n\n"
         "def can_edit(user_id: int):\n    return allowed(user_id)\n\n\n"
         "def can_view(user_id: int):\n    return rules.allowed(user_id)\n\n\n"
-        "def fetch(key: str):\n    return rules.item(key)\n")
+        "def fetch(key: str):\n    return rules.item(key)\n"
+    )
     (pkg / "a" / "use.py").write_text(
         "from mini.b.api import can_edit, can_view, fetch\n\n\n"
-        "def go(u: int) -> bool:\n    return can_edit(u) and can_view(u) and bool(fetch('k'))\n")
-    plan = plan_from_dict({"version": 1, "services": {
-        "a": {"modules": ["mini.a", "mini.a.use"]},
-        "b": {"modules": ["mini.b", "mini.b.api", "mini.b.rules"],
-              "interface": ["mini.b.api:can_edit", "mini.b.api:can_view", "mini.b.api:fetch"]}},
-        "shared_kernel": {"modules": ["mini", "mini.models"]}})
+        "def go(u: int) -> bool:\n    return can_edit(u) and can_view(u) and bool(fetch('k'))\n"
+    )
+    plan = plan_from_dict(
+        {
+            "version": 1,
+            "services": {
+                "a": {"modules": ["mini.a", "mini.a.use"]},
+                "b": {
+                    "modules": ["mini.b", "mini.b.api", "mini.b.rules"],
+                    "interface": ["mini.b.api:can_edit", "mini.b.api:can_view", "mini.b.api:fetch"],
+                },
+            },
+            "shared_kernel": {"modules": ["mini", "mini.models"]},
+        }
+    )
     calls = {c.callee.split(":")[1]: c for c in build_extraction(plan, None, tmp_path).calls}
     assert calls["can_edit"].converted and calls["can_view"].converted
     assert not calls["fetch"].converted and "item() returns" in calls["fetch"].reason
@@ -334,17 +402,25 @@ def test_pydantic_models_cross_the_network(tmp_path: Path) -> None:
     pkg = mini_packages(tmp_path)
     (pkg / "schemas.py").write_text(
         "from pydantic import BaseModel\n\n\nclass Base(BaseModel):\n    pass\n\n\n"
-        "class Quote(Base):\n    sku: str\n    cents: int\n")
+        "class Quote(Base):\n    sku: str\n    cents: int\n"
+    )
     (pkg / "b" / "api.py").write_text(
-        "from mini.schemas import Quote\n\n\n"
-        "def quote(q: Quote) -> Quote:\n    return q\n")
+        "from mini.schemas import Quote\n\n\ndef quote(q: Quote) -> Quote:\n    return q\n"
+    )
     (pkg / "a" / "use.py").write_text(
         "from mini.b.api import quote\nfrom mini.schemas import Quote\n\n\n"
-        "def go() -> int:\n    return quote(Quote(sku='tea', cents=3)).cents\n")
-    plan = plan_from_dict({"version": 1, "services": {
-        "a": {"modules": ["mini.a", "mini.a.use"]},
-        "b": {"modules": ["mini.b", "mini.b.api"], "interface": ["mini.b.api:quote"]}},
-        "shared_kernel": {"modules": ["mini", "mini.schemas"]}})
+        "def go() -> int:\n    return quote(Quote(sku='tea', cents=3)).cents\n"
+    )
+    plan = plan_from_dict(
+        {
+            "version": 1,
+            "services": {
+                "a": {"modules": ["mini.a", "mini.a.use"]},
+                "b": {"modules": ["mini.b", "mini.b.api"], "interface": ["mini.b.api:quote"]},
+            },
+            "shared_kernel": {"modules": ["mini", "mini.schemas"]},
+        }
+    )
     (call,) = build_extraction(plan, None, tmp_path).calls
     assert call.converted, call.reason
 
@@ -360,13 +436,16 @@ def test_pydantic_models_cross_the_network(tmp_path: Path) -> None:
 def test_only_url_settings_receive_the_services_database_url() -> None:
     from migrator.extraction.data import database_env_names
 
-    config = ('DB_PROVIDER = os.getenv("DB_PROVIDER")\nDB_URL = os.getenv("DB_URL")\n'
-              'PORT = os.getenv("POSTGRES_DB_PORT")\nURI = os.environ["SQLALCHEMY_DATABASE_URI"]\n')
+    config = (
+        'DB_PROVIDER = os.getenv("DB_PROVIDER")\nDB_URL = os.getenv("DB_URL")\n'
+        'PORT = os.getenv("POSTGRES_DB_PORT")\nURI = os.environ["SQLALCHEMY_DATABASE_URI"]\n'
+    )
     assert database_env_names([config]) == ["DB_URL", "SQLALCHEMY_DATABASE_URI"]
 
 
 def test_a_returned_row_is_converted_only_where_the_caller_just_reads_its_columns(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     pkg = mini_packages(tmp_path)
     (pkg / "b" / "models.py").write_text(
         "from sqlalchemy import Column, Integer, String\n"
@@ -374,30 +453,46 @@ def test_a_returned_row_is_converted_only_where_the_caller_just_reads_its_column
         "class Stamp:\n    created = Column(Integer)\n\n\n"
         "class Item(Stamp, Base):\n    __tablename__ = 'items'\n"
         "    id = Column(Integer, primary_key=True)\n    name = Column(String(20))\n\n"
-        "    def label(self):\n        return self.name\n")
+        "    def label(self):\n        return self.name\n"
+    )
     (pkg / "b" / "api.py").write_text(
         "from mini.b.models import Item\n\n\n"
-        "def get_item(item_id: int):\n    return Item.query.get(item_id)\n")
+        "def get_item(item_id: int):\n    return Item.query.get(item_id)\n"
+    )
     (pkg / "a" / "use.py").write_text(
         "from mini.b.api import get_item\n\n\n"
         "def shown(s, i: int) -> str:\n    item = get_item(i)\n"
         "    return f'{item.name} {item.created}'\n\n\n"
         "def renamed(s, i: int) -> None:\n    item = get_item(i)\n    item.name = 'x'\n\n\n"
         "def labelled(s, i: int) -> str:\n    item = get_item(i)\n    return item.label()\n\n\n"
-        "def kept(s, i: int) -> None:\n    item = get_item(i)\n    s.add(item)\n")
-    plan = plan_from_dict({"version": 1, "services": {
-        "a": {"modules": ["mini.a", "mini.a.use"]},
-        "b": {"modules": ["mini.b", "mini.b.api", "mini.b.models"], "tables": ["items"],
-              "interface": ["mini.b.api:get_item"]}},
-        "shared_kernel": {"modules": ["mini"]}})
+        "def kept(s, i: int) -> None:\n    item = get_item(i)\n    s.add(item)\n"
+    )
+    plan = plan_from_dict(
+        {
+            "version": 1,
+            "services": {
+                "a": {"modules": ["mini.a", "mini.a.use"]},
+                "b": {
+                    "modules": ["mini.b", "mini.b.api", "mini.b.models"],
+                    "tables": ["items"],
+                    "interface": ["mini.b.api:get_item"],
+                },
+            },
+            "shared_kernel": {"modules": ["mini"]},
+        }
+    )
     ex = build_extraction(plan, None, tmp_path)
     calls = {c.line: c for c in ex.calls}
     assert calls[5].converted  # columns only, one of them from a base class
-    assert not calls[10].converted and "changes the Item row it gets (item.name = ...)" in \
-        calls[10].reason
+    assert (
+        not calls[10].converted
+        and "changes the Item row it gets (item.name = ...)" in calls[10].reason
+    )
     assert not calls[15].converted and "reads .label of the Item row" in calls[15].reason
-    assert not calls[20].converted and "hands the Item row to its own session (s.add(...))" in \
-        calls[20].reason
+    assert (
+        not calls[20].converted
+        and "hands the Item row to its own session (s.add(...))" in calls[20].reason
+    )
     assert "'get_item': _get_item" in text(ex, "services/b/src/interservice/endpoints.py")
 
 
@@ -414,9 +509,14 @@ def test_a_cut_key_reads_the_row_by_that_key_unless_the_name_is_taken() -> None:
         "\n\nclass Shop(Base):\n"
         "    __tablename__ = 'local'\n"
         "    id = Column(Integer, primary_key=True)\n"
-        "    visits = relationship('Visit', backref='shop')\n")
-    new, cuts = cut_foreign_links(code, {"regions": "geo", "shops": "geo", "users": "auth"}, {},
-                                  {"regions": "Region", "shops": "Store", "users": "User"})
+        "    visits = relationship('Visit', backref='shop')\n"
+    )
+    new, cuts = cut_foreign_links(
+        code,
+        {"regions": "geo", "shops": "geo", "users": "auth"},
+        {},
+        {"regions": "Region", "shops": "Store", "users": "User"},
+    )
     assert {c[1]: c[5] for c in cuts} == {"region_id": True, "shop_id": False, "owner": False}
     assert "    def region(self):" in new
     assert "return None if key is None else ReadModel('geo', 'Region').query.get(key)" in new

@@ -16,13 +16,25 @@ def classifier() -> Classifier:
     return Classifier(SourceTree(SHOP_ROOT, ["shopfix"]))
 
 
-@pytest.mark.parametrize("annotation, ok", [
-    ("int", True), ("list[dict[str, Any]]", True), ("Optional[float]", True),
-    ("str | None", True), ("tuple[int, ...]", True), ("Decimal", True), ("PriceQuote", True),
-    ("list[PriceQuote]", True), ("Product", False), ("list[Product]", False),
-    ("Session", False), ("Callable[[int], int]", False), ("'Product'", False),
-    ("UnknownThing", False),
-])
+@pytest.mark.parametrize(
+    "annotation, ok",
+    [
+        ("int", True),
+        ("list[dict[str, Any]]", True),
+        ("Optional[float]", True),
+        ("str | None", True),
+        ("tuple[int, ...]", True),
+        ("Decimal", True),
+        ("PriceQuote", True),
+        ("list[PriceQuote]", True),
+        ("Product", False),
+        ("list[Product]", False),
+        ("Session", False),
+        ("Callable[[int], int]", False),
+        ("'Product'", False),
+        ("UnknownThing", False),
+    ],
+)
 def test_annotations(classifier: Classifier, annotation: str, ok: bool) -> None:
     verdict = classifier.annotation(annotation, "shopfix.catalog.services")
     assert verdict.ok is ok, verdict.reason
@@ -43,7 +55,8 @@ def test_unannotated_results_are_judged_from_return_statements(classifier: Class
     module = cst.parse_module(
         "def plain(x):\n    total = {'x': x}\n    return total\n\n"
         "def orm(i):\n    return Session.get(Product, i)\n\n"
-        "def unknown(i):\n    return make(i)\n")
+        "def unknown(i):\n    return make(i)\n"
+    )
     from migrator.extraction.source import FunctionInfo
 
     def info(node: cst.FunctionDef) -> FunctionInfo:
@@ -58,27 +71,43 @@ def test_unannotated_results_are_judged_from_return_statements(classifier: Class
     assert not c.returns(funcs["unknown"], "shopfix.orders.services").ok
 
 
-@pytest.mark.parametrize("expr, model", [
-    ("Product.query.filter_by(sku=s).first()", "shopfix.models:Product"),
-    ("db.session.query(Product).filter(x).all()", "shopfix.models:Product"),
-    ("database.get(OrderLine, 3)", "shopfix.models:OrderLine"),
-    ("cache.get('Product')", None), ("rows.first()", None),
-])
-def test_query_results_name_the_model_they_read(classifier: Classifier, expr: str,
-                                                model: str | None) -> None:
+@pytest.mark.parametrize(
+    "expr, model",
+    [
+        ("Product.query.filter_by(sku=s).first()", "shopfix.models:Product"),
+        ("db.session.query(Product).filter(x).all()", "shopfix.models:Product"),
+        ("database.get(OrderLine, 3)", "shopfix.models:OrderLine"),
+        ("cache.get('Product')", None),
+        ("rows.first()", None),
+    ],
+)
+def test_query_results_name_the_model_they_read(
+    classifier: Classifier, expr: str, model: str | None
+) -> None:
     verdict = classifier.expression(cst.parse_expression(expr), "shopfix.orders.services")
     assert verdict.model == model and not verdict.ok
 
 
-@pytest.mark.parametrize("expr, ok", [
-    ("line.product_id", True), ("42", True), ("[a, b]", True), ("product", False),
-    ("order_line", False), ("line.product", False), ("Session", False),
-    ("Product(sku='x')", False), ("session.get(Product, 1)", False), ("len(items)", True),
-    ("session.get('cart_token')", True),
-])
+@pytest.mark.parametrize(
+    "expr, ok",
+    [
+        ("line.product_id", True),
+        ("42", True),
+        ("[a, b]", True),
+        ("product", False),
+        ("order_line", False),
+        ("line.product", False),
+        ("Session", False),
+        ("Product(sku='x')", False),
+        ("session.get(Product, 1)", False),
+        ("len(items)", True),
+        ("session.get('cart_token')", True),
+    ],
+)
 def test_call_site_arguments(classifier: Classifier, expr: str, ok: bool) -> None:
-    verdict = classifier.expression(cst.parse_expression(expr), "shopfix.orders.services",
-                                    strict=False)
+    verdict = classifier.expression(
+        cst.parse_expression(expr), "shopfix.orders.services", strict=False
+    )
     assert verdict.ok is ok, verdict.reason
 
 
@@ -91,6 +120,12 @@ def test_idempotency_from_body_and_name(classifier: Classifier) -> None:
 
 def test_suggested_shape_lists_the_model_columns(classifier: Classifier) -> None:
     dto = suggest_dto(classifier.tree, "shopfix.models:OrderLine")
-    assert dto.splitlines() == ["@dataclass(frozen=True)", "class OrderLineData:", "    id: int",
-                                "    order_id: int", "    product_id: int", "    quantity: int",
-                                "    unit_price: Decimal"]
+    assert dto.splitlines() == [
+        "@dataclass(frozen=True)",
+        "class OrderLineData:",
+        "    id: int",
+        "    order_id: int",
+        "    product_id: int",
+        "    quantity: int",
+        "    unit_price: Decimal",
+    ]

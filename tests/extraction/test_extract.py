@@ -35,8 +35,10 @@ def test_each_service_gets_its_modules_and_only_its_part_of_models(shop_extracti
 def test_shared_kernel_is_one_installable_library(shop_extraction) -> None:
     files = shop_extraction.files
     assert set(f for f in files if f.startswith("shared_kernel/src/")) == {
-        "shared_kernel/src/shopfix/config.py", "shared_kernel/src/shopfix/db.py",
-        "shared_kernel/src/shopfix/_migrator_kernel.py"}
+        "shared_kernel/src/shopfix/config.py",
+        "shared_kernel/src/shopfix/db.py",
+        "shared_kernel/src/shopfix/_migrator_kernel.py",
+    }
     pyproject = text(shop_extraction, "shared_kernel/pyproject.toml")
     assert 'name = "shopfix-shared-kernel"' in pyproject
     assert '"SQLAlchemy"' in pyproject  # the kernel's own third-party import
@@ -47,15 +49,22 @@ def test_shared_kernel_is_one_installable_library(shop_extraction) -> None:
     init = text(shop_extraction, "services/orders/src/shopfix/__init__.py")
     assert init.startswith('"""shopfix: a tiny Flask + SQLAlchemy shop that the extraction')
     assert "'_migrator_kernel.py'" in init
-    assert not any(f.startswith("services/") and f.endswith(("/config.py", "/db.py")) for f in files)
+    assert not any(
+        f.startswith("services/") and f.endswith(("/config.py", "/db.py")) for f in files
+    )
 
 
 def test_cross_service_imports_point_at_generated_clients(shop_extraction) -> None:
     code = text(shop_extraction, f"{ORDERS}/shopfix/orders/services.py")
-    assert ("from interservice.catalog_services import UnknownProduct, describe, get_price, "
-            "get_product, line_label, line_total, quote  # noqa: I001, E501\n") in code
+    assert (
+        "from interservice.catalog_services import UnknownProduct, describe, get_price, "
+        "get_product, line_label, line_total, quote  # noqa: I001, E501\n"
+    ) in code
     assert "from interservice import inventory_services as inventory\n" in code
-    assert "from shopfix.models import Order, OrderLine\nfrom interservice.catalog_models import Product\n" in code
+    assert (
+        "from shopfix.models import Order, OrderLine\nfrom interservice.catalog_models import Product\n"
+        in code
+    )
     # the rest of the module is untouched, comments included
     assert "    # price first: an unknown product must not reserve stock\n" in code
     views = text(shop_extraction, f"{ORDERS}/shopfix/orders/views.py")
@@ -109,12 +118,19 @@ def test_orm_calls_stay_unconverted_with_location_and_suggested_shape(shop_extra
     calls = {(c.callee.split(":")[1], c.line): c for c in shop_extraction.calls}
     # get_product returns and describe takes catalog's own Product: rows cross as columns
     assert {k for k, c in calls.items() if c.converted} == {
-        ("get_price", 11), ("reserve", 12), ("quote", 22), ("get_product", 31),
-        ("describe", 32), ("line_total", 43)}  # line_total reads columns of orders' row only
+        ("get_price", 11),
+        ("reserve", 12),
+        ("quote", 22),
+        ("get_product", 31),
+        ("describe", 32),
+        ("line_total", 43),
+    }  # line_total reads columns of orders' row only
     left = calls[("line_label", 43)]  # follows a relationship of orders' OrderLine row
     assert not left.converted and left.file == "shopfix/orders/services.py"
-    assert "parameter 'order_line' looks like a OrderLine (ORM model); the callee reads " \
+    assert (
+        "parameter 'order_line' looks like a OrderLine (ORM model); the callee reads "
         ".order of the OrderLine row, which is not one of its columns" in left.reason
+    )
     assert "class OrderLineData:" in left.suggestion and "    quantity: int" in left.suggestion
     assert shop_extraction.converted == 6 and shop_extraction.fraction == pytest.approx(6 / 7)
     report = text(shop_extraction, "EXTRACTION.md")
@@ -124,8 +140,10 @@ def test_orm_calls_stay_unconverted_with_location_and_suggested_shape(shop_extra
 
 def test_each_service_has_its_own_tables_and_cross_links_become_coupling(shop_extraction) -> None:
     orders_models = text(shop_extraction, f"{ORDERS}/shopfix/models.py")
-    assert ('product_id: Mapped[int] = mapped_column(Integer)  # migrator: foreign key to '
-            'products (catalog) removed') in orders_models
+    assert (
+        "product_id: Mapped[int] = mapped_column(Integer)  # migrator: foreign key to "
+        "products (catalog) removed"
+    ) in orders_models
     assert 'ForeignKey("orders.id")' in orders_models  # own table: kept
     assert 'relationship("Product")' not in orders_models
     inventory_models = text(shop_extraction, "services/inventory/src/shopfix/models.py")
@@ -154,19 +172,33 @@ def test_every_generated_python_file_compiles(shop_extraction) -> None:
             compile(data.decode("utf-8"), rel, "exec")
 
 
-def test_generated_services_import_without_their_neighbours(shop_extraction, tmp_path: Path) -> None:
+def test_generated_services_import_without_their_neighbours(
+    shop_extraction, tmp_path: Path
+) -> None:
     for rel, data in shop_extraction.files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(data)
     for svc in ("catalog", "inventory", "orders"):
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            [str(tmp_path / "services" / svc / "src"), str(tmp_path / "shared_kernel" / "src")]),
-            "DATABASE_URL": f"sqlite:///{tmp_path / svc}.db"}
-        probe = ("from interservice.app import create_app\napp = create_app()\n"
-                 "c = app.test_client()\nprint(c.get('/healthz').status_code, "
-                 "sorted(r.rule for r in app.url_map.iter_rules() if not r.rule.startswith('/static')))")
-        result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env,
-                                capture_output=True, text=True, timeout=60)
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                [str(tmp_path / "services" / svc / "src"), str(tmp_path / "shared_kernel" / "src")]
+            ),
+            "DATABASE_URL": f"sqlite:///{tmp_path / svc}.db",
+        }
+        probe = (
+            "from interservice.app import create_app\napp = create_app()\n"
+            "c = app.test_client()\nprint(c.get('/healthz').status_code, "
+            "sorted(r.rule for r in app.url_map.iter_rules() if not r.rule.startswith('/static')))"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith("200 "), result.stdout
         assert "/internal/<name>" in result.stdout or svc == "orders"
@@ -174,18 +206,26 @@ def test_generated_services_import_without_their_neighbours(shop_extraction, tmp
 
 
 def test_output_is_deterministic_across_hash_seeds(shop_plan, tmp_path: Path) -> None:
-    script = ("import hashlib, sys\nfrom migrator.plan import load_plan\n"
-              "from migrator.extraction import build_extraction\n"
-              f"ex = build_extraction(load_plan({str(SHOP_ROOT.parent / 'shopfix_plan.yaml')!r}), "
-              f"None, {str(SHOP_ROOT)!r})\n"
-              "h = hashlib.sha256()\n"
-              "for k in sorted(ex.files): h.update(k.encode()); h.update(ex.files[k])\n"
-              "print(h.hexdigest())\n")
+    script = (
+        "import hashlib, sys\nfrom migrator.plan import load_plan\n"
+        "from migrator.extraction import build_extraction\n"
+        f"ex = build_extraction(load_plan({str(SHOP_ROOT.parent / 'shopfix_plan.yaml')!r}), "
+        f"None, {str(SHOP_ROOT)!r})\n"
+        "h = hashlib.sha256()\n"
+        "for k in sorted(ex.files): h.update(k.encode()); h.update(ex.files[k])\n"
+        "print(h.hexdigest())\n"
+    )
     digests = set()
     for seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                             text=True, timeout=120, cwd=Path(__file__).parents[2])
+        out = subprocess.run(
+            [sys.executable, "-c", script],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=Path(__file__).parents[2],
+        )
         assert out.returncode == 0, out.stderr
         digests.add(out.stdout.strip())
     assert len(digests) == 1
@@ -197,9 +237,16 @@ def test_extract_writes_atomically_and_never_overwrites_edits(shop_plan, tmp_pat
     target = out / "services/orders/src/shopfix/orders/services.py"
     assert target.read_bytes() == ex.files["services/orders/src/shopfix/orders/services.py"]
     summary = json.loads((out / "extraction.json").read_text())["summary"]
-    assert summary == {"calls": 7, "converted": 6, "fraction": 0.8571, "couplings": 5,
-                       "uses": 12, "converted_uses": 10, "uses_fraction": 0.8333,
-                       "services": ["catalog", "inventory", "orders"]}
+    assert summary == {
+        "calls": 7,
+        "converted": 6,
+        "fraction": 0.8571,
+        "couplings": 5,
+        "uses": 12,
+        "converted_uses": 10,
+        "uses_fraction": 0.8333,
+        "services": ["catalog", "inventory", "orders"],
+    }
     report = (out / "EXTRACTION.md").read_text()
     assert "only through a generated client or read model: **10 of 12** (83%)" in report
     # StockLevel.product_id, its foreign key cut, reads catalog's Product by that key
@@ -209,11 +256,15 @@ def test_extract_writes_atomically_and_never_overwrites_edits(shop_plan, tmp_pat
     models = (out / "services/orders/src/shopfix/models.py").read_text()
     assert "    def product(self):" in models
     assert "ReadModel('catalog', 'Product').query.get(key)" in models
-    assert "'_read.Product': runtime.reader(_model_Product" in (
-        out / "services/catalog/src/interservice/endpoints.py").read_text()
+    assert (
+        "'_read.Product': runtime.reader(_model_Product"
+        in (out / "services/catalog/src/interservice/endpoints.py").read_text()
+    )
     # the cut key is listed with the reads, not as coupling left for a person
-    assert "| inventory | `shopfix/models.py:30` | `StockLevel.product_id -> products` | " \
+    assert (
+        "| inventory | `shopfix/models.py:30` | `StockLevel.product_id -> products` | "
         "catalog |" in report
+    )
     assert "| foreign-key |" not in report
     mtime = target.stat().st_mtime_ns
     extract(shop_plan, None, SHOP_ROOT, out)  # unchanged: nothing rewritten
@@ -245,18 +296,27 @@ def test_import_module_by_name_and_request_bound_helpers(tmp_path: Path) -> None
         "def cart_token() -> str:\n    return request.headers.get(HEADER, '')\n\n\n"
         "HEADER = 'X-Cart'\n\n\n"
         "def _lookup(key: str) -> str:\n    return key.upper()\n\n\n"
-        "def who() -> str:\n    return _lookup(request.args['id'])\n")
+        "def who() -> str:\n    return _lookup(request.args['id'])\n"
+    )
     (pkg / "a" / "use.py").write_text(
         "import importlib\n\nfrom mini.b.api import cart_token\n\n\n"
         "def total(sku: str) -> int:\n"
-        "    api = importlib.import_module(\"mini.b.api\")\n"
-        "    return api.price(sku) + len(cart_token()) + len(api.who())\n")
-    plan = plan_from_dict({"version": 1, "services": {
-        "a": {"modules": ["mini.a", "mini.a.use"]},
-        "b": {"modules": ["mini.b", "mini.b.api"],
-              "interface": ["mini.b.api:cart_token", "mini.b.api:price",
-                            "mini.b.api:who"]}},
-        "shared_kernel": {"modules": ["mini"]}})
+        '    api = importlib.import_module("mini.b.api")\n'
+        "    return api.price(sku) + len(cart_token()) + len(api.who())\n"
+    )
+    plan = plan_from_dict(
+        {
+            "version": 1,
+            "services": {
+                "a": {"modules": ["mini.a", "mini.a.use"]},
+                "b": {
+                    "modules": ["mini.b", "mini.b.api"],
+                    "interface": ["mini.b.api:cart_token", "mini.b.api:price", "mini.b.api:who"],
+                },
+            },
+            "shared_kernel": {"modules": ["mini"]},
+        }
+    )
     ex = build_extraction(plan, None, tmp_path)
     use = text(ex, "services/a/src/mini/a/use.py")
     assert 'importlib.import_module("interservice.b_api")' in use

@@ -28,8 +28,12 @@ from .conftest import SHOP_ROOT
 
 
 @pytest.fixture(scope="module", params=[pytest.param("nginx", marks=pytest.mark.slow), "python"])
-def shop_url(request: pytest.FixtureRequest, shop_plan, shop_graph,  # noqa: ANN001
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def shop_url(
+    request: pytest.FixtureRequest,
+    shop_plan,
+    shop_graph,  # noqa: ANN001
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
     if request.param == "nginx" and not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
         pytest.skip("nginx is not installed (scripts/bootstrap.sh --test installs nginx-light)")
     work = tmp_path_factory.mktemp(f"shop-{request.param}")
@@ -41,10 +45,21 @@ def shop_url(request: pytest.FixtureRequest, shop_plan, shop_graph,  # noqa: ANN
     gateway = None
     try:
         for name, port in sorted(ports.items()):
-            env = {**urls, "DATABASE_URL": f"sqlite:///{work / name}.sqlite3",
-                   "INTERSERVICE_TIMEOUT": "10"}
-            procs.append(start_service(name, out / "services" / name, port, env, work / "logs",
-                                       extra_path=[out / "shared_kernel" / "src"]))
+            env = {
+                **urls,
+                "DATABASE_URL": f"sqlite:///{work / name}.sqlite3",
+                "INTERSERVICE_TIMEOUT": "10",
+            }
+            procs.append(
+                start_service(
+                    name,
+                    out / "services" / name,
+                    port,
+                    env,
+                    work / "logs",
+                    extra_path=[out / "shared_kernel" / "src"],
+                )
+            )
         for proc in procs:
             wait_http(proc.url + "/healthz", 60, proc)
         rules = routes_from_plan({n: s.routes for n, s in shop_plan.services.items()})
@@ -63,8 +78,9 @@ def shop_url(request: pytest.FixtureRequest, shop_plan, shop_graph,  # noqa: ANN
 
 def _call(base: str, method: str, path: str, body: dict | None = None) -> tuple[int, object]:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return resp.status, json.loads(resp.read())
@@ -83,7 +99,9 @@ def test_journey_across_services_through_the_gateway(shop_url: str) -> None:
     # catalog's get_product answers orders with a row of Product's columns, and describe
     # takes that row back (catalog loads its own Product by the key)
     assert _call(shop_url, "GET", f"/orders/{order['order_id']}") == (
-        200, {"lines": ["2 x Peach jam (PEACH)"]})
+        200,
+        {"lines": ["2 x Peach jam (PEACH)"]},
+    )
     assert _call(shop_url, "GET", "/inventory/stock/1")[1]["available"] == before - 2
     # inventory's OutOfStock crosses the network and is caught by orders' own except clause
     status, body = _call(shop_url, "POST", "/orders", {"product_id": 2, "quantity": 50})

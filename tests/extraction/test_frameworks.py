@@ -26,23 +26,38 @@ from migrator.plan import Plan, plan_from_dict
 from .conftest import FIXTURES
 
 
-def _plan(pkg: str, catalog: list[str], orders: list[str], kernel: list[str],
-          interface: list[str]) -> Plan:
-    return plan_from_dict({"version": 1, "services": {
-        "catalog": {"modules": [f"{pkg}.{m}" if m else pkg + ".catalog" for m in catalog],
-                    "interface": interface},
-        "orders": {"modules": [f"{pkg}.{m}" for m in orders]}},
-        "shared_kernel": {"modules": [f"{pkg}.{m}" if m else pkg for m in kernel]}})
+def _plan(
+    pkg: str, catalog: list[str], orders: list[str], kernel: list[str], interface: list[str]
+) -> Plan:
+    return plan_from_dict(
+        {
+            "version": 1,
+            "services": {
+                "catalog": {
+                    "modules": [f"{pkg}.{m}" if m else pkg + ".catalog" for m in catalog],
+                    "interface": interface,
+                },
+                "orders": {"modules": [f"{pkg}.{m}" for m in orders]},
+            },
+            "shared_kernel": {"modules": [f"{pkg}.{m}" if m else pkg for m in kernel]},
+        }
+    )
 
 
-FASTAPI_PLAN = _plan("tinyapi", ["", "catalog.services", "catalog.routes"],
-                     ["orders", "orders.routes"], ["", "main"],
-                     ["tinyapi.catalog.services:price_of", "tinyapi.catalog.services:stock_of"])
-DJANGO_PLAN = _plan("tinydj", ["", "catalog.models", "catalog.services", "catalog.views",
-                               "catalog.urls"],
-                    ["orders", "orders.models", "orders.views", "orders.urls"],
-                    ["", "settings", "urls"],
-                    ["tinydj.catalog.services:price_of"])
+FASTAPI_PLAN = _plan(
+    "tinyapi",
+    ["", "catalog.services", "catalog.routes"],
+    ["orders", "orders.routes"],
+    ["", "main"],
+    ["tinyapi.catalog.services:price_of", "tinyapi.catalog.services:stock_of"],
+)
+DJANGO_PLAN = _plan(
+    "tinydj",
+    ["", "catalog.models", "catalog.services", "catalog.views", "catalog.urls"],
+    ["orders", "orders.models", "orders.views", "orders.urls"],
+    ["", "settings", "urls"],
+    ["tinydj.catalog.services:price_of"],
+)
 
 
 def _get(url: str) -> dict:
@@ -56,19 +71,32 @@ def _serve(out: Path, work: Path, django: bool) -> tuple[list, dict[str, str]]:
     procs = []
     kernel = out / "shared_kernel" / "src"  # installed like a library
     for name, port in sorted(ports.items()):
-        service_env = {**env, "DATABASE_URL": f"sqlite:///{work / name}.sqlite3",
-                       "INTERSERVICE_TIMEOUT": "10"}
+        service_env = {
+            **env,
+            "DATABASE_URL": f"sqlite:///{work / name}.sqlite3",
+            "INTERSERVICE_TIMEOUT": "10",
+        }
         src = out / "services" / name / "src"
         if django:
             done = subprocess.run(
                 [sys.executable, "-m", "django", "migrate", "--run-syncdb", "-v", "0"],
-                cwd=src, env={**os.environ, **service_env,
-                              "PYTHONPATH": os.pathsep.join([str(src), str(kernel)]),
-                              "DJANGO_SETTINGS_MODULE": "interservice.settings"},
-                capture_output=True, text=True, timeout=120)
+                cwd=src,
+                env={
+                    **os.environ,
+                    **service_env,
+                    "PYTHONPATH": os.pathsep.join([str(src), str(kernel)]),
+                    "DJANGO_SETTINGS_MODULE": "interservice.settings",
+                },
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             assert done.returncode == 0, done.stderr[-2000:]
-        procs.append(start_service(name, out / "services" / name, port, service_env,
-                                   work / "logs", extra_path=[kernel]))
+        procs.append(
+            start_service(
+                name, out / "services" / name, port, service_env, work / "logs", extra_path=[kernel]
+            )
+        )
     return procs, {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
 
 
@@ -94,7 +122,10 @@ def test_fastapi_services_get_fastapi_wiring_and_serve(tmp_path: Path) -> None:
         assert _get(urls["catalog"] + "/api/catalog/tea") == {"sku": "tea", "price": 300}
         # orders has no catalog code: the price and the stock come over HTTP from catalog
         assert _get(urls["orders"] + "/api/orders/quote/tea?qty=2") == {
-            "sku": "tea", "total": 600, "in_stock": 7}
+            "sku": "tea",
+            "total": 600,
+            "in_stock": 7,
+        }
         with pytest.raises(urllib.error.HTTPError):
             _get(urls["orders"] + "/api/catalog/tea")
     finally:
@@ -108,13 +139,18 @@ def test_django_services_get_settings_urlconf_and_serve(tmp_path: Path) -> None:
     assert [c.converted for c in ex.calls] == [True]
     # orders reads catalog's Product: through a generated read model, no coupling left
     reads = [(c.file, c.line, c.converted) for c in ex.couplings if c.kind == "model"]
-    assert reads == [("tinydj/orders/views.py", 14, True), ("tinydj/orders/views.py", 17, True),
-                     ("tinydj/orders/views.py", 21, True)]
+    assert reads == [
+        ("tinydj/orders/views.py", 14, True),
+        ("tinydj/orders/views.py", 17, True),
+        ("tinydj/orders/views.py", 21, True),
+    ]
     # Wish.product, a foreign key into catalog's table, is cut to the key and read by it
     (cut,) = [c for c in ex.couplings if c.kind == "foreign-key"]
     assert (cut.uses, cut.owner, cut.converted) == ("Wish.product -> Product", "catalog", True)
     models = (out / "services/orders/src/tinydj/orders/models.py").read_text()
-    assert "    product_id = models.BigIntegerField(db_index=True)  # migrator: foreign key" in models
+    assert (
+        "    product_id = models.BigIntegerField(db_index=True)  # migrator: foreign key" in models
+    )
     assert "ReadModel('catalog', 'Product').query.get(key)" in models
     assert ex.uses_fraction == 1.0
     client = (out / "services/orders/src/interservice/catalog_models.py").read_text()
@@ -134,20 +170,25 @@ def test_django_services_get_settings_urlconf_and_serve(tmp_path: Path) -> None:
         assert _get(base["catalog"] + "/healthz") == {"status": "ok", "service": "catalog"}
         assert _get(base["catalog"] + "/readyz")["status"] == "ok"
         assert _get(base["catalog"] + "/api/catalog/tea") == {"sku": "tea", "price": 300}
-        assert _get(base["orders"] + "/api/orders/quote/tea?qty=3") == {"sku": "tea",
-                                                                         "total": 900}
+        assert _get(base["orders"] + "/api/orders/quote/tea?qty=3") == {"sku": "tea", "total": 900}
         import sqlite3
 
         with sqlite3.connect(tmp_path / "catalog.sqlite3") as db:  # catalog's own database
             db.execute("INSERT INTO catalog_product (sku, price) VALUES ('tea', 250)")
         assert _get(base["orders"] + "/api/orders/listed/tea") == {
-            "sku": "tea", "listed": True, "price": 250, "count": 1}
+            "sku": "tea",
+            "listed": True,
+            "price": 250,
+            "count": 1,
+        }
         assert _get(base["orders"] + "/api/orders/listed/cake")["listed"] is False
         # orders keeps its own Wish rows with catalog's key; the row comes from catalog
         assert _get(base["orders"] + "/api/orders/wish/tea") == {"wish": 1, "sku": "tea"}
         assert not (tmp_path / "orders.sqlite3").exists() or "catalog_product" not in str(
-            sqlite3.connect(tmp_path / "orders.sqlite3").execute(
-                "SELECT name FROM sqlite_master").fetchall())
+            sqlite3.connect(tmp_path / "orders.sqlite3")
+            .execute("SELECT name FROM sqlite_master")
+            .fetchall()
+        )
     finally:
         for proc in procs:
             proc.stop()
@@ -167,10 +208,19 @@ def test_django_apps_without_a_project_get_settings_of_their_own(tmp_path: Path)
     settings = (src / "interservice" / "settings.py").read_text()
     assert "'tinydj.catalog'," in settings and "tinydj.orders" not in settings
     assert "include('tinydj.catalog.urls')" in (src / "interservice" / "urls.py").read_text()
-    done = subprocess.run([sys.executable, "-m", "django", "check"], cwd=src, env={
-        **os.environ, "PYTHONPATH": os.pathsep.join([str(src), str(out / "shared_kernel/src")]),
-        "DJANGO_SETTINGS_MODULE": "interservice.settings", "DJANGO_SECRET_KEY": "test"},
-        capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "django", "check"],
+        cwd=src,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(src), str(out / "shared_kernel/src")]),
+            "DJANGO_SETTINGS_MODULE": "interservice.settings",
+            "DJANGO_SECRET_KEY": "test",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
 
 
@@ -181,8 +231,10 @@ def test_a_table_read_only_through_read_models_counts_as_converted() -> None:
     graph = analyze(FIXTURES / "tinydj_app")
     ex = build_extraction(DJANGO_PLAN, graph, FIXTURES / "tinydj_app")
     tables = [(c.uses, c.converted) for c in ex.couplings if c.kind == "table"]
-    assert tables == [("table catalog_product (tinydj.orders.views:listed)", True),
-                      ("table catalog_product (tinydj.orders.views:wish)", True)]
+    assert tables == [
+        ("table catalog_product (tinydj.orders.views:listed)", True),
+        ("table catalog_product (tinydj.orders.views:wish)", True),
+    ]
     assert ex.uses_fraction == 1.0 and framework_of(ex) == "django"
 
 

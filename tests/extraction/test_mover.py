@@ -15,12 +15,14 @@ ALL_MODELS = {"Product", "StockLevel", "Order", "OrderLine"}
 def test_split_keeps_only_its_classes_with_docstring_comments_and_formatting() -> None:
     out = split_module(MODELS, {"Product"}, ALL_MODELS - {"Product"} | {"CURRENCY", "_now"})
     assert out.kept == ["Product"]
-    assert out.code.startswith('"""All entities of the shop, in one module (as monoliths grow)."""\n\n')
+    assert out.code.startswith(
+        '"""All entities of the shop, in one module (as monoliths grow)."""\n\n'
+    )
     assert "class Product(Base):" in out.code and "class Order(" not in out.code
     assert "    # prices are exact decimals, never floats\n" in out.code
     # the class body is byte-identical to the original
     start = MODELS.index("class Product(Base):")
-    body = MODELS[start:MODELS.index("class StockLevel")].rstrip() + "\n"
+    body = MODELS[start : MODELS.index("class StockLevel")].rstrip() + "\n"
     assert body in out.code
     compile(out.code, "models.py", "exec")
 
@@ -28,7 +30,9 @@ def test_split_keeps_only_its_classes_with_docstring_comments_and_formatting() -
 def test_split_drops_imports_that_only_removed_code_used() -> None:
     out = split_module(MODELS, {"Product"}, ALL_MODELS - {"Product"} | {"CURRENCY", "_now"})
     assert "from datetime import" not in out.code  # only Order used datetime
-    assert "from sqlalchemy import Integer, Numeric, String\n" in out.code  # ForeignKey, DateTime gone
+    assert (
+        "from sqlalchemy import Integer, Numeric, String\n" in out.code
+    )  # ForeignKey, DateTime gone
     assert "from sqlalchemy.orm import Mapped, mapped_column\n" in out.code  # relationship gone
     assert "from decimal import Decimal" in out.code
     assert "CURRENCY" not in out.code and "_now" not in out.code
@@ -43,9 +47,11 @@ def test_split_pulls_in_unowned_helpers_and_reports_missing_owned_ones() -> None
 
 
 def test_split_copies_values_owned_elsewhere_but_not_functions() -> None:
-    source = ("from flask import Blueprint\n\nbp = Blueprint('x', __name__)\n\n\n"
-              "def helper():\n    return 1\n\n\n@bp.get('/a')\ndef a():\n    return helper()\n\n\n"
-              "@bp.get('/b')\ndef b():\n    return 2\n")
+    source = (
+        "from flask import Blueprint\n\nbp = Blueprint('x', __name__)\n\n\n"
+        "def helper():\n    return 1\n\n\n@bp.get('/a')\ndef a():\n    return helper()\n\n\n"
+        "@bp.get('/b')\ndef b():\n    return 2\n"
+    )
     out = split_module(source, {"a"}, {"b", "bp", "helper"})
     assert "bp = Blueprint('x', __name__)" in out.code and out.duplicated == ["bp"]
     assert "def helper" not in out.code and out.missing == {"helper": ["a"]}
@@ -53,9 +59,11 @@ def test_split_copies_values_owned_elsewhere_but_not_functions() -> None:
 
 
 def test_prune_imports_keeps_future_star_and_names_in_string_annotations() -> None:
-    source = ("from __future__ import annotations\nfrom os import *\nimport json, sys\n"
-              "from typing import TYPE_CHECKING, Any\nfrom a import (b,\n    c)\n\n"
-              "def f(x: 'Any') -> None:\n    sys.exit(c)\n")
+    source = (
+        "from __future__ import annotations\nfrom os import *\nimport json, sys\n"
+        "from typing import TYPE_CHECKING, Any\nfrom a import (b,\n    c)\n\n"
+        "def f(x: 'Any') -> None:\n    sys.exit(c)\n"
+    )
     out = prune_imports(cst.parse_module(source)).code
     assert "from __future__ import annotations" in out and "from os import *" in out
     assert "import sys\n" in out and "json" not in out
@@ -63,8 +71,10 @@ def test_prune_imports_keeps_future_star_and_names_in_string_annotations() -> No
 
 
 def test_prune_unavailable_removes_statements_at_any_depth_and_keeps_suites_valid() -> None:
-    source = ("def create_app():\n    app = make()\n    app.register_blueprint(orders_bp)\n"
-              "    if flag:\n        seed_orders()\n    return app\n")
+    source = (
+        "def create_app():\n    app = make()\n    app.register_blueprint(orders_bp)\n"
+        "    if flag:\n        seed_orders()\n    return app\n"
+    )
     module, removed = prune_unavailable(cst.parse_module(source), {"orders_bp", "seed_orders"})
     assert removed == 2
     assert "orders_bp" not in module.code and "seed_orders" not in module.code
@@ -73,15 +83,17 @@ def test_prune_unavailable_removes_statements_at_any_depth_and_keeps_suites_vali
 
 
 def test_prune_unavailable_follows_values_not_names_that_are_only_written() -> None:
-    source = ("def seed():\n"
-              "    for row in ROWS:\n"
-              "        sku, name, category = row\n"
-              "        product = Product(sku=sku, category=categories[category])\n"
-              "        db.add(product)\n"
-              "        db.add(Stock(product_id=row[0]))\n"
-              "    categories = {c: Category(c) for c in CATS}\n"
-              "    warehouses = {code: Warehouse(code, name=name) for code, name in WH}\n"
-              "    db.add_all(warehouses.values())\n")
+    source = (
+        "def seed():\n"
+        "    for row in ROWS:\n"
+        "        sku, name, category = row\n"
+        "        product = Product(sku=sku, category=categories[category])\n"
+        "        db.add(product)\n"
+        "        db.add(Stock(product_id=row[0]))\n"
+        "    categories = {c: Category(c) for c in CATS}\n"
+        "    warehouses = {code: Warehouse(code, name=name) for code, name in WH}\n"
+        "    db.add_all(warehouses.values())\n"
+    )
     module, removed = prune_unavailable(cst.parse_module(source), {"Product", "Category"})
     code = module.code
     assert "sku, name, category = row" in code  # writes a name, reads only row

@@ -36,8 +36,10 @@ def basket(b: Basket, factor: int) -> Basket:
 def test_values_round_trip_through_json_with_type_hints() -> None:
     value = Basket([Line("PEACH", decimal.Decimal("6.50"), dt.date(2026, 5, 1))], None)
     wire = json.loads(json.dumps(runtime.encode(value)))
-    assert wire == {"lines": [{"sku": "PEACH", "price": "6.50", "when": "2026-05-01"}],
-                    "note": None}
+    assert wire == {
+        "lines": [{"sku": "PEACH", "price": "6.50", "when": "2026-05-01"}],
+        "note": None,
+    }
     assert runtime.decode(wire, Basket) == value
     assert runtime.decode(["1.5"], list[decimal.Decimal]) == [decimal.Decimal("1.5")]
     # JSON object keys are strings: an int-keyed dict gets its keys back
@@ -48,8 +50,15 @@ def test_values_round_trip_through_json_with_type_hints() -> None:
 
 
 def test_dispatch_calls_the_real_function_and_reports_its_errors() -> None:
-    body, status = runtime.dispatch(basket, {"args": [runtime.encode(
-        Basket([Line("A", decimal.Decimal("2"), dt.date(2026, 1, 2))]))], "kwargs": {"factor": 3}})
+    body, status = runtime.dispatch(
+        basket,
+        {
+            "args": [
+                runtime.encode(Basket([Line("A", decimal.Decimal("2"), dt.date(2026, 1, 2))]))
+            ],
+            "kwargs": {"factor": 3},
+        },
+    )
     assert status == 200
     assert body["result"]["lines"][0]["price"] == "6"
 
@@ -58,8 +67,13 @@ def test_dispatch_calls_the_real_function_and_reports_its_errors() -> None:
 
     body, status = runtime.dispatch(boom, {"args": [7]})
     assert status == runtime.ERROR_STATUS
-    assert body["error"] == {"type": "LookupError", "module": "builtins", "message": "no 7",
-                             "args": ["no 7"], "attrs": {}}
+    assert body["error"] == {
+        "type": "LookupError",
+        "module": "builtins",
+        "message": "no 7",
+        "args": ["no 7"],
+        "attrs": {},
+    }
     assert runtime.dispatch(boom, ["not", "an", "object"])[1] == 400
 
 
@@ -116,14 +130,16 @@ def test_call_posts_json_and_decodes_the_result(owner) -> None:  # noqa: ANN001
     server = owner([(200, {"result": "6.50"})])
     value = runtime.call("catalog", "get_price", get_price, [], {"product_id": 1}, idempotent=True)
     assert value == decimal.Decimal("6.50")
-    assert server.hits == [{"path": "/internal/get_price",
-                            "body": {"args": [], "kwargs": {"product_id": 1}}}]
+    assert server.hits == [
+        {"path": "/internal/get_price", "body": {"args": [], "kwargs": {"product_id": 1}}}
+    ]
 
 
 def test_only_idempotent_calls_are_retried(owner) -> None:  # noqa: ANN001
     server = owner([(503, {}), (503, {}), (200, {"result": "1"})])
-    assert runtime.call("catalog", "get_price", get_price, [], {"product_id": 1},
-                        idempotent=True) == decimal.Decimal("1")
+    assert runtime.call(
+        "catalog", "get_price", get_price, [], {"product_id": 1}, idempotent=True
+    ) == decimal.Decimal("1")
     assert len(server.hits) == 3
     server = owner([(503, {}), (200, {"result": "1"})])
     with pytest.raises(runtime.ServiceUnavailable):
@@ -132,10 +148,14 @@ def test_only_idempotent_calls_are_retried(owner) -> None:  # noqa: ANN001
 
 
 def test_remote_errors_become_the_callers_exceptions(owner) -> None:  # noqa: ANN001
-    owner([(422, {"error": {"type": "UnknownProduct", "message": "no 9", "args": ["no 9"]}}),
-           (422, {"error": {"type": "ValueError", "message": "bad", "args": ["bad"]}}),
-           (422, {"error": {"type": "SomethingElse", "message": "odd", "args": []}}),
-           (500, {"error": "internal"})])
+    owner(
+        [
+            (422, {"error": {"type": "UnknownProduct", "message": "no 9", "args": ["no 9"]}}),
+            (422, {"error": {"type": "ValueError", "message": "bad", "args": ["bad"]}}),
+            (422, {"error": {"type": "SomethingElse", "message": "odd", "args": []}}),
+            (500, {"error": "internal"}),
+        ]
+    )
     errors = {"UnknownProduct": UnknownProduct}
     with pytest.raises(UnknownProduct, match="no 9"):
         runtime.call("catalog", "get_price", get_price, [], {}, idempotent=True, errors=errors)
@@ -184,8 +204,10 @@ def test_unavailable_stand_in_boots_and_fails_loudly_when_used() -> None:
     def view() -> str:
         return "never"
 
-    with pytest.raises(runtime.NotExtractedError, match="describe is not available in this "
-                       "service: argument is an ORM model"):
+    with pytest.raises(
+        runtime.NotExtractedError,
+        match="describe is not available in this service: argument is an ORM model",
+    ):
         view()
     with pytest.raises(runtime.NotExtractedError):
         stand_in(1, 2)
@@ -208,7 +230,9 @@ def test_kernel_errors_keep_their_class_and_attributes_across_the_call(owner) ->
 
     body, status = runtime.dispatch(refuse, {})
     assert status == runtime.ERROR_STATUS and body["error"]["attrs"] == {
-        "status": 409, "code": "cart_closed"}
+        "status": 409,
+        "code": "cart_closed",
+    }
     owner([(status, body)])
     with pytest.raises(ShopError, match="this cart is converted") as info:
         runtime.call("catalog", "refuse", refuse, [], {}, idempotent=False)

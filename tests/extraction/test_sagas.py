@@ -57,14 +57,19 @@ class Owner:
                 fault = outer.faults.get(name)
                 if fault == "down":
                     return send_json(self, 503, b"{}")
-                body, status = outer.rt.dispatch(functions[name], payload, None,
-                                                 self.headers.get("Idempotency-Key"),
-                                                 self.headers.get(outer.rt.SAGA_HEADER),
-                                                 outer.session)
+                body, status = outer.rt.dispatch(
+                    functions[name],
+                    payload,
+                    None,
+                    self.headers.get("Idempotency-Key"),
+                    self.headers.get(outer.rt.SAGA_HEADER),
+                    outer.session,
+                )
                 (outer.session.commit if status == 200 else outer.session.rollback)()
                 outer.session.remove()
-                send_json(self, 503, b"{}") if fault == "lost" else \
-                    send_json(self, status, json.dumps(body).encode())
+                send_json(self, 503, b"{}") if fault == "lost" else send_json(
+                    self, status, json.dumps(body).encode()
+                )
 
         self.httpd, self.url = serve(Handler)
 
@@ -75,8 +80,10 @@ class Owner:
         return self._move("order", ref)
 
     def _move(self, kind: str, ref: str) -> int:
-        row = self.session.execute(text("INSERT INTO moves (kind, ref) VALUES (:k, :r) "
-                                         "RETURNING id"), {"k": kind, "r": ref})
+        row = self.session.execute(
+            text("INSERT INTO moves (kind, ref) VALUES (:k, :r) RETURNING id"),
+            {"k": kind, "r": ref},
+        )
         return int(row.scalar_one())
 
     def moves(self) -> list[tuple[str, str]]:
@@ -112,16 +119,24 @@ class Caller:
     def request(self, method: str, path: str, body: dict | None = None) -> int:
         data = json.dumps(body or {}).encode()
         status = []
-        environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": "",
-                   "CONTENT_LENGTH": str(len(data)), "wsgi.input": io.BytesIO(data),
-                   "HTTP_COOKIE": "session=abc", "wsgi.url_scheme": "http"}
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "CONTENT_LENGTH": str(len(data)),
+            "wsgi.input": io.BytesIO(data),
+            "HTTP_COOKIE": "session=abc",
+            "wsgi.url_scheme": "http",
+        }
         self.app(environ, lambda s, h, e=None: status.append(int(s.split()[0])))
         return status[0]
 
     def outbox(self) -> list[tuple[str, str]]:
         with self.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(
-                "SELECT saga_id, request FROM interservice_outbox"))]
+            return [
+                tuple(r)
+                for r in conn.execute(text("SELECT saga_id, request FROM interservice_outbox"))
+            ]
 
 
 @pytest.fixture()
@@ -138,14 +153,18 @@ def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Call
 
 @pytest.mark.parametrize("fault", ["charge:down", "record:down", "charge:lost", "record:lost"])
 def test_a_saga_that_failed_half_way_ends_after_the_relay_with_each_call_applied_once(
-        shop: tuple[Caller, Owner], fault: str) -> None:
+    shop: tuple[Caller, Owner], fault: str
+) -> None:
     caller, owner = shop
     endpoint, kind = fault.split(":")
     owner.faults[endpoint] = kind
     assert caller.request("POST", "/pay", {"ref": "cs_1"}) == 500
-    applied = {"charge:down": [], "record:down": [("charge", "cs_1")],
-               "charge:lost": [("charge", "cs_1")],
-               "record:lost": [("charge", "cs_1"), ("order", "cs_1")]}[fault]
+    applied = {
+        "charge:down": [],
+        "record:down": [("charge", "cs_1")],
+        "charge:lost": [("charge", "cs_1")],
+        "record:lost": [("charge", "cs_1"), ("order", "cs_1")],
+    }[fault]
     assert owner.moves() == applied
     [(saga_id, request)] = caller.outbox()  # the request waits in the caller's own database
     assert json.loads(request)["HTTP_COOKIE"] == "session=abc"
@@ -155,14 +174,16 @@ def test_a_saga_that_failed_half_way_ends_after_the_relay_with_each_call_applied
     assert owner.moves() == [("charge", "cs_1"), ("order", "cs_1")]  # once each
     assert caller.outbox() == []
     with owner.engine.connect() as conn:  # the owner's answers are in its database
-        keys = sorted(r[0] for r in conn.execute(text(
-            "SELECT answer_key FROM interservice_answers")))
+        keys = sorted(
+            r[0] for r in conn.execute(text("SELECT answer_key FROM interservice_answers"))
+        )
     assert keys == [f"{saga_id}:1:charge", f"{saga_id}:2:record"]
     assert caller.app.relay() == {"ran": 0, "pending": 0}
 
 
-def test_requests_that_end_and_reads_leave_nothing_in_the_outbox(shop: tuple[Caller, Owner]
-                                                                 ) -> None:
+def test_requests_that_end_and_reads_leave_nothing_in_the_outbox(
+    shop: tuple[Caller, Owner],
+) -> None:
     caller, owner = shop
     assert caller.request("POST", "/pay", {"ref": "cs_2"}) == 201
     assert caller.request("GET", "/pay", {"ref": "cs_3"}) == 201  # a read runs, not a saga
@@ -171,26 +192,32 @@ def test_requests_that_end_and_reads_leave_nothing_in_the_outbox(shop: tuple[Cal
         assert conn.execute(text("SELECT COUNT(*) FROM interservice_answers")).scalar() == 2
 
 
-def test_a_saga_gives_up_after_the_attempts_allowed(shop: tuple[Caller, Owner],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_saga_gives_up_after_the_attempts_allowed(
+    shop: tuple[Caller, Owner], monkeypatch: pytest.MonkeyPatch
+) -> None:
     caller, owner = shop
     monkeypatch.setattr(caller.rt, "RELAY_ATTEMPTS", 3)
     owner.faults["charge"] = "down"
     assert caller.request("POST", "/pay", {"ref": "cs_4"}) == 500
     assert [caller.app.relay()["ran"] for _ in range(4)] == [1, 1, 0, 0]
     with caller.engine.connect() as conn:
-        assert conn.execute(text("SELECT attempts, last_error FROM interservice_outbox")
-                            ).one() == (3, "HTTP 500")
+        assert conn.execute(text("SELECT attempts, last_error FROM interservice_outbox")).one() == (
+            3,
+            "HTTP 500",
+        )
 
 
 def test_the_owner_answers_a_saga_call_again_from_its_database_after_a_restart(
-        shop: tuple[Caller, Owner]) -> None:
+    shop: tuple[Caller, Owner],
+) -> None:
     caller, owner = shop
     payload = {"args": ["cs_5"], "kwargs": {}}
     first = owner.rt.dispatch(owner.charge, payload, None, "s:1:charge", "s", owner.session)
     owner.session.commit()
     restarted = _runtime_copy("owner_runtime_again")  # a new process: nothing in memory
     restarted.STORE = restarted.SagaStore(lambda: owner.engine)
-    assert restarted.dispatch(owner.charge, payload, None, "s:1:charge", "s",
-                              Session(owner.engine)) == first
+    assert (
+        restarted.dispatch(owner.charge, payload, None, "s:1:charge", "s", Session(owner.engine))
+        == first
+    )
     assert owner.moves() == [("charge", "cs_5")]

@@ -60,11 +60,17 @@ class FaultProxy:
                 status, body = 503, b"{}"
                 if fault != "down":
                     data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                    headers = {k: v for k, v in self.headers.items()
-                               if k.lower() not in ("host", "content-length", "connection")}
+                    headers = {
+                        k: v
+                        for k, v in self.headers.items()
+                        if k.lower() not in ("host", "content-length", "connection")
+                    }
                     request = urllib.request.Request(
-                        f"http://127.0.0.1:{ports[service]}/{rest}", data=data, method="POST",
-                        headers=headers)
+                        f"http://127.0.0.1:{ports[service]}/{rest}",
+                        data=data,
+                        method="POST",
+                        headers=headers,
+                    )
                     try:
                         with urllib.request.urlopen(request, timeout=30) as reply:
                             status, body = reply.status, reply.read()
@@ -121,8 +127,9 @@ def split_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     out = work / "out"
     scaffold(plan, graph, out, extract=True, source_root=REPO)
     services = {name: out / "services" / name for name in sorted(plan.services)}
-    requirements = sorted({line for d in services.values()
-                           for line in requirement_lines(d / "requirements.txt")})
+    requirements = sorted(
+        {line for d in services.values() for line in requirement_lines(d / "requirements.txt")}
+    )
     fill_wheelhouse(requirements, WHEELHOUSE)
     pythons = install_services(services, out / "shared_kernel", work / "venvs", WHEELHOUSE)
     ports = {name: free_port() for name in services}
@@ -130,20 +137,27 @@ def split_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     receiver = OtlpReceiver()  # every service sends its spans here (OTEL_* variables)
     faults = FaultProxy(ports)  # between the sagas' callers and the services they call
     proxied = {f"{n.upper().replace('-', '_')}_URL": f"{faults.url}/{n}" for n in ports}
-    envs = {name: {**(proxied if name in SAGA_CALLERS else urls),
-                   "DATABASE_URL": f"sqlite:///{work / name}.sqlite3",
-                   "SHOP_SECRET_KEY": "split-shop-secret", "SHOP_PASSWORD_ITERATIONS": "1000",
-                   "SHOP_INSTANCE_DIR": str(work / "instance" / name),
-                   "SHOP_MAIL_DIR": str(work / "mail"), "INTERSERVICE_TIMEOUT": "20",
-                   "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
-                   "OTEL_BSP_SCHEDULE_DELAY": "200",
-                   "SAGA_RELAY_SECONDS": "0"}  # the tests run the relay themselves
-            for name in ports}
+    envs = {
+        name: {
+            **(proxied if name in SAGA_CALLERS else urls),
+            "DATABASE_URL": f"sqlite:///{work / name}.sqlite3",
+            "SHOP_SECRET_KEY": "split-shop-secret",
+            "SHOP_PASSWORD_ITERATIONS": "1000",
+            "SHOP_INSTANCE_DIR": str(work / "instance" / name),
+            "SHOP_MAIL_DIR": str(work / "mail"),
+            "INTERSERVICE_TIMEOUT": "20",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+            "OTEL_BSP_SCHEDULE_DELAY": "200",
+            "SAGA_RELAY_SECONDS": "0",
+        }  # the tests run the relay themselves
+        for name in ports
+    }
 
     def start(name: str, logs: Path):  # noqa: ANN202 - a localrun.Process
         (work / "instance" / name).mkdir(parents=True, exist_ok=True)
-        return start_service(name, services[name], ports[name], envs[name], logs,
-                             python=pythons[name])
+        return start_service(
+            name, services[name], ports[name], envs[name], logs, python=pythons[name]
+        )
 
     procs, gateway = [], None
     try:
@@ -156,9 +170,21 @@ def split_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         front = next((r.service for r in project.rules if r.path == "/"), "catalog")
         gateway = start_gateway(rules, ports, front, work)
         wait_http(gateway.url + "/healthz", 30)
-        yield {"url": gateway.url, "plan": plan, "work": work, "procs": procs, "out": out,
-               "gateway": gateway, "front": front, "receiver": receiver, "start": start,
-               "faults": faults, "envs": envs, "pythons": pythons, "services": services}
+        yield {
+            "url": gateway.url,
+            "plan": plan,
+            "work": work,
+            "procs": procs,
+            "out": out,
+            "gateway": gateway,
+            "front": front,
+            "receiver": receiver,
+            "start": start,
+            "faults": faults,
+            "envs": envs,
+            "pythons": pythons,
+            "services": services,
+        }
     finally:
         if gateway is not None:
             gateway.stop()
@@ -176,8 +202,12 @@ def test_every_service_runs_from_its_own_venv_with_its_own_database(split_shop: 
         wait_http(proc.url + "/readyz", 10, proc)
         assert f"/venvs/{proc.name}/" in " ".join(proc.popen.args)
         db = split_shop["work"] / f"{proc.name}.sqlite3"
-        tables = {row[0] for row in sqlite3.connect(db).execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = {
+            row[0]
+            for row in sqlite3.connect(db).execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+            )
+        }
         owned = set(plan.services[proc.name].tables)
         assert owned <= tables, (proc.name, owned - tables)
         others = {t for n, s in plan.services.items() if n != proc.name for t in s.tables}
@@ -187,20 +217,44 @@ def test_every_service_runs_from_its_own_venv_with_its_own_database(split_shop: 
 def _journeys(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
     """The sample's own tests in external mode (``SHOP_BASE_URL``), as a separate pytest run."""
     return subprocess.run(
-        [sys.executable, "-m", "pytest", str(SAMPLE / "tests"), "-q", "-p", "no:cacheprovider",
-         "-k", "external", *extra], cwd=REPO, env={**os.environ, "SHOP_BASE_URL": url},
-        capture_output=True, text=True, timeout=900)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(SAMPLE / "tests"),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "external",
+            *extra,
+        ],
+        cwd=REPO,
+        env={**os.environ, "SHOP_BASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def test_journeys_run_unchanged_against_the_gateway(split_shop: dict) -> None:
-    collected = set(re.findall(r"^sample_monolith/tests/(\S+)\[external\]$",
-                               _journeys(split_shop["url"], "--collect-only").stdout,
-                               re.MULTILINE))
+    collected = set(
+        re.findall(
+            r"^sample_monolith/tests/(\S+)\[external\]$",
+            _journeys(split_shop["url"], "--collect-only").stdout,
+            re.MULTILINE,
+        )
+    )
     assert len(collected) >= 20, "the sample's journeys were not collected in external mode"
     result = _journeys(split_shop["url"], "-rA")
-    outcomes = {m.group(2): m.group(1) for m in re.finditer(
-        r"^(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) sample_monolith/tests/(\S+)\[external\]",
-        result.stdout, re.MULTILINE)}
+    outcomes = {
+        m.group(2): m.group(1)
+        for m in re.finditer(
+            r"^(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) sample_monolith/tests/(\S+)\[external\]",
+            result.stdout,
+            re.MULTILINE,
+        )
+    }
     passed = {name for name, outcome in outcomes.items() if outcome == "PASSED"}
     print(f"journeys through the gateway: {len(passed)} of {len(collected)} passed")
     assert result.returncode == 0, result.stdout[-4000:]
@@ -227,17 +281,25 @@ def _hop_problems(spans: list, root) -> list[str]:  # noqa: ANN001 - (service, p
     for svc, s in trace:
         if s.kind == server and s is not root:
             caller, call = by_id.get(s.parent_span_id, (None, None))
-            if call is None or call.kind != client or attribute(call, "peer.service") != svc \
-                    or caller == svc:
+            if (
+                call is None
+                or call.kind != client
+                or attribute(call, "peer.service") != svc
+                or caller == svc
+            ):
                 problems.append(f"{svc} {s.name} {s.span_id.hex()}: not under a call to {svc}")
-        elif s.kind == client and attribute(s, "http.response.status_code") and not any(
-                c.kind == server and c.parent_span_id == s.span_id for _, c in trace):
+        elif (
+            s.kind == client
+            and attribute(s, "http.response.status_code")
+            and not any(c.kind == server and c.parent_span_id == s.span_id for _, c in trace)
+        ):
             problems.append(f"{svc} {s.name}: answered, but no SERVER span under it")
     return problems
 
 
 def test_checkout_through_the_generated_gateway_is_one_trace_with_one_request_id(
-        split_shop: dict) -> None:
+    split_shop: dict,
+) -> None:
     """The sample's checkout journey through the GENERATED nginx gateway (every service live):
     nginx gives the payment request its X-Request-ID; checkout's SERVER span starts one trace
     holding a CLIENT span per internal call and the callee's SERVER span for each answered
@@ -264,8 +326,11 @@ def test_checkout_through_the_generated_gateway_is_one_trace_with_one_request_id
 
     work, receiver, procs = split_shop["work"], split_shop["receiver"], split_shop["procs"]
     ports = {proc.name: proc.port for proc in procs}
-    with local_gateway(split_shop["out"], work / "generated-gateway",
-                       {**ports, "monolith": ports[split_shop["front"]]}) as (url, _):
+    with local_gateway(
+        split_shop["out"],
+        work / "generated-gateway",
+        {**ports, "monolith": ports[split_shop["front"]]},
+    ) as (url, _):
         shop = ShopClient(UrllibTransport(url, timeout=60), "external")
         sku = stocked_product(shop, staff_token(shop), 5)
         _, token = new_customer(shop)
@@ -282,31 +347,47 @@ def test_checkout_through_the_generated_gateway_is_one_trace_with_one_request_id
         finally:
             procs[procs.index(down)] = split_shop["start"]("notifications", work / "logs-again")
     assert failed.status >= 500, failed
-    access = [json.loads(line) for line in
-              (work / "generated-gateway/access.log").read_text().splitlines()]
-    ids = [next(e["request_id"] for e in access if e["path"] == f"/api/checkout/sessions/{s}/pay")
-           for s in sessions]
+    access = [
+        json.loads(line)
+        for line in (work / "generated-gateway/access.log").read_text().splitlines()
+    ]
+    ids = [
+        next(e["request_id"] for e in access if e["path"] == f"/api/checkout/sessions/{s}/pay")
+        for s in sessions
+    ]
     assert all(len(i) == 32 for i in ids) and ids[0] != ids[1], ids  # made by nginx
 
     def roots(request_id: str) -> list:
         """(service, span) of the SERVER spans with that request id and no parent: one only,
         checkout's, when every hop passes the trace on."""
-        return [(svc, s) for svc, s in receiver.received()
-                if s.kind == trace_pb2.Span.SPAN_KIND_SERVER and not s.parent_span_id
-                and any(a.key == "request.id" and a.value.string_value == request_id
-                        for a in s.attributes)]
+        return [
+            (svc, s)
+            for svc, s in receiver.received()
+            if s.kind == trace_pb2.Span.SPAN_KIND_SERVER
+            and not s.parent_span_id
+            and any(
+                a.key == "request.id" and a.value.string_value == request_id for a in s.attributes
+            )
+        ]
 
     def root(request_id: str):  # noqa: ANN202 - checkout's SERVER span
         return next((s for svc, s in roots(request_id) if svc == "checkout"), None)
 
     def failed_call(span) -> list:  # noqa: ANN001
-        return [s for svc, s in receiver.received() if s.trace_id == span.trace_id
-                and svc == "checkout" and s.name.startswith("call notifications.")]
+        return [
+            s
+            for svc, s in receiver.received()
+            if s.trace_id == span.trace_id
+            and svc == "checkout"
+            and s.name.startswith("call notifications.")
+        ]
 
     end = time.monotonic() + 60
     while time.monotonic() < end and not (
-            all(root(i) for i in ids) and not _hop_problems(receiver.received(), root(ids[0]))
-            and failed_call(root(ids[1]))):
+        all(root(i) for i in ids)
+        and not _hop_problems(receiver.received(), root(ids[0]))
+        and failed_call(root(ids[1]))
+    ):
         time.sleep(0.25)
     spans = receiver.received()
     paid, broken = root(ids[0]), root(ids[1])
@@ -314,12 +395,17 @@ def test_checkout_through_the_generated_gateway_is_one_trace_with_one_request_id
     assert [[svc for svc, _ in roots(i)] for i in ids] == [["checkout"], ["checkout"]]
     assert _hop_problems(spans, paid) == []
     traced = {svc for svc, s in spans if s.trace_id == paid.trace_id}
-    print(f"payment trace: {sum(s.trace_id == paid.trace_id for _, s in spans)} spans in "
-          f"{sorted(traced)}")
+    print(
+        f"payment trace: {sum(s.trace_id == paid.trace_id for _, s in spans)} spans in "
+        f"{sorted(traced)}"
+    )
     assert {"checkout", "inventory", "payments", "orders", "notifications"} <= traced, traced
     for svc in sorted(traced):
-        lines = [json.loads(line) for line in (work / "logs" / f"{svc}.log").read_text()
-                 .splitlines() if line.startswith("{")]
+        lines = [
+            json.loads(line)
+            for line in (work / "logs" / f"{svc}.log").read_text().splitlines()
+            if line.startswith("{")
+        ]
         mine = [e for e in lines if e.get("request_id") == ids[0]]
         assert mine and {e.get("trace_id") for e in mine} == {paid.trace_id.hex()}, (svc, mine)
     (call,) = failed_call(broken)
@@ -341,28 +427,46 @@ def _rows(work: Path, service: str, sql: str) -> list[tuple]:
 
 def broken_invariants(work: Path) -> list[str]:
     """What the four services' own databases say is wrong once every saga has ended."""
-    charges = _rows(work, "payments", "SELECT reference, status, amount_cents, refunded_cents "
-                    "FROM payments WHERE status != 'declined'")
-    orders = _rows(work, "orders", "SELECT id, checkout_session_id, status, payment_status "
-                   "FROM orders")
-    held = _rows(work, "inventory", "SELECT reference, status, order_id FROM reservations "
-                 "WHERE status IN ('active', 'committed')")
-    open_checkouts = {r[0] for r in _rows(work, "checkout", "SELECT id FROM checkout_sessions "
-                                          "WHERE status = 'open'")}
+    charges = _rows(
+        work,
+        "payments",
+        "SELECT reference, status, amount_cents, refunded_cents "
+        "FROM payments WHERE status != 'declined'",
+    )
+    orders = _rows(
+        work, "orders", "SELECT id, checkout_session_id, status, payment_status FROM orders"
+    )
+    held = _rows(
+        work,
+        "inventory",
+        "SELECT reference, status, order_id FROM reservations "
+        "WHERE status IN ('active', 'committed')",
+    )
+    open_checkouts = {
+        r[0]
+        for r in _rows(work, "checkout", "SELECT id FROM checkout_sessions WHERE status = 'open'")
+    }
     per_checkout = Counter(o[1] for o in orders)
     live_orders = {o[0] for o in orders if o[2] != "cancelled"}
     charged = {c[0]: c for c in charges}
-    problems = [f"charge without an order or a refund: {ref}"
-                for ref, _status, amount, refunded in charges
-                if not per_checkout[ref] and refunded < amount]
+    problems = [
+        f"charge without an order or a refund: {ref}"
+        for ref, _status, amount, refunded in charges
+        if not per_checkout[ref] and refunded < amount
+    ]
     problems += [f"{n} orders for one checkout: {ref}" for ref, n in per_checkout.items() if n > 1]
-    problems += [f"order {oid} marked paid without a charge"
-                 for oid, ref, _status, paid in orders if paid == "paid" and (
-                     ref not in charged or charged[ref][1] != "succeeded" or charged[ref][3])]
-    problems += [f"stock reserved without an order: {ref} ({status})"
-                 for ref, status, order_id in held
-                 if (status == "active" and ref not in open_checkouts)
-                 or (status == "committed" and order_id not in live_orders)]
+    problems += [
+        f"order {oid} marked paid without a charge"
+        for oid, ref, _status, paid in orders
+        if paid == "paid"
+        and (ref not in charged or charged[ref][1] != "succeeded" or charged[ref][3])
+    ]
+    problems += [
+        f"stock reserved without an order: {ref} ({status})"
+        for ref, status, order_id in held
+        if (status == "active" and ref not in open_checkouts)
+        or (status == "committed" and order_id not in live_orders)
+    ]
     return problems
 
 
@@ -396,17 +500,23 @@ def _proc(split_shop: dict, name: str):  # noqa: ANN202
 #: each step of the checkout's payment after which a service can be unreachable: before the
 #: charge, after the charge (each call that completes the order), and answers lost after the
 #: owner applied the call
-CHECKOUT_FAULTS = [("inventory", "holds_are_live", "down"), ("payments", "charge", "down"),
-                   ("payments", "charge", "lost"), ("orders", "create_order", "down"),
-                   ("orders", "create_order", "lost"), ("payments", "attach_order", "down"),
-                   ("inventory", "commit_reservations", "down"),
-                   ("inventory", "commit_reservations", "lost"),
-                   ("notifications", "enqueue_email", "down")]
+CHECKOUT_FAULTS = [
+    ("inventory", "holds_are_live", "down"),
+    ("payments", "charge", "down"),
+    ("payments", "charge", "lost"),
+    ("orders", "create_order", "down"),
+    ("orders", "create_order", "lost"),
+    ("payments", "attach_order", "down"),
+    ("inventory", "commit_reservations", "down"),
+    ("inventory", "commit_reservations", "lost"),
+    ("notifications", "enqueue_email", "down"),
+]
 
 
 @pytest.mark.parametrize("fault", CHECKOUT_FAULTS, ids=lambda f: ":".join(f))
 def test_checkout_with_a_service_down_at_a_step_ends_as_one_paid_order(
-        split_shop: dict, fault: tuple[str, str, str]) -> None:
+    split_shop: dict, fault: tuple[str, str, str]
+) -> None:
     from sample_monolith.tests import journey
 
     shop, work = _shop(split_shop["url"]), split_shop["work"]
@@ -419,18 +529,22 @@ def test_checkout_with_a_service_down_at_a_step_ends_as_one_paid_order(
     assert _rows(work, "checkout", "SELECT COUNT(*) FROM interservice_outbox") == [(1,)]
     assert _relay(_proc(split_shop, "checkout").url) == {"ran": 1, "pending": 0}
     assert broken_invariants(work) == []
-    [(status, order_id)] = _rows(work, "checkout", "SELECT status, order_id FROM "
-                                 f"checkout_sessions WHERE id = '{checkout}'")
+    [(status, order_id)] = _rows(
+        work, "checkout", f"SELECT status, order_id FROM checkout_sessions WHERE id = '{checkout}'"
+    )
     assert status == "completed"
-    assert _rows(work, "orders", "SELECT id, payment_status FROM orders WHERE "
-                 f"checkout_session_id = '{checkout}'") == [(order_id, "paid")]
-    assert _rows(work, "payments", "SELECT status, order_id FROM payments WHERE "
-                 f"reference = '{checkout}'") == [("succeeded", order_id)]
+    assert _rows(
+        work,
+        "orders",
+        f"SELECT id, payment_status FROM orders WHERE checkout_session_id = '{checkout}'",
+    ) == [(order_id, "paid")]
+    assert _rows(
+        work, "payments", f"SELECT status, order_id FROM payments WHERE reference = '{checkout}'"
+    ) == [("succeeded", order_id)]
     assert journey.available(shop, sku) == 3
 
 
-def test_checkout_with_the_orders_process_stopped_ends_after_it_restarts(split_shop: dict
-                                                                          ) -> None:
+def test_checkout_with_the_orders_process_stopped_ends_after_it_restarts(split_shop: dict) -> None:
     from migrator.extraction.localrun import start_service, wait_http
     from sample_monolith.tests import journey
 
@@ -441,25 +555,41 @@ def test_checkout_with_the_orders_process_stopped_ends_after_it_restarts(split_s
     try:
         assert journey.pay(shop, checkout, token).status >= 500
     finally:
-        restarted = start_service("orders", split_shop["services"]["orders"], orders.port,
-                                  split_shop["envs"]["orders"], work / "logs",
-                                  python=split_shop["pythons"]["orders"])
+        restarted = start_service(
+            "orders",
+            split_shop["services"]["orders"],
+            orders.port,
+            split_shop["envs"]["orders"],
+            work / "logs",
+            python=split_shop["pythons"]["orders"],
+        )
         split_shop["procs"][split_shop["procs"].index(orders)] = restarted
         wait_http(restarted.url + "/healthz", 120, restarted)
-    assert _rows(work, "payments", "SELECT status FROM payments WHERE "
-                 f"reference = '{checkout}'") == [("succeeded",)]  # charged, no order yet
+    assert _rows(
+        work, "payments", f"SELECT status FROM payments WHERE reference = '{checkout}'"
+    ) == [("succeeded",)]  # charged, no order yet
     assert _relay(_proc(split_shop, "checkout").url) == {"ran": 1, "pending": 0}
     assert broken_invariants(work) == []
-    assert len(_rows(work, "orders", "SELECT id FROM orders WHERE "
-                     f"checkout_session_id = '{checkout}'")) == 1
+    assert (
+        len(
+            _rows(work, "orders", f"SELECT id FROM orders WHERE checkout_session_id = '{checkout}'")
+        )
+        == 1
+    )
 
 
-@pytest.mark.parametrize("fault", [("payments", "refund_order", "down"),
-                                   ("payments", "refund_order", "lost"),
-                                   ("inventory", "restock_order", "down")],
-                         ids=lambda f: ":".join(f))
+@pytest.mark.parametrize(
+    "fault",
+    [
+        ("payments", "refund_order", "down"),
+        ("payments", "refund_order", "lost"),
+        ("inventory", "restock_order", "down"),
+    ],
+    ids=lambda f: ":".join(f),
+)
 def test_cancellation_with_a_service_down_ends_refunded_and_restocked(
-        split_shop: dict, fault: tuple[str, str, str]) -> None:
+    split_shop: dict, fault: tuple[str, str, str]
+) -> None:
     from sample_monolith.tests import journey
 
     shop, work = _shop(split_shop["url"]), split_shop["work"]
@@ -472,10 +602,21 @@ def test_cancellation_with_a_service_down_ends_refunded_and_restocked(
         split_shop["faults"].faults.clear()
     assert _relay(_proc(split_shop, "orders").url) == {"ran": 1, "pending": 0}
     assert broken_invariants(work) == []
-    assert _rows(work, "orders", "SELECT status, payment_status FROM orders WHERE "
-                 f"number = '{order['number']}'") == [("cancelled", "refunded")]
-    assert _rows(work, "payments", "SELECT status, refunded_cents = amount_cents FROM payments "
-                 f"WHERE reference = '{checkout}'") == [("refunded", 1)]
-    assert _rows(work, "payments", "SELECT COUNT(*) FROM refunds JOIN payments ON payments.id "
-                 f"= refunds.payment_id WHERE reference = '{checkout}'") == [(1,)]  # once
+    assert _rows(
+        work,
+        "orders",
+        f"SELECT status, payment_status FROM orders WHERE number = '{order['number']}'",
+    ) == [("cancelled", "refunded")]
+    assert _rows(
+        work,
+        "payments",
+        "SELECT status, refunded_cents = amount_cents FROM payments "
+        f"WHERE reference = '{checkout}'",
+    ) == [("refunded", 1)]
+    assert _rows(
+        work,
+        "payments",
+        "SELECT COUNT(*) FROM refunds JOIN payments ON payments.id "
+        f"= refunds.payment_id WHERE reference = '{checkout}'",
+    ) == [(1,)]  # once
     assert journey.available(shop, sku) == 5

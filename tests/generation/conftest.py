@@ -26,8 +26,7 @@ def generated(tmp_path_factory) -> dict[str, Path]:
         plan = make_plan(fw)
         for svc in plan.services.values():  # every service cut over: routes reach them
             svc.cutover = "live"
-        scaffold(plan, make_graph(fw), target,
-                 with_=("prometheus-operator", "cloudnative-pg"))
+        scaffold(plan, make_graph(fw), target, with_=("prometheus-operator", "cloudnative-pg"))
         out[fw] = target
     return out
 
@@ -58,9 +57,12 @@ def shopfix_extract_out(tmp_path_factory) -> Path:
     from migrator.plan import load_plan
 
     out = tmp_path_factory.mktemp("shopfix-extract")
-    migrator.scaffold(load_plan(SHOPFIX / "shopfix_plan.yaml"),
-             analyze(SHOPFIX / "shopfix_app", use_cache=False), out,
-             extract=True)
+    migrator.scaffold(
+        load_plan(SHOPFIX / "shopfix_plan.yaml"),
+        analyze(SHOPFIX / "shopfix_app", use_cache=False),
+        out,
+        extract=True,
+    )
     return out
 
 

@@ -46,8 +46,9 @@ class PgPair:
         end = time.monotonic() + limit
         with psycopg.connect(self.replica(), autocommit=True) as r:
             while time.monotonic() < end:
-                done = r.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn",
-                                 (str(lsn),)).fetchone()[0]
+                done = r.execute(
+                    "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (str(lsn),)
+                ).fetchone()[0]
                 if done:
                     return
                 time.sleep(0.05)
@@ -62,8 +63,12 @@ def _bin() -> Path:
 
 
 def _as_postgres(command: str) -> None:
-    proc = subprocess.run(["su", "postgres", "-s", "/bin/sh", "-c", command],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        ["su", "postgres", "-s", "/bin/sh", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if proc.returncode != 0:
         raise AssertionError(f"{command}: {proc.stdout}{proc.stderr}")
 
@@ -86,10 +91,13 @@ def primary_and_replica(wal_level: str = "replica") -> Iterator[PgPair]:
             fh.write("host replication all 127.0.0.1/32 trust\n")
         for name, port in (("p", pair.primary_port), ("r", pair.replica_port)):
             if name == "r":
-                _as_postgres(f"{b}/pg_basebackup -h 127.0.0.1 -p {pair.primary_port} "
-                             f"-U postgres -D {d}/r -R")
-            _as_postgres(f"{b}/pg_ctl -D {d}/{name} -w -o '-p {port} -k {d} -c "
-                         f"listen_addresses=127.0.0.1' -l {d}/{name}.log start >/dev/null")
+                _as_postgres(
+                    f"{b}/pg_basebackup -h 127.0.0.1 -p {pair.primary_port} -U postgres -D {d}/r -R"
+                )
+            _as_postgres(
+                f"{b}/pg_ctl -D {d}/{name} -w -o '-p {port} -k {d} -c "
+                f"listen_addresses=127.0.0.1' -l {d}/{name}.log start >/dev/null"
+            )
             started.append(name)
         yield pair
     finally:

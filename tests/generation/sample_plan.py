@@ -18,8 +18,10 @@ DOMAINS = {
     "accounts": (["addresses", "auth_sessions", "customers"], []),
     "shipping": (["shipment_events", "shipments"], []),
     "orders": (["order_events", "order_lines", "orders"], ["payments", "inventory"]),
-    "checkout": (["checkout_sessions"], ["cart", "inventory", "orders", "payments", "promotions",
-                                         "shipping"]),
+    "checkout": (
+        ["checkout_sessions"],
+        ["cart", "inventory", "orders", "payments", "promotions", "shipping"],
+    ),
     "notifications": (["outbox_messages"], []),
     "backoffice": ([], ["catalog", "inventory", "orders", "notifications"]),
 }
@@ -38,6 +40,12 @@ def sample_plan(graph: DependencyGraph) -> Plan:
             "depends_on": deps,
         }
     kernel = [m for m in (f"{PACKAGE}.config", f"{PACKAGE}.db", f"{PACKAGE}.utils") if m in modules]
-    return plan_from_dict({"version": 1, "services": services,
-                           "shared_kernel": {"modules": kernel},
-                           "meta": {"framework": "flask"}}, source="sample_plan")
+    return plan_from_dict(
+        {
+            "version": 1,
+            "services": services,
+            "shared_kernel": {"modules": kernel},
+            "meta": {"framework": "flask"},
+        },
+        source="sample_plan",
+    )

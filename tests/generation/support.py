@@ -36,16 +36,41 @@ def ensure_wheels(requirements: list[Path], python: str | None = None) -> Path:
     folder = WHEELS / (f"cp{python.replace('.', '')}" if python else "host")
     folder.mkdir(parents=True, exist_ok=True)
     args = [a for r in requirements for a in ("-r", str(r))]
-    base = [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-            "--only-binary=:all:", "-d", str(folder)]
+    base = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "-q",
+        "--disable-pip-version-check",
+        "--only-binary=:all:",
+        "-d",
+        str(folder),
+    ]
     if python:
         machine = platform.machine()
         tag = python.replace(".", "")
-        base += ["--python-version", python, "--implementation", "cp", "--abi", f"cp{tag}",
-                 "--abi", "abi3", "--abi", "none", "--platform", f"manylinux2014_{machine}",
-                 "--platform", f"manylinux_2_28_{machine}", "--platform", f"linux_{machine}"]
-    offline = subprocess.run([*base, "--no-index", "--find-links", str(folder), *args],
-                             capture_output=True, timeout=300)
+        base += [
+            "--python-version",
+            python,
+            "--implementation",
+            "cp",
+            "--abi",
+            f"cp{tag}",
+            "--abi",
+            "abi3",
+            "--abi",
+            "none",
+            "--platform",
+            f"manylinux2014_{machine}",
+            "--platform",
+            f"manylinux_2_28_{machine}",
+            "--platform",
+            f"linux_{machine}",
+        ]
+    offline = subprocess.run(
+        [*base, "--no-index", "--find-links", str(folder), *args], capture_output=True, timeout=300
+    )
     if offline.returncode != 0:
         subprocess.run([*base, *args], check=True, timeout=900)
     return folder
@@ -62,8 +87,12 @@ def hadolint_findings(dockerfile: Path) -> list[dict]:
     """hadolint's findings on ``dockerfile``, its exit code checked against them: hadolint
     exits 1 with empty output on a file it cannot read, which must never read as "clean"."""
     assert dockerfile.is_file(), f"{dockerfile} does not exist"
-    proc = subprocess.run([need("hadolint"), "--no-color", "-f", "json", str(dockerfile)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [need("hadolint"), "--no-color", "-f", "json", str(dockerfile)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.stdout.strip(), f"{dockerfile}: hadolint printed nothing: {proc.stderr}"
     findings = json.loads(proc.stdout)
     assert proc.returncode == (1 if findings else 0), (dockerfile, proc.returncode, proc.stderr)
@@ -82,14 +111,33 @@ def build_context(context: Path, tmp: Path) -> set[str]:
     (tmp / "Containerfile").write_text("FROM scratch\nCOPY . /context/\n")
     dest, iid = tmp / "exported", tmp / "image-id"
     env = {**os.environ, "CONTAINERS_CONF": str(tmp / "containers.conf")}
-    proc = subprocess.run([podman, "build", "--pull=never", "--network=none", "-f",
-                           str(tmp / "Containerfile"), "--iidfile", str(iid), "-o",
-                           f"type=local,dest={dest}", str(context)],
-                          capture_output=True, text=True, timeout=300, env=env)
+    proc = subprocess.run(
+        [
+            podman,
+            "build",
+            "--pull=never",
+            "--network=none",
+            "-f",
+            str(tmp / "Containerfile"),
+            "--iidfile",
+            str(iid),
+            "-o",
+            f"type=local,dest={dest}",
+            str(context),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     if iid.is_file():
-        subprocess.run([podman, "rmi", "-f", iid.read_text().strip()], capture_output=True,
-                       timeout=120, env=env)
+        subprocess.run(
+            [podman, "rmi", "-f", iid.read_text().strip()],
+            capture_output=True,
+            timeout=120,
+            env=env,
+        )
     root = dest / "context"
     assert root.is_dir(), f"podman exported nothing from {context}"
     return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
@@ -106,16 +154,16 @@ def local_gateway(out: Path, prefix: Path, ports: dict[str, int] | None = None):
     nginx = need("nginx")
     planned = json.loads((out / "gateway/local.json").read_text())
     chosen = dict(ports or {})
-    old = {"gateway": planned["gateway"], "monolith": planned["monolith"],
-           **planned["services"]}
+    old = {"gateway": planned["gateway"], "monolith": planned["monolith"], **planned["services"]}
     conf = (out / "gateway/nginx.local.conf").read_text()
     for name, port in old.items():
         chosen.setdefault(name, free_port())
         conf = conf.replace(f"127.0.0.1:{port};", f"127.0.0.1:{chosen[name]};")
     (prefix / "tmp").mkdir(parents=True, exist_ok=True)
     (prefix / "nginx.conf").write_text(conf)
-    subprocess.run([nginx, "-c", str(prefix / "nginx.conf"), "-p", str(prefix)], check=True,
-                   timeout=30)
+    subprocess.run(
+        [nginx, "-c", str(prefix / "nginx.conf"), "-p", str(prefix)], check=True, timeout=30
+    )
     try:
         yield f"http://127.0.0.1:{chosen['gateway']}", chosen
     finally:
@@ -147,12 +195,17 @@ class OtlpReceiver(http.server.ThreadingHTTPServer):
                 request = trace_service_pb2.ExportTraceServiceRequest()
                 request.ParseFromString(self.rfile.read(int(self.headers["Content-Length"])))
                 for resource_spans in request.resource_spans:
-                    service = next(a.value.string_value
-                                   for a in resource_spans.resource.attributes
-                                   if a.key == "service.name")
+                    service = next(
+                        a.value.string_value
+                        for a in resource_spans.resource.attributes
+                        if a.key == "service.name"
+                    )
                     with outer.lock:
-                        outer.spans.extend((service, s) for scope in resource_spans.scope_spans
-                                           for s in scope.spans)
+                        outer.spans.extend(
+                            (service, s)
+                            for scope in resource_spans.scope_spans
+                            for s in scope.spans
+                        )
                 body = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")

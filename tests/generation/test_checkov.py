@@ -21,18 +21,38 @@ ROOT = Path(__file__).resolve().parents[2]
 def checkov() -> str:
     """CHECKOV_BIN, else the venv that `scripts/bootstrap.sh --test` makes, else PATH."""
     own_venv = ROOT / ".venv-security" / "bin" / "checkov"
-    path = (os.environ.get("CHECKOV_BIN") or (str(own_venv) if own_venv.exists() else None)
-            or shutil.which("checkov"))
+    path = (
+        os.environ.get("CHECKOV_BIN")
+        or (str(own_venv) if own_venv.exists() else None)
+        or shutil.which("checkov")
+    )
     if not path:
-        pytest.skip("checkov is not installed (scripts/bootstrap.sh --test puts it in "
-                    ".venv-security; or pip install -e '.[security]', or set CHECKOV_BIN)")
+        pytest.skip(
+            "checkov is not installed (scripts/bootstrap.sh --test puts it in "
+            ".venv-security; or pip install -e '.[security]', or set CHECKOV_BIN)"
+        )
     return path
 
 
 def failed_checks(tool: str, folder) -> set[str]:
-    proc = subprocess.run([tool, "-d", str(folder), "--framework", "kubernetes", "dockerfile",
-                           "--quiet", "--compact", "--skip-download", "-o", "json"],
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [
+            tool,
+            "-d",
+            str(folder),
+            "--framework",
+            "kubernetes",
+            "dockerfile",
+            "--quiet",
+            "--compact",
+            "--skip-download",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode in (0, 1), proc.stderr[-2000:]
     reports = json.loads(proc.stdout or "[]")
     if isinstance(reports, dict):

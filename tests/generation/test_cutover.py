@@ -45,15 +45,18 @@ def test_plans_without_cutover_are_off_and_dump_as_before():
     assert plan_from_dict(_plan_dict(cutover="live")).services["a"].cutover == "live"
 
 
-@pytest.mark.parametrize("value, message", [
-    ("on", "state must be one of off, shadow, canary, live"),
-    ({"state": "canary"}, "canary needs a whole percent from 1 to 99, got None"),
-    ({"state": "canary", "percent": 100}, "got 100"),
-    ({"state": "canary", "percent": True}, "got True"),
-    ({"state": "live", "percent": 10}, "percent applies to canary only"),
-    ({"state": "live", "weight": 1}, "services.a.cutover.weight: unknown key"),
-    (["live"], "must be a state or a mapping"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("on", "state must be one of off, shadow, canary, live"),
+        ({"state": "canary"}, "canary needs a whole percent from 1 to 99, got None"),
+        ({"state": "canary", "percent": 100}, "got 100"),
+        ({"state": "canary", "percent": True}, "got True"),
+        ({"state": "live", "percent": 10}, "percent applies to canary only"),
+        ({"state": "live", "weight": 1}, "services.a.cutover.weight: unknown key"),
+        (["live"], "must be a state or a mapping"),
+    ],
+)
 def test_bad_cutover_names_the_key(value, message):
     with pytest.raises(PlanError) as err:
         plan_from_dict(_plan_dict(cutover=value), source="plan.yaml")
@@ -72,8 +75,11 @@ def _scaffolded(graph, work: Path) -> Path:
 
 
 def _tree(out: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and p.name != "plan.yaml"}
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.name != "plan.yaml"
+    }
 
 
 def test_cutover_command_edits_the_plan_regenerates_and_rolls_back(sample_graph, tmp_path):
@@ -89,11 +95,13 @@ def test_cutover_command_edits_the_plan_regenerates_and_rolls_back(sample_graph,
     canary = yaml.safe_load((out / f"deploy/k8s/base/ingress-canary-{SERVICE}.yaml").read_text())
     ann = canary["metadata"]["annotations"]
     assert ann["nginx.ingress.kubernetes.io/canary-weight"] == "10"
-    assert {p["backend"]["service"]["name"] for p in
-            canary["spec"]["rules"][0]["http"]["paths"]} == {SERVICE}
+    assert {
+        p["backend"]["service"]["name"] for p in canary["spec"]["rules"][0]["http"]["paths"]
+    } == {SERVICE}
     main_ing = yaml.safe_load((out / "deploy/k8s/base/ingress.yaml").read_text())
-    assert {p["backend"]["service"]["name"] for p in
-            main_ing["spec"]["rules"][0]["http"]["paths"]} == {"monolith"}
+    assert {
+        p["backend"]["service"]["name"] for p in main_ing["spec"]["rules"][0]["http"]["paths"]
+    } == {"monolith"}
     assert (out / f"deploy/k8s/base/{SERVICE}/database.yaml").exists()  # --with kept
     # a refused change leaves plan and output alone and says why in one line
     for args in (["canary"], ["live", "--percent", "5"]):
@@ -102,8 +110,10 @@ def test_cutover_command_edits_the_plan_regenerates_and_rolls_back(sample_graph,
         assert "plan.yaml: services.catalog.cutover:" in bad.output
     unknown = runner.invoke(main, ["cutover", "nope", "live", "-o", str(out)])
     assert unknown.exit_code == 2 and "services.nope: no such service" in unknown.output
-    assert yaml.safe_load((out / "plan.yaml").read_text())["services"][SERVICE]["cutover"] == \
-        {"state": "canary", "percent": 10}
+    assert yaml.safe_load((out / "plan.yaml").read_text())["services"][SERVICE]["cutover"] == {
+        "state": "canary",
+        "percent": 10,
+    }
     # rollback is one command and gives back exactly the output of before
     result = runner.invoke(main, ["cutover", SERVICE, "off", "-o", str(out)])
     assert result.exit_code == 0, result.output
@@ -122,11 +132,18 @@ def test_default_output_sends_every_route_to_the_monolith(sample_graph, tmp_path
     for path in sorted((out / "deploy/k8s/base").glob("ingress*.yaml")):
         validate(yaml.safe_load(path.read_text()), path.name)  # strict, as every manifest
     assert not list((out / "deploy/k8s/base").glob("ingress-canary-*"))
-    docs = {(d["kind"], d["metadata"]["name"]) for p in (out / "deploy/k8s/base/monolith").glob(
-        "*.yaml") for d in [yaml.safe_load(p.read_text())] if "kind" in d and
-        d["kind"] != "Kustomization"}
-    assert {("Deployment", "monolith"), ("Service", "monolith"),
-            ("HorizontalPodAutoscaler", "monolith"), ("PodDisruptionBudget", "monolith")} <= docs
+    docs = {
+        (d["kind"], d["metadata"]["name"])
+        for p in (out / "deploy/k8s/base/monolith").glob("*.yaml")
+        for d in [yaml.safe_load(p.read_text())]
+        if "kind" in d and d["kind"] != "Kustomization"
+    }
+    assert {
+        ("Deployment", "monolith"),
+        ("Service", "monolith"),
+        ("HorizontalPodAutoscaler", "monolith"),
+        ("PodDisruptionBudget", "monolith"),
+    } <= docs
     assert "proxy_pass http://svc_" not in (out / "gateway/nginx.local.conf").read_text()
 
 
@@ -188,8 +205,11 @@ def _with_state(graph, out: Path, state: str, percent: int = 0) -> list[str]:
     out.parent.mkdir(parents=True, exist_ok=True)
     scaffold(plan, graph, out)
     project = build_project(plan, graph)
-    return [r.path + ("/x" if r.path_type == "Prefix" else "")
-            for r in project.rules if r.service == SERVICE]
+    return [
+        r.path + ("/x" if r.path_type == "Prefix" else "")
+        for r in project.rules
+        if r.service == SERVICE
+    ]
 
 
 def _wait_for(predicate, limit: float = 10.0) -> None:
@@ -218,7 +238,8 @@ def test_gateway_routes_by_state_and_splits_a_canary(sample_graph, recorders, tm
 
 
 def test_shadow_copies_reads_to_the_service_and_the_client_never_sees_them(
-        sample_graph, recorders, tmp_path):
+    sample_graph, recorders, tmp_path
+):
     ports = {name: r.server_address[1] for name, r in recorders.items()}
     paths = _with_state(sample_graph, tmp_path / "out", "shadow")
     shadow = recorders[SERVICE]
@@ -230,7 +251,8 @@ def test_shadow_copies_reads_to_the_service_and_the_client_never_sees_them(
     assert len(recorders["monolith"].seen) == 45
     # the copies: every read, none of the writes, marked as shadow traffic
     assert sorted((m, p) for m, p, _ in shadow.seen) == sorted(
-        ("GET", paths[i % len(paths)]) for i in range(40))
+        ("GET", paths[i % len(paths)]) for i in range(40)
+    )
     assert all(h.get("X-Migrator-Shadow") == "1" for _, _, h in shadow.seen)
     # and the mirror location cannot be called from outside
     with local_gateway(tmp_path / "out", tmp_path / "gw2", ports) as (gw, _):
@@ -251,17 +273,20 @@ def test_canary_and_shadow_ingresses_pass_the_tools_in_every_overlay(sample_grap
         ingresses = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Ingress"}
         for doc in ingresses.values():
             validate(doc, f"{overlay} Ingress/{doc['metadata']['name']}")
-        host = {"dev": "dev.sample-monolith.example.com",
-                "prod": "sample-monolith.example.com"}[overlay]
+        host = {"dev": "dev.sample-monolith.example.com", "prod": "sample-monolith.example.com"}[
+            overlay
+        ]
         assert {d["spec"]["rules"][0]["host"] for d in ingresses.values()} == {host}
         canary = ingresses[f"sample-monolith-canary-{SERVICE}"]["metadata"]["annotations"]
         assert canary["nginx.ingress.kubernetes.io/canary-weight"] == "25"
         mirror = ingresses["sample-monolith-shadow-cart"]["metadata"]["annotations"][
-            "nginx.ingress.kubernetes.io/mirror-target"]
-        assert mirror == (f"http://cart.sample-monolith-{overlay}.svc.cluster.local"
-                          "$request_uri")
-        main_paths = {p["path"]: p["backend"]["service"]["name"] for p in
-                      ingresses["sample-monolith"]["spec"]["rules"][0]["http"]["paths"]}
+            "nginx.ingress.kubernetes.io/mirror-target"
+        ]
+        assert mirror == (f"http://cart.sample-monolith-{overlay}.svc.cluster.local$request_uri")
+        main_paths = {
+            p["path"]: p["backend"]["service"]["name"]
+            for p in ingresses["sample-monolith"]["spec"]["rules"][0]["http"]["paths"]
+        }
         assert main_paths["/api/catalog/products"] == "monolith"  # canary: primary stays
         assert "orders" in main_paths.values() and "cart" not in main_paths.values()
 
@@ -276,20 +301,31 @@ def test_cutover_keeps_an_extract_mode_output_whole(tmp_path):
     out = tmp_path / "out"
     plan_file = tmp_path / "plan.yaml"
     shutil.copy(SHOPFIX / "shopfix_plan.yaml", plan_file)
-    migrator.scaffold(load_plan(plan_file), analyze(SHOPFIX / "shopfix_app", use_cache=False),
-                      out, extract=True)
+    migrator.scaffold(
+        load_plan(plan_file), analyze(SHOPFIX / "shopfix_app", use_cache=False), out, extract=True
+    )
     before = {p for p in _tree(out) if p.startswith(("services/catalog/src/", "shared_kernel/"))}
     assert before
-    result = CliRunner().invoke(main, ["cutover", "catalog", "live", "-o", str(out), "--plan",
-                                       str(plan_file), "--source",
-                                       str(SHOPFIX / "shopfix_app")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "cutover",
+            "catalog",
+            "live",
+            "-o",
+            str(out),
+            "--plan",
+            str(plan_file),
+            "--source",
+            str(SHOPFIX / "shopfix_app"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert before <= set(_tree(out))
     assert "proxy_pass http://svc_catalog;" in (out / "gateway/nginx.local.conf").read_text()
 
 
-def test_gateway_gives_every_request_one_id_passed_on_and_logged(sample_graph, recorders,
-                                                                  tmp_path):
+def test_gateway_gives_every_request_one_id_passed_on_and_logged(sample_graph, recorders, tmp_path):
     """No X-Request-ID from the client: nginx makes one per request; a sane one is kept, an
     unsafe one replaced; the upstream gets it and the access log line carries it."""
     ports = {name: r.server_address[1] for name, r in recorders.items()}
@@ -298,8 +334,9 @@ def test_gateway_gives_every_request_one_id_passed_on_and_logged(sample_graph, r
     with local_gateway(tmp_path / "out", tmp_path / "gw", ports) as (gw, _):
         for request_id in sent:
             headers = {"X-Request-ID": request_id} if request_id else {}
-            with urllib.request.urlopen(urllib.request.Request(gw + path, headers=headers),
-                                        timeout=10) as answer:
+            with urllib.request.urlopen(
+                urllib.request.Request(gw + path, headers=headers), timeout=10
+            ) as answer:
                 assert answer.read().decode().startswith(f"{SERVICE}:")
     got = [h.get("X-Request-ID") for _, _, h in recorders[SERVICE].seen]
     assert len(got) == len(sent) and got[2] == "rq-from-client.1", got

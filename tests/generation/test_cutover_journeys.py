@@ -53,8 +53,11 @@ WHEELHOUSE = ROOT / ".migrator-cache" / "e2e-wheels"
 SECRET = "journeys-session-key"
 #: settings every process of the shop gets; an in-process catalog cache per process would
 #: serve stale pages once two processes answer catalog's routes
-SHOP_ENV = {"SHOP_PASSWORD_ITERATIONS": "1000", "SHOP_SECRET_KEY": SECRET,
-            "SHOP_CATALOG_CACHE_SECONDS": "0"}
+SHOP_ENV = {
+    "SHOP_PASSWORD_ITERATIONS": "1000",
+    "SHOP_SECRET_KEY": SECRET,
+    "SHOP_CATALOG_CACHE_SECONDS": "0",
+}
 
 
 def _monolith_process(out: Path, port: int, database: str, work: Path) -> Process:
@@ -62,8 +65,13 @@ def _monolith_process(out: Path, port: int, database: str, work: Path) -> Proces
     cmd = (out / "monolith/Dockerfile").read_text()
     target = re.search(r"--access-logfile - '([^']+)'", cmd).group(1)
     settings = yaml.safe_load((out / "compose.yaml").read_text())["services"]["monolith"]
-    env = {**os.environ, **SHOP_ENV, "PYTHONPATH": str(ROOT),
-           "SHOP_INSTANCE_DIR": str(work / "instance"), "SHOP_MAIL_DIR": str(work / "mail")}
+    env = {
+        **os.environ,
+        **SHOP_ENV,
+        "PYTHONPATH": str(ROOT),
+        "SHOP_INSTANCE_DIR": str(work / "instance"),
+        "SHOP_MAIL_DIR": str(work / "mail"),
+    }
     for key, value in settings["environment"].items():
         if "@postgres:5432/" in str(value):
             env[key] = database
@@ -72,9 +80,25 @@ def _monolith_process(out: Path, port: int, database: str, work: Path) -> Proces
     log = work / "monolith.log"
     with open(log, "wb") as fh:
         popen = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-             "--threads", "8", target], cwd=ROOT, env=env, stdout=fh,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--threads",
+                "8",
+                target,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     proc = Process("monolith", port, popen, log)
     wait_http(proc.url + "/healthz", 60, proc)
     return proc
@@ -83,58 +107,98 @@ def _monolith_process(out: Path, port: int, database: str, work: Path) -> Proces
 def _journeys(url: str) -> tuple[int, int, str]:
     """The sample's own journeys in external mode: (exit code, number passed, output tail)."""
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", str(ROOT / "sample_monolith" / "tests"), "-q",
-         "-p", "no:cacheprovider", "-k", "external", "-rA"], cwd=ROOT,
-        env={**os.environ, "SHOP_BASE_URL": url}, capture_output=True, text=True, timeout=900)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(ROOT / "sample_monolith" / "tests"),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "external",
+            "-rA",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "SHOP_BASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     passed = len(re.findall(r"^PASSED .*\[external\]", result.stdout, re.MULTILINE))
     return result.returncode, passed, result.stdout[-3000:]
 
 
-def _serve_tables_from_service(monolith: str, service_port: int, service_db: str,
-                               tables: list[str]) -> None:
+def _serve_tables_from_service(
+    monolith: str, service_port: int, service_db: str, tables: list[str]
+) -> None:
     """Replace the monolith's copies of ``tables`` by foreign tables over the service's
     database (postgres_fdw), ids drawn from the service's own sequences."""
-    with psycopg.connect(f"postgresql://postgres@127.0.0.1:{service_port}/{service_db}",
-                         autocommit=True) as conn:
+    with psycopg.connect(
+        f"postgresql://postgres@127.0.0.1:{service_port}/{service_db}", autocommit=True
+    ) as conn:
         for table in tables:
-            conn.execute(sql.SQL("CREATE VIEW {} AS SELECT nextval(pg_get_serial_sequence({}, "
-                                 "'id')) AS id").format(sql.Identifier(f"next_{table}_id"),
-                                                        sql.Literal(f"public.{table}")))
+            conn.execute(
+                sql.SQL(
+                    "CREATE VIEW {} AS SELECT nextval(pg_get_serial_sequence({}, 'id')) AS id"
+                ).format(sql.Identifier(f"next_{table}_id"), sql.Literal(f"public.{table}"))
+            )
     with psycopg.connect(monolith, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION postgres_fdw")
-        conn.execute(sql.SQL("CREATE SERVER service_db FOREIGN DATA WRAPPER postgres_fdw OPTIONS "
-                             "(host '127.0.0.1', port {}, dbname {})").format(
-            sql.Literal(str(service_port)), sql.Literal(service_db)))
-        conn.execute("CREATE USER MAPPING FOR CURRENT_USER SERVER service_db "
-                     "OPTIONS (user 'postgres')")
+        conn.execute(
+            sql.SQL(
+                "CREATE SERVER service_db FOREIGN DATA WRAPPER postgres_fdw OPTIONS "
+                "(host '127.0.0.1', port {}, dbname {})"
+            ).format(sql.Literal(str(service_port)), sql.Literal(service_db))
+        )
+        conn.execute(
+            "CREATE USER MAPPING FOR CURRENT_USER SERVER service_db OPTIONS (user 'postgres')"
+        )
         names = sql.SQL(", ").join(sql.Identifier(t) for t in tables)
         conn.execute(sql.SQL("DROP TABLE {} CASCADE").format(names))  # and the FKs into them
         imported = [*tables, *(f"next_{t}_id" for t in tables)]
-        conn.execute(sql.SQL("IMPORT FOREIGN SCHEMA public LIMIT TO ({}) FROM SERVER service_db "
-                             "INTO public").format(
-            sql.SQL(", ").join(sql.Identifier(t) for t in imported)))
+        conn.execute(
+            sql.SQL(
+                "IMPORT FOREIGN SCHEMA public LIMIT TO ({}) FROM SERVER service_db INTO public"
+            ).format(sql.SQL(", ").join(sql.Identifier(t) for t in imported))
+        )
         for table in tables:
             nxt = sql.Identifier(f"next_{table}_id")
-            conn.execute(sql.SQL("CREATE FUNCTION {}() RETURNS bigint LANGUAGE sql AS {}").format(
-                nxt, sql.Literal(f"SELECT id FROM next_{table}_id")))
-            conn.execute(sql.SQL("ALTER FOREIGN TABLE {} ALTER COLUMN id SET DEFAULT {}()").format(
-                sql.Identifier(table), nxt))
+            conn.execute(
+                sql.SQL("CREATE FUNCTION {}() RETURNS bigint LANGUAGE sql AS {}").format(
+                    nxt, sql.Literal(f"SELECT id FROM next_{table}_id")
+                )
+            )
+            conn.execute(
+                sql.SQL("ALTER FOREIGN TABLE {} ALTER COLUMN id SET DEFAULT {}()").format(
+                    sql.Identifier(table), nxt
+                )
+            )
 
 
-def _start_extracted(out: Path, work: Path, envs: dict[str, dict[str, str]],
-                     ports: dict[str, int]) -> list[Process]:
+def _start_extracted(
+    out: Path, work: Path, envs: dict[str, dict[str, str]], ports: dict[str, int]
+) -> list[Process]:
     """The extracted services named in ``envs``, each in its venv (from the wheelhouse)."""
     dirs = {name: out / "services" / name for name in envs}
-    fill_wheelhouse(sorted({line for d in dirs.values()
-                            for line in requirement_lines(d / "requirements.txt")}), WHEELHOUSE)
+    fill_wheelhouse(
+        sorted({line for d in dirs.values() for line in requirement_lines(d / "requirements.txt")}),
+        WHEELHOUSE,
+    )
     pythons = install_services(dirs, out / "shared_kernel", work / "venvs", WHEELHOUSE)
     procs = []
     for name in sorted(envs):
         (work / "instance" / name).mkdir(parents=True)
-        env = {**SHOP_ENV, "SHOP_INSTANCE_DIR": str(work / "instance" / name),
-               "SHOP_MAIL_DIR": str(work / "mail"), "INTERSERVICE_TIMEOUT": "20", **envs[name]}
-        procs.append(start_service(name, dirs[name], ports[name], env, work / "logs",
-                                   python=pythons[name]))
+        env = {
+            **SHOP_ENV,
+            "SHOP_INSTANCE_DIR": str(work / "instance" / name),
+            "SHOP_MAIL_DIR": str(work / "mail"),
+            "INTERSERVICE_TIMEOUT": "20",
+            **envs[name],
+        }
+        procs.append(
+            start_service(name, dirs[name], ports[name], env, work / "logs", python=pythons[name])
+        )
     for proc in procs:
         wait_http(proc.url + "/readyz", 120, proc)
     return procs
@@ -153,9 +217,17 @@ def _requests_served(url: str, method: str) -> int:
     """How many ``method`` requests the service counted on catalog's API (its /metrics)."""
     with urllib.request.urlopen(url + "/metrics", timeout=10) as response:
         text = response.read().decode()
-    return int(sum(float(m.group(1)) for m in re.finditer(
-        rf'^http_requests_total{{[^}}]*method="{method}"[^}}]*route="/api/catalog[^"]*"[^}}]*}} '
-        r"(\S+)$", text, re.MULTILINE)))
+    return int(
+        sum(
+            float(m.group(1))
+            for m in re.finditer(
+                rf'^http_requests_total{{[^}}]*method="{method}"[^}}]*route="/api/catalog[^"]*"[^}}]*}} '
+                r"(\S+)$",
+                text,
+                re.MULTILINE,
+            )
+        )
+    )
 
 
 def _access_log(prefix: Path, at_least: int = 0) -> list[dict]:
@@ -177,8 +249,9 @@ def test_extracted_service_keeps_the_journeys_passing_through_every_cutover_stat
     run(ROOT / "sample_monolith", out, extract=True)
     # the gateway and monolith of the default output are the ones this test runs at `off`
     for folder in ("gateway", "monolith"):
-        assert {p.name: p.read_bytes() for p in (default / folder).iterdir()} == \
-            {p.name: p.read_bytes() for p in (out / folder).iterdir()}, folder
+        assert {p.name: p.read_bytes() for p in (default / folder).iterdir()} == {
+            p.name: p.read_bytes() for p in (out / folder).iterdir()
+        }, folder
     plan = load_plan(out / "plan.yaml")
     assert {s.cutover for s in plan.services.values()} == {"off"}
     tables = sorted(plan.services[SERVICE].tables)
@@ -186,15 +259,21 @@ def test_extracted_service_keeps_the_journeys_passing_through_every_cutover_stat
     routes = sorted({(r["method"], r["path"]) for r in graph["routes"]})
     from migrator.analysis import analyze
 
-    rules = [r for r in build_project(plan, analyze(ROOT / "sample_monolith")).rules
-             if r.service == SERVICE]
+    rules = [
+        r
+        for r in build_project(plan, analyze(ROOT / "sample_monolith")).rules
+        if r.service == SERVICE
+    ]
     assert rules and tables, f"{SERVICE} owns no route or table in the proposer's plan"
 
     def catalog_route(path: str) -> bool:
         """As the Ingress matches: a Prefix rule by whole path segments (/c: not /cart)."""
         path = path.split("?", 1)[0]
-        return any(path == r.path or (r.path_type == "Prefix" and path.startswith(
-            r.path.rstrip("/") + "/")) for r in rules)
+        return any(
+            path == r.path
+            or (r.path_type == "Prefix" and path.startswith(r.path.rstrip("/") + "/"))
+            for r in rules
+        )
 
     ports = {"monolith": free_port(), SERVICE: free_port(), CALLED: free_port()}
     procs: list[Process] = []
@@ -203,33 +282,66 @@ def test_extracted_service_keeps_the_journeys_passing_through_every_cutover_stat
             for db in ("monolith", SERVICE):
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
         monolith_db = pg.primary("monolith", "postgresql+psycopg")
-        subprocess.run([sys.executable, "-m", "sample_monolith", "--init-only"], cwd=tmp_path,
-                       env={**os.environ, **SHOP_ENV, "PYTHONPATH": str(ROOT),
-                            "SHOP_DATABASE_URL": monolith_db,
-                            "SHOP_INSTANCE_DIR": str(tmp_path)},
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [sys.executable, "-m", "sample_monolith", "--init-only"],
+            cwd=tmp_path,
+            env={
+                **os.environ,
+                **SHOP_ENV,
+                "PYTHONPATH": str(ROOT),
+                "SHOP_DATABASE_URL": monolith_db,
+                "SHOP_INSTANCE_DIR": str(tmp_path),
+            },
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         pg.wait_replayed()
-        copied = CliRunner().invoke(main, [
-            "data", "copy", SERVICE, "--from", pg.replica("monolith"), "--to",
-            pg.primary(SERVICE), "--plan", str(out / "plan.yaml")])
+        copied = CliRunner().invoke(
+            main,
+            [
+                "data",
+                "copy",
+                SERVICE,
+                "--from",
+                pg.replica("monolith"),
+                "--to",
+                pg.primary(SERVICE),
+                "--plan",
+                str(out / "plan.yaml"),
+            ],
+        )
         assert copied.exit_code == 0, copied.output
-        assert [line.split()[-1] for line in copied.output.splitlines() if line.strip()] == \
-            ["ok"] * len(tables), copied.output
+        assert [line.split()[-1] for line in copied.output.splitlines() if line.strip()] == [
+            "ok"
+        ] * len(tables), copied.output
         _serve_tables_from_service(pg.primary("monolith"), pg.primary_port, SERVICE, tables)
         try:
             procs.append(_monolith_process(out, ports["monolith"], monolith_db, tmp_path))
             urls = {f"{n.upper()}_URL": f"http://127.0.0.1:{p}" for n, p in ports.items()}
-            procs += _start_extracted(out, tmp_path, {
-                SERVICE: {**urls, "DATABASE_URL": pg.primary(SERVICE, "postgresql+psycopg")},
-                CALLED: {**urls, "DATABASE_URL": monolith_db}}, ports)
+            procs += _start_extracted(
+                out,
+                tmp_path,
+                {
+                    SERVICE: {**urls, "DATABASE_URL": pg.primary(SERVICE, "postgresql+psycopg")},
+                    CALLED: {**urls, "DATABASE_URL": monolith_db},
+                },
+                ports,
+            )
             service = next(p for p in procs if p.name == SERVICE)
             gateway_ports = {"monolith": ports["monolith"], SERVICE: ports[SERVICE]}
             journeys = {}
-            steps = (("off", []), ("shadow", []), ("canary", ["--percent", "10"]), ("live", []),
-                     ("off", []))
+            steps = (
+                ("off", []),
+                ("shadow", []),
+                ("canary", ["--percent", "10"]),
+                ("live", []),
+                ("off", []),
+            )
             for step, (state, extra) in enumerate(steps):
-                result = CliRunner().invoke(main, ["cutover", SERVICE, state, *extra, "-o",
-                                                   str(out)])
+                result = CliRunner().invoke(
+                    main, ["cutover", SERVICE, state, *extra, "-o", str(out)]
+                )
                 assert result.exit_code == 0, result.output
                 prefix = tmp_path / f"gw{step}"
                 with local_gateway(out, prefix, gateway_ports) as (gw, _):
@@ -238,8 +350,14 @@ def test_extracted_service_keeps_the_journeys_passing_through_every_cutover_stat
                         continue
                     if step in (0, 3):  # the default output's `off`, and `live`
                         owner = ports[SERVICE if state == "live" else "monolith"]
-                        _every_route_answered(gw, prefix, routes, lambda path, owner=owner: (
-                            owner if catalog_route(path) else ports["monolith"]))
+                        _every_route_answered(
+                            gw,
+                            prefix,
+                            routes,
+                            lambda path, owner=owner: (
+                                owner if catalog_route(path) else ports["monolith"]
+                            ),
+                        )
                     code, passed, tail = _journeys(gw)
                     assert code == 0 and passed >= 20, (state, passed, tail)
                     mine = [h for h in _access_log(prefix) if catalog_route(h["path"])]
@@ -252,15 +370,16 @@ def test_extracted_service_keeps_the_journeys_passing_through_every_cutover_stat
                     assert to_service == 0, journeys
                 if state == "live":
                     assert mine and to_service == len(mine), journeys
-            print(f"(journeys passed, requests to {SERVICE}, requests on its routes) per state: "
-                  f"{journeys}; canary 10%: {canary}% of 1,000 reads went to {SERVICE}")
+            print(
+                f"(journeys passed, requests to {SERVICE}, requests on its routes) per state: "
+                f"{journeys}; canary 10%: {canary}% of 1,000 reads went to {SERVICE}"
+            )
         finally:
             for proc in procs:
                 proc.stop()
 
 
-def _every_route_answered(gw: str, prefix: Path, routes: list[tuple[str, str]],
-                          served_by) -> None:
+def _every_route_answered(gw: str, prefix: Path, routes: list[tuple[str, str]], served_by) -> None:
     """Every route the analysis found, its parameters filled in, reaches the process that
     ``served_by`` (path -> port) names, and is answered without a server error: no route is
     left without a live backend at this state."""
@@ -275,8 +394,11 @@ def _every_route_answered(gw: str, prefix: Path, routes: list[tuple[str, str]],
         asked.append((method, concrete, shop.request(method, concrete, body).status))
     hits = _access_log(prefix, before + len(asked))[before:]
     assert [(h["method"], h["path"]) for h in hits] == [a[:2] for a in asked]
-    wrong = [(*a, h["upstream"]) for a, h in zip(asked, hits, strict=True)
-             if a[2] >= 500 or a[2] == 405 or not h["upstream"].endswith(f":{served_by(a[1])}")]
+    wrong = [
+        (*a, h["upstream"])
+        for a, h in zip(asked, hits, strict=True)
+        if a[2] >= 500 or a[2] == 405 or not h["upstream"].endswith(f":{served_by(a[1])}")
+    ]
     assert len(asked) >= 80 and not wrong, wrong
 
 
@@ -301,9 +423,20 @@ def _shadow_is_never_seen(gw: str, service: Process, prefix: Path, catalog_route
     reads_before, writes_before = (_requests_served(service.url, m) for m in ("GET", "POST"))
     staff = staff_token(shop)
     for _ in range(5):
-        expect(shop.post("/api/catalog/products", {
-            "sku": unique("S").upper()[:20], "name": "Shadow jar", "price_cents": 100,
-            "category": "pantry", "weight_grams": 100}, token=staff), 201)
+        expect(
+            shop.post(
+                "/api/catalog/products",
+                {
+                    "sku": unique("S").upper()[:20],
+                    "name": "Shadow jar",
+                    "price_cents": 100,
+                    "category": "pantry",
+                    "weight_grams": 100,
+                },
+                token=staff,
+            ),
+            201,
+        )
     for i in range(40):
         expect(shop.get(("/api/catalog/categories", "/api/catalog/products")[i % 2]), 200)
     end = time.monotonic() + 15  # bounded: nginx's mirror subrequests finish on their own

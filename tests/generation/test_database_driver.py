@@ -57,35 +57,45 @@ def _env_urls(obj) -> list[str]:
 def test_default_driver_is_pinned_psycopg3():
     name, text = parse_requirement(DEFAULT_PG_DRIVER)
     assert name == "psycopg" and text.startswith("psycopg[binary]==3.")
-    assert postgres_driver({"SQLAlchemy"}, "flask", {}) == ([DEFAULT_PG_DRIVER],
-                                                            "postgresql+psycopg")
+    assert postgres_driver({"SQLAlchemy"}, "flask", {}) == (
+        [DEFAULT_PG_DRIVER],
+        "postgresql+psycopg",
+    )
 
 
 def test_a_driver_the_monolith_pins_is_kept():
     pins = {"psycopg2-binary": "psycopg2-binary==2.9.10", "flask": "Flask==3.0.3"}
-    assert postgres_driver({"SQLAlchemy"}, "flask", pins) == (["psycopg2-binary==2.9.10"],
-                                                              "postgresql+psycopg2")
+    assert postgres_driver({"SQLAlchemy"}, "flask", pins) == (
+        ["psycopg2-binary==2.9.10"],
+        "postgresql+psycopg2",
+    )
     pins = {"psycopg": "psycopg==3.2.1", "psycopg-binary": "psycopg-binary==3.2.1"}
     assert postgres_driver({"SQLAlchemy"}, "fastapi", pins) == (
-        ["psycopg==3.2.1", "psycopg-binary==3.2.1"], "postgresql+psycopg")
+        ["psycopg==3.2.1", "psycopg-binary==3.2.1"],
+        "postgresql+psycopg",
+    )
     # Django cannot use pg8000: it gets psycopg 3 instead
     assert postgres_driver(set(), "django", {"pg8000": "pg8000==1.31.2"}) == (
-        [DEFAULT_PG_DRIVER], "postgresql+psycopg")
+        [DEFAULT_PG_DRIVER],
+        "postgresql+psycopg",
+    )
     assert postgres_driver({"SQLAlchemy"}, "flask", {"pg8000": "pg8000==1.31.2"}) == (
-        ["pg8000==1.31.2"], "postgresql+pg8000")
+        ["pg8000==1.31.2"],
+        "postgresql+pg8000",
+    )
 
 
 def test_a_driver_the_service_imports_wins_and_gets_pinned():
-    lines, scheme = postgres_driver({"SQLAlchemy", "psycopg"}, "flask",
-                                    {"psycopg2": "psycopg2==2.9.10"})
+    lines, scheme = postgres_driver(
+        {"SQLAlchemy", "psycopg"}, "flask", {"psycopg2": "psycopg2==2.9.10"}
+    )
     assert (lines, scheme) == ([DEFAULT_PG_DRIVER], "postgresql+psycopg")
     reqs, _ = service_requirements({"SQLAlchemy", "psycopg"}, "flask", {}, lines)
     assert DEFAULT_PG_DRIVER in reqs and "psycopg" not in reqs  # the unpinned import is replaced
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
-def test_requirements_hold_the_driver_exactly_for_table_owning_orm_services(framework,
-                                                                            generated):
+def test_requirements_hold_the_driver_exactly_for_table_owning_orm_services(framework, generated):
     out = generated[framework]
     for service in ("cart", "catalog", "orders"):
         reqs = _requirements(out, service)
@@ -120,9 +130,11 @@ def test_every_emitted_database_url_names_the_services_driver(framework, generat
     # and compose's URLs for the monolith, whose image installs the driver its scheme names
     assert sorted(seen) == ["cart", "catalog", "monolith", "orders"]
     mono_schemes = {urlsplit(u).scheme for u in seen.pop("monolith")}
-    mono_reqs = {parse_requirement(line)[0] for line in
-                 (out / "monolith/requirements.txt").read_text().splitlines()
-                 if parse_requirement(line)}
+    mono_reqs = {
+        parse_requirement(line)[0]
+        for line in (out / "monolith/requirements.txt").read_text().splitlines()
+        if parse_requirement(line)
+    }
     assert len(mono_schemes) == 1
     assert (mono_schemes == {"postgresql"}) == (not mono_reqs & DRIVER_NAMES), mono_schemes
     for svc, urls in seen.items():

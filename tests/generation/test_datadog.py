@@ -40,8 +40,9 @@ def test_manifests_validate_strictly_and_dockerfiles_lint_clean(dd_out):
 
 @pytest.mark.parametrize(("overlay", "version"), [("dev", "dev"), ("prod", "0.1.0")])
 def test_each_overlay_tags_env_service_and_version(dd_out, overlay, version):
-    deployments = [d for d in kustomize(dd_out / "deploy/k8s/overlays" / overlay)
-                   if d["kind"] == "Deployment"]
+    deployments = [
+        d for d in kustomize(dd_out / "deploy/k8s/overlays" / overlay) if d["kind"] == "Deployment"
+    ]
     assert {"cart", "catalog", "orders"} < {d["metadata"]["name"] for d in deployments}
     for dep in deployments:
         name = dep["metadata"]["name"]
@@ -63,17 +64,20 @@ def test_each_overlay_tags_env_service_and_version(dd_out, overlay, version):
                 assert names.index(e["name"]) > host, e
         checks = json.loads(template["annotations"][f"ad.datadoghq.com/{name}.checks"])
         assert checks["openmetrics"]["instances"][0]["openmetrics_endpoint"].endswith(
-            ":8000/metrics")
+            ":8000/metrics"
+        )
 
 
 def test_agent_values_match_the_pods_settings(dd_out):
     values = yaml.safe_load((dd_out / "deploy/datadog/agent-values.yaml").read_text())["datadog"]
     dep = yaml.safe_load((dd_out / "deploy/k8s/base/catalog/deployment.yaml").read_text())
-    env = {e["name"]: e.get("value") for e in
-           dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+    env = {
+        e["name"]: e.get("value") for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
     otlp = values["otlp"]["receiver"]["protocols"]["http"]
     assert otlp["enabled"] and env["OTEL_EXPORTER_OTLP_ENDPOINT"].endswith(
-        ":" + otlp["endpoint"].rsplit(":", 1)[1])
+        ":" + otlp["endpoint"].rsplit(":", 1)[1]
+    )
     assert values["apm"]["portEnabled"] and env["DD_TRACE_AGENT_URL"].endswith(":8126")
     assert values["dogstatsd"]["useHostPort"] and env["DD_DOGSTATSD_URL"].endswith(":8125")
     assert values["logs"]["enabled"] and env["DD_LOGS_INJECTION"] == "true"
@@ -94,7 +98,7 @@ def test_logs_carry_datadog_correlation_ids(dd_out, monkeypatch):
     with tracer.start_as_current_span("work") as span:
         line = json.loads(mod.JsonFormatter().format(record))
         ctx = span.get_span_context()
-    assert line["dd.trace_id"] == str(ctx.trace_id & (2 ** 64 - 1))
+    assert line["dd.trace_id"] == str(ctx.trace_id & (2**64 - 1))
     assert line["dd.span_id"] == str(ctx.span_id) and line["dd.service"] == "catalog"
     assert line["trace_id"] == format(ctx.trace_id, "032x") and line["dd.env"] == "dev"
 

@@ -50,9 +50,12 @@ def test_the_build_context_sends_exactly_what_the_images_copy(shopfix_extract_ou
     """OUT/.dockerignore, as podman reads it: each COPY finds all its files, and only what
     the images copy (with the ignore file itself) reaches the builder."""
     out = Path(shutil.copytree(shopfix_extract_out, tmp_path / "out"))
-    junk = ["services/catalog/src/shopfix_app/__pycache__/models.cpython-311.pyc",
-            "services/orders/orders_service/stale.pyc", "shared_kernel/build/lib/k.py",
-            "shared_kernel/src/k.egg-info/PKG-INFO"]
+    junk = [
+        "services/catalog/src/shopfix_app/__pycache__/models.cpython-311.pyc",
+        "services/orders/orders_service/stale.pyc",
+        "shared_kernel/build/lib/k.py",
+        "shared_kernel/src/k.egg-info/PKG-INFO",
+    ]
     for rel in junk:  # what a developer's working copy holds: never sent
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         (out / rel).write_text("junk\n")
@@ -63,17 +66,30 @@ def test_the_build_context_sends_exactly_what_the_images_copy(shopfix_extract_ou
             sent = {f for f in files if f == source or f.startswith(source + "/")}
             assert sent, f"{name}: COPY {source} finds nothing in the build context"
             generated = shopfix_extract_out / source  # the copy holds junk as well
-            on_disk = {p.relative_to(shopfix_extract_out).as_posix()
-                       for p in generated.rglob("*") if p.is_file()} \
-                if generated.is_dir() else {source}
+            on_disk = (
+                {
+                    p.relative_to(shopfix_extract_out).as_posix()
+                    for p in generated.rglob("*")
+                    if p.is_file()
+                }
+                if generated.is_dir()
+                else {source}
+            )
             assert sent == on_disk, (name, source, on_disk ^ sent)
             copied |= sent
     assert "shared_kernel/pyproject.toml" in files
     assert not files & set(junk)
     assert files == copied
     # what the images never copy is not sent
-    for rel in ("compose.yaml", "MIGRATION.md", "EXTRACTION.md", "deploy", "gateway",
-                "services/catalog/tests/test_service.py", "services/catalog/README.md"):
+    for rel in (
+        "compose.yaml",
+        "MIGRATION.md",
+        "EXTRACTION.md",
+        "deploy",
+        "gateway",
+        "services/catalog/tests/test_service.py",
+        "services/catalog/README.md",
+    ):
         assert not any(f == rel or f.startswith(rel + "/") for f in files), rel
 
 
@@ -123,8 +139,7 @@ def test_extract_without_extracted_code_is_refused(monkeypatch, tmp_path):
 
     monkeypatch.setattr(hook, "add_to_scaffold", no_src)
     with pytest.raises(ScaffoldError, match=r"services/catalog/src/.*the Dockerfiles copy them"):
-        migrator.scaffold(make_plan("flask"), make_graph("flask"), tmp_path / "out",
-                          extract=True)
+        migrator.scaffold(make_plan("flask"), make_graph("flask"), tmp_path / "out", extract=True)
     assert not (tmp_path / "out").exists()
 
 

@@ -31,8 +31,9 @@ def exported(text: str) -> tuple[set[str], set[str], set[str]]:
     /metrics answer."""
     names: set[str] = set()
     for name, kind in re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M):
-        names |= {f"{name}_bucket", f"{name}_count", f"{name}_sum"} if kind == "histogram" \
-            else {name}
+        names |= (
+            {f"{name}_bucket", f"{name}_count", f"{name}_sum"} if kind == "histogram" else {name}
+        )
     labels = set(re.findall(r"[{,]([a-zA-Z_][a-zA-Z0-9_]*)=\"", text))
     services = set(re.findall(r'service="([^"]*)"', text))
     return names, labels, services
@@ -44,12 +45,18 @@ def queries(out) -> list[tuple[str, str]]:
     for path in sorted((out / "deploy/k8s/base").rglob("*.yaml")):
         doc = yaml.safe_load(path.read_text())
         if doc.get("kind") == "PrometheusRule":
-            found += [(f"{path.name}: {r['alert']}", r["expr"])
-                      for g in doc["spec"]["groups"] for r in g["rules"]]
+            found += [
+                (f"{path.name}: {r['alert']}", r["expr"])
+                for g in doc["spec"]["groups"]
+                for r in g["rules"]
+            ]
         elif doc.get("kind") == "ConfigMap" and doc["metadata"]["labels"].get("grafana_dashboard"):
             for board in map(json.loads, doc["data"].values()):
-                found += [(f"{path.name}: {p['title']}", t["expr"])
-                          for p in board["panels"] for t in p["targets"]]
+                found += [
+                    (f"{path.name}: {p['title']}", t["expr"])
+                    for p in board["panels"]
+                    for t in p["targets"]
+                ]
     return found
 
 
@@ -61,8 +68,13 @@ def catalog_metrics(generated, tmp_path_factory) -> str:
     db = tmp_path_factory.mktemp("observe") / "catalog.sqlite3"
     sqlite3.connect(db).close()
     port = free_port()
-    proc = start_service(folder, port, DATABASE_URL=f"sqlite:///{db}",
-                         DATABASE_READ_URL=f"sqlite:///{db}", CUTOVER_STATE="canary")
+    proc = start_service(
+        folder,
+        port,
+        DATABASE_URL=f"sqlite:///{db}",
+        DATABASE_READ_URL=f"sqlite:///{db}",
+        CUTOVER_STATE="canary",
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         stubs = (folder / "tests/test_service.py").read_text()
@@ -75,17 +87,25 @@ def catalog_metrics(generated, tmp_path_factory) -> str:
 
 
 def test_series_carry_service_and_cutover_state(catalog_metrics):
-    assert re.search(r'^http_requests_total\{cutover="canary",method="GET",route="/healthz",'
-                     r'service="catalog",status="200"\} [1-9]\d*\.0$', catalog_metrics, re.M)
+    assert re.search(
+        r'^http_requests_total\{cutover="canary",method="GET",route="/healthz",'
+        r'service="catalog",status="200"\} [1-9]\d*\.0$',
+        catalog_metrics,
+        re.M,
+    )
     # the stub's 501 counts as an error; the probe's error series exists at 0
-    errors = dict(re.findall(r'^http_request_errors_total\{[^}]*route="([^"]+)"[^}]*\} (\S+)$',
-                             catalog_metrics, re.M))
+    errors = dict(
+        re.findall(
+            r'^http_request_errors_total\{[^}]*route="([^"]+)"[^}]*\} (\S+)$', catalog_metrics, re.M
+        )
+    )
     assert errors.pop("/healthz") == "0.0" and set(errors.values()) == {"1.0"}, errors
 
 
 def test_manifests_hand_the_plan_cutover_to_each_service(generated):
-    config = yaml.safe_load((generated["flask"] / "deploy/k8s/base/catalog/configmap.yaml")
-                            .read_text())
+    config = yaml.safe_load(
+        (generated["flask"] / "deploy/k8s/base/catalog/configmap.yaml").read_text()
+    )
     assert config["data"]["CUTOVER_STATE"] == "live"  # the fixture cuts every service over
     compose = yaml.safe_load((generated["flask"] / "compose.yaml").read_text())
     assert compose["services"]["catalog"]["environment"]["CUTOVER_STATE"] == "live"
@@ -94,8 +114,11 @@ def test_manifests_hand_the_plan_cutover_to_each_service(generated):
 def internal_call_metrics(folder) -> str:
     """The generated observability module's exposition after one internal call (a stub
     service makes none: its call series have no samples, hence no labels, when served)."""
-    module = folder / next(p.name for p in folder.iterdir() if p.name.endswith("_service")) \
+    module = (
+        folder
+        / next(p.name for p in folder.iterdir() if p.name.endswith("_service"))
         / "observability.py"
+    )
     spec = importlib.util.spec_from_file_location("generated_observability", module)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -106,12 +129,19 @@ def internal_call_metrics(folder) -> str:
 
 def test_every_query_names_exported_metrics_and_labels(generated, catalog_metrics):
     calls = internal_call_metrics(generated["flask"] / "services/catalog")
-    assert re.search(r'^internal_call_errors_total\{cutover="canary",endpoint="cart_total",'
-                     r'service="catalog",target="cart"\} 1\.0$', calls, re.M)
+    assert re.search(
+        r'^internal_call_errors_total\{cutover="canary",endpoint="cart_total",'
+        r'service="catalog",target="cart"\} 1\.0$',
+        calls,
+        re.M,
+    )
     names, labels, services = exported(catalog_metrics)
     labels |= exported(calls)[1]
-    assert {"http_requests_total", "internal_calls_total",
-            "internal_call_duration_seconds_bucket"} <= names
+    assert {
+        "http_requests_total",
+        "internal_calls_total",
+        "internal_call_duration_seconds_bucket",
+    } <= names
     found = queries(generated["flask"])
     kinds = {where.split(":")[0] for where, _ in found}
     assert {"prometheusrule.yaml", "dashboard.yaml", "dashboard-overview.yaml"} <= kinds
@@ -128,18 +158,25 @@ def test_every_query_names_exported_metrics_and_labels(generated, catalog_metric
 
 
 def test_rules_burn_two_windows_on_both_objectives(generated):
-    doc = yaml.safe_load((generated["flask"] / "deploy/k8s/base/catalog/prometheusrule.yaml")
-                         .read_text())
+    doc = yaml.safe_load(
+        (generated["flask"] / "deploy/k8s/base/catalog/prometheusrule.yaml").read_text()
+    )
     rules = [r for g in doc["spec"]["groups"] for r in g["rules"]]
-    for kind, metric in (("Errors", "http_request_errors_total"),
-                         ("Latency", "http_request_duration_seconds_bucket")):
+    for kind, metric in (
+        ("Errors", "http_request_errors_total"),
+        ("Latency", "http_request_duration_seconds_bucket"),
+    ):
         mine = [r for r in rules if r["alert"] == f"Catalog{kind}BudgetBurn"]
         assert {r["labels"]["long_window"] for r in mine} == {"1h", "6h", "3d"}
         for rule in mine:
             long_part, short_part = rule["expr"].split("\nand\n")
             windows = [re.findall(r"\[(\w+)\]", part) for part in (long_part, short_part)]
-            assert metric in long_part and len(set(windows[0])) == 1 \
-                and len(set(windows[1])) == 1 and windows[0][0] != windows[1][0], rule["expr"]
+            assert (
+                metric in long_part
+                and len(set(windows[0])) == 1
+                and len(set(windows[1])) == 1
+                and windows[0][0] != windows[1][0]
+            ), rule["expr"]
             assert "`migrator cutover catalog off`" in rule["annotations"]["description"]
 
 
@@ -151,7 +188,7 @@ def test_dashboards_are_grafana_json(generated):
     for path in paths:
         doc = yaml.safe_load(path.read_text())
         assert doc["metadata"]["labels"]["grafana_dashboard"] == "1"
-        (name, text), = doc["data"].items()
+        ((name, text),) = doc["data"].items()
         board = json.loads(text)
         assert name.endswith(".json") and isinstance(board["schemaVersion"], int)
         assert board["uid"] not in uids and len(board["uid"]) <= 40
@@ -162,8 +199,9 @@ def test_dashboards_are_grafana_json(generated):
             assert panel["type"] == "timeseries" and panel["targets"], panel
             assert {"h", "w", "x", "y"} <= set(panel["gridPos"])
     overview = json.loads(next(iter(yaml.safe_load(paths[-1].read_text())["data"].values())))
-    assert any("by (service, cutover)" in t["expr"]
-               for p in overview["panels"] for t in p["targets"])
+    assert any(
+        "by (service, cutover)" in t["expr"] for p in overview["panels"] for t in p["targets"]
+    )
     kustomization = yaml.safe_load((base / "kustomization.yaml").read_text())
     assert "dashboard-overview.yaml" in kustomization["resources"]
 
@@ -204,12 +242,23 @@ def test_migration_guide_names_the_real_dashboard_alerts_and_rollback(generated)
     out = generated["flask"]
     guide = (out / "MIGRATION.md").read_text()
     section = guide.split("## Watching a cutover", 1)[1].split("\n## ", 1)[0]
-    board = json.loads(next(iter(yaml.safe_load(
-        (out / "deploy/k8s/base/dashboard-overview.yaml").read_text())["data"].values())))
+    board = json.loads(
+        next(
+            iter(
+                yaml.safe_load((out / "deploy/k8s/base/dashboard-overview.yaml").read_text())[
+                    "data"
+                ].values()
+            )
+        )
+    )
     assert f"`{board['title']}`" in section
-    alerts = {r["alert"].replace("Catalog", "<Service>") for g in yaml.safe_load(
-        (out / "deploy/k8s/base/catalog/prometheusrule.yaml").read_text())["spec"]["groups"]
-        for r in g["rules"]}
+    alerts = {
+        r["alert"].replace("Catalog", "<Service>")
+        for g in yaml.safe_load((out / "deploy/k8s/base/catalog/prometheusrule.yaml").read_text())[
+            "spec"
+        ]["groups"]
+        for r in g["rules"]
+    }
     assert alerts == {"<Service>ErrorsBudgetBurn", "<Service>LatencyBudgetBurn"}
     assert all(f"`{a}`" in section for a in alerts)
     assert "`migrator cutover <service> off -o OUT`" in section
@@ -228,15 +277,25 @@ def test_extracted_service_counts_its_internal_calls(shopfix_extract_out, tmp_pa
     try:
         for name in ("catalog", "orders"):  # inventory stays down
             db = f"sqlite:///{tmp_path / name}.sqlite3"
-            procs[name] = start_service(out / "services" / name, ports[name], PYTHONPATH=env_path,
-                                        DATABASE_URL=db, DATABASE_READ_URL=db,
-                                        INTERSERVICE_RETRIES="1", CUTOVER_STATE="canary", **urls)
+            procs[name] = start_service(
+                out / "services" / name,
+                ports[name],
+                PYTHONPATH=env_path,
+                DATABASE_URL=db,
+                DATABASE_READ_URL=db,
+                INTERSERVICE_RETRIES="1",
+                CUTOVER_STATE="canary",
+                **urls,
+            )
         base = f"http://127.0.0.1:{ports['orders']}"
         assert get(f"{base}/quote/PECAN/3")[0] == 200  # orders -> catalog
         status = get(f"{base}/quote/PECAN/3")[0]
-        order = urllib.request.Request(f"{base}/orders", method="POST",
-                                       data=b'{"product_id": 1, "quantity": 1}',
-                                       headers={"Content-Type": "application/json"})
+        order = urllib.request.Request(
+            f"{base}/orders",
+            method="POST",
+            data=b'{"product_id": 1, "quantity": 1}',
+            headers={"Content-Type": "application/json"},
+        )
         with pytest.raises(urllib.error.HTTPError):  # inventory is down: reserving fails
             urllib.request.urlopen(order, timeout=30)
         metrics = get(f"{base}/metrics")[2].decode()
@@ -244,12 +303,20 @@ def test_extracted_service_counts_its_internal_calls(shopfix_extract_out, tmp_pa
         for proc in procs.values():
             stop(proc)
     assert status == 200
-    calls = re.findall(r'^internal_calls_total\{cutover="canary",endpoint="([^"]+)",'
-                       r'service="orders",status="(\d+)",target="(\w+)"\} (\S+)$', metrics, re.M)
+    calls = re.findall(
+        r'^internal_calls_total\{cutover="canary",endpoint="([^"]+)",'
+        r'service="orders",status="(\d+)",target="(\w+)"\} (\S+)$',
+        metrics,
+        re.M,
+    )
     assert {(t, s) for _, s, t, _ in calls} == {("catalog", "200"), ("inventory", "0")}, metrics
     assert sum(float(n) for _, s, t, n in calls if t == "catalog") >= 3
-    assert re.search(r'^internal_call_errors_total\{cutover="canary",endpoint="[^"]+",'
-                     r'service="orders",target="inventory"\} 1\.0$', metrics, re.M), metrics
+    assert re.search(
+        r'^internal_call_errors_total\{cutover="canary",endpoint="[^"]+",'
+        r'service="orders",target="inventory"\} 1\.0$',
+        metrics,
+        re.M,
+    ), metrics
 
 
 def test_one_trace_and_one_request_id_across_extracted_services(shopfix_extract_out, tmp_path):
@@ -263,30 +330,45 @@ def test_one_trace_and_one_request_id_across_extracted_services(shopfix_extract_
     kernel = str(out / "shared_kernel" / "src")
     ports = {"catalog": free_port(), "orders": free_port(), "inventory": free_port()}
     env = {f"{n.upper()}_URL": f"http://127.0.0.1:{p}" for n, p in ports.items()}
-    env.update(PYTHONPATH=os.pathsep.join([kernel, os.environ.get("PYTHONPATH", "")]),
-               OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
-               OTEL_BSP_SCHEDULE_DELAY="100", INTERSERVICE_RETRIES="1")
+    env.update(
+        PYTHONPATH=os.pathsep.join([kernel, os.environ.get("PYTHONPATH", "")]),
+        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
+        OTEL_BSP_SCHEDULE_DELAY="100",
+        INTERSERVICE_RETRIES="1",
+    )
     procs = {}
     try:
         for name in ("catalog", "orders"):  # inventory stays down
             db = f"sqlite:///{tmp_path / name}.sqlite3"
-            procs[name] = start_service(out / "services" / name, ports[name], DATABASE_URL=db,
-                                        DATABASE_READ_URL=db, **env)
+            procs[name] = start_service(
+                out / "services" / name, ports[name], DATABASE_URL=db, DATABASE_READ_URL=db, **env
+            )
         base = f"http://127.0.0.1:{ports['orders']}"
         quote = urllib.request.Request(f"{base}/quote/PECAN/3", headers={"X-Request-ID": "rq-1"})
         with urllib.request.urlopen(quote, timeout=30) as answer:
             assert answer.headers["X-Request-ID"] == "rq-1"
-        order = urllib.request.Request(f"{base}/orders", method="POST",
-                                       data=b'{"product_id": 1, "quantity": 1}',
-                                       headers={"Content-Type": "application/json",
-                                                "X-Request-ID": "rq-2"})
+        order = urllib.request.Request(
+            f"{base}/orders",
+            method="POST",
+            data=b'{"product_id": 1, "quantity": 1}',
+            headers={"Content-Type": "application/json", "X-Request-ID": "rq-2"},
+        )
         with pytest.raises(urllib.error.HTTPError):  # inventory is down
             urllib.request.urlopen(order, timeout=30)
 
         def server_span(request_id: str):
-            return next((s for svc, s in receiver.received() if svc == "orders" and any(
-                a.key == "request.id" and a.value.string_value == request_id
-                for a in s.attributes)), None)
+            return next(
+                (
+                    s
+                    for svc, s in receiver.received()
+                    if svc == "orders"
+                    and any(
+                        a.key == "request.id" and a.value.string_value == request_id
+                        for a in s.attributes
+                    )
+                ),
+                None,
+            )
 
         end = time.monotonic() + 30
         while time.monotonic() < end and not (server_span("rq-1") and server_span("rq-2")):
@@ -300,8 +382,11 @@ def test_one_trace_and_one_request_id_across_extracted_services(shopfix_extract_
         trace = [(svc, s) for svc, s in receiver.received() if s.trace_id == root.trace_id]
         kinds = {(svc, s.kind) for svc, s in trace}
         assert ("catalog", trace_pb2.Span.SPAN_KIND_SERVER) in kinds, kinds
-        calls = {s.name.split(" ", 1)[1].split(".")[0]: s for svc, s in trace
-                 if s.kind == trace_pb2.Span.SPAN_KIND_CLIENT}
+        calls = {
+            s.name.split(" ", 1)[1].split(".")[0]: s
+            for svc, s in trace
+            if s.kind == trace_pb2.Span.SPAN_KIND_CLIENT
+        }
         assert set(calls) == callees, calls.keys()
         if "inventory" in calls:
             assert calls["inventory"].status.code == trace_pb2.Status.STATUS_CODE_ERROR
@@ -339,10 +424,13 @@ def test_each_database_has_a_pod_monitor_on_its_exporter(generated):
         assert monitor["kind"] == "PodMonitor"
         assert monitor["metadata"]["namespace"] == cluster["metadata"]["namespace"]
         assert monitor["spec"]["selector"]["matchLabels"] == {
-            "cnpg.io/cluster": cluster["metadata"]["name"]}
+            "cnpg.io/cluster": cluster["metadata"]["name"]
+        }
         assert [e["port"] for e in monitor["spec"]["podMetricsEndpoints"]] == ["metrics"]
-        assert monitor_path.name in yaml.safe_load(
-            path.with_name("kustomization.yaml").read_text())["resources"]
+        assert (
+            monitor_path.name
+            in yaml.safe_load(path.with_name("kustomization.yaml").read_text())["resources"]
+        )
         validate(monitor, str(monitor_path))
     monitor["spec"]["podMetricsEndpoints"][0]["interval"] = "thirty seconds"
     with pytest.raises(jsonschema.ValidationError):

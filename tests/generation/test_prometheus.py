@@ -50,10 +50,16 @@ def stub_urls(folder: Path) -> list[tuple[str, str]]:
     """(method, path) of the service's route stubs, from its generated test suite."""
     namespace: dict = {}
     text = (folder / "tests/test_service.py").read_text()
-    exec(text[text.index("STUBS = ["):text.index("]\n", text.index("STUBS = [")) + 2],  # noqa: S102
-         namespace)
-    return [(m, url) for url, methods, _ in namespace["STUBS"] for m in methods
-            if m not in ("HEAD", "OPTIONS")][:2]
+    exec(
+        text[text.index("STUBS = [") : text.index("]\n", text.index("STUBS = [")) + 2],  # noqa: S102
+        namespace,
+    )
+    return [
+        (m, url)
+        for url, methods, _ in namespace["STUBS"]
+        for m in methods
+        if m not in ("HEAD", "OPTIONS")
+    ][:2]
 
 
 @contextlib.contextmanager
@@ -88,25 +94,37 @@ def call_exporters(out: Path, names: list[str]):
 def prometheus(tmp: Path, targets: dict[str, list[int]], rule_files: list[Path]):
     """Prometheus on a free loopback port scraping ``targets`` (job -> ports) every second."""
     port = free_port()
-    config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-              "rule_files": [str(p) for p in rule_files],
-              "scrape_configs": [{"job_name": job, "static_configs": [
-                  {"targets": [f"127.0.0.1:{p}" for p in ports]}]}
-                  for job, ports in sorted(targets.items())]}
+    config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(p) for p in rule_files],
+        "scrape_configs": [
+            {"job_name": job, "static_configs": [{"targets": [f"127.0.0.1:{p}" for p in ports]}]}
+            for job, ports in sorted(targets.items())
+        ],
+    }
     (tmp / "prometheus.yml").write_text(yaml.safe_dump(config))
     log = (tmp / "prometheus.log").open("wb")
-    proc = subprocess.Popen([need("prometheus"), f"--config.file={tmp / 'prometheus.yml'}",
-                             f"--storage.tsdb.path={tmp / 'data'}",
-                             f"--web.listen-address=127.0.0.1:{port}"],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            need("prometheus"),
+            f"--config.file={tmp / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
+
         def ready() -> bool:
             assert proc.poll() is None, (tmp / "prometheus.log").read_text()[-2000:]
             try:
                 return get(f"{base}/-/ready", timeout=2)[0] == 200
             except OSError:
                 return False
+
         wait_for(ready, "ready Prometheus")
         yield base
     finally:
@@ -124,10 +142,15 @@ def test_prometheus_scrapes_services_and_evaluates_rules_and_dashboards(generate
         doc = yaml.safe_load((out / f"deploy/k8s/base/{name}/prometheusrule.yaml").read_text())
         rule_files.append(tmp_path / f"{name}.rules.yml")
         rule_files[-1].write_text(yaml.safe_dump(doc["spec"]))
-    check = subprocess.run([need("promtool"), "check", "rules", *map(str, rule_files)],
-                           capture_output=True, text=True, timeout=60)
-    assert check.returncode == 0 and check.stdout.count("SUCCESS: 6 rules found") == 3, \
+    check = subprocess.run(
+        [need("promtool"), "check", "rules", *map(str, rule_files)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert check.returncode == 0 and check.stdout.count("SUCCESS: 6 rules found") == 3, (
         check.stdout + check.stderr
+    )
 
     procs, ports = {}, {}
     try:
@@ -135,13 +158,19 @@ def test_prometheus_scrapes_services_and_evaluates_rules_and_dashboards(generate
             db = tmp_path / f"{name}.sqlite3"
             sqlite3.connect(db).close()
             ports[name] = free_port()
-            procs[name] = start_service(out / "services" / name, ports[name],
-                                        DATABASE_URL=f"sqlite:///{db}",
-                                        DATABASE_READ_URL=f"sqlite:///{db}",
-                                        CUTOVER_STATE="canary")
-        with call_exporters(out, names) as call_ports, \
-                prometheus(tmp_path, {"services": list(ports.values()), "calls": call_ports},
-                           rule_files) as base:
+            procs[name] = start_service(
+                out / "services" / name,
+                ports[name],
+                DATABASE_URL=f"sqlite:///{db}",
+                DATABASE_READ_URL=f"sqlite:///{db}",
+                CUTOVER_STATE="canary",
+            )
+        with (
+            call_exporters(out, names) as call_ports,
+            prometheus(
+                tmp_path, {"services": list(ports.values()), "calls": call_ports}, rule_files
+            ) as base,
+        ):
             _check_against_prometheus(base, out, names, ports)
     finally:
         codes = {name: stop(proc) for name, proc in procs.items()}
@@ -158,8 +187,10 @@ def _check_against_prometheus(base: str, out: Path, names: list[str], ports: dic
                 assert get(f"http://127.0.0.1:{ports[name]}/no-such-page-{i}")[0] == 404
         if not round_:
             wait_for(lambda: len(query(base, calm)) == len(names), "scraped calm traffic")
-    wait_for(lambda: len(query(base, f"rate({calm}[1m]) > 0")) == len(names),
-             "rate of the calm traffic for every service")
+    wait_for(
+        lambda: len(query(base, f"rate({calm}[1m]) > 0")) == len(names),
+        "rate of the calm traffic for every service",
+    )
     found = queries(out)
     alerts = [(w, e) for w, e in found if w.startswith("prometheusrule")]
     panels = [(w, e) for w, e in found if not w.startswith("prometheusrule")]
@@ -182,14 +213,23 @@ def _check_against_prometheus(base: str, out: Path, names: list[str], ports: dic
                     status = get(req)[0] if method == "GET" else _send(req, method)
                     assert status == 501, (method, req, status)
         if not round_:
-            wait_for(lambda: len(query(base, "count by (service) (http_request_errors_total > 0)"))
-                     == len(names), "scraped first errors")
+            wait_for(
+                lambda: (
+                    len(query(base, "count by (service) (http_request_errors_total > 0)"))
+                    == len(names)
+                ),
+                "scraped first errors",
+            )
     for expr in errors:
         result = wait_for(lambda e=expr: query(base, e), f"error alert result: {expr}")
         assert {r["metric"]["cutover"] for r in result} == {"canary"}
-    wait_for(lambda: {r["metric"]["service"] for r in query(
-        base, 'ALERTS{alertname=~".*ErrorsBudgetBurn"}')} == set(names),
-        "pending error-rate alert of every service")
+    wait_for(
+        lambda: (
+            {r["metric"]["service"] for r in query(base, 'ALERTS{alertname=~".*ErrorsBudgetBurn"}')}
+            == set(names)
+        ),
+        "pending error-rate alert of every service",
+    )
     rules = json.loads(get(f"{base}/api/v1/rules")[2])["data"]["groups"]
     assert all(r["health"] == "ok" for g in rules for r in g["rules"]), rules
 
@@ -199,8 +239,9 @@ def _send(url: str, method: str) -> int:
     import urllib.request
 
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=b"", method=method),
-                                    timeout=5) as r:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, data=b"", method=method), timeout=5
+        ) as r:
             return r.status
     except urllib.error.HTTPError as e:
         return e.code

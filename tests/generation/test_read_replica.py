@@ -19,7 +19,7 @@ from migrator.extraction.localrun import Process, free_port, wait_http
 
 from .pgpair import primary_and_replica
 
-PROBE = '''
+PROBE = """
 from {pkg}.app import create_app
 from {pkg} import db
 
@@ -45,17 +45,16 @@ def write():
     return {{"wrote": wrote, "then_read": read()}}
 
 {hook}
-'''
+"""
 HOOKS = {
     "flask": "app.add_url_rule('/t/read', 't_read', read)\n"
-             "app.add_url_rule('/t/write', 't_write', write, methods=['POST'])\n",
+    "app.add_url_rule('/t/write', 't_write', write, methods=['POST'])\n",
     "fastapi": "app.add_api_route('/t/read', read, methods=['GET'])\n"
-               "app.add_api_route('/t/write', write, methods=['POST'])\n",
+    "app.add_api_route('/t/write', write, methods=['POST'])\n",
 }
-WORKER = {"flask": [], "fastapi": ["--worker-class", "uvicorn_worker.UvicornWorker"],
-          "django": []}
+WORKER = {"flask": [], "fastapi": ["--worker-class", "uvicorn_worker.UvicornWorker"], "django": []}
 #: Django: the generated settings' "replica" database and ReplicaRouter pick the connection
-DJANGO_PROBE = '''
+DJANGO_PROBE = """
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "{pkg}.settings")
@@ -90,7 +89,7 @@ def write(request):
 
 urls.urlpatterns += [path("t/read", read), path("t/write", write)]
 from {pkg}.wsgi import application as app  # noqa: E402
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +107,10 @@ def test_the_pair_is_a_real_read_only_streaming_replica(pg):
     pg.wait_replayed()
     with psycopg.connect(pg.replica(), autocommit=True) as conn:
         assert conn.execute("SELECT pg_is_in_recovery()").fetchone()[0] is True
-        assert conn.execute("SELECT count(*) FROM notes WHERE body = 'seen on both'"
-                            ).fetchone()[0] == 1
+        assert (
+            conn.execute("SELECT count(*) FROM notes WHERE body = 'seen on both'").fetchone()[0]
+            == 1
+        )
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("INSERT INTO notes (body) VALUES ('nope')")
 
@@ -121,22 +122,44 @@ def _call(opener, url: str, data: bytes | None = None) -> dict:
 
 @pytest.mark.parametrize("fw", ["flask", "fastapi", "django"])
 def test_service_reads_on_the_replica_writes_on_the_primary_and_reads_its_writes(
-        generated, pg, fw, tmp_path):
+    generated, pg, fw, tmp_path
+):
     folder = generated[fw] / "services" / "catalog"
-    probe = DJANGO_PROBE.format(pkg="catalog_service") if fw == "django" else \
-        PROBE.format(pkg="catalog_service", hook=HOOKS[fw])
+    probe = (
+        DJANGO_PROBE.format(pkg="catalog_service")
+        if fw == "django"
+        else PROBE.format(pkg="catalog_service", hook=HOOKS[fw])
+    )
     (tmp_path / "probe_app.py").write_text(probe)
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": f"{folder}{os.pathsep}{tmp_path}",
-           "DATABASE_URL": pg.primary(scheme="postgresql+psycopg"),
-           "DATABASE_READ_URL": pg.replica(scheme="postgresql+psycopg"),
-           "DATABASE_REQUIRED": "true", "READ_YOUR_WRITES_SECONDS": "600"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{folder}{os.pathsep}{tmp_path}",
+        "DATABASE_URL": pg.primary(scheme="postgresql+psycopg"),
+        "DATABASE_READ_URL": pg.replica(scheme="postgresql+psycopg"),
+        "DATABASE_REQUIRED": "true",
+        "READ_YOUR_WRITES_SECONDS": "600",
+    }
     log = tmp_path / "service.log"
     with open(log, "wb") as fh:
         popen = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--threads", "4",
-             *WORKER[fw], "probe_app:app"], cwd=tmp_path, env=env, stdout=fh,
-            stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--threads",
+                "4",
+                *WORKER[fw],
+                "probe_app:app",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     proc = Process("catalog", port, popen, log)
     base = proc.url
     try:
@@ -145,7 +168,8 @@ def test_service_reads_on_the_replica_writes_on_the_primary_and_reads_its_writes
         assert ready["checks"]["database"].startswith("postgresql ok"), ready
         assert ready["checks"]["database_read"].startswith("postgresql ok"), ready
         client = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
         stranger = urllib.request.build_opener()
         before = _call(client, base + "/t/read")
         assert (before["port"], before["replica"]) == (pg.replica_port, True)
@@ -158,8 +182,9 @@ def test_service_reads_on_the_replica_writes_on_the_primary_and_reads_its_writes
         mine = _call(client, base + "/t/read")
         assert (mine["port"], mine["rows"]) == (pg.primary_port, before["rows"] + 1)
         assert _call(stranger, base + "/t/read")["port"] == pg.replica_port
-        expired = urllib.request.Request(base + "/t/read", headers={
-            "Cookie": f"db_primary_until={time.time() - 1:.3f}"})
+        expired = urllib.request.Request(
+            base + "/t/read", headers={"Cookie": f"db_primary_until={time.time() - 1:.3f}"}
+        )
         with stranger.open(expired, timeout=10) as response:
             assert json.loads(response.read())["port"] == pg.replica_port
         with psycopg.connect(pg.primary(), autocommit=True) as conn:

@@ -27,8 +27,21 @@ def services(out: Path) -> list[Path]:
 
 def test_sample_has_a_service_per_domain_with_its_routes(sample_out):
     names = [p.name for p in services(sample_out)]
-    assert names == sorted(["accounts", "backoffice", "cart", "catalog", "checkout", "inventory",
-                            "notifications", "orders", "payments", "promotions", "shipping"])
+    assert names == sorted(
+        [
+            "accounts",
+            "backoffice",
+            "cart",
+            "catalog",
+            "checkout",
+            "inventory",
+            "notifications",
+            "orders",
+            "payments",
+            "promotions",
+            "shipping",
+        ]
+    )
     stubs = (sample_out / "services/catalog/catalog_service/stubs.py").read_text()
     assert "sample_monolith.catalog.routes:" in stubs
     reqs = (sample_out / "services/catalog/requirements.txt").read_text().splitlines()
@@ -44,22 +57,31 @@ def test_sample_output_passes_the_tools(sample_out, tmp_path):
         validate(doc, where)
     kubectl = need("kubectl")
     for sub in ("base", "overlays/dev", "overlays/prod"):
-        proc = subprocess.run([kubectl, "kustomize", str(sample_out / "deploy/k8s" / sub)],
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [kubectl, "kustomize", str(sample_out / "deploy/k8s" / sub)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr
     nginx = need("nginx")
     (tmp_path / "tmp").mkdir()
     conf = tmp_path / "nginx.conf"
     conf.write_text((sample_out / "gateway/nginx.local.conf").read_text())
-    proc = subprocess.run([nginx, "-t", "-c", str(conf), "-p", str(tmp_path)],
-                          capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [nginx, "-t", "-c", str(conf), "-p", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
 def test_sample_custom_resources_match_their_crds(sample_out):
     docs = documents(sample_out, crds=True)
-    assert {"ServiceMonitor", "Cluster", "PodMonitor", "PrometheusRule"} <= \
-        {doc["kind"] for doc, _ in docs}
+    assert {"ServiceMonitor", "Cluster", "PodMonitor", "PrometheusRule"} <= {
+        doc["kind"] for doc, _ in docs
+    }
     for doc, where in docs:
         validate(doc, where)
 
@@ -75,12 +97,25 @@ def test_every_sample_service_installs_into_a_fresh_venv_and_starts(sample_out, 
         # the wheel cache, which saves bootstrapping pip into each of the eleven venvs
         venv.EnvBuilder(with_pip=False, clear=True).create(env_dir)
         python = str(env_dir / "bin" / "python")
-        install = [sys.executable, "-m", "pip", "--python", python, "install", "-q",
-                   "--disable-pip-version-check", "--no-index", "--find-links", str(wheels),
-                   "-r", str(folder / "requirements.txt")]
+        install = [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            python,
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--no-index",
+            "--find-links",
+            str(wheels),
+            "-r",
+            str(folder / "requirements.txt"),
+        ]
         subprocess.run(install, check=True, timeout=300)
-        proc = subprocess.run([python, "-m", "unittest"], cwd=folder, capture_output=True,
-                              text=True, timeout=120)
+        proc = subprocess.run(
+            [python, "-m", "unittest"], cwd=folder, capture_output=True, text=True, timeout=120
+        )
         assert proc.returncode == 0, f"{folder.name}: {proc.stderr[-2000:]}"
         db = tmp_path / f"{folder.name}.sqlite3"
         db.write_bytes(b"")
@@ -111,6 +146,10 @@ def test_sample_with_the_proposers_plan(tmp_path):
     (tmp_path / "gw" / "tmp").mkdir(parents=True)
     conf = tmp_path / "gw" / "nginx.conf"
     conf.write_text((out / "gateway/nginx.local.conf").read_text())
-    proc = subprocess.run([nginx, "-t", "-c", str(conf), "-p", str(tmp_path / "gw")],
-                          capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [nginx, "-t", "-c", str(conf), "-p", str(tmp_path / "gw")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 0, proc.stderr

@@ -26,18 +26,30 @@ def load(out: Path, rel: str):
 
 
 def snapshot(out: Path) -> dict[str, tuple[bytes, int]]:
-    return {str(p.relative_to(out)): (p.read_bytes(), p.stat().st_mtime_ns)
-            for p in sorted(out.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(out)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_flask_service_layout_and_stubs(generated):
     svc = generated["flask"] / "services/catalog"
-    for rel in ("Dockerfile", ".dockerignore", "requirements.txt", "README.md",
-                "catalog_service/app.py", "catalog_service/wsgi.py", "tests/test_service.py"):
+    for rel in (
+        "Dockerfile",
+        ".dockerignore",
+        "requirements.txt",
+        "README.md",
+        "catalog_service/app.py",
+        "catalog_service/wsgi.py",
+        "tests/test_service.py",
+    ):
         assert (svc / rel).is_file(), rel
     stubs = (svc / "catalog_service/stubs.py").read_text()
-    assert "('/products/<int:product_id>', ('GET',), ('GET /products/<int:product_id>',), " \
-           "('shop.catalog.views:show',))" in stubs
+    assert (
+        "('/products/<int:product_id>', ('GET',), ('GET /products/<int:product_id>',), "
+        "('shop.catalog.views:show',))" in stubs
+    )
     # routes of other services and unassigned routes are not stubbed here
     assert "/cart" not in stubs and "slug" not in stubs
 
@@ -64,13 +76,16 @@ def test_requirements_come_from_the_service_imports(generated):
 def test_requirements_use_the_monolith_pins(tmp_path):
     (tmp_path / "requirements.txt").write_text(
         "flask==2.3.3  # pinned\nrequests>=2.31,<3 ; python_version >= '3.8'\n-e .\n"
-        "git+https://example.invalid/x.git\n")
+        "git+https://example.invalid/x.git\n"
+    )
     out = tmp_path / "out"
     scaffold(make_plan("flask"), make_graph("flask", root=str(tmp_path)), out)
     reqs = (out / "services/orders/requirements.txt").read_text()
     assert "Flask==2.3.3" not in reqs and "flask==2.3.3" in reqs
-    assert "requests<3,>=2.31 ; python_version >= '3.8'" in reqs or \
-        "requests>=2.31,<3 ; python_version >= '3.8'" in reqs
+    assert (
+        "requests<3,>=2.31 ; python_version >= '3.8'" in reqs
+        or "requests>=2.31,<3 ; python_version >= '3.8'" in reqs
+    )
 
 
 def test_deployment_hardening(generated):
@@ -81,8 +96,11 @@ def test_deployment_hardening(generated):
     hpa = load(generated["flask"], "deploy/k8s/base/cart/hpa.yaml")
     assert hpa["spec"]["scaleTargetRef"]["name"] == "cart" and hpa["spec"]["minReplicas"] >= 2
     assert dep["spec"]["strategy"]["type"] == "RollingUpdate"
-    assert {c["startupProbe"]["httpGet"]["path"], c["livenessProbe"]["httpGet"]["path"],
-            c["readinessProbe"]["httpGet"]["path"]} == {"/healthz", "/readyz"}
+    assert {
+        c["startupProbe"]["httpGet"]["path"],
+        c["livenessProbe"]["httpGet"]["path"],
+        c["readinessProbe"]["httpGet"]["path"],
+    } == {"/healthz", "/readyz"}
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
     assert c["securityContext"]["allowPrivilegeEscalation"] is False
     assert c["securityContext"]["capabilities"]["drop"] == ["ALL"]
@@ -103,10 +121,13 @@ def test_deployment_hardening(generated):
 def test_without_cnpg_database_urls_come_from_a_secret(tmp_path):
     scaffold(make_plan("flask"), make_graph("flask"), tmp_path)
     c = load(tmp_path, "deploy/k8s/base/cart/deployment.yaml")["spec"]["template"]["spec"][
-        "containers"][0]
+        "containers"
+    ][0]
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"]}
-    assert refs == {"DATABASE_URL": {"name": "cart-database", "key": "DATABASE_URL"},
-                    "DATABASE_READ_URL": {"name": "cart-database", "key": "DATABASE_READ_URL"}}
+    assert refs == {
+        "DATABASE_URL": {"name": "cart-database", "key": "DATABASE_URL"},
+        "DATABASE_READ_URL": {"name": "cart-database", "key": "DATABASE_READ_URL"},
+    }
     assert not (tmp_path / "deploy/k8s/base/cart/database.yaml").exists()
     assert not (tmp_path / "deploy/k8s/base/cart/servicemonitor.yaml").exists()
 
@@ -120,8 +141,9 @@ def test_network_policies_follow_the_plan(generated):
                 if "podSelector" in src:
                     found.append(src["podSelector"]["matchLabels"]["app.kubernetes.io/name"])
                 else:
-                    found.append(src["namespaceSelector"]["matchLabels"][
-                        "kubernetes.io/metadata.name"])
+                    found.append(
+                        src["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                    )
         return sorted(found)
 
     assert sources("catalog") == ["cart", "ingress-nginx", "monitoring"]
@@ -133,10 +155,16 @@ def test_ingress_and_gateway_route_the_same(generated):
     out = generated["flask"]
     ing = load(out, "deploy/k8s/base/ingress.yaml")
     assert ing["spec"]["defaultBackend"]["service"]["name"] == "monolith"
-    rules = {(p["path"], p["pathType"], p["backend"]["service"]["name"])
-             for p in ing["spec"]["rules"][0]["http"]["paths"]}
-    assert rules == {("/cart", "Exact", "cart"), ("/cart/items", "Prefix", "cart"),
-                     ("/orders", "Prefix", "orders"), ("/products", "Prefix", "catalog")}
+    rules = {
+        (p["path"], p["pathType"], p["backend"]["service"]["name"])
+        for p in ing["spec"]["rules"][0]["http"]["paths"]
+    }
+    assert rules == {
+        ("/cart", "Exact", "cart"),
+        ("/cart/items", "Prefix", "cart"),
+        ("/orders", "Prefix", "orders"),
+        ("/products", "Prefix", "catalog"),
+    }
     # TLS on the host, the certificate from cert-manager
     assert ing["spec"]["tls"] == [{"hosts": ["shop.example.com"], "secretName": "shop-tls"}]
     assert ing["spec"]["rules"][0]["host"] == "shop.example.com"
@@ -157,8 +185,9 @@ def test_ingress_and_gateway_route_the_same(generated):
 
 def test_compose_runs_services_postgres_and_gateway(generated):
     compose = load(generated["flask"], "compose.yaml")
-    assert {"cart", "catalog", "orders", "postgres", "gateway", "monolith"} == \
-        set(compose["services"])
+    assert {"cart", "catalog", "orders", "postgres", "gateway", "monolith"} == set(
+        compose["services"]
+    )
     cart = compose["services"]["cart"]
     assert cart["environment"]["DATABASE_URL"].endswith("@postgres:5432/cart")
     assert cart["environment"]["CATALOG_URL"] == "http://catalog:8000"
@@ -168,8 +197,11 @@ def test_compose_runs_services_postgres_and_gateway(generated):
 
 def test_migration_md_orders_least_coupled_first(generated):
     text = (generated["flask"] / "MIGRATION.md").read_text()
-    order = [line.split("`")[1] for line in text.splitlines() if line.startswith("| ")
-             and line.split("|")[1].strip().isdigit()]
+    order = [
+        line.split("`")[1]
+        for line in text.splitlines()
+        if line.startswith("| ") and line.split("|")[1].strip().isdigit()
+    ]
     assert order == ["catalog", "cart", "orders"]
     assert "writes table `cart_items` (owned by cart)" in text
     assert "CKV_K8S_43" in text
@@ -191,16 +223,22 @@ def test_rerun_rewrites_nothing(tmp_path):
 
 
 def test_output_is_identical_across_hash_seeds(tmp_path):
-    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-            "from fixtures import make_graph, make_plan\n"
-            "from migrator.generation import scaffold\n"
-            "scaffold(make_plan('django'), make_graph('django'), sys.argv[1],"
-            " with_=('cloudnative-pg', 'prometheus-operator'))\n")
+    code = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from fixtures import make_graph, make_plan\n"
+        "from migrator.generation import scaffold\n"
+        "scaffold(make_plan('django'), make_graph('django'), sys.argv[1],"
+        " with_=('cloudnative-pg', 'prometheus-operator'))\n"
+    )
     outs = []
     for seed in ("1", "2"):
         out = tmp_path / seed
-        subprocess.run([sys.executable, "-c", code, str(out)], check=True, timeout=120,
-                       env={**os.environ, "PYTHONHASHSEED": seed})
+        subprocess.run(
+            [sys.executable, "-c", code, str(out)],
+            check=True,
+            timeout=120,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
         outs.append({k: v[0] for k, v in snapshot(out).items()})
     assert outs[0] == outs[1]
 
@@ -290,8 +328,9 @@ def test_template_override_is_file_by_file_and_sandboxed(tmp_path):
     assert "FROM python:" in (tmp_path / "out/services/cart/Dockerfile").read_text()
     (tpl / "README.md.j2").write_text("{{ service.__class__.__init__.__globals__ }}\n")
     with pytest.raises(ScaffoldError, match="template error"):
-        scaffold(make_plan("flask"), make_graph("flask"), tmp_path / "out2",
-                 templates=tmp_path / "tpl")
+        scaffold(
+            make_plan("flask"), make_graph("flask"), tmp_path / "out2", templates=tmp_path / "tpl"
+        )
 
 
 @pytest.mark.parametrize("name", ["../evil", "a/b", ".."])
@@ -304,10 +343,14 @@ def test_service_name_escaping_out_is_an_error(tmp_path, name):
 
 
 def test_hostile_names_are_sanitised(tmp_path):
-    plan = Plan(services={"Cart_Ünïcode {{x}}": Service(name="x", routes=["GET /a\nb",
-                                                                         "GET /ok/<int:id>"],
-                                                        tables=["t"])},
-                meta={"project": "My Shop: $(rm -rf /)"})
+    plan = Plan(
+        services={
+            "Cart_Ünïcode {{x}}": Service(
+                name="x", routes=["GET /a\nb", "GET /ok/<int:id>"], tables=["t"]
+            )
+        },
+        meta={"project": "My Shop: $(rm -rf /)"},
+    )
     graph = make_graph("flask")
     model = build_project(plan, graph)
     files = render_all(model)
@@ -340,13 +383,33 @@ def test_cli_with_a_graph_file(tmp_path):
     plan = tmp_path / "plan.yaml"
     plan.write_text(dump_plan(make_plan("fastapi")))
     runner = CliRunner()
-    res = runner.invoke(main, ["scaffold", str(graph), "--plan", str(plan), "-o",
-                               str(tmp_path / "out"), "--with", "prometheus-operator"])
+    res = runner.invoke(
+        main,
+        [
+            "scaffold",
+            str(graph),
+            "--plan",
+            str(plan),
+            "-o",
+            str(tmp_path / "out"),
+            "--with",
+            "prometheus-operator",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "written" in res.output
     assert (tmp_path / "out/deploy/k8s/base/cart/servicemonitor.yaml").is_file()
-    res = runner.invoke(main, ["scaffold", str(graph), "--plan", str(tmp_path / "nope.yaml"),
-                               "-o", str(tmp_path / "out")])
+    res = runner.invoke(
+        main,
+        [
+            "scaffold",
+            str(graph),
+            "--plan",
+            str(tmp_path / "nope.yaml"),
+            "-o",
+            str(tmp_path / "out"),
+        ],
+    )
     assert res.exit_code == 2 and "nope.yaml: cannot read" in res.output
 
 
@@ -354,8 +417,16 @@ def test_any_method_routes_are_stubbed_for_every_verb(tmp_path):
     from migrator.graph import Route
 
     graph = make_graph("django")
-    graph.routes.append(Route(method="ANY", path="/products/feed/", handler="shop.catalog.views:feed",
-                              framework="django", file="shop/urls.py", line=9))
+    graph.routes.append(
+        Route(
+            method="ANY",
+            path="/products/feed/",
+            handler="shop.catalog.views:feed",
+            framework="django",
+            file="shop/urls.py",
+            line=9,
+        )
+    )
     graph.finalize()
     model = build_project(make_plan("django"), graph)
     stub = next(s for s in model.service("catalog").stubs if s.path == "products/feed/")
@@ -408,9 +479,13 @@ def test_objects_refer_to_each_other_consistently(generated):
         assert dep["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
         assert load(base, f"{name}/hpa.yaml")["spec"]["scaleTargetRef"]["name"] == name
         spec = dep["spec"]["template"]["spec"]
-        assert spec["serviceAccountName"] == load(base, f"{name}/serviceaccount.yaml")[
-            "metadata"]["name"]
-        assert spec["containers"][0]["envFrom"][0]["configMapRef"]["name"] == \
-            load(base, f"{name}/configmap.yaml")["metadata"]["name"]
+        assert (
+            spec["serviceAccountName"]
+            == load(base, f"{name}/serviceaccount.yaml")["metadata"]["name"]
+        )
+        assert (
+            spec["containers"][0]["envFrom"][0]["configMapRef"]["name"]
+            == load(base, f"{name}/configmap.yaml")["metadata"]["name"]
+        )
         files = set(load(base, f"{name}/kustomization.yaml")["resources"])
         assert files == {p.name for p in (base / name).iterdir()} - {"kustomization.yaml"}

@@ -25,14 +25,22 @@ from migrator.extraction.localrun import free_port
 
 from .support import FRAMEWORKS, local_gateway
 
-TARGETS = {"flask": "{pkg}.wsgi:app", "fastapi": "{pkg}.asgi:app", "django": "{pkg}.wsgi:application"}
+TARGETS = {
+    "flask": "{pkg}.wsgi:app",
+    "fastapi": "{pkg}.asgi:app",
+    "django": "{pkg}.wsgi:application",
+}
 
 
-def get(url: str, timeout: float = 5, headers: dict[str, str] | None = None,
-        ) -> tuple[int, dict[str, str], bytes]:
+def get(
+    url: str,
+    timeout: float = 5,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}),
-                                    timeout=timeout) as r:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers or {}), timeout=timeout
+        ) as r:
             return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
     except urllib.error.HTTPError as e:
         return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
@@ -53,13 +61,30 @@ def wait_up(url: str, proc: subprocess.Popen | None, deadline: float = 30) -> No
 
 def start_service(folder: Path, port: int, python: str = sys.executable, **env: str):
     pkg = next(p.name for p in folder.iterdir() if p.name.endswith("_service"))
-    fw = "fastapi" if (folder / pkg / "asgi.py").exists() else \
-        "django" if (folder / pkg / "settings.py").exists() else "flask"
-    cmd = [python, "-m", "gunicorn", "--config", f"python:{pkg}.gunicorn_conf",
-           TARGETS[fw].format(pkg=pkg)]
+    fw = (
+        "fastapi"
+        if (folder / pkg / "asgi.py").exists()
+        else "django"
+        if (folder / pkg / "settings.py").exists()
+        else "flask"
+    )
+    cmd = [
+        python,
+        "-m",
+        "gunicorn",
+        "--config",
+        f"python:{pkg}.gunicorn_conf",
+        TARGETS[fw].format(pkg=pkg),
+    ]
     full_env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), **env}
-    proc = subprocess.Popen(cmd, cwd=folder, env=full_env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=folder,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_up(f"http://127.0.0.1:{port}/healthz", proc)
     except AssertionError:
@@ -100,8 +125,13 @@ def check_probes_and_metrics(base: str, route_example: str | None) -> None:
 @pytest.mark.parametrize("fw", FRAMEWORKS)
 def test_generated_test_suites_pass(generated, fw):
     for folder in sorted((generated[fw] / "services").iterdir()):
-        proc = subprocess.run([sys.executable, "-m", "unittest", "-v"], cwd=folder,
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "unittest", "-v"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert re.search(r"^Ran (\d+) tests", proc.stderr, re.M) and "\nOK" in proc.stderr
 
@@ -114,8 +144,9 @@ def test_service_serves_probes_metrics_and_stops_on_sigterm(generated, fw, tmp_p
     port = free_port()
     stubs = (folder / "tests/test_service.py").read_text()
     example = stubs.split("STUBS = [\n    ('", 1)[1].split("'", 1)[0]
-    proc = start_service(folder, port, DATABASE_URL=f"sqlite:///{db}",
-                         DATABASE_READ_URL=f"sqlite:///{db}")
+    proc = start_service(
+        folder, port, DATABASE_URL=f"sqlite:///{db}", DATABASE_READ_URL=f"sqlite:///{db}"
+    )
     try:
         check_probes_and_metrics(f"http://127.0.0.1:{port}", example)
         db.unlink()  # the database goes away: not ready, still alive
@@ -149,8 +180,13 @@ class _Monolith(http.server.BaseHTTPRequestHandler):
 
 def test_local_gateway_routes_to_services_and_monolith(generated, tmp_path):
     out = generated["flask"]
-    ports = {"monolith": free_port(), **{name: free_port() for name in json.loads(
-        (out / "gateway/local.json").read_text())["services"]}}
+    ports = {
+        "monolith": free_port(),
+        **{
+            name: free_port()
+            for name in json.loads((out / "gateway/local.json").read_text())["services"]
+        },
+    }
     monolith = http.server.ThreadingHTTPServer(("127.0.0.1", ports["monolith"]), _Monolith)
     threading.Thread(target=monolith.serve_forever, daemon=True).start()
     services = {}

@@ -34,26 +34,50 @@ def test_hashed_static_names_are_immutable_and_the_others_are_not(sample_graph, 
     assert "RUN python /app/hash_static.py /app/sample_monolith/static" in dockerfile
     # what that build step does, on a copy of the monolith
     app = tmp_path / "app"
-    shutil.copytree(ROOT / "sample_monolith", app / "sample_monolith",
-                    ignore=shutil.ignore_patterns("tests", "instance", "__pycache__"))
+    shutil.copytree(
+        ROOT / "sample_monolith",
+        app / "sample_monolith",
+        ignore=shutil.ignore_patterns("tests", "instance", "__pycache__"),
+    )
     static = app / "sample_monolith/static"
-    subprocess.run([sys.executable, str(out / "monolith/hash_static.py"), str(static)],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [sys.executable, str(out / "monolith/hash_static.py"), str(static)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     manifest = json.loads((static / "manifest.json").read_text())
     css = (ROOT / "sample_monolith/static/css/shop.css").read_bytes()
     digest = hashlib.sha256(css).hexdigest()[:12]
     assert manifest["css/shop.css"] == f"css/shop.{digest}.css"
-    assert len(manifest) == len([p for p in (ROOT / "sample_monolith/static").rglob("*")
-                                 if p.is_file()])
+    assert len(manifest) == len(
+        [p for p in (ROOT / "sample_monolith/static").rglob("*") if p.is_file()]
+    )
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(app), "SHOP_DATABASE_URL":
-           f"sqlite:///{tmp_path / 'shop.sqlite3'}", "SHOP_SECRET_KEY": "k",
-           "SHOP_INSTANCE_DIR": str(tmp_path / "instance"), "SHOP_PASSWORD_ITERATIONS": "1000"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(app),
+        "SHOP_DATABASE_URL": f"sqlite:///{tmp_path / 'shop.sqlite3'}",
+        "SHOP_SECRET_KEY": "k",
+        "SHOP_INSTANCE_DIR": str(tmp_path / "instance"),
+        "SHOP_PASSWORD_ITERATIONS": "1000",
+    }
     with open(tmp_path / "monolith.log", "wb") as log:
         popen = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-             "sample_monolith.app:create_app()"], cwd=app, env=env, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "sample_monolith.app:create_app()",
+            ],
+            cwd=app,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     proc = Process("monolith", port, popen, tmp_path / "monolith.log")
     try:
         wait_http(proc.url + "/healthz", 60, proc)
@@ -70,12 +94,20 @@ def test_hashed_static_names_are_immutable_and_the_others_are_not(sample_graph, 
     finally:
         proc.stop()
     # templates link the hashed name, on the CDN when CDN_URL is set
-    probe = ("import sys; sys.path.insert(0, sys.argv[1]); from hash_static import asset_url;"
-             "from pathlib import Path; print(asset_url('css/shop.css', Path(sys.argv[2])))")
-    for cdn, expected in (("", f"/static/css/shop.{digest}.css"),
-                          ("https://cdn.example.net/", f"https://cdn.example.net/static/css/"
-                                                       f"shop.{digest}.css")):
-        printed = subprocess.run([sys.executable, "-c", probe, str(out / "monolith"), str(static)],
-                                 env={**os.environ, "CDN_URL": cdn}, capture_output=True,
-                                 text=True, check=True, timeout=30).stdout.strip()
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from hash_static import asset_url;"
+        "from pathlib import Path; print(asset_url('css/shop.css', Path(sys.argv[2])))"
+    )
+    for cdn, expected in (
+        ("", f"/static/css/shop.{digest}.css"),
+        ("https://cdn.example.net/", f"https://cdn.example.net/static/css/shop.{digest}.css"),
+    ):
+        printed = subprocess.run(
+            [sys.executable, "-c", probe, str(out / "monolith"), str(static)],
+            env={**os.environ, "CDN_URL": cdn},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
         assert printed == expected

@@ -22,10 +22,17 @@ K8S_VERSIONS = ("1.30.0", "1.37.0")
 # the parsed files changes nothing in what is checked and makes the checks ~4x faster
 if not hasattr(kubernetes_validate.utils.schema_contents, "cache_info"):
     kubernetes_validate.utils.schema_contents = functools.lru_cache(maxsize=None)(
-        kubernetes_validate.utils.schema_contents)
+        kubernetes_validate.utils.schema_contents
+    )
 CRDS = {
-    ("monitoring.coreos.com/v1", "ServiceMonitor"): "monitoring.coreos.com_servicemonitors.crd.yaml",
-    ("monitoring.coreos.com/v1", "PrometheusRule"): "monitoring.coreos.com_prometheusrules.crd.yaml",
+    (
+        "monitoring.coreos.com/v1",
+        "ServiceMonitor",
+    ): "monitoring.coreos.com_servicemonitors.crd.yaml",
+    (
+        "monitoring.coreos.com/v1",
+        "PrometheusRule",
+    ): "monitoring.coreos.com_prometheusrules.crd.yaml",
     ("monitoring.coreos.com/v1", "PodMonitor"): "monitoring.coreos.com_podmonitors.crd.yaml",
     ("postgresql.cnpg.io/v1", "Cluster"): "postgresql.cnpg.io_clusters.crd.yaml",
 }
@@ -56,8 +63,14 @@ def _python_patterns(node):
     """Go's RE2 takes ``^(?i)...`` (PrometheusRule's partial_response_strategy); Python wants
     global flags first: the same language as ``(?i)^...``."""
     if isinstance(node, dict):
-        return {k: (re.sub(r"^\^\(\?i\)", "(?i)^", v) if k == "pattern" and isinstance(v, str)
-                    else _python_patterns(v)) for k, v in node.items()}
+        return {
+            k: (
+                re.sub(r"^\^\(\?i\)", "(?i)^", v)
+                if k == "pattern" and isinstance(v, str)
+                else _python_patterns(v)
+            )
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_python_patterns(v) for v in node]
     return node
@@ -117,25 +130,41 @@ def test_every_manifest_validates_strictly(generated, fw):
     docs = documents(generated[fw], crds=False)
     for doc, where in docs:
         validate(doc, where)
-    assert {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget",
-            "ServiceAccount", "ConfigMap", "NetworkPolicy", "Ingress",
-            "Namespace"} <= {doc["kind"] for doc, _ in docs}
+    assert {
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "ServiceAccount",
+        "ConfigMap",
+        "NetworkPolicy",
+        "Ingress",
+        "Namespace",
+    } <= {doc["kind"] for doc, _ in docs}
 
 
 @pytest.mark.parametrize("fw", FRAMEWORKS)
 def test_every_custom_resource_matches_its_crd(generated, fw):
     """The only check that needs ../shared/schemas: it alone skips when they are absent."""
     docs = documents(generated[fw], crds=True)
-    assert {doc["kind"] for doc, _ in docs} == {"ServiceMonitor", "PrometheusRule", "Cluster",
-                                                "PodMonitor"}
+    assert {doc["kind"] for doc, _ in docs} == {
+        "ServiceMonitor",
+        "PrometheusRule",
+        "Cluster",
+        "PodMonitor",
+    }
     for doc, where in docs:
         validate(doc, where)
 
 
 def test_strict_validation_catches_a_typo():
     """The checker itself is strict: a misspelt field fails (so passing means something)."""
-    doc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"},
-           "spec": {"ports": [{"port": 80, "targetport": 8000}]}}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "x"},
+        "spec": {"ports": [{"port": 80, "targetport": 8000}]},
+    }
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(doc, "1.30.0", strict=True)
 
@@ -143,14 +172,22 @@ def test_strict_validation_catches_a_typo():
 def test_crd_schema_rejects_bad_cluster():
     schema = crd_schema("postgresql.cnpg.io/v1", "Cluster")
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
-                             "metadata": {"name": "x"}, "spec": {"instances": "three"}}, schema)
+        jsonschema.validate(
+            {
+                "apiVersion": "postgresql.cnpg.io/v1",
+                "kind": "Cluster",
+                "metadata": {"name": "x"},
+                "spec": {"instances": "three"},
+            },
+            schema,
+        )
 
 
 def kustomize(folder: Path) -> list[dict]:
     kubectl = need("kubectl")
-    proc = subprocess.run([kubectl, "kustomize", str(folder)], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [kubectl, "kustomize", str(folder)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     return [d for d in yaml.safe_load_all(proc.stdout) if d]
 
@@ -166,16 +203,20 @@ def test_kustomize_renders_base_and_overlays(generated, fw):
         return {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
 
     def hpas(docs):
-        return {d["spec"]["scaleTargetRef"]["name"]: d for d in docs
-                if d["kind"] == "HorizontalPodAutoscaler"}
+        return {
+            d["spec"]["scaleTargetRef"]["name"]: d
+            for d in docs
+            if d["kind"] == "HorizontalPodAutoscaler"
+        }
 
     assert sorted(deployments(base)) == ["cart", "catalog", "monolith", "orders"]
     # the HPAs own the replica counts: no Deployment sets one, the overlays set HPA bounds
     for docs, low, high in ((base, 2, 10), (dev, 1, 3), (prod, 3, 20)):
         assert all("replicas" not in d["spec"] for d in deployments(docs).values())
         assert sorted(hpas(docs)) == sorted(deployments(docs))
-        assert {(h["spec"]["minReplicas"], h["spec"]["maxReplicas"])
-                for h in hpas(docs).values()} == {(low, high)}
+        assert {
+            (h["spec"]["minReplicas"], h["spec"]["maxReplicas"]) for h in hpas(docs).values()
+        } == {(low, high)}
     # one namespace per overlay, every namespaced object in it
     for docs, ns in ((dev, "shop-dev"), (prod, "shop-prod")):
         assert {d["metadata"]["name"] for d in docs if d["kind"] == "Namespace"} == {ns}
@@ -198,8 +239,12 @@ def test_nginx_accepts_both_gateway_configs(generated, fw, tmp_path):
     (prefix / "tmp").mkdir(parents=True)
     local = prefix / "nginx.local.conf"
     local.write_text((gateway / "nginx.local.conf").read_text())
-    proc = subprocess.run([nginx, "-t", "-c", str(local), "-p", str(prefix)],
-                          capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [nginx, "-t", "-c", str(local), "-p", str(prefix)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 0, proc.stderr
     # The compose variant names hosts that only exist inside compose's network: check the
     # same text with those upstream servers pointed at loopback.
@@ -210,8 +255,12 @@ def test_nginx_accepts_both_gateway_configs(generated, fw, tmp_path):
     prefix2 = tmp_path / "compose"
     prefix2.mkdir()
     (prefix2 / "nginx.conf").write_text(text)
-    proc = subprocess.run([nginx, "-t", "-c", str(prefix2 / "nginx.conf"), "-p", str(prefix2)],
-                          capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [nginx, "-t", "-c", str(prefix2 / "nginx.conf"), "-p", str(prefix2)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -219,8 +268,11 @@ def _strict(schema: dict) -> dict:
     """The CRD schema refusing unknown fields (a misspelt key), as the API server prunes them."""
     if isinstance(schema, dict):
         out = {k: _strict(v) for k, v in schema.items() if not k.startswith("x-kubernetes-")}
-        if "properties" in schema and "additionalProperties" not in schema and \
-                not schema.get("x-kubernetes-preserve-unknown-fields"):
+        if (
+            "properties" in schema
+            and "additionalProperties" not in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")
+        ):
             out["additionalProperties"] = False
         return out
     if isinstance(schema, list):
@@ -236,8 +288,11 @@ def test_postgres_clusters_per_overlay(generated):
     seen = {}
     for overlay in ("dev", "prod"):
         clusters = [d for d in kustomize(k8s / "overlays" / overlay) if d["kind"] == "Cluster"]
-        assert sorted(c["metadata"]["name"] for c in clusters) == ["cart-db", "catalog-db",
-                                                                   "orders-db"]
+        assert sorted(c["metadata"]["name"] for c in clusters) == [
+            "cart-db",
+            "catalog-db",
+            "orders-db",
+        ]
         for cluster in clusters:
             checker.validate(cluster)
         seen[overlay] = clusters[0]["spec"]

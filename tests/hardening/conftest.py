@@ -37,8 +37,9 @@ def run(path: Path, **options):
 
 
 def diags(graph, file: str | None = None) -> list[tuple[str, int, str]]:
-    return sorted((d.file, d.line, d.code) for d in graph.diagnostics
-                  if file is None or d.file == file)
+    return sorted(
+        (d.file, d.line, d.code) for d in graph.diagnostics if file is None or d.file == file
+    )
 
 
 def cli_env(**extra: str) -> dict[str, str]:
@@ -52,21 +53,38 @@ def cli_env(**extra: str) -> dict[str, str]:
 def migrator_cmd(*args: str) -> list[str]:
     """``migrator ...`` under ``python -I``: isolated mode keeps the working directory (often the
     analysed tree) and the environment's PYTHONPATH off ``sys.path``."""
-    return [sys.executable, "-I", "-c", "import sys; sys.path.insert(0, sys.argv.pop(1)); "
-            "from migrator.cli import main; sys.argv[0] = 'migrator'; main()", str(REPO), *args]
+    return [
+        sys.executable,
+        "-I",
+        "-c",
+        "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+        "from migrator.cli import main; sys.argv[0] = 'migrator'; main()",
+        str(REPO),
+        *args,
+    ]
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300,
-            **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(migrator_cmd(*args), cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=cli_env(), **kwargs)
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 300, **kwargs
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        migrator_cmd(*args),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=cli_env(),
+        **kwargs,
+    )
 
 
 @pytest.fixture
 def tree(tmp_path: Path):
     """``tree({...})`` writes a project into a fresh directory and returns its path."""
+
     def make(files: dict[str, str | bytes], name: str = "proj") -> Path:
         return write_tree(tmp_path / name, files)
+
     return make
 
 
@@ -81,14 +99,20 @@ def generated_tree(root: Path, files: int, packages: int = 20, body: int = 40) -
     for i in range(files):
         p, m = i % packages, i // packages
         a, b = (i + 1) % files, (i * 7 + 3) % files
-        lines = [f"import gen.p{a % packages}.m{a // packages}",
-                 f"from gen.p{b % packages} import m{b // packages} as other",
-                 "import os", ""]
+        lines = [
+            f"import gen.p{a % packages}.m{a // packages}",
+            f"from gen.p{b % packages} import m{b // packages} as other",
+            "import os",
+            "",
+        ]
         for k in range(3):
-            lines += [f"class C{k}(object):", f"    '''class {k} of module {i}'''",
-                      "    def method(self, x):",
-                      f"        return other.F0(x) + gen.p{a % packages}.m{a // packages}.F1(x)",
-                      ""]
+            lines += [
+                f"class C{k}(object):",
+                f"    '''class {k} of module {i}'''",
+                "    def method(self, x):",
+                f"        return other.F0(x) + gen.p{a % packages}.m{a // packages}.F1(x)",
+                "",
+            ]
         for k in range(2):
             lines += [f"def F{k}(x):", "    total = 0"]
             lines += [f"    total += x * {j}  # padding line" for j in range(body // 4)]

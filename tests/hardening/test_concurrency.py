@@ -15,11 +15,17 @@ from .conftest import cli_env, generated_tree, migrator_cmd, run_cli
 
 
 def _together(*commands: list[str]) -> list[subprocess.CompletedProcess]:
-    procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env=cli_env()) for c in commands]
+    procs = [
+        subprocess.Popen(
+            c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env()
+        )
+        for c in commands
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
-    return [subprocess.CompletedProcess(c, p.returncode, o, e)
-            for c, p, (o, e) in zip(commands, procs, outs, strict=True)]
+    return [
+        subprocess.CompletedProcess(c, p.returncode, o, e)
+        for c, p, (o, e) in zip(commands, procs, outs, strict=True)
+    ]
 
 
 @pytest.mark.parametrize("warm", [False, pytest.param(True, marks=pytest.mark.slow)])
@@ -44,5 +50,7 @@ def test_two_runs_share_one_cache(tmp_path, warm) -> None:
     assert loaded.corrupt == []
     third = analyze(root, cache_dir=cache, jobs=1)
     assert third.stats.parsed == 0
-    assert run_cli("analyze", str(root), "--cache-dir", str(cache), "-f", "json").stdout == \
-        clean.stdout
+    assert (
+        run_cli("analyze", str(root), "--cache-dir", str(cache), "-f", "json").stdout
+        == clean.stdout
+    )

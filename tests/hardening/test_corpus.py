@@ -38,7 +38,7 @@ NASTY = {
     # deep but legal: 10,000 ``and`` terms crashed libcst with the default 8 MB stack; libcst
     # needs 60 s for 5,000 attributes (``a.b.b...``: see the time limit test), 0.1 s for 300
     "pkg/elifs.py": "def f(a):\n    if a == 0:\n        pass\n"
-                    + "".join(f"    elif a == {i}:\n        pass\n" for i in range(1, 4_000)),
+    + "".join(f"    elif a == {i}:\n        pass\n" for i in range(1, 4_000)),
     "pkg/booleans.py": "x = " + " and ".join(["a"] * 10_000) + "\n",
     "pkg/attrs.py": "x = a" + ".b" * 300 + "\n",
     "pkg/legal_parens.py": "x = " + "(" * 150 + "1" + ")" * 150 + "\n",
@@ -141,8 +141,12 @@ def test_encodings(corpus) -> None:
 
 def test_files_that_are_not_python(corpus) -> None:
     _, graph = corpus
-    for rel, code in [("pkg/page.py", "syntax-error"), ("pkg/data.py", None),
-                      ("pkg/image.py", "nul-byte"), ("pkg/py2.py", "syntax-error")]:
+    for rel, code in [
+        ("pkg/page.py", "syntax-error"),
+        ("pkg/data.py", None),
+        ("pkg/image.py", "nul-byte"),
+        ("pkg/py2.py", "syntax-error"),
+    ]:
         found = diags(graph, rel)
         if code is None:  # a JSON object happens to be a valid Python expression
             continue
@@ -153,8 +157,10 @@ def test_files_that_are_not_python(corpus) -> None:
 
 
 def test_diagnostics_also_reach_stderr_with_exit_0(tmp_path) -> None:
-    root = write_tree(tmp_path / "proj", {**BASE, "pkg/parens.py": NASTY["pkg/parens.py"],
-                                          "pkg/page.py": NASTY["pkg/page.py"]})
+    root = write_tree(
+        tmp_path / "proj",
+        {**BASE, "pkg/parens.py": NASTY["pkg/parens.py"], "pkg/page.py": NASTY["pkg/page.py"]},
+    )
     done = run_cli("analyze", str(root), "--no-cache", "-f", "json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "pkg/parens.py:2: syntax-error:" in done.stderr
@@ -165,6 +171,7 @@ def test_diagnostics_also_reach_stderr_with_exit_0(tmp_path) -> None:
 
 # -- pathological parse time, a crashing parser -----------------------------------------------
 
+
 def test_per_file_time_limit(tree) -> None:
     """A valid 6,000-term sum keeps libcst busy for minutes (holding the GIL): the worker is
     killed at the limit, the file gets a diagnostic and the others are analysed."""
@@ -172,8 +179,16 @@ def test_per_file_time_limit(tree) -> None:
     graph = run(root, time_limit=1.5)
     assert diags(graph, "pkg/sum.py") == [("pkg/sum.py", 1, "time-limit")]
     _baseline_ok(graph)
-    done = run_cli("analyze", str(root), "--file-time-limit", "1", "-f", "json",
-                   "--cache-dir", str(root.parent / "cache"))
+    done = run_cli(
+        "analyze",
+        str(root),
+        "--file-time-limit",
+        "1",
+        "-f",
+        "json",
+        "--cache-dir",
+        str(root.parent / "cache"),
+    )
     assert done.returncode == 0 and "pkg/sum.py:1: time-limit: " in done.stderr
     assert not list((root.parent / "cache").rglob("*.pack"))[0].read_bytes().count(b"time-limit")
 
@@ -205,28 +220,33 @@ def test_a_parser_crash_costs_one_file(tree, monkeypatch) -> None:
 
 # -- import structure ---------------------------------------------------------------------------
 
+
 def test_circular_reexports_terminate(tree) -> None:
-    root = tree({
-        "a/__init__.py": "from b import Thing\nfrom a.impl import Other\n",
-        "a/impl.py": "from b import Thing as Other\n",
-        "b/__init__.py": "from a import Thing\nfrom c import *\n",
-        "c/__init__.py": "from b import *\nfrom c import Thing\n__all__ = ['Thing']\n",
-        "d/__init__.py": "from d import x\nfrom . import x as y\n",
-        "user.py": "from a import Thing, Other\nfrom c import Thing as T2\nimport d\n"
-                   "def f():\n    return Thing, Other, T2, d.y\n",
-    })
+    root = tree(
+        {
+            "a/__init__.py": "from b import Thing\nfrom a.impl import Other\n",
+            "a/impl.py": "from b import Thing as Other\n",
+            "b/__init__.py": "from a import Thing\nfrom c import *\n",
+            "c/__init__.py": "from b import *\nfrom c import Thing\n__all__ = ['Thing']\n",
+            "d/__init__.py": "from d import x\nfrom . import x as y\n",
+            "user.py": "from a import Thing, Other\nfrom c import Thing as T2\nimport d\n"
+            "def f():\n    return Thing, Other, T2, d.y\n",
+        }
+    )
     graph = run(root)
     assert {"a", "b", "c", "d", "user", "user:f"} <= set(graph.g)
     assert graph.g.has_edge("user", "a", key="import")
 
 
 def test_local_packages_shadowing_the_standard_library(tree) -> None:
-    root = tree({
-        "json/__init__.py": "def loads(text):\n    return text\n",
-        "logging.py": "def getLogger(name):\n    return name\n",
-        "app.py": "import json\nimport logging\nimport os\n"
-                  "def handler(body):\n    return json.loads(logging.getLogger(body))\n",
-    })
+    root = tree(
+        {
+            "json/__init__.py": "def loads(text):\n    return text\n",
+            "logging.py": "def getLogger(name):\n    return name\n",
+            "app.py": "import json\nimport logging\nimport os\n"
+            "def handler(body):\n    return json.loads(logging.getLogger(body))\n",
+        }
+    )
     graph = run(root)
     assert graph.g.has_edge("app", "json", key="import")
     assert graph.g.has_edge("app", "logging", key="import")
@@ -236,11 +256,15 @@ def test_local_packages_shadowing_the_standard_library(tree) -> None:
 
 # -- the file system moving under our feet ------------------------------------------------------
 
+
 def _outside(tmp_path: Path) -> Path:
-    out = write_tree(tmp_path / "elsewhere", {
-        "secret.py": "PASSWORD = 'hunter2'\nimport paramiko\n",
-        "secretpkg/__init__.py": "import boto3\n",
-    })
+    out = write_tree(
+        tmp_path / "elsewhere",
+        {
+            "secret.py": "PASSWORD = 'hunter2'\nimport paramiko\n",
+            "secretpkg/__init__.py": "import boto3\n",
+        },
+    )
     return out
 
 
@@ -253,16 +277,20 @@ def test_symlinks_out_of_the_tree_are_not_followed(tree, tmp_path) -> None:
     graph = run(root)
     assert "pkg.secret" not in graph.g and "pkg.secretpkg" not in graph.g
     assert "pkg.alias:X" in graph.g
-    outside_diags = [(d.file, d.code, d.severity) for d in graph.diagnostics
-                     if d.code == "symlink-outside"]
-    assert outside_diags == [("pkg/secret.py", "symlink-outside", "info"),
-                             ("pkg/secretpkg", "symlink-outside", "info")]
+    outside_diags = [
+        (d.file, d.code, d.severity) for d in graph.diagnostics if d.code == "symlink-outside"
+    ]
+    assert outside_diags == [
+        ("pkg/secret.py", "symlink-outside", "info"),
+        ("pkg/secretpkg", "symlink-outside", "info"),
+    ]
     externals = {e.module for ext in graph.externals.values() for e in ext}
     assert not externals & {"paramiko", "boto3"}
     followed = run(root, follow_symlinks=True)
     assert {"pkg.secret:PASSWORD", "pkg.secretpkg"} <= set(followed.g)
-    done = run_cli("analyze", str(root), "--no-cache", "--follow-symlinks", "-f", "json",
-                   cwd=tmp_path)
+    done = run_cli(
+        "analyze", str(root), "--no-cache", "--follow-symlinks", "-f", "json", cwd=tmp_path
+    )
     assert done.returncode == 0 and '"pkg.secret:PASSWORD"' in done.stdout
     done = run_cli("analyze", str(root), "--no-cache", "-f", "json", cwd=tmp_path)
     assert done.returncode == 0 and "hunter2" not in done.stdout and "PASSWORD" not in done.stdout
@@ -288,8 +316,9 @@ def test_files_disappearing_between_discovery_and_read(tree, monkeypatch) -> Non
 def test_files_disappearing_during_the_walk(tree, monkeypatch) -> None:
     disc_mod = sys.modules["migrator.analysis.discover"]  # the package rebinds ``discover``
 
-    root = tree({**BASE, "pkg/gone.py": "x = 1\n", "pkg/sub/__init__.py": "",
-                 "pkg/sub/leaf.py": "y = 2\n"})
+    root = tree(
+        {**BASE, "pkg/gone.py": "x = 1\n", "pkg/sub/__init__.py": "", "pkg/sub/leaf.py": "y = 2\n"}
+    )
     real_add = disc_mod._Walker.add_file
     real_scandir = os.scandir
 

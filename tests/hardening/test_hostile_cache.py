@@ -30,8 +30,12 @@ from hypothesis import strategies as st
 
 from .conftest import cli_env, migrator_cmd, write_tree
 
-FILES = {"app/__init__.py": "", "app/a.py": "import app.b\n\n\ndef f():\n    return app.b.g()\n",
-         "app/b.py": "def g():\n    return 1\n", "app/c.py": "from app import a\n"}
+FILES = {
+    "app/__init__.py": "",
+    "app/a.py": "import app.b\n\n\ndef f():\n    return app.b.g()\n",
+    "app/b.py": "def g():\n    return 1\n",
+    "app/c.py": "from app import a\n",
+}
 GIB = 1 << 30
 
 
@@ -39,21 +43,27 @@ def project(tmp_path: Path) -> Path:
     return write_tree(tmp_path / "repo", FILES)
 
 
-def analyze_cli(root: Path, *extra: str, timeout: float = 120,
-                env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def analyze_cli(
+    root: Path, *extra: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """``migrator analyze`` in a child whose address space is bounded (a run that reads
     ``/dev/zero`` fails fast instead of taking the machine's memory)."""
+
     def bound() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (3 * GIB, 3 * GIB))
 
-    return subprocess.run(migrator_cmd("analyze", str(root), "-f", "json", *extra),
-                          capture_output=True, text=True, timeout=timeout,
-                          env=env or cli_env(), preexec_fn=bound)
+    return subprocess.run(
+        migrator_cmd("analyze", str(root), "-f", "json", *extra),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or cli_env(),
+        preexec_fn=bound,
+    )
 
 
 def has_edge(stdout: str, source: str, target: str) -> bool:
-    return any(e["source"] == source and e["target"] == target
-               for e in json.loads(stdout)["edges"])
+    return any(e["source"] == source and e["target"] == target for e in json.loads(stdout)["edges"])
 
 
 # -- framing: as the reader of the code under test accepts it ---------------------------------
@@ -72,6 +82,7 @@ def exploit(marker: Path) -> bytes:
     """A pickle that writes ``marker`` through nothing but what the old allow-list admitted:
     ``operator.attrgetter`` (a type, imported by ``migrator.analysis.facts``) reaches a
     function's ``__builtins__`` and from there ``exec``."""
+
     def glob(module: str, name: str) -> bytes:
         return f"c{module}\n{name}\n".encode()
 
@@ -82,8 +93,10 @@ def exploit(marker: Path) -> bytes:
         return func + b"(" + b"".join(args) + b"tR"
 
     getter = glob("migrator.analysis.facts", "attrgetter")
-    builtins = call(call(getter, text("__reduce__.__builtins__")),
-                    glob("migrator.analysis.facts", "ModuleFacts"))
+    builtins = call(
+        call(getter, text("__reduce__.__builtins__")),
+        glob("migrator.analysis.facts", "ModuleFacts"),
+    )
     run = call(call(call(getter, text("get")), builtins), text("exec"))
     return call(run, text(f"open({str(marker)!r}, 'w').write('ran')")) + b"."
 
@@ -127,8 +140,9 @@ def test_a_committed_cache_cannot_run_code(tmp_path: Path, kind: str, where: str
 # -- reproduction 4: cache files that are FIFOs, links to devices, or huge ------------------
 @pytest.mark.parametrize("what", ["fifo", "link to /dev/zero", "huge"])
 @pytest.mark.parametrize("kind", ["pack", "graph"])
-def test_a_cache_file_that_is_no_regular_file_is_discarded_not_read(tmp_path: Path, kind: str,
-                                                                    what: str) -> None:
+def test_a_cache_file_that_is_no_regular_file_is_discarded_not_read(
+    tmp_path: Path, kind: str, what: str
+) -> None:
     root = project(tmp_path)
     cache = tmp_path / "cache"
     assert analyze_cli(root, "--cache-dir", str(cache)).returncode == 0
@@ -186,8 +200,9 @@ def _opened(fifo: Path) -> bool:
     return True
 
 
-@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the guessing parser process needs a "
-                    "second core")
+@pytest.mark.skipif(
+    (os.cpu_count() or 1) < 2, reason="the guessing parser process needs a second core"
+)
 def test_hints_never_open_a_file_outside_path(tmp_path: Path) -> None:
     """Hints name ``app/leak.py``, a link to a FIFO outside the tree, and a file behind a
     linked directory: the first parser process reads none of them (before: it opened the FIFO
@@ -202,13 +217,21 @@ def test_hints_never_open_a_file_outside_path(tmp_path: Path) -> None:
     (root / "app/linked").symlink_to(outside, target_is_directory=True)
     cache = tmp_path / "cache"
     assert analyze_cli(root, "--cache-dir", str(cache)).returncode == 0
-    _rewrite_hints(cache, [["app/leak.py", "app.leak", False, 1, 1, "0" * 64],
-                           ["app/linked/pipe", "app.linked.pipe", False, 1, 1, "0" * 64],
-                           ["app/linked/secret.py", "app.linked.secret", False, 1, 1,
-                            "0" * 64]])
-    proc = subprocess.Popen(migrator_cmd("analyze", str(root), "--cache-dir", str(cache), "-f",
-                                         "json"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=cli_env(), text=True)
+    _rewrite_hints(
+        cache,
+        [
+            ["app/leak.py", "app.leak", False, 1, 1, "0" * 64],
+            ["app/linked/pipe", "app.linked.pipe", False, 1, 1, "0" * 64],
+            ["app/linked/secret.py", "app.linked.secret", False, 1, 1, "0" * 64],
+        ],
+    )
+    proc = subprocess.Popen(
+        migrator_cmd("analyze", str(root), "--cache-dir", str(cache), "-f", "json"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+        text=True,
+    )
     opened = False
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:
@@ -221,8 +244,10 @@ def test_hints_never_open_a_file_outside_path(tmp_path: Path) -> None:
 
 
 # -- reproduction 5: the resident parser holds none of the caller's descriptors --------------
-@pytest.mark.skipif(not hasattr(os, "fork") or (os.cpu_count() or 1) < 2,
-                    reason="a resident parser needs fork and a second core")
+@pytest.mark.skipif(
+    not hasattr(os, "fork") or (os.cpu_count() or 1) < 2,
+    reason="a resident parser needs fork and a second core",
+)
 def test_a_piped_run_with_a_resident_parser_does_not_hang(tmp_path: Path) -> None:
     """``(migrator analyze app 3>&1 >/dev/null 2>&1) | cat``: the reader of the pipe on
     descriptor 3 sees its end once the run is over, although the run leaves a resident
@@ -235,16 +260,22 @@ def test_a_piped_run_with_a_resident_parser_does_not_hang(tmp_path: Path) -> Non
     env = cli_env(XDG_RUNTIME_DIR=str(runtime), MIGRATOR_RESIDENT_PARSER="1")
     read_end, write_end = os.pipe()
     try:
-        proc = subprocess.Popen(migrator_cmd("analyze", str(root), "--cache-dir",
-                                             str(tmp_path / "cache"), "-f", "json"),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                pass_fds=(write_end,), env=env)
+        proc = subprocess.Popen(
+            migrator_cmd(
+                "analyze", str(root), "--cache-dir", str(tmp_path / "cache"), "-f", "json"
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(write_end,),
+            env=env,
+        )
         os.close(write_end)
         write_end = -1
         assert proc.wait(timeout=120) == 0
         ready, _, _ = select.select([read_end], [], [], 30)
-        assert ready and os.read(read_end, 1) == b"", \
+        assert ready and os.read(read_end, 1) == b"", (
             "a process the run left behind still holds the caller's pipe"
+        )
         # and a resident was indeed left (else the test proves nothing)
         assert any(resident.connect(str(s)) for s in (runtime / "migrator").glob("*.sock"))
     finally:
@@ -291,8 +322,9 @@ def _dead_pid() -> int:
 
 
 # -- the key and the cache's own folders ------------------------------------------------------
-def test_the_cache_key_is_private_and_a_bad_one_disables_the_cache(tmp_path: Path,
-                                                                  monkeypatch) -> None:
+def test_the_cache_key_is_private_and_a_bad_one_disables_the_cache(
+    tmp_path: Path, monkeypatch
+) -> None:
     from migrator.analysis import analyze
     from migrator.analysis.cache import KEY_NAME, _load_key, user_cache_home
 
@@ -320,15 +352,27 @@ def test_the_cache_key_is_private_and_a_bad_one_disables_the_cache(tmp_path: Pat
 
 # -- property: any bytes in any cache file -------------------------------------------------
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2 ** 40), 2 ** 40) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
-                                                                 max_size=4),
-    max_leaves=20)
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
 #: hints rows may name these: links out of the tree (to a file, a FIFO, /dev/zero, through a
 #: linked folder), climbs, absolute paths, and real files
-_HINTED = ["app/a.py", "app/leak.py", "app/fifo.py", "app/zero.py", "app/linked/secret.py",
-           "app/linked/pipe", "../outside/secret.py", "/etc/passwd", "app/../../outside/pipe",
-           "app", ""]
+_HINTED = [
+    "app/a.py",
+    "app/leak.py",
+    "app/fifo.py",
+    "app/zero.py",
+    "app/linked/secret.py",
+    "app/linked/pipe",
+    "../outside/secret.py",
+    "/etc/passwd",
+    "app/../../outside/pipe",
+    "app",
+    "",
+]
 
 
 @contextlib.contextmanager
@@ -398,14 +442,23 @@ def hostile_tree(tmp_path_factory) -> tuple[Path, Path, Path]:
     return root, outside, cache
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                 HealthCheck.too_slow])
-@given(how=st.sampled_from(["raw", "signed", "json"]), raw=st.binary(max_size=200),
-       value=_JSON, rows=st.lists(st.tuples(st.sampled_from(_HINTED), st.integers(0, 3),
-                                            st.integers(0, 3)), max_size=6))
-def test_any_bytes_in_any_cache_file_give_a_graph_not_an_error(hostile_tree, tmp_path_factory,
-                                                              how, raw, value, rows) -> None:
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    how=st.sampled_from(["raw", "signed", "json"]),
+    raw=st.binary(max_size=200),
+    value=_JSON,
+    rows=st.lists(
+        st.tuples(st.sampled_from(_HINTED), st.integers(0, 3), st.integers(0, 3)), max_size=6
+    ),
+)
+def test_any_bytes_in_any_cache_file_give_a_graph_not_an_error(
+    hostile_tree, tmp_path_factory, how, raw, value, rows
+) -> None:
     """Random bytes, random signed bytes or random signed JSON as every facts pack, graph,
     ledger, pointer and distribution map, and signed hints naming files outside the tree:
     the run ends (no hang), with the right graph, no exception, and opens nothing outside."""
@@ -414,15 +467,27 @@ def test_any_bytes_in_any_cache_file_give_a_graph_not_an_error(hostile_tree, tmp
     from migrator.analysis.cacheformat import dumps
 
     root, outside, cache = hostile_tree
-    kinds = {".pack": b"facts", ".graph": b"graph", ".delta": b"delta", ".ledger": b"ledger",
-             "distributions.json": b"distributions"}
+    kinds = {
+        ".pack": b"facts",
+        ".graph": b"graph",
+        ".delta": b"delta",
+        ".ledger": b"ledger",
+        "distributions.json": b"distributions",
+    }
     for path in sorted(p for p in cache.rglob("*") if p.is_file() and p.name != "key"):
-        kind = next((k for s, k in kinds.items() if path.name.endswith(s)),
-                    b"latest" if path.name.startswith("latest-") else b"hints")
+        kind = next(
+            (k for s, k in kinds.items() if path.name.endswith(s)),
+            b"latest" if path.name.startswith("latest-") else b"hints",
+        )
         if kind == b"hints":
-            data = {"version": 2, "root": str(root.resolve()), "plugins": True,
-                    "files": [[rel, "app.x", False, size, mtime, "0" * 64]
-                              for rel, size, mtime in rows]}
+            data = {
+                "version": 2,
+                "root": str(root.resolve()),
+                "plugins": True,
+                "files": [
+                    [rel, "app.x", False, size, mtime, "0" * 64] for rel, size, mtime in rows
+                ],
+            }
             path.write_bytes(_frame(kind, dumps(data), cache_key()))
         elif how == "raw":
             path.write_bytes(raw)
@@ -436,8 +501,11 @@ def test_any_bytes_in_any_cache_file_give_a_graph_not_an_error(hostile_tree, tmp
     assert graph.g.has_edge("app.c", "app.a", key="import")
     opened = log.read_bytes().decode(errors="replace").splitlines() if log.exists() else []
     forbidden = os.path.realpath(outside)
-    assert not [p for p in opened if os.path.realpath(p).startswith(forbidden)
-                or os.path.realpath(p) == "/dev/zero"]
+    assert not [
+        p
+        for p in opened
+        if os.path.realpath(p).startswith(forbidden) or os.path.realpath(p) == "/dev/zero"
+    ]
 
 
 def test_a_cache_folder_the_tree_links_elsewhere_is_not_used(tmp_path: Path) -> None:

@@ -59,9 +59,23 @@ def test_signal_mid_run_leaves_nothing_broken(big, tmp_path, sig, delay) -> None
     cache = tmp_path / "cache"
     output = tmp_path / "graph.json"
     output.write_text("previous output\n")
-    proc = subprocess.Popen(migrator_cmd("analyze", str(root), "--cache-dir", str(cache),
-                                         "-j", "2", "-f", "json", "-o", str(output)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env())
+    proc = subprocess.Popen(
+        migrator_cmd(
+            "analyze",
+            str(root),
+            "--cache-dir",
+            str(cache),
+            "-j",
+            "2",
+            "-f",
+            "json",
+            "-o",
+            str(output),
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+    )
     time.sleep(delay)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
@@ -106,13 +120,15 @@ def test_full_disk_while_writing_the_output(tmp_path) -> None:
     root = generated_tree(tmp_path / "proj", 10)
     output = tmp_path / "graph.json"
     output.write_text("previous output\n")
-    code = ("import errno, os, sys\n"
-            "sys.path.insert(0, sys.argv.pop(1))\n"
-            "import migrator.util.fs as fs\n"
-            "def full(fd): raise OSError(errno.ENOSPC, 'No space left on device')\n"
-            "fs.os = type('os', (), {**{k: getattr(os, k) for k in dir(os) if not k.startswith('__')},"
-            " 'fsync': staticmethod(full)})\n"
-            "from migrator.cli import main\nsys.argv[0] = 'migrator'\nmain()\n")
+    code = (
+        "import errno, os, sys\n"
+        "sys.path.insert(0, sys.argv.pop(1))\n"
+        "import migrator.util.fs as fs\n"
+        "def full(fd): raise OSError(errno.ENOSPC, 'No space left on device')\n"
+        "fs.os = type('os', (), {**{k: getattr(os, k) for k in dir(os) if not k.startswith('__')},"
+        " 'fsync': staticmethod(full)})\n"
+        "from migrator.cli import main\nsys.argv[0] = 'migrator'\nmain()\n"
+    )
     cmd = migrator_cmd("analyze", str(root), "--no-cache", "-f", "json", "-o", str(output))
     cmd[3] = code
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=cli_env())
@@ -134,11 +150,15 @@ def test_a_corrupted_cache_pack_is_detected_and_rebuilt(tmp_path, damage) -> Non
         graph_file.unlink()
     pack = packs[0]
     data = pack.read_bytes()
-    pack.write_bytes({"truncate": data[: len(data) // 2],
-                      "flip": data[:-10] + bytes([data[-10] ^ 0xFF]) + data[-9:],
-                      "garbage": os.urandom(len(data)),
-                      "empty": b"",
-                      "header": cache_mod.MAGIC + b"0" * 64 + b"\n" + data[-100:]}[damage])
+    pack.write_bytes(
+        {
+            "truncate": data[: len(data) // 2],
+            "flip": data[:-10] + bytes([data[-10] ^ 0xFF]) + data[-9:],
+            "garbage": os.urandom(len(data)),
+            "empty": b"",
+            "header": cache_mod.MAGIC + b"0" * 64 + b"\n" + data[-100:],
+        }[damage]
+    )
     graph = analyze(root, cache_dir=cache, jobs=1)
     assert graph.to_dict() == expected
     assert any("corrupted" in n for n in graph.stats.cache_notes)

@@ -42,18 +42,38 @@ def small_graph(*routes: str) -> DependencyGraph:
     for m in ("shop", "shop.catalog", "shop.orders"):
         g.add_node(m, "module", file=m.replace(".", "/") + ".py", line=1, end_line=10)
     g.add_edge("shop.orders", "shop.catalog", "import", ["shop/orders.py:1"])
-    g.routes.append(Route(method="GET", path="/products", handler="shop.catalog:view",
-                          framework="flask", file="shop/catalog.py", line=1))
+    g.routes.append(
+        Route(
+            method="GET",
+            path="/products",
+            handler="shop.catalog:view",
+            framework="flask",
+            file="shop/catalog.py",
+            line=1,
+        )
+    )
     for path in routes:
-        g.routes.append(Route(method="GET", path=path, handler="shop.orders:view",
-                              framework="flask", file="shop/orders.py", line=2))
+        g.routes.append(
+            Route(
+                method="GET",
+                path=path,
+                handler="shop.orders:view",
+                framework="flask",
+                file="shop/orders.py",
+                line=2,
+            )
+        )
     return g.finalize()
 
 
 def small_plan(**meta: str) -> Plan:
-    return Plan(services={"catalog": Service(name="catalog", modules=["shop.catalog"]),
-                          "orders": Service(name="orders", modules=["shop.orders"])},
-                meta={"framework": "flask", **meta})
+    return Plan(
+        services={
+            "catalog": Service(name="catalog", modules=["shop.catalog"]),
+            "orders": Service(name="orders", modules=["shop.orders"]),
+        },
+        meta={"framework": "flask", **meta},
+    )
 
 
 @pytest.fixture
@@ -73,8 +93,9 @@ def one_line_error(res, name: str) -> str:
         assert "Traceback" not in text, text
     else:  # click's CliRunner: an exception other than SystemExit is a traceback
         code, text = res.exit_code, res.output
-        assert res.exception is None or isinstance(res.exception, SystemExit), \
-            "".join(__import__("traceback").format_exception(res.exception))
+        assert res.exception is None or isinstance(res.exception, SystemExit), "".join(
+            __import__("traceback").format_exception(res.exception)
+        )
     assert code == 2, text
     lines = text.strip().splitlines()
     assert len(lines) == 1 and name in lines[0], text
@@ -83,11 +104,17 @@ def one_line_error(res, name: str) -> str:
 
 def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """The command line in a process of its own, without a resident parser left behind."""
-    return subprocess.run(migrator_cmd(*args), capture_output=True, text=True, timeout=timeout,
-                          env=cli_env(MIGRATOR_RESIDENT_PARSER="0"))
+    return subprocess.run(
+        migrator_cmd(*args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=cli_env(MIGRATOR_RESIDENT_PARSER="0"),
+    )
 
 
 # -- reproduction 3: extraction copies no file from outside the tree ---------------------------
+
 
 def test_extraction_copies_no_link_out_fifo_or_device(tmp_path: Path) -> None:
     from migrator.extraction import build_extraction
@@ -116,6 +143,7 @@ def test_extraction_copies_no_link_out_fifo_or_device(tmp_path: Path) -> None:
 
 
 # -- reproduction 4: plan, baseline, graph, templates and config files --------------------------
+
 
 @pytest.mark.parametrize("kind", ["fifo", "dev-zero", "link-out"])
 @pytest.mark.parametrize("role", ["plan", "baseline", "graph", "templates", "config"])
@@ -189,6 +217,7 @@ def test_read_regular_bounds_size_and_refuses_links(tmp_path: Path) -> None:
 
 # -- reproduction 6: full-match route checks ----------------------------------------------------
 
+
 @pytest.mark.parametrize("raw", ["/z\n$", "^/z\n$", "/a\n<int:id>", "/s\n/<id>$", "", "^$", "  "])
 def test_newlines_and_empty_routes_are_unroutable(raw: str) -> None:
     with pytest.raises(UnroutableError):
@@ -221,6 +250,7 @@ def test_no_newline_reaches_nginx_or_the_ingress(tmp_path: Path) -> None:
 
 # -- reproduction 7: no write follows a link out of OUT ----------------------------------------
 
+
 def test_run_does_not_write_through_a_link_in_out(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -248,9 +278,15 @@ def test_atomic_write_refuses_links(tmp_path: Path) -> None:
 
 # -- reproduction 8: exit 2 and one line, never a traceback ------------------------------------
 
-BASELINE = {"schema": "migrator.baseline", "version": 1, "level": "service",
-            "components": {"catalog": {"instability": 0.5}}, "edges": [], "cycles": [],
-            "cycle_groups": []}
+BASELINE = {
+    "schema": "migrator.baseline",
+    "version": 1,
+    "level": "service",
+    "components": {"catalog": {"instability": 0.5}},
+    "edges": [],
+    "cycles": [],
+    "cycle_groups": [],
+}
 BAD_BASELINES = [
     {"components": {"cart": 5}},
     {"components": {"cart": {}}},
@@ -271,7 +307,12 @@ BAD_BASELINES = [
     {"schema": "other"},
 ]
 BAD_TEXT = [
-    b"[1, 2]", b"", b"{", b"\xff\xfe{}", b"[" * 100_000, b"null",
+    b"[1, 2]",
+    b"",
+    b"{",
+    b"\xff\xfe{}",
+    b"[" * 100_000,
+    b"null",
     b'{"schema": "migrator.baseline", "schema": "migrator.baseline"}',
 ]
 
@@ -283,15 +324,26 @@ def report_inputs(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("content", [json.dumps({**BASELINE, **bad}).encode() for bad in
-                                     BAD_BASELINES] + BAD_TEXT,
-                         ids=[f"fields{i}" for i in range(len(BAD_BASELINES))]
-                         + [f"text{i}" for i in range(len(BAD_TEXT))])
+@pytest.mark.parametrize(
+    "content",
+    [json.dumps({**BASELINE, **bad}).encode() for bad in BAD_BASELINES] + BAD_TEXT,
+    ids=[f"fields{i}" for i in range(len(BAD_BASELINES))]
+    + [f"text{i}" for i in range(len(BAD_TEXT))],
+)
 def test_malformed_baselines(report_inputs: Path, content: bytes) -> None:
     bad = report_inputs / "base.json"
     bad.write_bytes(content)
-    res = CliRunner().invoke(main, ["report", str(report_inputs / "graph.json"), "--plan",
-                                    str(report_inputs / "plan.yaml"), "--baseline", str(bad)])
+    res = CliRunner().invoke(
+        main,
+        [
+            "report",
+            str(report_inputs / "graph.json"),
+            "--plan",
+            str(report_inputs / "plan.yaml"),
+            "--baseline",
+            str(bad),
+        ],
+    )
     one_line_error(res, "base.json")
 
 
@@ -303,7 +355,12 @@ BAD_PLANS = [
     b"version: 1\nservices: {cart: {}}\nmeta: [1]\n",
     b"version: 1\nservices: {Cart: {}}\n",
     b"!!python/object/apply:os.system [id]\n",
-    b"[" * 100_000, b"{a: " * 50_000, b"- " * 50_000, b"\xff\xfe", b"", b"\t\x00",
+    b"[" * 100_000,
+    b"{a: " * 50_000,
+    b"- " * 50_000,
+    b"\xff\xfe",
+    b"",
+    b"\t\x00",
 ]
 
 
@@ -321,14 +378,21 @@ def test_malformed_plans(report_inputs: Path, content: bytes, command: str) -> N
 def test_duplicate_keys_name_file_and_line(report_inputs: Path) -> None:
     plan = report_inputs / "dup.yaml"
     plan.write_text("version: 1\nservices:\n  cart: {}\n  orders: {}\n  cart: {}\n")
-    line = one_line_error(CliRunner().invoke(
-        main, ["check", str(report_inputs / "graph.json"), "--plan", str(plan)]), "dup.yaml")
+    line = one_line_error(
+        CliRunner().invoke(main, ["check", str(report_inputs / "graph.json"), "--plan", str(plan)]),
+        "dup.yaml",
+    )
     assert "line 5" in line and "duplicate key 'cart'" in line
     base = report_inputs / "dup.json"
-    base.write_text(json.dumps(BASELINE, indent=1).replace(
-        '"edges": []', '"edges": [],\n "cycles": []', 1))
-    line = one_line_error(CliRunner().invoke(
-        main, ["report", str(report_inputs / "graph.json"), "--baseline", str(base)]), "dup.json")
+    base.write_text(
+        json.dumps(BASELINE, indent=1).replace('"edges": []', '"edges": [],\n "cycles": []', 1)
+    )
+    line = one_line_error(
+        CliRunner().invoke(
+            main, ["report", str(report_inputs / "graph.json"), "--baseline", str(base)]
+        ),
+        "dup.json",
+    )
     assert "dup.json:" in line and "duplicate key 'cycles'" in line
 
 
@@ -341,8 +405,9 @@ def test_output_errors(report_inputs: Path, tmp_path: Path) -> None:
     res = runner.invoke(main, ["report", graph, "-o", str(tmp_path / "dangling")])
     assert "symbolic link" in one_line_error(res, "dangling")
     assert not (tmp_path / "nowhere").exists()
-    res = runner.invoke(main, ["scaffold", graph, "--plan", plan, "-o",
-                               str(tmp_path / "no" / "such" / "out")])
+    res = runner.invoke(
+        main, ["scaffold", graph, "--plan", plan, "-o", str(tmp_path / "no" / "such" / "out")]
+    )
     assert "does not exist" in one_line_error(res, "out")
     assert not (tmp_path / "no").exists()  # no parent created
     res = runner.invoke(main, ["report", graph, "-o", str(tmp_path / "a" / "b" / "r.md")])
@@ -370,29 +435,51 @@ def _read_only_folder(tmp_path: Path) -> Path:
 def test_read_only_output(report_inputs: Path, tmp_path: Path, command: str) -> None:
     ro = _read_only_folder(tmp_path)
     graph, plan = str(report_inputs / "graph.json"), str(report_inputs / "plan.yaml")
-    args = {"scaffold": ["scaffold", graph, "--plan", plan, "-o", str(ro / "out")],
-            "report": ["report", graph, "-o", str(ro / "r.md")],
-            "run": ["run", str(SHOP), "-o", str(ro / "out"), "--no-cache"]}[command]
+    args = {
+        "scaffold": ["scaffold", graph, "--plan", plan, "-o", str(ro / "out")],
+        "report": ["report", graph, "-o", str(ro / "r.md")],
+        "run": ["run", str(SHOP), "-o", str(ro / "out"), "--no-cache"],
+    }[command]
     one_line_error(CliRunner().invoke(main, args), str(ro))
 
 
 def test_scaffold_on_a_folder_without_python(report_inputs: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    res = CliRunner().invoke(main, ["scaffold", str(empty), "--plan",
-                                    str(report_inputs / "plan.yaml"), "-o", str(tmp_path / "o")])
+    res = CliRunner().invoke(
+        main,
+        [
+            "scaffold",
+            str(empty),
+            "--plan",
+            str(report_inputs / "plan.yaml"),
+            "-o",
+            str(tmp_path / "o"),
+        ],
+    )
     one_line_error(res, "empty")
 
 
 # -- reproduction 9: one run at a time per OUT -------------------------------------------------
+
 
 @pytest.mark.parametrize("command", ["scaffold", "run"])
 def test_a_second_run_into_a_held_out_fails_at_once(inputs: Path, command: str) -> None:
     out = inputs / "out"
     out.mkdir()
     fd = os.open(out / LOCK_FILE, os.O_CREAT | os.O_RDWR, 0o644)
-    args = ("scaffold", str(inputs / "graph.json"), "--plan", str(inputs / "plan.yaml"),
-            "-o", str(out)) if command == "scaffold" else ("run", str(SHOP), "-o", str(out))
+    args = (
+        (
+            "scaffold",
+            str(inputs / "graph.json"),
+            "--plan",
+            str(inputs / "plan.yaml"),
+            "-o",
+            str(out),
+        )
+        if command == "scaffold"
+        else ("run", str(SHOP), "-o", str(out))
+    )
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running scaffold holds it
         held = cli(*args, timeout=60)
@@ -407,17 +494,21 @@ def test_a_second_run_into_a_held_out_fails_at_once(inputs: Path, command: str) 
 
 # -- reproduction 10: a killed run's temporary files are removed by the next -------------------
 
+
 def test_temporary_files_of_a_killed_run_are_cleaned(inputs: Path) -> None:
     out = inputs / "out"
     graph, plan = str(inputs / "graph.json"), str(inputs / "plan.yaml")
     assert cli("scaffold", graph, "--plan", plan, "-o", str(out)).returncode == 0
-    killer = ("import os, signal, sys; sys.path.insert(0, sys.argv[1]); "
-              "from migrator.util import fs; "
-              "os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL); "
-              "fs.atomic_write(sys.argv[2], 'half')")
+    killer = (
+        "import os, signal, sys; sys.path.insert(0, sys.argv[1]); "
+        "from migrator.util import fs; "
+        "os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL); "
+        "fs.atomic_write(sys.argv[2], 'half')"
+    )
     target = out / "services" / "catalog" / "README.md"
-    done = subprocess.run([sys.executable, "-I", "-c", killer, str(REPO), str(target)],
-                          env=cli_env(), timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", killer, str(REPO), str(target)], env=cli_env(), timeout=60
+    )
     assert done.returncode == -9
     leftovers = [p for p in out.rglob("*.tmp")]
     assert len(leftovers) == 1 and leftovers[0].name.startswith(".README.md.")

@@ -32,25 +32,25 @@ def booby_trapped(root: Path, marker: Path) -> Path:
     t = lambda name: _trap(marker, name)  # noqa: E731
     files = {
         f"{PKG}/__init__.py": t("package-init") + "from flask import Flask\napp = Flask(__name__)\n"
-                              f"from {PKG} import views\n",
+        f"from {PKG} import views\n",
         f"{PKG}/views.py": t("views") + f"from {PKG} import app\nfrom {PKG}.models import Order\n"
-                           "@app.route('/orders')\ndef orders():\n    return str(Order)\n",
+        "@app.route('/orders')\ndef orders():\n    return str(Order)\n",
         f"{PKG}/models.py": "import os\n"
-                            "class Meta(type):\n    def __new__(mcs, name, bases, ns):\n"
-                            f"        {t('metaclass').strip()}\n"
-                            "        return super().__new__(mcs, name, bases, ns)\n"
-                            "class Base(metaclass=Meta):\n"
-                            "    def __init_subclass__(cls, **kw):\n"
-                            f"        {t('init-subclass').strip()}\n"
-                            "class Order(Base):\n    __tablename__ = 'orders'\n",
+        "class Meta(type):\n    def __new__(mcs, name, bases, ns):\n"
+        f"        {t('metaclass').strip()}\n"
+        "        return super().__new__(mcs, name, bases, ns)\n"
+        "class Base(metaclass=Meta):\n"
+        "    def __init_subclass__(cls, **kw):\n"
+        f"        {t('init-subclass').strip()}\n"
+        "class Order(Base):\n    __tablename__ = 'orders'\n",
         f"{PKG}/dynamic.py": "import importlib\n"
-                             f"importlib.import_module({PKG + '.payload'!r})\n"
-                             f"__import__({PKG + '.payload'!r})\n"
-                             f"eval({t('eval').strip()!r})\n"
-                             f"exec({t('exec').strip()!r})\n"
-                             f"compile({t('compile').strip()!r}, 'x', 'exec')\n"
-                             f"HANDLER = {PKG + '.payload:run'!r}\n"
-                             "import pickle\npickle.loads(b'cos\\nsystem\\n(S\"true\"\\ntR.')\n",
+        f"importlib.import_module({PKG + '.payload'!r})\n"
+        f"__import__({PKG + '.payload'!r})\n"
+        f"eval({t('eval').strip()!r})\n"
+        f"exec({t('exec').strip()!r})\n"
+        f"compile({t('compile').strip()!r}, 'x', 'exec')\n"
+        f"HANDLER = {PKG + '.payload:run'!r}\n"
+        "import pickle\npickle.loads(b'cos\\nsystem\\n(S\"true\"\\ntR.')\n",
         f"{PKG}/payload.py": t("payload") + "def run():\n    pass\n",
         f"{PKG}/__main__.py": t("main"),
         # files Python itself would run if the tree were on sys.path or a site dir
@@ -60,8 +60,12 @@ def booby_trapped(root: Path, marker: Path) -> Path:
         "conftest.py": t("conftest"),
         "setup.py": t("setup") + "from setuptools import setup\nsetup()\n",
         # migrator's own dependencies, shadowed in the analysed tree (the cwd of the CLI tests)
-        "click.py": t("click"), "yaml.py": t("yaml"), "networkx.py": t("networkx"),
-        "libcst/__init__.py": t("libcst"), "jinja2.py": t("jinja2"), "json.py": t("json"),
+        "click.py": t("click"),
+        "yaml.py": t("yaml"),
+        "networkx.py": t("networkx"),
+        "libcst/__init__.py": t("libcst"),
+        "jinja2.py": t("jinja2"),
+        "json.py": t("json"),
         "requirements.txt": "flask==3.0.3\n",
     }
     return write_tree(root, files)
@@ -103,8 +107,11 @@ def test_nothing_runs_in_process(trapped, tmp_path) -> None:
     assert sorted(os.listdir(marker)) == []
     assert _snapshot(root) == before_tree  # nothing written into the analysed tree
     new = set(sys.modules) - before_modules
-    assert not {m for m in new if m.split(".")[0] in {PKG, "sitecustomize", "usercustomize",
-                                                      "conftest", "setup"}}
+    assert not {
+        m
+        for m in new
+        if m.split(".")[0] in {PKG, "sitecustomize", "usercustomize", "conftest", "setup"}
+    }
     for name in new:  # no module anywhere was loaded from the analysed tree
         file = getattr(sys.modules.get(name), "__file__", None) or ""
         assert not file.startswith(str(root)), name
@@ -139,8 +146,14 @@ def test_console_script_in_a_hostile_working_directory(trapped, tmp_path) -> Non
     root, marker = trapped
     env = cli_env()
     env.pop("PYTHONPATH", None)
-    done = subprocess.run(["migrator", "analyze", ".", "--no-cache", "-f", "json"], cwd=root,
-                          capture_output=True, text=True, timeout=300, env=env)
+    done = subprocess.run(
+        ["migrator", "analyze", ".", "--no-cache", "-f", "json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert f'"{PKG}.views:orders"' in done.stdout
     assert sorted(os.listdir(marker)) == []
@@ -153,8 +166,11 @@ def _forged_pack(cache_dir: Path, payload: bytes, sign: bool = False) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(payload).hexdigest()
     path = folder / f"{digest[:24]}.pack"
-    path.write_bytes(_frame(b"facts", payload, cache_key()) if sign else
-                     MAGIC + digest.encode() + b"\n" + payload)
+    path.write_bytes(
+        _frame(b"facts", payload, cache_key())
+        if sign
+        else MAGIC + digest.encode() + b"\n" + payload
+    )
     return path
 
 
@@ -173,9 +189,11 @@ def test_a_committed_cache_pack_cannot_run_code(tmp_path) -> None:
     marker = tmp_path / "pwned"
     cache = root / ".migrator-cache"
     for sign in (False, True):
-        for payload in (pickle.dumps({"k": _Exploit(marker)}),
-                        pickle.dumps(_Exploit(marker)),
-                        b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR."):
+        for payload in (
+            pickle.dumps({"k": _Exploit(marker)}),
+            pickle.dumps(_Exploit(marker)),
+            b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR.",
+        ):
             pack = _forged_pack(cache, payload, sign)
             loaded = FactsCache(cache, cache_key())
             loaded.load()
@@ -198,9 +216,14 @@ def test_a_committed_cache_pack_cannot_run_code(tmp_path) -> None:
     for key in ("0" * 32, "f" * 32):
         (graphs / f"{key}.graph").write_bytes(_frame(b"graph", payload, cache_key()))
     for extra in ((), ("--cache-dir", str(cache))):
-        done = subprocess.run(migrator_cmd("analyze", str(root), "-f", "json", *extra),
-                              cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                              env=cli_env())
+        done = subprocess.run(
+            migrator_cmd("analyze", str(root), "-f", "json", *extra),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=cli_env(),
+        )
         assert done.returncode == 0, done.stderr
         assert not marker.exists()
 
@@ -246,9 +269,14 @@ def offline_stages(root: Path, out: Path, mode: str = "") -> tuple[int, list[str
     log = out / "network-attempts.log"
     env = cli_env(MIGRATOR_TEST_NETLOG=str(log), MIGRATOR_RESIDENT_PARSER="0")
     env["PYTHONPATH"] = os.pathsep.join([str(NETGUARD), env["PYTHONPATH"]])
-    done = subprocess.run([sys.executable, "-c", _OFFLINE_STAGES, str(root), str(out),
-                           mode or "-", str(NETGUARD)], cwd=out, capture_output=True,
-                          text=True, timeout=300, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", _OFFLINE_STAGES, str(root), str(out), mode or "-", str(NETGUARD)],
+        cwd=out,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     attempts = log.read_text().splitlines() if log.exists() else []
     return int(done.stdout.split()[0]), attempts
@@ -272,5 +300,7 @@ def test_the_network_guard_sees_a_parser_worker_connect(trapped, tmp_path) -> No
     assert attempts, "a worker's connection attempt went unseen"
     pids = {int(line.split()[0]) for line in attempts}
     assert parent not in pids
-    assert all(" create_connection " in line or " getaddrinfo " in line or " connect " in line
-               for line in attempts), attempts
+    assert all(
+        " create_connection " in line or " getaddrinfo " in line or " connect " in line
+        for line in attempts
+    ), attempts

@@ -28,33 +28,39 @@ def _with(**service) -> dict:
     return {"version": 1, "services": {"catalog": service}}
 
 
-@pytest.mark.parametrize("data, where", [
-    ([1, 2], "top level"),
-    ({"services": GOOD["services"]}, "version"),
-    ({"version": 1, "services": {}}, "services"),
-    ({"version": 1, "services": ["catalog"]}, "services"),
-    ({**GOOD, "sevrices": {}}, "sevrices: unknown top-level key"),
-    ({"version": 1, "services": {"catalog\n": {}}}, "services.catalog\n"),
-    ({"version": 1, "services": {"../etc": {}}}, "services.../etc"),
-    ({"version": 1, "services": {"a:b": {}}}, "services.a:b"),
-    ({"version": 1, "services": {"{{x}}": {}}}, "services.{{x}}"),
-    ({"version": 1, "services": {"$(id)": {}}}, "services.$(id)"),
-    ({"version": 1, "services": {"it's": {}}}, "services.it's"),
-    ({"version": 1, "services": {"kätalog": {}}}, "services.kätalog"),
-    ({"version": 1, "services": {"x" * 64: {}}}, "services.xxxx"),
-    ({"version": 1, "services": {7: {}}}, "services.7"),
-    ({"version": 1, "services": {"catalog": [1]}}, "services.catalog: must be a mapping"),
-    (_with(modulez=["a"]), "services.catalog.modulez: unknown key"),
-    (_with(modules="shop.catalog"), "services.catalog.modules: must be a list of strings"),
-    (_with(modules=[["a"]]), "services.catalog.modules: must be a list of strings"),
-    (_with(modules=["shop.catalog\nevil"]), "services.catalog.modules"),
-    (_with(modules=["../shop"]), "services.catalog.modules"),
-    (_with(symbols=["shop.catalog"]), "services.catalog.symbols"),
-    (_with(depends_on=["ghost"]), "services.catalog.depends_on: unknown service 'ghost'"),
-    ({**GOOD, "shared_kernel": ["x"]}, "shared_kernel"),
-    ({**GOOD, "shared_kernel": {"modules": ["shop.catalog"]}}, "shop.catalog: assigned to both"),
-    ({**GOOD, "metrics": [1]}, "metrics: must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "data, where",
+    [
+        ([1, 2], "top level"),
+        ({"services": GOOD["services"]}, "version"),
+        ({"version": 1, "services": {}}, "services"),
+        ({"version": 1, "services": ["catalog"]}, "services"),
+        ({**GOOD, "sevrices": {}}, "sevrices: unknown top-level key"),
+        ({"version": 1, "services": {"catalog\n": {}}}, "services.catalog\n"),
+        ({"version": 1, "services": {"../etc": {}}}, "services.../etc"),
+        ({"version": 1, "services": {"a:b": {}}}, "services.a:b"),
+        ({"version": 1, "services": {"{{x}}": {}}}, "services.{{x}}"),
+        ({"version": 1, "services": {"$(id)": {}}}, "services.$(id)"),
+        ({"version": 1, "services": {"it's": {}}}, "services.it's"),
+        ({"version": 1, "services": {"kätalog": {}}}, "services.kätalog"),
+        ({"version": 1, "services": {"x" * 64: {}}}, "services.xxxx"),
+        ({"version": 1, "services": {7: {}}}, "services.7"),
+        ({"version": 1, "services": {"catalog": [1]}}, "services.catalog: must be a mapping"),
+        (_with(modulez=["a"]), "services.catalog.modulez: unknown key"),
+        (_with(modules="shop.catalog"), "services.catalog.modules: must be a list of strings"),
+        (_with(modules=[["a"]]), "services.catalog.modules: must be a list of strings"),
+        (_with(modules=["shop.catalog\nevil"]), "services.catalog.modules"),
+        (_with(modules=["../shop"]), "services.catalog.modules"),
+        (_with(symbols=["shop.catalog"]), "services.catalog.symbols"),
+        (_with(depends_on=["ghost"]), "services.catalog.depends_on: unknown service 'ghost'"),
+        ({**GOOD, "shared_kernel": ["x"]}, "shared_kernel"),
+        (
+            {**GOOD, "shared_kernel": {"modules": ["shop.catalog"]}},
+            "shop.catalog: assigned to both",
+        ),
+        ({**GOOD, "metrics": [1]}, "metrics: must be a mapping"),
+    ],
+)
 def test_malformed_plans_name_the_key(data, where) -> None:
     with pytest.raises(PlanError) as info:
         plan_from_dict(data, source="plan.yaml")
@@ -63,12 +69,15 @@ def test_malformed_plans_name_the_key(data, where) -> None:
     assert any(where in p for p in info.value.problems), info.value.problems
 
 
-@pytest.mark.parametrize("text, where", [
-    ("version: 1\nservices: {catalog: [\n", "line "),
-    ("!!python/object/apply:os.system ['touch /tmp/migrator-pwned']\n", "not valid YAML"),
-    ("version: 1\nservices:\n  catalog: !!python/name:os.system\n", "not valid YAML"),
-    ("\x00\x01", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        ("version: 1\nservices: {catalog: [\n", "line "),
+        ("!!python/object/apply:os.system ['touch /tmp/migrator-pwned']\n", "not valid YAML"),
+        ("version: 1\nservices:\n  catalog: !!python/name:os.system\n", "not valid YAML"),
+        ("\x00\x01", "not valid YAML"),
+    ],
+)
 def test_plan_files_are_parsed_safely(tmp_path, text, where) -> None:
     plan = tmp_path / "plan.yaml"
     plan.write_text(text)
@@ -82,8 +91,11 @@ def test_yaml_alias_bomb_is_cheap(tmp_path) -> None:
     lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
     for i in range(1, 9):
         lines.append(f"{chr(97 + i)}: &{chr(97 + i)} [" + ",".join([f"*{chr(96 + i)}"] * 9) + "]")
-    text = "version: 1\nmeta:\n" + textwrap.indent("\n".join(lines), "  ") + \
-        "\nservices:\n  catalog:\n    modules: *i\n"
+    text = (
+        "version: 1\nmeta:\n"
+        + textwrap.indent("\n".join(lines), "  ")
+        + "\nservices:\n  catalog:\n    modules: *i\n"
+    )
     plan = tmp_path / "plan.yaml"
     plan.write_text(text)
     with pytest.raises(PlanError) as info:  # 9**9 strings if expanded: rejected, not expanded
@@ -93,9 +105,22 @@ def test_yaml_alias_bomb_is_cheap(tmp_path) -> None:
 
 # -- hostile names through scaffold ---------------------------------------------------------------
 
-HOSTILE = ["../../etc/passwd", "x\nlocation / { return 200; }", "a:b", "t{{ 7*7 }}",
-           "$(touch /tmp/migrator-pwned)", "`id`", "q\"u'o;te", "ünï表", "a\r\nX-Evil: 1",
-           "${HOME}", "#comment", "- item", "&anchor *alias", "!!python/object"]
+HOSTILE = [
+    "../../etc/passwd",
+    "x\nlocation / { return 200; }",
+    "a:b",
+    "t{{ 7*7 }}",
+    "$(touch /tmp/migrator-pwned)",
+    "`id`",
+    "q\"u'o;te",
+    "ünï表",
+    "a\r\nX-Evil: 1",
+    "${HOME}",
+    "#comment",
+    "- item",
+    "&anchor *alias",
+    "!!python/object",
+]
 
 
 def hostile_graph() -> DependencyGraph:
@@ -105,26 +130,57 @@ def hostile_graph() -> DependencyGraph:
     g.add_edge("shop.orders", "shop.catalog", "import", ["shop/orders.py:1"])
     for i, bad in enumerate(HOSTILE):
         for method in ("GET", "POST"):
-            g.routes.append(Route(method=method, path=f"/c{i}/{bad}", handler="shop.catalog:view",
-                                  framework="flask", file="shop/catalog.py", line=i + 1))
-        g.routes.append(Route(method="GET", path=bad, handler="shop.orders:view",
-                              framework="flask", file="shop/orders.py", line=i + 1))
-        g.tables[bad] = Table(name=bad, model=None, readers=["shop.catalog"],
-                              writers=["shop.orders"])
-    g.externals["shop.catalog"] = [ExternalImport("flask", "Flask"),
-                                   ExternalImport("evil", "evil\nRUN curl x | sh")]
+            g.routes.append(
+                Route(
+                    method=method,
+                    path=f"/c{i}/{bad}",
+                    handler="shop.catalog:view",
+                    framework="flask",
+                    file="shop/catalog.py",
+                    line=i + 1,
+                )
+            )
+        g.routes.append(
+            Route(
+                method="GET",
+                path=bad,
+                handler="shop.orders:view",
+                framework="flask",
+                file="shop/orders.py",
+                line=i + 1,
+            )
+        )
+        g.tables[bad] = Table(
+            name=bad, model=None, readers=["shop.catalog"], writers=["shop.orders"]
+        )
+    g.externals["shop.catalog"] = [
+        ExternalImport("flask", "Flask"),
+        ExternalImport("evil", "evil\nRUN curl x | sh"),
+    ]
     return g.finalize()
 
 
 def hostile_plan() -> Plan:
-    return Plan(services={
-        "catalog": Service(name="catalog", modules=["shop.catalog"], tables=HOSTILE[:7],
-                           routes=[f"GET /r/{b}" for b in HOSTILE] + ["GET " + HOSTILE[1]],
-                           interface=HOSTILE[:3]),
-        "orders": Service(name="orders", modules=["shop.orders"], tables=HOSTILE[7:],
-                          depends_on=["catalog"]),
-    }, meta={"framework": "flask", "project": "$(id)\nname", "static_path": "/st{{1}}\n;",
-             "monolith_service": "mono\nlith"})
+    return Plan(
+        services={
+            "catalog": Service(
+                name="catalog",
+                modules=["shop.catalog"],
+                tables=HOSTILE[:7],
+                routes=[f"GET /r/{b}" for b in HOSTILE] + ["GET " + HOSTILE[1]],
+                interface=HOSTILE[:3],
+            ),
+            "orders": Service(
+                name="orders", modules=["shop.orders"], tables=HOSTILE[7:], depends_on=["catalog"]
+            ),
+        },
+        meta={
+            "framework": "flask",
+            "project": "$(id)\nname",
+            "static_path": "/st{{1}}\n;",
+            "monolith_service": "mono\nlith",
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -135,8 +191,11 @@ def hostile_out(tmp_path_factory) -> Path:
 
 
 def _files(out: Path) -> dict[str, str]:
-    return {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8")
-            for p in sorted(out.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(out).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_everything_stays_inside_out(hostile_out) -> None:
@@ -172,8 +231,21 @@ def test_dockerfiles_and_requirements_have_no_injected_lines(hostile_out) -> Non
     files = _files(hostile_out)
     dockerfiles = {k: v for k, v in files.items() if k.endswith("Dockerfile")}
     assert len(dockerfiles) == 3  # two services and the monolith
-    instructions = {"FROM", "RUN", "COPY", "ENV", "WORKDIR", "USER", "EXPOSE", "HEALTHCHECK",
-                    "CMD", "ARG", "LABEL", "ENTRYPOINT", "STOPSIGNAL"}
+    instructions = {
+        "FROM",
+        "RUN",
+        "COPY",
+        "ENV",
+        "WORKDIR",
+        "USER",
+        "EXPOSE",
+        "HEALTHCHECK",
+        "CMD",
+        "ARG",
+        "LABEL",
+        "ENTRYPOINT",
+        "STOPSIGNAL",
+    }
     for rel, text in dockerfiles.items():
         logical = text.replace("\\\n", " ")
         for line in logical.splitlines():
@@ -204,8 +276,12 @@ def test_nginx_accepts_the_gateway_with_hostile_routes(hostile_out, tmp_path) ->
     assert "return 200" not in conf
     (tmp_path / "tmp").mkdir()
     (tmp_path / "nginx.local.conf").write_text(conf)
-    done = subprocess.run([nginx, "-t", "-c", str(tmp_path / "nginx.local.conf"),
-                           "-p", str(tmp_path)], capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [nginx, "-t", "-c", str(tmp_path / "nginx.local.conf"), "-p", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -218,8 +294,12 @@ def test_service_names_that_would_escape_out_are_errors(tmp_path, name) -> None:
 
 
 def test_unicode_and_symbol_service_names_become_dns_labels(tmp_path) -> None:
-    plan = Plan(services={"Kätalog Ünï": Service(name="Kätalog Ünï", modules=["shop.catalog"]),
-                          "$(id)": Service(name="$(id)", modules=["shop.orders"])})
+    plan = Plan(
+        services={
+            "Kätalog Ünï": Service(name="Kätalog Ünï", modules=["shop.catalog"]),
+            "$(id)": Service(name="$(id)", modules=["shop.orders"]),
+        }
+    )
     result = scaffold(plan, hostile_graph(), tmp_path / "out")
     services = sorted(p.name for p in (tmp_path / "out" / "services").iterdir())
     assert services == ["id", "katalog-uni"]
@@ -228,13 +308,17 @@ def test_unicode_and_symbol_service_names_become_dns_labels(tmp_path) -> None:
 
 # -- user templates run in a sandbox --------------------------------------------------------------
 
-@pytest.mark.parametrize("payload", [
-    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-    "{{ ().__class__.__base__.__subclasses__() }}",
-    "{{ cycler.__init__.__globals__.os.popen('touch /tmp/migrator-pwned').read() }}",
-    "{{ self._TemplateReference__context }}",
-    "{% set x = [].append.__self__ %}{{ x.__class__.__mro__ }}",
-])
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ ().__class__.__base__.__subclasses__() }}",
+        "{{ cycler.__init__.__globals__.os.popen('touch /tmp/migrator-pwned').read() }}",
+        "{{ self._TemplateReference__context }}",
+        "{% set x = [].append.__self__ %}{{ x.__class__.__mro__ }}",
+    ],
+)
 def test_user_templates_render_in_a_sandbox(tmp_path, payload) -> None:
     templates = tmp_path / "templates" / "service" / "common"
     templates.mkdir(parents=True)
@@ -244,8 +328,12 @@ def test_user_templates_render_in_a_sandbox(tmp_path, payload) -> None:
     with pytest.raises(ScaffoldError) as info:
         scaffold(plan, hostile_graph(), out, templates=tmp_path / "templates")
     assert "Dockerfile.j2" in str(info.value)
-    assert "unsafe" in str(info.value) or "undefined" in str(info.value) or \
-        "not safely" in str(info.value) or "has no attribute" in str(info.value)
+    assert (
+        "unsafe" in str(info.value)
+        or "undefined" in str(info.value)
+        or "not safely" in str(info.value)
+        or "has no attribute" in str(info.value)
+    )
     assert not out.exists()
     assert not Path("/tmp/migrator-pwned").exists()
 
@@ -262,16 +350,27 @@ def test_sandbox_raises_security_error() -> None:
 
 # -- atomic output -----------------------------------------------------------------------------
 
+
 def _two_versions(tmp_path):
     out = tmp_path / "out"
     g = hostile_graph()
-    v1 = Plan(services={"catalog": Service(name="catalog", modules=["shop.catalog"],
-                                           routes=["GET /a"]),
-                        "orders": Service(name="orders", modules=["shop.orders"])})
-    v2 = Plan(services={"catalog": Service(name="catalog", modules=["shop.catalog"],
-                                           routes=["GET /b", "POST /c"], tables=["t1"]),
-                        "orders": Service(name="orders", modules=["shop.orders"],
-                                          depends_on=["catalog"])})
+    v1 = Plan(
+        services={
+            "catalog": Service(name="catalog", modules=["shop.catalog"], routes=["GET /a"]),
+            "orders": Service(name="orders", modules=["shop.orders"]),
+        }
+    )
+    v2 = Plan(
+        services={
+            "catalog": Service(
+                name="catalog",
+                modules=["shop.catalog"],
+                routes=["GET /b", "POST /c"],
+                tables=["t1"],
+            ),
+            "orders": Service(name="orders", modules=["shop.orders"], depends_on=["catalog"]),
+        }
+    )
     scaffold(v1, g, out)
     old = _files(out)
     fresh = tmp_path / "fresh"
@@ -335,8 +434,9 @@ def test_rerun_after_a_crash_completes(tmp_path, monkeypatch) -> None:
         scaffold(v2, g, out)
     monkeypatch.undo()
     scaffold(v2, g, out)  # no --force needed: its own half-written output is recognised
-    assert {k: v for k, v in _files(out).items() if k != writer.MANIFEST} == \
-        {k: v for k, v in new.items() if k != writer.MANIFEST}
+    assert {k: v for k, v in _files(out).items() if k != writer.MANIFEST} == {
+        k: v for k, v in new.items() if k != writer.MANIFEST
+    }
 
 
 @pytest.mark.parametrize("stage", ["write", "fsync", "replace"])
@@ -388,16 +488,28 @@ def test_reports_escape_hostile_names() -> None:
     from migrator.reporting import render
 
     g = hostile_graph()
-    g.routes.append(Route(method="GET", path="/" + XSS, handler="shop.catalog:view",
-                          framework="flask", file="shop/catalog.py", line=3))
-    g.tables[XSS] = Table(name=XSS, readers=["shop.catalog", "shop.orders"],
-                          writers=["shop.orders"])
+    g.routes.append(
+        Route(
+            method="GET",
+            path="/" + XSS,
+            handler="shop.catalog:view",
+            framework="flask",
+            file="shop/catalog.py",
+            line=3,
+        )
+    )
+    g.tables[XSS] = Table(
+        name=XSS, readers=["shop.catalog", "shop.orders"], writers=["shop.orders"]
+    )
     g.add_node("shop.catalog:x", "function", file="shop/catalog.py", line=1, end_line=2)
     g.add_edge("shop.orders", "shop.catalog:x", "reference", [f"shop/orders.py\n{XSS}:5"])
     g.finalize()
-    plan = Plan(services={"catalog": Service(name="catalog", modules=["shop.catalog"]),
-                          "orders": Service(name="orders", modules=["shop.orders"],
-                                            tables=[XSS])})
+    plan = Plan(
+        services={
+            "catalog": Service(name="catalog", modules=["shop.catalog"]),
+            "orders": Service(name="orders", modules=["shop.orders"], tables=[XSS]),
+        }
+    )
     rep = migrator.report(g, plan, cwd="/nonexistent/shop")
     out = {fmt: render(rep, fmt) for fmt in ("markdown", "json", "sarif", "junit", "html")}
     assert "<script>alert" not in out["html"] and "<img src=x" not in out["html"]
@@ -416,8 +528,14 @@ def tiny_disk(tmp_path):
         pytest.skip("mounting a tmpfs needs root")
     where = tmp_path / "disk"
     where.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)],
-                      capture_output=True, timeout=30).returncode != 0:
+    if (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)],
+            capture_output=True,
+            timeout=30,
+        ).returncode
+        != 0
+    ):
         pytest.skip("this sandbox does not allow mounting a tmpfs")
     try:
         yield where
@@ -430,8 +548,12 @@ def test_a_really_full_disk_leaves_the_previous_output(tiny_disk) -> None:
     g = hostile_graph()
     small = Plan(services={"catalog": Service(name="catalog", modules=["shop.catalog"])})
     names = ["orders", "cart", "users", "search", "ship", "stock"]
-    big = Plan(services={"catalog": Service(name="catalog", modules=["shop.catalog"]),
-                         **{n: Service(name=n, depends_on=["catalog"]) for n in names}})
+    big = Plan(
+        services={
+            "catalog": Service(name="catalog", modules=["shop.catalog"]),
+            **{n: Service(name=n, depends_on=["catalog"]) for n in names},
+        }
+    )
     target = tiny_disk / "out"
     scaffold(small, g, target)
     old = _files(target)

@@ -20,9 +20,17 @@ from migrator.analysis import isolate, parse
 
 from .conftest import run
 
-SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.filter_too_much])
+SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
+)
 ITEM = ("pkg/mod.py", "pkg.mod", False, "0" * 64)
 
 
@@ -67,8 +75,13 @@ def test_any_valid_module_becomes_a_node(source: str) -> None:
     _check_module_graph(graph.finalize())
 
 
-@settings(max_examples=12, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @pytest.mark.filterwarnings("ignore::SyntaxWarning")
 @given(hypothesmith.from_grammar())
 def test_any_valid_module_through_the_whole_analyser(source: str) -> None:
@@ -93,8 +106,13 @@ def test_any_bytes_give_facts_or_a_diagnostic(data: bytes) -> None:
         assert d.file == "pkg/mod.py" and d.line >= 1 and "\n" not in d.code
 
 
-@settings(max_examples=25, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(st.lists(st.binary(max_size=300), min_size=1, max_size=4))
 def test_any_bytes_through_the_whole_analyser(blobs: list[bytes]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -110,13 +128,16 @@ def test_any_bytes_through_the_whole_analyser(blobs: list[bytes]) -> None:
 
 
 # regression cases found by the properties above (kept explicit so they run on every commit)
-@pytest.mark.parametrize("data", [
-    b"# -*- coding: latin-1 -*-\n\xef\xbb\xbf",
-    b"\xef\xbb\xbf\xef\xbb\xbf",
-    b"x = '\\N{NO SUCH NAME}'\n",
-    b"f'{'\n",
-    b"\t \x0c\n",
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"# -*- coding: latin-1 -*-\n\xef\xbb\xbf",
+        b"\xef\xbb\xbf\xef\xbb\xbf",
+        b"x = '\\N{NO SUCH NAME}'\n",
+        b"f'{'\n",
+        b"\t \x0c\n",
+    ],
+)
 def test_shrunk_regressions(data: bytes) -> None:
     facts = _worker_facts(data)
     assert facts.module == "pkg.mod"
@@ -125,14 +146,36 @@ def test_shrunk_regressions(data: bytes) -> None:
 # -- plan and baseline files: any bytes, any shape, any kind of file --------------------------
 
 SECRET = "NOT-FOR-THE-LOG-93ab"
-_KEYS = st.sampled_from(["schema", "version", "level", "components", "edges", "cycles",
-                         "cycle_groups", "instability", "services", "shared_kernel", "modules",
-                         "symbols", "routes", "tables", "depends_on", "meta", "metrics", "cart"])
+_KEYS = st.sampled_from(
+    [
+        "schema",
+        "version",
+        "level",
+        "components",
+        "edges",
+        "cycles",
+        "cycle_groups",
+        "instability",
+        "services",
+        "shared_kernel",
+        "modules",
+        "symbols",
+        "routes",
+        "tables",
+        "depends_on",
+        "meta",
+        "metrics",
+        "cart",
+    ]
+)
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS | st.text(max_size=4),
-                                                                inner, max_size=5),
-    max_leaves=20)
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(_KEYS | st.text(max_size=4), inner, max_size=5)
+    ),
+    max_leaves=20,
+)
 _BASE = {"schema": "migrator.baseline", "version": 1, "services": {"cart": {}}}
 
 
@@ -147,14 +190,18 @@ def _document(draw_kind: str, blob: bytes, shape: object) -> bytes:
 
 
 @SETTINGS
-@given(st.sampled_from(["bytes", "json", "fifo", "dev-zero", "link-out", "directory"]),
-       st.binary(max_size=2000), _JSON)
+@given(
+    st.sampled_from(["bytes", "json", "fifo", "dev-zero", "link-out", "directory"]),
+    st.binary(max_size=2000),
+    _JSON,
+)
 @example("json", b"", {"components": {"cart": 5}})
 @example("json", b"", {"edges": [["a", "b"]], "components": {}, "cycles": []})
 @example("bytes", b"[" * 5000, None)
 @example("bytes", b"a: &x [*x, *x]\nb: &y [*x, *x]\n", None)
-def test_any_plan_or_baseline_file_is_an_error_naming_it(kind: str, blob: bytes,
-                                                         shape: object) -> None:
+def test_any_plan_or_baseline_file_is_an_error_naming_it(
+    kind: str, blob: bytes, shape: object
+) -> None:
     """Whatever the file holds or is, loading it returns data or raises the one error that
     names it; a FIFO, /dev/zero or a link out of the folder is never read."""
     import os

@@ -183,11 +183,13 @@ def test_bad_options_are_one_line_errors(project: Path, tmp_path: Path) -> None:
 
 
 def test_pyproject_constraints_are_applied(project: Path, tmp_path: Path) -> None:
-    (project / "pyproject.toml").write_text(textwrap.dedent("""
+    (project / "pyproject.toml").write_text(
+        textwrap.dedent("""
         [tool.migrator.propose]
         pin = { "shopx.orders.*" = "ordering" }
         kernel = ["shopx.db"]
-        """))
+        """)
+    )
     out = tmp_path / "plan.yaml"
     assert run("propose", str(project), "-o", str(out))[0] == 0
     plan = load_plan(out)
@@ -208,7 +210,8 @@ def test_edited_plan_round_trip(project: Path, tmp_path: Path) -> None:
     out.write_text(yaml.safe_dump(data))
     (project / "shopx/catalog/search.py").write_text(
         "from shopx.catalog.services import list_products\n\n"
-        "def search(q):\n    return [p for p in list_products() if q in p[0]]\n")
+        "def search(q):\n    return [p for p in list_products() if q in p[0]]\n"
+    )
     code, stdout, _ = run("propose", str(project), "--plan", str(out), "-o", str(out))
     assert code == 0, stdout
     plan = load_plan(out)
@@ -219,7 +222,8 @@ def test_edited_plan_round_trip(project: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["postgres", "gateway", "legacy"])
 def test_a_reserved_service_name_is_refused_at_its_line_of_the_plan(
-        project: Path, tmp_path: Path, name: str) -> None:
+    project: Path, tmp_path: Path, name: str
+) -> None:
     out = tmp_path / "plan.yaml"
     assert run("propose", str(project), "-o", str(out))[0] == 0
     data = yaml.safe_load(out.read_text())
@@ -229,8 +233,7 @@ def test_a_reserved_service_name_is_refused_at_its_line_of_the_plan(
         svc["depends_on"] = []
     out.write_text(yaml.safe_dump(data))
     line = out.read_text().splitlines().index(f"  {name}:") + 1
-    code, _, stderr = run("scaffold", str(project), "--plan", str(out), "-o",
-                          str(tmp_path / "gen"))
+    code, _, stderr = run("scaffold", str(project), "--plan", str(out), "-o", str(tmp_path / "gen"))
     assert code == 2 and stderr.count("\n") == 1, stderr
     assert f"{out}: line {line}: services.{name}: the name {name!r} is reserved" in stderr
     assert not (tmp_path / "gen").exists()
@@ -240,7 +243,8 @@ def test_compare_prints_mojofm_ari_and_moves(project: Path, tmp_path: Path) -> N
     out = tmp_path / "plan.yaml"
     assert run("propose", str(project), "-o", str(out))[0] == 0
     intended = tmp_path / "intended.yaml"
-    intended.write_text(textwrap.dedent("""
+    intended.write_text(
+        textwrap.dedent("""
         version: 1
         kind: decomposition
         services:
@@ -248,7 +252,8 @@ def test_compare_prints_mojofm_ari_and_moves(project: Path, tmp_path: Path) -> N
                     'shopx.models:Product', 'shopx.models:Order']
           orders: [shopx.orders, shopx.orders.routes, shopx.orders.services]
         shared_kernel: [shopx.util, shopx.db]
-        """))
+        """)
+    )
     code, stdout, _ = run("compare", str(out), str(intended))
     assert code == 0
     assert "MoJoFM" in stdout and "ARI" in stdout
@@ -278,8 +283,13 @@ def test_plan_is_byte_identical_under_any_hash_seed(project: Path, tmp_path: Pat
     for seed in ("1", "4242"):
         out = tmp_path / f"plan-{seed}.yaml"
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        subprocess.run([sys.executable, "-m", "migrator", "propose", str(project), "-o",
-                        str(out), "-q"], check=True, env=env, cwd=tmp_path, timeout=300)
+        subprocess.run(
+            [sys.executable, "-m", "migrator", "propose", str(project), "-o", str(out), "-q"],
+            check=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=300,
+        )
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
 

@@ -25,10 +25,26 @@ def part(clusters: dict[str, list[str]]) -> dict[str, str]:
 
 
 # The example pair shipped with the MoJo 2.0 distribution's bunch files (13 objects).
-A13 = part({"A1": ["M6", "M2"], "A2": ["M5", "M11", "M1"], "A3": ["M7", "M13"],
-            "A4": ["M8", "M12"], "A5": ["M10", "M3"], "A6": ["M9", "M4"]})
-B13 = part({"B1": ["M6", "M2"], "B2": ["M1"], "B3": ["M7", "M13", "M5", "M11"],
-            "B4": ["M8", "M12"], "B5": ["M10", "M4"], "B6": ["M9", "M3"]})
+A13 = part(
+    {
+        "A1": ["M6", "M2"],
+        "A2": ["M5", "M11", "M1"],
+        "A3": ["M7", "M13"],
+        "A4": ["M8", "M12"],
+        "A5": ["M10", "M3"],
+        "A6": ["M9", "M4"],
+    }
+)
+B13 = part(
+    {
+        "B1": ["M6", "M2"],
+        "B2": ["M1"],
+        "B3": ["M7", "M13", "M5", "M11"],
+        "B4": ["M8", "M12"],
+        "B5": ["M10", "M4"],
+        "B6": ["M9", "M3"],
+    }
+)
 
 
 def test_mojo_example_by_hand() -> None:
@@ -75,8 +91,9 @@ def _brute_mno(a: dict[str, str], b: dict[str, str]) -> int:
                 others = [x for k, x in enumerate(clusters) if k != i]
                 base = [src] if src else []
                 for j, t in enumerate(others):
-                    nexts.append(frozenset(base + [x for k, x in enumerate(others) if k != j]
-                                           + [t | {obj}]))
+                    nexts.append(
+                        frozenset(base + [x for k, x in enumerate(others) if k != j] + [t | {obj}])
+                    )
                 if src:
                     nexts.append(frozenset(base + others + [frozenset({obj})]))
         for nxt in nexts:
@@ -94,7 +111,7 @@ def _all_partitions(items: list[str]):
     for p in _all_partitions(rest):
         yield [[first]] + p
         for i in range(len(p)):
-            yield p[:i] + [[first] + p[i]] + p[i + 1:]
+            yield p[:i] + [[first] + p[i]] + p[i + 1 :]
 
 
 def _as_dict(p: list[list[str]]) -> dict[str, str]:
@@ -135,14 +152,28 @@ def test_ari_published_and_by_hand() -> None:
 
 
 def test_common_nodes_prefix_and_kernel_group() -> None:
-    plan = {"shop.catalog.views": "catalog", "shop.catalog.search": "catalog",
-            "shop.models:Product": "catalog", "shop.models:Order": "orders",
-            "shop.config": "shared_kernel", "shop.extra": "orders"}
-    decomp = {"shop.catalog": "catalog", "shop.models:Product": "catalog",
-              "shop.models:Order": "ordering", "shop.config": "shared_kernel"}
+    plan = {
+        "shop.catalog.views": "catalog",
+        "shop.catalog.search": "catalog",
+        "shop.models:Product": "catalog",
+        "shop.models:Order": "orders",
+        "shop.config": "shared_kernel",
+        "shop.extra": "orders",
+    }
+    decomp = {
+        "shop.catalog": "catalog",
+        "shop.models:Product": "catalog",
+        "shop.models:Order": "ordering",
+        "shop.config": "shared_kernel",
+    }
     ra, rb = common_nodes(plan, decomp)
-    assert sorted(ra) == ["shop.catalog.search", "shop.catalog.views", "shop.config",
-                          "shop.models:Order", "shop.models:Product"]
+    assert sorted(ra) == [
+        "shop.catalog.search",
+        "shop.catalog.views",
+        "shop.config",
+        "shop.models:Order",
+        "shop.models:Product",
+    ]
     result = compare(plan, decomp)
     assert result["mojofm"] == 100.0 and result["ari"] == 1.0
     assert result["only_in_a"] == ["shop.extra"]
@@ -150,13 +181,21 @@ def test_common_nodes_prefix_and_kernel_group() -> None:
 
 def test_decomposition_file_and_plan_file(tmp_path) -> None:
     d = tmp_path / "decomposition.yaml"
-    d.write_text("version: 1\nkind: decomposition\nservices:\n  catalog: [shop.catalog]\n"
-                 "  orders: [shop.orders, 'shop.models:Order']\nshared_kernel: [shop.config]\n")
-    assert load_partition(d) == {"shop.catalog": "catalog", "shop.orders": "orders",
-                                 "shop.models:Order": "orders", "shop.config": "shared_kernel"}
+    d.write_text(
+        "version: 1\nkind: decomposition\nservices:\n  catalog: [shop.catalog]\n"
+        "  orders: [shop.orders, 'shop.models:Order']\nshared_kernel: [shop.config]\n"
+    )
+    assert load_partition(d) == {
+        "shop.catalog": "catalog",
+        "shop.orders": "orders",
+        "shop.models:Order": "orders",
+        "shop.config": "shared_kernel",
+    }
     p = tmp_path / "plan.yaml"
-    p.write_text("version: 1\nservices:\n  catalog:\n    modules: [shop.catalog]\n"
-                 "shared_kernel:\n  modules: [shop.config]\n")
+    p.write_text(
+        "version: 1\nservices:\n  catalog:\n    modules: [shop.catalog]\n"
+        "shared_kernel:\n  modules: [shop.config]\n"
+    )
     assert load_partition(p) == {"shop.catalog": "catalog", "shop.config": "shared_kernel"}
 
 

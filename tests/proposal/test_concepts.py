@@ -20,12 +20,17 @@ def test_a_layered_app_is_cut_vertically_by_entity_not_by_layer() -> None:
     assert sorted(plan.services) == ["customers", "invoices", "orders", "products", "shipments"]
     assert compare(plan.assignment(), truth)["mojofm"] == 100.0
     orders = plan.services["orders"].modules
-    for m in ("app.models.order", "app.services.orders_service",
-              "app.repos.repository_orders", "app.api.orders.routes"):
+    for m in (
+        "app.models.order",
+        "app.services.orders_service",
+        "app.repos.repository_orders",
+        "app.api.orders.routes",
+    ):
         assert m in orders
     # the layer packages' own modules and the db/config plumbing are the shared kernel
     assert {"app.models", "app.services", "app.repos", "app.db", "app.config"} <= set(
-        plan.shared_kernel.modules)
+        plan.shared_kernel.modules
+    )
     assert not set(plan.services) & {"models", "services", "repos", "api"}
     # the plan says why it has that many services
     assert plan.meta["service_count"].startswith("5 services from 5 business concepts")
@@ -40,8 +45,9 @@ def test_many_small_concepts_make_team_sized_services() -> None:
     import math
     import re
 
-    found = re.match(r"(\d+) services from (\d+) business concepts: .* = (\d+) ",
-                     plan.meta["service_count"])
+    found = re.match(
+        r"(\d+) services from (\d+) business concepts: .* = (\d+) ", plan.meta["service_count"]
+    )
     assert found, plan.meta["service_count"]
     n, concepts, cap = map(int, found.groups())
     assert n == len(plan.services) and concepts >= 40
@@ -53,16 +59,27 @@ def test_layers_affixes_and_roles_are_found_from_the_layout() -> None:
     keys, business, layers = concept_domains(graph, graph.modules())
     assert {"app.models", "app.services", "app.repos", "app.api"} <= layers
     # "<e>_service" and "repository_<e>" lose their affixes; the spelling of the code is kept
-    assert keys["app.services.orders_service"] == keys["app.repos.repository_orders"] \
-        == keys["app.models.order"] == keys["app.api.orders.routes"] == "app.orders"
+    assert (
+        keys["app.services.orders_service"]
+        == keys["app.repos.repository_orders"]
+        == keys["app.models.order"]
+        == keys["app.api.orders.routes"]
+        == "app.orders"
+    )
     assert "app.orders" in business
     assert keys["app.db"] not in business and keys["app.config"] not in business
 
 
 def test_a_package_per_feature_app_keeps_its_packages() -> None:
-    modules = ["shop"] + [f"shop.{f}.{r}" for f in ("cart", "orders", "payments", "catalog",
-                                                    "accounts", "shipping", "reviews")
-                          for r in ("models", "views", "service", "flows")] + ["shop.seed"]
+    modules = (
+        ["shop"]
+        + [
+            f"shop.{f}.{r}"
+            for f in ("cart", "orders", "payments", "catalog", "accounts", "shipping", "reviews")
+            for r in ("models", "views", "service", "flows")
+        ]
+        + ["shop.seed"]
+    )
     c = Concepts(modules, {"cart", "order", "payment"})
     assert c.of["shop.cart.views"] == c.of["shop.cart.models"] == "cart"
     assert c.of["shop.orders.flows"] == "order"  # "flows" in every feature: a role
@@ -74,13 +91,26 @@ def test_templated_files_and_technical_words_are_no_concepts() -> None:
     """Mixed layout: ``admin/modules/<f>/views/edit.py`` in every feature names the feature,
     not ``edit``; ``front`` is a layer word; a table named like a role word stays data."""
     features = ("products", "orders", "customers", "suppliers")
-    modules = ["shop", "shop.core", "shop.core.models", "shop.admin", "shop.admin.modules",
-               "shop.front", "shop.front.views", "shop.core.models.task"]
+    modules = [
+        "shop",
+        "shop.core",
+        "shop.core.models",
+        "shop.admin",
+        "shop.admin.modules",
+        "shop.front",
+        "shop.front.views",
+        "shop.core.models.task",
+    ]
     for f in features:
-        modules += [f"shop.core.models._{f}", f"shop.admin.modules.{f}",
-                    f"shop.admin.modules.{f}.views", f"shop.admin.modules.{f}.views.edit",
-                    f"shop.admin.modules.{f}.views.list", f"shop.admin.modules.{f}.views.delete",
-                    f"shop.front.views.{f}"]
+        modules += [
+            f"shop.core.models._{f}",
+            f"shop.admin.modules.{f}",
+            f"shop.admin.modules.{f}.views",
+            f"shop.admin.modules.{f}.views.edit",
+            f"shop.admin.modules.{f}.views.list",
+            f"shop.admin.modules.{f}.views.delete",
+            f"shop.front.views.{f}",
+        ]
     c = Concepts(modules, {"product", "order", "customer", "supplier", "task"})
     for f in features:
         concept = f[:-1]
@@ -102,8 +132,17 @@ def test_same_names_without_data_are_not_layers() -> None:
 
 def test_a_layered_app_without_tables_falls_back_to_packages() -> None:
     g = DependencyGraph(root="app")
-    for m in ["app", "app.models", "app.models.order", "app.models.item", "app.models.user",
-              "app.views", "app.views.order", "app.views.item", "app.views.user"]:
+    for m in [
+        "app",
+        "app.models",
+        "app.models.order",
+        "app.models.item",
+        "app.models.user",
+        "app.views",
+        "app.views.order",
+        "app.views.item",
+        "app.views.user",
+    ]:
         g.add_node(m, "module", line=1, end_line=10)
     _, _, layers = concept_domains(g.finalize(), sorted(g.modules()))
     assert layers == {"app"}
@@ -114,8 +153,19 @@ def test_a_layered_app_without_tables_falls_back_to_packages() -> None:
 
 
 def test_top_level_apps_side_by_side_are_the_features() -> None:
-    c = Concepts(["blog", "blog.models", "blog.views", "polls", "polls.models", "polls.views",
-                  "site", "manage"], set())
+    c = Concepts(
+        [
+            "blog",
+            "blog.models",
+            "blog.views",
+            "polls",
+            "polls.models",
+            "polls.views",
+            "site",
+            "manage",
+        ],
+        set(),
+    )
     assert c.of["blog.views"] == c.of["blog.models"] == "blog"
     assert c.of["polls.views"] == "poll"
     assert c.key("polls.views") == "polls.polls"
@@ -128,8 +178,9 @@ def _layered_with_extras() -> tuple[DependencyGraph, dict[str, str]]:
     are mostly about invoices."""
     from migrator.graph import Route
 
-    graph, truth = layered_monolith(entities=("orders", "products", "customers", "invoices",
-                                              "shipments", "tasks"))
+    graph, truth = layered_monolith(
+        entities=("orders", "products", "customers", "invoices", "shipments", "tasks")
+    )
     g = graph
     g.add_node("app.utils", "module", line=1, end_line=5)
     g.add_node("app.utils.query", "module", line=1, end_line=40)
@@ -143,16 +194,27 @@ def _layered_with_extras() -> tuple[DependencyGraph, dict[str, str]]:
     g.add_node("app.models.task_type", "module", line=1, end_line=20)
     g.add_node("app.models.task_type:TaskType", "class", line=1, end_line=10)
     g.add_edge("app.models.task_type:TaskType", "app.db:Base", "inherit")
-    g.tables["task_type"] = Table("task_type", model="app.models.task_type:TaskType",
-                                  readers=["app.services.tasks_service:handle"])
+    g.tables["task_type"] = Table(
+        "task_type",
+        model="app.models.task_type:TaskType",
+        readers=["app.services.tasks_service:handle"],
+    )
     g.add_edge("app.services.tasks_service:handle", "app.models.task_type:TaskType", "reference")
     g.add_node("app.api.customers.reports", "module", line=1, end_line=60)
     for i in range(3):
         h = f"app.api.customers.reports:Invoice{i}Resource"
         g.add_node(h, "class", line=1 + 10 * i, end_line=9 + 10 * i)
         g.add_edge(h, "app.services.invoices_service:handle", "reference")
-        g.routes.append(Route("GET", f"/api/v1/customers/<id>/invoices/{i}", h, "flask",
-                              "app/api/customers/reports.py", 1))
+        g.routes.append(
+            Route(
+                "GET",
+                f"/api/v1/customers/<id>/invoices/{i}",
+                h,
+                "flask",
+                "app/api/customers/reports.py",
+                1,
+            )
+        )
     return g.finalize(), truth
 
 
@@ -165,8 +227,7 @@ def test_plumbing_that_imports_models_is_still_kernel() -> None:
 def test_a_compound_concept_joins_the_concept_it_extends() -> None:
     graph, _ = _layered_with_extras()
     plan = propose(graph)
-    assert plan.service_of("app.models.task_type") == plan.service_of("app.models.task") \
-        == "tasks"
+    assert plan.service_of("app.models.task_type") == plan.service_of("app.models.task") == "tasks"
 
 
 def test_a_module_whose_routes_serve_another_concept_is_split_by_route() -> None:
@@ -182,13 +243,20 @@ def test_a_module_whose_routes_serve_another_concept_is_split_by_route() -> None
 def test_a_package_prefix_is_stripped_even_from_table_names() -> None:
     """``schema/recipe/recipe_ingredient.py`` is about ingredients, also when a table is
     called ``recipe_ingredient``; private helpers (``_model_base``) do not hide a layer."""
-    modules = ["app", "app.schema", "app.schema.recipe", "app.models", "app.models.recipe",
-               "app.models._model_base"]
+    modules = [
+        "app",
+        "app.schema",
+        "app.schema.recipe",
+        "app.models",
+        "app.models.recipe",
+        "app.models._model_base",
+    ]
     for w in ("recipe", "ingredient", "category", "tag", "tool"):
-        modules += [f"app.schema.recipe.recipe_{w}" if w != "recipe" else "app.schema.recipe.recipe",
-                    f"app.models.recipe.{w}"]
-    c = Concepts(modules, {"recipe", "recipe_ingredient", "ingredient", "category", "tag",
-                           "tool"})
+        modules += [
+            f"app.schema.recipe.recipe_{w}" if w != "recipe" else "app.schema.recipe.recipe",
+            f"app.models.recipe.{w}",
+        ]
+    c = Concepts(modules, {"recipe", "recipe_ingredient", "ingredient", "category", "tag", "tool"})
     assert c.of["app.schema.recipe.recipe_ingredient"] == "ingredient"
     assert c.of["app.models.recipe.ingredient"] == "ingredient"
     assert c.of["app.schema.recipe.recipe"] == "recipe"
@@ -199,16 +267,32 @@ def _with_plugins() -> DependencyGraph:
     """The layered app plus a ``plugins`` package: ``plugins/bases/`` holds one interface per
     concept (re-exported by ``bases/__init__``), vendor packages implement them, and a
     ``plugin`` table (the installed-plugins registry) makes "plugin" a data word."""
-    graph, _ = layered_monolith(entities=("orders", "products", "customers", "invoices",
-                                          "shipments", "payments", "reviews", "returns"))
+    graph, _ = layered_monolith(
+        entities=(
+            "orders",
+            "products",
+            "customers",
+            "invoices",
+            "shipments",
+            "payments",
+            "reviews",
+            "returns",
+        )
+    )
     g = graph
 
     def mod(name: str, size: int = 40) -> str:
         g.add_node(name, "module", file=name.replace(".", "/") + ".py", line=1, end_line=size)
         return name
 
-    for m in ("app.plugins", "app.plugins.bases", "app.plugins.acme_fedex",
-              "app.plugins.acme_mailer", "app.plugins.acme_stats", "app.plugins.acme_stats.plugin"):
+    for m in (
+        "app.plugins",
+        "app.plugins.bases",
+        "app.plugins.acme_fedex",
+        "app.plugins.acme_mailer",
+        "app.plugins.acme_stats",
+        "app.plugins.acme_stats.plugin",
+    ):
         mod(m)
     for concept, cls in (("shipment", "Carrier"), ("invoice", "Sender"), ("order", "Hook")):
         base = mod(f"app.plugins.bases.{concept}")
@@ -216,8 +300,10 @@ def _with_plugins() -> DependencyGraph:
         g.add_edge("app.plugins.bases", base, "import")
     # vendors: fedex carries shipments (big) and posts an order hook (small); the mailer
     # sends invoices; its client module implements nothing and follows its package
-    for vendor, impls in (("fedex", (("shipment", "Carrier", 200), ("order", "Hook", 10))),
-                          ("mailer", (("invoice", "Sender", 50),))):
+    for vendor, impls in (
+        ("fedex", (("shipment", "Carrier", 200), ("order", "Hook", 10))),
+        ("mailer", (("invoice", "Sender", 50),)),
+    ):
         plugin = mod(f"app.plugins.acme_{vendor}.plugin", 300)
         client = mod(f"app.plugins.acme_{vendor}.client")
         g.add_edge(plugin, client, "import")
@@ -241,12 +327,14 @@ def test_a_vendor_adapter_goes_with_the_concept_it_implements() -> None:
     drag the interfaces into the shared kernel."""
     graph = _with_plugins()
     keys, business, _ = concept_domains(graph, graph.modules())
-    assert keys["app.plugins.acme_fedex.plugin"] == keys["app.plugins.acme_fedex.client"] \
+    assert (
+        keys["app.plugins.acme_fedex.plugin"]
+        == keys["app.plugins.acme_fedex.client"]
         == keys["app.models.shipment"]
+    )
     assert keys["app.plugins.acme_mailer.client"] == keys["app.models.invoice"]
     # implementing nothing, it stays where its own path puts it: the plugin registry's concept
-    assert keys["app.plugins.acme_stats.plugin"] == keys["app.plugins"] \
-        == keys["app.models.plugin"]
+    assert keys["app.plugins.acme_stats.plugin"] == keys["app.plugins"] == keys["app.models.plugin"]
     plan = propose(graph)
     assert plan.service_of("app.plugins.acme_fedex.plugin") == "shipments"
     assert plan.service_of("app.plugins.acme_mailer.plugin") == "invoices"
@@ -262,15 +350,21 @@ def test_a_maintenance_command_goes_to_the_domain_it_works_on() -> None:
     graph, _ = layered_monolith()
     g = graph
     g.add_node("app.manage", "module", line=1, end_line=120)
-    for name, size in (("main", 10), ("create_app", 20), ("_register_routes", 20),
-                       ("nightly_sync", 40), ("rebuild_index", 40)):
+    for name, size in (
+        ("main", 10),
+        ("create_app", 20),
+        ("_register_routes", 20),
+        ("nightly_sync", 40),
+        ("rebuild_index", 40),
+    ):
         g.add_node(f"app.manage:{name}", "function", line=1, end_line=size)
-    g.add_edge("app.manage:nightly_sync", "app.services.orders_service:handle", "reference",
-               count=4)
-    g.add_edge("app.manage:rebuild_index", "app.services.products_service:handle",
-               "reference", count=4)
-    g.add_edge("app.manage:rebuild_index", "app.services.customers_service:handle",
-               "reference")
+    g.add_edge(
+        "app.manage:nightly_sync", "app.services.orders_service:handle", "reference", count=4
+    )
+    g.add_edge(
+        "app.manage:rebuild_index", "app.services.products_service:handle", "reference", count=4
+    )
+    g.add_edge("app.manage:rebuild_index", "app.services.customers_service:handle", "reference")
     for e in ("orders", "products", "customers", "invoices", "shipments"):
         g.add_edge("app.manage:_register_routes", f"app.api.{e}.routes:index", "reference")
         g.add_edge("app.manage", f"app.api.{e}.routes", "import")
@@ -283,8 +377,12 @@ def test_a_maintenance_command_goes_to_the_domain_it_works_on() -> None:
     assert "app.manage" in plan.meta["split_modules"]
     assert plan.service_of("app.manage:nightly_sync") == "orders"
     assert plan.service_of("app.manage:rebuild_index") == "products"
-    for wiring in ("app.manage", "app.manage:main", "app.manage:create_app",
-                   "app.manage:_register_routes"):
+    for wiring in (
+        "app.manage",
+        "app.manage:main",
+        "app.manage:create_app",
+        "app.manage:_register_routes",
+    ):
         assert plan.service_of(wiring) == "shared_kernel", wiring
 
 
@@ -296,7 +394,9 @@ def test_a_concept_across_many_layers_is_no_role_word_but_a_file_in_every_featur
     modules = ["app", *(f"app.{layer}" for layer in layers)]
     entities = [f"thing{chr(97 + i)}" for i in range(28)]
     for i, layer in enumerate(layers):  # shots, tasks and assets, and entities of its own
-        modules += [f"app.{layer}.{e}" for e in ("asset", "shot", "task", *entities[4 * i:4 * i + 4])]
+        modules += [
+            f"app.{layer}.{e}" for e in ("asset", "shot", "task", *entities[4 * i : 4 * i + 4])
+        ]
     c = Concepts(modules, {"shot", "task", *entities})
     assert "asset" not in c.recurring
     for layer in layers:

@@ -30,11 +30,18 @@ def test_parse_services() -> None:
 
 def test_build_options_collects_every_problem() -> None:
     with pytest.raises(PlanError) as exc:
-        build_options({"seed": "x", "weights": {"import": -1}, "pin": ["a"], "apart": [["a"]],
-                       "colour": 1}, source="proj/migrator.yaml")
+        build_options(
+            {"seed": "x", "weights": {"import": -1}, "pin": ["a"], "apart": [["a"]], "colour": 1},
+            source="proj/migrator.yaml",
+        )
     text = str(exc.value)
-    for part in ("proj/migrator.yaml: seed: must be an integer", "weights: must map",
-                 "pin: must map", "apart: must be a list of lists", "colour: unknown option"):
+    for part in (
+        "proj/migrator.yaml: seed: must be an integer",
+        "weights: must map",
+        "pin: must map",
+        "apart: must be a list of lists",
+        "colour: unknown option",
+    ):
         assert part in text
     with pytest.raises(PlanError, match="weights.bogus: unknown kind"):
         build_options({"weights": {"bogus": 1}})
@@ -45,7 +52,7 @@ def test_build_options_collects_every_problem() -> None:
 
 def test_find_config_prefers_migrator_yaml(tmp_path: Path) -> None:
     assert find_config(tmp_path) is None
-    (tmp_path / "pyproject.toml").write_text('[tool.migrator.propose]\nseed = 3\n')
+    (tmp_path / "pyproject.toml").write_text("[tool.migrator.propose]\nseed = 3\n")
     assert find_config(tmp_path) == ({"seed": 3}, str(tmp_path / "pyproject.toml"))
     (tmp_path / "migrator.yaml").write_text("propose:\n  seed: 4\n")
     assert find_config(tmp_path)[0] == {"seed": 4}

@@ -16,8 +16,13 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not 
 
 
 def _git(repo: Path, *args: str, email: str = "ann@example.org") -> None:
-    subprocess.run(["git", "-c", f"user.email={email}", "-c", "user.name=t", *args], cwd=repo,
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        ["git", "-c", f"user.email={email}", "-c", "user.name=t", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
 
 
 def _commit(repo: Path, files: list[str], email: str) -> None:
@@ -38,16 +43,21 @@ def repo(tmp_path: Path) -> Path:
     _commit(repo, ["src/app/a.py", "src/app/b.py"], "ann@example.org")
     _commit(repo, ["src/app/a.py", "src/app/b.py"], "bob@example.org")
     _commit(repo, ["src/app/a.py", "src/app/c.py"], "ann@example.org")  # once: below support
-    _commit(repo, [f"src/app/bulk{i}.py" for i in range(MAX_MODULES_PER_COMMIT + 1)]
-            + ["src/app/a.py", "src/app/c.py"], "ann@example.org")  # a sweep: no evidence
+    _commit(
+        repo,
+        [f"src/app/bulk{i}.py" for i in range(MAX_MODULES_PER_COMMIT + 1)]
+        + ["src/app/a.py", "src/app/c.py"],
+        "ann@example.org",
+    )  # a sweep: no evidence
     _commit(repo, ["docs/readme.py", "src/app/c.py"], "cy@example.org")  # outside the root
     return repo
 
 
 def _files(repo: Path) -> dict[str, str]:
     root = repo / "src"
-    return {"app." + p.stem: p.relative_to(root).as_posix()
-            for p in sorted((root / "app").glob("*.py"))}
+    return {
+        "app." + p.stem: p.relative_to(root).as_posix() for p in sorted((root / "app").glob("*.py"))
+    }
 
 
 def test_cochange_and_shared_authors_are_read_from_git(repo: Path) -> None:
@@ -73,16 +83,18 @@ def test_history_pulls_code_that_changes_together_into_one_service() -> None:
     from migrator.graph import Route
 
     graph.add_node("shop.reports", "module", file="shop/reports.py", line=1, end_line=30)
-    graph.add_node("shop.reports:summary", "function", file="shop/reports.py", line=2,
-                   end_line=20)
-    graph.routes.append(Route("GET", "/reports/", "shop.reports:summary", "flask",
-                              "shop/reports.py", 2))
+    graph.add_node("shop.reports:summary", "function", file="shop/reports.py", line=2, end_line=20)
+    graph.routes.append(
+        Route("GET", "/reports/", "shop.reports:summary", "flask", "shop/reports.py", 2)
+    )
     graph.finalize()
     before = propose(graph).service_of("shop.reports")
     target = "dom2" if before != "dom2" else "dom1"
-    history = History(commits=12, cochange={tuple(sorted(("shop.reports", f"shop.{target}.m{j}"))): 6
-                                            for j in range(3)},
-                      authors={tuple(sorted(("shop.reports", f"shop.{target}.m0"))): 1.0})
+    history = History(
+        commits=12,
+        cochange={tuple(sorted(("shop.reports", f"shop.{target}.m{j}"))): 6 for j in range(3)},
+        authors={tuple(sorted(("shop.reports", f"shop.{target}.m0"))): 1.0},
+    )
     assert propose(graph, history=history).service_of("shop.reports") == target
     # weights are the user's to set: without them history changes nothing
     off = propose(graph, history=history, weights={"cochange": 0, "authors": 0})

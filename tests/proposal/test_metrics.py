@@ -38,8 +38,14 @@ from migrator.proposal.metrics import (
 )
 
 LN2, LN3 = math.log(2), math.log(3)
-ASSIGN = {"p.a": "alpha", "p.b": "alpha", "p.c": "alpha", "p.d": "beta", "p.e": "beta",
-          "p.k": "shared_kernel"}
+ASSIGN = {
+    "p.a": "alpha",
+    "p.b": "alpha",
+    "p.c": "alpha",
+    "p.d": "beta",
+    "p.e": "beta",
+    "p.k": "shared_kernel",
+}
 GROUPS = {k: v for k, v in ASSIGN.items() if v != "shared_kernel"}
 
 
@@ -55,10 +61,14 @@ def build() -> DependencyGraph:
     g.add_edge("p.d", "p.e", "import", count=1)
     g.add_edge("p.e", "p.d", "reference", count=1)
     g.add_edge("p.e", "p.k", "import", count=5)
-    g.routes = [Route("GET", "/a", "p.a:view", "flask", "p/a.py", 3),
-                Route("GET", "/d", "p.d", "flask", "p/d.py", 3)]
-    g.entry_points = [EntryPoint("task", "nightly", "p.c", "p/c.py", 1),
-                      EntryPoint("signal", "on_save", "p.e", "p/e.py", 1)]
+    g.routes = [
+        Route("GET", "/a", "p.a:view", "flask", "p/a.py", 3),
+        Route("GET", "/d", "p.d", "flask", "p/d.py", 3),
+    ]
+    g.entry_points = [
+        EntryPoint("task", "nightly", "p.c", "p/c.py", 1),
+        EntryPoint("signal", "on_save", "p.e", "p/e.py", 1),
+    ]
     g.tables = {
         "orders": Table("orders", model="p.a:Order", writers=["p.a", "p.d"], readers=["p.e"]),
         "stock": Table("stock", writers=["p.d", "p.e"], readers=["p.b", "p.d"]),
@@ -74,10 +84,17 @@ def w_edges() -> dict:
 
 def test_weights_are_one_plus_ln_count_summed_over_kinds() -> None:
     w = w_edges()
-    assert w == pytest.approx({("p.a", "p.b"): 1 + LN2, ("p.a", "p.d"): 1 + LN3,
-                               ("p.b", "p.c"): 1 + LN2, ("p.c", "p.a"): 1.0,
-                               ("p.d", "p.e"): 1.0, ("p.e", "p.d"): 1.0,
-                               ("p.e", "p.k"): 1 + math.log(5)})
+    assert w == pytest.approx(
+        {
+            ("p.a", "p.b"): 1 + LN2,
+            ("p.a", "p.d"): 1 + LN3,
+            ("p.b", "p.c"): 1 + LN2,
+            ("p.c", "p.a"): 1.0,
+            ("p.d", "p.e"): 1.0,
+            ("p.e", "p.d"): 1.0,
+            ("p.e", "p.k"): 1 + math.log(5),
+        }
+    )
     assert edge_weight(1) == 1.0 and edge_weight(0.5) == 0.5
 
 
@@ -101,8 +118,7 @@ def test_modularity_by_hand() -> None:
     m = ab + bc + ac + ad + de
     deg_alpha = 2 * (ab + bc + ac) + ad
     deg_beta = 2 * de + ad
-    q = ((ab + bc + ac) / m - (deg_alpha / (2 * m)) ** 2
-         + de / m - (deg_beta / (2 * m)) ** 2)
+    q = (ab + bc + ac) / m - (deg_alpha / (2 * m)) ** 2 + de / m - (deg_beta / (2 * m)) ** 2
     assert modularity(w_edges(), GROUPS) == pytest.approx(q)
     assert q == pytest.approx(0.213118, abs=1e-5)
 
@@ -144,8 +160,11 @@ def test_bcp_by_hand() -> None:
     reach = context_reach(g, UnitResolver(ASSIGN))
     # GET /a from p.a reaches everything; GET /d only beta; the task from p.c reaches all;
     # the signal entry point is not a business context
-    assert reach == {"GET /a": ["alpha", "beta"], "GET /d": ["beta"],
-                     "task nightly": ["alpha", "beta"]}
+    assert reach == {
+        "GET /a": ["alpha", "beta"],
+        "GET /d": ["beta"],
+        "task nightly": ["alpha", "beta"],
+    }
     assert business_context_purity(reach, ["alpha", "beta"]) == pytest.approx((LN2 + LN3) / 2)
     # a service no context reaches contributes ln 1 = 0 but still counts in K
     assert business_context_purity({"x": ["a"], "y": ["a"]}, ["a", "b"]) == pytest.approx(LN2 / 2)
@@ -175,10 +194,12 @@ def test_data_coupling_lists() -> None:
     dc = data_coupling(g, r, table_owners(g, r))
     assert dc["shared_write_tables"] == [
         {"table": "orders", "services": ["alpha", "beta"]},
-        {"table": "tie", "services": ["alpha", "beta"]}]
+        {"table": "tie", "services": ["alpha", "beta"]},
+    ]
     assert dc["cross_read_tables"] == [
         {"table": "orders", "owner": "alpha", "readers": ["beta"]},
-        {"table": "stock", "owner": "beta", "readers": ["alpha"]}]
+        {"table": "stock", "owner": "beta", "readers": ["alpha"]},
+    ]
     assert (dc["shared_writes"], dc["cross_reads"]) == (2, 2)
 
 
@@ -198,8 +219,7 @@ def test_split_symbol_edges_lift_to_their_own_unit() -> None:
     g.add_edge("m.views", "m.models:Order", "reference", count=4)
     g.add_edge("m.models:Order", "m.models", "reference", count=1)
     g.finalize()
-    counts = unit_counts(g, UnitResolver({"m.models": "a", "m.models:Order": "b",
-                                          "m.views": "b"}))
+    counts = unit_counts(g, UnitResolver({"m.models": "a", "m.models:Order": "b", "m.views": "b"}))
     assert counts == {("m.models:Order", "m.models"): 1.0, ("m.views", "m.models:Order"): 4.0}
 
 

@@ -98,8 +98,17 @@ def _mixed_graph() -> DependencyGraph:
     """Two domain packages, a layer ``models`` module with one model per domain and a cohesive
     ``helpers`` module whose two functions are both used by domain a only."""
     g = DependencyGraph()
-    for m in ["app", "app.a", "app.a.x", "app.a.y", "app.b", "app.b.x", "app.b.y",
-              "app.models", "app.helpers"]:
+    for m in [
+        "app",
+        "app.a",
+        "app.a.x",
+        "app.a.y",
+        "app.b",
+        "app.b.x",
+        "app.b.y",
+        "app.models",
+        "app.helpers",
+    ]:
         g.add_node(m, "module", line=1, end_line=20)
     g.add_node("app.models:A", "class", line=1, end_line=5)
     g.add_node("app.models:B", "class", line=6, end_line=9)
@@ -113,8 +122,9 @@ def _mixed_graph() -> DependencyGraph:
         g.add_edge(f"app.{d}.y:save", f"app.models:{d.upper()}", "reference", count=2)
         g.add_edge(f"app.{d}.y", "app.models", "import")
         g.routes.append(Route("GET", f"/{d}/", f"app.{d}.x:view", "flask", "f.py", 1))
-        g.tables[f"{d}_rows"] = Table(f"{d}_rows", model=f"app.models:{d.upper()}",
-                                      writers=[f"app.{d}.y:save"])
+        g.tables[f"{d}_rows"] = Table(
+            f"{d}_rows", model=f"app.models:{d.upper()}", writers=[f"app.{d}.y:save"]
+        )
     g.add_edge("app.a.x:view", "app.helpers:h1", "reference")
     g.add_edge("app.a.y:save", "app.helpers:h2", "reference")
     g.add_edge("app.helpers:h1", "app.helpers:h2", "reference")
@@ -133,7 +143,9 @@ def test_split_mixed_modules_keep_cohesive_ones_whole() -> None:
     # configuration overrides the split decision both ways
     assert build_units(g, build_options({"keep_whole": ["app.models"]})).split == []
     assert build_units(g, build_options({"split": ["app.helpers"]})).split == [
-        "app.helpers", "app.models"]
+        "app.helpers",
+        "app.models",
+    ]
 
 
 def test_kernel_has_no_business_logic(planted) -> None:
@@ -168,8 +180,11 @@ def test_pins_together_apart(planted) -> None:
     with pytest.raises(PlanError, match="pin"):
         propose(graph, pin={"shop.dom0": "Bad_Name"})
     with pytest.raises(PlanError, match="must stay together"):
-        propose(graph, pin={"shop.dom0.m0": "x", "shop.dom1.m0": "y"},
-                together=[["shop.dom0.m0", "shop.dom1.m0"]])
+        propose(
+            graph,
+            pin={"shop.dom0.m0": "x", "shop.dom1.m0": "y"},
+            together=[["shop.dom0.m0", "shop.dom1.m0"]],
+        )
 
 
 def test_edited_plan_keeps_decisions_and_places_new_nodes(planted) -> None:
@@ -199,8 +214,7 @@ def test_edited_plan_keeps_decisions_and_places_new_nodes(planted) -> None:
     assert again.service_of("shop.dom3.m9") == "dom3"
     assert again.service_of("shop.fresh.a") == again.service_of("shop.fresh.b")
     assert again.service_of("shop.fresh.a") not in {None, SHARED}
-    assert again.meta["new_nodes"] == ["shop.dom3.m9", "shop.fresh", "shop.fresh.a",
-                                       "shop.fresh.b"]
+    assert again.meta["new_nodes"] == ["shop.dom3.m9", "shop.fresh", "shop.fresh.a", "shop.fresh.b"]
     for name, s in edited.services.items():
         assert set(s.modules) <= set(again.services[name].modules)
         assert set(s.tables) <= set(again.services[name].tables)
@@ -221,12 +235,22 @@ def test_refine_moves_single_nodes_to_cut_cross_weight() -> None:
 
 
 def test_names_come_from_vocabulary_and_are_unique() -> None:
-    score = candidates([("shop.orders", 4), ("shop.models", 2)], ["orders", "api"],
-                       ["order_lines"], ["OrderLine"], roots={"shop.models"})
+    score = candidates(
+        [("shop.orders", 4), ("shop.models", 2)],
+        ["orders", "api"],
+        ["order_lines"],
+        ["OrderLine"],
+        roots={"shop.models"},
+    )
     assert max(score, key=score.get) == "orders" and "models" not in score
-    names = assign_names({1: score, 2: candidates([("shop.orders", 1)], [], [], [], set()),
-                          3: candidates([("x.utils", 1)], [], [], [], set())},
-                         {1: 10, 2: 3, 3: 1})
+    names = assign_names(
+        {
+            1: score,
+            2: candidates([("shop.orders", 1)], [], [], [], set()),
+            3: candidates([("x.utils", 1)], [], [], [], set()),
+        },
+        {1: 10, 2: 3, 3: 1},
+    )
     assert names[1] == "orders" and names[2] != "orders" and len(set(names.values())) == 3
     assert all(n == n.lower() and len(n) <= 63 for n in names.values())
     assert stems("cart_token_from_request") == {"cart", "token", "request"}
@@ -235,16 +259,26 @@ def test_names_come_from_vocabulary_and_are_unique() -> None:
 
 def test_names_never_take_a_container_name_compose_reserves() -> None:
     # Django's own code has a django.contrib.postgres package: its service was named postgres
-    names = assign_names({1: candidates([("django.contrib.postgres", 5)], [], [], [], set()),
-                          2: candidates([("app.gateway", 2)], [], [], [], set())}, {1: 5, 2: 2})
+    names = assign_names(
+        {
+            1: candidates([("django.contrib.postgres", 5)], [], [], [], set()),
+            2: candidates([("app.gateway", 2)], [], [], [], set()),
+        },
+        {1: 5, 2: 2},
+    )
     assert names[1] not in ("postgres", "gateway", "monolith") and names[1].startswith("postgres")
     assert names[2] not in ("postgres", "gateway", "monolith")
 
 
 def test_hostile_names_become_dns_labels() -> None:
     g = DependencyGraph()
-    for m in ["Über_App", "Über_App.Café_Ops", "Über_App.Café_Ops.x", "Über_App.Z__",
-              "Über_App.Z__.y"]:
+    for m in [
+        "Über_App",
+        "Über_App.Café_Ops",
+        "Über_App.Café_Ops.x",
+        "Über_App.Z__",
+        "Über_App.Z__.y",
+    ]:
         g.add_node(m, "module")
     g.add_edge("Über_App.Café_Ops.x", "Über_App.Café_Ops", "import", count=2)
     g.add_edge("Über_App.Z__.y", "Über_App.Z__", "import", count=2)

@@ -47,7 +47,8 @@ def test_the_default_proposal_is_team_sized_and_named_by_business(app: str) -> N
     assert reference / 2 <= n <= reference * 2, (app, n, reference)
     # a technical word names a service only when the app's data is named so (a `signal` table)
     data = {"_".join(seg_words(t)) for t in graph.tables} | {
-        "_".join(seg_words(t.model.split(":")[-1])) for t in graph.tables.values() if t.model}
+        "_".join(seg_words(t.model.split(":")[-1])) for t in graph.tables.values() if t.model
+    }
     for name in plan.services:
         words = set(name.split("-"))
         if words <= (ROLE_WORDS | GENERIC):

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_monolith"
 INTENDED = SAMPLE / "decomposition.yaml"
 
+
 @pytest.fixture(scope="module")
 def graph():
     from migrator.analysis import analyze
@@ -91,7 +92,12 @@ def test_cli_plan_is_byte_identical_under_any_hash_seed(tmp_path: Path) -> None:
     for seed in ("0", "31337"):
         out = tmp_path / f"{seed}.yaml"
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        subprocess.run([sys.executable, "-m", "migrator", "propose", str(SAMPLE), "-o", str(out),
-                        "-q"], check=True, env=env, cwd=ROOT, timeout=600)
+        subprocess.run(
+            [sys.executable, "-m", "migrator", "propose", str(SAMPLE), "-o", str(out), "-q"],
+            check=True,
+            env=env,
+            cwd=ROOT,
+            timeout=600,
+        )
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]

@@ -60,10 +60,16 @@ SOURCES = {
 PLAN = {
     "version": 1,
     "services": {
-        "catalog": {"modules": ["shop.catalog"], "interface": ["shop.catalog.api:get_product"],
-                    "tables": ["product"]},
-        "inventory": {"modules": ["shop.inventory"],
-                      "interface": ["shop.inventory.service:reserve"], "tables": ["stock"]},
+        "catalog": {
+            "modules": ["shop.catalog"],
+            "interface": ["shop.catalog.api:get_product"],
+            "tables": ["product"],
+        },
+        "inventory": {
+            "modules": ["shop.inventory"],
+            "interface": ["shop.inventory.service:reserve"],
+            "tables": ["stock"],
+        },
         "checkout": {"modules": ["shop.checkout"], "depends_on": ["catalog", "inventory"]},
     },
     "shared_kernel": {"modules": ["shop.config"]},
@@ -111,32 +117,76 @@ def build_graph(root: Path) -> DependencyGraph:
     edge("shop.catalog.models", "shop.config", "import", cm, "from shop import config")
     edge("shop.catalog.models:Product", "shop.config:DEBUG", "reference", cm, "config.DEBUG")
     edge("shop.catalog.api", "shop.catalog.models", "import", ca, "import Product")
-    edge("shop.catalog.api:get_product", "shop.catalog.models:Product", "reference", ca,
-         "return Product")
+    edge(
+        "shop.catalog.api:get_product",
+        "shop.catalog.models:Product",
+        "reference",
+        ca,
+        "return Product",
+    )
     edge("shop.inventory.service", "shop.inventory.models", "import", iv, "import Stock")
-    edge("shop.inventory.service", "shop.checkout.service", "import", iv,
-         "import service as checkout_service")
-    edge("shop.inventory.service:reserve", "shop.checkout.service:checkout", "reference", iv,
-         "checkout_service.checkout")
-    edge("shop.inventory.service:reserve", "shop.inventory.models:Stock", "reference", iv,
-         "return Stock")
+    edge(
+        "shop.inventory.service",
+        "shop.checkout.service",
+        "import",
+        iv,
+        "import service as checkout_service",
+    )
+    edge(
+        "shop.inventory.service:reserve",
+        "shop.checkout.service:checkout",
+        "reference",
+        iv,
+        "checkout_service.checkout",
+    )
+    edge(
+        "shop.inventory.service:reserve",
+        "shop.inventory.models:Stock",
+        "reference",
+        iv,
+        "return Stock",
+    )
     edge("shop.checkout.service", "shop.catalog.api", "import", ck, "import get_product")
     edge("shop.checkout.service", "shop.inventory.models", "import", ck, "import Stock")
-    edge("shop.checkout.service", "shop.inventory.service", "import", ck,
-         "import service as inventory_service")
-    edge("shop.checkout.service:checkout", "shop.catalog.api:get_product", "reference", ck,
-         "get_product(pid)")
-    edge("shop.checkout.service:checkout", "shop.inventory.models:Stock", "reference", ck,
-         "Stock()")
-    edge("shop.checkout.service:checkout", "shop.inventory.service:reserve", "reference", ck,
-         "inventory_service.reserve")
-    g.tables["stock"] = Table(name="stock", model="shop.inventory.models:Stock",
-                              file="shop/inventory/models.py", line=1,
-                              readers=["shop.checkout.service:checkout"],
-                              writers=["shop.inventory.service:reserve"])
-    g.tables["product"] = Table(name="product", model="shop.catalog.models:Product",
-                                file="shop/catalog/models.py", line=4,
-                                readers=["shop.catalog.api:get_product"])
+    edge(
+        "shop.checkout.service",
+        "shop.inventory.service",
+        "import",
+        ck,
+        "import service as inventory_service",
+    )
+    edge(
+        "shop.checkout.service:checkout",
+        "shop.catalog.api:get_product",
+        "reference",
+        ck,
+        "get_product(pid)",
+    )
+    edge(
+        "shop.checkout.service:checkout", "shop.inventory.models:Stock", "reference", ck, "Stock()"
+    )
+    edge(
+        "shop.checkout.service:checkout",
+        "shop.inventory.service:reserve",
+        "reference",
+        ck,
+        "inventory_service.reserve",
+    )
+    g.tables["stock"] = Table(
+        name="stock",
+        model="shop.inventory.models:Stock",
+        file="shop/inventory/models.py",
+        line=1,
+        readers=["shop.checkout.service:checkout"],
+        writers=["shop.inventory.service:reserve"],
+    )
+    g.tables["product"] = Table(
+        name="product",
+        model="shop.catalog.models:Product",
+        file="shop/catalog/models.py",
+        line=4,
+        readers=["shop.catalog.api:get_product"],
+    )
     return g.finalize()
 
 

@@ -36,8 +36,9 @@ def save_plan(data: dict, path: Path) -> Path:
     return path
 
 
-def module_graph(edges: list[tuple[str, str]], kind: str = "import",
-                 **flags: bool) -> DependencyGraph:
+def module_graph(
+    edges: list[tuple[str, str]], kind: str = "import", **flags: bool
+) -> DependencyGraph:
     """A graph of modules joined by ``kind`` edges, evidence ``<module path>.py:<n>``."""
     g = DependencyGraph(root=".")
     mods = sorted({m for e in edges for m in e})

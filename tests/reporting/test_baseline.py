@@ -70,8 +70,14 @@ def test_moving_lines_and_reordering_code_keeps_the_baseline(tmp_path):
 def test_baseline_file_is_sorted_small_and_line_free(tmp_path, graph):
     graph_file = save_graph(graph, tmp_path / "graph.json")
     plan_file = save_plan(PLAN, tmp_path / "plan.yaml")
-    res = run("baseline", str(graph_file), "--plan", str(plan_file), "-o",
-              str(tmp_path / "migrator-baseline.json"))
+    res = run(
+        "baseline",
+        str(graph_file),
+        "--plan",
+        str(plan_file),
+        "-o",
+        str(tmp_path / "migrator-baseline.json"),
+    )
     assert res.exit_code == 0, res.output
     text = (tmp_path / "migrator-baseline.json").read_text()
     data = json.loads(text)
@@ -86,8 +92,14 @@ def test_baseline_file_is_sorted_small_and_line_free(tmp_path, graph):
     assert len(text.splitlines()) < 40
     # writing again changes nothing (same bytes, file left alone)
     mtime = (tmp_path / "migrator-baseline.json").stat().st_mtime_ns
-    run("baseline", str(graph_file), "--plan", str(plan_file), "-o",
-        str(tmp_path / "migrator-baseline.json"))
+    run(
+        "baseline",
+        str(graph_file),
+        "--plan",
+        str(plan_file),
+        "-o",
+        str(tmp_path / "migrator-baseline.json"),
+    )
     assert (tmp_path / "migrator-baseline.json").stat().st_mtime_ns == mtime
 
 
@@ -95,15 +107,23 @@ def _setup(tmp_path, graph):
     graph_file = save_graph(graph, tmp_path / "graph.json")
     plan_file = save_plan(PLAN, tmp_path / "plan.yaml")
     base = tmp_path / "base.json"
-    assert run("baseline", str(graph_file), "--plan", str(plan_file), "-o",
-               str(base)).exit_code == 0
+    assert (
+        run("baseline", str(graph_file), "--plan", str(plan_file), "-o", str(base)).exit_code == 0
+    )
     return plan_file, base
 
 
 def test_unchanged_code_passes(tmp_path, graph):
     plan_file, base = _setup(tmp_path, graph)
-    res = run("report", str(tmp_path / "graph.json"), "--plan", str(plan_file), "--baseline",
-              str(base), "--no-metrics")
+    res = run(
+        "report",
+        str(tmp_path / "graph.json"),
+        "--plan",
+        str(plan_file),
+        "--baseline",
+        str(base),
+        "--no-metrics",
+    )
     assert res.exit_code == 0, res.output
     assert "new: 0 edges, 0 cycles, 0 instability increases -> ok" in res.output
 
@@ -111,36 +131,73 @@ def test_unchanged_code_passes(tmp_path, graph):
 def test_new_coupling_fails_and_is_located(tmp_path, graph, shop):
     plan_file, base = _setup(tmp_path, graph)
     # catalog starts to use inventory (through its interface, still new coupling)
-    graph.add_edge("shop.catalog.api:get_product", "shop.inventory.service:reserve",
-                   "reference", evidence=["shop/catalog/api.py:5"])
+    graph.add_edge(
+        "shop.catalog.api:get_product",
+        "shop.inventory.service:reserve",
+        "reference",
+        evidence=["shop/catalog/api.py:5"],
+    )
     changed = save_graph(graph.finalize(), tmp_path / "changed.json")
-    res = run("report", str(changed), "--plan", str(plan_file), "--baseline", str(base),
-              "--no-metrics", cwd=shop)
+    res = run(
+        "report",
+        str(changed),
+        "--plan",
+        str(plan_file),
+        "--baseline",
+        str(base),
+        "--no-metrics",
+        cwd=shop,
+    )
     assert res.exit_code == 1
     assert "FAIL (new-edges, instability-increase)" in res.output
-    assert ("shop/catalog/api.py:5: new-edge: new dependency shop.catalog.api:get_product -> "
-            "shop.inventory.service:reserve [reference] (catalog -> inventory)") in res.output
+    assert (
+        "shop/catalog/api.py:5: new-edge: new dependency shop.catalog.api:get_product -> "
+        "shop.inventory.service:reserve [reference] (catalog -> inventory)"
+    ) in res.output
     assert "instability-increase: instability of 'catalog' rose from 0.5 to 0.6667" in res.output
     # only the checks asked for fail
-    res = run("report", str(changed), "--plan", str(plan_file), "--baseline", str(base),
-              "--fail-on", "new-cycles", "--no-metrics")
+    res = run(
+        "report",
+        str(changed),
+        "--plan",
+        str(plan_file),
+        "--baseline",
+        str(base),
+        "--fail-on",
+        "new-cycles",
+        "--no-metrics",
+    )
     assert res.exit_code == 0, res.output
 
 
 def test_new_cycle_fails_and_improvements_are_listed(tmp_path, graph):
     plan_file, base = _setup(tmp_path, graph)
-    graph.add_edge("shop.catalog.api", "shop.checkout.service", "import",
-                   evidence=["shop/catalog/api.py:2"])
-    graph.g.remove_edge("shop.checkout.service:checkout", "shop.catalog.api:get_product",
-                        key="reference")
+    graph.add_edge(
+        "shop.catalog.api", "shop.checkout.service", "import", evidence=["shop/catalog/api.py:2"]
+    )
+    graph.g.remove_edge(
+        "shop.checkout.service:checkout", "shop.catalog.api:get_product", key="reference"
+    )
     changed = save_graph(graph.finalize(), tmp_path / "changed.json")
-    res = run("report", str(changed), "--plan", str(plan_file), "--baseline", str(base),
-              "--fail-on", "new-cycles", "--no-metrics", "-f", "json")
+    res = run(
+        "report",
+        str(changed),
+        "--plan",
+        str(plan_file),
+        "--baseline",
+        str(base),
+        "--fail-on",
+        "new-cycles",
+        "--no-metrics",
+        "-f",
+        "json",
+    )
     assert res.exit_code == 1
     diff = json.loads(res.output)["baseline"]
     assert diff["new_cycles"] == [["shop.catalog.api", "shop.checkout.service"]]
     assert diff["removed_edges"] == [
-        ["shop.checkout.service:checkout", "shop.catalog.api:get_product", "reference"]]
+        ["shop.checkout.service:checkout", "shop.catalog.api:get_product", "reference"]
+    ]
     assert diff["failing"] == ["new-cycles"]
 
 
@@ -189,8 +246,9 @@ def test_unsupported_baseline_version(tmp_path, graph, version):
     data = json.loads(base.read_text())
     data["version"] = version
     base.write_text(json.dumps(data))
-    res = run("report", str(tmp_path / "graph.json"), "--plan", str(plan_file), "--baseline",
-              str(base))
+    res = run(
+        "report", str(tmp_path / "graph.json"), "--plan", str(plan_file), "--baseline", str(base)
+    )
     assert res.exit_code == 2 and "not supported" in res.output
 
 
@@ -199,11 +257,14 @@ def test_the_analyser_keeps_the_baseline_when_code_moves(tmp_path):
     sources parse, their symbols moved, and the baseline does not change."""
     from migrator.analysis import analyze
 
-    graphs = [analyze(write_tree(tmp_path / name, sources), use_cache=False, jobs=1)
-              for name, sources in (("a", SOURCES), ("b", MOVED))]
+    graphs = [
+        analyze(write_tree(tmp_path / name, sources), use_cache=False, jobs=1)
+        for name, sources in (("a", SOURCES), ("b", MOVED))
+    ]
     lines = [g.g.nodes["shop.catalog.models:Product"]["line"] for g in graphs]
     assert lines[0] != lines[1]
-    texts = [dump_baseline(make_baseline(report(g, plan_from_dict(PLAN), metrics=False)))
-             for g in graphs]
+    texts = [
+        dump_baseline(make_baseline(report(g, plan_from_dict(PLAN), metrics=False))) for g in graphs
+    ]
     assert texts[0] == texts[1]
     assert json.loads(texts[0])["edges"]

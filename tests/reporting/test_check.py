@@ -23,9 +23,11 @@ def test_violations_are_listed_tach_style_and_exit_1(tmp_path):
     res = _check(tmp_path)
     assert res.exit_code == 1
     lines = res.output.splitlines()
-    assert ("shop/checkout/service.py:8: interface-violation: shop.checkout.service:checkout "
-            "(checkout) uses shop.inventory.models:Stock, which is not in the interface of "
-            "service 'inventory' [reference]") in lines
+    assert (
+        "shop/checkout/service.py:8: interface-violation: shop.checkout.service:checkout "
+        "(checkout) uses shop.inventory.models:Stock, which is not in the interface of "
+        "service 'inventory' [reference]"
+    ) in lines
     assert sum(" interface-violation: " in line for line in lines) == 4
     # the interface is honoured: get_product and reserve are not reported
     assert "get_product" not in res.output and "reserve, which" not in res.output
@@ -77,7 +79,8 @@ def test_ignore_comments_silence_named_rules_and_unused_ones_are_reported(tmp_pa
     assert [line for line in lines if " interface-violation: " in line] == [
         "shop/inventory/service.py:6: interface-violation: shop.inventory.service:reserve "
         "(inventory) uses shop.checkout.service:checkout, which is not in the interface of "
-        "service 'checkout' [reference]"]
+        "service 'checkout' [reference]"
+    ]
     assert res.exit_code == 1
     assert "shop/inventory/service.py:6: unused-ignore:" in res.output
     assert "shop/inventory/service.py:7: unused-ignore:" in res.output
@@ -90,7 +93,8 @@ def test_ignore_comments_silence_named_rules_and_unused_ones_are_reported(tmp_pa
 def test_all_ignored_passes_unless_strict_about_unused_ignores(tmp_path):
     sources = dict(IGNORED)
     sources["shop/inventory/service.py"] = sources["shop/inventory/service.py"].replace(
-        "# migrator: ignore[import-cycle]", "# migrator: ignore[interface-violation]")
+        "# migrator: ignore[import-cycle]", "# migrator: ignore[interface-violation]"
+    )
     res = _check(tmp_path, sources)
     assert res.exit_code == 0, res.output
     assert res.output.splitlines()[-1].endswith("1 unused ignore(s)")
@@ -103,17 +107,26 @@ def test_check_as_sarif_and_junit(tmp_path):
     assert res.exit_code == 1
     run_ = json.loads(res.output)["runs"][0]
     assert {r["id"] for r in run_["tool"]["driver"]["rules"]} == {
-        "interface-violation", "kernel-dependency", "undeclared-dependency"}
+        "interface-violation",
+        "kernel-dependency",
+        "undeclared-dependency",
+    }
     assert sum(r["ruleId"] == "interface-violation" for r in run_["results"]) == 4
     res = _check(tmp_path / "j", SOURCES, PLAN, "-f", "junit")
     assert res.exit_code == 1 and 'tests="3" failures="2"' in res.output
 
 
 def test_decomposition_file_works_as_a_plan(tmp_path):
-    decomposition = {"version": 1, "kind": "decomposition",
-                     "services": {"catalog": ["shop.catalog"], "inventory": ["shop.inventory"],
-                                  "checkout": ["shop.checkout"]},
-                     "shared_kernel": ["shop.config"]}
+    decomposition = {
+        "version": 1,
+        "kind": "decomposition",
+        "services": {
+            "catalog": ["shop.catalog"],
+            "inventory": ["shop.inventory"],
+            "checkout": ["shop.checkout"],
+        },
+        "shared_kernel": ["shop.config"],
+    }
     res = _check(tmp_path, SOURCES, decomposition)
     # no interfaces declared: every use of another service's code is a violation
     assert res.exit_code == 1
@@ -127,8 +140,10 @@ def test_kernel_depending_on_a_service_is_an_error(tmp_path):
     graph_file = save_graph(graph.finalize(), tmp_path / "graph.json")
     plan_file = save_plan(PLAN, tmp_path / "plan.yaml")
     res = run("check", str(graph_file), "--plan", str(plan_file), cwd=root)
-    assert "shop/config.py:1: kernel-dependency: shared kernel code shop.config uses " \
-           "shop.catalog.api of service 'catalog' [import]" in res.output
+    assert (
+        "shop/config.py:1: kernel-dependency: shared kernel code shop.config uses "
+        "shop.catalog.api of service 'catalog' [import]" in res.output
+    )
 
 
 def test_bad_plans_are_input_errors(tmp_path):
@@ -150,14 +165,17 @@ def test_scan_finds_only_real_comments():
     text = 'x = 1  # migrator: ignore[a, b]\ns = "# migrator: ignore"\n# migrator: ignore\ny = 2\n'
     found = scan(text, "f.py")
     assert [(i.location.line, sorted(i.rules), i.applies_to) for i in found] == [
-        (1, ["a", "b"], 1), (3, [], 4)]
+        (1, ["a", "b"], 1),
+        (3, [], 4),
+    ]
 
 
 def test_kernel_using_a_service_interface_is_still_reported(tmp_path):
     root = write_tree(tmp_path / "proj")
     graph = build_graph(root)
-    graph.add_edge("shop.config", "shop.catalog.api:get_product", "reference",
-                   evidence=["shop/config.py:1"])
+    graph.add_edge(
+        "shop.config", "shop.catalog.api:get_product", "reference", evidence=["shop/config.py:1"]
+    )
     graph_file = save_graph(graph.finalize(), tmp_path / "graph.json")
     plan_file = save_plan(PLAN, tmp_path / "plan.yaml")
     res = run("check", str(graph_file), "--plan", str(plan_file), cwd=root)

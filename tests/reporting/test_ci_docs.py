@@ -63,8 +63,9 @@ def test_github_workflow_is_wired_consistently():
     assert [c[0] for c in commands] == ["analyze", "report", "report", "report", "check"]
     for c in commands:
         validate(c)
-    upload = next(s for s in steps if s.get("uses", "").startswith(
-        "github/codeql-action/upload-sarif"))
+    upload = next(
+        s for s in steps if s.get("uses", "").startswith("github/codeql-action/upload-sarif")
+    )
     sarif_out = next(c[c.index("-o") + 1] for c in commands if "sarif" in c)
     assert upload["with"]["sarif_file"] == sarif_out
     comment = next(s for s in steps if "gh pr comment" in s.get("run", ""))
@@ -82,8 +83,10 @@ def test_gitlab_job_is_wired_consistently():
     assert job["artifacts"]["reports"]["junit"] == junit_out
     for c in commands:
         if "-o" in c and c[0] == "report":
-            assert c[c.index("-o") + 1] in [job["artifacts"]["reports"]["junit"],
-                                            *job["artifacts"]["paths"]]
+            assert c[c.index("-o") + 1] in [
+                job["artifacts"]["reports"]["junit"],
+                *job["artifacts"]["paths"],
+            ]
 
 
 def test_pre_commit_hooks():

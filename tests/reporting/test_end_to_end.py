@@ -25,14 +25,14 @@ def test_analyser_graph_matches_the_hand_built_fixture(shop):
 def test_check_on_a_real_tree(tmp_path):
     root = write_tree(tmp_path / "proj")
     plan = save_plan(PLAN, tmp_path / "plan.yaml")
-    res = run("check", ".", "--plan", str(plan), "--cache-dir", str(tmp_path / "cache"),
-              cwd=root)
+    res = run("check", ".", "--plan", str(plan), "--cache-dir", str(tmp_path / "cache"), cwd=root)
     assert res.exit_code == 1
-    assert ("shop/checkout/service.py:2: interface-violation: shop.checkout.service (checkout) "
-            "uses shop.inventory.models, which is not in the interface of service 'inventory' "
-            "[import]") in res.output.splitlines()
-    assert res.output.splitlines()[-1] == \
-        "4 error(s), 1 warning(s), 0 ignored, 0 unused ignore(s)"
+    assert (
+        "shop/checkout/service.py:2: interface-violation: shop.checkout.service (checkout) "
+        "uses shop.inventory.models, which is not in the interface of service 'inventory' "
+        "[import]"
+    ) in res.output.splitlines()
+    assert res.output.splitlines()[-1] == "4 error(s), 1 warning(s), 0 ignored, 0 unused ignore(s)"
 
 
 def test_baseline_survives_moved_code_on_real_analyses(tmp_path):
@@ -46,8 +46,16 @@ def test_baseline_survives_moved_code_on_real_analyses(tmp_path):
         texts.append(out.read_text())
     assert texts[0] == texts[1]
     # and the ratchet accepts the moved code against the first baseline
-    res = run("report", str(tmp_path / "after"), "--plan", str(plan), "--no-cache",
-              "--baseline", str(tmp_path / "before.json"), "--no-metrics")
+    res = run(
+        "report",
+        str(tmp_path / "after"),
+        "--plan",
+        str(plan),
+        "--no-cache",
+        "--baseline",
+        str(tmp_path / "before.json"),
+        "--no-metrics",
+    )
     assert res.exit_code == 0, res.output
 
 
@@ -55,18 +63,31 @@ def test_new_import_fails_the_ratchet_on_a_real_tree(tmp_path):
     plan = save_plan(PLAN, tmp_path / "plan.yaml")
     root = write_tree(tmp_path / "proj")
     base = tmp_path / "base.json"
-    assert run("baseline", str(root), "--plan", str(plan), "--no-cache", "-o",
-               str(base)).exit_code == 0
+    assert (
+        run("baseline", str(root), "--plan", str(plan), "--no-cache", "-o", str(base)).exit_code
+        == 0
+    )
     api = root / "shop/catalog/api.py"
     api.write_text("from shop.inventory.service import reserve\n" + api.read_text())
-    res = run("report", ".", "--plan", str(plan), "--no-cache", "--baseline", str(base),
-              "-f", "sarif", cwd=root)
+    res = run(
+        "report",
+        ".",
+        "--plan",
+        str(plan),
+        "--no-cache",
+        "--baseline",
+        str(base),
+        "-f",
+        "sarif",
+        cwd=root,
+    )
     assert res.exit_code == 1
     results = json.loads(res.output)["runs"][0]["results"]
     new = [r for r in results if r["ruleId"] == "new-edge"]
     assert new and new[0]["locations"][0]["physicalLocation"] == {
         "artifactLocation": {"uri": "shop/catalog/api.py", "uriBaseId": "%SRCROOT%"},
-        "region": {"startLine": 1}}
+        "region": {"startLine": 1},
+    }
 
 
 def test_missing_path_is_a_usage_error(tmp_path):
@@ -90,12 +111,22 @@ def test_sample_monolith_report_and_check(tmp_path):
     assert data["shared_tables"], "the sample has cross-domain table access (issue 3)"
     decomposition = sample / "decomposition.yaml"
     if decomposition.is_file():
-        res = run("check", str(sample), "--plan", str(decomposition), "--cache-dir",
-                  str(tmp_path / "cache"))
+        res = run(
+            "check",
+            str(sample),
+            "--plan",
+            str(decomposition),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        )
         assert res.exit_code in (0, 1)
         lines = res.output.splitlines()
-        assert all(": interface-violation: " in line or ": undeclared-dependency: " in line
-                   or ": kernel-dependency: " in line for line in lines[:-1])
+        assert all(
+            ": interface-violation: " in line
+            or ": undeclared-dependency: " in line
+            or ": kernel-dependency: " in line
+            for line in lines[:-1]
+        )
 
 
 def test_bad_graph_files_and_options_are_input_errors(tmp_path, graph):

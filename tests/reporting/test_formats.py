@@ -17,8 +17,9 @@ from migrator.reporting.formats import FORMATS
 from .conftest import PLAN
 from .helpers import run, save_graph, save_plan
 
-SARIF_SCHEMA = Path(__file__).resolve().parents[2].parent / "shared" / "schemas" / \
-    "sarif-schema-2.1.0.json"
+SARIF_SCHEMA = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+)
 
 
 @pytest.fixture
@@ -28,8 +29,10 @@ def rep(graph, plan, shop):
 
 def test_sarif_validates_against_the_official_schema(rep):
     if not SARIF_SCHEMA.is_file():
-        pytest.skip(f"SARIF 2.1.0 schema not found at {SARIF_SCHEMA} (../shared/schemas/ "
-                    "relative to the project root)")
+        pytest.skip(
+            f"SARIF 2.1.0 schema not found at {SARIF_SCHEMA} (../shared/schemas/ "
+            "relative to the project root)"
+        )
     import jsonschema
 
     schema = json.loads(SARIF_SCHEMA.read_text())
@@ -47,8 +50,13 @@ def test_sarif_results_locate_every_violation(rep):
     assert doc["version"] == "2.1.0"
     run_ = doc["runs"][0]
     rules = [r["id"] for r in run_["tool"]["driver"]["rules"]]
-    assert rules == ["interface-violation", "kernel-dependency", "undeclared-dependency",
-                     "import-cycle", "shared-table"]
+    assert rules == [
+        "interface-violation",
+        "kernel-dependency",
+        "undeclared-dependency",
+        "import-cycle",
+        "shared-table",
+    ]
     assert len(run_["results"]) == len(rep.violations) == 7
     for res in run_["results"]:
         loc = res["locations"][0]["physicalLocation"]
@@ -56,8 +64,10 @@ def test_sarif_results_locate_every_violation(rep):
         assert loc["region"]["startLine"] >= 1
         assert rules[res["ruleIndex"]] == res["ruleId"]
     first = [r for r in run_["results"] if r["ruleId"] == "interface-violation"][0]
-    assert first["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == \
-        "shop/checkout/service.py"
+    assert (
+        first["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        == "shop/checkout/service.py"
+    )
     assert first["locations"][0]["physicalLocation"]["region"]["startLine"] == 2
     assert first["level"] == "error"
 
@@ -68,8 +78,12 @@ def test_junit_one_testcase_per_rule_with_failures(rep):
     cases = suite.findall("testcase")
     assert [c.get("name") for c in cases] == [r.id for r in rep.rules]
     failed = {c.get("name"): c.find("failure") for c in cases if c.find("failure") is not None}
-    assert set(failed) == {"interface-violation", "undeclared-dependency", "import-cycle",
-                           "shared-table"}
+    assert set(failed) == {
+        "interface-violation",
+        "undeclared-dependency",
+        "import-cycle",
+        "shared-table",
+    }
     assert suite.get("tests") == "5" and suite.get("failures") == "4"
     assert root.get("failures") == "4"
     assert len(failed["interface-violation"].text.splitlines()) == 4
@@ -90,12 +104,22 @@ def test_markdown_summary_first_details_folded(rep):
 def test_json_is_versioned_and_complete(rep):
     data = json.loads(render(rep, "json"))
     assert (data["schema"], data["version"]) == ("migrator.report", 1)
-    for key in ("metrics", "components", "modules", "cross_edges", "cycles", "cycle_breakers",
-                "shared_tables", "violations", "rules", "definitions", "level"):
+    for key in (
+        "metrics",
+        "components",
+        "modules",
+        "cross_edges",
+        "cycles",
+        "cycle_breakers",
+        "shared_tables",
+        "violations",
+        "rules",
+        "definitions",
+        "level",
+    ):
         assert key in data
     assert data["cycles"][0]["length"] == 2
-    assert data["cross_edges"][0]["evidence"][0] == {"file": "shop/checkout/service.py",
-                                                      "line": 2}
+    assert data["cross_edges"][0]["evidence"][0] == {"file": "shop/checkout/service.py", "line": 2}
 
 
 def test_text_has_metrics_first_and_definitions(rep):
@@ -111,8 +135,7 @@ def test_dot_renders_with_graphviz(rep, tmp_path):
     assert 'color="#d62728"' in dot
     if shutil.which("dot") is None:
         pytest.skip("graphviz `dot` not installed (scripts/bootstrap.sh --test installs it)")
-    out = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "<svg" in out.stdout and "shop.checkout.service" in out.stdout
 
@@ -146,6 +169,7 @@ def test_cli_writes_every_format_to_a_file(tmp_path, graph, fmt):
     out = tmp_path / "out" / f"report.{fmt}"
     res = run("report", str(graph_file), "--plan", str(plan_file), "-f", fmt, "-o", str(out))
     assert res.exit_code == 0, res.output
-    assert out.read_text() == render(report(graph, __import__("migrator").load_plan(plan_file)),
-                                     fmt)
+    assert out.read_text() == render(
+        report(graph, __import__("migrator").load_plan(plan_file)), fmt
+    )
     assert not [p for p in out.parent.iterdir() if p.name != out.name]  # no temp files left

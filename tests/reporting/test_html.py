@@ -14,9 +14,17 @@ import pytest
 
 from migrator.reporting import render, report
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
 
 
 def _chromium() -> str:
@@ -24,15 +32,20 @@ def _chromium() -> str:
         path = shutil.which(name)
         if path:
             return path
-    pytest.skip("chromium is not installed (scripts/bootstrap.sh --test installs Debian's "
-                "chromium package)")
+    pytest.skip(
+        "chromium is not installed (scripts/bootstrap.sh --test installs Debian's chromium package)"
+    )
 
 
 def _browser(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     profile = tmp_path / "profile"
     profile.mkdir(exist_ok=True)
-    done = subprocess.run([_chromium(), *FLAGS, f"--user-data-dir={profile}", *args],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [_chromium(), *FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done
 
@@ -42,8 +55,8 @@ def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     pos, idat, header = 8, b"", None
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        chunk = data[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        chunk = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", chunk)
         elif kind == b"IDAT":
@@ -57,7 +70,7 @@ def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
     rows, prev = [], bytearray(stride)
     for y in range(height):
         f = raw[y * (stride + 1)]
-        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        line = bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for i in range(stride):
             a = line[i - bpp] if i >= bpp else 0
             b = prev[i]
@@ -133,11 +146,18 @@ def test_dom_has_graph_tables_and_search(page):
     blue = [e for e in rep.module_edges if e["allowed"]]
     assert dom.count('class="edge cross"') == len(red) == 2
     assert dom.count('class="edge allowed"') == len(blue) == 3
-    for table_id in ("violations-table", "components-table", "modules-table", "edges-table",
-                     "cycles-table", "shared-tables-table", "metrics-table"):
+    for table_id in (
+        "violations-table",
+        "components-table",
+        "modules-table",
+        "edges-table",
+        "cycles-table",
+        "shared-tables-table",
+        "metrics-table",
+    ):
         assert f'id="{table_id}"' in dom
     assert '<input id="search"' in dom
-    assert dom.count("<tr class=\"error\" data-search=") >= 4
+    assert dom.count('<tr class="error" data-search=') >= 4
 
 
 def test_search_filters_rows_and_highlights_nodes(page):

@@ -38,8 +38,7 @@ def test_component_coupling_with_plan(graph, plan, shop):
 def test_crossing_edges_carry_evidence_and_interface_status(graph, plan, shop):
     rep = report(graph, plan, metrics=False, cwd=str(shop))
     edges = {(e.source, e.target, e.kind): e for e in rep.cross_edges}
-    via_api = edges[("shop.checkout.service:checkout", "shop.catalog.api:get_product",
-                     "reference")]
+    via_api = edges[("shop.checkout.service:checkout", "shop.catalog.api:get_product", "reference")]
     assert via_api.allowed
     assert [str(loc) for loc in via_api.evidence] == ["shop/checkout/service.py:7"]
     stock = edges[("shop.checkout.service:checkout", "shop.inventory.models:Stock", "reference")]
@@ -58,8 +57,12 @@ def test_crossing_edges_carry_evidence_and_interface_status(graph, plan, shop):
 def test_violations_name_rule_file_and_line(graph, plan, shop):
     rep = report(graph, plan, metrics=False, cwd=str(shop))
     got = {str(v) for v in rep.violations if v.rule == "interface-violation"}
-    assert any(s.startswith("shop/checkout/service.py:8: interface-violation: "
-                            "shop.checkout.service:checkout") for s in got)
+    assert any(
+        s.startswith(
+            "shop/checkout/service.py:8: interface-violation: shop.checkout.service:checkout"
+        )
+        for s in got
+    )
     assert len(got) == 4
     undeclared = [v for v in rep.violations if v.rule == "undeclared-dependency"]
     assert [v.message.split("'")[1:4:2] for v in undeclared] == [["inventory", "checkout"]]
@@ -74,8 +77,13 @@ def test_package_level_default_and_explicit(graph):
     rep = report(graph, metrics=False)
     # one top-level package: the default descends to the first level with several packages
     assert rep.level == "package:2"
-    assert {c.name for c in rep.components} == {"shop", "shop.catalog", "shop.checkout",
-                                                "shop.config", "shop.inventory"}
+    assert {c.name for c in rep.components} == {
+        "shop",
+        "shop.catalog",
+        "shop.checkout",
+        "shop.config",
+        "shop.inventory",
+    }
     assert report(graph, level=1, metrics=False).level == "package:1"
     assert [c.name for c in report(graph, level=1, metrics=False).components] == ["shop"]
     # without a plan there are no interfaces, so nothing crossing is "allowed"
@@ -88,8 +96,11 @@ def test_metrics_come_from_the_shared_metrics_module(graph, plan):
 
     rep = report(graph, plan)
     assert {"modularity", "icp", "sm", "ifn", "ned", "bcp", "data_coupling"} <= set(rep.metrics)
-    modules = {m: rep.module_component[m] for m in graph.modules()
-               if rep.module_component[m] != "(unassigned)"}
+    modules = {
+        m: rep.module_component[m]
+        for m in graph.modules()
+        if rep.module_component[m] != "(unassigned)"
+    }
     expected = compute_metrics(graph, modules, owners={"product": "catalog", "stock": "inventory"})
     assert rep.metrics == expected
     assert "metrics.md" in rep.definitions
@@ -98,21 +109,25 @@ def test_metrics_come_from_the_shared_metrics_module(graph, plan):
 def test_shared_tables(graph, plan):
     rep = report(graph, plan, metrics=False)
     assert [(t.name, t.components, t.owner) for t in rep.shared_tables] == [
-        ("stock", ["checkout", "inventory"], "inventory")]
+        ("stock", ["checkout", "inventory"], "inventory")
+    ]
     assert rep.shared_tables[0].writers == {"inventory": ["shop.inventory.service:reserve"]}
     assert any(v.rule == "shared-table" and "stock" in v.message for v in rep.violations)
 
 
 def test_cycles_shortest_paths_and_breakers():
-    g = module_graph([("a", "b"), ("b", "c"), ("c", "a"), ("b", "a"), ("c", "d"), ("d", "c"),
-                      ("d", "e")])
+    g = module_graph(
+        [("a", "b"), ("b", "c"), ("c", "a"), ("b", "a"), ("c", "d"), ("d", "c"), ("d", "e")]
+    )
     rep = report(g, level=1, metrics=False)
     assert [c.modules for c in rep.cycles] == [["a", "b"], ["c", "d"]]
     # evidence follows the cycle's edges: a->b is edge 1, b->a edge 4
     assert [str(loc) for loc in rep.cycles[0].evidence] == ["a.py:1", "b.py:4"]
     # simple cycles: a-b-a, a-b-c-a, c-d-c; a->b lies on two of them
     assert [(b.source, b.target, b.breaks) for b in rep.cycle_breakers] == [
-        ("a", "b", 2), ("c", "d", 1)]
+        ("a", "b", 2),
+        ("c", "d", 1),
+    ]
     assert rep.cycle_stats.method == "exact"
     assert rep.cycle_stats.counted_cycles == 3
     assert rep.cycle_stats.feedback_arc_set == 2
@@ -141,8 +156,9 @@ def test_big_tangles_use_the_bounded_heuristic():
     assert 0 < len(rep.cycles) <= n
     for c in rep.cycles:
         assert tuple(c.modules) == canonical(c.modules)
-        assert all((a, c.modules[(i + 1) % len(c.modules)]) in edge_set
-                   for i, a in enumerate(c.modules))
+        assert all(
+            (a, c.modules[(i + 1) % len(c.modules)]) in edge_set for i, a in enumerate(c.modules)
+        )
     assert sum(b.breaks for b in rep.cycle_breakers) <= rep.cycle_stats.counted_cycles
     assert rep.cycle_breakers[0].breaks == max(b.breaks for b in rep.cycle_breakers)
 
@@ -170,19 +186,31 @@ def test_every_format_is_byte_identical_across_hash_seeds(tmp_path, graph, shop)
     plan_file = save_plan(PLAN, tmp_path / "plan.yaml")
     outs = []
     for seed in ("0", "1", "12345"):
-        env = {**os.environ, "PYTHONHASHSEED": seed,
-               "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-        proc = subprocess.run([sys.executable, "-c", RENDER_ALL, str(graph_file),
-                               str(plan_file)], capture_output=True, text=True, env=env,
-                              cwd=tmp_path, timeout=120)
+        env = {
+            **os.environ,
+            "PYTHONHASHSEED": seed,
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        }
+        proc = subprocess.run(
+            [sys.executable, "-c", RENDER_ALL, str(graph_file), str(plan_file)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr
         outs.append(proc.stdout)
     assert outs[0] == outs[1] == outs[2]
     assert len(outs[0].splitlines()) == 8
-    res = subprocess.run([sys.executable, "-m", "migrator", "report", str(graph_file), "-f",
-                          "json"], capture_output=True, text=True, cwd=tmp_path, timeout=120,
-                         env={**os.environ,
-                              "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    res = subprocess.run(
+        [sys.executable, "-m", "migrator", "report", str(graph_file), "-f", "json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
     assert data["schema"] == "migrator.report" and data["version"] == 1
@@ -212,7 +240,8 @@ def test_symbols_split_from_their_module_count_as_their_own_units(graph):
     assert comps["inventory"].ca == 2
     # Product itself uses the kernel from inside inventory
     assert ("shop.catalog.models:Product", "shop.config:DEBUG") in {
-        (e.source, e.target) for e in rep.cross_edges if e.source_component == "inventory"}
+        (e.source, e.target) for e in rep.cross_edges if e.source_component == "inventory"
+    }
 
 
 def test_interface_entries_symbols_modules_and_globs():

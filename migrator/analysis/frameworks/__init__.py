@@ -28,8 +28,16 @@ from migrator.analysis.facts import ModuleFacts
 from migrator.graph import DependencyGraph, Diagnostic
 
 #: plug-in modules in the order they run (``resolve`` of a later one sees what earlier ones added)
-PLUGIN_MODULES = ("classviews", "flask", "fastapi", "django", "sqlalchemy", "tasks", "signals",
-                  "graphql")
+PLUGIN_MODULES = (
+    "classviews",
+    "flask",
+    "fastapi",
+    "django",
+    "sqlalchemy",
+    "tasks",
+    "signals",
+    "graphql",
+)
 
 
 def _plugin_from_module(mod: Any) -> Any | None:
@@ -37,9 +45,14 @@ def _plugin_from_module(mod: Any) -> Any | None:
         obj = getattr(mod, attr, None)
         if obj is not None:
             return obj() if isinstance(obj, type) else obj
-    classes = [v for k, v in sorted(vars(mod).items())
-               if k.endswith("Plugin") and k != "FrameworkPlugin" and isinstance(v, type)
-               and getattr(v, "__module__", None) == mod.__name__]
+    classes = [
+        v
+        for k, v in sorted(vars(mod).items())
+        if k.endswith("Plugin")
+        and k != "FrameworkPlugin"
+        and isinstance(v, type)
+        and getattr(v, "__module__", None) == mod.__name__
+    ]
     if len(classes) == 1:
         return classes[0]()
     return None
@@ -80,9 +93,15 @@ def collect_all(tree: Any, source: str, facts: ModuleFacts) -> None:
         try:
             data = plugin.collect(tree, facts.module, facts.file)
         except Exception as exc:  # a plug-in bug must not lose the file
-            facts.diagnostics.append(Diagnostic(
-                facts.file, 1, "plugin-error", f"{plugin.name}: {type(exc).__name__}: {exc}",
-                "error"))
+            facts.diagnostics.append(
+                Diagnostic(
+                    facts.file,
+                    1,
+                    "plugin-error",
+                    f"{plugin.name}: {type(exc).__name__}: {exc}",
+                    "error",
+                )
+            )
             continue
         if data is not None:
             facts.framework[plugin.name] = data
@@ -94,6 +113,12 @@ def resolve_all(facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyG
         try:
             plugin.resolve(facts, resolver, graph)
         except Exception as exc:
-            graph.diagnostics.append(Diagnostic(
-                "<plugins>", 0, "plugin-error", f"{plugin.name}: {type(exc).__name__}: {exc}",
-                "error"))
+            graph.diagnostics.append(
+                Diagnostic(
+                    "<plugins>",
+                    0,
+                    "plugin-error",
+                    f"{plugin.name}: {type(exc).__name__}: {exc}",
+                    "error",
+                )
+            )

@@ -41,9 +41,8 @@ def template(node: cst.CSTNode | None) -> dict[str, Any] | None:
     if isinstance(node, cst.BinaryOperation):
         left, right = template(node.left), template(node.right)
         if isinstance(node.operator, cst.Modulo) and left is not None:
-            items = (node.right.elements if isinstance(node.right, cst.Tuple)
-                     else None)
-            args = ([template(e.value) for e in items] if items is not None else [right])
+            items = node.right.elements if isinstance(node.right, cst.Tuple) else None
+            args = [template(e.value) for e in items] if items is not None else [right]
             return {"fmt": [left, args]} if all(a is not None for a in args) else None
         if isinstance(node.operator, cst.Add) and left is not None and right is not None:
             return {"cat": [left, right]}
@@ -79,9 +78,11 @@ def _calls(expr: cst.CSTNode | None, out: list[cst.Call]) -> None:
 def returns_built(func: cst.FunctionDef) -> bool:
     """Whether a top-level statement of ``func`` returns a call, a list/tuple or a sum (what
     a URL factory returns): a cheap test before reading the body."""
-    return any(type(small) is cst.Return and type(small.value) in (
-        cst.Call, cst.List, cst.Tuple, cst.BinaryOperation)
-        for small in u.small_statements(func.body))
+    return any(
+        type(small) is cst.Return
+        and type(small.value) in (cst.Call, cst.List, cst.Tuple, cst.BinaryOperation)
+        for small in u.small_statements(func.body)
+    )
 
 
 def describe(func: cst.FunctionDef) -> dict[str, Any] | None:
@@ -107,8 +108,10 @@ def describe(func: cst.FunctionDef) -> dict[str, Any] | None:
         calls.append({"func": u.callee(call), "pos": pos, "kw": dict(sorted(kw.items()))})
     if not calls:
         return None
-    params = [p.name.value for p in (*func.params.posonly_params, *func.params.params,
-                                     *func.params.kwonly_params)]
+    params = [
+        p.name.value
+        for p in (*func.params.posonly_params, *func.params.params, *func.params.kwonly_params)
+    ]
     return {"params": params, "calls": calls, "locals": dict(sorted(local.items()))}
 
 
@@ -137,8 +140,9 @@ def evaluate(tmpl: dict[str, Any] | None, env: dict[str, Any]) -> Any:
     return {key: tmpl[key], "m": env.get("__module__")}
 
 
-def expand(call: dict[str, Any], module: str, env: dict[str, Any], lookup: Any,
-           depth: int = 0) -> list[tuple[str, str, Any, int | None]]:
+def expand(
+    call: dict[str, Any], module: str, env: dict[str, Any], lookup: Any, depth: int = 0
+) -> list[tuple[str, str, Any, int | None]]:
     """(kind, regex, view, None) for each pattern a call makes: a terminal call directly,
     a URL function (``lookup(module, name)`` -> (its module, its description) or None) through
     its own calls with the arguments bound to its parameters."""
@@ -146,11 +150,18 @@ def expand(call: dict[str, Any], module: str, env: dict[str, Any], lookup: Any,
     env = dict(env, __module__=module)
     last = u.last(name) or ""
     if last in TERMINALS or last.endswith("URLPattern"):
-        regex = evaluate(call["pos"][0] if call["pos"] else
-                         call["kw"].get("route") or call["kw"].get("regex")
-                         or call["kw"].get("pattern"), env)
-        view = evaluate(call["pos"][1] if len(call["pos"]) > 1 else
-                        call["kw"].get("view") or call["kw"].get("callback"), env)
+        regex = evaluate(
+            call["pos"][0]
+            if call["pos"]
+            else call["kw"].get("route") or call["kw"].get("regex") or call["kw"].get("pattern"),
+            env,
+        )
+        view = evaluate(
+            call["pos"][1]
+            if len(call["pos"]) > 1
+            else call["kw"].get("view") or call["kw"].get("callback"),
+            env,
+        )
         if not isinstance(regex, str) or view is None:
             return []
         return [("path" if last == "path" else "re_path", regex, view, None)]

@@ -40,8 +40,9 @@ def _line_state_class() -> type:
         """A code generator that keeps no text: it counts newlines and notes wanted nodes' lines."""
 
         def __init__(self, module: cst.Module, wanted: dict[int, cst.CSTNode]) -> None:
-            super().__init__(default_indent=module.default_indent,
-                             default_newline=module.default_newline)
+            super().__init__(
+                default_indent=module.default_indent, default_newline=module.default_newline
+            )
             self.line = 1
             self.wanted = wanted
             self.found: dict[int, int] = {}
@@ -100,6 +101,7 @@ class Lines:
 
 
 # -- reading expressions -------------------------------------------------------------------------
+
 
 def string(node: cst.CSTNode | None) -> str | None:
     """The value of a plain or concatenated string literal (no f-strings, no bytes)."""
@@ -191,8 +193,10 @@ def snake_case(name: str) -> str:
 
 # -- resolving -----------------------------------------------------------------------------------
 
-def resolve_name(resolver: Any, facts: dict[str, ModuleFacts], module: str,
-                 name: str | None, depth: int = 0) -> str | None:
+
+def resolve_name(
+    resolver: Any, facts: dict[str, ModuleFacts], module: str, name: str | None, depth: int = 0
+) -> str | None:
     """The graph node ``name`` (as used in ``module``) refers to.
 
     Asks the core resolver first; falls back to a top-level symbol of ``module`` itself, then
@@ -212,8 +216,9 @@ def resolve_name(resolver: Any, facts: dict[str, ModuleFacts], module: str,
     return _via_import(resolver, facts, module, parts, depth) if depth < 8 else None
 
 
-def _via_import(resolver: Any, facts: dict[str, ModuleFacts], module: str,
-                parts: list[str], depth: int) -> str | None:
+def _via_import(
+    resolver: Any, facts: dict[str, ModuleFacts], module: str, parts: list[str], depth: int
+) -> str | None:
     """Resolve through an import the module-level resolver may not bind: one inside a function
     (``def register(app): from .admin import bp as admin_bp; app.register_blueprint(admin_bp)``).
     """
@@ -228,24 +233,29 @@ def _via_import(resolver: Any, facts: dict[str, ModuleFacts], module: str,
             if sub in facts:
                 return resolve_module_path(resolver, facts, sub, parts[1:], depth + 1)
             if imp.module in facts and imp.module != module:
-                return resolve_name(resolver, facts, imp.module,
-                                    ".".join([imp.name, *parts[1:]]), depth + 1)
+                return resolve_name(
+                    resolver, facts, imp.module, ".".join([imp.name, *parts[1:]]), depth + 1
+                )
         elif imp.name is None and (imp.alias or imp.module.split(".")[0]) == parts[0]:
             base = imp.module if imp.alias else parts[0]
             return resolve_module_path(resolver, facts, base, parts[1:], depth + 1)
     return None
 
 
-def resolve_module_path(resolver: Any, facts: dict[str, ModuleFacts], base: str,
-                        rest: list[str], depth: int = 0) -> str | None:
+def resolve_module_path(
+    resolver: Any, facts: dict[str, ModuleFacts], base: str, rest: list[str], depth: int = 0
+) -> str | None:
     """``base`` (a module) followed by attribute ``rest``: a submodule or a symbol in it."""
     current = base
     for i, part in enumerate(rest):
         if f"{current}.{part}" in facts:
             current = f"{current}.{part}"
             continue
-        return resolve_name(resolver, facts, current, ".".join(rest[i:]), depth + 1) \
-            if current in facts else None
+        return (
+            resolve_name(resolver, facts, current, ".".join(rest[i:]), depth + 1)
+            if current in facts
+            else None
+        )
     return current if current in facts else None
 
 
@@ -253,8 +263,9 @@ def evidence(file: str, line: int) -> str:
     return f"{file}:{line}"
 
 
-def add_edge(graph: DependencyGraph, source: str | None, target: str | None, kind: str,
-             where: str) -> bool:
+def add_edge(
+    graph: DependencyGraph, source: str | None, target: str | None, kind: str, where: str
+) -> bool:
     """Add a ``kind`` edge between two existing nodes, once per evidence location.
 
     The core may already have recorded the same occurrence (a ``reference`` edge for a name it
@@ -284,11 +295,15 @@ def join_path(prefix: str | None, rule: str) -> str:
 
 def sorted_items(facts: dict[str, ModuleFacts], plugin: str) -> list[tuple[str, ModuleFacts, Any]]:
     """(module, facts, plug-in data) for modules that have data from ``plugin``, sorted by name."""
-    return [(m, facts[m], facts[m].framework[plugin]) for m in sorted(facts)
-            if facts[m].framework.get(plugin)]
+    return [
+        (m, facts[m], facts[m].framework[plugin])
+        for m in sorted(facts)
+        if facts[m].framework.get(plugin)
+    ]
 
 
 # -- constants -----------------------------------------------------------------------------------
+
 
 def constants(tree: cst.Module) -> dict[str, dict[str, Any]]:
     """Module-level string constants, string attributes of module-level classes and
@@ -344,16 +359,21 @@ def fstring(node: cst.CSTNode | None, values: dict[str, str]) -> str | None:
     for part in node.parts:
         if isinstance(part, cst.FormattedStringText):
             out.append(part.value)
-        elif isinstance(part.expression, cst.Name) and part.expression.value in values \
-                and part.format_spec is None and part.conversion is None:
+        elif (
+            isinstance(part.expression, cst.Name)
+            and part.expression.value in values
+            and part.format_spec is None
+            and part.conversion is None
+        ):
             out.append(values[part.expression.value])
         else:
             return None
     return "".join(out)
 
 
-def evaluate(resolver: Any, facts: dict[str, ModuleFacts], module: str, name: str,
-             plugin: str) -> str | None:
+def evaluate(
+    resolver: Any, facts: dict[str, ModuleFacts], module: str, name: str, plugin: str
+) -> str | None:
     """The string value of constant ``name`` as used in ``module`` (see ``constants``, whose
     result each plug-in keeps under ``"constants"`` in its facts), None when unknown."""
     parts = name.split(".")
@@ -361,9 +381,8 @@ def evaluate(resolver: Any, facts: dict[str, ModuleFacts], module: str, name: st
     if node is not None and ":" in node:
         mod, _, sym = node.partition(":")
         # the resolver answers with the symbol a prefix of the name stands for
-        rest = parts[len(parts) - parts[::-1].index(sym):] if sym in parts else parts[1:]
-        data = ((facts[mod].framework.get(plugin) or {}).get("constants", {})
-                if mod in facts else {})
+        rest = parts[len(parts) - parts[::-1].index(sym) :] if sym in parts else parts[1:]
+        data = (facts[mod].framework.get(plugin) or {}).get("constants", {}) if mod in facts else {}
         if not rest:
             return data.get("consts", {}).get(sym)
         if len(rest) != 1:
@@ -374,7 +393,10 @@ def evaluate(resolver: Any, facts: dict[str, ModuleFacts], module: str, name: st
         target = resolve_name(resolver, facts, mod, cls) if cls else None
         if target and ":" in target:
             cmod, _, cname = target.partition(":")
-            cdata = ((facts[cmod].framework.get(plugin) or {}).get("constants", {})
-                     if cmod in facts else {})
+            cdata = (
+                (facts[cmod].framework.get(plugin) or {}).get("constants", {})
+                if cmod in facts
+                else {}
+            )
             return cdata.get("classes", {}).get(cname, {}).get(rest[0])
     return None

@@ -46,14 +46,16 @@ class ClassViewsPlugin:
         for stmt in tree.body:
             if type(stmt) is not cst.ClassDef:
                 continue
-            bases = [b for b in (u.dotted(a.value) for a in stmt.bases if not a.keyword)
-                     if b and b != "object"]
+            bases = [
+                b
+                for b in (u.dotted(a.value) for a in stmt.bases if not a.keyword)
+                if b and b != "object"
+            ]
             if bases:
                 classes[stmt.name.value] = {"bases": bases, "verbs": verbs(stmt)}
         return {"classes": dict(sorted(classes.items()))} if classes else None
 
-    def resolve(self, facts: dict[str, ModuleFacts], resolver: Any,
-                graph: DependencyGraph) -> None:
+    def resolve(self, facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyGraph) -> None:
         """Nothing to add: the facts are read by the plug-ins that register views."""
 
 
@@ -74,6 +76,7 @@ def class_verbs(handler: str, facts: dict[str, ModuleFacts], resolver: Any) -> l
         if info is None:
             continue
         found.update(info["verbs"])
-        todo.extend(filter(None, (u.resolve_name(resolver, facts, module, b)
-                                  for b in info["bases"])))
+        todo.extend(
+            filter(None, (u.resolve_name(resolver, facts, module, b) for b in info["bases"]))
+        )
     return sorted(found) or None

@@ -88,65 +88,143 @@ from migrator.analysis.lazy import cst
 from migrator.graph import DependencyGraph, EntryPoint, Route, Table
 
 _PATH_FUNCS = ("path", "re_path", "url")
-_RELATIONS = ("ForeignKey", "OneToOneField", "ManyToManyField", "ParentalKey",
-              "ParentalManyToManyField")
-_WRITES = ("create", "update", "delete", "get_or_create", "update_or_create", "bulk_create",
-           "bulk_update")
+_RELATIONS = (
+    "ForeignKey",
+    "OneToOneField",
+    "ManyToManyField",
+    "ParentalKey",
+    "ParentalManyToManyField",
+)
+_WRITES = (
+    "create",
+    "update",
+    "delete",
+    "get_or_create",
+    "update_or_create",
+    "bulk_create",
+    "bulk_update",
+)
 _INSTANCE_WRITES = ("save", "delete")
 _BUILTIN_MANAGERS = frozenset({"_default_manager", "_base_manager"})
 _USER_MODEL = "settings.AUTH_USER_MODEL"  # what ``get_user_model()`` stands for
 _REQUIRE = {"require_GET": ["GET"], "require_POST": ["POST"], "require_safe": ["GET", "HEAD"]}
 _GENERIC_VIEWS = {
-    "TemplateView": ["GET"], "ListView": ["GET"], "DetailView": ["GET"],
-    "RedirectView": ["GET"], "ArchiveIndexView": ["GET"],
-    "FormView": ["GET", "POST"], "CreateView": ["GET", "POST"], "UpdateView": ["GET", "POST"],
-    "DeleteView": ["GET", "POST"], "LoginView": ["GET", "POST"], "LogoutView": ["POST"],
+    "TemplateView": ["GET"],
+    "ListView": ["GET"],
+    "DetailView": ["GET"],
+    "RedirectView": ["GET"],
+    "ArchiveIndexView": ["GET"],
+    "FormView": ["GET", "POST"],
+    "CreateView": ["GET", "POST"],
+    "UpdateView": ["GET", "POST"],
+    "DeleteView": ["GET", "POST"],
+    "LoginView": ["GET", "POST"],
+    "LogoutView": ["POST"],
 }
 # generic views and DRF classes that create, change or delete the objects of their model
-_EDIT_BASES = {"CreateView", "UpdateView", "DeleteView", "ModelViewSet", "CreateAPIView",
-               "UpdateAPIView", "DestroyAPIView", "ListCreateAPIView", "RetrieveUpdateAPIView",
-               "RetrieveDestroyAPIView", "RetrieveUpdateDestroyAPIView"}
+_EDIT_BASES = {
+    "CreateView",
+    "UpdateView",
+    "DeleteView",
+    "ModelViewSet",
+    "CreateAPIView",
+    "UpdateAPIView",
+    "DestroyAPIView",
+    "ListCreateAPIView",
+    "RetrieveUpdateAPIView",
+    "RetrieveDestroyAPIView",
+    "RetrieveUpdateDestroyAPIView",
+}
 # DRF: the standard viewset actions, the route (list or detail) and method each one serves
-_ACTION_ROUTES = {"list": ("list", "GET"), "create": ("list", "POST"),
-                  "retrieve": ("detail", "GET"), "update": ("detail", "PUT"),
-                  "partial_update": ("detail", "PATCH"), "destroy": ("detail", "DELETE")}
+_ACTION_ROUTES = {
+    "list": ("list", "GET"),
+    "create": ("list", "POST"),
+    "retrieve": ("detail", "GET"),
+    "update": ("detail", "PUT"),
+    "partial_update": ("detail", "PATCH"),
+    "destroy": ("detail", "DELETE"),
+}
 # DRF classes (last name) and the actions they bring
 _DRF_ACTIONS = {
     "ModelViewSet": ("list", "create", "retrieve", "update", "partial_update", "destroy"),
     "ReadOnlyModelViewSet": ("list", "retrieve"),
-    "ListModelMixin": ("list",), "CreateModelMixin": ("create",),
-    "RetrieveModelMixin": ("retrieve",), "UpdateModelMixin": ("update", "partial_update"),
+    "ListModelMixin": ("list",),
+    "CreateModelMixin": ("create",),
+    "RetrieveModelMixin": ("retrieve",),
+    "UpdateModelMixin": ("update", "partial_update"),
     "DestroyModelMixin": ("destroy",),
 }
 _SHORTCUTS = ("get_object_or_404", "get_list_or_404")  # shortcut(Model, ...): a read
 # calls on a related manager (``post.tags.add(t)``): writes and reads of a many-to-many table
 _M2M_WRITES = ("add", "set", "remove", "clear", "create")
-_M2M_READS = ("all", "filter", "exclude", "count", "exists", "values", "values_list",
-              "order_by", "first", "last")
-_ADDON_MODEL_BASES = {"treebeard.mp_tree.MP_Node", "treebeard.ns_tree.NS_Node",
-                      "treebeard.al_tree.AL_Node"}
-_MODEL_BASES = {"django.db.models.Model", "django.db.models.base.Model",
-                "django.contrib.auth.models.AbstractUser",
-                "django.contrib.auth.models.AbstractBaseUser",
-                "django.contrib.auth.base_user.AbstractBaseUser",
-                "django.contrib.auth.models.User"}
+_M2M_READS = (
+    "all",
+    "filter",
+    "exclude",
+    "count",
+    "exists",
+    "values",
+    "values_list",
+    "order_by",
+    "first",
+    "last",
+)
+_ADDON_MODEL_BASES = {
+    "treebeard.mp_tree.MP_Node",
+    "treebeard.ns_tree.NS_Node",
+    "treebeard.al_tree.AL_Node",
+}
+_MODEL_BASES = {
+    "django.db.models.Model",
+    "django.db.models.base.Model",
+    "django.contrib.auth.models.AbstractUser",
+    "django.contrib.auth.models.AbstractBaseUser",
+    "django.contrib.auth.base_user.AbstractBaseUser",
+    "django.contrib.auth.models.User",
+}
 
 
 class DjangoPlugin:
     """See the module docstring."""
 
     name = "django"
-    markers = ("django", "INSTALLED_APPS", "urlpatterns", ".objects", "get_model", "@receiver",
-               ".connect(", "AppConfig", "get_object_or_404", "rest_framework", "ViewSet",
-               "Router(", "is_model_registered", "def get_urls", "def get_url_patterns")
+    markers = (
+        "django",
+        "INSTALLED_APPS",
+        "urlpatterns",
+        ".objects",
+        "get_model",
+        "@receiver",
+        ".connect(",
+        "AppConfig",
+        "get_object_or_404",
+        "rest_framework",
+        "ViewSet",
+        "Router(",
+        "is_model_registered",
+        "def get_urls",
+        "def get_url_patterns",
+    )
 
     # -- worker half ---------------------------------------------------------------------------
     def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
         lines = u.Lines(tree)
-        data: dict[str, Any] = {"installed_apps": None, "settings": {}, "app_configs": [],
-                                "urls": {}, "models": [], "views": {}, "get_model": [],
-                                "signals": [], "sends": [], "access": [], "routers": {},
-                                "registers": [], "viewsets": {}, "m2m_ops": []}
+        data: dict[str, Any] = {
+            "installed_apps": None,
+            "settings": {},
+            "app_configs": [],
+            "urls": {},
+            "models": [],
+            "views": {},
+            "get_model": [],
+            "signals": [],
+            "sends": [],
+            "access": [],
+            "routers": {},
+            "registers": [],
+            "viewsets": {},
+            "m2m_ops": [],
+        }
         pending: list[tuple[dict[str, Any], cst.CSTNode]] = []  # dicts that need a "line"
 
         def later(node: cst.CSTNode, item: dict[str, Any]) -> dict[str, Any]:
@@ -162,8 +240,16 @@ class DjangoPlugin:
             item["line"] = lines.of(node)
         if not any(data[k] for k in data):
             return None
-        for key in ("get_model", "signals", "sends", "access", "app_configs", "models",
-                    "registers", "m2m_ops"):
+        for key in (
+            "get_model",
+            "signals",
+            "sends",
+            "access",
+            "app_configs",
+            "models",
+            "registers",
+            "m2m_ops",
+        ):
             data[key].sort(key=lambda d: (d["line"], repr(sorted(d.items()))))
         return data
 
@@ -192,8 +278,11 @@ class DjangoPlugin:
             if isinstance(small, cst.Expr):
                 self._register(small.value, data, later)
                 continue
-            if isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name) and \
-                    isinstance(small.operator, cst.AddAssign):
+            if (
+                isinstance(small, cst.AugAssign)
+                and isinstance(small.target, cst.Name)
+                and isinstance(small.operator, cst.AddAssign)
+            ):
                 names, value, extend = [small.target.value], small.value, True
             else:
                 (names, value), extend = u.assign_targets(small), False
@@ -225,15 +314,19 @@ class DjangoPlugin:
     @staticmethod
     def _register(call: cst.CSTNode, data: dict[str, Any], later: Any) -> None:
         """``router.register("users", UserViewSet, basename=...)`` at module level."""
-        if type(call) is not cst.Call or type(call.func) is not cst.Attribute or \
-                call.func.attr.value != "register":
+        if (
+            type(call) is not cst.Call
+            or type(call.func) is not cst.Attribute
+            or call.func.attr.value != "register"
+        ):
             return
         router = u.dotted(call.func.value)
         prefix = u.string(u.arg(call, 0, "prefix"))
         viewset = u.dotted(u.arg(call, 1, "viewset"))
         if router and prefix is not None and viewset:
-            data["registers"].append(later(call, {"router": router, "prefix": prefix,
-                                                  "viewset": viewset}))
+            data["registers"].append(
+                later(call, {"router": router, "prefix": prefix, "viewset": viewset})
+            )
 
     @staticmethod
     def _strings_of(value: cst.CSTNode) -> list[str] | None:
@@ -303,8 +396,9 @@ class DjangoPlugin:
             return None
         return later(call, entry)
 
-    def _bound_model(self, node: cst.ClassDef, body: Any, writes: bool,
-                     data: dict[str, Any], later: Any) -> None:
+    def _bound_model(
+        self, node: cst.ClassDef, body: Any, writes: bool, data: dict[str, Any], later: Any
+    ) -> None:
         """``model = M`` / ``queryset = M.objects...`` of a generic view, viewset or form's
         Meta: a read of M, and a write when the class creates, edits or deletes."""
         for small in u.small_statements(body):
@@ -344,8 +438,11 @@ class DjangoPlugin:
         if desc is None:
             return
         if not registry and not any(
-                "p" in t and t["p"] in desc["params"] or "fmt" in t or "cat" in t
-                for c in desc["calls"] for t in (*c["pos"], *c["kw"].values()) if t):
+            "p" in t and t["p"] in desc["params"] or "fmt" in t or "cat" in t
+            for c in desc["calls"]
+            for t in (*c["pos"], *c["kw"].values())
+            if t
+        ):
             return
         data.setdefault("url_funcs", {})[key] = later(func.name, dict(desc, registry=registry))
 
@@ -367,13 +464,17 @@ class DjangoPlugin:
         viewset = _viewset_info(node, bases)
         if viewset is not None:
             data["viewsets"][name] = viewset
-        verbs = sorted({s.name.value.upper() for s in node.body.body
-                        if isinstance(s, cst.FunctionDef) and s.name.value in u.HTTP_METHODS})
+        verbs = sorted(
+            {
+                s.name.value.upper()
+                for s in node.body.body
+                if isinstance(s, cst.FunctionDef) and s.name.value in u.HTTP_METHODS
+            }
+        )
         if any(b and b.endswith(("View", "ViewSet", "APIView")) for b in lasts):
             generic = sorted({m for b in lasts for m in _GENERIC_VIEWS.get(b or "", [])})
             data["views"][name] = sorted(set(verbs) | set(generic)) or None
-            self._bound_model(node, node.body, any(b in _EDIT_BASES for b in lasts), data,
-                              later)
+            self._bound_model(node, node.body, any(b in _EDIT_BASES for b in lasts), data, later)
             return
         if "ModelForm" in lasts:  # saving the form writes its Meta.model
             for stmt in node.body.body:
@@ -419,14 +520,21 @@ class DjangoPlugin:
                     meta["translated"] = True
                 if kind in _RELATIONS and isinstance(value, cst.Call):
                     target = u.arg(value, 0, "to")
-                    field = {"field": names[0], "kind": kind, "target": u.string(target),
-                             "string": True, "through": u.string(u.arg(value, -1, "through"))
-                             or u.dotted(u.arg(value, -1, "through"))}
+                    field = {
+                        "field": names[0],
+                        "kind": kind,
+                        "target": u.string(target),
+                        "string": True,
+                        "through": u.string(u.arg(value, -1, "through"))
+                        or u.dotted(u.arg(value, -1, "through")),
+                    }
                     if field["target"] is None:
                         field.update(target=u.dotted(target), string=False)
                     if kind.endswith("ManyToManyField"):
-                        field.update(db_table=u.string(u.arg(value, -1, "db_table")),
-                                     related_name=u.string(u.arg(value, -1, "related_name")))
+                        field.update(
+                            db_table=u.string(u.arg(value, -1, "db_table")),
+                            related_name=u.string(u.arg(value, -1, "related_name")),
+                        )
                     if field["target"]:
                         fields.append(later(value, field))
         model = {"name": name, "bases": bases, "meta": meta, "fields": fields}
@@ -471,20 +579,31 @@ class DjangoPlugin:
                     name, call = u.decorator_call(dec)
                     if u.last(name) == "receiver" and call is not None and call.args:
                         sigs = call.args[0].value
-                        sig_names = ([u.dotted(el.value) for el in sigs.elements]
-                                     if isinstance(sigs, (cst.List, cst.Tuple))
-                                     else [u.dotted(sigs)])
+                        sig_names = (
+                            [u.dotted(el.value) for el in sigs.elements]
+                            if isinstance(sigs, (cst.List, cst.Tuple))
+                            else [u.dotted(sigs)]
+                        )
                         sender = self._sender(call)
                         for sig in filter(None, sig_names):
-                            data["signals"].append(later(dec.decorator, {
-                                "signal": sig, "handler": node.name.value, "decorated": True,
-                                **sender}))
+                            data["signals"].append(
+                                later(
+                                    dec.decorator,
+                                    {
+                                        "signal": sig,
+                                        "handler": node.name.value,
+                                        "decorated": True,
+                                        **sender,
+                                    },
+                                )
+                            )
             if tp is not call_t:
                 continue
             func = node.func
             ftype = type(func)
-            tail = (func.attr.value if ftype is attribute_t else
-                    func.value if ftype is name_t else None)
+            tail = (
+                func.attr.value if ftype is attribute_t else func.value if ftype is name_t else None
+            )
             if tail in _SHORTCUTS:
                 shortcut = self._shortcut_model(node)
                 if shortcut:
@@ -499,20 +618,37 @@ class DjangoPlugin:
                 base = u.dotted(recv.value)  # ``Post.published.filter(...)``: maybe a manager
                 if base and u.last(base)[:1].isupper():
                     managed[id(recv)] = (recv, base)
-            if (attr in _M2M_WRITES or attr in _M2M_READS) and \
-                    type(func.value) is cst.Attribute and func.value.attr.value != "objects":
-                data["m2m_ops"].append(later(node, {
-                    "attr": func.value.attr.value,
-                    "op": "write" if attr in _M2M_WRITES else "read"}))
+            if (
+                (attr in _M2M_WRITES or attr in _M2M_READS)
+                and type(func.value) is cst.Attribute
+                and func.value.attr.value != "objects"
+            ):
+                data["m2m_ops"].append(
+                    later(
+                        node,
+                        {
+                            "attr": func.value.attr.value,
+                            "op": "write" if attr in _M2M_WRITES else "read",
+                        },
+                    )
+                )
             if attr == "get_model":
                 self._get_model(node, data, later)
             elif attr == "connect":
                 sig = u.dotted(func.value)
                 handler = u.dotted(u.arg(node, 0, "receiver"))
                 if sig and handler:
-                    data["signals"].append(later(node, {
-                        "signal": sig, "handler": handler, "decorated": False,
-                        **self._sender(node)}))
+                    data["signals"].append(
+                        later(
+                            node,
+                            {
+                                "signal": sig,
+                                "handler": handler,
+                                "decorated": False,
+                                **self._sender(node),
+                            },
+                        )
+                    )
             elif attr in ("send", "send_robust"):
                 sig = u.dotted(func.value)
                 if sig:
@@ -590,8 +726,7 @@ class DjangoPlugin:
             data["get_model"].append(later(call, {"app": app, "model": model}))
 
     # -- parent half ---------------------------------------------------------------------------
-    def resolve(self, facts: dict[str, ModuleFacts], resolver: Any,
-                graph: DependencyGraph) -> None:
+    def resolve(self, facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyGraph) -> None:
         items = u.sorted_items(facts, self.name)
         if not items:
             return
@@ -602,8 +737,10 @@ class DjangoPlugin:
                 settings.setdefault(key, value)
         models = self._models(items, facts, resolver, apps)
         # Django looks model names up case-insensitively ("blog.post" works)
-        by_label = {(info["label"], node.split(":", 1)[1].lower()): node
-                    for node, info in sorted(models.items())}
+        by_label = {
+            (info["label"], node.split(":", 1)[1].lower()): node
+            for node, info in sorted(models.items())
+        }
         by_name: dict[str, list[str]] = {}
         for node in sorted(models):
             by_name.setdefault(node.split(":", 1)[1], []).append(node)
@@ -631,16 +768,21 @@ class DjangoPlugin:
             info["table"] = table
         for node in sorted(models):
             info = models[node]
-            if info["table"] and not info["meta"].get("proxy") and info["table"] not in \
-                    graph.tables and not info["meta"].get("unmanaged"):
-                graph.tables[info["table"]] = Table(info["table"], node, info["file"],
-                                                    info["line"])
+            if (
+                info["table"]
+                and not info["meta"].get("proxy")
+                and info["table"] not in graph.tables
+                and not info["meta"].get("unmanaged")
+            ):
+                graph.tables[info["table"]] = Table(info["table"], node, info["file"], info["line"])
             if info["table"] and info["meta"].get("translated"):
                 # django-parler's translations model: ``<table>_translation``, no class of
                 # the project maps it (like a join table)
                 name = f"{info['table']}_translation"
-                graph.tables.setdefault(name, Table(name, None, info["file"], info["line"],
-                                                    foreign_keys=[info["table"]]))
+                graph.tables.setdefault(
+                    name,
+                    Table(name, None, info["file"], info["line"], foreign_keys=[info["table"]]),
+                )
         self._made_models(items, facts, resolver, graph, models, apps)
         # relations
         for m, mf, data in items:
@@ -690,14 +832,23 @@ class DjangoPlugin:
         self._signals(items, facts, resolver, graph, models, model_ref)
         self._routes(items, facts, resolver, graph, settings)
 
-    def _made_models(self, items: list, facts: dict[str, ModuleFacts], resolver: Any,
-                     graph: DependencyGraph, models: dict[str, dict[str, Any]],
-                     apps: dict[str, str]) -> None:
+    def _made_models(
+        self,
+        items: list,
+        facts: dict[str, ModuleFacts],
+        resolver: Any,
+        graph: DependencyGraph,
+        models: dict[str, dict[str, Any]],
+        apps: dict[str, str],
+    ) -> None:
         """Models a project function builds with ``type(name, (ModelBase,), attrs)``, bound at
         module level (``XLogEntry = define_log_model(X)``): a table named after the variable
         (taken as the class name) in the app of the model passed, else of the module."""
-        factories = {f"{m}:{name}": (m, bases) for m, _, data in items
-                     for name, bases in data.get("factories", {}).items()}
+        factories = {
+            f"{m}:{name}": (m, bases)
+            for m, _, data in items
+            for name, bases in data.get("factories", {}).items()
+        }
         for m, mf, data in items:
             for made in data.get("made", ()):
                 func = u.resolve_name(resolver, facts, m, made["func"])
@@ -709,27 +860,38 @@ class DjangoPlugin:
                 arg = u.resolve_name(resolver, facts, m, made["arg"])
                 label = models[arg]["label"] if arg in models else self._label_of(m, apps)
                 name = f"{label}_{made['var'].lower()}"
-                graph.tables.setdefault(name, Table(name, f"{m}:{made['var']}", mf.file,
-                                                    made["line"]))
+                graph.tables.setdefault(
+                    name, Table(name, f"{m}:{made['var']}", mf.file, made["line"])
+                )
 
     @staticmethod
-    def _table_relations(items: list, graph: DependencyGraph, models: dict[str, dict[str, Any]],
-                         model_ref: Any) -> dict[str, list[tuple[str, str]]]:
+    def _table_relations(
+        items: list, graph: DependencyGraph, models: dict[str, dict[str, Any]], model_ref: Any
+    ) -> dict[str, list[tuple[str, str]]]:
         """Foreign keys of every concrete model's table, its own relation fields and those of
         its abstract ancestors (Django copies them into the subclass), and the implicit join
         table of each many-to-many field without ``through``. Returns the related-manager names
         (field name, ``related_name`` or ``<model>_set``) -> [(join table, owning model)]."""
-        declared = {f"{m}:{mdl['name']}": (m, mf.file, mdl["fields"])
-                    for m, mf, data in items for mdl in data["models"]}
+        declared = {
+            f"{m}:{mdl['name']}": (m, mf.file, mdl["fields"])
+            for m, mf, data in items
+            for mdl in data["models"]
+        }
         managers: dict[str, list[tuple[str, str]]] = {}
         for node in sorted(models):
             own = models[node]["table"]
-            if own not in graph.tables or models[node]["meta"].get("abstract") or \
-                    graph.tables[own].model != node:
+            if (
+                own not in graph.tables
+                or models[node]["meta"].get("abstract")
+                or graph.tables[own].model != node
+            ):
                 continue
             chain, current, seen = [node], models[node]["parent"], {node}
-            while current in models and models[current]["meta"].get("abstract") and \
-                    current not in seen:
+            while (
+                current in models
+                and models[current]["meta"].get("abstract")
+                and current not in seen
+            ):
                 seen.add(current)
                 chain.append(current)
                 current = models[current]["parent"]
@@ -752,9 +914,11 @@ class DjangoPlugin:
                     # a target outside the project (``settings.AUTH_USER_MODEL``) still
                     # gets its join table
                     graph.tables[name].foreign_keys.extend([own, ref] if ref else [own])
-                    related = (f.get("related_name") or "").replace(
-                        "%(class)s", models[node]["name"].lower()).replace(
-                        "%(app_label)s", models[node]["label"])
+                    related = (
+                        (f.get("related_name") or "")
+                        .replace("%(class)s", models[node]["name"].lower())
+                        .replace("%(app_label)s", models[node]["label"])
+                    )
                     for attr in {f["field"], related or f"{models[node]['name'].lower()}_set"}:
                         if not attr.endswith("+"):
                             managers.setdefault(attr, []).append((name, node))
@@ -771,8 +935,11 @@ class DjangoPlugin:
             for entry in data["installed_apps"] or []:
                 config = configs.get(entry)
                 if config is None:  # a package: its apps.py may hold the one AppConfig
-                    found = [c for key, c in sorted(configs.items())
-                             if key.startswith(f"{entry}.apps.") and c["name"] == entry]
+                    found = [
+                        c
+                        for key, c in sorted(configs.items())
+                        if key.startswith(f"{entry}.apps.") and c["name"] == entry
+                    ]
                     config = found[0] if len(found) == 1 else None
                 package = (config or {}).get("name") or entry
                 label = (config or {}).get("label") or package.rsplit(".", 1)[-1]
@@ -786,8 +953,9 @@ class DjangoPlugin:
 
     @staticmethod
     def _label_of(module: str, apps: dict[str, str]) -> str:
-        best = max((p for p in apps if module == p or module.startswith(p + ".")),
-                   key=len, default=None)
+        best = max(
+            (p for p in apps if module == p or module.startswith(p + ".")), key=len, default=None
+        )
         if best is not None:
             return apps[best]
         parts = module.split(".")
@@ -795,10 +963,10 @@ class DjangoPlugin:
             return parts[parts.index("models", 1) - 1]
         return parts[-2] if len(parts) > 1 else parts[0]
 
-    def _models(self, items: list, facts: dict[str, ModuleFacts], resolver: Any,
-                apps: dict[str, str]) -> dict[str, dict[str, Any]]:
-        classes = {f"{m}:{c['name']}": (m, mf, c) for m, mf, data in items
-                   for c in data["models"]}
+    def _models(
+        self, items: list, facts: dict[str, ModuleFacts], resolver: Any, apps: dict[str, str]
+    ) -> dict[str, dict[str, Any]]:
+        classes = {f"{m}:{c['name']}": (m, mf, c) for m, mf, data in items for c in data["models"]}
         models: dict[str, dict[str, Any]] = {}
         bases: dict[tuple[str, str], tuple[str | None, str | None]] = {}  # resolved once
         changed = True
@@ -812,21 +980,32 @@ class DjangoPlugin:
                 is_model = False
                 for base in c["bases"]:
                     if (m, base) not in bases:
-                        bases[(m, base)] = (u.resolve_name(resolver, facts, m, base),
-                                            resolver.external(m, base))
+                        bases[(m, base)] = (
+                            u.resolve_name(resolver, facts, m, base),
+                            resolver.external(m, base),
+                        )
                     target, external = bases[(m, base)]
                     if target in models:
                         is_model, parent = True, target
                         break
-                    if external in _MODEL_BASES or _third_party_model(external) or (
-                            target is None and external is None and base == "models.Model"):
+                    if (
+                        external in _MODEL_BASES
+                        or _third_party_model(external)
+                        or (target is None and external is None and base == "models.Model")
+                    ):
                         is_model = True
                         break
                 if is_model:
                     label = c["meta"].get("app_label") or self._label_of(m, apps)
-                    models[node] = {"label": label, "parent": parent, "meta": c["meta"],
-                                    "file": mf.file, "line": c["line"], "name": c["name"],
-                                    "managers": c.get("managers", [])}
+                    models[node] = {
+                        "label": label,
+                        "parent": parent,
+                        "meta": c["meta"],
+                        "file": mf.file,
+                        "line": c["line"],
+                        "name": c["name"],
+                        "managers": c.get("managers", []),
+                    }
                     changed = True
         return models
 
@@ -845,29 +1024,45 @@ class DjangoPlugin:
             return meta.get("db_table") or f"{info['label']}_{info['name'].lower()}"
         return None
 
-    def _signals(self, items: list, facts: dict[str, ModuleFacts], resolver: Any,
-                 graph: DependencyGraph, models: dict[str, Any], model_ref: Any) -> None:
+    def _signals(
+        self,
+        items: list,
+        facts: dict[str, ModuleFacts],
+        resolver: Any,
+        graph: DependencyGraph,
+        models: dict[str, Any],
+        model_ref: Any,
+    ) -> None:
         connected: dict[str, list[str]] = {}  # internal signal node -> handlers
         for m, mf, data in items:
             for s in data["signals"]:
-                handler = (f"{m}:{s['handler']}" if s["decorated"] else
-                           u.resolve_name(resolver, facts, m, s["handler"]))
+                handler = (
+                    f"{m}:{s['handler']}"
+                    if s["decorated"]
+                    else u.resolve_name(resolver, facts, m, s["handler"])
+                )
                 if s["decorated"] and handler not in graph.g:
                     handler = resolver.owner_of_line(m, s["line"])
-                if handler not in graph.g or graph.g.nodes[handler].get("kind") not in \
-                        ("function", "class"):
+                if handler not in graph.g or graph.g.nodes[handler].get("kind") not in (
+                    "function",
+                    "class",
+                ):
                     continue
                 sender = None
                 if s["sender"]:
                     sender = model_ref(m, None, s["sender"], False)
                 elif s["sender_str"]:
                     sender = model_ref(m, None, s["sender_str"], True)
-                sender_name = (sender.split(":", 1)[1] if sender else
-                               u.last(s["sender"] or s["sender_str"]) or "*")
+                sender_name = (
+                    sender.split(":", 1)[1]
+                    if sender
+                    else u.last(s["sender"] or s["sender_str"]) or "*"
+                )
                 signal = u.last(s["signal"])
                 where = u.evidence(mf.file, s["line"])
-                graph.entry_points.append(EntryPoint("signal", f"{signal}:{sender_name}",
-                                                     handler, mf.file, s["line"]))
+                graph.entry_points.append(
+                    EntryPoint("signal", f"{signal}:{sender_name}", handler, mf.file, s["line"])
+                )
                 u.add_edge(graph, sender, handler, "signal", where)
                 node = u.resolve_name(resolver, facts, m, s["signal"])
                 if node is not None and ":" in node:
@@ -879,8 +1074,14 @@ class DjangoPlugin:
                 for handler in sorted(set(connected.get(node or "", []))):
                     u.add_edge(graph, source, handler, "signal", u.evidence(mf.file, s["line"]))
 
-    def _routes(self, items: list, facts: dict[str, ModuleFacts], resolver: Any,
-                graph: DependencyGraph, settings: dict[str, str]) -> None:
+    def _routes(
+        self,
+        items: list,
+        facts: dict[str, ModuleFacts],
+        resolver: Any,
+        graph: DependencyGraph,
+        settings: dict[str, str],
+    ) -> None:
         confs = {m: data["urls"] for m, _, data in items if data["urls"]}
         views: dict[str, dict[str, Any]] = {m: data["views"] for m, _, data in items}
 
@@ -911,11 +1112,15 @@ class DjangoPlugin:
                         if found and found[0] != m:
                             included.add(found[0])
         root = settings.get("ROOT_URLCONF")
-        roots = [root] if root in confs else sorted(
-            m for m in confs if m not in included and "urlpatterns" in confs[m])
+        roots = (
+            [root]
+            if root in confs
+            else sorted(m for m in confs if m not in included and "urlpatterns" in confs[m])
+        )
 
-        def visit(m: str, entries: list[dict[str, Any]], prefix: str,
-                  seen: frozenset[tuple[str, str]]) -> None:
+        def visit(
+            m: str, entries: list[dict[str, Any]], prefix: str, seen: frozenset[tuple[str, str]]
+        ) -> None:
             for e in entries:
                 route = prefix + _clean(e["route"], e["kind"])
                 inc = e.get("include")
@@ -937,13 +1142,22 @@ class DjangoPlugin:
             visit(m, confs[m]["urlpatterns"], "", frozenset({(m, "urlpatterns")}))
         self._registry_routes(items, facts, resolver, graph, views)
 
-    def _registry_routes(self, items: list, facts: dict[str, ModuleFacts], resolver: Any,
-                         graph: DependencyGraph, views: dict[str, dict[str, Any]]) -> None:
+    def _registry_routes(
+        self,
+        items: list,
+        facts: dict[str, ModuleFacts],
+        resolver: Any,
+        graph: DependencyGraph,
+        views: dict[str, dict[str, Any]],
+    ) -> None:
         """Routes of ``get_urls()`` registries (see ``_urlfuncs``), rooted at ``/``: the
         registry's patterns are mounted where the project mounts its registry, which only the
         project's settings say."""
-        funcs = {(m, key): desc for m, _, data in items
-                 for key, desc in data.get("url_funcs", {}).items()}
+        funcs = {
+            (m, key): desc
+            for m, _, data in items
+            for key, desc in data.get("url_funcs", {}).items()
+        }
 
         def lookup(m: str, name: str) -> tuple[str, dict[str, Any]] | None:
             node = u.resolve_name(resolver, facts, m, name)
@@ -960,22 +1174,39 @@ class DjangoPlugin:
             if owner not in graph.g:
                 owner = resolver.owner_of_line(m, desc["line"])
             for call in desc["calls"]:
-                for kind, regex, view, _ in _urlfuncs.expand(call, m, desc["locals"],
-                                                             lookup):
+                for kind, regex, view, _ in _urlfuncs.expand(call, m, desc["locals"], lookup):
                     if isinstance(view, str):  # a dotted path, maybe through a re-export
                         mod, _, name = view.replace(":", ".").rpartition(".")
-                        handler = (u.resolve_name(resolver, facts, mod, name) if mod in facts
-                                   else None)
+                        handler = (
+                            u.resolve_name(resolver, facts, mod, name) if mod in facts else None
+                        )
                     else:
-                        handler = u.resolve_name(resolver, facts, view["m"],
-                                                 view.get("d") or view.get("as_view"))
+                        handler = u.resolve_name(
+                            resolver, facts, view["m"], view.get("d") or view.get("as_view")
+                        )
                     if handler is None or ":" not in handler:
                         continue
-                    self._add_route(m, desc["line"], owner, handler,
-                                    "/" + _clean(regex, kind).lstrip("/"), facts, graph, views)
+                    self._add_route(
+                        m,
+                        desc["line"],
+                        owner,
+                        handler,
+                        "/" + _clean(regex, kind).lstrip("/"),
+                        facts,
+                        graph,
+                        views,
+                    )
 
-    def _route(self, m: str, e: dict[str, Any], route: str, facts: dict[str, ModuleFacts],
-               resolver: Any, graph: DependencyGraph, views: dict[str, dict[str, Any]]) -> None:
+    def _route(
+        self,
+        m: str,
+        e: dict[str, Any],
+        route: str,
+        facts: dict[str, ModuleFacts],
+        resolver: Any,
+        graph: DependencyGraph,
+        views: dict[str, dict[str, Any]],
+    ) -> None:
         if e.get("string"):
             mod, _, name = e["view"].rpartition(".")
             handler = f"{mod}:{name}" if f"{mod}:{name}" in graph.g else None
@@ -983,27 +1214,46 @@ class DjangoPlugin:
             handler = u.resolve_name(resolver, facts, m, e["view"])
         if handler is None or ":" not in handler:
             return
-        self._add_route(m, e["line"], resolver.owner_of_line(m, e["line"]), handler,
-                        "/" + route.lstrip("/"), facts, graph, views)
+        self._add_route(
+            m,
+            e["line"],
+            resolver.owner_of_line(m, e["line"]),
+            handler,
+            "/" + route.lstrip("/"),
+            facts,
+            graph,
+            views,
+        )
 
-    def _add_route(self, m: str, line: int, owner: str, handler: str, path: str,
-                   facts: dict[str, ModuleFacts], graph: DependencyGraph,
-                   views: dict[str, dict[str, Any]]) -> None:
+    def _add_route(
+        self,
+        m: str,
+        line: int,
+        owner: str,
+        handler: str,
+        path: str,
+        facts: dict[str, ModuleFacts],
+        graph: DependencyGraph,
+        views: dict[str, dict[str, Any]],
+    ) -> None:
         mod, _, name = handler.partition(":")
         methods = views.get(mod, {}).get(name) or ["ANY"]
         file = facts[m].file
         u.add_edge(graph, owner, handler, "route", u.evidence(file, line))
         for method in methods:
             graph.routes.append(Route(method, path, handler, self.name, file, line))
-            graph.entry_points.append(EntryPoint("route", f"{method} {path}", handler, file,
-                                                 line))
+            graph.entry_points.append(EntryPoint("route", f"{method} {path}", handler, file, line))
 
 
 def _factory_bases(func: cst.FunctionDef) -> list[str]:
     """The bases of a class a function builds with ``type(name, (Base, ...), attrs)``."""
     for node, _ in u.walk(func.body, func):
-        if type(node) is cst.Call and u.callee(node) == "type" and len(node.args) == 3 and \
-                isinstance(node.args[1].value, cst.Tuple):
+        if (
+            type(node) is cst.Call
+            and u.callee(node) == "type"
+            and len(node.args) == 3
+            and isinstance(node.args[1].value, cst.Tuple)
+        ):
             return [d for d in (u.dotted(e.value) for e in node.args[1].value.elements) if d]
     return []
 
@@ -1025,8 +1275,7 @@ def _third_party_model(external: str | None) -> bool:
     if not external or "." not in external:
         return False
     module, _, name = external.rpartition(".")
-    return (module.endswith(".models") and name.endswith("Model")) or \
-        external in _ADDON_MODEL_BASES
+    return (module.endswith(".models") and name.endswith("Model")) or external in _ADDON_MODEL_BASES
 
 
 def _clean(route: str, kind: str) -> str:
@@ -1045,7 +1294,8 @@ def _router_call(value: cst.CSTNode | None) -> dict[str, Any] | None:
         return None
     slash = u.arg(value, -1, "trailing_slash")
     info: dict[str, Any] = {
-        "trailing_slash": not (u.dotted(slash) == "False" or u.string(slash) == "")}
+        "trailing_slash": not (u.dotted(slash) == "False" or u.string(slash) == "")
+    }
     if name.startswith("Nested"):  # drf-nested-routers: NestedSimpleRouter(parent, "users",
         # lookup="user") serves ``users/<user_pk>/<prefix>/...``
         parent_prefix = u.string(u.arg(value, 1, "parent_prefix"))
@@ -1073,10 +1323,14 @@ def _viewset_info(node: cst.ClassDef, bases: list[str]) -> dict[str, Any] | None
                 if detail not in ("True", "False"):
                     continue  # DRF requires ``detail``; a computed one is unknown
                 methods = u.strings(u.arg(call, 0, "methods")) or ["get"]
-                extra.append({"name": stmt.name.value, "detail": detail == "True",
-                              "methods": sorted({m.upper() for m in methods}),
-                              "url_path": u.string(u.arg(call, -1, "url_path"))
-                              or stmt.name.value})
+                extra.append(
+                    {
+                        "name": stmt.name.value,
+                        "detail": detail == "True",
+                        "methods": sorted({m.upper() for m in methods}),
+                        "url_path": u.string(u.arg(call, -1, "url_path")) or stmt.name.value,
+                    }
+                )
         for small in u.small_statements([stmt]):
             names, value = u.assign_targets(small)
             for key in ("lookup_field", "lookup_url_kwarg"):
@@ -1085,24 +1339,43 @@ def _viewset_info(node: cst.ClassDef, bases: list[str]) -> dict[str, Any] | None
     lasts = [u.last(b) or "" for b in bases]
     if not extra and not actions and not any(b.endswith(("ViewSet", "Mixin")) for b in lasts):
         return None
-    return {"bases": bases, "actions": sorted(actions), "extra": extra,
-            "lookup": lookup.get("lookup_url_kwarg") or lookup.get("lookup_field")}
+    return {
+        "bases": bases,
+        "actions": sorted(actions),
+        "extra": extra,
+        "lookup": lookup.get("lookup_url_kwarg") or lookup.get("lookup_field"),
+    }
 
 
 class _Routers:
     """DRF routers of the project (parent half): which router a ``router.urls`` include names,
     and the routes its registered viewsets serve (as DRF's ``SimpleRouter`` builds them)."""
 
-    def __init__(self, plugin: DjangoPlugin, items: list, facts: dict[str, ModuleFacts],
-                 resolver: Any, graph: DependencyGraph) -> None:
+    def __init__(
+        self,
+        plugin: DjangoPlugin,
+        items: list,
+        facts: dict[str, ModuleFacts],
+        resolver: Any,
+        graph: DependencyGraph,
+    ) -> None:
         self.plugin, self.facts, self.resolver, self.graph = plugin, facts, resolver, graph
-        self.routers = {f"{m}:{name}": info for m, _, data in items
-                        for name, info in sorted(data.get("routers", {}).items())}
-        self.viewsets = {f"{m}:{name}": (m, info) for m, _, data in items
-                         for name, info in sorted(data.get("viewsets", {}).items())}
+        self.routers = {
+            f"{m}:{name}": info
+            for m, _, data in items
+            for name, info in sorted(data.get("routers", {}).items())
+        }
+        self.viewsets = {
+            f"{m}:{name}": (m, info)
+            for m, _, data in items
+            for name, info in sorted(data.get("viewsets", {}).items())
+        }
         # classes that are not viewsets themselves may still be one through a project base
-        self.bases = {f"{m}:{mdl['name']}": (m, mdl["bases"]) for m, _, data in items
-                      for mdl in data["models"]}
+        self.bases = {
+            f"{m}:{mdl['name']}": (m, mdl["bases"])
+            for m, _, data in items
+            for mdl in data["models"]
+        }
         self.registered: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         for m, _, data in items:
             for reg in data.get("registers", []):
@@ -1117,15 +1390,18 @@ class _Routers:
         node = u.resolve_name(self.resolver, self.facts, m, name[: -len(".urls")])
         return node if node in self.routers else None
 
-    def actions(self, node: str, seen: frozenset[str] = frozenset()) -> tuple[
-            set[str], dict[str, dict[str, Any]], str | None]:
+    def actions(
+        self, node: str, seen: frozenset[str] = frozenset()
+    ) -> tuple[set[str], dict[str, dict[str, Any]], str | None]:
         """Standard actions, extra actions by name and lookup field of a viewset class,
         inherited ones included (a subclass's own definitions win, as in Python's MRO)."""
         if node in self.viewsets:
             m, info = self.viewsets[node]
         elif node in self.bases:
-            m, info = self.bases[node][0], {"bases": self.bases[node][1], "actions": [],
-                                            "extra": [], "lookup": None}
+            m, info = (
+                self.bases[node][0],
+                {"bases": self.bases[node][1], "actions": [], "extra": [], "lookup": None},
+            )
         else:
             return set(), {}, None
         actions = set(info["actions"])
@@ -1133,8 +1409,11 @@ class _Routers:
         lookup = info["lookup"]
         for base in info["bases"]:
             target = u.resolve_name(self.resolver, self.facts, m, base)
-            if target is not None and target not in seen and \
-                    (target in self.viewsets or target in self.bases):
+            if (
+                target is not None
+                and target not in seen
+                and (target in self.viewsets or target in self.bases)
+            ):
                 sub_actions, sub_extra, sub_lookup = self.actions(target, seen | {node})
                 actions |= sub_actions
                 for key, value in sub_extra.items():
@@ -1155,8 +1434,11 @@ class _Routers:
             if handler is None or ":" not in handler or handler not in self.graph.g:
                 continue
             actions, extra, lookup = self.actions(handler)
-            base = "/".join(p for p in (self.routers[router].get("nest"),
-                                        reg["prefix"].strip("^$").strip("/")) if p)
+            base = "/".join(
+                p
+                for p in (self.routers[router].get("nest"), reg["prefix"].strip("^$").strip("/"))
+                if p
+            )
             kwarg = f"<{lookup or 'pk'}>"
             found: dict[str, set[str]] = {}
             for action in actions:
@@ -1165,8 +1447,7 @@ class _Routers:
                 found.setdefault("/".join(p for p in sub if p) + slash, set()).add(method)
             for x in extra.values():
                 sub = [base, kwarg, x["url_path"]] if x["detail"] else [base, x["url_path"]]
-                found.setdefault("/".join(p for p in sub if p) + slash, set()).update(
-                    x["methods"])
+                found.setdefault("/".join(p for p in sub if p) + slash, set()).update(x["methods"])
             if not found:
                 continue
             u.add_edge(self.graph, source, handler, "route", where)
@@ -1174,10 +1455,12 @@ class _Routers:
             for sub_path, methods in sorted(found.items()):
                 path = "/" + (prefix + ("" if sub_path == slash else sub_path)).lstrip("/")
                 for method in sorted(methods):
-                    self.graph.routes.append(Route(method, path, handler, self.plugin.name,
-                                                   file, reg["line"]))
-                    self.graph.entry_points.append(EntryPoint(
-                        "route", f"{method} {path}", handler, file, reg["line"]))
+                    self.graph.routes.append(
+                        Route(method, path, handler, self.plugin.name, file, reg["line"])
+                    )
+                    self.graph.entry_points.append(
+                        EntryPoint("route", f"{method} {path}", handler, file, reg["line"])
+                    )
 
 
 def _receiver(node: cst.CSTNode) -> str | None:

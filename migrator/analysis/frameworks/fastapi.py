@@ -40,8 +40,15 @@ class FastAPIPlugin:
     """See the module docstring."""
 
     name = "fastapi"
-    markers = ("fastapi", "FastAPI", "APIRouter", "include_router", "Depends", "api_route",
-               "BaseSettings")
+    markers = (
+        "fastapi",
+        "FastAPI",
+        "APIRouter",
+        "include_router",
+        "Depends",
+        "api_route",
+        "BaseSettings",
+    )
 
     # -- worker half ---------------------------------------------------------------------------
     def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
@@ -67,18 +74,32 @@ class FastAPIPlugin:
                             literals = u.literals(tree)
                         prefix = u.fstring(kw["prefix"], literals)
                     for var in names:
-                        objects.append((lines.want(node), {
-                            "var": var, "kind": kind, "prefix": prefix or "",
-                            "prefix_ref": u.dotted(kw.get("prefix")),
-                            "scope": "module" if scope is None else "local",
-                            **({"cls": u.callee(value)} if kind == "router?" else {})}))
+                        objects.append(
+                            (
+                                lines.want(node),
+                                {
+                                    "var": var,
+                                    "kind": kind,
+                                    "prefix": prefix or "",
+                                    "prefix_ref": u.dotted(kw.get("prefix")),
+                                    "scope": "module" if scope is None else "local",
+                                    **({"cls": u.callee(value)} if kind == "router?" else {}),
+                                },
+                            )
+                        )
                         if scope is not None:
                             local[(id(scope), var)] = prefix or ""
-            elif type(node) is cst.ClassDef and scope is None and any(
+            elif (
+                type(node) is cst.ClassDef
+                and scope is None
+                and any(
                     (u.last(u.dotted(b.value)) or "").endswith(("Router", "FastAPI"))
-                    for b in node.bases):
-                classes[node.name.value] = [u.dotted(b.value) for b in node.bases
-                                            if u.dotted(b.value)]
+                    for b in node.bases
+                )
+            ):
+                classes[node.name.value] = [
+                    u.dotted(b.value) for b in node.bases if u.dotted(b.value)
+                ]
             elif type(node) is cst.FunctionDef and node.decorators:
                 for dec in node.decorators:
                     name, call = u.decorator_call(dec)
@@ -98,36 +119,67 @@ class FastAPIPlugin:
                 elif name.endswith(".include_router"):
                     router = u.dotted(u.arg(node, 0, "router"))
                     if router:
-                        includes.append((lines.want(node), {
-                            "obj": name.rsplit(".", 1)[0], "router": router,
-                            "prefix": u.string(u.arg(node, -1, "prefix")) or "",
-                            "prefix_ref": u.dotted(u.arg(node, -1, "prefix"))}))
+                        includes.append(
+                            (
+                                lines.want(node),
+                                {
+                                    "obj": name.rsplit(".", 1)[0],
+                                    "router": router,
+                                    "prefix": u.string(u.arg(node, -1, "prefix")) or "",
+                                    "prefix_ref": u.dotted(u.arg(node, -1, "prefix")),
+                                },
+                            )
+                        )
                 elif name.endswith(".mount"):  # app.mount("/v1", sub_app)
                     path = u.string(u.arg(node, 0, "path"))
                     sub = u.dotted(u.arg(node, 1, "app"))
                     if path is not None and sub:
-                        includes.append((lines.want(node), {
-                            "obj": name.rsplit(".", 1)[0], "router": sub,
-                            "prefix": path.rstrip("/"), "mount": True}))
+                        includes.append(
+                            (
+                                lines.want(node),
+                                {
+                                    "obj": name.rsplit(".", 1)[0],
+                                    "router": sub,
+                                    "prefix": path.rstrip("/"),
+                                    "mount": True,
+                                },
+                            )
+                        )
                 elif name.endswith(".add_api_route"):
                     path = u.string(u.arg(node, 0, "path"))
                     endpoint = u.dotted(u.arg(node, 1, "endpoint"))
                     if path is not None and endpoint:
                         given = u.arg(node, -1, "methods")
                         methods = (u.strings(given) if given is not None else ["GET"]) or ["ANY"]
-                        routes.append((lines.want(node), {
-                            "obj": name.rsplit(".", 1)[0], "path": path,
-                            "methods": sorted({m.upper() for m in methods}), "func": None,
-                            "endpoint": endpoint}))
+                        routes.append(
+                            (
+                                lines.want(node),
+                                {
+                                    "obj": name.rsplit(".", 1)[0],
+                                    "path": path,
+                                    "methods": sorted({m.upper() for m in methods}),
+                                    "func": None,
+                                    "endpoint": endpoint,
+                                },
+                            )
+                        )
         consts = u.constants(tree)
         if not (objects or routes or includes or depends or consts or classes):
             return None
         for route, scope in scoped:
             route["local"] = local.get((id(scope), route["obj"])) if scope is not None else None
-        data = {key: sorted((dict(d, line=lines.of(n)) for n, d in group),
-                            key=lambda d: (d["line"], repr(sorted(d.items()))))
-                for key, group in (("objects", objects), ("routes", routes),
-                                   ("includes", includes), ("depends", depends))}
+        data = {
+            key: sorted(
+                (dict(d, line=lines.of(n)) for n, d in group),
+                key=lambda d: (d["line"], repr(sorted(d.items()))),
+            )
+            for key, group in (
+                ("objects", objects),
+                ("routes", routes),
+                ("includes", includes),
+                ("depends", depends),
+            )
+        }
         if consts:
             data["constants"] = consts
         if classes:
@@ -155,8 +207,7 @@ class FastAPIPlugin:
         return {"obj": obj, "path": path, "methods": methods}
 
     # -- parent half ---------------------------------------------------------------------------
-    def resolve(self, facts: dict[str, ModuleFacts], resolver: Any,
-                graph: DependencyGraph) -> None:
+    def resolve(self, facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyGraph) -> None:
         items = u.sorted_items(facts, self.name)
         objs: dict[str, dict[str, Any]] = {}
         for m, _, data in items:
@@ -166,18 +217,21 @@ class FastAPIPlugin:
                         continue
                     o = dict(o, kind="router")
                 if o["scope"] == "module":
-                    objs.setdefault(f"{m}:{o['var']}", dict(o, prefix=self._prefix(
-                        resolver, facts, m, o)))
+                    objs.setdefault(
+                        f"{m}:{o['var']}", dict(o, prefix=self._prefix(resolver, facts, m, o))
+                    )
         incs: dict[str, list[tuple[str | None, str]]] = defaultdict(list)
         for m, _, data in items:
             for i in data["includes"]:
                 child = u.resolve_name(resolver, facts, m, i["router"])
-                if child not in objs or objs[child]["kind"] != ("app" if i.get("mount")
-                                                                else "router"):
+                if child not in objs or objs[child]["kind"] != (
+                    "app" if i.get("mount") else "router"
+                ):
                     continue
                 parent = u.resolve_name(resolver, facts, m, i["obj"])
-                incs[child].append((parent if parent in objs else None,
-                                    self._prefix(resolver, facts, m, i)))
+                incs[child].append(
+                    (parent if parent in objs else None, self._prefix(resolver, facts, m, i))
+                )
 
         memo: dict[str, list[str]] = {}
 
@@ -216,18 +270,20 @@ class FastAPIPlugin:
                 for prefix in paths:
                     path = _concat(prefix, r["path"])
                     for method in r["methods"]:
-                        graph.routes.append(Route(method, path, handler, self.name, mf.file,
-                                                  r["line"]))
-                        graph.entry_points.append(EntryPoint(
-                            "route", f"{method} {path}", handler, mf.file, r["line"]))
+                        graph.routes.append(
+                            Route(method, path, handler, self.name, mf.file, r["line"])
+                        )
+                        graph.entry_points.append(
+                            EntryPoint("route", f"{method} {path}", handler, mf.file, r["line"])
+                        )
             for d in data["depends"]:
                 target = u.resolve_name(resolver, facts, m, d["target"])
                 source = resolver.owner_of_line(m, d["line"])
                 u.add_edge(graph, source, target, "reference", u.evidence(mf.file, d["line"]))
 
-
-    def _is_router(self, resolver: Any, facts: dict[str, ModuleFacts], module: str,
-                   cls: str) -> bool:
+    def _is_router(
+        self, resolver: Any, facts: dict[str, ModuleFacts], module: str, cls: str
+    ) -> bool:
         """Whether class ``cls`` (as named in ``module``) is ``APIRouter`` or derives from it
         through classes of the project (``class UserAPIRouter(APIRouter)``)."""
         seen = set()
@@ -250,8 +306,9 @@ class FastAPIPlugin:
             todo.extend((mod, b) for b in (data or {}).get("classes", {}).get(sym, ()))
         return False
 
-    def _prefix(self, resolver: Any, facts: dict[str, ModuleFacts], m: str,
-                item: dict[str, Any]) -> str:
+    def _prefix(
+        self, resolver: Any, facts: dict[str, ModuleFacts], m: str, item: dict[str, Any]
+    ) -> str:
         """A literal prefix, or the value of the constant it names (``settings.API_V1_STR``)."""
         if item.get("prefix_ref"):
             value = u.evaluate(resolver, facts, m, item["prefix_ref"], self.name)

@@ -61,19 +61,27 @@ from migrator.analysis.frameworks.classviews import class_verbs, verbs
 from migrator.analysis.lazy import cst
 from migrator.graph import DependencyGraph, EntryPoint, Route
 
-_OBJECT_KINDS = {"Flask": "app", "Blueprint": "blueprint", "APIFlask": "app",
-                 "APIBlueprint": "blueprint", "Api": "api", "Namespace": "api",
-                 "namespace": "api"}
+_OBJECT_KINDS = {
+    "Flask": "app",
+    "Blueprint": "blueprint",
+    "APIFlask": "app",
+    "APIBlueprint": "blueprint",
+    "Api": "api",
+    "Namespace": "api",
+    "namespace": "api",
+}
 _RESOURCE_BASES = ("MethodView", "View", "Resource", "MethodResource")
 
 
 #: attributes whose calls the plug-in reads directly (never helper call sites)
-_REGISTRATION_ATTRS = frozenset({"add_url_rule", "register_blueprint", "add_resource", "route",
-                                 *u.HTTP_METHODS})
+_REGISTRATION_ATTRS = frozenset(
+    {"add_url_rule", "register_blueprint", "add_resource", "route", *u.HTTP_METHODS}
+)
 
 
-def _value(node: cst.CSTNode | None,
-           tables: dict[str, cst.CSTNode] | None = None) -> dict[str, Any] | None:
+def _value(
+    node: cst.CSTNode | None, tables: dict[str, cst.CSTNode] | None = None
+) -> dict[str, Any] | None:
     """Plain description of an argument at a possible helper call site: strings (``str``, with
     ``seq`` for a list/tuple), ``X.as_view(...)`` (``as_view``), a dotted name (``name``) or a
     table of rows (``rows``: a list of tuples such as ``[("/a", ViewA), ...]``, inline or a
@@ -86,8 +94,11 @@ def _value(node: cst.CSTNode | None,
         values = u.strings(node)
         if values is not None:
             return {"str": values, "seq": True}
-        rows = [[_value(e.value) for e in el.value.elements] for el in node.elements
-                if isinstance(el.value, (cst.Tuple, cst.List))]
+        rows = [
+            [_value(e.value) for e in el.value.elements]
+            for el in node.elements
+            if isinstance(el.value, (cst.Tuple, cst.List))
+        ]
         return {"rows": rows} if rows and len(rows) == len(node.elements) else None
     text = u.string(node)
     if text is not None:
@@ -110,12 +121,22 @@ def _call_site(call: cst.Call, tables: dict[str, cst.CSTNode]) -> dict[str, Any]
     pos, kw = u.call_args(call)
     values = [_value(v, tables) for v in pos]
     kws = {k: _value(v, tables) for k, v in sorted(kw.items())}
-    if not any(v and ("as_view" in v or _is_rule(v) or
-                      any(_is_rule(c) for row in v.get("rows", ()) for c in row))
-               for v in (*values, *kws.values())):
+    if not any(
+        v
+        and (
+            "as_view" in v
+            or _is_rule(v)
+            or any(_is_rule(c) for row in v.get("rows", ()) for c in row)
+        )
+        for v in (*values, *kws.values())
+    ):
         return None
-    return {"func": u.callee(call), "pos": values, "kw": kws,
-            "star": any(a.star == "*" for a in call.args)}
+    return {
+        "func": u.callee(call),
+        "pos": values,
+        "kw": kws,
+        "star": any(a.star == "*" for a in call.args),
+    }
 
 
 def _param_prefix(func: cst.FunctionDef, prefix: cst.CSTNode | None) -> dict[str, Any]:
@@ -135,8 +156,11 @@ def _placeholder(expr: cst.CSTNode, in_function: bool) -> str | None:
     """``{KEY}`` for a prefix read from configuration (``app.config["KEY"]``,
     ``config.get("KEY")``); ``{url_prefix}`` for any other expression inside a function."""
     key = None
-    if isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and \
-            isinstance(expr.slice[0].slice, cst.Index):
+    if (
+        isinstance(expr, cst.Subscript)
+        and len(expr.slice) == 1
+        and isinstance(expr.slice[0].slice, cst.Index)
+    ):
         key = u.string(expr.slice[0].slice.value)
     elif isinstance(expr, cst.Call) and (u.callee(expr) or "").endswith(".get"):
         key = u.string(u.arg(expr, 0))
@@ -161,15 +185,13 @@ def _helpers(func: cst.FunctionDef) -> list[dict[str, Any]]:
     views: dict[str, str] = {}  # ``v = <loop variable or parameter>.as_view(...)``
     calls = []
     for node, _ in u.walk(func.body, func):
-        if type(node) is cst.For and isinstance(node.iter, cst.Name) and \
-                node.iter.value in names:
+        if type(node) is cst.For and isinstance(node.iter, cst.Name) and node.iter.value in names:
             if isinstance(node.target, cst.Name):
                 loops[node.target.value] = {"param": node.iter.value, "iter": True}
             elif isinstance(node.target, (cst.Tuple, cst.List)):  # for rule, view in table
                 for i, el in enumerate(node.target.elements):
                     if isinstance(el.value, cst.Name):
-                        loops[el.value.value] = {"param": node.iter.value, "iter": True,
-                                                 "index": i}
+                        loops[el.value.value] = {"param": node.iter.value, "iter": True, "index": i}
         elif type(node) is cst.Call:
             calls.append(node)
         elif type(node) is cst.Assign and isinstance(node.value, cst.Call):
@@ -214,14 +236,28 @@ def _helpers(func: cst.FunctionDef) -> list[dict[str, Any]]:
         if rule_src is None or view_src is None or not ("param" in rule_src or "param" in view_src):
             continue
         if methods_expr is not None:
-            methods = ({"param": methods_expr.value} if isinstance(methods_expr, cst.Name)
-                       and methods_expr.value in names else _methods(methods_expr))
+            methods = (
+                {"param": methods_expr.value}
+                if isinstance(methods_expr, cst.Name) and methods_expr.value in names
+                else _methods(methods_expr)
+            )
         kwargs = star_kw is not None and any(
             a.star == "**" and isinstance(a.value, cst.Name) and a.value.value == star_kw
-            for a in reg.args)
-        out.append({"func": func.name.value, "params": positional, "kwonly": kwonly,
-                    "obj": obj, "rule": rule_src, "view": view_src, "methods": methods,
-                    "kwargs": kwargs, "_node": reg})
+            for a in reg.args
+        )
+        out.append(
+            {
+                "func": func.name.value,
+                "params": positional,
+                "kwonly": kwonly,
+                "obj": obj,
+                "rule": rule_src,
+                "view": view_src,
+                "methods": methods,
+                "kwargs": kwargs,
+                "_node": reg,
+            }
+        )
     return out
 
 
@@ -234,23 +270,36 @@ def _resource_wrapper(node: cst.ClassDef) -> dict[str, Any] | None:
         if type(stmt) is not cst.FunctionDef or stmt.name.value == "add_resource":
             continue
         params = [p.name.value for p in stmt.params.params][1:]
-        star = stmt.params.star_arg.name.value if isinstance(stmt.params.star_arg,
-                                                             cst.Param) else None
+        star = (
+            stmt.params.star_arg.name.value if isinstance(stmt.params.star_arg, cst.Param) else None
+        )
         for sub, _ in u.walk(stmt.body, stmt):
-            if type(sub) is not cst.Call or u.callee(sub) not in ("self.add_resource",
-                                                               "super.add_resource"):
+            if type(sub) is not cst.Call or u.callee(sub) not in (
+                "self.add_resource",
+                "super.add_resource",
+            ):
                 continue
             args = [a for a in sub.args if not a.keyword]
-            if len(args) < 2 or not isinstance(args[0].value, cst.Name) or \
-                    args[0].value.value not in params or not isinstance(args[1].value, cst.Name):
+            if (
+                len(args) < 2
+                or not isinstance(args[0].value, cst.Name)
+                or args[0].value.value not in params
+                or not isinstance(args[1].value, cst.Name)
+            ):
                 continue
             urls = args[1].value.value
             if args[1].star == "*" and urls == star:
-                out[stmt.name.value] = {"view": params.index(args[0].value.value),
-                                        "urls": len(params), "star": True}
+                out[stmt.name.value] = {
+                    "view": params.index(args[0].value.value),
+                    "urls": len(params),
+                    "star": True,
+                }
             elif urls in params:
-                out[stmt.name.value] = {"view": params.index(args[0].value.value),
-                                        "urls": params.index(urls), "star": False}
+                out[stmt.name.value] = {
+                    "view": params.index(args[0].value.value),
+                    "urls": params.index(urls),
+                    "star": False,
+                }
     return out or None
 
 
@@ -261,9 +310,13 @@ def _loop_over_param(scope: Any, name: str | None) -> str | None:
         return None
     params = {p.name.value for p in (*scope.params.params, *scope.params.kwonly_params)}
     for node, _ in u.walk(scope.body, scope):
-        if type(node) is cst.For and isinstance(node.target, cst.Name) and \
-                node.target.value == name and isinstance(node.iter, cst.Name) and \
-                node.iter.value in params:
+        if (
+            type(node) is cst.For
+            and isinstance(node.target, cst.Name)
+            and node.target.value == name
+            and isinstance(node.iter, cst.Name)
+            and node.iter.value in params
+        ):
             return node.iter.value
     return None
 
@@ -280,10 +333,20 @@ class FlaskPlugin:
     """See the module docstring."""
 
     name = "flask"
-    markers = ("flask", "Flask", "Blueprint", ".route(", "add_url_rule", "register_blueprint",
-               "MethodView", "add_resource", "as_view", "view_func", "blueprints", "BLUEPRINTS",
-               ) + tuple(f'.{m}({q}/' for m in ("get", "post", "put", "patch",
-                                                             "delete") for q in "\"'")
+    markers = (
+        "flask",
+        "Flask",
+        "Blueprint",
+        ".route(",
+        "add_url_rule",
+        "register_blueprint",
+        "MethodView",
+        "add_resource",
+        "as_view",
+        "view_func",
+        "blueprints",
+        "BLUEPRINTS",
+    ) + tuple(f".{m}({q}/" for m in ("get", "post", "put", "patch", "delete") for q in "\"'")
 
     # -- worker half ---------------------------------------------------------------------------
     def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
@@ -316,18 +379,23 @@ class FlaskPlugin:
             if type(node) in (cst.Assign, cst.AnnAssign):
                 names, value = u.assign_targets(node)
                 if scope is not None:  # ``blueprints = blueprints + DEFAULT_BLUEPRINTS``
-                    operands = ([value.left, value.right] if type(value) is cst.BinaryOperation
-                                else [value])
+                    operands = (
+                        [value.left, value.right] if type(value) is cst.BinaryOperation else [value]
+                    )
                     passed.update(o.value for o in operands if type(o) is cst.Name)
                 cls = u.last(u.callee(value)) or ""
-                kind = _OBJECT_KINDS.get(cls) or ("api" if cls.endswith("Api") and
-                                                  cls[:1].isupper() else None)
+                kind = _OBJECT_KINDS.get(cls) or (
+                    "api" if cls.endswith("Api") and cls[:1].isupper() else None
+                )
                 if names and kind:
                     pos, kw = u.call_args(value)
                     prefix_arg = kw.get("prefix" if kind == "api" else "url_prefix")
                     bp_name = u.string(pos[0]) if pos else u.string(kw.get("name"))
-                    extra = {"target": u.dotted(u.arg(value, 0, "app")),
-                             "cls": u.callee(value)} if kind == "api" else {}
+                    extra = (
+                        {"target": u.dotted(u.arg(value, 0, "app")), "cls": u.callee(value)}
+                        if kind == "api"
+                        else {}
+                    )
                     if cls in ("Namespace", "namespace"):  # Flask-RESTX: path or "/<name>"
                         prefix_arg = kw.get("path")
                         extra["target"] = u.callee(value).rpartition(".")[0] or None
@@ -337,10 +405,21 @@ class FlaskPlugin:
                     if kind == "blueprint" and id(scope) in top_functions:
                         extra.update(_param_prefix(scope, prefix_arg))
                     for var in names:
-                        objects.append((lines.want(node), {
-                            "var": var, "kind": kind, "name": bp_name, "prefix": prefix,
-                            "prefix_ref": u.dotted(prefix_arg),
-                            "scope": "module" if scope is None else "local", **extra}, scope))
+                        objects.append(
+                            (
+                                lines.want(node),
+                                {
+                                    "var": var,
+                                    "kind": kind,
+                                    "name": bp_name,
+                                    "prefix": prefix,
+                                    "prefix_ref": u.dotted(prefix_arg),
+                                    "scope": "module" if scope is None else "local",
+                                    **extra,
+                                },
+                                scope,
+                            )
+                        )
             elif type(node) is cst.Call and type(node.func) is cst.Call and scope is not None:
                 rule_scopes[id(scope)] = scope  # maybe ``bp.route(rule)(view)`` in a helper
             elif type(node) is cst.FunctionDef and node.decorators:
@@ -357,9 +436,18 @@ class FlaskPlugin:
                     if call is not None and name and name.endswith((".route", ".resource")):
                         pos, _ = u.call_args(call)
                         for url in filter(None, (u.string(p) for p in pos)):
-                            rules.append((lines.want(call), {
-                                "obj": name.rsplit(".", 1)[0], "rule": url,
-                                "view": node.name.value, "as_view": True, "methods": None}))
+                            rules.append(
+                                (
+                                    lines.want(call),
+                                    {
+                                        "obj": name.rsplit(".", 1)[0],
+                                        "rule": url,
+                                        "view": node.name.value,
+                                        "as_view": True,
+                                        "methods": None,
+                                    },
+                                )
+                            )
                 wrapper = _resource_wrapper(node)
                 if wrapper:
                     api_classes[node.name.value] = wrapper
@@ -382,16 +470,34 @@ class FlaskPlugin:
                     view = u.dotted(pos[0]) if pos else None
                     for url in (u.string(p) for p in pos[1:]):
                         if view and url is not None:
-                            rules.append((lines.want(node), {
-                                "obj": obj, "rule": url, "view": view, "as_view": True,
-                                "methods": None}))
+                            rules.append(
+                                (
+                                    lines.want(node),
+                                    {
+                                        "obj": obj,
+                                        "rule": url,
+                                        "view": view,
+                                        "as_view": True,
+                                        "methods": None,
+                                    },
+                                )
+                            )
                 elif attr == "add_namespace":  # Flask-RESTX: api.add_namespace(ns, path=)
                     ns = u.dotted(u.arg(node, 0, "ns"))
                     if ns:
                         path = u.arg(node, 1, "path")
-                        regs.append((lines.want(node), {
-                            "obj": obj, "bp": ns, "prefix": u.string(path),
-                            "has_prefix": u.string(path) is not None, "namespace": True}))
+                        regs.append(
+                            (
+                                lines.want(node),
+                                {
+                                    "obj": obj,
+                                    "bp": ns,
+                                    "prefix": u.string(path),
+                                    "has_prefix": u.string(path) is not None,
+                                    "namespace": True,
+                                },
+                            )
+                        )
                 elif attr == "register_blueprint" and id(node) not in handled:
                     bp = u.dotted(u.arg(node, 0, "blueprint"))
                     each = _loop_over_param(scope, bp) if id(scope) in top_functions else None
@@ -400,9 +506,17 @@ class FlaskPlugin:
                         value = u.string(prefix) if prefix is not None else None
                         if isinstance(prefix, cst.FormattedString):
                             value = u.fstring(prefix, literals)
-                        fanouts.append((lines.want(node), {
-                            "func": scope.name.value, "param": each, "prefix": value,
-                            "has_prefix": prefix is None or value is not None}))
+                        fanouts.append(
+                            (
+                                lines.want(node),
+                                {
+                                    "func": scope.name.value,
+                                    "param": each,
+                                    "prefix": value,
+                                    "has_prefix": prefix is None or value is not None,
+                                },
+                            )
+                        )
                     elif bp:
                         _, kw = u.call_args(node)
                         prefix = kw.get("url_prefix")
@@ -410,21 +524,41 @@ class FlaskPlugin:
                         ref = u.dotted(prefix)
                         if value is None and prefix is not None and ref is None:
                             value = _placeholder(prefix, scope is not None)
-                        regs.append((lines.want(node), {
-                            "obj": obj, "bp": bp, "prefix": value,
-                            "has_prefix": value is not None, "prefix_ref": ref,
-                            **({"fn": scope} if scope is not None else {})}))
+                        regs.append(
+                            (
+                                lines.want(node),
+                                {
+                                    "obj": obj,
+                                    "bp": bp,
+                                    "prefix": value,
+                                    "has_prefix": value is not None,
+                                    "prefix_ref": ref,
+                                    **({"fn": scope} if scope is not None else {}),
+                                },
+                            )
+                        )
         consts = u.constants(tree)
-        helpers = [h for sc in rule_scopes.values() if id(sc) in top_functions
-                   for h in _helpers(sc)]
+        helpers = [
+            h for sc in rule_scopes.values() if id(sc) in top_functions for h in _helpers(sc)
+        ]
 
         collections = {}  # module-level tuples/lists of names that a function passes on
         for name in sorted(passed & tables.keys()):
             items = [u.dotted(e.value) for e in tables[name].elements]
             if items and all(items):
                 collections[name] = items
-        if not (objects or routes or rules or regs or views or helpers or sites or fanouts
-                or collections or api_classes):
+        if not (
+            objects
+            or routes
+            or rules
+            or regs
+            or views
+            or helpers
+            or sites
+            or fanouts
+            or collections
+            or api_classes
+        ):
             return None
         for h in helpers:
             lines.want(h["_node"])
@@ -434,6 +568,7 @@ class FlaskPlugin:
             with ``#n`` for the n-th function of that name (line numbers are not a stable
             key: they differ between the analyser's line table and a bare tree's)."""
             return None if scope is None else fn_keys[id(scope)]
+
         local: dict[tuple[int, str], str] = {}
         for _, o, scope in objects:
             if o["scope"] == "local":
@@ -446,27 +581,44 @@ class FlaskPlugin:
                 r["fn"] = fn(scope)
             out_routes.append(r)
         data = {
-            "objects": [dict(o, line=lines.of(n), **({"fn": fn(sc)} if sc is not None else {}))
-                        for n, o, sc in objects],
+            "objects": [
+                dict(o, line=lines.of(n), **({"fn": fn(sc)} if sc is not None else {}))
+                for n, o, sc in objects
+            ],
             "routes": out_routes,
-            "rules": [dict(r, line=lines.of(n), fn=fn(r["fn"])) if "fn" in r
-                      else dict(r, line=lines.of(n)) for n, r in rules],
-            "registrations": [dict(r, line=lines.of(n), fn=fn(r["fn"])) if "fn" in r
-                              else dict(r, line=lines.of(n)) for n, r in regs],
+            "rules": [
+                dict(r, line=lines.of(n), fn=fn(r["fn"]))
+                if "fn" in r
+                else dict(r, line=lines.of(n))
+                for n, r in rules
+            ],
+            "registrations": [
+                dict(r, line=lines.of(n), fn=fn(r["fn"]))
+                if "fn" in r
+                else dict(r, line=lines.of(n))
+                for n, r in regs
+            ],
             "views": dict(sorted(views.items())),
         }
         if helpers:
             data["helpers"] = sorted(
-                (dict({k: v for k, v in h.items() if k != "_node"}, line=lines.of(h["_node"]))
-                 for h in helpers), key=lambda h: (h["line"], h["func"]))
+                (
+                    dict({k: v for k, v in h.items() if k != "_node"}, line=lines.of(h["_node"]))
+                    for h in helpers
+                ),
+                key=lambda h: (h["line"], h["func"]),
+            )
         if sites:
-            data["calls"] = sorted((dict(c, line=lines.of(n), fn=fn(sc)) for n, c, sc in sites),
-                                   key=lambda c: (c["line"], c["func"]))
+            data["calls"] = sorted(
+                (dict(c, line=lines.of(n), fn=fn(sc)) for n, c, sc in sites),
+                key=lambda c: (c["line"], c["func"]),
+            )
         if consts:
             data["constants"] = consts
         if fanouts:
-            data["fanouts"] = sorted((dict(f, line=lines.of(n)) for n, f in fanouts),
-                                     key=lambda f: f["line"])
+            data["fanouts"] = sorted(
+                (dict(f, line=lines.of(n)) for n, f in fanouts), key=lambda f: f["line"]
+            )
         if collections:
             data["collections"] = collections
         if api_classes:
@@ -476,8 +628,9 @@ class FlaskPlugin:
         return data
 
     @staticmethod
-    def _route(dec: cst.Decorator, func: cst.FunctionDef, scope: Any, lines: u.Lines,
-               routes: list) -> None:
+    def _route(
+        dec: cst.Decorator, func: cst.FunctionDef, scope: Any, lines: u.Lines, routes: list
+    ) -> None:
         name, call = u.decorator_call(dec)
         if call is None or not name or "." not in name:
             return
@@ -491,24 +644,37 @@ class FlaskPlugin:
         rule = u.string(u.arg(call, 0, "rule"))
         if rule is None:
             return
-        routes.append((lines.want(call), {
-            "obj": obj, "rule": rule, "methods": methods, "shortcut": shortcut,
-            "func": func.name.value, "top": scope is None}, scope))
+        routes.append(
+            (
+                lines.want(call),
+                {
+                    "obj": obj,
+                    "rule": rule,
+                    "methods": methods,
+                    "shortcut": shortcut,
+                    "func": func.name.value,
+                    "top": scope is None,
+                },
+                scope,
+            )
+        )
 
     @staticmethod
-    def _loop_registrations(loop: cst.For, consts: dict[str, cst.CSTNode], lines: u.Lines,
-                            regs: list, handled: set[int]) -> None:
+    def _loop_registrations(
+        loop: cst.For, consts: dict[str, cst.CSTNode], lines: u.Lines, regs: list, handled: set[int]
+    ) -> None:
         """Blueprints registered from a table, one registration per row::
 
-            for module, attr, prefix in BLUEPRINTS:     # or: for bp, prefix in [(a, "/a")]
-                bp = getattr(importlib.import_module(module), attr)
-                app.register_blueprint(bp, url_prefix=prefix)
+        for module, attr, prefix in BLUEPRINTS:     # or: for bp, prefix in [(a, "/a")]
+            bp = getattr(importlib.import_module(module), attr)
+            app.register_blueprint(bp, url_prefix=prefix)
         """
         target = loop.target
         if isinstance(target, cst.Name):
             names = [target.value]
         elif isinstance(target, (cst.Tuple, cst.List)) and all(
-                isinstance(e.value, cst.Name) for e in target.elements):
+            isinstance(e.value, cst.Name) for e in target.elements
+        ):
             names = [e.value.value for e in target.elements]
         else:
             return
@@ -517,9 +683,11 @@ class FlaskPlugin:
             return
         rows = []
         for el in table.elements:
-            row = ([e.value for e in el.value.elements]
-                   if len(names) > 1 and isinstance(el.value, (cst.Tuple, cst.List))
-                   else [el.value])
+            row = (
+                [e.value for e in el.value.elements]
+                if len(names) > 1 and isinstance(el.value, (cst.Tuple, cst.List))
+                else [el.value]
+            )
             if len(row) != len(names):
                 return
             rows.append(dict(zip(names, row, strict=True)))
@@ -532,8 +700,9 @@ class FlaskPlugin:
                 if len(pos) >= 2 and u.last(u.callee(pos[0])) == "import_module":
                     for var in assigned:
                         fetched[var] = (u.arg(pos[0], 0, "name"), pos[1])
-            if isinstance(small, cst.Expr) and \
-                    (u.callee(small.value) or "").endswith(".register_blueprint"):
+            if isinstance(small, cst.Expr) and (u.callee(small.value) or "").endswith(
+                ".register_blueprint"
+            ):
                 calls.append(small.value)
 
         def bound(expr: cst.CSTNode | None, env: dict[str, cst.CSTNode]) -> cst.CSTNode | None:
@@ -545,8 +714,7 @@ class FlaskPlugin:
             bp_expr = u.arg(call, 0, "blueprint")
             _, kw = u.call_args(call)
             for env in rows:
-                reg: dict[str, Any] = {"obj": obj, "bp": None, "prefix": None,
-                                       "has_prefix": False}
+                reg: dict[str, Any] = {"obj": obj, "bp": None, "prefix": None, "has_prefix": False}
                 if isinstance(bp_expr, cst.Name) and bp_expr.value in fetched:
                     mod_expr, attr_expr = fetched[bp_expr.value]
                     mod, attr = u.string(bound(mod_expr, env)), u.string(bound(attr_expr, env))
@@ -575,10 +743,19 @@ class FlaskPlugin:
             view_name = u.dotted(view)
         if not view_name:
             return
-        rules.append((lines.want(call), {
-            "obj": obj, "rule": rule, "view": view_name, "as_view": as_view,
-            "methods": _methods(u.arg(call, -1, "methods")),
-            **({"fn": scope} if scope is not None else {})}))
+        rules.append(
+            (
+                lines.want(call),
+                {
+                    "obj": obj,
+                    "rule": rule,
+                    "view": view_name,
+                    "as_view": as_view,
+                    "methods": _methods(u.arg(call, -1, "methods")),
+                    **({"fn": scope} if scope is not None else {}),
+                },
+            )
+        )
 
     @staticmethod
     def _view_methods(node: cst.ClassDef) -> list[str] | None | bool:
@@ -589,8 +766,7 @@ class FlaskPlugin:
         return verbs(node) or None
 
     # -- parent half ---------------------------------------------------------------------------
-    def resolve(self, facts: dict[str, ModuleFacts], resolver: Any,
-                graph: DependencyGraph) -> None:
+    def resolve(self, facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyGraph) -> None:
         items = u.sorted_items(facts, self.name)
         objs: dict[str, dict[str, Any]] = {}
         local: dict[tuple[str, str, str], str] = {}  # (module, function key, var) -> objs key
@@ -600,14 +776,16 @@ class FlaskPlugin:
                 if o.get("prefix_ref"):
                     prefix = u.evaluate(resolver, facts, m, o["prefix_ref"], self.name)
                 if o["scope"] == "module":
-                    objs.setdefault(f"{m}:{o['var']}", dict(o, module=m, prefix=prefix,
-                                                            edge=f"{m}:{o['var']}"))
+                    objs.setdefault(
+                        f"{m}:{o['var']}", dict(o, module=m, prefix=prefix, edge=f"{m}:{o['var']}")
+                    )
                 elif o.get("fn"):  # keyed apart from graph nodes; its edges start at the function
                     key = f"{m}:{o['fn']}/{o['var']}"
                     if key not in objs:
                         local[(m, o["fn"], o["var"])] = key
-                        objs[key] = dict(o, module=m, prefix=prefix,
-                                         edge=resolver.owner_of_line(m, o["line"]))
+                        objs[key] = dict(
+                            o, module=m, prefix=prefix, edge=resolver.owner_of_line(m, o["line"])
+                        )
 
         def lookup(m: str, fn: str | None, name: str | None) -> str | None:
             """A local object of function ``fn`` first (Python's scoping), then a global name."""
@@ -623,14 +801,22 @@ class FlaskPlugin:
                 child = r.get("bp_node") or lookup(m, r.get("fn"), r["bp"])
                 if r.get("namespace") and child in objs and objs[child]["kind"] == "api":
                     parent = lookup(m, r.get("fn"), r["obj"])
-                    objs[child] = dict(objs[child], target_node=parent, prefix=(
-                        r["prefix"] if r["has_prefix"] else objs[child]["prefix"]))
+                    objs[child] = dict(
+                        objs[child],
+                        target_node=parent,
+                        prefix=(r["prefix"] if r["has_prefix"] else objs[child]["prefix"]),
+                    )
                     continue
                 if child not in objs or objs[child]["kind"] != "blueprint":
                     continue
                 if r.get("bp_node"):  # fetched by name at run time: a string reference
-                    u.add_edge(graph, resolver.owner_of_line(m, r["line"]), child, "dynamic",
-                               u.evidence(facts[m].file, r["line"]))
+                    u.add_edge(
+                        graph,
+                        resolver.owner_of_line(m, r["line"]),
+                        child,
+                        "dynamic",
+                        u.evidence(facts[m].file, r["line"]),
+                    )
                 parent = lookup(m, r.get("fn"), r["obj"])
                 if parent not in objs or objs[parent]["kind"] != "blueprint":
                     parent = None
@@ -640,16 +826,20 @@ class FlaskPlugin:
                     has = prefix is not None
                 regs[child].append((parent, prefix, has))
 
-        fanout = {(f["prefix"], f["has_prefix"]) for _, _, data in items
-                   for f in data.get("fanouts", ())}
+        fanout = {
+            (f["prefix"], f["has_prefix"]) for _, _, data in items for f in data.get("fanouts", ())
+        }
         if len(fanout) == 1:  # the one function that registers every blueprint it is given
             prefix, has = fanout.pop()
             for m, _, data in items:
                 for names in data.get("collections", {}).values():
                     for name in names:
                         child = lookup(m, None, name)
-                        if child in objs and objs[child]["kind"] == "blueprint" and \
-                                child not in regs:
+                        if (
+                            child in objs
+                            and objs[child]["kind"] == "blueprint"
+                            and child not in regs
+                        ):
                             regs[child].append((None, prefix, has))
 
         memo: dict[str, list[str | None]] = {}
@@ -687,8 +877,9 @@ class FlaskPlugin:
                 outer = [None]
             return [u.join_path(p, o["prefix"] or "") or None for p in outer]
 
-        def owner_prefixes(m: str, obj: str, local_kind: str | None, strict: bool,
-                           fn: str | None = None) -> tuple[str | None, list[str | None]] | None:
+        def owner_prefixes(
+            m: str, obj: str, local_kind: str | None, strict: bool, fn: str | None = None
+        ) -> tuple[str | None, list[str | None]] | None:
             node = lookup(m, fn, obj)
             if node in objs:
                 kind, edge = objs[node]["kind"], objs[node]["edge"]
@@ -705,8 +896,17 @@ class FlaskPlugin:
                 if found is None:
                     continue
                 handler = self._handler(m, r["func"], r["line"], resolver, graph)
-                self._add(graph, resolver, m, mf.file, r["line"], found, r["rule"],
-                          r["methods"] or ["GET"], handler)
+                self._add(
+                    graph,
+                    resolver,
+                    m,
+                    mf.file,
+                    r["line"],
+                    found,
+                    r["rule"],
+                    r["methods"] or ["GET"],
+                    handler,
+                )
             for r in data["rules"]:
                 found = owner_prefixes(m, r["obj"], None, False, r.get("fn"))
                 handler = u.resolve_name(resolver, facts, m, r["view"])
@@ -715,8 +915,17 @@ class FlaskPlugin:
                 methods = r["methods"]
                 if methods is None and r["as_view"]:
                     methods = self._class_methods(handler, facts, resolver)
-                self._add(graph, resolver, m, mf.file, r["line"], found, r["rule"],
-                          methods or ["GET"], handler)
+                self._add(
+                    graph,
+                    resolver,
+                    m,
+                    mf.file,
+                    r["line"],
+                    found,
+                    r["rule"],
+                    methods or ["GET"],
+                    handler,
+                )
 
         for m, mf, data in items:  # ``api.add(Resource, "/a")``: an Api subclass's wrapper
             for c in data.get("calls", ()):
@@ -726,21 +935,39 @@ class FlaskPlugin:
                     continue
                 cls = u.resolve_name(resolver, facts, objs[node]["module"], objs[node]["cls"])
                 cmod, _, cname = (cls or "").partition(":")
-                wrapper = ((facts[cmod].framework.get(self.name) or {}).get("api_classes", {})
-                           .get(cname, {}).get(meth) if cmod in facts else None)
+                wrapper = (
+                    (facts[cmod].framework.get(self.name) or {})
+                    .get("api_classes", {})
+                    .get(cname, {})
+                    .get(meth)
+                    if cmod in facts
+                    else None
+                )
                 if not wrapper or len(c["pos"]) <= wrapper["view"]:
                     continue
                 view = c["pos"][wrapper["view"]] or {}
-                urls = (c["pos"][wrapper["urls"]:] if wrapper["star"] else
-                        c["pos"][wrapper["urls"]:wrapper["urls"] + 1])
+                urls = (
+                    c["pos"][wrapper["urls"] :]
+                    if wrapper["star"]
+                    else c["pos"][wrapper["urls"] : wrapper["urls"] + 1]
+                )
                 handler = u.resolve_name(resolver, facts, m, view.get("name"))
                 if handler is None:
                     continue
                 found = owner_prefixes(m, obj, None, False, c["fn"])
                 methods = self._class_methods(handler, facts, resolver)
                 for rule in (x for v in urls if v and _is_rule(v) for x in v["str"]):
-                    self._add(graph, resolver, m, mf.file, c["line"], found, rule,
-                              methods or ["GET"], handler)
+                    self._add(
+                        graph,
+                        resolver,
+                        m,
+                        mf.file,
+                        c["line"],
+                        found,
+                        rule,
+                        methods or ["GET"],
+                        handler,
+                    )
 
         helpers: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         for m, _, data in items:
@@ -759,17 +986,33 @@ class FlaskPlugin:
                             continue
                         if methods is None and view[1]:
                             methods = self._class_methods(handler, facts, resolver)
-                        self._add(graph, resolver, m, mf.file, c["line"], found, rule,
-                                  methods or ["GET"], handler)
+                        self._add(
+                            graph,
+                            resolver,
+                            m,
+                            mf.file,
+                            c["line"],
+                            found,
+                            rule,
+                            methods or ["GET"],
+                            handler,
+                        )
 
     @staticmethod
-    def _factory_prefixes(items: list[tuple[str, ModuleFacts, Any]],
-                          facts: dict[str, ModuleFacts], resolver: Any,
-                          objs: dict[str, dict[str, Any]]) -> None:
+    def _factory_prefixes(
+        items: list[tuple[str, ModuleFacts, Any]],
+        facts: dict[str, ModuleFacts],
+        resolver: Any,
+        objs: dict[str, dict[str, Any]],
+    ) -> None:
         """Blueprints a factory makes with ``url_prefix`` from a parameter: the literal
         prefixes its calls pass become the blueprint's own (``objs[key]["prefixes"]``)."""
-        factories = {f"{m}:{o['fn']}": (f"{m}:{o['fn']}/{o['var']}", *o["prefix_param"])
-                     for m, _, data in items for o in data["objects"] if "prefix_param" in o}
+        factories = {
+            f"{m}:{o['fn']}": (f"{m}:{o['fn']}/{o['var']}", *o["prefix_param"])
+            for m, _, data in items
+            for o in data["objects"]
+            if "prefix_param" in o
+        }
         if not factories:
             return
         found: dict[str, set[str]] = defaultdict(set)
@@ -779,16 +1022,18 @@ class FlaskPlugin:
                 if target is None or target[0] not in objs:
                     continue
                 key, index, name = target
-                value = c["kw"].get(name) or (c["pos"][index] if 0 <= index < len(c["pos"])
-                                              else None)
+                value = c["kw"].get(name) or (
+                    c["pos"][index] if 0 <= index < len(c["pos"]) else None
+                )
                 if value and value.get("str") and not value["seq"]:
                     found[key].add(value["str"][0])
         for key, values in found.items():
             objs[key]["prefixes"] = sorted(values)
 
     @staticmethod
-    def _bind(helper: dict[str, Any], call: dict[str, Any], helper_module: str,
-              call_module: str) -> list[tuple]:
+    def _bind(
+        helper: dict[str, Any], call: dict[str, Any], helper_module: str, call_module: str
+    ) -> list[tuple]:
         """The registrations one call of a helper makes: (rule, (view name, as_view), module
         the view name is read in, methods or None, name of the app/blueprint object)."""
         params, kwonly = helper["params"], helper["kwonly"]
@@ -822,21 +1067,24 @@ class FlaskPlugin:
         methods = helper["methods"]
         if isinstance(methods, dict):
             value = bound.get(methods["param"])
-            methods = sorted({x.upper() for x in value["str"]}) if value and "str" in value \
-                else None
+            methods = (
+                sorted({x.upper() for x in value["str"]}) if value and "str" in value else None
+            )
         elif methods is None and helper["kwargs"] and extra.get("methods"):
             methods = sorted({x.upper() for x in extra["methods"].get("str") or []}) or None
         return [(rule, view, module, methods, obj["name"]) for rule in rules]
 
     @staticmethod
-    def _bind_rows(helper: dict[str, Any], bound: dict[str, Any], call_module: str,
-                   obj: str) -> list[tuple]:
+    def _bind_rows(
+        helper: dict[str, Any], bound: dict[str, Any], call_module: str, obj: str
+    ) -> list[tuple]:
         """Registrations of a helper that loops over a table of rows
         (``for rule, view in table: bp.add_url_rule(rule, view_func=view.as_view(...))``)
         for a call that passes the table: one per row."""
         rule_spec, view_spec = helper["rule"], helper["view"]
-        if rule_spec.get("param") != view_spec.get("param") or \
-                not ("index" in rule_spec and "index" in view_spec):
+        if rule_spec.get("param") != view_spec.get("param") or not (
+            "index" in rule_spec and "index" in view_spec
+        ):
             return []
         table = bound.get(rule_spec["param"])
         if not table or "rows" not in table:
@@ -855,13 +1103,13 @@ class FlaskPlugin:
         return out
 
     @staticmethod
-    def _handler(module: str, func: str, line: int, resolver: Any,
-                 graph: DependencyGraph) -> str:
+    def _handler(module: str, func: str, line: int, resolver: Any, graph: DependencyGraph) -> str:
         node = f"{module}:{func}"
         return node if node in graph.g else resolver.owner_of_line(module, line)
 
-    def _class_methods(self, handler: str, facts: dict[str, ModuleFacts],
-                       resolver: Any = None) -> list[str] | None:
+    def _class_methods(
+        self, handler: str, facts: dict[str, ModuleFacts], resolver: Any = None
+    ) -> list[str] | None:
         """HTTP verbs of a class-based view: every verb method along its bases (as a
         ``MethodView`` has them), else what the view class itself declares."""
         module, _, cls = handler.partition(":")
@@ -870,9 +1118,18 @@ class FlaskPlugin:
         inherited = class_verbs(handler, facts, resolver) if resolver is not None else None
         return inherited or own
 
-    def _add(self, graph: DependencyGraph, resolver: Any, module: str, file: str, line: int,
-             found: tuple[str | None, list[str | None]], rule: str, methods: list[str],
-             handler: str) -> None:
+    def _add(
+        self,
+        graph: DependencyGraph,
+        resolver: Any,
+        module: str,
+        file: str,
+        line: int,
+        found: tuple[str | None, list[str | None]],
+        rule: str,
+        methods: list[str],
+        handler: str,
+    ) -> None:
         owner, prefixes = found
         source = owner or resolver.owner_of_line(module, line)
         u.add_edge(graph, source, handler, "route", u.evidence(file, line))
@@ -881,4 +1138,5 @@ class FlaskPlugin:
             for method in methods:
                 graph.routes.append(Route(method, path, handler, self.name, file, line))
                 graph.entry_points.append(
-                    EntryPoint("route", f"{method} {path}", handler, file, line))
+                    EntryPoint("route", f"{method} {path}", handler, file, line)
+                )

@@ -48,8 +48,7 @@ def _field(name: str, value: cst.CSTNode | None) -> dict[str, Any] | None:
         return dict(out, type=callee[: -len(".Field")])
     if u.last(callee) in ("field", "mutation") and callee.startswith("strawberry"):
         resolver = u.dotted(u.arg(value, -1, "resolver"))
-        return dict(out, resolver=resolver, op="MUTATION" if callee.endswith("mutation")
-                    else None)
+        return dict(out, resolver=resolver, op="MUTATION" if callee.endswith("mutation") else None)
     if callee.startswith("graphene.") or callee.endswith(("ConnectionField", "Field")):
         return out
     return None
@@ -71,17 +70,23 @@ class GraphQLPlugin:
                 for item in stmt.body.body:
                     if type(item) is cst.FunctionDef:
                         if item.name.value.startswith("resolve_"):
-                            resolvers.append(item.name.value[len("resolve_"):])
+                            resolvers.append(item.name.value[len("resolve_") :])
                         for dec in item.decorators:
                             name, call = u.decorator_call(dec)
                             name = name or u.dotted(dec.decorator)
-                            if name and name.startswith("strawberry") and \
-                                    u.last(name) in ("field", "mutation"):
+                            if (
+                                name
+                                and name.startswith("strawberry")
+                                and u.last(name) in ("field", "mutation")
+                            ):
                                 given = u.string(u.arg(call, -1, "name")) if call else None
-                                fields.append({
-                                    "name": given or camel(item.name.value),
-                                    "_n": lines.want(item.name),
-                                    "op": "MUTATION" if name.endswith("mutation") else None})
+                                fields.append(
+                                    {
+                                        "name": given or camel(item.name.value),
+                                        "_n": lines.want(item.name),
+                                        "op": "MUTATION" if name.endswith("mutation") else None,
+                                    }
+                                )
                     for small in u.small_statements([item]):
                         names, value = u.assign_targets(small)
                         found = _field(names[0], value) if names else None
@@ -90,14 +95,22 @@ class GraphQLPlugin:
                 if fields or resolvers:
                     classes[stmt.name.value] = {
                         "bases": [d for d in (u.dotted(b.value) for b in stmt.bases) if d],
-                        "fields": fields, "resolvers": sorted(resolvers)}
+                        "fields": fields,
+                        "resolvers": sorted(resolvers),
+                    }
             elif type(stmt) is cst.FunctionDef:
                 for dec in stmt.decorators:
                     name, call = u.decorator_call(dec)
                     field = u.string(u.arg(call, 0, "name")) if call else None
                     if name and name.endswith(".field") and field:
-                        ariadne.append({"obj": name[: -len(".field")], "name": field,
-                                        "func": stmt.name.value, "_n": lines.want(call)})
+                        ariadne.append(
+                            {
+                                "obj": name[: -len(".field")],
+                                "name": field,
+                                "func": stmt.name.value,
+                                "_n": lines.want(call),
+                            }
+                        )
         for node, _ in u.walk(tree):
             if type(node) is not cst.Call:
                 continue
@@ -111,7 +124,8 @@ class GraphQLPlugin:
             op = _ARIADNE.get(last or "")
             if last == "ObjectType":
                 op = {"Query": "QUERY", "Mutation": "MUTATION"}.get(
-                    u.string(u.arg(value, 0, "name")) or "")
+                    u.string(u.arg(value, 0, "name")) or ""
+                )
             if op:
                 objects.update((n, op) for n in names)
         if not (classes or ariadne):
@@ -121,14 +135,20 @@ class GraphQLPlugin:
                 f["line"] = lines.of(f.pop("_n"))
         for a in ariadne:
             a["line"] = lines.of(a.pop("_n"))
-        return {"classes": classes, "schemas": [s for s in schemas if s],
-                "objects": dict(sorted(objects.items())), "ariadne": ariadne}
+        return {
+            "classes": classes,
+            "schemas": [s for s in schemas if s],
+            "objects": dict(sorted(objects.items())),
+            "ariadne": ariadne,
+        }
 
-    def resolve(self, facts: dict[str, ModuleFacts], resolver: Any,
-                graph: DependencyGraph) -> None:
+    def resolve(self, facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyGraph) -> None:
         items = u.sorted_items(facts, self.name)
-        classes = {f"{m}:{name}": (m, mf, c) for m, mf, data in items
-                   for name, c in data["classes"].items()}
+        classes = {
+            f"{m}:{name}": (m, mf, c)
+            for m, mf, data in items
+            for name, c in data["classes"].items()
+        }
         roots: set[tuple[str, str]] = set()
         for m, _, data in items:
             for schema in data["schemas"]:
@@ -137,8 +157,11 @@ class GraphQLPlugin:
                     if node in classes:
                         roots.add((op, node))
         if not roots:  # no schema in the tree: the conventional root type names
-            roots = {({"Query": "QUERY", "Mutation": "MUTATION"}[n.split(":")[1]], n)
-                     for n in classes if n.split(":")[1] in ("Query", "Mutation")}
+            roots = {
+                ({"Query": "QUERY", "Mutation": "MUTATION"}[n.split(":")[1]], n)
+                for n in classes
+                if n.split(":")[1] in ("Query", "Mutation")
+            }
         for op, root in sorted(roots):
             chain, todo = [], [root]
             while todo:
@@ -147,8 +170,9 @@ class GraphQLPlugin:
                     continue
                 chain.append(node)
                 m, _, c = classes[node]
-                todo.extend(filter(None, (u.resolve_name(resolver, facts, m, b)
-                                          for b in c["bases"])))
+                todo.extend(
+                    filter(None, (u.resolve_name(resolver, facts, m, b) for b in c["bases"]))
+                )
             resolvers = {r: node for node in reversed(chain) for r in classes[node][2]["resolvers"]}
             for node in chain:
                 m, mf, c = classes[node]
@@ -159,20 +183,33 @@ class GraphQLPlugin:
                         handler = u.resolve_name(resolver, facts, m, f["resolver"])
                     else:
                         handler = resolvers.get(f["name"]) or next(
-                            (n for r, n in resolvers.items() if camel(r) == f["name"]), node)
-                    self._add(graph, root, handler, f.get("op") or op, f["name"], mf.file,
-                              f["line"])
+                            (n for r, n in resolvers.items() if camel(r) == f["name"]), node
+                        )
+                    self._add(
+                        graph, root, handler, f.get("op") or op, f["name"], mf.file, f["line"]
+                    )
         for m, mf, data in items:
             for a in data["ariadne"]:
                 obj = u.resolve_name(resolver, facts, m, a["obj"])
                 omod, _, var = (obj or "").partition(":")
-                op = (facts[omod].framework.get(self.name) or {}).get("objects", {}).get(var) \
-                    if omod in facts else None
+                op = (
+                    (facts[omod].framework.get(self.name) or {}).get("objects", {}).get(var)
+                    if omod in facts
+                    else None
+                )
                 if op:
                     self._add(graph, obj, f"{m}:{a['func']}", op, a["name"], mf.file, a["line"])
 
-    def _add(self, graph: DependencyGraph, source: str, handler: str | None, op: str,
-             name: str, file: str, line: int) -> None:
+    def _add(
+        self,
+        graph: DependencyGraph,
+        source: str,
+        handler: str | None,
+        op: str,
+        name: str,
+        file: str,
+        line: int,
+    ) -> None:
         if not handler or handler not in graph.g:
             return
         u.add_edge(graph, source, handler, "route", u.evidence(file, line))

@@ -49,9 +49,19 @@ class SignalsPlugin:
                     recv, _, attr = (target or "").rpartition(".")
                     if attr in _CONNECT and recv:
                         sender = _sender(u.arg(call, 0, "sender")) if call else None
-                        found.append((dec.decorator, {"what": "connect", "signal": recv,
-                                                      "named": None, "handler": node.name.value,
-                                                      "decorated": True, "sender": sender}))
+                        found.append(
+                            (
+                                dec.decorator,
+                                {
+                                    "what": "connect",
+                                    "signal": recv,
+                                    "named": None,
+                                    "handler": node.name.value,
+                                    "decorated": True,
+                                    "sender": sender,
+                                },
+                            )
+                        )
             elif type(node) is cst.Call and type(node.func) is cst.Attribute:
                 attr = node.func.attr.value
                 if attr not in ("connect", "send"):
@@ -67,30 +77,39 @@ class SignalsPlugin:
                     handler = u.dotted(u.arg(node, 0, "receiver"))
                     if not handler:
                         continue
-                    item.update(handler=handler, decorated=False,
-                                sender=_sender(u.arg(node, 1, "sender")))
+                    item.update(
+                        handler=handler, decorated=False, sender=_sender(u.arg(node, 1, "sender"))
+                    )
                 found.append((node, item))
         if not (found or defs):
             return None
-        return {"defs": sorted((dict(d, line=lines.of(n)) for n, d in defs),
-                               key=lambda d: d["var"]),
-                "items": sorted((dict(d, line=lines.of(n)) for n, d in found),
-                                key=lambda d: (d["line"], repr(sorted(d.items()))))}
+        return {
+            "defs": sorted((dict(d, line=lines.of(n)) for n, d in defs), key=lambda d: d["var"]),
+            "items": sorted(
+                (dict(d, line=lines.of(n)) for n, d in found),
+                key=lambda d: (d["line"], repr(sorted(d.items()))),
+            ),
+        }
 
     # -- parent half ---------------------------------------------------------------------------
-    def resolve(self, facts: dict[str, ModuleFacts], resolver: Any,
-                graph: DependencyGraph) -> None:
+    def resolve(self, facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyGraph) -> None:
         items = u.sorted_items(facts, self.name)
         keys: dict[str, tuple[str, str]] = {}  # signal variable node -> (match key, shown name)
-        namespaces = {f"{m}:{d['var']}" for m, _, data in items for d in data["defs"]
-                      if u.last(d["factory"]) == "Namespace" and
-                      (resolver.external(m, d["factory"]) or "").startswith(_LIBS)}
+        namespaces = {
+            f"{m}:{d['var']}"
+            for m, _, data in items
+            for d in data["defs"]
+            if u.last(d["factory"]) == "Namespace"
+            and (resolver.external(m, d["factory"]) or "").startswith(_LIBS)
+        }
         for m, _, data in items:
             for d in data["defs"]:
                 origin = resolver.external(m, d["factory"]) or ""
                 recv = d["factory"].rpartition(".")[0]
-                if u.last(d["factory"]) == "Namespace" or not (origin.startswith(_LIBS) or (
-                        recv and u.resolve_name(resolver, facts, m, recv) in namespaces)):
+                if u.last(d["factory"]) == "Namespace" or not (
+                    origin.startswith(_LIBS)
+                    or (recv and u.resolve_name(resolver, facts, m, recv) in namespaces)
+                ):
                     continue
                 if u.last(d["factory"]) == "signal" and "." not in d["factory"] and d["name"]:
                     keys[f"{m}:{d['var']}"] = (f"name:{d['name']}", d["name"])  # global registry
@@ -108,17 +127,29 @@ class SignalsPlugin:
                 if it["what"] != "connect":
                     continue
                 key = key_of(m, it)
-                handler = (f"{m}:{it['handler']}" if it["decorated"] else
-                           u.resolve_name(resolver, facts, m, it["handler"]))
+                handler = (
+                    f"{m}:{it['handler']}"
+                    if it["decorated"]
+                    else u.resolve_name(resolver, facts, m, it["handler"])
+                )
                 if it["decorated"] and handler not in graph.g:
                     handler = resolver.owner_of_line(m, it["line"])
-                if key is None or handler not in graph.g or \
-                        graph.g.nodes[handler].get("kind") not in ("function", "class"):
+                if (
+                    key is None
+                    or handler not in graph.g
+                    or graph.g.nodes[handler].get("kind") not in ("function", "class")
+                ):
                     continue
                 handlers.setdefault(key[0], set()).add(handler)
-                graph.entry_points.append(EntryPoint(
-                    "signal", f"{key[1]}:{u.last(it['sender']) or '*'}", handler, mf.file,
-                    it["line"]))
+                graph.entry_points.append(
+                    EntryPoint(
+                        "signal",
+                        f"{key[1]}:{u.last(it['sender']) or '*'}",
+                        handler,
+                        mf.file,
+                        it["line"],
+                    )
+                )
         for m, mf, data in items:
             for it in data["items"]:
                 key = key_of(m, it) if it["what"] == "send" else None

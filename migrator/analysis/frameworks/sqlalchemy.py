@@ -45,9 +45,12 @@ from migrator.analysis.lazy import cst
 from migrator.graph import DependencyGraph, Table
 
 _BASE_FACTORIES = ("declarative_base", "generate_base")
-_ROOT_BASES = {"sqlalchemy.orm.DeclarativeBase", "sqlalchemy.orm.DeclarativeBaseNoMeta",
-               "sqlalchemy.orm.decl_api.DeclarativeBase",
-               "sqlalchemy.orm.decl_api.DeclarativeBaseNoMeta"}
+_ROOT_BASES = {
+    "sqlalchemy.orm.DeclarativeBase",
+    "sqlalchemy.orm.DeclarativeBaseNoMeta",
+    "sqlalchemy.orm.decl_api.DeclarativeBase",
+    "sqlalchemy.orm.decl_api.DeclarativeBaseNoMeta",
+}
 _WRITE_FUNCS = ("insert", "update", "delete")
 _SESSION_WRITES = ("add", "add_all", "merge", "delete")
 _READ_CHAIN = ("select_from", "join", "outerjoin")
@@ -56,8 +59,11 @@ _COLUMN_FUNCS = ("Column", "mapped_column", "Field")
 # calls that a class body is searched for; a module that makes none has nothing to find
 _MAPPING_CALLS = frozenset((*_RELATION_FUNCS, "ForeignKey", *_COLUMN_FUNCS))
 _COLLECTION_WRITES = ("append", "extend", "add", "insert")
-_SQL_WRITE = re.compile(r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+[\"`\[]?"
-                        r"([A-Za-z_][\w.]*)", re.I)
+_SQL_WRITE = re.compile(
+    r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+[\"`\[]?"
+    r"([A-Za-z_][\w.]*)",
+    re.I,
+)
 _SQL_READ = re.compile(r"\b(?:FROM|JOIN)\s+[\"`\[]?([A-Za-z_][\w.]*)", re.I)
 _SQL_START = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b", re.I)
 
@@ -71,8 +77,11 @@ def sql_tables(sql: str) -> list[tuple[str, str]]:
     out = [(name, "write") for name, _ in writes]
     for m in _SQL_READ.finditer(sql):
         # "DELETE FROM t" is a write, not a read: skip the FROM that belongs to it
-        if any(sql[s:m.start() + 1].upper().startswith("DELETE") for s in write_spans
-               if s <= m.start() < s + 12):
+        if any(
+            sql[s : m.start() + 1].upper().startswith("DELETE")
+            for s in write_spans
+            if s <= m.start() < s + 12
+        ):
             continue
         out.append((m.group(1), "read"))
     return out
@@ -149,8 +158,12 @@ def _annotation_model(expr: cst.CSTNode) -> str | None:
     """The class a return annotation names: ``M``, ``"M"``, ``M | None``, ``Optional[M]``."""
     if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
         return _annotation_model(expr.left) or _annotation_model(expr.right)
-    if isinstance(expr, cst.Subscript) and u.last(u.dotted(expr.value)) == "Optional" and \
-            expr.slice and isinstance(expr.slice[0].slice, cst.Index):
+    if (
+        isinstance(expr, cst.Subscript)
+        and u.last(u.dotted(expr.value)) == "Optional"
+        and expr.slice
+        and isinstance(expr.slice[0].slice, cst.Index)
+    ):
         return _annotation_model(expr.slice[0].slice.value)
     name = u.string(expr)
     if name is not None:  # "M", "M | None", "Optional[M]"
@@ -162,9 +175,25 @@ def _annotation_model(expr: cst.CSTNode) -> str | None:
     return name if name and u.last(name)[:1].isupper() and name != "None" else None
 
 
-_CONTAINERS = {"Mapped", "WriteOnlyMapped", "DynamicMapped", "List", "list", "Set", "set",
-               "Optional", "Union", "Dict", "dict", "Sequence", "Collection", "Tuple", "tuple",
-               "None", "Any"}
+_CONTAINERS = {
+    "Mapped",
+    "WriteOnlyMapped",
+    "DynamicMapped",
+    "List",
+    "list",
+    "Set",
+    "set",
+    "Optional",
+    "Union",
+    "Dict",
+    "dict",
+    "Sequence",
+    "Collection",
+    "Tuple",
+    "tuple",
+    "None",
+    "Any",
+}
 
 
 def _annotation_target(expr: cst.CSTNode) -> dict[str, Any] | None:
@@ -180,8 +209,11 @@ def _annotation_target(expr: cst.CSTNode) -> dict[str, Any] | None:
         return _annotation_target(expr.left) or _annotation_target(expr.right)
     text = u.string(expr)
     if text is not None:
-        words = [w for w in re.findall(r"[A-Za-z_][\w.]*", text)
-                 if u.last(w) not in _CONTAINERS and u.last(w)[:1].isupper()]
+        words = [
+            w
+            for w in re.findall(r"[A-Za-z_][\w.]*", text)
+            if u.last(w) not in _CONTAINERS and u.last(w)[:1].isupper()
+        ]
         return {"target": words[-1], "string": True} if words else None
     name = u.dotted(expr)
     if name and u.last(name) not in _CONTAINERS and u.last(name)[:1].isupper():
@@ -193,8 +225,12 @@ def _model_of(value: cst.CSTNode | None, lookup: Any) -> str | None:
     """The model an expression's value is an instance (or collection) of, when it shows."""
     if value is None:
         return None
-    return (_constructed(value) or next(iter(_chain_models(value)), None)
-            or _select_model(value, lookup) or _collection_model(value))
+    return (
+        _constructed(value)
+        or next(iter(_chain_models(value)), None)
+        or _select_model(value, lookup)
+        or _collection_model(value)
+    )
 
 
 def _constructed(expr: cst.CSTNode | None) -> str | None:
@@ -210,8 +246,19 @@ class SQLAlchemyPlugin:
 
     name = "sqlalchemy"
     # markers: a cheap text filter; files that use the ORM import it or touch a session/query
-    markers = ("sqlalchemy", "sqlmodel", "SQLModel", "__tablename__", "db.Model", ".query",
-               "session", "relationship(", "Column(", "mapped_column(", "Table(")
+    markers = (
+        "sqlalchemy",
+        "sqlmodel",
+        "SQLModel",
+        "__tablename__",
+        "db.Model",
+        ".query",
+        "session",
+        "relationship(",
+        "Column(",
+        "mapped_column(",
+        "Table(",
+    )
 
     # -- worker half ---------------------------------------------------------------------------
     def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
@@ -234,7 +281,12 @@ class SQLAlchemyPlugin:
         mapping = False  # any call to relationship(), ForeignKey(), Column() etc.
         # this loop visits every node of each file with a marker: exact types, bound once
         classdef_t, attribute_t, call_t, for_t, function_t = (
-            cst.ClassDef, cst.Attribute, cst.Call, cst.For, cst.FunctionDef)
+            cst.ClassDef,
+            cst.Attribute,
+            cst.Call,
+            cst.For,
+            cst.FunctionDef,
+        )
         assigns = (cst.Assign, cst.AnnAssign, cst.AugAssign)
         for node, scope in u.walk(tree):
             tp = type(node)
@@ -243,8 +295,7 @@ class SQLAlchemyPlugin:
                     class_nodes.append(node)
             elif tp in assigns:
                 # ``obj.attr = value`` on an instance of a model: an UPDATE at flush
-                targets = ([t.target for t in node.targets] if tp is cst.Assign
-                           else [node.target])
+                targets = [t.target for t in node.targets] if tp is cst.Assign else [node.target]
                 for t in targets:
                     if isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name):
                         pending.append((node, scope, t.value, "write"))
@@ -257,8 +308,7 @@ class SQLAlchemyPlugin:
                 alias = u.dotted(value) if scope is None else None
                 if alias and alias.endswith(".Model"):  # ``BaseModel = db.Model``
                     for var in names:
-                        bases.append((lines.want(node), {"var": var, "kind": "alias",
-                                                         "of": alias}))
+                        bases.append((lines.want(node), {"var": var, "kind": "alias", "of": alias}))
                 elif factory in _BASE_FACTORIES or factory == "SQLAlchemy":
                     kind = "flask" if factory == "SQLAlchemy" else "declarative"
                     for var in names:
@@ -288,14 +338,20 @@ class SQLAlchemyPlugin:
                     if hint:
                         returns[node.name.value] = hint
                 for param in (*node.params.params, *node.params.kwonly_params):
-                    hint = (_annotation_model(param.annotation.annotation)
-                            if param.annotation else None)
+                    hint = (
+                        _annotation_model(param.annotation.annotation) if param.annotation else None
+                    )
                     if hint:
                         var_models[(id(node), param.name.value)] = hint
             elif tp is call_t:
                 func = node.func
-                last = (func.attr.value if type(func) is attribute_t else
-                        func.value if type(func) is cst.Name else None)
+                last = (
+                    func.attr.value
+                    if type(func) is attribute_t
+                    else func.value
+                    if type(func) is cst.Name
+                    else None
+                )
                 if last is None:
                     continue
                 mapping = mapping or last in _MAPPING_CALLS
@@ -314,10 +370,20 @@ class SQLAlchemyPlugin:
         if not (classes or bases or tables or access or sql or calls or returns):
             return None
         out_access = [dict(a, line=lines.of(n)) for n, a in access + calls]
-        out_access += [{"table": table, "op": op, "line": lines.of(n)}
-                       for n, text in sql for table, op in sql_tables(text)]
-        out_access.sort(key=lambda a: (a["line"], a["op"], a.get("target", ""),
-                                       a.get("table", ""), a.get("call", "")))
+        out_access += [
+            {"table": table, "op": op, "line": lines.of(n)}
+            for n, text in sql
+            for table, op in sql_tables(text)
+        ]
+        out_access.sort(
+            key=lambda a: (
+                a["line"],
+                a["op"],
+                a.get("target", ""),
+                a.get("table", ""),
+                a.get("call", ""),
+            )
+        )
         for c in classes:
             c["line"] = lines.of(c.pop("_node"))
             for rel in c["relations"] + c["fks"]:
@@ -333,8 +399,9 @@ class SQLAlchemyPlugin:
             t.pop("_node")
         return {
             "classes": sorted(classes, key=lambda c: c["line"]),
-            "bases": sorted((dict(b, line=lines.of(n)) for n, b in bases),
-                            key=lambda b: (b["line"], b["var"])),
+            "bases": sorted(
+                (dict(b, line=lines.of(n)) for n, b in bases), key=lambda b: (b["line"], b["var"])
+            ),
             "tables": sorted(tables, key=lambda t: (t["line"], t["var"])),
             "access": out_access,
             "returns": dict(sorted(returns.items())),
@@ -374,18 +441,25 @@ class SQLAlchemyPlugin:
                     note(node, model, "write")
                 elif isinstance(value, cst.Name):
                     pending.append((node, scope, value, "write"))
-                elif isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) \
-                        and isinstance(value.func.value, cst.Name):  # add_all(rows.values())
+                elif (
+                    isinstance(value, cst.Call)
+                    and isinstance(value.func, cst.Attribute)
+                    and isinstance(value.func.value, cst.Name)
+                ):  # add_all(rows.values())
                     pending.append((node, scope, value.func.value, "write"))
                 else:
                     for m in _chain_models(value):
                         note(node, m, "write")
-        elif last in _COLLECTION_WRITES and isinstance(func, cst.Attribute) and \
-                isinstance(func.value, cst.Attribute):
+        elif (
+            last in _COLLECTION_WRITES
+            and isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Attribute)
+        ):
             # order.lines.append(OrderLine(...)): saved with its parent (cascade)
             for a in args:
-                values = ([el.value for el in a.elements]
-                          if isinstance(a, (cst.List, cst.Tuple)) else [a])
+                values = (
+                    [el.value for el in a.elements] if isinstance(a, (cst.List, cst.Tuple)) else [a]
+                )
                 for value in values:
                     model = _constructed(value)
                     if model:
@@ -436,14 +510,20 @@ class SQLAlchemyPlugin:
         """What a class says about mapping; its body is searched for relationships, foreign
         keys and columns only when the module calls any (``mapping``)."""
         info: dict[str, Any] = {
-            "name": node.name.value, "_node": lines.want(node.name),
+            "name": node.name.value,
+            "_node": lines.want(node.name),
             "bases": [d for d in (u.dotted(b.value) for b in node.bases) if d],
-            "keywords": sorted(k.keyword.value for k in node.keywords
-                               if k.keyword and u.dotted(k.value) == "True"),
-            "decorators": [d for d in (u.decorator_call(dec)[0] for dec in node.decorators)
-                           if d],
-            "tablename": None, "abstract": False, "table_var": None, "table_name": None,
-            "has_pk": False, "relations": [], "fks": [],
+            "keywords": sorted(
+                k.keyword.value for k in node.keywords if k.keyword and u.dotted(k.value) == "True"
+            ),
+            "decorators": [d for d in (u.decorator_call(dec)[0] for dec in node.decorators) if d],
+            "tablename": None,
+            "abstract": False,
+            "table_var": None,
+            "table_name": None,
+            "has_pk": False,
+            "relations": [],
+            "fks": [],
         }
         for stmt in node.body.body:  # ``@declared_attr def __tablename__(cls): ...``
             if type(stmt) is cst.FunctionDef and stmt.name.value == "__tablename__":
@@ -462,9 +542,12 @@ class SQLAlchemyPlugin:
         for small in u.small_statements(node.body):
             # ``posts: Mapped[list["Post"]] = relationship(back_populates=...)``: the target
             # is in the annotation (SQLAlchemy 2.0 typed mappings)
-            if isinstance(small, cst.AnnAssign) and isinstance(small.value, cst.Call) and \
-                    u.last(u.callee(small.value)) in _RELATION_FUNCS and \
-                    u.arg(small.value, 0, "argument") is None:
+            if (
+                isinstance(small, cst.AnnAssign)
+                and isinstance(small.value, cst.Call)
+                and u.last(u.callee(small.value)) in _RELATION_FUNCS
+                and u.arg(small.value, 0, "argument") is None
+            ):
                 target = _annotation_target(small.annotation.annotation)
                 if target:
                     lines.want(small.value)
@@ -505,8 +588,7 @@ class SQLAlchemyPlugin:
         return {"target": name, "string": False, "_node": call} if name else None
 
     # -- parent half ---------------------------------------------------------------------------
-    def resolve(self, facts: dict[str, ModuleFacts], resolver: Any,
-                graph: DependencyGraph) -> None:
+    def resolve(self, facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyGraph) -> None:
         items = u.sorted_items(facts, self.name)
         roots: dict[str, str] = {}  # base variable/class node -> "declarative" | "flask"
         core: dict[str, dict[str, Any]] = {}  # Core table variable node -> table facts
@@ -548,9 +630,11 @@ class SQLAlchemyPlugin:
                 if target in roots:
                     return {"flavour": roots[target], "parent": None}
                 external = resolver.external(m, base)
-                if external in _ROOT_BASES or (target is None and external is None and
-                                               u.last(base) in ("DeclarativeBase",
-                                                                "DeclarativeBaseNoMeta")):
+                if external in _ROOT_BASES or (
+                    target is None
+                    and external is None
+                    and u.last(base) in ("DeclarativeBase", "DeclarativeBaseNoMeta")
+                ):
                     roots[node] = "declarative"
                     return None
             return None
@@ -583,8 +667,9 @@ class SQLAlchemyPlugin:
                 m, c = classes[current]
                 if c.get("tablename_rule"):
                     return c["tablename_rule"]
-                todo.extend(filter(None, (u.resolve_name(resolver, facts, m, b)
-                                          for b in c["bases"])))
+                todo.extend(
+                    filter(None, (u.resolve_name(resolver, facts, m, b) for b in c["bases"]))
+                )
             return None
 
         def table_of(node: str, seen: frozenset[str] = frozenset()) -> str | None:
@@ -620,8 +705,7 @@ class SQLAlchemyPlugin:
             t = core[node]
             table_node.setdefault(t["name"], node)
             if t["name"] not in graph.tables:
-                graph.tables[t["name"]] = Table(t["name"], None, facts[t["module"]].file,
-                                                t["line"])
+                graph.tables[t["name"]] = Table(t["name"], None, facts[t["module"]].file, t["line"])
         by_table: dict[str, list[str]] = {}
         for node in sorted(model_table):
             by_table.setdefault(model_table[node], []).append(node)
@@ -657,19 +741,44 @@ class SQLAlchemyPlugin:
                 if node not in models:
                     continue
                 for rel in c["relations"]:
-                    target = (model_by_string(m, rel["target"]) if rel["string"] else
-                              u.resolve_name(resolver, facts, m, rel["target"]))
+                    target = (
+                        model_by_string(m, rel["target"])
+                        if rel["string"]
+                        else u.resolve_name(resolver, facts, m, rel["target"])
+                    )
                     if target in models:
                         u.add_edge(graph, node, target, "orm", u.evidence(mf.file, rel["line"]))
                 own = model_table.get(node)
                 for fk in c["fks"]:
-                    self._foreign_key(graph, resolver, facts, m, mf.file, node, own, fk,
-                                      table_node, model_table, by_var)
+                    self._foreign_key(
+                        graph,
+                        resolver,
+                        facts,
+                        m,
+                        mf.file,
+                        node,
+                        own,
+                        fk,
+                        table_node,
+                        model_table,
+                        by_var,
+                    )
             for t in data["tables"]:
                 node = f"{m}:{t['var']}"
                 for fk in t["fks"]:
-                    self._foreign_key(graph, resolver, facts, m, mf.file, node, t["name"], fk,
-                                      table_node, model_table, by_var)
+                    self._foreign_key(
+                        graph,
+                        resolver,
+                        facts,
+                        m,
+                        mf.file,
+                        node,
+                        t["name"],
+                        fk,
+                        table_node,
+                        model_table,
+                        by_var,
+                    )
 
         # -- reads and writes -----------------------------------------------------------------
         for m, mf, data in items:
@@ -682,8 +791,11 @@ class SQLAlchemyPlugin:
                         continue
                     target = table_node[name]
                 else:
-                    target = (self._returned(resolver, facts, m, a["call"]) if "call" in a
-                              else u.resolve_name(resolver, facts, m, a["target"]))
+                    target = (
+                        self._returned(resolver, facts, m, a["call"])
+                        if "call" in a
+                        else u.resolve_name(resolver, facts, m, a["target"])
+                    )
                     name = model_table.get(target or "") or by_var.get(target or "")
                     if not name:
                         continue
@@ -693,8 +805,9 @@ class SQLAlchemyPlugin:
                 (table.writers if a["op"] == "write" else table.readers).append(accessor)
                 u.add_edge(graph, accessor, target, "table", u.evidence(mf.file, a["line"]))
 
-    def _returned(self, resolver: Any, facts: dict[str, ModuleFacts], m: str,
-                  call: str) -> str | None:
+    def _returned(
+        self, resolver: Any, facts: dict[str, ModuleFacts], m: str, call: str
+    ) -> str | None:
         """The node of the model that function ``call`` (as named in ``m``) is annotated to
         return (``def get_order(n) -> Order | None``)."""
         func = u.resolve_name(resolver, facts, m, call)
@@ -706,10 +819,19 @@ class SQLAlchemyPlugin:
         return u.resolve_name(resolver, facts, mod, hint) if hint else None
 
     @staticmethod
-    def _foreign_key(graph: DependencyGraph, resolver: Any, facts: dict[str, ModuleFacts],
-                     m: str, file: str, source: str, own: str | None, fk: dict[str, Any],
-                     table_node: dict[str, str], model_table: dict[str, str],
-                     by_var: dict[str, str]) -> None:
+    def _foreign_key(
+        graph: DependencyGraph,
+        resolver: Any,
+        facts: dict[str, ModuleFacts],
+        m: str,
+        file: str,
+        source: str,
+        own: str | None,
+        fk: dict[str, Any],
+        table_node: dict[str, str],
+        model_table: dict[str, str],
+        by_var: dict[str, str],
+    ) -> None:
         if fk["string"]:
             ref = fk["target"].rsplit(".", 1)[0] if "." in fk["target"] else None
             if ref is not None and ref not in table_node and "." in ref:

@@ -36,8 +36,12 @@ from migrator.analysis.frameworks import _util as u
 from migrator.analysis.lazy import cst
 from migrator.graph import DependencyGraph, EntryPoint
 
-_ENQUEUE = {"enqueue": (0, "f"), "enqueue_call": (0, "func"), "enqueue_in": (1, "func"),
-            "enqueue_at": (1, "func")}
+_ENQUEUE = {
+    "enqueue": (0, "f"),
+    "enqueue_call": (0, "func"),
+    "enqueue_in": (1, "func"),
+    "enqueue_at": (1, "func"),
+}
 #: methods of a task object that queue it (the receiver is the task)
 _ON_TASK = frozenset({"delay", "apply_async", "s", "si", "signature", "send", "send_with_options"})
 _TASK_LIBS = ("celery", "huey", "dramatiq", "rq")
@@ -49,10 +53,32 @@ class TasksPlugin:
     """See the module docstring."""
 
     name = "tasks"
-    markers = ("celery", "Celery", "shared_task", ".task", "enqueue", "rq.", "from rq", "@job",
-               "huey", "dramatiq", "@actor", "click", "typer", ".command", "BaseCommand",
-               ".delay(", ".apply_async(", ".s(", ".si(", ".signature(", ".send(",
-               ".send_with_options(", "send_task(", "add_task(")
+    markers = (
+        "celery",
+        "Celery",
+        "shared_task",
+        ".task",
+        "enqueue",
+        "rq.",
+        "from rq",
+        "@job",
+        "huey",
+        "dramatiq",
+        "@actor",
+        "click",
+        "typer",
+        ".command",
+        "BaseCommand",
+        ".delay(",
+        ".apply_async(",
+        ".s(",
+        ".si(",
+        ".signature(",
+        ".send(",
+        ".send_with_options(",
+        "send_task(",
+        "add_task(",
+    )
 
     # -- worker half ---------------------------------------------------------------------------
     def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
@@ -64,13 +90,21 @@ class TasksPlugin:
                 names, value = u.assign_targets(small)
                 kind = u.last(u.callee(value)) if value is not None else None
                 if kind == "Celery" or kind in _CLI_OBJECTS:
-                    objects.extend({"var": n, "kind": "celery" if kind == "Celery" else "cli"}
-                                   for n in names)
-            if isinstance(stmt, cst.ClassDef) and stmt.name.value == "Command" and any(
-                    u.last(u.dotted(b.value)) == "BaseCommand" for b in stmt.bases) and \
-                    ".management.commands." in f".{module}":
-                found.append((lines.want(stmt.name), {
-                    "what": "command", "func": "Command", "name": module.rsplit(".", 1)[-1]}))
+                    objects.extend(
+                        {"var": n, "kind": "celery" if kind == "Celery" else "cli"} for n in names
+                    )
+            if (
+                isinstance(stmt, cst.ClassDef)
+                and stmt.name.value == "Command"
+                and any(u.last(u.dotted(b.value)) == "BaseCommand" for b in stmt.bases)
+                and ".management.commands." in f".{module}"
+            ):
+                found.append(
+                    (
+                        lines.want(stmt.name),
+                        {"what": "command", "func": "Command", "name": module.rsplit(".", 1)[-1]},
+                    )
+                )
         for node, scope in u.walk(tree):
             if type(node) is cst.FunctionDef and node.decorators:
                 for dec in node.decorators:
@@ -98,8 +132,11 @@ class TasksPlugin:
             target = u.arg(node, *spec)
             text = u.string(target)
             if text is not None or u.dotted(target):
-                return {"what": "enqueue", "target": text if text is not None else
-                        u.dotted(target), "string": text is not None}
+                return {
+                    "what": "enqueue",
+                    "target": text if text is not None else u.dotted(target),
+                    "string": text is not None,
+                }
             return None
         if attr in _ON_TASK:
             target = u.dotted(node.func.value)  # type: ignore[attr-defined]
@@ -129,12 +166,16 @@ class TasksPlugin:
                 given = u.string(u.arg(call, 0))
         else:
             return None
-        return {"what": what, "decorator": name, "func": func.name.value, "name": given,
-                "group": last == "group"}
+        return {
+            "what": what,
+            "decorator": name,
+            "func": func.name.value,
+            "name": given,
+            "group": last == "group",
+        }
 
     # -- parent half ---------------------------------------------------------------------------
-    def resolve(self, facts: dict[str, ModuleFacts], resolver: Any,
-                graph: DependencyGraph) -> None:
+    def resolve(self, facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyGraph) -> None:
         items = u.sorted_items(facts, self.name)
         celery, cli = set(), set()
         for m, _, data in items:
@@ -142,8 +183,11 @@ class TasksPlugin:
                 (celery if o["kind"] == "celery" else cli).add(f"{m}:{o['var']}")
         for m, _, data in items:  # click group functions accept sub-commands
             for it in data["items"]:
-                if it["what"] == "cli" and it["group"] and self._is_cli(m, it, facts, resolver,
-                                                                          cli):
+                if (
+                    it["what"] == "cli"
+                    and it["group"]
+                    and self._is_cli(m, it, facts, resolver, cli)
+                ):
                     cli.add(f"{m}:{it['func']}")
         for m, mf, data in items:
             for it in data["items"]:
@@ -156,22 +200,27 @@ class TasksPlugin:
                 if handler not in graph.g:
                     handler = resolver.owner_of_line(m, it["line"])
                 if it["what"] == "command":
-                    graph.entry_points.append(EntryPoint("cli", it["name"], handler, mf.file,
-                                                         it["line"]))
+                    graph.entry_points.append(
+                        EntryPoint("cli", it["name"], handler, mf.file, it["line"])
+                    )
                 elif it["what"] == "task" and self._is_task(m, it, facts, resolver, celery):
                     name = it["name"] or f"{m}.{it['func']}"
-                    graph.entry_points.append(EntryPoint("task", name, handler, mf.file,
-                                                         it["line"]))
+                    graph.entry_points.append(
+                        EntryPoint("task", name, handler, mf.file, it["line"])
+                    )
                 elif it["what"] == "cli" and self._is_cli(m, it, facts, resolver, cli):
                     name = it["name"] or it["func"].lower().replace("_", "-")
-                    graph.entry_points.append(EntryPoint("cli", name, handler, mf.file,
-                                                         it["line"]))
+                    graph.entry_points.append(EntryPoint("cli", name, handler, mf.file, it["line"]))
 
         self._async(items, facts, resolver, graph)
 
     @staticmethod
-    def _async(items: list[tuple[str, ModuleFacts, Any]], facts: dict[str, ModuleFacts],
-               resolver: Any, graph: DependencyGraph) -> None:
+    def _async(
+        items: list[tuple[str, ModuleFacts, Any]],
+        facts: dict[str, ModuleFacts],
+        resolver: Any,
+        graph: DependencyGraph,
+    ) -> None:
         """``async`` edges from the code that queues a task to the task (after every task is
         known: a ``delay`` may sit in a module sorted before the task's)."""
         tasks = {e.name: e.handler for e in graph.entry_points if e.kind == "task"}
@@ -185,17 +234,25 @@ class TasksPlugin:
                 else:
                     target = u.resolve_name(resolver, facts, m, it["target"])
                     if it["via"] == "add_task":  # any function of the project runs in background
-                        if target is None or graph.g.nodes.get(target, {}).get("kind") != \
-                                "function":
+                        if (
+                            target is None
+                            or graph.g.nodes.get(target, {}).get("kind") != "function"
+                        ):
                             continue
                     elif target not in handlers:
                         continue
-                u.add_edge(graph, resolver.owner_of_line(m, it["line"]), target, "async",
-                           u.evidence(mf.file, it["line"]))
+                u.add_edge(
+                    graph,
+                    resolver.owner_of_line(m, it["line"]),
+                    target,
+                    "async",
+                    u.evidence(mf.file, it["line"]),
+                )
 
     @staticmethod
-    def _is_task(m: str, it: dict[str, Any], facts: dict[str, ModuleFacts], resolver: Any,
-                 celery: set[str]) -> bool:
+    def _is_task(
+        m: str, it: dict[str, Any], facts: dict[str, ModuleFacts], resolver: Any, celery: set[str]
+    ) -> bool:
         name = it["decorator"]
         recv, _, last = name.rpartition(".")
         external = resolver.external(m, name) or ""
@@ -208,26 +265,37 @@ class TasksPlugin:
         if (resolver.external(m, recv) or "").split(".")[0] in _TASK_LIBS:
             return True
         unresolved = u.resolve_name(resolver, facts, m, recv) is None
-        return unresolved and last in ("task", "periodic_task") and \
-            u.last(recv) in ("celery", "celery_app", "huey")
+        return (
+            unresolved
+            and last in ("task", "periodic_task")
+            and u.last(recv) in ("celery", "celery_app", "huey")
+        )
 
     @staticmethod
-    def _is_cli(m: str, it: dict[str, Any], facts: dict[str, ModuleFacts], resolver: Any,
-                cli: set[str]) -> bool:
+    def _is_cli(
+        m: str, it: dict[str, Any], facts: dict[str, ModuleFacts], resolver: Any, cli: set[str]
+    ) -> bool:
         name = it["decorator"]
         recv = name.rpartition(".")[0]
         if not recv:
             return (resolver.external(m, name) or "").startswith(_CLI_LIBS)
         if recv.endswith(".cli") or (
-                recv == "cli" and u.resolve_name(resolver, facts, m, recv) is None):
+            recv == "cli" and u.resolve_name(resolver, facts, m, recv) is None
+        ):
             return True
         if (resolver.external(m, recv) or "").startswith(_CLI_LIBS) or recv == "click":
             return True
         return u.resolve_name(resolver, facts, m, recv) in cli
 
     @staticmethod
-    def _enqueue(m: str, mf: ModuleFacts, it: dict[str, Any], facts: dict[str, ModuleFacts],
-                 resolver: Any, graph: DependencyGraph) -> None:
+    def _enqueue(
+        m: str,
+        mf: ModuleFacts,
+        it: dict[str, Any],
+        facts: dict[str, ModuleFacts],
+        resolver: Any,
+        graph: DependencyGraph,
+    ) -> None:
         if it["string"]:
             mod, _, func = it["target"].rpartition(".")
             target = f"{mod}:{func}" if f"{mod}:{func}" in graph.g else None
@@ -242,6 +310,12 @@ class TasksPlugin:
             u.add_edge(graph, owner, target, "dynamic", where)
         u.add_edge(graph, owner, target, "async", where)
         data = graph.g.nodes[target]
-        graph.entry_points.append(EntryPoint("task", target.replace(":", "."), target,
-                                             data.get("file", mf.file),
-                                             data.get("line", it["line"])))
+        graph.entry_points.append(
+            EntryPoint(
+                "task",
+                target.replace(":", "."),
+                target,
+                data.get("file", mf.file),
+                data.get("line", it["line"]),
+            )
+        )

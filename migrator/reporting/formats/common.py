@@ -10,8 +10,14 @@ from migrator.reporting.model import Report
 LIMIT = 25
 
 #: metrics shown first, in this order, with their metrics.md names
-METRIC_ORDER = [("modularity", "Q (modularity)"), ("icp", "ICP"), ("sm", "SM"), ("ifn", "IFN"),
-                ("ned", "NED"), ("bcp", "BCP")]
+METRIC_ORDER = [
+    ("modularity", "Q (modularity)"),
+    ("icp", "ICP"),
+    ("sm", "SM"),
+    ("ifn", "IFN"),
+    ("ned", "NED"),
+    ("bcp", "BCP"),
+]
 HIDDEN = {"definitions", "sizes", "data_coupling"}
 
 
@@ -28,8 +34,13 @@ def metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     rows = [(label, fmt_number(metrics[key])) for key, label in METRIC_ORDER if key in metrics]
     dc = metrics.get("data_coupling")
     if isinstance(dc, dict):
-        rows.append(("data coupling", f"{dc.get('shared_writes', 0)} tables written by more "
-                     f"than one service, {dc.get('cross_reads', 0)} read across a boundary"))
+        rows.append(
+            (
+                "data coupling",
+                f"{dc.get('shared_writes', 0)} tables written by more "
+                f"than one service, {dc.get('cross_reads', 0)} read across a boundary",
+            )
+        )
     known = {k for k, _ in METRIC_ORDER} | HIDDEN
     for key in sorted(metrics):
         value = metrics[key]
@@ -83,8 +94,9 @@ def baseline_lines(report: Report) -> list[str]:
 
 def table(headers: list[str], rows: list[list[str]]) -> list[str]:
     """A plain-text table with aligned columns."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
     out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     for r in rows:
         out.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
@@ -92,16 +104,46 @@ def table(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def component_rows(report: Report) -> list[list[str]]:
-    return [[c.name, c.kind, str(c.modules), str(c.ca), str(c.ce), f"{c.instability:.2f}",
-             str(c.edges_out), str(c.edges_in), ", ".join(c.tables)]
-            for c in report.components]
+    return [
+        [
+            c.name,
+            c.kind,
+            str(c.modules),
+            str(c.ca),
+            str(c.ce),
+            f"{c.instability:.2f}",
+            str(c.edges_out),
+            str(c.edges_in),
+            ", ".join(c.tables),
+        ]
+        for c in report.components
+    ]
 
 
-COMPONENT_HEADERS = ["component", "kind", "modules", "Ca", "Ce", "I", "refs out", "refs in",
-                     "tables"]
+COMPONENT_HEADERS = [
+    "component",
+    "kind",
+    "modules",
+    "Ca",
+    "Ce",
+    "I",
+    "refs out",
+    "refs in",
+    "tables",
+]
 MODULE_HEADERS = ["module", "component", "Ca", "Ce", "I", "crossing out", "crossing in"]
 
 
 def module_rows(report: Report, limit: int = LIMIT) -> list[list[str]]:
-    return [[m.module, m.component, str(m.ca), str(m.ce), f"{m.instability:.2f}",
-             str(m.crossing_out), str(m.crossing_in)] for m in report.modules[:limit]]
+    return [
+        [
+            m.module,
+            m.component,
+            str(m.ca),
+            str(m.ce),
+            f"{m.instability:.2f}",
+            str(m.crossing_out),
+            str(m.crossing_in),
+        ]
+        for m in report.modules[:limit]
+    ]

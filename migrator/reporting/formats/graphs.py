@@ -13,23 +13,34 @@ def _q(text: str) -> str:
 
 def render_dot(report: Report) -> str:
     pic = picture(report)
-    out = ["digraph migrator {", "  rankdir=LR;", "  compound=true;",
-           '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica"];',
-           '  edge [color="#999999", arrowsize=0.6];']
+    out = [
+        "digraph migrator {",
+        "  rankdir=LR;",
+        "  compound=true;",
+        '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica"];',
+        '  edge [color="#999999", arrowsize=0.6];',
+    ]
     for i, g in enumerate(pic.groups):
         if pic.detail == "component":
-            out.append(f"  {_q(g.name)} [fillcolor={_q(g.color)}, fontcolor=\"#ffffff\", "
-                       f"label={_q(f'{g.name} ({len(g.members)} modules)')}];")
+            out.append(
+                f'  {_q(g.name)} [fillcolor={_q(g.color)}, fontcolor="#ffffff", '
+                f"label={_q(f'{g.name} ({len(g.members)} modules)')}];"
+            )
             continue
         out.append(f"  subgraph cluster_{i} {{")
-        out.append(f"    label={_q(f'{g.name} ({g.kind})')}; style=filled; "
-                   f"color={_q(g.color)}; fillcolor={_q(g.color + '22')};")
+        out.append(
+            f"    label={_q(f'{g.name} ({g.kind})')}; style=filled; "
+            f"color={_q(g.color)}; fillcolor={_q(g.color + '22')};"
+        )
         for m in g.members:
             out.append(f"    {_q(m)};")
         out.append("  }")
     for e in pic.edges:
-        attrs = [f"penwidth={stroke(e.weight)}", f"label={_q(str(e.count))}"] \
-            if pic.detail == "component" else [f"penwidth={stroke(e.weight)}"]
+        attrs = (
+            [f"penwidth={stroke(e.weight)}", f"label={_q(str(e.count))}"]
+            if pic.detail == "component"
+            else [f"penwidth={stroke(e.weight)}"]
+        )
         if e.cross and not e.allowed:
             attrs.append(f"color={_q(CROSS)}")
         out.append(f"  {_q(e.source)} -> {_q(e.target)} [{', '.join(attrs)}];")

@@ -15,7 +15,8 @@ from migrator.reporting.model import Report
 
 MAX_ROWS = 1000
 
-CSS = """
+CSS = (
+    """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:1.5rem;
 color:#222;background:#fff}
 h1{font-size:1.4rem;margin:0 0 .3rem}h2{font-size:1.1rem;margin:1.4rem 0 .4rem}
@@ -28,13 +29,16 @@ tr.warning td:first-child{border-left:4px solid #ff9f1c}code{font-size:.8rem}
 #graph svg{border:1px solid #ddd;max-width:100%;height:auto;background:#fcfcfc}
 .group-label{font-size:13px;font-weight:600}.node-label{font-size:9px;fill:#333}
 .edge{fill:none;stroke:#9a9a9a;stroke-opacity:.55}
-.edge.cross{stroke:""" + CROSS + """;stroke-opacity:.85}
+.edge.cross{stroke:"""
+    + CROSS
+    + """;stroke-opacity:.85}
 .edge.allowed{stroke:#1f77b4;stroke-opacity:.6}
 .node circle{stroke:#333;stroke-width:.6}.node.hit circle{stroke:#000;stroke-width:3}
 svg.searching .node:not(.hit){opacity:.2}tr.hidden{display:none}
 .legend span{display:inline-block;margin-right:1rem}
 .ok{color:#2ca02c}.fail{color:#d62728}
 """
+)
 
 SCRIPT = """
 (function(){
@@ -64,19 +68,23 @@ SCRIPT = """
 def _svg(pic: Picture) -> str:
     e = escape
     pos = {n.id: n for n in pic.nodes}
-    out = [f'<svg id="service-graph" xmlns="http://www.w3.org/2000/svg" '
-           f'width="{pic.width}" height="{pic.height}" viewBox="0 0 {pic.width} {pic.height}" '
-           f'role="img" aria-label="component graph" data-detail="{pic.detail}">',
-           '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="9" '
-           'markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" '
-           'fill="#666"/></marker></defs>']
+    out = [
+        f'<svg id="service-graph" xmlns="http://www.w3.org/2000/svg" '
+        f'width="{pic.width}" height="{pic.height}" viewBox="0 0 {pic.width} {pic.height}" '
+        f'role="img" aria-label="component graph" data-detail="{pic.detail}">',
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="9" '
+        'markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" '
+        'fill="#666"/></marker></defs>',
+    ]
     for g in pic.groups:
-        out.append(f'<g class="group" data-name="{e(g.name)}" data-kind="{e(g.kind)}">'
-                   f'<circle cx="{g.x}" cy="{g.y}" r="{g.r}" fill="{g.color}" '
-                   f'fill-opacity="{0.85 if pic.detail == "component" else 0.15}" '
-                   f'stroke="{g.color}" stroke-width="2"/>'
-                   f'<text class="group-label" x="{g.x}" y="{round(g.y - g.r - 6, 1)}" '
-                   f'text-anchor="middle">{e(g.name)}</text></g>')
+        out.append(
+            f'<g class="group" data-name="{e(g.name)}" data-kind="{e(g.kind)}">'
+            f'<circle cx="{g.x}" cy="{g.y}" r="{g.r}" fill="{g.color}" '
+            f'fill-opacity="{0.85 if pic.detail == "component" else 0.15}" '
+            f'stroke="{g.color}" stroke-width="2"/>'
+            f'<text class="group-label" x="{g.x}" y="{round(g.y - g.r - 6, 1)}" '
+            f'text-anchor="middle">{e(g.name)}</text></g>'
+        )
     out.append('<g class="edges">')
     for ed in pic.edges:
         a, b = pos.get(ed.source), pos.get(ed.target)
@@ -90,23 +98,30 @@ def _svg(pic: Picture) -> str:
         ex, ey = b.x - qx, b.y - qy
         norm = max(1e-6, (ex * ex + ey * ey) ** 0.5)
         bx, by = round(b.x - ex / norm * (b.r + 2), 1), round(b.y - ey / norm * (b.r + 2), 1)
-        cls = "edge cross" if ed.cross and not ed.allowed else \
-            "edge allowed" if ed.cross else "edge"
-        out.append(f'<path class="{cls}" d="M{a.x},{a.y} Q{qx},{qy} {bx},{by}" '
-                   f'stroke-width="{stroke(ed.weight)}" marker-end="url(#arrow)" '
-                   f'data-source="{e(ed.source)}" data-target="{e(ed.target)}">'
-                   f'<title>{e(ed.source)} -&gt; {e(ed.target)}: {ed.count} references'
-                   f'</title></path>')
+        cls = (
+            "edge cross" if ed.cross and not ed.allowed else "edge allowed" if ed.cross else "edge"
+        )
+        out.append(
+            f'<path class="{cls}" d="M{a.x},{a.y} Q{qx},{qy} {bx},{by}" '
+            f'stroke-width="{stroke(ed.weight)}" marker-end="url(#arrow)" '
+            f'data-source="{e(ed.source)}" data-target="{e(ed.target)}">'
+            f"<title>{e(ed.source)} -&gt; {e(ed.target)}: {ed.count} references"
+            f"</title></path>"
+        )
     out.append("</g>")
     for n in pic.nodes:
         group = next(g for g in pic.groups if g.name == n.group)
         fill = "#ffffff" if pic.detail == "component" else group.color
-        out.append(f'<g class="node" data-name="{e(n.id)}"><title>{e(n.id)}</title>'
-                   f'<circle cx="{n.x}" cy="{n.y}" r="{n.r}" fill="{fill}" '
-                   f'fill-opacity="{0.0 if pic.detail == "component" else 1}"/>')
+        out.append(
+            f'<g class="node" data-name="{e(n.id)}"><title>{e(n.id)}</title>'
+            f'<circle cx="{n.x}" cy="{n.y}" r="{n.r}" fill="{fill}" '
+            f'fill-opacity="{0.0 if pic.detail == "component" else 1}"/>'
+        )
         if pic.detail == "module" and len(pic.nodes) <= 80:
-            out.append(f'<text class="node-label" x="{n.x}" y="{round(n.y + n.r + 9, 1)}" '
-                       f'text-anchor="middle">{e(n.label)}</text>')
+            out.append(
+                f'<text class="node-label" x="{n.x}" y="{round(n.y + n.r + 9, 1)}" '
+                f'text-anchor="middle">{e(n.label)}</text>'
+            )
         out.append("</g>")
     out.append("</svg>")
     return "".join(out)
@@ -119,12 +134,22 @@ def _table(table_id: str, headers: list[str], rows: list[tuple[str, list[str]]])
     for cls, cells in rows[:MAX_ROWS]:
         text = " ".join(cells)
         search = escape(_strip_tags(text).lower(), quote=True)
-        body.append(f'<tr class="{cls}" data-search="{search}">'
-                    + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    more = (f"<p>{len(rows) - MAX_ROWS} more rows in the JSON report.</p>"
-            if len(rows) > MAX_ROWS else "")
-    return (f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>'
-            + "".join(body) + "</tbody></table>" + more)
+        body.append(
+            f'<tr class="{cls}" data-search="{search}">'
+            + "".join(f"<td>{c}</td>" for c in cells)
+            + "</tr>"
+        )
+    more = (
+        f"<p>{len(rows) - MAX_ROWS} more rows in the JSON report.</p>"
+        if len(rows) > MAX_ROWS
+        else ""
+    )
+    return (
+        f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>'
+        + "".join(body)
+        + "</tbody></table>"
+        + more
+    )
 
 
 def _strip_tags(text: str) -> str:
@@ -144,9 +169,11 @@ def render(report: Report) -> str:
     pic = picture(report)
     active = report.active()
     failed = any(v.level == "error" for v in active) or (
-        report.baseline is not None and report.baseline.failed)
+        report.baseline is not None and report.baseline.failed
+    )
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">",
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -158,65 +185,182 @@ def render(report: Report) -> str:
     ]
     rows = metric_rows(report.metrics)
     if rows:
-        parts.append('<section id="metrics"><h2>Metrics</h2>' + _table(
-            "metrics-table", ["metric", "value"], [("", [e(a), e(b)]) for a, b in rows])
-            + "</section>")
+        parts.append(
+            '<section id="metrics"><h2>Metrics</h2>'
+            + _table("metrics-table", ["metric", "value"], [("", [e(a), e(b)]) for a, b in rows])
+            + "</section>"
+        )
     if report.baseline is not None:
         from migrator.reporting.formats.common import baseline_lines
 
-        parts.append('<section id="baseline"><h2>Baseline</h2><ul>'
-                     + "".join(f"<li>{e(line.strip())}</li>" for line in baseline_lines(report))
-                     + "</ul></section>")
-    parts.append('<input id="search" type="search" placeholder="Search modules, services, '
-                 'rules, tables…" aria-label="search"> <span id="search-count"></span>')
-    parts.append(f'<section id="graph"><h2>Component graph ({pic.detail} level)</h2>'
-                 + _svg(pic)
-                 + '<p class="legend"><span>circles: components (colour per component)</span>'
-                 f'<span style="color:{CROSS}">red: crossing edges outside an interface</span>'
-                 '<span style="color:#1f77b4">blue: through an interface or into the shared '
-                 'kernel</span><span>thickness: weight (sum of 1 + ln count)</span></p>'
-                 "</section>")
-    parts.append(f'<section id="violations"><h2>Violations ({len(active)})</h2>' + _table(
-        "violations-table", ["location", "rule", "level", "message"],
-        [(v.level, [f"<code>{e(v.file)}:{v.line}</code>", e(v.rule), e(v.level), e(v.message)])
-         for v in active]) + "</section>")
-    parts.append('<section id="components"><h2>Components</h2>' + _table(
-        "components-table", ["component", "kind", "modules", "Ca", "Ce", "I", "refs out",
-                             "refs in", "depends on", "tables"],
-        [("", [e(c.name), e(c.kind), str(c.modules), str(c.ca), str(c.ce),
-               f"{c.instability:.2f}", str(c.edges_out), str(c.edges_in),
-               e(", ".join(c.depends_on)), e(", ".join(c.tables))])
-         for c in report.components]) + "</section>")
-    parts.append('<section id="modules"><h2>Modules</h2>' + _table(
-        "modules-table", ["module", "component", "Ca", "Ce", "I", "crossing out", "crossing in"],
-        [("", [f"<code>{e(m.module)}</code>", e(m.component), str(m.ca), str(m.ce),
-               f"{m.instability:.2f}", str(m.crossing_out), str(m.crossing_in)])
-         for m in report.modules]) + "</section>")
-    parts.append(f'<section id="edges"><h2>Crossing edges ({len(report.cross_edges)})</h2>'
-                 + _table("edges-table", ["source", "target", "kind", "count", "components",
-                                          "evidence"],
-                          [("" if x.allowed else "error",
-                            [f"<code>{e(x.source)}</code>", f"<code>{e(x.target)}</code>",
-                             e(x.kind), str(x.count),
-                             e(f"{x.source_component} → {x.target_component}"),
-                             "<br>".join(f"<code>{e(str(loc))}</code>" for loc in x.evidence)])
-                           for x in report.cross_edges]) + "</section>")
-    parts.append(f'<section id="cycles"><h2>Import cycles ({len(report.cycles)})</h2>' + _table(
-        "cycles-table", ["cycle", "at"],
-        [("warning", [e(" → ".join([*c.modules, c.modules[0]])), f"<code>{e(str(c.evidence[0]))}"
-                      "</code>"]) for c in report.cycles])
-        + _table("breakers-table", ["edge whose removal breaks most cycles", "breaks", "at"],
-                 [("", [e(f"{b.source} → {b.target}"), str(b.breaks),
-                        f"<code>{e(str(b.location or ''))}</code>"])
-                  for b in report.cycle_breakers]) + "</section>")
-    parts.append(f'<section id="tables"><h2>Shared tables ({len(report.shared_tables)})</h2>'
-                 + _table("shared-tables-table", ["table", "components", "owner", "writers",
-                                                  "readers"],
-                          [("warning", [e(t.name), e(", ".join(t.components)), e(t.owner or ""),
-                                        e("; ".join(f"{c}: {', '.join(n)}"
-                                                    for c, n in t.writers.items())),
-                                        e("; ".join(f"{c}: {', '.join(n)}"
-                                                    for c, n in t.readers.items()))])
-                           for t in report.shared_tables]) + "</section>")
+        parts.append(
+            '<section id="baseline"><h2>Baseline</h2><ul>'
+            + "".join(f"<li>{e(line.strip())}</li>" for line in baseline_lines(report))
+            + "</ul></section>"
+        )
+    parts.append(
+        '<input id="search" type="search" placeholder="Search modules, services, '
+        'rules, tables…" aria-label="search"> <span id="search-count"></span>'
+    )
+    parts.append(
+        f'<section id="graph"><h2>Component graph ({pic.detail} level)</h2>'
+        + _svg(pic)
+        + '<p class="legend"><span>circles: components (colour per component)</span>'
+        f'<span style="color:{CROSS}">red: crossing edges outside an interface</span>'
+        '<span style="color:#1f77b4">blue: through an interface or into the shared '
+        "kernel</span><span>thickness: weight (sum of 1 + ln count)</span></p>"
+        "</section>"
+    )
+    parts.append(
+        f'<section id="violations"><h2>Violations ({len(active)})</h2>'
+        + _table(
+            "violations-table",
+            ["location", "rule", "level", "message"],
+            [
+                (
+                    v.level,
+                    [f"<code>{e(v.file)}:{v.line}</code>", e(v.rule), e(v.level), e(v.message)],
+                )
+                for v in active
+            ],
+        )
+        + "</section>"
+    )
+    parts.append(
+        '<section id="components"><h2>Components</h2>'
+        + _table(
+            "components-table",
+            [
+                "component",
+                "kind",
+                "modules",
+                "Ca",
+                "Ce",
+                "I",
+                "refs out",
+                "refs in",
+                "depends on",
+                "tables",
+            ],
+            [
+                (
+                    "",
+                    [
+                        e(c.name),
+                        e(c.kind),
+                        str(c.modules),
+                        str(c.ca),
+                        str(c.ce),
+                        f"{c.instability:.2f}",
+                        str(c.edges_out),
+                        str(c.edges_in),
+                        e(", ".join(c.depends_on)),
+                        e(", ".join(c.tables)),
+                    ],
+                )
+                for c in report.components
+            ],
+        )
+        + "</section>"
+    )
+    parts.append(
+        '<section id="modules"><h2>Modules</h2>'
+        + _table(
+            "modules-table",
+            ["module", "component", "Ca", "Ce", "I", "crossing out", "crossing in"],
+            [
+                (
+                    "",
+                    [
+                        f"<code>{e(m.module)}</code>",
+                        e(m.component),
+                        str(m.ca),
+                        str(m.ce),
+                        f"{m.instability:.2f}",
+                        str(m.crossing_out),
+                        str(m.crossing_in),
+                    ],
+                )
+                for m in report.modules
+            ],
+        )
+        + "</section>"
+    )
+    parts.append(
+        f'<section id="edges"><h2>Crossing edges ({len(report.cross_edges)})</h2>'
+        + _table(
+            "edges-table",
+            ["source", "target", "kind", "count", "components", "evidence"],
+            [
+                (
+                    "" if x.allowed else "error",
+                    [
+                        f"<code>{e(x.source)}</code>",
+                        f"<code>{e(x.target)}</code>",
+                        e(x.kind),
+                        str(x.count),
+                        e(f"{x.source_component} → {x.target_component}"),
+                        "<br>".join(f"<code>{e(str(loc))}</code>" for loc in x.evidence),
+                    ],
+                )
+                for x in report.cross_edges
+            ],
+        )
+        + "</section>"
+    )
+    parts.append(
+        f'<section id="cycles"><h2>Import cycles ({len(report.cycles)})</h2>'
+        + _table(
+            "cycles-table",
+            ["cycle", "at"],
+            [
+                (
+                    "warning",
+                    [
+                        e(" → ".join([*c.modules, c.modules[0]])),
+                        f"<code>{e(str(c.evidence[0]))}</code>",
+                    ],
+                )
+                for c in report.cycles
+            ],
+        )
+        + _table(
+            "breakers-table",
+            ["edge whose removal breaks most cycles", "breaks", "at"],
+            [
+                (
+                    "",
+                    [
+                        e(f"{b.source} → {b.target}"),
+                        str(b.breaks),
+                        f"<code>{e(str(b.location or ''))}</code>",
+                    ],
+                )
+                for b in report.cycle_breakers
+            ],
+        )
+        + "</section>"
+    )
+    parts.append(
+        f'<section id="tables"><h2>Shared tables ({len(report.shared_tables)})</h2>'
+        + _table(
+            "shared-tables-table",
+            ["table", "components", "owner", "writers", "readers"],
+            [
+                (
+                    "warning",
+                    [
+                        e(t.name),
+                        e(", ".join(t.components)),
+                        e(t.owner or ""),
+                        e("; ".join(f"{c}: {', '.join(n)}" for c, n in t.writers.items())),
+                        e("; ".join(f"{c}: {', '.join(n)}" for c, n in t.readers.items())),
+                    ],
+                )
+                for t in report.shared_tables
+            ],
+        )
+        + "</section>"
+    )
     parts.append(f"<script>{SCRIPT}</script></body></html>")
     return "\n".join(parts) + "\n"

@@ -14,8 +14,22 @@ from dataclasses import dataclass, field
 from migrator.reporting.model import Report
 
 MAX_MODULES = 150
-PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
-           "#bcbd22", "#7f7f7f", "#aec7e8", "#98df8a", "#c5b0d5", "#ffbb78", "#c49c94"]
+PALETTE = [
+    "#1f77b4",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#7f7f7f",
+    "#aec7e8",
+    "#98df8a",
+    "#c5b0d5",
+    "#ffbb78",
+    "#c49c94",
+]
 CROSS = "#d62728"
 
 
@@ -73,8 +87,15 @@ def picture(report: Report, max_modules: int = MAX_MODULES) -> Picture:
         members.setdefault(comp, []).append(module)
     detail = "module" if len(report.module_component) <= max_modules else "component"
     names = [n for n in sorted(members) if members[n] or detail == "component"]
-    radius = {n: 28 + (14 * math.sqrt(len(members[n])) if detail == "module"
-                       else 6 * math.sqrt(len(members[n]))) for n in names}
+    radius = {
+        n: 28
+        + (
+            14 * math.sqrt(len(members[n]))
+            if detail == "module"
+            else 6 * math.sqrt(len(members[n]))
+        )
+        for n in names
+    }
     biggest = max(radius.values(), default=30)
     # each group gets an arc of the ring proportional to its diameter plus a gap, so that big
     # neighbours do not overlap
@@ -94,8 +115,15 @@ def picture(report: Report, max_modules: int = MAX_MODULES) -> Picture:
         travelled += span[name]
         angle = -math.pi / 2 + 2 * math.pi * centre / circumference if circumference else 0.0
         gx, gy = cx + ring * math.cos(angle), cy + ring * math.sin(angle)
-        group = Group(name, kinds.get(name, "package"), color.get(name, "#7f7f7f"),
-                      round(gx, 1), round(gy, 1), round(radius[name], 1), members[name])
+        group = Group(
+            name,
+            kinds.get(name, "package"),
+            color.get(name, "#7f7f7f"),
+            round(gx, 1),
+            round(gy, 1),
+            round(radius[name], 1),
+            members[name],
+        )
         groups.append(group)
         if detail == "component":
             nodes.append(Node(name, name, name, group.x, group.y, round(radius[name] - 8, 1)))
@@ -105,14 +133,26 @@ def picture(report: Report, max_modules: int = MAX_MODULES) -> Picture:
         for k, module in enumerate(mods):
             a = -math.pi / 2 + 2 * math.pi * k / len(mods)
             r = inner if len(mods) > 1 else 0.0
-            nodes.append(Node(module, module.rsplit(".", 1)[-1], name,
-                              round(gx + r * math.cos(a), 1), round(gy + r * math.sin(a), 1), 5.0))
+            nodes.append(
+                Node(
+                    module,
+                    module.rsplit(".", 1)[-1],
+                    name,
+                    round(gx + r * math.cos(a), 1),
+                    round(gy + r * math.sin(a), 1),
+                    5.0,
+                )
+            )
     if detail == "module":
-        edges = [Edge(e["source"], e["target"], e["weight"], e["count"], e["crossing"],
-                      e["allowed"]) for e in report.module_edges]
+        edges = [
+            Edge(e["source"], e["target"], e["weight"], e["count"], e["crossing"], e["allowed"])
+            for e in report.module_edges
+        ]
     else:
-        edges = [Edge(e["source"], e["target"], e["weight"], e["count"], True, e["allowed"])
-                 for e in report.component_edges]
+        edges = [
+            Edge(e["source"], e["target"], e["weight"], e["count"], True, e["allowed"])
+            for e in report.component_edges
+        ]
     return Picture(round(size, 1), round(size, 1), detail, groups, nodes, edges)
 
 

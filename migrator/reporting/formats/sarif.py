@@ -14,8 +14,9 @@ from typing import Any
 from migrator.reporting.model import Report
 from migrator.util import __version__
 
-SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
-                "sarif-schema-2.1.0.json")
+SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
 
 
 def _rule_name(rule_id: str) -> str:
@@ -37,29 +38,38 @@ def render(report: Report) -> str:
             "message": {"text": v.message},
             "locations": [{"physicalLocation": location}],
             "partialFingerprints": {
-                "migratorIdentity/v1": hashlib.sha256(v.identity.encode()).hexdigest()[:32]},
+                "migratorIdentity/v1": hashlib.sha256(v.identity.encode()).hexdigest()[:32]
+            },
         }
         if v.ignored:
-            result["suppressions"] = [{"kind": "inSource",
-                                       "justification": "# migrator: ignore comment"}]
+            result["suppressions"] = [
+                {"kind": "inSource", "justification": "# migrator: ignore comment"}
+            ]
         results.append(result)
     doc = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "migrator",
-                "version": __version__,
-                "informationUri": "https://pypi.org/project/migrator/",
-                "rules": [{
-                    "id": r.id,
-                    "name": _rule_name(r.id),
-                    "shortDescription": {"text": r.description},
-                    "defaultConfiguration": {"level": r.level},
-                } for r in rules],
-            }},
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "migrator",
+                        "version": __version__,
+                        "informationUri": "https://pypi.org/project/migrator/",
+                        "rules": [
+                            {
+                                "id": r.id,
+                                "name": _rule_name(r.id),
+                                "shortDescription": {"text": r.description},
+                                "defaultConfiguration": {"level": r.level},
+                            }
+                            for r in rules
+                        ],
+                    }
+                },
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

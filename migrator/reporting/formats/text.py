@@ -45,13 +45,17 @@ def render(report: Report) -> str:
         for e in report.cross_edges[:LIMIT]:
             where = f"  at {e.evidence[0]}" if e.evidence else ""
             flag = "" if e.allowed or report.level != "service" else "  !"
-            out.append(f"  {e.source} -> {e.target} [{e.kind} x{e.count}] "
-                       f"({e.source_component} -> {e.target_component}){where}{flag}")
+            out.append(
+                f"  {e.source} -> {e.target} [{e.kind} x{e.count}] "
+                f"({e.source_component} -> {e.target_component}){where}{flag}"
+            )
         out += _more(len(report.cross_edges), LIMIT) + [""]
     st = report.cycle_stats
-    out.append(f"Import cycles: {len(report.cycles)} shortest cycles in {st.sccs} tangles of "
-               f"{st.modules_in_cycles} modules (method: {st.method}; a feedback arc set of "
-               f"{st.feedback_arc_set} edges makes imports acyclic)")
+    out.append(
+        f"Import cycles: {len(report.cycles)} shortest cycles in {st.sccs} tangles of "
+        f"{st.modules_in_cycles} modules (method: {st.method}; a feedback arc set of "
+        f"{st.feedback_arc_set} edges makes imports acyclic)"
+    )
     for c in report.cycles[:LIMIT]:
         out.append(f"  {' -> '.join([*c.modules, c.modules[0]])}  at {c.evidence[0]}")
     out += _more(len(report.cycles), LIMIT)

@@ -20,4 +20,5 @@ def analyzed() -> Any:
         if name not in cache:
             cache[name] = analyze(APPS / name, jobs=1, use_cache=False)
         return cache[name]
+
     return run

@@ -43,8 +43,9 @@ def app_facts(name: str) -> dict[str, ModuleFacts]:
         rel = path.relative_to(root)
         module, is_package = module_name(rel)
         data = path.read_bytes()
-        item = WorkItem(rel.as_posix(), module, is_package, hashlib.sha256(data).hexdigest(),
-                        data, True)
+        item = WorkItem(
+            rel.as_posix(), module, is_package, hashlib.sha256(data).hexdigest(), data, True
+        )
         facts[module] = analyse_source(item)
     return facts
 
@@ -81,8 +82,11 @@ class FakeResolver:
         if bound is None:
             return None
         target, sym = bound
-        return target if sym is None and target in self.facts else (
-            self._symbol(target, sym, depth + 1) if sym else None)
+        return (
+            target
+            if sym is None and target in self.facts
+            else (self._symbol(target, sym, depth + 1) if sym else None)
+        )
 
     def resolve(self, module: str, dotted: str) -> str | None:
         first, *rest = dotted.split(".")
@@ -130,8 +134,9 @@ def fake_graph(name: str, plugin_names: tuple[str, ...] | None = None) -> Depend
     for module, mf in sorted(facts.items()):
         graph.add_node(module, "module", file=mf.file, line=1, end_line=mf.lines)
         for s in mf.symbols:
-            graph.add_node(f"{module}:{s.name}", s.kind, file=mf.file, line=s.line,
-                           end_line=s.end_line)
+            graph.add_node(
+                f"{module}:{s.name}", s.kind, file=mf.file, line=s.line, end_line=s.end_line
+            )
     resolver = FakeResolver(facts)
     for plugin in frameworks.plugins():
         if plugin_names is None or plugin.name in plugin_names:
@@ -174,8 +179,9 @@ def mini_graph(sources: dict[str, str]) -> DependencyGraph:
     for module, mf in sorted(facts.items()):
         graph.add_node(module, "module", file=mf.file, line=1, end_line=mf.lines)
         for s in mf.symbols:
-            graph.add_node(f"{module}:{s.name}", s.kind, file=mf.file, line=s.line,
-                           end_line=s.end_line)
+            graph.add_node(
+                f"{module}:{s.name}", s.kind, file=mf.file, line=s.line, end_line=s.end_line
+            )
     resolver = FakeResolver(facts)
     for plugin in frameworks.plugins():
         plugin.resolve(facts, resolver, graph)

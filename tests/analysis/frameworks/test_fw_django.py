@@ -20,31 +20,42 @@ EXPECTED_ROUTES = {
     ("ANY", "/shop/checkout/", "shop.views:checkout"),  # include(module object)
     ("ANY", r"/legacy/(?P<slug>[-\w]+)/", "blog.views:legacy"),  # re_path, anchors dropped
     ("ANY", "/api/posts/", "blog.views:post_list_api"),  # inline include([...])
-} | {(method, f"/v2/{path}", f"api.views:{view}") for method, path, view in (
-    # DRF DefaultRouter included under v2/: ModelViewSet, list and detail routes
-    ("GET", "posts/", "PostViewSet"), ("POST", "posts/", "PostViewSet"),
-    ("GET", "posts/<pk>/", "PostViewSet"), ("PUT", "posts/<pk>/", "PostViewSet"),
-    ("PATCH", "posts/<pk>/", "PostViewSet"), ("DELETE", "posts/<pk>/", "PostViewSet"),
-    ("POST", "posts/<pk>/publish/", "PostViewSet"),  # @action(detail=True, methods=["post"])
-    ("GET", "posts/recent-posts/", "PostViewSet"),  # @action(detail=False, url_path=...)
-    # ReadOnlyModelViewSet with lookup_field = "name"
-    ("GET", "tags/", "TagViewSet"), ("GET", "tags/<name>/", "TagViewSet"),
-    # GenericViewSet + List/Retrieve mixins + own destroy + a two-method @action
-    ("GET", "orders/", "OrderViewSet"), ("GET", "orders/<pk>/", "OrderViewSet"),
-    ("DELETE", "orders/<pk>/", "OrderViewSet"),
-    ("GET", "orders/<pk>/items/", "OrderViewSet"), ("PUT", "orders/<pk>/items/", "OrderViewSet"),
-    # SimpleRouter(trailing_slash=False) added with ``urlpatterns += router.urls``; the viewset
-    # inherits lookup_url_kwarg and an @action from a project base class
-    ("POST", "admin/tags", "TagAdmin"), ("PATCH", "admin/tags/<tag_id>", "TagAdmin"),
-    ("GET", "admin/tags/<tag_id>/history", "TagAdmin"),
-    # drf-nested-routers: NestedSimpleRouter(router, r"posts", lookup="post")
-    ("GET", "posts/<post_pk>/tags/", "TagViewSet"),
-    ("GET", "posts/<post_pk>/tags/<name>/", "TagViewSet"),
-)}
+} | {
+    (method, f"/v2/{path}", f"api.views:{view}")
+    for method, path, view in (
+        # DRF DefaultRouter included under v2/: ModelViewSet, list and detail routes
+        ("GET", "posts/", "PostViewSet"),
+        ("POST", "posts/", "PostViewSet"),
+        ("GET", "posts/<pk>/", "PostViewSet"),
+        ("PUT", "posts/<pk>/", "PostViewSet"),
+        ("PATCH", "posts/<pk>/", "PostViewSet"),
+        ("DELETE", "posts/<pk>/", "PostViewSet"),
+        ("POST", "posts/<pk>/publish/", "PostViewSet"),  # @action(detail=True, methods=["post"])
+        ("GET", "posts/recent-posts/", "PostViewSet"),  # @action(detail=False, url_path=...)
+        # ReadOnlyModelViewSet with lookup_field = "name"
+        ("GET", "tags/", "TagViewSet"),
+        ("GET", "tags/<name>/", "TagViewSet"),
+        # GenericViewSet + List/Retrieve mixins + own destroy + a two-method @action
+        ("GET", "orders/", "OrderViewSet"),
+        ("GET", "orders/<pk>/", "OrderViewSet"),
+        ("DELETE", "orders/<pk>/", "OrderViewSet"),
+        ("GET", "orders/<pk>/items/", "OrderViewSet"),
+        ("PUT", "orders/<pk>/items/", "OrderViewSet"),
+        # SimpleRouter(trailing_slash=False) added with ``urlpatterns += router.urls``; the viewset
+        # inherits lookup_url_kwarg and an @action from a project base class
+        ("POST", "admin/tags", "TagAdmin"),
+        ("PATCH", "admin/tags/<tag_id>", "TagAdmin"),
+        ("GET", "admin/tags/<tag_id>/history", "TagAdmin"),
+        # drf-nested-routers: NestedSimpleRouter(router, r"posts", lookup="post")
+        ("GET", "posts/<post_pk>/tags/", "TagViewSet"),
+        ("GET", "posts/<post_pk>/tags/<name>/", "TagViewSet"),
+    )
+}
 
 
 def test_collect_settings_urls_and_models() -> None:
-    data = PLUGIN.collect(parse('''
+    data = PLUGIN.collect(
+        parse("""
         INSTALLED_APPS = ("a", "b.apps.BConfig")
         INSTALLED_APPS += ["c"]
         AUTH_USER_MODEL = "users.Member"
@@ -63,23 +74,34 @@ def test_collect_settings_urls_and_models() -> None:
             class Meta:
                 db_table = "things"
                 app_label = "stuff"
-    '''), "m", "m.py")
+    """),
+        "m",
+        "m.py",
+    )
     assert data["installed_apps"] == ["a", "b.apps.BConfig", "c"]
     assert data["settings"] == {"AUTH_USER_MODEL": "users.Member"}
-    assert [(e["route"], e.get("include"), e.get("view"), e["line"])
-            for e in data["urls"]["urlpatterns"]] == [
-        ("x/", {"module": "x.urls"}, None, 6), ("^y/$", None, "views.y", 7),
-        ("z/", None, "views.Z", 9)]
+    assert [
+        (e["route"], e.get("include"), e.get("view"), e["line"])
+        for e in data["urls"]["urlpatterns"]
+    ] == [
+        ("x/", {"module": "x.urls"}, None, 6),
+        ("^y/$", None, "views.y", 7),
+        ("z/", None, "views.Z", 9),
+    ]
     [model] = data["models"]
     assert (model["name"], model["line"], model["meta"]) == (
-        "Thing", 12, {"db_table": "things", "app_label": "stuff"})
-    assert [(f["field"], f["target"], f["string"], f["through"], f["line"])
-            for f in model["fields"]] == [("owner", "users.Member", True, None, 13),
-                                          ("tags", "Tag", False, "Tagging", 14)]
+        "Thing",
+        12,
+        {"db_table": "things", "app_label": "stuff"},
+    )
+    assert [
+        (f["field"], f["target"], f["string"], f["through"], f["line"]) for f in model["fields"]
+    ] == [("owner", "users.Member", True, None, 13), ("tags", "Tag", False, "Tagging", 14)]
 
 
 def test_collect_access_get_model_and_signals() -> None:
-    data = PLUGIN.collect(parse('''
+    data = PLUGIN.collect(
+        parse("""
         def f():
             Book.objects.filter(x=1).update(y=2)
             list(Book.objects.all())
@@ -92,16 +114,27 @@ def test_collect_access_get_model_and_signals() -> None:
         def on_book(sender, **kw): ...
 
         book_saved.connect(on_book, sender=Book)
-    '''), "m", "m.py")
+    """),
+        "m",
+        "m.py",
+    )
     assert [(a["target"], a["op"], a["line"]) for a in data["access"]] == [
-        ("Book", "write", 2), ("Book", "read", 3), ("Book", "write", 5)]
+        ("Book", "write", 2),
+        ("Book", "read", 3),
+        ("Book", "write", 5),
+    ]
     assert [(g["app"], g["model"], g["line"]) for g in data["get_model"]] == [
-        ("lib", "Book", 6), ("lib", "Author", 7)]
-    assert [(s["signal"], s["handler"], s["sender"], s["sender_str"], s["line"])
-            for s in data["signals"]] == [
+        ("lib", "Book", 6),
+        ("lib", "Author", 7),
+    ]
+    assert [
+        (s["signal"], s["handler"], s["sender"], s["sender_str"], s["line"])
+        for s in data["signals"]
+    ] == [
         ("post_delete", "on_book", None, "lib.Book", 9),
         ("post_save", "on_book", None, "lib.Book", 9),
-        ("book_saved", "on_book", "Book", None, 12)]
+        ("book_saved", "on_book", "Book", None, 12),
+    ]
 
 
 @pytest.fixture(params=["fake-resolver", "analyze"])
@@ -118,20 +151,25 @@ def test_route_edges_from_urlconf_to_view(graph) -> None:
     assert edges(graph, "route") == {
         ("blog.urls:urlpatterns", f"blog.views:{v}")
         for v in ("post_list", "post_create", "PostDetail", "PostEdit", "tag_delete")
-    } | {("shop.urls:urlpatterns", "shop.views:checkout"),
-         ("mysite.urls:urlpatterns", "blog.views:legacy"),
-         ("mysite.urls:urlpatterns", "blog.views:post_list_api")} | {
+    } | {
+        ("shop.urls:urlpatterns", "shop.views:checkout"),
+        ("mysite.urls:urlpatterns", "blog.views:legacy"),
+        ("mysite.urls:urlpatterns", "blog.views:post_list_api"),
+    } | {
         ("api.urls:urlpatterns", f"api.views:{v}")
-        for v in ("PostViewSet", "TagViewSet", "OrderViewSet", "TagAdmin")}
+        for v in ("PostViewSet", "TagViewSet", "OrderViewSet", "TagAdmin")
+    }
 
 
 def test_drf_route_records_point_at_the_register_call(graph) -> None:
     lines = {(r.handler, r.file, r.line) for r in graph.routes if r.handler.startswith("api.")}
-    assert lines == {("api.views:PostViewSet", "api/urls.py", 9),
-                     ("api.views:TagViewSet", "api/urls.py", 10),
-                     ("api.views:OrderViewSet", "api/urls.py", 11),
-                     ("api.views:TagAdmin", "api/urls.py", 14),
-                     ("api.views:TagViewSet", "api/urls.py", 22)}
+    assert lines == {
+        ("api.views:PostViewSet", "api/urls.py", 9),
+        ("api.views:TagViewSet", "api/urls.py", 10),
+        ("api.views:OrderViewSet", "api/urls.py", 11),
+        ("api.views:TagAdmin", "api/urls.py", 14),
+        ("api.views:TagViewSet", "api/urls.py", 22),
+    }
 
 
 def test_tables_names_labels_and_foreign_keys(graph) -> None:
@@ -152,15 +190,19 @@ def test_tables_names_labels_and_foreign_keys(graph) -> None:
         "accounts_user": ("accounts.models:User", []),  # AbstractUser subclass
     }  # abstract Timestamped and proxy FeaturedPost have no table of their own
     assert (graph.tables["blog_posts_tags"].file, graph.tables["blog_posts_tags"].line) == (
-        "blog/models.py", 16)
+        "blog/models.py",
+        16,
+    )
 
 
 def test_many_to_many_manager_calls_read_and_write_the_join_table(graph) -> None:
     t = graph.tables["blog_posts_tags"]
     # post.tags.add(...) in a viewset action; tag.post_set.all() (default reverse accessor)
     assert (t.readers, t.writers) == (["blog.views:tag_posts"], ["api.views:PostViewSet"])
-    assert {("api.views:PostViewSet", "blog.models:Post"),
-            ("blog.views:tag_posts", "blog.models:Post")} <= edges(graph, "table")
+    assert {
+        ("api.views:PostViewSet", "blog.models:Post"),
+        ("blog.views:tag_posts", "blog.models:Post"),
+    } <= edges(graph, "table")
     # no call names "watchers", "watched_post" or "related": no access recorded
     for name in ("blog_posts_watchers", "blog_tag_links"):
         assert (graph.tables[name].readers, graph.tables[name].writers) == ([], [])
@@ -183,14 +225,21 @@ def test_reads_and_writes(graph) -> None:
     # Post(...) then .save(); get_object_or_404(Post, ...) then .save(); DetailView model=Post;
     # a ModelViewSet's queryset reads and writes
     assert (t["blog_posts"].readers, t["blog_posts"].writers) == (
-        ["api.views:PostViewSet", "blog.views:PostDetail", "blog.views:post_list",
-         "blog.views:post_publish"],
-        ["api.views:PostViewSet", "blog.views:post_create", "blog.views:post_publish"])
+        [
+            "api.views:PostViewSet",
+            "blog.views:PostDetail",
+            "blog.views:post_list",
+            "blog.views:post_publish",
+        ],
+        ["api.views:PostViewSet", "blog.views:post_create", "blog.views:post_publish"],
+    )
     assert t["blog_tag"].writers == ["blog.views:tag_delete"]  # .filter().delete()
     assert t["store_order"].writers == ["shop.views:checkout"]  # .objects.create()
-    assert {("blog.views:post_list", "blog.models:Post"),
-            ("blog.views:post_create", "blog.models:Post"),
-            ("shop.views:checkout", "shop.models:Order")} <= edges(graph, "table")
+    assert {
+        ("blog.views:post_list", "blog.models:Post"),
+        ("blog.views:post_create", "blog.models:Post"),
+        ("shop.views:checkout", "shop.models:Order"),
+    } <= edges(graph, "table")
 
 
 def test_get_model_dynamic_and_signal_edges(graph) -> None:
@@ -214,7 +263,8 @@ def test_signal_entry_points(graph) -> None:
 
 
 def test_collect_generic_views_viewsets_and_model_forms() -> None:
-    data = PLUGIN.collect(parse('''
+    data = PLUGIN.collect(
+        parse("""
         class Make(CreateView):
             model = Lead
 
@@ -228,16 +278,26 @@ def test_collect_generic_views_viewsets_and_model_forms() -> None:
             class Meta:
                 model = Lead
                 fields = "__all__"
-    '''), "m", "m.py")
+    """),
+        "m",
+        "m.py",
+    )
     assert [(a["target"], a["op"], a["line"]) for a in data["access"]] == [
-        ("Lead", "read", 1), ("Lead", "write", 1), ("Lead", "read", 4), ("Agent", "read", 7),
-        ("Agent", "write", 7), ("Agent", "read", 8),  # the class, then its .objects chain
-        ("Lead", "read", 10), ("Lead", "write", 10)]
+        ("Lead", "read", 1),
+        ("Lead", "write", 1),
+        ("Lead", "read", 4),
+        ("Agent", "read", 7),
+        ("Agent", "write", 7),
+        ("Agent", "read", 8),  # the class, then its .objects chain
+        ("Lead", "read", 10),
+        ("Lead", "write", 10),
+    ]
     assert data["views"] == {"Make": ["GET", "POST"], "Show": ["GET"], "Api": None}
 
 
 def test_collect_drf_routers_registrations_viewsets_and_m2m_calls() -> None:
-    data = PLUGIN.collect(parse('''
+    data = PLUGIN.collect(
+        parse("""
         from rest_framework.routers import DefaultRouter
         router = DefaultRouter()
         flat = routers.SimpleRouter(trailing_slash=False)
@@ -264,29 +324,46 @@ def test_collect_drf_routers_registrations_viewsets_and_m2m_calls() -> None:
             seen.add(2)
             list(article.tags.all())
             Article.objects.filter(x=1)
-    '''), "m", "m.py")
-    assert data["routers"] == {"router": {"trailing_slash": True},
-                               "flat": {"trailing_slash": False}}
+    """),
+        "m",
+        "m.py",
+    )
+    assert data["routers"] == {
+        "router": {"trailing_slash": True},
+        "flat": {"trailing_slash": False},
+    }
     assert data["registers"] == [
-        {"router": "router", "prefix": "users", "viewset": "views.UserViewSet", "line": 4}]
+        {"router": "router", "prefix": "users", "viewset": "views.UserViewSet", "line": 4}
+    ]
     assert data["urls"]["urlpatterns"] == [
-        {"kind": "path", "route": "", "include": {"name": "router.urls"}, "line": 6}]
+        {"kind": "path", "route": "", "include": {"name": "router.urls"}, "line": 6}
+    ]
     assert data["viewsets"]["UserViewSet"] == {
-        "bases": ["mixins.ListModelMixin", "viewsets.GenericViewSet"], "actions": ["destroy"],
-        "extra": [{"name": "set_password", "detail": True, "methods": ["DELETE", "POST"],
-                   "url_path": "set-password"}],
-        "lookup": "username"}
+        "bases": ["mixins.ListModelMixin", "viewsets.GenericViewSet"],
+        "actions": ["destroy"],
+        "extra": [
+            {
+                "name": "set_password",
+                "detail": True,
+                "methods": ["DELETE", "POST"],
+                "url_path": "set-password",
+            }
+        ],
+        "lookup": "username",
+    }
     assert "Article" not in data["viewsets"]
     [field] = data["models"][-1]["fields"]
     assert (field["db_table"], field["related_name"]) == ("art_tags", "articles")
     assert [(o["attr"], o["op"], o["line"]) for o in data["m2m_ops"]] == [
-        ("tags", "write", 23), ("tags", "read", 25)]
+        ("tags", "write", 23),
+        ("tags", "read", 25),
+    ]
 
 
 def test_collect_models_defined_inside_if_blocks() -> None:
     """django-oscar style: ``if not is_model_registered(...): class Product(AbstractProduct)``
     (the file mentions no ``django`` at all)."""
-    source = '''
+    source = """
         from shop.abstract_models import *
         from shop.loading import is_model_registered
 
@@ -298,34 +375,37 @@ def test_collect_models_defined_inside_if_blocks() -> None:
         else:
             class Other(AbstractOther):
                 pass
-    '''
+    """
     assert any(marker in source for marker in PLUGIN.markers)
     data = PLUGIN.collect(parse(source), "m", "m.py")
     assert [(c["name"], c["bases"], c["line"]) for c in data["models"]] == [
-        ("Product", ["AbstractProduct"], 5), ("Other", ["AbstractOther"], 10)]
+        ("Product", ["AbstractProduct"], 5),
+        ("Other", ["AbstractOther"], 10),
+    ]
 
 
 def test_tables_of_addon_bases_translations_factories_and_unlisted_app_configs() -> None:
     """Models through add-on bases (parler, polymorphic, ``six.with_metaclass``), parler's
     ``<table>_translation``, unmanaged models, join tables to the user model, models built
     by a ``type(...)`` factory, and app labels from AppConfigs no settings module lists."""
-    g = mini_graph({
-        "shop/__init__.py": '''
+    g = mini_graph(
+        {
+            "shop/__init__.py": """
             from django.apps import AppConfig
 
             class ShopConfig(AppConfig):
                 name = "shop.core"
                 label = "shop"
-        ''',
-        "shop/core/__init__.py": "",
-        "shop/pricing/__init__.py": '''
+        """,
+            "shop/core/__init__.py": "",
+            "shop/pricing/__init__.py": """
             from django.apps import AppConfig
 
             class PricingConfig(AppConfig):
                 name = __name__
                 label = "shop_pricing"
-        ''',
-        "shop/utils.py": '''
+        """,
+            "shop/utils.py": """
             from django.db import models
 
             class BaseLogEntry(models.Model):
@@ -338,8 +418,8 @@ def test_tables_of_addon_bases_translations_factories_and_unlisted_app_configs()
 
             def not_a_factory(x):
                 return x
-        ''',
-        "shop/core/models.py": '''
+        """,
+            "shop/core/models.py": """
             import six
             from django.conf import settings
             from django.db import models
@@ -363,26 +443,33 @@ def test_tables_of_addon_bases_translations_factories_and_unlisted_app_configs()
 
             ProductLogEntry = define_log_model(Product)
             Other = not_a_factory(Product)
-        ''',
-        "shop/pricing/models.py": '''
+        """,
+            "shop/pricing/models.py": """
             from django.db import models
 
             class Price(models.Model):
                 pass
-        ''',
-    })
+        """,
+        }
+    )
     assert set(g.tables) == {
-        "shop_product", "shop_product_translation", "shop_product_staff", "shop_provider",
-        "shop_productlogentry", "shop_pricing_price"}
+        "shop_product",
+        "shop_product_translation",
+        "shop_product_staff",
+        "shop_provider",
+        "shop_productlogentry",
+        "shop_pricing_price",
+    }
     assert g.tables["shop_productlogentry"].model == "shop.core.models:ProductLogEntry"
 
 
 def test_urls_from_get_urls_registries_and_url_factories() -> None:
     """``get_urls()`` methods of registered modules and a module-level ``get_urls()``, built
     with a ``url()`` wrapper and a helper formatting regexes and dotted view paths."""
-    g = mini_graph({
-        "adm/__init__.py": "",
-        "adm/utils.py": '''
+    g = mini_graph(
+        {
+            "adm/__init__.py": "",
+            "adm/utils.py": """
             from django.conf.urls import url
             from django.urls import URLPattern
 
@@ -401,9 +488,9 @@ def test_urls_from_get_urls_registries_and_url_factories() -> None:
                     admin_url("%s/$" % url_prefix, view_template % "List",
                               name=name_template % "list"),
                 ]
-        ''',
-        "adm/views/__init__.py": "from adm.views.tax import TaxEditView, TaxListView\n",
-        "adm/views/tax.py": '''
+        """,
+            "adm/views/__init__.py": "from adm.views.tax import TaxEditView, TaxListView\n",
+            "adm/views/tax.py": """
             from django.views.generic import View
 
             class TaxEditView(View):
@@ -415,8 +502,8 @@ def test_urls_from_get_urls_registries_and_url_factories() -> None:
 
             class DashboardView(View):
                 def get(self, request): ...
-        ''',
-        "adm/modules.py": '''
+        """,
+            "adm/modules.py": """
             from adm.utils import admin_url, edit_and_list_urls
             from adm.views.tax import DashboardView
 
@@ -437,8 +524,9 @@ def test_urls_from_get_urls_registries_and_url_factories() -> None:
                 urls = []
                 urls.extend([admin_url(r"^$", DashboardView.as_view(), name="dashboard")])
                 return tuple(urls)
-        ''',
-    })
+        """,
+        }
+    )
     assert routes(g) == {
         ("GET", "/", "adm.views.tax:DashboardView"),
         *((m, r"/taxes/(?P<pk>\d+)/delete/", "adm.views.tax:TaxEditView") for m in ("GET", "POST")),
@@ -451,13 +539,14 @@ def test_urls_from_get_urls_registries_and_url_factories() -> None:
 def test_reads_and_writes_through_custom_managers_typed_instances_and_the_user_model() -> None:
     """Managers other than ``objects`` (declared on the model or an abstract base), instances
     typed by a parameter annotation or a ``for`` over a queryset, and ``get_user_model()``."""
-    g = mini_graph({
-        "site/settings.py": '''
+    g = mini_graph(
+        {
+            "site/settings.py": """
             INSTALLED_APPS = ["blog", "people"]
             AUTH_USER_MODEL = "people.Person"
-        ''',
-        "people/__init__.py": "",
-        "people/models.py": '''
+        """,
+            "people/__init__.py": "",
+            "people/models.py": """
             from django.contrib.auth import get_user_model
             from django.db import models
 
@@ -465,9 +554,9 @@ def test_reads_and_writes_through_custom_managers_typed_instances_and_the_user_m
                 pass
 
             User = get_user_model()
-        ''',
-        "blog/__init__.py": "",
-        "blog/models.py": '''
+        """,
+            "blog/__init__.py": "",
+            "blog/models.py": """
             from django.db import models
 
             class PublishedManager(models.Manager):
@@ -484,8 +573,8 @@ def test_reads_and_writes_through_custom_managers_typed_instances_and_the_user_m
                 published = PublishedManager()
                 drafts = models.QuerySet.as_manager()
                 title = models.CharField(max_length=10)
-        ''',
-        "blog/views.py": '''
+        """,
+            "blog/views.py": """
             from django.contrib.auth import get_user_model
             from people.models import User as Imported
             from blog.models import Post
@@ -519,14 +608,20 @@ def test_reads_and_writes_through_custom_managers_typed_instances_and_the_user_m
 
             def staff():
                 return Imported.objects.filter(is_staff=True)
-        ''',
-    })
+        """,
+        }
+    )
     post, person = g.tables["blog_post"], g.tables["people_person"]
     assert (post.readers, post.writers) == (
         ["blog.views:front", "blog.views:internals", "blog.views:purge", "blog.views:recent"],
-        ["blog.views:archive", "blog.views:purge"])
+        ["blog.views:archive", "blog.views:purge"],
+    )
     assert (person.readers, person.writers) == (
-        ["blog.views:members", "blog.views:staff"], ["blog.views:signup"])
+        ["blog.views:members", "blog.views:staff"],
+        ["blog.views:signup"],
+    )
     assert ("blog.views:not_a_manager", "blog.models:Post") not in edges(g, "table")
-    assert {("blog.views:front", "blog.models:Post"),
-            ("blog.views:signup", "people.models:Person")} <= edges(g, "table")
+    assert {
+        ("blog.views:front", "blog.models:Post"),
+        ("blog.views:signup", "people.models:Person"),
+    } <= edges(g, "table")

@@ -31,7 +31,8 @@ DEPENDS_EDGES = {
 
 
 def test_collect_router_operations_includes_and_depends() -> None:
-    data = PLUGIN.collect(parse('''
+    data = PLUGIN.collect(
+        parse("""
         from fastapi import APIRouter, Depends
 
         router = APIRouter(prefix="/orders", dependencies=[Depends(auth.check)])
@@ -45,15 +46,28 @@ def test_collect_router_operations_includes_and_depends() -> None:
             ...
 
         app.include_router(router, prefix="/v1")
-    '''), "m", "m.py")
-    assert data["objects"] == [{"var": "router", "kind": "router", "prefix": "/orders",
-                                "prefix_ref": None, "scope": "module", "line": 3}]
+    """),
+        "m",
+        "m.py",
+    )
+    assert data["objects"] == [
+        {
+            "var": "router",
+            "kind": "router",
+            "prefix": "/orders",
+            "prefix_ref": None,
+            "scope": "module",
+            "line": 3,
+        }
+    ]
     assert [(r["path"], r["methods"], r["func"], r["line"]) for r in data["routes"]] == [
-        ("/{oid}", ["GET", "PATCH"], "order", 5), ("/ws", ["WEBSOCKET"], "ws", 9)]
-    assert data["includes"] == [{"obj": "app", "router": "router", "prefix": "/v1",
-                                 "prefix_ref": None, "line": 13}]
-    assert [(d["target"], d["line"]) for d in data["depends"]] == [("auth.check", 3),
-                                                                  ("get_db", 6)]
+        ("/{oid}", ["GET", "PATCH"], "order", 5),
+        ("/ws", ["WEBSOCKET"], "ws", 9),
+    ]
+    assert data["includes"] == [
+        {"obj": "app", "router": "router", "prefix": "/v1", "prefix_ref": None, "line": 13}
+    ]
+    assert [(d["target"], d["line"]) for d in data["depends"]] == [("auth.check", 3), ("get_db", 6)]
 
 
 def test_concat_matches_fastapi() -> None:
@@ -94,7 +108,9 @@ def test_depends_gives_reference_edges_once(graph) -> None:
 
 
 def test_mounted_sub_application_prefixes_its_routes() -> None:
-    g = mini_graph({"m.py": '''
+    g = mini_graph(
+        {
+            "m.py": """
         from fastapi import APIRouter, FastAPI
 
         app = FastAPI()
@@ -112,7 +128,9 @@ def test_mounted_sub_application_prefixes_its_routes() -> None:
 
         v1.include_router(users)
         app.mount("/v1/", v1)
-    '''})
+    """
+        }
+    )
     assert routes(g) == {("GET", "/v1/ping", "m:ping"), ("GET", "/v1/users/{uid}", "m:user")}
 
 
@@ -120,9 +138,10 @@ def test_router_subclasses_controllers_and_nested_prefixes() -> None:
     """Routers made from the project's APIRouter subclasses, path operations on methods of a
     controller class, prefixes of routers included in routers included in the app, a prefix
     written as an f-string of a module constant."""
-    g = mini_graph({
-        "pkg/__init__.py": "",
-        "pkg/routers.py": '''
+    g = mini_graph(
+        {
+            "pkg/__init__.py": "",
+            "pkg/routers.py": """
             from fastapi import APIRouter
 
             class UserAPIRouter(APIRouter):
@@ -137,8 +156,8 @@ def test_router_subclasses_controllers_and_nested_prefixes() -> None:
 
             class FakeRouter(NotARouter):
                 pass
-        ''',
-        "pkg/tags.py": '''
+        """,
+            "pkg/tags.py": """
             from pkg.routers import AdminAPIRouter, FakeRouter, UserAPIRouter
 
             base = "/tags"
@@ -162,8 +181,8 @@ def test_router_subclasses_controllers_and_nested_prefixes() -> None:
 
             @fake.get("/x")
             def nothing(): ...
-        ''',
-        "pkg/api.py": '''
+        """,
+            "pkg/api.py": """
             from fastapi import APIRouter, FastAPI
             from pkg import tags
 
@@ -172,8 +191,9 @@ def test_router_subclasses_controllers_and_nested_prefixes() -> None:
             router.include_router(tags.admin)
             app = FastAPI()
             app.include_router(router)
-        ''',
-    })
+        """,
+        }
+    )
     assert routes(g) == {
         ("GET", "/api/organizers/tags", "pkg.tags:TagController"),
         ("DELETE", "/api/organizers/tags/{item_id}", "pkg.tags:TagController"),

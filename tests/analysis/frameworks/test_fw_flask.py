@@ -43,7 +43,7 @@ EXPECTED_ROUTE_EDGES = {
 
 
 def test_collect_blueprint_routes_and_registration() -> None:
-    tree = parse('''
+    tree = parse("""
         from flask import Blueprint
 
         bp = Blueprint("orders", __name__, url_prefix="/orders")
@@ -60,21 +60,40 @@ def test_collect_blueprint_routes_and_registration() -> None:
 
         bp.add_url_rule("/x", "x", view_func=create, methods=["PATCH"])
         app.register_blueprint(bp, url_prefix="/v2/orders")
-    ''')
+    """)
     data = PLUGIN.collect(tree, "m", "m.py")
-    assert data["objects"] == [{"var": "bp", "kind": "blueprint", "name": "orders",
-                                "prefix": "/orders", "prefix_ref": None, "scope": "module",
-                                "line": 3}]
+    assert data["objects"] == [
+        {
+            "var": "bp",
+            "kind": "blueprint",
+            "name": "orders",
+            "prefix": "/orders",
+            "prefix_ref": None,
+            "scope": "module",
+            "line": 3,
+        }
+    ]
     assert [(r["rule"], r["methods"], r["func"], r["line"]) for r in data["routes"]] == [
-        ("/<int:oid>", ["GET", "PUT"], "update", 6), ("/", ["POST"], "create", 11)]
+        ("/<int:oid>", ["GET", "PUT"], "update", 6),
+        ("/", ["POST"], "create", 11),
+    ]
     assert [(r["rule"], r["view"], r["methods"], r["line"]) for r in data["rules"]] == [
-        ("/x", "create", ["PATCH"], 15)]
-    assert data["registrations"] == [{"obj": "app", "bp": "bp", "prefix": "/v2/orders",
-                                      "has_prefix": True, "prefix_ref": None, "line": 16}]
+        ("/x", "create", ["PATCH"], 15)
+    ]
+    assert data["registrations"] == [
+        {
+            "obj": "app",
+            "bp": "bp",
+            "prefix": "/v2/orders",
+            "has_prefix": True,
+            "prefix_ref": None,
+            "line": 16,
+        }
+    ]
 
 
 def test_collect_method_view_verbs_and_declared_methods() -> None:
-    tree = parse('''
+    tree = parse("""
         class A(MethodView):
             def get(self): ...
             def delete(self): ...
@@ -85,7 +104,7 @@ def test_collect_method_view_verbs_and_declared_methods() -> None:
 
         class C(Other):
             def get(self): ...
-    ''')
+    """)
     assert PLUGIN.collect(tree, "m", "m.py")["views"] == {"A": ["DELETE", "GET"], "B": ["POST"]}
 
 
@@ -94,12 +113,16 @@ def test_collect_ignores_files_without_flask_constructs() -> None:
 
 
 def test_collect_skips_non_literal_rules() -> None:
-    data = PLUGIN.collect(parse('''
+    data = PLUGIN.collect(
+        parse("""
         @bp.route(RULE)
         def f(): ...
         @bp.route("/ok")
         def g(): ...
-    '''), "m", "m.py")
+    """),
+        "m",
+        "m.py",
+    )
     assert [r["func"] for r in data["routes"]] == ["g"]
 
 
@@ -131,7 +154,9 @@ def test_route_entry_points(graph) -> None:
 
 
 def test_blueprint_registered_twice_gets_both_prefixes() -> None:
-    g = mini_graph({"m.py": '''
+    g = mini_graph(
+        {
+            "m.py": """
         from flask import Blueprint, Flask
 
         bp = Blueprint("b", __name__, url_prefix="/own")
@@ -145,36 +170,39 @@ def test_blueprint_registered_twice_gets_both_prefixes() -> None:
         app.register_blueprint(bp, url_prefix="/second")
         outer.register_blueprint(bp)
         app.register_blueprint(outer, url_prefix="/o2")
-    '''})
+    """
+        }
+    )
     # own prefix, registration prefix, and nested under outer (outer registered at /o2)
     assert sorted({r.path for r in g.routes}) == ["/o2/own/r", "/own/r", "/second/r"]
 
 
 def test_registration_tables_and_lazy_imports() -> None:
-    g = mini_graph({
-        "app/__init__.py": "",
-        "app/a.py": '''
+    g = mini_graph(
+        {
+            "app/__init__.py": "",
+            "app/a.py": """
             from flask import Blueprint
             bp = Blueprint("a", __name__)
 
             @bp.get("")
             def index(): ...
-        ''',
-        "app/b.py": '''
+        """,
+            "app/b.py": """
             from flask import Blueprint
             bp = Blueprint("b", __name__, url_prefix="/own-b")
 
             @bp.get("/x")
             def x(): ...
-        ''',
-        "app/c.py": '''
+        """,
+            "app/c.py": """
             from flask import Blueprint
             admin = Blueprint("c", __name__)
 
             @admin.post("/y")
             def y(): ...
-        ''',
-        "app/factory.py": '''
+        """,
+            "app/factory.py": """
             import importlib
 
             from flask import Flask
@@ -194,28 +222,40 @@ def test_registration_tables_and_lazy_imports() -> None:
                 for bp, where in [(admin_bp, "/admin")]:
                     app.register_blueprint(bp, url_prefix=where)
                 return app
-        ''',
-    })
-    assert routes(g) == {("GET", "/api/a", "app.a:index"), ("GET", "/own-b/x", "app.b:x"),
-                         ("POST", "/admin/y", "app.c:y")}
+        """,
+        }
+    )
+    assert routes(g) == {
+        ("GET", "/api/a", "app.a:index"),
+        ("GET", "/own-b/x", "app.b:x"),
+        ("POST", "/admin/y", "app.c:y"),
+    }
     # fetching a blueprint by module name and attribute is a string reference
-    assert {("app.factory:create_app", "app.a:bp"),
-            ("app.factory:create_app", "app.b:bp")} <= edges(g, "dynamic")
+    assert {
+        ("app.factory:create_app", "app.a:bp"),
+        ("app.factory:create_app", "app.b:bp"),
+    } <= edges(g, "dynamic")
 
 
 def test_empty_rule_without_prefix_is_root() -> None:
-    g = mini_graph({"m.py": '''
+    g = mini_graph(
+        {
+            "m.py": """
         from flask import Flask
         app = Flask(__name__)
 
         @app.route("")
         def home(): ...
-    '''})
+    """
+        }
+    )
     assert routes(g) == {("GET", "/", "m:home")}
 
 
 def test_flask_restful_resources() -> None:
-    g = mini_graph({"m.py": '''
+    g = mini_graph(
+        {
+            "m.py": """
         from flask import Blueprint
         from flask_restful import Api, Resource
 
@@ -229,30 +269,35 @@ def test_flask_restful_resources() -> None:
 
 
         api.add_resource(Users, "/users", "/people")
-    '''})
-    assert routes(g) == {(m, p, "m:Users") for m in ("GET", "POST")
-                         for p in ("/rest/v2/users", "/rest/v2/people")}
+    """
+        }
+    )
+    assert routes(g) == {
+        (m, p, "m:Users") for m in ("GET", "POST") for p in ("/rest/v2/users", "/rest/v2/people")
+    }
     assert ("m:api", "m:Users") in edges(g, "route")
 
 
 def test_prefix_from_a_constant() -> None:
-    g = mini_graph({
-        "web/__init__.py": "",
-        "web/urls.py": '''
+    g = mini_graph(
+        {
+            "web/__init__.py": "",
+            "web/urls.py": """
             from flask import Blueprint
             API = "/api"
             bp = Blueprint("b", __name__, url_prefix=API)
 
             @bp.get("/a")
             def a(): ...
-        ''',
-        "web/app.py": '''
+        """,
+            "web/app.py": """
             from flask import Flask
             from web import urls
             app = Flask(__name__)
             app.register_blueprint(urls.bp, url_prefix=urls.API + "/v2")  # not a constant
-        ''',
-    })
+        """,
+        }
+    )
     assert routes(g) == {("GET", "/api/a", "web.urls:a")}
 
 
@@ -260,8 +305,11 @@ def test_prefix_from_a_constant() -> None:
 
 HELPER_ROUTES = {
     # local blueprint registered with a config prefix: a placeholder named after the key
-    *{(m, f"{{USER_URL_PREFIX}}{p}", "board.user.views:Settings")
-      for m in ("GET", "POST") for p in ("/settings", "/settings/general")},
+    *{
+        (m, f"{{USER_URL_PREFIX}}{p}", "board.user.views:Settings")
+        for m in ("GET", "POST")
+        for p in ("/settings", "/settings/general")
+    },
     ("GET", "{USER_URL_PREFIX}/<username>", "board.user.views:Profile"),
     # methods= passed on through the helper's **kwargs
     ("POST", "{USER_URL_PREFIX}/delete", "board.user.views:delete_account"),
@@ -277,7 +325,8 @@ def helper_graph(request):
 
 
 def test_collect_registration_helper_and_call_site() -> None:
-    data = PLUGIN.collect(parse('''
+    data = PLUGIN.collect(
+        parse("""
         def register_view(bp_or_app, routes, view_func, *args, **kwargs):
             for route in routes:
                 bp_or_app.add_url_rule(route, view_func=view_func, *args, **kwargs)
@@ -286,10 +335,17 @@ def test_collect_registration_helper_and_call_site() -> None:
             user = Blueprint("user", __name__)
             register_view(user, routes=["/a", "/b"], view_func=V.as_view("v"))
             app.register_blueprint(user, url_prefix=app.config["USER_URL_PREFIX"])
-    '''), "m", "m.py")
+    """),
+        "m",
+        "m.py",
+    )
     (helper,) = data["helpers"]
     assert (helper["obj"], helper["rule"], helper["view"], helper["kwargs"]) == (
-        "bp_or_app", {"param": "routes", "iter": True}, {"param": "view_func"}, True)
+        "bp_or_app",
+        {"param": "routes", "iter": True},
+        {"param": "view_func"},
+        True,
+    )
     (call,) = data["calls"]
     assert call["pos"] == [{"name": "user"}] and call["fn"] == "load"
     assert call["kw"]["routes"] == {"str": ["/a", "/b"], "seq": True}
@@ -312,7 +368,9 @@ def test_helper_route_edges(helper_graph) -> None:
 
 
 def test_non_literal_prefix_inside_a_function_is_a_placeholder() -> None:
-    g = mini_graph({"m.py": '''
+    g = mini_graph(
+        {
+            "m.py": """
         from flask import Blueprint
 
         def setup(app, prefix):
@@ -322,7 +380,9 @@ def test_non_literal_prefix_inside_a_function_is_a_placeholder() -> None:
             def x(): ...
 
             app.register_blueprint(bp, url_prefix=prefix + "/v1")
-    '''})
+    """
+        }
+    )
     assert routes(g) == {("GET", "{url_prefix}/x", "m:setup")}
 
 
@@ -334,8 +394,9 @@ def test_flaskbb_routes_through_register_view() -> None:
 
     from migrator.analysis import analyze
 
-    flaskbb = fetch("flaskbb==2.2.0", "flaskbb-2.2.0", "--only-binary", ":all:",
-                    "--python-version", "3.12")
+    flaskbb = fetch(
+        "flaskbb==2.2.0", "flaskbb-2.2.0", "--only-binary", ":all:", "--python-version", "3.12"
+    )
     g = analyze(flaskbb / "flaskbb", jobs=1, use_cache=False)
     found = routes(g)
     assert len(found) >= 140  # 147 measured: 105 rules, most MethodViews with GET and POST
@@ -346,17 +407,20 @@ def test_flaskbb_routes_through_register_view() -> None:
         ("GET", "{AUTH_URL_PREFIX}/login", "flaskbb.auth.views:Login"),
         ("GET", "{FORUM_URL_PREFIX}/topic/<int:topic_id>-<slug>", "flaskbb.forum.views:ViewTopic"),
     } <= found
-    assert ("flaskbb.user.views:flaskbb_load_blueprints",
-            "flaskbb.user.views:ChangeEmail") in edges(g, "route")
+    assert (
+        "flaskbb.user.views:flaskbb_load_blueprints",
+        "flaskbb.user.views:ChangeEmail",
+    ) in edges(g, "route")
 
 
 def test_routes_listed_in_a_table_registered_by_a_helper() -> None:
     """(path, Resource) rows handed with a blueprint to a helper that loops over them; the
     resources get their verbs through base classes in other modules, one of which imports no
     web framework."""
-    g = mini_graph({
-        "pkg/__init__.py": "",
-        "pkg/api.py": '''
+    g = mini_graph(
+        {
+            "pkg/__init__.py": "",
+            "pkg/api.py": """
             def register(blueprint, route_tuples, decorators=None):
                 views = {}
                 for path, resource in route_tuples:
@@ -365,21 +429,21 @@ def test_routes_listed_in_a_table_registered_by_a_helper() -> None:
                         view_func = resource.as_view(resource.__name__)
                     blueprint.add_url_rule(path, view_func=view_func)
                 return blueprint
-        ''',
-        "pkg/base.py": '''
+        """,
+            "pkg/base.py": """
             from flask.views import MethodView
 
             class BaseResource(MethodView):
                 def get(self): ...
                 def delete(self): ...
-        ''',
-        "pkg/csv.py": '''
+        """,
+            "pkg/csv.py": """
             from pkg.base import BaseResource
 
             class CsvImportResource(BaseResource):
                 def post(self): ...
-        ''',
-        "pkg/items.py": '''
+        """,
+            "pkg/items.py": """
             from flask import Blueprint
             from pkg.api import register
             from pkg.base import BaseResource
@@ -401,8 +465,9 @@ def test_routes_listed_in_a_table_registered_by_a_helper() -> None:
             blueprint = Blueprint("items", "items")
             api = register(blueprint, routes)
             register(blueprint, not_routes)
-        ''',
-    })
+        """,
+        }
+    )
     assert routes(g) == {
         ("GET", "/items/<item_id>", "pkg.items:ItemResource"),
         ("PUT", "/items/<item_id>", "pkg.items:ItemResource"),
@@ -416,8 +481,9 @@ def test_routes_listed_in_a_table_registered_by_a_helper() -> None:
 def test_blueprints_in_a_tuple_registered_by_a_factory_loop() -> None:
     """A tuple of blueprints handed to an app factory, which adds its own default ones and
     registers each with an f-string prefix built from a module-level constant."""
-    g = mini_graph({
-        "pkg/__init__.py": '''
+    g = mini_graph(
+        {
+            "pkg/__init__.py": """
             from pkg import factory
             from pkg.users import mod as users_bp
             from pkg.roles import mod as roles_bp
@@ -426,8 +492,8 @@ def test_blueprints_in_a_tuple_registered_by_a_factory_loop() -> None:
 
             def create_app(config=None):
                 return factory.create_app(blueprints=BLUEPRINTS, config=config)
-        ''',
-        "pkg/factory.py": '''
+        """,
+            "pkg/factory.py": """
             from flask import Flask
             from pkg.health import mod as health
 
@@ -443,36 +509,37 @@ def test_blueprints_in_a_tuple_registered_by_a_factory_loop() -> None:
             def configure_blueprints(app, blueprints):
                 for blueprint in blueprints:
                     app.register_blueprint(blueprint, url_prefix=f"/api/{API_VERSION}")
-        ''',
-        "pkg/users.py": '''
+        """,
+            "pkg/users.py": """
             from flask import Blueprint
             mod = Blueprint("users", __name__)
 
             @mod.route("/users")
             def users(): ...
-        ''',
-        "pkg/roles.py": '''
+        """,
+            "pkg/roles.py": """
             from flask import Blueprint
             mod = Blueprint("roles", __name__)
 
             @mod.route("/roles", methods=["POST"])
             def roles(): ...
-        ''',
-        "pkg/health.py": '''
+        """,
+            "pkg/health.py": """
             from flask import Blueprint
             mod = Blueprint("health", __name__)
 
             @mod.route("/healthcheck")
             def health(): ...
-        ''',
-        "pkg/lonely.py": '''
+        """,
+            "pkg/lonely.py": """
             from flask import Blueprint
             mod = Blueprint("lonely", __name__, url_prefix="/own")
 
             @mod.route("/x")
             def x(): ...
-        ''',
-    })
+        """,
+        }
+    )
     assert routes(g) == {
         ("GET", "/api/1/users", "pkg.users:users"),
         ("POST", "/api/1/roles", "pkg.roles:roles"),
@@ -484,9 +551,10 @@ def test_blueprints_in_a_tuple_registered_by_a_factory_loop() -> None:
 def test_api_subclass_wrappers_resource_decorators_and_restx_namespaces() -> None:
     """An ``Api`` subclass whose own method wraps ``add_resource``; ``@api.resource(url)``
     on a Resource class; Flask-RESTX namespaces added with a path, ``@ns.route(url)``."""
-    g = mini_graph({
-        "pkg/__init__.py": "",
-        "pkg/api.py": '''
+    g = mini_graph(
+        {
+            "pkg/__init__.py": "",
+            "pkg/api.py": """
             from flask import Blueprint
             from flask_restful import Api, Resource
             from flask_restx import Api as XApi, Namespace
@@ -524,11 +592,15 @@ def test_api_subclass_wrappers_resource_decorators_and_restx_namespaces() -> Non
             @dogs.route("/")
             class Dogs(Resource):
                 def get(self): ...
-        ''',
-    })
+        """,
+        }
+    )
     assert routes(g) == {
-        *((m, p, "pkg.api:Users") for m in ("GET", "POST")
-          for p in ("/api/v1/users", "/api/v1/people")),
+        *(
+            (m, p, "pkg.api:Users")
+            for m in ("GET", "POST")
+            for p in ("/api/v1/users", "/api/v1/people")
+        ),
         ("GET", "/api/v1/ping", "pkg.api:Ping"),
         ("DELETE", "/api/x/felines/<int:id>", "pkg.api:Cat"),
         ("GET", "/api/x/hounds/", "pkg.api:Dogs"),
@@ -536,9 +608,10 @@ def test_api_subclass_wrappers_resource_decorators_and_restx_namespaces() -> Non
 
 
 def test_blueprint_factory_takes_its_prefix_from_each_call() -> None:
-    g = mini_graph({
-        "shop/__init__.py": "",
-        "shop/factory.py": '''
+    g = mini_graph(
+        {
+            "shop/__init__.py": "",
+            "shop/factory.py": """
             from flask import Blueprint
 
             def make_crud(name, prefix, *, admin=False):
@@ -548,8 +621,8 @@ def test_blueprint_factory_takes_its_prefix_from_each_call() -> None:
                 def index(): ...
 
                 return bp
-        ''',
-        "shop/app.py": '''
+        """,
+            "shop/app.py": """
             from flask import Flask
             from shop.factory import make_crud
             from shop.settings import PREFIX
@@ -559,8 +632,11 @@ def test_blueprint_factory_takes_its_prefix_from_each_call() -> None:
             app.register_blueprint(users)
             app.register_blueprint(make_crud("items", prefix="/items", admin=True))
             other = make_crud("other", PREFIX)
-        ''',
-        "shop/settings.py": "PREFIX = object()\n",
-    })
-    assert routes(g) == {("GET", "/users/list", "shop.factory:make_crud"),
-                         ("GET", "/items/list", "shop.factory:make_crud")}
+        """,
+            "shop/settings.py": "PREFIX = object()\n",
+        }
+    )
+    assert routes(g) == {
+        ("GET", "/users/list", "shop.factory:make_crud"),
+        ("GET", "/items/list", "shop.factory:make_crud"),
+    }

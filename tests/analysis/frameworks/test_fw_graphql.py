@@ -13,9 +13,10 @@ def test_camel_case_names() -> None:
 
 
 def test_graphene_roots_combined_from_project_classes() -> None:
-    g = mini_graph({
-        "shop/__init__.py": "",
-        "shop/products.py": '''
+    g = mini_graph(
+        {
+            "shop/__init__.py": "",
+            "shop/products.py": """
             import graphene
 
             class ProductQueries(graphene.ObjectType):
@@ -26,8 +27,8 @@ def test_graphene_roots_combined_from_project_classes() -> None:
 
             class CreateProduct(graphene.Mutation):
                 def mutate(self, info): ...
-        ''',
-        "shop/schema.py": '''
+        """,
+            "shop/schema.py": """
             import graphene
             from shop.products import CreateProduct, ProductQueries
 
@@ -41,8 +42,9 @@ def test_graphene_roots_combined_from_project_classes() -> None:
                 hidden = graphene.String()
 
             schema = graphene.Schema(query=Query, mutation=Mutation)
-        ''',
-    })
+        """,
+        }
+    )
     assert routes(g) == {
         ("QUERY", "me", "shop.schema:Query"),
         ("QUERY", "products", "shop.products:ProductQueries"),
@@ -53,9 +55,10 @@ def test_graphene_roots_combined_from_project_classes() -> None:
 
 
 def test_strawberry_and_ariadne() -> None:
-    g = mini_graph({
-        "api/__init__.py": "",
-        "api/strawberry_schema.py": '''
+    g = mini_graph(
+        {
+            "api/__init__.py": "",
+            "api/strawberry_schema.py": """
             import strawberry
 
             def get_books(): ...
@@ -73,8 +76,8 @@ def test_strawberry_and_ariadne() -> None:
                 def add_book(self, title: str) -> str: ...
 
             schema = strawberry.Schema(query=Query, mutation=Mutation)
-        ''',
-        "api/ariadne_schema.py": '''
+        """,
+            "api/ariadne_schema.py": """
             from ariadne import MutationType, QueryType
 
             query = QueryType()
@@ -85,8 +88,9 @@ def test_strawberry_and_ariadne() -> None:
 
             @mutation.field("checkoutComplete")
             def resolve_checkout(*_): ...
-        ''',
-    })
+        """,
+        }
+    )
     assert routes(g) == {
         ("QUERY", "books", "api.strawberry_schema:get_books"),
         ("QUERY", "topBook", "api.strawberry_schema:Query"),

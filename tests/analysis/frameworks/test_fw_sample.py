@@ -14,8 +14,7 @@ from migrator.graph import DependencyGraph
 SAMPLE = Path(__file__).resolve().parents[3] / "sample_monolith"
 DECORATOR = re.compile(r"^@(\w+)\.(route|get|post|put|patch|delete)\(\s*[\"']", re.M)
 DEF = re.compile(r"^(?:async\s+)?def\s+(\w+)", re.M)
-TABLENAME = re.compile(r"^class (\w+)\(.*?^\s+__tablename__\s*=\s*[\"'](\w+)[\"']",
-                       re.M | re.S)
+TABLENAME = re.compile(r"^class (\w+)\(.*?^\s+__tablename__\s*=\s*[\"'](\w+)[\"']", re.M | re.S)
 
 
 def _sources() -> dict[str, str]:
@@ -73,14 +72,18 @@ def test_every_decorated_view_is_a_route_handler(sample) -> None:
 
 def test_api_blueprints_get_their_registration_prefix(sample) -> None:
     graph, sources = sample
-    table = re.findall(r"\(\s*\"([\w.]+)\",\s*\"(\w+)\",\s*\"(/[^\"]*)\"\s*\)",
-                       sources.get("sample_monolith.app", ""))
+    table = re.findall(
+        r"\(\s*\"([\w.]+)\",\s*\"(\w+)\",\s*\"(/[^\"]*)\"\s*\)",
+        sources.get("sample_monolith.app", ""),
+    )
     assert table, "the sample registers its API blueprints from a table"
     for module, _attr, prefix in table:
         paths = [r.path for r in graph.routes if r.handler.startswith(module + ":")]
         assert paths, module
         assert all(p == prefix or p.startswith(prefix.rstrip("/") + "/") for p in paths), (
-            module, paths)
+            module,
+            paths,
+        )
 
 
 def test_route_edges_and_entry_points_match_routes(sample) -> None:

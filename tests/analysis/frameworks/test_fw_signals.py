@@ -37,7 +37,8 @@ def test_signal_edges_with_every_plug_in(graph) -> None:
 
 
 def test_collect_definitions_receivers_and_senders() -> None:
-    data = SignalsPlugin().collect(parse('''
+    data = SignalsPlugin().collect(
+        parse("""
         from blinker import signal
         done = signal("done")
 
@@ -46,10 +47,16 @@ def test_collect_definitions_receivers_and_senders() -> None:
 
         signal("x").send(1)
         done.connect(on_done, sender=app)
-    '''), "m", "m.py")
+    """),
+        "m",
+        "m.py",
+    )
     assert data["defs"] == [{"var": "done", "factory": "signal", "name": "done", "line": 2}]
-    assert [(i["what"], i["signal"], i["named"], i.get("handler"),
-             i.get("sender"), i["line"]) for i in data["items"]] == [
+    assert [
+        (i["what"], i["signal"], i["named"], i.get("handler"), i.get("sender"), i["line"])
+        for i in data["items"]
+    ] == [
         ("connect", "done", None, "on_done", "app", 4),
         ("send", None, "x", None, None, 7),
-        ("connect", "done", None, "on_done", "app", 8)]
+        ("connect", "done", None, "on_done", "app", 8),
+    ]

@@ -13,7 +13,8 @@ PLUGIN = SQLAlchemyPlugin()
 
 
 def test_collect_models_relations_and_foreign_keys() -> None:
-    data = PLUGIN.collect(parse('''
+    data = PLUGIN.collect(
+        parse("""
         Base = declarative_base()
 
         class Item(Base):
@@ -24,20 +25,31 @@ def test_collect_models_relations_and_foreign_keys() -> None:
             owner = relationship(lambda: Owner, secondary=links)
 
         links = Table("links", Base.metadata, Column("item_id", ForeignKey("items.id")))
-    '''), "m", "m.py")
+    """),
+        "m",
+        "m.py",
+    )
     assert data["bases"] == [{"var": "Base", "kind": "declarative", "line": 1}]
     [item] = data["classes"]
     assert (item["name"], item["line"], item["tablename"], item["has_pk"]) == (
-        "Item", 3, "items", True)
+        "Item",
+        3,
+        "items",
+        True,
+    )
     assert [(r["target"], r["string"], r["line"]) for r in item["relations"]] == [
-        ("Box", True, 7), ("Owner", False, 8)]
+        ("Box", True, 7),
+        ("Owner", False, 8),
+    ]
     assert [(f["target"], f["line"]) for f in item["fks"]] == [("boxes.id", 6)]
-    assert [(t["var"], t["name"], [f["target"] for f in t["fks"]], t["line"])
-            for t in data["tables"]] == [("links", "links", ["items.id"], 10)]
+    assert [
+        (t["var"], t["name"], [f["target"] for f in t["fks"]], t["line"]) for t in data["tables"]
+    ] == [("links", "links", ["items.id"], 10)]
 
 
 def test_collect_reads_and_writes() -> None:
-    data = PLUGIN.collect(parse('''
+    data = PLUGIN.collect(
+        parse("""
         def f(session):
             session.query(A, B.name).all()
             session.scalars(select(C)).all()
@@ -49,20 +61,33 @@ def test_collect_reads_and_writes() -> None:
             I.query.filter(I.x == 1).delete()
             session.execute(text("INSERT INTO logs (m) VALUES ('x')"))
             users.insert()
-    '''), "m", "m.py")
+    """),
+        "m",
+        "m.py",
+    )
     got = [(a.get("target") or a.get("table"), a["op"], a["line"]) for a in data["access"]]
     assert got == [
-        ("A", "read", 2), ("B.name", "read", 2), ("C", "read", 3), ("D", "read", 4),
-        ("E", "write", 6), ("F", "write", 7), ("G", "write", 7),
-        ("H", "write", 8), ("I", "read", 9), ("I", "write", 9), ("logs", "write", 10),
-        ("users", "write", 11)]
+        ("A", "read", 2),
+        ("B.name", "read", 2),
+        ("C", "read", 3),
+        ("D", "read", 4),
+        ("E", "write", 6),
+        ("F", "write", 7),
+        ("G", "write", 7),
+        ("H", "write", 8),
+        ("I", "read", 9),
+        ("I", "write", 9),
+        ("logs", "write", 10),
+        ("users", "write", 11),
+    ]
 
 
 def test_sql_tables() -> None:
-    assert sql_tables("SELECT * FROM a JOIN b ON a.id = b.a_id") == [("a", "read"),
-                                                                     ("b", "read")]
-    assert sql_tables("DELETE FROM a WHERE id IN (SELECT id FROM b)") == [("a", "write"),
-                                                                         ("b", "read")]
+    assert sql_tables("SELECT * FROM a JOIN b ON a.id = b.a_id") == [("a", "read"), ("b", "read")]
+    assert sql_tables("DELETE FROM a WHERE id IN (SELECT id FROM b)") == [
+        ("a", "write"),
+        ("b", "read"),
+    ]
     assert sql_tables("update stock set n = 1") == [("stock", "write")]
     assert sql_tables("not sql from here") == []
 
@@ -108,15 +133,21 @@ def test_orm_edges(graph) -> None:
 def test_readers_and_writers(graph) -> None:
     rw = {t.name: (t.readers, t.writers) for t in graph.tables.values()}
     s = "store.services:"
-    assert rw["orders"] == ([s + "cancel", s + "list_orders", s + "report"],
-                            [s + "cancel", s + "place_order"])
+    assert rw["orders"] == (
+        [s + "cancel", s + "list_orders", s + "report"],
+        [s + "cancel", s + "place_order"],
+    )
     assert rw["order_lines"] == ([], [s + "place_order", s + "purge"])
     # rename(): customer = load_customer(...) annotated "-> Customer | None", then customer.id =
-    assert rw["customers"] == ([s + "find_customer", s + "load_customer", s + "report"],
-                               [s + "rename"])
+    assert rw["customers"] == (
+        [s + "find_customer", s + "load_customer", s + "report"],
+        [s + "rename"],
+    )
     # text("UPDATE ..."); touch_product(): product = lookup(...) -> Optional[Product], then +=
-    assert rw["products"] == (["store.catalog:lookup", s + "product_ids"],
-                              [s + "report", s + "touch_product"])
+    assert rw["products"] == (
+        ["store.catalog:lookup", s + "product_ids"],
+        [s + "report", s + "touch_product"],
+    )
     assert rw["audit_entry"] == ([s + "audit", s + "audit_list"], [s + "audit"])
     assert rw["order_tags"] == ([], [s + "tag"])
     assert rw["employees"] == ([], [])
@@ -125,20 +156,29 @@ def test_readers_and_writers(graph) -> None:
 def test_table_edges_from_accessor_to_model(graph) -> None:
     s = "store.services:"
     assert edges(graph, "table") == {
-        (s + "list_orders", "store.models:Order"), (s + "cancel", "store.models:Order"),
-        (s + "place_order", "store.models:Order"), (s + "place_order", "store.models:OrderLine"),
-        (s + "purge", "store.models:OrderLine"), (s + "find_customer", "store.models:Customer"),
-        (s + "report", "store.models:Customer"), (s + "report", "store.models:Order"),
-        (s + "report", "store.catalog:Product"), (s + "product_ids", "store.catalog:Product"),
-        (s + "audit", "store.audit:AuditEntry"), (s + "audit_list", "store.audit:AuditEntry"),
-        (s + "tag", "store.models:order_tags"), (s + "load_customer", "store.models:Customer"),
-        (s + "rename", "store.models:Customer"), ("store.catalog:lookup", "store.catalog:Product"),
+        (s + "list_orders", "store.models:Order"),
+        (s + "cancel", "store.models:Order"),
+        (s + "place_order", "store.models:Order"),
+        (s + "place_order", "store.models:OrderLine"),
+        (s + "purge", "store.models:OrderLine"),
+        (s + "find_customer", "store.models:Customer"),
+        (s + "report", "store.models:Customer"),
+        (s + "report", "store.models:Order"),
+        (s + "report", "store.catalog:Product"),
+        (s + "product_ids", "store.catalog:Product"),
+        (s + "audit", "store.audit:AuditEntry"),
+        (s + "audit_list", "store.audit:AuditEntry"),
+        (s + "tag", "store.models:order_tags"),
+        (s + "load_customer", "store.models:Customer"),
+        (s + "rename", "store.models:Customer"),
+        ("store.catalog:lookup", "store.catalog:Product"),
         (s + "touch_product", "store.catalog:Product"),
     }
 
 
 def test_collect_more_access_forms() -> None:
-    data = PLUGIN.collect(parse('''
+    data = PLUGIN.collect(
+        parse("""
         def g(session, order: "Order | None"):
             session.query(A).filter(A.x == 1).update({"x": 2})
             users.select()
@@ -149,46 +189,66 @@ def test_collect_more_access_forms() -> None:
             rows = {k: F() for k in range(3)}
             session.add_all(rows.values())
             db.get_or_404(G, 1)
-    '''), "m", "m.py")
+    """),
+        "m",
+        "m.py",
+    )
     got = [(a.get("target"), a["op"], a["line"]) for a in data["access"]]
     assert got == [
-        ("A", "read", 2), ("A", "write", 2), ("users", "read", 3), ("B.id", "read", 4),
-        ("C", "read", 4), ("D", "read", 4), ("Order", "write", 5), ("E", "read", 6),
-        ("E", "write", 7), ("F", "write", 9), ("G", "read", 10)]
+        ("A", "read", 2),
+        ("A", "write", 2),
+        ("users", "read", 3),
+        ("B.id", "read", 4),
+        ("C", "read", 4),
+        ("D", "read", 4),
+        ("Order", "write", 5),
+        ("E", "read", 6),
+        ("E", "write", 7),
+        ("F", "write", 9),
+        ("G", "read", 10),
+    ]
 
 
 def test_collect_typed_relationship_targets() -> None:
-    data = PLUGIN.collect(parse('''
+    data = PLUGIN.collect(
+        parse("""
         class User(Base):
             __tablename__ = "users"
             posts: Mapped[List["Post"]] = relationship(back_populates="author")
             tasks: so.WriteOnlyMapped["Task"] = so.relationship()
             boss: Mapped[Optional[User]] = relationship(remote_side="User.id")
             plain: Mapped[int] = mapped_column()
-    '''), "m", "m.py")
+    """),
+        "m",
+        "m.py",
+    )
     assert [(r["target"], r["string"], r["line"]) for r in data["classes"][0]["relations"]] == [
-        ("Post", True, 3), ("Task", True, 4), ("User", False, 5)]
+        ("Post", True, 3),
+        ("Task", True, 4),
+        ("User", False, 5),
+    ]
 
 
 def test_models_through_an_alias_of_db_model() -> None:
     """``BaseModel = db.Model`` in one module (``db`` an instance of a subclass of
     Flask-SQLAlchemy's class), models deriving from the alias in another."""
-    g = mini_graph({
-        "pkg/__init__.py": "",
-        "pkg/ext.py": '''
+    g = mini_graph(
+        {
+            "pkg/__init__.py": "",
+            "pkg/ext.py": """
             from flask_sqlalchemy import SQLAlchemy as _Base
 
             class SQLAlchemy(_Base):
                 pass
 
             db = SQLAlchemy()
-        ''',
-        "pkg/database.py": '''
+        """,
+            "pkg/database.py": """
             from pkg.ext import db
             BaseModel = db.Model
             NotAModel = db.Session
-        ''',
-        "pkg/models.py": '''
+        """,
+            "pkg/models.py": """
             from sqlalchemy import Column, Integer
             from pkg.database import BaseModel, NotAModel
 
@@ -202,18 +262,22 @@ def test_models_through_an_alias_of_db_model() -> None:
             class Other(NotAModel):
                 __tablename__ = "other"
                 id = Column(Integer, primary_key=True)
-        ''',
-    })
+        """,
+        }
+    )
     assert {(t.name, t.model) for t in g.tables.values()} == {
-        ("certificates", "pkg.models:Certificate"), ("policy", "pkg.models:Policy")}
+        ("certificates", "pkg.models:Certificate"),
+        ("policy", "pkg.models:Policy"),
+    }
 
 
 def test_table_names_from_a_declared_attr_on_the_base() -> None:
     """A ``DeclarativeBase`` subclass (or a mixin) naming tables with a ``__tablename__``
     function: snake case through a helper, lower case for ``cls.__name__.lower()``."""
-    g = mini_graph({
-        "db/__init__.py": "",
-        "db/core.py": '''
+    g = mini_graph(
+        {
+            "db/__init__.py": "",
+            "db/core.py": """
             import re
             from sqlalchemy.orm import DeclarativeBase, declared_attr
 
@@ -229,8 +293,8 @@ def test_table_names_from_a_declared_attr_on_the_base() -> None:
                 @declared_attr
                 def __tablename__(cls):
                     return cls.__name__.lower()
-        ''',
-        "db/models.py": '''
+        """,
+            "db/models.py": """
             from sqlalchemy import Column, Integer
             from db.core import Base, LowerMixin
 
@@ -243,8 +307,11 @@ def test_table_names_from_a_declared_attr_on_the_base() -> None:
 
             class TagType(LowerMixin, Base):
                 id = Column(Integer, primary_key=True)
-        ''',
-    })
+        """,
+        }
+    )
     assert {(t.name, t.model) for t in g.tables.values()} == {
-        ("case_notes", "db.models:CaseNotes"), ("named", "db.models:Named"),
-        ("tagtype", "db.models:TagType")}
+        ("case_notes", "db.models:CaseNotes"),
+        ("named", "db.models:Named"),
+        ("tagtype", "db.models:TagType"),
+    }

@@ -27,7 +27,8 @@ EXPECTED = {
 
 
 def test_collect_decorators_and_enqueue() -> None:
-    data = PLUGIN.collect(parse('''
+    data = PLUGIN.collect(
+        parse("""
         @shared_task(name="x.y")
         def a(): ...
 
@@ -40,17 +41,29 @@ def test_collect_decorators_and_enqueue() -> None:
         def c(q):
             q.enqueue_in(timedelta(1), a)
             q.enqueue_call(func="pkg.mod.f")
-    '''), "m", "m.py")
-    got = [(i["what"], i.get("func") or i.get("target"), i.get("name"), i["line"])
-           for i in data["items"]]
-    assert got == [("task", "a", "x.y", 1), ("task", "b", None, 4), ("cli", "do_it", None, 7),
-                   ("enqueue", "a", None, 11), ("enqueue", "pkg.mod.f", None, 12)]
+    """),
+        "m",
+        "m.py",
+    )
+    got = [
+        (i["what"], i.get("func") or i.get("target"), i.get("name"), i["line"])
+        for i in data["items"]
+    ]
+    assert got == [
+        ("task", "a", "x.y", 1),
+        ("task", "b", None, 4),
+        ("cli", "do_it", None, 7),
+        ("enqueue", "a", None, 11),
+        ("enqueue", "pkg.mod.f", None, 12),
+    ]
 
 
 def test_collect_management_command_only_in_commands_package() -> None:
     src = "class Command(BaseCommand):\n    pass\n"
-    assert PLUGIN.collect(parse(src), "app.management.commands.sync", "f.py")["items"][0][
-        "name"] == "sync"
+    assert (
+        PLUGIN.collect(parse(src), "app.management.commands.sync", "f.py")["items"][0]["name"]
+        == "sync"
+    )
     assert PLUGIN.collect(parse(src), "app.views", "f.py") is None
 
 
@@ -83,17 +96,24 @@ def test_handing_work_to_a_queue_is_an_async_edge(graph) -> None:
 
 
 def test_collect_handover_calls() -> None:
-    data = PLUGIN.collect(parse('''
+    data = PLUGIN.collect(
+        parse("""
         def f(bg):
             mail.send(msg)
             celery.send_task("a.b", args=[1])
             bg.add_task(func=g)
             x.delay
-    '''), "m", "m.py")
-    assert [(i["what"], i.get("target") or i.get("name"), i["via"], i["line"])
-            for i in data["items"]] == [("async", "mail", "send", 2),
-                                        ("async", "a.b", "send_task", 3),
-                                        ("async", "g", "add_task", 4)]
+    """),
+        "m",
+        "m.py",
+    )
+    assert [
+        (i["what"], i.get("target") or i.get("name"), i["via"], i["line"]) for i in data["items"]
+    ] == [
+        ("async", "mail", "send", 2),
+        ("async", "a.b", "send_task", 3),
+        ("async", "g", "add_task", 4),
+    ]
 
 
 def test_entry_points_point_at_definitions(graph) -> None:

@@ -24,8 +24,7 @@ FILES = sorted(p for app in APP_NAMES for p in (APPS / app).rglob("*.py"))
 
 
 def test_plugins_are_registered_in_order() -> None:
-    assert [p.name for p in frameworks.plugins()] == [*HELPER_PLUGINS, *APP_NAMES,
-                                                      *LATER_PLUGINS]
+    assert [p.name for p in frameworks.plugins()] == [*HELPER_PLUGINS, *APP_NAMES, *LATER_PLUGINS]
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(APPS)))
@@ -98,14 +97,20 @@ def test_output_is_identical_under_different_hash_seeds() -> None:
     runs = []
     for seed in ("0", "12345"):
         env = dict(os.environ, PYTHONHASHSEED=seed)
-        proc = subprocess.run([sys.executable, "-c", _DUMP, here, *APP_NAMES], env=env,
-                              capture_output=True, text=True, timeout=300, check=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", _DUMP, here, *APP_NAMES],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
         runs.append(proc.stdout)
     assert runs[0] == runs[1]
     assert len(json.loads(runs[0])) == 2 * len(APP_NAMES)
 
 
-ODD = '''
+ODD = """
 import flask, fastapi, django, sqlalchemy, celery, click
 from flask import Blueprint
 
@@ -168,14 +173,15 @@ class D(models.Model):
 
 class Command(BaseCommand):
     pass
-'''
+"""
 
 
 def test_odd_constructs_never_crash_a_plugin() -> None:
     from fwhelp import mini_graph
 
-    graph = mini_graph({"odd/__init__.py": "", "odd/management/commands/odd.py": ODD,
-                        "odd/m.py": ODD})
+    graph = mini_graph(
+        {"odd/__init__.py": "", "odd/management/commands/odd.py": ODD, "odd/m.py": ODD}
+    )
     assert not [d for d in graph.diagnostics if d.code == "plugin-error"]
     facts_seen = {p.name for p in frameworks.plugins()}
     assert facts_seen == {*HELPER_PLUGINS, *APP_NAMES, *LATER_PLUGINS}

@@ -44,8 +44,10 @@ def test_routes_and_tables_match_the_inventory(app: str) -> None:
     inv = json.loads((HERE / f"{app}.json").read_text())
     root = CORPUS / inv["corpus_path"]
     if not root.is_dir():
-        pytest.skip(f"{app} is not laid out at {root} (set MIGRATOR_REALAPPS to the corpus "
-                    "made by shared/realapps/get.sh)")
+        pytest.skip(
+            f"{app} is not laid out at {root} (set MIGRATOR_REALAPPS to the corpus "
+            "made by shared/realapps/get.sh)"
+        )
     graph = analyze(root, use_cache=False)
     if inv["compare_methods"]:
         truth_routes = {tuple(r) for r in inv["routes"]}

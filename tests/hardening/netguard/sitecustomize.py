@@ -29,6 +29,7 @@ def _refuse(what: str, real, on_socket: bool):  # noqa: ANN001, ANN202
             return real(*args, **kwargs)  # a local pipe (multiprocessing, the resident)
         _record(what, args[1:2] if on_socket else args[:2])
         raise OSError(f"network use ({what}) in a test of an offline stage")
+
     return guard
 
 

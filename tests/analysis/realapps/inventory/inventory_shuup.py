@@ -31,6 +31,9 @@ def walk(patterns, prefix: str, out: set) -> None:
 routes: set = set()
 for conf in ("shuup.admin.urls", "shuup.front.urls"):
     walk(get_resolver(conf).url_patterns, "", routes)
-tables = {m._meta.db_table for m in apps.get_models(include_auto_created=True)
-          if m.__module__.startswith("shuup") and not m._meta.proxy and m._meta.managed}
+tables = {
+    m._meta.db_table
+    for m in apps.get_models(include_auto_created=True)
+    if m.__module__.startswith("shuup") and not m._meta.proxy and m._meta.managed
+}
 dump(sys.argv[1], routes, tables)
