@@ -19,81 +19,30 @@ from migrator.extraction.source import FunctionInfo, SourceTree
 
 JSON_NAMES = {"int", "float", "str", "bool", "None", "NoneType", "Any", "object", "bytes"}
 CODEC_NAMES = {"Decimal", "datetime", "date", "time", "UUID", "timedelta"}
-CONTAINERS = {
-    "list",
-    "List",
-    "Sequence",
-    "Iterable",
-    "Collection",
-    "tuple",
-    "Tuple",
-    "set",
-    "Set",
-    "frozenset",
-    "FrozenSet",
-    "dict",
-    "Dict",
-    "Mapping",
-    "MutableMapping",
-    "Optional",
-    "Union",
-    "Annotated",
-    "Final",
-    "Literal",
-}
-UNSERIALISABLE = {
-    "Session",
-    "scoped_session",
-    "sessionmaker",
-    "Engine",
-    "Connection",
-    "Request",
-    "Response",
-    "Query",
-    "Select",
-    "Flask",
-    "Blueprint",
-    "IO",
-    "TextIO",
-    "BinaryIO",
-    "Callable",
-    "Iterator",
-    "Generator",
-    "Awaitable",
-    "Coroutine",
-    "Thread",
-}
-SESSION_NAMES = {
-    "session",
-    "db_session",
-    "db",
-    "sess",
-    "conn",
-    "connection",
-    "engine",
-    "request",
-    "app",
-    "Session",
-}
-WRITE_CALLS = {
-    "add",
-    "add_all",
-    "delete",
-    "commit",
-    "flush",
-    "merge",
-    "execute",
-    "bulk_save_objects",
-    "insert",
-    "update",
-    "send",
-    "enqueue",
-    "delay",
-    "apply_async",
-    "write",
-    "post",
-    "put",
-}
+CONTAINERS = set(
+    """
+    list List Sequence Iterable Collection tuple Tuple set Set frozenset FrozenSet dict
+    Dict Mapping MutableMapping Optional Union Annotated Final Literal
+    """.split()
+)
+UNSERIALISABLE = set(
+    """
+    Session scoped_session sessionmaker Engine Connection Request Response Query Select
+    Flask Blueprint IO TextIO BinaryIO Callable Iterator Generator Awaitable Coroutine
+    Thread
+    """.split()
+)
+SESSION_NAMES = set(
+    """
+    session db_session db sess conn connection engine request app Session
+    """.split()
+)
+WRITE_CALLS = set(
+    """
+    add add_all delete commit flush merge execute bulk_save_objects insert update send
+    enqueue delay apply_async write post put
+    """.split()
+)
 READ_VERBS = (
     "get",
     "list",
@@ -140,18 +89,12 @@ OK = Verdict(True)
 
 
 #: calls that give the rows of a query (one, or a list)
-ROW_RESULTS = {
-    "get",
-    "get_or_404",
-    "first",
-    "first_or_404",
-    "one",
-    "one_or_none",
-    "scalar",
-    "scalar_one",
-    "scalar_one_or_none",
-    "all",
-}
+ROW_RESULTS = set(
+    """
+    get get_or_404 first first_or_404 one one_or_none scalar scalar_one
+    scalar_one_or_none all
+    """.split()
+)
 
 
 def _snake(name: str) -> str:

@@ -20,98 +20,24 @@ from migrator.util.names import dns_label
 #: a cluster id: the engine numbers clusters, callers may name them
 K = TypeVar("K", int, str)
 
-GENERIC = {
-    "",
-    "api",
-    "app",
-    "apps",
-    "application",
-    "base",
-    "common",
-    "core",
-    "db",
-    "database",
-    "default",
-    "helpers",
-    "init",
-    "lib",
-    "main",
-    "misc",
-    "model",
-    "models",
-    "module",
-    "modules",
-    "routes",
-    "schemas",
-    "serializers",
-    "service",
-    "services",
-    "shared",
-    "site",
-    "src",
-    "static",
-    "templates",
-    "tests",
-    "urls",
-    "util",
-    "utils",
-    "v1",
-    "v2",
-    "view",
-    "views",
-    "web",
-    "www",
-    "forms",
-    "tasks",
-    "signals",
-    "admin_site",
-    "manage",
-    "settings",
-    "wsgi",
-    "asgi",
-    "config",
-    "configs",
-    "conf",
-    "fixtures",
-    "exceptions",
-    "extensions",
-    "constants",
-    "mixins",
-    "decorators",
-    "templatetags",
-    "cli",
-    "commands",
-    "migrations",
-    "deprecation",
-    "compat",
-}
+GENERIC = {""} | set(
+    """
+    api app apps application base common core db database default helpers init lib main
+    misc model models module modules routes schemas serializers service services shared
+    site src static templates tests urls util utils v1 v2 view views web www forms tasks
+    signals admin_site manage settings wsgi asgi config configs conf fixtures exceptions
+    extensions constants mixins decorators templatetags cli commands migrations
+    deprecation compat
+    """.split()
+)
 
 
-STOP = {
-    "the",
-    "for",
-    "from",
-    "with",
-    "and",
-    "get",
-    "set",
-    "new",
-    "all",
-    "by",
-    "to",
-    "of",
-    "in",
-    "on",
-    "id",
-    "ids",
-    "page",
-    "pages",
-    "list",
-    "item",
-    "items",
-    "data",
-    "info",
-}
+STOP = set(
+    """
+    the for from with and get set new all by to of in on id ids page pages list item
+    items data info
+    """.split()
+)
 
 
 def words(name: str) -> list[str]:
