@@ -331,12 +331,14 @@ class _Forked:
                 pass
 
     def stop(self) -> None:
-        """Kill it if the zygote has said it exists, without waiting for the zygote to say
-        so: a zygote still loading the parser has forked nothing, and is killed next."""
+        """Kill it and see it reaped, if the zygote has said it exists; without waiting for
+        the zygote to say so: a zygote still loading the parser has forked nothing, and is
+        killed next."""
         while self.zygote.report(0):
             pass
         if self.zygote.pids is not None:
             self.kill()
+            self.join()
 
     def join(self) -> None:
         """Wait (a bounded time) for the zygote to report how it ended."""
@@ -695,7 +697,7 @@ class Parser:
                 except (OSError, ValueError):
                     pass
             if isinstance(w.process, _Forked):
-                w.process.stop()  # the zygote reaps it
+                w.process.stop()
             else:
                 if w.process.is_alive():
                     w.process.kill()
