@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
 
 
@@ -63,7 +64,12 @@ def create_schema() -> None:
     from sample_monolith.notifications import models as notification_models  # noqa: F401
     from sample_monolith.promotions import models as promotion_models  # noqa: F401
 
-    Base.metadata.create_all(get_engine())
+    try:
+        Base.metadata.create_all(get_engine())
+    except DatabaseError:
+        # gunicorn's other worker created a table between this one's check and its CREATE:
+        # a second pass finds every table there
+        Base.metadata.create_all(get_engine())
 
 
 @contextmanager
