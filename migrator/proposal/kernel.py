@@ -207,7 +207,14 @@ def initial_kernel(
     # code inside a domain package is that domain's by its authors' layout: it joins the
     # kernel only when a quarter of all domains (at least three) use it
     strong = max(3, math.ceil(0.25 * len(domains)))
-    in_package = {u for u in ug.units if ug.domain[module_of(u)] in ug.package_domains}
+    # ... unless that domain has no business logic anywhere (``security/``, ``scheduler/``):
+    # then its package is the authors' plumbing and needs no more breadth than any other code
+    lively = {ug.domain[module_of(u)] for u in business}
+    in_package = {
+        u
+        for u in ug.units
+        if ug.domain[module_of(u)] in ug.package_domains and ug.domain[module_of(u)] in lively
+    }
     while True:
         seeds = {
             u

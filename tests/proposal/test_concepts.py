@@ -7,7 +7,7 @@ Layered (``models/``, ``services/``, ``repos/``, ``api/``), package per feature
 
 from __future__ import annotations
 
-from migrator.graph import DependencyGraph, Table
+from migrator.graph import DependencyGraph, Route, Table
 from migrator.proposal import propose
 from migrator.proposal.compare import compare
 from migrator.proposal.concepts import Concepts, concept_domains
@@ -409,3 +409,23 @@ def test_a_concept_across_many_layers_is_no_role_word_but_a_file_in_every_featur
     c = Concepts(modules, set(features))
     assert "flow" in c.recurring
     assert c.of["shop.cart.flows"] == "cart"
+
+
+def test_a_domain_package_without_business_logic_is_plumbing() -> None:
+    """A package named like a concept but with no route, task or table anywhere (a
+    ``security/`` of password hashing) joins the shared kernel once two domains use it, like
+    any other plumbing; a package with business logic needs a quarter of all domains."""
+    graph, _ = synthetic_monolith(domains=12, seed=3)
+    g = graph
+    for pkg, used_by in (("shop.security", ("dom0", "dom1")), ("shop.pricing", ("dom2", "dom3"))):
+        g.add_node(pkg, "module", file=f"{pkg.replace('.', '/')}/__init__.py", line=1, end_line=1)
+        mod = f"{pkg}.core"
+        g.add_node(mod, "module", file=f"{pkg.replace('.', '/')}/core.py", line=1, end_line=60)
+        g.add_node(f"{mod}:compute", "function", line=1, end_line=40)
+        for d in used_by:
+            g.add_edge(f"shop.{d}.m0:f0", f"{mod}:compute", "reference")
+            g.add_edge(f"shop.{d}.m0", mod, "import")
+    g.routes.append(Route("GET", "/prices/", "shop.pricing.core:compute", "flask", "x.py", 1))
+    plan = propose(g.finalize())
+    assert plan.service_of("shop.security.core") == "shared_kernel"
+    assert plan.service_of("shop.pricing.core") != "shared_kernel"
