@@ -20,6 +20,10 @@ This module finds the concept of each module without knowing the app:
   ``app.models.task``, ``app.services.tasks_service`` and ``app.blueprints.tasks.resources`` all
   share ``task``, and ``shop.cart.views`` keeps ``cart``.
 
+- *adapters* and *families*: a vendor package under ``plugins/`` (``providers/`` ...) takes the
+  concept whose interface it implements; a package of vendor modules implementing one base class
+  of its own (importers ``tandoor.py``, ``paprika.py``) is one concept, named by the package.
+
 A module without a concept (``app.utils``, ``app.config``) has none: it is kernel material or
 placed by its edges alone.
 """
@@ -139,6 +143,39 @@ class Concepts:
                 None,
             )
             self.of[m] = min(v, key=lambda c: (-v[c], c)) if v else self._concept(m, False)
+
+    def place_families(self, implements: Iterable[tuple[str, str, float]]) -> None:
+        """A package most of whose modules implement one base class of its own (importers
+        ``tandoor.py``, ``paprika.py`` ... each a ``BaseMigrator`` of ``_migration_base.py``)
+        is one concept, named by the package, not one per vendor."""
+        impl: dict[str, set[str]] = defaultdict(set)  # base module -> implementing modules
+        for module, base, _size in implements:
+            package = base.rsplit(".", 1)[0]
+            if module != base and module.rsplit(".", 1)[0] == package:
+                impl[base].add(module)
+        for base, members in sorted(impl.items()):
+            package = base.rsplit(".", 1)[0]
+            siblings = [
+                m
+                for m in self.modules
+                if m.rsplit(".", 1)[0] == package and m != base and m not in self.adapter_of
+            ]
+            if len(members) < 3 or len(members) < 2 / 3 * len(siblings) or "." not in package:
+                continue
+            if package in self.layers:  # ``crud/person.py`` beside ``models/person.py``
+                continue
+            if len({self.of[m] for m in members}) == 1:
+                continue  # one concept already (``xtheme/plugins/*``): nothing to gather
+            parent, name = package.rsplit(".", 1)
+            ws = self.words_of(parent, name) or self.words_of(parent, name, set())
+            if not ws:
+                continue
+            concept = "_".join(ws)
+            for m in self.modules:
+                if m == package or m.startswith(package + "."):
+                    self.of[m] = concept
+            raw = [w for w in words(name) if singular(w) in ws]
+            self.spellings[concept]["_".join(raw) or concept] += 1
 
     # -- words ----------------------------------------------------------------------------
     @staticmethod
@@ -281,10 +318,12 @@ def concept_domains(
             business.add("_".join(seg_words(table.model.split(":", 1)[-1])))
     concepts = Concepts(modules, business)
     nodes = graph.g.nodes
-    concepts.place_adapters(
+    implements = [
         (module_of(s), module_of(t), float(nodes[s].get("size") or 1))
         for s, t, kind in graph.g.edges(data="kind")
         if kind == "inherit"
-    )
+    ]
+    concepts.place_adapters(implements)
+    concepts.place_families(implements)
     keys = {m: concepts.key(m) for m in modules}
     return keys, {keys[m] for m in modules if concepts.of[m]}, set(concepts.layers)

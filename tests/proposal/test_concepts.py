@@ -429,3 +429,34 @@ def test_a_domain_package_without_business_logic_is_plumbing() -> None:
     plan = propose(g.finalize())
     assert plan.service_of("shop.security.core") == "shared_kernel"
     assert plan.service_of("shop.pricing.core") != "shared_kernel"
+
+
+def test_a_family_of_vendor_implementations_is_one_concept() -> None:
+    """``migrations/tandoor.py``, ``migrations/paprika.py`` ... (importers from other apps)
+    each implementing the ``BaseMigrator`` of ``migrations/_base.py`` are one concept named
+    by their package (here a technical word), not a concept per vendor; the layer packages'
+    own families (``models/*`` on one ``Base``) stay per concept."""
+    graph, _ = layered_monolith(entities=("orders", "products", "customers", "invoices"))
+    g = graph
+
+    def mod(name: str, size: int = 40) -> str:
+        g.add_node(name, "module", file=name.replace(".", "/") + ".py", line=1, end_line=size)
+        return name
+
+    mod("app.services.migrations")
+    base = mod("app.services.migrations._base")
+    g.add_node(f"{base}:BaseMigrator", "class", line=1, end_line=20)
+    for vendor in ("tandoor", "paprika", "chowdown", "nextcloud"):
+        m = mod(f"app.services.migrations.{vendor}", 120)
+        g.add_node(f"{m}:{vendor.capitalize()}Migrator", "class", line=1, end_line=100)
+        g.add_edge(f"{m}:{vendor.capitalize()}Migrator", f"{base}:BaseMigrator", "inherit")
+        g.add_edge(f"{m}:{vendor.capitalize()}Migrator", "app.models.order:Order", "reference")
+    for e, cls in (("order", "Order"), ("product", "Product"), ("customer", "Customer")):
+        g.add_edge(f"app.models.{e}:{cls}", "app.db:Base", "inherit")
+    graph = g.finalize()
+    keys, business, _ = concept_domains(graph, graph.modules())
+    vendors = {keys[f"app.services.migrations.{v}"] for v in ("tandoor", "paprika", "chowdown")}
+    assert vendors == {keys["app.services.migrations._base"]} == {"app.migrations"}
+    assert "app.migrations" in business
+    assert len({keys["app.models.order"], keys["app.models.product"]}) == 2
+    assert "migrations" in propose(graph).services
