@@ -8,7 +8,8 @@ A unit belongs to the kernel when it has no business logic and either
 (1) it is part of the composition root: modules outside the domain packages that nothing but
     other composition-root modules depends on and that wire two or more domains together (the
     app factory, ``__main__``, the project package itself); these may read tables (maintenance
-    commands), or
+    commands); the app factory carved out of a module that others import for something else
+    (``create_app`` beside a ``db``) is part of it, or
 (2) two or more groups use it (fan-in breadth: distinct domains before clustering, distinct
     services after) and it depends only on other kernel units (a library every service can
     install must not call back into a service; lazy and TYPE_CHECKING imports do not count).
@@ -139,6 +140,13 @@ def _composition_root(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
         if wires(m)
         or (m in roots_keys and not mod_uses.get(m) and any(k.startswith(m + ".") for k in modules))
     }
+    # a module that serves routes is an app of its own (an event server), not a factory
+    handlers = [r.handler for r in graph.routes if not INFRA_ROUTE.match(r.path)]
+    serving = {module_of(h) for h in handlers}
+    # a command attaching itself to the root's command group is registration, not a
+    # dependency (``@cli.command()`` in ``cli/users.py`` on the group of ``cli/main.py``)
+    commands = {module_of(e.handler) for e in graph.entry_points if e.kind == "cli"}
+    factory = _factories(ug, business, root, root | serving, commands)
     # a loader's data named after a domain's tables goes to that domain, not the shell, and
     # so does a carved-out command that mostly uses one domain and no wiring of its module
     # (``sync_users`` of a ``manage.py``, not ``create_app`` calling ``_register_routes``)
@@ -159,12 +167,48 @@ def _composition_root(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
         more = {u for u, sib in siblings.items() if sib & wiring} - wiring
         wiring |= more
         grown = bool(more)
-    return {
+    return factory | {
         u
         for m in sorted(keep)
         for u in ug.module_units[m]
         if u not in ug.named and not (u != m and u in uses and u not in wiring and one_domain(u))
     }
+
+
+def _factories(
+    ug: UnitGraph, business: set[str], root: set[str], skip: set[str], commands: set[str]
+) -> set[str]:
+    """The app factory carved out of a module that others import for something else
+    (``create_app`` and its ``configure_*`` helpers beside a ``db`` every module uses): the
+    module's plain symbols that only the root, commands and each other use, and that together
+    wire two or more domains."""
+    users: dict[str, set[str]] = defaultdict(set)
+    uses: dict[str, set[str]] = defaultdict(set)
+    for a, b in ug.counts:
+        uses[a].add(b)
+        if (a, b) in ug.hard:
+            users[b].add(a)
+    out: set[str] = set()
+    for m in sorted(ug.split):
+        if m in skip or ug.domain[m] in ug.package_domains:
+            continue
+        mine = {s for s in ug.module_units[m][1:] if s not in business and s not in ug.named}
+        changed = True
+        while changed:
+            changed = False
+            for s in sorted(mine):
+                if any(module_of(a) not in root | commands and a not in mine for a in users[s]):
+                    mine.discard(s)
+                    changed = True
+        domains = {
+            ug.domain[module_of(d)]
+            for s in mine
+            for d in uses[s]
+            if ug.domain[module_of(d)] in ug.package_domains
+        }
+        if len(domains) >= 2:
+            out |= mine
+    return out
 
 
 def infrastructure(ug: UnitGraph, business: set[str]) -> set[str]:

@@ -7,7 +7,7 @@ Layered (``models/``, ``services/``, ``repos/``, ``api/``), package per feature
 
 from __future__ import annotations
 
-from migrator.graph import DependencyGraph, Route, Table
+from migrator.graph import DependencyGraph, EntryPoint, Route, Table
 from migrator.proposal import propose
 from migrator.proposal.compare import compare
 from migrator.proposal.concepts import Concepts, concept_domains
@@ -460,3 +460,52 @@ def test_a_family_of_vendor_implementations_is_one_concept() -> None:
     assert "app.migrations" in business
     assert len({keys["app.models.order"], keys["app.models.product"]}) == 2
     assert "migrations" in propose(graph).services
+
+
+def _app_factory(serves: bool) -> DependencyGraph:
+    graph, _ = synthetic_monolith(domains=6, seed=5)
+    g = graph
+    g.add_node("shop.app", "module", file="shop/app.py", line=1, end_line=120)
+    for name, kind in (
+        ("db", "variable"),
+        ("create_app", "function"),
+        ("configure_blueprints", "function"),
+        ("load_plugins", "function"),
+    ):
+        g.add_node(f"shop.app:{name}", kind, file="shop/app.py", line=1, end_line=20)
+    for d in range(6):
+        g.add_edge(f"shop.dom{d}.m1:f1", "shop.app:db", "reference")
+    g.add_edge("shop.app:create_app", "shop.app:configure_blueprints", "reference")
+    g.add_edge("shop.app:create_app", "shop.app:load_plugins", "reference")
+    g.add_edge("shop.app:create_app", "shop.dom3.m0:f0", "reference")  # a domain's init
+    for d in (0, 1, 2):
+        g.add_edge("shop.app:configure_blueprints", f"shop.dom{d}.m0", "reference")
+    g.tables["plugin_registry"] = Table("plugin_registry", writers=["shop.app:load_plugins"])
+    g.add_node("shop.cli", "module", file="shop/cli/__init__.py", line=1, end_line=1)
+    g.add_node("shop.cli.main", "module", file="shop/cli/main.py", line=1, end_line=30)
+    g.add_node("shop.cli.main:cli", "function", file="shop/cli/main.py", line=1, end_line=9)
+    g.add_edge("shop.cli.main:cli", "shop.app:create_app", "reference")
+    g.add_node("shop.cli.users", "module", file="shop/cli/users.py", line=1, end_line=30)
+    g.add_node("shop.cli.users:new_user", "function", file="shop/cli/users.py", line=1, end_line=9)
+    g.add_edge("shop.cli.users:new_user", "shop.cli.main:cli", "reference")
+    g.tables["dom0_items"].writers.append("shop.cli.users:new_user")
+    for name, handler in (("cli", "shop.cli.main:cli"), ("new-user", "shop.cli.users:new_user")):
+        g.entry_points.append(EntryPoint("cli", name, handler, "shop/cli.py", 1))
+    if serves:
+        g.add_node("shop.app:index", "function", file="shop/app.py", line=30, end_line=40)
+        g.routes.append(Route("GET", "/rooms", "shop.app:index", "flask", "shop/app.py", 30))
+    return g.finalize()
+
+
+def test_an_app_factory_beside_shared_objects_is_the_composition_root() -> None:
+    """``app.py`` holds ``db`` (every domain imports it), a ``load_plugins`` that writes the
+    plug-in registry, and ``create_app`` wiring the domains through its ``configure_*``
+    helpers: the factory and its helpers are the shell, not a service; a command module
+    attaching a business command to the root's command group does not stop that. A module
+    that serves routes itself (an event server) is an app of its own, not a factory."""
+    plan = propose(_app_factory(serves=False))
+    for unit in ("shop.app:create_app", "shop.app:configure_blueprints", "shop.app:db"):
+        assert plan.service_of(unit) == "shared_kernel", unit
+    assert plan.service_of("shop.app:load_plugins") != "shared_kernel"  # business stays
+    plan = propose(_app_factory(serves=True))
+    assert plan.service_of("shop.app:create_app") != "shared_kernel"
