@@ -47,7 +47,8 @@
 * ``apps.get_model("app", "Model")`` / ``get_model("app.Model")`` -> ``dynamic`` edge from the
   calling top-level symbol to the model.
 * Signals: ``@receiver(signal, sender=Model)`` and ``signal.connect(handler, sender=Model)`` ->
-  ``EntryPoint(kind="signal", name="signal:Sender")`` and a ``signal`` edge **from the sender
+  ``EntryPoint(kind="signal", name="signal:Sender")`` (``.connect`` only on Django's signals:
+  imported from ``django.*signals`` or a ``Signal()`` the project defines) and a ``signal`` edge **from the sender
   model to the handler** (saving the model runs the handler); ``custom_signal.send(...)`` gives a
   ``signal`` edge from the sending symbol to every handler connected to that signal.
 * Access: ``Model.objects.<...>`` chains, ``get_object_or_404(Model, ...)`` and the
@@ -105,6 +106,7 @@ _WRITES = (
     "bulk_update",
 )
 _INSTANCE_WRITES = ("save", "delete")
+_SIGNAL_CLASSES = ("Signal", "ModelSignal")  # ``django.dispatch`` / ``django.db.models.signals``
 _BUILTIN_MANAGERS = frozenset({"_default_manager", "_base_manager"})
 _USER_MODEL = "settings.AUTH_USER_MODEL"  # what ``get_user_model()`` stands for
 _REQUIRE = {"require_GET": ["GET"], "require_POST": ["POST"], "require_safe": ["GET", "HEAD"]}
@@ -193,6 +195,8 @@ class DjangoPlugin:
         "INSTALLED_APPS",
         "urlpatterns",
         ".objects",
+        "._default_manager",
+        "._base_manager",
         "get_model",
         "@receiver",
         ".connect(",
@@ -287,6 +291,10 @@ class DjangoPlugin:
             else:
                 (names, value), extend = u.assign_targets(small), False
             if not names or value is None:
+                continue
+            if u.last(u.callee(value)) in _SIGNAL_CLASSES:  # ``order_placed = Signal()``
+                defs = data.setdefault("signal_defs", {})
+                defs.update((n, u.callee(value)) for n in names)
                 continue
             router = _router_call(value)
             if router is not None:
@@ -1034,8 +1042,18 @@ class DjangoPlugin:
         model_ref: Any,
     ) -> None:
         connected: dict[str, list[str]] = {}  # internal signal node -> handlers
+        defined = {  # the project's own Django signals: ``x = Signal()`` (not blinker's)
+            f"{m}:{var}"
+            for m, _, data in items
+            for var, factory in data.get("signal_defs", {}).items()
+            if (resolver.external(m, factory) or "django.").startswith("django.")
+        }
         for m, mf, data in items:
             for s in data["signals"]:
+                if not s["decorated"] and not self._is_signal(
+                    m, s["signal"], facts, resolver, defined
+                ):
+                    continue  # ``pool.connect(handler)``: not a signal
                 handler = (
                     f"{m}:{s['handler']}"
                     if s["decorated"]
@@ -1073,6 +1091,18 @@ class DjangoPlugin:
                 source = resolver.owner_of_line(m, s["line"])
                 for handler in sorted(set(connected.get(node or "", []))):
                     u.add_edge(graph, source, handler, "signal", u.evidence(mf.file, s["line"]))
+
+    @staticmethod
+    def _is_signal(
+        m: str, name: str, facts: dict[str, ModuleFacts], resolver: Any, defined: set[str]
+    ) -> bool:
+        """Whether ``name`` (as used in ``m``) is a Django signal: one of Django's own
+        (``django.db.models.signals.post_save``, ``django.core.signals``...) or a ``Signal()``
+        the project defines."""
+        external = resolver.external(m, name) or ""
+        if external.startswith("django.") and ".signals." in f"{external}.":
+            return True
+        return u.resolve_name(resolver, facts, m, name) in defined
 
     def _routes(
         self,

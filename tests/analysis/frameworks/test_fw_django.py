@@ -625,3 +625,38 @@ def test_reads_and_writes_through_custom_managers_typed_instances_and_the_user_m
         ("blog.views:front", "blog.models:Post"),
         ("blog.views:signup", "people.models:Person"),
     } <= edges(g, "table")
+
+
+def test_default_and_base_managers_are_managers_of_every_model() -> None:
+    """Django gives every model ``_default_manager`` and ``_base_manager``: reads and writes
+    through them count, without a declaration; another underscore name is no manager."""
+    g = mini_graph(
+        {
+            "site/settings.py": 'INSTALLED_APPS = ["blog"]\n',
+            "blog/__init__.py": "",
+            "blog/models.py": """
+            from django.db import models
+
+            class Post(models.Model):
+                pass
+
+            class Tag(models.Model):
+                pass
+        """,
+            "blog/views.py": """
+            from blog.models import Post, Tag
+
+            def count():
+                return Post._default_manager.count()
+
+            def hide():
+                Post._base_manager.filter(old=True).update(hidden=True)
+
+            def private():
+                return Tag._private_manager.count()
+        """,
+        }
+    )
+    post, tag = g.tables["blog_post"], g.tables["blog_tag"]
+    assert (post.readers, post.writers) == (["blog.views:count"], ["blog.views:hide"])
+    assert (tag.readers, tag.writers) == ([], [])
