@@ -3,7 +3,9 @@
 Detected: ``FastAPI(...)`` and ``APIRouter(prefix=..., dependencies=[Depends(x)])`` objects;
 ``@r.get/post/put/patch/delete/head/options/trace(path)``, ``@r.api_route(path, methods=[...])``,
 ``@r.websocket(path)`` (method ``WEBSOCKET``) and ``r.add_api_route(path, endpoint,
-methods=...)``; ``x.include_router(r, prefix=...)`` on the app or on another router. FastAPI
+methods=...)``; ``x.include_router(r, prefix=...)`` on the app or on another router. A decorator applied by
+hand (``handler = router.post("/p")(handler)``, anywhere, say under an ``if`` on a setting)
+is a path operation too. FastAPI
 copies routes at inclusion time, so the full path is the concatenation of every inclusion
 prefix and router prefix on the way down, then the operation's path (``"/api" + "/items" +
 "/{id}"``), exactly as FastAPI builds it. A router that is never included keeps its own prefix.
@@ -110,6 +112,11 @@ class FastAPIPlugin:
                         scoped.append((route, scope))
             elif type(node) is cst.Call:
                 name = u.callee(node)
+                if type(node.func) is cst.Call:  # ``router.post("/p")(handler)``, a decorator
+                    route = self._operation(u.callee(node.func), node.func)  # applied by hand
+                    endpoint = u.dotted(node.args[0].value) if node.args else None
+                    if route and endpoint:
+                        routes.append((lines.want(node), dict(route, func=None, endpoint=endpoint)))
                 if not name:
                     continue
                 if u.last(name) in _DEPENDS:

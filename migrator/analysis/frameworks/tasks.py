@@ -14,7 +14,9 @@ Asynchronous coupling (``async`` edges, **from the symbol that hands work over t
 ``.signature(...)`` (Celery), ``actor.send(...)``/``.send_with_options(...)`` (Dramatiq) when
 the receiver resolves to a task found above; ``app.send_task("name")`` by the task's name;
 functions handed to RQ's ``enqueue*`` (above); FastAPI/Starlette
-``background_tasks.add_task(func, ...)`` for any project function. The core's ``reference``
+``background_tasks.add_task(func, ...)`` for any project callable, a method included
+(``svc.method`` on a local typed by an annotation or made by ``Service(...)``, ``self.method``:
+the edge goes to the class defining it, as methods are not graph nodes). The core's ``reference``
 edge for the same name stays: the ``async`` edge says the call does not wait, so the proposal
 can weigh it on its own (``weights.async``).
 
@@ -105,6 +107,8 @@ class TasksPlugin:
                         {"what": "command", "func": "Command", "name": module.rsplit(".", 1)[-1]},
                     )
                 )
+        methods = _methods(tree)
+        typed: dict[tuple[int, str], str] = {}  # (function, local name) -> class as written
         for node, scope in u.walk(tree):
             if type(node) is cst.FunctionDef and node.decorators:
                 for dec in node.decorators:
@@ -112,9 +116,20 @@ class TasksPlugin:
                     if item:
                         item["top"] = scope is None
                         found.append((lines.want(dec.decorator), item))
+            elif type(node) is cst.Param and node.annotation is not None and scope is not None:
+                cls = u.dotted(node.annotation.annotation)  # ``svc: Service``
+                if cls:
+                    typed[(id(scope), node.name.value)] = cls
+            elif type(node) is cst.Assign and scope is not None:
+                names, value = u.assign_targets(node)
+                cls = u.callee(value) if type(value) is cst.Call else None
+                if cls and (u.last(cls) or "")[:1].isupper():  # ``svc = Service(...)``
+                    typed.update(((id(scope), n), cls) for n in names)
             elif type(node) is cst.Call and isinstance(node.func, cst.Attribute):
                 item = self._handover(node)
                 if item is not None:
+                    if item.get("via") == "add_task":
+                        _method_target(item, scope, methods, typed)
                     found.append((lines.want(node), item))
         if not (found or objects):
             return None
@@ -232,11 +247,14 @@ class TasksPlugin:
                 if "name" in it:
                     target = tasks.get(it["name"])
                 else:
-                    target = u.resolve_name(resolver, facts, m, it["target"])
-                    if it["via"] == "add_task":  # any function of the project runs in background
-                        if (
-                            target is None
-                            or graph.g.nodes.get(target, {}).get("kind") != "function"
+                    names = [it["target"], *it.get("bases", ())]
+                    targets = (u.resolve_name(resolver, facts, m, n) for n in names)
+                    target = next(filter(None, targets), None)
+                    if it["via"] == "add_task":  # any callable of the project runs in background
+                        if target is None or graph.g.nodes.get(target, {}).get("kind") not in (
+                            "function",
+                            "class",
+                            "variable",
                         ):
                             continue
                     elif target not in handlers:
@@ -319,3 +337,39 @@ class TasksPlugin:
                 data.get("line", it["line"]),
             )
         )
+
+
+def _methods(tree: cst.Module) -> dict[int, tuple[str, set[str], list[str]]]:
+    """For each method of a top-level class: (class name, the class's method names, its
+    bases as written), keyed by the method's node."""
+    out: dict[int, tuple[str, set[str], list[str]]] = {}
+    for stmt in tree.body:
+        if type(stmt) is not cst.ClassDef or not isinstance(stmt.body, cst.IndentedBlock):
+            continue
+        defs = [s for s in stmt.body.body if type(s) is cst.FunctionDef]
+        bases = [b for b in (u.dotted(a.value) for a in stmt.bases if not a.keyword) if b]
+        info = (stmt.name.value, {d.name.value for d in defs}, bases)
+        out.update((id(d), info) for d in defs)
+    return out
+
+
+def _method_target(
+    item: dict[str, Any],
+    scope: Any,
+    methods: dict[int, tuple[str, set[str], list[str]]],
+    typed: dict[tuple[int, str], str],
+) -> None:
+    """``add_task(self.method)``: the class that defines the method (this class, or else its
+    bases in order, ``bases``); ``add_task(svc.method)`` on a local typed by an annotation or
+    made by ``Service(...)``: ``Service.method``. Methods are not graph nodes: their class is."""
+    obj, _, attr = (item["target"] or "").partition(".")
+    if not attr or "." in attr or scope is None:
+        return
+    if obj in ("self", "cls") and id(scope) in methods:
+        cls, defined, bases = methods[id(scope)]
+        if attr in defined:
+            item["target"] = cls
+        else:
+            item.update(target=bases[0] if bases else cls, bases=bases[1:])
+    elif (id(scope), obj) in typed:
+        item["target"] = f"{typed[(id(scope), obj)]}.{attr}"
