@@ -39,7 +39,10 @@ A class-based view answers every verb method along its bases (``classviews`` plu
 Blueprint factories: a module-level function that creates a blueprint with ``url_prefix`` taken
 from one of its parameters (``def make_bp(prefix): bp = Blueprint(..., url_prefix=prefix)``)
 gives its routes under each literal prefix a call passes (``make_bp("/users")``, positional or
-by keyword; found through imports).
+by keyword; found through imports), the parameter's default when a call passes none, within the
+text around it (``url_prefix=f"/named/{name}"``), with a leading ``/``. A made blueprint
+registered with a prefix (``app.register_blueprint(make_bp("/a"), url_prefix="/v2/a")``, or
+through the name it was assigned to) takes that prefix instead, as Flask does.
 
 Graph: one ``Route`` and one ``EntryPoint(kind="route")`` per HTTP method (``ANY`` when ``methods=``
 is not a literal list), and a ``route`` edge
@@ -141,15 +144,73 @@ def _call_site(call: cst.Call, tables: dict[str, cst.CSTNode]) -> dict[str, Any]
 
 def _param_prefix(func: cst.FunctionDef, prefix: cst.CSTNode | None) -> dict[str, Any]:
     """``{"prefix_param": [index, name]}`` when a blueprint's ``url_prefix`` is the parameter
-    ``name`` (at position ``index``) of the factory ``func``, else nothing."""
+    ``name`` (at position ``index``) of the factory ``func``, else nothing; with
+    ``prefix_default`` (its literal default) and ``prefix_around`` (``["/", ""]`` for
+    ``f"/{name}"`` or ``"/" + name``) when there are."""
+    around = None  # the text before and after the parameter
+    if isinstance(prefix, cst.FormattedString):
+        holes = [p for p in prefix.parts if isinstance(p, cst.FormattedStringExpression)]
+        if len(holes) == 1 and holes[0].format_spec is None and holes[0].conversion is None:
+            at = prefix.parts.index(holes[0])
+            text = [
+                "".join(p.value for p in part if isinstance(p, cst.FormattedStringText))
+                for part in (prefix.parts[:at], prefix.parts[at + 1 :])
+            ]
+            prefix, around = holes[0].expression, text
+    elif isinstance(prefix, cst.BinaryOperation) and isinstance(prefix.operator, cst.Add):
+        left, right = u.string(prefix.left), u.string(prefix.right)
+        if left is not None and type(prefix.right) is cst.Name:
+            prefix, around = prefix.right, [left, ""]
+        elif right is not None and type(prefix.left) is cst.Name:
+            prefix, around = prefix.left, ["", right]
     if type(prefix) is not cst.Name:
         return {}
-    for i, param in enumerate(func.params.params):
-        if param.name.value == prefix.value:
-            return {"prefix_param": [i, prefix.value]}
-    if any(p.name.value == prefix.value for p in func.params.kwonly_params):
-        return {"prefix_param": [-1, prefix.value]}
-    return {}
+    found = [(i, p) for i, p in enumerate(func.params.params) if p.name.value == prefix.value] or [
+        (-1, p) for p in func.params.kwonly_params if p.name.value == prefix.value
+    ]
+    if not found:
+        return {}
+    index, param = found[0]
+    out: dict[str, Any] = {"prefix_param": [index, prefix.value]}
+    default = u.string(param.default) if param.default is not None else None
+    if default is not None:
+        out["prefix_default"] = default
+    if around is not None:
+        out["prefix_around"] = around
+    return out
+
+
+def _made(call: cst.Call, tables: dict[str, cst.CSTNode], lines: u.Lines) -> dict[str, Any]:
+    """The call a registered blueprint came from (``make_bp("/users")``): what a factory
+    call needs (``_call_site``'s shape) and its line, which keys the call."""
+    pos, kw = u.call_args(call)
+    return {
+        "func": u.callee(call),
+        "pos": [_value(v, tables) for v in pos],
+        "kw": {k: _value(v, tables) for k, v in sorted(kw.items())},
+        "star": any(a.star for a in call.args),
+        "at": lines.want(call),
+    }
+
+
+def _factory_prefix(factory: tuple[str, dict[str, Any]], call: dict[str, Any]) -> str | None:
+    """The prefix one call of a blueprint factory gives its blueprint: the literal passed for
+    the prefix parameter (or its default when none is passed), within the text around it
+    (``f"/{name}"``), with a leading ``/``; None when unknown."""
+    o = factory[1]
+    index, name = o["prefix_param"]
+    if name in call["kw"]:
+        value = call["kw"][name]
+    elif 0 <= index < len(call["pos"]):
+        value = call["pos"][index]
+    elif call["star"] or "prefix_default" not in o:
+        return None
+    else:
+        value = {"str": [o["prefix_default"]], "seq": False}
+    if not (value and value.get("str") and not value["seq"]):
+        return None
+    before, after = o.get("prefix_around", ("", ""))
+    return "/" + (before + value["str"][0] + after).lstrip("/")
 
 
 def _placeholder(expr: cst.CSTNode, in_function: bool) -> str | None:
@@ -371,6 +432,7 @@ class FlaskPlugin:
         top_functions = {id(s) for s in tree.body if type(s) is cst.FunctionDef}
         fn_keys: dict[int, str] = {}
         fn_count: dict[str, int] = defaultdict(int)
+        made: dict[tuple[int, str], cst.Call] = {}  # (function, name) -> the call it holds
         for node, scope in u.walk(tree):
             if type(node) is cst.FunctionDef or type(node) is cst.Lambda:
                 name = node.name.value if type(node) is cst.FunctionDef else "<lambda>"
@@ -387,6 +449,8 @@ class FlaskPlugin:
                 kind = _OBJECT_KINDS.get(cls) or (
                     "api" if cls.endswith("Api") and cls[:1].isupper() else None
                 )
+                if type(value) is cst.Call and not kind:  # ``users = make_bp("/users")``
+                    made.update(((id(scope), n), value) for n in names)
                 if names and kind:
                     pos, kw = u.call_args(value)
                     prefix_arg = kw.get("prefix" if kind == "api" else "url_prefix")
@@ -517,7 +581,11 @@ class FlaskPlugin:
                                 },
                             )
                         )
-                    elif bp:
+                    else:
+                        first = u.arg(node, 0, "blueprint")
+                        call = first if type(first) is cst.Call else made.get((id(scope), bp))
+                        if not bp and call is None:
+                            continue
                         _, kw = u.call_args(node)
                         prefix = kw.get("url_prefix")
                         value = u.string(prefix)
@@ -534,6 +602,7 @@ class FlaskPlugin:
                                     "has_prefix": value is not None,
                                     "prefix_ref": ref,
                                     **({"fn": scope} if scope is not None else {}),
+                                    **({"made": _made(call, tables, lines)} if call else {}),
                                 },
                             )
                         )
@@ -600,6 +669,9 @@ class FlaskPlugin:
             ],
             "views": dict(sorted(views.items())),
         }
+        for r in data["registrations"]:
+            if "made" in r:
+                r["made"] = dict(r["made"], at=lines.of(r["made"]["at"]))
         if helpers:
             data["helpers"] = sorted(
                 (
@@ -1008,7 +1080,7 @@ class FlaskPlugin:
         """Blueprints a factory makes with ``url_prefix`` from a parameter: the literal
         prefixes its calls pass become the blueprint's own (``objs[key]["prefixes"]``)."""
         factories = {
-            f"{m}:{o['fn']}": (f"{m}:{o['fn']}/{o['var']}", *o["prefix_param"])
+            f"{m}:{o['fn']}": (f"{m}:{o['fn']}/{o['var']}", o)
             for m, _, data in items
             for o in data["objects"]
             if "prefix_param" in o
@@ -1016,17 +1088,26 @@ class FlaskPlugin:
         if not factories:
             return
         found: dict[str, set[str]] = defaultdict(set)
+        done: set[tuple[str, int]] = set()  # calls whose registration was read
+        for m, _, data in items:  # ``app.register_blueprint(make_bp(...), url_prefix=...)``
+            for r in data["registrations"]:
+                c = r.get("made")
+                target = factories.get(u.resolve_name(resolver, facts, m, c and c["func"]) or "")
+                if target is None or target[0] not in objs:
+                    continue
+                done.add((m, c["at"]))
+                own = _factory_prefix(target, c)
+                prefix = r["prefix"] if r["has_prefix"] else own  # Flask: it replaces its own
+                if prefix is not None:
+                    found[target[0]].add(prefix)
         for m, _, data in items:
             for c in data.get("calls", ()):
                 target = factories.get(u.resolve_name(resolver, facts, m, c["func"]) or "")
-                if target is None or target[0] not in objs:
+                if target is None or target[0] not in objs or (m, c["line"]) in done:
                     continue
-                key, index, name = target
-                value = c["kw"].get(name) or (
-                    c["pos"][index] if 0 <= index < len(c["pos"]) else None
-                )
-                if value and value.get("str") and not value["seq"]:
-                    found[key].add(value["str"][0])
+                prefix = _factory_prefix(target, c)
+                if prefix is not None:
+                    found[target[0]].add(prefix)
         for key, values in found.items():
             objs[key]["prefixes"] = sorted(values)
 
