@@ -11,7 +11,9 @@ the parameters of the function it calls and evaluates the templates, down to the
 
 Templates (JSON): ``{"s": text}`` a string, ``{"p": name}`` a parameter or local name,
 ``{"fmt": [template, [args]]}`` ``template % args``, ``{"cat": [a, b]}`` ``a + b``,
-``{"d": dotted}`` a name (a view), ``{"as_view": dotted}`` ``View.as_view(...)``.
+``{"d": dotted}`` a name (a view), ``{"as_view": dotted}`` ``View.as_view(...)``,
+``{"a": name}`` ``self.name`` (a class attribute: a registry method runs for each class that
+inherits it, with that class's string attributes, ``url_prefix = "^taxes"``, bound).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ def template(node: cst.CSTNode | None) -> dict[str, Any] | None:
         return {"s": text}
     if isinstance(node, cst.Name):
         return {"p": node.value}
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
+        if node.value.value == "self":  # ``self.url_prefix``: a class attribute
+            return {"a": node.attr.value}
     if isinstance(node, cst.BinaryOperation):
         left, right = template(node.left), template(node.right)
         if isinstance(node.operator, cst.Modulo) and left is not None:
@@ -124,6 +129,9 @@ def evaluate(tmpl: dict[str, Any] | None, env: dict[str, Any]) -> Any:
         return tmpl["s"]
     if "p" in tmpl:
         return env.get(tmpl["p"], {"d": tmpl["p"], "m": env.get("__module__")})
+    if "a" in tmpl:  # bound as ``self.<name>`` from the class's string attributes
+        name = f"self.{tmpl['a']}"
+        return env.get(name, {"d": name, "m": env.get("__module__")})
     if "cat" in tmpl:
         a, b = (evaluate(t, env) for t in tmpl["cat"])
         return a + b if isinstance(a, str) and isinstance(b, str) else None
@@ -181,3 +189,14 @@ def expand(
     for inner in desc["calls"]:
         out.extend(expand(inner, target_module, bound, lookup, depth + 1))
     return out
+
+
+def uses_self(desc: dict[str, Any]) -> bool:
+    """Whether a description's calls read ``self.<attribute>`` anywhere."""
+
+    def has(t: Any) -> bool:
+        if isinstance(t, dict):
+            return "a" in t or any(has(v) for v in t.values())
+        return isinstance(t, list) and any(has(v) for v in t)
+
+    return any(has(c["pos"]) or has(c["kw"]) for c in desc["calls"])

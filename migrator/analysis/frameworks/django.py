@@ -27,6 +27,8 @@
   view and format-suffix patterns are left out (no project handler).
 * URL registries: ``get_urls()`` methods and functions, expanded through ``url()`` wrappers
   and helpers that build patterns with ``%`` formatting (see ``_urlfuncs``), rooted at ``/``.
+  A ``get_urls`` method reading ``self.<attribute>`` runs once per class that inherits it, with
+  that class's string attributes (``url_prefix = "^taxes"``) along its bases.
 * Models: subclasses of ``models.Model`` (through other models, add-on bases such as
   ``parler``/``polymorphic``/``mptt`` ``*Model`` classes, treebeard nodes and
   ``six.with_metaclass(...)`` too); models a project function builds with ``type(name,
@@ -468,6 +470,14 @@ class DjangoPlugin:
         if not bases:
             return
         name = node.name.value
+        attrs = {}  # string class attributes, which an inherited ``get_urls`` may read
+        for small in u.small_statements(node.body):
+            names, value = u.assign_targets(small)
+            text = u.string(value) if names else None
+            if text is not None:
+                attrs.update((n, text) for n in names)
+        if attrs:
+            data.setdefault("class_attrs", {})[name] = attrs
         lasts = [u.last(b) for b in bases]
         viewset = _viewset_info(node, bases)
         if viewset is not None:
@@ -1197,35 +1207,107 @@ class DjangoPlugin:
             desc = funcs.get((mod, func))
             return (mod, desc) if desc is not None else None
 
+        heirs = self._heirs(items, facts, resolver)
         for (m, key), desc in sorted(funcs.items()):
             if not desc["registry"]:
                 continue
             owner = f"{m}:{key.split('.')[0]}"
-            if owner not in graph.g:
-                owner = resolver.owner_of_line(m, desc["line"])
-            for call in desc["calls"]:
-                for kind, regex, view, _ in _urlfuncs.expand(call, m, desc["locals"], lookup):
-                    if isinstance(view, str):  # a dotted path, maybe through a re-export
-                        mod, _, name = view.replace(":", ".").rpartition(".")
-                        handler = (
-                            u.resolve_name(resolver, facts, mod, name) if mod in facts else None
-                        )
-                    else:
-                        handler = u.resolve_name(
-                            resolver, facts, view["m"], view.get("d") or view.get("as_view")
-                        )
-                    if handler is None or ":" not in handler:
-                        continue
-                    self._add_route(
-                        m,
-                        desc["line"],
-                        owner,
-                        handler,
-                        "/" + _clean(regex, kind).lstrip("/"),
-                        facts,
-                        graph,
-                        views,
+            runs = [(owner, desc["locals"])]
+            if "." in key and _urlfuncs.uses_self(desc):  # once per class inheriting it
+                runs = [(k, dict(desc["locals"], **env)) for k, env in heirs(owner, key)]
+            for owner, env in runs:
+                self._registry_run(m, desc, owner, env, lookup, facts, resolver, graph, views)
+
+    @staticmethod
+    def _heirs(items: list, facts: dict[str, ModuleFacts], resolver: Any) -> Any:
+        """``heirs(owner, "Cls.get_urls")``: (class, ``self.<attr>`` bindings) for ``owner``
+        and each class with string attributes that inherits that method from it (bases in
+        order, depth first), the attributes of subclasses overriding their bases'."""
+        attrs = {
+            f"{m}:{cls}": values
+            for m, _, data in items
+            for cls, values in data.get("class_attrs", {}).items()
+        }
+        defines = {f"{m}:{key}" for m, _, data in items for key in data.get("url_funcs", {})}
+        memo: dict[str, list[str]] = {}
+
+        def bases(node: str) -> list[str]:
+            if node not in memo:
+                mod, _, name = node.partition(":")
+                written = (
+                    next((s.bases for s in facts[mod].symbols if s.name == name), [])
+                    if mod in facts
+                    else []
+                )
+                found = (u.resolve_name(resolver, facts, mod, b) for b in written)
+                memo[node] = [b for b in found if b and ":" in b]
+            return memo[node]
+
+        chains: dict[str, list[str]] = {}
+
+        def chain(node: str) -> list[str]:
+            if node not in chains:
+                out: list[str] = []
+                todo = [node]
+                while todo and len(out) < 32:
+                    n = todo.pop(0)
+                    if n not in out:
+                        out.append(n)
+                        todo[:0] = bases(n)
+                chains[node] = out
+            return chains[node]
+
+        def heirs(owner: str, key: str) -> list[tuple[str, dict[str, str]]]:
+            method = key.split(".", 1)[1]
+            found = []
+            for node in sorted({owner, *attrs}):
+                line = chain(node)
+                if next((c for c in line if f"{c}.{method}" in defines), None) != owner:
+                    continue
+                env: dict[str, str] = {}
+                for c in reversed(line):
+                    env.update((f"self.{k}", v) for k, v in attrs.get(c, {}).items())
+                found.append((node, env))
+            return found
+
+        return heirs
+
+    def _registry_run(
+        self,
+        m: str,
+        desc: dict[str, Any],
+        owner: str,
+        env: dict[str, Any],
+        lookup: Any,
+        facts: dict[str, ModuleFacts],
+        resolver: Any,
+        graph: DependencyGraph,
+        views: dict[str, dict[str, Any]],
+    ) -> None:
+        """The routes of one registry method run for the class ``owner``."""
+        if owner not in graph.g:
+            owner = resolver.owner_of_line(m, desc["line"])
+        for call in desc["calls"]:
+            for kind, regex, view, _ in _urlfuncs.expand(call, m, env, lookup):
+                if isinstance(view, str):  # a dotted path, maybe through a re-export
+                    mod, _, name = view.replace(":", ".").rpartition(".")
+                    handler = u.resolve_name(resolver, facts, mod, name) if mod in facts else None
+                else:
+                    handler = u.resolve_name(
+                        resolver, facts, view["m"], view.get("d") or view.get("as_view")
                     )
+                if handler is None or ":" not in handler:
+                    continue
+                self._add_route(
+                    m,
+                    desc["line"],
+                    owner,
+                    handler,
+                    "/" + _clean(regex, kind).lstrip("/"),
+                    facts,
+                    graph,
+                    views,
+                )
 
     def _route(
         self,
