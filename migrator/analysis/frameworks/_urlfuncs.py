@@ -18,10 +18,35 @@ inherits it, with that class's string attributes, ``url_prefix = "^taxes"``, bou
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from migrator.analysis.frameworks import _util as u
 from migrator.analysis.lazy import cst
+
+Template = dict[str, Any]  # one of the forms above (nested: JSON has no recursive type here)
+
+
+class UrlCall(TypedDict):
+    """A call a URL function makes, its arguments as templates (None: none of the forms)."""
+
+    func: str | None
+    pos: list[Template | None]
+    kw: dict[str, Template | None]
+
+
+class _UrlFuncShape(TypedDict):
+    params: list[str]
+    calls: list[UrlCall]
+    locals: dict[str, str]  # local string constants
+
+
+class UrlFunc(_UrlFuncShape, total=False):
+    """What ``describe`` says of a function; the Django plug-in adds ``registry`` (named like
+    ``get_urls``) and ``line``."""
+
+    registry: bool
+    line: int
+
 
 #: functions that build a URL pattern from (regex or route, view)
 TERMINALS = ("path", "re_path", "url")
@@ -90,21 +115,22 @@ def returns_built(func: cst.FunctionDef) -> bool:
     )
 
 
-def describe(func: cst.FunctionDef) -> dict[str, Any] | None:
+def describe(func: cst.FunctionDef) -> UrlFunc | None:
     """Parameters of ``func`` and the calls its body makes URL patterns with, each as
     ``{"func": callee, "pos": [templates], "kw": {name: template}}``; None if it makes none."""
     found: list[cst.Call] = []
     local: dict[str, str] = {}  # ``url_prefix = "^cms/page"``: local string constants
     for node, _ in u.walk(func.body, func):
-        tp = type(node)
-        if tp is cst.Return or tp is cst.Expr:
+        if type(node) is cst.Return or type(node) is cst.Expr:
             _calls(node.value, found)
-        elif tp in (cst.Assign, cst.AugAssign, cst.AnnAssign):
+        elif type(node) is cst.AugAssign:
+            _calls(node.value, found)
+        elif type(node) is cst.Assign or type(node) is cst.AnnAssign:
             _calls(node.value, found)
             text = u.string(node.value)
-            if text is not None and tp is not cst.AugAssign:
+            if text is not None:
                 local.update((n, text) for n in u.assign_targets(node)[0])
-    calls = []
+    calls: list[UrlCall] = []
     for call in found:
         pos = [template(a.value) for a in call.args if not a.keyword and not a.star]
         kw = {a.keyword.value: template(a.value) for a in call.args if a.keyword}
@@ -149,7 +175,7 @@ def evaluate(tmpl: dict[str, Any] | None, env: dict[str, Any]) -> Any:
 
 
 def expand(
-    call: dict[str, Any], module: str, env: dict[str, Any], lookup: Any, depth: int = 0
+    call: UrlCall, module: str, env: dict[str, Any], lookup: Any, depth: int = 0
 ) -> list[tuple[str, str, Any, int | None]]:
     """(kind, regex, view, None) for each pattern a call makes: a terminal call directly,
     a URL function (``lookup(module, name)`` -> (its module, its description) or None) through
@@ -191,7 +217,7 @@ def expand(
     return out
 
 
-def uses_self(desc: dict[str, Any]) -> bool:
+def uses_self(desc: UrlFunc) -> bool:
     """Whether a description's calls read ``self.<attribute>`` anywhere."""
 
     def has(t: Any) -> bool:

@@ -31,7 +31,7 @@ No edges are added for decorated entry points: the core already links the decora
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _util as u
@@ -51,10 +51,42 @@ _CLI_LIBS = ("click", "typer", "flask.cli")
 _CLI_OBJECTS = ("Typer", "AppGroup", "Group", "FlaskGroup")
 
 
+class TaskObject(TypedDict):
+    """A module-level ``Celery(...)`` app or click/typer group object."""
+
+    var: str
+    kind: str  # "celery" | "cli"
+
+
+class TaskItem(TypedDict, total=False):
+    """One fact, by ``what``: ``task``/``cli`` (a decorated function), ``command`` (a Django
+    management command), ``enqueue`` (an RQ hand-over) or ``async`` (a task queued)."""
+
+    what: str
+    line: int
+    func: str  # task, cli, command: the function or class
+    name: str | None  # its given name; for ``async`` by ``send_task``, the task's name
+    decorator: str
+    group: bool
+    top: bool
+    target: str | None  # enqueue, async: the callable as written (or a dotted string)
+    string: bool  # enqueue: ``target`` is a dotted string
+    via: str  # async: the method that queues (``delay``, ``add_task``...)
+    bases: list[str]  # async through ``self.method``: more classes that may define it
+
+
+class TasksFacts(TypedDict):
+    """What ``collect`` keeps of one module (version: ``TasksPlugin.facts_version``)."""
+
+    objects: list[TaskObject]
+    items: list[TaskItem]
+
+
 class TasksPlugin:
     """See the module docstring."""
 
     name = "tasks"
+    facts_version = 1
     markers = (
         "celery",
         "Celery",
@@ -83,10 +115,10 @@ class TasksPlugin:
     )
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
+    def collect(self, tree: cst.Module, module: str, file: str) -> TasksFacts | None:
         lines = u.Lines(tree)
-        found: list[tuple[cst.CSTNode, dict[str, Any]]] = []
-        objects: list[dict[str, Any]] = []
+        found: list[tuple[cst.CSTNode, TaskItem]] = []
+        objects: list[TaskObject] = []
         for stmt in tree.body:
             for small in u.small_statements([stmt]):
                 names, value = u.assign_targets(small)
@@ -133,28 +165,33 @@ class TasksPlugin:
                     found.append((lines.want(node), item))
         if not (found or objects):
             return None
-        items = [dict(d, line=lines.of(n)) for n, d in found]
+        items: list[TaskItem] = []
+        for n, d in found:
+            d["line"] = lines.of(n)
+            items.append(d)
         items.sort(key=lambda d: (d["line"], repr(sorted(d.items()))))
         return {"objects": sorted(objects, key=lambda o: o["var"]), "items": items}
 
     @staticmethod
-    def _handover(node: cst.Call) -> dict[str, Any] | None:
+    def _handover(node: cst.Call) -> TaskItem | None:
         """What a ``x.attr(...)`` call hands to a queue: an RQ enqueue, a task's own
         ``delay``/``send``..., ``send_task("name")`` or ``add_task(func)``; None otherwise."""
-        attr = node.func.attr.value  # type: ignore[attr-defined]
+        if type(node.func) is not cst.Attribute:
+            return None
+        attr = node.func.attr.value
         spec = _ENQUEUE.get(attr)
         if spec is not None:
-            target = u.arg(node, *spec)
-            text = u.string(target)
-            if text is not None or u.dotted(target):
+            queued = u.arg(node, *spec)
+            text = u.string(queued)
+            if text is not None or u.dotted(queued):
                 return {
                     "what": "enqueue",
-                    "target": text if text is not None else u.dotted(target),
+                    "target": text if text is not None else u.dotted(queued),
                     "string": text is not None,
                 }
             return None
         if attr in _ON_TASK:
-            target = u.dotted(node.func.value)  # type: ignore[attr-defined]
+            target = u.dotted(node.func.value)
         elif attr == "add_task":
             target = u.dotted(u.arg(node, 0, "func"))
         elif attr == "send_task":
@@ -165,7 +202,7 @@ class TasksPlugin:
         return {"what": "async", "target": target, "via": attr} if target else None
 
     @staticmethod
-    def _decorator(dec: cst.Decorator, func: cst.FunctionDef) -> dict[str, Any] | None:
+    def _decorator(dec: cst.Decorator, func: cst.FunctionDef) -> TaskItem | None:
         name, call = u.decorator_call(dec)
         if not name:
             return None
@@ -192,7 +229,8 @@ class TasksPlugin:
     # -- parent half ---------------------------------------------------------------------------
     def resolve(self, facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyGraph) -> None:
         items = u.sorted_items(facts, self.name)
-        celery, cli = set(), set()
+        celery: set[str] = set()
+        cli: set[str] = set()
         for m, _, data in items:
             for o in data["objects"]:
                 (celery if o["kind"] == "celery" else cli).add(f"{m}:{o['var']}")
@@ -269,7 +307,7 @@ class TasksPlugin:
 
     @staticmethod
     def _is_task(
-        m: str, it: dict[str, Any], facts: dict[str, ModuleFacts], resolver: Any, celery: set[str]
+        m: str, it: TaskItem, facts: dict[str, ModuleFacts], resolver: Any, celery: set[str]
     ) -> bool:
         name = it["decorator"]
         recv, _, last = name.rpartition(".")
@@ -291,7 +329,7 @@ class TasksPlugin:
 
     @staticmethod
     def _is_cli(
-        m: str, it: dict[str, Any], facts: dict[str, ModuleFacts], resolver: Any, cli: set[str]
+        m: str, it: TaskItem, facts: dict[str, ModuleFacts], resolver: Any, cli: set[str]
     ) -> bool:
         name = it["decorator"]
         recv = name.rpartition(".")[0]
@@ -309,13 +347,13 @@ class TasksPlugin:
     def _enqueue(
         m: str,
         mf: ModuleFacts,
-        it: dict[str, Any],
+        it: TaskItem,
         facts: dict[str, ModuleFacts],
         resolver: Any,
         graph: DependencyGraph,
     ) -> None:
         if it["string"]:
-            mod, _, func = it["target"].rpartition(".")
+            mod, _, func = (it["target"] or "").rpartition(".")
             target = f"{mod}:{func}" if f"{mod}:{func}" in graph.g else None
         else:
             target = u.resolve_name(resolver, facts, m, it["target"])
@@ -354,7 +392,7 @@ def _methods(tree: cst.Module) -> dict[int, tuple[str, set[str], list[str]]]:
 
 
 def _method_target(
-    item: dict[str, Any],
+    item: TaskItem,
     scope: Any,
     methods: dict[int, tuple[str, set[str], list[str]]],
     typed: dict[tuple[int, str], str],
@@ -370,6 +408,6 @@ def _method_target(
         if attr in defined:
             item["target"] = cls
         else:
-            item.update(target=bases[0] if bases else cls, bases=bases[1:])
+            item["target"], item["bases"] = (bases[0] if bases else cls), bases[1:]
     elif (id(scope), obj) in typed:
         item["target"] = f"{typed[(id(scope), obj)]}.{attr}"
