@@ -82,7 +82,7 @@ variable (``app.urls:urlpatterns``) that lists the rule to the view**.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypedDict
 
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _urlfuncs
@@ -188,10 +188,40 @@ _MODEL_BASES = {
 }
 
 
+class _DjangoShape(TypedDict):
+    installed_apps: list[str] | None  # ``INSTALLED_APPS`` of a settings module
+    settings: dict[str, str]  # other string settings (``AUTH_USER_MODEL``, ``ROOT_URLCONF``)
+    app_configs: list[dict[str, Any]]
+    urls: dict[str, list[dict[str, Any]]]  # URL list variable -> its entries
+    models: list[dict[str, Any]]
+    views: dict[str, list[str] | None]  # view function or class -> its HTTP methods
+    get_model: list[dict[str, Any]]
+    signals: list[dict[str, Any]]  # receivers
+    sends: list[dict[str, Any]]
+    access: list[dict[str, Any]]  # ORM reads and writes
+    routers: dict[str, dict[str, Any]]  # DRF router variable -> its kind
+    registers: list[dict[str, Any]]  # ``router.register(...)``
+    viewsets: dict[str, dict[str, Any]]
+    m2m_ops: list[dict[str, Any]]
+
+
+class DjangoFacts(_DjangoShape, total=False):
+    """What ``collect`` keeps of one module (version: ``DjangoPlugin.facts_version``); the
+    items of its lists are plain dicts described where they are made."""
+
+    factories: dict[str, list[str]]  # functions that make model classes -> bases they use
+    made: list[dict[str, Any]]  # ``Model = factory(...)`` at module level
+    url_funcs: dict[str, _urlfuncs.UrlFunc]  # functions and ``Cls.get_urls`` making URLs
+    signal_defs: dict[str, str]  # ``x = Signal()`` -> the factory as written
+    class_attrs: dict[str, dict[str, str]]  # class -> its string attributes
+    user_names: list[str]  # module-level names bound to ``get_user_model()``
+
+
 class DjangoPlugin:
     """See the module docstring."""
 
     name = "django"
+    facts_version = 1
     markers = (
         "django",
         "INSTALLED_APPS",
@@ -213,9 +243,9 @@ class DjangoPlugin:
     )
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
+    def collect(self, tree: cst.Module, module: str, file: str) -> DjangoFacts | None:
         lines = u.Lines(tree)
-        data: dict[str, Any] = {
+        data: DjangoFacts = {
             "installed_apps": None,
             "settings": {},
             "app_configs": [],
@@ -244,22 +274,22 @@ class DjangoPlugin:
         self._calls(tree, data, later)
         for item, node in pending:
             item["line"] = lines.of(node)
-        if not any(data[k] for k in data):
+        if not any(data.values()):
             return None
-        for key in (
-            "get_model",
-            "signals",
-            "sends",
-            "access",
-            "app_configs",
-            "models",
-            "registers",
-            "m2m_ops",
+        for found in (
+            data["get_model"],
+            data["signals"],
+            data["sends"],
+            data["access"],
+            data["app_configs"],
+            data["models"],
+            data["registers"],
+            data["m2m_ops"],
         ):
-            data[key].sort(key=lambda d: (d["line"], repr(sorted(d.items()))))
+            found.sort(key=lambda d: (d["line"], repr(sorted(d.items()))))
         return data
 
-    def _top_level(self, stmt: cst.CSTNode, data: dict[str, Any], later: Any) -> None:
+    def _top_level(self, stmt: cst.CSTNode, data: DjangoFacts, later: Any) -> None:
         tp = type(stmt)
         if tp is cst.If:  # ``if not is_model_registered(...): class M(...)``
             branch: Any = stmt
@@ -322,7 +352,7 @@ class DjangoPlugin:
                         data["urls"][name] = old + entries
 
     @staticmethod
-    def _register(call: cst.CSTNode, data: dict[str, Any], later: Any) -> None:
+    def _register(call: cst.CSTNode, data: DjangoFacts, later: Any) -> None:
         """``router.register("users", UserViewSet, basename=...)`` at module level."""
         if (
             type(call) is not cst.Call
@@ -407,7 +437,7 @@ class DjangoPlugin:
         return later(call, entry)
 
     def _bound_model(
-        self, node: cst.ClassDef, body: Any, writes: bool, data: dict[str, Any], later: Any
+        self, node: cst.ClassDef, body: Any, writes: bool, data: DjangoFacts, later: Any
     ) -> None:
         """``model = M`` / ``queryset = M.objects...`` of a generic view, viewset or form's
         Meta: a read of M, and a write when the class creates, edits or deletes."""
@@ -438,7 +468,7 @@ class DjangoPlugin:
         return None
 
     @staticmethod
-    def _url_func(func: cst.FunctionDef, key: str, data: dict[str, Any], later: Any) -> None:
+    def _url_func(func: cst.FunctionDef, key: str, data: DjangoFacts, later: Any) -> None:
         """A function (or ``Class.get_urls`` method) that makes URL patterns: a registry
         (named like ``get_urls``) or a factory whose patterns come from its parameters."""
         registry = func.name.value in _urlfuncs.REGISTRY_METHODS
@@ -456,7 +486,7 @@ class DjangoPlugin:
             return
         data.setdefault("url_funcs", {})[key] = later(func.name, dict(desc, registry=registry))
 
-    def _class(self, node: cst.ClassDef, data: dict[str, Any], later: Any) -> None:
+    def _class(self, node: cst.ClassDef, data: DjangoFacts, later: Any) -> None:
         for stmt in node.body.body:
             if type(stmt) is cst.FunctionDef and stmt.name.value in _urlfuncs.REGISTRY_METHODS:
                 self._url_func(stmt, f"{node.name.value}.{stmt.name.value}", data, later)
@@ -560,7 +590,7 @@ class DjangoPlugin:
             model["managers"] = sorted(set(managers) - {"objects"})
         data["models"].append(later(node.name, model))
 
-    def _calls(self, tree: cst.Module, data: dict[str, Any], later: Any) -> None:
+    def _calls(self, tree: cst.Module, data: DjangoFacts, later: Any) -> None:
         var_models: dict[tuple[int, str], str] = {}
         instance_calls: list[tuple[cst.CSTNode, Any, str]] = []
         objects_nodes: dict[int, tuple[cst.CSTNode, str]] = {}
@@ -734,7 +764,7 @@ class DjangoPlugin:
         return {"sender": u.dotted(sender), "sender_str": u.string(sender)}
 
     @staticmethod
-    def _get_model(call: cst.Call, data: dict[str, Any], later: Any) -> None:
+    def _get_model(call: cst.Call, data: DjangoFacts, later: Any) -> None:
         pos, kw = u.call_args(call)
         app = u.string(kw.get("app_label", pos[0] if pos else None))
         model = u.string(kw.get("model_name", pos[1] if len(pos) > 1 else None))
@@ -745,7 +775,7 @@ class DjangoPlugin:
 
     # -- parent half ---------------------------------------------------------------------------
     def resolve(self, facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyGraph) -> None:
-        items = u.sorted_items(facts, self.name)
+        items: list[tuple[str, ModuleFacts, DjangoFacts]] = u.sorted_items(facts, self.name)
         if not items:
             return
         apps = self._apps(items, facts)  # package -> label

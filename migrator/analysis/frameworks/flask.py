@@ -56,7 +56,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from itertools import product
-from typing import Any
+from typing import Any, TypedDict
 
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _util as u
@@ -390,10 +390,31 @@ def _methods(node: cst.CSTNode | None) -> list[str] | None:
     return sorted({m.upper() for m in values}) if values else ["ANY"]
 
 
+class _FlaskShape(TypedDict):
+    objects: list[dict[str, Any]]  # apps, blueprints, APIs, namespaces
+    routes: list[dict[str, Any]]  # ``@x.route`` and the verb shortcuts
+    rules: list[dict[str, Any]]  # ``add_url_rule``, ``add_resource``, ``@api.resource``
+    registrations: list[dict[str, Any]]  # ``register_blueprint``, ``add_namespace``
+    views: dict[str, list[str] | None]  # class-based view -> its methods (None: unknown)
+
+
+class FlaskFacts(_FlaskShape, total=False):
+    """What ``collect`` keeps of one module (version: ``FlaskPlugin.facts_version``); the
+    items of its lists are plain dicts described where they are made."""
+
+    helpers: list[dict[str, Any]]  # registration helpers (see ``_helpers``)
+    calls: list[dict[str, Any]]  # calls that may reach a helper, an API wrapper or a factory
+    constants: u.Constants
+    fanouts: list[dict[str, Any]]  # ``for bp in blueprints: app.register_blueprint(bp, ...)``
+    collections: dict[str, list[str]]  # module-level tuples of names passed on
+    api_classes: dict[str, dict[str, Any]]  # ``Api`` subclasses wrapping ``add_resource``
+
+
 class FlaskPlugin:
     """See the module docstring."""
 
     name = "flask"
+    facts_version = 1
     markers = (
         "flask",
         "Flask",
@@ -410,7 +431,7 @@ class FlaskPlugin:
     ) + tuple(f".{m}({q}/" for m in ("get", "post", "put", "patch", "delete") for q in "\"'")
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
+    def collect(self, tree: cst.Module, module: str, file: str) -> FlaskFacts | None:
         lines = u.Lines(tree)
         objects: list[tuple[cst.CSTNode, dict[str, Any], Any]] = []
         routes: list[tuple[cst.CSTNode, dict[str, Any], Any]] = []
@@ -611,11 +632,12 @@ class FlaskPlugin:
             h for sc in rule_scopes.values() if id(sc) in top_functions for h in _helpers(sc)
         ]
 
-        collections = {}  # module-level tuples/lists of names that a function passes on
-        for name in sorted(passed & tables.keys()):
+        collections: dict[str, list[str]] = {}  # module-level tuples/lists of names that a
+        for name in sorted(passed & tables.keys()):  # function passes on
             items = [u.dotted(e.value) for e in tables[name].elements]
-            if items and all(items):
-                collections[name] = items
+            names = [i for i in items if i]
+            if names and len(names) == len(items):
+                collections[name] = names
         if not (
             objects
             or routes
@@ -649,7 +671,7 @@ class FlaskPlugin:
             if scope is not None:
                 r["fn"] = fn(scope)
             out_routes.append(r)
-        data = {
+        data: FlaskFacts = {
             "objects": [
                 dict(o, line=lines.of(n), **({"fn": fn(sc)} if sc is not None else {}))
                 for n, o, sc in objects
@@ -839,7 +861,7 @@ class FlaskPlugin:
 
     # -- parent half ---------------------------------------------------------------------------
     def resolve(self, facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyGraph) -> None:
-        items = u.sorted_items(facts, self.name)
+        items: list[tuple[str, ModuleFacts, FlaskFacts]] = u.sorted_items(facts, self.name)
         objs: dict[str, dict[str, Any]] = {}
         local: dict[tuple[str, str, str], str] = {}  # (module, function key, var) -> objs key
         for m, _, data in items:

@@ -37,7 +37,7 @@ Raw SQL is read cheaply and only inside ``text("...")``, ``.execute("...")`` and
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypedDict
 
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _util as u
@@ -241,10 +241,42 @@ def _constructed(expr: cst.CSTNode | None) -> str | None:
     return None
 
 
+class SaBase(TypedDict, total=False):
+    """A declarative base, a Flask-SQLAlchemy object or an alias of ``db.Model``."""
+
+    var: str
+    kind: str  # "declarative" | "flask" | "alias"
+    of: str  # alias: what it names
+    line: int
+
+
+class SaAccess(TypedDict, total=False):
+    """A read or write: of a model or table as written (``target``), of a table an SQL string
+    names (``table``), or of what a call returns (``call``, settled in the parent half)."""
+
+    target: str
+    table: str
+    call: str
+    op: str  # "read" | "write"
+    line: int
+
+
+class SQLAlchemyFacts(TypedDict):
+    """What ``collect`` keeps of one module (version: ``SQLAlchemyPlugin.facts_version``).
+    Classes and core tables stay plain dicts here (see ``_class`` and ``_core_table``)."""
+
+    classes: list[dict[str, Any]]
+    bases: list[SaBase]
+    tables: list[dict[str, Any]]
+    access: list[SaAccess]
+    returns: dict[str, str]  # top-level function -> model its return annotation names
+
+
 class SQLAlchemyPlugin:
     """See the module docstring."""
 
     name = "sqlalchemy"
+    facts_version = 1
     # markers: a cheap text filter; files that use the ORM import it or touch a session/query
     markers = (
         "sqlalchemy",
@@ -261,11 +293,11 @@ class SQLAlchemyPlugin:
     )
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
+    def collect(self, tree: cst.Module, module: str, file: str) -> SQLAlchemyFacts | None:
         lines = u.Lines(tree)
-        bases: list[tuple[cst.CSTNode, dict[str, Any]]] = []
+        bases: list[tuple[cst.CSTNode, SaBase]] = []
         tables: list[dict[str, Any]] = []
-        access: list[tuple[cst.CSTNode, dict[str, Any]]] = []
+        access: list[tuple[cst.CSTNode, SaAccess]] = []
         var_models: dict[tuple[int, str], str] = {}
         var_calls: dict[tuple[int, str], str] = {}  # x = some_function(...)
         returns: dict[str, str] = {}  # top-level function -> model named by its return hint
@@ -359,7 +391,7 @@ class SQLAlchemyPlugin:
                 if last in ("text", "execute", "exec_driver_sql"):
                     self._raw_sql(node, lines, sql)
         classes = [self._class(node, lines, mapping) for node in class_nodes]
-        calls: list[tuple[cst.CSTNode, dict[str, Any]]] = []
+        calls: list[tuple[cst.CSTNode, SaAccess]] = []
         for node, scope, value, op in pending:
             key = (id(scope), value.value)
             if key in var_models:
@@ -369,7 +401,7 @@ class SQLAlchemyPlugin:
 
         if not (classes or bases or tables or access or sql or calls or returns):
             return None
-        out_access = [dict(a, line=lines.of(n)) for n, a in access + calls]
+        out_access: list[SaAccess] = [{**a, "line": lines.of(n)} for n, a in access + calls]
         out_access += [
             {"table": table, "op": op, "line": lines.of(n)}
             for n, text in sql
@@ -400,7 +432,7 @@ class SQLAlchemyPlugin:
         return {
             "classes": sorted(classes, key=lambda c: c["line"]),
             "bases": sorted(
-                (dict(b, line=lines.of(n)) for n, b in bases), key=lambda b: (b["line"], b["var"])
+                ({**b, "line": lines.of(n)} for n, b in bases), key=lambda b: (b["line"], b["var"])
             ),
             "tables": sorted(tables, key=lambda t: (t["line"], t["var"])),
             "access": out_access,
@@ -589,7 +621,7 @@ class SQLAlchemyPlugin:
 
     # -- parent half ---------------------------------------------------------------------------
     def resolve(self, facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyGraph) -> None:
-        items = u.sorted_items(facts, self.name)
+        items: list[tuple[str, ModuleFacts, SQLAlchemyFacts]] = u.sorted_items(facts, self.name)
         roots: dict[str, str] = {}  # base variable/class node -> "declarative" | "flask"
         core: dict[str, dict[str, Any]] = {}  # Core table variable node -> table facts
         classes: dict[str, tuple[str, dict[str, Any]]] = {}
