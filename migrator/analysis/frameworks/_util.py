@@ -167,6 +167,11 @@ def last(name: str | None) -> str | None:
     return name.rsplit(".", 1)[-1] if name else None
 
 
+def capital(name: str | None) -> bool:
+    """Whether the last part of a dotted name starts with a capital: a class, by convention."""
+    return bool(name and name.rsplit(".", 1)[-1][:1].isupper())
+
+
 def decorator_call(dec: cst.Decorator) -> tuple[str | None, cst.Call | None]:
     """(dotted name, Call or None) for ``@name`` and ``@name(...)``."""
     expr = dec.decorator
@@ -337,7 +342,7 @@ def constants(tree: cst.Module) -> Constants:
             cls = callee(value) if value is not None else None
             if text is not None:
                 consts.update((n, text) for n in names)
-            elif cls and cls.rsplit(".", 1)[-1][:1].isupper():
+            elif cls and capital(cls):
                 instances.update((n, cls) for n in names)
     out = Constants()  # empty parts are left out
     if consts:

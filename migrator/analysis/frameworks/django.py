@@ -664,7 +664,7 @@ class DjangoPlugin:
             recv = func.value
             if type(recv) is attribute_t and recv.attr.value != "objects":
                 base = u.dotted(recv.value)  # ``Post.published.filter(...)``: maybe a manager
-                if base and u.last(base)[:1].isupper():
+                if base and u.capital(base):
                     managed[id(recv)] = (recv, base)
             if (
                 (attr in _M2M_WRITES or attr in _M2M_READS)
@@ -743,7 +743,7 @@ class DjangoPlugin:
         if value is None:
             return None
         name = u.callee(value)
-        if name and u.last(name)[:1].isupper():
+        if name and u.capital(name):
             return name
         shortcut = self._shortcut_model(value)
         if shortcut:
@@ -1635,7 +1635,7 @@ def _manager_root(expr: cst.CSTNode) -> cst.Attribute | None:
             node = node.func
         elif type(node) is cst.Attribute:
             base = u.dotted(node.value)
-            if base and u.last(base)[:1].isupper():
+            if base and u.capital(base):
                 return node
             node = node.value
         else:
@@ -1654,7 +1654,7 @@ def _access(root: cst.Attribute, op: str) -> dict[str, Any]:
 def _annotated_model(node: cst.CSTNode) -> str | None:
     """``Post`` for a parameter annotated ``Post``, ``models.Post`` or ``"Post"``."""
     name = u.dotted(node) or u.string(node)
-    return name if name and u.last(name)[:1].isupper() else None
+    return name if name and u.capital(name) else None
 
 
 def _declares(models: dict[str, dict[str, Any]], node: str, manager: str) -> bool:

@@ -37,7 +37,7 @@ Raw SQL is read cheaply and only inside ``text("...")``, ``.execute("...")`` and
 from __future__ import annotations
 
 import re
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _util as u
@@ -168,11 +168,11 @@ def _annotation_model(expr: cst.CSTNode) -> str | None:
     name = u.string(expr)
     if name is not None:  # "M", "M | None", "Optional[M]"
         for word in re.findall(r"[A-Za-z_][\w.]*", name):
-            if u.last(word)[:1].isupper() and word not in ("None", "Optional"):
+            if u.capital(word) and word not in ("None", "Optional"):
                 return word
         return None
     name = u.dotted(expr)
-    return name if name and u.last(name)[:1].isupper() and name != "None" else None
+    return name if name and u.capital(name) and name != "None" else None
 
 
 _CONTAINERS = {
@@ -212,11 +212,11 @@ def _annotation_target(expr: cst.CSTNode) -> dict[str, Any] | None:
         words = [
             w
             for w in re.findall(r"[A-Za-z_][\w.]*", text)
-            if u.last(w) not in _CONTAINERS and u.last(w)[:1].isupper()
+            if u.last(w) not in _CONTAINERS and u.capital(w)
         ]
         return {"target": words[-1], "string": True} if words else None
     name = u.dotted(expr)
-    if name and u.last(name) not in _CONTAINERS and u.last(name)[:1].isupper():
+    if name and u.last(name) not in _CONTAINERS and u.capital(name):
         return {"target": name, "string": False}
     return None
 
@@ -236,7 +236,7 @@ def _model_of(value: cst.CSTNode | None, lookup: Any) -> str | None:
 def _constructed(expr: cst.CSTNode | None) -> str | None:
     """``M`` for ``M(...)`` where the callee's last part is capitalised (a class)."""
     name = u.callee(expr) if expr is not None else None
-    if name and u.last(name)[:1].isupper():
+    if name and u.capital(name):
         return name
     return None
 
@@ -302,7 +302,7 @@ class SQLAlchemyPlugin:
         var_calls: dict[tuple[int, str], str] = {}  # x = some_function(...)
         returns: dict[str, str] = {}  # top-level function -> model named by its return hint
         top_defs = {id(s) for s in tree.body if type(s) is cst.FunctionDef}
-        pending: list[tuple[cst.CSTNode, Any, cst.CSTNode, str]] = []  # (node, scope, arg, op)
+        pending: list[tuple[cst.CSTNode, Any, cst.Name, str]] = []  # (node, scope, arg, op)
         sql: list[tuple[cst.CSTNode, str]] = []
 
         def note(node: cst.CSTNode, target: str | None, op: str) -> None:
@@ -324,10 +324,13 @@ class SQLAlchemyPlugin:
             tp = type(node)
             if tp is classdef_t:
                 if scope is None:
-                    class_nodes.append(node)
+                    class_nodes.append(cast(cst.ClassDef, node))
             elif tp in assigns:
                 # ``obj.attr = value`` on an instance of a model: an UPDATE at flush
-                targets = [t.target for t in node.targets] if tp is cst.Assign else [node.target]
+                if tp is cst.Assign:
+                    targets = [t.target for t in cast(cst.Assign, node).targets]
+                else:
+                    targets = [cast("cst.AnnAssign | cst.AugAssign", node).target]
                 for t in targets:
                     if isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name):
                         pending.append((node, scope, t.value, "write"))
@@ -345,7 +348,7 @@ class SQLAlchemyPlugin:
                     kind = "flask" if factory == "SQLAlchemy" else "declarative"
                     for var in names:
                         bases.append((lines.want(node), {"var": var, "kind": kind}))
-                elif factory == "Table" and scope is None:
+                elif factory == "Table" and scope is None and type(value) is cst.Call:
                     table = self._core_table(value, lines)
                     if table:
                         tables.extend(dict(table, var=var) for var in names)
@@ -353,30 +356,33 @@ class SQLAlchemyPlugin:
                 if model:
                     for var in names:
                         var_models[(id(scope), var)] = model
-                elif u.callee(value):
+                elif called := u.callee(value):
                     for var in names:
-                        var_calls[(id(scope), var)] = u.callee(value)
-            elif tp is attribute_t and node.attr.value == "query":
-                base = u.dotted(node.value)
+                        var_calls[(id(scope), var)] = called
+            elif tp is attribute_t and cast(cst.Attribute, node).attr.value == "query":
+                base = u.dotted(cast(cst.Attribute, node).value)
                 if base and not base.lower().endswith("session"):  # session.query(...) is a call
                     note(node, base, "read")
-            elif tp is for_t and type(node.target) is cst.Name:
-                model = _model_of(node.iter, lambda v, sc=scope: var_models.get((id(sc), v)))
+            elif tp is for_t and type(cast(cst.For, node).target) is cst.Name:
+                loop = cast(cst.For, node)
+                model = _model_of(loop.iter, lambda v, sc=scope: var_models.get((id(sc), v)))
                 if model:
-                    var_models[(id(scope), node.target.value)] = model
+                    var_models[(id(scope), cast(cst.Name, loop.target).value)] = model
             elif tp is function_t:
-                if id(node) in top_defs and node.returns is not None:
-                    hint = _annotation_model(node.returns.annotation)
+                func_def = cast(cst.FunctionDef, node)
+                if id(node) in top_defs and func_def.returns is not None:
+                    hint = _annotation_model(func_def.returns.annotation)
                     if hint:
-                        returns[node.name.value] = hint
-                for param in (*node.params.params, *node.params.kwonly_params):
+                        returns[func_def.name.value] = hint
+                for param in (*func_def.params.params, *func_def.params.kwonly_params):
                     hint = (
                         _annotation_model(param.annotation.annotation) if param.annotation else None
                     )
                     if hint:
                         var_models[(id(node), param.name.value)] = hint
             elif tp is call_t:
-                func = node.func
+                call = cast(cst.Call, node)
+                func = call.func
                 last = (
                     func.attr.value
                     if type(func) is attribute_t
@@ -387,9 +393,9 @@ class SQLAlchemyPlugin:
                 if last is None:
                     continue
                 mapping = mapping or last in _MAPPING_CALLS
-                self._call(node, last, scope, note, pending)
+                self._call(call, last, scope, note, pending)
                 if last in ("text", "execute", "exec_driver_sql"):
-                    self._raw_sql(node, lines, sql)
+                    self._raw_sql(call, lines, sql)
         classes = [self._class(node, lines, mapping) for node in class_nodes]
         calls: list[tuple[cst.CSTNode, SaAccess]] = []
         for node, scope, value, op in pending:
@@ -422,13 +428,13 @@ class SQLAlchemyPlugin:
                 rel["line"] = lines.of(rel.pop("_node"))
             c["relations"].sort(key=lambda r: (r["line"], r["target"]))
             c["fks"].sort(key=lambda r: (r["line"], r["target"]))
-        for t in tables:
-            t["line"] = lines.of(t["_node"])
-            for fk in t["fks"]:
+        for table in tables:
+            table["line"] = lines.of(table["_node"])
+            for fk in table["fks"]:
                 fk["line"] = lines.of(fk.pop("_node"))
-            t["fks"].sort(key=lambda r: (r["line"], r["target"]))
-        for t in tables:
-            t.pop("_node")
+            table["fks"].sort(key=lambda r: (r["line"], r["target"]))
+        for table in tables:
+            table.pop("_node")
         return {
             "classes": sorted(classes, key=lambda c: c["line"]),
             "bases": sorted(
@@ -456,12 +462,12 @@ class SQLAlchemyPlugin:
                 note(node, recv, "read")
         elif last in _READ_CHAIN and args:
             target = u.dotted(args[0])
-            if target and u.last(target)[:1].isupper():
+            if target and u.capital(target):
                 note(node, target, "read")
         elif args and ((last == "get" and recv.endswith("session")) or last == "get_or_404"):
             note(node, u.dotted(args[0]), "read")
         if last in _SESSION_WRITES and recv.lower().endswith("session"):
-            values = []
+            values: list[cst.BaseExpression] = []
             for a in args:
                 if isinstance(a, (cst.List, cst.Tuple)):
                     values.extend(el.value for el in a.elements)
@@ -567,7 +573,7 @@ class SQLAlchemyPlugin:
             elif "__abstract__" in names:
                 info["abstract"] = u.dotted(value) == "True"
             elif "__table__" in names:
-                if u.last(u.callee(value)) == "Table":
+                if type(value) is cst.Call and u.last(u.callee(value)) == "Table":
                     info["table_name"] = u.string(u.arg(value, 0, "name"))
                 else:
                     info["table_var"] = u.dotted(value)
@@ -638,7 +644,7 @@ class SQLAlchemyPlugin:
             for b in data["bases"]:
                 if b["kind"] == "alias":
                     db = u.resolve_name(resolver, facts, m, b["of"][: -len(".Model")])
-                    if roots.get(db) == "flask":
+                    if db and roots.get(db) == "flask":
                         roots.setdefault(f"{m}:{b['var']}", "flask")
 
         models: dict[str, dict[str, Any]] = {}  # node -> {"flavour", "parent"}
@@ -652,7 +658,7 @@ class SQLAlchemyPlugin:
             for base in c["bases"]:
                 if base.endswith(".Model"):
                     db = u.resolve_name(resolver, facts, m, base[: -len(".Model")])
-                    if roots.get(db) == "flask" or (db is None and base == "db.Model"):
+                    if (db and roots.get(db) == "flask") or (db is None and base == "db.Model"):
                         return {"flavour": "flask", "parent": None}
                 if "table" in c["keywords"]:  # SQLModel: class X(SomeSQLModel, table=True)
                     return {"flavour": "sqlmodel", "parent": None}
@@ -828,9 +834,10 @@ class SQLAlchemyPlugin:
                         if "call" in a
                         else u.resolve_name(resolver, facts, m, a["target"])
                     )
-                    name = model_table.get(target or "") or by_var.get(target or "")
-                    if not name:
+                    known = model_table.get(target or "") or by_var.get(target or "")
+                    if not known:
                         continue
+                    name = known
                     target = target if target in models or target in core else None
                 accessor = resolver.owner_of_line(m, a["line"])
                 table = graph.tables[name]

@@ -155,7 +155,7 @@ class TasksPlugin:
             elif type(node) is cst.Assign and scope is not None:
                 names, value = u.assign_targets(node)
                 cls = u.callee(value) if type(value) is cst.Call else None
-                if cls and (u.last(cls) or "")[:1].isupper():  # ``svc = Service(...)``
+                if cls and u.capital(cls):  # ``svc = Service(...)``
                     typed.update(((id(scope), n), cls) for n in names)
             elif type(node) is cst.Call and isinstance(node.func, cst.Attribute):
                 item = self._handover(node)
