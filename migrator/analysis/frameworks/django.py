@@ -82,7 +82,7 @@ variable (``app.urls:urlpatterns``) that lists the rule to the view**.
 from __future__ import annotations
 
 import re
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _urlfuncs
@@ -298,10 +298,10 @@ class DjangoPlugin:
                     self._top_level(inner, data, later)
                 branch = branch.orelse if type(branch) is cst.If else None
             return
-        if tp is cst.ClassDef:
+        if type(stmt) is cst.ClassDef:
             self._class(stmt, data, later)
             return
-        if tp is cst.FunctionDef:
+        if type(stmt) is cst.FunctionDef:
             methods = self._func_methods(stmt)
             if methods:
                 data["views"][stmt.name.value] = methods
@@ -314,6 +314,7 @@ class DjangoPlugin:
             if isinstance(small, cst.Expr):
                 self._register(small.value, data, later)
                 continue
+            value: cst.CSTNode | None
             if (
                 isinstance(small, cst.AugAssign)
                 and isinstance(small.target, cst.Name)
@@ -324,9 +325,10 @@ class DjangoPlugin:
                 (names, value), extend = u.assign_targets(small), False
             if not names or value is None:
                 continue
-            if u.last(u.callee(value)) in _SIGNAL_CLASSES:  # ``order_placed = Signal()``
+            factory = u.callee(value)
+            if factory and u.last(factory) in _SIGNAL_CLASSES:  # ``order_placed = Signal()``
                 defs = data.setdefault("signal_defs", {})
-                defs.update((n, u.callee(value)) for n in names)
+                defs.update((n, factory) for n in names)
                 continue
             router = _router_call(value)
             if router is not None:
@@ -348,8 +350,8 @@ class DjangoPlugin:
                 else:
                     entries = self._url_list(value, later)
                     if entries:
-                        old = data["urls"].get(name, []) if extend else []
-                        data["urls"][name] = old + entries
+                        before = data["urls"].get(name, []) if extend else []
+                        data["urls"][name] = before + entries
 
     @staticmethod
     def _register(call: cst.CSTNode, data: DjangoFacts, later: Any) -> None:
@@ -490,17 +492,17 @@ class DjangoPlugin:
         for stmt in node.body.body:
             if type(stmt) is cst.FunctionDef and stmt.name.value in _urlfuncs.REGISTRY_METHODS:
                 self._url_func(stmt, f"{node.name.value}.{stmt.name.value}", data, later)
-        bases = []
+        bases: list[str] = []
         for b in node.bases:
             if isinstance(b.value, cst.Call) and u.last(u.callee(b.value)) == "with_metaclass":
                 # ``six.with_metaclass(Meta, Base1, Base2)``: the bases after the metaclass
                 bases.extend(d for d in (u.dotted(a.value) for a in b.value.args[1:]) if d)
-            elif u.dotted(b.value):
-                bases.append(u.dotted(b.value))
+            elif base := u.dotted(b.value):
+                bases.append(base)
         if not bases:
             return
         name = node.name.value
-        attrs = {}  # string class attributes, which an inherited ``get_urls`` may read
+        attrs: dict[str, str] = {}  # string attributes, which an inherited ``get_urls`` may read
         for small in u.small_statements(node.body):
             names, value = u.assign_targets(small)
             text = u.string(value) if names else None
@@ -595,7 +597,7 @@ class DjangoPlugin:
         instance_calls: list[tuple[cst.CSTNode, Any, str]] = []
         objects_nodes: dict[int, tuple[cst.CSTNode, str]] = {}
         written: set[int] = set()
-        managed: dict[int, tuple[cst.CSTNode, str]] = {}  # ``Model.<name>`` call receivers
+        managed: dict[int, tuple[cst.Attribute, str]] = {}  # ``Model.<name>`` call receivers
         # this loop visits every node of most files of a Django project: exact types, bound once
         attribute_t, call_t, name_t = cst.Attribute, cst.Call, cst.Name
         assigns = (cst.Assign, cst.AnnAssign)
@@ -603,6 +605,7 @@ class DjangoPlugin:
         for node, scope in u.walk(tree):
             tp = type(node)
             if tp is attribute_t:
+                node = cast(cst.Attribute, node)
                 if node.attr.value == "objects":
                     base = _receiver(node.value)
                     if base:
@@ -612,17 +615,22 @@ class DjangoPlugin:
                 if _is_user_model_call(value):  # ``User = get_user_model()``
                     data.setdefault("user_names", []).extend(names)
                 model = self._model_of(value) if scope is not None else None
-                for var in names if model else ():
-                    var_models[(id(scope), var)] = model
-            elif tp is param_t and scope is not None and node.annotation is not None:
-                model = _annotated_model(node.annotation.annotation)
-                if model:  # ``def f(post: Post)``
-                    var_models[(id(scope), node.name.value)] = model
-            elif tp is for_t and scope is not None and type(node.target) is name_t:
-                model = self._model_of(node.iter)
-                if model:  # ``for post in Post.objects.filter(...)``
-                    var_models[(id(scope), node.target.value)] = model
-            elif tp is cst.FunctionDef and node.decorators:
+                if model:
+                    var_models.update(((id(scope), var), model) for var in names)
+            elif tp is param_t and scope is not None:
+                node = cast(cst.Param, node)
+                if node.annotation is not None:
+                    model = _annotated_model(node.annotation.annotation)
+                    if model:  # ``def f(post: Post)``
+                        var_models[(id(scope), node.name.value)] = model
+            elif tp is for_t and scope is not None:
+                node = cast(cst.For, node)
+                if type(node.target) is cst.Name:
+                    model = self._model_of(node.iter)
+                    if model:  # ``for post in Post.objects.filter(...)``
+                        var_models[(id(scope), node.target.value)] = model
+            elif tp is cst.FunctionDef:
+                node = cast(cst.FunctionDef, node)
                 for dec in node.decorators:
                     name, call = u.decorator_call(dec)
                     if u.last(name) == "receiver" and call is not None and call.args:
@@ -647,10 +655,15 @@ class DjangoPlugin:
                             )
             if tp is not call_t:
                 continue
+            node = cast(cst.Call, node)
             func = node.func
             ftype = type(func)
             tail = (
-                func.attr.value if ftype is attribute_t else func.value if ftype is name_t else None
+                cast(cst.Attribute, func).attr.value
+                if ftype is attribute_t
+                else cast(cst.Name, func).value
+                if ftype is name_t
+                else None
             )
             if tail in _SHORTCUTS:
                 shortcut = self._shortcut_model(node)
@@ -660,9 +673,10 @@ class DjangoPlugin:
                 if tail == "get_model":
                     self._get_model(node, data, later)
                 continue
+            func = cast(cst.Attribute, func)
             attr = func.attr.value
             recv = func.value
-            if type(recv) is attribute_t and recv.attr.value != "objects":
+            if type(recv) is cst.Attribute and recv.attr.value != "objects":
                 base = u.dotted(recv.value)  # ``Post.published.filter(...)``: maybe a manager
                 if base and u.capital(base):
                     managed[id(recv)] = (recv, base)
@@ -683,14 +697,14 @@ class DjangoPlugin:
             if attr == "get_model":
                 self._get_model(node, data, later)
             elif attr == "connect":
-                sig = u.dotted(func.value)
+                signal = u.dotted(func.value)
                 handler = u.dotted(u.arg(node, 0, "receiver"))
-                if sig and handler:
+                if signal and handler:
                     data["signals"].append(
                         later(
                             node,
                             {
-                                "signal": sig,
+                                "signal": signal,
                                 "handler": handler,
                                 "decorated": False,
                                 **self._sender(node),
@@ -698,9 +712,9 @@ class DjangoPlugin:
                         )
                     )
             elif attr in ("send", "send_robust"):
-                sig = u.dotted(func.value)
-                if sig:
-                    data["sends"].append(later(node, {"signal": sig}))
+                signal = u.dotted(func.value)
+                if signal:
+                    data["sends"].append(later(node, {"signal": signal}))
             if attr in _WRITES:
                 root = self._objects_root(func.value) or _manager_root(func.value)
                 if root is not None:
@@ -862,11 +876,11 @@ class DjangoPlugin:
                     continue
                 if "manager" in a and not _declares(models, target, a["manager"]):
                     continue
-                table = graph.tables.get(models[target]["table"])
-                if table is None:
+                known = graph.tables.get(models[target]["table"])
+                if known is None:
                     continue
                 accessor = resolver.owner_of_line(m, a["line"])
-                (table.writers if a["op"] == "write" else table.readers).append(accessor)
+                (known.writers if a["op"] == "write" else known.readers).append(accessor)
                 u.add_edge(graph, accessor, target, "table", u.evidence(mf.file, a["line"]))
             for op in data["m2m_ops"]:
                 found = join_tables.get(op["attr"], [])
@@ -874,8 +888,8 @@ class DjangoPlugin:
                     continue
                 name, owner = found[0]
                 accessor = resolver.owner_of_line(m, op["line"])
-                table = graph.tables[name]
-                (table.writers if op["op"] == "write" else table.readers).append(accessor)
+                joined = graph.tables[name]
+                (joined.writers if op["op"] == "write" else joined.readers).append(accessor)
                 u.add_edge(graph, accessor, owner, "table", u.evidence(mf.file, op["line"]))
         self._signals(items, facts, resolver, graph, models, model_ref)
         self._routes(items, facts, resolver, graph, settings)
@@ -949,10 +963,9 @@ class DjangoPlugin:
                     target = model_ref(m, node, f["target"], f["string"])
                     ref = models[target]["table"] if target is not None else None
                     many = f["kind"].endswith("ManyToManyField")
-                    if not ref and not many:
-                        continue
                     if not many:
-                        graph.tables[own].foreign_keys.append(ref)
+                        if ref:
+                            graph.tables[own].foreign_keys.append(ref)
                         continue
                     if f["through"]:
                         continue  # the through model's own table holds the foreign keys
@@ -1101,9 +1114,10 @@ class DjangoPlugin:
                 )
                 if s["decorated"] and handler not in graph.g:
                     handler = resolver.owner_of_line(m, s["line"])
-                if handler not in graph.g or graph.g.nodes[handler].get("kind") not in (
-                    "function",
-                    "class",
+                if (
+                    handler is None
+                    or handler not in graph.g
+                    or graph.g.nodes[handler].get("kind") not in ("function", "class")
                 ):
                     continue
                 sender = None
@@ -1184,7 +1198,7 @@ class DjangoPlugin:
         root = settings.get("ROOT_URLCONF")
         roots = (
             [root]
-            if root in confs
+            if root and root in confs
             else sorted(m for m in confs if m not in included and "urlpatterns" in confs[m])
         )
 
@@ -1431,7 +1445,9 @@ def _clean(route: str, kind: str) -> str:
 def _router_call(value: cst.CSTNode | None) -> dict[str, Any] | None:
     """``{"trailing_slash": bool}`` for ``DefaultRouter(...)`` / ``routers.SimpleRouter(...)``
     (any capitalised class whose name ends in ``Router``), None for anything else."""
-    name = u.last(u.callee(value)) if value is not None else None
+    if type(value) is not cst.Call:
+        return None
+    name = u.last(u.callee(value))
     if not name or not name.endswith("Router") or not name[:1].isupper():
         return None
     slash = u.arg(value, -1, "trailing_slash")

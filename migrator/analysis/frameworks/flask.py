@@ -56,7 +56,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from itertools import product
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _util as u
@@ -106,8 +106,9 @@ def _value(
     text = u.string(node)
     if text is not None:
         return {"str": [text], "seq": False}
-    if isinstance(node, cst.Call) and (u.callee(node) or "").endswith(".as_view"):
-        return {"as_view": u.callee(node)[: -len(".as_view")]}
+    called = u.callee(node) or ""
+    if called.endswith(".as_view"):
+        return {"as_view": called[: -len(".as_view")]}
     name = u.dotted(node)
     return {"name": name} if name else None
 
@@ -280,10 +281,15 @@ def _helpers(func: cst.FunctionDef) -> list[dict[str, Any]]:
         inner = u.callee(call.func) if isinstance(call.func, cst.Call) else None
         if name and name.endswith(".add_url_rule"):
             obj, reg = name[: -len(".add_url_rule")], call
-            rule, view = u.arg(call, 0, "rule"), u.arg(call, 2, "view_func")
+            rule, view = u.arg(reg, 0, "rule"), u.arg(call, 2, "view_func")
             methods_expr = u.arg(call, -1, "methods")
             methods: Any = None
-        elif inner and "." in inner and u.last(inner) in ("route", *u.HTTP_METHODS[:5]):
+        elif (
+            inner
+            and "." in inner
+            and u.last(inner) in ("route", *u.HTTP_METHODS[:5])
+            and type(call.func) is cst.Call
+        ):
             obj, attr = inner.rsplit(".", 1)
             reg = call.func
             rule, view = u.arg(reg, 0, "rule"), u.arg(call, 0)
@@ -438,7 +444,8 @@ class FlaskPlugin:
         rules: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         regs: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         views: dict[str, list[str] | None] = {}
-        tables = {}  # module-level names bound to list/tuple literals (registration tables)
+        tables: dict[str, cst.CSTNode] = {}  # module-level names bound to list/tuple literals
+        # (registration tables)
         for small in u.small_statements(tree):
             names, value = u.assign_targets(small)
             if isinstance(value, (cst.List, cst.Tuple)):
@@ -456,9 +463,10 @@ class FlaskPlugin:
         made: dict[tuple[int, str], cst.Call] = {}  # (function, name) -> the call it holds
         for node, scope in u.walk(tree):
             if type(node) is cst.FunctionDef or type(node) is cst.Lambda:
-                name = node.name.value if type(node) is cst.FunctionDef else "<lambda>"
-                fn_count[name] += 1
-                fn_keys[id(node)] = name if fn_count[name] == 1 else f"{name}#{fn_count[name]}"
+                fn_name = node.name.value if type(node) is cst.FunctionDef else "<lambda>"
+                fn_count[fn_name] += 1
+                count = fn_count[fn_name]
+                fn_keys[id(node)] = fn_name if count == 1 else f"{fn_name}#{count}"
             if type(node) in (cst.Assign, cst.AnnAssign):
                 names, value = u.assign_targets(node)
                 if scope is not None:  # ``blueprints = blueprints + DEFAULT_BLUEPRINTS``
@@ -472,7 +480,7 @@ class FlaskPlugin:
                 )
                 if type(value) is cst.Call and not kind:  # ``users = make_bp("/users")``
                     made.update(((id(scope), n), value) for n in names)
-                if names and kind:
+                if names and kind and type(value) is cst.Call:
                     pos, kw = u.call_args(value)
                     prefix_arg = kw.get("prefix" if kind == "api" else "url_prefix")
                     bp_name = u.string(pos[0]) if pos else u.string(kw.get("name"))
@@ -483,7 +491,7 @@ class FlaskPlugin:
                     )
                     if cls in ("Namespace", "namespace"):  # Flask-RESTX: path or "/<name>"
                         prefix_arg = kw.get("path")
-                        extra["target"] = u.callee(value).rpartition(".")[0] or None
+                        extra["target"] = (u.callee(value) or "").rpartition(".")[0] or None
                         if prefix_arg is None and bp_name:
                             prefix_arg = cst.SimpleString(repr("/" + bp_name))
                     prefix = u.string(prefix_arg)
@@ -552,16 +560,16 @@ class FlaskPlugin:
                     self._rule(node, obj, lines, rules, scope)
                 elif attr == "add_resource":  # Flask-RESTful / Flask-RESTX
                     pos, kw = u.call_args(node)
-                    view = u.dotted(pos[0]) if pos else None
-                    for url in (u.string(p) for p in pos[1:]):
-                        if view and url is not None:
+                    resource = u.dotted(pos[0]) if pos else None
+                    for given_url in (u.string(p) for p in pos[1:]):
+                        if resource and given_url is not None:
                             rules.append(
                                 (
                                     lines.want(node),
                                     {
                                         "obj": obj,
-                                        "rule": url,
-                                        "view": view,
+                                        "rule": given_url,
+                                        "view": resource,
                                         "as_view": True,
                                         "methods": None,
                                     },
@@ -587,54 +595,61 @@ class FlaskPlugin:
                     bp = u.dotted(u.arg(node, 0, "blueprint"))
                     each = _loop_over_param(scope, bp) if id(scope) in top_functions else None
                     if each:  # for bp in blueprints: app.register_blueprint(bp, url_prefix=..)
-                        prefix = u.arg(node, -1, "url_prefix")
-                        value = u.string(prefix) if prefix is not None else None
-                        if isinstance(prefix, cst.FormattedString):
-                            value = u.fstring(prefix, literals)
+                        given = u.arg(node, -1, "url_prefix")
+                        text = u.string(given) if given is not None else None
+                        if isinstance(given, cst.FormattedString):
+                            text = u.fstring(given, literals)
                         fanouts.append(
                             (
                                 lines.want(node),
                                 {
                                     "func": scope.name.value,
                                     "param": each,
-                                    "prefix": value,
-                                    "has_prefix": prefix is None or value is not None,
+                                    "prefix": text,
+                                    "has_prefix": given is None or text is not None,
                                 },
                             )
                         )
                     else:
                         first = u.arg(node, 0, "blueprint")
-                        call = first if type(first) is cst.Call else made.get((id(scope), bp))
-                        if not bp and call is None:
+                        maker = (
+                            first if type(first) is cst.Call else made.get((id(scope), bp or ""))
+                        )
+                        if not bp and maker is None:
                             continue
                         _, kw = u.call_args(node)
-                        prefix = kw.get("url_prefix")
-                        value = u.string(prefix)
-                        ref = u.dotted(prefix)
-                        if value is None and prefix is not None and ref is None:
-                            value = _placeholder(prefix, scope is not None)
+                        given = kw.get("url_prefix")
+                        text = u.string(given)
+                        ref = u.dotted(given)
+                        if text is None and given is not None and ref is None:
+                            text = _placeholder(given, scope is not None)
                         regs.append(
                             (
                                 lines.want(node),
                                 {
                                     "obj": obj,
                                     "bp": bp,
-                                    "prefix": value,
-                                    "has_prefix": value is not None,
+                                    "prefix": text,
+                                    "has_prefix": text is not None,
                                     "prefix_ref": ref,
                                     **({"fn": scope} if scope is not None else {}),
-                                    **({"made": _made(call, tables, lines)} if call else {}),
+                                    **({"made": _made(maker, tables, lines)} if maker else {}),
                                 },
                             )
                         )
         consts = u.constants(tree)
         helpers = [
-            h for sc in rule_scopes.values() if id(sc) in top_functions for h in _helpers(sc)
+            h
+            for sc in rule_scopes.values()
+            if id(sc) in top_functions and type(sc) is cst.FunctionDef
+            for h in _helpers(sc)
         ]
 
         collections: dict[str, list[str]] = {}  # module-level tuples/lists of names that a
         for name in sorted(passed & tables.keys()):  # function passes on
-            items = [u.dotted(e.value) for e in tables[name].elements]
+            listed = tables[name]
+            assert isinstance(listed, (cst.List, cst.Tuple))  # as ``tables`` holds
+            items = [u.dotted(e.value) for e in listed.elements]
             names = [i for i in items if i]
             if names and len(names) == len(items):
                 collections[name] = names
@@ -766,10 +781,10 @@ class FlaskPlugin:
         target = loop.target
         if isinstance(target, cst.Name):
             names = [target.value]
-        elif isinstance(target, (cst.Tuple, cst.List)) and all(
-            isinstance(e.value, cst.Name) for e in target.elements
-        ):
-            names = [e.value.value for e in target.elements]
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            names = [e.value.value for e in target.elements if isinstance(e.value, cst.Name)]
+            if len(names) != len(target.elements):
+                return
         else:
             return
         table = consts.get(loop.iter.value) if isinstance(loop.iter, cst.Name) else loop.iter
@@ -785,26 +800,31 @@ class FlaskPlugin:
             if len(row) != len(names):
                 return
             rows.append(dict(zip(names, row, strict=True)))
-        fetched: dict[str, tuple[cst.CSTNode, cst.CSTNode]] = {}  # getattr(import_module(m), a)
-        calls = []
+        fetched: dict[str, tuple[cst.CSTNode | None, cst.CSTNode]] = {}  # getattr(import_module
+        calls: list[cst.Call] = []  # (m), a)
         for small in u.small_statements(loop.body):
             assigned, value = u.assign_targets(small)
-            if assigned and u.callee(value) == "getattr":
+            if assigned and type(value) is cst.Call and u.callee(value) == "getattr":
                 pos, _ = u.call_args(value)
-                if len(pos) >= 2 and u.last(u.callee(pos[0])) == "import_module":
-                    for var in assigned:
-                        fetched[var] = (u.arg(pos[0], 0, "name"), pos[1])
-            if isinstance(small, cst.Expr) and (u.callee(small.value) or "").endswith(
-                ".register_blueprint"
+                if len(pos) >= 2 and type(pos[0]) is cst.Call:
+                    if u.last(u.callee(pos[0])) == "import_module":
+                        for var in assigned:
+                            fetched[var] = (u.arg(pos[0], 0, "name"), pos[1])
+            if (
+                isinstance(small, cst.Expr)
+                and type(small.value) is cst.Call
+                and (u.callee(small.value) or "").endswith(".register_blueprint")
             ):
                 calls.append(small.value)
 
-        def bound(expr: cst.CSTNode | None, env: dict[str, cst.CSTNode]) -> cst.CSTNode | None:
+        def bound(
+            expr: cst.CSTNode | None, env: dict[str, cst.BaseExpression]
+        ) -> cst.CSTNode | None:
             return env.get(expr.value, expr) if isinstance(expr, cst.Name) else expr
 
         for call in calls:
             handled.add(id(call))
-            obj = u.callee(call).rsplit(".", 1)[0]
+            obj = (u.callee(call) or "").rsplit(".", 1)[0]
             bp_expr = u.arg(call, 0, "blueprint")
             _, kw = u.call_args(call)
             for env in rows:
@@ -831,10 +851,11 @@ class FlaskPlugin:
         if rule is None or view is None:
             return
         as_view = False
-        if isinstance(view, cst.Call) and (u.callee(view) or "").endswith(".as_view"):
-            view_name, as_view = u.callee(view)[: -len(".as_view")], True
+        called = u.callee(view) or ""
+        if called.endswith(".as_view"):
+            view_name, as_view = called[: -len(".as_view")], True
         else:
-            view_name = u.dotted(view)
+            view_name = u.dotted(view) or ""
         if not view_name:
             return
         rules.append(
@@ -852,7 +873,7 @@ class FlaskPlugin:
         )
 
     @staticmethod
-    def _view_methods(node: cst.ClassDef) -> list[str] | None | bool:
+    def _view_methods(node: cst.ClassDef) -> list[str] | None | Literal[False]:
         """HTTP methods of a class-based view, None if unknown, False if not a view."""
         bases = [u.last(u.dotted(b.value)) for b in node.bases]
         if not any(b in _RESOURCE_BASES for b in bases):
@@ -989,7 +1010,6 @@ class FlaskPlugin:
                 found = owner_prefixes(m, r["obj"], r["local"], r["shortcut"], r.get("fn"))
                 if found is None:
                     continue
-                handler = self._handler(m, r["func"], r["line"], resolver, graph)
                 self._add(
                     graph,
                     resolver,
@@ -999,11 +1019,11 @@ class FlaskPlugin:
                     found,
                     r["rule"],
                     r["methods"] or ["GET"],
-                    handler,
+                    self._handler(m, r["func"], r["line"], resolver, graph),
                 )
             for r in data["rules"]:
                 found = owner_prefixes(m, r["obj"], None, False, r.get("fn"))
-                handler = u.resolve_name(resolver, facts, m, r["view"])
+                handler: str | None = u.resolve_name(resolver, facts, m, r["view"])
                 if found is None or handler is None:
                     continue
                 methods = r["methods"]
@@ -1049,6 +1069,8 @@ class FlaskPlugin:
                 if handler is None:
                     continue
                 found = owner_prefixes(m, obj, None, False, c["fn"])
+                if found is None:
+                    continue
                 methods = self._class_methods(handler, facts, resolver)
                 for rule in (x for v in urls if v and _is_rule(v) for x in v["str"]):
                     self._add(
@@ -1193,7 +1215,7 @@ class FlaskPlugin:
         if not table or "rows" not in table:
             return []
         methods = helper["methods"] if isinstance(helper["methods"], list) else None
-        out = []
+        out: list[tuple[str, tuple[str, bool], str, list[str] | None, str]] = []
         for row in table["rows"]:
             if max(rule_spec["index"], view_spec["index"]) >= len(row):
                 continue
