@@ -196,7 +196,7 @@ _CONTAINERS = {
 }
 
 
-def _annotation_target(expr: cst.CSTNode) -> dict[str, Any] | None:
+def _annotation_target(expr: cst.CSTNode) -> SaRef | None:
     """The related class named by a typed mapping's annotation (``Mapped[List["Post"]]``)."""
     if isinstance(expr, cst.Subscript):
         for element in reversed(expr.slice):
@@ -241,6 +241,44 @@ def _constructed(expr: cst.CSTNode | None) -> str | None:
     return None
 
 
+class SaRef(TypedDict, total=False):
+    """A relationship's or a foreign key's target: a class or table as written or a string."""
+
+    target: str
+    string: bool
+    line: int
+    _node: Any  # in ``collect`` only: the node whose line becomes ``line``
+
+
+class SaTable(TypedDict, total=False):
+    """A Core ``x = Table("name", metadata, ...)``."""
+
+    name: str
+    fks: list[SaRef]
+    var: str
+    line: int
+    _node: Any  # in ``collect`` only
+
+
+class SaClass(TypedDict, total=False):
+    """What a class says about mapping (see ``_class``)."""
+
+    name: str
+    bases: list[str]
+    keywords: list[str]  # class keywords set to ``True`` (``table=True``)
+    decorators: list[str]
+    tablename: str | None
+    tablename_rule: str  # ``@declared_attr __tablename__``: "lower" | "snake"
+    abstract: bool
+    table_var: str | None  # ``__table__ = users`` (a Core table)
+    table_name: str | None  # ``__table__ = Table("users", ...)``
+    has_pk: bool
+    relations: list[SaRef]
+    fks: list[SaRef]
+    line: int
+    _node: Any  # in ``collect`` only
+
+
 class SaBase(TypedDict, total=False):
     """A declarative base, a Flask-SQLAlchemy object or an alias of ``db.Model``."""
 
@@ -263,11 +301,11 @@ class SaAccess(TypedDict, total=False):
 
 class SQLAlchemyFacts(TypedDict):
     """What ``collect`` keeps of one module (version: ``SQLAlchemyPlugin.facts_version``).
-    Classes and core tables stay plain dicts here (see ``_class`` and ``_core_table``)."""
+    ``_node`` keys are removed before the facts leave the worker."""
 
-    classes: list[dict[str, Any]]
+    classes: list[SaClass]
     bases: list[SaBase]
-    tables: list[dict[str, Any]]
+    tables: list[SaTable]
     access: list[SaAccess]
     returns: dict[str, str]  # top-level function -> model its return annotation names
 
@@ -296,7 +334,7 @@ class SQLAlchemyPlugin:
     def collect(self, tree: cst.Module, module: str, file: str) -> SQLAlchemyFacts | None:
         lines = u.Lines(tree)
         bases: list[tuple[cst.CSTNode, SaBase]] = []
-        tables: list[dict[str, Any]] = []
+        tables: list[SaTable] = []
         access: list[tuple[cst.CSTNode, SaAccess]] = []
         var_models: dict[tuple[int, str], str] = {}
         var_calls: dict[tuple[int, str], str] = {}  # x = some_function(...)
@@ -351,7 +389,7 @@ class SQLAlchemyPlugin:
                 elif factory == "Table" and scope is None and type(value) is cst.Call:
                     table = self._core_table(value, lines)
                     if table:
-                        tables.extend(dict(table, var=var) for var in names)
+                        tables.extend({**table, "var": var} for var in names)
                 model = _model_of(value, lambda v, sc=scope: var_models.get((id(sc), v)))
                 if model:
                     for var in names:
@@ -523,7 +561,7 @@ class SQLAlchemyPlugin:
                 found.append((lines.want(node), text))
 
     @staticmethod
-    def _fk(call: cst.Call) -> dict[str, Any] | None:
+    def _fk(call: cst.Call) -> SaRef | None:
         target = u.arg(call, 0, "column")
         text = u.string(target)
         if text is not None:
@@ -531,7 +569,7 @@ class SQLAlchemyPlugin:
         name = u.dotted(target)
         return {"target": name, "string": False, "_node": call} if name else None
 
-    def _core_table(self, call: cst.Call, lines: u.Lines) -> dict[str, Any] | None:
+    def _core_table(self, call: cst.Call, lines: u.Lines) -> SaTable | None:
         name = u.string(u.arg(call, 0, "name"))
         if not name:
             return None
@@ -544,10 +582,10 @@ class SQLAlchemyPlugin:
                     fks.append(fk)
         return {"name": name, "fks": fks, "_node": lines.want(call)}
 
-    def _class(self, node: cst.ClassDef, lines: u.Lines, mapping: bool) -> dict[str, Any]:
+    def _class(self, node: cst.ClassDef, lines: u.Lines, mapping: bool) -> SaClass:
         """What a class says about mapping; its body is searched for relationships, foreign
         keys and columns only when the module calls any (``mapping``)."""
-        info: dict[str, Any] = {
+        info: SaClass = {
             "name": node.name.value,
             "_node": lines.want(node.name),
             "bases": [d for d in (u.dotted(b.value) for b in node.bases) if d],
@@ -589,7 +627,7 @@ class SQLAlchemyPlugin:
                 target = _annotation_target(small.annotation.annotation)
                 if target:
                     lines.want(small.value)
-                    info["relations"].append(dict(target, _node=small.value))
+                    info["relations"].append({**target, "_node": small.value})
         for sub, _ in u.walk(node.body) if mapping else ():
             if type(sub) is not cst.Call:
                 continue
@@ -615,7 +653,7 @@ class SQLAlchemyPlugin:
         return info
 
     @staticmethod
-    def _relation(call: cst.Call) -> dict[str, Any] | None:
+    def _relation(call: cst.Call) -> SaRef | None:
         target = u.arg(call, 0, "argument")
         if isinstance(target, cst.Lambda):
             target = target.body
@@ -629,14 +667,14 @@ class SQLAlchemyPlugin:
     def resolve(self, facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyGraph) -> None:
         items: list[tuple[str, ModuleFacts, SQLAlchemyFacts]] = u.sorted_items(facts, self.name)
         roots: dict[str, str] = {}  # base variable/class node -> "declarative" | "flask"
-        core: dict[str, dict[str, Any]] = {}  # Core table variable node -> table facts
-        classes: dict[str, tuple[str, dict[str, Any]]] = {}
+        core: dict[str, tuple[str, SaTable]] = {}  # Core table variable node -> (module, table)
+        classes: dict[str, tuple[str, SaClass]] = {}
         for m, _, data in items:
             for b in data["bases"]:
                 if b["kind"] != "alias":
                     roots.setdefault(f"{m}:{b['var']}", b["kind"])
             for t in data["tables"]:
-                core.setdefault(f"{m}:{t['var']}", dict(t, module=m))
+                core.setdefault(f"{m}:{t['var']}", (m, t))
             for c in data["classes"]:
                 classes.setdefault(f"{m}:{c['name']}", (m, c))
 
@@ -649,7 +687,7 @@ class SQLAlchemyPlugin:
 
         models: dict[str, dict[str, Any]] = {}  # node -> {"flavour", "parent"}
 
-        def classify(node: str, m: str, c: dict[str, Any]) -> dict[str, Any] | None:
+        def classify(node: str, m: str, c: SaClass) -> dict[str, Any] | None:
             if any(u.last(d) == "mapped" for d in c["decorators"]):
                 return {"flavour": "declarative", "parent": None}
             if any(u.last(d) == "as_declarative" for d in c["decorators"]):
@@ -692,7 +730,7 @@ class SQLAlchemyPlugin:
 
         # -- tables ---------------------------------------------------------------------------
         model_table: dict[str, str] = {}
-        by_var = {node: t["name"] for node, t in core.items()}
+        by_var = {node: t["name"] for node, (_, t) in core.items()}
 
         def inherited_rule(node: str) -> str | None:
             """How a ``__tablename__`` function on the class or a base names its table."""
@@ -740,10 +778,10 @@ class SQLAlchemyPlugin:
             table_of(node)
         table_node: dict[str, str] = {}  # table name -> node that stands for it
         for node in sorted(core):
-            t = core[node]
+            m, t = core[node]
             table_node.setdefault(t["name"], node)
             if t["name"] not in graph.tables:
-                graph.tables[t["name"]] = Table(t["name"], None, facts[t["module"]].file, t["line"])
+                graph.tables[t["name"]] = Table(t["name"], None, facts[m].file, t["line"])
         by_table: dict[str, list[str]] = {}
         for node in sorted(model_table):
             by_table.setdefault(model_table[node], []).append(node)
@@ -866,7 +904,7 @@ class SQLAlchemyPlugin:
         file: str,
         source: str,
         own: str | None,
-        fk: dict[str, Any],
+        fk: SaRef,
         table_node: dict[str, str],
         model_table: dict[str, str],
         by_var: dict[str, str],
