@@ -1319,7 +1319,7 @@ class DjangoPlugin:
     def _registry_run(
         self,
         m: str,
-        desc: dict[str, Any],
+        desc: _urlfuncs.UrlFunc,
         owner: str,
         env: dict[str, Any],
         lookup: Any,
