@@ -56,7 +56,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from itertools import product
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, cast
 
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _util as u
@@ -84,7 +84,7 @@ _REGISTRATION_ATTRS = frozenset(
 
 def _value(
     node: cst.CSTNode | None, tables: dict[str, cst.CSTNode] | None = None
-) -> dict[str, Any] | None:
+) -> FlaskValue | None:
     """Plain description of an argument at a possible helper call site: strings (``str``, with
     ``seq`` for a list/tuple), ``X.as_view(...)`` (``as_view``), a dotted name (``name``) or a
     table of rows (``rows``: a list of tuples such as ``[("/a", ViewA), ...]``, inline or a
@@ -113,12 +113,12 @@ def _value(
     return {"name": name} if name else None
 
 
-def _is_rule(value: dict[str, Any] | None) -> bool:
+def _is_rule(value: FlaskValue | None) -> bool:
     """A URL rule (or list of them): strings that all start with ``/``."""
     return bool(value and value.get("str") and all(x.startswith("/") for x in value["str"]))
 
 
-def _call_site(call: cst.Call, tables: dict[str, cst.CSTNode]) -> dict[str, Any] | None:
+def _call_site(call: cst.Call, tables: dict[str, cst.CSTNode]) -> FlaskCall | None:
     """A call that may register routes through a helper: one of its arguments is a URL rule
     (a string, or list of strings, starting with ``/``), a ``View.as_view(...)`` or a table
     of rows holding rules (``[("/a", ViewA), ...]``)."""
@@ -181,7 +181,7 @@ def _param_prefix(func: cst.FunctionDef, prefix: cst.CSTNode | None) -> dict[str
     return out
 
 
-def _made(call: cst.Call, tables: dict[str, cst.CSTNode], lines: u.Lines) -> dict[str, Any]:
+def _made(call: cst.Call, tables: dict[str, cst.CSTNode], lines: u.Lines) -> FlaskCall:
     """The call a registered blueprint came from (``make_bp("/users")``): what a factory
     call needs (``_call_site``'s shape) and its line, which keys the call."""
     pos, kw = u.call_args(call)
@@ -194,12 +194,13 @@ def _made(call: cst.Call, tables: dict[str, cst.CSTNode], lines: u.Lines) -> dic
     }
 
 
-def _factory_prefix(factory: tuple[str, dict[str, Any]], call: dict[str, Any]) -> str | None:
+def _factory_prefix(factory: tuple[str, FlaskObject], call: FlaskCall) -> str | None:
     """The prefix one call of a blueprint factory gives its blueprint: the literal passed for
     the prefix parameter (or its default when none is passed), within the text around it
     (``f"/{name}"``), with a leading ``/``; None when unknown."""
     o = factory[1]
-    index, name = o["prefix_param"]
+    at, param = o["prefix_param"]
+    index, name = int(at), str(param)
     if name in call["kw"]:
         value = call["kw"][name]
     elif 0 <= index < len(call["pos"]):
@@ -271,7 +272,7 @@ def _helpers(func: cst.FunctionDef) -> list[dict[str, Any]]:
             return dict(found, as_view=True) if found and "param" in found else None
         if view:
             value = _value(expr)
-            return value if value and "str" not in value else None
+            return dict(value) if value and "str" not in value else None
         text = u.string(expr)
         return {"literal": text} if text is not None else None
 
@@ -396,22 +397,112 @@ def _methods(node: cst.CSTNode | None) -> list[str] | None:
     return sorted({m.upper() for m in values}) if values else ["ANY"]
 
 
+class FlaskValue(TypedDict, total=False):
+    """An argument at a call site, as ``_value`` describes it."""
+
+    str: list[str]  # the string(s)
+    seq: bool  # a list/tuple of strings
+    as_view: str  # ``X.as_view(...)``: X
+    name: str  # a dotted name
+    rows: list[list[FlaskValue | None]]  # a table of rows
+
+
+class FlaskCall(TypedDict, total=False):
+    """A call that may register routes: of a helper, an ``Api`` wrapper or a factory."""
+
+    func: str | None
+    pos: list[FlaskValue | None]
+    kw: dict[str, FlaskValue | None]
+    star: bool  # ``*args`` hides which parameter gets what
+    line: int
+    at: Any  # in a registration's ``made``: the line of the call (its node while collected)
+    fn: str | None  # the function it sits in
+
+
+class FlaskObject(TypedDict, total=False):
+    """An app, blueprint, ``Api`` or RESTX namespace object."""
+
+    var: str
+    kind: str  # "app" | "blueprint" | "api"
+    name: str | None
+    prefix: str | None
+    prefix_ref: str | None  # a constant the prefix names
+    scope: str  # "module" | "local"
+    target: str | None  # api, namespace: the app/blueprint/API it is made on
+    cls: str  # api: the class as written
+    prefix_param: list[int | str]  # blueprint factory: [index, name] of the prefix parameter
+    prefix_default: str
+    prefix_around: list[str]  # text before and after the parameter
+    line: int
+    fn: str  # the function a local object is made in
+
+
+class FlaskRoute(TypedDict, total=False):
+    """``@x.route(rule)`` or a verb shortcut on a function."""
+
+    obj: str
+    rule: str
+    methods: list[str] | None
+    shortcut: bool
+    func: str
+    top: bool
+    local: str | None  # the kind of a local object ``obj`` names
+    line: int
+    fn: str
+
+
+class FlaskRule(TypedDict, total=False):
+    """``add_url_rule``, ``add_resource``, ``@api.resource``/``@ns.route`` on a class."""
+
+    obj: str
+    rule: str
+    view: str
+    as_view: bool
+    methods: list[str] | None
+    line: int
+    fn: str
+
+
+class FlaskRegistration(TypedDict, total=False):
+    """``register_blueprint`` (or a row of a registration table) or ``add_namespace``."""
+
+    obj: str
+    bp: str | None
+    bp_node: str  # fetched by name: ``getattr(import_module(m), a)``
+    prefix: str | None
+    has_prefix: bool
+    prefix_ref: str | None
+    namespace: bool
+    made: FlaskCall  # the factory call the blueprint came from
+    line: int
+    fn: str
+
+
+class FlaskFanout(TypedDict, total=False):
+    """``for bp in <param>: app.register_blueprint(bp, url_prefix=...)`` in ``func``."""
+
+    func: str
+    param: str
+    prefix: str | None
+    has_prefix: bool
+    line: int
+
+
 class _FlaskShape(TypedDict):
-    objects: list[dict[str, Any]]  # apps, blueprints, APIs, namespaces
-    routes: list[dict[str, Any]]  # ``@x.route`` and the verb shortcuts
-    rules: list[dict[str, Any]]  # ``add_url_rule``, ``add_resource``, ``@api.resource``
-    registrations: list[dict[str, Any]]  # ``register_blueprint``, ``add_namespace``
+    objects: list[FlaskObject]
+    routes: list[FlaskRoute]
+    rules: list[FlaskRule]
+    registrations: list[FlaskRegistration]
     views: dict[str, list[str] | None]  # class-based view -> its methods (None: unknown)
 
 
 class FlaskFacts(_FlaskShape, total=False):
-    """What ``collect`` keeps of one module (version: ``FlaskPlugin.facts_version``); the
-    items of its lists are plain dicts described where they are made."""
+    """What ``collect`` keeps of one module (version: ``FlaskPlugin.facts_version``)."""
 
     helpers: list[dict[str, Any]]  # registration helpers (see ``_helpers``)
-    calls: list[dict[str, Any]]  # calls that may reach a helper, an API wrapper or a factory
+    calls: list[FlaskCall]
     constants: u.Constants
-    fanouts: list[dict[str, Any]]  # ``for bp in blueprints: app.register_blueprint(bp, ...)``
+    fanouts: list[FlaskFanout]
     collections: dict[str, list[str]]  # module-level tuples of names passed on
     api_classes: dict[str, dict[str, Any]]  # ``Api`` subclasses wrapping ``add_resource``
 
@@ -451,11 +542,11 @@ class FlaskPlugin:
             if isinstance(value, (cst.List, cst.Tuple)):
                 tables.update((n, value) for n in names)
         literals = u.literals(tree)
-        fanouts: list[tuple[cst.CSTNode, dict[str, Any]]] = []
+        fanouts: list[tuple[cst.CSTNode, FlaskFanout]] = []
         api_classes: dict[str, dict[str, Any]] = {}  # Api subclasses wrapping add_resource
         passed: set[str] = set()  # names handed to a call or used in a function's assignment
         handled: set[int] = set()  # register_blueprint calls read with their loop
-        sites: list[tuple[cst.CSTNode, dict[str, Any], Any]] = []  # calls of possible helpers
+        sites: list[tuple[cst.CSTNode, FlaskCall, Any]] = []  # calls of possible helpers
         rule_scopes: dict[int, cst.CSTNode] = {}  # functions holding a registration call
         top_functions = {id(s) for s in tree.body if type(s) is cst.FunctionDef}
         fn_keys: dict[int, str] = {}
@@ -686,29 +777,39 @@ class FlaskPlugin:
             if scope is not None:
                 r["fn"] = fn(scope)
             out_routes.append(r)
+        # the items are plain dicts while collected (``fn`` holds the function node then)
         data: FlaskFacts = {
-            "objects": [
-                dict(o, line=lines.of(n), **({"fn": fn(sc)} if sc is not None else {}))
-                for n, o, sc in objects
-            ],
-            "routes": out_routes,
-            "rules": [
-                dict(r, line=lines.of(n), fn=fn(r["fn"]))
-                if "fn" in r
-                else dict(r, line=lines.of(n))
-                for n, r in rules
-            ],
-            "registrations": [
-                dict(r, line=lines.of(n), fn=fn(r["fn"]))
-                if "fn" in r
-                else dict(r, line=lines.of(n))
-                for n, r in regs
-            ],
+            "objects": cast(
+                list[FlaskObject],
+                [
+                    dict(o, line=lines.of(n), **({"fn": fn(sc)} if sc is not None else {}))
+                    for n, o, sc in objects
+                ],
+            ),
+            "routes": cast(list[FlaskRoute], out_routes),
+            "rules": cast(
+                list[FlaskRule],
+                [
+                    dict(r, line=lines.of(n), fn=fn(r["fn"]))
+                    if "fn" in r
+                    else dict(r, line=lines.of(n))
+                    for n, r in rules
+                ],
+            ),
+            "registrations": cast(
+                list[FlaskRegistration],
+                [
+                    dict(r, line=lines.of(n), fn=fn(r["fn"]))
+                    if "fn" in r
+                    else dict(r, line=lines.of(n))
+                    for n, r in regs
+                ],
+            ),
             "views": dict(sorted(views.items())),
         }
-        for r in data["registrations"]:
-            if "made" in r:
-                r["made"] = dict(r["made"], at=lines.of(r["made"]["at"]))
+        for reg in data["registrations"]:
+            if "made" in reg:
+                reg["made"] = {**reg["made"], "at": lines.of(cast(Any, reg["made"]["at"]))}
         if helpers:
             data["helpers"] = sorted(
                 (
@@ -719,21 +820,23 @@ class FlaskPlugin:
             )
         if sites:
             data["calls"] = sorted(
-                (dict(c, line=lines.of(n), fn=fn(sc)) for n, c, sc in sites),
-                key=lambda c: (c["line"], c["func"]),
+                ({**c, "line": lines.of(n), "fn": fn(sc)} for n, c, sc in sites),
+                key=lambda c: (c["line"], c["func"] or ""),
             )
         if consts:
             data["constants"] = consts
         if fanouts:
-            data["fanouts"] = sorted(
-                (dict(f, line=lines.of(n)) for n, f in fanouts), key=lambda f: f["line"]
-            )
+            for n, f in fanouts:
+                f["line"] = lines.of(n)
+            data["fanouts"] = sorted((f for _, f in fanouts), key=lambda f: f["line"])
         if collections:
             data["collections"] = collections
         if api_classes:
             data["api_classes"] = api_classes
-        for key in ("objects", "routes", "rules", "registrations"):
-            data[key].sort(key=lambda d: d["line"])
+        data["objects"].sort(key=lambda d: d["line"])
+        data["routes"].sort(key=lambda d: d["line"])
+        data["rules"].sort(key=lambda d: d["line"])
+        data["registrations"].sort(key=lambda d: d["line"])
         return data
 
     @staticmethod
@@ -888,8 +991,8 @@ class FlaskPlugin:
         for m, _, data in items:
             for o in data["objects"]:
                 prefix = o["prefix"]
-                if o.get("prefix_ref"):
-                    prefix = u.evaluate(resolver, facts, m, o["prefix_ref"], self.name)
+                if ref := o.get("prefix_ref"):
+                    prefix = u.evaluate(resolver, facts, m, ref, self.name)
                 if o["scope"] == "module":
                     objs.setdefault(
                         f"{m}:{o['var']}", dict(o, module=m, prefix=prefix, edge=f"{m}:{o['var']}")
@@ -912,32 +1015,32 @@ class FlaskPlugin:
 
         regs: dict[str, list[tuple[str | None, str | None, bool]]] = defaultdict(list)
         for m, _, data in items:
-            for r in data["registrations"]:
-                child = r.get("bp_node") or lookup(m, r.get("fn"), r["bp"])
-                if r.get("namespace") and child in objs and objs[child]["kind"] == "api":
-                    parent = lookup(m, r.get("fn"), r["obj"])
+            for reg in data["registrations"]:
+                child = reg.get("bp_node") or lookup(m, reg.get("fn"), reg["bp"])
+                if reg.get("namespace") and child in objs and objs[child]["kind"] == "api":
+                    parent = lookup(m, reg.get("fn"), reg["obj"])
                     objs[child] = dict(
                         objs[child],
                         target_node=parent,
-                        prefix=(r["prefix"] if r["has_prefix"] else objs[child]["prefix"]),
+                        prefix=(reg["prefix"] if reg["has_prefix"] else objs[child]["prefix"]),
                     )
                     continue
                 if child not in objs or objs[child]["kind"] != "blueprint":
                     continue
-                if r.get("bp_node"):  # fetched by name at run time: a string reference
+                if reg.get("bp_node"):  # fetched by name at run time: a string reference
                     u.add_edge(
                         graph,
-                        resolver.owner_of_line(m, r["line"]),
+                        resolver.owner_of_line(m, reg["line"]),
                         child,
                         "dynamic",
-                        u.evidence(facts[m].file, r["line"]),
+                        u.evidence(facts[m].file, reg["line"]),
                     )
-                parent = lookup(m, r.get("fn"), r["obj"])
+                parent = lookup(m, reg.get("fn"), reg["obj"])
                 if parent not in objs or objs[parent]["kind"] != "blueprint":
                     parent = None
-                prefix, has = r["prefix"], r["has_prefix"]
-                if r.get("prefix_ref"):
-                    prefix = u.evaluate(resolver, facts, m, r["prefix_ref"], self.name)
+                prefix, has = reg["prefix"], reg["has_prefix"]
+                if ref := reg.get("prefix_ref"):
+                    prefix = u.evaluate(resolver, facts, m, ref, self.name)
                     has = prefix is not None
                 regs[child].append((parent, prefix, has))
 
@@ -1021,22 +1124,22 @@ class FlaskPlugin:
                     r["methods"] or ["GET"],
                     self._handler(m, r["func"], r["line"], resolver, graph),
                 )
-            for r in data["rules"]:
-                found = owner_prefixes(m, r["obj"], None, False, r.get("fn"))
-                handler: str | None = u.resolve_name(resolver, facts, m, r["view"])
+            for fact in data["rules"]:
+                found = owner_prefixes(m, fact["obj"], None, False, fact.get("fn"))
+                handler: str | None = u.resolve_name(resolver, facts, m, fact["view"])
                 if found is None or handler is None:
                     continue
-                methods = r["methods"]
-                if methods is None and r["as_view"]:
+                methods = fact["methods"]
+                if methods is None and fact["as_view"]:
                     methods = self._class_methods(handler, facts, resolver)
                 self._add(
                     graph,
                     resolver,
                     m,
                     mf.file,
-                    r["line"],
+                    fact["line"],
                     found,
-                    r["rule"],
+                    fact["rule"],
                     methods or ["GET"],
                     handler,
                 )
@@ -1157,7 +1260,7 @@ class FlaskPlugin:
 
     @staticmethod
     def _bind(
-        helper: dict[str, Any], call: dict[str, Any], helper_module: str, call_module: str
+        helper: dict[str, Any], call: FlaskCall, helper_module: str, call_module: str
     ) -> list[tuple]:
         """The registrations one call of a helper makes: (rule, (view name, as_view), module
         the view name is read in, methods or None, name of the app/blueprint object)."""
