@@ -188,6 +188,57 @@ _MODEL_BASES = {
 }
 
 
+class DjSignal(TypedDict, total=False):
+    """A receiver: ``@receiver(signal, sender=...)`` on ``handler`` or ``signal.connect(...)``."""
+
+    signal: str
+    handler: str
+    decorated: bool
+    sender: str | None  # a name
+    sender_str: str | None  # an ``"app.Model"`` string
+    line: int
+
+
+class DjSend(TypedDict, total=False):
+    signal: str
+    line: int
+
+
+class DjGetModel(TypedDict, total=False):
+    """``apps.get_model("app", "Model")`` / ``get_model("app.Model")``."""
+
+    app: str
+    model: str
+    line: int
+
+
+class DjAccess(TypedDict, total=False):
+    """An ORM read or write of ``target`` (a model as written), through ``manager`` when it is
+    not ``objects``."""
+
+    target: str
+    op: str  # "read" | "write"
+    manager: str
+    line: int
+
+
+class DjM2MOp(TypedDict, total=False):
+    """``x.<attr>.add(...)``/``.all()``...: a related manager's read or write."""
+
+    attr: str
+    op: str
+    line: int
+
+
+class DjRegister(TypedDict, total=False):
+    """``router.register(prefix, ViewSet)`` at module level."""
+
+    router: str
+    prefix: str | None
+    viewset: str
+    line: int
+
+
 class _DjangoShape(TypedDict):
     installed_apps: list[str] | None  # ``INSTALLED_APPS`` of a settings module
     settings: dict[str, str]  # other string settings (``AUTH_USER_MODEL``, ``ROOT_URLCONF``)
@@ -195,19 +246,20 @@ class _DjangoShape(TypedDict):
     urls: dict[str, list[dict[str, Any]]]  # URL list variable -> its entries
     models: list[dict[str, Any]]
     views: dict[str, list[str] | None]  # view function or class -> its HTTP methods
-    get_model: list[dict[str, Any]]
-    signals: list[dict[str, Any]]  # receivers
-    sends: list[dict[str, Any]]
-    access: list[dict[str, Any]]  # ORM reads and writes
+    get_model: list[DjGetModel]
+    signals: list[DjSignal]  # receivers
+    sends: list[DjSend]
+    access: list[DjAccess]  # ORM reads and writes
     routers: dict[str, dict[str, Any]]  # DRF router variable -> its kind
-    registers: list[dict[str, Any]]  # ``router.register(...)``
+    registers: list[DjRegister]  # ``router.register(...)``
     viewsets: dict[str, dict[str, Any]]
-    m2m_ops: list[dict[str, Any]]
+    m2m_ops: list[DjM2MOp]
 
 
 class DjangoFacts(_DjangoShape, total=False):
     """What ``collect`` keeps of one module (version: ``DjangoPlugin.facts_version``); the
-    items of its lists are plain dicts described where they are made."""
+    items of the URL, model, app-config, router and viewset facts are plain dicts described
+    where they are made."""
 
     factories: dict[str, list[str]]  # functions that make model classes -> bases they use
     made: list[dict[str, Any]]  # ``Model = factory(...)`` at module level
