@@ -777,6 +777,16 @@ class FlaskPlugin:
             if scope is not None:
                 r["fn"] = fn(scope)
             out_routes.append(r)
+
+        def lined(found: list[tuple[cst.CSTNode, dict[str, Any]]]) -> list[dict[str, Any]]:
+            """Each fact with its node's line and its function's key (not the node)."""
+            return [
+                dict(r, line=lines.of(n), fn=fn(r["fn"]))
+                if "fn" in r
+                else dict(r, line=lines.of(n))
+                for n, r in found
+            ]
+
         # the items are plain dicts while collected (``fn`` holds the function node then)
         data: FlaskFacts = {
             "objects": cast(
@@ -787,24 +797,8 @@ class FlaskPlugin:
                 ],
             ),
             "routes": cast(list[FlaskRoute], out_routes),
-            "rules": cast(
-                list[FlaskRule],
-                [
-                    dict(r, line=lines.of(n), fn=fn(r["fn"]))
-                    if "fn" in r
-                    else dict(r, line=lines.of(n))
-                    for n, r in rules
-                ],
-            ),
-            "registrations": cast(
-                list[FlaskRegistration],
-                [
-                    dict(r, line=lines.of(n), fn=fn(r["fn"]))
-                    if "fn" in r
-                    else dict(r, line=lines.of(n))
-                    for n, r in regs
-                ],
-            ),
+            "rules": cast(list[FlaskRule], lined(rules)),
+            "registrations": cast(list[FlaskRegistration], lined(regs)),
             "views": dict(sorted(views.items())),
         }
         for reg in data["registrations"]:
