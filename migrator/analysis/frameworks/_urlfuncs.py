@@ -11,15 +11,42 @@ the parameters of the function it calls and evaluates the templates, down to the
 
 Templates (JSON): ``{"s": text}`` a string, ``{"p": name}`` a parameter or local name,
 ``{"fmt": [template, [args]]}`` ``template % args``, ``{"cat": [a, b]}`` ``a + b``,
-``{"d": dotted}`` a name (a view), ``{"as_view": dotted}`` ``View.as_view(...)``.
+``{"d": dotted}`` a name (a view), ``{"as_view": dotted}`` ``View.as_view(...)``,
+``{"a": name}`` ``self.name`` (a class attribute: a registry method runs for each class that
+inherits it, with that class's string attributes, ``url_prefix = "^taxes"``, bound).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from migrator.analysis.frameworks import _util as u
 from migrator.analysis.lazy import cst
+
+Template = dict[str, Any]  # one of the forms above (nested: JSON has no recursive type here)
+
+
+class UrlCall(TypedDict):
+    """A call a URL function makes, its arguments as templates (None: none of the forms)."""
+
+    func: str | None
+    pos: list[Template | None]
+    kw: dict[str, Template | None]
+
+
+class _UrlFuncShape(TypedDict):
+    params: list[str]
+    calls: list[UrlCall]
+    locals: dict[str, str]  # local string constants
+
+
+class UrlFunc(_UrlFuncShape, total=False):
+    """What ``describe`` says of a function; the Django plug-in adds ``registry`` (named like
+    ``get_urls``) and ``line``."""
+
+    registry: bool
+    line: int
+
 
 #: functions that build a URL pattern from (regex or route, view)
 TERMINALS = ("path", "re_path", "url")
@@ -38,6 +65,9 @@ def template(node: cst.CSTNode | None) -> dict[str, Any] | None:
         return {"s": text}
     if isinstance(node, cst.Name):
         return {"p": node.value}
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
+        if node.value.value == "self":  # ``self.url_prefix``: a class attribute
+            return {"a": node.attr.value}
     if isinstance(node, cst.BinaryOperation):
         left, right = template(node.left), template(node.right)
         if isinstance(node.operator, cst.Modulo) and left is not None:
@@ -85,21 +115,22 @@ def returns_built(func: cst.FunctionDef) -> bool:
     )
 
 
-def describe(func: cst.FunctionDef) -> dict[str, Any] | None:
+def describe(func: cst.FunctionDef) -> UrlFunc | None:
     """Parameters of ``func`` and the calls its body makes URL patterns with, each as
     ``{"func": callee, "pos": [templates], "kw": {name: template}}``; None if it makes none."""
     found: list[cst.Call] = []
     local: dict[str, str] = {}  # ``url_prefix = "^cms/page"``: local string constants
     for node, _ in u.walk(func.body, func):
-        tp = type(node)
-        if tp is cst.Return or tp is cst.Expr:
+        if type(node) is cst.Return or type(node) is cst.Expr:
             _calls(node.value, found)
-        elif tp in (cst.Assign, cst.AugAssign, cst.AnnAssign):
+        elif type(node) is cst.AugAssign:
+            _calls(node.value, found)
+        elif type(node) is cst.Assign or type(node) is cst.AnnAssign:
             _calls(node.value, found)
             text = u.string(node.value)
-            if text is not None and tp is not cst.AugAssign:
+            if text is not None:
                 local.update((n, text) for n in u.assign_targets(node)[0])
-    calls = []
+    calls: list[UrlCall] = []
     for call in found:
         pos = [template(a.value) for a in call.args if not a.keyword and not a.star]
         kw = {a.keyword.value: template(a.value) for a in call.args if a.keyword}
@@ -124,6 +155,9 @@ def evaluate(tmpl: dict[str, Any] | None, env: dict[str, Any]) -> Any:
         return tmpl["s"]
     if "p" in tmpl:
         return env.get(tmpl["p"], {"d": tmpl["p"], "m": env.get("__module__")})
+    if "a" in tmpl:  # bound as ``self.<name>`` from the class's string attributes
+        name = f"self.{tmpl['a']}"
+        return env.get(name, {"d": name, "m": env.get("__module__")})
     if "cat" in tmpl:
         a, b = (evaluate(t, env) for t in tmpl["cat"])
         return a + b if isinstance(a, str) and isinstance(b, str) else None
@@ -141,7 +175,7 @@ def evaluate(tmpl: dict[str, Any] | None, env: dict[str, Any]) -> Any:
 
 
 def expand(
-    call: dict[str, Any], module: str, env: dict[str, Any], lookup: Any, depth: int = 0
+    call: UrlCall, module: str, env: dict[str, Any], lookup: Any, depth: int = 0
 ) -> list[tuple[str, str, Any, int | None]]:
     """(kind, regex, view, None) for each pattern a call makes: a terminal call directly,
     a URL function (``lookup(module, name)`` -> (its module, its description) or None) through
@@ -181,3 +215,14 @@ def expand(
     for inner in desc["calls"]:
         out.extend(expand(inner, target_module, bound, lookup, depth + 1))
     return out
+
+
+def uses_self(desc: UrlFunc) -> bool:
+    """Whether a description's calls read ``self.<attribute>`` anywhere."""
+
+    def has(t: Any) -> bool:
+        if isinstance(t, dict):
+            return "a" in t or any(has(v) for v in t.values())
+        return isinstance(t, list) and any(has(v) for v in t)
+
+    return any(has(c["pos"]) or has(c["kw"]) for c in desc["calls"])

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypedDict
 
 from migrator.analysis.collect import dotted_name as dotted  # noqa: F401 - re-exported for the plug-ins
 from migrator.analysis.facts import ModuleFacts
@@ -25,6 +25,14 @@ from migrator.analysis.walk import nodes as walk  # noqa: F401 - for the plug-in
 from migrator.graph import DependencyGraph
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
+
+
+class Constants(TypedDict, total=False):
+    """What ``constants`` finds in a module, kept by a plug-in under ``"constants"``."""
+
+    consts: dict[str, str]  # module-level name -> string
+    classes: dict[str, dict[str, str]]  # class -> its string attributes
+    instances: dict[str, str]  # module-level name -> the class it is an instance of
 
 
 class _Done(Exception):
@@ -150,13 +158,18 @@ def arg(call: cst.Call, index: int, keyword: str | None = None) -> cst.CSTNode |
     return pos[index] if 0 <= index < len(pos) else None
 
 
-def callee(node: cst.CSTNode) -> str | None:
+def callee(node: cst.CSTNode | None) -> str | None:
     """The dotted name called by a Call node, None otherwise."""
     return dotted(node.func) if type(node) is cst.Call else None
 
 
 def last(name: str | None) -> str | None:
     return name.rsplit(".", 1)[-1] if name else None
+
+
+def capital(name: str | None) -> bool:
+    """Whether the last part of a dotted name starts with a capital: a class, by convention."""
+    return bool(name and name.rsplit(".", 1)[-1][:1].isupper())
 
 
 def decorator_call(dec: cst.Decorator) -> tuple[str | None, cst.Call | None]:
@@ -169,11 +182,10 @@ def decorator_call(dec: cst.Decorator) -> tuple[str | None, cst.Call | None]:
 
 def assign_targets(stmt: cst.CSTNode) -> tuple[list[str], cst.CSTNode | None]:
     """Simple name targets and the value of an ``x = ...`` / ``x: T = ...`` statement."""
-    tp = type(stmt)
-    if tp is cst.Assign:
+    if type(stmt) is cst.Assign:
         names = [t.target.value for t in stmt.targets if type(t.target) is cst.Name]
         return names, stmt.value
-    if tp is cst.AnnAssign and type(stmt.target) is cst.Name:
+    if type(stmt) is cst.AnnAssign and type(stmt.target) is cst.Name:
         return [stmt.target.value], stmt.value
     return [], None
 
@@ -305,7 +317,7 @@ def sorted_items(facts: dict[str, ModuleFacts], plugin: str) -> list[tuple[str, 
 # -- constants -----------------------------------------------------------------------------------
 
 
-def constants(tree: cst.Module) -> dict[str, dict[str, Any]]:
+def constants(tree: cst.Module) -> Constants:
     """Module-level string constants, string attributes of module-level classes and
     module-level instances: enough to evaluate ``url_prefix=API_PREFIX`` or
     ``prefix=settings.API_V1_STR`` (with ``class Settings: API_V1_STR: str = "/api/v1"`` and
@@ -315,7 +327,7 @@ def constants(tree: cst.Module) -> dict[str, dict[str, Any]]:
     instances: dict[str, str] = {}
     for stmt in tree.body:
         if isinstance(stmt, cst.ClassDef):
-            attrs = {}
+            attrs: dict[str, str] = {}
             for small in small_statements(stmt.body):
                 names, value = assign_targets(small)
                 text = string(value)
@@ -330,10 +342,16 @@ def constants(tree: cst.Module) -> dict[str, dict[str, Any]]:
             cls = callee(value) if value is not None else None
             if text is not None:
                 consts.update((n, text) for n in names)
-            elif cls and last(cls)[:1].isupper():
+            elif cls and capital(cls):
                 instances.update((n, cls) for n in names)
-    out = {"consts": consts, "classes": classes, "instances": instances}
-    return {k: v for k, v in out.items() if v}
+    out = Constants()  # empty parts are left out
+    if consts:
+        out["consts"] = consts
+    if classes:
+        out["classes"] = classes
+    if instances:
+        out["instances"] = instances
+    return out
 
 
 def literals(tree: cst.Module) -> dict[str, str]:
@@ -360,7 +378,8 @@ def fstring(node: cst.CSTNode | None, values: dict[str, str]) -> str | None:
         if isinstance(part, cst.FormattedStringText):
             out.append(part.value)
         elif (
-            isinstance(part.expression, cst.Name)
+            isinstance(part, cst.FormattedStringExpression)
+            and isinstance(part.expression, cst.Name)
             and part.expression.value in values
             and part.format_spec is None
             and part.conversion is None

@@ -4,7 +4,11 @@ A plug-in works in two halves, like the analyser itself:
 
 * ``collect`` runs in the worker on the libcst tree of every file whose source contains one of
   ``markers`` (a cheap text filter) and returns plain, picklable data; it is stored in
-  ``ModuleFacts.framework[plugin.name]`` and cached with the rest of the facts.
+  ``ModuleFacts.framework[plugin.name]`` and cached with the rest of the facts. Its shape is a
+  ``TypedDict`` of the plug-in's module (``TasksFacts``...; plain JSON data, as the cache
+  wants), read through the same type in ``resolve``; ``facts_version`` numbers that shape.
+  A cached file's facts are reused only by the same plug-in source (``frameworks.signature``
+  hashes it), so a new shape needs no migration: bump ``facts_version`` to say it changed.
 * ``resolve`` runs once in the parent after all files are parsed, with every module's facts and
   a ``Resolver`` that maps a name used in a module to a graph node. It adds routes, entry points,
   tables and ``route``/``orm``/``table``/``dynamic``/``async``/``signal`` edges to the graph.
@@ -39,6 +43,7 @@ class Resolver(Protocol):
 class FrameworkPlugin(Protocol):
     name: str
     markers: tuple[str, ...]
+    facts_version: int  # the version of the shape ``collect`` returns
 
     def collect(self, tree: cst.Module, module: str, file: str) -> Any: ...
 

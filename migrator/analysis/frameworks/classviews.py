@@ -11,7 +11,7 @@ adds nothing to the graph; the Flask plug-in walks it to find a view's verbs.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _util as u
@@ -35,14 +35,26 @@ def verbs(node: cst.ClassDef) -> list[str]:
     return declared or sorted(found)
 
 
+class ViewClass(TypedDict):
+    bases: list[str]  # dotted names as written
+    verbs: list[str]
+
+
+class ClassViewsFacts(TypedDict):
+    """What ``collect`` keeps of one module (version: ``ClassViewsPlugin.facts_version``)."""
+
+    classes: dict[str, ViewClass]
+
+
 class ClassViewsPlugin:
     """See the module docstring."""
 
     name = "classviews"
+    facts_version = 1
     markers = tuple(f"def {m}(" for m in u.HTTP_METHODS[:5]) + ("methods =",)
 
-    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
-        classes = {}
+    def collect(self, tree: cst.Module, module: str, file: str) -> ClassViewsFacts | None:
+        classes: dict[str, ViewClass] = {}
         for stmt in tree.body:
             if type(stmt) is not cst.ClassDef:
                 continue
@@ -71,8 +83,10 @@ def class_verbs(handler: str, facts: dict[str, ModuleFacts], resolver: Any) -> l
             continue
         seen.add(node)
         module, _, cls = node.partition(":")
-        data = facts[module].framework.get(ClassViewsPlugin.name) if module in facts else None
-        info = (data or {}).get("classes", {}).get(cls)
+        data: ClassViewsFacts | None = (
+            facts[module].framework.get(ClassViewsPlugin.name) if module in facts else None
+        )
+        info = data["classes"].get(cls) if data else None
         if info is None:
             continue
         found.update(info["verbs"])

@@ -27,6 +27,8 @@
   view and format-suffix patterns are left out (no project handler).
 * URL registries: ``get_urls()`` methods and functions, expanded through ``url()`` wrappers
   and helpers that build patterns with ``%`` formatting (see ``_urlfuncs``), rooted at ``/``.
+  A ``get_urls`` method reading ``self.<attribute>`` runs once per class that inherits it, with
+  that class's string attributes (``url_prefix = "^taxes"``) along its bases.
 * Models: subclasses of ``models.Model`` (through other models, add-on bases such as
   ``parler``/``polymorphic``/``mptt`` ``*Model`` classes, treebeard nodes and
   ``six.with_metaclass(...)`` too); models a project function builds with ``type(name,
@@ -47,7 +49,8 @@
 * ``apps.get_model("app", "Model")`` / ``get_model("app.Model")`` -> ``dynamic`` edge from the
   calling top-level symbol to the model.
 * Signals: ``@receiver(signal, sender=Model)`` and ``signal.connect(handler, sender=Model)`` ->
-  ``EntryPoint(kind="signal", name="signal:Sender")`` and a ``signal`` edge **from the sender
+  ``EntryPoint(kind="signal", name="signal:Sender")`` (``.connect`` only on Django's signals:
+  imported from ``django.*signals`` or a ``Signal()`` the project defines) and a ``signal`` edge **from the sender
   model to the handler** (saving the model runs the handler); ``custom_signal.send(...)`` gives a
   ``signal`` edge from the sending symbol to every handler connected to that signal.
 * Access: ``Model.objects.<...>`` chains, ``get_object_or_404(Model, ...)`` and the
@@ -79,7 +82,7 @@ variable (``app.urls:urlpatterns``) that lists the rule to the view**.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _urlfuncs
@@ -105,6 +108,7 @@ _WRITES = (
     "bulk_update",
 )
 _INSTANCE_WRITES = ("save", "delete")
+_SIGNAL_CLASSES = ("Signal", "ModelSignal")  # ``django.dispatch`` / ``django.db.models.signals``
 _BUILTIN_MANAGERS = frozenset({"_default_manager", "_base_manager"})
 _USER_MODEL = "settings.AUTH_USER_MODEL"  # what ``get_user_model()`` stands for
 _REQUIRE = {"require_GET": ["GET"], "require_POST": ["POST"], "require_safe": ["GET", "HEAD"]}
@@ -184,15 +188,99 @@ _MODEL_BASES = {
 }
 
 
+class DjSignal(TypedDict, total=False):
+    """A receiver: ``@receiver(signal, sender=...)`` on ``handler`` or ``signal.connect(...)``."""
+
+    signal: str
+    handler: str
+    decorated: bool
+    sender: str | None  # a name
+    sender_str: str | None  # an ``"app.Model"`` string
+    line: int
+
+
+class DjSend(TypedDict, total=False):
+    signal: str
+    line: int
+
+
+class DjGetModel(TypedDict, total=False):
+    """``apps.get_model("app", "Model")`` / ``get_model("app.Model")``."""
+
+    app: str
+    model: str
+    line: int
+
+
+class DjAccess(TypedDict, total=False):
+    """An ORM read or write of ``target`` (a model as written), through ``manager`` when it is
+    not ``objects``."""
+
+    target: str
+    op: str  # "read" | "write"
+    manager: str
+    line: int
+
+
+class DjM2MOp(TypedDict, total=False):
+    """``x.<attr>.add(...)``/``.all()``...: a related manager's read or write."""
+
+    attr: str
+    op: str
+    line: int
+
+
+class DjRegister(TypedDict, total=False):
+    """``router.register(prefix, ViewSet)`` at module level."""
+
+    router: str
+    prefix: str | None
+    viewset: str
+    line: int
+
+
+class _DjangoShape(TypedDict):
+    installed_apps: list[str] | None  # ``INSTALLED_APPS`` of a settings module
+    settings: dict[str, str]  # other string settings (``AUTH_USER_MODEL``, ``ROOT_URLCONF``)
+    app_configs: list[dict[str, Any]]
+    urls: dict[str, list[dict[str, Any]]]  # URL list variable -> its entries
+    models: list[dict[str, Any]]
+    views: dict[str, list[str] | None]  # view function or class -> its HTTP methods
+    get_model: list[DjGetModel]
+    signals: list[DjSignal]  # receivers
+    sends: list[DjSend]
+    access: list[DjAccess]  # ORM reads and writes
+    routers: dict[str, dict[str, Any]]  # DRF router variable -> its kind
+    registers: list[DjRegister]  # ``router.register(...)``
+    viewsets: dict[str, dict[str, Any]]
+    m2m_ops: list[DjM2MOp]
+
+
+class DjangoFacts(_DjangoShape, total=False):
+    """What ``collect`` keeps of one module (version: ``DjangoPlugin.facts_version``); the
+    items of the URL, model, app-config, router and viewset facts are plain dicts described
+    where they are made."""
+
+    factories: dict[str, list[str]]  # functions that make model classes -> bases they use
+    made: list[dict[str, Any]]  # ``Model = factory(...)`` at module level
+    url_funcs: dict[str, _urlfuncs.UrlFunc]  # functions and ``Cls.get_urls`` making URLs
+    signal_defs: dict[str, str]  # ``x = Signal()`` -> the factory as written
+    class_attrs: dict[str, dict[str, str]]  # class -> its string attributes
+    user_names: list[str]  # module-level names bound to ``get_user_model()``
+
+
 class DjangoPlugin:
     """See the module docstring."""
 
     name = "django"
+    facts_version = 1
     markers = (
         "django",
         "INSTALLED_APPS",
         "urlpatterns",
         ".objects",
+        "._default_manager",
+        "._base_manager",
         "get_model",
         "@receiver",
         ".connect(",
@@ -207,9 +295,9 @@ class DjangoPlugin:
     )
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
+    def collect(self, tree: cst.Module, module: str, file: str) -> DjangoFacts | None:
         lines = u.Lines(tree)
-        data: dict[str, Any] = {
+        data: DjangoFacts = {
             "installed_apps": None,
             "settings": {},
             "app_configs": [],
@@ -238,22 +326,22 @@ class DjangoPlugin:
         self._calls(tree, data, later)
         for item, node in pending:
             item["line"] = lines.of(node)
-        if not any(data[k] for k in data):
+        if not any(data.values()):
             return None
-        for key in (
-            "get_model",
-            "signals",
-            "sends",
-            "access",
-            "app_configs",
-            "models",
-            "registers",
-            "m2m_ops",
+        for found in (
+            data["get_model"],
+            data["signals"],
+            data["sends"],
+            data["access"],
+            data["app_configs"],
+            data["models"],
+            data["registers"],
+            data["m2m_ops"],
         ):
-            data[key].sort(key=lambda d: (d["line"], repr(sorted(d.items()))))
+            found.sort(key=lambda d: (d["line"], repr(sorted(d.items()))))
         return data
 
-    def _top_level(self, stmt: cst.CSTNode, data: dict[str, Any], later: Any) -> None:
+    def _top_level(self, stmt: cst.CSTNode, data: DjangoFacts, later: Any) -> None:
         tp = type(stmt)
         if tp is cst.If:  # ``if not is_model_registered(...): class M(...)``
             branch: Any = stmt
@@ -262,10 +350,10 @@ class DjangoPlugin:
                     self._top_level(inner, data, later)
                 branch = branch.orelse if type(branch) is cst.If else None
             return
-        if tp is cst.ClassDef:
+        if type(stmt) is cst.ClassDef:
             self._class(stmt, data, later)
             return
-        if tp is cst.FunctionDef:
+        if type(stmt) is cst.FunctionDef:
             methods = self._func_methods(stmt)
             if methods:
                 data["views"][stmt.name.value] = methods
@@ -278,6 +366,7 @@ class DjangoPlugin:
             if isinstance(small, cst.Expr):
                 self._register(small.value, data, later)
                 continue
+            value: cst.CSTNode | None
             if (
                 isinstance(small, cst.AugAssign)
                 and isinstance(small.target, cst.Name)
@@ -287,6 +376,11 @@ class DjangoPlugin:
             else:
                 (names, value), extend = u.assign_targets(small), False
             if not names or value is None:
+                continue
+            factory = u.callee(value)
+            if factory and u.last(factory) in _SIGNAL_CLASSES:  # ``order_placed = Signal()``
+                defs = data.setdefault("signal_defs", {})
+                defs.update((n, factory) for n in names)
                 continue
             router = _router_call(value)
             if router is not None:
@@ -308,11 +402,11 @@ class DjangoPlugin:
                 else:
                     entries = self._url_list(value, later)
                     if entries:
-                        old = data["urls"].get(name, []) if extend else []
-                        data["urls"][name] = old + entries
+                        before = data["urls"].get(name, []) if extend else []
+                        data["urls"][name] = before + entries
 
     @staticmethod
-    def _register(call: cst.CSTNode, data: dict[str, Any], later: Any) -> None:
+    def _register(call: cst.CSTNode, data: DjangoFacts, later: Any) -> None:
         """``router.register("users", UserViewSet, basename=...)`` at module level."""
         if (
             type(call) is not cst.Call
@@ -397,7 +491,7 @@ class DjangoPlugin:
         return later(call, entry)
 
     def _bound_model(
-        self, node: cst.ClassDef, body: Any, writes: bool, data: dict[str, Any], later: Any
+        self, node: cst.ClassDef, body: Any, writes: bool, data: DjangoFacts, later: Any
     ) -> None:
         """``model = M`` / ``queryset = M.objects...`` of a generic view, viewset or form's
         Meta: a read of M, and a write when the class creates, edits or deletes."""
@@ -428,7 +522,7 @@ class DjangoPlugin:
         return None
 
     @staticmethod
-    def _url_func(func: cst.FunctionDef, key: str, data: dict[str, Any], later: Any) -> None:
+    def _url_func(func: cst.FunctionDef, key: str, data: DjangoFacts, later: Any) -> None:
         """A function (or ``Class.get_urls`` method) that makes URL patterns: a registry
         (named like ``get_urls``) or a factory whose patterns come from its parameters."""
         registry = func.name.value in _urlfuncs.REGISTRY_METHODS
@@ -446,20 +540,28 @@ class DjangoPlugin:
             return
         data.setdefault("url_funcs", {})[key] = later(func.name, dict(desc, registry=registry))
 
-    def _class(self, node: cst.ClassDef, data: dict[str, Any], later: Any) -> None:
+    def _class(self, node: cst.ClassDef, data: DjangoFacts, later: Any) -> None:
         for stmt in node.body.body:
             if type(stmt) is cst.FunctionDef and stmt.name.value in _urlfuncs.REGISTRY_METHODS:
                 self._url_func(stmt, f"{node.name.value}.{stmt.name.value}", data, later)
-        bases = []
+        bases: list[str] = []
         for b in node.bases:
             if isinstance(b.value, cst.Call) and u.last(u.callee(b.value)) == "with_metaclass":
                 # ``six.with_metaclass(Meta, Base1, Base2)``: the bases after the metaclass
                 bases.extend(d for d in (u.dotted(a.value) for a in b.value.args[1:]) if d)
-            elif u.dotted(b.value):
-                bases.append(u.dotted(b.value))
+            elif base := u.dotted(b.value):
+                bases.append(base)
         if not bases:
             return
         name = node.name.value
+        attrs: dict[str, str] = {}  # string attributes, which an inherited ``get_urls`` may read
+        for small in u.small_statements(node.body):
+            names, value = u.assign_targets(small)
+            text = u.string(value) if names else None
+            if text is not None:
+                attrs.update((n, text) for n in names)
+        if attrs:
+            data.setdefault("class_attrs", {})[name] = attrs
         lasts = [u.last(b) for b in bases]
         viewset = _viewset_info(node, bases)
         if viewset is not None:
@@ -542,12 +644,12 @@ class DjangoPlugin:
             model["managers"] = sorted(set(managers) - {"objects"})
         data["models"].append(later(node.name, model))
 
-    def _calls(self, tree: cst.Module, data: dict[str, Any], later: Any) -> None:
+    def _calls(self, tree: cst.Module, data: DjangoFacts, later: Any) -> None:
         var_models: dict[tuple[int, str], str] = {}
         instance_calls: list[tuple[cst.CSTNode, Any, str]] = []
         objects_nodes: dict[int, tuple[cst.CSTNode, str]] = {}
         written: set[int] = set()
-        managed: dict[int, tuple[cst.CSTNode, str]] = {}  # ``Model.<name>`` call receivers
+        managed: dict[int, tuple[cst.Attribute, str]] = {}  # ``Model.<name>`` call receivers
         # this loop visits every node of most files of a Django project: exact types, bound once
         attribute_t, call_t, name_t = cst.Attribute, cst.Call, cst.Name
         assigns = (cst.Assign, cst.AnnAssign)
@@ -555,6 +657,7 @@ class DjangoPlugin:
         for node, scope in u.walk(tree):
             tp = type(node)
             if tp is attribute_t:
+                node = cast(cst.Attribute, node)
                 if node.attr.value == "objects":
                     base = _receiver(node.value)
                     if base:
@@ -564,17 +667,22 @@ class DjangoPlugin:
                 if _is_user_model_call(value):  # ``User = get_user_model()``
                     data.setdefault("user_names", []).extend(names)
                 model = self._model_of(value) if scope is not None else None
-                for var in names if model else ():
-                    var_models[(id(scope), var)] = model
-            elif tp is param_t and scope is not None and node.annotation is not None:
-                model = _annotated_model(node.annotation.annotation)
-                if model:  # ``def f(post: Post)``
-                    var_models[(id(scope), node.name.value)] = model
-            elif tp is for_t and scope is not None and type(node.target) is name_t:
-                model = self._model_of(node.iter)
-                if model:  # ``for post in Post.objects.filter(...)``
-                    var_models[(id(scope), node.target.value)] = model
-            elif tp is cst.FunctionDef and node.decorators:
+                if model:
+                    var_models.update(((id(scope), var), model) for var in names)
+            elif tp is param_t and scope is not None:
+                node = cast(cst.Param, node)
+                if node.annotation is not None:
+                    model = _annotated_model(node.annotation.annotation)
+                    if model:  # ``def f(post: Post)``
+                        var_models[(id(scope), node.name.value)] = model
+            elif tp is for_t and scope is not None:
+                node = cast(cst.For, node)
+                if type(node.target) is cst.Name:
+                    model = self._model_of(node.iter)
+                    if model:  # ``for post in Post.objects.filter(...)``
+                        var_models[(id(scope), node.target.value)] = model
+            elif tp is cst.FunctionDef:
+                node = cast(cst.FunctionDef, node)
                 for dec in node.decorators:
                     name, call = u.decorator_call(dec)
                     if u.last(name) == "receiver" and call is not None and call.args:
@@ -599,10 +707,15 @@ class DjangoPlugin:
                             )
             if tp is not call_t:
                 continue
+            node = cast(cst.Call, node)
             func = node.func
             ftype = type(func)
             tail = (
-                func.attr.value if ftype is attribute_t else func.value if ftype is name_t else None
+                cast(cst.Attribute, func).attr.value
+                if ftype is attribute_t
+                else cast(cst.Name, func).value
+                if ftype is name_t
+                else None
             )
             if tail in _SHORTCUTS:
                 shortcut = self._shortcut_model(node)
@@ -612,11 +725,12 @@ class DjangoPlugin:
                 if tail == "get_model":
                     self._get_model(node, data, later)
                 continue
+            func = cast(cst.Attribute, func)
             attr = func.attr.value
             recv = func.value
-            if type(recv) is attribute_t and recv.attr.value != "objects":
+            if type(recv) is cst.Attribute and recv.attr.value != "objects":
                 base = u.dotted(recv.value)  # ``Post.published.filter(...)``: maybe a manager
-                if base and u.last(base)[:1].isupper():
+                if base and u.capital(base):
                     managed[id(recv)] = (recv, base)
             if (
                 (attr in _M2M_WRITES or attr in _M2M_READS)
@@ -635,14 +749,14 @@ class DjangoPlugin:
             if attr == "get_model":
                 self._get_model(node, data, later)
             elif attr == "connect":
-                sig = u.dotted(func.value)
+                signal = u.dotted(func.value)
                 handler = u.dotted(u.arg(node, 0, "receiver"))
-                if sig and handler:
+                if signal and handler:
                     data["signals"].append(
                         later(
                             node,
                             {
-                                "signal": sig,
+                                "signal": signal,
                                 "handler": handler,
                                 "decorated": False,
                                 **self._sender(node),
@@ -650,9 +764,9 @@ class DjangoPlugin:
                         )
                     )
             elif attr in ("send", "send_robust"):
-                sig = u.dotted(func.value)
-                if sig:
-                    data["sends"].append(later(node, {"signal": sig}))
+                signal = u.dotted(func.value)
+                if signal:
+                    data["sends"].append(later(node, {"signal": signal}))
             if attr in _WRITES:
                 root = self._objects_root(func.value) or _manager_root(func.value)
                 if root is not None:
@@ -695,7 +809,7 @@ class DjangoPlugin:
         if value is None:
             return None
         name = u.callee(value)
-        if name and u.last(name)[:1].isupper():
+        if name and u.capital(name):
             return name
         shortcut = self._shortcut_model(value)
         if shortcut:
@@ -716,7 +830,7 @@ class DjangoPlugin:
         return {"sender": u.dotted(sender), "sender_str": u.string(sender)}
 
     @staticmethod
-    def _get_model(call: cst.Call, data: dict[str, Any], later: Any) -> None:
+    def _get_model(call: cst.Call, data: DjangoFacts, later: Any) -> None:
         pos, kw = u.call_args(call)
         app = u.string(kw.get("app_label", pos[0] if pos else None))
         model = u.string(kw.get("model_name", pos[1] if len(pos) > 1 else None))
@@ -727,7 +841,7 @@ class DjangoPlugin:
 
     # -- parent half ---------------------------------------------------------------------------
     def resolve(self, facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyGraph) -> None:
-        items = u.sorted_items(facts, self.name)
+        items: list[tuple[str, ModuleFacts, DjangoFacts]] = u.sorted_items(facts, self.name)
         if not items:
             return
         apps = self._apps(items, facts)  # package -> label
@@ -814,11 +928,11 @@ class DjangoPlugin:
                     continue
                 if "manager" in a and not _declares(models, target, a["manager"]):
                     continue
-                table = graph.tables.get(models[target]["table"])
-                if table is None:
+                known = graph.tables.get(models[target]["table"])
+                if known is None:
                     continue
                 accessor = resolver.owner_of_line(m, a["line"])
-                (table.writers if a["op"] == "write" else table.readers).append(accessor)
+                (known.writers if a["op"] == "write" else known.readers).append(accessor)
                 u.add_edge(graph, accessor, target, "table", u.evidence(mf.file, a["line"]))
             for op in data["m2m_ops"]:
                 found = join_tables.get(op["attr"], [])
@@ -826,8 +940,8 @@ class DjangoPlugin:
                     continue
                 name, owner = found[0]
                 accessor = resolver.owner_of_line(m, op["line"])
-                table = graph.tables[name]
-                (table.writers if op["op"] == "write" else table.readers).append(accessor)
+                joined = graph.tables[name]
+                (joined.writers if op["op"] == "write" else joined.readers).append(accessor)
                 u.add_edge(graph, accessor, owner, "table", u.evidence(mf.file, op["line"]))
         self._signals(items, facts, resolver, graph, models, model_ref)
         self._routes(items, facts, resolver, graph, settings)
@@ -901,10 +1015,9 @@ class DjangoPlugin:
                     target = model_ref(m, node, f["target"], f["string"])
                     ref = models[target]["table"] if target is not None else None
                     many = f["kind"].endswith("ManyToManyField")
-                    if not ref and not many:
-                        continue
                     if not many:
-                        graph.tables[own].foreign_keys.append(ref)
+                        if ref:
+                            graph.tables[own].foreign_keys.append(ref)
                         continue
                     if f["through"]:
                         continue  # the through model's own table holds the foreign keys
@@ -1034,8 +1147,18 @@ class DjangoPlugin:
         model_ref: Any,
     ) -> None:
         connected: dict[str, list[str]] = {}  # internal signal node -> handlers
+        defined = {  # the project's own Django signals: ``x = Signal()`` (not blinker's)
+            f"{m}:{var}"
+            for m, _, data in items
+            for var, factory in data.get("signal_defs", {}).items()
+            if (resolver.external(m, factory) or "django.").startswith("django.")
+        }
         for m, mf, data in items:
             for s in data["signals"]:
+                if not s["decorated"] and not self._is_signal(
+                    m, s["signal"], facts, resolver, defined
+                ):
+                    continue  # ``pool.connect(handler)``: not a signal
                 handler = (
                     f"{m}:{s['handler']}"
                     if s["decorated"]
@@ -1043,9 +1166,10 @@ class DjangoPlugin:
                 )
                 if s["decorated"] and handler not in graph.g:
                     handler = resolver.owner_of_line(m, s["line"])
-                if handler not in graph.g or graph.g.nodes[handler].get("kind") not in (
-                    "function",
-                    "class",
+                if (
+                    handler is None
+                    or handler not in graph.g
+                    or graph.g.nodes[handler].get("kind") not in ("function", "class")
                 ):
                     continue
                 sender = None
@@ -1073,6 +1197,18 @@ class DjangoPlugin:
                 source = resolver.owner_of_line(m, s["line"])
                 for handler in sorted(set(connected.get(node or "", []))):
                     u.add_edge(graph, source, handler, "signal", u.evidence(mf.file, s["line"]))
+
+    @staticmethod
+    def _is_signal(
+        m: str, name: str, facts: dict[str, ModuleFacts], resolver: Any, defined: set[str]
+    ) -> bool:
+        """Whether ``name`` (as used in ``m``) is a Django signal: one of Django's own
+        (``django.db.models.signals.post_save``, ``django.core.signals``...) or a ``Signal()``
+        the project defines."""
+        external = resolver.external(m, name) or ""
+        if external.startswith("django.") and ".signals." in f"{external}.":
+            return True
+        return u.resolve_name(resolver, facts, m, name) in defined
 
     def _routes(
         self,
@@ -1114,7 +1250,7 @@ class DjangoPlugin:
         root = settings.get("ROOT_URLCONF")
         roots = (
             [root]
-            if root in confs
+            if root and root in confs
             else sorted(m for m in confs if m not in included and "urlpatterns" in confs[m])
         )
 
@@ -1167,35 +1303,107 @@ class DjangoPlugin:
             desc = funcs.get((mod, func))
             return (mod, desc) if desc is not None else None
 
+        heirs = self._heirs(items, facts, resolver)
         for (m, key), desc in sorted(funcs.items()):
             if not desc["registry"]:
                 continue
             owner = f"{m}:{key.split('.')[0]}"
-            if owner not in graph.g:
-                owner = resolver.owner_of_line(m, desc["line"])
-            for call in desc["calls"]:
-                for kind, regex, view, _ in _urlfuncs.expand(call, m, desc["locals"], lookup):
-                    if isinstance(view, str):  # a dotted path, maybe through a re-export
-                        mod, _, name = view.replace(":", ".").rpartition(".")
-                        handler = (
-                            u.resolve_name(resolver, facts, mod, name) if mod in facts else None
-                        )
-                    else:
-                        handler = u.resolve_name(
-                            resolver, facts, view["m"], view.get("d") or view.get("as_view")
-                        )
-                    if handler is None or ":" not in handler:
-                        continue
-                    self._add_route(
-                        m,
-                        desc["line"],
-                        owner,
-                        handler,
-                        "/" + _clean(regex, kind).lstrip("/"),
-                        facts,
-                        graph,
-                        views,
+            runs = [(owner, desc["locals"])]
+            if "." in key and _urlfuncs.uses_self(desc):  # once per class inheriting it
+                runs = [(k, dict(desc["locals"], **env)) for k, env in heirs(owner, key)]
+            for owner, env in runs:
+                self._registry_run(m, desc, owner, env, lookup, facts, resolver, graph, views)
+
+    @staticmethod
+    def _heirs(items: list, facts: dict[str, ModuleFacts], resolver: Any) -> Any:
+        """``heirs(owner, "Cls.get_urls")``: (class, ``self.<attr>`` bindings) for ``owner``
+        and each class with string attributes that inherits that method from it (bases in
+        order, depth first), the attributes of subclasses overriding their bases'."""
+        attrs = {
+            f"{m}:{cls}": values
+            for m, _, data in items
+            for cls, values in data.get("class_attrs", {}).items()
+        }
+        defines = {f"{m}:{key}" for m, _, data in items for key in data.get("url_funcs", {})}
+        memo: dict[str, list[str]] = {}
+
+        def bases(node: str) -> list[str]:
+            if node not in memo:
+                mod, _, name = node.partition(":")
+                written = (
+                    next((s.bases for s in facts[mod].symbols if s.name == name), [])
+                    if mod in facts
+                    else []
+                )
+                found = (u.resolve_name(resolver, facts, mod, b) for b in written)
+                memo[node] = [b for b in found if b and ":" in b]
+            return memo[node]
+
+        chains: dict[str, list[str]] = {}
+
+        def chain(node: str) -> list[str]:
+            if node not in chains:
+                out: list[str] = []
+                todo = [node]
+                while todo and len(out) < 32:
+                    n = todo.pop(0)
+                    if n not in out:
+                        out.append(n)
+                        todo[:0] = bases(n)
+                chains[node] = out
+            return chains[node]
+
+        def heirs(owner: str, key: str) -> list[tuple[str, dict[str, str]]]:
+            method = key.split(".", 1)[1]
+            found = []
+            for node in sorted({owner, *attrs}):
+                line = chain(node)
+                if next((c for c in line if f"{c}.{method}" in defines), None) != owner:
+                    continue
+                env: dict[str, str] = {}
+                for c in reversed(line):
+                    env.update((f"self.{k}", v) for k, v in attrs.get(c, {}).items())
+                found.append((node, env))
+            return found
+
+        return heirs
+
+    def _registry_run(
+        self,
+        m: str,
+        desc: _urlfuncs.UrlFunc,
+        owner: str,
+        env: dict[str, Any],
+        lookup: Any,
+        facts: dict[str, ModuleFacts],
+        resolver: Any,
+        graph: DependencyGraph,
+        views: dict[str, dict[str, Any]],
+    ) -> None:
+        """The routes of one registry method run for the class ``owner``."""
+        if owner not in graph.g:
+            owner = resolver.owner_of_line(m, desc["line"])
+        for call in desc["calls"]:
+            for kind, regex, view, _ in _urlfuncs.expand(call, m, env, lookup):
+                if isinstance(view, str):  # a dotted path, maybe through a re-export
+                    mod, _, name = view.replace(":", ".").rpartition(".")
+                    handler = u.resolve_name(resolver, facts, mod, name) if mod in facts else None
+                else:
+                    handler = u.resolve_name(
+                        resolver, facts, view["m"], view.get("d") or view.get("as_view")
                     )
+                if handler is None or ":" not in handler:
+                    continue
+                self._add_route(
+                    m,
+                    desc["line"],
+                    owner,
+                    handler,
+                    "/" + _clean(regex, kind).lstrip("/"),
+                    facts,
+                    graph,
+                    views,
+                )
 
     def _route(
         self,
@@ -1289,7 +1497,9 @@ def _clean(route: str, kind: str) -> str:
 def _router_call(value: cst.CSTNode | None) -> dict[str, Any] | None:
     """``{"trailing_slash": bool}`` for ``DefaultRouter(...)`` / ``routers.SimpleRouter(...)``
     (any capitalised class whose name ends in ``Router``), None for anything else."""
-    name = u.last(u.callee(value)) if value is not None else None
+    if type(value) is not cst.Call:
+        return None
+    name = u.last(u.callee(value))
     if not name or not name.endswith("Router") or not name[:1].isupper():
         return None
     slash = u.arg(value, -1, "trailing_slash")
@@ -1493,7 +1703,7 @@ def _manager_root(expr: cst.CSTNode) -> cst.Attribute | None:
             node = node.func
         elif type(node) is cst.Attribute:
             base = u.dotted(node.value)
-            if base and u.last(base)[:1].isupper():
+            if base and u.capital(base):
                 return node
             node = node.value
         else:
@@ -1512,7 +1722,7 @@ def _access(root: cst.Attribute, op: str) -> dict[str, Any]:
 def _annotated_model(node: cst.CSTNode) -> str | None:
     """``Post`` for a parameter annotated ``Post``, ``models.Post`` or ``"Post"``."""
     name = u.dotted(node) or u.string(node)
-    return name if name and u.last(name)[:1].isupper() else None
+    return name if name and u.capital(name) else None
 
 
 def _declares(models: dict[str, dict[str, Any]], node: str, manager: str) -> bool:

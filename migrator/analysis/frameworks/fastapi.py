@@ -3,7 +3,9 @@
 Detected: ``FastAPI(...)`` and ``APIRouter(prefix=..., dependencies=[Depends(x)])`` objects;
 ``@r.get/post/put/patch/delete/head/options/trace(path)``, ``@r.api_route(path, methods=[...])``,
 ``@r.websocket(path)`` (method ``WEBSOCKET``) and ``r.add_api_route(path, endpoint,
-methods=...)``; ``x.include_router(r, prefix=...)`` on the app or on another router. FastAPI
+methods=...)``; ``x.include_router(r, prefix=...)`` on the app or on another router. A decorator applied by
+hand (``handler = router.post("/p")(handler)``, anywhere, say under an ``if`` on a setting)
+is a path operation too. FastAPI
 copies routes at inclusion time, so the full path is the concatenation of every inclusion
 prefix and router prefix on the way down, then the operation's path (``"/api" + "/items" +
 "/{id}"``), exactly as FastAPI builds it. A router that is never included keeps its own prefix.
@@ -25,7 +27,7 @@ Graph: ``Route`` + ``EntryPoint(kind="route")`` per method and a ``route`` edge 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, TypedDict, TypeVar
 
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _util as u
@@ -36,10 +38,65 @@ _OBJECT_KINDS = {"FastAPI": "app", "APIRouter": "router"}
 _DEPENDS = ("Depends", "Security")
 
 
+class AppObject(TypedDict, total=False):
+    """A ``FastAPI(...)`` / ``APIRouter(prefix=...)`` object."""
+
+    var: str
+    kind: str  # "app" | "router" | "router?" (a class named ``*Router``, checked later)
+    prefix: str
+    prefix_ref: str | None  # a constant the prefix names
+    scope: str  # "module" | "local"
+    cls: str  # kind "router?": the class as written
+    line: int
+
+
+class Operation(TypedDict, total=False):
+    """A path operation: a decorator (``func``) or ``add_api_route`` (``endpoint``)."""
+
+    obj: str
+    path: str
+    methods: list[str]
+    func: str | None
+    endpoint: str  # as written, when ``func`` is None
+    local: str | None  # the prefix of a router made in the same function
+    line: int
+
+
+class Include(TypedDict, total=False):
+    """``x.include_router(r, prefix=...)`` or ``app.mount(path, sub)`` (``mount``)."""
+
+    obj: str
+    router: str
+    prefix: str
+    prefix_ref: str | None
+    mount: bool
+    line: int
+
+
+class Depend(TypedDict, total=False):
+    target: str
+    line: int
+
+
+class _FastAPIShape(TypedDict):
+    objects: list[AppObject]
+    routes: list[Operation]
+    includes: list[Include]
+    depends: list[Depend]
+
+
+class FastAPIFacts(_FastAPIShape, total=False):
+    """What ``collect`` keeps of one module (version: ``FastAPIPlugin.facts_version``)."""
+
+    constants: u.Constants
+    classes: dict[str, list[str]]  # router/app subclasses -> their bases as written
+
+
 class FastAPIPlugin:
     """See the module docstring."""
 
     name = "fastapi"
+    facts_version = 1
     markers = (
         "fastapi",
         "FastAPI",
@@ -51,28 +108,31 @@ class FastAPIPlugin:
     )
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
+    def collect(self, tree: cst.Module, module: str, file: str) -> FastAPIFacts | None:
         lines = u.Lines(tree)
-        objects, routes, depends = [], [], []
-        includes: list[tuple[Any, dict[str, Any]]] = []
+        objects: list[tuple[cst.CSTNode, AppObject]] = []
+        routes: list[tuple[cst.CSTNode, Operation]] = []
+        depends: list[tuple[cst.CSTNode, Depend]] = []
+        includes: list[tuple[cst.CSTNode, Include]] = []
         local: dict[tuple[int, str], str] = {}  # (function, variable) -> prefix of local objects
-        scoped: list[tuple[dict[str, Any], Any]] = []
+        scoped: list[tuple[Operation, Any]] = []
         classes: dict[str, list[str]] = {}  # classes deriving from a router or app class
         literals: dict[str, str] | None = None  # module constants, read on first f-string
         for node, scope in u.walk(tree):
-            if type(node) in (cst.Assign, cst.AnnAssign):
+            if type(node) is cst.Assign or type(node) is cst.AnnAssign:
                 names, value = u.assign_targets(node)
                 cls = u.last(u.callee(value)) or ""
                 kind = _OBJECT_KINDS.get(cls)
                 if not kind and cls.endswith("Router") and cls[:1].isupper():
                     kind = "router?"  # maybe a subclass of APIRouter: checked when resolving
-                if names and kind:
+                if names and kind and type(value) is cst.Call:
                     _, kw = u.call_args(value)
                     prefix = u.string(kw.get("prefix"))
                     if prefix is None and isinstance(kw.get("prefix"), cst.FormattedString):
                         if literals is None:
                             literals = u.literals(tree)
                         prefix = u.fstring(kw["prefix"], literals)
+                    cls_name = u.callee(value) or cls
                     for var in names:
                         objects.append(
                             (
@@ -83,7 +143,7 @@ class FastAPIPlugin:
                                     "prefix": prefix or "",
                                     "prefix_ref": u.dotted(kw.get("prefix")),
                                     "scope": "module" if scope is None else "local",
-                                    **({"cls": u.callee(value)} if kind == "router?" else {}),
+                                    **({"cls": cls_name} if kind == "router?" else {}),
                                 },
                             )
                         )
@@ -97,19 +157,24 @@ class FastAPIPlugin:
                     for b in node.bases
                 )
             ):
-                classes[node.name.value] = [
-                    u.dotted(b.value) for b in node.bases if u.dotted(b.value)
-                ]
+                classes[node.name.value] = [d for d in (u.dotted(b.value) for b in node.bases) if d]
             elif type(node) is cst.FunctionDef and node.decorators:
                 for dec in node.decorators:
                     name, call = u.decorator_call(dec)
                     route = self._operation(name, call)
-                    if route:
-                        route.update(func=node.name.value)
+                    if route and call is not None:
+                        route["func"] = node.name.value
                         routes.append((lines.want(call), route))
                         scoped.append((route, scope))
             elif type(node) is cst.Call:
                 name = u.callee(node)
+                if type(node.func) is cst.Call:  # ``router.post("/p")(handler)``, a decorator
+                    route = self._operation(u.callee(node.func), node.func)  # applied by hand
+                    endpoint = u.dotted(node.args[0].value) if node.args else None
+                    if route and endpoint:
+                        routes.append(
+                            (lines.want(node), {**route, "func": None, "endpoint": endpoint})
+                        )
                 if not name:
                     continue
                 if u.last(name) in _DEPENDS:
@@ -168,17 +233,11 @@ class FastAPIPlugin:
             return None
         for route, scope in scoped:
             route["local"] = local.get((id(scope), route["obj"])) if scope is not None else None
-        data = {
-            key: sorted(
-                (dict(d, line=lines.of(n)) for n, d in group),
-                key=lambda d: (d["line"], repr(sorted(d.items()))),
-            )
-            for key, group in (
-                ("objects", objects),
-                ("routes", routes),
-                ("includes", includes),
-                ("depends", depends),
-            )
+        data: FastAPIFacts = {
+            "objects": _lined(objects, lines),
+            "routes": _lined(routes, lines),
+            "includes": _lined(includes, lines),
+            "depends": _lined(depends, lines),
         }
         if consts:
             data["constants"] = consts
@@ -187,7 +246,7 @@ class FastAPIPlugin:
         return data
 
     @staticmethod
-    def _operation(name: str | None, call: cst.Call | None) -> dict[str, Any] | None:
+    def _operation(name: str | None, call: cst.Call | None) -> Operation | None:
         if call is None or not name or "." not in name:
             return None
         obj, attr = name.rsplit(".", 1)
@@ -208,17 +267,17 @@ class FastAPIPlugin:
 
     # -- parent half ---------------------------------------------------------------------------
     def resolve(self, facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyGraph) -> None:
-        items = u.sorted_items(facts, self.name)
-        objs: dict[str, dict[str, Any]] = {}
+        items: list[tuple[str, ModuleFacts, FastAPIFacts]] = u.sorted_items(facts, self.name)
+        objs: dict[str, AppObject] = {}
         for m, _, data in items:
             for o in data["objects"]:
                 if o["kind"] == "router?":
                     if not self._is_router(resolver, facts, m, o["cls"]):
                         continue
-                    o = dict(o, kind="router")
+                    o = {**o, "kind": "router"}
                 if o["scope"] == "module":
                     objs.setdefault(
-                        f"{m}:{o['var']}", dict(o, prefix=self._prefix(resolver, facts, m, o))
+                        f"{m}:{o['var']}", {**o, "prefix": self._prefix(resolver, facts, m, o)}
                     )
         incs: dict[str, list[tuple[str | None, str]]] = defaultdict(list)
         for m, _, data in items:
@@ -241,7 +300,7 @@ class FastAPIPlugin:
             own = objs[router]["prefix"]
             if not incs.get(router) or router in seen:
                 return [own]
-            out = set()
+            out: set[str] = set()
             for parent, inc in incs[router]:
                 outers = [""] if parent is None else prefixes(parent, seen | {router})
                 out.update(outer + inc + own for outer in outers)
@@ -253,8 +312,8 @@ class FastAPIPlugin:
                 owner = u.resolve_name(resolver, facts, m, r["obj"])
                 if owner in objs:
                     paths = prefixes(owner)
-                elif r.get("local") is not None:  # an app or router made inside a function
-                    owner, paths = resolver.owner_of_line(m, r["line"]), [r["local"]]
+                elif (local := r.get("local")) is not None:  # an app or router made inside
+                    owner, paths = resolver.owner_of_line(m, r["line"]), [local]  # a function
                 else:
                     continue  # ``x.get("/p")`` on something that is not a FastAPI object
                 if r["func"] is not None:
@@ -262,9 +321,10 @@ class FastAPIPlugin:
                     if handler not in graph.g:
                         handler = resolver.owner_of_line(m, r["line"])
                 else:
-                    handler = u.resolve_name(resolver, facts, m, r["endpoint"])
-                    if handler is None:
+                    endpoint = u.resolve_name(resolver, facts, m, r["endpoint"])
+                    if endpoint is None:
                         continue
+                    handler = endpoint
                 where = u.evidence(mf.file, r["line"])
                 u.add_edge(graph, owner, handler, "route", where)
                 for prefix in paths:
@@ -307,14 +367,25 @@ class FastAPIPlugin:
         return False
 
     def _prefix(
-        self, resolver: Any, facts: dict[str, ModuleFacts], m: str, item: dict[str, Any]
+        self, resolver: Any, facts: dict[str, ModuleFacts], m: str, item: AppObject | Include
     ) -> str:
         """A literal prefix, or the value of the constant it names (``settings.API_V1_STR``)."""
-        if item.get("prefix_ref"):
-            value = u.evaluate(resolver, facts, m, item["prefix_ref"], self.name)
+        ref = item.get("prefix_ref")
+        if ref:
+            value = u.evaluate(resolver, facts, m, ref, self.name)
             if value is not None:
                 return value
         return item["prefix"]
+
+
+_F = TypeVar("_F", AppObject, Operation, Include, Depend)
+
+
+def _lined(found: list[tuple[cst.CSTNode, _F]], lines: u.Lines) -> list[_F]:
+    """The facts, each given the line of its node, in line order."""
+    for node, fact in found:
+        fact["line"] = lines.of(node)
+    return sorted((f for _, f in found), key=lambda f: (f["line"], repr(sorted(f.items()))))
 
 
 def _concat(prefix: str, path: str) -> str:

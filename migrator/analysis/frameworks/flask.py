@@ -39,7 +39,10 @@ A class-based view answers every verb method along its bases (``classviews`` plu
 Blueprint factories: a module-level function that creates a blueprint with ``url_prefix`` taken
 from one of its parameters (``def make_bp(prefix): bp = Blueprint(..., url_prefix=prefix)``)
 gives its routes under each literal prefix a call passes (``make_bp("/users")``, positional or
-by keyword; found through imports).
+by keyword; found through imports), the parameter's default when a call passes none, within the
+text around it (``url_prefix=f"/named/{name}"``), with a leading ``/``. A made blueprint
+registered with a prefix (``app.register_blueprint(make_bp("/a"), url_prefix="/v2/a")``, or
+through the name it was assigned to) takes that prefix instead, as Flask does.
 
 Graph: one ``Route`` and one ``EntryPoint(kind="route")`` per HTTP method (``ANY`` when ``methods=``
 is not a literal list), and a ``route`` edge
@@ -53,7 +56,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from itertools import product
-from typing import Any
+from typing import Any, Literal, TypedDict, cast
 
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _util as u
@@ -81,7 +84,7 @@ _REGISTRATION_ATTRS = frozenset(
 
 def _value(
     node: cst.CSTNode | None, tables: dict[str, cst.CSTNode] | None = None
-) -> dict[str, Any] | None:
+) -> FlaskValue | None:
     """Plain description of an argument at a possible helper call site: strings (``str``, with
     ``seq`` for a list/tuple), ``X.as_view(...)`` (``as_view``), a dotted name (``name``) or a
     table of rows (``rows``: a list of tuples such as ``[("/a", ViewA), ...]``, inline or a
@@ -103,18 +106,19 @@ def _value(
     text = u.string(node)
     if text is not None:
         return {"str": [text], "seq": False}
-    if isinstance(node, cst.Call) and (u.callee(node) or "").endswith(".as_view"):
-        return {"as_view": u.callee(node)[: -len(".as_view")]}
+    called = u.callee(node) or ""
+    if called.endswith(".as_view"):
+        return {"as_view": called[: -len(".as_view")]}
     name = u.dotted(node)
     return {"name": name} if name else None
 
 
-def _is_rule(value: dict[str, Any] | None) -> bool:
+def _is_rule(value: FlaskValue | None) -> bool:
     """A URL rule (or list of them): strings that all start with ``/``."""
     return bool(value and value.get("str") and all(x.startswith("/") for x in value["str"]))
 
 
-def _call_site(call: cst.Call, tables: dict[str, cst.CSTNode]) -> dict[str, Any] | None:
+def _call_site(call: cst.Call, tables: dict[str, cst.CSTNode]) -> FlaskCall | None:
     """A call that may register routes through a helper: one of its arguments is a URL rule
     (a string, or list of strings, starting with ``/``), a ``View.as_view(...)`` or a table
     of rows holding rules (``[("/a", ViewA), ...]``)."""
@@ -141,15 +145,74 @@ def _call_site(call: cst.Call, tables: dict[str, cst.CSTNode]) -> dict[str, Any]
 
 def _param_prefix(func: cst.FunctionDef, prefix: cst.CSTNode | None) -> dict[str, Any]:
     """``{"prefix_param": [index, name]}`` when a blueprint's ``url_prefix`` is the parameter
-    ``name`` (at position ``index``) of the factory ``func``, else nothing."""
+    ``name`` (at position ``index``) of the factory ``func``, else nothing; with
+    ``prefix_default`` (its literal default) and ``prefix_around`` (``["/", ""]`` for
+    ``f"/{name}"`` or ``"/" + name``) when there are."""
+    around = None  # the text before and after the parameter
+    if isinstance(prefix, cst.FormattedString):
+        holes = [p for p in prefix.parts if isinstance(p, cst.FormattedStringExpression)]
+        if len(holes) == 1 and holes[0].format_spec is None and holes[0].conversion is None:
+            at = prefix.parts.index(holes[0])
+            text = [
+                "".join(p.value for p in part if isinstance(p, cst.FormattedStringText))
+                for part in (prefix.parts[:at], prefix.parts[at + 1 :])
+            ]
+            prefix, around = holes[0].expression, text
+    elif isinstance(prefix, cst.BinaryOperation) and isinstance(prefix.operator, cst.Add):
+        left, right = u.string(prefix.left), u.string(prefix.right)
+        if left is not None and type(prefix.right) is cst.Name:
+            prefix, around = prefix.right, [left, ""]
+        elif right is not None and type(prefix.left) is cst.Name:
+            prefix, around = prefix.left, ["", right]
     if type(prefix) is not cst.Name:
         return {}
-    for i, param in enumerate(func.params.params):
-        if param.name.value == prefix.value:
-            return {"prefix_param": [i, prefix.value]}
-    if any(p.name.value == prefix.value for p in func.params.kwonly_params):
-        return {"prefix_param": [-1, prefix.value]}
-    return {}
+    found = [(i, p) for i, p in enumerate(func.params.params) if p.name.value == prefix.value] or [
+        (-1, p) for p in func.params.kwonly_params if p.name.value == prefix.value
+    ]
+    if not found:
+        return {}
+    index, param = found[0]
+    out: dict[str, Any] = {"prefix_param": [index, prefix.value]}
+    default = u.string(param.default) if param.default is not None else None
+    if default is not None:
+        out["prefix_default"] = default
+    if around is not None:
+        out["prefix_around"] = around
+    return out
+
+
+def _made(call: cst.Call, tables: dict[str, cst.CSTNode], lines: u.Lines) -> FlaskCall:
+    """The call a registered blueprint came from (``make_bp("/users")``): what a factory
+    call needs (``_call_site``'s shape) and its line, which keys the call."""
+    pos, kw = u.call_args(call)
+    return {
+        "func": u.callee(call),
+        "pos": [_value(v, tables) for v in pos],
+        "kw": {k: _value(v, tables) for k, v in sorted(kw.items())},
+        "star": any(a.star for a in call.args),
+        "at": lines.want(call),
+    }
+
+
+def _factory_prefix(factory: tuple[str, FlaskObject], call: FlaskCall) -> str | None:
+    """The prefix one call of a blueprint factory gives its blueprint: the literal passed for
+    the prefix parameter (or its default when none is passed), within the text around it
+    (``f"/{name}"``), with a leading ``/``; None when unknown."""
+    o = factory[1]
+    at, param = o["prefix_param"]
+    index, name = int(at), str(param)
+    if name in call["kw"]:
+        value = call["kw"][name]
+    elif 0 <= index < len(call["pos"]):
+        value = call["pos"][index]
+    elif call["star"] or "prefix_default" not in o:
+        return None
+    else:
+        value = {"str": [o["prefix_default"]], "seq": False}
+    if not (value and value.get("str") and not value["seq"]):
+        return None
+    before, after = o.get("prefix_around", ("", ""))
+    return "/" + (before + value["str"][0] + after).lstrip("/")
 
 
 def _placeholder(expr: cst.CSTNode, in_function: bool) -> str | None:
@@ -209,7 +272,7 @@ def _helpers(func: cst.FunctionDef) -> list[dict[str, Any]]:
             return dict(found, as_view=True) if found and "param" in found else None
         if view:
             value = _value(expr)
-            return value if value and "str" not in value else None
+            return dict(value) if value and "str" not in value else None
         text = u.string(expr)
         return {"literal": text} if text is not None else None
 
@@ -219,10 +282,15 @@ def _helpers(func: cst.FunctionDef) -> list[dict[str, Any]]:
         inner = u.callee(call.func) if isinstance(call.func, cst.Call) else None
         if name and name.endswith(".add_url_rule"):
             obj, reg = name[: -len(".add_url_rule")], call
-            rule, view = u.arg(call, 0, "rule"), u.arg(call, 2, "view_func")
+            rule, view = u.arg(reg, 0, "rule"), u.arg(call, 2, "view_func")
             methods_expr = u.arg(call, -1, "methods")
             methods: Any = None
-        elif inner and "." in inner and u.last(inner) in ("route", *u.HTTP_METHODS[:5]):
+        elif (
+            inner
+            and "." in inner
+            and u.last(inner) in ("route", *u.HTTP_METHODS[:5])
+            and type(call.func) is cst.Call
+        ):
             obj, attr = inner.rsplit(".", 1)
             reg = call.func
             rule, view = u.arg(reg, 0, "rule"), u.arg(call, 0)
@@ -329,10 +397,121 @@ def _methods(node: cst.CSTNode | None) -> list[str] | None:
     return sorted({m.upper() for m in values}) if values else ["ANY"]
 
 
+class FlaskValue(TypedDict, total=False):
+    """An argument at a call site, as ``_value`` describes it."""
+
+    str: list[str]  # the string(s)
+    seq: bool  # a list/tuple of strings
+    as_view: str  # ``X.as_view(...)``: X
+    name: str  # a dotted name
+    rows: list[list[FlaskValue | None]]  # a table of rows
+
+
+class FlaskCall(TypedDict, total=False):
+    """A call that may register routes: of a helper, an ``Api`` wrapper or a factory."""
+
+    func: str | None
+    pos: list[FlaskValue | None]
+    kw: dict[str, FlaskValue | None]
+    star: bool  # ``*args`` hides which parameter gets what
+    line: int
+    at: Any  # in a registration's ``made``: the line of the call (its node while collected)
+    fn: str | None  # the function it sits in
+
+
+class FlaskObject(TypedDict, total=False):
+    """An app, blueprint, ``Api`` or RESTX namespace object."""
+
+    var: str
+    kind: str  # "app" | "blueprint" | "api"
+    name: str | None
+    prefix: str | None
+    prefix_ref: str | None  # a constant the prefix names
+    scope: str  # "module" | "local"
+    target: str | None  # api, namespace: the app/blueprint/API it is made on
+    cls: str  # api: the class as written
+    prefix_param: list[int | str]  # blueprint factory: [index, name] of the prefix parameter
+    prefix_default: str
+    prefix_around: list[str]  # text before and after the parameter
+    line: int
+    fn: str  # the function a local object is made in
+
+
+class FlaskRoute(TypedDict, total=False):
+    """``@x.route(rule)`` or a verb shortcut on a function."""
+
+    obj: str
+    rule: str
+    methods: list[str] | None
+    shortcut: bool
+    func: str
+    top: bool
+    local: str | None  # the kind of a local object ``obj`` names
+    line: int
+    fn: str
+
+
+class FlaskRule(TypedDict, total=False):
+    """``add_url_rule``, ``add_resource``, ``@api.resource``/``@ns.route`` on a class."""
+
+    obj: str
+    rule: str
+    view: str
+    as_view: bool
+    methods: list[str] | None
+    line: int
+    fn: str
+
+
+class FlaskRegistration(TypedDict, total=False):
+    """``register_blueprint`` (or a row of a registration table) or ``add_namespace``."""
+
+    obj: str
+    bp: str | None
+    bp_node: str  # fetched by name: ``getattr(import_module(m), a)``
+    prefix: str | None
+    has_prefix: bool
+    prefix_ref: str | None
+    namespace: bool
+    made: FlaskCall  # the factory call the blueprint came from
+    line: int
+    fn: str
+
+
+class FlaskFanout(TypedDict, total=False):
+    """``for bp in <param>: app.register_blueprint(bp, url_prefix=...)`` in ``func``."""
+
+    func: str
+    param: str
+    prefix: str | None
+    has_prefix: bool
+    line: int
+
+
+class _FlaskShape(TypedDict):
+    objects: list[FlaskObject]
+    routes: list[FlaskRoute]
+    rules: list[FlaskRule]
+    registrations: list[FlaskRegistration]
+    views: dict[str, list[str] | None]  # class-based view -> its methods (None: unknown)
+
+
+class FlaskFacts(_FlaskShape, total=False):
+    """What ``collect`` keeps of one module (version: ``FlaskPlugin.facts_version``)."""
+
+    helpers: list[dict[str, Any]]  # registration helpers (see ``_helpers``)
+    calls: list[FlaskCall]
+    constants: u.Constants
+    fanouts: list[FlaskFanout]
+    collections: dict[str, list[str]]  # module-level tuples of names passed on
+    api_classes: dict[str, dict[str, Any]]  # ``Api`` subclasses wrapping ``add_resource``
+
+
 class FlaskPlugin:
     """See the module docstring."""
 
     name = "flask"
+    facts_version = 1
     markers = (
         "flask",
         "Flask",
@@ -349,33 +528,36 @@ class FlaskPlugin:
     ) + tuple(f".{m}({q}/" for m in ("get", "post", "put", "patch", "delete") for q in "\"'")
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
+    def collect(self, tree: cst.Module, module: str, file: str) -> FlaskFacts | None:
         lines = u.Lines(tree)
         objects: list[tuple[cst.CSTNode, dict[str, Any], Any]] = []
         routes: list[tuple[cst.CSTNode, dict[str, Any], Any]] = []
         rules: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         regs: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         views: dict[str, list[str] | None] = {}
-        tables = {}  # module-level names bound to list/tuple literals (registration tables)
+        tables: dict[str, cst.CSTNode] = {}  # module-level names bound to list/tuple literals
+        # (registration tables)
         for small in u.small_statements(tree):
             names, value = u.assign_targets(small)
             if isinstance(value, (cst.List, cst.Tuple)):
                 tables.update((n, value) for n in names)
         literals = u.literals(tree)
-        fanouts: list[tuple[cst.CSTNode, dict[str, Any]]] = []
+        fanouts: list[tuple[cst.CSTNode, FlaskFanout]] = []
         api_classes: dict[str, dict[str, Any]] = {}  # Api subclasses wrapping add_resource
         passed: set[str] = set()  # names handed to a call or used in a function's assignment
         handled: set[int] = set()  # register_blueprint calls read with their loop
-        sites: list[tuple[cst.CSTNode, dict[str, Any], Any]] = []  # calls of possible helpers
+        sites: list[tuple[cst.CSTNode, FlaskCall, Any]] = []  # calls of possible helpers
         rule_scopes: dict[int, cst.CSTNode] = {}  # functions holding a registration call
         top_functions = {id(s) for s in tree.body if type(s) is cst.FunctionDef}
         fn_keys: dict[int, str] = {}
         fn_count: dict[str, int] = defaultdict(int)
+        made: dict[tuple[int, str], cst.Call] = {}  # (function, name) -> the call it holds
         for node, scope in u.walk(tree):
             if type(node) is cst.FunctionDef or type(node) is cst.Lambda:
-                name = node.name.value if type(node) is cst.FunctionDef else "<lambda>"
-                fn_count[name] += 1
-                fn_keys[id(node)] = name if fn_count[name] == 1 else f"{name}#{fn_count[name]}"
+                fn_name = node.name.value if type(node) is cst.FunctionDef else "<lambda>"
+                fn_count[fn_name] += 1
+                count = fn_count[fn_name]
+                fn_keys[id(node)] = fn_name if count == 1 else f"{fn_name}#{count}"
             if type(node) in (cst.Assign, cst.AnnAssign):
                 names, value = u.assign_targets(node)
                 if scope is not None:  # ``blueprints = blueprints + DEFAULT_BLUEPRINTS``
@@ -387,7 +569,9 @@ class FlaskPlugin:
                 kind = _OBJECT_KINDS.get(cls) or (
                     "api" if cls.endswith("Api") and cls[:1].isupper() else None
                 )
-                if names and kind:
+                if type(value) is cst.Call and not kind:  # ``users = make_bp("/users")``
+                    made.update(((id(scope), n), value) for n in names)
+                if names and kind and type(value) is cst.Call:
                     pos, kw = u.call_args(value)
                     prefix_arg = kw.get("prefix" if kind == "api" else "url_prefix")
                     bp_name = u.string(pos[0]) if pos else u.string(kw.get("name"))
@@ -398,7 +582,7 @@ class FlaskPlugin:
                     )
                     if cls in ("Namespace", "namespace"):  # Flask-RESTX: path or "/<name>"
                         prefix_arg = kw.get("path")
-                        extra["target"] = u.callee(value).rpartition(".")[0] or None
+                        extra["target"] = (u.callee(value) or "").rpartition(".")[0] or None
                         if prefix_arg is None and bp_name:
                             prefix_arg = cst.SimpleString(repr("/" + bp_name))
                     prefix = u.string(prefix_arg)
@@ -467,16 +651,16 @@ class FlaskPlugin:
                     self._rule(node, obj, lines, rules, scope)
                 elif attr == "add_resource":  # Flask-RESTful / Flask-RESTX
                     pos, kw = u.call_args(node)
-                    view = u.dotted(pos[0]) if pos else None
-                    for url in (u.string(p) for p in pos[1:]):
-                        if view and url is not None:
+                    resource = u.dotted(pos[0]) if pos else None
+                    for given_url in (u.string(p) for p in pos[1:]):
+                        if resource and given_url is not None:
                             rules.append(
                                 (
                                     lines.want(node),
                                     {
                                         "obj": obj,
-                                        "rule": url,
-                                        "view": view,
+                                        "rule": given_url,
+                                        "view": resource,
                                         "as_view": True,
                                         "methods": None,
                                     },
@@ -502,51 +686,64 @@ class FlaskPlugin:
                     bp = u.dotted(u.arg(node, 0, "blueprint"))
                     each = _loop_over_param(scope, bp) if id(scope) in top_functions else None
                     if each:  # for bp in blueprints: app.register_blueprint(bp, url_prefix=..)
-                        prefix = u.arg(node, -1, "url_prefix")
-                        value = u.string(prefix) if prefix is not None else None
-                        if isinstance(prefix, cst.FormattedString):
-                            value = u.fstring(prefix, literals)
+                        given = u.arg(node, -1, "url_prefix")
+                        text = u.string(given) if given is not None else None
+                        if isinstance(given, cst.FormattedString):
+                            text = u.fstring(given, literals)
                         fanouts.append(
                             (
                                 lines.want(node),
                                 {
                                     "func": scope.name.value,
                                     "param": each,
-                                    "prefix": value,
-                                    "has_prefix": prefix is None or value is not None,
+                                    "prefix": text,
+                                    "has_prefix": given is None or text is not None,
                                 },
                             )
                         )
-                    elif bp:
+                    else:
+                        first = u.arg(node, 0, "blueprint")
+                        maker = (
+                            first if type(first) is cst.Call else made.get((id(scope), bp or ""))
+                        )
+                        if not bp and maker is None:
+                            continue
                         _, kw = u.call_args(node)
-                        prefix = kw.get("url_prefix")
-                        value = u.string(prefix)
-                        ref = u.dotted(prefix)
-                        if value is None and prefix is not None and ref is None:
-                            value = _placeholder(prefix, scope is not None)
+                        given = kw.get("url_prefix")
+                        text = u.string(given)
+                        ref = u.dotted(given)
+                        if text is None and given is not None and ref is None:
+                            text = _placeholder(given, scope is not None)
                         regs.append(
                             (
                                 lines.want(node),
                                 {
                                     "obj": obj,
                                     "bp": bp,
-                                    "prefix": value,
-                                    "has_prefix": value is not None,
+                                    "prefix": text,
+                                    "has_prefix": text is not None,
                                     "prefix_ref": ref,
                                     **({"fn": scope} if scope is not None else {}),
+                                    **({"made": _made(maker, tables, lines)} if maker else {}),
                                 },
                             )
                         )
         consts = u.constants(tree)
         helpers = [
-            h for sc in rule_scopes.values() if id(sc) in top_functions for h in _helpers(sc)
+            h
+            for sc in rule_scopes.values()
+            if id(sc) in top_functions and type(sc) is cst.FunctionDef
+            for h in _helpers(sc)
         ]
 
-        collections = {}  # module-level tuples/lists of names that a function passes on
-        for name in sorted(passed & tables.keys()):
-            items = [u.dotted(e.value) for e in tables[name].elements]
-            if items and all(items):
-                collections[name] = items
+        collections: dict[str, list[str]] = {}  # module-level tuples/lists of names that a
+        for name in sorted(passed & tables.keys()):  # function passes on
+            listed = tables[name]
+            assert isinstance(listed, (cst.List, cst.Tuple))  # as ``tables`` holds
+            items = [u.dotted(e.value) for e in listed.elements]
+            names = [i for i in items if i]
+            if names and len(names) == len(items):
+                collections[name] = names
         if not (
             objects
             or routes
@@ -580,26 +777,33 @@ class FlaskPlugin:
             if scope is not None:
                 r["fn"] = fn(scope)
             out_routes.append(r)
-        data = {
-            "objects": [
-                dict(o, line=lines.of(n), **({"fn": fn(sc)} if sc is not None else {}))
-                for n, o, sc in objects
-            ],
-            "routes": out_routes,
-            "rules": [
+
+        def lined(found: list[tuple[cst.CSTNode, dict[str, Any]]]) -> list[dict[str, Any]]:
+            """Each fact with its node's line and its function's key (not the node)."""
+            return [
                 dict(r, line=lines.of(n), fn=fn(r["fn"]))
                 if "fn" in r
                 else dict(r, line=lines.of(n))
-                for n, r in rules
-            ],
-            "registrations": [
-                dict(r, line=lines.of(n), fn=fn(r["fn"]))
-                if "fn" in r
-                else dict(r, line=lines.of(n))
-                for n, r in regs
-            ],
+                for n, r in found
+            ]
+
+        # the items are plain dicts while collected (``fn`` holds the function node then)
+        data: FlaskFacts = {
+            "objects": cast(
+                list[FlaskObject],
+                [
+                    dict(o, line=lines.of(n), **({"fn": fn(sc)} if sc is not None else {}))
+                    for n, o, sc in objects
+                ],
+            ),
+            "routes": cast(list[FlaskRoute], out_routes),
+            "rules": cast(list[FlaskRule], lined(rules)),
+            "registrations": cast(list[FlaskRegistration], lined(regs)),
             "views": dict(sorted(views.items())),
         }
+        for reg in data["registrations"]:
+            if "made" in reg:
+                reg["made"] = {**reg["made"], "at": lines.of(cast(Any, reg["made"]["at"]))}
         if helpers:
             data["helpers"] = sorted(
                 (
@@ -610,21 +814,23 @@ class FlaskPlugin:
             )
         if sites:
             data["calls"] = sorted(
-                (dict(c, line=lines.of(n), fn=fn(sc)) for n, c, sc in sites),
-                key=lambda c: (c["line"], c["func"]),
+                ({**c, "line": lines.of(n), "fn": fn(sc)} for n, c, sc in sites),
+                key=lambda c: (c["line"], c["func"] or ""),
             )
         if consts:
             data["constants"] = consts
         if fanouts:
-            data["fanouts"] = sorted(
-                (dict(f, line=lines.of(n)) for n, f in fanouts), key=lambda f: f["line"]
-            )
+            for n, f in fanouts:
+                f["line"] = lines.of(n)
+            data["fanouts"] = sorted((f for _, f in fanouts), key=lambda f: f["line"])
         if collections:
             data["collections"] = collections
         if api_classes:
             data["api_classes"] = api_classes
-        for key in ("objects", "routes", "rules", "registrations"):
-            data[key].sort(key=lambda d: d["line"])
+        data["objects"].sort(key=lambda d: d["line"])
+        data["routes"].sort(key=lambda d: d["line"])
+        data["rules"].sort(key=lambda d: d["line"])
+        data["registrations"].sort(key=lambda d: d["line"])
         return data
 
     @staticmethod
@@ -672,10 +878,10 @@ class FlaskPlugin:
         target = loop.target
         if isinstance(target, cst.Name):
             names = [target.value]
-        elif isinstance(target, (cst.Tuple, cst.List)) and all(
-            isinstance(e.value, cst.Name) for e in target.elements
-        ):
-            names = [e.value.value for e in target.elements]
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            names = [e.value.value for e in target.elements if isinstance(e.value, cst.Name)]
+            if len(names) != len(target.elements):
+                return
         else:
             return
         table = consts.get(loop.iter.value) if isinstance(loop.iter, cst.Name) else loop.iter
@@ -691,26 +897,31 @@ class FlaskPlugin:
             if len(row) != len(names):
                 return
             rows.append(dict(zip(names, row, strict=True)))
-        fetched: dict[str, tuple[cst.CSTNode, cst.CSTNode]] = {}  # getattr(import_module(m), a)
-        calls = []
+        fetched: dict[str, tuple[cst.CSTNode | None, cst.CSTNode]] = {}  # getattr(import_module
+        calls: list[cst.Call] = []  # (m), a)
         for small in u.small_statements(loop.body):
             assigned, value = u.assign_targets(small)
-            if assigned and u.callee(value) == "getattr":
+            if assigned and type(value) is cst.Call and u.callee(value) == "getattr":
                 pos, _ = u.call_args(value)
-                if len(pos) >= 2 and u.last(u.callee(pos[0])) == "import_module":
-                    for var in assigned:
-                        fetched[var] = (u.arg(pos[0], 0, "name"), pos[1])
-            if isinstance(small, cst.Expr) and (u.callee(small.value) or "").endswith(
-                ".register_blueprint"
+                if len(pos) >= 2 and type(pos[0]) is cst.Call:
+                    if u.last(u.callee(pos[0])) == "import_module":
+                        for var in assigned:
+                            fetched[var] = (u.arg(pos[0], 0, "name"), pos[1])
+            if (
+                isinstance(small, cst.Expr)
+                and type(small.value) is cst.Call
+                and (u.callee(small.value) or "").endswith(".register_blueprint")
             ):
                 calls.append(small.value)
 
-        def bound(expr: cst.CSTNode | None, env: dict[str, cst.CSTNode]) -> cst.CSTNode | None:
+        def bound(
+            expr: cst.CSTNode | None, env: dict[str, cst.BaseExpression]
+        ) -> cst.CSTNode | None:
             return env.get(expr.value, expr) if isinstance(expr, cst.Name) else expr
 
         for call in calls:
             handled.add(id(call))
-            obj = u.callee(call).rsplit(".", 1)[0]
+            obj = (u.callee(call) or "").rsplit(".", 1)[0]
             bp_expr = u.arg(call, 0, "blueprint")
             _, kw = u.call_args(call)
             for env in rows:
@@ -737,10 +948,11 @@ class FlaskPlugin:
         if rule is None or view is None:
             return
         as_view = False
-        if isinstance(view, cst.Call) and (u.callee(view) or "").endswith(".as_view"):
-            view_name, as_view = u.callee(view)[: -len(".as_view")], True
+        called = u.callee(view) or ""
+        if called.endswith(".as_view"):
+            view_name, as_view = called[: -len(".as_view")], True
         else:
-            view_name = u.dotted(view)
+            view_name = u.dotted(view) or ""
         if not view_name:
             return
         rules.append(
@@ -758,7 +970,7 @@ class FlaskPlugin:
         )
 
     @staticmethod
-    def _view_methods(node: cst.ClassDef) -> list[str] | None | bool:
+    def _view_methods(node: cst.ClassDef) -> list[str] | None | Literal[False]:
         """HTTP methods of a class-based view, None if unknown, False if not a view."""
         bases = [u.last(u.dotted(b.value)) for b in node.bases]
         if not any(b in _RESOURCE_BASES for b in bases):
@@ -767,14 +979,14 @@ class FlaskPlugin:
 
     # -- parent half ---------------------------------------------------------------------------
     def resolve(self, facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyGraph) -> None:
-        items = u.sorted_items(facts, self.name)
+        items: list[tuple[str, ModuleFacts, FlaskFacts]] = u.sorted_items(facts, self.name)
         objs: dict[str, dict[str, Any]] = {}
         local: dict[tuple[str, str, str], str] = {}  # (module, function key, var) -> objs key
         for m, _, data in items:
             for o in data["objects"]:
                 prefix = o["prefix"]
-                if o.get("prefix_ref"):
-                    prefix = u.evaluate(resolver, facts, m, o["prefix_ref"], self.name)
+                if ref := o.get("prefix_ref"):
+                    prefix = u.evaluate(resolver, facts, m, ref, self.name)
                 if o["scope"] == "module":
                     objs.setdefault(
                         f"{m}:{o['var']}", dict(o, module=m, prefix=prefix, edge=f"{m}:{o['var']}")
@@ -797,32 +1009,32 @@ class FlaskPlugin:
 
         regs: dict[str, list[tuple[str | None, str | None, bool]]] = defaultdict(list)
         for m, _, data in items:
-            for r in data["registrations"]:
-                child = r.get("bp_node") or lookup(m, r.get("fn"), r["bp"])
-                if r.get("namespace") and child in objs and objs[child]["kind"] == "api":
-                    parent = lookup(m, r.get("fn"), r["obj"])
+            for reg in data["registrations"]:
+                child = reg.get("bp_node") or lookup(m, reg.get("fn"), reg["bp"])
+                if reg.get("namespace") and child in objs and objs[child]["kind"] == "api":
+                    parent = lookup(m, reg.get("fn"), reg["obj"])
                     objs[child] = dict(
                         objs[child],
                         target_node=parent,
-                        prefix=(r["prefix"] if r["has_prefix"] else objs[child]["prefix"]),
+                        prefix=(reg["prefix"] if reg["has_prefix"] else objs[child]["prefix"]),
                     )
                     continue
                 if child not in objs or objs[child]["kind"] != "blueprint":
                     continue
-                if r.get("bp_node"):  # fetched by name at run time: a string reference
+                if reg.get("bp_node"):  # fetched by name at run time: a string reference
                     u.add_edge(
                         graph,
-                        resolver.owner_of_line(m, r["line"]),
+                        resolver.owner_of_line(m, reg["line"]),
                         child,
                         "dynamic",
-                        u.evidence(facts[m].file, r["line"]),
+                        u.evidence(facts[m].file, reg["line"]),
                     )
-                parent = lookup(m, r.get("fn"), r["obj"])
+                parent = lookup(m, reg.get("fn"), reg["obj"])
                 if parent not in objs or objs[parent]["kind"] != "blueprint":
                     parent = None
-                prefix, has = r["prefix"], r["has_prefix"]
-                if r.get("prefix_ref"):
-                    prefix = u.evaluate(resolver, facts, m, r["prefix_ref"], self.name)
+                prefix, has = reg["prefix"], reg["has_prefix"]
+                if ref := reg.get("prefix_ref"):
+                    prefix = u.evaluate(resolver, facts, m, ref, self.name)
                     has = prefix is not None
                 regs[child].append((parent, prefix, has))
 
@@ -895,7 +1107,6 @@ class FlaskPlugin:
                 found = owner_prefixes(m, r["obj"], r["local"], r["shortcut"], r.get("fn"))
                 if found is None:
                     continue
-                handler = self._handler(m, r["func"], r["line"], resolver, graph)
                 self._add(
                     graph,
                     resolver,
@@ -905,24 +1116,24 @@ class FlaskPlugin:
                     found,
                     r["rule"],
                     r["methods"] or ["GET"],
-                    handler,
+                    self._handler(m, r["func"], r["line"], resolver, graph),
                 )
-            for r in data["rules"]:
-                found = owner_prefixes(m, r["obj"], None, False, r.get("fn"))
-                handler = u.resolve_name(resolver, facts, m, r["view"])
+            for fact in data["rules"]:
+                found = owner_prefixes(m, fact["obj"], None, False, fact.get("fn"))
+                handler: str | None = u.resolve_name(resolver, facts, m, fact["view"])
                 if found is None or handler is None:
                     continue
-                methods = r["methods"]
-                if methods is None and r["as_view"]:
+                methods = fact["methods"]
+                if methods is None and fact["as_view"]:
                     methods = self._class_methods(handler, facts, resolver)
                 self._add(
                     graph,
                     resolver,
                     m,
                     mf.file,
-                    r["line"],
+                    fact["line"],
                     found,
-                    r["rule"],
+                    fact["rule"],
                     methods or ["GET"],
                     handler,
                 )
@@ -955,6 +1166,8 @@ class FlaskPlugin:
                 if handler is None:
                     continue
                 found = owner_prefixes(m, obj, None, False, c["fn"])
+                if found is None:
+                    continue
                 methods = self._class_methods(handler, facts, resolver)
                 for rule in (x for v in urls if v and _is_rule(v) for x in v["str"]):
                     self._add(
@@ -1008,7 +1221,7 @@ class FlaskPlugin:
         """Blueprints a factory makes with ``url_prefix`` from a parameter: the literal
         prefixes its calls pass become the blueprint's own (``objs[key]["prefixes"]``)."""
         factories = {
-            f"{m}:{o['fn']}": (f"{m}:{o['fn']}/{o['var']}", *o["prefix_param"])
+            f"{m}:{o['fn']}": (f"{m}:{o['fn']}/{o['var']}", o)
             for m, _, data in items
             for o in data["objects"]
             if "prefix_param" in o
@@ -1016,23 +1229,32 @@ class FlaskPlugin:
         if not factories:
             return
         found: dict[str, set[str]] = defaultdict(set)
+        done: set[tuple[str, int]] = set()  # calls whose registration was read
+        for m, _, data in items:  # ``app.register_blueprint(make_bp(...), url_prefix=...)``
+            for r in data["registrations"]:
+                c = r.get("made")
+                target = factories.get(u.resolve_name(resolver, facts, m, c and c["func"]) or "")
+                if target is None or target[0] not in objs:
+                    continue
+                done.add((m, c["at"]))
+                own = _factory_prefix(target, c)
+                prefix = r["prefix"] if r["has_prefix"] else own  # Flask: it replaces its own
+                if prefix is not None:
+                    found[target[0]].add(prefix)
         for m, _, data in items:
             for c in data.get("calls", ()):
                 target = factories.get(u.resolve_name(resolver, facts, m, c["func"]) or "")
-                if target is None or target[0] not in objs:
+                if target is None or target[0] not in objs or (m, c["line"]) in done:
                     continue
-                key, index, name = target
-                value = c["kw"].get(name) or (
-                    c["pos"][index] if 0 <= index < len(c["pos"]) else None
-                )
-                if value and value.get("str") and not value["seq"]:
-                    found[key].add(value["str"][0])
+                prefix = _factory_prefix(target, c)
+                if prefix is not None:
+                    found[target[0]].add(prefix)
         for key, values in found.items():
             objs[key]["prefixes"] = sorted(values)
 
     @staticmethod
     def _bind(
-        helper: dict[str, Any], call: dict[str, Any], helper_module: str, call_module: str
+        helper: dict[str, Any], call: FlaskCall, helper_module: str, call_module: str
     ) -> list[tuple]:
         """The registrations one call of a helper makes: (rule, (view name, as_view), module
         the view name is read in, methods or None, name of the app/blueprint object)."""
@@ -1090,7 +1312,7 @@ class FlaskPlugin:
         if not table or "rows" not in table:
             return []
         methods = helper["methods"] if isinstance(helper["methods"], list) else None
-        out = []
+        out: list[tuple[str, tuple[str, bool], str, list[str] | None, str]] = []
         for row in table["rows"]:
             if max(rule_spec["index"], view_spec["index"]) >= len(row):
                 continue

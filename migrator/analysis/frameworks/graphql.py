@@ -20,7 +20,7 @@ the root type (or the ariadne object) to the handler.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _util as u
@@ -37,18 +37,55 @@ def camel(name: str) -> str:
     return head + "".join(p[:1].upper() + p[1:] for p in rest)
 
 
-def _field(name: str, value: cst.CSTNode | None) -> dict[str, Any] | None:
+class GqlField(TypedDict, total=False):
+    """A field of an object type: its GraphQL name and what resolves it."""
+
+    name: str
+    type: str  # ``Mutation.Field``: the mutation class as written
+    resolver: str | None  # ``strawberry.field(resolver=f)``
+    op: str | None  # ``MUTATION`` for a strawberry mutation, else the root's
+    line: int
+
+
+class GqlClass(TypedDict):
+    bases: list[str]
+    fields: list[GqlField]
+    resolvers: list[str]  # ``resolve_<field>`` methods
+
+
+class GqlAriadne(TypedDict):
+    """``@query.field("name")`` on a function (ariadne)."""
+
+    obj: str
+    name: str
+    func: str
+    line: int
+
+
+class GraphQLFacts(TypedDict):
+    """What ``collect`` keeps of one module (version: ``GraphQLPlugin.facts_version``)."""
+
+    classes: dict[str, GqlClass]
+    schemas: list[dict[str, str]]  # operation -> root type as written, per ``Schema(...)``
+    objects: dict[str, str]  # ariadne object variable -> operation
+    ariadne: list[GqlAriadne]
+
+
+def _field(name: str, value: cst.CSTNode | None) -> GqlField | None:
     """A field declared as a class attribute, None if the value is not a GraphQL field."""
-    callee = u.callee(value) if isinstance(value, cst.Call) else None
+    if type(value) is not cst.Call:
+        return None
+    callee = u.callee(value)
     if not callee:
         return None
     given = u.string(u.arg(value, -1, "name"))
-    out = {"name": given or camel(name)}
+    out: GqlField = {"name": given or camel(name)}
     if callee.endswith(".Field") and callee not in ("graphene.Field",):
-        return dict(out, type=callee[: -len(".Field")])
+        return {**out, "type": callee[: -len(".Field")]}
     if u.last(callee) in ("field", "mutation") and callee.startswith("strawberry"):
         resolver = u.dotted(u.arg(value, -1, "resolver"))
-        return dict(out, resolver=resolver, op="MUTATION" if callee.endswith("mutation") else None)
+        op = "MUTATION" if callee.endswith("mutation") else None
+        return {**out, "resolver": resolver, "op": op}
     if callee.startswith("graphene.") or callee.endswith(("ConnectionField", "Field")):
         return out
     return None
@@ -58,15 +95,20 @@ class GraphQLPlugin:
     """See the module docstring."""
 
     name = "graphql"
+    facts_version = 1
     markers = ("graphene", "strawberry", "ariadne")
 
-    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
+    def collect(self, tree: cst.Module, module: str, file: str) -> GraphQLFacts | None:
         lines = u.Lines(tree)
-        classes: dict[str, dict[str, Any]] = {}
-        schemas, objects, ariadne = [], {}, []
+        classes: dict[str, GqlClass] = {}
+        schemas: list[dict[str, str]] = []
+        objects: dict[str, str] = {}
+        ariadne: list[GqlAriadne] = []
+        at: list[tuple[cst.CSTNode, GqlField | GqlAriadne]] = []  # facts that need a "line"
         for stmt in tree.body:
             if type(stmt) is cst.ClassDef:
-                fields, resolvers = [], []
+                fields: list[GqlField] = []
+                resolvers: list[str] = []
                 for item in stmt.body.body:
                     if type(item) is cst.FunctionDef:
                         if item.name.value.startswith("resolve_"):
@@ -80,18 +122,18 @@ class GraphQLPlugin:
                                 and u.last(name) in ("field", "mutation")
                             ):
                                 given = u.string(u.arg(call, -1, "name")) if call else None
-                                fields.append(
-                                    {
-                                        "name": given or camel(item.name.value),
-                                        "_n": lines.want(item.name),
-                                        "op": "MUTATION" if name.endswith("mutation") else None,
-                                    }
-                                )
+                                field: GqlField = {
+                                    "name": given or camel(item.name.value),
+                                    "op": "MUTATION" if name.endswith("mutation") else None,
+                                }
+                                fields.append(field)
+                                at.append((lines.want(item.name), field))
                     for small in u.small_statements([item]):
                         names, value = u.assign_targets(small)
                         found = _field(names[0], value) if names else None
                         if found:
-                            fields.append(dict(found, _n=lines.want(small)))
+                            fields.append(found)
+                            at.append((lines.want(small), found))
                 if fields or resolvers:
                     classes[stmt.name.value] = {
                         "bases": [d for d in (u.dotted(b.value) for b in stmt.bases) if d],
@@ -101,28 +143,28 @@ class GraphQLPlugin:
             elif type(stmt) is cst.FunctionDef:
                 for dec in stmt.decorators:
                     name, call = u.decorator_call(dec)
-                    field = u.string(u.arg(call, 0, "name")) if call else None
-                    if name and name.endswith(".field") and field:
-                        ariadne.append(
-                            {
-                                "obj": name[: -len(".field")],
-                                "name": field,
-                                "func": stmt.name.value,
-                                "_n": lines.want(call),
-                            }
-                        )
+                    given = u.string(u.arg(call, 0, "name")) if call else None
+                    if name and name.endswith(".field") and given and call:
+                        one: GqlAriadne = {
+                            "obj": name[: -len(".field")],
+                            "name": given,
+                            "func": stmt.name.value,
+                            "line": 0,
+                        }
+                        ariadne.append(one)
+                        at.append((lines.want(call), one))
         for node, _ in u.walk(tree):
             if type(node) is not cst.Call:
                 continue
-            last = u.last(u.callee(node)) or ""
-            if last == "Schema":
+            callee = u.last(u.callee(node)) or ""
+            if callee == "Schema":
                 roots = {op: u.dotted(u.arg(node, -1, kw)) for kw, op in _ROOTS.items()}
                 schemas.append({op: r for op, r in roots.items() if r})
         for small in u.small_statements(tree):
             names, value = u.assign_targets(small)
-            last = u.last(u.callee(value)) if isinstance(value, cst.Call) else None
+            last = u.last(u.callee(value)) if type(value) is cst.Call else None
             op = _ARIADNE.get(last or "")
-            if last == "ObjectType":
+            if last == "ObjectType" and type(value) is cst.Call:
                 op = {"Query": "QUERY", "Mutation": "MUTATION"}.get(
                     u.string(u.arg(value, 0, "name")) or ""
                 )
@@ -130,11 +172,8 @@ class GraphQLPlugin:
                 objects.update((n, op) for n in names)
         if not (classes or ariadne):
             return None
-        for c in classes.values():
-            for f in c["fields"]:
-                f["line"] = lines.of(f.pop("_n"))
-        for a in ariadne:
-            a["line"] = lines.of(a.pop("_n"))
+        for n, fact in at:
+            fact["line"] = lines.of(n)
         return {
             "classes": classes,
             "schemas": [s for s in schemas if s],
@@ -143,7 +182,7 @@ class GraphQLPlugin:
         }
 
     def resolve(self, facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyGraph) -> None:
-        items = u.sorted_items(facts, self.name)
+        items: list[tuple[str, ModuleFacts, GraphQLFacts]] = u.sorted_items(facts, self.name)
         classes = {
             f"{m}:{name}": (m, mf, c)
             for m, mf, data in items
@@ -192,13 +231,13 @@ class GraphQLPlugin:
             for a in data["ariadne"]:
                 obj = u.resolve_name(resolver, facts, m, a["obj"])
                 omod, _, var = (obj or "").partition(":")
-                op = (
+                kind = (
                     (facts[omod].framework.get(self.name) or {}).get("objects", {}).get(var)
                     if omod in facts
                     else None
                 )
-                if op:
-                    self._add(graph, obj, f"{m}:{a['func']}", op, a["name"], mf.file, a["line"])
+                if obj and kind:
+                    self._add(graph, obj, f"{m}:{a['func']}", kind, a["name"], mf.file, a["line"])
 
     def _add(
         self,

@@ -13,7 +13,7 @@ by the signal's variable (through imports) or, for the global registry, by its n
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _util as u
@@ -24,24 +24,56 @@ _LIBS = ("blinker", "flask.signals", "flask")
 _CONNECT = ("connect", "connect_via")
 
 
+class SignalDef(TypedDict):
+    """A module-level ``x = signal("name")`` / ``ns.signal(...)`` / ``Signal()`` / ``Namespace()``."""
+
+    var: str
+    factory: str  # the callee as written
+    name: str | None  # the signal's name, when given
+    line: int
+
+
+class SignalItem(TypedDict, total=False):
+    """A ``connect`` (a receiver) or a ``send``."""
+
+    what: str  # "connect" | "send"
+    signal: str | None  # the signal as written
+    named: str | None  # ``signal("name").connect``/``.send``: the name
+    handler: str  # connect: the receiver as written
+    decorated: bool  # connect: ``@x.connect`` on ``handler``
+    sender: str | None  # connect: the sender it is limited to
+    line: int
+
+
+class SignalsFacts(TypedDict):
+    """What ``collect`` keeps of one module (version: ``SignalsPlugin.facts_version``)."""
+
+    defs: list[SignalDef]
+    items: list[SignalItem]
+
+
 class SignalsPlugin:
     """See the module docstring."""
 
     name = "signals"
+    facts_version = 1
     # a module that only imports a signal and sends it names neither blinker nor flask
     markers = ("blinker", "flask", ".send(", ".connect(", ".connect_via(")
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
+    def collect(self, tree: cst.Module, module: str, file: str) -> SignalsFacts | None:
         lines = u.Lines(tree)
-        found: list[tuple[cst.CSTNode, dict[str, Any]]] = []
-        defs: list[tuple[cst.CSTNode, dict[str, Any]]] = []
+        found: list[tuple[cst.CSTNode, SignalItem]] = []
+        defs: list[tuple[cst.CSTNode, SignalDef]] = []
         for small in u.small_statements(tree.body):
             names, value = u.assign_targets(small)
             factory = u.callee(value) if value is not None else None
-            if names and u.last(factory) in ("signal", "Signal", "Namespace"):
-                name = u.string(u.arg(value, 0, "name"))  # type: ignore[arg-type]
-                defs.extend((small, {"var": n, "factory": factory, "name": name}) for n in names)
+            if names and factory and u.last(factory) in ("signal", "Signal", "Namespace"):
+                assert type(value) is cst.Call  # a callee is a call's
+                name = u.string(u.arg(value, 0, "name"))
+                defs.extend(
+                    (small, {"var": n, "factory": factory, "name": name, "line": 0}) for n in names
+                )
         for node, _ in u.walk(tree):
             if type(node) is cst.FunctionDef:
                 for dec in node.decorators:
@@ -66,34 +98,36 @@ class SignalsPlugin:
                 attr = node.func.attr.value
                 if attr not in ("connect", "send"):
                     continue
-                recv = node.func.value
-                signal, named = u.dotted(recv), None
-                if type(recv) is cst.Call and u.last(u.callee(recv)) == "signal":
-                    named = u.string(u.arg(recv, 0, "name"))  # ``signal("name").send()``
+                value = node.func.value
+                signal, named = u.dotted(value), None
+                if type(value) is cst.Call and u.last(u.callee(value)) == "signal":
+                    named = u.string(u.arg(value, 0, "name"))  # ``signal("name").send()``
                 if not (signal or named):
                     continue
-                item: dict[str, Any] = {"what": attr, "signal": signal, "named": named}
+                item: SignalItem = {"what": attr, "signal": signal, "named": named}
                 if attr == "connect":
                     handler = u.dotted(u.arg(node, 0, "receiver"))
                     if not handler:
                         continue
-                    item.update(
-                        handler=handler, decorated=False, sender=_sender(u.arg(node, 1, "sender"))
-                    )
+                    sender = _sender(u.arg(node, 1, "sender"))
+                    item.update({"handler": handler, "decorated": False, "sender": sender})
                 found.append((node, item))
         if not (found or defs):
             return None
+        for n, d in defs:
+            d["line"] = lines.of(n)
+        for n, item in found:
+            item["line"] = lines.of(n)
         return {
-            "defs": sorted((dict(d, line=lines.of(n)) for n, d in defs), key=lambda d: d["var"]),
+            "defs": sorted((d for _, d in defs), key=lambda d: d["var"]),
             "items": sorted(
-                (dict(d, line=lines.of(n)) for n, d in found),
-                key=lambda d: (d["line"], repr(sorted(d.items()))),
+                (d for _, d in found), key=lambda d: (d["line"], repr(sorted(d.items())))
             ),
         }
 
     # -- parent half ---------------------------------------------------------------------------
     def resolve(self, facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyGraph) -> None:
-        items = u.sorted_items(facts, self.name)
+        items: list[tuple[str, ModuleFacts, SignalsFacts]] = u.sorted_items(facts, self.name)
         keys: dict[str, tuple[str, str]] = {}  # signal variable node -> (match key, shown name)
         namespaces = {
             f"{m}:{d['var']}"
@@ -116,7 +150,7 @@ class SignalsPlugin:
                 else:
                     keys[f"{m}:{d['var']}"] = (f"{m}:{d['var']}", d["name"] or d["var"])
 
-        def key_of(m: str, it: dict[str, Any]) -> tuple[str, str] | None:
+        def key_of(m: str, it: SignalItem) -> tuple[str, str] | None:
             if it["named"] is not None:
                 return f"name:{it['named']}", it["named"]
             return keys.get(u.resolve_name(resolver, facts, m, it["signal"]) or "")
@@ -136,6 +170,7 @@ class SignalsPlugin:
                     handler = resolver.owner_of_line(m, it["line"])
                 if (
                     key is None
+                    or handler is None
                     or handler not in graph.g
                     or graph.g.nodes[handler].get("kind") not in ("function", "class")
                 ):

@@ -37,7 +37,7 @@ Raw SQL is read cheaply and only inside ``text("...")``, ``.execute("...")`` and
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _util as u
@@ -168,11 +168,11 @@ def _annotation_model(expr: cst.CSTNode) -> str | None:
     name = u.string(expr)
     if name is not None:  # "M", "M | None", "Optional[M]"
         for word in re.findall(r"[A-Za-z_][\w.]*", name):
-            if u.last(word)[:1].isupper() and word not in ("None", "Optional"):
+            if u.capital(word) and word not in ("None", "Optional"):
                 return word
         return None
     name = u.dotted(expr)
-    return name if name and u.last(name)[:1].isupper() and name != "None" else None
+    return name if name and u.capital(name) and name != "None" else None
 
 
 _CONTAINERS = {
@@ -196,7 +196,7 @@ _CONTAINERS = {
 }
 
 
-def _annotation_target(expr: cst.CSTNode) -> dict[str, Any] | None:
+def _annotation_target(expr: cst.CSTNode) -> SaRef | None:
     """The related class named by a typed mapping's annotation (``Mapped[List["Post"]]``)."""
     if isinstance(expr, cst.Subscript):
         for element in reversed(expr.slice):
@@ -212,11 +212,11 @@ def _annotation_target(expr: cst.CSTNode) -> dict[str, Any] | None:
         words = [
             w
             for w in re.findall(r"[A-Za-z_][\w.]*", text)
-            if u.last(w) not in _CONTAINERS and u.last(w)[:1].isupper()
+            if u.last(w) not in _CONTAINERS and u.capital(w)
         ]
         return {"target": words[-1], "string": True} if words else None
     name = u.dotted(expr)
-    if name and u.last(name) not in _CONTAINERS and u.last(name)[:1].isupper():
+    if name and u.last(name) not in _CONTAINERS and u.capital(name):
         return {"target": name, "string": False}
     return None
 
@@ -236,15 +236,85 @@ def _model_of(value: cst.CSTNode | None, lookup: Any) -> str | None:
 def _constructed(expr: cst.CSTNode | None) -> str | None:
     """``M`` for ``M(...)`` where the callee's last part is capitalised (a class)."""
     name = u.callee(expr) if expr is not None else None
-    if name and u.last(name)[:1].isupper():
+    if name and u.capital(name):
         return name
     return None
+
+
+class SaRef(TypedDict, total=False):
+    """A relationship's or a foreign key's target: a class or table as written or a string."""
+
+    target: str
+    string: bool
+    line: int
+    _node: Any  # in ``collect`` only: the node whose line becomes ``line``
+
+
+class SaTable(TypedDict, total=False):
+    """A Core ``x = Table("name", metadata, ...)``."""
+
+    name: str
+    fks: list[SaRef]
+    var: str
+    line: int
+    _node: Any  # in ``collect`` only
+
+
+class SaClass(TypedDict, total=False):
+    """What a class says about mapping (see ``_class``)."""
+
+    name: str
+    bases: list[str]
+    keywords: list[str]  # class keywords set to ``True`` (``table=True``)
+    decorators: list[str]
+    tablename: str | None
+    tablename_rule: str  # ``@declared_attr __tablename__``: "lower" | "snake"
+    abstract: bool
+    table_var: str | None  # ``__table__ = users`` (a Core table)
+    table_name: str | None  # ``__table__ = Table("users", ...)``
+    has_pk: bool
+    relations: list[SaRef]
+    fks: list[SaRef]
+    line: int
+    _node: Any  # in ``collect`` only
+
+
+class SaBase(TypedDict, total=False):
+    """A declarative base, a Flask-SQLAlchemy object or an alias of ``db.Model``."""
+
+    var: str
+    kind: str  # "declarative" | "flask" | "alias"
+    of: str  # alias: what it names
+    line: int
+
+
+class SaAccess(TypedDict, total=False):
+    """A read or write: of a model or table as written (``target``), of a table an SQL string
+    names (``table``), or of what a call returns (``call``, settled in the parent half)."""
+
+    target: str
+    table: str
+    call: str
+    op: str  # "read" | "write"
+    line: int
+
+
+class SQLAlchemyFacts(TypedDict):
+    """What ``collect`` keeps of one module (version: ``SQLAlchemyPlugin.facts_version``).
+    ``_node`` keys are removed before the facts leave the worker."""
+
+    classes: list[SaClass]
+    bases: list[SaBase]
+    tables: list[SaTable]
+    access: list[SaAccess]
+    returns: dict[str, str]  # top-level function -> model its return annotation names
 
 
 class SQLAlchemyPlugin:
     """See the module docstring."""
 
     name = "sqlalchemy"
+    facts_version = 1
     # markers: a cheap text filter; files that use the ORM import it or touch a session/query
     markers = (
         "sqlalchemy",
@@ -261,16 +331,16 @@ class SQLAlchemyPlugin:
     )
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
+    def collect(self, tree: cst.Module, module: str, file: str) -> SQLAlchemyFacts | None:
         lines = u.Lines(tree)
-        bases: list[tuple[cst.CSTNode, dict[str, Any]]] = []
-        tables: list[dict[str, Any]] = []
-        access: list[tuple[cst.CSTNode, dict[str, Any]]] = []
+        bases: list[tuple[cst.CSTNode, SaBase]] = []
+        tables: list[SaTable] = []
+        access: list[tuple[cst.CSTNode, SaAccess]] = []
         var_models: dict[tuple[int, str], str] = {}
         var_calls: dict[tuple[int, str], str] = {}  # x = some_function(...)
         returns: dict[str, str] = {}  # top-level function -> model named by its return hint
         top_defs = {id(s) for s in tree.body if type(s) is cst.FunctionDef}
-        pending: list[tuple[cst.CSTNode, Any, cst.CSTNode, str]] = []  # (node, scope, arg, op)
+        pending: list[tuple[cst.CSTNode, Any, cst.Name, str]] = []  # (node, scope, arg, op)
         sql: list[tuple[cst.CSTNode, str]] = []
 
         def note(node: cst.CSTNode, target: str | None, op: str) -> None:
@@ -292,10 +362,13 @@ class SQLAlchemyPlugin:
             tp = type(node)
             if tp is classdef_t:
                 if scope is None:
-                    class_nodes.append(node)
+                    class_nodes.append(cast(cst.ClassDef, node))
             elif tp in assigns:
                 # ``obj.attr = value`` on an instance of a model: an UPDATE at flush
-                targets = [t.target for t in node.targets] if tp is cst.Assign else [node.target]
+                if tp is cst.Assign:
+                    targets = [t.target for t in cast(cst.Assign, node).targets]
+                else:
+                    targets = [cast("cst.AnnAssign | cst.AugAssign", node).target]
                 for t in targets:
                     if isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name):
                         pending.append((node, scope, t.value, "write"))
@@ -313,38 +386,41 @@ class SQLAlchemyPlugin:
                     kind = "flask" if factory == "SQLAlchemy" else "declarative"
                     for var in names:
                         bases.append((lines.want(node), {"var": var, "kind": kind}))
-                elif factory == "Table" and scope is None:
+                elif factory == "Table" and scope is None and type(value) is cst.Call:
                     table = self._core_table(value, lines)
                     if table:
-                        tables.extend(dict(table, var=var) for var in names)
+                        tables.extend({**table, "var": var} for var in names)
                 model = _model_of(value, lambda v, sc=scope: var_models.get((id(sc), v)))
                 if model:
                     for var in names:
                         var_models[(id(scope), var)] = model
-                elif u.callee(value):
+                elif called := u.callee(value):
                     for var in names:
-                        var_calls[(id(scope), var)] = u.callee(value)
-            elif tp is attribute_t and node.attr.value == "query":
-                base = u.dotted(node.value)
+                        var_calls[(id(scope), var)] = called
+            elif tp is attribute_t and cast(cst.Attribute, node).attr.value == "query":
+                base = u.dotted(cast(cst.Attribute, node).value)
                 if base and not base.lower().endswith("session"):  # session.query(...) is a call
                     note(node, base, "read")
-            elif tp is for_t and type(node.target) is cst.Name:
-                model = _model_of(node.iter, lambda v, sc=scope: var_models.get((id(sc), v)))
+            elif tp is for_t and type(cast(cst.For, node).target) is cst.Name:
+                loop = cast(cst.For, node)
+                model = _model_of(loop.iter, lambda v, sc=scope: var_models.get((id(sc), v)))
                 if model:
-                    var_models[(id(scope), node.target.value)] = model
+                    var_models[(id(scope), cast(cst.Name, loop.target).value)] = model
             elif tp is function_t:
-                if id(node) in top_defs and node.returns is not None:
-                    hint = _annotation_model(node.returns.annotation)
+                func_def = cast(cst.FunctionDef, node)
+                if id(node) in top_defs and func_def.returns is not None:
+                    hint = _annotation_model(func_def.returns.annotation)
                     if hint:
-                        returns[node.name.value] = hint
-                for param in (*node.params.params, *node.params.kwonly_params):
+                        returns[func_def.name.value] = hint
+                for param in (*func_def.params.params, *func_def.params.kwonly_params):
                     hint = (
                         _annotation_model(param.annotation.annotation) if param.annotation else None
                     )
                     if hint:
                         var_models[(id(node), param.name.value)] = hint
             elif tp is call_t:
-                func = node.func
+                call = cast(cst.Call, node)
+                func = call.func
                 last = (
                     func.attr.value
                     if type(func) is attribute_t
@@ -355,11 +431,11 @@ class SQLAlchemyPlugin:
                 if last is None:
                     continue
                 mapping = mapping or last in _MAPPING_CALLS
-                self._call(node, last, scope, note, pending)
+                self._call(call, last, scope, note, pending)
                 if last in ("text", "execute", "exec_driver_sql"):
-                    self._raw_sql(node, lines, sql)
+                    self._raw_sql(call, lines, sql)
         classes = [self._class(node, lines, mapping) for node in class_nodes]
-        calls: list[tuple[cst.CSTNode, dict[str, Any]]] = []
+        calls: list[tuple[cst.CSTNode, SaAccess]] = []
         for node, scope, value, op in pending:
             key = (id(scope), value.value)
             if key in var_models:
@@ -369,7 +445,7 @@ class SQLAlchemyPlugin:
 
         if not (classes or bases or tables or access or sql or calls or returns):
             return None
-        out_access = [dict(a, line=lines.of(n)) for n, a in access + calls]
+        out_access: list[SaAccess] = [{**a, "line": lines.of(n)} for n, a in access + calls]
         out_access += [
             {"table": table, "op": op, "line": lines.of(n)}
             for n, text in sql
@@ -390,17 +466,17 @@ class SQLAlchemyPlugin:
                 rel["line"] = lines.of(rel.pop("_node"))
             c["relations"].sort(key=lambda r: (r["line"], r["target"]))
             c["fks"].sort(key=lambda r: (r["line"], r["target"]))
-        for t in tables:
-            t["line"] = lines.of(t["_node"])
-            for fk in t["fks"]:
+        for table in tables:
+            table["line"] = lines.of(table["_node"])
+            for fk in table["fks"]:
                 fk["line"] = lines.of(fk.pop("_node"))
-            t["fks"].sort(key=lambda r: (r["line"], r["target"]))
-        for t in tables:
-            t.pop("_node")
+            table["fks"].sort(key=lambda r: (r["line"], r["target"]))
+        for table in tables:
+            table.pop("_node")
         return {
             "classes": sorted(classes, key=lambda c: c["line"]),
             "bases": sorted(
-                (dict(b, line=lines.of(n)) for n, b in bases), key=lambda b: (b["line"], b["var"])
+                ({**b, "line": lines.of(n)} for n, b in bases), key=lambda b: (b["line"], b["var"])
             ),
             "tables": sorted(tables, key=lambda t: (t["line"], t["var"])),
             "access": out_access,
@@ -424,12 +500,12 @@ class SQLAlchemyPlugin:
                 note(node, recv, "read")
         elif last in _READ_CHAIN and args:
             target = u.dotted(args[0])
-            if target and u.last(target)[:1].isupper():
+            if target and u.capital(target):
                 note(node, target, "read")
         elif args and ((last == "get" and recv.endswith("session")) or last == "get_or_404"):
             note(node, u.dotted(args[0]), "read")
         if last in _SESSION_WRITES and recv.lower().endswith("session"):
-            values = []
+            values: list[cst.BaseExpression] = []
             for a in args:
                 if isinstance(a, (cst.List, cst.Tuple)):
                     values.extend(el.value for el in a.elements)
@@ -485,7 +561,7 @@ class SQLAlchemyPlugin:
                 found.append((lines.want(node), text))
 
     @staticmethod
-    def _fk(call: cst.Call) -> dict[str, Any] | None:
+    def _fk(call: cst.Call) -> SaRef | None:
         target = u.arg(call, 0, "column")
         text = u.string(target)
         if text is not None:
@@ -493,7 +569,7 @@ class SQLAlchemyPlugin:
         name = u.dotted(target)
         return {"target": name, "string": False, "_node": call} if name else None
 
-    def _core_table(self, call: cst.Call, lines: u.Lines) -> dict[str, Any] | None:
+    def _core_table(self, call: cst.Call, lines: u.Lines) -> SaTable | None:
         name = u.string(u.arg(call, 0, "name"))
         if not name:
             return None
@@ -506,10 +582,10 @@ class SQLAlchemyPlugin:
                     fks.append(fk)
         return {"name": name, "fks": fks, "_node": lines.want(call)}
 
-    def _class(self, node: cst.ClassDef, lines: u.Lines, mapping: bool) -> dict[str, Any]:
+    def _class(self, node: cst.ClassDef, lines: u.Lines, mapping: bool) -> SaClass:
         """What a class says about mapping; its body is searched for relationships, foreign
         keys and columns only when the module calls any (``mapping``)."""
-        info: dict[str, Any] = {
+        info: SaClass = {
             "name": node.name.value,
             "_node": lines.want(node.name),
             "bases": [d for d in (u.dotted(b.value) for b in node.bases) if d],
@@ -535,7 +611,7 @@ class SQLAlchemyPlugin:
             elif "__abstract__" in names:
                 info["abstract"] = u.dotted(value) == "True"
             elif "__table__" in names:
-                if u.last(u.callee(value)) == "Table":
+                if type(value) is cst.Call and u.last(u.callee(value)) == "Table":
                     info["table_name"] = u.string(u.arg(value, 0, "name"))
                 else:
                     info["table_var"] = u.dotted(value)
@@ -551,7 +627,7 @@ class SQLAlchemyPlugin:
                 target = _annotation_target(small.annotation.annotation)
                 if target:
                     lines.want(small.value)
-                    info["relations"].append(dict(target, _node=small.value))
+                    info["relations"].append({**target, "_node": small.value})
         for sub, _ in u.walk(node.body) if mapping else ():
             if type(sub) is not cst.Call:
                 continue
@@ -577,7 +653,7 @@ class SQLAlchemyPlugin:
         return info
 
     @staticmethod
-    def _relation(call: cst.Call) -> dict[str, Any] | None:
+    def _relation(call: cst.Call) -> SaRef | None:
         target = u.arg(call, 0, "argument")
         if isinstance(target, cst.Lambda):
             target = target.body
@@ -589,16 +665,16 @@ class SQLAlchemyPlugin:
 
     # -- parent half ---------------------------------------------------------------------------
     def resolve(self, facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyGraph) -> None:
-        items = u.sorted_items(facts, self.name)
+        items: list[tuple[str, ModuleFacts, SQLAlchemyFacts]] = u.sorted_items(facts, self.name)
         roots: dict[str, str] = {}  # base variable/class node -> "declarative" | "flask"
-        core: dict[str, dict[str, Any]] = {}  # Core table variable node -> table facts
-        classes: dict[str, tuple[str, dict[str, Any]]] = {}
+        core: dict[str, tuple[str, SaTable]] = {}  # Core table variable node -> (module, table)
+        classes: dict[str, tuple[str, SaClass]] = {}
         for m, _, data in items:
             for b in data["bases"]:
                 if b["kind"] != "alias":
                     roots.setdefault(f"{m}:{b['var']}", b["kind"])
             for t in data["tables"]:
-                core.setdefault(f"{m}:{t['var']}", dict(t, module=m))
+                core.setdefault(f"{m}:{t['var']}", (m, t))
             for c in data["classes"]:
                 classes.setdefault(f"{m}:{c['name']}", (m, c))
 
@@ -606,12 +682,12 @@ class SQLAlchemyPlugin:
             for b in data["bases"]:
                 if b["kind"] == "alias":
                     db = u.resolve_name(resolver, facts, m, b["of"][: -len(".Model")])
-                    if roots.get(db) == "flask":
+                    if db and roots.get(db) == "flask":
                         roots.setdefault(f"{m}:{b['var']}", "flask")
 
         models: dict[str, dict[str, Any]] = {}  # node -> {"flavour", "parent"}
 
-        def classify(node: str, m: str, c: dict[str, Any]) -> dict[str, Any] | None:
+        def classify(node: str, m: str, c: SaClass) -> dict[str, Any] | None:
             if any(u.last(d) == "mapped" for d in c["decorators"]):
                 return {"flavour": "declarative", "parent": None}
             if any(u.last(d) == "as_declarative" for d in c["decorators"]):
@@ -620,7 +696,7 @@ class SQLAlchemyPlugin:
             for base in c["bases"]:
                 if base.endswith(".Model"):
                     db = u.resolve_name(resolver, facts, m, base[: -len(".Model")])
-                    if roots.get(db) == "flask" or (db is None and base == "db.Model"):
+                    if (db and roots.get(db) == "flask") or (db is None and base == "db.Model"):
                         return {"flavour": "flask", "parent": None}
                 if "table" in c["keywords"]:  # SQLModel: class X(SomeSQLModel, table=True)
                     return {"flavour": "sqlmodel", "parent": None}
@@ -654,7 +730,7 @@ class SQLAlchemyPlugin:
 
         # -- tables ---------------------------------------------------------------------------
         model_table: dict[str, str] = {}
-        by_var = {node: t["name"] for node, t in core.items()}
+        by_var = {node: t["name"] for node, (_, t) in core.items()}
 
         def inherited_rule(node: str) -> str | None:
             """How a ``__tablename__`` function on the class or a base names its table."""
@@ -702,10 +778,10 @@ class SQLAlchemyPlugin:
             table_of(node)
         table_node: dict[str, str] = {}  # table name -> node that stands for it
         for node in sorted(core):
-            t = core[node]
+            m, t = core[node]
             table_node.setdefault(t["name"], node)
             if t["name"] not in graph.tables:
-                graph.tables[t["name"]] = Table(t["name"], None, facts[t["module"]].file, t["line"])
+                graph.tables[t["name"]] = Table(t["name"], None, facts[m].file, t["line"])
         by_table: dict[str, list[str]] = {}
         for node in sorted(model_table):
             by_table.setdefault(model_table[node], []).append(node)
@@ -796,9 +872,10 @@ class SQLAlchemyPlugin:
                         if "call" in a
                         else u.resolve_name(resolver, facts, m, a["target"])
                     )
-                    name = model_table.get(target or "") or by_var.get(target or "")
-                    if not name:
+                    known = model_table.get(target or "") or by_var.get(target or "")
+                    if not known:
                         continue
+                    name = known
                     target = target if target in models or target in core else None
                 accessor = resolver.owner_of_line(m, a["line"])
                 table = graph.tables[name]
@@ -827,7 +904,7 @@ class SQLAlchemyPlugin:
         file: str,
         source: str,
         own: str | None,
-        fk: dict[str, Any],
+        fk: SaRef,
         table_node: dict[str, str],
         model_table: dict[str, str],
         by_var: dict[str, str],

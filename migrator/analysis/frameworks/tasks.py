@@ -14,7 +14,9 @@ Asynchronous coupling (``async`` edges, **from the symbol that hands work over t
 ``.signature(...)`` (Celery), ``actor.send(...)``/``.send_with_options(...)`` (Dramatiq) when
 the receiver resolves to a task found above; ``app.send_task("name")`` by the task's name;
 functions handed to RQ's ``enqueue*`` (above); FastAPI/Starlette
-``background_tasks.add_task(func, ...)`` for any project function. The core's ``reference``
+``background_tasks.add_task(func, ...)`` for any project callable, a method included
+(``svc.method`` on a local typed by an annotation or made by ``Service(...)``, ``self.method``:
+the edge goes to the class defining it, as methods are not graph nodes). The core's ``reference``
 edge for the same name stays: the ``async`` edge says the call does not wait, so the proposal
 can weigh it on its own (``weights.async``).
 
@@ -29,7 +31,7 @@ No edges are added for decorated entry points: the core already links the decora
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.frameworks import _util as u
@@ -49,10 +51,42 @@ _CLI_LIBS = ("click", "typer", "flask.cli")
 _CLI_OBJECTS = ("Typer", "AppGroup", "Group", "FlaskGroup")
 
 
+class TaskObject(TypedDict):
+    """A module-level ``Celery(...)`` app or click/typer group object."""
+
+    var: str
+    kind: str  # "celery" | "cli"
+
+
+class TaskItem(TypedDict, total=False):
+    """One fact, by ``what``: ``task``/``cli`` (a decorated function), ``command`` (a Django
+    management command), ``enqueue`` (an RQ hand-over) or ``async`` (a task queued)."""
+
+    what: str
+    line: int
+    func: str  # task, cli, command: the function or class
+    name: str | None  # its given name; for ``async`` by ``send_task``, the task's name
+    decorator: str
+    group: bool
+    top: bool
+    target: str | None  # enqueue, async: the callable as written (or a dotted string)
+    string: bool  # enqueue: ``target`` is a dotted string
+    via: str  # async: the method that queues (``delay``, ``add_task``...)
+    bases: list[str]  # async through ``self.method``: more classes that may define it
+
+
+class TasksFacts(TypedDict):
+    """What ``collect`` keeps of one module (version: ``TasksPlugin.facts_version``)."""
+
+    objects: list[TaskObject]
+    items: list[TaskItem]
+
+
 class TasksPlugin:
     """See the module docstring."""
 
     name = "tasks"
+    facts_version = 1
     markers = (
         "celery",
         "Celery",
@@ -81,10 +115,10 @@ class TasksPlugin:
     )
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
+    def collect(self, tree: cst.Module, module: str, file: str) -> TasksFacts | None:
         lines = u.Lines(tree)
-        found: list[tuple[cst.CSTNode, dict[str, Any]]] = []
-        objects: list[dict[str, Any]] = []
+        found: list[tuple[cst.CSTNode, TaskItem]] = []
+        objects: list[TaskObject] = []
         for stmt in tree.body:
             for small in u.small_statements([stmt]):
                 names, value = u.assign_targets(small)
@@ -105,6 +139,8 @@ class TasksPlugin:
                         {"what": "command", "func": "Command", "name": module.rsplit(".", 1)[-1]},
                     )
                 )
+        methods = _methods(tree)
+        typed: dict[tuple[int, str], str] = {}  # (function, local name) -> class as written
         for node, scope in u.walk(tree):
             if type(node) is cst.FunctionDef and node.decorators:
                 for dec in node.decorators:
@@ -112,34 +148,50 @@ class TasksPlugin:
                     if item:
                         item["top"] = scope is None
                         found.append((lines.want(dec.decorator), item))
+            elif type(node) is cst.Param and node.annotation is not None and scope is not None:
+                cls = u.dotted(node.annotation.annotation)  # ``svc: Service``
+                if cls:
+                    typed[(id(scope), node.name.value)] = cls
+            elif type(node) is cst.Assign and scope is not None:
+                names, value = u.assign_targets(node)
+                cls = u.callee(value) if type(value) is cst.Call else None
+                if cls and u.capital(cls):  # ``svc = Service(...)``
+                    typed.update(((id(scope), n), cls) for n in names)
             elif type(node) is cst.Call and isinstance(node.func, cst.Attribute):
                 item = self._handover(node)
                 if item is not None:
+                    if item.get("via") == "add_task":
+                        _method_target(item, scope, methods, typed)
                     found.append((lines.want(node), item))
         if not (found or objects):
             return None
-        items = [dict(d, line=lines.of(n)) for n, d in found]
+        items: list[TaskItem] = []
+        for n, d in found:
+            d["line"] = lines.of(n)
+            items.append(d)
         items.sort(key=lambda d: (d["line"], repr(sorted(d.items()))))
         return {"objects": sorted(objects, key=lambda o: o["var"]), "items": items}
 
     @staticmethod
-    def _handover(node: cst.Call) -> dict[str, Any] | None:
+    def _handover(node: cst.Call) -> TaskItem | None:
         """What a ``x.attr(...)`` call hands to a queue: an RQ enqueue, a task's own
         ``delay``/``send``..., ``send_task("name")`` or ``add_task(func)``; None otherwise."""
-        attr = node.func.attr.value  # type: ignore[attr-defined]
+        if type(node.func) is not cst.Attribute:
+            return None
+        attr = node.func.attr.value
         spec = _ENQUEUE.get(attr)
         if spec is not None:
-            target = u.arg(node, *spec)
-            text = u.string(target)
-            if text is not None or u.dotted(target):
+            queued = u.arg(node, *spec)
+            text = u.string(queued)
+            if text is not None or u.dotted(queued):
                 return {
                     "what": "enqueue",
-                    "target": text if text is not None else u.dotted(target),
+                    "target": text if text is not None else u.dotted(queued),
                     "string": text is not None,
                 }
             return None
         if attr in _ON_TASK:
-            target = u.dotted(node.func.value)  # type: ignore[attr-defined]
+            target = u.dotted(node.func.value)
         elif attr == "add_task":
             target = u.dotted(u.arg(node, 0, "func"))
         elif attr == "send_task":
@@ -150,7 +202,7 @@ class TasksPlugin:
         return {"what": "async", "target": target, "via": attr} if target else None
 
     @staticmethod
-    def _decorator(dec: cst.Decorator, func: cst.FunctionDef) -> dict[str, Any] | None:
+    def _decorator(dec: cst.Decorator, func: cst.FunctionDef) -> TaskItem | None:
         name, call = u.decorator_call(dec)
         if not name:
             return None
@@ -177,7 +229,8 @@ class TasksPlugin:
     # -- parent half ---------------------------------------------------------------------------
     def resolve(self, facts: dict[str, ModuleFacts], resolver: Any, graph: DependencyGraph) -> None:
         items = u.sorted_items(facts, self.name)
-        celery, cli = set(), set()
+        celery: set[str] = set()
+        cli: set[str] = set()
         for m, _, data in items:
             for o in data["objects"]:
                 (celery if o["kind"] == "celery" else cli).add(f"{m}:{o['var']}")
@@ -232,11 +285,14 @@ class TasksPlugin:
                 if "name" in it:
                     target = tasks.get(it["name"])
                 else:
-                    target = u.resolve_name(resolver, facts, m, it["target"])
-                    if it["via"] == "add_task":  # any function of the project runs in background
-                        if (
-                            target is None
-                            or graph.g.nodes.get(target, {}).get("kind") != "function"
+                    names = [it["target"], *it.get("bases", ())]
+                    targets = (u.resolve_name(resolver, facts, m, n) for n in names)
+                    target = next(filter(None, targets), None)
+                    if it["via"] == "add_task":  # any callable of the project runs in background
+                        if target is None or graph.g.nodes.get(target, {}).get("kind") not in (
+                            "function",
+                            "class",
+                            "variable",
                         ):
                             continue
                     elif target not in handlers:
@@ -251,7 +307,7 @@ class TasksPlugin:
 
     @staticmethod
     def _is_task(
-        m: str, it: dict[str, Any], facts: dict[str, ModuleFacts], resolver: Any, celery: set[str]
+        m: str, it: TaskItem, facts: dict[str, ModuleFacts], resolver: Any, celery: set[str]
     ) -> bool:
         name = it["decorator"]
         recv, _, last = name.rpartition(".")
@@ -273,7 +329,7 @@ class TasksPlugin:
 
     @staticmethod
     def _is_cli(
-        m: str, it: dict[str, Any], facts: dict[str, ModuleFacts], resolver: Any, cli: set[str]
+        m: str, it: TaskItem, facts: dict[str, ModuleFacts], resolver: Any, cli: set[str]
     ) -> bool:
         name = it["decorator"]
         recv = name.rpartition(".")[0]
@@ -291,13 +347,13 @@ class TasksPlugin:
     def _enqueue(
         m: str,
         mf: ModuleFacts,
-        it: dict[str, Any],
+        it: TaskItem,
         facts: dict[str, ModuleFacts],
         resolver: Any,
         graph: DependencyGraph,
     ) -> None:
         if it["string"]:
-            mod, _, func = it["target"].rpartition(".")
+            mod, _, func = (it["target"] or "").rpartition(".")
             target = f"{mod}:{func}" if f"{mod}:{func}" in graph.g else None
         else:
             target = u.resolve_name(resolver, facts, m, it["target"])
@@ -319,3 +375,39 @@ class TasksPlugin:
                 data.get("line", it["line"]),
             )
         )
+
+
+def _methods(tree: cst.Module) -> dict[int, tuple[str, set[str], list[str]]]:
+    """For each method of a top-level class: (class name, the class's method names, its
+    bases as written), keyed by the method's node."""
+    out: dict[int, tuple[str, set[str], list[str]]] = {}
+    for stmt in tree.body:
+        if type(stmt) is not cst.ClassDef or not isinstance(stmt.body, cst.IndentedBlock):
+            continue
+        defs = [s for s in stmt.body.body if type(s) is cst.FunctionDef]
+        bases = [b for b in (u.dotted(a.value) for a in stmt.bases if not a.keyword) if b]
+        info = (stmt.name.value, {d.name.value for d in defs}, bases)
+        out.update((id(d), info) for d in defs)
+    return out
+
+
+def _method_target(
+    item: TaskItem,
+    scope: Any,
+    methods: dict[int, tuple[str, set[str], list[str]]],
+    typed: dict[tuple[int, str], str],
+) -> None:
+    """``add_task(self.method)``: the class that defines the method (this class, or else its
+    bases in order, ``bases``); ``add_task(svc.method)`` on a local typed by an annotation or
+    made by ``Service(...)``: ``Service.method``. Methods are not graph nodes: their class is."""
+    obj, _, attr = (item["target"] or "").partition(".")
+    if not attr or "." in attr or scope is None:
+        return
+    if obj in ("self", "cls") and id(scope) in methods:
+        cls, defined, bases = methods[id(scope)]
+        if attr in defined:
+            item["target"] = cls
+        else:
+            item["target"], item["bases"] = (bases[0] if bases else cls), bases[1:]
+    elif (id(scope), obj) in typed:
+        item["target"] = f"{typed[(id(scope), obj)]}.{attr}"

@@ -625,3 +625,106 @@ def test_reads_and_writes_through_custom_managers_typed_instances_and_the_user_m
         ("blog.views:front", "blog.models:Post"),
         ("blog.views:signup", "people.models:Person"),
     } <= edges(g, "table")
+
+
+def test_default_and_base_managers_are_managers_of_every_model() -> None:
+    """Django gives every model ``_default_manager`` and ``_base_manager``: reads and writes
+    through them count, without a declaration; another underscore name is no manager."""
+    g = mini_graph(
+        {
+            "site/settings.py": 'INSTALLED_APPS = ["blog"]\n',
+            "blog/__init__.py": "",
+            "blog/models.py": """
+            from django.db import models
+
+            class Post(models.Model):
+                pass
+
+            class Tag(models.Model):
+                pass
+        """,
+            "blog/views.py": """
+            from blog.models import Post, Tag
+
+            def count():
+                return Post._default_manager.count()
+
+            def hide():
+                Post._base_manager.filter(old=True).update(hidden=True)
+
+            def private():
+                return Tag._private_manager.count()
+        """,
+        }
+    )
+    post, tag = g.tables["blog_post"], g.tables["blog_tag"]
+    assert (post.readers, post.writers) == (["blog.views:count"], ["blog.views:hide"])
+    assert (tag.readers, tag.writers) == ([], [])
+
+
+def test_get_urls_reading_class_attributes_runs_for_each_subclass() -> None:
+    """A base module's ``get_urls`` built from ``self.url_prefix``/``self.view_template``:
+    each subclass (here or in another module, directly or through an intermediate class)
+    gives its routes with its own attributes; the base, whose prefix is None, gives none."""
+    g = mini_graph(
+        {
+            "adm/__init__.py": "",
+            "adm/utils.py": """
+            from django.urls import re_path
+
+            def list_urls(url_prefix, view_template):
+                return [re_path("%s/$" % url_prefix, view_template % "List")]
+        """,
+            "adm/views.py": """
+            from django.views.generic import View
+
+            class ShipListView(View):
+                def get(self, request): ...
+
+            class PayListView(View):
+                def get(self, request): ...
+
+            class PayDeleteView(View):
+                def post(self, request, pk): ...
+
+            class ShipDeleteView(View):
+                def post(self, request, pk): ...
+        """,
+            "adm/base.py": """
+            from adm.utils import list_urls
+            from django.urls import re_path
+
+            class ServiceModule:
+                url_prefix = None
+                view_template = None
+
+                def get_urls(self):
+                    return [
+                        re_path(r"%s/(?P<pk>\\d+)/delete/$" % self.url_prefix,
+                                self.view_template % "Delete"),
+                    ] + list_urls(url_prefix=self.url_prefix, view_template=self.view_template)
+
+            class ShipModule(ServiceModule):
+                url_prefix = "^ship"
+                view_template = "adm.views.Ship%sView"
+        """,
+            "adm/pay.py": """
+            from adm.base import ServiceModule
+            from django.utils.translation import gettext_lazy as _
+
+            class Templated(ServiceModule):
+                name = _("Payments")
+                view_template = "adm.views.Pay%sView"
+
+            class PayModule(Templated):
+                url_prefix = "^pay"
+        """,
+        }
+    )
+    assert routes(g) == {
+        ("GET", "/ship/", "adm.views:ShipListView"),
+        ("POST", r"/ship/(?P<pk>\d+)/delete/", "adm.views:ShipDeleteView"),
+        ("GET", "/pay/", "adm.views:PayListView"),
+        ("POST", r"/pay/(?P<pk>\d+)/delete/", "adm.views:PayDeleteView"),
+    }
+    assert ("adm.pay:PayModule", "adm.views:PayListView") in edges(g, "route")

@@ -199,3 +199,45 @@ def test_router_subclasses_controllers_and_nested_prefixes() -> None:
         ("DELETE", "/api/organizers/tags/{item_id}", "pkg.tags:TagController"),
         ("POST", "/api/admin/tags", "pkg.tags:purge"),
     }
+
+
+def test_decorator_applied_by_hand_under_a_setting_is_a_route() -> None:
+    """``handler = router.post(path)(handler)`` under an ``if`` on a setting: a route (the
+    analyser cannot know the setting, and the operation exists in some deployments)."""
+    g = mini_graph(
+        {
+            "svc/__init__.py": "",
+            "svc/settings.py": "REGISTRATION = True\n",
+            "svc/auth.py": """
+        from fastapi import APIRouter
+
+        from svc.settings import REGISTRATION
+
+        router = APIRouter()
+
+
+        def register(name: str): ...
+
+
+        def login(name: str): ...
+
+
+        if REGISTRATION:
+            register = router.post("/register", status_code=201)(register)
+        router.get("/login")(login)
+        router.post(path_of("x"))(login)
+    """,
+            "svc/main.py": """
+        from fastapi import FastAPI
+
+        from svc.auth import router
+
+        app = FastAPI()
+        app.include_router(router, prefix="/auth")
+    """,
+        }
+    )
+    assert routes(g) == {
+        ("POST", "/auth/register", "svc.auth:register"),
+        ("GET", "/auth/login", "svc.auth:login"),
+    }

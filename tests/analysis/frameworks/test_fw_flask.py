@@ -640,3 +640,53 @@ def test_blueprint_factory_takes_its_prefix_from_each_call() -> None:
         ("GET", "/users/list", "shop.factory:make_crud"),
         ("GET", "/items/list", "shop.factory:make_crud"),
     }
+
+
+def test_blueprint_factory_defaults_unslashed_prefixes_and_reregistration() -> None:
+    """A factory's prefix parameter: its default when a call passes none, a prefix written
+    without ``/`` or built around the parameter (``f"/{name}"``), and a made blueprint
+    registered with a prefix of its own (which replaces the one the call gave, as in Flask)."""
+    g = mini_graph(
+        {
+            "shop/__init__.py": "",
+            "shop/factory.py": """
+            from flask import Blueprint
+
+            def make_crud(name, prefix="/things"):
+                bp = Blueprint(name, __name__, url_prefix=prefix)
+
+                @bp.get("/list")
+                def index(): ...
+
+                return bp
+
+
+            def make_named(name):
+                bp = Blueprint(name, __name__, url_prefix=f"/named/{name}")
+
+                @bp.get("/one")
+                def one(): ...
+
+                return bp
+        """,
+            "shop/app.py": """
+            from flask import Flask
+            from shop.factory import make_crud, make_named
+
+            app = Flask(__name__)
+            app.register_blueprint(make_crud("things"))
+            app.register_blueprint(make_crud("users", "users"))
+            orders = make_crud("orders", "/orders")
+            app.register_blueprint(orders, url_prefix="/v2/orders")
+            app.register_blueprint(make_crud("items", prefix="/items"), url_prefix="/v2/items")
+            app.register_blueprint(make_named("cats"))
+        """,
+        }
+    )
+    assert routes(g) == {
+        ("GET", "/things/list", "shop.factory:make_crud"),
+        ("GET", "/users/list", "shop.factory:make_crud"),
+        ("GET", "/v2/orders/list", "shop.factory:make_crud"),
+        ("GET", "/v2/items/list", "shop.factory:make_crud"),
+        ("GET", "/named/cats/one", "shop.factory:make_named"),
+    }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fwhelp import app_graph, edges, parse
+from fwhelp import app_graph, edges, mini_graph, parse
 
 from migrator.analysis.frameworks.tasks import TasksPlugin
 
@@ -120,3 +120,58 @@ def test_entry_points_point_at_definitions(graph) -> None:
     by_handler = {e.handler: (e.file, e.line) for e in graph.entry_points}
     assert by_handler["jobs.rq_jobs:crunch"] == ("jobs/rq_jobs.py", 9)
     assert by_handler["jobs.tasks:cleanup"] == ("jobs/tasks.py", 19)
+
+
+def test_add_task_with_a_method_target_is_an_async_edge_to_its_class() -> None:
+    """``add_task(svc.method)`` on a local typed by an annotation or made by ``Service()``,
+    and ``add_task(self.method)`` inherited from a base: the class defining the method (methods
+    are not graph nodes); ``self.method`` of the caller's own class is no edge (one node)."""
+    g = mini_graph(
+        {
+            "app/__init__.py": "",
+            "app/mail.py": """
+            class Mailer:
+                def send(self, to): ...
+
+
+            class Notifier:
+                def notify(self): ...
+        """,
+            "app/base.py": """
+            class Auditing:
+                def audit(self, what): ...
+        """,
+            "app/views.py": """
+            from fastapi import BackgroundTasks
+
+            from app.base import Auditing
+            from app.mail import Mailer, Notifier
+
+
+            def signup(background_tasks: BackgroundTasks, mailer: Mailer):
+                background_tasks.add_task(mailer.send, "a@b")
+
+
+            def ping(background_tasks: BackgroundTasks):
+                notifier = Notifier()
+                background_tasks.add_task(notifier.notify)
+
+
+            class Orders(Auditing):
+                def place(self, background_tasks: BackgroundTasks):
+                    background_tasks.add_task(self.audit, "placed")
+                    background_tasks.add_task(self.log)
+
+                def log(self): ...
+
+
+            def unknown(background_tasks: BackgroundTasks, thing):
+                background_tasks.add_task(thing.run)
+        """,
+        }
+    )
+    assert edges(g, "async") == {
+        ("app.views:signup", "app.mail:Mailer"),
+        ("app.views:ping", "app.mail:Notifier"),
+        ("app.views:Orders", "app.base:Auditing"),
+    }

@@ -1,3 +1,4 @@
+from dbpool import ConnectionPool
 from django.db.models.signals import post_delete
 from django.dispatch import Signal
 
@@ -14,3 +15,11 @@ def cleanup(sender, **kwargs):
 
 order_placed.connect(on_order)
 post_delete.connect(cleanup, sender="store.Product")
+
+
+def on_pool_connect(conn):
+    return None
+
+
+pool = ConnectionPool()
+pool.connect(on_pool_connect)  # not a signal: no entry point
