@@ -41,7 +41,9 @@ class ClassViewsPlugin:
     name = "classviews"
     markers = tuple(f"def {m}(" for m in u.HTTP_METHODS[:5]) + ("methods =",)
 
-    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
+    def collect(
+        self, tree: cst.Module, module: str, file: str, ctx: u.WalkContext | None = None
+    ) -> dict[str, Any] | None:
         classes = {}
         for stmt in tree.body:
             if type(stmt) is not cst.ClassDef:

@@ -51,15 +51,17 @@ class FastAPIPlugin:
     )
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
-        lines = u.Lines(tree)
+    def collect(
+        self, tree: cst.Module, module: str, file: str, ctx: u.WalkContext | None = None
+    ) -> dict[str, Any] | None:
+        lines = u.Lines(tree, ctx)
         objects, routes, depends = [], [], []
         includes: list[tuple[Any, dict[str, Any]]] = []
         local: dict[tuple[int, str], str] = {}  # (function, variable) -> prefix of local objects
         scoped: list[tuple[dict[str, Any], Any]] = []
         classes: dict[str, list[str]] = {}  # classes deriving from a router or app class
         literals: dict[str, str] | None = None  # module constants, read on first f-string
-        for node, scope in u.walk(tree):
+        for node, scope in u.walk(tree, ctx=ctx):
             if type(node) in (cst.Assign, cst.AnnAssign):
                 names, value = u.assign_targets(node)
                 cls = u.last(u.callee(value)) or ""

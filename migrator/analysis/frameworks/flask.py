@@ -349,8 +349,10 @@ class FlaskPlugin:
     ) + tuple(f".{m}({q}/" for m in ("get", "post", "put", "patch", "delete") for q in "\"'")
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
-        lines = u.Lines(tree)
+    def collect(
+        self, tree: cst.Module, module: str, file: str, ctx: u.WalkContext | None = None
+    ) -> dict[str, Any] | None:
+        lines = u.Lines(tree, ctx)
         objects: list[tuple[cst.CSTNode, dict[str, Any], Any]] = []
         routes: list[tuple[cst.CSTNode, dict[str, Any], Any]] = []
         rules: list[tuple[cst.CSTNode, dict[str, Any]]] = []
@@ -371,7 +373,7 @@ class FlaskPlugin:
         top_functions = {id(s) for s in tree.body if type(s) is cst.FunctionDef}
         fn_keys: dict[int, str] = {}
         fn_count: dict[str, int] = defaultdict(int)
-        for node, scope in u.walk(tree):
+        for node, scope in u.walk(tree, ctx=ctx):
             if type(node) is cst.FunctionDef or type(node) is cst.Lambda:
                 name = node.name.value if type(node) is cst.FunctionDef else "<lambda>"
                 fn_count[name] += 1

@@ -60,8 +60,10 @@ class GraphQLPlugin:
     name = "graphql"
     markers = ("graphene", "strawberry", "ariadne")
 
-    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
-        lines = u.Lines(tree)
+    def collect(
+        self, tree: cst.Module, module: str, file: str, ctx: u.WalkContext | None = None
+    ) -> dict[str, Any] | None:
+        lines = u.Lines(tree, ctx)
         classes: dict[str, dict[str, Any]] = {}
         schemas, objects, ariadne = [], {}, []
         for stmt in tree.body:
@@ -111,7 +113,7 @@ class GraphQLPlugin:
                                 "_n": lines.want(call),
                             }
                         )
-        for node, _ in u.walk(tree):
+        for node, _ in u.walk(tree, ctx=ctx):
             if type(node) is not cst.Call:
                 continue
             last = u.last(u.callee(node)) or ""

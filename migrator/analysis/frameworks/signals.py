@@ -32,8 +32,10 @@ class SignalsPlugin:
     markers = ("blinker", "flask", ".send(", ".connect(", ".connect_via(")
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
-        lines = u.Lines(tree)
+    def collect(
+        self, tree: cst.Module, module: str, file: str, ctx: u.WalkContext | None = None
+    ) -> dict[str, Any] | None:
+        lines = u.Lines(tree, ctx)
         found: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         defs: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         for small in u.small_statements(tree.body):
@@ -42,7 +44,7 @@ class SignalsPlugin:
             if names and u.last(factory) in ("signal", "Signal", "Namespace"):
                 name = u.string(u.arg(value, 0, "name"))  # type: ignore[arg-type]
                 defs.extend((small, {"var": n, "factory": factory, "name": name}) for n in names)
-        for node, _ in u.walk(tree):
+        for node, _ in u.walk(tree, ctx=ctx):
             if type(node) is cst.FunctionDef:
                 for dec in node.decorators:
                     target, call = u.decorator_call(dec)

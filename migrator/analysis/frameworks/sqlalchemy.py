@@ -261,8 +261,10 @@ class SQLAlchemyPlugin:
     )
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
-        lines = u.Lines(tree)
+    def collect(
+        self, tree: cst.Module, module: str, file: str, ctx: u.WalkContext | None = None
+    ) -> dict[str, Any] | None:
+        lines = u.Lines(tree, ctx)
         bases: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         tables: list[dict[str, Any]] = []
         access: list[tuple[cst.CSTNode, dict[str, Any]]] = []
@@ -288,7 +290,7 @@ class SQLAlchemyPlugin:
             cst.FunctionDef,
         )
         assigns = (cst.Assign, cst.AnnAssign, cst.AugAssign)
-        for node, scope in u.walk(tree):
+        for node, scope in u.walk(tree, ctx=ctx):
             tp = type(node)
             if tp is classdef_t:
                 if scope is None:

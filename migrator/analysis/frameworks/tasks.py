@@ -81,8 +81,10 @@ class TasksPlugin:
     )
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> dict[str, Any] | None:
-        lines = u.Lines(tree)
+    def collect(
+        self, tree: cst.Module, module: str, file: str, ctx: u.WalkContext | None = None
+    ) -> dict[str, Any] | None:
+        lines = u.Lines(tree, ctx)
         found: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         objects: list[dict[str, Any]] = []
         for stmt in tree.body:
@@ -105,7 +107,7 @@ class TasksPlugin:
                         {"what": "command", "func": "Command", "name": module.rsplit(".", 1)[-1]},
                     )
                 )
-        for node, scope in u.walk(tree):
+        for node, scope in u.walk(tree, ctx=ctx):
             if type(node) is cst.FunctionDef and node.decorators:
                 for dec in node.decorators:
                     item = self._decorator(dec, node)
