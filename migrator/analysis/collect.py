@@ -50,6 +50,19 @@ def dotted_name(node: Any) -> str | None:
     return None
 
 
+def absolute_import(package: str, level: int, module: str) -> str | None:
+    """The absolute module of ``from <level dots><module> import ...`` written in a module of
+    ``package`` (the package itself for an ``__init__``), None when the dots climb above the
+    top-level package. Extraction resolves relative imports with it too."""
+    if not level:
+        return module
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts) or (level - 1 == len(parts) and not module):
+        return None
+    parts = parts[: len(parts) - (level - 1)]
+    return ".".join(parts + ([module] if module else []))
+
+
 def _string_body(node: cst.SimpleString) -> str | None:
     """The raw text between the quotes, or None for bytes literals."""
     value = node.value
@@ -416,8 +429,8 @@ class Collector:
         level = len(node.relative)
         module = (dotted_name(node.module) if node.module is not None else "") or ""
         if level:
-            parts = self._package().split(".") if self._package() else []
-            if level - 1 > len(parts) or (level - 1 == len(parts) and not module):
+            absolute = absolute_import(self._package(), level, module)
+            if absolute is None:
                 self.facts.diagnostics.append(
                     _diag(
                         self.facts.file,
@@ -428,8 +441,7 @@ class Collector:
                 )
                 self.count_only_children(node)
                 return
-            parts = parts[: len(parts) - (level - 1)]
-            module = ".".join(parts + ([module] if module else []))
+            module = absolute
         if isinstance(node.names, cst.ImportStar):
             self._import_fact(line, module, None, None, star=True, level=level)
         else:
