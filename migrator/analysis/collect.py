@@ -109,8 +109,9 @@ class Collector:
         self.guarded = False
         self.symbols: dict[str, SymbolFact] = {}
         self.import_bound: set[str] = set()  # names bound by module-level imports
-        self.lines: dict[int, int] = {}  # id(node) -> first line, for plug-ins (walk.line_of)
-        self.nodes: list[tuple[Any, Any]] = []  # for plug-ins too (walk.nodes)
+        # id(node) -> first line, for plug-ins (``WalkContext.line_of``)
+        self.lines: dict[int, int] = {}
+        self.nodes: list[tuple[Any, Any]] = []  # for plug-ins too (WalkContext.walked)
         self.function: Any = None  # the innermost FunctionDef or Lambda node being walked
         self.dispatch: dict[type, Callable[[Any], None]] = {
             cst.Newline: self._newline,
