@@ -671,4 +671,8 @@ def collect(tree: cst.Module, facts: ModuleFacts) -> WalkContext:
     (node lines, the nodes plug-ins look at) for the plug-ins that read it next."""
     collector = Collector(facts)
     collector.run(tree)
+    # its handlers (bound methods) refer back to it: without this cycle, reference counting
+    # frees the collector and the tree with the context (workers run the cyclic collector
+    # once per batch only)
+    collector.dispatch.clear()
     return WalkContext(tree, collector.lines, collector.nodes)

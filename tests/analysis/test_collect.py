@@ -203,3 +203,22 @@ def test_relative_dynamic_imports_anchor_like_importlib():
         ("pkg.sub.mod.y", "import_module"),
         ("pkg.z", "import_module"),
     ]
+
+
+def test_nothing_keeps_the_walked_tree_after_the_file() -> None:
+    """The walking state lives in the ``WalkContext`` the collector returns, not in module
+    globals, and nothing else holds the tree once the file's facts are made: reference counting
+    frees it (parser processes run the cyclic garbage collector only once per batch)."""
+    import sys
+
+    from migrator.analysis import frameworks
+
+    source = (
+        "from flask import Flask\napp = Flask(__name__)\n\n\n@app.route('/')\ndef f():\n    pass\n"
+    )
+    tree = cst.parse_module(source)
+    before = sys.getrefcount(tree)
+    facts = ModuleFacts("m", "m.py", False, 0, "")
+    frameworks.collect_all(collect(tree, facts), source, facts)
+    assert facts.framework  # the plug-ins ran on it
+    assert sys.getrefcount(tree) == before
