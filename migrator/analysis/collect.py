@@ -1,7 +1,6 @@
 """One pass over a libcst tree that collects everything the graph needs from one file.
 
-The pass walks node fields directly, in source order (the order of libcst's own
-``_visit_and_replace_children``), instead of using ``tree.visit``: libcst's visitor rebuilds every
+The pass walks node fields directly, in source order (``walk.field_order``), instead of using ``tree.visit``: libcst's visitor rebuilds every
 node and costs as much as parsing, and its metadata providers (positions, scopes, qualified names)
 cost five to ten times more. Walking in source order lets the pass count newlines itself, so
 every import, symbol and name use gets its line without ``PositionProvider``.
@@ -13,67 +12,26 @@ all modules.
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from migrator.analysis.facts import DynamicRef, ImportFact, ModuleFacts, NameUse, SymbolFact
 from migrator.analysis.lazy import cst
+from migrator.analysis.walk import KIND as _KIND
+from migrator.analysis.walk import WalkContext, field_order, has_line, kept
+from migrator.analysis.walk import kind as _kind
 from migrator.graph import Diagnostic
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?::[A-Za-z_]\w*)?")
 _ANNOTATION_NAMES = re.compile(r"[A-Za-z_][\w.]*")
-_ORDER: dict[type, tuple[str, ...]] = {}
 _CONSTANTS = frozenset({"None", "True", "False"})
 # node type -> (whether it has ``leading_lines``, its child fields in source order, whether
 # its line is noted: ``walk.has_line``, whether plug-ins see it in ``walk.nodes``: ``walk.kept``)
 _INFO: dict[type, tuple[bool, tuple[str, ...], bool, bool]] = {}
-# 1: a libcst node, 2: a sequence (of nodes), 0: anything else. ``isinstance`` against the
-# abstract ``CSTNode`` goes through ABC machinery; a dict lookup per type is much cheaper.
-# 3: ``SimpleWhitespace``, two nodes in five, which only matters when it holds a backslash
-# continuation: handled where it is met, without a ``walk`` (and no line kept: no plug-in asks)
-_KIND: dict[type, int] = {tuple: 2, list: 2, str: 0, type(None): 0, bool: 0, int: 0}
-
-
-def _kind(tp: type) -> int:
-    kind = _KIND.get(tp)
-    if kind is None:
-        kind = 3 if tp is cst.SimpleWhitespace else 1 if issubclass(tp, cst.CSTNode) else 0
-        _KIND[tp] = kind
-    return kind
-
-
-def field_order(tp: type) -> tuple[str, ...]:
-    """Child fields of a node type in source order, read from libcst's own child visitor.
-
-    ``_visit_and_replace_children`` visits each field by name (``visit_required(self,
-    "value", ...)``) in source order, and a code object lists its string constants in the
-    order they first occur: no need to read and tokenize libcst's source (``inspect``), which
-    cost a parser process 40 ms before its first file."""
-    names = _ORDER.get(tp)
-    if names is None:
-        fields = [f.name for f in dataclasses.fields(tp)]
-        visitor = getattr(tp, "_visit_and_replace_children", None)
-        code = getattr(visitor, "__code__", None)
-        seen = list(dict.fromkeys(c for c in _constants(code) if c in fields)) if code else []
-        names = tuple(seen + [f for f in fields if f not in seen])
-        _ORDER[tp] = names
-    return names
-
-
-def _constants(code: Any) -> Iterator[str]:
-    """The string constants of ``code`` and the code nested in it, in order of occurrence."""
-    for const in code.co_consts:
-        if isinstance(const, str):
-            yield const
-        elif hasattr(const, "co_consts"):
-            yield from _constants(const)
 
 
 def _type_info(tp: type) -> tuple[bool, tuple[str, ...], bool, bool]:
-    from migrator.analysis.walk import has_line, kept
-
     names = field_order(tp)
     info = _INFO[tp] = ("leading_lines" in names, names, has_line(tp), kept(tp))
     return info
@@ -90,6 +48,19 @@ def dotted_name(node: Any) -> str | None:
         parts.append(node.value)
         return ".".join(reversed(parts))
     return None
+
+
+def absolute_import(package: str, level: int, module: str) -> str | None:
+    """The absolute module of ``from <level dots><module> import ...`` written in a module of
+    ``package`` (the package itself for an ``__init__``), None when the dots climb above the
+    top-level package. Extraction resolves relative imports with it too."""
+    if not level:
+        return module
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts) or (level - 1 == len(parts) and not module):
+        return None
+    parts = parts[: len(parts) - (level - 1)]
+    return ".".join(parts + ([module] if module else []))
 
 
 def _string_body(node: cst.SimpleString) -> str | None:
@@ -138,8 +109,9 @@ class Collector:
         self.guarded = False
         self.symbols: dict[str, SymbolFact] = {}
         self.import_bound: set[str] = set()  # names bound by module-level imports
-        self.lines: dict[int, int] = {}  # id(node) -> first line, for plug-ins (walk.line_of)
-        self.nodes: list[tuple[Any, Any]] = []  # for plug-ins too (walk.nodes)
+        # id(node) -> first line, for plug-ins (``WalkContext.line_of``)
+        self.lines: dict[int, int] = {}
+        self.nodes: list[tuple[Any, Any]] = []  # for plug-ins too (WalkContext.walked)
         self.function: Any = None  # the innermost FunctionDef or Lambda node being walked
         self.dispatch: dict[type, Callable[[Any], None]] = {
             cst.Newline: self._newline,
@@ -458,8 +430,8 @@ class Collector:
         level = len(node.relative)
         module = (dotted_name(node.module) if node.module is not None else "") or ""
         if level:
-            parts = self._package().split(".") if self._package() else []
-            if level - 1 > len(parts) or (level - 1 == len(parts) and not module):
+            absolute = absolute_import(self._package(), level, module)
+            if absolute is None:
                 self.facts.diagnostics.append(
                     _diag(
                         self.facts.file,
@@ -470,8 +442,7 @@ class Collector:
                 )
                 self.count_only_children(node)
                 return
-            parts = parts[: len(parts) - (level - 1)]
-            module = ".".join(parts + ([module] if module else []))
+            module = absolute
         if isinstance(node.names, cst.ImportStar):
             self._import_fact(line, module, None, None, star=True, level=level)
         else:
@@ -695,12 +666,13 @@ def _diag(file: str, line: int, code: str, message: str, severity: str = "warnin
     return Diagnostic(file, line, code, message, severity)
 
 
-def collect(tree: cst.Module, facts: ModuleFacts) -> ModuleFacts:
-    """Fill ``facts`` from ``tree`` in one pass and return it; node lines and the nodes that
-    plug-ins look at go to ``walk`` (``walk.forget`` drops them)."""
-    from migrator.analysis import walk
-
+def collect(tree: cst.Module, facts: ModuleFacts) -> WalkContext:
+    """Fill ``facts`` from ``tree`` in one pass; return what the pass learnt about the tree
+    (node lines, the nodes plug-ins look at) for the plug-ins that read it next."""
     collector = Collector(facts)
     collector.run(tree)
-    walk.remember(tree, collector.lines, collector.nodes)
-    return facts
+    # its handlers (bound methods) refer back to it: without this cycle, reference counting
+    # frees the collector and the tree with the context (workers run the cyclic collector
+    # once per batch only)
+    collector.dispatch.clear()
+    return WalkContext(tree, collector.lines, collector.nodes)

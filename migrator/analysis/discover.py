@@ -76,6 +76,9 @@ class Discovery:
     root: Path  # the project root: file paths are relative to it, the cache lives in it
     files: list[SourceFile] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: with ``discover(..., data=True)``: the other files in the same folders (templates, static
+    #: files, message catalogues), chosen by the same rules; None otherwise
+    data: list[Path] | None = None
 
 
 def _piece(piece: str) -> str:
@@ -209,12 +212,18 @@ def discover(
     gitignore: bool = True,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     follow_symlinks: bool = False,
+    data: bool = False,
 ) -> Discovery:
     """All analysable files under ``path`` with their module names, plus diagnostics.
 
     Symbolic links that lead out of ``path`` are reported and skipped unless
     ``follow_symlinks``: a repository must not make migrator read files elsewhere on the
-    machine (``/etc``, a home directory) and copy facts about them into its output."""
+    machine (``/etc``, a home directory) and copy facts about them into its output.
+
+    With ``data``, ``Discovery.data`` also lists the other files the walk passes (for
+    extraction, which moves a package's templates and static files with its modules): the same
+    folders are skipped, .gitignored files too, and links out of ``path``, FIFOs and devices
+    are reported instead."""
     target = Path(path)
     if not target.exists() and not target.is_symlink():
         raise PathError(f"{path}: no such file or directory")
@@ -242,7 +251,7 @@ def discover(
     matcher = Matcher(include, exclude, default_excludes)
     import_root = _import_root(target)
     if import_root != target:
-        disc = Discovery(root=import_root)
+        disc = Discovery(root=import_root, data=[] if data else None)
         walker = _Walker(
             disc,
             import_root,
@@ -255,7 +264,7 @@ def discover(
         walker.walk(target)
         return _finish(disc, path)
 
-    disc = Discovery(root=target)
+    disc = Discovery(root=target, data=[] if data else None)
     src = target / "src"
     roots = [target]
     if src.is_dir() and not (src / "__init__.py").exists():
@@ -388,10 +397,12 @@ class _Walker:
                 is_file = entry.is_file()
             except OSError:
                 is_dir = is_file = False
-            if not is_dir and not entry.name.endswith((".py", ".pyi")):
-                continue  # data, templates, locale files: most entries of a web project
-            if is_dir and not _IDENT.fullmatch(entry.name) and not entry.is_symlink():
-                continue  # cannot be a package (``zh-hans``, ``static``'s subfolders)
+            python = entry.name.endswith((".py", ".pyi"))
+            if self.disc.data is None or entry.name.startswith("."):
+                if not is_dir and not python:
+                    continue  # data, templates, locale files: most entries of a web project
+                if is_dir and not _IDENT.fullmatch(entry.name) and not entry.is_symlink():
+                    continue  # cannot be a package (``zh-hans``, ``static``'s subfolders)
             path = Path(entry.path)
             if path in self.skip:
                 continue
@@ -406,7 +417,7 @@ class _Walker:
                 and entry.is_symlink()
                 and not self._inside(path)
             ):
-                if is_dir or entry.name.endswith((".py", ".pyi")):
+                if is_dir or python or self.disc.data is not None:
                     self.disc.diagnostics.append(
                         Diagnostic(
                             self._rel(path, self.disc.root),
@@ -421,11 +432,17 @@ class _Walker:
             if is_dir:
                 if self.matcher.prune_dir(rel, entry.name, path):
                     continue
-                if not _IDENT.fullmatch(entry.name):
+                if not _IDENT.fullmatch(entry.name) and self.disc.data is None:
                     continue
                 self.walk(
                     path, ancestors, None if entry.is_symlink() else real + os.sep + entry.name
                 )
+            elif not python:
+                if self.disc.data is not None and not self.matcher.skip_file(rel):
+                    if is_file:
+                        self.disc.data.append(path)
+                    else:
+                        self._diag(path, 1, "unreadable", "not a regular file")
             elif entry.name.endswith((".py", ".pyi")):
                 if self.matcher.skip_file(rel):
                     continue

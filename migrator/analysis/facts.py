@@ -20,8 +20,8 @@ FACTS_VERSION = 5  # 3: plain-data rows (cacheformat) instead of pickles; 4: gra
 
 
 class WorkItem(NamedTuple):
-    """One file for a parser process: what the run (or the hints' guess) sends, and everything
-    that file's facts depend on."""
+    """One file for a parser process: what the run sends (or the first parser process's guess,
+    see ``isolate.Parser``), and everything that file's facts depend on."""
 
     file: str  # relative to the analysed root
     module: str

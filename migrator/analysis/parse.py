@@ -86,7 +86,7 @@ def analyse_source(item: WorkItem) -> ModuleFacts:
     """Parse one file and collect its facts; problems become diagnostics."""
     import libcst as cst
 
-    from migrator.analysis import frameworks, walk
+    from migrator.analysis import frameworks
     from migrator.analysis.collect import collect
 
     file, data = item.file, item.data
@@ -133,17 +133,14 @@ def analyse_source(item: WorkItem) -> ModuleFacts:
         )
         return facts
     try:
-        collect(tree, facts)
+        walked = collect(tree, facts)
     except RecursionError:
         facts.diagnostics.append(
             Diagnostic(file, 1, "parse-error", "nesting too deep to analyse", "error")
         )
         return facts
-    try:
-        if item.plugins:
-            frameworks.collect_all(tree, text, facts)
-    finally:
-        walk.forget()
+    if item.plugins:
+        frameworks.collect_all(walked, text, facts)
     return facts
 
 

@@ -106,21 +106,6 @@ def _packages(plan: Plan) -> list[str]:
     return sorted({n.split(":")[0].split(".")[0] for n in nodes})
 
 
-def _source_tree(root: Path, packages: list[str]) -> SourceTree:
-    """The plan's packages under ``root`` the way ``analyze`` names modules: PATH may be the
-    import root, a package itself (module names start above its outermost package) or a
-    project with a ``src/`` layout."""
-    from migrator.analysis.discover import project_root
-
-    tree = SourceTree(root, packages)
-    candidates = [project_root(root), root / "src"]
-    for candidate in candidates:
-        if tree.files or candidate is None or not candidate.is_dir():
-            continue
-        tree = SourceTree(candidate, packages)
-    return tree
-
-
 def build_extraction(
     plan: Plan,
     graph: DependencyGraph | None,
@@ -132,7 +117,7 @@ def build_extraction(
     root = Path(source_root)
     if not root.is_dir():
         raise ExtractionError(f"{root}:0: source root is not a directory")
-    tree = _source_tree(root, _packages(plan))
+    tree = SourceTree(root, _packages(plan))
     if not tree.files:
         raise ExtractionError(
             f"{root}:0: none of the plan's packages "
@@ -149,12 +134,8 @@ def build_extraction(
             raise ExtractionError(f"{tree.files[module]}:1: not UTF-8 ({exc.reason})") from None
         except FileError as exc:
             raise ExtractionError(str(exc)) from None
-    if graph is not None:  # models the analyser knows (Flask-SQLAlchemy names tables itself)
-        for table in graph.tables.values():
-            mod, _, cls = (table.model or "").partition(":")
-            if mod in tree.files and cls in tree.info(mod).classes:
-                info = tree.info(mod).classes[cls]
-                info.table = info.table or table.name
+    if graph is not None and graph.tables:  # the analyser's ORM facts: it knows each ORM
+        tree.take_tables({t.model: t.name for t in graph.tables.values() if t.model})
     framework = _framework(plan, graph, tree)
     django = (
         frameworks.django_settings_module({m: tree.info(m).source for m in tree.modules()})

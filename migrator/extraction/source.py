@@ -9,7 +9,6 @@ signature as source text.
 from __future__ import annotations
 
 import builtins
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -17,23 +16,11 @@ from pathlib import Path
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from migrator.analysis.collect import absolute_import
+from migrator.analysis.discover import PathError, discover, project_root
 from migrator.extraction.mover import _dotted
 from migrator.util.fs import read_text, refusal
 
-SKIP_DIRS = {
-    "__pycache__",
-    ".git",
-    ".venv",
-    "venv",
-    "node_modules",
-    "build",
-    "dist",
-    "tests",
-    "test",
-    "migrations",
-    ".migrator-cache",
-    "instance",
-}
 #: the largest source or data file extraction reads or copies into a service
 MAX_COPY_BYTES = 64 * 1024 * 1024
 BUILTIN_EXCEPTIONS = {
@@ -310,20 +297,20 @@ def _column_type(call: cst.Call) -> str:
 
 
 def resolve_relative(module: str, is_package: bool, level: int, target: str) -> str | None:
-    """Absolute module for ``from <dots><target> import ...`` written in ``module``."""
-    if level == 0:
-        return target
-    parts = module.split(".")
-    if not is_package:
-        parts = parts[:-1]
-    if level - 1 > len(parts):
-        return None
-    base = parts[: len(parts) - (level - 1)]
-    return ".".join([*base, target] if target else base) or None
+    """Absolute module for ``from <dots><target> import ...`` written in ``module``, as the
+    analyser resolves it (None when the dots climb above the top-level package)."""
+    package = module if is_package else module.rpartition(".")[0]
+    return absolute_import(package, level, target) or None
+
+
+#: data files never moved into a service: compiled code, stubs and local databases
+_NOT_DATA = (".pyc", ".pyo", ".pyi", ".db", ".sqlite", ".sqlite3")
 
 
 class SourceTree:
-    """The monolith's modules under ``root`` (files of the named top-level packages)."""
+    """The monolith's modules of the named top-level packages, and their data files, as the
+    analyser's discovery finds them under ``root`` (the import root, a package, a project with
+    a ``src/`` layout): the same folders skipped, .gitignored files too."""
 
     def __init__(self, root: str | Path, packages: list[str]) -> None:
         self.root = Path(root).resolve()
@@ -332,40 +319,36 @@ class SourceTree:
         #: files left out because they are links out of the root, FIFOs or devices ("rel: why")
         self.refused: list[str] = []
         self._cache: dict[str, ModuleInfo] = {}
-        for pkg in sorted(set(packages)):
-            self._discover(pkg)
+        wanted = set(packages)
+        try:
+            start = project_root(self.root) or self.root  # a package: the project around it
+            disc = discover(start, max_file_size=MAX_COPY_BYTES, data=True)
+        except PathError:
+            return
+        for f in disc.files:
+            if f.module.split(".")[0] in wanted and f.path.suffix == ".py":
+                self.files[f.module] = f.path
+        if not self.files:
+            return
+        # module names start here: the folder above the top-level package (``src/`` maybe)
+        first = min(self.files)
+        self.root = self.files[first].parents[first.count(".") + self.is_package(first)]
+        for path in disc.data or ():
+            top = self._top(path)
+            if top in wanted and not path.name.endswith(_NOT_DATA):
+                self.data_files.setdefault(top, []).append(path)
+        for d in disc.diagnostics:
+            path = disc.root / d.file
+            if d.code in ("symlink-outside", "unreadable") and self._top(path) in wanted:
+                why = refusal(path, self.root) or d.message
+                self.refused.append(f"{path.relative_to(self.root).as_posix()}: {why}")
 
-    def _discover(self, pkg: str) -> None:
-        base = self.root / pkg
-        if (self.root / f"{pkg}.py").is_file():
-            self.files[pkg] = self.root / f"{pkg}.py"
-            return
-        if not base.is_dir():
-            return
-        data: list[Path] = []
-        for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = sorted(
-                d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")
-            )
-            here = Path(dirpath)
-            for fn in sorted(filenames):
-                path = here / fn
-                rel = path.relative_to(self.root)
-                why = refusal(path, self.root)
-                if why is not None:
-                    self.refused.append(f"{rel.as_posix()}: {why}")
-                    continue
-                if fn.endswith(".py"):
-                    parts = list(rel.with_suffix("").parts)
-                    if parts[-1] == "__init__":
-                        parts = parts[:-1]
-                    if all(p.isidentifier() for p in parts):
-                        self.files[".".join(parts)] = path
-                elif not fn.endswith(
-                    (".pyc", ".pyo", ".db", ".sqlite", ".sqlite3", ".pyi")
-                ) and not fn.startswith("."):
-                    data.append(path)
-        self.data_files[pkg] = data
+    def _top(self, path: Path) -> str | None:
+        """The top-level package (or module) of a path under the import root."""
+        parts = path.relative_to(self.root).parts if path.is_relative_to(self.root) else ()
+        if len(parts) == 1:
+            return parts[0][:-3] if parts[0].endswith(".py") else None
+        return parts[0] if parts else None
 
     def modules(self) -> list[str]:
         return sorted(self.files)
@@ -407,9 +390,18 @@ class SourceTree:
             return sub, None
         return module, name
 
+    def take_tables(self, tables: dict[str, str]) -> None:
+        """Use the analyser's models (``module:Class`` -> table) instead of this module's own
+        reading of ``__tablename__`` and Django's naming: the analyser's ORM plug-ins also know
+        Flask-SQLAlchemy's and Django's implicit names, abstract models and mixins."""
+        for m in self.modules():
+            for c in self.info(m).classes.values():
+                c.table = tables.get(f"{m}:{c.name}")
+        self.__dict__.pop("models", None)
+
     @cached_property
     def models(self) -> dict[str, ClassInfo]:
-        """``module:Class`` -> class info for every class with a ``__tablename__``."""
+        """``module:Class`` -> class info for every model (a class with a table)."""
         out = {}
         for m in self.modules():
             try:

@@ -268,7 +268,12 @@ def baseline(
     show_default=True,
 )
 @_output
-@click.option("--strict", is_flag=True, help="Unused `# migrator: ignore[...]` comments fail too.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Warnings (undeclared dependencies, a kernel using a service) and unused "
+    "`# migrator: ignore[...]` comments fail too.",
+)
 @_analysis_options
 def check(
     path: str,
@@ -306,7 +311,9 @@ def check(
         from migrator.reporting import render
 
         _emit(render(rep, fmt), output)
-    sys.exit(1 if errors or (strict and rep.unused_ignores) else 0)
+    # --strict: what a gate that must stay clean wants (warnings are not let to pile up)
+    warnings = [v for v in rep.active() if v.level == "warning"]
+    sys.exit(1 if errors or (strict and (warnings or rep.unused_ignores)) else 0)
 
 
 def restrict(rep: Report, rules: tuple[str, ...]) -> Report:

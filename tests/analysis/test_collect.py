@@ -53,7 +53,7 @@ def test_lines_match_libcst_positions(path):
 def test_line_of_is_available_to_plugins():
     source = "import os\n\n\n@decorator\ndef f(\n    a,\n):\n    return '''\n\n'''\nx = \\\n  1\n"
     tree = cst.parse_module(source)
-    collect(tree, ModuleFacts("m", "m.py", False, 0, ""))
+    ctx = collect(tree, ModuleFacts("m", "m.py", False, 0, ""))
     positions = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(PositionProvider)
     checked = [
         node
@@ -62,9 +62,9 @@ def test_line_of_is_available_to_plugins():
     ]
     assert len(checked) == 10  # os, decorator, f, a, the string, x, 1, three statement lines
     for node in checked:
-        assert walk.line_of(node) == positions[node].start.line, node
-    walk.forget()
-    assert walk.line_of(checked[0]) == 0
+        assert ctx.line_of(node) == positions[node].start.line, node
+    other = collect(cst.parse_module(source), ModuleFacts("m", "m.py", False, 0, ""))
+    assert other.line_of(checked[0]) == 0  # each context knows the nodes of its own tree only
 
 
 @pytest.mark.parametrize("path", _corpus()[:4], ids=lambda p: p.name)
@@ -73,20 +73,17 @@ def test_plugins_get_the_collectors_node_list_as_walk_would_make_it(path):
     its own pass; on any other tree it is walked. Both must be the same list."""
     tree = cst.parse_module(path.read_text())
     walked = [(id(n), id(s)) for n, s in walk.nodes(tree)]
-    collect(tree, ModuleFacts("m", "m.py", False, 0, ""))
-    try:
-        from_collector = walk.nodes(tree)
-        assert from_collector is not None and len(walked) > 1000
-        assert [(id(n), id(s)) for n, s in from_collector] == walked
-        functions = {id(n) for n, _ in from_collector if isinstance(n, cst.FunctionDef)}
-        assert {s for _, s in walked} - {id(None)} <= functions | {
-            id(n) for n, _ in from_collector if isinstance(n, cst.Lambda)
-        }
-        assert not any(
-            isinstance(n, (cst.Comma, cst.Name, cst.SimpleWhitespace)) for n, _ in from_collector
-        )
-    finally:
-        walk.forget()
+    ctx = collect(tree, ModuleFacts("m", "m.py", False, 0, ""))
+    from_collector = walk.nodes(tree, ctx=ctx)
+    assert from_collector is ctx.walked and len(walked) > 1000
+    assert [(id(n), id(s)) for n, s in from_collector] == walked
+    functions = {id(n) for n, _ in from_collector if isinstance(n, cst.FunctionDef)}
+    assert {s for _, s in walked} - {id(None)} <= functions | {
+        id(n) for n, _ in from_collector if isinstance(n, cst.Lambda)
+    }
+    assert not any(
+        isinstance(n, (cst.Comma, cst.Name, cst.SimpleWhitespace)) for n, _ in from_collector
+    )
 
 
 def test_symbol_spans_include_decorators_and_variables():
@@ -206,3 +203,22 @@ def test_relative_dynamic_imports_anchor_like_importlib():
         ("pkg.sub.mod.y", "import_module"),
         ("pkg.z", "import_module"),
     ]
+
+
+def test_nothing_keeps_the_walked_tree_after_the_file() -> None:
+    """The walking state lives in the ``WalkContext`` the collector returns, not in module
+    globals, and nothing else holds the tree once the file's facts are made: reference counting
+    frees it (parser processes run the cyclic garbage collector only once per batch)."""
+    import sys
+
+    from migrator.analysis import frameworks
+
+    source = (
+        "from flask import Flask\napp = Flask(__name__)\n\n\n@app.route('/')\ndef f():\n    pass\n"
+    )
+    tree = cst.parse_module(source)
+    before = sys.getrefcount(tree)
+    facts = ModuleFacts("m", "m.py", False, 0, "")
+    frameworks.collect_all(collect(tree, facts), source, facts)
+    assert facts.framework  # the plug-ins ran on it
+    assert sys.getrefcount(tree) == before

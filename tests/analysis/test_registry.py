@@ -7,6 +7,7 @@ import types
 import libcst as cst
 
 from migrator.analysis import frameworks
+from migrator.analysis.collect import collect
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.resolve import build_graph
 
@@ -19,9 +20,10 @@ class _Plugin:
         self.fail = fail
         self.collected: list[str] = []
 
-    def collect(self, tree, module, file):
+    def collect(self, tree, module, file, ctx=None):
         if self.fail == "collect":
             raise ValueError("boom")
+        assert ctx is not None and ctx.tree is tree  # the core pass's context of this tree
         self.collected.append(module)
         return {"lines": len(tree.body)}
 
@@ -56,12 +58,12 @@ def test_collect_runs_only_on_marked_files_and_errors_become_diagnostics(monkeyp
     good, bad = _Plugin(), _Plugin("collect")
     bad.name = "bad"
     monkeypatch.setattr(frameworks, "plugins", lambda: (good, bad))
-    tree = cst.parse_module("x = 1\n")
+    walked = collect(cst.parse_module("x = 1\n"), ModuleFacts("m", "m.py", False, 1, ""))
     plain = ModuleFacts("m", "m.py", False, 1, "")
-    frameworks.collect_all(tree, "x = 1\n", plain)
+    frameworks.collect_all(walked, "x = 1\n", plain)
     assert plain.framework == {} and good.collected == []
     marked = ModuleFacts("m", "m.py", False, 1, "")
-    frameworks.collect_all(tree, "x = 1  # MARK\n", marked)
+    frameworks.collect_all(walked, "x = 1  # MARK\n", marked)
     assert marked.framework == {"fake": {"lines": 1}}
     assert [(d.file, d.code) for d in marked.diagnostics] == [("m.py", "plugin-error")]
 

@@ -92,16 +92,17 @@ def test_analyze_restores_the_garbage_collector(tmp_path: Path) -> None:
 
 
 def test_field_order_is_the_order_libcst_visits_children_in() -> None:
-    """``field_order`` reads the order from the visitor's bytecode constants; the source of
-    ``_visit_and_replace_children`` says the same order in plain text. A libcst release that
-    compiled its visitors differently would make lines and uses come out in another order."""
+    """``field_order`` learns the order from libcst's public ``children`` on probe trees; the
+    source of libcst's private ``_visit_and_replace_children`` says the same order in plain
+    text. A libcst release with node parts the probe lacks would make lines and uses come out
+    in another order: then ``walk.PROBE`` needs that syntax."""
     import dataclasses
     import inspect
     import re
 
     import libcst
 
-    from migrator.analysis.collect import field_order
+    from migrator.analysis.walk import field_order
 
     visit = re.compile(r'visit_\w+\(\s*self,\s*"(\w+)"')
     checked = 0
@@ -126,6 +127,58 @@ def test_field_order_is_the_order_libcst_visits_children_in() -> None:
         checked += 1
     assert checked > 100
     assert field_order(libcst.BinaryOperation)[:4] == ("lpar", "left", "operator", "right")
+
+
+def test_shipped_field_orders_are_what_libcst_children_says() -> None:
+    """``fieldorders.ORDERS`` spares each parser process learning the orders; it must be what
+    learning from libcst's public ``children`` gives (else: run scripts/field_orders.py)."""
+    import runpy
+
+    from migrator.analysis import fieldorders
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "field_orders.py"
+    assert fieldorders.ORDERS == runpy.run_path(str(script))["table"]()
+
+
+def test_field_order_learns_when_the_shipped_order_does_not_fit(monkeypatch) -> None:
+    """A libcst whose node has other fields than the shipped table lists (an upgrade) gets the
+    order learnt from ``children``, not the stale one."""
+    import libcst
+
+    from migrator.analysis import fieldorders, walk
+
+    stale = ("left", "right", "operator", "lpar", "rpar", "added")
+    monkeypatch.setattr(fieldorders, "ORDERS", {"BinaryOperation": stale})
+    monkeypatch.setattr(walk, "_ORDER", {})
+    assert walk.field_order(libcst.BinaryOperation)[:4] == ("lpar", "left", "operator", "right")
+    fitting = ("rpar", "lpar", "left", "operator", "right")  # the fields, in a made-up order
+    monkeypatch.setattr(fieldorders, "ORDERS", {"BinaryOperation": fitting})
+    monkeypatch.setattr(walk, "_ORDER", {})
+    assert walk.field_order(libcst.BinaryOperation) == fitting
+
+
+def test_field_order_is_the_order_of_children_on_real_code() -> None:
+    """On every node of migrator's own sources, the fields that hold nodes come in the order
+    libcst's public ``children`` lists their nodes: the order the walk counts lines in."""
+    import libcst
+
+    from migrator.analysis.walk import field_order, kind
+
+    checked = 0
+    for path in sorted((Path(__file__).resolve().parents[2] / "migrator").rglob("*.py"))[:40]:
+        stack = [libcst.parse_module(path.read_text())]
+        while stack:
+            node = stack.pop()
+            ours = []
+            for name in field_order(type(node)):
+                value = getattr(node, name)
+                found = kind(type(value))
+                ours.extend([value] if found in (1, 3) else value if found == 2 else [])
+            children = node.children
+            assert [id(n) for n in ours] == [id(n) for n in children], type(node).__name__
+            stack.extend(children)
+            checked += 1
+    assert checked > 50_000
 
 
 def test_distribution_map_is_the_standard_librarys() -> None:

@@ -330,3 +330,69 @@ def test_import_module_by_name_and_request_bound_helpers(tmp_path: Path) -> None
     assert "HEADER = 'X-Cart'" in client and "from flask import request" in client
     # ... one that needs more of its module's code is left for a person
     assert not calls["who"].converted and "request context (request)" in calls["who"].reason
+
+
+def test_extraction_moves_what_discovery_selects_and_no_gitignored_file(
+    shop_plan, tmp_path: Path
+) -> None:
+    """Extraction takes its files from the analyser's discovery: a .gitignored module or data
+    file (a local settings override, generated assets) is not moved nor reported, nor is a
+    test module, and the modules extraction reads are exactly the ones ``analyze`` sees."""
+    import shutil
+
+    from migrator.analysis.discover import discover
+    from migrator.extraction.source import SourceTree
+
+    root = tmp_path / "app"
+    shutil.copytree(SHOP_ROOT, root)
+    pkg = root / "shopfix"
+    (root / ".gitignore").write_text("local_settings.py\nshopfix/static/cache/\n")
+    (pkg / "local_settings.py").write_text("SECRET_KEY = 'only-on-this-machine'\n")
+    for rel in ("static/site.css", "static/cache/bundle.js", "orders/static/orders.css"):
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text("/* asset */\n")
+    (pkg / "orders" / "tests").mkdir()
+    (pkg / "orders" / "tests" / "__init__.py").write_text("")
+    (pkg / "orders" / "tests" / "test_orders.py").write_text("def test_x():\n    pass\n")
+    ex = build_extraction(shop_plan, None, root)
+    moved = {rel.split("/src/", 1)[-1] for rel in ex.files}
+    assert "shopfix/static/site.css" in moved and "shopfix/orders/static/orders.css" in moved
+    assert not {m for m in moved if "local_settings" in m or "bundle.js" in m or "tests/" in m}
+    assert not any(b"only-on-this-machine" in data for data in ex.files.values())
+    assert "local_settings" not in "\n".join(ex.notes)
+    assert set(SourceTree(root, ["shopfix"]).files) == {f.module for f in discover(root).files}
+    (root / ".gitignore").unlink()  # without the ignore file, both are seen again
+    ex = build_extraction(shop_plan, None, root)
+    assert any(rel.endswith("shopfix/static/cache/bundle.js") for rel in ex.files)
+    assert "shopfix/local_settings.py: not assigned by the plan" in "\n".join(ex.notes)
+
+
+def test_models_are_the_analysers_when_the_graph_has_them(
+    shop_plan, tmp_path: Path, monkeypatch
+) -> None:
+    """With a graph, the ORM models are the analyser's (its plug-ins know each ORM's naming):
+    a plain class that names a ``__tablename__`` for a raw query is no model; without one,
+    extraction reads ``__tablename__`` itself."""
+    import shutil
+
+    from migrator.analysis import analyze
+    from migrator.extraction.source import SourceTree
+
+    root = tmp_path / "app"
+    shutil.copytree(SHOP_ROOT, root)
+    with (root / "shopfix" / "catalog" / "services.py").open("a") as fh:
+        fh.write("\n\nclass Report:\n    __tablename__ = 'sales_report'\n")
+    graph = analyze(root)
+    analysed = {t.model: t.name for t in graph.tables.values() if t.model}
+    tree = SourceTree(root, ["shopfix"])
+    assert "shopfix.catalog.services:Report" in tree.models  # its own reading
+    tree.take_tables(analysed)
+    assert {k: c.table for k, c in tree.models.items()} == analysed
+    assert "shopfix.models:Product" in analysed
+    taken: list[dict[str, str]] = []
+    original = SourceTree.take_tables
+    monkeypatch.setattr(
+        SourceTree, "take_tables", lambda self, t: (taken.append(t), original(self, t))[1]
+    )
+    build_extraction(shop_plan, graph, root)
+    assert taken == [analysed]

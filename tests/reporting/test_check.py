@@ -36,6 +36,20 @@ def test_violations_are_listed_tach_style_and_exit_1(tmp_path):
     assert lines[-1] == "4 error(s), 1 warning(s), 0 ignored, 0 unused ignore(s)"
 
 
+def test_warnings_pass_unless_strict(tmp_path):
+    """A warning alone (a service using one missing from its ``depends_on``) exits 0; with
+    ``--strict`` it fails, so a CI gate needs only the exit code."""
+    plan = json.loads(json.dumps(PLAN))
+    plan["services"]["inventory"]["interface"] += ["shop.inventory.models"]
+    plan["services"]["checkout"]["interface"] = ["shop.checkout.service:checkout"]
+    res = _check(tmp_path, SOURCES, plan)
+    assert res.exit_code == 0, res.output
+    assert res.output.splitlines()[-1] == "0 error(s), 1 warning(s), 0 ignored, 0 unused ignore(s)"
+    assert " undeclared-dependency: service 'inventory' uses service 'checkout'" in res.output
+    res = _check(tmp_path / "strict", SOURCES, plan, "--strict")
+    assert res.exit_code == 1, res.output
+
+
 def test_clean_plan_exits_0(tmp_path):
     plan = json.loads(json.dumps(PLAN))
     plan["services"]["inventory"]["interface"] += ["shop.inventory.models"]

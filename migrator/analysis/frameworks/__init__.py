@@ -6,12 +6,13 @@ exposes its instance as ``PLUGIN`` (``plugin`` or a single class named ``*Plugin
 The registry runs ``collect`` in the worker, on the tree of every file whose source contains one
 of the plug-in's ``markers``, and ``resolve`` once in the parent after all files are parsed.
 
-Plug-ins should walk the tree with ``_util.walk`` (``migrator.analysis.walk.nodes``: for the
-module being analysed, the list of nodes the core pass has already walked, so no plug-in walks
-it again), take line numbers from ``migrator.analysis.walk.line_of(node)`` (the core pass has
-already counted the line of every node of the tree, so no code generation or
-``PositionProvider`` is needed) and keep their facts small and picklable: they are cached with
-the rest of the file's facts.
+``collect`` gets the ``WalkContext`` of the core pass over the same tree (``ctx``). Plug-ins
+should walk the tree with ``_util.walk(tree, ctx=ctx)`` (``migrator.analysis.walk.nodes``: for
+the module being analysed, the list of nodes the core pass has already walked, so no plug-in
+walks it again), take line numbers from ``_util.Lines(tree, ctx)`` (the core pass has already
+counted the line of every node of the tree, so no code generation or ``PositionProvider`` is
+needed) and keep their facts small and picklable: they are cached with the rest of the file's
+facts.
 
 A plug-in that raises never stops the analysis: the error becomes a diagnostic of that file.
 """
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator.analysis.facts import ModuleFacts
+from migrator.analysis.walk import WalkContext
 from migrator.graph import DependencyGraph, Diagnostic
 
 #: plug-in modules in the order they run (``resolve`` of a later one sees what earlier ones added)
@@ -85,13 +87,14 @@ def signature() -> str:
     return h.hexdigest()[:16]
 
 
-def collect_all(tree: Any, source: str, facts: ModuleFacts) -> None:
-    """Run ``collect`` of every plug-in whose marker occurs in ``source`` (in the worker)."""
+def collect_all(walked: WalkContext, source: str, facts: ModuleFacts) -> None:
+    """Run ``collect`` of every plug-in whose marker occurs in ``source`` (in the worker) on
+    the tree the core pass has ``walked``."""
     for plugin in plugins():
         if not any(marker in source for marker in plugin.markers):
             continue
         try:
-            data = plugin.collect(tree, facts.module, facts.file)
+            data = plugin.collect(walked.tree, facts.module, facts.file, walked)
         except Exception as exc:  # a plug-in bug must not lose the file
             facts.diagnostics.append(
                 Diagnostic(

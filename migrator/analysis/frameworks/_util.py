@@ -3,11 +3,11 @@
 Why not libcst's visitors and metadata: a ``CSTVisitor`` pass costs about as much as parsing and
 ``PositionProvider`` about 2.5 times as much (measured on networkx's sources), which would blow
 the analyser's time budget. So plug-ins go through the list of nodes that the core collector
-made in its own pass (``walk``; a tree it did not see is walked the same way, directly over its
-dataclass fields) and ask for line numbers of the few nodes they keep (``Lines``: the line
-table of the core collector's pass, ``walk.line_of``, while the analyser runs plug-ins;
-otherwise, as in unit tests on bare trees, one code-generation pass that counts newlines and
-stops at the last wanted node).
+made in its own pass (``walk`` with the ``WalkContext`` the analyser gives ``collect``; a tree
+it did not see is walked the same way, directly over its dataclass fields) and ask for line
+numbers of the few nodes they keep (``Lines``: the line table of the core collector's pass,
+``WalkContext.line_of``, while the analyser runs plug-ins; otherwise, as in unit tests on bare
+trees, one code-generation pass that counts newlines and stops at the last wanted node).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any, TypedDict
 from migrator.analysis.collect import dotted_name as dotted  # noqa: F401 - re-exported for the plug-ins
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.lazy import cst
-from migrator.analysis.walk import line_of as core_line_of
+from migrator.analysis.walk import WalkContext
 from migrator.analysis.walk import nodes as walk  # noqa: F401 - for the plug-ins
 from migrator.graph import DependencyGraph
 
@@ -82,8 +82,9 @@ class Lines:
     a decorator's expression rather than the decorator (whose leading comments come first).
     """
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, ctx: WalkContext | None = None) -> None:
         self.module = module
+        self.ctx = ctx  # the core pass's lines of ``module``, when it walked it
         self.wanted: dict[int, cst.CSTNode] = {}
         self.found: dict[int, int] | None = None
 
@@ -93,8 +94,8 @@ class Lines:
         return node
 
     def of(self, node: cst.CSTNode) -> int:
-        line = core_line_of(node)  # the core analyser's own pass already counted lines
-        if line:
+        line = self.ctx.line_of(node) if self.ctx is not None else 0
+        if line:  # the core analyser's own pass already counted lines
             return line
         if self.found is None or id(node) not in self.found:
             if id(node) not in self.wanted:

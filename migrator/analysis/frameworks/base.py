@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.lazy import cst
+from migrator.analysis.walk import WalkContext
 from migrator.graph import DependencyGraph
 
 
@@ -45,7 +46,12 @@ class FrameworkPlugin(Protocol):
     markers: tuple[str, ...]
     facts_version: int  # the version of the shape ``collect`` returns
 
-    def collect(self, tree: cst.Module, module: str, file: str) -> Any: ...
+    def collect(
+        self, tree: cst.Module, module: str, file: str, ctx: WalkContext | None = None
+    ) -> Any:
+        """Facts of one module; ``ctx`` is the core pass's ``WalkContext`` of ``tree`` (None
+        on a bare tree: nodes and lines are then computed here)."""
+        ...
 
     def resolve(
         self, facts: dict[str, ModuleFacts], resolver: Resolver, graph: DependencyGraph

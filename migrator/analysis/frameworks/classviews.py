@@ -53,7 +53,9 @@ class ClassViewsPlugin:
     facts_version = 1
     markers = tuple(f"def {m}(" for m in u.HTTP_METHODS[:5]) + ("methods =",)
 
-    def collect(self, tree: cst.Module, module: str, file: str) -> ClassViewsFacts | None:
+    def collect(
+        self, tree: cst.Module, module: str, file: str, ctx: u.WalkContext | None = None
+    ) -> ClassViewsFacts | None:
         classes: dict[str, ViewClass] = {}
         for stmt in tree.body:
             if type(stmt) is not cst.ClassDef:

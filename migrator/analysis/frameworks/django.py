@@ -295,8 +295,10 @@ class DjangoPlugin:
     )
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> DjangoFacts | None:
-        lines = u.Lines(tree)
+    def collect(
+        self, tree: cst.Module, module: str, file: str, ctx: u.WalkContext | None = None
+    ) -> DjangoFacts | None:
+        lines = u.Lines(tree, ctx)
         data: DjangoFacts = {
             "installed_apps": None,
             "settings": {},
@@ -323,7 +325,7 @@ class DjangoPlugin:
         for stmt in tree.body:
             self._top_level(stmt, data, later)
         # everywhere: get_model, signals, ORM access
-        self._calls(tree, data, later)
+        self._calls(tree, data, later, ctx)
         for item, node in pending:
             item["line"] = lines.of(node)
         if not any(data.values()):
@@ -644,7 +646,9 @@ class DjangoPlugin:
             model["managers"] = sorted(set(managers) - {"objects"})
         data["models"].append(later(node.name, model))
 
-    def _calls(self, tree: cst.Module, data: DjangoFacts, later: Any) -> None:
+    def _calls(
+        self, tree: cst.Module, data: DjangoFacts, later: Any, ctx: u.WalkContext | None
+    ) -> None:
         var_models: dict[tuple[int, str], str] = {}
         instance_calls: list[tuple[cst.CSTNode, Any, str]] = []
         objects_nodes: dict[int, tuple[cst.CSTNode, str]] = {}
@@ -654,7 +658,7 @@ class DjangoPlugin:
         attribute_t, call_t, name_t = cst.Attribute, cst.Call, cst.Name
         assigns = (cst.Assign, cst.AnnAssign)
         param_t, for_t = cst.Param, cst.For
-        for node, scope in u.walk(tree):
+        for node, scope in u.walk(tree, ctx=ctx):
             tp = type(node)
             if tp is attribute_t:
                 node = cast(cst.Attribute, node)

@@ -108,8 +108,10 @@ class FastAPIPlugin:
     )
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> FastAPIFacts | None:
-        lines = u.Lines(tree)
+    def collect(
+        self, tree: cst.Module, module: str, file: str, ctx: u.WalkContext | None = None
+    ) -> FastAPIFacts | None:
+        lines = u.Lines(tree, ctx)
         objects: list[tuple[cst.CSTNode, AppObject]] = []
         routes: list[tuple[cst.CSTNode, Operation]] = []
         depends: list[tuple[cst.CSTNode, Depend]] = []
@@ -118,7 +120,7 @@ class FastAPIPlugin:
         scoped: list[tuple[Operation, Any]] = []
         classes: dict[str, list[str]] = {}  # classes deriving from a router or app class
         literals: dict[str, str] | None = None  # module constants, read on first f-string
-        for node, scope in u.walk(tree):
+        for node, scope in u.walk(tree, ctx=ctx):
             if type(node) is cst.Assign or type(node) is cst.AnnAssign:
                 names, value = u.assign_targets(node)
                 cls = u.last(u.callee(value)) or ""

@@ -528,8 +528,10 @@ class FlaskPlugin:
     ) + tuple(f".{m}({q}/" for m in ("get", "post", "put", "patch", "delete") for q in "\"'")
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> FlaskFacts | None:
-        lines = u.Lines(tree)
+    def collect(
+        self, tree: cst.Module, module: str, file: str, ctx: u.WalkContext | None = None
+    ) -> FlaskFacts | None:
+        lines = u.Lines(tree, ctx)
         objects: list[tuple[cst.CSTNode, dict[str, Any], Any]] = []
         routes: list[tuple[cst.CSTNode, dict[str, Any], Any]] = []
         rules: list[tuple[cst.CSTNode, dict[str, Any]]] = []
@@ -552,7 +554,7 @@ class FlaskPlugin:
         fn_keys: dict[int, str] = {}
         fn_count: dict[str, int] = defaultdict(int)
         made: dict[tuple[int, str], cst.Call] = {}  # (function, name) -> the call it holds
-        for node, scope in u.walk(tree):
+        for node, scope in u.walk(tree, ctx=ctx):
             if type(node) is cst.FunctionDef or type(node) is cst.Lambda:
                 fn_name = node.name.value if type(node) is cst.FunctionDef else "<lambda>"
                 fn_count[fn_name] += 1

@@ -98,8 +98,10 @@ class GraphQLPlugin:
     facts_version = 1
     markers = ("graphene", "strawberry", "ariadne")
 
-    def collect(self, tree: cst.Module, module: str, file: str) -> GraphQLFacts | None:
-        lines = u.Lines(tree)
+    def collect(
+        self, tree: cst.Module, module: str, file: str, ctx: u.WalkContext | None = None
+    ) -> GraphQLFacts | None:
+        lines = u.Lines(tree, ctx)
         classes: dict[str, GqlClass] = {}
         schemas: list[dict[str, str]] = []
         objects: dict[str, str] = {}
@@ -153,7 +155,7 @@ class GraphQLPlugin:
                         }
                         ariadne.append(one)
                         at.append((lines.want(call), one))
-        for node, _ in u.walk(tree):
+        for node, _ in u.walk(tree, ctx=ctx):
             if type(node) is not cst.Call:
                 continue
             callee = u.last(u.callee(node)) or ""

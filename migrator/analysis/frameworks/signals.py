@@ -61,8 +61,10 @@ class SignalsPlugin:
     markers = ("blinker", "flask", ".send(", ".connect(", ".connect_via(")
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> SignalsFacts | None:
-        lines = u.Lines(tree)
+    def collect(
+        self, tree: cst.Module, module: str, file: str, ctx: u.WalkContext | None = None
+    ) -> SignalsFacts | None:
+        lines = u.Lines(tree, ctx)
         found: list[tuple[cst.CSTNode, SignalItem]] = []
         defs: list[tuple[cst.CSTNode, SignalDef]] = []
         for small in u.small_statements(tree.body):
@@ -74,7 +76,7 @@ class SignalsPlugin:
                 defs.extend(
                     (small, {"var": n, "factory": factory, "name": name, "line": 0}) for n in names
                 )
-        for node, _ in u.walk(tree):
+        for node, _ in u.walk(tree, ctx=ctx):
             if type(node) is cst.FunctionDef:
                 for dec in node.decorators:
                     target, call = u.decorator_call(dec)

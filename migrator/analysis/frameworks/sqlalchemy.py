@@ -331,8 +331,10 @@ class SQLAlchemyPlugin:
     )
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> SQLAlchemyFacts | None:
-        lines = u.Lines(tree)
+    def collect(
+        self, tree: cst.Module, module: str, file: str, ctx: u.WalkContext | None = None
+    ) -> SQLAlchemyFacts | None:
+        lines = u.Lines(tree, ctx)
         bases: list[tuple[cst.CSTNode, SaBase]] = []
         tables: list[SaTable] = []
         access: list[tuple[cst.CSTNode, SaAccess]] = []
@@ -358,7 +360,7 @@ class SQLAlchemyPlugin:
             cst.FunctionDef,
         )
         assigns = (cst.Assign, cst.AnnAssign, cst.AugAssign)
-        for node, scope in u.walk(tree):
+        for node, scope in u.walk(tree, ctx=ctx):
             tp = type(node)
             if tp is classdef_t:
                 if scope is None:

@@ -115,8 +115,10 @@ class TasksPlugin:
     )
 
     # -- worker half ---------------------------------------------------------------------------
-    def collect(self, tree: cst.Module, module: str, file: str) -> TasksFacts | None:
-        lines = u.Lines(tree)
+    def collect(
+        self, tree: cst.Module, module: str, file: str, ctx: u.WalkContext | None = None
+    ) -> TasksFacts | None:
+        lines = u.Lines(tree, ctx)
         found: list[tuple[cst.CSTNode, TaskItem]] = []
         objects: list[TaskObject] = []
         for stmt in tree.body:
@@ -141,7 +143,7 @@ class TasksPlugin:
                 )
         methods = _methods(tree)
         typed: dict[tuple[int, str], str] = {}  # (function, local name) -> class as written
-        for node, scope in u.walk(tree):
+        for node, scope in u.walk(tree, ctx=ctx):
             if type(node) is cst.FunctionDef and node.decorators:
                 for dec in node.decorators:
                     item = self._decorator(dec, node)
