@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import urllib.request
@@ -128,6 +129,15 @@ def test_fastapi_services_get_fastapi_wiring_and_serve(tmp_path: Path) -> None:
         }
         with pytest.raises(urllib.error.HTTPError):
             _get(urls["orders"] + "/api/catalog/tea")
+        # sagas: the relay answers on each service; an owner keeps a saga call's answer in
+        # its own database and answers the same key again from there
+        assert _post(urls["orders"] + "/internal/_saga/relay", {}, {}) == {"ran": 0, "pending": 0}
+        saga = {"Saga-Id": "s1", "Idempotency-Key": "s1:1:price_of"}
+        call = {"args": ["tea"], "kwargs": {}}
+        assert _post(urls["catalog"] + "/internal/price_of", call, saga) == {"result": 300}
+        with sqlite3.connect(tmp_path / "catalog.sqlite3") as db:
+            kept = db.execute("SELECT answer_key, status FROM interservice_answers").fetchall()
+        assert kept == [("s1:1:price_of", 200)]
     finally:
         for proc in procs:
             proc.stop()
@@ -316,6 +326,14 @@ def test_request_checks_of_another_service_are_copied_and_the_app_kept(tmp_path:
         assert _status(f"{proc.url}/users/me?token=open", {})[0] == 404  # users' route
     finally:
         proc.stop()
+
+
+def _post(url: str, body: dict, headers: dict[str, str]) -> object:
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), {"Content-Type": "application/json", **headers}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
 
 
 def _status(url: str, headers: dict[str, str]) -> tuple[int, object]:
