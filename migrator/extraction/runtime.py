@@ -827,6 +827,7 @@ class SagaStore:
     def __init__(self, bind: Callable[[], Any]) -> None:
         self._bind = bind
         self._ready: Any = None
+        self._tidied = 0.0
         self._lock = threading.Lock()
 
     def engine(self) -> Any:
@@ -891,27 +892,25 @@ class SagaStore:
             e=why[:500],
             i=saga_id,
         )
+        self._forget_if_given_up(saga_id)
 
-    def forget_given_up(self) -> int:
-        """Blank the credentials of sagas the relay has given up on (the row stays, with its
-        ``last_error``, for a person); how many rows were changed."""
+    def _forget_if_given_up(self, saga_id: str) -> None:
+        """Blank the credentials of a saga the relay will not run again (the row stays, with
+        its request and ``last_error``, for a person)."""
         rows = self._run(
-            "SELECT saga_id, request FROM interservice_outbox WHERE attempts >= :a",
+            "SELECT request FROM interservice_outbox WHERE saga_id = :i AND attempts >= :a",
+            i=saga_id,
             a=RELAY_ATTEMPTS,
         )
-        changed = 0
-        for saga_id, raw in rows:
-            request = json.loads(raw)
-            if not any(request.get(h) for h in CREDENTIAL_HEADERS):
-                continue
-            request.update({h: "" for h in CREDENTIAL_HEADERS if h in request})
-            self._run(
-                "UPDATE interservice_outbox SET request = :r WHERE saga_id = :i",
-                r=json.dumps(request),
-                i=saga_id,
-            )
-            changed += 1
-        return changed
+        if not rows:
+            return
+        request = json.loads(rows[0][0])
+        request.update({h: "" for h in CREDENTIAL_HEADERS if h in request})
+        self._run(
+            "UPDATE interservice_outbox SET request = :r WHERE saga_id = :i",
+            r=json.dumps(request),
+            i=saga_id,
+        )
 
     def prune_answers(self, max_age: float | None = None) -> int:
         """Delete answers older than ``max_age`` seconds (``ANSWERS_MAX_AGE``; 0: none)."""
@@ -923,9 +922,10 @@ class SagaStore:
         )
 
     def tidy(self) -> None:
-        """What each relay run does after the sagas: credentials of given-up sagas, old answers."""
-        self.forget_given_up()
-        self.prune_answers()
+        """Old answers pruned, at most once an hour per process (each relay run asks)."""
+        if time.time() - self._tidied >= 3600:
+            self._tidied = time.time()
+            self.prune_answers()
 
     def pending(self, limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
         rows = self._run(

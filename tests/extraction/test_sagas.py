@@ -205,6 +205,9 @@ def test_a_saga_gives_up_after_the_attempts_allowed(
             3,
             "HTTP 500",
         )
+        # given up: the request stays for a person, the caller's cookie does not
+        kept = json.loads(conn.execute(text("SELECT request FROM interservice_outbox")).scalar())
+    assert (kept["PATH_INFO"], kept["HTTP_COOKIE"]) == ("/pay", "")
 
 
 def test_the_owner_answers_a_saga_call_again_from_its_database_after_a_restart(
