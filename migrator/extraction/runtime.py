@@ -780,6 +780,8 @@ CREDENTIAL_HEADERS = ("HTTP_COOKIE", "HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZA
 #: a run holds its saga this long before another process may run it again
 LEASE_SECONDS = 120.0
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+#: paths whose requests are never sagas: other services' calls, probes, metrics
+NOT_SAGAS = ("/internal/", "/healthz", "/readyz", "/metrics")
 _SAGA: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
     "interservice_saga", default=None
 )
@@ -979,7 +981,7 @@ class SagaMiddleware:
     def __init__(
         self,
         app: Callable[..., Any],
-        skip: tuple[str, ...] = ("/internal/", "/healthz", "/readyz", "/metrics"),
+        skip: tuple[str, ...] = NOT_SAGAS,
     ) -> None:
         self.app = app
         self.skip = skip
@@ -1091,7 +1093,7 @@ class AsgiSagaMiddleware:
     def __init__(
         self,
         app: Callable[..., Any],
-        skip: tuple[str, ...] = ("/internal/", "/healthz", "/readyz", "/metrics"),
+        skip: tuple[str, ...] = NOT_SAGAS,
     ) -> None:
         self.app = app
         self.skip = skip

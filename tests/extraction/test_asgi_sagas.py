@@ -17,7 +17,7 @@ from fastapi import FastAPI, Header, HTTPException
 from fastapi.responses import JSONResponse
 from sqlalchemy import create_engine, text
 
-from .test_sagas import Owner, _int_result, _runtime_copy
+from .test_sagas import Owner, _int_result, _runtime_copy, linked
 
 
 class AsgiCaller:
@@ -125,13 +125,7 @@ def _find_middleware(app: object, kind: type) -> object:
 @pytest.fixture()
 def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[AsgiCaller, Owner]]:
     owner = Owner(tmp_path / "payments.sqlite3")
-    caller = AsgiCaller(tmp_path / "checkout.sqlite3")
-    monkeypatch.setenv("PAYMENTS_URL", owner.url)
-    monkeypatch.setattr(caller.rt, "RELAY_SECONDS", 0)  # the test runs the relay itself
-    monkeypatch.setattr(caller.rt.time, "sleep", lambda s: None)
-    yield caller, owner
-    owner.httpd.shutdown()
-    owner.httpd.server_close()
+    yield from linked(AsgiCaller(tmp_path / "checkout.sqlite3"), owner, monkeypatch)
 
 
 @pytest.mark.parametrize("path", ["/pay", "/pay-sync"])
