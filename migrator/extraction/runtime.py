@@ -1090,13 +1090,8 @@ class AsgiSagaMiddleware:
     The saga's step counter lives in a context variable, which FastAPI hands to a sync
     endpoint's worker thread and ``acall`` to its own, so every call of a run is counted."""
 
-    def __init__(
-        self,
-        app: Callable[..., Any],
-        skip: tuple[str, ...] = NOT_SAGAS,
-    ) -> None:
-        self.app = app
-        self.skip = skip
+    def __init__(self, app: Callable[..., Any], skip: tuple[str, ...] = NOT_SAGAS) -> None:
+        self.app, self.skip = app, skip
         self._relaying: Any = None  # an asyncio.Lock, made on the loop that first relays
         self._timer: Any = None
 
