@@ -1265,7 +1265,8 @@ def install_asgi_sagas(app: Any, bind: Callable[[], Any]) -> None:
     engine or connection) and the middleware around the app."""
     global STORE
     STORE = SagaStore(bind)
-    app.add_middleware(AsgiSagaMiddleware)
+    if not any(m.cls is AsgiSagaMiddleware for m in getattr(app, "user_middleware", [])):
+        app.add_middleware(AsgiSagaMiddleware)  # once, however often the app is built
 
 
 def _no_response(status: str, headers: list[Any], exc_info: Any = None) -> Callable[..., None]:

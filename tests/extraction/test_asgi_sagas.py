@@ -63,6 +63,7 @@ class AsgiCaller:
             return JSONResponse([charge, order], status_code=201)
 
         rt.install_asgi_sagas(api, lambda: self.engine)
+        rt.install_asgi_sagas(api, lambda: self.engine)  # a factory run twice: one middleware
         self.app = api.build_middleware_stack()  # what uvicorn runs: the middleware outside
         self.sagas = _find_middleware(self.app, rt.AsgiSagaMiddleware)
 
