@@ -219,3 +219,91 @@ def test_answers_older_than_the_configured_age_are_pruned(
     monkeypatch.setattr(owner.rt, "ANSWERS_MAX_AGE", 2 * 86400)
     store.tidy()  # what every relay run does
     assert store.answer("old") is None and store.answer("new") == ({"result": 2}, 200)
+
+
+OWNER_MODULE = """
+import os
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+engine = create_engine(os.environ["DATABASE_URL"])
+with engine.begin() as conn:
+    conn.execute(text("CREATE TABLE IF NOT EXISTS moves (ref TEXT)"))
+session = scoped_session(sessionmaker(bind=engine))
+
+
+def charge(ref: str) -> int:
+    session.execute(text("INSERT INTO moves (ref) VALUES (:r)"), {"r": ref})
+    if ref == "bad":
+        raise ValueError("declined")
+    return len(ref)
+"""
+
+DRIVE = """
+import asyncio, json, sqlite3, sys
+from fastapi import FastAPI
+from interservice import endpoints, runtime
+from payments import engine
+
+runtime.install_asgi_sagas(FastAPI(), lambda: engine)
+app = FastAPI()
+endpoints.init_app(app)
+
+
+async def post(ref, key):
+    body = json.dumps({"args": [ref], "kwargs": {}}).encode()
+    scope = {"type": "http", "method": "POST", "path": "/internal/charge", "headers": [
+        (b"content-type", b"application/json"), (b"saga-id", b"s"),
+        (b"idempotency-key", key.encode())], "query_string": b"", "root_path": ""}
+    sent = []
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+    async def send(message):
+        sent.append(message)
+    await app(scope, receive, send)
+    return sent[0]["status"], json.loads(sent[1]["body"])
+
+out = [asyncio.run(post(*a)) for a in (("tea", "s:1:charge"), ("tea", "s:1:charge"),
+                                       ("bad", "s:2:charge"))]
+db = sqlite3.connect(sys.argv[1])
+out.append(db.execute("SELECT ref FROM moves").fetchall())
+out.append(db.execute("SELECT answer_key, status FROM interservice_answers ORDER BY 1").fetchall())
+print(json.dumps(out))
+"""
+
+
+def test_a_fastapi_owner_keeps_a_saga_answer_with_what_the_call_wrote(tmp_path: Path) -> None:
+    """The generated internal endpoint of a FastAPI service with a unit of work (a scoped
+    session): the call, its answer and the commit happen in one worker thread, so the answer
+    and the row are committed together; a repeated key is answered from the database without
+    a second row; a call that raised leaves no row, and its error answer is kept."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from migrator.extraction import frameworks
+    from migrator.extraction import runtime as runtime_source
+
+    (tmp_path / "interservice").mkdir()
+    (tmp_path / "interservice" / "__init__.py").write_text("")
+    shutil.copy(runtime_source.__file__, tmp_path / "interservice" / "runtime.py")
+    (tmp_path / "interservice" / "endpoints.py").write_text(
+        frameworks.fastapi_endpoints("payments", {"charge": "payments:charge"}, "payments:session")
+    )
+    (tmp_path / "payments.py").write_text(OWNER_MODULE)
+    db = tmp_path / "payments.sqlite3"
+    done = subprocess.run(
+        [sys.executable, "-c", DRIVE, str(db)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path), "DATABASE_URL": f"sqlite:///{db}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    first, again, failed, rows, answers = json.loads(done.stdout)
+    assert first == again == [200, {"result": 3}]
+    assert failed[0] == 422 and failed[1]["error"]["message"] == "declined"
+    assert rows == [["tea"]]  # once, and nothing of the call that raised
+    assert answers == [["s:1:charge", 200], ["s:2:charge", 422]]
