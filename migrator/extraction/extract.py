@@ -27,7 +27,7 @@ from migrator.extraction.mover import (
     prune_unavailable,
     split_module,
 )
-from migrator.extraction.rewrite import Analyzer, CallSite, ImportRewriter, KernelGuard
+from migrator.extraction.rewrite import Analyzer, CallSite, Client, ImportRewriter, KernelGuard
 from migrator.extraction.source import MAX_COPY_BYTES, SourceTree
 from migrator.graph import DependencyGraph
 from migrator.plan import Plan
@@ -401,6 +401,15 @@ def _service(
         return layout.has(svc, module, name)
 
     refs = analyzer.service_refs(svc, kept, has)
+    # a request helper of another service that the composition root uses (a FastAPI app's
+    # ``Depends(...)``) is copied into a client like the moved code's, not pruned with its app
+    copied: set[tuple[str, str]] = set()
+    for tm, client in analyzer.service_refs(svc, dict.fromkeys(layout.roots), has).clients.items():
+        for n, e in client.entries.items():
+            if e.kind == "copy":
+                mine = refs.clients.setdefault(tm, Client(svc, client.target, tm, ""))
+                mine.entries.setdefault(n, e)
+                copied.add((tm, n))
     taken: set[str] = set()
     redirects: dict[str, str] = {}
     for tm, client in sorted(refs.clients.items()):
@@ -456,7 +465,7 @@ def _service(
                         c.converted = True
         files[m] = code
     for m in layout.roots:
-        files[m] = _prune_root(tree, layout, svc, m, ex, has)
+        files[m] = _prune_root(tree, layout, svc, m, ex, has, copied, redirects)
     out_files: dict[str, str] = {}
     for m, code in files.items():
         out_files[f"{base}/{tree.rel(m)}"] = code
@@ -814,8 +823,11 @@ def _prune_root(
     module: str,
     ex: Extraction,
     has: Callable[[str, str | None], bool],
+    copied: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
+    redirects: dict[str, str] | None = None,
 ) -> str:
-    """The app factory, keeping only the registrations and set-up this service can satisfy."""
+    """The app factory, keeping only the registrations and set-up this service can satisfy;
+    ``copied`` helpers of other services are imported from their clients (``redirects``)."""
     info = tree.info(module)
     unavailable: set[str] = set()
     for imp in info.imports:
@@ -826,10 +838,12 @@ def _prune_root(
                 unavailable.add(imp.binding)
             continue
         tm, tn = tree.resolve(imp.module, imp.name)
-        if tm in tree.files and not has(tm, tn):
+        if tm in tree.files and not has(tm, tn) and (tm, tn) not in copied:
             unavailable.add(imp.binding)
     absent = {m for m in tree.files if not layout.has(svc, m)}
     new = info.module.visit(_DropBindings(unavailable)).visit(_DropModuleStrings(absent))
+    if copied:
+        new = new.visit(ImportRewriter(module, tree, redirects or {}, has))
     new, removed = prune_unavailable(new, unavailable)
     new = prune_imports(new)
     if removed:

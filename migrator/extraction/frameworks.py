@@ -93,13 +93,22 @@ def fastapi_endpoints(
         "    except ValueError:",
         "        payload = None",
         "    body, status = await run_in_threadpool(",
-        "        runtime.dispatch, func, payload, _inject(name),",
-        '        request.headers.get("Idempotency-Key"))',
+        "        _run, func, payload, _inject(name),",
+        '        request.headers.get("Idempotency-Key"), request.headers.get(runtime.SAGA_HEADER))',
+        "    return JSONResponse(body, status_code=status)",
+        "",
+        "",
+        "def _run(func, payload, inject, key, saga):  # noqa: ANN001, ANN202",
+        '    """The call and its unit of work in one worker thread (a scoped session is one per',
+        "    thread); a saga's answer is written in the same transaction as what the call wrote.",
+        '    """',
+        "    body, status = runtime.dispatch(func, payload, inject, key, saga, "
+        f"{'_session' if unit_of_work else 'None'})",
     ]
     if unit_of_work:
-        lines += unit_of_work_lines("await run_in_threadpool({})")
+        lines += unit_of_work_lines("{}()")
     lines += [
-        "    return JSONResponse(body, status_code=status)",
+        "    return body, status",
         "",
         "",
         "def init_app(app: FastAPI) -> None:",
@@ -144,7 +153,24 @@ def fastapi_app(
         "include_router",
         skeleton,
     )
+    lines.insert(lines.index("    _probes(app)"), "    _sagas(app)")
     lines += [
+        "def _sagas(app: FastAPI) -> None:",
+        '    """State-changing requests become sagas kept in this service\'s own database',
+        '    (``runtime.AsgiSagaMiddleware``); without a database or SQLAlchemy, none."""',
+        '    url = os.environ.get("DATABASE_URL")',
+        "    if not url:",
+        "        return",
+        "    try:",
+        "        from sqlalchemy import create_engine",
+        "    except ImportError:",
+        "        return",
+        "    from interservice import runtime",
+        "",
+        "    engine = create_engine(url, pool_pre_ping=True)",
+        "    runtime.install_asgi_sagas(app, lambda: engine)",
+        "",
+        "",
         "def _readiness() -> tuple[bool, dict]:",
         "    try:",
         '        config = __import__(f"{SKELETON}.config", fromlist=["Settings"])',

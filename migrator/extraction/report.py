@@ -43,8 +43,8 @@ def markdown(ex: Extraction) -> str:
         "`gunicorn --chdir src interservice.wsgi:app`), the shared kernel library in "
         "`shared_kernel/`. Each service reads its own database from `DATABASE_URL`.",
         "",
-        "Transactions that now span services are sagas completed forward: a Flask "
-        "service keeps each state-changing request in `interservice_outbox` (its own "
+        "Transactions that now span services are sagas completed forward: a Flask or "
+        "FastAPI service keeps each state-changing request in `interservice_outbox` (its own "
         "database) until it answers below 500, and its relay runs a failed one again; "
         "its calls carry idempotency keys derived from the saga, and the owner answers a "
         "repeated key from `interservice_answers`, written with what the call changed, so "

@@ -16,6 +16,7 @@ service code are guarded with ``try/except ImportError`` instead.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -192,6 +193,8 @@ class Analyzer:
         self.writers = writers
         self.exceptions = tree.exceptions
         self.interface = {f for s in plan.services.values() for f in s.interface}
+        #: (module, function) taken as a FastAPI dependency somewhere, found on first need
+        self._dependencies: set[tuple[str, str | None]] | None = None
         self._sig: dict[str, dict[str, Verdict]] = {}
         self._uses_cache: dict[str, _Uses] = {}
 
@@ -572,7 +575,25 @@ class Analyzer:
         from migrator.extraction.mover import names_in
 
         used = names_in(info.functions[name].node.body, strings=False) & bound
+        if not used and self._dependency_of_routes(module, name):
+            return "a FastAPI dependency, Depends(...)"
         return ", ".join(sorted(used))
+
+    def _dependency_of_routes(self, module: str, name: str) -> bool:
+        """FastAPI fills this function's parameters from the request (``Depends(name)``
+        somewhere in the tree): a call over HTTP would lose the caller's headers and query."""
+        if self._dependencies is None:
+            self._dependencies = set()
+            for other in self.tree.modules():
+                info = self.tree.info(other)
+                used = set(_DEPENDS.findall(info.source))
+                if not used:
+                    continue
+                self._dependencies |= {(other, n) for n in used}
+                for i in info.imports:
+                    if i.name is not None and i.binding in used:
+                        self._dependencies.add(self.tree.resolve(i.module, i.name))
+        return (module, name) in self._dependencies
 
     def _call_verdict(self, key: str, call: cst.Call, module: str) -> Verdict:
         if key not in self.interface:
@@ -712,6 +733,10 @@ class _RowUses(cst.CSTVisitor):
 
 
 # -- the codemod ------------------------------------------------------------------------------
+#: the function a FastAPI route or router takes as a dependency: ``Depends(get_user)``
+_DEPENDS = re.compile(r"\b(?:Depends|Security)\(\s*(\w+)\s*[,)]")
+
+
 class ImportRewriter(cst.CSTTransformer):
     """Point imports of other services' code at the generated client modules."""
 

@@ -771,9 +771,17 @@ RELAY_SECONDS = float(os.environ.get("SAGA_RELAY_SECONDS", "30"))
 #: a saga still failing after this many runs is left for a person (``last_error`` says why)
 RELAY_ATTEMPTS = int(os.environ.get("SAGA_RELAY_ATTEMPTS", "20"))
 RELAY_PATH = "/internal/_saga/relay"
+#: answers kept for other services' saga calls are deleted after this many seconds (a caller's
+#: relay gives up long before: ``RELAY_ATTEMPTS`` runs, ``RELAY_SECONDS`` apart); 0 keeps them
+ANSWERS_MAX_AGE = float(os.environ.get("SAGA_ANSWERS_MAX_AGE", str(7 * 24 * 3600)))
+#: request headers that carry the caller's credentials: kept while the relay may run the
+#: request again (the route checks them again then), blanked once the saga is given up
+CREDENTIAL_HEADERS = ("HTTP_COOKIE", "HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION")
 #: a run holds its saga this long before another process may run it again
 LEASE_SECONDS = 120.0
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+#: paths whose requests are never sagas: other services' calls, probes, metrics
+NOT_SAGAS = ("/internal/", "/healthz", "/readyz", "/metrics")
 _SAGA: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
     "interservice_saga", default=None
 )
@@ -821,6 +829,7 @@ class SagaStore:
     def __init__(self, bind: Callable[[], Any]) -> None:
         self._bind = bind
         self._ready: Any = None
+        self._tidied = 0.0
         self._lock = threading.Lock()
 
     def engine(self) -> Any:
@@ -885,6 +894,40 @@ class SagaStore:
             e=why[:500],
             i=saga_id,
         )
+        self._forget_if_given_up(saga_id)
+
+    def _forget_if_given_up(self, saga_id: str) -> None:
+        """Blank the credentials of a saga the relay will not run again (the row stays, with
+        its request and ``last_error``, for a person)."""
+        rows = self._run(
+            "SELECT request FROM interservice_outbox WHERE saga_id = :i AND attempts >= :a",
+            i=saga_id,
+            a=RELAY_ATTEMPTS,
+        )
+        if not rows:
+            return
+        request = json.loads(rows[0][0])
+        request.update({h: "" for h in CREDENTIAL_HEADERS if h in request})
+        self._run(
+            "UPDATE interservice_outbox SET request = :r WHERE saga_id = :i",
+            r=json.dumps(request),
+            i=saga_id,
+        )
+
+    def prune_answers(self, max_age: float | None = None) -> int:
+        """Delete answers older than ``max_age`` seconds (``ANSWERS_MAX_AGE``; 0: none)."""
+        age = ANSWERS_MAX_AGE if max_age is None else max_age
+        if age <= 0:
+            return 0
+        return int(
+            self._run("DELETE FROM interservice_answers WHERE created < :t", t=time.time() - age)
+        )
+
+    def tidy(self) -> None:
+        """Old answers pruned, at most once an hour per process (each relay run asks)."""
+        if time.time() - self._tidied >= 3600:
+            self._tidied = time.time()
+            self.prune_answers()
 
     def pending(self, limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
         rows = self._run(
@@ -938,7 +981,7 @@ class SagaMiddleware:
     def __init__(
         self,
         app: Callable[..., Any],
-        skip: tuple[str, ...] = ("/internal/", "/healthz", "/readyz", "/metrics"),
+        skip: tuple[str, ...] = NOT_SAGAS,
     ) -> None:
         self.app = app
         self.skip = skip
@@ -1019,6 +1062,7 @@ class SagaMiddleware:
                     self(environ, _no_response)
                 except Exception as exc:  # noqa: BLE001 - kept in the outbox with its error
                     _log.warning("saga %s failed again: %s", saga_id, exc)
+            store.tidy()
         return {"ran": ran, "pending": len(store.pending(limit))}
 
     def _start_timer(self) -> None:
@@ -1036,6 +1080,193 @@ class SagaMiddleware:
 
         self._timer = threading.Thread(target=loop, name="saga-relay", daemon=True)
         self._timer.start()
+
+
+class AsgiSagaMiddleware:
+    """``SagaMiddleware`` for an ASGI app (FastAPI): the same outbox, relay and derived keys.
+
+    The request (method, path, query, headers, body) is kept in the outbox in the form the
+    WSGI middleware keeps it; the relay builds an ASGI scope from it and runs the app again.
+    The saga's step counter lives in a context variable, which FastAPI hands to a sync
+    endpoint's worker thread and ``acall`` to its own, so every call of a run is counted."""
+
+    def __init__(self, app: Callable[..., Any], skip: tuple[str, ...] = NOT_SAGAS) -> None:
+        self.app, self.skip = app, skip
+        self._relaying: Any = None  # an asyncio.Lock, made on the loop that first relays
+        self._timer: Any = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        import asyncio
+
+        if scope.get("type") != "http":
+            return await self.app(scope, receive, send)
+        path, method = scope.get("path", ""), scope.get("method", "GET")
+        if path == RELAY_PATH and method == "POST" and STORE is not None:
+            body = json.dumps(await self.relay()).encode("utf-8")
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            return await send({"type": "http.response.body", "body": body})
+        store = STORE
+        if store is None or method in SAFE_METHODS or path.startswith(self.skip):
+            return await self.app(scope, receive, send)
+        self._start_timer()
+        chunks = []
+        while True:  # the whole body first: it goes into the outbox before the request runs
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        saga_id = scope.get("interservice.saga")  # set by the relay only, never by a header
+        if saga_id is None:
+            saga_id = uuid.uuid4().hex
+            await asyncio.to_thread(store.open, saga_id, _asgi_request(scope, body))
+        sent = [False]
+
+        async def replay() -> dict[str, Any]:
+            if not sent[0]:
+                sent[0] = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        statuses: list[int] = []
+
+        async def capture(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(int(message["status"]))
+            await send(message)
+
+        with _scope(saga_id):
+            try:
+                await self.app(scope, replay, capture)
+            except BaseException as exc:
+                await asyncio.to_thread(store.failed, saga_id, f"{type(exc).__name__}: {exc}")
+                raise
+        if statuses and statuses[-1] < 500:
+            await asyncio.to_thread(store.close, saga_id)
+        else:
+            status = statuses[-1] if statuses else 0
+            await asyncio.to_thread(store.failed, saga_id, f"HTTP {status}")
+
+    async def relay(self, limit: int = 100) -> dict[str, int]:
+        """Run each pending saga's request again; how many ran and how many are left."""
+        import asyncio
+
+        store = STORE
+        if store is None:
+            return {"ran": 0, "pending": 0}
+        if self._relaying is None:
+            self._relaying = asyncio.Lock()
+        ran = 0
+        async with self._relaying:
+            for saga_id, request in await asyncio.to_thread(store.pending, limit):
+                if not await asyncio.to_thread(store.claim, saga_id):
+                    continue
+                ran += 1
+                try:
+                    await self(_asgi_scope(request, saga_id), _no_more(request), _ignore)
+                except Exception as exc:  # noqa: BLE001 - kept in the outbox with its error
+                    _log.warning("saga %s failed again: %s", saga_id, exc)
+            await asyncio.to_thread(store.tidy)
+        return {"ran": ran, "pending": len(await asyncio.to_thread(store.pending, limit))}
+
+    def _start_timer(self) -> None:
+        """The relay as a task of this process's event loop, every ``RELAY_SECONDS``."""
+        import asyncio
+
+        if self._timer is not None or RELAY_SECONDS <= 0:
+            return
+
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(RELAY_SECONDS)
+                try:
+                    await self.relay()
+                except Exception as exc:  # noqa: BLE001 - the database may be down: next time
+                    _log.warning("saga relay: %s", exc)
+
+        self._timer = asyncio.get_running_loop().create_task(loop())
+
+
+def _asgi_request(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
+    """An ASGI request as the outbox keeps requests (WSGI environ names, headers ``HTTP_*``)."""
+    server = scope.get("server") or ("", 0)
+    client = scope.get("client") or ("", 0)
+    request: dict[str, Any] = {
+        "REQUEST_METHOD": scope.get("method", "POST"),
+        "SCRIPT_NAME": scope.get("root_path", ""),
+        "PATH_INFO": scope.get("path", "/"),
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1]),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "REMOTE_ADDR": str(client[0]),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+    }
+    for raw_name, raw_value in scope.get("headers", []):
+        name = "HTTP_" + raw_name.decode("latin-1").upper().replace("-", "_")
+        value = raw_value.decode("latin-1")
+        joiner = "; " if name == "HTTP_COOKIE" else ", "
+        request[name] = f"{request[name]}{joiner}{value}" if name in request else value
+    request["body"] = base64.b64encode(body).decode("ascii")
+    return request
+
+
+def _asgi_scope(request: dict[str, Any], saga_id: str) -> dict[str, Any]:
+    """The ASGI scope of a kept request, marked as a relayed run of ``saga_id``."""
+    headers = [
+        (k[5:].replace("_", "-").lower().encode("latin-1"), str(v).encode("latin-1"))
+        for k, v in request.items()
+        if k.startswith("HTTP_") and v
+    ]
+    port = request.get("SERVER_PORT", "")
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": request.get("SERVER_PROTOCOL", "HTTP/1.1").split("/", 1)[-1],
+        "method": request.get("REQUEST_METHOD", "POST"),
+        "scheme": request.get("wsgi.url_scheme", "http"),
+        "path": request.get("PATH_INFO", "/"),
+        "raw_path": request.get("PATH_INFO", "/").encode("utf-8"),
+        "root_path": request.get("SCRIPT_NAME", ""),
+        "query_string": request.get("QUERY_STRING", "").encode("latin-1"),
+        "headers": headers,
+        "server": (request.get("SERVER_NAME", ""), int(port) if port.isdigit() else 0),
+        "client": (request.get("REMOTE_ADDR", ""), 0),
+        "interservice.saga": saga_id,
+    }
+
+
+def _no_more(request: dict[str, Any]) -> Callable[[], Any]:
+    """``receive`` of a relayed run: the kept body, then a disconnect."""
+    messages = [
+        {"type": "http.request", "body": base64.b64decode(request["body"]), "more_body": False}
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _ignore(message: dict[str, Any]) -> None:
+    """``send`` of a relayed run: nobody waits for its answer."""
+
+
+def install_asgi_sagas(app: Any, bind: Callable[[], Any]) -> None:
+    """Sagas for a FastAPI service: its store in the database ``bind()`` gives (an SQLAlchemy
+    engine or connection) and the middleware around the app."""
+    global STORE
+    STORE = SagaStore(bind)
+    if not any(m.cls is AsgiSagaMiddleware for m in getattr(app, "user_middleware", [])):
+        app.add_middleware(AsgiSagaMiddleware)  # once, however often the app is built
 
 
 def _no_response(status: str, headers: list[Any], exc_info: Any = None) -> Callable[..., None]:

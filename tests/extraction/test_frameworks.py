@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import urllib.request
@@ -128,6 +129,15 @@ def test_fastapi_services_get_fastapi_wiring_and_serve(tmp_path: Path) -> None:
         }
         with pytest.raises(urllib.error.HTTPError):
             _get(urls["orders"] + "/api/catalog/tea")
+        # sagas: the relay answers on each service; an owner keeps a saga call's answer in
+        # its own database and answers the same key again from there
+        assert _post(urls["orders"] + "/internal/_saga/relay", {}, {}) == {"ran": 0, "pending": 0}
+        saga = {"Saga-Id": "s1", "Idempotency-Key": "s1:1:price_of"}
+        call = {"args": ["tea"], "kwargs": {}}
+        assert _post(urls["catalog"] + "/internal/price_of", call, saga) == {"result": 300}
+        with sqlite3.connect(tmp_path / "catalog.sqlite3") as db:
+            kept = db.execute("SELECT answer_key, status FROM interservice_answers").fetchall()
+        assert kept == [("s1:1:price_of", 200)]
     finally:
         for proc in procs:
             proc.stop()
@@ -240,3 +250,97 @@ def test_a_table_read_only_through_read_models_counts_as_converted() -> None:
 
 def framework_of(ex) -> str:  # noqa: ANN001
     return {s["framework"] for s in ex.services.values()}.pop()
+
+
+#: an app shaped like FastAPI's "Bigger Applications": request checks in one module, taken by
+#: the app (``FastAPI(dependencies=...)``) and by a router of another service
+GUARDED = {
+    "guarded/__init__.py": "",
+    "guarded/deps.py": (
+        "from fastapi import Header, HTTPException\n\n\n"
+        "async def need_token(token: str):\n"
+        "    if token != 'open':\n"
+        "        raise HTTPException(status_code=400, detail='bad token')\n\n\n"
+        "async def need_key(x_key: str = Header()):\n"
+        "    if x_key != 'k':\n"
+        "        raise HTTPException(status_code=400, detail='bad key')\n"
+    ),
+    "guarded/users.py": (
+        "from fastapi import APIRouter\n\nrouter = APIRouter()\n\n\n"
+        "@router.get('/users/me')\nasync def me():\n    return {'user': 'me'}\n"
+    ),
+    "guarded/items.py": (
+        "from fastapi import APIRouter, Depends\n\nfrom .deps import need_key\n\n"
+        "router = APIRouter(prefix='/items', dependencies=[Depends(need_key)])\n\n\n"
+        "@router.get('/{item}')\nasync def item(item: str):\n    return {'item': item}\n"
+    ),
+    "guarded/main.py": (
+        "from fastapi import Depends, FastAPI\n\nfrom . import items, users\n"
+        "from .deps import need_token\n\n"
+        "app = FastAPI(dependencies=[Depends(need_token)])\n"
+        "app.include_router(users.router)\napp.include_router(items.router)\n"
+    ),
+}
+
+
+def test_request_checks_of_another_service_are_copied_and_the_app_kept(tmp_path: Path) -> None:
+    """``Depends(f)`` with ``f`` in another service: FastAPI fills ``f``'s parameters from the
+    request, so ``f`` runs in the caller (copied into its client), and the caller's copy of the
+    app keeps ``FastAPI(dependencies=[Depends(f)])`` instead of losing the app and its routes."""
+    for rel, text in GUARDED.items():
+        (tmp_path / "app" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "app" / rel).write_text(text)
+    plan = plan_from_dict(
+        {
+            "version": 1,
+            "services": {
+                "users": {
+                    "modules": ["guarded.main", "guarded.deps", "guarded.users"],
+                    "interface": ["guarded.deps:need_token", "guarded.deps:need_key"],
+                },
+                "items": {"modules": ["guarded.items"]},
+            },
+            "shared_kernel": {"modules": ["guarded"]},
+        }
+    )
+    out = tmp_path / "out"
+    extract(plan, None, tmp_path / "app", out)
+    src = out / "services" / "items" / "src"
+    main = (src / "guarded" / "main.py").read_text()
+    assert "app = FastAPI(dependencies=[Depends(need_token)])" in main
+    assert "app.include_router(items.router)" in main and "users.router" not in main
+    client = (src / "interservice" / "users_deps.py").read_text()
+    assert "async def need_key(x_key: str = Header()):" in client
+    assert "async def need_token(token: str):" in client
+    port = free_port()
+    proc = start_service("items", out / "services" / "items", port, {}, tmp_path / "logs")
+    try:
+        wait_http(f"{proc.url}/healthz", 60, proc)
+        key = {"X-Key": "k"}
+        assert _status(f"{proc.url}/items/tea?token=open", key) == (200, {"item": "tea"})
+        assert _status(f"{proc.url}/items/tea?token=shut", key) == (400, {"detail": "bad token"})
+        assert _status(f"{proc.url}/items/tea?token=open", {"X-Key": "x"}) == (
+            400,
+            {"detail": "bad key"},
+        )
+        assert _status(f"{proc.url}/users/me?token=open", {})[0] == 404  # users' route
+    finally:
+        proc.stop()
+
+
+def _post(url: str, body: dict, headers: dict[str, str]) -> object:
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), {"Content-Type": "application/json", **headers}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def _status(url: str, headers: dict[str, str]) -> tuple[int, object]:
+    import urllib.error
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=20) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())

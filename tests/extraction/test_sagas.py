@@ -139,16 +139,20 @@ class Caller:
             ]
 
 
-@pytest.fixture()
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Caller, Owner]]:
-    owner = Owner(tmp_path / "payments.sqlite3")
-    caller = Caller(tmp_path / "checkout.sqlite3")
+def linked(caller, owner: Owner, monkeypatch: pytest.MonkeyPatch) -> Iterator:  # noqa: ANN001
+    """``caller`` calls ``owner`` (``PAYMENTS_URL``); the test runs the relay itself."""
     monkeypatch.setenv("PAYMENTS_URL", owner.url)
-    monkeypatch.setattr(caller.rt, "RELAY_SECONDS", 0)  # the test runs the relay itself
+    monkeypatch.setattr(caller.rt, "RELAY_SECONDS", 0)
     monkeypatch.setattr(caller.rt.time, "sleep", lambda s: None)
     yield caller, owner
     owner.httpd.shutdown()
     owner.httpd.server_close()
+
+
+@pytest.fixture()
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Caller, Owner]]:
+    owner = Owner(tmp_path / "payments.sqlite3")
+    yield from linked(Caller(tmp_path / "checkout.sqlite3"), owner, monkeypatch)
 
 
 @pytest.mark.parametrize("fault", ["charge:down", "record:down", "charge:lost", "record:lost"])
@@ -205,6 +209,9 @@ def test_a_saga_gives_up_after_the_attempts_allowed(
             3,
             "HTTP 500",
         )
+        # given up: the request stays for a person, the caller's cookie does not
+        kept = json.loads(conn.execute(text("SELECT request FROM interservice_outbox")).scalar())
+    assert (kept["PATH_INFO"], kept["HTTP_COOKIE"]) == ("/pay", "")
 
 
 def test_the_owner_answers_a_saga_call_again_from_its_database_after_a_restart(
