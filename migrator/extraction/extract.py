@@ -48,7 +48,7 @@ class Coupling:
     line: int
     uses: str  # module:Name of the other service (or table name)
     owner: str
-    kind: str  # "model" | "table" | "foreign-key" | "relationship" | "import"
+    kind: str  # "model" | "annotation" | "table" | "foreign-key" | "relationship" | "import"
     converted: bool = False  # a read answered by the owner through a generated read model
 
 
@@ -429,9 +429,19 @@ def _service(
     for file, line, node, owner in refs.uses:
         mod, _, name = node.partition(":")
         if f"{mod}:{name}" in model_owner:
-            # a read a generated read model answers reaches the owner only through it
+            # a read a generated read model answers reaches the owner only through it, and so
+            # does a type hint of the name that read model stands in for
+            hint = (file, line, node) in refs.hints
             ex.couplings.append(
-                Coupling(svc, file, line, node, owner, "model", (file, line, node) in refs.reads)
+                Coupling(
+                    svc,
+                    file,
+                    line,
+                    node,
+                    owner,
+                    "annotation" if hint else "model",
+                    hint or (file, line, node) in refs.reads,
+                )
             )
     foreign_tables = {t: o for t, o in table_owner.items() if o != svc}
     local_models = {k.split(":")[1] for k, o in model_owner.items() if o in (svc, KERNEL)}

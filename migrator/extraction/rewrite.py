@@ -84,7 +84,12 @@ class ServiceRefs:
     uses: list[tuple[str, int, str, str]] = field(default_factory=list)  # (file, line, node, owner)
     #: uses that are only reads a generated read model answers: (file, line, node)
     reads: set[tuple[str, int, str]] = field(default_factory=set)
+    #: uses that are only type hints of a name a read model stands in for: (file, line, node)
+    hints: set[tuple[str, int, str]] = field(default_factory=set)
 
+
+#: decorators of functions whose signature a web framework reads (FastAPI routes)
+ROUTE_VERBS = set("get post put patch delete head options route api_route websocket".split())
 
 #: ``Model.query`` / ``Model.objects`` methods a generated read model answers
 READ_CHAIN = {
@@ -114,6 +119,28 @@ class _Uses(cst.CSTVisitor):
         self.lines: dict[str, list[int]] = {}
         self.reads: dict[str, set[int]] = {}  # lines where the name heads a read-model query
         self.others: dict[str, set[int]] = {}  # lines where it is used any other way
+        #: lines where it is only a type hint nothing evaluates for its meaning (see _hint)
+        self.hints: dict[str, set[int]] = {}
+        self._scopes: list[str] = []  # "class" | "function" | "route", innermost last
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._scopes.append("class")
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._scopes.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        routed = any(
+            _dotted(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
+            .rpartition(".")[2]
+            .lower()
+            in ROUTE_VERBS
+            for d in node.decorators
+        )
+        self._scopes.append("route" if routed else "function")
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._scopes.pop()
 
     def visit_Call(self, node: cst.Call) -> None:
         f = node.func
@@ -138,8 +165,33 @@ class _Uses(cst.CSTVisitor):
                 return
             line = self.get_metadata(PositionProvider, node).start.line
             self.lines.setdefault(node.value, []).append(line)
-            kind = self.reads if self._read_chain(node) else self.others
+            kind = (
+                self.reads
+                if self._read_chain(node)
+                else self.hints
+                if self._hint(node)
+                else self.others
+            )
             kind.setdefault(node.value, set()).add(line)
+
+    def _hint(self, node: cst.Name) -> bool:
+        """``node`` is inside the annotation of a parameter or result of a function that no
+        framework inspects (not a route), or of a local variable: Python only stores it, so
+        the read model standing in for the class serves it as well. Annotations of class
+        attributes are not hints (SQLAlchemy's ``Mapped[...]``, pydantic and dataclass fields
+        give them meaning)."""
+        current: cst.CSTNode = node
+        while True:
+            parent = self.get_metadata(ParentNodeProvider, current, None)
+            if parent is None or isinstance(parent, (cst.BaseStatement, cst.Lambda)):
+                return False
+            if isinstance(parent, cst.Annotation):
+                holder = self.get_metadata(ParentNodeProvider, parent)
+                scope = self._scopes[-1] if self._scopes else "module"
+                if isinstance(holder, cst.AnnAssign):
+                    return scope in ("function", "route")  # a local's: never evaluated
+                return isinstance(holder, (cst.Param, cst.FunctionDef)) and scope == "function"
+            current = parent
 
     def _read_chain(self, node: cst.Name) -> bool:
         """``Model.query.filter_by(k=v).first()``, ``Model.objects.get(pk=1)`` and the like:
@@ -366,10 +418,12 @@ class Analyzer:
                 if in_scope(line):
                     node = f"{ref.target_module}:{ref.target_name or '*'}"
                     out.uses.append((rel, line, node, ref.owner or "?"))
-                    if line in uses.reads.get(binding, ()) and line not in uses.others.get(
-                        binding, ()
-                    ):
+                    if line in uses.others.get(binding, ()):
+                        continue
+                    if line in uses.reads.get(binding, ()):
                         out.reads.add((rel, line, node))
+                    elif line in uses.hints.get(binding, ()) and self._read_model(out, ref):
+                        out.hints.add((rel, line, node))
         for binding, attr, line, call in uses.calls:
             if binding not in refs or not in_scope(line):
                 continue
@@ -434,6 +488,13 @@ class Analyzer:
                         and e.kind not in ("function", "copy")
                     ):
                         c.converted, c.reason = False, e.reason
+
+    @staticmethod
+    def _read_model(out: ServiceRefs, ref: Ref) -> bool:
+        """The client module serves ``ref``'s name as a read model."""
+        client = out.clients.get(ref.target_module)
+        entry = client.entries.get(ref.target_name or "") if client else None
+        return entry is not None and entry.kind == "read-model"
 
     def _uses(self, module: str) -> _Uses:
         """Calls and uses of every internal import binding of a module (cached per module)."""

@@ -423,6 +423,8 @@ class ReadModel:
         return rows[0] if rows else None
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # protocols (``typing`` asks for some): not there
+            raise AttributeError(name)
         raise NotExtractedError(
             f"{self.name}.{name}: only reads of {self.name} go to {self.service} (see MIGRATION.md)"
         )
@@ -432,6 +434,12 @@ class ReadModel:
             f"{self.name} belongs to {self.service}: create it through "
             f"{self.service}'s interface (see MIGRATION.md)"
         )
+
+    def __or__(self, other: Any) -> Any:  # ``Model | None`` in an evaluated type hint
+        return typing.Union[self, other]  # noqa: UP007 - values, not hints: | would recurse
+
+    def __ror__(self, other: Any) -> Any:
+        return typing.Union[other, self]  # noqa: UP007
 
 
 def _no_hints() -> Any:  # the answer of a read is plain JSON

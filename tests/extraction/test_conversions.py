@@ -1,0 +1,120 @@
+"""Uses of another service's models that extraction turns into code (and counts as converted)
+only where the moved code then reaches the model through a generated read model or client."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from migrator.extraction import build_extraction
+from migrator.plan import plan_from_dict
+
+from .conftest import mini_packages, text
+
+MODELS = (
+    "from sqlalchemy import Column, Integer, String\n"
+    "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n\n\n"
+    "class Item(Base):\n    __tablename__ = 'items'\n"
+    "    id = Column(Integer, primary_key=True)\n    name = Column(String(20))\n"
+    "    kind = Column(String(20))\n"
+)
+
+
+def _plan(interface: list[str] | None = None):  # noqa: ANN202 - Plan
+    return plan_from_dict(
+        {
+            "version": 1,
+            "services": {
+                "a": {"modules": ["mini.a", "mini.a.use"]},
+                "b": {
+                    "modules": ["mini.b", "mini.b.models", "mini.b.api"],
+                    "tables": ["items"],
+                    "interface": interface or [],
+                },
+            },
+            "shared_kernel": {"modules": ["mini"]},
+        }
+    )
+
+
+def _app(root: Path, use: str, api: str = "") -> None:
+    pkg = mini_packages(root)
+    (pkg / "b" / "models.py").write_text(MODELS)
+    (pkg / "b" / "api.py").write_text(api or "from mini.b.models import Item\n")
+    (pkg / "a" / "use.py").write_text(use)
+
+
+def _kinds(ex, file: str, code: str) -> dict[str, tuple[str, bool]]:  # noqa: ANN001
+    """Source line text -> (coupling kind, converted) for the couplings of ``file``."""
+    lines = code.splitlines()
+    return {
+        lines[c.line - 1].strip(): (c.kind, c.converted) for c in ex.couplings if c.file == file
+    }
+
+
+def _run_in_service(ex, root: Path, svc: str, code: str) -> str:  # noqa: ANN001
+    """Run ``code`` with service ``svc``'s extracted sources and the kernel on the path."""
+    for rel, data in ex.files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    path = [str(root / "services" / svc / "src"), str(root / "shared_kernel" / "src")]
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_a_model_named_only_in_a_type_hint_is_served_by_the_read_model(tmp_path: Path) -> None:
+    use = (
+        "from typing import Optional\n\nfrom mini.b.models import Item\n\n\n"
+        "def label(item: Item) -> str:\n    return item.name\n\n\n"
+        "def pick(items: list[Optional[Item]], last: Item | None = None) -> Optional[Item]:\n"
+        "    return items[0]\n\n\n"
+        "def local() -> None:\n    found: Item | None = None\n    print(found)\n"
+    )
+    other = (
+        "from fastapi import APIRouter\nfrom sqlalchemy.orm import Mapped\n\n"
+        "from mini.b.models import Base, Item\n\nrouter = APIRouter()\n\n\n"
+        "@router.get('/items/{key}')\ndef route(item: Item) -> str:\n    return item.name\n\n\n"
+        "class Holder(Base):\n    item: Mapped[Item]\n\n\n"
+        "def made() -> str:\n    return Item(name='x').name\n"
+    )
+    _app(tmp_path / "app", use)
+    (tmp_path / "app" / "mini" / "a" / "other.py").write_text(other)
+    plan = _plan()
+    plan.services["a"].modules.append("mini.a.other")
+    ex = build_extraction(plan, None, tmp_path / "app")
+    assert _kinds(ex, "mini/a/use.py", use) == {
+        "def label(item: Item) -> str:": ("annotation", True),
+        "def pick(items: list[Optional[Item]], last: Item | None = None) -> Optional[Item]:": (
+            "annotation",
+            True,
+        ),
+        "found: Item | None = None": ("annotation", True),
+    }
+    assert _kinds(ex, "mini/a/other.py", other) == {
+        "def route(item: Item) -> str:": ("model", False),  # FastAPI reads that signature
+        "item: Mapped[Item]": ("model", False),  # SQLAlchemy gives it a meaning
+        "return Item(name='x').name": ("model", False),
+    }
+    client = text(ex, "services/a/src/interservice/b_models.py")
+    assert "Item = runtime.ReadModel(SERVICE, 'Item')" in client
+    assert "| a | `mini/a/use.py:6` | `mini.b.models:Item` | b |" in text(ex, "EXTRACTION.md")
+    # the hints are evaluated when the module is imported: the read model serves them
+    out = _run_in_service(
+        ex,
+        tmp_path / "out",
+        "a",
+        "import mini.a.use as u\nfrom interservice.runtime import ReadRow\n"
+        "print(u.pick.__annotations__['last'], u.label(ReadRow('Item', {'name': 'tea'})))",
+    )
+    assert out.startswith("typing.Optional[<interservice.runtime.ReadModel")
+    assert out.endswith(" tea\n")
