@@ -146,6 +146,8 @@ class Classifier:
             if head not in CONTAINERS:
                 return self._name(head, _dotted(expr.value), module, seen)
             parts = [el.slice.value for el in expr.slice if isinstance(el.slice, cst.Index)]
+            if head == "Annotated":  # Annotated[T, metadata...]: the value is a T
+                parts = parts[:1]
             return self._all(parts, module, seen)
         if isinstance(expr, (cst.Name, cst.Attribute)):
             dotted = _dotted(expr)
@@ -170,6 +172,9 @@ class Classifier:
             return Verdict(False, f"a {last} cannot cross a network")
         target = self.class_of(dotted, module)
         if target is None:
+            alias = self._alias(dotted, module)
+            if alias is not None and f"{alias[0]}:{dotted}" not in seen:
+                return self._aliased(last, alias, seen | {f"{alias[0]}:{dotted}"})
             if last in self.model_names:
                 return Verdict(False, f"{last} is an ORM model", self.model_names[last])
             return Verdict(False, f"{dotted} is not known to be serialisable")
@@ -191,6 +196,58 @@ class Classifier:
         if any(b.split(".")[-1] in ("Enum", "IntEnum", "StrEnum") for b in cls.bases):
             return OK
         return Verdict(False, f"{last} is a class that is not a dataclass")
+
+    def _alias(self, name: str, module: str) -> tuple[str, cst.BaseExpression] | None:
+        """(module, value) of the module-level ``name = <value>`` that ``name`` in ``module``
+        refers to (a type alias such as ``Key = Annotated[int, ...]``), if in the tree."""
+        if "." in name or module not in self.tree.files:
+            return None
+        info = self.tree.info(module)
+        if name not in info.variables:
+            imp = next((i for i in info.imports if i.binding == name and i.name), None)
+            if imp is None:
+                return None
+            m, n = self.tree.resolve(imp.module, imp.name or "")
+            return self._alias(n, m) if n and m and (m, n) != (module, name) else None
+        for stmt in info.module.body:
+            for small in (
+                getattr(stmt, "body", []) if isinstance(stmt, cst.SimpleStatementLine) else []
+            ):
+                if (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                    and small.targets[0].target.value == name
+                ):
+                    return module, small.value
+        return None
+
+    def _aliased(
+        self, last: str, alias: tuple[str, cst.BaseExpression], seen: frozenset[str]
+    ) -> Verdict:
+        """A type alias judged by what it names: ``TypeVar("T", A, B)`` and ``NewType("T",
+        A)`` by A (and B). An alias of several types that is not data names no single model, so
+        no row of it can cross."""
+        module, value = alias
+        parts = [value]
+        if isinstance(value, cst.Call) and _dotted(value.func).split(".")[-1] in (
+            "TypeVar",
+            "NewType",
+        ):
+            parts = [
+                a.value for a in value.args[1:] if a.keyword is None or a.keyword.value == "bound"
+            ]
+            if not parts:
+                return Verdict(False, f"{last} is a type variable of any type")
+        verdict = self._all(parts, module, seen)
+        several = (
+            len(parts) > 1
+            or isinstance(value, cst.BinaryOperation)
+            or (isinstance(value, cst.Subscript) and _dotted(value.value).split(".")[-1] == "Union")
+        )
+        if verdict.ok:
+            return OK
+        return Verdict(False, f"{last}: {verdict.reason}", None if several else verdict.model)
 
     def _pydantic(self, target: str, seen: frozenset[str]) -> bool:
         """A pydantic model: a class of the tree whose bases lead to ``BaseModel``."""

@@ -118,3 +118,32 @@ def test_a_model_named_only_in_a_type_hint_is_served_by_the_read_model(tmp_path:
     )
     assert out.startswith("typing.Optional[<interservice.runtime.ReadModel")
     assert out.endswith(" tea\n")
+
+
+def test_type_aliases_are_judged_by_the_types_they_name(tmp_path: Path) -> None:
+    api = (
+        "from typing import Annotated, TypeVar\n\nfrom pydantic import BaseModel, Field\n\n"
+        "from mini.b.models import Item\n\n"
+        "Key = Annotated[int, Field(gt=0, lt=2147483647)]\n"
+        "Label = TypeVar('Label', str, bytes)\nAnything = TypeVar('Anything')\n"
+        "Either = Item | int\n\n\n"
+        "class ItemIn(BaseModel):\n    key: Key\n    name: str\n\n\n"
+        "def find(key: Key) -> int:\n    return key\n\n\n"
+        "def create(item_in: ItemIn) -> Key:\n    return item_in.key\n\n\n"
+        "def shout(label: Label) -> Label:\n    return label\n\n\n"
+        "def echo(value: Anything) -> Anything:\n    return value\n\n\n"
+        "def judge(subject: Either) -> int:\n    return 1\n"
+    )
+    use = (
+        "from mini.b.api import ItemIn, create, echo, find, judge, shout\n\n\n"
+        "def run(k: int) -> list:\n"
+        "    return [find(k), create(ItemIn(key=k, name='x')), shout('a'), echo(k), judge(k)]\n"
+    )
+    interface = [f"mini.b.api:{f}" for f in ("find", "create", "shout", "echo", "judge")]
+    _app(tmp_path, use, api)
+    ex = build_extraction(_plan(interface), None, tmp_path)
+    calls = {c.callee.split(":")[1]: c for c in ex.calls}
+    assert {n for n, c in calls.items() if c.converted} == {"find", "create", "shout"}
+    assert calls["echo"].reason == "argument 'value': Anything is a type variable of any type"
+    assert calls["judge"].reason.startswith("argument 'subject': Either: Item is an ORM model")
+    assert "'find': _find" in text(ex, "services/b/src/interservice/endpoints.py")
