@@ -65,6 +65,8 @@ class Entry:
     idempotent: bool = False
     target: str = ""  # module:name it stands for (a re-export resolves to another module)
     injected: tuple[str, ...] = ()  # session parameters the owner supplies (never sent)
+    #: a read model's class methods that only read (method -> read), see read_helpers
+    helpers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -87,6 +89,10 @@ class ServiceRefs:
     #: uses that are only type hints of a name a read model stands in for: (file, line, node)
     hints: set[tuple[str, int, str]] = field(default_factory=set)
 
+
+#: a class method called on an imported name: (method, shape of the arguments, the call, the
+#: attribute read of its result at once)
+Method = tuple[str, str, cst.Call, "str | None"]
 
 #: decorators of functions whose signature a web framework reads (FastAPI routes)
 ROUTE_VERBS = set("get post put patch delete head options route api_route websocket".split())
@@ -121,6 +127,9 @@ class _Uses(cst.CSTVisitor):
         self.others: dict[str, set[int]] = {}  # lines where it is used any other way
         #: lines where it is only a type hint nothing evaluates for its meaning (see _hint)
         self.hints: dict[str, set[int]] = {}
+        #: lines where a class method of it is called: (method, arguments' shape, the call,
+        #: the attribute read of its result at once or None)
+        self.methods: dict[str, dict[int, list[Method]]] = {}
         self._scopes: list[str] = []  # "class" | "function" | "route", innermost last
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -165,6 +174,10 @@ class _Uses(cst.CSTVisitor):
                 return
             line = self.get_metadata(PositionProvider, node).start.line
             self.lines.setdefault(node.value, []).append(line)
+            method = self._method_call(node)
+            if method is not None:
+                self.methods.setdefault(node.value, {}).setdefault(line, []).append(method)
+                return
             kind = (
                 self.reads
                 if self._read_chain(node)
@@ -173,6 +186,33 @@ class _Uses(cst.CSTVisitor):
                 else self.others
             )
             kind.setdefault(node.value, set()).add(line)
+
+    def _method_call(self, node: cst.Name) -> Method | None:
+        """``Name.method(...)``: (method, "key" | "filters" | "none" | "other", the call, the
+        attribute read of its result at once)."""
+        attr = self.get_metadata(ParentNodeProvider, node)
+        if not (isinstance(attr, cst.Attribute) and attr.value is node):
+            return None
+        call = self.get_metadata(ParentNodeProvider, attr)
+        if not (isinstance(call, cst.Call) and call.func is attr):
+            return None
+        args = call.args
+        shape = (
+            "other"
+            if any(a.star for a in args)
+            else "none"
+            if not args
+            else "filters"
+            if all(a.keyword is not None for a in args)
+            else "key"
+            if len(args) == 1
+            else "other"
+        )
+        after = self.get_metadata(ParentNodeProvider, call)
+        read = (
+            after.attr.value if isinstance(after, cst.Attribute) and after.value is call else None
+        )
+        return attr.attr.value, shape, call, read
 
     def _hint(self, node: cst.Name) -> bool:
         """``node`` is inside the annotation of a parameter or result of a function that no
@@ -420,7 +460,10 @@ class Analyzer:
                     out.uses.append((rel, line, node, ref.owner or "?"))
                     if line in uses.others.get(binding, ()):
                         continue
-                    if line in uses.reads.get(binding, ()):
+                    methods = uses.methods.get(binding, {}).get(line, [])
+                    if methods and not self._helper_reads(module, out, ref, methods):
+                        continue
+                    if line in uses.reads.get(binding, ()) or methods:
                         out.reads.add((rel, line, node))
                     elif line in uses.hints.get(binding, ()) and self._read_model(out, ref):
                         out.hints.add((rel, line, node))
@@ -488,6 +531,27 @@ class Analyzer:
                         and e.kind not in ("function", "copy")
                     ):
                         c.converted, c.reason = False, e.reason
+
+    def _helper_reads(self, module: str, out: ServiceRefs, ref: Ref, methods: list[Method]) -> bool:
+        """Every call is a class method the read model answers (``read_helpers``), with a key
+        for a read by key and keyword filters otherwise, and what it gives is only read for
+        its columns (directly, or through the names it is bound to in the calling function)."""
+        client = out.clients.get(ref.target_module)
+        entry = client.entries.get(ref.target_name or "") if client else None
+        if entry is None or entry.kind != "read-model" or not entry.model:
+            return False
+        for method, shape, call, read in methods:
+            op = entry.helpers.get(method)
+            if op is None or shape not in (("key",) if op == "get" else ("filters", "none")):
+                return False
+            if op == "count":
+                continue
+            if read is not None:
+                if read not in self._columns(entry.model):
+                    return False
+            elif self._row_misuse(module, call, entry.model):
+                return False
+        return True
 
     @staticmethod
     def _read_model(out: ServiceRefs, ref: Ref) -> bool:
@@ -586,6 +650,7 @@ class Analyzer:
                     f"ORM model {tn} (table {cls.table}) is owned "
                     f"by {owner}: reads go to {owner}, anything else is data coupling",
                     model=key,
+                    helpers=self.classifier.read_helpers(key),
                 )
             if key in self.exceptions:
                 return Entry(tn, "class")

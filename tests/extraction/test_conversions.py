@@ -147,3 +147,74 @@ def test_type_aliases_are_judged_by_the_types_they_name(tmp_path: Path) -> None:
     assert calls["echo"].reason == "argument 'value': Anything is a type variable of any type"
     assert calls["judge"].reason.startswith("argument 'subject': Either: Item is an ORM model")
     assert "'find': _find" in text(ex, "services/b/src/interservice/endpoints.py")
+
+
+HELPERS = (
+    "from sqlalchemy import Column, Integer, String\n"
+    "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n\n\n"
+    "class Helpers:\n"
+    "    @classmethod\n    def get(cls, id):\n        '''By key.'''\n"
+    "        return db.session.get(cls, id)\n\n"
+    "    @classmethod\n    def get_by(cls, *criterions, **kw):\n"
+    "        return cls.query.filter(*criterions).filter_by(**kw).first()\n\n"
+    "    @classmethod\n    def get_all(cls):\n        return cls.query.all()\n\n"
+    "    @classmethod\n    def create(cls, **kw):\n        return cls(**kw)\n\n\n"
+    "class Item(Helpers, Base):\n    __tablename__ = 'items'\n"
+    "    id = Column(Integer, primary_key=True)\n    name = Column(String(20))\n\n"
+    "    def label(self):\n        return self.name\n"
+)
+
+
+def test_class_methods_that_only_read_are_answered_by_the_read_model(tmp_path: Path) -> None:
+    use = (
+        "from mini.b.models import Item\n\n\n"
+        "def name_of(key: int) -> str:\n    return Item.get(key).name\n\n\n"
+        "def first(name: str) -> int:\n    item = Item.get_by(name=name)\n    return item.id\n\n\n"
+        "def every() -> list:\n    return [i.name for i in Item.get_all()]\n\n\n"
+        "def shown(key: int) -> str:\n    return Item.get(key).label()\n\n\n"
+        "def changed(key: int) -> None:\n    item = Item.get(key)\n    item.name = 'x'\n\n\n"
+        "def made() -> None:\n    Item.create(name='x')\n\n\n"
+        "def positional(name: str) -> None:\n    Item.get_by(Item.name == name)\n"
+    )
+    _app(tmp_path, use)
+    (tmp_path / "mini" / "b" / "models.py").write_text(HELPERS)
+    ex = build_extraction(_plan(), None, tmp_path)
+    assert _kinds(ex, "mini/a/use.py", use) == {
+        "return Item.get(key).name": ("model", True),
+        "item = Item.get_by(name=name)": ("model", True),
+        "return [i.name for i in Item.get_all()]": ("model", True),
+        "return Item.get(key).label()": ("model", False),  # a method, not a column
+        "item = Item.get(key)": ("model", False),  # changed afterwards
+        "Item.create(name='x')": ("model", False),  # not a read
+        "Item.get_by(Item.name == name)": ("model", False),  # an expression, not keywords
+    }
+    assert (
+        "Item = runtime.ReadModel(SERVICE, 'Item', {'get': 'get', 'get_all': 'all', "
+        "'get_by': 'first'})" in text(ex, "services/a/src/interservice/b_models.py")
+    )
+
+
+def test_read_model_helpers_read_from_the_owners_orm(monkeypatch) -> None:  # noqa: ANN001
+    import pytest
+
+    from migrator.extraction import runtime
+
+    from .test_any_app import _products
+
+    Product, factory = _products((1, "tea", 3), (2, "cake", 5))
+    reader = runtime.reader(Product, factory)
+
+    def call(service, endpoint, func, args, kwargs, **_):  # noqa: ANN001, ANN003, ANN202
+        assert (service, endpoint) == ("catalog", "_read.Product")
+        body, status = runtime.dispatch(reader, {"args": args, "kwargs": kwargs})
+        assert status == 200, body
+        return body["result"]
+
+    monkeypatch.setattr(runtime, "call", call)
+    model = runtime.ReadModel("catalog", "Product", {"get": "get", "get_by": "first"})
+    assert model.get(2).sku == "cake" and model.get(9) is None
+    assert model.get_by(sku="tea").price == 3 and model.get_by(sku="none") is None
+    with pytest.raises(runtime.NotExtractedError, match="only a key or keyword filters"):
+        model.get_by(Product.sku == "tea")
+    with pytest.raises(runtime.NotExtractedError, match="only reads of Product"):
+        model.create(sku="x")
