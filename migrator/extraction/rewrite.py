@@ -130,6 +130,8 @@ class _Uses(cst.CSTVisitor):
         #: lines where a class method of it is called: (method, arguments' shape, the call,
         #: the attribute read of its result at once or None)
         self.methods: dict[str, dict[int, list[Method]]] = {}
+        #: the last call of each read chain: (its method, "", the call, attribute read at once)
+        self.read_ends: dict[str, dict[int, list[Method]]] = {}
         self._scopes: list[str] = []  # "class" | "function" | "route", innermost last
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -252,6 +254,12 @@ class _Uses(cst.CSTVisitor):
                 and attr.value is current
                 and attr.attr.value in READ_CHAIN
             ):
+                if read and isinstance(current, cst.Call):  # what it gives, for _rows_read
+                    after = attr.attr.value if isinstance(attr, cst.Attribute) else None
+                    line = self.get_metadata(PositionProvider, node).start.line
+                    op = cst.ensure_type(current.func, cst.Attribute).attr.value
+                    ends = self.read_ends.setdefault(node.value, {}).setdefault(line, [])
+                    ends.append((op, "", current, after))
                 return read
             call = self.get_metadata(ParentNodeProvider, attr)
             if (
@@ -386,6 +394,7 @@ class Analyzer:
         if info is None or model in seen:
             return set()
         out = {c for c, typ in info.columns.items() if not _relationship_type(typ)}
+        out |= _django_columns(info.node)
         module = model.partition(":")[0]
         for base in info.bases:
             parent = self.classifier.class_of(base, module)
@@ -463,8 +472,10 @@ class Analyzer:
                     methods = uses.methods.get(binding, {}).get(line, [])
                     if methods and not self._helper_reads(module, out, ref, methods):
                         continue
-                    if line in uses.reads.get(binding, ()) or methods:
-                        out.reads.add((rel, line, node))
+                    if methods or line in uses.reads.get(binding, ()):
+                        ends = uses.read_ends.get(binding, {}).get(line, [])
+                        if self._rows_read(module, out, ref, ends):
+                            out.reads.add((rel, line, node))
                     elif line in uses.hints.get(binding, ()) and self._read_model(out, ref):
                         out.hints.add((rel, line, node))
         for binding, attr, line, call in uses.calls:
@@ -536,15 +547,24 @@ class Analyzer:
         """Every call is a class method the read model answers (``read_helpers``), with a key
         for a read by key and keyword filters otherwise, and what it gives is only read for
         its columns (directly, or through the names it is bound to in the calling function)."""
-        client = out.clients.get(ref.target_module)
-        entry = client.entries.get(ref.target_name or "") if client else None
-        if entry is None or entry.kind != "read-model" or not entry.model:
+        entry = self._model_entry(out, ref)
+        if entry is None:
             return False
-        for method, shape, call, read in methods:
+        for method, shape, _call, _read in methods:
             op = entry.helpers.get(method)
             if op is None or shape not in (("key",) if op == "get" else ("filters", "none")):
                 return False
-            if op == "count":
+        ends = [(entry.helpers[m[0]], *m[1:]) for m in methods]
+        return self._rows_read(module, out, ref, ends)
+
+    def _rows_read(self, module: str, out: ServiceRefs, ref: Ref, ends: list[Method]) -> bool:
+        """The rows these reads give are only read for their columns: an attribute right
+        after the read, or through the names they are bound to in the calling function."""
+        entry = self._model_entry(out, ref)
+        if entry is None or entry.model is None:
+            return False
+        for op, _shape, call, read in ends:
+            if op in ("count", "exists"):
                 continue
             if read is not None:
                 if read not in self._columns(entry.model):
@@ -554,11 +574,16 @@ class Analyzer:
         return True
 
     @staticmethod
-    def _read_model(out: ServiceRefs, ref: Ref) -> bool:
-        """The client module serves ``ref``'s name as a read model."""
+    def _model_entry(out: ServiceRefs, ref: Ref) -> Entry | None:
+        """The client module's entry for ``ref``'s name when it is served as a read model."""
         client = out.clients.get(ref.target_module)
         entry = client.entries.get(ref.target_name or "") if client else None
-        return entry is not None and entry.kind == "read-model"
+        return entry if entry is not None and entry.kind == "read-model" else None
+
+    @classmethod
+    def _read_model(cls, out: ServiceRefs, ref: Ref) -> bool:
+        """The client module serves ``ref``'s name as a read model."""
+        return cls._model_entry(out, ref) is not None
 
     def _uses(self, module: str) -> _Uses:
         """Calls and uses of every internal import binding of a module (cached per module)."""
@@ -744,6 +769,26 @@ def _relationship_type(typ: str) -> bool:
     return typ.startswith(("list[", "List[", 'Optional["', "set[")) or (
         typ[:1].isupper() and typ not in CODEC_NAMES
     )
+
+
+def _django_columns(node: cst.ClassDef) -> set[str]:
+    """Columns of a Django model class: its ``models.<X>Field(...)`` attributes, a foreign
+    key's ``<name>_id``, and ``id``/``pk`` (what ``runtime._columns`` sends of a Django row)."""
+    out: set[str] = set()
+    for stmt in getattr(node.body, "body", []):
+        for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else []:
+            if not (
+                isinstance(small, cst.Assign)
+                and isinstance(small.value, cst.Call)
+                and isinstance(small.targets[0].target, cst.Name)
+            ):
+                continue
+            name, field_class = small.targets[0].target.value, _dotted(small.value.func)
+            if field_class.endswith(("ForeignKey", "OneToOneField")):
+                out.add(f"{name}_id")
+            elif field_class.endswith("Field") and "ManyToMany" not in field_class:
+                out.add(name)
+    return out | {"id", "pk"} if out else out
 
 
 def _enclosing(module: cst.Module, call: cst.Call) -> cst.FunctionDef | None:

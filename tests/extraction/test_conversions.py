@@ -174,7 +174,9 @@ def test_class_methods_that_only_read_are_answered_by_the_read_model(tmp_path: P
         "def shown(key: int) -> str:\n    return Item.get(key).label()\n\n\n"
         "def changed(key: int) -> None:\n    item = Item.get(key)\n    item.name = 'x'\n\n\n"
         "def made() -> None:\n    Item.create(name='x')\n\n\n"
-        "def positional(name: str) -> None:\n    Item.get_by(Item.name == name)\n"
+        "def positional(name: str) -> None:\n    Item.get_by(Item.name == name)\n\n\n"
+        "def chained(name: str) -> str:\n    return Item.query.filter_by(name=name).first().name\n\n\n"
+        "def labelled(key: int) -> str:\n    return Item.query.get(key).label()\n"
     )
     _app(tmp_path, use)
     (tmp_path / "mini" / "b" / "models.py").write_text(HELPERS)
@@ -187,6 +189,8 @@ def test_class_methods_that_only_read_are_answered_by_the_read_model(tmp_path: P
         "item = Item.get(key)": ("model", False),  # changed afterwards
         "Item.create(name='x')": ("model", False),  # not a read
         "Item.get_by(Item.name == name)": ("model", False),  # an expression, not keywords
+        "return Item.query.filter_by(name=name).first().name": ("model", True),
+        "return Item.query.get(key).label()": ("model", False),  # a read chain: the same rule
     }
     assert (
         "Item = runtime.ReadModel(SERVICE, 'Item', {'get': 'get', 'get_all': 'all', "
