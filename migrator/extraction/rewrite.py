@@ -182,7 +182,7 @@ class _Uses(cst.CSTVisitor):
                 return
             kind = (
                 self.reads
-                if self._read_chain(node)
+                if self._read_chain(node) or self._type_check(node)
                 else self.hints
                 if self._hint(node)
                 else self.others
@@ -215,6 +215,23 @@ class _Uses(cst.CSTVisitor):
             after.attr.value if isinstance(after, cst.Attribute) and after.value is call else None
         )
         return attr.attr.value, shape, call, read
+
+    def _type_check(self, node: cst.Name) -> bool:
+        """``isinstance(x, Model)`` (or a tuple of classes there): a read model answers it
+        for the rows it gave (``ReadModel.__instancecheck__``)."""
+        parent = self.get_metadata(ParentNodeProvider, node)
+        if isinstance(parent, cst.Element):
+            parent = self.get_metadata(ParentNodeProvider, parent)
+            parent = parent if isinstance(parent, cst.Tuple) else None
+            parent = self.get_metadata(ParentNodeProvider, parent) if parent else None
+        call = self.get_metadata(ParentNodeProvider, parent) if parent else None
+        return (
+            isinstance(parent, cst.Arg)
+            and isinstance(call, cst.Call)
+            and _dotted(call.func) == "isinstance"
+            and len(call.args) == 2
+            and call.args[1] is parent
+        )
 
     def _hint(self, node: cst.Name) -> bool:
         """``node`` is inside the annotation of a parameter or result of a function that no

@@ -452,6 +452,9 @@ class ReadModel:
 
         return read
 
+    def __instancecheck__(self, obj: Any) -> bool:  # ``isinstance(row, Model)``
+        return isinstance(obj, ReadRow) and object.__getattribute__(obj, "_model") == self.name
+
     def __or__(self, other: Any) -> Any:  # ``Model | None`` in an evaluated type hint
         return typing.Union[self, other]  # noqa: UP007 - values, not hints: | would recurse
 

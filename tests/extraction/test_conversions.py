@@ -176,7 +176,8 @@ def test_class_methods_that_only_read_are_answered_by_the_read_model(tmp_path: P
         "def made() -> None:\n    Item.create(name='x')\n\n\n"
         "def positional(name: str) -> None:\n    Item.get_by(Item.name == name)\n\n\n"
         "def chained(name: str) -> str:\n    return Item.query.filter_by(name=name).first().name\n\n\n"
-        "def labelled(key: int) -> str:\n    return Item.query.get(key).label()\n"
+        "def labelled(key: int) -> str:\n    return Item.query.get(key).label()\n\n\n"
+        "def checked(x: object) -> bool:\n    return isinstance(x, (Item, int))\n"
     )
     _app(tmp_path, use)
     (tmp_path / "mini" / "b" / "models.py").write_text(HELPERS)
@@ -191,6 +192,7 @@ def test_class_methods_that_only_read_are_answered_by_the_read_model(tmp_path: P
         "Item.get_by(Item.name == name)": ("model", False),  # an expression, not keywords
         "return Item.query.filter_by(name=name).first().name": ("model", True),
         "return Item.query.get(key).label()": ("model", False),  # a read chain: the same rule
+        "return isinstance(x, (Item, int))": ("model", True),
     }
     assert (
         "Item = runtime.ReadModel(SERVICE, 'Item', {'get': 'get', 'get_all': 'all', "
@@ -217,6 +219,10 @@ def test_read_model_helpers_read_from_the_owners_orm(monkeypatch) -> None:  # no
     monkeypatch.setattr(runtime, "call", call)
     model = runtime.ReadModel("catalog", "Product", {"get": "get", "get_by": "first"})
     assert model.get(2).sku == "cake" and model.get(9) is None
+    assert isinstance(model.get(2), model) and not isinstance(
+        model.get(2), runtime.ReadModel("catalog", "Other")
+    )
+    assert not isinstance(object(), (model, int))
     assert model.get_by(sku="tea").price == 3 and model.get_by(sku="none") is None
     with pytest.raises(runtime.NotExtractedError, match="only a key or keyword filters"):
         model.get_by(Product.sku == "tea")
