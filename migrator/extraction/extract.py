@@ -17,7 +17,7 @@ from pathlib import Path
 import libcst as cst
 
 from migrator.extraction import codegen, frameworks
-from migrator.extraction.data import cut_foreign_links, database_env_names
+from migrator.extraction.data import attribute_spans, cut_foreign_links, database_env_names
 from migrator.extraction.layout import KERNEL, Layout, build_layout
 from migrator.extraction.mover import (
     import_bindings,
@@ -460,6 +460,17 @@ def _service(
             code, cuts = cut_foreign_links(
                 code, foreign_tables, foreign_models, _table_models(tree, model_owner)
             )
+            # a use of the other model in a link now cut to a key read by it is gone too
+            spans = attribute_spans(tree.info(m).module) if cuts else {}
+            done = [spans[(c[0], c[1])] for c in cuts if c[5] and (c[0], c[1]) in spans]
+            for c in ex.couplings:
+                if (c.service, c.file, c.kind, c.converted) == (
+                    svc,
+                    tree.rel(m),
+                    "model",
+                    False,
+                ) and any(a <= c.line <= b for a, b in done):
+                    c.converted = True
             for model, attr, kind, target, owner, read in cuts:
                 cls = tree.info(m).classes.get(model)
                 ex.couplings.append(

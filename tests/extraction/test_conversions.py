@@ -228,3 +228,31 @@ def test_read_model_helpers_read_from_the_owners_orm(monkeypatch) -> None:  # no
         model.get_by(Product.sku == "tea")
     with pytest.raises(runtime.NotExtractedError, match="only reads of Product"):
         model.create(sku="x")
+
+
+def test_a_model_named_in_a_link_cut_to_a_key_read_is_gone_from_the_moved_code(
+    tmp_path: Path,
+) -> None:
+    use = (
+        "from sqlalchemy import Column, ForeignKey, Integer\n"
+        "from sqlalchemy.orm import declarative_base, relationship\n\n"
+        "from mini.b.models import Item\n\nBase = declarative_base()\n\n\n"
+        "class Note(Base):\n    __tablename__ = 'notes'\n"
+        "    id = Column(Integer, primary_key=True)\n"
+        "    item_id = Column(Integer, ForeignKey(Item.id))\n"
+        "    item = relationship(Item)\n"
+        "    others = relationship(Item, secondary='links')\n"
+    )
+    _app(tmp_path, use)
+    plan = _plan()
+    plan.services["a"].tables.append("notes")
+    ex = build_extraction(plan, None, tmp_path)
+    assert _kinds(ex, "mini/a/use.py", use) == {
+        "item_id = Column(Integer, ForeignKey(Item.id))": ("model", True),
+        "item = relationship(Item)": ("model", True),
+        "others = relationship(Item, secondary='links')": ("model", False),  # removed
+        "class Note(Base):": ("relationship", False),  # the cuts, on the class line
+    }
+    moved = text(ex, "services/a/src/mini/a/use.py")
+    assert "ForeignKey(Item" not in moved and "relationship(Item" not in moved
+    assert "ReadModel('b', 'Item').query.get(key)" in moved
