@@ -219,11 +219,14 @@ class _Uses(cst.CSTVisitor):
     def _type_check(self, node: cst.Name) -> bool:
         """``isinstance(x, Model)`` (or a tuple of classes there): a read model answers it
         for the rows it gave (``ReadModel.__instancecheck__``)."""
-        parent = self.get_metadata(ParentNodeProvider, node)
-        if isinstance(parent, cst.Element):
-            parent = self.get_metadata(ParentNodeProvider, parent)
-            parent = parent if isinstance(parent, cst.Tuple) else None
-            parent = self.get_metadata(ParentNodeProvider, parent) if parent else None
+        parent: cst.CSTNode | None = self.get_metadata(ParentNodeProvider, node)
+        if isinstance(parent, cst.Element):  # one of a tuple of classes
+            group = self.get_metadata(ParentNodeProvider, parent)
+            parent = (
+                self.get_metadata(ParentNodeProvider, group)
+                if isinstance(group, cst.Tuple)
+                else None
+            )
         call = self.get_metadata(ParentNodeProvider, parent) if parent else None
         return (
             isinstance(parent, cst.Arg)
