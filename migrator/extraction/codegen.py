@@ -115,7 +115,8 @@ def client_module(
     for name, entry in sorted(client.entries.items()):
         if entry.kind == "read-model" and name:
             model = (entry.target or name).rpartition(":")[2]
-            blocks.append(f"{name} = runtime.ReadModel(SERVICE, {model!r})")
+            helpers = f", {dict(sorted(entry.helpers.items()))!r}" if entry.helpers else ""
+            blocks.append(f"{name} = runtime.ReadModel(SERVICE, {model!r}{helpers})")
         if entry.kind == "unavailable" and name:
             blocks.append(
                 f"{name} = runtime.Unavailable(\n"

@@ -146,6 +146,8 @@ class Classifier:
             if head not in CONTAINERS:
                 return self._name(head, _dotted(expr.value), module, seen)
             parts = [el.slice.value for el in expr.slice if isinstance(el.slice, cst.Index)]
+            if head == "Annotated":  # Annotated[T, metadata...]: the value is a T
+                parts = parts[:1]
             return self._all(parts, module, seen)
         if isinstance(expr, (cst.Name, cst.Attribute)):
             dotted = _dotted(expr)
@@ -170,6 +172,9 @@ class Classifier:
             return Verdict(False, f"a {last} cannot cross a network")
         target = self.class_of(dotted, module)
         if target is None:
+            alias = self._alias(dotted, module)
+            if alias is not None and f"{alias[0]}:{dotted}" not in seen:
+                return self._aliased(last, alias, seen | {f"{alias[0]}:{dotted}"})
             if last in self.model_names:
                 return Verdict(False, f"{last} is an ORM model", self.model_names[last])
             return Verdict(False, f"{dotted} is not known to be serialisable")
@@ -191,6 +196,82 @@ class Classifier:
         if any(b.split(".")[-1] in ("Enum", "IntEnum", "StrEnum") for b in cls.bases):
             return OK
         return Verdict(False, f"{last} is a class that is not a dataclass")
+
+    def _alias(self, name: str, module: str) -> tuple[str, cst.BaseExpression] | None:
+        """(module, value) of the module-level ``name = <value>`` that ``name`` in ``module``
+        refers to (a type alias such as ``Key = Annotated[int, ...]``), if in the tree."""
+        if "." in name or module not in self.tree.files:
+            return None
+        info = self.tree.info(module)
+        if name not in info.variables:
+            imp = next((i for i in info.imports if i.binding == name and i.name), None)
+            if imp is None:
+                return None
+            m, n = self.tree.resolve(imp.module, imp.name or "")
+            return self._alias(n, m) if n and m and (m, n) != (module, name) else None
+        for stmt in info.module.body:
+            for small in (
+                getattr(stmt, "body", []) if isinstance(stmt, cst.SimpleStatementLine) else []
+            ):
+                if (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                    and small.targets[0].target.value == name
+                ):
+                    return module, small.value
+        return None
+
+    def _aliased(
+        self, last: str, alias: tuple[str, cst.BaseExpression], seen: frozenset[str]
+    ) -> Verdict:
+        """A type alias judged by what it names: ``TypeVar("T", A, B)`` and ``NewType("T",
+        A)`` by A (and B). An alias of several types that is not data names no single model, so
+        no row of it can cross."""
+        module, value = alias
+        parts = [value]
+        if isinstance(value, cst.Call) and _dotted(value.func).split(".")[-1] in (
+            "TypeVar",
+            "NewType",
+        ):
+            parts = [
+                a.value for a in value.args[1:] if a.keyword is None or a.keyword.value == "bound"
+            ]
+            if not parts:
+                return Verdict(False, f"{last} is a type variable of any type")
+        verdict = self._all(parts, module, seen)
+        several = (
+            len(parts) > 1
+            or isinstance(value, cst.BinaryOperation)
+            or (isinstance(value, cst.Subscript) and _dotted(value.value).split(".")[-1] == "Union")
+        )
+        if verdict.ok:
+            return OK
+        return Verdict(False, f"{last}: {verdict.reason}", None if several else verdict.model)
+
+    def read_helpers(self, model: str, seen: frozenset[str] = frozenset()) -> dict[str, str]:
+        """Class methods of ``model`` (or of the classes it derives from) that only read rows of
+        the class by key or by keyword filters, such as ``get(cls, id): return
+        db.session.get(cls, id)`` or ``get_by(cls, **kw): return
+        cls.query.filter_by(**kw).first()``: method name -> the read (``READ_OPS``) a read
+        model answers them with."""
+        module, _, name = model.partition(":")
+        info = self.tree.info(module).classes.get(name) if module in self.tree.files else None
+        if info is None or model in seen:
+            return {}
+        out: dict[str, str] = {}
+        for base in info.bases:
+            parent = self.class_of(base, module)
+            if parent is not None:
+                out.update(self.read_helpers(parent, seen | {model}))
+        for stmt in getattr(info.node.body, "body", []):
+            if isinstance(stmt, cst.FunctionDef):
+                op = _helper_read(stmt)
+                if op:
+                    out[stmt.name.value] = op
+                else:
+                    out.pop(stmt.name.value, None)  # overridden by something else
+        return out
 
     def _pydantic(self, target: str, seen: frozenset[str]) -> bool:
         """A pydantic model: a class of the tree whose bases lead to ``BaseModel``."""
@@ -572,3 +653,50 @@ def suggest_dto(tree: SourceTree, model: str) -> str:
     if len(lines) == 2:
         lines.append("    id: int")
     return "\n".join(lines)
+
+
+#: reads a read model answers for a helper; "get" takes the key, the others keyword filters
+HELPER_READS = {"get", "first", "one", "one_or_none", "all", "count"}
+
+
+def _helper_read(func: cst.FunctionDef) -> str:
+    """The read a class method does when its body only returns ``cls.query`` with its
+    ``**kwargs`` as keyword filters (``filter(*args)`` too: a call without positional
+    arguments filters by keywords only) and a terminal read, or ``<x>.session.get(cls, key)``
+    / ``cls.query.get(key)`` with its one parameter; "" for anything else."""
+    if not any(_dotted(d.decorator) == "classmethod" for d in func.decorators):
+        return ""
+    body = [s for s in getattr(func.body, "body", []) if not _docstring(s)]
+    if not (
+        len(body) == 1
+        and isinstance(body[0], cst.SimpleStatementLine)
+        and isinstance(body[0].body[0], cst.Return)
+        and isinstance(body[0].body[0].value, cst.Call)
+    ):
+        return ""
+    params = func.params
+    if not params.params or params.kwonly_params or params.posonly_params:
+        return ""
+    cls = params.params[0].name.value
+    keys = [p.name.value for p in params.params[1:]]
+    star = params.star_arg.name.value if isinstance(params.star_arg, cst.Param) else "-"
+    kwargs = params.star_kwarg.name.value if params.star_kwarg else "-"
+    code = re.sub(r"\s+", "", cst.Module([]).code_for_node(body[0].body[0].value))
+    if len(keys) == 1 and star == kwargs == "-":
+        by_key = rf"({cls}\.query\.get|[\w.]*session\.get\({cls},)\(?{keys[0]}\)"
+        return "get" if re.fullmatch(by_key, code) else ""
+    steps = re.fullmatch(rf"{cls}\.query((?:\.\w+\([^()]*\))*)\.(\w+)\(\)", code)
+    if keys or steps is None or steps.group(2) not in HELPER_READS - {"get"}:
+        return ""
+    for step in re.findall(r"\.(\w+)\(([^()]*)\)", steps.group(1)):
+        if step not in (("filter_by", f"**{kwargs}"), ("filter", f"*{star}")):
+            return ""
+    return steps.group(2)
+
+
+def _docstring(stmt: cst.BaseStatement) -> bool:
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )

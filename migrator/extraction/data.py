@@ -347,6 +347,33 @@ def cut_foreign_links(
     ]
 
 
+def attribute_spans(module: cst.Module) -> dict[tuple[str, str], tuple[int, int]]:
+    """(class, attribute) -> first and last line of the statement that assigns that class
+    attribute at the top level of ``module`` (where a cut link was written)."""
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    out: dict[tuple[str, str], tuple[int, int]] = {}
+    for cls in module.body:
+        if not isinstance(cls, cst.ClassDef):
+            continue
+        for stmt in getattr(cls.body, "body", []):
+            for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else []:
+                targets = (
+                    [t.target for t in small.targets]
+                    if isinstance(small, cst.Assign)
+                    else [small.target]
+                    if isinstance(small, cst.AnnAssign)
+                    else []
+                )
+                span = positions[stmt]
+                for target in targets:
+                    if isinstance(target, cst.Name):
+                        out[(cls.name.value, target.value)] = (span.start.line, span.end.line)
+    return out
+
+
 def database_env_names(sources: list[str]) -> list[str]:
     """Environment variables the monolith reads its database URL from (found in its config)."""
     names: set[str] = set()

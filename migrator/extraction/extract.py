@@ -17,7 +17,7 @@ from pathlib import Path
 import libcst as cst
 
 from migrator.extraction import codegen, frameworks
-from migrator.extraction.data import cut_foreign_links, database_env_names
+from migrator.extraction.data import attribute_spans, cut_foreign_links, database_env_names
 from migrator.extraction.layout import KERNEL, Layout, build_layout
 from migrator.extraction.mover import (
     import_bindings,
@@ -48,7 +48,7 @@ class Coupling:
     line: int
     uses: str  # module:Name of the other service (or table name)
     owner: str
-    kind: str  # "model" | "table" | "foreign-key" | "relationship" | "import"
+    kind: str  # "model" | "annotation" | "table" | "foreign-key" | "relationship" | "import"
     converted: bool = False  # a read answered by the owner through a generated read model
 
 
@@ -419,9 +419,19 @@ def _service(
     for file, line, node, owner in refs.uses:
         mod, _, name = node.partition(":")
         if f"{mod}:{name}" in model_owner:
-            # a read a generated read model answers reaches the owner only through it
+            # a read a generated read model answers reaches the owner only through it, and so
+            # does a type hint of the name that read model stands in for
+            hint = (file, line, node) in refs.hints
             ex.couplings.append(
-                Coupling(svc, file, line, node, owner, "model", (file, line, node) in refs.reads)
+                Coupling(
+                    svc,
+                    file,
+                    line,
+                    node,
+                    owner,
+                    "annotation" if hint else "model",
+                    hint or (file, line, node) in refs.reads,
+                )
             )
     foreign_tables = {t: o for t, o in table_owner.items() if o != svc}
     local_models = {k.split(":")[1] for k, o in model_owner.items() if o in (svc, KERNEL)}
@@ -440,6 +450,17 @@ def _service(
             code, cuts = cut_foreign_links(
                 code, foreign_tables, foreign_models, _table_models(tree, model_owner)
             )
+            # a use of the other model in a link now cut to a key read by it is gone too
+            spans = attribute_spans(tree.info(m).module) if cuts else {}
+            done = [spans[(c[0], c[1])] for c in cuts if c[5] and (c[0], c[1]) in spans]
+            for c in ex.couplings:
+                if (c.service, c.file, c.kind, c.converted) == (
+                    svc,
+                    tree.rel(m),
+                    "model",
+                    False,
+                ) and any(a <= c.line <= b for a, b in done):
+                    c.converted = True
             for model, attr, kind, target, owner, read in cuts:
                 cls = tree.info(m).classes.get(model)
                 ex.couplings.append(

@@ -93,9 +93,10 @@ def markdown(ex: Extraction) -> str:
         lines += [
             "### Reads through generated read models",
             "",
-            "These read another service's model with keyword filters; the caller's "
-            "`interservice` client has a read model of the same name that asks the owner "
-            "(`POST /internal/_read.<Model>`) and gets read-only rows of its columns.",
+            "These read another service's model with keyword filters (or only name it in "
+            "a type hint, kind `annotation`); the caller's `interservice` client has a read "
+            "model of the same name that asks the owner (`POST /internal/_read.<Model>`) and "
+            "gets read-only rows of its columns.",
             "",
             "| service | where | reads | owner |",
             "|---|---|---|---|",

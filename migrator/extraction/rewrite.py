@@ -66,6 +66,8 @@ class Entry:
     idempotent: bool = False
     target: str = ""  # module:name it stands for (a re-export resolves to another module)
     injected: tuple[str, ...] = ()  # session parameters the owner supplies (never sent)
+    #: a read model's class methods that only read (method -> read), see read_helpers
+    helpers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -85,7 +87,16 @@ class ServiceRefs:
     uses: list[tuple[str, int, str, str]] = field(default_factory=list)  # (file, line, node, owner)
     #: uses that are only reads a generated read model answers: (file, line, node)
     reads: set[tuple[str, int, str]] = field(default_factory=set)
+    #: uses that are only type hints of a name a read model stands in for: (file, line, node)
+    hints: set[tuple[str, int, str]] = field(default_factory=set)
 
+
+#: a class method called on an imported name: (method, shape of the arguments, the call, the
+#: attribute read of its result at once)
+Method = tuple[str, str, cst.Call, "str | None"]
+
+#: decorators of functions whose signature a web framework reads (FastAPI routes)
+ROUTE_VERBS = set("get post put patch delete head options route api_route websocket".split())
 
 #: ``Model.query`` / ``Model.objects`` methods a generated read model answers
 READ_CHAIN = {
@@ -115,6 +126,33 @@ class _Uses(cst.CSTVisitor):
         self.lines: dict[str, list[int]] = {}
         self.reads: dict[str, set[int]] = {}  # lines where the name heads a read-model query
         self.others: dict[str, set[int]] = {}  # lines where it is used any other way
+        #: lines where it is only a type hint nothing evaluates for its meaning (see _hint)
+        self.hints: dict[str, set[int]] = {}
+        #: lines where a class method of it is called: (method, arguments' shape, the call,
+        #: the attribute read of its result at once or None)
+        self.methods: dict[str, dict[int, list[Method]]] = {}
+        #: the last call of each read chain: (its method, "", the call, attribute read at once)
+        self.read_ends: dict[str, dict[int, list[Method]]] = {}
+        self._scopes: list[str] = []  # "class" | "function" | "route", innermost last
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._scopes.append("class")
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._scopes.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        routed = any(
+            _dotted(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
+            .rpartition(".")[2]
+            .lower()
+            in ROUTE_VERBS
+            for d in node.decorators
+        )
+        self._scopes.append("route" if routed else "function")
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._scopes.pop()
 
     def visit_Call(self, node: cst.Call) -> None:
         f = node.func
@@ -139,8 +177,84 @@ class _Uses(cst.CSTVisitor):
                 return
             line = self.get_metadata(PositionProvider, node).start.line
             self.lines.setdefault(node.value, []).append(line)
-            kind = self.reads if self._read_chain(node) else self.others
+            method = self._method_call(node)
+            if method is not None:
+                self.methods.setdefault(node.value, {}).setdefault(line, []).append(method)
+                return
+            kind = (
+                self.reads
+                if self._read_chain(node) or self._type_check(node)
+                else self.hints
+                if self._hint(node)
+                else self.others
+            )
             kind.setdefault(node.value, set()).add(line)
+
+    def _method_call(self, node: cst.Name) -> Method | None:
+        """``Name.method(...)``: (method, "key" | "filters" | "none" | "other", the call, the
+        attribute read of its result at once)."""
+        attr = self.get_metadata(ParentNodeProvider, node)
+        if not (isinstance(attr, cst.Attribute) and attr.value is node):
+            return None
+        call = self.get_metadata(ParentNodeProvider, attr)
+        if not (isinstance(call, cst.Call) and call.func is attr):
+            return None
+        args = call.args
+        shape = (
+            "other"
+            if any(a.star for a in args)
+            else "none"
+            if not args
+            else "filters"
+            if all(a.keyword is not None for a in args)
+            else "key"
+            if len(args) == 1
+            else "other"
+        )
+        after = self.get_metadata(ParentNodeProvider, call)
+        read = (
+            after.attr.value if isinstance(after, cst.Attribute) and after.value is call else None
+        )
+        return attr.attr.value, shape, call, read
+
+    def _type_check(self, node: cst.Name) -> bool:
+        """``isinstance(x, Model)`` (or a tuple of classes there): a read model answers it
+        for the rows it gave (``ReadModel.__instancecheck__``)."""
+        parent: cst.CSTNode | None = self.get_metadata(ParentNodeProvider, node)
+        if isinstance(parent, cst.Element):  # one of a tuple of classes
+            group = self.get_metadata(ParentNodeProvider, parent)
+            parent = (
+                self.get_metadata(ParentNodeProvider, group)
+                if isinstance(group, cst.Tuple)
+                else None
+            )
+        call = self.get_metadata(ParentNodeProvider, parent) if parent else None
+        return (
+            isinstance(parent, cst.Arg)
+            and isinstance(call, cst.Call)
+            and _dotted(call.func) == "isinstance"
+            and len(call.args) == 2
+            and call.args[1] is parent
+        )
+
+    def _hint(self, node: cst.Name) -> bool:
+        """``node`` is inside the annotation of a parameter or result of a function that no
+        framework inspects (not a route), or of a local variable: Python only stores it, so
+        the read model standing in for the class serves it as well. Annotations of class
+        attributes are not hints (SQLAlchemy's ``Mapped[...]``, pydantic and dataclass fields
+        give them meaning)."""
+        current: cst.CSTNode = node
+        while True:
+            parent = self.get_metadata(ParentNodeProvider, current, None)
+            if parent is None or isinstance(parent, (cst.BaseStatement, cst.Lambda)):
+                return False
+            if isinstance(parent, cst.Annotation):
+                holder = self.get_metadata(ParentNodeProvider, parent)
+                scope = self._scopes[-1] if self._scopes else "module"
+                if isinstance(holder, cst.AnnAssign):
+                    return scope in ("function", "route")  # a local's: never evaluated
+                return isinstance(holder, (cst.Param, cst.FunctionDef)) and scope == "function"
+            current = parent
 
     def _read_chain(self, node: cst.Name) -> bool:
         """``Model.query.filter_by(k=v).first()``, ``Model.objects.get(pk=1)`` and the like:
@@ -161,6 +275,12 @@ class _Uses(cst.CSTVisitor):
                 and attr.value is current
                 and attr.attr.value in READ_CHAIN
             ):
+                if read and isinstance(current, cst.Call):  # what it gives, for _rows_read
+                    after = attr.attr.value if isinstance(attr, cst.Attribute) else None
+                    line = self.get_metadata(PositionProvider, node).start.line
+                    op = cst.ensure_type(current.func, cst.Attribute).attr.value
+                    ends = self.read_ends.setdefault(node.value, {}).setdefault(line, [])
+                    ends.append((op, "", current, after))
                 return read
             call = self.get_metadata(ParentNodeProvider, attr)
             if (
@@ -297,6 +417,7 @@ class Analyzer:
         if info is None or model in seen:
             return set()
         out = {c for c, typ in info.columns.items() if not _relationship_type(typ)}
+        out |= _django_columns(info.node)
         module = model.partition(":")[0]
         for base in info.bases:
             parent = self.classifier.class_of(base, module)
@@ -369,10 +490,17 @@ class Analyzer:
                 if in_scope(line):
                     node = f"{ref.target_module}:{ref.target_name or '*'}"
                     out.uses.append((rel, line, node, ref.owner or "?"))
-                    if line in uses.reads.get(binding, ()) and line not in uses.others.get(
-                        binding, ()
-                    ):
-                        out.reads.add((rel, line, node))
+                    if line in uses.others.get(binding, ()):
+                        continue
+                    methods = uses.methods.get(binding, {}).get(line, [])
+                    if methods and not self._helper_reads(module, out, ref, methods):
+                        continue
+                    if methods or line in uses.reads.get(binding, ()):
+                        ends = uses.read_ends.get(binding, {}).get(line, [])
+                        if self._rows_read(module, out, ref, ends):
+                            out.reads.add((rel, line, node))
+                    elif line in uses.hints.get(binding, ()) and self._read_model(out, ref):
+                        out.hints.add((rel, line, node))
         for binding, attr, line, call in uses.calls:
             if binding not in refs or not in_scope(line):
                 continue
@@ -437,6 +565,48 @@ class Analyzer:
                         and e.kind not in ("function", "copy")
                     ):
                         c.converted, c.reason = False, e.reason
+
+    def _helper_reads(self, module: str, out: ServiceRefs, ref: Ref, methods: list[Method]) -> bool:
+        """Every call is a class method the read model answers (``read_helpers``), with a key
+        for a read by key and keyword filters otherwise, and what it gives is only read for
+        its columns (directly, or through the names it is bound to in the calling function)."""
+        entry = self._model_entry(out, ref)
+        if entry is None:
+            return False
+        for method, shape, _call, _read in methods:
+            op = entry.helpers.get(method)
+            if op is None or shape not in (("key",) if op == "get" else ("filters", "none")):
+                return False
+        ends = [(entry.helpers[m[0]], *m[1:]) for m in methods]
+        return self._rows_read(module, out, ref, ends)
+
+    def _rows_read(self, module: str, out: ServiceRefs, ref: Ref, ends: list[Method]) -> bool:
+        """The rows these reads give are only read for their columns: an attribute right
+        after the read, or through the names they are bound to in the calling function."""
+        entry = self._model_entry(out, ref)
+        if entry is None or entry.model is None:
+            return False
+        for op, _shape, call, read in ends:
+            if op in ("count", "exists"):
+                continue
+            if read is not None:
+                if read not in self._columns(entry.model):
+                    return False
+            elif self._row_misuse(module, call, entry.model):
+                return False
+        return True
+
+    @staticmethod
+    def _model_entry(out: ServiceRefs, ref: Ref) -> Entry | None:
+        """The client module's entry for ``ref``'s name when it is served as a read model."""
+        client = out.clients.get(ref.target_module)
+        entry = client.entries.get(ref.target_name or "") if client else None
+        return entry if entry is not None and entry.kind == "read-model" else None
+
+    @classmethod
+    def _read_model(cls, out: ServiceRefs, ref: Ref) -> bool:
+        """The client module serves ``ref``'s name as a read model."""
+        return cls._model_entry(out, ref) is not None
 
     def _uses(self, module: str) -> _Uses:
         """Calls and uses of every internal import binding of a module (cached per module)."""
@@ -528,6 +698,7 @@ class Analyzer:
                     f"ORM model {tn} (table {cls.table}) is owned "
                     f"by {owner}: reads go to {owner}, anything else is data coupling",
                     model=key,
+                    helpers=self.classifier.read_helpers(key),
                 )
             if key in self.exceptions:
                 return Entry(tn, "class")
@@ -639,6 +810,26 @@ def _relationship_type(typ: str) -> bool:
     return typ.startswith(("list[", "List[", 'Optional["', "set[")) or (
         typ[:1].isupper() and typ not in CODEC_NAMES
     )
+
+
+def _django_columns(node: cst.ClassDef) -> set[str]:
+    """Columns of a Django model class: its ``models.<X>Field(...)`` attributes, a foreign
+    key's ``<name>_id``, and ``id``/``pk`` (what ``runtime._columns`` sends of a Django row)."""
+    out: set[str] = set()
+    for stmt in getattr(node.body, "body", []):
+        for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else []:
+            if not (
+                isinstance(small, cst.Assign)
+                and isinstance(small.value, cst.Call)
+                and isinstance(small.targets[0].target, cst.Name)
+            ):
+                continue
+            name, field_class = small.targets[0].target.value, _dotted(small.value.func)
+            if field_class.endswith(("ForeignKey", "OneToOneField")):
+                out.add(f"{name}_id")
+            elif field_class.endswith("Field") and "ManyToMany" not in field_class:
+                out.add(name)
+    return out | {"id", "pk"} if out else out
 
 
 def _enclosing(module: cst.Module, call: cst.Call) -> cst.FunctionDef | None:

@@ -390,9 +390,12 @@ class ReadModel:
     answers ``Model.query...`` / ``Model.objects...`` reads with the columns; anything else
     fails like ``Unavailable``."""
 
-    def __init__(self, service: str, name: str) -> None:
+    def __init__(self, service: str, name: str, helpers: dict[str, str] | None = None) -> None:
         self.service = service
         self.name = name
+        #: the model's class methods that only read (``Model.get(key)``, ``Model.get_by(**kw)``):
+        #: method -> the read that answers them
+        self.helpers = helpers or {}
         self.DoesNotExist = type("DoesNotExist", (LookupError,), {})
         self.MultipleObjectsReturned = type("MultipleObjectsReturned", (LookupError,), {})
 
@@ -423,6 +426,10 @@ class ReadModel:
         return rows[0] if rows else None
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # protocols (``typing`` asks for some): not there
+            raise AttributeError(name)
+        if name in self.helpers:
+            return self._helper(self.helpers[name])
         raise NotExtractedError(
             f"{self.name}.{name}: only reads of {self.name} go to {self.service} (see MIGRATION.md)"
         )
@@ -432,6 +439,27 @@ class ReadModel:
             f"{self.name} belongs to {self.service}: create it through "
             f"{self.service}'s interface (see MIGRATION.md)"
         )
+
+    def _helper(self, op: str) -> Callable[..., Any]:
+        def read(*args: Any, **filters: Any) -> Any:
+            if op == "get" and len(args) == 1 and not filters:
+                return self.fetch({}, "get", args[0])
+            if args or op == "get":
+                raise NotExtractedError(
+                    f"{self.name}: only a key or keyword filters can be sent to {self.service}"
+                )
+            return self.fetch(filters, op)
+
+        return read
+
+    def __instancecheck__(self, obj: Any) -> bool:  # ``isinstance(row, Model)``
+        return isinstance(obj, ReadRow) and object.__getattribute__(obj, "_model") == self.name
+
+    def __or__(self, other: Any) -> Any:  # ``Model | None`` in an evaluated type hint
+        return typing.Union[self, other]  # noqa: UP007 - values, not hints: | would recurse
+
+    def __ror__(self, other: Any) -> Any:
+        return typing.Union[other, self]  # noqa: UP007
 
 
 def _no_hints() -> Any:  # the answer of a read is plain JSON

@@ -1,0 +1,258 @@
+"""Uses of another service's models that extraction turns into code (and counts as converted)
+only where the moved code then reaches the model through a generated read model or client."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from migrator.extraction import build_extraction
+from migrator.plan import plan_from_dict
+
+from .conftest import mini_packages, text
+
+MODELS = (
+    "from sqlalchemy import Column, Integer, String\n"
+    "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n\n\n"
+    "class Item(Base):\n    __tablename__ = 'items'\n"
+    "    id = Column(Integer, primary_key=True)\n    name = Column(String(20))\n"
+    "    kind = Column(String(20))\n"
+)
+
+
+def _plan(interface: list[str] | None = None):  # noqa: ANN202 - Plan
+    return plan_from_dict(
+        {
+            "version": 1,
+            "services": {
+                "a": {"modules": ["mini.a", "mini.a.use"]},
+                "b": {
+                    "modules": ["mini.b", "mini.b.models", "mini.b.api"],
+                    "tables": ["items"],
+                    "interface": interface or [],
+                },
+            },
+            "shared_kernel": {"modules": ["mini"]},
+        }
+    )
+
+
+def _app(root: Path, use: str, api: str = "") -> None:
+    pkg = mini_packages(root)
+    (pkg / "b" / "models.py").write_text(MODELS)
+    (pkg / "b" / "api.py").write_text(api or "from mini.b.models import Item\n")
+    (pkg / "a" / "use.py").write_text(use)
+
+
+def _kinds(ex, file: str, code: str) -> dict[str, tuple[str, bool]]:  # noqa: ANN001
+    """Source line text -> (coupling kind, converted) for the couplings of ``file``."""
+    lines = code.splitlines()
+    return {
+        lines[c.line - 1].strip(): (c.kind, c.converted) for c in ex.couplings if c.file == file
+    }
+
+
+def _run_in_service(ex, root: Path, svc: str, code: str) -> str:  # noqa: ANN001
+    """Run ``code`` with service ``svc``'s extracted sources and the kernel on the path."""
+    for rel, data in ex.files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    path = [str(root / "services" / svc / "src"), str(root / "shared_kernel" / "src")]
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_a_model_named_only_in_a_type_hint_is_served_by_the_read_model(tmp_path: Path) -> None:
+    use = (
+        "from typing import Optional\n\nfrom mini.b.models import Item\n\n\n"
+        "def label(item: Item) -> str:\n    return item.name\n\n\n"
+        "def pick(items: list[Optional[Item]], last: Item | None = None) -> Optional[Item]:\n"
+        "    return items[0]\n\n\n"
+        "def local() -> None:\n    found: Item | None = None\n    print(found)\n"
+    )
+    other = (
+        "from fastapi import APIRouter\nfrom sqlalchemy.orm import Mapped\n\n"
+        "from mini.b.models import Base, Item\n\nrouter = APIRouter()\n\n\n"
+        "@router.get('/items/{key}')\ndef route(item: Item) -> str:\n    return item.name\n\n\n"
+        "class Holder(Base):\n    item: Mapped[Item]\n\n\n"
+        "def made() -> str:\n    return Item(name='x').name\n"
+    )
+    _app(tmp_path / "app", use)
+    (tmp_path / "app" / "mini" / "a" / "other.py").write_text(other)
+    plan = _plan()
+    plan.services["a"].modules.append("mini.a.other")
+    ex = build_extraction(plan, None, tmp_path / "app")
+    assert _kinds(ex, "mini/a/use.py", use) == {
+        "def label(item: Item) -> str:": ("annotation", True),
+        "def pick(items: list[Optional[Item]], last: Item | None = None) -> Optional[Item]:": (
+            "annotation",
+            True,
+        ),
+        "found: Item | None = None": ("annotation", True),
+    }
+    assert _kinds(ex, "mini/a/other.py", other) == {
+        "def route(item: Item) -> str:": ("model", False),  # FastAPI reads that signature
+        "item: Mapped[Item]": ("model", False),  # SQLAlchemy gives it a meaning
+        "return Item(name='x').name": ("model", False),
+    }
+    client = text(ex, "services/a/src/interservice/b_models.py")
+    assert "Item = runtime.ReadModel(SERVICE, 'Item')" in client
+    assert "| a | `mini/a/use.py:6` | `mini.b.models:Item` | b |" in text(ex, "EXTRACTION.md")
+    # the hints are evaluated when the module is imported: the read model serves them
+    out = _run_in_service(
+        ex,
+        tmp_path / "out",
+        "a",
+        "import mini.a.use as u\nfrom interservice.runtime import ReadRow\n"
+        "print(u.pick.__annotations__['last'], u.label(ReadRow('Item', {'name': 'tea'})))",
+    )
+    assert out.startswith("typing.Optional[<interservice.runtime.ReadModel")
+    assert out.endswith(" tea\n")
+
+
+def test_type_aliases_are_judged_by_the_types_they_name(tmp_path: Path) -> None:
+    api = (
+        "from typing import Annotated, TypeVar\n\nfrom pydantic import BaseModel, Field\n\n"
+        "from mini.b.models import Item\n\n"
+        "Key = Annotated[int, Field(gt=0, lt=2147483647)]\n"
+        "Label = TypeVar('Label', str, bytes)\nAnything = TypeVar('Anything')\n"
+        "Either = Item | int\n\n\n"
+        "class ItemIn(BaseModel):\n    key: Key\n    name: str\n\n\n"
+        "def find(key: Key) -> int:\n    return key\n\n\n"
+        "def create(item_in: ItemIn) -> Key:\n    return item_in.key\n\n\n"
+        "def shout(label: Label) -> Label:\n    return label\n\n\n"
+        "def echo(value: Anything) -> Anything:\n    return value\n\n\n"
+        "def judge(subject: Either) -> int:\n    return 1\n"
+    )
+    use = (
+        "from mini.b.api import ItemIn, create, echo, find, judge, shout\n\n\n"
+        "def run(k: int) -> list:\n"
+        "    return [find(k), create(ItemIn(key=k, name='x')), shout('a'), echo(k), judge(k)]\n"
+    )
+    interface = [f"mini.b.api:{f}" for f in ("find", "create", "shout", "echo", "judge")]
+    _app(tmp_path, use, api)
+    ex = build_extraction(_plan(interface), None, tmp_path)
+    calls = {c.callee.split(":")[1]: c for c in ex.calls}
+    assert {n for n, c in calls.items() if c.converted} == {"find", "create", "shout"}
+    assert calls["echo"].reason == "argument 'value': Anything is a type variable of any type"
+    assert calls["judge"].reason.startswith("argument 'subject': Either: Item is an ORM model")
+    assert "'find': _find" in text(ex, "services/b/src/interservice/endpoints.py")
+
+
+HELPERS = (
+    "from sqlalchemy import Column, Integer, String\n"
+    "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n\n\n"
+    "class Helpers:\n"
+    "    @classmethod\n    def get(cls, id):\n        '''By key.'''\n"
+    "        return db.session.get(cls, id)\n\n"
+    "    @classmethod\n    def get_by(cls, *criterions, **kw):\n"
+    "        return cls.query.filter(*criterions).filter_by(**kw).first()\n\n"
+    "    @classmethod\n    def get_all(cls):\n        return cls.query.all()\n\n"
+    "    @classmethod\n    def create(cls, **kw):\n        return cls(**kw)\n\n\n"
+    "class Item(Helpers, Base):\n    __tablename__ = 'items'\n"
+    "    id = Column(Integer, primary_key=True)\n    name = Column(String(20))\n\n"
+    "    def label(self):\n        return self.name\n"
+)
+
+
+def test_class_methods_that_only_read_are_answered_by_the_read_model(tmp_path: Path) -> None:
+    use = (
+        "from mini.b.models import Item\n\n\n"
+        "def name_of(key: int) -> str:\n    return Item.get(key).name\n\n\n"
+        "def first(name: str) -> int:\n    item = Item.get_by(name=name)\n    return item.id\n\n\n"
+        "def every() -> list:\n    return [i.name for i in Item.get_all()]\n\n\n"
+        "def shown(key: int) -> str:\n    return Item.get(key).label()\n\n\n"
+        "def changed(key: int) -> None:\n    item = Item.get(key)\n    item.name = 'x'\n\n\n"
+        "def made() -> None:\n    Item.create(name='x')\n\n\n"
+        "def positional(name: str) -> None:\n    Item.get_by(Item.name == name)\n\n\n"
+        "def chained(name: str) -> str:\n    return Item.query.filter_by(name=name).first().name\n\n\n"
+        "def labelled(key: int) -> str:\n    return Item.query.get(key).label()\n\n\n"
+        "def checked(x: object) -> bool:\n    return isinstance(x, (Item, int))\n"
+    )
+    _app(tmp_path, use)
+    (tmp_path / "mini" / "b" / "models.py").write_text(HELPERS)
+    ex = build_extraction(_plan(), None, tmp_path)
+    assert _kinds(ex, "mini/a/use.py", use) == {
+        "return Item.get(key).name": ("model", True),
+        "item = Item.get_by(name=name)": ("model", True),
+        "return [i.name for i in Item.get_all()]": ("model", True),
+        "return Item.get(key).label()": ("model", False),  # a method, not a column
+        "item = Item.get(key)": ("model", False),  # changed afterwards
+        "Item.create(name='x')": ("model", False),  # not a read
+        "Item.get_by(Item.name == name)": ("model", False),  # an expression, not keywords
+        "return Item.query.filter_by(name=name).first().name": ("model", True),
+        "return Item.query.get(key).label()": ("model", False),  # a read chain: the same rule
+        "return isinstance(x, (Item, int))": ("model", True),
+    }
+    assert (
+        "Item = runtime.ReadModel(SERVICE, 'Item', {'get': 'get', 'get_all': 'all', "
+        "'get_by': 'first'})" in text(ex, "services/a/src/interservice/b_models.py")
+    )
+
+
+def test_read_model_helpers_read_from_the_owners_orm(monkeypatch) -> None:  # noqa: ANN001
+    import pytest
+
+    from migrator.extraction import runtime
+
+    from .test_any_app import _products
+
+    Product, factory = _products((1, "tea", 3), (2, "cake", 5))
+    reader = runtime.reader(Product, factory)
+
+    def call(service, endpoint, func, args, kwargs, **_):  # noqa: ANN001, ANN003, ANN202
+        assert (service, endpoint) == ("catalog", "_read.Product")
+        body, status = runtime.dispatch(reader, {"args": args, "kwargs": kwargs})
+        assert status == 200, body
+        return body["result"]
+
+    monkeypatch.setattr(runtime, "call", call)
+    model = runtime.ReadModel("catalog", "Product", {"get": "get", "get_by": "first"})
+    assert model.get(2).sku == "cake" and model.get(9) is None
+    assert isinstance(model.get(2), model) and not isinstance(
+        model.get(2), runtime.ReadModel("catalog", "Other")
+    )
+    assert not isinstance(object(), (model, int))
+    assert model.get_by(sku="tea").price == 3 and model.get_by(sku="none") is None
+    with pytest.raises(runtime.NotExtractedError, match="only a key or keyword filters"):
+        model.get_by(Product.sku == "tea")
+    with pytest.raises(runtime.NotExtractedError, match="only reads of Product"):
+        model.create(sku="x")
+
+
+def test_a_model_named_in_a_link_cut_to_a_key_read_is_gone_from_the_moved_code(
+    tmp_path: Path,
+) -> None:
+    use = (
+        "from sqlalchemy import Column, ForeignKey, Integer\n"
+        "from sqlalchemy.orm import declarative_base, relationship\n\n"
+        "from mini.b.models import Item\n\nBase = declarative_base()\n\n\n"
+        "class Note(Base):\n    __tablename__ = 'notes'\n"
+        "    id = Column(Integer, primary_key=True)\n"
+        "    item_id = Column(Integer, ForeignKey(Item.id))\n"
+        "    item = relationship(Item)\n"
+        "    others = relationship(Item, secondary='links')\n"
+    )
+    _app(tmp_path, use)
+    plan = _plan()
+    plan.services["a"].tables.append("notes")
+    ex = build_extraction(plan, None, tmp_path)
+    assert _kinds(ex, "mini/a/use.py", use) == {
+        "item_id = Column(Integer, ForeignKey(Item.id))": ("model", True),
+        "item = relationship(Item)": ("model", True),
+        "others = relationship(Item, secondary='links')": ("model", False),  # removed
+        "class Note(Base):": ("relationship", False),  # the cuts, on the class line
+    }
+    moved = text(ex, "services/a/src/mini/a/use.py")
+    assert "ForeignKey(Item" not in moved and "relationship(Item" not in moved
+    assert "ReadModel('b', 'Item').query.get(key)" in moved
