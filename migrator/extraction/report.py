@@ -24,6 +24,13 @@ FIXES = {
 }
 
 
+#: how a person runs one extracted service from its folder (Django's ``wsgi`` has ``app`` too)
+RUN = {
+    "flask": "gunicorn --chdir src interservice.wsgi:app",
+    "fastapi": "uvicorn --app-dir src interservice.asgi:app",
+}
+
+
 def markdown(ex: Extraction) -> str:
     total = len(ex.calls)
     lines = ["## Code extraction", ""]
@@ -37,11 +44,13 @@ def markdown(ex: Extraction) -> str:
         f"client or read model: **{ex.converted_uses} of {ex.uses}** "
         f"({ex.uses_fraction:.0%})."
     )
+    framework = next((svc.get("framework") for svc in ex.services.values()), "flask")
+    run = RUN.get(framework, RUN["flask"])  # every service keeps the monolith's framework
     lines += [
         "",
-        "Each service's code is in `services/<name>/src/` (run it with "
-        "`gunicorn --chdir src interservice.wsgi:app`), the shared kernel library in "
-        "`shared_kernel/`. Each service reads its own database from `DATABASE_URL`.",
+        f"Each service's code is in `services/<name>/src/` (run it with `{run}`), the shared "
+        "kernel library in `shared_kernel/`. Each service reads its own database from "
+        "`DATABASE_URL`.",
         "",
         "Transactions that now span services are sagas completed forward: a Flask or "
         "FastAPI service keeps each state-changing request in `interservice_outbox` (its own "

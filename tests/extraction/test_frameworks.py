@@ -115,6 +115,7 @@ def test_fastapi_services_get_fastapi_wiring_and_serve(tmp_path: Path) -> None:
     assert "async def stock_of(sku: str) -> int:" in client and "await runtime.acall(" in client
     main = (out / "services/orders/src/tinyapi/main.py").read_text()
     assert "orders_router" in main and "catalog_router" not in main
+    assert "`uvicorn --app-dir src interservice.asgi:app`" in ex.markdown()  # not gunicorn
     procs, urls = _serve(out, tmp_path, django=False)
     try:
         for proc in procs:
