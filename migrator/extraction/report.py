@@ -44,8 +44,8 @@ def markdown(ex: Extraction) -> str:
         f"client or read model: **{ex.converted_uses} of {ex.uses}** "
         f"({ex.uses_fraction:.0%})."
     )
-    framework = next((svc.get("framework") for svc in ex.services.values()), "flask")
-    run = RUN.get(framework, RUN["flask"])  # every service keeps the monolith's framework
+    frameworks = [str(svc.get("framework")) for svc in ex.services.values()]
+    run = RUN.get(frameworks[0] if frameworks else "flask", RUN["flask"])  # one framework
     lines += [
         "",
         f"Each service's code is in `services/<name>/src/` (run it with `{run}`), the shared "
