@@ -384,7 +384,10 @@ def _build(
         graph.sort_records()
     else:
         origin = None
-        graph, _, info = build_graph_for_patching(facts, root=str(disc.root), run_plugins=plugins)
+        graph, resolver, info = build_graph_for_patching(
+            facts, root=str(disc.root), run_plugins=plugins
+        )
+        resolver.release()
         graph.finalize()
         stats.resolution, stats.resolved = "full", len(facts)
         if graph_cache is not None:

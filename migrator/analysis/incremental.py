@@ -197,6 +197,7 @@ def patch(
         for s, t, _kind in plugin_base:
             sources.add(s)
             targets.add(t)
+    resolver.release()
     for key in layer.keys() | plugin_base.keys():  # the layer's edges that differ now
         was = layer[key] if key in layer else plugin_base[key]
         now = succ.get(key[0], {}).get(key[1], {}).get(key[2])
