@@ -370,7 +370,14 @@ def _build(
     old_graph, old_ledger, old_origin = previous or (None, None, None)
     if old_graph is not None and incremental.valid_ledger(old_ledger):
         try:
-            patched = incremental.patch(old_graph, old_ledger, facts, keys, plugins)
+            patched = incremental.patch(
+                old_graph,
+                old_ledger,
+                facts,
+                keys,
+                plugins,
+                cache.entries.get if cache is not None else None,
+            )
         except Exception as exc:  # a damaged ledger must cost a rebuild, never the run
             stats.cache_notes.append(
                 f"could not update the previous graph ({type(exc).__name__}:"
