@@ -345,8 +345,9 @@ def _build(
     parser.submit(todo)
     if hints is not None:  # for the next run's parser process: this one's has read them now
         hints.save([(f, sha) for f, _, sha, _ in hashed])
-    # while the workers parse
-    _prepare(plugins, cache_dir, secret)
+    # while the workers parse; the plug-ins are imported when they run (an edit that keeps
+    # the facts runs none)
+    _prepare(False, cache_dir, secret)
     from migrator.analysis import incremental
     from migrator.analysis.resolve import build_graph_for_patching
 
