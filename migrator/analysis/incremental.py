@@ -20,7 +20,10 @@ added or removed makes appear or vanish (the module, or a package holding it). T
 the plug-ins' layer off (``plugin_base`` restores the resolver's edges exactly), drops the
 edges the affected (and removed) modules drew, updates their nodes, resolves them again, runs
 the plug-ins over the whole graph as a full build does, and puts every touched adjacency back in
-sorted order. The result is the graph a full build gives, byte for byte
+sorted order. A change that leaves every changed module's facts as they were but for its line
+count (a comment, a literal, a body with the same names on the same lines) skips all of that:
+only those modules' nodes are updated (``_only_lines``). The result is the graph a full build
+gives, byte for byte
 (tests/analysis/test_incremental.py checks it against full builds over many edits). A previous
 run with other options or another analyser version has no ledger for this run: the caller then
 builds from scratch.
