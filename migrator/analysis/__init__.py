@@ -345,8 +345,9 @@ def _build(
     parser.submit(todo)
     if hints is not None:  # for the next run's parser process: this one's has read them now
         hints.save([(f, sha) for f, _, sha, _ in hashed])
-    # while the workers parse
-    _prepare(plugins, cache_dir, secret)
+    # while the workers parse; the plug-ins are imported when they run (an edit that keeps
+    # the facts runs none)
+    _prepare(False, cache_dir, secret)
     from migrator.analysis import incremental
     from migrator.analysis.resolve import build_graph_for_patching
 
@@ -370,7 +371,14 @@ def _build(
     old_graph, old_ledger, old_origin = previous or (None, None, None)
     if old_graph is not None and incremental.valid_ledger(old_ledger):
         try:
-            patched = incremental.patch(old_graph, old_ledger, facts, keys, plugins)
+            patched = incremental.patch(
+                old_graph,
+                old_ledger,
+                facts,
+                keys,
+                plugins,
+                cache.entries.get if cache is not None else None,
+            )
         except Exception as exc:  # a damaged ledger must cost a rebuild, never the run
             stats.cache_notes.append(
                 f"could not update the previous graph ({type(exc).__name__}:"
@@ -384,7 +392,10 @@ def _build(
         graph.sort_records()
     else:
         origin = None
-        graph, _, info = build_graph_for_patching(facts, root=str(disc.root), run_plugins=plugins)
+        graph, resolver, info = build_graph_for_patching(
+            facts, root=str(disc.root), run_plugins=plugins
+        )
+        resolver.release()
         graph.finalize()
         stats.resolution, stats.resolved = "full", len(facts)
         if graph_cache is not None:

@@ -196,16 +196,18 @@ def _private_dir(path: Path, create: bool) -> bool:
         return False
 
 
-def write_file(path: Path, data: bytes) -> None:
+def write_file(path: Path, data: bytes, sync: bool = True) -> None:
     """Write ``data`` to ``path`` through a temporary file named after this process, renamed
-    into place (the target is never read, so a FIFO planted there cannot block the run)."""
+    into place (the target is never read, so a FIFO planted there cannot block the run); with
+    ``sync``, on the disk before it is renamed."""
     tmp = path.parent / f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -253,11 +255,18 @@ def _alive(pid: int) -> bool:
 
 
 class Store:
-    """One folder of signed cache files of one kind."""
+    """One folder of signed cache files of one kind.
 
-    def __init__(self, directory: Path, key: bytes) -> None:
+    ``durable`` stores ``fsync`` every file before renaming it into place: the facts, which
+    cost a parse of every file to rebuild. The others (graphs, ledgers, hints) are rebuilt from
+    the facts in a fraction of a second, and their four ``fsync`` calls were a good part of an
+    incremental run; one that a power loss leaves damaged fails its signature check and is
+    discarded like any damaged file."""
+
+    def __init__(self, directory: Path, key: bytes, durable: bool = True) -> None:
         self.dir = directory
         self.key = key
+        self.durable = durable
 
     def read(self, name: str, kind: bytes, limit: int = MAX_CACHE_FILE) -> Any:
         """The decoded JSON of file ``name``; None when missing; ``CacheFileError`` when it is
@@ -288,7 +297,7 @@ class Store:
         if not _private_dir(self.dir, create=True):
             raise OSError(f"{self.dir} is not a directory")
         path = self.dir / name
-        write_file(path, _frame(kind, payload, self.key))
+        write_file(path, _frame(kind, payload, self.key), self.durable)
         return path
 
 
@@ -514,7 +523,7 @@ class GraphCache:
 
     def __init__(self, directory: str | os.PathLike[str], key: bytes) -> None:
         self.dir = Path(directory) / f"graph-v{FACTS_VERSION}"
-        self.store = Store(self.dir, key)
+        self.store = Store(self.dir, key, durable=False)
         self.notes: list[str] = []  # files discarded, and why
 
     @staticmethod
@@ -689,7 +698,7 @@ class Hints:
         self.plugins = plugins
         self.max_size = max_size if max_size > 0 else MAX_SMALL_FILE
         name = hashlib.sha256(f"{root}\0{int(plugins)}".encode()).hexdigest()[:24]
-        self.store = Store(Path(directory) / "hints", key)
+        self.store = Store(Path(directory) / "hints", key, durable=False)
         self.name = f"{name}.json"
         self.path = self.store.dir / self.name
 

@@ -20,7 +20,10 @@ added or removed makes appear or vanish (the module, or a package holding it). T
 the plug-ins' layer off (``plugin_base`` restores the resolver's edges exactly), drops the
 edges the affected (and removed) modules drew, updates their nodes, resolves them again, runs
 the plug-ins over the whole graph as a full build does, and puts every touched adjacency back in
-sorted order. The result is the graph a full build gives, byte for byte
+sorted order. A change that leaves every changed module's facts as they were but for its line
+count (a comment, a literal, a body with the same names on the same lines) skips all of that:
+only those modules' nodes are updated (``_only_lines``). The result is the graph a full build
+gives, byte for byte
 (tests/analysis/test_incremental.py checks it against full builds over many edits). A previous
 run with other options or another analyser version has no ledger for this run: the caller then
 builds from scratch.
@@ -28,9 +31,11 @@ builds from scratch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import fields
 from typing import Any, TypeGuard
 
-from migrator.analysis.cacheformat import sort_in_place
+from migrator.analysis.cacheformat import name_uses, sort_in_place
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.resolve import (
     ProjectResolver,
@@ -71,21 +76,70 @@ def valid_ledger(ledger: object) -> TypeGuard[dict[str, Any]]:
     )
 
 
+#: what other modules' edges, the plug-ins and the graph can read of a module's facts, beside
+#: its line count (its module node's last line and size) and the hash of its bytes (the key)
+_RESOLVED_FIELDS = tuple(f.name for f in fields(ModuleFacts) if f.name not in ("lines", "sha"))
+
+
+def _only_lines(
+    changed: list[str],
+    old_keys: dict[str, str],
+    facts: dict[str, ModuleFacts],
+    previous: Callable[[str], ModuleFacts | None],
+) -> bool:
+    """Whether every changed module existed before with facts that differ from its new ones
+    in the line count alone. Nothing in the resolver or the plug-ins reads the line count
+    (tests/analysis/test_incremental.py holds every plug-in to it), so their output stays."""
+    for module in changed:
+        before = previous(old_keys[module]) if module in old_keys else None
+        if before is None:
+            return False
+        now = facts[module]
+        name_uses(before)
+        name_uses(now)
+        if any(getattr(before, f) != getattr(now, f) for f in _RESOLVED_FIELDS):
+            return False
+    return True
+
+
+def _renumber(
+    graph: DependencyGraph,
+    ledger: dict[str, Any],
+    facts: dict[str, ModuleFacts],
+    keys: dict[str, str],
+    changed: list[str],
+) -> tuple[dict[str, Any], int, set[str]]:
+    """``patch`` when only line counts changed: the changed modules' nodes are updated, every
+    edge, route, table and the rest of the ledger stay."""
+    nodes = graph.g._node
+    for module in changed:
+        (_, attrs), *_ = module_nodes(module, facts[module])
+        nodes[module].clear()
+        nodes[module].update(attrs)
+    _clear_nx_cache(graph.g)
+    return {**ledger, "keys": dict(keys)}, 0, set(changed)
+
+
 def patch(
     graph: DependencyGraph,
     ledger: dict[str, Any],
     facts: dict[str, ModuleFacts],
     keys: dict[str, str],
     run_plugins: bool,
+    previous: Callable[[str], ModuleFacts | None] | None = None,
 ) -> tuple[dict[str, Any], int, set[str]] | None:
     """Turn ``graph`` (the previous run's, described by ``ledger``) into the graph of
     ``facts`` in place. Returns the new ledger, the number of modules resolved again and the
     nodes whose attributes or out-edges it may have changed (``cacheformat.encode_delta``),
     or None when the change cannot be patched (``graph`` is then unusable: build from
-    scratch)."""
+    scratch). ``previous`` gives the facts of a facts-cache key when it has them: a changed
+    module whose facts are those of its previous key but for its line count (a comment, a
+    literal, a body using the same names on the same lines) changes nothing but its node."""
     old_keys = ledger["keys"]
     removed = set(old_keys) - set(keys)
     changed = sorted(m for m, key in keys.items() if old_keys.get(m) != key)  # added too
+    if not removed and previous is not None and _only_lines(changed, old_keys, facts, previous):
+        return _renumber(graph, ledger, facts, keys, changed)
     interfaces = {m: h for m, h in ledger["interfaces"].items() if m not in removed}
     new_interfaces = {m: interface(facts[m]) for m in changed}
     # what other modules' resolution may have read differently: the interfaces that changed,
@@ -197,6 +251,7 @@ def patch(
         for s, t, _kind in plugin_base:
             sources.add(s)
             targets.add(t)
+    resolver.release()
     for key in layer.keys() | plugin_base.keys():  # the layer's edges that differ now
         was = layer[key] if key in layer else plugin_base[key]
         now = succ.get(key[0], {}).get(key[1], {}).get(key[2])

@@ -192,3 +192,32 @@ def test_distribution_map_is_the_standard_librarys() -> None:
     ours = externals.packages_distributions()
     assert len(ours) > 20
     assert ours == importlib.metadata.packages_distributions()
+
+
+def test_no_module_facts_outlive_a_run_while_the_collector_is_paused(tmp_path: Path) -> None:
+    """The plug-ins leave reference cycles (recursive helper closures holding the facts and
+    the resolver); with the collector paused during a run, the facts of every module must
+    still be freed when the run returns, or the first collection after it pays for them
+    (``ProjectResolver.release``). Checked after a full build and after an incremental one,
+    with the collector paused throughout, so only reference counting frees anything."""
+    import shutil
+
+    from migrator.analysis import analyze
+    from migrator.analysis.facts import ModuleFacts
+
+    root = Path(
+        shutil.copytree(Path(__file__).parent / "frameworks" / "apps" / "django", tmp_path / "app")
+    )
+    gc.collect()
+    gc.disable()
+    try:
+        full = analyze(root, cache_dir=tmp_path / "cache", jobs=1)
+        assert full.stats.resolution == "full" and full.routes
+        assert not [o for o in gc.get_objects() if type(o) is ModuleFacts]
+        path = root / "shop" / "models.py"
+        path.write_text(path.read_text().replace('"accounts.User"', '"blog.Tag"'))
+        step = analyze(root, cache_dir=tmp_path / "cache", jobs=1)
+        assert step.stats.resolution == "incremental" and step.stats.resolved >= 1
+        assert not [o for o in gc.get_objects() if type(o) is ModuleFacts]
+    finally:
+        gc.enable()
