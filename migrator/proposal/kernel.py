@@ -188,6 +188,7 @@ def _factories(
         uses[a].add(b)
         if (a, b) in ug.hard:
             users[b].add(a)
+    allowed = root | commands
     out: set[str] = set()
     for m in sorted(ug.split):
         if m in skip or ug.domain[m] in ug.package_domains:
@@ -197,7 +198,7 @@ def _factories(
         while changed:
             changed = False
             for s in sorted(mine):
-                if any(module_of(a) not in root | commands and a not in mine for a in users[s]):
+                if any(module_of(a) not in allowed and a not in mine for a in users[s]):
                     mine.discard(s)
                     changed = True
         domains = {
