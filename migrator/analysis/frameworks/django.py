@@ -1207,10 +1207,17 @@ class DjangoPlugin:
         m: str, name: str, facts: dict[str, ModuleFacts], resolver: Any, defined: set[str]
     ) -> bool:
         """Whether ``name`` (as used in ``m``) is a Django signal: one of Django's own
-        (``django.db.models.signals.post_save``, ``django.core.signals``...) or a ``Signal()``
-        the project defines."""
+        (``django.db.models.signals.post_save``, ``django.core.signals``...), one from another
+        library's ``signals`` module (``registration.signals.user_activated``) or a
+        ``Signal()`` the project defines."""
         external = resolver.external(m, name) or ""
-        if external.startswith("django.") and ".signals." in f"{external}.":
+        if not external:  # imported inside a function (an ``AppConfig.ready()``)
+            first = name.split(".", 1)[0]
+            for imp in facts[m].imports:
+                bound = imp.alias or imp.name or imp.module.split(".", 1)[0]
+                if imp.lazy and bound == first:
+                    external = f"{imp.module}.{imp.name}" if imp.name else imp.module
+        if ".signals." in f"{external}.":  # Django's, or a Django app's (``registration``)
             return True
         return u.resolve_name(resolver, facts, m, name) in defined
 

@@ -250,6 +250,7 @@ def test_get_model_dynamic_and_signal_edges(graph) -> None:
     assert edges(graph, "signal") == {
         ("blog.models:Post", "blog.signals:notify"),  # @receiver(post_save, sender=Post)
         ("shop.models:Product", "shop.signals:cleanup"),  # connect(sender="store.Product")
+        ("shop.models:Product", "shop.signals:on_tags"),  # imported and connected in ready()
         ("shop.views:checkout", "shop.signals:on_order"),  # custom signal .send()
     }
 
@@ -258,7 +259,9 @@ def test_signal_entry_points(graph) -> None:
     assert {(e.name, e.handler) for e in graph.entry_points if e.kind == "signal"} == {
         ("post_save:Post", "blog.signals:notify"),
         ("order_placed:*", "shop.signals:on_order"),
+        ("user_activated:*", "shop.signals:on_order"),  # from a library's signals module
         ("post_delete:Product", "shop.signals:cleanup"),
+        ("m2m_changed:Product", "shop.signals:on_tags"),  # the signal imported in ready()
     }
 
 

@@ -1,6 +1,7 @@
 from dbpool import ConnectionPool
 from django.db.models.signals import post_delete
 from django.dispatch import Signal
+from registration.signals import user_activated
 
 order_placed = Signal()
 
@@ -13,7 +14,12 @@ def cleanup(sender, **kwargs):
     return None
 
 
+def on_tags(sender, **kwargs):
+    return None
+
+
 order_placed.connect(on_order)
+user_activated.connect(on_order)  # a Django app's signal
 post_delete.connect(cleanup, sender="store.Product")
 
 
