@@ -46,14 +46,13 @@ def run(
     use_cache: bool = True,
     force: bool = False,
     with_: tuple[str, ...] = (),
-    resident: bool = False,
     extract: bool = False,
 ) -> RunResult:
     """Run every stage on the code at ``path`` and write the results under ``out``.
 
     An ``OUT/plan.yaml`` that differs from the plan this job last wrote is the user's edited
     plan: its decisions are kept and only code it does not cover is placed. Generated files
-    edited by hand are never overwritten unless ``force``. ``resident`` as for ``analyze``;
+    edited by hand are never overwritten unless ``force``.
     ``extract`` as for ``scaffold --extract`` (each service gets its code).
     OUT's parent must exist; a second run into the same OUT fails at once (``FileError``).
     """
@@ -65,7 +64,6 @@ def run(
             use_cache=use_cache,
             force=force,
             with_=with_,
-            resident=resident,
             extract=extract,
         )
 
@@ -78,7 +76,6 @@ def _run(
     use_cache: bool,
     force: bool,
     with_: tuple[str, ...],
-    resident: bool,
     extract: bool = False,
 ) -> RunResult:
     from migrator import scaffold  # with extract, extraction's too
@@ -94,7 +91,7 @@ def _run(
         if atomic_write(out / rel, text, root=out):  # never through a link in OUT
             changed.append(rel)
 
-    graph = analyze(path, jobs=jobs, use_cache=use_cache, resident=resident)
+    graph = analyze(path, jobs=jobs, use_cache=use_cache)
     write("graph.json", json.dumps(graph.to_dict(), indent=2, sort_keys=False) + "\n")
     summary.append(
         f"analyze   {len(graph.modules())} modules, {len(graph.symbols())} symbols, "
@@ -211,7 +208,6 @@ def run_command(
     Run it again after editing OUT/plan.yaml: your decisions are kept.
     """
     from migrator.analysis import PathError
-    from migrator.analysis.resident import wanted
     from migrator.generation import ScaffoldError
     from migrator.inputs import fail
 
@@ -223,7 +219,6 @@ def run_command(
             use_cache=not no_cache,
             force=force,
             with_=with_,
-            resident=wanted(),
             extract=extract,
         )
     except (PathError, PlanError, ScaffoldError, FileError) as exc:

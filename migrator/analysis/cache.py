@@ -1,4 +1,4 @@
-"""Content-hash cache of per-file facts, finished graphs, their ledgers and hints.
+"""Content-hash cache of per-file facts, finished graphs, their ledgers and the guess.
 
 Keys hash the file's bytes together with its module name, its path and a signature of the
 analyser's own code (so editing the analyser or a plug-in invalidates everything). Entries live
@@ -48,7 +48,7 @@ from migrator.util import fs
 
 MAGIC = b"MIGRATOR-CACHE 3\n"
 MAX_CACHE_FILE = 512 * 1024 * 1024  # bytes: more than any real project's facts or graph
-MAX_SMALL_FILE = 16 * 1024 * 1024  # hints, ``latest-*`` pointers, the distribution map
+MAX_SMALL_FILE = 16 * 1024 * 1024  # the guess, ``latest-*`` pointers, the distribution map
 KEY_NAME = "key"
 _KEY_BYTES = 32
 _LEFTOVER_AGE = 3600.0  # seconds after which a temporary file is removed whoever wrote it
@@ -258,7 +258,7 @@ class Store:
     """One folder of signed cache files of one kind.
 
     ``durable`` stores ``fsync`` every file before renaming it into place: the facts, which
-    cost a parse of every file to rebuild. The others (graphs, ledgers, hints) are rebuilt from
+    cost a parse of every file to rebuild. The others (graphs, ledgers, the guess) are rebuilt from
     the facts in a fraction of a second, and their four ``fsync`` calls were a good part of an
     incremental run; one that a power loss leaves damaged fails its signature check and is
     discarded like any damaged file."""
@@ -312,12 +312,20 @@ _COMPACT_AT = 8  # packs before merging them into one
 
 
 def code_signature() -> str:
-    """A hash of the code that produces facts: facts, collector, parser, walker and plug-ins."""
+    """A hash of the code that produces facts: facts, collector, parser, walker (and the field
+    order it walks in), cache format and plug-ins."""
     from migrator.analysis import frameworks
 
     h = hashlib.sha256(f"{FACTS_VERSION}".encode())
     here = Path(__file__).parent
-    for name in ("facts.py", "collect.py", "parse.py", "walk.py", "cacheformat.py"):
+    for name in (
+        "facts.py",
+        "collect.py",
+        "parse.py",
+        "walk.py",
+        "fieldorders.py",
+        "cacheformat.py",
+    ):
         h.update((here / name).read_bytes())
     h.update(frameworks.signature().encode())
     h.update(_libcst_version())
@@ -668,16 +676,17 @@ class GraphCache:
                     os.unlink(entry.path)  # names a graph that is gone (another version ...)
 
 
-class Hints:
-    """What the last run saw of each file: size, modification time and content hash.
+class Guess:
+    """The guess: which files changed since the last run, made from what that run saw of each
+    file (``record``: size, modification time and content hash).
 
     A run that follows an edit has one or two files to parse, and the parse is most of its
-    time. The first parser process reads these hints as soon as it starts, compares them with
-    the files' current size and mtime (an ``lstat`` each, no reading) and begins parsing the
-    files that changed before the main process has even found them. It is only a guess: the
-    main process uses a guessed file's facts only for the exact work item it would have
-    submitted itself (same path, module and content hash), so stale or hostile hints can cost
-    time, never a wrong graph. Hints are signed like every cache file, and the files they name
+    time. The first parser process makes the guess as soon as it starts (``items``): it
+    compares the record with the files' current size and mtime (an ``lstat`` each, no
+    reading) and begins parsing the files that changed before the main process has even found
+    them. The main process uses a guessed file's facts only for the exact work item it would
+    have submitted itself (same path, module and content hash), so a stale or hostile record
+    can cost time, never a wrong graph. The record is signed like every cache file, and the files it names
     are read only when they are regular files inside ``target`` (the analysed PATH, resolved)
     of at most ``max_size`` bytes, opened without following links and without blocking."""
 
@@ -698,11 +707,11 @@ class Hints:
         self.plugins = plugins
         self.max_size = max_size if max_size > 0 else MAX_SMALL_FILE
         name = hashlib.sha256(f"{root}\0{int(plugins)}".encode()).hexdigest()[:24]
-        self.store = Store(Path(directory) / "hints", key, durable=False)
+        self.store = Store(Path(directory) / "guess", key, durable=False)
         self.name = f"{name}.json"
         self.path = self.store.dir / self.name
 
-    def save(self, files: list[tuple[Any, str]]) -> None:
+    def record(self, files: list[tuple[Any, str]]) -> None:
         """Record ``(SourceFile, content sha)`` for every file of this run."""
         rows = sorted([f.rel, f.module, f.is_package, f.size, f.mtime_ns, sha] for f, sha in files)
         try:
@@ -710,7 +719,7 @@ class Hints:
             clean_leftovers(self.store.dir.parent)  # the distribution map's
             self.store.write(
                 self.name,
-                b"hints",
+                b"guess",
                 {
                     "version": self.VERSION,
                     "root": str(self.root),
@@ -719,13 +728,13 @@ class Hints:
                 },
             )
         except OSError:
-            pass  # hints only save time
+            pass  # the guess only saves time
 
-    def guess(self) -> list[WorkItem]:
-        """Work items (as ``parse.WorkItem``) for the files that changed since the hints were
-        saved; empty when there are none, too many, or no usable hints."""
+    def items(self) -> list[WorkItem]:
+        """Work items for the files that changed since the record was written; empty when
+        there are none, too many, or no usable record."""
         try:
-            data = self.store.read(self.name, b"hints", MAX_CACHE_FILE)
+            data = self.store.read(self.name, b"guess", MAX_CACHE_FILE)
             if (
                 not isinstance(data, dict)
                 or data.get("version") != self.VERSION

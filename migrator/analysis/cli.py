@@ -123,16 +123,14 @@ def analyze(
     strict: bool,
 ) -> None:
     """Parse the Python code under PATH (never importing it) into a dependency graph."""
-    from migrator.analysis import PathError
-    from migrator.analysis import analyze as run
+    from migrator.analysis import PathError, analyze_with_stats
     from migrator.analysis.formats import render
-    from migrator.analysis.resident import wanted
     from migrator.inputs import fail
     from migrator.util.fs import write_output
 
     bar = _Bar() if sys.stderr.isatty() else None
     try:
-        graph = run(
+        graph, stats = analyze_with_stats(
             path,
             include=list(include) or None,
             exclude=list(exclude) or None,
@@ -146,7 +144,6 @@ def analyze(
             plugins=frameworks,
             time_limit=file_time_limit,
             follow_symlinks=follow_symlinks,
-            resident=wanted(),
         )
     except PathError as exc:
         if bar:
@@ -154,7 +151,7 @@ def analyze(
         fail(exc)
     if bar:
         bar.close()
-    for note in graph.stats.cache_notes:  # type: ignore[attr-defined]
+    for note in stats.cache_notes:
         click.echo(f"migrator analyze: cache: {note}", err=True)
     for diag in graph.diagnostics:
         click.echo(str(diag), err=True)

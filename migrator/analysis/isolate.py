@@ -32,13 +32,16 @@ from migrator.analysis import resident
 from migrator.analysis.facts import ModuleFacts, WorkItem
 from migrator.graph import Diagnostic
 
+#: a progress callback: (files done, files to parse)
+Progress = Callable[[int, int], None]
+
 DEFAULT_TIME_LIMIT = 60.0  # seconds per file; a 2 MB file parses in about 3 s on one core
 TIME_LIMIT_CODE = "time-limit"
 CRASH_CODE = "parser-crash"
 _STACK_SIZE = 512 * 1024 * 1024  # virtual; only the pages a deep parse touches are used
 _BATCH_BYTES = 200_000
 _BATCH_FILES = 32
-_GUESS_WAIT = 30.0  # seconds for the early worker to say which files it guessed
+_GUESS_WAIT = 30.0  # seconds for the first worker to say which files it guessed
 _REPORT_WAIT = 5.0  # seconds for the zygote to report a worker's pid or how it ended
 
 
@@ -447,12 +450,12 @@ def _signal_name(code: int | None) -> str:
 class Parser:
     """Up to ``jobs`` worker processes that turn work items into facts.
 
-    ``Parser(jobs, early=1)`` forks its first worker at once, before the parent has even
+    ``Parser(jobs, prestart=1)`` forks its first worker at once, before the parent has even
     imported libcst: it loads the parser (a fifth of a second) while the parent discovers and
-    hashes files, for a run after an edit. ``early=N`` (a run that will parse everything) forks
+    hashes files, for a run after an edit. ``prestart=N`` (a run that will parse everything) forks
     a zygote process that loads the parser and forks the N workers, which inherit it: one load
     instead of N, made while this process prepares for their results on another core.
-    With ``guess`` (``cache.Hints.guess``) the first of them also starts parsing the files
+    With ``guess`` (``cache.Guess.items``) the first of them also starts parsing the files
     that probably changed, before the parent knows which ones did: a run after an edit then
     finds the edited file's facts ready or nearly so. With ``resident_at``
     (``resident.address``) the first worker is the resident parser listening there, which
@@ -463,9 +466,9 @@ class Parser:
     def __init__(
         self,
         jobs: int,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Progress | None = None,
         time_limit: float | None = DEFAULT_TIME_LIMIT,
-        early: int = 0,
+        prestart: int = 0,
         guess: Callable[[], list[WorkItem]] | None = None,
         resident_at: str | None = None,
     ) -> None:
@@ -478,28 +481,28 @@ class Parser:
         self.queue: deque[list[int]] = deque()
         self.done: dict[int, ModuleFacts] = {}
         self.workers: list[_Worker] = []
-        self.guessed = 0  # submitted items the early worker had guessed (and started on)
-        self.resident = False  # the early worker is a resident parser (``resident``)
-        self._early: _Worker | None = None
+        self.guessed = 0  # submitted items the first worker had guessed (and started on)
+        self.resident = False  # the first worker is a resident parser (``resident``)
+        self._first: _Worker | None = None
         self._linger: str | None = None
         self._zygote: _Zygote | None = None
-        if not early:
+        if not prestart:
             return
         found = resident.connect(resident_at) if resident_at else None
         if found is not None:  # it always answers with its guess, if only []
-            self._early = _Worker(found[0], found[1], guessing=True)
+            self._first = _Worker(found[0], found[1], guessing=True)
             self.resident = True
-            self.workers.append(self._early)
+            self.workers.append(self._first)
             try:
                 found[1].send(guess)
             except (OSError, ValueError):
                 pass  # gone: ``_guessed`` finds no answer and hands its items on
-        count = min(early, self.jobs) - len(self.workers)
+        count = min(prestart, self.jobs) - len(self.workers)
         if count <= 0:
             return
         if self.resident:
             guess = None  # the resident guesses
-        if early == 1:
+        if prestart == 1:
             forked = [self._start(warm=True, guess=guess)]
         elif hasattr(os, "fork"):  # a first run: the zygote loads the parser once, forks all
             self._zygote = _Zygote(self._ctx, count, guess, self._foreign())
@@ -509,8 +512,8 @@ class Parser:
         else:
             forked = [self._start(guess=guess)] + [self._start() for _ in range(count - 1)]
         if not self.resident:
-            self._early = forked[0]
-            self._early.guessing = guess is not None
+            self._first = forked[0]
+            self._first.guessing = guess is not None
             self._linger = resident_at
         self.workers.extend(forked)
 
@@ -568,20 +571,20 @@ class Parser:
 
     def submit(self, items: list[WorkItem]) -> None:
         """Start parsing ``items`` (one ``submit`` per parser). Returns once a guessing first
-        worker has said what it guessed (so it has read the hints: they may be replaced)."""
+        worker has said what it guessed (so it has read the last run's record: it may be replaced)."""
         self.items = list(items)
         guessed = self._guessed()
         self.queue = _batches(self.items, skip=frozenset(guessed))
         if guessed:
             self.guessed = len(guessed)
-            self._give(self._early, guessed)  # type: ignore[arg-type]
+            self._give(self._first, guessed)  # type: ignore[arg-type]
         self._hand_out()
 
     def _guessed(self) -> list[int]:
-        """The indices of the items the early worker guessed (it has them, or will soon);
+        """The indices of the items the first worker guessed (it has them, or will soon);
         when it guessed anything that was not submitted, it is stopped instead: its time is
         better spent on the files that are needed."""
-        w = self._early
+        w = self._first
         if w is None or w not in self.workers or not w.guessing:
             return []
         try:
@@ -682,14 +685,14 @@ class Parser:
 
     def close(self) -> None:
         """Stop every worker at once: they hold nothing worth a polite goodbye, and a worker
-        started early may still be loading the parser, which nobody should wait for. A
+        started before discovery may still be loading the parser, which nobody should wait for. A
         resident parser's session just ends; an idle first worker is asked to linger as the
         next resident (see ``resident``) when ``resident_at`` named a socket that had none."""
         for w in self.workers:
             if isinstance(w.process, resident.Remote):
                 w.conn.close()
                 continue
-            if w is self._early and self._linger and not w.pending and w.process.is_alive():
+            if w is self._first and self._linger and not w.pending and w.process.is_alive():
                 try:
                     w.conn.send(("linger", self._linger))
                     w.conn.close()
@@ -712,7 +715,7 @@ class Parser:
 def parse_isolated(
     items: list[WorkItem],
     jobs: int,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
     time_limit: float | None = DEFAULT_TIME_LIMIT,
 ) -> list[ModuleFacts]:
     """Facts for every item (in input order), parsed by up to ``jobs`` worker processes."""

@@ -1,11 +1,11 @@
 """A parser process that stays resident between runs, so that a run after an edit parses the
 edited file at once instead of first spending a fifth of a second loading libcst.
 
-After a run, its first parser process (``isolate.Parser(early=True)``) is not killed but asked
+After a run, its first parser process (``isolate.Parser(prestart=...)``) is not killed but asked
 to *linger*: it forks a detached copy of itself, which listens on a Unix socket for
 ``IDLE_SECONDS`` and then exits. The next run of the same analyser code (the socket's name is
 the hash of ``cache.code_signature``, the Python and the user) connects to it instead of
-forking a new first worker; the resident process reads the hints (``cache.Hints``), parses the
+forking a new first worker; the resident process makes the guess (``cache.Guess``), parses the
 files that changed and answers with their facts, exactly as a freshly forked worker would.
 
 Safe by construction:
@@ -22,8 +22,8 @@ Safe by construction:
   (``close_inherited``) and it runs in a session of its own, so it holds no pipe of the run
   that started it or of that run's caller, and no Ctrl-C of that terminal reaches it.
 
-``MIGRATOR_RESIDENT_PARSER=0`` turns it off for the command line, and so does ``--no-cache``
-(the Python API uses it only when asked: ``analyze(..., resident=True)``).
+``MIGRATOR_RESIDENT_PARSER=0`` turns it off, and so does ``--no-cache`` (``use_cache=False``):
+the engine (``engine.Engine``) decides, there is no option for it.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ ENVIRONMENT = "MIGRATOR_RESIDENT_PARSER"
 
 
 def wanted() -> bool:
-    """Whether the command line should use and leave a resident parser."""
+    """Whether runs should use and leave a resident parser (the environment says)."""
     return os.environ.get(ENVIRONMENT, "1").strip().lower() not in ("0", "no", "false", "off")
 
 

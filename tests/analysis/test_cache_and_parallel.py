@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from migrator.analysis import analyze
+from migrator.analysis import analyze, analyze_with_stats
 from migrator.analysis.cache import MAGIC, default_cache_dir
 from migrator.analysis.formats import render
 
@@ -36,17 +36,17 @@ def as_json(graph) -> str:
 
 def test_warm_run_parses_nothing_and_one_change_parses_one(project, tmp_path):
     cache = tmp_path / "cache"
-    cold = analyze(project, cache_dir=cache, jobs=1)
-    assert (cold.stats.parsed, cold.stats.cached) == (13, 0)
-    warm = analyze(project, cache_dir=cache, jobs=1)
-    assert (warm.stats.parsed, warm.stats.cached) == (0, 13)
+    cold, cold_stats = analyze_with_stats(project, cache_dir=cache, jobs=1)
+    assert (cold_stats.parsed, cold_stats.cached) == (13, 0)
+    warm, warm_stats = analyze_with_stats(project, cache_dir=cache, jobs=1)
+    assert (warm_stats.parsed, warm_stats.cached) == (0, 13)
     assert as_json(warm) == as_json(cold)
     (project / "pkg" / "m3.py").write_text("import pkg.m5\n")
-    incr = analyze(project, cache_dir=cache, jobs=1)
-    assert (incr.stats.parsed, incr.stats.cached) == (1, 12)
+    incr, incr_stats = analyze_with_stats(project, cache_dir=cache, jobs=1)
+    assert (incr_stats.parsed, incr_stats.cached) == (1, 12)
     assert incr.g.has_edge("pkg.m3", "pkg.m5", key="import")
     assert not incr.g.has_edge("pkg.m3", "pkg.m4", key="import")
-    assert analyze(project, cache_dir=cache, jobs=1).stats.parsed == 0
+    assert analyze_with_stats(project, cache_dir=cache, jobs=1)[1].parsed == 0
 
 
 def test_default_cache_lives_outside_the_project_and_no_cache_writes_nothing(project):
@@ -62,7 +62,7 @@ def test_default_cache_lives_outside_the_project_and_no_cache_writes_nothing(pro
     assert packs and all(p.read_bytes().startswith(MAGIC) for p in packs)
     assert not [p for p in where.rglob("*") if p.name.endswith(".tmp")]
     assert sorted(p.relative_to(project) for p in project.rglob("*")) == before
-    assert analyze(project, jobs=1).stats.parsed == 0  # the default cache is used
+    assert analyze_with_stats(project, jobs=1)[1].parsed == 0  # the default cache is used
     # another tree has another folder
     assert default_cache_dir(project / "pkg") != where
 
@@ -88,19 +88,19 @@ def test_corrupted_pack_is_detected_and_rebuilt(project, tmp_path, damage):
     # a damaged finished graph: rebuilt from the (intact) facts, nothing parsed
     (graph_file,) = list(cache.rglob("*.graph"))
     corrupt(graph_file)
-    again = analyze(project, cache_dir=cache, jobs=1)
-    assert (again.stats.parsed, again.stats.cached) == (0, 13)
+    again, again_stats = analyze_with_stats(project, cache_dir=cache, jobs=1)
+    assert (again_stats.parsed, again_stats.cached) == (0, 13)
     assert as_json(again) == expected
     # a damaged facts pack (and no finished graph): detected, files parsed again
     (pack,) = list(cache.rglob("*.pack"))
     corrupt(pack)
     for path in cache.rglob("*.graph"):
         path.unlink()
-    again = analyze(project, cache_dir=cache, jobs=1)
-    assert again.stats.parsed == 13
-    assert any("corrupt" in n for n in again.stats.cache_notes)
+    again, again_stats = analyze_with_stats(project, cache_dir=cache, jobs=1)
+    assert again_stats.parsed == 13
+    assert any("corrupt" in n for n in again_stats.cache_notes)
     assert as_json(again) == expected
-    assert analyze(project, cache_dir=cache, jobs=1).stats.parsed == 0
+    assert analyze_with_stats(project, cache_dir=cache, jobs=1)[1].parsed == 0
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "other version"])
@@ -116,11 +116,11 @@ def test_a_damaged_ledger_costs_a_full_resolution_not_a_wrong_graph(project, tmp
     else:
         _damage(ledger, damage)
     (project / "pkg" / "m5.py").write_text("from pkg import m6\n\n\ndef f5():\n    return 5\n")
-    got = analyze(project, cache_dir=cache, jobs=1)
-    assert (got.stats.resolution, got.stats.parsed) == ("full", 1)
+    got, got_stats = analyze_with_stats(project, cache_dir=cache, jobs=1)
+    assert (got_stats.resolution, got_stats.parsed) == ("full", 1)
     assert as_json(got) == as_json(analyze(project, use_cache=False, jobs=1))
     (project / "pkg" / "m5.py").write_text("from pkg import m6\n\n\ndef f5():\n    return 6\n")
-    assert analyze(project, cache_dir=cache, jobs=1).stats.resolution == "incremental"
+    assert analyze_with_stats(project, cache_dir=cache, jobs=1)[1].resolution == "incremental"
 
 
 def test_a_finished_graph_is_reused_only_by_the_resolver_that_made_it(
@@ -137,8 +137,8 @@ def test_a_finished_graph_is_reused_only_by_the_resolver_that_made_it(
     expected = as_json(analyze(project, cache_dir=cache, jobs=1))
     real = cache_module.graph_signature
     monkeypatch.setattr(cache_module, "graph_signature", lambda sig: real(sig) + "-edited")
-    again = analyze(project, cache_dir=cache, jobs=1)
-    assert (again.stats.resolution, again.stats.parsed) == ("full", 0)
+    again, again_stats = analyze_with_stats(project, cache_dir=cache, jobs=1)
+    assert (again_stats.resolution, again_stats.parsed) == ("full", 0)
     assert as_json(again) == expected
 
 
@@ -149,7 +149,7 @@ def test_packs_are_compacted(project, tmp_path):
         (project / "pkg" / "m0.py").write_text(f"X = {i}\n")
         analyze(project, cache_dir=cache, jobs=1)
     assert len(list(cache.rglob("*.pack"))) < 8
-    assert analyze(project, cache_dir=cache, jobs=1).stats.parsed == 0
+    assert analyze_with_stats(project, cache_dir=cache, jobs=1)[1].parsed == 0
 
 
 def test_concurrent_runs_share_a_cache_safely(project, tmp_path):
@@ -173,15 +173,15 @@ def test_concurrent_runs_share_a_cache_safely(project, tmp_path):
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], [o[1] for o in outs]
     assert len({o[0] for o in outs}) == 1
-    graph = analyze(project, cache_dir=cache, jobs=1)
-    assert graph.stats.parsed == 0
+    graph, graph_stats = analyze_with_stats(project, cache_dir=cache, jobs=1)
+    assert graph_stats.parsed == 0
     assert json.loads(outs[0][0])["nodes"]
 
 
 def test_process_pool_gives_the_same_graph(project):
     serial = analyze(project, use_cache=False, jobs=1)
-    parallel = analyze(project, use_cache=False, jobs=2)
-    assert parallel.stats.jobs == 2
+    parallel, parallel_stats = analyze_with_stats(project, use_cache=False, jobs=2)
+    assert parallel_stats.jobs == 2
     assert as_json(parallel) == as_json(serial)
 
 
@@ -212,23 +212,27 @@ def test_unchanged_tree_reuses_the_finished_graph_and_an_edit_patches_it(
         raise AssertionError("a full build ran")
 
     monkeypatch.setattr(resolve, "build_graph_for_patching", fail)
-    again = analyze(project, cache_dir=cache, jobs=1)
+    again, again_stats = analyze_with_stats(project, cache_dir=cache, jobs=1)
     assert as_json(again) == first
-    assert (again.stats.resolution, again.stats.resolved) == ("cached", 0)
+    assert (again_stats.resolution, again_stats.resolved) == ("cached", 0)
     (project / "pkg" / "m1.py").write_text("from pkg import m2\n\n\ndef f1():\n    return 1\n")
-    body = analyze(project, cache_dir=cache, jobs=1)  # same names: only m1 is resolved again
-    assert (body.stats.resolution, body.stats.resolved) == ("incremental", 1)
+    body, body_stats = analyze_with_stats(
+        project, cache_dir=cache, jobs=1
+    )  # same names: only m1 is resolved again
+    assert (body_stats.resolution, body_stats.resolved) == ("incremental", 1)
     assert not body.g.has_edge("pkg.m1:f1", "pkg.m2:f2")
     (project / "pkg" / "m1.py").write_text("X = 2\n")
-    shape = analyze(project, cache_dir=cache, jobs=1)  # f1 is gone: m0, which uses it, too
-    assert (shape.stats.resolution, shape.stats.resolved) == ("incremental", 2)
+    shape, shape_stats = analyze_with_stats(
+        project, cache_dir=cache, jobs=1
+    )  # f1 is gone: m0, which uses it, too
+    assert (shape_stats.resolution, shape_stats.resolved) == ("incremental", 2)
     assert "pkg.m1:f1" not in shape.g and "pkg.m1:X" in shape.g
     (project / "pkg" / "new.py").write_text("Y = 1\n")  # a new module nobody imports yet
-    added = analyze(project, cache_dir=cache, jobs=1)
-    assert (added.stats.resolution, added.stats.resolved) == ("incremental", 1)
+    added, added_stats = analyze_with_stats(project, cache_dir=cache, jobs=1)
+    assert (added_stats.resolution, added_stats.resolved) == ("incremental", 1)
     (project / "pkg" / "m1.py").unlink()  # m0 imports it: m0 is resolved again
-    gone = analyze(project, cache_dir=cache, jobs=1)
-    assert (gone.stats.resolution, gone.stats.resolved) == ("incremental", 1)
+    gone, gone_stats = analyze_with_stats(project, cache_dir=cache, jobs=1)
+    assert (gone_stats.resolution, gone_stats.resolved) == ("incremental", 1)
     assert "pkg.m1" not in gone.g and not gone.g.has_edge("pkg.m0", "pkg.m1")
     with pytest.raises(AssertionError, match="a full build ran"):  # other options: no ledger
         analyze(project, cache_dir=cache, jobs=1, plugins=False)
@@ -262,8 +266,8 @@ def test_graph_cache_stays_small_across_edits_and_options(project, tmp_path):
     pointers = [p for p in graphs.iterdir() if p.name.startswith("latest-")]
     store = GraphCache(cache, cache_key()).store  # pointers are signed JSON like the rest
     assert pointers and all(store.read(p.name, b"latest")["key"] in kept for p in pointers)
-    again = analyze(project, cache_dir=cache, jobs=1, plugins=False)
-    assert again.stats.resolution == "cached"
+    again, again_stats = analyze_with_stats(project, cache_dir=cache, jobs=1, plugins=False)
+    assert again_stats.resolution == "cached"
 
 
 def test_sample_monolith_json_is_identical_across_hash_seeds():
@@ -463,8 +467,10 @@ def test_cached_facts_decode_their_name_uses_only_when_resolved(project, tmp_pat
     (project / "pkg" / "m3.py").write_text(
         "from pkg import m4\n\n\ndef f3():\n    return m4.f4  # x\n"
     )
-    incr = analyze(project, cache_dir=cache, jobs=1)  # a comment: no module resolved again
-    assert (incr.stats.resolution, incr.stats.resolved) == ("incremental", 0)
+    incr, incr_stats = analyze_with_stats(
+        project, cache_dir=cache, jobs=1
+    )  # a comment: no module resolved again
+    assert (incr_stats.resolution, incr_stats.resolved) == ("incremental", 0)
     parsed = FactsCache(cache, cache_key())
     parsed.load()
     assert all("_pending_uses" in vars(mf) for mf in parsed.entries.values())
@@ -504,15 +510,15 @@ def test_a_pack_with_damaged_name_uses_is_discarded_and_rebuilt(project, tmp_pat
     _write_pack(pack, rows, uses + text)
     for path in cache.rglob("*.graph"):
         path.unlink()  # so that the facts are resolved
-    got = analyze(project, cache_dir=cache, jobs=1)
+    got, got_stats = analyze_with_stats(project, cache_dir=cache, jobs=1)
     assert as_json(got) == expected
-    assert got.stats.parsed == 13
+    assert got_stats.parsed == 13
     assert any(
         "damaged facts cache discarded and rebuilt" in n and pack.name in n
-        for n in got.stats.cache_notes
-    ), got.stats.cache_notes
-    again = analyze(project, cache_dir=cache, jobs=1)
-    assert again.stats.parsed == 0 and as_json(again) == expected
+        for n in got_stats.cache_notes
+    ), got_stats.cache_notes
+    again, again_stats = analyze_with_stats(project, cache_dir=cache, jobs=1)
+    assert again_stats.parsed == 0 and as_json(again) == expected
 
 
 def test_a_pack_whose_name_uses_lie_outside_it_is_discarded(project, tmp_path):
@@ -524,11 +530,11 @@ def test_a_pack_whose_name_uses_lie_outside_it_is_discarded(project, tmp_path):
     _write_pack(pack, rows, uses)
     for path in cache.rglob("*.graph"):
         path.unlink()
-    got = analyze(project, cache_dir=cache, jobs=1)
-    assert as_json(got) == expected and got.stats.parsed == 13
+    got, got_stats = analyze_with_stats(project, cache_dir=cache, jobs=1)
+    assert as_json(got) == expected and got_stats.parsed == 13
     assert any(
-        "corrupted cache pack" in n and "malformed facts" in n for n in got.stats.cache_notes
-    ), got.stats.cache_notes
+        "corrupted cache pack" in n and "malformed facts" in n for n in got_stats.cache_notes
+    ), got_stats.cache_notes
 
 
 def test_merged_packs_hold_the_facts_as_parsed(project, tmp_path):
@@ -547,8 +553,8 @@ def test_merged_packs_hold_the_facts_as_parsed(project, tmp_path):
             break
     assert len(list(cache.rglob("*.pack"))) == 1
     shutil.rmtree(cache / f"graph-v{FACTS_VERSION}")
-    got = analyze(project, cache_dir=cache, jobs=1)
-    assert got.stats.parsed == 0
+    got, got_stats = analyze_with_stats(project, cache_dir=cache, jobs=1)
+    assert got_stats.parsed == 0
     assert as_json(got) == as_json(analyze(project, use_cache=False, jobs=1))
     merged = FactsCache(cache, cache_key())
     merged.load()

@@ -203,7 +203,7 @@ def test_missing_and_non_python_paths(tree, tmp_path):
 
 
 def test_project_root_is_the_root_discover_gives_without_walking(tree, tmp_path):
-    """The parser process started before discovery finds its hints (``cache.Hints``) by the
+    """The parser process started before discovery finds its record (``cache.Guess``) by the
     root alone, so ``project_root`` must agree with ``discover`` on every layout."""
     from migrator.analysis.discover import project_root
 

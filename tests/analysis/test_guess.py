@@ -1,5 +1,5 @@
-"""The first parser process guesses the changed files from the last run's hints
-(``cache.Hints``) and parses them before the main process has found them (``isolate.Parser``).
+"""The first parser process guesses the changed files from the last run's record
+(``cache.Guess``) and parses them before the main process has found them (``isolate.Parser``).
 A guess may only ever save time: wrong, stale, hostile or crashing guesses must still give
 exactly the facts an ordinary parse gives."""
 
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from migrator.analysis import analyze
-from migrator.analysis.cache import Hints, _frame, cache_key
+from migrator.analysis import analyze, analyze_with_stats
+from migrator.analysis.cache import Guess, _frame, cache_key
 from migrator.analysis.facts import WorkItem
 from migrator.analysis.formats import render
 from migrator.analysis.isolate import CRASH_CODE, Parser
@@ -42,18 +42,18 @@ def project(tmp_path: Path) -> Path:
     return tmp_path / "proj"
 
 
-def hints_of(project: Path, cache: Path, plugins: bool = True) -> Hints:
-    return Hints(cache, cache_key(), project.resolve(), plugins)
+def guess_of(project: Path, cache: Path, plugins: bool = True) -> Guess:
+    return Guess(cache, cache_key(), project.resolve(), plugins)
 
 
-def plant(hints: Hints, content: str, signed: bool) -> None:
-    """Hints with ``content``: as a forger without the key writes them, or signed (as a run
+def plant(guess: Guess, content: str, signed: bool) -> None:
+    """Guess with ``content``: as a forger without the key writes them, or signed (as a run
     of another version, or someone holding the key, could)."""
-    hints.path.parent.mkdir(parents=True, exist_ok=True)
+    guess.path.parent.mkdir(parents=True, exist_ok=True)
     if signed:
-        hints.path.write_bytes(_frame(b"hints", content.encode(), cache_key()))
+        guess.path.write_bytes(_frame(b"guess", content.encode(), cache_key()))
     else:
-        hints.path.write_text(content)
+        guess.path.write_text(content)
 
 
 def item(project: Path, rel: str, module: str, plugins: bool = True) -> WorkItem:
@@ -67,33 +67,35 @@ def edit(path: Path, text: str) -> None:
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000))
 
 
-# -- hints ------------------------------------------------------------------------------------
+# -- the guess ---------------------------------------------------------------------------------
 
 
-def test_hints_guess_exactly_the_files_whose_content_changed(project: Path, tmp_path: Path) -> None:
+def test_the_guess_names_exactly_the_files_whose_content_changed(
+    project: Path, tmp_path: Path
+) -> None:
     cache = tmp_path / "cache"
     analyze(project, cache_dir=cache, jobs=1)
-    hints = hints_of(project, cache)
-    assert hints.path.is_file() and hints.guess() == []
+    guess = guess_of(project, cache)
+    assert guess.path.is_file() and guess.items() == []
 
     edit(project / "pkg/m3.py", "X = 3\n")
     (project / "pkg/m4.py").touch()  # a new mtime, the same bytes: nothing to parse
     os.utime(project / "pkg/m4.py", ns=(1, 1))
     (project / "pkg/m5.py").unlink()  # gone: nothing to parse either
-    assert hints.guess() == [item(project, "pkg/m3.py", "pkg.m3")]
-    # the hints of a run without plug-ins are another file, and the items say so
-    assert hints_of(project, cache, plugins=False).guess() == []
+    assert guess.items() == [item(project, "pkg/m3.py", "pkg.m3")]
+    # the record of a run without plug-ins are another file, and the items say so
+    assert guess_of(project, cache, plugins=False).items() == []
 
 
-def test_hints_give_up_when_too_many_files_changed(project: Path, tmp_path: Path) -> None:
+def test_the_guess_gives_up_when_too_many_files_changed(project: Path, tmp_path: Path) -> None:
     """A checkout or a rebase changes many files: the ordinary parallel parse is better."""
     cache = tmp_path / "cache"
     analyze(project, cache_dir=cache, jobs=1)
-    for i in range(Hints.MOST):
+    for i in range(Guess.MOST):
         edit(project / f"pkg/m{i}.py", f"X = {i}\n")
-    assert len(hints_of(project, cache).guess()) == Hints.MOST
+    assert len(guess_of(project, cache).items()) == Guess.MOST
     edit(project / "pkg/m9.py", "X = 9\n")
-    assert hints_of(project, cache).guess() == []
+    assert guess_of(project, cache).items() == []
 
 
 @pytest.mark.parametrize("signed", [False, True])
@@ -106,48 +108,48 @@ def test_hints_give_up_when_too_many_files_changed(project: Path, tmp_path: Path
         '{"version": 2, "root": "/elsewhere", "files": []}',
     ],
 )
-def test_unusable_hints_guess_nothing(
+def test_an_unusable_record_guesses_nothing(
     project: Path, tmp_path: Path, content: str, signed: bool
 ) -> None:
-    hints = hints_of(project, tmp_path / "cache")
-    plant(hints, content, signed)
-    assert hints.guess() == []
+    guess = guess_of(project, tmp_path / "cache")
+    plant(guess, content, signed)
+    assert guess.items() == []
 
 
-def test_unsigned_hints_are_refused(project: Path, tmp_path: Path) -> None:
-    """Hints that would be used if signed are ignored when they are not."""
-    hints = hints_of(project, tmp_path / "cache")
+def test_an_unsigned_record_is_refused(project: Path, tmp_path: Path) -> None:
+    """Guess that would be used if signed are ignored when they are not."""
+    guess = guess_of(project, tmp_path / "cache")
     edit(project / "pkg/m1.py", "X = 1\n")
     text = json.dumps(
         {
-            "version": Hints.VERSION,
+            "version": Guess.VERSION,
             "root": str(project.resolve()),
             "plugins": True,
             "files": [["pkg/m1.py", "pkg.m1", False, 0, 0, "0" * 64]],
         }
     )
-    plant(hints, text, signed=False)
-    assert hints.guess() == []
-    plant(hints, text, signed=True)
-    assert [i[0] for i in hints.guess()] == ["pkg/m1.py"]
+    plant(guess, text, signed=False)
+    assert guess.items() == []
+    plant(guess, text, signed=True)
+    assert [i[0] for i in guess.items()] == ["pkg/m1.py"]
 
 
-def test_hints_never_reach_outside_the_project(project: Path, tmp_path: Path) -> None:
-    """A repository may commit its own cache directory: hints naming files outside the
+def test_the_guess_never_reaches_outside_the_project(project: Path, tmp_path: Path) -> None:
+    """A repository may commit its own cache directory: a record naming files outside the
     project are skipped, not read."""
     outside = tmp_path / "secret.py"
     outside.write_text("TOKEN = 1\n")
-    hints = hints_of(project, tmp_path / "cache")
+    guess = guess_of(project, tmp_path / "cache")
     rows = [
         [rel, "x", False, 0, 0, "0" * 64]
         for rel in ("../secret.py", str(outside), "pkg/../../secret.py")
     ]
     rows.append(["pkg/m1.py", "pkg.m1", False, 0, 0, "0" * 64])
     plant(
-        hints,
+        guess,
         json.dumps(
             {
-                "version": Hints.VERSION,
+                "version": Guess.VERSION,
                 "root": str(project.resolve()),
                 "plugins": True,
                 "files": rows,
@@ -155,7 +157,7 @@ def test_hints_never_reach_outside_the_project(project: Path, tmp_path: Path) ->
         ),
         signed=True,
     )
-    assert [i[0] for i in hints.guess()] == ["pkg/m1.py"]
+    assert [i[0] for i in guess.items()] == ["pkg/m1.py"]
 
 
 # -- the parser ---------------------------------------------------------------------------------
@@ -189,7 +191,7 @@ def parse_plainly(items: list[tuple]) -> list:
 
 def test_guessed_facts_are_the_facts_of_an_ordinary_parse(project: Path) -> None:
     items = [item(project, f"pkg/m{i}.py", f"pkg.m{i}") for i in range(4)]
-    with Parser(2, early=True, guess=lambda: [items[2], items[0]]) as parser:
+    with Parser(2, prestart=1, guess=lambda: [items[2], items[0]]) as parser:
         parser.submit(items)
         got = parser.results()
         assert parser.guessed == 2
@@ -197,11 +199,11 @@ def test_guessed_facts_are_the_facts_of_an_ordinary_parse(project: Path) -> None
 
 
 def test_a_guess_that_was_not_needed_costs_nothing_but_time(project: Path) -> None:
-    """The early worker guessed a file whose facts the cache already has: it is stopped, and
+    """The first worker guessed a file whose facts the cache already has: it is stopped, and
     the items submitted are parsed by others."""
     wanted = [item(project, "pkg/m1.py", "pkg.m1")]
     unwanted = item(project, "pkg/m2.py", "pkg.m2")
-    with Parser(2, early=True, guess=lambda: [unwanted]) as parser:
+    with Parser(2, prestart=1, guess=lambda: [unwanted]) as parser:
         parser.submit(wanted)
         assert parser.guessed == 0
         assert parser.results() == parse_plainly(wanted)
@@ -209,10 +211,10 @@ def test_a_guess_that_was_not_needed_costs_nothing_but_time(project: Path) -> No
 
 def test_a_guess_that_raises_leaves_an_ordinary_worker(project: Path) -> None:
     def broken() -> list:
-        raise RuntimeError("no hints")
+        raise RuntimeError("no guess")
 
     items = [item(project, "pkg/m1.py", "pkg.m1")]
-    with Parser(2, early=True, guess=broken) as parser:
+    with Parser(2, prestart=1, guess=broken) as parser:
         parser.submit(items)
         assert parser.guessed == 0
         assert parser.results() == parse_plainly(items)
@@ -221,12 +223,12 @@ def test_a_guess_that_raises_leaves_an_ordinary_worker(project: Path) -> None:
 def test_a_crash_while_guessing_is_blamed_on_the_file_that_crashes(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The early worker parses its guesses before it is asked, so when it dies nobody knows
+    """The first worker parses its guesses before it is asked, so when it dies nobody knows
     which of them it was on: all go to a fresh worker, which finds the culprit."""
     misbehave_on(b"BOOM", segfault, monkeypatch)
     (project / "pkg/m5.py").write_text("BOOM = 1\n")
     items = [item(project, f"pkg/m{i}.py", f"pkg.m{i}") for i in (1, 5, 6)]
-    with Parser(2, early=True, guess=lambda: items[:2]) as parser:
+    with Parser(2, prestart=1, guess=lambda: items[:2]) as parser:
         parser.submit(items)
         got = parser.results()
     assert [d.code for d in got[1].diagnostics] == [CRASH_CODE]
@@ -237,15 +239,15 @@ def test_a_crash_while_guessing_is_blamed_on_the_file_that_crashes(
 # -- the whole run -------------------------------------------------------------------------------
 
 
-def test_an_edit_is_parsed_by_the_early_worker_and_the_graph_is_exact(
+def test_an_edit_is_parsed_by_the_first_worker_and_the_graph_is_exact(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # the early worker needs a second core
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # the first worker needs a second core
     cache = tmp_path / "cache"
     analyze(project, cache_dir=cache)
     edit(project / "pkg/m3.py", "from pkg import m7\n\n\ndef g():\n    return m7.f7()\n")
-    graph = analyze(project, cache_dir=cache)
-    assert (graph.stats.parsed, graph.stats.guessed, graph.stats.resolution) == (
+    graph, graph_stats = analyze_with_stats(project, cache_dir=cache)
+    assert (graph_stats.parsed, graph_stats.guessed, graph_stats.resolution) == (
         1,
         1,
         "incremental",
@@ -254,25 +256,25 @@ def test_an_edit_is_parsed_by_the_early_worker_and_the_graph_is_exact(
     assert render(graph, "json") == render(analyze(project, use_cache=False), "json")
 
 
-def test_a_run_saves_its_hints_only_after_its_first_parser_process_read_the_last_ones(
+def test_a_run_records_for_the_next_guess_only_after_its_first_parser_process_read_the_last_ones(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Saved earlier, they would tell a parser process that is slow to start (a loaded
+    """Written earlier, the record would tell a parser process that is slow to start (a loaded
     machine, a tiny project that the main process hashes in a few milliseconds) that nothing
     changed: it would guess nothing, and the edit would wait for an ordinary parse."""
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     cache = tmp_path / "cache"
     analyze(project, cache_dir=cache)
-    real = Hints.guess
+    real = Guess.items
 
-    def slow(self: Hints) -> list:
+    def slow(self: Guess) -> list:
         time.sleep(0.5)
         return real(self)
 
-    monkeypatch.setattr(Hints, "guess", slow)  # the forked parser process inherits it
+    monkeypatch.setattr(Guess, "items", slow)  # the forked parser process inherits it
     edit(project / "pkg/m3.py", "X = 3\n")
-    assert analyze(project, cache_dir=cache).stats.guessed == 1
-    assert hints_of(project, cache).guess() == []  # and this run's hints were saved
+    assert analyze_with_stats(project, cache_dir=cache)[1].guessed == 1
+    assert guess_of(project, cache).items() == []  # and this run's record was written
 
 
 def test_parser_processes_never_load_networkx() -> None:
@@ -296,16 +298,16 @@ def test_a_run_with_nothing_cached_starts_all_its_parser_processes_at_once(
 ) -> None:
     """They load libcst while the main process finds the files; a run that reuses facts has
     a file or two to parse and starts one; one core starts none (it would only compete)."""
-    import migrator.analysis
+    import migrator.analysis.engine
 
     started: list[int] = []
 
     class Recording(Parser):
-        def __init__(self, *args: object, early: int = 0, **kwargs: object) -> None:
-            started.append(early)
-            super().__init__(*args, early=early, **kwargs)  # type: ignore[arg-type]
+        def __init__(self, *args: object, prestart: int = 0, **kwargs: object) -> None:
+            started.append(prestart)
+            super().__init__(*args, prestart=prestart, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(migrator.analysis, "Parser", Recording)
+    monkeypatch.setattr(migrator.analysis.engine, "Parser", Recording)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     cache = tmp_path / "cache"
     analyze(project, cache_dir=cache, jobs=4)
@@ -345,7 +347,7 @@ def _all_gone(pids: list[int], within: float = 5.0) -> bool:
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_a_first_runs_workers_come_from_one_zygote_and_leave_nothing_behind(project: Path) -> None:
     items = [item(project, f"pkg/m{i}.py", f"pkg.m{i}") for i in range(10)]
-    with Parser(2, early=2) as parser:
+    with Parser(2, prestart=2) as parser:
         zygote = parser._zygote.process.pid  # type: ignore[union-attr]
         assert _parent_of(zygote) == os.getpid()
         parser.submit(items)
@@ -362,7 +364,7 @@ def test_a_crash_in_a_worker_of_the_zygote_names_the_signal(
     misbehave_on(b"BOOM", segfault, monkeypatch)
     (project / "pkg/m5.py").write_text("BOOM = 1\n")
     items = [item(project, f"pkg/m{i}.py", f"pkg.m{i}") for i in range(10)]
-    with Parser(2, early=2) as parser:
+    with Parser(2, prestart=2) as parser:
         parser.submit(items)
         got = parser.results()
     assert [(d.code, "SIGSEGV" in d.message) for d in got[5].diagnostics] == [(CRASH_CODE, True)]
@@ -379,7 +381,7 @@ def test_a_worker_of_the_zygote_over_the_time_limit_is_killed(
     items = [item(project, f"pkg/m{i}.py", f"pkg.m{i}") for i in range(10)]
 
     def run() -> list:
-        with Parser(2, time_limit=5.0, early=2) as parser:  # its clock starts as libcst loads
+        with Parser(2, time_limit=5.0, prestart=2) as parser:  # its clock starts as libcst loads
             parser.submit(items)
             return parser.results()
 
@@ -396,7 +398,7 @@ def test_workers_whose_zygote_died_are_still_stopped(
     misbehave_on(b"SLOW", lambda: time.sleep(60), monkeypatch)
     (project / "pkg/m2.py").write_text("SLOW = 1\n")
     items = [item(project, f"pkg/m{i}.py", f"pkg.m{i}") for i in range(10)]
-    with Parser(2, time_limit=5.0, early=2) as parser:
+    with Parser(2, time_limit=5.0, prestart=2) as parser:
         workers = [w.process.pid for w in parser.workers]
         parser._zygote.process.kill()  # type: ignore[union-attr]
         parser.submit(items)
@@ -412,7 +414,7 @@ from migrator.analysis.facts import WorkItem
 from migrator.analysis.isolate import Parser
 items = [WorkItem(f"m{i}.py", f"m{i}", False, "0" * 64, b"X = 1\\n" * 400, True)
          for i in range(80)]
-parser = Parser(2, early=int(sys.argv[1]))
+parser = Parser(2, prestart=int(sys.argv[1]))
 parser.submit(items)
 parser.results()
 pids = [w.process.pid for w in parser.workers]
@@ -424,20 +426,23 @@ os.kill(os.getpid(), signal.SIGKILL)  # no handler, no close: the workers must n
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-@pytest.mark.parametrize("early", [0, 2], ids=["forked-here", "zygote"])
-def test_a_run_killed_outright_leaves_no_parser_process_behind(early: int) -> None:
+@pytest.mark.parametrize("prestart", [0, 2], ids=["forked-here", "zygote"])
+def test_a_run_killed_outright_leaves_no_parser_process_behind(prestart: int) -> None:
     """A worker waiting for work learns that the run is gone when its pipe closes, which it
     does only if no other process (a sibling, the zygote, the worker itself) holds the run's
     end of it."""
     env = dict(os.environ, MIGRATOR_RESIDENT_PARSER="0")
     run = subprocess.Popen(
-        [sys.executable, "-c", _KILLED_RUN, str(early)], env=env, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", _KILLED_RUN, str(prestart)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )  # leftovers would hold it open:
     pids = [int(p) for p in run.stdout.readline().split()]  # type: ignore[union-attr]
     run.wait(timeout=120)  # so read one line, never to the end
     run.stdout.close()  # type: ignore[union-attr]
     try:
-        assert len(pids) == (3 if early else 2)
+        assert len(pids) == (3 if prestart else 2)
         assert _all_gone(pids, within=10.0)
     finally:
         for pid in pids:  # whatever the outcome, leave nothing running
@@ -456,7 +461,7 @@ def test_a_parser_closed_before_any_work_stops_its_zygote_at_once(
     from migrator.analysis import isolate
 
     monkeypatch.setattr(isolate, "_load_parser", lambda: time.sleep(60))
-    parser = Parser(2, early=2)
+    parser = Parser(2, prestart=2)
     zygote = parser._zygote.process  # type: ignore[union-attr]
     finishes(parser.close, 30)
     assert not zygote.is_alive() and zygote.exitcode == -signal.SIGKILL

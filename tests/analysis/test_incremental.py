@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from migrator.analysis import analyze
+from migrator.analysis import Stats, analyze, analyze_with_stats
 from migrator.analysis.formats import render
 from migrator.graph import DependencyGraph
 
@@ -70,29 +70,31 @@ def scratch(root: Path, **options) -> DependencyGraph:
     return analyze(root, use_cache=False, jobs=1, **options)
 
 
-def cached(root: Path, cache: Path, **options) -> DependencyGraph:
+def cached(root: Path, cache: Path, **options) -> tuple[DependencyGraph, Stats]:
     """The run under test: analysed with the cache in ``cache``."""
-    return analyze(root, cache_dir=cache, jobs=1, **options)
+    return analyze_with_stats(root, cache_dir=cache, jobs=1, **options)
 
 
-def check_step(root: Path, cache: Path, **options) -> DependencyGraph:
-    """Analyse with the cache, compare with from scratch, return the cached run's graph."""
-    got = cached(root, cache, **options)
+def check_step(root: Path, cache: Path, **options) -> tuple[DependencyGraph, Stats]:
+    """Analyse with the cache, compare with from scratch, return the cached run's graph and
+    statistics."""
+    got, stats = cached(root, cache, **options)
     assert_same(got, scratch(root, **options))
-    return got
+    return got, stats
 
 
 def check_unchanged(root: Path, cache: Path, want: DependencyGraph, **options) -> None:
     """Nothing changed since the last run: the finished graph is reused as it is."""
-    again = cached(root, cache, **options)
+    again, stats = cached(root, cache, **options)
     assert_same(again, want)
-    assert_resolution(again, "cached")
+    assert_resolution(again, stats, "cached")
 
 
-def assert_resolution(graph: DependencyGraph, expected: str, renumbered: bool = False) -> None:
+def assert_resolution(
+    graph: DependencyGraph, stats: Stats, expected: str, renumbered: bool = False
+) -> None:
     """``stats.resolution`` is ``expected`` and ``stats.resolved`` fits it (none for an
     incremental run whose changed files kept their facts but for their line counts)."""
-    stats = graph.stats
     assert stats.resolution == expected, (stats.resolution, stats.resolved)
     if expected == "cached":
         assert stats.resolved == 0
@@ -389,20 +391,20 @@ def test_sample_edit_gives_the_from_scratch_graph(case: Case, sample: tuple[Path
     root, cache = sample
     if case.prepare:
         case.prepare(root)
-    before = cached(root, cache)
-    assert before.stats.parsed == (2 if case.prepare else 0)
+    before, before_stats = cached(root, cache)
+    assert before_stats.parsed == (2 if case.prepare else 0)
     case.edit(root)
-    after = check_step(root, cache)
+    after, after_stats = check_step(root, cache)
     if case.check:
         case.check(before, after)
     if case.resolution == "incremental":
         changed = {e_two_files: 2, e_delete_file: 0}.get(case.edit, 1)  # files to parse
-        assert (after.stats.parsed, after.stats.cached) == (changed, after.stats.files - changed)
-    assert_resolution(after, case.resolution, renumbered=case.resolved == 0)
+        assert (after_stats.parsed, after_stats.cached) == (changed, after_stats.files - changed)
+    assert_resolution(after, after_stats, case.resolution, renumbered=case.resolved == 0)
     if case.resolved is not None:
-        assert after.stats.resolved == case.resolved
+        assert after_stats.resolved == case.resolved
     if case.more_than_one:
-        assert after.stats.resolved > 1
+        assert after_stats.resolved > 1
     check_unchanged(root, cache, after)
 
 
@@ -411,42 +413,42 @@ def test_syntax_error_and_its_fix(sample: tuple[Path, Path]) -> None:
     cached(root, cache)
     good = (root / CS).read_text()
     (root / CS).write_text(good + "\n\ndef broken(:\n    pass\n")
-    broken = check_step(root, cache)
+    broken, broken_stats = check_step(root, cache)
     assert any(d.file.endswith(CS) and d.code == "syntax-error" for d in broken.diagnostics)
-    assert broken.stats.resolution != "cached"
+    assert broken_stats.resolution != "cached"
     (root / CS).write_text(good + "\n# fixed\n")
-    fixed = check_step(root, cache)
+    fixed, fixed_stats = check_step(root, cache)
     assert not any(d.code == "syntax-error" for d in fixed.diagnostics)
-    assert fixed.stats.parsed == 1
-    assert_resolution(fixed, "incremental")
+    assert fixed_stats.parsed == 1
+    assert_resolution(fixed, fixed_stats, "incremental")
 
 
 def test_reverted_file_comes_from_the_facts_cache(sample: tuple[Path, Path]) -> None:
     root, cache = sample
-    first = cached(root, cache)
+    first, first_stats = cached(root, cache)
     original = (root / CS).read_bytes()
     e_add_function(root)
     check_step(root, cache)
     (root / CS).write_bytes(original)
-    reverted = check_step(root, cache)
+    reverted, reverted_stats = check_step(root, cache)
     assert_same(reverted, first)
-    assert reverted.stats.parsed == 0
+    assert reverted_stats.parsed == 0
     # the finished graph of these exact files may still be cached; otherwise it is patched
-    assert reverted.stats.resolution in ("cached", "incremental")
+    assert reverted_stats.resolution in ("cached", "incremental")
 
 
 def test_without_framework_plugins(sample: tuple[Path, Path]) -> None:
     root, cache = sample
-    before = cached(root, cache, plugins=False)
+    before, before_stats = cached(root, cache, plugins=False)
     assert not before.routes and not before.tables
     e_body_cross_domain(root)
-    after = check_step(root, cache, plugins=False)
+    after, after_stats = check_step(root, cache, plugins=False)
     c_body_cross_domain(before, after)
     assert not after.routes
-    assert_resolution(after, "incremental")
+    assert_resolution(after, after_stats, "incremental")
     e_remove_used_function(root)
-    after = check_step(root, cache, plugins=False)
-    assert_resolution(after, "incremental")
+    after, after_stats = check_step(root, cache, plugins=False)
+    assert_resolution(after, after_stats, "incremental")
 
 
 # -- framework fixture apps -----------------------------------------------------------------
@@ -463,14 +465,14 @@ def _orm_targets(graph: DependencyGraph, source: str) -> set[str]:
 def test_django_app_edits(tmp_path: Path) -> None:
     root = copy_app("django", tmp_path)
     cache = tmp_path / "cache"
-    first = cached(root, cache)
+    first, first_stats = cached(root, cache)
     assert "shop.models:Order" in first.g
     # a model string "app.Model" retargeted (body of a class: interface unchanged)
     replace(root, "shop/models.py", '"accounts.User"', '"blog.Tag"')
-    step = check_step(root, cache)
+    step, step_stats = check_step(root, cache)
     assert "blog.models:Tag" in _orm_targets(step, "shop.models:Order")
     assert "accounts.models:User" not in _orm_targets(step, "shop.models:Order")
-    assert_resolution(step, "incremental")
+    assert_resolution(step, step_stats, "incremental")
     # the prefix of an include()d urls module: routes of an untouched module change
     replace(
         root,
@@ -478,52 +480,52 @@ def test_django_app_edits(tmp_path: Path) -> None:
         'path("blog/", include("blog.urls"))',
         'path("journal/", include("blog.urls"))',
     )
-    step2 = check_step(root, cache)
+    step2, step2_stats = check_step(root, cache)
     assert any(
         r.path.startswith("/journal/") or r.path.startswith("journal/") for r in step2.routes
     )
     assert {r.path for r in step2.routes} != {r.path for r in step.routes}
-    assert_resolution(step2, "incremental")
+    assert_resolution(step2, step2_stats, "incremental")
     # a model class renamed (interface change): the "Tag" strings no longer resolve to it
     replace(root, "blog/models.py", "class Tag(models.Model):", "class Label(models.Model):")
-    step3 = check_step(root, cache)
+    step3, step3_stats = check_step(root, cache)
     assert "blog.models:Tag" not in step3.g and "blog.models:Label" in step3.g
-    assert_resolution(step3, "incremental")
+    assert_resolution(step3, step3_stats, "incremental")
     # a url line removed
     replace(root, "blog/urls.py", '    path("new/", views.post_create),\n', "")
-    step4 = check_step(root, cache)
+    step4, step4_stats = check_step(root, cache)
     assert len(step4.routes) < len(step3.routes)
-    assert_resolution(step4, "incremental")
+    assert_resolution(step4, step4_stats, "incremental")
 
 
 def test_fastapi_app_edits(tmp_path: Path) -> None:
     root = copy_app("fastapi", tmp_path)
     cache = tmp_path / "cache"
-    first = cached(root, cache)
+    first, first_stats = cached(root, cache)
     paths = {r.path for r in first.routes}
     assert any(p.startswith("/api/items") for p in paths), paths
     # a settings value used as include_router prefix (body edit in another module)
     replace(root, "svc/config.py", 'API_PREFIX: str = "/api"', 'API_PREFIX: str = "/v2"')
-    step = check_step(root, cache)
-    assert_resolution(step, "incremental")
+    step, step_stats = check_step(root, cache)
+    assert_resolution(step, step_stats, "incremental")
     # the router's own prefix
     replace(root, "svc/routers/items.py", 'prefix="/items"', 'prefix="/things"')
-    step2 = check_step(root, cache)
+    step2, step2_stats = check_step(root, cache)
     assert any("/things" in r.path for r in step2.routes)
     assert not any("/items" in r.path for r in step2.routes)
-    assert_resolution(step2, "incremental")
+    assert_resolution(step2, step2_stats, "incremental")
     # a route decorator removed
     replace(root, "svc/routers/users.py", '@users_router.delete("/{uid}")\n', "")
-    step3 = check_step(root, cache)
+    step3, step3_stats = check_step(root, cache)
     assert not any(r.method == "DELETE" for r in step3.routes)
-    assert_resolution(step3, "incremental")
+    assert_resolution(step3, step3_stats, "incremental")
     # a dependency function removed (interface change of deps: its importers re-resolved)
     path = root / "svc" / "deps.py"
     path.write_text(remove_top_level(path.read_text(), "current_user"))
-    step4 = check_step(root, cache)
+    step4, step4_stats = check_step(root, cache)
     assert "svc.deps:current_user" in step3.g and "svc.deps:current_user" not in step4.g
-    assert_resolution(step4, "incremental")
-    assert step4.stats.resolved > 1
+    assert_resolution(step4, step4_stats, "incremental")
+    assert step4_stats.resolved > 1
 
 
 # -- a seeded random sequence of cumulative edits ---------------------------------------------
@@ -815,23 +817,26 @@ def test_random_edit_sequence_matches_from_scratch(sample: tuple[Path, Path]) ->
     for i in range(25):
         what, files_changed = editor.step()
         state = editor.state()
-        got = cached(root, cache)
+        got, got_stats = cached(root, cache)
         want = scratch(root)
         try:
             assert_same(got, want)
         except AssertionError as exc:
             raise AssertionError(f"step {i} ({what}): {exc}") from exc
         allowed = {"incremental", "cached"} if state in seen else {"incremental"}
-        assert got.stats.resolution in allowed, (i, what, got.stats.resolution)
-        if got.stats.resolution != "cached":
+        assert got_stats.resolution in allowed, (i, what, got_stats.resolution)
+        if got_stats.resolution != "cached":
             # only a comment (added, or taken away again) may leave every module unresolved: at
             # the end of a file, or at the top of one without line-numbered facts
             lines_only = what.startswith("comment at") or what.endswith("original bytes")
             assert_resolution(
-                got, got.stats.resolution, renumbered=lines_only and got.stats.resolved == 0
+                got,
+                got_stats,
+                got_stats.resolution,
+                renumbered=lines_only and got_stats.resolved == 0,
             )
         seen.add(state)
-        kinds.append((files_changed, got.stats.resolution))
+        kinds.append((files_changed, got_stats.resolution))
         if i % 8 == 7:
             check_unchanged(root, cache, want)
     assert any(files_changed and kind == "incremental" for files_changed, kind in kinds)
@@ -849,11 +854,11 @@ def test_a_patch_that_fails_costs_a_rebuild_not_the_run(
 
     monkeypatch.setattr(incremental, "patch", broken)
     e_append_comment(root)
-    got = check_step(root, cache)
-    assert_resolution(got, "full")
+    got, got_stats = check_step(root, cache)
+    assert_resolution(got, got_stats, "full")
     assert any(
-        "could not update the previous graph (KeyError" in note for note in got.stats.cache_notes
-    ), got.stats.cache_notes
+        "could not update the previous graph (KeyError" in note for note in got_stats.cache_notes
+    ), got_stats.cache_notes
 
 
 def test_an_incremental_run_leaves_libcst_unloaded_in_the_main_process(
@@ -868,9 +873,9 @@ def test_an_incremental_run_leaves_libcst_unloaded_in_the_main_process(
     check_step(root, cache)
     e_add_route(root)
     code = (
-        "import sys\nfrom migrator.analysis import analyze\n"
-        f"g = analyze({str(root)!r}, cache_dir={str(cache)!r}, jobs=1)\n"
-        "print(g.stats.resolution, type(sys.modules['libcst']).__name__)\n"
+        "import sys\nfrom migrator.analysis import analyze_with_stats\n"
+        f"g, stats = analyze_with_stats({str(root)!r}, cache_dir={str(cache)!r}, jobs=1)\n"
+        "print(stats.resolution, type(sys.modules['libcst']).__name__)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
@@ -896,8 +901,8 @@ def test_a_patched_graph_is_stored_as_its_changes_and_loads_whole(
     check_step(root, cache)
     assert not _deltas(cache)
     e_append_comment(root)
-    first = check_step(root, cache)
-    assert_resolution(first, "incremental", renumbered=True)
+    first, first_stats = check_step(root, cache)
+    assert_resolution(first, first_stats, "incremental", renumbered=True)
     (delta,) = _deltas(cache)
     base = _delta_base(delta)
     assert base.is_file() and delta.stat().st_size * 4 < base.stat().st_size
@@ -905,8 +910,8 @@ def test_a_patched_graph_is_stored_as_its_changes_and_loads_whole(
     # a second edit is patched into the graph loaded from base and delta, and stored as its
     # changes from that same whole graph (never a delta of a delta)
     replace(root, CR, "def ", "def _helper():\n    return 1\n\n\ndef ")
-    second = check_step(root, cache)
-    assert_resolution(second, "incremental")
+    second, second_stats = check_step(root, cache)
+    assert_resolution(second, second_stats, "incremental")
     assert [_delta_base(d) for d in _deltas(cache)] == [base, base]
     check_unchanged(root, cache, second)
 
@@ -958,10 +963,10 @@ def test_a_damaged_or_forged_delta_is_discarded_with_a_note(
     check_step(root, cache)
     (delta,) = _deltas(cache)
     DAMAGES[damage](delta)
-    got = check_step(root, cache)
-    assert_resolution(got, "full")
-    assert any(delta.name in note and "discarded" in note for note in got.stats.cache_notes), (
-        got.stats.cache_notes
+    got, got_stats = check_step(root, cache)
+    assert_resolution(got, got_stats, "full")
+    assert any(delta.name in note and "discarded" in note for note in got_stats.cache_notes), (
+        got_stats.cache_notes
     )
     check_unchanged(root, cache, got)
 
@@ -973,8 +978,8 @@ def test_a_delta_whose_whole_graph_is_gone_costs_a_rebuild(sample: tuple[Path, P
     check_step(root, cache)
     (delta,) = _deltas(cache)
     _delta_base(delta).unlink()
-    got = check_step(root, cache)
-    assert_resolution(got, "full")
+    got, got_stats = check_step(root, cache)
+    assert_resolution(got, got_stats, "full")
     check_unchanged(root, cache, got)
 
 
@@ -990,11 +995,11 @@ def test_a_delta_holds_what_the_plug_ins_changed_in_untouched_modules(
     root = copy_app("django", tmp_path)
     cache = tmp_path / "cache"
     replace(root, "shop/models.py", '"accounts.User"', '"blog.Tag"')
-    first = cached(root, cache)
+    first, first_stats = cached(root, cache)
     assert "blog.models:Tag" in _orm_targets(first, "shop.models:Order")
     replace(root, "blog/models.py", "class Tag(models.Model):", "class Label(models.Model):")
-    step = check_step(root, cache)
-    assert_resolution(step, "incremental")
+    step, step_stats = check_step(root, cache)
+    assert_resolution(step, step_stats, "incremental")
     assert "blog.models:Tag" not in _orm_targets(step, "shop.models:Order")
     assert _deltas(cache)
     check_unchanged(root, cache, step)
@@ -1008,18 +1013,18 @@ def test_edits_that_only_move_the_last_line_resolve_nothing(sample: tuple[Path, 
     are those of the previous run but for the line count, so only their module nodes change;
     the next edit that changes facts is resolved as usual."""
     root, cache = sample
-    before = check_step(root, cache)
+    before, before_stats = check_step(root, cache)
     append(root, CR, "\n# routes reviewed\n")
     append(root, "models.py", "\n\n# tables reviewed\n")
-    step = check_step(root, cache)
-    assert_resolution(step, "incremental", renumbered=True)
-    assert step.stats.parsed == 2
+    step, step_stats = check_step(root, cache)
+    assert_resolution(step, step_stats, "incremental", renumbered=True)
+    assert step_stats.parsed == 2
     node = P + "catalog.routes"
     assert step.g.nodes[node]["size"] == before.g.nodes[node]["size"] + 2
     check_unchanged(root, cache, step)
     e_add_route(root)
-    step2 = check_step(root, cache)
-    assert_resolution(step2, "incremental")
+    step2, step2_stats = check_step(root, cache)
+    assert_resolution(step2, step2_stats, "incremental")
     c_add_route(step, step2)
 
 
@@ -1032,16 +1037,16 @@ def test_an_edit_keeping_the_line_count_but_not_the_facts_is_resolved_again(
     root, cache = sample
     check_step(root, cache)
     replace(root, CR, '@bp.route("/search")', '@bp.route("/finds")')
-    step = check_step(root, cache)
-    assert_resolution(step, "incremental")
+    step, step_stats = check_step(root, cache)
+    assert_resolution(step, step_stats, "incremental")
     assert ("GET", "/api/catalog/finds") in _routes(step)
     app = copy_app("django", tmp_path)
     app_cache = tmp_path / "app-cache"
-    first = check_step(app, app_cache)
+    first, first_stats = check_step(app, app_cache)
     assert "accounts.models:User" in _orm_targets(first, "shop.models:Order")
     replace(app, "shop/models.py", '"accounts.User"', '"blog.Tag"')
-    moved = check_step(app, app_cache)
-    assert_resolution(moved, "incremental")
+    moved, moved_stats = check_step(app, app_cache)
+    assert_resolution(moved, moved_stats, "incremental")
     assert "blog.models:Tag" in _orm_targets(moved, "shop.models:Order")
 
 

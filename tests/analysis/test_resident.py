@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from migrator.analysis import analyze, resident
+from migrator.analysis import analyze, analyze_with_stats, resident
 from migrator.analysis.cache import code_signature
 from migrator.analysis.formats import render
 
@@ -69,7 +69,8 @@ def private(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setattr(resident, "_private_dir", lambda: base)
     monkeypatch.setattr(resident, "IDLE_SECONDS", 20.0)
     monkeypatch.setattr(resident, "CONNECT_SECONDS", 3.0)
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # residents go with the early worker
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # residents go with the first worker
+    monkeypatch.setenv(resident.ENVIRONMENT, "1")  # the tests' default (conftest.py) is none
     yield base
     for sock in base.glob("*.sock"):
         stop(str(sock))
@@ -98,14 +99,14 @@ def test_a_run_leaves_a_resident_that_parses_the_next_runs_edit(
     private: Path, project: Path, tmp_path: Path
 ) -> None:
     cache = tmp_path / "cache"
-    first = analyze(project, cache_dir=cache, resident=True)
-    assert not first.stats.resident
+    first, first_stats = analyze_with_stats(project, cache_dir=cache)
+    assert not first_stats.resident
     assert wait_for(lambda: resident_pid(the_address()) is not None)
     pid = resident_pid(the_address())
 
     edit(project / "pkg/m2.py", "from pkg import m4\n\n\ndef g():\n    return m4.f4()\n")
-    second = analyze(project, cache_dir=cache, resident=True)
-    assert (second.stats.resident, second.stats.guessed, second.stats.parsed) == (True, 1, 1)
+    second, second_stats = analyze_with_stats(project, cache_dir=cache)
+    assert (second_stats.resident, second_stats.guessed, second_stats.parsed) == (True, 1, 1)
     assert second.g.has_edge("pkg.m2:g", "pkg.m4:f4", key="reference")
     assert render(second, "json") == render(analyze(project, use_cache=False), "json")
     # it served the run and is still there, the same process, for the next one
@@ -128,7 +129,7 @@ def test_the_watch_on_forked_processes_sees_a_resident(
     keeps it from ending."""
     with pytest.raises(AssertionError, match="still runs"):
         with forked_processes_end(seconds=3.0):
-            analyze(project, cache_dir=tmp_path / "cache", resident=True)
+            analyze(project, cache_dir=tmp_path / "cache")
     assert wait_for(lambda: resident_pid(the_address()) is not None)  # it idles for 20 s
 
 
@@ -136,7 +137,7 @@ def test_a_resident_gives_up_when_idle(
     private: Path, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(resident, "IDLE_SECONDS", 0.5)
-    analyze(project, cache_dir=tmp_path / "cache", resident=True)
+    analyze(project, cache_dir=tmp_path / "cache")
     assert wait_for(lambda: Path(the_address()).exists())
     assert wait_for(lambda: not Path(the_address()).exists())
     assert resident_pid(the_address()) is None
@@ -146,7 +147,7 @@ def test_a_busy_resident_is_not_waited_for(
     private: Path, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache = tmp_path / "cache"
-    analyze(project, cache_dir=cache, resident=True)
+    analyze(project, cache_dir=cache)
     assert wait_for(lambda: resident_pid(the_address()) is not None)
     held = resident.connect(the_address())  # another run's session, still open
     assert held is not None
@@ -154,8 +155,8 @@ def test_a_busy_resident_is_not_waited_for(
     try:
         edit(project / "pkg/m1.py", "X = 1\n")
         # waiting for the resident would wait for ``held``, closed only after this returns
-        graph = finishes(lambda: analyze(project, cache_dir=cache, resident=True))
-        assert not graph.stats.resident and graph.stats.parsed == 1
+        graph, graph_stats = finishes(lambda: analyze_with_stats(project, cache_dir=cache))
+        assert not graph_stats.resident and graph_stats.parsed == 1
         assert graph.g.has_node("pkg.m1:X")
     finally:
         held[1].close()
@@ -175,19 +176,19 @@ def test_a_resident_that_crashes_costs_only_the_file_it_crashed_on(
 
     monkeypatch.setattr(module, "analyse_source", crashing)
     cache = tmp_path / "cache"
-    analyze(project, cache_dir=cache, resident=True)
+    analyze(project, cache_dir=cache)
     assert wait_for(lambda: resident_pid(the_address()) is not None)
     edit(project / "pkg/m3.py", "BOOM = 3\n")
     edit(project / "pkg/m4.py", "Y = 4\n")
-    graph = analyze(project, cache_dir=cache, resident=True)
-    assert graph.stats.resident and graph.stats.guessed == 2
+    graph, graph_stats = analyze_with_stats(project, cache_dir=cache)
+    assert graph_stats.resident and graph_stats.guessed == 2
     crashed = [(d.file, d.code) for d in graph.diagnostics]
     assert crashed == [("pkg/m3.py", "parser-crash")]
     assert graph.g.has_node("pkg.m4:Y")
     # the next run has no resident to use, parses without one and leaves a new one
     edit(project / "pkg/m5.py", "Z = 5\n")
-    after = analyze(project, cache_dir=cache, resident=True)
-    assert not after.stats.resident and after.g.has_node("pkg.m5:Z")
+    after, after_stats = analyze_with_stats(project, cache_dir=cache)
+    assert not after_stats.resident and after.g.has_node("pkg.m5:Z")
     assert wait_for(lambda: resident_pid(the_address()) is not None)
 
 
@@ -195,7 +196,7 @@ def test_a_killed_residents_socket_is_replaced(
     private: Path, project: Path, tmp_path: Path
 ) -> None:
     cache = tmp_path / "cache"
-    analyze(project, cache_dir=cache, resident=True)
+    analyze(project, cache_dir=cache)
     assert wait_for(lambda: resident_pid(the_address()) is not None)
     old = resident_pid(the_address())
     assert old is not None
@@ -204,8 +205,8 @@ def test_a_killed_residents_socket_is_replaced(
     assert Path(the_address()).exists()  # the socket file stays behind
 
     edit(project / "pkg/m1.py", "X = 1\n")
-    graph = analyze(project, cache_dir=cache, resident=True)
-    assert not graph.stats.resident and graph.g.has_node("pkg.m1:X")
+    graph, graph_stats = analyze_with_stats(project, cache_dir=cache)
+    assert not graph_stats.resident and graph.g.has_node("pkg.m1:X")
     assert wait_for(lambda: resident_pid(the_address()) not in (None, old))
 
 
@@ -303,7 +304,19 @@ def test_the_command_line_leaves_a_detached_resident_unless_told_not_to(
 def test_no_cache_means_no_resident(private: Path, project: Path) -> None:
     """``--no-cache`` promises no state left between runs: no resident either."""
     with forked_processes_end():
-        analyze(project, use_cache=False, resident=True)
+        analyze(project, use_cache=False)
+    assert not list(private.glob("*.sock"))
+
+
+def test_the_environment_says_no_resident(
+    private: Path, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine decides, and ``MIGRATOR_RESIDENT_PARSER=0`` is the one way to say none: the
+    run's parser processes all end with it."""
+    monkeypatch.setenv(resident.ENVIRONMENT, "0")
+    with forked_processes_end():
+        analyze(project, cache_dir=tmp_path / "cache")
+        analyze(project, cache_dir=tmp_path / "cache")  # with facts: one worker forked at once
     assert not list(private.glob("*.sock"))
 
 
@@ -318,16 +331,16 @@ def test_an_interrupted_run_leaves_no_resident(
             raise KeyboardInterrupt
 
     with forked_processes_end(), pytest.raises(KeyboardInterrupt):
-        analyze(project, cache_dir=tmp_path / "cache", resident=True, progress=interrupt)
+        analyze(project, cache_dir=tmp_path / "cache", progress=interrupt)
     assert not list(private.glob("*.sock"))
-    analyze(project, cache_dir=tmp_path / "cache", resident=True)  # and a run that ends does
+    analyze(project, cache_dir=tmp_path / "cache")  # and a run that ends does
     assert wait_for(lambda: resident_pid(the_address()) is not None)
 
 
 def test_a_terminated_resident_removes_its_socket(
     private: Path, project: Path, tmp_path: Path
 ) -> None:
-    analyze(project, cache_dir=tmp_path / "cache", resident=True)
+    analyze(project, cache_dir=tmp_path / "cache")
     assert wait_for(lambda: resident_pid(the_address()) is not None)
     os.kill(resident_pid(the_address()), signal.SIGTERM)  # type: ignore[arg-type]
     assert wait_for(lambda: not Path(the_address()).exists())

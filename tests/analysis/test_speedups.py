@@ -202,7 +202,7 @@ def test_no_module_facts_outlive_a_run_while_the_collector_is_paused(tmp_path: P
     with the collector paused throughout, so only reference counting frees anything."""
     import shutil
 
-    from migrator.analysis import analyze
+    from migrator.analysis import analyze_with_stats
     from migrator.analysis.facts import ModuleFacts
 
     root = Path(
@@ -211,13 +211,13 @@ def test_no_module_facts_outlive_a_run_while_the_collector_is_paused(tmp_path: P
     gc.collect()
     gc.disable()
     try:
-        full = analyze(root, cache_dir=tmp_path / "cache", jobs=1)
-        assert full.stats.resolution == "full" and full.routes
+        full, full_stats = analyze_with_stats(root, cache_dir=tmp_path / "cache", jobs=1)
+        assert full_stats.resolution == "full" and full.routes
         assert not [o for o in gc.get_objects() if type(o) is ModuleFacts]
         path = root / "shop" / "models.py"
         path.write_text(path.read_text().replace('"accounts.User"', '"blog.Tag"'))
-        step = analyze(root, cache_dir=tmp_path / "cache", jobs=1)
-        assert step.stats.resolution == "incremental" and step.stats.resolved >= 1
+        step, step_stats = analyze_with_stats(root, cache_dir=tmp_path / "cache", jobs=1)
+        assert step_stats.resolution == "incremental" and step_stats.resolved >= 1
         assert not [o for o in gc.get_objects() if type(o) is ModuleFacts]
     finally:
         gc.enable()

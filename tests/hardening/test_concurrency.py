@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from migrator.analysis import analyze
+from migrator.analysis import analyze, analyze_with_stats
 from migrator.analysis.cache import FactsCache, cache_key
 
 from .conftest import cli_env, generated_tree, migrator_cmd, run_cli
@@ -48,8 +48,8 @@ def test_two_runs_share_one_cache(tmp_path, warm) -> None:
     loaded = FactsCache(cache, cache_key())
     loaded.load()
     assert loaded.corrupt == []
-    third = analyze(root, cache_dir=cache, jobs=1)
-    assert third.stats.parsed == 0
+    third, third_stats = analyze_with_stats(root, cache_dir=cache, jobs=1)
+    assert third_stats.parsed == 0
     assert (
         run_cli("analyze", str(root), "--cache-dir", str(cache), "-f", "json").stdout
         == clean.stdout

@@ -175,7 +175,7 @@ def test_a_cache_file_that_is_no_regular_file_is_discarded_not_read(
 # -- reproduction 2: hints naming files outside PATH ----------------------------------------
 def _rewrite_hints(cache: Path, extra_rows: list[list[object]]) -> None:
     """Add rows to the hints the last run left (signed as this code signs them)."""
-    (path,) = sorted(cache.rglob("hints/*.json"))
+    (path,) = sorted(cache.rglob("guess/*.json"))
     try:
         from migrator.analysis.cache import Store, cache_key
     except ImportError:  # before the fix: plain JSON anyone could write
@@ -184,9 +184,9 @@ def _rewrite_hints(cache: Path, extra_rows: list[list[object]]) -> None:
         path.write_text(json.dumps(data))
         return
     store = Store(path.parent, cache_key())
-    data = store.read(path.name, b"hints")
+    data = store.read(path.name, b"guess")
     data["files"].extend(extra_rows)
-    store.write(path.name, b"hints", data)
+    store.write(path.name, b"guess", data)
 
 
 def _opened(fifo: Path) -> bool:
@@ -325,7 +325,7 @@ def _dead_pid() -> int:
 def test_the_cache_key_is_private_and_a_bad_one_disables_the_cache(
     tmp_path: Path, monkeypatch
 ) -> None:
-    from migrator.analysis import analyze
+    from migrator.analysis import analyze, analyze_with_stats
     from migrator.analysis.cache import KEY_NAME, _load_key, user_cache_home
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
@@ -336,17 +336,17 @@ def test_the_cache_key_is_private_and_a_bad_one_disables_the_cache(
     key = home / KEY_NAME
     st = os.lstat(key)
     assert stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600 and st.st_size == 32
-    assert analyze(root, jobs=1).stats.parsed == 0
+    assert analyze_with_stats(root, jobs=1)[1].parsed == 0
     # a key others can read is no secret: the cache is not used, and the run says why
     key.chmod(0o644)
     _load_key.cache_clear()
-    graph = analyze(root, jobs=1)
-    assert graph.stats.parsed == 4 and any("key" in n for n in graph.stats.cache_notes)
+    graph, graph_stats = analyze_with_stats(root, jobs=1)
+    assert graph_stats.parsed == 4 and any("key" in n for n in graph_stats.cache_notes)
     # a key that is a link is refused too
     key.unlink()
     key.symlink_to(tmp_path / "elsewhere")
     _load_key.cache_clear()
-    assert any("key" in n for n in analyze(root, jobs=1).stats.cache_notes)
+    assert any("key" in n for n in analyze_with_stats(root, jobs=1)[1].cache_notes)
     _load_key.cache_clear()
 
 
@@ -477,9 +477,9 @@ def test_any_bytes_in_any_cache_file_give_a_graph_not_an_error(
     for path in sorted(p for p in cache.rglob("*") if p.is_file() and p.name != "key"):
         kind = next(
             (k for s, k in kinds.items() if path.name.endswith(s)),
-            b"latest" if path.name.startswith("latest-") else b"hints",
+            b"latest" if path.name.startswith("latest-") else b"guess",
         )
-        if kind == b"hints":
+        if kind == b"guess":
             data = {
                 "version": 2,
                 "root": str(root.resolve()),
@@ -511,13 +511,13 @@ def test_any_bytes_in_any_cache_file_give_a_graph_not_an_error(
 def test_a_cache_folder_the_tree_links_elsewhere_is_not_used(tmp_path: Path) -> None:
     """``--cache-dir .migrator-cache`` where the tree made ``.migrator-cache`` a link to a
     folder of the user's: nothing is written there."""
-    from migrator.analysis import analyze
+    from migrator.analysis import analyze_with_stats
 
     root = project(tmp_path)
     elsewhere = tmp_path / "users-folder"
     elsewhere.mkdir()
     (root / ".migrator-cache").symlink_to(elsewhere, target_is_directory=True)
-    graph = analyze(root, cache_dir=root / ".migrator-cache", jobs=1)
+    graph, graph_stats = analyze_with_stats(root, cache_dir=root / ".migrator-cache", jobs=1)
     assert graph.g.has_edge("app.a", "app.b", key="import")
-    assert any("symbolic link" in n for n in graph.stats.cache_notes)
+    assert any("symbolic link" in n for n in graph_stats.cache_notes)
     assert list(elsewhere.iterdir()) == []

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import migrator.analysis.cache as cache_mod
-from migrator.analysis import analyze
+from migrator.analysis import analyze, analyze_with_stats
 from migrator.analysis.cache import FactsCache, cache_key
 from migrator.util import fs
 
@@ -103,16 +103,16 @@ def test_full_disk_while_saving_the_cache(tmp_path, monkeypatch) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(fs.os, "fsync", full)
-    graph = analyze(root, cache_dir=cache, jobs=1)
+    graph, graph_stats = analyze_with_stats(root, cache_dir=cache, jobs=1)
     assert graph.to_dict() == expected  # the analysis itself is not lost
-    assert any("No space left" in n for n in graph.stats.cache_notes)
+    assert any("No space left" in n for n in graph_stats.cache_notes)
     monkeypatch.undo()
     assert _temp_files(cache) == []
     loaded = FactsCache(cache, cache_key())
     loaded.load()
     assert loaded.corrupt == [] and loaded.entries == {}
     assert analyze(root, cache_dir=cache, jobs=1).to_dict() == expected
-    assert analyze(root, cache_dir=cache, jobs=1).stats.parsed == 0
+    assert analyze_with_stats(root, cache_dir=cache, jobs=1)[1].parsed == 0
 
 
 def test_full_disk_while_writing_the_output(tmp_path) -> None:
@@ -159,12 +159,12 @@ def test_a_corrupted_cache_pack_is_detected_and_rebuilt(tmp_path, damage) -> Non
             "header": cache_mod.MAGIC + b"0" * 64 + b"\n" + data[-100:],
         }[damage]
     )
-    graph = analyze(root, cache_dir=cache, jobs=1)
+    graph, graph_stats = analyze_with_stats(root, cache_dir=cache, jobs=1)
     assert graph.to_dict() == expected
-    assert any("corrupted" in n for n in graph.stats.cache_notes)
-    assert graph.stats.parsed == 40 + 21  # every file of the damaged pack parsed again
-    rebuilt = analyze(root, cache_dir=cache, jobs=1)
-    assert rebuilt.stats.parsed == 0 and rebuilt.to_dict() == expected
+    assert any("corrupted" in n for n in graph_stats.cache_notes)
+    assert graph_stats.parsed == 40 + 21  # every file of the damaged pack parsed again
+    rebuilt, rebuilt_stats = analyze_with_stats(root, cache_dir=cache, jobs=1)
+    assert rebuilt_stats.parsed == 0 and rebuilt.to_dict() == expected
 
 
 def test_a_corrupted_cache_is_reported_by_the_cli(tmp_path) -> None:

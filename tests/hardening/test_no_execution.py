@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import migrator
+from migrator.analysis import analyze_with_stats
 from migrator.analysis.cache import MAGIC, FactsCache, _frame, cache_key
 from migrator.analysis.facts import FACTS_VERSION
 
@@ -200,13 +201,17 @@ def test_a_committed_cache_pack_cannot_run_code(tmp_path) -> None:
             assert pack.name in loaded.corrupt and not pack.exists()
             assert not marker.exists()
             _forged_pack(cache, payload, sign)
-            graph = migrator.analyze(root, jobs=1)  # the default cache: not in the project
+            graph, graph_stats = analyze_with_stats(
+                root, jobs=1
+            )  # the default cache: not in the project
             assert graph.g.has_edge("app.a", "app", key="import")
-            assert not graph.stats.cache_notes and not marker.exists()
+            assert not graph_stats.cache_notes and not marker.exists()
             shutil.rmtree(cache / f"graph-v{FACTS_VERSION}", ignore_errors=True)  # packs read
-            graph = migrator.analyze(root, jobs=1, cache_dir=cache)  # asked for: verified
+            graph, graph_stats = analyze_with_stats(
+                root, jobs=1, cache_dir=cache
+            )  # asked for: verified
             assert graph.g.has_edge("app.a", "app", key="import")
-            assert any("discarded" in n for n in graph.stats.cache_notes)
+            assert any("discarded" in n for n in graph_stats.cache_notes)
             assert not marker.exists()
     # and through the command line, with the graph cache poisoned as well
     _forged_pack(cache, pickle.dumps({"k": _Exploit(marker)}))
@@ -251,9 +256,10 @@ if sys.argv[3] == "phone-home":
         return real(work)
     parse.analyse_source = analyse
 import migrator
+from migrator.analysis import analyze_with_stats
 from migrator.reporting import render
-graph = migrator.analyze(root, cache_dir=os.path.join(out, "cache"), jobs=2)
-assert graph.stats.parsed, "nothing was parsed by the workers"
+graph, graph_stats = analyze_with_stats(root, cache_dir=os.path.join(out, "cache"), jobs=2)
+assert graph_stats.parsed, "nothing was parsed by the workers"
 plan = migrator.propose(graph)
 migrator.scaffold(plan, graph, os.path.join(out, "scaffold"))
 rep = migrator.report(graph, plan, cwd=root)
