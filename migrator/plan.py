@@ -255,10 +255,10 @@ def dump_plan(plan: Plan, fmt: str = "yaml") -> str:
     data = plan.to_dict()
     if fmt == "json":
         return json.dumps(data, indent=2, sort_keys=False) + "\n"
-    return yaml.dump(data, Dumper=_PlanDumper, sort_keys=False, allow_unicode=True, width=100)
+    return yaml.dump(data, Dumper=PlanDumper, sort_keys=False, allow_unicode=True, width=100)
 
 
-class _PlanDumper(yaml.SafeDumper):
+class PlanDumper(yaml.SafeDumper):
     """Safe dumper that never writes anchors/aliases (``&id001``): people edit plans by hand."""
 
     def ignore_aliases(self, data: Any) -> bool:

@@ -38,10 +38,10 @@ from typing import Any, TypeGuard
 from migrator.analysis.cacheformat import name_uses, sort_in_place
 from migrator.analysis.facts import ModuleFacts
 from migrator.analysis.resolve import (
+    Edges,
     ProjectResolver,
-    _clear_nx_cache,
-    _Edges,
     apply_plugins,
+    clear_nx_cache,
     interface,
     module_nodes,
     package_prefixes,
@@ -116,7 +116,7 @@ def _renumber(
         (_, attrs), *_ = module_nodes(module, facts[module])
         nodes[module].clear()
         nodes[module].update(attrs)
-    _clear_nx_cache(graph.g)
+    clear_nx_cache(graph.g)
     return {**ledger, "keys": dict(keys)}, 0, set(changed)
 
 
@@ -229,7 +229,7 @@ def patch(
 
     # 3. resolve the affected modules again, with everything else as it was
     resolver = ProjectResolver(facts)
-    edges = _Edges()
+    edges = Edges()
     externals: dict[str, Any] = {}
     consulted = {m: seen for m, seen in ledger["consulted"].items() if m not in removed}
     consulted.update(resolve_modules(sorted(affected), facts, resolver, edges, externals))
@@ -271,7 +271,7 @@ def patch(
     for t in targets:
         if t in pred:
             sort_in_place(pred[t])
-    _clear_nx_cache(g)
+    clear_nx_cache(g)
     graph.externals = dict(sorted(graph.externals.items()))
     new_ledger = {
         "version": LEDGER_VERSION,

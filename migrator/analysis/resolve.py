@@ -310,7 +310,7 @@ def bound_name(imp: ImportFact) -> str:
     return imp.module.split(".", 1)[0]
 
 
-class _Edges:
+class Edges:
     """Edges aggregated in plain dicts, inserted into the graph once, in sorted order."""
 
     def __init__(self) -> None:
@@ -352,7 +352,7 @@ class _Edges:
                 keydict = succ[source][target] = {}
                 pred[target][source] = keydict
             keydict[kind] = {"kind": kind, "count": count, "evidence": ev, **flags}
-        _clear_nx_cache(g)
+        clear_nx_cache(g)
 
 
 def _plain_dicts(g: nx.MultiDiGraph) -> bool:
@@ -371,7 +371,9 @@ def _plain_dicts(g: nx.MultiDiGraph) -> bool:
     )
 
 
-def _clear_nx_cache(g: nx.MultiDiGraph) -> None:
+def clear_nx_cache(g: nx.MultiDiGraph) -> None:
+    """Drop networkx's cached views of ``g``: needed after writing its dicts directly, as the
+    resolver and the incremental patch do for speed."""
     cache = getattr(g, "__networkx_cache__", None)
     if cache:
         cache.clear()
@@ -427,7 +429,7 @@ def resolve_modules(
     names: list[str],
     facts: dict[str, ModuleFacts],
     resolver: ProjectResolver,
-    edges: _Edges,
+    edges: Edges,
     ext_out: dict[str, list[ExternalImport]],
 ) -> dict[str, tuple[str, ...]]:
     """Add the edges that ``names`` draw (import, reference, inherit, dynamic) to ``edges``
@@ -449,7 +451,7 @@ def _resolve_module(
     name: str,
     mf: ModuleFacts,
     resolver: ProjectResolver,
-    edges: _Edges,
+    edges: Edges,
     ext_out: dict[str, list[ExternalImport]],
 ) -> None:
     ext: set[ExternalImport] = set()
@@ -554,7 +556,7 @@ def build_graph_for_patching(
     modules each module's resolution ``consulted`` and the ``plugin_base`` (``apply_plugins``)."""
     graph = DependencyGraph(root=root)
     resolver = ProjectResolver(facts)
-    edges = _Edges()
+    edges = Edges()
     nodes: list[tuple[str, dict[str, Any]]] = []
     names = sorted(facts)
     for name in names:
@@ -571,7 +573,7 @@ def build_graph_for_patching(
     return graph, resolver, {"consulted": consulted, "plugin_base": plugin_base}
 
 
-def _references(name: str, mf: ModuleFacts, resolver: ProjectResolver, edges: _Edges) -> None:
+def _references(name: str, mf: ModuleFacts, resolver: ProjectResolver, edges: Edges) -> None:
     name_uses(mf)  # facts from the cache decode their name uses now
     groups = [(None, mf.module_uses)] + [(s, s.uses) for s in mf.symbols]
     for sym, uses in groups:

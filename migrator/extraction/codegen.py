@@ -10,7 +10,8 @@ from typing import Any
 
 import libcst as cst
 
-from migrator.extraction.mover import _dotted, names_in, prune_imports, split_module
+from migrator.extraction.mover import dotted as _dotted
+from migrator.extraction.mover import names_in, prune_imports, split_module
 from migrator.extraction.rewrite import Client
 from migrator.extraction.source import FunctionInfo, SourceTree
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from migrator.extraction.mover import _dotted
+from migrator.extraction.mover import dotted as _dotted
 from migrator.extraction.source import FunctionInfo, SourceTree
 
 JSON_NAMES = {"int", "float", "str", "bool", "None", "NoneType", "Any", "object", "bytes"}

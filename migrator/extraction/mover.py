@@ -132,16 +132,20 @@ def import_bindings(node: cst.Import | cst.ImportFrom) -> set[str]:
         if alias.asname is not None:
             out.add(cst.ensure_type(alias.asname.name, cst.Name).value)
         else:
-            full = _dotted(alias.name)
+            full = dotted(alias.name)
             out.add(full.split(".")[0] if isinstance(node, cst.Import) else full)
     return out
 
 
-def _dotted(node: cst.BaseExpression) -> str:
+def dotted(node: cst.BaseExpression) -> str:
+    """The dotted names at the end of ``node``: ``a.b`` for ``a.b``, ``.b`` for ``f().b``, ""
+    for anything else. Unlike ``analysis.collect.dotted_name`` (None unless the whole chain is
+    names), a call's attribute keeps its trailing name, which extraction matches on
+    (``get_model(...).ForeignKey``)."""
     if isinstance(node, cst.Name):
         return node.value
     if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
+        return f"{dotted(node.value)}.{node.attr.value}"
     return ""
 
 
@@ -301,11 +305,7 @@ def _filter_import(small: cst.BaseSmallStatement, used: set[str]) -> cst.BaseSma
     if isinstance(small, cst.ImportFrom):
         if isinstance(small.names, cst.ImportStar):
             return small
-        if (
-            small.module is not None
-            and _dotted(small.module) == "__future__"
-            and not small.relative
-        ):
+        if small.module is not None and dotted(small.module) == "__future__" and not small.relative:
             return small
         aliases = [a for a in small.names if _alias_binding(a, small) in used]
         if not aliases:
@@ -328,7 +328,7 @@ def _filter_import(small: cst.BaseSmallStatement, used: set[str]) -> cst.BaseSma
 def _alias_binding(alias: cst.ImportAlias, node: cst.Import | cst.ImportFrom) -> str:
     if alias.asname is not None:
         return cst.ensure_type(alias.asname.name, cst.Name).value
-    full = _dotted(alias.name)
+    full = dotted(alias.name)
     return full.split(".")[0] if isinstance(node, cst.Import) else full
 
 

@@ -25,7 +25,7 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvide
 
 from migrator.extraction.convert import Classifier, Verdict, suggest_dto
 from migrator.extraction.layout import KERNEL, Layout
-from migrator.extraction.mover import _dotted
+from migrator.extraction.mover import dotted as _dotted
 from migrator.extraction.source import SourceTree
 from migrator.plan import Plan
 

@@ -18,7 +18,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from migrator.analysis.collect import absolute_import
 from migrator.analysis.discover import PathError, discover, project_root
-from migrator.extraction.mover import _dotted
+from migrator.extraction.mover import dotted
 from migrator.util.fs import read_text, refusal
 
 #: the largest source or data file extraction reads or copies into a service
@@ -93,7 +93,7 @@ def _django_table(module: str, node: cst.ClassDef) -> str:
                     if (
                         isinstance(small, cst.Assign)
                         and isinstance(small.value, cst.SimpleString)
-                        and _dotted(small.targets[0].target) == "db_table"
+                        and dotted(small.targets[0].target) == "db_table"
                     ):
                         return str(small.value.evaluated_value)
     parts = module.split(".")
@@ -188,7 +188,7 @@ class _Facts(cst.CSTVisitor):
                         elif (
                             isinstance(target, cst.Name)
                             and isinstance(small.value, cst.Call)
-                            and _dotted(small.value.func).split(".")[-1] == "Column"
+                            and dotted(small.value.func).split(".")[-1] == "Column"
                         ):
                             columns[target.value] = _column_type(small.value)
                     elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
@@ -201,7 +201,7 @@ class _Facts(cst.CSTVisitor):
                                 if inner.count(".") == 1 and "[" not in inner
                                 else inner
                             )
-            bases = [_dotted(a.value) for a in node.bases]
+            bases = [dotted(a.value) for a in node.bases]
             if table is None and any(
                 b in ("models.Model", "django.db.models.Model") for b in bases
             ):
@@ -209,9 +209,9 @@ class _Facts(cst.CSTVisitor):
             self.info.classes[node.name.value] = ClassInfo(
                 node.name.value,
                 self._line(node),
-                [_dotted(a.value) for a in node.bases],
+                [dotted(a.value) for a in node.bases],
                 [
-                    _dotted(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
+                    dotted(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
                     for d in node.decorators
                 ],
                 table,
@@ -233,7 +233,7 @@ class _Facts(cst.CSTVisitor):
         value = node.value
         if (
             isinstance(value, cst.Call)
-            and _dotted(value.func).split(".")[-1] == "import_module"
+            and dotted(value.func).split(".")[-1] == "import_module"
             and value.args
             and isinstance(value.args[0].value, cst.SimpleString)
             and len(node.targets) == 1
@@ -253,7 +253,7 @@ class _Facts(cst.CSTVisitor):
 
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
-            full = _dotted(alias.name)
+            full = dotted(alias.name)
             binding = (
                 cst.ensure_type(alias.asname.name, cst.Name).value
                 if alias.asname
@@ -268,12 +268,12 @@ class _Facts(cst.CSTVisitor):
             self.info.name,
             self.info.is_package,
             len(node.relative),
-            _dotted(node.module) if node.module else "",
+            dotted(node.module) if node.module else "",
         )
         if base is None or isinstance(node.names, cst.ImportStar):
             return
         for alias in node.names:
-            name = _dotted(alias.name)
+            name = dotted(alias.name)
             binding = cst.ensure_type(alias.asname.name, cst.Name).value if alias.asname else name
             self.info.imports.append(
                 ImportInfo(binding, base, name, self._line(node), self.depth > 0)
@@ -282,13 +282,13 @@ class _Facts(cst.CSTVisitor):
 
 def _column_type(call: cst.Call) -> str:
     for arg in call.args:
-        name = _dotted(arg.value.func if isinstance(arg.value, cst.Call) else arg.value)
+        name = dotted(arg.value.func if isinstance(arg.value, cst.Call) else arg.value)
         if name.split(".")[-1] in _SQL_TYPES:
             return _SQL_TYPES[name.split(".")[-1]]
     return (
         "int"
         if any(
-            _dotted(a.value.func).endswith("ForeignKey")
+            dotted(a.value.func).endswith("ForeignKey")
             for a in call.args
             if isinstance(a.value, cst.Call)
         )

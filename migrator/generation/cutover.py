@@ -39,7 +39,7 @@ def edit_cutover(
 
     Nothing is written: the caller regenerates first, then writes the text atomically, so a
     bad state or a refused regeneration leaves the plan file as it was."""
-    from migrator.plan import _PlanDumper
+    from migrator.plan import PlanDumper
 
     data = read_document(plan_file)
     source = str(plan_file)
@@ -70,7 +70,7 @@ def edit_cutover(
     else:
         import yaml
 
-        text = yaml.dump(data, Dumper=_PlanDumper, sort_keys=False, allow_unicode=True, width=100)
+        text = yaml.dump(data, Dumper=PlanDumper, sort_keys=False, allow_unicode=True, width=100)
     return plan, text
 
 

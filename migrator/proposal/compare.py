@@ -83,7 +83,7 @@ def load_partition(path: str | Path) -> Partition:
     return partition_from_data(read_document(path), source=str(path))
 
 
-def _covering(part: Mapping[str, str]) -> set[str]:
+def covering_nodes(part: Mapping[str, str]) -> set[str]:
     """Entries that stand for their whole subtree: packages none of whose submodules is listed
     (a decomposition that lists ``pkg.sub`` means ``pkg`` as its ``__init__`` only)."""
     listed = {n.split(":", 1)[0] for n in part}
@@ -91,7 +91,9 @@ def _covering(part: Mapping[str, str]) -> set[str]:
     return {n for n in part if ":" not in n and n not in parents}
 
 
-def _resolve(node: str, part: Mapping[str, str], covering: set[str] | None = None) -> str | None:
+def resolve_node(
+    node: str, part: Mapping[str, str], covering: set[str] | None = None
+) -> str | None:
     """The group of ``node``: itself, else its module, else the nearest covering package."""
     if node in part:
         return part[node]
@@ -99,7 +101,7 @@ def _resolve(node: str, part: Mapping[str, str], covering: set[str] | None = Non
     if module in part:
         return part[module]
     if covering is None:
-        covering = _covering(part)
+        covering = covering_nodes(part)
     parts = module.split(".")
     for i in range(len(parts) - 1, 0, -1):
         prefix = ".".join(parts[:i])
@@ -109,12 +111,12 @@ def _resolve(node: str, part: Mapping[str, str], covering: set[str] | None = Non
 
 
 def common_nodes(a: Mapping[str, str], b: Mapping[str, str]) -> tuple[Partition, Partition]:
-    """Restrict both decompositions to the nodes that both place (see ``_resolve``)."""
+    """Restrict both decompositions to the nodes that both place (see ``resolve_node``)."""
     ra: Partition = {}
     rb: Partition = {}
-    ca, cb = _covering(a), _covering(b)
+    ca, cb = covering_nodes(a), covering_nodes(b)
     for node in sorted(set(a) | set(b)):
-        ga, gb = _resolve(node, a, ca), _resolve(node, b, cb)
+        ga, gb = resolve_node(node, a, ca), resolve_node(node, b, cb)
         if ga is not None and gb is not None:
             ra[node], rb[node] = ga, gb
     return ra, rb
@@ -222,8 +224,8 @@ def compare(a: Mapping[str, str], b: Mapping[str, str]) -> dict[str, Any]:
     result = mojo(ra, rb)
     return {
         "nodes": len(ra),
-        "only_in_a": sorted(n for n in a if n not in ra and _resolve(n, b) is None),
-        "only_in_b": sorted(n for n in b if n not in rb and _resolve(n, a) is None),
+        "only_in_a": sorted(n for n in a if n not in ra and resolve_node(n, b) is None),
+        "only_in_b": sorted(n for n in b if n not in rb and resolve_node(n, a) is None),
         "mojofm": result.mojofm,
         "mno": result.mno,
         "max_mno": result.max_mno,

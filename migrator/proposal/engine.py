@@ -27,7 +27,7 @@ from migrator.plan import (
     SharedKernel,
 )
 from migrator.proposal import cluster as cl
-from migrator.proposal.compare import _covering, _resolve
+from migrator.proposal.compare import covering_nodes, resolve_node
 from migrator.proposal.concepts import seg_words
 from migrator.proposal.config import ProposalOptions, build_options, glob_match
 from migrator.proposal.history import History, add_history
@@ -125,11 +125,11 @@ class _Proposer:
         """Keep the edited plan: its units become pins (or kernel); return kernel, new units."""
         assert self.base is not None
         assign = self.base.assignment()
-        covering = _covering(assign)
+        covering = covering_nodes(assign)
         kernel: set[str] = set()
         new: list[str] = []
         for u in self.ug.units:
-            group = _resolve(u, assign, covering)
+            group = resolve_node(u, assign, covering)
             if group is None:
                 new.append(u)
             elif group == SHARED:

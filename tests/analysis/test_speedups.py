@@ -6,7 +6,7 @@ import gc
 import pickle
 from pathlib import Path
 
-from migrator.analysis.resolve import _Edges, sort_graph
+from migrator.analysis.resolve import Edges, sort_graph
 from migrator.graph import DependencyGraph
 
 from .helpers import run, write_tree
@@ -54,7 +54,7 @@ def test_edges_into_matches_add_edge() -> None:
     for graph in (direct, slow):
         for node in nodes:
             graph.add_node(node, "module" if ":" not in node else "function")
-    edges = _Edges()
+    edges = Edges()
     edges.add("a:X", "b", "reference", "a.py:10", lazy=True)
     edges.add("a:X", "b", "reference", "a.py:2", lazy=False)
     edges.add("a", "c", "import", "a.py:1", lazy=False, type_only=True, guarded=False)
