@@ -1,4 +1,4 @@
-"""A hostile cache, hints file or caller cannot make the analyser run code, read outside PATH,
+"""A hostile cache, guess record or caller cannot make the analyser run code, read outside PATH,
 hang or run out of memory (SECURITY.md promises 2, 3 and 7; issue 16, reproductions 1, 2, 4
 and 5).
 
@@ -172,9 +172,9 @@ def test_a_cache_file_that_is_no_regular_file_is_discarded_not_read(
     assert "discarded" in done.stderr
 
 
-# -- reproduction 2: hints naming files outside PATH ----------------------------------------
-def _rewrite_hints(cache: Path, extra_rows: list[list[object]]) -> None:
-    """Add rows to the hints the last run left (signed as this code signs them)."""
+# -- reproduction 2: a guess naming files outside PATH -------------------------------------
+def _rewrite_guess(cache: Path, extra_rows: list[list[object]]) -> None:
+    """Add rows to the guess record the last run left (signed as this code signs them)."""
     (path,) = sorted(cache.rglob("guess/*.json"))
     try:
         from migrator.analysis.cache import Store, cache_key
@@ -203,8 +203,8 @@ def _opened(fifo: Path) -> bool:
 @pytest.mark.skipif(
     (os.cpu_count() or 1) < 2, reason="the guessing parser process needs a second core"
 )
-def test_hints_never_open_a_file_outside_path(tmp_path: Path) -> None:
-    """Hints name ``app/leak.py``, a link to a FIFO outside the tree, and a file behind a
+def test_the_guess_never_opens_a_file_outside_path(tmp_path: Path) -> None:
+    """The guess record names ``app/leak.py``, a link to a FIFO outside the tree, and a file behind a
     linked directory: the first parser process reads none of them (before: it opened the FIFO
     and waited; a link to /dev/zero took gigabytes)."""
     root = project(tmp_path)
@@ -217,7 +217,7 @@ def test_hints_never_open_a_file_outside_path(tmp_path: Path) -> None:
     (root / "app/linked").symlink_to(outside, target_is_directory=True)
     cache = tmp_path / "cache"
     assert analyze_cli(root, "--cache-dir", str(cache)).returncode == 0
-    _rewrite_hints(
+    _rewrite_guess(
         cache,
         [
             ["app/leak.py", "app.leak", False, 1, 1, "0" * 64],
@@ -238,7 +238,7 @@ def test_hints_never_open_a_file_outside_path(tmp_path: Path) -> None:
         opened = _opened(fifo) or opened
         time.sleep(0.01)
     out, err = proc.communicate(timeout=60)
-    assert not opened, "a parser process opened a FIFO outside PATH named by the hints"
+    assert not opened, "a parser process opened a FIFO outside PATH named by the guess"
     assert proc.returncode == 0, err
     assert has_edge(out, "app.a", "app.b")
 
@@ -358,7 +358,7 @@ _JSON = st.recursive(
     ),
     max_leaves=20,
 )
-#: hints rows may name these: links out of the tree (to a file, a FIFO, /dev/zero, through a
+#: guess records may name these: links out of the tree (to a file, a FIFO, /dev/zero, through a
 #: linked folder), climbs, absolute paths, and real files
 _HINTED = [
     "app/a.py",
@@ -460,7 +460,7 @@ def test_any_bytes_in_any_cache_file_give_a_graph_not_an_error(
     hostile_tree, tmp_path_factory, how, raw, value, rows
 ) -> None:
     """Random bytes, random signed bytes or random signed JSON as every facts pack, graph,
-    ledger, pointer and distribution map, and signed hints naming files outside the tree:
+    ledger, pointer and distribution map, and a signed guess record naming files outside the tree:
     the run ends (no hang), with the right graph, no exception, and opens nothing outside."""
     from migrator.analysis import analyze
     from migrator.analysis.cache import _frame, cache_key
