@@ -165,14 +165,16 @@ def analyze_with_stats(
 
 
 def _graph_only(func: Callable[P, tuple[DependencyGraph, Stats]]) -> Callable[P, DependencyGraph]:
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> DependencyGraph:
+    """``func`` returning its graph alone, with the same (type-checked) options."""
+
+    def analyze(*args: P.args, **kwargs: P.kwargs) -> DependencyGraph:
+        """The dependency graph of the Python code under ``path``: ``analyze_with_stats``
+        without the statistics (the options are the same)."""
         return func(*args, **kwargs)[0]
 
-    return wrapper
+    return analyze
 
 
-#: ``analyze_with_stats`` without the statistics: the graph of the Python code under ``path``
 analyze = _graph_only(analyze_with_stats)
 
 

@@ -68,7 +68,7 @@ class SourceFile:
     path: Path
     is_package: bool
     size: int
-    mtime_ns: int = 0  # when the file was last written, as discovered (a hint, never a key)
+    mtime_ns: int = 0  # when the file was last written, as discovered (for the guess, never a key)
 
 
 @dataclass

@@ -564,3 +564,24 @@ def test_merged_packs_hold_the_facts_as_parsed(project, tmp_path):
     assert set(merged.entries) == set(fresh.entries)
     for key, mf in merged.entries.items():
         assert name_uses(mf) == name_uses(fresh.entries[key])
+
+
+@pytest.mark.parametrize(
+    "name", ["facts.py", "collect.py", "parse.py", "walk.py", "fieldorders.py", "cacheformat.py"]
+)
+def test_the_facts_signature_covers_the_code_that_shapes_facts(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cached facts made by other code must not be reused: an edit to any module that shapes
+    them (the field order the walker follows among them) changes the signature in their keys."""
+    from migrator.analysis import cache
+
+    before = cache.code_signature()
+    real = Path.read_bytes
+
+    def edited(self: Path) -> bytes:
+        extra = b"\n# edited\n" if (self.parent.name, self.name) == ("analysis", name) else b""
+        return real(self) + extra
+
+    monkeypatch.setattr(Path, "read_bytes", edited)
+    assert cache.code_signature() != before
