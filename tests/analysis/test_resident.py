@@ -23,6 +23,7 @@ import pytest
 from migrator.analysis import analyze, analyze_with_stats, resident
 from migrator.analysis.cache import code_signature
 from migrator.analysis.formats import render
+from migrator.analysis.isolate import Parser
 
 from .helpers import finishes, forked_processes_end, write_tree
 
@@ -308,16 +309,27 @@ def test_no_cache_means_no_resident(private: Path, project: Path) -> None:
     assert not list(private.glob("*.sock"))
 
 
-def test_the_environment_says_no_resident(
-    private: Path, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("setting", ["0", "1"])
+def test_the_environment_decides_the_resident(
+    private: Path, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str
 ) -> None:
-    """The engine decides, and ``MIGRATOR_RESIDENT_PARSER=0`` is the one way to say none: the
-    run's parser processes all end with it."""
-    monkeypatch.setenv(resident.ENVIRONMENT, "0")
-    with forked_processes_end():
-        analyze(project, cache_dir=tmp_path / "cache")
-        analyze(project, cache_dir=tmp_path / "cache")  # with facts: one worker forked at once
-    assert not list(private.glob("*.sock"))
+    """There is no option: the engine asks for a resident parser unless
+    ``MIGRATOR_RESIDENT_PARSER=0``, on a first run (a zygote) and after an edit alike."""
+    import migrator.analysis.engine
+
+    asked: list[str | None] = []
+
+    class Recording(Parser):
+        def __init__(self, *args: object, resident_at: str | None = None, **kw: object) -> None:
+            asked.append(resident_at)
+            super().__init__(*args, resident_at=resident_at, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(migrator.analysis.engine, "Parser", Recording)
+    monkeypatch.setenv(resident.ENVIRONMENT, setting)
+    analyze(project, cache_dir=tmp_path / "cache")
+    edit(project / "pkg" / "m1.py", "X = 2\n")
+    analyze(project, cache_dir=tmp_path / "cache")
+    assert asked == ([None, None] if setting == "0" else [the_address(), the_address()])
 
 
 def test_an_interrupted_run_leaves_no_resident(
