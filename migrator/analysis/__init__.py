@@ -149,7 +149,6 @@ def analyze_with_stats(
                     max_file_size=max_file_size,
                     follow_symlinks=follow_symlinks,
                 )
-                engine.stats.files = len(disc.files)
                 graph = _build(disc, engine)
             break
         except DamagedUses as exc:
@@ -183,7 +182,7 @@ def _build(disc: Discovery, engine: Engine) -> DependencyGraph:
     facts (cached or parsed) and the previous graph patched where they changed, else the
     graph resolved from every file's facts."""
     files, unreadable = _read(disc.files)
-    work = engine.plan(disc.root, files)
+    work = engine.plan(disc, files)
     graph = engine.cached_graph(work)
     if graph is None:
         facts = engine.facts(work)

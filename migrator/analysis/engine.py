@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from migrator.analysis.discover import SourceFile, project_root
+from migrator.analysis.discover import Discovery, SourceFile, project_root
 from migrator.analysis.facts import ModuleFacts, WorkItem
 from migrator.analysis.isolate import TIME_LIMIT_CODE, Parser, Progress
 from migrator.graph import DependencyGraph
@@ -172,8 +172,9 @@ class Engine:
 
     # -- the steps of a run, in order ----------------------------------------------------------
 
-    def plan(self, root: Path, files: list[tuple[SourceFile, bytes]]) -> Work:
-        """The run's files, hashed and keyed (the caches of ``root``, where discovery put it)."""
+    def plan(self, disc: Discovery, files: list[tuple[SourceFile, bytes]]) -> Work:
+        """The run's files (those of ``disc`` that could be read), hashed and keyed for the
+        caches of the root where discovery put it."""
         from migrator.analysis.cache import (
             FactsCache,
             GraphCache,
@@ -182,6 +183,8 @@ class Engine:
             graph_signature,
         )
 
+        root = disc.root
+        self.stats.files = len(disc.files)
         if self._at is not None and root != self._root:
             self._at, self._key, _ = _cache_place(self._cache_dir, root)
             self._root = root
