@@ -100,6 +100,9 @@ def test_templated_files_and_technical_words_are_no_concepts() -> None:
         "shop.front",
         "shop.front.views",
         "shop.core.models.task",
+        "shop.api",
+        "shop.api.swagger",
+        "shop.api.openapi",
     ]
     for f in features:
         modules += [
@@ -119,6 +122,8 @@ def test_templated_files_and_technical_words_are_no_concepts() -> None:
         assert c.of[f"shop.front.views.{f}"] == concept
     assert {"shop.core.models", "shop.admin.modules", "shop.front.views"} <= c.layers
     assert c.of["shop.core.models.task"] == "task"  # a table, though "task" is technical
+    # API descriptions (and plug-in hook specs) are plumbing, never a capability
+    assert not c.of["shop.api.swagger"] and not c.of["shop.api.openapi"]
 
 
 def test_same_names_without_data_are_not_layers() -> None:
