@@ -805,6 +805,10 @@ ANSWERS_MAX_AGE = float(os.environ.get("SAGA_ANSWERS_MAX_AGE", str(7 * 24 * 3600
 #: request headers that carry the caller's credentials: kept while the relay may run the
 #: request again (the route checks them again then), blanked once the saga is given up
 CREDENTIAL_HEADERS = ("HTTP_COOKIE", "HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION")
+#: bytes of a relayed run's answer kept for ``GET <path>?interservice_saga=<id>``
+RESULT_LIMIT = 100_000
+#: the query parameter of that status request (any path of the service answers it)
+STATUS_PARAM = "interservice_saga"
 #: a run holds its saga this long before another process may run it again
 LEASE_SECONDS = 120.0
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -832,9 +836,11 @@ def _saga_step(endpoint: str) -> tuple[str | None, str | None]:
 
 @contextlib.contextmanager
 def _scope(saga_id: str | None):  # noqa: ANN202
-    token = _SAGA.set([saga_id, 0] if saga_id else None)
+    """The saga's state for the calls made inside: ``[saga id, calls made so far]``."""
+    state = [saga_id, 0] if saga_id else None
+    token = _SAGA.set(state)
     try:
-        yield
+        yield state
     finally:
         _SAGA.reset(token)
 
@@ -845,6 +851,8 @@ _DDL = (
     "CREATE TABLE IF NOT EXISTS interservice_outbox (saga_id VARCHAR(64) PRIMARY KEY, "
     "request TEXT NOT NULL, attempts INTEGER NOT NULL, lease FLOAT NOT NULL, "
     "last_error TEXT NOT NULL, created FLOAT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS interservice_results (saga_id VARCHAR(64) PRIMARY KEY, "
+    "status INTEGER NOT NULL, body TEXT NOT NULL, created FLOAT NOT NULL)",
 )
 
 
@@ -913,8 +921,53 @@ class SagaStore:
             t=time.time(),
         )
 
-    def close(self, saga_id: str) -> None:
+    def close(self, saga_id: str, result: tuple[int, bytes] | None = None) -> None:
+        """The saga ended: out of the outbox; ``result`` (the status and body of the run
+        that ended it) kept for the customer who was answered 202 (``status``)."""
+        if result is not None:
+            try:
+                self._run(
+                    "INSERT INTO interservice_results (saga_id, status, body, created) "
+                    "VALUES (:i, :s, :b, :t)",
+                    i=saga_id,
+                    s=result[0],
+                    b=result[1][:RESULT_LIMIT].decode("utf-8", "replace"),
+                    t=time.time(),
+                )
+            except Exception as exc:  # already ended by a concurrent run: keep that one
+                if "unique" not in str(exc).lower() and "duplicate" not in str(exc).lower():
+                    raise
         self._run("DELETE FROM interservice_outbox WHERE saga_id = :i", i=saga_id)
+
+    def status(self, saga_id: str) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, body) of ``GET <path>?interservice_saga=<id>``: ``pending`` while the
+        relay may still run it, ``given_up`` once it will not, ``done`` with the answer of the
+        run that ended it (JSON when it was JSON)."""
+        rows = self._run(
+            "SELECT status, body FROM interservice_results WHERE saga_id = :i", i=saga_id
+        )
+        if rows:
+            try:
+                answer: Any = json.loads(rows[0][1])
+            except ValueError:
+                answer = rows[0][1]
+            return 200, {
+                "saga": saga_id,
+                "status": "done",
+                "answer_status": int(rows[0][0]),
+                "answer": answer,
+            }
+        rows = self._run(
+            "SELECT attempts, lease FROM interservice_outbox WHERE saga_id = :i", i=saga_id
+        )
+        if not rows:
+            return 404, {"saga": saga_id, "status": "unknown"}
+        given_up = int(rows[0][0]) >= RELAY_ATTEMPTS and float(rows[0][1]) < time.time()
+        return 200, {
+            "saga": saga_id,
+            "status": "given_up" if given_up else "pending",
+            "attempts": int(rows[0][0]),
+        }
 
     def failed(self, saga_id: str, why: str) -> None:
         self._run(
@@ -947,9 +1000,9 @@ class SagaStore:
         age = ANSWERS_MAX_AGE if max_age is None else max_age
         if age <= 0:
             return 0
-        return int(
-            self._run("DELETE FROM interservice_answers WHERE created < :t", t=time.time() - age)
-        )
+        cutoff = time.time() - age
+        self._run("DELETE FROM interservice_results WHERE created < :t", t=cutoff)
+        return int(self._run("DELETE FROM interservice_answers WHERE created < :t", t=cutoff))
 
     def tidy(self) -> None:
         """Old answers pruned, at most once an hour per process (each relay run asks)."""
@@ -1020,46 +1073,49 @@ class SagaMiddleware:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == RELAY_PATH and method == "POST" and STORE is not None:
-            body = json.dumps(self.relay()).encode("utf-8")
-            start_response(
-                "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-            )
-            return [body]
-        if STORE is None or method in SAFE_METHODS or path.startswith(self.skip):
+            return _wsgi_answer(start_response, 200, json.dumps(self.relay()).encode("utf-8"))
+        asked = _status_request(method, environ.get("QUERY_STRING", ""))
+        if asked is not None:
+            return _wsgi_answer(start_response, *asked)
+        store = STORE
+        if store is None or method in SAFE_METHODS or path.startswith(self.skip):
             return self.app(environ, start_response)
         self._start_timer()
         saga_id = environ.get("interservice.saga")  # set by the relay only, never by a header
+        relayed = saga_id is not None
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length > 0 else b""
         environ["wsgi.input"] = io.BytesIO(body)
         if saga_id is None:
             saga_id = uuid.uuid4().hex
-            request = {k: environ[k] for k in _ENVIRON_KEYS if isinstance(environ.get(k), str)}
-            request.update(
-                {k: v for k, v in environ.items() if k.startswith("HTTP_") and isinstance(v, str)}
-            )
-            request["body"] = base64.b64encode(body).decode("ascii")
-            STORE.open(saga_id, request)
-        statuses: list[int] = []
+            store.open(saga_id, _wsgi_request(environ, body))
+        answer: list[Any] = []  # (status line, headers): passed on once the run has ended
+        chunks: list[bytes] = []
 
         def capture(status: str, headers: list[Any], exc_info: Any = None) -> Any:
-            statuses.append(int(status.split(" ", 1)[0]))
-            return start_response(status, headers, exc_info)
+            answer[:] = [status, headers]
+            return chunks.append
 
-        with _scope(saga_id):
+        taken = False  # for the relay: the customer is answered 202
+        with _scope(saga_id) as state:
             try:
                 result = self.app(environ, capture)
                 try:
-                    chunks = list(result)
+                    chunks.extend(result)
                 finally:
                     getattr(result, "close", lambda: None)()
             except BaseException as exc:
-                STORE.failed(saga_id, f"{type(exc).__name__}: {exc}")
-                raise
-        if statuses and statuses[-1] < 500:
-            STORE.close(saga_id)
-        else:
-            STORE.failed(saga_id, f"HTTP {statuses[-1] if statuses else 0}")
+                if not _settle(store, saga_id, relayed, 0, b"", state[1], _why(exc)):
+                    raise
+                _log.exception("saga %s failed; the relay will complete it", saga_id)
+                taken = True
+        if not taken:
+            status = int(answer[0].split(" ", 1)[0]) if answer else 0
+            taken = _settle(store, saga_id, relayed, status, b"".join(chunks), state[1])
+        if taken:
+            url, body = _accepted(saga_id, _path(environ))
+            return _wsgi_answer(start_response, 202, body, url)
+        start_response(*answer)
         return chunks
 
     def relay(self, limit: int = 100) -> dict[str, int]:
@@ -1073,21 +1129,8 @@ class SagaMiddleware:
                 if not store.claim(saga_id):
                     continue
                 ran += 1
-                environ = {k: v for k, v in request.items() if k != "body"}
-                environ.update(
-                    {
-                        "wsgi.input": io.BytesIO(base64.b64decode(request["body"])),
-                        "wsgi.errors": sys.stderr,
-                        "wsgi.version": (1, 0),
-                        "wsgi.multithread": True,
-                        "wsgi.multiprocess": False,
-                        "wsgi.run_once": False,
-                        "interservice.saga": saga_id,
-                    }
-                )
-                environ.setdefault("wsgi.url_scheme", "http")
                 try:
-                    self(environ, _no_response)
+                    self(_relay_environ(request, saga_id), _no_response)
                 except Exception as exc:  # noqa: BLE001 - kept in the outbox with its error
                     _log.warning("saga %s failed again: %s", saga_id, exc)
             store.tidy()
@@ -1108,6 +1151,111 @@ class SagaMiddleware:
 
         self._timer = threading.Thread(target=loop, name="saga-relay", daemon=True)
         self._timer.start()
+
+
+def _wsgi_request(environ: dict[str, Any], body: bytes) -> dict[str, Any]:
+    """A WSGI request as the outbox keeps it: the environ's strings and the body."""
+    request = {k: environ[k] for k in _ENVIRON_KEYS if isinstance(environ.get(k), str)}
+    request.update(
+        {k: v for k, v in environ.items() if k.startswith("HTTP_") and isinstance(v, str)}
+    )
+    request["body"] = base64.b64encode(body).decode("ascii")
+    return request
+
+
+def _relay_environ(request: dict[str, Any], saga_id: str) -> dict[str, Any]:
+    """The WSGI environ of a kept request, marked as a relayed run of ``saga_id``."""
+    environ = {k: v for k, v in request.items() if k != "body"}
+    environ.update(
+        {
+            "wsgi.input": io.BytesIO(base64.b64decode(request["body"])),
+            "wsgi.errors": sys.stderr,
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+            "interservice.saga": saga_id,
+        }
+    )
+    environ.setdefault("wsgi.url_scheme", "http")
+    return environ
+
+
+def _settle(
+    store: SagaStore,
+    saga_id: str,
+    relayed: bool,
+    status: int,
+    body: bytes,
+    calls: int,
+    why: str = "",
+) -> bool:
+    """Record how a run of a saga ended (``status`` 0: it raised); True: the customer is
+    answered 202 Accepted instead.
+
+    The contract: an answer below 500 ends the saga (a relayed run's answer is kept for the
+    status request). A first run that failed before it called any other service is dropped
+    and its 5xx reaches the customer: nothing was done elsewhere, so the customer may retry
+    and the relay never completes it behind their back. A first run that failed after it
+    called another service (whose answer may have been lost after it applied the call) stays
+    in the outbox for the relay, and the customer gets 202 with the saga's status URL, not a
+    5xx that would say "not done" of what the relay is about to complete."""
+    if 0 < status < 500:
+        store.close(saga_id, (status, body) if relayed else None)
+        return False
+    if not relayed and not calls:
+        store.close(saga_id)
+        return False
+    store.failed(saga_id, why or f"HTTP {status}")
+    return not relayed
+
+
+def _why(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _path(environ: dict[str, Any]) -> str:
+    return environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "/")
+
+
+def _accepted(saga_id: str, path: str) -> tuple[str, bytes]:
+    """(status URL, 202 body) of a saga taken for the relay: its id and where to ask how it
+    ended (the request's own path, so the gateway routes the question to this service)."""
+    url = f"{path}?{STATUS_PARAM}={saga_id}"
+    body = {
+        "saga": saga_id,
+        "status": "pending",
+        "status_url": url,
+        "message": "accepted: a service did not answer in time; this will be completed",
+    }
+    return url, json.dumps(body).encode("utf-8")
+
+
+def _status_request(method: str, query: str) -> tuple[int, bytes] | None:
+    """The answer to ``GET <path>?interservice_saga=<id>``, or None for any other request."""
+    if STORE is None or method != "GET" or STATUS_PARAM not in query:
+        return None
+    import urllib.parse
+
+    asked = urllib.parse.parse_qs(query).get(STATUS_PARAM)
+    if not asked:
+        return None
+    status, body = STORE.status(asked[0][:64])
+    return status, json.dumps(body).encode("utf-8")
+
+
+_REASONS = {200: "200 OK", 202: "202 Accepted", 404: "404 Not Found"}
+
+
+def _wsgi_answer(
+    start_response: Callable[..., Any], status: int, body: bytes, location: str = ""
+) -> list[bytes]:
+    """A JSON answer of the middleware itself (the relay, a saga's status, a 202)."""
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    if location:
+        headers.append(("Location", location))
+    start_response(_REASONS[status], headers)
+    return [body]
 
 
 class AsgiSagaMiddleware:
@@ -1139,6 +1287,10 @@ class AsgiSagaMiddleware:
                 }
             )
             return await send({"type": "http.response.body", "body": body})
+        query = scope.get("query_string", b"").decode("latin-1")
+        asked = await asyncio.to_thread(_status_request, method, query)
+        if asked is not None:
+            return await _asgi_answer(send, *asked)
         store = STORE
         if store is None or method in SAFE_METHODS or path.startswith(self.skip):
             return await self.app(scope, receive, send)
@@ -1153,6 +1305,7 @@ class AsgiSagaMiddleware:
                 break
         body = b"".join(chunks)
         saga_id = scope.get("interservice.saga")  # set by the relay only, never by a header
+        relayed = saga_id is not None
         if saga_id is None:
             saga_id = uuid.uuid4().hex
             await asyncio.to_thread(store.open, saga_id, _asgi_request(scope, body))
@@ -1165,23 +1318,39 @@ class AsgiSagaMiddleware:
             return await receive()
 
         statuses: list[int] = []
+        held: list[dict[str, Any]] = []  # a 5xx answer, held until the run has ended
 
         async def capture(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 statuses.append(int(message["status"]))
-            await send(message)
+            if statuses and statuses[-1] >= 500 or relayed:
+                held.append(message)  # (a relayed run's answer is kept, not sent)
+            else:
+                await send(message)
 
-        with _scope(saga_id):
+        taken = False  # for the relay: the customer is answered 202
+        with _scope(saga_id) as state:
             try:
                 await self.app(scope, replay, capture)
             except BaseException as exc:
-                await asyncio.to_thread(store.failed, saga_id, f"{type(exc).__name__}: {exc}")
-                raise
-        if statuses and statuses[-1] < 500:
-            await asyncio.to_thread(store.close, saga_id)
-        else:
+                why = _why(exc)
+                if not await asyncio.to_thread(
+                    _settle, store, saga_id, relayed, 0, b"", state[1], why
+                ):
+                    raise
+                _log.exception("saga %s failed; the relay will complete it", saga_id)
+                taken = True
+        if not taken:
+            answer = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
             status = statuses[-1] if statuses else 0
-            await asyncio.to_thread(store.failed, saga_id, f"HTTP {status}")
+            taken = await asyncio.to_thread(
+                _settle, store, saga_id, relayed, status, answer, state[1]
+            )
+        if taken:
+            url, accepted = _accepted(saga_id, scope.get("root_path", "") + path)
+            return await _asgi_answer(send, 202, accepted, url)
+        for message in held:
+            await send(message)
 
     async def relay(self, limit: int = 100) -> dict[str, int]:
         """Run each pending saga's request again; how many ran and how many are left."""
@@ -1284,6 +1453,15 @@ def _no_more(request: dict[str, Any]) -> Callable[[], Any]:
     return receive
 
 
+async def _asgi_answer(send: Any, status: int, body: bytes, location: str = "") -> None:
+    """A JSON answer of the ASGI middleware itself (a saga's status, a 202)."""
+    headers = [(b"content-type", b"application/json")]
+    if location:
+        headers.append((b"location", location.encode("latin-1")))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 async def _ignore(message: dict[str, Any]) -> None:
     """``send`` of a relayed run: nobody waits for its answer."""
 
@@ -1295,6 +1473,157 @@ def install_asgi_sagas(app: Any, bind: Callable[[], Any]) -> None:
     STORE = SagaStore(bind)
     if not any(m.cls is AsgiSagaMiddleware for m in getattr(app, "user_middleware", [])):
         app.add_middleware(AsgiSagaMiddleware)  # once, however often the app is built
+
+
+# -- Django: the same outbox, relay and answers, on the service's Django database -------------
+class DjangoSagaStore(SagaStore):
+    """``SagaStore`` on a Django database connection (the thread's own): inside the internal
+    endpoint's ``transaction.atomic()`` an answer is written in the call's transaction."""
+
+    def __init__(self, alias: str = "default") -> None:
+        super().__init__(lambda: None)
+        self.alias = alias
+
+    def _run(self, sql: str, session: Any = None, **params: Any) -> Any:
+        import re
+
+        from django.db import connections
+
+        connection = connections[self.alias]
+        with connection.cursor() as cursor:
+            if self._ready != connection.settings_dict.get("NAME"):
+                for ddl in _DDL:
+                    cursor.execute(ddl)
+                self._ready = connection.settings_dict.get("NAME")
+            cursor.execute(re.sub(r":(\w+)", r"%(\1)s", sql), params)
+            return cursor.fetchall() if cursor.description else cursor.rowcount
+
+
+class DjangoSavepoint:
+    """The unit of work of one internal call in a Django service, for ``dispatch``: a
+    savepoint in the endpoint's ``transaction.atomic()``; ``rollback()`` undoes what the call
+    wrote (once, so an error answer kept after it stays)."""
+
+    def __init__(self) -> None:
+        from django.db import transaction
+
+        self._id = transaction.savepoint()
+        self._undone = False
+
+    def rollback(self) -> None:
+        from django.db import transaction
+
+        if not self._undone:
+            transaction.savepoint_rollback(self._id)
+            self._undone = True
+
+
+#: the Django service's saga middleware (the relay view runs its relay)
+_DJANGO_SAGAS: DjangoSagaMiddleware | None = None
+
+
+class DjangoSagaMiddleware:
+    """``SagaMiddleware`` as a Django middleware (first in ``MIDDLEWARE``): the same outbox,
+    relay, derived keys and 202 contract, in the service's own database. Not used (Django
+    drops it) when ``DATABASE_URL`` is not set."""
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        from django.core.exceptions import MiddlewareNotUsed
+
+        global STORE, _DJANGO_SAGAS
+        if not os.environ.get("DATABASE_URL"):
+            raise MiddlewareNotUsed("sagas need the service's own database (DATABASE_URL)")
+        if STORE is None:
+            STORE = DjangoSagaStore()
+        self.get_response = get_response
+        self.skip = NOT_SAGAS
+        self._relaying = threading.Lock()
+        self._timer: threading.Thread | None = None
+        _DJANGO_SAGAS = self
+
+    def __call__(self, request: Any) -> Any:
+        from django.http import HttpResponse, JsonResponse
+
+        meta, method, path = request.META, request.method, request.path_info
+        asked = _status_request(method, meta.get("QUERY_STRING", ""))
+        if asked is not None:
+            return HttpResponse(asked[1], status=asked[0], content_type="application/json")
+        store = STORE
+        if store is None or method in SAFE_METHODS or path.startswith(self.skip):
+            return self.get_response(request)
+        self._start_timer()
+        saga_id = meta.get("interservice.saga")  # set by the relay only, never by a header
+        relayed = saga_id is not None
+        if saga_id is None:
+            saga_id = uuid.uuid4().hex
+            store.open(saga_id, _wsgi_request(meta, request.body))
+        with _scope(saga_id) as state:
+            try:
+                response = self.get_response(request)
+            except BaseException as exc:
+                if not _settle(store, saga_id, relayed, 0, b"", state[1], _why(exc)):
+                    raise
+                _log.exception("saga %s failed; the relay will complete it", saga_id)
+                response = None
+        content = b"" if response is None or response.streaming else response.content
+        if response is None or _settle(
+            store, saga_id, relayed, response.status_code, content, state[1]
+        ):
+            url, body = _accepted(saga_id, request.path)
+            accepted = JsonResponse(json.loads(body), status=202)
+            accepted["Location"] = url
+            return accepted
+        return response
+
+    def relay(self, limit: int = 100) -> dict[str, int]:
+        """Run each pending saga's request again; how many ran and how many are left."""
+        from django.core.handlers.wsgi import WSGIRequest
+
+        store, ran = STORE, 0
+        if store is None:
+            return {"ran": 0, "pending": 0}
+        with self._relaying:
+            for saga_id, request in store.pending(limit):
+                if not store.claim(saga_id):
+                    continue
+                ran += 1
+                try:
+                    self(WSGIRequest(_relay_environ(request, saga_id)))
+                except Exception as exc:  # noqa: BLE001 - kept in the outbox with its error
+                    _log.warning("saga %s failed again: %s", saga_id, exc)
+            store.tidy()
+        return {"ran": ran, "pending": len(store.pending(limit))}
+
+    def _start_timer(self) -> None:
+        """The relay in the background of this process, every ``RELAY_SECONDS``."""
+        if self._timer is not None or RELAY_SECONDS <= 0:
+            return
+
+        def loop() -> None:
+            from django.db import connections
+
+            while True:
+                time.sleep(RELAY_SECONDS)
+                try:
+                    self.relay()
+                except Exception as exc:  # noqa: BLE001 - the database may be down: next time
+                    _log.warning("saga relay: %s", exc)
+                finally:
+                    connections.close_all()  # this thread's own connections
+
+        self._timer = threading.Thread(target=loop, name="saga-relay", daemon=True)
+        self._timer.start()
+
+
+def django_relay(request: Any) -> Any:
+    """``POST /internal/_saga/relay`` of a Django service (wired in the generated URLconf)."""
+    from django.http import JsonResponse
+
+    if request.method != "POST":
+        return JsonResponse({"error": {"type": "MethodNotAllowed"}}, status=405)
+    if _DJANGO_SAGAS is None:
+        return JsonResponse({"ran": 0, "pending": 0})
+    return JsonResponse(_DJANGO_SAGAS.relay())
 
 
 def _no_response(status: str, headers: list[Any], exc_info: Any = None) -> Callable[..., None]:
