@@ -1487,7 +1487,7 @@ class DjangoSagaStore(SagaStore):
     def _run(self, sql: str, session: Any = None, **params: Any) -> Any:
         import re
 
-        from django.db import connections
+        from django.db import connections  # type: ignore[import-untyped]
 
         connection = connections[self.alias]
         with connection.cursor() as cursor:
@@ -1528,7 +1528,7 @@ class DjangoSagaMiddleware:
     drops it) when ``DATABASE_URL`` is not set."""
 
     def __init__(self, get_response: Callable[[Any], Any]) -> None:
-        from django.core.exceptions import MiddlewareNotUsed
+        from django.core.exceptions import MiddlewareNotUsed  # type: ignore[import-untyped]
 
         global STORE, _DJANGO_SAGAS
         if not os.environ.get("DATABASE_URL"):
@@ -1542,7 +1542,7 @@ class DjangoSagaMiddleware:
         _DJANGO_SAGAS = self
 
     def __call__(self, request: Any) -> Any:
-        from django.http import HttpResponse, JsonResponse
+        from django.http import HttpResponse, JsonResponse  # type: ignore[import-untyped]
 
         meta, method, path = request.META, request.method, request.path_info
         asked = _status_request(method, meta.get("QUERY_STRING", ""))
@@ -1577,7 +1577,7 @@ class DjangoSagaMiddleware:
 
     def relay(self, limit: int = 100) -> dict[str, int]:
         """Run each pending saga's request again; how many ran and how many are left."""
-        from django.core.handlers.wsgi import WSGIRequest
+        from django.core.handlers.wsgi import WSGIRequest  # type: ignore[import-untyped]
 
         store, ran = STORE, 0
         if store is None:
