@@ -592,6 +592,8 @@ def _call(
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
                 status[0] = response.status
                 payload = json.loads(response.read().decode("utf-8") or "null")
+            if saga_id:
+                _applied(service, key, payload)
             return decode(
                 payload.get("result") if isinstance(payload, dict) else None,
                 _hints(func).get("return", Any),
@@ -675,11 +677,17 @@ def dispatch(
         stored = durable.answer(key)
         if stored is not None:
             return stored
-        with _scope(key):
-            answer = _dispatch(func, payload, inject, key)
-        if answer[1] == 200 and not inject:  # (an injected session already holds it)
-            durable.remember(key, answer, session)  # the endpoint's commit keeps both
-        elif answer[1] == ERROR_STATUS:
+        token = _UNDO.set(_Undo())
+        try:
+            with _scope(key):
+                answer = _dispatch(func, payload, inject, key)
+            if answer[1] == 200 and not inject:  # (an injected session already holds it)
+                if session is not None and callable(getattr(session, "flush", None)):
+                    session.flush()  # what is left to write, recorded for the undo
+                durable.remember(key, answer, session)  # the endpoint's commit keeps both
+        finally:
+            _UNDO.reset(token)
+        if answer[1] == ERROR_STATUS:
             if session is not None:
                 session.rollback()  # what failed is undone first; then the answer is kept
             durable.remember(key, answer)
@@ -722,9 +730,16 @@ def _dispatch(
             import asyncio
 
             result = asyncio.run(result)
-        body = {"result": encode(result)}
+        undo = _UNDO.get()
+        body: dict[str, Any] = {"result": encode(result)}
+        if undo is not None:
+            undo.ran = True  # the commits from here on are the endpoint's, not the function's
+            if undo.committed:  # the caller's rollback would not have undone it: no undo
+                body["committed"] = True
         opened[:] = dict.fromkeys(opened)  # a scoped session may have been handed out twice
         if key and inject and opened and STORE is not None:  # with what the function wrote
+            for opened_session in opened:
+                opened_session.flush()  # recorded for the undo
             STORE.remember(key, (body, 200), opened[0])
         for opened_session in opened:
             opened_session.commit()
@@ -799,6 +814,8 @@ RELAY_SECONDS = float(os.environ.get("SAGA_RELAY_SECONDS", "30"))
 #: a saga still failing after this many runs is left for a person (``last_error`` says why)
 RELAY_ATTEMPTS = int(os.environ.get("SAGA_RELAY_ATTEMPTS", "20"))
 RELAY_PATH = "/internal/_saga/relay"
+#: where a caller asks an owner to undo saga calls the monolith would have rolled back
+COMPENSATE_PATH = "/internal/_saga/compensate"
 #: answers kept for other services' saga calls are deleted after this many seconds (a caller's
 #: relay gives up long before: ``RELAY_ATTEMPTS`` runs, ``RELAY_SECONDS`` apart); 0 keeps them
 ANSWERS_MAX_AGE = float(os.environ.get("SAGA_ANSWERS_MAX_AGE", str(7 * 24 * 3600)))
@@ -836,13 +853,230 @@ def _saga_step(endpoint: str) -> tuple[str | None, str | None]:
 
 @contextlib.contextmanager
 def _scope(saga_id: str | None):  # noqa: ANN202
-    """The saga's state for the calls made inside: ``[saga id, calls made so far]``."""
-    state = [saga_id, 0] if saga_id else None
+    """The saga's state for the calls made inside: ``[saga id, calls made so far, calls
+    applied since the caller's last commit, calls its rollbacks undid]`` (the last two as
+    ``(service, key)``: what ``compensate`` asks the owners to undo)."""
+    state = [saga_id, 0, [], []] if saga_id else None
     token = _SAGA.set(state)
     try:
         yield state
     finally:
         _SAGA.reset(token)
+
+
+# -- compensations: what a rollback of the monolith undid, undone by the owners ---------------
+class _Undo:
+    """What one saga call wrote through the owner's ORM (SQLAlchemy sessions), in the order
+    it was flushed, as JSON: ``["delete", model, key]`` for a row it inserted,
+    ``["update", model, key, {column: [old, new]}]``, ``["insert", model, {column: value}]``
+    for a row it deleted. ``committed``: the function committed itself."""
+
+    def __init__(self) -> None:
+        self.changes: list[list[Any]] = []
+        self.committed = False
+        self.ran = False
+
+
+_UNDO: contextvars.ContextVar[_Undo | None] = contextvars.ContextVar(
+    "interservice_undo", default=None
+)
+_LISTENING: list[bool] = []
+
+
+def _listen() -> None:
+    """SQLAlchemy session events, once per process: the owner records a saga call's changes
+    (``_Undo``); a caller's commit keeps the calls made before it, its rollback hands them
+    to ``compensate``, as the monolith's one transaction would have."""
+    if _LISTENING:
+        return
+    _LISTENING.append(True)
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    event.listen(Session, "before_flush", _before_flush)
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "after_commit", _after_commit)
+    event.listen(Session, "after_soft_rollback", _after_rollback)
+
+
+def _model(obj: Any) -> str:
+    return f"{type(obj).__module__}:{type(obj).__qualname__}"
+
+
+def _before_flush(session: Any, context: Any, instances: Any) -> None:
+    undo = _UNDO.get()
+    if undo is None:
+        return
+    from sqlalchemy import inspect as sa_inspect
+
+    for obj in list(session.dirty):
+        state: Any = sa_inspect(obj)
+        changed = {}
+        for attr in state.mapper.column_attrs:
+            history = state.attrs[attr.key].history
+            if history.deleted and history.added:
+                changed[attr.key] = [_tagged(history.deleted[0]), _tagged(history.added[0])]
+        if changed and state.identity:
+            undo.changes.append(["update", _model(obj), _tagged(list(state.identity)), changed])
+    for obj in list(session.deleted):
+        state = sa_inspect(obj)
+        columns = {a.key: _tagged(getattr(obj, a.key)) for a in state.mapper.column_attrs}
+        undo.changes.append(["insert", _model(obj), columns])
+
+
+def _after_flush(session: Any, context: Any) -> None:
+    undo = _UNDO.get()
+    if undo is None:
+        return
+    from sqlalchemy import inspect as sa_inspect
+
+    for obj in list(session.new):  # (their key is set, not yet their identity)
+        key = sa_inspect(obj).mapper.primary_key_from_instance(obj)
+        if all(k is not None for k in key):
+            undo.changes.append(["delete", _model(obj), _tagged(list(key))])
+
+
+def _after_commit(session: Any) -> None:
+    undo = _UNDO.get()
+    if undo is not None and not undo.ran:
+        undo.committed = True
+    state = _SAGA.get()
+    if state is not None:
+        state[2].clear()  # committed with the caller's own writes: kept
+
+
+def _after_rollback(session: Any, previous_transaction: Any) -> None:
+    state = _SAGA.get()
+    if state is not None and getattr(previous_transaction, "parent", None) is None:
+        state[3].extend(state[2])  # the monolith's rollback undid them
+        state[2].clear()
+
+
+def _applied(service: str, key: str, payload: Any) -> None:
+    """A saga's call that the owner applied: kept until the caller commits (or the owner
+    committed it itself), undone if the caller rolls back."""
+    state = _SAGA.get()
+    if state is None or len(state) < 4:
+        return
+    if isinstance(payload, dict) and payload.get("committed"):
+        state[2].clear()  # in the monolith that commit kept everything before it too
+    else:
+        state[2].append((service, key))
+
+
+def compensate(state: list[Any] | None, status: int) -> bool:
+    """Ask each owner to undo the calls of this run that the monolith would have rolled
+    back: those a rollback undid, and (the run ending with an error, 400 or more) those not
+    committed yet. False: an owner did not answer (the relay runs the request again, and
+    asks again)."""
+    if state is None or len(state) < 4:
+        return True
+    keys = list(state[3]) + (list(state[2]) if 400 <= status < 500 else [])
+    by_service: dict[str, list[str]] = {}
+    for service, key in keys:
+        by_service.setdefault(service, []).append(key)
+    ok = True
+    for service in reversed(list(by_service)):  # the last service called first
+        body = json.dumps({"keys": by_service[service]}).encode("utf-8")
+        request = urllib.request.Request(
+            base_url(service) + COMPENSATE_PATH,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+                response.read()
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            _log.warning("saga %s: %s did not undo %s: %s", state[0], service, keys, exc)
+            ok = False
+    state[2].clear()
+    state[3].clear()
+    return ok
+
+
+def compensation_answer(body: bytes) -> tuple[int, bytes]:
+    """The owner's answer to ``POST COMPENSATE_PATH`` ``{"keys": [...]}``."""
+    try:
+        keys = json.loads(body or b"null")["keys"]
+    except (ValueError, KeyError, TypeError):
+        error = {"type": "BadRequest", "message": 'expected {"keys": [...]}'}
+        return 400, json.dumps({"error": error}).encode("utf-8")
+    if STORE is None:
+        return 200, json.dumps({"undone": 0, "conflicts": 0}).encode("utf-8")
+    return 200, json.dumps(STORE.compensate([str(k) for k in keys])).encode("utf-8")
+
+
+def _undo_change(session: Any, change: list[Any]) -> bool:
+    """Apply one recorded change backwards; False: the row no longer holds what the call
+    wrote (someone changed it since), so it is left as it is."""
+    import importlib
+
+    module, _, name = change[1].partition(":")
+    model: Any = importlib.import_module(module)
+    for part in name.split("."):
+        model = getattr(model, part)
+    if change[0] == "insert":
+        row = model.__mapper__.class_manager.new_instance()
+        for column, value in change[2].items():
+            setattr(row, column, _untagged(value))
+        session.merge(row)
+        return True
+    key = tuple(_untagged(change[2]))
+    row = session.get(model, key[0] if len(key) == 1 else key)
+    if row is None:
+        return change[0] == "delete"  # already gone
+    if change[0] == "delete":
+        session.delete(row)
+        session.flush()
+        return True
+    values = {c: (_untagged(old), _untagged(new)) for c, (old, new) in change[3].items()}
+    if any(getattr(row, c) != new for c, (_old, new) in values.items()):
+        return False
+    for column, (old, _new) in values.items():
+        setattr(row, column, old)
+    return True
+
+
+def _tagged(value: Any) -> Any:
+    """A column value as JSON that ``_untagged`` turns back into the same Python value."""
+    if isinstance(value, (list, tuple)):
+        return [_tagged(v) for v in value]
+    for tag, kind in _TAGS.items():
+        if isinstance(value, kind):
+            if tag == "$b":
+                return {tag: base64.b64encode(value).decode("ascii")}
+            return {tag: value.isoformat() if hasattr(value, "isoformat") else str(value)}
+    return value
+
+
+def _untagged(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_untagged(v) for v in value]
+    if isinstance(value, dict) and len(value) == 1:
+        [(tag, text)] = value.items()
+        parse = {
+            "$dt": _dt.datetime.fromisoformat,
+            "$d": _dt.date.fromisoformat,
+            "$t": _dt.time.fromisoformat,
+            "$dec": decimal.Decimal,
+            "$u": uuid.UUID,
+            "$b": base64.b64decode,
+        }.get(tag)
+        if parse is not None:
+            return parse(text)
+    return value
+
+
+#: JSON tags of column values JSON has no type for (datetime before date: a subclass)
+_TAGS: dict[str, Any] = {
+    "$dt": _dt.datetime,
+    "$d": _dt.date,
+    "$t": _dt.time,
+    "$dec": decimal.Decimal,
+    "$u": uuid.UUID,
+    "$b": bytes,
+}
 
 
 _DDL = (
@@ -853,6 +1087,8 @@ _DDL = (
     "last_error TEXT NOT NULL, created FLOAT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS interservice_results (saga_id VARCHAR(64) PRIMARY KEY, "
     "status INTEGER NOT NULL, body TEXT NOT NULL, created FLOAT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS interservice_undo (answer_key VARCHAR(200) PRIMARY KEY, "
+    "changes TEXT NOT NULL, created FLOAT NOT NULL)",
 )
 
 
@@ -896,7 +1132,17 @@ class SagaStore:
         return (json.loads(rows[0][1]), int(rows[0][0])) if rows else None
 
     def remember(self, key: str, answer: tuple[dict[str, Any], int], session: Any = None) -> None:
-        """Keep ``answer``; in ``session``'s transaction when given (committed by its owner)."""
+        """Keep ``answer``; in ``session``'s transaction when given (committed by its owner),
+        with the undo of what the call wrote (``compensate``) when it wrote anything."""
+        undo = _UNDO.get()
+        if answer[1] == 200 and undo is not None and undo.changes and not undo.committed:
+            self._run(
+                "INSERT INTO interservice_undo (answer_key, changes, created) VALUES (:k, :c, :t)",
+                session,
+                k=key,
+                c=json.dumps(undo.changes),
+                t=time.time(),
+            )
         try:
             self._run(
                 "INSERT INTO interservice_answers (answer_key, status, body, created) "
@@ -1002,7 +1248,29 @@ class SagaStore:
             return 0
         cutoff = time.time() - age
         self._run("DELETE FROM interservice_results WHERE created < :t", t=cutoff)
+        self._run("DELETE FROM interservice_undo WHERE created < :t", t=cutoff)
         return int(self._run("DELETE FROM interservice_answers WHERE created < :t", t=cutoff))
+
+    def compensate(self, keys: list[str]) -> dict[str, int]:
+        """Undo what the calls answered under ``keys`` wrote, the last call first, in one
+        transaction of this service's ORM: rows they inserted are deleted, rows they deleted
+        come back, columns they changed get their old values back where they still hold
+        the values the call wrote (else that change is left, counted as a conflict). Undone
+        calls forget their undo, so asking twice changes nothing."""
+        from sqlalchemy.orm import Session
+
+        undone = conflicts = 0
+        with Session(self.engine()) as session:
+            for key in reversed(keys):
+                rows = self._run(
+                    "SELECT changes FROM interservice_undo WHERE answer_key = :k", session, k=key
+                ).fetchall()
+                for change in reversed(json.loads(rows[0][0]) if rows else []):
+                    conflicts += not _undo_change(session, change)
+                    undone += 1
+                self._run("DELETE FROM interservice_undo WHERE answer_key = :k", session, k=key)
+            session.commit()
+        return {"undone": undone, "conflicts": conflicts}
 
     def tidy(self) -> None:
         """Old answers pruned, at most once an hour per process (each relay run asks)."""
@@ -1074,6 +1342,10 @@ class SagaMiddleware:
         method = environ.get("REQUEST_METHOD", "GET")
         if path == RELAY_PATH and method == "POST" and STORE is not None:
             return _wsgi_answer(start_response, 200, json.dumps(self.relay()).encode("utf-8"))
+        if path == COMPENSATE_PATH and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            asked = environ["wsgi.input"].read(length) if length > 0 else b""
+            return _wsgi_answer(start_response, *compensation_answer(asked))
         asked = _status_request(method, environ.get("QUERY_STRING", ""))
         if asked is not None:
             return _wsgi_answer(start_response, *asked)
@@ -1105,13 +1377,13 @@ class SagaMiddleware:
                 finally:
                     getattr(result, "close", lambda: None)()
             except BaseException as exc:
-                if not _settle(store, saga_id, relayed, 0, b"", state[1], _why(exc)):
+                if not _finish(store, saga_id, relayed, 0, b"", state, _why(exc)):
                     raise
                 _log.exception("saga %s failed; the relay will complete it", saga_id)
                 taken = True
         if not taken:
             status = int(answer[0].split(" ", 1)[0]) if answer else 0
-            taken = _settle(store, saga_id, relayed, status, b"".join(chunks), state[1])
+            taken = _finish(store, saga_id, relayed, status, b"".join(chunks), state)
         if taken:
             url, body = _accepted(saga_id, _path(environ))
             return _wsgi_answer(start_response, 202, body, url)
@@ -1210,6 +1482,24 @@ def _settle(
     return not relayed
 
 
+def _finish(
+    store: SagaStore,
+    saga_id: str,
+    relayed: bool,
+    status: int,
+    body: bytes,
+    state: list[Any],
+    why: str = "",
+) -> bool:
+    """``_settle`` after the compensations the run needs (``compensate``). When an owner
+    did not answer them, the saga stays for the relay (which asks again) and the customer
+    gets the run's own answer (202 instead of a 5xx)."""
+    if not compensate(state, status):
+        store.failed(saga_id, "compensation: an owner did not answer")
+        return not relayed and not 0 < status < 500
+    return _settle(store, saga_id, relayed, status, body, state[1], why)
+
+
 def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
@@ -1244,7 +1534,7 @@ def _status_request(method: str, query: str) -> tuple[int, bytes] | None:
     return status, json.dumps(body).encode("utf-8")
 
 
-_REASONS = {200: "200 OK", 202: "202 Accepted", 404: "404 Not Found"}
+_REASONS = {200: "200 OK", 202: "202 Accepted", 400: "400 Bad Request", 404: "404 Not Found"}
 
 
 def _wsgi_answer(
@@ -1287,6 +1577,11 @@ class AsgiSagaMiddleware:
                 }
             )
             return await send({"type": "http.response.body", "body": body})
+        if path == COMPENSATE_PATH and method == "POST":
+            asked_body = await _whole_body(receive)
+            return await _asgi_answer(
+                send, *await asyncio.to_thread(compensation_answer, asked_body)
+            )
         query = scope.get("query_string", b"").decode("latin-1")
         asked = await asyncio.to_thread(_status_request, method, query)
         if asked is not None:
@@ -1295,15 +1590,7 @@ class AsgiSagaMiddleware:
         if store is None or method in SAFE_METHODS or path.startswith(self.skip):
             return await self.app(scope, receive, send)
         self._start_timer()
-        chunks = []
-        while True:  # the whole body first: it goes into the outbox before the request runs
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        body = b"".join(chunks)
+        body = await _whole_body(receive)  # first: it goes into the outbox before the run
         saga_id = scope.get("interservice.saga")  # set by the relay only, never by a header
         relayed = saga_id is not None
         if saga_id is None:
@@ -1335,7 +1622,7 @@ class AsgiSagaMiddleware:
             except BaseException as exc:
                 why = _why(exc)
                 if not await asyncio.to_thread(
-                    _settle, store, saga_id, relayed, 0, b"", state[1], why
+                    _finish, store, saga_id, relayed, 0, b"", state, why
                 ):
                     raise
                 _log.exception("saga %s failed; the relay will complete it", saga_id)
@@ -1343,9 +1630,7 @@ class AsgiSagaMiddleware:
         if not taken:
             answer = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
             status = statuses[-1] if statuses else 0
-            taken = await asyncio.to_thread(
-                _settle, store, saga_id, relayed, status, answer, state[1]
-            )
+            taken = await asyncio.to_thread(_finish, store, saga_id, relayed, status, answer, state)
         if taken:
             url, accepted = _accepted(saga_id, scope.get("root_path", "") + path)
             return await _asgi_answer(send, 202, accepted, url)
@@ -1453,6 +1738,19 @@ def _no_more(request: dict[str, Any]) -> Callable[[], Any]:
     return receive
 
 
+async def _whole_body(receive: Any) -> bytes:
+    """The whole body of an ASGI request."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
 async def _asgi_answer(send: Any, status: int, body: bytes, location: str = "") -> None:
     """A JSON answer of the ASGI middleware itself (a saga's status, a 202)."""
     headers = [(b"content-type", b"application/json")]
@@ -1471,6 +1769,7 @@ def install_asgi_sagas(app: Any, bind: Callable[[], Any]) -> None:
     engine or connection) and the middleware around the app."""
     global STORE
     STORE = SagaStore(bind)
+    _listen()
     if not any(m.cls is AsgiSagaMiddleware for m in getattr(app, "user_middleware", [])):
         app.add_middleware(AsgiSagaMiddleware)  # once, however often the app is built
 
@@ -1497,6 +1796,10 @@ class DjangoSagaStore(SagaStore):
                 self._ready = connection.settings_dict.get("NAME")
             cursor.execute(re.sub(r":(\w+)", r"%(\1)s", sql), params)
             return cursor.fetchall() if cursor.description else cursor.rowcount
+
+    def compensate(self, keys: list[str]) -> dict[str, int]:
+        """Nothing to undo: a Django owner records no undo of its calls (not done yet)."""
+        return {"undone": 0, "conflicts": 0}
 
 
 class DjangoSavepoint:
@@ -1545,6 +1848,9 @@ class DjangoSagaMiddleware:
         from django.http import HttpResponse, JsonResponse  # type: ignore[import-untyped]
 
         meta, method, path = request.META, request.method, request.path_info
+        if path == COMPENSATE_PATH and method == "POST":
+            status, body = compensation_answer(request.body)
+            return HttpResponse(body, status=status, content_type="application/json")
         asked = _status_request(method, meta.get("QUERY_STRING", ""))
         if asked is not None:
             return HttpResponse(asked[1], status=asked[0], content_type="application/json")
@@ -1561,13 +1867,13 @@ class DjangoSagaMiddleware:
             try:
                 response = self.get_response(request)
             except BaseException as exc:
-                if not _settle(store, saga_id, relayed, 0, b"", state[1], _why(exc)):
+                if not _finish(store, saga_id, relayed, 0, b"", state, _why(exc)):
                     raise
                 _log.exception("saga %s failed; the relay will complete it", saga_id)
                 response = None
         content = b"" if response is None or response.streaming else response.content
-        if response is None or _settle(
-            store, saga_id, relayed, response.status_code, content, state[1]
+        if response is None or _finish(
+            store, saga_id, relayed, response.status_code, content, state
         ):
             url, body = _accepted(saga_id, request.path)
             accepted = JsonResponse(json.loads(body), status=202)
@@ -1636,4 +1942,5 @@ def install_sagas(app: Any, session: Any) -> None:
     session internal calls commit) and the middleware around its WSGI app."""
     global STORE
     STORE = SagaStore(session.get_bind)
+    _listen()
     app.wsgi_app = SagaMiddleware(app.wsgi_app)
