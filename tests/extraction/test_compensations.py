@@ -18,8 +18,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import String, create_engine, select, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, scoped_session
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    scoped_session,
+    sessionmaker,
+)
 
 from .conftest import send_json, serve
 from .test_sagas import _runtime_copy
