@@ -684,6 +684,7 @@ def dispatch(
             if answer[1] == 200 and not inject:  # (an injected session already holds it)
                 if session is not None and callable(getattr(session, "flush", None)):
                     session.flush()  # what is left to write, recorded for the undo
+                _mark_undo(answer[0])
                 durable.remember(key, answer, session)  # the endpoint's commit keeps both
         finally:
             _UNDO.reset(token)
@@ -740,6 +741,7 @@ def _dispatch(
         if key and inject and opened and STORE is not None:  # with what the function wrote
             for opened_session in opened:
                 opened_session.flush()  # recorded for the undo
+            _mark_undo(body)
             STORE.remember(key, (body, 200), opened[0])
         for opened_session in opened:
             opened_session.commit()
@@ -952,26 +954,35 @@ def _after_rollback(session: Any, previous_transaction: Any) -> None:
         state[2].clear()
 
 
+def _mark_undo(body: dict[str, Any]) -> None:
+    """Tell the caller that the call wrote something its rollback would undo."""
+    undo = _UNDO.get()
+    if undo is not None and undo.changes and not undo.committed:
+        body["undo"] = True
+
+
 def _applied(service: str, key: str, payload: Any) -> None:
-    """A saga's call that the owner applied: kept until the caller commits (or the owner
-    committed it itself), undone if the caller rolls back."""
+    """A saga's call that the owner applied: one that wrote (``undo``) is kept until the
+    caller commits (or an owner's function commits itself), undone if the caller rolls back."""
     state = _SAGA.get()
-    if state is None or len(state) < 4:
+    if state is None or len(state) < 4 or not isinstance(payload, dict):
         return
-    if isinstance(payload, dict) and payload.get("committed"):
+    if payload.get("committed"):
         state[2].clear()  # in the monolith that commit kept everything before it too
-    else:
+    elif payload.get("undo"):
         state[2].append((service, key))
 
 
 def compensate(state: list[Any] | None, status: int) -> bool:
     """Ask each owner to undo the calls of this run that the monolith would have rolled
-    back: those a rollback undid, and (the run ending with an error, 400 or more) those not
-    committed yet. False: an owner did not answer (the relay runs the request again, and
-    asks again)."""
-    if state is None or len(state) < 4:
+    back, when the run ended with a business answer (below 500): the calls a rollback
+    undid, and (an error answer, 4xx) those not committed yet. A run that failed (5xx, an
+    exception) undoes nothing: the relay completes it forward, answered from the owners'
+    stores. False: an owner did not answer (the relay runs the request again, which asks
+    again)."""
+    if state is None or len(state) < 4 or not 0 < status < 500:
         return True
-    keys = list(state[3]) + (list(state[2]) if 400 <= status < 500 else [])
+    keys = list(state[3]) + (list(state[2]) if status >= 400 else [])
     by_service: dict[str, list[str]] = {}
     for service, key in keys:
         by_service.setdefault(service, []).append(key)

@@ -130,6 +130,9 @@ PLANS = {
     "owner-committed": ["record", "refuse"],
     # the route answers the error without rolling back: what it never committed is undone
     "no-rollback": ["create", "mark", "refuse-unhandled"],
+    # a crash after create: the error handler rolls back and answers 500 (as the sample's
+    # does); that is the relay's to complete forward, not a business outcome to undo
+    "crash": ["create", "crash"],
 }
 
 
@@ -155,6 +158,10 @@ class Checkout:
             for step in PLANS[plan]:
                 if step == "commit":
                     session.commit()
+                elif step == "crash":
+                    session.rollback()
+                    start_response("500 Internal Server Error", [])
+                    return [b"crash"]
                 elif step in ("create", "record"):
                     order_id = rt.call("orders", step, _int, [plan], {}, idempotent=False)
                 elif step == "mark":
@@ -234,6 +241,15 @@ def test_a_saga_without_a_business_error_keeps_every_call(
     finally:
         del PLANS["fine"]
     assert owner.rows() == [("fine", "paid")]
+
+
+def test_a_run_that_crashed_after_a_rollback_is_not_undone_but_kept_for_the_relay(
+    shop: tuple[Checkout, OrdersOwner],
+) -> None:
+    caller, owner = shop
+    assert caller.post("crash") == 202
+    assert owner.rows() == [("crash", "placed")]
+    assert caller.outbox() == 1
 
 
 def test_an_owner_unreachable_for_the_undo_is_asked_again_by_the_relay(
