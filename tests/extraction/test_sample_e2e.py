@@ -40,11 +40,33 @@ WHEELHOUSE = REPO / ".migrator-cache" / "e2e-wheels"
 SAGA_CALLERS = ("checkout", "orders")
 
 
+#: an owner's business error, as its internal endpoint sends it back (re-raised by the caller
+#: as the shared kernel's ApiError)
+REFUSAL = json.dumps(
+    {
+        "error": {
+            "type": "ApiError",
+            "module": "sample_monolith.utils",
+            "message": "out of stock",
+            "args": ["out of stock"],
+            "attrs": {
+                "status": 409,
+                "code": "out_of_stock",
+                "message": "out of stock",
+                "extra": {},
+            },
+        }
+    }
+).encode()
+
+
 class FaultProxy:
     """``/<service>/internal/<endpoint>`` on 127.0.0.1 goes to that service, unless a fault is
     set for ``(service, endpoint)``: ``down`` answers 503 without passing the call on (the
     service is unreachable at that step); ``lost`` passes it on, then answers 503 (the
-    service did it, the caller never heard)."""
+    service did it, the caller never heard); ``refuse`` answers, without passing the call
+    on, the business error an owner answers (HTTP 422 with the shared kernel's ``ApiError``,
+    409 out of stock)."""
 
     def __init__(self, ports: dict[str, int]) -> None:
         self.faults: dict[tuple[str, str], str] = {}
@@ -58,7 +80,9 @@ class FaultProxy:
                 _, service, rest = self.path.split("/", 2)
                 fault = outer.faults.get((service, rest.rsplit("/", 1)[-1]))
                 status, body = 503, b"{}"
-                if fault != "down":
+                if fault == "refuse":
+                    status, body = 422, REFUSAL
+                elif fault != "down":
                     data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                     headers = {
                         k: v
@@ -567,6 +591,62 @@ def test_checkout_with_a_service_down_at_a_step_ends_as_one_paid_order(
         work, "payments", f"SELECT status, order_id FROM payments WHERE reference = '{checkout}'"
     ) == [("succeeded", order_id)]
     assert journey.available(shop, sku) == 3
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [("inventory", "commit_reservations"), ("payments", "attach_order")],
+    ids=lambda f: ":".join(f),
+)
+def test_a_business_error_after_the_charge_is_compensated_and_reaches_the_customer(
+    split_shop: dict, refused: tuple[str, str]
+) -> None:
+    """Out of stock (or a refused step) after the charge and the order were written: the
+    customer gets the business error, the charge is refunded (the monolith's own ``except``),
+    the order that the monolith's rollback undid is undone by orders (the generated
+    compensation), the stock is released, and nothing waits for the relay."""
+    from sample_monolith.tests import journey
+
+    shop, work = _shop(split_shop["url"]), split_shop["work"]
+    sku, token, checkout = _ready_checkout(shop)
+    split_shop["faults"].faults[refused] = "refuse"
+    try:
+        answer = journey.pay(shop, checkout, token)
+    finally:
+        split_shop["faults"].faults.clear()
+    assert answer.status == 409 and answer.json()["error"] == "out_of_stock", answer
+    assert _rows(work, "checkout", "SELECT COUNT(*) FROM interservice_outbox") == [(0,)]
+    assert broken_invariants(work) == []
+    assert (
+        _rows(work, "orders", f"SELECT id FROM orders WHERE checkout_session_id = '{checkout}'")
+        == []
+    )
+    assert _rows(
+        work,
+        "payments",
+        "SELECT status, refunded_cents = amount_cents, order_id FROM payments "
+        f"WHERE reference = '{checkout}'",
+    ) == [("refunded", 1, None)]
+    assert _rows(
+        work, "checkout", f"SELECT status FROM checkout_sessions WHERE id = '{checkout}'"
+    ) == [("failed",)]
+    assert journey.available(shop, sku) == 5
+
+
+def test_a_declined_card_is_a_402_and_keeps_the_checkout_open_for_another_card(
+    split_shop: dict,
+) -> None:
+    from sample_monolith.tests import journey
+
+    shop, work = _shop(split_shop["url"]), split_shop["work"]
+    sku, token, checkout = _ready_checkout(shop)
+    declined = journey.pay(shop, checkout, token, journey.DECLINED_CARD)
+    assert declined.status == 402 and declined.json()["error"] == "payment_declined"
+    assert _rows(work, "checkout", "SELECT COUNT(*) FROM interservice_outbox") == [(0,)]
+    assert broken_invariants(work) == []  # the hold belongs to an open checkout
+    assert journey.available(shop, sku) == 3
+    assert journey.expect(journey.pay(shop, checkout, token), 201)["order"]["number"]
+    assert broken_invariants(work) == []
 
 
 def test_checkout_with_the_orders_process_stopped_ends_after_it_restarts(split_shop: dict) -> None:
