@@ -280,3 +280,11 @@ def test_a_row_changed_since_the_call_is_left_as_it_is(
         conn.execute(text("UPDATE orders SET status = 'shipped' WHERE id = 7"))
     assert rt.STORE.compensate(["s:1:mark"]) == {"undone": 1, "conflicts": 1}
     assert owner.rows() == [("x", "shipped")]
+
+
+def test_migration_md_states_the_contract_a_customer_sees(shop_extraction) -> None:  # noqa: ANN001
+    text = shop_extraction.markdown()
+    assert "`202 Accepted` with `{saga, status_url}`" in text
+    assert "`GET <path>?interservice_saga=<id>`" in text
+    assert "`POST /internal/_saga/compensate`" in text
+    assert "Compensations the monolith left to a rollback are not generated" not in text
