@@ -1330,7 +1330,57 @@ _ENVIRON_KEYS = (
 )
 
 
-class SagaMiddleware:
+class _ThreadRelay:
+    """The relay of a synchronous (WSGI or Django) middleware: ``_rerun`` runs one kept
+    request again; ``relay`` runs each pending one, on demand or from a timer thread."""
+
+    _relaying: threading.Lock
+    _timer: threading.Thread | None
+
+    def _rerun(self, request: dict[str, Any], saga_id: str) -> None:
+        raise NotImplementedError
+
+    def _after_relay(self) -> None:
+        """Called in the timer thread after each relay run."""
+
+    def relay(self, limit: int = 100) -> dict[str, int]:
+        """Run each pending saga's request again; how many ran and how many are left."""
+        ran = 0
+        store = STORE
+        if store is None:
+            return {"ran": 0, "pending": 0}
+        with self._relaying:
+            for saga_id, request in store.pending(limit):
+                if not store.claim(saga_id):
+                    continue
+                ran += 1
+                try:
+                    self._rerun(request, saga_id)
+                except Exception as exc:  # noqa: BLE001 - kept in the outbox with its error
+                    _log.warning("saga %s failed again: %s", saga_id, exc)
+            store.tidy()
+        return {"ran": ran, "pending": len(store.pending(limit))}
+
+    def _start_timer(self) -> None:
+        """The relay in the background of this process, every ``RELAY_SECONDS``."""
+        if self._timer is not None or RELAY_SECONDS <= 0:
+            return
+
+        def loop() -> None:
+            while True:
+                time.sleep(RELAY_SECONDS)
+                try:
+                    self.relay()
+                except Exception as exc:  # noqa: BLE001 - the database may be down: next time
+                    _log.warning("saga relay: %s", exc)
+                finally:
+                    self._after_relay()
+
+        self._timer = threading.Thread(target=loop, name="saga-relay", daemon=True)
+        self._timer.start()
+
+
+class SagaMiddleware(_ThreadRelay):
     """WSGI: every state-changing request to the service's own routes is a saga. Its request
     goes into the outbox before it runs; its calls to other services carry keys derived from
     the saga; it leaves the outbox when it ends with an answer below 500. A request that
@@ -1401,39 +1451,8 @@ class SagaMiddleware:
         start_response(*answer)
         return chunks
 
-    def relay(self, limit: int = 100) -> dict[str, int]:
-        """Run each pending saga's request again; how many ran and how many are left."""
-        ran = 0
-        store = STORE
-        if store is None:
-            return {"ran": 0, "pending": 0}
-        with self._relaying:
-            for saga_id, request in store.pending(limit):
-                if not store.claim(saga_id):
-                    continue
-                ran += 1
-                try:
-                    self(_relay_environ(request, saga_id), _no_response)
-                except Exception as exc:  # noqa: BLE001 - kept in the outbox with its error
-                    _log.warning("saga %s failed again: %s", saga_id, exc)
-            store.tidy()
-        return {"ran": ran, "pending": len(store.pending(limit))}
-
-    def _start_timer(self) -> None:
-        """The relay in the background of this process, every ``RELAY_SECONDS``."""
-        if self._timer is not None or RELAY_SECONDS <= 0:
-            return
-
-        def loop() -> None:
-            while True:
-                time.sleep(RELAY_SECONDS)
-                try:
-                    self.relay()
-                except Exception as exc:  # noqa: BLE001 - the database may be down: next time
-                    _log.warning("saga relay: %s", exc)
-
-        self._timer = threading.Thread(target=loop, name="saga-relay", daemon=True)
-        self._timer.start()
+    def _rerun(self, request: dict[str, Any], saga_id: str) -> None:
+        self(_relay_environ(request, saga_id), _no_response)
 
 
 def _wsgi_request(environ: dict[str, Any], body: bytes) -> dict[str, Any]:
@@ -1836,7 +1855,7 @@ class DjangoSavepoint:
 _DJANGO_SAGAS: DjangoSagaMiddleware | None = None
 
 
-class DjangoSagaMiddleware:
+class DjangoSagaMiddleware(_ThreadRelay):
     """``SagaMiddleware`` as a Django middleware (first in ``MIDDLEWARE``): the same outbox,
     relay, derived keys and 202 contract, in the service's own database. Not used (Django
     drops it) when ``DATABASE_URL`` is not set."""
@@ -1892,44 +1911,15 @@ class DjangoSagaMiddleware:
             return accepted
         return response
 
-    def relay(self, limit: int = 100) -> dict[str, int]:
-        """Run each pending saga's request again; how many ran and how many are left."""
+    def _rerun(self, request: dict[str, Any], saga_id: str) -> None:
         from django.core.handlers.wsgi import WSGIRequest  # type: ignore[import-untyped]
 
-        store, ran = STORE, 0
-        if store is None:
-            return {"ran": 0, "pending": 0}
-        with self._relaying:
-            for saga_id, request in store.pending(limit):
-                if not store.claim(saga_id):
-                    continue
-                ran += 1
-                try:
-                    self(WSGIRequest(_relay_environ(request, saga_id)))
-                except Exception as exc:  # noqa: BLE001 - kept in the outbox with its error
-                    _log.warning("saga %s failed again: %s", saga_id, exc)
-            store.tidy()
-        return {"ran": ran, "pending": len(store.pending(limit))}
+        self(WSGIRequest(_relay_environ(request, saga_id)))
 
-    def _start_timer(self) -> None:
-        """The relay in the background of this process, every ``RELAY_SECONDS``."""
-        if self._timer is not None or RELAY_SECONDS <= 0:
-            return
+    def _after_relay(self) -> None:
+        from django.db import connections
 
-        def loop() -> None:
-            from django.db import connections
-
-            while True:
-                time.sleep(RELAY_SECONDS)
-                try:
-                    self.relay()
-                except Exception as exc:  # noqa: BLE001 - the database may be down: next time
-                    _log.warning("saga relay: %s", exc)
-                finally:
-                    connections.close_all()  # this thread's own connections
-
-        self._timer = threading.Thread(target=loop, name="saga-relay", daemon=True)
-        self._timer.start()
+        connections.close_all()  # the timer thread's own connections
 
 
 def django_relay(request: Any) -> Any:
