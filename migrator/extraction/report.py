@@ -72,8 +72,8 @@ def markdown(ex: Extraction) -> str:
         "(`interservice_undo`), and when the caller rolls back (or answers a 4xx before "
         "committing), it asks the owners (`POST /internal/_saga/compensate`) to undo the "
         "calls that rollback would have undone, never those it or the owner's function "
-        "committed. The customer gets the business error. Not covered: Django owners, writes "
-        "outside the ORM, and calls an owner makes in turn (see the extraction docs).",
+        "committed. The customer gets the business error. Not covered: writes outside the "
+        "ORM, and calls an owner makes in turn (see the extraction docs).",
         "",
     ]
     done = [c for c in ex.calls if c.converted]

@@ -877,6 +877,7 @@ class _Undo:
         self.changes: list[list[Any]] = []
         self.committed = False
         self.ran = False
+        self.before: dict[int, Any] = {}  # Django: the row before a save, by instance
 
 
 _UNDO: contextvars.ContextVar[_Undo | None] = contextvars.ContextVar(
@@ -969,8 +970,23 @@ def _applied(service: str, key: str, payload: Any) -> None:
         return
     if payload.get("committed"):
         state[2].clear()  # in the monolith that commit kept everything before it too
+    elif payload.get("undo") and isinstance(STORE, DjangoSagaStore):
+        _django_applied(state, (service, key))
     elif payload.get("undo"):
         state[2].append((service, key))
+
+
+def _django_applied(state: list[Any], call: tuple[str, str]) -> None:
+    """A Django caller: in autocommit the monolith kept the write at once; inside
+    ``atomic()`` it is kept when the block commits (``on_commit``), else the block rolled
+    back and the call is undone (``DjangoSagaMiddleware`` hands what is left to
+    ``compensate``)."""
+    from django.db import connection, transaction  # type: ignore[import-untyped]
+
+    if not connection.in_atomic_block:
+        return
+    state[2].append(call)
+    transaction.on_commit(lambda: call in state[2] and state[2].remove(call))
 
 
 def compensate(state: list[Any] | None, status: int) -> bool:
@@ -1018,15 +1034,90 @@ def compensation_answer(body: bytes) -> tuple[int, bytes]:
     return 200, json.dumps(STORE.compensate([str(k) for k in keys])).encode("utf-8")
 
 
-def _undo_change(session: Any, change: list[Any]) -> bool:
-    """Apply one recorded change backwards; False: the row no longer holds what the call
-    wrote (someone changed it since), so it is left as it is."""
+def _model_class(path: str) -> Any:
+    """The model class of ``_model``'s ``module:qualname``."""
     import importlib
 
-    module, _, name = change[1].partition(":")
+    module, _, name = path.partition(":")
     model: Any = importlib.import_module(module)
     for part in name.split("."):
         model = getattr(model, part)
+    return model
+
+
+def _undo_django(change: list[Any]) -> bool:
+    """``_undo_change`` for a Django model (its base manager, in the caller's atomic block)."""
+    model = _model_class(change[1])
+    rows = model._base_manager
+    if change[0] == "insert":
+        values = {k: _untagged(v) for k, v in change[2].items()}
+        if not rows.filter(pk=values[model._meta.pk.attname]).exists():
+            model(**values).save(force_insert=True)
+        return True
+    key = _untagged(change[2])[0]
+    if change[0] == "delete":
+        rows.filter(pk=key).delete()
+        return True
+    new = {c: _untagged(n) for c, (_o, n) in change[3].items()}
+    old = {c: _untagged(o) for c, (o, _n) in change[3].items()}
+    return rows.filter(pk=key, **new).update(**old) == 1
+
+
+def _django_listen() -> None:
+    """Django model signals, once per process: what a saga call saves or deletes is recorded
+    for its undo (``_Undo``), as the SQLAlchemy session events do (``QuerySet.update`` and
+    bulk operations send no signal and are not recorded)."""
+    if _LISTENING:
+        return
+    _LISTENING.append(True)
+    from django.db.models import signals  # type: ignore[import-untyped]
+
+    signals.pre_save.connect(_django_pre_save, weak=False)
+    signals.post_save.connect(_django_post_save, weak=False)
+    signals.pre_delete.connect(_django_pre_delete, weak=False)
+
+
+def _django_columns(instance: Any) -> dict[str, Any]:
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def _django_pre_save(sender: Any, instance: Any, raw: bool = False, **kw: Any) -> None:
+    undo = _UNDO.get()
+    if undo is None or raw or instance._state.adding or instance.pk is None:
+        return
+    names = [f.attname for f in instance._meta.concrete_fields]
+    old = sender._base_manager.using(kw.get("using")).filter(pk=instance.pk).values(*names)
+    undo.before[id(instance)] = old.first()
+
+
+def _django_post_save(sender: Any, instance: Any, created: bool = False, **kw: Any) -> None:
+    undo = _UNDO.get()
+    if undo is None or kw.get("raw"):
+        return
+    if created:
+        undo.changes.append(["delete", _model(instance), _tagged([instance.pk])])
+        return
+    old = undo.before.pop(id(instance), None) or {}
+    changed = {
+        c: [_tagged(old[c]), _tagged(v)]
+        for c, v in _django_columns(instance).items()
+        if c in old and old[c] != v
+    }
+    if changed:
+        undo.changes.append(["update", _model(instance), _tagged([instance.pk]), changed])
+
+
+def _django_pre_delete(sender: Any, instance: Any, **kw: Any) -> None:
+    undo = _UNDO.get()
+    if undo is not None:
+        columns = {c: _tagged(v) for c, v in _django_columns(instance).items()}
+        undo.changes.append(["insert", _model(instance), columns])
+
+
+def _undo_change(session: Any, change: list[Any]) -> bool:
+    """Apply one recorded change backwards; False: the row no longer holds what the call
+    wrote (someone changed it since), so it is left as it is."""
+    model = _model_class(change[1])
     if change[0] == "insert":
         row = model.__mapper__.class_manager.new_instance()
         for column, value in change[2].items():
@@ -1268,20 +1359,30 @@ class SagaStore:
         come back, columns they changed get their old values back where they still hold
         the values the call wrote (else that change is left, counted as a conflict). Undone
         calls forget their undo, so asking twice changes nothing."""
-        from sqlalchemy.orm import Session
-
         undone = conflicts = 0
-        with Session(self.engine()) as session:
+        with self._undoing() as (session, undo):
             for key in reversed(keys):
-                rows = self._run(
-                    "SELECT changes FROM interservice_undo WHERE answer_key = :k", session, k=key
-                ).fetchall()
+                rows = list(
+                    self._run(
+                        "SELECT changes FROM interservice_undo WHERE answer_key = :k",
+                        session,
+                        k=key,
+                    )
+                )
                 for change in reversed(json.loads(rows[0][0]) if rows else []):
-                    conflicts += not _undo_change(session, change)
+                    conflicts += not undo(change)
                     undone += 1
                 self._run("DELETE FROM interservice_undo WHERE answer_key = :k", session, k=key)
-            session.commit()
         return {"undone": undone, "conflicts": conflicts}
+
+    @contextlib.contextmanager
+    def _undoing(self):  # noqa: ANN202
+        """(session, undo of one change) in one transaction, committed at the end."""
+        from sqlalchemy.orm import Session
+
+        with Session(self.engine()) as session:
+            yield session, lambda change: _undo_change(session, change)
+            session.commit()
 
     def tidy(self) -> None:
         """Old answers pruned, at most once an hour per process (each relay run asks)."""
@@ -1816,7 +1917,7 @@ class DjangoSagaStore(SagaStore):
     def _run(self, sql: str, session: Any = None, **params: Any) -> Any:
         import re
 
-        from django.db import connections  # type: ignore[import-untyped]
+        from django.db import connections
 
         connection = connections[self.alias]
         with connection.cursor() as cursor:
@@ -1827,9 +1928,12 @@ class DjangoSagaStore(SagaStore):
             cursor.execute(re.sub(r":(\w+)", r"%(\1)s", sql), params)
             return cursor.fetchall() if cursor.description else cursor.rowcount
 
-    def compensate(self, keys: list[str]) -> dict[str, int]:
-        """Nothing to undo: a Django owner records no undo of its calls (not done yet)."""
-        return {"undone": 0, "conflicts": 0}
+    @contextlib.contextmanager
+    def _undoing(self):  # noqa: ANN202
+        from django.db import transaction
+
+        with transaction.atomic(using=self.alias):
+            yield None, _undo_django
 
 
 class DjangoSavepoint:
@@ -1868,6 +1972,7 @@ class DjangoSagaMiddleware(_ThreadRelay):
             raise MiddlewareNotUsed("sagas need the service's own database (DATABASE_URL)")
         if STORE is None:
             STORE = DjangoSagaStore()
+        _django_listen()
         self.get_response = get_response
         self.skip = NOT_SAGAS
         self._relaying = threading.Lock()
@@ -1901,6 +2006,8 @@ class DjangoSagaMiddleware(_ThreadRelay):
                     raise
                 _log.exception("saga %s failed; the relay will complete it", saga_id)
                 response = None
+        state[3].extend(state[2])  # every atomic block has ended: these were rolled back
+        state[2].clear()
         content = b"" if response is None or response.streaming else response.content
         if response is None or _finish(
             store, saga_id, relayed, response.status_code, content, state

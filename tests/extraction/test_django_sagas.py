@@ -39,7 +39,7 @@ from interservice import runtime
 
 SECRET_KEY = "test"
 DEBUG = False
-INSTALLED_APPS = ["django.contrib.contenttypes"]
+INSTALLED_APPS = ["django.contrib.contenttypes", "shopapp"]
 MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
 ROOT_URLCONF = "site_app"
 USE_TZ = True
@@ -73,18 +73,89 @@ def charge(ref: str) -> int:
     return len(ref)
 
 
-urlpatterns = [path("pay", pay)]
+def create_order(ref: str) -> int:
+    from shopapp.models import Order
+
+    return Order.objects.create(ref=ref, status="placed").pk
+
+
+def refuse(ref: str) -> None:
+    raise ValueError(f"out of stock for {ref}")
+
+
+@csrf_exempt
+def order(request, plan):
+    # creates an order at orders, then orders refuses a step: inside atomic() (rolled back
+    # by the error, so the monolith lost the order too) or in autocommit (kept)
+    from django.db import transaction
+
+    def create():
+        runtime.call("orders", "create_order", _int_result, [plan], {}, idempotent=False)
+
+    def refused():
+        runtime.call("orders", "refuse", _int_result, [plan], {}, idempotent=False)
+
+    try:
+        if plan == "atomic":
+            with transaction.atomic():
+                create()
+                refused()
+        elif plan == "committed":  # the block committed before the error: kept
+            with transaction.atomic():
+                create()
+            refused()
+        else:
+            create()
+            refused()
+    except ValueError:
+        return JsonResponse("out of stock", status=409, safe=False)
+    return JsonResponse("ok", status=201, safe=False)
+
+
+urlpatterns = [path("pay", pay), path("order/<str:plan>", order)]
+"""
+
+MODELS = """
+from django.db import models
+
+
+class Order(models.Model):
+    ref = models.CharField(max_length=20)
+    status = models.CharField(max_length=20)
+
+    class Meta:
+        app_label = "shopapp"
 """
 
 #: reads one JSON command a line, answers one JSON line: ``["post", path, body, headers]``,
 #: ``["get", path]`` -> ``[status, body, Location]``
 DRIVE = """
-import json, sys
+import json, os, sys, threading
 import django
 
 django.setup()
+from django.db import connection
 from django.test import Client
+from shopapp.models import Order
 
+if "shopapp_order" not in connection.introspection.table_names():
+    with connection.schema_editor() as editor:
+        editor.create_model(Order)
+if os.environ.get("SERVE"):  # also a real HTTP server on 127.0.0.1, for other services
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+    from django.core.wsgi import get_wsgi_application
+
+    class Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = make_server("127.0.0.1", 0, get_wsgi_application(), Server, Quiet)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    print(json.dumps(f"http://127.0.0.1:{httpd.server_port}"), flush=True)
 client = Client()
 for line in sys.stdin:
     verb, path, *rest = json.loads(line)
@@ -112,10 +183,12 @@ class DjangoService:
         shutil.copy(runtime_source.__file__, pkg / "runtime.py")
         (pkg / "settings.py").write_text(frameworks.django_settings("checkout", "site_app", [], []))
         (pkg / "urls.py").write_text(frameworks.django_urls("checkout", "site_app", []))
-        (pkg / "endpoints.py").write_text(
-            frameworks.django_endpoints("checkout", {"charge": "site_app:charge"})
-        )
+        functions = {n: f"site_app:{n}" for n in ("charge", "create_order", "refuse")}
+        (pkg / "endpoints.py").write_text(frameworks.django_endpoints("checkout", functions))
         (root / "site_app.py").write_text(SITE)
+        (root / "shopapp").mkdir()
+        (root / "shopapp" / "__init__.py").write_text("")
+        (root / "shopapp" / "models.py").write_text(MODELS)
         self.db = db
         self.proc = subprocess.Popen(
             [sys.executable, "-c", DRIVE],
@@ -132,6 +205,9 @@ class DjangoService:
             stdout=subprocess.PIPE,
             text=True,
         )
+        if env.get("SERVE"):
+            assert self.proc.stdout
+            self.url = json.loads(self.proc.stdout.readline())
 
     def ask(self, *command: object) -> list:
         assert self.proc.stdin and self.proc.stdout
@@ -239,3 +315,29 @@ def test_a_django_owner_keeps_a_saga_answer_with_what_the_call_wrote(tmp_path: P
         ("s:1:charge", 200),
         ("s:2:charge", 422),
     ]
+
+
+@pytest.mark.parametrize(
+    ("plan", "kept"),
+    [("atomic", []), ("committed", [("committed",)]), ("autocommit", [("autocommit",)])],
+)
+def test_a_django_business_error_undoes_what_the_monoliths_atomic_block_lost(
+    tmp_path: Path, plan: str, kept: list
+) -> None:
+    """Both services are Django: orders records the undo of the order it created (model
+    signals); checkout's ``atomic()`` block ends with the business error, so the order the
+    monolith would have rolled back is undone at orders. Where the block committed first, or
+    in autocommit, the monolith kept it, and so does the split."""
+    orders = DjangoService(tmp_path / "orders", tmp_path / "orders.sqlite3", {"SERVE": "1"})
+    checkout = DjangoService(
+        tmp_path / "checkout", tmp_path / "checkout.sqlite3", {"ORDERS_URL": orders.url}
+    )
+    try:
+        assert checkout.ask("post", f"/order/{plan}", {}, {})[:2] == [409, "out of stock"]
+    finally:
+        checkout.close()
+        orders.close()
+    assert orders.rows("SELECT ref FROM shopapp_order") == kept
+    assert checkout.rows("SELECT * FROM interservice_outbox") == []  # the saga has ended
+    # an undo is used once; one nobody asks for is pruned with the answers
+    assert len(orders.rows("SELECT * FROM interservice_undo")) == len(kept)
