@@ -883,16 +883,16 @@ class _Undo:
 _UNDO: contextvars.ContextVar[_Undo | None] = contextvars.ContextVar(
     "interservice_undo", default=None
 )
-_LISTENING: list[bool] = []
+_LISTENING: set[str] = set()  # "sqlalchemy", "django": their events are listened to
 
 
 def _listen() -> None:
     """SQLAlchemy session events, once per process: the owner records a saga call's changes
     (``_Undo``); a caller's commit keeps the calls made before it, its rollback hands them
     to ``compensate``, as the monolith's one transaction would have."""
-    if _LISTENING:
+    if "sqlalchemy" in _LISTENING:
         return
-    _LISTENING.append(True)
+    _LISTENING.add("sqlalchemy")
     from sqlalchemy import event
     from sqlalchemy.orm import Session
 
@@ -1067,9 +1067,9 @@ def _django_listen() -> None:
     """Django model signals, once per process: what a saga call saves or deletes is recorded
     for its undo (``_Undo``), as the SQLAlchemy session events do (``QuerySet.update`` and
     bulk operations send no signal and are not recorded)."""
-    if _LISTENING:
+    if "django" in _LISTENING:
         return
-    _LISTENING.append(True)
+    _LISTENING.add("django")
     from django.db.models import signals  # type: ignore[import-untyped]
 
     signals.pre_save.connect(_django_pre_save, weak=False)
