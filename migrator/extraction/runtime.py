@@ -32,7 +32,7 @@ import typing
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 TIMEOUT_SECONDS = float(os.environ.get("INTERSERVICE_TIMEOUT", "5"))
@@ -1376,7 +1376,7 @@ class SagaStore:
         return {"undone": undone, "conflicts": conflicts}
 
     @contextlib.contextmanager
-    def _undoing(self):  # noqa: ANN202
+    def _undoing(self) -> Iterator[tuple[Any, Callable[[list[Any]], bool]]]:
         """(session, undo of one change) in one transaction, committed at the end."""
         from sqlalchemy.orm import Session
 
@@ -1929,7 +1929,7 @@ class DjangoSagaStore(SagaStore):
             return cursor.fetchall() if cursor.description else cursor.rowcount
 
     @contextlib.contextmanager
-    def _undoing(self):  # noqa: ANN202
+    def _undoing(self) -> Iterator[tuple[Any, Callable[[list[Any]], bool]]]:
         from django.db import transaction
 
         with transaction.atomic(using=self.alias):
