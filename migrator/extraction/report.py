@@ -52,13 +52,28 @@ def markdown(ex: Extraction) -> str:
         "kernel library in `shared_kernel/`. Each service reads its own database from "
         "`DATABASE_URL`.",
         "",
-        "Transactions that now span services are sagas completed forward: a Flask or "
-        "FastAPI service keeps each state-changing request in `interservice_outbox` (its own "
-        "database) until it answers below 500, and its relay runs a failed one again; "
+        "Transactions that now span services are sagas completed forward: a Flask, FastAPI "
+        "or Django service keeps each state-changing request in `interservice_outbox` (its "
+        "own database) until it answers below 500, and its relay runs a failed one again; "
         "its calls carry idempotency keys derived from the saga, and the owner answers a "
         "repeated key from `interservice_answers`, written with what the call changed, so "
-        "nothing is applied twice. Compensations the monolith left to a rollback are not "
-        "generated (see the extraction docs).",
+        "nothing is applied twice.",
+        "",
+        "What a customer is told: a request that fails before it calls another service "
+        "answers its own 5xx and is never run again (nothing was done; retry it). A request "
+        "that fails after it called another service is completed by the relay, so it "
+        "answers `202 Accepted` with `{saga, status_url}` (and `Location`), not a 5xx; "
+        "`GET <path>?interservice_saga=<id>` answers `pending`, `given_up`, or `done` with "
+        "the status and body of the run that completed it. Clients that saw 202 poll that "
+        "URL instead of retrying.",
+        "",
+        "Business errors are compensated as the monolith's transaction would have been: an "
+        "owner keeps the undo of what each saga call wrote through its ORM "
+        "(`interservice_undo`), and when the caller rolls back (or answers a 4xx before "
+        "committing), it asks the owners (`POST /internal/_saga/compensate`) to undo the "
+        "calls that rollback would have undone, never those it or the owner's function "
+        "committed. The customer gets the business error. Not covered: writes outside the "
+        "ORM, and calls an owner makes in turn (see the extraction docs).",
         "",
     ]
     done = [c for c in ex.calls if c.converted]

@@ -32,7 +32,7 @@ import typing
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 TIMEOUT_SECONDS = float(os.environ.get("INTERSERVICE_TIMEOUT", "5"))
@@ -592,6 +592,8 @@ def _call(
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
                 status[0] = response.status
                 payload = json.loads(response.read().decode("utf-8") or "null")
+            if saga_id:
+                _applied(service, key, payload)
             return decode(
                 payload.get("result") if isinstance(payload, dict) else None,
                 _hints(func).get("return", Any),
@@ -675,11 +677,18 @@ def dispatch(
         stored = durable.answer(key)
         if stored is not None:
             return stored
-        with _scope(key):
-            answer = _dispatch(func, payload, inject, key)
-        if answer[1] == 200 and not inject:  # (an injected session already holds it)
-            durable.remember(key, answer, session)  # the endpoint's commit keeps both
-        elif answer[1] == ERROR_STATUS:
+        token = _UNDO.set(_Undo())
+        try:
+            with _scope(key):
+                answer = _dispatch(func, payload, inject, key)
+            if answer[1] == 200 and not inject:  # (an injected session already holds it)
+                if session is not None and callable(getattr(session, "flush", None)):
+                    session.flush()  # what is left to write, recorded for the undo
+                _mark_undo(answer[0])
+                durable.remember(key, answer, session)  # the endpoint's commit keeps both
+        finally:
+            _UNDO.reset(token)
+        if answer[1] == ERROR_STATUS:
             if session is not None:
                 session.rollback()  # what failed is undone first; then the answer is kept
             durable.remember(key, answer)
@@ -722,9 +731,17 @@ def _dispatch(
             import asyncio
 
             result = asyncio.run(result)
-        body = {"result": encode(result)}
+        undo = _UNDO.get()
+        body: dict[str, Any] = {"result": encode(result)}
+        if undo is not None:
+            undo.ran = True  # the commits from here on are the endpoint's, not the function's
+            if undo.committed:  # the caller's rollback would not have undone it: no undo
+                body["committed"] = True
         opened[:] = dict.fromkeys(opened)  # a scoped session may have been handed out twice
         if key and inject and opened and STORE is not None:  # with what the function wrote
+            for opened_session in opened:
+                opened_session.flush()  # recorded for the undo
+            _mark_undo(body)
             STORE.remember(key, (body, 200), opened[0])
         for opened_session in opened:
             opened_session.commit()
@@ -799,12 +816,18 @@ RELAY_SECONDS = float(os.environ.get("SAGA_RELAY_SECONDS", "30"))
 #: a saga still failing after this many runs is left for a person (``last_error`` says why)
 RELAY_ATTEMPTS = int(os.environ.get("SAGA_RELAY_ATTEMPTS", "20"))
 RELAY_PATH = "/internal/_saga/relay"
+#: where a caller asks an owner to undo saga calls the monolith would have rolled back
+COMPENSATE_PATH = "/internal/_saga/compensate"
 #: answers kept for other services' saga calls are deleted after this many seconds (a caller's
 #: relay gives up long before: ``RELAY_ATTEMPTS`` runs, ``RELAY_SECONDS`` apart); 0 keeps them
 ANSWERS_MAX_AGE = float(os.environ.get("SAGA_ANSWERS_MAX_AGE", str(7 * 24 * 3600)))
 #: request headers that carry the caller's credentials: kept while the relay may run the
 #: request again (the route checks them again then), blanked once the saga is given up
 CREDENTIAL_HEADERS = ("HTTP_COOKIE", "HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION")
+#: bytes of a relayed run's answer kept for ``GET <path>?interservice_saga=<id>``
+RESULT_LIMIT = 100_000
+#: the query parameter of that status request (any path of the service answers it)
+STATUS_PARAM = "interservice_saga"
 #: a run holds its saga this long before another process may run it again
 LEASE_SECONDS = 120.0
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -832,11 +855,330 @@ def _saga_step(endpoint: str) -> tuple[str | None, str | None]:
 
 @contextlib.contextmanager
 def _scope(saga_id: str | None):  # noqa: ANN202
-    token = _SAGA.set([saga_id, 0] if saga_id else None)
+    """The saga's state for the calls made inside: ``[saga id, calls made so far, calls
+    applied since the caller's last commit, calls its rollbacks undid]`` (the last two as
+    ``(service, key)``: what ``compensate`` asks the owners to undo)."""
+    state = [saga_id, 0, [], []] if saga_id else None
+    token = _SAGA.set(state)
     try:
-        yield
+        yield state
     finally:
         _SAGA.reset(token)
+
+
+# -- compensations: what a rollback of the monolith undid, undone by the owners ---------------
+class _Undo:
+    """What one saga call wrote through the owner's ORM (SQLAlchemy sessions), in the order
+    it was flushed, as JSON: ``["delete", model, key]`` for a row it inserted,
+    ``["update", model, key, {column: [old, new]}]``, ``["insert", model, {column: value}]``
+    for a row it deleted. ``committed``: the function committed itself."""
+
+    def __init__(self) -> None:
+        self.changes: list[list[Any]] = []
+        self.committed = False
+        self.ran = False
+        self.before: dict[int, Any] = {}  # Django: the row before a save, by instance
+
+
+_UNDO: contextvars.ContextVar[_Undo | None] = contextvars.ContextVar(
+    "interservice_undo", default=None
+)
+_LISTENING: set[str] = set()  # "sqlalchemy", "django": their events are listened to
+
+
+def _listen() -> None:
+    """SQLAlchemy session events, once per process: the owner records a saga call's changes
+    (``_Undo``); a caller's commit keeps the calls made before it, its rollback hands them
+    to ``compensate``, as the monolith's one transaction would have."""
+    if "sqlalchemy" in _LISTENING:
+        return
+    _LISTENING.add("sqlalchemy")
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    event.listen(Session, "before_flush", _before_flush)
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "after_commit", _after_commit)
+    event.listen(Session, "after_soft_rollback", _after_rollback)
+
+
+def _model(obj: Any) -> str:
+    return f"{type(obj).__module__}:{type(obj).__qualname__}"
+
+
+def _before_flush(session: Any, context: Any, instances: Any) -> None:
+    undo = _UNDO.get()
+    if undo is None:
+        return
+    from sqlalchemy import inspect as sa_inspect
+
+    for obj in list(session.dirty):
+        state: Any = sa_inspect(obj)
+        changed = {}
+        for attr in state.mapper.column_attrs:
+            history = state.attrs[attr.key].history
+            if history.deleted and history.added:
+                changed[attr.key] = [_tagged(history.deleted[0]), _tagged(history.added[0])]
+        if changed and state.identity:
+            undo.changes.append(["update", _model(obj), _tagged(list(state.identity)), changed])
+    for obj in list(session.deleted):
+        state = sa_inspect(obj)
+        columns = {a.key: _tagged(getattr(obj, a.key)) for a in state.mapper.column_attrs}
+        undo.changes.append(["insert", _model(obj), columns])
+
+
+def _after_flush(session: Any, context: Any) -> None:
+    undo = _UNDO.get()
+    if undo is None:
+        return
+    from sqlalchemy import inspect as sa_inspect
+
+    for obj in list(session.new):  # (their key is set, not yet their identity)
+        key = sa_inspect(obj).mapper.primary_key_from_instance(obj)
+        if all(k is not None for k in key):
+            undo.changes.append(["delete", _model(obj), _tagged(list(key))])
+
+
+def _after_commit(session: Any) -> None:
+    undo = _UNDO.get()
+    if undo is not None and not undo.ran:
+        undo.committed = True
+    state = _SAGA.get()
+    if state is not None:
+        state[2].clear()  # committed with the caller's own writes: kept
+
+
+def _after_rollback(session: Any, previous_transaction: Any) -> None:
+    state = _SAGA.get()
+    if state is not None and getattr(previous_transaction, "parent", None) is None:
+        state[3].extend(state[2])  # the monolith's rollback undid them
+        state[2].clear()
+
+
+def _mark_undo(body: dict[str, Any]) -> None:
+    """Tell the caller that the call wrote something its rollback would undo."""
+    undo = _UNDO.get()
+    if undo is not None and undo.changes and not undo.committed:
+        body["undo"] = True
+
+
+def _applied(service: str, key: str, payload: Any) -> None:
+    """A saga's call that the owner applied: one that wrote (``undo``) is kept until the
+    caller commits (or an owner's function commits itself), undone if the caller rolls back."""
+    state = _SAGA.get()
+    if state is None or len(state) < 4 or not isinstance(payload, dict):
+        return
+    if payload.get("committed"):
+        state[2].clear()  # in the monolith that commit kept everything before it too
+    elif payload.get("undo") and isinstance(STORE, DjangoSagaStore):
+        _django_applied(state, (service, key))
+    elif payload.get("undo"):
+        state[2].append((service, key))
+
+
+def _django_applied(state: list[Any], call: tuple[str, str]) -> None:
+    """A Django caller: in autocommit the monolith kept the write at once; inside
+    ``atomic()`` it is kept when the block commits (``on_commit``), else the block rolled
+    back and the call is undone (``DjangoSagaMiddleware`` hands what is left to
+    ``compensate``)."""
+    from django.db import connection, transaction  # type: ignore[import-untyped]
+
+    if not connection.in_atomic_block:
+        return
+    state[2].append(call)
+    transaction.on_commit(lambda: call in state[2] and state[2].remove(call))
+
+
+def compensate(state: list[Any] | None, status: int) -> bool:
+    """Ask each owner to undo the calls of this run that the monolith would have rolled
+    back, when the run ended with a business answer (below 500): the calls a rollback
+    undid, and (an error answer, 4xx) those not committed yet. A run that failed (5xx, an
+    exception) undoes nothing: the relay completes it forward, answered from the owners'
+    stores. False: an owner did not answer (the relay runs the request again, which asks
+    again)."""
+    if state is None or len(state) < 4 or not 0 < status < 500:
+        return True
+    keys = list(state[3]) + (list(state[2]) if status >= 400 else [])
+    by_service: dict[str, list[str]] = {}
+    for service, key in keys:
+        by_service.setdefault(service, []).append(key)
+    ok = True
+    for service in reversed(list(by_service)):  # the last service called first
+        body = json.dumps({"keys": by_service[service]}).encode("utf-8")
+        request = urllib.request.Request(
+            base_url(service) + COMPENSATE_PATH,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+                response.read()
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            _log.warning("saga %s: %s did not undo %s: %s", state[0], service, keys, exc)
+            ok = False
+    state[2].clear()
+    state[3].clear()
+    return ok
+
+
+def compensation_answer(body: bytes) -> tuple[int, bytes]:
+    """The owner's answer to ``POST COMPENSATE_PATH`` ``{"keys": [...]}``."""
+    try:
+        keys = json.loads(body or b"null")["keys"]
+    except (ValueError, KeyError, TypeError):
+        error = {"type": "BadRequest", "message": 'expected {"keys": [...]}'}
+        return 400, json.dumps({"error": error}).encode("utf-8")
+    if STORE is None:
+        return 200, json.dumps({"undone": 0, "conflicts": 0}).encode("utf-8")
+    return 200, json.dumps(STORE.compensate([str(k) for k in keys])).encode("utf-8")
+
+
+def _model_class(path: str) -> Any:
+    """The model class of ``_model``'s ``module:qualname``."""
+    import importlib
+
+    module, _, name = path.partition(":")
+    model: Any = importlib.import_module(module)
+    for part in name.split("."):
+        model = getattr(model, part)
+    return model
+
+
+def _undo_django(change: list[Any]) -> bool:
+    """``_undo_change`` for a Django model (its base manager, in the caller's atomic block)."""
+    model = _model_class(change[1])
+    rows = model._base_manager
+    if change[0] == "insert":
+        values = {k: _untagged(v) for k, v in change[2].items()}
+        if not rows.filter(pk=values[model._meta.pk.attname]).exists():
+            model(**values).save(force_insert=True)
+        return True
+    key = _untagged(change[2])[0]
+    if change[0] == "delete":
+        rows.filter(pk=key).delete()
+        return True
+    new = {c: _untagged(n) for c, (_o, n) in change[3].items()}
+    old = {c: _untagged(o) for c, (o, _n) in change[3].items()}
+    return rows.filter(pk=key, **new).update(**old) == 1
+
+
+def _django_listen() -> None:
+    """Django model signals, once per process: what a saga call saves or deletes is recorded
+    for its undo (``_Undo``), as the SQLAlchemy session events do (``QuerySet.update`` and
+    bulk operations send no signal and are not recorded)."""
+    if "django" in _LISTENING:
+        return
+    _LISTENING.add("django")
+    from django.db.models import signals  # type: ignore[import-untyped]
+
+    signals.pre_save.connect(_django_pre_save, weak=False)
+    signals.post_save.connect(_django_post_save, weak=False)
+    signals.pre_delete.connect(_django_pre_delete, weak=False)
+
+
+def _django_columns(instance: Any) -> dict[str, Any]:
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def _django_pre_save(sender: Any, instance: Any, raw: bool = False, **kw: Any) -> None:
+    undo = _UNDO.get()
+    if undo is None or raw or instance._state.adding or instance.pk is None:
+        return
+    names = [f.attname for f in instance._meta.concrete_fields]
+    old = sender._base_manager.using(kw.get("using")).filter(pk=instance.pk).values(*names)
+    undo.before[id(instance)] = old.first()
+
+
+def _django_post_save(sender: Any, instance: Any, created: bool = False, **kw: Any) -> None:
+    undo = _UNDO.get()
+    if undo is None or kw.get("raw"):
+        return
+    if created:
+        undo.changes.append(["delete", _model(instance), _tagged([instance.pk])])
+        return
+    old = undo.before.pop(id(instance), None) or {}
+    changed = {
+        c: [_tagged(old[c]), _tagged(v)]
+        for c, v in _django_columns(instance).items()
+        if c in old and old[c] != v
+    }
+    if changed:
+        undo.changes.append(["update", _model(instance), _tagged([instance.pk]), changed])
+
+
+def _django_pre_delete(sender: Any, instance: Any, **kw: Any) -> None:
+    undo = _UNDO.get()
+    if undo is not None:
+        columns = {c: _tagged(v) for c, v in _django_columns(instance).items()}
+        undo.changes.append(["insert", _model(instance), columns])
+
+
+def _undo_change(session: Any, change: list[Any]) -> bool:
+    """Apply one recorded change backwards; False: the row no longer holds what the call
+    wrote (someone changed it since), so it is left as it is."""
+    model = _model_class(change[1])
+    if change[0] == "insert":
+        row = model.__mapper__.class_manager.new_instance()
+        for column, value in change[2].items():
+            setattr(row, column, _untagged(value))
+        session.merge(row)
+        return True
+    key = tuple(_untagged(change[2]))
+    row = session.get(model, key[0] if len(key) == 1 else key)
+    if row is None:
+        return change[0] == "delete"  # already gone
+    if change[0] == "delete":
+        session.delete(row)
+        session.flush()
+        return True
+    values = {c: (_untagged(old), _untagged(new)) for c, (old, new) in change[3].items()}
+    if any(getattr(row, c) != new for c, (_old, new) in values.items()):
+        return False
+    for column, (old, _new) in values.items():
+        setattr(row, column, old)
+    return True
+
+
+def _tagged(value: Any) -> Any:
+    """A column value as JSON that ``_untagged`` turns back into the same Python value."""
+    if isinstance(value, (list, tuple)):
+        return [_tagged(v) for v in value]
+    for tag, kind in _TAGS.items():
+        if isinstance(value, kind):
+            if tag == "$b":
+                return {tag: base64.b64encode(value).decode("ascii")}
+            return {tag: value.isoformat() if hasattr(value, "isoformat") else str(value)}
+    return value
+
+
+def _untagged(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_untagged(v) for v in value]
+    if isinstance(value, dict) and len(value) == 1:
+        [(tag, text)] = value.items()
+        parse = {
+            "$dt": _dt.datetime.fromisoformat,
+            "$d": _dt.date.fromisoformat,
+            "$t": _dt.time.fromisoformat,
+            "$dec": decimal.Decimal,
+            "$u": uuid.UUID,
+            "$b": base64.b64decode,
+        }.get(tag)
+        if parse is not None:
+            return parse(text)
+    return value
+
+
+#: JSON tags of column values JSON has no type for (datetime before date: a subclass)
+_TAGS: dict[str, Any] = {
+    "$dt": _dt.datetime,
+    "$d": _dt.date,
+    "$t": _dt.time,
+    "$dec": decimal.Decimal,
+    "$u": uuid.UUID,
+    "$b": bytes,
+}
 
 
 _DDL = (
@@ -845,6 +1187,10 @@ _DDL = (
     "CREATE TABLE IF NOT EXISTS interservice_outbox (saga_id VARCHAR(64) PRIMARY KEY, "
     "request TEXT NOT NULL, attempts INTEGER NOT NULL, lease FLOAT NOT NULL, "
     "last_error TEXT NOT NULL, created FLOAT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS interservice_results (saga_id VARCHAR(64) PRIMARY KEY, "
+    "status INTEGER NOT NULL, body TEXT NOT NULL, created FLOAT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS interservice_undo (answer_key VARCHAR(200) PRIMARY KEY, "
+    "changes TEXT NOT NULL, created FLOAT NOT NULL)",
 )
 
 
@@ -888,7 +1234,17 @@ class SagaStore:
         return (json.loads(rows[0][1]), int(rows[0][0])) if rows else None
 
     def remember(self, key: str, answer: tuple[dict[str, Any], int], session: Any = None) -> None:
-        """Keep ``answer``; in ``session``'s transaction when given (committed by its owner)."""
+        """Keep ``answer``; in ``session``'s transaction when given (committed by its owner),
+        with the undo of what the call wrote (``compensate``) when it wrote anything."""
+        undo = _UNDO.get()
+        if answer[1] == 200 and undo is not None and undo.changes and not undo.committed:
+            self._run(
+                "INSERT INTO interservice_undo (answer_key, changes, created) VALUES (:k, :c, :t)",
+                session,
+                k=key,
+                c=json.dumps(undo.changes),
+                t=time.time(),
+            )
         try:
             self._run(
                 "INSERT INTO interservice_answers (answer_key, status, body, created) "
@@ -913,8 +1269,53 @@ class SagaStore:
             t=time.time(),
         )
 
-    def close(self, saga_id: str) -> None:
+    def close(self, saga_id: str, result: tuple[int, bytes] | None = None) -> None:
+        """The saga ended: out of the outbox; ``result`` (the status and body of the run
+        that ended it) kept for the customer who was answered 202 (``status``)."""
+        if result is not None:
+            try:
+                self._run(
+                    "INSERT INTO interservice_results (saga_id, status, body, created) "
+                    "VALUES (:i, :s, :b, :t)",
+                    i=saga_id,
+                    s=result[0],
+                    b=result[1][:RESULT_LIMIT].decode("utf-8", "replace"),
+                    t=time.time(),
+                )
+            except Exception as exc:  # already ended by a concurrent run: keep that one
+                if "unique" not in str(exc).lower() and "duplicate" not in str(exc).lower():
+                    raise
         self._run("DELETE FROM interservice_outbox WHERE saga_id = :i", i=saga_id)
+
+    def status(self, saga_id: str) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, body) of ``GET <path>?interservice_saga=<id>``: ``pending`` while the
+        relay may still run it, ``given_up`` once it will not, ``done`` with the answer of the
+        run that ended it (JSON when it was JSON)."""
+        rows = self._run(
+            "SELECT status, body FROM interservice_results WHERE saga_id = :i", i=saga_id
+        )
+        if rows:
+            try:
+                answer: Any = json.loads(rows[0][1])
+            except ValueError:
+                answer = rows[0][1]
+            return 200, {
+                "saga": saga_id,
+                "status": "done",
+                "answer_status": int(rows[0][0]),
+                "answer": answer,
+            }
+        rows = self._run(
+            "SELECT attempts, lease FROM interservice_outbox WHERE saga_id = :i", i=saga_id
+        )
+        if not rows:
+            return 404, {"saga": saga_id, "status": "unknown"}
+        given_up = int(rows[0][0]) >= RELAY_ATTEMPTS and float(rows[0][1]) < time.time()
+        return 200, {
+            "saga": saga_id,
+            "status": "given_up" if given_up else "pending",
+            "attempts": int(rows[0][0]),
+        }
 
     def failed(self, saga_id: str, why: str) -> None:
         self._run(
@@ -947,9 +1348,41 @@ class SagaStore:
         age = ANSWERS_MAX_AGE if max_age is None else max_age
         if age <= 0:
             return 0
-        return int(
-            self._run("DELETE FROM interservice_answers WHERE created < :t", t=time.time() - age)
-        )
+        cutoff = time.time() - age
+        self._run("DELETE FROM interservice_results WHERE created < :t", t=cutoff)
+        self._run("DELETE FROM interservice_undo WHERE created < :t", t=cutoff)
+        return int(self._run("DELETE FROM interservice_answers WHERE created < :t", t=cutoff))
+
+    def compensate(self, keys: list[str]) -> dict[str, int]:
+        """Undo what the calls answered under ``keys`` wrote, the last call first, in one
+        transaction of this service's ORM: rows they inserted are deleted, rows they deleted
+        come back, columns they changed get their old values back where they still hold
+        the values the call wrote (else that change is left, counted as a conflict). Undone
+        calls forget their undo, so asking twice changes nothing."""
+        undone = conflicts = 0
+        with self._undoing() as (session, undo):
+            for key in reversed(keys):
+                rows = list(
+                    self._run(
+                        "SELECT changes FROM interservice_undo WHERE answer_key = :k",
+                        session,
+                        k=key,
+                    )
+                )
+                for change in reversed(json.loads(rows[0][0]) if rows else []):
+                    conflicts += not undo(change)
+                    undone += 1
+                self._run("DELETE FROM interservice_undo WHERE answer_key = :k", session, k=key)
+        return {"undone": undone, "conflicts": conflicts}
+
+    @contextlib.contextmanager
+    def _undoing(self) -> Iterator[tuple[Any, Callable[[list[Any]], bool]]]:
+        """(session, undo of one change) in one transaction, committed at the end."""
+        from sqlalchemy.orm import Session
+
+        with Session(self.engine()) as session:
+            yield session, lambda change: _undo_change(session, change)
+            session.commit()
 
     def tidy(self) -> None:
         """Old answers pruned, at most once an hour per process (each relay run asks)."""
@@ -998,7 +1431,57 @@ _ENVIRON_KEYS = (
 )
 
 
-class SagaMiddleware:
+class _ThreadRelay:
+    """The relay of a synchronous (WSGI or Django) middleware: ``_rerun`` runs one kept
+    request again; ``relay`` runs each pending one, on demand or from a timer thread."""
+
+    _relaying: threading.Lock
+    _timer: threading.Thread | None
+
+    def _rerun(self, request: dict[str, Any], saga_id: str) -> None:
+        raise NotImplementedError
+
+    def _after_relay(self) -> None:
+        """Called in the timer thread after each relay run."""
+
+    def relay(self, limit: int = 100) -> dict[str, int]:
+        """Run each pending saga's request again; how many ran and how many are left."""
+        ran = 0
+        store = STORE
+        if store is None:
+            return {"ran": 0, "pending": 0}
+        with self._relaying:
+            for saga_id, request in store.pending(limit):
+                if not store.claim(saga_id):
+                    continue
+                ran += 1
+                try:
+                    self._rerun(request, saga_id)
+                except Exception as exc:  # noqa: BLE001 - kept in the outbox with its error
+                    _log.warning("saga %s failed again: %s", saga_id, exc)
+            store.tidy()
+        return {"ran": ran, "pending": len(store.pending(limit))}
+
+    def _start_timer(self) -> None:
+        """The relay in the background of this process, every ``RELAY_SECONDS``."""
+        if self._timer is not None or RELAY_SECONDS <= 0:
+            return
+
+        def loop() -> None:
+            while True:
+                time.sleep(RELAY_SECONDS)
+                try:
+                    self.relay()
+                except Exception as exc:  # noqa: BLE001 - the database may be down: next time
+                    _log.warning("saga relay: %s", exc)
+                finally:
+                    self._after_relay()
+
+        self._timer = threading.Thread(target=loop, name="saga-relay", daemon=True)
+        self._timer.start()
+
+
+class SagaMiddleware(_ThreadRelay):
     """WSGI: every state-changing request to the service's own routes is a saga. Its request
     goes into the outbox before it runs; its calls to other services carry keys derived from
     the saga; it leaves the outbox when it ends with an answer below 500. A request that
@@ -1020,94 +1503,180 @@ class SagaMiddleware:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == RELAY_PATH and method == "POST" and STORE is not None:
-            body = json.dumps(self.relay()).encode("utf-8")
-            start_response(
-                "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-            )
-            return [body]
-        if STORE is None or method in SAFE_METHODS or path.startswith(self.skip):
+            return _wsgi_answer(start_response, 200, json.dumps(self.relay()).encode("utf-8"))
+        if path == COMPENSATE_PATH and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            asked = environ["wsgi.input"].read(length) if length > 0 else b""
+            return _wsgi_answer(start_response, *compensation_answer(asked))
+        asked = _status_request(method, environ.get("QUERY_STRING", ""))
+        if asked is not None:
+            return _wsgi_answer(start_response, *asked)
+        store = STORE
+        if store is None or method in SAFE_METHODS or path.startswith(self.skip):
             return self.app(environ, start_response)
         self._start_timer()
         saga_id = environ.get("interservice.saga")  # set by the relay only, never by a header
+        relayed = saga_id is not None
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length > 0 else b""
         environ["wsgi.input"] = io.BytesIO(body)
         if saga_id is None:
             saga_id = uuid.uuid4().hex
-            request = {k: environ[k] for k in _ENVIRON_KEYS if isinstance(environ.get(k), str)}
-            request.update(
-                {k: v for k, v in environ.items() if k.startswith("HTTP_") and isinstance(v, str)}
-            )
-            request["body"] = base64.b64encode(body).decode("ascii")
-            STORE.open(saga_id, request)
-        statuses: list[int] = []
+            store.open(saga_id, _wsgi_request(environ, body))
+        answer: list[Any] = []  # (status line, headers): passed on once the run has ended
+        chunks: list[bytes] = []
 
         def capture(status: str, headers: list[Any], exc_info: Any = None) -> Any:
-            statuses.append(int(status.split(" ", 1)[0]))
-            return start_response(status, headers, exc_info)
+            answer[:] = [status, headers]
+            return chunks.append
 
-        with _scope(saga_id):
+        taken = False  # for the relay: the customer is answered 202
+        with _scope(saga_id) as state:
             try:
                 result = self.app(environ, capture)
                 try:
-                    chunks = list(result)
+                    chunks.extend(result)
                 finally:
                     getattr(result, "close", lambda: None)()
             except BaseException as exc:
-                STORE.failed(saga_id, f"{type(exc).__name__}: {exc}")
-                raise
-        if statuses and statuses[-1] < 500:
-            STORE.close(saga_id)
-        else:
-            STORE.failed(saga_id, f"HTTP {statuses[-1] if statuses else 0}")
+                if not _finish(store, saga_id, relayed, 0, b"", state, _why(exc)):
+                    raise
+                _log.exception("saga %s failed; the relay will complete it", saga_id)
+                taken = True
+        if not taken:
+            status = int(answer[0].split(" ", 1)[0]) if answer else 0
+            taken = _finish(store, saga_id, relayed, status, b"".join(chunks), state)
+        if taken:
+            url, body = _accepted(saga_id, _path(environ))
+            return _wsgi_answer(start_response, 202, body, url)
+        start_response(*answer)
         return chunks
 
-    def relay(self, limit: int = 100) -> dict[str, int]:
-        """Run each pending saga's request again; how many ran and how many are left."""
-        ran = 0
-        store = STORE
-        if store is None:
-            return {"ran": 0, "pending": 0}
-        with self._relaying:
-            for saga_id, request in store.pending(limit):
-                if not store.claim(saga_id):
-                    continue
-                ran += 1
-                environ = {k: v for k, v in request.items() if k != "body"}
-                environ.update(
-                    {
-                        "wsgi.input": io.BytesIO(base64.b64decode(request["body"])),
-                        "wsgi.errors": sys.stderr,
-                        "wsgi.version": (1, 0),
-                        "wsgi.multithread": True,
-                        "wsgi.multiprocess": False,
-                        "wsgi.run_once": False,
-                        "interservice.saga": saga_id,
-                    }
-                )
-                environ.setdefault("wsgi.url_scheme", "http")
-                try:
-                    self(environ, _no_response)
-                except Exception as exc:  # noqa: BLE001 - kept in the outbox with its error
-                    _log.warning("saga %s failed again: %s", saga_id, exc)
-            store.tidy()
-        return {"ran": ran, "pending": len(store.pending(limit))}
+    def _rerun(self, request: dict[str, Any], saga_id: str) -> None:
+        self(_relay_environ(request, saga_id), _no_response)
 
-    def _start_timer(self) -> None:
-        """The relay in the background of this process, every ``RELAY_SECONDS``."""
-        if self._timer is not None or RELAY_SECONDS <= 0:
-            return
 
-        def loop() -> None:
-            while True:
-                time.sleep(RELAY_SECONDS)
-                try:
-                    self.relay()
-                except Exception as exc:  # noqa: BLE001 - the database may be down: next time
-                    _log.warning("saga relay: %s", exc)
+def _wsgi_request(environ: dict[str, Any], body: bytes) -> dict[str, Any]:
+    """A WSGI request as the outbox keeps it: the environ's strings and the body."""
+    request = {k: environ[k] for k in _ENVIRON_KEYS if isinstance(environ.get(k), str)}
+    request.update(
+        {k: v for k, v in environ.items() if k.startswith("HTTP_") and isinstance(v, str)}
+    )
+    request["body"] = base64.b64encode(body).decode("ascii")
+    return request
 
-        self._timer = threading.Thread(target=loop, name="saga-relay", daemon=True)
-        self._timer.start()
+
+def _relay_environ(request: dict[str, Any], saga_id: str) -> dict[str, Any]:
+    """The WSGI environ of a kept request, marked as a relayed run of ``saga_id``."""
+    environ = {k: v for k, v in request.items() if k != "body"}
+    environ.update(
+        {
+            "wsgi.input": io.BytesIO(base64.b64decode(request["body"])),
+            "wsgi.errors": sys.stderr,
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+            "interservice.saga": saga_id,
+        }
+    )
+    environ.setdefault("wsgi.url_scheme", "http")
+    return environ
+
+
+def _settle(
+    store: SagaStore,
+    saga_id: str,
+    relayed: bool,
+    status: int,
+    body: bytes,
+    calls: int,
+    why: str = "",
+) -> bool:
+    """Record how a run of a saga ended (``status`` 0: it raised); True: the customer is
+    answered 202 Accepted instead.
+
+    The contract: an answer below 500 ends the saga (a relayed run's answer is kept for the
+    status request). A first run that failed before it called any other service is dropped
+    and its 5xx reaches the customer: nothing was done elsewhere, so the customer may retry
+    and the relay never completes it behind their back. A first run that failed after it
+    called another service (whose answer may have been lost after it applied the call) stays
+    in the outbox for the relay, and the customer gets 202 with the saga's status URL, not a
+    5xx that would say "not done" of what the relay is about to complete."""
+    if 0 < status < 500:
+        store.close(saga_id, (status, body) if relayed else None)
+        return False
+    if not relayed and not calls:
+        store.close(saga_id)
+        return False
+    store.failed(saga_id, why or f"HTTP {status}")
+    return not relayed
+
+
+def _finish(
+    store: SagaStore,
+    saga_id: str,
+    relayed: bool,
+    status: int,
+    body: bytes,
+    state: list[Any],
+    why: str = "",
+) -> bool:
+    """``_settle`` after the compensations the run needs (``compensate``). When an owner
+    did not answer them, the saga stays for the relay (which asks again) and the customer
+    gets the run's own answer (202 instead of a 5xx)."""
+    if not compensate(state, status):
+        store.failed(saga_id, "compensation: an owner did not answer")
+        return not relayed and not 0 < status < 500
+    return _settle(store, saga_id, relayed, status, body, state[1], why)
+
+
+def _why(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _path(environ: dict[str, Any]) -> str:
+    return environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "/")
+
+
+def _accepted(saga_id: str, path: str) -> tuple[str, bytes]:
+    """(status URL, 202 body) of a saga taken for the relay: its id and where to ask how it
+    ended (the request's own path, so the gateway routes the question to this service)."""
+    url = f"{path}?{STATUS_PARAM}={saga_id}"
+    body = {
+        "saga": saga_id,
+        "status": "pending",
+        "status_url": url,
+        "message": "accepted: a service did not answer in time; this will be completed",
+    }
+    return url, json.dumps(body).encode("utf-8")
+
+
+def _status_request(method: str, query: str) -> tuple[int, bytes] | None:
+    """The answer to ``GET <path>?interservice_saga=<id>``, or None for any other request."""
+    if STORE is None or method != "GET" or STATUS_PARAM not in query:
+        return None
+    import urllib.parse
+
+    asked = urllib.parse.parse_qs(query).get(STATUS_PARAM)
+    if not asked:
+        return None
+    status, body = STORE.status(asked[0][:64])
+    return status, json.dumps(body).encode("utf-8")
+
+
+_REASONS = {200: "200 OK", 202: "202 Accepted", 400: "400 Bad Request", 404: "404 Not Found"}
+
+
+def _wsgi_answer(
+    start_response: Callable[..., Any], status: int, body: bytes, location: str = ""
+) -> list[bytes]:
+    """A JSON answer of the middleware itself (the relay, a saga's status, a 202)."""
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    if location:
+        headers.append(("Location", location))
+    start_response(_REASONS[status], headers)
+    return [body]
 
 
 class AsgiSagaMiddleware:
@@ -1139,20 +1708,22 @@ class AsgiSagaMiddleware:
                 }
             )
             return await send({"type": "http.response.body", "body": body})
+        if path == COMPENSATE_PATH and method == "POST":
+            asked_body = await _whole_body(receive)
+            return await _asgi_answer(
+                send, *await asyncio.to_thread(compensation_answer, asked_body)
+            )
+        query = scope.get("query_string", b"").decode("latin-1")
+        asked = await asyncio.to_thread(_status_request, method, query)
+        if asked is not None:
+            return await _asgi_answer(send, *asked)
         store = STORE
         if store is None or method in SAFE_METHODS or path.startswith(self.skip):
             return await self.app(scope, receive, send)
         self._start_timer()
-        chunks = []
-        while True:  # the whole body first: it goes into the outbox before the request runs
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        body = b"".join(chunks)
+        body = await _whole_body(receive)  # first: it goes into the outbox before the run
         saga_id = scope.get("interservice.saga")  # set by the relay only, never by a header
+        relayed = saga_id is not None
         if saga_id is None:
             saga_id = uuid.uuid4().hex
             await asyncio.to_thread(store.open, saga_id, _asgi_request(scope, body))
@@ -1165,23 +1736,37 @@ class AsgiSagaMiddleware:
             return await receive()
 
         statuses: list[int] = []
+        held: list[dict[str, Any]] = []  # a 5xx answer, held until the run has ended
 
         async def capture(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 statuses.append(int(message["status"]))
-            await send(message)
+            if statuses and statuses[-1] >= 500 or relayed:
+                held.append(message)  # (a relayed run's answer is kept, not sent)
+            else:
+                await send(message)
 
-        with _scope(saga_id):
+        taken = False  # for the relay: the customer is answered 202
+        with _scope(saga_id) as state:
             try:
                 await self.app(scope, replay, capture)
             except BaseException as exc:
-                await asyncio.to_thread(store.failed, saga_id, f"{type(exc).__name__}: {exc}")
-                raise
-        if statuses and statuses[-1] < 500:
-            await asyncio.to_thread(store.close, saga_id)
-        else:
+                why = _why(exc)
+                if not await asyncio.to_thread(
+                    _finish, store, saga_id, relayed, 0, b"", state, why
+                ):
+                    raise
+                _log.exception("saga %s failed; the relay will complete it", saga_id)
+                taken = True
+        if not taken:
+            answer = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
             status = statuses[-1] if statuses else 0
-            await asyncio.to_thread(store.failed, saga_id, f"HTTP {status}")
+            taken = await asyncio.to_thread(_finish, store, saga_id, relayed, status, answer, state)
+        if taken:
+            url, accepted = _accepted(saga_id, scope.get("root_path", "") + path)
+            return await _asgi_answer(send, 202, accepted, url)
+        for message in held:
+            await send(message)
 
     async def relay(self, limit: int = 100) -> dict[str, int]:
         """Run each pending saga's request again; how many ran and how many are left."""
@@ -1284,6 +1869,28 @@ def _no_more(request: dict[str, Any]) -> Callable[[], Any]:
     return receive
 
 
+async def _whole_body(receive: Any) -> bytes:
+    """The whole body of an ASGI request."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+async def _asgi_answer(send: Any, status: int, body: bytes, location: str = "") -> None:
+    """A JSON answer of the ASGI middleware itself (a saga's status, a 202)."""
+    headers = [(b"content-type", b"application/json")]
+    if location:
+        headers.append((b"location", location.encode("latin-1")))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 async def _ignore(message: dict[str, Any]) -> None:
     """``send`` of a relayed run: nobody waits for its answer."""
 
@@ -1293,8 +1900,144 @@ def install_asgi_sagas(app: Any, bind: Callable[[], Any]) -> None:
     engine or connection) and the middleware around the app."""
     global STORE
     STORE = SagaStore(bind)
+    _listen()
     if not any(m.cls is AsgiSagaMiddleware for m in getattr(app, "user_middleware", [])):
         app.add_middleware(AsgiSagaMiddleware)  # once, however often the app is built
+
+
+# -- Django: the same outbox, relay and answers, on the service's Django database -------------
+class DjangoSagaStore(SagaStore):
+    """``SagaStore`` on a Django database connection (the thread's own): inside the internal
+    endpoint's ``transaction.atomic()`` an answer is written in the call's transaction."""
+
+    def __init__(self, alias: str = "default") -> None:
+        super().__init__(lambda: None)
+        self.alias = alias
+
+    def _run(self, sql: str, session: Any = None, **params: Any) -> Any:
+        import re
+
+        from django.db import connections
+
+        connection = connections[self.alias]
+        with connection.cursor() as cursor:
+            if self._ready != connection.settings_dict.get("NAME"):
+                for ddl in _DDL:
+                    cursor.execute(ddl)
+                self._ready = connection.settings_dict.get("NAME")
+            cursor.execute(re.sub(r":(\w+)", r"%(\1)s", sql), params)
+            return cursor.fetchall() if cursor.description else cursor.rowcount
+
+    @contextlib.contextmanager
+    def _undoing(self) -> Iterator[tuple[Any, Callable[[list[Any]], bool]]]:
+        from django.db import transaction
+
+        with transaction.atomic(using=self.alias):
+            yield None, _undo_django
+
+
+class DjangoSavepoint:
+    """The unit of work of one internal call in a Django service, for ``dispatch``: a
+    savepoint in the endpoint's ``transaction.atomic()``; ``rollback()`` undoes what the call
+    wrote (once, so an error answer kept after it stays)."""
+
+    def __init__(self) -> None:
+        from django.db import transaction
+
+        self._id = transaction.savepoint()
+        self._undone = False
+
+    def rollback(self) -> None:
+        from django.db import transaction
+
+        if not self._undone:
+            transaction.savepoint_rollback(self._id)
+            self._undone = True
+
+
+#: the Django service's saga middleware (the relay view runs its relay)
+_DJANGO_SAGAS: DjangoSagaMiddleware | None = None
+
+
+class DjangoSagaMiddleware(_ThreadRelay):
+    """``SagaMiddleware`` as a Django middleware (first in ``MIDDLEWARE``): the same outbox,
+    relay, derived keys and 202 contract, in the service's own database. Not used (Django
+    drops it) when ``DATABASE_URL`` is not set."""
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        from django.core.exceptions import MiddlewareNotUsed  # type: ignore[import-untyped]
+
+        global STORE, _DJANGO_SAGAS
+        if not os.environ.get("DATABASE_URL"):
+            raise MiddlewareNotUsed("sagas need the service's own database (DATABASE_URL)")
+        if STORE is None:
+            STORE = DjangoSagaStore()
+        _django_listen()
+        self.get_response = get_response
+        self.skip = NOT_SAGAS
+        self._relaying = threading.Lock()
+        self._timer: threading.Thread | None = None
+        _DJANGO_SAGAS = self
+
+    def __call__(self, request: Any) -> Any:
+        from django.http import HttpResponse, JsonResponse  # type: ignore[import-untyped]
+
+        meta, method, path = request.META, request.method, request.path_info
+        if path == COMPENSATE_PATH and method == "POST":
+            status, body = compensation_answer(request.body)
+            return HttpResponse(body, status=status, content_type="application/json")
+        asked = _status_request(method, meta.get("QUERY_STRING", ""))
+        if asked is not None:
+            return HttpResponse(asked[1], status=asked[0], content_type="application/json")
+        store = STORE
+        if store is None or method in SAFE_METHODS or path.startswith(self.skip):
+            return self.get_response(request)
+        self._start_timer()
+        saga_id = meta.get("interservice.saga")  # set by the relay only, never by a header
+        relayed = saga_id is not None
+        if saga_id is None:
+            saga_id = uuid.uuid4().hex
+            store.open(saga_id, _wsgi_request(meta, request.body))
+        with _scope(saga_id) as state:
+            try:
+                response = self.get_response(request)
+            except BaseException as exc:
+                if not _finish(store, saga_id, relayed, 0, b"", state, _why(exc)):
+                    raise
+                _log.exception("saga %s failed; the relay will complete it", saga_id)
+                response = None
+        state[3].extend(state[2])  # every atomic block has ended: these were rolled back
+        state[2].clear()
+        content = b"" if response is None or response.streaming else response.content
+        if response is None or _finish(
+            store, saga_id, relayed, response.status_code, content, state
+        ):
+            url, body = _accepted(saga_id, request.path)
+            accepted = JsonResponse(json.loads(body), status=202)
+            accepted["Location"] = url
+            return accepted
+        return response
+
+    def _rerun(self, request: dict[str, Any], saga_id: str) -> None:
+        from django.core.handlers.wsgi import WSGIRequest  # type: ignore[import-untyped]
+
+        self(WSGIRequest(_relay_environ(request, saga_id)))
+
+    def _after_relay(self) -> None:
+        from django.db import connections
+
+        connections.close_all()  # the timer thread's own connections
+
+
+def django_relay(request: Any) -> Any:
+    """``POST /internal/_saga/relay`` of a Django service (wired in the generated URLconf)."""
+    from django.http import JsonResponse
+
+    if request.method != "POST":
+        return JsonResponse({"error": {"type": "MethodNotAllowed"}}, status=405)
+    if _DJANGO_SAGAS is None:
+        return JsonResponse({"ran": 0, "pending": 0})
+    return JsonResponse(_DJANGO_SAGAS.relay())
 
 
 def _no_response(status: str, headers: list[Any], exc_info: Any = None) -> Callable[..., None]:
@@ -1307,4 +2050,5 @@ def install_sagas(app: Any, session: Any) -> None:
     session internal calls commit) and the middleware around its WSGI app."""
     global STORE
     STORE = SagaStore(session.get_bind)
+    _listen()
     app.wsgi_app = SagaMiddleware(app.wsgi_app)

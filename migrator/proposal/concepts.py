@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from migrator.graph import DependencyGraph, module_of
 from migrator.proposal.naming import singular, words
@@ -56,7 +56,7 @@ ROLE_WORDS = frozenset(
     validator validators view views viewsets web widget widgets worker workers wsgi www
     py pkg pkgs tool tools support front frontend ui edit list delete detail create
     update toolbar section action mass object selector part parts dashboard menu ext
-    other
+    other spec specs openapi swagger
     """.split()
 )
 #: packages of generic plumbing: nothing below them is a business capability
@@ -327,3 +327,46 @@ def concept_domains(
     concepts.place_families(implements)
     keys = {m: concepts.key(m) for m in modules}
     return keys, {keys[m] for m in modules if concepts.of[m]}, set(concepts.layers)
+
+
+def head_of(key: str) -> tuple[str, list[str]]:
+    """The head word of a concept's name and the words before it: ``incident_cost_type`` ->
+    (``cost``, [``incident``]). Role words (``type``, ``model``, ``templates``) describe the
+    head rather than name it, so the head is the last word that is not one."""
+    ws = seg_words(key.rsplit(".", 1)[-1])
+    content = [i for i, w in enumerate(ws) if w not in ROLE_WORDS]
+    if not content:
+        return ws[-1] if ws else "", ws[:-1]
+    return ws[content[-1]], ws[: content[-1]]
+
+
+def head_families(keys: Iterable[str], linked: Callable[[str, str], bool]) -> dict[str, str]:
+    """Concepts that share a head across other concepts, and use each other, form one
+    capability: ``incident_cost`` and ``case_cost`` are both costs, compounded on two concepts
+    each named on its own (``incident``, ``case``), and one cost model prices both; costs are
+    a capability of their own, not a part of incidents and a part of cases. Statuses of tasks
+    and of files that never meet stay with their tasks and files. A family is a connected
+    group (``linked``) of the concepts with one head that spans at least two other concepts.
+    Returns concept key -> head of its family."""
+    keys = sorted(set(keys))
+    names = {"_".join(seg_words(k.rsplit(".", 1)[-1])) for k in keys}
+    by_head: dict[str, list[str]] = defaultdict(list)
+    on: dict[str, str] = {}  # compound -> the concept it is compounded on (its first words)
+    for k in keys:
+        head, before = head_of(k)
+        by_head[head].append(k)
+        prefixes = ("_".join(before[: i + 1]) for i in range(len(before)))
+        on[k] = next((p for p in prefixes if p in names), "")
+    out: dict[str, str] = {}
+    for head, members in sorted(by_head.items()):
+        left = set(members)
+        while left:  # connected groups of the members
+            group, stack = set(), [min(left)]
+            while stack:
+                a = stack.pop()
+                group.add(a)
+                stack += [b for b in sorted(left - group) if linked(a, b)]
+                left -= group
+            if len({on[k] for k in group} - {""}) >= 2:
+                out.update({k: head for k in group})
+    return out

@@ -28,7 +28,7 @@ from migrator.plan import (
 )
 from migrator.proposal import cluster as cl
 from migrator.proposal.compare import covering_nodes, resolve_node
-from migrator.proposal.concepts import seg_words
+from migrator.proposal.concepts import head_families, seg_words
 from migrator.proposal.config import ProposalOptions, build_options, glob_match
 from migrator.proposal.history import History, add_history
 from migrator.proposal.kernel import (
@@ -105,6 +105,7 @@ class _Proposer:
         self.pins: dict[str, str] = {}
         self.reason: dict[str, str] = {}
         self.concepts = 0  # business concepts the service count was sized from
+        self.families: dict[str, str] = {}  # concept key -> head of its family (see _fit)
 
     # -- constraints ----------------------------------------------------------------------
     def _pins(self) -> None:
@@ -364,8 +365,27 @@ class _Proposer:
                         out[labels[nb]] += data.get("weight", 1.0)
             return out
 
+        # compounds on several concepts that share a head (``incident_cost``, ``case_cost``)
+        # are one capability: they start together, and the family is named by its head
+        family = head_families(
+            (n[len(cl.PIN + cl.DOM) :] for n in labels if n.startswith(cl.PIN + cl.DOM)),
+            lambda a, b: g.has_edge(cl.PIN + cl.DOM + a, cl.PIN + cl.DOM + b),
+        )
+        self.families = family
+        pinned_now = pinned_labels()
+        start: dict[str, int] = {}
+        fresh = max(labels.values(), default=0) + 1
+        for n in sorted(labels):
+            head = family.get(n[len(cl.PIN + cl.DOM) :]) if n.startswith(cl.PIN + cl.DOM) else None
+            if head is None or labels[n] in pinned_now:
+                continue
+            if head not in start:
+                start[head], fresh = fresh, fresh + 1
+            labels[n] = start[head]
+
         def named(lab: int) -> frozenset[str]:
-            """The words of the cluster's main concept (the one with most units)."""
+            """The words of the cluster's main concept (the one with most units); a family's
+            head word for a family."""
             keys = Counter(
                 {
                     n[len(cl.PIN + cl.DOM) :]: weight_of.get(n, 1)
@@ -376,6 +396,8 @@ class _Proposer:
             if not keys:
                 return frozenset()
             key = min(keys, key=lambda k: (-keys[k], k))
+            if key in family:
+                return frozenset({family[key]})
             return frozenset(seg_words(key.rsplit(".", 1)[-1]))
 
         def merge_into_best(lab: int, allow_pinned: bool) -> bool:
@@ -603,7 +625,10 @@ class _Proposer:
                 continue
             doms: Counter[str] = Counter()  # a concept's say grows with its code
             for u in units:
-                doms[ug.domain[u]] += max(1, round(ug.size[u] / NAME_LINES))
+                d = ug.domain[u]
+                if d in self.families:  # a family is named by its head
+                    d = f"{d.rsplit('.', 1)[0]}.{self.families[d]}"
+                doms[d] += max(1, round(ug.size[u] / NAME_LINES))
             segs = [s for u in units for s in handler_unit.get(u, [])]
             tables = owned.get(str(lab), [])
             classes = [
@@ -811,6 +836,13 @@ class _Proposer:
                 "business concepts, each named alike across its packages and layers: "
                 + ", ".join(pkgs[:5])
                 + (f" and {len(pkgs) - 5} more" if len(pkgs) > 5 else "")
+            )
+        heads = sorted({self.families[d] for d in doms if d in self.families})
+        for head in heads:
+            members = sorted(d.rsplit(".", 1)[-1] for d in doms if self.families.get(d) == head)
+            why.append(
+                f"one capability: {', '.join(members)} share the head '{head}' across concepts"
+                " and use each other"
             )
         carved: dict[str, list[str]] = defaultdict(list)
         for s in svc.symbols:

@@ -37,6 +37,8 @@ class AsgiCaller:
         @api.post("/pay")
         async def pay(body: dict, authorization: str = Header("")) -> object:
             allowed(authorization)
+            if body["ref"] == "broken":  # fails before it calls anybody
+                return JSONResponse("bug", status_code=500)
             try:
                 charge = await rt.acall(
                     "payments", "charge", _int_result, [body["ref"]], {}, idempotent=False
@@ -67,10 +69,13 @@ class AsgiCaller:
         self.app = api.build_middleware_stack()  # what uvicorn runs: the middleware outside
         self.sagas = _find_middleware(self.app, rt.AsgiSagaMiddleware)
 
-    def request(self, method: str, path: str, body: dict, auth: str = "Bearer ok") -> int:
-        return asyncio.run(self._request(method, path, body, auth))
+    def request(
+        self, method: str, path: str, body: dict, auth: str = "Bearer ok", query: str = ""
+    ) -> int:
+        """The answer's status; its headers and body are in ``self.headers``/``self.body``."""
+        return asyncio.run(self._request(method, path, body, auth, query))
 
-    async def _request(self, method: str, path: str, body: dict, auth: str) -> int:
+    async def _request(self, method: str, path: str, body: dict, auth: str, query: str) -> int:
         data = json.dumps(body).encode()
         scope = {
             "type": "http",
@@ -81,7 +86,7 @@ class AsgiCaller:
             "path": path,
             "raw_path": path.encode(),
             "root_path": "",
-            "query_string": b"",
+            "query_string": query.encode(),
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(data)).encode()),
@@ -97,11 +102,17 @@ class AsgiCaller:
         async def receive() -> dict:
             return messages.pop(0) if messages else {"type": "http.disconnect"}
 
+        chunks: list[bytes] = []
+
         async def send(message: dict) -> None:
             if message["type"] == "http.response.start":
                 statuses.append(message["status"])
+                self.headers = dict(message["headers"])
+            else:
+                chunks.append(message.get("body", b""))
 
         await self.app(scope, receive, send)
+        self.body = b"".join(chunks)
         return statuses[0]
 
     def relay(self) -> dict[str, int]:
@@ -137,8 +148,10 @@ def test_an_asgi_saga_that_failed_half_way_ends_after_the_relay_with_each_call_a
     caller, owner = shop
     endpoint, kind = fault.split(":")
     owner.faults[endpoint] = kind
-    assert caller.request("POST", path, {"ref": "cs_1"}) == 500
+    assert caller.request("POST", path, {"ref": "cs_1"}) == 202  # taken for the relay
     [(saga_id, request, error)] = caller.outbox()  # in the caller's own database
+    assert json.loads(caller.body)["status_url"] == f"{path}?interservice_saga={saga_id}"
+    assert caller.headers[b"location"] == f"{path}?interservice_saga={saga_id}".encode()
     assert (request["PATH_INFO"], request["HTTP_AUTHORIZATION"], error) == (
         path,
         "Bearer ok",
@@ -154,6 +167,24 @@ def test_an_asgi_saga_that_failed_half_way_ends_after_the_relay_with_each_call_a
             r[0] for r in conn.execute(text("SELECT answer_key FROM interservice_answers"))
         )
     assert keys == [f"{saga_id}:1:charge", f"{saga_id}:2:record"]
+    assert caller.request("GET", path, {}, query=f"interservice_saga={saga_id}") == 200
+    assert json.loads(caller.body) == {
+        "saga": saga_id,
+        "status": "done",
+        "answer_status": 201,
+        "answer": [1, 2],
+    }
+
+
+def test_an_asgi_request_that_fails_before_calling_anybody_answers_500_and_is_not_relayed(
+    shop: tuple[AsgiCaller, Owner],
+) -> None:
+    caller, owner = shop
+    assert caller.request("POST", "/pay", {"ref": "broken"}) == 500
+    assert caller.body == b'"bug"'
+    assert caller.outbox() == []
+    assert caller.relay() == {"ran": 0, "pending": 0}
+    assert owner.moves() == []
 
 
 def test_asgi_requests_that_end_and_reads_leave_nothing_in_the_outbox(
@@ -175,7 +206,7 @@ def test_the_relay_needs_the_callers_credentials_so_they_stay_while_it_may_run(
     the saga counts as ended and the order is never recorded after the charge."""
     caller, owner = shop
     owner.faults["record"] = "down"
-    assert caller.request("POST", "/pay", {"ref": "cs_6"}) == 500
+    assert caller.request("POST", "/pay", {"ref": "cs_6"}) == 202
     owner.faults.clear()
     [(saga_id, request, _)] = caller.outbox()
     stripped = {k: v for k, v in request.items() if k != "HTTP_AUTHORIZATION"}
@@ -194,7 +225,7 @@ def test_a_given_up_saga_keeps_its_error_but_not_the_callers_credentials(
     caller, owner = shop
     monkeypatch.setattr(caller.rt, "RELAY_ATTEMPTS", 2)
     owner.faults["charge"] = "down"
-    assert caller.request("POST", "/pay", {"ref": "cs_4"}) == 500
+    assert caller.request("POST", "/pay", {"ref": "cs_4"}) == 202
     assert caller.outbox()[0][1]["HTTP_COOKIE"] == "session=abc"  # may still be relayed
     assert [caller.relay()["ran"] for _ in range(3)] == [1, 0, 0]
     [(_, request, error)] = caller.outbox()

@@ -107,6 +107,9 @@ class Caller:
 
     def pay(self, environ: dict, start_response) -> list[bytes]:  # noqa: ANN001
         ref = json.loads(environ["wsgi.input"].read())["ref"]
+        if ref == "broken":  # fails before it calls anybody
+            start_response("500 Internal Server Error", [])
+            return [b"bug"]
         try:
             charge = self.rt.call("payments", "charge", _int_result, [ref], {}, idempotent=False)
             order = self.rt.call("payments", "record", _int_result, [ref], {}, idempotent=False)
@@ -116,20 +119,31 @@ class Caller:
         start_response("201 Created", [])
         return [json.dumps([charge, order]).encode()]
 
-    def request(self, method: str, path: str, body: dict | None = None) -> int:
+    def request(self, method: str, path: str, body: dict | None = None, query: str = "") -> int:
+        """The answer's status; its headers and body are in ``self.headers``/``self.body``."""
         data = json.dumps(body or {}).encode()
         status = []
         environ = {
             "REQUEST_METHOD": method,
             "PATH_INFO": path,
-            "QUERY_STRING": "",
+            "QUERY_STRING": query,
             "CONTENT_LENGTH": str(len(data)),
             "wsgi.input": io.BytesIO(data),
             "HTTP_COOKIE": "session=abc",
             "wsgi.url_scheme": "http",
         }
-        self.app(environ, lambda s, h, e=None: status.append(int(s.split()[0])))
+
+        def start_response(line: str, headers: list, exc_info: object = None) -> None:
+            status.append(int(line.split()[0]))
+            self.headers = dict(headers)
+
+        self.body = b"".join(self.app(environ, start_response))
         return status[0]
+
+    def saga(self, saga_id: str) -> tuple[int, dict]:
+        """``GET /pay?interservice_saga=<id>``: how the saga stands."""
+        status = self.request("GET", "/pay", query=f"interservice_saga={saga_id}")
+        return status, json.loads(self.body)
 
     def outbox(self) -> list[tuple[str, str]]:
         with self.engine.connect() as conn:
@@ -162,7 +176,15 @@ def test_a_saga_that_failed_half_way_ends_after_the_relay_with_each_call_applied
     caller, owner = shop
     endpoint, kind = fault.split(":")
     owner.faults[endpoint] = kind
-    assert caller.request("POST", "/pay", {"ref": "cs_1"}) == 500
+    # taken for the relay: the customer is told it is accepted, not that it failed
+    assert caller.request("POST", "/pay", {"ref": "cs_1"}) == 202
+    accepted = json.loads(caller.body)
+    status_url = f"/pay?interservice_saga={accepted['saga']}"
+    assert (accepted["status_url"], caller.headers["Location"]) == (status_url, status_url)
+    assert caller.saga(accepted["saga"]) == (
+        200,
+        {"saga": accepted["saga"], "status": "pending", "attempts": 1},
+    )
     applied = {
         "charge:down": [],
         "record:down": [("charge", "cs_1")],
@@ -183,6 +205,25 @@ def test_a_saga_that_failed_half_way_ends_after_the_relay_with_each_call_applied
         )
     assert keys == [f"{saga_id}:1:charge", f"{saga_id}:2:record"]
     assert caller.app.relay() == {"ran": 0, "pending": 0}
+    # the customer asks how it ended and gets the answer of the run that ended it
+    assert caller.saga(saga_id) == (
+        200,
+        {"saga": saga_id, "status": "done", "answer_status": 201, "answer": [1, 2]},
+    )
+    assert caller.saga("0" * 32) == (404, {"saga": "0" * 32, "status": "unknown"})
+
+
+def test_a_request_that_fails_before_calling_anybody_answers_its_error_and_is_not_relayed(
+    shop: tuple[Caller, Owner],
+) -> None:
+    """The other half of the contract: a 5xx means nothing was done, so the relay must never
+    complete that request behind the customer's back."""
+    caller, owner = shop
+    assert caller.request("POST", "/pay", {"ref": "broken"}) == 500
+    assert caller.body == b"bug"
+    assert caller.outbox() == []
+    assert caller.app.relay() == {"ran": 0, "pending": 0}
+    assert owner.moves() == []
 
 
 def test_requests_that_end_and_reads_leave_nothing_in_the_outbox(
@@ -202,8 +243,10 @@ def test_a_saga_gives_up_after_the_attempts_allowed(
     caller, owner = shop
     monkeypatch.setattr(caller.rt, "RELAY_ATTEMPTS", 3)
     owner.faults["charge"] = "down"
-    assert caller.request("POST", "/pay", {"ref": "cs_4"}) == 500
+    assert caller.request("POST", "/pay", {"ref": "cs_4"}) == 202
+    saga_id = json.loads(caller.body)["saga"]
     assert [caller.app.relay()["ran"] for _ in range(4)] == [1, 1, 0, 0]
+    assert caller.saga(saga_id) == (200, {"saga": saga_id, "status": "given_up", "attempts": 3})
     with caller.engine.connect() as conn:
         assert conn.execute(text("SELECT attempts, last_error FROM interservice_outbox")).one() == (
             3,

@@ -40,11 +40,33 @@ WHEELHOUSE = REPO / ".migrator-cache" / "e2e-wheels"
 SAGA_CALLERS = ("checkout", "orders")
 
 
+#: an owner's business error, as its internal endpoint sends it back (re-raised by the caller
+#: as the shared kernel's ApiError)
+REFUSAL = json.dumps(
+    {
+        "error": {
+            "type": "ApiError",
+            "module": "sample_monolith.utils",
+            "message": "out of stock",
+            "args": ["out of stock"],
+            "attrs": {
+                "status": 409,
+                "code": "out_of_stock",
+                "message": "out of stock",
+                "extra": {},
+            },
+        }
+    }
+).encode()
+
+
 class FaultProxy:
     """``/<service>/internal/<endpoint>`` on 127.0.0.1 goes to that service, unless a fault is
     set for ``(service, endpoint)``: ``down`` answers 503 without passing the call on (the
     service is unreachable at that step); ``lost`` passes it on, then answers 503 (the
-    service did it, the caller never heard)."""
+    service did it, the caller never heard); ``refuse`` answers, without passing the call
+    on, the business error an owner answers (HTTP 422 with the shared kernel's ``ApiError``,
+    409 out of stock)."""
 
     def __init__(self, ports: dict[str, int]) -> None:
         self.faults: dict[tuple[str, str], str] = {}
@@ -58,7 +80,9 @@ class FaultProxy:
                 _, service, rest = self.path.split("/", 2)
                 fault = outer.faults.get((service, rest.rsplit("/", 1)[-1]))
                 status, body = 503, b"{}"
-                if fault != "down":
+                if fault == "refuse":
+                    status, body = 422, REFUSAL
+                elif fault != "down":
                     data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                     headers = {
                         k: v
@@ -304,8 +328,8 @@ def test_checkout_through_the_generated_gateway_is_one_trace_with_one_request_id
     nginx gives the payment request its X-Request-ID; checkout's SERVER span starts one trace
     holding a CLIENT span per internal call and the callee's SERVER span for each answered
     one; every service in it logs that request id with that trace id. With notifications
-    stopped, the payment fails and checkout's call to notifications is still in the trace,
-    marked as an error."""
+    stopped, the payment is taken for the relay (202) and checkout's call to notifications is
+    still in the trace, marked as an error."""
     import json
     import time
 
@@ -346,7 +370,7 @@ def test_checkout_through_the_generated_gateway_is_one_trace_with_one_request_id
             failed = pay(shop, sessions[1], token)
         finally:
             procs[procs.index(down)] = split_shop["start"]("notifications", work / "logs-again")
-    assert failed.status >= 500, failed
+    assert failed.status == 202, failed  # taken for the relay (notifications is down)
     access = [
         json.loads(line)
         for line in (work / "generated-gateway/access.log").read_text().splitlines()
@@ -411,7 +435,13 @@ def test_checkout_through_the_generated_gateway_is_one_trace_with_one_request_id
     (call,) = failed_call(broken)
     assert call.status.code == trace_pb2.Status.STATUS_CODE_ERROR, call
     assert not [s for svc, s in spans if svc == "notifications" and s.trace_id == broken.trace_id]
-    assert broken.status.code == trace_pb2.Status.STATUS_CODE_ERROR
+    # the customer was answered 202 (taken for the relay): the request's own span is not an
+    # error; the failed call to notifications above is
+    status_codes = [
+        a.value.int_value for a in broken.attributes if a.key == "http.response.status_code"
+    ]
+    assert status_codes == [202], broken
+    assert broken.status.code != trace_pb2.Status.STATUS_CODE_ERROR
     # the failed payment's saga waits in checkout's outbox: once notifications is back, the
     # relay ends it (and the fault tests below start from an empty outbox)
     back = _proc(split_shop, "notifications")
@@ -493,6 +523,27 @@ def _ready_checkout(shop, quantity: int = 2) -> tuple[str, str, str]:  # noqa: A
     return sku, token, session["id"]
 
 
+def _taken(response, shop, token: str) -> str:  # noqa: ANN001
+    """The saga id of a request answered 202 Accepted (a service was down after the first
+    call): its status URL, asked through the gateway, says it is pending."""
+    assert response.status == 202, response
+    accepted = response.json()
+    assert (
+        response.headers.get("Location", response.headers.get("location"))
+        == (accepted["status_url"])
+    )
+    status = shop.get(accepted["status_url"], token=token)
+    assert status.status == 200 and status.json()["status"] == "pending", status
+    return accepted["status_url"]
+
+
+def _ended(shop, status_url: str, token: str, answer_status: int) -> dict:  # noqa: ANN001
+    """What the status URL says once the relay has ended the saga: the answer of that run."""
+    status = shop.get(status_url, token=token).json()
+    assert (status["status"], status["answer_status"]) == ("done", answer_status), status
+    return status["answer"]
+
+
 def _proc(split_shop: dict, name: str):  # noqa: ANN202
     return next(p for p in split_shop["procs"] if p.name == name)
 
@@ -523,12 +574,13 @@ def test_checkout_with_a_service_down_at_a_step_ends_as_one_paid_order(
     sku, token, checkout = _ready_checkout(shop)
     split_shop["faults"].faults[fault[:2]] = fault[2]
     try:
-        assert journey.pay(shop, checkout, token).status >= 500
+        status_url = _taken(journey.pay(shop, checkout, token), shop, token)
     finally:
         split_shop["faults"].faults.clear()
     assert _rows(work, "checkout", "SELECT COUNT(*) FROM interservice_outbox") == [(1,)]
     assert _relay(_proc(split_shop, "checkout").url) == {"ran": 1, "pending": 0}
     assert broken_invariants(work) == []
+    paid = _ended(shop, status_url, token, 201)  # the customer learns the order's number
     [(status, order_id)] = _rows(
         work, "checkout", f"SELECT status, order_id FROM checkout_sessions WHERE id = '{checkout}'"
     )
@@ -538,10 +590,69 @@ def test_checkout_with_a_service_down_at_a_step_ends_as_one_paid_order(
         "orders",
         f"SELECT id, payment_status FROM orders WHERE checkout_session_id = '{checkout}'",
     ) == [(order_id, "paid")]
+    assert [(paid["order"]["number"], paid["order"]["payment_status"])] == _rows(
+        work, "orders", f"SELECT number, payment_status FROM orders WHERE id = {order_id}"
+    )
     assert _rows(
         work, "payments", f"SELECT status, order_id FROM payments WHERE reference = '{checkout}'"
     ) == [("succeeded", order_id)]
     assert journey.available(shop, sku) == 3
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [("inventory", "commit_reservations"), ("payments", "attach_order")],
+    ids=lambda f: ":".join(f),
+)
+def test_a_business_error_after_the_charge_is_compensated_and_reaches_the_customer(
+    split_shop: dict, refused: tuple[str, str]
+) -> None:
+    """Out of stock (or a refused step) after the charge and the order were written: the
+    customer gets the business error, the charge is refunded (the monolith's own ``except``),
+    the order that the monolith's rollback undid is undone by orders (the generated
+    compensation), the stock is released, and nothing waits for the relay."""
+    from sample_monolith.tests import journey
+
+    shop, work = _shop(split_shop["url"]), split_shop["work"]
+    sku, token, checkout = _ready_checkout(shop)
+    split_shop["faults"].faults[refused] = "refuse"
+    try:
+        answer = journey.pay(shop, checkout, token)
+    finally:
+        split_shop["faults"].faults.clear()
+    assert answer.status == 409 and answer.json()["error"] == "out_of_stock", answer
+    assert _rows(work, "checkout", "SELECT COUNT(*) FROM interservice_outbox") == [(0,)]
+    assert broken_invariants(work) == []
+    assert (
+        _rows(work, "orders", f"SELECT id FROM orders WHERE checkout_session_id = '{checkout}'")
+        == []
+    )
+    assert _rows(
+        work,
+        "payments",
+        "SELECT status, refunded_cents = amount_cents, order_id FROM payments "
+        f"WHERE reference = '{checkout}'",
+    ) == [("refunded", 1, None)]
+    assert _rows(
+        work, "checkout", f"SELECT status FROM checkout_sessions WHERE id = '{checkout}'"
+    ) == [("failed",)]
+    assert journey.available(shop, sku) == 5
+
+
+def test_a_declined_card_is_a_402_and_keeps_the_checkout_open_for_another_card(
+    split_shop: dict,
+) -> None:
+    from sample_monolith.tests import journey
+
+    shop, work = _shop(split_shop["url"]), split_shop["work"]
+    sku, token, checkout = _ready_checkout(shop)
+    declined = journey.pay(shop, checkout, token, journey.DECLINED_CARD)
+    assert declined.status == 402 and declined.json()["error"] == "payment_declined"
+    assert _rows(work, "checkout", "SELECT COUNT(*) FROM interservice_outbox") == [(0,)]
+    assert broken_invariants(work) == []  # the hold belongs to an open checkout
+    assert journey.available(shop, sku) == 3
+    assert journey.expect(journey.pay(shop, checkout, token), 201)["order"]["number"]
+    assert broken_invariants(work) == []
 
 
 def test_checkout_with_the_orders_process_stopped_ends_after_it_restarts(split_shop: dict) -> None:
@@ -553,7 +664,7 @@ def test_checkout_with_the_orders_process_stopped_ends_after_it_restarts(split_s
     orders = _proc(split_shop, "orders")
     orders.stop()
     try:
-        assert journey.pay(shop, checkout, token).status >= 500
+        status_url = _taken(journey.pay(shop, checkout, token), shop, token)
     finally:
         restarted = start_service(
             "orders",
@@ -570,6 +681,7 @@ def test_checkout_with_the_orders_process_stopped_ends_after_it_restarts(split_s
     ) == [("succeeded",)]  # charged, no order yet
     assert _relay(_proc(split_shop, "checkout").url) == {"ran": 1, "pending": 0}
     assert broken_invariants(work) == []
+    assert _ended(shop, status_url, token, 201)["order"]["number"]
     assert (
         len(
             _rows(work, "orders", f"SELECT id FROM orders WHERE checkout_session_id = '{checkout}'")
@@ -597,10 +709,12 @@ def test_cancellation_with_a_service_down_ends_refunded_and_restocked(
     order = journey.expect(journey.pay(shop, checkout, token), 201)["order"]
     split_shop["faults"].faults[fault[:2]] = fault[2]
     try:
-        assert shop.post(f"/api/orders/{order['number']}/cancel", {}, token=token).status >= 500
+        cancelled = shop.post(f"/api/orders/{order['number']}/cancel", {}, token=token)
+        status_url = _taken(cancelled, shop, token)
     finally:
         split_shop["faults"].faults.clear()
     assert _relay(_proc(split_shop, "orders").url) == {"ran": 1, "pending": 0}
+    _ended(shop, status_url, token, 200)
     assert broken_invariants(work) == []
     assert _rows(
         work,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from migrator.graph import DependencyGraph, EntryPoint, Route, Table
 from migrator.proposal import propose
 from migrator.proposal.compare import compare
-from migrator.proposal.concepts import Concepts, concept_domains
+from migrator.proposal.concepts import Concepts, concept_domains, head_families
 from migrator.proposal.synthetic import layered_monolith, synthetic_monolith
 
 
@@ -100,6 +100,9 @@ def test_templated_files_and_technical_words_are_no_concepts() -> None:
         "shop.front",
         "shop.front.views",
         "shop.core.models.task",
+        "shop.api",
+        "shop.api.swagger",
+        "shop.api.openapi",
     ]
     for f in features:
         modules += [
@@ -119,6 +122,8 @@ def test_templated_files_and_technical_words_are_no_concepts() -> None:
         assert c.of[f"shop.front.views.{f}"] == concept
     assert {"shop.core.models", "shop.admin.modules", "shop.front.views"} <= c.layers
     assert c.of["shop.core.models.task"] == "task"  # a table, though "task" is technical
+    # API descriptions (and plug-in hook specs) are plumbing, never a capability
+    assert not c.of["shop.api.swagger"] and not c.of["shop.api.openapi"]
 
 
 def test_same_names_without_data_are_not_layers() -> None:
@@ -509,3 +514,54 @@ def test_an_app_factory_beside_shared_objects_is_the_composition_root() -> None:
     assert plan.service_of("shop.app:load_plugins") != "shared_kernel"  # business stays
     plan = propose(_app_factory(serves=True))
     assert plan.service_of("shop.app:create_app") != "shared_kernel"
+
+
+def test_compounds_that_share_a_head_across_concepts_are_one_capability() -> None:
+    """``incident_cost`` and ``case_cost`` are costs of two concepts, and they use each other:
+    one cost service, named by the head, not a part of incidents and a part of cases.
+    Statuses of tasks and of files that never meet stay with their tasks and files."""
+    graph, _ = layered_monolith(
+        entities=("incidents", "cases", "incident_costs", "case_costs", "contacts", "tickets")
+    )
+    g = graph
+    for part, whole in (("incident_costs", "incidents"), ("case_costs", "cases")):
+        g.add_edge(
+            f"app.services.{part}_service:handle",
+            f"app.repos.repository_{whole}:save",
+            "reference",
+            count=3,
+        )
+        g.add_edge(f"app.services.{part}_service", f"app.repos.repository_{whole}", "import")
+    g.add_edge(
+        "app.services.case_costs_service:handle",
+        "app.services.incident_costs_service:handle",
+        "reference",
+    )
+    plan = propose(g.finalize())
+    cost = plan.service_of("app.models.incident_cost")
+    assert cost == plan.service_of("app.models.case_cost") == "cost"
+    assert plan.service_of("app.models.incident") not in (cost, "shared_kernel")
+    assert plan.service_of("app.models.case") not in (cost, "shared_kernel")
+    assert "one capability: case_costs, incident_costs share the head 'cost'" in " ".join(
+        plan.services["cost"].why
+    )
+
+
+def test_a_head_family_needs_two_concepts_and_ties_between_its_members() -> None:
+    keys = ["a.task", "a.file", "a.task_status", "a.file_status", "a.incident", "a.case"]
+    keys += ["a.incident_cost", "a.case_cost_type", "a.cost_model", "a.invite_token"]
+    keys += ["a.share_token"]
+    tied = {
+        frozenset(p)
+        for p in (("a.incident_cost", "a.case_cost_type"), ("a.cost_model", "a.incident_cost"))
+    }
+    families = head_families(keys, lambda x, y: frozenset((x, y)) in tied)
+    # role words describe the head: ``case_cost_type`` is a cost, ``cost_model`` too
+    assert families == {
+        "a.incident_cost": "cost",
+        "a.case_cost_type": "cost",
+        "a.cost_model": "cost",
+    }
+    # statuses of two concepts that never meet, tokens compounded on no concept: no family
+    assert head_families(keys, lambda x, y: True).get("a.invite_token") is None
+    assert head_families(keys, lambda x, y: True)["a.task_status"] == "status"
