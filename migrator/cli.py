@@ -80,8 +80,12 @@ def main() -> None:
 
     analyze -> propose -> scaffold, with report/check for CI. `migrator run` does all of it.
     """
+    import os
     import signal
 
+    # a person runs the command again and again: keep a resident parser warm between runs
+    # (a library call leaves none; MIGRATOR_RESIDENT_PARSER=0 turns it off here too)
+    os.environ.setdefault("MIGRATOR_RESIDENT_PARSER", "1")
     # SIGTERM (a CI job cancelled) unwinds like Ctrl-C, so temporary files are removed and
     # parser processes stopped instead of left behind
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:

@@ -12,8 +12,9 @@ How the parse and the resolution are done is this module's business, through ``E
 
 The engine decides every speed trade-off itself: how many parser processes to start before
 discovery ends (``prestart``), whether the first of them makes the guess (``cache.Guess``),
-and whether it is a resident parser (``resident.wanted``: on unless ``MIGRATOR_RESIDENT_PARSER=0``,
-never without the cache). What a run did is a ``Stats``.
+and whether it is a resident parser (``resident.wanted``: ``MIGRATOR_RESIDENT_PARSER``, which the
+command line turns on and a library call leaves off; never without the cache). What a run did
+is a ``Stats``.
 """
 
 from __future__ import annotations

@@ -46,8 +46,10 @@ ENVIRONMENT = "MIGRATOR_RESIDENT_PARSER"
 
 
 def wanted() -> bool:
-    """Whether runs should use and leave a resident parser (the environment says)."""
-    return os.environ.get(ENVIRONMENT, "1").strip().lower() not in ("0", "no", "false", "off")
+    """Whether runs should use and leave a resident parser (the environment says). Unset, a
+    library call leaves no process behind; the command line sets it (``cli.main``), because
+    a person runs it again and again on the same project."""
+    return os.environ.get(ENVIRONMENT, "0").strip().lower() not in ("0", "no", "false", "off")
 
 
 def _private_dir() -> Path | None:

@@ -332,6 +332,27 @@ def test_the_environment_decides_the_resident(
     assert asked == ([None, None] if setting == "0" else [the_address(), the_address()])
 
 
+def test_a_library_call_leaves_no_resident_unless_asked(
+    private: Path, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``analyze()`` from Python leaves no process behind by default; the command line keeps
+    one warm unless ``MIGRATOR_RESIDENT_PARSER=0``."""
+    from click.testing import CliRunner
+
+    from migrator.cli import main
+
+    monkeypatch.delenv(resident.ENVIRONMENT, raising=False)
+    assert not resident.wanted()
+    analyze(project, cache_dir=tmp_path / "cache")
+    assert not list(private.glob("*.sock"))
+    monkeypatch.delenv(resident.ENVIRONMENT, raising=False)
+    CliRunner().invoke(main, ["analyze", "--help"])
+    assert resident.wanted()
+    monkeypatch.setenv(resident.ENVIRONMENT, "0")
+    CliRunner().invoke(main, ["analyze", "--help"])
+    assert not resident.wanted()
+
+
 def test_an_interrupted_run_leaves_no_resident(
     private: Path, project: Path, tmp_path: Path
 ) -> None:
