@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
+from migrator.extraction import djangoreads
 from migrator.extraction.convert import Classifier, Verdict, suggest_dto
 from migrator.extraction.layout import KERNEL, Layout
 from migrator.extraction.mover import _dotted
@@ -183,7 +184,7 @@ class _Uses(cst.CSTVisitor):
                 return
             kind = (
                 self.reads
-                if self._read_chain(node) or self._type_check(node)
+                if self._read_chain(node) or self._type_check(node) or self._model_error(node)
                 else self.hints
                 if self._hint(node)
                 else self.others
@@ -237,6 +238,15 @@ class _Uses(cst.CSTVisitor):
             and call.args[1] is parent
         )
 
+    def _model_error(self, node: cst.Name) -> bool:
+        """``Model.DoesNotExist``: the read model raises its own for a missing row."""
+        parent = self.get_metadata(ParentNodeProvider, node)
+        return (
+            isinstance(parent, cst.Attribute)
+            and parent.value is node
+            and parent.attr.value in djangoreads.EXCEPTIONS
+        )
+
     def _hint(self, node: cst.Name) -> bool:
         """``node`` is inside the annotation of a parameter or result of a function that no
         framework inspects (not a route), or of a local variable: Python only stores it, so
@@ -268,12 +278,14 @@ class _Uses(cst.CSTVisitor):
             return False
         current: cst.CSTNode = parent
         read = False
+        django = parent.attr.value == "objects"  # a manager: Django's queryset steps too
+        chain = READ_CHAIN | djangoreads.STEPS if django else READ_CHAIN
         while True:
             attr = self.get_metadata(ParentNodeProvider, current)
             if not (
                 isinstance(attr, cst.Attribute)
                 and attr.value is current
-                and attr.attr.value in READ_CHAIN
+                and attr.attr.value in chain
             ):
                 if read and isinstance(current, cst.Call):  # what it gives, for _rows_read
                     after = attr.attr.value if isinstance(attr, cst.Attribute) else None
@@ -286,9 +298,11 @@ class _Uses(cst.CSTVisitor):
             if (
                 not isinstance(call, cst.Call)
                 or call.func is not attr
+                or (django and not djangoreads.step_sendable(attr.attr.value, call))
                 or any(
                     a.star or (a.keyword is None and attr.attr.value in ("filter", "filter_by"))
                     for a in call.args
+                    if not django
                 )
             ):
                 return False
@@ -587,7 +601,7 @@ class Analyzer:
         if entry is None or entry.model is None:
             return False
         for op, _shape, call, read in ends:
-            if op in ("count", "exists"):
+            if op in ("count", "exists") or djangoreads.plain_result(call):
                 continue
             if read is not None:
                 if read not in self._columns(entry.model):

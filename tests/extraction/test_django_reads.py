@@ -1,0 +1,128 @@
+"""Django queryset reads of another service's model (``Q`` filters, ``exclude``, ``order_by``,
+``values_list``, ``aggregate``, ``except Model.DoesNotExist``) go through the caller's read
+model to a reader the owner runs with its own ORM, and count as converted.
+
+Steps: copy the tiny Django project of ``fixtures/tinydj_app`` and add a report view to orders
+that reads catalog's Product so; extract it with the two-service plan of test_frameworks
+(catalog owns Product); check every use of Product in the report is converted; then migrate
+each service's own SQLite database, start both on 127.0.0.1, put rows into catalog's database
+and call the orders report, which reads them only over catalog's generated read endpoint.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+from migrator.extraction import build_extraction, extract
+from migrator.extraction.localrun import wait_http
+from migrator.plan import plan_from_dict
+
+from .conftest import FIXTURES
+from .test_frameworks import DJANGO_PLAN, _get, _serve
+
+REPORT = """\
+from django.db.models import Count, Q, Sum
+from django.http import JsonResponse
+
+from tinydj.catalog.models import Product
+
+
+def report(request):
+    picked = list(
+        Product.objects.filter(Q(price__lt=100) | Q(sku__in=["tea", "jam"]))
+        .exclude(sku="cake")
+        .order_by("-price")
+        .values_list("sku", flat=True)
+    )
+    totals = Product.objects.filter(price__gt=0).aggregate(total=Sum("price"), n=Count("id"))
+    try:
+        Product.objects.get(sku="nothing")
+        missing = False
+    except Product.DoesNotExist:
+        missing = True
+    cheapest = Product.objects.exclude(~Q(price__gt=0)).order_by("price").first()
+    return JsonResponse({"picked": picked, "total": totals["total"], "n": totals["n"],
+                         "missing": missing, "cheapest": cheapest.sku})
+"""
+
+
+def _plan():  # noqa: ANN202 - the fixture's plan, with the report in orders
+    data = DJANGO_PLAN.to_dict()
+    data["services"]["orders"]["modules"].append("tinydj.orders.report")
+    return plan_from_dict(data)
+
+
+#: lines of REPORT that use Product
+USES = [7, 9, 14, 16, 18, 20]
+
+
+def _app(tmp_path: Path) -> Path:
+    root = tmp_path / "app"
+    shutil.copytree(FIXTURES / "tinydj_app", root)
+    (root / "tinydj" / "orders" / "report.py").write_text(REPORT)
+    urls = root / "tinydj" / "orders" / "urls.py"
+    urls.write_text(
+        urls.read_text()
+        .replace("from tinydj.orders import views", "from tinydj.orders import report, views")
+        .replace("urlpatterns = [", 'urlpatterns = [path("report", report.report), ')
+    )
+    return root
+
+
+def test_django_queryset_reads_of_another_service_count_as_converted(tmp_path: Path) -> None:
+    from migrator.analysis import analyze
+
+    root = _app(tmp_path)
+    ex = build_extraction(_plan(), analyze(root), root)
+    uses = [(c.line, c.converted) for c in ex.couplings if c.file == "tinydj/orders/report.py"]
+    assert sorted(uses) == [(line, True) for line in USES]
+    assert ex.uses_fraction == 1.0
+
+
+def test_a_queryset_the_read_model_cannot_send_is_left(tmp_path: Path) -> None:
+    from migrator.analysis import analyze
+
+    root = _app(tmp_path)
+    report = root / "tinydj" / "orders" / "report.py"
+    # an expression filter (F) and a positional aggregate are not sent: left for a person
+    report.write_text(
+        REPORT.replace('Sum("price")', 'Sum("price" if request else "sku")').replace(
+            '.exclude(sku="cake")', '.exclude(F("sku"))'
+        )
+    )
+    ex = build_extraction(_plan(), analyze(root), root)
+    left = sorted(
+        c.line for c in ex.couplings if c.file == "tinydj/orders/report.py" and not c.converted
+    )
+    assert left == [7, 9, 14]  # the function's table read is left with them
+
+
+def test_an_extracted_django_service_answers_queryset_reads_over_http(tmp_path: Path) -> None:
+    root = _app(tmp_path)
+    out = tmp_path / "out"
+    extract(_plan(), None, root, out)
+    procs, base = _serve(out, tmp_path, django=True)
+    try:
+        for proc in procs:
+            wait_http(proc.url + "/healthz", 60, proc)
+        with sqlite3.connect(tmp_path / "catalog.sqlite3") as db:  # catalog's own database
+            db.executemany(
+                "INSERT INTO catalog_product (sku, price) VALUES (?, ?)",
+                [("tea", 300), ("jam", 150), ("cake", 50), ("bun", 80), ("pie", 900)],
+            )
+        assert _get(base["orders"] + "/api/orders/report") == {
+            "picked": ["tea", "jam", "bun"],
+            "total": 1480,
+            "n": 5,
+            "missing": True,
+            "cheapest": "cake",
+        }
+        # orders' database has no Product table: every read above went to catalog
+        with sqlite3.connect(tmp_path / "orders.sqlite3") as db:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+        assert "catalog_product" not in tables
+    finally:
+        for proc in procs:
+            proc.stop()
