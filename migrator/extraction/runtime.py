@@ -576,7 +576,7 @@ def _q_json(q: Any, model: ReadModel) -> dict[str, Any]:
     """A Django ``Q`` tree as JSON: its connector, negation and (lookup, value) children."""
     if not _is_q(q):
         raise NotExtractedError(
-            f"{model.name}: only keyword lookups and Q(...) can be sent to {model.service}"
+            f"{model.name}: only keyword filters and Q(...) can be sent to {model.service}"
         )
     return {
         "connector": q.connector,
