@@ -379,7 +379,8 @@ def _service(
             result = split_module(info.source, keep, drop)
             codes[m] = result.code
             kept[m] = set(result.kept) | set(result.pulled_in)
-            for missing, users in result.missing.items():
+            gone = {n: ["__all__"] for n in result.unexported}  # no longer referred to here
+            for missing, users in [*result.missing.items(), *gone.items()]:
                 owner = symbols.get(missing, "?")
                 ex.couplings.append(
                     Coupling(
@@ -389,6 +390,7 @@ def _service(
                         f"{m}:{missing}",
                         owner,
                         "import",
+                        missing in gone,
                     )
                 )
         else:
