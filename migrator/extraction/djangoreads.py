@@ -11,9 +11,14 @@ aggregates), so that only those count as converted.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import libcst as cst
 
 from migrator.extraction.mover import _dotted
+
+if TYPE_CHECKING:
+    from migrator.extraction.convert import Classifier
 
 #: queryset methods the read model sends as steps (``runtime.ReadQuery``), beyond the reads of
 #: ``rewrite.READ_CHAIN``; ``select_related`` and the like only tune the owner's query
@@ -65,7 +70,9 @@ def step_sendable(method: str, call: cst.Call) -> bool:
         return not positional and bool(keywords) and all(map(_aggregate, keywords.values()))
     if method == "none":
         return not call.args
-    return method not in STEPS and not positional  # a read of rewrite.READ_CHAIN
+    if method in STEPS:
+        return False
+    return True  # a read of rewrite.READ_CHAIN, or the model's own manager method (custom_read)
 
 
 def plain_result(call: cst.Call) -> bool:
@@ -99,3 +106,169 @@ def _aggregate(expr: cst.BaseExpression) -> bool:
         and isinstance(expr.args[0].value, cst.SimpleString)
         and all(a.keyword is None or a.keyword.value == "distinct" for a in expr.args)
     )
+
+
+#: calls that change rows: a manager method making one is not a read
+WRITES = {
+    "create",
+    "update",
+    "delete",
+    "save",
+    "bulk_create",
+    "bulk_update",
+    "get_or_create",
+    "update_or_create",
+    "add",
+    "remove",
+    "set",
+    "clear",
+}
+
+
+def custom_read(classifier: Classifier, model: str, method: str) -> str:
+    """Why ``Model.objects.<method>(...)``, a method of the model's own manager or queryset
+    class, cannot be run by the owner for a read model ('' when it can): it must give a
+    queryset of the model (every ``return`` a chain on ``self``), change nothing, and use its
+    parameters only as values (filter lookups, tests), since a row crosses as its key."""
+    for cls in _manager_classes(classifier, model, frozenset()):
+        module, _, name = cls.partition(":")
+        for stmt in getattr(classifier.tree.info(module).classes[name].node.body, "body", []):
+            if isinstance(stmt, cst.FunctionDef) and stmt.name.value == method:
+                return _queryset_method(stmt)
+    return f"{method} is not a method of {model.partition(':')[2]}'s manager"
+
+
+def _manager_classes(classifier: Classifier, model: str, seen: frozenset[str]) -> list[str]:
+    """Classes of the tree that the model's ``objects`` is made of (``Manager()``,
+    ``Manager.from_queryset(QuerySet)()``, ``QuerySet.as_manager()``, a manager's
+    ``queryset_class``), with the classes of the tree they derive from; a model without its
+    own ``objects`` has its base model's."""
+    module, _, name = model.partition(":")
+    info = (
+        classifier.tree.info(module).classes.get(name) if module in classifier.tree.files else None
+    )
+    if info is None or model in seen:
+        return []
+    values = _assigned(info.node, "objects")
+    if not values:
+        return [
+            c
+            for base in info.bases
+            if (parent := classifier.class_of(base, module)) is not None
+            for c in _manager_classes(classifier, parent, seen | {model})
+        ]
+    out: list[str] = []
+    todo = [(module, n) for v in values for n in _names(v)]
+    while todo:
+        mod, n = todo.pop()
+        found = classifier.class_of(n, mod)
+        if found is None or found in out:
+            continue
+        out.append(found)
+        fmod, _, fname = found.partition(":")
+        node = classifier.tree.info(fmod).classes[fname]
+        todo += [(fmod, b) for b in node.bases]
+        todo += [(fmod, x) for v in _assigned(node.node, "queryset_class") for x in _names(v)]
+    return out
+
+
+def _assigned(cls: cst.ClassDef, attr: str) -> list[cst.BaseExpression]:
+    """Values of ``attr = ...`` at the top of a class body."""
+    return [
+        small.value
+        for stmt in getattr(cls.body, "body", [])
+        if isinstance(stmt, cst.SimpleStatementLine)
+        for small in stmt.body
+        if isinstance(small, cst.Assign)
+        and any(isinstance(t.target, cst.Name) and t.target.value == attr for t in small.targets)
+    ]
+
+
+def _names(expr: cst.CSTNode) -> list[str]:
+    class _All(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.names: list[str] = []
+
+        def visit_Name(self, node: cst.Name) -> None:
+            self.names.append(node.value)
+
+    finder = _All()
+    expr.visit(finder)
+    return finder.names
+
+
+def _queryset_method(func: cst.FunctionDef) -> str:
+    params = [p.name.value for p in func.params.params[1:]] + [
+        p.name.value for p in func.params.kwonly_params
+    ]
+    if func.params.star_arg not in (cst.MaybeSentinel.DEFAULT, None) or func.params.star_kwarg:
+        return f"{func.name.value} takes *args/**kwargs"
+    facts = _Body(set(params))
+    func.body.visit(facts)
+    if facts.writes:
+        return f"{func.name.value} changes rows ({', '.join(sorted(facts.writes))})"
+    if facts.used_as_row:
+        return f"{func.name.value} reads attributes of {', '.join(sorted(facts.used_as_row))}"
+    local = {"self"}
+    changed = True
+    while changed:  # names bound to a queryset made from self
+        changed = False
+        for name, value in facts.assigned:
+            if name not in local and _rooted(value, local):
+                local.add(name)
+                changed = True
+    if not facts.returns or not all(_rooted(v, local) for v in facts.returns):
+        return f"{func.name.value} does not return a queryset of the model"
+    return ""
+
+
+def _rooted(expr: cst.BaseExpression, roots: set[str]) -> bool:
+    """A call/attribute chain that starts at one of ``roots`` (both arms of an ``x if c else
+    y``)."""
+    while True:
+        if isinstance(expr, cst.Call):
+            expr = expr.func
+        elif isinstance(expr, (cst.Attribute, cst.Subscript)):
+            expr = expr.value
+        elif isinstance(expr, cst.IfExp):
+            return _rooted(expr.body, roots) and _rooted(expr.orelse, roots)
+        else:
+            return isinstance(expr, cst.Name) and expr.value in roots
+
+
+class _Body(cst.CSTVisitor):
+    """Writes, returns, assignments and row-like uses of the parameters in a method body."""
+
+    def __init__(self, params: set[str]) -> None:
+        self.params = params
+        self.writes: set[str] = set()
+        self.returns: list[cst.BaseExpression] = []
+        self.assigned: list[tuple[str, cst.BaseExpression]] = []
+        self.used_as_row: set[str] = set()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False  # a nested function is judged where it is called
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in WRITES:
+            self.writes.add(node.func.attr.value)
+        name = _dotted(node.func)
+        if name in self.params:
+            self.used_as_row.add(name)
+        if name in ("getattr", "hasattr", "setattr") and node.args:
+            first = node.args[0].value
+            if isinstance(first, cst.Name) and first.value in self.params:
+                self.used_as_row.add(first.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if isinstance(node.value, cst.Name) and node.value.value in self.params:
+            self.used_as_row.add(node.value.value)
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if node.value is not None:
+            self.returns.append(node.value)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for t in node.targets:
+            if isinstance(t.target, cst.Name):
+                self.assigned.append((t.target.value, node.value))

@@ -134,6 +134,8 @@ class _Uses(cst.CSTVisitor):
         self.methods: dict[str, dict[int, list[Method]]] = {}
         #: the last call of each read chain: (its method, "", the call, attribute read at once)
         self.read_ends: dict[str, dict[int, list[Method]]] = {}
+        #: lines where a Django read chain calls a method of the model's own manager
+        self.custom: dict[str, dict[int, set[str]]] = {}
         self._scopes: list[str] = []  # "class" | "function" | "route", innermost last
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -282,10 +284,11 @@ class _Uses(cst.CSTVisitor):
         chain = READ_CHAIN | djangoreads.STEPS if django else READ_CHAIN
         while True:
             attr = self.get_metadata(ParentNodeProvider, current)
+            custom = django and self._called(attr) and attr.attr.value not in chain
             if not (
                 isinstance(attr, cst.Attribute)
                 and attr.value is current
-                and attr.attr.value in chain
+                and (attr.attr.value in chain or custom)
             ):
                 if read and isinstance(current, cst.Call):  # what it gives, for _rows_read
                     after = attr.attr.value if isinstance(attr, cst.Attribute) else None
@@ -306,7 +309,16 @@ class _Uses(cst.CSTVisitor):
                 )
             ):
                 return False
+            if custom:  # the model's own manager method: judged by Analyzer._custom_reads
+                line = self.get_metadata(PositionProvider, node).start.line
+                self.custom.setdefault(node.value, {}).setdefault(line, set()).add(attr.attr.value)
             read, current = True, call
+
+    def _called(self, attr: cst.CSTNode) -> bool:
+        return isinstance(attr, cst.Attribute) and (
+            isinstance(call := self.get_metadata(ParentNodeProvider, attr), cst.Call)
+            and call.func is attr
+        )
 
 
 class Analyzer:
@@ -511,7 +523,10 @@ class Analyzer:
                         continue
                     if methods or line in uses.reads.get(binding, ()):
                         ends = uses.read_ends.get(binding, {}).get(line, [])
-                        if self._rows_read(module, out, ref, ends):
+                        custom = uses.custom.get(binding, {}).get(line, set())
+                        if self._rows_read(module, out, ref, ends) and self._custom_reads(
+                            out, ref, custom
+                        ):
                             out.reads.add((rel, line, node))
                     elif line in uses.hints.get(binding, ()) and self._read_model(out, ref):
                         out.hints.add((rel, line, node))
@@ -609,6 +624,16 @@ class Analyzer:
             elif self._row_misuse(module, call, entry.model):
                 return False
         return True
+
+    def _custom_reads(self, out: ServiceRefs, ref: Ref, methods: set[str]) -> bool:
+        """Each manager method called in the read chain is one the owner runs for a read
+        model (``djangoreads.custom_read``)."""
+        entry = self._model_entry(out, ref)
+        return not methods or (
+            entry is not None
+            and entry.model is not None
+            and not any(djangoreads.custom_read(self.classifier, entry.model, m) for m in methods)
+        )
 
     @staticmethod
     def _model_entry(out: ServiceRefs, ref: Ref) -> Entry | None:

@@ -370,6 +370,17 @@ class ReadQuery:
 
     prefetch_related = only = defer = select_related
 
+    def __getattr__(self, name: str) -> Any:
+        """A method of the model's own manager or queryset (``objects.visible(shop)``): the
+        owner runs it, with rows sent as their keys."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        def step(*args: Any, **kwargs: Any) -> ReadQuery:
+            return self._step("call", [name, *map(_key_of, args)], kwargs)
+
+        return step
+
     def aggregate(self, **aggregates: Any) -> dict[str, Any]:
         names = {k: _aggregate_json(v, self.model) for k, v in aggregates.items()}
         return self._step("aggregate", [], names)._ask("aggregate")
@@ -517,8 +528,14 @@ def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Call
         if op not in READ_OPS:
             raise ValueError(f"unknown read {op!r}")
         if hasattr(model, "objects"):  # Django
-            rows = model.objects.filter(**({"pk": key} if op in ("get", "get_or_404") else filters))
-            rows, shaped = _django_steps(rows, steps or [])
+            steps = steps or []
+            if steps and steps[0][0] == "call" and not filters and op not in ("get", "get_or_404"):
+                rows = model.objects  # a method of the manager itself
+            else:
+                rows = model.objects.filter(
+                    **({"pk": key} if op in ("get", "get_or_404") else filters)
+                )
+            rows, shaped = _django_steps(rows, steps, model)
             if op in ("count", "exists"):
                 return getattr(rows, op)()
             if op == "aggregate":
@@ -612,14 +629,16 @@ def _q_from(data: dict[str, Any]) -> Any:
     return Q(*children, _connector=data["connector"], _negated=data["negated"])
 
 
-def _django_steps(rows: Any, steps: list[Any]) -> tuple[Any, bool]:
+def _django_steps(rows: Any, steps: list[Any], model: Any) -> tuple[Any, bool]:
     """The caller's queryset steps run on the owner's queryset; whether the rows are now
     values (``values``/``values_list``) rather than model rows."""
     from django.db import models
 
     shaped = False
     for name, args, kwargs in steps:
-        if name in ("filter", "exclude"):
+        if name == "call":
+            rows = _own_method(rows, args[0], model)(*args[1:], **kwargs)
+        elif name in ("filter", "exclude"):
             rows = getattr(rows, name)(*(_q_from(a) for a in args), **kwargs)
         elif name in ("order_by", "distinct", "values"):
             rows = getattr(rows, name)(*args)
@@ -639,6 +658,19 @@ def _django_steps(rows: Any, steps: list[Any]) -> tuple[Any, bool]:
             raise ValueError(f"unknown queryset step {name!r}")
         shaped = shaped or name in ("values", "values_list")
     return rows, shaped
+
+
+def _own_method(rows: Any, name: str, model: Any) -> Callable[..., Any]:
+    """``rows.<name>`` when the model's own code defines it (its manager's or queryset's
+    method, never Django's own such as ``delete``), else ``ValueError``."""
+    app = model.__module__.split(".")[0]
+    # a manager made by ``from_queryset`` copies its queryset's methods: look there as well
+    for kind in (type(rows), getattr(rows, "_queryset_class", None)):
+        definer = next((c for c in getattr(kind, "__mro__", ()) if name in vars(c)), None)
+        if definer is not None and definer.__module__.split(".")[0] == app:
+            if not name.startswith("_"):
+                return getattr(rows, name)
+    raise ValueError(f"{name} is not a method of {model.__name__}'s own manager")
 
 
 def _limit(op: str) -> int | None:

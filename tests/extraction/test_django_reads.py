@@ -11,9 +11,14 @@ and call the orders report, which reads them only over catalog's generated read 
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
+import urllib.error
+import urllib.request
 from pathlib import Path
+
+import pytest
 
 from migrator.extraction import build_extraction, extract
 from migrator.extraction.localrun import wait_http
@@ -43,8 +48,9 @@ def report(request):
     except Product.DoesNotExist:
         missing = True
     cheapest = Product.objects.exclude(~Q(price__gt=0)).order_by("price").first()
+    priced = [p.sku for p in Product.objects.priced(100).exclude(sku="pie")]
     return JsonResponse({"picked": picked, "total": totals["total"], "n": totals["n"],
-                         "missing": missing, "cheapest": cheapest.sku})
+                         "missing": missing, "cheapest": cheapest.sku, "priced": priced})
 """
 
 
@@ -55,12 +61,38 @@ def _plan():  # noqa: ANN202 - the fixture's plan, with the report in orders
 
 
 #: lines of REPORT that use Product
-USES = [7, 9, 14, 16, 18, 20]
+USES = [7, 9, 14, 16, 18, 20, 21]
+
+
+#: catalog's Product with a queryset of its own: a read (priced) and a write (bumped)
+MANAGER = """
+class ProductQuerySet(models.QuerySet):
+    def priced(self, at_least=0):
+        rows = self.filter(price__gte=at_least)
+        return rows.order_by("price")
+
+    def bumped(self):
+        return self.update(price=1)
+
+
+class Product(models.Model):
+    objects = ProductQuerySet.as_manager()
+"""
+
+
+def _post(url: str, body: dict) -> dict:
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), {"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
 
 
 def _app(tmp_path: Path) -> Path:
     root = tmp_path / "app"
     shutil.copytree(FIXTURES / "tinydj_app", root)
+    models = root / "tinydj" / "catalog" / "models.py"
+    models.write_text(models.read_text().replace("\n\nclass Product(models.Model):\n", MANAGER, 1))
     (root / "tinydj" / "orders" / "report.py").write_text(REPORT)
     urls = root / "tinydj" / "orders" / "urls.py"
     urls.write_text(
@@ -88,15 +120,15 @@ def test_a_queryset_the_read_model_cannot_send_is_left(tmp_path: Path) -> None:
     report = root / "tinydj" / "orders" / "report.py"
     # an expression filter (F) and a positional aggregate are not sent: left for a person
     report.write_text(
-        REPORT.replace('Sum("price")', 'Sum("price" if request else "sku")').replace(
-            '.exclude(sku="cake")', '.exclude(F("sku"))'
-        )
+        REPORT.replace('Sum("price")', 'Sum("price" if request else "sku")')
+        .replace('.exclude(sku="cake")', '.exclude(F("sku"))')
+        .replace(".priced(100)", ".bumped()")
     )
     ex = build_extraction(_plan(), analyze(root), root)
     left = sorted(
         c.line for c in ex.couplings if c.file == "tinydj/orders/report.py" and not c.converted
     )
-    assert left == [7, 9, 14]  # the function's table read is left with them
+    assert left == [7, 9, 14, 21]  # the function's table read is left with them
 
 
 def test_an_extracted_django_service_answers_queryset_reads_over_http(tmp_path: Path) -> None:
@@ -118,7 +150,17 @@ def test_an_extracted_django_service_answers_queryset_reads_over_http(tmp_path: 
             "n": 5,
             "missing": True,
             "cheapest": "cake",
+            "priced": ["jam", "tea"],
         }
+        # the owner runs only its model's own read methods: not Django's delete
+        doomed = {
+            "args": [],
+            "kwargs": {"filters": {}, "op": "all", "steps": [["call", ["delete"], {}]]},
+        }
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _post(base["catalog"] + "/internal/_read.Product", doomed)
+        assert refused.value.code == 422
+        assert _get(base["orders"] + "/api/orders/report")["n"] == 5
         # orders' database has no Product table: every read above went to catalog
         with sqlite3.connect(tmp_path / "orders.sqlite3") as db:
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
