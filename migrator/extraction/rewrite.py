@@ -284,7 +284,12 @@ class _Uses(cst.CSTVisitor):
         chain = READ_CHAIN | djangoreads.STEPS if django else READ_CHAIN
         while True:
             attr = self.get_metadata(ParentNodeProvider, current)
-            custom = django and self._called(attr) and attr.attr.value not in chain
+            custom = (
+                django
+                and isinstance(attr, cst.Attribute)
+                and self._called(attr)
+                and attr.attr.value not in chain
+            )
             if not (
                 isinstance(attr, cst.Attribute)
                 and attr.value is current
@@ -314,11 +319,9 @@ class _Uses(cst.CSTVisitor):
                 self.custom.setdefault(node.value, {}).setdefault(line, set()).add(attr.attr.value)
             read, current = True, call
 
-    def _called(self, attr: cst.CSTNode) -> bool:
-        return isinstance(attr, cst.Attribute) and (
-            isinstance(call := self.get_metadata(ParentNodeProvider, attr), cst.Call)
-            and call.func is attr
-        )
+    def _called(self, attr: cst.Attribute) -> bool:
+        call = self.get_metadata(ParentNodeProvider, attr)
+        return isinstance(call, cst.Call) and call.func is attr
 
 
 class Analyzer:

@@ -466,6 +466,7 @@ class ReadModel:
         if op in ("count", "exists", "aggregate"):
             return result
         shaped = [s for s in steps if s[0] in ("values", "values_list")]
+        rows: list[Any]
         if shaped and shaped[-1][0] == "values_list" and not shaped[-1][2].get("flat"):
             rows = [tuple(r) for r in result or []]
         elif shaped:
@@ -623,7 +624,7 @@ DJANGO_AGGREGATES = ("Count", "Sum", "Avg", "Min", "Max")
 
 
 def _q_from(data: dict[str, Any]) -> Any:
-    from django.db.models import Q
+    from django.db.models import Q  # type: ignore[import-untyped]
 
     children = [_q_from(c) if isinstance(c, dict) else tuple(c) for c in data["children"]]
     return Q(*children, _connector=data["connector"], _negated=data["negated"])
@@ -632,7 +633,7 @@ def _q_from(data: dict[str, Any]) -> Any:
 def _django_steps(rows: Any, steps: list[Any], model: Any) -> tuple[Any, bool]:
     """The caller's queryset steps run on the owner's queryset; whether the rows are now
     values (``values``/``values_list``) rather than model rows."""
-    from django.db import models
+    from django.db import models  # type: ignore[import-untyped]
 
     shaped = False
     for name, args, kwargs in steps:
