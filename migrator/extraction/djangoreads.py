@@ -35,8 +35,11 @@ STEPS = {
     "none",
     "aggregate",
 }
+#: writes the read model sends to the owner's endpoint (``runtime.DJANGO_WRITES``), each with
+#: an idempotency key
+WRITE_STEPS = {"create", "get_or_create", "update_or_create", "update", "delete"}
 #: steps whose result is plain data (values, numbers), never rows of the model
-PLAIN = {"values_list", "values", "aggregate", "count", "exists"}
+PLAIN = {"values_list", "values", "aggregate", "count", "exists", "update", "delete"}
 #: aggregates the owner rebuilds (``django.db.models``), each of one field name
 AGGREGATES = {"Count", "Sum", "Avg", "Min", "Max"}
 #: exceptions a read model raises as the model's own (``ReadModel.DoesNotExist``)
@@ -68,8 +71,10 @@ def step_sendable(method: str, call: cst.Call) -> bool:
         return all(isinstance(v, cst.SimpleString) for v in positional) and set(keywords) <= allowed
     if method == "aggregate":
         return not positional and bool(keywords) and all(map(_aggregate, keywords.values()))
-    if method == "none":
+    if method in ("none", "delete"):
         return not call.args
+    if method in WRITE_STEPS:
+        return not positional  # column values (a row for a foreign key goes as its key)
     if method in STEPS:
         return False
     return True  # a read of rewrite.READ_CHAIN, or the model's own manager method (custom_read)

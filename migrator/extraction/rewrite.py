@@ -281,7 +281,7 @@ class _Uses(cst.CSTVisitor):
         current: cst.CSTNode = parent
         read = False
         django = parent.attr.value == "objects"  # a manager: Django's queryset steps too
-        chain = READ_CHAIN | djangoreads.STEPS if django else READ_CHAIN
+        chain = READ_CHAIN | djangoreads.STEPS | djangoreads.WRITE_STEPS if django else READ_CHAIN
         while True:
             attr = self.get_metadata(ParentNodeProvider, current)
             custom = (

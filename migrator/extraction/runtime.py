@@ -370,6 +370,33 @@ class ReadQuery:
 
     prefetch_related = only = defer = select_related
 
+    def _write(self, op: str, values: dict[str, Any]) -> Any:
+        return self.model.fetch(
+            self.filters, op, None, self.steps, {k: _key_of(v) for k, v in values.items()}
+        )
+
+    def create(self, **values: Any) -> ReadRow:
+        return ReadRow(self.model.name, self._write("create", values))
+
+    def get_or_create(self, defaults: dict | None = None, **values: Any) -> tuple[ReadRow, bool]:
+        return self._made("get_or_create", values, defaults)
+
+    def update_or_create(self, defaults: dict | None = None, **values: Any) -> tuple[ReadRow, bool]:
+        return self._made("update_or_create", values, defaults)
+
+    def _made(self, op: str, values: dict, defaults: dict | None) -> tuple[ReadRow, bool]:
+        if defaults:
+            values = {**values, "defaults": {k: _key_of(v) for k, v in defaults.items()}}
+        row, created = self._write(op, values)
+        return ReadRow(self.model.name, row), bool(created)
+
+    def update(self, **values: Any) -> int:
+        return self._write("update", values)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        count = self._write("delete", {})
+        return count, {self.model.name: count}
+
     def __getattr__(self, name: str) -> Any:
         """A method of the model's own manager or queryset (``objects.visible(shop)``): the
         owner runs it, with rows sent as their keys."""
@@ -453,17 +480,28 @@ class ReadModel:
 
     objects = query
 
-    def fetch(self, filters: dict[str, Any], op: str, key: Any = None, steps: tuple = ()) -> Any:
-        ask = {"filters": filters, "op": op, "key": key}
+    def fetch(
+        self,
+        filters: dict[str, Any],
+        op: str,
+        key: Any = None,
+        steps: tuple = (),
+        values: dict[str, Any] | None = None,
+    ) -> Any:
+        ask: dict[str, Any] = {"filters": filters, "op": op, "key": key}
+        if steps:
+            ask["steps"] = list(steps)
+        if values is not None:
+            ask["values"] = values
         result = call(
             self.service,
             f"_read.{self.name}",
             _no_hints,
             [],
-            {**ask, "steps": list(steps)} if steps else ask,
-            idempotent=True,
+            ask,
+            idempotent=values is None,  # a write is sent once, with its idempotency key
         )
-        if op in ("count", "exists", "aggregate"):
+        if op in ("count", "exists", "aggregate") or values is not None:
             return result
         shaped = [s for s in steps if s[0] in ("values", "values_list")]
         rows: list[Any]
@@ -525,11 +563,19 @@ def _no_hints() -> Any:  # the answer of a read is plain JSON
 def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Callable[..., Any]:
     """The owner's side of a read model: ``read(filters, op, key)`` with its own ORM."""
 
-    def read(filters: dict, op: str, key: Any = None, steps: list | None = None) -> Any:
-        if op not in READ_OPS:
+    def read(
+        filters: dict,
+        op: str,
+        key: Any = None,
+        steps: list | None = None,
+        values: dict | None = None,
+    ) -> Any:
+        if op not in READ_OPS and not (op in DJANGO_WRITES and hasattr(model, "objects")):
             raise ValueError(f"unknown read {op!r}")
         if hasattr(model, "objects"):  # Django
             steps = steps or []
+            if op in DJANGO_WRITES:
+                return _django_write(model, filters, op, steps, values or {})
             if steps and steps[0][0] == "call" and not filters and op not in ("get", "get_or_404"):
                 rows = model.objects  # a method of the manager itself
             else:
@@ -659,6 +705,39 @@ def _django_steps(rows: Any, steps: list[Any], model: Any) -> tuple[Any, bool]:
             raise ValueError(f"unknown queryset step {name!r}")
         shaped = shaped or name in ("values", "values_list")
     return rows, shaped
+
+
+#: writes a Django read model sends to the owner (one call each, with an idempotency key)
+DJANGO_WRITES = ("create", "get_or_create", "update_or_create", "update", "delete")
+
+
+def _django_write(model: Any, filters: dict, op: str, steps: list, values: dict) -> Any:
+    """A caller's ``objects.create(...)``, ``get_or_create``, ``update_or_create`` or
+    ``filter(...).update(...)``/``.delete()``, run by the owner in the endpoint's transaction.
+    A row given for a foreign key arrives as its key and is set as the key column."""
+    values = _key_columns(model, values)
+    if op in ("update", "delete"):
+        rows, _ = _django_steps(model.objects.filter(**filters), steps, model)
+        return rows.update(**values) if op == "update" else rows.delete()[0]
+    if op == "create":
+        return _columns(model.objects.create(**values))
+    defaults = _key_columns(model, values.pop("defaults", None) or {})
+    row, created = getattr(model.objects, op)(defaults=defaults, **values)
+    return [_columns(row), created]
+
+
+def _key_columns(model: Any, values: dict) -> dict:
+    """``{"shop": 3}`` -> ``{"shop_id": 3}`` for a foreign key of ``model`` given as a key."""
+    out = {}
+    for name, value in values.items():
+        try:
+            field = model._meta.get_field(name)
+        except Exception:  # noqa: BLE001 - a lookup (``a__b``) or an unknown name: as it is
+            field = None
+        relation = field is not None and (field.many_to_one or field.one_to_one)
+        keyed = relation and not hasattr(value, "_meta")
+        out[field.attname if keyed else name] = value
+    return out
 
 
 def _own_method(rows: Any, name: str, model: Any) -> Callable[..., Any]:
