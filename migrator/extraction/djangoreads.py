@@ -20,21 +20,13 @@ from migrator.extraction.mover import _dotted
 if TYPE_CHECKING:
     from migrator.extraction.convert import Classifier
 
+#: steps whose positional arguments are field names (string literals)
+FIELD_ARGS = set(
+    "order_by distinct values_list values select_related prefetch_related only defer".split()
+)
 #: queryset methods the read model sends as steps (``runtime.ReadQuery``), beyond the reads of
 #: ``rewrite.READ_CHAIN``; ``select_related`` and the like only tune the owner's query
-STEPS = {
-    "exclude",
-    "order_by",
-    "distinct",
-    "values_list",
-    "values",
-    "select_related",
-    "prefetch_related",
-    "only",
-    "defer",
-    "none",
-    "aggregate",
-}
+STEPS = FIELD_ARGS | {"exclude", "none", "aggregate"}
 #: writes the read model sends to the owner's endpoint (``runtime.DJANGO_WRITES``), each with
 #: an idempotency key
 WRITE_STEPS = {"create", "get_or_create", "update_or_create", "update", "delete"}
@@ -44,17 +36,6 @@ PLAIN = {"values_list", "values", "aggregate", "count", "exists", "update", "del
 AGGREGATES = {"Count", "Sum", "Avg", "Min", "Max"}
 #: exceptions a read model raises as the model's own (``ReadModel.DoesNotExist``)
 EXCEPTIONS = {"DoesNotExist", "MultipleObjectsReturned"}
-#: steps whose positional arguments are field names (string literals)
-FIELD_ARGS = {
-    "order_by",
-    "distinct",
-    "values_list",
-    "values",
-    "select_related",
-    "prefetch_related",
-    "only",
-    "defer",
-}
 
 
 def step_sendable(method: str, call: cst.Call) -> bool:
