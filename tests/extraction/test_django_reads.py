@@ -215,3 +215,27 @@ def test_an_extracted_django_service_answers_queryset_reads_over_http(tmp_path: 
     finally:
         for proc in procs:
             proc.stop()
+
+
+def test_only_manager_methods_that_read_by_value_are_run_by_the_owner(tmp_path: Path) -> None:
+    from migrator.extraction.convert import Classifier
+    from migrator.extraction.djangoreads import custom_read
+    from migrator.extraction.source import SourceTree
+
+    root = _app(tmp_path)
+    models = root / "tinydj" / "catalog" / "models.py"
+    extra = (
+        "    def for_user(self, user):\n"
+        "        return self.all() if user.is_staff else self.filter(owner=user)\n\n"
+        "    def ids(self):\n"
+        '        return set(self.values_list("id", flat=True))\n\n'
+        "    def priced(self"
+    )
+    models.write_text(models.read_text().replace("    def priced(self", extra, 1))
+    classifier = Classifier(SourceTree(root, ["tinydj"]))
+    product = "tinydj.catalog.models:Product"
+    assert custom_read(classifier, product, "priced") == ""
+    assert custom_read(classifier, product, "for_user") == "for_user reads attributes of user"
+    assert "does not return a queryset" in custom_read(classifier, product, "ids")
+    assert "changes rows (update)" in custom_read(classifier, product, "bumped")
+    assert "not a method" in custom_read(classifier, product, "delete")
