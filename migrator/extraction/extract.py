@@ -379,7 +379,8 @@ def _service(
             result = split_module(info.source, keep, drop)
             codes[m] = result.code
             kept[m] = set(result.kept) | set(result.pulled_in)
-            for missing, users in result.missing.items():
+            gone = {n: ["__all__"] for n in result.unexported}  # no longer referred to here
+            for missing, users in [*result.missing.items(), *gone.items()]:
                 owner = symbols.get(missing, "?")
                 ex.couplings.append(
                     Coupling(
@@ -389,6 +390,7 @@ def _service(
                         f"{m}:{missing}",
                         owner,
                         "import",
+                        missing in gone,
                     )
                 )
         else:
@@ -965,9 +967,11 @@ def _data_coupling(
 
 
 def _span(tree: SourceTree, node: str) -> tuple[int, int]:
-    """First and last line of a top-level function ``module:name`` (0, -1 when unknown)."""
+    """First and last line of a top-level function or class ``module:name`` (0, -1 when
+    unknown)."""
     module, _, name = node.partition(":")
-    func = tree.info(module).functions.get(name) if module in tree.files else None
+    info = tree.info(module) if module in tree.files else None
+    func = (info.functions.get(name) or info.classes.get(name)) if info else None
     if func is None:
         return 0, -1
     lines = cst.Module([]).code_for_node(func.node).count("\n")

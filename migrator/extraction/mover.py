@@ -171,6 +171,8 @@ class SplitResult:
     pulled_in: list[str] = field(default_factory=list)  # unowned helpers kept because needed
     missing: dict[str, list[str]] = field(default_factory=dict)  # dropped name -> kept users
     duplicated: list[str] = field(default_factory=list)  # values owned elsewhere, copied here
+    #: dropped names that only ``__all__`` named: taken out of it, so nothing here refers to them
+    unexported: list[str] = field(default_factory=list)
 
 
 def split_module(
@@ -224,7 +226,14 @@ def split_module(
             if local and local <= available:
                 kept_idx.add(i)
                 changed = True
-    new_body = [s for i, s in enumerate(body) if i in kept_idx or is_import_line(s)]
+    # the export list names only what the copy has (an ``import *`` of it asks for them all);
+    # a dropped name nothing else here named is not referred to any more
+    unexported = sorted(n for n, users in missing.items() if users == {"__all__"})
+    new_body = [
+        _without_exports(s, set(missing)) if missing else s
+        for i, s in enumerate(body)
+        if i in kept_idx or is_import_line(s)
+    ]
     used = set().union(*(uses[i] for i in kept_idx)) if kept_idx else set()
     new_module = prune_imports(module.with_changes(body=new_body), extra_uses, used=used)
     kept_names = sorted(set().union(*(binds[i] for i in kept_idx)) & keep) if kept_idx else []
@@ -233,7 +242,27 @@ def split_module(
         kept=kept_names,
         pulled_in=sorted(pulled - keep),
         duplicated=sorted(duplicated),
-        missing={k: sorted(v) for k, v in sorted(missing.items())},
+        missing={k: sorted(v) for k, v in sorted(missing.items()) if k not in unexported},
+        unexported=unexported,
+    )
+
+
+def _without_exports(stmt: cst.BaseStatement, names: set[str]) -> cst.BaseStatement:
+    """``__all__ = (...)`` without the strings in ``names``; any other statement as it is."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and "__all__" in bound_names(stmt)):
+        return stmt
+    small = stmt.body[0]
+    if not (isinstance(small, cst.Assign) and isinstance(small.value, (cst.List, cst.Tuple))):
+        return stmt
+    kept = [
+        el
+        for el in small.value.elements
+        if not (isinstance(el.value, cst.SimpleString) and el.value.evaluated_value in names)
+    ]
+    if isinstance(small.value, cst.Tuple) and len(kept) == 1:
+        kept = [kept[0].with_changes(comma=cst.Comma())]  # still a tuple
+    return stmt.with_changes(
+        body=[small.with_changes(value=small.value.with_changes(elements=kept))]
     )
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
+from migrator.extraction import djangoreads
 from migrator.extraction.convert import Classifier, Verdict, suggest_dto
 from migrator.extraction.layout import KERNEL, Layout
 from migrator.extraction.mover import dotted as _dotted
@@ -133,6 +134,8 @@ class _Uses(cst.CSTVisitor):
         self.methods: dict[str, dict[int, list[Method]]] = {}
         #: the last call of each read chain: (its method, "", the call, attribute read at once)
         self.read_ends: dict[str, dict[int, list[Method]]] = {}
+        #: lines where a Django read chain calls a method of the model's own manager
+        self.custom: dict[str, dict[int, set[str]]] = {}
         self._scopes: list[str] = []  # "class" | "function" | "route", innermost last
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -183,7 +186,7 @@ class _Uses(cst.CSTVisitor):
                 return
             kind = (
                 self.reads
-                if self._read_chain(node) or self._type_check(node)
+                if self._read_chain(node) or self._type_check(node) or self._model_error(node)
                 else self.hints
                 if self._hint(node)
                 else self.others
@@ -237,6 +240,15 @@ class _Uses(cst.CSTVisitor):
             and call.args[1] is parent
         )
 
+    def _model_error(self, node: cst.Name) -> bool:
+        """``Model.DoesNotExist``: the read model raises its own for a missing row."""
+        parent = self.get_metadata(ParentNodeProvider, node)
+        return (
+            isinstance(parent, cst.Attribute)
+            and parent.value is node
+            and parent.attr.value in djangoreads.EXCEPTIONS
+        )
+
     def _hint(self, node: cst.Name) -> bool:
         """``node`` is inside the annotation of a parameter or result of a function that no
         framework inspects (not a route), or of a local variable: Python only stores it, so
@@ -268,12 +280,20 @@ class _Uses(cst.CSTVisitor):
             return False
         current: cst.CSTNode = parent
         read = False
+        django = parent.attr.value == "objects"  # a manager: Django's queryset steps too
+        chain = READ_CHAIN | djangoreads.STEPS | djangoreads.WRITE_STEPS if django else READ_CHAIN
         while True:
             attr = self.get_metadata(ParentNodeProvider, current)
+            custom = (
+                django
+                and isinstance(attr, cst.Attribute)
+                and self._called(attr)
+                and attr.attr.value not in chain
+            )
             if not (
                 isinstance(attr, cst.Attribute)
                 and attr.value is current
-                and attr.attr.value in READ_CHAIN
+                and (attr.attr.value in chain or custom)
             ):
                 if read and isinstance(current, cst.Call):  # what it gives, for _rows_read
                     after = attr.attr.value if isinstance(attr, cst.Attribute) else None
@@ -286,13 +306,22 @@ class _Uses(cst.CSTVisitor):
             if (
                 not isinstance(call, cst.Call)
                 or call.func is not attr
+                or (django and not djangoreads.step_sendable(attr.attr.value, call))
                 or any(
                     a.star or (a.keyword is None and attr.attr.value in ("filter", "filter_by"))
                     for a in call.args
+                    if not django
                 )
             ):
                 return False
+            if custom:  # the model's own manager method: judged by Analyzer._custom_reads
+                line = self.get_metadata(PositionProvider, node).start.line
+                self.custom.setdefault(node.value, {}).setdefault(line, set()).add(attr.attr.value)
             read, current = True, call
+
+    def _called(self, attr: cst.Attribute) -> bool:
+        call = self.get_metadata(ParentNodeProvider, attr)
+        return isinstance(call, cst.Call) and call.func is attr
 
 
 class Analyzer:
@@ -497,7 +526,10 @@ class Analyzer:
                         continue
                     if methods or line in uses.reads.get(binding, ()):
                         ends = uses.read_ends.get(binding, {}).get(line, [])
-                        if self._rows_read(module, out, ref, ends):
+                        custom = uses.custom.get(binding, {}).get(line, set())
+                        if self._rows_read(module, out, ref, ends) and self._custom_reads(
+                            out, ref, custom
+                        ):
                             out.reads.add((rel, line, node))
                     elif line in uses.hints.get(binding, ()) and self._read_model(out, ref):
                         out.hints.add((rel, line, node))
@@ -587,7 +619,7 @@ class Analyzer:
         if entry is None or entry.model is None:
             return False
         for op, _shape, call, read in ends:
-            if op in ("count", "exists"):
+            if op in ("count", "exists") or djangoreads.plain_result(call):
                 continue
             if read is not None:
                 if read not in self._columns(entry.model):
@@ -595,6 +627,16 @@ class Analyzer:
             elif self._row_misuse(module, call, entry.model):
                 return False
         return True
+
+    def _custom_reads(self, out: ServiceRefs, ref: Ref, methods: set[str]) -> bool:
+        """Each manager method called in the read chain is one the owner runs for a read
+        model (``djangoreads.custom_read``)."""
+        entry = self._model_entry(out, ref)
+        return not methods or (
+            entry is not None
+            and entry.model is not None
+            and not any(djangoreads.custom_read(self.classifier, entry.model, m) for m in methods)
+        )
 
     @staticmethod
     def _model_entry(out: ServiceRefs, ref: Ref) -> Entry | None:

@@ -280,6 +280,7 @@ READ_OPS = (
     "all",
     "count",
     "exists",
+    "aggregate",
 )
 
 
@@ -320,30 +321,104 @@ class ReadRow:
 
 class ReadQuery:
     """``Model.query`` / ``Model.objects`` of a read model: keyword filters, then one of
-    ``READ_OPS`` (or iteration), answered by the owner's ``_read.<Model>`` endpoint."""
+    ``READ_OPS`` (or iteration), answered by the owner's ``_read.<Model>`` endpoint. A Django
+    queryset chain (``Q`` filters, ``exclude``, ``order_by``, ``values_list``, ``aggregate``)
+    goes along as ``steps`` that the owner's reader runs with its own ORM."""
 
-    def __init__(self, model: ReadModel, filters: dict[str, Any]) -> None:
+    def __init__(
+        self, model: ReadModel, filters: dict[str, Any], steps: tuple[list[Any], ...] = ()
+    ) -> None:
         self.model = model
         self.filters = filters
+        self.steps = steps
 
     def filter_by(self, **filters: Any) -> ReadQuery:
+        filters = {k: _key_of(v) for k, v in filters.items()}
+        if self.steps:  # after a step, a filter is a step of its own (Django's order)
+            return self._step("filter", [], filters)
         return ReadQuery(self.model, {**self.filters, **filters})
 
     def filter(self, *conditions: Any, **filters: Any) -> ReadQuery:
         if conditions:
-            raise NotExtractedError(
-                f"{self.model.name}: only keyword filters can be sent to "
-                f"{self.model.service} (see MIGRATION.md)"
-            )
+            return self._step("filter", [_q_json(c, self.model) for c in conditions], filters)
         return self.filter_by(**filters)
 
-    def _ask(self, op: str, key: Any = None) -> Any:
-        return self.model.fetch(self.filters, op, key)
+    def _step(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None) -> ReadQuery:
+        step = [name, args, {k: _key_of(v) for k, v in (kwargs or {}).items()}]
+        return ReadQuery(self.model, self.filters, (*self.steps, step))
 
-    def get(self, key: Any = None, **filters: Any) -> Any:
-        if filters:  # Django: objects.get(field=value)
-            return self.filter_by(**filters)._ask("one")
-        return self._ask("get", key)
+    def exclude(self, *conditions: Any, **filters: Any) -> ReadQuery:
+        return self._step("exclude", [_q_json(c, self.model) for c in conditions], filters)
+
+    def order_by(self, *fields: str) -> ReadQuery:
+        return self._step("order_by", list(fields))
+
+    def distinct(self, *fields: str) -> ReadQuery:
+        return self._step("distinct", list(fields))
+
+    def values_list(self, *fields: str, flat: bool = False) -> ReadQuery:
+        return self._step("values_list", list(fields), {"flat": flat})
+
+    def values(self, *fields: str) -> ReadQuery:
+        return self._step("values", list(fields))
+
+    def none(self) -> ReadQuery:
+        return self._step("none", [])
+
+    def select_related(self, *fields: str) -> ReadQuery:
+        return self  # the owner sends every column anyway; joins are its own business
+
+    prefetch_related = only = defer = select_related
+
+    def _write(self, op: str, values: dict[str, Any]) -> Any:
+        return self.model.fetch(
+            self.filters, op, None, self.steps, {k: _key_of(v) for k, v in values.items()}
+        )
+
+    def create(self, **values: Any) -> ReadRow:
+        return ReadRow(self.model.name, self._write("create", values))
+
+    def get_or_create(self, defaults: dict | None = None, **values: Any) -> tuple[ReadRow, bool]:
+        return self._made("get_or_create", values, defaults)
+
+    def update_or_create(self, defaults: dict | None = None, **values: Any) -> tuple[ReadRow, bool]:
+        return self._made("update_or_create", values, defaults)
+
+    def _made(self, op: str, values: dict, defaults: dict | None) -> tuple[ReadRow, bool]:
+        if defaults:
+            values = {**values, "defaults": {k: _key_of(v) for k, v in defaults.items()}}
+        row, created = self._write(op, values)
+        return ReadRow(self.model.name, row), bool(created)
+
+    def update(self, **values: Any) -> int:
+        return self._write("update", values)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        count = self._write("delete", {})
+        return count, {self.model.name: count}
+
+    def __getattr__(self, name: str) -> Any:
+        """A method of the model's own manager or queryset (``objects.visible(shop)``): the
+        owner runs it, with rows sent as their keys."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        def step(*args: Any, **kwargs: Any) -> ReadQuery:
+            return self._step("call", [name, *map(_key_of, args)], kwargs)
+
+        return step
+
+    def aggregate(self, **aggregates: Any) -> dict[str, Any]:
+        names = {k: _aggregate_json(v, self.model) for k, v in aggregates.items()}
+        return self._step("aggregate", [], names)._ask("aggregate")
+
+    def _ask(self, op: str, key: Any = None) -> Any:
+        return self.model.fetch(self.filters, op, key, self.steps)
+
+    def get(self, *conditions: Any, **filters: Any) -> Any:
+        if filters or self.steps or any(_is_q(c) for c in conditions):  # Django's get(...)
+            return self.filter(*conditions, **filters)._ask("one")
+        return self._ask("get", conditions[0] if conditions else None)
 
     def get_or_404(self, key: Any) -> Any:
         return self._found(self._ask("get", key))
@@ -405,18 +480,37 @@ class ReadModel:
 
     objects = query
 
-    def fetch(self, filters: dict[str, Any], op: str, key: Any = None) -> Any:
+    def fetch(
+        self,
+        filters: dict[str, Any],
+        op: str,
+        key: Any = None,
+        steps: tuple = (),
+        values: dict[str, Any] | None = None,
+    ) -> Any:
+        ask: dict[str, Any] = {"filters": filters, "op": op, "key": key}
+        if steps:
+            ask["steps"] = list(steps)
+        if values is not None:
+            ask["values"] = values
         result = call(
             self.service,
             f"_read.{self.name}",
             _no_hints,
             [],
-            {"filters": filters, "op": op, "key": key},
-            idempotent=True,
+            ask,
+            idempotent=values is None,  # a write is sent once, with its idempotency key
         )
-        if op in ("count", "exists"):
+        if op in ("count", "exists", "aggregate") or values is not None:
             return result
-        rows = [ReadRow(self.name, r) for r in result or []]
+        shaped = [s for s in steps if s[0] in ("values", "values_list")]
+        rows: list[Any]
+        if shaped and shaped[-1][0] == "values_list" and not shaped[-1][2].get("flat"):
+            rows = [tuple(r) for r in result or []]
+        elif shaped:
+            rows = list(result or [])  # values, not rows
+        else:
+            rows = [ReadRow(self.name, r) for r in result or []]
         if op == "all":
             return rows
         if op == "one" and not rows:
@@ -469,14 +563,33 @@ def _no_hints() -> Any:  # the answer of a read is plain JSON
 def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Callable[..., Any]:
     """The owner's side of a read model: ``read(filters, op, key)`` with its own ORM."""
 
-    def read(filters: dict, op: str, key: Any = None) -> Any:
-        if op not in READ_OPS:
+    def read(
+        filters: dict,
+        op: str,
+        key: Any = None,
+        steps: list | None = None,
+        values: dict | None = None,
+    ) -> Any:
+        if op not in READ_OPS and not (op in DJANGO_WRITES and hasattr(model, "objects")):
             raise ValueError(f"unknown read {op!r}")
         if hasattr(model, "objects"):  # Django
-            rows = model.objects.filter(**({"pk": key} if op in ("get", "get_or_404") else filters))
+            steps = steps or []
+            if op in DJANGO_WRITES:
+                return _django_write(model, filters, op, steps, values or {})
+            if steps and steps[0][0] == "call" and not filters and op not in ("get", "get_or_404"):
+                rows = model.objects  # a method of the manager itself
+            else:
+                rows = model.objects.filter(
+                    **({"pk": key} if op in ("get", "get_or_404") else filters)
+                )
+            rows, shaped = _django_steps(rows, steps, model)
             if op in ("count", "exists"):
                 return getattr(rows, op)()
-            return [_columns(r) for r in rows[: _limit(op)]]
+            if op == "aggregate":
+                return {k: encode(v) for k, v in rows.items()}
+            return [encode(r) if shaped else _columns(r) for r in rows[: _limit(op)]]
+        if steps:
+            raise NotExtractedError(f"{model.__name__}: queryset steps are Django's only")
         session = None
         query = getattr(model, "query", None)
         if query is None:
@@ -500,6 +613,144 @@ def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Call
                 session.close()
 
     return read
+
+
+def _key_of(value: Any) -> Any:
+    """A filter's value as the owner can match it: a row (a read model's copy, or a row of
+    this service) by its key, a list of them by their keys."""
+    if isinstance(value, ReadRow):
+        data = object.__getattribute__(value, "_data")
+        return data.get("id", data.get("pk"))
+    if _is_row(value):
+        return value.pk if hasattr(value, "pk") else value.id
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_key_of(v) for v in value]
+    if isinstance(value, ReadQuery):
+        raise NotExtractedError(
+            f"{value.model.name}: a query of another service cannot be sent as a filter value"
+        )
+    return value
+
+
+def _is_q(value: Any) -> bool:
+    return type(value).__name__ == "Q" and hasattr(value, "connector")
+
+
+def _q_json(q: Any, model: ReadModel) -> dict[str, Any]:
+    """A Django ``Q`` tree as JSON: its connector, negation and (lookup, value) children."""
+    if not _is_q(q):
+        raise NotExtractedError(
+            f"{model.name}: only keyword filters and Q(...) can be sent to {model.service}"
+        )
+    return {
+        "connector": q.connector,
+        "negated": q.negated,
+        "children": [_q_json(c, model) if _is_q(c) else [c[0], _key_of(c[1])] for c in q.children],
+    }
+
+
+def _aggregate_json(agg: Any, model: ReadModel) -> list[Any]:
+    """``Sum("x")`` as ``["Sum", "x", distinct]``: one of the standard aggregates of a field."""
+    sources = getattr(agg, "source_expressions", None) or []
+    name = type(agg).__name__
+    if (
+        name not in DJANGO_AGGREGATES
+        or len(sources) != 1
+        or not isinstance(getattr(sources[0], "name", None), str)
+        or getattr(agg, "filter", None) is not None
+    ):
+        raise NotExtractedError(
+            f"{model.name}: only Count/Sum/Avg/Min/Max of a field go to {model.service}"
+        )
+    return [name, sources[0].name, bool(getattr(agg, "distinct", False))]
+
+
+#: aggregates a read model sends (``_aggregate_json``) and the owner rebuilds
+DJANGO_AGGREGATES = ("Count", "Sum", "Avg", "Min", "Max")
+
+
+def _q_from(data: dict[str, Any]) -> Any:
+    from django.db.models import Q  # type: ignore[import-untyped]
+
+    children = [_q_from(c) if isinstance(c, dict) else tuple(c) for c in data["children"]]
+    return Q(*children, _connector=data["connector"], _negated=data["negated"])
+
+
+def _django_steps(rows: Any, steps: list[Any], model: Any) -> tuple[Any, bool]:
+    """The caller's queryset steps run on the owner's queryset; whether the rows are now
+    values (``values``/``values_list``) rather than model rows."""
+    from django.db import models  # type: ignore[import-untyped]
+
+    shaped = False
+    for name, args, kwargs in steps:
+        if name == "call":
+            rows = _own_method(rows, args[0], model)(*args[1:], **kwargs)
+        elif name in ("filter", "exclude"):
+            rows = getattr(rows, name)(*(_q_from(a) for a in args), **kwargs)
+        elif name in ("order_by", "distinct", "values"):
+            rows = getattr(rows, name)(*args)
+        elif name == "values_list":
+            rows = rows.values_list(*args, flat=bool(kwargs.get("flat")))
+        elif name == "none":
+            rows = rows.none()
+        elif name == "aggregate":
+            return rows.aggregate(
+                **{
+                    k: getattr(models, a)(f, **({"distinct": True} if d else {}))
+                    for k, (a, f, d) in kwargs.items()
+                    if a in DJANGO_AGGREGATES
+                }
+            ), True
+        else:
+            raise ValueError(f"unknown queryset step {name!r}")
+        shaped = shaped or name in ("values", "values_list")
+    return rows, shaped
+
+
+#: writes a Django read model sends to the owner (one call each, with an idempotency key)
+DJANGO_WRITES = ("create", "get_or_create", "update_or_create", "update", "delete")
+
+
+def _django_write(model: Any, filters: dict, op: str, steps: list, values: dict) -> Any:
+    """A caller's ``objects.create(...)``, ``get_or_create``, ``update_or_create`` or
+    ``filter(...).update(...)``/``.delete()``, run by the owner in the endpoint's transaction.
+    A row given for a foreign key arrives as its key and is set as the key column."""
+    values = _key_columns(model, values)
+    if op in ("update", "delete"):
+        rows, _ = _django_steps(model.objects.filter(**filters), steps, model)
+        return rows.update(**values) if op == "update" else rows.delete()[0]
+    if op == "create":
+        return _columns(model.objects.create(**values))
+    defaults = _key_columns(model, values.pop("defaults", None) or {})
+    row, created = getattr(model.objects, op)(defaults=defaults, **values)
+    return [_columns(row), created]
+
+
+def _key_columns(model: Any, values: dict) -> dict:
+    """``{"shop": 3}`` -> ``{"shop_id": 3}`` for a foreign key of ``model`` given as a key."""
+    out = {}
+    for name, value in values.items():
+        try:
+            field = model._meta.get_field(name)
+        except Exception:  # noqa: BLE001 - a lookup (``a__b``) or an unknown name: as it is
+            field = None
+        relation = field is not None and (field.many_to_one or field.one_to_one)
+        keyed = relation and not hasattr(value, "_meta")
+        out[field.attname if keyed else name] = value
+    return out
+
+
+def _own_method(rows: Any, name: str, model: Any) -> Callable[..., Any]:
+    """``rows.<name>`` when the model's own code defines it (its manager's or queryset's
+    method, never Django's own such as ``delete``), else ``ValueError``."""
+    app = model.__module__.split(".")[0]
+    # a manager made by ``from_queryset`` copies its queryset's methods: look there as well
+    for kind in (type(rows), getattr(rows, "_queryset_class", None)):
+        definer = next((c for c in getattr(kind, "__mro__", ()) if name in vars(c)), None)
+        if definer is not None and definer.__module__.split(".")[0] == app:
+            if not name.startswith("_"):
+                return getattr(rows, name)
+    raise ValueError(f"{name} is not a method of {model.__name__}'s own manager")
 
 
 def _limit(op: str) -> int | None:

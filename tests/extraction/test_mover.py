@@ -102,3 +102,23 @@ def test_prune_unavailable_follows_values_not_names_that_are_only_written() -> N
     assert "Category(" not in code
     assert "warehouses = {code: Warehouse(code, name=name)" in code  # its own loop variables
     assert removed == 3
+
+
+def test_a_split_module_exports_only_what_its_copy_defines() -> None:
+    """Names another service took that only ``__all__`` named leave the export list (an
+    ``import *`` of the copy would fail on them) and are reported apart from missing ones."""
+    source = (
+        '__all__ = ("slug", "title", "shout")\n'
+        "def slug(s):\n    return s.lower()\n"
+        "def title(s):\n    return slug(s).title()\n"
+        "def shout(s):\n    return s.upper()\n"
+    )
+    result = split_module(source, {"__all__", "slug"}, {"title", "shout"})
+    assert result.unexported == ["shout", "title"] and result.missing == {}
+    scope: dict = {}
+    exec(result.code, scope)  # noqa: S102 - the generated copy, to see what it exports
+    assert scope["__all__"] == ("slug",)
+    # a name a kept definition still calls is missing, not merely unexported
+    kept = split_module(source, {"__all__", "title"}, {"slug", "shout"})
+    assert kept.missing == {"slug": ["__all__", "title"]} and kept.unexported == ["shout"]
+    assert '__all__ = ("title",)' in kept.code
