@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from migrator.extraction.mover import _dotted
+from migrator.extraction.mover import dotted as _dotted
 
 if TYPE_CHECKING:
     from migrator.extraction.convert import Classifier

@@ -1232,7 +1232,7 @@ def _django_applied(state: list[Any], call: tuple[str, str]) -> None:
     ``atomic()`` it is kept when the block commits (``on_commit``), else the block rolled
     back and the call is undone (``DjangoSagaMiddleware`` hands what is left to
     ``compensate``)."""
-    from django.db import connection, transaction  # type: ignore[import-untyped]
+    from django.db import connection, transaction
 
     if not connection.in_atomic_block:
         return
@@ -1321,7 +1321,7 @@ def _django_listen() -> None:
     if "django" in _LISTENING:
         return
     _LISTENING.add("django")
-    from django.db.models import signals  # type: ignore[import-untyped]
+    from django.db.models import signals
 
     signals.pre_save.connect(_django_pre_save, weak=False)
     signals.post_save.connect(_django_post_save, weak=False)
