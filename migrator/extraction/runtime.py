@@ -318,27 +318,146 @@ class ReadRow:
         return f"<{self._model} (read model) {self._data!r}>"
 
 
-class ReadQuery:
-    """``Model.query`` / ``Model.objects`` of a read model: keyword filters, then one of
-    ``READ_OPS`` (or iteration), answered by the owner's ``_read.<Model>`` endpoint."""
+#: column conditions a read model sends (``Model.col <op> value``), as the owner applies them
+WHERE_OPS = {
+    "==": "__eq__",
+    "!=": "__ne__",
+    "<": "__lt__",
+    "<=": "__le__",
+    ">": "__gt__",
+    ">=": "__ge__",
+    "in": "in_",
+    "not in": "not_in",
+    "like": "like",
+    "ilike": "ilike",
+    "is": "is_",
+    "is not": "is_not",
+}
 
-    def __init__(self, model: ReadModel, filters: dict[str, Any]) -> None:
+
+class ReadColumn:
+    """``Model.col`` of a read model: comparisons and ``in_``/``like``/``ilike``/``is_`` give
+    conditions, ``desc()``/``asc()`` an ordering, which the owner applies to its own query."""
+
+    __hash__ = object.__hash__
+
+    def __init__(self, model: ReadModel, name: str) -> None:
+        self.model = model
+        self.name = name
+
+    def _where(self, op: str, value: Any) -> ReadCondition:
+        if isinstance(value, ReadColumn):
+            raise NotExtractedError(
+                f"{self.model.name}.{self.name} {op} {value.model.name}.{value.name}: a join "
+                f"cannot be sent to {self.model.service}; read both by key and join in memory"
+            )
+        return ReadCondition(self, op, value)
+
+    def __eq__(self, other: object) -> ReadCondition:  # type: ignore[override]
+        return self._where("==", other)
+
+    def __ne__(self, other: object) -> ReadCondition:  # type: ignore[override]
+        return self._where("!=", other)
+
+    def __lt__(self, other: Any) -> ReadCondition:
+        return self._where("<", other)
+
+    def __le__(self, other: Any) -> ReadCondition:
+        return self._where("<=", other)
+
+    def __gt__(self, other: Any) -> ReadCondition:
+        return self._where(">", other)
+
+    def __ge__(self, other: Any) -> ReadCondition:
+        return self._where(">=", other)
+
+    def in_(self, values: Any) -> ReadCondition:
+        return self._where("in", list(values))
+
+    def not_in(self, values: Any) -> ReadCondition:
+        return self._where("not in", list(values))
+
+    notin_ = not_in
+
+    def like(self, pattern: str) -> ReadCondition:
+        return self._where("like", pattern)
+
+    def ilike(self, pattern: str) -> ReadCondition:
+        return self._where("ilike", pattern)
+
+    def is_(self, value: Any) -> ReadCondition:
+        return self._where("is", value)
+
+    def is_not(self, value: Any) -> ReadCondition:
+        return self._where("is not", value)
+
+    isnot = is_not
+
+    def desc(self) -> tuple[str, str]:
+        return (self.name, "desc")
+
+    def asc(self) -> tuple[str, str]:
+        return (self.name, "asc")
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadCondition:
+    column: ReadColumn
+    op: str
+    value: Any
+
+
+class ReadQuery:
+    """``Model.query`` / ``Model.objects`` of a read model: keyword filters, column conditions,
+    ordering and limits, then one of ``READ_OPS`` (or iteration), answered by the owner's
+    ``_read.<Model>`` endpoint."""
+
+    def __init__(
+        self, model: ReadModel, filters: dict[str, Any], shape: dict[str, Any] | None = None
+    ) -> None:
         self.model = model
         self.filters = filters
+        #: ``where`` ([column, op, value]), ``order`` ([column, direction]), ``limit``, ``offset``
+        self.shape = shape or {}
+
+    def _with(self, **shape: Any) -> ReadQuery:
+        return ReadQuery(self.model, self.filters, {**self.shape, **shape})
 
     def filter_by(self, **filters: Any) -> ReadQuery:
-        return ReadQuery(self.model, {**self.filters, **filters})
+        return ReadQuery(self.model, {**self.filters, **filters}, self.shape)
 
     def filter(self, *conditions: Any, **filters: Any) -> ReadQuery:
-        if conditions:
-            raise NotExtractedError(
-                f"{self.model.name}: only keyword filters can be sent to "
-                f"{self.model.service} (see MIGRATION.md)"
-            )
-        return self.filter_by(**filters)
+        where = list(self.shape.get("where", []))
+        for c in conditions:
+            if not (isinstance(c, ReadCondition) and c.column.model.name == self.model.name):
+                raise NotExtractedError(
+                    f"{self.model.name}: only conditions on its own columns can be sent to "
+                    f"{self.model.service} (see MIGRATION.md)"
+                )
+            where.append([c.column.name, c.op, encode(c.value)])
+        query = self._with(where=where) if conditions else self
+        return query.filter_by(**filters) if filters else query
+
+    def order_by(self, *columns: Any) -> ReadQuery:
+        order = list(self.shape.get("order", []))
+        for c in columns:
+            if isinstance(c, ReadColumn):
+                c = c.asc()
+            if not (isinstance(c, tuple) and len(c) == 2):
+                raise NotExtractedError(
+                    f"{self.model.name}: only its own columns can order a read (see MIGRATION.md)"
+                )
+            order.append(list(c))
+        return self._with(order=order)
+
+    def limit(self, count: int) -> ReadQuery:
+        return self._with(limit=int(count))
+
+    def offset(self, count: int) -> ReadQuery:
+        return self._with(offset=int(count))
 
     def _ask(self, op: str, key: Any = None) -> Any:
-        return self.model.fetch(self.filters, op, key)
+        return self.model.fetch(self.filters, op, key, **self.shape)
 
     def get(self, key: Any = None, **filters: Any) -> Any:
         if filters:  # Django: objects.get(field=value)
@@ -390,9 +509,16 @@ class ReadModel:
     answers ``Model.query...`` / ``Model.objects...`` reads with the columns; anything else
     fails like ``Unavailable``."""
 
-    def __init__(self, service: str, name: str, helpers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        service: str,
+        name: str,
+        helpers: dict[str, str] | None = None,
+        columns: tuple[str, ...] = (),
+    ) -> None:
         self.service = service
         self.name = name
+        self.columns = columns  # ``Model.col`` gives a ReadColumn for query conditions
         #: the model's class methods that only read (``Model.get(key)``, ``Model.get_by(**kw)``):
         #: method -> the read that answers them
         self.helpers = helpers or {}
@@ -405,13 +531,13 @@ class ReadModel:
 
     objects = query
 
-    def fetch(self, filters: dict[str, Any], op: str, key: Any = None) -> Any:
+    def fetch(self, filters: dict[str, Any], op: str, key: Any = None, **shape: Any) -> Any:
         result = call(
             self.service,
             f"_read.{self.name}",
             _no_hints,
             [],
-            {"filters": filters, "op": op, "key": key},
+            {"filters": filters, "op": op, "key": key, **shape},
             idempotent=True,
         )
         if op in ("count", "exists"):
@@ -430,6 +556,8 @@ class ReadModel:
             raise AttributeError(name)
         if name in self.helpers:
             return self._helper(self.helpers[name])
+        if name in self.columns:
+            return ReadColumn(self, name)
         raise NotExtractedError(
             f"{self.name}.{name}: only reads of {self.name} go to {self.service} (see MIGRATION.md)"
         )
@@ -469,10 +597,20 @@ def _no_hints() -> Any:  # the answer of a read is plain JSON
 def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Callable[..., Any]:
     """The owner's side of a read model: ``read(filters, op, key)`` with its own ORM."""
 
-    def read(filters: dict, op: str, key: Any = None) -> Any:
+    def read(
+        filters: dict,
+        op: str,
+        key: Any = None,
+        where: list | None = None,
+        order: list | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Any:
         if op not in READ_OPS:
             raise ValueError(f"unknown read {op!r}")
         if hasattr(model, "objects"):  # Django
+            if where or order or limit or offset:
+                raise ValueError("column conditions are read from SQLAlchemy models only")
             rows = model.objects.filter(**({"pk": key} if op in ("get", "get_or_404") else filters))
             if op in ("count", "exists"):
                 return getattr(rows, op)()
@@ -488,18 +626,39 @@ def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Call
             if op in ("get", "get_or_404"):
                 found = query.session.get(model, key)
                 return [] if found is None else [_columns(found)]
-            query = query.filter_by(**filters)
+            query = _shaped(model, query.filter_by(**filters), where or [], order or [])
+            if offset:
+                query = query.offset(int(offset))
+            if limit is not None:
+                query = query.limit(int(limit))
             if op == "count":
                 return query.count()
             if op == "exists":
                 return query.first() is not None
-            limit = _limit(op)
-            return [_columns(r) for r in (query.limit(limit) if limit else query).all()]
+            most = _limit(op)
+            return [_columns(r) for r in (query.limit(most) if most else query).all()]
         finally:
             if session is not None:
                 session.close()
 
     return read
+
+
+def _shaped(model: Any, query: Any, where: list, order: list) -> Any:
+    """The read model's column conditions and ordering applied to the owner's query: only
+    the model's own columns and the operators of ``WHERE_OPS``."""
+    from sqlalchemy import inspect as sa_inspect
+
+    columns = {a.key for a in sa_inspect(model).mapper.column_attrs}
+    for name, op, value in where:
+        if name not in columns or op not in WHERE_OPS:
+            raise ValueError(f"cannot read {model.__name__} by {name} {op}")
+        query = query.filter(getattr(getattr(model, name), WHERE_OPS[op])(value))
+    for name, way in order:
+        if name not in columns or way not in ("asc", "desc"):
+            raise ValueError(f"cannot order {model.__name__} by {name} {way}")
+        query = query.order_by(getattr(getattr(model, name), way)())
+    return query
 
 
 def _limit(op: str) -> int | None:
