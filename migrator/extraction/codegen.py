@@ -116,7 +116,8 @@ def client_module(
         if entry.kind == "read-model" and name:
             model = (entry.target or name).rpartition(":")[2]
             helpers = f", {dict(sorted(entry.helpers.items()))!r}" if entry.helpers else ""
-            blocks.append(f"{name} = runtime.ReadModel(SERVICE, {model!r}{helpers})")
+            columns = f", columns={entry.columns!r}" if entry.columns else ""
+            blocks.append(f"{name} = runtime.ReadModel(SERVICE, {model!r}{helpers}{columns})")
         if entry.kind == "unavailable" and name:
             blocks.append(
                 f"{name} = runtime.Unavailable(\n"

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
+from migrator.extraction import queries
 from migrator.extraction.convert import Classifier, Verdict, suggest_dto
 from migrator.extraction.layout import KERNEL, Layout
 from migrator.extraction.mover import _dotted
@@ -68,6 +69,7 @@ class Entry:
     injected: tuple[str, ...] = ()  # session parameters the owner supplies (never sent)
     #: a read model's class methods that only read (method -> read), see read_helpers
     helpers: dict[str, str] = field(default_factory=dict)
+    columns: tuple[str, ...] = ()  # a read model's columns (``Model.col`` in its conditions)
 
 
 @dataclass
@@ -119,8 +121,11 @@ class _Uses(cst.CSTVisitor):
 
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
 
-    def __init__(self, names: set[str]) -> None:
+    def __init__(self, names: set[str], models: set[str] = frozenset()) -> None:  # type: ignore[assignment]
         self.names = names
+        self.models = models  # the bindings of ORM models (a column of one is a join)
+        #: ids of model names inside the conditions of a read chain the owner answers
+        self._served: set[int] = set()
         self.calls: list[tuple[str, str | None, int, cst.Call]] = []  # binding, attr, line, node
         self.attrs: dict[str, set[str]] = {}
         self.lines: dict[str, list[int]] = {}
@@ -183,7 +188,7 @@ class _Uses(cst.CSTVisitor):
                 return
             kind = (
                 self.reads
-                if self._read_chain(node) or self._type_check(node)
+                if id(node) in self._served or self._read_chain(node) or self._type_check(node)
                 else self.hints
                 if self._hint(node)
                 else self.others
@@ -268,12 +273,13 @@ class _Uses(cst.CSTVisitor):
             return False
         current: cst.CSTNode = parent
         read = False
+        served: list[cst.Name] = []  # the model's names in the conditions the owner applies
         while True:
             attr = self.get_metadata(ParentNodeProvider, current)
             if not (
                 isinstance(attr, cst.Attribute)
                 and attr.value is current
-                and attr.attr.value in READ_CHAIN
+                and attr.attr.value in READ_CHAIN | queries.SHAPING
             ):
                 if read and isinstance(current, cst.Call):  # what it gives, for _rows_read
                     after = attr.attr.value if isinstance(attr, cst.Attribute) else None
@@ -281,17 +287,15 @@ class _Uses(cst.CSTVisitor):
                     op = cst.ensure_type(current.func, cst.Attribute).attr.value
                     ends = self.read_ends.setdefault(node.value, {}).setdefault(line, [])
                     ends.append((op, "", current, after))
+                    self._served.update(id(n) for n in served)
                 return read
             call = self.get_metadata(ParentNodeProvider, attr)
-            if (
-                not isinstance(call, cst.Call)
-                or call.func is not attr
-                or any(
-                    a.star or (a.keyword is None and attr.attr.value in ("filter", "filter_by"))
-                    for a in call.args
-                )
-            ):
+            if not isinstance(call, cst.Call) or call.func is not attr:
                 return False
+            names = queries.served_arguments(attr.attr.value, call, node.value, self.models)
+            if names is None:
+                return False
+            served += names
             read, current = True, call
 
 
@@ -614,7 +618,13 @@ class Analyzer:
             info = self.tree.info(module)
             tops = {m.split(".")[0] for m in self.tree.files}
             names = {imp.binding for imp in info.imports if imp.module.split(".")[0] in tops}
-            uses = _Uses(names)
+            models = {n for n in info.classes if f"{module}:{n}" in self.classifier.models}
+            for imp in info.imports:
+                if imp.binding in names and imp.name is not None:
+                    tm, tn = self.tree.resolve(imp.module, imp.name)
+                    if f"{tm}:{tn}" in self.classifier.models:
+                        models.add(imp.binding)
+            uses = _Uses(names, models)
             MetadataWrapper(info.module, unsafe_skip_copy=True).visit(uses)
             self._uses_cache[module] = uses
         return self._uses_cache[module]
@@ -699,6 +709,7 @@ class Analyzer:
                     f"by {owner}: reads go to {owner}, anything else is data coupling",
                     model=key,
                     helpers=self.classifier.read_helpers(key),
+                    columns=tuple(sorted(self._columns(key))),
                 )
             if key in self.exceptions:
                 return Entry(tn, "class")
@@ -879,8 +890,11 @@ class _RowUses(cst.CSTVisitor):
     """What a function does with names bound to a row: attributes read, attributes changed,
     the row handed to a session (``add``/``delete``/``merge``)."""
 
-    def __init__(self, names: set[str]) -> None:
+    def __init__(self, names: set[str], models: set[str] = frozenset()) -> None:  # type: ignore[assignment]
         self.names = names
+        self.models = models  # the bindings of ORM models (a column of one is a join)
+        #: ids of model names inside the conditions of a read chain the owner answers
+        self._served: set[int] = set()
         self.read: set[str] = set()
         self.changed = ""
         self.written = ""

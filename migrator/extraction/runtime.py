@@ -348,8 +348,8 @@ class ReadColumn:
     def _where(self, op: str, value: Any) -> ReadCondition:
         if isinstance(value, ReadColumn):
             raise NotExtractedError(
-                f"{self.model.name}.{self.name} {op} {value.model.name}.{value.name}: a join "
-                f"cannot be sent to {self.model.service}; read both by key and join in memory"
+                f"{self.model._name}.{self.name} {op} {value.model._name}.{value.name}: a join "
+                f"cannot be sent to {self.model._service}; read both by key and join in memory"
             )
         return ReadCondition(self, op, value)
 
@@ -400,11 +400,11 @@ class ReadColumn:
         return (self.name, "asc")
 
 
-@dataclasses.dataclass(frozen=True)
 class ReadCondition:
-    column: ReadColumn
-    op: str
-    value: Any
+    """``Model.col <op> value`` of a read model, sent to the owner as ``[col, op, value]``."""
+
+    def __init__(self, column: ReadColumn, op: str, value: Any) -> None:
+        self.column, self.op, self.value = column, op, value
 
 
 class ReadQuery:
@@ -429,10 +429,10 @@ class ReadQuery:
     def filter(self, *conditions: Any, **filters: Any) -> ReadQuery:
         where = list(self.shape.get("where", []))
         for c in conditions:
-            if not (isinstance(c, ReadCondition) and c.column.model.name == self.model.name):
+            if not (isinstance(c, ReadCondition) and c.column.model._name == self.model._name):
                 raise NotExtractedError(
-                    f"{self.model.name}: only conditions on its own columns can be sent to "
-                    f"{self.model.service} (see MIGRATION.md)"
+                    f"{self.model._name}: only keyword filters and conditions on its own columns can be sent to "
+                    f"{self.model._service} (see MIGRATION.md)"
                 )
             where.append([c.column.name, c.op, encode(c.value)])
         query = self._with(where=where) if conditions else self
@@ -445,7 +445,7 @@ class ReadQuery:
                 c = c.asc()
             if not (isinstance(c, tuple) and len(c) == 2):
                 raise NotExtractedError(
-                    f"{self.model.name}: only its own columns can order a read (see MIGRATION.md)"
+                    f"{self.model._name}: only its own columns can order a read (see MIGRATION.md)"
                 )
             order.append(list(c))
         return self._with(order=order)
@@ -499,7 +499,7 @@ class ReadQuery:
             try:
                 from werkzeug.exceptions import NotFound
             except ImportError:
-                raise self.model.DoesNotExist(self.model.name) from None
+                raise self.model.DoesNotExist(self.model._name) from None
             raise NotFound()
         return row
 
@@ -516,12 +516,12 @@ class ReadModel:
         helpers: dict[str, str] | None = None,
         columns: tuple[str, ...] = (),
     ) -> None:
-        self.service = service
-        self.name = name
-        self.columns = columns  # ``Model.col`` gives a ReadColumn for query conditions
+        self._service = service
+        self._name = name
+        self._columns = columns  # ``Model.col`` gives a ReadColumn for query conditions
         #: the model's class methods that only read (``Model.get(key)``, ``Model.get_by(**kw)``):
         #: method -> the read that answers them
-        self.helpers = helpers or {}
+        self._helpers = helpers or {}
         self.DoesNotExist = type("DoesNotExist", (LookupError,), {})
         self.MultipleObjectsReturned = type("MultipleObjectsReturned", (LookupError,), {})
 
@@ -533,8 +533,8 @@ class ReadModel:
 
     def fetch(self, filters: dict[str, Any], op: str, key: Any = None, **shape: Any) -> Any:
         result = call(
-            self.service,
-            f"_read.{self.name}",
+            self._service,
+            f"_read.{self._name}",
             _no_hints,
             [],
             {"filters": filters, "op": op, "key": key, **shape},
@@ -542,30 +542,30 @@ class ReadModel:
         )
         if op in ("count", "exists"):
             return result
-        rows = [ReadRow(self.name, r) for r in result or []]
+        rows = [ReadRow(self._name, r) for r in result or []]
         if op == "all":
             return rows
         if op == "one" and not rows:
-            raise self.DoesNotExist(f"{self.name} matching {filters}")
+            raise self.DoesNotExist(f"{self._name} matching {filters}")
         if op in ("one", "one_or_none") and len(rows) > 1:
-            raise self.MultipleObjectsReturned(f"{self.name} matching {filters}")
+            raise self.MultipleObjectsReturned(f"{self._name} matching {filters}")
         return rows[0] if rows else None
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):  # protocols (``typing`` asks for some): not there
             raise AttributeError(name)
-        if name in self.helpers:
-            return self._helper(self.helpers[name])
-        if name in self.columns:
+        if name in self._helpers:
+            return self._helper(self._helpers[name])
+        if name in self._columns:
             return ReadColumn(self, name)
         raise NotExtractedError(
-            f"{self.name}.{name}: only reads of {self.name} go to {self.service} (see MIGRATION.md)"
+            f"{self._name}.{name}: only reads of {self._name} go to {self._service} (see MIGRATION.md)"
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise NotExtractedError(
-            f"{self.name} belongs to {self.service}: create it through "
-            f"{self.service}'s interface (see MIGRATION.md)"
+            f"{self._name} belongs to {self._service}: create it through "
+            f"{self._service}'s interface (see MIGRATION.md)"
         )
 
     def _helper(self, op: str) -> Callable[..., Any]:
@@ -574,14 +574,14 @@ class ReadModel:
                 return self.fetch({}, "get", args[0])
             if args or op == "get":
                 raise NotExtractedError(
-                    f"{self.name}: only a key or keyword filters can be sent to {self.service}"
+                    f"{self._name}: only a key or keyword filters can be sent to {self._service}"
                 )
             return self.fetch(filters, op)
 
         return read
 
     def __instancecheck__(self, obj: Any) -> bool:  # ``isinstance(row, Model)``
-        return isinstance(obj, ReadRow) and object.__getattribute__(obj, "_model") == self.name
+        return isinstance(obj, ReadRow) and object.__getattribute__(obj, "_model") == self._name
 
     def __or__(self, other: Any) -> Any:  # ``Model | None`` in an evaluated type hint
         return typing.Union[self, other]  # noqa: UP007 - values, not hints: | would recurse

@@ -106,7 +106,7 @@ def test_a_model_named_only_in_a_type_hint_is_served_by_the_read_model(tmp_path:
         "return Item(name='x').name": ("model", False),
     }
     client = text(ex, "services/a/src/interservice/b_models.py")
-    assert "Item = runtime.ReadModel(SERVICE, 'Item')" in client
+    assert "Item = runtime.ReadModel(SERVICE, 'Item', columns=('id', 'kind', 'name'))" in client
     assert "| a | `mini/a/use.py:6` | `mini.b.models:Item` | b |" in text(ex, "EXTRACTION.md")
     # the hints are evaluated when the module is imported: the read model serves them
     out = _run_in_service(
@@ -196,7 +196,8 @@ def test_class_methods_that_only_read_are_answered_by_the_read_model(tmp_path: P
     }
     assert (
         "Item = runtime.ReadModel(SERVICE, 'Item', {'get': 'get', 'get_all': 'all', "
-        "'get_by': 'first'})" in text(ex, "services/a/src/interservice/b_models.py")
+        "'get_by': 'first'}, columns=('id', 'name'))"
+        in text(ex, "services/a/src/interservice/b_models.py")
     )
 
 
