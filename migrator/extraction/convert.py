@@ -72,6 +72,11 @@ READ_VERBS = (
 )
 
 
+#: methods of builtin types: ``x.name()`` may be one of those, whatever the monolith defines
+BUILTIN_METHODS = {
+    m for t in (dict, list, str, bytes, set, tuple, int, float, object) for m in dir(t)
+}
+
 #: a parameter that is the caller's database session: the owner opens its own instead
 INJECTED_NAMES = {"session", "db_session", "dbsession"}
 INJECTED_TYPES = {"Session", "orm.Session", "sqlalchemy.orm.Session"}
@@ -110,6 +115,8 @@ class Classifier:
         #: parameter is supplied by the owner (its own unit of work) instead of sent
         self.session_factory = session_factory
         self._returns: dict[str, Verdict] = {}  # module:function -> what a call returns
+        #: method name -> (module, definition) of every class of the monolith, built once
+        self._methods: dict[str, list[tuple[str, cst.FunctionDef]]] | None = None
         self.models = tree.models  # module:Class -> info
         self.model_names = {k.split(":")[1]: k for k in self.models}
         self.model_vars = {_snake(n): k for n, k in self.model_names.items()}
@@ -405,6 +412,40 @@ class Classifier:
             )
         return self._returns[key]
 
+    def _method_returns(self, name: str) -> Verdict | None:
+        """What ``obj.name()`` returns when the monolith's classes define methods ``name``
+        (``serialize``, ``to_json``) and every one of them is judged to return plain data;
+        None when no class defines it or a builtin type has a method of that name."""
+        key = f".{name}"
+        if key not in self._returns:
+            if self._methods is None:
+                self._methods = {}
+                for mod in sorted(self.tree.files):
+                    for cls in self.tree.info(mod).classes.values():
+                        for stmt in getattr(cls.node.body, "body", []):
+                            if isinstance(stmt, cst.FunctionDef):
+                                self._methods.setdefault(stmt.name.value, []).append((mod, stmt))
+            found = self._methods.get(name, [])
+            if not found or name.startswith("__") or name in BUILTIN_METHODS:
+                return None
+            # a method that reaches itself again is not judged twice
+            self._returns[key] = Verdict(False, f"cannot tell what .{name}() returns")
+            verdict = OK
+            for mod, stmt in found:
+                info = FunctionInfo(name, 0, [], None, stmt.asynchronous is not None, stmt, "")
+                v = (
+                    Verdict(False, "a coroutine function")
+                    if info.is_async
+                    else self.annotation(cst.Module([]).code_for_node(stmt.returns.annotation), mod)
+                    if stmt.returns is not None
+                    else self.returns(info, mod)
+                )
+                if not v.ok:
+                    verdict = Verdict(False, f".{name}() returns {v.reason}", v.model)
+                    break
+            self._returns[key] = verdict
+        return self._returns[key]
+
     def expression(
         self,
         expr: cst.BaseExpression,
@@ -540,6 +581,10 @@ class Classifier:
             callee = self._callee(name, module)
             if callee is not None:
                 return self._returns_of(*callee)
+            if isinstance(expr.func, cst.Attribute):
+                method = self._method_returns(last)
+                if method is not None:
+                    return method
             return OK if not strict else Verdict(False, f"cannot tell what {name}() returns")
         if isinstance(expr, cst.Subscript):
             return OK if not strict else Verdict(False, "cannot tell what an item holds")

@@ -129,3 +129,27 @@ def test_suggested_shape_lists_the_model_columns(classifier: Classifier) -> None
         "    quantity: int",
         "    unit_price: Decimal",
     ]
+
+
+def test_a_method_every_class_defines_as_returning_data_gives_data(tmp_path) -> None:  # noqa: ANN001
+    """``obj.serialize()`` on an object of unknown class: plain data when every method of
+    that name in the monolith returns plain data; a builtin type's method name never is."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "models.py").write_text(
+        "class Mixin:\n    def serialize(self, relations=False):\n"
+        "        data = {k: str(v) for k, v in vars(self).items()}\n        return data\n\n"
+        "    def rows(self):\n        return [1]\n\n    def copy(self):\n        return {}\n\n\n"
+        "class Other:\n    def rows(self):\n        return self\n\n"
+        "    def serialize_safe(self) -> dict:\n        return self.serialize()\n\n"
+        "    async def fetch_data(self):\n        return {}\n"
+    )
+    c = Classifier(SourceTree(tmp_path, ["pkg"]))
+    judge = lambda e: c.expression(cst.parse_expression(e), "pkg.models")  # noqa: E731
+    assert judge("person.serialize(relations=True)").ok
+    assert judge("current_user.serialize_safe()").ok
+    rows = judge("x.rows()")  # one definition returns the object itself
+    assert not rows.ok and rows.reason.startswith(".rows() returns"), rows.reason
+    assert not judge("x.copy()").ok  # dict.copy, list.copy ...
+    assert not judge("x.fetch_data()").ok  # a coroutine
+    assert judge("x.undefined()").reason == "cannot tell what x.undefined() returns"
