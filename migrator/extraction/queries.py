@@ -10,6 +10,8 @@ is a join, which one service's database cannot answer).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import libcst as cst
 
 #: comparison operators a read model sends (runtime.WHERE_OPS)
@@ -104,3 +106,100 @@ def served_arguments(
     else:
         found = [condition(p, binding, models) for p in positional]
     return None if any(n is None for n in found) else [n for n in found if n is not None]
+
+
+#: query methods that give another query (the rest of a read chain gives rows or a number)
+REFINING = {"filter", "filter_by", *SHAPING}
+
+#: one terminal read of a query variable: (its method, "", the call, attribute read at once)
+End = tuple[str, str, cst.Call, "str | None"]
+
+
+def _links(value: cst.BaseExpression) -> tuple[cst.BaseExpression, list[tuple[str, cst.Call]]]:
+    """The head of a method chain and its links (method, call), first link first."""
+    links = []
+    while isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+        links.append((value.func.attr.value, value))
+        value = value.func.value
+    return value, links[::-1]
+
+
+def query_variable(
+    name: str,
+    func: cst.FunctionDef,
+    binding: str,
+    models: set[str],
+    chain: set[str],
+    parent: Callable[[cst.CSTNode], cst.CSTNode | None],
+) -> tuple[list[End], list[cst.Name]] | None:
+    """``name`` in ``func`` holds only a read query of ``binding``'s read model, built step by
+    step (``q = Model.query.filter(...)``, ``q = q.filter(Model.col == x)``, ``q.all()``):
+    its terminal reads and the model's names in the conditions it sends; None when it is
+    anything else (a parameter, passed on, iterated, joined, assigned from elsewhere).
+    ``chain``: the methods a read chain may use; ``parent``: the parent of a node."""
+    found: list[cst.Name] = []
+
+    class _Find(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value == name:
+                found.append(node)
+
+    func.visit(_Find())
+    ends: list[End] = []
+    served: list[cst.Name] = []
+    for node in found:
+        above = parent(node)
+        if isinstance(above, cst.Attribute) and above.attr is node:
+            continue  # ``x.name``: another thing's attribute
+        if isinstance(above, cst.Arg) and above.keyword is node:
+            continue
+        if isinstance(above, cst.AssignTarget):
+            assign = parent(above)
+            if not (isinstance(assign, cst.Assign) and len(assign.targets) == 1):
+                return None
+            head, links = _links(assign.value)
+            own = isinstance(head, cst.Name) and head.value == name
+            model = (
+                isinstance(head, cst.Attribute)
+                and isinstance(head.value, cst.Name)
+                and head.value.value == binding
+                and head.attr.value in ("query", "objects")
+            )
+            if not (own or model) or (links and links[-1][0] not in REFINING):
+                return None
+            for method, call in links:
+                names = served_arguments(method, call, binding, models)
+                if method not in chain or names is None:
+                    return None
+                served += names
+            continue
+        current: cst.CSTNode = node
+        method = ""
+        while True:  # a chain on the variable: refined again, or read
+            attr = parent(current)
+            link = parent(attr) if isinstance(attr, cst.Attribute) else None
+            if not (
+                isinstance(attr, cst.Attribute)
+                and attr.value is current
+                and attr.attr.value in chain
+                and isinstance(link, cst.Call)
+                and link.func is attr
+            ):
+                break
+            method, current = attr.attr.value, link
+        if not isinstance(current, cst.Call):
+            return None
+        if method in REFINING:
+            target = parent(current)
+            if not (
+                isinstance(target, cst.Assign)
+                and len(target.targets) == 1
+                and isinstance(target.targets[0].target, cst.Name)
+                and target.targets[0].target.value == name
+            ):
+                return None
+            continue  # its links are judged with the assignment
+        after = parent(current)
+        read = after.attr.value if isinstance(after, cst.Attribute) else None
+        ends.append((method, "", current, read))
+    return ends, served

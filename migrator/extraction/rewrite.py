@@ -139,6 +139,7 @@ class _Uses(cst.CSTVisitor):
         #: the last call of each read chain: (its method, "", the call, attribute read at once)
         self.read_ends: dict[str, dict[int, list[Method]]] = {}
         self._scopes: list[str] = []  # "class" | "function" | "route", innermost last
+        self._funcs: list[cst.FunctionDef] = []  # the enclosing functions, innermost last
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._scopes.append("class")
@@ -155,9 +156,11 @@ class _Uses(cst.CSTVisitor):
             for d in node.decorators
         )
         self._scopes.append("route" if routed else "function")
+        self._funcs.append(node)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._scopes.pop()
+        self._funcs.pop()
 
     def visit_Call(self, node: cst.Call) -> None:
         f = node.func
@@ -194,6 +197,27 @@ class _Uses(cst.CSTVisitor):
                 else self.others
             )
             kind.setdefault(node.value, set()).add(line)
+
+    def _query_variable(
+        self, assign: cst.CSTNode | None, binding: str
+    ) -> tuple[list[Method], list[cst.Name]] | None:
+        """``assign`` binds a read query of ``binding`` to a variable of the enclosing
+        function that holds only that query (queries.query_variable)."""
+        if not (
+            self._funcs
+            and isinstance(assign, cst.Assign)
+            and len(assign.targets) == 1
+            and isinstance(assign.targets[0].target, cst.Name)
+        ):
+            return None
+        return queries.query_variable(
+            assign.targets[0].target.value,
+            self._funcs[-1],
+            binding,
+            self.models,
+            READ_CHAIN | queries.SHAPING,
+            lambda n: self.get_metadata(ParentNodeProvider, n, None),
+        )
 
     def _method_call(self, node: cst.Name) -> Method | None:
         """``Name.method(...)``: (method, "key" | "filters" | "none" | "other", the call, the
@@ -281,11 +305,20 @@ class _Uses(cst.CSTVisitor):
                 and attr.value is current
                 and attr.attr.value in READ_CHAIN | queries.SHAPING
             ):
+                line = self.get_metadata(PositionProvider, node).start.line
+                ends = self.read_ends.setdefault(node.value, {}).setdefault(line, [])
+                op = current.func.attr.value if read else ""  # type: ignore[attr-defined]
+                if op in queries.REFINING or not read:
+                    # a query kept in a variable and refined step by step: its reads
+                    variable = self._query_variable(attr, node.value)
+                    if variable is not None:
+                        ends += variable[0]
+                        self._served.update(id(n) for n in [*served, *variable[1]])
+                        return True
+                    if isinstance(attr, cst.Assign):
+                        return False  # a query in a variable that is used for more
                 if read and isinstance(current, cst.Call):  # what it gives, for _rows_read
                     after = attr.attr.value if isinstance(attr, cst.Attribute) else None
-                    line = self.get_metadata(PositionProvider, node).start.line
-                    op = cst.ensure_type(current.func, cst.Attribute).attr.value
-                    ends = self.read_ends.setdefault(node.value, {}).setdefault(line, [])
                     ends.append((op, "", current, after))
                     self._served.update(id(n) for n in served)
                 return read

@@ -140,3 +140,60 @@ def test_expression_queries_on_another_services_model_are_answered_by_its_read_m
         "('count', {'where': [['name', 'ilike', 't%']]}), "
         "('first', {'where': [['kind', 'is', None]], 'order': [['id', 'asc']]})]",
     ]
+
+
+STEPS = (
+    "from mini.b.models import Item\n\n\n"
+    "def search(kind=None, names=(), newest=False):\n"
+    "    query = Item.query\n"
+    "    if kind:\n        query = query.filter(Item.kind == kind)\n"
+    "    if names:\n        query = query.filter(Item.name.in_(names))\n"
+    "    if newest:\n        query = query.order_by(Item.id.desc()).limit(1)\n"
+    "    return [i.name for i in query.all()], query.count()\n\n\n"
+    "def passed_on(kind):\n"
+    "    query = Item.query.filter(Item.kind == kind)\n"
+    "    return paginate(query)\n\n\n"
+    "def joined(kind):\n"
+    "    query = Item.query.filter(Item.kind == kind)\n"
+    "    query = query.join(Other)\n"
+    "    return query.all()\n\n\n"
+    "def method(kind):\n"
+    "    query = Item.query.filter(Item.kind == kind)\n"
+    "    return query.first().label()\n"
+)
+
+
+def test_a_query_refined_step_by_step_in_a_variable_is_sent_whole(tmp_path: Path) -> None:
+    _app(tmp_path / "app", STEPS)
+    ex = build_extraction(_plan(), None, tmp_path / "app")
+    assert _kinds(ex, "mini/a/use.py", STEPS) == {
+        "query = Item.query": ("model", True),
+        "query = query.filter(Item.kind == kind)": ("model", True),
+        "query = query.filter(Item.name.in_(names))": ("model", True),
+        "query = query.order_by(Item.id.desc()).limit(1)": ("model", True),
+        # handed to code that may do anything with it, joined, or its row used for more
+        # than its columns: the owner cannot answer that
+        "query = Item.query.filter(Item.kind == kind)": ("model", False),
+    }
+    lines = STEPS.splitlines()
+    left = [c.line for c in ex.couplings if "Item.kind == kind" in lines[c.line - 1]]
+    assert [c.converted for c in ex.couplings if c.line in left] == [True, False, False, False]
+    out = _run_in_service(
+        ex,
+        tmp_path / "out",
+        "a",
+        "from interservice import runtime\nimport mini.a.use as u\n"
+        "seen = []\n"
+        "def fetch(self, filters, op, key=None, **shape):\n"
+        "    seen.append((op, shape))\n"
+        "    return 1 if op == 'count' else [runtime.ReadRow('Item', {'name': 'n'})]\n"
+        "runtime.ReadModel.fetch = fetch\n"
+        "print(u.search('k', ['n'], True))\nprint(seen)\n",
+    )
+    assert out.splitlines() == [
+        "(['n'], 1)",
+        "[('all', {'where': [['kind', '==', 'k'], ['name', 'in', ['n']]], "
+        "'order': [['id', 'desc']], 'limit': 1}), "
+        "('count', {'where': [['kind', '==', 'k'], ['name', 'in', ['n']]], "
+        "'order': [['id', 'desc']], 'limit': 1})]",
+    ]
