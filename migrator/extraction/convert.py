@@ -88,6 +88,8 @@ class Verdict:
     reason: str = ""  # why not, for MIGRATION.md
     model: str | None = None  # the ORM model ("module:Class") involved, for a suggested DTO
     injected: bool = False  # a database session the owner supplies (never sent)
+    #: the models of an alias of several (``TypeVar("S", Case, Incident)``, ``A | B``)
+    models: tuple[str, ...] = ()
 
 
 OK = Verdict(True)
@@ -100,6 +102,15 @@ ROW_RESULTS = set(
     scalar_one_or_none all
     """.split()
 )
+
+
+def _members(value: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The types of ``A | B | C`` or ``Union[A, B]``."""
+    if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.BitOr):
+        return [*_members(value.left), *_members(value.right)]
+    if isinstance(value, cst.Subscript):
+        return [el.slice.value for el in value.slice if isinstance(el.slice, cst.Index)]
+    return [value]
 
 
 def _snake(name: str) -> str:
@@ -254,7 +265,16 @@ class Classifier:
         )
         if verdict.ok:
             return OK
-        return Verdict(False, f"{last}: {verdict.reason}", None if several else verdict.model)
+        if not several:
+            return Verdict(False, f"{last}: {verdict.reason}", verdict.model)
+        # rows of several models: each may cross on its own terms (Analyzer.row_verdict)
+        models = []
+        for part in parts if len(parts) > 1 else _members(value):
+            v = self._expr(part, module, seen)
+            if not v.ok and (v.model is None or not v.reason.endswith("is an ORM model")):
+                return Verdict(False, f"{last}: {verdict.reason}")
+            models += [] if v.ok or v.model is None else [v.model]
+        return Verdict(False, f"{last}: {verdict.reason}", models=tuple(models))
 
     def read_helpers(self, model: str, seen: frozenset[str] = frozenset()) -> dict[str, str]:
         """Class methods of ``model`` (or of the classes it derives from) that only read rows of
@@ -428,8 +448,9 @@ class Classifier:
             found = self._methods.get(name, [])
             if not found or name.startswith("__") or name in BUILTIN_METHODS:
                 return None
-            # a method that reaches itself again is not judged twice
-            self._returns[key] = Verdict(False, f"cannot tell what .{name}() returns")
+            # a method that reaches itself again (``super().serialize()``) returns what its
+            # other return statements do
+            self._returns[key] = OK
             verdict = OK
             for mod, stmt in found:
                 info = FunctionInfo(name, 0, [], None, stmt.asynchronous is not None, stmt, "")
@@ -581,7 +602,7 @@ class Classifier:
             callee = self._callee(name, module)
             if callee is not None:
                 return self._returns_of(*callee)
-            if isinstance(expr.func, cst.Attribute):
+            if strict and isinstance(expr.func, cst.Attribute):
                 method = self._method_returns(last)
                 if method is not None:
                     return method

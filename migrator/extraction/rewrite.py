@@ -379,6 +379,17 @@ class Analyzer:
         read-only ``ReadRow``. A row of the caller's model crosses as a read-only copy where
         the function ``key`` only reads columns of its parameter ``param``. The class itself,
         or anything else, still does not cross."""
+        if verdict.models and not verdict.ok and owner is not None:
+            # a row of one of several models (``TypeVar("S", Case, Incident)``): each must cross
+            each = [
+                self.row_verdict(Verdict(False, verdict.reason, m), owner, key, param)
+                for m in verdict.models
+            ]
+            bad = next((v for v in each if not v.ok), None)
+            if bad is not None:
+                return bad
+            names = " or ".join(m.rpartition(":")[2] for m in verdict.models)
+            return Verdict(True, f"one of {names} rows: {'; '.join(v.reason for v in each)}")
         if (
             verdict.ok
             or verdict.model is None
@@ -923,11 +934,8 @@ class _RowUses(cst.CSTVisitor):
     """What a function does with names bound to a row: attributes read, attributes changed,
     the row handed to a session (``add``/``delete``/``merge``)."""
 
-    def __init__(self, names: set[str], models: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    def __init__(self, names: set[str]) -> None:
         self.names = names
-        self.models = models  # the bindings of ORM models (a column of one is a join)
-        #: ids of model names inside the conditions of a read chain the owner answers
-        self._served: set[int] = set()
         self.read: set[str] = set()
         self.changed = ""
         self.written = ""
@@ -958,6 +966,9 @@ class _RowUses(cst.CSTVisitor):
             )
         ):
             self.written = self.written or f"{_dotted(node.func)}(...)"
+        first = node.args[0].value if node.args else None
+        if _dotted(node.func) == "isinstance" and isinstance(first, cst.Name):
+            self.bare -= first.value in self.names  # a read model answers it (ReadRow)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if isinstance(node.value, cst.Name) and node.value.value in self.names:

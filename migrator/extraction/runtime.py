@@ -222,6 +222,8 @@ def _row(value: dict[str, Any], hint: Any) -> Any:
     """A row sent over the wire: loaded by key when ``hint`` (or a member of an optional
     ``hint``) is an ORM model of this service, else a ``ReadRow``."""
     options = typing.get_args(hint) if typing.get_origin(hint) is not None else (hint,)
+    if isinstance(hint, typing.TypeVar):  # ``TypeVar("S", Case, Incident)``
+        options = hint.__constraints__ or (hint.__bound__,)
     for model in options:
         if (
             isinstance(model, type)

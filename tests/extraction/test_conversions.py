@@ -143,9 +143,9 @@ def test_type_aliases_are_judged_by_the_types_they_name(tmp_path: Path) -> None:
     _app(tmp_path, use, api)
     ex = build_extraction(_plan(interface), None, tmp_path)
     calls = {c.callee.split(":")[1]: c for c in ex.calls}
-    assert {n for n, c in calls.items() if c.converted} == {"find", "create", "shout"}
+    # ``Item | int``: an Item row is the callee's own, loaded by key (see the test below)
+    assert {n for n, c in calls.items() if c.converted} == {"find", "create", "shout", "judge"}
     assert calls["echo"].reason == "argument 'value': Anything is a type variable of any type"
-    assert calls["judge"].reason.startswith("argument 'subject': Either: Item is an ORM model")
     assert "'find': _find" in text(ex, "services/b/src/interservice/endpoints.py")
 
 
@@ -257,3 +257,56 @@ def test_a_model_named_in_a_link_cut_to_a_key_read_is_gone_from_the_moved_code(
     moved = text(ex, "services/a/src/mini/a/use.py")
     assert "ForeignKey(Item" not in moved and "relationship(Item" not in moved
     assert "ReadModel('b', 'Item').query.get(key)" in moved
+
+
+UNION_API = (
+    "from typing import TypeVar\n\nfrom mini.a.notes import Note\nfrom mini.b.models import Item\n\n"
+    "Subject = TypeVar('Subject', Item, Note)\n\n\n"
+    "def label(subject: Subject) -> str:\n"
+    "    if isinstance(subject, Item):\n        return 'item %s' % subject.id\n"
+    "    return 'note %s' % subject.id\n\n\n"
+    "def rename(subject: Subject) -> None:\n    subject.text = 'x'\n\n\n"
+    "def either(subject: Item | Note) -> int:\n    return subject.id\n"
+)
+
+
+def test_a_row_of_one_of_several_models_crosses_when_each_of_them_can(tmp_path: Path) -> None:
+    """``TypeVar("Subject", Item, Note)`` (Item the callee's, Note the caller's): the callee's
+    row is loaded by key, the caller's crosses as a read-only copy where the callee only reads
+    its columns."""
+    use = (
+        "from mini.a.notes import Note\nfrom mini.b.api import either, label, rename\n\n\n"
+        "def run(note: Note):\n    return label(note), either(note), rename(note)\n"
+    )
+    _app(tmp_path, use, UNION_API)
+    (tmp_path / "mini" / "a" / "notes.py").write_text(
+        "from sqlalchemy import Column, Integer, String\n\nfrom mini.b.models import Base\n\n\n"
+        "class Note(Base):\n    __tablename__ = 'notes'\n"
+        "    id = Column(Integer, primary_key=True)\n    text = Column(String(20))\n"
+    )
+    plan = _plan(["mini.b.api:label", "mini.b.api:rename", "mini.b.api:either"])
+    plan.services["a"].modules.append("mini.a.notes")
+    plan.services["a"].tables.append("notes")
+    ex = build_extraction(plan, None, tmp_path)
+    calls = {c.callee.rpartition(":")[2]: c for c in ex.calls}
+    assert calls["label"].converted and calls["either"].converted, calls
+    assert not calls["rename"].converted
+    assert "changes the Note row" in calls["rename"].reason
+
+
+def test_a_row_sent_for_a_type_variable_of_models_is_loaded_as_the_owners_own(
+    monkeypatch,  # noqa: ANN001
+) -> None:
+    from typing import TypeVar
+
+    from migrator.extraction import runtime
+
+    from .test_any_app import _products
+
+    Product, factory = _products((1, "tea", 3))
+    monkeypatch.setattr(runtime, "ROW_SESSION", factory)
+    Subject = TypeVar("Subject", Product, int)
+    row = runtime.decode({runtime.ROW: "Product", "columns": {"id": 1}}, Subject)
+    assert isinstance(row, Product) and row.sku == "tea"
+    other = runtime.decode({runtime.ROW: "Case", "columns": {"id": 4}}, Subject)
+    assert isinstance(other, runtime.ReadRow) and other.id == 4

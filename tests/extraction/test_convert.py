@@ -153,3 +153,19 @@ def test_a_method_every_class_defines_as_returning_data_gives_data(tmp_path) -> 
     assert not judge("x.copy()").ok  # dict.copy, list.copy ...
     assert not judge("x.fetch_data()").ok  # a coroutine
     assert judge("x.undefined()").reason == "cannot tell what x.undefined() returns"
+
+
+def test_a_method_that_calls_itself_again_is_judged_by_its_other_returns(tmp_path) -> None:  # noqa: ANN001
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "models.py").write_text(
+        "class Base:\n    def serialize(self):\n        return {'id': 1}\n\n\n"
+        "class Child(Base):\n    def serialize(self):\n        data = super().serialize()\n"
+        "        return data if self else self.serialize()\n\n\n"
+        "class Odd:\n    def dump(self):\n        return self.dump() if self else self\n"
+    )
+    c = Classifier(SourceTree(tmp_path, ["pkg"]))
+    assert c.expression(cst.parse_expression("x.serialize()"), "pkg.models").ok
+    assert not c.expression(cst.parse_expression("x.dump()"), "pkg.models").ok
+    # inside a literal, as before, a call is not judged strictly
+    assert c.expression(cst.parse_expression("[x.dump()]"), "pkg.models").ok
