@@ -184,6 +184,13 @@ class _ModelCutter(cst.CSTTransformer):
                 self.cuts.append((model, attr, "relationship", rel, owner))
                 self.read.add((model, attr))
                 return _read_property(attr, owner, rel)
+            link = _keyword(small.value, "secondary")
+            if link is not None:
+                # many-to-many through a link table of this service: the owner's rows whose
+                # keys the link table holds for this row
+                self.cuts.append((model, attr, "relationship", rel, owner))
+                self.read.add((model, attr))
+                return _linked_property(attr, owner, rel, link)
             back = _back_reference(small.value)
             if back is not None and "id" in self._fields:
                 # one-to-many: the owner's rows whose key (named after the back reference)
@@ -290,6 +297,34 @@ def _back_reference(value: cst.BaseExpression) -> str | None:
             ):
                 return str(arg.value.evaluated_value)
     return None
+
+
+def _keyword(value: cst.BaseExpression, name: str) -> cst.BaseExpression | None:
+    """The ``name=`` argument of a call."""
+    if isinstance(value, cst.Call):
+        for arg in value.args:
+            if arg.keyword is not None and arg.keyword.value == name:
+                return arg.value
+    return None
+
+
+def _linked_property(
+    attr: str, owner: str, model: str, link: cst.BaseExpression
+) -> cst.FunctionDef:
+    """A many-to-many relationship through ``link`` (the link table, or its name) as a read
+    of the owner's rows by the keys the link table holds (``runtime.linked_rows``)."""
+    table = cst.Module([]).code_for_node(link)
+    code = "\n".join(
+        [
+            "@property",
+            f"def {attr}(self):  # noqa: ANN201 - migrator: {model} is {owner}'s, read it there",
+            "    from interservice.runtime import linked_rows",
+            "",
+            f"    return linked_rows(self, {table}, {owner!r}, {model!r})",
+            "",
+        ]
+    )
+    return cst.ensure_type(cst.parse_statement(code), cst.FunctionDef)
 
 
 def _read_property(attr: str, owner: str, model: str, many: str | None = None) -> cst.FunctionDef:

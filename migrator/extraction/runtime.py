@@ -592,6 +592,36 @@ class ReadModel:
         return typing.Union[other, self]  # noqa: UP007
 
 
+def linked_rows(row: Any, link: Any, service: str, name: str) -> list[Any]:
+    """A many-to-many relationship of ``row`` with another service's model through ``link``
+    (a link table of ``row``'s database, or its name): the other rows by the keys it holds."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import object_session
+
+    table = type(row).__table__
+    if isinstance(link, str):
+        link = table.metadata.tables[link]
+    mine = [
+        (c, fk)
+        for c in link.c
+        for fk in c.foreign_keys
+        if fk.target_fullname.split(".")[0] == table.name
+    ]
+    theirs = [c for c in link.c if c not in [m[0] for m in mine]]
+    session = object_session(row)
+    if len(mine) != 1 or len(theirs) != 1 or session is None:
+        raise NotExtractedError(f"{name} rows of {type(row).__name__}: cannot read {link.name}")
+    column, fk = mine[0]
+    key = getattr(row, fk.target_fullname.split(".")[1])
+    other = theirs[0]
+    target = next(iter(other.foreign_keys), None)
+    found = [k for (k,) in session.execute(select(other).where(column == key))]
+    model = ReadModel(
+        service, name, columns=(target.target_fullname.split(".")[1] if target else "id",)
+    )
+    return model.query.filter(getattr(model, model._columns[0]).in_(found)).all() if found else []
+
+
 def _no_hints() -> Any:  # the answer of a read is plain JSON
     return None
 

@@ -251,12 +251,14 @@ def test_a_model_named_in_a_link_cut_to_a_key_read_is_gone_from_the_moved_code(
     assert _kinds(ex, "mini/a/use.py", use) == {
         "item_id = Column(Integer, ForeignKey(Item.id))": ("model", True),
         "item = relationship(Item)": ("model", True),
-        "others = relationship(Item, secondary='links')": ("model", False),  # removed
-        "class Note(Base):": ("relationship", False),  # the cuts, on the class line
+        # many-to-many through a link table: read by the keys the link table holds
+        "others = relationship(Item, secondary='links')": ("model", True),
+        "class Note(Base):": ("relationship", True),  # the cuts, on the class line
     }
     moved = text(ex, "services/a/src/mini/a/use.py")
     assert "ForeignKey(Item" not in moved and "relationship(Item" not in moved
     assert "ReadModel('b', 'Item').query.get(key)" in moved
+    assert "return linked_rows(self, 'links', 'b', 'Item')" in moved
 
 
 UNION_API = (

@@ -197,3 +197,41 @@ def test_a_query_refined_step_by_step_in_a_variable_is_sent_whole(tmp_path: Path
         "('count', {'where': [['kind', '==', 'k'], ['name', 'in', ['n']]], "
         "'order': [['id', 'desc']], 'limit': 1})]",
     ]
+
+
+def test_a_many_to_many_link_reads_the_other_services_rows_by_the_keys_it_holds(
+    monkeypatch,  # noqa: ANN001
+) -> None:
+    from sqlalchemy import Column, ForeignKey, Integer, Table, create_engine
+    from sqlalchemy.orm import DeclarativeBase, Session
+
+    class Base(DeclarativeBase):
+        pass
+
+    links = Table(
+        "links",
+        Base.metadata,
+        Column("note_id", Integer, ForeignKey("notes.id")),
+        Column("product_id", Integer),  # its foreign key into the other database is cut
+    )
+
+    class Note(Base):
+        __tablename__ = "notes"
+        id = Column(Integer, primary_key=True)
+
+    P, _ = _wired(monkeypatch, (1, "tea", 3), (2, "cake", 5), (3, "tart", 8))
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add_all([Note(id=1), Note(id=2), Note(id=3)])
+        session.execute(links.insert(), [{"note_id": 1, "product_id": p} for p in (1, 3)])
+        session.execute(links.insert(), [{"note_id": 2, "product_id": 2}])
+        session.commit()
+        one, two, three = (session.get(Note, k) for k in (1, 2, 3))
+
+        def read(note: Note, link: object) -> list[str]:
+            return sorted(r.sku for r in runtime.linked_rows(note, link, "catalog", "Product"))
+
+        assert read(one, links) == ["tart", "tea"]
+        assert read(two, "links") == ["cake"]  # ``secondary="links"``
+        assert read(three, links) == []
