@@ -25,6 +25,14 @@ COMPARISONS = (
 )
 #: column methods that give a condition
 CONDITION_METHODS = {"in_", "not_in", "notin_", "like", "ilike", "is_", "is_not", "isnot"}
+#: SQL constructs a value may be built with (``true()``, ``func.now()``, ``select(...)``):
+#: the read model sends JSON values only
+SQL_NAMES = set(
+    """
+    true false null func text literal literal_column select and_ or_ not_ case cast exists
+    aliased column tuple_ any_ all_ distinct
+    """.split()
+)
 #: query methods a read chain may go through (besides the reads of rewrite.READ_CHAIN)
 SHAPING = {"order_by", "limit", "offset"}
 
@@ -59,7 +67,7 @@ def condition(node: cst.BaseExpression, binding: str, models: set[str]) -> cst.N
             return None
         for col, value in ((node.left, target.comparator), (target.comparator, node.left)):
             name = _column(col, binding)
-            if name is not None and not _names(value) & (models | {binding}):
+            if name is not None and not _names(value) & (models | SQL_NAMES | {binding}):
                 return name
         return None
     if (
@@ -69,7 +77,7 @@ def condition(node: cst.BaseExpression, binding: str, models: set[str]) -> cst.N
         and len(node.args) == 1
         and not node.args[0].star
         and node.args[0].keyword is None
-        and not _names(node.args[0].value) & (models | {binding})
+        and not _names(node.args[0].value) & (models | SQL_NAMES | {binding})
     ):
         return _column(node.func.value, binding)
     return None
