@@ -16,7 +16,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from migrator.extraction import codegen, frameworks
+from migrator.extraction import codegen, frameworks, queries
 from migrator.extraction.data import attribute_spans, cut_foreign_links, database_env_names
 from migrator.extraction.layout import KERNEL, Layout, build_layout
 from migrator.extraction.mover import (
@@ -445,6 +445,10 @@ def _service(
         module = cst.parse_module(code)
         rewriter = ImportRewriter(m, tree, redirects, has)
         module = module.visit(rewriter)
+        # ``session.query(Model)`` of a model a read model stands in for asks that read model
+        stand_ins = {r.binding for r in refs.refs if r.module == m and analyzer.read_model(refs, r)}
+        if stand_ins:
+            module = module.visit(queries.SessionQueries(stand_ins))
         code = module.code
         if any(c.table for c in tree.info(m).classes.values()):
             code, cuts = cut_foreign_links(

@@ -95,6 +95,35 @@ def ordering(node: cst.BaseExpression, binding: str) -> cst.Name | None:
     return _column(node, binding)
 
 
+def session_query(node: cst.BaseExpression, binding: str) -> bool:
+    """``<session>.query(binding)``: the moved code asks the read model instead
+    (``SessionQueries`` rewrites it to ``binding.query``)."""
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "query"
+        and len(node.args) == 1
+        and node.args[0].keyword is None
+        and not node.args[0].star
+        and isinstance(node.args[0].value, cst.Name)
+        and node.args[0].value.value == binding
+    )
+
+
+class SessionQueries(cst.CSTTransformer):
+    """``<session>.query(Model)`` -> ``Model.query`` for the read models of a module: the
+    owner answers what a read model can send, anything else fails loudly where used."""
+
+    def __init__(self, bindings: set[str]) -> None:
+        self.bindings = bindings
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        for binding in self.bindings:
+            if session_query(updated, binding):
+                return cst.Attribute(cst.Name(binding), cst.Name("query"))
+        return updated
+
+
 def served_arguments(
     method: str, call: cst.Call, binding: str, models: set[str]
 ) -> list[cst.Name] | None:
@@ -123,10 +152,17 @@ REFINING = {"filter", "filter_by", *SHAPING}
 End = tuple[str, str, cst.Call, "str | None"]
 
 
-def _links(value: cst.BaseExpression) -> tuple[cst.BaseExpression, list[tuple[str, cst.Call]]]:
-    """The head of a method chain and its links (method, call), first link first."""
+def _links(
+    value: cst.BaseExpression, binding: str
+) -> tuple[cst.BaseExpression, list[tuple[str, cst.Call]]]:
+    """The head of a method chain and its links (method, call), first link first; a
+    ``<session>.query(binding)`` is a head."""
     links = []
-    while isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+    while (
+        isinstance(value, cst.Call)
+        and isinstance(value.func, cst.Attribute)
+        and not session_query(value, binding)
+    ):
         links.append((value.func.attr.value, value))
         value = value.func.value
     return value, links[::-1]
@@ -165,9 +201,9 @@ def query_variable(
             assign = parent(above)
             if not (isinstance(assign, cst.Assign) and len(assign.targets) == 1):
                 return None
-            head, links = _links(assign.value)
+            head, links = _links(assign.value, binding)
             own = isinstance(head, cst.Name) and head.value == name
-            model = (
+            model = session_query(head, binding) or (
                 isinstance(head, cst.Attribute)
                 and isinstance(head.value, cst.Name)
                 and head.value.value == binding

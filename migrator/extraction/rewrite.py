@@ -286,16 +286,20 @@ class _Uses(cst.CSTVisitor):
             current = parent
 
     def _read_chain(self, node: cst.Name) -> bool:
-        """``Model.query.filter_by(k=v).first()``, ``Model.objects.get(pk=1)`` and the like:
-        keyword filters and a read a read model answers, nothing else."""
+        """``Model.query.filter_by(k=v).first()``, ``Model.objects.get(pk=1)``,
+        ``session.query(Model).filter(Model.col == x).all()`` and the like: conditions and a
+        read a read model answers, nothing else."""
         parent = self.get_metadata(ParentNodeProvider, node)
+        current: cst.CSTNode = parent
         if not (
             isinstance(parent, cst.Attribute)
             and parent.value is node
             and parent.attr.value in ("query", "objects")
         ):
-            return False
-        current: cst.CSTNode = parent
+            call = self.get_metadata(ParentNodeProvider, parent, None)
+            if not (isinstance(call, cst.Call) and queries.session_query(call, node.value)):
+                return False
+            current = call
         read = False
         served: list[cst.Name] = []  # the model's names in the conditions the owner applies
         while True:
@@ -547,7 +551,7 @@ class Analyzer:
                         ends = uses.read_ends.get(binding, {}).get(line, [])
                         if self._rows_read(module, out, ref, ends):
                             out.reads.add((rel, line, node))
-                    elif line in uses.hints.get(binding, ()) and self._read_model(out, ref):
+                    elif line in uses.hints.get(binding, ()) and self.read_model(out, ref):
                         out.hints.add((rel, line, node))
         for binding, attr, line, call in uses.calls:
             if binding not in refs or not in_scope(line):
@@ -652,7 +656,7 @@ class Analyzer:
         return entry if entry is not None and entry.kind == "read-model" else None
 
     @classmethod
-    def _read_model(cls, out: ServiceRefs, ref: Ref) -> bool:
+    def read_model(cls, out: ServiceRefs, ref: Ref) -> bool:
         """The client module serves ``ref``'s name as a read model."""
         return cls._model_entry(out, ref) is not None
 

@@ -239,3 +239,47 @@ def test_a_many_to_many_link_reads_the_other_services_rows_by_the_keys_it_holds(
         assert read(one, links) == ["tart", "tea"]
         assert read(two, "links") == ["cake"]  # ``secondary="links"``
         assert read(three, links) == []
+
+
+SESSION = (
+    "from mini.b.models import Item\nfrom mini.kernel import db\n\n\n"
+    "def by_kind(kind):\n"
+    "    return [i.name for i in db.session.query(Item).filter(Item.kind == kind).all()]\n\n\n"
+    "def stepwise(kind):\n"
+    "    q = db.session.query(Item)\n    q = q.filter(Item.kind == kind)\n    return q.count()\n\n\n"
+    "def joined():\n    return db.session.query(Item).join(Other).all()\n"
+)
+
+
+def test_a_session_query_of_another_services_model_asks_its_read_model(tmp_path: Path) -> None:
+    _app(tmp_path / "app", SESSION)
+    (tmp_path / "app" / "mini" / "kernel.py").write_text("db = None\n")
+    ex = build_extraction(_plan(), None, tmp_path / "app")
+    assert _kinds(ex, "mini/a/use.py", SESSION) == {
+        "return [i.name for i in db.session.query(Item).filter(Item.kind == kind).all()]": (
+            "model",
+            True,
+        ),
+        "q = db.session.query(Item)": ("model", True),
+        "q = q.filter(Item.kind == kind)": ("model", True),
+        "return db.session.query(Item).join(Other).all()": ("model", False),
+    }
+    moved = text(ex, "services/a/src/mini/a/use.py")
+    assert "return [i.name for i in Item.query.filter(Item.kind == kind).all()]" in moved
+    assert "q = Item.query\n" in moved and "return Item.query.join(Other).all()" in moved
+    out = _run_in_service(
+        ex,
+        tmp_path / "out",
+        "a",
+        "from interservice import runtime\nimport mini.a.use as u\n"
+        "def fetch(self, filters, op, key=None, **shape):\n"
+        "    print(op, shape)\n"
+        "    return 3 if op == 'count' else [runtime.ReadRow('Item', {'name': 'n'})]\n"
+        "runtime.ReadModel.fetch = fetch\n"
+        "print(u.by_kind('k'), u.stepwise('j'))\n",
+    )
+    assert out.splitlines() == [
+        "all {'where': [['kind', '==', 'k']]}",
+        "count {'where': [['kind', '==', 'j']]}",
+        "['n'] 3",
+    ]
