@@ -201,14 +201,14 @@ def test_class_methods_that_only_read_are_answered_by_the_read_model(tmp_path: P
     )
 
 
-def test_read_model_helpers_read_from_the_owners_orm(monkeypatch) -> None:  # noqa: ANN001
-    import pytest
-
+def _wired(monkeypatch, rows, helpers=None, columns=()):  # noqa: ANN001, ANN202
+    """A real SQLAlchemy ``Product`` holding ``rows``, a read model of it whose calls reach
+    the owner's reader through ``dispatch``, and that reader."""
     from migrator.extraction import runtime
 
     from .test_any_app import _products
 
-    Product, factory = _products((1, "tea", 3), (2, "cake", 5))
+    Product, factory = _products(*rows)
     reader = runtime.reader(Product, factory)
 
     def call(service, endpoint, func, args, kwargs, **_):  # noqa: ANN001, ANN003, ANN202
@@ -218,7 +218,17 @@ def test_read_model_helpers_read_from_the_owners_orm(monkeypatch) -> None:  # no
         return body["result"]
 
     monkeypatch.setattr(runtime, "call", call)
-    model = runtime.ReadModel("catalog", "Product", {"get": "get", "get_by": "first"})
+    return Product, runtime.ReadModel("catalog", "Product", helpers, columns), reader
+
+
+def test_read_model_helpers_read_from_the_owners_orm(monkeypatch) -> None:  # noqa: ANN001
+    import pytest
+
+    from migrator.extraction import runtime
+
+    Product, model, _ = _wired(
+        monkeypatch, [(1, "tea", 3), (2, "cake", 5)], {"get": "get", "get_by": "first"}
+    )
     assert model.get(2).sku == "cake" and model.get(9) is None
     assert isinstance(model.get(2), model) and not isinstance(
         model.get(2), runtime.ReadModel("catalog", "Other")

@@ -11,27 +11,33 @@ import pytest
 from migrator.extraction import build_extraction, runtime
 
 from .conftest import text
-from .test_any_app import _products
-from .test_conversions import _app, _kinds, _plan, _run_in_service
+from .test_conversions import _app, _kinds, _plan, _run_in_service, _wired
+
+COLUMNS = ("id", "sku", "price")
 
 
-def _wired(monkeypatch, *rows: tuple[int, str, int]):  # noqa: ANN001, ANN202
-    """A read model of a real SQLAlchemy ``Product`` whose calls go through ``dispatch``."""
-    Product, factory = _products(*rows)
-    reader = runtime.reader(Product, factory)
-
-    def call(service, endpoint, func, args, kwargs, **_):  # noqa: ANN001, ANN003, ANN202
-        assert (service, endpoint) == ("catalog", "_read.Product")
-        body, status = runtime.dispatch(reader, {"args": args, "kwargs": kwargs})
-        assert status == 200, body
-        return body["result"]
-
-    monkeypatch.setattr(runtime, "call", call)
-    return runtime.ReadModel("catalog", "Product", columns=("id", "sku", "price")), reader
+def _recorded(ex, root: Path, answer: str, run: str) -> str:  # noqa: ANN001
+    """Print what ``run`` (an expression on the moved module ``mini.a.use`` as ``u``) gives in
+    service a when every read model answers ``answer`` (an expression of ``op``), then the
+    reads the read models sent."""
+    return _run_in_service(
+        ex,
+        root / "out",
+        "a",
+        "from interservice import runtime\nimport mini.a.use as u\n"
+        "seen = []\n"
+        "def fetch(self, filters, op, key=None, **shape):\n"
+        f"    seen.append((op, shape))\n    return {answer}\n"
+        f"runtime.ReadModel.fetch = fetch\nprint({run})\nprint(seen)\n",
+    )
 
 
 def test_column_conditions_ordering_and_limits_are_applied_by_the_owner(monkeypatch) -> None:  # noqa: ANN001
-    P, _ = _wired(monkeypatch, (1, "tea", 3), (2, "cake", 5), (3, "tart", 8), (4, "bun", None))
+    _, P, _ = _wired(
+        monkeypatch,
+        [(1, "tea", 3), (2, "cake", 5), (3, "tart", 8), (4, "bun", None)],
+        columns=COLUMNS,
+    )
     skus = lambda q: [r.sku for r in q]  # noqa: E731
     assert skus(P.query.filter(P.price > 3).order_by(P.price.desc())) == ["tart", "cake"]
     assert skus(P.query.filter(P.sku.in_(["tea", "bun"])).order_by(P.id)) == ["tea", "bun"]
@@ -45,7 +51,7 @@ def test_column_conditions_ordering_and_limits_are_applied_by_the_owner(monkeypa
 
 
 def test_what_cannot_be_sent_fails_clearly(monkeypatch) -> None:  # noqa: ANN001
-    P, reader = _wired(monkeypatch, (1, "tea", 3))
+    _, P, reader = _wired(monkeypatch, [(1, "tea", 3)], columns=COLUMNS)
     other = runtime.ReadModel("orders", "Order", columns=("product_id",))
     with pytest.raises(runtime.NotExtractedError, match="join in memory"):
         P.query.filter(P.id == other.product_id)
@@ -125,17 +131,11 @@ def test_expression_queries_on_another_services_model_are_answered_by_its_read_m
     client = text(ex, "services/a/src/interservice/b_models.py")
     assert "Item = runtime.ReadModel(SERVICE, 'Item', columns=('id', 'kind', 'name'))" in client
     # the moved code runs against the read model: the conditions reach the runtime's query
-    out = _run_in_service(
+    out = _recorded(
         ex,
-        tmp_path / "out",
-        "a",
-        "from interservice import runtime\nimport mini.a.use as u\n"
-        "seen = []\n"
-        "def fetch(self, filters, op, key=None, **shape):\n"
-        "    seen.append((op, shape))\n"
-        "    return 0 if op == 'count' else [] if op == 'all' else runtime.ReadRow('Item', {'name': 'n'})\n"
-        "runtime.ReadModel.fetch = fetch\n"
-        "print(u.pick('k', ['t']))\nprint(seen)\n",
+        tmp_path,
+        "0 if op == 'count' else [] if op == 'all' else runtime.ReadRow('Item', {'name': 'n'})",
+        "u.pick('k', ['t'])",
     )
     assert out.splitlines() == [
         "([], 0, 'n')",
@@ -182,17 +182,11 @@ def test_a_query_refined_step_by_step_in_a_variable_is_sent_whole(tmp_path: Path
     lines = STEPS.splitlines()
     left = [c.line for c in ex.couplings if "Item.kind == kind" in lines[c.line - 1]]
     assert [c.converted for c in ex.couplings if c.line in left] == [True, False, False, False]
-    out = _run_in_service(
+    out = _recorded(
         ex,
-        tmp_path / "out",
-        "a",
-        "from interservice import runtime\nimport mini.a.use as u\n"
-        "seen = []\n"
-        "def fetch(self, filters, op, key=None, **shape):\n"
-        "    seen.append((op, shape))\n"
-        "    return 1 if op == 'count' else [runtime.ReadRow('Item', {'name': 'n'})]\n"
-        "runtime.ReadModel.fetch = fetch\n"
-        "print(u.search('k', ['n'], True))\nprint(seen)\n",
+        tmp_path,
+        "1 if op == 'count' else [runtime.ReadRow('Item', {'name': 'n'})]",
+        "u.search('k', ['n'], True)",
     )
     assert out.splitlines() == [
         "(['n'], 1)",
@@ -223,7 +217,7 @@ def test_a_many_to_many_link_reads_the_other_services_rows_by_the_keys_it_holds(
         __tablename__ = "notes"
         id = Column(Integer, primary_key=True)
 
-    P, _ = _wired(monkeypatch, (1, "tea", 3), (2, "cake", 5), (3, "tart", 8))
+    _wired(monkeypatch, [(1, "tea", 3), (2, "cake", 5), (3, "tart", 8)])
     engine = create_engine("sqlite://")
     Base.metadata.create_all(engine)
     with Session(engine) as session:
@@ -267,19 +261,13 @@ def test_a_session_query_of_another_services_model_asks_its_read_model(tmp_path:
     moved = text(ex, "services/a/src/mini/a/use.py")
     assert "return [i.name for i in Item.query.filter(Item.kind == kind).all()]" in moved
     assert "q = Item.query\n" in moved and "return Item.query.join(Other).all()" in moved
-    out = _run_in_service(
+    out = _recorded(
         ex,
-        tmp_path / "out",
-        "a",
-        "from interservice import runtime\nimport mini.a.use as u\n"
-        "def fetch(self, filters, op, key=None, **shape):\n"
-        "    print(op, shape)\n"
-        "    return 3 if op == 'count' else [runtime.ReadRow('Item', {'name': 'n'})]\n"
-        "runtime.ReadModel.fetch = fetch\n"
-        "print(u.by_kind('k'), u.stepwise('j'))\n",
+        tmp_path,
+        "3 if op == 'count' else [runtime.ReadRow('Item', {'name': 'n'})]",
+        "(u.by_kind('k'), u.stepwise('j'))",
     )
     assert out.splitlines() == [
-        "all {'where': [['kind', '==', 'k']]}",
-        "count {'where': [['kind', '==', 'j']]}",
-        "['n'] 3",
+        "(['n'], 3)",
+        "[('all', {'where': [['kind', '==', 'k']]}), ('count', {'where': [['kind', '==', 'j']]})]",
     ]
