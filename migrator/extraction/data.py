@@ -40,6 +40,9 @@ class _ModelCutter(cst.CSTTransformer):
         self.foreign_models = foreign_models  # class name -> owner
         self.table_models = table_models or {}  # table -> class name of its model
         self.taken = taken or set()  # (model, name) a back reference already gives
+        #: (model class, table) -> that model's column whose foreign key is ``<table>.id``
+        self.reverse_keys: dict[tuple[str, str], str] = {}
+        self.table: str | None = None  # ``__tablename__`` of the class being visited
         self._added: list[cst.FunctionDef] = []  # read properties for the class being left
         self.cuts: list[tuple[str, str, str, str, str]] = []  # model, attr, kind, target, owner
         self._class: list[str] = []
@@ -52,6 +55,7 @@ class _ModelCutter(cst.CSTTransformer):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._class.append(node.name.value)
+        self.table = _tablename(node)
         self._fields = {
             _dotted(t.target)
             for stmt in getattr(node.body, "body", [])
@@ -192,6 +196,13 @@ class _ModelCutter(cst.CSTTransformer):
                 self.read.add((model, attr))
                 return _linked_property(attr, owner, rel, link)
             back = _back_reference(small.value)
+            key = self.reverse_keys.get((rel, self.table or ""))
+            if back is None and key is not None and "id" in self._fields and not _single(small):
+                # one-to-many without a back reference: the owner's rows whose foreign key
+                # (found in the owner's model) holds this row's id
+                self.cuts.append((model, attr, "relationship", rel, owner))
+                self.read.add((model, attr))
+                return _read_property(attr, owner, rel, many=key)
             if back is not None and "id" in self._fields:
                 # one-to-many: the owner's rows whose key (named after the back reference)
                 # is this row's id
@@ -280,6 +291,54 @@ def _django_key_field(
     return line.with_changes(body=[new], trailing_whitespace=comment)
 
 
+def _tablename(node: cst.ClassDef) -> str | None:
+    """``__tablename__ = "x"`` of a model class."""
+    for stmt in getattr(node.body, "body", []):
+        for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else []:
+            if (
+                isinstance(small, (cst.Assign, cst.AnnAssign))
+                and _dotted(
+                    small.targets[0].target if isinstance(small, cst.Assign) else small.target
+                )
+                == "__tablename__"
+                and isinstance(small.value, cst.SimpleString)
+            ):
+                return str(small.value.evaluated_value)
+    return None
+
+
+def _single(line: cst.Assign | cst.AnnAssign) -> bool:
+    """``uselist=False``: one row, not a collection."""
+    return "uselist=False" in cst.Module([]).code_for_node(line).replace(" ", "")
+
+
+def reverse_keys(classes: dict[str, cst.ClassDef]) -> dict[tuple[str, str], str]:
+    """(model class name, table) -> the class's only column whose foreign key is
+    ``<table>.id`` (``ForeignKey("table.id")``), for one-to-many relationships to it."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for name, node in sorted(classes.items()):
+        for stmt in getattr(node.body, "body", []):
+            for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else []:
+                if not isinstance(small, (cst.Assign, cst.AnnAssign)) or not isinstance(
+                    small.value, cst.Call
+                ):
+                    continue
+                target = small.targets[0].target if isinstance(small, cst.Assign) else small.target
+                for arg in small.value.args:
+                    fk = arg.value
+                    if (
+                        isinstance(fk, cst.Call)
+                        and _dotted(fk.func).split(".")[-1] == "ForeignKey"
+                        and fk.args
+                        and isinstance(fk.args[0].value, cst.SimpleString)
+                        and isinstance(target, cst.Name)
+                    ):
+                        table, _, column = str(fk.args[0].value.evaluated_value).partition(".")
+                        if column == "id":
+                            found.setdefault((name, table), []).append(target.value)
+    return {k: v[0] for k, v in found.items() if len(v) == 1}
+
+
 def _many(value: cst.BaseExpression) -> bool:
     """A relationship that holds a collection (``uselist=True`` or a ``lazy="dynamic"``)."""
     text = cst.Module([]).code_for_node(value).replace(" ", "")
@@ -356,13 +415,15 @@ def cut_foreign_links(
     foreign_tables: dict[str, str],
     foreign_models: dict[str, str],
     table_models: dict[str, str] | None = None,
+    reverse: dict[tuple[str, str], str] | None = None,
 ) -> tuple[str, list[tuple[str, str, str, str, str, bool]]]:
     """Remove FKs to and relationships with other services' tables/models from model classes.
 
     A many-to-one relationship whose key column is in the class becomes a property that reads
     the row from the owner's read model, and so does a ``<name>_id`` key without one
-    (``table_models``: table -> model class, to know what to read); each cut says whether it
-    was converted so."""
+    (``table_models``: table -> model class, to know what to read), and a one-to-many one
+    without a back reference whose key the owner's model has (``reverse``, see reverse_keys);
+    each cut says whether it was converted so."""
     if not foreign_tables and not foreign_models:
         return code, []
     module = cst.parse_module(code)
@@ -375,6 +436,7 @@ def cut_foreign_links(
         )
     )
     cutter = _ModelCutter(foreign_tables, foreign_models, table_models, taken)
+    cutter.reverse_keys = reverse or {}
     new = module.visit(cutter)
     keys = {(m, f"{a}_id") for m, a in cutter.read} | cutter.keys
     return new.code, [

@@ -322,3 +322,38 @@ def test_a_row_sent_for_a_type_variable_of_models_is_loaded_as_the_owners_own(
     assert isinstance(row, Product) and row.sku == "tea"
     other = runtime.decode({runtime.ROW: "Case", "columns": {"id": 4}}, Subject)
     assert isinstance(other, runtime.ReadRow) and other.id == 4
+
+
+def test_a_one_to_many_relationship_reads_the_owners_rows_by_their_foreign_key(
+    tmp_path: Path,
+) -> None:
+    """``lines = relationship(Line)`` without a back reference, to another service's model
+    whose ``note_id`` is a foreign key to this table: the owner's rows with this row's id."""
+    use = (
+        "from sqlalchemy import Column, Integer\nfrom sqlalchemy.orm import relationship\n\n"
+        "from mini.b.models import Base, Item, Line\n\n\n"
+        "class Note(Base):\n    __tablename__ = 'notes'\n"
+        "    id = Column(Integer, primary_key=True)\n"
+        "    lines = relationship(Line, cascade='all')\n"
+        "    first = relationship(Line, uselist=False)\n"
+        "    items = relationship(Item)\n"
+    )
+    _app(tmp_path, use)
+    (tmp_path / "mini" / "b" / "models.py").write_text(
+        MODELS
+        + "    note_id = Column(Integer)\n\n\nfrom sqlalchemy import ForeignKey  # noqa: E402\n\n\n"
+        "class Line(Base):\n    __tablename__ = 'lines'\n"
+        "    id = Column(Integer, primary_key=True)\n"
+        "    note_id = Column(Integer, ForeignKey('notes.id'))\n"
+    )
+    plan = _plan()
+    plan.services["a"].tables.append("notes")
+    plan.services["b"].tables.append("lines")
+    ex = build_extraction(plan, None, tmp_path)
+    kinds = _kinds(ex, "mini/a/use.py", use)
+    assert kinds["lines = relationship(Line, cascade='all')"] == ("model", True)
+    assert kinds["first = relationship(Line, uselist=False)"] == ("model", False)  # one row
+    assert kinds["items = relationship(Item)"] == ("model", False)  # Item has no such key
+    moved = text(ex, "services/a/src/mini/a/use.py")
+    assert "return ReadModel('b', 'Line').query.filter_by(note_id=self.id).all()" in moved
+    assert "first = " not in moved and "items = " not in moved
