@@ -291,19 +291,21 @@ def _django_key_field(
     return line.with_changes(body=[new], trailing_whitespace=comment)
 
 
+def _class_assignments(node: cst.ClassDef) -> list[tuple[cst.BaseExpression, cst.BaseExpression]]:
+    """(target, value) of each assignment at the top of a class body."""
+    return [
+        (small.targets[0].target if isinstance(small, cst.Assign) else small.target, small.value)
+        for stmt in getattr(node.body, "body", [])
+        for small in (stmt.body if isinstance(stmt, cst.SimpleStatementLine) else [])
+        if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None
+    ]
+
+
 def _tablename(node: cst.ClassDef) -> str | None:
     """``__tablename__ = "x"`` of a model class."""
-    for stmt in getattr(node.body, "body", []):
-        for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else []:
-            if (
-                isinstance(small, (cst.Assign, cst.AnnAssign))
-                and _dotted(
-                    small.targets[0].target if isinstance(small, cst.Assign) else small.target
-                )
-                == "__tablename__"
-                and isinstance(small.value, cst.SimpleString)
-            ):
-                return str(small.value.evaluated_value)
+    for target, value in _class_assignments(node):
+        if _dotted(target) == "__tablename__" and isinstance(value, cst.SimpleString):
+            return str(value.evaluated_value)
     return None
 
 
@@ -317,25 +319,19 @@ def reverse_keys(classes: dict[str, cst.ClassDef]) -> dict[tuple[str, str], str]
     ``<table>.id`` (``ForeignKey("table.id")``), for one-to-many relationships to it."""
     found: dict[tuple[str, str], list[str]] = {}
     for name, node in sorted(classes.items()):
-        for stmt in getattr(node.body, "body", []):
-            for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else []:
-                if not isinstance(small, (cst.Assign, cst.AnnAssign)) or not isinstance(
-                    small.value, cst.Call
+        for target, value in _class_assignments(node):
+            for arg in value.args if isinstance(value, cst.Call) else []:
+                fk = arg.value
+                if (
+                    isinstance(fk, cst.Call)
+                    and _dotted(fk.func).split(".")[-1] == "ForeignKey"
+                    and fk.args
+                    and isinstance(fk.args[0].value, cst.SimpleString)
+                    and isinstance(target, cst.Name)
                 ):
-                    continue
-                target = small.targets[0].target if isinstance(small, cst.Assign) else small.target
-                for arg in small.value.args:
-                    fk = arg.value
-                    if (
-                        isinstance(fk, cst.Call)
-                        and _dotted(fk.func).split(".")[-1] == "ForeignKey"
-                        and fk.args
-                        and isinstance(fk.args[0].value, cst.SimpleString)
-                        and isinstance(target, cst.Name)
-                    ):
-                        table, _, column = str(fk.args[0].value.evaluated_value).partition(".")
-                        if column == "id":
-                            found.setdefault((name, table), []).append(target.value)
+                    table, _, column = str(fk.args[0].value.evaluated_value).partition(".")
+                    if column == "id":
+                        found.setdefault((name, table), []).append(target.value)
     return {k: v[0] for k, v in found.items() if len(v) == 1}
 
 
