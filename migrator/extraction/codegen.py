@@ -10,8 +10,7 @@ from typing import Any
 
 import libcst as cst
 
-from migrator.extraction.mover import dotted as _dotted
-from migrator.extraction.mover import names_in, prune_imports, split_module
+from migrator.extraction.mover import dotted, names_in, prune_imports, split_module
 from migrator.extraction.rewrite import Client
 from migrator.extraction.source import FunctionInfo, SourceTree
 
@@ -117,7 +116,8 @@ def client_module(
         if entry.kind == "read-model" and name:
             model = (entry.target or name).rpartition(":")[2]
             helpers = f", {dict(sorted(entry.helpers.items()))!r}" if entry.helpers else ""
-            blocks.append(f"{name} = runtime.ReadModel(SERVICE, {model!r}{helpers})")
+            columns = f", columns={entry.columns!r}" if entry.columns else ""
+            blocks.append(f"{name} = runtime.ReadModel(SERVICE, {model!r}{helpers}{columns})")
         if entry.kind == "unavailable" and name:
             blocks.append(
                 f"{name} = runtime.Unavailable(\n"
@@ -203,9 +203,9 @@ def _without_absent_models(
     mod = cst.Module([]).code_for_node(small.module)
     keep, absent = [], []
     for alias in small.names:
-        target = ":".join(str(p) for p in tree.resolve(mod, _dotted(alias.name)))
+        target = ":".join(str(p) for p in tree.resolve(mod, dotted(alias.name)))
         if target in tree.models and not has(*target.split(":")):
-            absent.append(_dotted(alias.asname.name) if alias.asname else _dotted(alias.name))
+            absent.append(dotted(alias.asname.name) if alias.asname else dotted(alias.name))
         else:
             keep.append(alias.with_changes(comma=cst.MaybeSentinel.DEFAULT))
     if not absent:

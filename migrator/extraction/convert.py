@@ -72,6 +72,11 @@ READ_VERBS = (
 )
 
 
+#: methods of builtin types: ``x.name()`` may be one of those, whatever the monolith defines
+BUILTIN_METHODS = {
+    m for t in (dict, list, str, bytes, set, tuple, int, float, object) for m in dir(t)
+}
+
 #: a parameter that is the caller's database session: the owner opens its own instead
 INJECTED_NAMES = {"session", "db_session", "dbsession"}
 INJECTED_TYPES = {"Session", "orm.Session", "sqlalchemy.orm.Session"}
@@ -83,6 +88,8 @@ class Verdict:
     reason: str = ""  # why not, for MIGRATION.md
     model: str | None = None  # the ORM model ("module:Class") involved, for a suggested DTO
     injected: bool = False  # a database session the owner supplies (never sent)
+    #: the models of an alias of several (``TypeVar("S", Case, Incident)``, ``A | B``)
+    models: tuple[str, ...] = ()
 
 
 OK = Verdict(True)
@@ -95,6 +102,15 @@ ROW_RESULTS = set(
     scalar_one_or_none all
     """.split()
 )
+
+
+def _members(value: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The types of ``A | B | C`` or ``Union[A, B]``."""
+    if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.BitOr):
+        return [*_members(value.left), *_members(value.right)]
+    if isinstance(value, cst.Subscript):
+        return [el.slice.value for el in value.slice if isinstance(el.slice, cst.Index)]
+    return [value]
 
 
 def _snake(name: str) -> str:
@@ -110,6 +126,8 @@ class Classifier:
         #: parameter is supplied by the owner (its own unit of work) instead of sent
         self.session_factory = session_factory
         self._returns: dict[str, Verdict] = {}  # module:function -> what a call returns
+        #: method name -> (module, definition) of every class of the monolith, built once
+        self._methods: dict[str, list[tuple[str, cst.FunctionDef]]] | None = None
         self.models = tree.models  # module:Class -> info
         self.model_names = {k.split(":")[1]: k for k in self.models}
         self.model_vars = {_snake(n): k for n, k in self.model_names.items()}
@@ -247,7 +265,16 @@ class Classifier:
         )
         if verdict.ok:
             return OK
-        return Verdict(False, f"{last}: {verdict.reason}", None if several else verdict.model)
+        if not several:
+            return Verdict(False, f"{last}: {verdict.reason}", verdict.model)
+        # rows of several models: each may cross on its own terms (Analyzer.row_verdict)
+        models = []
+        for part in parts if len(parts) > 1 else _members(value):
+            v = self._expr(part, module, seen)
+            if not v.ok and (v.model is None or not v.reason.endswith("is an ORM model")):
+                return Verdict(False, f"{last}: {verdict.reason}")
+            models += [] if v.ok or v.model is None else [v.model]
+        return Verdict(False, f"{last}: {verdict.reason}", models=tuple(models))
 
     def read_helpers(self, model: str, seen: frozenset[str] = frozenset()) -> dict[str, str]:
         """Class methods of ``model`` (or of the classes it derives from) that only read rows of
@@ -405,6 +432,41 @@ class Classifier:
             )
         return self._returns[key]
 
+    def _method_returns(self, name: str) -> Verdict | None:
+        """What ``obj.name()`` returns when the monolith's classes define methods ``name``
+        (``serialize``, ``to_json``) and every one of them is judged to return plain data;
+        None when no class defines it or a builtin type has a method of that name."""
+        key = f".{name}"
+        if key not in self._returns:
+            if self._methods is None:
+                self._methods = {}
+                for mod in sorted(self.tree.files):
+                    for cls in self.tree.info(mod).classes.values():
+                        for stmt in getattr(cls.node.body, "body", []):
+                            if isinstance(stmt, cst.FunctionDef):
+                                self._methods.setdefault(stmt.name.value, []).append((mod, stmt))
+            found = self._methods.get(name, [])
+            if not found or name.startswith("__") or name in BUILTIN_METHODS:
+                return None
+            # a method that reaches itself again (``super().serialize()``) returns what its
+            # other return statements do
+            self._returns[key] = OK
+            verdict = OK
+            for mod, stmt in found:
+                info = FunctionInfo(name, 0, [], None, stmt.asynchronous is not None, stmt, "")
+                v = (
+                    Verdict(False, "a coroutine function")
+                    if info.is_async
+                    else self.annotation(cst.Module([]).code_for_node(stmt.returns.annotation), mod)
+                    if stmt.returns is not None
+                    else self.returns(info, mod)
+                )
+                if not v.ok:
+                    verdict = Verdict(False, f".{name}() returns {v.reason}", v.model)
+                    break
+            self._returns[key] = verdict
+        return self._returns[key]
+
     def expression(
         self,
         expr: cst.BaseExpression,
@@ -540,6 +602,10 @@ class Classifier:
             callee = self._callee(name, module)
             if callee is not None:
                 return self._returns_of(*callee)
+            if strict and isinstance(expr.func, cst.Attribute):
+                method = self._method_returns(last)
+                if method is not None:
+                    return method
             return OK if not strict else Verdict(False, f"cannot tell what {name}() returns")
         if isinstance(expr, cst.Subscript):
             return OK if not strict else Verdict(False, "cannot tell what an item holds")

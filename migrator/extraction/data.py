@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from migrator.extraction.mover import dotted as _dotted
+from migrator.extraction.mover import dotted
 
 
 @dataclass(frozen=True, order=True)
@@ -40,6 +40,9 @@ class _ModelCutter(cst.CSTTransformer):
         self.foreign_models = foreign_models  # class name -> owner
         self.table_models = table_models or {}  # table -> class name of its model
         self.taken = taken or set()  # (model, name) a back reference already gives
+        #: (model class, table) -> that model's column whose foreign key is ``<table>.id``
+        self.reverse_keys: dict[tuple[str, str], str] = {}
+        self.table: str | None = None  # ``__tablename__`` of the class being visited
         self._added: list[cst.FunctionDef] = []  # read properties for the class being left
         self.cuts: list[tuple[str, str, str, str, str]] = []  # model, attr, kind, target, owner
         self._class: list[str] = []
@@ -52,15 +55,16 @@ class _ModelCutter(cst.CSTTransformer):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._class.append(node.name.value)
+        self.table = _tablename(node)
         self._fields = {
-            _dotted(t.target)
+            dotted(t.target)
             for stmt in getattr(node.body, "body", [])
             if isinstance(stmt, cst.SimpleStatementLine)
             for small in stmt.body
             if isinstance(small, cst.Assign)
             for t in small.targets
         } | {
-            _dotted(small.target)
+            dotted(small.target)
             for stmt in getattr(node.body, "body", [])
             if isinstance(stmt, cst.SimpleStatementLine)
             for small in stmt.body
@@ -97,14 +101,14 @@ class _ModelCutter(cst.CSTTransformer):
         if not (
             isinstance(node, cst.Call)
             and node.args
-            and _dotted(node.func).split(".")[-1] == "ForeignKey"
+            and dotted(node.func).split(".")[-1] == "ForeignKey"
         ):
             return None
         first = node.args[0].value
         if isinstance(first, cst.SimpleString):
             table = str(first.evaluated_value).split(".")[0]
             return table if table in self.foreign_tables else None
-        model = _dotted(first).split(".")[0]  # ``ForeignKey(User.id)``
+        model = dotted(first).split(".")[0]  # ``ForeignKey(User.id)``
         return model if model in self.foreign_models else None
 
     def _owner_of(self, target: str) -> str:
@@ -117,17 +121,17 @@ class _ModelCutter(cst.CSTTransformer):
             isinstance(node, cst.Call)
             and node.args
             and node.args[0].keyword is None
-            and _dotted(node.func).split(".")[-1].endswith(("ForeignKey", "OneToOneField"))
+            and dotted(node.func).split(".")[-1].endswith(("ForeignKey", "OneToOneField"))
         ):
             return None
         first = node.args[0].value
         name = (
-            str(first.evaluated_value) if isinstance(first, cst.SimpleString) else _dotted(first)
+            str(first.evaluated_value) if isinstance(first, cst.SimpleString) else dotted(first)
         ).split(".")[-1]
         return name if name in self.foreign_models else None
 
     def _rel_target(self, node: cst.BaseExpression) -> str | None:
-        if isinstance(node, cst.Call) and _dotted(node.func).split(".")[-1] in (
+        if isinstance(node, cst.Call) and dotted(node.func).split(".")[-1] in (
             "relationship",
             "relation",
             "backref",
@@ -139,7 +143,7 @@ class _ModelCutter(cst.CSTTransformer):
                 name = (
                     str(value.evaluated_value)
                     if isinstance(value, cst.SimpleString)
-                    else _dotted(value)
+                    else dotted(value)
                 )
                 name = name.split(".")[-1]
                 if name in self.foreign_models:
@@ -155,7 +159,7 @@ class _ModelCutter(cst.CSTTransformer):
         if not isinstance(small, (cst.Assign, cst.AnnAssign)) or small.value is None:
             return updated
         target = small.targets[0].target if isinstance(small, cst.Assign) else small.target
-        attr = _dotted(target)
+        attr = dotted(target)
         model = self._class[-1]
         django = self._django_key(small.value)
         if django is not None and isinstance(target, cst.Name):
@@ -169,7 +173,7 @@ class _ModelCutter(cst.CSTTransformer):
             rel is None
             and isinstance(small, cst.AnnAssign)
             and isinstance(small.value, cst.Call)
-            and _dotted(small.value.func).split(".")[-1] in ("relationship", "relation")
+            and dotted(small.value.func).split(".")[-1] in ("relationship", "relation")
         ):
             from migrator.extraction.mover import names_in
 
@@ -184,7 +188,21 @@ class _ModelCutter(cst.CSTTransformer):
                 self.cuts.append((model, attr, "relationship", rel, owner))
                 self.read.add((model, attr))
                 return _read_property(attr, owner, rel)
+            link = _keyword(small.value, "secondary")
+            if link is not None:
+                # many-to-many through a link table of this service: the owner's rows whose
+                # keys the link table holds for this row
+                self.cuts.append((model, attr, "relationship", rel, owner))
+                self.read.add((model, attr))
+                return _linked_property(attr, owner, rel, link)
             back = _back_reference(small.value)
+            key = self.reverse_keys.get((rel, self.table or ""))
+            if back is None and key is not None and "id" in self._fields and not _single(small):
+                # one-to-many without a back reference: the owner's rows whose foreign key
+                # (found in the owner's model) holds this row's id
+                self.cuts.append((model, attr, "relationship", rel, owner))
+                self.read.add((model, attr))
+                return _read_property(attr, owner, rel, many=key)
             if back is not None and "id" in self._fields:
                 # one-to-many: the owner's rows whose key (named after the back reference)
                 # is this row's id
@@ -204,7 +222,7 @@ class _ModelCutter(cst.CSTTransformer):
                     continue
                 kept.append(arg)
             if len(kept) != len(args):
-                func = _dotted(small.value.func).split(".")[-1]
+                func = dotted(small.value.func).split(".")[-1]
                 if func == "Column" and not any(a.keyword is None for a in kept):
                     kept.insert(
                         0, cst.Arg(cst.parse_expression("__import__('sqlalchemy').Integer"))
@@ -250,7 +268,7 @@ def _django_key_field(
     """``x = models.ForeignKey(Other, ...)`` -> ``x_id = models.BigIntegerField(...)``: the
     same database column, no constraint into a database this service does not have."""
     call = cst.ensure_type(small.value, cst.Call)
-    func = _dotted(call.func)
+    func = dotted(call.func)
     prefix = func.rpartition(".")[0] if "." in func else "__import__('django.db.models').db.models"
     args = [
         a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
@@ -273,6 +291,50 @@ def _django_key_field(
     return line.with_changes(body=[new], trailing_whitespace=comment)
 
 
+def _class_assignments(node: cst.ClassDef) -> list[tuple[cst.BaseExpression, cst.BaseExpression]]:
+    """(target, value) of each assignment at the top of a class body."""
+    return [
+        (small.targets[0].target if isinstance(small, cst.Assign) else small.target, small.value)
+        for stmt in getattr(node.body, "body", [])
+        for small in (stmt.body if isinstance(stmt, cst.SimpleStatementLine) else [])
+        if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None
+    ]
+
+
+def _tablename(node: cst.ClassDef) -> str | None:
+    """``__tablename__ = "x"`` of a model class."""
+    for target, value in _class_assignments(node):
+        if dotted(target) == "__tablename__" and isinstance(value, cst.SimpleString):
+            return str(value.evaluated_value)
+    return None
+
+
+def _single(line: cst.Assign | cst.AnnAssign) -> bool:
+    """``uselist=False``: one row, not a collection."""
+    return "uselist=False" in cst.Module([]).code_for_node(line).replace(" ", "")
+
+
+def reverse_keys(classes: dict[str, cst.ClassDef]) -> dict[tuple[str, str], str]:
+    """(model class name, table) -> the class's only column whose foreign key is
+    ``<table>.id`` (``ForeignKey("table.id")``), for one-to-many relationships to it."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for name, node in sorted(classes.items()):
+        for target, value in _class_assignments(node):
+            for arg in value.args if isinstance(value, cst.Call) else []:
+                fk = arg.value
+                if (
+                    isinstance(fk, cst.Call)
+                    and dotted(fk.func).split(".")[-1] == "ForeignKey"
+                    and fk.args
+                    and isinstance(fk.args[0].value, cst.SimpleString)
+                    and isinstance(target, cst.Name)
+                ):
+                    table, _, column = str(fk.args[0].value.evaluated_value).partition(".")
+                    if column == "id":
+                        found.setdefault((name, table), []).append(target.value)
+    return {k: v[0] for k, v in found.items() if len(v) == 1}
+
+
 def _many(value: cst.BaseExpression) -> bool:
     """A relationship that holds a collection (``uselist=True`` or a ``lazy="dynamic"``)."""
     text = cst.Module([]).code_for_node(value).replace(" ", "")
@@ -290,6 +352,34 @@ def _back_reference(value: cst.BaseExpression) -> str | None:
             ):
                 return str(arg.value.evaluated_value)
     return None
+
+
+def _keyword(value: cst.BaseExpression, name: str) -> cst.BaseExpression | None:
+    """The ``name=`` argument of a call."""
+    if isinstance(value, cst.Call):
+        for arg in value.args:
+            if arg.keyword is not None and arg.keyword.value == name:
+                return arg.value
+    return None
+
+
+def _linked_property(
+    attr: str, owner: str, model: str, link: cst.BaseExpression
+) -> cst.FunctionDef:
+    """A many-to-many relationship through ``link`` (the link table, or its name) as a read
+    of the owner's rows by the keys the link table holds (``runtime.linked_rows``)."""
+    table = cst.Module([]).code_for_node(link)
+    code = "\n".join(
+        [
+            "@property",
+            f"def {attr}(self):  # noqa: ANN201 - migrator: {model} is {owner}'s, read it there",
+            "    from interservice.runtime import linked_rows",
+            "",
+            f"    return linked_rows(self, {table}, {owner!r}, {model!r})",
+            "",
+        ]
+    )
+    return cst.ensure_type(cst.parse_statement(code), cst.FunctionDef)
 
 
 def _read_property(attr: str, owner: str, model: str, many: str | None = None) -> cst.FunctionDef:
@@ -321,13 +411,15 @@ def cut_foreign_links(
     foreign_tables: dict[str, str],
     foreign_models: dict[str, str],
     table_models: dict[str, str] | None = None,
+    reverse: dict[tuple[str, str], str] | None = None,
 ) -> tuple[str, list[tuple[str, str, str, str, str, bool]]]:
     """Remove FKs to and relationships with other services' tables/models from model classes.
 
     A many-to-one relationship whose key column is in the class becomes a property that reads
     the row from the owner's read model, and so does a ``<name>_id`` key without one
-    (``table_models``: table -> model class, to know what to read); each cut says whether it
-    was converted so."""
+    (``table_models``: table -> model class, to know what to read), and a one-to-many one
+    without a back reference whose key the owner's model has (``reverse``, see reverse_keys);
+    each cut says whether it was converted so."""
     if not foreign_tables and not foreign_models:
         return code, []
     module = cst.parse_module(code)
@@ -340,6 +432,7 @@ def cut_foreign_links(
         )
     )
     cutter = _ModelCutter(foreign_tables, foreign_models, table_models, taken)
+    cutter.reverse_keys = reverse or {}
     new = module.visit(cutter)
     keys = {(m, f"{a}_id") for m, a in cutter.read} | cutter.keys
     return new.code, [

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from migrator.extraction.mover import dotted as _dotted
+from migrator.extraction.mover import dotted
 
 if TYPE_CHECKING:
     from migrator.extraction.convert import Classifier
@@ -78,7 +78,7 @@ def _q_tree(expr: cst.BaseExpression) -> bool:
         return _q_tree(expr.expression)
     if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, (cst.BitOr, cst.BitAnd)):
         return _q_tree(expr.left) and _q_tree(expr.right)
-    if isinstance(expr, cst.Call) and _dotted(expr.func).split(".")[-1] == "Q":
+    if isinstance(expr, cst.Call) and dotted(expr.func).split(".")[-1] == "Q":
         return all(not a.star and (a.keyword is not None or _q_tree(a.value)) for a in expr.args)
     return False
 
@@ -87,7 +87,7 @@ def _aggregate(expr: cst.BaseExpression) -> bool:
     """``Sum("field")`` (``Count("field", distinct=True)``): one of ``AGGREGATES``."""
     return (
         isinstance(expr, cst.Call)
-        and _dotted(expr.func).split(".")[-1] in AGGREGATES
+        and dotted(expr.func).split(".")[-1] in AGGREGATES
         and len([a for a in expr.args if a.keyword is None]) == 1
         and isinstance(expr.args[0].value, cst.SimpleString)
         and all(a.keyword is None or a.keyword.value == "distinct" for a in expr.args)
@@ -238,7 +238,7 @@ class _Body(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in WRITES:
             self.writes.add(node.func.attr.value)
-        name = _dotted(node.func)
+        name = dotted(node.func)
         if name in self.params:
             self.used_as_row.add(name)
         if name in ("getattr", "hasattr", "setattr") and node.args:

@@ -16,8 +16,13 @@ from pathlib import Path
 
 import libcst as cst
 
-from migrator.extraction import codegen, frameworks
-from migrator.extraction.data import attribute_spans, cut_foreign_links, database_env_names
+from migrator.extraction import codegen, frameworks, queries
+from migrator.extraction.data import (
+    attribute_spans,
+    cut_foreign_links,
+    database_env_names,
+    reverse_keys,
+)
 from migrator.extraction.layout import KERNEL, Layout, build_layout
 from migrator.extraction.mover import (
     import_bindings,
@@ -443,14 +448,23 @@ def _service(
         if o not in (svc, KERNEL) and k.split(":")[1] not in local_models
     }
     files: dict[str, str] = {}
+    reverse = reverse_keys({k.split(":")[1]: c.node for k, c in sorted(tree.models.items())})
     for m, code in sorted(codes.items()):
         module = cst.parse_module(code)
         rewriter = ImportRewriter(m, tree, redirects, has)
         module = module.visit(rewriter)
+        # ``session.query(Model)`` of a model a read model stands in for asks that read model
+        stand_ins = {r.binding for r in refs.refs if r.module == m and analyzer.read_model(refs, r)}
+        if stand_ins:
+            module = module.visit(queries.SessionQueries(stand_ins))
         code = module.code
         if any(c.table for c in tree.info(m).classes.values()):
             code, cuts = cut_foreign_links(
-                code, foreign_tables, foreign_models, _table_models(tree, model_owner)
+                code,
+                foreign_tables,
+                foreign_models,
+                _table_models(tree, model_owner),
+                reverse,
             )
             # a use of the other model in a link now cut to a key read by it is gone too
             spans = attribute_spans(tree.info(m).module) if cuts else {}

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
-from migrator.extraction import djangoreads
+from migrator.extraction import djangoreads, queries
 from migrator.extraction.convert import Classifier, Verdict, suggest_dto
 from migrator.extraction.layout import KERNEL, Layout
-from migrator.extraction.mover import dotted as _dotted
+from migrator.extraction.mover import dotted
 from migrator.extraction.source import SourceTree
 from migrator.plan import Plan
 
@@ -69,6 +69,7 @@ class Entry:
     injected: tuple[str, ...] = ()  # session parameters the owner supplies (never sent)
     #: a read model's class methods that only read (method -> read), see read_helpers
     helpers: dict[str, str] = field(default_factory=dict)
+    columns: tuple[str, ...] = ()  # a read model's columns (``Model.col`` in its conditions)
 
 
 @dataclass
@@ -120,8 +121,11 @@ class _Uses(cst.CSTVisitor):
 
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
 
-    def __init__(self, names: set[str]) -> None:
+    def __init__(self, names: set[str], models: set[str] = frozenset()) -> None:  # type: ignore[assignment]
         self.names = names
+        self.models = models  # the bindings of ORM models (a column of one is a join)
+        #: ids of model names inside the conditions of a read chain the owner answers
+        self._served: set[int] = set()
         self.calls: list[tuple[str, str | None, int, cst.Call]] = []  # binding, attr, line, node
         self.attrs: dict[str, set[str]] = {}
         self.lines: dict[str, list[int]] = {}
@@ -137,6 +141,7 @@ class _Uses(cst.CSTVisitor):
         #: lines where a Django read chain calls a method of the model's own manager
         self.custom: dict[str, dict[int, set[str]]] = {}
         self._scopes: list[str] = []  # "class" | "function" | "route", innermost last
+        self._funcs: list[cst.FunctionDef] = []  # the enclosing functions, innermost last
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._scopes.append("class")
@@ -146,16 +151,18 @@ class _Uses(cst.CSTVisitor):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         routed = any(
-            _dotted(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
+            dotted(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
             .rpartition(".")[2]
             .lower()
             in ROUTE_VERBS
             for d in node.decorators
         )
         self._scopes.append("route" if routed else "function")
+        self._funcs.append(node)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._scopes.pop()
+        self._funcs.pop()
 
     def visit_Call(self, node: cst.Call) -> None:
         f = node.func
@@ -186,12 +193,36 @@ class _Uses(cst.CSTVisitor):
                 return
             kind = (
                 self.reads
-                if self._read_chain(node) or self._type_check(node) or self._model_error(node)
+                if id(node) in self._served
+                or self._read_chain(node)
+                or self._type_check(node)
+                or self._model_error(node)
                 else self.hints
                 if self._hint(node)
                 else self.others
             )
             kind.setdefault(node.value, set()).add(line)
+
+    def _query_variable(
+        self, assign: cst.CSTNode | None, binding: str
+    ) -> tuple[list[Method], list[cst.Name]] | None:
+        """``assign`` binds a read query of ``binding`` to a variable of the enclosing
+        function that holds only that query (queries.query_variable)."""
+        if not (
+            self._funcs
+            and isinstance(assign, cst.Assign)
+            and len(assign.targets) == 1
+            and isinstance(assign.targets[0].target, cst.Name)
+        ):
+            return None
+        return queries.query_variable(
+            assign.targets[0].target.value,
+            self._funcs[-1],
+            binding,
+            self.models,
+            READ_CHAIN | queries.SHAPING,
+            lambda n: self.get_metadata(ParentNodeProvider, n, None),
+        )
 
     def _method_call(self, node: cst.Name) -> Method | None:
         """``Name.method(...)``: (method, "key" | "filters" | "none" | "other", the call, the
@@ -235,7 +266,7 @@ class _Uses(cst.CSTVisitor):
         return (
             isinstance(parent, cst.Arg)
             and isinstance(call, cst.Call)
-            and _dotted(call.func) == "isinstance"
+            and dotted(call.func) == "isinstance"
             and len(call.args) == 2
             and call.args[1] is parent
         )
@@ -269,19 +300,28 @@ class _Uses(cst.CSTVisitor):
             current = parent
 
     def _read_chain(self, node: cst.Name) -> bool:
-        """``Model.query.filter_by(k=v).first()``, ``Model.objects.get(pk=1)`` and the like:
-        keyword filters and a read a read model answers, nothing else."""
+        """``Model.query.filter_by(k=v).first()``, ``Model.objects.get(pk=1)``,
+        ``session.query(Model).filter(Model.col == x).all()`` and the like: conditions (or
+        Django's queryset steps) and a read a read model answers, nothing else."""
         parent = self.get_metadata(ParentNodeProvider, node)
+        current: cst.CSTNode = parent
         if not (
             isinstance(parent, cst.Attribute)
             and parent.value is node
             and parent.attr.value in ("query", "objects")
         ):
-            return False
-        current: cst.CSTNode = parent
+            call = self.get_metadata(ParentNodeProvider, parent, None)
+            if not (isinstance(call, cst.Call) and queries.session_query(call, node.value)):
+                return False
+            current = call
         read = False
-        django = parent.attr.value == "objects"  # a manager: Django's queryset steps too
-        chain = READ_CHAIN | djangoreads.STEPS | djangoreads.WRITE_STEPS if django else READ_CHAIN
+        django = isinstance(parent, cst.Attribute) and parent.attr.value == "objects"
+        chain = (
+            READ_CHAIN | djangoreads.STEPS | djangoreads.WRITE_STEPS
+            if django  # a manager: Django's queryset steps too
+            else READ_CHAIN | queries.SHAPING
+        )
+        served: list[cst.Name] = []  # the model's names in the conditions the owner applies
         while True:
             attr = self.get_metadata(ParentNodeProvider, current)
             custom = (
@@ -295,28 +335,39 @@ class _Uses(cst.CSTVisitor):
                 and attr.value is current
                 and (attr.attr.value in chain or custom)
             ):
+                line = self.get_metadata(PositionProvider, node).start.line
+                ends = self.read_ends.setdefault(node.value, {}).setdefault(line, [])
+                op = current.func.attr.value if read else ""  # type: ignore[attr-defined]
+                if not django and (op in queries.REFINING or not read):
+                    # a query kept in a variable and refined step by step: its reads
+                    variable = self._query_variable(attr, node.value)
+                    if variable is not None:
+                        ends += variable[0]
+                        self._served.update(id(n) for n in [*served, *variable[1]])
+                        return True
+                    if isinstance(attr, cst.Assign):
+                        return False  # a query in a variable that is used for more
                 if read and isinstance(current, cst.Call):  # what it gives, for _rows_read
                     after = attr.attr.value if isinstance(attr, cst.Attribute) else None
-                    line = self.get_metadata(PositionProvider, node).start.line
-                    op = cst.ensure_type(current.func, cst.Attribute).attr.value
-                    ends = self.read_ends.setdefault(node.value, {}).setdefault(line, [])
                     ends.append((op, "", current, after))
+                    self._served.update(id(n) for n in served)
                 return read
             call = self.get_metadata(ParentNodeProvider, attr)
-            if (
-                not isinstance(call, cst.Call)
-                or call.func is not attr
-                or (django and not djangoreads.step_sendable(attr.attr.value, call))
-                or any(
-                    a.star or (a.keyword is None and attr.attr.value in ("filter", "filter_by"))
-                    for a in call.args
-                    if not django
-                )
-            ):
+            if not isinstance(call, cst.Call) or call.func is not attr:
                 return False
-            if custom:  # the model's own manager method: judged by Analyzer._custom_reads
-                line = self.get_metadata(PositionProvider, node).start.line
-                self.custom.setdefault(node.value, {}).setdefault(line, set()).add(attr.attr.value)
+            if django:
+                if not djangoreads.step_sendable(attr.attr.value, call):
+                    return False
+                if custom:  # the model's own manager method: judged by Analyzer._custom_reads
+                    line = self.get_metadata(PositionProvider, node).start.line
+                    self.custom.setdefault(node.value, {}).setdefault(line, set()).add(
+                        attr.attr.value
+                    )
+            else:
+                names = queries.served_arguments(attr.attr.value, call, node.value, self.models)
+                if names is None:
+                    return False
+                served += names
             read, current = True, call
 
     def _called(self, attr: cst.Attribute) -> bool:
@@ -371,6 +422,17 @@ class Analyzer:
         read-only ``ReadRow``. A row of the caller's model crosses as a read-only copy where
         the function ``key`` only reads columns of its parameter ``param``. The class itself,
         or anything else, still does not cross."""
+        if verdict.models and not verdict.ok and owner is not None:
+            # a row of one of several models (``TypeVar("S", Case, Incident)``): each must cross
+            each = [
+                self.row_verdict(Verdict(False, verdict.reason, m), owner, key, param)
+                for m in verdict.models
+            ]
+            bad = next((v for v in each if not v.ok), None)
+            if bad is not None:
+                return bad
+            names = " or ".join(m.rpartition(":")[2] for m in verdict.models)
+            return Verdict(True, f"one of {names} rows: {'; '.join(v.reason for v in each)}")
         if (
             verdict.ok
             or verdict.model is None
@@ -531,7 +593,7 @@ class Analyzer:
                             out, ref, custom
                         ):
                             out.reads.add((rel, line, node))
-                    elif line in uses.hints.get(binding, ()) and self._read_model(out, ref):
+                    elif line in uses.hints.get(binding, ()) and self.read_model(out, ref):
                         out.hints.add((rel, line, node))
         for binding, attr, line, call in uses.calls:
             if binding not in refs or not in_scope(line):
@@ -646,7 +708,7 @@ class Analyzer:
         return entry if entry is not None and entry.kind == "read-model" else None
 
     @classmethod
-    def _read_model(cls, out: ServiceRefs, ref: Ref) -> bool:
+    def read_model(cls, out: ServiceRefs, ref: Ref) -> bool:
         """The client module serves ``ref``'s name as a read model."""
         return cls._model_entry(out, ref) is not None
 
@@ -656,7 +718,13 @@ class Analyzer:
             info = self.tree.info(module)
             tops = {m.split(".")[0] for m in self.tree.files}
             names = {imp.binding for imp in info.imports if imp.module.split(".")[0] in tops}
-            uses = _Uses(names)
+            models = {n for n in info.classes if f"{module}:{n}" in self.classifier.models}
+            for imp in info.imports:
+                if imp.binding in names and imp.name is not None:
+                    tm, tn = self.tree.resolve(imp.module, imp.name)
+                    if f"{tm}:{tn}" in self.classifier.models:
+                        models.add(imp.binding)
+            uses = _Uses(names, models)
             MetadataWrapper(info.module, unsafe_skip_copy=True).visit(uses)
             self._uses_cache[module] = uses
         return self._uses_cache[module]
@@ -741,6 +809,7 @@ class Analyzer:
                     f"by {owner}: reads go to {owner}, anything else is data coupling",
                     model=key,
                     helpers=self.classifier.read_helpers(key),
+                    columns=tuple(sorted(self._columns(key))),
                 )
             if key in self.exceptions:
                 return Entry(tn, "class")
@@ -866,7 +935,7 @@ def _django_columns(node: cst.ClassDef) -> set[str]:
                 and isinstance(small.targets[0].target, cst.Name)
             ):
                 continue
-            name, field_class = small.targets[0].target.value, _dotted(small.value.func)
+            name, field_class = small.targets[0].target.value, dotted(small.value.func)
             if field_class.endswith(("ForeignKey", "OneToOneField")):
                 out.add(f"{name}_id")
             elif field_class.endswith("Field") and "ManyToMany" not in field_class:
@@ -952,7 +1021,10 @@ class _RowUses(cst.CSTVisitor):
                 isinstance(a.value, cst.Name) and a.value.value in self.names for a in node.args
             )
         ):
-            self.written = self.written or f"{_dotted(node.func)}(...)"
+            self.written = self.written or f"{dotted(node.func)}(...)"
+        first = node.args[0].value if node.args else None
+        if dotted(node.func) == "isinstance" and isinstance(first, cst.Name):
+            self.bare -= first.value in self.names  # a read model answers it (ReadRow)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if isinstance(node.value, cst.Name) and node.value.value in self.names:
@@ -998,14 +1070,14 @@ class ImportRewriter(cst.CSTTransformer):
             self.module,
             self.tree.is_package(self.module),
             len(updated.relative),
-            _dotted(updated.module) if updated.module else "",
+            dotted(updated.module) if updated.module else "",
         )
         if base is None:
             return updated
         groups: dict[str, list[cst.ImportAlias]] = {}
         order: list[str] = []
         for alias in updated.names:
-            name = _dotted(alias.name)
+            name = dotted(alias.name)
             tm, tn = self.tree.resolve(base, name)
             here = self.has(tm, tn)
             if tn is None and not here and tm in self.redirects:  # ``from pkg import module``
@@ -1074,7 +1146,7 @@ class ImportRewriter(cst.CSTTransformer):
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
         """``import_module("pkg.other_service.mod")`` loads the client module instead."""
-        if _dotted(updated.func).split(".")[-1] != "import_module" or not updated.args:
+        if dotted(updated.func).split(".")[-1] != "import_module" or not updated.args:
             return updated
         first = updated.args[0].value
         if not isinstance(first, cst.SimpleString):
@@ -1092,7 +1164,7 @@ class ImportRewriter(cst.CSTTransformer):
         out = []
         changed = False
         for alias in updated.names:
-            full = _dotted(alias.name)
+            full = dotted(alias.name)
             if alias.asname is not None and full in self.redirects and not self.has(full, None):
                 out.append(alias.with_changes(name=cst.parse_expression(self.redirects[full])))
                 changed = True
@@ -1133,13 +1205,13 @@ class KernelGuard(cst.CSTTransformer):
                 self.module,
                 self.tree.is_package(self.module),
                 len(small.relative),
-                _dotted(small.module) if small.module else "",
+                dotted(small.module) if small.module else "",
             )
             if base is None:
                 return None
             foreign = False
             for alias in small.names:
-                name = _dotted(alias.name)
+                name = dotted(alias.name)
                 tm, tn = self.tree.resolve(base, name)
                 if tm in self.tree.files and not self.layout.has(KERNEL, tm, tn):
                     foreign = True
@@ -1150,7 +1222,7 @@ class KernelGuard(cst.CSTTransformer):
         if isinstance(small, cst.Import):
             foreign = False
             for alias in small.names:
-                full = _dotted(alias.name)
+                full = dotted(alias.name)
                 if full in self.tree.files and not self.layout.has(KERNEL, full):
                     foreign = True
                 bindings.append(

@@ -222,6 +222,8 @@ def _row(value: dict[str, Any], hint: Any) -> Any:
     """A row sent over the wire: loaded by key when ``hint`` (or a member of an optional
     ``hint``) is an ORM model of this service, else a ``ReadRow``."""
     options = typing.get_args(hint) if typing.get_origin(hint) is not None else (hint,)
+    if isinstance(hint, typing.TypeVar):  # ``TypeVar("S", Case, Incident)``
+        options = hint.__constraints__ or (hint.__bound__,)
     for model in options:
         if (
             isinstance(model, type)
@@ -319,39 +321,166 @@ class ReadRow:
         return f"<{self._model} (read model) {self._data!r}>"
 
 
+#: column conditions a read model sends (``Model.col <op> value``), as the owner applies them
+WHERE_OPS = {
+    "==": "__eq__",
+    "!=": "__ne__",
+    "<": "__lt__",
+    "<=": "__le__",
+    ">": "__gt__",
+    ">=": "__ge__",
+    "in": "in_",
+    "not in": "not_in",
+    "like": "like",
+    "ilike": "ilike",
+    "is": "is_",
+    "is not": "is_not",
+}
+
+
+class ReadColumn:
+    """``Model.col`` of a read model: comparisons and ``in_``/``like``/``ilike``/``is_`` give
+    conditions, ``desc()``/``asc()`` an ordering, which the owner applies to its own query."""
+
+    __hash__ = object.__hash__
+
+    def __init__(self, model: ReadModel, name: str) -> None:
+        self.model = model
+        self.name = name
+
+    def _where(self, op: str, value: Any) -> ReadCondition:
+        if isinstance(value, ReadColumn):
+            raise NotExtractedError(
+                f"{self.model._name}.{self.name} {op} {value.model._name}.{value.name}: a join "
+                f"cannot be sent to {self.model._service}; read both by key and join in memory"
+            )
+        return ReadCondition(self, op, value)
+
+    def __eq__(self, other: object) -> ReadCondition:  # type: ignore[override]
+        return self._where("==", other)
+
+    def __ne__(self, other: object) -> ReadCondition:  # type: ignore[override]
+        return self._where("!=", other)
+
+    def __lt__(self, other: Any) -> ReadCondition:
+        return self._where("<", other)
+
+    def __le__(self, other: Any) -> ReadCondition:
+        return self._where("<=", other)
+
+    def __gt__(self, other: Any) -> ReadCondition:
+        return self._where(">", other)
+
+    def __ge__(self, other: Any) -> ReadCondition:
+        return self._where(">=", other)
+
+    def in_(self, values: Any) -> ReadCondition:
+        return self._where("in", list(values))
+
+    def not_in(self, values: Any) -> ReadCondition:
+        return self._where("not in", list(values))
+
+    notin_ = not_in
+
+    def like(self, pattern: str) -> ReadCondition:
+        return self._where("like", pattern)
+
+    def ilike(self, pattern: str) -> ReadCondition:
+        return self._where("ilike", pattern)
+
+    def is_(self, value: Any) -> ReadCondition:
+        return self._where("is", value)
+
+    def is_not(self, value: Any) -> ReadCondition:
+        return self._where("is not", value)
+
+    isnot = is_not
+
+    def desc(self) -> tuple[str, str]:
+        return (self.name, "desc")
+
+    def asc(self) -> tuple[str, str]:
+        return (self.name, "asc")
+
+
+class ReadCondition:
+    """``Model.col <op> value`` of a read model, sent to the owner as ``[col, op, value]``."""
+
+    def __init__(self, column: ReadColumn, op: str, value: Any) -> None:
+        self.column, self.op, self.value = column, op, value
+
+
 class ReadQuery:
-    """``Model.query`` / ``Model.objects`` of a read model: keyword filters, then one of
-    ``READ_OPS`` (or iteration), answered by the owner's ``_read.<Model>`` endpoint. A Django
-    queryset chain (``Q`` filters, ``exclude``, ``order_by``, ``values_list``, ``aggregate``)
-    goes along as ``steps`` that the owner's reader runs with its own ORM."""
+    """``Model.query`` / ``Model.objects`` of a read model, answered by the owner's
+    ``_read.<Model>`` endpoint after one of ``READ_OPS`` (or iteration). SQLAlchemy reads send
+    keyword filters, column conditions, ordering and limits (``shape``); a Django queryset
+    chain (``Q`` filters, ``exclude``, ``order_by``, ``values_list``, ``aggregate``) goes along
+    as ``steps`` that the owner's reader runs with its own ORM."""
 
     def __init__(
-        self, model: ReadModel, filters: dict[str, Any], steps: tuple[list[Any], ...] = ()
+        self,
+        model: ReadModel,
+        filters: dict[str, Any],
+        steps: tuple[list[Any], ...] = (),
+        shape: dict[str, Any] | None = None,
     ) -> None:
         self.model = model
         self.filters = filters
         self.steps = steps
+        #: ``where`` ([column, op, value]), ``order`` ([column, direction]), ``limit``, ``offset``
+        self.shape = shape or {}
+
+    def _with(self, **shape: Any) -> ReadQuery:
+        return ReadQuery(self.model, self.filters, self.steps, {**self.shape, **shape})
+
+    def _step(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None) -> ReadQuery:
+        step = [name, args, {k: _key_of(v) for k, v in (kwargs or {}).items()}]
+        return ReadQuery(self.model, self.filters, (*self.steps, step), self.shape)
 
     def filter_by(self, **filters: Any) -> ReadQuery:
         filters = {k: _key_of(v) for k, v in filters.items()}
         if self.steps:  # after a step, a filter is a step of its own (Django's order)
             return self._step("filter", [], filters)
-        return ReadQuery(self.model, {**self.filters, **filters})
+        return ReadQuery(self.model, {**self.filters, **filters}, self.steps, self.shape)
 
     def filter(self, *conditions: Any, **filters: Any) -> ReadQuery:
-        if conditions:
-            return self._step("filter", [_q_json(c, self.model) for c in conditions], filters)
-        return self.filter_by(**filters)
+        if not any(isinstance(c, ReadCondition) for c in conditions):
+            if conditions:  # Django's Q(...)
+                return self._step("filter", [_q_json(c, self.model) for c in conditions], filters)
+            return self.filter_by(**filters)
+        where = list(self.shape.get("where", []))
+        for c in conditions:
+            if not (isinstance(c, ReadCondition) and c.column.model._name == self.model._name):
+                raise NotExtractedError(
+                    f"{self.model._name}: only keyword filters and conditions on its own "
+                    f"columns can be sent to {self.model._service} (see MIGRATION.md)"
+                )
+            where.append([c.column.name, c.op, encode(c.value)])
+        query = self._with(where=where)
+        return query.filter_by(**filters) if filters else query
 
-    def _step(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None) -> ReadQuery:
-        step = [name, args, {k: _key_of(v) for k, v in (kwargs or {}).items()}]
-        return ReadQuery(self.model, self.filters, (*self.steps, step))
+    def order_by(self, *columns: Any) -> ReadQuery:
+        if all(isinstance(c, str) for c in columns):  # Django's field names
+            return self._step("order_by", list(columns))
+        order = list(self.shape.get("order", []))
+        for c in columns:
+            if isinstance(c, ReadColumn):
+                c = c.asc()
+            if not (isinstance(c, tuple) and len(c) == 2):
+                raise NotExtractedError(
+                    f"{self.model._name}: only its own columns can order a read (see MIGRATION.md)"
+                )
+            order.append(list(c))
+        return self._with(order=order)
+
+    def limit(self, count: int) -> ReadQuery:
+        return self._with(limit=int(count))
+
+    def offset(self, count: int) -> ReadQuery:
+        return self._with(offset=int(count))
 
     def exclude(self, *conditions: Any, **filters: Any) -> ReadQuery:
         return self._step("exclude", [_q_json(c, self.model) for c in conditions], filters)
-
-    def order_by(self, *fields: str) -> ReadQuery:
-        return self._step("order_by", list(fields))
 
     def distinct(self, *fields: str) -> ReadQuery:
         return self._step("distinct", list(fields))
@@ -372,11 +501,15 @@ class ReadQuery:
 
     def _write(self, op: str, values: dict[str, Any]) -> Any:
         return self.model.fetch(
-            self.filters, op, None, self.steps, {k: _key_of(v) for k, v in values.items()}
+            self.filters,
+            op,
+            None,
+            steps=self.steps,
+            values={k: _key_of(v) for k, v in values.items()},
         )
 
     def create(self, **values: Any) -> ReadRow:
-        return ReadRow(self.model.name, self._write("create", values))
+        return ReadRow(self.model._name, self._write("create", values))
 
     def get_or_create(self, defaults: dict | None = None, **values: Any) -> tuple[ReadRow, bool]:
         return self._made("get_or_create", values, defaults)
@@ -388,14 +521,14 @@ class ReadQuery:
         if defaults:
             values = {**values, "defaults": {k: _key_of(v) for k, v in defaults.items()}}
         row, created = self._write(op, values)
-        return ReadRow(self.model.name, row), bool(created)
+        return ReadRow(self.model._name, row), bool(created)
 
     def update(self, **values: Any) -> int:
         return self._write("update", values)
 
     def delete(self) -> tuple[int, dict[str, int]]:
         count = self._write("delete", {})
-        return count, {self.model.name: count}
+        return count, {self.model._name: count}
 
     def __getattr__(self, name: str) -> Any:
         """A method of the model's own manager or queryset (``objects.visible(shop)``): the
@@ -413,7 +546,8 @@ class ReadQuery:
         return self._step("aggregate", [], names)._ask("aggregate")
 
     def _ask(self, op: str, key: Any = None) -> Any:
-        return self.model.fetch(self.filters, op, key, self.steps)
+        steps = {"steps": self.steps} if self.steps else {}
+        return self.model.fetch(self.filters, op, key, **steps, **self.shape)
 
     def get(self, *conditions: Any, **filters: Any) -> Any:
         if filters or self.steps or any(_is_q(c) for c in conditions):  # Django's get(...)
@@ -455,7 +589,7 @@ class ReadQuery:
             try:
                 from werkzeug.exceptions import NotFound
             except ImportError:
-                raise self.model.DoesNotExist(self.model.name) from None
+                raise self.model.DoesNotExist(self.model._name) from None
             raise NotFound()
         return row
 
@@ -465,12 +599,19 @@ class ReadModel:
     answers ``Model.query...`` / ``Model.objects...`` reads with the columns; anything else
     fails like ``Unavailable``."""
 
-    def __init__(self, service: str, name: str, helpers: dict[str, str] | None = None) -> None:
-        self.service = service
-        self.name = name
+    def __init__(
+        self,
+        service: str,
+        name: str,
+        helpers: dict[str, str] | None = None,
+        columns: tuple[str, ...] = (),
+    ) -> None:
+        self._service = service
+        self._name = name
+        self._columns = columns  # ``Model.col`` gives a ReadColumn for query conditions
         #: the model's class methods that only read (``Model.get(key)``, ``Model.get_by(**kw)``):
         #: method -> the read that answers them
-        self.helpers = helpers or {}
+        self._helpers = helpers or {}
         self.DoesNotExist = type("DoesNotExist", (LookupError,), {})
         self.MultipleObjectsReturned = type("MultipleObjectsReturned", (LookupError,), {})
 
@@ -485,17 +626,19 @@ class ReadModel:
         filters: dict[str, Any],
         op: str,
         key: Any = None,
+        *,
         steps: tuple = (),
         values: dict[str, Any] | None = None,
+        **shape: Any,
     ) -> Any:
-        ask: dict[str, Any] = {"filters": filters, "op": op, "key": key}
+        ask: dict[str, Any] = {"filters": filters, "op": op, "key": key, **shape}
         if steps:
             ask["steps"] = list(steps)
         if values is not None:
             ask["values"] = values
         result = call(
-            self.service,
-            f"_read.{self.name}",
+            self._service,
+            f"_read.{self._name}",
             _no_hints,
             [],
             ask,
@@ -510,28 +653,30 @@ class ReadModel:
         elif shaped:
             rows = list(result or [])  # values, not rows
         else:
-            rows = [ReadRow(self.name, r) for r in result or []]
+            rows = [ReadRow(self._name, r) for r in result or []]
         if op == "all":
             return rows
         if op == "one" and not rows:
-            raise self.DoesNotExist(f"{self.name} matching {filters}")
+            raise self.DoesNotExist(f"{self._name} matching {filters}")
         if op in ("one", "one_or_none") and len(rows) > 1:
-            raise self.MultipleObjectsReturned(f"{self.name} matching {filters}")
+            raise self.MultipleObjectsReturned(f"{self._name} matching {filters}")
         return rows[0] if rows else None
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):  # protocols (``typing`` asks for some): not there
             raise AttributeError(name)
-        if name in self.helpers:
-            return self._helper(self.helpers[name])
+        if name in self._helpers:
+            return self._helper(self._helpers[name])
+        if name in self._columns:
+            return ReadColumn(self, name)
         raise NotExtractedError(
-            f"{self.name}.{name}: only reads of {self.name} go to {self.service} (see MIGRATION.md)"
+            f"{self._name}.{name}: only reads of {self._name} go to {self._service} (see MIGRATION.md)"
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise NotExtractedError(
-            f"{self.name} belongs to {self.service}: create it through "
-            f"{self.service}'s interface (see MIGRATION.md)"
+            f"{self._name} belongs to {self._service}: create it through "
+            f"{self._service}'s interface (see MIGRATION.md)"
         )
 
     def _helper(self, op: str) -> Callable[..., Any]:
@@ -540,20 +685,50 @@ class ReadModel:
                 return self.fetch({}, "get", args[0])
             if args or op == "get":
                 raise NotExtractedError(
-                    f"{self.name}: only a key or keyword filters can be sent to {self.service}"
+                    f"{self._name}: only a key or keyword filters can be sent to {self._service}"
                 )
             return self.fetch(filters, op)
 
         return read
 
     def __instancecheck__(self, obj: Any) -> bool:  # ``isinstance(row, Model)``
-        return isinstance(obj, ReadRow) and object.__getattribute__(obj, "_model") == self.name
+        return isinstance(obj, ReadRow) and object.__getattribute__(obj, "_model") == self._name
 
     def __or__(self, other: Any) -> Any:  # ``Model | None`` in an evaluated type hint
         return typing.Union[self, other]  # noqa: UP007 - values, not hints: | would recurse
 
     def __ror__(self, other: Any) -> Any:
         return typing.Union[other, self]  # noqa: UP007
+
+
+def linked_rows(row: Any, link: Any, service: str, name: str) -> list[Any]:
+    """A many-to-many relationship of ``row`` with another service's model through ``link``
+    (a link table of ``row``'s database, or its name): the other rows by the keys it holds."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import object_session
+
+    table = type(row).__table__
+    if isinstance(link, str):
+        link = table.metadata.tables[link]
+    mine = [
+        (c, fk)
+        for c in link.c
+        for fk in c.foreign_keys
+        if fk.target_fullname.split(".")[0] == table.name
+    ]
+    theirs = [c for c in link.c if c not in [m[0] for m in mine]]
+    session = object_session(row)
+    if len(mine) != 1 or len(theirs) != 1 or session is None:
+        raise NotExtractedError(f"{name} rows of {type(row).__name__}: cannot read {link.name}")
+    column, fk = mine[0]
+    key = getattr(row, fk.target_fullname.split(".")[1])
+    other = theirs[0]
+    target = next(iter(other.foreign_keys), None)
+    found = [k for (k,) in session.execute(select(other).where(column == key))]
+    model = ReadModel(
+        service, name, columns=(target.target_fullname.split(".")[1] if target else "id",)
+    )
+    return model.query.filter(getattr(model, model._columns[0]).in_(found)).all() if found else []
 
 
 def _no_hints() -> Any:  # the answer of a read is plain JSON
@@ -569,10 +744,16 @@ def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Call
         key: Any = None,
         steps: list | None = None,
         values: dict | None = None,
+        where: list | None = None,
+        order: list | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
     ) -> Any:
         if op not in READ_OPS and not (op in DJANGO_WRITES and hasattr(model, "objects")):
             raise ValueError(f"unknown read {op!r}")
         if hasattr(model, "objects"):  # Django
+            if where or order or limit or offset:
+                raise ValueError("column conditions are read from SQLAlchemy models only")
             steps = steps or []
             if op in DJANGO_WRITES:
                 return _django_write(model, filters, op, steps, values or {})
@@ -601,13 +782,17 @@ def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Call
             if op in ("get", "get_or_404"):
                 found = query.session.get(model, key)
                 return [] if found is None else [_columns(found)]
-            query = query.filter_by(**filters)
+            query = _shaped(model, query.filter_by(**filters), where or [], order or [])
+            if offset:
+                query = query.offset(int(offset))
+            if limit is not None:
+                query = query.limit(int(limit))
             if op == "count":
                 return query.count()
             if op == "exists":
                 return query.first() is not None
-            limit = _limit(op)
-            return [_columns(r) for r in (query.limit(limit) if limit else query).all()]
+            most = _limit(op)
+            return [_columns(r) for r in (query.limit(most) if most else query).all()]
         finally:
             if session is not None:
                 session.close()
@@ -627,7 +812,7 @@ def _key_of(value: Any) -> Any:
         return [_key_of(v) for v in value]
     if isinstance(value, ReadQuery):
         raise NotExtractedError(
-            f"{value.model.name}: a query of another service cannot be sent as a filter value"
+            f"{value.model._name}: a query of another service cannot be sent as a filter value"
         )
     return value
 
@@ -640,7 +825,7 @@ def _q_json(q: Any, model: ReadModel) -> dict[str, Any]:
     """A Django ``Q`` tree as JSON: its connector, negation and (lookup, value) children."""
     if not _is_q(q):
         raise NotExtractedError(
-            f"{model.name}: only keyword filters and Q(...) can be sent to {model.service}"
+            f"{model._name}: only keyword filters and Q(...) can be sent to {model._service}"
         )
     return {
         "connector": q.connector,
@@ -660,7 +845,7 @@ def _aggregate_json(agg: Any, model: ReadModel) -> list[Any]:
         or getattr(agg, "filter", None) is not None
     ):
         raise NotExtractedError(
-            f"{model.name}: only Count/Sum/Avg/Min/Max of a field go to {model.service}"
+            f"{model._name}: only Count/Sum/Avg/Min/Max of a field go to {model._service}"
         )
     return [name, sources[0].name, bool(getattr(agg, "distinct", False))]
 
@@ -751,6 +936,23 @@ def _own_method(rows: Any, name: str, model: Any) -> Callable[..., Any]:
             if not name.startswith("_"):
                 return getattr(rows, name)
     raise ValueError(f"{name} is not a method of {model.__name__}'s own manager")
+
+
+def _shaped(model: Any, query: Any, where: list, order: list) -> Any:
+    """The read model's column conditions and ordering applied to the owner's query: only
+    the model's own columns and the operators of ``WHERE_OPS``."""
+    from sqlalchemy import inspect as sa_inspect
+
+    columns = {a.key for a in sa_inspect(model).mapper.column_attrs}
+    for name, op, value in where:
+        if name not in columns or op not in WHERE_OPS:
+            raise ValueError(f"cannot read {model.__name__} by {name} {op}")
+        query = query.filter(getattr(getattr(model, name), WHERE_OPS[op])(value))
+    for name, way in order:
+        if name not in columns or way not in ("asc", "desc"):
+            raise ValueError(f"cannot order {model.__name__} by {name} {way}")
+        query = query.order_by(getattr(getattr(model, name), way)())
+    return query
 
 
 def _limit(op: str) -> int | None:

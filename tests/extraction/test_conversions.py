@@ -106,7 +106,7 @@ def test_a_model_named_only_in_a_type_hint_is_served_by_the_read_model(tmp_path:
         "return Item(name='x').name": ("model", False),
     }
     client = text(ex, "services/a/src/interservice/b_models.py")
-    assert "Item = runtime.ReadModel(SERVICE, 'Item')" in client
+    assert "Item = runtime.ReadModel(SERVICE, 'Item', columns=('id', 'kind', 'name'))" in client
     assert "| a | `mini/a/use.py:6` | `mini.b.models:Item` | b |" in text(ex, "EXTRACTION.md")
     # the hints are evaluated when the module is imported: the read model serves them
     out = _run_in_service(
@@ -143,9 +143,9 @@ def test_type_aliases_are_judged_by_the_types_they_name(tmp_path: Path) -> None:
     _app(tmp_path, use, api)
     ex = build_extraction(_plan(interface), None, tmp_path)
     calls = {c.callee.split(":")[1]: c for c in ex.calls}
-    assert {n for n, c in calls.items() if c.converted} == {"find", "create", "shout"}
+    # ``Item | int``: an Item row is the callee's own, loaded by key (see the test below)
+    assert {n for n, c in calls.items() if c.converted} == {"find", "create", "shout", "judge"}
     assert calls["echo"].reason == "argument 'value': Anything is a type variable of any type"
-    assert calls["judge"].reason.startswith("argument 'subject': Either: Item is an ORM model")
     assert "'find': _find" in text(ex, "services/b/src/interservice/endpoints.py")
 
 
@@ -196,18 +196,19 @@ def test_class_methods_that_only_read_are_answered_by_the_read_model(tmp_path: P
     }
     assert (
         "Item = runtime.ReadModel(SERVICE, 'Item', {'get': 'get', 'get_all': 'all', "
-        "'get_by': 'first'})" in text(ex, "services/a/src/interservice/b_models.py")
+        "'get_by': 'first'}, columns=('id', 'name'))"
+        in text(ex, "services/a/src/interservice/b_models.py")
     )
 
 
-def test_read_model_helpers_read_from_the_owners_orm(monkeypatch) -> None:  # noqa: ANN001
-    import pytest
-
+def _wired(monkeypatch, rows, helpers=None, columns=()):  # noqa: ANN001, ANN202
+    """A real SQLAlchemy ``Product`` holding ``rows``, a read model of it whose calls reach
+    the owner's reader through ``dispatch``, and that reader."""
     from migrator.extraction import runtime
 
     from .test_any_app import _products
 
-    Product, factory = _products((1, "tea", 3), (2, "cake", 5))
+    Product, factory = _products(*rows)
     reader = runtime.reader(Product, factory)
 
     def call(service, endpoint, func, args, kwargs, **_):  # noqa: ANN001, ANN003, ANN202
@@ -217,7 +218,17 @@ def test_read_model_helpers_read_from_the_owners_orm(monkeypatch) -> None:  # no
         return body["result"]
 
     monkeypatch.setattr(runtime, "call", call)
-    model = runtime.ReadModel("catalog", "Product", {"get": "get", "get_by": "first"})
+    return Product, runtime.ReadModel("catalog", "Product", helpers, columns), reader
+
+
+def test_read_model_helpers_read_from_the_owners_orm(monkeypatch) -> None:  # noqa: ANN001
+    import pytest
+
+    from migrator.extraction import runtime
+
+    Product, model, _ = _wired(
+        monkeypatch, [(1, "tea", 3), (2, "cake", 5)], {"get": "get", "get_by": "first"}
+    )
     assert model.get(2).sku == "cake" and model.get(9) is None
     assert isinstance(model.get(2), model) and not isinstance(
         model.get(2), runtime.ReadModel("catalog", "Other")
@@ -250,9 +261,99 @@ def test_a_model_named_in_a_link_cut_to_a_key_read_is_gone_from_the_moved_code(
     assert _kinds(ex, "mini/a/use.py", use) == {
         "item_id = Column(Integer, ForeignKey(Item.id))": ("model", True),
         "item = relationship(Item)": ("model", True),
-        "others = relationship(Item, secondary='links')": ("model", False),  # removed
-        "class Note(Base):": ("relationship", False),  # the cuts, on the class line
+        # many-to-many through a link table: read by the keys the link table holds
+        "others = relationship(Item, secondary='links')": ("model", True),
+        "class Note(Base):": ("relationship", True),  # the cuts, on the class line
     }
     moved = text(ex, "services/a/src/mini/a/use.py")
     assert "ForeignKey(Item" not in moved and "relationship(Item" not in moved
     assert "ReadModel('b', 'Item').query.get(key)" in moved
+    assert "return linked_rows(self, 'links', 'b', 'Item')" in moved
+
+
+UNION_API = (
+    "from typing import TypeVar\n\nfrom mini.a.notes import Note\nfrom mini.b.models import Item\n\n"
+    "Subject = TypeVar('Subject', Item, Note)\n\n\n"
+    "def label(subject: Subject) -> str:\n"
+    "    if isinstance(subject, Item):\n        return 'item %s' % subject.id\n"
+    "    return 'note %s' % subject.id\n\n\n"
+    "def rename(subject: Subject) -> None:\n    subject.text = 'x'\n\n\n"
+    "def either(subject: Item | Note) -> int:\n    return subject.id\n"
+)
+
+
+def test_a_row_of_one_of_several_models_crosses_when_each_of_them_can(tmp_path: Path) -> None:
+    """``TypeVar("Subject", Item, Note)`` (Item the callee's, Note the caller's): the callee's
+    row is loaded by key, the caller's crosses as a read-only copy where the callee only reads
+    its columns."""
+    use = (
+        "from mini.a.notes import Note\nfrom mini.b.api import either, label, rename\n\n\n"
+        "def run(note: Note):\n    return label(note), either(note), rename(note)\n"
+    )
+    _app(tmp_path, use, UNION_API)
+    (tmp_path / "mini" / "a" / "notes.py").write_text(
+        "from sqlalchemy import Column, Integer, String\n\nfrom mini.b.models import Base\n\n\n"
+        "class Note(Base):\n    __tablename__ = 'notes'\n"
+        "    id = Column(Integer, primary_key=True)\n    text = Column(String(20))\n"
+    )
+    plan = _plan(["mini.b.api:label", "mini.b.api:rename", "mini.b.api:either"])
+    plan.services["a"].modules.append("mini.a.notes")
+    plan.services["a"].tables.append("notes")
+    ex = build_extraction(plan, None, tmp_path)
+    calls = {c.callee.rpartition(":")[2]: c for c in ex.calls}
+    assert calls["label"].converted and calls["either"].converted, calls
+    assert not calls["rename"].converted
+    assert "changes the Note row" in calls["rename"].reason
+
+
+def test_a_row_sent_for_a_type_variable_of_models_is_loaded_as_the_owners_own(
+    monkeypatch,  # noqa: ANN001
+) -> None:
+    from typing import TypeVar
+
+    from migrator.extraction import runtime
+
+    from .test_any_app import _products
+
+    Product, factory = _products((1, "tea", 3))
+    monkeypatch.setattr(runtime, "ROW_SESSION", factory)
+    Subject = TypeVar("Subject", Product, int)
+    row = runtime.decode({runtime.ROW: "Product", "columns": {"id": 1}}, Subject)
+    assert isinstance(row, Product) and row.sku == "tea"
+    other = runtime.decode({runtime.ROW: "Case", "columns": {"id": 4}}, Subject)
+    assert isinstance(other, runtime.ReadRow) and other.id == 4
+
+
+def test_a_one_to_many_relationship_reads_the_owners_rows_by_their_foreign_key(
+    tmp_path: Path,
+) -> None:
+    """``lines = relationship(Line)`` without a back reference, to another service's model
+    whose ``note_id`` is a foreign key to this table: the owner's rows with this row's id."""
+    use = (
+        "from sqlalchemy import Column, Integer\nfrom sqlalchemy.orm import relationship\n\n"
+        "from mini.b.models import Base, Item, Line\n\n\n"
+        "class Note(Base):\n    __tablename__ = 'notes'\n"
+        "    id = Column(Integer, primary_key=True)\n"
+        "    lines = relationship(Line, cascade='all')\n"
+        "    first = relationship(Line, uselist=False)\n"
+        "    items = relationship(Item)\n"
+    )
+    _app(tmp_path, use)
+    (tmp_path / "mini" / "b" / "models.py").write_text(
+        MODELS
+        + "    note_id = Column(Integer)\n\n\nfrom sqlalchemy import ForeignKey  # noqa: E402\n\n\n"
+        "class Line(Base):\n    __tablename__ = 'lines'\n"
+        "    id = Column(Integer, primary_key=True)\n"
+        "    note_id = Column(Integer, ForeignKey('notes.id'))\n"
+    )
+    plan = _plan()
+    plan.services["a"].tables.append("notes")
+    plan.services["b"].tables.append("lines")
+    ex = build_extraction(plan, None, tmp_path)
+    kinds = _kinds(ex, "mini/a/use.py", use)
+    assert kinds["lines = relationship(Line, cascade='all')"] == ("model", True)
+    assert kinds["first = relationship(Line, uselist=False)"] == ("model", False)  # one row
+    assert kinds["items = relationship(Item)"] == ("model", False)  # Item has no such key
+    moved = text(ex, "services/a/src/mini/a/use.py")
+    assert "return ReadModel('b', 'Line').query.filter_by(note_id=self.id).all()" in moved
+    assert "first = " not in moved and "items = " not in moved

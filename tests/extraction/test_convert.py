@@ -129,3 +129,47 @@ def test_suggested_shape_lists_the_model_columns(classifier: Classifier) -> None
         "    quantity: int",
         "    unit_price: Decimal",
     ]
+
+
+def _classifier(root, models: str) -> Classifier:  # noqa: ANN001
+    """A classifier of the package ``pkg`` whose ``models`` module is ``models``."""
+    (root / "pkg").mkdir()
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "models.py").write_text(models)
+    return Classifier(SourceTree(root, ["pkg"]))
+
+
+def test_a_method_every_class_defines_as_returning_data_gives_data(tmp_path) -> None:  # noqa: ANN001
+    """``obj.serialize()`` on an object of unknown class: plain data when every method of
+    that name in the monolith returns plain data; a builtin type's method name never is."""
+    c = _classifier(
+        tmp_path,
+        "class Mixin:\n    def serialize(self, relations=False):\n"
+        "        data = {k: str(v) for k, v in vars(self).items()}\n        return data\n\n"
+        "    def rows(self):\n        return [1]\n\n    def copy(self):\n        return {}\n\n\n"
+        "class Other:\n    def rows(self):\n        return self\n\n"
+        "    def serialize_safe(self) -> dict:\n        return self.serialize()\n\n"
+        "    async def fetch_data(self):\n        return {}\n",
+    )
+    judge = lambda e: c.expression(cst.parse_expression(e), "pkg.models")  # noqa: E731
+    assert judge("person.serialize(relations=True)").ok
+    assert judge("current_user.serialize_safe()").ok
+    rows = judge("x.rows()")  # one definition returns the object itself
+    assert not rows.ok and rows.reason.startswith(".rows() returns"), rows.reason
+    assert not judge("x.copy()").ok  # dict.copy, list.copy ...
+    assert not judge("x.fetch_data()").ok  # a coroutine
+    assert judge("x.undefined()").reason == "cannot tell what x.undefined() returns"
+
+
+def test_a_method_that_calls_itself_again_is_judged_by_its_other_returns(tmp_path) -> None:  # noqa: ANN001
+    c = _classifier(
+        tmp_path,
+        "class Base:\n    def serialize(self):\n        return {'id': 1}\n\n\n"
+        "class Child(Base):\n    def serialize(self):\n        data = super().serialize()\n"
+        "        return data if self else self.serialize()\n\n\n"
+        "class Odd:\n    def dump(self):\n        return self.dump() if self else self\n",
+    )
+    assert c.expression(cst.parse_expression("x.serialize()"), "pkg.models").ok
+    assert not c.expression(cst.parse_expression("x.dump()"), "pkg.models").ok
+    # inside a literal, as before, a call is not judged strictly
+    assert c.expression(cst.parse_expression("[x.dump()]"), "pkg.models").ok

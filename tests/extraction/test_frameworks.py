@@ -165,7 +165,10 @@ def test_django_services_get_settings_urlconf_and_serve(tmp_path: Path) -> None:
     assert "ReadModel('catalog', 'Product').query.get(key)" in models
     assert ex.uses_fraction == 1.0
     client = (out / "services/orders/src/interservice/catalog_models.py").read_text()
-    assert "Product = runtime.ReadModel(SERVICE, 'Product')" in client
+    assert (
+        "Product = runtime.ReadModel(SERVICE, 'Product', columns=('id', 'pk', 'price', 'sku'))"
+        in client
+    )
     src = out / "services" / "orders" / "src"
     settings = (src / "interservice" / "settings.py").read_text()
     assert "from tinydj.settings import *" in settings
