@@ -546,7 +546,7 @@ class ReadQuery:
         return self._step("aggregate", [], names)._ask("aggregate")
 
     def _ask(self, op: str, key: Any = None) -> Any:
-        steps = {"steps": self.steps} if self.steps else {}
+        steps: dict[str, Any] = {"steps": self.steps} if self.steps else {}
         return self.model.fetch(self.filters, op, key, **steps, **self.shape)
 
     def get(self, *conditions: Any, **filters: Any) -> Any:
