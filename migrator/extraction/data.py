@@ -488,15 +488,36 @@ Relation = tuple[str, str, str]
 
 
 def relations(
-    node: cst.ClassDef, table: str | None, reverse: dict[tuple[str, str], str]
+    node: cst.ClassDef,
+    table: str | None,
+    reverse: dict[tuple[str, str], str],
+    tables: dict[str, str] | None = None,
 ) -> dict[str, Relation]:
     """The relationships of a model class that a read-only copy of its row can read from the
-    target's owner by a key: many-to-one with its key column in this class (``<attr>_id`` or
-    ``foreign_keys=[col]``), and one-to-many (or one-to-one, ``uselist=False``) where the
-    target has exactly one foreign key to ``table`` (``reverse``, see reverse_keys).
+    target's owner by a key: many-to-one with its key column in this class (``<attr>_id``,
+    ``foreign_keys=[col]``, or its only column with a foreign key to the target's table in
+    ``tables``: class name -> table), and one-to-many (or one-to-one, ``uselist=False``) where
+    the target has exactly one foreign key to ``table`` (``reverse``, see reverse_keys).
     Many-to-many and anything else are left out."""
     assigned = _class_assignments(node) + declared_attrs(node)
     fields = {dotted(t) for t, _ in assigned}
+    pointing: dict[str, list[str]] = {}  # table or class name -> this class's key columns
+    for target, value in assigned:
+        for arg in value.args if isinstance(value, cst.Call) else []:
+            fk = arg.value
+            if (
+                isinstance(target, cst.Name)
+                and isinstance(fk, cst.Call)
+                and dotted(fk.func).split(".")[-1] == "ForeignKey"
+                and fk.args
+            ):
+                first = fk.args[0].value
+                to = (
+                    str(first.evaluated_value)
+                    if isinstance(first, cst.SimpleString)
+                    else dotted(first)
+                ).split(".")[0]
+                pointing.setdefault(to, []).append(target.value)
     out: dict[str, Relation] = {}
     for target, value in assigned:
         if not (
@@ -525,6 +546,12 @@ def relations(
             out[attr] = (rel, f"{attr}_id", "one")
         elif len(named) == 1 and not _many(value):
             out[attr] = (rel, named.pop(), "one")
+        elif (
+            keys is None
+            and not _many(value)
+            and len(found := pointing.get((tables or {}).get(rel, ""), pointing.get(rel, []))) == 1
+        ):
+            out[attr] = (rel, found[0], "one")
         elif keys is None and table and (rel, table) in reverse:
             kind = "back" if "uselist=False" in text else "many"
             out[attr] = (rel, reverse[(rel, table)], kind)

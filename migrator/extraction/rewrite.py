@@ -403,6 +403,7 @@ class Analyzer:
         self._uses_cache: dict[str, _Uses] = {}
         self._relations: dict[str, dict[str, tuple[str, str, str]]] = {}
         self._reverse: dict[tuple[str, str], str] | None = None
+        self._tables: dict[str, str] = {}  # model class name -> its table
         #: relationships read through a copy by the rows judged since the last ``_take_related``
         self._related: dict[str, dict[str, tuple[str, str, str, str]]] = {}
 
@@ -525,8 +526,9 @@ class Analyzer:
     ) -> bool:
         """Whether ``func`` uses the relationship ``attr`` of the ``model`` row for more than
         a copy resolves (``runtime.ReadRow``): a many-to-one row may only be read for its
-        columns (or its own relationships, by the same rule), a one-to-many list only looped
-        over for that; what is read so is noted for the client (``_take_related``)."""
+        columns (or its own relationships, by the same rule), also through a name it is
+        bound to, a one-to-many list only looped over for that; what is read so is noted for
+        the client (``_take_related``)."""
         rel = self.relations_of(model).get(attr)
         if rel is None:
             return True
@@ -539,6 +541,9 @@ class Analyzer:
                 if rest or not how.startswith("for:"):
                     return True
                 if self._misuse(func, {how[4:]}, target, depth=depth + 1):
+                    return True
+            elif not rest and how.startswith("bind:"):  # ``project = case.project``
+                if self._misuse(func, {how[5:]}, target, depth=depth + 1):
                     return True
             elif not rest or (how == "set" and len(rest) == 1):
                 return True
@@ -565,6 +570,10 @@ class Analyzer:
         if self._reverse is None:
             nodes = {k.split(":")[1]: m.node for k, m in sorted(self.tree.models.items())}
             self._reverse = reverse_keys(nodes)
+            self._tables = {
+                k.split(":")[1]: m.table or _snake(k.split(":")[1])
+                for k, m in sorted(self.tree.models.items(), reverse=True)
+            }
         if model in self._relations:
             return self._relations[model]
         info = self.tree.models.get(model) or self._class(model)
@@ -576,9 +585,9 @@ class Analyzer:
             parent = self.classifier.class_of(base, module)
             if parent is not None:
                 found.update(self.relations_of(parent, seen | {model}))
-        # without ``__tablename__``: the table name SQLAlchemy helpers derive from the class
-        table = info.table or re.sub(r"(?<!^)(?=[A-Z])", "_", info.name).lower()
-        for attr, (name, fk, kind) in relations(info.node, table, self._reverse).items():
+        table = info.table or _snake(info.name)
+        rels = relations(info.node, table, self._reverse, self._tables)
+        for attr, (name, fk, kind) in rels.items():
             target = self.classifier.model_names.get(name)
             if target is not None and self.owner_of(*target.split(":")) not in (None, KERNEL):
                 found[attr] = (target, fk, kind)
@@ -1016,6 +1025,11 @@ class Analyzer:
 ROW_REASON = "a row of"
 
 
+def _snake(name: str) -> str:
+    """The table name SQLAlchemy helpers derive from a model class without ``__tablename__``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
 def _relationship_type(typ: str) -> bool:
     """A mapped attribute typed as another model or a collection (the same test as
     ``suggest_dto``): not a column."""
@@ -1095,7 +1109,8 @@ RELATED_DEPTH = 3
 
 class _Chains(cst.CSTVisitor):
     """Attribute chains read from names bound to a row (``row.a.b`` -> ("a", "b")), each with
-    how it is used: "read", "call" (a method), "set" (assigned) or "for:<name>" (looped)."""
+    how it is used: "read", "call" (a method), "set" (assigned), "bind:<name>" (``name = ...``)
+    or "for:<name>" (looped)."""
 
     def __init__(self, names: set[str]) -> None:
         self.names = names
@@ -1104,6 +1119,10 @@ class _Chains(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         self._how.setdefault(id(node.func), "call")
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self._how[id(node.value)] = f"bind:{node.targets[0].target.value}"
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
         self._how[id(node.target)] = "set"

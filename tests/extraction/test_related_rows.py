@@ -24,6 +24,10 @@ MODELS = (
     "    id = Column(Integer, primary_key=True)\n    name = Column(String(20))\n"
     "    kind_id = Column(Integer, ForeignKey('kinds.id'))\n"
     "    kind = relationship('Kind', back_populates='items')\n"
+    "    shelf_ref = Column(Integer, ForeignKey('shelves.id'))\n"
+    "    shelf = relationship('Shelf')\n\n\n"
+    "class Shelf(Base):\n    __tablename__ = 'shelves'\n"
+    "    id = Column(Integer, primary_key=True)\n    label = Column(String(20))\n"
 )
 API = (
     "from mini.b.models import Item, Kind\n\n\n"
@@ -34,6 +38,8 @@ USE = (
     "from mini.b.api import find, kind_of\n\n\n"
     "def label(key):\n    item = find(key)\n    return item.name + ' ' + item.kind.title.upper()\n\n\n"
     "def names(key):\n    kind = kind_of(key)\n    return sorted(i.name for i in kind.items)\n\n\n"
+    "def shelved(key):\n    item = find(key)\n    kind = item.kind\n"
+    "    return kind.title + ' ' + item.shelf.label\n\n\n"
     "def deep(key):\n    item = find(key)\n    return len(item.kind.items)\n\n\n"
     "def handed(key):\n    item = find(key)\n    return str(item.kind)\n\n\n"
     "def changed(key):\n    item = find(key)\n    item.kind.title = 'x'\n"
@@ -58,17 +64,21 @@ def test_reading_columns_of_a_returned_rows_related_rows_is_converted(tmp_path: 
         for c in ex.calls
         if c.file == "mini/a/use.py"
     }
-    assert calls["label"].converted and calls["names"].converted, calls
+    for name in ("label", "names", "shelved"):
+        assert calls[name].converted, calls[name]
     # a list is only looped over; the related row is not handed on nor changed
     for name in ("deep", "handed", "changed"):
         assert not calls[name].converted, name
         assert "which is not one of its columns" in calls[name].reason
     client = text(ex, "services/a/src/interservice/b_api.py")
-    assert "runtime.relate('Item', {'kind': ('Kind', 'b', 'kind_id', 'one')})" in client
+    assert (
+        "runtime.relate('Item', {'kind': ('Kind', 'b', 'kind_id', 'one'), "
+        "'shelf': ('Shelf', 'b', 'shelf_ref', 'one')})"
+    ) in client
     assert "runtime.relate('Kind', {'items': ('Item', 'b', 'kind_id', 'many')})" in client
     # the owner answers the copies' reads of both models
     endpoints = text(ex, "services/b/src/interservice/endpoints.py")
-    assert "_read.Kind" in endpoints and "_read.Item" in endpoints
+    assert all(f"_read.{m}" in endpoints for m in ("Kind", "Item", "Shelf"))
 
 
 OWNER = (
@@ -81,14 +91,18 @@ OWNER = (
     "class Item(Base):\n    __tablename__ = 'items'\n"
     "    id = Column(Integer, primary_key=True)\n    name = Column(String(20))\n"
     "    kind_id = Column(Integer, ForeignKey('kinds.id'))\n"
+    "    shelf_ref = Column(Integer, ForeignKey('shelves.id'))\n"
+    "class Shelf(Base):\n    __tablename__ = 'shelves'\n"
+    "    id = Column(Integer, primary_key=True)\n    label = Column(String(20))\n"
     "engine = create_engine('sqlite://')\nBase.metadata.create_all(engine)\n"
     "factory = sessionmaker(engine)\n"
     "with factory() as s:\n"
-    "    s.add_all([Kind(id=1, title='tea'), Kind(id=2, title='cake'),\n"
-    "               Item(id=1, name='green', kind_id=1), Item(id=2, name='black', kind_id=1),\n"
+    "    s.add_all([Kind(id=1, title='tea'), Kind(id=2, title='cake'), Shelf(id=5, label='top'),\n"
+    "               Item(id=1, name='green', kind_id=1, shelf_ref=5), Item(id=2, name='black', kind_id=1),\n"
     "               Item(id=3, name='sponge', kind_id=2)])\n    s.commit()\n"
     "readers = {'_read.Kind': runtime.reader(Kind, factory),\n"
-    "           '_read.Item': runtime.reader(Item, factory)}\n"
+    "           '_read.Item': runtime.reader(Item, factory),\n"
+    "           '_read.Shelf': runtime.reader(Shelf, factory)}\n"
     "asked = []\n"
     "def call(service, endpoint, func, args, kwargs, **_):\n"
     "    asked.append(endpoint)\n"
@@ -112,11 +126,11 @@ def test_the_generated_copy_reads_related_rows_from_the_owners_reader(tmp_path: 
         tmp_path / "out",
         "a",
         OWNER + "import mini.a.use as u\n"
-        "print(u.label(1), u.label(3), u.names(1), u.names(2))\n"
+        "print(u.label(1), u.label(3), u.names(1), u.names(2), u.shelved(1))\n"
         "item = u.find(2)\nprint(item.kind.title, item.kind.id)\nprint(asked)\n",
     )
     first, second, third = out.splitlines()
-    assert first == "green TEA sponge CAKE ['black', 'green'] ['sponge']"
+    assert first == "green TEA sponge CAKE ['black', 'green'] ['sponge'] tea top"
     assert second == "tea 1"
     # the copy keeps what it read: item 2's kind was asked for once
     assert eval(third)[-2:] == ["find", "_read.Kind"]  # noqa: S307 - a printed list
