@@ -537,6 +537,8 @@ class Analyzer:
             if path[0] != attr:
                 continue
             rest = path[1:]
+            if not rest and how == "test":  # the copy answers None, a row or a list
+                continue
             if kind == "many":
                 if rest or not how.startswith("for:"):
                     return True
@@ -1109,8 +1111,8 @@ RELATED_DEPTH = 3
 
 class _Chains(cst.CSTVisitor):
     """Attribute chains read from names bound to a row (``row.a.b`` -> ("a", "b")), each with
-    how it is used: "read", "call" (a method), "set" (assigned), "bind:<name>" (``name = ...``)
-    or "for:<name>" (looped)."""
+    how it is used: "read", "call" (a method), "set" (assigned), "bind:<name>" (``name = ...``),
+    "test" (``if row.a:``, ``row.a is None``) or "for:<name>" (looped)."""
 
     def __init__(self, names: set[str]) -> None:
         self.names = names
@@ -1119,6 +1121,29 @@ class _Chains(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         self._how.setdefault(id(node.func), "call")
+
+    def _test(self, node: cst.BaseExpression) -> None:
+        """``if row.rel:``, ``not row.rel``, ``row.rel is None``: a copy answers those."""
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+            node = node.expression
+        if isinstance(node, cst.BooleanOperation):
+            self._test(node.left)
+            self._test(node.right)
+        elif isinstance(node, cst.Comparison) and all(
+            isinstance(c.operator, (cst.Is, cst.IsNot))
+            and isinstance(c.comparator, cst.Name)
+            and c.comparator.value == "None"
+            for c in node.comparisons
+        ):
+            self._how[id(node.left)] = "test"
+        else:
+            self._how.setdefault(id(node), "test")
+
+    def visit_If(self, node: cst.If) -> None:
+        self._test(node.test)
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        self._test(node.test)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):

@@ -40,6 +40,8 @@ USE = (
     "def names(key):\n    kind = kind_of(key)\n    return sorted(i.name for i in kind.items)\n\n\n"
     "def shelved(key):\n    item = find(key)\n    kind = item.kind\n"
     "    return kind.title + ' ' + item.shelf.label\n\n\n"
+    "def tested(key):\n    item = find(key)\n"
+    "    return item.kind.title if item.kind is not None and item.shelf else '-'\n\n\n"
     "def deep(key):\n    item = find(key)\n    return len(item.kind.items)\n\n\n"
     "def handed(key):\n    item = find(key)\n    return str(item.kind)\n\n\n"
     "def changed(key):\n    item = find(key)\n    item.kind.title = 'x'\n"
@@ -64,7 +66,7 @@ def test_reading_columns_of_a_returned_rows_related_rows_is_converted(tmp_path: 
         for c in ex.calls
         if c.file == "mini/a/use.py"
     }
-    for name in ("label", "names", "shelved"):
+    for name in ("label", "names", "shelved", "tested"):
         assert calls[name].converted, calls[name]
     # a list is only looped over; the related row is not handed on nor changed
     for name in ("deep", "handed", "changed"):
@@ -126,11 +128,11 @@ def test_the_generated_copy_reads_related_rows_from_the_owners_reader(tmp_path: 
         tmp_path / "out",
         "a",
         OWNER + "import mini.a.use as u\n"
-        "print(u.label(1), u.label(3), u.names(1), u.names(2), u.shelved(1))\n"
+        "print(u.label(1), u.label(3), u.names(1), u.names(2), u.shelved(1), u.tested(1), u.tested(3))\n"
         "item = u.find(2)\nprint(item.kind.title, item.kind.id)\nprint(asked)\n",
     )
     first, second, third = out.splitlines()
-    assert first == "green TEA sponge CAKE ['black', 'green'] ['sponge'] tea top"
+    assert first == "green TEA sponge CAKE ['black', 'green'] ['sponge'] tea top tea -"
     assert second == "tea 1"
     # the copy keeps what it read: item 2's kind was asked for once
     assert eval(third)[-2:] == ["find", "_read.Kind"]  # noqa: S307 - a printed list
