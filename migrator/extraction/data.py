@@ -576,3 +576,28 @@ def declared_attrs(node: cst.ClassDef) -> list[tuple[cst.BaseExpression, cst.Bas
             if len(returns) == 1:
                 out.append((stmt.name, returns[0]))
     return out
+
+
+def backrefs(
+    node: cst.ClassDef,
+    table: str | None,
+    reverse: dict[tuple[str, str], str],
+    tables: dict[str, str] | None = None,
+) -> list[tuple[str, str, Relation]]:
+    """``relationship(T, backref="b")`` in model class ``node`` (one that ``relations``
+    resolves) also gives T a relationship ``b`` back to this class: (T, b, its relation)."""
+    found = relations(node, table, reverse, tables)
+    out: list[tuple[str, str, Relation]] = []
+    for target, value in _class_assignments(node):
+        back = _keyword(value, "backref")
+        single = False
+        if isinstance(back, cst.Call) and back.args:  # ``backref("b", uselist=False)``
+            single = "uselist=False" in cst.Module([]).code_for_node(back).replace(" ", "")
+            back = back.args[0].value
+        if not (isinstance(target, cst.Name) and target.value in found):
+            continue
+        if isinstance(back, cst.SimpleString):
+            rel, key, kind = found[target.value]
+            theirs = "one" if kind != "one" else "back" if single else "many"
+            out.append((rel, str(back.evaluated_value), (node.name.value, key, theirs)))
+    return out

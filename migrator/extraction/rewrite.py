@@ -25,7 +25,7 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvide
 
 from migrator.extraction import djangoreads, queries
 from migrator.extraction.convert import Classifier, Verdict, suggest_dto
-from migrator.extraction.data import declared_attrs, relations, reverse_keys
+from migrator.extraction.data import backrefs, declared_attrs, relations, reverse_keys
 from migrator.extraction.layout import KERNEL, Layout
 from migrator.extraction.mover import dotted
 from migrator.extraction.source import SourceTree
@@ -404,6 +404,8 @@ class Analyzer:
         self._relations: dict[str, dict[str, tuple[str, str, str]]] = {}
         self._reverse: dict[tuple[str, str], str] | None = None
         self._tables: dict[str, str] = {}  # model class name -> its table
+        #: model class name -> relationships other models' ``backref=`` give it
+        self._backrefs: dict[str, dict[str, tuple[str, str, str]]] = {}
         #: relationships read through a copy by the rows judged since the last ``_take_related``
         self._related: dict[str, dict[str, tuple[str, str, str, str]]] = {}
 
@@ -566,9 +568,9 @@ class Analyzer:
     def relations_of(
         self, model: str, seen: frozenset[str] = frozenset()
     ) -> dict[str, tuple[str, str, str]]:
-        """Relationships of ``model`` (and of the classes it derives from) a read-only copy
-        can resolve (data.relations), with the target as ``module:Class``: only targets that
-        are models of an owning service."""
+        """Relationships of ``model`` (and of the classes it derives from, and those other
+        models' ``backref=`` give it) a read-only copy can resolve (data.relations), with the
+        target as ``module:Class``: only targets that are models of an owning service."""
         if self._reverse is None:
             nodes = {k.split(":")[1]: m.node for k, m in sorted(self.tree.models.items())}
             self._reverse = reverse_keys(nodes)
@@ -576,6 +578,10 @@ class Analyzer:
                 k.split(":")[1]: m.table or _snake(k.split(":")[1])
                 for k, m in sorted(self.tree.models.items(), reverse=True)
             }
+            for k, m in sorted(self.tree.models.items()):
+                table = self._tables[k.split(":")[1]]
+                for cls, attr, rel in backrefs(m.node, table, self._reverse, self._tables):
+                    self._backrefs.setdefault(cls, {}).setdefault(attr, rel)
         if model in self._relations:
             return self._relations[model]
         info = self.tree.models.get(model) or self._class(model)
@@ -588,7 +594,10 @@ class Analyzer:
             if parent is not None:
                 found.update(self.relations_of(parent, seen | {model}))
         table = info.table or _snake(info.name)
-        rels = relations(info.node, table, self._reverse, self._tables)
+        rels = {
+            **(self._backrefs.get(info.name, {}) if model in self.tree.models else {}),
+            **relations(info.node, table, self._reverse, self._tables),
+        }
         for attr, (name, fk, kind) in rels.items():
             target = self.classifier.model_names.get(name)
             if target is not None and self.owner_of(*target.split(":")) not in (None, KERNEL):

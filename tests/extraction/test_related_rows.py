@@ -27,7 +27,11 @@ MODELS = (
     "    shelf_ref = Column(Integer, ForeignKey('shelves.id'))\n"
     "    shelf = relationship('Shelf')\n\n\n"
     "class Shelf(Base):\n    __tablename__ = 'shelves'\n"
-    "    id = Column(Integer, primary_key=True)\n    label = Column(String(20))\n"
+    "    id = Column(Integer, primary_key=True)\n    label = Column(String(20))\n\n\n"
+    "class Tag(Base):\n    __tablename__ = 'tags'\n"
+    "    id = Column(Integer, primary_key=True)\n    word = Column(String(20))\n"
+    "    item_id = Column(Integer, ForeignKey('items.id'))\n"
+    "    item = relationship('Item', backref='tags')\n"
 )
 API = (
     "from mini.b.models import Item, Kind\n\n\n"
@@ -42,6 +46,7 @@ USE = (
     "    return kind.title + ' ' + item.shelf.label\n\n\n"
     "def tested(key):\n    item = find(key)\n"
     "    return item.kind.title if item.kind is not None and item.shelf else '-'\n\n\n"
+    "def tagged(key):\n    item = find(key)\n    return sorted(t.word for t in item.tags)\n\n\n"
     "def deep(key):\n    item = find(key)\n    return len(item.kind.items)\n\n\n"
     "def handed(key):\n    item = find(key)\n    return str(item.kind)\n\n\n"
     "def changed(key):\n    item = find(key)\n    item.kind.title = 'x'\n"
@@ -66,7 +71,7 @@ def test_reading_columns_of_a_returned_rows_related_rows_is_converted(tmp_path: 
         for c in ex.calls
         if c.file == "mini/a/use.py"
     }
-    for name in ("label", "names", "shelved", "tested"):
+    for name in ("label", "names", "shelved", "tested", "tagged"):
         assert calls[name].converted, calls[name]
     # a list is only looped over; the related row is not handed on nor changed
     for name in ("deep", "handed", "changed"):
@@ -75,12 +80,12 @@ def test_reading_columns_of_a_returned_rows_related_rows_is_converted(tmp_path: 
     client = text(ex, "services/a/src/interservice/b_api.py")
     assert (
         "runtime.relate('Item', {'kind': ('Kind', 'b', 'kind_id', 'one'), "
-        "'shelf': ('Shelf', 'b', 'shelf_ref', 'one')})"
+        "'shelf': ('Shelf', 'b', 'shelf_ref', 'one'), 'tags': ('Tag', 'b', 'item_id', 'many')})"
     ) in client
     assert "runtime.relate('Kind', {'items': ('Item', 'b', 'kind_id', 'many')})" in client
     # the owner answers the copies' reads of both models
     endpoints = text(ex, "services/b/src/interservice/endpoints.py")
-    assert all(f"_read.{m}" in endpoints for m in ("Kind", "Item", "Shelf"))
+    assert all(f"_read.{m}" in endpoints for m in ("Kind", "Item", "Shelf", "Tag"))
 
 
 OWNER = (
@@ -96,15 +101,20 @@ OWNER = (
     "    shelf_ref = Column(Integer, ForeignKey('shelves.id'))\n"
     "class Shelf(Base):\n    __tablename__ = 'shelves'\n"
     "    id = Column(Integer, primary_key=True)\n    label = Column(String(20))\n"
+    "class Tag(Base):\n    __tablename__ = 'tags'\n"
+    "    id = Column(Integer, primary_key=True)\n    word = Column(String(20))\n"
+    "    item_id = Column(Integer, ForeignKey('items.id'))\n"
     "engine = create_engine('sqlite://')\nBase.metadata.create_all(engine)\n"
     "factory = sessionmaker(engine)\n"
     "with factory() as s:\n"
     "    s.add_all([Kind(id=1, title='tea'), Kind(id=2, title='cake'), Shelf(id=5, label='top'),\n"
+    "               Tag(id=1, word='hot', item_id=1), Tag(id=2, word='fresh', item_id=1),\n"
     "               Item(id=1, name='green', kind_id=1, shelf_ref=5), Item(id=2, name='black', kind_id=1),\n"
     "               Item(id=3, name='sponge', kind_id=2)])\n    s.commit()\n"
     "readers = {'_read.Kind': runtime.reader(Kind, factory),\n"
     "           '_read.Item': runtime.reader(Item, factory),\n"
-    "           '_read.Shelf': runtime.reader(Shelf, factory)}\n"
+    "           '_read.Shelf': runtime.reader(Shelf, factory),\n"
+    "           '_read.Tag': runtime.reader(Tag, factory)}\n"
     "asked = []\n"
     "def call(service, endpoint, func, args, kwargs, **_):\n"
     "    asked.append(endpoint)\n"
@@ -128,11 +138,13 @@ def test_the_generated_copy_reads_related_rows_from_the_owners_reader(tmp_path: 
         tmp_path / "out",
         "a",
         OWNER + "import mini.a.use as u\n"
-        "print(u.label(1), u.label(3), u.names(1), u.names(2), u.shelved(1), u.tested(1), u.tested(3))\n"
+        "print(u.label(1), u.label(3), u.names(1), u.names(2), u.shelved(1), u.tested(1), u.tested(3), u.tagged(1), u.tagged(2))\n"
         "item = u.find(2)\nprint(item.kind.title, item.kind.id)\nprint(asked)\n",
     )
     first, second, third = out.splitlines()
-    assert first == "green TEA sponge CAKE ['black', 'green'] ['sponge'] tea top tea -"
+    assert first == (
+        "green TEA sponge CAKE ['black', 'green'] ['sponge'] tea top tea - ['fresh', 'hot'] []"
+    )
     assert second == "tea 1"
     # the copy keeps what it read: item 2's kind was asked for once
     assert eval(third)[-2:] == ["find", "_read.Kind"]  # noqa: S307 - a printed list
