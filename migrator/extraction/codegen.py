@@ -89,7 +89,7 @@ def client_module(
     kept_body: list[Any] = []
     for stmt in module.body:
         bad = _unavailable_import(stmt, tree, available)
-        kept: cst.CSTNode | None = stmt
+        kept: cst.CSTNode | None = None  # an import the service lacks: its names are stand-ins
         if bad is None:
             kept, bad = _without_absent_models(stmt, tree, has)
         if kept is not None:
@@ -117,13 +117,25 @@ def client_module(
             model = (entry.target or name).rpartition(":")[2]
             helpers = f", {dict(sorted(entry.helpers.items()))!r}" if entry.helpers else ""
             columns = f", columns={entry.columns!r}" if entry.columns else ""
-            blocks.append(f"{name} = runtime.ReadModel(SERVICE, {model!r}{helpers}{columns})")
+            rels = client.relations.get(model)
+            relations = f", relations={dict(sorted(rels.items()))!r}" if rels else ""
+            blocks.append(
+                f"{name} = runtime.ReadModel(SERVICE, {model!r}{helpers}{columns}{relations})"
+            )
         if entry.kind == "unavailable" and name:
             blocks.append(
                 f"{name} = runtime.Unavailable(\n"
                 f"    {client.target_module + '.' + name!r},\n"
                 f"    {entry.reason!r},\n)"
             )
+    served = {
+        (e.target or n).rpartition(":")[2]
+        for n, e in client.entries.items()
+        if e.kind == "read-model" and n
+    }
+    for model, rels in sorted(client.relations.items()):
+        if model not in served:  # rows a function gives: their copies read these
+            blocks.append(f"runtime.relate({model!r}, {dict(sorted(rels.items()))!r})")
     lines = ["\n\n\n".join(blocks), ""]
     text = "\n".join(lines)
     text = prune_imports(cst.parse_module(text)).code

@@ -479,3 +479,125 @@ def database_env_names(sources: list[str]) -> list[str]:
             if re.search(r"(URL|URI|DSN)$", match.group(1)) or match.group(1) == "DATABASE":
                 names.add(match.group(1))
     return sorted(names)
+
+
+#: (target class name, the key column, kind) of one relationship of a model; kind: "one" (the
+#: key column is on this row), "many" (the target's rows whose key holds this row's id) or
+#: "back" (the one such row, ``uselist=False``)
+Relation = tuple[str, str, str]
+
+
+def relations(
+    node: cst.ClassDef,
+    table: str | None,
+    reverse: dict[tuple[str, str], str],
+    tables: dict[str, str] | None = None,
+) -> dict[str, Relation]:
+    """The relationships of a model class that a read-only copy of its row can read from the
+    target's owner by a key: many-to-one with its key column in this class (``<attr>_id``,
+    ``foreign_keys=[col]``, or its only column with a foreign key to the target's table in
+    ``tables``: class name -> table), and one-to-many (or one-to-one, ``uselist=False``) where
+    the target has exactly one foreign key to ``table`` (``reverse``, see reverse_keys).
+    Many-to-many and anything else are left out."""
+    assigned = _class_assignments(node) + declared_attrs(node)
+    fields = {dotted(t) for t, _ in assigned}
+    pointing: dict[str, list[str]] = {}  # table or class name -> this class's key columns
+    for target, value in assigned:
+        for arg in value.args if isinstance(value, cst.Call) else []:
+            fk = arg.value
+            if (
+                isinstance(target, cst.Name)
+                and isinstance(fk, cst.Call)
+                and dotted(fk.func).split(".")[-1] == "ForeignKey"
+                and fk.args
+            ):
+                first = fk.args[0].value
+                to = (
+                    str(first.evaluated_value)
+                    if isinstance(first, cst.SimpleString)
+                    else dotted(first)
+                ).split(".")[0]
+                pointing.setdefault(to, []).append(target.value)
+    out: dict[str, Relation] = {}
+    for target, value in assigned:
+        if not (
+            isinstance(target, cst.Name)
+            and isinstance(value, cst.Call)
+            and dotted(value.func).split(".")[-1] in ("relationship", "relation")
+            and value.args
+            and value.args[0].keyword is None
+            and _keyword(value, "secondary") is None
+        ):
+            continue
+        first = value.args[0].value
+        rel = (
+            str(first.evaluated_value) if isinstance(first, cst.SimpleString) else dotted(first)
+        ).split(".")[-1]
+        if not rel.isidentifier():
+            continue
+        attr = target.value
+        keys = _keyword(value, "foreign_keys")
+        named = {
+            n.strip(" []\"'").split(".")[-1]
+            for n in (cst.Module([]).code_for_node(keys) if keys is not None else "").split(",")
+        } & fields
+        text = cst.Module([]).code_for_node(value).replace(" ", "")
+        if keys is None and f"{attr}_id" in fields and not _many(value):
+            out[attr] = (rel, f"{attr}_id", "one")
+        elif len(named) == 1 and not _many(value):
+            out[attr] = (rel, named.pop(), "one")
+        elif (
+            keys is None
+            and not _many(value)
+            and len(found := pointing.get((tables or {}).get(rel, ""), pointing.get(rel, []))) == 1
+        ):
+            out[attr] = (rel, found[0], "one")
+        elif keys is None and table and (rel, table) in reverse:
+            kind = "back" if "uselist=False" in text else "many"
+            out[attr] = (rel, reverse[(rel, table)], kind)
+    return out
+
+
+def declared_attrs(node: cst.ClassDef) -> list[tuple[cst.BaseExpression, cst.BaseExpression]]:
+    """(name, value) of each ``@declared_attr`` method of a (mixin) class that returns one
+    expression: ``def project(cls): return relationship("Project")``."""
+    out: list[tuple[cst.BaseExpression, cst.BaseExpression]] = []
+    for stmt in getattr(node.body, "body", []):
+        if isinstance(stmt, cst.FunctionDef) and any(
+            dotted(d.decorator).split(".")[-1] == "declared_attr" for d in stmt.decorators
+        ):
+            returns = [
+                small.value
+                for line in getattr(stmt.body, "body", [])
+                if isinstance(line, cst.SimpleStatementLine)
+                for small in line.body
+                if isinstance(small, cst.Return) and small.value is not None
+            ]
+            if len(returns) == 1:
+                out.append((stmt.name, returns[0]))
+    return out
+
+
+def backrefs(
+    node: cst.ClassDef,
+    table: str | None,
+    reverse: dict[tuple[str, str], str],
+    tables: dict[str, str] | None = None,
+) -> list[tuple[str, str, Relation]]:
+    """``relationship(T, backref="b")`` in model class ``node`` (one that ``relations``
+    resolves) also gives T a relationship ``b`` back to this class: (T, b, its relation)."""
+    found = relations(node, table, reverse, tables)
+    out: list[tuple[str, str, Relation]] = []
+    for target, value in _class_assignments(node):
+        back = _keyword(value, "backref")
+        single = False
+        if isinstance(back, cst.Call) and back.args:  # ``backref("b", uselist=False)``
+            single = "uselist=False" in cst.Module([]).code_for_node(back).replace(" ", "")
+            back = back.args[0].value
+        if not (isinstance(target, cst.Name) and target.value in found):
+            continue
+        if isinstance(back, cst.SimpleString):
+            rel, key, kind = found[target.value]
+            theirs = "one" if kind != "one" else "back" if single else "many"
+            out.append((rel, str(back.evaluated_value), (node.name.value, key, theirs)))
+    return out

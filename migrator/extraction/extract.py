@@ -169,7 +169,7 @@ def build_extraction(
     )
     unit_of_work = _scoped_session(tree, layout)
     endpoint_names = _endpoint_names(plan, tree, analyzer)
-    read_models = _read_models(tree, layout, model_owner)
+    read_models = _read_models(tree, layout, model_owner, analyzer)
     name = dns_label(project or plan.meta.get("project") or tree.modules()[0].split(".")[0])
 
     for svc in sorted(plan.services):
@@ -285,10 +285,11 @@ def sessions_module(engine: str) -> str:
 
 
 def _read_models(
-    tree: SourceTree, layout: Layout, model_owner: dict[str, str]
+    tree: SourceTree, layout: Layout, model_owner: dict[str, str], analyzer: Analyzer
 ) -> dict[str, dict[str, str]]:
     """Per owning service, its models that other services' code imports or relates to (model
-    name -> module:Class): each gets a ``_read.<Model>`` endpoint for their read models."""
+    name -> module:Class), and those a read-only copy of any row may read through a
+    relationship (``Analyzer.relations_of``): each gets a ``_read.<Model>`` endpoint."""
     by_name = {k.split(":")[1]: k for k in sorted(model_owner, reverse=True)}
     tables = _table_models(tree, model_owner)
     wanted: set[str] = set()
@@ -310,9 +311,12 @@ def _read_models(
                 key = by_name.get(name, "")
                 if mine is not None and model_owner.get(key) not in (None, KERNEL, mine):
                     wanted.add(key)
+    for key in sorted(model_owner):
+        wanted.update(t for t, _fk, _kind in analyzer.relations_of(key).values())
     out: dict[str, dict[str, str]] = {}
     for key in sorted(wanted):
-        out.setdefault(model_owner[key], {}).setdefault(key.split(":")[1], key)
+        if key in model_owner:
+            out.setdefault(model_owner[key], {}).setdefault(key.split(":")[1], key)
     return out
 
 

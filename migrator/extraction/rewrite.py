@@ -25,6 +25,7 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvide
 
 from migrator.extraction import djangoreads, queries
 from migrator.extraction.convert import Classifier, Verdict, suggest_dto
+from migrator.extraction.data import backrefs, declared_attrs, relations, reverse_keys
 from migrator.extraction.layout import KERNEL, Layout
 from migrator.extraction.mover import dotted
 from migrator.extraction.source import SourceTree
@@ -79,6 +80,9 @@ class Client:
     target_module: str
     module_name: str  # python module under interservice/
     entries: dict[str, Entry] = field(default_factory=dict)
+    #: model name -> relationship -> (target model name, owner, key column, many): what the
+    #: read-only copies of rows this client gives may read from the target's owner
+    relations: dict[str, dict[str, tuple[str, str, str, str]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -397,6 +401,13 @@ class Analyzer:
         self._dependencies: set[tuple[str, str | None]] | None = None
         self._sig: dict[str, dict[str, Verdict]] = {}
         self._uses_cache: dict[str, _Uses] = {}
+        self._relations: dict[str, dict[str, tuple[str, str, str]]] = {}
+        self._reverse: dict[tuple[str, str], str] | None = None
+        self._tables: dict[str, str] = {}  # model class name -> its table
+        #: model class name -> relationships other models' ``backref=`` give it
+        self._backrefs: dict[str, dict[str, tuple[str, str, str]]] = {}
+        #: relationships read through a copy by the rows judged since the last ``_take_related``
+        self._related: dict[str, dict[str, tuple[str, str, str, str]]] = {}
 
     def owner_of(self, module: str, name: str | None) -> str | None:
         if module in self.layout.split and name is not None:
@@ -474,10 +485,16 @@ class Analyzer:
         return self._misuse(func, names, model) if names else ""
 
     def _misuse(
-        self, func: cst.FunctionDef, names: set[str], model: str, passed_on: bool = False
+        self,
+        func: cst.FunctionDef,
+        names: set[str],
+        model: str,
+        passed_on: bool = False,
+        depth: int = 0,
     ) -> str:
         """Why ``func`` needs more than a read-only copy of the row its ``names`` hold ('' when
-        it only reads columns; ``passed_on``: handing the row on to anything counts too)."""
+        it only reads columns, or columns of related rows, see _related_misuse; ``passed_on``:
+        handing the row on to anything counts too)."""
         columns = self._columns(model)
         cls = model.rpartition(":")[2]
         finder = _RowUses(names)
@@ -495,12 +512,105 @@ class Analyzer:
         if finder.written:
             return f"the caller hands the {cls} row to its own session ({finder.written})"
         other = sorted(a for a in finder.read if a not in columns)
+        if other and not passed_on and depth < RELATED_DEPTH:
+            chains = _Chains(names)
+            func.body.visit(chains)
+            other = [a for a in other if self._related_misuse(func, model, a, chains, depth)]
         if other:
             return (
                 f"the caller reads {', '.join('.' + a for a in other[:3])} of the {cls} "
                 "row, which is not one of its columns"
             )
         return ""
+
+    def _related_misuse(
+        self, func: cst.FunctionDef, model: str, attr: str, chains: _Chains, depth: int
+    ) -> bool:
+        """Whether ``func`` uses the relationship ``attr`` of the ``model`` row for more than
+        a copy resolves (``runtime.ReadRow``): a many-to-one row may only be read for its
+        columns (or its own relationships, by the same rule), also through a name it is
+        bound to, a one-to-many list only looped over for that; what is read so is noted for
+        the client (``_take_related``)."""
+        rel = self.relations_of(model).get(attr)
+        if rel is None:
+            return True
+        target, key, kind = rel
+        for path, how in chains.chains:
+            if path[0] != attr:
+                continue
+            rest = path[1:]
+            if not rest and how == "test":  # the copy answers None, a row or a list
+                continue
+            if kind == "many":
+                if rest or not how.startswith("for:"):
+                    return True
+                if self._misuse(func, {how[4:]}, target, depth=depth + 1):
+                    return True
+            elif not rest and how.startswith("bind:"):  # ``project = case.project``
+                if self._misuse(func, {how[5:]}, target, depth=depth + 1):
+                    return True
+            elif not rest or (how == "set" and len(rest) == 1):
+                return True
+            elif rest[0] not in self._columns(target):
+                sub = _Chains(set())
+                sub.chains = [(rest, how)]
+                if self._related_misuse(func, target, rest[0], sub, depth + 1):
+                    return True
+        owner = self.owner_of(*target.split(":"))
+        self._related.setdefault(model.rpartition(":")[2], {})[attr] = (
+            target.rpartition(":")[2],
+            owner or "?",
+            key,
+            kind,
+        )
+        return False
+
+    def relations_of(
+        self, model: str, seen: frozenset[str] = frozenset()
+    ) -> dict[str, tuple[str, str, str]]:
+        """Relationships of ``model`` (and of the classes it derives from, and those other
+        models' ``backref=`` give it) a read-only copy can resolve (data.relations), with the
+        target as ``module:Class``: only targets that are models of an owning service."""
+        if self._reverse is None:
+            nodes = {k.split(":")[1]: m.node for k, m in sorted(self.tree.models.items())}
+            self._reverse = reverse_keys(nodes)
+            self._tables = {
+                k.split(":")[1]: m.table or _snake(k.split(":")[1])
+                for k, m in sorted(self.tree.models.items(), reverse=True)
+            }
+            for k, m in sorted(self.tree.models.items()):
+                table = self._tables[k.split(":")[1]]
+                for cls, attr, rel in backrefs(m.node, table, self._reverse, self._tables):
+                    self._backrefs.setdefault(cls, {}).setdefault(attr, rel)
+        if model in self._relations:
+            return self._relations[model]
+        info = self.tree.models.get(model) or self._class(model)
+        found: dict[str, tuple[str, str, str]] = {}
+        if info is None or model in seen:
+            return found
+        module = model.partition(":")[0]
+        for base in reversed(info.bases):
+            parent = self.classifier.class_of(base, module)
+            if parent is not None:
+                found.update(self.relations_of(parent, seen | {model}))
+        table = info.table or _snake(info.name)
+        rels = {
+            **(self._backrefs.get(info.name, {}) if model in self.tree.models else {}),
+            **relations(info.node, table, self._reverse, self._tables),
+        }
+        for attr, (name, fk, kind) in rels.items():
+            target = self.classifier.model_names.get(name)
+            if target is not None and self.owner_of(*target.split(":")) not in (None, KERNEL):
+                found[attr] = (target, fk, kind)
+        self._relations[model] = found
+        return found
+
+    def _take_related(self, client: Client | None) -> None:
+        """Hand the relationships the rows just judged read on to ``client``'s copies."""
+        related, self._related = self._related, {}
+        if client is not None:
+            for model, rels in related.items():
+                client.relations.setdefault(model, {}).update(rels)
 
     def _columns(self, model: str, seen: frozenset[str] = frozenset()) -> set[str]:
         """Column attributes of ``model`` and of the classes of the tree it derives from."""
@@ -509,6 +619,13 @@ class Analyzer:
             return set()
         out = {c for c, typ in info.columns.items() if not _relationship_type(typ)}
         out |= _django_columns(info.node)
+        out |= {  # a mixin's ``@declared_attr`` columns
+            n.value
+            for n, v in declared_attrs(info.node)
+            if isinstance(n, cst.Name)
+            and isinstance(v, cst.Call)
+            and dotted(v.func).split(".")[-1] in ("Column", "mapped_column")
+        }
         module = model.partition(":")[0]
         for base in info.bases:
             parent = self.classifier.class_of(base, module)
@@ -633,7 +750,9 @@ class Analyzer:
                 and result is not None
                 and result.reason.startswith(ROW_REASON)
             ):
+                self._related = {}
                 why = self._row_misuse(module, call, result.model or "")
+                self._take_related(None if why else out.clients[client_mod])
                 if why:
                     converted, reason, model = False, f"result: {why}", result.model
             out.calls.append(
@@ -680,14 +799,18 @@ class Analyzer:
         entry = self._model_entry(out, ref)
         if entry is None or entry.model is None:
             return False
+        self._related = {}
         for op, _shape, call, read in ends:
             if op in ("count", "exists") or djangoreads.plain_result(call):
                 continue
             if read is not None:
                 if read not in self._columns(entry.model):
+                    self._related = {}
                     return False
             elif self._row_misuse(module, call, entry.model):
+                self._related = {}
                 return False
+        self._take_related(out.clients.get(ref.target_module))
         return True
 
     def _custom_reads(self, out: ServiceRefs, ref: Ref, methods: set[str]) -> bool:
@@ -913,6 +1036,11 @@ class Analyzer:
 ROW_REASON = "a row of"
 
 
+def _snake(name: str) -> str:
+    """The table name SQLAlchemy helpers derive from a model class without ``__tablename__``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
 def _relationship_type(typ: str) -> bool:
     """A mapped attribute typed as another model or a collection (the same test as
     ``suggest_dto``): not a column."""
@@ -984,6 +1112,76 @@ def _bound_to(func: cst.FunctionDef, call: cst.Call) -> set[str]:
 
     func.visit(_Bind())
     return names
+
+
+#: how many relationships deep a read-only copy follows (``row.a.b.col``)
+RELATED_DEPTH = 3
+
+
+class _Chains(cst.CSTVisitor):
+    """Attribute chains read from names bound to a row (``row.a.b`` -> ("a", "b")), each with
+    how it is used: "read", "call" (a method), "set" (assigned), "bind:<name>" (``name = ...``),
+    "test" (``if row.a:``, ``row.a is None``) or "for:<name>" (looped)."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+        self.chains: list[tuple[tuple[str, ...], str]] = []
+        self._how: dict[int, str] = {}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self._how.setdefault(id(node.func), "call")
+
+    def _test(self, node: cst.BaseExpression) -> None:
+        """``if row.rel:``, ``not row.rel``, ``row.rel is None``: a copy answers those."""
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+            node = node.expression
+        if isinstance(node, cst.BooleanOperation):
+            self._test(node.left)
+            self._test(node.right)
+        elif isinstance(node, cst.Comparison) and all(
+            isinstance(c.operator, (cst.Is, cst.IsNot))
+            and isinstance(c.comparator, cst.Name)
+            and c.comparator.value == "None"
+            for c in node.comparisons
+        ):
+            self._how[id(node.left)] = "test"
+        else:
+            self._how.setdefault(id(node), "test")
+
+    def visit_If(self, node: cst.If) -> None:
+        self._test(node.test)
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        self._test(node.test)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self._how[id(node.value)] = f"bind:{node.targets[0].target.value}"
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._how[id(node.target)] = "set"
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._how[id(node.target)] = "set"
+
+    def visit_For(self, node: cst.For) -> None:
+        if isinstance(node.target, cst.Name):
+            self._how[id(node.iter)] = f"for:{node.target.value}"
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        if isinstance(node.target, cst.Name):
+            self._how[id(node.iter)] = f"for:{node.target.value}"
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        path: list[str] = []
+        current: cst.BaseExpression = node
+        while isinstance(current, cst.Attribute):
+            path.append(current.attr.value)
+            current = current.value
+        if isinstance(current, cst.Name) and current.value in self.names:
+            self.chains.append((tuple(reversed(path)), self._how.get(id(node), "read")))
+            return False
+        return True
 
 
 class _RowUses(cst.CSTVisitor):

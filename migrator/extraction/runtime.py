@@ -286,17 +286,47 @@ READ_OPS = (
 )
 
 
+#: model name -> relationship -> (target model, its owner, key column, kind): what a read-only
+#: copy of a row of that model reads from the target's owner (``relate``). kind: "one" (the key
+#: column is the copy's), "many" (the target's rows whose key is the copy's id), "back" (the
+#: first of those)
+RELATIONS: dict[str, dict[str, tuple[str, str, str, str]]] = {}
+
+
+def relate(model: str, relations: dict[str, tuple[str, str, str, str]]) -> None:
+    """Let copies of ``model`` rows resolve these relationships (generated clients call it)."""
+    RELATIONS.setdefault(model, {}).update(relations)
+
+
 class ReadRow:
-    """A read-only copy of one row of another service's table (its columns only)."""
+    """A read-only copy of one row of another service's table: its columns, and the
+    relationships its clients declared (``relate``), each read once from the target's owner
+    by the key the copy holds."""
 
     def __init__(self, model: str, data: dict[str, Any]) -> None:
         object.__setattr__(self, "_model", model)
         object.__setattr__(self, "_data", dict(data))
+        object.__setattr__(self, "_related", {})
 
     def __getattr__(self, name: str) -> Any:
         data = object.__getattribute__(self, "_data")
         if name in data:
             return data[name]
+        related = object.__getattribute__(self, "_related")
+        if name in related:
+            return related[name]
+        rel = RELATIONS.get(self._model, {}).get(name)
+        if rel is not None:
+            target, service, key, kind = rel
+            model = ReadModel(service, target)
+            if kind != "one":
+                found: Any = model.fetch(
+                    {key: data.get("id")}, "all" if kind == "many" else "first"
+                )
+            else:
+                found = None if data.get(key) is None else model.fetch({}, "get", data[key])
+            related[name] = found
+            return found
         raise NotExtractedError(
             f"{self._model}.{name} is not a column the owner sends: read "
             "it through the owner's interface (see MIGRATION.md)"
@@ -605,10 +635,13 @@ class ReadModel:
         name: str,
         helpers: dict[str, str] | None = None,
         columns: tuple[str, ...] = (),
+        relations: dict[str, tuple[str, str, str, str]] | None = None,
     ) -> None:
         self._service = service
         self._name = name
         self._columns = columns  # ``Model.col`` gives a ReadColumn for query conditions
+        if relations:  # what its rows' copies read from other owners (``relate``)
+            relate(name, relations)
         #: the model's class methods that only read (``Model.get(key)``, ``Model.get_by(**kw)``):
         #: method -> the read that answers them
         self._helpers = helpers or {}
