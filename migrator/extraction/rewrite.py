@@ -342,6 +342,8 @@ class _Uses(cst.CSTVisitor):
                 line = self.get_metadata(PositionProvider, node).start.line
                 ends = self.read_ends.setdefault(node.value, {}).setdefault(line, [])
                 op = current.func.attr.value if read else ""  # type: ignore[attr-defined]
+                if django and _handed_to_django(attr):
+                    return False  # Django itself needs a real queryset there
                 if not django and (op in queries.REFINING or not read):
                     # a query kept in a variable and refined step by step: its reads
                     variable = self._query_variable(attr, node.value)
@@ -377,6 +379,21 @@ class _Uses(cst.CSTVisitor):
     def _called(self, attr: cst.Attribute) -> bool:
         call = self.get_metadata(ParentNodeProvider, attr)
         return isinstance(call, cst.Call) and call.func is attr
+
+
+def _handed_to_django(parent: cst.CSTNode | None) -> bool:
+    """Whether a queryset chain is handed to Django itself: a form field's or a view's
+    ``queryset`` (``ModelChoiceField(queryset=...)``, ``queryset = ...`` in a class,
+    ``self.fields["x"].queryset = ...``), which Django evaluates as a real ``QuerySet``."""
+    if isinstance(parent, cst.Arg):
+        return parent.keyword is not None and parent.keyword.value == "queryset"
+    if isinstance(parent, cst.Assign):
+        return any(
+            (isinstance(t.target, cst.Name) and t.target.value == "queryset")
+            or (isinstance(t.target, cst.Attribute) and t.target.attr.value == "queryset")
+            for t in parent.targets
+        )
+    return False
 
 
 class Analyzer:

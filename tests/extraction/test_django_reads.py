@@ -152,6 +152,29 @@ def test_a_queryset_the_read_model_cannot_send_is_left(tmp_path: Path) -> None:
     assert left == [8, 10, 15, 22, 33]  # the function's table read is left with them
 
 
+def test_a_queryset_handed_to_django_itself_is_left(tmp_path: Path) -> None:
+    """A form field's or a view's ``queryset`` is evaluated by Django as a real QuerySet,
+    which a read model is not: those uses stay listed, the report's reads still count."""
+    from migrator.analysis import analyze
+
+    root = _app(tmp_path)
+    report = root / "tinydj" / "orders" / "report.py"
+    extra = (
+        "\n\nfrom django import forms\n\n\n"
+        "class PickForm(forms.Form):\n"
+        "    product = forms.ModelChoiceField(queryset=Product.objects.all())\n\n\n"
+        "class Shelf(View):\n"
+        "    queryset = Product.objects.filter(price__gt=0)\n"
+    )
+    report.write_text(REPORT + extra)
+    lines = (REPORT + extra).splitlines()
+    handed = [i + 1 for i, line in enumerate(lines) if "queryset" in line and "Product" in line]
+    ex = build_extraction(_plan(), analyze(root), root)
+    uses = {c.line: c.converted for c in ex.couplings if c.file == "tinydj/orders/report.py"}
+    assert len(handed) == 2 and all(uses.get(line) is False for line in handed), uses
+    assert all(uses[line] for line in USES)
+
+
 def test_an_extracted_django_service_answers_queryset_reads_over_http(tmp_path: Path) -> None:
     root = _app(tmp_path)
     out = tmp_path / "out"
