@@ -23,7 +23,8 @@ Safe by construction:
   that started it or of that run's caller, and no Ctrl-C of that terminal reaches it.
 
 ``MIGRATOR_RESIDENT_PARSER=0`` turns it off, and so does ``--no-cache`` (``use_cache=False``):
-the engine (``engine.Engine``) decides, there is no option for it.
+the engine (``engine.Engine``) decides, there is no option for it. The command line turns it
+on (``cli.main``); a call to ``analyze()`` from Python leaves none unless the variable is 1.
 """
 
 from __future__ import annotations
