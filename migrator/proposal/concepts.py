@@ -33,6 +33,9 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from itertools import combinations
+
+import networkx as nx
 
 from migrator.graph import DependencyGraph, module_of
 from migrator.proposal.naming import singular, words
@@ -359,14 +362,12 @@ def head_families(keys: Iterable[str], linked: Callable[[str, str], bool]) -> di
         on[k] = next((p for p in prefixes if p in names), "")
     out: dict[str, str] = {}
     for head, members in sorted(by_head.items()):
-        left = set(members)
-        while left:  # connected groups of the members
-            group, stack = set(), [min(left)]
-            while stack:
-                a = stack.pop()
-                group.add(a)
-                stack += [b for b in sorted(left - group) if linked(a, b)]
-                left -= group
+        if len({on[k] for k in members} - {""}) < 2:
+            continue
+        links = nx.Graph()
+        links.add_nodes_from(members)
+        links.add_edges_from((a, b) for a, b in combinations(members, 2) if linked(a, b))
+        for group in nx.connected_components(links):
             if len({on[k] for k in group} - {""}) >= 2:
-                out.update({k: head for k in group})
+                out.update(dict.fromkeys(sorted(group), head))
     return out

@@ -105,7 +105,7 @@ class _Proposer:
         self.pins: dict[str, str] = {}
         self.reason: dict[str, str] = {}
         self.concepts = 0  # business concepts the service count was sized from
-        self.families: dict[str, str] = {}  # concept key -> head of its family (see _fit)
+        self.families: dict[str, str] = {}  # concept key -> head of its family (see run)
 
     # -- constraints ----------------------------------------------------------------------
     def _pins(self) -> None:
@@ -175,6 +175,12 @@ class _Proposer:
         if con.conflicts:
             raise PlanError("propose options", con.conflicts)
         g = cl.build_graph(ug, active, con)
+        # compounds on several concepts that share a head (``incident_cost``, ``case_cost``)
+        # are one capability: they start together in ``_fit``, named by their head
+        self.families = head_families(
+            (n[len(cl.PIN + cl.DOM) :] for n in g if n.startswith(cl.PIN + cl.DOM)),
+            lambda a, b: g.has_edge(cl.PIN + cl.DOM + a, cl.PIN + cl.DOM + b),
+        )
         labels, resolution = self._choose(g, con, active)
         assignment = {u: labels[u] for u in active}
         self._apart(g, con, assignment)
@@ -365,13 +371,7 @@ class _Proposer:
                         out[labels[nb]] += data.get("weight", 1.0)
             return out
 
-        # compounds on several concepts that share a head (``incident_cost``, ``case_cost``)
-        # are one capability: they start together, and the family is named by its head
-        family = head_families(
-            (n[len(cl.PIN + cl.DOM) :] for n in labels if n.startswith(cl.PIN + cl.DOM)),
-            lambda a, b: g.has_edge(cl.PIN + cl.DOM + a, cl.PIN + cl.DOM + b),
-        )
-        self.families = family
+        family = self.families  # a family of concepts starts as one cluster
         pinned_now = pinned_labels()
         start: dict[str, int] = {}
         fresh = max(labels.values(), default=0) + 1
