@@ -28,7 +28,7 @@ from migrator.plan import (
 )
 from migrator.proposal import cluster as cl
 from migrator.proposal.compare import covering_nodes, resolve_node
-from migrator.proposal.concepts import head_families, seg_words
+from migrator.proposal.concepts import ROLE_WORDS, head_families, seg_words
 from migrator.proposal.config import ProposalOptions, build_options, glob_match
 from migrator.proposal.history import History, add_history
 from migrator.proposal.kernel import (
@@ -46,7 +46,7 @@ from migrator.proposal.metrics import (
     table_owners,
     weighted,
 )
-from migrator.proposal.naming import assign_names, candidates
+from migrator.proposal.naming import GENERIC, assign_names, candidates
 from migrator.proposal.units import UnitGraph, build_units, first_segment, is_virtual
 
 SWEEP = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
@@ -615,6 +615,17 @@ class _Proposer:
                 handler_unit.setdefault(unit, []).append(first_segment(r.path))
         scores: dict[int, dict[str, float]] = {}
         roots = {d for d in ug.domain.values() if d not in ug.package_domains}
+        # a concept named by a technical word (a family of importers under ``migrations/``)
+        # gets no say unless the app's data is named so (a ``signal`` table)
+        data = {"_".join(seg_words(t)) for t in graph.tables} | {
+            "_".join(seg_words(t.model.split(":")[-1])) for t in graph.tables.values() if t.model
+        }
+        roots |= {
+            d
+            for d in ug.package_domains
+            if set(seg_words(d.rsplit(".", 1)[-1])) <= ROLE_WORDS | GENERIC
+            and "_".join(seg_words(d.rsplit(".", 1)[-1])) not in data
+        }
         owned: dict[str, list[str]] = defaultdict(list)  # provisional owners, by cluster
         provisional = UnitResolver({u: str(lab) for u, lab in assignment.items()})
         for table, owner in table_owners(graph, provisional, ignore_writers=ug.bulk).items():

@@ -439,8 +439,9 @@ def test_a_domain_package_without_business_logic_is_plumbing() -> None:
 def test_a_family_of_vendor_implementations_is_one_concept() -> None:
     """``migrations/tandoor.py``, ``migrations/paprika.py`` ... (importers from other apps)
     each implementing the ``BaseMigrator`` of ``migrations/_base.py`` are one concept named
-    by their package (here a technical word), not a concept per vendor; the layer packages'
-    own families (``models/*`` on one ``Base``) stay per concept."""
+    by their package (here a technical word, which names no service), not a concept per
+    vendor; the layer packages' own families (``models/*`` on one ``Base``) stay per
+    concept."""
     graph, _ = layered_monolith(entities=("orders", "products", "customers", "invoices"))
     g = graph
 
@@ -464,7 +465,11 @@ def test_a_family_of_vendor_implementations_is_one_concept() -> None:
     assert vendors == {keys["app.services.migrations._base"]} == {"app.migrations"}
     assert "app.migrations" in business
     assert len({keys["app.models.order"], keys["app.models.product"]}) == 2
-    assert "migrations" in propose(graph).services
+    plan = propose(graph)
+    homes = {plan.service_of(f"app.services.migrations.{v}") for v in ("tandoor", "paprika")}
+    assert homes == {plan.service_of("app.services.migrations._base")}
+    # the family's technical word names no service (no table is named so): the business does
+    assert "migrations" not in plan.services and homes == {"orders"}
 
 
 def _app_factory(serves: bool) -> DependencyGraph:
