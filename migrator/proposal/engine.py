@@ -669,6 +669,10 @@ class _Proposer:
             target = (
                 max(sorted(placed), key=lambda k: placed[k]) if placed else self._largest(service)
             )
+            if SHARED in placed and 2 * placed[target] <= sum(placed.values()):
+                # no service holds most of it: the file that several services carve pieces
+                # from is shared, like the symbols of it the kernel already holds
+                target = SHARED
             for u in ug.module_units[m]:
                 if u in followers:
                     if target == SHARED:

@@ -103,6 +103,9 @@ def test_templated_files_and_technical_words_are_no_concepts() -> None:
         "shop.api",
         "shop.api.swagger",
         "shop.api.openapi",
+        "shop.repos",
+        "shop.repos.all_repositories",
+        "shop.core.models._all_models",
     ]
     for f in features:
         modules += [
@@ -124,6 +127,8 @@ def test_templated_files_and_technical_words_are_no_concepts() -> None:
     assert c.of["shop.core.models.task"] == "task"  # a table, though "task" is technical
     # API descriptions (and plug-in hook specs) are plumbing, never a capability
     assert not c.of["shop.api.swagger"] and not c.of["shop.api.openapi"]
+    # the registry of every repository or model is no capability called "all"
+    assert not c.of["shop.repos.all_repositories"] and not c.of["shop.core.models._all_models"]
 
 
 def test_same_names_without_data_are_not_layers() -> None:
@@ -570,3 +575,31 @@ def test_a_head_family_needs_two_concepts_and_ties_between_its_members() -> None
     # statuses of two concepts that never meet, tokens compounded on no concept: no family
     assert head_families(keys, lambda x, y: True).get("a.invite_token") is None
     assert head_families(keys, lambda x, y: True)["a.task_status"] == "status"
+
+
+def test_a_module_that_services_carve_pieces_from_is_shared() -> None:
+    """``app.mixins`` holds two base classes every service's models use (kernel) and a mixin
+    for each of orders and products. The file itself (its imports, its own node) goes where
+    most of its code went; when no service holds most of it and the kernel holds some, it is
+    shared, not the largest carver's."""
+    entities = ("orders", "products", "customers", "invoices", "shipments", "reviews", "refunds")
+    g, _ = layered_monolith(entities=entities)
+    g.add_node("app.mixins", "module", file="app/mixins.py", line=1, end_line=110)
+    pieces = {"TimeStamp": 15, "Pagination": 15, "OrderMixin": 40, "ProductMixin": 30}
+    line = 1
+    for name, size in pieces.items():
+        g.add_node(
+            f"app.mixins:{name}", "class", file="app/mixins.py", line=line, end_line=line + size - 1
+        )
+        line += size
+    for e in entities:
+        model = f"app.models.{e[:-1]}:{e[:-1].capitalize()}"
+        for base in ("TimeStamp", "Pagination"):
+            g.add_edge(model, f"app.mixins:{base}", "inherit")
+        g.add_edge(f"app.models.{e[:-1]}", "app.mixins", "import")
+    g.add_edge("app.models.order:Order", "app.mixins:OrderMixin", "inherit")
+    g.add_edge("app.models.product:Product", "app.mixins:ProductMixin", "inherit")
+    plan = propose(g.finalize())
+    assert plan.service_of("app.mixins:TimeStamp") == "shared_kernel"
+    assert plan.service_of("app.mixins:OrderMixin") == plan.service_of("app.models.order")
+    assert plan.service_of("app.mixins") == "shared_kernel"
