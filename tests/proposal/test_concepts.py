@@ -603,3 +603,29 @@ def test_a_module_that_services_carve_pieces_from_is_shared() -> None:
     assert plan.service_of("app.mixins:TimeStamp") == "shared_kernel"
     assert plan.service_of("app.mixins:OrderMixin") == plan.service_of("app.models.order")
     assert plan.service_of("app.mixins") == "shared_kernel"
+
+
+def test_association_tables_built_in_assignments_go_to_the_services_they_link() -> None:
+    """``app/associations.py`` holds every many-to-many table (``x = Table(...)``), one per
+    pair of models: each is data of the pair it links, not one shared module."""
+    entities = ("orders", "products", "customers", "invoices", "shipments", "reviews", "refunds")
+    g, _ = layered_monolith(entities=entities)
+    g.add_node("app.associations", "module", file="app/associations.py", line=1, end_line=40)
+    links = {"orders_products": ("order", "product"), "customers_invoices": ("customer", "invoice")}
+    for i, (name, pair) in enumerate(links.items()):
+        var = f"app.associations:{name}"
+        g.add_node(
+            var, "variable", file="app/associations.py", line=1 + 10 * i, end_line=9 + 10 * i
+        )
+        g.add_edge(var, "app.db:Base", "reference")
+        for word in pair:
+            model = f"app.models.{word}:{word.capitalize()}"
+            g.add_edge(var, model, "orm")
+            g.add_edge(model, var, "reference")
+        g.tables[name] = Table(name, file="app/associations.py", line=1 + 10 * i)
+    plan = propose(g.finalize())
+    services = {
+        name: {plan.service_of(f"app.models.{w}") for w in pair} for name, pair in links.items()
+    }
+    for name in links:
+        assert plan.service_of(f"app.associations:{name}") in services[name], name
