@@ -629,3 +629,21 @@ def test_association_tables_built_in_assignments_go_to_the_services_they_link() 
     }
     for name in links:
         assert plan.service_of(f"app.associations:{name}") in services[name], name
+
+
+def test_a_package_of_other_concepts_inside_a_layer_groups_them() -> None:
+    """``routes/groups/`` serves labels, reports and households under the group's URLs; each
+    is a concept of its own elsewhere (``models/label.py``, ``services/label_service.py``), so
+    each controller is that concept; the group's own controller stays the group's."""
+    entities = ["label", "report", "household", "group", "recipe", "food"]
+    modules = ["app", "app.models", "app.schema", "app.services", "app.routes"]
+    for e in entities:
+        modules += [f"app.models.{e}", f"app.schema.{e}", f"app.services.{e}_service"]
+        modules.append(f"app.routes.{e}s")
+    kinds = ("labels", "reports", "households", "group_self_service")
+    modules += [f"app.routes.groups.controller_{k}" for k in kinds]
+    c = Concepts(modules, {"group", "recipe", "food"})
+    assert c.of["app.routes.groups.controller_labels"] == "label"
+    assert c.of["app.routes.groups.controller_households"] == "household"
+    assert c.of["app.routes.groups.controller_group_self_service"] == "group"
+    assert c.of["app.routes.groups"] == "group"
