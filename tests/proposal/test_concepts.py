@@ -647,3 +647,50 @@ def test_a_package_of_other_concepts_inside_a_layer_groups_them() -> None:
     assert c.of["app.routes.groups.controller_households"] == "household"
     assert c.of["app.routes.groups.controller_group_self_service"] == "group"
     assert c.of["app.routes.groups"] == "group"
+
+
+def test_a_helper_much_of_the_app_goes_through_is_kernel_though_it_calls_a_service() -> None:
+    """``app.helpers:render`` wraps every route's rendering and asks the customers service for
+    the signed-in name: plumbing every service goes through, not the customers'. The
+    module's other helper, used by orders alone, stays with orders."""
+    entities = ("orders", "products", "customers", "invoices", "shipments", "reviews", "refunds")
+    g, _ = layered_monolith(entities=entities)
+    g.add_node("app.helpers", "module", file="app/helpers.py", line=1, end_line=60)
+    g.add_node("app.helpers:render", "function", file="app/helpers.py", line=1, end_line=30)
+    g.add_node("app.helpers:order_total", "function", file="app/helpers.py", line=31, end_line=60)
+    g.add_edge("app.helpers:render", "app.services.customers_service:handle", "reference", count=3)
+    g.add_edge("app.helpers:order_total", "app.models.order:Order", "reference")
+    g.add_edge("app.services.orders_service:handle", "app.helpers:order_total", "reference")
+    for e in entities:
+        g.add_edge(f"app.api.{e}.routes:index", "app.helpers:render", "reference")
+        g.add_edge(f"app.api.{e}.routes", "app.helpers", "import")
+    plan = propose(g.finalize())
+    assert plan.service_of("app.helpers:render") == "shared_kernel"
+    assert plan.service_of("app.helpers:order_total") == plan.service_of("app.models.order")
+
+
+def test_a_package_that_re_exports_several_services_is_kernel() -> None:
+    """``app/api/customers/__init__.py`` has no code; besides the customers' own routes and
+    profile page, its modules are the customer-facing pages of orders, invoices and reviews,
+    each going with its own concept, and the refunds routes import the package: no service
+    holds most of it, so it is shared, not the service of whichever child it was clustered
+    with."""
+    entities = ("orders", "products", "customers", "invoices", "shipments", "reviews", "refunds")
+    g, _ = layered_monolith(entities=entities)
+    for e, service in (("orders", "orders"), ("invoices", "invoices"), ("reviews", "reviews")):
+        _page(g, f"app.api.customers.{e}_view", service)
+    _page(g, "app.api.customers.profile", "customers")
+    g.add_edge("app.api.refunds.routes", "app.api.customers", "import")
+    plan = propose(g.finalize())
+    views = [f"app.api.customers.{e}_view" for e in ("orders", "invoices", "reviews")]
+    assert len({plan.service_of(v) for v in views} - {"shared_kernel"}) == 3
+    assert plan.service_of("app.api.customers") == "shared_kernel"
+
+
+def _page(g: DependencyGraph, module: str, service: str) -> None:
+    path = module.replace(".", "/") + ".py"
+    g.add_node(module, "module", file=path, line=1, end_line=40)
+    g.add_node(f"{module}:page", "function", file=path, line=1, end_line=40)
+    g.add_edge(f"{module}:page", f"app.services.{service}_service:handle", "reference", count=3)
+    g.add_edge(module, f"app.services.{service}_service", "import")
+    g.add_edge(module.rsplit(".", 1)[0], module, "import")
