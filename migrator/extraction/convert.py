@@ -16,6 +16,7 @@ import libcst as cst
 
 from migrator.extraction.mover import dotted as _dotted
 from migrator.extraction.source import FunctionInfo, SourceTree
+from migrator.extraction.writes import write_methods
 
 JSON_NAMES = {"int", "float", "str", "bool", "None", "NoneType", "Any", "object", "bytes"}
 CODEC_NAMES = {"Decimal", "datetime", "date", "time", "UUID", "timedelta"}
@@ -298,7 +299,35 @@ class Classifier:
                     out[stmt.name.value] = op
                 else:
                     out.pop(stmt.name.value, None)  # overridden by something else
+        if not seen:  # methods of its own code that write its rows: the owner runs them
+            methods = self._class_methods(model, frozenset())
+            others = set(self.model_names) - {k.rpartition(":")[2] for k in methods.values()}
+            nodes = {n: self._method_node(k, n) for n, k in methods.items()}
+            for name, op in write_methods(nodes, others).items():
+                out.setdefault(name, op)
         return out
+
+    def _class_methods(self, model: str, seen: frozenset[str]) -> dict[str, str]:
+        """Methods of ``model`` and of the classes of the tree it derives from: name -> the
+        class (``module:Class``) whose definition wins."""
+        module, _, name = model.partition(":")
+        info = self.tree.info(module).classes.get(name) if module in self.tree.files else None
+        if info is None or model in seen:
+            return {}
+        out: dict[str, str] = {}
+        for base in reversed(info.bases):
+            parent = self.class_of(base, module)
+            if parent is not None:
+                out.update(self._class_methods(parent, seen | {model}))
+        for stmt in getattr(info.node.body, "body", []):
+            if isinstance(stmt, cst.FunctionDef):
+                out[stmt.name.value] = model
+        return out
+
+    def _method_node(self, cls: str, name: str) -> cst.FunctionDef:
+        module, _, cname = cls.partition(":")
+        body = getattr(self.tree.info(module).classes[cname].node.body, "body", [])
+        return next(s for s in body if isinstance(s, cst.FunctionDef) and s.name.value == name)
 
     def _pydantic(self, target: str, seen: frozenset[str]) -> bool:
         """A pydantic model: a class of the tree whose bases lead to ``BaseModel``."""
