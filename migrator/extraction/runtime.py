@@ -573,6 +573,7 @@ class ReadQuery:
             None,
             steps=self.steps,
             values={k: _key_of(v) for k, v in values.items()},
+            **self.shape,  # the rows a SQLAlchemy ``update``/``delete`` changes
         )
 
     def create(self, **values: Any) -> ReadRow:
