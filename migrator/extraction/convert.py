@@ -461,6 +461,27 @@ class Classifier:
             )
         return self._returns[key]
 
+    def _passed_back(self, call: cst.Call, module: str, name: str) -> cst.BaseExpression | None:
+        """The argument of ``call`` that the monolith's function ``name`` returns as it was
+        given (every ``return`` names that parameter, as a helper ``create(model)`` that adds
+        the row to the session and returns it does), else None."""
+        func = self.tree.info(module).functions[name]
+        collector = _Returns()
+        func.node.body.visit(collector)
+        names = {v.value if isinstance(v, cst.Name) else "" for v in collector.values}
+        params = [p.name for p in func.params]
+        if len(names) != 1 or not names <= set(params) or func.returns is not None:
+            return None
+        (param,) = names
+        for i, arg in enumerate(call.args):
+            if arg.star:
+                return None
+            if (
+                arg.keyword.value if arg.keyword else params[i] if i < len(params) else ""
+            ) == param:
+                return arg.value
+        return None
+
     def _method_returns(self, name: str) -> Verdict | None:
         """What ``obj.name()`` returns when the monolith's classes define methods ``name``
         (``serialize``, ``to_json``) and every one of them is judged to return plain data;
@@ -630,6 +651,9 @@ class Classifier:
                 return OK
             callee = self._callee(name, module)
             if callee is not None:
+                given = self._passed_back(expr, *callee)
+                if given is not None:  # ``return model`` of ``create(model)``: the argument
+                    return self.expression(given, module, assigned, strict)
                 return self._returns_of(*callee)
             if strict and isinstance(expr.func, cst.Attribute):
                 method = self._method_returns(last)

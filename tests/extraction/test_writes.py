@@ -10,7 +10,7 @@ from pathlib import Path
 from migrator.extraction import build_extraction
 
 from .conftest import mini_packages, text
-from .test_conversions import _kinds, _plan, _run_in_service
+from .test_conversions import _app, _kinds, _plan, _run_in_service
 
 MODELS = (
     "from sqlalchemy import Column, ForeignKey, Integer, String\n"
@@ -168,3 +168,22 @@ def test_the_generated_caller_writes_through_the_owners_session(tmp_path: Path) 
     assert lines[8] == (
         "422 cannot set word: not a column of Item [(1, 'green', 3), (2, 'cake!', 9)]"
     )
+
+
+def test_a_helper_that_returns_the_row_it_was_given_is_judged_by_that_row(tmp_path: Path) -> None:
+    """``create(model)`` of the app adds the row it is given and returns it: what the owner's
+    function returns through it is that row (sent as its columns), not an unknown value."""
+    api = (
+        "from mini.b.models import Item\n\n\n"
+        "def save(model, flush=True):\n    db.session.add(model)\n    return model\n\n\n"
+        "def make(name: str):\n    item = Item(name=name)\n    return save(item)\n\n\n"
+        "def other(name: str):\n    return save(flush=False, model=Item(name=name))\n"
+    )
+    use = (
+        "from mini.b.api import make, other\n\n\n"
+        "def run(name):\n    return make(name).name, other(name).id\n"
+    )
+    _app(tmp_path, use, api)
+    ex = build_extraction(_plan(["mini.b.api:make", "mini.b.api:other"]), None, tmp_path)
+    calls = {c.callee.split(":")[1]: c for c in ex.calls}
+    assert calls["make"].converted and calls["other"].converted, calls
