@@ -26,8 +26,9 @@ from migrator.extraction.mover import dotted, names_in
 WRITE_CLASS, WRITE_ROW = "write", "write-row"
 #: query methods that write the rows a SQLAlchemy read chain selects
 CHAIN_WRITES = {"update", "delete"}
-#: session methods that write (or end the unit of work of) what a method changed
-SESSION_WRITES = {"add", "add_all", "delete", "commit", "flush", "merge"}
+#: session methods that write rows (a method that only commits or flushes ends the caller's
+#: unit of work too: it is not the owner's to run)
+SESSION_WRITES = {"add", "add_all", "delete", "merge"}
 
 
 def write_methods(methods: dict[str, cst.FunctionDef], others: set[str]) -> dict[str, str]:
@@ -43,6 +44,8 @@ def write_methods(methods: dict[str, cst.FunctionDef], others: set[str]) -> dict
         params = [*func.params.params, *func.params.kwonly_params]
         if any("session" in p.name.value for p in params):
             continue  # the caller's session cannot cross
+        if _calls_parameter(func):
+            continue  # a class or function handed in (``set_links(ids, LinkTable)``)
         reached = _reached(name, methods)
         bodies = [methods[n].body for n in sorted(reached)]
         if any(names_in(b, strings=False) & others for b in bodies):
@@ -50,6 +53,14 @@ def write_methods(methods: dict[str, cst.FunctionDef], others: set[str]) -> dict
         if any(_writes(b) for b in bodies):
             out[name] = WRITE_CLASS if "classmethod" in kinds else WRITE_ROW
     return out
+
+
+def _calls_parameter(func: cst.FunctionDef) -> bool:
+    """A parameter of ``func`` (beyond ``self``/``cls``) is called: it takes code, not data."""
+    params = {p.name.value for p in func.params.params[1:]} | {
+        p.name.value for p in func.params.kwonly_params
+    }
+    return any(isinstance(c.func, cst.Name) and c.func.value in params for c in _calls(func))
 
 
 def _dotted_decorator(d: cst.Decorator) -> str:
