@@ -9,7 +9,7 @@ from pathlib import Path
 
 from migrator.extraction import build_extraction
 
-from .conftest import mini_packages, text
+from .conftest import text
 from .test_conversions import _app, _kinds, _plan, _run_in_service
 
 MODELS = (
@@ -58,13 +58,11 @@ USE = (
 
 
 def _extract(root: Path):  # noqa: ANN202 - Extraction
-    pkg = mini_packages(root / "app")
-    (pkg / "b" / "models.py").write_text(MODELS)
-    (pkg / "b" / "api.py").write_text("")
-    (pkg / "a" / "use.py").write_text(USE)
+    _app(root, USE)
+    (root / "mini" / "b" / "models.py").write_text(MODELS)
     plan = _plan()
     plan.services["b"].tables.append("tags")
-    return build_extraction(plan, None, root / "app")
+    return build_extraction(plan, None, root)
 
 
 def test_writes_the_owner_can_apply_are_converted(tmp_path: Path) -> None:
