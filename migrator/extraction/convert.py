@@ -432,20 +432,24 @@ class Classifier:
             )
         return self._returns[key]
 
+    def methods_named(self, name: str) -> list[tuple[str, cst.FunctionDef]]:
+        """Every method ``name`` of the monolith's classes, with its module (built once)."""
+        if self._methods is None:
+            self._methods = {}
+            for mod in sorted(self.tree.files):
+                for cls in self.tree.info(mod).classes.values():
+                    for stmt in getattr(cls.node.body, "body", []):
+                        if isinstance(stmt, cst.FunctionDef):
+                            self._methods.setdefault(stmt.name.value, []).append((mod, stmt))
+        return self._methods.get(name, [])
+
     def _method_returns(self, name: str) -> Verdict | None:
         """What ``obj.name()`` returns when the monolith's classes define methods ``name``
         (``serialize``, ``to_json``) and every one of them is judged to return plain data;
         None when no class defines it or a builtin type has a method of that name."""
         key = f".{name}"
         if key not in self._returns:
-            if self._methods is None:
-                self._methods = {}
-                for mod in sorted(self.tree.files):
-                    for cls in self.tree.info(mod).classes.values():
-                        for stmt in getattr(cls.node.body, "body", []):
-                            if isinstance(stmt, cst.FunctionDef):
-                                self._methods.setdefault(stmt.name.value, []).append((mod, stmt))
-            found = self._methods.get(name, [])
+            found = self.methods_named(name)
             if not found or name.startswith("__") or name in BUILTIN_METHODS:
                 return None
             # a method that reaches itself again (``super().serialize()``) returns what its

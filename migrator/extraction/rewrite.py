@@ -417,6 +417,7 @@ class Analyzer:
         #: (module, function) taken as a FastAPI dependency somewhere, found on first need
         self._dependencies: set[tuple[str, str | None]] | None = None
         self._sig: dict[str, dict[str, Verdict]] = {}
+        self._requests = djangoreads.RequestUses(self.classifier)
         self._uses_cache: dict[str, _Uses] = {}
         self._relations: dict[str, dict[str, tuple[str, str, str]]] = {}
         self._reverse: dict[tuple[str, str], str] | None = None
@@ -440,6 +441,7 @@ class Analyzer:
                 p: self.row_verdict(v, owner, key, None if p == "return" else p)
                 for p, v in sig.items()
             }
+            self._sig[key].update(self._requests.verdicts(mod, self.tree.info(mod).functions[name]))
         return self._sig[key]
 
     def row_verdict(
@@ -1034,8 +1036,8 @@ class Analyzer:
             if param is None:
                 continue
             v = sig.get(param.name)
-            if v is not None and v.injected:
-                continue  # the caller's session stays with the caller
+            if v is not None and (v.injected or v.reason == djangoreads.REQUEST_REASON):
+                continue  # the caller's session stays with the caller; a request is sent
             if v is not None and not v.ok:
                 return Verdict(False, f"argument {param.name!r}: {v.reason}", v.model)
             v = self.row_verdict(

@@ -1,0 +1,159 @@
+"""A Django ``request`` handed to another service's function crosses as what the callee reads
+of it: the client sends its method, path, query and form values, cookies, headers, session
+values and user key, and the owner rebuilds an ``HttpRequest`` from them
+(``runtime.encode``/``decode``). migrator follows every use of the parameter, into the
+functions and methods it is handed to, and converts the call only when the callee reads
+nothing else and changes neither the request (but its own ``_cache`` attributes) nor the
+session.
+
+Steps (live test): copy ``fixtures/tinydj_app``, give catalog a request helper that picks a
+shop through a provider object and orders a view calling it; extract with the two-service plan
+of test_frameworks (the helpers in catalog's interface); start both services on 127.0.0.1 and
+call orders' view with a query value and a header, whose answer catalog computed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from migrator.extraction import build_extraction, extract
+from migrator.extraction.localrun import wait_http
+from migrator.plan import plan_from_dict
+
+from .conftest import FIXTURES
+from .test_frameworks import DJANGO_PLAN, _get, _serve
+
+#: catalog's request helpers: one that crosses (through a provider's method), three that do not
+HELPERS = '''
+
+KEY = "shop"
+
+
+class Provider:
+    def pick(self, request, default="main") -> str:
+        cached = getattr(request, "_cached_pick", None)
+        if cached:
+            return cached
+        name = request.GET.get(KEY) or request.session.get(KEY, default)
+        request._cached_pick = f"{name}@{request.META.get('HTTP_X_TILL', '-')}/{request.method}"
+        return request._cached_pick
+
+
+def _provider():
+    return Provider()
+
+
+def shop_of(request):
+    return _provider().pick(request)
+
+
+def forget(request):
+    request.session.pop(KEY, None)
+    return True
+
+
+def shop_attr(request):
+    return request.shop
+
+
+def handed_on(request):
+    return str(request)
+'''
+
+VIEW = '''from django.http import JsonResponse
+
+from tinydj.catalog.services import forget, handed_on, shop_attr, shop_of
+
+
+def shop(request):
+    request.session = {}
+    return JsonResponse({"shop": shop_of(request)})
+
+
+def others(request):
+    return JsonResponse({"a": forget(request), "b": shop_attr(request), "c": handed_on(request)})
+'''
+
+FUNCS = ["shop_of", "forget", "shop_attr", "handed_on"]
+
+
+def _plan():  # noqa: ANN202 - the fixture's plan with the helpers in catalog's interface
+    data = DJANGO_PLAN.to_dict()
+    data["services"]["orders"]["modules"].append("tinydj.orders.shops")
+    data["services"]["catalog"]["interface"] += [f"tinydj.catalog.services:{f}" for f in FUNCS]
+    return plan_from_dict(data)
+
+
+def _app(tmp_path: Path) -> Path:
+    root = tmp_path / "app"
+    shutil.copytree(FIXTURES / "tinydj_app", root)
+    services = root / "tinydj" / "catalog" / "services.py"
+    services.write_text(services.read_text() + HELPERS)
+    (root / "tinydj" / "orders" / "shops.py").write_text(VIEW)
+    urls = root / "tinydj" / "orders" / "urls.py"
+    urls.write_text(
+        urls.read_text()
+        .replace("from tinydj.orders import views", "from tinydj.orders import shops, views")
+        .replace("urlpatterns = [", 'urlpatterns = [path("shop", shops.shop), ')
+    )
+    return root
+
+
+def test_a_request_the_callee_only_reads_crosses_and_others_say_why(tmp_path: Path) -> None:
+    from migrator.analysis import analyze
+
+    root = _app(tmp_path)
+    ex = build_extraction(_plan(), analyze(root), root)
+    calls = {c.callee.split(":")[1]: c for c in ex.calls if c.file == "tinydj/orders/shops.py"}
+    assert calls["shop_of"].converted, calls["shop_of"].reason
+    assert not calls["forget"].converted
+    assert "changes the caller's session" in calls["forget"].reason
+    assert not calls["shop_attr"].converted
+    assert "reads request.shop, which is not sent" in calls["shop_attr"].reason
+    assert not calls["handed_on"].converted
+    assert "handed to str()" in calls["handed_on"].reason
+
+
+def test_a_provider_method_that_changes_the_request_keeps_the_call_listed(tmp_path: Path) -> None:
+    """Every method of the name the request is handed to is followed: one that sets a request
+    attribute the caller would read afterwards makes the call stay listed."""
+    from migrator.analysis import analyze
+
+    root = _app(tmp_path)
+    services = root / "tinydj" / "catalog" / "services.py"
+    services.write_text(
+        services.read_text()
+        + "\n\nclass OtherProvider:\n    def pick(self, request) -> str:\n"
+        + "        request.shop = 'x'\n        return 'x'\n"
+    )
+    ex = build_extraction(_plan(), analyze(root), root)
+    call = next(c for c in ex.calls if c.callee.endswith(":shop_of"))
+    assert not call.converted
+    assert "sets request.shop" in call.reason
+
+
+def test_the_owner_answers_from_the_request_the_caller_sent(tmp_path: Path) -> None:
+    root = _app(tmp_path)
+    out = tmp_path / "out"
+    extract(_plan(), None, root, out)
+    client = (out / "services" / "orders" / "src" / "interservice").glob("catalog*.py")
+    assert any("def shop_of(" in p.read_text() for p in client)
+    procs, base = _serve(out, tmp_path, django=True)
+    try:
+        for proc in procs:
+            wait_http(proc.url + "/healthz", 60, proc)
+        url = base["orders"] + "/api/orders/shop"
+        assert _get(url + "?shop=corner") == {"shop": "corner@-/GET"}
+        assert _get(url) == {"shop": "main@-/GET"}
+        import urllib.request
+
+        with urllib.request.urlopen(
+            urllib.request.Request(url + "?shop=kiosk", headers={"X-Till": "7"}), timeout=30
+        ) as response:
+            import json
+
+            assert json.loads(response.read()) == {"shop": "kiosk@7/GET"}
+    finally:
+        for proc in procs:
+            proc.stop()
