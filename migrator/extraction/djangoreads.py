@@ -63,6 +63,16 @@ def step_sendable(method: str, call: cst.Call) -> bool:
     return True  # a read of rewrite.READ_CHAIN, or the model's own manager method (custom_read)
 
 
+#: Django functions that take a real ``QuerySet`` (slice it, read its ``model``, compile it):
+#: a read model's chain handed to them is not a read
+QUERYSET_TAKERS = {"Paginator", "get_object_or_404", "get_list_or_404", "Prefetch"}
+
+
+def needs_queryset(call: cst.CSTNode | None) -> bool:
+    """``call`` is one of ``QUERYSET_TAKERS`` (the chain is one of its arguments)."""
+    return isinstance(call, cst.Call) and dotted(call.func).split(".")[-1] in QUERYSET_TAKERS
+
+
 def plain_result(call: cst.Call) -> bool:
     """The chain ending in ``call`` gives plain data (``values_list``, ``aggregate``, a count)
     rather than rows, so its caller cannot misuse a row."""

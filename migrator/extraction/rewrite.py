@@ -342,7 +342,12 @@ class _Uses(cst.CSTVisitor):
                 line = self.get_metadata(PositionProvider, node).start.line
                 ends = self.read_ends.setdefault(node.value, {}).setdefault(line, [])
                 op = current.func.attr.value if read else ""  # type: ignore[attr-defined]
-                if django and _handed_to_django(attr):
+                holder = (
+                    self.get_metadata(ParentNodeProvider, attr, None)
+                    if isinstance(attr, cst.Arg)
+                    else None
+                )
+                if django and (_handed_to_django(attr) or djangoreads.needs_queryset(holder)):
                     return False  # Django itself needs a real queryset there
                 if not django and (op in queries.REFINING or not read):
                     # a query kept in a variable and refined step by step: its reads

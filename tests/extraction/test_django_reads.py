@@ -160,18 +160,27 @@ def test_a_queryset_handed_to_django_itself_is_left(tmp_path: Path) -> None:
     root = _app(tmp_path)
     report = root / "tinydj" / "orders" / "report.py"
     extra = (
-        "\n\nfrom django import forms\n\n\n"
+        "\n\nfrom django import forms\nfrom django.core.paginator import Paginator\n"
+        "from django.shortcuts import get_object_or_404\n\n\n"
         "class PickForm(forms.Form):\n"
         "    product = forms.ModelChoiceField(queryset=Product.objects.all())\n\n\n"
         "class Shelf(View):\n"
-        "    queryset = Product.objects.filter(price__gt=0)\n"
+        "    queryset = Product.objects.filter(price__gt=0)\n\n\n"
+        "def paged(request):\n"
+        '    page = Paginator(Product.objects.order_by("sku"), 2).page(1)\n'
+        '    one = get_object_or_404(Product.objects.filter(price__gt=0), sku="tea")\n'
+        "    return page, one\n"
     )
     report.write_text(REPORT + extra)
     lines = (REPORT + extra).splitlines()
-    handed = [i + 1 for i, line in enumerate(lines) if "queryset" in line and "Product" in line]
+    handed = [
+        i + 1
+        for i, line in enumerate(lines)
+        if ("queryset" in line or "Paginator(" in line or "_or_404(" in line) and "Product" in line
+    ]
     ex = build_extraction(_plan(), analyze(root), root)
     uses = {c.line: c.converted for c in ex.couplings if c.file == "tinydj/orders/report.py"}
-    assert len(handed) == 2 and all(uses.get(line) is False for line in handed), uses
+    assert len(handed) == 4 and all(uses.get(line) is False for line in handed), uses
     assert all(uses[line] for line in USES)
 
 

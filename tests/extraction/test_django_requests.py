@@ -14,7 +14,10 @@ call orders' view with a query value and a header, whose answer catalog computed
 
 from __future__ import annotations
 
+import json
 import shutil
+import sqlite3
+import urllib.request
 from pathlib import Path
 
 from migrator.extraction import build_extraction, extract
@@ -25,7 +28,7 @@ from .conftest import FIXTURES
 from .test_frameworks import DJANGO_PLAN, _get, _serve
 
 #: catalog's request helpers: one that crosses (through a provider's method), three that do not
-HELPERS = '''
+HELPERS = """
 
 KEY = "shop"
 
@@ -48,6 +51,15 @@ def shop_of(request):
     return _provider().pick(request)
 
 
+def product_of(request):
+    cached = getattr(request, "_cached_product", None)
+    if cached:
+        return cached
+    product = Product.objects.filter(sku=request.GET.get("sku", "tea")).first()
+    request._cached_product = product
+    return request._cached_product
+
+
 def forget(request):
     request.session.pop(KEY, None)
     return True
@@ -59,11 +71,11 @@ def shop_attr(request):
 
 def handed_on(request):
     return str(request)
-'''
+"""
 
-VIEW = '''from django.http import JsonResponse
+VIEW = """from django.http import JsonResponse
 
-from tinydj.catalog.services import forget, handed_on, shop_attr, shop_of
+from tinydj.catalog.services import forget, handed_on, product_of, shop_attr, shop_of
 
 
 def shop(request):
@@ -71,11 +83,16 @@ def shop(request):
     return JsonResponse({"shop": shop_of(request)})
 
 
+def product(request):
+    row = product_of(request)
+    return JsonResponse({"sku": row.sku, "price": row.price})
+
+
 def others(request):
     return JsonResponse({"a": forget(request), "b": shop_attr(request), "c": handed_on(request)})
-'''
+"""
 
-FUNCS = ["shop_of", "forget", "shop_attr", "handed_on"]
+FUNCS = ["shop_of", "product_of", "forget", "shop_attr", "handed_on"]
 
 
 def _plan():  # noqa: ANN202 - the fixture's plan with the helpers in catalog's interface
@@ -95,7 +112,10 @@ def _app(tmp_path: Path) -> Path:
     urls.write_text(
         urls.read_text()
         .replace("from tinydj.orders import views", "from tinydj.orders import shops, views")
-        .replace("urlpatterns = [", 'urlpatterns = [path("shop", shops.shop), ')
+        .replace(
+            "urlpatterns = [",
+            'urlpatterns = [path("shop", shops.shop), path("product", shops.product), ',
+        )
     )
     return root
 
@@ -107,6 +127,8 @@ def test_a_request_the_callee_only_reads_crosses_and_others_say_why(tmp_path: Pa
     ex = build_extraction(_plan(), analyze(root), root)
     calls = {c.callee.split(":")[1]: c for c in ex.calls if c.file == "tinydj/orders/shops.py"}
     assert calls["shop_of"].converted, calls["shop_of"].reason
+    # a row it keeps on the request (``request._cached_product``) comes back as the row read
+    assert calls["product_of"].converted, calls["product_of"].reason
     assert not calls["forget"].converted
     assert "changes the caller's session" in calls["forget"].reason
     assert not calls["shop_attr"].converted
@@ -143,16 +165,19 @@ def test_the_owner_answers_from_the_request_the_caller_sent(tmp_path: Path) -> N
     try:
         for proc in procs:
             wait_http(proc.url + "/healthz", 60, proc)
+        with sqlite3.connect(tmp_path / "catalog.sqlite3") as db:  # catalog's own database
+            db.executemany(
+                "INSERT INTO catalog_product (sku, price) VALUES (?, ?)", [("tea", 3), ("jam", 5)]
+            )
+        product = base["orders"] + "/api/orders/product"
+        assert _get(product + "?sku=jam") == {"sku": "jam", "price": 5}
+        assert _get(product) == {"sku": "tea", "price": 3}
         url = base["orders"] + "/api/orders/shop"
         assert _get(url + "?shop=corner") == {"shop": "corner@-/GET"}
         assert _get(url) == {"shop": "main@-/GET"}
-        import urllib.request
-
         with urllib.request.urlopen(
             urllib.request.Request(url + "?shop=kiosk", headers={"X-Till": "7"}), timeout=30
         ) as response:
-            import json
-
             assert json.loads(response.read()) == {"shop": "kiosk@7/GET"}
     finally:
         for proc in procs:
