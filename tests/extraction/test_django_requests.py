@@ -76,6 +76,7 @@ def handed_on(request):
 VIEW = """from django.http import JsonResponse
 
 from tinydj.catalog.services import forget, handed_on, product_of, shop_attr, shop_of
+from tinydj.orders.models import Shelf
 
 
 def shop(request):
@@ -88,8 +89,20 @@ def product(request):
     return JsonResponse({"sku": row.sku, "price": row.price})
 
 
+def shelf(request, name):
+    return JsonResponse({"skus": sorted(p.sku for p in Shelf.objects.get(name=name).products.all())})
+
+
 def others(request):
     return JsonResponse({"a": forget(request), "b": shop_attr(request), "c": handed_on(request)})
+"""
+
+#: orders' shelf of catalog's products: a many-to-many field to another service's model
+SHELF = """
+
+class Shelf(models.Model):
+    name = models.CharField(max_length=40)
+    products = models.ManyToManyField("catalog.Product", blank=True, related_name="shelves")
 """
 
 FUNCS = ["shop_of", "product_of", "forget", "shop_attr", "handed_on"]
@@ -108,13 +121,16 @@ def _app(tmp_path: Path) -> Path:
     services = root / "tinydj" / "catalog" / "services.py"
     services.write_text(services.read_text() + HELPERS)
     (root / "tinydj" / "orders" / "shops.py").write_text(VIEW)
+    models = root / "tinydj" / "orders" / "models.py"
+    models.write_text(models.read_text() + SHELF)
     urls = root / "tinydj" / "orders" / "urls.py"
     urls.write_text(
         urls.read_text()
         .replace("from tinydj.orders import views", "from tinydj.orders import shops, views")
         .replace(
             "urlpatterns = [",
-            'urlpatterns = [path("shop", shops.shop), path("product", shops.product), ',
+            'urlpatterns = [path("shop", shops.shop), path("product", shops.product), '
+            'path("shelf/<str:name>", shops.shelf), ',
         )
     )
     return root
@@ -135,6 +151,19 @@ def test_a_request_the_callee_only_reads_crosses_and_others_say_why(tmp_path: Pa
     assert "reads request.shop, which is not sent" in calls["shop_attr"].reason
     assert not calls["handed_on"].converted
     assert "handed to str()" in calls["handed_on"].reason
+
+
+def test_a_many_to_many_field_to_another_services_model_is_cut_to_keys(tmp_path: Path) -> None:
+    from migrator.analysis import analyze
+
+    root = _app(tmp_path)
+    ex = build_extraction(_plan(), analyze(root), root)
+    code = ex.files["services/orders/src/tinydj/orders/models.py"].decode()
+    assert "products_ids = models.JSONField(default=list, blank=True)" in code
+    assert "ManyToManyField" not in code
+    assert ".objects.filter(pk__in=self.products_ids)" in code
+    cut = [c for c in ex.couplings if c.uses == "Shelf.products -> Product"]
+    assert len(cut) == 1 and cut[0].converted
 
 
 def test_a_provider_method_that_changes_the_request_keeps_the_call_listed(tmp_path: Path) -> None:
@@ -172,6 +201,10 @@ def test_the_owner_answers_from_the_request_the_caller_sent(tmp_path: Path) -> N
         product = base["orders"] + "/api/orders/product"
         assert _get(product + "?sku=jam") == {"sku": "jam", "price": 5}
         assert _get(product) == {"sku": "tea", "price": 3}
+        # the many-to-many field is a key list in orders' database, read from catalog
+        with sqlite3.connect(tmp_path / "orders.sqlite3") as db:
+            db.execute("INSERT INTO orders_shelf (name, products_ids) VALUES ('top', '[2, 1]')")
+        assert _get(base["orders"] + "/api/orders/shelf/top") == {"skus": ["jam", "tea"]}
         url = base["orders"] + "/api/orders/shop"
         assert _get(url + "?shop=corner") == {"shop": "corner@-/GET"}
         assert _get(url) == {"shop": "main@-/GET"}
