@@ -25,6 +25,7 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvide
 
 from migrator.extraction import djangoreads, queries
 from migrator.extraction.convert import Classifier, Verdict, suggest_dto
+from migrator.extraction.copies import copy_closure
 from migrator.extraction.data import backrefs, declared_attrs, relations, reverse_keys
 from migrator.extraction.layout import KERNEL, Layout
 from migrator.extraction.mover import dotted
@@ -71,6 +72,7 @@ class Entry:
     #: a read model's class methods that only read (method -> read), see read_helpers
     helpers: dict[str, str] = field(default_factory=dict)
     columns: tuple[str, ...] = ()  # a read model's columns (``Model.col`` in its conditions)
+    copies: tuple[str, ...] = ()  # a copy's other definitions of its module (copies.py)
 
 
 @dataclass
@@ -902,11 +904,11 @@ class Analyzer:
             client = out.clients[client_mod] = Client(service, owner, client_mod, "")
         if name in client.entries:
             return
-        entry = self._classify(tm, tn, owner)
+        entry = self._classify(tm, tn, owner, service)
         entry.target = f"{tm}:{tn}" if tn is not None else tm
         client.entries[name] = entry
 
-    def _classify(self, tm: str, tn: str | None, owner: str) -> Entry:
+    def _classify(self, tm: str, tn: str | None, owner: str, service: str = "") -> Entry:
         if tn is None:
             return Entry("", "unavailable", f"module {tm} belongs to {owner}")
         info = self.tree.info(tm) if tm in self.tree.files else None
@@ -937,7 +939,10 @@ class Analyzer:
             for pname, v in sig.items():
                 if not v.ok:
                     what = "result" if pname == "return" else f"argument {pname!r}"
-                    return Entry(tn, "unavailable", f"{what}: {v.reason}", model=v.model)
+                    copy, why = self._copy(tm, tn, service)
+                    return copy or Entry(
+                        tn, "unavailable", f"{what}: {v.reason}{why}", model=v.model
+                    )
             if any(p.kind in ("varargs", "varkw") for p in info.functions[tn].params):
                 return Entry(tn, "unavailable", "*args/**kwargs cannot be checked")
             return Entry(
@@ -967,6 +972,19 @@ class Analyzer:
         if tn in info.variables:
             return Entry(tn, "value")
         return Entry(tn, "unavailable", f"{key} not found")
+
+    def _copy(self, module: str, name: str, service: str) -> tuple[Entry | None, str]:
+        """A helper that cannot be called over the network but that the caller can run as a
+        copy (``copies.copy_closure``), else None and why not (to add to the reason)."""
+        if not service:
+            return None, ""
+        needed, why = copy_closure(
+            self.tree, module, name, lambda m, n: self.layout.has(service, m, n)
+        )
+        if why:
+            return None, f"; not copied either: {why}"
+        reason = "copied into the caller: plain code whose imports the caller has"
+        return Entry(name, "copy", reason, copies=needed), ""
 
     def injected(self, key: str) -> tuple[str, ...]:
         """Session parameters of interface function ``key`` that its owner supplies."""

@@ -34,6 +34,9 @@ KEY = "shop"
 
 
 class Provider:
+    def __init__(self, price=0):
+        self.price = price
+
     def pick(self, request, default="main") -> str:
         cached = getattr(request, "_cached_pick", None)
         if cached:
@@ -60,22 +63,41 @@ def product_of(request):
     return request._cached_product
 
 
-def forget(request):
+class Label:
+    def __init__(self, text):
+        self.text = text.upper()
+
+
+def label(text):
+    return Label(text)
+
+
+def priced_label(sku):
+    return Label(f"{sku}:{price_of(sku)}")
+
+
+def forget(request) -> int:
+    request.session.pop(KEY, None)
+    return price_of("tea")
+
+
+def shop_attr(request) -> str:
+    return f"{request.shop}{price_of('tea')}"
+
+
+def handed_on(request) -> str:
+    return str(request) + str(price_of("tea"))
+
+
+def plain_forget(request):
     request.session.pop(KEY, None)
     return True
-
-
-def shop_attr(request):
-    return request.shop
-
-
-def handed_on(request):
-    return str(request)
 """
 
 VIEW = """from django.http import JsonResponse
 
-from tinydj.catalog.services import forget, handed_on, product_of, shop_attr, shop_of
+from tinydj.catalog.services import forget, handed_on, label, priced_label, product_of
+from tinydj.catalog.services import plain_forget, shop_attr, shop_of
 from tinydj.orders.models import Shelf
 
 
@@ -93,8 +115,17 @@ def shelf(request, name):
     return JsonResponse({"skus": sorted(p.sku for p in Shelf.objects.get(name=name).products.all())})
 
 
+def labels(request):
+    return JsonResponse({"label": label(request.GET["text"]).text})
+
+
+def priced(request):
+    return JsonResponse({"label": priced_label("tea").text})
+
+
 def others(request):
-    return JsonResponse({"a": forget(request), "b": shop_attr(request), "c": handed_on(request)})
+    return JsonResponse({"a": forget(request), "b": shop_attr(request), "c": handed_on(request),
+                         "d": plain_forget(request)})
 """
 
 #: orders' shelf of catalog's products: a many-to-many field to another service's model
@@ -105,7 +136,16 @@ class Shelf(models.Model):
     products = models.ManyToManyField("catalog.Product", blank=True, related_name="shelves")
 """
 
-FUNCS = ["shop_of", "product_of", "forget", "shop_attr", "handed_on"]
+FUNCS = [
+    "shop_of",
+    "product_of",
+    "forget",
+    "shop_attr",
+    "handed_on",
+    "label",
+    "priced_label",
+    "plain_forget",
+]
 
 
 def _plan():  # noqa: ANN202 - the fixture's plan with the helpers in catalog's interface
@@ -130,7 +170,7 @@ def _app(tmp_path: Path) -> Path:
         .replace(
             "urlpatterns = [",
             'urlpatterns = [path("shop", shops.shop), path("product", shops.product), '
-            'path("shelf/<str:name>", shops.shelf), ',
+            'path("shelf/<str:name>", shops.shelf), path("label", shops.labels), ',
         )
     )
     return root
@@ -151,6 +191,9 @@ def test_a_request_the_callee_only_reads_crosses_and_others_say_why(tmp_path: Pa
     assert "reads request.shop, which is not sent" in calls["shop_attr"].reason
     assert not calls["handed_on"].converted
     assert "handed to str()" in calls["handed_on"].reason
+    # a helper that needs nothing of catalog runs in the caller, with the caller's request
+    assert calls["plain_forget"].converted
+    assert calls["plain_forget"].reason.startswith("copied")
 
 
 def test_a_many_to_many_field_to_another_services_model_is_cut_to_keys(tmp_path: Path) -> None:
@@ -166,15 +209,38 @@ def test_a_many_to_many_field_to_another_services_model_is_cut_to_keys(tmp_path:
     assert len(cut) == 1 and cut[0].converted
 
 
+def test_a_helper_whose_result_cannot_cross_is_copied_when_the_caller_has_its_code(
+    tmp_path: Path,
+) -> None:
+    """``label`` returns an object that is not data: it runs in the caller as a copy, with the
+    class it needs; ``priced_label`` also needs ``price_of``, which reads catalog's Product,
+    so it stays listed and says so."""
+    from migrator.analysis import analyze
+
+    root = _app(tmp_path)
+    ex = build_extraction(_plan(), analyze(root), root)
+    calls = {c.callee.split(":")[1]: c for c in ex.calls if c.file == "tinydj/orders/shops.py"}
+    assert calls["label"].converted and calls["label"].reason.startswith("copied")
+    assert not calls["priced_label"].converted
+    assert "its copy needs tinydj.catalog.models:Product" in calls["priced_label"].reason
+    client = next(
+        v.decode()
+        for k, v in ex.files.items()
+        if k.startswith("services/orders/src/interservice/catalog") and b"def label(" in v
+    )
+    assert "class Label:" in client and "def priced_label(" not in client
+
+
 def test_a_provider_method_that_changes_the_request_keeps_the_call_listed(tmp_path: Path) -> None:
     """Every method of the name the request is handed to is followed: one that sets a request
-    attribute the caller would read afterwards makes the call stay listed."""
+    attribute the caller would read afterwards makes the call stay listed (here the helper
+    also needs catalog's Product, so it cannot run in the caller as a copy either)."""
     from migrator.analysis import analyze
 
     root = _app(tmp_path)
     services = root / "tinydj" / "catalog" / "services.py"
     services.write_text(
-        services.read_text()
+        services.read_text().replace("return Provider()", "return Provider(price_of('x'))")
         + "\n\nclass OtherProvider:\n    def pick(self, request) -> str:\n"
         + "        request.shop = 'x'\n        return 'x'\n"
     )
@@ -182,6 +248,7 @@ def test_a_provider_method_that_changes_the_request_keeps_the_call_listed(tmp_pa
     call = next(c for c in ex.calls if c.callee.endswith(":shop_of"))
     assert not call.converted
     assert "sets request.shop" in call.reason
+    assert "not copied either: its copy needs tinydj.catalog.models:Product" in call.reason
 
 
 def test_the_owner_answers_from_the_request_the_caller_sent(tmp_path: Path) -> None:
@@ -205,6 +272,7 @@ def test_the_owner_answers_from_the_request_the_caller_sent(tmp_path: Path) -> N
         with sqlite3.connect(tmp_path / "orders.sqlite3") as db:
             db.execute("INSERT INTO orders_shelf (name, products_ids) VALUES ('top', '[2, 1]')")
         assert _get(base["orders"] + "/api/orders/shelf/top") == {"skus": ["jam", "tea"]}
+        assert _get(base["orders"] + "/api/orders/label?text=tea") == {"label": "TEA"}
         url = base["orders"] + "/api/orders/shop"
         assert _get(url + "?shop=corner") == {"shop": "corner@-/GET"}
         assert _get(url) == {"shop": "main@-/GET"}
