@@ -5,7 +5,8 @@ made by a factory) need not cross at all when the function is plain code the cal
 itself: it is copied into the caller's client module with the definitions of its module it
 needs. That is only the monolith's behaviour when everything the copy uses is in the caller's
 process too: each name it imports from the monolith is one the caller has (its own code or the
-kernel's), it defines no model with a table (the table is the owner's), and neither it nor the
+kernel's), it defines no model with a table (the table is the owner's), it reaches no database
+but through the models it imports (no session, connection or raw SQL), and neither it nor the
 modules it imports load code by a name known only at run time (a settings value may name the
 owner's code). A model it makes at run time (``type(name, (AbstractBase,), ...)`` with the
 caller's model) is the caller's; module-level state (a registry, a cache) is the caller's own.
@@ -23,6 +24,16 @@ from migrator.extraction.source import SourceTree
 #: calls that import code by a name known only at run time (a settings value): a copy that
 #: reaches one may load the owner's code, which the caller does not have
 LOADERS = ("import_module", "import_string", "__import__", "load_backend")
+
+
+#: names through which code reaches a database other than by a model class it imports (a
+#: session, a connection, raw SQL): in the caller that would be the caller's database
+DATABASE_WORDS = set(
+    """
+    session db_session dbsession sess conn connection connections cursor engine execute
+    executemany raw query scalar scalars commit flush rollback
+    """.split()
+)
 
 
 def _loads_by_name(code: str) -> bool:
@@ -44,6 +55,9 @@ def copy_closure(
     if _loads_by_name(split.code):
         return (), "it loads code by name at run time, which the caller may not have"
     used = names_in(cst.parse_module(split.code))
+    reached = sorted(used & DATABASE_WORDS)
+    if reached:
+        return (), f"it reaches a database through {reached[0]}, which in the caller is its own"
     tops = {m.split(".")[0] for m in tree.files}
     for imp in sorted(info.imports, key=lambda i: (i.line, i.binding)):
         if imp.binding not in used or imp.module.split(".")[0] not in tops:

@@ -314,18 +314,23 @@ class RequestUses:
             imp.module.split(".")[0] == "django" for m in tree.files for imp in tree.info(m).imports
         )
 
+    def params(self, func: FunctionInfo) -> set[str]:
+        """``func``'s parameters that hold a Django request (Django code only)."""
+        return {
+            p.name
+            for p in (func.params if self.django else [])
+            if p.kind in ("pos", "kw", "posonly") and request_param(p.name, p.annotation)
+        }
+
     def verdicts(self, module: str, func: FunctionInfo) -> dict[str, Verdict]:
         """Verdicts of ``func``'s request parameters (Django code only): one that crosses is
         sent, one that cannot says why."""
         out: dict[str, Verdict] = {}
-        for p in func.params if self.django else []:
-            if p.kind in ("pos", "kw", "posonly") and request_param(p.name, p.annotation):
-                why = self.why(module, func.node, p.name)
-                out[p.name] = (
-                    Verdict(True, REQUEST_REASON)
-                    if not why
-                    else Verdict(False, f"the request {why}")
-                )
+        for name in sorted(self.params(func)):
+            why = self.why(module, func.node, name)
+            out[name] = (
+                Verdict(True, REQUEST_REASON) if not why else Verdict(False, f"the request {why}")
+            )
         return out
 
     def why(self, module: str, func: cst.FunctionDef, param: str, depth: int = 0) -> str:

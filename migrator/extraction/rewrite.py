@@ -939,7 +939,13 @@ class Analyzer:
             for pname, v in sig.items():
                 if not v.ok:
                     what = "result" if pname == "return" else f"argument {pname!r}"
-                    copy, why = self._copy(tm, tn, service)
+                    # a result that is not data, or a request it cannot send: the caller
+                    # may run the function itself
+                    copy, why = (
+                        self._copy(tm, tn, service)
+                        if pname == "return" or pname in self._requests.params(info.functions[tn])
+                        else (None, "")
+                    )
                     return copy or Entry(
                         tn, "unavailable", f"{what}: {v.reason}{why}", model=v.model
                     )
