@@ -73,6 +73,21 @@ def needs_queryset(call: cst.CSTNode | None) -> bool:
     return isinstance(call, cst.Call) and dotted(call.func).split(".")[-1] in QUERYSET_TAKERS
 
 
+def model_of_class(parent: cst.CSTNode, name: cst.Name, scopes: list[str]) -> bool:
+    """``name`` is the value of ``model = name`` in a class body (a ``ModelForm``'s ``Meta``, a
+    generic view, an admin): Django builds that class from the model itself (its fields, its
+    manager, its rows' ``save``), which a read model is not."""
+    return (
+        bool(scopes)
+        and scopes[-1] == "class"
+        and isinstance(parent, cst.Assign)
+        and parent.value is name
+        and any(
+            isinstance(t.target, cst.Name) and t.target.value == "model" for t in parent.targets
+        )
+    )
+
+
 def plain_result(call: cst.Call) -> bool:
     """The chain ending in ``call`` gives plain data (``values_list``, ``aggregate``, a count)
     rather than rows, so its caller cannot misuse a row."""
@@ -363,10 +378,10 @@ class RequestUses:
         if not targets:
             return f"is handed to {callee or 'a call'}(), which the owner cannot be shown to run"
         for mod, func, bound in targets:
-            name = _param_for(func, call, arg, bound)
-            if name is None:
+            param = _param_for(func, call, arg, bound)
+            if param is None:
                 return f"is handed to {callee}() as an argument it takes through *args/**kwargs"
-            why = self.why(mod, func, name, depth + 1)
+            why = self.why(mod, func, param, depth + 1)
             if why:
                 return why
         return ""

@@ -97,6 +97,8 @@ class ServiceRefs:
     reads: set[tuple[str, int, str]] = field(default_factory=set)
     #: uses that are only type hints of a name a read model stands in for: (file, line, node)
     hints: set[tuple[str, int, str]] = field(default_factory=set)
+    #: uses that are a Django class's ``model = Other`` (a ModelForm's Meta, a generic view)
+    model_classes: set[tuple[str, int, str]] = field(default_factory=set)
 
 
 #: a class method called on an imported name: (method, shape of the arguments, the call, the
@@ -139,6 +141,8 @@ class _Uses(cst.CSTVisitor):
         self.others: dict[str, set[int]] = {}  # lines where it is used any other way
         #: lines where it is only a type hint nothing evaluates for its meaning (see _hint)
         self.hints: dict[str, set[int]] = {}
+        #: lines where it is a class's ``model = <it>`` (Django builds the class from it)
+        self.model_classes: dict[str, set[int]] = {}
         #: lines where a class method of it is called: (method, arguments' shape, the call,
         #: the attribute read of its result at once or None)
         self.methods: dict[str, dict[int, list[Method]]] = {}
@@ -193,6 +197,9 @@ class _Uses(cst.CSTVisitor):
                 return
             line = self.get_metadata(PositionProvider, node).start.line
             self.lines.setdefault(node.value, []).append(line)
+            parent_stmt = self.get_metadata(ParentNodeProvider, node)
+            if djangoreads.model_of_class(parent_stmt, node, self._scopes):
+                self.model_classes.setdefault(node.value, set()).add(line)
             method = self._method_call(node)
             if method is not None:
                 self.methods.setdefault(node.value, {}).setdefault(line, []).append(method)
@@ -724,6 +731,8 @@ class Analyzer:
                 if in_scope(line):
                     node = f"{ref.target_module}:{ref.target_name or '*'}"
                     out.uses.append((rel, line, node, ref.owner or "?"))
+                    if line in uses.model_classes.get(binding, ()):
+                        out.model_classes.add((rel, line, node))
                     if line in uses.others.get(binding, ()):
                         continue
                     methods = uses.methods.get(binding, {}).get(line, [])

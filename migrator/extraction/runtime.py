@@ -156,7 +156,7 @@ def _request(data: dict[str, Any]) -> Any:
     """The caller's request rebuilt on the owner: a Django ``HttpRequest`` with the values sent,
     the session as a plain dict (the callee only reads it) and ``user`` the owner's user of the
     same key (``AnonymousUser`` when it has none)."""
-    from django.http import HttpRequest, QueryDict
+    from django.http import HttpRequest, QueryDict  # type: ignore[import-untyped]
 
     cls = type("RemoteRequest", (HttpRequest,), {"scheme": _Scheme()})
     request = cls()
@@ -179,8 +179,8 @@ def _request(data: dict[str, Any]) -> Any:
     if data["LANGUAGE_CODE"] is not None:
         request.LANGUAGE_CODE = data["LANGUAGE_CODE"]
     if "user" in data:
-        from django.contrib.auth import get_user_model
-        from django.contrib.auth.models import AnonymousUser
+        from django.contrib.auth import get_user_model  # type: ignore[import-untyped]
+        from django.contrib.auth.models import AnonymousUser  # type: ignore[import-untyped]
 
         user = None
         if data["user"] is not None:
@@ -2552,7 +2552,7 @@ class DjangoSagaMiddleware(_ThreadRelay):
         _DJANGO_SAGAS = self
 
     def __call__(self, request: Any) -> Any:
-        from django.http import HttpResponse, JsonResponse  # type: ignore[import-untyped]
+        from django.http import HttpResponse, JsonResponse
 
         meta, method, path = request.META, request.method, request.path_info
         if path == COMPENSATE_PATH and method == "POST":

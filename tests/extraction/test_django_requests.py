@@ -231,6 +231,26 @@ def test_a_helper_whose_result_cannot_cross_is_copied_when_the_caller_has_its_co
     assert "class Label:" in client and "def priced_label(" not in client
 
 
+def test_a_model_form_of_another_services_model_says_what_to_change(tmp_path: Path) -> None:
+    """``model = Product`` in a ModelForm's Meta: Django builds the form from the model, so a
+    read model cannot stand in; the use is listed with that change, not the generic one."""
+    from migrator.analysis import analyze
+
+    root = _app(tmp_path)
+    view = root / "tinydj" / "orders" / "shops.py"
+    view.write_text(
+        view.read_text()
+        + "\n\nfrom django import forms\n\nfrom tinydj.catalog.models import Product\n\n\n"
+        + "class ProductForm(forms.ModelForm):\n    class Meta:\n        model = Product\n"
+        + '        fields = ["sku"]\n'
+    )
+    line = view.read_text().splitlines().index("        model = Product") + 1
+    ex = build_extraction(_plan(), analyze(root), root)
+    (use,) = [c for c in ex.couplings if c.file == "tinydj/orders/shops.py" and c.line == line]
+    assert (use.kind, use.converted) == ("model-class", False)
+    assert "Django builds this class from catalog's model itself" in ex.markdown()
+
+
 def test_a_provider_method_that_changes_the_request_keeps_the_call_listed(tmp_path: Path) -> None:
     """Every method of the name the request is handed to is followed: one that sets a request
     attribute the caller would read afterwards makes the call stay listed (here the helper
