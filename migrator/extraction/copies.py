@@ -65,6 +65,8 @@ def copy_closure(
         target, symbol = (
             tree.resolve(imp.module, imp.name) if imp.name is not None else (imp.module, None)
         )
+        if target not in tree.files:  # a third-party name the module re-exports
+            target, symbol = imp.module, None
         what = f"{target}:{symbol}" if symbol else target
         if not has(target, symbol):
             return (), f"its copy needs {what}, which the caller does not have"
