@@ -30,6 +30,8 @@ from .test_frameworks import DJANGO_PLAN, _get, _serve
 #: catalog's request helpers: one that crosses (through a provider's method), three that do not
 HELPERS = """
 
+from tinydj import capfirst
+
 KEY = "shop"
 
 
@@ -65,7 +67,7 @@ def product_of(request):
 
 class Label:
     def __init__(self, text):
-        self.text = text.upper()
+        self.text = capfirst(text.upper())
 
 
 def label(text):
@@ -160,6 +162,8 @@ def _app(tmp_path: Path) -> Path:
     shutil.copytree(FIXTURES / "tinydj_app", root)
     services = root / "tinydj" / "catalog" / "services.py"
     services.write_text(services.read_text() + HELPERS)
+    kernel = root / "tinydj" / "__init__.py"  # the kernel re-exports a third-party helper
+    kernel.write_text(kernel.read_text() + "\nfrom django.utils.text import capfirst  # noqa\n")
     (root / "tinydj" / "orders" / "shops.py").write_text(VIEW)
     models = root / "tinydj" / "orders" / "models.py"
     models.write_text(models.read_text() + SHELF)
@@ -213,7 +217,7 @@ def test_a_helper_whose_result_cannot_cross_is_copied_when_the_caller_has_its_co
     tmp_path: Path,
 ) -> None:
     """``label`` returns an object that is not data: it runs in the caller as a copy, with the
-    class it needs; ``priced_label`` also needs ``price_of``, which reads catalog's Product,
+    class it needs (which uses a third-party helper the kernel re-exports); ``priced_label`` also needs ``price_of``, which reads catalog's Product,
     so it stays listed and says so."""
     from migrator.analysis import analyze
 
