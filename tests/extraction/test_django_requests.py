@@ -21,11 +21,11 @@ import urllib.request
 from pathlib import Path
 
 from migrator.extraction import build_extraction, extract
-from migrator.extraction.localrun import wait_http
 from migrator.plan import plan_from_dict
 
 from .conftest import FIXTURES
-from .test_frameworks import DJANGO_PLAN, _get, _serve
+from .test_django_reads import serving
+from .test_frameworks import DJANGO_PLAN, _get
 
 #: catalog's request helpers: one that crosses (through a provider's method), three that do not
 HELPERS = """
@@ -281,14 +281,7 @@ def test_the_owner_answers_from_the_request_the_caller_sent(tmp_path: Path) -> N
     extract(_plan(), None, root, out)
     client = (out / "services" / "orders" / "src" / "interservice").glob("catalog*.py")
     assert any("def shop_of(" in p.read_text() for p in client)
-    procs, base = _serve(out, tmp_path, django=True)
-    try:
-        for proc in procs:
-            wait_http(proc.url + "/healthz", 60, proc)
-        with sqlite3.connect(tmp_path / "catalog.sqlite3") as db:  # catalog's own database
-            db.executemany(
-                "INSERT INTO catalog_product (sku, price) VALUES (?, ?)", [("tea", 3), ("jam", 5)]
-            )
+    with serving(out, tmp_path, [("tea", 3), ("jam", 5)]) as base:
         product = base["orders"] + "/api/orders/product"
         assert _get(product + "?sku=jam") == {"sku": "jam", "price": 5}
         assert _get(product) == {"sku": "tea", "price": 3}
@@ -304,6 +297,3 @@ def test_the_owner_answers_from_the_request_the_caller_sent(tmp_path: Path) -> N
             urllib.request.Request(url + "?shop=kiosk", headers={"X-Till": "7"}), timeout=30
         ) as response:
             assert json.loads(response.read()) == {"shop": "kiosk@7/GET"}
-    finally:
-        for proc in procs:
-            proc.stop()
