@@ -40,6 +40,29 @@ def _loads_by_name(code: str) -> bool:
     return any(f"{name}(" in code or f"import {name}" in code for name in LOADERS)
 
 
+def _module_loads(tree: SourceTree, module: str, seen: set[str]) -> bool:
+    """``module``, or a monolith module it imports (at any depth), loads code by name."""
+    if module in seen:
+        return False
+    seen.add(module)
+    info = tree.info(module)
+    if _loads_by_name(info.source):
+        return True
+    return any(
+        _module_loads(tree, target, seen)
+        for imp in info.imports
+        if (target := _imported_module(tree, imp.module, imp.name)) in tree.files
+    )
+
+
+def _imported_module(tree: SourceTree, module: str, name: str | None) -> str:
+    """The monolith module that ``from module import name`` (or ``import module``) needs."""
+    if name is None or module not in tree.files:
+        return module
+    target, _symbol = tree.resolve(module, name)
+    return target
+
+
 def copy_closure(
     tree: SourceTree, module: str, name: str, has: Callable[[str, str | None], bool]
 ) -> tuple[tuple[str, ...], str]:
@@ -70,6 +93,6 @@ def copy_closure(
         what = f"{target}:{symbol}" if symbol else target
         if not has(target, symbol):
             return (), f"its copy needs {what}, which the caller does not have"
-        if target in tree.files and _loads_by_name(tree.info(target).source):
+        if target in tree.files and _module_loads(tree, target, set()):
             return (), f"its copy uses {what}, whose module loads code by name at run time"
     return tuple(needed), ""

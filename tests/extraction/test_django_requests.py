@@ -31,6 +31,7 @@ from .test_frameworks import DJANGO_PLAN, _get
 HELPERS = """
 
 from tinydj import capfirst
+from tinydj.plugins import plugin
 
 KEY = "shop"
 
@@ -74,6 +75,10 @@ def label(text):
     return Label(text)
 
 
+def plugin_label(name):
+    return Label(plugin(name).__name__)
+
+
 def priced_label(sku):
     return Label(f"{sku}:{price_of(sku)}")
 
@@ -99,7 +104,7 @@ def plain_forget(request):
 VIEW = """from django.http import JsonResponse
 
 from tinydj.catalog.services import forget, handed_on, label, priced_label, product_of
-from tinydj.catalog.services import plain_forget, shop_attr, shop_of
+from tinydj.catalog.services import plain_forget, plugin_label, shop_attr, shop_of
 from tinydj.orders.models import Shelf
 
 
@@ -119,6 +124,10 @@ def shelf(request, name):
 
 def labels(request):
     return JsonResponse({"label": label(request.GET["text"]).text})
+
+
+def plugged(request):
+    return JsonResponse({"label": plugin_label("json").text})
 
 
 def priced(request):
@@ -147,12 +156,14 @@ FUNCS = [
     "label",
     "priced_label",
     "plain_forget",
+    "plugin_label",
 ]
 
 
 def _plan():  # noqa: ANN202 - the fixture's plan with the helpers in catalog's interface
     data = DJANGO_PLAN.to_dict()
     data["services"]["orders"]["modules"].append("tinydj.orders.shops")
+    data["shared_kernel"]["modules"] += ["tinydj.plugins", "tinydj.loader"]
     data["services"]["catalog"]["interface"] += [f"tinydj.catalog.services:{f}" for f in FUNCS]
     return plan_from_dict(data)
 
@@ -162,6 +173,13 @@ def _app(tmp_path: Path) -> Path:
     shutil.copytree(FIXTURES / "tinydj_app", root)
     services = root / "tinydj" / "catalog" / "services.py"
     services.write_text(services.read_text() + HELPERS)
+    # a kernel helper that loads code by a name known at run time (through another module)
+    (root / "tinydj" / "plugins.py").write_text(
+        "from tinydj.loader import load\n\n\ndef plugin(name):\n    return load(name)\n"
+    )
+    (root / "tinydj" / "loader.py").write_text(
+        "from importlib import import_module\n\n\ndef load(name):\n    return import_module(name)\n"
+    )
     kernel = root / "tinydj" / "__init__.py"  # the kernel re-exports a third-party helper
     kernel.write_text(kernel.read_text() + "\nfrom django.utils.text import capfirst  # noqa\n")
     (root / "tinydj" / "orders" / "shops.py").write_text(VIEW)
@@ -227,6 +245,9 @@ def test_a_helper_whose_result_cannot_cross_is_copied_when_the_caller_has_its_co
     assert calls["label"].converted and calls["label"].reason.startswith("copied")
     assert not calls["priced_label"].converted
     assert "its copy needs tinydj.catalog.models:Product" in calls["priced_label"].reason
+    # the kernel's helper loads code by name (a setting could name catalog's): not copied
+    assert not calls["plugin_label"].converted
+    assert "tinydj.plugins:plugin, whose module loads code by name" in calls["plugin_label"].reason
     client = next(
         v.decode()
         for k, v in ex.files.items()
