@@ -433,13 +433,21 @@ class _RequestBody(cst.CSTVisitor):
             self._fail(f"reads request.{attr}, which is not sent with the call")
 
     def _target(self, target: cst.BaseExpression) -> None:
+        """An assignment into the request: only its own private attributes (a cache) may be
+        set; the session, or anything reached from the request, is the caller's."""
         attr = self._request_attr(target)
-        if attr is not None and not attr.startswith("_"):
-            self._fail(f"sets request.{attr}, which the caller would not see")
-        inner = getattr(target, "value", None)
-        if isinstance(target, (cst.Subscript, cst.Attribute)) and inner is not None:
-            if self._session(inner):
-                self._fail("changes the caller's session")
+        if attr is not None:
+            if not attr.startswith("_"):
+                self._fail(f"sets request.{attr}, which the caller would not see")
+            return
+        chain = [target]
+        while isinstance(chain[-1], (cst.Subscript, cst.Attribute)):
+            chain.append(chain[-1].value)
+        first = next((self._request_attr(n) for n in chain[1:] if self._request_attr(n)), None)
+        if first == "session":
+            self._fail("changes the caller's session")
+        elif first is not None:
+            self._fail(f"changes request.{first}, which the caller would not see")
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
         self._target(node.target)

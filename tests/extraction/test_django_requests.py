@@ -20,6 +20,8 @@ import sqlite3
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from migrator.extraction import build_extraction, extract
 from migrator.plan import plan_from_dict
 
@@ -276,10 +278,21 @@ def test_a_model_form_of_another_services_model_says_what_to_change(tmp_path: Pa
     assert "Django builds this class from catalog's model itself" in ex.markdown()
 
 
-def test_a_provider_method_that_changes_the_request_keeps_the_call_listed(tmp_path: Path) -> None:
-    """Every method of the name the request is handed to is followed: one that sets a request
-    attribute the caller would read afterwards makes the call stay listed (here the helper
-    also needs catalog's Product, so it cannot run in the caller as a copy either)."""
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ("request.shop = 'x'", "sets request.shop"),
+        ("request.user.first_name = 'x'", "changes request.user"),
+        ("request.session['k'] = 1", "changes the caller's session"),
+    ],
+)
+def test_a_provider_method_that_changes_the_request_keeps_the_call_listed(
+    tmp_path: Path, change: str, why: str
+) -> None:
+    """Every method of the name the request is handed to is followed: one that changes the
+    request (but a private cache attribute), what hangs off it or the session makes the call
+    stay listed (here the helper also needs catalog's Product, so it cannot run in the caller
+    as a copy either)."""
     from migrator.analysis import analyze
 
     root = _app(tmp_path)
@@ -287,12 +300,12 @@ def test_a_provider_method_that_changes_the_request_keeps_the_call_listed(tmp_pa
     services.write_text(
         services.read_text().replace("return Provider()", "return Provider(price_of('x'))")
         + "\n\nclass OtherProvider:\n    def pick(self, request) -> str:\n"
-        + "        request.shop = 'x'\n        return 'x'\n"
+        + f"        {change}\n        return 'x'\n"
     )
     ex = build_extraction(_plan(), analyze(root), root)
     call = next(c for c in ex.calls if c.callee.endswith(":shop_of"))
     assert not call.converted
-    assert "sets request.shop" in call.reason
+    assert why in call.reason
     assert "not copied either: its copy needs tinydj.catalog.models:Product" in call.reason
 
 
