@@ -463,6 +463,8 @@ class _RequestBody(cst.CSTVisitor):
         if isinstance(func, cst.Attribute) and self._session(func.value):
             if func.attr.value in SESSION_WRITES:
                 self._fail("changes the caller's session")
+        elif isinstance(func, cst.Attribute) and func.attr.value in WRITES:
+            self._target(func)  # ``request.user.save()``: what hangs off the request changes
         name = dotted(func)
         for arg in node.args:
             if arg.keyword is not None:

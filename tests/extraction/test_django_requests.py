@@ -284,6 +284,7 @@ def test_a_model_form_of_another_services_model_says_what_to_change(tmp_path: Pa
         ("request.shop = 'x'", "sets request.shop"),
         ("request.user.first_name = 'x'", "changes request.user"),
         ("request.session['k'] = 1", "changes the caller's session"),
+        ("request.user.save()", "changes request.user"),
     ],
 )
 def test_a_provider_method_that_changes_the_request_keeps_the_call_listed(
