@@ -59,6 +59,7 @@ def client_module(
         extra |= _sig_names(func)
     copy = sorted(
         {n for n, e in client.entries.items() if e.kind in ("class", "value", "copy")}
+        | {c for e in client.entries.values() if e.kind == "copy" for c in e.copies}
         | {
             n
             for n in extra

@@ -482,20 +482,24 @@ class Classifier:
                 return arg.value
         return None
 
+    def methods_named(self, name: str) -> list[tuple[str, cst.FunctionDef]]:
+        """Every method ``name`` of the monolith's classes, with its module (built once)."""
+        if self._methods is None:
+            self._methods = {}
+            for mod in sorted(self.tree.files):
+                for cls in self.tree.info(mod).classes.values():
+                    for stmt in getattr(cls.node.body, "body", []):
+                        if isinstance(stmt, cst.FunctionDef):
+                            self._methods.setdefault(stmt.name.value, []).append((mod, stmt))
+        return self._methods.get(name, [])
+
     def _method_returns(self, name: str) -> Verdict | None:
         """What ``obj.name()`` returns when the monolith's classes define methods ``name``
         (``serialize``, ``to_json``) and every one of them is judged to return plain data;
         None when no class defines it or a builtin type has a method of that name."""
         key = f".{name}"
         if key not in self._returns:
-            if self._methods is None:
-                self._methods = {}
-                for mod in sorted(self.tree.files):
-                    for cls in self.tree.info(mod).classes.values():
-                        for stmt in getattr(cls.node.body, "body", []):
-                            if isinstance(stmt, cst.FunctionDef):
-                                self._methods.setdefault(stmt.name.value, []).append((mod, stmt))
-            found = self._methods.get(name, [])
+            found = self.methods_named(name)
             if not found or name.startswith("__") or name in BUILTIN_METHODS:
                 return None
             # a method that reaches itself again (``super().serialize()``) returns what its
@@ -559,6 +563,9 @@ class Classifier:
             return OK if not strict else Verdict(False, f"cannot tell what {expr.value!r} holds")
         if isinstance(expr, cst.Attribute):
             attr = expr.attr.value
+            stored = _dotted(expr)  # a private attribute the function itself stores
+            if stored in assigned and assigned[stored] is not expr:
+                return self.expression(assigned.pop(stored), module, assigned, strict)
             if attr in self.model_vars:
                 key = self.model_vars[attr]
                 return Verdict(
@@ -592,6 +599,9 @@ class Classifier:
         if isinstance(expr, cst.Call):
             name = _dotted(expr.func)
             last = name.split(".")[-1]
+            stored = _stored(expr)  # ``getattr(obj, "_cache", None)`` of what it stores
+            if stored in assigned and assigned[stored] is not expr:
+                return self.expression(assigned.pop(stored), module, assigned, strict)
             if last in self.model_names:
                 return Verdict(False, f"builds a {last} (ORM model)", self.model_names[last])
             queried = self._queried_model(expr) if last in ROW_RESULTS else None
@@ -739,7 +749,9 @@ class _Calls(cst.CSTVisitor):
 
 
 def _assignments(func: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
-    """Last simple assignment ``name = expr`` per name in a function body (for return values)."""
+    """Last simple assignment ``name = expr`` per name in a function body (for return values),
+    and of private attributes the function stores on an object (``obj._cache = expr``,
+    ``setattr(obj, "_cache", expr)``) under ``obj._cache``."""
     out: dict[str, cst.BaseExpression] = {}
 
     class V(cst.CSTVisitor):
@@ -747,6 +759,14 @@ def _assignments(func: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
             for t in node.targets:
                 if isinstance(t.target, cst.Name):
                     out[t.target.value] = node.value
+                elif _private(t.target):
+                    out[_dotted(t.target)] = node.value
+
+        def visit_Call(self, node: cst.Call) -> None:
+            if _dotted(node.func) == "setattr" and len(node.args) == 3:
+                stored = _stored(node.with_changes(args=node.args[:2]))
+                if stored:
+                    out[stored] = node.args[2].value
 
         def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
             if isinstance(node.target, cst.Name) and node.value is not None:
@@ -754,6 +774,27 @@ def _assignments(func: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
 
     func.body.visit(V())
     return out
+
+
+def _private(target: cst.BaseExpression) -> bool:
+    """``name._attr``: a private attribute of a plain name (a cache the code keeps on it)."""
+    return (
+        isinstance(target, cst.Attribute)
+        and isinstance(target.value, cst.Name)
+        and target.attr.value.startswith("_")
+    )
+
+
+def _stored(call: cst.Call) -> str:
+    """``obj._attr`` for ``getattr(obj, "_attr"[, default])``; '' for any other call."""
+    args = call.args
+    if _dotted(call.func) != "getattr" or not 2 <= len(args) <= 3:
+        return ""
+    obj, attr = args[0].value, args[1].value
+    if not (isinstance(obj, cst.Name) and isinstance(attr, cst.SimpleString)):
+        return ""
+    name = str(attr.evaluated_value)
+    return f"{obj.value}.{name}" if name.startswith("_") and name[1:].isidentifier() else ""
 
 
 def suggest_dto(tree: SourceTree, model: str) -> str:

@@ -114,14 +114,17 @@ class _ModelCutter(cst.CSTTransformer):
     def _owner_of(self, target: str) -> str:
         return self.foreign_tables.get(target) or self.foreign_models.get(target, "?")
 
-    def _django_key(self, node: cst.BaseExpression) -> str | None:
+    def _django_key(
+        self, node: cst.BaseExpression, kinds: tuple[str, ...] = ("ForeignKey", "OneToOneField")
+    ) -> str | None:
         """``models.ForeignKey(Model, ...)`` / ``OneToOneField("app.Model", ...)`` (or a
-        subclass named so) to another service's model: that model's class name."""
+        subclass named so, or one of ``kinds``) to another service's model: that model's class
+        name."""
         if not (
             isinstance(node, cst.Call)
             and node.args
             and node.args[0].keyword is None
-            and dotted(node.func).split(".")[-1].endswith(("ForeignKey", "OneToOneField"))
+            and dotted(node.func).split(".")[-1].endswith(kinds)
         ):
             return None
         first = node.args[0].value
@@ -168,6 +171,21 @@ class _ModelCutter(cst.CSTTransformer):
             self._fields.discard(attr)  # the field is now ``<attr>_id``; ``attr`` reads the row
             self._key_read(model, f"{attr}_id", django, owner)
             return _django_key_field(updated, small, f"{attr}_id", django, owner)
+        many = self._django_key(small.value, ("ManyToManyField",))
+        if (
+            many is not None
+            and isinstance(small, cst.Assign)
+            and isinstance(target, cst.Name)
+            and _keyword(small.value, "through") is None
+            and f"{attr}_ids" not in self._fields
+        ):
+            # many-to-many to another service's model: the keys in a list column of this row,
+            # the rows read from the owner by them
+            owner = self.foreign_models[many]
+            self.cuts.append((model, attr, "relationship", many, owner))
+            self.read.add((model, attr))
+            self._added.append(_keys_property(attr, owner, many))
+            return _django_keys_field(updated, small, f"{attr}_ids", many, owner)
         rel = self._rel_target(small.value)
         if (
             rel is None
@@ -361,6 +379,37 @@ def _keyword(value: cst.BaseExpression, name: str) -> cst.BaseExpression | None:
             if arg.keyword is not None and arg.keyword.value == name:
                 return arg.value
     return None
+
+
+def _django_keys_field(
+    line: cst.SimpleStatementLine, small: cst.Assign, column: str, target: str, owner: str
+) -> cst.SimpleStatementLine:
+    """``x = models.ManyToManyField(Other, ...)`` -> ``x_ids = models.JSONField(default=list)``:
+    the other rows' keys, kept in this service's database (the link table's rows move here)."""
+    func = dotted(cst.ensure_type(small.value, cst.Call).func)
+    prefix = func.rpartition(".")[0] if "." in func else "__import__('django.db.models').db.models"
+    value = cst.parse_expression(f"{prefix}.JSONField(default=list, blank=True)")
+    comment = cst.TrailingWhitespace(
+        whitespace=cst.SimpleWhitespace("  "),
+        comment=cst.Comment(f"# migrator: many-to-many to {target} ({owner}) cut to its keys"),
+    )
+    new = small.with_changes(targets=[cst.AssignTarget(cst.Name(column))], value=value)
+    return line.with_changes(body=[new], trailing_whitespace=comment)
+
+
+def _keys_property(attr: str, owner: str, model: str) -> cst.FunctionDef:
+    """A Django many-to-many field cut to ``<attr>_ids``: the owner's rows of those keys."""
+    code = "\n".join(
+        [
+            "@property",
+            f"def {attr}(self):  # noqa: ANN201 - migrator: {model} is {owner}'s, read it there",
+            "    from interservice.runtime import ReadModel",
+            "",
+            f"    return ReadModel({owner!r}, {model!r}).objects.filter(pk__in=self.{attr}_ids)",
+            "",
+        ]
+    )
+    return cst.ensure_type(cst.parse_statement(code), cst.FunctionDef)
 
 
 def _linked_property(

@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from migrator.extraction.convert import Verdict
 from migrator.extraction.mover import dotted
 
 if TYPE_CHECKING:
     from migrator.extraction.convert import Classifier
+    from migrator.extraction.source import FunctionInfo
 
 #: steps whose positional arguments are field names (string literals)
 FIELD_ARGS = set(
@@ -59,6 +61,31 @@ def step_sendable(method: str, call: cst.Call) -> bool:
     if method in STEPS:
         return False
     return True  # a read of rewrite.READ_CHAIN, or the model's own manager method (custom_read)
+
+
+#: Django functions that take a real ``QuerySet`` (slice it, read its ``model``, compile it):
+#: a read model's chain handed to them is not a read
+QUERYSET_TAKERS = {"Paginator", "get_object_or_404", "get_list_or_404", "Prefetch"}
+
+
+def needs_queryset(call: cst.CSTNode | None) -> bool:
+    """``call`` is one of ``QUERYSET_TAKERS`` (the chain is one of its arguments)."""
+    return isinstance(call, cst.Call) and dotted(call.func).split(".")[-1] in QUERYSET_TAKERS
+
+
+def model_of_class(parent: cst.CSTNode, name: cst.Name, scopes: list[str]) -> bool:
+    """``name`` is the value of ``model = name`` in a class body (a ``ModelForm``'s ``Meta``, a
+    generic view, an admin): Django builds that class from the model itself (its fields, its
+    manager, its rows' ``save``), which a read model is not."""
+    return (
+        bool(scopes)
+        and scopes[-1] == "class"
+        and isinstance(parent, cst.Assign)
+        and parent.value is name
+        and any(
+            isinstance(t.target, cst.Name) and t.target.value == "model" for t in parent.targets
+        )
+    )
 
 
 def plain_result(call: cst.Call) -> bool:
@@ -258,3 +285,214 @@ class _Body(cst.CSTVisitor):
         for t in node.targets:
             if isinstance(t.target, cst.Name):
                 self.assigned.append((t.target.value, node.value))
+
+
+# -- a Django request handed to another service's function ------------------------------------
+#: what ``runtime.encode`` sends of a Django request and the owner's ``HttpRequest`` has again
+#: (``user`` is the owner's user row of the same key)
+REQUEST_SENT = set(
+    """
+    user session META GET POST COOKIES method path path_info LANGUAGE_CODE get_host get_port
+    is_secure scheme headers get_full_path build_absolute_uri content_type
+    """.split()
+)
+#: calls that change a session: the owner's copy of it is not the caller's
+SESSION_WRITES = set("pop setdefault update clear flush cycle_key set_expiry".split())
+REQUEST_TYPES = {"HttpRequest", "WSGIRequest", "ASGIRequest"}
+#: how deep a request is followed into the functions it is handed to
+REQUEST_DEPTH = 8
+
+
+def request_param(name: str, annotation: str | None) -> bool:
+    """A parameter that holds a Django request: named ``request``, or typed as one."""
+    if annotation is not None:
+        return annotation.split(".")[-1] in REQUEST_TYPES
+    return name == "request"
+
+
+#: the verdict of a request parameter that crosses (``runtime.encode`` sends it)
+REQUEST_REASON = "a Django request: sent as what the callee reads of it"
+
+
+class RequestUses:
+    """Why a function's request parameter cannot cross to its owner ('' when it can): the
+    owner rebuilds the request from what the caller sends, so every use of the parameter,
+    followed into the monolith's functions and methods it is handed to, must read only that,
+    write nothing back but the function's own cache attributes (``request._x``), and never
+    change the session."""
+
+    def __init__(self, classifier: Classifier) -> None:
+        self.classifier = classifier
+        self._seen: dict[tuple[str, int, str], str] = {}
+        tree = classifier.tree
+        self.django = any(
+            imp.module.split(".")[0] == "django" for m in tree.files for imp in tree.info(m).imports
+        )
+
+    def params(self, func: FunctionInfo) -> set[str]:
+        """``func``'s parameters that hold a Django request (Django code only)."""
+        return {
+            p.name
+            for p in (func.params if self.django else [])
+            if p.kind in ("pos", "kw", "posonly") and request_param(p.name, p.annotation)
+        }
+
+    def verdicts(self, module: str, func: FunctionInfo) -> dict[str, Verdict]:
+        """Verdicts of ``func``'s request parameters (Django code only): one that crosses is
+        sent, one that cannot says why."""
+        out: dict[str, Verdict] = {}
+        for name in sorted(self.params(func)):
+            why = self.why(module, func.node, name)
+            out[name] = (
+                Verdict(True, REQUEST_REASON) if not why else Verdict(False, f"the request {why}")
+            )
+        return out
+
+    def why(self, module: str, func: cst.FunctionDef, param: str, depth: int = 0) -> str:
+        key = (module, id(func), param)
+        if key not in self._seen:
+            if depth > REQUEST_DEPTH:
+                return "is handed on too deep to follow"
+            self._seen[key] = ""  # a function that reaches itself again is judged once
+            uses = _RequestBody(param)
+            func.body.visit(uses)
+            why = uses.why
+            for callee, call, arg in uses.handed if not why else []:
+                why = self._handed(module, callee, call, arg, depth)
+                if why:
+                    break
+            self._seen[key] = why
+        return self._seen[key]
+
+    def _handed(self, module: str, callee: str, call: cst.Call, arg: cst.Arg, depth: int) -> str:
+        """The request handed to ``callee(...)``: a function of the monolith, or every
+        method of that name in its classes (``provider().get_shop(request)``)."""
+        found = self.classifier._callee(callee, module)
+        if found is not None:
+            mod, name = found
+            targets = [(mod, self.classifier.tree.info(mod).functions[name].node, False)]
+        elif isinstance(call.func, cst.Attribute):
+            targets = [(m, f, True) for m, f in self.classifier.methods_named(call.func.attr.value)]
+        else:
+            targets = []
+        if not targets:
+            return f"is handed to {callee or 'a call'}(), which the owner cannot be shown to run"
+        for mod, func, bound in targets:
+            param = _param_for(func, call, arg, bound)
+            if param is None:
+                return f"is handed to {callee}() as an argument it takes through *args/**kwargs"
+            why = self.why(mod, func, param, depth + 1)
+            if why:
+                return why
+        return ""
+
+
+def _param_for(func: cst.FunctionDef, call: cst.Call, arg: cst.Arg, bound: bool) -> str | None:
+    """The parameter of ``func`` that ``arg`` of ``call`` fills (``self``/``cls`` skipped for a
+    method), None when only ``*args``/``**kwargs`` take it."""
+    if arg.keyword is not None:
+        names = [p.name.value for p in (*func.params.params, *func.params.kwonly_params)]
+        return arg.keyword.value if arg.keyword.value in names else None
+    static = any(dotted(d.decorator) == "staticmethod" for d in func.decorators)
+    params = [*func.params.posonly_params, *func.params.params][1 if bound and not static else 0 :]
+    index = [a for a in call.args if a.keyword is None].index(arg)
+    return params[index].name.value if index < len(params) else None
+
+
+def _is_name(expr: cst.BaseExpression, name: str) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == name
+
+
+class _RequestBody(cst.CSTVisitor):
+    """Uses of a request parameter in one function body: a reason for the first one that
+    cannot cross, and the calls it is handed to (to follow)."""
+
+    def __init__(self, param: str) -> None:
+        self.param = param
+        self.why = ""
+        self.handed: list[tuple[str, cst.Call, cst.Arg]] = []
+        self._fine: set[int] = set()  # ids of Name nodes whose use was judged
+
+    def _fail(self, why: str) -> None:
+        self.why = self.why or why
+
+    def _request_attr(self, expr: cst.BaseExpression) -> str | None:
+        """``attr`` of ``request.attr`` (marking the use of the name judged)."""
+        if isinstance(expr, cst.Attribute) and _is_name(expr.value, self.param):
+            self._fine.add(id(expr.value))
+            return expr.attr.value
+        return None
+
+    def _session(self, expr: cst.BaseExpression) -> bool:
+        return self._request_attr(expr) == "session"
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self._fine.add(id(node.attr))
+        attr = self._request_attr(node)
+        if attr is not None and attr not in REQUEST_SENT and not attr.startswith("_"):
+            self._fail(f"reads request.{attr}, which is not sent with the call")
+
+    def _target(self, target: cst.BaseExpression) -> None:
+        """An assignment into the request: only its own private attributes (a cache) may be
+        set; the session, or anything reached from the request, is the caller's."""
+        attr = self._request_attr(target)
+        if attr is not None:
+            if not attr.startswith("_"):
+                self._fail(f"sets request.{attr}, which the caller would not see")
+            return
+        chain = [target]
+        while isinstance(chain[-1], (cst.Subscript, cst.Attribute)):
+            chain.append(chain[-1].value)
+        first = next((self._request_attr(n) for n in chain[1:] if self._request_attr(n)), None)
+        if first == "session":
+            self._fail("changes the caller's session")
+        elif first is not None:
+            self._fail(f"changes request.{first}, which the caller would not see")
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._target(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._target(node.target)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self._target(node.target)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and self._session(func.value):
+            if func.attr.value in SESSION_WRITES:
+                self._fail("changes the caller's session")
+        elif isinstance(func, cst.Attribute) and func.attr.value in WRITES:
+            self._target(func)  # ``request.user.save()``: what hangs off the request changes
+        name = dotted(func)
+        for arg in node.args:
+            if arg.keyword is not None:
+                self._fine.add(id(arg.keyword))
+            if not _is_name(arg.value, self.param):
+                continue
+            self._fine.add(id(arg.value))
+            if name in ("getattr", "hasattr", "setattr") and arg is node.args[0]:
+                attr = node.args[1].value if len(node.args) > 1 else None
+                if not isinstance(attr, cst.SimpleString):
+                    self._fail(f"{name}() of the request with a computed name")
+                elif name == "setattr" and not str(attr.evaluated_value).startswith("_"):
+                    self._fail(
+                        f"sets request.{attr.evaluated_value!s}, which the caller would not see"
+                    )
+                elif name != "setattr" and not (
+                    str(attr.evaluated_value) in REQUEST_SENT
+                    or str(attr.evaluated_value).startswith("_")
+                ):
+                    self._fail(f"reads request.{attr.evaluated_value!s}, which is not sent")
+            elif arg.star:
+                self._fail(f"is handed to {name or 'a call'}() with *")
+            else:
+                self.handed.append((name, node, arg))
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self._fine.add(id(node.name))
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == self.param and id(node) not in self._fine:
+            self._fail("is used as a whole (returned, stored or tested), not only read")

@@ -53,7 +53,8 @@ class Coupling:
     line: int
     uses: str  # module:Name of the other service (or table name)
     owner: str
-    kind: str  # "model" | "annotation" | "table" | "foreign-key" | "relationship" | "import"
+    #: "model" | "model-class" | "annotation" | "table" | "foreign-key" | "relationship" | "import"
+    kind: str
     converted: bool = False  # a read answered by the owner through a generated read model
 
 
@@ -440,7 +441,11 @@ def _service(
                     line,
                     node,
                     owner,
-                    "annotation" if hint else "model",
+                    "annotation"
+                    if hint
+                    else "model-class"
+                    if (file, line, node) in refs.model_classes
+                    else "model",
                     hint or (file, line, node) in refs.reads,
                 )
             )
@@ -951,7 +956,7 @@ def _data_coupling(
     """Reads and writes of another service's tables, as the analyser saw them."""
     if graph is None:
         return
-    models = [c for c in ex.couplings if c.kind == "model"]
+    models = [c for c in ex.couplings if c.kind in ("model", "model-class")]
     for table in graph.tables.values():
         owner = table_owner.get(table.name)
         if owner is None:

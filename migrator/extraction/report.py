@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 FIXES = {
     "model": "read it from {owner}: add a function returning the columns used here (plain "
     "data) to {owner}'s interface and call it",
+    "model-class": "Django builds this class from {owner}'s model itself (a ModelForm's "
+    "fields and save, a view's queryset and lookups), which a read model is not: move the "
+    "class to {owner} with its model, or make it a plain form or view that calls {owner}'s "
+    "interface",
     "table": "the table is in {owner}'s database now: replace the query by a call to a "
     "function of {owner}'s interface",
     "foreign-key": "keep the key as a plain column (no database constraint across services); "

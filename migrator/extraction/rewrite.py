@@ -25,6 +25,7 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvide
 
 from migrator.extraction import djangoreads, queries, writes
 from migrator.extraction.convert import Classifier, Verdict, suggest_dto
+from migrator.extraction.copies import copy_closure
 from migrator.extraction.data import backrefs, declared_attrs, relations, reverse_keys
 from migrator.extraction.layout import KERNEL, Layout
 from migrator.extraction.mover import dotted, names_in
@@ -71,6 +72,7 @@ class Entry:
     #: a read model's class methods that only read (method -> read), see read_helpers
     helpers: dict[str, str] = field(default_factory=dict)
     columns: tuple[str, ...] = ()  # a read model's columns (``Model.col`` in its conditions)
+    copies: tuple[str, ...] = ()  # a copy's other definitions of its module (copies.py)
 
 
 @dataclass
@@ -95,6 +97,8 @@ class ServiceRefs:
     reads: set[tuple[str, int, str]] = field(default_factory=set)
     #: uses that are only type hints of a name a read model stands in for: (file, line, node)
     hints: set[tuple[str, int, str]] = field(default_factory=set)
+    #: uses that are a Django class's ``model = Other`` (a ModelForm's Meta, a generic view)
+    model_classes: set[tuple[str, int, str]] = field(default_factory=set)
 
 
 #: a class method called on an imported name: (method, shape of the arguments, the call, the
@@ -137,6 +141,8 @@ class _Uses(cst.CSTVisitor):
         self.others: dict[str, set[int]] = {}  # lines where it is used any other way
         #: lines where it is only a type hint nothing evaluates for its meaning (see _hint)
         self.hints: dict[str, set[int]] = {}
+        #: lines where it is a class's ``model = <it>`` (Django builds the class from it)
+        self.model_classes: dict[str, set[int]] = {}
         #: lines where a class method of it is called: (method, arguments' shape, the call,
         #: the attribute read of its result at once or None)
         self.methods: dict[str, dict[int, list[Method]]] = {}
@@ -191,6 +197,9 @@ class _Uses(cst.CSTVisitor):
                 return
             line = self.get_metadata(PositionProvider, node).start.line
             self.lines.setdefault(node.value, []).append(line)
+            parent_stmt = self.get_metadata(ParentNodeProvider, node)
+            if djangoreads.model_of_class(parent_stmt, node, self._scopes):
+                self.model_classes.setdefault(node.value, set()).add(line)
             method = self._method_call(node)
             if method is not None:
                 self.methods.setdefault(node.value, {}).setdefault(line, []).append(method)
@@ -362,7 +371,12 @@ class _Uses(cst.CSTVisitor):
                 line = self.get_metadata(PositionProvider, node).start.line
                 ends = self.read_ends.setdefault(node.value, {}).setdefault(line, [])
                 op = current.func.attr.value if read else ""  # type: ignore[attr-defined]
-                if django and _handed_to_django(attr):
+                holder = (
+                    self.get_metadata(ParentNodeProvider, attr, None)
+                    if isinstance(attr, cst.Arg)
+                    else None
+                )
+                if django and (_handed_to_django(attr) or djangoreads.needs_queryset(holder)):
                     return False  # Django itself needs a real queryset there
                 if not django and (op in queries.REFINING or not read):
                     # a query kept in a variable and refined step by step: its reads
@@ -441,6 +455,7 @@ class Analyzer:
         #: (module, function) taken as a FastAPI dependency somewhere, found on first need
         self._dependencies: set[tuple[str, str | None]] | None = None
         self._sig: dict[str, dict[str, Verdict]] = {}
+        self._requests = djangoreads.RequestUses(self.classifier)
         self._uses_cache: dict[str, _Uses] = {}
         self._relations: dict[str, dict[str, tuple[str, str, str]]] = {}
         self._reverse: dict[tuple[str, str], str] | None = None
@@ -465,6 +480,7 @@ class Analyzer:
                 p: self.row_verdict(v, owner, key, None if p == "return" else p)
                 for p, v in sig.items()
             }
+            self._sig[key].update(self._requests.verdicts(mod, self.tree.info(mod).functions[name]))
         return self._sig[key]
 
     def row_verdict(
@@ -753,6 +769,8 @@ class Analyzer:
                 if in_scope(line):
                     node = f"{ref.target_module}:{ref.target_name or '*'}"
                     out.uses.append((rel, line, node, ref.owner or "?"))
+                    if line in uses.model_classes.get(binding, ()):
+                        out.model_classes.add((rel, line, node))
                     if line in uses.others.get(binding, ()):
                         continue
                     methods = uses.methods.get(binding, {}).get(line, [])
@@ -937,11 +955,11 @@ class Analyzer:
             client = out.clients[client_mod] = Client(service, owner, client_mod, "")
         if name in client.entries:
             return
-        entry = self._classify(tm, tn, owner)
+        entry = self._classify(tm, tn, owner, service)
         entry.target = f"{tm}:{tn}" if tn is not None else tm
         client.entries[name] = entry
 
-    def _classify(self, tm: str, tn: str | None, owner: str) -> Entry:
+    def _classify(self, tm: str, tn: str | None, owner: str, service: str = "") -> Entry:
         if tn is None:
             return Entry("", "unavailable", f"module {tm} belongs to {owner}")
         info = self.tree.info(tm) if tm in self.tree.files else None
@@ -972,7 +990,16 @@ class Analyzer:
             for pname, v in sig.items():
                 if not v.ok:
                     what = "result" if pname == "return" else f"argument {pname!r}"
-                    return Entry(tn, "unavailable", f"{what}: {v.reason}", model=v.model)
+                    # a result that is not data, or a request it cannot send: the caller
+                    # may run the function itself
+                    copy, why = (
+                        self._copy(tm, tn, service)
+                        if pname == "return" or pname in self._requests.params(info.functions[tn])
+                        else (None, "")
+                    )
+                    return copy or Entry(
+                        tn, "unavailable", f"{what}: {v.reason}{why}", model=v.model
+                    )
             if any(p.kind in ("varargs", "varkw") for p in info.functions[tn].params):
                 return Entry(tn, "unavailable", "*args/**kwargs cannot be checked")
             return Entry(
@@ -1002,6 +1029,19 @@ class Analyzer:
         if tn in info.variables:
             return Entry(tn, "value")
         return Entry(tn, "unavailable", f"{key} not found")
+
+    def _copy(self, module: str, name: str, service: str) -> tuple[Entry | None, str]:
+        """A helper that cannot be called over the network but that the caller can run as a
+        copy (``copies.copy_closure``), else None and why not (to add to the reason)."""
+        if not service:
+            return None, ""
+        needed, why = copy_closure(
+            self.tree, module, name, lambda m, n: self.layout.has(service, m, n)
+        )
+        if why:
+            return None, f"; not copied either: {why}"
+        reason = "copied into the caller: plain code whose imports the caller has"
+        return Entry(name, "copy", reason, copies=needed), ""
 
     def injected(self, key: str) -> tuple[str, ...]:
         """Session parameters of interface function ``key`` that its owner supplies."""
@@ -1076,8 +1116,8 @@ class Analyzer:
             if param is None:
                 continue
             v = sig.get(param.name)
-            if v is not None and v.injected:
-                continue  # the caller's session stays with the caller
+            if v is not None and (v.injected or v.reason == djangoreads.REQUEST_REASON):
+                continue  # the caller's session stays with the caller; a request is sent
             if v is not None and not v.ok:
                 return Verdict(False, f"argument {param.name!r}: {v.reason}", v.model)
             v = self.row_verdict(

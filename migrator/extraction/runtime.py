@@ -107,6 +107,88 @@ class Unavailable:
         return f"<unavailable {self._name}>"
 
 
+# -- a Django request handed to another service's function -------------------------------------
+#: marks a Django request on the wire: what the callee may read of it (migrator checked that
+#: it reads nothing else: ``djangoreads.RequestUses``)
+REQUEST = "__request__"
+#: the ``META`` entries sent beside the ``HTTP_*`` headers
+REQUEST_META = ("SERVER_NAME", "SERVER_PORT", "REMOTE_ADDR", "QUERY_STRING", "CONTENT_TYPE")
+
+
+def _is_request(value: Any) -> bool:
+    """A Django ``HttpRequest`` (without importing Django)."""
+    return all(hasattr(value, a) for a in ("META", "GET", "POST", "COOKIES", "path_info"))
+
+
+def _request_data(request: Any) -> dict[str, Any]:
+    """What the owner needs to rebuild ``request``: method, path, query and form values,
+    cookies, headers, the session's values, the language and the user's key."""
+    session = getattr(request, "session", None)
+    data = {
+        "method": request.method,
+        "path": request.path,
+        "path_info": request.path_info,
+        "scheme": request.scheme,
+        "GET": [[k, v] for k in request.GET for v in request.GET.getlist(k)],
+        "POST": [[k, v] for k in request.POST for v in request.POST.getlist(k)],
+        "COOKIES": dict(request.COOKIES),
+        "META": {
+            k: v
+            for k, v in request.META.items()
+            if isinstance(v, str) and (k.startswith("HTTP_") or k in REQUEST_META)
+        },
+        "session": {k: encode(session[k]) for k in session.keys()} if session is not None else None,
+        "LANGUAGE_CODE": getattr(request, "LANGUAGE_CODE", None),
+    }
+    if hasattr(request, "user"):  # set by the caller's authentication middleware
+        data["user"] = request.user.pk if request.user.is_authenticated else None
+    return data
+
+
+class _Scheme:
+    """``request.scheme`` as the caller saw it (behind its proxy)."""
+
+    def __get__(self, request: Any, owner: Any) -> str:
+        return request._interservice_scheme
+
+
+def _request(data: dict[str, Any]) -> Any:
+    """The caller's request rebuilt on the owner: a Django ``HttpRequest`` with the values sent,
+    the session as a plain dict (the callee only reads it) and ``user`` the owner's user of the
+    same key (``AnonymousUser`` when it has none)."""
+    from django.http import HttpRequest, QueryDict  # type: ignore[import-untyped]
+
+    cls = type("RemoteRequest", (HttpRequest,), {"scheme": _Scheme()})
+    request = cls()
+    request._interservice_scheme = data["scheme"]
+    request.method, request.path, request.path_info = (
+        data["method"],
+        data["path"],
+        data["path_info"],
+    )
+    for name in ("GET", "POST"):
+        values = QueryDict(mutable=True)
+        for k, v in data[name]:
+            values.appendlist(k, v)
+        values._mutable = False
+        setattr(request, name, values)
+    request.COOKIES = dict(data["COOKIES"])
+    request.META.update(data["META"])
+    if data["session"] is not None:
+        request.session = dict(data["session"])
+    if data["LANGUAGE_CODE"] is not None:
+        request.LANGUAGE_CODE = data["LANGUAGE_CODE"]
+    if "user" in data:
+        from django.contrib.auth import get_user_model  # type: ignore[import-untyped]
+        from django.contrib.auth.models import AnonymousUser  # type: ignore[import-untyped]
+
+        user = None
+        if data["user"] is not None:
+            user = get_user_model()._default_manager.filter(pk=data["user"]).first()
+        request.user = user if user is not None else AnonymousUser()
+    return request
+
+
 # -- values -------------------------------------------------------------------------------------
 def encode(value: Any) -> Any:
     """Python value -> JSON value (dataclasses, Decimal, dates, UUID and enums included)."""
@@ -116,6 +198,8 @@ def encode(value: Any) -> Any:
         return {ROW: value._model, "columns": value._data}
     if _is_row(value):
         return {ROW: type(value).__name__, "columns": _columns(value)}
+    if _is_request(value):
+        return {REQUEST: _request_data(value)}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if callable(getattr(value, "model_dump", None)):  # pydantic
@@ -144,6 +228,8 @@ def decode(value: Any, hint: Any) -> Any:
     else a read-only ``ReadRow`` of its columns."""
     if isinstance(value, dict) and ROW in value:
         return _row(value, hint)
+    if isinstance(value, dict) and REQUEST in value:
+        return _request(value[REQUEST])
     if value is None or hint is Any or hint is None:
         return value
     origin = typing.get_origin(hint)
@@ -2668,7 +2754,7 @@ class DjangoSagaMiddleware(_ThreadRelay):
         _DJANGO_SAGAS = self
 
     def __call__(self, request: Any) -> Any:
-        from django.http import HttpResponse, JsonResponse  # type: ignore[import-untyped]
+        from django.http import HttpResponse, JsonResponse
 
         meta, method, path = request.META, request.method, request.path_info
         if path == COMPENSATE_PATH and method == "POST":

@@ -16,6 +16,8 @@ import shutil
 import sqlite3
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -160,34 +162,52 @@ def test_a_queryset_handed_to_django_itself_is_left(tmp_path: Path) -> None:
     root = _app(tmp_path)
     report = root / "tinydj" / "orders" / "report.py"
     extra = (
-        "\n\nfrom django import forms\n\n\n"
+        "\n\nfrom django import forms\nfrom django.core.paginator import Paginator\n"
+        "from django.shortcuts import get_object_or_404\n\n\n"
         "class PickForm(forms.Form):\n"
         "    product = forms.ModelChoiceField(queryset=Product.objects.all())\n\n\n"
         "class Shelf(View):\n"
-        "    queryset = Product.objects.filter(price__gt=0)\n"
+        "    queryset = Product.objects.filter(price__gt=0)\n\n\n"
+        "def paged(request):\n"
+        '    page = Paginator(Product.objects.order_by("sku"), 2).page(1)\n'
+        '    one = get_object_or_404(Product.objects.filter(price__gt=0), sku="tea")\n'
+        "    return page, one\n"
     )
     report.write_text(REPORT + extra)
     lines = (REPORT + extra).splitlines()
-    handed = [i + 1 for i, line in enumerate(lines) if "queryset" in line and "Product" in line]
+    handed = [
+        i + 1
+        for i, line in enumerate(lines)
+        if ("queryset" in line or "Paginator(" in line or "_or_404(" in line) and "Product" in line
+    ]
     ex = build_extraction(_plan(), analyze(root), root)
     uses = {c.line: c.converted for c in ex.couplings if c.file == "tinydj/orders/report.py"}
-    assert len(handed) == 2 and all(uses.get(line) is False for line in handed), uses
+    assert len(handed) == 4 and all(uses.get(line) is False for line in handed), uses
     assert all(uses[line] for line in USES)
+
+
+@contextmanager
+def serving(out: Path, work: Path, products: list[tuple[str, int]]) -> Iterator[dict[str, str]]:
+    """Both extracted Django services started on 127.0.0.1 (their base URLs), with
+    ``products`` in catalog's own database; stopped afterwards."""
+    procs, base = _serve(out, work, django=True)
+    try:
+        for proc in procs:
+            wait_http(proc.url + "/healthz", 60, proc)
+        with sqlite3.connect(work / "catalog.sqlite3") as db:
+            db.executemany("INSERT INTO catalog_product (sku, price) VALUES (?, ?)", products)
+        yield base
+    finally:
+        for proc in procs:
+            proc.stop()
 
 
 def test_an_extracted_django_service_answers_queryset_reads_over_http(tmp_path: Path) -> None:
     root = _app(tmp_path)
     out = tmp_path / "out"
     extract(_plan(), None, root, out)
-    procs, base = _serve(out, tmp_path, django=True)
-    try:
-        for proc in procs:
-            wait_http(proc.url + "/healthz", 60, proc)
-        with sqlite3.connect(tmp_path / "catalog.sqlite3") as db:  # catalog's own database
-            db.executemany(
-                "INSERT INTO catalog_product (sku, price) VALUES (?, ?)",
-                [("tea", 300), ("jam", 150), ("cake", 50), ("bun", 80), ("pie", 900)],
-            )
+    products = [("tea", 300), ("jam", 150), ("cake", 50), ("bun", 80), ("pie", 900)]
+    with serving(out, tmp_path, products) as base:
         assert _get(base["orders"] + "/api/orders/report") == {
             "picked": ["tea", "jam", "bun"],
             "total": 1480,
@@ -246,9 +266,6 @@ def test_an_extracted_django_service_answers_queryset_reads_over_http(tmp_path: 
         with sqlite3.connect(tmp_path / "orders.sqlite3") as db:
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
         assert "catalog_product" not in tables
-    finally:
-        for proc in procs:
-            proc.stop()
 
 
 def test_only_manager_methods_that_read_by_value_are_run_by_the_owner(tmp_path: Path) -> None:
