@@ -10,6 +10,7 @@ from typing import Any
 
 import libcst as cst
 
+from migrator.extraction import properties
 from migrator.extraction.mover import dotted, names_in, prune_imports, split_module
 from migrator.extraction.rewrite import Client
 from migrator.extraction.source import FunctionInfo, SourceTree
@@ -117,7 +118,7 @@ def client_module(
             model = (entry.target or name).rpartition(":")[2]
             helpers = f", {dict(sorted(entry.helpers.items()))!r}" if entry.helpers else ""
             columns = f", columns={entry.columns!r}" if entry.columns else ""
-            rels = client.relations.get(model)
+            rels = relationships(client.relations.get(model, {}))
             relations = f", relations={dict(sorted(rels.items()))!r}" if rels else ""
             blocks.append(
                 f"{name} = runtime.ReadModel(SERVICE, {model!r}{helpers}{columns}{relations})"
@@ -134,12 +135,36 @@ def client_module(
         if e.kind == "read-model" and n
     }
     for model, rels in sorted(client.relations.items()):
-        if model not in served:  # rows a function gives: their copies read these
-            blocks.append(f"runtime.relate({model!r}, {dict(sorted(rels.items()))!r})")
+        if model not in served and relationships(rels):  # rows a function gives
+            blocks.append(
+                f"runtime.relate({model!r}, {dict(sorted(relationships(rels).items()))!r})"
+            )
+        blocks += computed_getters(tree, rels)
     lines = ["\n\n\n".join(blocks), ""]
     text = "\n".join(lines)
     text = prune_imports(cst.parse_module(text)).code
     return HEADER + text
+
+
+def relationships(
+    rels: dict[str, tuple[str, str, str, str]],
+) -> dict[str, tuple[str, str, str, str]]:
+    """The relationships a copy reads (not the getters it runs, ``properties.KIND``)."""
+    return {k: v for k, v in rels.items() if v[3] != properties.KIND}
+
+
+def computed_getters(tree: SourceTree, rels: dict[str, tuple[str, str, str, str]]) -> list[str]:
+    """The copies of a model's getters that its rows' copies run (``runtime.compute``)."""
+    names = sorted(k for k, v in rels.items() if v[3] == properties.KIND)
+    if not names:
+        return []
+    model = rels[names[0]][0]
+    module, _, cls = model.partition(":")
+    info = tree.info(module)
+    own = properties.getters(info.classes[cls].node)
+    free = set().union(*(properties.reads(own[n]).free for n in names))
+    lines = properties.module_names(info, free, lambda imp: True) or []
+    return [properties.factory(cls, lines, [own[n] for n in names])]
 
 
 def _function(tree: SourceTree, key: str) -> FunctionInfo | None:

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
-from migrator.extraction import djangoreads, queries
+from migrator.extraction import djangoreads, properties, queries
 from migrator.extraction.convert import Classifier, Verdict, suggest_dto
 from migrator.extraction.data import backrefs, declared_attrs, relations, reverse_keys
 from migrator.extraction.layout import KERNEL, Layout
 from migrator.extraction.mover import dotted
-from migrator.extraction.source import SourceTree
+from migrator.extraction.source import ImportInfo, SourceTree
 from migrator.plan import Plan
 
 
@@ -425,6 +425,8 @@ class Analyzer:
         self._backrefs: dict[str, dict[str, tuple[str, str, str]]] = {}
         #: relationships read through a copy by the rows judged since the last ``_take_related``
         self._related: dict[str, dict[str, tuple[str, str, str, str]]] = {}
+        #: is that module (and name) importable in the service being judged (service_refs)
+        self._has: Callable[[str, str | None], bool] = lambda module, name: False
 
     def owner_of(self, module: str, name: str | None) -> str | None:
         if module in self.layout.split and name is not None:
@@ -529,6 +531,8 @@ class Analyzer:
         if finder.written:
             return f"the caller hands the {cls} row to its own session ({finder.written})"
         other = sorted(a for a in finder.read if a not in columns)
+        if not passed_on:  # a getter of the model the caller's copy runs itself
+            other = [a for a in other if not self._computed(model, a)]
         if other and not passed_on and depth < RELATED_DEPTH:
             chains = _Chains(names)
             func.body.visit(chains)
@@ -629,6 +633,42 @@ class Analyzer:
             for model, rels in related.items():
                 client.relations.setdefault(model, {}).update(rels)
 
+    def _computed(self, model: str, attr: str) -> bool:
+        """``attr`` is a getter of ``model`` that a read-only copy runs itself
+        (``properties.judge``): noted for the client, with the relationships it reads, as
+        ``_related_misuse`` notes a relationship."""
+        info = self.tree.models.get(model) or self._class(model)
+        if info is None:
+            return False
+        judged = properties.judge(
+            properties.getters(info.node),
+            self.tree.info(model.partition(":")[0]),
+            attr,
+            properties.known_names(model, self._class, self.classifier.class_of),
+            lambda target: self._columns(target or model),
+            self.relations_of(model),
+            self._importable,
+        )
+        if judged is None:
+            return False
+        noted = self._related.setdefault(model.rpartition(":")[2], {})
+        for name in judged.getters:
+            noted[name] = (model, "", "", properties.KIND)
+        for name, (target, key, kind) in judged.relations.items():
+            owner = self.owner_of(*target.split(":")) or "?"
+            noted[name] = (target.rpartition(":")[2], owner, key, kind)
+        return True
+
+    def _importable(self, imp: ImportInfo) -> bool:
+        """The caller's service can import what ``imp`` imports (a library, or a module of
+        the monolith it or the kernel has)."""
+        if imp.module.split(".")[0] not in {m.split(".")[0] for m in self.tree.files}:
+            return True
+        if imp.name is None:
+            return self._has(imp.module, None)
+        module, name = self.tree.resolve(imp.module, imp.name)
+        return module in self.tree.files and self._has(module, name)
+
     def _columns(self, model: str, seen: frozenset[str] = frozenset()) -> set[str]:
         """Column attributes of ``model`` and of the classes of the tree it derives from."""
         info = self.tree.models.get(model) or self._class(model)
@@ -663,6 +703,7 @@ class Analyzer:
         """``modules``: module -> the top-level names kept in it (None: the whole module);
         ``has(module, name)``: is that importable in the service?"""
         out = ServiceRefs()
+        self._has = has
         for module in sorted(modules):
             self._module_refs(service, module, modules[module], out, has)
         return out

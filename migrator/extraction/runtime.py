@@ -298,6 +298,16 @@ def relate(model: str, relations: dict[str, tuple[str, str, str, str]]) -> None:
     RELATIONS.setdefault(model, {}).update(relations)
 
 
+#: model name -> property -> its getter, run on a read-only copy of a row (``compute``)
+COMPUTED: dict[str, dict[str, Callable[[Any], Any]]] = {}
+
+
+def compute(model: str, getters: dict[str, Callable[[Any], Any]]) -> None:
+    """Let copies of ``model`` rows run these getters of the model (generated clients call
+    it for properties that read only the row's columns and related rows)."""
+    COMPUTED.setdefault(model, {}).update(getters)
+
+
 class ReadRow:
     """A read-only copy of one row of another service's table: its columns, and the
     relationships its clients declared (``relate``), each read once from the target's owner
@@ -327,6 +337,9 @@ class ReadRow:
                 found = None if data.get(key) is None else model.fetch({}, "get", data[key])
             related[name] = found
             return found
+        getter = COMPUTED.get(self._model, {}).get(name)
+        if getter is not None:
+            return getter(self)
         raise NotExtractedError(
             f"{self._model}.{name} is not a column the owner sends: read "
             "it through the owner's interface (see MIGRATION.md)"

@@ -1,0 +1,264 @@
+"""Model properties a read-only copy of a row evaluates itself.
+
+A caller that reads ``row.instance`` of another service's row, where ``instance`` is a
+``@property`` (or ``@hybrid_property``) of the model, gets no column for it from the owner.
+When the getter only reads the row's columns, columns of its related rows, other such
+properties, and names the caller's service can import (or module constants built from them),
+the client gets a copy of the getter (``runtime.compute``) that runs on the copy
+(``runtime.ReadRow``), as it ran on the row in the monolith.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, ScopeProvider
+
+from migrator.extraction.mover import dotted, names_in
+from migrator.extraction.source import ClassInfo, ImportInfo, ModuleInfo
+
+#: decorators of a getter a copy can run
+GETTERS = {"property", "hybrid_property"}
+#: bases outside the monolith that give a row no attribute a getter could read
+ORM_BASES = {"object", "DeclarativeBase", "db.Model"}
+#: the relation kind (``Analyzer._related``) that marks a copied getter, not a relationship
+KIND = "computed"
+
+
+def getters(node: cst.ClassDef) -> dict[str, cst.FunctionDef]:
+    """The ``@property`` / ``@hybrid_property`` getters of a class body (one parameter)."""
+    found: dict[str, cst.FunctionDef] = {}
+    for stmt in node.body.body:
+        if (
+            isinstance(stmt, cst.FunctionDef)
+            and len(stmt.decorators) == 1
+            and dotted(stmt.decorators[0].decorator).rpartition(".")[2] in GETTERS
+            and len(stmt.params.params) == 1
+            and not isinstance(stmt.params.star_arg, cst.Param)
+            and not stmt.params.kwonly_params
+            and not stmt.params.star_kwarg
+            and not isinstance(stmt.asynchronous, cst.Asynchronous)
+        ):
+            found[stmt.name.value] = stmt
+    return found
+
+
+def defined(node: cst.ClassDef) -> set[str]:
+    """Every name a class body binds (columns, methods, constants, annotations)."""
+    names: set[str] = set()
+    for stmt in node.body.body:
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            names.add(stmt.name.value)
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                targets = (
+                    [t.target for t in small.targets]
+                    if isinstance(small, cst.Assign)
+                    else [small.target]
+                    if isinstance(small, (cst.AnnAssign, cst.AugAssign))
+                    else []
+                )
+                names |= {t.value for t in targets if isinstance(t, cst.Name)}
+    return names
+
+
+@dataclass
+class Reads:
+    """What a getter does with ``self``, and the names it takes from its module."""
+
+    attrs: list[tuple[str, str | None]] = field(default_factory=list)  # (attr, attr of it)
+    misuse: str = ""
+    free: set[str] = field(default_factory=set)
+
+
+def reads(func: cst.FunctionDef) -> Reads:
+    """``self.attr`` and ``self.rel.col`` reads of a getter; ``misuse`` when ``self`` is
+    used any other way (handed on, changed, called) or the getter binds a global."""
+    out = Reads()
+    this = func.params.params[0].name.value
+    wrapper = MetadataWrapper(cst.Module([func.with_changes(decorators=[])]))
+    parents = wrapper.resolve(ParentNodeProvider)
+    scopes = wrapper.resolve(ScopeProvider)
+
+    class _Self(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value != this or isinstance(parents[node], cst.Param):
+                return
+            attr = parents[node]
+            if not (isinstance(attr, cst.Attribute) and attr.value is node):
+                out.misuse = out.misuse or f"uses {this} other than reading an attribute"
+                return
+            above = parents[attr]
+            if isinstance(above, (cst.AssignTarget, cst.AugAssign, cst.Del)) or (
+                isinstance(above, cst.Call) and above.func is attr
+            ):
+                out.misuse = out.misuse or f"calls or changes {this}.{attr.attr.value}"
+                return
+            inner = above.attr.value if isinstance(above, cst.Attribute) else None
+            out.attrs.append((attr.attr.value, inner))
+
+        def visit_Global(self, node: cst.Global) -> None:
+            out.misuse = "binds a global"
+
+    wrapper.module.visit(_Self())
+    names = set(dir(builtins))
+    for scope in {s for s in scopes.values() if s is not None}:
+        out.free |= {  # names no scope of the getter binds: its module's
+            a.node.value
+            for a in scope.accesses
+            if isinstance(a.node, cst.Name) and not a.referents and a.node.value not in names
+        }
+    out.free.discard(func.name.value)
+    return out
+
+
+def import_line(imp: ImportInfo) -> str:
+    """The statement that binds ``imp`` (absolute)."""
+    if imp.name is None:
+        if imp.binding == imp.module.split(".")[0]:
+            return f"import {imp.module}"
+        return f"import {imp.module} as {imp.binding}"
+    alias = f" as {imp.binding}" if imp.binding != imp.name else ""
+    return f"from {imp.module} import {imp.name}{alias}"
+
+
+def constants(info: ModuleInfo) -> dict[str, cst.Assign]:
+    """Module-level ``NAME = value`` statements of a module, by name."""
+    found: dict[str, cst.Assign] = {}
+    for stmt in info.module.body:
+        small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) else None
+        if (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+        ):
+            found[small.targets[0].target.value] = small
+    return found
+
+
+def module_names(
+    info: ModuleInfo, free: set[str], importable: Callable[[ImportInfo], bool]
+) -> list[str] | None:
+    """The statements that bind ``free`` in a copy (imports first, then constants built from
+    imports), or None when one of them is neither an import the caller can have nor such a
+    constant."""
+    imports = {i.binding: i for i in info.imports if not i.lazy}
+    consts = constants(info)
+    lines: list[str] = []
+    wanted = set(free)
+    for name in sorted(free):
+        if name in consts:
+            wanted |= names_in(consts[name].value, strings=False) - set(dir(builtins))
+    for name in sorted(wanted):
+        imp = imports.get(name)
+        if imp is not None:
+            if not importable(imp):
+                return None
+            lines.append(import_line(imp))
+        elif name not in consts or name not in free:
+            return None  # a function or class of the module, or a constant of a constant
+    for name in sorted(free):
+        if name in consts:
+            lines.append(cst.Module([]).code_for_node(consts[name]).strip().rstrip(";"))
+    return lines
+
+
+def factory(model: str, lines: list[str], funcs: list[cst.FunctionDef]) -> str:
+    """Client code that registers copies of ``funcs`` (getters of ``model``) with the
+    runtime; ``lines``: the imports and constants they need, bound in the factory's scope so
+    that they never shadow the client's own names."""
+    name = f"_{model}_properties"
+    body = [f"def {name}():", '    """Getters of the model, run on read-only copies."""']
+    body += [f"    {line}" for line in lines]
+    for func in funcs:
+        code = cst.Module([func.with_changes(decorators=[], leading_lines=[])]).code
+        body += [f"    {line}" if line else "" for line in code.strip("\n").splitlines()]
+    pairs = ", ".join(f"{f.name.value!r}: {f.name.value}" for f in funcs)
+    body.append(f"    return {{{pairs}}}")
+    return "\n".join(body) + f"\n\n\nruntime.compute({model!r}, {name}())"
+
+
+@dataclass
+class Judged:
+    """The getters a copy needs for one property, the relationships they read (attribute ->
+    (target ``module:Class``, key column, kind)) and the statements binding their names."""
+
+    getters: dict[str, cst.FunctionDef]
+    relations: dict[str, tuple[str, str, str]]
+    lines: list[str]
+
+
+def judge(
+    getters_of: dict[str, cst.FunctionDef],
+    module: ModuleInfo,
+    attr: str,
+    known: set[str] | None,
+    columns: Callable[[str | None], set[str]],
+    relations: dict[str, tuple[str, str, str]],
+    importable: Callable[[ImportInfo], bool],
+) -> Judged | None:
+    """Whether a copy can run the getter ``attr`` (of a model whose own getters are
+    ``getters_of``, defined in ``module``): it reads only columns (``columns(None)``), columns
+    of many-to-one related rows (``columns(target)``), other such getters, and attributes no
+    class of the model defines (``known``: every name the model and its bases define, None
+    when a base is unknown), which fail on the copy as they did on the row."""
+    if attr not in getters_of:
+        return None
+    needed: dict[str, cst.FunctionDef] = {}
+    rels: dict[str, tuple[str, str, str]] = {}
+    free: set[str] = set()
+    todo = [attr]
+    while todo:
+        name = todo.pop()
+        if name in needed:
+            continue
+        needed[name] = getters_of[name]
+        found = reads(needed[name])
+        if found.misuse:
+            return None
+        free |= found.free
+        for read, inner in found.attrs:
+            rel = relations.get(read)
+            if read in columns(None):
+                continue
+            if rel is not None:
+                if rel[2] == "many" or inner is None or inner not in columns(rel[0]):
+                    return None
+                rels[read] = rel
+            elif read in getters_of:
+                todo.append(read)
+            elif known is None or read in known:
+                return None
+    lines = module_names(module, free, importable)
+    if lines is None:
+        return None
+    return Judged(dict(sorted(needed.items())), rels, lines)
+
+
+def known_names(
+    model: str,
+    class_info: Callable[[str], ClassInfo | None],
+    class_of: Callable[[str, str], str | None],
+) -> set[str] | None:
+    """Every name ``model`` (``module:Class``) and the classes it derives from define, or None
+    when one of those classes is outside the monolith and not a plain ORM base."""
+    names: set[str] = set()
+    todo, seen = [model], set()
+    while todo:
+        key = todo.pop()
+        info = class_info(key)
+        if info is None or key in seen:
+            continue
+        seen.add(key)
+        names |= defined(info.node)
+        module = key.partition(":")[0]
+        for base in info.bases:
+            parent = class_of(base, module)
+            if parent is None and base not in ORM_BASES:
+                return None
+            if parent is not None:
+                todo.append(parent)
+    return names
