@@ -139,7 +139,7 @@ def client_module(
             blocks.append(
                 f"runtime.relate({model!r}, {dict(sorted(relationships(rels).items()))!r})"
             )
-        blocks += computed_getters(tree, rels)
+        blocks += computed_getters(tree, model, rels)
     lines = ["\n\n\n".join(blocks), ""]
     text = "\n".join(lines)
     text = prune_imports(cst.parse_module(text)).code
@@ -149,22 +149,36 @@ def client_module(
 def relationships(
     rels: dict[str, tuple[str, str, str, str]],
 ) -> dict[str, tuple[str, str, str, str]]:
-    """The relationships a copy reads (not the getters it runs, ``properties.KIND``)."""
-    return {k: v for k, v in rels.items() if v[3] != properties.KIND}
+    """The relationships a copy reads (not the getters or helpers a client copies)."""
+    return {k: v for k, v in rels.items() if v[3] not in (properties.KIND, properties.HELPER)}
 
 
-def computed_getters(tree: SourceTree, rels: dict[str, tuple[str, str, str, str]]) -> list[str]:
-    """The copies of a model's getters that its rows' copies run (``runtime.compute``)."""
-    names = sorted(k for k, v in rels.items() if v[3] == properties.KIND)
-    if not names:
-        return []
-    model = rels[names[0]][0]
-    module, _, cls = model.partition(":")
-    info = tree.info(module)
-    own = properties.getters(info.classes[cls].node)
-    free = set().union(*(properties.reads(own[n]).free for n in names))
-    lines = properties.module_names(info, free, lambda imp: True) or []
-    return [properties.factory(cls, lines, [own[n] for n in names])]
+def computed_getters(
+    tree: SourceTree, model: str, rels: dict[str, tuple[str, str, str, str]]
+) -> list[str]:
+    """Copies of a model's getters that its rows' copies run (``runtime.compute``) and of its
+    static helpers (``runtime.share``), from the classes that define them."""
+    blocks = []
+    for kind in (properties.KIND, properties.HELPER):
+        names = sorted(k for k, v in rels.items() if v[3] == kind)
+        funcs, lines = [], []
+        for name in names:
+            module, _, cls = rels[name][0].partition(":")
+            info = tree.info(module)
+            node = info.classes[cls].node
+            func = (
+                properties.getters(node)
+                if kind == properties.KIND
+                else {s.name.value: s for s in node.body.body if isinstance(s, cst.FunctionDef)}
+            )[name]
+            funcs.append(func)
+            free = properties.reads(func.with_changes(decorators=[])).free
+            for line in properties.module_names(info, free, lambda imp: True) or []:
+                if line not in lines:
+                    lines.append(line)
+        if funcs:
+            blocks.append(properties.factory(model, lines, funcs, kind))
+    return blocks
 
 
 def _function(tree: SourceTree, key: str) -> FunctionInfo | None:

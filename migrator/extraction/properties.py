@@ -24,8 +24,10 @@ from migrator.extraction.source import ClassInfo, ImportInfo, ModuleInfo
 GETTERS = {"property", "hybrid_property"}
 #: bases outside the monolith that give a row no attribute a getter could read
 ORM_BASES = {"object", "DeclarativeBase", "db.Model"}
-#: the relation kind (``Analyzer._related``) that marks a copied getter, not a relationship
+#: the relation kinds (``Analyzer._related``) that mark a copied getter or class helper, not a
+#: relationship
 KIND = "computed"
+HELPER = "helper"
 
 
 def getters(node: cst.ClassDef) -> dict[str, cst.FunctionDef]:
@@ -78,7 +80,7 @@ def reads(func: cst.FunctionDef) -> Reads:
     """``self.attr`` and ``self.rel.col`` reads of a getter; ``misuse`` when ``self`` is
     used any other way (handed on, changed, called) or the getter binds a global."""
     out = Reads()
-    this = func.params.params[0].name.value
+    this = func.params.params[0].name.value if func.params.params else None
     wrapper = MetadataWrapper(cst.Module([func.with_changes(decorators=[])]))
     parents = wrapper.resolve(ParentNodeProvider)
     scopes = wrapper.resolve(ScopeProvider)
@@ -166,19 +168,21 @@ def module_names(
     return lines
 
 
-def factory(model: str, lines: list[str], funcs: list[cst.FunctionDef]) -> str:
-    """Client code that registers copies of ``funcs`` (getters of ``model``) with the
-    runtime; ``lines``: the imports and constants they need, bound in the factory's scope so
-    that they never shadow the client's own names."""
-    name = f"_{model}_properties"
-    body = [f"def {name}():", '    """Getters of the model, run on read-only copies."""']
+def factory(model: str, lines: list[str], funcs: list[cst.FunctionDef], kind: str = KIND) -> str:
+    """Client code that registers copies of ``funcs`` (getters of ``model``, or its class
+    helpers) with the runtime; ``lines``: the imports and constants they need, bound in the
+    factory's scope so that they never shadow the client's own names."""
+    name = f"_{model}_{'properties' if kind == KIND else 'helpers'}"
+    what = "Getters of the model, run on read-only copies" if kind == KIND else "Class helpers"
+    body = [f"def {name}():", f'    """{what} (copied by migrator)."""']
     body += [f"    {line}" for line in lines]
     for func in funcs:
-        code = cst.Module([func.with_changes(decorators=[], leading_lines=[])]).code
+        code = cst.Module([plain(func)]).code
         body += [f"    {line}" if line else "" for line in code.strip("\n").splitlines()]
     pairs = ", ".join(f"{f.name.value!r}: {f.name.value}" for f in funcs)
     body.append(f"    return {{{pairs}}}")
-    return "\n".join(body) + f"\n\n\nruntime.compute({model!r}, {name}())"
+    register = "compute" if kind == KIND else "share"
+    return "\n".join(body) + f"\n\n\nruntime.{register}({model!r}, {name}())"
 
 
 @dataclass
@@ -238,22 +242,22 @@ def judge(
     return Judged(dict(sorted(needed.items())), rels, lines)
 
 
-def known_names(
+def hierarchy(
     model: str,
     class_info: Callable[[str], ClassInfo | None],
     class_of: Callable[[str, str], str | None],
-) -> set[str] | None:
-    """Every name ``model`` (``module:Class``) and the classes it derives from define, or None
-    when one of those classes is outside the monolith and not a plain ORM base."""
-    names: set[str] = set()
+) -> list[tuple[str, ClassInfo]] | None:
+    """``model`` (``module:Class``) and the classes of the monolith it derives from, nearest
+    first, or None when one of its bases is outside the monolith and not a plain ORM base."""
+    found: list[tuple[str, ClassInfo]] = []
     todo, seen = [model], set()
     while todo:
-        key = todo.pop()
+        key = todo.pop(0)
         info = class_info(key)
         if info is None or key in seen:
             continue
         seen.add(key)
-        names |= defined(info.node)
+        found.append((key, info))
         module = key.partition(":")[0]
         for base in info.bases:
             parent = class_of(base, module)
@@ -261,4 +265,33 @@ def known_names(
                 return None
             if parent is not None:
                 todo.append(parent)
-    return names
+    return found
+
+
+def known_names(classes: list[tuple[str, ClassInfo]] | None) -> set[str] | None:
+    """Every name the classes of a model's ``hierarchy`` define (None: not all are known)."""
+    return None if classes is None else set().union(*(defined(i.node) for _k, i in classes))
+
+
+def helper(classes: list[tuple[str, ClassInfo]], name: str) -> tuple[str, cst.FunctionDef] | None:
+    """The class that defines ``name`` as a ``@staticmethod``, or a ``@classmethod`` that
+    never uses its class, with that function: a copy runs it without the model."""
+    for key, info in classes:
+        for stmt in info.node.body.body:
+            if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+                kinds = [dotted(d.decorator) for d in stmt.decorators]
+                if kinds == ["staticmethod"]:
+                    return key, stmt
+                first = stmt.params.params[0].name.value if stmt.params.params else None
+                if kinds == ["classmethod"] and first and first not in names_in(stmt.body):
+                    return key, stmt
+                return None
+    return None
+
+
+def plain(func: cst.FunctionDef) -> cst.FunctionDef:
+    """A static or class method as a plain function (a class method's unused class dropped)."""
+    params = func.params
+    if [dotted(d.decorator) for d in func.decorators] == ["classmethod"]:
+        params = params.with_changes(params=params.params[1:])
+    return func.with_changes(decorators=[], params=params, leading_lines=[])

@@ -644,7 +644,7 @@ class Analyzer:
             properties.getters(info.node),
             self.tree.info(model.partition(":")[0]),
             attr,
-            properties.known_names(model, self._class, self.classifier.class_of),
+            properties.known_names(self._hierarchy(model)),
             lambda target: self._columns(target or model),
             self.relations_of(model),
             self._importable,
@@ -658,6 +658,22 @@ class Analyzer:
             owner = self.owner_of(*target.split(":")) or "?"
             noted[name] = (target.rpartition(":")[2], owner, key, kind)
         return True
+
+    def _hierarchy(self, model: str):  # noqa: ANN202 - see properties.hierarchy
+        return properties.hierarchy(model, self._class, self.classifier.class_of)
+
+    def _shared(self, model: str, method: str) -> str | None:
+        """The class (``module:Class``) whose static or class-free class method ``method`` of
+        ``model`` a client can copy: every name it uses is one the caller can import."""
+        found = properties.helper(self._hierarchy(model) or [], method)
+        if found is None:
+            return None
+        key, func = found
+        free = properties.reads(func.with_changes(decorators=[])).free
+        lines = properties.module_names(
+            self.tree.info(key.partition(":")[0]), free, self._importable
+        )
+        return key if lines is not None else None
 
     def _importable(self, imp: ImportInfo) -> bool:
         """The caller's service can import what ``imp`` imports (a library, or a module of
@@ -844,12 +860,22 @@ class Analyzer:
         entry = self._model_entry(out, ref)
         if entry is None:
             return False
+        shared: dict[str, str] = {}  # a static helper of the model: the client copies it
         for method, shape, _call, _read in methods:
             op = entry.helpers.get(method)
-            if op is None or shape not in (("key",) if op == "get" else ("filters", "none")):
+            where = self._shared(entry.model, method) if op is None and entry.model else None
+            if where is not None:
+                shared[method] = where
+            elif op is None or shape not in (("key",) if op == "get" else ("filters", "none")):
                 return False
-        ends = [(entry.helpers[m[0]], *m[1:]) for m in methods]
-        return self._rows_read(module, out, ref, ends)
+        ends = [(entry.helpers[m[0]], *m[1:]) for m in methods if m[0] not in shared]
+        if not self._rows_read(module, out, ref, ends):
+            return False
+        client = out.clients[ref.target_module]
+        for method, where in shared.items():
+            noted = client.relations.setdefault((entry.model or "").rpartition(":")[2], {})
+            noted[method] = (where, "", "", properties.HELPER)
+        return True
 
     def _rows_read(self, module: str, out: ServiceRefs, ref: Ref, ends: list[Method]) -> bool:
         """The rows these reads give are only read for their columns: an attribute right

@@ -308,6 +308,16 @@ def compute(model: str, getters: dict[str, Callable[[Any], Any]]) -> None:
     COMPUTED.setdefault(model, {}).update(getters)
 
 
+#: model name -> its static helpers (``Model.normalize(x)``) a client copied (``share``)
+SHARED: dict[str, dict[str, Callable[..., Any]]] = {}
+
+
+def share(model: str, helpers: dict[str, Callable[..., Any]]) -> None:
+    """Let a read model of ``model`` answer these class helpers itself (generated clients
+    call it for static helpers that use only their arguments and importable names)."""
+    SHARED.setdefault(model, {}).update(helpers)
+
+
 class ReadRow:
     """A read-only copy of one row of another service's table: its columns, and the
     relationships its clients declared (``relate``), each read once from the target's owner
@@ -713,6 +723,8 @@ class ReadModel:
             raise AttributeError(name)
         if name in self._helpers:
             return self._helper(self._helpers[name])
+        if name in SHARED.get(self._name, {}):
+            return SHARED[self._name][name]
         if name in self._columns:
             return ReadColumn(self, name)
         raise NotExtractedError(

@@ -10,7 +10,7 @@ from pathlib import Path
 from migrator.extraction import build_extraction
 
 from .conftest import mini_packages, text
-from .test_conversions import _plan, _run_in_service
+from .test_conversions import _kinds, _plan, _run_in_service
 from .test_related_rows import API, MODELS, OWNER
 
 GETTERS = (
@@ -21,7 +21,10 @@ GETTERS = (
     "    @hybrid_property\n    def suffix(self):\n        return SEP + str(self.id)\n\n"
     "    @property\n    def secret(self):\n        return _private(self.name)\n\n"
     "    @property\n    def handed(self):\n        return shout(self)\n\n"
-    "    @property\n    def many(self):\n        return len(self.tags)\n"
+    "    @property\n    def many(self):\n        return len(self.tags)\n\n"
+    "    @staticmethod\n    def tidy(s):\n        return shout(s.strip())\n\n"
+    "    @classmethod\n    def norm(cls, s):\n        return s.lower() + SEP\n\n"
+    "    @classmethod\n    def made(cls, s):\n        return cls(name=s)\n"
 )
 HEAD = (
     "import logging\n\nfrom sqlalchemy.ext.hybrid import hybrid_property\n\n"
@@ -35,6 +38,11 @@ USE = (
     "def secret(key):\n    item = find(key)\n    return item.secret\n\n\n"
     "def handed(key):\n    item = find(key)\n    return item.handed\n\n\n"
     "def many(key):\n    item = find(key)\n    return item.many\n"
+)
+HELPERS = (
+    "from mini.b.models import Item\n\n\n"
+    "def tidy(s):\n    return Item.tidy(s) + Item.norm(s)\n\n\n"
+    "def made(s):\n    return Item.made(s)\n"
 )
 
 
@@ -51,7 +59,9 @@ def _extract(root: Path):  # noqa: ANN202 - Extraction
     (pkg / "b" / "models.py").write_text(HEAD + models)
     (pkg / "b" / "api.py").write_text(API)
     (pkg / "a" / "use.py").write_text(USE)
+    (pkg / "a" / "helpers.py").write_text(HELPERS)
     plan = _plan(["mini.b.api:find", "mini.b.api:kind_of"])
+    plan.services["a"].modules.append("mini.a.helpers")
     plan.services["b"].tables.append("kinds")
     return build_extraction(plan, None, root / "app")
 
@@ -103,3 +113,24 @@ def test_the_copied_getter_gives_the_monoliths_value(tmp_path: Path) -> None:
     assert first == "GREEN/tea#1 SPONGE/cake#3 #2"
     assert second.startswith("fails Item.nothing is not a column")
     assert third.startswith("fails Item.secret is not a column")
+
+
+def test_a_static_helper_of_the_model_is_copied_and_one_using_its_class_is_not(
+    tmp_path: Path,
+) -> None:
+    ex = _extract(tmp_path)
+    kinds = _kinds(ex, "mini/a/helpers.py", HELPERS)
+    assert kinds["return Item.tidy(s) + Item.norm(s)"] == ("model", True), kinds
+    assert kinds["return Item.made(s)"] == ("model", False), kinds
+    client = text(ex, "services/a/src/interservice/b_models.py")
+    factory = client.split("def _Item_helpers():")[1].split("runtime.share('Item'")[0]
+    assert "def tidy(s):" in factory and "def norm(s):" in factory  # its class dropped
+    assert "def made" not in factory and "from mini import shout" in factory
+    out = _run_in_service(
+        ex,
+        tmp_path / "out",
+        "a",
+        "import mini.a.helpers as h\nprint(h.tidy(' Tea '))\n"
+        "try:\n    h.made('x')\nexcept Exception as e:\n    print(type(e).__name__)\n",
+    )
+    assert out.splitlines() == ["TEA tea #", "NotExtractedError"]
