@@ -205,8 +205,8 @@ def judge(
     importable: Callable[[ImportInfo], bool],
 ) -> Judged | None:
     """Whether a copy can run the getter ``attr`` (of a model whose own getters are
-    ``getters_of``, defined in ``module``): it reads only columns (``columns(None)``), columns
-    of many-to-one related rows (``columns(target)``), other such getters, and attributes no
+    ``getters_of``, defined in ``module``): it reads only columns (``columns(None)``), related
+    rows (copies) or their columns (``columns(target)``), other such getters, and attributes no
     class of the model defines (``known``: every name the model and its bases define, None
     when a base is unknown), which fail on the copy as they did on the row."""
     if attr not in getters_of:
@@ -229,8 +229,8 @@ def judge(
             if read in columns(None):
                 continue
             if rel is not None:
-                if rel[2] == "many" or inner is None or inner not in columns(rel[0]):
-                    return None
+                if inner is not None and inner not in columns(rel[0]):
+                    return None  # a method or relationship of the related row
                 rels[read] = rel
             elif read in getters_of:
                 todo.append(read)

@@ -21,7 +21,8 @@ GETTERS = (
     "    @hybrid_property\n    def suffix(self):\n        return SEP + str(self.id)\n\n"
     "    @property\n    def secret(self):\n        return _private(self.name)\n\n"
     "    @property\n    def handed(self):\n        return shout(self)\n\n"
-    "    @property\n    def many(self):\n        return len(self.tags)\n\n"
+    "    @property\n    def many(self):\n        return len(self.tags) if self.kind else 0\n\n"
+    "    @property\n    def kinded(self):\n        return self.kind.upper()\n\n"
     "    @staticmethod\n    def tidy(s):\n        return shout(s.strip())\n\n"
     "    @classmethod\n    def norm(cls, s):\n        return s.lower() + SEP\n\n"
     "    @classmethod\n    def made(cls, s):\n        return cls(name=s)\n"
@@ -37,7 +38,8 @@ USE = (
     "def suffix(key):\n    item = find(key)\n    return item.suffix\n\n\n"
     "def secret(key):\n    item = find(key)\n    return item.secret\n\n\n"
     "def handed(key):\n    item = find(key)\n    return item.handed\n\n\n"
-    "def many(key):\n    item = find(key)\n    return item.many\n"
+    "def many(key):\n    item = find(key)\n    return item.many\n\n\n"
+    "def kinded(key):\n    item = find(key)\n    return item.kinded\n"
 )
 HELPERS = (
     "from mini.b.models import Item\n\n\n"
@@ -78,9 +80,10 @@ def _calls(ex) -> dict[str, object]:  # noqa: ANN001
 def test_a_getter_that_reads_only_the_row_is_copied_into_the_client(tmp_path: Path) -> None:
     ex = _extract(tmp_path)
     calls = _calls(ex)
-    assert calls["badge"].converted and calls["suffix"].converted, calls
-    # a module function of the owner, the row handed on, a one-to-many list: not copied
-    for name in ("secret", "handed", "many"):
+    for name in ("badge", "suffix", "many"):
+        assert calls[name].converted, calls[name]
+    # a module function of the owner, the row handed on, a method of a related row: not copied
+    for name in ("secret", "handed", "kinded"):
         assert not calls[name].converted, name
         assert f".{name} of the Item row, which is not one of its columns" in calls[name].reason
     client = text(ex, "services/a/src/interservice/b_api.py")
@@ -104,13 +107,13 @@ def test_the_copied_getter_gives_the_monoliths_value(tmp_path: Path) -> None:
         tmp_path / "out",
         "a",
         OWNER + "import mini.a.use as u\n"
-        "print(u.badge(1), u.badge(3), u.suffix(2))\n"
+        "print(u.badge(1), u.badge(3), u.suffix(2), u.many(1), u.many(2))\n"
         "row = u.find(1)\nobject.__getattribute__(row, '_data')['name'] = None\n"
         "try:\n    row.badge\nexcept runtime.NotExtractedError as e:\n    print('fails', e)\n"
         "try:\n    u.secret(1)\nexcept runtime.NotExtractedError as e:\n    print('fails', e)\n",
     )
     first, second, third = out.splitlines()
-    assert first == "GREEN/tea#1 SPONGE/cake#3 #2"
+    assert first == "GREEN/tea#1 SPONGE/cake#3 #2 2 0"
     assert second.startswith("fails Item.nothing is not a column")
     assert third.startswith("fails Item.secret is not a column")
 
