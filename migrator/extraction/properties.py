@@ -174,15 +174,18 @@ def factory(model: str, lines: list[str], funcs: list[cst.FunctionDef], kind: st
     factory's scope so that they never shadow the client's own names."""
     name = f"_{model}_{'properties' if kind == KIND else 'helpers'}"
     what = "Getters of the model, run on read-only copies" if kind == KIND else "Class helpers"
-    body = [f"def {name}():", f'    """{what} (copied by migrator)."""']
-    body += [f"    {line}" for line in lines]
-    for func in funcs:
-        code = cst.Module([plain(func)]).code
-        body += [f"    {line}" if line else "" for line in code.strip("\n").splitlines()]
+    head = [f"def {name}():", f'    """{what} (copied by migrator)."""']
+    head += [f"    {line}" for line in lines]
     pairs = ", ".join(f"{f.name.value!r}: {f.name.value}" for f in funcs)
-    body.append(f"    return {{{pairs}}}")
+    outer = cst.ensure_type(cst.parse_statement("\n".join(head) + "\n"), cst.FunctionDef)
+    nested = [plain(f).with_changes(leading_lines=[cst.EmptyLine(indent=False)]) for f in funcs]
+    done = cst.parse_statement(f"return {{{pairs}}}\n").with_changes(
+        leading_lines=[cst.EmptyLine(indent=False)]
+    )
+    outer = outer.with_changes(body=outer.body.with_changes(body=[*outer.body.body, *nested, done]))
+    code = cst.Module([outer]).code.rstrip("\n")
     register = "compute" if kind == KIND else "share"
-    return "\n".join(body) + f"\n\n\nruntime.{register}({model!r}, {name}())"
+    return code + f"\n\n\nruntime.{register}({model!r}, {name}())"
 
 
 @dataclass
