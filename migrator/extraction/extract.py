@@ -55,6 +55,7 @@ class Coupling:
     owner: str
     kind: str  # "model" | "annotation" | "table" | "foreign-key" | "relationship" | "import"
     converted: bool = False  # a read answered by the owner through a generated read model
+    why: str = ""  # why a read of the model is not sent by a read model (when known)
 
 
 @dataclass
@@ -442,6 +443,7 @@ def _service(
                     owner,
                     "annotation" if hint else "model",
                     hint or (file, line, node) in refs.reads,
+                    refs.why.get((file, line, node), ""),
                 )
             )
     foreign_tables = {t: o for t, o in table_owner.items() if o != svc}

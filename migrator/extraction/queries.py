@@ -247,3 +247,46 @@ def query_variable(
         read = after.attr.value if isinstance(after, cst.Attribute) else None
         ends.append((method, "", current, read))
     return ends, served
+
+
+#: query methods that combine several models (a join across two databases)
+JOINS = {"join", "outerjoin", "select_from", "add_columns", "add_entity", "with_entities"}
+
+
+def why_stopped(method: str) -> str:
+    """Why a read chain that goes on with ``.method(...)`` is not sent to the owner."""
+    if method in JOINS:
+        return (
+            f"`.{method}(...)` combines another model's table, which is in another database "
+            "now: read each side from its owner by key and join them in memory"
+        )
+    return (
+        f"`.{method}(...)` is not sent by a read model (it sends keyword filters, column "
+        "conditions, order_by, limit, offset and a read)"
+    )
+
+
+def why_refused(method: str, call: cst.Call, binding: str, models: set[str]) -> str:
+    """Why the arguments of ``.method(...)`` of a read chain on ``binding`` cannot be sent
+    (``served_arguments`` gave None)."""
+    for arg in call.args:
+        names = _names(arg.value)
+        if names & (models - {binding}):
+            other = sorted(names & (models - {binding}))[0]
+            return (
+                f"`.{method}(...)` names {other}'s columns (a join across two databases): "
+                "read each side from its owner by key and join them in memory"
+            )
+        if names & SQL_NAMES:
+            return (
+                f"`.{method}(...)` uses a SQL construct ({', '.join(sorted(names & SQL_NAMES))}) "
+                "that a read model does not send"
+            )
+        if isinstance(arg.value, cst.Call) and not (
+            condition(arg.value, binding, models) or ordering(arg.value, binding)
+        ):
+            return (
+                f"`.{method}(...)` gets a condition built by other code: a read model sends "
+                f"only `{binding}.col <op> value` conditions it can see"
+            )
+    return f"`.{method}(...)` has arguments a read model does not send"

@@ -95,6 +95,8 @@ class ServiceRefs:
     reads: set[tuple[str, int, str]] = field(default_factory=set)
     #: uses that are only type hints of a name a read model stands in for: (file, line, node)
     hints: set[tuple[str, int, str]] = field(default_factory=set)
+    #: why a read of another service's model is not sent by its read model: (file, line, node)
+    why: dict[tuple[str, int, str], str] = field(default_factory=dict)
 
 
 #: a class method called on an imported name: (method, shape of the arguments, the call, the
@@ -103,6 +105,12 @@ Method = tuple[str, str, cst.Call, "str | None"]
 
 #: decorators of functions whose signature a web framework reads (FastAPI routes)
 ROUTE_VERBS = set("get post put patch delete head options route api_route websocket".split())
+
+#: why a query kept in a variable is not sent
+VARIABLE = (
+    "the query is kept in a variable that is handed to other code or used for more than "
+    "refining and reading it"
+)
 
 #: ``Model.query`` / ``Model.objects`` methods a generated read model answers
 READ_CHAIN = {
@@ -144,6 +152,8 @@ class _Uses(cst.CSTVisitor):
         self.read_ends: dict[str, dict[int, list[Method]]] = {}
         #: lines where a Django read chain calls a method of the model's own manager
         self.custom: dict[str, dict[int, set[str]]] = {}
+        #: why a read chain on the name is not sent, by line (see _read_chain)
+        self.why: dict[str, dict[int, str]] = {}
         self._scopes: list[str] = []  # "class" | "function" | "route", innermost last
         self._funcs: list[cst.FunctionDef] = []  # the enclosing functions, innermost last
 
@@ -351,12 +361,14 @@ class _Uses(cst.CSTVisitor):
                         ends += variable[0]
                         self._served.update(id(n) for n in [*served, *variable[1]])
                         return True
-                    if isinstance(attr, cst.Assign):
-                        return False  # a query in a variable that is used for more
+                    if isinstance(attr, cst.Assign):  # a query in a variable used for more
+                        return self._why(node, line, VARIABLE)
                 if read and isinstance(current, cst.Call):  # what it gives, for _rows_read
                     after = attr.attr.value if isinstance(attr, cst.Attribute) else None
                     ends.append((op, "", current, after))
                     self._served.update(id(n) for n in served)
+                if not read and isinstance(attr, cst.Attribute) and self._called(attr):
+                    return self._why(node, line, queries.why_stopped(attr.attr.value))
                 return read
             call = self.get_metadata(ParentNodeProvider, attr)
             if not isinstance(call, cst.Call) or call.func is not attr:
@@ -372,9 +384,16 @@ class _Uses(cst.CSTVisitor):
             else:
                 names = queries.served_arguments(attr.attr.value, call, node.value, self.models)
                 if names is None:
-                    return False
+                    line = self.get_metadata(PositionProvider, node).start.line
+                    why = queries.why_refused(attr.attr.value, call, node.value, self.models)
+                    return self._why(node, line, why)
                 served += names
             read, current = True, call
+
+    def _why(self, node: cst.Name, line: int, reason: str) -> bool:
+        """Note why the read chain of ``node`` at ``line`` is not sent (for the report)."""
+        self.why.setdefault(node.value, {}).setdefault(line, reason)
+        return False
 
     def _called(self, attr: cst.Attribute) -> bool:
         call = self.get_metadata(ParentNodeProvider, attr)
@@ -773,6 +792,9 @@ class Analyzer:
                     node = f"{ref.target_module}:{ref.target_name or '*'}"
                     out.uses.append((rel, line, node, ref.owner or "?"))
                     if line in uses.others.get(binding, ()):
+                        why = uses.why.get(binding, {}).get(line)
+                        if why:
+                            out.why[(rel, line, node)] = why
                         continue
                     methods = uses.methods.get(binding, {}).get(line, [])
                     if methods and not self._helper_reads(module, out, ref, methods):
