@@ -11,7 +11,7 @@ from migrator.extraction import build_extraction
 
 from .conftest import mini_packages, text
 from .test_conversions import _kinds, _plan, _run_in_service
-from .test_related_rows import API, MODELS, OWNER
+from .test_related_rows import API, MODELS, with_owner
 
 GETTERS = (
     "    @property\n    def badge(self):\n"
@@ -102,11 +102,9 @@ def test_the_copied_getter_gives_the_monoliths_value(tmp_path: Path) -> None:
     SQLite: the getter runs on the copy, reads the related row from the owner, and fails
     where the monolith's did (``self.nothing`` is no attribute of the model)."""
     ex = _extract(tmp_path)
-    out = _run_in_service(
+    out = with_owner(
         ex,
-        tmp_path / "out",
-        "a",
-        OWNER + "import mini.a.use as u\n"
+        tmp_path,
         "print(u.badge(1), u.badge(3), u.suffix(2), u.many(1), u.many(2))\n"
         "row = u.find(1)\nobject.__getattribute__(row, '_data')['name'] = None\n"
         "try:\n    row.badge\nexcept runtime.NotExtractedError as e:\n    print('fails', e)\n"
