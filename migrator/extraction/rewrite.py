@@ -152,8 +152,8 @@ class _Uses(cst.CSTVisitor):
         self.read_ends: dict[str, dict[int, list[Method]]] = {}
         #: lines where a Django read chain calls a method of the model's own manager
         self.custom: dict[str, dict[int, set[str]]] = {}
-        #: why a read chain on the name is not sent, by line (see _read_chain)
-        self.why: dict[str, dict[int, str]] = {}
+        #: why a read chain is not sent, by the lines of its expression (see _read_chain)
+        self.why: dict[int, str] = {}
         self._scopes: list[str] = []  # "class" | "function" | "route", innermost last
         self._funcs: list[cst.FunctionDef] = []  # the enclosing functions, innermost last
 
@@ -391,8 +391,19 @@ class _Uses(cst.CSTVisitor):
             read, current = True, call
 
     def _why(self, node: cst.Name, line: int, reason: str) -> bool:
-        """Note why the read chain of ``node`` at ``line`` is not sent (for the report)."""
-        self.why.setdefault(node.value, {}).setdefault(line, reason)
+        """Note why the read chain of ``node`` is not sent (for the report), for every line
+        of the expression it is in (the other model's names in it are listed there too)."""
+        top: cst.CSTNode = node
+        while True:
+            above = self.get_metadata(ParentNodeProvider, top, None)
+            if above is None or isinstance(
+                above, (cst.BaseSmallStatement, cst.BaseCompoundStatement, cst.Lambda)
+            ):
+                break
+            top = above
+        span = self.get_metadata(PositionProvider, top)
+        for at in range(min(line, span.start.line), span.end.line + 1):
+            self.why.setdefault(at, reason)
         return False
 
     def _called(self, attr: cst.Attribute) -> bool:
@@ -792,7 +803,7 @@ class Analyzer:
                     node = f"{ref.target_module}:{ref.target_name or '*'}"
                     out.uses.append((rel, line, node, ref.owner or "?"))
                     if line in uses.others.get(binding, ()):
-                        why = uses.why.get(binding, {}).get(line)
+                        why = uses.why.get(line)
                         if why:
                             out.why[(rel, line, node)] = why
                         continue

@@ -20,7 +20,9 @@ USE = (
     "def built():\n    return Item.query.filter(build()).all()\n\n\n"
     "def counted():\n    return Item.query.filter(Item.name == func.lower('x')).all()\n\n\n"
     "def kept(q=None):\n    q = Item.query\n    return build(q)\n\n\n"
-    "def sent():\n    return Item.query.filter(Item.name == 'x').all()\n"
+    "def sent():\n    return Item.query.filter(Item.name == 'x').all()\n\n\n"
+    "def spread(x):\n    return (\n        Item.query.join(Other)\n"
+    "        .filter(Item.name == x)\n        .all()\n    )\n"
 )
 OTHER = (
     "from sqlalchemy import Column, Integer\nfrom sqlalchemy.orm import declarative_base\n\n"
@@ -60,6 +62,8 @@ def test_a_read_left_listed_says_why(tmp_path: Path) -> None:
         in why["return Item.query.filter(Item.name == func.lower('x')).all()"]
     )
     assert "kept in a variable" in why["q = Item.query"]
+    # every line of the chain says so, not only the line where it starts
+    assert "`.join(...)` combines" in why[".filter(Item.name == x)"]
     report = markdown(ex)
     assert "`.join(...)` combines another model's table, which is in another database" in report
     assert "; or read it from b: add a function" in report
