@@ -276,6 +276,11 @@ def known_names(classes: list[tuple[str, ClassInfo]] | None) -> set[str] | None:
     return None if classes is None else set().union(*(defined(i.node) for _k, i in classes))
 
 
+#: methods of builtin values (``s.lower()``, ``d.items()``): what a pure helper may call on
+#: the values it is given (a row's own methods would not run on a read-only copy)
+VALUE_METHODS = set().union(*(dir(t) for t in (str, bytes, int, float, list, dict, set, tuple)))
+
+
 def helper(classes: list[tuple[str, ClassInfo]], name: str) -> tuple[str, cst.FunctionDef] | None:
     """The class that defines ``name`` as a ``@staticmethod``, or a ``@classmethod`` that
     never uses its class, with that function: a copy runs it without the model."""
@@ -283,13 +288,45 @@ def helper(classes: list[tuple[str, ClassInfo]], name: str) -> tuple[str, cst.Fu
         for stmt in info.node.body.body:
             if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
                 kinds = [dotted(d.decorator) for d in stmt.decorators]
-                if kinds == ["staticmethod"]:
-                    return key, stmt
                 first = stmt.params.params[0].name.value if stmt.params.params else None
-                if kinds == ["classmethod"] and first and first not in names_in(stmt.body):
-                    return key, stmt
+                if kinds == ["staticmethod"] or (
+                    kinds == ["classmethod"] and first and first not in names_in(stmt.body)
+                ):
+                    return (key, stmt) if _pure(stmt) else None
                 return None
     return None
+
+
+def _pure(func: cst.FunctionDef) -> bool:
+    """Every method the helper calls is one of a builtin value's (or of a name it does not
+    bind itself, such as an imported library), and it binds no global."""
+    bound = names_in(func.params) | {
+        cst.ensure_type(n, cst.Name).value
+        for node in _all(func.body, (cst.AssignTarget, cst.For, cst.CompFor, cst.WithItem))
+        for n in _all(node, (cst.Name,))
+    }
+    for call in _all(func.body, (cst.Call,)):
+        f = cst.ensure_type(call, cst.Call).func
+        if isinstance(f, cst.Attribute) and f.attr.value not in VALUE_METHODS:
+            head = f.value
+            while isinstance(head, cst.Attribute):
+                head = head.value
+            if not isinstance(head, cst.Name) or head.value in bound:
+                return False  # a method of a value it was given or made (a row's?)
+    return not _all(func.body, (cst.Global, cst.Nonlocal))
+
+
+def _all(node: cst.CSTNode, kinds: tuple[type[cst.CSTNode], ...]) -> list[cst.CSTNode]:
+    found: list[cst.CSTNode] = []
+
+    class _Find(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            if isinstance(n, kinds):
+                found.append(n)
+            return True
+
+    node.visit(_Find())
+    return found
 
 
 def plain(func: cst.FunctionDef) -> cst.FunctionDef:

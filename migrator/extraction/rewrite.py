@@ -694,14 +694,18 @@ class Analyzer:
 
     def _shared(self, model: str, method: str) -> str | None:
         """The class (``module:Class``) whose static or class-free class method ``method`` of
-        ``model`` a client can copy: every name it uses is one the caller can import."""
+        ``model`` a client can copy: it calls only builtin values' methods on what it is
+        given, and every name it uses is a library's (never the monolith's: its database)."""
         found = properties.helper(self._hierarchy(model) or [], method)
         if found is None:
             return None
         key, func = found
         free = properties.reads(func.with_changes(decorators=[])).free
+        tops = {m.split(".")[0] for m in self.tree.files}
         lines = properties.module_names(
-            self.tree.info(key.partition(":")[0]), free, self._importable
+            self.tree.info(key.partition(":")[0]),
+            free,
+            lambda imp: imp.module.split(".")[0] not in tops,
         )
         return key if lines is not None else None
 
