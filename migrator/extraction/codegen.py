@@ -172,7 +172,7 @@ def computed_getters(
                 else {s.name.value: s for s in node.body.body if isinstance(s, cst.FunctionDef)}
             )[name]
             funcs.append(func)
-            free = properties.reads(func.with_changes(decorators=[])).free
+            free = properties.reads(func).free
             for line in properties.module_names(info, free, lambda imp: True) or []:
                 if line not in lines:
                     lines.append(line)

@@ -11,6 +11,7 @@ the client gets a copy of the getter (``runtime.compute``) that runs on the copy
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -76,9 +77,12 @@ class Reads:
     free: set[str] = field(default_factory=set)
 
 
+@functools.lru_cache(maxsize=4096)
 def reads(func: cst.FunctionDef) -> Reads:
     """``self.attr`` and ``self.rel.col`` reads of a getter; ``misuse`` when ``self`` is
-    used any other way (handed on, changed, called) or the getter binds a global."""
+    used any other way (handed on, changed, called) or the getter binds a global (cached per
+    function node: a run asks again for each row that reads the property; do not change
+    what it gives)."""
     out = Reads()
     this = func.params.params[0].name.value if func.params.params else None
     wrapper = MetadataWrapper(cst.Module([func.with_changes(decorators=[])]))

@@ -700,7 +700,7 @@ class Analyzer:
         if found is None:
             return None
         key, func = found
-        free = properties.reads(func.with_changes(decorators=[])).free
+        free = properties.reads(func).free
         tops = {m.split(".")[0] for m in self.tree.files}
         lines = properties.module_names(
             self.tree.info(key.partition(":")[0]),
