@@ -37,6 +37,21 @@ SQL_NAMES = set(
 SHAPING = {"order_by", "limit", "offset"}
 
 
+#: SQL constants a read model sends as JSON (``Model.flag == true()``): the same condition
+CONSTANTS = {"true", "false", "null"}
+
+
+def _constant(node: cst.BaseExpression) -> bool:
+    """``true()`` / ``false()`` / ``null()`` (or ``sqlalchemy.true()``), without arguments."""
+    return (
+        isinstance(node, cst.Call)
+        and not node.args
+        and isinstance(node.func, (cst.Name, cst.Attribute))
+        and (node.func.value if isinstance(node.func, cst.Name) else node.func.attr.value)
+        in CONSTANTS
+    )
+
+
 def _column(node: cst.BaseExpression, binding: str) -> cst.Name | None:
     """``binding.col``: the ``binding`` name node."""
     if (
@@ -67,7 +82,9 @@ def condition(node: cst.BaseExpression, binding: str, models: set[str]) -> cst.N
             return None
         for col, value in ((node.left, target.comparator), (target.comparator, node.left)):
             name = _column(col, binding)
-            if name is not None and not _names(value) & (models | SQL_NAMES | {binding}):
+            if name is not None and (
+                _constant(value) or not _names(value) & (models | SQL_NAMES | {binding})
+            ):
                 return name
         return None
     if (
@@ -77,7 +94,10 @@ def condition(node: cst.BaseExpression, binding: str, models: set[str]) -> cst.N
         and len(node.args) == 1
         and not node.args[0].star
         and node.args[0].keyword is None
-        and not _names(node.args[0].value) & (models | SQL_NAMES | {binding})
+        and (
+            _constant(node.args[0].value)
+            or not _names(node.args[0].value) & (models | SQL_NAMES | {binding})
+        )
     ):
         return _column(node.func.value, binding)
     return None

@@ -407,7 +407,7 @@ class ReadColumn:
                 f"{self.model._name}.{self.name} {op} {value.model._name}.{value.name}: a join "
                 f"cannot be sent to {self.model._service}; read both by key and join in memory"
             )
-        return ReadCondition(self, op, value)
+        return ReadCondition(self, op, _plain_constant(value))
 
     def __eq__(self, other: object) -> ReadCondition:  # type: ignore[override]
         return self._where("==", other)
@@ -454,6 +454,19 @@ class ReadColumn:
 
     def asc(self) -> tuple[str, str]:
         return (self.name, "asc")
+
+
+#: SQLAlchemy's ``true()``, ``false()`` and ``null()`` (by class name), and what they send
+SQL_CONSTANTS = {"True_": True, "False_": False, "Null": None}
+
+
+def _plain_constant(value: Any) -> Any:
+    """``true()`` / ``false()`` / ``null()`` as JSON: the owner's ``col == True`` (or ``IS
+    NULL`` for None) is the condition the monolith's ``col == true()`` was."""
+    name = type(value).__name__
+    if name in SQL_CONSTANTS and type(value).__module__.startswith("sqlalchemy"):
+        return SQL_CONSTANTS[name]
+    return value
 
 
 class ReadCondition:
