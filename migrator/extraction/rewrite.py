@@ -530,7 +530,7 @@ class Analyzer:
         func = _enclosing(self.tree.info(module).module, call)
         if func is None:
             return ""
-        names = _bound_to(func, call)
+        names = _aliases(func, _bound_to(func, call))
         return self._misuse(func, names, model) if names else ""
 
     def _misuse(
@@ -1233,6 +1233,43 @@ def _bound_to(func: cst.FunctionDef, call: cst.Call) -> set[str]:
 
     func.visit(_Bind())
     return names
+
+
+def _aliases(func: cst.FunctionDef, names: set[str]) -> set[str]:
+    """``names`` and the names that hold the same rows in ``func``: ``for x in name``,
+    ``[... for x in name]``, ``x = name`` (a row read from a list is a copy too)."""
+    found = set(names)
+
+    class _Alias(cst.CSTVisitor):
+        def _take(self, target: cst.CSTNode, value: cst.CSTNode | None) -> None:
+            if (
+                isinstance(value, cst.Name)
+                and value.value in found
+                and isinstance(target, cst.Name)
+                and target.value not in found
+            ):
+                found.add(target.value)
+                self.grew = True
+
+        def visit_For(self, node: cst.For) -> None:
+            self._take(node.target, node.iter)
+
+        def visit_CompFor(self, node: cst.CompFor) -> None:
+            self._take(node.target, node.iter)
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for t in node.targets:
+                self._take(t.target, node.value)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            self._take(node.target, node.value)
+
+    while True:  # until no name is added (``rows`` -> ``row`` -> ``chosen``)
+        visitor = _Alias()
+        visitor.grew = False
+        func.visit(visitor)
+        if not visitor.grew:
+            return found
 
 
 #: how many relationships deep a read-only copy follows (``row.a.b.col``)

@@ -48,7 +48,10 @@ HELPERS = (
     "def tidy(s):\n    return Item.tidy(s) + Item.norm(s)\n\n\n"
     "def made(s):\n    return Item.made(s)\n\n\n"
     "def listed(rows):\n    return Item.listed(rows)\n\n\n"
-    "def kernel(s):\n    return Item.kernel(s)\n"
+    "def kernel(s):\n    return Item.kernel(s)\n\n\n"
+    "def looped():\n    rows = Item.query.order_by(Item.id).all()\n    for row in rows:\n"
+    "        chosen = row\n    return chosen.badge + ' ' + chosen.kind.title\n\n\n"
+    "def changed():\n    rows = Item.query.all()\n    for row in rows:\n        row.name = 'x'\n"
 )
 
 
@@ -112,9 +115,11 @@ def test_the_copied_getter_gives_the_monoliths_value(tmp_path: Path) -> None:
         "print(u.badge(1), u.badge(3), u.suffix(2), u.many(1), u.many(2))\n"
         "row = u.find(1)\nobject.__getattribute__(row, '_data')['name'] = None\n"
         "try:\n    row.badge\nexcept runtime.NotExtractedError as e:\n    print('fails', e)\n"
-        "try:\n    u.secret(1)\nexcept runtime.NotExtractedError as e:\n    print('fails', e)\n",
+        "try:\n    u.secret(1)\nexcept runtime.NotExtractedError as e:\n    print('fails', e)\n"
+        "import mini.a.helpers as h\nprint(h.looped())\n",
     )
-    first, second, third = out.splitlines()
+    first, second, third, fourth = out.splitlines()
+    assert fourth == "SPONGE/cake#3 cake"  # the last row, its getter and related row
     assert first == "GREEN/tea#1 SPONGE/cake#3 #2 2 0"
     assert second.startswith("fails Item.nothing is not a column")
     assert third.startswith("fails Item.secret is not a column")
@@ -130,6 +135,9 @@ def test_a_static_helper_of_the_model_is_copied_and_one_using_its_class_is_not(
     # own code (which may use its database)
     for line in ("return Item.made(s)", "return Item.listed(rows)", "return Item.kernel(s)"):
         assert kinds[line] == ("model", False), line
+    # rows of a list read through a loop variable (and a name bound to it) are judged too
+    assert kinds["rows = Item.query.order_by(Item.id).all()"] == ("model", True)
+    assert kinds["rows = Item.query.all()"] == ("model", False)
     client = text(ex, "services/a/src/interservice/b_models.py")
     factory = client.split("def _Item_helpers():")[1].split("runtime.share('Item'")[0]
     assert "def tidy(s):" in factory and "def norm(s):" in factory  # its class dropped
