@@ -16,6 +16,7 @@ import libcst as cst
 
 from migrator.extraction.mover import dotted as _dotted
 from migrator.extraction.source import FunctionInfo, SourceTree
+from migrator.extraction.writes import write_methods
 
 JSON_NAMES = {"int", "float", "str", "bool", "None", "NoneType", "Any", "object", "bytes"}
 CODEC_NAMES = {"Decimal", "datetime", "date", "time", "UUID", "timedelta"}
@@ -298,7 +299,35 @@ class Classifier:
                     out[stmt.name.value] = op
                 else:
                     out.pop(stmt.name.value, None)  # overridden by something else
+        if not seen:  # methods of its own code that write its rows: the owner runs them
+            methods = self._class_methods(model, frozenset())
+            others = set(self.model_names) - {k.rpartition(":")[2] for k in methods.values()}
+            nodes = {n: self._method_node(k, n) for n, k in methods.items()}
+            for name, op in write_methods(nodes, others).items():
+                out.setdefault(name, op)
         return out
+
+    def _class_methods(self, model: str, seen: frozenset[str]) -> dict[str, str]:
+        """Methods of ``model`` and of the classes of the tree it derives from: name -> the
+        class (``module:Class``) whose definition wins."""
+        module, _, name = model.partition(":")
+        info = self.tree.info(module).classes.get(name) if module in self.tree.files else None
+        if info is None or model in seen:
+            return {}
+        out: dict[str, str] = {}
+        for base in reversed(info.bases):
+            parent = self.class_of(base, module)
+            if parent is not None:
+                out.update(self._class_methods(parent, seen | {model}))
+        for stmt in getattr(info.node.body, "body", []):
+            if isinstance(stmt, cst.FunctionDef):
+                out[stmt.name.value] = model
+        return out
+
+    def _method_node(self, cls: str, name: str) -> cst.FunctionDef:
+        module, _, cname = cls.partition(":")
+        body = getattr(self.tree.info(module).classes[cname].node.body, "body", [])
+        return next(s for s in body if isinstance(s, cst.FunctionDef) and s.name.value == name)
 
     def _pydantic(self, target: str, seen: frozenset[str]) -> bool:
         """A pydantic model: a class of the tree whose bases lead to ``BaseModel``."""
@@ -431,6 +460,27 @@ class Classifier:
                 else Verdict(False, f"{name}() returns {verdict.reason}", verdict.model)
             )
         return self._returns[key]
+
+    def _passed_back(self, call: cst.Call, module: str, name: str) -> cst.BaseExpression | None:
+        """The argument of ``call`` that the monolith's function ``name`` returns as it was
+        given (every ``return`` names that parameter, as a helper ``create(model)`` that adds
+        the row to the session and returns it does), else None."""
+        func = self.tree.info(module).functions[name]
+        collector = _Returns()
+        func.node.body.visit(collector)
+        names = {v.value if isinstance(v, cst.Name) else "" for v in collector.values}
+        params = [p.name for p in func.params]
+        if len(names) != 1 or not names <= set(params) or func.returns is not None:
+            return None
+        (param,) = names
+        for i, arg in enumerate(call.args):
+            if arg.star:
+                return None
+            if (
+                arg.keyword.value if arg.keyword else params[i] if i < len(params) else ""
+            ) == param:
+                return arg.value
+        return None
 
     def _method_returns(self, name: str) -> Verdict | None:
         """What ``obj.name()`` returns when the monolith's classes define methods ``name``
@@ -601,6 +651,9 @@ class Classifier:
                 return OK
             callee = self._callee(name, module)
             if callee is not None:
+                given = self._passed_back(expr, *callee)
+                if given is not None:  # ``return model`` of ``create(model)``: the argument
+                    return self.expression(given, module, assigned, strict)
                 return self._returns_of(*callee)
             if strict and isinstance(expr.func, cst.Attribute):
                 method = self._method_returns(last)

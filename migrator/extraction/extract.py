@@ -16,7 +16,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from migrator.extraction import codegen, frameworks, queries
+from migrator.extraction import codegen, frameworks, queries, writes
 from migrator.extraction.data import (
     attribute_spans,
     cut_foreign_links,
@@ -463,6 +463,8 @@ def _service(
         stand_ins = {r.binding for r in refs.refs if r.module == m and analyzer.read_model(refs, r)}
         if stand_ins:
             module = module.visit(queries.SessionQueries(stand_ins))
+            # ``session.add(row)`` / ``delete(row)`` of a copy: its owner writes it
+            module = module.visit(writes.SessionWrites(min(stand_ins)))
         code = module.code
         if any(c.table for c in tree.info(m).classes.values()):
             code, cuts = cut_foreign_links(

@@ -120,7 +120,10 @@ def markdown(ex: Extraction) -> str:
             "These read another service's model with keyword filters (or only name it in "
             "a type hint, kind `annotation`); the caller's `interservice` client has a read "
             "model of the same name that asks the owner (`POST /internal/_read.<Model>`) and "
-            "gets read-only rows of its columns.",
+            "gets copies of its rows' columns. Writes counted here (a row made and added to a "
+            "session, a column set on a copy, a query's `update`/`delete`, a method of the "
+            "model's own code that writes its rows) are sent to the owner at once, each with "
+            "an idempotency key (docs/extraction-frameworks.md, SQLAlchemy writes).",
             "",
             "| service | where | reads | owner |",
             "|---|---|---|---|",

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
-from migrator.extraction import djangoreads, properties, queries
+from migrator.extraction import djangoreads, properties, queries, writes
 from migrator.extraction.convert import Classifier, Verdict, suggest_dto
 from migrator.extraction.data import backrefs, declared_attrs, relations, reverse_keys
 from migrator.extraction.layout import KERNEL, Layout
-from migrator.extraction.mover import dotted
+from migrator.extraction.mover import dotted, names_in
 from migrator.extraction.source import ImportInfo, SourceTree
 from migrator.plan import Plan
 
@@ -208,6 +208,7 @@ class _Uses(cst.CSTVisitor):
             kind = (
                 self.reads
                 if id(node) in self._served
+                or self._created(node)
                 or self._read_chain(node)
                 or self._type_check(node)
                 or self._model_error(node)
@@ -216,6 +217,25 @@ class _Uses(cst.CSTVisitor):
                 else self.others
             )
             kind.setdefault(node.value, set()).add(line)
+
+    def _created(self, node: cst.Name) -> bool:
+        """``Model(col=value)`` that the enclosing function adds to a session: the owner
+        creates it (writes.created); its row is judged like a read's (``read_ends``)."""
+        call = self.get_metadata(ParentNodeProvider, node)
+        if not (isinstance(call, cst.Call) and call.func is node and self._funcs):
+            return False
+        above = self.get_metadata(ParentNodeProvider, call)
+        if isinstance(above, cst.Arg):
+            add = self.get_metadata(ParentNodeProvider, above)
+            if not (isinstance(add, cst.Call) and writes.add_argument(add)):
+                return False
+        if not writes.created(call, above, writes.added_names(self._funcs[-1])):
+            return False
+        line = self.get_metadata(PositionProvider, node).start.line
+        self.read_ends.setdefault(node.value, {}).setdefault(line, []).append(
+            ("create", "", call, None)
+        )
+        return True
 
     def _query_variable(
         self, assign: cst.CSTNode | None, binding: str
@@ -234,7 +254,7 @@ class _Uses(cst.CSTVisitor):
             self._funcs[-1],
             binding,
             self.models,
-            READ_CHAIN | queries.SHAPING,
+            READ_CHAIN | queries.SHAPING | writes.CHAIN_WRITES,
             lambda n: self.get_metadata(ParentNodeProvider, n, None),
         )
 
@@ -333,7 +353,7 @@ class _Uses(cst.CSTVisitor):
         chain = (
             READ_CHAIN | djangoreads.STEPS | djangoreads.WRITE_STEPS
             if django  # a manager: Django's queryset steps too
-            else READ_CHAIN | queries.SHAPING
+            else READ_CHAIN | queries.SHAPING | writes.CHAIN_WRITES
         )
         served: list[cst.Name] = []  # the model's names in the conditions the owner applies
         while True:
@@ -382,7 +402,11 @@ class _Uses(cst.CSTVisitor):
                         attr.attr.value
                     )
             else:
-                names = queries.served_arguments(attr.attr.value, call, node.value, self.models)
+                names = (
+                    writes.served_update(call, node.value, self.models)
+                    if attr.attr.value in writes.CHAIN_WRITES
+                    else queries.served_arguments(attr.attr.value, call, node.value, self.models)
+                )
                 if names is None:
                     line = self.get_metadata(PositionProvider, node).start.line
                     why = queries.why_refused(attr.attr.value, call, node.value, self.models)
@@ -457,6 +481,7 @@ class Analyzer:
         self._related: dict[str, dict[str, tuple[str, str, str, str]]] = {}
         #: is that module (and name) importable in the service being judged (service_refs)
         self._has: Callable[[str, str | None], bool] = lambda module, name: False
+        self._writes: dict[str, set[str]] = {}  # model -> its methods that write its row
 
     def owner_of(self, module: str, name: str | None) -> str | None:
         if module in self.layout.split and name is not None:
@@ -523,7 +548,7 @@ class Analyzer:
             verdict.model,
         )
 
-    def _row_misuse(self, module: str, call: cst.Call, model: str) -> str:
+    def _row_misuse(self, module: str, call: cst.Call, model: str, writable: bool = False) -> str:
         """Why the caller cannot have a read-only copy of the row ``call`` returns ('' when
         it only reads columns of it): the name it is bound to in the calling function is
         changed, written or asked for more than the columns the owner sends."""
@@ -531,7 +556,7 @@ class Analyzer:
         if func is None:
             return ""
         names = _aliases(func, _bound_to(func, call))
-        return self._misuse(func, names, model) if names else ""
+        return self._misuse(func, names, model, writable=writable) if names else ""
 
     def _misuse(
         self,
@@ -540,14 +565,20 @@ class Analyzer:
         model: str,
         passed_on: bool = False,
         depth: int = 0,
+        writable: bool = False,
     ) -> str:
         """Why ``func`` needs more than a read-only copy of the row its ``names`` hold ('' when
         it only reads columns, or columns of related rows, see _related_misuse; ``passed_on``:
-        handing the row on to anything counts too)."""
+        handing the row on to anything counts too; ``writable``: a row of a read model, whose
+        columns set, session add/delete and writing methods go to its owner, see writes)."""
         columns = self._columns(model)
         cls = model.rpartition(":")[2]
         finder = _RowUses(names)
         func.body.visit(finder)
+        if writable and finder.set_attrs <= columns and finder.write_ops <= {"add", "delete"}:
+            finder.changed = finder.written = ""  # sent to the owner (runtime.ReadRow)
+            own = self._row_writes(model)
+            finder.read = {a for a in finder.read if a not in own}
         if passed_on and finder.bare:
             return (
                 f"the caller hands the {cls} row on ({finder.bare} use(s) other than "
@@ -573,6 +604,13 @@ class Analyzer:
                 "row, which is not one of its columns"
             )
         return ""
+
+    def _row_writes(self, model: str) -> set[str]:
+        """Methods of ``model``'s own code that write its row (writes.write_methods)."""
+        if model not in self._writes:
+            helpers = self.classifier.read_helpers(model)
+            self._writes[model] = {m for m, op in helpers.items() if op == writes.WRITE_ROW}
+        return self._writes[model]
 
     def _related_misuse(
         self, func: cst.FunctionDef, model: str, attr: str, chains: _Chains, depth: int
@@ -898,8 +936,12 @@ class Analyzer:
         if entry is None:
             return False
         shared: dict[str, str] = {}  # a static helper of the model: the client copies it
-        for method, shape, _call, _read in methods:
+        for method, shape, call, _read in methods:
             op = entry.helpers.get(method)
+            if op == writes.WRITE_CLASS:  # the owner runs it: values, not classes, cross
+                if names_in(call, strings=False) & set(self.classifier.model_names) - {ref.binding}:
+                    return False
+                continue
             where = self._shared(entry.model, method) if op is None and entry.model else None
             if where is not None:
                 shared[method] = where
@@ -928,7 +970,7 @@ class Analyzer:
                 if read not in self._columns(entry.model):
                     self._related = {}
                     return False
-            elif self._row_misuse(module, call, entry.model):
+            elif self._row_misuse(module, call, entry.model, writable=True):
                 self._related = {}
                 return False
         self._take_related(out.clients.get(ref.target_module))
@@ -1351,6 +1393,8 @@ class _RowUses(cst.CSTVisitor):
         self.read: set[str] = set()
         self.changed = ""
         self.written = ""
+        self.set_attrs: set[str] = set()  # attributes changed
+        self.write_ops: set[str] = set()  # session methods it is handed to
         self.bare = 0  # uses of a name other than ``name.attribute``
         self._targets: set[int] = set()
 
@@ -1361,6 +1405,7 @@ class _RowUses(cst.CSTVisitor):
             and target.value.value in self.names
         ):
             self._targets.add(id(target))
+            self.set_attrs.add(target.attr.value)
             self.changed = self.changed or f"{target.value.value}.{target.attr.value} = ..."
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
@@ -1378,6 +1423,7 @@ class _RowUses(cst.CSTVisitor):
             )
         ):
             self.written = self.written or f"{dotted(node.func)}(...)"
+            self.write_ops.add(node.func.attr.value)
         first = node.args[0].value if node.args else None
         if dotted(node.func) == "isinstance" and isinstance(first, cst.Name):
             self.bare -= first.value in self.names  # a read model answers it (ReadRow)

@@ -318,15 +318,22 @@ def share(model: str, helpers: dict[str, Callable[..., Any]]) -> None:
     SHARED.setdefault(model, {}).update(helpers)
 
 
+#: model name -> methods of the model's own code that write its row (``row.save()``,
+#: ``row.update(data)``): a copy asks the owner to run them on the row (``ReadRow``)
+ROW_WRITES: dict[str, set[str]] = {}
+
+
 class ReadRow:
     """A read-only copy of one row of another service's table: its columns, and the
     relationships its clients declared (``relate``), each read once from the target's owner
     by the key the copy holds."""
 
-    def __init__(self, model: str, data: dict[str, Any]) -> None:
+    def __init__(self, model: str, data: dict[str, Any], owner: str | None = None) -> None:
         object.__setattr__(self, "_model", model)
         object.__setattr__(self, "_data", dict(data))
         object.__setattr__(self, "_related", {})
+        #: the service a read model asked for the row: what the caller writes goes there
+        object.__setattr__(self, "_owner", owner)
 
     def __getattr__(self, name: str) -> Any:
         data = object.__getattribute__(self, "_data")
@@ -335,6 +342,8 @@ class ReadRow:
         related = object.__getattribute__(self, "_related")
         if name in related:
             return related[name]
+        if name in ROW_WRITES.get(self._model, ()) and self._owner is not None:
+            return self._owner_method(name)
         rel = RELATIONS.get(self._model, {}).get(name)
         if rel is not None:
             target, service, key, kind = rel
@@ -356,10 +365,38 @@ class ReadRow:
         )
 
     def __setattr__(self, name: str, value: Any) -> None:
-        raise NotExtractedError(
-            f"{self._model} is read-only here: change it through the "
-            "owner's interface (see MIGRATION.md)"
+        """A column the caller changes is sent to the owner at once, keyed by the row's id
+        (one call, with its idempotency key): the owner's row and this copy change together."""
+        data = object.__getattribute__(self, "_data")
+        model = object.__getattribute__(self, "_model")
+        owner = object.__getattribute__(self, "_owner")
+        if name not in data or name in ("id", "pk") or owner is None:
+            raise NotExtractedError(
+                f"{model} is read-only here: change it through the "
+                "owner's interface (see MIGRATION.md)"
+            )
+        changed = ReadModel(owner, model).fetch(
+            {}, "update", data.get("id", data.get("pk")), values={name: _key_of(value)}
         )
+        data.update(changed or {})
+
+    def _owner_method(self, name: str) -> Callable[..., Any]:
+        """``row.<name>(...)``, a method of the model's own code that writes the row: the
+        owner runs it on its row (loaded by key); this copy takes the columns it answers."""
+        data = object.__getattribute__(self, "_data")
+        model = object.__getattribute__(self, "_model")
+
+        def run(*args: Any, **kwargs: Any) -> Any:
+            answer = ReadModel(self._owner, model)._run(
+                name, args, kwargs, data.get("id", data.get("pk"))
+            )
+            if answer.get("self"):
+                data.update(answer["self"])
+            return (
+                ReadRow(model, answer["row"], self._owner) if "row" in answer else answer["value"]
+            )
+
+        return run
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ReadRow) and (self._model, self._data) == (
@@ -572,10 +609,11 @@ class ReadQuery:
             None,
             steps=self.steps,
             values={k: _key_of(v) for k, v in values.items()},
+            **self.shape,  # the rows a SQLAlchemy ``update``/``delete`` changes
         )
 
     def create(self, **values: Any) -> ReadRow:
-        return ReadRow(self.model._name, self._write("create", values))
+        return ReadRow(self.model._name, self._write("create", values), self.model._service)
 
     def get_or_create(self, defaults: dict | None = None, **values: Any) -> tuple[ReadRow, bool]:
         return self._made("get_or_create", values, defaults)
@@ -587,14 +625,17 @@ class ReadQuery:
         if defaults:
             values = {**values, "defaults": {k: _key_of(v) for k, v in defaults.items()}}
         row, created = self._write(op, values)
-        return ReadRow(self.model._name, row), bool(created)
+        return ReadRow(self.model._name, row, self.model._service), bool(created)
 
-    def update(self, **values: Any) -> int:
-        return self._write("update", values)
+    def update(self, values: dict | None = None, **options: Any) -> int:
+        """Django's ``update(col=value)``, SQLAlchemy's ``update({Model.col: value})`` (its
+        ``synchronize_session`` is the owner's business)."""
+        if values is None:
+            return self._write("update", options)
+        return self._write("update", {getattr(k, "name", k): v for k, v in values.items()})
 
-    def delete(self) -> tuple[int, dict[str, int]]:
-        count = self._write("delete", {})
-        return count, {self.model._name: count}
+    def delete(self, synchronize_session: Any = None) -> _Deleted:
+        return _Deleted(self._write("delete", {}), self.model._name)
 
     def __getattr__(self, name: str) -> Any:
         """A method of the model's own manager or queryset (``objects.visible(shop)``): the
@@ -660,6 +701,25 @@ class ReadQuery:
         return row
 
 
+class _Deleted(int):
+    """The rows a read model's ``delete()`` removed: a count (SQLAlchemy) that also unpacks
+    as Django's ``(count, {model: count})``."""
+
+    def __new__(cls, count: int, model: str) -> _Deleted:
+        made = super().__new__(cls, count)
+        made.model = model  # type: ignore[attr-defined]
+        return made
+
+    def _pair(self) -> tuple[int, dict[str, int]]:
+        return int(self), {self.model: int(self)}  # type: ignore[attr-defined]
+
+    def __iter__(self):  # noqa: ANN204
+        return iter(self._pair())
+
+    def __getitem__(self, index: int) -> Any:
+        return self._pair()[index]
+
+
 class ReadModel:
     """Stands in for another service's ORM model in a caller that only reads it: the owner
     answers ``Model.query...`` / ``Model.objects...`` reads with the columns; anything else
@@ -681,6 +741,9 @@ class ReadModel:
         #: the model's class methods that only read (``Model.get(key)``, ``Model.get_by(**kw)``):
         #: method -> the read that answers them
         self._helpers = helpers or {}
+        ROW_WRITES.setdefault(name, set()).update(
+            m for m, op in self._helpers.items() if op == WRITE_ROW
+        )
         self.DoesNotExist = type("DoesNotExist", (LookupError,), {})
         self.MultipleObjectsReturned = type("MultipleObjectsReturned", (LookupError,), {})
 
@@ -722,7 +785,7 @@ class ReadModel:
         elif shaped:
             rows = list(result or [])  # values, not rows
         else:
-            rows = [ReadRow(self._name, r) for r in result or []]
+            rows = [ReadRow(self._name, r, self._service) for r in result or []]
         if op == "all":
             return rows
         if op == "one" and not rows:
@@ -734,7 +797,9 @@ class ReadModel:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):  # protocols (``typing`` asks for some): not there
             raise AttributeError(name)
-        if name in self._helpers:
+        if self._helpers.get(name) == WRITE_CLASS:
+            return lambda *args, **kwargs: self._made(self._run(name, args, kwargs))
+        if name in self._helpers and self._helpers[name] != WRITE_ROW:
             return self._helper(self._helpers[name])
         if name in SHARED.get(self._name, {}):
             return SHARED[self._name][name]
@@ -744,10 +809,46 @@ class ReadModel:
             f"{self._name}.{name}: only reads of {self._name} go to {self._service} (see MIGRATION.md)"
         )
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotExtractedError(
-            f"{self._name} belongs to {self._service}: create it through "
-            f"{self._service}'s interface (see MIGRATION.md)"
+    def __call__(self, *args: Any, **values: Any) -> Any:
+        """``Model(col=value, ...)``: the owner creates the row at once (one call, with its
+        idempotency key) and answers its columns; the caller's ``session.add`` of it is then
+        nothing more (``_kept``)."""
+        if args:
+            raise NotExtractedError(
+                f"{self._name} belongs to {self._service}: only Model(col=value, ...) "
+                "can be created through it (see MIGRATION.md)"
+            )
+        values = {k: _key_of(v) for k, v in values.items()}
+        return ReadRow(self._name, self.fetch({}, "create", values=values), self._service)
+
+    @staticmethod
+    def _kept(session: Any, op: str, obj: Any) -> Any:
+        """``session.add(row)`` / ``session.delete(row)`` in moved code: a copy of another
+        service's row is already written by its owner (a delete is sent to it now); any
+        other object goes to the session as before."""
+        if not isinstance(obj, ReadRow):
+            return getattr(session, op)(obj)
+        owner = object.__getattribute__(obj, "_owner")
+        if op == "delete" and owner is not None:
+            model = object.__getattribute__(obj, "_model")
+            data = object.__getattribute__(obj, "_data")
+            ReadModel(owner, model).fetch({}, "delete", data.get("id", data.get("pk")), values={})
+        return None
+
+    def _run(self, method: str, args: tuple, kwargs: dict, key: Any = None) -> dict[str, Any]:
+        """The owner runs ``method`` of its model (on the row ``key``, else on the class)."""
+        values = {
+            "method": method,
+            "args": [_key_of(a) for a in args],
+            "kwargs": {k: _key_of(v) for k, v in kwargs.items()},
+        }
+        return self.fetch({}, "call", key, values=values)
+
+    def _made(self, answer: dict[str, Any]) -> Any:
+        return (
+            ReadRow(self._name, answer["row"], self._service)
+            if "row" in answer
+            else answer["value"]
         )
 
     def _helper(self, op: str) -> Callable[..., Any]:
@@ -820,14 +921,20 @@ def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Call
         limit: int | None = None,
         offset: int | None = None,
     ) -> Any:
-        if op not in READ_OPS and not (op in DJANGO_WRITES and hasattr(model, "objects")):
+        django = hasattr(model, "objects")
+        if op not in READ_OPS and op not in (DJANGO_WRITES if django else SQL_WRITES):
             raise ValueError(f"unknown read {op!r}")
         if hasattr(model, "objects"):  # Django
             if where or order or limit or offset:
                 raise ValueError("column conditions are read from SQLAlchemy models only")
             steps = steps or []
-            if op in DJANGO_WRITES:
-                return _django_write(model, filters, op, steps, values or {})
+            if op in DJANGO_WRITES:  # (a copy's changed column: its row, by key)
+                keyed = {"pk": key} if key is not None else filters
+                answer = _django_write(model, keyed, op, steps, values or {})
+                if key is not None and op == "update":
+                    row = model.objects.filter(pk=key).first()
+                    return {} if row is None else _columns(row)
+                return answer
             if steps and steps[0][0] == "call" and not filters and op not in ("get", "get_or_404"):
                 rows = model.objects  # a method of the manager itself
             else:
@@ -842,6 +949,8 @@ def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Call
             return [encode(r) if shaped else _columns(r) for r in rows[: _limit(op)]]
         if steps:
             raise NotExtractedError(f"{model.__name__}: queryset steps are Django's only")
+        if op in SQL_WRITES:
+            return sql_write(model, session_factory, op, key, values or {}, filters, where or [])
         session = None
         query = getattr(model, "query", None)
         if query is None:
@@ -869,6 +978,99 @@ def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Call
                 session.close()
 
     return read
+
+
+#: writes a SQLAlchemy read model sends to the owner (one call each, with an idempotency key):
+#: ``Model(...)``, a changed column of a copy, ``query.update``/``delete``, a method of the
+#: model's own code
+SQL_WRITES = ("create", "update", "delete", "call")
+#: how a read model's helper says that a method of the model's own code writes: on the
+#: class (``Model.create(...)``), on a row (``row.save()``)
+WRITE_CLASS, WRITE_ROW = "write", "write-row"
+
+
+def sql_write(
+    model: Any,
+    factory: Callable[[], Any] | None,
+    op: str,
+    key: Any,
+    values: dict,
+    filters: dict,
+    where: list,
+) -> Any:
+    """The owner's side of a write a caller's read model sends, in the owner's own session:
+    only the model's own columns may be set; rows are changed and deleted one by one through
+    the ORM, so a saga call's undo is recorded (``_before_flush``). The session is the
+    call's unit of work (``dispatch`` commits it), else committed here."""
+    from sqlalchemy import inspect as sa_inspect
+
+    mapper = sa_inspect(model).mapper
+    allowed = {a.key for a in mapper.column_attrs}
+    if op == "call":
+        allowed |= {r.key for r in mapper.relationships}
+        given = {**values.get("kwargs", {})}
+        for arg in values.get("args", []):
+            given.update(arg if isinstance(arg, dict) else {})
+    else:
+        given = values
+    foreign = sorted(set(given) - allowed)
+    if foreign:
+        raise ValueError(f"cannot set {', '.join(foreign)}: not a column of {model.__name__}")
+    query = getattr(model, "query", None)
+    session = query.session if query is not None else factory() if factory else None
+    if session is None:
+        raise NotExtractedError(f"{model.__name__}: no session to write it with")
+    answer: Any
+    if op == "call":
+        answer = _own_write(session, model, key, values)
+    elif op == "create":
+        row = model(**values)
+        session.add(row)
+        session.flush()
+        answer = _columns(row)
+    else:
+        if key is not None:
+            found = session.get(model, key)
+            rows = [] if found is None else [found]
+        else:
+            rows = _shaped(model, session.query(model).filter_by(**filters), where, []).all()
+        for row in rows:
+            if op == "delete":
+                session.delete(row)
+            for name, value in values.items():
+                setattr(row, name, value)
+        session.flush()
+        answer = _columns(rows[0]) if key is not None and rows and op == "update" else len(rows)
+    opened = getattr(_ROW_SESSIONS, "opened", None)
+    if opened is None:
+        session.commit()
+    else:
+        opened.append(session)
+    return answer
+
+
+def _own_write(session: Any, model: Any, key: Any, values: dict) -> dict[str, Any]:
+    """``model.<method>(...)`` (``key`` None) or ``row.<method>(...)`` of the row ``key``, a
+    method the model's own code defines (never SQLAlchemy's): the row it gives back as
+    columns, else its value, and the row's columns after it (``self``)."""
+    name = values.get("method", "")
+    app = model.__module__.split(".")[0]
+    definer = next((c for c in model.__mro__ if name in vars(c)), None)
+    if definer is None or definer.__module__.split(".")[0] != app or name.startswith("_"):
+        raise ValueError(f"{name} is not a method of {model.__name__}'s own code")
+    row = None if key is None else session.get(model, key)
+    if key is not None and row is None:
+        raise LookupError(f"{model.__name__} {key!r} not found")
+    result = getattr(row if row is not None else model, name)(
+        *values.get("args", []), **values.get("kwargs", {})
+    )
+    session.flush()
+    answer: dict[str, Any] = (
+        {"row": _columns(result)} if isinstance(result, model) else {"value": encode(result)}
+    )
+    if row is not None and row in session:
+        answer["self"] = _columns(row)
+    return answer
 
 
 def _key_of(value: Any) -> Any:

@@ -59,7 +59,7 @@ ROLE_WORDS = frozenset(
     validator validators view views viewsets web widget widgets worker workers wsgi www
     py pkg pkgs tool tools support front frontend ui edit list delete detail create
     update toolbar section action mass object selector part parts dashboard menu ext
-    other spec specs openapi swagger
+    other spec specs openapi swagger all
     """.split()
 )
 #: packages of generic plumbing: nothing below them is a business capability
@@ -116,6 +116,7 @@ class Concepts:
         #: module below an adapter container -> its adapter package (``app.plugins.slack``)
         self.adapter_of: dict[str, str] = {}
         self.of: dict[str, str] = {m: self._concept(m) for m in self.modules}
+        self._leaf_concepts()
 
     def place_adapters(self, implements: Iterable[tuple[str, str, float]]) -> None:
         """Give each adapter module the concept its classes implement (``(module, base module,
@@ -296,6 +297,30 @@ class Concepts:
                 self.spellings[concept]["_".join(raw) or concept] += 1
                 return concept
         return ""
+
+    def _leaf_concepts(self) -> None:
+        """A package in a layer whose modules are mostly named after other concepts, ones that
+        other packages hold too, groups those concepts (``routes/groups/controller_labels.py``,
+        ``controller_migrations.py`` ... beside ``models/labels.py``: features served under
+        the group's URLs); each of its modules is the concept it is named after."""
+        where: dict[str, set[str]] = defaultdict(set)
+        for m, c in self.of.items():
+            if c:
+                where[c].add(m.rsplit(".", 1)[0])
+        for package, kids in sorted(self.children.items()):
+            layer = package.rsplit(".", 1)[0]
+            if "." not in package or "." not in layer or layer not in self.layers:
+                continue  # a top package is no layer here: its children are the features
+            mine = "_".join(self.words_of(layer, package.rsplit(".", 1)[-1]))
+            own = {}
+            for kid in kids:
+                m = f"{package}.{kid}"
+                c = "_".join(self.words_of(package, kid))
+                if m not in self.children and c and self.of.get(m) == mine:
+                    own[m] = c
+            other = {m: c for m, c in own.items() if c != mine and len(where[c] - {package}) >= 2}
+            if mine and len(other) >= 3 and 2 * len(other) >= len(own):
+                self.of.update(other)
 
     def key(self, module: str) -> str:
         """The domain key of ``module``: ``<top>.<concept>`` in the code's most frequent

@@ -32,9 +32,11 @@ from migrator.proposal.concepts import ROLE_WORDS, head_families, seg_words
 from migrator.proposal.config import ProposalOptions, build_options, glob_match
 from migrator.proposal.history import History, add_history
 from migrator.proposal.kernel import (
+    aggregators,
     business_units,
     composition_root,
     forced_kernel,
+    hubs,
     infrastructure,
     initial_kernel,
     settle_kernel,
@@ -193,6 +195,21 @@ class _Proposer:
             forced | {u for u in kernel if u in self.reason},
             infra=infrastructure(ug, self.business),
         )
+        # found once the services exist; placed last so that they change no merge
+        late = dict.fromkeys(
+            hubs(ug, self.graph, self.business), "code of many services goes through it"
+        )
+        late.update(
+            dict.fromkeys(
+                aggregators(ug, service, self.business),
+                "a package re-exporting the code of several services",
+            )
+        )
+        for u, why in sorted(late.items()):
+            if u not in self.pins and u not in kernel:
+                service.pop(u, None)
+                kernel.add(u)
+                self.reason[u] = f"shared kernel: {why}"
         for u in kernel:
             self.reason.setdefault(u, "shared kernel: used by many services, no business logic")
         self._place_followers(followers, service, kernel)
@@ -669,6 +686,10 @@ class _Proposer:
             target = (
                 max(sorted(placed), key=lambda k: placed[k]) if placed else self._largest(service)
             )
+            if SHARED in placed and 2 * placed[target] <= sum(placed.values()):
+                # no service holds most of it: the file that several services carve pieces
+                # from is shared, like the symbols of it the kernel already holds
+                target = SHARED
             for u in ug.module_units[m]:
                 if u in followers:
                     if target == SHARED:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Set
 
 from migrator.graph import DependencyGraph, module_of
@@ -37,6 +37,8 @@ INFRA_ROUTE = re.compile(
 #: a carved-out symbol of the composition root that puts this share of its uses into one
 #: domain is that domain's command, not wiring
 COMMAND_SHARE = 2 / 3
+#: a carved-out symbol that code of this share of all domains uses is plumbing
+WIDE = 0.15
 
 
 def business_units(ug: UnitGraph, graph: DependencyGraph, reads: bool = True) -> set[str]:
@@ -343,3 +345,42 @@ def settle_kernel(
                 kernel.discard(u)
                 changed = True
     return kernel
+
+
+def hubs(ug: UnitGraph, graph: DependencyGraph, business: Set[str]) -> set[str]:
+    """Functions and classes carved out of a mixed module that code of many domains goes
+    through (the registry of every repository, the list views' base class, the paging
+    helper) and that have no business logic: plumbing, though they call into services. Not
+    variables: a blueprint or router that handlers of several domains register on is where
+    routes live, not plumbing."""
+    users = _users(ug)
+    wide = max(3, math.ceil(WIDE * len(set(ug.domain.values()))))
+    nodes = graph.g.nodes
+    return {
+        u
+        for u in ug.units
+        if u != module_of(u)
+        and u in nodes
+        and nodes[u].get("kind") in ("function", "class")
+        and u not in business
+        and u not in ug.named
+        and len({ug.domain[a] for a in users.get(u, ())}) >= wide
+    }
+
+
+def aggregators(ug: UnitGraph, assignment: dict[str, str], business: Set[str]) -> set[str]:
+    """Package ``__init__`` modules with no code of their own whose child modules went to two
+    or more services, none holding most of them: a mixed re-export aggregator is shared, not
+    the service of whichever child it was clustered with."""
+    children: dict[str, list[str]] = defaultdict(list)
+    for m in ug.module_units:
+        if "." in m:
+            children[m.rsplit(".", 1)[0]].append(m)
+    out = set()
+    for m, kids in sorted(children.items()):
+        if m not in assignment or m in business or len(ug.module_units.get(m, ())) != 1:
+            continue
+        placed = Counter(assignment[k] for k in kids if k in assignment)
+        if len(placed) >= 2 and 2 * max(placed.values()) <= sum(placed.values()):
+            out.add(m)
+    return out

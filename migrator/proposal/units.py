@@ -118,7 +118,14 @@ def choose_splits(
     for m in modules:
         if any(glob_match(p, m) for p in opts.keep_whole):
             continue
-        syms = [s for s in symbols.get(m, []) if graph.g.nodes[s].get("kind") != "variable"]
+        # constants do not make a module mixed; a table built in an assignment
+        # (``roles_users = Table(...)``) is data like a model class and does
+        syms = [
+            s
+            for s in symbols.get(m, [])
+            if graph.g.nodes[s].get("kind") != "variable"
+            or any(d["kind"] == "orm" for _, _, d in graph.g.out_edges(s, data=True))
+        ]
         if any(glob_match(p, m) for p in opts.split) and len(symbols.get(m, [])) >= 2:
             out.append(m)
             continue

@@ -237,11 +237,20 @@ def test_read_model_rows_come_from_the_owners_orm(monkeypatch) -> None:  # noqa:
     with pytest.raises(model.DoesNotExist):
         model.objects.get(sku="nothing")
     with pytest.raises(runtime.NotExtractedError, match="read-only"):
-        model.query.first().price = 9
+        model.query.first().colour = "red"  # not a column the owner sent
     with pytest.raises(runtime.NotExtractedError, match="only keyword filters"):
         model.query.filter(Product.sku == "tea")
-    with pytest.raises(runtime.NotExtractedError, match="create it through"):
-        model(sku="new")
+    with pytest.raises(runtime.NotExtractedError, match="only Model"):
+        model("new")
+    # a column changed on a copy, and a row made by the caller, are written by the owner
+    model.query.first().price = 9
+    assert model(sku="new", price=1).id == 3
+    with factory() as s:
+        assert [(p.sku, p.price) for p in s.query(Product).order_by(Product.id)] == [
+            ("tea", 9),
+            ("cake", 5),
+            ("new", 1),
+        ]
 
 
 def test_owner_rows_cross_as_columns_and_load_again_by_key(monkeypatch) -> None:  # noqa: ANN001

@@ -61,6 +61,8 @@ class OrdersOwner:
             "mark": self.mark,
             "record": self.record,
             "refuse": self.refuse,
+            # a caller's read model of OrderRow writes through it (runtime.sql_write)
+            "_read.OrderRow": rt.reader(OrderRow, self.session),
         }
         outer = self
 
@@ -133,6 +135,8 @@ PLANS = {
     # a crash after create: the error handler rolls back and answers 500 (as the sample's
     # does); that is the relay's to complete forward, not a business outcome to undo
     "crash": ["create", "crash"],
+    # a row made through the read model and a column changed on it: both undone
+    "written": ["made", "set", "refuse"],
 }
 
 
@@ -164,6 +168,10 @@ class Checkout:
                     return [b"crash"]
                 elif step in ("create", "record"):
                     order_id = rt.call("orders", step, _int, [plan], {}, idempotent=False)
+                elif step == "made":
+                    made = rt.ReadModel("orders", "OrderRow")(ref=plan, status="placed")
+                elif step == "set":
+                    made.status = "paid"
                 elif step == "mark":
                     rt.call("orders", "mark", _none, [order_id, "paid"], {}, idempotent=False)
                 else:
@@ -216,6 +224,7 @@ def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Chec
         ("committed-before", [("committed-before", "placed")]),
         ("owner-committed", [("owner-committed", "placed")]),
         ("no-rollback", []),
+        ("written", []),
     ],
 )
 def test_a_business_error_undoes_what_the_monoliths_rollback_would_have(

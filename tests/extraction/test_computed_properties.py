@@ -51,7 +51,7 @@ HELPERS = (
     "def kernel(s):\n    return Item.kernel(s)\n\n\n"
     "def looped():\n    rows = Item.query.order_by(Item.id).all()\n    for row in rows:\n"
     "        chosen = row\n    return chosen.badge + ' ' + chosen.kind.title\n\n\n"
-    "def changed():\n    rows = Item.query.all()\n    for row in rows:\n        row.name = 'x'\n"
+    "def handed():\n    rows = Item.query.all()\n    for row in rows:\n        print(row.describe())\n"
 )
 
 

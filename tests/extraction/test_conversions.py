@@ -187,8 +187,8 @@ def test_class_methods_that_only_read_are_answered_by_the_read_model(tmp_path: P
         "item = Item.get_by(name=name)": ("model", True),
         "return [i.name for i in Item.get_all()]": ("model", True),
         "return Item.get(key).label()": ("model", False),  # a method, not a column
-        "item = Item.get(key)": ("model", False),  # changed afterwards
-        "Item.create(name='x')": ("model", False),  # not a read
+        "item = Item.get(key)": ("model", True),  # its changed column goes to the owner
+        "Item.create(name='x')": ("model", False),  # builds a row, never adds it to a session
         "Item.get_by(Item.name == name)": ("model", False),  # an expression, not keywords
         "return Item.query.filter_by(name=name).first().name": ("model", True),
         "return Item.query.get(key).label()": ("model", False),  # a read chain: the same rule

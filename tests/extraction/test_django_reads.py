@@ -222,6 +222,17 @@ def test_an_extracted_django_service_answers_queryset_reads_over_http(tmp_path: 
         with sqlite3.connect(tmp_path / "catalog.sqlite3") as db:
             rows = db.execute("SELECT sku, price FROM catalog_product ORDER BY sku").fetchall()
         assert rows == [("bun", 80), ("cake", 50), ("jam", 150), ("new", 50), ("tea", 300)]
+        # a column a caller sets on a copy (``ReadRow``) changes that row only, by its key
+        keyed = {"filters": {}, "op": "update", "key": 1, "values": {"price": 301}}
+        changed = _post(
+            base["catalog"] + "/internal/_read.Product",
+            {"kwargs": keyed},
+            {"Idempotency-Key": "k2"},
+        )
+        assert changed["result"]["sku"] == "tea" and changed["result"]["price"] == 301
+        with sqlite3.connect(tmp_path / "catalog.sqlite3") as db:
+            prices = dict(db.execute("SELECT sku, price FROM catalog_product").fetchall())
+        assert prices == {"bun": 80, "cake": 50, "jam": 150, "new": 50, "tea": 301}
         # the owner runs only its model's own read methods: not Django's delete
         doomed = {
             "args": [],

@@ -103,6 +103,9 @@ def test_templated_files_and_technical_words_are_no_concepts() -> None:
         "shop.api",
         "shop.api.swagger",
         "shop.api.openapi",
+        "shop.repos",
+        "shop.repos.all_repositories",
+        "shop.core.models._all_models",
     ]
     for f in features:
         modules += [
@@ -124,6 +127,8 @@ def test_templated_files_and_technical_words_are_no_concepts() -> None:
     assert c.of["shop.core.models.task"] == "task"  # a table, though "task" is technical
     # API descriptions (and plug-in hook specs) are plumbing, never a capability
     assert not c.of["shop.api.swagger"] and not c.of["shop.api.openapi"]
+    # the registry of every repository or model is no capability called "all"
+    assert not c.of["shop.repos.all_repositories"] and not c.of["shop.core.models._all_models"]
 
 
 def test_same_names_without_data_are_not_layers() -> None:
@@ -570,3 +575,122 @@ def test_a_head_family_needs_two_concepts_and_ties_between_its_members() -> None
     # statuses of two concepts that never meet, tokens compounded on no concept: no family
     assert head_families(keys, lambda x, y: True).get("a.invite_token") is None
     assert head_families(keys, lambda x, y: True)["a.task_status"] == "status"
+
+
+def test_a_module_that_services_carve_pieces_from_is_shared() -> None:
+    """``app.mixins`` holds two base classes every service's models use (kernel) and a mixin
+    for each of orders and products. The file itself (its imports, its own node) goes where
+    most of its code went; when no service holds most of it and the kernel holds some, it is
+    shared, not the largest carver's."""
+    entities = ("orders", "products", "customers", "invoices", "shipments", "reviews", "refunds")
+    g, _ = layered_monolith(entities=entities)
+    g.add_node("app.mixins", "module", file="app/mixins.py", line=1, end_line=110)
+    pieces = {"TimeStamp": 15, "Pagination": 15, "OrderMixin": 40, "ProductMixin": 30}
+    line = 1
+    for name, size in pieces.items():
+        g.add_node(
+            f"app.mixins:{name}", "class", file="app/mixins.py", line=line, end_line=line + size - 1
+        )
+        line += size
+    for e in entities:
+        model = f"app.models.{e[:-1]}:{e[:-1].capitalize()}"
+        for base in ("TimeStamp", "Pagination"):
+            g.add_edge(model, f"app.mixins:{base}", "inherit")
+        g.add_edge(f"app.models.{e[:-1]}", "app.mixins", "import")
+    g.add_edge("app.models.order:Order", "app.mixins:OrderMixin", "inherit")
+    g.add_edge("app.models.product:Product", "app.mixins:ProductMixin", "inherit")
+    plan = propose(g.finalize())
+    assert plan.service_of("app.mixins:TimeStamp") == "shared_kernel"
+    assert plan.service_of("app.mixins:OrderMixin") == plan.service_of("app.models.order")
+    assert plan.service_of("app.mixins") == "shared_kernel"
+
+
+def test_association_tables_built_in_assignments_go_to_the_services_they_link() -> None:
+    """``app/associations.py`` holds every many-to-many table (``x = Table(...)``), one per
+    pair of models: each is data of the pair it links, not one shared module."""
+    entities = ("orders", "products", "customers", "invoices", "shipments", "reviews", "refunds")
+    g, _ = layered_monolith(entities=entities)
+    g.add_node("app.associations", "module", file="app/associations.py", line=1, end_line=40)
+    links = {"orders_products": ("order", "product"), "customers_invoices": ("customer", "invoice")}
+    for i, (name, pair) in enumerate(links.items()):
+        var = f"app.associations:{name}"
+        g.add_node(
+            var, "variable", file="app/associations.py", line=1 + 10 * i, end_line=9 + 10 * i
+        )
+        g.add_edge(var, "app.db:Base", "reference")
+        for word in pair:
+            model = f"app.models.{word}:{word.capitalize()}"
+            g.add_edge(var, model, "orm")
+            g.add_edge(model, var, "reference")
+        g.tables[name] = Table(name, file="app/associations.py", line=1 + 10 * i)
+    plan = propose(g.finalize())
+    services = {
+        name: {plan.service_of(f"app.models.{w}") for w in pair} for name, pair in links.items()
+    }
+    for name in links:
+        assert plan.service_of(f"app.associations:{name}") in services[name], name
+
+
+def test_a_package_of_other_concepts_inside_a_layer_groups_them() -> None:
+    """``routes/groups/`` serves labels, reports and households under the group's URLs; each
+    is a concept of its own elsewhere (``models/label.py``, ``services/label_service.py``), so
+    each controller is that concept; the group's own controller stays the group's."""
+    entities = ["label", "report", "household", "group", "recipe", "food"]
+    modules = ["app", "app.models", "app.schema", "app.services", "app.routes"]
+    for e in entities:
+        modules += [f"app.models.{e}", f"app.schema.{e}", f"app.services.{e}_service"]
+        modules.append(f"app.routes.{e}s")
+    kinds = ("labels", "reports", "households", "group_self_service")
+    modules += [f"app.routes.groups.controller_{k}" for k in kinds]
+    c = Concepts(modules, {"group", "recipe", "food"})
+    assert c.of["app.routes.groups.controller_labels"] == "label"
+    assert c.of["app.routes.groups.controller_households"] == "household"
+    assert c.of["app.routes.groups.controller_group_self_service"] == "group"
+    assert c.of["app.routes.groups"] == "group"
+
+
+def test_a_helper_much_of_the_app_goes_through_is_kernel_though_it_calls_a_service() -> None:
+    """``app.helpers:render`` wraps every route's rendering and asks the customers service for
+    the signed-in name: plumbing every service goes through, not the customers'. The
+    module's other helper, used by orders alone, stays with orders."""
+    entities = ("orders", "products", "customers", "invoices", "shipments", "reviews", "refunds")
+    g, _ = layered_monolith(entities=entities)
+    g.add_node("app.helpers", "module", file="app/helpers.py", line=1, end_line=60)
+    g.add_node("app.helpers:render", "function", file="app/helpers.py", line=1, end_line=30)
+    g.add_node("app.helpers:order_total", "function", file="app/helpers.py", line=31, end_line=60)
+    g.add_edge("app.helpers:render", "app.services.customers_service:handle", "reference", count=3)
+    g.add_edge("app.helpers:order_total", "app.models.order:Order", "reference")
+    g.add_edge("app.services.orders_service:handle", "app.helpers:order_total", "reference")
+    for e in entities:
+        g.add_edge(f"app.api.{e}.routes:index", "app.helpers:render", "reference")
+        g.add_edge(f"app.api.{e}.routes", "app.helpers", "import")
+    plan = propose(g.finalize())
+    assert plan.service_of("app.helpers:render") == "shared_kernel"
+    assert plan.service_of("app.helpers:order_total") == plan.service_of("app.models.order")
+
+
+def test_a_package_that_re_exports_several_services_is_kernel() -> None:
+    """``app/api/customers/__init__.py`` has no code; besides the customers' own routes and
+    profile page, its modules are the customer-facing pages of orders, invoices and reviews,
+    each going with its own concept, and the refunds routes import the package: no service
+    holds most of it, so it is shared, not the service of whichever child it was clustered
+    with."""
+    entities = ("orders", "products", "customers", "invoices", "shipments", "reviews", "refunds")
+    g, _ = layered_monolith(entities=entities)
+    for e, service in (("orders", "orders"), ("invoices", "invoices"), ("reviews", "reviews")):
+        _page(g, f"app.api.customers.{e}_view", service)
+    _page(g, "app.api.customers.profile", "customers")
+    g.add_edge("app.api.refunds.routes", "app.api.customers", "import")
+    plan = propose(g.finalize())
+    views = [f"app.api.customers.{e}_view" for e in ("orders", "invoices", "reviews")]
+    assert len({plan.service_of(v) for v in views} - {"shared_kernel"}) == 3
+    assert plan.service_of("app.api.customers") == "shared_kernel"
+
+
+def _page(g: DependencyGraph, module: str, service: str) -> None:
+    path = module.replace(".", "/") + ".py"
+    g.add_node(module, "module", file=path, line=1, end_line=40)
+    g.add_node(f"{module}:page", "function", file=path, line=1, end_line=40)
+    g.add_edge(f"{module}:page", f"app.services.{service}_service:handle", "reference", count=3)
+    g.add_edge(module, f"app.services.{service}_service", "import")
+    g.add_edge(module.rsplit(".", 1)[0], module, "import")
