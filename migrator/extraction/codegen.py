@@ -10,6 +10,7 @@ from typing import Any
 
 import libcst as cst
 
+from migrator.extraction import properties
 from migrator.extraction.mover import dotted, names_in, prune_imports, split_module
 from migrator.extraction.rewrite import Client
 from migrator.extraction.source import FunctionInfo, SourceTree
@@ -118,7 +119,7 @@ def client_module(
             model = (entry.target or name).rpartition(":")[2]
             helpers = f", {dict(sorted(entry.helpers.items()))!r}" if entry.helpers else ""
             columns = f", columns={entry.columns!r}" if entry.columns else ""
-            rels = client.relations.get(model)
+            rels = relationships(client.relations.get(model, {}))
             relations = f", relations={dict(sorted(rels.items()))!r}" if rels else ""
             blocks.append(
                 f"{name} = runtime.ReadModel(SERVICE, {model!r}{helpers}{columns}{relations})"
@@ -135,12 +136,50 @@ def client_module(
         if e.kind == "read-model" and n
     }
     for model, rels in sorted(client.relations.items()):
-        if model not in served:  # rows a function gives: their copies read these
-            blocks.append(f"runtime.relate({model!r}, {dict(sorted(rels.items()))!r})")
+        if model not in served and relationships(rels):  # rows a function gives
+            blocks.append(
+                f"runtime.relate({model!r}, {dict(sorted(relationships(rels).items()))!r})"
+            )
+        blocks += computed_getters(tree, model, rels)
     lines = ["\n\n\n".join(blocks), ""]
     text = "\n".join(lines)
     text = prune_imports(cst.parse_module(text)).code
     return HEADER + text
+
+
+def relationships(
+    rels: dict[str, tuple[str, str, str, str]],
+) -> dict[str, tuple[str, str, str, str]]:
+    """The relationships a copy reads (not the getters or helpers a client copies)."""
+    return {k: v for k, v in rels.items() if v[3] not in (properties.KIND, properties.HELPER)}
+
+
+def computed_getters(
+    tree: SourceTree, model: str, rels: dict[str, tuple[str, str, str, str]]
+) -> list[str]:
+    """Copies of a model's getters that its rows' copies run (``runtime.compute``) and of its
+    static helpers (``runtime.share``), from the classes that define them."""
+    blocks = []
+    for kind in (properties.KIND, properties.HELPER):
+        names = sorted(k for k, v in rels.items() if v[3] == kind)
+        funcs, lines = [], []
+        for name in names:
+            module, _, cls = rels[name][0].partition(":")
+            info = tree.info(module)
+            node = info.classes[cls].node
+            func = (
+                properties.getters(node)
+                if kind == properties.KIND
+                else {s.name.value: s for s in node.body.body if isinstance(s, cst.FunctionDef)}
+            )[name]
+            funcs.append(func)
+            free = properties.reads(func).free
+            for line in properties.module_names(info, free, lambda imp: True) or []:
+                if line not in lines:
+                    lines.append(line)
+        if funcs:
+            blocks.append(properties.factory(model, lines, funcs, kind))
+    return blocks
 
 
 def _function(tree: SourceTree, key: str) -> FunctionInfo | None:

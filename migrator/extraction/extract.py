@@ -56,6 +56,7 @@ class Coupling:
     #: "model" | "model-class" | "annotation" | "table" | "foreign-key" | "relationship" | "import"
     kind: str
     converted: bool = False  # a read answered by the owner through a generated read model
+    why: str = ""  # why a read of the model is not sent by a read model (when known)
 
 
 @dataclass
@@ -447,6 +448,7 @@ def _service(
                     if (file, line, node) in refs.model_classes
                     else "model",
                     hint or (file, line, node) in refs.reads,
+                    refs.why.get((file, line, node), ""),
                 )
             )
     foreign_tables = {t: o for t, o in table_owner.items() if o != svc}

@@ -37,6 +37,21 @@ SQL_NAMES = set(
 SHAPING = {"order_by", "limit", "offset"}
 
 
+#: SQL constants a read model sends as JSON (``Model.flag == true()``): the same condition
+CONSTANTS = {"true", "false", "null"}
+
+
+def _constant(node: cst.BaseExpression) -> bool:
+    """``true()`` / ``false()`` / ``null()`` (or ``sqlalchemy.true()``), without arguments."""
+    return (
+        isinstance(node, cst.Call)
+        and not node.args
+        and isinstance(node.func, (cst.Name, cst.Attribute))
+        and (node.func.value if isinstance(node.func, cst.Name) else node.func.attr.value)
+        in CONSTANTS
+    )
+
+
 def _column(node: cst.BaseExpression, binding: str) -> cst.Name | None:
     """``binding.col``: the ``binding`` name node."""
     if (
@@ -67,7 +82,9 @@ def condition(node: cst.BaseExpression, binding: str, models: set[str]) -> cst.N
             return None
         for col, value in ((node.left, target.comparator), (target.comparator, node.left)):
             name = _column(col, binding)
-            if name is not None and not _names(value) & (models | SQL_NAMES | {binding}):
+            if name is not None and (
+                _constant(value) or not _names(value) & (models | SQL_NAMES | {binding})
+            ):
                 return name
         return None
     if (
@@ -77,7 +94,10 @@ def condition(node: cst.BaseExpression, binding: str, models: set[str]) -> cst.N
         and len(node.args) == 1
         and not node.args[0].star
         and node.args[0].keyword is None
-        and not _names(node.args[0].value) & (models | SQL_NAMES | {binding})
+        and (
+            _constant(node.args[0].value)
+            or not _names(node.args[0].value) & (models | SQL_NAMES | {binding})
+        )
     ):
         return _column(node.func.value, binding)
     return None
@@ -247,3 +267,46 @@ def query_variable(
         read = after.attr.value if isinstance(after, cst.Attribute) else None
         ends.append((method, "", current, read))
     return ends, served
+
+
+#: query methods that combine several models (a join across two databases)
+JOINS = {"join", "outerjoin", "select_from", "add_columns", "add_entity", "with_entities"}
+
+
+def why_stopped(method: str) -> str:
+    """Why a read chain that goes on with ``.method(...)`` is not sent to the owner."""
+    if method in JOINS:
+        return (
+            f"`.{method}(...)` combines another model's table, which is in another database "
+            "now: read each side from its owner by key and join them in memory"
+        )
+    return (
+        f"`.{method}(...)` is not sent by a read model (it sends keyword filters, column "
+        "conditions, order_by, limit, offset and a read)"
+    )
+
+
+def why_refused(method: str, call: cst.Call, binding: str, models: set[str]) -> str:
+    """Why the arguments of ``.method(...)`` of a read chain on ``binding`` cannot be sent
+    (``served_arguments`` gave None)."""
+    for arg in call.args:
+        names = _names(arg.value)
+        if names & (models - {binding}):
+            other = sorted(names & (models - {binding}))[0]
+            return (
+                f"`.{method}(...)` names {other}'s columns (a join across two databases): "
+                "read each side from its owner by key and join them in memory"
+            )
+        if names & SQL_NAMES:
+            return (
+                f"`.{method}(...)` uses a SQL construct ({', '.join(sorted(names & SQL_NAMES))}) "
+                "that a read model does not send"
+            )
+        if isinstance(arg.value, cst.Call) and not (
+            condition(arg.value, binding, models) or ordering(arg.value, binding)
+        ):
+            return (
+                f"`.{method}(...)` gets a condition built by other code: a read model sends "
+                f"only `{binding}.col <op> value` conditions it can see"
+            )
+    return f"`.{method}(...)` has arguments a read model does not send"

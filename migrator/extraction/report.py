@@ -147,6 +147,8 @@ def markdown(ex: Extraction) -> str:
         ]
         for d in couplings:
             fix = FIXES.get(d.kind, "").format(owner=d.owner)
+            if d.why and not d.converted:
+                fix = f"{d.why}; or {fix}"
             lines.append(
                 f"| {d.service} | `{d.file}:{d.line}` | `{d.uses}` | {d.owner} | {d.kind} | {fix} |"
             )

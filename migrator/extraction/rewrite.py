@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
-from migrator.extraction import djangoreads, queries, writes
+from migrator.extraction import djangoreads, properties, queries, writes
 from migrator.extraction.convert import Classifier, Verdict, suggest_dto
 from migrator.extraction.copies import copy_closure
 from migrator.extraction.data import backrefs, declared_attrs, relations, reverse_keys
 from migrator.extraction.layout import KERNEL, Layout
 from migrator.extraction.mover import dotted, names_in
-from migrator.extraction.source import SourceTree
+from migrator.extraction.source import ImportInfo, SourceTree
 from migrator.plan import Plan
 
 
@@ -99,6 +99,8 @@ class ServiceRefs:
     hints: set[tuple[str, int, str]] = field(default_factory=set)
     #: uses that are a Django class's ``model = Other`` (a ModelForm's Meta, a generic view)
     model_classes: set[tuple[str, int, str]] = field(default_factory=set)
+    #: why a read of another service's model is not sent by its read model: (file, line, node)
+    why: dict[tuple[str, int, str], str] = field(default_factory=dict)
 
 
 #: a class method called on an imported name: (method, shape of the arguments, the call, the
@@ -107,6 +109,12 @@ Method = tuple[str, str, cst.Call, "str | None"]
 
 #: decorators of functions whose signature a web framework reads (FastAPI routes)
 ROUTE_VERBS = set("get post put patch delete head options route api_route websocket".split())
+
+#: why a query kept in a variable is not sent
+VARIABLE = (
+    "the query is kept in a variable that is handed to other code or used for more than "
+    "refining and reading it"
+)
 
 #: ``Model.query`` / ``Model.objects`` methods a generated read model answers
 READ_CHAIN = {
@@ -150,6 +158,8 @@ class _Uses(cst.CSTVisitor):
         self.read_ends: dict[str, dict[int, list[Method]]] = {}
         #: lines where a Django read chain calls a method of the model's own manager
         self.custom: dict[str, dict[int, set[str]]] = {}
+        #: why a read chain is not sent, by the lines of its expression (see _read_chain)
+        self.why: dict[int, str] = {}
         self._scopes: list[str] = []  # "class" | "function" | "route", innermost last
         self._funcs: list[cst.FunctionDef] = []  # the enclosing functions, innermost last
 
@@ -385,12 +395,14 @@ class _Uses(cst.CSTVisitor):
                         ends += variable[0]
                         self._served.update(id(n) for n in [*served, *variable[1]])
                         return True
-                    if isinstance(attr, cst.Assign):
-                        return False  # a query in a variable that is used for more
+                    if isinstance(attr, cst.Assign):  # a query in a variable used for more
+                        return self._why(node, line, VARIABLE)
                 if read and isinstance(current, cst.Call):  # what it gives, for _rows_read
                     after = attr.attr.value if isinstance(attr, cst.Attribute) else None
                     ends.append((op, "", current, after))
                     self._served.update(id(n) for n in served)
+                if not read and isinstance(attr, cst.Attribute) and self._called(attr):
+                    return self._why(node, line, queries.why_stopped(attr.attr.value))
                 return read
             call = self.get_metadata(ParentNodeProvider, attr)
             if not isinstance(call, cst.Call) or call.func is not attr:
@@ -410,9 +422,27 @@ class _Uses(cst.CSTVisitor):
                     else queries.served_arguments(attr.attr.value, call, node.value, self.models)
                 )
                 if names is None:
-                    return False
+                    line = self.get_metadata(PositionProvider, node).start.line
+                    why = queries.why_refused(attr.attr.value, call, node.value, self.models)
+                    return self._why(node, line, why)
                 served += names
             read, current = True, call
+
+    def _why(self, node: cst.Name, line: int, reason: str) -> bool:
+        """Note why the read chain of ``node`` is not sent (for the report), for every line
+        of the expression it is in (the other model's names in it are listed there too)."""
+        top: cst.CSTNode = node
+        while True:
+            above = self.get_metadata(ParentNodeProvider, top, None)
+            if above is None or isinstance(
+                above, (cst.BaseSmallStatement, cst.BaseCompoundStatement, cst.Lambda)
+            ):
+                break
+            top = above
+        span = self.get_metadata(PositionProvider, top)
+        for at in range(min(line, span.start.line), span.end.line + 1):
+            self.why.setdefault(at, reason)
+        return False
 
     def _called(self, attr: cst.Attribute) -> bool:
         call = self.get_metadata(ParentNodeProvider, attr)
@@ -464,6 +494,8 @@ class Analyzer:
         self._backrefs: dict[str, dict[str, tuple[str, str, str]]] = {}
         #: relationships read through a copy by the rows judged since the last ``_take_related``
         self._related: dict[str, dict[str, tuple[str, str, str, str]]] = {}
+        #: is that module (and name) importable in the service being judged (service_refs)
+        self._has: Callable[[str, str | None], bool] = lambda module, name: False
         self._writes: dict[str, set[str]] = {}  # model -> its methods that write its row
 
     def owner_of(self, module: str, name: str | None) -> str | None:
@@ -539,7 +571,7 @@ class Analyzer:
         func = _enclosing(self.tree.info(module).module, call)
         if func is None:
             return ""
-        names = _bound_to(func, call)
+        names = _aliases(func, _bound_to(func, call))
         return self._misuse(func, names, model, writable=writable) if names else ""
 
     def _misuse(
@@ -576,6 +608,8 @@ class Analyzer:
         if finder.written:
             return f"the caller hands the {cls} row to its own session ({finder.written})"
         other = sorted(a for a in finder.read if a not in columns)
+        if not passed_on:  # a getter of the model the caller's copy runs itself
+            other = [a for a in other if not self._computed(model, a)]
         if other and not passed_on and depth < RELATED_DEPTH:
             chains = _Chains(names)
             func.body.visit(chains)
@@ -683,6 +717,62 @@ class Analyzer:
             for model, rels in related.items():
                 client.relations.setdefault(model, {}).update(rels)
 
+    def _computed(self, model: str, attr: str) -> bool:
+        """``attr`` is a getter of ``model`` that a read-only copy runs itself
+        (``properties.judge``): noted for the client, with the relationships it reads, as
+        ``_related_misuse`` notes a relationship."""
+        info = self.tree.models.get(model) or self._class(model)
+        if info is None:
+            return False
+        judged = properties.judge(
+            properties.getters(info.node),
+            self.tree.info(model.partition(":")[0]),
+            attr,
+            properties.known_names(self._hierarchy(model)),
+            lambda target: self._columns(target or model),
+            self.relations_of(model),
+            self._importable,
+        )
+        if judged is None:
+            return False
+        noted = self._related.setdefault(model.rpartition(":")[2], {})
+        for name in judged.getters:
+            noted[name] = (model, "", "", properties.KIND)
+        for name, (target, key, kind) in judged.relations.items():
+            owner = self.owner_of(*target.split(":")) or "?"
+            noted[name] = (target.rpartition(":")[2], owner, key, kind)
+        return True
+
+    def _hierarchy(self, model: str):  # noqa: ANN202 - see properties.hierarchy
+        return properties.hierarchy(model, self._class, self.classifier.class_of)
+
+    def _shared(self, model: str, method: str) -> str | None:
+        """The class (``module:Class``) whose static or class-free class method ``method`` of
+        ``model`` a client can copy: it calls only builtin values' methods on what it is
+        given, and every name it uses is a library's (never the monolith's: its database)."""
+        found = properties.helper(self._hierarchy(model) or [], method)
+        if found is None:
+            return None
+        key, func = found
+        free = properties.reads(func).free
+        tops = {m.split(".")[0] for m in self.tree.files}
+        lines = properties.module_names(
+            self.tree.info(key.partition(":")[0]),
+            free,
+            lambda imp: imp.module.split(".")[0] not in tops,
+        )
+        return key if lines is not None else None
+
+    def _importable(self, imp: ImportInfo) -> bool:
+        """The caller's service can import what ``imp`` imports (a library, or a module of
+        the monolith it or the kernel has)."""
+        if imp.module.split(".")[0] not in {m.split(".")[0] for m in self.tree.files}:
+            return True
+        if imp.name is None:
+            return self._has(imp.module, None)
+        module, name = self.tree.resolve(imp.module, imp.name)
+        return module in self.tree.files and self._has(module, name)
+
     def _columns(self, model: str, seen: frozenset[str] = frozenset()) -> set[str]:
         """Column attributes of ``model`` and of the classes of the tree it derives from."""
         info = self.tree.models.get(model) or self._class(model)
@@ -717,6 +807,7 @@ class Analyzer:
         """``modules``: module -> the top-level names kept in it (None: the whole module);
         ``has(module, name)``: is that importable in the service?"""
         out = ServiceRefs()
+        self._has = has
         for module in sorted(modules):
             self._module_refs(service, module, modules[module], out, has)
         return out
@@ -772,6 +863,9 @@ class Analyzer:
                     if line in uses.model_classes.get(binding, ()):
                         out.model_classes.add((rel, line, node))
                     if line in uses.others.get(binding, ()):
+                        why = uses.why.get(line)
+                        if why:
+                            out.why[(rel, line, node)] = why
                         continue
                     methods = uses.methods.get(binding, {}).get(line, [])
                     if methods and not self._helper_reads(module, out, ref, methods):
@@ -859,16 +953,26 @@ class Analyzer:
         entry = self._model_entry(out, ref)
         if entry is None:
             return False
+        shared: dict[str, str] = {}  # a static helper of the model: the client copies it
         for method, shape, call, _read in methods:
             op = entry.helpers.get(method)
             if op == writes.WRITE_CLASS:  # the owner runs it: values, not classes, cross
                 if names_in(call, strings=False) & set(self.classifier.model_names) - {ref.binding}:
                     return False
                 continue
-            if op is None or shape not in (("key",) if op == "get" else ("filters", "none")):
+            where = self._shared(entry.model, method) if op is None and entry.model else None
+            if where is not None:
+                shared[method] = where
+            elif op is None or shape not in (("key",) if op == "get" else ("filters", "none")):
                 return False
-        ends = [(entry.helpers[m[0]], *m[1:]) for m in methods]
-        return self._rows_read(module, out, ref, ends)
+        ends = [(entry.helpers[m[0]], *m[1:]) for m in methods if m[0] not in shared]
+        if not self._rows_read(module, out, ref, ends):
+            return False
+        client = out.clients[ref.target_module]
+        for method, where in shared.items():
+            noted = client.relations.setdefault((entry.model or "").rpartition(":")[2], {})
+            noted[method] = (where, "", "", properties.HELPER)
+        return True
 
     def _rows_read(self, module: str, out: ServiceRefs, ref: Ref, ends: list[Method]) -> bool:
         """The rows these reads give are only read for their columns: an attribute right
@@ -1211,6 +1315,43 @@ def _bound_to(func: cst.FunctionDef, call: cst.Call) -> set[str]:
 
     func.visit(_Bind())
     return names
+
+
+def _aliases(func: cst.FunctionDef, names: set[str]) -> set[str]:
+    """``names`` and the names that hold the same rows in ``func``: ``for x in name``,
+    ``[... for x in name]``, ``x = name`` (a row read from a list is a copy too)."""
+    found = set(names)
+
+    class _Alias(cst.CSTVisitor):
+        def _take(self, target: cst.CSTNode, value: cst.CSTNode | None) -> None:
+            if (
+                isinstance(value, cst.Name)
+                and value.value in found
+                and isinstance(target, cst.Name)
+                and target.value not in found
+            ):
+                found.add(target.value)
+                self.grew = True
+
+        def visit_For(self, node: cst.For) -> None:
+            self._take(node.target, node.iter)
+
+        def visit_CompFor(self, node: cst.CompFor) -> None:
+            self._take(node.target, node.iter)
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for t in node.targets:
+                self._take(t.target, node.value)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            self._take(node.target, node.value)
+
+    while True:  # until no name is added (``rows`` -> ``row`` -> ``chosen``)
+        visitor = _Alias()
+        visitor.grew = False
+        func.visit(visitor)
+        if not visitor.grew:
+            return found
 
 
 #: how many relationships deep a read-only copy follows (``row.a.b.col``)

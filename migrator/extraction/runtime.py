@@ -384,6 +384,26 @@ def relate(model: str, relations: dict[str, tuple[str, str, str, str]]) -> None:
     RELATIONS.setdefault(model, {}).update(relations)
 
 
+#: model name -> property -> its getter, run on a read-only copy of a row (``compute``)
+COMPUTED: dict[str, dict[str, Callable[[Any], Any]]] = {}
+
+
+def compute(model: str, getters: dict[str, Callable[[Any], Any]]) -> None:
+    """Let copies of ``model`` rows run these getters of the model (generated clients call
+    it for properties that read only the row's columns and related rows)."""
+    COMPUTED.setdefault(model, {}).update(getters)
+
+
+#: model name -> its static helpers (``Model.normalize(x)``) a client copied (``share``)
+SHARED: dict[str, dict[str, Callable[..., Any]]] = {}
+
+
+def share(model: str, helpers: dict[str, Callable[..., Any]]) -> None:
+    """Let a read model of ``model`` answer these class helpers itself (generated clients
+    call it for static helpers that use only their arguments and importable names)."""
+    SHARED.setdefault(model, {}).update(helpers)
+
+
 #: model name -> methods of the model's own code that write its row (``row.save()``,
 #: ``row.update(data)``): a copy asks the owner to run them on the row (``ReadRow``)
 ROW_WRITES: dict[str, set[str]] = {}
@@ -422,6 +442,9 @@ class ReadRow:
                 found = None if data.get(key) is None else model.fetch({}, "get", data[key])
             related[name] = found
             return found
+        getter = COMPUTED.get(self._model, {}).get(name)
+        if getter is not None:
+            return getter(self)
         raise NotExtractedError(
             f"{self._model}.{name} is not a column the owner sends: read "
             "it through the owner's interface (see MIGRATION.md)"
@@ -507,7 +530,7 @@ class ReadColumn:
                 f"{self.model._name}.{self.name} {op} {value.model._name}.{value.name}: a join "
                 f"cannot be sent to {self.model._service}; read both by key and join in memory"
             )
-        return ReadCondition(self, op, value)
+        return ReadCondition(self, op, _plain_constant(value))
 
     def __eq__(self, other: object) -> ReadCondition:  # type: ignore[override]
         return self._where("==", other)
@@ -554,6 +577,19 @@ class ReadColumn:
 
     def asc(self) -> tuple[str, str]:
         return (self.name, "asc")
+
+
+#: SQLAlchemy's ``true()``, ``false()`` and ``null()`` (by class name), and what they send
+SQL_CONSTANTS = {"True_": True, "False_": False, "Null": None}
+
+
+def _plain_constant(value: Any) -> Any:
+    """``true()`` / ``false()`` / ``null()`` as JSON: the owner's ``col == True`` (or ``IS
+    NULL`` for None) is the condition the monolith's ``col == true()`` was."""
+    name = type(value).__name__
+    if name in SQL_CONSTANTS and type(value).__module__.startswith("sqlalchemy"):
+        return SQL_CONSTANTS[name]
+    return value
 
 
 class ReadCondition:
@@ -851,6 +887,8 @@ class ReadModel:
             return lambda *args, **kwargs: self._made(self._run(name, args, kwargs))
         if name in self._helpers and self._helpers[name] != WRITE_ROW:
             return self._helper(self._helpers[name])
+        if name in SHARED.get(self._name, {}):
+            return SHARED[self._name][name]
         if name in self._columns:
             return ReadColumn(self, name)
         raise NotExtractedError(

@@ -129,15 +129,19 @@ OWNER = (
 )
 
 
+def with_owner(ex, root: Path, code: str) -> str:  # noqa: ANN001 - Extraction
+    """Run ``code`` in service a with the moved ``mini.a.use`` as ``u`` and the owner's real
+    readers on SQLite behind ``runtime.call`` (``OWNER``)."""
+    return _run_in_service(ex, root / "out", "a", OWNER + "import mini.a.use as u\n" + code)
+
+
 def test_the_generated_copy_reads_related_rows_from_the_owners_reader(tmp_path: Path) -> None:
     """The moved caller, its generated client and runtime against the owner's real reader on
     SQLite: ``item.kind.title`` and ``kind.items`` come from the owner, each read once."""
     ex = _extract(tmp_path)
-    out = _run_in_service(
+    out = with_owner(
         ex,
-        tmp_path / "out",
-        "a",
-        OWNER + "import mini.a.use as u\n"
+        tmp_path,
         "print(u.label(1), u.label(3), u.names(1), u.names(2), u.shelved(1), u.tested(1), u.tested(3), u.tagged(1), u.tagged(2))\n"
         "item = u.find(2)\nprint(item.kind.title, item.kind.id)\nprint(asked)\n",
     )
