@@ -311,3 +311,27 @@ def test_async_and_signal_edges_weigh_less_than_calls_and_can_be_turned_off() ->
     assert 0 < w[("p.b", "p.c")] < w[("p.a", "p.b")]
     off = build_units(g, build_options({"weights": {"async": 0, "signal": 0}})).weights
     assert ("p.a", "p.c") not in off and ("p.b", "p.c") not in off
+
+
+def test_data_fixes_name_no_service() -> None:
+    """A ``fixes/`` package of one-off data repairs, bigger than the concept it repairs, is
+    not what the service does: the service is named by its data, not ``fixes``."""
+    from migrator.proposal.synthetic import layered_monolith
+
+    g, _ = layered_monolith(entities=("orders", "products", "customers", "shipments"))
+    g.add_node("app.fixes", "module", file="app/fixes/__init__.py", line=1, end_line=2)
+    for i in range(4):
+        m = f"app.fixes.fix_shipment_dates_{i}"
+        g.add_node(m, "module", file=f"app/fixes/fix_shipment_dates_{i}.py", line=1, end_line=400)
+        g.add_node(
+            f"{m}:run",
+            "function",
+            file=f"app/fixes/fix_shipment_dates_{i}.py",
+            line=1,
+            end_line=400,
+        )
+        g.add_edge(f"{m}:run", "app.repos.repository_shipments:save", "reference", count=3)
+        g.add_edge(m, "app.repos.repository_shipments", "import")
+    plan = propose(g.finalize())
+    service = plan.service_of("app.fixes.fix_shipment_dates_0")
+    assert service == plan.service_of("app.models.shipment") == "shipments"
