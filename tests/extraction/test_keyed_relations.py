@@ -1,0 +1,106 @@
+"""Relationships whose key is named on the target (``foreign_keys="Item.kind_id"``), where
+the target has more than one foreign key to the row's table: a read-only copy of a row a
+converted call returns resolves them from the target's owner by that column (one-to-many,
+``uselist=False``, and the ``backref`` the target gets), as for keys found by themselves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from migrator.extraction import build_extraction
+
+from .conftest import mini_packages, text
+from .test_conversions import _plan, _run_in_service
+
+MODELS = (
+    "from sqlalchemy import Column, ForeignKey, Integer, String\n"
+    "from sqlalchemy.orm import declarative_base, relationship\n\nBase = declarative_base()\n\n\n"
+    "class Kind(Base):\n    __tablename__ = 'kinds'\n"
+    "    id = Column(Integer, primary_key=True)\n    title = Column(String(20))\n"
+    "    items = relationship('Item', backref='kind', foreign_keys='Item.kind_id')\n"
+    "    top = relationship('Item', uselist=False, backref='topped', foreign_keys='Item.top_of')\n\n\n"
+    "class Item(Base):\n    __tablename__ = 'items'\n"
+    "    id = Column(Integer, primary_key=True)\n    name = Column(String(20))\n"
+    "    kind_id = Column(Integer, ForeignKey('kinds.id'))\n"
+    "    top_of = Column(Integer, ForeignKey('kinds.id'))\n"
+)
+API = (
+    "from mini.b.models import Item, Kind\n\n\n"
+    "def find(key: int) -> Item:\n    return Item.query.get(key)\n\n\n"
+    "def kind_of(key: int) -> Kind:\n    return Kind.query.get(key)\n"
+)
+USE = (
+    "from mini.b.api import find, kind_of\n\n\n"
+    "def label(key):\n    item = find(key)\n    return item.name + ' ' + item.kind.title\n\n\n"
+    "def top_name(key):\n    kind = kind_of(key)\n    return kind.top.name if kind.top else '-'\n\n\n"
+    "def names(key):\n    kind = kind_of(key)\n    return sorted(i.name for i in kind.items)\n\n\n"
+    "def handed(key):\n    kind = kind_of(key)\n    return str(kind.top)\n"
+)
+OWNER = (
+    "from sqlalchemy import Column, ForeignKey, Integer, String, create_engine\n"
+    "from sqlalchemy.orm import declarative_base, sessionmaker\n"
+    "from interservice import runtime\n"
+    "Base = declarative_base()\n"
+    "class Kind(Base):\n    __tablename__ = 'kinds'\n"
+    "    id = Column(Integer, primary_key=True)\n    title = Column(String(20))\n"
+    "class Item(Base):\n    __tablename__ = 'items'\n"
+    "    id = Column(Integer, primary_key=True)\n    name = Column(String(20))\n"
+    "    kind_id = Column(Integer, ForeignKey('kinds.id'))\n"
+    "    top_of = Column(Integer, ForeignKey('kinds.id'))\n"
+    "engine = create_engine('sqlite://')\nBase.metadata.create_all(engine)\n"
+    "factory = sessionmaker(engine)\n"
+    "with factory() as s:\n"
+    "    s.add_all([Kind(id=1, title='tea'), Kind(id=2, title='cake'),\n"
+    "               Item(id=1, name='green', kind_id=1, top_of=1), Item(id=2, name='black', kind_id=1),\n"
+    "               Item(id=3, name='sponge', kind_id=2)])\n    s.commit()\n"
+    "readers = {'_read.Kind': runtime.reader(Kind, factory), '_read.Item': runtime.reader(Item, factory)}\n"
+    "def call(service, endpoint, func, args, kwargs, **_):\n"
+    "    if endpoint in ('find', 'kind_of'):\n"
+    "        with factory() as s:\n"
+    "            row = s.get(Item if endpoint == 'find' else Kind, kwargs['key'])\n"
+    "            return runtime.decode(runtime.encode(row), None)\n"
+    "    body, status = runtime.dispatch(readers[endpoint], {'args': args, 'kwargs': kwargs})\n"
+    "    assert status == 200, body\n"
+    "    return body['result']\n"
+    "runtime.call = call\n"
+    "import mini.a.use as u\n"
+)
+
+
+def _extract(root: Path):  # noqa: ANN202 - Extraction
+    pkg = mini_packages(root / "app")
+    (pkg / "b" / "models.py").write_text(MODELS)
+    (pkg / "b" / "api.py").write_text(API)
+    (pkg / "a" / "use.py").write_text(USE)
+    plan = _plan(["mini.b.api:find", "mini.b.api:kind_of"])
+    plan.services["b"].tables.append("kinds")
+    return build_extraction(plan, None, root / "app")
+
+
+def test_keys_named_on_the_target_resolve_a_returned_rows_relations(tmp_path: Path) -> None:
+    ex = _extract(tmp_path)
+    lines = USE.splitlines()
+    calls = {  # the function each call is in -> the call
+        next(t for t in reversed(lines[: c.line]) if t.startswith("def "))[4:].split("(")[0]: c
+        for c in ex.calls
+        if c.file == "mini/a/use.py"
+    }
+    for name in ("label", "top_name", "names"):
+        assert calls[name].converted, calls[name]
+    assert not calls["handed"].converted  # the related row is handed on, not only read
+    assert "which is not one of its columns" in calls["handed"].reason
+    client = text(ex, "services/a/src/interservice/b_api.py")
+    assert "runtime.relate('Item', {'kind': ('Kind', 'b', 'kind_id', 'one')})" in client
+    assert (
+        "runtime.relate('Kind', {'items': ('Item', 'b', 'kind_id', 'many'), "
+        "'top': ('Item', 'b', 'top_of', 'back')})"
+    ) in client
+    # the generated client against the owner's real readers on SQLite
+    out = _run_in_service(
+        ex,
+        tmp_path / "out",
+        "a",
+        OWNER + "print(u.label(1), u.label(3), u.top_name(1), u.top_name(2), u.names(1))\n"
+        "print(u.kind_of(1).top.kind.title)\n",
+    )
+    assert out.splitlines() == ["green tea sponge cake green - ['black', 'green']", "tea"]
