@@ -589,7 +589,7 @@ class Analyzer:
         columns set, session add/delete and writing methods go to its owner, see writes)."""
         columns = self._columns(model)
         cls = model.rpartition(":")[2]
-        finder = _RowUses(names)
+        finder = _RowUses(names, frozenset(_local_sets(func)))
         func.body.visit(finder)
         if writable and finder.set_attrs <= columns and finder.write_ops <= {"add", "delete"}:
             finder.changed = finder.written = ""  # sent to the owner (runtime.ReadRow)
@@ -1354,6 +1354,29 @@ def _aliases(func: cst.FunctionDef, names: set[str]) -> set[str]:
             return found
 
 
+def _local_sets(func: cst.FunctionDef) -> set[str]:
+    """Names ``func`` binds only to a new set (``roles = set()``, ``{a}``, a set
+    comprehension): ``name.add(row)`` puts a row in a collection, not in a session."""
+    sets: set[str] = set()
+    other: set[str] = set()
+
+    class _Bind(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            value = node.value
+            new = isinstance(value, (cst.Set, cst.SetComp)) or (
+                isinstance(value, cst.Call) and dotted(value.func) == "set"
+            )
+            for t in node.targets:
+                if isinstance(t.target, cst.Name):
+                    (sets if new else other).add(t.target.value)
+
+        def visit_Param(self, node: cst.Param) -> None:
+            other.add(node.name.value)
+
+    func.visit(_Bind())
+    return sets - other
+
+
 #: how many relationships deep a read-only copy follows (``row.a.b.col``)
 RELATED_DEPTH = 3
 
@@ -1428,8 +1451,9 @@ class _RowUses(cst.CSTVisitor):
     """What a function does with names bound to a row: attributes read, attributes changed,
     the row handed to a session (``add``/``delete``/``merge``)."""
 
-    def __init__(self, names: set[str]) -> None:
+    def __init__(self, names: set[str], sets: frozenset[str] = frozenset()) -> None:
         self.names = names
+        self.sets = sets  # local names that hold a set, not a session (``_local_sets``)
         self.read: set[str] = set()
         self.changed = ""
         self.written = ""
@@ -1458,6 +1482,7 @@ class _RowUses(cst.CSTVisitor):
         if (
             isinstance(node.func, cst.Attribute)
             and node.func.attr.value in ("add", "delete", "merge", "refresh", "expunge")
+            and not (isinstance(node.func.value, cst.Name) and node.func.value.value in self.sets)
             and any(
                 isinstance(a.value, cst.Name) and a.value.value in self.names for a in node.args
             )

@@ -1,7 +1,8 @@
 """Relationships whose key is named on the target (``foreign_keys="Item.kind_id"``), where
 the target has more than one foreign key to the row's table: a read-only copy of a row a
 converted call returns resolves them from the target's owner by that column (one-to-many,
-``uselist=False``, and the ``backref`` the target gets), as for keys found by themselves."""
+``uselist=False``, and the ``backref`` the target gets), as for keys found by themselves. A returned row put in a set the caller made (``rows.add(row)``)
+is not handed to a session."""
 
 from __future__ import annotations
 
@@ -34,7 +35,10 @@ USE = (
     "def label(key):\n    item = find(key)\n    return item.name + ' ' + item.kind.title\n\n\n"
     "def top_name(key):\n    kind = kind_of(key)\n    return kind.top.name if kind.top else '-'\n\n\n"
     "def names(key):\n    kind = kind_of(key)\n    return sorted(i.name for i in kind.items)\n\n\n"
-    "def handed(key):\n    kind = kind_of(key)\n    return str(kind.top)\n"
+    "def handed(key):\n    kind = kind_of(key)\n    return str(kind.top)\n\n\n"
+    "def collect(keys):\n    kinds = set()\n    for key in keys:\n        kind = kind_of(key)\n"
+    "        kinds.add(kind)\n    return sorted(k.title for k in kinds)\n\n\n"
+    "def stored(key, kinds):\n    kind = kind_of(key)\n    kinds.add(kind)\n"
 )
 OWNER = (
     "from sqlalchemy import Column, ForeignKey, Integer, String, create_engine\n"
@@ -89,6 +93,11 @@ def test_keys_named_on_the_target_resolve_a_returned_rows_relations(tmp_path: Pa
         assert calls[name].converted, calls[name]
     assert not calls["handed"].converted  # the related row is handed on, not only read
     assert "which is not one of its columns" in calls["handed"].reason
+    # a row put in a set the function made is not handed to a session; one given to
+    # ``.add`` of anything else (a parameter may be a session) still is
+    assert calls["collect"].converted, calls["collect"]
+    assert not calls["stored"].converted
+    assert "to its own session (kinds.add(...))" in calls["stored"].reason
     client = text(ex, "services/a/src/interservice/b_api.py")
     assert "runtime.relate('Item', {'kind': ('Kind', 'b', 'kind_id', 'one')})" in client
     assert (
@@ -101,6 +110,9 @@ def test_keys_named_on_the_target_resolve_a_returned_rows_relations(tmp_path: Pa
         tmp_path / "out",
         "a",
         OWNER + "print(u.label(1), u.label(3), u.top_name(1), u.top_name(2), u.names(1))\n"
-        "print(u.kind_of(1).top.kind.title)\n",
+        "print(u.kind_of(1).top.kind.title, u.collect([2, 1, 2]))\n",
     )
-    assert out.splitlines() == ["green tea sponge cake green - ['black', 'green']", "tea"]
+    assert out.splitlines() == [
+        "green tea sponge cake green - ['black', 'green']",
+        "tea ['cake', 'tea']",  # copies of one row are equal: the set holds it once
+    ]
