@@ -610,6 +610,29 @@ def relations(
     return out
 
 
+def secondary_relations(node: cst.ClassDef) -> dict[str, str]:
+    """Many-to-many relationships of a model class (``relationship(T, secondary=...)``):
+    attribute -> target class name. Only the row's owner can read them (its association
+    table), so a copy asks it when the target is that owner's too (``runtime.ReadRow``)."""
+    out: dict[str, str] = {}
+    for target, value in _class_assignments(node):
+        if (
+            isinstance(target, cst.Name)
+            and isinstance(value, cst.Call)
+            and dotted(value.func).split(".")[-1] in ("relationship", "relation")
+            and value.args
+            and value.args[0].keyword is None
+            and _keyword(value, "secondary") is not None
+        ):
+            first = value.args[0].value
+            name = (
+                str(first.evaluated_value) if isinstance(first, cst.SimpleString) else dotted(first)
+            ).split(".")[-1]
+            if name.isidentifier():
+                out[target.value] = name
+    return out
+
+
 def _target_key(keys: cst.BaseExpression | None, rel: str) -> str | None:
     """The column of ``foreign_keys="Target.col"`` (or ``[Target.col]``) when it names one
     column of the relationship's target class ``rel``: its rows hold this row's key (not for

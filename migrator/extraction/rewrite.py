@@ -26,7 +26,13 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvide
 from migrator.extraction import djangoreads, properties, queries, writes
 from migrator.extraction.convert import Classifier, Verdict, suggest_dto
 from migrator.extraction.copies import copy_closure
-from migrator.extraction.data import backrefs, declared_attrs, relations, reverse_keys
+from migrator.extraction.data import (
+    backrefs,
+    declared_attrs,
+    relations,
+    reverse_keys,
+    secondary_relations,
+)
 from migrator.extraction.layout import KERNEL, Layout
 from migrator.extraction.mover import dotted, names_in
 from migrator.extraction.source import ImportInfo, SourceTree
@@ -646,7 +652,7 @@ class Analyzer:
             rest = path[1:]
             if not rest and how == "test":  # the copy answers None, a row or a list
                 continue
-            if kind == "many":
+            if kind in ("many", "via"):
                 if rest or not how.startswith("for:"):
                     return True
                 if self._misuse(func, {how[4:]}, target, depth=depth + 1):
@@ -707,6 +713,11 @@ class Analyzer:
             target = self.classifier.model_names.get(name)
             if target is not None and self.owner_of(*target.split(":")) not in (None, KERNEL):
                 found[attr] = (target, fk, kind)
+        mine = self.owner_of(module, info.name) if model in self.tree.models else None
+        for attr, name in secondary_relations(info.node).items():
+            target = self.classifier.model_names.get(name)  # the row's owner reads it ("via")
+            if target and mine not in (None, KERNEL) and self.owner_of(*target.split(":")) == mine:
+                found.setdefault(attr, (target, "", "via"))
         self._relations[model] = found
         return found
 
