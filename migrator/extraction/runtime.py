@@ -434,14 +434,13 @@ class ReadRow:
         if rel is not None:
             target, service, key, kind = rel
             model = ReadModel(service, target)
+            found: Any
             if kind == "via":  # many-to-many: the row's owner (the target's too) reads it
                 ask = {"filters": {}, "op": "related", "key": data.get("id"), "attr": name}
-                answer = call(service, f"_read.{self._model}", _no_hints, [], ask)
+                answer = call(service, f"_read.{self._model}", _no_hints, [], ask, idempotent=True)
                 found = [ReadRow(target, r, service) for r in answer or []]
             elif kind != "one":
-                found: Any = model.fetch(
-                    {key: data.get("id")}, "all" if kind == "many" else "first"
-                )
+                found = model.fetch({key: data.get("id")}, "all" if kind == "many" else "first")
             else:
                 found = None if data.get(key) is None else model.fetch({}, "get", data[key])
             related[name] = found
