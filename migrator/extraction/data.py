@@ -591,7 +591,10 @@ def relations(
             for n in (cst.Module([]).code_for_node(keys) if keys is not None else "").split(",")
         } & fields
         text = cst.Module([]).code_for_node(value).replace(" ", "")
-        if keys is None and f"{attr}_id" in fields and not _many(value):
+        theirs = _target_key(keys, rel) if rel != node.name.value else None
+        if theirs is not None:  # ``foreign_keys="Target.col"``: the target's rows point here
+            out[attr] = (rel, theirs, "back" if "uselist=False" in text else "many")
+        elif keys is None and f"{attr}_id" in fields and not _many(value):
             out[attr] = (rel, f"{attr}_id", "one")
         elif len(named) == 1 and not _many(value):
             out[attr] = (rel, named.pop(), "one")
@@ -605,6 +608,40 @@ def relations(
             kind = "back" if "uselist=False" in text else "many"
             out[attr] = (rel, reverse[(rel, table)], kind)
     return out
+
+
+def secondary_relations(node: cst.ClassDef) -> dict[str, str]:
+    """Many-to-many relationships of a model class (``relationship(T, secondary=...)``):
+    attribute -> target class name. Only the row's owner can read them (its association
+    table), so a copy asks it when the target is that owner's too (``runtime.ReadRow``)."""
+    out: dict[str, str] = {}
+    for target, value in _class_assignments(node):
+        if (
+            isinstance(target, cst.Name)
+            and isinstance(value, cst.Call)
+            and dotted(value.func).split(".")[-1] in ("relationship", "relation")
+            and value.args
+            and value.args[0].keyword is None
+            and _keyword(value, "secondary") is not None
+        ):
+            first = value.args[0].value
+            name = (
+                str(first.evaluated_value) if isinstance(first, cst.SimpleString) else dotted(first)
+            ).split(".")[-1]
+            if name.isidentifier():
+                out[target.value] = name
+    return out
+
+
+def _target_key(keys: cst.BaseExpression | None, rel: str) -> str | None:
+    """The column of ``foreign_keys="Target.col"`` (or ``[Target.col]``) when it names one
+    column of the relationship's target class ``rel``: its rows hold this row's key (not for
+    a class pointing at itself, where ``remote_side`` decides the direction)."""
+    if keys is None:
+        return None
+    text = cst.Module([]).code_for_node(keys).strip(" []\"'")
+    cls, _, col = text.partition(".")
+    return col if cls == rel and col.isidentifier() else None
 
 
 def declared_attrs(node: cst.ClassDef) -> list[tuple[cst.BaseExpression, cst.BaseExpression]]:

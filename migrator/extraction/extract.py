@@ -314,7 +314,8 @@ def _read_models(
                 if mine is not None and model_owner.get(key) not in (None, KERNEL, mine):
                     wanted.add(key)
     for key in sorted(model_owner):
-        wanted.update(t for t, _fk, _kind in analyzer.relations_of(key).values())
+        for target, _fk, kind in analyzer.relations_of(key).values():
+            wanted.update((target, key) if kind == "via" else (target,))  # "via": key's owner
     out: dict[str, dict[str, str]] = {}
     for key in sorted(wanted):
         if key in model_owner:

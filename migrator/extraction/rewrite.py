@@ -26,7 +26,13 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvide
 from migrator.extraction import djangoreads, properties, queries, writes
 from migrator.extraction.convert import Classifier, Verdict, suggest_dto
 from migrator.extraction.copies import copy_closure
-from migrator.extraction.data import backrefs, declared_attrs, relations, reverse_keys
+from migrator.extraction.data import (
+    backrefs,
+    declared_attrs,
+    relations,
+    reverse_keys,
+    secondary_relations,
+)
 from migrator.extraction.layout import KERNEL, Layout
 from migrator.extraction.mover import dotted, names_in
 from migrator.extraction.source import ImportInfo, SourceTree
@@ -589,7 +595,7 @@ class Analyzer:
         columns set, session add/delete and writing methods go to its owner, see writes)."""
         columns = self._columns(model)
         cls = model.rpartition(":")[2]
-        finder = _RowUses(names)
+        finder = _RowUses(names, frozenset(_local_sets(func)))
         func.body.visit(finder)
         if writable and finder.set_attrs <= columns and finder.write_ops <= {"add", "delete"}:
             finder.changed = finder.written = ""  # sent to the owner (runtime.ReadRow)
@@ -646,7 +652,7 @@ class Analyzer:
             rest = path[1:]
             if not rest and how == "test":  # the copy answers None, a row or a list
                 continue
-            if kind == "many":
+            if kind in ("many", "via"):
                 if rest or not how.startswith("for:"):
                     return True
                 if self._misuse(func, {how[4:]}, target, depth=depth + 1):
@@ -707,6 +713,11 @@ class Analyzer:
             target = self.classifier.model_names.get(name)
             if target is not None and self.owner_of(*target.split(":")) not in (None, KERNEL):
                 found[attr] = (target, fk, kind)
+        mine = self.owner_of(module, info.name) if model in self.tree.models else None
+        for attr, name in secondary_relations(info.node).items():
+            target = self.classifier.model_names.get(name)  # the row's owner reads it ("via")
+            if target and mine not in (None, KERNEL) and self.owner_of(*target.split(":")) == mine:
+                found.setdefault(attr, (target, "", "via"))
         self._relations[model] = found
         return found
 
@@ -1354,6 +1365,29 @@ def _aliases(func: cst.FunctionDef, names: set[str]) -> set[str]:
             return found
 
 
+def _local_sets(func: cst.FunctionDef) -> set[str]:
+    """Names ``func`` binds only to a new set (``roles = set()``, ``{a}``, a set
+    comprehension): ``name.add(row)`` puts a row in a collection, not in a session."""
+    sets: set[str] = set()
+    other: set[str] = set()
+
+    class _Bind(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            value = node.value
+            new = isinstance(value, (cst.Set, cst.SetComp)) or (
+                isinstance(value, cst.Call) and dotted(value.func) == "set"
+            )
+            for t in node.targets:
+                if isinstance(t.target, cst.Name):
+                    (sets if new else other).add(t.target.value)
+
+        def visit_Param(self, node: cst.Param) -> None:
+            other.add(node.name.value)
+
+    func.visit(_Bind())
+    return sets - other
+
+
 #: how many relationships deep a read-only copy follows (``row.a.b.col``)
 RELATED_DEPTH = 3
 
@@ -1428,8 +1462,9 @@ class _RowUses(cst.CSTVisitor):
     """What a function does with names bound to a row: attributes read, attributes changed,
     the row handed to a session (``add``/``delete``/``merge``)."""
 
-    def __init__(self, names: set[str]) -> None:
+    def __init__(self, names: set[str], sets: frozenset[str] = frozenset()) -> None:
         self.names = names
+        self.sets = sets  # local names that hold a set, not a session (``_local_sets``)
         self.read: set[str] = set()
         self.changed = ""
         self.written = ""
@@ -1458,6 +1493,7 @@ class _RowUses(cst.CSTVisitor):
         if (
             isinstance(node.func, cst.Attribute)
             and node.func.attr.value in ("add", "delete", "merge", "refresh", "expunge")
+            and not (isinstance(node.func.value, cst.Name) and node.func.value.value in self.sets)
             and any(
                 isinstance(a.value, cst.Name) and a.value.value in self.names for a in node.args
             )

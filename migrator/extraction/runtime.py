@@ -434,10 +434,13 @@ class ReadRow:
         if rel is not None:
             target, service, key, kind = rel
             model = ReadModel(service, target)
-            if kind != "one":
-                found: Any = model.fetch(
-                    {key: data.get("id")}, "all" if kind == "many" else "first"
-                )
+            found: Any
+            if kind == "via":  # many-to-many: the row's owner (the target's too) reads it
+                ask = {"filters": {}, "op": "related", "key": data.get("id"), "attr": name}
+                answer = call(service, f"_read.{self._model}", _no_hints, [], ask, idempotent=True)
+                found = [ReadRow(target, r, service) for r in answer or []]
+            elif kind != "one":
+                found = model.fetch({key: data.get("id")}, "all" if kind == "many" else "first")
             else:
                 found = None if data.get(key) is None else model.fetch({}, "get", data[key])
             related[name] = found
@@ -1006,9 +1009,12 @@ def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Call
         order: list | None = None,
         limit: int | None = None,
         offset: int | None = None,
+        attr: str | None = None,
     ) -> Any:
         django = hasattr(model, "objects")
-        if op not in READ_OPS and op not in (DJANGO_WRITES if django else SQL_WRITES):
+        if op not in (*READ_OPS, *(() if django else ("related",))) and op not in (
+            DJANGO_WRITES if django else SQL_WRITES
+        ):
             raise ValueError(f"unknown read {op!r}")
         if hasattr(model, "objects"):  # Django
             if where or order or limit or offset:
@@ -1048,6 +1054,8 @@ def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Call
             if op in ("get", "get_or_404"):
                 found = query.session.get(model, key)
                 return [] if found is None else [_columns(found)]
+            if op == "related":
+                return _related_rows(model, query.session.get(model, key), attr or "")
             query = _shaped(model, query.filter_by(**filters), where or [], order or [])
             if offset:
                 query = query.offset(int(offset))
@@ -1064,6 +1072,19 @@ def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Call
                 session.close()
 
     return read
+
+
+def _related_rows(model: Any, row: Any, attr: str) -> list[dict[str, Any]]:
+    """The columns of the rows relationship ``attr`` of the owner's ``row`` holds (a copy's
+    many-to-many, ``ReadRow``): only a relationship of the model's own mapper is read."""
+    from sqlalchemy import inspect as sa_inspect
+
+    rel = sa_inspect(model).mapper.relationships.get(attr)
+    if rel is None:
+        raise ValueError(f"{model.__name__} has no relationship {attr!r}")
+    value = None if row is None else getattr(row, attr)
+    rows = [] if value is None else list(value) if rel.uselist else [value]
+    return [_columns(r) for r in rows]
 
 
 #: writes a SQLAlchemy read model sends to the owner (one call each, with an idempotency key):

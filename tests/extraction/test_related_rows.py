@@ -53,24 +53,30 @@ USE = (
 )
 
 
-def _extract(root: Path):  # noqa: ANN202 - Extraction
+def extract(root: Path, models: str = MODELS, use: str = USE, tables: tuple = ("kinds",)):  # noqa: ANN202 - Extraction
+    """Extract the mini app with ``models`` and ``API`` in b and ``use`` in a."""
     pkg = mini_packages(root / "app")
-    (pkg / "b" / "models.py").write_text(MODELS)
+    (pkg / "b" / "models.py").write_text(models)
     (pkg / "b" / "api.py").write_text(API)
-    (pkg / "a" / "use.py").write_text(USE)
+    (pkg / "a" / "use.py").write_text(use)
     plan = _plan(["mini.b.api:find", "mini.b.api:kind_of"])
-    plan.services["b"].tables.append("kinds")
+    plan.services["b"].tables.extend(tables)
     return build_extraction(plan, None, root / "app")
 
 
-def test_reading_columns_of_a_returned_rows_related_rows_is_converted(tmp_path: Path) -> None:
-    ex = _extract(tmp_path)
-    lines = USE.splitlines()
-    calls = {  # the function each call is in -> the call
+def calls_in(ex, use: str) -> dict:  # noqa: ANN001 - Extraction
+    """The function of ``use`` each call of the moved ``mini/a/use.py`` is in -> the call."""
+    lines = use.splitlines()
+    return {
         next(t for t in reversed(lines[: c.line]) if t.startswith("def "))[4:].split("(")[0]: c
         for c in ex.calls
         if c.file == "mini/a/use.py"
     }
+
+
+def test_reading_columns_of_a_returned_rows_related_rows_is_converted(tmp_path: Path) -> None:
+    ex = extract(tmp_path)
+    calls = calls_in(ex, USE)
     for name in ("label", "names", "shelved", "tested", "tagged"):
         assert calls[name].converted, calls[name]
     # a list is only looped over; the related row is not handed on nor changed
@@ -138,7 +144,7 @@ def with_owner(ex, root: Path, code: str) -> str:  # noqa: ANN001 - Extraction
 def test_the_generated_copy_reads_related_rows_from_the_owners_reader(tmp_path: Path) -> None:
     """The moved caller, its generated client and runtime against the owner's real reader on
     SQLite: ``item.kind.title`` and ``kind.items`` come from the owner, each read once."""
-    ex = _extract(tmp_path)
+    ex = extract(tmp_path)
     out = with_owner(
         ex,
         tmp_path,
