@@ -1458,6 +1458,19 @@ class _Chains(cst.CSTVisitor):
         return True
 
 
+#: builtin types a row is never an instance of
+_BUILTIN_TYPES = frozenset(
+    "int str float bool bytes bytearray complex dict list tuple set frozenset".split()
+)
+
+
+def _elements(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The types ``isinstance`` is given: the elements of a tuple, or the one type."""
+    if isinstance(node, cst.Tuple):
+        return [e.value for e in node.elements]
+    return [node]
+
+
 class _RowUses(cst.CSTVisitor):
     """What a function does with names bound to a row: attributes read, attributes changed,
     the row handed to a session (``add``/``delete``/``merge``)."""
@@ -1488,6 +1501,26 @@ class _RowUses(cst.CSTVisitor):
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self._mark(node.target)
+
+    def visit_If(self, node: cst.If) -> bool:
+        """``if isinstance(user, int): str(user)``: a row (or its read-only copy) is never a
+        builtin value, so what that branch does with the name is not done to the row."""
+        test = node.test
+        if (
+            isinstance(test, cst.Call)
+            and dotted(test.func) == "isinstance"
+            and len(test.args) == 2
+            and isinstance(test.args[0].value, cst.Name)
+            and test.args[0].value.value in self.names
+            and all(
+                isinstance(t, cst.Name) and t.value in _BUILTIN_TYPES
+                for t in _elements(test.args[1].value)
+            )
+        ):
+            if node.orelse is not None:
+                node.orelse.visit(self)
+            return False
+        return True
 
     def visit_Call(self, node: cst.Call) -> None:
         if (

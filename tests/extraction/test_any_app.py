@@ -532,3 +532,52 @@ def test_a_cut_key_reads_the_row_by_that_key_unless_the_name_is_taken() -> None:
     assert "def shop(self)" not in new  # Shop's backref gives Visit a ``shop`` already
     assert "region_id = Column(__import__('sqlalchemy').Integer)  # migrator: foreign key" in new
     compile(new, "models.py", "exec")
+
+
+def test_a_branch_for_builtin_values_is_not_what_the_callee_does_with_a_row(
+    tmp_path: Path,
+) -> None:
+    """``token_for(item)`` takes a row or its key: under ``isinstance(item, int)`` (or
+    ``str``) it uses the value itself, which a row never is, so only ``item.id`` is asked of
+    the row and the call converts; ``isinstance(item, Item)`` is no such branch."""
+    pkg = mini_packages(tmp_path)
+    (pkg / "c").mkdir()
+    (pkg / "c" / "__init__.py").write_text("")
+    (pkg / "c" / "models.py").write_text(
+        "from sqlalchemy import Column, Integer, String\n"
+        "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n\n\n"
+        "class Item(Base):\n    __tablename__ = 'items'\n"
+        "    id = Column(Integer, primary_key=True)\n    name = Column(String(20))\n"
+    )
+    (pkg / "b" / "api.py").write_text(
+        "from mini.c.models import Item\n\n\n"
+        "def token_for(item):\n"
+        "    if isinstance(item, int):\n        return str(item)\n"
+        "    elif isinstance(item, (str, bytes)):\n        return item\n"
+        "    return str(item.id)\n\n\n"
+        "def token_bad(item):\n"
+        "    if isinstance(item, Item):\n        return str(item)\n"
+        "    return str(item.id)\n"
+    )
+    (pkg / "a" / "use.py").write_text(
+        "from mini.b.api import token_bad, token_for\nfrom mini.c.models import Item\n\n\n"
+        "def minted(i: int) -> str:\n    return token_for(Item.query.get(i))\n\n\n"
+        "def refused(i: int) -> str:\n    return token_bad(Item.query.get(i))\n"
+    )
+    plan = plan_from_dict(
+        {
+            "version": 1,
+            "services": {
+                "a": {"modules": ["mini.a", "mini.a.use"]},
+                "b": {
+                    "modules": ["mini.b", "mini.b.api"],
+                    "interface": ["mini.b.api:token_for", "mini.b.api:token_bad"],
+                },
+                "c": {"modules": ["mini.c", "mini.c.models"], "tables": ["items"]},
+            },
+            "shared_kernel": {"modules": ["mini"]},
+        }
+    )
+    calls = {c.line: c for c in build_extraction(plan, None, tmp_path).calls}
+    assert calls[6].converted, calls[6].reason
+    assert not calls[10].converted and "hands the Item row on" in calls[10].reason
