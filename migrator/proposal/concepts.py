@@ -301,8 +301,8 @@ class Concepts:
     def _leaf_concepts(self) -> None:
         """A package in a layer whose modules are mostly named after other concepts, ones that
         other packages hold too, groups those concepts (``routes/groups/controller_labels.py``,
-        ``controller_migrations.py`` ... beside ``models/labels.py``: features served under
-        the group's URLs); each of its modules is the concept it is named after."""
+        ``controller_reports.py`` ... beside ``models/labels.py``: features served under the
+        group's URLs); each of those modules is the concept it is named after."""
         where: dict[str, set[str]] = defaultdict(set)
         for m, c in self.of.items():
             if c:
