@@ -95,6 +95,7 @@ def choose_splits(
     symbols = _symbols_by_module(graph)
     kind_w = opts.weights
     votes: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    users: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for s, t, data in graph.g.edges(data=True):
         w = kind_w.get(data["kind"], 0.0) * data.get("count", 1)
         if w <= 0:
@@ -106,6 +107,7 @@ def choose_splits(
             votes[s][keys[mt]] += w
         if t != mt and keys.get(ms) in package_domains:
             votes[t][keys[ms]] += w
+            users[t][keys[ms]] += w
     last = {d.rsplit(".", 1)[-1]: d for d in sorted(package_domains)}
     for r in graph.routes:
         d = route_domain(r.path, last)
@@ -114,6 +116,7 @@ def choose_splits(
     lean = {s: max(sorted(v), key=lambda d: v[d]) for s, v in sorted(votes.items()) if v}
     handlers = {r.handler for r in graph.routes}
     bulk = _bulk_modules(graph, modules)
+    by_stem = _domain_stems(package_domains)
     out = []
     for m in modules:
         if any(glob_match(p, m) for p in opts.keep_whole):
@@ -136,6 +139,8 @@ def choose_splits(
             voters = sum(tops.values())
             if voters >= 2 and tops[keys[m]] < 0.5 * voters:
                 out.append(m)
+            elif _guards_other_concepts(syms, keys[m], users, by_stem):
+                out.append(m)
             continue
         if keys[m] in package_domains:
             continue
@@ -149,6 +154,42 @@ def choose_splits(
         if len(tops) >= 2 and voters >= 2 and max(tops.values()) / voters < COHESIVE_SHARE:
             out.append(m)
     return out, lean
+
+
+def named_domains(name: str, domain_stems: dict[str, frozenset[str]]) -> set[str]:
+    """The domains a name spells out in full, the most specific only: ``CaseViewPermission``
+    names ``case`` and not ``case_cost``; ``CaseCostView`` names ``case_cost`` only."""
+    words = stems(name)
+    hit = {d for d, st in domain_stems.items() if st and st <= words}
+    return {d for d in hit if not any(domain_stems[d] < domain_stems[e] for e in hit)}
+
+
+def _domain_stems(package_domains: set[str]) -> dict[str, frozenset[str]]:
+    return {d: frozenset(stems(d.rsplit(".", 1)[-1])) for d in sorted(package_domains)}
+
+
+def _guards_other_concepts(
+    syms: list[str],
+    own: str,
+    users: dict[str, dict[str, float]],
+    by_stem: dict[str, frozenset[str]],
+) -> bool:
+    """Most of a concept module's symbols are named after other concepts and used by them
+    only (``auth/permissions.py``'s ``IncidentViewPermission``, used by incident views):
+    the module collects per-concept pieces, as a layer's module would. A ``gdpr`` module's
+    ``ContactSerializer``, used by gdpr code, stays gdpr's."""
+    other = used = 0
+    for s in syms:
+        named = named_domains(s.split(":", 1)[1], by_stem)
+        by = users.get(s, {})
+        if len(named) != 1 or own in named or own in by:
+            continue
+        if not by:
+            other += 1  # a piece the module composes (``CaseReporterPermission``)
+        elif max(sorted(by), key=lambda d: by[d]) in named:
+            other += 1
+            used += 1
+    return used >= 3 and other * 2 > len(syms)
 
 
 def _bulk_modules(graph: DependencyGraph, modules: list[str]) -> set[str]:

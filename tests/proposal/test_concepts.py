@@ -694,3 +694,51 @@ def _page(g: DependencyGraph, module: str, service: str) -> None:
     g.add_edge(f"{module}:page", f"app.services.{service}_service:handle", "reference", count=3)
     g.add_edge(module, f"app.services.{service}_service", "import")
     g.add_edge(module.rsplit(".", 1)[0], module, "import")
+
+
+def _permissions(used_by_routes: bool) -> DependencyGraph:
+    entities = ("orders", "products", "customers", "invoices", "shipments", "reviews", "refunds")
+    g, _ = layered_monolith(entities=entities)
+    g.add_node("app.auth", "module", file="app/auth/__init__.py", line=1, end_line=1)
+    g.add_node("app.auth.tokens", "module", file="app/auth/tokens.py", line=1, end_line=40)
+    g.add_node("app.auth.tokens:issue", "function", file="app/auth/tokens.py", line=1, end_line=40)
+    path = "app/auth/permissions.py"
+    g.add_node("app.auth.permissions", "module", file=path, line=1, end_line=200)
+    g.add_node("app.auth.permissions:BasePermission", "class", file=path, line=1, end_line=20)
+    for i, e in enumerate(("order", "product", "invoice")):
+        for j, action in enumerate(("View", "Edit")):
+            cls = f"app.auth.permissions:{e.capitalize()}{action}Permission"
+            line = 21 + 40 * i + 20 * j
+            g.add_node(cls, "class", file=path, line=line, end_line=line + 19)
+            g.add_edge(cls, "app.auth.permissions:BasePermission", "inherit")
+            user = f"app.api.{e}s.routes:index" if used_by_routes else "app.auth.tokens:issue"
+            g.add_edge(user, cls, "reference", count=2)
+    for e in entities:
+        g.add_edge(f"app.api.{e}.routes:index", "app.auth.tokens:issue", "reference")
+    return g.finalize()
+
+
+def test_a_concept_module_of_pieces_named_after_the_concepts_using_them_is_split() -> None:
+    """``app/auth/permissions.py`` holds ``OrderViewPermission``, ``InvoiceEditPermission``
+    ... each used by the routes of the concept it is named after: each goes with that concept.
+    Had auth's own code been their only user, they would have stayed auth's."""
+    plan = propose(_permissions(used_by_routes=True))
+    for e in ("order", "product", "invoice"):
+        for action in ("View", "Edit"):
+            cls = f"app.auth.permissions:{e.capitalize()}{action}Permission"
+            assert plan.service_of(cls) == plan.service_of(f"app.models.{e}"), cls
+    assert plan.service_of("app.auth.permissions:BasePermission") == "shared_kernel"
+    plan = propose(_permissions(used_by_routes=False))
+    assert {
+        plan.service_of(f"app.auth.permissions:{e.capitalize()}ViewPermission")
+        for e in ("order", "product", "invoice")
+    } == {plan.service_of("app.auth.tokens")}
+
+
+def test_a_name_spells_out_the_most_specific_concept() -> None:
+    from migrator.proposal.units import named_domains
+
+    concepts = {d: frozenset(d.split("_")) for d in ("case", "case_cost", "incident", "task")}
+    assert named_domains("CaseViewPermission", concepts) == {"case"}
+    assert named_domains("CaseCostView", concepts) == {"case_cost"}
+    assert named_domains("IncidentTaskEditPermission", concepts) == {"incident", "task"}
