@@ -39,6 +39,7 @@ from migrator.proposal.kernel import (
     hubs,
     infrastructure,
     initial_kernel,
+    plumbing_packages,
     settle_kernel,
 )
 from migrator.proposal.metrics import (
@@ -203,6 +204,12 @@ class _Proposer:
             dict.fromkeys(
                 aggregators(ug, service, self.business),
                 "a package re-exporting the code of several services",
+            )
+        )
+        late.update(
+            dict.fromkeys(
+                plumbing_packages(ug, service, self.business),
+                "a package of plumbing that several services use, no business logic",
             )
         )
         for u, why in sorted(late.items()):

@@ -24,7 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Set
 
 from migrator.graph import DependencyGraph, module_of
-from migrator.proposal.concepts import UTILITY_WORDS, seg_words
+from migrator.proposal.concepts import ADAPTER_WORDS, UTILITY_WORDS, seg_words
 from migrator.proposal.config import ProposalOptions, glob_match
 from migrator.proposal.units import UnitGraph
 
@@ -39,6 +39,8 @@ INFRA_ROUTE = re.compile(
 COMMAND_SHARE = 2 / 3
 #: a carved-out symbol that code of this share of all domains uses is plumbing
 WIDE = 0.15
+#: packages holding a framework's own plumbing (``app/core/security.py``, ``config.py``)
+CORE_WORDS = frozenset({"core", "kernel"})
 
 
 def business_units(ug: UnitGraph, graph: DependencyGraph, reads: bool = True) -> set[str]:
@@ -383,4 +385,32 @@ def aggregators(ug: UnitGraph, assignment: dict[str, str], business: Set[str]) -
         placed = Counter(assignment[k] for k in kids if k in assignment)
         if len(placed) >= 2 and 2 * max(placed.values()) <= sum(placed.values()):
             out.add(m)
+    return out
+
+
+def plumbing_packages(ug: UnitGraph, assignment: dict[str, str], business: Set[str]) -> set[str]:
+    """A concept package under ``core/`` with no business logic anywhere (``core/security/``:
+    password hashing, tokens) whose code several services use (15% of them, at least three)
+    is the framework's plumbing, though it calls the users' code to log them in. Its adapters
+    (``core/security/providers/ldap.py``) serve the users they log in and stay with them.
+    Found once the services exist, so that it changes no merge."""
+    lively = {ug.domain[module_of(u)] for u in business}
+    members: dict[str, list[str]] = defaultdict(list)
+    for u in ug.units:
+        d = ug.domain[module_of(u)]
+        if d in ug.package_domains and d not in lively and module_of(u) not in ug.split:
+            members[d].append(u)
+    users = _users(ug)
+    wide = max(3, math.ceil(WIDE * len(set(assignment.values()))))
+    out: set[str] = set()
+    for _d, us in sorted(members.items()):
+        paths = [module_of(u).split(".") for u in us]
+        if not all(CORE_WORDS & set(p[:-1]) for p in paths):
+            continue
+        own = [u for u, p in zip(us, paths, strict=True) if not ADAPTER_WORDS & set(p)]
+        services = {
+            assignment[a] for u in own for a in users.get(u, ()) if a in assignment and a not in us
+        }
+        if len(services) >= wide:
+            out.update(own)
     return out

@@ -742,3 +742,49 @@ def test_a_name_spells_out_the_most_specific_concept() -> None:
     assert named_domains("CaseViewPermission", concepts) == {"case"}
     assert named_domains("CaseCostView", concepts) == {"case_cost"}
     assert named_domains("IncidentTaskEditPermission", concepts) == {"incident", "task"}
+
+
+def _security_package(root: str) -> DependencyGraph:
+    entities = ("orders", "products", "customers", "invoices", "shipments", "reviews", "refunds")
+    g, _ = layered_monolith(entities=entities)
+    sec = f"{root}.security"
+    for m in (
+        root,
+        sec,
+        f"{sec}.tokens",
+        f"{sec}.hasher",
+        f"{sec}.providers",
+        f"{sec}.providers.password",
+    ):
+        g.add_node(m, "module", file=m.replace(".", "/") + ".py", line=1, end_line=40)
+    for f in (
+        f"{sec}.tokens:issue",
+        f"{sec}.hasher:hash_password",
+        f"{sec}.providers.password:login",
+    ):
+        g.add_node(
+            f, "function", file=f.split(":")[0].replace(".", "/") + ".py", line=1, end_line=40
+        )
+    g.add_edge(f"{sec}.tokens:issue", f"{sec}.hasher:hash_password", "reference")
+    g.add_edge(f"{sec}.tokens:issue", f"{sec}.providers.password:login", "reference")
+    login = f"{sec}.providers.password:login"
+    g.add_edge(login, "app.repos.repository_customers:save", "reference", count=2)
+    g.add_edge(login, "app.models.customer:Customer", "reference", count=2)
+    for e in entities:
+        g.add_edge(f"app.api.{e}.routes:index", f"{sec}.tokens:issue", "reference")
+    return g.finalize()
+
+
+def test_a_package_of_plumbing_under_core_is_kernel_though_it_logs_users_in() -> None:
+    """``app/core/security/``: tokens every route checks, a password hasher, and a login
+    provider that reads the customers' rows. Its own code is shared; the provider, an adapter
+    serving the customers it logs in, stays with them. The same package outside ``core/`` is
+    a concept like any other, and goes where its code leads."""
+    plan = propose(_security_package("app.core"))
+    sec = "app.core.security"
+    assert plan.service_of(f"{sec}.tokens") == "shared_kernel"
+    assert plan.service_of(f"{sec}.hasher") == "shared_kernel"
+    customers = plan.service_of("app.models.customer")
+    assert plan.service_of(f"{sec}.providers.password") == customers != "shared_kernel"
+    plan = propose(_security_package("app.auth"))
+    assert plan.service_of("app.auth.security.tokens") != "shared_kernel"
