@@ -39,6 +39,7 @@ from migrator.proposal.kernel import (
     hubs,
     infrastructure,
     initial_kernel,
+    kernel_only,
     plumbing_packages,
     settle_kernel,
 )
@@ -217,6 +218,11 @@ class _Proposer:
                 service.pop(u, None)
                 kernel.add(u)
                 self.reason[u] = f"shared kernel: {why}"
+        for u in sorted(kernel_only(ug, self.graph, service, kernel)):
+            if u not in self.pins:
+                service.pop(u, None)
+                kernel.add(u)
+                self.reason[u] = "shared kernel: only the kernel uses it, no business logic"
         for u in kernel:
             self.reason.setdefault(u, "shared kernel: used by many services, no business logic")
         self._place_followers(followers, service, kernel)

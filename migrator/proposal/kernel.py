@@ -414,3 +414,28 @@ def plumbing_packages(ug: UnitGraph, assignment: dict[str, str], business: Set[s
         if len(services) >= wide:
             out.update(own)
     return out
+
+
+def kernel_only(
+    ug: UnitGraph, graph: DependencyGraph, assignment: dict[str, str], kernel: Set[str]
+) -> set[str]:
+    """Constants carved out of a module that only the kernel uses and that use only the
+    kernel (``PK_ID = "id"`` beside the registry of every repository): the kernel's own
+    pieces, wherever clustering first put them. Not a seed loader's ``PRODUCTS``, named after
+    a domain; nor functions and classes: what only the kernel calls may still be a service's
+    (an enrichment plug-in's base)."""
+    users, deps = _users(ug), _deps(ug)
+    nodes = graph.g.nodes
+    out: set[str] = set()
+    inside = set(kernel)
+    changed = True
+    while changed:
+        changed = False
+        for u in sorted(assignment):
+            if u in inside or u in ug.named or nodes.get(u, {}).get("kind") != "variable":
+                continue
+            if users.get(u) and users[u] <= inside and deps.get(u, set()) <= inside:
+                out.add(u)
+                inside.add(u)
+                changed = True
+    return out

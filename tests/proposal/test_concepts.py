@@ -651,13 +651,16 @@ def test_a_package_of_other_concepts_inside_a_layer_groups_them() -> None:
 
 def test_a_helper_much_of_the_app_goes_through_is_kernel_though_it_calls_a_service() -> None:
     """``app.helpers:render`` wraps every route's rendering and asks the customers service for
-    the signed-in name: plumbing every service goes through, not the customers'. The
-    module's other helper, used by orders alone, stays with orders."""
+    the signed-in name: plumbing every service goes through, not the customers'; so is the
+    ``LAYOUT`` constant that only it reads. The module's other helper, used by orders alone,
+    stays with orders."""
     entities = ("orders", "products", "customers", "invoices", "shipments", "reviews", "refunds")
     g, _ = layered_monolith(entities=entities)
-    g.add_node("app.helpers", "module", file="app/helpers.py", line=1, end_line=60)
+    g.add_node("app.helpers", "module", file="app/helpers.py", line=1, end_line=70)
     g.add_node("app.helpers:render", "function", file="app/helpers.py", line=1, end_line=30)
     g.add_node("app.helpers:order_total", "function", file="app/helpers.py", line=31, end_line=60)
+    g.add_node("app.helpers:LAYOUT", "variable", file="app/helpers.py", line=61, end_line=70)
+    g.add_edge("app.helpers:render", "app.helpers:LAYOUT", "reference", count=2)
     g.add_edge("app.helpers:render", "app.services.customers_service:handle", "reference", count=3)
     g.add_edge("app.helpers:order_total", "app.models.order:Order", "reference")
     g.add_edge("app.services.orders_service:handle", "app.helpers:order_total", "reference")
@@ -666,6 +669,7 @@ def test_a_helper_much_of_the_app_goes_through_is_kernel_though_it_calls_a_servi
         g.add_edge(f"app.api.{e}.routes", "app.helpers", "import")
     plan = propose(g.finalize())
     assert plan.service_of("app.helpers:render") == "shared_kernel"
+    assert plan.service_of("app.helpers:LAYOUT") == "shared_kernel"
     assert plan.service_of("app.helpers:order_total") == plan.service_of("app.models.order")
 
 
