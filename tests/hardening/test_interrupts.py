@@ -76,6 +76,12 @@ def test_signal_mid_run_leaves_nothing_broken(big, tmp_path, sig, delay) -> None
         stderr=subprocess.PIPE,
         env=cli_env(),
     )
+    # the delay counts from the first parser worker: a signal while the interpreter is still
+    # importing tests Python's start-up, not the run (a loaded machine takes seconds there)
+    started = time.monotonic() + 60
+    while len(_our_processes(str(cache))) < 2 and proc.poll() is None:
+        assert time.monotonic() < started, "no parser worker started within 60 s"
+        time.sleep(0.05)
     time.sleep(delay)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
