@@ -19,8 +19,9 @@ Conventions (fixed here and stated in docs/metrics.md):
   not business use). |BC_i| = 0 contributes ln 1 = 0.
 * Table owner: the service with the most writer nodes; ties go to the service holding the
   table's model class, then to the alphabetically first. No writer in any service: the service
-  owning most of the tables whose foreign keys point to it (reference data), else the service
-  holding the model, else the one with most readers, else none.
+  holding the model (the writes may be out of sight: an active-record mixin's ``create``), else
+  the service owning most of the tables whose foreign keys point to it (reference data whose
+  model is shared), else the one with most readers, else none.
 """
 
 from __future__ import annotations
@@ -316,7 +317,7 @@ def table_owners(
         )
         if writers:
             owners[name] = min(writers, key=lambda s: (-writers[s], s != model_svc, s))
-    # no writer: reference data goes with the tables that point to it (foreign keys)
+    # no writer: the model's service, else (reference data) the tables pointing to it
     referrers: dict[str, Counter[str]] = defaultdict(Counter)
     for name in sorted(graph.tables):
         for target in graph.tables[name].foreign_keys:
@@ -332,10 +333,10 @@ def table_owners(
             model_svc = None
         readers = Counter(s for s in map(resolver.group, t.readers) if s not in (None, SHARED))
         refs = referrers.get(name)
-        if refs:
-            owners[name] = min(refs, key=lambda s: (-refs[s], s != model_svc, s))
-        elif model_svc is not None:
+        if model_svc is not None:
             owners[name] = model_svc
+        elif refs:
+            owners[name] = min(refs, key=lambda s: (-refs[s], s))
         elif readers:
             owners[name] = min(readers, key=lambda s: (-readers[s], s))
         else:

@@ -259,6 +259,19 @@ def test_reference_table_goes_with_the_tables_pointing_to_it() -> None:
     assert owners["stock"] == "beta"  # p.d still writes it
 
 
+def test_a_table_nobody_is_seen_writing_goes_with_its_model() -> None:
+    """``units`` has its model in alpha's code and a foreign key from beta's ``stock``: the
+    writes may be out of the analysis's sight (an active-record mixin's ``create``), so the
+    model's service owns it; without a model in a service, the referrers' service does."""
+    g = build()
+    g.tables["units"] = Table("units", model="p.c:Unit", readers=["p.d"])
+    g.tables["stock"].foreign_keys = ["units"]
+    g.finalize()
+    assert table_owners(g, UnitResolver(ASSIGN))["units"] == "alpha"
+    g.tables["units"] = Table("units", model="p.k:Unit", readers=["p.a", "p.b"])
+    assert table_owners(g, UnitResolver(ASSIGN))["units"] == "beta"
+
+
 def test_reach_masks_single_pass_equals_condensation(monkeypatch) -> None:
     import random
 
