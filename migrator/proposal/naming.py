@@ -94,15 +94,17 @@ def candidates(
 def assign_names(
     scores: dict[K, dict[str, float]], sizes: dict[K, int], taken: Iterable[str] = ()
 ) -> dict[K, str]:
-    """Cluster id -> unique DNS label; the larger cluster picks first."""
+    """Cluster id -> unique DNS label; the larger cluster picks first. A word already taken
+    in another number is taken too: ``group`` and ``groups`` would read as one service."""
     used = set(taken) | reserved_names({})  # never a name compose gives another container
+    said = {_spoken(n) for n in used}
     out: dict[K, str] = {}
     for cid in sorted(scores, key=lambda c: (-sizes.get(c, 0), c)):
         ranked = sorted(scores[cid].items(), key=lambda kv: (-kv[1], kv[0]))
         name = None
         for word, _ in ranked:
             label = dns_label(word, fallback="")
-            if label and label not in used and label != "shared-kernel":
+            if label and _spoken(label) not in said and label != "shared-kernel":
                 name = label
                 break
         if name is None:
@@ -111,5 +113,10 @@ def assign_names(
             while name in used or name == "shared-kernel":
                 name, i = f"{base}-{i}", i + 1
         used.add(name)
+        said.add(_spoken(name))
         out[cid] = name
     return out
+
+
+def _spoken(label: str) -> str:
+    return "-".join(singular(w) for w in label.split("-"))

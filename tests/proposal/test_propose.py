@@ -257,6 +257,14 @@ def test_names_come_from_vocabulary_and_are_unique() -> None:
     assert stems("CATEGORIES") == {"category"} and stems("OrderLines") == {"order", "line"}
 
 
+def test_no_two_services_are_named_by_one_word_in_two_numbers() -> None:
+    names = assign_names(
+        {1: {"group": 9.0}, 2: {"groups": 3.0, "labels": 1.5}, 3: {"group-reports": 2.0}},
+        {1: 10, 2: 5, 3: 1},
+    )
+    assert names == {1: "group", 2: "labels", 3: "group-reports"}
+
+
 def test_names_never_take_a_container_name_compose_reserves() -> None:
     # Django's own code has a django.contrib.postgres package: its service was named postgres
     names = assign_names(
