@@ -31,6 +31,9 @@ DEFAULT_EXCLUDES = (
     "*.egg-info",
     "site-packages",
 )
+#: default-excluded names that are code when they are a package: ``plugins/google/docs/`` (a
+#: Google Docs plug-in) has an ``__init__.py``, a Sphinx ``docs/`` folder has none
+_CODE_WHEN_PACKAGE = frozenset({"docs", "build", "dist"})
 #: a ``migrations`` folder holding these is a schema history (Django's numbered files,
 #: Alembic's environment), excluded by default; one that does not is code (an importer of
 #: recipes from other apps called ``services/migrations/``)
@@ -129,6 +132,8 @@ class Matcher:
         self.exclude = [_glob_regex(p) for p in exclude or []]
         self.defaults = [_glob_regex(p) for p in DEFAULT_EXCLUDES] if default_excludes else []
         self.hard = set(HARD_EXCLUDES)
+        #: default-excluded directories entered because they are packages
+        self.code_dirs: set[str] = set()
 
     def _included(self, rel: str) -> bool:
         return any(r.fullmatch(rel) for r in self.include)
@@ -136,12 +141,26 @@ class Matcher:
     def prune_dir(self, rel: str, name: str, path: Path | None = None) -> bool:
         if name in self.hard or any(r.fullmatch(rel) for r in self.exclude):
             return True
-        if any(r.fullmatch(rel) for r in self.defaults) or (
+        if (
+            self.defaults
+            and name in _CODE_WHEN_PACKAGE
+            and path is not None
+            and (path / "__init__.py").is_file()
+        ):
+            self.code_dirs.add(rel)
+            return False
+        if any(r.fullmatch(self._below_code(rel)) for r in self.defaults) or (
             self.defaults and name == "migrations" and path is not None and _schema_migrations(path)
         ):
             # an --include may still reach inside a default-excluded directory
             return not self.include or not self._could_include_under(rel)
         return False
+
+    def _below_code(self, rel: str) -> str:
+        """``rel`` from below the deepest package entered despite its name (``docs``), which
+        then excludes nothing by its name alone."""
+        base = max((d for d in self.code_dirs if rel.startswith(d + "/")), key=len, default="")
+        return rel[len(base) + 1 :] if base else rel
 
     def _could_include_under(self, rel: str) -> bool:
         probe = rel + "/x.py"
@@ -154,7 +173,7 @@ class Matcher:
             if not self._included(rel):
                 return True
             return False
-        return any(r.fullmatch(rel) for r in self.defaults)
+        return any(r.fullmatch(self._below_code(rel)) for r in self.defaults)
 
 
 def _schema_migrations(directory: Path) -> bool:

@@ -122,6 +122,31 @@ def test_only_schema_migrations_are_excluded_by_default(tree):
     assert modules(root, exclude=["app/services/migrations"]) == ["app", "app.db", "app.services"]
 
 
+def test_a_package_named_docs_is_code(tree):
+    """A Google Docs plug-in (``plugins/google/docs/``) is a package: code, analysed. A Sphinx
+    ``docs/`` folder has no ``__init__.py`` and stays out, and so do tests below the plug-in."""
+    root = tree(
+        {
+            "app/__init__.py": "",
+            "app/plugins/__init__.py": "",
+            "app/plugins/google/__init__.py": "",
+            "app/plugins/google/docs/__init__.py": "",
+            "app/plugins/google/docs/plugin.py": "",
+            "app/plugins/google/docs/tests/test_plugin.py": "",
+            "app/plugins/google/docs/test_more.py": "",
+            "docs/conf.py": "",
+            "app/dist/index.py": "",
+        }
+    )
+    assert modules(root) == [
+        "app",
+        "app.plugins",
+        "app.plugins.google",
+        "app.plugins.google.docs",
+        "app.plugins.google.docs.plugin",
+    ]
+
+
 def test_include_and_exclude_globs(tree):
     root = tree(
         {
