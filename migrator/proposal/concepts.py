@@ -59,7 +59,8 @@ ROLE_WORDS = frozenset(
     validator validators view views viewsets web widget widgets worker workers wsgi www
     py pkg pkgs tool tools support front frontend ui edit list delete detail create
     update toolbar section action mass object selector part parts dashboard menu ext
-    other spec specs openapi swagger all
+    other spec specs openapi swagger all graphql gql rest rpc grpc mutation mutations query
+    queries resolver resolvers dataloader dataloaders
     """.split()
 )
 #: packages of generic plumbing: nothing below them is a business capability

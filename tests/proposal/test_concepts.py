@@ -792,3 +792,28 @@ def test_a_package_of_plumbing_under_core_is_kernel_though_it_logs_users_in() ->
     assert plan.service_of(f"{sec}.providers.password") == customers != "shared_kernel"
     plan = propose(_security_package("app.auth"))
     assert plan.service_of("app.auth.security.tokens") != "shared_kernel"
+
+
+def test_an_api_layer_of_feature_packages_is_no_service() -> None:
+    """``shop/graphql/<feature>/mutations.py``, ``types.py``, ``resolvers.py`` beside the
+    features themselves: GraphQL is a layer, so each feature's API goes with the feature,
+    and no service is called ``graphql``."""
+    g, _ = synthetic_monolith(domains=6, modules_per_domain=4)
+    names = [f"dom{i}" for i in range(6)]
+    g.add_node("shop.graphql", "module", file="shop/graphql/__init__.py", line=1, end_line=5)
+    for d in names:
+        pkg = f"shop.graphql.{d}"
+        g.add_node(pkg, "module", file=f"shop/graphql/{d}/__init__.py", line=1, end_line=1)
+        for part in ("mutations", "types", "resolvers"):
+            mod, path = f"{pkg}.{part}", f"shop/graphql/{d}/{part}.py"
+            g.add_node(mod, "module", file=path, line=1, end_line=80)
+            g.add_node(f"{mod}:run", "function", file=path, line=1, end_line=80)
+            g.add_edge(f"{mod}:run", f"shop.{d}.m0:f0", "reference", count=3)
+            g.add_edge(f"{mod}:run", f"shop.models:{d.capitalize()}Model", "reference", count=2)
+            g.add_edge(mod, f"shop.{d}.m0", "import")
+            g.add_edge("shop.graphql", mod, "import")
+    plan = propose(g.finalize())
+    assert sorted(plan.services) == names
+    for d in names:
+        for part in ("mutations", "types", "resolvers"):
+            assert plan.service_of(f"shop.graphql.{d}.{part}") == plan.service_of(f"shop.{d}.m0")
