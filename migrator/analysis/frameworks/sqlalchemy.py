@@ -2,8 +2,8 @@
 
 Models: classes deriving (directly or through other models) from a declarative base:
 ``Base = declarative_base()`` / ``registry().generate_base()``, a ``DeclarativeBase`` subclass,
-an ``@as_declarative()`` class, ``db.Model`` where ``db = SQLAlchemy()`` (or a module-level
-alias of it, ``BaseModel = db.Model``), or a SQLModel class
+an ``@as_declarative()`` class, ``db.Model`` where ``db = SQLAlchemy()`` (or a subclass named
+``*SQLAlchemy``, or a module-level alias of it, ``BaseModel = db.Model``), or a SQLModel class
 declared with ``table=True`` (``Relationship()`` and ``Field(foreign_key="t.c")`` included). The table is ``__tablename__``, a ``__table__ = Table(...)``, the
 Flask-SQLAlchemy default (class name in snake_case), SQLModel's (class name lower-cased), or the
 parent's table for single-table inheritance, or what a ``__tablename__`` function on a base
@@ -384,8 +384,9 @@ class SQLAlchemyPlugin:
                 if alias and alias.endswith(".Model"):  # ``BaseModel = db.Model``
                     for var in names:
                         bases.append((lines.want(node), {"var": var, "kind": "alias", "of": alias}))
-                elif factory in _BASE_FACTORIES or factory == "SQLAlchemy":
-                    kind = "flask" if factory == "SQLAlchemy" else "declarative"
+                elif factory in _BASE_FACTORIES or (factory or "").endswith("SQLAlchemy"):
+                    # ``db = SQLAlchemy()``, or of a subclass (``db = RedashSQLAlchemy()``)
+                    kind = "declarative" if factory in _BASE_FACTORIES else "flask"
                     for var in names:
                         bases.append((lines.want(node), {"var": var, "kind": kind}))
                 elif factory == "Table" and scope is None and type(value) is cst.Call:

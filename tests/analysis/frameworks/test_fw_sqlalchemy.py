@@ -271,6 +271,42 @@ def test_models_through_an_alias_of_db_model() -> None:
     }
 
 
+def test_models_of_an_instance_of_a_renamed_subclass() -> None:
+    """``db = AppSQLAlchemy()``, a subclass of Flask-SQLAlchemy's class with the driver hacks
+    of the app; a ``db = Registry()`` of something else makes no models."""
+    g = mini_graph(
+        {
+            "pkg/__init__.py": "",
+            "pkg/base.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+            class AppSQLAlchemy(SQLAlchemy):
+                def apply_driver_hacks(self, app, info, options):
+                    return super().apply_driver_hacks(app, info, options)
+
+            db = AppSQLAlchemy(session_options={"expire_on_commit": False})
+        """,
+            "pkg/other.py": """
+            class Registry:
+                Model = object
+
+            db = Registry()
+        """,
+            "pkg/models.py": """
+            from pkg.base import db
+            from pkg import other
+
+            class Query(db.Model):
+                id = db.Column(db.Integer, primary_key=True)
+
+            class Widget(other.db.Model):
+                __tablename__ = "widgets"
+        """,
+        }
+    )
+    assert {(t.name, t.model) for t in g.tables.values()} == {("query", "pkg.models:Query")}
+
+
 def test_table_names_from_a_declared_attr_on_the_base() -> None:
     """A ``DeclarativeBase`` subclass (or a mixin) naming tables with a ``__tablename__``
     function: snake case through a helper, lower case for ``cls.__name__.lower()``."""
