@@ -67,7 +67,7 @@ ROLE_WORDS = frozenset(
 UTILITY_WORDS = frozenset(
     """
     util utils utility utilities helper helpers common lib libs misc support pkg pkgs
-    shared compat store stores infra infrastructure
+    shared compat store stores infra infrastructure kit toolkit toolbox
     """.split()
 )
 #: packages of adapters to other systems (``plugins/slack``, ``providers/ldap``): an adapter

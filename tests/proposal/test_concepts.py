@@ -106,6 +106,9 @@ def test_templated_files_and_technical_words_are_no_concepts() -> None:
         "shop.repos",
         "shop.repos.all_repositories",
         "shop.core.models._all_models",
+        "shop.kit",
+        "shop.kit.money",
+        "shop.kit.db.postgres",
     ]
     for f in features:
         modules += [
@@ -129,6 +132,8 @@ def test_templated_files_and_technical_words_are_no_concepts() -> None:
     assert not c.of["shop.api.swagger"] and not c.of["shop.api.openapi"]
     # the registry of every repository or model is no capability called "all"
     assert not c.of["shop.repos.all_repositories"] and not c.of["shop.core.models._all_models"]
+    # a toolkit package is plumbing, whatever its modules are called
+    assert not c.of["shop.kit.money"] and not c.of["shop.kit.db.postgres"]
 
 
 def test_same_names_without_data_are_not_layers() -> None:
