@@ -456,6 +456,8 @@ class DjangoPlugin:
             return None
         route = u.string(u.arg(call, 0, "route" if kind == "path" else "regex"))
         view = u.arg(call, 1, "view")
+        if route is None and isinstance(view, cst.Call) and u.last(u.callee(view)) == "include":
+            route = ""  # ``path(settings.BASE_PATH, include(...))``: a prefix set at deploy time
         if route is None or view is None:
             return None
         entry: dict[str, Any] = {"kind": "path" if kind == "path" else "re_path", "route": route}
@@ -1235,12 +1237,12 @@ class DjangoPlugin:
         def target_of(m: str, include: dict[str, Any]) -> tuple[str, str] | None:
             if "module" in include:
                 mod = include["module"]
-                return (mod, "urlpatterns") if mod in confs else None
+                return (mod, "urlpatterns") if "urlpatterns" in confs.get(mod, {}) else None
             node = u.resolve_name(resolver, facts, m, include["name"])
             if node is None:
                 return None
             mod, _, var = node.partition(":")
-            if not var and mod in confs:
+            if not var and "urlpatterns" in confs.get(mod, {}):
                 return mod, "urlpatterns"
             return (mod, var) if var and var in confs.get(mod, {}) else None
 
@@ -1261,7 +1263,7 @@ class DjangoPlugin:
         root = settings.get("ROOT_URLCONF")
         roots = (
             [root]
-            if root and root in confs
+            if root and "urlpatterns" in confs.get(root, {})
             else sorted(m for m in confs if m not in included and "urlpatterns" in confs[m])
         )
 

@@ -731,3 +731,42 @@ def test_get_urls_reading_class_attributes_runs_for_each_subclass() -> None:
         ("POST", r"/pay/(?P<pk>\d+)/delete/", "adm.views:PayDeleteView"),
     }
     assert ("adm.pay:PayModule", "adm.views:PayListView") in edges(g, "route")
+
+
+def test_an_include_under_a_prefix_set_at_deploy_time() -> None:
+    """``urlpatterns = [path(settings.BASE_PATH, include(_patterns))]`` (the prefix a
+    setting): the routes below it are found, not lost with the whole URLconf."""
+    g = mini_graph(
+        {
+            "proj/__init__.py": "",
+            "proj/settings.py": """
+            ROOT_URLCONF = "proj.urls"
+            BASE_PATH = ""
+        """,
+            "proj/urls.py": """
+            from django.conf import settings
+            from django.urls import include, path
+            from proj import views
+
+            _patterns = [
+                path("", views.home),
+                path("dcim/", include("dcim.urls")),
+            ]
+            urlpatterns = [path(settings.BASE_PATH, include(_patterns))]
+        """,
+            "proj/views.py": "def home(request): ...\n",
+            "dcim/__init__.py": "",
+            "dcim/urls.py": """
+            from django.urls import path
+            from dcim import views
+
+            urlpatterns = [path("sites/", views.site_list)]
+        """,
+            "dcim/views.py": "def site_list(request): ...\n",
+        }
+    )
+    assert sorted((r.path, r.handler) for r in g.routes) == [
+        ("/", "proj.views:home"),
+        ("/dcim/sites/", "dcim.views:site_list"),
+    ]
+    assert not g.diagnostics
