@@ -60,7 +60,7 @@ ROLE_WORDS = frozenset(
     py pkg pkgs tool tools support front frontend ui edit list delete detail create
     update toolbar section action mass object selector part parts dashboard menu ext
     other spec specs openapi swagger all graphql gql rest rpc grpc mutation mutations query
-    queries resolver resolvers dataloader dataloaders
+    queries resolver resolvers dataloader dataloaders table tables
     """.split()
 )
 #: packages of generic plumbing: nothing below them is a business capability
@@ -105,6 +105,9 @@ class Concepts:
         self.root_depth = 0 if len(tops & set(children)) >= 2 else 1
         if self.root_depth == 0:
             children[""] = tops
+        #: a Django project's own package among its apps (``settings.py`` beside ``urls.py``):
+        #: the composition root and the apps' base classes, no feature
+        self.projects = self._project_package(tops) if self.root_depth == 0 else set()
         self.children = {p: sorted(c) for p, c in children.items()}
         self.affixes = {p: self._affixes(c) for p, c in self.children.items()}
         self.templated = Counter(
@@ -118,6 +121,15 @@ class Concepts:
         self.adapter_of: dict[str, str] = {}
         self.of: dict[str, str] = {m: self._concept(m) for m in self.modules}
         self._leaf_concepts()
+
+    def _project_package(self, tops: set[str]) -> set[str]:
+        """The one top package with ``settings`` and ``urls`` (of several, the one that also
+        has ``wsgi`` or ``asgi``); none when that is ambiguous."""
+        known = set(self.modules)
+        found = {t for t in tops if {f"{t}.settings", f"{t}.urls"} <= known}
+        if len(found) > 1:
+            found = {t for t in found if {f"{t}.wsgi", f"{t}.asgi"} & known}
+        return found if len(found) == 1 else set()
 
     def place_adapters(self, implements: Iterable[tuple[str, str, float]]) -> None:
         """Give each adapter module the concept its classes implement (``(module, base module,
@@ -274,6 +286,8 @@ class Concepts:
     def _concept(self, module: str, adapters: bool = True) -> str:
         parts = module.split(".")
         start = max(i for i in range(len(parts) + 1) if ".".join(parts[:i]) in self.layers)
+        if parts[0] in self.projects:
+            return ""
         for j in range(start, len(parts)):
             if set(seg_words(parts[j])) <= UTILITY_WORDS:
                 return ""  # below ``utils/`` or ``common/``: plumbing, whatever its name

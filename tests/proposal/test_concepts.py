@@ -107,6 +107,7 @@ def test_templated_files_and_technical_words_are_no_concepts() -> None:
         "shop.repos.all_repositories",
         "shop.core.models._all_models",
         "shop.kit",
+        "shop.admin.tables",
         "shop.kit.money",
         "shop.kit.db.postgres",
     ]
@@ -134,6 +135,21 @@ def test_templated_files_and_technical_words_are_no_concepts() -> None:
     assert not c.of["shop.repos.all_repositories"] and not c.of["shop.core.models._all_models"]
     # a toolkit package is plumbing, whatever its modules are called
     assert not c.of["shop.kit.money"] and not c.of["shop.kit.db.postgres"]
+    assert not c.of["shop.admin.tables"]  # the list views' tables (django-tables2)
+
+
+def test_a_django_project_package_among_its_apps_is_no_feature() -> None:
+    """``mysite/`` (settings, urls, wsgi and the apps' base views) beside the apps ``blog/``
+    and ``polls/``: the composition root, not a capability called ``mysite``."""
+    modules = ["mysite", "mysite.settings", "mysite.urls", "mysite.wsgi", "mysite.views"]
+    for app in ("blog", "polls"):
+        modules += [app, f"{app}.models", f"{app}.views", f"{app}.urls"]
+    c = Concepts(modules, {"post", "poll"})
+    assert c.of["blog.views"] == "blog" and c.of["polls.models"] == "poll"
+    assert not c.of["mysite.views"] and not c.of["mysite.settings"]
+    # an app that merely has settings of its own is still a feature
+    c = Concepts([*modules, "polls.settings"], {"post", "poll"})
+    assert c.of["polls.views"] == "poll"
 
 
 def test_same_names_without_data_are_not_layers() -> None:
