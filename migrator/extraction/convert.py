@@ -407,15 +407,16 @@ class Classifier:
             out["return"] = self.returns(func, module)
         return out
 
-    def returns(self, func: FunctionInfo, module: str) -> Verdict:
-        """Judge an unannotated return value from the function's return statements."""
+    def returns(self, func: FunctionInfo, module: str, strict: bool = True) -> Verdict:
+        """Judge an unannotated return value from the function's return statements
+        (``strict=False``: as they would be judged written inside a literal)."""
         collector = _Returns()
         func.node.body.visit(collector)
         if not collector.values:
             return OK  # returns None
         assigned = _assignments(func.node)
         for value in collector.values:
-            v = self.expression(value, module, assigned)
+            v = self.expression(value, module, assigned, strict)
             if not v.ok:
                 return Verdict(False, f"return value: {v.reason}", v.model)
         return OK
@@ -441,25 +442,36 @@ class Classifier:
                 return mod, fn
         return None
 
-    def _returns_of(self, module: str, name: str) -> Verdict:
+    def _returns_of(self, module: str, name: str, strict: bool = True) -> Verdict:
         """What a call of the monolith's function returns: its annotation, else its return
-        statements (a function that reaches itself again is not judged twice)."""
-        key = f"{module}:{name}"
+        statements; called inside a literal (``strict=False``), as those statements would be
+        judged written there. A function that reaches itself again (``serialize_value`` of
+        a list's items) returns what its other return statements do."""
+        key = f"{module}:{name}" + ("" if strict else "~")
         if key not in self._returns:
-            self._returns[key] = Verdict(False, f"cannot tell what {name}() returns")
+            before = set(self._returns)
+            self._returns[key] = OK
             func = self.tree.info(module).functions[name]
             if func.is_async:
                 verdict = Verdict(False, f"{name}() is a coroutine function")
             elif func.returns is not None:
                 verdict = self.annotation(func.returns, module)
             else:
-                verdict = self.returns(func, module)
+                verdict = self.returns(func, module, strict)
+            if not verdict.ok:
+                self._forget(before)
             self._returns[key] = (
                 verdict
                 if verdict.ok
                 else Verdict(False, f"{name}() returns {verdict.reason}", verdict.model)
             )
         return self._returns[key]
+
+    def _forget(self, before: set[str]) -> None:
+        """Drop the verdicts made since ``before``: they assumed that a call which turned out
+        not to return plain data (judged while it was being judged) did."""
+        for k in set(self._returns) - before:
+            del self._returns[k]
 
     def _passed_back(self, call: cst.Call, module: str, name: str) -> cst.BaseExpression | None:
         """The argument of ``call`` that the monolith's function ``name`` returns as it was
@@ -504,6 +516,7 @@ class Classifier:
                 return None
             # a method that reaches itself again (``super().serialize()``) returns what its
             # other return statements do
+            before = set(self._returns)
             self._returns[key] = OK
             verdict = OK
             for mod, stmt in found:
@@ -517,6 +530,7 @@ class Classifier:
                 )
                 if not v.ok:
                     verdict = Verdict(False, f".{name}() returns {v.reason}", v.model)
+                    self._forget(before)
                     break
             self._returns[key] = verdict
         return self._returns[key]
@@ -664,7 +678,7 @@ class Classifier:
                 given = self._passed_back(expr, *callee)
                 if given is not None:  # ``return model`` of ``create(model)``: the argument
                     return self.expression(given, module, assigned, strict)
-                return self._returns_of(*callee)
+                return self._returns_of(*callee, strict=strict)
             if strict and isinstance(expr.func, cst.Attribute):
                 method = self._method_returns(last)
                 if method is not None:
