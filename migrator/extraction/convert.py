@@ -429,6 +429,8 @@ class Classifier:
         info = self.tree.info(module)
         head, _, rest = name.partition(".")
         if not rest and head in info.functions:
+            if any(i.lazy and i.binding == head for i in info.imports):
+                return None  # a function's own import shadows the module's function there
             return module, head
         for imp in info.imports:
             if imp.binding != head or "." in rest:

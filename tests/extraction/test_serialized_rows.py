@@ -95,3 +95,16 @@ def test_a_call_returning_a_serialized_row_is_converted(tmp_path: Path) -> None:
     ex = build_extraction(plan, None, root)
     (call,) = [c for c in ex.calls if c.callee == "mini.b.api:find"]
     assert call.converted, call.reason
+
+
+def test_a_name_a_function_imports_itself_is_not_taken_for_the_modules_own(
+    tmp_path: Path,
+) -> None:
+    """``def limit(): from x import limit; return limit()`` does not call itself again."""
+    _classifier(tmp_path)  # the package
+    (tmp_path / "mini" / "shadow.py").write_text(
+        "def limit():\n    from mini.store import limit\n\n    return limit()\n"
+    )
+    c = Classifier(SourceTree(tmp_path, ["mini"]))
+    v = c.expression(cst.parse_expression("limit()"), "mini.shadow")
+    assert not v.ok and "cannot tell what limit() returns" in v.reason, v.reason
