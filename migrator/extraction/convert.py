@@ -416,7 +416,7 @@ class Classifier:
             return OK  # returns None
         assigned = _assignments(func.node)
         for value in collector.values:
-            v = self.expression(value, module, assigned, strict)
+            v = self.expression(value, module, assigned, strict, literal=not strict)
             if not v.ok:
                 return Verdict(False, f"return value: {v.reason}", v.model)
         return OK
@@ -543,8 +543,11 @@ class Classifier:
         module: str,
         assigned: dict[str, cst.BaseExpression] | None = None,
         strict: bool = True,
+        literal: bool = False,
     ) -> Verdict:
-        """Is a value expression plain data? ``strict``: unknown calls count as not plain."""
+        """Is a value expression plain data? ``strict``: unknown calls count as not plain;
+        ``literal``: inside a literal, where a monolith function's call is judged as its
+        return statements would be (an argument, not strict, still judges such calls strictly)."""
         assigned = assigned or {}
         if isinstance(
             expr,
@@ -575,13 +578,13 @@ class Classifier:
             if expr.value in SESSION_NAMES:
                 return Verdict(False, f"{expr.value!r} is a session or connection")
             if expr.value in assigned and assigned[expr.value] is not expr:
-                return self.expression(assigned.pop(expr.value), module, assigned, strict)
+                return self.expression(assigned.pop(expr.value), module, assigned, strict, literal)
             return OK if not strict else Verdict(False, f"cannot tell what {expr.value!r} holds")
         if isinstance(expr, cst.Attribute):
             attr = expr.attr.value
             stored = _dotted(expr)  # a private attribute the function itself stores
             if stored in assigned and assigned[stored] is not expr:
-                return self.expression(assigned.pop(stored), module, assigned, strict)
+                return self.expression(assigned.pop(stored), module, assigned, strict, literal)
             if attr in self.model_vars:
                 key = self.model_vars[attr]
                 return Verdict(
@@ -590,34 +593,36 @@ class Classifier:
             return OK if not strict else Verdict(False, "cannot tell what an attribute holds")
         if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
             for el in expr.elements:  # inside a literal, names are judged by their names only
-                v = self.expression(el.value, module, assigned, strict=False)
+                v = self.expression(el.value, module, assigned, strict=False, literal=True)
                 if not v.ok:
                     return v
             return OK
         if isinstance(expr, cst.Dict):
             for item in expr.elements:
                 if isinstance(item, cst.DictElement):
-                    v = self.expression(item.value, module, assigned, strict=False)
+                    v = self.expression(item.value, module, assigned, strict=False, literal=True)
                     if not v.ok:
                         return v
             return OK
         if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
-            return self.expression(expr.elt, module, {}, strict=False)
+            return self.expression(expr.elt, module, {}, strict=False, literal=True)
         if isinstance(expr, cst.DictComp):
-            return self.expression(expr.value, module, {}, strict=False)
+            return self.expression(expr.value, module, {}, strict=False, literal=True)
         if isinstance(
             expr, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison, cst.BooleanOperation)
         ):
             return OK
         if isinstance(expr, cst.IfExp):
-            v = self.expression(expr.body, module, assigned, strict)
-            return v if not v.ok else self.expression(expr.orelse, module, assigned, strict)
+            v = self.expression(expr.body, module, assigned, strict, literal)
+            if not v.ok:
+                return v
+            return self.expression(expr.orelse, module, assigned, strict, literal)
         if isinstance(expr, cst.Call):
             name = _dotted(expr.func)
             last = name.split(".")[-1]
             stored = _stored(expr)  # ``getattr(obj, "_cache", None)`` of what it stores
             if stored in assigned and assigned[stored] is not expr:
-                return self.expression(assigned.pop(stored), module, assigned, strict)
+                return self.expression(assigned.pop(stored), module, assigned, strict, literal)
             if last in self.model_names:
                 return Verdict(False, f"builds a {last} (ORM model)", self.model_names[last])
             queried = self._queried_model(expr) if last in ROW_RESULTS else None
@@ -679,8 +684,14 @@ class Classifier:
             if callee is not None:
                 given = self._passed_back(expr, *callee)
                 if given is not None:  # ``return model`` of ``create(model)``: the argument
-                    return self.expression(given, module, assigned, strict)
-                return self._returns_of(*callee, strict=strict)
+                    return self.expression(given, module, assigned, strict, literal)
+                # judged as its returns would be in the literal, unless it is handed what is
+                # no data there (a model class: ``get_instance(Model, key)`` gives its row)
+                lenient = literal and all(
+                    self.expression(a.value, module, dict(assigned), strict=False).ok
+                    for a in expr.args
+                )
+                return self._returns_of(*callee, strict=not lenient)
             if strict and isinstance(expr.func, cst.Attribute):
                 method = self._method_returns(last)
                 if method is not None:

@@ -108,3 +108,25 @@ def test_a_name_a_function_imports_itself_is_not_taken_for_the_modules_own(
     c = Classifier(SourceTree(tmp_path, ["mini"]))
     v = c.expression(cst.parse_expression("limit()"), "mini.shadow")
     assert not v.ok and "cannot tell what limit() returns" in v.reason, v.reason
+
+
+ROWS = (
+    "from sqlalchemy import Column, Integer\nfrom sqlalchemy.orm import declarative_base\n\n"
+    "Base = declarative_base()\n\n\n"
+    "class Item(Base):\n    __tablename__ = 'items'\n    id = Column(Integer, primary_key=True)\n\n\n"
+    "def get_instance(model, key):\n    row = model.get(key)\n    return row\n\n\n"
+    "def get_item(key):\n    return get_instance(Item, key)\n"
+)
+
+
+def test_a_helper_handed_a_model_class_is_still_judged_strictly(tmp_path: Path) -> None:
+    """Only inside a literal, and only when it is handed data, is a function judged as its
+    returns would be there: ``get_instance(Item, key)`` gives a row, wherever it is called."""
+    _classifier(tmp_path)
+    (tmp_path / "mini" / "rows.py").write_text(ROWS)
+    c = Classifier(SourceTree(tmp_path, ["mini"]))
+    judge = lambda e, **kw: c.expression(cst.parse_expression(e), "mini.rows", **kw)  # noqa: E731
+    assert not judge("get_item(1)", strict=False).ok  # an argument of a call
+    assert not judge("[get_instance(Item, 1)]").ok
+    v = judge("{'item': get_item(1)}")
+    assert not v.ok and "cannot tell what model.get() returns" in v.reason, v.reason
