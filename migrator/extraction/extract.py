@@ -477,12 +477,12 @@ def _service(
         # loading hints through another service's model: cut to their local part, or dropped
         bindings = hints.hint_bindings(tree.info(m))
         if bindings:
-            mine, theirs = set(local_models), set(foreign_models)
-            gone = hints.dropped_uses(tree.info(m), mine, theirs, rel_targets)
-            module = module.visit(hints.LoaderHints(bindings, mine, theirs, rel_targets))
+            own, theirs = set(local_models), set(foreign_models)
+            hinted = hints.dropped_uses(tree.info(m), own, theirs, rel_targets)
+            module = module.visit(hints.LoaderHints(bindings, own, theirs, rel_targets))
             for c in ex.couplings:
                 if (c.service, c.file, c.kind, c.converted) == (svc, tree.rel(m), "model", False):
-                    c.converted = (c.line, c.uses.rpartition(":")[2]) in gone
+                    c.converted = (c.line, c.uses.rpartition(":")[2]) in hinted
         code = module.code
         if any(c.table for c in tree.info(m).classes.values()):
             code, cuts = cut_foreign_links(

@@ -98,6 +98,11 @@ def _links(node: cst.BaseExpression, bindings: dict[str, str]) -> list[tuple[cst
     return None
 
 
+def _attr(arg: cst.Arg) -> str:
+    """The attribute a step's ``Model.attr`` argument names (``_links`` checked the shape)."""
+    return arg.value.attr.value if isinstance(arg.value, cst.Attribute) else ""
+
+
 def judge(
     node: cst.BaseExpression,
     bindings: dict[str, str],
@@ -117,7 +122,7 @@ def judge(
     for j, (call, model) in enumerate(links):
         if model in foreign:
             keep = min(keep, max(j - 1, 0))
-        elif any(targets.get((model, a.value.attr.value)) in foreign for a in call.args):  # type: ignore[attr-defined]
+        elif any(targets.get((model, _attr(a)), "") in foreign for a in call.args):
             keep = min(keep, j)
     return None if keep == len(links) else keep
 
