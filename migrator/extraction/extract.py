@@ -477,9 +477,9 @@ def _service(
         # loading hints through another service's model: cut to their local part, or dropped
         bindings = hints.hint_bindings(tree.info(m))
         if bindings:
-            own, theirs = set(local_models), set(foreign_models)
-            hinted = hints.dropped_uses(tree.info(m), own, theirs, rel_targets)
-            module = module.visit(hints.LoaderHints(bindings, own, theirs, rel_targets))
+            rule = hints.Rule(bindings, set(local_models), set(foreign_models), rel_targets)
+            hinted = hints.dropped_uses(tree.info(m), rule)
+            module = module.visit(hints.LoaderHints(rule))
             for c in ex.couplings:
                 if (c.service, c.file, c.kind, c.converted) == (svc, tree.rel(m), "model", False):
                     c.converted = (c.line, c.uses.rpartition(":")[2]) in hinted

@@ -16,12 +16,12 @@ known model (``Model.attr``); anything else stays as written and listed.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from migrator.extraction.data import _class_assignments
-from migrator.extraction.mover import dotted
+from migrator.extraction.data import relationship_calls
 from migrator.extraction.source import ModuleInfo
 
 #: loader options that change only when rows or columns are loaded, not the query's result
@@ -49,24 +49,11 @@ def hint_bindings(info: ModuleInfo) -> dict[str, str]:
 
 def relationship_targets(classes: dict[str, cst.ClassDef]) -> dict[tuple[str, str], str]:
     """(model, attribute) -> the model a ``relationship(Target, ...)`` of the class leads to."""
-    out: dict[tuple[str, str], str] = {}
-    for name, node in classes.items():
-        for target, value in _class_assignments(node):
-            if (
-                isinstance(target, cst.Name)
-                and isinstance(value, cst.Call)
-                and dotted(value.func).split(".")[-1] in ("relationship", "relation")
-                and value.args
-                and value.args[0].keyword is None
-            ):
-                first = value.args[0].value
-                text = (
-                    str(first.evaluated_value)
-                    if isinstance(first, cst.SimpleString)
-                    else dotted(first)
-                )
-                out[(name, target.value)] = text.split(".")[-1]
-    return out
+    return {
+        (name, attr): target
+        for name, node in classes.items()
+        for attr, (target, _) in relationship_calls(node).items()
+    }
 
 
 def _links(node: cst.BaseExpression, bindings: dict[str, str]) -> list[tuple[cst.Call, str]] | None:
@@ -103,28 +90,31 @@ def _attr(arg: cst.Arg) -> str:
     return arg.value.attr.value if isinstance(arg.value, cst.Attribute) else ""
 
 
-def judge(
-    node: cst.BaseExpression,
-    bindings: dict[str, str],
-    local: set[str],
-    foreign: set[str],
-    targets: dict[tuple[str, str], str],
-) -> int | None:
-    """How many leading steps of a hint to keep (0: drop it), or None to leave it as written.
+@dataclass(frozen=True)
+class Rule:
+    """What one service's moved code keeps of a module's hints."""
 
-    A step that loads a relationship to another service's model goes (that relationship is
-    cut here), and so does a step naming such a model: step k+1 names the model step k leads
-    to, so step k goes with it."""
-    links = _links(node, bindings)
-    if links is None or any(m not in local and m not in foreign for _, m in links):
-        return None
-    keep = len(links)
-    for j, (call, model) in enumerate(links):
-        if model in foreign:
-            keep = min(keep, max(j - 1, 0))
-        elif any(targets.get((model, _attr(a)), "") in foreign for a in call.args):
-            keep = min(keep, j)
-    return None if keep == len(links) else keep
+    bindings: dict[str, str]  # the module's names of SQLAlchemy's hint functions
+    local: set[str]  # model class names of this service and the kernel
+    foreign: set[str]  # model class names of other services
+    targets: dict[tuple[str, str], str]  # (model, attribute) -> the relationship's target
+
+    def judge(self, node: cst.BaseExpression) -> int | None:
+        """How many leading steps of a hint to keep (0: drop it), or None to leave it.
+
+        A step that loads a relationship to another service's model goes (that relationship
+        is cut here), and so does a step naming such a model: step k+1 names the model step
+        k leads to, so step k goes with it."""
+        links = _links(node, self.bindings)
+        if links is None or any(m not in self.local and m not in self.foreign for _, m in links):
+            return None
+        keep = len(links)
+        for j, (call, model) in enumerate(links):
+            if model in self.foreign:
+                keep = min(keep, max(j - 1, 0))
+            elif any(self.targets.get((model, _attr(a)), "") in self.foreign for a in call.args):
+                keep = min(keep, j)
+        return None if keep == len(links) else keep
 
 
 def _prefix(node: cst.BaseExpression, keep: int, bindings: dict[str, str]) -> cst.BaseExpression:
@@ -151,32 +141,26 @@ class _Dropped(cst.CSTVisitor):
 
     METADATA_DEPENDENCIES = (PositionProvider,)
 
-    def __init__(
-        self,
-        bindings: dict[str, str],
-        local: set[str],
-        foreign: set[str],
-        targets: dict[tuple[str, str], str],
-    ) -> None:
-        self.bindings, self.local, self.foreign, self.targets = bindings, local, foreign, targets
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
         self.dropped: Counter[tuple[int, str]] = Counter()
         self.named: Counter[tuple[int, str]] = Counter()
 
     def visit_Name(self, node: cst.Name) -> None:
-        if node.value in self.foreign:
+        if node.value in self.rule.foreign:
             self.named[(self.get_metadata(PositionProvider, node).start.line, node.value)] += 1
 
     def _visit(self, node: cst.CSTNode) -> None:
         for item in _items(node) or []:
-            keep = judge(item, self.bindings, self.local, self.foreign, self.targets)
+            keep = self.rule.judge(item)
             if keep is None:
                 continue
-            links = _links(item, self.bindings) or []
+            links = _links(item, self.rule.bindings) or []
             for call, model in links[keep:]:
                 for arg in call.args:
                     name = arg.value.value  # type: ignore[attr-defined]
                     line = self.get_metadata(PositionProvider, name).start.line
-                    if model in self.foreign:
+                    if model in self.rule.foreign:
                         self.dropped[(line, model)] += 1
 
     def visit_List(self, node: cst.List) -> None:
@@ -186,15 +170,10 @@ class _Dropped(cst.CSTVisitor):
         self._visit(node)
 
 
-def dropped_uses(
-    info: ModuleInfo, local: set[str], foreign: set[str], targets: dict[tuple[str, str], str]
-) -> set[tuple[int, str]]:
+def dropped_uses(info: ModuleInfo, rule: Rule) -> set[tuple[int, str]]:
     """(line, model) of another service's model that the module names on that line only in
     hints the moved code drops: such a use is gone from the moved code."""
-    bindings = hint_bindings(info)
-    if not bindings:
-        return set()
-    visitor = _Dropped(bindings, local, foreign, targets)
+    visitor = _Dropped(rule)
     MetadataWrapper(info.module).visit(visitor)
     return {k for k, n in visitor.dropped.items() if visitor.named[k] == n}
 
@@ -202,20 +181,14 @@ def dropped_uses(
 class LoaderHints(cst.CSTTransformer):
     """Cut hints that reach another service's model back to their local part, or drop them."""
 
-    def __init__(
-        self,
-        bindings: dict[str, str],
-        local: set[str],
-        foreign: set[str],
-        targets: dict[tuple[str, str], str],
-    ) -> None:
-        self.bindings, self.local, self.foreign, self.targets = bindings, local, foreign, targets
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
 
     def _kept(self, value: cst.BaseExpression) -> cst.BaseExpression | None:
-        keep = judge(value, self.bindings, self.local, self.foreign, self.targets)
+        keep = self.rule.judge(value)
         if keep is None:
             return value
-        return _prefix(value, keep, self.bindings) if keep else None
+        return _prefix(value, keep, self.rule.bindings) if keep else None
 
     def leave_List(self, original: cst.List, updated: cst.List) -> cst.List:
         elements = []
