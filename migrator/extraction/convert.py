@@ -407,15 +407,16 @@ class Classifier:
             out["return"] = self.returns(func, module)
         return out
 
-    def returns(self, func: FunctionInfo, module: str) -> Verdict:
-        """Judge an unannotated return value from the function's return statements."""
+    def returns(self, func: FunctionInfo, module: str, strict: bool = True) -> Verdict:
+        """Judge an unannotated return value from the function's return statements
+        (``strict=False``: as they would be judged written inside a literal)."""
         collector = _Returns()
         func.node.body.visit(collector)
         if not collector.values:
             return OK  # returns None
         assigned = _assignments(func.node)
         for value in collector.values:
-            v = self.expression(value, module, assigned)
+            v = self.expression(value, module, assigned, strict, literal=not strict)
             if not v.ok:
                 return Verdict(False, f"return value: {v.reason}", v.model)
         return OK
@@ -428,6 +429,8 @@ class Classifier:
         info = self.tree.info(module)
         head, _, rest = name.partition(".")
         if not rest and head in info.functions:
+            if any(i.lazy and i.binding == head for i in info.imports):
+                return None  # a function's own import shadows the module's function there
             return module, head
         for imp in info.imports:
             if imp.binding != head or "." in rest:
@@ -441,25 +444,36 @@ class Classifier:
                 return mod, fn
         return None
 
-    def _returns_of(self, module: str, name: str) -> Verdict:
+    def _returns_of(self, module: str, name: str, strict: bool = True) -> Verdict:
         """What a call of the monolith's function returns: its annotation, else its return
-        statements (a function that reaches itself again is not judged twice)."""
-        key = f"{module}:{name}"
+        statements; called inside a literal (``strict=False``), as those statements would be
+        judged written there. A function that reaches itself again (``serialize_value`` of
+        a list's items) returns what its other return statements do."""
+        key = f"{module}:{name}" + ("" if strict else "~")
         if key not in self._returns:
-            self._returns[key] = Verdict(False, f"cannot tell what {name}() returns")
+            before = set(self._returns)
+            self._returns[key] = OK
             func = self.tree.info(module).functions[name]
             if func.is_async:
                 verdict = Verdict(False, f"{name}() is a coroutine function")
             elif func.returns is not None:
                 verdict = self.annotation(func.returns, module)
             else:
-                verdict = self.returns(func, module)
+                verdict = self.returns(func, module, strict)
+            if not verdict.ok:
+                self._forget(before)
             self._returns[key] = (
                 verdict
                 if verdict.ok
                 else Verdict(False, f"{name}() returns {verdict.reason}", verdict.model)
             )
         return self._returns[key]
+
+    def _forget(self, before: set[str]) -> None:
+        """Drop the verdicts made since ``before``: they assumed that a call which turned out
+        not to return plain data (judged while it was being judged) did."""
+        for k in set(self._returns) - before:
+            del self._returns[k]
 
     def _passed_back(self, call: cst.Call, module: str, name: str) -> cst.BaseExpression | None:
         """The argument of ``call`` that the monolith's function ``name`` returns as it was
@@ -504,6 +518,7 @@ class Classifier:
                 return None
             # a method that reaches itself again (``super().serialize()``) returns what its
             # other return statements do
+            before = set(self._returns)
             self._returns[key] = OK
             verdict = OK
             for mod, stmt in found:
@@ -517,6 +532,7 @@ class Classifier:
                 )
                 if not v.ok:
                     verdict = Verdict(False, f".{name}() returns {v.reason}", v.model)
+                    self._forget(before)
                     break
             self._returns[key] = verdict
         return self._returns[key]
@@ -527,8 +543,11 @@ class Classifier:
         module: str,
         assigned: dict[str, cst.BaseExpression] | None = None,
         strict: bool = True,
+        literal: bool = False,
     ) -> Verdict:
-        """Is a value expression plain data? ``strict``: unknown calls count as not plain."""
+        """Is a value expression plain data? ``strict``: unknown calls count as not plain;
+        ``literal``: inside a literal, where a monolith function's call is judged as its
+        return statements would be (an argument, not strict, still judges such calls strictly)."""
         assigned = assigned or {}
         if isinstance(
             expr,
@@ -559,13 +578,13 @@ class Classifier:
             if expr.value in SESSION_NAMES:
                 return Verdict(False, f"{expr.value!r} is a session or connection")
             if expr.value in assigned and assigned[expr.value] is not expr:
-                return self.expression(assigned.pop(expr.value), module, assigned, strict)
+                return self.expression(assigned.pop(expr.value), module, assigned, strict, literal)
             return OK if not strict else Verdict(False, f"cannot tell what {expr.value!r} holds")
         if isinstance(expr, cst.Attribute):
             attr = expr.attr.value
             stored = _dotted(expr)  # a private attribute the function itself stores
             if stored in assigned and assigned[stored] is not expr:
-                return self.expression(assigned.pop(stored), module, assigned, strict)
+                return self.expression(assigned.pop(stored), module, assigned, strict, literal)
             if attr in self.model_vars:
                 key = self.model_vars[attr]
                 return Verdict(
@@ -574,34 +593,36 @@ class Classifier:
             return OK if not strict else Verdict(False, "cannot tell what an attribute holds")
         if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
             for el in expr.elements:  # inside a literal, names are judged by their names only
-                v = self.expression(el.value, module, assigned, strict=False)
+                v = self.expression(el.value, module, assigned, strict=False, literal=True)
                 if not v.ok:
                     return v
             return OK
         if isinstance(expr, cst.Dict):
             for item in expr.elements:
                 if isinstance(item, cst.DictElement):
-                    v = self.expression(item.value, module, assigned, strict=False)
+                    v = self.expression(item.value, module, assigned, strict=False, literal=True)
                     if not v.ok:
                         return v
             return OK
         if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
-            return self.expression(expr.elt, module, {}, strict=False)
+            return self.expression(expr.elt, module, {}, strict=False, literal=True)
         if isinstance(expr, cst.DictComp):
-            return self.expression(expr.value, module, {}, strict=False)
+            return self.expression(expr.value, module, {}, strict=False, literal=True)
         if isinstance(
             expr, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison, cst.BooleanOperation)
         ):
             return OK
         if isinstance(expr, cst.IfExp):
-            v = self.expression(expr.body, module, assigned, strict)
-            return v if not v.ok else self.expression(expr.orelse, module, assigned, strict)
+            v = self.expression(expr.body, module, assigned, strict, literal)
+            if not v.ok:
+                return v
+            return self.expression(expr.orelse, module, assigned, strict, literal)
         if isinstance(expr, cst.Call):
             name = _dotted(expr.func)
             last = name.split(".")[-1]
             stored = _stored(expr)  # ``getattr(obj, "_cache", None)`` of what it stores
             if stored in assigned and assigned[stored] is not expr:
-                return self.expression(assigned.pop(stored), module, assigned, strict)
+                return self.expression(assigned.pop(stored), module, assigned, strict, literal)
             if last in self.model_names:
                 return Verdict(False, f"builds a {last} (ORM model)", self.model_names[last])
             queried = self._queried_model(expr) if last in ROW_RESULTS else None
@@ -663,8 +684,14 @@ class Classifier:
             if callee is not None:
                 given = self._passed_back(expr, *callee)
                 if given is not None:  # ``return model`` of ``create(model)``: the argument
-                    return self.expression(given, module, assigned, strict)
-                return self._returns_of(*callee)
+                    return self.expression(given, module, assigned, strict, literal)
+                # judged as its returns would be in the literal, unless it is handed what is
+                # no data there (a model class: ``get_instance(Model, key)`` gives its row)
+                lenient = literal and all(
+                    self.expression(a.value, module, dict(assigned), strict=False).ok
+                    for a in expr.args
+                )
+                return self._returns_of(*callee, strict=not lenient)
             if strict and isinstance(expr.func, cst.Attribute):
                 method = self._method_returns(last)
                 if method is not None:

@@ -610,11 +610,9 @@ def relations(
     return out
 
 
-def secondary_relations(node: cst.ClassDef) -> dict[str, str]:
-    """Many-to-many relationships of a model class (``relationship(T, secondary=...)``):
-    attribute -> target class name. Only the row's owner can read them (its association
-    table), so a copy asks it when the target is that owner's too (``runtime.ReadRow``)."""
-    out: dict[str, str] = {}
+def relationship_calls(node: cst.ClassDef) -> dict[str, tuple[str, cst.Call]]:
+    """attribute -> (target class name, the ``relationship(Target, ...)`` call) of a class."""
+    out: dict[str, tuple[str, cst.Call]] = {}
     for target, value in _class_assignments(node):
         if (
             isinstance(target, cst.Name)
@@ -622,15 +620,25 @@ def secondary_relations(node: cst.ClassDef) -> dict[str, str]:
             and dotted(value.func).split(".")[-1] in ("relationship", "relation")
             and value.args
             and value.args[0].keyword is None
-            and _keyword(value, "secondary") is not None
         ):
             first = value.args[0].value
             name = (
                 str(first.evaluated_value) if isinstance(first, cst.SimpleString) else dotted(first)
             ).split(".")[-1]
             if name.isidentifier():
-                out[target.value] = name
+                out[target.value] = (name, value)
     return out
+
+
+def secondary_relations(node: cst.ClassDef) -> dict[str, str]:
+    """Many-to-many relationships of a model class (``relationship(T, secondary=...)``):
+    attribute -> target class name. Only the row's owner can read them (its association
+    table), so a copy asks it when the target is that owner's too (``runtime.ReadRow``)."""
+    return {
+        attr: name
+        for attr, (name, call) in relationship_calls(node).items()
+        if _keyword(call, "secondary") is not None
+    }
 
 
 def _target_key(keys: cst.BaseExpression | None, rel: str) -> str | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from migrator.extraction import codegen, frameworks, queries, writes
+from migrator.extraction import codegen, frameworks, hints, queries, writes
 from migrator.extraction.data import (
     attribute_spans,
     cut_foreign_links,
@@ -459,6 +459,9 @@ def _service(
         for k, o in model_owner.items()
         if o not in (svc, KERNEL) and k.split(":")[1] not in local_models
     }
+    rel_targets = hints.relationship_targets(
+        {k.split(":")[1]: c.node for k, c in sorted(tree.models.items())}
+    )
     files: dict[str, str] = {}
     reverse = reverse_keys({k.split(":")[1]: c.node for k, c in sorted(tree.models.items())})
     for m, code in sorted(codes.items()):
@@ -471,6 +474,15 @@ def _service(
             module = module.visit(queries.SessionQueries(stand_ins))
             # ``session.add(row)`` / ``delete(row)`` of a copy: its owner writes it
             module = module.visit(writes.SessionWrites(min(stand_ins)))
+        # loading hints through another service's model: cut to their local part, or dropped
+        bindings = hints.hint_bindings(tree.info(m))
+        if bindings:
+            rule = hints.Rule(bindings, set(local_models), set(foreign_models), rel_targets)
+            hinted = hints.dropped_uses(tree.info(m), rule)
+            module = module.visit(hints.LoaderHints(rule))
+            for c in ex.couplings:
+                if (c.service, c.file, c.kind, c.converted) == (svc, tree.rel(m), "model", False):
+                    c.converted = (c.line, c.uses.rpartition(":")[2]) in hinted
         code = module.code
         if any(c.table for c in tree.info(m).classes.values()):
             code, cuts = cut_foreign_links(
