@@ -569,7 +569,9 @@ class FlaskPlugin:
                     passed.update(o.value for o in operands if type(o) is cst.Name)
                 cls = u.last(u.callee(value)) or ""
                 kind = _OBJECT_KINDS.get(cls) or (
-                    "api" if cls.endswith("Api") and cls[:1].isupper() else None
+                    "api"
+                    if (cls.endswith("Api") and cls[:1].isupper()) or cls in api_classes
+                    else None
                 )
                 if type(value) is cst.Call and not kind:  # ``users = make_bp("/users")``
                     made.update(((id(scope), n), value) for n in names)

@@ -607,6 +607,43 @@ def test_api_subclass_wrappers_resource_decorators_and_restx_namespaces() -> Non
     }
 
 
+def test_an_api_subclass_not_named_api_bound_later_with_init_app() -> None:
+    """``class ApiExt(Api)`` whose ``add_org_resource`` rewrites its URLs before
+    ``self.add_resource``; ``api = ApiExt()`` bound to the app later (``init_app``)."""
+    g = mini_graph(
+        {
+            "pkg/__init__.py": "",
+            "pkg/api.py": """
+            from flask_restful import Api, Resource
+
+            def org_scoped(url):
+                return "/<org_slug>" + url
+
+            class ApiExt(Api):
+                def add_org_resource(self, resource, *urls, **kwargs):
+                    urls = [org_scoped(url) for url in urls]
+                    return self.add_resource(resource, *urls, **kwargs)
+
+            api = ApiExt()
+
+            class Queries(Resource):
+                def get(self): ...
+                def post(self): ...
+
+            api.add_org_resource(Queries, "/api/queries", endpoint="queries")
+        """,
+            "pkg/app.py": """
+            from flask import Flask
+            from pkg.api import api
+
+            app = Flask(__name__)
+            api.init_app(app)
+        """,
+        }
+    )
+    assert routes(g) == {(m, "/api/queries", "pkg.api:Queries") for m in ("GET", "POST")}
+
+
 def test_blueprint_factory_takes_its_prefix_from_each_call() -> None:
     g = mini_graph(
         {
