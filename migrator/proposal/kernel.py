@@ -403,13 +403,17 @@ def plumbing_packages(ug: UnitGraph, assignment: dict[str, str], business: Set[s
     users = _users(ug)
     wide = max(3, math.ceil(WIDE * len(set(assignment.values()))))
     out: set[str] = set()
-    for _d, us in sorted(members.items()):
+    for _domain, us in sorted(members.items()):
         paths = [module_of(u).split(".") for u in us]
         if not all(CORE_WORDS & set(p[:-1]) for p in paths):
             continue
         own = [u for u, p in zip(us, paths, strict=True) if not ADAPTER_WORDS & set(p)]
+        inside = set(us)
         services = {
-            assignment[a] for u in own for a in users.get(u, ()) if a in assignment and a not in us
+            assignment[a]
+            for u in own
+            for a in users.get(u, ())
+            if a in assignment and a not in inside
         }
         if len(services) >= wide:
             out.update(own)
