@@ -121,6 +121,16 @@ class Concepts:
         self.adapter_of: dict[str, str] = {}
         self.of: dict[str, str] = {m: self._concept(m) for m in self.modules}
         self._leaf_concepts()
+        self._commands()
+
+    def _commands(self) -> None:
+        """A Django command's file is named by what it does (``sendalerts.py``,
+        ``rebuild_campaign_caches.py``): it names a concept only when other code does too."""
+        command = {m for m in self.modules if ".management.commands." in f".{m}."}
+        elsewhere = {c for m, c in self.of.items() if c and m not in command}
+        for m in sorted(command):
+            if self.of[m] not in elsewhere:
+                self.of[m] = ""
 
     def _project_package(self, tops: set[str]) -> set[str]:
         """The one top package with ``settings`` and ``urls`` (of several, the one that also

@@ -838,3 +838,15 @@ def test_an_api_layer_of_feature_packages_is_no_service() -> None:
     for d in names:
         for part in ("mutations", "types", "resolvers"):
             assert plan.service_of(f"shop.graphql.{d}.{part}") == plan.service_of(f"shop.{d}.m0")
+
+
+def test_a_django_command_names_a_concept_only_when_other_code_does() -> None:
+    """``management/commands/sendalerts.py`` is named by what it does: no concept (it goes
+    where its code leads). A command named after a concept other code has keeps it."""
+    modules = ["hc", "hc.api", "hc.api.models", "hc.accounts", "hc.accounts.models"]
+    modules += ["hc.accounts.views", "hc.logs", "hc.logs.models", "hc.logs.views"]
+    commands = "hc.api.management.commands"
+    modules += ["hc.api.management", commands, f"{commands}.sendalerts", f"{commands}.accounts"]
+    c = Concepts(modules, {"check", "account", "log"})
+    assert c.of[f"{commands}.sendalerts"] == ""
+    assert c.of[f"{commands}.accounts"] == c.of["hc.accounts.views"] == "account"
