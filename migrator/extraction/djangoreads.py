@@ -138,17 +138,37 @@ WRITES = {
 }
 
 
-def custom_read(classifier: Classifier, model: str, method: str) -> str:
+def custom_read(
+    classifier: Classifier, model: str, method: str, call: cst.Call | None = None
+) -> str:
     """Why ``Model.objects.<method>(...)``, a method of the model's own manager or queryset
     class, cannot be run by the owner for a read model ('' when it can): it must give a
     queryset of the model (every ``return`` a chain on ``self``), change nothing, and use its
-    parameters only as values (filter lookups, tests), since a row crosses as its key."""
+    parameters only as values (filter lookups, tests), since a row crosses as its key. A
+    parameter that ``call`` fills with the request's user (``request.user``) may be read as
+    a row: the owner gets its own user of that key (``runtime.USER``), as for a request."""
     for cls in _manager_classes(classifier, model, frozenset()):
         module, _, name = cls.partition(":")
         for stmt in getattr(classifier.tree.info(module).classes[name].node.body, "body", []):
             if isinstance(stmt, cst.FunctionDef) and stmt.name.value == method:
-                return _queryset_method(stmt)
+                return _queryset_method(stmt, _user_params(stmt, call))
     return f"{method} is not a method of {model.partition(':')[2]}'s manager"
+
+
+def request_user(expr: cst.BaseExpression) -> bool:
+    """``request.user`` or ``self.request.user``: the user Django's middleware set, a row
+    of the user model every service shares (or ``AnonymousUser``)."""
+    name = dotted(expr)
+    return name == "request.user" or name.endswith(".request.user")
+
+
+def _user_params(func: cst.FunctionDef, call: cst.Call | None) -> frozenset[str]:
+    """Parameters of the manager method ``func`` that ``call`` fills with the request's
+    user."""
+    if call is None or any(a.star for a in call.args):
+        return frozenset()
+    found = {_param_for(func, call, a, True) for a in call.args if request_user(a.value)}
+    return frozenset(p for p in found if p is not None)
 
 
 def _manager_classes(classifier: Classifier, model: str, seen: frozenset[str]) -> list[str]:
@@ -210,7 +230,7 @@ def _names(expr: cst.CSTNode) -> list[str]:
     return finder.names
 
 
-def _queryset_method(func: cst.FunctionDef) -> str:
+def _queryset_method(func: cst.FunctionDef, users: frozenset[str] = frozenset()) -> str:
     params = [p.name.value for p in func.params.params[1:]] + [
         p.name.value for p in func.params.kwonly_params
     ]
@@ -220,8 +240,9 @@ def _queryset_method(func: cst.FunctionDef) -> str:
     func.body.visit(facts)
     if facts.writes:
         return f"{func.name.value} changes rows ({', '.join(sorted(facts.writes))})"
-    if facts.used_as_row:
-        return f"{func.name.value} reads attributes of {', '.join(sorted(facts.used_as_row))}"
+    if facts.used_as_row - users:
+        rows = sorted(facts.used_as_row - users)
+        return f"{func.name.value} reads attributes of {', '.join(rows)}"
     local = {"self"}
     changed = True
     while changed:  # names bound to a queryset made from self

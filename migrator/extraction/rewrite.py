@@ -162,8 +162,9 @@ class _Uses(cst.CSTVisitor):
         self.methods: dict[str, dict[int, list[Method]]] = {}
         #: the last call of each read chain: (its method, "", the call, attribute read at once)
         self.read_ends: dict[str, dict[int, list[Method]]] = {}
-        #: lines where a Django read chain calls a method of the model's own manager
-        self.custom: dict[str, dict[int, set[str]]] = {}
+        #: lines where a Django read chain calls a method of the model's own manager (its
+        #: name and the call)
+        self.custom: dict[str, dict[int, list[tuple[str, cst.Call]]]] = {}
         #: why a read chain is not sent, by the lines of its expression (see _read_chain)
         self.why: dict[int, str] = {}
         self._scopes: list[str] = []  # "class" | "function" | "route", innermost last
@@ -418,8 +419,8 @@ class _Uses(cst.CSTVisitor):
                     return False
                 if custom:  # the model's own manager method: judged by Analyzer._custom_reads
                     line = self.get_metadata(PositionProvider, node).start.line
-                    self.custom.setdefault(node.value, {}).setdefault(line, set()).add(
-                        attr.attr.value
+                    self.custom.setdefault(node.value, {}).setdefault(line, []).append(
+                        (attr.attr.value, call)
                     )
             else:
                 names = (
@@ -883,7 +884,7 @@ class Analyzer:
                         continue
                     if methods or line in uses.reads.get(binding, ()):
                         ends = uses.read_ends.get(binding, {}).get(line, [])
-                        custom = uses.custom.get(binding, {}).get(line, set())
+                        custom = uses.custom.get(binding, {}).get(line, [])
                         if self._rows_read(module, out, ref, ends) and self._custom_reads(
                             out, ref, custom
                         ):
@@ -1005,14 +1006,19 @@ class Analyzer:
         self._take_related(out.clients.get(ref.target_module))
         return True
 
-    def _custom_reads(self, out: ServiceRefs, ref: Ref, methods: set[str]) -> bool:
+    def _custom_reads(
+        self, out: ServiceRefs, ref: Ref, methods: list[tuple[str, cst.Call]]
+    ) -> bool:
         """Each manager method called in the read chain is one the owner runs for a read
         model (``djangoreads.custom_read``)."""
         entry = self._model_entry(out, ref)
         return not methods or (
             entry is not None
             and entry.model is not None
-            and not any(djangoreads.custom_read(self.classifier, entry.model, m) for m in methods)
+            and not any(
+                djangoreads.custom_read(self.classifier, entry.model, m, call)
+                for m, call in methods
+            )
         )
 
     @staticmethod

@@ -179,13 +179,7 @@ def _request(data: dict[str, Any]) -> Any:
     if data["LANGUAGE_CODE"] is not None:
         request.LANGUAGE_CODE = data["LANGUAGE_CODE"]
     if "user" in data:
-        from django.contrib.auth import get_user_model  # type: ignore[import-untyped]
-        from django.contrib.auth.models import AnonymousUser  # type: ignore[import-untyped]
-
-        user = None
-        if data["user"] is not None:
-            user = get_user_model()._default_manager.filter(pk=data["user"]).first()
-        request.user = user if user is not None else AnonymousUser()
+        request.user = _user_of({USER: data["user"]})
     return request
 
 
@@ -728,12 +722,15 @@ class ReadQuery:
 
     def __getattr__(self, name: str) -> Any:
         """A method of the model's own manager or queryset (``objects.visible(shop)``): the
-        owner runs it, with rows sent as their keys."""
-        if name.startswith("_"):
+        owner runs it, with rows sent as their keys and the request's user as ``USER``.
+        Django's expression protocol is not such a method: a read model handed to the
+        caller's own query (``filter(id__in=ids)``) is a list of values there."""
+        if name.startswith("_") or name in _EXPRESSION_PROTOCOL:
             raise AttributeError(name)
 
         def step(*args: Any, **kwargs: Any) -> ReadQuery:
-            return self._step("call", [name, *map(_key_of, args)], kwargs)
+            sent = {k: _user_or_key(v) for k, v in kwargs.items()}
+            return self._step("call", [name, *map(_user_or_key, args)], sent)
 
         return step
 
@@ -1180,6 +1177,40 @@ def _own_write(session: Any, model: Any, key: Any, values: dict) -> dict[str, An
     return answer
 
 
+#: names Django asks a lookup value for to tell an expression from a plain value
+_EXPRESSION_PROTOCOL = frozenset({"resolve_expression", "as_sql", "get_compiler", "query"})
+#: marks the request's user on the wire: ``{USER: key}`` (None: ``AnonymousUser``), which the
+#: owner reads again from the user model every service shares (see ``_request``)
+USER = "__user__"
+
+
+def _user_or_key(value: Any) -> Any:
+    """An argument of an owner's manager method: the Django user as ``{USER: key}``, any
+    other row by its key (``_key_of``)."""
+    if type(value).__name__ == "AnonymousUser":
+        return {USER: None}
+    if "django" in sys.modules and _is_row(value):
+        from django.contrib.auth import get_user_model  # type: ignore[import-untyped]
+
+        if isinstance(value, get_user_model()):
+            return {USER: value.pk}
+    return _key_of(value)
+
+
+def _user_of(value: Any) -> Any:
+    """``{USER: key}`` as the owner's own user of that key (``AnonymousUser`` when there is
+    none); anything else as it came."""
+    if not (isinstance(value, dict) and set(value) == {USER}):
+        return value
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import AnonymousUser  # type: ignore[import-untyped]
+
+    user = None
+    if value[USER] is not None:
+        user = get_user_model()._default_manager.filter(pk=value[USER]).first()
+    return user if user is not None else AnonymousUser()
+
+
 def _key_of(value: Any) -> Any:
     """A filter's value as the owner can match it: a row (a read model's copy, or a row of
     this service) by its key, a list of them by their keys."""
@@ -1249,7 +1280,9 @@ def _django_steps(rows: Any, steps: list[Any], model: Any) -> tuple[Any, bool]:
     shaped = False
     for name, args, kwargs in steps:
         if name == "call":
-            rows = _own_method(rows, args[0], model)(*args[1:], **kwargs)
+            rows = _own_method(rows, args[0], model)(
+                *map(_user_of, args[1:]), **{k: _user_of(v) for k, v in kwargs.items()}
+            )
         elif name in ("filter", "exclude"):
             rows = getattr(rows, name)(*(_q_from(a) for a in args), **kwargs)
         elif name in ("order_by", "distinct", "values"):

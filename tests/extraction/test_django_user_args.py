@@ -1,0 +1,111 @@
+"""The request's user handed to another service's manager method
+(``Shop.objects.get_for_user(request.user)``, whose method reads ``user.is_superuser``): the
+read model sends the user as its key (``runtime.USER``) and the owner runs the method with its
+own user of that key, as it does for a request it rebuilds, so the read counts as converted.
+Any other row read so by the method still does not cross (it would arrive as a bare key).
+
+Steps: copy ``fixtures/tinydj_app``, give catalog's Product a queryset method that reads its
+``user`` parameter, and orders a view calling it with ``request.user`` and with another row;
+build the extraction with the two-service plan of test_frameworks. The runtime half runs in a
+subprocess with Django's auth app on an in-memory SQLite database.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from migrator.extraction import build_extraction
+
+from .test_django_reads import _app, _plan
+
+QUERYSET = """    def for_user(self, user, limit=None):
+        if getattr(user, "is_superuser", False):
+            return self.all()
+        return self.filter(price__lt=user.id * 100)
+
+    def priced(self"""
+
+VIEWS = """
+
+def mine(request):
+    return list(Product.objects.for_user(request.user).values_list("sku", flat=True))
+
+
+class Mine(View):
+    def get(self, request):
+        return list(Product.objects.for_user(user=self.request.user).values_list("id", flat=True))
+
+
+def theirs(request, other):
+    return list(Product.objects.for_user(other).values_list("sku", flat=True))
+"""
+
+
+def test_a_manager_method_reading_the_request_user_is_run_by_the_owner(tmp_path: Path) -> None:
+    from migrator.analysis import analyze
+
+    root = _app(tmp_path)
+    models = root / "tinydj" / "catalog" / "models.py"
+    models.write_text(models.read_text().replace("    def priced(self", QUERYSET, 1))
+    report = root / "tinydj" / "orders" / "report.py"
+    text = report.read_text() + VIEWS
+    report.write_text(text)
+    lines = text.splitlines()
+    at = {
+        name: next(i + 1 for i, line in enumerate(lines) if f"for_user({name}" in line)
+        for name in ("request.user", "user=self.request.user", "other")
+    }
+    ex = build_extraction(_plan(), analyze(root), root)
+    uses = {c.line: c.converted for c in ex.couplings if c.file == "tinydj/orders/report.py"}
+    assert uses[at["request.user"]] is True
+    assert uses[at["user=self.request.user"]] is True
+    assert uses[at["other"]] is False  # a row other than the user arrives as its key
+
+
+DRIVE = """
+import django
+from django.conf import settings
+
+settings.configure(
+    INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes"],
+    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+    DEFAULT_AUTO_FIELD="django.db.models.AutoField",
+)
+django.setup()
+from django.contrib.auth.models import AnonymousUser, Group, User
+from django.core.management import call_command
+
+from migrator.extraction import runtime
+
+call_command("migrate", run_syncdb=True, verbosity=0)
+boss = User.objects.create(username="boss", is_superuser=True)
+clerk = User.objects.create(username="clerk")
+sent = runtime._user_or_key(boss)
+assert sent == {runtime.USER: boss.pk}, sent
+back = runtime._user_of(sent)
+assert back == boss and back.is_superuser, back
+assert runtime._user_of(runtime._user_or_key(AnonymousUser())).is_anonymous
+assert runtime._user_of({runtime.USER: 999}).is_anonymous  # no such user here
+group = Group.objects.create(name="staff")
+assert runtime._user_or_key(group) == group.pk  # any other row: its key, as before
+query = runtime.ReadModel("shops", "Shop").objects.get_for_user(clerk, who=boss)
+step = query.steps[-1]
+assert step == ["call", ["get_for_user", {runtime.USER: clerk.pk}], {"who": {runtime.USER: boss.pk}}], step
+# a read model handed to the caller's own query is a list of values there, not an expression
+assert not hasattr(query, "resolve_expression") and not hasattr(query, "as_sql")
+print("ok")
+"""
+
+
+def test_the_request_user_crosses_as_the_owners_user_of_that_key() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(DRIVE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
