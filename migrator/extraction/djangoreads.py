@@ -283,6 +283,11 @@ class _Body(cst.CSTVisitor):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False  # a nested function is judged where it is called
 
+    def visit_IfExp(self, node: cst.IfExp) -> bool:
+        """``shop.pk if isinstance(shop, Shop) else shop``: the key of a row or of a key, which
+        a row sent as its key gives alike (a key is never a model's instance)."""
+        return _key_or_row(node, self.params) is None
+
     def visit_Call(self, node: cst.Call) -> None:
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in WRITES:
             self.writes.add(node.func.attr.value)
@@ -306,6 +311,24 @@ class _Body(cst.CSTVisitor):
         for t in node.targets:
             if isinstance(t.target, cst.Name):
                 self.assigned.append((t.target.value, node.value))
+
+
+def _key_or_row(node: cst.IfExp, params: set[str]) -> str | None:
+    """The parameter of ``p.pk if isinstance(p, M) else p`` (``.id`` alike), else None."""
+    test, body, other = node.test, node.body, node.orelse
+    if not (
+        isinstance(test, cst.Call)
+        and dotted(test.func) == "isinstance"
+        and len(test.args) == 2
+        and isinstance(other, cst.Name)
+        and other.value in params
+        and _is_name(test.args[0].value, other.value)
+        and isinstance(body, cst.Attribute)
+        and _is_name(body.value, other.value)
+        and body.attr.value in ("pk", "id")
+    ):
+        return None
+    return other.value
 
 
 # -- a Django request handed to another service's function ------------------------------------

@@ -1,8 +1,11 @@
-"""The request's user handed to another service's manager method
+"""Arguments of another service's manager method that the owner runs for a read model.
+
+The request's user handed to another service's manager method
 (``Shop.objects.get_for_user(request.user)``, whose method reads ``user.is_superuser``): the
 read model sends the user as its key (``runtime.USER``) and the owner runs the method with its
 own user of that key, as it does for a request it rebuilds, so the read counts as converted.
-Any other row read so by the method still does not cross (it would arrive as a bare key).
+Any other row read so by the method still does not cross (it would arrive as a bare key),
+but for ``p.pk if isinstance(p, Model) else p``, which gives its key alike.
 
 Steps: copy ``fixtures/tinydj_app``, give catalog's Product a queryset method that reads its
 ``user`` parameter, and orders a view calling it with ``request.user`` and with another row;
@@ -25,6 +28,14 @@ QUERYSET = """    def for_user(self, user, limit=None):
         if getattr(user, "is_superuser", False):
             return self.all()
         return self.filter(price__lt=user.id * 100)
+
+    def in_range(self, low=None):
+        key = low.pk if isinstance(low, Product) else low
+        return self.filter(id__gte=key) if low else self.all()
+
+    def named(self, like=None):
+        key = like.pk if isinstance(like, Product) else like.sku
+        return self.filter(id__gte=key)
 
     def priced(self"""
 
@@ -63,6 +74,21 @@ def test_a_manager_method_reading_the_request_user_is_run_by_the_owner(tmp_path:
     assert uses[at["request.user"]] is True
     assert uses[at["user=self.request.user"]] is True
     assert uses[at["other"]] is False  # a row other than the user arrives as its key
+
+
+def test_the_key_of_a_row_or_of_a_key_is_read_by_value(tmp_path: Path) -> None:
+    from migrator.extraction.convert import Classifier
+    from migrator.extraction.djangoreads import custom_read
+    from migrator.extraction.source import SourceTree
+
+    root = _app(tmp_path)
+    models = root / "tinydj" / "catalog" / "models.py"
+    models.write_text(models.read_text().replace("    def priced(self", QUERYSET, 1))
+    classifier = Classifier(SourceTree(root, ["tinydj"]))
+    product = "tinydj.catalog.models:Product"
+    assert custom_read(classifier, product, "in_range") == ""
+    assert custom_read(classifier, product, "named") == "named reads attributes of like"
+    assert custom_read(classifier, product, "for_user") == "for_user reads attributes of user"
 
 
 DRIVE = """
