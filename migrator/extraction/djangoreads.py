@@ -540,3 +540,122 @@ class _RequestBody(cst.CSTVisitor):
     def visit_Name(self, node: cst.Name) -> None:
         if node.value == self.param and id(node) not in self._fine:
             self._fail("is used as a whole (returned, stored or tested), not only read")
+
+
+# -- a read model's queryset kept in a variable --------------------------------------------------
+#: steps after which a read model's chain is still a queryset (``runtime.ReadQuery``), which a
+#: variable may hold and refine; ``all()`` is not one: the read model answers it with a list
+QUERYSET_STEPS = (FIELD_ARGS - {"values_list", "values"}) | {"filter", "exclude", "none"}
+#: reads whose answer is one row (or None)
+ROW_STEPS = {"get", "first"}
+
+
+class QuerysetUses:
+    """What ``func`` does with the read model's queryset its ``names`` hold (``qs =
+    Model.objects.filter(...)``): ``why`` it is used for more than the read model's queryset
+    does ('' when not), the calls whose answer is a row or a list of rows (``qs.first()``,
+    ``qs.all()``) and the names that hold its rows (``for row in qs``), for the caller to judge
+    as rows. A step refines it (``qs = qs.filter(...)``, another name bound to a refined
+    chain holds it too); a plain answer (``values_list``, ``count``, ``exists``, ``aggregate``)
+    is data; ``len(qs)`` and ``if qs`` count its rows. Anything else (returned, handed on,
+    sliced) is more."""
+
+    def __init__(self, func: cst.FunctionDef, call: cst.Call) -> None:
+        self.why = ""
+        #: the calls whose answer is a row or a list of rows, with the attribute read of it at
+        #: once (or None)
+        self.rows: list[tuple[cst.Call, str | None]] = []
+        self.row_names: set[str] = set()
+        self._parent: dict[int, cst.CSTNode] = {}
+        stack: list[cst.CSTNode] = [func]
+        while stack:
+            node = stack.pop()
+            for child in node.children:
+                self._parent[id(child)] = node
+                stack.append(child)
+        above = self._parent.get(id(call))
+        names = {
+            t.target.value
+            for t in (above.targets if isinstance(above, cst.Assign) else [])
+            if isinstance(t.target, cst.Name)
+        }
+        #: the names that hold the queryset (none: ``call`` is not kept in a variable)
+        self.names = set(names)
+        todo = list(names)
+        while todo and not self.why:
+            todo += self._judge(func, todo.pop())
+
+    def _up(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        return self._parent.get(id(node))
+
+    def _judge(self, func: cst.FunctionDef, name: str) -> list[str]:
+        """Judge every use of ``name``; the new names that hold the queryset too."""
+        more: list[str] = []
+        uses: list[cst.Name] = []
+
+        class _Find(cst.CSTVisitor):
+            def visit_Name(self, node: cst.Name) -> None:
+                if node.value == name:
+                    uses.append(node)
+
+        func.body.visit(_Find())
+        for node in uses:
+            above = self._up(node)
+            if (isinstance(above, cst.Attribute) and above.attr is node) or (
+                isinstance(above, cst.Arg) and above.keyword is node
+            ):
+                continue  # another thing's attribute, a keyword
+            if isinstance(above, cst.AssignTarget):
+                continue  # what it is bound to is judged where that is made
+            why = self._use(node, more)
+            if why:
+                self.why = why
+                return []
+        return more
+
+    def _use(self, node: cst.Name, more: list[str]) -> str:
+        """Why this use of the queryset is more than a read ('' when it is not)."""
+        current: cst.CSTNode = node
+        last = ""
+        while True:
+            attr = self._up(current)
+            call = self._up(attr) if isinstance(attr, cst.Attribute) else None
+            if not (
+                isinstance(attr, cst.Attribute)
+                and attr.value is current
+                and isinstance(call, cst.Call)
+                and call.func is attr
+            ):
+                break
+            last = attr.attr.value
+            if last not in QUERYSET_STEPS | ROW_STEPS | PLAIN | {"all"}:
+                return f"calls .{last}() of the queryset"
+            if not step_sendable(last, call) or last in WRITE_STEPS:
+                return f"calls .{last}() with what a read model cannot send"
+            current = call
+            if last not in QUERYSET_STEPS:
+                break
+        above = self._up(current)
+        if last in PLAIN:
+            return ""
+        if last in ROW_STEPS or last == "all":
+            read = above.attr.value if isinstance(above, cst.Attribute) else None
+            self.rows.append((current, read))  # type: ignore[arg-type]
+            return ""
+        if isinstance(above, (cst.For, cst.CompFor)) and above.iter is current:
+            if isinstance(above.target, cst.Name):
+                self.row_names.add(above.target.value)
+                return ""
+            return "unpacks the rows of the queryset"
+        if isinstance(above, cst.If) and above.test is current:
+            return ""
+        if isinstance(above, cst.Arg) and dotted(self._up(above).func) in ("len", "bool"):  # type: ignore[union-attr]
+            return ""
+        if isinstance(above, cst.Assign) and len(above.targets) == 1:
+            target = above.targets[0].target
+            if isinstance(target, cst.Name):
+                if target.value not in self.names:
+                    self.names.add(target.value)
+                    more.append(target.value)
+                return ""
+        return "uses the queryset for more than reading it"

@@ -628,6 +628,25 @@ class Analyzer:
             )
         return ""
 
+    def _queryset_misuse(self, module: str, call: cst.Call, model: str) -> str:
+        """Why the caller needs more than a read model's queryset from ``call`` ('' when not):
+        kept in a variable, it may only be refined and read (``djangoreads.QuerysetUses``),
+        and the rows it gives only read for their columns; not kept, it is judged as its
+        rows, as any other read."""
+        func = _enclosing(self.tree.info(module).module, call)
+        uses = djangoreads.QuerysetUses(func, call) if func is not None else None
+        if uses is None or not uses.names:
+            return self._row_misuse(module, call, model, writable=True)
+        if uses.why:
+            return f"the caller {uses.why}"
+        columns = self._columns(model)
+        for row, read in uses.rows:
+            why = self._row_misuse(module, row, model, writable=True) if read is None else ""
+            if why or (read is not None and read not in columns):
+                return why or f"the caller reads .{read} of the row, which is not a column"
+        rows = _aliases(func, uses.row_names) if uses.row_names else set()  # type: ignore[arg-type]
+        return self._misuse(func, rows, model, writable=True) if rows else ""  # type: ignore[arg-type]
+
     def _row_writes(self, model: str) -> set[str]:
         """Methods of ``model``'s own code that write its row (writes.write_methods)."""
         if model not in self._writes:
@@ -1000,7 +1019,14 @@ class Analyzer:
                 if read not in self._columns(entry.model):
                     self._related = {}
                     return False
-            elif self._row_misuse(module, call, entry.model, writable=True):
+            elif op in djangoreads.QUERYSET_STEPS and self._queryset_misuse(
+                module, call, entry.model
+            ):
+                self._related = {}
+                return False
+            elif op not in djangoreads.QUERYSET_STEPS and self._row_misuse(
+                module, call, entry.model, writable=True
+            ):
                 self._related = {}
                 return False
         self._take_related(out.clients.get(ref.target_module))

@@ -135,3 +135,79 @@ def test_the_request_user_crosses_as_the_owners_user_of_that_key() -> None:
         cwd=Path(__file__).resolve().parents[2],
     )
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
+
+
+SHELF = """
+
+def shelf(request):
+    cheap = Product.objects.filter(price__lt=500)
+    if request.GET.get("below"):
+        cheap = cheap.filter(price__lt=int(request.GET["below"]))
+    first = cheap.order_by("price").first()
+    skus = [p.sku for p in cheap.order_by("sku")]
+    top = cheap.order_by("-price").first().sku
+    return JsonResponse({"first": first.sku, "skus": skus, "top": top, "n": cheap.count(),
+                         "ids": sorted(cheap.values_list("id", flat=True))})
+
+
+def sliced(request):
+    cheap = Product.objects.filter(price__lt=500)
+    return JsonResponse({"skus": [p.sku for p in cheap[:2]]})
+
+
+def changed(request):
+    cheap = Product.objects.filter(price__lt=500)
+    for p in cheap:
+        p.stock = 0
+    return JsonResponse({})
+"""
+
+
+def _shelf_app(tmp_path: Path) -> tuple[Path, list[str]]:
+    root = _app(tmp_path)
+    report = root / "tinydj" / "orders" / "report.py"
+    text = report.read_text() + SHELF
+    report.write_text(text)
+    urls = root / "tinydj" / "orders" / "urls.py"
+    urls.write_text(
+        urls.read_text().replace(
+            "urlpatterns = [", 'urlpatterns = [path("shelf", report.shelf), ', 1
+        )
+    )
+    return root, text.splitlines()
+
+
+def test_a_queryset_kept_in_a_variable_and_refined_is_read_through_the_read_model(
+    tmp_path: Path,
+) -> None:
+    """``cheap = Product.objects.filter(...)``, refined (``cheap = cheap.filter(...)``) and
+    read (``first()``, a loop, ``count()``, ``values_list``) counts; sliced, or its rows
+    changed, it does not (a read model's queryset has no slices; its rows are copies)."""
+    from migrator.analysis import analyze
+
+    root, lines = _shelf_app(tmp_path)
+    made = [i + 1 for i, line in enumerate(lines) if "cheap = Product.objects" in line]
+    ex = build_extraction(_plan(), analyze(root), root)
+    uses = {c.line: c.converted for c in ex.couplings if c.file == "tinydj/orders/report.py"}
+    assert [uses[line] for line in made] == [True, False, False], uses
+
+
+def test_a_refined_queryset_variable_answers_from_the_owner(tmp_path: Path) -> None:
+    from .test_django_reads import serving
+    from .test_frameworks import _get
+
+    root, _ = _shelf_app(tmp_path)
+    out = tmp_path / "out"
+    from migrator.extraction import extract
+
+    extract(_plan(), None, root, out)
+    products = [("tea", 300), ("jam", 150), ("cake", 50), ("pie", 900)]
+    with serving(out, tmp_path, products) as base:
+        assert _get(base["orders"] + "/api/orders/shelf") == {
+            "first": "cake",
+            "skus": ["cake", "jam", "tea"],
+            "top": "tea",
+            "n": 3,
+            "ids": [1, 2, 3],
+        }
+        assert _get(base["orders"] + "/api/orders/shelf?below=200")["skus"] == ["cake", "jam"]
