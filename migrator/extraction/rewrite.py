@@ -598,7 +598,8 @@ class Analyzer:
         cls = model.rpartition(":")[2]
         finder = _RowUses(names, frozenset(_local_sets(func)))
         func.body.visit(finder)
-        if writable and finder.set_attrs <= columns and finder.write_ops <= {"add", "delete"}:
+        settable = self._columns(model, translated=False)
+        if writable and finder.set_attrs <= settable and finder.write_ops <= {"add", "delete"}:
             finder.changed = finder.written = ""  # sent to the owner (runtime.ReadRow)
             own = self._row_writes(model)
             finder.read = {a for a in finder.read if a not in own}
@@ -804,13 +805,15 @@ class Analyzer:
         module, name = self.tree.resolve(imp.module, imp.name)
         return module in self.tree.files and self._has(module, name)
 
-    def _columns(self, model: str, seen: frozenset[str] = frozenset()) -> set[str]:
+    def _columns(
+        self, model: str, seen: frozenset[str] = frozenset(), translated: bool = True
+    ) -> set[str]:
         """Column attributes of ``model`` and of the classes of the tree it derives from."""
         info = self.tree.models.get(model) or self._class(model)
         if info is None or model in seen:
             return set()
         out = {c for c, typ in info.columns.items() if not _relationship_type(typ)}
-        out |= _django_columns(info.node)
+        out |= _django_columns(info.node, translated)
         out |= {  # a mixin's ``@declared_attr`` columns
             n.value
             for n, v in declared_attrs(info.node)
@@ -822,7 +825,7 @@ class Analyzer:
         for base in info.bases:
             parent = self.classifier.class_of(base, module)
             if parent is not None:
-                out |= self._columns(parent, seen | {model})
+                out |= self._columns(parent, seen | {model}, translated)
         return out
 
     def _class(self, key: str):  # noqa: ANN202
@@ -1297,9 +1300,12 @@ def _relationship_type(typ: str) -> bool:
     )
 
 
-def _django_columns(node: cst.ClassDef) -> set[str]:
+def _django_columns(node: cst.ClassDef, translated: bool = True) -> set[str]:
     """Columns of a Django model class: its ``models.<X>Field(...)`` attributes, a foreign
-    key's ``<name>_id``, and ``id``/``pk`` (what ``runtime._columns`` sends of a Django row)."""
+    key's ``<name>_id``, ``id``/``pk`` and the fields of its ``TranslatedFields(...)``
+    (django-parler) in the active language unless not ``translated`` (what
+    ``runtime._columns`` sends of a Django row; a copy cannot set a translated field: the
+    owner's ``update`` has no such column)."""
     out: set[str] = set()
     for stmt in getattr(node.body, "body", []):
         for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else []:
@@ -1312,6 +1318,8 @@ def _django_columns(node: cst.ClassDef) -> set[str]:
             name, field_class = small.targets[0].target.value, dotted(small.value.func)
             if field_class.endswith(("ForeignKey", "OneToOneField")):
                 out.add(f"{name}_id")
+            elif field_class.split(".")[-1] == "TranslatedFields" and translated:
+                out |= {a.keyword.value for a in small.value.args if a.keyword is not None}
             elif field_class.endswith("Field") and "ManyToMany" not in field_class:
                 out.add(name)
     return out | {"id", "pk"} if out else out

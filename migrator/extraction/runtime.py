@@ -850,6 +850,9 @@ class ReadModel:
         **shape: Any,
     ) -> Any:
         ask: dict[str, Any] = {"filters": filters, "op": op, "key": key, **shape}
+        language = _language()
+        if language is not None:
+            ask["language"] = language
         if steps:
             ask["steps"] = list(steps)
         if values is not None:
@@ -1007,8 +1010,14 @@ def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Call
         limit: int | None = None,
         offset: int | None = None,
         attr: str | None = None,
+        language: str | None = None,
     ) -> Any:
         django = hasattr(model, "objects")
+        if django and language is not None:  # the caller's language, for translated fields
+            from django.utils import translation  # type: ignore[import-untyped]
+
+            with translation.override(language):
+                return read(filters, op, key, steps, values, where, order, limit, offset, attr)
         if op not in (*READ_OPS, *(() if django else ("related",))) and op not in (
             DJANGO_WRITES if django else SQL_WRITES
         ):
@@ -1376,10 +1385,35 @@ def _columns(row: Any) -> dict[str, Any]:
     """The column values of one ORM row (Django or SQLAlchemy), as JSON data."""
     meta = getattr(row, "_meta", None)
     if meta is not None:
-        return {f.attname: encode(getattr(row, f.attname)) for f in meta.concrete_fields}
+        data = {f.attname: encode(getattr(row, f.attname)) for f in meta.concrete_fields}
+        return {**data, **_translated(row)}
     from sqlalchemy import inspect as sa_inspect
 
     return {a.key: encode(getattr(row, a.key)) for a in sa_inspect(row).mapper.column_attrs}
+
+
+def _translated(row: Any) -> dict[str, Any]:
+    """A translatable Django row's translated fields (django-parler's ``TranslatedFields``)
+    in the active language, as the monolith's ``row.name`` read them; a field without a
+    translation there is left out (the copy fails loudly where the row raised)."""
+    parler = getattr(type(row), "_parler_meta", None)
+    out: dict[str, Any] = {}
+    for name in parler.get_translated_fields() if parler is not None else ():
+        try:
+            out[name] = encode(getattr(row, name))
+        except (AttributeError, LookupError):
+            continue
+    return out
+
+
+def _language() -> str | None:
+    """The caller's active Django language (None without Django): a read model sends it so
+    that the owner's translated fields are the ones the caller would have read."""
+    if "django.utils.translation" not in sys.modules:
+        return None
+    from django.utils.translation import get_language  # type: ignore[import-untyped]
+
+    return get_language()
 
 
 async def acall(*args: Any, **kwargs: Any) -> Any:

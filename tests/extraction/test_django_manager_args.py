@@ -15,6 +15,7 @@ subprocess with Django's auth app on an in-memory SQLite database.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -211,3 +212,95 @@ def test_a_refined_queryset_variable_answers_from_the_owner(tmp_path: Path) -> N
             "ids": [1, 2, 3],
         }
         assert _get(base["orders"] + "/api/orders/shelf?below=200")["skus"] == ["cake", "jam"]
+
+
+SHELF_MODELS = """
+from django.db import models
+from parler.models import TranslatableModel, TranslatedFields
+
+
+class Shelf(TranslatableModel):
+    code = models.CharField(max_length=10)
+    translations = TranslatedFields(name=models.CharField(max_length=40))
+"""
+
+TRANSLATED = """
+import django
+from django.conf import settings
+
+settings.configure(
+    INSTALLED_APPS=["django.contrib.contenttypes", "parler", "shelves"],
+    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+    DEFAULT_AUTO_FIELD="django.db.models.AutoField",
+    LANGUAGES=[("en", "English"), ("fi", "Finnish")],
+    LANGUAGE_CODE="en",
+    PARLER_LANGUAGES={None: ({"code": "en"}, {"code": "fi"})},
+)
+django.setup()
+from django.core.management import call_command
+from django.utils import translation
+from shelves.models import Shelf
+
+from migrator.extraction import runtime
+
+call_command("migrate", run_syncdb=True, verbosity=0)
+shelf = Shelf(code="a1")
+shelf.set_current_language("en")
+shelf.name = "Top shelf"
+shelf.set_current_language("fi")
+shelf.name = "Ylahylly"
+shelf.save()
+read = runtime.reader(Shelf)
+assert read({"code": "a1"}, "first")[0]["name"] == "Top shelf"
+assert read({"code": "a1"}, "first", language="fi")[0]["name"] == "Ylahylly"
+assert translation.get_language() == "en"  # the owner's own language is left as it was
+with translation.override("fi"):
+    assert runtime._language() == "fi"  # what a caller's read model sends
+    assert runtime._columns(Shelf.objects.get(code="a1"))["name"] == "Ylahylly"
+print("ok")
+"""
+
+
+def test_translated_fields_are_read_like_columns_but_not_set(tmp_path: Path) -> None:
+    """django-parler's ``TranslatedFields`` of another service's model: a copy reads them
+    (the owner sends them in the caller's language), a copy that sets one stays listed."""
+    from migrator.analysis import analyze
+
+    root = _app(tmp_path)
+    models = root / "tinydj" / "catalog" / "models.py"
+    models.write_text(
+        models.read_text().replace(
+            "class Product(models.Model):\n",
+            "class Product(models.Model):\n"
+            "    translations = TranslatedFields(title=models.CharField(max_length=40))\n",
+        )
+    )
+    report = root / "tinydj" / "orders" / "report.py"
+    text = report.read_text() + (
+        "\n\ndef titled(request):\n"
+        '    row = Product.objects.get(sku="tea")\n'
+        "    return row.title\n"
+        "\n\ndef retitled(request):\n"
+        '    row = Product.objects.get(sku="tea")\n'
+        '    row.title = "Tea"\n'
+    )
+    report.write_text(text)
+    lines = text.splitlines()
+    reads = [i + 1 for i, line in enumerate(lines) if 'get(sku="tea")' in line]
+    ex = build_extraction(_plan(), analyze(root), root)
+    uses = {c.line: c.converted for c in ex.couplings if c.file == "tinydj/orders/report.py"}
+    assert [uses[line] for line in reads] == [True, False], uses
+
+    (tmp_path / "shelves").mkdir()
+    (tmp_path / "shelves" / "__init__.py").write_text("")
+    (tmp_path / "shelves" / "models.py").write_text(SHELF_MODELS)
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(TRANSLATED)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), str(tmp_path)])},
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
