@@ -596,7 +596,7 @@ class Analyzer:
         columns set, session add/delete and writing methods go to its owner, see writes)."""
         columns = self._columns(model)
         cls = model.rpartition(":")[2]
-        finder = _RowUses(names, frozenset(_local_sets(func)))
+        finder = _RowUses(names, frozenset(_local_sets(func)), self._truthy(model))
         func.body.visit(finder)
         settable = self._columns(model, translated=False)
         if writable and finder.set_attrs <= settable and finder.write_ops <= {"add", "delete"}:
@@ -647,6 +647,20 @@ class Analyzer:
                 return why or f"the caller reads .{read} of the row, which is not a column"
         rows = _aliases(func, uses.row_names) if uses.row_names else set()  # type: ignore[arg-type]
         return self._misuse(func, rows, model, writable=True) if rows else ""  # type: ignore[arg-type]
+
+    def _truthy(self, model: str, seen: frozenset[str] = frozenset()) -> bool:
+        """A row of ``model`` is always true, as its copy is: neither the class nor a class of
+        the tree it derives from defines ``__bool__`` or ``__len__`` (``AnonymousContact``
+        rows are false)."""
+        info = self.tree.models.get(model) or self._class(model)
+        if info is None or model in seen:
+            return True
+        body = getattr(info.node.body, "body", [])
+        if any(isinstance(f, cst.FunctionDef) and f.name.value in _FALSY for f in body):
+            return False
+        module = model.partition(":")[0]
+        parents = [self.classifier.class_of(b, module) for b in info.bases]
+        return all(self._truthy(p, seen | {model}) for p in parents if p is not None)
 
     def _row_writes(self, model: str) -> set[str]:
         """Methods of ``model``'s own code that write its row (writes.write_methods)."""
@@ -1511,12 +1525,22 @@ def _elements(node: cst.BaseExpression) -> list[cst.BaseExpression]:
     return [node]
 
 
+#: methods that can make a row false
+_FALSY = {"__bool__", "__len__", "__nonzero__"}
+
+
 class _RowUses(cst.CSTVisitor):
     """What a function does with names bound to a row: attributes read, attributes changed,
-    the row handed to a session (``add``/``delete``/``merge``)."""
+    the row handed to a session (``add``/``delete``/``merge``). ``hasattr(row, "col")`` and
+    ``getattr(row, "col", d)`` read ``col``; ``row is None`` and, for a ``truthy`` model, a
+    test of the row (``if row``, ``x if row else y``, ``not row``) are answered alike by a
+    copy, which is never None and always true."""
 
-    def __init__(self, names: set[str], sets: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, names: set[str], sets: frozenset[str] = frozenset(), truthy: bool = False
+    ) -> None:
         self.names = names
+        self.truthy = truthy
         self.sets = sets  # local names that hold a set, not a session (``_local_sets``)
         self.read: set[str] = set()
         self.changed = ""
@@ -1542,9 +1566,55 @@ class _RowUses(cst.CSTVisitor):
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self._mark(node.target)
 
+    def _tested(self, test: cst.BaseExpression) -> None:
+        """``if row`` / ``if not row``: not a use of the row as a whole (see the class)."""
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            test = test.expression
+        if self.truthy and isinstance(test, cst.Name) and test.value in self.names:
+            self.bare -= 1
+
+    def _has_test(self, test: cst.BaseExpression) -> bool:
+        """``hasattr(row, "col")``: true for the row and its copy when ``col`` is a column
+        (``_misuse`` checks that it is one), so the other branch is not done to the row."""
+        return (
+            isinstance(test, cst.Call)
+            and dotted(test.func) == "hasattr"
+            and len(test.args) == 2
+            and isinstance(test.args[0].value, cst.Name)
+            and test.args[0].value.value in self.names
+            and isinstance(test.args[1].value, cst.SimpleString)
+        )
+
+    def visit_IfExp(self, node: cst.IfExp) -> bool:
+        self._tested(node.test)
+        if self._has_test(node.test):
+            node.test.visit(self)
+            node.body.visit(self)
+            return False
+        return True
+
+    def visit_While(self, node: cst.While) -> None:
+        self._tested(node.test)
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        if (
+            isinstance(node.left, cst.Name)
+            and node.left.value in self.names
+            and len(node.comparisons) == 1
+            and isinstance(node.comparisons[0].operator, (cst.Is, cst.IsNot))
+            and isinstance(node.comparisons[0].comparator, cst.Name)
+            and node.comparisons[0].comparator.value == "None"
+        ):
+            self.bare -= 1
+
     def visit_If(self, node: cst.If) -> bool:
         """``if isinstance(user, int): str(user)``: a row (or its read-only copy) is never a
         builtin value, so what that branch does with the name is not done to the row."""
+        self._tested(node.test)
+        if self._has_test(node.test):
+            node.test.visit(self)
+            node.body.visit(self)
+            return False
         test = node.test
         if (
             isinstance(test, cst.Call)
@@ -1576,6 +1646,16 @@ class _RowUses(cst.CSTVisitor):
         first = node.args[0].value if node.args else None
         if dotted(node.func) == "isinstance" and isinstance(first, cst.Name):
             self.bare -= first.value in self.names  # a read model answers it (ReadRow)
+        attr = node.args[1].value if len(node.args) in (2, 3) else None
+        if (
+            dotted(node.func) in ("hasattr", "getattr")
+            and isinstance(first, cst.Name)
+            and first.value in self.names
+            and isinstance(attr, cst.SimpleString)
+            and not any(a.keyword or a.star for a in node.args)
+        ):
+            self.bare -= 1
+            self.read.add(str(attr.evaluated_value))
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if isinstance(node.value, cst.Name) and node.value.value in self.names:

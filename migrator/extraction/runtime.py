@@ -1386,7 +1386,7 @@ def _columns(row: Any) -> dict[str, Any]:
     meta = getattr(row, "_meta", None)
     if meta is not None:
         data = {f.attname: encode(getattr(row, f.attname)) for f in meta.concrete_fields}
-        return {**data, **_translated(row)}
+        return {**data, "pk": encode(row.pk), **_translated(row)}  # ``row.pk`` of a copy
     from sqlalchemy import inspect as sa_inspect
 
     return {a.key: encode(getattr(row, a.key)) for a in sa_inspect(row).mapper.column_attrs}

@@ -1,0 +1,98 @@
+"""A row of the caller's model handed to another service's function crosses as a read-only
+copy where the callee only reads its columns. A copy is never None, is always true (unless
+the model defines ``__bool__``/``__len__``) and has every column, so the callee may also test
+it (``if wish``, ``wish is None``) and ask ``hasattr(wish, "note")`` for a column, whose other
+branch (the key given instead of a row: ``wish.id if hasattr(wish, "id") else wish``) is not
+done to a row.
+
+Steps: copy ``fixtures/tinydj_app``, give catalog functions that take orders' ``Wish`` row and
+an orders view calling each; build the extraction with test_frameworks' two-service plan, the
+functions in catalog's interface; check which calls are converted.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from migrator.extraction import build_extraction
+from migrator.plan import plan_from_dict
+
+from .conftest import FIXTURES
+from .test_frameworks import DJANGO_PLAN
+
+CALLEES = """
+
+def label_of(wish):
+    return wish.note if wish else "none"
+
+
+def key_of(wish):
+    return wish.id if hasattr(wish, "id") else wish
+
+
+def kept_of(wish):
+    if wish is None:
+        return ""
+    return getattr(wish, "note", "")
+
+
+def colour_of(wish):
+    return wish.note if hasattr(wish, "colour") else wish
+
+
+def same_of(wish):
+    return wish if wish else None
+
+
+def falsy_of(fancy_wish):
+    return fancy_wish.note if fancy_wish else "none"
+"""
+
+FANCY = """
+
+
+class FancyWish(Wish):
+    def __len__(self):
+        return 0
+"""
+
+VIEW = """
+from tinydj.catalog import services
+from tinydj.orders.models import FancyWish, Wish
+
+
+def labels(request):
+    wish = Wish.objects.first()
+    fancy = FancyWish.objects.first()
+    return [services.label_of(wish), services.key_of(wish), services.kept_of(wish),
+            services.colour_of(wish), services.same_of(wish), services.falsy_of(fancy)]
+"""
+
+FUNCS = ["label_of", "key_of", "kept_of", "colour_of", "same_of", "falsy_of"]
+
+
+def test_a_copy_may_be_tested_and_asked_for_its_columns(tmp_path: Path) -> None:
+    from migrator.analysis import analyze
+
+    root = tmp_path / "app"
+    shutil.copytree(FIXTURES / "tinydj_app", root)
+    services = root / "tinydj" / "catalog" / "services.py"
+    services.write_text(services.read_text() + CALLEES)
+    models = root / "tinydj" / "orders" / "models.py"
+    models.write_text(models.read_text() + FANCY)
+    (root / "tinydj" / "orders" / "labels.py").write_text(VIEW)
+    data = DJANGO_PLAN.to_dict()
+    data["services"]["orders"]["modules"].append("tinydj.orders.labels")
+    data["services"]["catalog"]["interface"] += [f"tinydj.catalog.services:{f}" for f in FUNCS]
+    ex = build_extraction(plan_from_dict(data), analyze(root), root)
+    calls = {c.callee.split(":")[1]: c for c in ex.calls if c.file == "tinydj/orders/labels.py"}
+    assert {f: calls[f].converted for f in FUNCS} == {
+        "label_of": True,
+        "key_of": True,
+        "kept_of": True,
+        "colour_of": False,  # not a column: the copy does not answer it as the row did
+        "same_of": False,  # the row itself handed back
+        "falsy_of": False,  # its model can be false, a copy cannot
+    }, {f: calls[f].reason for f in FUNCS}
+    assert "reads .colour" in calls["colour_of"].reason
