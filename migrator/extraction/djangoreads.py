@@ -659,3 +659,35 @@ class QuerysetUses:
                     more.append(target.value)
                 return ""
         return "uses the queryset for more than reading it"
+
+
+# -- foreign keys of a copy ----------------------------------------------------------------------
+def foreign_keys(node: cst.ClassDef) -> dict[str, tuple[str, str, str]]:
+    """A Django model class's ``ForeignKey``/``OneToOneField`` fields as relationships a
+    read-only copy reads from the target's owner by its key column (``data.Relation``:
+    target class name, ``<name>_id``, "one"): ``product = models.ForeignKey("app.Product")``
+    or ``ForeignKey(to=Product)``."""
+    out: dict[str, tuple[str, str, str]] = {}
+    for stmt in getattr(node.body, "body", []):
+        for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else []:
+            if not (
+                isinstance(small, cst.Assign)
+                and isinstance(small.targets[0].target, cst.Name)
+                and isinstance(small.value, cst.Call)
+                and dotted(small.value.func).split(".")[-1] in ("ForeignKey", "OneToOneField")
+            ):
+                continue
+            args = small.value.args
+            to = next((a.value for a in args if a.keyword and a.keyword.value == "to"), None)
+            if to is None and args and args[0].keyword is None:
+                to = args[0].value
+            name = (
+                (str(to.evaluated_value) if isinstance(to, cst.SimpleString) else dotted(to))
+                if to is not None
+                else ""
+            )
+            target = name.rpartition(".")[2]
+            if target and target != "self":
+                field = small.targets[0].target.value
+                out[field] = (target, f"{field}_id", "one")
+    return out

@@ -742,6 +742,7 @@ class Analyzer:
         table = info.table or _snake(info.name)
         rels = {
             **(self._backrefs.get(info.name, {}) if model in self.tree.models else {}),
+            **djangoreads.foreign_keys(info.node),
             **relations(info.node, table, self._reverse, self._tables),
         }
         for attr, (name, fk, kind) in rels.items():

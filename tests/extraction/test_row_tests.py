@@ -96,3 +96,63 @@ def test_a_copy_may_be_tested_and_asked_for_its_columns(tmp_path: Path) -> None:
         "falsy_of": False,  # its model can be false, a copy cannot
     }, {f: calls[f].reason for f in FUNCS}
     assert "reads .colour" in calls["colour_of"].reason
+
+
+MAKER = """
+
+class Maker(models.Model):
+    name = models.CharField(max_length=40)
+
+"""
+
+MADE_BY = """
+
+def made_by(request, sku):
+    product = Product.objects.get(sku=sku)
+    return JsonResponse({"maker": product.maker.name if product.maker_id else None})
+"""
+
+
+def test_a_copy_reads_the_row_its_foreign_key_names_from_the_owner(tmp_path: Path) -> None:
+    """``product.maker.name`` of another service's row: the copy reads the ``Maker`` row by
+    ``maker_id`` from its owner (a Django ``ForeignKey`` is a relationship of the copy)."""
+    from migrator.analysis import analyze
+    from migrator.extraction import extract
+
+    from .test_django_reads import _app, _plan, serving
+    from .test_frameworks import _get
+
+    root = _app(tmp_path)
+    models = root / "tinydj" / "catalog" / "models.py"
+    models.write_text(
+        models.read_text()
+        .replace("\n\nclass ProductQuerySet", MAKER + "\nclass ProductQuerySet", 1)
+        .replace(
+            "    sku = models.CharField",
+            '    maker = models.ForeignKey("catalog.Maker", null=True, on_delete=models.SET_NULL)\n'
+            "    sku = models.CharField",
+            1,
+        )
+    )
+    report = root / "tinydj" / "orders" / "report.py"
+    report.write_text(report.read_text() + MADE_BY)
+    urls = root / "tinydj" / "orders" / "urls.py"
+    urls.write_text(
+        urls.read_text().replace(
+            "urlpatterns = [", 'urlpatterns = [path("made/<str:sku>", report.made_by), ', 1
+        )
+    )
+    line = report.read_text().splitlines().index("    product = Product.objects.get(sku=sku)")
+    ex = build_extraction(_plan(), analyze(root), root)
+    uses = {c.line: c.converted for c in ex.couplings if c.file == "tinydj/orders/report.py"}
+    assert uses[line + 1] is True, uses
+
+    out = tmp_path / "out"
+    extract(_plan(), None, root, out)
+    with serving(out, tmp_path, [("tea", 300)]) as base:
+        import sqlite3
+
+        with sqlite3.connect(tmp_path / "catalog.sqlite3") as db:
+            db.execute("INSERT INTO catalog_maker (id, name) VALUES (7, 'Acme')")
+            db.execute("UPDATE catalog_product SET maker_id = 7 WHERE sku = 'tea'")
+        assert _get(base["orders"] + "/api/orders/made/tea") == {"maker": "Acme"}
