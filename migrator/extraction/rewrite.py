@@ -1165,8 +1165,6 @@ class Analyzer:
                     return copy or Entry(
                         tn, "unavailable", f"{what}: {v.reason}{why}", model=v.model
                     )
-            if any(p.kind in ("varargs", "varkw") for p in info.functions[tn].params):
-                return Entry(tn, "unavailable", "*args/**kwargs cannot be checked")
             return Entry(
                 tn,
                 "function",
@@ -1278,8 +1276,8 @@ class Analyzer:
                 param = next((p for p in func.params if p.name == arg.keyword.value), None)
             else:
                 param = positional[i] if i < len(positional) else None
-            if param is None:
-                continue
+            if param is None:  # the client sends no *args/**kwargs (it refuses them)
+                return Verdict(False, "passes a value through *args/**kwargs, which is not sent")
             v = sig.get(param.name)
             if v is not None and (v.injected or v.reason == djangoreads.REQUEST_REASON):
                 continue  # the caller's session stays with the caller; a request is sent

@@ -156,3 +156,38 @@ def test_a_copy_reads_the_row_its_foreign_key_names_from_the_owner(tmp_path: Pat
             db.execute("INSERT INTO catalog_maker (id, name) VALUES (7, 'Acme')")
             db.execute("UPDATE catalog_product SET maker_id = 7 WHERE sku = 'tea'")
         assert _get(base["orders"] + "/api/orders/made/tea") == {"maker": "Acme"}
+
+
+def test_a_function_with_kwargs_is_called_when_nothing_goes_through_them(tmp_path: Path) -> None:
+    """``get_shop(request, **kwargs)``: a call that passes nothing through ``**kwargs`` is
+    converted (the generated client refuses values there, as it would not send them); a call
+    that does pass one keeps the function listed for its service."""
+    from migrator.analysis import analyze
+    from migrator.extraction import extract
+
+    def build(call: str) -> tuple[dict, Path]:
+        root = tmp_path / call.count(",").__str__() / "app"
+        shutil.copytree(FIXTURES / "tinydj_app", root)
+        services = root / "tinydj" / "catalog" / "services.py"
+        services.write_text(
+            services.read_text() + "\n\ndef tagged(sku, *more, **extra):\n    return sku.upper()\n"
+        )
+        view = "from tinydj.catalog import services\n\n\ndef tag(request):\n"
+        (root / "tinydj" / "orders" / "tags.py").write_text(f"{view}    return {call}\n")
+        data = DJANGO_PLAN.to_dict()
+        data["services"]["orders"]["modules"].append("tinydj.orders.tags")
+        data["services"]["catalog"]["interface"].append("tinydj.catalog.services:tagged")
+        plan = plan_from_dict(data)
+        ex = build_extraction(plan, analyze(root), root)
+        calls = {c.callee: c for c in ex.calls if c.file == "tinydj/orders/tags.py"}
+        out = root.parent / "out"
+        extract(plan, None, root, out)
+        return calls, out
+
+    calls, out = build('services.tagged("tea")')
+    assert calls["tinydj.catalog.services:tagged"].converted
+    client = next((out / "services" / "orders" / "src").rglob("*catalog*services*.py")).read_text()
+    assert "if more or extra:" in client and "are not sent" in client
+    calls, _ = build('services.tagged("tea", colour="red")')
+    left = calls["tinydj.catalog.services:tagged"]
+    assert not left.converted and "through *args/**kwargs" in left.reason
