@@ -1572,17 +1572,23 @@ class _RowUses(cst.CSTVisitor):
         if self.truthy and isinstance(test, cst.Name) and test.value in self.names:
             self.bare -= 1
 
-    def _has_test(self, test: cst.BaseExpression) -> bool:
-        """``hasattr(row, "col")``: true for the row and its copy when ``col`` is a column
-        (``_misuse`` checks that it is one), so the other branch is not done to the row."""
-        return (
+    def _row_call(self, test: cst.BaseExpression, func: str) -> cst.Call | None:
+        """``test`` when it is ``func(row, x)`` of one of the names."""
+        if (
             isinstance(test, cst.Call)
-            and dotted(test.func) == "hasattr"
+            and dotted(test.func) == func
             and len(test.args) == 2
             and isinstance(test.args[0].value, cst.Name)
             and test.args[0].value.value in self.names
-            and isinstance(test.args[1].value, cst.SimpleString)
-        )
+        ):
+            return test
+        return None
+
+    def _has_test(self, test: cst.BaseExpression) -> bool:
+        """``hasattr(row, "col")``: true for the row and its copy when ``col`` is a column
+        (``_misuse`` checks that it is one), so the other branch is not done to the row."""
+        call = self._row_call(test, "hasattr")
+        return call is not None and isinstance(call.args[1].value, cst.SimpleString)
 
     def visit_IfExp(self, node: cst.IfExp) -> bool:
         self._tested(node.test)
@@ -1614,17 +1620,10 @@ class _RowUses(cst.CSTVisitor):
             node.test.visit(self)
             node.body.visit(self)
             return False
-        test = node.test
-        if (
-            isinstance(test, cst.Call)
-            and dotted(test.func) == "isinstance"
-            and len(test.args) == 2
-            and isinstance(test.args[0].value, cst.Name)
-            and test.args[0].value.value in self.names
-            and all(
-                isinstance(t, cst.Name) and t.value in _BUILTIN_TYPES
-                for t in _elements(test.args[1].value)
-            )
+        call = self._row_call(node.test, "isinstance")
+        if call is not None and all(
+            isinstance(t, cst.Name) and t.value in _BUILTIN_TYPES
+            for t in _elements(call.args[1].value)
         ):
             if node.orelse is not None:
                 node.orelse.visit(self)
