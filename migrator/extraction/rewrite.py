@@ -650,8 +650,8 @@ class Analyzer:
 
     def _truthy(self, model: str, seen: frozenset[str] = frozenset()) -> bool:
         """A row of ``model`` is always true, as its copy is: neither the class nor a class of
-        the tree it derives from defines ``__bool__`` or ``__len__`` (``AnonymousContact``
-        rows are false)."""
+        the tree it derives from defines ``__bool__`` or ``__len__`` (an anonymous
+        visitor's unsaved row may be false)."""
         info = self.tree.models.get(model) or self._class(model)
         if info is None or model in seen:
             return True
