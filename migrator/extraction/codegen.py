@@ -297,8 +297,16 @@ def _client_function(
         if injected
         else ""
     )
+    rest = [p.name for p in f.params if p.kind in ("varargs", "varkw")]
+    refuse = (  # only calls that pass nothing through them are converted (rewrite)
+        f"if {' or '.join(rest)}:\n"
+        f"    raise runtime.NotExtractedError({f'{module}.{f.name}: *args/**kwargs are not sent'!r})\n"
+        if rest
+        else ""
+    )
     body = (
         f'"""{module}.{f.name} over HTTP ({retry}).{own}"""\n'
+        f"{refuse}"
         f"return {'await runtime.acall' if f.is_async else 'runtime.call'}(\n"
         f"    SERVICE, {endpoint!r}, {name}, {args}, {kwargs},\n"
         f"    idempotent={idempotent}, errors=_ERRORS,\n)\n"

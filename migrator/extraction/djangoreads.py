@@ -138,17 +138,37 @@ WRITES = {
 }
 
 
-def custom_read(classifier: Classifier, model: str, method: str) -> str:
+def custom_read(
+    classifier: Classifier, model: str, method: str, call: cst.Call | None = None
+) -> str:
     """Why ``Model.objects.<method>(...)``, a method of the model's own manager or queryset
     class, cannot be run by the owner for a read model ('' when it can): it must give a
     queryset of the model (every ``return`` a chain on ``self``), change nothing, and use its
-    parameters only as values (filter lookups, tests), since a row crosses as its key."""
+    parameters only as values (filter lookups, tests), since a row crosses as its key. A
+    parameter that ``call`` fills with the request's user (``request.user``) may be read as
+    a row: the owner gets its own user of that key (``runtime.USER``), as for a request."""
     for cls in _manager_classes(classifier, model, frozenset()):
         module, _, name = cls.partition(":")
         for stmt in getattr(classifier.tree.info(module).classes[name].node.body, "body", []):
             if isinstance(stmt, cst.FunctionDef) and stmt.name.value == method:
-                return _queryset_method(stmt)
+                return _queryset_method(stmt, _user_params(stmt, call))
     return f"{method} is not a method of {model.partition(':')[2]}'s manager"
+
+
+def request_user(expr: cst.BaseExpression) -> bool:
+    """``request.user`` or ``self.request.user``: the user Django's middleware set, a row
+    of the user model every service shares (or ``AnonymousUser``)."""
+    name = dotted(expr)
+    return name == "request.user" or name.endswith(".request.user")
+
+
+def _user_params(func: cst.FunctionDef, call: cst.Call | None) -> frozenset[str]:
+    """Parameters of the manager method ``func`` that ``call`` fills with the request's
+    user."""
+    if call is None or any(a.star for a in call.args):
+        return frozenset()
+    found = {_param_for(func, call, a, True) for a in call.args if request_user(a.value)}
+    return frozenset(p for p in found if p is not None)
 
 
 def _manager_classes(classifier: Classifier, model: str, seen: frozenset[str]) -> list[str]:
@@ -210,7 +230,7 @@ def _names(expr: cst.CSTNode) -> list[str]:
     return finder.names
 
 
-def _queryset_method(func: cst.FunctionDef) -> str:
+def _queryset_method(func: cst.FunctionDef, users: frozenset[str] = frozenset()) -> str:
     params = [p.name.value for p in func.params.params[1:]] + [
         p.name.value for p in func.params.kwonly_params
     ]
@@ -220,8 +240,9 @@ def _queryset_method(func: cst.FunctionDef) -> str:
     func.body.visit(facts)
     if facts.writes:
         return f"{func.name.value} changes rows ({', '.join(sorted(facts.writes))})"
-    if facts.used_as_row:
-        return f"{func.name.value} reads attributes of {', '.join(sorted(facts.used_as_row))}"
+    if facts.used_as_row - users:
+        rows = sorted(facts.used_as_row - users)
+        return f"{func.name.value} reads attributes of {', '.join(rows)}"
     local = {"self"}
     changed = True
     while changed:  # names bound to a queryset made from self
@@ -262,6 +283,11 @@ class _Body(cst.CSTVisitor):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False  # a nested function is judged where it is called
 
+    def visit_IfExp(self, node: cst.IfExp) -> bool:
+        """``shop.pk if isinstance(shop, Shop) else shop``: the key of a row or of a key, which
+        a row sent as its key gives alike (a key is never a model's instance)."""
+        return _key_or_row(node, self.params) is None
+
     def visit_Call(self, node: cst.Call) -> None:
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in WRITES:
             self.writes.add(node.func.attr.value)
@@ -285,6 +311,24 @@ class _Body(cst.CSTVisitor):
         for t in node.targets:
             if isinstance(t.target, cst.Name):
                 self.assigned.append((t.target.value, node.value))
+
+
+def _key_or_row(node: cst.IfExp, params: set[str]) -> str | None:
+    """The parameter of ``p.pk if isinstance(p, M) else p`` (``.id`` alike), else None."""
+    test, body, other = node.test, node.body, node.orelse
+    if not (
+        isinstance(test, cst.Call)
+        and dotted(test.func) == "isinstance"
+        and len(test.args) == 2
+        and isinstance(other, cst.Name)
+        and other.value in params
+        and _is_name(test.args[0].value, other.value)
+        and isinstance(body, cst.Attribute)
+        and _is_name(body.value, other.value)
+        and body.attr.value in ("pk", "id")
+    ):
+        return None
+    return other.value
 
 
 # -- a Django request handed to another service's function ------------------------------------
@@ -496,3 +540,154 @@ class _RequestBody(cst.CSTVisitor):
     def visit_Name(self, node: cst.Name) -> None:
         if node.value == self.param and id(node) not in self._fine:
             self._fail("is used as a whole (returned, stored or tested), not only read")
+
+
+# -- a read model's queryset kept in a variable --------------------------------------------------
+#: steps after which a read model's chain is still a queryset (``runtime.ReadQuery``), which a
+#: variable may hold and refine; ``all()`` is not one: the read model answers it with a list
+QUERYSET_STEPS = (FIELD_ARGS - {"values_list", "values"}) | {"filter", "exclude", "none"}
+#: reads whose answer is one row (or None)
+ROW_STEPS = {"get", "first"}
+
+
+class QuerysetUses:
+    """What ``func`` does with the read model's queryset its ``names`` hold (``qs =
+    Model.objects.filter(...)``): ``why`` it is used for more than the read model's queryset
+    does ('' when not), the calls whose answer is a row or a list of rows (``qs.first()``,
+    ``qs.all()``) and the names that hold its rows (``for row in qs``), for the caller to judge
+    as rows. A step refines it (``qs = qs.filter(...)``, another name bound to a refined
+    chain holds it too); a plain answer (``values_list``, ``count``, ``exists``, ``aggregate``)
+    is data; ``len(qs)`` and ``if qs`` count its rows. Anything else (returned, handed on,
+    sliced) is more."""
+
+    def __init__(self, func: cst.FunctionDef, call: cst.Call) -> None:
+        self.why = ""
+        #: the calls whose answer is a row or a list of rows, with the attribute read of it at
+        #: once (or None)
+        self.rows: list[tuple[cst.Call, str | None]] = []
+        self.row_names: set[str] = set()
+        self._parent: dict[int, cst.CSTNode] = {}
+        stack: list[cst.CSTNode] = [func]
+        while stack:
+            node = stack.pop()
+            for child in node.children:
+                self._parent[id(child)] = node
+                stack.append(child)
+        above = self._parent.get(id(call))
+        names = {
+            t.target.value
+            for t in (above.targets if isinstance(above, cst.Assign) else [])
+            if isinstance(t.target, cst.Name)
+        }
+        #: the names that hold the queryset (none: ``call`` is not kept in a variable)
+        self.names = set(names)
+        todo = list(names)
+        while todo and not self.why:
+            todo += self._judge(func, todo.pop())
+
+    def _up(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        return self._parent.get(id(node))
+
+    def _judge(self, func: cst.FunctionDef, name: str) -> list[str]:
+        """Judge every use of ``name``; the new names that hold the queryset too."""
+        more: list[str] = []
+        uses: list[cst.Name] = []
+
+        class _Find(cst.CSTVisitor):
+            def visit_Name(self, node: cst.Name) -> None:
+                if node.value == name:
+                    uses.append(node)
+
+        func.body.visit(_Find())
+        for node in uses:
+            above = self._up(node)
+            if (isinstance(above, cst.Attribute) and above.attr is node) or (
+                isinstance(above, cst.Arg) and above.keyword is node
+            ):
+                continue  # another thing's attribute, a keyword
+            if isinstance(above, cst.AssignTarget):
+                continue  # what it is bound to is judged where that is made
+            why = self._use(node, more)
+            if why:
+                self.why = why
+                return []
+        return more
+
+    def _use(self, node: cst.Name, more: list[str]) -> str:
+        """Why this use of the queryset is more than a read ('' when it is not)."""
+        current: cst.CSTNode = node
+        last = ""
+        while True:
+            attr = self._up(current)
+            call = self._up(attr) if isinstance(attr, cst.Attribute) else None
+            if not (
+                isinstance(attr, cst.Attribute)
+                and attr.value is current
+                and isinstance(call, cst.Call)
+                and call.func is attr
+            ):
+                break
+            last = attr.attr.value
+            if last not in QUERYSET_STEPS | ROW_STEPS | PLAIN | {"all"}:
+                return f"calls .{last}() of the queryset"
+            if not step_sendable(last, call) or last in WRITE_STEPS:
+                return f"calls .{last}() with what a read model cannot send"
+            current = call
+            if last not in QUERYSET_STEPS:
+                break
+        above = self._up(current)
+        if last in PLAIN:
+            return ""
+        if last in ROW_STEPS or last == "all":
+            read = above.attr.value if isinstance(above, cst.Attribute) else None
+            self.rows.append((current, read))  # type: ignore[arg-type]
+            return ""
+        if isinstance(above, (cst.For, cst.CompFor)) and above.iter is current:
+            if isinstance(above.target, cst.Name):
+                self.row_names.add(above.target.value)
+                return ""
+            return "unpacks the rows of the queryset"
+        if isinstance(above, cst.If) and above.test is current:
+            return ""
+        if isinstance(above, cst.Arg) and dotted(self._up(above).func) in ("len", "bool"):  # type: ignore[union-attr]
+            return ""
+        if isinstance(above, cst.Assign) and len(above.targets) == 1:
+            target = above.targets[0].target
+            if isinstance(target, cst.Name):
+                if target.value not in self.names:
+                    self.names.add(target.value)
+                    more.append(target.value)
+                return ""
+        return "uses the queryset for more than reading it"
+
+
+# -- foreign keys of a copy ----------------------------------------------------------------------
+def foreign_keys(node: cst.ClassDef) -> dict[str, tuple[str, str, str]]:
+    """A Django model class's ``ForeignKey``/``OneToOneField`` fields as relationships a
+    read-only copy reads from the target's owner by its key column (``data.Relation``:
+    target class name, ``<name>_id``, "one"): ``product = models.ForeignKey("app.Product")``
+    or ``ForeignKey(to=Product)``."""
+    out: dict[str, tuple[str, str, str]] = {}
+    for stmt in getattr(node.body, "body", []):
+        for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else []:
+            if not (
+                isinstance(small, cst.Assign)
+                and isinstance(small.targets[0].target, cst.Name)
+                and isinstance(small.value, cst.Call)
+                and dotted(small.value.func).split(".")[-1] in ("ForeignKey", "OneToOneField")
+            ):
+                continue
+            args = small.value.args
+            to = next((a.value for a in args if a.keyword and a.keyword.value == "to"), None)
+            if to is None and args and args[0].keyword is None:
+                to = args[0].value
+            name = (
+                (str(to.evaluated_value) if isinstance(to, cst.SimpleString) else dotted(to))
+                if to is not None
+                else ""
+            )
+            target = name.rpartition(".")[2]
+            if target and target != "self":
+                field = small.targets[0].target.value
+                out[field] = (target, f"{field}_id", "one")
+    return out

@@ -162,8 +162,9 @@ class _Uses(cst.CSTVisitor):
         self.methods: dict[str, dict[int, list[Method]]] = {}
         #: the last call of each read chain: (its method, "", the call, attribute read at once)
         self.read_ends: dict[str, dict[int, list[Method]]] = {}
-        #: lines where a Django read chain calls a method of the model's own manager
-        self.custom: dict[str, dict[int, set[str]]] = {}
+        #: lines where a Django read chain calls a method of the model's own manager (its
+        #: name and the call)
+        self.custom: dict[str, dict[int, list[tuple[str, cst.Call]]]] = {}
         #: why a read chain is not sent, by the lines of its expression (see _read_chain)
         self.why: dict[int, str] = {}
         self._scopes: list[str] = []  # "class" | "function" | "route", innermost last
@@ -418,8 +419,8 @@ class _Uses(cst.CSTVisitor):
                     return False
                 if custom:  # the model's own manager method: judged by Analyzer._custom_reads
                     line = self.get_metadata(PositionProvider, node).start.line
-                    self.custom.setdefault(node.value, {}).setdefault(line, set()).add(
-                        attr.attr.value
+                    self.custom.setdefault(node.value, {}).setdefault(line, []).append(
+                        (attr.attr.value, call)
                     )
             else:
                 names = (
@@ -595,9 +596,10 @@ class Analyzer:
         columns set, session add/delete and writing methods go to its owner, see writes)."""
         columns = self._columns(model)
         cls = model.rpartition(":")[2]
-        finder = _RowUses(names, frozenset(_local_sets(func)))
+        finder = _RowUses(names, frozenset(_local_sets(func)), self._truthy(model))
         func.body.visit(finder)
-        if writable and finder.set_attrs <= columns and finder.write_ops <= {"add", "delete"}:
+        settable = self._columns(model, translated=False)
+        if writable and finder.set_attrs <= settable and finder.write_ops <= {"add", "delete"}:
             finder.changed = finder.written = ""  # sent to the owner (runtime.ReadRow)
             own = self._row_writes(model)
             finder.read = {a for a in finder.read if a not in own}
@@ -626,6 +628,39 @@ class Analyzer:
                 "row, which is not one of its columns"
             )
         return ""
+
+    def _queryset_misuse(self, module: str, call: cst.Call, model: str) -> str:
+        """Why the caller needs more than a read model's queryset from ``call`` ('' when not):
+        kept in a variable, it may only be refined and read (``djangoreads.QuerysetUses``),
+        and the rows it gives only read for their columns; not kept, it is judged as its
+        rows, as any other read."""
+        func = _enclosing(self.tree.info(module).module, call)
+        uses = djangoreads.QuerysetUses(func, call) if func is not None else None
+        if uses is None or not uses.names:
+            return self._row_misuse(module, call, model, writable=True)
+        if uses.why:
+            return f"the caller {uses.why}"
+        columns = self._columns(model)
+        for row, read in uses.rows:
+            why = self._row_misuse(module, row, model, writable=True) if read is None else ""
+            if why or (read is not None and read not in columns):
+                return why or f"the caller reads .{read} of the row, which is not a column"
+        rows = _aliases(func, uses.row_names) if uses.row_names else set()  # type: ignore[arg-type]
+        return self._misuse(func, rows, model, writable=True) if rows else ""  # type: ignore[arg-type]
+
+    def _truthy(self, model: str, seen: frozenset[str] = frozenset()) -> bool:
+        """A row of ``model`` is always true, as its copy is: neither the class nor a class of
+        the tree it derives from defines ``__bool__`` or ``__len__`` (an anonymous
+        visitor's unsaved row may be false)."""
+        info = self.tree.models.get(model) or self._class(model)
+        if info is None or model in seen:
+            return True
+        body = getattr(info.node.body, "body", [])
+        if any(isinstance(f, cst.FunctionDef) and f.name.value in _FALSY for f in body):
+            return False
+        module = model.partition(":")[0]
+        parents = [self.classifier.class_of(b, module) for b in info.bases]
+        return all(self._truthy(p, seen | {model}) for p in parents if p is not None)
 
     def _row_writes(self, model: str) -> set[str]:
         """Methods of ``model``'s own code that write its row (writes.write_methods)."""
@@ -707,6 +742,7 @@ class Analyzer:
         table = info.table or _snake(info.name)
         rels = {
             **(self._backrefs.get(info.name, {}) if model in self.tree.models else {}),
+            **djangoreads.foreign_keys(info.node),
             **relations(info.node, table, self._reverse, self._tables),
         }
         for attr, (name, fk, kind) in rels.items():
@@ -784,13 +820,15 @@ class Analyzer:
         module, name = self.tree.resolve(imp.module, imp.name)
         return module in self.tree.files and self._has(module, name)
 
-    def _columns(self, model: str, seen: frozenset[str] = frozenset()) -> set[str]:
+    def _columns(
+        self, model: str, seen: frozenset[str] = frozenset(), translated: bool = True
+    ) -> set[str]:
         """Column attributes of ``model`` and of the classes of the tree it derives from."""
         info = self.tree.models.get(model) or self._class(model)
         if info is None or model in seen:
             return set()
         out = {c for c, typ in info.columns.items() if not _relationship_type(typ)}
-        out |= _django_columns(info.node)
+        out |= _django_columns(info.node, translated)
         out |= {  # a mixin's ``@declared_attr`` columns
             n.value
             for n, v in declared_attrs(info.node)
@@ -802,7 +840,7 @@ class Analyzer:
         for base in info.bases:
             parent = self.classifier.class_of(base, module)
             if parent is not None:
-                out |= self._columns(parent, seen | {model})
+                out |= self._columns(parent, seen | {model}, translated)
         return out
 
     def _class(self, key: str):  # noqa: ANN202
@@ -883,7 +921,7 @@ class Analyzer:
                         continue
                     if methods or line in uses.reads.get(binding, ()):
                         ends = uses.read_ends.get(binding, {}).get(line, [])
-                        custom = uses.custom.get(binding, {}).get(line, set())
+                        custom = uses.custom.get(binding, {}).get(line, [])
                         if self._rows_read(module, out, ref, ends) and self._custom_reads(
                             out, ref, custom
                         ):
@@ -999,20 +1037,32 @@ class Analyzer:
                 if read not in self._columns(entry.model):
                     self._related = {}
                     return False
-            elif self._row_misuse(module, call, entry.model, writable=True):
+            elif op in djangoreads.QUERYSET_STEPS and self._queryset_misuse(
+                module, call, entry.model
+            ):
+                self._related = {}
+                return False
+            elif op not in djangoreads.QUERYSET_STEPS and self._row_misuse(
+                module, call, entry.model, writable=True
+            ):
                 self._related = {}
                 return False
         self._take_related(out.clients.get(ref.target_module))
         return True
 
-    def _custom_reads(self, out: ServiceRefs, ref: Ref, methods: set[str]) -> bool:
+    def _custom_reads(
+        self, out: ServiceRefs, ref: Ref, methods: list[tuple[str, cst.Call]]
+    ) -> bool:
         """Each manager method called in the read chain is one the owner runs for a read
         model (``djangoreads.custom_read``)."""
         entry = self._model_entry(out, ref)
         return not methods or (
             entry is not None
             and entry.model is not None
-            and not any(djangoreads.custom_read(self.classifier, entry.model, m) for m in methods)
+            and not any(
+                djangoreads.custom_read(self.classifier, entry.model, m, call)
+                for m, call in methods
+            )
         )
 
     @staticmethod
@@ -1115,8 +1165,6 @@ class Analyzer:
                     return copy or Entry(
                         tn, "unavailable", f"{what}: {v.reason}{why}", model=v.model
                     )
-            if any(p.kind in ("varargs", "varkw") for p in info.functions[tn].params):
-                return Entry(tn, "unavailable", "*args/**kwargs cannot be checked")
             return Entry(
                 tn,
                 "function",
@@ -1228,8 +1276,8 @@ class Analyzer:
                 param = next((p for p in func.params if p.name == arg.keyword.value), None)
             else:
                 param = positional[i] if i < len(positional) else None
-            if param is None:
-                continue
+            if param is None:  # the client sends no *args/**kwargs (it refuses them)
+                return Verdict(False, "passes a value through *args/**kwargs, which is not sent")
             v = sig.get(param.name)
             if v is not None and (v.injected or v.reason == djangoreads.REQUEST_REASON):
                 continue  # the caller's session stays with the caller; a request is sent
@@ -1265,9 +1313,12 @@ def _relationship_type(typ: str) -> bool:
     )
 
 
-def _django_columns(node: cst.ClassDef) -> set[str]:
+def _django_columns(node: cst.ClassDef, translated: bool = True) -> set[str]:
     """Columns of a Django model class: its ``models.<X>Field(...)`` attributes, a foreign
-    key's ``<name>_id``, and ``id``/``pk`` (what ``runtime._columns`` sends of a Django row)."""
+    key's ``<name>_id``, ``id``/``pk`` and the fields of its ``TranslatedFields(...)``
+    (django-parler) in the active language unless not ``translated`` (what
+    ``runtime._columns`` sends of a Django row; a copy cannot set a translated field: the
+    owner's ``update`` has no such column)."""
     out: set[str] = set()
     for stmt in getattr(node.body, "body", []):
         for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else []:
@@ -1280,6 +1331,8 @@ def _django_columns(node: cst.ClassDef) -> set[str]:
             name, field_class = small.targets[0].target.value, dotted(small.value.func)
             if field_class.endswith(("ForeignKey", "OneToOneField")):
                 out.add(f"{name}_id")
+            elif field_class.split(".")[-1] == "TranslatedFields" and translated:
+                out |= {a.keyword.value for a in small.value.args if a.keyword is not None}
             elif field_class.endswith("Field") and "ManyToMany" not in field_class:
                 out.add(name)
     return out | {"id", "pk"} if out else out
@@ -1471,12 +1524,22 @@ def _elements(node: cst.BaseExpression) -> list[cst.BaseExpression]:
     return [node]
 
 
+#: methods that can make a row false
+_FALSY = {"__bool__", "__len__", "__nonzero__"}
+
+
 class _RowUses(cst.CSTVisitor):
     """What a function does with names bound to a row: attributes read, attributes changed,
-    the row handed to a session (``add``/``delete``/``merge``)."""
+    the row handed to a session (``add``/``delete``/``merge``). ``hasattr(row, "col")`` and
+    ``getattr(row, "col", d)`` read ``col``; ``row is None`` and, for a ``truthy`` model, a
+    test of the row (``if row``, ``x if row else y``, ``not row``) are answered alike by a
+    copy, which is never None and always true."""
 
-    def __init__(self, names: set[str], sets: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, names: set[str], sets: frozenset[str] = frozenset(), truthy: bool = False
+    ) -> None:
         self.names = names
+        self.truthy = truthy
         self.sets = sets  # local names that hold a set, not a session (``_local_sets``)
         self.read: set[str] = set()
         self.changed = ""
@@ -1502,20 +1565,65 @@ class _RowUses(cst.CSTVisitor):
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self._mark(node.target)
 
-    def visit_If(self, node: cst.If) -> bool:
-        """``if isinstance(user, int): str(user)``: a row (or its read-only copy) is never a
-        builtin value, so what that branch does with the name is not done to the row."""
-        test = node.test
+    def _tested(self, test: cst.BaseExpression) -> None:
+        """``if row`` / ``if not row``: not a use of the row as a whole (see the class)."""
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            test = test.expression
+        if self.truthy and isinstance(test, cst.Name) and test.value in self.names:
+            self.bare -= 1
+
+    def _row_call(self, test: cst.BaseExpression, func: str) -> cst.Call | None:
+        """``test`` when it is ``func(row, x)`` of one of the names."""
         if (
             isinstance(test, cst.Call)
-            and dotted(test.func) == "isinstance"
+            and dotted(test.func) == func
             and len(test.args) == 2
             and isinstance(test.args[0].value, cst.Name)
             and test.args[0].value.value in self.names
-            and all(
-                isinstance(t, cst.Name) and t.value in _BUILTIN_TYPES
-                for t in _elements(test.args[1].value)
-            )
+        ):
+            return test
+        return None
+
+    def _has_test(self, test: cst.BaseExpression) -> bool:
+        """``hasattr(row, "col")``: true for the row and its copy when ``col`` is a column
+        (``_misuse`` checks that it is one), so the other branch is not done to the row."""
+        call = self._row_call(test, "hasattr")
+        return call is not None and isinstance(call.args[1].value, cst.SimpleString)
+
+    def visit_IfExp(self, node: cst.IfExp) -> bool:
+        self._tested(node.test)
+        if self._has_test(node.test):
+            node.test.visit(self)
+            node.body.visit(self)
+            return False
+        return True
+
+    def visit_While(self, node: cst.While) -> None:
+        self._tested(node.test)
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        if (
+            isinstance(node.left, cst.Name)
+            and node.left.value in self.names
+            and len(node.comparisons) == 1
+            and isinstance(node.comparisons[0].operator, (cst.Is, cst.IsNot))
+            and isinstance(node.comparisons[0].comparator, cst.Name)
+            and node.comparisons[0].comparator.value == "None"
+        ):
+            self.bare -= 1
+
+    def visit_If(self, node: cst.If) -> bool:
+        """``if isinstance(user, int): str(user)``: a row (or its read-only copy) is never a
+        builtin value, so what that branch does with the name is not done to the row."""
+        self._tested(node.test)
+        if self._has_test(node.test):
+            node.test.visit(self)
+            node.body.visit(self)
+            return False
+        call = self._row_call(node.test, "isinstance")
+        if call is not None and all(
+            isinstance(t, cst.Name) and t.value in _BUILTIN_TYPES
+            for t in _elements(call.args[1].value)
         ):
             if node.orelse is not None:
                 node.orelse.visit(self)
@@ -1536,6 +1644,16 @@ class _RowUses(cst.CSTVisitor):
         first = node.args[0].value if node.args else None
         if dotted(node.func) == "isinstance" and isinstance(first, cst.Name):
             self.bare -= first.value in self.names  # a read model answers it (ReadRow)
+        attr = node.args[1].value if len(node.args) in (2, 3) else None
+        if (
+            dotted(node.func) in ("hasattr", "getattr")
+            and isinstance(first, cst.Name)
+            and first.value in self.names
+            and isinstance(attr, cst.SimpleString)
+            and not any(a.keyword or a.star for a in node.args)
+        ):
+            self.bare -= 1
+            self.read.add(str(attr.evaluated_value))
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if isinstance(node.value, cst.Name) and node.value.value in self.names:

@@ -179,13 +179,7 @@ def _request(data: dict[str, Any]) -> Any:
     if data["LANGUAGE_CODE"] is not None:
         request.LANGUAGE_CODE = data["LANGUAGE_CODE"]
     if "user" in data:
-        from django.contrib.auth import get_user_model  # type: ignore[import-untyped]
-        from django.contrib.auth.models import AnonymousUser  # type: ignore[import-untyped]
-
-        user = None
-        if data["user"] is not None:
-            user = get_user_model()._default_manager.filter(pk=data["user"]).first()
-        request.user = user if user is not None else AnonymousUser()
+        request.user = _user_of({USER: data["user"]})
     return request
 
 
@@ -728,12 +722,15 @@ class ReadQuery:
 
     def __getattr__(self, name: str) -> Any:
         """A method of the model's own manager or queryset (``objects.visible(shop)``): the
-        owner runs it, with rows sent as their keys."""
-        if name.startswith("_"):
+        owner runs it, with rows sent as their keys and the request's user as ``USER``.
+        Django's expression protocol is not such a method: a read model handed to the
+        caller's own query (``filter(id__in=ids)``) is a list of values there."""
+        if name.startswith("_") or name in _EXPRESSION_PROTOCOL:
             raise AttributeError(name)
 
         def step(*args: Any, **kwargs: Any) -> ReadQuery:
-            return self._step("call", [name, *map(_key_of, args)], kwargs)
+            sent = {k: _user_or_key(v) for k, v in kwargs.items()}
+            return self._step("call", [name, *map(_user_or_key, args)], sent)
 
         return step
 
@@ -853,6 +850,9 @@ class ReadModel:
         **shape: Any,
     ) -> Any:
         ask: dict[str, Any] = {"filters": filters, "op": op, "key": key, **shape}
+        language = _language()
+        if language is not None:
+            ask["language"] = language
         if steps:
             ask["steps"] = list(steps)
         if values is not None:
@@ -1010,8 +1010,14 @@ def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Call
         limit: int | None = None,
         offset: int | None = None,
         attr: str | None = None,
+        language: str | None = None,
     ) -> Any:
         django = hasattr(model, "objects")
+        if django and language is not None:  # the caller's language, for translated fields
+            from django.utils import translation  # type: ignore[import-untyped]
+
+            with translation.override(language):
+                return read(filters, op, key, steps, values, where, order, limit, offset, attr)
         if op not in (*READ_OPS, *(() if django else ("related",))) and op not in (
             DJANGO_WRITES if django else SQL_WRITES
         ):
@@ -1180,6 +1186,40 @@ def _own_write(session: Any, model: Any, key: Any, values: dict) -> dict[str, An
     return answer
 
 
+#: names Django asks a lookup value for to tell an expression from a plain value
+_EXPRESSION_PROTOCOL = frozenset({"resolve_expression", "as_sql", "get_compiler", "query"})
+#: marks the request's user on the wire: ``{USER: key}`` (None: ``AnonymousUser``), which the
+#: owner reads again from the user model every service shares (see ``_request``)
+USER = "__user__"
+
+
+def _user_or_key(value: Any) -> Any:
+    """An argument of an owner's manager method: the Django user as ``{USER: key}``, any
+    other row by its key (``_key_of``)."""
+    if type(value).__name__ == "AnonymousUser":
+        return {USER: None}
+    if "django" in sys.modules and _is_row(value):
+        from django.contrib.auth import get_user_model  # type: ignore[import-untyped]
+
+        if isinstance(value, get_user_model()):
+            return {USER: value.pk}
+    return _key_of(value)
+
+
+def _user_of(value: Any) -> Any:
+    """``{USER: key}`` as the owner's own user of that key (``AnonymousUser`` when there is
+    none); anything else as it came."""
+    if not (isinstance(value, dict) and set(value) == {USER}):
+        return value
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import AnonymousUser  # type: ignore[import-untyped]
+
+    user = None
+    if value[USER] is not None:
+        user = get_user_model()._default_manager.filter(pk=value[USER]).first()
+    return user if user is not None else AnonymousUser()
+
+
 def _key_of(value: Any) -> Any:
     """A filter's value as the owner can match it: a row (a read model's copy, or a row of
     this service) by its key, a list of them by their keys."""
@@ -1249,7 +1289,9 @@ def _django_steps(rows: Any, steps: list[Any], model: Any) -> tuple[Any, bool]:
     shaped = False
     for name, args, kwargs in steps:
         if name == "call":
-            rows = _own_method(rows, args[0], model)(*args[1:], **kwargs)
+            rows = _own_method(rows, args[0], model)(
+                *map(_user_of, args[1:]), **{k: _user_of(v) for k, v in kwargs.items()}
+            )
         elif name in ("filter", "exclude"):
             rows = getattr(rows, name)(*(_q_from(a) for a in args), **kwargs)
         elif name in ("order_by", "distinct", "values"):
@@ -1343,10 +1385,35 @@ def _columns(row: Any) -> dict[str, Any]:
     """The column values of one ORM row (Django or SQLAlchemy), as JSON data."""
     meta = getattr(row, "_meta", None)
     if meta is not None:
-        return {f.attname: encode(getattr(row, f.attname)) for f in meta.concrete_fields}
+        data = {f.attname: encode(getattr(row, f.attname)) for f in meta.concrete_fields}
+        return {**data, "pk": encode(row.pk), **_translated(row)}  # ``row.pk`` of a copy
     from sqlalchemy import inspect as sa_inspect
 
     return {a.key: encode(getattr(row, a.key)) for a in sa_inspect(row).mapper.column_attrs}
+
+
+def _translated(row: Any) -> dict[str, Any]:
+    """A translatable Django row's translated fields (django-parler's ``TranslatedFields``)
+    in the active language, as the monolith's ``row.name`` read them; a field without a
+    translation there is left out (the copy fails loudly where the row raised)."""
+    parler = getattr(type(row), "_parler_meta", None)
+    out: dict[str, Any] = {}
+    for name in parler.get_translated_fields() if parler is not None else ():
+        try:
+            out[name] = encode(getattr(row, name))
+        except (AttributeError, LookupError):
+            continue
+    return out
+
+
+def _language() -> str | None:
+    """The caller's active Django language (None without Django): a read model sends it so
+    that the owner's translated fields are the ones the caller would have read."""
+    if "django.utils.translation" not in sys.modules:
+        return None
+    from django.utils.translation import get_language  # type: ignore[import-untyped]
+
+    return get_language()
 
 
 async def acall(*args: Any, **kwargs: Any) -> Any:
