@@ -150,7 +150,9 @@ class Matcher:
             self.code_dirs.add(rel)
             return False
         if any(r.fullmatch(self._below_code(rel)) for r in self.defaults) or (
-            self.defaults and name == "migrations" and path is not None and _schema_migrations(path)
+            self.defaults
+            and path is not None
+            and ((name == "migrations" and _schema_migrations(path)) or _alembic_env(path))
         ):
             # an --include may still reach inside a default-excluded directory
             return not self.include or not self._could_include_under(rel)
@@ -182,6 +184,11 @@ def _schema_migrations(directory: Path) -> bool:
             return any(_SCHEMA_MIGRATION.fullmatch(e.name) for e in entries)
     except OSError:
         return True  # unreadable: as before, excluded
+
+
+def _alembic_env(directory: Path) -> bool:
+    """An Alembic environment under any name (``alembic/``: ``env.py`` beside ``versions/``)."""
+    return (directory / "env.py").is_file() and (directory / "versions").is_dir()
 
 
 def _git_root(start: Path) -> Path | None:

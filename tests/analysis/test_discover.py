@@ -122,6 +122,21 @@ def test_only_schema_migrations_are_excluded_by_default(tree):
     assert modules(root, exclude=["app/services/migrations"]) == ["app", "app.db", "app.services"]
 
 
+def test_an_alembic_environment_under_any_name_is_schema_history(tree):
+    """``app/alembic/`` (``env.py`` beside ``versions/``) is Alembic's environment; an
+    ``env.py`` without ``versions/`` is code."""
+    root = tree(
+        {
+            "app/__init__.py": "",
+            "app/alembic/env.py": "",
+            "app/alembic/versions/e2412789c190_init.py": "",
+            "app/settings/__init__.py": "",
+            "app/settings/env.py": "",
+        }
+    )
+    assert modules(root) == ["app", "app.settings", "app.settings.env"]
+
+
 def test_a_package_named_docs_is_code(tree):
     """A Google Docs plug-in (``plugins/google/docs/``) is a package: code, analysed. A Sphinx
     ``docs/`` folder has no ``__init__.py`` and stays out, and so do tests below the plug-in."""
