@@ -213,16 +213,11 @@ class _Proposer:
                 "a package of plumbing that several services use, no business logic",
             )
         )
-        for u, why in sorted(late.items()):
-            if u not in self.pins and u not in kernel:
-                service.pop(u, None)
-                kernel.add(u)
-                self.reason[u] = f"shared kernel: {why}"
-        for u in sorted(kernel_only(ug, self.graph, service, kernel)):
-            if u not in self.pins:
-                service.pop(u, None)
-                kernel.add(u)
-                self.reason[u] = "shared kernel: only the kernel uses it, no business logic"
+        self._into_kernel(late, service, kernel)
+        constants = kernel_only(ug, self.graph, service, kernel)
+        self._into_kernel(
+            dict.fromkeys(constants, "only the kernel uses it, no business logic"), service, kernel
+        )
         for u in kernel:
             self.reason.setdefault(u, "shared kernel: used by many services, no business logic")
         self._place_followers(followers, service, kernel)
@@ -230,6 +225,16 @@ class _Proposer:
         full = dict(service)
         full.update({u: SHARED for u in kernel})
         return self._plan(full, owners, resolution, new_units)
+
+    def _into_kernel(
+        self, moves: dict[str, str], service: dict[str, str], kernel: set[str]
+    ) -> None:
+        """Move units (unit -> why) out of their services into the kernel, pins excepted."""
+        for u, why in sorted(moves.items()):
+            if u not in self.pins and u not in kernel:
+                service.pop(u, None)
+                kernel.add(u)
+                self.reason[u] = f"shared kernel: {why}"
 
     def _domain_pins(self, active: set[str]) -> dict[str, str]:
         """The authors' layout: whole modules of one domain package stay together (``dom:``
