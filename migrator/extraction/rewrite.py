@@ -1590,13 +1590,18 @@ class _RowUses(cst.CSTVisitor):
         call = self._row_call(test, "hasattr")
         return call is not None and isinstance(call.args[1].value, cst.SimpleString)
 
-    def visit_IfExp(self, node: cst.IfExp) -> bool:
+    def _has_branch(self, node: cst.If | cst.IfExp) -> bool:
+        """Note the test; under ``hasattr(row, "col")`` visit only the test and the branch
+        taken (see ``_has_test``), and say so."""
         self._tested(node.test)
-        if self._has_test(node.test):
-            node.test.visit(self)
-            node.body.visit(self)
+        if not self._has_test(node.test):
             return False
+        node.test.visit(self)
+        node.body.visit(self)
         return True
+
+    def visit_IfExp(self, node: cst.IfExp) -> bool:
+        return not self._has_branch(node)
 
     def visit_While(self, node: cst.While) -> None:
         self._tested(node.test)
@@ -1615,10 +1620,7 @@ class _RowUses(cst.CSTVisitor):
     def visit_If(self, node: cst.If) -> bool:
         """``if isinstance(user, int): str(user)``: a row (or its read-only copy) is never a
         builtin value, so what that branch does with the name is not done to the row."""
-        self._tested(node.test)
-        if self._has_test(node.test):
-            node.test.visit(self)
-            node.body.visit(self)
+        if self._has_branch(node):
             return False
         call = self._row_call(node.test, "isinstance")
         if call is not None and all(

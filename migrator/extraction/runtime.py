@@ -1022,7 +1022,7 @@ def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Call
             DJANGO_WRITES if django else SQL_WRITES
         ):
             raise ValueError(f"unknown read {op!r}")
-        if hasattr(model, "objects"):  # Django
+        if django:
             if where or order or limit or offset:
                 raise ValueError("column conditions are read from SQLAlchemy models only")
             steps = steps or []
