@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from migrator.extraction.mappings import MAPPING_REASON, bindings, mapping_param, subscriptable
 from migrator.extraction.mover import dotted as _dotted
 from migrator.extraction.source import FunctionInfo, SourceTree
 from migrator.extraction.writes import write_methods
@@ -96,6 +97,16 @@ class Verdict:
 OK = Verdict(True)
 
 
+#: library functions documented to return a string or a number (or a UUID, sent as one)
+LIBRARY_RESULTS = set(
+    """
+    flask_jwt_extended.create_access_token flask_jwt_extended.create_refresh_token
+    flask_jwt_extended.get_jti json.dumps uuid.uuid4 uuid.uuid1 secrets.token_hex
+    secrets.token_urlsafe time.time os.getenv werkzeug.security.generate_password_hash
+    urllib.parse.quote urllib.parse.urlencode
+    """.split()
+)
+
 #: calls that give the rows of a query (one, or a list)
 ROW_RESULTS = set(
     """
@@ -129,6 +140,9 @@ class Classifier:
         self._returns: dict[str, Verdict] = {}  # module:function -> what a call returns
         #: method name -> (module, definition) of every class of the monolith, built once
         self._methods: dict[str, list[tuple[str, cst.FunctionDef]]] | None = None
+        self._mappings: dict[str, bool] = {}  # module:function(param) -> read as a mapping
+        #: (module, names the function being judged imports itself) while its returns are
+        self._scopes: list[tuple[str, set[str]]] = []
         self.models = tree.models  # module:Class -> info
         self.model_names = {k.split(":")[1]: k for k in self.models}
         self.model_vars = {_snake(n): k for n, k in self.model_names.items()}
@@ -373,6 +387,21 @@ class Classifier:
                     return f"{m}:{n}"
         return None
 
+    def model_var(self, name: str) -> str | None:
+        """The model (``module:Class``) a name of a value looks like a row of, by its name
+        only (``entity``, ``task_type``), if any."""
+        return self.model_vars.get(name) or self.model_vars.get(_snake(name))
+
+    def mapping(self, module: str, func: cst.FunctionDef, param: str, model: str) -> bool:
+        """``param`` of ``func`` is read as a mapping (``mappings.mapping_param``), which a
+        row of ``model`` cannot be (it answers no subscript)."""
+        key = f"{module}:{func.name.value}({param})"
+        if key not in self._mappings:
+            self._mappings[key] = not subscriptable(self, model) and mapping_param(
+                self, module, func, param
+            )
+        return self._mappings[key]
+
     # -- functions and call sites ------------------------------------------------------------
     def signature(self, func: FunctionInfo, module: str) -> dict[str, Verdict]:
         """Verdict per parameter name and for ``return``; unannotated ones are judged later."""
@@ -392,10 +421,16 @@ class Classifier:
                 )
             elif p.annotation is not None:
                 out[p.name] = self.annotation(p.annotation, module)
-            elif p.name in self.model_vars or _snake(p.name) in self.model_vars:
-                key = self.model_vars.get(p.name) or self.model_vars[_snake(p.name)]
-                out[p.name] = Verdict(
-                    False, f"parameter {p.name!r} looks like a {key.split(':')[1]} (ORM model)", key
+            elif self.model_var(p.name):
+                key = self.model_var(p.name) or ""
+                out[p.name] = (
+                    Verdict(True, MAPPING_REASON)
+                    if self.mapping(module, func.node, p.name, key)
+                    else Verdict(
+                        False,
+                        f"parameter {p.name!r} looks like a {key.split(':')[1]} (ORM model)",
+                        key,
+                    )
                 )
             elif p.name in SESSION_NAMES:
                 out[p.name] = Verdict(False, f"parameter {p.name!r} is a session or connection")
@@ -414,8 +449,28 @@ class Classifier:
         func.node.body.visit(collector)
         if not collector.values:
             return OK  # returns None
+        self._scopes.append((module, _local_imports(func.node)))
+        try:
+            return self._judge_returns(func, module, collector.values, strict)
+        finally:
+            self._scopes.pop()
+
+    def _judge_returns(
+        self, func: FunctionInfo, module: str, values: list[cst.BaseExpression], strict: bool
+    ) -> Verdict:
         assigned = _assignments(func.node)
-        for value in collector.values:
+        bound: dict[str, list[cst.BaseExpression] | None] | None = None
+        for value in values:
+            if isinstance(value, cst.Name) and self.model_var(value.value):
+                # named like a row: judged by what the function binds it to, when all is known
+                bound = bindings(func.node) if bound is None else bound
+                known = bound.get(value.value)
+                others = {k: v for k, v in assigned.items() if k != value.value}
+                if known and all(
+                    self.expression(b, module, dict(others), strict, literal=not strict).ok
+                    for b in known
+                ):
+                    continue
             v = self.expression(value, module, assigned, strict, literal=not strict)
             if not v.ok:
                 return Verdict(False, f"return value: {v.reason}", v.model)
@@ -428,12 +483,16 @@ class Classifier:
             return None
         info = self.tree.info(module)
         head, _, rest = name.partition(".")
-        if not rest and head in info.functions:
+        local = self._scopes[-1][1] if self._scopes and self._scopes[-1][0] == module else set()
+        if not rest and head in info.functions and head not in local:
             if any(i.lazy and i.binding == head for i in info.imports):
                 return None  # a function's own import shadows the module's function there
             return module, head
+        lazy = {(i.module, i.name) for i in info.imports if i.lazy and i.binding == head}
+        if head in local and len(lazy) != 1:
+            return None  # imported differently in different functions: which one is unknown
         for imp in info.imports:
-            if imp.binding != head or "." in rest:
+            if imp.binding != head or "." in rest or (head in local and not imp.lazy):
                 continue
             if imp.name is None:
                 mod, fn = imp.module, rest
@@ -692,6 +751,8 @@ class Classifier:
                     for a in expr.args
                 )
                 return self._returns_of(*callee, strict=not lenient)
+            if self._library(name, module) in LIBRARY_RESULTS:
+                return OK
             if strict and isinstance(expr.func, cst.Attribute):
                 method = self._method_returns(last)
                 if method is not None:
@@ -700,6 +761,20 @@ class Classifier:
         if isinstance(expr, cst.Subscript):
             return OK if not strict else Verdict(False, "cannot tell what an item holds")
         return OK if not strict else Verdict(False, "cannot tell what the value is")
+
+    def _library(self, name: str, module: str) -> str:
+        """The full name (``package.module.function``) of a library function that ``name``
+        calls in ``module``, through the module's imports; '' for anything else."""
+        if module not in self.tree.files:
+            return ""
+        head, _, rest = name.partition(".")
+        tops = {m.split(".")[0] for m in self.tree.files}
+        found = {
+            ".".join(p for p in (i.module, i.name, rest) if p)
+            for i in self.tree.info(module).imports
+            if i.binding == head and i.module.split(".")[0] not in tops
+        }
+        return found.pop() if len(found) == 1 else ""
 
     def _queried_model(self, call: cst.Call) -> str | None:
         """The model a query call reads (``session.get(M, k)``, ``M.query.filter_by(..).first()``,
@@ -798,6 +873,22 @@ def _assignments(func: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
         def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
             if isinstance(node.target, cst.Name) and node.value is not None:
                 out[node.target.value] = node.value
+
+    func.body.visit(V())
+    return out
+
+
+def _local_imports(func: cst.FunctionDef) -> set[str]:
+    """Names a function's own import statements bind (nested functions aside)."""
+    out: set[str] = set()
+
+    class V(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
+            bound = node.asname.name if node.asname else node.name
+            out.add(_dotted(bound).split(".")[0])
 
     func.body.visit(V())
     return out

@@ -24,7 +24,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
 from migrator.extraction import djangoreads, properties, queries, writes
-from migrator.extraction.convert import Classifier, Verdict, suggest_dto
+from migrator.extraction.convert import INJECTED_NAMES, Classifier, Verdict, suggest_dto
 from migrator.extraction.copies import copy_closure
 from migrator.extraction.data import (
     backrefs,
@@ -34,8 +34,9 @@ from migrator.extraction.data import (
     secondary_relations,
 )
 from migrator.extraction.layout import KERNEL, Layout
+from migrator.extraction.mappings import MAPPING_REASON
 from migrator.extraction.mover import dotted, names_in
-from migrator.extraction.source import ImportInfo, SourceTree
+from migrator.extraction.source import FunctionInfo, ImportInfo, SourceTree
 from migrator.plan import Plan
 
 
@@ -1152,8 +1153,13 @@ class Analyzer:
                     "it must run where the request is; pass the value in instead",
                 )
             sig = self.signature(key)
+            # parameters named like a row are judged at each call site, when nothing else fails
+            guessed = {
+                p for p, v in sig.items() if not v.ok and self._guessed(info.functions[tn], p)
+            }
+            deferred = bool(guessed) and all(v.ok or p in guessed for p, v in sig.items())
             for pname, v in sig.items():
-                if not v.ok:
+                if not v.ok and not deferred:
                     what = "result" if pname == "return" else f"argument {pname!r}"
                     # a result that is not data, or a request it cannot send: the caller
                     # may run the function itself
@@ -1282,16 +1288,47 @@ class Analyzer:
             if v is not None and (v.injected or v.reason == djangoreads.REQUEST_REASON):
                 continue  # the caller's session stays with the caller; a request is sent
             if v is not None and not v.ok:
+                # named like a row, but given plain data here (``mask("Shot", ...)``)
+                if (
+                    self._guessed(func, param.name)
+                    and self.classifier.expression(arg.value, module).ok
+                ):
+                    continue
                 return Verdict(False, f"argument {param.name!r}: {v.reason}", v.model)
+            if v is not None and v.reason == MAPPING_REASON:
+                continue  # the callee reads it as a mapping: whatever its name, not a row
             v = self.row_verdict(
                 self.classifier.expression(arg.value, module, strict=False),
                 self.owner_of(mod, name),
                 key,
                 param.name,
             )
+            if (
+                not v.ok
+                and v.model is not None
+                and "passes the class" not in v.reason
+                and self.classifier.mapping(mod, func.node, param.name, v.model)
+            ):
+                continue  # taken for a row, but the callee reads it as a mapping
             if not v.ok:
                 return Verdict(False, f"argument {param.name!r}: {v.reason}", v.model)
         return Verdict(True)
+
+    def _guessed(self, func: FunctionInfo, name: str) -> bool:
+        """A parameter taken for a row by its name only (``entity_type``) that the function
+        never reads an attribute of, changes or writes (it compares it or hands it on): each
+        call site may show it to be plain data."""
+        param = next((p for p in func.params if p.name == name), None)
+        if (
+            param is None
+            or param.annotation is not None
+            or param.name in INJECTED_NAMES
+            or self.classifier.model_var(name) is None
+        ):
+            return False
+        uses = _RowUses({name})
+        func.node.body.visit(uses)
+        return not (uses.read or uses.set_attrs or uses.written)
 
 
 #: how ``Analyzer.row_verdict`` says that a value is a row of the callee's own model
