@@ -1,0 +1,165 @@
+"""Values that are only named like rows (``migrator/extraction/mappings.py``): a parameter
+the callee reads as ``order["kind"]`` holds a mapping, a row-named parameter may be given a
+literal, a row-named result is judged by what it is bound to; and results inference knows
+a function's own imports and a few library functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from migrator.extraction import build_extraction
+from migrator.plan import plan_from_dict
+
+from .conftest import mini_packages
+from .test_conversions import MODELS, _run_in_service
+
+ORDERS = (
+    "from sqlalchemy import Column, Integer, String\n"
+    "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n\n\n"
+    "class Order(Base):\n    __tablename__ = 'orders'\n"
+    "    id = Column(Integer, primary_key=True)\n    kind = Column(String(20))\n"
+)
+API = """
+def is_big(order):
+    return order["kind"] == "big"
+
+
+def describe(order_dict):
+    return "big" if is_big(order_dict) else "small"
+
+
+def mask(order, rows):
+    return [r for r in rows if r["kind"] == order]
+
+
+def named(order):
+    return order.summary()
+
+
+def either(order):
+    return order["kind"] if isinstance(order, dict) else order.kind
+"""
+NAMES = """from mini.b.models import Item
+
+
+def lookup(name):
+    return {"name": name, "table": Item.__tablename__}
+
+
+def find(name):
+    order = lookup(name)
+    if order is None:
+        order = lookup(name.lower())
+    return order
+
+
+def raw(order):
+    return order
+"""
+AUTH = """from flask_jwt_extended import create_access_token
+
+from mini.b.models import Item
+
+
+def token(key):
+    access = create_access_token(identity=f"{Item.__tablename__}:{key}")
+    return access
+
+
+def limit():
+    from mini.b.store import limit
+
+    return limit()
+"""
+STORE = 'def limit():\n    return int("3")\n'
+USE = """from mini.b.api import describe, either, is_big, mask, named
+from mini.b.auth import limit, token
+from mini.b.names import find, raw
+
+
+def check(order):
+    return is_big(order)
+
+
+def label(order):
+    return describe(order)
+
+
+def shown():
+    return mask("big", [{"kind": "big"}, {"kind": "small"}])
+
+
+def found():
+    return find("Tea")["name"], token(1), limit()
+
+
+def rows(order):
+    return named(order), either(order), raw(order)
+"""
+INTERFACE = {
+    "mini.b.api": ["is_big", "describe", "mask", "named", "either"],
+    "mini.b.names": ["find", "raw"],
+    "mini.b.auth": ["token", "limit"],
+}
+CONVERTED = ["is_big", "describe", "mask", "find", "token", "limit"]
+LISTED = ["named", "either", "raw"]
+
+
+def _extract(root: Path):  # noqa: ANN202 - Extraction
+    pkg = mini_packages(root)
+    files = {"a/models.py": ORDERS, "a/use.py": USE, "b/models.py": MODELS, "b/api.py": API}
+    files.update({"b/names.py": NAMES, "b/auth.py": AUTH, "b/store.py": STORE})
+    for rel, code in files.items():
+        (pkg / rel).write_text(code)
+    b = ["mini.b", "mini.b.models", "mini.b.api", "mini.b.names", "mini.b.auth", "mini.b.store"]
+    plan = plan_from_dict(
+        {
+            "version": 1,
+            "services": {
+                "a": {"modules": ["mini.a", "mini.a.models", "mini.a.use"], "tables": ["orders"]},
+                "b": {
+                    "modules": b,
+                    "tables": ["items"],
+                    "interface": [f"{m}:{f}" for m, fs in INTERFACE.items() for f in fs],
+                },
+            },
+            "shared_kernel": {"modules": ["mini"]},
+        }
+    )
+    return build_extraction(plan, None, root)
+
+
+def test_values_named_like_rows_cross_when_the_code_shows_they_are_data(tmp_path: Path) -> None:
+    ex = _extract(tmp_path / "app")
+    calls = {c.callee.split(":")[1]: c for c in ex.calls if c.file == "mini/a/use.py"}
+    assert {n: calls[n].converted for n in CONVERTED + LISTED} == {
+        **dict.fromkeys(CONVERTED, True),
+        **dict.fromkeys(LISTED, False),
+    }, {n: calls[n].reason for n in calls}
+    # an attribute read, or a test of its type, leaves the name's guess standing
+    assert "reads .summary of the Order row" in calls["named"].reason
+    assert "looks like a Order" in calls["either"].reason
+    assert "looks like a Order" in calls["raw"].reason
+
+
+def test_a_mapping_named_like_a_row_reaches_the_owners_code_as_a_dict(tmp_path: Path) -> None:
+    """The generated client sends the dict as JSON; the owner's function (its real code, run
+    by the runtime's dispatcher) reads its keys as the monolith did."""
+    ex = _extract(tmp_path / "app")
+    owner = (tmp_path / "app" / "mini" / "b" / "api.py").as_posix()
+    out = _run_in_service(
+        ex,
+        tmp_path / "out",
+        "a",
+        "import json\nfrom interservice import runtime\n"
+        f"owner = {{}}\nexec(open({owner!r}).read(), owner)\nasked = []\n"
+        "def call(service, endpoint, func, args, kwargs, **_):\n"
+        "    asked.append(endpoint)\n"
+        "    body = json.loads(json.dumps({'args': runtime.encode(list(args)),\n"
+        "                                  'kwargs': runtime.encode(kwargs)}))\n"
+        "    answer, status = runtime.dispatch(owner[endpoint], body)\n"
+        "    assert status == 200, answer\n    return answer['result']\n"
+        "runtime.call = call\nimport mini.a.use as u\n"
+        "print(u.check({'kind': 'big'}), u.label({'kind': 'small'}), u.shown(), sorted(asked))\n",
+    )
+    assert out == "True small [{'kind': 'big'}] ['describe', 'is_big', 'mask']\n"
