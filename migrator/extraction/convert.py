@@ -92,6 +92,9 @@ class Verdict:
     injected: bool = False  # a database session the owner supplies (never sent)
     #: the models of an alias of several (``TypeVar("S", Case, Incident)``, ``A | B``)
     models: tuple[str, ...] = ()
+    #: the result is what the call gives for this parameter (``return rows`` of a parameter
+    #: the function changes in place): judged at each call site
+    param: str = ""
 
 
 OK = Verdict(True)
@@ -460,6 +463,7 @@ class Classifier:
     ) -> Verdict:
         assigned = _assignments(func.node)
         bound: dict[str, list[cst.BaseExpression] | None] | None = None
+        param = ""
         for value in values:
             if isinstance(value, cst.Name) and self.model_var(value.value):
                 # named like a row: judged by what the function binds it to, when all is known
@@ -472,8 +476,16 @@ class Classifier:
                 ):
                     continue
             v = self.expression(value, module, assigned, strict, literal=not strict)
-            if not v.ok:
+            given = next(
+                (p.name for p in func.params if v.reason == f"cannot tell what {p.name!r} holds"),
+                "",
+            )
+            if given and given not in assigned and param in ("", given):
+                param = given  # the argument itself, as the call site gives it
+            elif not v.ok:
                 return Verdict(False, f"return value: {v.reason}", v.model)
+        if param:
+            return Verdict(False, f"return value: the argument given for {param!r}", param=param)
         return OK
 
     def _callee(self, name: str, module: str) -> tuple[str, str] | None:

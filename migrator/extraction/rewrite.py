@@ -24,7 +24,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
 from migrator.extraction import djangoreads, properties, queries, writes
-from migrator.extraction.convert import INJECTED_NAMES, Classifier, Verdict, suggest_dto
+from migrator.extraction.convert import INJECTED_NAMES, OK, Classifier, Verdict, suggest_dto
 from migrator.extraction.copies import copy_closure
 from migrator.extraction.data import (
     backrefs,
@@ -1154,10 +1154,13 @@ class Analyzer:
                 )
             sig = self.signature(key)
             # parameters named like a row are judged at each call site, when nothing else fails
+            # and so is a result that is the argument given for a parameter
             guessed = {
                 p for p, v in sig.items() if not v.ok and self._guessed(info.functions[tn], p)
-            }
+            } | ({"return"} if sig["return"].param else set())
             deferred = bool(guessed) and all(v.ok or p in guessed for p, v in sig.items())
+            if deferred and "return" in guessed and self._copy(tm, tn, service)[0] is not None:
+                deferred = False  # the caller may run it itself, whatever it is given
             for pname, v in sig.items():
                 if not v.ok and not deferred:
                     what = "result" if pname == "return" else f"argument {pname!r}"
@@ -1312,7 +1315,23 @@ class Analyzer:
                 continue  # taken for a row, but the callee reads it as a mapping
             if not v.ok:
                 return Verdict(False, f"argument {param.name!r}: {v.reason}", v.model)
-        return Verdict(True)
+        return self._given_back(func, sig["return"], call, module)
+
+    def _given_back(
+        self, func: FunctionInfo, result: Verdict, call: cst.Call, module: str
+    ) -> Verdict:
+        """A function that returns the argument given for a parameter (``result.param``)
+        gives the caller plain data when that argument is (judged strictly), or the
+        parameter's default when none is given."""
+        if not result.param:
+            return OK
+        params = [p.name for p in func.params if p.kind in ("posonly", "pos")]
+        for i, arg in enumerate(call.args):
+            name = arg.keyword.value if arg.keyword else params[i] if i < len(params) else ""
+            if name == result.param:
+                v = self.classifier.expression(arg.value, module)
+                return OK if v.ok else Verdict(False, f"result: {result.reason}: {v.reason}")
+        return OK
 
     def _guessed(self, func: FunctionInfo, name: str) -> bool:
         """A parameter taken for a row by its name only (``entity_type``) that the function

@@ -791,6 +791,9 @@ class _Proposer:
                 services[home].routes.append(f"{r.method} {r.path}")
         deps: dict[str, Counter[str]] = defaultdict(Counter)
         interface: dict[str, set[str]] = defaultdict(set)
+        #: split modules with symbols in a service: each service gets a copy of the module
+        hosted = {module_of(u) for s in services.values() for u in s.symbols} & split
+        handlers = {r.handler for r in graph.routes}
         for s_node, t_node, data in graph.g.edges(data=True):
             if data.get("kind") == "route":  # URL wiring, not a call between services
                 continue
@@ -799,6 +802,17 @@ class _Proposer:
                 deps[a][b] += data.get("count", 1)
                 if data.get("kind") != "import" or ":" in t_node:
                     interface[b].add(t_node)  # the names called; module imports add nothing
+            elif (
+                a == SHARED
+                and b in services
+                and ":" in t_node
+                and module_of(s_node) in hosted
+                and t_node not in handlers
+            ):
+                # the kernel's part of a module split across services runs in each service's
+                # copy of it (the kernel library never holds it): its calls cross services;
+                # a route handler it names is wiring (the gateway serves it), not a call
+                interface[b].add(t_node)
         for name, service in services.items():
             service.depends_on = sorted(deps[name])
             service.interface = sorted(interface[name])

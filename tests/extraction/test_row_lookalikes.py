@@ -55,6 +55,21 @@ def find(name):
 
 def raw(order):
     return order
+
+
+def tag(rows):
+    for row in rows:
+        row["table"] = Item.__tablename__
+    return rows
+
+
+def wrap(rows):
+    return tag(rows)
+
+
+def again(rows):
+    rows.append(Item.__tablename__)
+    return rows
 """
 AUTH = """from flask_jwt_extended import create_access_token
 
@@ -74,7 +89,7 @@ def limit():
 STORE = 'def limit():\n    return int("3")\n'
 USE = """from mini.b.api import describe, either, is_big, mask, named
 from mini.b.auth import limit, token
-from mini.b.names import find, raw
+from mini.b.names import again, find, raw, wrap
 
 
 def check(order):
@@ -94,15 +109,19 @@ def found():
 
 
 def rows(order):
-    return named(order), either(order), raw(order)
+    return named(order), either(order), raw(order), again(open(order["path"]))
+
+
+def tagged():
+    return wrap([{"name": "tea"}])
 """
 INTERFACE = {
     "mini.b.api": ["is_big", "describe", "mask", "named", "either"],
-    "mini.b.names": ["find", "raw"],
+    "mini.b.names": ["find", "raw", "wrap", "again"],
     "mini.b.auth": ["token", "limit"],
 }
-CONVERTED = ["is_big", "describe", "mask", "find", "token", "limit"]
-LISTED = ["named", "either", "raw"]
+CONVERTED = ["is_big", "describe", "mask", "find", "token", "limit", "wrap"]
+LISTED = ["named", "either", "raw", "again"]
 
 
 def _extract(root: Path):  # noqa: ANN202 - Extraction
@@ -140,6 +159,10 @@ def test_values_named_like_rows_cross_when_the_code_shows_they_are_data(tmp_path
     assert "reads .summary of the Order row" in calls["named"].reason
     assert "looks like a Order" in calls["either"].reason
     assert "looks like a Order" in calls["raw"].reason
+    # a function that gives back its argument gives what each call site passes it
+    assert calls["again"].reason == (
+        "result: return value: the argument given for 'rows': cannot tell what open() returns"
+    )
 
 
 def test_a_mapping_named_like_a_row_reaches_the_owners_code_as_a_dict(tmp_path: Path) -> None:
