@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 #: what the callee may call on a mapping besides reading a key (neither evidence nor
 #: contradiction: ``get`` may also be a model's class method)
-DICT_METHODS = {"get", "items", "keys", "values", "copy", "update", "pop", "setdefault"}
+DICT_METHODS = {"get", "items", "keys", "values", "copy"}
 #: builtins that ask what a value is: a function asking may be given a row as well
 TYPE_TESTS = {"isinstance", "hasattr", "getattr", "setattr", "type", "vars"}
 
@@ -48,9 +48,11 @@ def mapping_param(
     param: str,
     seen: frozenset[tuple[str, str, str]] = frozenset(),
 ) -> bool:
-    """``param`` of ``func`` holds a mapping: the function reads a key of it (``p["k"]``), or
-    hands it to a function of the monolith that does, and never reads an attribute of it
-    other than a dict's methods, asks its type, or binds the name again."""
+    """``param`` of ``func`` holds a mapping that crosses as data: the function reads a key of
+    it (``p["k"]``), or hands it to a function of the monolith that does, and never reads an
+    attribute of it other than a dict's reading methods, asks its type, binds the name again,
+    or changes the mapping in place (``p["k"] = v``, ``p.update(...)``, or a function it is
+    handed to that is not judged so): the caller's dict would not see such a change."""
     here = (module, func.name.value, param)
     if here in seen:
         return False
@@ -110,13 +112,21 @@ class _Uses(cst.CSTVisitor):
         positional = [p.name for p in target.params if p.kind in ("posonly", "pos")]
         for i in given:
             arg = node.args[i]
-            if arg.star:
-                continue
             name = (
                 arg.keyword.value if arg.keyword else positional[i] if i < len(positional) else ""
             )
-            if name and mapping_param(self.classifier, callee[0], target.node, name, self.seen):
+            if (
+                not arg.star
+                and name
+                and mapping_param(self.classifier, callee[0], target.node, name, self.seen)
+            ):
                 self.evidence = True
+            else:
+                self.contradicted = True  # it may change the mapping, or need more
+
+    def _changed(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Subscript) and self._is(target.value):
+            self.contradicted = True  # ``p["k"] = v``: a change the caller would not see
 
     def _bound(self, target: cst.BaseExpression) -> None:
         for node in _names(target):
@@ -125,9 +135,14 @@ class _Uses(cst.CSTVisitor):
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
         self._bound(node.target)
+        self._changed(node.target)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self._bound(node.target)
+        self._changed(node.target)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self._changed(node.target)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         self._bound(node.target)

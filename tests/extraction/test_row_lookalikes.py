@@ -32,6 +32,11 @@ def mask(order, rows):
     return [r for r in rows if r["kind"] == order]
 
 
+def stamp(order):
+    order["seen"] = True
+    return order["kind"]
+
+
 def named(order):
     return order.summary()
 
@@ -87,7 +92,7 @@ def limit():
     return limit()
 """
 STORE = 'def limit():\n    return int("3")\n'
-USE = """from mini.b.api import describe, either, is_big, mask, named
+USE = """from mini.b.api import describe, either, is_big, mask, named, stamp
 from mini.b.auth import limit, token
 from mini.b.names import again, find, raw, wrap
 
@@ -109,19 +114,19 @@ def found():
 
 
 def rows(order):
-    return named(order), either(order), raw(order), again(open(order["path"]))
+    return named(order), either(order), raw(order), again(open(order["path"])), stamp(order)
 
 
 def tagged():
     return wrap([{"name": "tea"}])
 """
 INTERFACE = {
-    "mini.b.api": ["is_big", "describe", "mask", "named", "either"],
+    "mini.b.api": ["is_big", "describe", "mask", "named", "either", "stamp"],
     "mini.b.names": ["find", "raw", "wrap", "again"],
     "mini.b.auth": ["token", "limit"],
 }
 CONVERTED = ["is_big", "describe", "mask", "find", "token", "limit", "wrap"]
-LISTED = ["named", "either", "raw", "again"]
+LISTED = ["named", "either", "raw", "again", "stamp"]
 
 
 def _extract(root: Path):  # noqa: ANN202 - Extraction
@@ -159,6 +164,8 @@ def test_values_named_like_rows_cross_when_the_code_shows_they_are_data(tmp_path
     assert "reads .summary of the Order row" in calls["named"].reason
     assert "looks like a Order" in calls["either"].reason
     assert "looks like a Order" in calls["raw"].reason
+    # a mapping changed in place: the caller's dict would not see the change
+    assert "looks like a Order" in calls["stamp"].reason
     # a function that gives back its argument gives what each call site passes it
     assert calls["again"].reason == (
         "result: return value: the argument given for 'rows': cannot tell what open() returns"
