@@ -34,6 +34,7 @@ from migrator.extraction.mover import (
 )
 from migrator.extraction.rewrite import Analyzer, CallSite, Client, ImportRewriter, KernelGuard
 from migrator.extraction.source import MAX_COPY_BYTES, SourceTree
+from migrator.extraction.splits import through_clients
 from migrator.graph import DependencyGraph
 from migrator.plan import Plan
 from migrator.util.fs import FileError, atomic_write, out_folder, read_existing, read_regular
@@ -380,6 +381,7 @@ def _service(
     base = f"services/{label}/src"
     codes: dict[str, str] = {}
     kept: dict[str, set[str] | None] = {}
+    lacking: dict[str, list[str]] = {}  # split module -> names its copy lacks
     for m in layout.modules_of(svc):
         if m in layout.roots:
             continue
@@ -392,6 +394,7 @@ def _service(
             codes[m] = result.code
             kept[m] = set(result.kept) | set(result.pulled_in)
             gone = {n: ["__all__"] for n in result.unexported}  # no longer referred to here
+            lacking[m] = sorted(result.missing)
             for missing, users in [*result.missing.items(), *gone.items()]:
                 owner = symbols.get(missing, "?")
                 ex.couplings.append(
@@ -415,6 +418,11 @@ def _service(
         return layout.has(svc, module, name)
 
     refs = analyzer.service_refs(svc, kept, has)
+    for m, names in sorted(lacking.items()):  # called through the owner's client instead
+        codes[m], imported = through_clients(analyzer, refs, svc, m, codes[m], names)
+        for c in ex.couplings:
+            if c.service == svc and c.kind == "import" and c.uses in {f"{m}:{n}" for n in imported}:
+                c.converted = True
     # a request helper of another service that the composition root uses (a FastAPI app's
     # ``Depends(...)``) is copied into a client like the moved code's, not pruned with its app
     copied: set[tuple[str, str]] = set()
