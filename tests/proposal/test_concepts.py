@@ -373,13 +373,10 @@ def test_a_vendor_adapter_goes_with_the_concept_it_implements() -> None:
         assert plan.service_of(f"app.plugins.bases.{concept}") == svc
 
 
-def test_a_maintenance_command_goes_to_the_domain_it_works_on() -> None:
-    """``app/manage.py`` wires the app (``main`` registers the commands, ``create_app`` mounts
-    every API through ``_register_routes``) and so is the composition root; but its ``nightly_sync`` command works on
-    orders only and ``rebuild_index`` mostly on products (names that do not say so): each
-    goes with its domain, while the wiring stays in the shared kernel."""
-    graph, _ = layered_monolith()
-    g = graph
+def manage_module(factory_calls: str = "orders") -> DependencyGraph:
+    """The layered monolith with ``app/manage.py`` (see the test below); its ``create_app``
+    calls ``handle`` of the ``factory_calls`` service (not finalized)."""
+    g, _ = layered_monolith()
     g.add_node("app.manage", "module", line=1, end_line=120)
     for name, size in (
         ("main", 10),
@@ -400,11 +397,19 @@ def test_a_maintenance_command_goes_to_the_domain_it_works_on() -> None:
         g.add_edge("app.manage:_register_routes", f"app.api.{e}.routes:index", "reference")
         g.add_edge("app.manage", f"app.api.{e}.routes", "import")
     # the factory itself touches one domain, but it calls the module's wiring
-    g.add_edge("app.manage:create_app", "app.services.orders_service:handle", "reference")
+    g.add_edge("app.manage:create_app", f"app.services.{factory_calls}_service:handle", "reference")
     g.add_edge("app.manage:create_app", "app.manage:_register_routes", "reference")
     g.add_edge("app.manage:main", "app.manage:nightly_sync", "reference")
     g.add_edge("app.manage:main", "app.manage:rebuild_index", "reference")
-    plan = propose(g.finalize())
+    return g
+
+
+def test_a_maintenance_command_goes_to_the_domain_it_works_on() -> None:
+    """``app/manage.py`` wires the app (``main`` registers the commands, ``create_app`` mounts
+    every API through ``_register_routes``) and so is the composition root; but its ``nightly_sync`` command works on
+    orders only and ``rebuild_index`` mostly on products (names that do not say so): each
+    goes with its domain, while the wiring stays in the shared kernel."""
+    plan = propose(manage_module().finalize())
     assert "app.manage" in plan.meta["split_modules"]
     assert plan.service_of("app.manage:nightly_sync") == "orders"
     assert plan.service_of("app.manage:rebuild_index") == "products"
@@ -415,6 +420,25 @@ def test_a_maintenance_command_goes_to_the_domain_it_works_on() -> None:
         "app.manage:_register_routes",
     ):
         assert plan.service_of(wiring) == "shared_kernel", wiring
+
+
+def test_calls_of_the_kernels_part_of_a_split_module_are_in_the_interface() -> None:
+    """The kernel's part of a split module runs in each service's copy of it, so what it
+    calls crosses services: ``create_app`` calls an invoices function, ``main`` a command
+    that went to orders. The kernel's ``db.session`` (a module no service has a part of) calls
+    a shipments one: the kernel library is not rewritten per service."""
+    g = manage_module("invoices")
+    g.add_edge("app.db:session", "app.services.shipments_service:handle", "reference")
+    plan = propose(g.finalize())
+    assert plan.service_of("app.manage:create_app") == "shared_kernel"
+    assert plan.service_of("app.manage:nightly_sync") == "orders"
+    assert "app.services.invoices_service:handle" in plan.services["invoices"].interface
+    assert "app.manage:nightly_sync" in plan.services["orders"].interface  # main's call
+    # the kernel library's own code is not rewritten per service: no client for its calls
+    assert "app.services.shipments_service:handle" not in plan.services["shipments"].interface
+    # the route handlers the wiring names are served by the gateway, not called
+    for svc in plan.services.values():
+        assert not [n for n in svc.interface if n.endswith("routes:index")], svc.interface
 
 
 def test_a_concept_across_many_layers_is_no_role_word_but_a_file_in_every_feature_is() -> None:
