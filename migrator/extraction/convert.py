@@ -476,17 +476,27 @@ class Classifier:
                 ):
                     continue
             v = self.expression(value, module, assigned, strict, literal=not strict)
-            given = next(
-                (p.name for p in func.params if v.reason == f"cannot tell what {p.name!r} holds"),
-                "",
-            )
-            if given and given not in assigned and param in ("", given):
+            given = self._given_back(value, module)
+            if (
+                given in {p.name for p in func.params}
+                and v.reason == f"cannot tell what {given!r} holds"
+                and given not in assigned
+                and param in ("", given)
+            ):
                 param = given  # the argument itself, as the call site gives it
             elif not v.ok:
                 return Verdict(False, f"return value: {v.reason}", v.model)
         if param:
             return Verdict(False, f"return value: the argument given for {param!r}", param=param)
         return OK
+
+    def _given_back(self, value: cst.BaseExpression, module: str) -> str:
+        """The name a return value gives back as it is: ``return rows``, or ``return
+        helper(rows)`` of a helper that returns its argument (``_passed_back``); ''."""
+        if isinstance(value, cst.Call):
+            callee = self._callee(_dotted(value.func), module)
+            value = (self._passed_back(value, *callee) if callee else None) or value
+        return value.value if isinstance(value, cst.Name) else ""
 
     def _callee(self, name: str, module: str) -> tuple[str, str] | None:
         """The monolith's top-level function that ``name(...)`` calls in ``module`` (a local
