@@ -556,7 +556,21 @@ class Analyzer:
                 f"{ROW_REASON} {cls}: sent as its columns, loaded by key by {owner}",
                 verdict.model,
             )
-        if key is None or param is None or self.owner_of(mod, cls) in (None, KERNEL):
+        holder = self.owner_of(mod, cls)
+        if (
+            param is None
+            and holder not in (None, KERNEL)
+            and "(ORM model instance)" in verdict.reason
+        ):
+            # one row of another service the callee read through its read model: a ReadRow
+            # there, sent as its columns; the caller gets a read-only copy (checked at each
+            # call); a list of rows, a class or a row it builds still does not cross
+            return Verdict(
+                True,
+                f"{ROW_REASON} {cls} of {holder}: {FOREIGN_ROW}",
+                verdict.model,
+            )
+        if key is None or param is None or holder in (None, KERNEL):
             return verdict
         fmod, _, fname = key.partition(":")
         why = self._misuse(
@@ -1153,6 +1167,10 @@ class Analyzer:
                     "it must run where the request is; pass the value in instead",
                 )
             sig = self.signature(key)
+            if FOREIGN_ROW in sig["return"].reason:  # the caller's own copy gives a real row
+                copy = self._copy(tm, tn, service)[0]
+                if copy is not None:
+                    return copy
             # parameters named like a row are judged at each call site, when nothing else fails
             # and so is a result that is the argument given for a parameter
             guessed = {
@@ -1352,6 +1370,8 @@ class Analyzer:
 
 #: how ``Analyzer.row_verdict`` says that a value is a row of the callee's own model
 ROW_REASON = "a row of"
+#: ... and that a result is a row of a third service's model (a ReadRow in the callee)
+FOREIGN_ROW = "a read-only copy of its columns"
 
 
 def _snake(name: str) -> str:
