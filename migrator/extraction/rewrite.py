@@ -1167,7 +1167,8 @@ class Analyzer:
                     "it must run where the request is; pass the value in instead",
                 )
             sig = self.signature(key)
-            if FOREIGN_ROW in sig["return"].reason:  # the caller's own copy gives a real row
+            if FOREIGN_ROW in sig["return"].reason and all(v.ok for v in sig.values()):
+                # the caller's own copy of the function gives it a real row
                 copy = self._copy(tm, tn, service)[0]
                 if copy is not None:
                     return copy
