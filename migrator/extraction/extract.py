@@ -689,8 +689,10 @@ def _wiring(
     gen["interservice/wsgi.py"] = (
         codegen.HEADER + '"""WSGI entry point: gunicorn '
         'interservice.wsgi:app (from src/)."""\n\n'
+        "from interservice import runtime\n"
         "from interservice.app import create_app\n\n"
         "app = create_app()\n"
+        "app.wsgi_app = runtime.InternalGuard(app.wsgi_app)  # internal API: the token only\n"
     )
     return "interservice.app:create_app"
 
