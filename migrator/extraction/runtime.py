@@ -370,8 +370,8 @@ def internal_refusal(method: str, path: str, shown: str | None) -> tuple[int, by
     deployment's own services may: they show the shared token, compared in constant time.
     With no token set the service refuses every internal call (fails closed) and names the
     setting, so a forgotten Secret shows at the first call, not as an open door."""
-    if method != "POST" or not path.startswith(INTERNAL_PREFIX):
-        return None
+    if method != "POST" or not ("/" + path.lstrip("/")).startswith(INTERNAL_PREFIX):
+        return None  # (``//internal/x``: some routers merge the slashes)
     expected = os.environ.get(TOKEN_ENV, "")
     if not expected:
         error = {

@@ -195,8 +195,9 @@ def test_the_internal_api_answers_only_callers_showing_the_token(guarded, monkey
     assert runtime.TOKEN_ENV in json.loads(missing[1])["error"]["message"]
     monkeypatch.setenv(runtime.TOKEN_ENV, "s3cret")
     for shown in (None, "", "s3cre", "s3cret2", "S3CRET"):
-        refused = guarded("POST", "/internal/_saga/relay", shown)
-        assert (status(refused), error(refused)) == (401, "Unauthorized"), shown
+        for path in ("/internal/_saga/relay", "//internal/get_price"):
+            refused = guarded("POST", path, shown)
+            assert (status(refused), error(refused)) == (401, "Unauthorized"), (path, shown)
     assert guarded("POST", "/internal/get_price", "s3cret")[1] == b"app"
     # the service's own routes are not the internal API
     assert guarded("POST", "/api/orders", None)[1] == b"app"
