@@ -16,7 +16,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from migrator.extraction import codegen, frameworks, hints, queries, writes
+from migrator.extraction import codegen, frameworks, hints, joins, queries, writes
 from migrator.extraction.data import (
     attribute_spans,
     cut_foreign_links,
@@ -474,6 +474,9 @@ def _service(
             module = module.visit(queries.SessionQueries(stand_ins))
             # ``session.add(row)`` / ``delete(row)`` of a copy: its owner writes it
             module = module.visit(writes.SessionWrites(min(stand_ins)))
+            # a join with another service's model: narrowed by keys its owner reads
+            foreign = {r.binding for r in refs.refs if r.module == m}
+            module = module.visit(joins.Joins(analyzer.join_context(m, stand_ins, foreign)))
         # loading hints through another service's model: cut to their local part, or dropped
         bindings = hints.hint_bindings(tree.info(m))
         if bindings:

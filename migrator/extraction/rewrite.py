@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
-from migrator.extraction import djangoreads, properties, queries, writes
+from migrator.extraction import djangoreads, joins, properties, queries, writes
 from migrator.extraction.convert import Classifier, Verdict, suggest_dto
 from migrator.extraction.copies import copy_closure
 from migrator.extraction.data import (
@@ -167,6 +167,11 @@ class _Uses(cst.CSTVisitor):
         self.custom: dict[str, dict[int, list[tuple[str, cst.Call]]]] = {}
         #: why a read chain is not sent, by the lines of its expression (see _read_chain)
         self.why: dict[int, str] = {}
+        #: query chains with a join (joins.joins_something), and the lines where a name is
+        #: in one of them: judged per service (Analyzer._joined)
+        self.join_chains: list[cst.Call] = []
+        self.joined: dict[str, dict[int, list[int]]] = {}
+        self._in_join: dict[int, int] = {}  # id of a name node -> its chain's index
         self._scopes: list[str] = []  # "class" | "function" | "route", innermost last
         self._funcs: list[cst.FunctionDef] = []  # the enclosing functions, innermost last
 
@@ -194,6 +199,13 @@ class _Uses(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         f = node.func
         line = self.get_metadata(PositionProvider, node).start.line
+        above = self.get_metadata(ParentNodeProvider, node, None)
+        if not (isinstance(above, cst.Attribute) and above.value is node):
+            if joins.joins_something(node):
+                index = len(self.join_chains)
+                self.join_chains.append(node)
+                for name in _name_nodes(node, self.names):
+                    self._in_join.setdefault(id(name), index)
         if isinstance(f, cst.Name) and f.value in self.names:
             self.calls.append((f.value, None, line, node))
         elif (
@@ -220,6 +232,10 @@ class _Uses(cst.CSTVisitor):
             method = self._method_call(node)
             if method is not None:
                 self.methods.setdefault(node.value, {}).setdefault(line, []).append(method)
+                return
+            if id(node) in self._in_join:
+                chains = self.joined.setdefault(node.value, {}).setdefault(line, [])
+                chains.append(self._in_join[id(node)])
                 return
             kind = (
                 self.reads
@@ -454,6 +470,19 @@ class _Uses(cst.CSTVisitor):
     def _called(self, attr: cst.Attribute) -> bool:
         call = self.get_metadata(ParentNodeProvider, attr)
         return isinstance(call, cst.Call) and call.func is attr
+
+
+def _name_nodes(node: cst.CSTNode, names: set[str]) -> list[cst.Name]:
+    """The ``Name`` nodes of ``names`` inside ``node``."""
+    found: list[cst.Name] = []
+
+    class _Find(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            if n.value in names:
+                found.append(n)
+
+    node.visit(_Find())
+    return found
 
 
 def _handed_to_django(parent: cst.CSTNode | None) -> bool:
@@ -891,6 +920,7 @@ class Analyzer:
         uses = self._uses(module)
         rel = self.tree.rel(module)
         in_scope = self._line_filter(info, kept)
+        pending: list[tuple[tuple[str, int, str], list[int], bool]] = []
         for binding, ref in sorted(refs.items()):
             out.refs.append(ref)
             if ref.target_name is None:
@@ -917,6 +947,12 @@ class Analyzer:
                             out.why[(rel, line, node)] = why
                         continue
                     methods = uses.methods.get(binding, {}).get(line, [])
+                    chains = uses.joined.get(binding, {}).get(line)
+                    if chains:  # judged below, once every read model is known
+                        alone = not methods and line not in uses.reads.get(binding, ())
+                        pending.append(((rel, line, node), chains, alone))
+                        if alone:
+                            continue
                     if methods and not self._helper_reads(module, out, ref, methods):
                         continue
                     if methods or line in uses.reads.get(binding, ()):
@@ -928,6 +964,8 @@ class Analyzer:
                             out.reads.add((rel, line, node))
                     elif line in uses.hints.get(binding, ()) and self.read_model(out, ref):
                         out.hints.add((rel, line, node))
+        if pending:
+            self._joined(module, out, refs, pending)
         for binding, attr, line, call in uses.calls:
             if binding not in refs or not in_scope(line):
                 continue
@@ -994,6 +1032,60 @@ class Analyzer:
                         and e.kind not in ("function", "copy")
                     ):
                         c.converted, c.reason = False, e.reason
+
+    def _joined(
+        self,
+        module: str,
+        out: ServiceRefs,
+        refs: dict[str, Ref],
+        pending: list[tuple[tuple[str, int, str], list[int], bool]],
+    ) -> None:
+        """Uses of another service's model in query chains with joins: converted where each
+        chain is composed from key reads (joins.judge) and nothing else on the line stops it."""
+        uses = self._uses(module)
+        stand_ins = {b for b, r in refs.items() if self.read_model(out, r)}
+        ctx = self.join_context(module, stand_ins, set(refs))
+        verdicts = {i: joins.judge(uses.join_chains[i], ctx) for _, c, _ in pending for i in c}
+        for key, chains, alone in pending:
+            judged = [verdicts[i] for i in chains]
+            why = next((v.why if v else "" for v in judged if v is None or v.why), None)
+            if why is None:
+                if alone:  # else the other reads on the line decided
+                    out.reads.add(key)
+                continue
+            out.reads.discard(key)
+            if why or uses.why.get(key[1]):
+                out.why[key] = why or uses.why[key[1]]
+
+    def join_context(self, module: str, remote: set[str], foreign: set[str]) -> joins.Context:
+        """The models a module's join chains name, for a service where ``remote`` bindings
+        are read models and ``foreign`` ones come from other services."""
+        info = self.tree.info(module)
+        keys: dict[str, str] = {n: f"{module}:{n}" for n in info.classes}
+        for imp in info.imports:
+            if imp.name is not None:
+                tm, tn = self.tree.resolve(imp.module, imp.name)
+                keys[imp.binding] = f"{tm}:{tn}"
+        models = self._uses(module).models
+        shapes = {}
+        for binding in sorted(models):
+            key = keys.get(binding, "")
+            cls = self.tree.models.get(key)
+            if cls is not None and cls.table:
+                shapes[binding] = joins.shape(cls.table, self._class_nodes(key))
+        return joins.Context(remote & models, models - foreign, shapes)
+
+    def _class_nodes(self, model: str, seen: frozenset[str] = frozenset()) -> list[cst.ClassDef]:
+        """The class node of ``model`` and of the classes of the tree it derives from."""
+        info = self.tree.models.get(model) or self._class(model)
+        if info is None or model in seen:
+            return []
+        out = [info.node]
+        for base in info.bases:
+            parent = self.classifier.class_of(base, model.partition(":")[0])
+            if parent is not None:
+                out += self._class_nodes(parent, seen | {model})
+        return out
 
     def _helper_reads(self, module: str, out: ServiceRefs, ref: Ref, methods: list[Method]) -> bool:
         """Every call is a class method the read model answers (``read_helpers``), with a key
