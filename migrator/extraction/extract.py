@@ -471,12 +471,12 @@ def _service(
         # ``session.query(Model)`` of a model a read model stands in for asks that read model
         stand_ins = {r.binding for r in refs.refs if r.module == m and analyzer.read_model(refs, r)}
         if stand_ins:
+            # a join with another service's model: composed from keys its owner reads
+            foreign = {r.binding for r in refs.refs if r.module == m}
+            module = module.visit(joins.Joins(analyzer.join_context(m, stand_ins, foreign)))
             module = module.visit(queries.SessionQueries(stand_ins))
             # ``session.add(row)`` / ``delete(row)`` of a copy: its owner writes it
             module = module.visit(writes.SessionWrites(min(stand_ins)))
-            # a join with another service's model: narrowed by keys its owner reads
-            foreign = {r.binding for r in refs.refs if r.module == m}
-            module = module.visit(joins.Joins(analyzer.join_context(m, stand_ins, foreign)))
         # loading hints through another service's model: cut to their local part, or dropped
         bindings = hints.hint_bindings(tree.info(m))
         if bindings:

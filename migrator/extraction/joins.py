@@ -95,9 +95,11 @@ class Context:
 class _Edge:
     parent: str  # binding on the left (the root or an earlier join)
     parent_col: str
-    child_col: str  # the joined model's key column
+    child_col: str  # the joined model's column the parent's must equal
     #: the parent's column has a ForeignKey to it: a row exists for each key it holds
     keyed: bool = False
+    #: the joined model's column is not its primary key: several rows per parent row
+    many: bool = False
 
 
 @dataclass
@@ -105,6 +107,11 @@ class Verdict:
     """A chain's judgement: ``why`` it stays (empty when it is converted), else how."""
 
     why: str = ""
+    #: the chain's model when it is another service's (its read model answers the chain)
+    root: str = ""
+    end: str = ""  # the read that ends a chain on another service's model
+    local: str = "{}.query"  # how this service's model is queried here (its head's way)
+    remote: set[str] = field(default_factory=set)  # the joined models read models stand for
     #: joined remote bindings -> the edge that joins them
     edges: dict[str, _Edge] = field(default_factory=dict)
     #: remote binding -> its conditions (expressions) and keyword filters
@@ -170,7 +177,8 @@ def _column(node: cst.BaseExpression) -> tuple[str, str] | None:
 
 def _edge(target: str, call: cst.Call, joined: list[str], ctx: Context) -> _Edge | str:
     """How ``.join(target[, onclause])`` joins ``target`` to one of the ``joined`` models, or
-    why that is not a key equality with ``target``'s primary key on its side."""
+    why that is not one column equality (``many`` when ``target``'s column is not its
+    primary key: the join repeats the parent's rows)."""
     positional = [a for a in call.args if a.keyword is None and not a.star]
     if len(positional) != len(call.args):
         return f"`.join({target}, ...)` has keyword arguments (an outer or full join)"
@@ -193,12 +201,8 @@ def _edge(target: str, call: cst.Call, joined: list[str], ctx: Context) -> _Edge
             (a, acol), (b, bcol) = (b, bcol), (a, acol)
         if a != target or b not in joined:
             return f"the condition that joins {target} does not name it and an earlier model"
-        if acol not in tshape.keys:
-            return (
-                f"the join can give several {target} rows per row ({target}.{acol} is not "
-                "its primary key)"
-            )
-        return _Edge(b, bcol, acol, ctx.shapes[b].foreign.get(bcol) == (tshape.table, acol))
+        keyed = ctx.shapes.get(b, tshape).foreign.get(bcol) == (tshape.table, acol)
+        return _Edge(b, bcol, acol, keyed, acol not in tshape.keys)
     if len(positional) != 1:
         return f"`.join({target}, ...)` has more than a model and a condition"
     found = [
@@ -209,49 +213,58 @@ def _edge(target: str, call: cst.Call, joined: list[str], ctx: Context) -> _Edge
         if table == tshape.table
     ]
     back = [
-        name
+        (name, col, to)
         for name in joined
         if name in ctx.shapes
-        and any(t == ctx.shapes[name].table for t, _ in tshape.foreign.values())
+        for col, (table, to) in sorted(tshape.foreign.items())
+        if table == ctx.shapes[name].table
     ]
-    if len(found) != 1 or back or found[0][2] not in tshape.keys:
-        return f"the join of {target} has no single foreign key to its primary key to follow"
-    return _Edge(found[0][0], found[0][1], found[0][2], True)
+    if len(found) + len(back) != 1:
+        return f"the join of {target} has no single foreign key to follow"
+    if found:
+        name, col, to = found[0]
+        return _Edge(name, col, to, True, to not in tshape.keys)
+    name, col, to = back[0]  # the target's rows point to an earlier model's
+    return _Edge(name, to, col, False, True)
 
 
 def judge(node: cst.BaseExpression, ctx: Context) -> Verdict | None:
-    """Whether the query chain ``node`` (its outermost call) can become a local query
-    narrowed by keys read from the owners of the models it joins; None when it joins no
-    other service's model (nothing for this module to decide)."""
+    """Whether the query chain ``node`` (its outermost call) can be composed from key reads:
+    its joined models (another service's, or any model when the chain reads another
+    service's model) each become the keys their parent's column must be in. None when the
+    chain names no other service's model (nothing for this module to decide)."""
     head, links = chain(node)
     root = root_of(head)
     if root is None or not (
         root in ctx.remote or set().union(*(_argument_names(c) for _, c in links)) & ctx.remote
     ):
         return None
-    if root not in ctx.local:
-        return Verdict(
-            f"the query reads {root}, another service's model, joined with other tables "
-            "(only a query of this service's model narrowed by another's keys is composed)"
-        )
-    verdict = Verdict()
-    joined = [root]
-    last = root
+    if root not in ctx.models:
+        return Verdict(f"the query reads {root}, which is neither a model here nor a read model")
+    local = (
+        "{}.query" if isinstance(head, cst.Attribute) else _code(head.func) + "({})"  # type: ignore[attr-defined]
+    )
+    verdict = Verdict(root=root if root in ctx.remote else "", local=local)
+    joined, last, kept = [root], root, []
     for method, call in links:
-        target = _target(call) if method in JOIN_LINKS else None
+        if verdict.end:
+            return Verdict(f"`.{verdict.end}()` of {root}'s read model is not the last link")
         if method in JOIN_LINKS:
+            target = _target(call)
             if target is None or target not in ctx.models or target in joined:
                 return Verdict(
                     f"`.{method}(...)` joins something other than a model once "
                     "(a relationship, an alias or the same model again)"
                 )
-            if target in ctx.remote:
+            if target in ctx.remote or verdict.root:
                 if method == "outerjoin":
                     return Verdict(f"`.outerjoin({target}, ...)` keeps rows without a {target} row")
                 edge = _edge(target, call, joined, ctx)
                 if isinstance(edge, str):
                     return Verdict(edge)
                 verdict.edges[target] = edge
+                if target in ctx.remote:
+                    verdict.remote.add(target)
             elif _argument_names(call) & set(verdict.edges):
                 return Verdict(
                     f"`.{method}({target}, ...)` joins a model through another service's"
@@ -267,10 +280,18 @@ def judge(node: cst.BaseExpression, ctx: Context) -> Verdict | None:
                 if why:
                     return Verdict(why)
             continue
-        if method == "filter_by" and last in verdict.edges:
+        if method == "filter_by" and (last in verdict.edges or verdict.root):
             if any(_names(a.value) & ctx.models or a.keyword is None for a in call.args):
                 return Verdict(f"`.filter_by(...)` of {last} has values a read model does not send")
-            verdict.keywords.setdefault(last, []).extend(call.args)
+            if last in verdict.edges:
+                verdict.keywords.setdefault(last, []).extend(call.args)
+            continue
+        kept.append(method)
+        if verdict.root:
+            why = _read_link(method, call, root, ctx)
+            if why:
+                return Verdict(why)
+            verdict.end = method if method in READS else ""
             continue
         named = _argument_names(call) & set(verdict.edges)
         if named:
@@ -278,7 +299,56 @@ def judge(node: cst.BaseExpression, ctx: Context) -> Verdict | None:
                 f"`.{method}(...)` names {sorted(named)[0]}'s columns, which are in another "
                 "database now (only conditions on them can be composed)"
             )
+    if verdict.root and not verdict.end:
+        return Verdict(
+            f"the joined query of {root}, another service's model, is not read at once "
+            "(only a read right after it is composed)"
+        )
+    many = sorted(t for t, e in verdict.edges.items() if e.many)
+    if many and not (kept and kept[-1] in DEDUPLICATED and set(kept[:-1]) <= {"order_by"}):
+        return Verdict(
+            f"the join repeats a row for each {many[0]} row that matches, and the query does "
+            "more with them than `.all()` or `.first()` (which drop the repeats)"
+        )
     return verdict
+
+
+#: reads of a one-model query that drop the rows a join repeats (SQLAlchemy's ``Query``)
+DEDUPLICATED = ("all", "first")
+
+
+#: the reads that end a chain on another service's read model (rewrite.READ_CHAIN)
+READS = {
+    "get",
+    "get_or_404",
+    "first",
+    "first_or_404",
+    "one",
+    "one_or_none",
+    "all",
+    "count",
+    "exists",
+}
+
+
+def _read_link(method: str, call: cst.Call, root: str, ctx: Context) -> str:
+    """Why a link of a chain on ``root``'s read model is not sent (empty when it is): its
+    own ordering, limits and a read."""
+    if method == "order_by" and all(
+        a.keyword is None and not a.star and queries.ordering(a.value, root) for a in call.args
+    ):
+        return ""
+    if (
+        method in ("limit", "offset")
+        and len(call.args) == 1
+        and not _argument_names(call) & ctx.models
+    ):
+        return ""
+    if method in READS and not _argument_names(call) & ctx.models:
+        return ""
+    if method == "order_by":
+        return f"`.order_by(...)` of {root}'s read model names other columns than its own"
+    return queries.why_stopped(method)
 
 
 def _target(call: cst.Call) -> str | None:
@@ -288,28 +358,31 @@ def _target(call: cst.Call) -> str | None:
 
 
 def _condition(arg: cst.Arg, verdict: Verdict, ctx: Context, method: str) -> str:
-    """Sort one ``filter`` argument: a condition on this service's models stays, one a read
-    model of a joined model sends goes to it; anything else is the reason it stays."""
+    """Sort one ``filter`` argument: a condition on this service's models stays (on a query of
+    this service's model), one on a composed model goes to its key read (sent by its read
+    model, or any SQL condition for this service's model); anything else is the reason the
+    chain stays."""
     if arg.keyword is not None or arg.star:
         return f"`.{method}(...)` has arguments that are not conditions"
-    names = _names(arg.value)
-    remote = names & ctx.remote
-    if not remote:
-        if names & ctx.local:
-            return ""
+    names = _names(arg.value) & ctx.models
+    if not names:
         return (
             f"`.{method}(...)` gets a condition built by other code, which may name a "
             "joined model of another service"
         )
-    if len(remote) == 1:
-        binding = remote.pop()
-        if binding in verdict.edges and queries.condition(arg.value, binding, ctx.models):
+    if not verdict.root and not names & ctx.remote:
+        return ""  # this service's SQL
+    if len(names) == 1:
+        (binding,) = names
+        served = binding in ctx.local or queries.condition(arg.value, binding, ctx.models)
+        if binding == verdict.root and served:
+            return ""  # sent by the read model the chain is on
+        if binding in verdict.edges and served:
             verdict.conditions.setdefault(binding, []).append(arg.value)
             return ""
-    return (
-        f"`.{method}(...)` has a condition on {sorted(names & ctx.remote)[0]}'s columns that "
-        "a read model does not send"
-    )
+    if len(names) > 1:
+        return f"`.{method}(...)` has a condition on the columns of {' and '.join(sorted(names))}"
+    return f"`.{method}(...)` has a condition on {min(names)}'s columns that a read model does not send"
 
 
 def _code(node: cst.CSTNode) -> str:
@@ -325,7 +398,7 @@ def _keys(binding: str, verdict: Verdict) -> str | None:
         children or verdict.conditions.get(binding) or verdict.keywords.get(binding)
     ):
         return None
-    parts = [f"{binding}.query"]
+    parts = [f"{binding}.query" if binding in verdict.remote else verdict.local.format(binding)]
     conditions = [_code(c) for c in verdict.conditions.get(binding, [])]
     conditions += [
         f"{binding}.{child.parent_col}.in_({keys})"
@@ -345,15 +418,15 @@ def rewrite(node: cst.BaseExpression, verdict: Verdict) -> cst.BaseExpression:
     """The chain ``node`` without its joins of other services' models: each becomes a
     ``filter`` of its parent's key column by the keys its owner reads."""
     head, links = chain(node)
-    remote = set(verdict.edges)
+    composed = set(verdict.edges)
     moved = {id(c) for cs in verdict.conditions.values() for c in cs}
     out: cst.BaseExpression = head
     for method, call in links:
         args = list(call.args)
-        if method in JOIN_LINKS and _target(call) in remote:
+        if method in JOIN_LINKS and _target(call) in composed:
             target = _target(call) or ""
             edge = verdict.edges[target]
-            if edge.parent in remote:
+            if edge.parent in composed:
                 continue  # narrows its parent's read instead
             keys = _keys(target, verdict)
             text = (
@@ -368,7 +441,7 @@ def rewrite(node: cst.BaseExpression, verdict: Verdict) -> cst.BaseExpression:
                 continue
             args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         elif method == "filter_by" and any(
-            a in verdict.keywords.get(n, []) for n in remote for a in args
+            a in verdict.keywords.get(n, []) for n in composed for a in args
         ):
             continue
         attr = call.func

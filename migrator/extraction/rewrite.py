@@ -170,6 +170,7 @@ class _Uses(cst.CSTVisitor):
         #: query chains with a join (joins.joins_something), and the lines where a name is
         #: in one of them: judged per service (Analyzer._joined)
         self.join_chains: list[cst.Call] = []
+        self.join_after: list[str | None] = []  # the attribute read of each chain's result
         self.joined: dict[str, dict[int, list[int]]] = {}
         self._in_join: dict[int, int] = {}  # id of a name node -> its chain's index
         self._scopes: list[str] = []  # "class" | "function" | "route", innermost last
@@ -200,10 +201,12 @@ class _Uses(cst.CSTVisitor):
         f = node.func
         line = self.get_metadata(PositionProvider, node).start.line
         above = self.get_metadata(ParentNodeProvider, node, None)
-        if not (isinstance(above, cst.Attribute) and above.value is node):
+        if not (isinstance(above, cst.Attribute) and above.value is node and self._called(above)):
             if joins.joins_something(node):
                 index = len(self.join_chains)
                 self.join_chains.append(node)
+                read = isinstance(above, cst.Attribute) and above.value is node
+                self.join_after.append(above.attr.value if read else None)  # type: ignore[union-attr]
                 for name in _name_nodes(node, self.names):
                     self._in_join.setdefault(id(name), index)
         if isinstance(f, cst.Name) and f.value in self.names:
@@ -1050,12 +1053,34 @@ class Analyzer:
             judged = [verdicts[i] for i in chains]
             why = next((v.why if v else "" for v in judged if v is None or v.why), None)
             if why is None:
+                why = self._joined_rows(module, out, refs, chains, verdicts)
+            if why is None:
                 if alone:  # else the other reads on the line decided
                     out.reads.add(key)
                 continue
             out.reads.discard(key)
             if why or uses.why.get(key[1]):
                 out.why[key] = why or uses.why[key[1]]
+
+    def _joined_rows(
+        self,
+        module: str,
+        out: ServiceRefs,
+        refs: dict[str, Ref],
+        chains: list[int],
+        verdicts: dict[int, joins.Verdict | None],
+    ) -> str | None:
+        """Why the rows a composed chain on another service's model gives are used for more
+        than their columns (None: they are not, or the chain is on this service's model)."""
+        uses = self._uses(module)
+        for i in chains:
+            verdict = verdicts[i]
+            if verdict is None or not verdict.root:
+                continue
+            end = (verdict.end, "", uses.join_chains[i], uses.join_after[i])
+            if not self._rows_read(module, out, refs[verdict.root], [end]):
+                return f"the rows of {verdict.root} it reads are used for more than their columns"
+        return None
 
     def join_context(self, module: str, remote: set[str], foreign: set[str]) -> joins.Context:
         """The models a module's join chains name, for a service where ``remote`` bindings

@@ -53,10 +53,17 @@ USE = (
     "    return session.query(Note).join(Item).order_by(Item.name).all()\n\n\n"
     "def outer(session):\n"
     "    return session.query(Note).outerjoin(Item).filter(Item.name == 'x').all()\n\n\n"
-    "def many(session):\n"
-    "    return session.query(Kind).join(Item, Item.kind_id == Kind.id).all()\n\n\n"
-    "def by_key(session, key):\n"
-    "    return session.query(Note).join(Item, Item.kind_id == Note.id).all()\n\n\n"
+    "def theirs(session, label):\n"
+    "    return (\n        session.query(Item).join(Kind)\n"
+    "        .filter(Kind.label == label, Item.name != 'x').order_by(Item.name).all()\n    )\n\n\n"
+    "def noted(session, text):\n"
+    "    return (\n        session.query(Kind).join(Item, Item.kind_id == Kind.id)\n"
+    "        .join(Note, Note.item_id == Item.id).filter(Note.text == text)\n"
+    "        .order_by(Kind.id).all()\n    )\n\n\n"
+    "def repeated(session):\n"
+    "    return session.query(Kind).join(Item, Item.kind_id == Kind.id).count()\n\n\n"
+    "def theirs_kept(session):\n"
+    "    return session.query(Item).join(Kind).filter(Kind.label == 'tea')\n\n\n"
     "def helper(session):\n"
     "    return session.query(Note).join(Item).filter(build_filter()).all()\n"
 )
@@ -94,6 +101,10 @@ def test_joins_narrowed_by_the_owners_keys_are_converted_and_unsound_ones_listed
         "return session.query(Note).join(Item).join(Kind).filter(Note.text != 'x').order_by(Note.id).all()",
         "return session.query(Note).join(Item).filter_by(name=name).order_by(Note.id).all()",
         "return session.query(Note).join(Item).count()",
+        "session.query(Item).join(Kind)",
+        ".filter(Kind.label == label, Item.name != 'x').order_by(Item.name).all()",
+        "session.query(Kind).join(Item, Item.kind_id == Kind.id)",
+        ".join(Note, Note.item_id == Item.id).filter(Note.text == text)",
     ):
         assert kinds[line] == ("model", True), line
     why = {
@@ -114,12 +125,13 @@ def test_joins_narrowed_by_the_owners_keys_are_converted_and_unsound_ones_listed
         "return session.query(Note).outerjoin(Item).filter(Item.name == 'x').all()": (
             "`.outerjoin(Item, ...)` keeps rows without a Item row"
         ),
-        "return session.query(Kind).join(Item, Item.kind_id == Kind.id).all()": (
-            "the query reads Kind, another service's model, joined with other tables (only a "
-            "query of this service's model narrowed by another's keys is composed)"
+        "return session.query(Kind).join(Item, Item.kind_id == Kind.id).count()": (
+            "the join repeats a row for each Item row that matches, and the query does more "
+            "with them than `.all()` or `.first()` (which drop the repeats)"
         ),
-        "return session.query(Note).join(Item, Item.kind_id == Note.id).all()": (
-            "the join can give several Item rows per row (Item.kind_id is not its primary key)"
+        "return session.query(Item).join(Kind).filter(Kind.label == 'tea')": (
+            "the joined query of Item, another service's model, is not read at once (only a "
+            "read right after it is composed)"
         ),
         "return session.query(Note).join(Item).filter(build_filter()).all()": (
             "`.filter(...)` gets a condition built by other code, which may name a joined "
@@ -141,6 +153,18 @@ def test_joins_narrowed_by_the_owners_keys_are_converted_and_unsound_ones_listed
     assert "Item.query.filter(Item.kind_id.is_not(None))" in moved
     assert "return session.query(Note).filter(Note.item_id.is_not(None)).count()" in moved
     assert "session.query(Note).join(Item).add_columns(Item.name)" in moved  # as written
+    # a chain on another service's model: its read model sends the composed conditions
+    assert (
+        "Item.query.filter(Item.kind_id.in_([_row.id for _row in Kind.query.filter("
+        "Kind.label == label)]))\n        .filter(Item.name != 'x').order_by(Item.name).all()"
+        in moved
+    )
+    # this service's model joined to it: its keys are read here, with the head's session
+    assert (
+        "Kind.query.filter(Kind.id.in_([_row.kind_id for _row in Item.query.filter("
+        "Item.id.in_([_row.item_id for _row in session.query(Note).filter("
+        "Note.text == text)]))]))\n        .order_by(Kind.id).all()" in moved
+    )
 
 
 #: the same rows in the monolith's one database and in the two services' own ones
@@ -158,6 +182,8 @@ CALLS = (
     "    print(keys(u.by_name(session, 'green')), keys(u.by_kind(session, 'tea')),\n"
     "          keys(u.by_kind(session, 'cake')), keys(u.kinded(session)),\n"
     "          keys(u.named(session, 'black')), u.counted(session))\n"
+    "    print([i.name for i in u.theirs(session, 'tea')], keys(u.noted(session, 'x')),\n"
+    "          keys(u.noted(session, 'd')))\n"
 )
 MONOLITH = (
     DATA + "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import Session\n"
@@ -210,7 +236,10 @@ def test_the_composed_query_returns_the_rows_the_monoliths_join_returned(tmp_pat
         timeout=60,
     )
     assert monolith.returncode == 0, monolith.stderr
-    assert monolith.stdout.split("\n")[0] == "[1, 6] [1, 2] [] [1, 2] [2] 5"
+    assert monolith.stdout.splitlines() == [
+        "[1, 6] [1, 2] [] [1, 2] [2] 5",
+        "['black', 'green'] [1, 2] []",
+    ]
     out = tmp_path / "out"
     owner = out / "services" / "b" / "src" / "mini" / "b" / "models.py"
     code = f"import sys\nsys.argv[1:] = [{str(owner)!r}]\n" + SERVICE
