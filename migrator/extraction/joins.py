@@ -102,6 +102,15 @@ class _Edge:
     many: bool = False
 
 
+def listed(why: str, method: str = "join") -> str:
+    """EXTRACTION.md's reason for a chain with a ``.method(...)`` join left as written."""
+    return (
+        f"`.{method}(...)` combines another model's table, which is in another database now, "
+        f"and is not composed from key reads: {why}; read each side from its owner by key and "
+        "join them in memory"
+    )
+
+
 @dataclass
 class Verdict:
     """A chain's judgement: ``why`` it stays (empty when it is converted), else how."""
@@ -151,6 +160,11 @@ def root_of(head: cst.BaseExpression) -> str | None:
     ):
         return head.args[0].value.value
     return None
+
+
+def joined_by(node: cst.BaseExpression) -> list[str]:
+    """The join methods of a chain's links, in order (``join``, ``outerjoin``)."""
+    return [m for m, _ in chain(node)[1] if m in JOIN_LINKS]
 
 
 def joins_something(node: cst.BaseExpression) -> bool:

@@ -1059,8 +1059,11 @@ class Analyzer:
                     out.reads.add(key)
                 continue
             out.reads.discard(key)
-            if why or uses.why.get(key[1]):
-                out.why[key] = why or uses.why[key[1]]
+            if why:
+                first = next(iter(joins.joined_by(uses.join_chains[chains[0]])), "join")
+                out.why[key] = joins.listed(why, first)
+            elif uses.why.get(key[1]):
+                out.why[key] = uses.why[key[1]]
 
     def _joined_rows(
         self,
