@@ -197,8 +197,8 @@ def _edge(target: str, call: cst.Call, joined: list[str], ctx: Context) -> _Edge
     if len(positional) != len(call.args):
         return f"`.join({target}, ...)` has keyword arguments (an outer or full join)"
     tshape = ctx.shapes.get(target)
-    if tshape is None or len(tshape.keys) != 1:
-        return f"the primary key of {target} is not known"
+    if tshape is None:
+        return f"the table of {target} is not known"
     if len(positional) == 2:
         on = positional[1].value
         if not (
@@ -216,30 +216,41 @@ def _edge(target: str, call: cst.Call, joined: list[str], ctx: Context) -> _Edge
         if a != target or b not in joined:
             return f"the condition that joins {target} does not name it and an earlier model"
         keyed = ctx.shapes.get(b, tshape).foreign.get(bcol) == (tshape.table, acol)
-        return _Edge(b, bcol, acol, keyed, acol not in tshape.keys)
+        return _Edge(b, bcol, acol, keyed, tshape.keys != (acol,))
     if len(positional) != 1:
         return f"`.join({target}, ...)` has more than a model and a condition"
-    found = [
-        (name, col, to)
-        for name in joined
-        if name in ctx.shapes
-        for col, (table, to) in sorted(ctx.shapes[name].foreign.items())
-        if table == tshape.table
-    ]
-    back = [
-        (name, col, to)
-        for name in joined
-        if name in ctx.shapes
-        for col, (table, to) in sorted(tshape.foreign.items())
-        if table == ctx.shapes[name].table
-    ]
-    if len(found) + len(back) != 1:
+    # SQLAlchemy's rule: a foreign key between the model joined last and the target, else
+    # between any model joined so far and the target; exactly one
+    for among in ([joined[-1]], joined):
+        paths = _paths(target, among, ctx)
+        if paths:
+            break
+    if len(paths) != 1:
         return f"the join of {target} has no single foreign key to follow"
-    if found:
-        name, col, to = found[0]
-        return _Edge(name, col, to, True, to not in tshape.keys)
-    name, col, to = back[0]  # the target's rows point to an earlier model's
-    return _Edge(name, to, col, False, True)
+    parent, pcol, tcol, keyed = paths[0]
+    return _Edge(parent, pcol, tcol, keyed, tcol not in tshape.keys or len(tshape.keys) != 1)
+
+
+def _paths(target: str, among: list[str], ctx: Context) -> list[tuple[str, str, str, bool]]:
+    """The foreign keys between ``target`` and the models ``among``, either way: (model,
+    its column, the target's column, whether the model's column is the foreign key)."""
+    tshape = ctx.shapes[target]
+    out = []
+    for name in among:
+        shape = ctx.shapes.get(name)
+        if shape is None:
+            continue
+        out += [
+            (name, col, to, True)
+            for col, (table, to) in sorted(shape.foreign.items())
+            if table == tshape.table
+        ]
+        out += [
+            (name, to, col, False)
+            for col, (table, to) in sorted(tshape.foreign.items())
+            if table == shape.table
+        ]
+    return out
 
 
 def judge(node: cst.BaseExpression, ctx: Context) -> Verdict | None:
@@ -259,35 +270,20 @@ def judge(node: cst.BaseExpression, ctx: Context) -> Verdict | None:
         "{}.query" if isinstance(head, cst.Attribute) else _code(head.func) + "({})"  # type: ignore[attr-defined]
     )
     verdict = Verdict(root=root if root in ctx.remote else "", local=local)
-    joined, last, kept = [root], root, []
-    for method, call in links:
+    joined = [root]
+    lasts: list[str] = []  # the model each link follows (``filter_by`` filters it)
+    for method, call in links:  # the joins first: a condition may name a later one
+        lasts.append(joined[-1])
+        if method in JOIN_LINKS:
+            why = _join(method, call, joined, verdict, ctx)
+            if why:
+                return Verdict(why)
+    kept: list[str] = []
+    for (method, call), last in zip(links, lasts, strict=True):
+        if method in JOIN_LINKS:
+            continue
         if verdict.end:
             return Verdict(f"`.{verdict.end}()` of {root}'s read model is not the last link")
-        if method in JOIN_LINKS:
-            target = _target(call)
-            if target is None or target not in ctx.models or target in joined:
-                return Verdict(
-                    f"`.{method}(...)` joins something other than a model once "
-                    "(a relationship, an alias or the same model again)"
-                )
-            if target in ctx.remote or verdict.root:
-                if method == "outerjoin":
-                    return Verdict(f"`.outerjoin({target}, ...)` keeps rows without a {target} row")
-                edge = _edge(target, call, joined, ctx)
-                if isinstance(edge, str):
-                    return Verdict(edge)
-                verdict.edges[target] = edge
-                if target in ctx.remote:
-                    verdict.remote.add(target)
-            elif _argument_names(call) & set(verdict.edges):
-                return Verdict(
-                    f"`.{method}({target}, ...)` joins a model through another service's"
-                )
-            elif len([a for a in call.args if a.keyword is None]) == 1 and verdict.edges:
-                return Verdict(f"`.{method}({target})` could join through another service's model")
-            joined.append(target)
-            last = target
-            continue
         if method == "filter":
             for arg in call.args:
                 why = _condition(arg, verdict, ctx, method)
@@ -325,6 +321,32 @@ def judge(node: cst.BaseExpression, ctx: Context) -> Verdict | None:
             "more with them than `.all()` or `.first()` (which drop the repeats)"
         )
     return verdict
+
+
+def _join(method: str, call: cst.Call, joined: list[str], verdict: Verdict, ctx: Context) -> str:
+    """Note how one join link composes (``verdict.edges``) and the model it joins
+    (``joined``), or say why it cannot."""
+    target = _target(call)
+    if target is None or target not in ctx.models or target in joined:
+        return (
+            f"`.{method}(...)` joins something other than a model once "
+            "(a relationship, an alias or the same model again)"
+        )
+    if target in ctx.remote or verdict.root:
+        if method == "outerjoin":
+            return f"`.outerjoin({target}, ...)` keeps rows without a {target} row"
+        edge = _edge(target, call, joined, ctx)
+        if isinstance(edge, str):
+            return edge
+        verdict.edges[target] = edge
+        if target in ctx.remote:
+            verdict.remote.add(target)
+    elif _argument_names(call) & set(verdict.edges):
+        return f"`.{method}({target}, ...)` joins a model through another service's"
+    elif len([a for a in call.args if a.keyword is None]) == 1 and verdict.edges:
+        return f"`.{method}({target})` could join through another service's model"
+    joined.append(target)
+    return ""
 
 
 #: reads of a one-model query that drop the rows a join repeats (SQLAlchemy's ``Query``)
