@@ -32,6 +32,7 @@ OWN = (
     "class Note(Base):\n    __tablename__ = 'notes'\n"
     "    id = Column(Integer, primary_key=True)\n"
     "    item_id = Column(Integer, ForeignKey('items.id'))\n    text = Column(String(20))\n"
+    "    kind_id = Column(Integer, ForeignKey('kinds.id'))\n"
 )
 USE = (
     "from mini.a.models import Note\nfrom mini.b.models import Item, Kind\n\n\n"
@@ -45,6 +46,10 @@ USE = (
     "        .order_by(Note.id)\n        .all()\n    )\n\n\n"
     "def kinded(session):\n"
     "    return session.query(Note).join(Item).join(Kind).filter(Note.text != 'x').order_by(Note.id).all()\n\n\n"
+    "def own_kind(session, label):\n"
+    "    return session.query(Note).join(Kind).filter(Kind.label == label).order_by(Note.id).all()\n\n\n"
+    "def early(session, name):\n"
+    "    return session.query(Note).filter(Item.name == name).join(Item).order_by(Note.id).all()\n\n\n"
     "def named(session, name):\n"
     "    return session.query(Note).join(Item).filter_by(name=name).order_by(Note.id).all()\n\n\n"
     "def counted(session):\n    return session.query(Note).join(Item).count()\n\n\n"
@@ -102,6 +107,8 @@ def test_joins_narrowed_by_the_owners_keys_are_converted_and_unsound_ones_listed
         "return session.query(Note).join(Item).join(Kind).filter(Note.text != 'x').order_by(Note.id).all()",
         "return session.query(Note).join(Item).filter_by(name=name).order_by(Note.id).all()",
         "return session.query(Note).join(Item).count()",
+        "return session.query(Note).join(Kind).filter(Kind.label == label).order_by(Note.id).all()",
+        "return session.query(Note).filter(Item.name == name).join(Item).order_by(Note.id).all()",
         "session.query(Item).join(Kind)",
         ".filter(Kind.label == label, Item.name != 'x').order_by(Item.name).all()",
         "session.query(Kind).join(Item, Item.kind_id == Kind.id)",
@@ -177,9 +184,9 @@ DATA = (
     "KINDS = [dict(id=1, label='tea'), dict(id=2, label='cake')]\n"
     "ITEMS = [dict(id=1, name='green', kind_id=1), dict(id=2, name='black', kind_id=1),\n"
     "         dict(id=3, name='sponge', kind_id=2), dict(id=4, name='loose', kind_id=None)]\n"
-    "NOTES = [dict(id=1, item_id=1, text='a'), dict(id=2, item_id=2, text='b'),\n"
-    "         dict(id=3, item_id=3, text='x'), dict(id=4, item_id=None, text='c'),\n"
-    "         dict(id=5, item_id=4, text='d'), dict(id=6, item_id=1, text='x')]\n"
+    "NOTES = [dict(id=1, item_id=1, text='a', kind_id=2), dict(id=2, item_id=2, text='b'),\n"
+    "         dict(id=3, item_id=3, text='x', kind_id=1), dict(id=4, text='c', kind_id=1),\n"
+    "         dict(id=5, item_id=4, text='d', kind_id=2), dict(id=6, item_id=1, text='x')]\n"
 )
 CALLS = (
     "def show(session):\n"
@@ -189,6 +196,8 @@ CALLS = (
     "          keys(u.named(session, 'black')), u.counted(session))\n"
     "    print([i.name for i in u.theirs(session, 'tea')], keys(u.noted(session, 'x')),\n"
     "          keys(u.noted(session, 'd')))\n"
+    "    print(keys(u.own_kind(session, 'cake')), keys(u.own_kind(session, 'tea')),\n"
+    "          keys(u.early(session, 'green')))\n"
 )
 MONOLITH = (
     DATA + "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import Session\n"
@@ -244,6 +253,7 @@ def test_the_composed_query_returns_the_rows_the_monoliths_join_returned(tmp_pat
     assert monolith.stdout.splitlines() == [
         "[1, 6] [1, 2] [] [1, 2] [2] 5",
         "['black', 'green'] [1, 2] []",
+        "[1, 5] [3, 4] [1, 6]",  # Kind joined from Item when Item is joined last, else Note
     ]
     out = tmp_path / "out"
     owner = out / "services" / "b" / "src" / "mini" / "b" / "models.py"
