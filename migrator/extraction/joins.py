@@ -37,12 +37,17 @@ class Shape:
     table: str
     keys: tuple[str, ...]  # primary key columns
     foreign: dict[str, tuple[str, str]]  # column -> (table, column) of its ForeignKey
+    #: ``Model.query`` exists (a Flask-SQLAlchemy ``db.Model``, or a ``query`` of its own)
+    queried: bool = False
 
 
 def shape(table: str, nodes: list[cst.ClassDef]) -> Shape:
     """The shape of a model class from its node and the nodes of the classes it derives
     from (``nodes``, nearest first): ``Column(..., primary_key=True)`` and
     ``Column(..., ForeignKey("table.col"))`` assignments."""
+    queried = any(
+        dotted(base.value).rpartition(".")[2] == "Model" for node in nodes for base in node.bases
+    )
     keys: list[str] = []
     foreign: dict[str, tuple[str, str]] = {}
     seen: set[str] = set()
@@ -53,6 +58,7 @@ def shape(table: str, nodes: list[cst.ClassDef]) -> Shape:
             if target.value in seen:
                 continue  # a nearer class redefines it
             seen.add(target.value)
+            queried = queried or target.value == "query"
             for arg in value.args:
                 if (
                     arg.keyword is not None
@@ -73,7 +79,7 @@ def shape(table: str, nodes: list[cst.ClassDef]) -> Shape:
                     if ref.count(".") == 1:
                         to_table, _, to_col = ref.partition(".")
                         foreign[target.value] = (to_table, to_col)
-    return Shape(table, tuple(keys), foreign)
+    return Shape(table, tuple(keys), foreign, queried)
 
 
 @dataclass
@@ -338,6 +344,8 @@ def _join(method: str, call: cst.Call, joined: list[str], verdict: Verdict, ctx:
         edge = _edge(target, call, joined, ctx)
         if isinstance(edge, str):
             return edge
+        if target in ctx.local and verdict.local == "{}.query" and not ctx.shapes[target].queried:
+            return f"{target}, this service's model, has no `{target}.query` to read its keys with"
         verdict.edges[target] = edge
         if target in ctx.remote:
             verdict.remote.add(target)
@@ -439,7 +447,7 @@ def _keys(binding: str, verdict: Verdict) -> str | None:
     conditions += [
         f"{binding}.{child.parent_col}.in_({keys})"
         if (keys := _keys(name, verdict)) is not None
-        else f"{binding}.{child.parent_col}.is_not(None)"
+        else f"{binding}.{child.parent_col}.isnot(None)"
         for name, child in children
     ]
     if conditions:
@@ -468,7 +476,7 @@ def rewrite(node: cst.BaseExpression, verdict: Verdict) -> cst.BaseExpression:
             text = (
                 f"{edge.parent}.{edge.parent_col}.in_({keys})"
                 if keys is not None
-                else f"{edge.parent}.{edge.parent_col}.is_not(None)"
+                else f"{edge.parent}.{edge.parent_col}.isnot(None)"
             )
             method, args = "filter", [cst.Arg(cst.parse_expression(text))]
         elif method == "filter":
