@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
+from libcst.metadata import MetadataWrapper
 
 from migrator.extraction import codegen, frameworks, hints, joins, queries, writes
 from migrator.extraction.data import (
@@ -473,7 +474,8 @@ def _service(
         if stand_ins:
             # a join with another service's model: composed from keys its owner reads
             foreign = {r.binding for r in refs.refs if r.module == m}
-            module = module.visit(joins.Joins(analyzer.join_context(m, stand_ins, foreign)))
+            context = analyzer.join_context(m, stand_ins, foreign)
+            module = MetadataWrapper(module).visit(joins.Joins(context))
             module = module.visit(queries.SessionQueries(stand_ins))
             # ``session.add(row)`` / ``delete(row)`` of a copy: its owner writes it
             module = module.visit(writes.SessionWrites(min(stand_ins)))

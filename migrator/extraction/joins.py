@@ -18,9 +18,11 @@ narrows its parent's read. Anything else stays as written, listed with the reaso
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
+from libcst.metadata import ParentNodeProvider
 
 from migrator.extraction import queries
 from migrator.extraction.data import _class_assignments
@@ -91,6 +93,7 @@ class Context:
     remote: set[str]
     local: set[str]
     shapes: dict[str, Shape]
+    every: set[str] = field(default_factory=set)  # every model binding of the module
 
     @property
     def models(self) -> set[str]:
@@ -259,11 +262,13 @@ def _paths(target: str, among: list[str], ctx: Context) -> list[tuple[str, str, 
     return out
 
 
-def judge(node: cst.BaseExpression, ctx: Context) -> Verdict | None:
+def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None) -> Verdict | None:
     """Whether the query chain ``node`` (its outermost call) can be composed from key reads:
     its joined models (another service's, or any model when the chain reads another
     service's model) each become the keys their parent's column must be in. None when the
-    chain names no other service's model (nothing for this module to decide)."""
+    chain names no other service's model (nothing for this module to decide). ``later``:
+    the reads of the variable the chain is assigned to, where only refined and read
+    (``variable``)."""
     head, links = chain(node)
     root = root_of(head)
     if root is None or not (
@@ -315,12 +320,14 @@ def judge(node: cst.BaseExpression, ctx: Context) -> Verdict | None:
                 f"`.{method}(...)` names {sorted(named)[0]}'s columns, which are in another "
                 "database now (only conditions on them can be composed)"
             )
-    if verdict.root and not verdict.end:
+    if verdict.root and not verdict.end and later is None:
         return Verdict(
-            f"the joined query of {root}, another service's model, is not read at once "
-            "(only a read right after it is composed)"
+            f"the joined query of {root}, another service's model, is not read at once nor "
+            "kept in a variable that is only refined and read"
         )
     many = sorted(t for t, e in verdict.edges.items() if e.many)
+    if verdict.root and not verdict.end and many:
+        kept.append("")  # refined and read elsewhere: the repeats may count
     if many and not (kept and kept[-1] in DEDUPLICATED and set(kept[:-1]) <= {"order_by"}):
         return Verdict(
             f"the join repeats a row for each {many[0]} row that matches, and the query does "
@@ -494,21 +501,67 @@ def rewrite(node: cst.BaseExpression, verdict: Verdict) -> cst.BaseExpression:
     return out
 
 
+def variable(
+    call: cst.Call,
+    func: cst.FunctionDef | None,
+    models: set[str],
+    parent: Callable[[cst.CSTNode], cst.CSTNode | None],
+) -> tuple[list[queries.End], list[cst.Name]] | None:
+    """A chain on a model assigned to a variable of ``func`` that is then only refined and
+    read (``queries.query_variable``): its reads and the model's names in the refinements."""
+    assign = parent(call)
+    root = root_of(chain(call)[0])
+    if not (
+        func is not None
+        and root is not None
+        and isinstance(assign, cst.Assign)
+        and len(assign.targets) == 1
+        and isinstance(assign.targets[0].target, cst.Name)
+    ):
+        return None
+    return queries.query_variable(
+        assign.targets[0].target.value,
+        func,
+        root,
+        models,
+        READS | queries.REFINING,
+        parent,
+        skip=assign,
+    )
+
+
 class Joins(cst.CSTTransformer):
-    """Compose the joins of other services' models a module's chains make (``judge``)."""
+    """Compose the joins of other services' models a module's chains make (``judge``); run
+    through a ``MetadataWrapper`` (a chain kept in a variable is judged with its reads)."""
+
+    METADATA_DEPENDENCIES = (ParentNodeProvider,)
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.inner: set[int] = set()  # calls inside a chain (not its outermost link)
+        self.funcs: list[cst.FunctionDef] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.funcs.append(node)
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        self.funcs.pop()
+        return updated_node
 
     def visit_Call(self, node: cst.Call) -> None:
         if isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Call):
             self.inner.add(id(node.func.value))
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        if id(original) in self.inner:
+        if id(original) in self.inner or not joins_something(original):
             return updated
-        verdict = judge(updated, self.ctx)
+        func = self.funcs[-1] if self.funcs else None
+        kept = variable(
+            original, func, self.ctx.every, lambda n: self.get_metadata(ParentNodeProvider, n, None)
+        )
+        verdict = judge(updated, self.ctx, None if kept is None else [e[0] for e in kept[0]])
         if verdict is None or verdict.why:
             return updated
         return rewrite(updated, verdict)

@@ -195,12 +195,14 @@ def query_variable(
     models: set[str],
     chain: set[str],
     parent: Callable[[cst.CSTNode], cst.CSTNode | None],
+    skip: cst.CSTNode | None = None,
 ) -> tuple[list[End], list[cst.Name]] | None:
     """``name`` in ``func`` holds only a read query of ``binding``'s read model, built step by
     step (``q = Model.query.filter(...)``, ``q = q.filter(Model.col == x)``, ``q.all()``):
     its terminal reads and the model's names in the conditions it sends; None when it is
     anything else (a parameter, passed on, iterated, joined, assigned from elsewhere).
-    ``chain``: the methods a read chain may use; ``parent``: the parent of a node."""
+    ``chain``: the methods a read chain may use; ``parent``: the parent of a node; ``skip``:
+    an assignment whose value is judged elsewhere (a join composed from key reads)."""
     found: list[cst.Name] = []
 
     class _Find(cst.CSTVisitor):
@@ -219,6 +221,8 @@ def query_variable(
             continue
         if isinstance(above, cst.AssignTarget):
             assign = parent(above)
+            if assign is skip and skip is not None:
+                continue
             if not (isinstance(assign, cst.Assign) and len(assign.targets) == 1):
                 return None
             head, links = _links(assign.value, binding)

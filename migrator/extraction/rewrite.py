@@ -171,6 +171,9 @@ class _Uses(cst.CSTVisitor):
         #: in one of them: judged per service (Analyzer._joined)
         self.join_chains: list[cst.Call] = []
         self.join_after: list[str | None] = []  # the attribute read of each chain's result
+        #: the reads (and the model's names in the refinements) of the variable a chain is
+        #: kept in, where only refined and read (joins.variable)
+        self.join_vars: list[tuple[list[Method], list[cst.Name]] | None] = []
         self.joined: dict[str, dict[int, list[int]]] = {}
         self._in_join: dict[int, int] = {}  # id of a name node -> its chain's index
         self._scopes: list[str] = []  # "class" | "function" | "route", innermost last
@@ -207,6 +210,15 @@ class _Uses(cst.CSTVisitor):
                 self.join_chains.append(node)
                 read = isinstance(above, cst.Attribute) and above.value is node
                 self.join_after.append(above.attr.value if read else None)  # type: ignore[union-attr]
+                kept = joins.variable(
+                    node,
+                    self._funcs[-1] if self._funcs else None,
+                    self.models,
+                    lambda n: self.get_metadata(ParentNodeProvider, n, None),
+                )
+                self.join_vars.append(kept)
+                for name in kept[1] if kept else []:  # refinements: judged with the chain
+                    self._in_join.setdefault(id(name), index)
                 for name in _name_nodes(node, self.names):
                     self._in_join.setdefault(id(name), index)
         if isinstance(f, cst.Name) and f.value in self.names:
@@ -1048,7 +1060,11 @@ class Analyzer:
         uses = self._uses(module)
         stand_ins = {b for b, r in refs.items() if self.read_model(out, r)}
         ctx = self.join_context(module, stand_ins, set(refs))
-        verdicts = {i: joins.judge(uses.join_chains[i], ctx) for _, c, _ in pending for i in c}
+        verdicts = {
+            i: joins.judge(uses.join_chains[i], ctx, self._later(uses, i))
+            for _, c, _ in pending
+            for i in c
+        }
         for key, chains, alone in pending:
             judged = [verdicts[i] for i in chains]
             why = next((v.why if v else "" for v in judged if v is None or v.why), None)
@@ -1080,10 +1096,21 @@ class Analyzer:
             verdict = verdicts[i]
             if verdict is None or not verdict.root:
                 continue
-            end = (verdict.end, "", uses.join_chains[i], uses.join_after[i])
-            if not self._rows_read(module, out, refs[verdict.root], [end]):
+            kept = uses.join_vars[i]
+            ends = (
+                kept[0]
+                if kept is not None and not verdict.end
+                else [(verdict.end, "", uses.join_chains[i], uses.join_after[i])]
+            )
+            if not self._rows_read(module, out, refs[verdict.root], ends):
                 return f"the rows of {verdict.root} it reads are used for more than their columns"
         return None
+
+    @staticmethod
+    def _later(uses: _Uses, index: int) -> list[str] | None:
+        """The reads of the variable join chain ``index`` is kept in (None: it is not)."""
+        kept = uses.join_vars[index]
+        return None if kept is None else [end[0] for end in kept[0]]
 
     def join_context(self, module: str, remote: set[str], foreign: set[str]) -> joins.Context:
         """The models a module's join chains name, for a service where ``remote`` bindings
@@ -1101,7 +1128,7 @@ class Analyzer:
             cls = self.tree.models.get(key)
             if cls is not None and cls.table:
                 shapes[binding] = joins.shape(cls.table, self._class_nodes(key))
-        return joins.Context(remote & models, models - foreign, shapes)
+        return joins.Context(remote & models, models - foreign, shapes, set(models))
 
     def _class_nodes(self, model: str, seen: frozenset[str] = frozenset()) -> list[cst.ClassDef]:
         """The class node of ``model`` and of the classes of the tree it derives from."""

@@ -68,6 +68,10 @@ USE = (
     "        .order_by(Kind.id).all()\n    )\n\n\n"
     "def repeated(session):\n"
     "    return session.query(Kind).join(Item, Item.kind_id == Kind.id).count()\n\n\n"
+    "def refined(session, label, name=None):\n"
+    "    query = session.query(Item).join(Kind).filter(Kind.label == label).order_by(Item.name)\n"
+    "    if name:\n        query = query.filter(Item.name == name)\n"
+    "    return [i.name for i in query.all()]\n\n\n"
     "def theirs_kept(session):\n"
     "    return session.query(Item).join(Kind).filter(Kind.label == 'tea')\n\n\n"
     "def helper(session):\n"
@@ -113,6 +117,8 @@ def test_joins_narrowed_by_the_owners_keys_are_converted_and_unsound_ones_listed
         ".filter(Kind.label == label, Item.name != 'x').order_by(Item.name).all()",
         "session.query(Kind).join(Item, Item.kind_id == Kind.id)",
         ".join(Note, Note.item_id == Item.id).filter(Note.text == text)",
+        "query = session.query(Item).join(Kind).filter(Kind.label == label).order_by(Item.name)",
+        "query = query.filter(Item.name == name)",  # a refinement of the variable it is in
     ):
         assert kinds[line] == ("model", True), line
     why = {
@@ -141,8 +147,8 @@ def test_joins_narrowed_by_the_owners_keys_are_converted_and_unsound_ones_listed
                 "with them than `.all()` or `.first()` (which drop the repeats)"
             ),
             "return session.query(Item).join(Kind).filter(Kind.label == 'tea')": (
-                "the joined query of Item, another service's model, is not read at once (only a "
-                "read right after it is composed)"
+                "the joined query of Item, another service's model, is not read at once nor "
+                "kept in a variable that is only refined and read"
             ),
             "return session.query(Note).join(Item).filter(build_filter()).all()": (
                 "`.filter(...)` gets a condition built by other code, which may name a joined "
@@ -198,6 +204,7 @@ CALLS = (
     "          keys(u.noted(session, 'd')))\n"
     "    print(keys(u.own_kind(session, 'cake')), keys(u.own_kind(session, 'tea')),\n"
     "          keys(u.early(session, 'green')))\n"
+    "    print(u.refined(session, 'tea'), u.refined(session, 'tea', 'green'))\n"
 )
 MONOLITH = (
     DATA + "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import Session\n"
@@ -254,6 +261,7 @@ def test_the_composed_query_returns_the_rows_the_monoliths_join_returned(tmp_pat
         "[1, 6] [1, 2] [] [1, 2] [2] 5",
         "['black', 'green'] [1, 2] []",
         "[1, 5] [3, 4] [1, 6]",  # Kind joined from Item when Item is joined last, else Note
+        "['black', 'green'] ['green']",
     ]
     out = tmp_path / "out"
     owner = out / "services" / "b" / "src" / "mini" / "b" / "models.py"
