@@ -159,15 +159,9 @@ def root_of(head: cst.BaseExpression) -> str | None:
         and isinstance(head.value, cst.Name)
     ):
         return head.value.value
-    if (
-        isinstance(head, cst.Call)
-        and isinstance(head.func, cst.Attribute)
-        and head.func.attr.value == "query"
-        and len(head.args) == 1
-        and head.args[0].keyword is None
-        and isinstance(head.args[0].value, cst.Name)
-    ):
-        return head.args[0].value.value
+    model = head.args[0].value if isinstance(head, cst.Call) and head.args else None
+    if isinstance(model, cst.Name) and queries.session_query(head, model.value):
+        return model.value
     return None
 
 
@@ -312,7 +306,7 @@ def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None
             why = _read_link(method, call, root, ctx)
             if why:
                 return Verdict(why)
-            verdict.end = method if method in READS else ""
+            verdict.end = method if method in queries.READS else ""
             continue
         named = _argument_names(call) & set(verdict.edges)
         if named:
@@ -368,20 +362,6 @@ def _join(method: str, call: cst.Call, joined: list[str], verdict: Verdict, ctx:
 DEDUPLICATED = ("all", "first")
 
 
-#: the reads that end a chain on another service's read model (rewrite.READ_CHAIN)
-READS = {
-    "get",
-    "get_or_404",
-    "first",
-    "first_or_404",
-    "one",
-    "one_or_none",
-    "all",
-    "count",
-    "exists",
-}
-
-
 def _read_link(method: str, call: cst.Call, root: str, ctx: Context) -> str:
     """Why a link of a chain on ``root``'s read model is not sent (empty when it is): its
     own ordering, limits and a read."""
@@ -395,7 +375,7 @@ def _read_link(method: str, call: cst.Call, root: str, ctx: Context) -> str:
         and not _argument_names(call) & ctx.models
     ):
         return ""
-    if method in READS and not _argument_names(call) & ctx.models:
+    if method in queries.READS and not _argument_names(call) & ctx.models:
         return ""
     if method == "order_by":
         return f"`.order_by(...)` of {root}'s read model names other columns than its own"
@@ -509,25 +489,11 @@ def variable(
 ) -> tuple[list[queries.End], list[cst.Name]] | None:
     """A chain on a model assigned to a variable of ``func`` that is then only refined and
     read (``queries.query_variable``): its reads and the model's names in the refinements."""
-    assign = parent(call)
-    root = root_of(chain(call)[0])
-    if not (
-        func is not None
-        and root is not None
-        and isinstance(assign, cst.Assign)
-        and len(assign.targets) == 1
-        and isinstance(assign.targets[0].target, cst.Name)
-    ):
+    assign, root = parent(call), root_of(chain(call)[0])
+    if root is None:
         return None
-    return queries.query_variable(
-        assign.targets[0].target.value,
-        func,
-        root,
-        models,
-        READS | queries.REFINING,
-        parent,
-        skip=assign,
-    )
+    chained = queries.READS | queries.REFINING
+    return queries.kept_in(assign, func, root, models, chained, parent, skip=assign)
 
 
 class Joins(cst.CSTTransformer):

@@ -123,19 +123,7 @@ VARIABLE = (
 )
 
 #: ``Model.query`` / ``Model.objects`` methods a generated read model answers
-READ_CHAIN = {
-    "filter_by",
-    "filter",
-    "get",
-    "get_or_404",
-    "first",
-    "first_or_404",
-    "one",
-    "one_or_none",
-    "all",
-    "count",
-    "exists",
-}
+READ_CHAIN = {"filter_by", "filter", *queries.READS}
 
 
 class _Uses(cst.CSTVisitor):
@@ -289,16 +277,9 @@ class _Uses(cst.CSTVisitor):
     ) -> tuple[list[Method], list[cst.Name]] | None:
         """``assign`` binds a read query of ``binding`` to a variable of the enclosing
         function that holds only that query (queries.query_variable)."""
-        if not (
-            self._funcs
-            and isinstance(assign, cst.Assign)
-            and len(assign.targets) == 1
-            and isinstance(assign.targets[0].target, cst.Name)
-        ):
-            return None
-        return queries.query_variable(
-            assign.targets[0].target.value,
-            self._funcs[-1],
+        return queries.kept_in(
+            assign,
+            self._funcs[-1] if self._funcs else None,
             binding,
             self.models,
             READ_CHAIN | queries.SHAPING | writes.CHAIN_WRITES,
