@@ -2,18 +2,19 @@
 
 ``Local.query.join(Remote, Local.remote_id == Remote.id).filter(Remote.col == v)`` asks one
 database for two services' tables. Where the other model (``Remote``, a read model in the
-moved code) only narrows the rows of this service's query, the same rows come back from
+moved code) only narrows the rows of the query, the same rows come back from
 
-    Local.query.filter(Local.remote_id.in_([r.id for r in Remote.query.filter(Remote.col == v)]))
+    Local.query.filter(Local.remote_id.in_([_row.id for _row in Remote.query.filter(Remote.col == v)]))
 
 the keys read from the owner with the conditions its read model sends (``queries.condition``).
-That holds only for a join that keeps at most one ``Remote`` row per row on its left (the
-condition is a key equality whose ``Remote`` side is its primary key), so no row is repeated
-or dropped; ``Remote`` must appear nowhere else in the chain (not selected, ordered, grouped
-or outer-joined), and every condition must be one this code can see. A model joined through
-another one (``.join(Project, ...).join(ProjectStatus, ...)``) is a key read of its own that
-narrows its parent's read. Anything else stays as written, listed with the reason
-(``Verdict.why``).
+A model joined through another one (``.join(Shelf, ...).join(Store, ...)``) is a key read
+of its own that narrows its parent's read. A chain on another service's model is composed
+the same way (its read model sends the key conditions), and this service's models joined
+to it are read here. That is sound where the join neither repeats nor drops rows: one
+column equality whose joined side is the model's primary key (else only before ``.all()``
+or ``.first()``, which drop repeated rows), an inner join, the joined model named nowhere
+else than in its join and in conditions that can be sent, and no condition this code cannot
+see. Anything else stays as written, listed with the reason (``Verdict.why``).
 """
 
 from __future__ import annotations
