@@ -479,6 +479,11 @@ def rewrite(node: cst.BaseExpression, verdict: Verdict) -> cst.BaseExpression:
         attr = call.func
         assert isinstance(attr, cst.Attribute)
         out = call.with_changes(func=attr.with_changes(value=out, attr=cst.Name(method)), args=args)
+    # a dropped last link may have held the chain's parentheses, which its line breaks need
+    if isinstance(out, cst.Call) and not out.lpar and (node.lpar or "\n" in _code(out)):
+        out = out.with_changes(
+            lpar=node.lpar or [cst.LeftParen()], rpar=node.rpar or [cst.RightParen()]
+        )
     return out
 
 

@@ -72,6 +72,10 @@ USE = (
     "    query = session.query(Item).join(Kind).filter(Kind.label == label).order_by(Item.name)\n"
     "    if name:\n        query = query.filter(Item.name == name)\n"
     "    return [i.name for i in query.all()]\n\n\n"
+    "def wrapped(session, name):\n"
+    "    rows = (\n        session.query(Note)\n        .order_by(Note.id)\n"
+    "        .join(Item)\n        .filter(Item.name == name)\n    )\n"
+    "    return rows.all()\n\n\n"
     "def theirs_kept(session):\n"
     "    return session.query(Item).join(Kind).filter(Kind.label == 'tea')\n\n\n"
     "def helper(session):\n"
@@ -119,6 +123,7 @@ def test_joins_narrowed_by_the_owners_keys_are_converted_and_unsound_ones_listed
         ".join(Note, Note.item_id == Item.id).filter(Note.text == text)",
         "query = session.query(Item).join(Kind).filter(Kind.label == label).order_by(Item.name)",
         "query = query.filter(Item.name == name)",  # a refinement of the variable it is in
+        ".filter(Item.name == name)",  # the last link of a chain in parentheses
     ):
         assert kinds[line] == ("model", True), line
     why = {
@@ -157,6 +162,7 @@ def test_joins_narrowed_by_the_owners_keys_are_converted_and_unsound_ones_listed
         }.items()
     }
     moved = ex.files["services/a/src/mini/a/use.py"].decode()
+    compile(moved, "use.py", "exec")  # a dropped link keeps the chain's parentheses
     assert (
         "session.query(Note).filter(Note.item_id.in_([_row.id for _row in "
         "Item.query.filter(Item.name == name)])).order_by(Note.id).all()" in moved
@@ -204,7 +210,8 @@ CALLS = (
     "          keys(u.noted(session, 'd')))\n"
     "    print(keys(u.own_kind(session, 'cake')), keys(u.own_kind(session, 'tea')),\n"
     "          keys(u.early(session, 'green')))\n"
-    "    print(u.refined(session, 'tea'), u.refined(session, 'tea', 'green'))\n"
+    "    print(u.refined(session, 'tea'), u.refined(session, 'tea', 'green'),\n"
+    "          keys(u.wrapped(session, 'green')))\n"
 )
 MONOLITH = (
     DATA + "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import Session\n"
@@ -261,7 +268,7 @@ def test_the_composed_query_returns_the_rows_the_monoliths_join_returned(tmp_pat
         "[1, 6] [1, 2] [] [1, 2] [2] 5",
         "['black', 'green'] [1, 2] []",
         "[1, 5] [3, 4] [1, 6]",  # Kind joined from Item when Item is joined last, else Note
-        "['black', 'green'] ['green']",
+        "['black', 'green'] ['green'] [1, 6]",
     ]
     out = tmp_path / "out"
     owner = out / "services" / "b" / "src" / "mini" / "b" / "models.py"
