@@ -110,6 +110,7 @@ class _Edge:
     keyed: bool = False
     #: the joined model's column is not its primary key: several rows per parent row
     many: bool = False
+    outer: bool = False  # ``outerjoin``: its parent's rows stay without a match
 
 
 def listed(why: str, method: str = "join") -> str:
@@ -320,6 +321,15 @@ def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None
             f"the joined query of {root}, another service's model, is not read at once nor "
             "kept in a variable that is only refined and read"
         )
+    for target, edge in verdict.edges.items():
+        narrowed = verdict.conditions.get(target) or verdict.keywords.get(target)
+        if edge.outer and (
+            edge.many or narrowed or any(e.parent == target for e in verdict.edges.values())
+        ):
+            return Verdict(
+                f"`.outerjoin({target}, ...)` keeps rows without a {target} row (only an outer "
+                "join of one row at most, named nowhere else, is left out)"
+            )
     many = sorted(t for t, e in verdict.edges.items() if e.many)
     if verdict.root and not verdict.end and many:
         kept.append("")  # refined and read elsewhere: the repeats may count
@@ -341,11 +351,10 @@ def _join(method: str, call: cst.Call, joined: list[str], verdict: Verdict, ctx:
             "(a relationship, an alias or the same model again)"
         )
     if target in ctx.remote or verdict.root:
-        if method == "outerjoin":
-            return f"`.outerjoin({target}, ...)` keeps rows without a {target} row"
         edge = _edge(target, call, joined, ctx)
         if isinstance(edge, str):
             return edge
+        edge.outer = method == "outerjoin"
         if target in ctx.local and verdict.local == "{}.query" and not ctx.shapes[target].queried:
             return f"{target}, this service's model, has no `{target}.query` to read its keys with"
         verdict.edges[target] = edge
@@ -425,7 +434,7 @@ def _keys(binding: str, verdict: Verdict) -> str | None:
     """The expression of the keys of ``binding`` a parent's column must be in, or None when
     nothing narrows it and its parent's foreign key already says the row exists."""
     edge = verdict.edges[binding]
-    children = [(n, c) for n, c in verdict.edges.items() if c.parent == binding]
+    children = [(n, c) for n, c in verdict.edges.items() if c.parent == binding and not c.outer]
     if edge.keyed and not (
         children or verdict.conditions.get(binding) or verdict.keywords.get(binding)
     ):
@@ -458,8 +467,8 @@ def rewrite(node: cst.BaseExpression, verdict: Verdict) -> cst.BaseExpression:
         if method in JOIN_LINKS and _target(call) in composed:
             target = _target(call) or ""
             edge = verdict.edges[target]
-            if edge.parent in composed:
-                continue  # narrows its parent's read instead
+            if edge.parent in composed or edge.outer:
+                continue  # narrows its parent's read instead, or keeps every row
             keys = _keys(target, verdict)
             text = (
                 f"{edge.parent}.{edge.parent_col}.in_({keys})"
