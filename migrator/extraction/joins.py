@@ -31,6 +31,8 @@ from migrator.extraction.mover import dotted
 
 #: links of a chain that join another table
 JOIN_LINKS = {"join", "outerjoin"}
+#: links that change the left side of the joins that follow
+FROM_LINKS = {"select_from", "from_self", "select_entity_from"}
 
 
 @dataclass(frozen=True)
@@ -276,6 +278,9 @@ def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None
     local = (
         "{}.query" if isinstance(head, cst.Attribute) else _code(head.func) + "({})"  # type: ignore[attr-defined]
     )
+    moved = sorted({m for m, _ in links} & FROM_LINKS)
+    if moved:
+        return Verdict(f"`.{moved[0]}(...)` changes what the joins start from")
     verdict = Verdict(root=root if root in ctx.remote else "", local=local)
     joined = [root]
     lasts: list[str] = []  # the model each link follows (``filter_by`` filters it)

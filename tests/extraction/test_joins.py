@@ -80,6 +80,8 @@ USE = (
     "    return rows.all()\n\n\n"
     "def theirs_kept(session):\n"
     "    return session.query(Item).join(Kind).filter(Kind.label == 'tea')\n\n\n"
+    "def started(session):\n"
+    "    return session.query(Note).select_from(Kind).join(Item).all()\n\n\n"
     "def helper(session):\n"
     "    return session.query(Note).join(Item).filter(build_filter()).all()\n"
 )
@@ -158,6 +160,9 @@ def test_joins_narrowed_by_the_owners_keys_are_converted_and_unsound_ones_listed
             "return session.query(Item).join(Kind).filter(Kind.label == 'tea')": (
                 "the joined query of Item, another service's model, is not read at once nor "
                 "kept in a variable that is only refined and read"
+            ),
+            "return session.query(Note).select_from(Kind).join(Item).all()": (
+                "`.select_from(...)` changes what the joins start from"
             ),
             "return session.query(Note).join(Item).filter(build_filter()).all()": (
                 "`.filter(...)` gets a condition built by other code, which may name a joined "
