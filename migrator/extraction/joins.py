@@ -180,8 +180,44 @@ def joins_something(node: cst.BaseExpression) -> bool:
     return root_of(head) is not None and any(m in JOIN_LINKS for m, _ in links)
 
 
+class _Plain(cst.CSTVisitor):
+    """The ``Name`` nodes of an expression outside the query chains nested in it (a read
+    of another model inside a condition is a value there, judged on its own)."""
+
+    def __init__(self) -> None:
+        self.found: list[cst.Name] = []
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        head, links = chain(node)
+        return not (links and root_of(head) is not None)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        return root_of(node) is None
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.found.append(node)
+
+
+def _plain(node: cst.CSTNode) -> list[cst.Name]:
+    visitor = _Plain()
+    node.visit(visitor)
+    return visitor.found
+
+
+def chain_names(node: cst.BaseExpression) -> list[cst.Name]:
+    """The ``Name`` nodes a chain's judgement covers: its head's and its links' arguments',
+    outside the query chains nested in those."""
+    head, links = chain(node)
+    own = (
+        [head.value]
+        if isinstance(head, cst.Attribute) and isinstance(head.value, cst.Name)
+        else _plain(head)
+    )
+    return own + [n for _, c in links for a in c.args for n in _plain(a)]
+
+
 def _names(node: cst.CSTNode) -> set[str]:
-    return queries._names(node)
+    return {n.value for n in _plain(node)}
 
 
 def _argument_names(call: cst.Call) -> set[str]:

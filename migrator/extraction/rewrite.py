@@ -207,8 +207,9 @@ class _Uses(cst.CSTVisitor):
                 self.join_vars.append(kept)
                 for name in kept[1] if kept else []:  # refinements: judged with the chain
                     self._in_join.setdefault(id(name), index)
-                for name in _name_nodes(node, self.names):
-                    self._in_join.setdefault(id(name), index)
+                for name in joins.chain_names(node):
+                    if name.value in self.names:
+                        self._in_join.setdefault(id(name), index)
         if isinstance(f, cst.Name) and f.value in self.names:
             self.calls.append((f.value, None, line, node))
         elif (
@@ -466,19 +467,6 @@ class _Uses(cst.CSTVisitor):
     def _called(self, attr: cst.Attribute) -> bool:
         call = self.get_metadata(ParentNodeProvider, attr)
         return isinstance(call, cst.Call) and call.func is attr
-
-
-def _name_nodes(node: cst.CSTNode, names: set[str]) -> list[cst.Name]:
-    """The ``Name`` nodes of ``names`` inside ``node``."""
-    found: list[cst.Name] = []
-
-    class _Find(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            if n.value in names:
-                found.append(n)
-
-    node.visit(_Find())
-    return found
 
 
 def _handed_to_django(parent: cst.CSTNode | None) -> bool:

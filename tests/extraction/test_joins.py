@@ -82,6 +82,11 @@ USE = (
     "    return session.query(Item).join(Kind).filter(Kind.label == 'tea')\n\n\n"
     "def started(session):\n"
     "    return session.query(Note).select_from(Kind).join(Item).all()\n\n\n"
+    "def nested(session, name):\n"
+    "    keys = [i.id for i in Item.query.filter(Item.name == name).all()]\n"
+    "    return session.query(Note).join(Kind).filter(Note.item_id.in_(\n"
+    "        [i.id for i in Item.query.filter(Item.name == name).all()]\n"
+    "    ), Kind.label == 'tea').all(), keys\n\n\n"
     "def helper(session):\n"
     "    return session.query(Note).join(Item).filter(build_filter()).all()\n"
 )
@@ -119,6 +124,9 @@ def test_joins_narrowed_by_the_owners_keys_are_converted_and_unsound_ones_listed
         "return session.query(Note).join(Item).join(Kind).filter(Note.text != 'x').order_by(Note.id).all()",
         "return session.query(Note).join(Item).filter_by(name=name).order_by(Note.id).all()",
         "return session.query(Note).join(Item).count()",
+        # a read nested in a condition is a value there, judged on its own
+        "return session.query(Note).join(Kind).filter(Note.item_id.in_(",
+        "[i.id for i in Item.query.filter(Item.name == name).all()]",
         "return session.query(Note).outerjoin(Item).join(Kind, Note.kind_id == Kind.id).order_by(Note.id).all()",
         "return session.query(Note).join(Kind).filter(Kind.label == label).order_by(Note.id).all()",
         "return session.query(Note).filter(Item.name == name).join(Item).order_by(Note.id).all()",
