@@ -258,7 +258,8 @@ def _edge(target: str, call: cst.Call, joined: list[str], ctx: Context) -> _Edge
             (a, acol), (b, bcol) = (b, bcol), (a, acol)
         if a != target or b not in joined:
             return f"the condition that joins {target} does not name it and an earlier model"
-        keyed = ctx.shapes.get(b, tshape).foreign.get(bcol) == (tshape.table, acol)
+        held = ctx.shapes[b].foreign.get(bcol) if b in ctx.shapes else None
+        keyed = held == (tshape.table, acol)
         return _Edge(b, bcol, acol, keyed, tshape.keys != (acol,))
     if len(positional) != 1:
         return f"`.join({target}, ...)` has more than a model and a condition"
