@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
+from libcst.metadata import MetadataWrapper
 
-from migrator.extraction import codegen, frameworks, hints, queries, writes
+from migrator.extraction import codegen, frameworks, hints, joins, queries, writes
 from migrator.extraction.data import (
     attribute_spans,
     cut_foreign_links,
@@ -479,6 +480,10 @@ def _service(
         # ``session.query(Model)`` of a model a read model stands in for asks that read model
         stand_ins = {r.binding for r in refs.refs if r.module == m and analyzer.read_model(refs, r)}
         if stand_ins:
+            # a join with another service's model: composed from keys its owner reads
+            foreign = {r.binding for r in refs.refs if r.module == m}
+            context = analyzer.join_context(m, stand_ins, foreign)
+            module = MetadataWrapper(module).visit(joins.Joins(context))
             module = module.visit(queries.SessionQueries(stand_ins))
             # ``session.add(row)`` / ``delete(row)`` of a copy: its owner writes it
             module = module.visit(writes.SessionWrites(min(stand_ins)))
@@ -697,8 +702,10 @@ def _wiring(
     gen["interservice/wsgi.py"] = (
         codegen.HEADER + '"""WSGI entry point: gunicorn '
         'interservice.wsgi:app (from src/)."""\n\n'
+        "from interservice import runtime\n"
         "from interservice.app import create_app\n\n"
         "app = create_app()\n"
+        "app.wsgi_app = runtime.InternalGuard(app.wsgi_app)  # internal API: the token only\n"
     )
     return "interservice.app:create_app"
 

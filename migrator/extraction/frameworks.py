@@ -201,7 +201,10 @@ def fastapi_app(
 def asgi_module() -> str:
     return (
         HEADER + '"""ASGI entry point: uvicorn interservice.asgi:app (from src/)."""\n\n'
-        "from interservice.app import create_app\n\napp = create_app()\n"
+        "from interservice import runtime\n"
+        "from interservice.app import create_app\n\n"
+        "app = create_app()\n"
+        "app.add_middleware(runtime.AsgiInternalGuard)  # internal API: the token only\n"
     )
 
 
@@ -438,5 +441,7 @@ def django_wsgi() -> str:
         "\n\nimport os\n\n"
         'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "interservice.settings")\n\n'
         "from django.core.wsgi import get_wsgi_application  # noqa: E402\n\n"
-        "application = get_wsgi_application()\napp = application\n"
+        "from interservice import runtime  # noqa: E402\n\n"
+        "# the internal API answers only callers showing the deployment's token\n"
+        "application = runtime.InternalGuard(get_wsgi_application())\napp = application\n"
     )

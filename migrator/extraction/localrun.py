@@ -9,6 +9,7 @@ by this module and stopped by its own pid.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -21,6 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _HANDED_OUT: set[int] = set()
+#: the setting every extracted service reads its internal-call token from (runtime.TOKEN_ENV)
+TOKEN_ENV = "MIGRATOR_INTERNAL_TOKEN"
+_LOCAL_TOKEN = secrets.token_hex(16)
+
+
+def internal_token() -> str:
+    """The token the services started here show each other: the environment's, else one
+    made for this process (a local run needs no Secret, and never a fixed, guessable one)."""
+    return os.environ.get(TOKEN_ENV) or _LOCAL_TOKEN
 
 
 def free_port() -> int:
@@ -101,6 +111,7 @@ def start_service(
     paths = [str(src), str(service_dir), *(str(p) for p in extra_path or [])]
     full_env = {
         **os.environ,
+        TOKEN_ENV: internal_token(),
         **env,
         "PYTHONPATH": os.pathsep.join(paths),
         "PYTHONDONTWRITEBYTECODE": "1",

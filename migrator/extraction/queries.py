@@ -35,6 +35,8 @@ SQL_NAMES = set(
 )
 #: query methods a read chain may go through (besides the reads of rewrite.READ_CHAIN)
 SHAPING = {"order_by", "limit", "offset"}
+#: the reads that end a read chain (``Model.query...first()``), as ``runtime.READ_OPS``
+READS = set("get get_or_404 first first_or_404 one one_or_none all count exists".split())
 
 
 #: SQL constants a read model sends as JSON (``Model.flag == true()``): the same condition
@@ -195,12 +197,14 @@ def query_variable(
     models: set[str],
     chain: set[str],
     parent: Callable[[cst.CSTNode], cst.CSTNode | None],
+    skip: cst.CSTNode | None = None,
 ) -> tuple[list[End], list[cst.Name]] | None:
     """``name`` in ``func`` holds only a read query of ``binding``'s read model, built step by
     step (``q = Model.query.filter(...)``, ``q = q.filter(Model.col == x)``, ``q.all()``):
     its terminal reads and the model's names in the conditions it sends; None when it is
     anything else (a parameter, passed on, iterated, joined, assigned from elsewhere).
-    ``chain``: the methods a read chain may use; ``parent``: the parent of a node."""
+    ``chain``: the methods a read chain may use; ``parent``: the parent of a node; ``skip``:
+    an assignment whose value is judged elsewhere (a join composed from key reads)."""
     found: list[cst.Name] = []
 
     class _Find(cst.CSTVisitor):
@@ -219,6 +223,8 @@ def query_variable(
             continue
         if isinstance(above, cst.AssignTarget):
             assign = parent(above)
+            if assign is skip and skip is not None:
+                continue
             if not (isinstance(assign, cst.Assign) and len(assign.targets) == 1):
                 return None
             head, links = _links(assign.value, binding)
@@ -267,6 +273,28 @@ def query_variable(
         read = after.attr.value if isinstance(after, cst.Attribute) else None
         ends.append((method, "", current, read))
     return ends, served
+
+
+def kept_in(
+    assign: cst.CSTNode | None,
+    func: cst.FunctionDef | None,
+    binding: str,
+    models: set[str],
+    chain: set[str],
+    parent: Callable[[cst.CSTNode], cst.CSTNode | None],
+    skip: cst.CSTNode | None = None,
+) -> tuple[list[End], list[cst.Name]] | None:
+    """``assign`` (``name = <query of binding>``) binds a variable of ``func`` that holds
+    only that query: ``query_variable`` of that name (None when it is anything else)."""
+    if not (
+        func is not None
+        and isinstance(assign, cst.Assign)
+        and len(assign.targets) == 1
+        and isinstance(assign.targets[0].target, cst.Name)
+    ):
+        return None
+    name = assign.targets[0].target.value
+    return query_variable(name, func, binding, models, chain, parent, skip)
 
 
 #: query methods that combine several models (a join across two databases)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
-from migrator.extraction import djangoreads, properties, queries, writes
+from migrator.extraction import djangoreads, joins, properties, queries, writes
 from migrator.extraction.convert import INJECTED_NAMES, OK, Classifier, Verdict, suggest_dto
 from migrator.extraction.copies import copy_closure
 from migrator.extraction.data import (
@@ -124,19 +124,7 @@ VARIABLE = (
 )
 
 #: ``Model.query`` / ``Model.objects`` methods a generated read model answers
-READ_CHAIN = {
-    "filter_by",
-    "filter",
-    "get",
-    "get_or_404",
-    "first",
-    "first_or_404",
-    "one",
-    "one_or_none",
-    "all",
-    "count",
-    "exists",
-}
+READ_CHAIN = {"filter_by", "filter", *queries.READS}
 
 
 class _Uses(cst.CSTVisitor):
@@ -168,6 +156,15 @@ class _Uses(cst.CSTVisitor):
         self.custom: dict[str, dict[int, list[tuple[str, cst.Call]]]] = {}
         #: why a read chain is not sent, by the lines of its expression (see _read_chain)
         self.why: dict[int, str] = {}
+        #: query chains with a join (joins.joins_something), and the lines where a name is
+        #: in one of them: judged per service (Analyzer._joined)
+        self.join_chains: list[cst.Call] = []
+        self.join_after: list[str | None] = []  # the attribute read of each chain's result
+        #: the reads (and the model's names in the refinements) of the variable a chain is
+        #: kept in, where only refined and read (joins.variable)
+        self.join_vars: list[tuple[list[Method], list[cst.Name]] | None] = []
+        self.joined: dict[str, dict[int, list[int]]] = {}
+        self._in_join: dict[int, int] = {}  # id of a name node -> its chain's index
         self._scopes: list[str] = []  # "class" | "function" | "route", innermost last
         self._funcs: list[cst.FunctionDef] = []  # the enclosing functions, innermost last
 
@@ -195,6 +192,25 @@ class _Uses(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         f = node.func
         line = self.get_metadata(PositionProvider, node).start.line
+        above = self.get_metadata(ParentNodeProvider, node, None)
+        if not (isinstance(above, cst.Attribute) and above.value is node and self._called(above)):
+            if joins.joins_something(node):
+                index = len(self.join_chains)
+                self.join_chains.append(node)
+                read = isinstance(above, cst.Attribute) and above.value is node
+                self.join_after.append(above.attr.value if read else None)  # type: ignore[union-attr]
+                kept = joins.variable(
+                    node,
+                    self._funcs[-1] if self._funcs else None,
+                    self.models,
+                    lambda n: self.get_metadata(ParentNodeProvider, n, None),
+                )
+                self.join_vars.append(kept)
+                for name in kept[1] if kept else []:  # refinements: judged with the chain
+                    self._in_join.setdefault(id(name), index)
+                for name in joins.chain_names(node):
+                    if name.value in self.names:
+                        self._in_join.setdefault(id(name), index)
         if isinstance(f, cst.Name) and f.value in self.names:
             self.calls.append((f.value, None, line, node))
         elif (
@@ -221,6 +237,10 @@ class _Uses(cst.CSTVisitor):
             method = self._method_call(node)
             if method is not None:
                 self.methods.setdefault(node.value, {}).setdefault(line, []).append(method)
+                return
+            if id(node) in self._in_join:
+                chains = self.joined.setdefault(node.value, {}).setdefault(line, [])
+                chains.append(self._in_join[id(node)])
                 return
             kind = (
                 self.reads
@@ -259,16 +279,9 @@ class _Uses(cst.CSTVisitor):
     ) -> tuple[list[Method], list[cst.Name]] | None:
         """``assign`` binds a read query of ``binding`` to a variable of the enclosing
         function that holds only that query (queries.query_variable)."""
-        if not (
-            self._funcs
-            and isinstance(assign, cst.Assign)
-            and len(assign.targets) == 1
-            and isinstance(assign.targets[0].target, cst.Name)
-        ):
-            return None
-        return queries.query_variable(
-            assign.targets[0].target.value,
-            self._funcs[-1],
+        return queries.kept_in(
+            assign,
+            self._funcs[-1] if self._funcs else None,
             binding,
             self.models,
             READ_CHAIN | queries.SHAPING | writes.CHAIN_WRITES,
@@ -906,6 +919,7 @@ class Analyzer:
         uses = self._uses(module)
         rel = self.tree.rel(module)
         in_scope = self._line_filter(info, kept)
+        pending: list[tuple[tuple[str, int, str], list[int], bool]] = []
         for binding, ref in sorted(refs.items()):
             out.refs.append(ref)
             if ref.target_name is None:
@@ -932,6 +946,12 @@ class Analyzer:
                             out.why[(rel, line, node)] = why
                         continue
                     methods = uses.methods.get(binding, {}).get(line, [])
+                    chains = uses.joined.get(binding, {}).get(line)
+                    if chains:  # judged below, once every read model is known
+                        alone = not methods and line not in uses.reads.get(binding, ())
+                        pending.append(((rel, line, node), chains, alone))
+                        if alone:
+                            continue
                     if methods and not self._helper_reads(module, out, ref, methods):
                         continue
                     if methods or line in uses.reads.get(binding, ()):
@@ -943,6 +963,8 @@ class Analyzer:
                             out.reads.add((rel, line, node))
                     elif line in uses.hints.get(binding, ()) and self.read_model(out, ref):
                         out.hints.add((rel, line, node))
+        if pending:
+            self._joined(module, out, refs, pending)
         for binding, attr, line, call in uses.calls:
             if binding not in refs or not in_scope(line):
                 continue
@@ -1009,6 +1031,100 @@ class Analyzer:
                         and e.kind not in ("function", "copy")
                     ):
                         c.converted, c.reason = False, e.reason
+
+    def _joined(
+        self,
+        module: str,
+        out: ServiceRefs,
+        refs: dict[str, Ref],
+        pending: list[tuple[tuple[str, int, str], list[int], bool]],
+    ) -> None:
+        """Uses of another service's model in query chains with joins: converted where each
+        chain is composed from key reads (joins.judge) and nothing else on the line stops it."""
+        uses = self._uses(module)
+        stand_ins = {b for b, r in refs.items() if self.read_model(out, r)}
+        ctx = self.join_context(module, stand_ins, set(refs))
+        verdicts = {
+            i: joins.judge(uses.join_chains[i], ctx, self._later(uses, i))
+            for _, c, _ in pending
+            for i in c
+        }
+        for key, chains, alone in pending:
+            judged = [verdicts[i] for i in chains]
+            why = next((v.why if v else "" for v in judged if v is None or v.why), None)
+            if why is None:
+                why = self._joined_rows(module, out, refs, chains, verdicts)
+            if why is None:
+                if alone:  # else the other reads on the line decided
+                    out.reads.add(key)
+                continue
+            out.reads.discard(key)
+            if why:
+                first = next(iter(joins.joined_by(uses.join_chains[chains[0]])), "join")
+                out.why[key] = joins.listed(why, first)
+            elif uses.why.get(key[1]):
+                out.why[key] = uses.why[key[1]]
+
+    def _joined_rows(
+        self,
+        module: str,
+        out: ServiceRefs,
+        refs: dict[str, Ref],
+        chains: list[int],
+        verdicts: dict[int, joins.Verdict | None],
+    ) -> str | None:
+        """Why the rows a composed chain on another service's model gives are used for more
+        than their columns (None: they are not, or the chain is on this service's model)."""
+        uses = self._uses(module)
+        for i in chains:
+            verdict = verdicts[i]
+            if verdict is None or not verdict.root:
+                continue
+            kept = uses.join_vars[i]
+            ends = (
+                kept[0]
+                if kept is not None and not verdict.end
+                else [(verdict.end, "", uses.join_chains[i], uses.join_after[i])]
+            )
+            if not self._rows_read(module, out, refs[verdict.root], ends):
+                return f"the rows of {verdict.root} it reads are used for more than their columns"
+        return None
+
+    @staticmethod
+    def _later(uses: _Uses, index: int) -> list[str] | None:
+        """The reads of the variable join chain ``index`` is kept in (None: it is not)."""
+        kept = uses.join_vars[index]
+        return None if kept is None else [end[0] for end in kept[0]]
+
+    def join_context(self, module: str, remote: set[str], foreign: set[str]) -> joins.Context:
+        """The models a module's join chains name, for a service where ``remote`` bindings
+        are read models and ``foreign`` ones come from other services."""
+        info = self.tree.info(module)
+        keys: dict[str, str] = {n: f"{module}:{n}" for n in info.classes}
+        for imp in info.imports:
+            if imp.name is not None:
+                tm, tn = self.tree.resolve(imp.module, imp.name)
+                keys[imp.binding] = f"{tm}:{tn}"
+        models = self._uses(module).models
+        shapes = {}
+        for binding in sorted(models):
+            key = keys.get(binding, "")
+            cls = self.tree.models.get(key)
+            if cls is not None and cls.table:
+                shapes[binding] = joins.shape(cls.table, self._class_nodes(key))
+        return joins.Context(remote & models, models - foreign, shapes, set(models))
+
+    def _class_nodes(self, model: str, seen: frozenset[str] = frozenset()) -> list[cst.ClassDef]:
+        """The class node of ``model`` and of the classes of the tree it derives from."""
+        info = self.tree.models.get(model) or self._class(model)
+        if info is None or model in seen:
+            return []
+        out = [info.node]
+        for base in info.bases:
+            parent = self.classifier.class_of(base, model.partition(":")[0])
+            if parent is not None:
+                out += self._class_nodes(parent, seen | {model})
+        return out
 
     def _helper_reads(self, module: str, out: ServiceRefs, ref: Ref, methods: list[Method]) -> bool:
         """Every call is a class method the read model answers (``read_helpers``), with a key

@@ -8,6 +8,9 @@ function's type hints. Errors raised by the remote function come back as the sam
 when the caller knows it (copied classes and builtins), else as ``RemoteError``.
 Server side: ``dispatch()`` decodes the arguments with the real function's hints, calls it and
 encodes the result or the exception.
+Trust: every internal call shows the deployment's shared token (``TOKEN_HEADER``, from
+``TOKEN_ENV``); ``InternalGuard`` / ``AsgiInternalGuard`` around the service's app refuse the
+internal API to anyone else.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import datetime as _dt
 import decimal
 import enum
 import hashlib
+import hmac
 import io
 import json
 import logging
@@ -345,6 +349,82 @@ def _hints(obj: Any) -> dict[str, Any]:
 
 
 # -- client -------------------------------------------------------------------------------------
+#: the header an internal call shows the shared token in, and the setting that holds it (a
+#: Kubernetes Secret, a compose variable): the same value in every service of a deployment
+TOKEN_HEADER = "X-Internal-Token"
+TOKEN_ENV = "MIGRATOR_INTERNAL_TOKEN"
+INTERNAL_PREFIX = "/internal/"
+
+
+def token_headers() -> dict[str, str]:
+    """The token header for a call to another service (none when no token is set: the owner
+    then refuses the call and says which setting is missing)."""
+    token = os.environ.get(TOKEN_ENV, "")
+    return {TOKEN_HEADER: token} if token else {}
+
+
+def internal_refusal(method: str, path: str, shown: str | None) -> tuple[int, bytes] | None:
+    """(status, JSON body) refusing a request to the internal API, or None to let it through.
+
+    The internal API runs the served functions for whoever posts to it, so only the
+    deployment's own services may: they show the shared token, compared in constant time.
+    With no token set the service refuses every internal call (fails closed) and names the
+    setting, so a forgotten Secret shows at the first call, not as an open door."""
+    if method != "POST" or not ("/" + path.lstrip("/")).startswith(INTERNAL_PREFIX):
+        return None  # (``//internal/x``: some routers merge the slashes)
+    expected = os.environ.get(TOKEN_ENV, "")
+    if not expected:
+        error = {
+            "type": "InternalTokenMissing",
+            "message": f"{TOKEN_ENV} is not set on this service: it refuses internal calls",
+        }
+        return 503, json.dumps({"error": error}).encode("utf-8")
+    if not shown or not hmac.compare_digest(shown.encode("utf-8"), expected.encode("utf-8")):
+        error = {
+            "type": "Unauthorized",
+            "message": f"internal calls must show this deployment's {TOKEN_HEADER}",
+        }
+        return 401, json.dumps({"error": error}).encode("utf-8")
+    return None
+
+
+class InternalGuard:
+    """WSGI (Flask, Django): the internal API only for callers showing the token."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        refused = internal_refusal(
+            environ.get("REQUEST_METHOD", "GET"),
+            environ.get("PATH_INFO", ""),
+            environ.get("HTTP_" + TOKEN_HEADER.upper().replace("-", "_")),
+        )
+        if refused is None:
+            return self.app(environ, start_response)
+        return _wsgi_answer(start_response, *refused)
+
+
+class AsgiInternalGuard:
+    """ASGI (FastAPI): the internal API only for callers showing the token."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope.get("type") == "http":
+            shown = dict(scope.get("headers") or []).get(TOKEN_HEADER.lower().encode("latin-1"))
+            refused = internal_refusal(
+                scope.get("method", "GET"),
+                scope.get("path", ""),
+                shown.decode("latin-1") if shown is not None else None,
+            )
+            if refused is not None:
+                await _asgi_answer(send, *refused)
+                return
+        await self.app(scope, receive, send)
+
+
 def base_url(service: str) -> str:
     """``<SERVICE>_URL`` from the environment, else the Kubernetes service name."""
     env = service.upper().replace("-", "_") + "_URL"
@@ -1485,6 +1565,7 @@ def _call(
         }
         if saga_id:
             headers[SAGA_HEADER] = saga_id
+        headers.update(token_headers())
         for provider in HEADER_PROVIDERS:
             headers.update(provider())
         request = urllib.request.Request(url, data=body, method="POST", headers=headers)
@@ -1909,7 +1990,7 @@ def compensate(state: list[Any] | None, status: int) -> bool:
             base_url(service) + COMPENSATE_PATH,
             data=body,
             method="POST",
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **token_headers()},
         )
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
@@ -2565,7 +2646,14 @@ def _status_request(method: str, query: str) -> tuple[int, bytes] | None:
     return status, json.dumps(body).encode("utf-8")
 
 
-_REASONS = {200: "200 OK", 202: "202 Accepted", 400: "400 Bad Request", 404: "404 Not Found"}
+_REASONS = {
+    200: "200 OK",
+    202: "202 Accepted",
+    400: "400 Bad Request",
+    401: "401 Unauthorized",
+    404: "404 Not Found",
+    503: "503 Service Unavailable",
+}
 
 
 def _wsgi_answer(

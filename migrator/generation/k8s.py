@@ -83,6 +83,11 @@ def _db_env(project: Project, svc: ServiceSpec) -> list[Obj]:
     ]
 
 
+#: extracted services show each other this token on every internal call (the runtime's
+#: ``TOKEN_ENV``); it comes from a Secret the operator creates, never from the manifests
+INTERNAL_TOKEN_ENV = "MIGRATOR_INTERNAL_TOKEN"
+INTERNAL_TOKEN_SECRET = "internal-token"
+
 MONOLITH_DATABASE_SECRET = "monolith-database"
 MONOLITH_SECRETS = "monolith-secrets"
 
@@ -102,8 +107,10 @@ def monolith_env(mono: MonolithSpec) -> list[Obj]:
     )
 
 
-def deployment(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
-    """No ``replicas``: the HPA owns the count, so an apply never resets its choice."""
+def deployment(project: Project, svc: ServiceSpec | MonolithSpec, extract: bool = False) -> Obj:
+    """No ``replicas``: the HPA owns the count, so an apply never resets its choice.
+    ``extract``: the service runs extracted code, whose internal API needs the shared token
+    (a missing Secret stops the pod from starting, rather than leaving the API refusing)."""
     sel = {"app.kubernetes.io/name": svc.name}
     monolith = isinstance(svc, MonolithSpec)
     health = svc.health_path if isinstance(svc, MonolithSpec) else "/healthz"
@@ -142,6 +149,9 @@ def deployment(project: Project, svc: ServiceSpec | MonolithSpec) -> Obj:
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
     env = monolith_env(svc) if isinstance(svc, MonolithSpec) else _db_env(project, svc)
+    if extract and not monolith:
+        secret = {"name": INTERNAL_TOKEN_SECRET, "key": "token"}
+        env = env + [{"name": INTERNAL_TOKEN_ENV, "valueFrom": {"secretKeyRef": secret}}]
     if "datadog" in project.extras:
         env = env + datadog_env()
     if env:
@@ -675,8 +685,9 @@ OVERLAYS = (
 )
 
 
-def manifests(project: Project) -> dict[str, Obj]:
-    """Relative path under deploy/k8s -> object (kustomization files included)."""
+def manifests(project: Project, extract: bool = False) -> dict[str, Obj]:
+    """Relative path under deploy/k8s -> object (kustomization files included); ``extract``:
+    the services run extracted code (``deployment``)."""
     from . import observe  # it builds on this module's helpers
 
     boards = observe.dashboards(project)
@@ -703,7 +714,7 @@ def manifests(project: Project) -> dict[str, Obj]:
         files = {
             "serviceaccount.yaml": service_account(project, svc),
             "configmap.yaml": config_map(project, svc),
-            "deployment.yaml": deployment(project, svc),
+            "deployment.yaml": deployment(project, svc, extract),
             "service.yaml": service(project, svc),
             "hpa.yaml": hpa(project, svc),
             "pdb.yaml": pdb(project, svc),

@@ -330,6 +330,11 @@ def compose_files(project: Project, extract: bool = False) -> dict[str, str]:
             env["DATABASE_READ_URL"] = url
         for dep in svc.depends_on:
             env[f"{python_identifier(dep).upper()}_URL"] = f"http://{dep}:{HTTP_PORT}"
+        if extract:  # the internal API's shared token: from the environment, never built in
+            env[k8s.INTERNAL_TOKEN_ENV] = (
+                f"${{{k8s.INTERNAL_TOKEN_ENV}:?set {k8s.INTERNAL_TOKEN_ENV}, "
+                "the token the services show each other}"
+            )
         # extract mode: the image installs ./shared_kernel too, so it builds from OUT
         build = (
             {"context": ".", "dockerfile": f"services/{svc.name}/Dockerfile"}
@@ -462,7 +467,7 @@ def render_all(
         files.update(service_files(env, project, svc, extract=extract))
     if extract:
         files[".dockerignore"] = render(env, "extract/dockerignore.j2", project=project)
-    for rel, obj in k8s.manifests(project).items():
+    for rel, obj in k8s.manifests(project, extract).items():
         files[f"deploy/k8s/{rel}"] = dump_yaml(obj)
     if "datadog" in project.extras:
         files[DATADOG_VALUES] = dump_yaml(k8s.datadog_agent_values(project))

@@ -26,6 +26,7 @@ from collections.abc import Set
 from migrator.graph import DependencyGraph, module_of
 from migrator.proposal.concepts import ADAPTER_WORDS, UTILITY_WORDS, seg_words
 from migrator.proposal.config import ProposalOptions, glob_match
+from migrator.proposal.naming import GENERIC, stems
 from migrator.proposal.units import UnitGraph
 
 INFRA_ROUTE = re.compile(
@@ -175,7 +176,8 @@ def _composition_root(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
         u
         for m in sorted(keep)
         for u in ug.module_units[m]
-        if u not in ug.named and not (u != m and u in uses and u not in wiring and one_domain(u))
+        if (u not in ug.named or _generic_lean(ug, u))
+        and not (u != m and u in uses and u not in wiring and one_domain(u))
     }
 
 
@@ -197,7 +199,11 @@ def _factories(
     for m in sorted(ug.split):
         if m in skip or ug.domain[m] in ug.package_domains:
             continue
-        mine = {s for s in ug.module_units[m][1:] if s not in business and s not in ug.named}
+        mine = {
+            s
+            for s in ug.module_units[m][1:]
+            if s not in business and (s not in ug.named or _generic_lean(ug, s))
+        }
         changed = True
         while changed:
             changed = False
@@ -214,6 +220,14 @@ def _factories(
         if len(domains) >= 2:
             out |= mine
     return out
+
+
+def _generic_lean(ug: UnitGraph, symbol: str) -> bool:
+    """The symbol leans to its concept by a generic word only (``create_app`` to ``slack_app``
+    by ``app``): that names no capability, so the symbol may still be the app factory."""
+    concept = stems(ug.domain[symbol].rsplit(".", 1)[-1])
+    shared = stems(symbol.split(":", 1)[1]) & concept
+    return bool(shared) and shared <= GENERIC
 
 
 def infrastructure(ug: UnitGraph, business: set[str]) -> set[str]:

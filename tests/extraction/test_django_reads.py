@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from migrator.extraction import build_extraction, extract
-from migrator.extraction.localrun import wait_http
+from migrator.extraction.localrun import internal_token, wait_http
 from migrator.plan import plan_from_dict
 
 from .conftest import FIXTURES
@@ -101,7 +101,11 @@ def _post(url: str, body: dict, headers: dict | None = None) -> dict:
     request = urllib.request.Request(
         url,
         json.dumps(body).encode(),
-        {"Content-Type": "application/json", **(headers or {})},
+        {
+            "Content-Type": "application/json",
+            "X-Internal-Token": internal_token(),
+            **(headers or {}),
+        },
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=30) as response:

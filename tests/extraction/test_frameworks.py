@@ -15,13 +15,14 @@ import os
 import sqlite3
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from migrator.extraction import extract
-from migrator.extraction.localrun import free_port, start_service, wait_http
+from migrator.extraction.localrun import free_port, internal_token, start_service, wait_http
 from migrator.plan import Plan, plan_from_dict
 
 from .conftest import FIXTURES
@@ -136,6 +137,10 @@ def test_fastapi_services_get_fastapi_wiring_and_serve(tmp_path: Path) -> None:
         saga = {"Saga-Id": "s1", "Idempotency-Key": "s1:1:price_of"}
         call = {"args": ["tea"], "kwargs": {}}
         assert _post(urls["catalog"] + "/internal/price_of", call, saga) == {"result": 300}
+        # the internal API is the deployment's own: a caller without its token gets nothing
+        unauthorized = [(401, "Unauthorized")] * 2
+        assert _refusals(urls["catalog"] + "/internal/price_of") == unauthorized
+        assert _refusals(urls["orders"] + "/internal/_saga/relay") == unauthorized
         with sqlite3.connect(tmp_path / "catalog.sqlite3") as db:
             kept = db.execute("SELECT answer_key, status FROM interservice_answers").fetchall()
         assert kept == [("s1:1:price_of", 200)]
@@ -185,6 +190,9 @@ def test_django_services_get_settings_urlconf_and_serve(tmp_path: Path) -> None:
         assert _get(base["catalog"] + "/readyz")["status"] == "ok"
         assert _get(base["catalog"] + "/api/catalog/tea") == {"sku": "tea", "price": 300}
         assert _get(base["orders"] + "/api/orders/quote/tea?qty=3") == {"sku": "tea", "total": 900}
+        unauthorized = [(401, "Unauthorized")] * 2
+        assert _refusals(base["catalog"] + "/internal/price_of") == unauthorized
+        assert _refusals(base["catalog"] + "/internal/_saga/relay") == unauthorized
         import sqlite3
 
         with sqlite3.connect(tmp_path / "catalog.sqlite3") as db:  # catalog's own database
@@ -333,11 +341,29 @@ def test_request_checks_of_another_service_are_copied_and_the_app_kept(tmp_path:
 
 
 def _post(url: str, body: dict, headers: dict[str, str]) -> object:
+    """POST as another service of the deployment does: with the shared token."""
     request = urllib.request.Request(
-        url, json.dumps(body).encode(), {"Content-Type": "application/json", **headers}
+        url,
+        json.dumps(body).encode(),
+        {"Content-Type": "application/json", "X-Internal-Token": internal_token(), **headers},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
+
+
+def _refusals(url: str) -> list[tuple[int, str]]:
+    """(status, error type) of an internal call without the token, then with a wrong one."""
+    out = []
+    for headers in ({}, {"X-Internal-Token": internal_token() + "x"}):
+        request = urllib.request.Request(
+            url, b'{"args": [], "kwargs": {}}', {"Content-Type": "application/json", **headers}
+        )
+        try:
+            urllib.request.urlopen(request, timeout=30).close()
+            out.append((200, ""))
+        except urllib.error.HTTPError as exc:
+            out.append((exc.code, json.loads(exc.read())["error"]["type"]))
+    return out
 
 
 def _status(url: str, headers: dict[str, str]) -> tuple[int, object]:

@@ -83,6 +83,7 @@ class _Server:
     def __init__(self, script: list[tuple[int, dict]]) -> None:
         self.script = list(script)
         self.hits: list[dict] = []
+        self.tokens: list[str | None] = []  # the X-Internal-Token each call showed
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -92,6 +93,7 @@ class _Server:
             def do_POST(self) -> None:  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 outer.hits.append({"path": self.path, "body": body})
+                outer.tokens.append(self.headers.get("X-Internal-Token"))
                 status, payload = outer.script.pop(0) if outer.script else (200, {"result": None})
                 send_json(self, status, json.dumps(payload).encode())
 
@@ -133,6 +135,73 @@ def test_call_posts_json_and_decodes_the_result(owner) -> None:  # noqa: ANN001
     assert server.hits == [
         {"path": "/internal/get_price", "body": {"args": [], "kwargs": {"product_id": 1}}}
     ]
+
+
+def test_calls_show_the_deployments_token_only_when_one_is_set(owner, monkeypatch) -> None:  # noqa: ANN001
+    server = owner([(200, {"result": "1"}), (200, {"result": "1"})])
+    monkeypatch.delenv(runtime.TOKEN_ENV, raising=False)
+    runtime.call("catalog", "get_price", get_price, [], {"product_id": 1}, idempotent=True)
+    monkeypatch.setenv(runtime.TOKEN_ENV, "s3cret")
+    runtime.call("catalog", "get_price", get_price, [], {"product_id": 1}, idempotent=True)
+    assert server.tokens == [None, "s3cret"]
+
+
+def _guarded_wsgi(method: str, path: str, token: str | None) -> tuple[str, bytes]:
+    """(status line, body) of ``runtime.InternalGuard`` around an app that answers "app"."""
+
+    def app(environ: dict, start_response) -> list[bytes]:  # noqa: ANN001
+        start_response("200 OK", [])
+        return [b"app"]
+
+    seen: list[str] = []
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": path}
+    if token is not None:
+        environ["HTTP_X_INTERNAL_TOKEN"] = token
+    body = runtime.InternalGuard(app)(environ, lambda status, headers: seen.append(status))
+    return seen[0], b"".join(body)
+
+
+def _guarded_asgi(method: str, path: str, token: str | None) -> tuple[int, bytes]:
+    """(status, body) of ``runtime.AsgiInternalGuard`` around an app that answers "app"."""
+    import asyncio
+
+    sent: list[dict] = []
+
+    async def app(scope: dict, receive, send) -> None:  # noqa: ANN001
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"app"})
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    headers = [(b"x-internal-token", token.encode())] if token is not None else []
+    scope = {"type": "http", "method": method, "path": path, "headers": headers}
+    asyncio.run(runtime.AsgiInternalGuard(app)(scope, None, send))
+    return sent[0]["status"], sent[1]["body"]
+
+
+@pytest.mark.parametrize("guarded", [_guarded_wsgi, _guarded_asgi])
+def test_the_internal_api_answers_only_callers_showing_the_token(guarded, monkeypatch) -> None:  # noqa: ANN001
+    def status(answer: tuple) -> int:
+        return int(str(answer[0]).split()[0])
+
+    def error(answer: tuple) -> str:
+        return json.loads(answer[1])["error"]["type"]
+
+    monkeypatch.delenv(runtime.TOKEN_ENV, raising=False)
+    # no token configured: refused, naming the setting (fails closed, never open)
+    missing = guarded("POST", "/internal/get_price", "anything")
+    assert (status(missing), error(missing)) == (503, "InternalTokenMissing")
+    assert runtime.TOKEN_ENV in json.loads(missing[1])["error"]["message"]
+    monkeypatch.setenv(runtime.TOKEN_ENV, "s3cret")
+    for shown in (None, "", "s3cre", "s3cret2", "S3CRET"):
+        for path in ("/internal/_saga/relay", "//internal/get_price"):
+            refused = guarded("POST", path, shown)
+            assert (status(refused), error(refused)) == (401, "Unauthorized"), (path, shown)
+    assert guarded("POST", "/internal/get_price", "s3cret")[1] == b"app"
+    # the service's own routes are not the internal API
+    assert guarded("POST", "/api/orders", None)[1] == b"app"
+    assert guarded("GET", "/healthz", None)[1] == b"app"
 
 
 def test_only_idempotent_calls_are_retried(owner) -> None:  # noqa: ANN001

@@ -501,7 +501,14 @@ def broken_invariants(work: Path) -> list[str]:
 
 
 def _relay(proc_url: str) -> dict:
-    request = urllib.request.Request(proc_url + "/internal/_saga/relay", data=b"", method="POST")
+    from migrator.extraction.localrun import internal_token
+
+    request = urllib.request.Request(
+        proc_url + "/internal/_saga/relay",
+        data=b"",
+        method="POST",
+        headers={"X-Internal-Token": internal_token()},
+    )
     with urllib.request.urlopen(request, timeout=120) as reply:
         return json.loads(reply.read())
 

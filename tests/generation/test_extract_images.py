@@ -4,6 +4,7 @@ OUT/.dockerignore sends exactly what the images copy. (The podman tier builds an
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -11,10 +12,14 @@ import pytest
 import yaml
 
 import migrator
+from migrator.analysis import analyze
 from migrator.generation import ScaffoldError, build_project, render_all
+from migrator.plan import load_plan
 
+from .conftest import SHOPFIX
 from .fixtures import make_graph, make_plan
 from .support import build_context, hadolint_findings
+from .test_tools import validate
 
 
 def copied_sources(dockerfile: str) -> list[str]:
@@ -118,6 +123,8 @@ def test_extract_mode_changes_only_the_image_files():
     expected = {".dockerignore", "compose.yaml", "MIGRATION.md"}
     for svc in model.services:
         expected |= {f"services/{svc.name}/Dockerfile", f"services/{svc.name}/.dockerignore"}
+        # the extracted code's internal API reads its token from a Secret
+        expected.add(f"deploy/k8s/base/{svc.name}/deployment.yaml")
     assert changed == expected
     for svc in model.services:
         dockerfile = plain[f"services/{svc.name}/Dockerfile"].decode()
@@ -154,3 +161,43 @@ def test_hadolint_finds_nothing_on_the_sample_in_extract_mode(sample_extract_out
     for dockerfile in dockerfiles:
         for source in copied_sources(dockerfile.read_text()):
             assert any(f == source or f.startswith(source + "/") for f in files), source
+
+
+def test_extracted_services_get_the_internal_token_from_a_secret_never_a_value(
+    shopfix_extract_out, tmp_path
+):
+    """Every extracted service reads the internal API's token from the ``internal-token``
+    Secret (Kubernetes) or the environment (compose, which stops without it); MIGRATION.md says
+    how to create it; the name is the one the copied runtime and the local runner read. A plain
+    scaffold (skeletons, no internal API) asks for no such Secret."""
+    from migrator.extraction import localrun, runtime
+    from migrator.generation import k8s
+
+    assert k8s.INTERNAL_TOKEN_ENV == runtime.TOKEN_ENV == localrun.TOKEN_ENV
+    out = shopfix_extract_out
+    compose = yaml.safe_load((out / "compose.yaml").read_text())
+    for name in ("catalog", "inventory", "orders"):
+        deployment = yaml.safe_load(
+            (out / "deploy/k8s/base" / name / "deployment.yaml").read_text()
+        )
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        token = [e for e in container["env"] if e["name"] == "MIGRATOR_INTERNAL_TOKEN"]
+        assert token == [
+            {
+                "name": "MIGRATOR_INTERNAL_TOKEN",
+                "valueFrom": {"secretKeyRef": {"name": "internal-token", "key": "token"}},
+            }
+        ]
+        validate(deployment, f"{name}/deployment.yaml")  # strict Kubernetes schema
+        value = compose["services"][name]["environment"]["MIGRATOR_INTERNAL_TOKEN"]
+        assert value.startswith("${MIGRATOR_INTERNAL_TOKEN:?")
+    assert "MIGRATOR_INTERNAL_TOKEN" not in json.dumps(compose["services"]["gateway"])
+    guide = (out / "MIGRATION.md").read_text()
+    assert "create secret generic internal-token --from-literal=token=" in guide
+    plain = tmp_path / "plain"
+    migrator.scaffold(
+        load_plan(SHOPFIX / "shopfix_plan.yaml"), analyze(SHOPFIX / "shopfix_app"), plain
+    )
+    assert "internal-token" not in (plain / "deploy/k8s/base/catalog/deployment.yaml").read_text()
+    assert "MIGRATOR_INTERNAL_TOKEN" not in (plain / "compose.yaml").read_text()
+    assert "internal-token" not in (plain / "MIGRATION.md").read_text()

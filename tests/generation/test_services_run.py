@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from migrator.extraction.localrun import free_port
+from migrator.extraction.localrun import TOKEN_ENV, free_port, internal_token
 
 from .support import FRAMEWORKS, local_gateway
 
@@ -76,7 +76,14 @@ def start_service(folder: Path, port: int, python: str = sys.executable, **env: 
         f"python:{pkg}.gunicorn_conf",
         TARGETS[fw].format(pkg=pkg),
     ]
-    full_env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), **env}
+    # an extracted service's internal API needs the deployment's token (a skeleton ignores it)
+    full_env = {
+        **os.environ,
+        TOKEN_ENV: internal_token(),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        **env,
+    }
     proc = subprocess.Popen(
         cmd,
         cwd=folder,

@@ -571,6 +571,36 @@ def test_an_app_factory_beside_shared_objects_is_the_composition_root() -> None:
     assert plan.service_of("shop.app:create_app") != "shared_kernel"
 
 
+def test_an_app_factory_named_like_a_concept_by_a_generic_word_stays_the_root() -> None:
+    """A ``chat_app`` concept (its model, views, routes and table) does not claim
+    ``create_app`` for sharing the generic word ``app``: the factory is still the shell. A
+    symbol of the same module named by the concept's own word (``chat_widget``) still leans
+    to it."""
+    graph = _app_factory(serves=False)
+    g = DependencyGraph(graph.root)
+    g.__dict__.update(graph.__dict__)
+    model, views = "shop.models.chat_app", "shop.views.chat_app"
+    g.add_node(model, "module", file="shop/models/chat_app.py", line=1, end_line=60)
+    g.add_node(f"{model}:ChatApp", "class", file="shop/models/chat_app.py", line=1, end_line=50)
+    g.add_node(views, "module", file="shop/views/chat_app.py", line=1, end_line=60)
+    for name in ("rooms", "post"):
+        g.add_node(f"{views}:{name}", "function", file="shop/views/chat_app.py")
+        g.routes.append(Route("GET", f"/chat/{name}", f"{views}:{name}", "flask", "x.py", 1))
+        g.add_edge(f"{views}:{name}", f"{model}:ChatApp", "reference")
+        g.add_edge(f"{views}:{name}", "shop.app:db", "reference")
+    g.tables["chat_apps"] = Table("chat_apps", model=f"{model}:ChatApp", writers=[f"{views}:post"])
+    g.add_node("shop.app:chat_widget", "function", file="shop/app.py", line=50, end_line=60)
+    g.add_edge("shop.app:chat_widget", f"{views}:rooms", "reference")
+    g.add_edge(f"{views}:rooms", "shop.app:chat_widget", "reference")
+    g.add_edge("shop.app:configure_blueprints", views, "reference")
+    plan = propose(g.finalize())
+    chat = plan.service_of(views)
+    assert chat == "chat-app"
+    for unit in ("shop.app:create_app", "shop.app:configure_blueprints", "shop.app:db"):
+        assert plan.service_of(unit) == "shared_kernel", unit
+    assert plan.service_of("shop.app:chat_widget") == chat
+
+
 def test_compounds_that_share_a_head_across_concepts_are_one_capability() -> None:
     """``incident_cost`` and ``case_cost`` are costs of two concepts, and they use each other:
     one cost service, named by the head, not a part of incidents and a part of cases.

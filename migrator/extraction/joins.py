@@ -1,0 +1,590 @@
+"""Joins across two databases turned into API composition (semi-joins on keys).
+
+``Local.query.join(Remote, Local.remote_id == Remote.id).filter(Remote.col == v)`` asks one
+database for two services' tables. Where the other model (``Remote``, a read model in the
+moved code) only narrows the rows of the query, the same rows come back from
+
+    Local.query.filter(Local.remote_id.in_([_row.id for _row in Remote.query.filter(Remote.col == v)]))
+
+the keys read from the owner with the conditions its read model sends (``queries.condition``).
+A model joined through another one (``.join(Shelf, ...).join(Store, ...)``) is a key read
+of its own that narrows its parent's read. A chain on another service's model is composed
+the same way (its read model sends the key conditions), and this service's models joined
+to it are read here. That is sound where the join neither repeats nor drops rows: one
+column equality whose joined side is the model's primary key (else only before ``.all()``
+or ``.first()``, which drop repeated rows), an inner join, the joined model named nowhere
+else than in its join and in conditions that can be sent, and no condition this code cannot
+see. Anything else stays as written, listed with the reason (``Verdict.why``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import ParentNodeProvider
+
+from migrator.extraction import queries
+from migrator.extraction.data import _class_assignments
+from migrator.extraction.mover import dotted
+
+#: links of a chain that join another table
+JOIN_LINKS = {"join", "outerjoin"}
+#: links that change the left side of the joins that follow
+FROM_LINKS = {"select_from", "from_self", "select_entity_from"}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a join needs of one model: its table, primary key and foreign key columns."""
+
+    table: str
+    keys: tuple[str, ...]  # primary key columns
+    foreign: dict[str, tuple[str, str]]  # column -> (table, column) of its ForeignKey
+    #: ``Model.query`` exists (a Flask-SQLAlchemy ``db.Model``, or a ``query`` of its own)
+    queried: bool = False
+
+
+def shape(table: str, nodes: list[cst.ClassDef]) -> Shape:
+    """The shape of a model class from its node and the nodes of the classes it derives
+    from (``nodes``, nearest first): ``Column(..., primary_key=True)`` and
+    ``Column(..., ForeignKey("table.col"))`` assignments."""
+    queried = any(
+        dotted(base.value).rpartition(".")[2] == "Model" for node in nodes for base in node.bases
+    )
+    keys: list[str] = []
+    foreign: dict[str, tuple[str, str]] = {}
+    seen: set[str] = set()
+    for node in nodes:
+        for target, value in _class_assignments(node):
+            if not (isinstance(target, cst.Name) and isinstance(value, cst.Call)):
+                continue
+            if target.value in seen:
+                continue  # a nearer class redefines it
+            seen.add(target.value)
+            queried = queried or target.value == "query"
+            for arg in value.args:
+                if (
+                    arg.keyword is not None
+                    and arg.keyword.value == "primary_key"
+                    and isinstance(arg.value, cst.Name)
+                    and arg.value.value == "True"
+                ):
+                    keys.append(target.value)
+                fk = arg.value
+                if (
+                    arg.keyword is None
+                    and isinstance(fk, cst.Call)
+                    and dotted(fk.func).split(".")[-1] == "ForeignKey"
+                    and fk.args
+                    and isinstance(fk.args[0].value, cst.SimpleString)
+                ):
+                    ref = str(fk.args[0].value.evaluated_value)
+                    if ref.count(".") == 1:
+                        to_table, _, to_col = ref.partition(".")
+                        foreign[target.value] = (to_table, to_col)
+    return Shape(table, tuple(keys), foreign, queried)
+
+
+@dataclass
+class Context:
+    """The models a module's chains name, for one service: ``remote`` bindings stand for
+    another service's model (a read model), ``local`` ones for this service's; ``shapes``
+    by binding."""
+
+    remote: set[str]
+    local: set[str]
+    shapes: dict[str, Shape]
+    every: set[str] = field(default_factory=set)  # every model binding of the module
+
+    @property
+    def models(self) -> set[str]:
+        return self.remote | self.local
+
+
+@dataclass
+class _Edge:
+    parent: str  # binding on the left (the root or an earlier join)
+    parent_col: str
+    child_col: str  # the joined model's column the parent's must equal
+    #: the parent's column has a ForeignKey to it: a row exists for each key it holds
+    keyed: bool = False
+    #: the joined model's column is not its primary key: several rows per parent row
+    many: bool = False
+    outer: bool = False  # ``outerjoin``: its parent's rows stay without a match
+
+
+def listed(why: str, method: str = "join") -> str:
+    """EXTRACTION.md's reason for a chain with a ``.method(...)`` join left as written."""
+    return (
+        f"`.{method}(...)` combines another model's table, which is in another database now, "
+        f"and is not composed from key reads: {why}; read each side from its owner by key and "
+        "join them in memory"
+    )
+
+
+@dataclass
+class Verdict:
+    """A chain's judgement: ``why`` it stays (empty when it is converted), else how."""
+
+    why: str = ""
+    #: the chain's model when it is another service's (its read model answers the chain)
+    root: str = ""
+    end: str = ""  # the read that ends a chain on another service's model
+    local: str = "{}.query"  # how this service's model is queried here (its head's way)
+    remote: set[str] = field(default_factory=set)  # the joined models read models stand for
+    #: joined remote bindings -> the edge that joins them
+    edges: dict[str, _Edge] = field(default_factory=dict)
+    #: remote binding -> its conditions (expressions) and keyword filters
+    conditions: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
+    keywords: dict[str, list[cst.Arg]] = field(default_factory=dict)
+
+
+def chain(node: cst.BaseExpression) -> tuple[cst.BaseExpression, list[tuple[str, cst.Call]]]:
+    """The head of a method chain and its links (method, call), first link first."""
+    links: list[tuple[str, cst.Call]] = []
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        if node.func.attr.value == "query" and isinstance(
+            node.func.value, (cst.Name, cst.Attribute)
+        ):
+            if len(node.args) == 1 and isinstance(node.args[0].value, cst.Name):
+                break  # ``session.query(Model)``: a head
+        links.append((node.func.attr.value, node))
+        node = node.func.value
+    return node, links[::-1]
+
+
+def root_of(head: cst.BaseExpression) -> str | None:
+    """The model binding a chain's head queries: ``Model.query`` or ``<session>.query(Model)``."""
+    if (
+        isinstance(head, cst.Attribute)
+        and head.attr.value == "query"
+        and isinstance(head.value, cst.Name)
+    ):
+        return head.value.value
+    model = head.args[0].value if isinstance(head, cst.Call) and head.args else None
+    if isinstance(model, cst.Name) and queries.session_query(head, model.value):
+        return model.value
+    return None
+
+
+def joined_by(node: cst.BaseExpression) -> list[str]:
+    """The join methods of a chain's links, in order (``join``, ``outerjoin``)."""
+    return [m for m, _ in chain(node)[1] if m in JOIN_LINKS]
+
+
+def joins_something(node: cst.BaseExpression) -> bool:
+    """A query chain with a ``join``/``outerjoin`` link (whatever its models)."""
+    head, links = chain(node)
+    return root_of(head) is not None and any(m in JOIN_LINKS for m, _ in links)
+
+
+class _Plain(cst.CSTVisitor):
+    """The ``Name`` nodes of an expression outside the query chains nested in it (a read
+    of another model inside a condition is a value there, judged on its own)."""
+
+    def __init__(self) -> None:
+        self.found: list[cst.Name] = []
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        head, links = chain(node)
+        return not (links and root_of(head) is not None)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        return root_of(node) is None
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.found.append(node)
+
+
+def _plain(node: cst.CSTNode) -> list[cst.Name]:
+    visitor = _Plain()
+    node.visit(visitor)
+    return visitor.found
+
+
+def chain_names(node: cst.BaseExpression) -> list[cst.Name]:
+    """The ``Name`` nodes a chain's judgement covers: its head's and its links' arguments',
+    outside the query chains nested in those."""
+    head, links = chain(node)
+    own = (
+        [head.value]
+        if isinstance(head, cst.Attribute) and isinstance(head.value, cst.Name)
+        else _plain(head)
+    )
+    return own + [n for _, c in links for a in c.args for n in _plain(a)]
+
+
+def _names(node: cst.CSTNode) -> set[str]:
+    return {n.value for n in _plain(node)}
+
+
+def _argument_names(call: cst.Call) -> set[str]:
+    """The names in a link's arguments (not in the chain it is called on)."""
+    return set().union(*(_names(a) for a in call.args))
+
+
+def _column(node: cst.BaseExpression) -> tuple[str, str] | None:
+    """``Model.col``: (binding, column)."""
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
+        return node.value.value, node.attr.value
+    return None
+
+
+def _edge(target: str, call: cst.Call, joined: list[str], ctx: Context) -> _Edge | str:
+    """How ``.join(target[, onclause])`` joins ``target`` to one of the ``joined`` models, or
+    why that is not one column equality (``many`` when ``target``'s column is not its
+    primary key: the join repeats the parent's rows)."""
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    if len(positional) != len(call.args):
+        return f"`.join({target}, ...)` has keyword arguments (an outer or full join)"
+    tshape = ctx.shapes.get(target)
+    if tshape is None:
+        return f"the table of {target} is not known"
+    if len(positional) == 2:
+        on = positional[1].value
+        if not (
+            isinstance(on, cst.Comparison)
+            and len(on.comparisons) == 1
+            and isinstance(on.comparisons[0].operator, cst.Equal)
+        ):
+            return f"the condition that joins {target} is not one key equality"
+        sides = [_column(on.left), _column(on.comparisons[0].comparator)]
+        if None in sides:
+            return f"the condition that joins {target} is not one key equality"
+        (a, acol), (b, bcol) = sides  # type: ignore[misc]
+        if b == target:
+            (a, acol), (b, bcol) = (b, bcol), (a, acol)
+        if a != target or b not in joined:
+            return f"the condition that joins {target} does not name it and an earlier model"
+        held = ctx.shapes[b].foreign.get(bcol) if b in ctx.shapes else None
+        keyed = held == (tshape.table, acol)
+        return _Edge(b, bcol, acol, keyed, tshape.keys != (acol,))
+    if len(positional) != 1:
+        return f"`.join({target}, ...)` has more than a model and a condition"
+    # SQLAlchemy's rule: a foreign key between the model joined last and the target, else
+    # between any model joined so far and the target; exactly one
+    for among in ([joined[-1]], joined):
+        paths = _paths(target, among, ctx)
+        if paths:
+            break
+    if len(paths) != 1:
+        return f"the join of {target} has no single foreign key to follow"
+    parent, pcol, tcol, keyed = paths[0]
+    return _Edge(parent, pcol, tcol, keyed, tcol not in tshape.keys or len(tshape.keys) != 1)
+
+
+def _paths(target: str, among: list[str], ctx: Context) -> list[tuple[str, str, str, bool]]:
+    """The foreign keys between ``target`` and the models ``among``, either way: (model,
+    its column, the target's column, whether the model's column is the foreign key)."""
+    tshape = ctx.shapes[target]
+    out = []
+    for name in among:
+        shape = ctx.shapes.get(name)
+        if shape is None:
+            continue
+        out += [
+            (name, col, to, True)
+            for col, (table, to) in sorted(shape.foreign.items())
+            if table == tshape.table
+        ]
+        out += [
+            (name, to, col, False)
+            for col, (table, to) in sorted(tshape.foreign.items())
+            if table == shape.table
+        ]
+    return out
+
+
+def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None) -> Verdict | None:
+    """Whether the query chain ``node`` (its outermost call) can be composed from key reads:
+    its joined models (another service's, or any model when the chain reads another
+    service's model) each become the keys their parent's column must be in. None when the
+    chain names no other service's model (nothing for this module to decide). ``later``:
+    the reads of the variable the chain is assigned to, where only refined and read
+    (``variable``)."""
+    head, links = chain(node)
+    root = root_of(head)
+    if root is None or not (
+        root in ctx.remote or set().union(*(_argument_names(c) for _, c in links)) & ctx.remote
+    ):
+        return None
+    if root not in ctx.models:
+        return Verdict(f"the query reads {root}, which is neither a model here nor a read model")
+    local = (
+        "{}.query" if isinstance(head, cst.Attribute) else _code(head.func) + "({})"  # type: ignore[attr-defined]
+    )
+    moved = sorted({m for m, _ in links} & FROM_LINKS)
+    if moved:
+        return Verdict(f"`.{moved[0]}(...)` changes what the joins start from")
+    verdict = Verdict(root=root if root in ctx.remote else "", local=local)
+    joined = [root]
+    lasts: list[str] = []  # the model each link follows (``filter_by`` filters it)
+    for method, call in links:  # the joins first: a condition may name a later one
+        lasts.append(joined[-1])
+        if method in JOIN_LINKS:
+            why = _join(method, call, joined, verdict, ctx)
+            if why:
+                return Verdict(why)
+    kept: list[str] = []
+    for (method, call), last in zip(links, lasts, strict=True):
+        if method in JOIN_LINKS:
+            continue
+        if verdict.end:
+            return Verdict(f"`.{verdict.end}()` of {root}'s read model is not the last link")
+        if method == "filter":
+            for arg in call.args:
+                why = _condition(arg, verdict, ctx, method)
+                if why:
+                    return Verdict(why)
+            continue
+        if method == "filter_by" and (last in verdict.edges or verdict.root):
+            if any(_names(a.value) & ctx.models or a.keyword is None for a in call.args):
+                return Verdict(f"`.filter_by(...)` of {last} has values a read model does not send")
+            if last in verdict.edges:
+                verdict.keywords.setdefault(last, []).extend(call.args)
+            continue
+        kept.append(method)
+        if verdict.root:
+            why = _read_link(method, call, root, ctx)
+            if why:
+                return Verdict(why)
+            verdict.end = method if method in queries.READS else ""
+            continue
+        named = _argument_names(call) & set(verdict.edges)
+        if named:
+            return Verdict(
+                f"`.{method}(...)` names {sorted(named)[0]}'s columns, which are in another "
+                "database now (only conditions on them can be composed)"
+            )
+    if verdict.root and not verdict.end and later is None:
+        return Verdict(
+            f"the joined query of {root}, another service's model, is not read at once nor "
+            "kept in a variable that is only refined and read"
+        )
+    for target, edge in verdict.edges.items():
+        narrowed = verdict.conditions.get(target) or verdict.keywords.get(target)
+        if edge.outer and (
+            edge.many or narrowed or any(e.parent == target for e in verdict.edges.values())
+        ):
+            return Verdict(
+                f"`.outerjoin({target}, ...)` keeps rows without a {target} row (only an outer "
+                "join of one row at most, named nowhere else, is left out)"
+            )
+    many = sorted(t for t, e in verdict.edges.items() if e.many)
+    if verdict.root and not verdict.end and many:
+        kept.append("")  # refined and read elsewhere: the repeats may count
+    if many and not (kept and kept[-1] in DEDUPLICATED and set(kept[:-1]) <= {"order_by"}):
+        return Verdict(
+            f"the join repeats a row for each {many[0]} row that matches, and the query does "
+            "more with them than `.all()` or `.first()` (which drop the repeats)"
+        )
+    return verdict
+
+
+def _join(method: str, call: cst.Call, joined: list[str], verdict: Verdict, ctx: Context) -> str:
+    """Note how one join link composes (``verdict.edges``) and the model it joins
+    (``joined``), or say why it cannot."""
+    target = _target(call)
+    if target is None or target not in ctx.models or target in joined:
+        return (
+            f"`.{method}(...)` joins something other than a model once "
+            "(a relationship, an alias or the same model again)"
+        )
+    if target in ctx.remote or verdict.root:
+        edge = _edge(target, call, joined, ctx)
+        if isinstance(edge, str):
+            return edge
+        edge.outer = method == "outerjoin"
+        if target in ctx.local and verdict.local == "{}.query" and not ctx.shapes[target].queried:
+            return f"{target}, this service's model, has no `{target}.query` to read its keys with"
+        verdict.edges[target] = edge
+        if target in ctx.remote:
+            verdict.remote.add(target)
+    elif _argument_names(call) & set(verdict.edges):
+        return f"`.{method}({target}, ...)` joins a model through another service's"
+    elif len([a for a in call.args if a.keyword is None]) == 1 and verdict.edges:
+        return f"`.{method}({target})` could join through another service's model"
+    joined.append(target)
+    return ""
+
+
+#: reads of a one-model query that drop the rows a join repeats (SQLAlchemy's ``Query``)
+DEDUPLICATED = ("all", "first")
+
+
+def _read_link(method: str, call: cst.Call, root: str, ctx: Context) -> str:
+    """Why a link of a chain on ``root``'s read model is not sent (empty when it is): its
+    own ordering, limits and a read."""
+    if method == "order_by" and all(
+        a.keyword is None and not a.star and queries.ordering(a.value, root) for a in call.args
+    ):
+        return ""
+    if (
+        method in ("limit", "offset")
+        and len(call.args) == 1
+        and not _argument_names(call) & ctx.models
+    ):
+        return ""
+    if method in queries.READS and not _argument_names(call) & ctx.models:
+        return ""
+    if method == "order_by":
+        return f"`.order_by(...)` of {root}'s read model names other columns than its own"
+    return queries.why_stopped(method)
+
+
+def _target(call: cst.Call) -> str | None:
+    if call.args and call.args[0].keyword is None and isinstance(call.args[0].value, cst.Name):
+        return call.args[0].value.value
+    return None
+
+
+def _condition(arg: cst.Arg, verdict: Verdict, ctx: Context, method: str) -> str:
+    """Sort one ``filter`` argument: a condition on this service's models stays (on a query of
+    this service's model), one on a composed model goes to its key read (sent by its read
+    model, or any SQL condition for this service's model); anything else is the reason the
+    chain stays."""
+    if arg.keyword is not None or arg.star:
+        return f"`.{method}(...)` has arguments that are not conditions"
+    names = _names(arg.value) & ctx.models
+    if not names:
+        return (
+            f"`.{method}(...)` gets a condition built by other code, which may name a "
+            "joined model of another service"
+        )
+    if not verdict.root and not names & ctx.remote:
+        return ""  # this service's SQL
+    if len(names) == 1:
+        (binding,) = names
+        served = binding in ctx.local or queries.condition(arg.value, binding, ctx.models)
+        if binding == verdict.root and served:
+            return ""  # sent by the read model the chain is on
+        if binding in verdict.edges and served:
+            verdict.conditions.setdefault(binding, []).append(arg.value)
+            return ""
+    if len(names) > 1:
+        return f"`.{method}(...)` has a condition on the columns of {' and '.join(sorted(names))}"
+    return f"`.{method}(...)` has a condition on {min(names)}'s columns that a read model does not send"
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
+def _keys(binding: str, verdict: Verdict) -> str | None:
+    """The expression of the keys of ``binding`` a parent's column must be in, or None when
+    nothing narrows it and its parent's foreign key already says the row exists."""
+    edge = verdict.edges[binding]
+    children = [(n, c) for n, c in verdict.edges.items() if c.parent == binding and not c.outer]
+    if edge.keyed and not (
+        children or verdict.conditions.get(binding) or verdict.keywords.get(binding)
+    ):
+        return None
+    parts = [f"{binding}.query" if binding in verdict.remote else verdict.local.format(binding)]
+    conditions = [_code(c) for c in verdict.conditions.get(binding, [])]
+    conditions += [
+        f"{binding}.{child.parent_col}.in_({keys})"
+        if (keys := _keys(name, verdict)) is not None
+        else f"{binding}.{child.parent_col}.isnot(None)"
+        for name, child in children
+    ]
+    if conditions:
+        parts.append(f".filter({', '.join(conditions)})")
+    keywords = [_code(a).rstrip(", ") for a in verdict.keywords.get(binding, [])]
+    if keywords:
+        parts.append(f".filter_by({', '.join(keywords)})")
+    return f"[_row.{edge.child_col} for _row in {''.join(parts)}]"
+
+
+def rewrite(node: cst.BaseExpression, verdict: Verdict) -> cst.BaseExpression:
+    """The chain ``node`` without its joins of other services' models: each becomes a
+    ``filter`` of its parent's key column by the keys its owner reads."""
+    head, links = chain(node)
+    composed = set(verdict.edges)
+    moved = {id(c) for cs in verdict.conditions.values() for c in cs}
+    out: cst.BaseExpression = head
+    for method, call in links:
+        args = list(call.args)
+        if method in JOIN_LINKS and _target(call) in composed:
+            target = _target(call) or ""
+            edge = verdict.edges[target]
+            if edge.parent in composed or edge.outer:
+                continue  # narrows its parent's read instead, or keeps every row
+            keys = _keys(target, verdict)
+            text = (
+                f"{edge.parent}.{edge.parent_col}.in_({keys})"
+                if keys is not None
+                else f"{edge.parent}.{edge.parent_col}.isnot(None)"
+            )
+            method, args = "filter", [cst.Arg(cst.parse_expression(text))]
+        elif method == "filter":
+            args = [a for a in args if id(a.value) not in moved]
+            if not args:
+                continue
+            args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        elif method == "filter_by" and any(
+            a in verdict.keywords.get(n, []) for n in composed for a in args
+        ):
+            continue
+        attr = call.func
+        assert isinstance(attr, cst.Attribute)
+        out = call.with_changes(func=attr.with_changes(value=out, attr=cst.Name(method)), args=args)
+    # a dropped last link may have held the chain's parentheses, which its line breaks need
+    if isinstance(out, cst.Call) and not out.lpar and (node.lpar or "\n" in _code(out)):
+        out = out.with_changes(
+            lpar=node.lpar or [cst.LeftParen()], rpar=node.rpar or [cst.RightParen()]
+        )
+    return out
+
+
+def variable(
+    call: cst.Call,
+    func: cst.FunctionDef | None,
+    models: set[str],
+    parent: Callable[[cst.CSTNode], cst.CSTNode | None],
+) -> tuple[list[queries.End], list[cst.Name]] | None:
+    """A chain on a model assigned to a variable of ``func`` that is then only refined and
+    read (``queries.query_variable``): its reads and the model's names in the refinements."""
+    assign, root = parent(call), root_of(chain(call)[0])
+    if root is None:
+        return None
+    chained = queries.READS | queries.REFINING
+    return queries.kept_in(assign, func, root, models, chained, parent, skip=assign)
+
+
+class Joins(cst.CSTTransformer):
+    """Compose the joins of other services' models a module's chains make (``judge``); run
+    through a ``MetadataWrapper`` (a chain kept in a variable is judged with its reads)."""
+
+    METADATA_DEPENDENCIES = (ParentNodeProvider,)
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.inner: set[int] = set()  # calls inside a chain (not its outermost link)
+        self.funcs: list[cst.FunctionDef] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.funcs.append(node)
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        self.funcs.pop()
+        return updated_node
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Call):
+            self.inner.add(id(node.func.value))
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if id(original) in self.inner or not joins_something(original):
+            return updated
+        func = self.funcs[-1] if self.funcs else None
+        kept = variable(
+            original, func, self.ctx.every, lambda n: self.get_metadata(ParentNodeProvider, n, None)
+        )
+        verdict = judge(updated, self.ctx, None if kept is None else [e[0] for e in kept[0]])
+        if verdict is None or verdict.why:
+            return updated
+        return rewrite(updated, verdict)
