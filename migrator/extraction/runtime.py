@@ -228,7 +228,13 @@ def decode(value: Any, hint: Any) -> Any:
         return _row(value, hint)
     if isinstance(value, dict) and REQUEST in value:
         return _request(value[REQUEST])
-    if value is None or hint is Any or hint is None:
+    if hint is Any or hint is None:  # no hint: still turn the rows inside into rows
+        if isinstance(value, list):
+            return [decode(v, Any) for v in value]
+        if isinstance(value, dict):
+            return {k: decode(v, Any) for k, v in value.items()}
+        return value
+    if value is None:
         return value
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)

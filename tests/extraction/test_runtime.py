@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import decimal
 import json
+import typing
 from http.server import BaseHTTPRequestHandler
 from typing import Optional
 
@@ -202,6 +203,17 @@ def test_the_internal_api_answers_only_callers_showing_the_token(guarded, monkey
     # the service's own routes are not the internal API
     assert guarded("POST", "/api/orders", None)[1] == b"app"
     assert guarded("GET", "/healthz", None)[1] == b"app"
+
+
+def test_rows_inside_unhinted_values_are_rows() -> None:
+    """A function without a return hint that gives back a list (or dict) of rows: the caller
+    gets read-only rows it can read columns of, not the wire's ``{"__row__": ...}`` dicts."""
+    wire = runtime.encode([runtime.ReadRow("Product", {"id": 1, "sku": "tea"})])
+    (row,) = runtime.decode(wire, typing.Any)
+    assert (row.id, row.sku) == (1, "tea")
+    nested = runtime.decode({"top": wire, "n": 2}, None)
+    assert nested["top"][0].sku == "tea" and nested["n"] == 2
+    assert runtime.decode([1, "a", None], typing.Any) == [1, "a", None]
 
 
 def test_only_idempotent_calls_are_retried(owner) -> None:  # noqa: ANN001
