@@ -21,9 +21,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from migrator.extraction.runtime import TOKEN_ENV  # the setting the services read
+
 _HANDED_OUT: set[int] = set()
-#: the setting every extracted service reads its internal-call token from (runtime.TOKEN_ENV)
-TOKEN_ENV = "MIGRATOR_INTERNAL_TOKEN"
 _LOCAL_TOKEN = secrets.token_hex(16)
 
 

@@ -176,7 +176,7 @@ def _composition_root(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
         u
         for m in sorted(keep)
         for u in ug.module_units[m]
-        if (u not in ug.named or _generic_lean(ug, u))
+        if not _names_concept(ug, u)
         and not (u != m and u in uses and u not in wiring and one_domain(u))
     }
 
@@ -200,9 +200,7 @@ def _factories(
         if m in skip or ug.domain[m] in ug.package_domains:
             continue
         mine = {
-            s
-            for s in ug.module_units[m][1:]
-            if s not in business and (s not in ug.named or _generic_lean(ug, s))
+            s for s in ug.module_units[m][1:] if s not in business and not _names_concept(ug, s)
         }
         changed = True
         while changed:
@@ -222,12 +220,14 @@ def _factories(
     return out
 
 
-def _generic_lean(ug: UnitGraph, symbol: str) -> bool:
-    """The symbol leans to its concept by a generic word only (``create_app`` to ``slack_app``
-    by ``app``): that names no capability, so the symbol may still be the app factory."""
-    concept = stems(ug.domain[symbol].rsplit(".", 1)[-1])
-    shared = stems(symbol.split(":", 1)[1]) & concept
-    return bool(shared) and shared <= GENERIC
+def _names_concept(ug: UnitGraph, unit: str) -> bool:
+    """The unit leans to its concept by its name (``ug.named``), by more than a generic word:
+    ``create_app`` leaning to ``slack_app`` by ``app`` names no capability, so it may still
+    be the app factory."""
+    if unit not in ug.named:
+        return False
+    shared = stems(unit.split(":", 1)[1]) & stems(ug.domain[unit].rsplit(".", 1)[-1])
+    return not (shared and shared <= GENERIC)
 
 
 def infrastructure(ug: UnitGraph, business: set[str]) -> set[str]:
