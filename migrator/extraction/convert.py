@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from migrator.extraction.mappings import MAPPING_REASON, bindings, mapping_param, subscriptable
+from migrator.extraction.mappings import MAPPING_REASON, bindings, mapping_param
 from migrator.extraction.mover import dotted as _dotted
 from migrator.extraction.source import FunctionInfo, SourceTree
 from migrator.extraction.writes import write_methods
@@ -363,6 +363,30 @@ class Classifier:
                 return True
         return False
 
+    def class_nodes(self, model: str, seen: frozenset[str] = frozenset()) -> list[cst.ClassDef]:
+        """The class node of ``model`` (``module:Class``) and of the classes of the tree it
+        derives from, nearest first."""
+        module, _, name = model.partition(":")
+        info = self.models.get(model) or (
+            self.tree.info(module).classes.get(name) if module in self.tree.files else None
+        )
+        if info is None or model in seen:
+            return []
+        out = [info.node]
+        for base in info.bases:
+            parent = self.class_of(base, module)
+            if parent is not None:
+                out += self.class_nodes(parent, seen | {model})
+        return out
+
+    def defines(self, model: str, methods: set[str]) -> bool:
+        """Does ``model`` or a class of the tree it derives from define one of ``methods``?"""
+        return any(
+            isinstance(f, cst.FunctionDef) and f.name.value in methods
+            for node in self.class_nodes(model)
+            for f in getattr(node.body, "body", [])
+        )
+
     def class_of(self, dotted: str, module: str) -> str | None:
         """``module:Class`` that a (dotted) name in ``module`` refers to, if it is in the tree."""
         if module not in self.tree.files:
@@ -400,7 +424,7 @@ class Classifier:
         row of ``model`` cannot be (it answers no subscript)."""
         key = f"{module}:{func.name.value}({param})"
         if key not in self._mappings:
-            self._mappings[key] = not subscriptable(self, model) and mapping_param(
+            self._mappings[key] = not self.defines(model, {"__getitem__"}) and mapping_param(
                 self, module, func, param
             )
         return self._mappings[key]

@@ -26,21 +26,6 @@ TYPE_TESTS = {"isinstance", "hasattr", "getattr", "setattr", "type", "vars"}
 MAPPING_REASON = "read as a mapping (name['key']), so not a row"
 
 
-def subscriptable(classifier: Classifier, model: str, seen: frozenset[str] = frozenset()) -> bool:
-    """Does the model (or a class of the tree it derives from) answer ``row["key"]``?"""
-    module, _, name = model.partition(":")
-    info = (
-        classifier.tree.info(module).classes.get(name) if module in classifier.tree.files else None
-    )
-    if info is None or model in seen:
-        return False
-    body = getattr(info.node.body, "body", [])
-    if any(isinstance(f, cst.FunctionDef) and f.name.value == "__getitem__" for f in body):
-        return True
-    parents = [classifier.class_of(b, module) for b in info.bases]
-    return any(subscriptable(classifier, p, seen | {model}) for p in parents if p is not None)
-
-
 def mapping_param(
     classifier: Classifier,
     module: str,

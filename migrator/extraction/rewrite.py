@@ -624,7 +624,9 @@ class Analyzer:
         columns set, session add/delete and writing methods go to its owner, see writes)."""
         columns = self._columns(model)
         cls = model.rpartition(":")[2]
-        finder = _RowUses(names, frozenset(_local_sets(func)), self._truthy(model))
+        # a row is always true, as its copy is, unless its class can make it false
+        truthy = not self.classifier.defines(model, _FALSY)
+        finder = _RowUses(names, frozenset(_local_sets(func)), truthy)
         func.body.visit(finder)
         settable = self._columns(model, translated=False)
         if writable and finder.set_attrs <= settable and finder.write_ops <= {"add", "delete"}:
@@ -675,20 +677,6 @@ class Analyzer:
                 return why or f"the caller reads .{read} of the row, which is not a column"
         rows = _aliases(func, uses.row_names) if uses.row_names else set()  # type: ignore[arg-type]
         return self._misuse(func, rows, model, writable=True) if rows else ""  # type: ignore[arg-type]
-
-    def _truthy(self, model: str, seen: frozenset[str] = frozenset()) -> bool:
-        """A row of ``model`` is always true, as its copy is: neither the class nor a class of
-        the tree it derives from defines ``__bool__`` or ``__len__`` (an anonymous
-        visitor's unsaved row may be false)."""
-        info = self.tree.models.get(model) or self._class(model)
-        if info is None or model in seen:
-            return True
-        body = getattr(info.node.body, "body", [])
-        if any(isinstance(f, cst.FunctionDef) and f.name.value in _FALSY for f in body):
-            return False
-        module = model.partition(":")[0]
-        parents = [self.classifier.class_of(b, module) for b in info.bases]
-        return all(self._truthy(p, seen | {model}) for p in parents if p is not None)
 
     def _row_writes(self, model: str) -> set[str]:
         """Methods of ``model``'s own code that write its row (writes.write_methods)."""
@@ -1111,20 +1099,8 @@ class Analyzer:
             key = keys.get(binding, "")
             cls = self.tree.models.get(key)
             if cls is not None and cls.table:
-                shapes[binding] = joins.shape(cls.table, self._class_nodes(key))
+                shapes[binding] = joins.shape(cls.table, self.classifier.class_nodes(key))
         return joins.Context(remote & models, models - foreign, shapes, set(models))
-
-    def _class_nodes(self, model: str, seen: frozenset[str] = frozenset()) -> list[cst.ClassDef]:
-        """The class node of ``model`` and of the classes of the tree it derives from."""
-        info = self.tree.models.get(model) or self._class(model)
-        if info is None or model in seen:
-            return []
-        out = [info.node]
-        for base in info.bases:
-            parent = self.classifier.class_of(base, model.partition(":")[0])
-            if parent is not None:
-                out += self._class_nodes(parent, seen | {model})
-        return out
 
     def _helper_reads(self, module: str, out: ServiceRefs, ref: Ref, methods: list[Method]) -> bool:
         """Every call is a class method the read model answers (``read_helpers``), with a key
