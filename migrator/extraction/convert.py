@@ -16,6 +16,7 @@ import libcst as cst
 
 from migrator.extraction.mappings import MAPPING_REASON, bindings, mapping_param
 from migrator.extraction.mover import dotted as _dotted
+from migrator.extraction.mover import import_bindings
 from migrator.extraction.source import FunctionInfo, SourceTree
 from migrator.extraction.writes import write_methods
 
@@ -932,9 +933,11 @@ def _local_imports(func: cst.FunctionDef) -> set[str]:
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
             return False
 
-        def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
-            bound = node.asname.name if node.asname else node.name
-            out.add(_dotted(bound).split(".")[0])
+        def visit_Import(self, node: cst.Import) -> None:
+            out.update(import_bindings(node))
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+            out.update(import_bindings(node))
 
     func.body.visit(V())
     return out

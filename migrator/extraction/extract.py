@@ -421,8 +421,9 @@ def _service(
     refs = analyzer.service_refs(svc, kept, has)
     for m, names in sorted(lacking.items()):  # called through the owner's client instead
         codes[m], imported = through_clients(analyzer, refs, svc, m, codes[m], names)
+        reached = {f"{m}:{n}" for n in imported}
         for c in ex.couplings:
-            if c.service == svc and c.kind == "import" and c.uses in {f"{m}:{n}" for n in imported}:
+            if c.service == svc and c.kind == "import" and c.uses in reached:
                 c.converted = True
     # a request helper of another service that the composition root uses (a FastAPI app's
     # ``Depends(...)``) is copied into a client like the moved code's, not pruned with its app

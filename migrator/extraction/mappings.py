@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from migrator.extraction.mover import dotted
+from migrator.extraction.mover import dotted, import_bindings, target_names
 
 if TYPE_CHECKING:
     from migrator.extraction.convert import Classifier
@@ -114,9 +114,8 @@ class _Uses(cst.CSTVisitor):
             self.contradicted = True  # ``p["k"] = v``: a change the caller would not see
 
     def _bound(self, target: cst.BaseExpression) -> None:
-        for node in _names(target):
-            if node.value == self.name:
-                self.contradicted = True
+        if self.name in target_names(target):
+            self.contradicted = True
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
         self._bound(node.target)
@@ -143,17 +142,6 @@ class _Uses(cst.CSTVisitor):
             self._bound(node.asname.name)
 
 
-def _names(target: cst.BaseExpression) -> list[cst.Name]:
-    """The names a target binds (``a``, ``a, b``, ``[a, *b]``)."""
-    if isinstance(target, cst.Name):
-        return [target]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [n for el in target.elements for n in _names(el.value)]
-    if isinstance(target, cst.StarredElement):
-        return _names(target.value)
-    return []
-
-
 def bindings(func: cst.FunctionDef) -> dict[str, list[cst.BaseExpression] | None]:
     """Every value a name of ``func`` is bound to by ``name = value`` (nested functions
     aside); None for a name bound in any other way as well (a parameter, a loop, ``with``,
@@ -161,8 +149,7 @@ def bindings(func: cst.FunctionDef) -> dict[str, list[cst.BaseExpression] | None
     out: dict[str, list[cst.BaseExpression] | None] = {}
 
     def other(target: cst.BaseExpression) -> None:
-        for node in _names(target):
-            out[node.value] = None
+        out.update(dict.fromkeys(target_names(target)))
 
     class V(cst.CSTVisitor):
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -208,12 +195,11 @@ def bindings(func: cst.FunctionDef) -> dict[str, list[cst.BaseExpression] | None
             if node.name is not None:
                 other(node.name.name)
 
-        def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
-            bound = node.asname.name if node.asname else node.name
-            if isinstance(bound, cst.Name):
-                out[bound.value] = None
-            elif isinstance(bound, cst.Attribute):
-                out[dotted(bound).split(".")[0]] = None
+        def visit_Import(self, node: cst.Import) -> None:
+            out.update(dict.fromkeys(import_bindings(node)))
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+            out.update(dict.fromkeys(import_bindings(node)))
 
         def visit_Global(self, node: cst.Global) -> None:
             for n in node.names:

@@ -77,9 +77,9 @@ def bound_names(stmt: cst.CSTNode) -> set[str]:
         for small in stmt.body:
             if isinstance(small, cst.Assign):
                 for target in small.targets:
-                    out |= _target_names(target.target)
+                    out |= target_names(target.target)
             elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
-                out |= _target_names(small.target)
+                out |= target_names(small.target)
             elif isinstance(small, (cst.Import, cst.ImportFrom)):
                 out |= import_bindings(small)
         return out
@@ -111,16 +111,17 @@ def _suite_statements(stmt: cst.CSTNode) -> list[cst.CSTNode]:
     return out
 
 
-def _target_names(target: cst.BaseExpression) -> set[str]:
+def target_names(target: cst.BaseExpression) -> set[str]:
+    """The names an assignment target binds (``a``, ``a, b``, ``[a, *b]``)."""
     if isinstance(target, cst.Name):
         return {target.value}
     if isinstance(target, (cst.Tuple, cst.List)):
         out: set[str] = set()
         for el in target.elements:
-            out |= _target_names(el.value)
+            out |= target_names(el.value)
         return out
     if isinstance(target, cst.StarredElement):
-        return _target_names(target.value)
+        return target_names(target.value)
     return set()
 
 
@@ -429,7 +430,7 @@ class _CompTargets(cst.CSTVisitor):
         self.names: set[str] = set()
 
     def visit_CompFor(self, node: cst.CompFor) -> None:
-        self.names |= _target_names(node.target)
+        self.names |= target_names(node.target)
 
 
 def _expr_reads(node: cst.CSTNode) -> set[str]:
