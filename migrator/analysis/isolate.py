@@ -169,14 +169,14 @@ def _worker_main(
     warm: bool = False,
     guess: Callable[[], list[WorkItem]] | None = None,
     foreign: list[Connection] | tuple[()] = (),
-    inherited: list[int] | tuple[()] = (),
+    inherited: resident.Held | None = None,
 ) -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides what to do about it
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for other in foreign:  # the run's ends of the pipes, copied by the fork: see ``_foreign``
         other.close()
-    resident.close_fds(f for f in inherited if f != conn.fileno())  # and all the run held
+    resident.close_fds(inherited or {}, keep=[conn.fileno()])  # and all the run held
     guessed = _guess(guess)
     if guess is not None:  # first message: what this worker will parse before being asked
         try:
@@ -201,7 +201,7 @@ def _zygote_main(
     conns: list[Connection],
     guess: Callable[[], list[WorkItem]] | None,
     foreign: list[Connection],
-    inherited: list[int],
+    inherited: resident.Held,
 ) -> None:
     """The zygote (see ``Parser``): load the parser, fork one worker per connection in
     ``conns`` (the first one with ``guess``), send their pids, then report how each one ends:
@@ -209,9 +209,7 @@ def _zygote_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for other in foreign:
         other.close()
-    resident.close_fds(
-        f for f in inherited if f != control.fileno() and f not in {c.fileno() for c in conns}
-    )
+    resident.close_fds(inherited, keep=[control.fileno(), *(c.fileno() for c in conns)])
     _load_parser()
     pids = []
     for i, conn in enumerate(conns):
@@ -343,9 +341,9 @@ class _Forked:
             self.kill()
             self.join()
 
-    def join(self) -> None:
+    def join(self, timeout: float = _REPORT_WAIT) -> None:
         """Wait (a bounded time) for the zygote to report how it ended."""
-        deadline = time.monotonic() + _REPORT_WAIT
+        deadline = time.monotonic() + timeout
         while self.is_alive() and self.zygote.report(max(0.0, deadline - time.monotonic())):
             pass
 
@@ -665,7 +663,7 @@ class Parser:
                         continue
                 if died:
                     self._drain(w)
-                    w.process.join()
+                    w.process.join(_REPORT_WAIT)  # bounded: a closed pipe is no proof of death
                     self._retire(
                         w,
                         CRASH_CODE,

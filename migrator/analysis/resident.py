@@ -114,7 +114,7 @@ class Remote:
         except OSError:
             pass
 
-    def join(self) -> None:
+    def join(self, timeout: float | None = None) -> None:
         pass
 
 
@@ -163,22 +163,44 @@ def linger(path: str, session: Callable[[Connection], Any], run: Connection) -> 
         os._exit(0)
 
 
-def open_fds() -> list[int]:
-    """This process's descriptors above the standard streams (empty where it cannot tell)."""
+Held = dict[int, tuple[int, int]]  # descriptor -> (device, inode) of what it refers to
+
+
+def open_fds() -> Held:
+    """This process's descriptors above the standard streams and what each refers to (empty
+    where it cannot tell)."""
     try:
-        return sorted(int(name) for name in os.listdir("/proc/self/fd") if int(name) > 2)
-    except (OSError, ValueError):
-        return []
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return {}
+    held = {}
+    for fd in sorted(int(name) for name in names if name.isdigit() and int(name) > 2):
+        identity = _identity(fd)
+        if identity is not None:  # the listing's own descriptor is closed already
+            held[fd] = identity
+    return held
 
 
-def close_fds(fds: Iterable[int]) -> None:
-    """Close ``fds`` in a process just forked, those that the process that forked it held
-    (``open_fds`` there): whatever the run inherited from its caller (``3>&1 | cat``: the
-    reader waits for the last writer to close) or opened for itself must not be held by a
-    parser process, which may be stuck or outlive the run. The descriptors a fork creates
-    for the child itself (``multiprocessing``'s sentinel) are newer, and stay."""
-    for fd in fds:
-        if fd > 2:
+def _identity(fd: int) -> tuple[int, int] | None:
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def close_fds(held: Held, keep: Iterable[int] = ()) -> None:
+    """Close, in a process just forked, the descriptors that the process that forked it held
+    (``open_fds`` there) but ``keep``: whatever the run inherited from its caller (``3>&1 |
+    cat``: the reader waits for the last writer to close) or opened for itself must not be held
+    by a parser process, which may be stuck or outlive the run. A number is closed only while
+    it still refers to what it did there: the fork opens descriptors of its own
+    (``multiprocessing``'s sentinel pipe), and they take the lowest free numbers, freed
+    perhaps after the listing (starting a process reaps finished ones and closes their pipes).
+    A child that closed its sentinel would look dead to its parent while it waits for work."""
+    kept = set(keep)
+    for fd, identity in held.items():
+        if fd not in kept and _identity(fd) == identity:
             try:
                 os.close(fd)
             except OSError:

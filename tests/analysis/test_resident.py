@@ -377,3 +377,39 @@ def test_a_terminated_resident_removes_its_socket(
     assert wait_for(lambda: resident_pid(the_address()) is not None)
     os.kill(resident_pid(the_address()), signal.SIGTERM)  # type: ignore[arg-type]
     assert wait_for(lambda: not Path(the_address()).exists())
+
+
+def test_a_child_closes_what_its_parent_held_but_not_a_number_reused_since() -> None:
+    """A parser process closes every descriptor the run held when it was forked. Starting a
+    process reaps finished ones and closes their pipes, so the fork's own sentinel pipe may
+    take a number on that list: closing it made the worker look dead to the run, which then
+    waited forever for a process that was waiting for work."""
+    held_r, held_w = os.pipe()
+    gone_r, gone_w = os.pipe()
+    held = resident.open_fds()
+    assert {held_w, gone_w} <= set(held)
+    os.close(gone_r)
+    os.close(gone_w)
+    new_r, new_w = os.pipe()  # the lowest free numbers: the ones just freed
+    assert new_w in held
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            resident.close_fds(held)
+            os.write(new_w, b"alive")
+            try:
+                os.write(held_w, b"held")
+            except OSError:
+                code = 0  # closed, as it should be
+        finally:
+            os._exit(code)
+    os.close(new_w)
+    os.close(held_w)
+    try:
+        assert os.read(new_r, 5) == b"alive"
+        assert os.waitpid(pid, 0)[1] == 0
+        assert os.read(held_r, 4) == b""  # nobody holds its writing end any more
+    finally:
+        os.close(new_r)
+        os.close(held_r)
