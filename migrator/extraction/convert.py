@@ -17,6 +17,7 @@ import libcst as cst
 from migrator.extraction.mappings import MAPPING_REASON, bindings, mapping_param
 from migrator.extraction.mover import dotted as _dotted
 from migrator.extraction.mover import import_bindings
+from migrator.extraction.ownreads import read_methods
 from migrator.extraction.source import FunctionInfo, SourceTree
 from migrator.extraction.writes import write_methods
 
@@ -323,6 +324,10 @@ class Classifier:
             nodes = {n: self._method_node(k, n) for n, k in methods.items()}
             for name, op in write_methods(nodes, others).items():
                 out.setdefault(name, op)
+            # methods that only read and give plain data: the owner runs them for a read
+            plain = lambda n: self.method_result(nodes[n], methods[n].partition(":")[0]).ok  # noqa: E731
+            for name, op in read_methods(nodes, others, plain).items():
+                out.setdefault(name, op)
         return out
 
     def _class_methods(self, model: str, seen: frozenset[str]) -> dict[str, str]:
@@ -628,20 +633,23 @@ class Classifier:
             self._returns[key] = OK
             verdict = OK
             for mod, stmt in found:
-                info = FunctionInfo(name, 0, [], None, stmt.asynchronous is not None, stmt, "")
-                v = (
-                    Verdict(False, "a coroutine function")
-                    if info.is_async
-                    else self.annotation(cst.Module([]).code_for_node(stmt.returns.annotation), mod)
-                    if stmt.returns is not None
-                    else self.returns(info, mod)
-                )
+                v = self.method_result(stmt, mod)
                 if not v.ok:
                     verdict = Verdict(False, f".{name}() returns {v.reason}", v.model)
                     self._forget(before)
                     break
             self._returns[key] = verdict
         return self._returns[key]
+
+    def method_result(self, stmt: cst.FunctionDef, module: str) -> Verdict:
+        """Whether what the method ``stmt`` of a class in ``module`` returns is plain data,
+        from its annotation, else from its return statements."""
+        info = FunctionInfo(stmt.name.value, 0, [], None, stmt.asynchronous is not None, stmt, "")
+        if info.is_async:
+            return Verdict(False, "a coroutine function")
+        if stmt.returns is not None:
+            return self.annotation(cst.Module([]).code_for_node(stmt.returns.annotation), module)
+        return self.returns(info, module)
 
     def expression(
         self,

@@ -36,6 +36,7 @@ from migrator.extraction.data import (
 from migrator.extraction.layout import KERNEL, Layout
 from migrator.extraction.mappings import MAPPING_REASON
 from migrator.extraction.mover import dotted, names_in
+from migrator.extraction.ownreads import OWNER_READ, OWNER_READ_ROW
 from migrator.extraction.source import FunctionInfo, ImportInfo, SourceTree
 from migrator.plan import Plan
 
@@ -679,10 +680,12 @@ class Analyzer:
         return self._misuse(func, rows, model, writable=True) if rows else ""  # type: ignore[arg-type]
 
     def _row_writes(self, model: str) -> set[str]:
-        """Methods of ``model``'s own code that write its row (writes.write_methods)."""
+        """Methods of ``model``'s own code the owner runs on its row: those that write it
+        (writes.write_methods) and those that only read it (ownreads.read_methods)."""
         if model not in self._writes:
             helpers = self.classifier.read_helpers(model)
-            self._writes[model] = {m for m, op in helpers.items() if op == writes.WRITE_ROW}
+            ops = (writes.WRITE_ROW, OWNER_READ_ROW)
+            self._writes[model] = {m for m, op in helpers.items() if op in ops}
         return self._writes[model]
 
     def _related_misuse(
@@ -1112,7 +1115,7 @@ class Analyzer:
         shared: dict[str, str] = {}  # a static helper of the model: the client copies it
         for method, shape, call, _read in methods:
             op = entry.helpers.get(method)
-            if op == writes.WRITE_CLASS:  # the owner runs it: values, not classes, cross
+            if op in (writes.WRITE_CLASS, OWNER_READ):  # the owner runs it: values cross
                 if names_in(call, strings=False) & set(self.classifier.model_names) - {ref.binding}:
                     return False
                 continue
@@ -1138,7 +1141,7 @@ class Analyzer:
             return False
         self._related = {}
         for op, _shape, call, read in ends:
-            if op in ("count", "exists") or djangoreads.plain_result(call):
+            if op in ("count", "exists", OWNER_READ) or djangoreads.plain_result(call):
                 continue
             if read is not None:
                 if read not in self._columns(entry.model):

@@ -487,6 +487,9 @@ def share(model: str, helpers: dict[str, Callable[..., Any]]) -> None:
 #: model name -> methods of the model's own code that write its row (``row.save()``,
 #: ``row.update(data)``): a copy asks the owner to run them on the row (``ReadRow``)
 ROW_WRITES: dict[str, set[str]] = {}
+#: model name -> methods of the model's own code that only read its row (``row.serialize()``):
+#: a copy asks the owner to run them on the row and gets their plain value (``ReadRow``)
+ROW_READS: dict[str, set[str]] = {}
 
 
 class ReadRow:
@@ -510,6 +513,11 @@ class ReadRow:
             return related[name]
         if name in ROW_WRITES.get(self._model, ()) and self._owner is not None:
             return self._owner_method(name)
+        if name in ROW_READS.get(self._model, ()) and self._owner is not None:
+            key = data.get("id", data.get("pk"))
+            return lambda *args, **kwargs: ReadModel(self._owner, self._model)._ask(
+                name, args, kwargs, key
+            )
         rel = RELATIONS.get(self._model, {}).get(name)
         if rel is not None:
             target, service, key, kind = rel
@@ -916,6 +924,9 @@ class ReadModel:
         ROW_WRITES.setdefault(name, set()).update(
             m for m, op in self._helpers.items() if op == WRITE_ROW
         )
+        ROW_READS.setdefault(name, set()).update(
+            m for m, op in self._helpers.items() if op == OWNER_READ_ROW
+        )
         self.DoesNotExist = type("DoesNotExist", (LookupError,), {})
         self.MultipleObjectsReturned = type("MultipleObjectsReturned", (LookupError,), {})
 
@@ -953,6 +964,8 @@ class ReadModel:
         )
         if op in ("count", "exists", "aggregate") or values is not None:
             return result
+        if op == "method":  # a method of the model's own code the owner ran: its value
+            return decode(result, None)
         shaped = [s for s in steps if s[0] in ("values", "values_list")]
         rows: list[Any]
         if shaped and shaped[-1][0] == "values_list" and not shaped[-1][2].get("flat"):
@@ -974,7 +987,9 @@ class ReadModel:
             raise AttributeError(name)
         if self._helpers.get(name) == WRITE_CLASS:
             return lambda *args, **kwargs: self._made(self._run(name, args, kwargs))
-        if name in self._helpers and self._helpers[name] != WRITE_ROW:
+        if self._helpers.get(name) == OWNER_READ:
+            return lambda *args, **kwargs: self._ask(name, args, kwargs)
+        if name in self._helpers and self._helpers[name] not in (WRITE_ROW, OWNER_READ_ROW):
             return self._helper(self._helpers[name])
         if name in SHARED.get(self._name, {}):
             return SHARED[self._name][name]
@@ -1018,6 +1033,16 @@ class ReadModel:
             "kwargs": {k: _key_of(v) for k, v in kwargs.items()},
         }
         return self.fetch({}, "call", key, values=values)
+
+    def _ask(self, method: str, args: tuple, kwargs: dict, key: Any = None) -> Any:
+        """The owner runs ``method`` of its model's own code that only reads (on the row
+        ``key``, else on the class) and answers its plain value (a read: asked again freely)."""
+        asked = {
+            "name": method,
+            "args": [_key_of(a) for a in args],
+            "kwargs": {k: _key_of(v) for k, v in kwargs.items()},
+        }
+        return self.fetch({}, "method", key, method=asked)
 
     def _made(self, answer: dict[str, Any]) -> Any:
         return (
@@ -1097,13 +1122,18 @@ def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Call
         offset: int | None = None,
         attr: str | None = None,
         language: str | None = None,
+        method: dict | None = None,
     ) -> Any:
         django = hasattr(model, "objects")
         if django and language is not None:  # the caller's language, for translated fields
             from django.utils import translation  # type: ignore[import-untyped]
 
             with translation.override(language):
-                return read(filters, op, key, steps, values, where, order, limit, offset, attr)
+                return read(
+                    filters, op, key, steps, values, where, order, limit, offset, attr, None, method
+                )
+        if op == "method":
+            return _own_read(model, session_factory, key, method or {})
         if op not in (*READ_OPS, *(() if django else ("related",))) and op not in (
             DJANGO_WRITES if django else SQL_WRITES
         ):
@@ -1186,6 +1216,10 @@ SQL_WRITES = ("create", "update", "delete", "call")
 #: how a read model's helper says that a method of the model's own code writes: on the
 #: class (``Model.create(...)``), on a row (``row.save()``)
 WRITE_CLASS, WRITE_ROW = "write", "write-row"
+#: how a read model's helper says that a method of the model's own code only reads and gives
+#: plain data (``ownreads.read_methods``): on the class (``Model.get_id_map()``), on a row
+#: (``row.serialize()``); the owner runs it (op ``method``) and answers its value
+OWNER_READ, OWNER_READ_ROW = "owner-read", "owner-read-row"
 
 
 def sql_write(
@@ -1248,15 +1282,47 @@ def sql_write(
     return answer
 
 
+def _own_code(model: Any, name: str) -> None:
+    """Refuse ``name`` unless it is a public method the model's own code defines (never
+    SQLAlchemy's or Django's)."""
+    app = model.__module__.split(".")[0]
+    definer = next((c for c in model.__mro__ if name in vars(c)), None)
+    if definer is None or definer.__module__.split(".")[0] != app or name.startswith("_"):
+        raise ValueError(f"{name} is not a method of {model.__name__}'s own code")
+
+
+def _own_read(model: Any, factory: Callable[[], Any] | None, key: Any, asked: dict) -> Any:
+    """``model.<name>(...)`` (``key`` None) or ``row.<name>(...)`` of the row ``key``, a method
+    of the model's own code a read model sends as a read (``ReadModel._ask``): its value as
+    JSON. A method that changed a row is no read: its changes are rolled back and refused."""
+    name = asked.get("name", "")
+    _own_code(model, name)
+    args, kwargs = asked.get("args", []), asked.get("kwargs", {})
+    if hasattr(model, "objects"):  # Django: no session holds changes, the rows are read as is
+        row = None if key is None else model.objects.filter(pk=key).first()
+        if key is not None and row is None:
+            raise LookupError(f"{model.__name__} {key!r} not found")
+        return encode(getattr(row if row is not None else model, name)(*args, **kwargs))
+    query = getattr(model, "query", None)
+    session = query.session if query is not None else factory() if factory else None
+    if session is None:
+        raise NotExtractedError(f"{model.__name__}: no session to read it with")
+    row = None if key is None else session.get(model, key)
+    if key is not None and row is None:
+        raise LookupError(f"{model.__name__} {key!r} not found")
+    result = getattr(row if row is not None else model, name)(*args, **kwargs)
+    if session.new or session.dirty or session.deleted:
+        session.rollback()
+        raise ValueError(f"{model.__name__}.{name} changed rows: it is not a read")
+    return encode(result)
+
+
 def _own_write(session: Any, model: Any, key: Any, values: dict) -> dict[str, Any]:
     """``model.<method>(...)`` (``key`` None) or ``row.<method>(...)`` of the row ``key``, a
     method the model's own code defines (never SQLAlchemy's): the row it gives back as
     columns, else its value, and the row's columns after it (``self``)."""
     name = values.get("method", "")
-    app = model.__module__.split(".")[0]
-    definer = next((c for c in model.__mro__ if name in vars(c)), None)
-    if definer is None or definer.__module__.split(".")[0] != app or name.startswith("_"):
-        raise ValueError(f"{name} is not a method of {model.__name__}'s own code")
+    _own_code(model, name)
     row = None if key is None else session.get(model, key)
     if key is not None and row is None:
         raise LookupError(f"{model.__name__} {key!r} not found")

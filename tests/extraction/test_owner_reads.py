@@ -1,0 +1,136 @@
+"""Methods of a model's own code that only read and give plain data (``ownreads.py``): a base
+mixin's ``get_id_map`` on the class and ``serialize()`` on a row the caller got from its read
+model are run by the owner (``runtime.reader`` op ``method``); a method that writes, commits,
+changes ``self``, names another model or gives rows back is not, and its use stays listed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from migrator.extraction import build_extraction, runtime
+from migrator.extraction.ownreads import OWNER_READ, OWNER_READ_ROW
+
+from .conftest import text
+from .test_conversions import _app, _kinds, _plan, _run_in_service
+
+MIXIN = (
+    "class Mixin:\n"
+    "    @classmethod\n    def get(cls, key):\n        return cls.query.get(key)\n\n"
+    "    @classmethod\n    def get_by(cls, **kw):\n        return cls.query.filter_by(**kw).first()\n\n"
+    "    @classmethod\n    def get_id_map(cls, field='name'):\n"
+    "        found = {}\n        for row in cls.query.all():\n"
+    "            found[getattr(row, field)] = row.id\n        return found\n\n"
+    "    @classmethod\n    def get_all(cls):\n        return cls.query.all()\n\n"
+    "    @classmethod\n    def settle(cls):\n        db_session.commit()\n        return {}\n\n"
+    "    def serialize(self, obj_type=None):\n"
+    "        out = {c: getattr(self, c) for c in self.__table__.columns.keys()}\n"
+    "        out['type'] = obj_type or type(self).__name__\n        return out\n\n"
+    "    def touch(self):\n        self.name = self.name + '!'\n        return {'name': self.name}\n\n"
+    "    def tags_of(self):\n        return [t.word for t in Tag.query.filter_by(item_id=self.id)]\n"
+)
+MODELS = (
+    "from sqlalchemy import Column, ForeignKey, Integer, String\n"
+    "from sqlalchemy.orm import declarative_base, scoped_session, sessionmaker\n\n"
+    "Base = declarative_base()\ndb_session = scoped_session(sessionmaker())\n\n\n"
+    + MIXIN
+    + "\n\nclass Item(Mixin, Base):\n    __tablename__ = 'items'\n"
+    "    id = Column(Integer, primary_key=True)\n    name = Column(String(20))\n"
+    "    price = Column(Integer)\n\n\n"
+    "class Tag(Base):\n    __tablename__ = 'tags'\n"
+    "    id = Column(Integer, primary_key=True)\n    word = Column(String(20))\n"
+    "    item_id = Column(Integer, ForeignKey('items.id'))\n"
+)
+USE = (
+    "from mini.b.models import Item\n\n\n"
+    "def names():\n    return Item.get_id_map(field='name')\n\n\n"
+    "def shown(key):\n    item = Item.get(key)\n    return item.serialize(obj_type='Thing')\n\n\n"
+    "def found(name):\n    match = Item.get_by(name=name)\n"
+    "    return match.serialize() if match is not None else None\n\n\n"
+    "def touched(key):\n    row = Item.get(key)\n    return row.touch()\n\n\n"
+    "def settled():\n    return Item.settle()\n\n\n"
+    "def tagged(key):\n    other = Item.get(key)\n    return other.tags_of()\n"
+)
+
+
+def _extract(root: Path):  # noqa: ANN202 - Extraction
+    _app(root, USE)
+    (root / "mini" / "b" / "models.py").write_text(MODELS)
+    plan = _plan()
+    plan.services["b"].tables.append("tags")
+    return build_extraction(plan, None, root)
+
+
+def test_reading_methods_of_the_models_own_code_are_run_by_the_owner(tmp_path: Path) -> None:
+    ex = _extract(tmp_path)
+    assert _kinds(ex, "mini/a/use.py", USE) == {
+        "return Item.get_id_map(field='name')": ("model", True),
+        "item = Item.get(key)": ("model", True),
+        "match = Item.get_by(name=name)": ("model", True),
+        "row = Item.get(key)": ("model", False),  # touch changes the row
+        "return Item.settle()": ("model", False),  # commits the caller's unit of work
+        "other = Item.get(key)": ("model", False),  # tags_of reads another model
+    }
+    client = text(ex, "services/a/src/interservice/b_models.py")
+    assert f"'get_id_map': '{OWNER_READ}'" in client
+    assert f"'serialize': '{OWNER_READ_ROW}'" in client
+    assert "'get_all': 'all'" in client  # rows: the read model's own read, not a value
+    # a commit, a change of the row, another model: none is run as a read
+    for method in ("settle", "touch", "tags_of"):
+        assert f"'{method}'" not in client, method
+    assert (OWNER_READ, OWNER_READ_ROW) == (runtime.OWNER_READ, runtime.OWNER_READ_ROW)
+
+
+OWNER = (  # the owner's models (MODELS on SQLite), its reader, and the moved caller
+    MODELS.replace("sessionmaker())", "sessionmaker(create_engine('sqlite://')))").replace(
+        "import Column,", "import create_engine, Column,"
+    )
+    + "from sqlalchemy.orm import sessionmaker\n"
+    "from interservice import runtime\n"
+    "Mixin.query = db_session.query_property()\n"
+    "Base.metadata.create_all(db_session.get_bind())\n"
+    "db_session.add_all([Item(id=1, name='tea', price=3), Item(id=2, name='cake', price=5)])\n"
+    "db_session.commit()\n"
+    "read = runtime.reader(Item)\n"
+    "asked = []\n"
+    "def call(service, endpoint, func, args, kwargs, idempotent=True, **_):\n"
+    "    assert (service, endpoint) == ('b', '_read.Item')\n"
+    "    asked.append((kwargs['op'], idempotent))\n"
+    "    body, status = runtime.dispatch(read, {'args': args, 'kwargs': kwargs})\n"
+    "    assert status == 200, body\n"
+    "    return body['result']\n"
+    "runtime.call = call\n"
+    "def table():\n"
+    "    with sessionmaker(db_session.get_bind())() as s:\n"
+    "        return [(i.id, i.name, i.price) for i in s.query(Item).order_by(Item.id)]\n"
+    "import mini.a.use as u\n"
+)
+
+
+def test_the_generated_caller_gets_what_the_owners_method_gives(tmp_path: Path) -> None:
+    """The moved caller and its generated client against the owner's reader on SQLite: the
+    class method and the row method answer what they answer in the monolith, as reads
+    (idempotent); a method that changes a row, sent as a read anyway, is rolled back and
+    refused."""
+    ex = _extract(tmp_path)
+    out = _run_in_service(
+        ex,
+        tmp_path / "out",
+        "a",
+        OWNER + "print(u.names())\nprint(u.shown(2))\nprint(u.found('tea'), u.found('none'))\n"
+        "print(sorted(set(asked)))\n"
+        "body, status = runtime.dispatch(read, {'kwargs': {'filters': {}, 'op': 'method',"
+        " 'key': 1, 'method': {'name': 'touch'}}})\n"
+        "print(status, body['error']['message'], table())\n"
+        "body, status = runtime.dispatch(read, {'kwargs': {'filters': {}, 'op': 'method',"
+        " 'method': {'name': 'metadata'}}})\n"
+        "print(status, body['error']['message'])\n",
+    )
+    lines = out.splitlines()
+    assert lines[0] == "{'tea': 1, 'cake': 2}"
+    assert lines[1] == "{'id': 2, 'name': 'cake', 'price': 5, 'type': 'Thing'}"
+    assert lines[2] == "{'id': 1, 'name': 'tea', 'price': 3, 'type': 'Item'} None"
+    assert lines[3] == "[('first', True), ('get', True), ('method', True)]"
+    assert lines[4] == (
+        "422 Item.touch changed rows: it is not a read [(1, 'tea', 3), (2, 'cake', 5)]"
+    )
+    assert lines[5] == "422 metadata is not a method of Item's own code"
