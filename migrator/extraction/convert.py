@@ -145,6 +145,7 @@ class Classifier:
         self._returns: dict[str, Verdict] = {}  # module:function -> what a call returns
         #: method name -> (module, definition) of every class of the monolith, built once
         self._methods: dict[str, list[tuple[str, cst.FunctionDef]]] | None = None
+        self._helpers: dict[str, dict[str, str]] = {}  # model -> read_helpers (cached)
         self._mappings: dict[str, bool] = {}  # module:function(param) -> read as a mapping
         #: (module, names the function being judged imports itself) while its returns are
         self._scopes: list[tuple[str, set[str]]] = []
@@ -302,6 +303,8 @@ class Classifier:
         db.session.get(cls, id)`` or ``get_by(cls, **kw): return
         cls.query.filter_by(**kw).first()``: method name -> the read (``READ_OPS``) a read
         model answers them with."""
+        if not seen and model in self._helpers:  # the same for every service
+            return dict(self._helpers[model])
         module, _, name = model.partition(":")
         info = self.tree.info(module).classes.get(name) if module in self.tree.files else None
         if info is None or model in seen:
@@ -328,6 +331,7 @@ class Classifier:
             plain = lambda n: self.method_result(nodes[n], methods[n].partition(":")[0]).ok  # noqa: E731
             for name, op in read_methods(nodes, others, plain).items():
                 out.setdefault(name, op)
+            self._helpers[model] = dict(out)
         return out
 
     def _class_methods(self, model: str, seen: frozenset[str]) -> dict[str, str]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
-from migrator.extraction import djangoreads, joins, properties, queries, writes
+from migrator.extraction import constructs, djangoreads, joins, properties, queries, writes
 from migrator.extraction.convert import INJECTED_NAMES, OK, Classifier, Verdict, suggest_dto
 from migrator.extraction.copies import copy_closure
 from migrator.extraction.data import (
@@ -157,6 +157,8 @@ class _Uses(cst.CSTVisitor):
         self.custom: dict[str, dict[int, list[tuple[str, cst.Call]]]] = {}
         #: why a read chain is not sent, by the lines of its expression (see _read_chain)
         self.why: dict[int, str] = {}
+        #: (binding, line) -> the construct of a use no read model serves (constructs.describe)
+        self.constructs: dict[tuple[str, int], str] = {}
         #: query chains with a join (joins.joins_something), and the lines where a name is
         #: in one of them: judged per service (Analyzer._joined)
         self.join_chains: list[cst.Call] = []
@@ -255,6 +257,12 @@ class _Uses(cst.CSTVisitor):
                 else self.others
             )
             kind.setdefault(node.value, set()).add(line)
+            if kind is self.others and (node.value, line) not in self.constructs:
+                self.constructs[(node.value, line)] = constructs.describe(
+                    node,
+                    lambda n: self.get_metadata(ParentNodeProvider, n, None),
+                    self._funcs[-1].name.value if self._funcs else None,
+                )
 
     def _created(self, node: cst.Name) -> bool:
         """``Model(col=value)`` that the enclosing function adds to a session: the owner
@@ -519,6 +527,8 @@ class Analyzer:
         #: is that module (and name) importable in the service being judged (service_refs)
         self._has: Callable[[str, str | None], bool] = lambda module, name: False
         self._writes: dict[str, set[str]] = {}  # model -> its methods that write its row
+        #: why the last read judged (_helper_reads, _rows_read) is not served, for the report
+        self.refused = ""
 
     def owner_of(self, module: str, name: str | None) -> str | None:
         if module in self.layout.split and name is not None:
@@ -932,7 +942,7 @@ class Analyzer:
                     if line in uses.model_classes.get(binding, ()):
                         out.model_classes.add((rel, line, node))
                     if line in uses.others.get(binding, ()):
-                        why = uses.why.get(line)
+                        why = uses.why.get(line) or uses.constructs.get((binding, line))
                         if why:
                             out.why[(rel, line, node)] = why
                         continue
@@ -943,7 +953,10 @@ class Analyzer:
                         pending.append(((rel, line, node), chains, alone))
                         if alone:
                             continue
+                    self.refused = ""
                     if methods and not self._helper_reads(module, out, ref, methods):
+                        if self.refused:
+                            out.why.setdefault((rel, line, node), self.refused)
                         continue
                     if methods or line in uses.reads.get(binding, ()):
                         ends = uses.read_ends.get(binding, {}).get(line, [])
@@ -952,6 +965,8 @@ class Analyzer:
                             out, ref, custom
                         ):
                             out.reads.add((rel, line, node))
+                        elif self.refused:
+                            out.why.setdefault((rel, line, node), self.refused)
                     elif line in uses.hints.get(binding, ()) and self.read_model(out, ref):
                         out.hints.add((rel, line, node))
         if pending:
@@ -1117,12 +1132,20 @@ class Analyzer:
             op = entry.helpers.get(method)
             if op in (writes.WRITE_CLASS, OWNER_READ):  # the owner runs it: values cross
                 if names_in(call, strings=False) & set(self.classifier.model_names) - {ref.binding}:
+                    self.refused = f"`{ref.binding}.{method}(...)` is given a model class"
                     return False
                 continue
             where = self._shared(entry.model, method) if op is None and entry.model else None
             if where is not None:
                 shared[method] = where
             elif op is None or shape not in (("key",) if op == "get" else ("filters", "none")):
+                self.refused = (
+                    f"`{ref.binding}.{method}(...)` is a method of the model's own code that "
+                    "neither only reads (giving plain data) nor writes only its rows"
+                    if op is None
+                    else f"`{ref.binding}.{method}(...)` is given more than "
+                    + ("a key" if op == "get" else "keyword filters")
+                )
                 return False
         ends = [(entry.helpers[m[0]], *m[1:]) for m in methods if m[0] not in shared]
         if not self._rows_read(module, out, ref, ends):
@@ -1143,19 +1166,20 @@ class Analyzer:
         for op, _shape, call, read in ends:
             if op in ("count", "exists", OWNER_READ) or djangoreads.plain_result(call):
                 continue
-            if read is not None:
-                if read not in self._columns(entry.model):
+            if read is not None:  # an attribute of the row at once: a column, or a method
+                if read not in self._columns(entry.model) | self._row_writes(entry.model):
                     self._related = {}
+                    self.refused = f"`.{read}` of the row read is not one of its columns"
                     return False
-            elif op in djangoreads.QUERYSET_STEPS and self._queryset_misuse(
-                module, call, entry.model
-            ):
+                continue
+            why = (
+                self._queryset_misuse(module, call, entry.model)
+                if op in djangoreads.QUERYSET_STEPS
+                else self._row_misuse(module, call, entry.model, writable=True)
+            )
+            if why:
                 self._related = {}
-                return False
-            elif op not in djangoreads.QUERYSET_STEPS and self._row_misuse(
-                module, call, entry.model, writable=True
-            ):
-                self._related = {}
+                self.refused = f"the rows it reads: {why}"
                 return False
         self._take_related(out.clients.get(ref.target_module))
         return True

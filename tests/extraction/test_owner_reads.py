@@ -48,7 +48,8 @@ USE = (
     "    return match.serialize() if match is not None else None\n\n\n"
     "def touched(key):\n    row = Item.get(key)\n    return row.touch()\n\n\n"
     "def settled():\n    return Item.settle()\n\n\n"
-    "def tagged(key):\n    other = Item.get(key)\n    return other.tags_of()\n"
+    "def tagged(key):\n    other = Item.get(key)\n    return other.tags_of()\n\n\n"
+    "def at_once(key):\n    return Item.get(key).serialize()\n"
 )
 
 
@@ -69,6 +70,7 @@ def test_reading_methods_of_the_models_own_code_are_run_by_the_owner(tmp_path: P
         "row = Item.get(key)": ("model", False),  # touch changes the row
         "return Item.settle()": ("model", False),  # commits the caller's unit of work
         "other = Item.get(key)": ("model", False),  # tags_of reads another model
+        "return Item.get(key).serialize()": ("model", True),
     }
     client = text(ex, "services/a/src/interservice/b_models.py")
     assert f"'get_id_map': '{OWNER_READ}'" in client
@@ -116,7 +118,8 @@ def test_the_generated_caller_gets_what_the_owners_method_gives(tmp_path: Path) 
         ex,
         tmp_path / "out",
         "a",
-        OWNER + "print(u.names())\nprint(u.shown(2))\nprint(u.found('tea'), u.found('none'))\n"
+        OWNER + "print(u.names())\nprint(u.shown(2))\n"
+        "print(u.found('tea'), u.found('none'), u.at_once(1) == u.found('tea'))\n"
         "print(sorted(set(asked)))\n"
         "body, status = runtime.dispatch(read, {'kwargs': {'filters': {}, 'op': 'method',"
         " 'key': 1, 'method': {'name': 'touch'}}})\n"
@@ -128,9 +131,55 @@ def test_the_generated_caller_gets_what_the_owners_method_gives(tmp_path: Path) 
     lines = out.splitlines()
     assert lines[0] == "{'tea': 1, 'cake': 2}"
     assert lines[1] == "{'id': 2, 'name': 'cake', 'price': 5, 'type': 'Thing'}"
-    assert lines[2] == "{'id': 1, 'name': 'tea', 'price': 3, 'type': 'Item'} None"
+    assert lines[2] == "{'id': 1, 'name': 'tea', 'price': 3, 'type': 'Item'} None True"
     assert lines[3] == "[('first', True), ('get', True), ('method', True)]"
     assert lines[4] == (
         "422 Item.touch changed rows: it is not a read [(1, 'tea', 3), (2, 'cake', 5)]"
     )
     assert lines[5] == "422 metadata is not a method of Item's own code"
+
+
+LEFT = (
+    "from sqlalchemy.orm import aliased\n\nfrom mini.b.models import Item\n\n\n"
+    "def condition(ids):\n    return ~Item.id.in_(ids)\n\n\n"
+    "def alias():\n    return aliased(Item)\n\n\n"
+    "def handed(helper):\n    return helper(Item, {})\n\n\n"
+    "def touched(key):\n    row = Item.get(key)\n    return row.touch()\n\n\n"
+    "def settled():\n    return Item.settle()\n"
+)
+
+
+def test_each_use_left_names_the_construct_that_stopped_it(tmp_path: Path) -> None:
+    """A use no read model serves says what it is, not only "read it from the owner"."""
+    _app(tmp_path, LEFT)
+    (tmp_path / "mini" / "b" / "models.py").write_text(MODELS)
+    plan = _plan()
+    plan.services["b"].tables.append("tags")
+    ex = build_extraction(plan, None, tmp_path)
+    lines = LEFT.splitlines()
+    why = {
+        lines[c.line - 1].strip(): c.why
+        for c in ex.couplings
+        if c.file == "mini/a/use.py" and not c.converted
+    }
+    assert set(why) == {
+        "return ~Item.id.in_(ids)",
+        "return aliased(Item)",
+        "return helper(Item, {})",
+        "row = Item.get(key)",
+        "return Item.settle()",
+    }
+    assert why["return ~Item.id.in_(ids)"].startswith(
+        "a column expression of Item (`Item.id`) is returned by condition()"
+    )
+    assert why["return aliased(Item)"].startswith("`aliased(Item)` makes an alias of Item")
+    assert why["return helper(Item, {})"].startswith(
+        "the class Item itself is handed to `helper()`"
+    )
+    assert why["row = Item.get(key)"] == (
+        "the rows it reads: the caller reads .touch of the Item row, which is not one of its "
+        "columns"
+    )
+    assert why["return Item.settle()"].startswith(
+        "`Item.settle(...)` is a method of the model's own code that neither only reads"
+    )
