@@ -285,9 +285,12 @@ def known_names(classes: list[tuple[str, ClassInfo]] | None) -> set[str] | None:
 VALUE_METHODS = set().union(*(dir(t) for t in (str, bytes, int, float, list, dict, set, tuple)))
 
 
-def helper(classes: list[tuple[str, ClassInfo]], name: str) -> tuple[str, cst.FunctionDef] | None:
+def helper(
+    classes: list[tuple[str, ClassInfo]], name: str, row_methods: frozenset[str] = frozenset()
+) -> tuple[str, cst.FunctionDef] | None:
     """The class that defines ``name`` as a ``@staticmethod``, or a ``@classmethod`` that
-    never uses its class, with that function: a copy runs it without the model."""
+    never uses its class, with that function: a copy runs it without the model
+    (``row_methods``: methods it may call on what it is given, which a row's copy answers)."""
     for key, info in classes:
         for stmt in info.node.body.body:
             if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
@@ -296,14 +299,14 @@ def helper(classes: list[tuple[str, ClassInfo]], name: str) -> tuple[str, cst.Fu
                 if kinds == ["staticmethod"] or (
                     kinds == ["classmethod"] and first and first not in names_in(stmt.body)
                 ):
-                    return (key, stmt) if _pure(stmt) else None
+                    return (key, stmt) if _pure(stmt, row_methods) else None
                 return None
     return None
 
 
-def _pure(func: cst.FunctionDef) -> bool:
-    """Every method the helper calls is one of a builtin value's (or of a name it does not
-    bind itself, such as an imported library), and it binds no global."""
+def _pure(func: cst.FunctionDef, row_methods: frozenset[str] = frozenset()) -> bool:
+    """Every method the helper calls is one of a builtin value's, one of ``row_methods``, or
+    of a name it does not bind itself (such as an imported library), and it binds no global."""
     bound = names_in(func.params) | {
         cst.ensure_type(n, cst.Name).value
         for node in _all(func.body, (cst.AssignTarget, cst.For, cst.CompFor, cst.WithItem))
@@ -311,7 +314,7 @@ def _pure(func: cst.FunctionDef) -> bool:
     }
     for call in _all(func.body, (cst.Call,)):
         f = cst.ensure_type(call, cst.Call).func
-        if isinstance(f, cst.Attribute) and f.attr.value not in VALUE_METHODS:
+        if isinstance(f, cst.Attribute) and f.attr.value not in VALUE_METHODS | row_methods:
             head = f.value
             while isinstance(head, cst.Attribute):
                 head = head.value

@@ -825,8 +825,12 @@ class Analyzer:
     def _shared(self, model: str, method: str) -> str | None:
         """The class (``module:Class``) whose static or class-free class method ``method`` of
         ``model`` a client can copy: it calls only builtin values' methods on what it is
-        given, and every name it uses is a library's (never the monolith's: its database)."""
-        found = properties.helper(self._hierarchy(model) or [], method)
+        given (or methods of the model's own code the owner runs on a row: ``row.serialize()``
+        of a read model's row), and every name it uses is a library's (never the monolith's:
+        its database)."""
+        helpers = self.classifier.read_helpers(model)
+        rows = frozenset(m for m, op in helpers.items() if op == OWNER_READ_ROW)
+        found = properties.helper(self._hierarchy(model) or [], method, rows)
         if found is None:
             return None
         key, func = found

@@ -32,6 +32,7 @@ import os
 import sys
 import threading
 import time
+import types
 import typing
 import urllib.error
 import urllib.request
@@ -1287,7 +1288,13 @@ def _own_code(model: Any, name: str) -> None:
     SQLAlchemy's or Django's)."""
     app = model.__module__.split(".")[0]
     definer = next((c for c in model.__mro__ if name in vars(c)), None)
-    if definer is None or definer.__module__.split(".")[0] != app or name.startswith("_"):
+    value = vars(definer).get(name) if definer is not None else None
+    if (
+        definer is None
+        or definer.__module__.split(".")[0] != app
+        or name.startswith("_")
+        or not isinstance(value, (types.FunctionType, classmethod, staticmethod))
+    ):
         raise ValueError(f"{name} is not a method of {model.__name__}'s own code")
 
 

@@ -21,17 +21,20 @@ MIXIN = (
     "        found = {}\n        for row in cls.query.all():\n"
     "            found[getattr(row, field)] = row.id\n        return found\n\n"
     "    @classmethod\n    def get_all(cls):\n        return cls.query.all()\n\n"
-    "    @classmethod\n    def settle(cls):\n        db_session.commit()\n        return {}\n\n"
+    "    @classmethod\n    def get_all_by(cls, **kw):\n        return cls.query.filter_by(**kw).all()\n\n"
+    "    @classmethod\n    def settle(cls):\n        cls.query.session.commit()\n        return {}\n\n"
     "    def serialize(self, obj_type=None):\n"
     "        out = {c: getattr(self, c) for c in self.__table__.columns.keys()}\n"
     "        out['type'] = obj_type or type(self).__name__\n        return out\n\n"
+    "    @staticmethod\n    def serialize_list(rows, obj_type=None):\n"
+    "        return [row.serialize(obj_type=obj_type) for row in rows]\n\n"
     "    def touch(self):\n        self.name = self.name + '!'\n        return {'name': self.name}\n\n"
     "    def tags_of(self):\n        return [t.word for t in Tag.query.filter_by(item_id=self.id)]\n"
 )
 MODELS = (
     "from sqlalchemy import Column, ForeignKey, Integer, String\n"
-    "from sqlalchemy.orm import declarative_base, scoped_session, sessionmaker\n\n"
-    "Base = declarative_base()\ndb_session = scoped_session(sessionmaker())\n\n\n"
+    "from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker\n\n\n"
+    "class Base(DeclarativeBase):\n    pass\n\n\ndb_session = scoped_session(sessionmaker())\n\n\n"
     + MIXIN
     + "\n\nclass Item(Mixin, Base):\n    __tablename__ = 'items'\n"
     "    id = Column(Integer, primary_key=True)\n    name = Column(String(20))\n"
@@ -49,7 +52,8 @@ USE = (
     "def touched(key):\n    row = Item.get(key)\n    return row.touch()\n\n\n"
     "def settled():\n    return Item.settle()\n\n\n"
     "def tagged(key):\n    other = Item.get(key)\n    return other.tags_of()\n\n\n"
-    "def at_once(key):\n    return Item.get(key).serialize()\n"
+    "def at_once(key):\n    return Item.get(key).serialize()\n\n\n"
+    "def listed(price):\n    return Item.serialize_list(Item.get_all_by(price=price), 'X')\n"
 )
 
 
@@ -71,6 +75,8 @@ def test_reading_methods_of_the_models_own_code_are_run_by_the_owner(tmp_path: P
         "return Item.settle()": ("model", False),  # commits the caller's unit of work
         "other = Item.get(key)": ("model", False),  # tags_of reads another model
         "return Item.get(key).serialize()": ("model", True),
+        # a copy of the static helper calls serialize() on the rows: the owner runs it
+        "return Item.serialize_list(Item.get_all_by(price=price), 'X')": ("model", True),
     }
     client = text(ex, "services/a/src/interservice/b_models.py")
     assert f"'get_id_map': '{OWNER_READ}'" in client
@@ -120,7 +126,7 @@ def test_the_generated_caller_gets_what_the_owners_method_gives(tmp_path: Path) 
         "a",
         OWNER + "print(u.names())\nprint(u.shown(2))\n"
         "print(u.found('tea'), u.found('none'), u.at_once(1) == u.found('tea'))\n"
-        "print(sorted(set(asked)))\n"
+        "print(u.listed(5))\nprint(sorted(set(asked)))\n"
         "body, status = runtime.dispatch(read, {'kwargs': {'filters': {}, 'op': 'method',"
         " 'key': 1, 'method': {'name': 'touch'}}})\n"
         "print(status, body['error']['message'], table())\n"
@@ -132,11 +138,12 @@ def test_the_generated_caller_gets_what_the_owners_method_gives(tmp_path: Path) 
     assert lines[0] == "{'tea': 1, 'cake': 2}"
     assert lines[1] == "{'id': 2, 'name': 'cake', 'price': 5, 'type': 'Thing'}"
     assert lines[2] == "{'id': 1, 'name': 'tea', 'price': 3, 'type': 'Item'} None True"
-    assert lines[3] == "[('first', True), ('get', True), ('method', True)]"
-    assert lines[4] == (
+    assert lines[3] == "[{'id': 2, 'name': 'cake', 'price': 5, 'type': 'X'}]"
+    assert lines[4] == "[('all', True), ('first', True), ('get', True), ('method', True)]"
+    assert lines[5] == (
         "422 Item.touch changed rows: it is not a read [(1, 'tea', 3), (2, 'cake', 5)]"
     )
-    assert lines[5] == "422 metadata is not a method of Item's own code"
+    assert lines[6] == "422 metadata is not a method of Item's own code"
 
 
 LEFT = (
