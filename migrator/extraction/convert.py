@@ -322,9 +322,9 @@ class Classifier:
                 else:
                     out.pop(stmt.name.value, None)  # overridden by something else
         if not seen:  # methods of its own code that write its rows: the owner runs them
-            methods = self._class_methods(model, frozenset())
+            methods = self.class_methods(model, frozenset())
             others = set(self.model_names) - {k.rpartition(":")[2] for k in methods.values()}
-            nodes = {n: self._method_node(k, n) for n, k in methods.items()}
+            nodes = {n: self.method_node(k, n) for n, k in methods.items()}
             for name, op in write_methods(nodes, others).items():
                 out.setdefault(name, op)
             # methods that only read and give plain data: the owner runs them for a read
@@ -334,7 +334,7 @@ class Classifier:
             self._helpers[model] = dict(out)
         return out
 
-    def _class_methods(self, model: str, seen: frozenset[str]) -> dict[str, str]:
+    def class_methods(self, model: str, seen: frozenset[str] = frozenset()) -> dict[str, str]:
         """Methods of ``model`` and of the classes of the tree it derives from: name -> the
         class (``module:Class``) whose definition wins."""
         module, _, name = model.partition(":")
@@ -345,13 +345,13 @@ class Classifier:
         for base in reversed(info.bases):
             parent = self.class_of(base, module)
             if parent is not None:
-                out.update(self._class_methods(parent, seen | {model}))
+                out.update(self.class_methods(parent, seen | {model}))
         for stmt in getattr(info.node.body, "body", []):
             if isinstance(stmt, cst.FunctionDef):
                 out[stmt.name.value] = model
         return out
 
-    def _method_node(self, cls: str, name: str) -> cst.FunctionDef:
+    def method_node(self, cls: str, name: str) -> cst.FunctionDef:
         module, _, cname = cls.partition(":")
         body = getattr(self.tree.info(module).classes[cname].node.body, "body", [])
         return next(s for s in body if isinstance(s, cst.FunctionDef) and s.name.value == name)

@@ -237,7 +237,7 @@ class _Uses(cst.CSTVisitor):
             parent_stmt = self.get_metadata(ParentNodeProvider, node)
             if djangoreads.model_of_class(parent_stmt, node, self._scopes):
                 self.model_classes.setdefault(node.value, set()).add(line)
-            method = self._method_call(node)
+            method = self._method_call(node) or self._condition_of(node)
             if method is not None:
                 self.methods.setdefault(node.value, {}).setdefault(line, []).append(method)
                 return
@@ -307,13 +307,16 @@ class _Uses(cst.CSTVisitor):
         if not (isinstance(call, cst.Call) and call.func is attr):
             return None
         args = call.args
+        positional = [a.value for a in args if a.keyword is None and a.star != "**"]
         shape = (
             "other"
-            if any(a.star for a in args)
+            if any(a.star == "*" for a in args)
             else "none"
             if not args
-            else "filters"
-            if all(a.keyword is not None for a in args)
+            else "filters"  # keywords, or a mapping of them (``**lookup``)
+            if not positional
+            else "where"  # column conditions the read model sends, and keywords
+            if all(queries.condition(p, node.value, self.models) for p in positional)
             else "key"
             if len(args) == 1
             else "other"
@@ -323,6 +326,30 @@ class _Uses(cst.CSTVisitor):
             after.attr.value if isinstance(after, cst.Attribute) and after.value is call else None
         )
         return attr.attr.value, shape, call, read
+
+    def _condition_of(self, node: cst.Name) -> Method | None:
+        """``Model.get_by(Model.col == x)``: ``node`` is the model in a column condition given
+        to a class method of the same model, judged with that method (its call's Method)."""
+        current: cst.CSTNode = node
+        while True:
+            above = self.get_metadata(ParentNodeProvider, current, None)
+            if above is None or isinstance(above, (cst.BaseStatement, cst.BaseSmallStatement)):
+                return None
+            if isinstance(above, cst.Arg):
+                break
+            current = above
+        call = self.get_metadata(ParentNodeProvider, above)
+        if not (
+            isinstance(call, cst.Call)
+            and above.keyword is None
+            and not above.star
+            and isinstance(call.func, cst.Attribute)
+            and isinstance(call.func.value, cst.Name)
+            and call.func.value.value == node.value
+            and queries.condition(above.value, node.value, self.models) is not None
+        ):
+            return None
+        return self._method_call(call.func.value)
 
     def _type_check(self, node: cst.Name) -> bool:
         """``isinstance(x, Model)`` (or a tuple of classes there): a read model answers it
@@ -1135,14 +1162,21 @@ class Analyzer:
         for method, shape, call, _read in methods:
             op = entry.helpers.get(method)
             if op in (writes.WRITE_CLASS, OWNER_READ):  # the owner runs it: values cross
-                if names_in(call, strings=False) & set(self.classifier.model_names) - {ref.binding}:
-                    self.refused = f"`{ref.binding}.{method}(...)` is given a model class"
+                classes = set(self.classifier.model_names) | {ref.binding}
+                if any(names_in(a.value, strings=False) & classes for a in call.args):
+                    self.refused = f"`{ref.binding}.{method}(...)` is given a model or its columns"
                     return False
                 continue
             where = self._shared(entry.model, method) if op is None and entry.model else None
             if where is not None:
                 shared[method] = where
-            elif op is None or shape not in (("key",) if op == "get" else ("filters", "none")):
+            elif op is None or shape not in (
+                ("key",)
+                if op == "get"
+                else ("filters", "none", "where")
+                if self._filters_by_arguments(entry.model or "", method)
+                else ("filters", "none")
+            ):
                 self.refused = (
                     f"`{ref.binding}.{method}(...)` is a method of the model's own code that "
                     "neither only reads (giving plain data) nor writes only its rows"
@@ -1159,6 +1193,18 @@ class Analyzer:
             noted = client.relations.setdefault((entry.model or "").rpartition(":")[2], {})
             noted[method] = (where, "", "", properties.HELPER)
         return True
+
+    def _filters_by_arguments(self, model: str, method: str) -> bool:
+        """The read helper ``method`` of ``model`` filters by its positional arguments
+        (``cls.query.filter(*criterions)...``): the read model sends column conditions there."""
+        defined = self.classifier.class_methods(model).get(method)
+        if defined is None:
+            return False
+        func = self.classifier.method_node(defined, method)
+        star = func.params.star_arg
+        return isinstance(star, cst.Param) and f".filter(*{star.name.value})" in re.sub(
+            r"\s+", "", cst.Module([]).code_for_node(func.body)
+        )
 
     def _rows_read(self, module: str, out: ServiceRefs, ref: Ref, ends: list[Method]) -> bool:
         """The rows these reads give are only read for their columns: an attribute right

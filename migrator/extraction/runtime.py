@@ -1056,6 +1056,9 @@ class ReadModel:
         def read(*args: Any, **filters: Any) -> Any:
             if op == "get" and len(args) == 1 and not filters:
                 return self.fetch({}, "get", args[0])
+            if op != "get" and args and all(isinstance(a, ReadCondition) for a in args):
+                # a helper that filters by its positional conditions (``filter(*criterions)``)
+                return getattr(self.query.filter(*args).filter_by(**filters), op)()
             if args or op == "get":
                 raise NotExtractedError(
                     f"{self._name}: only a key or keyword filters can be sent to {self._service}"

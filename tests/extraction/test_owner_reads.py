@@ -17,6 +17,8 @@ MIXIN = (
     "class Mixin:\n"
     "    @classmethod\n    def get(cls, key):\n        return cls.query.get(key)\n\n"
     "    @classmethod\n    def get_by(cls, **kw):\n        return cls.query.filter_by(**kw).first()\n\n"
+    "    @classmethod\n    def find_by(cls, *criterions, **kw):\n"
+    "        return cls.query.filter(*criterions).filter_by(**kw).first()\n\n"
     "    @classmethod\n    def get_id_map(cls, field='name'):\n"
     "        found = {}\n        for row in cls.query.all():\n"
     "            found[getattr(row, field)] = row.id\n        return found\n\n"
@@ -53,7 +55,11 @@ USE = (
     "def settled():\n    return Item.settle()\n\n\n"
     "def tagged(key):\n    other = Item.get(key)\n    return other.tags_of()\n\n\n"
     "def at_once(key):\n    return Item.get(key).serialize()\n\n\n"
-    "def listed(price):\n    return Item.serialize_list(Item.get_all_by(price=price), 'X')\n"
+    "def listed(price):\n    return Item.serialize_list(Item.get_all_by(price=price), 'X')\n\n\n"
+    "def where(name):\n    hit = Item.find_by(Item.name.like(name), price=3)\n    return hit.name\n\n\n"
+    "def spread(name, **lookup):\n    hit = Item.find_by(\n        Item.name == name,\n        **lookup\n    )\n"
+    "    return hit.id\n\n\n"
+    "def keywords_only(name):\n    return Item.get_by(Item.name == name)\n"
 )
 
 
@@ -77,6 +83,11 @@ def test_reading_methods_of_the_models_own_code_are_run_by_the_owner(tmp_path: P
         "return Item.get(key).serialize()": ("model", True),
         # a copy of the static helper calls serialize() on the rows: the owner runs it
         "return Item.serialize_list(Item.get_all_by(price=price), 'X')": ("model", True),
+        # column conditions given to a helper that filters by its positional arguments
+        "hit = Item.find_by(Item.name.like(name), price=3)": ("model", True),
+        "hit = Item.find_by(": ("model", True),
+        "Item.name == name,": ("model", True),
+        "return Item.get_by(Item.name == name)": ("model", False),  # it takes keywords only
     }
     client = text(ex, "services/a/src/interservice/b_models.py")
     assert f"'get_id_map': '{OWNER_READ}'" in client
@@ -126,7 +137,8 @@ def test_the_generated_caller_gets_what_the_owners_method_gives(tmp_path: Path) 
         "a",
         OWNER + "print(u.names())\nprint(u.shown(2))\n"
         "print(u.found('tea'), u.found('none'), u.at_once(1) == u.found('tea'))\n"
-        "print(u.listed(5))\nprint(sorted(set(asked)))\n"
+        "print(u.listed(5), u.where('te%'), u.spread('cake', price=5))\n"
+        "print(sorted(set(asked)))\n"
         "body, status = runtime.dispatch(read, {'kwargs': {'filters': {}, 'op': 'method',"
         " 'key': 1, 'method': {'name': 'touch'}}})\n"
         "print(status, body['error']['message'], table())\n"
@@ -138,7 +150,7 @@ def test_the_generated_caller_gets_what_the_owners_method_gives(tmp_path: Path) 
     assert lines[0] == "{'tea': 1, 'cake': 2}"
     assert lines[1] == "{'id': 2, 'name': 'cake', 'price': 5, 'type': 'Thing'}"
     assert lines[2] == "{'id': 1, 'name': 'tea', 'price': 3, 'type': 'Item'} None True"
-    assert lines[3] == "[{'id': 2, 'name': 'cake', 'price': 5, 'type': 'X'}]"
+    assert lines[3] == "[{'id': 2, 'name': 'cake', 'price': 5, 'type': 'X'}] tea 2"
     assert lines[4] == "[('all', True), ('first', True), ('get', True), ('method', True)]"
     assert lines[5] == (
         "422 Item.touch changed rows: it is not a read [(1, 'tea', 3), (2, 'cake', 5)]"
