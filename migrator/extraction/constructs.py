@@ -36,6 +36,10 @@ def describe(node: cst.Name, parent: Parent, function: str | None) -> str:
                 "not answer (only its reads by key or keyword filters, and methods of its own "
                 "code the owner runs)"
             )
+        if above.attr.value in ("query", "objects"):
+            return (
+                f"a query of {model} the read model does not send (it is joined, kept or handed on)"
+            )
         return _column(above, parent, model, function)
     if isinstance(above, cst.Arg):
         call = parent(above)
@@ -69,11 +73,13 @@ def _column(attr: cst.Attribute, parent: Parent, model: str, function: str | Non
             if last in WRAPPERS or name.startswith("func."):
                 current = call
                 continue
-            if isinstance(call.func, cst.Attribute) and not isinstance(call.func.value, cst.Name):
+            if last == "query":
                 return (
-                    f"the column `{column}` is in `.{last}(...)` of a query the read model of "
-                    f"{model} does not send (one of another model, or joined)"
+                    f"the column `{column}` is selected by `{name}(...)`, which the read model "
+                    "does not send (it sends queries of whole rows of one model)"
                 )
+            if isinstance(call.func, cst.Attribute) and not isinstance(call.func.value, cst.Name):
+                return f"the column `{column}` is in `.{last}(...)` of {_query(call.func.value, model)}"
             if isinstance(call.func, cst.Attribute):
                 held = call.func.value.value  # type: ignore[attr-defined]
                 return (
@@ -95,3 +101,31 @@ def _column(attr: cst.Attribute, parent: Parent, model: str, function: str | Non
         if isinstance(above, (cst.BaseStatement, cst.BaseSmallStatement)):
             return ""
         current = above
+
+
+#: query methods that combine several models' tables
+JOINING = {"join", "outerjoin", "select_from", "add_columns", "add_entity", "with_entities"}
+
+
+def _query(chain: cst.BaseExpression, model: str) -> str:
+    """What the query ``chain`` is, for a column of ``model`` used in one of its links."""
+    links: list[str] = []
+    current = chain
+    while isinstance(current, (cst.Call, cst.Attribute)):
+        if isinstance(current, cst.Call):
+            current = current.func
+            continue
+        links.append(current.attr.value)
+        current = current.value
+    root = current.value if isinstance(current, cst.Name) else ""
+    joined = sorted(JOINING & set(links))
+    if links and links[-1] == "query" and root and root != model:
+        return (
+            f"a query of {root}: a condition on {model}'s columns there is a join across two "
+            "databases"
+        )
+    if joined:
+        return f"a query that combines tables (`.{joined[0]}(...)`), which are in two databases now"
+    if "query" in links:
+        return "a session's query that the read model does not send (several models or columns)"
+    return f"a query the read model of {model} does not send (see the rows of its other names)"

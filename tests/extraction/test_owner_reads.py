@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from migrator.extraction import build_extraction, runtime
+import libcst as cst
+from libcst.metadata import MetadataWrapper, ParentNodeProvider
+
+from migrator.extraction import build_extraction, constructs, runtime
 from migrator.extraction.ownreads import OWNER_READ, OWNER_READ_ROW
 
 from .conftest import text
@@ -202,3 +205,37 @@ def test_each_use_left_names_the_construct_that_stopped_it(tmp_path: Path) -> No
     assert why["return Item.settle()"].startswith(
         "`Item.settle(...)` is a method of the model's own code that neither only reads"
     )
+
+
+def test_a_column_left_names_the_query_it_is_in() -> None:
+    source = (
+        "def f(ids, q):\n"
+        "    a = Other.query.filter(Item.id == 1).all()\n"
+        "    b = Item.query.join(Other).filter(Item.id == 2).all()\n"
+        "    c = db.session.query(Item.id, Other.id).all()\n"
+        "    d = q.filter(Item.name == 4)\n"
+        "    e = Other.query.outerjoin(Item).filter(Other.id == 1)\n"
+    )
+    wrapper = MetadataWrapper(cst.parse_module(source))
+    parents = wrapper.resolve(ParentNodeProvider)
+    found: list[str] = []
+
+    class _Items(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value == "Item":
+                found.append(constructs.describe(node, parents.get, "f"))
+
+    wrapper.module.visit(_Items())
+    assert found == [
+        "the column `Item.id` is in `.filter(...)` of a query of Other: a condition on Item's "
+        "columns there is a join across two databases",
+        "a query of Item the read model does not send (it is joined, kept or handed on)",
+        "the column `Item.id` is in `.filter(...)` of a query that combines tables "
+        "(`.join(...)`), which are in two databases now",
+        "the column `Item.id` is selected by `db.session.query(...)`, which the read model does "
+        "not send (it sends queries of whole rows of one model)",
+        "the column `Item.name` is in `q.filter(...)`: a query kept in a variable that is not "
+        "only refined and read, or of another model",
+        "`.outerjoin(Item)` combines Item's table with another query's, which is in another "
+        "database now",
+    ]
