@@ -45,8 +45,11 @@ def read_methods(
     out: dict[str, str] = {}
     for name, func in sorted(methods.items()):
         kinds = {_dotted_decorator(d) for d in func.decorators}
-        if name.startswith("_") or kinds & {"staticmethod", "property"} or not func.params.params:
+        # a plain method or a class method (a property, a hybrid, a validator is no call)
+        if name.startswith("_") or kinds - {"classmethod"} or not func.params.params:
             continue
+        if "classmethod" in kinds and func.params.params[0].name.value not in names_in(func.body):
+            continue  # it never uses its class: a helper a client copies (properties.helper)
         params = [*func.params.params, *func.params.kwonly_params]
         if any("session" in p.name.value for p in params) or _calls_parameter(func):
             continue

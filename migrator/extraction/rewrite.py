@@ -1166,6 +1166,13 @@ class Analyzer:
                 if any(names_in(a.value, strings=False) & classes for a in call.args):
                     self.refused = f"`{ref.binding}.{method}(...)` is given a model or its columns"
                     return False
+                if op == OWNER_READ and not all(
+                    self.classifier.expression(a.value, module).ok for a in call.args
+                ):  # what the owner's method is given crosses as JSON
+                    self.refused = (
+                        f"`{ref.binding}.{method}(...)` is given values that are not data"
+                    )
+                    return False
                 continue
             where = self._shared(entry.model, method) if op is None and entry.model else None
             if where is not None:

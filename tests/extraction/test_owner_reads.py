@@ -167,7 +167,8 @@ LEFT = (
     "def alias():\n    return aliased(Item)\n\n\n"
     "def handed(helper):\n    return helper(Item, {})\n\n\n"
     "def touched(key):\n    row = Item.get(key)\n    return row.touch()\n\n\n"
-    "def settled():\n    return Item.settle()\n"
+    "def settled():\n    return Item.settle()\n\n\n"
+    "def mapped(rows):\n    return Item.get_id_map(field=rows)\n"
 )
 
 
@@ -190,6 +191,7 @@ def test_each_use_left_names_the_construct_that_stopped_it(tmp_path: Path) -> No
         "return helper(Item, {})",
         "row = Item.get(key)",
         "return Item.settle()",
+        "return Item.get_id_map(field=rows)",
     }
     assert why["return ~Item.id.in_(ids)"].startswith(
         "a column expression of Item (`Item.id`) is returned by condition()"
@@ -201,6 +203,9 @@ def test_each_use_left_names_the_construct_that_stopped_it(tmp_path: Path) -> No
     assert why["row = Item.get(key)"] == (
         "the rows it reads: the caller reads .touch of the Item row, which is not one of its "
         "columns"
+    )
+    assert why["return Item.get_id_map(field=rows)"] == (
+        "`Item.get_id_map(...)` is given values that are not data"
     )
     assert why["return Item.settle()"].startswith(
         "`Item.settle(...)` is a method of the model's own code that neither only reads"
