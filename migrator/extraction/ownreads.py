@@ -63,7 +63,7 @@ def read_methods(
 
 def _changes(func: cst.FunctionDef) -> str:
     """What ``func`` does that a read must not (a session call other than a query, a query's
-    bulk write, ``self.x = ...``, ``setattr``/``delattr``), else ''."""
+    bulk write, ``self.x = ...``, ``setattr``/``delattr``, a method of ``super()``), else ''."""
     classmethod = any(_dotted_decorator(d) == "classmethod" for d in func.decorators)
     this = func.params.params[0].name.value if func.params.params else ""
     if _writes(func.body):
@@ -73,8 +73,8 @@ def _changes(func: cst.FunctionDef) -> str:
         receiver, _, method = name.rpartition(".")
         if receiver.rpartition(".")[2].endswith("session") and method not in SESSION_READS:
             return name
-        if name in ("setattr", "delattr", "flag_modified"):
-            return name
+        if name in ("setattr", "delattr", "flag_modified", "super"):
+            return name  # (what ``super()`` runs is not followed: not known to only read)
     if classmethod:
         return ""  # ``cls._cache = ...``: the owner's class, which no caller reads
     found: list[str] = []
