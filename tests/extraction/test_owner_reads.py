@@ -10,11 +10,12 @@ from pathlib import Path
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
-from migrator.extraction import build_extraction, constructs, runtime
+from migrator.extraction import constructs, runtime
 from migrator.extraction.ownreads import OWNER_READ, OWNER_READ_ROW
 
 from .conftest import text
-from .test_conversions import _app, _kinds, _plan, _run_in_service
+from .test_conversions import _kinds, _run_in_service
+from .test_writes import _extract as extract_with
 
 MIXIN = (
     "class Mixin:\n"
@@ -67,12 +68,8 @@ USE = (
 )
 
 
-def _extract(root: Path):  # noqa: ANN202 - Extraction
-    _app(root, USE)
-    (root / "mini" / "b" / "models.py").write_text(MODELS)
-    plan = _plan()
-    plan.services["b"].tables.append("tags")
-    return build_extraction(plan, None, root)
+def _extract(root: Path, use: str = USE):  # noqa: ANN202 - Extraction
+    return extract_with(root, use, MODELS)
 
 
 def test_reading_methods_of_the_models_own_code_are_run_by_the_owner(tmp_path: Path) -> None:
@@ -175,11 +172,7 @@ LEFT = (
 
 def test_each_use_left_names_the_construct_that_stopped_it(tmp_path: Path) -> None:
     """A use no read model serves says what it is, not only "read it from the owner"."""
-    _app(tmp_path, LEFT)
-    (tmp_path / "mini" / "b" / "models.py").write_text(MODELS)
-    plan = _plan()
-    plan.services["b"].tables.append("tags")
-    ex = build_extraction(plan, None, tmp_path)
+    ex = _extract(tmp_path, LEFT)
     lines = LEFT.splitlines()
     why = {
         lines[c.line - 1].strip(): c.why

@@ -57,9 +57,11 @@ USE = (
 )
 
 
-def _extract(root: Path):  # noqa: ANN202 - Extraction
-    _app(root, USE)
-    (root / "mini" / "b" / "models.py").write_text(MODELS)
+def _extract(root: Path, use: str = USE, models: str = MODELS):  # noqa: ANN202 - Extraction
+    """The fixture app with ``use`` as service a's module and ``models`` (items and tags) as
+    service b's."""
+    _app(root, use)
+    (root / "mini" / "b" / "models.py").write_text(models)
     plan = _plan()
     plan.services["b"].tables.append("tags")
     return build_extraction(plan, None, root)
