@@ -516,6 +516,8 @@ class ReadRow:
             return self._owner_method(name)
         if name in ROW_READS.get(self._model, ()) and self._owner is not None:
             key = data.get("id", data.get("pk"))
+            if key is None:  # the owner would run it on the class, not on this row
+                raise NotExtractedError(f"{self._model}.{name}: the copy has no id to send")
             return lambda *args, **kwargs: ReadModel(self._owner, self._model)._ask(
                 name, args, kwargs, key
             )

@@ -145,7 +145,9 @@ def test_the_generated_caller_gets_what_the_owners_method_gives(tmp_path: Path) 
         "print(status, body['error']['message'], table())\n"
         "body, status = runtime.dispatch(read, {'kwargs': {'filters': {}, 'op': 'method',"
         " 'method': {'name': 'metadata'}}})\n"
-        "print(status, body['error']['message'])\n",
+        "print(status, body['error']['message'])\n"
+        "try:\n    runtime.ReadRow('Item', {'name': 'x'}, 'b').serialize()\n"
+        "except runtime.NotExtractedError as e:\n    print(e)\n",
     )
     lines = out.splitlines()
     assert lines[0] == "{'tea': 1, 'cake': 2}"
@@ -157,6 +159,7 @@ def test_the_generated_caller_gets_what_the_owners_method_gives(tmp_path: Path) 
         "422 Item.touch changed rows: it is not a read [(1, 'tea', 3), (2, 'cake', 5)]"
     )
     assert lines[6] == "422 metadata is not a method of Item's own code"
+    assert lines[7] == "Item.serialize: the copy has no id to send"  # never the class's
 
 
 LEFT = (
