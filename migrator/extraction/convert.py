@@ -10,6 +10,7 @@ call stays as it is and a data-transfer shape is suggested instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import libcst as cst
@@ -329,10 +330,25 @@ class Classifier:
                 out.setdefault(name, op)
             # methods that only read and give plain data: the owner runs them for a read
             plain = lambda n: self.method_result(nodes[n], methods[n].partition(":")[0]).ok  # noqa: E731
-            for name, op in read_methods(nodes, others, plain).items():
+            for name, op in read_methods(nodes, others, plain, self._above(methods)).items():
                 out.setdefault(name, op)
             self._helpers[model] = dict(out)
         return out
+
+    def _above(self, methods: dict[str, str]) -> Callable[[str, str], cst.FunctionDef | None]:
+        """``above(name, called)``: the definition ``super().called`` reaches in the method
+        ``name`` (``methods``: name -> the class defining it), from that class's bases."""
+
+        def above(name: str, called: str) -> cst.FunctionDef | None:
+            module, _, cls = methods[name].partition(":")
+            for base in self.tree.info(module).classes[cls].bases:
+                parent = self.class_of(base, module)
+                found = self.class_methods(parent).get(called) if parent else None
+                if found is not None:
+                    return self.method_node(found, called)
+            return None
+
+        return above
 
     def class_methods(self, model: str, seen: frozenset[str] = frozenset()) -> dict[str, str]:
         """Methods of ``model`` and of the classes of the tree it derives from: name -> the

@@ -38,10 +38,13 @@ def read_methods(
     methods: dict[str, cst.FunctionDef],
     others: set[str],
     plain: Callable[[str], bool],
+    above: Callable[[str, str], cst.FunctionDef | None] = lambda name, called: None,
 ) -> dict[str, str]:
     """Methods of a model class (``methods``: its own and its bases', name -> definition) the
     owner runs for a read model (see the module): name -> ``OWNER_READ`` for a class method,
-    ``OWNER_READ_ROW`` for a row's; ``plain(name)``: its result is plain data."""
+    ``OWNER_READ_ROW`` for a row's; ``plain(name)``: its result is plain data;
+    ``above(name, called)``: what ``super().called`` in the method ``name`` runs (None: not
+    known), judged by the same rules (a ``super()`` call in it is not followed again)."""
     out: dict[str, str] = {}
     for name, func in sorted(methods.items()):
         kinds = {_dotted_decorator(d) for d in func.decorators}
@@ -53,15 +56,31 @@ def read_methods(
         params = [*func.params.params, *func.params.kwonly_params]
         if any("session" in p.name.value for p in params) or _calls_parameter(func):
             continue
-        reached = [methods[n] for n in sorted(_reached(name, methods))]
-        if any(names_in(m.body, strings=False) & others or _changes(m) for m in reached):
+        reached = sorted(_reached(name, methods))
+        supers = [(n, c) for n in reached for c in _super_calls(methods[n])]
+        bodies = [above(n, c) for n, c in supers]
+        if None in bodies:
+            continue
+        judged = [(methods[n], True) for n in reached] + [(b, False) for b in bodies if b]
+        if any(names_in(m.body, strings=False) & others or _changes(m, up) for m, up in judged):
             continue
         if plain(name):
             out[name] = OWNER_READ if "classmethod" in kinds else OWNER_READ_ROW
     return out
 
 
-def _changes(func: cst.FunctionDef) -> str:
+def _super_calls(func: cst.FunctionDef) -> list[str]:
+    """The methods ``func`` calls on ``super()``."""
+    return [
+        c.func.attr.value
+        for c in _calls(func.body)
+        if isinstance(c.func, cst.Attribute)
+        and isinstance(c.func.value, cst.Call)
+        and dotted(c.func.value.func) == "super"
+    ]
+
+
+def _changes(func: cst.FunctionDef, up: bool = False) -> str:
     """What ``func`` does that a read must not (a session call other than a query, a query's
     bulk write, ``self.x = ...``, ``setattr``/``delattr``, a method of ``super()``), else ''."""
     classmethod = any(_dotted_decorator(d) == "classmethod" for d in func.decorators)
@@ -73,8 +92,8 @@ def _changes(func: cst.FunctionDef) -> str:
         receiver, _, method = name.rpartition(".")
         if receiver.rpartition(".")[2].endswith("session") and method not in SESSION_READS:
             return name
-        if name in ("setattr", "delattr", "flag_modified", "super"):
-            return name  # (what ``super()`` runs is not followed: not known to only read)
+        if name in ("setattr", "delattr", "flag_modified") or (name == "super" and not up):
+            return name  # (``up``: what ``super()`` runs is judged on its own)
     if classmethod:
         return ""  # ``cls._cache = ...``: the owner's class, which no caller reads
     found: list[str] = []
