@@ -111,13 +111,20 @@ def _query(chain: cst.BaseExpression, model: str) -> str:
     """What the query ``chain`` is, for a column of ``model`` used in one of its links."""
     links: list[str] = []
     current = chain
+    called = False  # the chain starts with a function's call: ``helper(...).filter(...)``
     while isinstance(current, (cst.Call, cst.Attribute)):
         if isinstance(current, cst.Call):
-            current = current.func
+            called, current = isinstance(current.func, cst.Name), current.func
             continue
+        called = False
         links.append(current.attr.value)
         current = current.value
     root = current.value if isinstance(current, cst.Name) else ""
+    if root and called:
+        return (
+            f"the query `{root}(...)` gives: a query built by other code, which the read "
+            "model does not see"
+        )
     joined = sorted(JOINING & set(links))
     if links and links[-1] == "query" and root and root != model:
         return (

@@ -219,6 +219,7 @@ def test_a_column_left_names_the_query_it_is_in() -> None:
         "    c = db.session.query(Item.id, Other.id).all()\n"
         "    d = q.filter(Item.name == 4)\n"
         "    e = Other.query.outerjoin(Item).filter(Other.id == 1)\n"
+        "    f = helper(ids).filter(Other.id == 1).with_entities(Item.name)\n"
     )
     wrapper = MetadataWrapper(cst.parse_module(source))
     parents = wrapper.resolve(ParentNodeProvider)
@@ -242,4 +243,6 @@ def test_a_column_left_names_the_query_it_is_in() -> None:
         "only refined and read, or of another model",
         "`.outerjoin(Item)` combines Item's table with another query's, which is in another "
         "database now",
+        "the column `Item.name` is in `.with_entities(...)` of the query `helper(...)` gives: a "
+        "query built by other code, which the read model does not see",
     ]
