@@ -97,10 +97,95 @@ class Context:
     local: set[str]
     shapes: dict[str, Shape]
     every: set[str] = field(default_factory=set)  # every model binding of the module
+    #: alias binding -> the model binding it is ``aliased(...)`` of (``aliases``)
+    aliases: dict[str, str] = field(default_factory=dict)
 
     @property
     def models(self) -> set[str]:
         return self.remote | self.local
+
+
+#: keywords of ``aliased(Model, ...)`` that keep its rows those of ``Model``
+ALIAS_KEYWORDS = {"name", "flat"}
+
+
+class _Bindings(cst.CSTVisitor):
+    """Every name a module binds, with the model each binding is ``aliased(...)`` of (None
+    for any other binding)."""
+
+    def __init__(self, models: set[str]) -> None:
+        self.models = models
+        self.bound: dict[str, set[str | None]] = {}
+
+    def _take(self, target: cst.CSTNode, model: str | None = None) -> None:
+        if isinstance(target, cst.Name):
+            self.bound.setdefault(target.value, set()).add(model)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._take(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self._take(target.value)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        model = alias_of(node.value, self.models)
+        for t in node.targets:
+            self._take(t.target, model if len(node.targets) == 1 else None)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._take(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._take(node.target)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._take(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._take(node.target)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._take(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self._take(node.name)
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self._take(node.name)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._take(node.name)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._take(node.name)
+
+
+def alias_of(node: cst.BaseExpression, models: set[str]) -> str | None:
+    """The model of ``aliased(Model)`` / ``aliased(Model, name="...")`` (an alias whose rows
+    are the model's rows), else None."""
+    if not (isinstance(node, cst.Call) and dotted(node.func).rpartition(".")[2] == "aliased"):
+        return None
+    first, *rest = node.args or [cst.Arg(cst.Name("_"), keyword=cst.Name("_"))]
+    if (
+        first.keyword is None
+        and not first.star
+        and isinstance(first.value, cst.Name)
+        and first.value.value in models
+        and all(a.keyword is not None and a.keyword.value in ALIAS_KEYWORDS for a in rest)
+    ):
+        return first.value.value
+    return None
+
+
+def aliases(module: cst.Module, models: set[str]) -> dict[str, str]:
+    """The names a module binds only to aliases of one model (``aliased(Model)``, however
+    often): each joins as one more side, read by key like ``Model`` itself."""
+    visitor = _Bindings(models)
+    module.visit(visitor)
+    return {
+        name: next(iter(bound))  # type: ignore[misc]
+        for name, bound in sorted(visitor.bound.items())
+        if len(bound) == 1 and None not in bound and name not in models
+    }
 
 
 @dataclass
@@ -312,6 +397,8 @@ def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None
         return None
     if root not in ctx.models:
         return Verdict(f"the query reads {root}, which is neither a model here nor a read model")
+    if root in ctx.aliases:
+        return Verdict(f"the query reads {root}, an alias of {ctx.aliases[root]}")
     local = (
         "{}.query" if isinstance(head, cst.Attribute) else _code(head.func) + "({})"  # type: ignore[attr-defined]
     )
@@ -472,21 +559,41 @@ def _code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
 
 
-def _keys(binding: str, verdict: Verdict) -> str | None:
+class _Renamed(cst.CSTTransformer):
+    """An alias's name replaced by its model's (its key read is a query of its own)."""
+
+    def __init__(self, alias: str, model: str) -> None:
+        self.alias, self.model = alias, model
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        return (
+            updated_node.with_changes(value=self.model)
+            if updated_node.value == self.alias
+            else updated_node
+        )
+
+
+def _keys(binding: str, verdict: Verdict, aliases: dict[str, str]) -> str | None:
     """The expression of the keys of ``binding`` a parent's column must be in, or None when
-    nothing narrows it and its parent's foreign key already says the row exists."""
+    nothing narrows it and its parent's foreign key already says the row exists. An alias
+    (``aliases``) is read as its model."""
     edge = verdict.edges[binding]
     children = [(n, c) for n, c in verdict.edges.items() if c.parent == binding and not c.outer]
     if edge.keyed and not (
         children or verdict.conditions.get(binding) or verdict.keywords.get(binding)
     ):
         return None
-    parts = [f"{binding}.query" if binding in verdict.remote else verdict.local.format(binding)]
-    conditions = [_code(c) for c in verdict.conditions.get(binding, [])]
+    model = aliases.get(binding, binding)
+    parts = [f"{model}.query" if binding in verdict.remote else verdict.local.format(model)]
+    rename = _Renamed(binding, model)
+    conditions = [
+        _code(c.visit(rename))  # type: ignore[arg-type]
+        for c in verdict.conditions.get(binding, [])
+    ]
     conditions += [
-        f"{binding}.{child.parent_col}.in_({keys})"
-        if (keys := _keys(name, verdict)) is not None
-        else f"{binding}.{child.parent_col}.isnot(None)"
+        f"{model}.{child.parent_col}.in_({keys})"
+        if (keys := _keys(name, verdict, aliases)) is not None
+        else f"{model}.{child.parent_col}.isnot(None)"
         for name, child in children
     ]
     if conditions:
@@ -497,9 +604,12 @@ def _keys(binding: str, verdict: Verdict) -> str | None:
     return f"[_row.{edge.child_col} for _row in {''.join(parts)}]"
 
 
-def rewrite(node: cst.BaseExpression, verdict: Verdict) -> cst.BaseExpression:
+def rewrite(
+    node: cst.BaseExpression, verdict: Verdict, aliases: dict[str, str] | None = None
+) -> cst.BaseExpression:
     """The chain ``node`` without its joins of other services' models: each becomes a
-    ``filter`` of its parent's key column by the keys its owner reads."""
+    ``filter`` of its parent's key column by the keys its owner reads (an alias's, by the
+    keys its model's owner reads)."""
     head, links = chain(node)
     composed = set(verdict.edges)
     moved = {id(c) for cs in verdict.conditions.values() for c in cs}
@@ -511,7 +621,7 @@ def rewrite(node: cst.BaseExpression, verdict: Verdict) -> cst.BaseExpression:
             edge = verdict.edges[target]
             if edge.parent in composed or edge.outer:
                 continue  # narrows its parent's read instead, or keeps every row
-            keys = _keys(target, verdict)
+            keys = _keys(target, verdict, aliases or {})
             text = (
                 f"{edge.parent}.{edge.parent_col}.in_({keys})"
                 if keys is not None
@@ -587,4 +697,16 @@ class Joins(cst.CSTTransformer):
         verdict = judge(updated, self.ctx, None if kept is None else [e[0] for e in kept[0]])
         if verdict is None or verdict.why:
             return updated
-        return rewrite(updated, verdict)
+        return rewrite(updated, verdict, self.ctx.aliases)
+
+    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+        """``Alias = aliased(Model)`` of a read model: the read model itself (an alias of a
+        read model reads the same rows; SQLAlchemy cannot alias it)."""
+        model = alias_of(updated_node.value, self.ctx.remote)
+        targets = updated_node.targets
+        if model is None or not all(
+            isinstance(t.target, cst.Name) and self.ctx.aliases.get(t.target.value) == model
+            for t in targets
+        ):
+            return updated_node
+        return updated_node.with_changes(value=cst.Name(model))

@@ -132,9 +132,21 @@ class _Uses(cst.CSTVisitor):
 
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
 
-    def __init__(self, names: set[str], models: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    def __init__(
+        self,
+        names: set[str],
+        models: set[str] = frozenset(),  # type: ignore[assignment]
+        aliases: dict[str, str] | None = None,
+    ) -> None:
         self.names = names
         self.models = models  # the bindings of ORM models (a column of one is a join)
+        #: names bound only to ``aliased(Model)`` (joins.aliases): the model's use in that
+        #: call is judged with the join chains the alias is in (``_alias_uses``)
+        self.aliases = aliases or {}
+        self._alias_defs: list[tuple[int, str, str, int]] = []  # function, alias, model, line
+        self._alias_chains: dict[tuple[int, str], list[int]] = {}  # (function, alias) -> chains
+        self._alias_in_join: set[int] = set()  # ids of alias names inside a join chain
+        self._alias_loose: set[str] = set()  # aliases named outside a join chain
         #: ids of model names inside the conditions of a read chain the owner answers
         self._served: set[int] = set()
         self.calls: list[tuple[str, str | None, int, cst.Call]] = []  # binding, attr, line, node
@@ -188,6 +200,23 @@ class _Uses(cst.CSTVisitor):
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._scopes.pop()
         self._funcs.pop()
+        self._alias_uses(id(original_node))
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        self._alias_uses(0)
+
+    def _alias_uses(self, scope: int) -> None:
+        """The model's use in each ``Alias = aliased(Model)`` of a scope: in the join chains
+        of the scope that name the alias (converted when they are composed), else used some
+        other way (an alias named outside join chains, or in none)."""
+        for func, alias, model, line in self._alias_defs:
+            chains = self._alias_chains.get((func, alias))
+            if func != scope:
+                continue
+            if chains and alias not in self._alias_loose:
+                self.joined.setdefault(model, {}).setdefault(line, []).extend(chains)
+            else:
+                self.others.setdefault(model, set()).add(line)
 
     def visit_Call(self, node: cst.Call) -> None:
         f = node.func
@@ -211,6 +240,10 @@ class _Uses(cst.CSTVisitor):
                 for name in joins.chain_names(node):
                     if name.value in self.names:
                         self._in_join.setdefault(id(name), index)
+                    elif name.value in self.aliases:
+                        self._alias_in_join.add(id(name))
+                        key = (id(self._funcs[-1]) if self._funcs else 0, name.value)
+                        self._alias_chains.setdefault(key, []).append(index)
         if isinstance(f, cst.Name) and f.value in self.names:
             self.calls.append((f.value, None, line, node))
         elif (
@@ -225,12 +258,20 @@ class _Uses(cst.CSTVisitor):
             self.attrs.setdefault(node.value.value, set()).add(node.attr.value)
 
     def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.aliases and id(node) not in self._alias_in_join:
+            if not isinstance(self.get_metadata(ParentNodeProvider, node), cst.AssignTarget):
+                self._alias_loose.add(node.value)
         if node.value in self.names:
             parent = self.get_metadata(ParentNodeProvider, node)
             if isinstance(parent, (cst.ImportAlias, cst.AsName)):
                 return
             line = self.get_metadata(PositionProvider, node).start.line
             self.lines.setdefault(node.value, []).append(line)
+            alias = self._alias_def(node)
+            if alias is not None:
+                scope = id(self._funcs[-1]) if self._funcs else 0
+                self._alias_defs.append((scope, alias, node.value, line))
+                return
             parent_stmt = self.get_metadata(ParentNodeProvider, node)
             if djangoreads.model_of_class(parent_stmt, node, self._scopes):
                 self.model_classes.setdefault(node.value, set()).add(line)
@@ -254,6 +295,22 @@ class _Uses(cst.CSTVisitor):
                 else self.others
             )
             kind.setdefault(node.value, set()).add(line)
+
+    def _alias_def(self, node: cst.Name) -> str | None:
+        """The alias ``node`` is the model of, in ``Alias = aliased(node, ...)``."""
+        arg = self.get_metadata(ParentNodeProvider, node)
+        call = self.get_metadata(ParentNodeProvider, arg, None)
+        assign = self.get_metadata(ParentNodeProvider, call, None) if call else None
+        if not (
+            isinstance(assign, cst.Assign)
+            and assign.value is call
+            and len(assign.targets) == 1
+            and isinstance(assign.targets[0].target, cst.Name)
+            and joins.alias_of(call, self.models) == node.value
+        ):
+            return None
+        alias = assign.targets[0].target.value
+        return alias if self.aliases.get(alias) == node.value else None
 
     def _created(self, node: cst.Name) -> bool:
         """``Model(col=value)`` that the enclosing function adds to a session: the owner
@@ -1100,7 +1157,16 @@ class Analyzer:
             cls = self.tree.models.get(key)
             if cls is not None and cls.table:
                 shapes[binding] = joins.shape(cls.table, self.classifier.class_nodes(key))
-        return joins.Context(remote & models, models - foreign, shapes, set(models))
+        remote, local = remote & models, models - foreign
+        aliases = self._uses(module).aliases
+        for alias, model in aliases.items():  # one more side, read like its model
+            if model in shapes:
+                shapes[alias] = shapes[model]
+                if model in remote:
+                    remote.add(alias)
+                elif model in local:
+                    local.add(alias)
+        return joins.Context(remote, local, shapes, set(models), aliases)
 
     def _helper_reads(self, module: str, out: ServiceRefs, ref: Ref, methods: list[Method]) -> bool:
         """Every call is a class method the read model answers (``read_helpers``), with a key
@@ -1196,7 +1262,7 @@ class Analyzer:
                     tm, tn = self.tree.resolve(imp.module, imp.name)
                     if f"{tm}:{tn}" in self.classifier.models:
                         models.add(imp.binding)
-            uses = _Uses(names, models)
+            uses = _Uses(names, models, joins.aliases(info.module, models))
             MetadataWrapper(info.module, unsafe_skip_copy=True).visit(uses)
             self._uses_cache[module] = uses
         return self._uses_cache[module]

@@ -1,0 +1,249 @@
+"""Joins of an alias (``aliased(Model)``), of the same model twice through aliases, composed
+from key reads (``joins.py``): an alias is one more side, read by key from its model's owner;
+the composed query returns the rows the monolith's join returned."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from migrator.extraction import build_extraction
+from migrator.extraction.joins import listed
+from migrator.extraction.queries import why_stopped
+from migrator.plan import plan_from_dict
+
+from .conftest import mini_packages
+from .test_conversions import _kinds, _run_in_service
+
+KERNEL = "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n"
+OWNER = (
+    "from sqlalchemy import Column, ForeignKey, Integer, String\n\n"
+    "from mini.kernel import Base\n\n\n"
+    "class Item(Base):\n    __tablename__ = 'items'\n"
+    "    id = Column(Integer, primary_key=True)\n    name = Column(String(20))\n"
+    "    parent_id = Column(Integer, ForeignKey('items.id'))\n"
+)
+OWN = (
+    "from sqlalchemy import Column, ForeignKey, Integer, String\n\n"
+    "from mini.kernel import Base\n\n\n"
+    "class Note(Base):\n    __tablename__ = 'notes'\n"
+    "    id = Column(Integer, primary_key=True)\n"
+    "    item_id = Column(Integer, ForeignKey('items.id'))\n    text = Column(String(20))\n"
+)
+USE = (
+    "from sqlalchemy.orm import aliased\n\n"
+    "from mini.a.models import Note\nfrom mini.b.models import Item\n\n\n"
+    "def children(session, name):\n"
+    "    Parent = aliased(Item, name='parent')\n"
+    "    return (\n        session.query(Item)\n"
+    "        .join(Parent, Item.parent_id == Parent.id)\n"
+    "        .filter(Parent.name == name)\n        .order_by(Item.id)\n        .all()\n    )\n\n\n"
+    "def grandchildren(session, name):\n"
+    "    Parent = aliased(Item, name='parent')\n"
+    "    Grand = aliased(Item)\n"
+    "    return (\n        session.query(Item)\n"
+    "        .join(Parent, Parent.id == Item.parent_id)\n"
+    "        .join(Grand, Grand.id == Parent.parent_id)\n"
+    "        .filter(Grand.name == name, Item.name != 'x')\n"
+    "        .order_by(Item.id)\n        .all()\n    )\n\n\n"
+    "def under(session, name):\n"
+    "    Shot = aliased(Item)\n"
+    "    Sequence = aliased(Item, name='sequence')\n"
+    "    return (\n        session.query(Note)\n"
+    "        .join(Shot, Note.item_id == Shot.id)\n"
+    "        .join(Sequence, Sequence.id == Shot.parent_id)\n"
+    "        .filter(Sequence.name == name)\n        .order_by(Note.id)\n        .all()\n    )\n\n\n"
+    "def parents(session):\n"
+    "    Child = aliased(Item, name='child')\n"
+    "    return session.query(Item).join(Child, Child.parent_id == Item.id).order_by(Item.id).all()\n\n\n"
+    "def noted(session, text):\n"
+    "    Mine = aliased(Note)\n"
+    "    return (\n        session.query(Item)\n"
+    "        .join(Mine, Mine.item_id == Item.id)\n"
+    "        .filter(Mine.text == text)\n        .order_by(Item.id)\n        .all()\n    )\n\n\n"
+    "def labelled(session):\n"
+    "    Up = aliased(Item)\n"
+    "    return session.query(Item).join(Up, Item.parent_id == Up.id).add_columns(Up.name).all()\n\n\n"
+    "def counted(session):\n"
+    "    Kid = aliased(Item)\n"
+    "    return session.query(Item).join(Kid, Kid.parent_id == Item.id).count()\n\n\n"
+    "def rooted(session):\n"
+    "    Top = aliased(Item)\n"
+    "    return session.query(Top).join(Note, Note.item_id == Top.id).all()\n\n\n"
+    "def twice(session):\n"
+    "    return session.query(Item).join(Item, Item.parent_id == Item.id).all()\n\n\n"
+    "def handed(session, name):\n"
+    "    Boss = aliased(Item)\n"
+    "    rows = session.query(Item).join(Boss, Item.parent_id == Boss.id).filter(Boss.name == name).all()\n"
+    "    return rows, Boss\n"
+)
+
+
+def _extract(root: Path):  # noqa: ANN202 - Extraction
+    pkg = mini_packages(root)
+    (pkg / "kernel.py").write_text(KERNEL)
+    (pkg / "b" / "models.py").write_text(OWNER)
+    (pkg / "a" / "models.py").write_text(OWN)
+    (pkg / "a" / "use.py").write_text(USE)
+    plan = plan_from_dict(
+        {
+            "version": 1,
+            "services": {
+                "a": {"modules": ["mini.a", "mini.a.models", "mini.a.use"], "tables": ["notes"]},
+                "b": {"modules": ["mini.b", "mini.b.models"], "tables": ["items"]},
+            },
+            "shared_kernel": {"modules": ["mini", "mini.kernel"]},
+        }
+    )
+    return build_extraction(plan, None, root)
+
+
+def test_aliases_are_sides_read_by_key_and_unsound_uses_are_listed(tmp_path: Path) -> None:
+    ex = _extract(tmp_path / "app")
+    kinds = _kinds(ex, "mini/a/use.py", USE)
+    for line in (
+        "Parent = aliased(Item, name='parent')",  # its alias is only in composed joins
+        "Grand = aliased(Item)",
+        "Shot = aliased(Item)",
+        "Sequence = aliased(Item, name='sequence')",
+        "Child = aliased(Item, name='child')",
+        "session.query(Item)",
+        ".join(Parent, Item.parent_id == Parent.id)",
+        ".join(Mine, Mine.item_id == Item.id)",
+        ".filter(Grand.name == name, Item.name != 'x')",
+        "return session.query(Item).join(Child, Child.parent_id == Item.id).order_by(Item.id).all()",
+    ):
+        assert kinds[line] == ("model", True), line
+    why = {
+        USE.splitlines()[c.line - 1].strip(): c.why
+        for c in ex.couplings
+        if c.file == "mini/a/use.py" and not c.converted
+    }
+    names = why_stopped("add_columns")  # a chain on a read model: its columns only
+    assert why == {
+        "Up = aliased(Item)": listed(names),
+        "return session.query(Item).join(Up, Item.parent_id == Up.id).add_columns(Up.name).all()": (
+            listed(names)
+        ),
+        "Kid = aliased(Item)": listed(
+            "the join repeats a row for each Kid row that matches, and the query does more "
+            "with them than `.all()` or `.first()` (which drop the repeats)"
+        ),
+        "return session.query(Item).join(Kid, Kid.parent_id == Item.id).count()": listed(
+            "the join repeats a row for each Kid row that matches, and the query does more "
+            "with them than `.all()` or `.first()` (which drop the repeats)"
+        ),
+        "Top = aliased(Item)": listed("the query reads Top, an alias of Item"),
+        "return session.query(Item).join(Item, Item.parent_id == Item.id).all()": listed(
+            "`.join(...)` joins something other than a model once (a relationship, an alias "
+            "or the same model again)"
+        ),
+        # the alias is handed on: its use is not only in the composed join
+        "Boss = aliased(Item)": why["Boss = aliased(Item)"],
+    }
+    moved = ex.files["services/a/src/mini/a/use.py"].decode()
+    compile(moved, "use.py", "exec")
+    # an alias of a read model is the read model; its key read is a read of the model
+    assert "Parent = Item\n" in moved and "aliased(Item" not in moved
+    assert (
+        ".filter(Item.parent_id.in_([_row.id for _row in Item.query.filter(Item.name == name)]))"
+        in moved
+    )
+    # the same model twice, one alias narrowing the other's read
+    assert (
+        ".filter(Item.parent_id.in_([_row.id for _row in Item.query.filter(Item.parent_id.in_("
+        "[_row.id for _row in Item.query.filter(Item.name == name)]))]))" in moved
+    )
+    assert (
+        ".filter(Note.item_id.in_([_row.id for _row in Item.query.filter(Item.parent_id.in_("
+        "[_row.id for _row in Item.query.filter(Item.name == name)]))]))" in moved
+    )
+    # an alias of this service's model is read here, as that model
+    assert (
+        ".filter(Item.id.in_([_row.item_id for _row in session.query(Note).filter("
+        "Note.text == text)]))" in moved
+    )
+    assert "Mine = aliased(Note)" in moved  # SQLAlchemy aliases this service's model
+
+
+#: the same rows in the monolith's one database and in the two services' own ones
+DATA = (
+    "ITEMS = [dict(id=1, name='root'), dict(id=2, name='a', parent_id=1),\n"
+    "         dict(id=3, name='b', parent_id=1), dict(id=4, name='x', parent_id=2),\n"
+    "         dict(id=5, name='c', parent_id=2), dict(id=6, name='d', parent_id=3),\n"
+    "         dict(id=7, name='other'), dict(id=8, name='e', parent_id=7)]\n"
+    "NOTES = [dict(id=1, item_id=4, text='t'), dict(id=2, item_id=6, text='u'),\n"
+    "         dict(id=3, item_id=2, text='t'), dict(id=4, text='t'),\n"
+    "         dict(id=5, item_id=8, text='v'), dict(id=6, item_id=5, text='u')]\n"
+)
+CALLS = (
+    "def show(session):\n"
+    "    keys = lambda rows: [n.id for n in rows]\n"
+    "    print(keys(u.children(session, 'root')), keys(u.children(session, 'a')),\n"
+    "          keys(u.children(session, 'nobody')), keys(u.grandchildren(session, 'root')))\n"
+    "    print(keys(u.under(session, 'a')), keys(u.under(session, 'root')),\n"
+    "          keys(u.under(session, 'other')), keys(u.parents(session)))\n"
+    "    print(keys(u.noted(session, 't')), keys(u.noted(session, 'u')))\n"
+)
+MONOLITH = (
+    DATA + "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import Session\n"
+    "from mini.kernel import Base\nfrom mini.a.models import Note\n"
+    "from mini.b.models import Item\nimport mini.a.use as u\n"
+    + CALLS
+    + "engine = create_engine('sqlite://')\nBase.metadata.create_all(engine)\n"
+    "with Session(engine) as s:\n"
+    "    s.add_all([Item(**i) for i in ITEMS] + [Note(**n) for n in NOTES])\n"
+    "    s.commit()\n    show(s)\n"
+)
+#: service a: its notes in its own SQLite database; b's generated models on another one,
+#: read through b's generated reader behind ``runtime.call``
+SERVICE = (
+    DATA + "import importlib.util, sys\n"
+    "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import Session, sessionmaker\n"
+    "from interservice import runtime\nfrom mini.a.models import Note\nimport mini.a.use as u\n"
+    + CALLS
+    + "spec = importlib.util.spec_from_file_location('owner', sys.argv[1])\n"
+    "owner = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(owner)\n"
+    "mine, theirs = create_engine('sqlite://'), create_engine('sqlite://')\n"
+    "Note.metadata.create_all(mine, tables=[Note.__table__])\n"
+    "owner.Base.metadata.create_all(theirs, tables=[owner.Item.__table__])\n"
+    "factory = sessionmaker(theirs)\n"
+    "with factory() as s:\n    s.add_all([owner.Item(**i) for i in ITEMS])\n    s.commit()\n"
+    "reader = runtime.reader(owner.Item, factory)\n"
+    "def call(service, endpoint, func, args, kwargs, **_):\n"
+    "    assert (service, endpoint) == ('b', '_read.Item'), (service, endpoint)\n"
+    "    body, status = runtime.dispatch(reader, {'args': args, 'kwargs': kwargs})\n"
+    "    assert status == 200, body\n    return body['result']\n"
+    "runtime.call = call\n"
+    "with Session(mine) as s:\n"
+    "    s.add_all([Note(**n) for n in NOTES])\n    s.commit()\n    show(s)\n"
+)
+
+
+def test_composed_alias_joins_return_the_rows_the_monoliths_self_joins_returned(
+    tmp_path: Path,
+) -> None:
+    """The monolith's self-joins through aliases on one database, then service a's moved code
+    on its own database with service b's generated model and reader on another: the same
+    rows."""
+    app = tmp_path / "app"
+    ex = _extract(app)
+    monolith = subprocess.run(
+        [sys.executable, "-c", MONOLITH],
+        env={**os.environ, "PYTHONPATH": str(app)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert monolith.returncode == 0, monolith.stderr
+    assert monolith.stdout.splitlines() == [
+        "[2, 3] [4, 5] [] [5, 6]",
+        "[1, 6] [3] [5] [1, 2, 3, 7]",
+        "[2, 4] [5, 6]",
+    ]
+    out = tmp_path / "out"
+    owner = out / "services" / "b" / "src" / "mini" / "b" / "models.py"
+    code = f"import sys\nsys.argv[1:] = [{str(owner)!r}]\n" + SERVICE
+    assert _run_in_service(ex, out, "a", code) == monolith.stdout
