@@ -143,10 +143,11 @@ class _Uses(cst.CSTVisitor):
         #: names bound only to ``aliased(Model)`` (joins.aliases): the model's use in that
         #: call is judged with the join chains the alias is in (``_alias_uses``)
         self.aliases = aliases or {}
-        self._alias_defs: list[tuple[int, str, str, int]] = []  # function, alias, model, line
+        #: by outermost function (0: the module): alias, model, line
+        self._alias_defs: list[tuple[int, str, str, int]] = []
         self._alias_chains: dict[tuple[int, str], list[int]] = {}  # (function, alias) -> chains
         self._alias_in_join: set[int] = set()  # ids of alias names inside a join chain
-        self._alias_loose: set[str] = set()  # aliases named outside a join chain
+        self._alias_loose: set[tuple[int, str]] = set()  # aliases named outside a join chain
         #: ids of model names inside the conditions of a read chain the owner answers
         self._served: set[int] = set()
         self.calls: list[tuple[str, str | None, int, cst.Call]] = []  # binding, attr, line, node
@@ -200,20 +201,22 @@ class _Uses(cst.CSTVisitor):
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._scopes.pop()
         self._funcs.pop()
-        self._alias_uses(id(original_node))
+        if not self._funcs:
+            self._alias_uses(id(original_node))
 
     def leave_Module(self, original_node: cst.Module) -> None:
         self._alias_uses(0)
 
     def _alias_uses(self, scope: int) -> None:
-        """The model's use in each ``Alias = aliased(Model)`` of a scope: in the join chains
-        of the scope that name the alias (converted when they are composed), else used some
-        other way (an alias named outside join chains, or in none)."""
+        """The model's use in each ``Alias = aliased(Model)`` of a scope (an outermost
+        function): in the join chains of the scope that name the alias (converted when they
+        are composed), else used some other way (an alias named outside join chains, or in
+        none)."""
         for func, alias, model, line in self._alias_defs:
             chains = self._alias_chains.get((func, alias))
             if func != scope:
                 continue
-            if chains and alias not in self._alias_loose:
+            if chains and (func, alias) not in self._alias_loose:
                 self.joined.setdefault(model, {}).setdefault(line, []).extend(chains)
             else:
                 self.others.setdefault(model, set()).add(line)
@@ -242,7 +245,7 @@ class _Uses(cst.CSTVisitor):
                         self._in_join.setdefault(id(name), index)
                     elif name.value in self.aliases:
                         self._alias_in_join.add(id(name))
-                        key = (id(self._funcs[-1]) if self._funcs else 0, name.value)
+                        key = (self._scope(), name.value)
                         self._alias_chains.setdefault(key, []).append(index)
         if isinstance(f, cst.Name) and f.value in self.names:
             self.calls.append((f.value, None, line, node))
@@ -260,7 +263,7 @@ class _Uses(cst.CSTVisitor):
     def visit_Name(self, node: cst.Name) -> None:
         if node.value in self.aliases and id(node) not in self._alias_in_join:
             if not isinstance(self.get_metadata(ParentNodeProvider, node), cst.AssignTarget):
-                self._alias_loose.add(node.value)
+                self._alias_loose.add((self._scope(), node.value))
         if node.value in self.names:
             parent = self.get_metadata(ParentNodeProvider, node)
             if isinstance(parent, (cst.ImportAlias, cst.AsName)):
@@ -269,8 +272,7 @@ class _Uses(cst.CSTVisitor):
             self.lines.setdefault(node.value, []).append(line)
             alias = self._alias_def(node)
             if alias is not None:
-                scope = id(self._funcs[-1]) if self._funcs else 0
-                self._alias_defs.append((scope, alias, node.value, line))
+                self._alias_defs.append((self._scope(), alias, node.value, line))
                 return
             parent_stmt = self.get_metadata(ParentNodeProvider, node)
             if djangoreads.model_of_class(parent_stmt, node, self._scopes):
@@ -295,6 +297,10 @@ class _Uses(cst.CSTVisitor):
                 else self.others
             )
             kind.setdefault(node.value, set()).add(line)
+
+    def _scope(self) -> int:
+        """The outermost function being visited (0: the module)."""
+        return id(self._funcs[0]) if self._funcs else 0
 
     def _alias_def(self, node: cst.Name) -> str | None:
         """The alias ``node`` is the model of, in ``Alias = aliased(node, ...)``."""

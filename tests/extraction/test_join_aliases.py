@@ -77,7 +77,10 @@ USE = (
     "def handed(session, name):\n"
     "    Boss = aliased(Item)\n"
     "    rows = session.query(Item).join(Boss, Item.parent_id == Boss.id).filter(Boss.name == name).all()\n"
-    "    return rows, Boss\n"
+    "    return rows, Boss\n\n\n"
+    "def spare():\n"
+    "    Parent = aliased(Item, name='spare')\n"
+    "    return [Parent]\n"
 )
 
 
@@ -142,6 +145,8 @@ def test_aliases_are_sides_read_by_key_and_unsound_uses_are_listed(tmp_path: Pat
         ),
         # the alias is handed on: its use is not only in the composed join
         "Boss = aliased(Item)": why["Boss = aliased(Item)"],
+        # the same name handed on in another function does not change the others
+        "Parent = aliased(Item, name='spare')": why["Parent = aliased(Item, name='spare')"],
     }
     moved = ex.files["services/a/src/mini/a/use.py"].decode()
     compile(moved, "use.py", "exec")
