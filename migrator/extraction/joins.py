@@ -26,7 +26,7 @@ import libcst as cst
 from libcst.metadata import ParentNodeProvider
 
 from migrator.extraction import queries
-from migrator.extraction.data import _class_assignments
+from migrator.extraction.data import _class_assignments, relationship_calls
 from migrator.extraction.mover import dotted
 
 #: links of a chain that join another table
@@ -44,6 +44,14 @@ class Shape:
     foreign: dict[str, tuple[str, str]]  # column -> (table, column) of its ForeignKey
     #: ``Model.query`` exists (a Flask-SQLAlchemy ``db.Model``, or a ``query`` of its own)
     queried: bool = False
+    #: relationship attribute -> its model's class name, for those joined on the foreign
+    #: key between the two tables (no ``secondary``, ``primaryjoin``, ``foreign_keys``...)
+    relations: dict[str, str] = field(default_factory=dict)
+
+
+#: keywords of ``relationship(Model, ...)`` that leave its join condition SQLAlchemy's one
+#: foreign key between the two tables
+PLAIN_RELATION = {"back_populates", "backref", "lazy", "uselist", "cascade", "passive_deletes"}
 
 
 def shape(table: str, nodes: list[cst.ClassDef]) -> Shape:
@@ -84,7 +92,16 @@ def shape(table: str, nodes: list[cst.ClassDef]) -> Shape:
                     if ref.count(".") == 1:
                         to_table, _, to_col = ref.partition(".")
                         foreign[target.value] = (to_table, to_col)
-    return Shape(table, tuple(keys), foreign, queried)
+    relations: dict[str, str] = {}
+    for node in reversed(nodes):  # a nearer class redefines it
+        for attr, (model, call) in relationship_calls(node).items():
+            plain = all(
+                a.keyword is not None and a.keyword.value in PLAIN_RELATION for a in call.args[1:]
+            )
+            relations.pop(attr, None)
+            if plain:
+                relations[attr] = model
+    return Shape(table, tuple(keys), foreign, queried, relations)
 
 
 @dataclass
@@ -219,6 +236,8 @@ class Verdict:
     end: str = ""  # the read that ends a chain on another service's model
     local: str = "{}.query"  # how this service's model is queried here (its head's way)
     remote: set[str] = field(default_factory=set)  # the joined models read models stand for
+    #: ``.join(Model.relationship)`` links (ids of their calls) -> the model they join
+    related: dict[int, str] = field(default_factory=dict)
     #: joined remote bindings -> the edge that joins them
     edges: dict[str, _Edge] = field(default_factory=dict)
     #: remote binding -> its conditions (expressions) and keyword filters
@@ -317,10 +336,12 @@ def _column(node: cst.BaseExpression) -> tuple[str, str] | None:
     return None
 
 
-def _edge(target: str, call: cst.Call, joined: list[str], ctx: Context) -> _Edge | str:
-    """How ``.join(target[, onclause])`` joins ``target`` to one of the ``joined`` models, or
-    why that is not one column equality (``many`` when ``target``'s column is not its
-    primary key: the join repeats the parent's rows)."""
+def _edge(
+    target: str, call: cst.Call, joined: list[str], ctx: Context, via: str = ""
+) -> _Edge | str:
+    """How ``.join(target[, onclause])`` joins ``target`` to one of the ``joined`` models (to
+    ``via`` for a relationship of ``via``), or why that is not one column equality (``many``
+    when ``target``'s column is not its primary key: the join repeats the parent's rows)."""
     positional = [a for a in call.args if a.keyword is None and not a.star]
     if len(positional) != len(call.args):
         return f"`.join({target}, ...)` has keyword arguments (an outer or full join)"
@@ -350,7 +371,7 @@ def _edge(target: str, call: cst.Call, joined: list[str], ctx: Context) -> _Edge
         return f"`.join({target}, ...)` has more than a model and a condition"
     # SQLAlchemy's rule: a foreign key between the model joined last and the target, else
     # between any model joined so far and the target; exactly one
-    for among in ([joined[-1]], joined):
+    for among in [[via]] if via else ([joined[-1]], joined):
         paths = _paths(target, among, ctx)
         if paths:
             break
@@ -473,14 +494,20 @@ def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None
 def _join(method: str, call: cst.Call, joined: list[str], verdict: Verdict, ctx: Context) -> str:
     """Note how one join link composes (``verdict.edges``) and the model it joins
     (``joined``), or say why it cannot."""
-    target = _target(call)
-    if target is None or target not in ctx.models or target in joined:
+    target, via = _target(call), ""
+    if target is None:
+        related = _relation(call, joined, ctx)
+        if related.startswith("`"):
+            return related
+        target, via = related, _column(call.args[0].value)[0]  # type: ignore[index]
+        verdict.related[id(call)] = target
+    if target not in ctx.models or target in joined:
         return (
             f"`.{method}(...)` joins something other than a model once "
             "(a relationship, an alias or the same model again)"
         )
     if target in ctx.remote or verdict.root:
-        edge = _edge(target, call, joined, ctx)
+        edge = _edge(target, call, joined, ctx, via)
         if isinstance(edge, str):
             return edge
         edge.outer = method == "outerjoin"
@@ -491,7 +518,7 @@ def _join(method: str, call: cst.Call, joined: list[str], verdict: Verdict, ctx:
             verdict.remote.add(target)
     elif _argument_names(call) & set(verdict.edges):
         return f"`.{method}({target}, ...)` joins a model through another service's"
-    elif len([a for a in call.args if a.keyword is None]) == 1 and verdict.edges:
+    elif len([a for a in call.args if a.keyword is None]) == 1 and verdict.edges and not via:
         return f"`.{method}({target})` could join through another service's model"
     joined.append(target)
     return ""
@@ -519,6 +546,26 @@ def _read_link(method: str, call: cst.Call, root: str, ctx: Context) -> str:
     if method == "order_by":
         return f"`.order_by(...)` of {root}'s read model names other columns than its own"
     return queries.why_stopped(method)
+
+
+def _relation(call: cst.Call, joined: list[str], ctx: Context) -> str:
+    """The model ``.join(Model.relationship)`` joins (a binding of this module), else why it
+    is not composed (starting with a backquote)."""
+    link = _column(call.args[0].value) if len(call.args) == 1 and not call.args[0].keyword else None
+    if link is None or link[0] not in joined:
+        return (
+            "`.join(...)` joins something other than a model once "
+            "(a relationship, an alias or the same model again)"
+        )
+    owner, attr = link
+    shape = ctx.shapes.get(owner)
+    model = shape.relations.get(attr) if shape else None
+    if model is None or model not in ctx.shapes:
+        return (
+            f"`.join({owner}.{attr})` joins a relationship that is not one foreign key to a "
+            "model named in this module (`secondary`, `primaryjoin`, or its model not imported)"
+        )
+    return model
 
 
 def _target(call: cst.Call) -> str | None:
@@ -616,8 +663,8 @@ def rewrite(
     out: cst.BaseExpression = head
     for method, call in links:
         args = list(call.args)
-        if method in JOIN_LINKS and _target(call) in composed:
-            target = _target(call) or ""
+        target = verdict.related.get(id(call)) or _target(call) or ""
+        if method in JOIN_LINKS and target in composed:
             edge = verdict.edges[target]
             if edge.parent in composed or edge.outer:
                 continue  # narrows its parent's read instead, or keeps every row

@@ -1,6 +1,7 @@
-"""Joins of an alias (``aliased(Model)``), of the same model twice through aliases, composed
-from key reads (``joins.py``): an alias is one more side, read by key from its model's owner;
-the composed query returns the rows the monolith's join returned."""
+"""Joins of an alias (``aliased(Model)``), of the same model twice through aliases, and of a
+relationship (``join(Model.rel)``), composed from key reads (``joins.py``): an alias is one
+more side, read by key from its model's owner, a relationship the key equality of its foreign
+key; the composed query returns the rows the monolith's join returned."""
 
 from __future__ import annotations
 
@@ -19,18 +20,23 @@ from .test_conversions import _kinds, _run_in_service
 
 KERNEL = "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n"
 OWNER = (
-    "from sqlalchemy import Column, ForeignKey, Integer, String\n\n"
+    "from sqlalchemy import Column, ForeignKey, Integer, String\n"
+    "from sqlalchemy.orm import relationship\n\n"
     "from mini.kernel import Base\n\n\n"
     "class Item(Base):\n    __tablename__ = 'items'\n"
     "    id = Column(Integer, primary_key=True)\n    name = Column(String(20))\n"
     "    parent_id = Column(Integer, ForeignKey('items.id'))\n"
+    "    children = relationship('Item')\n"
 )
 OWN = (
-    "from sqlalchemy import Column, ForeignKey, Integer, String\n\n"
+    "from sqlalchemy import Column, ForeignKey, Integer, String\n"
+    "from sqlalchemy.orm import relationship\n\n"
     "from mini.kernel import Base\n\n\n"
     "class Note(Base):\n    __tablename__ = 'notes'\n"
     "    id = Column(Integer, primary_key=True)\n"
     "    item_id = Column(Integer, ForeignKey('items.id'))\n    text = Column(String(20))\n"
+    "    item = relationship('Item', lazy='select')\n"
+    "    first = relationship('Item', primaryjoin='Note.item_id == Item.id', viewonly=True)\n"
 )
 USE = (
     "from sqlalchemy.orm import aliased\n\n"
@@ -78,6 +84,13 @@ USE = (
     "    Boss = aliased(Item)\n"
     "    rows = session.query(Item).join(Boss, Item.parent_id == Boss.id).filter(Boss.name == name).all()\n"
     "    return rows, Boss\n\n\n"
+    "def related(session, name):\n"
+    "    return session.query(Note).join(Note.item).filter(Item.name == name).order_by(Note.id).all()\n\n\n"
+    "def kids(session):\n"
+    "    Young = aliased(Item)\n"
+    "    return session.query(Item).join(Young, Item.children).all()\n\n\n"
+    "def first(session):\n"
+    "    return session.query(Note).join(Note.first).filter(Item.name == 'a').all()\n\n\n"
     "def spare():\n"
     "    Parent = aliased(Item, name='spare')\n"
     "    return [Parent]\n"
@@ -117,6 +130,8 @@ def test_aliases_are_sides_read_by_key_and_unsound_uses_are_listed(tmp_path: Pat
         ".join(Mine, Mine.item_id == Item.id)",
         ".filter(Grand.name == name, Item.name != 'x')",
         "return session.query(Item).join(Child, Child.parent_id == Item.id).order_by(Item.id).all()",
+        # a relationship joins on its foreign key
+        "return session.query(Note).join(Note.item).filter(Item.name == name).order_by(Note.id).all()",
     ):
         assert kinds[line] == ("model", True), line
     why = {
@@ -145,6 +160,14 @@ def test_aliases_are_sides_read_by_key_and_unsound_uses_are_listed(tmp_path: Pat
         ),
         # the alias is handed on: its use is not only in the composed join
         "Boss = aliased(Item)": why["Boss = aliased(Item)"],
+        "Young = aliased(Item)": listed(
+            kid := "the condition that joins Young is not one key equality"
+        ),
+        "return session.query(Item).join(Young, Item.children).all()": listed(kid),
+        "return session.query(Note).join(Note.first).filter(Item.name == 'a').all()": listed(
+            "`.join(Note.first)` joins a relationship that is not one foreign key to a model "
+            "named in this module (`secondary`, `primaryjoin`, or its model not imported)"
+        ),
         # the same name handed on in another function does not change the others
         "Parent = aliased(Item, name='spare')": why["Parent = aliased(Item, name='spare')"],
     }
@@ -171,6 +194,10 @@ def test_aliases_are_sides_read_by_key_and_unsound_uses_are_listed(tmp_path: Pat
         "Note.text == text)]))" in moved
     )
     assert "Mine = aliased(Note)" in moved  # SQLAlchemy aliases this service's model
+    assert (
+        "return session.query(Note).filter(Note.item_id.in_([_row.id for _row in "
+        "Item.query.filter(Item.name == name)])).order_by(Note.id).all()" in moved
+    )
 
 
 #: the same rows in the monolith's one database and in the two services' own ones
@@ -190,7 +217,8 @@ CALLS = (
     "          keys(u.children(session, 'nobody')), keys(u.grandchildren(session, 'root')))\n"
     "    print(keys(u.under(session, 'a')), keys(u.under(session, 'root')),\n"
     "          keys(u.under(session, 'other')), keys(u.parents(session)))\n"
-    "    print(keys(u.noted(session, 't')), keys(u.noted(session, 'u')))\n"
+    "    print(keys(u.noted(session, 't')), keys(u.noted(session, 'u')),\n"
+    "          keys(u.related(session, 'a')), keys(u.related(session, 'x')))\n"
 )
 MONOLITH = (
     DATA + "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import Session\n"
@@ -246,7 +274,7 @@ def test_composed_alias_joins_return_the_rows_the_monoliths_self_joins_returned(
     assert monolith.stdout.splitlines() == [
         "[2, 3] [4, 5] [] [5, 6]",
         "[1, 6] [3] [5] [1, 2, 3, 7]",
-        "[2, 4] [5, 6]",
+        "[2, 4] [5, 6] [3] [1]",
     ]
     out = tmp_path / "out"
     owner = out / "services" / "b" / "src" / "mini" / "b" / "models.py"
