@@ -343,8 +343,9 @@ def _edge(
     ``via`` for a relationship of ``via``), or why that is not one column equality (``many``
     when ``target``'s column is not its primary key: the join repeats the parent's rows)."""
     positional = [a for a in call.args if a.keyword is None and not a.star]
-    if len(positional) != len(call.args):
-        return f"`.join({target}, ...)` has keyword arguments (an outer or full join)"
+    flags = [a for a in call.args if a.keyword is not None and a.keyword.value == "isouter"]
+    if len(positional) + len(flags) != len(call.args) or _outer(call) is None:
+        return f"`.join({target}, ...)` has keyword arguments (a full join)"
     tshape = ctx.shapes.get(target)
     if tshape is None:
         return f"the table of {target} is not known"
@@ -473,12 +474,10 @@ def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None
         )
     for target, edge in verdict.edges.items():
         narrowed = verdict.conditions.get(target) or verdict.keywords.get(target)
-        if edge.outer and (
-            edge.many or narrowed or any(e.parent == target for e in verdict.edges.values())
-        ):
+        if edge.outer and (narrowed or any(e.parent == target for e in verdict.edges.values())):
             return Verdict(
                 f"`.outerjoin({target}, ...)` keeps rows without a {target} row (only an outer "
-                "join of one row at most, named nowhere else, is left out)"
+                "join named nowhere else is left out)"
             )
     many = sorted(t for t, e in verdict.edges.items() if e.many)
     if verdict.root and not verdict.end and many:
@@ -510,7 +509,7 @@ def _join(method: str, call: cst.Call, joined: list[str], verdict: Verdict, ctx:
         edge = _edge(target, call, joined, ctx, via)
         if isinstance(edge, str):
             return edge
-        edge.outer = method == "outerjoin"
+        edge.outer = method == "outerjoin" or bool(_outer(call))
         if target in ctx.local and verdict.local == "{}.query" and not ctx.shapes[target].queried:
             return f"{target}, this service's model, has no `{target}.query` to read its keys with"
         verdict.edges[target] = edge
@@ -566,6 +565,15 @@ def _relation(call: cst.Call, joined: list[str], ctx: Context) -> str:
             "model named in this module (`secondary`, `primaryjoin`, or its model not imported)"
         )
     return model
+
+
+def _outer(call: cst.Call) -> bool | None:
+    """``.join(..., isouter=True)``: an outer join like ``.outerjoin(...)`` (None: not said
+    with a literal)."""
+    flags = [a.value for a in call.args if a.keyword is not None and a.keyword.value == "isouter"]
+    if any(not (isinstance(f, cst.Name) and f.value in ("True", "False")) for f in flags):
+        return None
+    return any(f.value == "True" for f in flags)  # type: ignore[attr-defined]
 
 
 def _target(call: cst.Call) -> str | None:

@@ -91,6 +91,13 @@ USE = (
     "    return session.query(Item).join(Young, Item.children).all()\n\n\n"
     "def first(session):\n"
     "    return session.query(Note).join(Note.first).filter(Item.name == 'a').all()\n\n\n"
+    "def every(session):\n"
+    "    Sub = aliased(Item)\n"
+    "    return session.query(Item).outerjoin(Sub, Sub.parent_id == Item.id).order_by(Item.id).all()\n\n\n"
+    "def flagged(session):\n"
+    "    return session.query(Note).join(Item, Note.item_id == Item.id, isouter=True).order_by(Note.id).all()\n\n\n"
+    "def narrowed(session):\n"
+    "    return session.query(Note).join(Item, Note.item_id == Item.id, isouter=True).filter(Item.name == 'a').all()\n\n\n"
     "def spare():\n"
     "    Parent = aliased(Item, name='spare')\n"
     "    return [Parent]\n"
@@ -130,6 +137,11 @@ def test_aliases_are_sides_read_by_key_and_unsound_uses_are_listed(tmp_path: Pat
         ".join(Mine, Mine.item_id == Item.id)",
         ".filter(Grand.name == name, Item.name != 'x')",
         "return session.query(Item).join(Child, Child.parent_id == Item.id).order_by(Item.id).all()",
+        # an outer join named nowhere else keeps every row: left out (its repeats dropped
+        # by `.all()`), `isouter=True` like `outerjoin`
+        "Sub = aliased(Item)",
+        "return session.query(Item).outerjoin(Sub, Sub.parent_id == Item.id).order_by(Item.id).all()",
+        "return session.query(Note).join(Item, Note.item_id == Item.id, isouter=True).order_by(Note.id).all()",
         # a relationship joins on its foreign key
         "return session.query(Note).join(Note.item).filter(Item.name == name).order_by(Note.id).all()",
     ):
@@ -168,6 +180,10 @@ def test_aliases_are_sides_read_by_key_and_unsound_uses_are_listed(tmp_path: Pat
             "`.join(Note.first)` joins a relationship that is not one foreign key to a model "
             "named in this module (`secondary`, `primaryjoin`, or its model not imported)"
         ),
+        "return session.query(Note).join(Item, Note.item_id == Item.id, isouter=True).filter(Item.name == 'a').all()": listed(
+            "`.outerjoin(Item, ...)` keeps rows without a Item row (only an outer join named "
+            "nowhere else is left out)"
+        ),
         # the same name handed on in another function does not change the others
         "Parent = aliased(Item, name='spare')": why["Parent = aliased(Item, name='spare')"],
     }
@@ -194,6 +210,8 @@ def test_aliases_are_sides_read_by_key_and_unsound_uses_are_listed(tmp_path: Pat
         "Note.text == text)]))" in moved
     )
     assert "Mine = aliased(Note)" in moved  # SQLAlchemy aliases this service's model
+    assert "return Item.query.order_by(Item.id).all()" in moved
+    assert "return session.query(Note).order_by(Note.id).all()" in moved
     assert (
         "return session.query(Note).filter(Note.item_id.in_([_row.id for _row in "
         "Item.query.filter(Item.name == name)])).order_by(Note.id).all()" in moved
@@ -219,6 +237,7 @@ CALLS = (
     "          keys(u.under(session, 'other')), keys(u.parents(session)))\n"
     "    print(keys(u.noted(session, 't')), keys(u.noted(session, 'u')),\n"
     "          keys(u.related(session, 'a')), keys(u.related(session, 'x')))\n"
+    "    print(keys(u.every(session)), keys(u.flagged(session)))\n"
 )
 MONOLITH = (
     DATA + "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import Session\n"
@@ -275,6 +294,7 @@ def test_composed_alias_joins_return_the_rows_the_monoliths_self_joins_returned(
         "[2, 3] [4, 5] [] [5, 6]",
         "[1, 6] [3] [5] [1, 2, 3, 7]",
         "[2, 4] [5, 6] [3] [1]",
+        "[1, 2, 3, 4, 5, 6, 7, 8] [1, 2, 3, 4, 5, 6]",
     ]
     out = tmp_path / "out"
     owner = out / "services" / "b" / "src" / "mini" / "b" / "models.py"

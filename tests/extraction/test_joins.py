@@ -158,8 +158,8 @@ def test_joins_narrowed_by_the_owners_keys_are_converted_and_unsound_ones_listed
                 "(only conditions on them can be composed)"
             ),
             "return session.query(Note).outerjoin(Item).filter(Item.name == 'x').all()": (
-                "`.outerjoin(Item, ...)` keeps rows without a Item row (only an outer join of "
-                "one row at most, named nowhere else, is left out)"
+                "`.outerjoin(Item, ...)` keeps rows without a Item row (only an outer join "
+                "named nowhere else is left out)"
             ),
             "return session.query(Kind).join(Item, Item.kind_id == Kind.id).count()": (
                 "the join repeats a row for each Item row that matches, and the query does more "
