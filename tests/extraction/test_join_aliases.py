@@ -5,20 +5,14 @@ key; the composed query returns the rows the monolith's join returned."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from migrator.extraction import build_extraction
 from migrator.extraction.joins import listed
 from migrator.extraction.queries import why_stopped
-from migrator.plan import plan_from_dict
 
-from .conftest import mini_packages
-from .test_conversions import _kinds, _run_in_service
+from .test_conversions import _kinds
+from .test_joins import _extract, _in_service_a, _monolith
 
-KERNEL = "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n"
 OWNER = (
     "from sqlalchemy import Column, ForeignKey, Integer, String\n"
     "from sqlalchemy.orm import relationship\n\n"
@@ -104,27 +98,8 @@ USE = (
 )
 
 
-def _extract(root: Path):  # noqa: ANN202 - Extraction
-    pkg = mini_packages(root)
-    (pkg / "kernel.py").write_text(KERNEL)
-    (pkg / "b" / "models.py").write_text(OWNER)
-    (pkg / "a" / "models.py").write_text(OWN)
-    (pkg / "a" / "use.py").write_text(USE)
-    plan = plan_from_dict(
-        {
-            "version": 1,
-            "services": {
-                "a": {"modules": ["mini.a", "mini.a.models", "mini.a.use"], "tables": ["notes"]},
-                "b": {"modules": ["mini.b", "mini.b.models"], "tables": ["items"]},
-            },
-            "shared_kernel": {"modules": ["mini", "mini.kernel"]},
-        }
-    )
-    return build_extraction(plan, None, root)
-
-
 def test_aliases_are_sides_read_by_key_and_unsound_uses_are_listed(tmp_path: Path) -> None:
-    ex = _extract(tmp_path / "app")
+    ex = _extract(tmp_path / "app", OWNER, OWN, USE, "items")
     kinds = _kinds(ex, "mini/a/use.py", USE)
     for line in (
         "Parent = aliased(Item, name='parent')",  # its alias is only in composed joins
@@ -252,15 +227,10 @@ MONOLITH = (
 #: service a: its notes in its own SQLite database; b's generated models on another one,
 #: read through b's generated reader behind ``runtime.call``
 SERVICE = (
-    DATA + "import importlib.util, sys\n"
-    "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import Session, sessionmaker\n"
-    "from interservice import runtime\nfrom mini.a.models import Note\nimport mini.a.use as u\n"
+    DATA + "from sqlalchemy.orm import Session, sessionmaker\n"
+    "from interservice import runtime\nimport mini.a.use as u\n"
     + CALLS
-    + "spec = importlib.util.spec_from_file_location('owner', sys.argv[1])\n"
-    "owner = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(owner)\n"
-    "mine, theirs = create_engine('sqlite://'), create_engine('sqlite://')\n"
-    "Note.metadata.create_all(mine, tables=[Note.__table__])\n"
-    "owner.Base.metadata.create_all(theirs, tables=[owner.Item.__table__])\n"
+    + "owner.Base.metadata.create_all(theirs, tables=[owner.Item.__table__])\n"
     "factory = sessionmaker(theirs)\n"
     "with factory() as s:\n    s.add_all([owner.Item(**i) for i in ITEMS])\n    s.commit()\n"
     "reader = runtime.reader(owner.Item, factory)\n"
@@ -281,22 +251,12 @@ def test_composed_alias_joins_return_the_rows_the_monoliths_self_joins_returned(
     on its own database with service b's generated model and reader on another: the same
     rows."""
     app = tmp_path / "app"
-    ex = _extract(app)
-    monolith = subprocess.run(
-        [sys.executable, "-c", MONOLITH],
-        env={**os.environ, "PYTHONPATH": str(app)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert monolith.returncode == 0, monolith.stderr
-    assert monolith.stdout.splitlines() == [
+    ex = _extract(app, OWNER, OWN, USE, "items")
+    monolith = _monolith(app, MONOLITH)
+    assert monolith.splitlines() == [
         "[2, 3] [4, 5] [] [5, 6]",
         "[1, 6] [3] [5] [1, 2, 3, 7]",
         "[2, 4] [5, 6] [3] [1]",
         "[1, 2, 3, 4, 5, 6, 7, 8] [1, 2, 3, 4, 5, 6]",
     ]
-    out = tmp_path / "out"
-    owner = out / "services" / "b" / "src" / "mini" / "b" / "models.py"
-    code = f"import sys\nsys.argv[1:] = [{str(owner)!r}]\n" + SERVICE
-    assert _run_in_service(ex, out, "a", code) == monolith.stdout
+    assert _in_service_a(ex, tmp_path / "out", SERVICE) == monolith
