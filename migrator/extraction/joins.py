@@ -619,13 +619,18 @@ class _Renamed(cst.CSTTransformer):
 
     def __init__(self, alias: str, model: str) -> None:
         self.alias, self.model = alias, model
+        self.kept: set[int] = set()  # attribute and keyword names (not the alias)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self.kept.add(id(node.attr))
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        self.kept.add(id(node.keyword))
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
-        return (
-            updated_node.with_changes(value=self.model)
-            if updated_node.value == self.alias
-            else updated_node
-        )
+        if original_node.value != self.alias or id(original_node) in self.kept:
+            return updated_node
+        return updated_node.with_changes(value=self.model)
 
 
 def _keys(binding: str, verdict: Verdict, aliases: dict[str, str]) -> str | None:

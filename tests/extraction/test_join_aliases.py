@@ -63,6 +63,10 @@ USE = (
     "    return (\n        session.query(Item)\n"
     "        .join(Mine, Mine.item_id == Item.id)\n"
     "        .filter(Mine.text == text)\n        .order_by(Item.id)\n        .all()\n    )\n\n\n"
+    "def tagged(session, opts):\n"
+    "    Mine = aliased(Note)\n"
+    "    return (\n        session.query(Item).join(Mine, Mine.item_id == Item.id)\n"
+    "        .filter(Mine.text == opts.Mine).order_by(Item.id).all()\n    )\n\n\n"
     "def labelled(session):\n"
     "    Up = aliased(Item)\n"
     "    return session.query(Item).join(Up, Item.parent_id == Up.id).add_columns(Up.name).all()\n\n\n"
@@ -185,6 +189,7 @@ def test_aliases_are_sides_read_by_key_and_unsound_uses_are_listed(tmp_path: Pat
         "Note.text == text)]))" in moved
     )
     assert "Mine = aliased(Note)" in moved  # SQLAlchemy aliases this service's model
+    assert "session.query(Note).filter(Note.text == opts.Mine)" in moved  # not its attribute
     assert "return Item.query.order_by(Item.id).all()" in moved
     assert "return session.query(Note).order_by(Note.id).all()" in moved
     assert (
@@ -204,6 +209,7 @@ DATA = (
     "         dict(id=5, item_id=8, text='v'), dict(id=6, item_id=5, text='u')]\n"
 )
 CALLS = (
+    "import types\n"
     "def show(session):\n"
     "    keys = lambda rows: [n.id for n in rows]\n"
     "    print(keys(u.children(session, 'root')), keys(u.children(session, 'a')),\n"
@@ -212,7 +218,8 @@ CALLS = (
     "          keys(u.under(session, 'other')), keys(u.parents(session)))\n"
     "    print(keys(u.noted(session, 't')), keys(u.noted(session, 'u')),\n"
     "          keys(u.related(session, 'a')), keys(u.related(session, 'x')))\n"
-    "    print(keys(u.every(session)), keys(u.flagged(session)))\n"
+    "    print(keys(u.every(session)), keys(u.flagged(session)),\n"
+    "          keys(u.tagged(session, types.SimpleNamespace(Mine='u'))))\n"
 )
 MONOLITH = (
     DATA + "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import Session\n"
@@ -257,6 +264,6 @@ def test_composed_alias_joins_return_the_rows_the_monoliths_self_joins_returned(
         "[2, 3] [4, 5] [] [5, 6]",
         "[1, 6] [3] [5] [1, 2, 3, 7]",
         "[2, 4] [5, 6] [3] [1]",
-        "[1, 2, 3, 4, 5, 6, 7, 8] [1, 2, 3, 4, 5, 6]",
+        "[1, 2, 3, 4, 5, 6, 7, 8] [1, 2, 3, 4, 5, 6] [5, 6]",
     ]
     assert _in_service_a(ex, tmp_path / "out", SERVICE) == monolith
