@@ -218,8 +218,13 @@ class _Uses(cst.CSTVisitor):
                 continue
             if chains and (func, alias) not in self._alias_loose:
                 self.joined.setdefault(model, {}).setdefault(line, []).extend(chains)
-            else:
-                self.others.setdefault(model, set()).add(line)
+                continue
+            self.others.setdefault(model, set()).add(line)
+            self.why.setdefault(
+                line,
+                f"the alias {alias} of {model} is used outside the query chains with joins "
+                "(only an alias named in joins composed from key reads is read from the owner)",
+            )
 
     def visit_Call(self, node: cst.Call) -> None:
         f = node.func
