@@ -70,7 +70,7 @@ class Entry:
     """What a client module provides under one name."""
 
     name: str
-    kind: str  # "function" | "class" | "value" | "copy" | "read-model" | "unavailable"
+    kind: str  # "function" | "effect" | "class" | "value" | "copy" | "read-model" | "unavailable"
     reason: str = ""
     model: str | None = None
     idempotent: bool = False
@@ -138,6 +138,7 @@ class _Uses(cst.CSTVisitor):
         #: ids of model names inside the conditions of a read chain the owner answers
         self._served: set[int] = set()
         self.calls: list[tuple[str, str | None, int, cst.Call]] = []  # binding, attr, line, node
+        self.dropped: set[int] = set()  # ids of those calls whose result nothing uses
         self.attrs: dict[str, set[str]] = {}
         self.lines: dict[str, list[int]] = {}
         self.reads: dict[str, set[int]] = {}  # lines where the name heads a read-model query
@@ -219,6 +220,12 @@ class _Uses(cst.CSTVisitor):
             and f.value.value in self.names
         ):
             self.calls.append((f.value.value, f.attr.value, line, node))
+        else:
+            return
+        if isinstance(above, cst.Await):  # ``await f(...)`` as a statement drops it too
+            above = self.get_metadata(ParentNodeProvider, above, None)
+        if isinstance(above, cst.Expr):
+            self.dropped.add(id(node))
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if isinstance(node.value, cst.Name) and node.value.value in self.names:
@@ -973,9 +980,13 @@ class Analyzer:
             ]
             owner = self.owner_of(tm, tn) or "?"
             verdict = self._call_verdict(f"{tm}:{tn}", call, module)
-            if entry.kind == "function" and not verdict.ok:
+            if entry.kind == EFFECT and id(call) not in uses.dropped:
+                # its client gives back nothing, which this caller would take for the result
+                entry.kind = "unavailable"
+                entry.reason += f"; {rel}:{line} uses the result"
+            if entry.kind in ("function", EFFECT) and not verdict.ok:
                 entry.kind, entry.reason, entry.model = "unavailable", verdict.reason, verdict.model
-            converted = entry.kind in ("function", "copy")
+            converted = entry.kind in CALLED
             reason = (
                 entry.reason
                 if entry.kind == "copy"
@@ -1016,7 +1027,7 @@ class Analyzer:
                     if (
                         client.target_module == c.callee.split(":")[0]
                         and e
-                        and e.kind not in ("function", "copy")
+                        and e.kind not in CALLED
                     ):
                         c.converted, c.reason = False, e.reason
 
@@ -1282,9 +1293,22 @@ class Analyzer:
                         if pname == "return" or pname in self._requests.params(info.functions[tn])
                         else (None, "")
                     )
-                    return copy or Entry(
-                        tn, "unavailable", f"{what}: {v.reason}{why}", model=v.model
-                    )
+                    if copy is not None:
+                        return copy
+                    if pname == "return" and all(
+                        w.ok for p, w in sig.items() if p != "return"
+                    ):  # served for what it does: converted where callers drop the result
+                        return Entry(
+                            tn,
+                            EFFECT,
+                            f"{what}: {v.reason}{why}",
+                            model=v.model,
+                            idempotent=self.classifier.idempotent(
+                                info.functions[tn], self.writers, key
+                            ),
+                            injected=self.injected(key),
+                        )
+                    return Entry(tn, "unavailable", f"{what}: {v.reason}{why}", model=v.model)
             return Entry(
                 tn,
                 "function",
@@ -1461,6 +1485,11 @@ class Analyzer:
         return not (uses.read or uses.set_attrs or uses.written)
 
 
+#: a function whose result cannot cross, served for what it does: its client sends the call
+#: and gives back None, so every call the caller makes of it must drop the result
+EFFECT = "effect"
+#: entries whose calls are converted
+CALLED = ("function", "copy", EFFECT)
 #: how ``Analyzer.row_verdict`` says that a value is a row of the callee's own model
 ROW_REASON = "a row of"
 #: ... and that a result is a row of a third service's model (a ReadRow in the callee)
