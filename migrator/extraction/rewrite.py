@@ -979,7 +979,7 @@ class Analyzer:
                 attr or ref.binding if ref.target_name is None else tn
             ]
             owner = self.owner_of(tm, tn) or "?"
-            verdict = self._call_verdict(f"{tm}:{tn}", call, module)
+            verdict = self._call_verdict(f"{tm}:{tn}", call, module, id(call) in uses.dropped)
             if entry.kind == EFFECT and id(call) not in uses.dropped:
                 # its client gives back nothing, which this caller would take for the result
                 entry.kind = "unavailable"
@@ -1406,7 +1406,10 @@ class Analyzer:
                         self._dependencies.add(self.tree.resolve(i.module, i.name))
         return (module, name) in self._dependencies
 
-    def _call_verdict(self, key: str, call: cst.Call, module: str) -> Verdict:
+    def _call_verdict(
+        self, key: str, call: cst.Call, module: str, dropped: bool = False
+    ) -> Verdict:
+        """Can this call cross? ``dropped``: nothing uses its result."""
         if key not in self.interface:
             return Verdict(False, f"{key} is not in the plan's interface")
         mod, name = key.split(":")
@@ -1450,7 +1453,7 @@ class Analyzer:
                 continue  # taken for a row, but the callee reads it as a mapping
             if not v.ok:
                 return Verdict(False, f"argument {param.name!r}: {v.reason}", v.model)
-        return self._given_back(func, sig["return"], call, module)
+        return OK if dropped else self._given_back(func, sig["return"], call, module)
 
     def _given_back(
         self, func: FunctionInfo, result: Verdict, call: cst.Call, module: str

@@ -35,6 +35,11 @@ def reindex(doc_id):
 
 async def arefresh(doc_id):
     return Engine().add(doc_id)
+
+
+def narrow(criterions):
+    Engine().add(criterions)
+    return criterions
 """
 DROPS = """from mini.b import index
 
@@ -47,6 +52,11 @@ def update(doc_id):
 async def touch(doc_id):
     await index.arefresh(doc_id)
     return "touched"
+
+
+def count(criteria):
+    index.narrow(criteria)
+    return "counted"
 """
 USES = """from mini.b import index
 
@@ -58,6 +68,10 @@ def update(doc_id):
 
 def handle(doc_id):
     return index.reindex(doc_id)
+
+
+def count(criteria):
+    return index.narrow(criteria)
 """
 PLAN = {
     "version": 1,
@@ -65,7 +79,7 @@ PLAN = {
         "a": {"modules": ["mini.a", "mini.a.views"]},
         "b": {
             "modules": ["mini.b", "mini.b.engine", "mini.b.index"],
-            "interface": ["mini.b.index:reindex", "mini.b.index:arefresh"],
+            "interface": ["mini.b.index:reindex", "mini.b.index:arefresh", "mini.b.index:narrow"],
         },
     },
     "shared_kernel": {"modules": ["mini"]},
@@ -83,7 +97,9 @@ def _extract(tmp_path: Path, views: str):  # noqa: ANN202 - Extraction
 def test_a_call_that_drops_a_result_no_one_can_send_is_converted(tmp_path: Path) -> None:
     ex = _extract(tmp_path, DROPS)
     calls = [(c.line, c.converted, c.reason) for c in ex.calls]
-    assert calls == [(5, True, ""), (10, True, "")], calls
+    assert calls[:2] == [(5, True, ""), (10, True, "")], calls
+    # a function giving back its argument: only where the result is used must it be data
+    assert calls[2:] == [(15, True, "")], calls
     client = text(ex, "services/a/src/interservice/b_index.py")
     assert "drop=True" in client
     out = _run_in_service(
@@ -115,8 +131,10 @@ def test_the_owner_runs_it_and_sends_no_result_when_told_the_caller_drops_it() -
 
 def test_a_caller_that_uses_the_result_keeps_all_its_calls_of_it_listed(tmp_path: Path) -> None:
     ex = _extract(tmp_path, USES)
-    calls = [(c.line, c.converted) for c in ex.calls if c.callee.endswith(":reindex")]
-    assert calls == [(5, False), (10, False)], calls
+    calls = [(c.line, c.converted) for c in ex.calls]
+    assert calls == [(5, False), (10, False), (14, False)], calls
     reasons = {c.reason for c in ex.calls if c.callee.endswith(":reindex")}
     assert all("mini/a/views.py:10 uses the result" in r for r in reasons), reasons
+    narrow = next(c.reason for c in ex.calls if c.callee.endswith(":narrow"))
+    assert "the argument given for 'criterions': cannot tell what 'criteria' holds" in narrow
     assert "drop=True" not in text(ex, "services/a/src/interservice/b_index.py")
