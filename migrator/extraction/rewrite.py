@@ -920,9 +920,9 @@ class Analyzer:
             if ref.target_name is None:
                 for used in sorted(uses.attrs.get(binding, ())):
                     tm, tn = self.tree.resolve(ref.target_module, used)
-                    self._entry(out, service, ref.target_module, used, (tm, tn))
+                    self.add_entry(out, service, ref.target_module, used, (tm, tn))
             else:
-                self._entry(
+                self.add_entry(
                     out,
                     service,
                     ref.target_module,
@@ -979,7 +979,7 @@ class Analyzer:
                 attr or ref.binding if ref.target_name is None else tn
             ]
             owner = self.owner_of(tm, tn) or "?"
-            verdict = self._call_verdict(f"{tm}:{tn}", call, module, id(call) in uses.dropped)
+            verdict = self.call_verdict(f"{tm}:{tn}", call, module, id(call) in uses.dropped)
             if entry.kind == EFFECT and id(call) not in uses.dropped:
                 # its client gives back nothing, which this caller would take for the result
                 entry.kind = "unavailable"
@@ -1223,7 +1223,7 @@ class Analyzer:
                 spans.append((node.line - len(node.node.decorators), end))
         return lambda line: any(a <= line <= b for a, b in spans)
 
-    def _entry(
+    def add_entry(
         self,
         out: ServiceRefs,
         service: str,
@@ -1231,6 +1231,8 @@ class Analyzer:
         name: str,
         target: tuple[str, str | None],
     ) -> None:
+        """Give ``out``'s client of ``client_mod`` an entry for ``name`` (the function, class
+        or value ``target`` it stands for), classified once."""
         tm, tn = target
         owner = self.owner_of(tm, tn) or self.owner_of(client_mod, name) or "?"
         client = out.clients.get(client_mod)
@@ -1406,9 +1408,7 @@ class Analyzer:
                         self._dependencies.add(self.tree.resolve(i.module, i.name))
         return (module, name) in self._dependencies
 
-    def _call_verdict(
-        self, key: str, call: cst.Call, module: str, dropped: bool = False
-    ) -> Verdict:
+    def call_verdict(self, key: str, call: cst.Call, module: str, dropped: bool = False) -> Verdict:
         """Can this call cross? ``dropped``: nothing uses its result."""
         if key not in self.interface:
             return Verdict(False, f"{key} is not in the plan's interface")
