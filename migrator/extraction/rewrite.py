@@ -17,7 +17,7 @@ service code are guarded with ``try/except ImportError`` instead.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -151,7 +151,7 @@ class _Uses(cst.CSTVisitor):
         #: the attribute read of its result at once or None)
         self.methods: dict[str, dict[int, list[Method]]] = {}
         #: the last call of each read chain: (its method, "", the call, attribute read at once)
-        self.read_ends: dict[str, dict[int, list[Method]]] = {}
+        self.read_ends: dict[str, dict[int, list[queries.End]]] = {}
         #: lines where a Django read chain calls a method of the model's own manager (its
         #: name and the call)
         self.custom: dict[str, dict[int, list[tuple[str, cst.Call]]]] = {}
@@ -163,7 +163,7 @@ class _Uses(cst.CSTVisitor):
         self.join_after: list[str | None] = []  # the attribute read of each chain's result
         #: the reads (and the model's names in the refinements) of the variable a chain is
         #: kept in, where only refined and read (joins.variable)
-        self.join_vars: list[tuple[list[Method], list[cst.Name]] | None] = []
+        self.join_vars: list[tuple[list[queries.End], list[cst.Name]] | None] = []
         self.joined: dict[str, dict[int, list[int]]] = {}
         self._in_join: dict[int, int] = {}  # id of a name node -> its chain's index
         self._scopes: list[str] = []  # "class" | "function" | "route", innermost last
@@ -283,7 +283,7 @@ class _Uses(cst.CSTVisitor):
 
     def _query_variable(
         self, assign: cst.CSTNode | None, binding: str
-    ) -> tuple[list[Method], list[cst.Name]] | None:
+    ) -> tuple[list[queries.End], list[cst.Name]] | None:
         """``assign`` binds a read query of ``binding`` to a variable of the enclosing
         function that holds only that query (queries.query_variable)."""
         return queries.kept_in(
@@ -606,7 +606,9 @@ class Analyzer:
             verdict.model,
         )
 
-    def _row_misuse(self, module: str, call: cst.Call, model: str, writable: bool = False) -> str:
+    def _row_misuse(
+        self, module: str, call: cst.BaseExpression, model: str, writable: bool = False
+    ) -> str:
         """Why the caller cannot have a read-only copy of the row ``call`` returns ('' when
         it only reads columns of it): the name it is bound to in the calling function is
         changed, written or asked for more than the columns the owner sends."""
@@ -1141,7 +1143,9 @@ class Analyzer:
             noted[method] = (where, "", "", properties.HELPER)
         return True
 
-    def _rows_read(self, module: str, out: ServiceRefs, ref: Ref, ends: list[Method]) -> bool:
+    def _rows_read(
+        self, module: str, out: ServiceRefs, ref: Ref, ends: Sequence[queries.End]
+    ) -> bool:
         """The rows these reads give are only read for their columns: an attribute right
         after the read, or through the names they are bound to in the calling function."""
         entry = self._model_entry(out, ref)
@@ -1155,8 +1159,10 @@ class Analyzer:
                 if read not in self._columns(entry.model):
                     self._related = {}
                     return False
-            elif op in djangoreads.QUERYSET_STEPS and self._queryset_misuse(
-                module, call, entry.model
+            elif (
+                op in djangoreads.QUERYSET_STEPS
+                and isinstance(call, cst.Call)
+                and self._queryset_misuse(module, call, entry.model)
             ):
                 self._related = {}
                 return False
@@ -1539,13 +1545,19 @@ def _django_columns(node: cst.ClassDef, translated: bool = True) -> set[str]:
     return out | {"id", "pk"} if out else out
 
 
-def _enclosing(module: cst.Module, call: cst.Call) -> cst.FunctionDef | None:
-    """The innermost function of ``module`` whose body holds ``call`` (the same node)."""
+def _enclosing(module: cst.Module, call: cst.BaseExpression) -> cst.FunctionDef | None:
+    """The innermost function of ``module`` whose body holds ``call`` (the same node: a call,
+    or a query variable looped over)."""
     found: list[cst.FunctionDef] = []
 
     class _Find(cst.CSTVisitor):
         def __init__(self) -> None:
             self.stack: list[cst.FunctionDef] = []
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if node is call and self.stack:
+                found.append(self.stack[-1])
+            return super().on_visit(node)
 
         def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
             self.stack.append(node)
@@ -1553,16 +1565,13 @@ def _enclosing(module: cst.Module, call: cst.Call) -> cst.FunctionDef | None:
         def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
             self.stack.pop()
 
-        def visit_Call(self, node: cst.Call) -> None:
-            if node is call and self.stack:
-                found.append(self.stack[-1])
-
     module.visit(_Find())
     return found[0] if found else None
 
 
-def _bound_to(func: cst.FunctionDef, call: cst.Call) -> set[str]:
-    """Names ``call``'s result is bound to in ``func``: ``x = call(...)``, ``for x in call(...)``."""
+def _bound_to(func: cst.FunctionDef, call: cst.BaseExpression) -> set[str]:
+    """Names ``call``'s result is bound to in ``func``: ``x = call(...)``, ``for x in call(...)``
+    (a row each), ``[... for x in call(...)]``."""
     names: set[str] = set()
 
     class _Bind(cst.CSTVisitor):
@@ -1575,6 +1584,10 @@ def _bound_to(func: cst.FunctionDef, call: cst.Call) -> set[str]:
                 names.add(node.target.value)
 
         def visit_For(self, node: cst.For) -> None:
+            if node.iter is call and isinstance(node.target, cst.Name):
+                names.add(node.target.value)
+
+        def visit_CompFor(self, node: cst.CompFor) -> None:
             if node.iter is call and isinstance(node.target, cst.Name):
                 names.add(node.target.value)
 
