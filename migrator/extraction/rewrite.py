@@ -17,7 +17,7 @@ service code are guarded with ``try/except ImportError`` instead.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -70,7 +70,7 @@ class Entry:
     """What a client module provides under one name."""
 
     name: str
-    kind: str  # "function" | "class" | "value" | "copy" | "read-model" | "unavailable"
+    kind: str  # "function" | "effect" | "class" | "value" | "copy" | "read-model" | "unavailable"
     reason: str = ""
     model: str | None = None
     idempotent: bool = False
@@ -151,6 +151,7 @@ class _Uses(cst.CSTVisitor):
         #: ids of model names inside the conditions of a read chain the owner answers
         self._served: set[int] = set()
         self.calls: list[tuple[str, str | None, int, cst.Call]] = []  # binding, attr, line, node
+        self.dropped: set[int] = set()  # ids of those calls whose result nothing uses
         self.attrs: dict[str, set[str]] = {}
         self.lines: dict[str, list[int]] = {}
         self.reads: dict[str, set[int]] = {}  # lines where the name heads a read-model query
@@ -163,7 +164,7 @@ class _Uses(cst.CSTVisitor):
         #: the attribute read of its result at once or None)
         self.methods: dict[str, dict[int, list[Method]]] = {}
         #: the last call of each read chain: (its method, "", the call, attribute read at once)
-        self.read_ends: dict[str, dict[int, list[Method]]] = {}
+        self.read_ends: dict[str, dict[int, list[queries.End]]] = {}
         #: lines where a Django read chain calls a method of the model's own manager (its
         #: name and the call)
         self.custom: dict[str, dict[int, list[tuple[str, cst.Call]]]] = {}
@@ -175,7 +176,7 @@ class _Uses(cst.CSTVisitor):
         self.join_after: list[str | None] = []  # the attribute read of each chain's result
         #: the reads (and the model's names in the refinements) of the variable a chain is
         #: kept in, where only refined and read (joins.variable)
-        self.join_vars: list[tuple[list[Method], list[cst.Name]] | None] = []
+        self.join_vars: list[tuple[list[queries.End], list[cst.Name]] | None] = []
         self.joined: dict[str, dict[int, list[int]]] = {}
         self._in_join: dict[int, int] = {}  # id of a name node -> its chain's index
         self._scopes: list[str] = []  # "class" | "function" | "route", innermost last
@@ -260,6 +261,12 @@ class _Uses(cst.CSTVisitor):
             and f.value.value in self.names
         ):
             self.calls.append((f.value.value, f.attr.value, line, node))
+        else:
+            return
+        if isinstance(above, cst.Await):  # ``await f(...)`` as a statement drops it too
+            above = self.get_metadata(ParentNodeProvider, above, None)
+        if isinstance(above, cst.Expr):
+            self.dropped.add(id(node))
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if isinstance(node.value, cst.Name) and node.value.value in self.names:
@@ -344,7 +351,7 @@ class _Uses(cst.CSTVisitor):
 
     def _query_variable(
         self, assign: cst.CSTNode | None, binding: str
-    ) -> tuple[list[Method], list[cst.Name]] | None:
+    ) -> tuple[list[queries.End], list[cst.Name]] | None:
         """``assign`` binds a read query of ``binding`` to a variable of the enclosing
         function that holds only that query (queries.query_variable)."""
         return queries.kept_in(
@@ -667,7 +674,9 @@ class Analyzer:
             verdict.model,
         )
 
-    def _row_misuse(self, module: str, call: cst.Call, model: str, writable: bool = False) -> str:
+    def _row_misuse(
+        self, module: str, call: cst.BaseExpression, model: str, writable: bool = False
+    ) -> str:
         """Why the caller cannot have a read-only copy of the row ``call`` returns ('' when
         it only reads columns of it): the name it is bound to in the calling function is
         changed, written or asked for more than the columns the owner sends."""
@@ -981,9 +990,9 @@ class Analyzer:
             if ref.target_name is None:
                 for used in sorted(uses.attrs.get(binding, ())):
                     tm, tn = self.tree.resolve(ref.target_module, used)
-                    self._entry(out, service, ref.target_module, used, (tm, tn))
+                    self.add_entry(out, service, ref.target_module, used, (tm, tn))
             else:
-                self._entry(
+                self.add_entry(
                     out,
                     service,
                     ref.target_module,
@@ -1040,10 +1049,14 @@ class Analyzer:
                 attr or ref.binding if ref.target_name is None else tn
             ]
             owner = self.owner_of(tm, tn) or "?"
-            verdict = self._call_verdict(f"{tm}:{tn}", call, module)
-            if entry.kind == "function" and not verdict.ok:
+            verdict = self.call_verdict(f"{tm}:{tn}", call, module, id(call) in uses.dropped)
+            if entry.kind == EFFECT and id(call) not in uses.dropped:
+                # its client gives back nothing, which this caller would take for the result
+                entry.kind = "unavailable"
+                entry.reason += f"; {rel}:{line} uses the result"
+            if entry.kind in ("function", EFFECT) and not verdict.ok:
                 entry.kind, entry.reason, entry.model = "unavailable", verdict.reason, verdict.model
-            converted = entry.kind in ("function", "copy")
+            converted = entry.kind in CALLED
             reason = (
                 entry.reason
                 if entry.kind == "copy"
@@ -1084,7 +1097,7 @@ class Analyzer:
                     if (
                         client.target_module == c.callee.split(":")[0]
                         and e
-                        and e.kind not in ("function", "copy")
+                        and e.kind not in CALLED
                     ):
                         c.converted, c.reason = False, e.reason
 
@@ -1207,7 +1220,9 @@ class Analyzer:
             noted[method] = (where, "", "", properties.HELPER)
         return True
 
-    def _rows_read(self, module: str, out: ServiceRefs, ref: Ref, ends: list[Method]) -> bool:
+    def _rows_read(
+        self, module: str, out: ServiceRefs, ref: Ref, ends: Sequence[queries.End]
+    ) -> bool:
         """The rows these reads give are only read for their columns: an attribute right
         after the read, or through the names they are bound to in the calling function."""
         entry = self._model_entry(out, ref)
@@ -1221,8 +1236,10 @@ class Analyzer:
                 if read not in self._columns(entry.model):
                     self._related = {}
                     return False
-            elif op in djangoreads.QUERYSET_STEPS and self._queryset_misuse(
-                module, call, entry.model
+            elif (
+                op in djangoreads.QUERYSET_STEPS
+                and isinstance(call, cst.Call)
+                and self._queryset_misuse(module, call, entry.model)
             ):
                 self._related = {}
                 return False
@@ -1289,7 +1306,7 @@ class Analyzer:
                 spans.append((node.line - len(node.node.decorators), end))
         return lambda line: any(a <= line <= b for a, b in spans)
 
-    def _entry(
+    def add_entry(
         self,
         out: ServiceRefs,
         service: str,
@@ -1297,6 +1314,8 @@ class Analyzer:
         name: str,
         target: tuple[str, str | None],
     ) -> None:
+        """Give ``out``'s client of ``client_mod`` an entry for ``name`` (the function, class
+        or value ``target`` it stands for), classified once."""
         tm, tn = target
         owner = self.owner_of(tm, tn) or self.owner_of(client_mod, name) or "?"
         client = out.clients.get(client_mod)
@@ -1359,9 +1378,22 @@ class Analyzer:
                         if pname == "return" or pname in self._requests.params(info.functions[tn])
                         else (None, "")
                     )
-                    return copy or Entry(
-                        tn, "unavailable", f"{what}: {v.reason}{why}", model=v.model
-                    )
+                    if copy is not None:
+                        return copy
+                    if pname == "return" and all(
+                        w.ok for p, w in sig.items() if p != "return"
+                    ):  # served for what it does: converted where callers drop the result
+                        return Entry(
+                            tn,
+                            EFFECT,
+                            f"{what}: {v.reason}{why}",
+                            model=v.model,
+                            idempotent=self.classifier.idempotent(
+                                info.functions[tn], self.writers, key
+                            ),
+                            injected=self.injected(key),
+                        )
+                    return Entry(tn, "unavailable", f"{what}: {v.reason}{why}", model=v.model)
             return Entry(
                 tn,
                 "function",
@@ -1459,7 +1491,8 @@ class Analyzer:
                         self._dependencies.add(self.tree.resolve(i.module, i.name))
         return (module, name) in self._dependencies
 
-    def _call_verdict(self, key: str, call: cst.Call, module: str) -> Verdict:
+    def call_verdict(self, key: str, call: cst.Call, module: str, dropped: bool = False) -> Verdict:
+        """Can this call cross? ``dropped``: nothing uses its result."""
         if key not in self.interface:
             return Verdict(False, f"{key} is not in the plan's interface")
         mod, name = key.split(":")
@@ -1503,7 +1536,7 @@ class Analyzer:
                 continue  # taken for a row, but the callee reads it as a mapping
             if not v.ok:
                 return Verdict(False, f"argument {param.name!r}: {v.reason}", v.model)
-        return self._given_back(func, sig["return"], call, module)
+        return OK if dropped else self._given_back(func, sig["return"], call, module)
 
     def _given_back(
         self, func: FunctionInfo, result: Verdict, call: cst.Call, module: str
@@ -1538,6 +1571,11 @@ class Analyzer:
         return not (uses.read or uses.set_attrs or uses.written)
 
 
+#: a function whose result cannot cross, served for what it does: its client sends the call
+#: and gives back None, so every call the caller makes of it must drop the result
+EFFECT = "effect"
+#: entries whose calls are converted
+CALLED = ("function", "copy", EFFECT)
 #: how ``Analyzer.row_verdict`` says that a value is a row of the callee's own model
 ROW_REASON = "a row of"
 #: ... and that a result is a row of a third service's model (a ReadRow in the callee)
@@ -1584,13 +1622,19 @@ def _django_columns(node: cst.ClassDef, translated: bool = True) -> set[str]:
     return out | {"id", "pk"} if out else out
 
 
-def _enclosing(module: cst.Module, call: cst.Call) -> cst.FunctionDef | None:
-    """The innermost function of ``module`` whose body holds ``call`` (the same node)."""
+def _enclosing(module: cst.Module, call: cst.BaseExpression) -> cst.FunctionDef | None:
+    """The innermost function of ``module`` whose body holds ``call`` (the same node: a call,
+    or a query variable looped over)."""
     found: list[cst.FunctionDef] = []
 
     class _Find(cst.CSTVisitor):
         def __init__(self) -> None:
             self.stack: list[cst.FunctionDef] = []
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if node is call and self.stack:
+                found.append(self.stack[-1])
+            return super().on_visit(node)
 
         def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
             self.stack.append(node)
@@ -1598,16 +1642,13 @@ def _enclosing(module: cst.Module, call: cst.Call) -> cst.FunctionDef | None:
         def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
             self.stack.pop()
 
-        def visit_Call(self, node: cst.Call) -> None:
-            if node is call and self.stack:
-                found.append(self.stack[-1])
-
     module.visit(_Find())
     return found[0] if found else None
 
 
-def _bound_to(func: cst.FunctionDef, call: cst.Call) -> set[str]:
-    """Names ``call``'s result is bound to in ``func``: ``x = call(...)``, ``for x in call(...)``."""
+def _bound_to(func: cst.FunctionDef, call: cst.BaseExpression) -> set[str]:
+    """Names ``call``'s result is bound to in ``func``: ``x = call(...)``, ``for x in call(...)``
+    (a row each), ``[... for x in call(...)]``."""
     names: set[str] = set()
 
     class _Bind(cst.CSTVisitor):
@@ -1620,6 +1661,10 @@ def _bound_to(func: cst.FunctionDef, call: cst.Call) -> set[str]:
                 names.add(node.target.value)
 
         def visit_For(self, node: cst.For) -> None:
+            if node.iter is call and isinstance(node.target, cst.Name):
+                names.add(node.target.value)
+
+        def visit_CompFor(self, node: cst.CompFor) -> None:
             if node.iter is call and isinstance(node.target, cst.Name):
                 names.add(node.target.value)
 
