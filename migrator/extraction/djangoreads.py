@@ -88,7 +88,7 @@ def model_of_class(parent: cst.CSTNode, name: cst.Name, scopes: list[str]) -> bo
     )
 
 
-def plain_result(call: cst.Call) -> bool:
+def plain_result(call: cst.BaseExpression) -> bool:
     """The chain ending in ``call`` gives plain data (``values_list``, ``aggregate``, a count)
     rather than rows, so its caller cannot misuse a row."""
     node: cst.BaseExpression = call

@@ -33,7 +33,14 @@ from migrator.extraction.mover import (
     prune_unavailable,
     split_module,
 )
-from migrator.extraction.rewrite import Analyzer, CallSite, Client, ImportRewriter, KernelGuard
+from migrator.extraction.rewrite import (
+    EFFECT,
+    Analyzer,
+    CallSite,
+    Client,
+    ImportRewriter,
+    KernelGuard,
+)
 from migrator.extraction.source import MAX_COPY_BYTES, SourceTree
 from migrator.extraction.splits import through_clients
 from migrator.graph import DependencyGraph
@@ -617,7 +624,7 @@ def _served(
         if mod not in tree.files or fn not in tree.info(mod).functions:
             continue
         entry = analyzer._classify(mod, fn, "self")
-        if entry.kind == "function":
+        if entry.kind in ("function", EFFECT):
             out[endpoint_names[key]] = key
     return out
 

@@ -26,7 +26,7 @@ import libcst as cst
 from libcst.metadata import ParentNodeProvider
 
 from migrator.extraction import queries
-from migrator.extraction.data import _class_assignments
+from migrator.extraction.data import _class_assignments, relationship_calls
 from migrator.extraction.mover import dotted
 
 #: links of a chain that join another table
@@ -44,6 +44,14 @@ class Shape:
     foreign: dict[str, tuple[str, str]]  # column -> (table, column) of its ForeignKey
     #: ``Model.query`` exists (a Flask-SQLAlchemy ``db.Model``, or a ``query`` of its own)
     queried: bool = False
+    #: relationship attribute -> its model's class name, for those joined on the foreign
+    #: key between the two tables (no ``secondary``, ``primaryjoin``, ``foreign_keys``...)
+    relations: dict[str, str] = field(default_factory=dict)
+
+
+#: keywords of ``relationship(Model, ...)`` that leave its join condition SQLAlchemy's one
+#: foreign key between the two tables
+PLAIN_RELATION = {"back_populates", "backref", "lazy", "uselist", "cascade", "passive_deletes"}
 
 
 def shape(table: str, nodes: list[cst.ClassDef]) -> Shape:
@@ -84,7 +92,16 @@ def shape(table: str, nodes: list[cst.ClassDef]) -> Shape:
                     if ref.count(".") == 1:
                         to_table, _, to_col = ref.partition(".")
                         foreign[target.value] = (to_table, to_col)
-    return Shape(table, tuple(keys), foreign, queried)
+    relations: dict[str, str] = {}
+    for node in reversed(nodes):  # a nearer class redefines it
+        for attr, (model, call) in relationship_calls(node).items():
+            plain = all(
+                a.keyword is not None and a.keyword.value in PLAIN_RELATION for a in call.args[1:]
+            )
+            relations.pop(attr, None)
+            if plain:
+                relations[attr] = model
+    return Shape(table, tuple(keys), foreign, queried, relations)
 
 
 @dataclass
@@ -97,10 +114,95 @@ class Context:
     local: set[str]
     shapes: dict[str, Shape]
     every: set[str] = field(default_factory=set)  # every model binding of the module
+    #: alias binding -> the model binding it is ``aliased(...)`` of (``aliases``)
+    aliases: dict[str, str] = field(default_factory=dict)
 
     @property
     def models(self) -> set[str]:
         return self.remote | self.local
+
+
+#: keywords of ``aliased(Model, ...)`` that keep its rows those of ``Model``
+ALIAS_KEYWORDS = {"name", "flat"}
+
+
+class _Bindings(cst.CSTVisitor):
+    """Every name a module binds, with the model each binding is ``aliased(...)`` of (None
+    for any other binding)."""
+
+    def __init__(self, models: set[str]) -> None:
+        self.models = models
+        self.bound: dict[str, set[str | None]] = {}
+
+    def _take(self, target: cst.CSTNode, model: str | None = None) -> None:
+        if isinstance(target, cst.Name):
+            self.bound.setdefault(target.value, set()).add(model)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._take(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self._take(target.value)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        model = alias_of(node.value, self.models)
+        for t in node.targets:
+            self._take(t.target, model if len(node.targets) == 1 else None)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._take(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._take(node.target)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._take(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._take(node.target)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._take(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self._take(node.name)
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self._take(node.name)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._take(node.name)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._take(node.name)
+
+
+def alias_of(node: cst.BaseExpression, models: set[str]) -> str | None:
+    """The model of ``aliased(Model)`` / ``aliased(Model, name="...")`` (an alias whose rows
+    are the model's rows), else None."""
+    if not (isinstance(node, cst.Call) and dotted(node.func).rpartition(".")[2] == "aliased"):
+        return None
+    first, *rest = node.args or [cst.Arg(cst.Name("_"), keyword=cst.Name("_"))]
+    if (
+        first.keyword is None
+        and not first.star
+        and isinstance(first.value, cst.Name)
+        and first.value.value in models
+        and all(a.keyword is not None and a.keyword.value in ALIAS_KEYWORDS for a in rest)
+    ):
+        return first.value.value
+    return None
+
+
+def aliases(module: cst.Module, models: set[str]) -> dict[str, str]:
+    """The names a module binds only to aliases of one model (``aliased(Model)``, however
+    often): each joins as one more side, read by key like ``Model`` itself."""
+    visitor = _Bindings(models)
+    module.visit(visitor)
+    return {
+        name: next(iter(bound))  # type: ignore[misc]
+        for name, bound in sorted(visitor.bound.items())
+        if len(bound) == 1 and None not in bound and name not in models
+    }
 
 
 @dataclass
@@ -134,6 +236,8 @@ class Verdict:
     end: str = ""  # the read that ends a chain on another service's model
     local: str = "{}.query"  # how this service's model is queried here (its head's way)
     remote: set[str] = field(default_factory=set)  # the joined models read models stand for
+    #: ``.join(Model.relationship)`` links (ids of their calls) -> the model they join
+    related: dict[int, str] = field(default_factory=dict)
     #: joined remote bindings -> the edge that joins them
     edges: dict[str, _Edge] = field(default_factory=dict)
     #: remote binding -> its conditions (expressions) and keyword filters
@@ -232,13 +336,16 @@ def _column(node: cst.BaseExpression) -> tuple[str, str] | None:
     return None
 
 
-def _edge(target: str, call: cst.Call, joined: list[str], ctx: Context) -> _Edge | str:
-    """How ``.join(target[, onclause])`` joins ``target`` to one of the ``joined`` models, or
-    why that is not one column equality (``many`` when ``target``'s column is not its
-    primary key: the join repeats the parent's rows)."""
+def _edge(
+    target: str, call: cst.Call, joined: list[str], ctx: Context, via: str = ""
+) -> _Edge | str:
+    """How ``.join(target[, onclause])`` joins ``target`` to one of the ``joined`` models (to
+    ``via`` for a relationship of ``via``), or why that is not one column equality (``many``
+    when ``target``'s column is not its primary key: the join repeats the parent's rows)."""
     positional = [a for a in call.args if a.keyword is None and not a.star]
-    if len(positional) != len(call.args):
-        return f"`.join({target}, ...)` has keyword arguments (an outer or full join)"
+    flags = [a for a in call.args if a.keyword is not None and a.keyword.value == "isouter"]
+    if len(positional) + len(flags) != len(call.args) or _outer(call) is None:
+        return f"`.join({target}, ...)` has keyword arguments (a full join)"
     tshape = ctx.shapes.get(target)
     if tshape is None:
         return f"the table of {target} is not known"
@@ -265,7 +372,7 @@ def _edge(target: str, call: cst.Call, joined: list[str], ctx: Context) -> _Edge
         return f"`.join({target}, ...)` has more than a model and a condition"
     # SQLAlchemy's rule: a foreign key between the model joined last and the target, else
     # between any model joined so far and the target; exactly one
-    for among in ([joined[-1]], joined):
+    for among in [[via]] if via else ([joined[-1]], joined):
         paths = _paths(target, among, ctx)
         if paths:
             break
@@ -312,6 +419,8 @@ def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None
         return None
     if root not in ctx.models:
         return Verdict(f"the query reads {root}, which is neither a model here nor a read model")
+    if root in ctx.aliases:
+        return Verdict(f"the query reads {root}, an alias of {ctx.aliases[root]}")
     local = (
         "{}.query" if isinstance(head, cst.Attribute) else _code(head.func) + "({})"  # type: ignore[attr-defined]
     )
@@ -365,12 +474,10 @@ def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None
         )
     for target, edge in verdict.edges.items():
         narrowed = verdict.conditions.get(target) or verdict.keywords.get(target)
-        if edge.outer and (
-            edge.many or narrowed or any(e.parent == target for e in verdict.edges.values())
-        ):
+        if edge.outer and (narrowed or any(e.parent == target for e in verdict.edges.values())):
             return Verdict(
                 f"`.outerjoin({target}, ...)` keeps rows without a {target} row (only an outer "
-                "join of one row at most, named nowhere else, is left out)"
+                "join named nowhere else is left out)"
             )
     many = sorted(t for t, e in verdict.edges.items() if e.many)
     if verdict.root and not verdict.end and many:
@@ -386,17 +493,23 @@ def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None
 def _join(method: str, call: cst.Call, joined: list[str], verdict: Verdict, ctx: Context) -> str:
     """Note how one join link composes (``verdict.edges``) and the model it joins
     (``joined``), or say why it cannot."""
-    target = _target(call)
-    if target is None or target not in ctx.models or target in joined:
+    target, via = _target(call), ""
+    if target is None:
+        related = _relation(call, joined, ctx)
+        if related.startswith("`"):
+            return related
+        target, via = related, _column(call.args[0].value)[0]  # type: ignore[index]
+        verdict.related[id(call)] = target
+    if target not in ctx.models or target in joined:
         return (
             f"`.{method}(...)` joins something other than a model once "
             "(a relationship, an alias or the same model again)"
         )
     if target in ctx.remote or verdict.root:
-        edge = _edge(target, call, joined, ctx)
+        edge = _edge(target, call, joined, ctx, via)
         if isinstance(edge, str):
             return edge
-        edge.outer = method == "outerjoin"
+        edge.outer = method == "outerjoin" or bool(_outer(call))
         if target in ctx.local and verdict.local == "{}.query" and not ctx.shapes[target].queried:
             return f"{target}, this service's model, has no `{target}.query` to read its keys with"
         verdict.edges[target] = edge
@@ -404,7 +517,7 @@ def _join(method: str, call: cst.Call, joined: list[str], verdict: Verdict, ctx:
             verdict.remote.add(target)
     elif _argument_names(call) & set(verdict.edges):
         return f"`.{method}({target}, ...)` joins a model through another service's"
-    elif len([a for a in call.args if a.keyword is None]) == 1 and verdict.edges:
+    elif len([a for a in call.args if a.keyword is None]) == 1 and verdict.edges and not via:
         return f"`.{method}({target})` could join through another service's model"
     joined.append(target)
     return ""
@@ -432,6 +545,35 @@ def _read_link(method: str, call: cst.Call, root: str, ctx: Context) -> str:
     if method == "order_by":
         return f"`.order_by(...)` of {root}'s read model names other columns than its own"
     return queries.why_stopped(method)
+
+
+def _relation(call: cst.Call, joined: list[str], ctx: Context) -> str:
+    """The model ``.join(Model.relationship)`` joins (a binding of this module), else why it
+    is not composed (starting with a backquote)."""
+    link = _column(call.args[0].value) if len(call.args) == 1 and not call.args[0].keyword else None
+    if link is None or link[0] not in joined:
+        return (
+            "`.join(...)` joins something other than a model once "
+            "(a relationship, an alias or the same model again)"
+        )
+    owner, attr = link
+    shape = ctx.shapes.get(owner)
+    model = shape.relations.get(attr) if shape else None
+    if model is None or model not in ctx.shapes:
+        return (
+            f"`.join({owner}.{attr})` joins a relationship that is not one foreign key to a "
+            "model named in this module (`secondary`, `primaryjoin`, or its model not imported)"
+        )
+    return model
+
+
+def _outer(call: cst.Call) -> bool | None:
+    """``.join(..., isouter=True)``: an outer join like ``.outerjoin(...)`` (None: not said
+    with a literal)."""
+    flags = [a.value for a in call.args if a.keyword is not None and a.keyword.value == "isouter"]
+    if any(not (isinstance(f, cst.Name) and f.value in ("True", "False")) for f in flags):
+        return None
+    return any(f.value == "True" for f in flags)  # type: ignore[attr-defined]
 
 
 def _target(call: cst.Call) -> str | None:
@@ -472,21 +614,46 @@ def _code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
 
 
-def _keys(binding: str, verdict: Verdict) -> str | None:
+class _Renamed(cst.CSTTransformer):
+    """An alias's name replaced by its model's (its key read is a query of its own)."""
+
+    def __init__(self, alias: str, model: str) -> None:
+        self.alias, self.model = alias, model
+        self.kept: set[int] = set()  # attribute and keyword names (not the alias)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self.kept.add(id(node.attr))
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        self.kept.add(id(node.keyword))
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        if original_node.value != self.alias or id(original_node) in self.kept:
+            return updated_node
+        return updated_node.with_changes(value=self.model)
+
+
+def _keys(binding: str, verdict: Verdict, aliases: dict[str, str]) -> str | None:
     """The expression of the keys of ``binding`` a parent's column must be in, or None when
-    nothing narrows it and its parent's foreign key already says the row exists."""
+    nothing narrows it and its parent's foreign key already says the row exists. An alias
+    (``aliases``) is read as its model."""
     edge = verdict.edges[binding]
     children = [(n, c) for n, c in verdict.edges.items() if c.parent == binding and not c.outer]
     if edge.keyed and not (
         children or verdict.conditions.get(binding) or verdict.keywords.get(binding)
     ):
         return None
-    parts = [f"{binding}.query" if binding in verdict.remote else verdict.local.format(binding)]
-    conditions = [_code(c) for c in verdict.conditions.get(binding, [])]
+    model = aliases.get(binding, binding)
+    parts = [f"{model}.query" if binding in verdict.remote else verdict.local.format(model)]
+    rename = _Renamed(binding, model)
+    conditions = [
+        _code(c.visit(rename))  # type: ignore[arg-type]
+        for c in verdict.conditions.get(binding, [])
+    ]
     conditions += [
-        f"{binding}.{child.parent_col}.in_({keys})"
-        if (keys := _keys(name, verdict)) is not None
-        else f"{binding}.{child.parent_col}.isnot(None)"
+        f"{model}.{child.parent_col}.in_({keys})"
+        if (keys := _keys(name, verdict, aliases)) is not None
+        else f"{model}.{child.parent_col}.isnot(None)"
         for name, child in children
     ]
     if conditions:
@@ -497,21 +664,24 @@ def _keys(binding: str, verdict: Verdict) -> str | None:
     return f"[_row.{edge.child_col} for _row in {''.join(parts)}]"
 
 
-def rewrite(node: cst.BaseExpression, verdict: Verdict) -> cst.BaseExpression:
+def rewrite(
+    node: cst.BaseExpression, verdict: Verdict, aliases: dict[str, str] | None = None
+) -> cst.BaseExpression:
     """The chain ``node`` without its joins of other services' models: each becomes a
-    ``filter`` of its parent's key column by the keys its owner reads."""
+    ``filter`` of its parent's key column by the keys its owner reads (an alias's, by the
+    keys its model's owner reads)."""
     head, links = chain(node)
     composed = set(verdict.edges)
     moved = {id(c) for cs in verdict.conditions.values() for c in cs}
     out: cst.BaseExpression = head
     for method, call in links:
         args = list(call.args)
-        if method in JOIN_LINKS and _target(call) in composed:
-            target = _target(call) or ""
+        target = verdict.related.get(id(call)) or _target(call) or ""
+        if method in JOIN_LINKS and target in composed:
             edge = verdict.edges[target]
             if edge.parent in composed or edge.outer:
                 continue  # narrows its parent's read instead, or keeps every row
-            keys = _keys(target, verdict)
+            keys = _keys(target, verdict, aliases or {})
             text = (
                 f"{edge.parent}.{edge.parent_col}.in_({keys})"
                 if keys is not None
@@ -587,4 +757,16 @@ class Joins(cst.CSTTransformer):
         verdict = judge(updated, self.ctx, None if kept is None else [e[0] for e in kept[0]])
         if verdict is None or verdict.why:
             return updated
-        return rewrite(updated, verdict)
+        return rewrite(updated, verdict, self.ctx.aliases)
+
+    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+        """``Alias = aliased(Model)`` of a read model: the read model itself (an alias of a
+        read model reads the same rows; SQLAlchemy cannot alias it)."""
+        model = alias_of(updated_node.value, self.ctx.remote)
+        targets = updated_node.targets
+        if model is None or not all(
+            isinstance(t.target, cst.Name) and self.ctx.aliases.get(t.target.value) == model
+            for t in targets
+        ):
+            return updated_node
+        return updated_node.with_changes(value=cst.Name(model))

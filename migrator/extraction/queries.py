@@ -170,8 +170,11 @@ def served_arguments(
 #: query methods that give another query (the rest of a read chain gives rows or a number)
 REFINING = {"filter", "filter_by", *SHAPING}
 
-#: one terminal read of a query variable: (its method, "", the call, attribute read at once)
-End = tuple[str, str, cst.Call, "str | None"]
+#: one terminal read of a query variable: (its method, "", the call, attribute read at once);
+#: a loop over the variable itself is an ``ITERATED`` read of every row, the name in its place
+End = tuple[str, str, cst.BaseExpression, "str | None"]
+#: the method of a terminal read that is a loop over the query (``for row in query``)
+ITERATED = "__iter__"
 
 
 def _links(
@@ -201,8 +204,9 @@ def query_variable(
 ) -> tuple[list[End], list[cst.Name]] | None:
     """``name`` in ``func`` holds only a read query of ``binding``'s read model, built step by
     step (``q = Model.query.filter(...)``, ``q = q.filter(Model.col == x)``, ``q.all()``):
-    its terminal reads and the model's names in the conditions it sends; None when it is
-    anything else (a parameter, passed on, iterated, joined, assigned from elsewhere).
+    its terminal reads (a loop over it reads every row) and the model's names in the
+    conditions it sends; None when it is anything else (a parameter, passed on, joined,
+    assigned from elsewhere).
     ``chain``: the methods a read chain may use; ``parent``: the parent of a node; ``skip``:
     an assignment whose value is judged elsewhere (a join composed from key reads)."""
     found: list[cst.Name] = []
@@ -220,6 +224,9 @@ def query_variable(
         if isinstance(above, cst.Attribute) and above.attr is node:
             continue  # ``x.name``: another thing's attribute
         if isinstance(above, cst.Arg) and above.keyword is node:
+            continue
+        if isinstance(above, (cst.For, cst.CompFor)) and above.iter is node:
+            ends.append((ITERATED, "", node, None))
             continue
         if isinstance(above, cst.AssignTarget):
             assign = parent(above)

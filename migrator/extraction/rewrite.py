@@ -17,7 +17,7 @@ service code are guarded with ``try/except ImportError`` instead.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -71,7 +71,7 @@ class Entry:
     """What a client module provides under one name."""
 
     name: str
-    kind: str  # "function" | "class" | "value" | "copy" | "read-model" | "unavailable"
+    kind: str  # "function" | "effect" | "class" | "value" | "copy" | "read-model" | "unavailable"
     reason: str = ""
     model: str | None = None
     idempotent: bool = False
@@ -133,12 +133,26 @@ class _Uses(cst.CSTVisitor):
 
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
 
-    def __init__(self, names: set[str], models: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    def __init__(
+        self,
+        names: set[str],
+        models: set[str] = frozenset(),  # type: ignore[assignment]
+        aliases: dict[str, str] | None = None,
+    ) -> None:
         self.names = names
         self.models = models  # the bindings of ORM models (a column of one is a join)
+        #: names bound only to ``aliased(Model)`` (joins.aliases): the model's use in that
+        #: call is judged with the join chains the alias is in (``_alias_uses``)
+        self.aliases = aliases or {}
+        #: by outermost function (0: the module): alias, model, line
+        self._alias_defs: list[tuple[int, str, str, int]] = []
+        self._alias_chains: dict[tuple[int, str], list[int]] = {}  # (function, alias) -> chains
+        self._alias_in_join: set[int] = set()  # ids of alias names inside a join chain
+        self._alias_loose: set[tuple[int, str]] = set()  # aliases named outside a join chain
         #: ids of model names inside the conditions of a read chain the owner answers
         self._served: set[int] = set()
         self.calls: list[tuple[str, str | None, int, cst.Call]] = []  # binding, attr, line, node
+        self.dropped: set[int] = set()  # ids of those calls whose result nothing uses
         self.attrs: dict[str, set[str]] = {}
         self.lines: dict[str, list[int]] = {}
         self.reads: dict[str, set[int]] = {}  # lines where the name heads a read-model query
@@ -151,7 +165,7 @@ class _Uses(cst.CSTVisitor):
         #: the attribute read of its result at once or None)
         self.methods: dict[str, dict[int, list[Method]]] = {}
         #: the last call of each read chain: (its method, "", the call, attribute read at once)
-        self.read_ends: dict[str, dict[int, list[Method]]] = {}
+        self.read_ends: dict[str, dict[int, list[queries.End]]] = {}
         #: lines where a Django read chain calls a method of the model's own manager (its
         #: name and the call)
         self.custom: dict[str, dict[int, list[tuple[str, cst.Call]]]] = {}
@@ -165,7 +179,7 @@ class _Uses(cst.CSTVisitor):
         self.join_after: list[str | None] = []  # the attribute read of each chain's result
         #: the reads (and the model's names in the refinements) of the variable a chain is
         #: kept in, where only refined and read (joins.variable)
-        self.join_vars: list[tuple[list[Method], list[cst.Name]] | None] = []
+        self.join_vars: list[tuple[list[queries.End], list[cst.Name]] | None] = []
         self.joined: dict[str, dict[int, list[int]]] = {}
         self._in_join: dict[int, int] = {}  # id of a name node -> its chain's index
         self._scopes: list[str] = []  # "class" | "function" | "route", innermost last
@@ -191,6 +205,30 @@ class _Uses(cst.CSTVisitor):
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._scopes.pop()
         self._funcs.pop()
+        if not self._funcs:
+            self._alias_uses(id(original_node))
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        self._alias_uses(0)
+
+    def _alias_uses(self, scope: int) -> None:
+        """The model's use in each ``Alias = aliased(Model)`` of a scope (an outermost
+        function): in the join chains of the scope that name the alias (converted when they
+        are composed), else used some other way (an alias named outside join chains, or in
+        none)."""
+        for func, alias, model, line in self._alias_defs:
+            chains = self._alias_chains.get((func, alias))
+            if func != scope:
+                continue
+            if chains and (func, alias) not in self._alias_loose:
+                self.joined.setdefault(model, {}).setdefault(line, []).extend(chains)
+                continue
+            self.others.setdefault(model, set()).add(line)
+            self.why.setdefault(
+                line,
+                f"the alias {alias} of {model} is used outside the query chains with joins "
+                "(only an alias named in joins composed from key reads is read from the owner)",
+            )
 
     def visit_Call(self, node: cst.Call) -> None:
         f = node.func
@@ -214,6 +252,10 @@ class _Uses(cst.CSTVisitor):
                 for name in joins.chain_names(node):
                     if name.value in self.names:
                         self._in_join.setdefault(id(name), index)
+                    elif name.value in self.aliases:
+                        self._alias_in_join.add(id(name))
+                        key = (self._scope(), name.value)
+                        self._alias_chains.setdefault(key, []).append(index)
         if isinstance(f, cst.Name) and f.value in self.names:
             self.calls.append((f.value, None, line, node))
         elif (
@@ -222,18 +264,31 @@ class _Uses(cst.CSTVisitor):
             and f.value.value in self.names
         ):
             self.calls.append((f.value.value, f.attr.value, line, node))
+        else:
+            return
+        if isinstance(above, cst.Await):  # ``await f(...)`` as a statement drops it too
+            above = self.get_metadata(ParentNodeProvider, above, None)
+        if isinstance(above, cst.Expr):
+            self.dropped.add(id(node))
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if isinstance(node.value, cst.Name) and node.value.value in self.names:
             self.attrs.setdefault(node.value.value, set()).add(node.attr.value)
 
     def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.aliases and id(node) not in self._alias_in_join:
+            if not isinstance(self.get_metadata(ParentNodeProvider, node), cst.AssignTarget):
+                self._alias_loose.add((self._scope(), node.value))
         if node.value in self.names:
             parent = self.get_metadata(ParentNodeProvider, node)
             if isinstance(parent, (cst.ImportAlias, cst.AsName)):
                 return
             line = self.get_metadata(PositionProvider, node).start.line
             self.lines.setdefault(node.value, []).append(line)
+            alias = self._alias_def(node)
+            if alias is not None:
+                self._alias_defs.append((self._scope(), alias, node.value, line))
+                return
             parent_stmt = self.get_metadata(ParentNodeProvider, node)
             if djangoreads.model_of_class(parent_stmt, node, self._scopes):
                 self.model_classes.setdefault(node.value, set()).add(line)
@@ -264,6 +319,26 @@ class _Uses(cst.CSTVisitor):
                     self._funcs[-1].name.value if self._funcs else None,
                 )
 
+    def _scope(self) -> int:
+        """The outermost function being visited (0: the module)."""
+        return id(self._funcs[0]) if self._funcs else 0
+
+    def _alias_def(self, node: cst.Name) -> str | None:
+        """The alias ``node`` is the model of, in ``Alias = aliased(node, ...)``."""
+        arg = self.get_metadata(ParentNodeProvider, node)
+        call = self.get_metadata(ParentNodeProvider, arg, None)
+        assign = self.get_metadata(ParentNodeProvider, call, None) if call else None
+        if not (
+            isinstance(assign, cst.Assign)
+            and assign.value is call
+            and len(assign.targets) == 1
+            and isinstance(assign.targets[0].target, cst.Name)
+            and joins.alias_of(call, self.models) == node.value
+        ):
+            return None
+        alias = assign.targets[0].target.value
+        return alias if self.aliases.get(alias) == node.value else None
+
     def _created(self, node: cst.Name) -> bool:
         """``Model(col=value)`` that the enclosing function adds to a session: the owner
         creates it (writes.created); its row is judged like a read's (``read_ends``)."""
@@ -285,7 +360,7 @@ class _Uses(cst.CSTVisitor):
 
     def _query_variable(
         self, assign: cst.CSTNode | None, binding: str
-    ) -> tuple[list[Method], list[cst.Name]] | None:
+    ) -> tuple[list[queries.End], list[cst.Name]] | None:
         """``assign`` binds a read query of ``binding`` to a variable of the enclosing
         function that holds only that query (queries.query_variable)."""
         return queries.kept_in(
@@ -637,7 +712,9 @@ class Analyzer:
             verdict.model,
         )
 
-    def _row_misuse(self, module: str, call: cst.Call, model: str, writable: bool = False) -> str:
+    def _row_misuse(
+        self, module: str, call: cst.BaseExpression, model: str, writable: bool = False
+    ) -> str:
         """Why the caller cannot have a read-only copy of the row ``call`` returns ('' when
         it only reads columns of it): the name it is bound to in the calling function is
         changed, written or asked for more than the columns the owner sends."""
@@ -957,9 +1034,9 @@ class Analyzer:
             if ref.target_name is None:
                 for used in sorted(uses.attrs.get(binding, ())):
                     tm, tn = self.tree.resolve(ref.target_module, used)
-                    self._entry(out, service, ref.target_module, used, (tm, tn))
+                    self.add_entry(out, service, ref.target_module, used, (tm, tn))
             else:
-                self._entry(
+                self.add_entry(
                     out,
                     service,
                     ref.target_module,
@@ -1021,10 +1098,14 @@ class Analyzer:
                 attr or ref.binding if ref.target_name is None else tn
             ]
             owner = self.owner_of(tm, tn) or "?"
-            verdict = self._call_verdict(f"{tm}:{tn}", call, module)
-            if entry.kind == "function" and not verdict.ok:
+            verdict = self.call_verdict(f"{tm}:{tn}", call, module, id(call) in uses.dropped)
+            if entry.kind == EFFECT and id(call) not in uses.dropped:
+                # its client gives back nothing, which this caller would take for the result
+                entry.kind = "unavailable"
+                entry.reason += f"; {rel}:{line} uses the result"
+            if entry.kind in ("function", EFFECT) and not verdict.ok:
                 entry.kind, entry.reason, entry.model = "unavailable", verdict.reason, verdict.model
-            converted = entry.kind in ("function", "copy")
+            converted = entry.kind in CALLED
             reason = (
                 entry.reason
                 if entry.kind == "copy"
@@ -1065,7 +1146,7 @@ class Analyzer:
                     if (
                         client.target_module == c.callee.split(":")[0]
                         and e
-                        and e.kind not in ("function", "copy")
+                        and e.kind not in CALLED
                     ):
                         c.converted, c.reason = False, e.reason
 
@@ -1149,7 +1230,16 @@ class Analyzer:
             cls = self.tree.models.get(key)
             if cls is not None and cls.table:
                 shapes[binding] = joins.shape(cls.table, self.classifier.class_nodes(key))
-        return joins.Context(remote & models, models - foreign, shapes, set(models))
+        remote, local = remote & models, models - foreign
+        aliases = self._uses(module).aliases
+        for alias, model in aliases.items():  # one more side, read like its model
+            if model in shapes:
+                shapes[alias] = shapes[model]
+                if model in remote:
+                    remote.add(alias)
+                elif model in local:
+                    local.add(alias)
+        return joins.Context(remote, local, shapes, set(models), aliases)
 
     def _helper_reads(self, module: str, out: ServiceRefs, ref: Ref, methods: list[Method]) -> bool:
         """Every call is a class method the read model answers (``read_helpers``), with a key
@@ -1213,7 +1303,9 @@ class Analyzer:
             r"\s+", "", cst.Module([]).code_for_node(func.body)
         )
 
-    def _rows_read(self, module: str, out: ServiceRefs, ref: Ref, ends: list[Method]) -> bool:
+    def _rows_read(
+        self, module: str, out: ServiceRefs, ref: Ref, ends: Sequence[queries.End]
+    ) -> bool:
         """The rows these reads give are only read for their columns: an attribute right
         after the read, or through the names they are bound to in the calling function."""
         entry = self._model_entry(out, ref)
@@ -1230,7 +1322,11 @@ class Analyzer:
                     return False
                 continue
             why = (
-                self._queryset_misuse(module, call, entry.model)
+                (
+                    self._queryset_misuse(module, call, entry.model)
+                    if isinstance(call, cst.Call)
+                    else ""
+                )
                 if op in djangoreads.QUERYSET_STEPS
                 else self._row_misuse(module, call, entry.model, writable=True)
             )
@@ -1280,7 +1376,7 @@ class Analyzer:
                     tm, tn = self.tree.resolve(imp.module, imp.name)
                     if f"{tm}:{tn}" in self.classifier.models:
                         models.add(imp.binding)
-            uses = _Uses(names, models)
+            uses = _Uses(names, models, joins.aliases(info.module, models))
             MetadataWrapper(info.module, unsafe_skip_copy=True).visit(uses)
             self._uses_cache[module] = uses
         return self._uses_cache[module]
@@ -1296,7 +1392,7 @@ class Analyzer:
                 spans.append((node.line - len(node.node.decorators), end))
         return lambda line: any(a <= line <= b for a, b in spans)
 
-    def _entry(
+    def add_entry(
         self,
         out: ServiceRefs,
         service: str,
@@ -1304,6 +1400,8 @@ class Analyzer:
         name: str,
         target: tuple[str, str | None],
     ) -> None:
+        """Give ``out``'s client of ``client_mod`` an entry for ``name`` (the function, class
+        or value ``target`` it stands for), classified once."""
         tm, tn = target
         owner = self.owner_of(tm, tn) or self.owner_of(client_mod, name) or "?"
         client = out.clients.get(client_mod)
@@ -1366,9 +1464,22 @@ class Analyzer:
                         if pname == "return" or pname in self._requests.params(info.functions[tn])
                         else (None, "")
                     )
-                    return copy or Entry(
-                        tn, "unavailable", f"{what}: {v.reason}{why}", model=v.model
-                    )
+                    if copy is not None:
+                        return copy
+                    if pname == "return" and all(
+                        w.ok for p, w in sig.items() if p != "return"
+                    ):  # served for what it does: converted where callers drop the result
+                        return Entry(
+                            tn,
+                            EFFECT,
+                            f"{what}: {v.reason}{why}",
+                            model=v.model,
+                            idempotent=self.classifier.idempotent(
+                                info.functions[tn], self.writers, key
+                            ),
+                            injected=self.injected(key),
+                        )
+                    return Entry(tn, "unavailable", f"{what}: {v.reason}{why}", model=v.model)
             return Entry(
                 tn,
                 "function",
@@ -1466,7 +1577,8 @@ class Analyzer:
                         self._dependencies.add(self.tree.resolve(i.module, i.name))
         return (module, name) in self._dependencies
 
-    def _call_verdict(self, key: str, call: cst.Call, module: str) -> Verdict:
+    def call_verdict(self, key: str, call: cst.Call, module: str, dropped: bool = False) -> Verdict:
+        """Can this call cross? ``dropped``: nothing uses its result."""
         if key not in self.interface:
             return Verdict(False, f"{key} is not in the plan's interface")
         mod, name = key.split(":")
@@ -1510,7 +1622,7 @@ class Analyzer:
                 continue  # taken for a row, but the callee reads it as a mapping
             if not v.ok:
                 return Verdict(False, f"argument {param.name!r}: {v.reason}", v.model)
-        return self._given_back(func, sig["return"], call, module)
+        return OK if dropped else self._given_back(func, sig["return"], call, module)
 
     def _given_back(
         self, func: FunctionInfo, result: Verdict, call: cst.Call, module: str
@@ -1545,6 +1657,11 @@ class Analyzer:
         return not (uses.read or uses.set_attrs or uses.written)
 
 
+#: a function whose result cannot cross, served for what it does: its client sends the call
+#: and gives back None, so every call the caller makes of it must drop the result
+EFFECT = "effect"
+#: entries whose calls are converted
+CALLED = ("function", "copy", EFFECT)
 #: how ``Analyzer.row_verdict`` says that a value is a row of the callee's own model
 ROW_REASON = "a row of"
 #: ... and that a result is a row of a third service's model (a ReadRow in the callee)
@@ -1591,13 +1708,19 @@ def _django_columns(node: cst.ClassDef, translated: bool = True) -> set[str]:
     return out | {"id", "pk"} if out else out
 
 
-def _enclosing(module: cst.Module, call: cst.Call) -> cst.FunctionDef | None:
-    """The innermost function of ``module`` whose body holds ``call`` (the same node)."""
+def _enclosing(module: cst.Module, call: cst.BaseExpression) -> cst.FunctionDef | None:
+    """The innermost function of ``module`` whose body holds ``call`` (the same node: a call,
+    or a query variable looped over)."""
     found: list[cst.FunctionDef] = []
 
     class _Find(cst.CSTVisitor):
         def __init__(self) -> None:
             self.stack: list[cst.FunctionDef] = []
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if node is call and self.stack:
+                found.append(self.stack[-1])
+            return super().on_visit(node)
 
         def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
             self.stack.append(node)
@@ -1605,16 +1728,13 @@ def _enclosing(module: cst.Module, call: cst.Call) -> cst.FunctionDef | None:
         def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
             self.stack.pop()
 
-        def visit_Call(self, node: cst.Call) -> None:
-            if node is call and self.stack:
-                found.append(self.stack[-1])
-
     module.visit(_Find())
     return found[0] if found else None
 
 
-def _bound_to(func: cst.FunctionDef, call: cst.Call) -> set[str]:
-    """Names ``call``'s result is bound to in ``func``: ``x = call(...)``, ``for x in call(...)``."""
+def _bound_to(func: cst.FunctionDef, call: cst.BaseExpression) -> set[str]:
+    """Names ``call``'s result is bound to in ``func``: ``x = call(...)``, ``for x in call(...)``
+    (a row each), ``[... for x in call(...)]``."""
     names: set[str] = set()
 
     class _Bind(cst.CSTVisitor):
@@ -1627,6 +1747,10 @@ def _bound_to(func: cst.FunctionDef, call: cst.Call) -> set[str]:
                 names.add(node.target.value)
 
         def visit_For(self, node: cst.For) -> None:
+            if node.iter is call and isinstance(node.target, cst.Name):
+                names.add(node.target.value)
+
+        def visit_CompFor(self, node: cst.CompFor) -> None:
             if node.iter is call and isinstance(node.target, cst.Name):
                 names.add(node.target.value)
 

@@ -52,6 +52,8 @@ RETRY_STATUS = {502, 503, 504}
 ERROR_STATUS = 422  # the remote function raised: a business error, not a transport error
 #: marks a row of an ORM model on the wire: ``{ROW: model name, "columns": {...}}``
 ROW = "__row__"
+#: in a call's payload: the caller drops the result, so none is sent back (``call``'s ``drop``)
+DROP = "drop_result"
 #: the owner's session (a callable returning one) that a row sent back to it is loaded with,
 #: set by the generated endpoints; models with a ``query`` or ``objects`` need none
 ROW_SESSION: Callable[[], Any] | None = None
@@ -1597,8 +1599,11 @@ def call(
     idempotent: bool,
     errors: dict[str, type] | None = None,
     key: str | None = None,
+    drop: bool = False,
 ) -> Any:
-    """Call ``endpoint`` of ``service`` and return its result decoded with ``func``'s hints.
+    """Call ``endpoint`` of ``service`` and return its result decoded with ``func``'s hints
+    (None with ``drop``: the owner runs it for what it does and sends no result, which may
+    be no JSON value).
 
     Every call carries an ``Idempotency-Key`` (``key``, else a new one), the same on each
     retry, so the owner never applies one call twice; each observer in ``CALL_OBSERVERS``
@@ -1617,6 +1622,7 @@ def call(
             status,
             key or derived or uuid.uuid4().hex,
             saga_id,
+            drop,
         )
     finally:
         for observer in CALL_OBSERVERS:
@@ -1634,9 +1640,13 @@ def _call(
     status: list[int],
     key: str,
     saga_id: str | None = None,
+    drop: bool = False,
 ) -> Any:
     url = f"{base_url(service)}/internal/{endpoint}"
-    body = json.dumps({"args": encode(list(args)), "kwargs": encode(kwargs)}).encode("utf-8")
+    sent = {"args": encode(list(args)), "kwargs": encode(kwargs)}
+    if drop:
+        sent[DROP] = True
+    body = json.dumps(sent).encode("utf-8")
     attempts = max(1, RETRIES) if idempotent else 1
     last: Exception | None = None
     for attempt in range(attempts):
@@ -1797,7 +1807,7 @@ def _dispatch(
 
             result = asyncio.run(result)
         undo = _UNDO.get()
-        body: dict[str, Any] = {"result": encode(result)}
+        body: dict[str, Any] = {"result": None if payload.get(DROP) is True else encode(result)}
         if undo is not None:
             undo.ran = True  # the commits from here on are the endpoint's, not the function's
             if undo.committed:  # the caller's rollback would not have undone it: no undo

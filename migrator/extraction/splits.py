@@ -43,11 +43,11 @@ def through_clients(
         if name not in info.functions or owner in (None, KERNEL, service):
             continue
         known = module in refs.clients and name in refs.clients[module].entries
-        analyzer._entry(refs, service, module, name, (module, name))
+        analyzer.add_entry(refs, service, module, name, (module, name))
         entry = refs.clients[module].entries[name]
         key = f"{module}:{name}"
         if entry.kind in CALLABLE and all(
-            analyzer._call_verdict(key, call, module).ok for call in calls.of.get(name, [])
+            analyzer.call_verdict(key, call, module).ok for call in calls.of.get(name, [])
         ):
             taken.add(name)
         elif not known:  # nothing else of this service asked for it: no stand-in either

@@ -92,18 +92,21 @@ USE = (
 )
 
 
-def _extract(root: Path):  # noqa: ANN202 - Extraction
+def _extract(  # noqa: ANN202 - Extraction
+    root: Path, owner: str = OWNER, own: str = OWN, use: str = USE, tables: str = "items kinds"
+):
+    """Service a (``own`` models, ``use``) reading service b's models (``owner``, ``tables``)."""
     pkg = mini_packages(root)
     (pkg / "kernel.py").write_text(KERNEL)
-    (pkg / "b" / "models.py").write_text(OWNER)
-    (pkg / "a" / "models.py").write_text(OWN)
-    (pkg / "a" / "use.py").write_text(USE)
+    (pkg / "b" / "models.py").write_text(owner)
+    (pkg / "a" / "models.py").write_text(own)
+    (pkg / "a" / "use.py").write_text(use)
     plan = plan_from_dict(
         {
             "version": 1,
             "services": {
                 "a": {"modules": ["mini.a", "mini.a.models", "mini.a.use"], "tables": ["notes"]},
-                "b": {"modules": ["mini.b", "mini.b.models"], "tables": ["items", "kinds"]},
+                "b": {"modules": ["mini.b", "mini.b.models"], "tables": tables.split()},
             },
             "shared_kernel": {"modules": ["mini", "mini.kernel"]},
         }
@@ -158,8 +161,8 @@ def test_joins_narrowed_by_the_owners_keys_are_converted_and_unsound_ones_listed
                 "(only conditions on them can be composed)"
             ),
             "return session.query(Note).outerjoin(Item).filter(Item.name == 'x').all()": (
-                "`.outerjoin(Item, ...)` keeps rows without a Item row (only an outer join of "
-                "one row at most, named nowhere else, is left out)"
+                "`.outerjoin(Item, ...)` keeps rows without a Item row (only an outer join "
+                "named nowhere else is left out)"
             ),
             "return session.query(Kind).join(Item, Item.kind_id == Kind.id).count()": (
                 "the join repeats a row for each Item row that matches, and the query does more "
@@ -245,15 +248,10 @@ MONOLITH = (
 #: service a: its notes in its own SQLite database; b's generated models on another one,
 #: read through b's generated reader behind ``runtime.call``
 SERVICE = (
-    DATA + "import importlib.util, sys\n"
-    "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import Session, sessionmaker\n"
-    "from interservice import runtime\nfrom mini.a.models import Note\nimport mini.a.use as u\n"
+    DATA + "from sqlalchemy.orm import Session, sessionmaker\n"
+    "from interservice import runtime\nimport mini.a.use as u\n"
     + CALLS
-    + "spec = importlib.util.spec_from_file_location('owner', sys.argv[1])\n"
-    "owner = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(owner)\n"
-    "mine, theirs = create_engine('sqlite://'), create_engine('sqlite://')\n"
-    "Note.metadata.create_all(mine, tables=[Note.__table__])\n"
-    "owner.Base.metadata.create_all(theirs, tables=[owner.Kind.__table__, owner.Item.__table__])\n"
+    + "owner.Base.metadata.create_all(theirs, tables=[owner.Kind.__table__, owner.Item.__table__])\n"
     "factory = sessionmaker(theirs)\n"
     "with factory() as s:\n"
     "    s.add_all([owner.Kind(**k) for k in KINDS] + [owner.Item(**i) for i in ITEMS])\n"
@@ -275,21 +273,41 @@ def test_the_composed_query_returns_the_rows_the_monoliths_join_returned(tmp_pat
     with service b's generated models and reader on another: the same rows."""
     app = tmp_path / "app"
     ex = _extract(app)
-    monolith = subprocess.run(
-        [sys.executable, "-c", MONOLITH],
-        env={**os.environ, "PYTHONPATH": str(app)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert monolith.returncode == 0, monolith.stderr
-    assert monolith.stdout.splitlines() == [
+    monolith = _monolith(app, MONOLITH)
+    assert monolith.splitlines() == [
         "[1, 6] [1, 2] [] [1, 2] [2] 5",
         "['black', 'green'] [1, 2] []",
         "[1, 5] [3, 4] [1, 6]",  # Kind joined from Item when Item is joined last, else Note
         "['black', 'green'] ['green'] [1, 6] [1, 3, 4, 5]",
     ]
-    out = tmp_path / "out"
+    assert _in_service_a(ex, tmp_path / "out", SERVICE) == monolith
+
+
+def _monolith(app: Path, code: str) -> str:
+    """What ``code`` prints, run with the monolith's sources."""
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(app)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def _in_service_a(ex, out: Path, code: str) -> str:  # noqa: ANN001 - Extraction
+    """What ``code`` prints in service a, given ``owner`` (service b's generated models),
+    ``Note`` and two SQLite engines: ``mine`` (with Note's table) and ``theirs``."""
     owner = out / "services" / "b" / "src" / "mini" / "b" / "models.py"
-    code = f"import sys\nsys.argv[1:] = [{str(owner)!r}]\n" + SERVICE
-    assert _run_in_service(ex, out, "a", code) == monolith.stdout
+    return _run_in_service(
+        ex,
+        out,
+        "a",
+        "import importlib.util\nfrom sqlalchemy import create_engine\n"
+        "from mini.a.models import Note\n"
+        f"spec = importlib.util.spec_from_file_location('owner', {str(owner)!r})\n"
+        "owner = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(owner)\n"
+        "mine, theirs = create_engine('sqlite://'), create_engine('sqlite://')\n"
+        "Note.metadata.create_all(mine, tables=[Note.__table__])\n" + code,
+    )

@@ -200,6 +200,33 @@ def test_a_query_refined_step_by_step_in_a_variable_is_sent_whole(tmp_path: Path
     ]
 
 
+LOOPS = (
+    "from mini.b.models import Item\n\n\n"
+    "def names(kind):\n"
+    "    query = Item.query.filter(Item.kind == kind)\n"
+    "    out = []\n"
+    "    for item in query:\n        out.append(item.name)\n"
+    "    return out\n\n\n"
+    "def labels(kind):\n"
+    "    query = Item.query.filter_by(kind=kind)\n"
+    "    return [item.label() for item in query]\n"
+)
+
+
+def test_a_loop_over_a_query_variable_reads_every_row_through_the_read_model(
+    tmp_path: Path,
+) -> None:
+    _app(tmp_path / "app", LOOPS)
+    ex = build_extraction(_plan(), None, tmp_path / "app")
+    assert _kinds(ex, "mini/a/use.py", LOOPS) == {
+        "query = Item.query.filter(Item.kind == kind)": ("model", True),
+        # each row is asked for more than its columns: a copy cannot answer
+        "query = Item.query.filter_by(kind=kind)": ("model", False),
+    }
+    out = _recorded(ex, tmp_path, "[runtime.ReadRow('Item', {'name': 'n'})]", "u.names('k')")
+    assert out.splitlines() == ["['n']", "[('all', {'where': [['kind', '==', 'k']]})]"]
+
+
 def test_a_many_to_many_link_reads_the_other_services_rows_by_the_keys_it_holds(
     monkeypatch,  # noqa: ANN001
 ) -> None:
