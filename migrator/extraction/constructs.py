@@ -51,6 +51,11 @@ def describe(node: cst.Name, parent: Parent, function: str | None) -> str:
             if last in ("join", "outerjoin", "select_from", "with_entities", "add_entity", "query"):
                 return f"`.{last}({model})` combines {model}'s table with another query's, which is in another database now"
             return f"the class {model} itself is handed to `{name}()`, which a read model cannot stand in for"
+    if isinstance(above, cst.Call) and above.func is node:
+        return (
+            f"`{model}(...)` makes a row that this function does not add to a session (a read "
+            f"model creates only `{model}(col=value, ...)` added to one)"
+        )
     if isinstance(above, (cst.DictElement, cst.Element)):
         return f"the class {model} is kept in a collection and looked up at run time"
     return ""

@@ -171,7 +171,8 @@ LEFT = (
     "def handed(helper):\n    return helper(Item, {})\n\n\n"
     "def touched(key):\n    row = Item.get(key)\n    return row.touch()\n\n\n"
     "def settled():\n    return Item.settle()\n\n\n"
-    "def mapped(rows):\n    return Item.get_id_map(field=rows)\n"
+    "def mapped(rows):\n    return Item.get_id_map(field=rows)\n\n\n"
+    "def made(data):\n    return Item(**data).serialize()\n"
 )
 
 
@@ -191,6 +192,7 @@ def test_each_use_left_names_the_construct_that_stopped_it(tmp_path: Path) -> No
         "row = Item.get(key)",
         "return Item.settle()",
         "return Item.get_id_map(field=rows)",
+        "return Item(**data).serialize()",
     }
     assert why["return ~Item.id.in_(ids)"].startswith(
         "a column expression of Item (`Item.id`) is returned by condition()"
@@ -205,6 +207,9 @@ def test_each_use_left_names_the_construct_that_stopped_it(tmp_path: Path) -> No
     )
     assert why["return Item.get_id_map(field=rows)"] == (
         "`Item.get_id_map(...)` is given values that are not data"
+    )
+    assert why["return Item(**data).serialize()"].startswith(
+        "`Item(...)` makes a row that this function does not add to a session"
     )
     assert why["return Item.settle()"].startswith(
         "`Item.settle(...)` is a method of the model's own code that neither only reads"
