@@ -368,6 +368,7 @@ def endpoints_module(
     inject: dict[str, tuple[str, ...]] | None = None,
     session_factory: str | None = None,
     reads: dict[str, str] | None = None,
+    methods: dict[str, dict[str, str]] | None = None,
 ) -> str:
     """``interservice/endpoints.py`` of the owning service: ``POST /internal/<name>``.
 
@@ -395,7 +396,7 @@ def endpoints_module(
     if unit_of_work:
         module, name = unit_of_work.split(":")
         lines.append(f"from {module} import {name} as _session")
-    lines += injection_lines(inject, session_factory, reads, unit_of_work is not None)
+    lines += injection_lines(inject, session_factory, reads, unit_of_work is not None, methods)
     lines += [
         "",
         'bp = Blueprint("interservice", __name__)',
@@ -437,11 +438,13 @@ def injection_lines(
     factory: str | None,
     reads: dict[str, str] | None = None,
     unit_of_work: bool = False,
+    methods: dict[str, dict[str, str]] | None = None,
 ) -> list[str]:
     """``INJECT`` (endpoint -> session parameters) and ``_inject(name)`` for ``dispatch``,
     ``READERS``: ``_read.<Model>`` -> the read that answers other services' read models
-    (``reads``: model name -> module:Class), and the session rows sent back are loaded with
-    (the unit of work ``_session`` imported before these lines, else a new one)."""
+    (``reads``: model name -> module:Class; ``methods``: model name -> the methods of its own
+    code callers may have it run, see ``runtime.reader``), and the session rows sent back are
+    loaded with (the unit of work ``_session`` imported before these lines, else a new one)."""
     table = {k: v for k, v in sorted((inject or {}).items()) if v}
     lines = []
     if factory:
@@ -451,9 +454,12 @@ def injection_lines(
     for model, key in sorted((reads or {}).items()):
         module, cls = key.split(":")
         lines.append(f"from {module} import {cls} as _model_{model}")
+        runs = dict(sorted((methods or {}).get(model, {}).items()))
         readers.append(
             f"    {'_read.' + model!r}: runtime.reader(_model_{model}"
-            + (", _session_factory)," if factory else "),")
+            + (", _session_factory" if factory else "")
+            + (f", methods={runs!r}" if runs else "")
+            + "),"
         )
     lines += [
         "",

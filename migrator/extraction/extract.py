@@ -17,7 +17,7 @@ from pathlib import Path
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from migrator.extraction import codegen, frameworks, hints, joins, queries, writes
+from migrator.extraction import codegen, frameworks, hints, joins, ownreads, queries, writes
 from migrator.extraction.data import (
     attribute_spans,
     cut_foreign_links,
@@ -639,6 +639,13 @@ def _framework(plan: Plan, graph: DependencyGraph | None, tree: SourceTree) -> s
     return next((fw for fw in ("django", "fastapi", "flask") if fw in tops), "flask")
 
 
+def _runs(analyzer: Analyzer, model: str) -> dict[str, str]:
+    """The methods of ``model``'s own code that callers' read models may have its owner run:
+    those judged to read, or to write rows of its class only (``runtime.reader``)."""
+    ops = {writes.WRITE_CLASS, writes.WRITE_ROW, ownreads.OWNER_READ, ownreads.OWNER_READ_ROW}
+    return {m: op for m, op in analyzer.classifier.read_helpers(model).items() if op in ops}
+
+
 def _wiring(
     gen: dict[str, str],
     label: str,
@@ -655,6 +662,7 @@ def _wiring(
     """The service's app in the monolith's own framework; returns its entry point."""
     framework, django = web
     skeleton = f"{python_identifier(label)}_service"
+    methods = {model: _runs(analyzer, key) for model, key in reads.items()}
     if framework == "django":
         settings, urlconf = django or (None, None)
         mine = [m for m in layout.modules_of(svc) if m not in layout.roots]
@@ -676,7 +684,9 @@ def _wiring(
         gen["interservice/urls.py"] = frameworks.django_urls(
             label, urlconf if urlconf in tree.files else None, own_urls
         )
-        gen["interservice/endpoints.py"] = frameworks.django_endpoints(label, served, reads)
+        gen["interservice/endpoints.py"] = frameworks.django_endpoints(
+            label, served, reads, methods
+        )
         gen["interservice/wsgi.py"] = frameworks.django_wsgi()
         return "interservice.wsgi:application"
     root, is_factory = _factory(tree, layout, framework)
@@ -686,7 +696,7 @@ def _wiring(
     if framework == "fastapi":
         if served or reads:
             gen["interservice/endpoints.py"] = frameworks.fastapi_endpoints(
-                label, served, unit_of_work, inject, sessions, reads
+                label, served, unit_of_work, inject, sessions, reads, methods
             )
         gen["interservice/app.py"] = frameworks.fastapi_app(
             label, root, is_factory, containers, env_names, bool(served or reads), skeleton
@@ -695,7 +705,7 @@ def _wiring(
         return "interservice.asgi:app"
     if served or reads:
         gen["interservice/endpoints.py"] = codegen.endpoints_module(
-            label, served, unit_of_work, inject, sessions, reads
+            label, served, unit_of_work, inject, sessions, reads, methods
         )
     gen["interservice/app.py"] = codegen.app_module(
         label,

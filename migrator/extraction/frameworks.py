@@ -48,6 +48,7 @@ def fastapi_endpoints(
     inject: dict[str, tuple[str, ...]] | None = None,
     session_factory: str | None = None,
     reads: dict[str, str] | None = None,
+    methods: dict[str, dict[str, str]] | None = None,
 ) -> str:
     """``interservice/endpoints.py`` of a FastAPI service: ``POST /internal/{name}``."""
     imports, table = function_imports(functions)
@@ -71,7 +72,7 @@ def fastapi_endpoints(
     if unit_of_work:
         module, name = unit_of_work.split(":")
         lines.append(f"from {module} import {name} as _session")
-    lines += injection_lines(inject, session_factory, reads, unit_of_work is not None)
+    lines += injection_lines(inject, session_factory, reads, unit_of_work is not None, methods)
     lines += [
         "",
         "router = APIRouter()",
@@ -331,7 +332,10 @@ def django_settings(
 
 
 def django_endpoints(
-    service: str, functions: dict[str, str], reads: dict[str, str] | None = None
+    service: str,
+    functions: dict[str, str],
+    reads: dict[str, str] | None = None,
+    methods: dict[str, dict[str, str]] | None = None,
 ) -> str:
     """``interservice/endpoints.py`` of a Django service: the internal API (one transaction
     per call, rolled back when the function raised) and the probes."""
@@ -353,7 +357,7 @@ def django_endpoints(
         "",
         *imports,
         "from interservice import runtime",
-        *injection_lines(None, None, reads),
+        *injection_lines(None, None, reads, methods=methods),
         "",
         f"SERVICE = {service!r}",
         "FUNCTIONS = {",

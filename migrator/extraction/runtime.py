@@ -1115,8 +1115,16 @@ def _no_hints() -> Any:  # the answer of a read is plain JSON
     return None
 
 
-def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Callable[..., Any]:
-    """The owner's side of a read model: ``read(filters, op, key)`` with its own ORM."""
+def reader(
+    model: Any,
+    session_factory: Callable[[], Any] | None = None,
+    methods: dict[str, str] | None = None,
+) -> Callable[..., Any]:
+    """The owner's side of a read model: ``read(filters, op, key)`` with its own ORM.
+    ``methods``: the methods of the model's own code that callers may have it run, each with
+    what it was judged to do (``WRITE_CLASS`` ... ``OWNER_READ_ROW``, the read model's helper
+    map); any other name is refused, whoever asks."""
+    runs = dict(methods or {})
 
     def read(
         filters: dict,
@@ -1141,7 +1149,7 @@ def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Call
                     filters, op, key, steps, values, where, order, limit, offset, attr, None, method
                 )
         if op == "method":
-            return _own_read(model, session_factory, key, method or {})
+            return _own_read(model, session_factory, key, method or {}, runs)
         if op not in (*READ_OPS, *(() if django else ("related",))) and op not in (
             DJANGO_WRITES if django else SQL_WRITES
         ):
@@ -1172,7 +1180,9 @@ def reader(model: Any, session_factory: Callable[[], Any] | None = None) -> Call
         if steps:
             raise NotExtractedError(f"{model.__name__}: queryset steps are Django's only")
         if op in SQL_WRITES:
-            return sql_write(model, session_factory, op, key, values or {}, filters, where or [])
+            return sql_write(
+                model, session_factory, op, key, values or {}, filters, where or [], runs
+            )
         session = None
         query = getattr(model, "query", None)
         if query is None:
@@ -1238,6 +1248,7 @@ def sql_write(
     values: dict,
     filters: dict,
     where: list,
+    methods: dict[str, str] | None = None,
 ) -> Any:
     """The owner's side of a write a caller's read model sends, in the owner's own session:
     only the model's own columns may be set; rows are changed and deleted one by one through
@@ -1263,7 +1274,7 @@ def sql_write(
         raise NotExtractedError(f"{model.__name__}: no session to write it with")
     answer: Any
     if op == "call":
-        answer = _own_write(session, model, key, values)
+        answer = _own_write(session, model, key, values, methods or {})
     elif op == "create":
         row = model(**values)
         session.add(row)
@@ -1290,9 +1301,12 @@ def sql_write(
     return answer
 
 
-def _own_code(model: Any, name: str) -> None:
+def _own_code(model: Any, name: str, allowed: bool) -> None:
     """Refuse ``name`` unless it is a public method the model's own code defines (never
-    SQLAlchemy's or Django's)."""
+    SQLAlchemy's or Django's) that the owner's generated code lets callers run (``allowed``:
+    judged at extraction to do what the call asks, a read or a write of its rows)."""
+    if not allowed:
+        raise ValueError(f"{name} is not a method of {model.__name__} that callers may run")
     app = model.__module__.split(".")[0]
     definer = next((c for c in model.__mro__ if name in vars(c)), None)
     value = vars(definer).get(name) if definer is not None else None
@@ -1305,12 +1319,18 @@ def _own_code(model: Any, name: str) -> None:
         raise ValueError(f"{name} is not a method of {model.__name__}'s own code")
 
 
-def _own_read(model: Any, factory: Callable[[], Any] | None, key: Any, asked: dict) -> Any:
+def _own_read(
+    model: Any,
+    factory: Callable[[], Any] | None,
+    key: Any,
+    asked: dict,
+    methods: dict[str, str],
+) -> Any:
     """``model.<name>(...)`` (``key`` None) or ``row.<name>(...)`` of the row ``key``, a method
     of the model's own code a read model sends as a read (``ReadModel._ask``): its value as
     JSON. A method that changed a row is no read: its changes are rolled back and refused."""
     name = asked.get("name", "")
-    _own_code(model, name)
+    _own_code(model, name, methods.get(name) == (OWNER_READ if key is None else OWNER_READ_ROW))
     args, kwargs = asked.get("args", []), asked.get("kwargs", {})
     if hasattr(model, "objects"):  # Django: no session holds changes, the rows are read as is
         row = None if key is None else model.objects.filter(pk=key).first()
@@ -1331,12 +1351,14 @@ def _own_read(model: Any, factory: Callable[[], Any] | None, key: Any, asked: di
     return encode(result)
 
 
-def _own_write(session: Any, model: Any, key: Any, values: dict) -> dict[str, Any]:
+def _own_write(
+    session: Any, model: Any, key: Any, values: dict, methods: dict[str, str]
+) -> dict[str, Any]:
     """``model.<method>(...)`` (``key`` None) or ``row.<method>(...)`` of the row ``key``, a
     method the model's own code defines (never SQLAlchemy's): the row it gives back as
     columns, else its value, and the row's columns after it (``self``)."""
     name = values.get("method", "")
-    _own_code(model, name)
+    _own_code(model, name, methods.get(name) == (WRITE_CLASS if key is None else WRITE_ROW))
     row = None if key is None else session.get(model, key)
     if key is not None and row is None:
         raise LookupError(f"{model.__name__} {key!r} not found")

@@ -16,6 +16,7 @@ from migrator.extraction.ownreads import OWNER_READ, OWNER_READ_ROW
 from .conftest import text
 from .test_conversions import _kinds, _run_in_service
 from .test_writes import _extract as extract_with
+from .test_writes import owner_methods
 
 MIXIN = (
     "class Mixin:\n"
@@ -112,7 +113,8 @@ OWNER = (  # the owner's models (MODELS on SQLite), its reader, and the moved ca
     "Base.metadata.create_all(db_session.get_bind())\n"
     "db_session.add_all([Item(id=1, name='tea', price=3), Item(id=2, name='cake', price=5)])\n"
     "db_session.commit()\n"
-    "read = runtime.reader(Item)\n"
+    "read = runtime.reader(Item, methods=METHODS)\n"
+    "wrong = runtime.reader(Item, methods={**METHODS, 'touch': runtime.OWNER_READ_ROW})\n"
     "asked = []\n"
     "def call(service, endpoint, func, args, kwargs, idempotent=True, **_):\n"
     "    assert (service, endpoint) == ('b', '_read.Item')\n"
@@ -134,15 +136,24 @@ def test_the_generated_caller_gets_what_the_owners_method_gives(tmp_path: Path) 
     (idempotent); a method that changes a row, sent as a read anyway, is rolled back and
     refused."""
     ex = _extract(tmp_path)
+    methods = owner_methods(ex, "Item")
+    assert methods == {
+        "get_id_map": OWNER_READ,
+        "serialize": OWNER_READ_ROW,
+        "shown": OWNER_READ_ROW,
+    }
     out = _run_in_service(
         ex,
         tmp_path / "out",
         "a",
-        OWNER + "print(u.names())\nprint(u.shown(2))\n"
+        f"METHODS = {methods!r}\n" + OWNER + "print(u.names())\nprint(u.shown(2))\n"
         "print(u.found('tea'), u.found('none'), u.at_once(1) == u.found('tea'))\n"
         "print(u.listed(5), u.where('te%'), u.spread('cake', price=5))\n"
         "print(sorted(set(asked)))\n"
         "body, status = runtime.dispatch(read, {'kwargs': {'filters': {}, 'op': 'method',"
+        " 'key': 1, 'method': {'name': 'touch'}}})\n"
+        "print(status, body['error']['message'], table())\n"
+        "body, status = runtime.dispatch(wrong, {'kwargs': {'filters': {}, 'op': 'method',"
         " 'key': 1, 'method': {'name': 'touch'}}})\n"
         "print(status, body['error']['message'], table())\n"
         "body, status = runtime.dispatch(read, {'kwargs': {'filters': {}, 'op': 'method',"
@@ -157,11 +168,16 @@ def test_the_generated_caller_gets_what_the_owners_method_gives(tmp_path: Path) 
     assert lines[2] == "{'id': 1, 'name': 'tea', 'price': 3, 'type': 'Item'} None True"
     assert lines[3] == "[{'id': 2, 'name': 'cake', 'price': 5, 'type': 'X'}] tea 2"
     assert lines[4] == "[('all', True), ('first', True), ('get', True), ('method', True)]"
+    # a method the owner's code does not let callers run is refused before it runs
     assert lines[5] == (
+        "422 touch is not a method of Item that callers may run [(1, 'tea', 3), (2, 'cake', 5)]"
+    )
+    # and one judged wrongly to read is rolled back when it changed rows
+    assert lines[6] == (
         "422 Item.touch changed rows: it is not a read [(1, 'tea', 3), (2, 'cake', 5)]"
     )
-    assert lines[6] == "422 metadata is not a method of Item's own code"
-    assert lines[7] == "Item.serialize: the copy has no id to send"  # never the class's
+    assert lines[7] == "422 metadata is not a method of Item that callers may run"
+    assert lines[8] == "Item.serialize: the copy has no id to send"  # never the class's
 
 
 LEFT = (

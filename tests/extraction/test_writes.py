@@ -5,6 +5,8 @@ once each with the call's idempotency key; the owner sets only its model's own c
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 from migrator.extraction import build_extraction
@@ -117,7 +119,7 @@ OWNER = (
     "Base.metadata.create_all(engine)\n"
     "db_session.add_all([Item(id=1, name='tea', price=3), Item(id=2, name='cake', price=5)])\n"
     "db_session.commit()\n"
-    "read = runtime.reader(Item)\n"
+    "read = runtime.reader(Item, methods=METHODS)\n"
     "keys = iter(range(1000))\n"
     "replayed = []\n"
     "def call(service, endpoint, func, args, kwargs, idempotent=True, **_):\n"
@@ -138,16 +140,27 @@ OWNER = (
 )
 
 
+def owner_methods(ex, model: str) -> dict[str, str]:  # noqa: ANN001
+    """The methods of ``model``'s own code that the owner's generated endpoints let callers
+    run (``runtime.reader(..., methods=...)``)."""
+    endpoints = text(ex, "services/b/src/interservice/endpoints.py")
+    found = re.search(rf"runtime\.reader\(_model_{model}\b.*?methods=(\{{.*?\}})\)", endpoints)
+    return ast.literal_eval(found.group(1)) if found else {}
+
+
 def test_the_generated_caller_writes_through_the_owners_session(tmp_path: Path) -> None:
-    """The moved caller and its generated client against the owner's reader on SQLite: each
-    write changes the owner's table once, a retried key is not applied again, and a column
-    of another model is refused."""
+    """The moved caller and its generated client against the owner's reader on SQLite (with
+    the methods the owner's generated endpoints let callers run): each write changes the
+    owner's table once, a retried key is not applied again, and a column of another model,
+    or a method of the model the owner does not let callers run, is refused."""
     ex = _extract(tmp_path)
+    methods = owner_methods(ex, "Item")
+    assert methods == {"build": "write", "create": "write", "purge": "write", "save": "write-row"}
     out = _run_in_service(
         ex,
         tmp_path / "out",
         "a",
-        OWNER + "u.added(mine, 'bun'); print(table())\n"
+        f"METHODS = {methods!r}\n" + OWNER + "u.added(mine, 'bun'); print(table())\n"
         "print(u.built(mine, 'pie')); print(table())\n"
         "u.renamed(1, 'green'); print(u.repriced('cake'), table())\n"
         "print(u.made('tart'), u.saved(2), table())\n"
@@ -156,7 +169,10 @@ def test_the_generated_caller_writes_through_the_owners_session(tmp_path: Path) 
         "print(all(replayed), len(replayed))\n"
         "body, status = runtime.dispatch(read, {'kwargs': {'filters': {}, 'op': 'create',"
         " 'values': {'name': 'x', 'word': 'y'}}}, key='other')\n"
-        "print(status, body['error']['message'], table())\n",
+        "print(status, body['error']['message'], table())\n"
+        "body, status = runtime.dispatch(read, {'kwargs': {'filters': {}, 'op': 'call',"
+        " 'values': {'method': '__init__', 'args': [], 'kwargs': {}}}}, key='init')\n"
+        "print(status, body['error']['message'])\n",
     )
     lines = out.splitlines()
     assert lines[0] == "[(1, 'tea', 3), (2, 'cake', 5), (3, 'bun', 1)]"
@@ -172,6 +188,7 @@ def test_the_generated_caller_writes_through_the_owners_session(tmp_path: Path) 
     assert lines[8] == (
         "422 cannot set word: not a column of Item [(1, 'green', 3), (2, 'cake!', 9)]"
     )
+    assert lines[9] == "422 __init__ is not a method of Item that callers may run"
 
 
 def test_a_helper_that_returns_the_row_it_was_given_is_judged_by_that_row(tmp_path: Path) -> None:
