@@ -544,11 +544,11 @@ class Classifier:
         """The name a return value gives back as it is: ``return rows``, or ``return
         helper(rows)`` of a helper that returns its argument (``_passed_back``); ''."""
         if isinstance(value, cst.Call):
-            callee = self._callee(_dotted(value.func), module)
+            callee = self.callee(_dotted(value.func), module)
             value = (self._passed_back(value, *callee) if callee else None) or value
         return value.value if isinstance(value, cst.Name) else ""
 
-    def _callee(self, name: str, module: str) -> tuple[str, str] | None:
+    def callee(self, name: str, module: str) -> tuple[str, str] | None:
         """The monolith's top-level function that ``name(...)`` calls in ``module`` (a local
         function, an imported one, or ``module_alias.function``), if it is one."""
         if module not in self.tree.files:
@@ -814,7 +814,7 @@ class Classifier:
                 "quantize",
             ):
                 return OK
-            callee = self._callee(name, module)
+            callee = self.callee(name, module)
             if callee is not None:
                 given = self._passed_back(expr, *callee)
                 if given is not None:  # ``return model`` of ``create(model)``: the argument

@@ -411,7 +411,7 @@ class RequestUses:
     def _handed(self, module: str, callee: str, call: cst.Call, arg: cst.Arg, depth: int) -> str:
         """The request handed to ``callee(...)``: a function of the monolith, or every
         method of that name in its classes (``provider().get_shop(request)``)."""
-        found = self.classifier._callee(callee, module)
+        found = self.classifier.callee(callee, module)
         if found is not None:
             mod, name = found
             targets = [(mod, self.classifier.tree.info(mod).functions[name].node, False)]

@@ -90,7 +90,7 @@ class _Uses(cst.CSTVisitor):
         if func in TYPE_TESTS:
             self.contradicted = True
             return
-        callee = self.classifier._callee(func, self.module) if func else None
+        callee = self.classifier.callee(func, self.module) if func else None
         if callee is None:
             return
         target = self.classifier.tree.info(callee[0]).functions[callee[1]]

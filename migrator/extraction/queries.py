@@ -151,10 +151,10 @@ def served_arguments(
 ) -> list[cst.Name] | None:
     """The ``binding`` names in the arguments of one link of a read chain on ``binding``'s
     read model (``[]`` when there are none), or None when the owner cannot answer them."""
-    if any(a.star for a in call.args):
+    if any(a.star == "*" or (a.star and method != "filter_by") for a in call.args):
         return None
-    positional = [a.value for a in call.args if a.keyword is None]
-    if method == "filter_by":
+    positional = [a.value for a in call.args if a.keyword is None and not a.star]
+    if method == "filter_by":  # ``**filters`` too: keyword filters the owner applies as given
         return None if positional else []
     if method not in ("filter", *SHAPING):
         return []  # a read (``get(key)``, ``first()``): rewrite._rows_read judges its rows

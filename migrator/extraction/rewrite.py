@@ -114,6 +114,9 @@ class ServiceRefs:
 #: a class method called on an imported name: (method, shape of the arguments, the call, the
 #: attribute read of its result at once)
 Method = tuple[str, str, cst.Call, "str | None"]
+#: a model class handed to a function: the call, the argument's position or keyword, and the
+#: attribute of the result read at once (``_Uses._handed``)
+Handed = tuple[cst.Call, "int | str", "str | None"]
 
 #: decorators of functions whose signature a web framework reads (FastAPI routes)
 ROUTE_VERBS = set("get post put patch delete head options route api_route websocket".split())
@@ -157,6 +160,8 @@ class _Uses(cst.CSTVisitor):
         self.lines: dict[str, list[int]] = {}
         self.reads: dict[str, set[int]] = {}  # lines where the name heads a read-model query
         self.others: dict[str, set[int]] = {}  # lines where it is used any other way
+        #: lines where it is only handed to functions (``handed``)
+        self.handed_only: dict[str, set[int]] = {}
         #: lines where it is only a type hint nothing evaluates for its meaning (see _hint)
         self.hints: dict[str, set[int]] = {}
         #: lines where it is a class's ``model = <it>`` (Django builds the class from it)
@@ -173,6 +178,10 @@ class _Uses(cst.CSTVisitor):
         self.why: dict[int, str] = {}
         #: (binding, line) -> the construct of a use no read model serves (constructs.describe)
         self.constructs: dict[tuple[str, int], str] = {}
+        #: lines where the name is an argument of a call (binding -> line -> the call and
+        #: the argument's position or keyword): a function that only reads the class it is
+        #: given may get the read model (``Analyzer._handed_reads``)
+        self.handed: dict[str, dict[int, list[Handed]]] = {}
         #: query chains with a join (joins.joins_something), and the lines where a name is
         #: in one of them: judged per service (Analyzer._joined)
         self.join_chains: list[cst.Call] = []
@@ -281,7 +290,7 @@ class _Uses(cst.CSTVisitor):
                 self._alias_loose.add((self._scope(), node.value))
         if node.value in self.names:
             parent = self.get_metadata(ParentNodeProvider, node)
-            if isinstance(parent, (cst.ImportAlias, cst.AsName)):
+            if isinstance(parent, (cst.ImportAlias, cst.AsName, cst.Param)):
                 return
             line = self.get_metadata(PositionProvider, node).start.line
             self.lines.setdefault(node.value, []).append(line)
@@ -311,13 +320,39 @@ class _Uses(cst.CSTVisitor):
                 if self._hint(node)
                 else self.others
             )
+            handed = self._handed(node) if kind is self.others else None
+            if handed is not None:
+                self.handed.setdefault(node.value, {}).setdefault(line, []).append(handed)
+                kind = self.handed_only
             kind.setdefault(node.value, set()).add(line)
-            if kind is self.others and (node.value, line) not in self.constructs:
+            if (kind is self.others or kind is self.handed_only) and (
+                node.value,
+                line,
+            ) not in self.constructs:
                 self.constructs[(node.value, line)] = constructs.describe(
                     node,
                     lambda n: self.get_metadata(ParentNodeProvider, n, None),
                     self._funcs[-1].name.value if self._funcs else None,
                 )
+
+    def _handed(self, node: cst.Name) -> Handed | None:
+        """``f(node, ...)`` / ``f(x, model=node)``: the call, where the argument is, and the
+        attribute of the call's result read at once (``f(...).name``; ``.m()`` with its
+        parentheses)."""
+        arg = self.get_metadata(ParentNodeProvider, node)
+        call = self.get_metadata(ParentNodeProvider, arg, None)
+        if not (isinstance(arg, cst.Arg) and isinstance(call, cst.Call)) or arg.star:
+            return None
+        where: int | str = (
+            arg.keyword.value
+            if arg.keyword is not None
+            else [a for a in call.args if a.keyword is None].index(arg)
+        )
+        above = self.get_metadata(ParentNodeProvider, call, None)
+        after = None
+        if isinstance(above, cst.Attribute) and above.value is call:
+            after = above.attr.value + ("()" if self._called(above) else "")
+        return call, where, after
 
     def _scope(self) -> int:
         """The outermost function being visited (0: the module)."""
@@ -1049,11 +1084,16 @@ class Analyzer:
                     out.uses.append((rel, line, node, ref.owner or "?"))
                     if line in uses.model_classes.get(binding, ()):
                         out.model_classes.add((rel, line, node))
-                    if line in uses.others.get(binding, ()):
+                    handed = uses.handed.get(binding, {}).get(line, [])
+                    if line in uses.others.get(binding, ()) or not all(
+                        self._handed_reads(module, out, ref, *one) for one in handed
+                    ):
                         why = uses.why.get(line) or uses.constructs.get((binding, line))
                         if why:
                             out.why[(rel, line, node)] = why
                         continue
+                    if handed and line in uses.handed_only.get(binding, ()):
+                        out.reads.add((rel, line, node))
                     methods = uses.methods.get(binding, {}).get(line, [])
                     chains = uses.joined.get(binding, {}).get(line)
                     if chains:  # judged below, once every read model is known
@@ -1302,6 +1342,60 @@ class Analyzer:
         return isinstance(star, cst.Param) and f".filter(*{star.name.value})" in re.sub(
             r"\s+", "", cst.Module([]).code_for_node(func.body)
         )
+
+    def _handed_reads(
+        self,
+        module: str,
+        out: ServiceRefs,
+        ref: Ref,
+        call: cst.Call,
+        where: int | str,
+        after: str | None,
+    ) -> bool:
+        """``f(Model, ...)`` hands the class to a function of this service (or the kernel)
+        that runs here with the read model in its place: fine where the function does nothing
+        with that parameter but reads a read model answers (read helpers, read chains), and the
+        caller only reads the columns of the rows it gives back (``get_instance(Model, key)``)."""
+        entry = self._model_entry(out, ref)
+        found = self.classifier.callee(dotted(call.func), module)
+        if entry is None or entry.model is None or found is None or not self._has(*found):
+            return False
+        fmod, fname = found
+        func = self.tree.info(fmod).functions[fname]
+        named = [p for p in func.params if p.kind in ("posonly", "pos", "kw")]
+        positional = [p for p in named if p.kind != "kw"]
+        param = (
+            next((p for p in named if p.name == where), None)
+            if isinstance(where, str)
+            else positional[where]
+            if where < len(positional)
+            else None
+        )
+        if param is None:
+            return False
+        uses = _Uses({param.name}, {param.name})
+        MetadataWrapper(self.tree.info(fmod).module, unsafe_skip_copy=True).visit(uses)
+        node = func.node
+        first = func.line - len(node.decorators)
+        last = func.line + len(cst.Module([]).code_for_node(node).splitlines())
+        inside = lambda lines: [n for n in lines if first <= n <= last]  # noqa: E731
+        name = param.name
+        if (
+            inside(uses.others.get(name, ()))
+            or inside(uses.handed_only.get(name, ()))
+            or inside(uses.joined.get(name, {}))
+        ):
+            return False
+        methods = [m for n in inside(uses.methods.get(name, {})) for m in uses.methods[name][n]]
+        if methods and not self._helper_reads(fmod, out, ref, methods):
+            return False
+        for n in inside(uses.reads.get(name, ())):
+            ends = uses.read_ends.get(name, {}).get(n, [])
+            if not self._rows_read(fmod, out, ref, ends):
+                return False
+        if after is not None and after not in self._columns(entry.model):
+            return False  # the result asked at once for more than a row's columns
+        return not self._row_misuse(module, call, entry.model, writable=True)
 
     def _rows_read(
         self, module: str, out: ServiceRefs, ref: Ref, ends: Sequence[queries.End]
