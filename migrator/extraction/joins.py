@@ -33,6 +33,11 @@ from migrator.extraction.mover import dotted
 JOIN_LINKS = {"join", "outerjoin"}
 #: links that change the left side of the joins that follow
 FROM_LINKS = {"select_from", "from_self", "select_entity_from"}
+#: links that select columns (another service's, read from its owner by key: ``selected``)
+SELECTING = ("add_columns", "with_entities")
+#: reads of a query with another service's columns that ``runtime.JoinedQuery`` answers
+#: (``__iter__``: a loop over the variable it is kept in)
+SELECTED_READS = {"all", "first", "one", "one_or_none", "count", queries.ITERATED}
 
 
 @dataclass(frozen=True)
@@ -243,6 +248,9 @@ class Verdict:
     #: remote binding -> its conditions (expressions) and keyword filters
     conditions: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
     keywords: dict[str, list[cst.Arg]] = field(default_factory=dict)
+    #: another service's columns selected (ids of their expressions) -> (binding, column,
+    #: the name the row gives it), read from the owner by the keys the rows hold
+    selected: dict[int, tuple[str, str, str]] = field(default_factory=dict)
 
 
 def chain(node: cst.BaseExpression) -> tuple[cst.BaseExpression, list[tuple[str, cst.Call]]]:
@@ -462,6 +470,11 @@ def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None
             verdict.end = method if method in queries.READS else ""
             continue
         named = _argument_names(call) & set(verdict.edges)
+        if named and method in SELECTING:
+            why = _selection(method, call, verdict)
+            if why:
+                return Verdict(why)
+            continue
         if named:
             return Verdict(
                 f"`.{method}(...)` names {sorted(named)[0]}'s columns, which are in another "
@@ -479,6 +492,15 @@ def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None
                 f"`.outerjoin({target}, ...)` keeps rows without a {target} row (only an outer "
                 "join named nowhere else is left out)"
             )
+    if verdict.selected and not (
+        kept[-1] in SELECTED_READS
+        or (later is not None and set(later) <= SELECTED_READS and kept[-1] not in queries.READS)
+    ):
+        return Verdict(
+            "the query selects another service's columns and is not read at once with "
+            "`.all()`/`.first()`/`.one()` nor kept in a variable that is only refined, read "
+            "and looped over"
+        )
     many = sorted(t for t, e in verdict.edges.items() if e.many)
     if verdict.root and not verdict.end and many:
         kept.append("")  # refined and read elsewhere: the repeats may count
@@ -488,6 +510,54 @@ def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None
             "more with them than `.all()` or `.first()` (which drop the repeats)"
         )
     return verdict
+
+
+def _selected(node: cst.BaseExpression) -> tuple[str, str, str] | None:
+    """``Model.col`` or ``Model.col.label("name")``: (binding, column, the row's name)."""
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "label"
+        and len(node.args) == 1
+        and node.args[0].keyword is None
+        and isinstance(node.args[0].value, cst.SimpleString)
+    ):
+        column = _column(node.func.value)
+        label = node.args[0].value.evaluated_value
+        return (*column, str(label)) if column and isinstance(label, str) else None
+    column = _column(node)
+    return (*column, column[1]) if column else None
+
+
+def _selection(method: str, call: cst.Call, verdict: Verdict) -> str:
+    """Note the other services' columns a ``.add_columns(...)``/``.with_entities(...)`` link
+    selects (``verdict.selected``), or say why they cannot be read by key: each is a plain
+    column of a model joined on its primary key from a foreign key of this service's model
+    (one row at most for each row here)."""
+    for arg in call.args:
+        names = _names(arg.value) & set(verdict.edges)
+        if not names:
+            continue
+        picked = _selected(arg.value) if arg.keyword is None and not arg.star else None
+        if picked is None or picked[0] not in verdict.remote:
+            return (
+                f"`.{method}(...)` selects an expression of {min(names)}'s columns, which are "
+                "in another database now (only its plain columns can be read by key)"
+            )
+        edge = verdict.edges[picked[0]]
+        if edge.parent in verdict.edges:
+            return (
+                f"`.{method}(...)` names {picked[0]}'s columns, and {picked[0]} is joined through "
+                f"{edge.parent}, another service's model (only a model joined from this "
+                "service's can be read by the keys its rows hold)"
+            )
+        if edge.outer:
+            return (
+                f"`.{method}(...)` names {picked[0]}'s columns, and {picked[0]} is outer joined "
+                "(only inner joins are read by key)"
+            )
+        verdict.selected[id(arg.value)] = picked
+    return ""
 
 
 def _join(method: str, call: cst.Call, joined: list[str], verdict: Verdict, ctx: Context) -> str:
@@ -673,9 +743,15 @@ def rewrite(
     head, links = chain(node)
     composed = set(verdict.edges)
     moved = {id(c) for cs in verdict.conditions.values() for c in cs}
+    picks = [
+        i for i, (m, c) in enumerate(links) if any(id(a.value) in verdict.selected for a in c.args)
+    ]
+    columns: list[str] = []  # the placeholders' entries of ``runtime.joined_columns``
     out: cst.BaseExpression = head
-    for method, call in links:
+    for index, (method, call) in enumerate(links):
         args = list(call.args)
+        if index in picks:
+            args = [_placeholder(a, verdict, columns) for a in args]
         target = verdict.related.get(id(call)) or _target(call) or ""
         if method in JOIN_LINKS and target in composed:
             edge = verdict.edges[target]
@@ -700,12 +776,37 @@ def rewrite(
         attr = call.func
         assert isinstance(attr, cst.Attribute)
         out = call.with_changes(func=attr.with_changes(value=out, attr=cst.Name(method)), args=args)
+        if picks and index == picks[-1]:  # its rows take the other columns from here on
+            spec = cst.parse_expression("{" + ", ".join(columns) + "}")
+            out = cst.Call(
+                cst.Name(JOINED),
+                [cst.Arg(out.with_changes(lpar=[], rpar=[])), cst.Arg(spec)],
+            )
     # a dropped last link may have held the chain's parentheses, which its line breaks need
     if isinstance(out, cst.Call) and not out.lpar and (node.lpar or "\n" in _code(out)):
         out = out.with_changes(
             lpar=node.lpar or [cst.LeftParen()], rpar=node.rpar or [cst.RightParen()]
         )
     return out
+
+
+#: the name ``runtime.joined_columns`` is imported as where a chain selects another
+#: service's columns
+JOINED = "_joined_columns"
+
+
+def _placeholder(arg: cst.Arg, verdict: Verdict, columns: list[str]) -> cst.Arg:
+    """A selected column of another service's model as the key its row is read by (this
+    model's foreign key, labelled ``_joined_<n>``), noted in ``columns``."""
+    picked = verdict.selected.get(id(arg.value))
+    if picked is None:
+        return arg
+    binding, column, name = picked
+    edge = verdict.edges[binding]
+    label = f"_joined_{len(columns)}"
+    columns.append(f"{label!r}: ({binding}, {edge.child_col!r}, {column!r}, {name!r})")
+    key = cst.parse_expression(f"{edge.parent}.{edge.parent_col}.label({label!r})")
+    return arg.with_changes(value=key)
 
 
 def variable(
@@ -732,6 +833,7 @@ class Joins(cst.CSTTransformer):
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.inner: set[int] = set()  # calls inside a chain (not its outermost link)
+        self.selecting = False  # a chain selects another service's columns (``JOINED``)
         self.funcs: list[cst.FunctionDef] = []
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -757,7 +859,26 @@ class Joins(cst.CSTTransformer):
         verdict = judge(updated, self.ctx, None if kept is None else [e[0] for e in kept[0]])
         if verdict is None or verdict.why:
             return updated
+        self.selecting = self.selecting or bool(verdict.selected)
         return rewrite(updated, verdict, self.ctx.aliases)
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        """``runtime.joined_columns`` imported where a chain selects another service's columns,
+        after the docstring and ``from __future__`` imports."""
+        if not self.selecting:
+            return updated_node
+        body = list(updated_node.body)
+        at = 0
+        for at, statement in enumerate(body):  # noqa: B007 - the first other statement
+            small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) else None
+            docstring = isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString)
+            future = isinstance(small, cst.ImportFrom) and dotted(small.module) == "__future__"  # type: ignore[arg-type]
+            if not (docstring and at == 0) and not future:
+                break
+        else:
+            at = len(body)
+        line = cst.parse_statement(f"from interservice.runtime import joined_columns as {JOINED}")
+        return updated_node.with_changes(body=[*body[:at], line, *body[at:]])
 
     def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
         """``Alias = aliased(Model)`` of a read model: the read model itself (an alias of a

@@ -1080,6 +1080,133 @@ def linked_rows(row: Any, link: Any, service: str, name: str) -> list[Any]:
     return model.query.filter(getattr(model, model._columns[0]).in_(found)).all() if found else []
 
 
+class JoinedRow(tuple):
+    """A row of a query whose columns came partly from another service's read model, with
+    what callers use of SQLAlchemy's ``Row``: index, unpacking, ``row.<name>``, ``_fields``,
+    ``_asdict()``, ``_mapping``, ``_t``."""
+
+    _fields: tuple[str, ...]
+
+    def __new__(cls, values: list[Any], fields: tuple[str, ...]) -> JoinedRow:
+        row = super().__new__(cls, values)
+        row._fields = fields
+        return row
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name not in self._fields:
+            raise AttributeError(name)
+        return self[self._fields.index(name)]
+
+    def _asdict(self) -> dict[str, Any]:
+        return dict(zip(self._fields, self, strict=True))
+
+    @property
+    def _mapping(self) -> dict[str, Any]:
+        return self._asdict()
+
+    @property
+    def _t(self) -> tuple[Any, ...]:
+        return tuple(self)
+
+    def _tuple(self) -> tuple[Any, ...]:
+        return tuple(self)
+
+
+#: reads of a ``JoinedQuery`` that give its rows
+JOINED_READS = ("all", "first", "one", "one_or_none")
+
+
+class JoinedQuery:
+    """This service's query with other services' columns selected (``add_columns`` /
+    ``with_entities``): each such column is a placeholder, labelled ``_joined_<n>``, holding
+    the key of the other model's row (this model's foreign key to its primary key). Its rows
+    take that row's column instead, read from the owner once per query and model by the keys
+    the rows hold (a row whose key the owner has no row for is dropped, as the inner join
+    dropped it). Refinements give another ``JoinedQuery``; anything else fails loudly."""
+
+    def __init__(self, query: Any, columns: dict[str, tuple[ReadModel, str, str, str]]) -> None:
+        self._query = query
+        #: placeholder label -> (read model, its key column, the column read, the row's name)
+        self._columns = columns
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        attr = getattr(self._query, name)
+        if name in ("count", "exists"):
+            return attr  # the number of rows does not depend on their columns
+
+        def step(*args: Any, **kwargs: Any) -> JoinedQuery:
+            refined = attr(*args, **kwargs)
+            if not hasattr(refined, "with_entities"):
+                raise NotExtractedError(
+                    f"query.{name}() of a query with other services' columns: only refining, "
+                    "`.all()`, `.first()`, `.one()`, `.one_or_none()`, `.count()` and loops "
+                    "read them (see MIGRATION.md)"
+                )
+            return JoinedQuery(refined, self._columns)
+
+        return step
+
+    def all(self) -> list[JoinedRow]:
+        return self._rows(self._query.all())
+
+    def __iter__(self) -> Iterator[JoinedRow]:
+        return iter(self.all())
+
+    def first(self) -> JoinedRow | None:
+        rows = self._rows(self._query.limit(1).all())
+        return rows[0] if rows else None
+
+    def one_or_none(self) -> JoinedRow | None:
+        row = self._query.one_or_none()
+        rows = self._rows([] if row is None else [row])
+        return rows[0] if rows else None
+
+    def one(self) -> JoinedRow:
+        rows = self._rows([self._query.one()])
+        if not rows:
+            raise LookupError("the row's other service's row does not exist")
+        return rows[0]
+
+    def _rows(self, rows: list[Any]) -> list[JoinedRow]:
+        if not rows:
+            return []
+        fields = tuple(rows[0]._fields)
+        at = {i: self._columns[f] for i, f in enumerate(fields) if f in self._columns}
+        found: dict[tuple[int, str], dict[Any, ReadRow]] = {}
+        for model, key, _, _ in at.values():  # one read per model and key column
+            if (id(model), key) in found:
+                continue
+            wanted = dict.fromkeys(  # in the rows' order: the same request every time
+                encode(row[i])
+                for row in rows
+                for i, c in at.items()
+                if c[0] is model and c[1] == key
+            )
+            keys = [k for k in wanted if k is not None]
+            read = ReadQuery(model, {}, shape={"where": [[key, "in", keys]]}).all() if keys else []
+            found[(id(model), key)] = {encode(getattr(r, key)): r for r in read}
+        names = tuple(at[i][3] if i in at else f for i, f in enumerate(fields))
+        out = []
+        for row in rows:
+            values = list(row)
+            for i, (model, key, column, _) in at.items():
+                other = found[(id(model), key)].get(encode(row[i]))
+                if other is None:
+                    break
+                values[i] = getattr(other, column)
+            else:
+                out.append(JoinedRow(values, names))
+        return out
+
+
+def joined_columns(query: Any, columns: dict[str, tuple[ReadModel, str, str, str]]) -> JoinedQuery:
+    """``query`` (with ``_joined_<n>`` key placeholders) whose rows take other services'
+    columns (``JoinedQuery``)."""
+    return JoinedQuery(query, columns)
+
+
 def _no_hints() -> Any:  # the answer of a read is plain JSON
     return None
 

@@ -1,0 +1,172 @@
+"""A join that selects another service's columns (``add_columns``/``with_entities``), composed
+from key reads (``joins.py``, ``runtime.JoinedQuery``): this service's query runs with the
+joined model's key in place of each of its columns, and the rows take the columns of the
+owner's rows read once by those keys; unsound selections stay listed with the reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from migrator.extraction.joins import listed
+
+from .test_conversions import _kinds
+from .test_joins import DATA, _extract, _in_service_a, _monolith
+
+USE = (
+    "from sqlalchemy import func\n\n"
+    "from mini.a.models import Note\nfrom mini.b.models import Item, Kind\n\n\n"
+    "def named(session):\n"
+    "    return session.query(Note).join(Item).add_columns(Item.name).order_by(Note.id).all()\n\n\n"
+    "def pairs(session, label):\n"
+    "    return (\n        session.query(Note)\n"
+    "        .join(Item, Note.item_id == Item.id)\n"
+    "        .join(Kind, Kind.id == Item.kind_id)\n"
+    "        .filter(Kind.label == label)\n"
+    "        .with_entities(Note.id, Item.name.label('item'), Item.kind_id)\n"
+    "        .order_by(Note.id)\n        .all()\n    )\n\n\n"
+    "def both(session):\n"
+    "    rows = (\n        session.query(Note)\n"
+    "        .join(Item, Note.item_id == Item.id)\n"
+    "        .join(Kind, Note.kind_id == Kind.id)\n"
+    "        .add_columns(Item.name, Kind.label)\n"
+    "        .order_by(Note.id.desc())\n    )\n"
+    "    out = []\n"
+    "    for note, name, label in rows:\n"
+    "        out.append((note.id, name, label))\n"
+    "    return out\n\n\n"
+    "def firsts(session):\n"
+    "    row = session.query(Note).join(Item).add_columns(Item.name).order_by(Note.id).first()\n"
+    "    return row.Note.id, row.name, row._asdict()['name'], row[1]\n\n\n"
+    "def refined(session, skip):\n"
+    "    query = session.query(Note).join(Item).with_entities(Note.text, Item.name)\n"
+    "    query = query.filter(Note.text != skip)\n"
+    "    return [tuple(r) for r in query.order_by(Note.id).all()], query.count()\n\n\n"
+    "def through(session):\n"
+    "    return session.query(Note).join(Item).join(Kind).add_columns(Kind.label).all()\n\n\n"
+    "def counted(session):\n"
+    "    return session.query(Note).join(Item).add_columns(func.upper(Item.name)).all()\n\n\n"
+    "def sorted_(session):\n"
+    "    return session.query(Note).join(Item).add_columns(Item.name).order_by(Item.name).all()\n\n\n"
+    "def outer(session):\n"
+    "    return session.query(Note).outerjoin(Item).add_columns(Item.name).all()\n\n\n"
+    "def handed(session):\n"
+    "    return session.query(Note).join(Item).add_columns(Item.name)\n"
+)
+
+CALLS = (
+    "def show(session):\n"
+    "    print([tuple(r[1:]) + (r[0].id,) for r in u.named(session)])\n"
+    "    print([tuple(r) for r in u.pairs(session, 'tea')], u.pairs(session, 'none'))\n"
+    "    print(u.both(session))\n"
+    "    print(u.firsts(session))\n"
+    "    print(u.refined(session, 'x'))\n"
+)
+MONOLITH = (
+    DATA + "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import Session\n"
+    "from mini.kernel import Base\nfrom mini.a.models import Note\n"
+    "from mini.b.models import Item, Kind\nimport mini.a.use as u\n"
+    + CALLS
+    + "engine = create_engine('sqlite://')\nBase.metadata.create_all(engine)\n"
+    "with Session(engine) as s:\n"
+    "    s.add_all([Kind(**k) for k in KINDS] + [Item(**i) for i in ITEMS])\n"
+    "    s.add_all([Note(**n) for n in NOTES])\n    s.commit()\n    show(s)\n"
+)
+#: service a's notes on its own database; b's generated models and reader on another one,
+#: behind ``runtime.call``, which counts the reads of each model
+SERVICE = (
+    DATA + "from sqlalchemy.orm import Session, sessionmaker\n"
+    "from interservice import runtime\nimport mini.a.use as u\n"
+    + CALLS
+    + "owner.Base.metadata.create_all(theirs, tables=[owner.Kind.__table__, owner.Item.__table__])\n"
+    "factory = sessionmaker(theirs)\n"
+    "with factory() as s:\n"
+    "    s.add_all([owner.Kind(**k) for k in KINDS] + [owner.Item(**i) for i in ITEMS])\n"
+    "    s.commit()\n"
+    "readers = {'_read.Item': runtime.reader(owner.Item, factory),\n"
+    "           '_read.Kind': runtime.reader(owner.Kind, factory)}\n"
+    "asked = []\n"
+    "def call(service, endpoint, func, args, kwargs, **_):\n"
+    "    asked.append(endpoint)\n"
+    "    body, status = runtime.dispatch(readers[endpoint], {'args': args, 'kwargs': kwargs})\n"
+    "    assert status == 200, body\n    return body['result']\n"
+    "runtime.call = call\n"
+    "with Session(mine) as s:\n"
+    "    s.add_all([Note(**n) for n in NOTES])\n    s.commit()\n    show(s)\n"
+    "    asked.clear()\n    u.both(s)\n"
+    "    assert sorted(asked) == ['_read.Item', '_read.Kind'], asked  # once per model\n"
+)
+
+
+def test_selected_columns_of_another_service_come_from_its_owner_as_the_join_gave_them(
+    tmp_path: Path,
+) -> None:
+    """The monolith's joins on one database, then service a's moved code on its own database
+    with service b's generated models and reader on another: the same rows, in the same
+    order, read by index, unpacking, name and ``_asdict()``; one read per model."""
+    app = tmp_path / "app"
+    ex = _extract(app, use=USE)
+    monolith = _monolith(app, MONOLITH)
+    assert monolith.splitlines() == [
+        "[('green', 1), ('black', 2), ('sponge', 3), ('loose', 5), ('green', 6)]",
+        "[(1, 'green', 1), (2, 'black', 1), (6, 'green', 1)] []",
+        "[(5, 'loose', 'cake'), (3, 'sponge', 'tea'), (1, 'green', 'cake')]",
+        "(1, 'green', 'green', 'green')",
+        "([('a', 'green'), ('b', 'black'), ('d', 'loose')], 3)",
+    ]
+    assert _in_service_a(ex, tmp_path / "out", SERVICE) == monolith
+
+
+def test_selections_that_cannot_be_read_by_key_stay_listed(tmp_path: Path) -> None:
+    ex = _extract(tmp_path / "app", use=USE)
+    kinds = _kinds(ex, "mini/a/use.py", USE)
+    for line in (
+        "return session.query(Note).join(Item).add_columns(Item.name).order_by(Note.id).all()",
+        ".join(Item, Note.item_id == Item.id)",
+        ".join(Kind, Kind.id == Item.kind_id)",
+        ".filter(Kind.label == label)",
+        ".with_entities(Note.id, Item.name.label('item'), Item.kind_id)",
+        ".add_columns(Item.name, Kind.label)",
+        "row = session.query(Note).join(Item).add_columns(Item.name).order_by(Note.id).first()",
+        "query = session.query(Note).join(Item).with_entities(Note.text, Item.name)",
+    ):
+        assert kinds[line] == ("model", True), line
+    why = {
+        USE.splitlines()[c.line - 1].strip(): c.why
+        for c in ex.couplings
+        if c.file == "mini/a/use.py" and not c.converted
+    }
+    assert why == {
+        line: listed(reason, "outerjoin" if ".outerjoin(" in line else "join")
+        for line, reason in {
+            "return session.query(Note).join(Item).join(Kind).add_columns(Kind.label).all()": (
+                "`.add_columns(...)` names Kind's columns, and Kind is joined through Item, "
+                "another service's model (only a model joined from this service's can be read "
+                "by the keys its rows hold)"
+            ),
+            "return session.query(Note).join(Item).add_columns(func.upper(Item.name)).all()": (
+                "`.add_columns(...)` selects an expression of Item's columns, which are in "
+                "another database now (only its plain columns can be read by key)"
+            ),
+            "return session.query(Note).join(Item).add_columns(Item.name).order_by(Item.name).all()": (
+                "`.order_by(...)` names Item's columns, which are in another database now "
+                "(only conditions on them can be composed)"
+            ),
+            "return session.query(Note).outerjoin(Item).add_columns(Item.name).all()": (
+                "`.add_columns(...)` names Item's columns, and Item is outer joined (only inner "
+                "joins are read by key)"
+            ),
+            "return session.query(Note).join(Item).add_columns(Item.name)": (
+                "the query selects another service's columns and is not read at once with "
+                "`.all()`/`.first()`/`.one()` nor kept in a variable that is only refined, read "
+                "and looped over"
+            ),
+        }.items()
+    }
+    moved = ex.files["services/a/src/mini/a/use.py"].decode()
+    compile(moved, "use.py", "exec")
+    assert "from interservice.runtime import joined_columns as _joined_columns\n" in moved
+    assert (
+        "_joined_columns(session.query(Note).filter(Note.item_id.isnot(None))"
+        ".add_columns(Note.item_id.label('_joined_0')), "
+        "{'_joined_0': (Item, 'id', 'name', 'name')}).order_by(Note.id).all()" in moved
+    )
