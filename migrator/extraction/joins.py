@@ -27,7 +27,7 @@ from libcst.metadata import ParentNodeProvider
 
 from migrator.extraction import queries
 from migrator.extraction.data import _class_assignments, relationship_calls
-from migrator.extraction.mover import dotted
+from migrator.extraction.mover import dotted, is_docstring
 
 #: links of a chain that join another table
 JOIN_LINKS = {"join", "outerjoin"}
@@ -52,6 +52,13 @@ class Shape:
     #: relationship attribute -> its model's class name, for those joined on the foreign
     #: key between the two tables (no ``secondary``, ``primaryjoin``, ``foreign_keys``...)
     relations: dict[str, str] = field(default_factory=dict)
+    #: column -> the name of its type (``Column(String(20))``: ``String``)
+    types: dict[str, str] = field(default_factory=dict)
+
+
+#: column types whose values PostgreSQL sorts by its collation (or an enum's declared order),
+#: not as Python sorts strings: rows cannot be sorted by them outside the database
+TEXT_TYPES = {"String", "Text", "Unicode", "UnicodeText", "VARCHAR", "CHAR", "CITEXT", "Enum"}
 
 
 #: keywords of ``relationship(Model, ...)`` that leave its join condition SQLAlchemy's one
@@ -68,6 +75,7 @@ def shape(table: str, nodes: list[cst.ClassDef]) -> Shape:
     )
     keys: list[str] = []
     foreign: dict[str, tuple[str, str]] = {}
+    types: dict[str, str] = {}
     seen: set[str] = set()
     for node in nodes:
         for target, value in _class_assignments(node):
@@ -77,6 +85,9 @@ def shape(table: str, nodes: list[cst.ClassDef]) -> Shape:
                 continue  # a nearer class redefines it
             seen.add(target.value)
             queried = queried or target.value == "query"
+            kind = value.args[0].value if value.args and value.args[0].keyword is None else None
+            if kind is not None:
+                types[target.value] = dotted(kind.func if isinstance(kind, cst.Call) else kind)
             for arg in value.args:
                 if (
                     arg.keyword is not None
@@ -106,7 +117,8 @@ def shape(table: str, nodes: list[cst.ClassDef]) -> Shape:
             relations.pop(attr, None)
             if plain:
                 relations[attr] = model
-    return Shape(table, tuple(keys), foreign, queried, relations)
+    types = {c: t.rpartition(".")[2] for c, t in types.items() if t}
+    return Shape(table, tuple(keys), foreign, queried, relations, types)
 
 
 @dataclass
@@ -475,6 +487,13 @@ def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None
             if why:
                 return Verdict(why)
             continue
+        text = _text_order(call, verdict, ctx) if method == "order_by" else ""
+        if text:
+            return Verdict(
+                f"`.order_by(...)` sorts by {text}, a text column of another service's model: "
+                "PostgreSQL sorts text by its collation, unlike Python, so the rows cannot be "
+                "sorted outside its database"
+            )
         if named:
             return Verdict(
                 f"`.{method}(...)` names {sorted(named)[0]}'s columns, which are in another "
@@ -510,6 +529,22 @@ def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None
             "more with them than `.all()` or `.first()` (which drop the repeats)"
         )
     return verdict
+
+
+def _text_order(call: cst.Call, verdict: Verdict, ctx: Context) -> str:
+    """The first ``Model.col`` (or ``.desc()``/``.asc()`` of it) of a composed model that an
+    ``order_by`` link sorts by and whose type is text (``TEXT_TYPES``), else ""."""
+    for arg in call.args:
+        node = arg.value
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and not node.args:
+            if node.func.attr.value in ("desc", "asc"):
+                node = node.func.value
+        column = _column(node)
+        if column is None or column[0] not in verdict.edges or column[0] not in ctx.shapes:
+            continue
+        if ctx.shapes[column[0]].types.get(column[1]) in TEXT_TYPES:
+            return f"{column[0]}.{column[1]}"
+    return ""
 
 
 def _selected(node: cst.BaseExpression) -> tuple[str, str, str] | None:
@@ -809,6 +844,14 @@ def _placeholder(arg: cst.Arg, verdict: Verdict, columns: list[str]) -> cst.Arg:
     return arg.with_changes(value=key)
 
 
+def _future(statement: cst.CSTNode) -> bool:
+    """``from __future__ import ...``."""
+    return isinstance(statement, cst.SimpleStatementLine) and any(
+        isinstance(s, cst.ImportFrom) and s.module is not None and dotted(s.module) == "__future__"
+        for s in statement.body
+    )
+
+
 def variable(
     call: cst.Call,
     func: cst.FunctionDef | None,
@@ -868,15 +911,9 @@ class Joins(cst.CSTTransformer):
         if not self.selecting:
             return updated_node
         body = list(updated_node.body)
-        at = 0
-        for at, statement in enumerate(body):  # noqa: B007 - the first other statement
-            small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) else None
-            docstring = isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString)
-            future = isinstance(small, cst.ImportFrom) and dotted(small.module) == "__future__"  # type: ignore[arg-type]
-            if not (docstring and at == 0) and not future:
-                break
-        else:
-            at = len(body)
+        at = 1 if body and is_docstring(body[0]) else 0
+        while at < len(body) and _future(body[at]):
+            at += 1
         line = cst.parse_statement(f"from interservice.runtime import joined_columns as {JOINED}")
         return updated_node.with_changes(body=[*body[:at], line, *body[at:]])
 

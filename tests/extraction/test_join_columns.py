@@ -47,6 +47,8 @@ USE = (
     "    return session.query(Note).join(Item).add_columns(func.upper(Item.name)).all()\n\n\n"
     "def sorted_(session):\n"
     "    return session.query(Note).join(Item).add_columns(Item.name).order_by(Item.name).all()\n\n\n"
+    "def by_kind(session):\n"
+    "    return session.query(Note).join(Item).order_by(Note.id, Item.kind_id.desc()).all()\n\n\n"
     "def outer(session):\n"
     "    return session.query(Note).outerjoin(Item).add_columns(Item.name).all()\n\n\n"
     "def handed(session):\n"
@@ -148,6 +150,11 @@ def test_selections_that_cannot_be_read_by_key_stay_listed(tmp_path: Path) -> No
                 "another database now (only its plain columns can be read by key)"
             ),
             "return session.query(Note).join(Item).add_columns(Item.name).order_by(Item.name).all()": (
+                "`.order_by(...)` sorts by Item.name, a text column of another service's model: "
+                "PostgreSQL sorts text by its collation, unlike Python, so the rows cannot be "
+                "sorted outside its database"
+            ),
+            "return session.query(Note).join(Item).order_by(Note.id, Item.kind_id.desc()).all()": (
                 "`.order_by(...)` names Item's columns, which are in another database now "
                 "(only conditions on them can be composed)"
             ),

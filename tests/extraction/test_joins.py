@@ -155,8 +155,9 @@ def test_joins_narrowed_by_the_owners_keys_are_converted_and_unsound_ones_listed
         line: listed(reason, "outerjoin" if ".outerjoin(" in line else "join")
         for line, reason in {
             "return session.query(Note).join(Item).order_by(Item.name).all()": (
-                "`.order_by(...)` names Item's columns, which are in another database now "
-                "(only conditions on them can be composed)"
+                "`.order_by(...)` sorts by Item.name, a text column of another service's model: "
+                "PostgreSQL sorts text by its collation, unlike Python, so the rows cannot be "
+                "sorted outside its database"
             ),
             "return session.query(Note).outerjoin(Item).filter(Item.name == 'x').all()": (
                 "`.outerjoin(Item, ...)` keeps rows without a Item row (only an outer join "
