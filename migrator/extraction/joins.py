@@ -506,7 +506,8 @@ def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None
         )
     for target, edge in verdict.edges.items():
         narrowed = verdict.conditions.get(target) or verdict.keywords.get(target)
-        if edge.outer and (narrowed or any(e.parent == target for e in verdict.edges.values())):
+        inner = any(e.parent == target and not e.outer for e in verdict.edges.values())
+        if edge.outer and (narrowed or inner):
             return Verdict(
                 f"`.outerjoin({target}, ...)` keeps rows without a {target} row (only an outer "
                 "join named nowhere else is left out)"
@@ -529,6 +530,15 @@ def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None
             "more with them than `.all()` or `.first()` (which drop the repeats)"
         )
     return verdict
+
+
+def _path(binding: str, verdict: Verdict) -> list[str]:
+    """The composed models from the first one joined to a model of this query (not composed)
+    to ``binding``."""
+    path = [binding]
+    while verdict.edges[path[0]].parent in verdict.edges:
+        path.insert(0, verdict.edges[path[0]].parent)
+    return path
 
 
 def _text_order(call: cst.Call, verdict: Verdict, ctx: Context) -> str:
@@ -567,8 +577,8 @@ def _selected(node: cst.BaseExpression) -> tuple[str, str, str] | None:
 def _selection(method: str, call: cst.Call, verdict: Verdict) -> str:
     """Note the other services' columns a ``.add_columns(...)``/``.with_entities(...)`` link
     selects (``verdict.selected``), or say why they cannot be read by key: each is a plain
-    column of a model joined on its primary key from a foreign key of this service's model
-    (one row at most for each row here)."""
+    column of a composed model (joined on its primary key, directly or through other composed
+    ones, from a foreign key of this service's model: one row at most for each row here)."""
     for arg in call.args:
         names = _names(arg.value) & set(verdict.edges)
         if not names:
@@ -578,18 +588,6 @@ def _selection(method: str, call: cst.Call, verdict: Verdict) -> str:
             return (
                 f"`.{method}(...)` selects an expression of {min(names)}'s columns, which are "
                 "in another database now (only its plain columns can be read by key)"
-            )
-        edge = verdict.edges[picked[0]]
-        if edge.parent in verdict.edges:
-            return (
-                f"`.{method}(...)` names {picked[0]}'s columns, and {picked[0]} is joined through "
-                f"{edge.parent}, another service's model (only a model joined from this "
-                "service's can be read by the keys its rows hold)"
-            )
-        if edge.outer:
-            return (
-                f"`.{method}(...)` names {picked[0]}'s columns, and {picked[0]} is outer joined "
-                "(only inner joins are read by key)"
             )
         verdict.selected[id(arg.value)] = picked
     return ""
@@ -837,10 +835,16 @@ def _placeholder(arg: cst.Arg, verdict: Verdict, columns: list[str]) -> cst.Arg:
     if picked is None:
         return arg
     binding, column, name = picked
-    edge = verdict.edges[binding]
+    path = _path(binding, verdict)
+    reads = [verdict.edges[b].parent_col for b in path[1:]] + [column]
+    hops = ", ".join(
+        f"({b}, {verdict.edges[b].child_col!r}, {verdict.edges[b].outer}, {read!r})"
+        for b, read in zip(path, reads, strict=True)
+    )
     label = f"_joined_{len(columns)}"
-    columns.append(f"{label!r}: ({binding}, {edge.child_col!r}, {column!r}, {name!r})")
-    key = cst.parse_expression(f"{edge.parent}.{edge.parent_col}.label({label!r})")
+    columns.append(f"{label!r}: (({hops},), {name!r})")
+    first = verdict.edges[path[0]]
+    key = cst.parse_expression(f"{first.parent}.{first.parent_col}.label({label!r})")
     return arg.with_changes(value=key)
 
 

@@ -1116,17 +1116,24 @@ class JoinedRow(tuple):
 JOINED_READS = ("all", "first", "one", "one_or_none")
 
 
+#: one step from a row to the other service's column it selects: (read model, its key
+#: column, outer-joined, the column read: the next step's key, or the selected column)
+Hop = tuple["ReadModel", str, bool, str]
+
+
 class JoinedQuery:
     """This service's query with other services' columns selected (``add_columns`` /
     ``with_entities``): each such column is a placeholder, labelled ``_joined_<n>``, holding
-    the key of the other model's row (this model's foreign key to its primary key). Its rows
-    take that row's column instead, read from the owner once per query and model by the keys
-    the rows hold (a row whose key the owner has no row for is dropped, as the inner join
-    dropped it). Refinements give another ``JoinedQuery``; anything else fails loudly."""
+    this model's foreign key to the primary key of the first model on the way to that column
+    (``Hop``s: a model joined through another one reads the next key from that one's row).
+    Its rows take that column instead, read from the owners by the keys the rows hold, once per
+    model and step. A row whose key an inner join's owner has no row for is dropped, as the
+    join dropped it; an outer join gives None. Refinements give another ``JoinedQuery``;
+    anything else fails loudly."""
 
-    def __init__(self, query: Any, columns: dict[str, tuple[ReadModel, str, str, str]]) -> None:
+    def __init__(self, query: Any, columns: dict[str, tuple[tuple[Hop, ...], str]]) -> None:
         self._query = query
-        #: placeholder label -> (read model, its key column, the column read, the row's name)
+        #: placeholder label -> (the steps to the column, the row's name for it)
         self._columns = columns
 
     def __getattr__(self, name: str) -> Any:
@@ -1173,35 +1180,46 @@ class JoinedQuery:
         if not rows:
             return []
         fields = tuple(rows[0]._fields)
-        at = {i: self._columns[f] for i, f in enumerate(fields) if f in self._columns}
+        at = {i: self._columns[f][0] for i, f in enumerate(fields) if f in self._columns}
+        #: (row, position) -> the key the next step reads by (None: no row), then the column
+        cells = {(r, i): row[i] for r, row in enumerate(rows) for i in at}
         found: dict[tuple[int, str], dict[Any, ReadRow]] = {}
-        for model, key, _, _ in at.values():  # one read per model and key column
-            if (id(model), key) in found:
-                continue
-            wanted = dict.fromkeys(  # in the rows' order: the same request every time
-                encode(row[i])
-                for row in rows
-                for i, c in at.items()
-                if c[0] is model and c[1] == key
-            )
-            keys = [k for k in wanted if k is not None]
-            read = ReadQuery(model, {}, shape={"where": [[key, "in", keys]]}).all() if keys else []
-            found[(id(model), key)] = {encode(getattr(r, key)): r for r in read}
-        names = tuple(at[i][3] if i in at else f for i, f in enumerate(fields))
-        out = []
-        for row in rows:
-            values = list(row)
-            for i, (model, key, column, _) in at.items():
-                other = found[(id(model), key)].get(encode(row[i]))
-                if other is None:
-                    break
-                values[i] = getattr(other, column)
-            else:
-                out.append(JoinedRow(values, names))
-        return out
+        dropped: set[int] = set()
+        depth = 0
+        while True:
+            now = {c: at[c[1]][depth] for c in cells if depth < len(at[c[1]])}
+            if not now:
+                break
+            wanted: dict[tuple[int, str], tuple[ReadModel, str, dict[Any, None]]] = {}
+            for c, (model, key, _, _) in now.items():  # in the rows' order: the same request
+                group = wanted.setdefault((id(model), key), (model, key, {}))
+                if cells[c] is not None:
+                    group[2][encode(cells[c])] = None
+            for group, (model, key, keys) in wanted.items():
+                have = found.setdefault(group, {})
+                missing = [k for k in keys if k not in have]
+                if missing:
+                    shape = {"where": [[key, "in", missing]]}
+                    for other in ReadQuery(model, {}, shape=shape).all():
+                        have[encode(getattr(other, key))] = other
+            for c, (model, key, outer, column) in now.items():
+                key_value = cells[c]
+                other = (
+                    None if key_value is None else found[(id(model), key)].get(encode(key_value))
+                )
+                if other is None and not outer:
+                    dropped.add(c[0])
+                cells[c] = None if other is None else getattr(other, column)
+            depth += 1
+        names = tuple(self._columns[f][1] if i in at else f for i, f in enumerate(fields))
+        return [
+            JoinedRow([cells[(r, i)] if i in at else v for i, v in enumerate(row)], names)
+            for r, row in enumerate(rows)
+            if r not in dropped
+        ]
 
 
-def joined_columns(query: Any, columns: dict[str, tuple[ReadModel, str, str, str]]) -> JoinedQuery:
+def joined_columns(query: Any, columns: dict[str, tuple[tuple[Hop, ...], str]]) -> JoinedQuery:
     """``query`` (with ``_joined_<n>`` key placeholders) whose rows take other services'
     columns (``JoinedQuery``)."""
     return JoinedQuery(query, columns)

@@ -42,7 +42,7 @@ USE = (
     "    query = query.filter(Note.text != skip)\n"
     "    return [tuple(r) for r in query.order_by(Note.id).all()], query.count()\n\n\n"
     "def through(session):\n"
-    "    return session.query(Note).join(Item).join(Kind).add_columns(Kind.label).all()\n\n\n"
+    "    return session.query(Note).join(Item, Note.item_id == Item.id).join(Kind, Kind.id == Item.kind_id).add_columns(Kind.label).order_by(Note.id).all()\n\n\n"
     "def counted(session):\n"
     "    return session.query(Note).join(Item).add_columns(func.upper(Item.name)).all()\n\n\n"
     "def sorted_(session):\n"
@@ -50,7 +50,13 @@ USE = (
     "def by_kind(session):\n"
     "    return session.query(Note).join(Item).order_by(Note.id, Item.kind_id.desc()).all()\n\n\n"
     "def outer(session):\n"
-    "    return session.query(Note).outerjoin(Item).add_columns(Item.name).all()\n\n\n"
+    "    return session.query(Note).outerjoin(Item).add_columns(Item.name).order_by(Note.id).all()\n\n\n"
+    "def outers(session):\n"
+    "    return (\n        session.query(Note).outerjoin(Item)\n"
+    "        .outerjoin(Kind, Kind.id == Item.kind_id)\n"
+    "        .with_entities(Note.id, Kind.label, Item.name).order_by(Note.id).all()\n    )\n\n\n"
+    "def inner_after(session):\n"
+    "    return session.query(Note).outerjoin(Item).join(Kind, Kind.id == Item.kind_id).add_columns(Kind.label).all()\n\n\n"
     "def handed(session):\n"
     "    return session.query(Note).join(Item).add_columns(Item.name)\n"
 )
@@ -62,6 +68,9 @@ CALLS = (
     "    print(u.both(session))\n"
     "    print(u.firsts(session))\n"
     "    print(u.refined(session, 'x'))\n"
+    "    print([tuple(r[1:]) + (r[0].id,) for r in u.through(session)])\n"
+    "    print([tuple(r[1:]) + (r[0].id,) for r in u.outer(session)])\n"
+    "    print([tuple(r) for r in u.outers(session)])\n"
 )
 MONOLITH = (
     DATA + "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import Session\n"
@@ -114,6 +123,10 @@ def test_selected_columns_of_another_service_come_from_its_owner_as_the_join_gav
         "[(5, 'loose', 'cake'), (3, 'sponge', 'tea'), (1, 'green', 'cake')]",
         "(1, 'green', 'green', 'green')",
         "([('a', 'green'), ('b', 'black'), ('d', 'loose')], 3)",
+        "[('tea', 1), ('tea', 2), ('cake', 3), ('tea', 6)]",  # item 4 has no kind: dropped
+        "[('green', 1), ('black', 2), ('sponge', 3), (None, 4), ('loose', 5), ('green', 6)]",
+        "[(1, 'tea', 'green'), (2, 'tea', 'black'), (3, 'cake', 'sponge'), (4, None, None), "
+        "(5, None, 'loose'), (6, 'tea', 'green')]",
     ]
     assert _in_service_a(ex, tmp_path / "out", SERVICE) == monolith
 
@@ -128,6 +141,11 @@ def test_selections_that_cannot_be_read_by_key_stay_listed(tmp_path: Path) -> No
         ".filter(Kind.label == label)",
         ".with_entities(Note.id, Item.name.label('item'), Item.kind_id)",
         ".add_columns(Item.name, Kind.label)",
+        # a model joined through another one: its key is read from that one's row
+        "return session.query(Note).join(Item, Note.item_id == Item.id).join(Kind, Kind.id == Item.kind_id).add_columns(Kind.label).order_by(Note.id).all()",
+        # an outer join gives None where there is no row
+        "return session.query(Note).outerjoin(Item).add_columns(Item.name).order_by(Note.id).all()",
+        ".outerjoin(Kind, Kind.id == Item.kind_id)",
         "row = session.query(Note).join(Item).add_columns(Item.name).order_by(Note.id).first()",
         "query = session.query(Note).join(Item).with_entities(Note.text, Item.name)",
     ):
@@ -140,11 +158,6 @@ def test_selections_that_cannot_be_read_by_key_stay_listed(tmp_path: Path) -> No
     assert why == {
         line: listed(reason, "outerjoin" if ".outerjoin(" in line else "join")
         for line, reason in {
-            "return session.query(Note).join(Item).join(Kind).add_columns(Kind.label).all()": (
-                "`.add_columns(...)` names Kind's columns, and Kind is joined through Item, "
-                "another service's model (only a model joined from this service's can be read "
-                "by the keys its rows hold)"
-            ),
             "return session.query(Note).join(Item).add_columns(func.upper(Item.name)).all()": (
                 "`.add_columns(...)` selects an expression of Item's columns, which are in "
                 "another database now (only its plain columns can be read by key)"
@@ -158,9 +171,9 @@ def test_selections_that_cannot_be_read_by_key_stay_listed(tmp_path: Path) -> No
                 "`.order_by(...)` names Item's columns, which are in another database now "
                 "(only conditions on them can be composed)"
             ),
-            "return session.query(Note).outerjoin(Item).add_columns(Item.name).all()": (
-                "`.add_columns(...)` names Item's columns, and Item is outer joined (only inner "
-                "joins are read by key)"
+            "return session.query(Note).outerjoin(Item).join(Kind, Kind.id == Item.kind_id).add_columns(Kind.label).all()": (
+                "`.outerjoin(Item, ...)` keeps rows without a Item row (only an outer join "
+                "named nowhere else is left out)"
             ),
             "return session.query(Note).join(Item).add_columns(Item.name)": (
                 "the query selects another service's columns and is not read at once with "
@@ -175,5 +188,14 @@ def test_selections_that_cannot_be_read_by_key_stay_listed(tmp_path: Path) -> No
     assert (
         "_joined_columns(session.query(Note).filter(Note.item_id.isnot(None))"
         ".add_columns(Note.item_id.label('_joined_0')), "
-        "{'_joined_0': (Item, 'id', 'name', 'name')}).order_by(Note.id).all()" in moved
+        "{'_joined_0': (((Item, 'id', False, 'name'),), 'name')}).order_by(Note.id).all()" in moved
+    )
+    # a model joined through another: the key read from that one's row, the outer join's None
+    assert (
+        "{'_joined_0': (((Item, 'id', False, 'kind_id'), (Kind, 'id', False, 'label'),), 'label')}"
+        in moved
+    )
+    assert (
+        "{'_joined_0': (((Item, 'id', True, 'kind_id'), (Kind, 'id', True, 'label'),), 'label')"
+        in moved
     )
