@@ -1192,11 +1192,11 @@ class JoinedQuery:
                 break
             wanted: dict[tuple[int, str], tuple[ReadModel, str, dict[Any, None]]] = {}
             for c, (model, key, _, _) in now.items():  # in the rows' order: the same request
-                group = wanted.setdefault((id(model), key), (model, key, {}))
+                asked = wanted.setdefault((id(model), key), (model, key, {}))
                 if cells[c] is not None:
-                    group[2][encode(cells[c])] = None
-            for group, (model, key, keys) in wanted.items():
-                have = found.setdefault(group, {})
+                    asked[2][encode(cells[c])] = None
+            for at_model, (model, key, keys) in wanted.items():
+                have = found.setdefault(at_model, {})
                 missing = [k for k in keys if k not in have]
                 if missing:
                     shape = {"where": [[key, "in", missing]]}
