@@ -10,7 +10,7 @@ from pathlib import Path
 from migrator.extraction.joins import listed
 
 from .test_conversions import _kinds
-from .test_joins import DATA, _extract, _in_service_a, _monolith
+from .test_joins import _extract, _in_service_a, _monolith, monolith_code, service_code
 
 USE = (
     "from sqlalchemy import func\n\n"
@@ -77,39 +77,12 @@ CALLS = (
     "    print([tuple(r) for r in u.outers(session)])\n"
     "    print(u.single(session, 2))\n"
 )
-MONOLITH = (
-    DATA + "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import Session\n"
-    "from mini.kernel import Base\nfrom mini.a.models import Note\n"
-    "from mini.b.models import Item, Kind\nimport mini.a.use as u\n"
-    + CALLS
-    + "engine = create_engine('sqlite://')\nBase.metadata.create_all(engine)\n"
-    "with Session(engine) as s:\n"
-    "    s.add_all([Kind(**k) for k in KINDS] + [Item(**i) for i in ITEMS])\n"
-    "    s.add_all([Note(**n) for n in NOTES])\n    s.commit()\n    show(s)\n"
-)
-#: service a's notes on its own database; b's generated models and reader on another one,
-#: behind ``runtime.call``, which counts the reads of each model
-SERVICE = (
-    DATA + "from sqlalchemy.orm import Session, sessionmaker\n"
-    "from interservice import runtime\nimport mini.a.use as u\n"
-    + CALLS
-    + "owner.Base.metadata.create_all(theirs, tables=[owner.Kind.__table__, owner.Item.__table__])\n"
-    "factory = sessionmaker(theirs)\n"
-    "with factory() as s:\n"
-    "    s.add_all([owner.Kind(**k) for k in KINDS] + [owner.Item(**i) for i in ITEMS])\n"
-    "    s.commit()\n"
-    "readers = {'_read.Item': runtime.reader(owner.Item, factory),\n"
-    "           '_read.Kind': runtime.reader(owner.Kind, factory)}\n"
-    "asked = []\n"
-    "def call(service, endpoint, func, args, kwargs, **_):\n"
-    "    asked.append(endpoint)\n"
-    "    body, status = runtime.dispatch(readers[endpoint], {'args': args, 'kwargs': kwargs})\n"
-    "    assert status == 200, body\n    return body['result']\n"
-    "runtime.call = call\n"
-    "with Session(mine) as s:\n"
-    "    s.add_all([Note(**n) for n in NOTES])\n    s.commit()\n    show(s)\n"
+MONOLITH = monolith_code(CALLS)
+#: each model is read once, however many of its columns the rows take
+SERVICE = service_code(
+    CALLS,
     "    asked.clear()\n    u.both(s)\n"
-    "    assert sorted(asked) == ['_read.Item', '_read.Kind'], asked  # once per model\n"
+    "    assert sorted(asked) == ['_read.Item', '_read.Kind'], asked\n",
 )
 
 

@@ -234,37 +234,52 @@ CALLS = (
     "    print(u.refined(session, 'tea'), u.refined(session, 'tea', 'green'),\n"
     "          keys(u.wrapped(session, 'green')), keys(u.loose(session)))\n"
 )
-MONOLITH = (
-    DATA + "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import Session\n"
-    "from mini.kernel import Base\nfrom mini.a.models import Note\n"
-    "from mini.b.models import Item, Kind\nimport mini.a.use as u\n"
-    + CALLS
-    + "engine = create_engine('sqlite://')\nBase.metadata.create_all(engine)\n"
-    "with Session(engine) as s:\n"
-    "    s.add_all([Kind(**k) for k in KINDS] + [Item(**i) for i in ITEMS])\n"
-    "    s.add_all([Note(**n) for n in NOTES])\n    s.commit()\n    show(s)\n"
-)
-#: service a: its notes in its own SQLite database; b's generated models on another one,
-#: read through b's generated reader behind ``runtime.call``
-SERVICE = (
-    DATA + "from sqlalchemy.orm import Session, sessionmaker\n"
-    "from interservice import runtime\nimport mini.a.use as u\n"
-    + CALLS
-    + "owner.Base.metadata.create_all(theirs, tables=[owner.Kind.__table__, owner.Item.__table__])\n"
-    "factory = sessionmaker(theirs)\n"
-    "with factory() as s:\n"
-    "    s.add_all([owner.Kind(**k) for k in KINDS] + [owner.Item(**i) for i in ITEMS])\n"
-    "    s.commit()\n"
-    "readers = {'_read.Item': runtime.reader(owner.Item, factory),\n"
-    "           '_read.Kind': runtime.reader(owner.Kind, factory)}\n"
-    "def call(service, endpoint, func, args, kwargs, **_):\n"
-    "    assert service == 'b', service\n"
-    "    body, status = runtime.dispatch(readers[endpoint], {'args': args, 'kwargs': kwargs})\n"
-    "    assert status == 200, body\n    return body['result']\n"
-    "runtime.call = call\n"
-    "with Session(mine) as s:\n"
-    "    s.add_all([Note(**n) for n in NOTES])\n    s.commit()\n    show(s)\n"
-)
+
+
+def monolith_code(calls: str) -> str:
+    """The monolith's program: ``DATA`` in one SQLite database, then ``show(session)`` of
+    ``calls``."""
+    return (
+        DATA + "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import Session\n"
+        "from mini.kernel import Base\nfrom mini.a.models import Note\n"
+        "from mini.b.models import Item, Kind\nimport mini.a.use as u\n"
+        + calls
+        + "engine = create_engine('sqlite://')\nBase.metadata.create_all(engine)\n"
+        "with Session(engine) as s:\n"
+        "    s.add_all([Kind(**k) for k in KINDS] + [Item(**i) for i in ITEMS])\n"
+        "    s.add_all([Note(**n) for n in NOTES])\n    s.commit()\n    show(s)\n"
+    )
+
+
+def service_code(calls: str, then: str = "") -> str:
+    """Service a's program: its notes in its own SQLite database; b's generated models on
+    another one, read through b's generated reader behind ``runtime.call`` (which notes each
+    endpoint asked in ``asked``); ``show(session)`` of ``calls``, then ``then`` (indented)."""
+    return (
+        DATA + "from sqlalchemy.orm import Session, sessionmaker\n"
+        "from interservice import runtime\nimport mini.a.use as u\n"
+        + calls
+        + "owner.Base.metadata.create_all(theirs, tables=[owner.Kind.__table__, owner.Item.__table__])\n"
+        "factory = sessionmaker(theirs)\n"
+        "with factory() as s:\n"
+        "    s.add_all([owner.Kind(**k) for k in KINDS] + [owner.Item(**i) for i in ITEMS])\n"
+        "    s.commit()\n"
+        "readers = {'_read.Item': runtime.reader(owner.Item, factory),\n"
+        "           '_read.Kind': runtime.reader(owner.Kind, factory)}\n"
+        "asked = []\n"
+        "def call(service, endpoint, func, args, kwargs, **_):\n"
+        "    assert service == 'b', service\n"
+        "    asked.append(endpoint)\n"
+        "    body, status = runtime.dispatch(readers[endpoint], {'args': args, 'kwargs': kwargs})\n"
+        "    assert status == 200, body\n    return body['result']\n"
+        "runtime.call = call\n"
+        "with Session(mine) as s:\n"
+        "    s.add_all([Note(**n) for n in NOTES])\n    s.commit()\n    show(s)\n" + then
+    )
+
+
+MONOLITH = monolith_code(CALLS)
+SERVICE = service_code(CALLS)
 
 
 def test_the_composed_query_returns_the_rows_the_monoliths_join_returned(tmp_path: Path) -> None:
