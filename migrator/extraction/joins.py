@@ -27,12 +27,17 @@ from libcst.metadata import ParentNodeProvider
 
 from migrator.extraction import queries
 from migrator.extraction.data import _class_assignments, relationship_calls
-from migrator.extraction.mover import dotted
+from migrator.extraction.mover import dotted, is_docstring
 
 #: links of a chain that join another table
 JOIN_LINKS = {"join", "outerjoin"}
 #: links that change the left side of the joins that follow
 FROM_LINKS = {"select_from", "from_self", "select_entity_from"}
+#: links that select columns (another service's, read from its owner by key: ``selected``)
+SELECTING = ("add_columns", "with_entities")
+#: reads of a query with another service's columns that ``runtime.JoinedQuery`` answers
+#: (``__iter__``: a loop over the variable it is kept in)
+SELECTED_READS = {"all", "first", "one", "one_or_none", "count", queries.ITERATED}
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,13 @@ class Shape:
     #: relationship attribute -> its model's class name, for those joined on the foreign
     #: key between the two tables (no ``secondary``, ``primaryjoin``, ``foreign_keys``...)
     relations: dict[str, str] = field(default_factory=dict)
+    #: column -> the name of its type (``Column(String(20))``: ``String``)
+    types: dict[str, str] = field(default_factory=dict)
+
+
+#: column types whose values PostgreSQL sorts by its collation (or an enum's declared order),
+#: not as Python sorts strings: rows cannot be sorted by them outside the database
+TEXT_TYPES = {"String", "Text", "Unicode", "UnicodeText", "VARCHAR", "CHAR", "CITEXT", "Enum"}
 
 
 #: keywords of ``relationship(Model, ...)`` that leave its join condition SQLAlchemy's one
@@ -63,6 +75,7 @@ def shape(table: str, nodes: list[cst.ClassDef]) -> Shape:
     )
     keys: list[str] = []
     foreign: dict[str, tuple[str, str]] = {}
+    types: dict[str, str] = {}
     seen: set[str] = set()
     for node in nodes:
         for target, value in _class_assignments(node):
@@ -72,6 +85,9 @@ def shape(table: str, nodes: list[cst.ClassDef]) -> Shape:
                 continue  # a nearer class redefines it
             seen.add(target.value)
             queried = queried or target.value == "query"
+            kind = value.args[0].value if value.args and value.args[0].keyword is None else None
+            if kind is not None:
+                types[target.value] = dotted(kind.func if isinstance(kind, cst.Call) else kind)
             for arg in value.args:
                 if (
                     arg.keyword is not None
@@ -101,7 +117,8 @@ def shape(table: str, nodes: list[cst.ClassDef]) -> Shape:
             relations.pop(attr, None)
             if plain:
                 relations[attr] = model
-    return Shape(table, tuple(keys), foreign, queried, relations)
+    types = {c: t.rpartition(".")[2] for c, t in types.items() if t}
+    return Shape(table, tuple(keys), foreign, queried, relations, types)
 
 
 @dataclass
@@ -243,6 +260,9 @@ class Verdict:
     #: remote binding -> its conditions (expressions) and keyword filters
     conditions: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
     keywords: dict[str, list[cst.Arg]] = field(default_factory=dict)
+    #: another service's columns selected (ids of their expressions) -> (binding, column,
+    #: the name the row gives it), read from the owner by the keys the rows hold
+    selected: dict[int, tuple[str, str, str]] = field(default_factory=dict)
 
 
 def chain(node: cst.BaseExpression) -> tuple[cst.BaseExpression, list[tuple[str, cst.Call]]]:
@@ -462,6 +482,18 @@ def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None
             verdict.end = method if method in queries.READS else ""
             continue
         named = _argument_names(call) & set(verdict.edges)
+        if named and method in SELECTING:
+            why = _selection(method, call, verdict)
+            if why:
+                return Verdict(why)
+            continue
+        text = _text_order(call, verdict, ctx) if method == "order_by" else ""
+        if text:
+            return Verdict(
+                f"`.order_by(...)` sorts by {text}, a text column of another service's model: "
+                "PostgreSQL sorts text by its collation, unlike Python, so the rows cannot be "
+                "sorted outside its database"
+            )
         if named:
             return Verdict(
                 f"`.{method}(...)` names {sorted(named)[0]}'s columns, which are in another "
@@ -474,11 +506,21 @@ def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None
         )
     for target, edge in verdict.edges.items():
         narrowed = verdict.conditions.get(target) or verdict.keywords.get(target)
-        if edge.outer and (narrowed or any(e.parent == target for e in verdict.edges.values())):
+        inner = any(e.parent == target and not e.outer for e in verdict.edges.values())
+        if edge.outer and (narrowed or inner):
             return Verdict(
                 f"`.outerjoin({target}, ...)` keeps rows without a {target} row (only an outer "
                 "join named nowhere else is left out)"
             )
+    if verdict.selected and not (
+        kept[-1] in SELECTED_READS
+        or (later is not None and set(later) <= SELECTED_READS and kept[-1] not in queries.READS)
+    ):
+        return Verdict(
+            "the query selects another service's columns and is not read at once with "
+            "`.all()`/`.first()`/`.one()` nor kept in a variable that is only refined, read "
+            "and looped over"
+        )
     many = sorted(t for t, e in verdict.edges.items() if e.many)
     if verdict.root and not verdict.end and many:
         kept.append("")  # refined and read elsewhere: the repeats may count
@@ -488,6 +530,67 @@ def judge(node: cst.BaseExpression, ctx: Context, later: list[str] | None = None
             "more with them than `.all()` or `.first()` (which drop the repeats)"
         )
     return verdict
+
+
+def _path(binding: str, verdict: Verdict) -> list[str]:
+    """The composed models from the first one joined to a model of this query (not composed)
+    to ``binding``."""
+    path = [binding]
+    while verdict.edges[path[0]].parent in verdict.edges:
+        path.insert(0, verdict.edges[path[0]].parent)
+    return path
+
+
+def _text_order(call: cst.Call, verdict: Verdict, ctx: Context) -> str:
+    """The first ``Model.col`` (or ``.desc()``/``.asc()`` of it) of a composed model that an
+    ``order_by`` link sorts by and whose type is text (``TEXT_TYPES``), else ""."""
+    for arg in call.args:
+        node = arg.value
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and not node.args:
+            if node.func.attr.value in ("desc", "asc"):
+                node = node.func.value
+        column = _column(node)
+        if column is None or column[0] not in verdict.edges or column[0] not in ctx.shapes:
+            continue
+        if ctx.shapes[column[0]].types.get(column[1]) in TEXT_TYPES:
+            return f"{column[0]}.{column[1]}"
+    return ""
+
+
+def _selected(node: cst.BaseExpression) -> tuple[str, str, str] | None:
+    """``Model.col`` or ``Model.col.label("name")``: (binding, column, the row's name)."""
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "label"
+        and len(node.args) == 1
+        and node.args[0].keyword is None
+        and isinstance(node.args[0].value, cst.SimpleString)
+    ):
+        column = _column(node.func.value)
+        label = node.args[0].value.evaluated_value
+        return (*column, str(label)) if column and isinstance(label, str) else None
+    column = _column(node)
+    return (*column, column[1]) if column else None
+
+
+def _selection(method: str, call: cst.Call, verdict: Verdict) -> str:
+    """Note the other services' columns a ``.add_columns(...)``/``.with_entities(...)`` link
+    selects (``verdict.selected``), or say why they cannot be read by key: each is a plain
+    column of a composed model (joined on its primary key, directly or through other composed
+    ones, from a foreign key of this service's model: one row at most for each row here)."""
+    for arg in call.args:
+        names = _names(arg.value) & set(verdict.edges)
+        if not names:
+            continue
+        picked = _selected(arg.value) if arg.keyword is None and not arg.star else None
+        if picked is None or picked[0] not in verdict.remote:
+            return (
+                f"`.{method}(...)` selects an expression of {min(names)}'s columns, which are "
+                "in another database now (only its plain columns can be read by key)"
+            )
+        verdict.selected[id(arg.value)] = picked
+    return ""
 
 
 def _join(method: str, call: cst.Call, joined: list[str], verdict: Verdict, ctx: Context) -> str:
@@ -673,9 +776,15 @@ def rewrite(
     head, links = chain(node)
     composed = set(verdict.edges)
     moved = {id(c) for cs in verdict.conditions.values() for c in cs}
+    picks = [
+        i for i, (m, c) in enumerate(links) if any(id(a.value) in verdict.selected for a in c.args)
+    ]
+    columns: list[str] = []  # the placeholders' entries of ``runtime.joined_columns``
     out: cst.BaseExpression = head
-    for method, call in links:
+    for index, (method, call) in enumerate(links):
         args = list(call.args)
+        if index in picks:
+            args = [_placeholder(a, verdict, columns) for a in args]
         target = verdict.related.get(id(call)) or _target(call) or ""
         if method in JOIN_LINKS and target in composed:
             edge = verdict.edges[target]
@@ -700,12 +809,51 @@ def rewrite(
         attr = call.func
         assert isinstance(attr, cst.Attribute)
         out = call.with_changes(func=attr.with_changes(value=out, attr=cst.Name(method)), args=args)
+        if picks and index == picks[-1]:  # its rows take the other columns from here on
+            spec = cst.parse_expression("{" + ", ".join(columns) + "}")
+            out = cst.Call(
+                cst.Name(JOINED),
+                [cst.Arg(out.with_changes(lpar=[], rpar=[])), cst.Arg(spec)],
+            )
     # a dropped last link may have held the chain's parentheses, which its line breaks need
     if isinstance(out, cst.Call) and not out.lpar and (node.lpar or "\n" in _code(out)):
         out = out.with_changes(
             lpar=node.lpar or [cst.LeftParen()], rpar=node.rpar or [cst.RightParen()]
         )
     return out
+
+
+#: the name ``runtime.joined_columns`` is imported as where a chain selects another
+#: service's columns
+JOINED = "_joined_columns"
+
+
+def _placeholder(arg: cst.Arg, verdict: Verdict, columns: list[str]) -> cst.Arg:
+    """A selected column of another service's model as the key its row is read by (this
+    model's foreign key, labelled ``_joined_<n>``), noted in ``columns``."""
+    picked = verdict.selected.get(id(arg.value))
+    if picked is None:
+        return arg
+    binding, column, name = picked
+    path = _path(binding, verdict)
+    reads = [verdict.edges[b].parent_col for b in path[1:]] + [column]
+    hops = ", ".join(
+        f"({b}, {verdict.edges[b].child_col!r}, {verdict.edges[b].outer}, {read!r})"
+        for b, read in zip(path, reads, strict=True)
+    )
+    label = f"_joined_{len(columns)}"
+    columns.append(f"{label!r}: (({hops},), {name!r})")
+    first = verdict.edges[path[0]]
+    key = cst.parse_expression(f"{first.parent}.{first.parent_col}.label({label!r})")
+    return arg.with_changes(value=key)
+
+
+def _future(statement: cst.CSTNode) -> bool:
+    """``from __future__ import ...``."""
+    return isinstance(statement, cst.SimpleStatementLine) and any(
+        isinstance(s, cst.ImportFrom) and s.module is not None and dotted(s.module) == "__future__"
+        for s in statement.body
+    )
 
 
 def variable(
@@ -732,6 +880,7 @@ class Joins(cst.CSTTransformer):
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.inner: set[int] = set()  # calls inside a chain (not its outermost link)
+        self.selecting = False  # a chain selects another service's columns (``JOINED``)
         self.funcs: list[cst.FunctionDef] = []
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -757,7 +906,20 @@ class Joins(cst.CSTTransformer):
         verdict = judge(updated, self.ctx, None if kept is None else [e[0] for e in kept[0]])
         if verdict is None or verdict.why:
             return updated
+        self.selecting = self.selecting or bool(verdict.selected)
         return rewrite(updated, verdict, self.ctx.aliases)
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        """``runtime.joined_columns`` imported where a chain selects another service's columns,
+        after the docstring and ``from __future__`` imports."""
+        if not self.selecting:
+            return updated_node
+        body = list(updated_node.body)
+        at = 1 if body and is_docstring(body[0]) else 0
+        while at < len(body) and _future(body[at]):
+            at += 1
+        line = cst.parse_statement(f"from interservice.runtime import joined_columns as {JOINED}")
+        return updated_node.with_changes(body=[*body[:at], line, *body[at:]])
 
     def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
         """``Alias = aliased(Model)`` of a read model: the read model itself (an alias of a

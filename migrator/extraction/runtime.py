@@ -1111,6 +1111,151 @@ def linked_rows(row: Any, link: Any, service: str, name: str) -> list[Any]:
     return model.query.filter(getattr(model, model._columns[0]).in_(found)).all() if found else []
 
 
+class JoinedRow(tuple):
+    """A row of a query whose columns came partly from another service's read model, with
+    what callers use of SQLAlchemy's ``Row``: index, unpacking, ``row.<name>``, ``_fields``,
+    ``_asdict()``, ``_mapping``, ``_t``."""
+
+    _fields: tuple[str, ...]
+
+    def __new__(cls, values: list[Any], fields: tuple[str, ...]) -> JoinedRow:
+        row = super().__new__(cls, values)
+        row._fields = fields
+        return row
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name not in self._fields:
+            raise AttributeError(name)
+        return self[self._fields.index(name)]
+
+    def _asdict(self) -> dict[str, Any]:
+        return dict(zip(self._fields, self, strict=True))
+
+    @property
+    def _mapping(self) -> dict[str, Any]:
+        return self._asdict()
+
+    @property
+    def _t(self) -> tuple[Any, ...]:
+        return tuple(self)
+
+    def _tuple(self) -> tuple[Any, ...]:
+        return tuple(self)
+
+
+#: reads of a ``JoinedQuery`` that give its rows
+JOINED_READS = ("all", "first", "one", "one_or_none")
+
+
+#: one step from a row to the other service's column it selects: (read model, its key
+#: column, outer-joined, the column read: the next step's key, or the selected column)
+Hop = tuple["ReadModel", str, bool, str]
+
+
+class JoinedQuery:
+    """This service's query with other services' columns selected (``add_columns`` /
+    ``with_entities``): each such column is a placeholder, labelled ``_joined_<n>``, holding
+    this model's foreign key to the primary key of the first model on the way to that column
+    (``Hop``s: a model joined through another one reads the next key from that one's row).
+    Its rows take that column instead, read from the owners by the keys the rows hold, once per
+    model and step. A row whose key an inner join's owner has no row for is dropped, as the
+    join dropped it; an outer join gives None. Refinements give another ``JoinedQuery``;
+    anything else fails loudly."""
+
+    def __init__(self, query: Any, columns: dict[str, tuple[tuple[Hop, ...], str]]) -> None:
+        self._query = query
+        #: placeholder label -> (the steps to the column, the row's name for it)
+        self._columns = columns
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        attr = getattr(self._query, name)
+        if name in ("count", "exists"):
+            return attr  # the number of rows does not depend on their columns
+
+        def step(*args: Any, **kwargs: Any) -> JoinedQuery:
+            refined = attr(*args, **kwargs)
+            if not hasattr(refined, "with_entities"):
+                raise NotExtractedError(
+                    f"query.{name}() of a query with other services' columns: only refining, "
+                    "`.all()`, `.first()`, `.one()`, `.one_or_none()`, `.count()` and loops "
+                    "read them (see MIGRATION.md)"
+                )
+            return JoinedQuery(refined, self._columns)
+
+        return step
+
+    def all(self) -> list[JoinedRow]:
+        return self._rows(self._query.all())
+
+    def __iter__(self) -> Iterator[JoinedRow]:
+        return iter(self.all())
+
+    def first(self) -> JoinedRow | None:
+        rows = self._rows(self._query.limit(1).all())
+        return rows[0] if rows else None
+
+    def one_or_none(self) -> JoinedRow | None:
+        row = self._query.one_or_none()
+        rows = self._rows([] if row is None else [row])
+        return rows[0] if rows else None
+
+    def one(self) -> JoinedRow:
+        rows = self._rows([self._query.one()])
+        if not rows:
+            raise LookupError("the row's other service's row does not exist")
+        return rows[0]
+
+    def _rows(self, rows: list[Any]) -> list[JoinedRow]:
+        if not rows:
+            return []
+        fields = tuple(rows[0]._fields)
+        at = {i: self._columns[f][0] for i, f in enumerate(fields) if f in self._columns}
+        #: (row, position) -> the key the next step reads by (None: no row), then the column
+        cells = {(r, i): row[i] for r, row in enumerate(rows) for i in at}
+        found: dict[tuple[int, str], dict[Any, ReadRow]] = {}
+        dropped: set[int] = set()
+        depth = 0
+        while True:
+            now = {c: at[c[1]][depth] for c in cells if depth < len(at[c[1]])}
+            if not now:
+                break
+            wanted: dict[tuple[int, str], tuple[ReadModel, str, dict[Any, None]]] = {}
+            for c, (model, key, _, _) in now.items():  # in the rows' order: the same request
+                asked = wanted.setdefault((id(model), key), (model, key, {}))
+                if cells[c] is not None:
+                    asked[2][encode(cells[c])] = None
+            for at_model, (model, key, keys) in wanted.items():
+                have = found.setdefault(at_model, {})
+                missing = [k for k in keys if k not in have]
+                if missing:
+                    shape = {"where": [[key, "in", missing]]}
+                    for other in ReadQuery(model, {}, shape=shape).all():
+                        have[encode(getattr(other, key))] = other
+            for c, (model, key, outer, column) in now.items():
+                key_value = cells[c]
+                other = (
+                    None if key_value is None else found[(id(model), key)].get(encode(key_value))
+                )
+                if other is None and not outer:
+                    dropped.add(c[0])
+                cells[c] = None if other is None else getattr(other, column)
+            depth += 1
+        names = tuple(self._columns[f][1] if i in at else f for i, f in enumerate(fields))
+        return [
+            JoinedRow([cells[(r, i)] if i in at else v for i, v in enumerate(row)], names)
+            for r, row in enumerate(rows)
+            if r not in dropped
+        ]
+
+
+def joined_columns(query: Any, columns: dict[str, tuple[tuple[Hop, ...], str]]) -> JoinedQuery:
+    """``query`` (with ``_joined_<n>`` key placeholders) whose rows take other services'
+    columns (``JoinedQuery``)."""
+    return JoinedQuery(query, columns)
+
+
 def _no_hints() -> Any:  # the answer of a read is plain JSON
     return None
 
