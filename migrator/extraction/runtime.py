@@ -1193,7 +1193,10 @@ class JoinedQuery:
         return iter(self.all())
 
     def first(self) -> JoinedRow | None:
-        rows = self._rows(self._query.limit(1).all())
+        head = self._query.limit(1).all()
+        # the first row's other row may be gone (an inner join drops it): then the first of
+        # the rest, as the join would have given
+        rows = self._rows(head) or (self.all() if head else [])
         return rows[0] if rows else None
 
     def one_or_none(self) -> JoinedRow | None:

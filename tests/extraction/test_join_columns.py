@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from migrator.extraction import runtime
 from migrator.extraction.joins import listed
 
 from .test_conversions import _kinds
@@ -62,7 +63,11 @@ USE = (
     "def inner_after(session):\n"
     "    return session.query(Note).outerjoin(Item).join(Kind, Kind.id == Item.kind_id).add_columns(Kind.label).all()\n\n\n"
     "def handed(session):\n"
-    "    return session.query(Note).join(Item).add_columns(Item.name)\n"
+    "    return session.query(Note).join(Item).add_columns(Item.name)\n\n\n"
+    "def after(session):\n"
+    "    query = session.query(Note).join(Item).add_columns(Item.name)\n"
+    "    row = query.filter(Note.id >= 4).order_by(Note.id).first()\n"
+    "    return row.Note.id, row.name\n"
 )
 
 CALLS = (
@@ -76,6 +81,7 @@ CALLS = (
     "    print([tuple(r[1:]) + (r[0].id,) for r in u.outer(session)])\n"
     "    print([tuple(r) for r in u.outers(session)])\n"
     "    print(u.single(session, 2))\n"
+    "    print(u.after(session))\n"
 )
 MONOLITH = monolith_code(CALLS)
 #: each model is read once, however many of its columns the rows take
@@ -106,6 +112,7 @@ def test_selected_columns_of_another_service_come_from_its_owner_as_the_join_gav
         "[(1, 'tea', 'green'), (2, 'tea', 'black'), (3, 'cake', 'sponge'), (4, None, None), "
         "(5, None, 'loose'), (6, 'tea', 'green')]",
         "(2, 'black', None)",  # note 4 has no item: the inner join has no row
+        "(5, 'loose')",  # so the first row of the join is note 5's
     ]
     assert _in_service_a(ex, tmp_path / "out", SERVICE) == monolith
 
@@ -179,3 +186,37 @@ def test_selections_that_cannot_be_read_by_key_stay_listed(tmp_path: Path) -> No
         "{'_joined_0': (((Item, 'id', True, 'kind_id'), (Kind, 'id', True, 'label'),), 'label')"
         in moved
     )
+
+
+def test_the_first_row_is_the_first_whose_joined_row_exists(monkeypatch) -> None:  # noqa: ANN001
+    """An inner join drops a row whose key its owner has no row for (a key left dangling now
+    that no database constraint spans the services): ``first()`` gives the next one, as the
+    join would have, not None."""
+    item = runtime.ReadModel("b", "Item", columns=("id", "name"))
+
+    def fetch(self, filters, op, key=None, **shape):  # noqa: ANN001, ANN202
+        assert op == "all" and shape["where"][0][:2] == ["id", "in"], shape
+        return [runtime.ReadRow("Item", {"id": 2, "name": "tea"})]  # item 1 is gone
+
+    monkeypatch.setattr(runtime.ReadModel, "fetch", fetch)
+
+    class Row(tuple):
+        _fields = ("Note", "_joined_0")
+
+    class Local:
+        def __init__(self, rows: list[Row]) -> None:
+            self.rows = rows
+
+        def limit(self, n: int) -> Local:
+            return Local(self.rows[:n])
+
+        def all(self) -> list[Row]:
+            return list(self.rows)
+
+    query = runtime.joined_columns(
+        Local([Row(("note 1", 1)), Row(("note 2", 2))]),
+        {"_joined_0": (((item, "id", False, "name"),), "name")},
+    )
+    first = query.first()
+    assert first is not None and (first[0], first.name) == ("note 2", "tea")
+    assert runtime.joined_columns(Local([]), {}).first() is None
