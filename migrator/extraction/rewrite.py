@@ -654,6 +654,8 @@ class Analyzer:
         self._sig: dict[str, dict[str, Verdict]] = {}
         self._requests = djangoreads.RequestUses(self.classifier)
         self._uses_cache: dict[str, _Uses] = {}
+        #: uses of a parameter a model class is handed to, by its module and name
+        self._param_uses: dict[tuple[str, str], _Uses] = {}
         self._relations: dict[str, dict[str, tuple[str, str, str]]] = {}
         self._reverse: dict[tuple[str, str], str] | None = None
         self._tables: dict[str, str] = {}  # model class name -> its table
@@ -1373,13 +1375,14 @@ class Analyzer:
         )
         if param is None:
             return False
-        uses = _Uses({param.name}, {param.name})
-        MetadataWrapper(self.tree.info(fmod).module, unsafe_skip_copy=True).visit(uses)
-        node = func.node
-        first = func.line - len(node.decorators)
-        last = func.line + len(cst.Module([]).code_for_node(node).splitlines())
-        inside = lambda lines: [n for n in lines if first <= n <= last]  # noqa: E731
         name = param.name
+        if (fmod, name) not in self._param_uses:  # once per function module and parameter
+            uses = _Uses({name}, {name})
+            MetadataWrapper(self.tree.info(fmod).module, unsafe_skip_copy=True).visit(uses)
+            self._param_uses[(fmod, name)] = uses
+        uses = self._param_uses[(fmod, name)]
+        in_func = self._line_filter(self.tree.info(fmod), {fname})
+        inside = lambda lines: [n for n in lines if in_func(n)]  # noqa: E731
         if (
             inside(uses.others.get(name, ()))
             or inside(uses.handed_only.get(name, ()))
@@ -1563,23 +1566,9 @@ class Analyzer:
                     if pname == "return" and all(
                         w.ok for p, w in sig.items() if p != "return"
                     ):  # served for what it does: converted where callers drop the result
-                        return Entry(
-                            tn,
-                            EFFECT,
-                            f"{what}: {v.reason}{why}",
-                            model=v.model,
-                            idempotent=self.classifier.idempotent(
-                                info.functions[tn], self.writers, key
-                            ),
-                            injected=self.injected(key),
-                        )
+                        return self._served(tn, key, EFFECT, f"{what}: {v.reason}{why}", v.model)
                     return Entry(tn, "unavailable", f"{what}: {v.reason}{why}", model=v.model)
-            return Entry(
-                tn,
-                "function",
-                idempotent=self.classifier.idempotent(info.functions[tn], self.writers, key),
-                injected=self.injected(key),
-            )
+            return self._served(tn, key, "function")
         if tn in info.classes:
             cls = info.classes[tn]
             if key in self.classifier.models:
@@ -1601,6 +1590,21 @@ class Analyzer:
         if tn in info.variables:
             return Entry(tn, "value")
         return Entry(tn, "unavailable", f"{key} not found")
+
+    def _served(
+        self, name: str, key: str, kind: str, reason: str = "", model: str | None = None
+    ) -> Entry:
+        """The client entry of interface function ``key`` its owner serves (``kind``
+        ``function``, or ``EFFECT`` with why its result does not cross)."""
+        func = self.tree.info(key.partition(":")[0]).functions[key.partition(":")[2]]
+        return Entry(
+            name,
+            kind,
+            reason,
+            model=model,
+            idempotent=self.classifier.idempotent(func, self.writers, key),
+            injected=self.injected(key),
+        )
 
     def _copy(self, module: str, name: str, service: str) -> tuple[Entry | None, str]:
         """A helper that cannot be called over the network but that the caller can run as a
