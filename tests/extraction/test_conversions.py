@@ -54,6 +54,14 @@ def _kinds(ex, file: str, code: str) -> dict[str, tuple[str, bool]]:  # noqa: AN
     }
 
 
+def _left(ex, file: str, code: str) -> dict[str, str]:  # noqa: ANN001
+    """Source line text -> why, for the uses of ``file`` left unconverted."""
+    lines = code.splitlines()
+    return {
+        lines[c.line - 1].strip(): c.why for c in ex.couplings if c.file == file and not c.converted
+    }
+
+
 def _run_in_service(ex, root: Path, svc: str, code: str) -> str:  # noqa: ANN001
     """Run ``code`` with service ``svc``'s extracted sources and the kernel on the path."""
     for rel, data in ex.files.items():

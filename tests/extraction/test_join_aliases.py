@@ -10,7 +10,7 @@ from pathlib import Path
 from migrator.extraction.joins import listed
 from migrator.extraction.queries import why_stopped
 
-from .test_conversions import _kinds
+from .test_conversions import _kinds, _left
 from .test_joins import _extract, _in_service_a, _monolith
 
 OWNER = (
@@ -133,11 +133,7 @@ def test_aliases_are_sides_read_by_key_and_unsound_uses_are_listed(tmp_path: Pat
         "return session.query(Note).join(Note.item).filter(Item.name == name).order_by(Note.id).all()",
     ):
         assert kinds[line] == ("model", True), line
-    why = {
-        USE.splitlines()[c.line - 1].strip(): c.why
-        for c in ex.couplings
-        if c.file == "mini/a/use.py" and not c.converted
-    }
+    why = _left(ex, "mini/a/use.py", USE)
     names = why_stopped("add_columns")  # a chain on a read model: its columns only
     assert why == {
         "Up = aliased(Item)": listed(names),

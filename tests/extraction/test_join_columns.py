@@ -10,7 +10,7 @@ from pathlib import Path
 from migrator.extraction import runtime
 from migrator.extraction.joins import listed
 
-from .test_conversions import _kinds
+from .test_conversions import _kinds, _left
 from .test_joins import _extract, _in_service_a, _monolith, monolith_code, service_code
 
 USE = (
@@ -137,11 +137,7 @@ def test_selections_that_cannot_be_read_by_key_stay_listed(tmp_path: Path) -> No
         "query = session.query(Note).join(Item).with_entities(Note.text, Item.name)",
     ):
         assert kinds[line] == ("model", True), line
-    why = {
-        USE.splitlines()[c.line - 1].strip(): c.why
-        for c in ex.couplings
-        if c.file == "mini/a/use.py" and not c.converted
-    }
+    why = _left(ex, "mini/a/use.py", USE)
     assert why == {
         line: listed(reason, "outerjoin" if ".outerjoin(" in line else "join")
         for line, reason in {

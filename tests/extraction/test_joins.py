@@ -14,7 +14,7 @@ from migrator.extraction.joins import listed
 from migrator.plan import plan_from_dict
 
 from .conftest import mini_packages
-from .test_conversions import _kinds, _run_in_service
+from .test_conversions import _kinds, _left, _run_in_service
 
 KERNEL = "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n"
 OWNER = (
@@ -144,12 +144,7 @@ def test_joins_narrowed_by_the_owners_keys_are_converted_and_unsound_ones_listed
         ".filter(Item.name == name)",  # the last link of a chain in parentheses
     ):
         assert kinds[line] == ("model", True), line
-    why = {
-        ex_line: c.why
-        for c in ex.couplings
-        if c.file == "mini/a/use.py" and not c.converted
-        for ex_line in [USE.splitlines()[c.line - 1].strip()]
-    }
+    why = _left(ex, "mini/a/use.py", USE)
     # each says why, then what a person can do
     assert why == {
         line: listed(reason, "outerjoin" if ".outerjoin(" in line else "join")

@@ -14,7 +14,7 @@ from migrator.extraction import constructs, runtime
 from migrator.extraction.ownreads import OWNER_READ, OWNER_READ_ROW
 
 from .conftest import text
-from .test_conversions import _kinds, _run_in_service
+from .test_conversions import _kinds, _left, _run_in_service
 from .test_writes import _extract as extract_with
 from .test_writes import owner_methods
 
@@ -195,12 +195,7 @@ LEFT = (
 def test_each_use_left_names_the_construct_that_stopped_it(tmp_path: Path) -> None:
     """A use no read model serves says what it is, not only "read it from the owner"."""
     ex = _extract(tmp_path, LEFT)
-    lines = LEFT.splitlines()
-    why = {
-        lines[c.line - 1].strip(): c.why
-        for c in ex.couplings
-        if c.file == "mini/a/use.py" and not c.converted
-    }
+    why = _left(ex, "mini/a/use.py", LEFT)
     assert set(why) == {
         "return ~Item.id.in_(ids)",
         "return aliased(Item)",
