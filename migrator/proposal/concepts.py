@@ -159,17 +159,30 @@ class Concepts:
                 parts = module.split(".")
                 for i in range(package.count(".") + 1, len(parts) + 1):
                     votes[".".join(parts[:i])][concept] += size
+        known = {c for m, c in self.of.items() if c and m not in self.adapter_of}
         for m in sorted(self.adapter_of):
             parts = m.split(".")
-            v = next(
-                (
-                    votes[p]
-                    for p in (".".join(parts[:i]) for i in range(len(parts), 0, -1))
-                    if p in votes
-                ),
-                None,
+            depth = next(
+                (i for i in range(len(parts), 0, -1) if ".".join(parts[:i]) in votes), 0
             )
-            self.of[m] = min(v, key=lambda c: (-v[c], c)) if v else self._concept(m, False)
+            v = votes[".".join(parts[:depth])] if depth else None
+            self.of[m] = (
+                self._named_part(m, max(depth, self.adapter_of[m].count(".") + 1), known)
+                or (min(v, key=lambda c: (-v[c], c)) if v else self._concept(m, False))
+            )
+
+    def _named_part(self, module: str, below: int, known: set[str]) -> str:
+        """The concept a package of an adapter is named after (``plugins/slack/case/``: the
+        chat screens of cases), when no class deeper down says what it implements and other
+        code has that concept: the adapter's part for that capability, as its ``views.py``."""
+        parts = module.split(".")
+        for i in range(below, len(parts)):
+            if ".".join(parts[: i + 1]) not in self.children:
+                break  # a module, not a package: named for what it does (``events.py``)
+            concept = "_".join(self.words_of(".".join(parts[:i]), parts[i]))
+            if concept in known:
+                return concept
+        return ""
 
     def place_families(self, implements: Iterable[tuple[str, str, float]]) -> None:
         """A package most of whose modules implement one base class of its own (importers

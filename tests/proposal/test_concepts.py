@@ -294,10 +294,15 @@ def test_a_package_prefix_is_stripped_even_from_table_names() -> None:
     assert {"app.schema.recipe", "app.models.recipe"} <= c.layers
 
 
-def _with_plugins() -> DependencyGraph:
+def _with_plugins(parts: bool = False) -> DependencyGraph:
     """The layered app plus a ``plugins`` package: ``plugins/bases/`` holds one interface per
     concept (re-exported by ``bases/__init__``), vendor packages implement them, and a
-    ``plugin`` table (the installed-plugins registry) makes "plugin" a data word."""
+    ``plugin`` table (the installed-plugins registry) makes "plugin" a data word. With
+    ``parts``, the mailer has a package of screens for a concept (``acme_mailer/orders/``),
+    fedex a module named after one (``acme_fedex/invoices.py``), and a trucking vendor a
+    package named after a concept whose own class implements another
+    (``acme_truck/products/carrier.py``). (Three concepts shared with ``models/`` would make a
+    vendor package a layer, as ``admin/`` is.)"""
     graph, _ = layered_monolith(
         entities=(
             "orders",
@@ -343,6 +348,17 @@ def _with_plugins() -> DependencyGraph:
             g.add_node(sub, "class", line=1, end_line=size)
             g.add_edge(sub, f"app.plugins.bases.{concept}:{cls}", "inherit")
             g.add_edge(plugin, "app.plugins.bases", "import")
+    if parts:
+        for m in ("acme_mailer.orders", "acme_mailer.orders.screens", "acme_fedex.invoices"):
+            mod(f"app.plugins.{m}")
+            g.add_edge(f"app.plugins.{m}", f"app.plugins.{m.split('.')[0]}.plugin", "import")
+        g.add_edge("app.plugins.acme_mailer.orders.screens", "app.services.orders_service", "import")
+        mod("app.plugins.acme_truck.plugin")
+        mod("app.plugins.acme_truck.products")
+        carrier = mod("app.plugins.acme_truck.products.carrier")
+        g.add_node(f"{carrier}:Trucks", "class", line=1, end_line=40)
+        g.add_edge(f"{carrier}:Trucks", "app.plugins.bases.shipment:Carrier", "inherit")
+        g.add_edge("app.plugins.acme_truck.plugin", carrier, "import")
     for e in ("orders", "products", "customers", "invoices"):  # the bases are used everywhere
         g.add_edge(f"app.services.{e}_service", "app.plugins.bases", "import")
     g.add_node("app.models.plugin", "module", line=1, end_line=20)
@@ -371,6 +387,27 @@ def test_a_vendor_adapter_goes_with_the_concept_it_implements() -> None:
     assert plan.service_of("app.plugins.acme_mailer.plugin") == "invoices"
     for concept, svc in (("shipment", "shipments"), ("invoice", "invoices"), ("order", "orders")):
         assert plan.service_of(f"app.plugins.bases.{concept}") == svc
+
+
+def test_a_package_of_an_adapter_named_after_a_concept_serves_that_concept() -> None:
+    """``plugins/acme_mailer/orders/`` holds the mailer's screens for orders, as a feature's
+    ``views.py`` would: it goes with orders, not with what the mailer implements (invoices).
+    A module named after a concept (``customers.py``, named for what it does) and a package
+    whose own class implements an interface (``acme_fedex/products/carrier.py``) keep the
+    concept of what they implement."""
+    graph = _with_plugins(parts=True)
+    keys, _, _ = concept_domains(graph, graph.modules())
+    orders, invoices = keys["app.models.order"], keys["app.models.invoice"]
+    shipments = keys["app.models.shipment"]
+    assert keys["app.plugins.acme_mailer.orders"] == orders
+    assert keys["app.plugins.acme_mailer.orders.screens"] == orders
+    assert keys["app.plugins.acme_mailer.plugin"] == invoices
+    assert keys["app.plugins.acme_fedex.invoices"] == shipments
+    for m in ("products", "products.carrier", "plugin"):
+        assert keys[f"app.plugins.acme_truck.{m}"] == shipments
+    plan = propose(graph)
+    assert plan.service_of("app.plugins.acme_mailer.orders.screens") == "orders"
+    assert plan.service_of("app.plugins.acme_mailer.plugin") == "invoices"
 
 
 def manage_module(factory_calls: str = "orders") -> DependencyGraph:
