@@ -162,14 +162,11 @@ class Concepts:
         known = {c for m, c in self.of.items() if c and m not in self.adapter_of}
         for m in sorted(self.adapter_of):
             parts = m.split(".")
-            depth = next(
-                (i for i in range(len(parts), 0, -1) if ".".join(parts[:i]) in votes), 0
-            )
+            depth = next((i for i in range(len(parts), 0, -1) if ".".join(parts[:i]) in votes), 0)
             v = votes[".".join(parts[:depth])] if depth else None
-            self.of[m] = (
-                self._named_part(m, max(depth, self.adapter_of[m].count(".") + 1), known)
-                or (min(v, key=lambda c: (-v[c], c)) if v else self._concept(m, False))
-            )
+            self.of[m] = self._named_part(
+                m, max(depth, self.adapter_of[m].count(".") + 1), known
+            ) or (min(v, key=lambda c: (-v[c], c)) if v else self._concept(m, False))
 
     def _named_part(self, module: str, below: int, known: set[str]) -> str:
         """The concept a package of an adapter is named after (``plugins/slack/case/``: the

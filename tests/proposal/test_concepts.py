@@ -352,7 +352,9 @@ def _with_plugins(parts: bool = False) -> DependencyGraph:
         for m in ("acme_mailer.orders", "acme_mailer.orders.screens", "acme_fedex.invoices"):
             mod(f"app.plugins.{m}")
             g.add_edge(f"app.plugins.{m}", f"app.plugins.{m.split('.')[0]}.plugin", "import")
-        g.add_edge("app.plugins.acme_mailer.orders.screens", "app.services.orders_service", "import")
+        g.add_edge(
+            "app.plugins.acme_mailer.orders.screens", "app.services.orders_service", "import"
+        )
         mod("app.plugins.acme_truck.plugin")
         mod("app.plugins.acme_truck.products")
         carrier = mod("app.plugins.acme_truck.products.carrier")
