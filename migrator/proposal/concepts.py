@@ -214,6 +214,18 @@ class Concepts:
             raw = [w for w in words(name) if singular(w) in ws]
             self.spellings[concept]["_".join(raw) or concept] += 1
 
+    def join_acronyms(self) -> None:
+        """A concept spelled out in words whose initials are another concept's name
+        (``artificial_intelligence`` beside ``ai``) is that concept: the interface of an
+        adapter package is often spelled out where the feature package is abbreviated."""
+        names = {c for c in self.of.values() if c}
+        short = {c for c in names if "_" not in c and 2 <= len(c) <= 5}
+        for m, c in sorted(self.of.items()):
+            ws = c.split("_") if c else []
+            initials = "".join(w[0] for w in ws)
+            if len(ws) >= 2 and initials in short:
+                self.of[m] = initials
+
     # -- words ----------------------------------------------------------------------------
     @staticmethod
     def _affixes(children: list[str]) -> set[str]:
@@ -388,6 +400,7 @@ def concept_domains(
     ]
     concepts.place_adapters(implements)
     concepts.place_families(implements)
+    concepts.join_acronyms()
     keys = {m: concepts.key(m) for m in modules}
     return keys, {keys[m] for m in modules if concepts.of[m]}, set(concepts.layers)
 

@@ -412,6 +412,23 @@ def test_a_package_of_an_adapter_named_after_a_concept_serves_that_concept() -> 
     assert plan.service_of("app.plugins.acme_mailer.plugin") == "invoices"
 
 
+def test_a_concept_spelled_out_is_the_one_its_initials_name() -> None:
+    """``services/artificial_intelligence_service.py`` beside ``models/ai.py``: one concept,
+    ``ai``; a compound whose initials name no concept (``shipping_label``) keeps its words."""
+    graph, _ = layered_monolith(entities=("orders", "products", "customers", "ai"))
+    g = graph
+    for name in (
+        "app.services.artificial_intelligence_service",
+        "app.services.shipping_label_service",
+    ):
+        g.add_node(name, "module", file=name.replace(".", "/") + ".py", line=1, end_line=40)
+    graph = g.finalize()
+    keys, business, _ = concept_domains(graph, graph.modules())
+    assert keys["app.services.artificial_intelligence_service"] == keys["app.models.ai"]
+    assert keys["app.models.ai"] in business
+    assert keys["app.services.shipping_label_service"] == "app.shipping_label"
+
+
 def manage_module(factory_calls: str = "orders") -> DependencyGraph:
     """The layered monolith with ``app/manage.py`` (see the test below); its ``create_app``
     calls ``handle`` of the ``factory_calls`` service (not finalized)."""
