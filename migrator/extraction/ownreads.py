@@ -20,11 +20,11 @@ import libcst as cst
 
 from migrator.extraction.mover import dotted, names_in
 from migrator.extraction.writes import (
-    _calls,
-    _calls_parameter,
-    _dotted_decorator,
-    _reached,
-    _writes,
+    calls_in,
+    calls_parameter,
+    decorator_name,
+    reached_methods,
+    writes_rows,
 )
 
 #: what a read model's helper map says of a method the owner runs for a read
@@ -47,16 +47,16 @@ def read_methods(
     known), judged by the same rules (a ``super()`` call in it is not followed again)."""
     out: dict[str, str] = {}
     for name, func in sorted(methods.items()):
-        kinds = {_dotted_decorator(d) for d in func.decorators}
+        kinds = {decorator_name(d) for d in func.decorators}
         # a plain method or a class method (a property, a hybrid, a validator is no call)
         if name.startswith("_") or kinds - {"classmethod"} or not func.params.params:
             continue
         if "classmethod" in kinds and func.params.params[0].name.value not in names_in(func.body):
             continue  # it never uses its class: a helper a client copies (properties.helper)
         params = [*func.params.params, *func.params.kwonly_params]
-        if any("session" in p.name.value for p in params) or _calls_parameter(func):
+        if any("session" in p.name.value for p in params) or calls_parameter(func):
             continue
-        reached = sorted(_reached(name, methods))
+        reached = sorted(reached_methods(name, methods))
         supers = [(n, c) for n in reached for c in _super_calls(methods[n])]
         bodies = [above(n, c) for n, c in supers]
         if None in bodies:
@@ -73,7 +73,7 @@ def _super_calls(func: cst.FunctionDef) -> list[str]:
     """The methods ``func`` calls on ``super()``."""
     return [
         c.func.attr.value
-        for c in _calls(func.body)
+        for c in calls_in(func.body)
         if isinstance(c.func, cst.Attribute)
         and isinstance(c.func.value, cst.Call)
         and dotted(c.func.value.func) == "super"
@@ -83,11 +83,11 @@ def _super_calls(func: cst.FunctionDef) -> list[str]:
 def _changes(func: cst.FunctionDef, up: bool = False) -> str:
     """What ``func`` does that a read must not (a session call other than a query, a query's
     bulk write, ``self.x = ...``, ``setattr``/``delattr``, a method of ``super()``), else ''."""
-    classmethod = any(_dotted_decorator(d) == "classmethod" for d in func.decorators)
+    classmethod = any(decorator_name(d) == "classmethod" for d in func.decorators)
     this = func.params.params[0].name.value if func.params.params else ""
-    if _writes(func.body):
+    if writes_rows(func.body):
         return "a session write"
-    for call in _calls(func.body):
+    for call in calls_in(func.body):
         name = dotted(call.func)
         receiver, _, method = name.rpartition(".")
         if receiver.rpartition(".")[2].endswith("session") and method not in SESSION_READS:

@@ -38,43 +38,44 @@ def write_methods(methods: dict[str, cst.FunctionDef], others: set[str]) -> dict
     name -> ``WRITE_CLASS`` for a class method, ``WRITE_ROW`` for a row's method."""
     out: dict[str, str] = {}
     for name, func in sorted(methods.items()):
-        kinds = {_dotted_decorator(d) for d in func.decorators}
+        kinds = {decorator_name(d) for d in func.decorators}
         if name.startswith("_") or "staticmethod" in kinds or "property" in kinds:
             continue
         params = [*func.params.params, *func.params.kwonly_params]
         if any("session" in p.name.value for p in params):
             continue  # the caller's session cannot cross
-        if _calls_parameter(func):
+        if calls_parameter(func):
             continue  # a class or function handed in (``set_links(ids, LinkTable)``)
-        reached = _reached(name, methods)
+        reached = reached_methods(name, methods)
         bodies = [methods[n].body for n in sorted(reached)]
         if any(names_in(b, strings=False) & others for b in bodies):
             continue
-        if any(_writes(b) for b in bodies):
+        if any(writes_rows(b) for b in bodies):
             out[name] = WRITE_CLASS if "classmethod" in kinds else WRITE_ROW
     return out
 
 
-def _calls_parameter(func: cst.FunctionDef) -> bool:
+def calls_parameter(func: cst.FunctionDef) -> bool:
     """A parameter of ``func`` (beyond ``self``/``cls``) is called: it takes code, not data."""
     params = {p.name.value for p in func.params.params[1:]} | {
         p.name.value for p in func.params.kwonly_params
     }
-    return any(isinstance(c.func, cst.Name) and c.func.value in params for c in _calls(func))
+    return any(isinstance(c.func, cst.Name) and c.func.value in params for c in calls_in(func))
 
 
-def _dotted_decorator(d: cst.Decorator) -> str:
+def decorator_name(d: cst.Decorator) -> str:
+    """``@a.b(...)`` and ``@a.b`` both name ``a.b``: what the decorator is, not how it is set."""
     return dotted(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
 
 
-def _reached(name: str, methods: dict[str, cst.FunctionDef]) -> set[str]:
+def reached_methods(name: str, methods: dict[str, cst.FunctionDef]) -> set[str]:
     """``name`` and the methods of the class it calls on ``cls``/``self``, transitively."""
     seen = {name}
     todo = [name]
     while todo:
         func = methods[todo.pop()]
         first = func.params.params[0].name.value if func.params.params else ""
-        for call in _calls(func.body):
+        for call in calls_in(func.body):
             f = call.func
             if (
                 isinstance(f, cst.Attribute)
@@ -88,7 +89,8 @@ def _reached(name: str, methods: dict[str, cst.FunctionDef]) -> set[str]:
     return seen
 
 
-def _calls(node: cst.CSTNode) -> list[cst.Call]:
+def calls_in(node: cst.CSTNode) -> list[cst.Call]:
+    """Every call inside ``node``, nested ones too, in source order."""
     found: list[cst.Call] = []
 
     class _Find(cst.CSTVisitor):
@@ -99,10 +101,10 @@ def _calls(node: cst.CSTNode) -> list[cst.Call]:
     return found
 
 
-def _writes(body: cst.CSTNode) -> bool:
+def writes_rows(body: cst.CSTNode) -> bool:
     """A session write (``db.session.add(x)``, ``session.commit()``) or a query's bulk
     ``.update(...)`` / ``.delete()`` (``cls.query.filter_by(**kw).delete()``)."""
-    for call in _calls(body):
+    for call in calls_in(body):
         f = call.func
         if not isinstance(f, cst.Attribute):
             continue
@@ -163,7 +165,7 @@ def added_names(func: cst.FunctionDef) -> set[str]:
     """Names ``func`` hands to ``<session>.add(name)``."""
     return {
         c.args[0].value.value
-        for c in _calls(func.body)
+        for c in calls_in(func.body)
         if _session_call(c, "add") and isinstance(c.args[0].value, cst.Name)
     }
 
