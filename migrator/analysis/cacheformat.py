@@ -132,6 +132,7 @@ def encode_facts(mf: ModuleFacts, uses: bool = True) -> list[Any]:
         _encode_framework(mf.framework),
         [_diag_row(d) for d in mf.diagnostics],
         mf.exports,
+        mf.words,
     ]
 
 
@@ -166,8 +167,14 @@ def decode_facts(row: list[Any]) -> ModuleFacts:
         framework,
         diagnostics,
         exports,
+        vocabulary,
     ) = row
-    if type(module) is not str or type(file) is not str or type(sha) is not str:
+    if (
+        type(module) is not str
+        or type(file) is not str
+        or type(sha) is not str
+        or type(vocabulary) is not dict
+    ):
         raise TypeError("malformed facts")
     return ModuleFacts(
         module,
@@ -185,6 +192,7 @@ def decode_facts(row: list[Any]) -> ModuleFacts:
         _decode_framework(framework),
         [Diagnostic(*d) for d in diagnostics],
         None if exports is None else [str(e) for e in exports],
+        {str(w): int(n) for w, n in vocabulary.items()},
     )
 
 

@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 
 from migrator.graph import Diagnostic
 
-FACTS_VERSION = 5  # 3: plain-data rows (cacheformat) instead of pickles; 4: graphs as JSON
-# objects; 5: name uses apart in packs, decoded on first use; graphs as deltas
+FACTS_VERSION = 6  # 3: plain-data rows (cacheformat) instead of pickles; 4: graphs as JSON
+# objects; 5: name uses apart in packs, decoded on first use; graphs as deltas; 6: vocabulary
 
 
 class WorkItem(NamedTuple):
@@ -111,6 +111,7 @@ class ModuleFacts(_Compact):
     framework: dict[str, Any] = field(default_factory=dict)  # plug-in name -> its plain facts
     diagnostics: list[Diagnostic] = field(default_factory=list)
     exports: list[str] | None = None  # ``__all__`` when it is a literal list of strings
+    words: dict[str, int] = field(default_factory=dict)  # see vocabulary.py
 
     def __reduce__(self) -> tuple[Any, ...]:
         if "_pending_uses" in self.__dict__:  # read from the cache: decode them to send them

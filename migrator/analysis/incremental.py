@@ -21,8 +21,8 @@ the plug-ins' layer off (``plugin_base`` restores the resolver's edges exactly),
 edges the affected (and removed) modules drew, updates their nodes, resolves them again, runs
 the plug-ins over the whole graph as a full build does, and puts every touched adjacency back in
 sorted order. A change that leaves every changed module's facts as they were but for its line
-count (a comment, a literal, a body with the same names on the same lines) skips all of that:
-only those modules' nodes are updated (``_only_lines``). The result is the graph a full build
+count and vocabulary (a comment, a literal, a body with the same names on the same lines)
+skips all of that: only those modules' nodes are updated (``_only_lines``). The result is the graph a full build
 gives, byte for byte
 (tests/analysis/test_incremental.py checks it against full builds over many edits). A previous
 run with other options or another analyser version has no ledger for this run: the caller then
@@ -77,8 +77,11 @@ def valid_ledger(ledger: object) -> TypeGuard[dict[str, Any]]:
 
 
 #: what other modules' edges, the plug-ins and the graph can read of a module's facts, beside
-#: its line count (its module node's last line and size) and the hash of its bytes (the key)
-_RESOLVED_FIELDS = tuple(f.name for f in fields(ModuleFacts) if f.name not in ("lines", "sha"))
+#: its line count (its module node's last line and size), its vocabulary (an attribute of its
+#: node) and the hash of its bytes (the key)
+_RESOLVED_FIELDS = tuple(
+    f.name for f in fields(ModuleFacts) if f.name not in ("lines", "sha", "words")
+)
 
 
 def _only_lines(
@@ -88,8 +91,9 @@ def _only_lines(
     previous: Callable[[str], ModuleFacts | None],
 ) -> bool:
     """Whether every changed module existed before with facts that differ from its new ones
-    in the line count alone. Nothing in the resolver or the plug-ins reads the line count
-    (tests/analysis/test_incremental.py holds every plug-in to it), so their output stays."""
+    in the line count and vocabulary alone. Nothing in the resolver or the plug-ins reads
+    either (tests/analysis/test_incremental.py holds every plug-in to it), so their output
+    stays."""
     for module in changed:
         before = previous(old_keys[module]) if module in old_keys else None
         if before is None:
@@ -109,7 +113,7 @@ def _renumber(
     keys: dict[str, str],
     changed: list[str],
 ) -> tuple[dict[str, Any], int, set[str]]:
-    """``patch`` when only line counts changed: the changed modules' nodes are updated, every
+    """``patch`` when only line counts and words changed: the changed modules' nodes are updated, every
     edge, route, table and the rest of the ledger stay."""
     nodes = graph.g._node
     for module in changed:

@@ -13,6 +13,7 @@ import tokenize
 from typing import Any
 
 from migrator.analysis.facts import ModuleFacts, WorkItem
+from migrator.analysis.vocabulary import vocabulary
 from migrator.graph import Diagnostic
 
 __all__ = ["WorkItem", "analyse_many", "analyse_source", "decode", "warm_up"]
@@ -105,6 +106,7 @@ def analyse_source(item: WorkItem) -> ModuleFacts:
         - text.count("\r\n")
         + (0 if not text or text.endswith(("\n", "\r")) else 1)
     )
+    facts.words = vocabulary(text)
     if not text.strip():
         if not file.endswith("__init__.py"):
             facts.diagnostics.append(Diagnostic(file, 1, "empty-file", "file is empty", "info"))

@@ -416,7 +416,13 @@ def module_nodes(name: str, mf: ModuleFacts) -> list[tuple[str, dict[str, Any]]]
         (
             name,
             node_attrs(
-                "module", mf.file, 1, max(mf.lines, 1), size=mf.lines, package=mf.is_package
+                "module",
+                mf.file,
+                1,
+                max(mf.lines, 1),
+                size=mf.lines,
+                package=mf.is_package,
+                **({"words": mf.words} if mf.words else {}),
             ),
         )
     ]

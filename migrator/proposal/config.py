@@ -28,7 +28,8 @@ ALGORITHMS = ("louvain", "greedy", "label-propagation")
 #: ``package`` ties a module to its domain package (and a carved-out symbol to the domain it
 #: uses most), ``sibling`` multiplies edges between symbols carved out of one module, ``table_write`` / ``table_read`` tie code to the tables it writes / reads (data gravity),
 #: ``cochange`` / ``authors`` (with ``--history``) tie modules changed in the same commits /
-#: by the same people.
+#: by the same people; ``vocabulary`` weighs what the code is about (its words, concerns.py)
+#: against its dependencies when the service count makes capabilities merge (0: not at all).
 DEFAULT_WEIGHTS: dict[str, float] = {
     "import": 1.0,
     "reference": 1.0,
@@ -45,6 +46,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "table_read": 1.0,
     "cochange": 1.0,
     "authors": 1.0,
+    "vocabulary": 0.3,
 }
 
 _KEYS = {

@@ -29,6 +29,7 @@ from migrator.plan import (
 from migrator.proposal import cluster as cl
 from migrator.proposal.compare import covering_nodes, resolve_node
 from migrator.proposal.concepts import ROLE_WORDS, head_families, seg_words
+from migrator.proposal.concerns import Concerns
 from migrator.proposal.config import ProposalOptions, build_options, glob_match
 from migrator.proposal.history import History, add_history
 from migrator.proposal.kernel import (
@@ -185,7 +186,9 @@ class _Proposer:
             (n[len(cl.PIN + cl.DOM) :] for n in g if n.startswith(cl.PIN + cl.DOM)),
             lambda a, b: g.has_edge(cl.PIN + cl.DOM + a, cl.PIN + cl.DOM + b),
         )
-        labels, resolution = self._choose(g, con, active)
+        labels, resolution, notes = self._choose(g, con, active)
+        for u, why in sorted(notes.items()):
+            self.reason.setdefault(u, why)
         assignment = {u: labels[u] for u in active}
         self._apart(g, con, assignment)
         names = self._names(assignment)
@@ -275,7 +278,9 @@ class _Proposer:
     # -- clustering and the service count --------------------------------------------------
     def _choose(
         self, g: nx.Graph, con: cl.Contraction, active: list[str]
-    ) -> tuple[dict[str, int], float]:
+    ) -> tuple[dict[str, int], float, dict[str, str]]:
+        """The clustering of the resolution whose result has the best modularity, and the
+        reasons ``_fit`` noted for its merges."""
         opts = self.opts
         if opts.resolution is not None:
             sweep: tuple[float, ...] = (opts.resolution,)
@@ -296,24 +301,25 @@ class _Proposer:
             if len(sweep) > 1
             else {}
         )
-        best: tuple[tuple[float, float], dict[str, int], float] | None = None
+        best: tuple[tuple[float, float], dict[str, int], float, dict[str, str]] | None = None
         seen: set[tuple] = set()
         for gamma in sweep:
             labels = self._cluster(g, con, gamma)
-            labels = self._fit(g, con, labels)
+            notes: dict[str, str] = {}
+            labels = self._fit(g, con, labels, notes)
             units = {u: labels[con.node(u)] for u in active}
             signature = tuple(sorted(units.items()))
             if signature in seen:
                 continue
             seen.add(signature)
             if len(sweep) == 1:
-                return units, gamma
+                return units, gamma, notes
             q = modularity(metric_w, {u: str(lab) for u, lab in units.items()})
             score = (round(q, 6), -abs(gamma - 1.0))
             if best is None or score > best[0]:
-                best = (score, units, gamma)
+                best = (score, units, gamma, notes)
         assert best is not None
-        return best[1], best[2]
+        return best[1], best[2], best[3]
 
     def _cluster(self, g: nx.Graph, con: cl.Contraction, gamma: float) -> dict[str, int]:
         opts = self.opts
@@ -385,9 +391,19 @@ class _Proposer:
                 members[labels[n]].append(n)
         return members
 
-    def _fit(self, g: nx.Graph, con: cl.Contraction, labels: dict[str, int]) -> dict[str, int]:
-        """Dissolve tiny clusters, then merge or split until the service count is in range."""
+    def _fit(
+        self,
+        g: nx.Graph,
+        con: cl.Contraction,
+        labels: dict[str, int],
+        notes: dict[str, str] | None = None,
+    ) -> dict[str, int]:
+        """Dissolve tiny clusters, then merge or split until the service count is in range.
+        ``notes`` gets, per unit, why a merge for the service count took it where it went."""
         labels = dict(labels)
+        notes = {} if notes is None else notes
+        concerns: Concerns | None = None  # the clusters' vocabularies, while merging for the count
+        vocabulary = self.opts.weights.get("vocabulary", 0.0)
         weight_of = Counter(con.rep.values())
 
         def pinned_labels() -> set[int]:  # clusters holding a user-named service
@@ -473,9 +489,30 @@ class _Proposer:
                 # affinity, not raw weight: a hub that everything calls is no one's home
                 vol: dict[int, float] = defaultdict(float)
                 for n, lb in labels.items():
-                    if lb in t and n in g:
+                    if (lb in t or lb == lab) and n in g:
                         vol[lb] += g.degree(n, weight="weight")
-                target = max(options, key=lambda k: t[k] / math.sqrt(max(vol[k], 1.0)))
+
+                def affinity(k: int) -> float:  # the weight between them, as a cosine
+                    return t[k] / math.sqrt(max(vol[k], 1.0) * max(vol[lab], 1.0))
+
+                if concerns is None:
+                    target = max(options, key=affinity)
+                else:  # whole capabilities merge: what the code is about weighs in too
+                    c = concerns
+                    target = max(
+                        options, key=lambda k: affinity(k) + vocabulary * c.similarity(lab, k)
+                    )
+                    spoken = c.shared(lab, target)
+                    about = f"; both speak of {', '.join(spoken)}" if spoken else ""
+                    for n in sorted(x for x in labels if labels[x] == lab):
+                        for u in self._expand(con, n):
+                            notes.setdefault(
+                                u,
+                                "merged for a team-sized service count into the capability "
+                                f"closest by use and vocabulary{about}",
+                            )
+            if concerns is not None:
+                concerns.merge(lab, target)
             for n in labels:
                 if labels[n] == lab:
                     labels[n] = target
@@ -543,6 +580,14 @@ class _Proposer:
             members = self._real(labels)
             big = sum(1 for k in members if code(members[k]) >= TEAM_BIG * floor / TEAM_SHARE)
             high = max(low, big, math.ceil(TEAM_FACTOR * math.sqrt(concepts))) if concepts else None
+        if vocabulary > 0 and high is not None and len(self._real(labels)) > high:
+            concerns = Concerns(
+                {
+                    k: [u for n in ns for u in self._expand(con, n)]
+                    for k, ns in self._real(labels).items()
+                },
+                self.ug.words,
+            )
         guard = 0
         while high is not None and len(self._real(labels)) > high and guard < 10000:
             guard += 1

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import TypeVar
 
 from migrator.plan import reserved_names
-from migrator.util.names import dns_label
+from migrator.util.names import dns_label, singular, words
 
 #: a cluster id: the engine numbers clusters, callers may name them
 K = TypeVar("K", int, str)
@@ -38,22 +38,6 @@ STOP = set(
     items data info
     """.split()
 )
-
-
-def words(name: str) -> list[str]:
-    """Lowercase words of an identifier: ``cart_token_from_request`` and ``CartItem`` alike."""
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
-    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
-
-
-def singular(word: str) -> str:
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("sses", "xes", "ches", "shes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
-        return word[:-1]
-    return word
 
 
 def stems(name: str) -> set[str]:

@@ -62,6 +62,8 @@ class UnitGraph:
     shell: set[str] | None = None  # composition root, computed once by kernel.py
     #: layer packages' own modules (``app/models/__init__.py``): they span every concept
     layers: set[str] = field(default_factory=set)
+    #: unit -> the words its code is written in (whole modules only; see concerns.py)
+    words: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def neighbours(self) -> dict[str, dict[str, float]]:
         adj: dict[str, dict[str, float]] = defaultdict(dict)
@@ -408,6 +410,11 @@ def build_units(graph: DependencyGraph, opts: ProposalOptions) -> UnitGraph:
         bulk=bulk,
         named=set(named),
         layers={m for m in layers if m in size},
+        words={
+            m: graph.g.nodes[m]["words"]
+            for m in modules
+            if m not in split_set and graph.g.nodes[m].get("words")
+        },
     )
 
 

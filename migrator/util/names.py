@@ -26,3 +26,21 @@ def python_identifier(name: str, fallback: str = "svc") -> str:
     if ident[0].isdigit():
         ident = f"_{ident}"
     return ident
+
+
+def words(name: str) -> list[str]:
+    """Lowercase words of an identifier: ``cart_token_from_request`` and ``CartItem`` alike."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
+
+
+def singular(word: str) -> str:
+    """English plural to singular, the common cases only (``categories``, ``boxes``,
+    ``orders``; not ``status`` or ``address``): enough to match names across layers."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        return word[:-1]
+    return word
