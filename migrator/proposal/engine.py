@@ -508,7 +508,7 @@ class _Proposer:
                         for u in self._expand(con, n):
                             notes.setdefault(
                                 u,
-                                "merged for a team-sized service count into the capability "
+                                "merged to fit the service count into the capability "
                                 f"closest by use and vocabulary{about}",
                             )
             if concerns is not None:
