@@ -22,8 +22,8 @@ edges the affected (and removed) modules drew, updates their nodes, resolves the
 the plug-ins over the whole graph as a full build does, and puts every touched adjacency back in
 sorted order. A change that leaves every changed module's facts as they were but for its line
 count and vocabulary (a comment, a literal, a body with the same names on the same lines)
-skips all of that: only those modules' nodes are updated (``_only_lines``). The result is the graph a full build
-gives, byte for byte
+skips all of that: only those modules' nodes are updated (``_only_lines``). The result is the
+graph a full build gives, byte for byte
 (tests/analysis/test_incremental.py checks it against full builds over many edits). A previous
 run with other options or another analyser version has no ledger for this run: the caller then
 builds from scratch.
@@ -113,8 +113,8 @@ def _renumber(
     keys: dict[str, str],
     changed: list[str],
 ) -> tuple[dict[str, Any], int, set[str]]:
-    """``patch`` when only line counts and words changed: the changed modules' nodes are updated, every
-    edge, route, table and the rest of the ledger stay."""
+    """``patch`` when only line counts and words changed: the changed modules' nodes are
+    updated, every edge, route, table and the rest of the ledger stay."""
     nodes = graph.g._node
     for module in changed:
         (_, attrs), *_ = module_nodes(module, facts[module])

@@ -1,7 +1,7 @@
 """The words a module is written in: its identifiers, comments and strings.
 
-Code of one business capability speaks of the same things (``resource``, ``weblink``,
-``provision``) even where no import joins it; concern-based recovery methods (ARC, Garcia et
+Code of one business capability speaks of the same things (``item``, ``quantity``, ``saved``)
+even where no import joins it; concern-based recovery methods (ARC, Garcia et
 al., ASE 2011) cluster by that vocabulary. The proposal weighs it beside the dependencies when
 it has to merge capabilities into team-sized services.
 
