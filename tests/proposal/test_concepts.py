@@ -394,9 +394,9 @@ def test_a_vendor_adapter_goes_with_the_concept_it_implements() -> None:
 def test_a_package_of_an_adapter_named_after_a_concept_serves_that_concept() -> None:
     """``plugins/acme_mailer/orders/`` holds the mailer's screens for orders, as a feature's
     ``views.py`` would: it goes with orders, not with what the mailer implements (invoices).
-    A module named after a concept (``customers.py``, named for what it does) and a package
-    whose own class implements an interface (``acme_fedex/products/carrier.py``) keep the
-    concept of what they implement."""
+    A module named after a concept (``acme_fedex/invoices.py``, named for what it does) and a
+    package whose own class implements an interface (``acme_truck/products/carrier.py``) keep
+    the concept of what they implement."""
     graph = _with_plugins(parts=True)
     keys, _, _ = concept_domains(graph, graph.modules())
     orders, invoices = keys["app.models.order"], keys["app.models.invoice"]
