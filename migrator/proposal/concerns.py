@@ -2,7 +2,7 @@
 
 Concern-based architecture recovery (ARC, Garcia et al., ASE 2011) groups code by the words
 it is written in. Here it is one signal beside the dependencies, used where they alone
-decides poorly: when the service count forces whole capabilities together, the one a
+decide poorly: when the service count forces whole capabilities together, the one a
 capability joins should use it *and* speak of the same things (a wishlist and a cart both hold
 ``item``s with a ``quantity``; the checkout that uses both speaks of payments and addresses).
 
