@@ -15,7 +15,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 README_LIMIT = 20_000
-RUN_COMMAND = "bash scripts/bootstrap.sh && migrator run sample_monolith -o out/sample"
+RUN_COMMAND = "bash scripts/bootstrap.sh && migrator run sample_monolith -o out"
 
 
 def _config() -> dict:
@@ -65,6 +65,26 @@ def test_readme_is_short_and_opens_with_the_two_commands():
         if "pytest" in line and not line.lstrip().startswith("#")
     )
     assert lines == [RUN_COMMAND, test_command]
+
+
+def test_the_readme_run_command_works_in_a_fresh_checkout(tmp_path):
+    """The README's first command, after the bootstrap, from the root of a fresh clone: its
+    ``-o`` folder must be one migrator may create there (never the folders above it)."""
+    clone = tmp_path / "clone"
+    shutil.copytree(ROOT / "sample_monolith", clone / "sample_monolith")
+    args = RUN_COMMAND.split(" && ", 1)[1].split()
+    assert args[:2] == ["migrator", "run"]
+    result = subprocess.run(
+        [sys.executable, "-m", "migrator", *args[1:]],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = clone / args[args.index("-o") + 1]
+    assert (out / "plan.yaml").is_file() and (out / "report" / "report.md").is_file()
+    assert f"files written under {args[args.index('-o') + 1]}" in result.stdout
 
 
 def test_docs_site_builds_with_warnings_as_errors(tmp_path):
