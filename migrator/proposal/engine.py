@@ -187,8 +187,6 @@ class _Proposer:
             lambda a, b: g.has_edge(cl.PIN + cl.DOM + a, cl.PIN + cl.DOM + b),
         )
         labels, resolution, notes = self._choose(g, con, active)
-        for u, why in sorted(notes.items()):
-            self.reason.setdefault(u, why)
         assignment = {u: labels[u] for u in active}
         self._apart(g, con, assignment)
         names = self._names(assignment)
@@ -224,6 +222,9 @@ class _Proposer:
         for u in kernel:
             self.reason.setdefault(u, "shared kernel: used by many services, no business logic")
         self._place_followers(followers, service, kernel)
+        for u, why in sorted(notes.items()):  # the merges for the count, of what stayed there
+            if u in service:
+                self.reason.setdefault(u, why)
         owners = self._own_tables(service, kernel, g, labels, names)
         full = dict(service)
         full.update({u: SHARED for u in kernel})
