@@ -52,13 +52,18 @@ class Concerns:
 
     def similarity(self, a: int, b: int) -> float:
         """Cosine of the two clusters' TF-IDF vectors: 0 (no word in common) to 1."""
-        wa, wb = self._weights(a), self._weights(b)
-        dot = sum(x * wb[w] for w, x in wa.items() if w in wb)
-        if not dot:
-            return 0.0
+        return self.similarities(a, [b])[b]
+
+    def similarities(self, a: int, others: Iterable[int]) -> dict[int, float]:
+        """``similarity(a, b)`` for every ``b`` of ``others``, ``a``'s vector weighed once."""
+        wa = self._weights(a)
         na = math.sqrt(sum(x * x for x in wa.values()))
-        nb = math.sqrt(sum(x * x for x in wb.values()))
-        return dot / (na * nb)
+        out = {}
+        for b in others:
+            wb = self._weights(b)
+            dot = sum(x * wb[w] for w, x in wa.items() if w in wb)
+            out[b] = dot / (na * math.sqrt(sum(x * x for x in wb.values()))) if dot else 0.0
+        return out
 
     def shared(self, a: int, b: int, n: int = 4) -> list[str]:
         """The ``n`` words that bring the two clusters closest, for explanations."""

@@ -499,11 +499,9 @@ class _Proposer:
                 if concerns is None:
                     target = max(options, key=affinity)
                 else:  # whole capabilities merge: what the code is about weighs in too
-                    c = concerns
-                    target = max(
-                        options, key=lambda k: affinity(k) + vocabulary * c.similarity(lab, k)
-                    )
-                    spoken = c.shared(lab, target)
+                    alike = concerns.similarities(lab, options)
+                    target = max(options, key=lambda k: affinity(k) + vocabulary * alike[k])
+                    spoken = concerns.shared(lab, target)
                     about = f"; both speak of {', '.join(spoken)}" if spoken else ""
                     for n in sorted(x for x in labels if labels[x] == lab):
                         for u in self._expand(con, n):
