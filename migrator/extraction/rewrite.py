@@ -440,14 +440,9 @@ class _Uses(cst.CSTVisitor):
     def _condition_of(self, node: cst.Name) -> Method | None:
         """``Model.get_by(Model.col == x)``: ``node`` is the model in a column condition given
         to a class method of the same model, judged with that method (its call's Method)."""
-        current: cst.CSTNode = node
-        while True:
-            above = self.get_metadata(ParentNodeProvider, current, None)
-            if above is None or isinstance(above, (cst.BaseStatement, cst.BaseSmallStatement)):
-                return None
-            if isinstance(above, cst.Arg):
-                break
-            current = above
+        above = self._enclosing_within(node, cst.Arg, (cst.BaseStatement, cst.BaseSmallStatement))
+        if not isinstance(above, cst.Arg):
+            return None
         call = self.get_metadata(ParentNodeProvider, above)
         if not (
             isinstance(call, cst.Call)
@@ -496,18 +491,28 @@ class _Uses(cst.CSTVisitor):
         the read model standing in for the class serves it as well. Annotations of class
         attributes are not hints (SQLAlchemy's ``Mapped[...]``, pydantic and dataclass fields
         give them meaning)."""
+        annotation = self._enclosing_within(node, cst.Annotation, (cst.BaseStatement, cst.Lambda))
+        if annotation is None:
+            return False
+        holder = self.get_metadata(ParentNodeProvider, annotation)
+        scope = self._scopes[-1] if self._scopes else "module"
+        if isinstance(holder, cst.AnnAssign):
+            return scope in ("function", "route")  # a local's: never evaluated
+        return isinstance(holder, (cst.Param, cst.FunctionDef)) and scope == "function"
+
+    def _enclosing_within(
+        self, node: cst.CSTNode, kind: type[cst.CSTNode], stop: tuple[type[cst.CSTNode], ...]
+    ) -> cst.CSTNode | None:
+        """The nearest ancestor of ``node`` of type ``kind``, unless a ``stop`` node (or the
+        top of the tree) comes first."""
         current: cst.CSTNode = node
         while True:
-            parent = self.get_metadata(ParentNodeProvider, current, None)
-            if parent is None or isinstance(parent, (cst.BaseStatement, cst.Lambda)):
-                return False
-            if isinstance(parent, cst.Annotation):
-                holder = self.get_metadata(ParentNodeProvider, parent)
-                scope = self._scopes[-1] if self._scopes else "module"
-                if isinstance(holder, cst.AnnAssign):
-                    return scope in ("function", "route")  # a local's: never evaluated
-                return isinstance(holder, (cst.Param, cst.FunctionDef)) and scope == "function"
-            current = parent
+            above = self.get_metadata(ParentNodeProvider, current, None)
+            if above is None or isinstance(above, stop):
+                return None
+            if isinstance(above, kind):
+                return above
+            current = above
 
     def _read_chain(self, node: cst.Name) -> bool:
         """``Model.query.filter_by(k=v).first()``, ``Model.objects.get(pk=1)``,
