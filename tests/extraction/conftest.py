@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from migrator.extraction import Extraction, build_extraction
+from migrator.extraction.localrun import free_port
 from migrator.plan import Plan, load_plan
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -55,8 +56,9 @@ def text(ex: Extraction, rel: str) -> str:
 
 
 def serve(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str]:
-    """``handler`` served on a free port of 127.0.0.1 by a daemon thread: (server, base URL)."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    """``handler`` served on a free port of 127.0.0.1 by a daemon thread: (server, base URL).
+    The port comes from ``free_port`` so that no service port handed out before can be it."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return httpd, f"http://127.0.0.1:{httpd.server_port}"
 

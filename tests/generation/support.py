@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from migrator.extraction.localrun import free_port
+
 FRAMEWORKS = ("flask", "fastapi", "django")
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT.parent / "shared" / "schemas"
@@ -149,8 +151,6 @@ def local_gateway(out: Path, prefix: Path, ports: dict[str, int] | None = None):
 
     ``ports`` maps "gateway", "monolith" and service names to the ports to use (free ones are
     picked for any left out); yields ``(gateway URL, ports)`` and stops nginx by its pid."""
-    from migrator.extraction.localrun import free_port
-
     nginx = need("nginx")
     planned = json.loads((out / "gateway/local.json").read_text())
     chosen = dict(ports or {})
@@ -216,7 +216,8 @@ class OtlpReceiver(http.server.ThreadingHTTPServer):
             def log_message(self, *args):
                 pass
 
-        super().__init__(("127.0.0.1", 0), Handler)
+        # free_port, not port 0: the kernel may offer a port just handed to a service not yet started
+        super().__init__(("127.0.0.1", free_port()), Handler)
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
     @property
