@@ -27,8 +27,13 @@ writes: ``session.add(M(...))``, ``session.add_all([...])``, ``session.merge``,
 ``x = session.get(M, id)``, ``x = session.execute(select(M)...).scalar_one()``, ``x = M.query...``,
 ``for x in session.execute(select(M)).scalars()``, comprehensions of ``M(...)``, parameters
 annotated ``x: M``, and ``x = get_m(...)`` where ``get_m`` is a top-level function annotated
-``-> M`` / ``-> M | None`` / ``-> Optional[M]`` (looked up across modules in the parent half);
-the parent half keeps only names that resolve to models.
+``-> M`` / ``-> M | None`` / ``-> Optional[M]`` (looked up across modules in the parent half),
+or ``x = M.get(...)`` where ``M`` is a model; the parent half keeps only names that resolve to
+models.
+ActiveRecord-style writes: a class's method that writes its own rows (``session.add(self)``,
+``session.delete(self)``, ``session.add(x)`` with ``x = cls(...)``, ``cls.query....delete()``,
+or a call of such a method on ``self``/``cls``) makes ``M.create(...)`` and ``m.update(...)``
+writes of ``M``'s table when ``M`` or one of its bases (a mixin) defines that method.
 Raw SQL is read cheaply and only inside ``text("...")``, ``.execute("...")`` and
 ``.exec_driver_sql("...")``: table names after ``FROM``/``JOIN`` are reads, after
 ``INSERT INTO``/``UPDATE``/``DELETE FROM`` writes, and only names of known tables count.
@@ -59,6 +64,7 @@ _COLUMN_FUNCS = ("Column", "mapped_column", "Field")
 # calls that a class body is searched for; a module that makes none has nothing to find
 _MAPPING_CALLS = frozenset((*_RELATION_FUNCS, "ForeignKey", *_COLUMN_FUNCS))
 _COLLECTION_WRITES = ("append", "extend", "add", "insert")
+_SELF = ("self", "cls")
 _SQL_WRITE = re.compile(
     r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+[\"`\[]?"
     r"([A-Za-z_][\w.]*)",
@@ -241,6 +247,49 @@ def _constructed(expr: cst.CSTNode | None) -> str | None:
     return None
 
 
+def _may_return_model(called: str) -> bool:
+    """Whether ``x = called(...)`` may give a model instance: a function (``get_order``, its
+    return hint read in the parent half) or a class's method (``Order.get``); not a method of
+    a module or object (``requests.get``)."""
+    return "." not in called or u.capital(called.rsplit(".", 1)[0])
+
+
+def _self_writers(node: cst.ClassDef) -> list[str]:
+    """The methods of a class that write its own rows: ``session.add(self)``,
+    ``session.delete(self)``, ``session.add(x)`` where ``x = cls(...)`` or ``x = self``,
+    ``cls.query....delete()``, or a call of such a method on ``self``/``cls``
+    (``create`` -> ``create_no_commit`` -> ``session.add``)."""
+    direct: set[str] = set()
+    calls: dict[str, set[str]] = {}
+    for stmt in node.body.body:
+        if type(stmt) is not cst.FunctionDef:
+            continue
+        name, own, called = stmt.name.value, set(_SELF), set()
+        body = list(u.walk(stmt.body))
+        for sub, _ in body:  # x = cls(...), x = self: another name for the row
+            names, value = u.assign_targets(sub)
+            if names and (u.callee(value) in _SELF or u.dotted(value) in _SELF):
+                own.update(names)
+        for sub, _ in body:
+            if type(sub) is not cst.Call or not isinstance(sub.func, cst.Attribute):
+                continue
+            last, recv = sub.func.attr.value, u.dotted(sub.func.value) or ""
+            if last in _SESSION_WRITES and recv.lower().endswith("session"):
+                if any(u.dotted(a.value) in own for a in sub.args):
+                    direct.add(name)
+            elif last in _WRITE_FUNCS and any(m in _SELF for m in _chain_models(sub.func.value)):
+                direct.add(name)
+            elif recv in _SELF:
+                called.add(last)
+        calls[name] = called
+    writers, grown = set(direct), True
+    while grown:
+        more = {m for m, c in calls.items() if c & writers} - writers
+        writers |= more
+        grown = bool(more)
+    return sorted(writers)
+
+
 class SaRef(TypedDict, total=False):
     """A relationship's or a foreign key's target: a class or table as written or a string."""
 
@@ -266,6 +315,7 @@ class SaClass(TypedDict, total=False):
     name: str
     bases: list[str]
     keywords: list[str]  # class keywords set to ``True`` (``table=True``)
+    writers: list[str]  # methods that write the class's own rows (ActiveRecord style)
     decorators: list[str]
     tablename: str | None
     tablename_rule: str  # ``@declared_attr __tablename__``: "lower" | "snake"
@@ -296,6 +346,7 @@ class SaAccess(TypedDict, total=False):
     table: str
     call: str
     op: str  # "read" | "write"
+    via: str  # a write only if the model's class or a base defines this method as a writer
     line: int
 
 
@@ -314,8 +365,9 @@ class SQLAlchemyPlugin:
     """See the module docstring."""
 
     name = "sqlalchemy"
-    facts_version = 1
-    # markers: a cheap text filter; files that use the ORM import it or touch a session/query
+    facts_version = 2
+    # markers: a cheap text filter; files that use the ORM import it or touch a session/query,
+    # or call the usual methods of an ActiveRecord-style mixin (``Task.create(...)``)
     markers = (
         "sqlalchemy",
         "sqlmodel",
@@ -328,6 +380,10 @@ class SQLAlchemyPlugin:
         "Column(",
         "mapped_column(",
         "Table(",
+        ".create(",
+        ".save(",
+        ".update(",
+        ".delete(",
     )
 
     # -- worker half ---------------------------------------------------------------------------
@@ -342,12 +398,16 @@ class SQLAlchemyPlugin:
         var_calls: dict[tuple[int, str], str] = {}  # x = some_function(...)
         returns: dict[str, str] = {}  # top-level function -> model named by its return hint
         top_defs = {id(s) for s in tree.body if type(s) is cst.FunctionDef}
-        pending: list[tuple[cst.CSTNode, Any, cst.Name, str]] = []  # (node, scope, arg, op)
+        # (node, scope, variable, op, method: a write through this method, if it writes)
+        pending: list[tuple[cst.CSTNode, Any, cst.Name, str, str | None]] = []
         sql: list[tuple[cst.CSTNode, str]] = []
 
-        def note(node: cst.CSTNode, target: str | None, op: str) -> None:
+        def note(node: cst.CSTNode, target: str | None, op: str, via: str | None = None) -> None:
             if target:
-                access.append((lines.want(node), {"target": target, "op": op}))
+                found: SaAccess = {"target": target, "op": op}
+                if via:
+                    found["via"] = via
+                access.append((lines.want(node), found))
 
         class_nodes: list[cst.ClassDef] = []
         mapping = False  # any call to relationship(), ForeignKey(), Column() etc.
@@ -373,7 +433,7 @@ class SQLAlchemyPlugin:
                     targets = [cast("cst.AnnAssign | cst.AugAssign", node).target]
                 for t in targets:
                     if isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name):
-                        pending.append((node, scope, t.value, "write"))
+                        pending.append((node, scope, t.value, "write", None))
                 if tp is cst.AugAssign:
                     continue
                 names, value = u.assign_targets(node)
@@ -439,12 +499,16 @@ class SQLAlchemyPlugin:
                     self._raw_sql(call, lines, sql)
         classes = [self._class(node, lines, mapping) for node in class_nodes]
         calls: list[tuple[cst.CSTNode, SaAccess]] = []
-        for node, scope, value, op in pending:
+        for node, scope, value, op, via in pending:
             key = (id(scope), value.value)
             if key in var_models:
-                note(node, var_models[key], op)
-            elif key in var_calls:  # x = get_order(...); x.status = ...: the parent half
-                calls.append((lines.want(node), {"call": var_calls[key], "op": op}))
+                note(node, var_models[key], op, via)
+            elif key in var_calls and (not via or _may_return_model(var_calls[key])):
+                # x = get_order(...); x.status = ...: settled in the parent half
+                found: SaAccess = {"call": var_calls[key], "op": op}
+                if via:
+                    found["via"] = via
+                calls.append((lines.want(node), found))
 
         if not (classes or bases or tables or access or sql or calls or returns):
             return None
@@ -461,6 +525,7 @@ class SQLAlchemyPlugin:
                 a.get("target", ""),
                 a.get("table", ""),
                 a.get("call", ""),
+                a.get("via", ""),
             )
         )
         for c in classes:
@@ -519,13 +584,13 @@ class SQLAlchemyPlugin:
                 if model:
                     note(node, model, "write")
                 elif isinstance(value, cst.Name):
-                    pending.append((node, scope, value, "write"))
+                    pending.append((node, scope, value, "write", None))
                 elif (
                     isinstance(value, cst.Call)
                     and isinstance(value.func, cst.Attribute)
                     and isinstance(value.func.value, cst.Name)
                 ):  # add_all(rows.values())
-                    pending.append((node, scope, value.func.value, "write"))
+                    pending.append((node, scope, value.func.value, "write", None))
                 else:
                     for m in _chain_models(value):
                         note(node, m, "write")
@@ -544,7 +609,7 @@ class SQLAlchemyPlugin:
                     if model:
                         note(node, model, "write")
                     elif isinstance(value, cst.Name):
-                        pending.append((node, scope, value, "write"))
+                        pending.append((node, scope, value, "write", None))
         elif last in _WRITE_FUNCS:
             if name is None and isinstance(func, cst.Attribute):
                 # M.query.filter(...).delete() / session.query(M).filter(...).update({...})
@@ -554,6 +619,16 @@ class SQLAlchemyPlugin:
                 note(node, u.dotted(args[0]), "write")
             elif recv:  # core: users.insert()
                 note(node, recv, "write")
+        if isinstance(func, cst.Attribute) and last not in _SESSION_WRITES + _WRITE_FUNCS:
+            # M.create(...) / order.save(): a write if M's class or a mixin defines ``last``
+            # as a method that writes its own rows (settled in the parent half)
+            if isinstance(func.value, cst.Name) and func.value.value not in _SELF:
+                if u.capital(recv):
+                    note(node, recv, "write", last)
+                else:
+                    pending.append((node, scope, func.value, "write", last))
+            elif recv and u.capital(recv):
+                note(node, recv, "write", last)
 
     @staticmethod
     def _raw_sql(node: cst.Call, lines: u.Lines, found: list) -> None:
@@ -603,6 +678,7 @@ class SQLAlchemyPlugin:
             "has_pk": False,
             "relations": [],
             "fks": [],
+            "writers": _self_writers(node),
         }
         for stmt in node.body.body:  # ``@declared_attr def __tablename__(cls): ...``
             if type(stmt) is cst.FunctionDef and stmt.name.value == "__tablename__":
@@ -860,6 +936,23 @@ class SQLAlchemyPlugin:
                     )
 
         # -- reads and writes -----------------------------------------------------------------
+        writers: dict[str, set[str]] = {}
+
+        def writes_through(node: str) -> set[str]:
+            """The methods that write a class's own rows: its own and its bases' (mixins)."""
+            if node not in classes:
+                return set()
+            if node not in writers:
+                writers[node] = set()  # a cycle of bases ends here
+                m, c = classes[node]
+                found = set(c.get("writers", ()))
+                for b in c["bases"]:
+                    base = u.resolve_name(resolver, facts, m, b)
+                    if base in classes:
+                        found |= writes_through(base)
+                writers[node] = found
+            return writers[node]
+
         for m, mf, data in items:
             for a in data["access"]:
                 if "table" in a:
@@ -876,7 +969,7 @@ class SQLAlchemyPlugin:
                         else u.resolve_name(resolver, facts, m, a["target"])
                     )
                     known = model_table.get(target or "") or by_var.get(target or "")
-                    if not known:
+                    if not known or ("via" in a and a["via"] not in writes_through(target or "")):
                         continue
                     name = known
                     target = target if target in models or target in core else None
@@ -889,7 +982,10 @@ class SQLAlchemyPlugin:
         self, resolver: Any, facts: dict[str, ModuleFacts], m: str, call: str
     ) -> str | None:
         """The node of the model that function ``call`` (as named in ``m``) is annotated to
-        return (``def get_order(n) -> Order | None``)."""
+        return (``def get_order(n) -> Order | None``), or the class of ``Order.get``."""
+        if "." in call and u.capital(call.rsplit(".", 1)[0]):
+            # Order.get(...): what a model's class method gives is taken to be a model
+            return u.resolve_name(resolver, facts, m, call.rsplit(".", 1)[0])
         func = u.resolve_name(resolver, facts, m, call)
         if not func or ":" not in func:
             return None
