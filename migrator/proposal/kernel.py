@@ -1,7 +1,8 @@
 """The shared kernel: small, widely used code without business logic.
 
 Business logic, here: handling an HTTP route (other than infrastructure endpoints such as
-``/healthz``, ``/readyz``, ``/metrics``, ``/static``) or a background task, and reading, writing
+``/healthz``, ``/readyz``, ``/metrics``, ``/static``, also under an API prefix such as
+``/api/v1/healthcheck``) or a background task, and reading, writing
 or mapping a table (bulk loaders such as seed scripts excepted: see ``units.bulk_writers``).
 
 A unit belongs to the kernel when it has no business logic and either
@@ -29,8 +30,9 @@ from migrator.proposal.config import ProposalOptions, glob_match
 from migrator.proposal.naming import GENERIC, stems
 from migrator.proposal.units import UnitGraph
 
-INFRA_ROUTE = re.compile(
-    r"^/*(healthz?|readyz|livez|ready|live|ping|status|metrics|static)"
+INFRA_ROUTE = re.compile(  # at the root or under an API prefix: /healthz, /api/v1/healthcheck
+    r"^/*(?:api/+)?(?:v\d+/+)?"
+    r"(healthz?|health[-_]?check|readyz|livez|ready|live|ping|status|metrics|static)"
     r"(/|$)",
     re.IGNORECASE,
 )

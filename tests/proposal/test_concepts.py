@@ -7,6 +7,8 @@ Layered (``models/``, ``services/``, ``repos/``, ``api/``), package per feature
 
 from __future__ import annotations
 
+import pytest
+
 from migrator.graph import DependencyGraph, EntryPoint, Route, Table
 from migrator.proposal import propose
 from migrator.proposal.compare import compare
@@ -578,7 +580,7 @@ def test_a_family_of_vendor_implementations_is_one_concept() -> None:
     assert "migrations" not in plan.services and homes == {"orders"}
 
 
-def _app_factory(serves: bool) -> DependencyGraph:
+def _app_factory(serves: bool, path: str = "/rooms") -> DependencyGraph:
     graph, _ = synthetic_monolith(domains=6, seed=5)
     g = graph
     g.add_node("shop.app", "module", file="shop/app.py", line=1, end_line=120)
@@ -609,7 +611,7 @@ def _app_factory(serves: bool) -> DependencyGraph:
         g.entry_points.append(EntryPoint("cli", name, handler, "shop/cli.py", 1))
     if serves:
         g.add_node("shop.app:index", "function", file="shop/app.py", line=30, end_line=40)
-        g.routes.append(Route("GET", "/rooms", "shop.app:index", "flask", "shop/app.py", 30))
+        g.routes.append(Route("GET", path, "shop.app:index", "flask", "shop/app.py", 30))
     return g.finalize()
 
 
@@ -625,6 +627,15 @@ def test_an_app_factory_beside_shared_objects_is_the_composition_root() -> None:
     assert plan.service_of("shop.app:load_plugins") != "shared_kernel"  # business stays
     plan = propose(_app_factory(serves=True))
     assert plan.service_of("shop.app:create_app") != "shared_kernel"
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/api/v1/healthcheck", "/api/health-check"])
+def test_a_health_check_under_an_api_prefix_is_no_business_of_the_factory(path: str) -> None:
+    """The router module that answers the load balancer's health check (``/api/v1/healthcheck``
+    beside ``include_router`` of every domain) is still the composition root: an
+    infrastructure endpoint is no business logic, at the root or under an API prefix."""
+    plan = propose(_app_factory(serves=True, path=path))
+    assert plan.service_of("shop.app:create_app") == "shared_kernel"
 
 
 def test_an_app_factory_named_like_a_concept_by_a_generic_word_stays_the_root() -> None:
