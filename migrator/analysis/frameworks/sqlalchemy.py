@@ -257,8 +257,9 @@ def _may_return_model(called: str) -> bool:
 def _self_writers(node: cst.ClassDef) -> list[str]:
     """The methods of a class that write its own rows: ``session.add(self)``,
     ``session.delete(self)``, ``session.add(x)`` where ``x = cls(...)`` or ``x = self``,
-    ``cls.query....delete()``, or a call of such a method on ``self``/``cls``
-    (``create`` -> ``create_no_commit`` -> ``session.add``)."""
+    ``cls.query....delete()``, or a call of such a method on ``self``/``cls`` or on such an
+    ``x`` (``create`` -> ``create_no_commit`` -> ``session.add``; ``x = cls(...)`` then
+    ``x.save()``)."""
     direct: set[str] = set()
     calls: dict[str, set[str]] = {}
     for stmt in node.body.body:
@@ -279,7 +280,7 @@ def _self_writers(node: cst.ClassDef) -> list[str]:
                     direct.add(name)
             elif last in _WRITE_FUNCS and any(m in _SELF for m in _chain_models(sub.func.value)):
                 direct.add(name)
-            elif recv in _SELF:
+            elif recv in own:  # self.save(), or row.save() after row = cls(...)
                 called.add(last)
         calls[name] = called
     writers, grown = set(direct), True

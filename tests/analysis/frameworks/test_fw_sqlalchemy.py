@@ -357,8 +357,9 @@ def test_table_names_from_a_declared_attr_on_the_base() -> None:
 
 def test_writes_through_methods_of_an_active_record_mixin() -> None:
     """A mixin's methods that write their own row (``create`` -> ``create_no_commit`` ->
-    ``session.add(cls(...))``, ``save`` -> ``session.add(self)``, ``delete_all`` on
-    ``cls.query``) make ``Task.create(...)``, ``task.save()`` and ``Task.delete_all()``
+    ``session.add(cls(...))``, ``save`` -> ``session.add(self)``, ``build`` -> ``row.save()``
+    on a ``row = cls(...)``, ``delete_all`` on ``cls.query``) make ``Task.create(...)``,
+    ``task.save()``, ``Note.build(...)`` and ``Note.delete_all()``
     writes of the model's table; its readers (``get``) and other classes' methods of the
     same name (``Report.create``) are not."""
     g = mini_graph(
@@ -388,6 +389,12 @@ def test_writes_through_methods_of_an_active_record_mixin() -> None:
                 def save(self):
                     db.session.add(self)
                     db.session.commit()
+                    return self
+
+                @classmethod
+                def build(cls, **kw):
+                    row = cls(**kw)
+                    return row.save()
 
                 @classmethod
                 def delete_all(cls, **kw):
@@ -426,6 +433,9 @@ def test_writes_through_methods_of_an_active_record_mixin() -> None:
             def clear_notes():
                 Note.delete_all(kind="draft")
 
+            def new_note(text):
+                return Note.build(text=text)
+
             def summary():
                 Report.create(title="x")
         """,
@@ -433,5 +443,5 @@ def test_writes_through_methods_of_an_active_record_mixin() -> None:
     )
     s = "pkg.services:"
     assert g.tables["task"].writers == [s + "new_task", s + "rename"]
-    assert g.tables["note"].writers == [s + "clear_notes"]
+    assert g.tables["note"].writers == [s + "clear_notes", s + "new_note"]
     assert (s + "look") not in g.tables["task"].writers
