@@ -30,10 +30,12 @@ annotated ``x: M``, and ``x = get_m(...)`` where ``get_m`` is a top-level functi
 ``-> M`` / ``-> M | None`` / ``-> Optional[M]`` (looked up across modules in the parent half),
 or ``x = M.get(...)`` where ``M`` is a model; the parent half keeps only names that resolve to
 models.
-ActiveRecord-style writes: a class's method that writes its own rows (``session.add(self)``,
+ActiveRecord style: a class's method that writes its own rows (``session.add(self)``,
 ``session.delete(self)``, ``session.add(x)`` with ``x = cls(...)``, ``cls.query....delete()``,
-or a call of such a method on ``self``/``cls``) makes ``M.create(...)`` and ``m.update(...)``
-writes of ``M``'s table when ``M`` or one of its bases (a mixin) defines that method.
+or a call of such a method on ``self``/``cls`` or such an ``x``) makes ``M.create(...)`` and
+``m.update(...)`` writes of ``M``'s table when ``M`` or one of its bases (a mixin) has that
+method; one that reads them (``cls.query``, ``select(cls)``, ``session.get(cls, id)``) makes
+``M.get(id)`` a read.
 Raw SQL is read cheaply and only inside ``text("...")``, ``.execute("...")`` and
 ``.exec_driver_sql("...")``: table names after ``FROM``/``JOIN`` are reads, after
 ``INSERT INTO``/``UPDATE``/``DELETE FROM`` writes, and only names of known tables count.
@@ -65,6 +67,7 @@ _COLUMN_FUNCS = ("Column", "mapped_column", "Field")
 _MAPPING_CALLS = frozenset((*_RELATION_FUNCS, "ForeignKey", *_COLUMN_FUNCS))
 _COLLECTION_WRITES = ("append", "extend", "add", "insert")
 _SELF = ("self", "cls")
+_OWN_READS = ("select", "query", "get")  # select(cls), session.query(cls), session.get(cls, id)
 _SQL_WRITE = re.compile(
     r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+[\"`\[]?"
     r"([A-Za-z_][\w.]*)",
@@ -254,13 +257,15 @@ def _may_return_model(called: str) -> bool:
     return "." not in called or u.capital(called.rsplit(".", 1)[0])
 
 
-def _self_writers(node: cst.ClassDef) -> list[str]:
-    """The methods of a class that write its own rows: ``session.add(self)``,
-    ``session.delete(self)``, ``session.add(x)`` where ``x = cls(...)`` or ``x = self``,
-    ``cls.query....delete()``, or a call of such a method on ``self``/``cls`` or on such an
-    ``x`` (``create`` -> ``create_no_commit`` -> ``session.add``; ``x = cls(...)`` then
-    ``x.save()``)."""
+def _own_row_methods(node: cst.ClassDef) -> tuple[list[str], list[str]]:
+    """The methods of a class that write its own rows and those that read them.
+    Writes: ``session.add(self)``, ``session.delete(self)``, ``session.add(x)`` where
+    ``x = cls(...)`` or ``x = self``, ``cls.query....delete()``. Reads: ``cls.query``,
+    ``select(cls)``, ``session.query(cls)``, ``session.get(cls, id)``. And a call of such a
+    method on ``self``/``cls`` or on such an ``x`` (``create`` -> ``create_no_commit`` ->
+    ``session.add``; ``x = cls(...)`` then ``x.save()``; ``get_or_404`` -> ``cls.get``)."""
     direct: set[str] = set()
+    reads: set[str] = set()
     calls: dict[str, set[str]] = {}
     for stmt in node.body.body:
         if type(stmt) is not cst.FunctionDef:
@@ -272,7 +277,19 @@ def _self_writers(node: cst.ClassDef) -> list[str]:
             if names and (u.callee(value) in _SELF or u.dotted(value) in _SELF):
                 own.update(names)
         for sub, _ in body:
-            if type(sub) is not cst.Call or not isinstance(sub.func, cst.Attribute):
+            if (
+                type(sub) is cst.Attribute
+                and sub.attr.value == "query"
+                and u.dotted(sub.value) in _SELF
+            ):
+                reads.add(name)
+            if type(sub) is not cst.Call:
+                continue
+            if u.last(u.callee(sub)) in _OWN_READS and any(
+                u.dotted(a.value) in _SELF for a in sub.args
+            ):
+                reads.add(name)
+            if not isinstance(sub.func, cst.Attribute):
                 continue
             last, recv = sub.func.attr.value, u.dotted(sub.func.value) or ""
             if last in _SESSION_WRITES and recv.lower().endswith("session"):
@@ -283,12 +300,17 @@ def _self_writers(node: cst.ClassDef) -> list[str]:
             elif recv in own:  # self.save(), or row.save() after row = cls(...)
                 called.add(last)
         calls[name] = called
-    writers, grown = set(direct), True
-    while grown:
-        more = {m for m, c in calls.items() if c & writers} - writers
-        writers |= more
-        grown = bool(more)
-    return sorted(writers)
+
+    def closed(found: set[str]) -> list[str]:
+        grown = True
+        while grown:
+            more = {m for m, c in calls.items() if c & found} - found
+            found |= more
+            grown = bool(more)
+        return sorted(found)
+
+    writers = closed(direct)
+    return writers, [m for m in closed(reads) if m not in writers]
 
 
 class SaRef(TypedDict, total=False):
@@ -317,6 +339,7 @@ class SaClass(TypedDict, total=False):
     bases: list[str]
     keywords: list[str]  # class keywords set to ``True`` (``table=True``)
     writers: list[str]  # methods that write the class's own rows (ActiveRecord style)
+    readers: list[str]  # methods that read them and write none
     decorators: list[str]
     tablename: str | None
     tablename_rule: str  # ``@declared_attr __tablename__``: "lower" | "snake"
@@ -346,8 +369,8 @@ class SaAccess(TypedDict, total=False):
     target: str
     table: str
     call: str
-    op: str  # "read" | "write"
-    via: str  # a write only if the model's class or a base defines this method as a writer
+    op: str  # "read" | "write" | "call" (of ``via``)
+    via: str  # a call of this method: a write or a read if the model's class or a base has it so
     line: int
 
 
@@ -621,15 +644,15 @@ class SQLAlchemyPlugin:
             elif recv:  # core: users.insert()
                 note(node, recv, "write")
         if isinstance(func, cst.Attribute) and last not in _SESSION_WRITES + _WRITE_FUNCS:
-            # M.create(...) / order.save(): a write if M's class or a mixin defines ``last``
-            # as a method that writes its own rows (settled in the parent half)
+            # M.create(...) / order.save() / M.get(id): a write or a read if M's class or a
+            # mixin has ``last`` as a method that writes or reads its own rows (the parent half)
             if isinstance(func.value, cst.Name) and func.value.value not in _SELF:
                 if u.capital(recv):
-                    note(node, recv, "write", last)
+                    note(node, recv, "call", last)
                 else:
-                    pending.append((node, scope, func.value, "write", last))
+                    pending.append((node, scope, func.value, "call", last))
             elif recv and u.capital(recv):
-                note(node, recv, "write", last)
+                note(node, recv, "call", last)
 
     @staticmethod
     def _raw_sql(node: cst.Call, lines: u.Lines, found: list) -> None:
@@ -679,8 +702,10 @@ class SQLAlchemyPlugin:
             "has_pk": False,
             "relations": [],
             "fks": [],
-            "writers": _self_writers(node),
+            "writers": [],
+            "readers": [],
         }
+        info["writers"], info["readers"] = _own_row_methods(node)
         for stmt in node.body.body:  # ``@declared_attr def __tablename__(cls): ...``
             if type(stmt) is cst.FunctionDef and stmt.name.value == "__tablename__":
                 info["tablename_rule"] = _tablename_rule(stmt)
@@ -937,25 +962,29 @@ class SQLAlchemyPlugin:
                     )
 
         # -- reads and writes -----------------------------------------------------------------
-        writers: dict[str, set[str]] = {}
+        row_methods: dict[str, dict[str, str]] = {}
 
-        def writes_through(node: str) -> set[str]:
-            """The methods that write a class's own rows: its own and its bases' (mixins)."""
+        def row_ops(node: str) -> dict[str, str]:
+            """Method -> "write" or "read" for the methods that touch a class's own rows: its
+            own and its bases' (mixins), the class's own first."""
             if node not in classes:
-                return set()
-            if node not in writers:
-                writers[node] = set()  # a cycle of bases ends here
+                return {}
+            if node not in row_methods:
+                row_methods[node] = {}  # a cycle of bases ends here
                 m, c = classes[node]
-                found = set(c.get("writers", ()))
-                for b in c["bases"]:
+                found: dict[str, str] = {}
+                for b in reversed(c["bases"]):
                     base = u.resolve_name(resolver, facts, m, b)
                     if base in classes:
-                        found |= writes_through(base)
-                writers[node] = found
-            return writers[node]
+                        found.update(row_ops(base))
+                found.update({name: "read" for name in c.get("readers", ())})
+                found.update({name: "write" for name in c.get("writers", ())})
+                row_methods[node] = found
+            return row_methods[node]
 
         for m, mf, data in items:
             for a in data["access"]:
+                op: str | None = a["op"]
                 if "table" in a:
                     name = a["table"]
                     if name not in table_node:
@@ -970,13 +999,15 @@ class SQLAlchemyPlugin:
                         else u.resolve_name(resolver, facts, m, a["target"])
                     )
                     known = model_table.get(target or "") or by_var.get(target or "")
-                    if not known or ("via" in a and a["via"] not in writes_through(target or "")):
+                    if "via" in a:
+                        op = row_ops(target or "").get(a["via"])
+                    if not known or op is None:
                         continue
                     name = known
                     target = target if target in models or target in core else None
                 accessor = resolver.owner_of_line(m, a["line"])
                 table = graph.tables[name]
-                (table.writers if a["op"] == "write" else table.readers).append(accessor)
+                (table.writers if op == "write" else table.readers).append(accessor)
                 u.add_edge(graph, accessor, target, "table", u.evidence(mf.file, a["line"]))
 
     def _returned(

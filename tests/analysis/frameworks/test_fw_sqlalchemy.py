@@ -360,8 +360,8 @@ def test_writes_through_methods_of_an_active_record_mixin() -> None:
     ``session.add(cls(...))``, ``save`` -> ``session.add(self)``, ``build`` -> ``row.save()``
     on a ``row = cls(...)``, ``delete_all`` on ``cls.query``) make ``Task.create(...)``,
     ``task.save()``, ``Note.build(...)`` and ``Note.delete_all()``
-    writes of the model's table; its readers (``get``) and other classes' methods of the
-    same name (``Report.create``) are not."""
+    writes of the model's table, and ``Task.get(...)`` (``session.get(cls, id)``) a read;
+    other classes' methods of the same name (``Report.create``) are neither."""
     g = mini_graph(
         {
             "pkg/__init__.py": "",
@@ -444,4 +444,6 @@ def test_writes_through_methods_of_an_active_record_mixin() -> None:
     s = "pkg.services:"
     assert g.tables["task"].writers == [s + "new_task", s + "rename"]
     assert g.tables["note"].writers == [s + "clear_notes", s + "new_note"]
+    assert g.tables["task"].readers == [s + "look", s + "rename"]
     assert (s + "look") not in g.tables["task"].writers
+    assert (s + "summary") not in g.tables["task"].readers + g.tables["note"].writers
