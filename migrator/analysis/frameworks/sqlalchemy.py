@@ -36,6 +36,11 @@ or a call of such a method on ``self``/``cls`` or such an ``x``) makes ``M.creat
 ``m.update(...)`` writes of ``M``'s table when ``M`` or one of its bases (a mixin) has that
 method; one that reads them (``cls.query``, ``select(cls)``, ``session.get(cls, id)``) makes
 ``M.get(id)`` a read.
+Helpers: a function that writes its parameter (``def create(model): session.add(model)``,
+``row.x = v`` on it, a writing method called on it, or handing it to such a function) makes
+``create(cert)`` with ``cert = Certificate(...)`` (or ``create(Certificate(...))``) a write of
+the model's table. Reads through such helpers (``get(Certificate, id)``) are not followed yet:
+the proposal's merges for the service count proved too sensitive to them (docs/analyze.md).
 Raw SQL is read cheaply and only inside ``text("...")``, ``.execute("...")`` and
 ``.exec_driver_sql("...")``: table names after ``FROM``/``JOIN`` are reads, after
 ``INSERT INTO``/``UPDATE``/``DELETE FROM`` writes, and only names of known tables count.
@@ -67,6 +72,29 @@ _COLUMN_FUNCS = ("Column", "mapped_column", "Field")
 _MAPPING_CALLS = frozenset((*_RELATION_FUNCS, "ForeignKey", *_COLUMN_FUNCS))
 _COLLECTION_WRITES = ("append", "extend", "add", "insert")
 _SELF = ("self", "cls")
+# calls whose arguments are never a model handed to a helper of the project's
+_NOT_HELPERS = frozenset(
+    (
+        *_SESSION_WRITES,
+        *_WRITE_FUNCS,
+        *_READ_CHAIN,
+        "query",
+        "select",
+        "get",
+        "get_or_404",
+        "isinstance",
+        "issubclass",
+        "getattr",
+        "setattr",
+        "hasattr",
+        "super",
+        "type",
+        "len",
+        "str",
+        "repr",
+        "print",
+    )
+)
 _OWN_READS = ("select", "query", "get")  # select(cls), session.query(cls), session.get(cls, id)
 _SQL_WRITE = re.compile(
     r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+[\"`\[]?"
@@ -369,8 +397,9 @@ class SaAccess(TypedDict, total=False):
     target: str
     table: str
     call: str
-    op: str  # "read" | "write" | "call" (of ``via``)
-    via: str  # a call of this method: a write or a read if the model's class or a base has it so
+    op: str  # "read" | "write" | "call" (of ``via``) | "arg" (handed to ``via``)
+    via: str  # "call": a method of the model's; "arg": the function the model is handed to
+    arg: int  # "arg": the position it is handed at
     line: int
 
 
@@ -383,6 +412,10 @@ class SQLAlchemyFacts(TypedDict):
     tables: list[SaTable]
     access: list[SaAccess]
     returns: dict[str, str]  # top-level function -> model its return annotation names
+    # top-level function -> [[position, ops]]: what it does to a parameter ("write",
+    # "call:<method>"), and [function, position, callee, position]: a parameter handed on
+    helpers: dict[str, list[list[Any]]]
+    forwards: list[list[Any]]
 
 
 class SQLAlchemyPlugin:
@@ -424,13 +457,43 @@ class SQLAlchemyPlugin:
         top_defs = {id(s) for s in tree.body if type(s) is cst.FunctionDef}
         # (node, scope, variable, op, method: a write through this method, if it writes)
         pending: list[tuple[cst.CSTNode, Any, cst.Name, str, str | None]] = []
+        # (call, scope, variable, helper, position): a model instance handed to a function
+        arg_pending: list[tuple[cst.CSTNode, Any, str, str, int]] = []
         sql: list[tuple[cst.CSTNode, str]] = []
 
-        def note(node: cst.CSTNode, target: str | None, op: str, via: str | None = None) -> None:
+        params: dict[int, tuple[str, list[str]]] = {}  # top-level function -> name, parameters
+        helpers: dict[str, dict[int, set[str]]] = {}  # function -> parameter -> ops on it
+        forwards: list[tuple[str, int, str, int]] = []  # (function, parameter, callee, position)
+
+        def param_of(scope: Any, name: str | None) -> tuple[str, int] | None:
+            """(function, position) when ``name`` is a positional parameter of the top-level
+            function ``scope``: what it does with it, a caller's argument has done to it."""
+            found = params.get(id(scope)) if scope is not None else None
+            if found is None or not name or name not in found[1]:
+                return None
+            return found[0], found[1].index(name)
+
+        def note(
+            scope: Any,
+            node: cst.CSTNode,
+            target: str | None,
+            op: str,
+            via: str | None = None,
+            arg: int | None = None,
+        ) -> None:
+            param = param_of(scope, target)
+            if param is not None:  # def create(model): session.add(model)
+                if op != "read":  # reads through helpers are not followed (see the docstring)
+                    helpers.setdefault(param[0], {}).setdefault(param[1], set()).add(
+                        f"call:{via}" if via else op
+                    )
+                return
             if target:
                 found: SaAccess = {"target": target, "op": op}
                 if via:
                     found["via"] = via
+                if arg is not None:
+                    found["arg"] = arg
                 access.append((lines.want(node), found))
 
         class_nodes: list[cst.ClassDef] = []
@@ -487,7 +550,7 @@ class SQLAlchemyPlugin:
             elif tp is attribute_t and cast(cst.Attribute, node).attr.value == "query":
                 base = u.dotted(cast(cst.Attribute, node).value)
                 if base and not base.lower().endswith("session"):  # session.query(...) is a call
-                    note(node, base, "read")
+                    note(scope, node, base, "read")
             elif tp is for_t and type(cast(cst.For, node).target) is cst.Name:
                 loop = cast(cst.For, node)
                 model = _model_of(loop.iter, lambda v, sc=scope: var_models.get((id(sc), v)))
@@ -495,6 +558,9 @@ class SQLAlchemyPlugin:
                     var_models[(id(scope), cast(cst.Name, loop.target).value)] = model
             elif tp is function_t:
                 func_def = cast(cst.FunctionDef, node)
+                if id(node) in top_defs:
+                    positional = (*func_def.params.posonly_params, *func_def.params.params)
+                    params[id(node)] = (func_def.name.value, [p.name.value for p in positional])
                 if id(node) in top_defs and func_def.returns is not None:
                     hint = _annotation_model(func_def.returns.annotation)
                     if hint:
@@ -519,6 +585,8 @@ class SQLAlchemyPlugin:
                     continue
                 mapping = mapping or last in _MAPPING_CALLS
                 self._call(call, last, scope, note, pending)
+                if last not in _NOT_HELPERS and call.args:
+                    self._helper_call(call, scope, param_of, note, forwards, arg_pending)
                 if last in ("text", "execute", "exec_driver_sql"):
                     self._raw_sql(call, lines, sql)
         classes = [self._class(node, lines, mapping) for node in class_nodes]
@@ -526,7 +594,9 @@ class SQLAlchemyPlugin:
         for node, scope, value, op, via in pending:
             key = (id(scope), value.value)
             if key in var_models:
-                note(node, var_models[key], op, via)
+                note(scope, node, var_models[key], op, via)
+            elif param_of(scope, value.value) is not None:  # def save(row): row.x = 1
+                note(scope, node, value.value, op, via)
             elif key in var_calls and (not via or _may_return_model(var_calls[key])):
                 # x = get_order(...); x.status = ...: settled in the parent half
                 found: SaAccess = {"call": var_calls[key], "op": op}
@@ -534,7 +604,11 @@ class SQLAlchemyPlugin:
                     found["via"] = via
                 calls.append((lines.want(node), found))
 
-        if not (classes or bases or tables or access or sql or calls or returns):
+        for node, scope, var, helper, at in arg_pending:
+            model = var_models.get((id(scope), var))
+            if model:
+                note(None, node, model, "arg", helper, at)
+        if not (classes or bases or tables or access or sql or calls or returns or helpers):
             return None
         out_access: list[SaAccess] = [{**a, "line": lines.of(n)} for n, a in access + calls]
         out_access += [
@@ -573,6 +647,11 @@ class SQLAlchemyPlugin:
             "tables": sorted(tables, key=lambda t: (t["line"], t["var"])),
             "access": out_access,
             "returns": dict(sorted(returns.items())),
+            "helpers": {
+                f: [[at, sorted(ops)] for at, ops in sorted(by.items())]
+                for f, by in sorted(helpers.items())
+            },
+            "forwards": sorted([f, at, callee, to] for f, at, callee, to in forwards),
         }
 
     @staticmethod
@@ -584,18 +663,18 @@ class SQLAlchemyPlugin:
         args = [a.value for a in node.args if not a.star and a.keyword is None]
         if last == "query" and recv:
             for a in args:
-                note(node, u.dotted(a), "read")
+                note(scope, node, u.dotted(a), "read")
         elif last == "select" and name is not None:
             for a in args:  # select(M), sa.select(M.id)
-                note(node, u.dotted(a), "read")
+                note(scope, node, u.dotted(a), "read")
             if not args and recv:  # core: users.select()
-                note(node, recv, "read")
+                note(scope, node, recv, "read")
         elif last in _READ_CHAIN and args:
             target = u.dotted(args[0])
             if target and u.capital(target):
-                note(node, target, "read")
+                note(scope, node, target, "read")
         elif args and ((last == "get" and recv.endswith("session")) or last == "get_or_404"):
-            note(node, u.dotted(args[0]), "read")
+            note(scope, node, u.dotted(args[0]), "read")
         if last in _SESSION_WRITES and recv.lower().endswith("session"):
             values: list[cst.BaseExpression] = []
             for a in args:
@@ -606,7 +685,7 @@ class SQLAlchemyPlugin:
             for value in values:
                 model = _constructed(value)
                 if model:
-                    note(node, model, "write")
+                    note(scope, node, model, "write")
                 elif isinstance(value, cst.Name):
                     pending.append((node, scope, value, "write", None))
                 elif (
@@ -617,7 +696,7 @@ class SQLAlchemyPlugin:
                     pending.append((node, scope, value.func.value, "write", None))
                 else:
                     for m in _chain_models(value):
-                        note(node, m, "write")
+                        note(scope, node, m, "write")
         elif (
             last in _COLLECTION_WRITES
             and isinstance(func, cst.Attribute)
@@ -631,28 +710,55 @@ class SQLAlchemyPlugin:
                 for value in values:
                     model = _constructed(value)
                     if model:
-                        note(node, model, "write")
+                        note(scope, node, model, "write")
                     elif isinstance(value, cst.Name):
                         pending.append((node, scope, value, "write", None))
         elif last in _WRITE_FUNCS:
             if name is None and isinstance(func, cst.Attribute):
                 # M.query.filter(...).delete() / session.query(M).filter(...).update({...})
                 for m in _chain_models(func.value):
-                    note(node, m, "write")
+                    note(scope, node, m, "write")
             elif args:  # insert(M), sa.delete(M)
-                note(node, u.dotted(args[0]), "write")
+                note(scope, node, u.dotted(args[0]), "write")
             elif recv:  # core: users.insert()
-                note(node, recv, "write")
+                note(scope, node, recv, "write")
         if isinstance(func, cst.Attribute) and last not in _SESSION_WRITES + _WRITE_FUNCS:
             # M.create(...) / order.save() / M.get(id): a write or a read if M's class or a
             # mixin has ``last`` as a method that writes or reads its own rows (the parent half)
             if isinstance(func.value, cst.Name) and func.value.value not in _SELF:
                 if u.capital(recv):
-                    note(node, recv, "call", last)
+                    note(scope, node, recv, "call", last)
                 else:
                     pending.append((node, scope, func.value, "call", last))
             elif recv and u.capital(recv):
-                note(node, recv, "call", last)
+                note(scope, node, recv, "call", last)
+
+    @staticmethod
+    def _helper_call(
+        node: cst.Call, scope: Any, param_of: Any, note: Any, forwards: list, arg_pending: list
+    ) -> None:
+        """A call handing a model to a function (``database.create(cert)``,
+        ``database.get(Certificate, id)``: settled in the parent half by what that function
+        does to the parameter), or a function handing its own parameter on (``get(model)``
+        calling ``session_query(model)``)."""
+        helper = u.dotted(node.func)
+        if helper is None:
+            return
+        for at, arg in enumerate(node.args):
+            if arg.star or arg.keyword is not None:
+                return  # the positions after a *args are unknown
+            value = arg.value
+            if isinstance(value, cst.Name) and not u.capital(value.value):
+                param = param_of(scope, value.value)
+                if param is not None:
+                    forwards.append((param[0], param[1], helper, at))
+                else:
+                    arg_pending.append((node, scope, value.value, helper, at))
+                continue
+            name = u.dotted(value)
+            model = _constructed(value) or (name if u.capital(name) else None)
+            if model:
+                note(scope, node, model, "arg", helper, at)
 
     @staticmethod
     def _raw_sql(node: cst.Call, lines: u.Lines, found: list) -> None:
@@ -982,9 +1088,43 @@ class SQLAlchemyPlugin:
                 row_methods[node] = found
             return row_methods[node]
 
+        # what a function does to its parameters, itself or through the functions it hands them to
+        param_ops: dict[str, dict[int, set[str]]] = {}
+        for m, _, data in items:
+            for f, by in data.get("helpers", {}).items():
+                param_ops[f"{m}:{f}"] = {at: set(ops) for at, ops in by}
+        links = []
+        for m, _, data in items:
+            for f, at, callee, to in data.get("forwards", ()):
+                callee_node = u.resolve_name(resolver, facts, m, callee)
+                if callee_node:
+                    links.append((f"{m}:{f}", at, callee_node, to))
+        changed = True
+        while changed:
+            changed = False
+            for f, at, callee_node, to in links:
+                have = param_ops.setdefault(f, {}).setdefault(at, set())
+                more = param_ops.get(callee_node, {}).get(to, set()) - have
+                if more:
+                    have |= more
+                    changed = True
+
+        def settled(m: str, a: SaAccess, target: str) -> set[str]:
+            """ "read" and/or "write": what the access does to ``target``'s rows."""
+            if a["op"] == "call":  # Task.create(...): by what the model's method does
+                found = row_ops(target).get(a["via"])
+                return {found} if found else set()
+            if a["op"] == "arg":  # database.create(cert): a write if the function writes it
+                helper = u.resolve_name(resolver, facts, m, a["via"])
+                ops = param_ops.get(helper or "", {}).get(a["arg"], set())
+                writes = "write" in ops or any(
+                    row_ops(target).get(o[5:]) == "write" for o in ops if o.startswith("call:")
+                )
+                return {"write"} if writes else set()
+            return {a["op"]}
+
         for m, mf, data in items:
             for a in data["access"]:
-                op: str | None = a["op"]
                 if "table" in a:
                     name = a["table"]
                     if name not in table_node:
@@ -992,6 +1132,7 @@ class SQLAlchemyPlugin:
                     if name not in table_node:
                         continue
                     target = table_node[name]
+                    ops = {a["op"]}
                 else:
                     target = (
                         self._returned(resolver, facts, m, a["call"])
@@ -999,15 +1140,14 @@ class SQLAlchemyPlugin:
                         else u.resolve_name(resolver, facts, m, a["target"])
                     )
                     known = model_table.get(target or "") or by_var.get(target or "")
-                    if "via" in a:
-                        op = row_ops(target or "").get(a["via"])
-                    if not known or op is None:
+                    if not known or not target or not (ops := settled(m, a, target)):
                         continue
                     name = known
                     target = target if target in models or target in core else None
                 accessor = resolver.owner_of_line(m, a["line"])
                 table = graph.tables[name]
-                (table.writers if op == "write" else table.readers).append(accessor)
+                for op in sorted(ops):
+                    (table.writers if op == "write" else table.readers).append(accessor)
                 u.add_edge(graph, accessor, target, "table", u.evidence(mf.file, a["line"]))
 
     def _returned(

@@ -447,3 +447,68 @@ def test_writes_through_methods_of_an_active_record_mixin() -> None:
     assert g.tables["task"].readers == [s + "look", s + "rename"]
     assert (s + "look") not in g.tables["task"].writers
     assert (s + "summary") not in g.tables["task"].readers + g.tables["note"].writers
+
+
+def test_writes_through_helper_functions_handed_a_model() -> None:
+    """``database.create(cert)``: a function that writes its parameter (``session.add``, an
+    attribute set on it, or handing it on to such a function) writes the table of the model
+    its caller hands it; a helper that only reads its parameter, or another argument of a
+    writing helper, does not make the caller a writer."""
+    g = mini_graph(
+        {
+            "pkg/__init__.py": "",
+            "pkg/models.py": """
+            from flask_sqlalchemy import SQLAlchemy
+            db = SQLAlchemy()
+
+            class Certificate(db.Model):
+                id = db.Column(db.Integer, primary_key=True)
+
+            class Role(db.Model):
+                id = db.Column(db.Integer, primary_key=True)
+        """,
+            "pkg/database.py": """
+            from pkg.models import db
+
+            def create(model, note=None):
+                db.session.add(model)
+                db.session.commit()
+                return model
+
+            def stamp(row, when):
+                row.updated = when
+
+            def save(model):
+                return create(model)
+
+            def get(model, value):
+                return db.session.query(model).get(value)
+        """,
+            "pkg/services.py": """
+            from pkg import database
+            from pkg.database import save
+            from pkg.models import Certificate, Role
+
+            def issue(name):
+                cert = Certificate(name=name)
+                return database.create(cert, Role)
+
+            def renew(cert_id, when):
+                cert = Certificate.query.get(cert_id)
+                database.stamp(cert, when)
+
+            def import_one(name):
+                save(Certificate(name=name))
+
+            def find(cert_id):
+                return database.get(Certificate, cert_id)
+
+            def grant(name):
+                role = Role(name=name)
+                return role
+        """,
+        }
+    )
+    s = "pkg.services:"
+    assert g.tables["certificate"].writers == [s + "import_one", s + "issue", s + "renew"]
+    assert g.tables["role"].writers == []
