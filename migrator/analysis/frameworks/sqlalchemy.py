@@ -72,11 +72,10 @@ _COLUMN_FUNCS = ("Column", "mapped_column", "Field")
 _MAPPING_CALLS = frozenset((*_RELATION_FUNCS, "ForeignKey", *_COLUMN_FUNCS))
 _COLLECTION_WRITES = ("append", "extend", "add", "insert")
 _SELF = ("self", "cls")
-# calls whose arguments are never a model handed to a helper of the project's
+# calls whose arguments are never a model handed to a helper of the project's (the session's
+# own methods are left out by their receiver: ``database.delete(cert)`` may be a helper)
 _NOT_HELPERS = frozenset(
     (
-        *_SESSION_WRITES,
-        *_WRITE_FUNCS,
         *_READ_CHAIN,
         "query",
         "select",
@@ -742,7 +741,11 @@ class SQLAlchemyPlugin:
         does to the parameter), or a function handing its own parameter on (``get(model)``
         calling ``session_query(model)``)."""
         helper = u.dotted(node.func)
-        if helper is None:
+        if (
+            helper is None
+            or helper in _WRITE_FUNCS  # SQLAlchemy's own insert(M), update(M), delete(M)
+            or helper.rsplit(".", 1)[0].lower().endswith("session")
+        ):
             return
         for at, arg in enumerate(node.args):
             if arg.star or arg.keyword is not None:

@@ -481,6 +481,9 @@ def test_writes_through_helper_functions_handed_a_model() -> None:
             def save(model):
                 return create(model)
 
+            def delete(model):
+                db.session.delete(model)
+
             def get(model, value):
                 return db.session.query(model).get(value)
         """,
@@ -500,6 +503,10 @@ def test_writes_through_helper_functions_handed_a_model() -> None:
             def import_one(name):
                 save(Certificate(name=name))
 
+            def drop(cert_id):
+                cert = Certificate.query.get(cert_id)
+                database.delete(cert)
+
             def find(cert_id):
                 return database.get(Certificate, cert_id)
 
@@ -510,5 +517,10 @@ def test_writes_through_helper_functions_handed_a_model() -> None:
         }
     )
     s = "pkg.services:"
-    assert g.tables["certificate"].writers == [s + "import_one", s + "issue", s + "renew"]
+    assert g.tables["certificate"].writers == [
+        s + "drop",
+        s + "import_one",
+        s + "issue",
+        s + "renew",
+    ]
     assert g.tables["role"].writers == []
