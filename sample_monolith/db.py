@@ -7,6 +7,7 @@ session without an application context.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,12 +65,16 @@ def create_schema() -> None:
     from sample_monolith.notifications import models as notification_models  # noqa: F401
     from sample_monolith.promotions import models as promotion_models  # noqa: F401
 
-    try:
-        Base.metadata.create_all(get_engine())
-    except DatabaseError:
-        # gunicorn's other worker created a table between this one's check and its CREATE:
-        # a second pass finds every table there
-        Base.metadata.create_all(get_engine())
+    for attempt in range(6):
+        try:
+            Base.metadata.create_all(get_engine())
+            return
+        except DatabaseError:
+            # gunicorn's other worker created a table between this one's check and its CREATE,
+            # or holds the database while it does: a later pass finds every table there
+            if attempt == 5:
+                raise
+            time.sleep(0.1 * 2**attempt)
 
 
 @contextmanager

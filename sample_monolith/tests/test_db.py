@@ -29,3 +29,33 @@ def test_schema_creation_survives_another_worker_creating_a_table_first(
     db.create_schema()
     assert len(calls) == 2
     assert "products" in inspect(engine).get_table_names()
+
+
+def test_schema_creation_waits_out_a_worker_that_holds_the_database(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second pass can race too (the other worker still holds the database: "database is
+    locked"): a worker keeps trying for a while before it gives up, and then it says why."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'shop.sqlite3'}")
+    monkeypatch.setattr(db, "get_engine", lambda: engine)
+    monkeypatch.setattr(db.time, "sleep", lambda s: None)
+    real = db.Base.metadata.create_all
+    calls = []
+
+    def locked(bind, **kwargs):  # noqa: ANN001, ANN202
+        calls.append(bind)
+        if len(calls) <= 2:
+            raise OperationalError("CREATE TABLE products", {}, Exception("database is locked"))
+        real(bind, **kwargs)
+
+    monkeypatch.setattr(db.Base.metadata, "create_all", locked)
+    db.create_schema()
+    assert len(calls) == 3
+    assert "products" in inspect(engine).get_table_names()
+
+    def never(bind, **kwargs):  # noqa: ANN001, ANN202
+        raise OperationalError("CREATE TABLE products", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(db.Base.metadata, "create_all", never)
+    with pytest.raises(OperationalError, match="locked"):
+        db.create_schema()
