@@ -1112,19 +1112,18 @@ class SQLAlchemyPlugin:
                     have |= more
                     changed = True
 
-        def settled(m: str, a: SaAccess, target: str) -> set[str]:
-            """ "read" and/or "write": what the access does to ``target``'s rows."""
+        def settled(m: str, a: SaAccess, target: str) -> str | None:
+            """ "read", "write" or None: what the access does to ``target``'s rows."""
             if a["op"] == "call":  # Task.create(...): by what the model's method does
-                found = row_ops(target).get(a["via"])
-                return {found} if found else set()
+                return row_ops(target).get(a["via"])
             if a["op"] == "arg":  # database.create(cert): a write if the function writes it
                 helper = u.resolve_name(resolver, facts, m, a["via"])
                 ops = param_ops.get(helper or "", {}).get(a["arg"], set())
                 writes = "write" in ops or any(
                     row_ops(target).get(o[5:]) == "write" for o in ops if o.startswith("call:")
                 )
-                return {"write"} if writes else set()
-            return {a["op"]}
+                return "write" if writes else None
+            return a["op"]
 
         for m, mf, data in items:
             for a in data["access"]:
@@ -1135,7 +1134,7 @@ class SQLAlchemyPlugin:
                     if name not in table_node:
                         continue
                     target = table_node[name]
-                    ops = {a["op"]}
+                    op: str | None = a["op"]
                 else:
                     target = (
                         self._returned(resolver, facts, m, a["call"])
@@ -1143,14 +1142,13 @@ class SQLAlchemyPlugin:
                         else u.resolve_name(resolver, facts, m, a["target"])
                     )
                     known = model_table.get(target or "") or by_var.get(target or "")
-                    if not known or not target or not (ops := settled(m, a, target)):
+                    if not known or not target or not (op := settled(m, a, target)):
                         continue
                     name = known
                     target = target if target in models or target in core else None
                 accessor = resolver.owner_of_line(m, a["line"])
                 table = graph.tables[name]
-                for op in sorted(ops):
-                    (table.writers if op == "write" else table.readers).append(accessor)
+                (table.writers if op == "write" else table.readers).append(accessor)
                 u.add_edge(graph, accessor, target, "table", u.evidence(mf.file, a["line"]))
 
     def _returned(
