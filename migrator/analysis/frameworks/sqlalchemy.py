@@ -49,9 +49,10 @@ Raw SQL is read cheaply and only inside ``text("...")``, ``.execute("...")`` and
 from __future__ import annotations
 
 import re
-from typing import Any, TypedDict, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from migrator.analysis.facts import ModuleFacts
+from migrator.analysis.frameworks import _repositories
 from migrator.analysis.frameworks import _util as u
 from migrator.analysis.lazy import cst
 from migrator.graph import DependencyGraph, Table
@@ -284,48 +285,103 @@ def _may_return_model(called: str) -> bool:
     return "." not in called or u.capital(called.rsplit(".", 1)[0])
 
 
-def _own_row_methods(node: cst.ClassDef) -> tuple[list[str], list[str]]:
-    """The methods of a class that write its own rows and those that read them.
+def _unsubscripted(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """``Repository[Recipe, RecipeModel]`` -> ``Repository``: a generic base as a class."""
+    return expr.value if isinstance(expr, cst.Subscript) else expr
+
+
+def _sessionish(recv: str) -> bool:
+    """A receiver that is a session: ``session``, ``db.session``, ``self.session``, or ``db``
+    (the usual name of a session parameter, ``db: Session``)."""
+    return recv.lower().endswith("session") or u.last(recv) == "db"
+
+
+if TYPE_CHECKING:  # libcst loads lazily, in the parser processes only
+    #: a class's methods, each with the nodes of its body (walked once, read by three passes)
+    Methods = list[tuple[cst.FunctionDef, list[cst.CSTNode]]]
+
+
+def _methods(node: cst.ClassDef) -> Methods:
+    return [
+        (stmt, [sub for sub, _ in u.walk(stmt.body)])
+        for stmt in node.body.body
+        if type(stmt) is cst.FunctionDef
+    ]
+
+
+def _model_attributes(methods: Methods) -> set[str]:
+    """Attributes of ``self`` that a class's methods use as a model: ``select(self.model)``,
+    ``session.query(self.model)``, ``delete(self.model)``, ``self.model.query`` (a generic
+    repository, bound to its model when constructed)."""
+    found: set[str] = set()
+    for sub in (sub for _, body in methods for sub in body):
+        if type(sub) is cst.Attribute and sub.attr.value == "query":
+            name = u.dotted(sub.value) or ""  # self.model.query, not self.session.query(...)
+        elif type(sub) is cst.Call and sub.args:
+            called = u.callee(sub) or ""
+            recv, _, last = called.rpartition(".")
+            if not (
+                (last in ("select", "query") and recv not in _SELF)
+                or (last == "get" and _sessionish(recv))
+                or (last in _WRITE_FUNCS and recv.count(".") == 0 and recv not in _SELF)
+            ):
+                continue
+            name = u.dotted(sub.args[0].value) or ""
+        else:
+            continue
+        if name.startswith("self.") and name.count(".") == 1 and not _sessionish(name):
+            found.add(name[5:])
+    return found
+
+
+def _own_row_methods(methods: Methods, attrs: set[str]) -> tuple[list[str], list[str]]:
+    """The methods of a class that write its own rows and those that read them; a generic
+    repository's rows are those of the model it is bound to (``self.model``).
     Writes: ``session.add(self)``, ``session.delete(self)``, ``session.add(x)`` where
-    ``x = cls(...)`` or ``x = self``, ``cls.query....delete()``. Reads: ``cls.query``,
-    ``select(cls)``, ``session.query(cls)``, ``session.get(cls, id)``. And a call of such a
-    method on ``self``/``cls`` or on such an ``x`` (``create`` -> ``create_no_commit`` ->
-    ``session.add``; ``x = cls(...)`` then ``x.save()``; ``get_or_404`` -> ``cls.get``)."""
+    ``x = cls(...)``, ``x = self`` or ``x = self.model(...)``, ``cls.query....delete()``,
+    ``delete(self.model)``, a commit or flush of the session. Reads: ``cls.query``,
+    ``select(cls)``, ``session.query(self.model)``, ``session.get(cls, id)``. And a call of
+    such a method on ``self``/``cls`` or on such an ``x`` (``create`` -> ``create_no_commit``
+    -> ``session.add``; ``x = cls(...)`` then ``x.save()``; ``get_or_404`` -> ``cls.get``)."""
+    rows = set(_SELF) | {f"self.{a}" for a in attrs}
     direct: set[str] = set()
     reads: set[str] = set()
     calls: dict[str, set[str]] = {}
-    for stmt in node.body.body:
-        if type(stmt) is not cst.FunctionDef:
-            continue
-        name, own, called = stmt.name.value, set(_SELF), set()
-        body = list(u.walk(stmt.body))
-        for sub, _ in body:  # x = cls(...), x = self: another name for the row
+    for stmt, body in methods:
+        name, own, called = stmt.name.value, set(rows), set()
+        for sub in body:  # x = cls(...), x = self: another name for the row
             names, value = u.assign_targets(sub)
-            if names and (u.callee(value) in _SELF or u.dotted(value) in _SELF):
+            if names and (u.callee(value) in rows or u.dotted(value) in _SELF):
                 own.update(names)
-        for sub, _ in body:
+        for sub in body:
             if (
                 type(sub) is cst.Attribute
                 and sub.attr.value == "query"
-                and u.dotted(sub.value) in _SELF
+                and u.dotted(sub.value) in rows
             ):
                 reads.add(name)
             if type(sub) is not cst.Call:
                 continue
             if u.last(u.callee(sub)) in _OWN_READS and any(
-                u.dotted(a.value) in _SELF for a in sub.args
+                u.dotted(a.value) in rows for a in sub.args
             ):
                 reads.add(name)
             if not isinstance(sub.func, cst.Attribute):
                 continue
             last, recv = sub.func.attr.value, u.dotted(sub.func.value) or ""
-            if last in _SESSION_WRITES and recv.lower().endswith("session"):
+            if last in _SESSION_WRITES and _sessionish(recv):
                 if any(u.dotted(a.value) in own for a in sub.args):
                     direct.add(name)
-            elif last in _WRITE_FUNCS and any(m in _SELF for m in _chain_models(sub.func.value)):
+            elif last in ("commit", "flush") and _sessionish(recv):
+                direct.add(name)
+            elif last in _WRITE_FUNCS and any(m in rows for m in _chain_models(sub.func.value)):
                 direct.add(name)
             elif recv in own:  # self.save(), or row.save() after row = cls(...)
                 called.add(last)
+        for sub in body:  # delete(self.model): SQLAlchemy's own, bare
+            if type(sub) is cst.Call and u.callee(sub) in _WRITE_FUNCS:
+                if any(u.dotted(a.value) in rows for a in sub.args[:1]):
+                    direct.add(name)
         calls[name] = called
 
     def closed(found: set[str]) -> list[str]:
@@ -367,6 +423,15 @@ class SaClass(TypedDict, total=False):
     keywords: list[str]  # class keywords set to ``True`` (``table=True``)
     writers: list[str]  # methods that write the class's own rows (ActiveRecord style)
     readers: list[str]  # methods that read them and write none
+    # a generic repository (``_repositories``): attributes of ``self`` used as a model, the
+    # ``__init__`` parameter stored in one ([attribute, parameter]), ``__init__``'s positional
+    # parameters after ``self``, and class attributes naming a class
+    model_attrs: list[str]
+    slot: list[str]
+    init: list[str]
+    attrs: dict[str, str]
+    holds: dict[str, str]  # a wrapper: ``self.attribute = parameter`` of ``__init__``
+    forwards: dict[str, list[str]]  # ... method -> ["attribute.method"] it calls on those
     decorators: list[str]
     tablename: str | None
     tablename_rule: str  # ``@declared_attr __tablename__``: "lower" | "snake"
@@ -415,15 +480,20 @@ class SQLAlchemyFacts(TypedDict):
     # "call:<method>"), and [function, position, callee, position]: a parameter handed on
     helpers: dict[str, list[list[Any]]]
     forwards: list[list[Any]]
+    # generic repositories (``_repositories``): where one is bound to a model, and calls of
+    # methods on a receiver that may be one
+    bindings: list[_repositories.RepoBinding]
+    uses: list[_repositories.RepoUse]
 
 
 class SQLAlchemyPlugin:
     """See the module docstring."""
 
     name = "sqlalchemy"
-    facts_version = 2
+    facts_version = 3
     # markers: a cheap text filter; files that use the ORM import it or touch a session/query,
-    # or call the usual methods of an ActiveRecord-style mixin (``Task.create(...)``)
+    # call the usual methods of an ActiveRecord-style mixin (``Task.create(...)``) or use a
+    # repository
     markers = (
         "sqlalchemy",
         "sqlmodel",
@@ -440,6 +510,8 @@ class SQLAlchemyPlugin:
         ".save(",
         ".update(",
         ".delete(",
+        "repo",  # generic repositories: self.repos.recipes.create(...), self.repo.get_one(...)
+        "Repo",
     )
 
     # -- worker half ---------------------------------------------------------------------------
@@ -589,6 +661,7 @@ class SQLAlchemyPlugin:
                 if last in ("text", "execute", "exec_driver_sql"):
                     self._raw_sql(call, lines, sql)
         classes = [self._class(node, lines, mapping) for node in class_nodes]
+        repos = _repositories.collect(tree, ctx, lines)
         calls: list[tuple[cst.CSTNode, SaAccess]] = []
         for node, scope, value, op, via in pending:
             key = (id(scope), value.value)
@@ -607,7 +680,9 @@ class SQLAlchemyPlugin:
             model = var_models.get((id(scope), var))
             if model:
                 note(None, node, model, "arg", helper, at)
-        if not (classes or bases or tables or access or sql or calls or returns or helpers):
+        if not (
+            classes or bases or tables or access or sql or calls or returns or helpers or repos
+        ):
             return None
         out_access: list[SaAccess] = [{**a, "line": lines.of(n)} for n, a in access + calls]
         out_access += [
@@ -651,6 +726,8 @@ class SQLAlchemyPlugin:
                 for f, by in sorted(helpers.items())
             },
             "forwards": sorted([f, at, callee, to] for f, at, callee, to in forwards),
+            "bindings": repos["bindings"] if repos else [],
+            "uses": repos["uses"] if repos else [],
         }
 
     @staticmethod
@@ -799,7 +876,7 @@ class SQLAlchemyPlugin:
         info: SaClass = {
             "name": node.name.value,
             "_node": lines.want(node.name),
-            "bases": [d for d in (u.dotted(b.value) for b in node.bases) if d],
+            "bases": [d for d in (u.dotted(_unsubscripted(b.value)) for b in node.bases) if d],
             "keywords": sorted(
                 k.keyword.value for k in node.keywords if k.keyword and u.dotted(k.value) == "True"
             ),
@@ -814,7 +891,10 @@ class SQLAlchemyPlugin:
             "writers": [],
             "readers": [],
         }
-        info["writers"], info["readers"] = _own_row_methods(node)
+        methods = _methods(node)
+        attrs = _model_attributes(methods)
+        info["writers"], info["readers"] = _own_row_methods(methods, attrs)
+        self._repository(node.body, methods, attrs, info)
         for stmt in node.body.body:  # ``@declared_attr def __tablename__(cls): ...``
             if type(stmt) is cst.FunctionDef and stmt.name.value == "__tablename__":
                 info["tablename_rule"] = _tablename_rule(stmt)
@@ -865,6 +945,59 @@ class SQLAlchemyPlugin:
                     lines.want(sub)
                     info["fks"].append({"target": foreign, "string": True, "_node": sub})
         return info
+
+    @staticmethod
+    def _repository(body: cst.BaseSuite, methods: Methods, attrs: set[str], info: SaClass) -> None:
+        """What binds a generic repository to its model: the attributes its methods use as a
+        model, the ``__init__`` parameter stored in one (``self.model = sql_model``), the
+        ``__init__``'s positional parameters, and class attributes naming a class
+        (``model = User``)."""
+        if attrs:
+            info["model_attrs"] = sorted(attrs)
+        for small in u.small_statements(body):
+            names, value = u.assign_targets(small)
+            name = u.dotted(value) if value is not None else None
+            if name and u.capital(name):
+                info.setdefault("attrs", {}).update(dict.fromkeys(names, name))
+        init, init_body = next(
+            ((f, nodes) for f, nodes in methods if f.name.value == "__init__"), (None, [])
+        )
+        if init is None:
+            return
+        positional = [p.name.value for p in (*init.params.posonly_params, *init.params.params)]
+        info["init"] = positional[1:]
+        params = set(positional) | {p.name.value for p in init.params.kwonly_params}
+        held: dict[str, str] = {}  # self.attribute = parameter
+        for sub in init_body:
+            if type(sub) is not cst.Assign or type(sub.value) is not cst.Name:
+                continue
+            for t in sub.targets:
+                target = t.target
+                if (
+                    type(target) is cst.Attribute
+                    and u.dotted(target.value) == "self"
+                    and sub.value.value in params
+                ):
+                    held.setdefault(target.attr.value, sub.value.value)
+        slot = next((a for a in held if a in attrs), None)
+        if slot is not None:
+            info["slot"] = [slot, held[slot]]
+        # a wrapper of a repository handed to it: its methods call the repository's
+        forwards: dict[str, set[str]] = {}
+        for stmt, nodes in methods:
+            if stmt is init:
+                continue
+            for sub in nodes:
+                if type(sub) is cst.Call and type(sub.func) is cst.Attribute:
+                    recv = u.dotted(sub.func.value) or ""
+                    if recv.startswith("self.") and recv[5:] in held and recv[5:] != slot:
+                        forwards.setdefault(stmt.name.value, set()).add(
+                            f"{recv[5:]}.{sub.func.attr.value}"
+                        )
+        if forwards:
+            info["forwards"] = {m: sorted(calls) for m, calls in sorted(forwards.items())}
+            used = {c.split(".", 1)[0] for calls in forwards.values() for c in calls}
+            info["holds"] = {a: p for a, p in sorted(held.items()) if a in used}
 
     @staticmethod
     def _relation(call: cst.Call) -> SaRef | None:
@@ -946,21 +1079,24 @@ class SQLAlchemyPlugin:
         model_table: dict[str, str] = {}
         by_var = {node: t["name"] for node, (_, t) in core.items()}
 
-        def inherited_rule(node: str) -> str | None:
-            """How a ``__tablename__`` function on the class or a base names its table."""
-            todo, seen = [node], set()
+        def lineage(node: str) -> list[str]:
+            """The class and its bases (as far as they are known), nearest first."""
+            out, todo = [], [node]
             while todo:
                 current = todo.pop(0)
-                if current in seen or current not in classes:
+                if current in out or current not in classes:
                     continue
-                seen.add(current)
+                out.append(current)
                 m, c = classes[current]
-                if c.get("tablename_rule"):
-                    return c["tablename_rule"]
                 todo.extend(
                     filter(None, (u.resolve_name(resolver, facts, m, b) for b in c["bases"]))
                 )
-            return None
+            return out
+
+        def inherited_rule(node: str) -> str | None:
+            """How a ``__tablename__`` function on the class or a base names its table."""
+            rules = (classes[c][1].get("tablename_rule") for c in lineage(node))
+            return next((r for r in rules if r), None)
 
         def table_of(node: str, seen: frozenset[str] = frozenset()) -> str | None:
             if node in model_table or node in seen:
@@ -1150,6 +1286,17 @@ class SQLAlchemyPlugin:
                 table = graph.tables[name]
                 (table.writers if op == "write" else table.readers).append(accessor)
                 u.add_edge(graph, accessor, target, "table", u.evidence(mf.file, a["line"]))
+
+        def record(m: str, line: int, model: str, op: str) -> None:
+            name = model_table.get(model)
+            if name is None:
+                return
+            accessor = resolver.owner_of_line(m, line)
+            table = graph.tables[name]
+            (table.writers if op == "write" else table.readers).append(accessor)
+            u.add_edge(graph, accessor, model, "table", u.evidence(facts[m].file, line))
+
+        _repositories.resolve(items, facts, resolver, classes, lineage, models, row_ops, record)
 
     def _returned(
         self, resolver: Any, facts: dict[str, ModuleFacts], m: str, call: str

@@ -524,3 +524,227 @@ def test_writes_through_helper_functions_handed_a_model() -> None:
         s + "renew",
     ]
     assert g.tables["role"].writers == []
+
+
+REPOSITORY_APP = {
+    "pkg/__init__.py": "",
+    "pkg/models.py": """
+    from sqlalchemy.orm import DeclarativeBase
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Recipe(Base):
+        __tablename__ = "recipes"
+
+    class Food(Base):
+        __tablename__ = "foods"
+
+    class User(Base):
+        __tablename__ = "users"
+
+    class Tag(Base):
+        __tablename__ = "tags"
+
+    class Note(Base):
+        __tablename__ = "notes"
+""",
+    "pkg/repos/__init__.py": "",
+    "pkg/repos/generic.py": """
+    from typing import Generic, TypeVar
+    from sqlalchemy import select
+
+    Model = TypeVar("Model")
+
+    class RepositoryGeneric(Generic[Model]):
+        def __init__(self, session, primary_key, sql_model, schema):
+            self.session = session
+            self.model = sql_model
+
+        def _query(self):
+            return select(self.model)
+
+        def get_one(self, value):
+            return self.session.execute(self._query()).scalars().one()
+
+        def create(self, data):
+            row = self.model(**data)
+            self.session.add(row)
+            self.session.commit()
+            return row
+
+        def update(self, value, data):
+            entry = self.get_one(value)
+            entry.update(**data)
+            self.session.commit()
+
+        def name(self):
+            return self.model.__name__
+
+    class GroupRepository(RepositoryGeneric[Model]):
+        def __init__(self, session, primary_key, sql_model, schema, *, group_id):
+            super().__init__(session, primary_key, sql_model, schema)
+            self.group_id = group_id
+""",
+    "pkg/repos/factory.py": """
+    from functools import cached_property
+    from pkg.models import Recipe, Food, Tag, Note
+    from pkg.repos.generic import GroupRepository, RepositoryGeneric
+
+    class RecipeRepository(GroupRepository[Recipe]):
+        def by_slug(self, slug):
+            return self.session.query(self.model).filter_by(slug=slug).one()
+
+    class AllRepositories:
+        def __init__(self, session, group_id):
+            self.session = session
+            self.group_id = group_id
+
+        @cached_property
+        def recipes(self):
+            return RecipeRepository(self.session, "slug", Recipe, dict, group_id=self.group_id)
+
+        @property
+        def foods(self):
+            return GroupRepository(self.session, "id", sql_model=Food, schema=dict, group_id=1)
+
+        @cached_property
+        def items(self):
+            return RepositoryGeneric(self.session, "id", Tag, dict)
+
+    class OtherRepositories:
+        @cached_property
+        def items(self):
+            return RepositoryGeneric(self.session, "id", Note, dict)
+""",
+    "pkg/crud/__init__.py": "from .users import user\n",
+    "pkg/crud/base.py": """
+    from sqlalchemy.orm import Session
+
+    class CRUDBase:
+        def __init__(self, model):
+            self.model = model
+
+        def get(self, db, id):
+            return db.query(self.model).filter(self.model.id == id).first()
+
+        def create(self, db, *, obj_in):
+            db_obj = self.model(**obj_in)
+            db.add(db_obj)
+            return db_obj
+""",
+    "pkg/crud/users.py": """
+    from sqlalchemy.orm import Session
+    from pkg.crud.base import CRUDBase
+    from pkg.models import User
+
+    class CRUDUser(CRUDBase):
+        pass
+
+    user = CRUDUser(User)
+""",
+    "pkg/wrappers.py": """
+    class HttpRepo:
+        def __init__(self, repo, logger):
+            self.repo = repo
+            self.logger = logger
+
+        def create_one(self, data):
+            self.logger.info("creating")
+            return self.repo.create(data)
+
+        def get_one(self, key):
+            return self.repo.get_one(key)
+""",
+    "pkg/routes.py": """
+    from functools import cached_property
+    from pkg import crud
+    from pkg.repos.factory import AllRepositories
+    from pkg.repos.generic import RepositoryGeneric
+    from pkg.models import Note
+    from pkg.wrappers import HttpRepo
+
+    class BaseController:
+        @cached_property
+        def repos(self):
+            return AllRepositories(self.session, self.group_id)
+
+    class RecipeController(BaseController):
+        @cached_property
+        def repo(self):
+            return self.repos.recipes
+
+        @cached_property
+        def mixins(self):
+            return HttpRepo[dict](self.repo, self.logger)
+
+        def create_recipe(self, data):
+            return self.mixins.create_one(data)
+
+        def show_recipe(self, key):
+            return self.mixins.get_one(key)
+
+        def rename(self, slug, data):
+            self.repo.update(slug, data)
+
+        def find(self, slug):
+            return self.repo.by_slug(slug)
+
+    def add_food(repos: AllRepositories, data):
+        repos.foods.create(data)
+
+    def tag_it(repos, data):
+        repos.items.create(data)  # two factories bind ``items`` to two models: unknown
+
+    def write_note(session, data):
+        notes = RepositoryGeneric(session, "id", Note, dict)
+        notes.create(data)
+
+    def sign_up(db, data):
+        return crud.user.create(db, obj_in=data)
+
+    def whoami(db, id):
+        return crud.user.get(db, id)
+
+    def label(repos):
+        return repos.recipes.name()
+""",
+}
+
+
+def test_reads_and_writes_through_generic_repositories() -> None:
+    """A repository class bound to a model when constructed (``self.model = sql_model``)
+    reads and writes that model's table: where a factory's property, a module-level
+    variable or a local binds it, through aliases (``self.repo``) and wrappers handed one
+    (``HttpRepo(self.repo)``), by what each repository method does to ``self.model``."""
+    g = mini_graph(REPOSITORY_APP)
+    r = "pkg.routes:"
+    assert sorted(set(g.tables["recipes"].writers)) == [r + "RecipeController"]
+    assert sorted(set(g.tables["recipes"].readers)) == [r + "RecipeController"]
+    assert g.tables["foods"].writers == [r + "add_food"]
+    assert g.tables["notes"].writers == [r + "write_note"]
+    assert g.tables["users"].writers == [r + "sign_up"]
+    assert g.tables["users"].readers == [r + "whoami"]
+    assert g.tables["tags"].writers == []  # ``items`` is ambiguous
+    # ``name()`` touches no rows: ``label`` is no reader
+    assert r + "label" not in g.tables["recipes"].readers
+    assert (r + "sign_up", "pkg.models:User") in edges(g, "table")
+
+
+def test_repository_methods_read_and_write_their_bound_model() -> None:
+    """The worker half: which methods of a repository write or read ``self.model``'s rows,
+    which ``__init__`` parameter binds it, and what a wrapper forwards."""
+    data = PLUGIN.collect(parse(REPOSITORY_APP["pkg/repos/generic.py"]), "m", "m.py")
+    generic, group = data["classes"]
+    assert generic["slot"] == ["model", "sql_model"]
+    assert generic["init"] == ["session", "primary_key", "sql_model", "schema"]
+    assert (generic["writers"], generic["readers"]) == (["create", "update"], ["_query", "get_one"])
+    assert group["bases"] == ["RepositoryGeneric"]  # ``RepositoryGeneric[Model]``
+    assert "slot" not in group
+    wrapper = PLUGIN.collect(parse(REPOSITORY_APP["pkg/wrappers.py"]), "w", "w.py")
+    [http] = wrapper["classes"]
+    assert http["holds"] == {"logger": "logger", "repo": "repo"}
+    assert http["forwards"] == {
+        "create_one": ["logger.info", "repo.create"],
+        "get_one": ["repo.get_one"],
+    }
