@@ -196,7 +196,7 @@ class _Proposer:
             service,
             kernel,
             forced | {u for u in kernel if u in self.reason},
-            infra=infrastructure(ug, self.business),
+            infra=infrastructure(ug, business_units(ug, self.graph, reads=False)),
         )
         # found once the services exist; placed last so that they change no merge
         late = dict.fromkeys(
@@ -727,6 +727,10 @@ class _Proposer:
                 if ":" in u and graph.g.nodes[u].get("kind") == "class"
             ]
             scores[lab] = candidates(sorted(doms.items()), segs, tables, classes, roots)
+            for kind in ("writes", "reads"):  # nothing of its own: named by the data it uses
+                if not scores[lab]:
+                    used = [t for u in units for t in ug.tables_of.get(u, {}).get(kind, ())]
+                    scores[lab] = candidates([], [], used, [], roots)
         sizes = {lab: sum(ug.size[u] for u in units) for lab, units in members.items()}
         named = assign_names(scores, sizes, taken=set(fixed.values()))
         named.update(fixed)

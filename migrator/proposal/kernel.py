@@ -235,9 +235,10 @@ def _names_concept(ug: UnitGraph, unit: str) -> bool:
 def infrastructure(ug: UnitGraph, business: set[str]) -> set[str]:
     """Units that name no business concept and have no business logic: configuration,
     database plumbing, stores, generic utilities, base classes, the layer packages' own
-    modules. They are kernel even when they import a model (a query helper, a cascade
-    delete): the kernel is where a team looks for shared plumbing, and nothing here is a
-    capability of its own. ``business``: ``business_units`` of ``ug``."""
+    modules. They are kernel even when they import a model or read a table (a query helper,
+    the current user's lookup, a cascade delete): the kernel is where a team looks for shared
+    plumbing, and nothing here is a capability of its own. ``business``: ``business_units``
+    of ``ug`` with ``reads=False``."""
     return {
         u
         for u in ug.units
@@ -315,7 +316,7 @@ def initial_kernel(
                     keep.add(d)
                     stack.append(d)
         keep |= shell  # the composition root does not drag what it wires into the kernel
-        keep |= infrastructure(ug, business) - exclude
+        keep |= infrastructure(ug, business_units(ug, graph, reads=False)) - exclude
         if len(keep - forced - shell) <= cap or threshold > len(domains):
             return keep
         threshold += 1
@@ -409,8 +410,14 @@ def plumbing_packages(ug: UnitGraph, assignment: dict[str, str], business: Set[s
     password hashing, tokens) whose code several services use (15% of them, at least three)
     is the framework's plumbing, though it calls the users' code to log them in. Its adapters
     (``core/security/providers/ldap.py``) serve the users they log in and stay with them.
-    Found once the services exist, so that it changes no merge."""
-    lively = {ug.domain[module_of(u)] for u in business}
+    Found once the services exist, so that it changes no merge. What its adapters do (an
+    LDAP provider creating the users it logs in) does not make the package's own code
+    business logic."""
+    lively = {
+        ug.domain[module_of(u)]
+        for u in business
+        if not ADAPTER_WORDS & set(module_of(u).split("."))
+    }
     members: dict[str, list[str]] = defaultdict(list)
     for u in ug.units:
         d = ug.domain[module_of(u)]

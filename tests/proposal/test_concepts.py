@@ -257,6 +257,19 @@ def test_plumbing_that_imports_models_is_still_kernel() -> None:
     assert plan.service_of("app.utils.query") == "shared_kernel"
 
 
+@pytest.mark.parametrize("op", ["read", "write"])
+def test_plumbing_that_reads_tables_is_still_kernel_but_one_that_writes_is_not(op: str) -> None:
+    """A lookup every layer uses (the current user's, a query helper counting rows) is
+    plumbing though it reads a table; writing one is business logic."""
+    graph, _ = _layered_with_extras()
+    for table in ("orders", "products"):
+        t = graph.tables[table]
+        (t.readers if op == "read" else t.writers).append("app.utils.query:paginate")
+    plan = propose(graph)
+    kernel = plan.service_of("app.utils.query:paginate") == "shared_kernel"
+    assert kernel == (op == "read")
+
+
 def test_a_compound_concept_joins_the_concept_it_extends() -> None:
     graph, _ = _layered_with_extras()
     plan = propose(graph)
@@ -890,7 +903,7 @@ def test_a_name_spells_out_the_most_specific_concept() -> None:
     assert named_domains("IncidentTaskEditPermission", concepts) == {"incident", "task"}
 
 
-def _security_package(root: str) -> DependencyGraph:
+def _security_package(root: str, provider_writes: bool = False) -> DependencyGraph:
     entities = ("orders", "products", "customers", "invoices", "shipments", "reviews", "refunds")
     g, _ = layered_monolith(entities=entities)
     sec = f"{root}.security"
@@ -918,6 +931,8 @@ def _security_package(root: str) -> DependencyGraph:
     g.add_edge(login, "app.models.customer:Customer", "reference", count=2)
     for e in entities:
         g.add_edge(f"app.api.{e}.routes:index", f"{sec}.tokens:issue", "reference")
+    if provider_writes:  # it counts failed logins on the customer's row
+        g.tables["customers"].writers.append(login)
     return g.finalize()
 
 
@@ -932,6 +947,12 @@ def test_a_package_of_plumbing_under_core_is_kernel_though_it_logs_users_in() ->
     assert plan.service_of(f"{sec}.hasher") == "shared_kernel"
     customers = plan.service_of("app.models.customer")
     assert plan.service_of(f"{sec}.providers.password") == customers != "shared_kernel"
+    # a provider that writes the customers' rows (failed logins) is business logic of its
+    # own, but not of the package's own code, which stays shared
+    plan = propose(_security_package("app.core", provider_writes=True))
+    assert plan.service_of(f"{sec}.tokens") == "shared_kernel"
+    assert plan.service_of(f"{sec}.hasher") == "shared_kernel"
+    assert plan.service_of(f"{sec}.providers.password") != "shared_kernel"
     plan = propose(_security_package("app.auth"))
     assert plan.service_of("app.auth.security.tokens") != "shared_kernel"
 

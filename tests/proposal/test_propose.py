@@ -257,6 +257,31 @@ def test_names_come_from_vocabulary_and_are_unique() -> None:
     assert stems("CATEGORIES") == {"category"} and stems("OrderLines") == {"order", "line"}
 
 
+def test_a_service_with_no_word_of_its_own_is_named_after_the_data_it_writes() -> None:
+    """Data fixes in a ``fixes`` package (a generic word) own no table, serve no route and
+    carry no class: their service is named after what they write, never ``service``."""
+    from migrator.proposal.synthetic import layered_monolith
+
+    g, _ = layered_monolith()
+    g.add_node("app.fixes", "module", line=1, end_line=5)
+    for i in range(2):
+        g.add_node(f"app.fixes.fix_{i}", "module", line=1, end_line=100)
+        g.add_node(f"app.fixes.fix_{i}:run", "function", line=1, end_line=90)
+        g.add_edge(f"app.fixes.fix_{i}:run", "app.db:session", "reference")
+    g.tables["orders"].writers.append("app.fixes.fix_0:run")
+    g.tables["audit_entries"] = Table(
+        "audit_entries",
+        writers=[
+            "app.repos.repository_orders:save",
+            "app.services.orders_service:handle",
+            "app.fixes.fix_1:run",
+        ],
+    )
+    plan = propose(g.finalize(), services=(6, 6))
+    assert sorted(plan.services["orders"].tables) == ["audit_entries", "orders"]
+    assert plan.service_of("app.fixes.fix_0:run") == "audit-entries"
+
+
 def test_no_two_services_are_named_by_one_word_in_two_numbers() -> None:
     names = assign_names(
         {1: {"group": 9.0}, 2: {"groups": 3.0, "labels": 1.5}, 3: {"group-reports": 2.0}},
