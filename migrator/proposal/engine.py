@@ -42,6 +42,7 @@ from migrator.proposal.kernel import (
     initial_kernel,
     kernel_only,
     plumbing_packages,
+    request_plumbing,
     settle_kernel,
 )
 from migrator.proposal.metrics import (
@@ -196,7 +197,7 @@ class _Proposer:
             service,
             kernel,
             forced | {u for u in kernel if u in self.reason},
-            infra=infrastructure(ug, business_units(ug, self.graph, reads=False)),
+            infra=infrastructure(ug, self.business),
         )
         # found once the services exist; placed last so that they change no merge
         late = dict.fromkeys(
@@ -212,6 +213,13 @@ class _Proposer:
             dict.fromkeys(
                 plumbing_packages(ug, service, self.business),
                 "a package of plumbing that several services use, no business logic",
+            )
+        )
+        late.update(
+            dict.fromkeys(
+                request_plumbing(ug, self.graph, service),
+                "the routes of many services go through it (authentication, permissions, a "
+                "base controller), no business logic of its own",
             )
         )
         self._into_kernel(late, service, kernel)

@@ -28,7 +28,7 @@ from migrator.graph import DependencyGraph, module_of
 from migrator.proposal.concepts import ADAPTER_WORDS, UTILITY_WORDS, seg_words
 from migrator.proposal.config import ProposalOptions, glob_match
 from migrator.proposal.naming import GENERIC, stems
-from migrator.proposal.units import UnitGraph
+from migrator.proposal.units import UnitGraph, first_segment
 
 INFRA_ROUTE = re.compile(  # at the root or under an API prefix: /healthz, /api/v1/healthcheck
     r"^/*(?:api/+)?(?:v\d+/+)?"
@@ -42,6 +42,8 @@ INFRA_ROUTE = re.compile(  # at the root or under an API prefix: /healthz, /api/
 COMMAND_SHARE = 2 / 3
 #: a carved-out symbol that code of this share of all domains uses is plumbing
 WIDE = 0.15
+#: code that route handlers of this share of all services go through is request plumbing
+ROUTE_WIDE = 0.2
 #: packages holding a framework's own plumbing (``app/core/security.py``, ``config.py``)
 CORE_WORDS = frozenset({"core", "kernel"})
 
@@ -235,10 +237,9 @@ def _names_concept(ug: UnitGraph, unit: str) -> bool:
 def infrastructure(ug: UnitGraph, business: set[str]) -> set[str]:
     """Units that name no business concept and have no business logic: configuration,
     database plumbing, stores, generic utilities, base classes, the layer packages' own
-    modules. They are kernel even when they import a model or read a table (a query helper,
-    the current user's lookup, a cascade delete): the kernel is where a team looks for shared
-    plumbing, and nothing here is a capability of its own. ``business``: ``business_units``
-    of ``ug`` with ``reads=False``."""
+    modules. They are kernel even when they import a model (a query helper, a cascade
+    delete): the kernel is where a team looks for shared plumbing, and nothing here is a
+    capability of its own. ``business``: ``business_units`` of ``ug``."""
     return {
         u
         for u in ug.units
@@ -316,7 +317,7 @@ def initial_kernel(
                     keep.add(d)
                     stack.append(d)
         keep |= shell  # the composition root does not drag what it wires into the kernel
-        keep |= infrastructure(ug, business_units(ug, graph, reads=False)) - exclude
+        keep |= infrastructure(ug, business) - exclude
         if len(keep - forced - shell) <= cap or threshold > len(domains):
             return keep
         threshold += 1
@@ -384,6 +385,40 @@ def hubs(ug: UnitGraph, graph: DependencyGraph, business: Set[str]) -> set[str]:
         and u not in business
         and u not in ug.named
         and len({ug.domain[a] for a in users.get(u, ())}) >= wide
+    }
+
+
+def request_plumbing(ug: UnitGraph, graph: DependencyGraph, assignment: dict[str, str]) -> set[str]:
+    """Code that requests to many services go through: the route handlers of ROUTE_WIDE of
+    all services (at least three, besides its own) use it, under as many distinct route
+    prefixes, and it handles no route and writes no table itself (the current user's
+    dependency, a permission check, the base controller, the column helpers of an admin's
+    list views). It may read a table (who is logged in) and call into a service. The base of
+    one feature's handlers (every ``/import/...`` resource) serves one prefix: that feature's;
+    a blueprint or router handlers register on is where routes live (as for ``hubs``).
+    Found once the services exist, so that it changes no merge."""
+    prefixes: dict[str, set[str]] = defaultdict(set)  # handler unit -> its routes' prefixes
+    for r in graph.routes:
+        unit = ug.unit_of.get(r.handler) or ug.unit_of.get(module_of(r.handler))
+        if unit and not INFRA_ROUTE.match(r.path):
+            prefixes[unit].add(first_segment(r.path))
+    business = business_units(ug, graph, reads=False)
+    wide = max(3, math.ceil(ROUTE_WIDE * len(set(assignment.values()))))
+    services: dict[str, set[str]] = defaultdict(set)
+    served: dict[str, set[str]] = defaultdict(set)  # unit -> prefixes of the routes using it
+    for a, b in ug.counts:
+        if a in prefixes and a in assignment:
+            services[b].add(assignment[a])
+            served[b] |= prefixes[a]
+    nodes = graph.g.nodes
+    return {
+        u
+        for u, using in services.items()
+        if u not in prefixes
+        and u not in business
+        and (u == module_of(u) or (u in nodes and nodes[u].get("kind") in ("function", "class")))
+        and len(using - {assignment.get(u)}) >= wide
+        and len(served[u]) >= wide
     }
 
 

@@ -257,17 +257,29 @@ def test_plumbing_that_imports_models_is_still_kernel() -> None:
     assert plan.service_of("app.utils.query") == "shared_kernel"
 
 
-@pytest.mark.parametrize("op", ["read", "write"])
-def test_plumbing_that_reads_tables_is_still_kernel_but_one_that_writes_is_not(op: str) -> None:
-    """A lookup every layer uses (the current user's, a query helper counting rows) is
-    plumbing though it reads a table; writing one is business logic."""
-    graph, _ = _layered_with_extras()
-    for table in ("orders", "products"):
-        t = graph.tables[table]
-        (t.readers if op == "read" else t.writers).append("app.utils.query:paginate")
-    plan = propose(graph)
-    kernel = plan.service_of("app.utils.query:paginate") == "shared_kernel"
-    assert kernel == (op == "read")
+@pytest.mark.parametrize("case", ["reads", "writes", "one prefix"])
+def test_what_requests_to_many_services_go_through_is_kernel(case: str) -> None:
+    """The current user's dependency, used by the routes of every service, is plumbing
+    though it reads the customers' table; not when it writes one (it records the last
+    login), and not when every route using it is under one prefix (the base of one
+    feature's handlers, ``/admin/...``)."""
+    from migrator.graph import Route
+
+    g, _ = layered_monolith()
+    g.add_node("app.deps", "module", file="app/deps.py", line=1, end_line=40)
+    g.add_node("app.deps:current_user", "function", file="app/deps.py", line=1, end_line=30)
+    g.add_edge("app.deps:current_user", "app.models.customer:Customer", "reference")
+    customers = g.tables["customers"]
+    (customers.writers if case == "writes" else customers.readers).append("app.deps:current_user")
+    for r in list(g.routes):
+        g.add_edge(r.handler, "app.deps:current_user", "reference")
+        if case == "one prefix":
+            g.routes.remove(r)
+            g.routes.append(Route(r.method, "/admin" + r.path, r.handler, r.framework, r.file, 1))
+    plan = propose(g.finalize())
+    kernel = plan.service_of("app.deps:current_user") == "shared_kernel"
+    assert kernel == (case == "reads")
+    assert len(plan.services) == 5
 
 
 def test_a_compound_concept_joins_the_concept_it_extends() -> None:
@@ -954,7 +966,8 @@ def test_a_package_of_plumbing_under_core_is_kernel_though_it_logs_users_in() ->
     assert plan.service_of(f"{sec}.hasher") == "shared_kernel"
     assert plan.service_of(f"{sec}.providers.password") != "shared_kernel"
     plan = propose(_security_package("app.auth"))
-    assert plan.service_of("app.auth.security.tokens") != "shared_kernel"
+    # its tokens, which every route checks, are still shared (what requests go through)
+    assert plan.service_of("app.auth.security.hasher") != "shared_kernel"
 
 
 def test_an_api_layer_of_feature_packages_is_no_service() -> None:
