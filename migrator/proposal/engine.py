@@ -411,7 +411,7 @@ class _Proposer:
         ``notes`` gets, per unit, why a merge for the service count took it where it went."""
         labels = dict(labels)
         notes = {} if notes is None else notes
-        concerns: Concerns | None = None  # the clusters' vocabularies, while merging for the count
+        concerns: Concerns | None = None  # the clusters' vocabularies, from step 1 on
         vocabulary = self.opts.weights.get("vocabulary", 0.0)
         weight_of = Counter(con.rep.values())
 
@@ -460,7 +460,9 @@ class _Proposer:
                 return frozenset({family[key]})
             return frozenset(seg_words(key.rsplit(".", 1)[-1]))
 
-        def merge_into_best(lab: int, allow_pinned: bool) -> bool:
+        def merge_into_best(
+            lab: int, allow_pinned: bool, why: str = "merged to fit the service count"
+        ) -> bool:
             t = ties(lab)
             pinned = pinned_labels()
             options = sorted(k for k in t if allow_pinned or k not in pinned or lab not in pinned)
@@ -515,8 +517,7 @@ class _Proposer:
                         for u in self._expand(con, n):
                             notes.setdefault(
                                 u,
-                                "merged to fit the service count into the capability "
-                                f"closest by use and vocabulary{about}",
+                                f"{why} into the capability closest by use and vocabulary{about}",
                             )
             if concerns is not None:
                 concerns.merge(lab, target)
@@ -552,7 +553,7 @@ class _Proposer:
                     if merge_into_best(lab, allow_pinned=True):
                         changed = True
                         break
-        # 1. tiny clusters join their strongest neighbour (pinned ones stay): fewer units
+        # 1. tiny clusters join their closest neighbour (pinned ones stay): fewer units
         #    than min_service_size, or less code than a team would own (TEAM_SHARE of all)
         loc = self.ug.size
 
@@ -560,6 +561,14 @@ class _Proposer:
             return sum(loc.get(u, 1) for n in nodes for u in self._expand(con, n))
 
         floor = TEAM_SHARE * code([n for ns in self._real(labels).values() for n in ns])
+        if vocabulary > 0:  # from here on whole capabilities merge: vocabulary weighs in
+            concerns = Concerns(
+                {
+                    k: [u for n in ns for u in self._expand(con, n)]
+                    for k, ns in self._real(labels).items()
+                },
+                self.ug.words,
+            )
         changed = True
         while changed:
             changed = False
@@ -575,7 +584,9 @@ class _Proposer:
                     and lab not in pinned_labels()
                     and len(members) > low
                 ):
-                    if merge_into_best(lab, allow_pinned=True):
+                    if merge_into_best(
+                        lab, allow_pinned=True, why="too small for a team of its own: merged"
+                    ):
                         changed = True
                         break
         # 2. too many: merge the smallest into its strongest neighbour. Without a count from
@@ -587,14 +598,6 @@ class _Proposer:
             members = self._real(labels)
             big = sum(1 for k in members if code(members[k]) >= TEAM_BIG * floor / TEAM_SHARE)
             high = max(low, big, math.ceil(TEAM_FACTOR * math.sqrt(concepts))) if concepts else None
-        if vocabulary > 0 and high is not None and len(self._real(labels)) > high:
-            concerns = Concerns(
-                {
-                    k: [u for n in ns for u in self._expand(con, n)]
-                    for k, ns in self._real(labels).items()
-                },
-                self.ug.words,
-            )
         guard = 0
         while high is not None and len(self._real(labels)) > high and guard < 10000:
             guard += 1

@@ -3,6 +3,8 @@ the service count makes whole capabilities merge."""
 
 from __future__ import annotations
 
+import pytest
+
 from migrator.graph import DependencyGraph
 from migrator.proposal import propose
 from migrator.proposal.concerns import Concerns
@@ -27,18 +29,22 @@ def test_a_word_every_cluster_uses_weighs_nothing_and_a_rare_shared_one_most() -
     assert c.similarity(1, 3) > 0.0
 
 
-def _with_wishlists(vocabulary: bool) -> DependencyGraph:
+MANY = (
+    "orders", "products", "customers", "invoices", "shipments", "carts", "checkouts",
+    "reviews", "returns", "payments", "vendors", "coupons", "wishlists",
+)  # fmt: skip
+
+
+def _with_wishlists(
+    vocabulary: bool, entities: tuple[str, ...] = MANY, size: int = 20
+) -> DependencyGraph:
     """Twelve entities, each a vertical slice across models/repos/services/api, more than a
     team-sized plan keeps; a small ``wishlists`` slice uses ``checkouts`` a little more than
     ``carts`` but, like carts, speaks of items, quantities and saved lists."""
-    entities = (
-        "orders", "products", "customers", "invoices", "shipments", "carts", "checkouts",
-        "reviews", "returns", "payments", "vendors", "coupons", "wishlists",
-    )  # fmt: skip
     graph, _ = layered_monolith(entities=entities)
     g = graph.g
     for m in [n for n in g.nodes if "wishlist" in n and ":" not in n]:
-        g.nodes[m]["size"] = 20  # the smallest slice: the first to merge
+        g.nodes[m]["size"] = size  # the smallest slice: the first to merge
     g_add = graph.add_edge
     g_add("app.services.wishlists_service:handle", "app.services.checkouts_service:handle",
           "reference", count=3)  # fmt: skip
@@ -64,6 +70,24 @@ def test_a_capability_merged_for_the_count_joins_the_one_it_uses_and_speaks_like
     assert wishlist != plan.service_of("app.services.checkouts_service")
     why = plan.meta["placements"]["app.services.wishlists_service"]["reason"]
     assert "closest by use and vocabulary" in why and "item" in why and "quantity" in why
+
+
+@pytest.mark.parametrize("vocabulary", [True, False])
+def test_a_slice_too_small_for_a_team_joins_the_one_it_uses_and_speaks_like(
+    vocabulary: bool,
+) -> None:
+    """Five slices, a team-sized count already: the wishlists slice merges only because it
+    holds less than 1% of the code, and what it speaks of decides where, as for the count."""
+    few = ("orders", "products", "carts", "checkouts", "wishlists")
+    plan = propose(_with_wishlists(vocabulary, entities=few, size=2))
+    assert len(plan.services) == 4
+    wishlist = plan.service_of("app.services.wishlists_service")
+    assert wishlist == plan.service_of(
+        "app.services.carts_service" if vocabulary else "app.services.checkouts_service"
+    )
+    if vocabulary:
+        why = plan.meta["placements"]["app.services.wishlists_service"]["reason"]
+        assert why.startswith("too small for a team of its own: merged into the capability")
 
 
 def test_without_words_or_with_the_weight_at_zero_use_alone_decides() -> None:
