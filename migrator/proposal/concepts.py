@@ -43,13 +43,13 @@ from migrator.proposal.naming import singular, words
 #: words that name a technical role, never a business capability
 ROLE_WORDS = frozenset(
     """
-    admin api apis app apps application asgi async base bases blueprint blueprints cli
+    abstract admin api apis app apps application asgi async base bases blueprint blueprints cli
     client clients command commands common compat conf config configs configuration
     constant constants contrib controller controllers core crud dao db database
     decorator decorators default defaults dependency dependencies deps dto endpoint
     endpoints enum enums error errors exception exceptions extension extensions factory
     factories field fields filter filters fixture fixtures flow flows form forms handler
-    handlers helper helpers hook hooks init interface interfaces internal lib libs main
+    generic handlers helper helpers hook hooks init interface interfaces internal lib libs main
     manage management manager managers message messages middleware middlewares migration
     migrations misc mixin mixins model models module modules plugin plugins provider
     providers repo repos repositories repository resource resources route router routers

@@ -27,7 +27,7 @@ GENERIC = {""} | set(
     site src static templates tests urls util utils v1 v2 view views web www forms tasks
     signals admin_site manage settings wsgi asgi config configs conf fixtures exceptions
     extensions constants mixins decorators templatetags cli commands migrations
-    deprecation compat fix fixes
+    deprecation compat fix fixes generic abstract
     """.split()
 )
 

@@ -1005,3 +1005,21 @@ def test_a_django_command_names_a_concept_only_when_other_code_does() -> None:
     c = Concepts(modules, {"check", "account", "log"})
     assert c.of[f"{commands}.sendalerts"] == ""
     assert c.of[f"{commands}.accounts"] == c.of["hc.accounts.views"] == "account"
+
+
+def test_a_generic_repository_every_repository_extends_is_no_concept() -> None:
+    """``repos/repository_generic.py`` beside ``repos/repository_orders.py``: stripped of its
+    layer's affix, ``generic`` names no business concept (nor does ``abstract``), so the base
+    every repository extends is shared plumbing, not one entity's code."""
+    g, _ = layered_monolith()
+    m = "app.repos.repository_generic"
+    g.add_node(m, "module", file="app/repos/repository_generic.py", line=1, end_line=400)
+    g.add_node(f"{m}:RepositoryGeneric", "class", file=f"{m}.py", line=1, end_line=390)
+    g.add_edge(f"{m}:RepositoryGeneric", "app.db:session", "reference")
+    g.add_edge(m, "app.db", "import")
+    for e in ("orders", "products", "customers", "invoices", "shipments"):
+        g.add_edge(f"app.repos.repository_{e}:save", f"{m}:RepositoryGeneric", "inherit")
+        g.add_edge(f"app.repos.repository_{e}", m, "import")
+    plan = propose(g.finalize())
+    assert plan.service_of(m) == "shared_kernel"
+    assert "generic" not in plan.services
