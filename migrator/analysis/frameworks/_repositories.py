@@ -12,7 +12,8 @@ recipes table:
   the model attribute (``self.model = sql_model``), by keyword or by position, or a class
   attribute of the repository's own (``class UserRepo(Base): model = User``);
 * **aliases**: a property or ``self.x = ...`` naming another binding (``def repo(self):
-  return self.repos.recipes``);
+  return self.repos.recipes``), and **wrappers** handed one (``HttpRepo(self.repo, logger)``,
+  whose ``create_one`` calls ``self.repo.create``: a write);
 * **uses**: ``<receiver>.<method>(...)``, where the receiver is such a binding: a module-level
   name (followed through imports), ``self.<attribute>`` of the class or its bases, or any
   chain ending in the name of an attribute bound to one model only (``self.repos.recipes``,

@@ -36,6 +36,13 @@ or a call of such a method on ``self``/``cls`` or such an ``x``) makes ``M.creat
 ``m.update(...)`` writes of ``M``'s table when ``M`` or one of its bases (a mixin) has that
 method; one that reads them (``cls.query``, ``select(cls)``, ``session.get(cls, id)``) makes
 ``M.get(id)`` a read.
+A commit or flush of the session in such a method writes too (``def approve(self): self.state
+= ...; db.session.commit()``).
+Generic repositories (``_repositories``): a class whose methods use ``self.model`` as a model
+(``select(self.model)``, ``self.model(**data)`` added to the session) reads and writes the rows
+of the model it is bound to when constructed (``RecipeRepository(session, "slug", Recipe)``,
+``user = CRUDUser(User)``, ``model = User`` on the class), wherever it is used:
+``crud.user.create(db, ...)``, ``self.repos.recipes.update(...)``, ``self.repo.get_one(...)``.
 Helpers: a function that writes its parameter (``def create(model): session.add(model)``,
 ``row.x = v`` on it, a writing method called on it, or handing it to such a function) makes
 ``create(cert)`` with ``cert = Certificate(...)`` (or ``create(Certificate(...))``) a write of
@@ -323,7 +330,7 @@ def _model_attributes(methods: Methods) -> set[str]:
             if not (
                 (last in ("select", "query") and recv not in _SELF)
                 or (last == "get" and _sessionish(recv))
-                or (last in _WRITE_FUNCS and recv.count(".") == 0 and recv not in _SELF)
+                or (last in _WRITE_FUNCS and recv in ("", "sa", "sqlalchemy", "sqlmodel"))
             ):
                 continue
             name = u.dotted(sub.args[0].value) or ""
@@ -951,7 +958,9 @@ class SQLAlchemyPlugin:
         """What binds a generic repository to its model: the attributes its methods use as a
         model, the ``__init__`` parameter stored in one (``self.model = sql_model``), the
         ``__init__``'s positional parameters, and class attributes naming a class
-        (``model = User``)."""
+        (``model = User``); for a wrapper handed a repository (``HttpRepo(repo, logger)``),
+        the parameters it keeps and the methods it calls on them (``create_one`` calls
+        ``self.repo.create``)."""
         if attrs:
             info["model_attrs"] = sorted(attrs)
         for small in u.small_statements(body):
