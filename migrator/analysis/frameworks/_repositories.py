@@ -218,7 +218,19 @@ def resolve(
         if repo not in classes:
             return None
         chain = bases(repo)
-        ops = tuple(sorted(row_ops(repo).items()))
+
+        def to(model: str) -> Bound:
+            """The repository's methods and what they do to ``model``'s rows: through
+            ``self.model``, or naming it (``db.query(User)`` in ``CRUDUser.get_by_email``)."""
+            ops = dict(row_ops(repo))
+            for c in chain:
+                cm, info = classes[c]
+                for name, methods in info.get("named_reads", {}).items():
+                    if u.resolve_name(resolver, facts, cm, name) == model:
+                        for method in methods:
+                            ops.setdefault(method, "read")
+            return tuple(sorted(ops.items())), model
+
         attrs = {a for c in chain for a in classes[c][1].get("model_attrs", ())}
         for c in chain:  # class UserRepo(Base): model = User
             cm, info = classes[c]
@@ -226,12 +238,12 @@ def resolve(
                 if attr in attrs:
                     model = u.resolve_name(resolver, facts, cm, value)
                     if model is not None and model in models:
-                        return ops, model
+                        return to(model)
         slot = first(chain, "slot")
         if slot is not None:
             written = argument(new, chain, slot[1])
             model = u.resolve_name(resolver, facts, m, written) if written else None
-            return (ops, model) if model is not None and model in models else None
+            return to(model) if model is not None and model in models else None
         holds, forwards = first(chain, "holds"), first(chain, "forwards")
         for attr, param in (holds or {}).items():  # HttpRepo(self.repo, logger)
             given = argument(new, chain, param)

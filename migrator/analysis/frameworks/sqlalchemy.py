@@ -341,7 +341,9 @@ def _model_attributes(methods: Methods) -> set[str]:
     return found
 
 
-def _own_row_methods(methods: Methods, attrs: set[str]) -> tuple[list[str], list[str]]:
+def _own_row_methods(
+    methods: Methods, attrs: set[str]
+) -> tuple[list[str], list[str], dict[str, list[str]]]:
     """The methods of a class that write its own rows and those that read them; a generic
     repository's rows are those of the model it is bound to (``self.model``).
     Writes: ``session.add(self)``, ``session.delete(self)``, ``session.add(x)`` where
@@ -349,10 +351,14 @@ def _own_row_methods(methods: Methods, attrs: set[str]) -> tuple[list[str], list
     ``delete(self.model)``, a commit or flush of the session. Reads: ``cls.query``,
     ``select(cls)``, ``session.query(self.model)``, ``session.get(cls, id)``. And a call of
     such a method on ``self``/``cls`` or on such an ``x`` (``create`` -> ``create_no_commit``
-    -> ``session.add``; ``x = cls(...)`` then ``x.save()``; ``get_or_404`` -> ``cls.get``)."""
+    -> ``session.add``; ``x = cls(...)`` then ``x.save()``; ``get_or_404`` -> ``cls.get``).
+    Third: per class name, the methods that read it by name (``db.query(User)`` in a
+    repository's ``get_by_email``): the parent half counts them when that is the class the
+    repository is bound to."""
     rows = set(_SELF) | {f"self.{a}" for a in attrs}
     direct: set[str] = set()
     reads: set[str] = set()
+    named: dict[str, set[str]] = {}
     calls: dict[str, set[str]] = {}
     for stmt, body in methods:
         name, own, called = stmt.name.value, set(rows), set()
@@ -369,10 +375,12 @@ def _own_row_methods(methods: Methods, attrs: set[str]) -> tuple[list[str], list
                 reads.add(name)
             if type(sub) is not cst.Call:
                 continue
-            if u.last(u.callee(sub)) in _OWN_READS and any(
-                u.dotted(a.value) in rows for a in sub.args
-            ):
-                reads.add(name)
+            if u.last(u.callee(sub)) in _OWN_READS and sub.args:
+                if any(u.dotted(a.value) in rows for a in sub.args):
+                    reads.add(name)
+                first = u.dotted(sub.args[0].value)
+                if first and u.capital(first) and first not in rows:
+                    named.setdefault(first, set()).add(name)
             if not isinstance(sub.func, cst.Attribute):
                 continue
             last, recv = sub.func.attr.value, u.dotted(sub.func.value) or ""
@@ -400,7 +408,15 @@ def _own_row_methods(methods: Methods, attrs: set[str]) -> tuple[list[str], list
         return sorted(found)
 
     writers = closed(direct)
-    return writers, [m for m in closed(reads) if m not in writers]
+    by_name = {
+        model: [m for m in closed(found) if m not in writers]
+        for model, found in sorted(named.items())
+    }
+    return (
+        writers,
+        [m for m in closed(reads) if m not in writers],
+        {model: found for model, found in by_name.items() if found},
+    )
 
 
 class SaRef(TypedDict, total=False):
@@ -437,6 +453,7 @@ class SaClass(TypedDict, total=False):
     slot: list[str]
     init: list[str]
     attrs: dict[str, str]
+    named_reads: dict[str, list[str]]  # class name -> methods reading it by name
     holds: dict[str, str]  # a wrapper: ``self.attribute = parameter`` of ``__init__``
     forwards: dict[str, list[str]]  # ... method -> ["attribute.method"] it calls on those
     decorators: list[str]
@@ -900,7 +917,9 @@ class SQLAlchemyPlugin:
         }
         methods = _methods(node)
         attrs = _model_attributes(methods)
-        info["writers"], info["readers"] = _own_row_methods(methods, attrs)
+        info["writers"], info["readers"], named = _own_row_methods(methods, attrs)
+        if named:
+            info["named_reads"] = named
         self._repository(node.body, methods, attrs, info)
         for stmt in node.body.body:  # ``@declared_attr def __tablename__(cls): ...``
             if type(stmt) is cst.FunctionDef and stmt.name.value == "__tablename__":

@@ -639,7 +639,11 @@ REPOSITORY_APP = {
     from pkg.models import User
 
     class CRUDUser(CRUDBase):
-        pass
+        def get_by_email(self, db, *, email):
+            return db.query(User).filter(User.email == email).first()
+
+        def authenticate(self, db, *, email, password):
+            return self.get_by_email(db, email=email)
 
     user = CRUDUser(User)
 """,
@@ -706,6 +710,9 @@ REPOSITORY_APP = {
     def whoami(db, id):
         return crud.user.get(db, id)
 
+    def log_in(db, email):
+        return crud.user.authenticate(db, email=email, password="secret")
+
     def label(repos):
         return repos.recipes.name()
 """,
@@ -716,7 +723,8 @@ def test_reads_and_writes_through_generic_repositories() -> None:
     """A repository class bound to a model when constructed (``self.model = sql_model``)
     reads and writes that model's table: where a factory's property, a module-level
     variable or a local binds it, through aliases (``self.repo``) and wrappers handed one
-    (``HttpRepo(self.repo)``), by what each repository method does to ``self.model``."""
+    (``HttpRepo(self.repo)``), by what each repository method does to ``self.model`` or to
+    the model it is bound to, named (``db.query(User)``)."""
     g = mini_graph(REPOSITORY_APP)
     r = "pkg.routes:"
     assert sorted(set(g.tables["recipes"].writers)) == [r + "RecipeController"]
@@ -724,7 +732,12 @@ def test_reads_and_writes_through_generic_repositories() -> None:
     assert g.tables["foods"].writers == [r + "add_food"]
     assert g.tables["notes"].writers == [r + "write_note"]
     assert g.tables["users"].writers == [r + "sign_up"]
-    assert g.tables["users"].readers == [r + "whoami"]
+    # ``authenticate`` calls ``get_by_email``, which names the model it is bound to
+    assert sorted(set(g.tables["users"].readers)) == [
+        "pkg.crud.users:CRUDUser",
+        r + "log_in",
+        r + "whoami",
+    ]
     assert g.tables["tags"].writers == []  # ``items`` is ambiguous
     # ``name()`` touches no rows: ``label`` is no reader
     assert r + "label" not in g.tables["recipes"].readers
