@@ -38,9 +38,10 @@ MANY = (
 def _with_wishlists(
     vocabulary: bool, entities: tuple[str, ...] = MANY, size: int = 20
 ) -> DependencyGraph:
-    """Twelve entities, each a vertical slice across models/repos/services/api, more than a
-    team-sized plan keeps; a small ``wishlists`` slice uses ``checkouts`` a little more than
-    ``carts`` but, like carts, speaks of items, quantities and saved lists."""
+    """Twelve entities (by default), each a vertical slice across models/repos/services/api,
+    more than a team-sized plan keeps; a small ``wishlists`` slice (``size`` lines a module)
+    uses ``checkouts`` a little more than ``carts`` but, like carts, speaks of items,
+    quantities and saved lists."""
     graph, _ = layered_monolith(entities=entities)
     g = graph.g
     for m in [n for n in g.nodes if "wishlist" in n and ":" not in n]:
