@@ -107,15 +107,20 @@ def entry() -> None:
     import signal
     import sys
 
+    code: object = 1
     try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    except KeyboardInterrupt:  # Ctrl-C as click let go of the run: what click's Abort gives
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code
+        except KeyboardInterrupt:  # Ctrl-C as click let go of the run: what click's Abort gives
+            code = 1
+        else:  # pragma: no cover - click's standalone mode always ends in SystemExit
+            code = 0
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the work is done; only the exit is left
+    except KeyboardInterrupt:  # Ctrl-C in the instant between the end of the run and that line
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         code = 1
-    else:  # pragma: no cover - click's standalone mode always ends in SystemExit
-        code = 0
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the work is done; only the exit is left
     if code is not None and not isinstance(code, int):
         print(code, file=sys.stderr)
         code = 1

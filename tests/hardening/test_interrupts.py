@@ -100,6 +100,41 @@ def test_signal_mid_run_leaves_nothing_broken(big, tmp_path, sig, delay) -> None
     assert again.returncode == 0 and again.stdout == clean
 
 
+def test_ctrl_c_as_the_run_ends_still_exits_with_a_code(monkeypatch) -> None:
+    """A Ctrl-C that lands after the command returned but before the console script ignores
+    SIGINT (CI saw it: the process died of the signal, -2) ends the process with exit code 1,
+    like any interrupted run, instead of escaping as an uncaught KeyboardInterrupt."""
+    import migrator.cli as cli
+
+    def finished() -> None:
+        raise SystemExit(0)
+
+    calls = []
+
+    def interrupted_once(signum, handler):
+        calls.append(handler)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # the signal arrives just before SIGINT is ignored
+        return signal.SIG_DFL
+
+    class Exited(Exception):
+        pass
+
+    def exit_(code: int) -> None:
+        raise Exited(code)
+
+    monkeypatch.setattr(cli, "main", finished)
+    monkeypatch.setattr(signal, "signal", interrupted_once)
+    monkeypatch.setattr(os, "_exit", exit_)
+    with pytest.raises(Exited) as ended:
+        try:
+            cli.entry()
+        except KeyboardInterrupt:  # escaping, it would stop this whole test session
+            pytest.fail("the KeyboardInterrupt escaped the console script")
+    assert ended.value.args == (1,)
+    assert calls == [signal.SIG_IGN, signal.SIG_IGN]  # and SIGINT is ignored from then on
+
+
 def test_full_disk_while_saving_the_cache(tmp_path, monkeypatch) -> None:
     root = generated_tree(tmp_path / "proj", 60)
     cache = tmp_path / "cache"
