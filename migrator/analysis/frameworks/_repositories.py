@@ -244,7 +244,7 @@ def resolve(
             written = argument(new, chain, slot[1])
             model = u.resolve_name(resolver, facts, m, written) if written else None
             return to(model) if model is not None and model in models else None
-        holds, forwards = first(chain, "holds"), first(chain, "forwards")
+        holds, wraps = first(chain, "holds"), first(chain, "wraps")
         for attr, param in (holds or {}).items():  # HttpRepo(self.repo, logger)
             given = argument(new, chain, param)
             inner = receiver(m, given, cls) if given else None
@@ -252,7 +252,7 @@ def resolve(
                 continue
             inner_ops = dict(inner[0])
             wrapped = {}
-            for method, calls in forwards.items():
+            for method, calls in wraps.items():
                 done = {
                     inner_ops.get(c[len(attr) + 1 :]) for c in calls if c.startswith(attr + ".")
                 }

@@ -381,6 +381,9 @@ def _own_row_methods(
                 first = u.dotted(sub.args[0].value)
                 if first and u.capital(first) and first not in rows:
                     named.setdefault(first, set()).add(name)
+            if u.callee(sub) in _WRITE_FUNCS and sub.args:  # delete(self.model), bare
+                if u.dotted(sub.args[0].value) in rows:
+                    direct.add(name)
             if not isinstance(sub.func, cst.Attribute):
                 continue
             last, recv = sub.func.attr.value, u.dotted(sub.func.value) or ""
@@ -393,10 +396,6 @@ def _own_row_methods(
                 direct.add(name)
             elif recv in own:  # self.save(), or row.save() after row = cls(...)
                 called.add(last)
-        for sub in body:  # delete(self.model): SQLAlchemy's own, bare
-            if type(sub) is cst.Call and u.callee(sub) in _WRITE_FUNCS:
-                if any(u.dotted(a.value) in rows for a in sub.args[:1]):
-                    direct.add(name)
         calls[name] = called
 
     def closed(found: set[str]) -> list[str]:
@@ -455,7 +454,7 @@ class SaClass(TypedDict, total=False):
     attrs: dict[str, str]
     named_reads: dict[str, list[str]]  # class name -> methods reading it by name
     holds: dict[str, str]  # a wrapper: ``self.attribute = parameter`` of ``__init__``
-    forwards: dict[str, list[str]]  # ... method -> ["attribute.method"] it calls on those
+    wraps: dict[str, list[str]]  # ... method -> ["attribute.method"] it calls on those
     decorators: list[str]
     tablename: str | None
     tablename_rule: str  # ``@declared_attr __tablename__``: "lower" | "snake"
@@ -1011,7 +1010,7 @@ class SQLAlchemyPlugin:
         if slot is not None:
             info["slot"] = [slot, held[slot]]
         # a wrapper of a repository handed to it: its methods call the repository's
-        forwards: dict[str, set[str]] = {}
+        wraps: dict[str, set[str]] = {}
         for stmt, nodes in methods:
             if stmt is init:
                 continue
@@ -1019,12 +1018,12 @@ class SQLAlchemyPlugin:
                 if type(sub) is cst.Call and type(sub.func) is cst.Attribute:
                     recv = u.dotted(sub.func.value) or ""
                     if recv.startswith("self.") and recv[5:] in held and recv[5:] != slot:
-                        forwards.setdefault(stmt.name.value, set()).add(
+                        wraps.setdefault(stmt.name.value, set()).add(
                             f"{recv[5:]}.{sub.func.attr.value}"
                         )
-        if forwards:
-            info["forwards"] = {m: sorted(calls) for m, calls in sorted(forwards.items())}
-            used = {c.split(".", 1)[0] for calls in forwards.values() for c in calls}
+        if wraps:
+            info["wraps"] = {m: sorted(calls) for m, calls in sorted(wraps.items())}
+            used = {c.split(".", 1)[0] for calls in wraps.values() for c in calls}
             info["holds"] = {a: p for a, p in sorted(held.items()) if a in used}
 
     @staticmethod
@@ -1289,7 +1288,15 @@ class SQLAlchemyPlugin:
                 return "write" if writes else None
             return a["op"]
 
-        for m, mf, data in items:
+        def record(m: str, line: int, name: str, target: str | None, op: str) -> None:
+            """``op`` ("read" or "write") of table ``name`` by the code at ``line`` of ``m``,
+            with a ``table`` edge to ``target`` (its model or Core table node) if known."""
+            accessor = resolver.owner_of_line(m, line)
+            table = graph.tables[name]
+            (table.writers if op == "write" else table.readers).append(accessor)
+            u.add_edge(graph, accessor, target, "table", u.evidence(facts[m].file, line))
+
+        for m, _, data in items:
             for a in data["access"]:
                 if "table" in a:
                     name = a["table"]
@@ -1298,7 +1305,7 @@ class SQLAlchemyPlugin:
                     if name not in table_node:
                         continue
                     target = table_node[name]
-                    op: str | None = a["op"]
+                    op: str = a["op"]
                 else:
                     target = (
                         self._returned(resolver, facts, m, a["call"])
@@ -1306,25 +1313,19 @@ class SQLAlchemyPlugin:
                         else u.resolve_name(resolver, facts, m, a["target"])
                     )
                     known = model_table.get(target or "") or by_var.get(target or "")
-                    if not known or not target or not (op := settled(m, a, target)):
+                    if not known or not target or not (done := settled(m, a, target)):
                         continue
-                    name = known
+                    name, op = known, done
                     target = target if target in models or target in core else None
-                accessor = resolver.owner_of_line(m, a["line"])
-                table = graph.tables[name]
-                (table.writers if op == "write" else table.readers).append(accessor)
-                u.add_edge(graph, accessor, target, "table", u.evidence(mf.file, a["line"]))
+                record(m, a["line"], name, target, op)
 
-        def record(m: str, line: int, model: str, op: str) -> None:
-            name = model_table.get(model)
-            if name is None:
-                return
-            accessor = resolver.owner_of_line(m, line)
-            table = graph.tables[name]
-            (table.writers if op == "write" else table.readers).append(accessor)
-            u.add_edge(graph, accessor, model, "table", u.evidence(facts[m].file, line))
+        def record_model(m: str, line: int, model: str, op: str) -> None:
+            if model in model_table:
+                record(m, line, model_table[model], model, op)
 
-        _repositories.resolve(items, facts, resolver, classes, lineage, models, row_ops, record)
+        _repositories.resolve(
+            items, facts, resolver, classes, lineage, models, row_ops, record_model
+        )
 
     def _returned(
         self, resolver: Any, facts: dict[str, ModuleFacts], m: str, call: str

@@ -757,7 +757,7 @@ def test_repository_methods_read_and_write_their_bound_model() -> None:
     wrapper = PLUGIN.collect(parse(REPOSITORY_APP["pkg/wrappers.py"]), "w", "w.py")
     [http] = wrapper["classes"]
     assert http["holds"] == {"logger": "logger", "repo": "repo"}
-    assert http["forwards"] == {
+    assert http["wraps"] == {
         "create_one": ["logger.info", "repo.create"],
         "get_one": ["repo.get_one"],
     }
