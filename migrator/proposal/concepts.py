@@ -235,7 +235,8 @@ class Concepts:
         return {w for w, n in count.items() if n >= AFFIX_SHARE * len(children) and n >= 3}
 
     def words_of(self, package: str, child: str, roles: set[str] | None = None) -> list[str]:
-        """The concept words of ``child`` inside ``package``: affixes and role words dropped.
+        """The concept words of ``child`` inside ``package``: affixes, the app's own name and
+        role words dropped.
 
         A child named exactly like a table or model keeps its name against the technical
         list (``task`` where tasks are data); against the words that recur everywhere only
@@ -244,7 +245,9 @@ class Concepts:
         if self.templated[(package.rsplit(".", 1)[-1], child)] >= 3:
             return []  # ``views/edit.py`` in every feature: a template, not a concept
         ws = seg_words(child)
-        stripped = [w for w in ws if w not in self.affixes.get(package, ())] or ws
+        # the app's own name says nothing of a child (``shop/templatetags/shop_front.py``)
+        said = self.affixes.get(package, set()) | set(seg_words(package.split(".", 1)[0]))
+        stripped = [w for w in ws if w not in said] or ws
         whole = "_".join(stripped)
         if whole in self.protected and (
             roles is not None

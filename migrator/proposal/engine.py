@@ -60,6 +60,7 @@ BIG = 4000  # above this many active nodes, one resolution only (speed)
 NAME_LINES = 25  # lines of a concept's code that weigh like one module in naming
 TEAM_SHARE = 0.01  # a service holds at least this share of the clustered code
 TEAM_FACTOR = 1.8  # services, at most: this times the square root of the business concepts
+DATA_FACTOR = 2.6  # ... or this times the square root of the tables the code writes
 TEAM_BIG = 0.05  # ... or as many as there are clusters holding this share of the code
 TABLE_RULE = (
     "owner = the service with the most nodes writing the table (bulk loaders such as "
@@ -111,6 +112,9 @@ class _Proposer:
         self.pins: dict[str, str] = {}
         self.reason: dict[str, str] = {}
         self.concepts = 0  # business concepts the service count was sized from
+        #: tables some code writes (bulk loaders aside): the data the services divide
+        writes = [rw["writes"] for u, rw in self.ug.tables_of.items() if u not in self.ug.bulk]
+        self.written = len({t for ts in writes for t in ts})
         self.families: dict[str, str] = {}  # concept key -> head of its family (see run)
 
     # -- constraints ----------------------------------------------------------------------
@@ -162,6 +166,14 @@ class _Proposer:
         else:
             kernel = initial_kernel(ug, self.graph, opts, exclude=set(self.pins))
         kernel -= set(self.pins)
+        for u, port in sorted(ug.adapters.items()):
+            domain = ug.domain[u].rsplit(".", 1)[-1]
+            self.reason.setdefault(
+                u,
+                f"an adapter of the {domain} interface: it goes with the service owning the port"
+                if port
+                else f"a helper of a vendor module split by port: stays with its {domain} part",
+            )
         for u in sorted(ug.named):
             domain = ug.domain[u].rsplit(".", 1)[-1]
             self.reason.setdefault(u, f"its name points to the {domain} domain")
@@ -262,7 +274,11 @@ class _Proposer:
         out = {}
         for u in sorted(active):
             d = ug.domain[u]
-            if d not in ug.package_domains or u in split_symbols or u in self.pins:
+            if (
+                d not in ug.package_domains
+                or (u in split_symbols and u not in ug.adapters)
+                or u in self.pins
+            ):
                 continue
             if len(placed.get(d, ())) == 1:
                 out[u] = cl.SVC + next(iter(placed[d]))
@@ -590,14 +606,14 @@ class _Proposer:
                         changed = True
                         break
         # 2. too many: merge the smallest into its strongest neighbour. Without a count from
-        #    the user, a team owns a handful of related concepts: at most TEAM_FACTOR * sqrt
-        #    (business concepts) services
+        #    the user, two estimates of how many teams the code needs, the larger wins (see
+        #    _caps): a merge the evidence does not support costs more than one service too many
         if self.opts.services is None:
             concepts = len({n for n in labels if n.startswith(cl.PIN + cl.DOM)})
             self.concepts = concepts
             members = self._real(labels)
             big = sum(1 for k in members if code(members[k]) >= TEAM_BIG * floor / TEAM_SHARE)
-            high = max(low, big, math.ceil(TEAM_FACTOR * math.sqrt(concepts))) if concepts else None
+            high = max(low, big, *self._caps().values()) if concepts or self.written else None
         guard = 0
         while high is not None and len(self._real(labels)) > high and guard < 10000:
             guard += 1
@@ -920,20 +936,40 @@ class _Proposer:
             )
         return Plan(services=services, shared_kernel=kernel, metrics=metrics, meta=meta)
 
+    def _caps(self) -> dict[str, int]:
+        """The most services the code supports, by its concepts (a team owns a handful of
+        related ones) and by its data (each written table has one owner; a team owns a
+        handful of them). Measured on real apps against architects' splits, the written
+        tables predict the count more closely; the concepts stand in where the analysis
+        sees no writes."""
+        caps = {}
+        if self.concepts:
+            caps["concepts"] = math.ceil(TEAM_FACTOR * math.sqrt(self.concepts))
+        if self.written:
+            caps["tables"] = math.ceil(DATA_FACTOR * math.sqrt(self.written))
+        return caps
+
     def _count_reason(self, n: int) -> str:
         """Why the plan has ``n`` services, for the plan's readers."""
         if self.opts.services:
             low, high = self.opts.services
             return f"{n} services: asked for {low}-{high}"
-        c = self.concepts
-        if not c:
+        caps = self._caps()
+        if not caps:
             return f"{n} services: the clusters of the code (no business concepts found)"
+        c, w = self.concepts, self.written
+        by = {
+            "concepts": f"ceil({TEAM_FACTOR} x sqrt({c} business concepts))",
+            "tables": f"ceil({DATA_FACTOR} x sqrt({w} tables written))",
+        }
+        law = " and ".join(f"{by[k]} = {v}" for k, v in sorted(caps.items()))
+        if len(caps) > 1:
+            law = f"the larger of {law}"
         return (
-            f"{n} services from {c} business concepts: a team owns a handful of related "
-            f"concepts, so at most ceil({TEAM_FACTOR} x sqrt({c})) = "
-            f"{math.ceil(TEAM_FACTOR * math.sqrt(c))} (more only where more clusters each "
-            f"hold {TEAM_BIG:.0%} of the code); fragments under {TEAM_SHARE:.0%} of the code "
-            f"joined their closest concept"
+            f"{n} services from {c} business concepts and {w} tables written: a team owns a "
+            f"handful of related concepts and their data, so at most {max(caps.values())}: "
+            f"{law} (more only where more clusters each hold {TEAM_BIG:.0%} of the code); "
+            f"fragments under {TEAM_SHARE:.0%} of the code joined their closest concept"
         )
 
     def _why(self, name: str, svc: Service, full: dict[str, str], split: set[str]) -> list[str]:

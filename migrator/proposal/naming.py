@@ -26,7 +26,8 @@ GENERIC = {""} | set(
     misc model models module modules routes schemas serializers service services shared
     site src static templates tests urls util utils v1 v2 view views web www forms tasks
     signals admin_site manage settings wsgi asgi config configs conf fixtures exceptions
-    extensions constants mixins decorators templatetags cli commands migrations
+    extensions constants mixins decorators templatetag templatetags cli commands migrations
+    dep deps viewset viewsets
     deprecation compat fix fixes generic abstract
     """.split()
 )

@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from migrator.graph import DependencyGraph, module_of
-from migrator.proposal.concepts import concept_domains
+from migrator.proposal.concepts import ADAPTER_WORDS, concept_domains
 from migrator.proposal.config import ProposalOptions, glob_match
 from migrator.proposal.naming import stems
 
@@ -59,6 +59,9 @@ class UnitGraph:
     hard: set[tuple[str, str]] = field(default_factory=set)
     bulk: set[str] = field(default_factory=set)  # see bulk_writers
     named: set[str] = field(default_factory=set)  # symbols leaning by vocabulary
+    #: symbols of adapter modules split by port -> True for a class implementing a port (it
+    #: goes with the port's concept), False for a helper (the module's own concept); ``_ports``
+    adapters: dict[str, bool] = field(default_factory=dict)
     shell: set[str] | None = None  # composition root, computed once by kernel.py
     #: layer packages' own modules (``app/models/__init__.py``): they span every concept
     layers: set[str] = field(default_factory=set)
@@ -91,9 +94,11 @@ def choose_splits(
     keys: dict[str, str],
     package_domains: set[str],
     opts: ProposalOptions,
+    ports: dict[str, str],
 ) -> tuple[list[str], dict[str, str]]:
-    """Modules whose symbols lean to different domains (by their edges and route prefixes),
-    and each voting symbol's leading domain."""
+    """Modules whose symbols lean to different domains (by their edges and route prefixes,
+    adapters by the ports they implement, see ``_ports``), and each voting symbol's leading
+    domain."""
     symbols = _symbols_by_module(graph)
     kind_w = opts.weights
     votes: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -116,6 +121,7 @@ def choose_splits(
         if d:
             votes[r.handler][d] += 3.0
     lean = {s: max(sorted(v), key=lambda d: v[d]) for s, v in sorted(votes.items()) if v}
+    lean.update(ports)
     handlers = {r.handler for r in graph.routes}
     bulk = _bulk_modules(graph, modules)
     by_stem = _domain_stems(package_domains)
@@ -133,6 +139,9 @@ def choose_splits(
         ]
         if any(glob_match(p, m) for p in opts.split) and len(symbols.get(m, [])) >= 2:
             out.append(m)
+            continue
+        if len({ports[s] for s in syms if s in ports}) >= 2:
+            out.append(m)  # an adapter of several ports: each class serves its port's owner
             continue
         if keys[m] in package_domains and len(syms) >= 2:
             # a module of a concept is its authors' grouping, unless most of the routes it
@@ -192,6 +201,34 @@ def _guards_other_concepts(
             other += 1
             used += 1
     return used >= 3 and other * 2 > len(syms)
+
+
+def _ports(
+    graph: DependencyGraph, keys: dict[str, str], package_domains: set[str]
+) -> dict[str, str]:
+    """Classes of adapter packages (``plugins/aws/plugin.py``) -> the concept of the one
+    interface each implements (its base class in another package). A vendor module often
+    implements several ports, a destination, a source and a notifier; in a hexagonal split
+    each adapter goes with the service that owns its port."""
+    found: dict[str, set[str]] = defaultdict(set)
+    nodes = graph.g.nodes
+    for s, t, kind in graph.g.edges(data="kind"):
+        if kind != "inherit" or nodes[s].get("kind") != "class":
+            continue
+        package = _adapter_package(module_of(s))
+        port = keys.get(module_of(t))
+        if package and port in package_domains and not module_of(t).startswith(package + "."):
+            found[s].add(port)
+    return {s: next(iter(p)) for s, p in sorted(found.items()) if len(p) == 1}
+
+
+def _adapter_package(module: str) -> str:
+    """``app.plugins.aws`` for ``app.plugins.aws.plugin``; empty outside adapter packages."""
+    parts = module.split(".")
+    for i, part in enumerate(parts[1:-1], start=1):
+        if part in ADAPTER_WORDS:
+            return ".".join(parts[: i + 2])
+    return ""
 
 
 def _bulk_modules(graph: DependencyGraph, modules: list[str]) -> set[str]:
@@ -302,7 +339,8 @@ def build_units(graph: DependencyGraph, opts: ProposalOptions) -> UnitGraph:
     """Units, their domains, and the weighted graph to cluster (see module docstring)."""
     modules = sorted(graph.modules())
     keys, package_domains, layers = concept_domains(graph, modules)
-    split, lean = choose_splits(graph, modules, keys, package_domains, opts)
+    ports = _ports(graph, keys, package_domains)
+    split, lean = choose_splits(graph, modules, keys, package_domains, opts, ports)
     split_set = set(split)
     symbols = _symbols_by_module(graph)
     bulk_mods = _bulk_modules(graph, modules)
@@ -312,7 +350,14 @@ def build_units(graph: DependencyGraph, opts: ProposalOptions) -> UnitGraph:
         if model and module_of(model) in split_set:
             lean[model] = d
     named = vocabulary_leans(graph, split, symbols, package_domains, owned, bulk_mods)
-    lean = {**lean, **named}
+    adapters = {
+        sym: d
+        for m in split
+        if len({ports[x] for x in symbols.get(m, []) if x in ports}) >= 2
+        for sym in symbols.get(m, [])
+        if (d := ports.get(sym, keys[m])) in package_domains
+    }
+    lean = {**lean, **named, **adapters}
     unit_of: dict[str, str] = {}
     module_units: dict[str, list[str]] = {}
     size: dict[str, int] = {}
@@ -409,6 +454,7 @@ def build_units(graph: DependencyGraph, opts: ProposalOptions) -> UnitGraph:
         hard=hard,
         bulk=bulk,
         named=set(named),
+        adapters={sym: sym in ports for sym in sorted(adapters)},
         layers={m for m in layers if m in size},
         words={
             m: graph.g.nodes[m]["words"]

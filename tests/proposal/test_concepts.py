@@ -7,9 +7,13 @@ Layered (``models/``, ``services/``, ``repos/``, ``api/``), package per feature
 
 from __future__ import annotations
 
+import math
+import re
+
 import pytest
 
 from migrator.graph import DependencyGraph, EntryPoint, Route, Table
+from migrator.plan import Plan
 from migrator.proposal import propose
 from migrator.proposal.compare import compare
 from migrator.proposal.concepts import Concepts, concept_domains, head_families
@@ -35,25 +39,86 @@ def test_a_layered_app_is_cut_vertically_by_entity_not_by_layer() -> None:
     )
     assert not set(plan.services) & {"models", "services", "repos", "api"}
     # the plan says why it has that many services
-    assert plan.meta["service_count"].startswith("5 services from 5 business concepts")
+    assert plan.meta["service_count"].startswith("5 services from 5 business concepts and 5 tables")
+
+
+def _count(plan: Plan) -> tuple[int, int, int, int]:
+    """(services, concepts, tables written, cap) as the plan's count reason states them."""
+    found = re.match(
+        r"(\d+) services from (\d+) business concepts and (\d+) tables written: .* at most "
+        r"(\d+): ",
+        plan.meta["service_count"],
+    )
+    assert found, plan.meta["service_count"]
+    n, concepts, written, cap = map(int, found.groups())
+    return n, concepts, written, cap
 
 
 def test_many_small_concepts_make_team_sized_services() -> None:
-    """Forty small entities: not forty services, but at most 1.8 x sqrt(concepts), and the
-    plan says so."""
+    """Forty small entities, a table each: not forty services, but at most the larger of
+    1.8 x sqrt(concepts) and 2.6 x sqrt(tables written), and the plan says so."""
     entities = tuple(f"thing{chr(97 + i // 26)}{chr(97 + i % 26)}s" for i in range(40))
     graph, _ = layered_monolith(entities=entities)
     plan = propose(graph)
-    import math
-    import re
+    n, concepts, written, cap = _count(plan)
+    assert n == len(plan.services) and concepts >= 40 and written == 40
+    assert cap == max(math.ceil(1.8 * math.sqrt(concepts)), math.ceil(2.6 * math.sqrt(written)))
+    assert 2 <= n <= cap < 20 and "the larger of" in plan.meta["service_count"]
+    # the data asks for more services than the concepts alone would
+    assert n > math.ceil(1.8 * math.sqrt(concepts))
 
-    found = re.match(
-        r"(\d+) services from (\d+) business concepts: .* = (\d+) ", plan.meta["service_count"]
+
+def test_without_visible_writes_the_concepts_size_the_split() -> None:
+    """Where the analysis sees no code writing a table, the count falls back on the
+    concepts: the data estimate would be zero."""
+    entities = tuple(f"thing{chr(97 + i // 26)}{chr(97 + i % 26)}s" for i in range(40))
+    graph, _ = layered_monolith(entities=entities)
+    for table in graph.tables.values():
+        table.writers = []
+    plan = propose(graph)
+    n, concepts, written, cap = _count(plan)
+    assert written == 0 and n == len(plan.services)
+    assert cap == math.ceil(1.8 * math.sqrt(concepts)) and 2 <= n <= cap
+    assert (
+        f"at most {cap}: ceil(1.8 x sqrt({concepts} business concepts)) = {cap} "
+        in (plan.meta["service_count"])
     )
-    assert found, plan.meta["service_count"]
-    n, concepts, cap = map(int, found.groups())
-    assert n == len(plan.services) and concepts >= 40
-    assert cap == math.ceil(1.8 * math.sqrt(concepts)) and 2 <= n <= cap < 20
+
+
+def test_the_apps_own_name_names_no_concept() -> None:
+    """``shop/front/shop_front.py`` says "front" in the app's own name: neither word is a
+    concept (the app's name is in every module's path; ``front`` is a role)."""
+    modules = ["shop", "shop.orders", "shop.orders.views", "shop.orders.models", "shop.front"]
+    of = Concepts([*modules, "shop.front.shop_front", "shop.front.shop_invoices"]).of
+    assert of["shop.orders.views"] == "order"
+    assert of["shop.front.shop_front"] == ""
+    assert of["shop.front.shop_invoices"] == "invoice"
+
+
+def test_a_service_is_not_named_after_a_role_word_in_the_singular() -> None:
+    """Concept words are singular (``templatetags`` -> ``templatetag``): a cluster of template
+    tags behind the ``/docs`` pages is named by its route, not by the role word."""
+    graph, _ = layered_monolith()
+
+    def module(name: str, size: int = 200) -> str:
+        graph.add_node(name, "module", file=name.replace(".", "/") + ".py", line=1, end_line=size)
+        return name
+
+    module("app.front", 5)
+    module("app.front.templatetags", 5)
+    docs = module("app.front.docs")
+    graph.add_node(f"{docs}:serve_doc", "function", file="app/front/docs.py", line=1, end_line=150)
+    graph.routes.append(
+        Route("GET", "/docs/<page>", f"{docs}:serve_doc", "flask", "app/front/docs.py", 1)
+    )
+    for name in ("money", "dates", "markdown"):
+        tag = module(f"app.front.templatetags.{name}")
+        graph.add_node(f"{tag}:render", "function", file=f"{tag}.py", line=1, end_line=150)
+        graph.add_edge(f"{docs}:serve_doc", f"{tag}:render", "reference", count=3)
+        graph.add_edge(docs, tag, "import")
+    plan = propose(graph.finalize())
+    assert plan.service_of("app.front.templatetags.money") == "docs"
+    assert not {"templatetag", "templatetags"} & set(plan.services)
 
 
 def test_layers_affixes_and_roles_are_found_from_the_layout() -> None:
@@ -416,6 +481,29 @@ def test_a_vendor_adapter_goes_with_the_concept_it_implements() -> None:
     assert plan.service_of("app.plugins.acme_mailer.plugin") == "invoices"
     for concept, svc in (("shipment", "shipments"), ("invoice", "invoices"), ("order", "orders")):
         assert plan.service_of(f"app.plugins.bases.{concept}") == svc
+
+
+def test_a_vendor_module_of_several_ports_is_split_by_port() -> None:
+    """One vendor module implements the shipments' carrier port and the orders' hook port:
+    hexagonal services own their ports and the adapters behind them, so the module is split,
+    each class goes with the service owning the port it implements, and a helper both
+    classes call stays with the module's own concept (the carrier, its biggest part)."""
+    graph = _with_plugins()
+    plugin = "app.plugins.acme_fedex.plugin"
+    graph.add_node(f"{plugin}:sign", "function", line=1, end_line=5)
+    for cls in ("FedexCarrier", "FedexHook"):
+        graph.add_edge(f"{plugin}:{cls}", f"{plugin}:sign", "reference")
+    plan = propose(graph)
+    assert plugin in plan.meta["split_modules"]
+    assert plan.service_of(f"{plugin}:FedexCarrier") == "shipments"
+    assert plan.service_of(f"{plugin}:FedexHook") == "orders"
+    assert plan.service_of(f"{plugin}:sign") == "shipments"
+    reasons = plan.meta["placements"]
+    assert "adapter of the shipments interface" in reasons[f"{plugin}:FedexCarrier"]["reason"]
+    assert "adapter of the orders interface" in reasons[f"{plugin}:FedexHook"]["reason"]
+    assert "helper of a vendor module split by port" in reasons[f"{plugin}:sign"]["reason"]
+    # a vendor of one port stays whole
+    assert "app.plugins.acme_mailer.plugin" in plan.services["invoices"].modules
 
 
 def test_a_package_of_an_adapter_named_after_a_concept_serves_that_concept() -> None:
