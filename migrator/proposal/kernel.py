@@ -2,7 +2,8 @@
 
 Business logic, here: handling an HTTP route (other than infrastructure endpoints such as
 ``/healthz``, ``/readyz``, ``/metrics``, ``/static``, also under an API prefix such as
-``/api/v1/healthcheck``) or a background task, and reading, writing
+``/api/v1/healthcheck``) or declaring the routes of its own package's handlers, a background
+task, and reading, writing
 or mapping a table (bulk loaders such as seed scripts excepted: see ``units.bulk_writers``).
 
 A unit belongs to the kernel when it has no business logic and either
@@ -24,7 +25,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Set
 
-from migrator.graph import DependencyGraph, module_of
+from migrator.graph import DependencyGraph, Route, module_of
 from migrator.proposal.concepts import ADAPTER_WORDS, UTILITY_WORDS, seg_words
 from migrator.proposal.config import ProposalOptions, glob_match
 from migrator.proposal.naming import GENERIC, stems
@@ -56,14 +57,36 @@ def business_units(ug: UnitGraph, graph: DependencyGraph, reads: bool = True) ->
         for u, rw in ug.tables_of.items()
         if ((reads and rw["reads"]) or rw["writes"]) and u not in ug.bulk
     }
-    handlers = [r.handler for r in graph.routes if not INFRA_ROUTE.match(r.path)]
+    routes = [r for r in graph.routes if not INFRA_ROUTE.match(r.path)]
+    handlers = [r.handler for r in routes]
     handlers += [e.handler for e in graph.entry_points if e.kind == "task"]
     models = [t.model for t in graph.tables.values() if t.model]
-    for node in handlers + models:
+    for node in handlers + models + _feature_routers(graph, routes):
         u = ug.unit_of.get(node) or ug.unit_of.get(module_of(node))
         if u:
             out.add(u)
     return out
+
+
+def _feature_routers(graph: DependencyGraph, routes: list[Route]) -> list[str]:
+    """Modules that declare routes for handlers of their own package (a blueprint's
+    ``__init__`` listing its resources' URLs, a Django app's ``urls.py``, an admin module's
+    ``get_urls``): the feature's routing table, as much its business as the handlers. A
+    project's root ``urls.py`` that includes every app's declares none of theirs itself."""
+    modules = {
+        data["file"]: node
+        for node, data in graph.g.nodes(data=True)
+        if data.get("kind", "module") == "module" and data.get("file")
+    }
+    out = set()
+    for r in routes:
+        decl = modules.get(r.file)
+        if decl is None or decl == module_of(r.handler):
+            continue
+        package = decl if r.file.endswith("__init__.py") else decl.rsplit(".", 1)[0]
+        if module_of(r.handler).startswith(package + "."):
+            out.add(decl)
+    return sorted(out)
 
 
 def _users(ug: UnitGraph) -> dict[str, set[str]]:

@@ -322,6 +322,29 @@ def test_plumbing_that_imports_models_is_still_kernel() -> None:
     assert plan.service_of("app.utils.query") == "shared_kernel"
 
 
+def test_a_blueprint_declaring_its_resources_urls_is_its_features_not_the_kernels() -> None:
+    """``blueprints/edits/__init__.py`` lists the URLs of ``edits/resources.py`` (``edits``
+    names no concept: "edit" is a role word): the feature's routing table goes with its
+    handlers, not into the kernel as plumbing without business logic. The project's own
+    root, which declares no routes of its package, stays the kernel's."""
+    graph, _ = layered_monolith()
+    for name in ("app.blueprints", "app.blueprints.edits", "app.blueprints.edits.resources"):
+        graph.add_node(name, "module", file=name.replace(".", "/") + ".py", line=1, end_line=40)
+    graph.g.nodes["app.blueprints.edits"]["file"] = "app/blueprints/edits/__init__.py"
+    handler = "app.blueprints.edits.resources:EditsResource"
+    graph.add_node(handler, "class", file="app/blueprints/edits/resources.py", line=1, end_line=30)
+    graph.add_edge(handler, "app.services.orders_service:handle", "reference", count=2)
+    graph.add_edge("app.blueprints.edits", "app.blueprints.edits.resources", "import")
+    graph.add_edge("app.blueprints.edits", "app.config", "import")
+    graph.routes.append(
+        Route("GET", "/edits/", handler, "flask", "app/blueprints/edits/__init__.py", 12)
+    )
+    plan = propose(graph.finalize())
+    assert plan.service_of(handler) == "orders"
+    assert plan.service_of("app.blueprints.edits") == "orders"
+    assert plan.service_of("app") == plan.service_of("app.config") == "shared_kernel"
+
+
 @pytest.mark.parametrize("case", ["reads", "writes", "one prefix"])
 def test_what_requests_to_many_services_go_through_is_kernel(case: str) -> None:
     """The current user's dependency, used by the routes of every service, is plumbing
