@@ -178,7 +178,14 @@ def _composition_root(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
     # a command attaching itself to the root's command group is registration, not a
     # dependency (``@cli.command()`` in ``cli/users.py`` on the group of ``cli/main.py``)
     commands = {module_of(e.handler) for e in graph.entry_points if e.kind == "cli"}
-    factory = _factories(ug, business, root, root | serving, commands)
+    # ... though it may build its app with the factory (``app = create_app()``)
+    apps = {
+        u
+        for m in serving
+        for u in ug.module_units.get(m, ())[1:]
+        if graph.g.nodes[u].get("kind") == "variable"
+    }
+    factory = _factories(ug, business, root | apps, root | serving, commands)
     # a loader's data named after a domain's tables goes to that domain, not the shell, and
     # so does a carved-out command that mostly uses one domain and no wiring of its module
     # (``sync_users`` of a ``manage.py``, not ``create_app`` calling ``_register_routes``)
@@ -233,7 +240,10 @@ def _factories(
         while changed:
             changed = False
             for s in sorted(mine):
-                if any(module_of(a) not in allowed and a not in mine for a in users[s]):
+                if any(
+                    module_of(a) not in allowed and a not in allowed and a not in mine
+                    for a in users[s]
+                ):
                     mine.discard(s)
                     changed = True
         domains = {

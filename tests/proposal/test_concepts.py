@@ -765,6 +765,25 @@ def test_an_app_factory_beside_shared_objects_is_the_composition_root() -> None:
     assert plan.service_of("shop.app:create_app") != "shared_kernel"
 
 
+def test_an_app_factory_that_an_event_server_also_calls_is_still_the_root() -> None:
+    """An event server (``events.py``: its own routes, ``app = create_app()``) builds a
+    second app with the same factory: that makes ``create_app`` no less the composition
+    root. The event server itself serves routes, so it stays business."""
+    graph = _app_factory(serves=False)
+    g = DependencyGraph(graph.root)
+    g.__dict__.update(graph.__dict__)
+    g.add_node("shop.events", "module", file="shop/events.py", line=1, end_line=60)
+    g.add_node("shop.events:app", "variable", file="shop/events.py", line=3, end_line=3)
+    g.add_node("shop.events:on_connect", "function", file="shop/events.py", line=5, end_line=40)
+    g.add_edge("shop.events:app", "shop.app:create_app", "reference")
+    g.add_edge("shop.events:on_connect", "shop.dom1.m1:f1", "reference", count=3)
+    g.routes.append(Route("GET", "/socket", "shop.events:on_connect", "flask", "shop/events.py", 5))
+    plan = propose(g.finalize(), split=["shop.events"])  # an app and its handlers: mixed
+    for unit in ("shop.app:create_app", "shop.app:configure_blueprints"):
+        assert plan.service_of(unit) == "shared_kernel", unit
+    assert plan.service_of("shop.events:on_connect") != "shared_kernel"
+
+
 @pytest.mark.parametrize("path", ["/healthz", "/api/v1/healthcheck", "/api/health-check"])
 def test_a_health_check_under_an_api_prefix_is_no_business_of_the_factory(path: str) -> None:
     """The router module that answers the load balancer's health check (``/api/v1/healthcheck``
