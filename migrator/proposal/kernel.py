@@ -185,7 +185,7 @@ def _composition_root(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
         for u in ug.module_units.get(m, ())[1:]
         if graph.g.nodes[u].get("kind") == "variable"
     }
-    factory = _factories(ug, business, root | apps, root | serving, commands)
+    factory = _factories(ug, business, root, root | serving, commands, apps)
     # a loader's data named after a domain's tables goes to that domain, not the shell, and
     # so does a carved-out command that mostly uses one domain and no wiring of its module
     # (``sync_users`` of a ``manage.py``, not ``create_app`` calling ``_register_routes``)
@@ -216,12 +216,18 @@ def _composition_root(ug: UnitGraph, graph: DependencyGraph) -> set[str]:
 
 
 def _factories(
-    ug: UnitGraph, business: set[str], root: set[str], skip: set[str], commands: set[str]
+    ug: UnitGraph,
+    business: set[str],
+    root: set[str],
+    skip: set[str],
+    commands: set[str],
+    apps: set[str],
 ) -> set[str]:
     """The app factory carved out of a module that others import for something else
     (``create_app`` and its ``configure_*`` helpers beside a ``db`` every module uses): the
-    module's plain symbols that only the root, commands and each other use, and that together
-    wire two or more domains."""
+    module's plain symbols that only the root, commands, other apps built by it (``apps``:
+    an event server's ``app = create_app()``) and each other use, and that together wire two
+    or more domains."""
     users: dict[str, set[str]] = defaultdict(set)
     uses: dict[str, set[str]] = defaultdict(set)
     for a, b in ug.counts:
@@ -241,7 +247,7 @@ def _factories(
             changed = False
             for s in sorted(mine):
                 if any(
-                    module_of(a) not in allowed and a not in allowed and a not in mine
+                    module_of(a) not in allowed and a not in apps and a not in mine
                     for a in users[s]
                 ):
                     mine.discard(s)
