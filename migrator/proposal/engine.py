@@ -113,8 +113,7 @@ class _Proposer:
         self.reason: dict[str, str] = {}
         self.concepts = 0  # business concepts the service count was sized from
         #: tables some code writes (bulk loaders aside): the data the services divide
-        writes = [rw["writes"] for u, rw in self.ug.tables_of.items() if u not in self.ug.bulk]
-        self.written = len({t for ts in writes for t in ts})
+        self.written = len(written_entities(graph, self.ug))
         self.families: dict[str, str] = {}  # concept key -> head of its family (see run)
 
     # -- constraints ----------------------------------------------------------------------
@@ -1059,6 +1058,29 @@ class _Proposer:
                 entry["reason"] = self.reason[u]
             out[u] = entry
         return out
+
+
+def written_entities(graph: DependencyGraph, ug: UnitGraph) -> set[str]:
+    """The tables some code writes (bulk loaders aside), a subclass model's table counted
+    as its parent's (multi-table inheritance: a ``BasketCondition`` and its fifteen kinds are
+    one aggregate with one owner, however many tables hold it)."""
+    table_of = {t.model: name for name, t in graph.tables.items() if t.model}
+    parent = {
+        table_of[s]: table_of[t]
+        for s, t, kind in graph.g.edges(data="kind")
+        if kind == "inherit" and s in table_of and t in table_of and table_of[s] != table_of[t]
+    }
+
+    def root(table: str) -> str:
+        seen = {table}
+        while table in parent and parent[table] not in seen:
+            table = parent[table]
+            seen.add(table)
+        return table
+
+    return {
+        root(t) for u, rw in sorted(ug.tables_of.items()) if u not in ug.bulk for t in rw["writes"]
+    }
 
 
 def _resolve_any(node: str, units: set[str]) -> str | None:

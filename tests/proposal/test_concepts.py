@@ -68,6 +68,25 @@ def test_many_small_concepts_make_team_sized_services() -> None:
     assert n > math.ceil(1.8 * math.sqrt(concepts))
 
 
+def test_a_subclass_models_table_counts_with_its_parents_for_the_service_count() -> None:
+    """Multi-table inheritance: each entity's ``Special<Entity>`` has a table of its own, also
+    written; the forty entities are still forty aggregates with forty owners, not eighty."""
+    entities = tuple(f"thing{chr(97 + i // 26)}{chr(97 + i % 26)}s" for i in range(40))
+    graph, _ = layered_monolith(entities=entities)
+    for e in entities:
+        word = e[:-1]
+        model = f"app.models.{word}"
+        child = f"{model}:Special{word.capitalize()}"
+        graph.add_node(child, "class", file=f"app/models/{word}.py", line=31, end_line=40)
+        graph.add_edge(child, f"{model}:{word.capitalize()}", "inherit")
+        repo = f"app.repos.repository_{e}:save"
+        graph.tables[f"special_{e}"] = Table(f"special_{e}", model=child, writers=[repo])
+    plan = propose(graph.finalize())
+    n, concepts, written, cap = _count(plan)
+    assert written == 40 and n == len(plan.services)
+    assert cap == max(math.ceil(1.8 * math.sqrt(concepts)), math.ceil(2.6 * math.sqrt(40)))
+
+
 def test_without_visible_writes_the_concepts_size_the_split() -> None:
     """Where the analysis sees no code writing a table, the count falls back on the
     concepts: the data estimate would be zero."""

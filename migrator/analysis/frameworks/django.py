@@ -55,8 +55,8 @@
   ``signal`` edge from the sending symbol to every handler connected to that signal.
 * Access: ``Model.objects.<...>`` chains, ``get_object_or_404(Model, ...)`` and the
   ``model = M`` / ``queryset = M.objects...`` of class-based views and DRF views are reads (also
-  writes for create/update/delete views and ``ModelViewSet``; a ``ModelForm`` writes its
-  ``Meta.model``), writes when a method of the chain is
+  writes for create/update/delete views and ``ModelViewSet``; a ``ModelForm``, or any form on
+  a base named ``*ModelForm``, writes its ``Meta.model``), writes when a method of the chain is
   ``create``/``update``/``delete``/``get_or_create``/``update_or_create``/``bulk_create``/
   ``bulk_update``; ``x = Model(...)``, ``x = Model.objects.get(...)`` or
 ``x = get_object_or_404(Model, ...)`` then ``x.save()`` /
@@ -273,7 +273,7 @@ class DjangoPlugin:
     """See the module docstring."""
 
     name = "django"
-    facts_version = 1
+    facts_version = 2
     markers = (
         "django",
         "INSTALLED_APPS",
@@ -582,7 +582,7 @@ class DjangoPlugin:
             data["views"][name] = sorted(set(verbs) | set(generic)) or None
             self._bound_model(node, node.body, any(b in _EDIT_BASES for b in lasts), data, later)
             return
-        if "ModelForm" in lasts:  # saving the form writes its Meta.model
+        if any(b and b.endswith("ModelForm") for b in lasts):  # saving writes its Meta.model
             for stmt in node.body.body:
                 if isinstance(stmt, cst.ClassDef) and stmt.name.value == "Meta":
                     self._bound_model(node, stmt.body, True, data, later)

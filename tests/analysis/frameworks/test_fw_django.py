@@ -298,6 +298,36 @@ def test_collect_generic_views_viewsets_and_model_forms() -> None:
     assert data["views"] == {"Make": ["GET", "POST"], "Show": ["GET"], "Api": None}
 
 
+def test_a_form_on_the_projects_own_model_form_base_writes_its_model() -> None:
+    """``TranslatableModelForm``, a project's ``BaseRuleModelForm``: a base named ``*ModelForm``
+    is a model form too (its chain to Django's is often in a library or another module), so
+    saving it writes its ``Meta.model``. A ``ModelFormMixin`` is not named so and adds
+    nothing."""
+    data = PLUGIN.collect(
+        parse("""
+        class RuleForm(BaseRuleModelForm):
+            class Meta:
+                model = Rule
+
+        class PageForm(TranslatableModelForm):
+            class Meta:
+                model = Page
+
+        class Helper(ModelFormMixin):
+            class Meta:
+                model = Other
+    """),
+        "m",
+        "m.py",
+    )
+    assert [(a["target"], a["op"]) for a in data["access"]] == [
+        ("Rule", "read"),
+        ("Rule", "write"),
+        ("Page", "read"),
+        ("Page", "write"),
+    ]
+
+
 def test_collect_drf_routers_registrations_viewsets_and_m2m_calls() -> None:
     data = PLUGIN.collect(
         parse("""
