@@ -1062,8 +1062,8 @@ class _Proposer:
 
 def written_entities(graph: DependencyGraph, ug: UnitGraph) -> set[str]:
     """The tables some code writes (bulk loaders aside), a subclass model's table counted
-    as its parent's (multi-table inheritance: a ``BasketCondition`` and its fifteen kinds are
-    one aggregate with one owner, however many tables hold it)."""
+    as its parent's (multi-table inheritance: a ``Payment`` and its ``CardPayment`` and
+    ``BankTransfer`` kinds are one aggregate with one owner, however many tables hold it)."""
     table_of = {t.model: name for name, t in graph.tables.items() if t.model}
     parent = {
         table_of[s]: table_of[t]
