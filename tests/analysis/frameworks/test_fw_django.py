@@ -299,13 +299,13 @@ def test_collect_generic_views_viewsets_and_model_forms() -> None:
 
 
 def test_a_form_on_the_projects_own_model_form_base_writes_its_model() -> None:
-    """``TranslatableModelForm``, a project's ``BaseRuleModelForm``: a base named ``*ModelForm``
+    """``TranslatableModelForm``, a project's ``BaseDiscountModelForm``: a base named ``*ModelForm``
     is a model form too (its chain to Django's is often in a library or another module), so
     saving it writes its ``Meta.model``. A ``ModelFormMixin`` is not named so and adds
     nothing."""
     data = PLUGIN.collect(
         parse("""
-        class RuleForm(BaseRuleModelForm):
+        class RuleForm(BaseDiscountModelForm):
             class Meta:
                 model = Rule
 
