@@ -140,7 +140,7 @@ def choose_splits(
         if any(glob_match(p, m) for p in opts.split) and len(symbols.get(m, [])) >= 2:
             out.append(m)
             continue
-        if len({ports[s] for s in syms if s in ports}) >= 2:
+        if _several_ports(syms, ports):
             out.append(m)  # an adapter of several ports: each class serves its port's owner
             continue
         if keys[m] in package_domains and len(syms) >= 2:
@@ -220,6 +220,11 @@ def _ports(
         if package and port in package_domains and not module_of(t).startswith(package + "."):
             found[s].add(port)
     return {s: next(iter(p)) for s, p in sorted(found.items()) if len(p) == 1}
+
+
+def _several_ports(symbols: list[str], ports: dict[str, str]) -> bool:
+    """The module's classes implement the interfaces of two or more concepts."""
+    return len({ports[s] for s in symbols if s in ports}) >= 2
 
 
 def _adapter_package(module: str) -> str:
@@ -353,7 +358,7 @@ def build_units(graph: DependencyGraph, opts: ProposalOptions) -> UnitGraph:
     adapters = {
         sym: d
         for m in split
-        if len({ports[x] for x in symbols.get(m, []) if x in ports}) >= 2
+        if _several_ports(symbols.get(m, []), ports)
         for sym in symbols.get(m, [])
         if (d := ports.get(sym, keys[m])) in package_domains
     }

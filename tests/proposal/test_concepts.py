@@ -42,6 +42,10 @@ def test_a_layered_app_is_cut_vertically_by_entity_not_by_layer() -> None:
     assert plan.meta["service_count"].startswith("5 services from 5 business concepts and 5 tables")
 
 
+#: forty small entities, each a concept with a table of its own
+FORTY_ENTITIES = tuple(f"thing{chr(97 + i // 26)}{chr(97 + i % 26)}s" for i in range(40))
+
+
 def _count(plan: Plan) -> tuple[int, int, int, int]:
     """(services, concepts, tables written, cap) as the plan's count reason states them."""
     found = re.match(
@@ -57,7 +61,7 @@ def _count(plan: Plan) -> tuple[int, int, int, int]:
 def test_many_small_concepts_make_team_sized_services() -> None:
     """Forty small entities, a table each: not forty services, but at most the larger of
     1.8 x sqrt(concepts) and 2.6 x sqrt(tables written), and the plan says so."""
-    entities = tuple(f"thing{chr(97 + i // 26)}{chr(97 + i % 26)}s" for i in range(40))
+    entities = FORTY_ENTITIES
     graph, _ = layered_monolith(entities=entities)
     plan = propose(graph)
     n, concepts, written, cap = _count(plan)
@@ -71,7 +75,7 @@ def test_many_small_concepts_make_team_sized_services() -> None:
 def test_a_subclass_models_table_counts_with_its_parents_for_the_service_count() -> None:
     """Multi-table inheritance: each entity's ``Special<Entity>`` has a table of its own, also
     written; the forty entities are still forty aggregates with forty owners, not eighty."""
-    entities = tuple(f"thing{chr(97 + i // 26)}{chr(97 + i % 26)}s" for i in range(40))
+    entities = FORTY_ENTITIES
     graph, _ = layered_monolith(entities=entities)
     for e in entities:
         word = e[:-1]
@@ -90,7 +94,7 @@ def test_a_subclass_models_table_counts_with_its_parents_for_the_service_count()
 def test_without_visible_writes_the_concepts_size_the_split() -> None:
     """Where the analysis sees no code writing a table, the count falls back on the
     concepts: the data estimate would be zero."""
-    entities = tuple(f"thing{chr(97 + i // 26)}{chr(97 + i % 26)}s" for i in range(40))
+    entities = FORTY_ENTITIES
     graph, _ = layered_monolith(entities=entities)
     for table in graph.tables.values():
         table.writers = []
